@@ -1,0 +1,159 @@
+# rayd — top-level Makefile.
+#
+#   make                 bin/rayd, bin/ray (link), lib/libray.a
+#   make test            unit + integration tests (installs deps first)
+#   make test SANITIZE=address,undefined
+#   make demo            start a local cluster, run the pi job, stop it
+#   make fuzz            build the libFuzzer protocol decoder target (clang)
+#   make bench           microbenchmarks (never part of CI)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Objects go to build/<flavour>/ so sanitizer builds never mix with plain ones.
+
+CC ?= cc
+OPTIMIZATION ?= -O2
+PREFIX ?= /usr/local
+SANITIZE ?=
+WERROR ?= $(if $(CI),-Werror,)
+V ?= 0
+
+ifeq ($(SANITIZE),)
+FLAVOUR := release
+SANFLAGS :=
+else
+FLAVOUR := san-$(subst $(comma),-,$(SANITIZE))
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPTIMIZATION := -O1
+endif
+comma := ,
+
+BUILD := build/$(FLAVOUR)
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers $(WERROR)
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -I. -MMD -MP
+CFLAGS ?= -g
+CFLAGS += -std=gnu11 -fPIC -pthread $(OPTIMIZATION) $(WARN) $(SANFLAGS)
+
+# Third-party libraries are linked statically (SPEC section 1); libc, libm,
+# libdl and libpthread stay dynamic so workers can dlopen job libraries.
+STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
+SYS_LIBS := -lpthread -ldl -lm -lrt
+LDFLAGS_RAYD := -rdynamic $(SANFLAGS)
+
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+say :=
+endif
+
+# --- sources, by module (explicit lists) ------------------------------------
+COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
+               common/proto.c common/netutil.c common/buf.c
+GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c
+OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
+SCHED_SRCS := sched/resources.c
+DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/runtime.c \
+               daemon/node.c daemon/server.c daemon/heartbeat.c daemon/gpu.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c
+API_SRCS := api/value.c api/registry.c api/errors.c api/client.c api/objects.c api/tasks.c api/actors.c
+CMD_SRCS := cmd/main.c
+
+# libray.a: what a standalone driver links (client API + common code).
+LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS)
+RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
+             $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+RAYD_OBJS := $(call obj,$(RAYD_SRCS))
+LIBRAY_OBJS := $(call obj,$(LIBRAY_SRCS))
+
+UNIT_TESTS := $(wildcard tests/unit/test_*.c)
+UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
+# unit tests link everything but main()
+TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
+
+.PHONY: all clean test unit integration demo fuzz bench install deps examples
+all: bin/rayd bin/ray lib/libray.a
+
+# Rebuild everything when the flags change.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(FLAGS_NOW)" ]; then echo "$(FLAGS_NOW)" > $@; fi
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/rayd: $(RAYD_OBJS)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_RAYD) -o $@ $(RAYD_OBJS) $(STATIC_LIBS) $(SYS_LIBS)
+
+bin/rayd: $(BUILD)/rayd
+	@mkdir -p bin
+	$(Q)cp $< $@.tmp && mv $@.tmp $@
+bin/ray: bin/rayd
+	$(Q)ln -sf rayd $@
+
+# libray.a carries msgpack-c's objects too, so a driver needs only -lray.
+$(BUILD)/libray.a: $(LIBRAY_OBJS)
+	$(call say,AR,$@)rm -rf $(BUILD)/msgpack-objs && mkdir -p $(BUILD)/msgpack-objs && \
+	  cd $(BUILD)/msgpack-objs && ar x /usr/lib/x86_64-linux-gnu/libmsgpackc.a && cd - >/dev/null && \
+	  rm -f $@ && ar rcs $@ $(LIBRAY_OBJS) $(BUILD)/msgpack-objs/*.o
+lib/libray.a: $(BUILD)/libray.a
+	@mkdir -p lib
+	$(Q)cp $< $@
+
+$(BUILD)/test_unit: $(UNIT_OBJS) $(TESTABLE_OBJS)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_RAYD) -o $@ $(UNIT_OBJS) $(TESTABLE_OBJS) \
+	  -Wl,-Bstatic -lcheck $(STATIC_LIBS) $(SYS_LIBS) -lsubunit 2>/dev/null || \
+	  $(CC) $(LDFLAGS_RAYD) -o $@ $(UNIT_OBJS) $(TESTABLE_OBJS) -Wl,-Bstatic -lcheck $(STATIC_LIBS) $(SYS_LIBS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+unit: deps all $(BUILD)/test_unit
+	$(BUILD)/test_unit
+
+integration: deps all examples
+	@bash tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all examples $(BUILD)/test_unit
+	$(BUILD)/test_unit
+	@bash tests/integration/run.sh
+
+# --- examples: job libraries link nothing -----------------------------------
+EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
+examples/build/%.so: examples/%.c include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $(SANFLAGS) $< -o $@
+examples: $(EXAMPLE_JOBS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all examples
+	@bash scripts/demo.sh
+
+# --- fuzzing (clang + libFuzzer) --------------------------------------------
+fuzz: build/fuzz/fuzz_proto
+build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c common/log.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+
+bench: deps all examples
+	@bash bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 bin/rayd $(DESTDIR)$(PREFIX)/bin/rayd
+	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
+	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
+	install -m 0644 include/ray.h $(DESTDIR)$(PREFIX)/include/ray.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
+
+clean:
+	rm -rf build bin lib examples/build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

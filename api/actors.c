@@ -1,0 +1,254 @@
+/*
+ * actors.c — creating, calling, killing and looking up actors
+ * (docs/runtime.md "Actors"), and the placement-group calls, which are not
+ * supported yet and say so.
+ *
+ * The process remembers the class of every actor it created, so that
+ * ray_actor_call can reject a method the class does not have before
+ * submitting; handles it did not create (lookup, arguments) are not checked
+ * here and the actor's worker fails an unknown method instead.
+ */
+#include "api/api_internal.h"
+
+#include "common/ids.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct known_actor {
+    uint8_t id[RAY_ID_SIZE];
+    char *cls;
+    struct known_actor *next;
+};
+static pthread_mutex_t known_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct known_actor *known;
+
+static void known_add(const uint8_t *id, const char *cls)
+{
+    struct known_actor *k = calloc(1, sizeof *k);
+    if (k == NULL || (k->cls = strdup(cls)) == NULL) {
+        free(k); /* only a local check is lost */
+        return;
+    }
+    memcpy(k->id, id, RAY_ID_SIZE);
+    pthread_mutex_lock(&known_mu);
+    k->next = known;
+    known = k;
+    pthread_mutex_unlock(&known_mu);
+}
+
+/* Whether METHOD is callable on actor ID as far as this process knows:
+ * 1 yes or unknown, 0 known class without that method (CLS filled). */
+static int known_check(const uint8_t *id, const char *method, char *cls, size_t clslen)
+{
+    int ok = 1;
+    pthread_mutex_lock(&known_mu);
+    for (struct known_actor *k = known; k; k = k->next) {
+        if (memcmp(k->id, id, RAY_ID_SIZE) == 0) {
+            if (api_registry_method_(k->cls, method) == NULL) {
+                snprintf(cls, clslen, "%s", k->cls);
+                ok = 0;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&known_mu);
+    return ok;
+}
+
+int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const ray_opts *opts,
+                     ray_actor *out)
+{
+    ray_opts o;
+    uint8_t id[RAY_ID_SIZE];
+    struct buf spec = BUF_INIT, f = BUF_INIT;
+    void *body = NULL;
+    struct proto_msg m;
+    uint64_t reqid = 0;
+    int rc;
+
+    api_error_clear_();
+    if (cls == NULL || out == NULL)
+        return api_error_(RAY_EINVAL, "ray_actor_create: cls and out must not be NULL");
+    if ((rc = api_opts_resolve_(opts, RAY_ACTOR_OPTS, &o)) != RAY_OK)
+        return rc;
+    if (o.max_concurrency < 1)
+        return api_error_(RAY_EINVAL, "max_concurrency must be >= 1 (got %d)", o.max_concurrency);
+    if (api_registry_actor_(cls, NULL, NULL) < 0)
+        return api_error_(RAY_EINVAL, "no actor class '%s' in job library %s", cls,
+                          api_registry_library_());
+    if ((rc = api_client_check_()) != RAY_OK)
+        return rc;
+
+    /* job number, 12 random bytes, index 0 */
+    uint32_t job = api_client_job_();
+    id[0] = (uint8_t)(job >> 24);
+    id[1] = (uint8_t)(job >> 16);
+    id[2] = (uint8_t)(job >> 8);
+    id[3] = (uint8_t)job;
+    ids_random(id + 4, 12);
+    ids_with_index(id, id, 0);
+
+    bool named = o.name && o.name[0];
+    if (named)
+        reqid = api_client_reqid_();
+    mpw_map(&spec, 6 + API_SPEC_RESOURCE_PAIRS + (named ? 2 : 0));
+    api_spec_key_(&spec, "id");
+    mpw_bin(&spec, id, RAY_ID_SIZE);
+    api_spec_key_(&spec, "fn");
+    mpw_cstr(&spec, cls);
+    api_spec_key_(&spec, "args");
+    if ((rc = api_args_pack_(&spec, args, nargs)) != RAY_OK)
+        goto out;
+    api_spec_resources_(&spec, &o);
+    api_spec_key_(&spec, "max_restarts");
+    mpw_int(&spec, o.max_restarts);
+    api_spec_key_(&spec, "max_conc");
+    mpw_uint(&spec, (uint64_t)o.max_concurrency);
+    api_spec_key_(&spec, "detached");
+    mpw_bool(&spec, o.detached);
+    if (named) {
+        api_spec_key_(&spec, "name");
+        mpw_cstr(&spec, o.name);
+        api_spec_key_(&spec, "reqid");
+        mpw_uint(&spec, reqid);
+    }
+    if (proto_pack(&f, PROTO_ACTOR_CREATE, spec.data, spec.len) < 0) {
+        rc = api_error_(RAY_EINVAL, "actor %s: arguments too large for one message", cls);
+        goto out;
+    }
+    if (named) {
+        if ((rc = api_client_request_(&f, reqid, &body, &m)) != RAY_OK)
+            goto out;
+        int64_t status = m.f[1].as.i;
+        if (status != RAY_OK) {
+            rc = api_error_(status < 0 && status >= RAY_EAUTH ? (int)status : RAY_EINVAL, "%.*s",
+                            (int)m.f[2].as.s.len, m.f[2].as.s.ptr);
+            goto out;
+        }
+    } else if ((rc = api_client_send_(&f)) != RAY_OK) {
+        goto out;
+    }
+    known_add(id, cls);
+    memcpy(out->id, id, RAY_ID_SIZE);
+out:
+    free(body);
+    buf_free(&spec);
+    buf_free(&f);
+    return rc;
+}
+
+int ray_actor_call(ray_actor a, const char *method, const ray_value *args, size_t nargs,
+                   const ray_opts *opts, ray_ref *ret)
+{
+    ray_opts o;
+    uint8_t id[RAY_ID_SIZE];
+    char cls[128];
+    struct buf spec = BUF_INIT, f = BUF_INIT;
+    int rc;
+
+    api_error_clear_();
+    if (method == NULL || ret == NULL)
+        return api_error_(RAY_EINVAL, "ray_actor_call: method and ret must not be NULL");
+    if ((rc = api_opts_resolve_(opts, RAY_OPTS, &o)) != RAY_OK)
+        return rc;
+    if (ids_is_zero(a.id))
+        return api_error_(RAY_EINVAL, "ray_actor_call: not an actor handle");
+    if (!known_check(a.id, method, cls, sizeof cls))
+        return api_error_(RAY_EINVAL, "actor class '%s' has no method '%s' in job library %s",
+                          cls, method, api_registry_library_());
+    if ((rc = api_client_check_()) != RAY_OK)
+        return rc;
+
+    api_id_new_(id, 0);
+    mpw_map(&spec, 5);
+    api_spec_key_(&spec, "id");
+    mpw_bin(&spec, id, RAY_ID_SIZE);
+    api_spec_key_(&spec, "actor");
+    mpw_bin(&spec, a.id, RAY_ID_SIZE);
+    api_spec_key_(&spec, "fn");
+    mpw_cstr(&spec, method);
+    api_spec_key_(&spec, "args");
+    if ((rc = api_args_pack_(&spec, args, nargs)) != RAY_OK)
+        goto out;
+    api_spec_key_(&spec, "nret");
+    mpw_uint(&spec, (uint64_t)o.num_returns);
+    if (proto_pack(&f, PROTO_ACTOR_CALL, spec.data, spec.len) < 0) {
+        rc = api_error_(RAY_EINVAL, "actor call %s: arguments too large for one message", method);
+        goto out;
+    }
+    if ((rc = api_client_send_(&f)) != RAY_OK)
+        goto out;
+    for (int i = 0; i < o.num_returns; i++)
+        ids_with_index(ret[i].id, id, (uint32_t)i + 1);
+out:
+    buf_free(&spec);
+    buf_free(&f);
+    return rc;
+}
+
+int ray_actor_kill(ray_actor a, bool no_restart)
+{
+    api_error_clear_();
+    if (ids_is_zero(a.id))
+        return api_error_(RAY_EINVAL, "ray_actor_kill: not an actor handle");
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    struct buf f = BUF_INIT;
+    proto_pack(&f, PROTO_ACTOR_KILL, a.id, (int)no_restart);
+    rc = api_client_send_(&f);
+    buf_free(&f);
+    return rc;
+}
+
+int ray_actor_lookup(const char *name, ray_actor *out)
+{
+    api_error_clear_();
+    if (name == NULL || name[0] == '\0' || out == NULL)
+        return api_error_(RAY_EINVAL, "ray_actor_lookup: name and out must be given");
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    struct buf f = BUF_INIT;
+    void *body = NULL;
+    struct proto_msg m;
+    uint64_t reqid = api_client_reqid_();
+    proto_pack(&f, PROTO_ACTOR_LOOKUP, reqid, name);
+    rc = api_client_request_(&f, reqid, &body, &m);
+    buf_free(&f);
+    if (rc != RAY_OK)
+        return rc;
+    int64_t status = m.f[1].as.i;
+    if (status == RAY_OK)
+        memcpy(out->id, m.f[2].as.s.ptr, RAY_ID_SIZE);
+    else if (status == RAY_ENOTFOUND)
+        rc = api_error_(RAY_ENOTFOUND, "no actor named '%s'", name);
+    else
+        rc = api_error_(status < 0 && status >= RAY_EAUTH ? (int)status : RAY_ECONN,
+                        "cannot look up actor '%s': %s", name, ray_strerror((int)status));
+    free(body);
+    return rc;
+}
+
+/* ---- placement groups ---------------------------------------------------------------- */
+
+int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const char *name,
+                  ray_pg *out)
+{
+    api_error_clear_();
+    return api_error_(RAY_EINVAL, "placement groups are not supported yet");
+}
+
+int ray_pg_wait(ray_pg pg, int64_t timeout_ms)
+{
+    api_error_clear_();
+    return api_error_(RAY_EINVAL, "placement groups are not supported yet");
+}
+
+int ray_pg_remove(ray_pg pg)
+{
+    api_error_clear_();
+    return api_error_(RAY_EINVAL, "placement groups are not supported yet");
+}

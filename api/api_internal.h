@@ -1,0 +1,177 @@
+/*
+ * api_internal.h — what the files of the client runtime (api/) share:
+ * thread-local errors, value codecs, the function registry, the node
+ * connection and the task context.
+ *
+ * DESIGN
+ * One process has at most one connection to its node (struct in client.c).
+ * Caller threads encode a frame and send it under a send mutex; requests that
+ * expect a reply register a waiter keyed by a per-connection reqid first. One
+ * I/O thread reads frames, hands replies to their waiters (the reply body is
+ * copied, the waiter owns it) and passes TASK_EXECUTE bodies to the executor
+ * hook that worker.c installs. When the connection breaks, every waiter wakes
+ * with RAY_ECONN and the lost hook runs (a worker exits). Nothing here aborts
+ * on out-of-memory except struct buf growth (common/buf.c), which the frame
+ * encoder needs.
+ */
+#ifndef RAY_API_INTERNAL_H
+#define RAY_API_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/proto.h"
+#include "ray.h"
+
+/* Largest payload sent inline with OBJ_PUT; bigger ones use OBJ_CREATE + OBJ_SEAL. */
+#define API_INLINE_MAX (64u << 10)
+/* Store vtype of an ERROR object (ray_type values are 0..7). */
+#define API_VT_ERROR 100
+/* Largest num_returns of one call. */
+#define API_MAX_RETURNS 64
+
+/* ---- errors.c ------------------------------------------------------------- */
+/* Set the calling thread's ray_last_error() text; returns CODE so that
+ * `return api_error_(RAY_EINVAL, "...")` works. */
+int api_error_(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clear ray_last_error() (every public call starts with this). */
+void api_error_clear_(void);
+
+/* ---- value.c -------------------------------------------------------------- */
+/* Append V as one msgpack value (docs/runtime.md "Values"). Returns RAY_OK or
+ * RAY_EINVAL (unknown type, NULL buffer with a length). */
+int api_value_pack_(struct buf *b, const ray_value *v);
+/* Append ARGS as a msgpack array. Returns RAY_OK or RAY_EINVAL (message set). */
+int api_args_pack_(struct buf *b, const ray_value *args, size_t nargs);
+/*
+ * Read one value from R into *OUT. STR and BYTES point into R's buffer; a
+ * STR is then NOT NUL-terminated (api_args_decode_ copies strings). Returns
+ * RAY_OK or RAY_EINVAL (malformed, or a type that is not a ray_value).
+ */
+int api_value_unpack_(struct mpr *r, ray_value *out);
+/*
+ * Decode a msgpack array of values (RAW, LEN bytes) into one malloc'd block
+ * *VALS (free with free()) of *N values. STR values are copied, NUL-
+ * terminated, into the block; BYTES point into RAW, which must outlive them.
+ * Returns RAY_OK, RAY_EINVAL (malformed; message set) or RAY_ENOMEM.
+ * A nil instead of an array means no arguments.
+ */
+int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n);
+/* Store payload size of V (STR counts its NUL), or (size_t)-1 for a bad type. */
+size_t api_payload_size_(const ray_value *v);
+/* Write V's payload (api_payload_size_ bytes) at DST. */
+void api_payload_write_(const ray_value *v, void *dst);
+/*
+ * Turn a store payload of type VTYPE back into a value. STR and BYTES point
+ * at DATA. Returns RAY_OK or RAY_EINVAL (size does not fit the type, STR not
+ * NUL-terminated, unknown vtype, or API_VT_ERROR: use api_error_payload_decode_).
+ */
+int api_payload_decode_(uint32_t vtype, const void *data, size_t size, ray_value *out);
+/* Append an ERROR payload: msgpack [code, message]. */
+void api_error_payload_encode_(struct buf *b, int code, const char *msg);
+/* Decode an ERROR payload into *CODE (a negative RAY_E* code; anything else
+ * becomes RAY_ETASK) and MSG. Returns 0 or -1 if malformed. */
+int api_error_payload_decode_(const void *data, size_t size, int *code, char *msg, size_t msglen);
+
+/* ---- registry.c ----------------------------------------------------------- */
+enum api_reg_kind { API_REG_FUNCTION, API_REG_ACTOR, API_REG_METHOD };
+ray_fn api_registry_function_(const char *name);
+/* Returns 0 and the class's hooks, or -1 if CLS is not registered. */
+int api_registry_actor_(const char *cls, ray_actor_new_fn *mk, ray_actor_free_fn *fr);
+ray_method_fn api_registry_method_(const char *cls, const char *method);
+/* Calls FN for every registration (METHOD is NULL except for methods), in
+ * registration order, with the registry locked: FN must not register. */
+void api_registry_foreach_(void (*fn)(enum api_reg_kind kind, const char *name,
+                                      const char *method, void *arg),
+                           void *arg);
+/* The job library's path, for messages ("no remote function 'f' in job library x.so").
+ * The string is copied; NULL forgets it. api_registry_library_ never returns NULL. */
+void api_registry_set_library_(const char *path);
+const char *api_registry_library_(void);
+
+/* ---- client.c -------------------------------------------------------------- */
+struct api_connect_opts {
+    const char *unix_path;   /* one of these two */
+    const char *tcp_host;
+    int tcp_port;
+    const char *token;       /* NULL: resolved as docs/runtime.md says */
+    const char *session_dir; /* extra place to look for auth_token (may be NULL) */
+    int role;                /* PROTO_ROLE_WORKER or PROTO_ROLE_DRIVER */
+    const uint8_t *worker_id;/* workers: 20 bytes */
+    bool has_job;            /* send {"job": job} */
+    uint32_t job;
+    /* Worker hooks, run on the I/O thread: a TASK_EXECUTE body (malloc'd,
+     * ownership passes to the hook) and the connection's loss. */
+    void (*on_execute)(void *body, size_t len);
+    void (*on_lost)(const char *why);
+};
+/* Connect, HELLO, map the store, start the I/O thread. Returns RAY_OK,
+ * RAY_ECONN, RAY_EAUTH, RAY_EINVAL (already connected), RAY_ENOMEM;
+ * the message is in ray_last_error(). */
+int api_client_connect_(const struct api_connect_opts *o);
+/* Close the connection and join the I/O thread; no-op when not connected. */
+void api_client_close_(void);
+bool api_client_connected_(void);
+int api_client_role_(void);
+/* A fresh reqid (never 0). */
+uint64_t api_client_reqid_(void);
+/* Send one encoded frame. Returns RAY_OK or RAY_ECONN (message set). */
+int api_client_send_(const struct buf *frame);
+/*
+ * Send FRAME, which carries REQID, and wait for the reply with that reqid.
+ * On RAY_OK *BODY is the malloc'd reply body (caller frees) and *MSG is
+ * decoded with pointers into it. Fails with RAY_ECONN (not connected, or
+ * the connection broke while waiting).
+ */
+int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg);
+/* The mapped store (NULL over TCP: objects then travel inline) and its size. */
+void *api_client_store_(size_t *size);
+/* Connection generation: changes on every connect, so stale pins are not released twice. */
+uint64_t api_client_gen_(void);
+uint32_t api_client_job_(void);
+/* A new ID: [job BE][8 random bytes of this process][4-byte counter BE][INDEX BE]. */
+void api_id_new_(uint8_t out[RAY_ID_SIZE], uint32_t index);
+/* Sets "not connected" (RAY_ECONN) when there is no connection. */
+int api_client_check_(void);
+/* The cluster token: GIVEN, $RAY_TOKEN, <SESSION_DIR>/auth_token,
+ * ~/.ray/auth_token, /tmp/ray/session_latest/auth_token; "" if none. */
+void api_token_resolve_(const char *given, const char *session_dir, char *out, size_t outlen);
+/* For errors.c: the node's ID (hex) and the job's (8 hex), "" when not connected. */
+const char *api_client_node_hex_(void);
+const char *api_client_job_hex_(void);
+
+/* ---- objects.c ------------------------------------------------------------- */
+/* Store V under ID (ray_put and ray_return): OBJ_PUT, or OBJ_CREATE+copy+OBJ_SEAL.
+ * Returns RAY_OK or a RAY_E* code with the message set. */
+int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v);
+/* OBJ_CREATE for ID; on RAY_OK *DATA is where to write LEN bytes. Over TCP
+ * (no mapped store) the bytes are kept locally and sent at seal time. */
+int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len, void **data);
+/* OBJ_SEAL for ID (or OBJ_PUT of the local bytes over TCP). */
+int api_object_seal_(const uint8_t id[RAY_ID_SIZE]);
+
+/* ---- tasks.c --------------------------------------------------------------- */
+/* Kinds of TASK_EXECUTE. */
+enum api_task_kind { API_TASK_NORMAL, API_TASK_ACTOR_NEW, API_TASK_ACTOR_CALL };
+/* Make a task context for a running call (worker.c). Returns NULL on OOM. */
+ray_task *api_task_new_(const uint8_t id[RAY_ID_SIZE], const char *name, int nret);
+void api_task_free_(ray_task *t);
+/* Seal what ray_return_alloc created (called when the function returned). */
+void api_task_finish_(ray_task *t);
+/* Whether ray_fail was called, and its message ("" if not). */
+bool api_task_failed_(ray_task *t);
+const char *api_task_message_(ray_task *t);
+/* Validate OPTS' common fields; fills *O from OPTS or DEFAULTS. */
+int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o);
+/* Append the 4 resource pairs (cpu, gpu, mem, res) of O to a spec map. */
+#define API_SPEC_RESOURCE_PAIRS 4
+void api_spec_resources_(struct buf *b, const ray_opts *o);
+/* Append a key (str) to a spec map. */
+void api_spec_key_(struct buf *b, const char *key);
+
+/* ---- actors.c -------------------------------------------------------------- */
+/* Nothing shared beyond ray.h. */
+
+#endif

@@ -1,0 +1,726 @@
+/*
+ * client.c — this process's one connection to its node: connect (Unix socket
+ * or TCP), the HELLO / HELLO_OK handshake, mapping the node's object store,
+ * the I/O thread that reads frames and wakes the thread waiting for each
+ * reply, and shutdown. See api_internal.h for the DESIGN paragraph.
+ *
+ * Locks: `mu` guards the connection state, the waiter list and the reqid
+ * counter; `send_mu` serialises whole frames on the socket. `mu` is never
+ * held while sending or while taking `send_mu`.
+ *
+ * The store is mapped here with shm_open + mmap (read-write: the client
+ * writes objects it creates). objstore/objstore.h's objstore_client_map does
+ * the same for the daemon side; it is not used here so that libray.a does not
+ * need the store's sources.
+ */
+#include "api/api_internal.h"
+
+#include "common/ids.h"
+#include "common/netutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define API_HELLO_TIMEOUT_MS 30000
+#define API_READ_CHUNK (64u << 10)
+
+enum conn_state { CONN_DOWN, CONN_UP, CONN_BROKEN };
+
+struct api_waiter {
+    uint64_t reqid;
+    pthread_cond_t cv;
+    bool done;
+    void *body;          /* reply body, owned by the waiter once done */
+    struct proto_msg msg;/* decoded, pointing into body */
+    struct api_waiter *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_mutex_t send_mu;
+    enum conn_state state;
+    bool closing;
+    int fd;
+    int role;
+    uint64_t gen;
+    uint64_t next_reqid;
+    struct api_waiter *waiters;
+    char why[256];          /* why the connection broke */
+    char node_error[256];   /* last ERROR message from the node */
+    pthread_t io;
+    bool io_running;
+    struct buf in;          /* bytes read and not yet framed */
+    void *store;
+    size_t store_size;
+    uint32_t job;
+    char node_hex[IDS_HEX_SIZE];
+    char job_hex[9];
+    void (*on_execute)(void *body, size_t len);
+    void (*on_lost)(const char *why);
+} C = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .send_mu = PTHREAD_MUTEX_INITIALIZER,
+    .fd = -1,
+};
+
+/* ---- IDs -------------------------------------------------------------------- */
+
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+static uint8_t id_random[8];
+static atomic_uint id_counter;
+
+static void id_init(void)
+{
+    ids_random(id_random, sizeof id_random);
+}
+
+void api_id_new_(uint8_t out[RAY_ID_SIZE], uint32_t index)
+{
+    pthread_once(&id_once, id_init);
+    uint32_t job = api_client_job_();
+    uint32_t n = atomic_fetch_add(&id_counter, 1) + 1;
+    out[0] = (uint8_t)(job >> 24);
+    out[1] = (uint8_t)(job >> 16);
+    out[2] = (uint8_t)(job >> 8);
+    out[3] = (uint8_t)job;
+    memcpy(out + 4, id_random, 8);
+    out[12] = (uint8_t)(n >> 24);
+    out[13] = (uint8_t)(n >> 16);
+    out[14] = (uint8_t)(n >> 8);
+    out[15] = (uint8_t)n;
+    ids_with_index(out, out, index);
+}
+
+/* ---- small accessors ----------------------------------------------------------- */
+
+bool api_client_connected_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    bool up = C.state == CONN_UP;
+    pthread_mutex_unlock(&C.mu);
+    return up;
+}
+
+int api_client_check_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    enum conn_state st = C.state;
+    char why[sizeof C.why];
+    memcpy(why, C.why, sizeof why);
+    pthread_mutex_unlock(&C.mu);
+    if (st == CONN_UP)
+        return RAY_OK;
+    if (st == CONN_BROKEN)
+        return api_error_(RAY_ECONN, "lost the connection to the node: %s", why);
+    return api_error_(RAY_ECONN, "not connected to a node (call ray_init first)");
+}
+
+int api_client_role_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    int r = C.state == CONN_DOWN ? 0 : C.role;
+    pthread_mutex_unlock(&C.mu);
+    return r;
+}
+
+uint64_t api_client_reqid_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    uint64_t r = ++C.next_reqid;
+    if (r == 0)
+        r = ++C.next_reqid;
+    pthread_mutex_unlock(&C.mu);
+    return r;
+}
+
+void *api_client_store_(size_t *size)
+{
+    pthread_mutex_lock(&C.mu);
+    void *p = C.store;
+    if (size)
+        *size = C.store_size;
+    pthread_mutex_unlock(&C.mu);
+    return p;
+}
+
+uint64_t api_client_gen_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    uint64_t g = C.gen;
+    pthread_mutex_unlock(&C.mu);
+    return g;
+}
+
+uint32_t api_client_job_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    uint32_t j = C.job;
+    pthread_mutex_unlock(&C.mu);
+    return j;
+}
+
+/* Both strings are written only while connecting, before any thread of the
+ * program can ask for them through a connected client. */
+const char *api_client_node_hex_(void)
+{
+    return C.node_hex;
+}
+
+const char *api_client_job_hex_(void)
+{
+    return C.job_hex;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+int api_client_send_(const struct buf *frame)
+{
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    pthread_mutex_lock(&C.send_mu);
+    const char *p = frame->data;
+    size_t left = frame->len;
+    while (left > 0 && C.fd >= 0) {
+        ssize_t n = send(C.fd, p, left, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    int err = errno;
+    pthread_mutex_unlock(&C.send_mu);
+    if (left > 0)
+        return api_error_(RAY_ECONN, "lost the connection to the node: %s", strerror(err));
+    return RAY_OK;
+}
+
+int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg)
+{
+    struct api_waiter w = { .reqid = reqid };
+    char why[sizeof C.why];
+    int rc;
+
+    *body = NULL;
+    pthread_cond_init(&w.cv, NULL);
+    pthread_mutex_lock(&C.mu);
+    if (C.state != CONN_UP) {
+        pthread_mutex_unlock(&C.mu);
+        pthread_cond_destroy(&w.cv);
+        return api_client_check_();
+    }
+    w.next = C.waiters;
+    C.waiters = &w;
+    pthread_mutex_unlock(&C.mu);
+
+    rc = api_client_send_(frame);
+
+    pthread_mutex_lock(&C.mu);
+    while (rc == RAY_OK && !w.done && C.state == CONN_UP)
+        pthread_cond_wait(&w.cv, &C.mu);
+    for (struct api_waiter **pp = &C.waiters; *pp; pp = &(*pp)->next) {
+        if (*pp == &w) {
+            *pp = w.next;
+            break;
+        }
+    }
+    memcpy(why, C.why, sizeof why);
+    pthread_mutex_unlock(&C.mu);
+    pthread_cond_destroy(&w.cv);
+
+    if (rc != RAY_OK)
+        return rc;
+    if (!w.done)
+        return api_error_(RAY_ECONN, "lost the connection to the node: %s", why);
+    *body = w.body;
+    *msg = w.msg;
+    return RAY_OK;
+}
+
+/* ---- the I/O thread -------------------------------------------------------------- */
+
+/* Messages whose first field is the reqid of a request this client made. */
+static bool is_reply(uint32_t type)
+{
+    switch (type) {
+    case PROTO_OBJ_CREATE_OK:
+    case PROTO_OBJ_GET_OK:
+    case PROTO_OBJ_WAIT_OK:
+    case PROTO_ACTOR_LOOKUP_OK:
+    case PROTO_ACTOR_CREATE_OK:
+    case PROTO_NODE_INFO:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Handle one decoded frame; BODY (malloc'd) is consumed. */
+static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
+{
+    if (is_reply(m->type)) {
+        uint64_t reqid = m->f[0].as.u;
+        pthread_mutex_lock(&C.mu);
+        for (struct api_waiter *w = C.waiters; w; w = w->next) {
+            if (w->reqid == reqid && !w->done) {
+                w->done = true;
+                w->body = body;
+                w->msg = *m;
+                body = NULL;
+                pthread_cond_signal(&w->cv);
+                break;
+            }
+        }
+        pthread_mutex_unlock(&C.mu);
+        free(body); /* nobody waits for it (the caller gave up) */
+        return;
+    }
+    switch (m->type) {
+    case PROTO_TASK_EXECUTE:
+        if (C.on_execute) {
+            C.on_execute(body, len);
+            return;
+        }
+        break;
+    case PROTO_PING: {
+        struct buf f = BUF_INIT;
+        if (proto_pack(&f, PROTO_PONG, (uint64_t)m->f[0].as.u) == 0)
+            api_client_send_(&f);
+        buf_free(&f);
+        break;
+    }
+    case PROTO_ERROR:
+        pthread_mutex_lock(&C.mu);
+        snprintf(C.node_error, sizeof C.node_error, "%.*s", (int)m->f[1].as.s.len,
+                 m->f[1].as.s.ptr);
+        pthread_mutex_unlock(&C.mu);
+        break;
+    default:
+        break; /* JOB_LOG and friends are not for this process */
+    }
+    free(body);
+}
+
+/* Frame and dispatch what C.in holds; returns 0, or -1 with WHY set. */
+static int io_drain(char *why, size_t whylen)
+{
+    size_t pos = 0;
+    int rc = 0;
+    for (;;) {
+        size_t body_len;
+        char err[160];
+        int st = proto_frame_need(C.in.data + pos, C.in.len - pos, PROTO_MAX_FRAME, &body_len, err,
+                                  sizeof err);
+        if (st == PROTO_NEED_MORE)
+            break;
+        if (st == PROTO_BAD) {
+            snprintf(why, whylen, "bad frame from the node: %s", err);
+            rc = -1;
+            break;
+        }
+        if (C.in.len - pos < 4 + body_len)
+            break;
+        void *body = malloc(body_len);
+        if (body == NULL) {
+            snprintf(why, whylen, "out of memory reading a %zu-byte frame", body_len);
+            rc = -1;
+            break;
+        }
+        memcpy(body, C.in.data + pos + 4, body_len);
+        pos += 4 + body_len;
+        struct proto_msg m;
+        if (proto_decode(body, body_len, &m, err, sizeof err) < 0) {
+            free(body);
+            snprintf(why, whylen, "bad message from the node: %s", err);
+            rc = -1;
+            break;
+        }
+        io_dispatch(body, body_len, &m);
+    }
+    buf_consume(&C.in, pos);
+    return rc;
+}
+
+static void *io_main(void *arg)
+{
+    char why[sizeof C.why] = "";
+    for (;;) {
+        if (io_drain(why, sizeof why) < 0)
+            break;
+        char *dst = buf_reserve(&C.in, API_READ_CHUNK);
+        ssize_t n = read(C.fd, dst, API_READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            pthread_mutex_lock(&C.mu);
+            if (C.closing)
+                snprintf(why, sizeof why, "ray_shutdown was called");
+            else if (C.node_error[0])
+                snprintf(why, sizeof why, "%s", C.node_error);
+            else if (n == 0)
+                snprintf(why, sizeof why, "the node closed the connection");
+            else
+                snprintf(why, sizeof why, "%s", strerror(errno));
+            pthread_mutex_unlock(&C.mu);
+            break;
+        }
+        C.in.len += (size_t)n;
+    }
+    pthread_mutex_lock(&C.mu);
+    bool closing = C.closing;
+    C.state = CONN_BROKEN;
+    memcpy(C.why, why, sizeof C.why);
+    for (struct api_waiter *w = C.waiters; w; w = w->next)
+        pthread_cond_signal(&w->cv);
+    void (*lost)(const char *) = C.on_lost;
+    pthread_mutex_unlock(&C.mu);
+    if (!closing && lost)
+        lost(why);
+    return NULL;
+}
+
+/* ---- connecting ------------------------------------------------------------------ */
+
+/* Read a token file into OUT (whitespace trimmed). Returns 0 or -1. */
+static int token_read(const char *path, char *out, size_t outlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(out, 1, outlen - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    return n > 0 ? 0 : -1;
+}
+
+/* The token: given, $RAY_TOKEN, <session_dir>/auth_token, ~/.ray/auth_token,
+ * /tmp/ray/session_latest/auth_token; "" if none. */
+void api_token_resolve_(const char *given, const char *session_dir, char *out, size_t outlen)
+{
+    char path[4096];
+    const char *env = getenv("RAY_TOKEN");
+    const char *home = getenv("HOME");
+    if (given && given[0]) {
+        snprintf(out, outlen, "%s", given);
+        return;
+    }
+    if (env && env[0]) {
+        snprintf(out, outlen, "%s", env);
+        return;
+    }
+    if (session_dir && session_dir[0]) {
+        snprintf(path, sizeof path, "%s/auth_token", session_dir);
+        if (token_read(path, out, outlen) == 0)
+            return;
+    }
+    if (home && home[0]) {
+        snprintf(path, sizeof path, "%s/.ray/auth_token", home);
+        if (token_read(path, out, outlen) == 0)
+            return;
+    }
+    if (token_read("/tmp/ray/session_latest/auth_token", out, outlen) == 0)
+        return;
+    out[0] = '\0';
+}
+
+/* Read frames until one complete message is in; returns the malloc'd body or NULL. */
+static void *hello_read(int fd, struct proto_msg *m, char *err, size_t errlen)
+{
+    long long deadline = net_now_ms() + API_HELLO_TIMEOUT_MS;
+    for (;;) {
+        size_t body_len;
+        int st = proto_frame_need(C.in.data, C.in.len, PROTO_MAX_FRAME, &body_len, err, errlen);
+        if (st == PROTO_BAD)
+            return NULL;
+        if (st == PROTO_OK && C.in.len >= 4 + body_len) {
+            void *body = malloc(body_len);
+            if (body == NULL) {
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+            memcpy(body, C.in.data + 4, body_len);
+            buf_consume(&C.in, 4 + body_len);
+            if (proto_decode(body, body_len, m, err, errlen) < 0) {
+                free(body);
+                return NULL;
+            }
+            return body;
+        }
+        long long left = deadline - net_now_ms();
+        if (left <= 0) {
+            snprintf(err, errlen, "the node did not answer HELLO within %d s",
+                     API_HELLO_TIMEOUT_MS / 1000);
+            return NULL;
+        }
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int pr = poll(&pfd, 1, (int)left);
+        if (pr < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return NULL;
+        }
+        if (pr <= 0)
+            continue;
+        ssize_t n = read(fd, buf_reserve(&C.in, API_READ_CHUNK), API_READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "the node closed the connection during HELLO%s%s",
+                     n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+            return NULL;
+        }
+        C.in.len += (size_t)n;
+    }
+}
+
+struct hello_info {
+    char store[256];
+    uint64_t store_size;
+    char session_dir[1024];
+    uint64_t job;
+    bool has_job;
+};
+
+static void copy_str(char *dst, size_t dstlen, const char *s, size_t len)
+{
+    if (len >= dstlen)
+        len = dstlen - 1;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+}
+
+/* Parse HELLO_OK's info map. Returns 0 or -1. */
+static int hello_info_parse(const struct proto_field *f, struct hello_info *hi)
+{
+    struct mpr r;
+    uint32_t n;
+    memset(hi, 0, sizeof *hi);
+    if (f->as.s.len == 0)
+        return 0;
+    mpr_init(&r, f->as.s.ptr, f->as.s.len);
+    if (mpr_map(&r, &n) < 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k, *s;
+        size_t klen, slen;
+        if (mpr_str(&r, &k, &klen) < 0)
+            return -1;
+        if (klen == 5 && memcmp(k, "store", 5) == 0) {
+            if (mpr_str(&r, &s, &slen) < 0)
+                return -1;
+            copy_str(hi->store, sizeof hi->store, s, slen);
+        } else if (klen == 10 && memcmp(k, "store_size", 10) == 0) {
+            if (mpr_uint(&r, &hi->store_size) < 0)
+                return -1;
+        } else if (klen == 11 && memcmp(k, "session_dir", 11) == 0) {
+            if (mpr_str(&r, &s, &slen) < 0)
+                return -1;
+            copy_str(hi->session_dir, sizeof hi->session_dir, s, slen);
+        } else if (klen == 3 && memcmp(k, "job", 3) == 0) {
+            if (mpr_uint(&r, &hi->job) < 0)
+                return -1;
+            hi->has_job = true;
+        } else if (mpr_skip(&r) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int store_map(const char *name, size_t size, void **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int fd = shm_open(name, O_RDWR, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the object store %s: %s", name, strerror(errno));
+        return -1;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map the object store %s (%zu bytes): %s", name, size,
+                 strerror(e));
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Map an ERROR code from the node to what the caller returns. */
+static int hello_error_code(int64_t code, const char *msg, size_t len)
+{
+    if (code == RAY_EAUTH || memmem(msg, len, "authentication", 14) != NULL)
+        return RAY_EAUTH;
+    if (code == RAY_EINVAL)
+        return RAY_EINVAL;
+    return RAY_ECONN;
+}
+
+int api_client_connect_(const struct api_connect_opts *o)
+{
+    char err[512] = "";
+    char token[512];
+    struct buf info = BUF_INIT, frame = BUF_INIT;
+    struct proto_msg m;
+    struct hello_info hi;
+    void *body = NULL, *store = NULL;
+    int fd = -1, rc = RAY_ECONN;
+
+    pthread_mutex_lock(&C.mu);
+    bool busy = C.state != CONN_DOWN;
+    pthread_mutex_unlock(&C.mu);
+    if (busy)
+        return api_error_(RAY_EINVAL, "already connected to a node");
+
+    if (o->unix_path)
+        fd = net_connect_unix(o->unix_path, err, sizeof err);
+    else
+        fd = net_connect_tcp(o->tcp_host, o->tcp_port, 10000, err, sizeof err);
+    if (fd < 0)
+        return api_error_(RAY_ECONN, "%s", err);
+
+    api_token_resolve_(o->token, o->session_dir, token, sizeof token);
+    int ninfo = (o->worker_id ? 1 : 0) + (o->has_job ? 1 : 0);
+    mpw_map(&info, (uint32_t)ninfo);
+    if (o->worker_id) {
+        mpw_str(&info, "worker_id", 9);
+        mpw_bin(&info, o->worker_id, RAY_ID_SIZE);
+    }
+    if (o->has_job) {
+        mpw_str(&info, "job", 3);
+        mpw_uint(&info, o->job);
+    }
+    if (proto_pack(&frame, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)o->role, token,
+                   (uint64_t)getpid(), info.data, info.len) < 0) {
+        rc = api_error_(RAY_EINVAL, "cannot encode HELLO");
+        goto fail;
+    }
+    if (net_write_all(fd, frame.data, frame.len) < 0) {
+        rc = api_error_(RAY_ECONN, "cannot send HELLO to the node: %s", strerror(errno));
+        goto fail;
+    }
+    buf_reset(&C.in);
+    body = hello_read(fd, &m, err, sizeof err);
+    if (body == NULL) {
+        rc = api_error_(RAY_ECONN, "%s", err);
+        goto fail;
+    }
+    if (m.type == PROTO_ERROR) {
+        rc = api_error_(hello_error_code(m.f[0].as.i, m.f[1].as.s.ptr, m.f[1].as.s.len),
+                        "the node refused the connection: %.*s", (int)m.f[1].as.s.len,
+                        m.f[1].as.s.ptr);
+        goto fail;
+    }
+    if (m.type != PROTO_HELLO_OK) {
+        rc = api_error_(RAY_ECONN, "the node answered HELLO with message %u", m.type);
+        goto fail;
+    }
+    if (m.f[0].as.u != PROTO_VERSION) {
+        rc = api_error_(RAY_ECONN, "the node speaks protocol %llu, this library %d",
+                        (unsigned long long)m.f[0].as.u, PROTO_VERSION);
+        goto fail;
+    }
+    if (hello_info_parse(&m.f[2], &hi) < 0) {
+        rc = api_error_(RAY_ECONN, "malformed HELLO_OK info from the node");
+        goto fail;
+    }
+    if (o->unix_path && hi.store[0] && hi.store_size > 0 &&
+        store_map(hi.store, (size_t)hi.store_size, &store, err, sizeof err) < 0) {
+        rc = api_error_(RAY_ECONN, "%s", err);
+        goto fail;
+    }
+
+    pthread_mutex_lock(&C.mu);
+    C.fd = fd;
+    C.role = o->role;
+    C.gen++;
+    C.state = CONN_UP;
+    C.closing = false;
+    C.why[0] = C.node_error[0] = '\0';
+    C.store = store;
+    C.store_size = store ? (size_t)hi.store_size : 0;
+    C.job = hi.has_job ? (uint32_t)hi.job : o->job;
+    C.on_execute = o->on_execute;
+    C.on_lost = o->on_lost;
+    copy_str(C.node_hex, sizeof C.node_hex, m.f[1].as.s.ptr, m.f[1].as.s.len);
+    snprintf(C.job_hex, sizeof C.job_hex, "%08x", (unsigned)C.job);
+    pthread_mutex_unlock(&C.mu);
+
+    if (pthread_create(&C.io, NULL, io_main, NULL) != 0) {
+        pthread_mutex_lock(&C.mu);
+        C.state = CONN_DOWN;
+        C.fd = -1;
+        C.store = NULL;
+        pthread_mutex_unlock(&C.mu);
+        rc = api_error_(RAY_ENOMEM, "cannot start the client I/O thread");
+        goto fail;
+    }
+    C.io_running = true;
+    free(body);
+    buf_free(&info);
+    buf_free(&frame);
+    return RAY_OK;
+
+fail:
+    free(body);
+    buf_free(&info);
+    buf_free(&frame);
+    buf_free(&C.in);
+    if (store)
+        munmap(store, (size_t)hi.store_size);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+void api_client_close_(void)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.state == CONN_DOWN) {
+        pthread_mutex_unlock(&C.mu);
+        return;
+    }
+    C.closing = true;
+    int fd = C.fd;
+    pthread_mutex_unlock(&C.mu);
+
+    shutdown(fd, SHUT_RDWR); /* the I/O thread sees EOF and wakes every waiter */
+    if (C.io_running && !pthread_equal(C.io, pthread_self()))
+        pthread_join(C.io, NULL);
+    else if (C.io_running)
+        pthread_detach(C.io);
+    C.io_running = false;
+
+    pthread_mutex_lock(&C.send_mu);
+    close(fd);
+    C.fd = -1;
+    pthread_mutex_unlock(&C.send_mu);
+
+    pthread_mutex_lock(&C.mu);
+    void *store = C.store;
+    size_t size = C.store_size;
+    C.store = NULL;
+    C.store_size = 0;
+    C.state = CONN_DOWN;
+    C.closing = false;
+    C.on_execute = NULL;
+    C.on_lost = NULL;
+    pthread_mutex_unlock(&C.mu);
+    buf_free(&C.in);
+    if (store)
+        munmap(store, size);
+}

@@ -1,0 +1,65 @@
+/*
+ * errors.c — status strings, the thread-local ray_last_error() text, and the
+ * small "where am I" accessors of ray.h.
+ */
+#include "api/api_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define API_ERROR_MAX 1024
+
+static __thread char last_error[API_ERROR_MAX];
+
+const char *ray_strerror(int code)
+{
+    switch (code) {
+    case RAY_OK: return "success";
+    case RAY_EINVAL: return "invalid argument";
+    case RAY_ENOTFOUND: return "not found";
+    case RAY_ETIMEOUT: return "timed out";
+    case RAY_ETASK: return "task failed";
+    case RAY_EWORKER: return "worker died";
+    case RAY_EACTOR: return "actor is dead";
+    case RAY_ELOST: return "object lost";
+    case RAY_ECONN: return "connection to the node failed";
+    case RAY_ENOMEM: return "out of memory";
+    case RAY_EAUTH: return "authentication failed";
+    default: return "unknown error";
+    }
+}
+
+const char *ray_last_error(void)
+{
+    return last_error;
+}
+
+int api_error_(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void api_error_clear_(void)
+{
+    last_error[0] = '\0';
+}
+
+size_t ray_strlen_(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+const char *ray_node_id(void)
+{
+    return api_client_node_hex_();
+}
+
+const char *ray_job_id(void)
+{
+    return api_client_job_hex_();
+}

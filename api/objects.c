@@ -1,0 +1,466 @@
+/*
+ * objects.c — ray_put / ray_create / ray_seal / ray_get / ray_wait / ray_free
+ * over the node connection (docs/runtime.md "Objects").
+ *
+ * Small payloads (<= 64 KiB) go inline with OBJ_PUT; bigger ones are
+ * reserved with OBJ_CREATE, copied into the mapped store and sealed.
+ * ray_get of STR/BYTES returns a pointer into the mapped store and keeps the
+ * node's pin until ray_value_release (the value's pin_ names the object);
+ * scalars are decoded and unpinned at once. Over TCP (no mapped store)
+ * objects travel inline in OBJ_PUT / OBJ_GET_OK; ray_create then writes into
+ * local memory that ray_seal sends.
+ */
+#include "api/api_internal.h"
+
+#include "common/ids.h"
+#include "common/netutil.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a gotten STR/BYTES value holds on to. */
+struct api_pin {
+    uint8_t id[RAY_ID_SIZE];
+    uint64_t gen;  /* connection that holds the node's pin */
+    void *owned;   /* inline copy (TCP): freed on release, nothing to unpin */
+};
+
+/* ray_create over TCP: the bytes wait here until ray_seal. */
+struct pending_create {
+    uint8_t id[RAY_ID_SIZE];
+    uint32_t vtype;
+    void *data;
+    size_t len;
+    struct pending_create *next;
+};
+static pthread_mutex_t pending_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pending_create *pending;
+
+static const char *hex8(const uint8_t *id, char *out)
+{
+    ids_hex(id, RAY_ID_SIZE, out);
+    return out;
+}
+
+static int send_put(const uint8_t *id, uint32_t vtype, const void *data, size_t len)
+{
+    struct buf f = BUF_INIT;
+    char hex[IDS_HEX_SIZE];
+    if (len > PROTO_MAX_FRAME - 64 ||
+        proto_pack(&f, PROTO_OBJ_PUT, id, (uint64_t)vtype, data, len) < 0) {
+        buf_free(&f);
+        return api_error_(RAY_EINVAL, "object %s of %zu bytes is larger than a message may be",
+                          hex8(id, hex), len);
+    }
+    int rc = api_client_send_(&f);
+    buf_free(&f);
+    return rc;
+}
+
+static void send_release(const uint8_t *id)
+{
+    struct buf f = BUF_INIT;
+    if (proto_pack(&f, PROTO_OBJ_RELEASE, id) == 0)
+        api_client_send_(&f);
+    buf_free(&f);
+}
+
+int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len, void **data)
+{
+    size_t cap;
+    char hex[IDS_HEX_SIZE];
+    void *store = api_client_store_(&cap);
+    *data = NULL;
+
+    if (store == NULL) {
+        struct pending_create *pc = calloc(1, sizeof *pc);
+        void *p = malloc(len ? len : 1);
+        if (pc == NULL || p == NULL) {
+            free(pc);
+            free(p);
+            return api_error_(RAY_ENOMEM, "out of memory creating a %zu-byte object", len);
+        }
+        memcpy(pc->id, id, RAY_ID_SIZE);
+        pc->vtype = vtype;
+        pc->data = p;
+        pc->len = len;
+        pthread_mutex_lock(&pending_mu);
+        pc->next = pending;
+        pending = pc;
+        pthread_mutex_unlock(&pending_mu);
+        *data = p;
+        return RAY_OK;
+    }
+
+    struct buf f = BUF_INIT;
+    void *body = NULL;
+    struct proto_msg m;
+    uint64_t reqid = api_client_reqid_();
+    proto_pack(&f, PROTO_OBJ_CREATE, reqid, id, (uint64_t)vtype, (uint64_t)len);
+    int rc = api_client_request_(&f, reqid, &body, &m);
+    buf_free(&f);
+    if (rc != RAY_OK)
+        return rc;
+    int64_t status = m.f[1].as.i;
+    uint64_t offset = m.f[2].as.u;
+    free(body);
+    if (status == RAY_ENOMEM)
+        return api_error_(RAY_ENOMEM, "the object store cannot hold %zu more bytes", len);
+    if (status == RAY_EINVAL)
+        return api_error_(RAY_EINVAL, "object %s already exists", hex8(id, hex));
+    if (status != RAY_OK)
+        return api_error_(status < 0 && status >= RAY_EAUTH ? (int)status : RAY_ECONN,
+                          "cannot create object %s: %s", hex8(id, hex),
+                          ray_strerror((int)status));
+    if (offset > cap || len > cap - offset)
+        return api_error_(RAY_ECONN, "the node placed object %s outside the store", hex8(id, hex));
+    *data = (char *)store + offset;
+    return RAY_OK;
+}
+
+int api_object_seal_(const uint8_t id[RAY_ID_SIZE])
+{
+    struct pending_create *pc = NULL;
+    pthread_mutex_lock(&pending_mu);
+    for (struct pending_create **pp = &pending; *pp; pp = &(*pp)->next) {
+        if (memcmp((*pp)->id, id, RAY_ID_SIZE) == 0) {
+            pc = *pp;
+            *pp = pc->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pending_mu);
+    if (pc) {
+        int rc = send_put(pc->id, pc->vtype, pc->data, pc->len);
+        free(pc->data);
+        free(pc);
+        return rc;
+    }
+    if (api_client_store_(NULL) == NULL) {
+        char hex[IDS_HEX_SIZE];
+        return api_error_(RAY_EINVAL, "object %s was not created by ray_create in this process",
+                          hex8(id, hex));
+    }
+    struct buf f = BUF_INIT;
+    proto_pack(&f, PROTO_OBJ_SEAL, id);
+    int rc = api_client_send_(&f);
+    buf_free(&f);
+    return rc;
+}
+
+int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v)
+{
+    size_t size = api_payload_size_(v);
+    if (size == (size_t)-1)
+        return api_error_(RAY_EINVAL, "unknown value type %d", (int)v->type);
+    if ((v->type == RAY_STR || v->type == RAY_BYTES) && v->as.buf.ptr == NULL && v->as.buf.len)
+        return api_error_(RAY_EINVAL, "value with NULL data and length %zu", v->as.buf.len);
+    if (v->type == RAY_STR && v->as.buf.len == SIZE_MAX)
+        return api_error_(RAY_EINVAL, "string too long");
+
+    if (size <= API_INLINE_MAX || api_client_store_(NULL) == NULL) {
+        if (v->type == RAY_BYTES)
+            return send_put(id, RAY_BYTES, v->as.buf.ptr, size);
+        uint8_t small[64];
+        void *tmp = size <= sizeof small ? small : malloc(size);
+        if (tmp == NULL)
+            return api_error_(RAY_ENOMEM, "out of memory copying a %zu-byte value", size);
+        api_payload_write_(v, tmp);
+        int rc = send_put(id, (uint32_t)v->type, tmp, size);
+        if (tmp != small)
+            free(tmp);
+        return rc;
+    }
+    void *dst;
+    int rc = api_object_create_(id, (uint32_t)v->type, size, &dst);
+    if (rc != RAY_OK)
+        return rc;
+    api_payload_write_(v, dst);
+    return api_object_seal_(id);
+}
+
+int ray_put(ray_value v, ray_ref *out)
+{
+    api_error_clear_();
+    if (out == NULL)
+        return api_error_(RAY_EINVAL, "ray_put: out is NULL");
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    ray_ref r;
+    api_id_new_(r.id, IDS_PUT_INDEX);
+    rc = api_object_store_(r.id, &v);
+    if (rc == RAY_OK)
+        *out = r;
+    return rc;
+}
+
+int ray_create(size_t len, void **data, ray_ref *out)
+{
+    api_error_clear_();
+    if (data == NULL || out == NULL)
+        return api_error_(RAY_EINVAL, "ray_create: data and out must not be NULL");
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    ray_ref r;
+    api_id_new_(r.id, IDS_PUT_INDEX);
+    rc = api_object_create_(r.id, RAY_BYTES, len, data);
+    if (rc == RAY_OK)
+        *out = r;
+    return rc;
+}
+
+int ray_seal(ray_ref ref)
+{
+    api_error_clear_();
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    return api_object_seal_(ref.id);
+}
+
+/* One OBJ_GET round trip; fills *OUT as ray_get documents. */
+static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
+{
+    char hex[IDS_HEX_SIZE];
+    struct buf f = BUF_INIT;
+    void *body = NULL;
+    struct proto_msg m;
+    uint64_t reqid = api_client_reqid_();
+    size_t cap;
+
+    memset(out, 0, sizeof *out);
+    proto_pack(&f, PROTO_OBJ_GET, reqid, id, (int64_t)timeout_ms);
+    int rc = api_client_request_(&f, reqid, &body, &m);
+    buf_free(&f);
+    if (rc != RAY_OK)
+        return rc;
+
+    int64_t status = m.f[1].as.i;
+    uint64_t vtype = m.f[2].as.u, offset = m.f[3].as.u, size = m.f[4].as.u;
+    const void *inl = m.f[5].as.s.ptr;
+    size_t inl_len = m.f[5].as.s.len;
+    if (status != RAY_OK) {
+        free(body);
+        hex8(id, hex);
+        if (status == RAY_ETIMEOUT)
+            return api_error_(RAY_ETIMEOUT, "timed out after %lld ms waiting for object %s",
+                              (long long)timeout_ms, hex);
+        int code = status < 0 && status >= RAY_EAUTH ? (int)status : RAY_ECONN;
+        return api_error_(code, "cannot get object %s: %s", hex, ray_strerror(code));
+    }
+
+    /* Where the payload is: inline in the reply, or in the mapped store. */
+    const void *data;
+    bool inline_data;
+    void *store = api_client_store_(&cap);
+    if (inl_len > 0 || store == NULL) {
+        if (inl_len != size) {
+            rc = api_error_(RAY_ECONN, "object %s: %zu inline bytes for a %llu-byte object",
+                            hex8(id, hex), inl_len, (unsigned long long)size);
+            goto fail_release;
+        }
+        data = inl;
+        inline_data = true;
+    } else {
+        if (offset > cap || size > cap - offset) {
+            rc = api_error_(RAY_ECONN, "the node placed object %s outside the store", hex8(id, hex));
+            goto fail_release;
+        }
+        data = (const char *)store + offset;
+        inline_data = false;
+    }
+
+    if (vtype == API_VT_ERROR) {
+        int code;
+        char msg[1024];
+        if (api_error_payload_decode_(data, (size_t)size, &code, msg, sizeof msg) < 0)
+            rc = api_error_(RAY_ETASK, "object %s holds a malformed error", hex8(id, hex));
+        else
+            rc = api_error_(code, "%s", msg);
+        goto fail_release;
+    }
+    if (vtype > RAY_ACTOR || api_payload_decode_((uint32_t)vtype, data, (size_t)size, out) != RAY_OK) {
+        rc = api_error_(RAY_EINVAL, "object %s has a malformed payload (type %llu, %llu bytes)",
+                        hex8(id, hex), (unsigned long long)vtype, (unsigned long long)size);
+        goto fail_release;
+    }
+    if (out->type != RAY_STR && out->type != RAY_BYTES) {
+        send_release(id);
+        free(body);
+        return RAY_OK;
+    }
+    struct api_pin *pin = calloc(1, sizeof *pin);
+    if (pin == NULL) {
+        memset(out, 0, sizeof *out);
+        rc = api_error_(RAY_ENOMEM, "out of memory");
+        goto fail_release;
+    }
+    memcpy(pin->id, id, RAY_ID_SIZE);
+    pin->gen = api_client_gen_();
+    if (inline_data) {
+        /* The value points into the reply body, which the pin now owns. */
+        pin->owned = body;
+        send_release(id);
+    }
+    out->pin_ = pin;
+    if (!inline_data)
+        free(body);
+    return RAY_OK;
+
+fail_release:
+    memset(out, 0, sizeof *out);
+    send_release(id);
+    free(body);
+    return rc;
+}
+
+int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
+{
+    api_error_clear_();
+    if (out == NULL)
+        return api_error_(RAY_EINVAL, "ray_get: out is NULL");
+    memset(out, 0, sizeof *out);
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    return get_one(ref.id, timeout_ms, out);
+}
+
+int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out)
+{
+    api_error_clear_();
+    if (n == 0)
+        return RAY_OK;
+    if (refs == NULL || out == NULL)
+        return api_error_(RAY_EINVAL, "ray_get_all: refs and out must not be NULL");
+    memset(out, 0, n * sizeof *out);
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    long long deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
+    for (size_t i = 0; i < n; i++) {
+        int64_t left = -1;
+        if (timeout_ms >= 0) {
+            long long l = deadline - net_now_ms();
+            left = l > 0 ? l : 0;
+        }
+        rc = get_one(refs[i].id, left, &out[i]);
+        if (rc != RAY_OK) {
+            for (size_t j = 0; j < i; j++)
+                ray_value_release(&out[j]);
+            return rc;
+        }
+    }
+    return RAY_OK;
+}
+
+void ray_value_release(ray_value *v)
+{
+    if (v == NULL || v->pin_ == NULL)
+        return;
+    struct api_pin *pin = v->pin_;
+    if (pin->owned)
+        free(pin->owned);
+    else if (pin->gen == api_client_gen_() && api_client_connected_())
+        send_release(pin->id);
+    free(pin);
+    memset(v, 0, sizeof *v);
+}
+
+/* Append REFS as a msgpack array of bin20. */
+static int pack_ids(struct buf *b, const ray_ref *refs, size_t n)
+{
+    if (n > PROTO_MAX_ELEMS)
+        return api_error_(RAY_EINVAL, "too many refs (%zu)", n);
+    mpw_array(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        mpw_bin(b, refs[i].id, RAY_ID_SIZE);
+    return RAY_OK;
+}
+
+int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready)
+{
+    api_error_clear_();
+    if (n > 0 && (refs == NULL || ready == NULL))
+        return api_error_(RAY_EINVAL, "ray_wait: refs and ready must not be NULL");
+    if (num_ready > n)
+        return api_error_(RAY_EINVAL, "ray_wait: num_ready %zu is more than the %zu refs", num_ready,
+                          n);
+    for (size_t i = 0; i < n; i++)
+        ready[i] = false;
+    if (num_ready == 0)
+        return 0;
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+
+    struct buf ids = BUF_INIT, f = BUF_INIT;
+    void *body = NULL;
+    struct proto_msg m;
+    uint64_t reqid = api_client_reqid_();
+    rc = pack_ids(&ids, refs, n);
+    if (rc != RAY_OK)
+        goto out;
+    if (proto_pack(&f, PROTO_OBJ_WAIT, reqid, ids.data, ids.len, (uint64_t)num_ready,
+                   (int64_t)timeout_ms) < 0) {
+        rc = api_error_(RAY_EINVAL, "ray_wait: too many refs for one message");
+        goto out;
+    }
+    rc = api_client_request_(&f, reqid, &body, &m);
+    if (rc != RAY_OK)
+        goto out;
+
+    struct mpr r;
+    uint32_t cnt;
+    mpr_init(&r, m.f[1].as.s.ptr, m.f[1].as.s.len);
+    if (mpr_array(&r, &cnt) < 0 || cnt != n) {
+        rc = api_error_(RAY_ECONN, "malformed OBJ_WAIT_OK from the node");
+        goto out;
+    }
+    int marked = 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        bool b;
+        if (mpr_bool(&r, &b) < 0) {
+            for (size_t j = 0; j < n; j++)
+                ready[j] = false;
+            rc = api_error_(RAY_ECONN, "malformed OBJ_WAIT_OK from the node");
+            goto out;
+        }
+        if (b && (size_t)marked < num_ready) {
+            ready[i] = true;
+            marked++;
+        }
+    }
+    rc = marked;
+out:
+    free(body);
+    buf_free(&ids);
+    buf_free(&f);
+    return rc;
+}
+
+int ray_free(const ray_ref *refs, size_t n)
+{
+    api_error_clear_();
+    if (n == 0)
+        return RAY_OK;
+    if (refs == NULL)
+        return api_error_(RAY_EINVAL, "ray_free: refs is NULL");
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    struct buf ids = BUF_INIT, f = BUF_INIT;
+    rc = pack_ids(&ids, refs, n);
+    if (rc == RAY_OK) {
+        if (proto_pack(&f, PROTO_OBJ_FREE, ids.data, ids.len) < 0)
+            rc = api_error_(RAY_EINVAL, "ray_free: too many refs for one message");
+        else
+            rc = api_client_send_(&f);
+    }
+    buf_free(&ids);
+    buf_free(&f);
+    return rc;
+}

@@ -1,0 +1,234 @@
+/*
+ * tasks.c — submitting tasks (ray_call: TASK_SUBMIT, fire and forget, return
+ * IDs computed locally) and the context of a running task (ray_return,
+ * ray_return_alloc, ray_fail) that worker.c hands to job functions.
+ */
+#include "api/api_internal.h"
+
+#include "common/ids.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ray_task {
+    pthread_mutex_t mu;
+    uint8_t id[RAY_ID_SIZE];
+    char name[128];
+    int nret;     /* returns the caller expects */
+    int nset;     /* returns set so far (ray_return / ray_return_alloc) */
+    int nalloc;   /* of which created in place, to seal when the function returns */
+    uint32_t alloc_index[API_MAX_RETURNS];
+    bool failed;
+    char msg[1024];
+};
+
+/* ---- options and spec helpers ------------------------------------------------ */
+
+static bool bad_amount(double x)
+{
+    return !isfinite(x) || x < 0;
+}
+
+int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o)
+{
+    *o = opts ? *opts : defaults;
+    if (o->num_returns < 1 || o->num_returns > API_MAX_RETURNS)
+        return api_error_(RAY_EINVAL, "num_returns must be 1..%d (got %d)", API_MAX_RETURNS,
+                          o->num_returns);
+    if (bad_amount(o->num_cpus) || bad_amount(o->num_gpus) || bad_amount(o->memory))
+        return api_error_(RAY_EINVAL, "num_cpus, num_gpus and memory must be finite and >= 0");
+    if (o->max_retries < -1 || o->max_restarts < -1)
+        return api_error_(RAY_EINVAL, "max_retries and max_restarts must be >= -1");
+    if (!ids_is_zero(o->pg.id))
+        return api_error_(RAY_EINVAL, "placement groups are not supported yet");
+    return RAY_OK;
+}
+
+void api_spec_key_(struct buf *b, const char *key)
+{
+    mpw_str(b, key, strlen(key));
+}
+
+void api_spec_resources_(struct buf *b, const ray_opts *o)
+{
+    api_spec_key_(b, "cpu");
+    mpw_double(b, o->num_cpus);
+    api_spec_key_(b, "gpu");
+    mpw_double(b, o->num_gpus);
+    api_spec_key_(b, "mem");
+    mpw_double(b, o->memory);
+    api_spec_key_(b, "res");
+    mpw_cstr(b, o->resources ? o->resources : "");
+}
+
+/* ---- ray_call ------------------------------------------------------------------- */
+
+int ray_call(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
+             ray_ref *ret)
+{
+    ray_opts o;
+    uint8_t id[RAY_ID_SIZE];
+    struct buf spec = BUF_INIT, f = BUF_INIT;
+    int rc;
+
+    api_error_clear_();
+    if (fn == NULL || ret == NULL)
+        return api_error_(RAY_EINVAL, "ray_call: fn and ret must not be NULL");
+    if ((rc = api_opts_resolve_(opts, RAY_OPTS, &o)) != RAY_OK)
+        return rc;
+    if (api_registry_function_(fn) == NULL)
+        return api_error_(RAY_EINVAL, "no remote function '%s' in job library %s", fn,
+                          api_registry_library_());
+    if ((rc = api_client_check_()) != RAY_OK)
+        return rc;
+
+    api_id_new_(id, 0);
+    mpw_map(&spec, 7 + API_SPEC_RESOURCE_PAIRS);
+    api_spec_key_(&spec, "id");
+    mpw_bin(&spec, id, RAY_ID_SIZE);
+    api_spec_key_(&spec, "fn");
+    mpw_cstr(&spec, fn);
+    api_spec_key_(&spec, "args");
+    if ((rc = api_args_pack_(&spec, args, nargs)) != RAY_OK)
+        goto out;
+    api_spec_key_(&spec, "nret");
+    mpw_uint(&spec, (uint64_t)o.num_returns);
+    api_spec_resources_(&spec, &o);
+    api_spec_key_(&spec, "retries");
+    mpw_int(&spec, o.max_retries);
+    api_spec_key_(&spec, "retry_err");
+    mpw_bool(&spec, o.retry_on_error);
+    api_spec_key_(&spec, "name");
+    mpw_cstr(&spec, fn);
+    if (proto_pack(&f, PROTO_TASK_SUBMIT, spec.data, spec.len) < 0) {
+        rc = api_error_(RAY_EINVAL, "ray_call %s: arguments too large for one message", fn);
+        goto out;
+    }
+    if ((rc = api_client_send_(&f)) != RAY_OK)
+        goto out;
+    for (int i = 0; i < o.num_returns; i++)
+        ids_with_index(ret[i].id, id, (uint32_t)i + 1);
+out:
+    buf_free(&spec);
+    buf_free(&f);
+    return rc;
+}
+
+/* ---- the running task -------------------------------------------------------------- */
+
+ray_task *api_task_new_(const uint8_t id[RAY_ID_SIZE], const char *name, int nret)
+{
+    ray_task *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    pthread_mutex_init(&t->mu, NULL);
+    memcpy(t->id, id, RAY_ID_SIZE);
+    snprintf(t->name, sizeof t->name, "%s", name ? name : "?");
+    t->nret = nret < 0 ? 0 : nret > API_MAX_RETURNS ? API_MAX_RETURNS : nret;
+    return t;
+}
+
+void api_task_free_(ray_task *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+void api_task_finish_(ray_task *t)
+{
+    uint8_t rid[RAY_ID_SIZE];
+    pthread_mutex_lock(&t->mu);
+    int n = t->nalloc;
+    t->nalloc = 0;
+    pthread_mutex_unlock(&t->mu);
+    for (int i = 0; i < n; i++) {
+        ids_with_index(rid, t->id, t->alloc_index[i]);
+        api_object_seal_(rid);
+    }
+}
+
+bool api_task_failed_(ray_task *t)
+{
+    pthread_mutex_lock(&t->mu);
+    bool f = t->failed;
+    pthread_mutex_unlock(&t->mu);
+    return f;
+}
+
+const char *api_task_message_(ray_task *t)
+{
+    return t->msg;
+}
+
+/* Claim the next return index (1-based); returns 0 when all are set. */
+static uint32_t next_return(ray_task *t)
+{
+    uint32_t idx = 0;
+    pthread_mutex_lock(&t->mu);
+    if (t->nset < t->nret)
+        idx = (uint32_t)++t->nset;
+    pthread_mutex_unlock(&t->mu);
+    return idx;
+}
+
+int ray_return(ray_task *t, ray_value v)
+{
+    uint8_t rid[RAY_ID_SIZE];
+    api_error_clear_();
+    if (t == NULL)
+        return api_error_(RAY_EINVAL, "ray_return: no task");
+    uint32_t idx = next_return(t);
+    if (idx == 0)
+        return api_error_(RAY_EINVAL, "%s has %d return value%s; ray_return called once too often",
+                          t->name, t->nret, t->nret == 1 ? "" : "s");
+    ids_with_index(rid, t->id, idx);
+    return api_object_store_(rid, &v);
+}
+
+int ray_return_alloc(ray_task *t, size_t len, void **data)
+{
+    uint8_t rid[RAY_ID_SIZE];
+    api_error_clear_();
+    if (t == NULL || data == NULL)
+        return api_error_(RAY_EINVAL, "ray_return_alloc: task and data must not be NULL");
+    *data = NULL;
+    uint32_t idx = next_return(t);
+    if (idx == 0)
+        return api_error_(RAY_EINVAL,
+                          "%s has %d return value%s; ray_return_alloc called once too often",
+                          t->name, t->nret, t->nret == 1 ? "" : "s");
+    ids_with_index(rid, t->id, idx);
+    int rc = api_object_create_(rid, RAY_BYTES, len, data);
+    if (rc != RAY_OK)
+        return rc;
+    pthread_mutex_lock(&t->mu);
+    t->alloc_index[t->nalloc++] = idx;
+    pthread_mutex_unlock(&t->mu);
+    return RAY_OK;
+}
+
+int ray_fail(ray_task *t, const char *fmt, ...)
+{
+    api_error_clear_();
+    if (t == NULL)
+        return RAY_ETASK;
+    char msg[sizeof t->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        vsnprintf(msg, sizeof msg, fmt, ap);
+    else
+        snprintf(msg, sizeof msg, "failed");
+    va_end(ap);
+    pthread_mutex_lock(&t->mu);
+    memcpy(t->msg, msg, sizeof msg);
+    t->failed = true;
+    pthread_mutex_unlock(&t->mu);
+    return RAY_ETASK;
+}

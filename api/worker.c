@@ -1,0 +1,446 @@
+/*
+ * worker.c — `rayd --worker`: load the job library, connect to the node and
+ * run the TASK_EXECUTE messages it sends (docs/runtime.md "Tasks", "Actors").
+ *
+ * DESIGN
+ * The client's I/O thread queues every TASK_EXECUTE body in arrival order;
+ * the main thread takes them one at a time. Normal tasks, actor
+ * construction and the calls of an actor with max_concurrency 1 run on the
+ * main thread, so they run strictly in order. An actor with
+ * max_concurrency N > 1 gets N pool threads once constructed; the main
+ * thread then forwards its calls to the pool's queue (the node never sends
+ * more than N at once). REF arguments arrive resolved to [vtype, offset,
+ * size] in the store (the node pins them for the task's duration), so
+ * functions see the object's value, zero-copy for STR and BYTES. After the
+ * function returns, objects made with ray_return_alloc are sealed and
+ * TASK_DONE is sent; stdout and stderr are flushed after every task so the
+ * node streams lines promptly. If the node goes away the process exits.
+ */
+#include "api/api.h"
+#include "api/api_internal.h"
+
+#include "common/ids.h"
+#include "common/xmalloc.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One TASK_EXECUTE, decoded. Fields point into body. */
+struct exec {
+    void *body;
+    struct proto_msg m;
+    enum api_task_kind kind;
+    uint8_t id[RAY_ID_SIZE];
+    char fn[256];
+    char name[256];
+    const void *args;
+    size_t args_len;
+    uint64_t nret;
+    uint64_t max_conc;
+    struct exec *next;
+};
+
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct exec *head, *tail;
+};
+
+static struct queue main_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+static struct queue pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+
+/* The actor this worker hosts (set by actor_new on the main thread before
+ * any call is run, read-only afterwards). */
+static struct {
+    void *self;
+    char cls[256];
+    int max_conc;
+    bool pool;
+} actor;
+
+static void queue_push(struct queue *q, struct exec *e)
+{
+    e->next = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->tail)
+        q->tail->next = e;
+    else
+        q->head = e;
+    q->tail = e;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static struct exec *queue_pop(struct queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->head == NULL)
+        pthread_cond_wait(&q->cv, &q->mu);
+    struct exec *e = q->head;
+    q->head = e->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    return e;
+}
+
+static void exec_free(struct exec *e)
+{
+    if (e) {
+        free(e->body);
+        free(e);
+    }
+}
+
+/* I/O thread: queue the body for the main thread. */
+static void on_execute(void *body, size_t len)
+{
+    struct exec *e = xcalloc(1, sizeof *e);
+    char err[160];
+    e->body = body;
+    if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
+        fprintf(stderr, "ray worker: dropping a bad TASK_EXECUTE: %s\n", err);
+        exec_free(e);
+        return;
+    }
+    queue_push(&main_q, e);
+}
+
+/* I/O thread: the node is gone; nothing left to do. */
+static void on_lost(const char *why)
+{
+    if (strcmp(why, "the node closed the connection") != 0)
+        fprintf(stderr, "ray worker: lost the connection to the node: %s\n", why);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(strcmp(why, "the node closed the connection") == 0 ? 0 : 1);
+}
+
+static void copy_str(char *dst, size_t dstlen, const char *s, size_t len)
+{
+    if (len >= dstlen)
+        len = dstlen - 1;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+}
+
+/* Parse the spec map of E. Returns 0 or -1 with ERR set. */
+static int exec_parse(struct exec *e, char *err, size_t errlen)
+{
+    struct mpr r;
+    uint32_t n;
+    bool has_id = false;
+    e->kind = API_TASK_NORMAL;
+    mpr_init(&r, e->m.f[0].as.s.ptr, e->m.f[0].as.s.len);
+    if (mpr_map(&r, &n) < 0)
+        goto bad;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k, *s;
+        size_t klen, slen;
+        const void *p;
+        if (mpr_str(&r, &k, &klen) < 0)
+            goto bad;
+#define KEY(lit) (klen == sizeof(lit) - 1 && memcmp(k, lit, klen) == 0)
+        if (KEY("id")) {
+            if (mpr_bin(&r, &p, &slen) < 0 || slen != RAY_ID_SIZE)
+                goto bad;
+            memcpy(e->id, p, RAY_ID_SIZE);
+            has_id = true;
+        } else if (KEY("fn") || KEY("name") || KEY("kind")) {
+            if (mpr_str(&r, &s, &slen) < 0)
+                goto bad;
+            if (KEY("fn"))
+                copy_str(e->fn, sizeof e->fn, s, slen);
+            else if (KEY("name"))
+                copy_str(e->name, sizeof e->name, s, slen);
+            else if (slen == 9 && memcmp(s, "actor_new", 9) == 0)
+                e->kind = API_TASK_ACTOR_NEW;
+            else if (slen == 10 && memcmp(s, "actor_call", 10) == 0)
+                e->kind = API_TASK_ACTOR_CALL;
+        } else if (KEY("args")) {
+            e->args = r.p;
+            if (mpr_skip(&r) < 0)
+                goto bad;
+            e->args_len = (size_t)(r.p - (const uint8_t *)e->args);
+        } else if (KEY("nret")) {
+            if (mpr_uint(&r, &e->nret) < 0)
+                goto bad;
+        } else if (KEY("max_conc")) {
+            if (mpr_uint(&r, &e->max_conc) < 0)
+                goto bad;
+        } else if (mpr_skip(&r) < 0) {
+            goto bad;
+        }
+#undef KEY
+    }
+    if (!has_id || e->fn[0] == '\0') {
+        snprintf(err, errlen, "task spec without id or fn");
+        return -1;
+    }
+    if (e->nret > API_MAX_RETURNS) {
+        snprintf(err, errlen, "task %s asks for %llu returns (at most %d)", e->fn,
+                 (unsigned long long)e->nret, API_MAX_RETURNS);
+        return -1;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "malformed task spec");
+    return -1;
+}
+
+/* Decode E's arguments, replacing resolved REFs by the objects' values.
+ * Returns 0 or -1 with MSG set (the task then fails without running). */
+static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, size_t msglen)
+{
+    size_t cap;
+    void *store = api_client_store_(&cap);
+    if (api_args_decode_(e->args, e->args_len, vals, n) != RAY_OK) {
+        snprintf(msg, msglen, "bad arguments: %s", ray_last_error());
+        return -1;
+    }
+    const struct proto_field *rf = &e->m.f[1];
+    if (rf->as.s.len == 0 || (uint8_t)rf->as.s.ptr[0] == 0xc0)
+        return 0; /* nothing resolved */
+    struct mpr r;
+    uint32_t cnt;
+    mpr_init(&r, rf->as.s.ptr, rf->as.s.len);
+    if (mpr_array(&r, &cnt) < 0 || cnt != *n) {
+        snprintf(msg, msglen, "resolved arguments do not match the %zu arguments", *n);
+        return -1;
+    }
+    for (uint32_t i = 0; i < cnt; i++) {
+        struct mpr_item it;
+        const uint8_t *save = r.p;
+        if (save < r.end && *save == 0xc0) {
+            mpr_next(&r, &it);
+            continue;
+        }
+        uint32_t k;
+        uint64_t vtype, off, size;
+        if (mpr_array(&r, &k) < 0 || k != 3 || mpr_uint(&r, &vtype) < 0 || mpr_uint(&r, &off) < 0 ||
+            mpr_uint(&r, &size) < 0) {
+            snprintf(msg, msglen, "malformed resolved argument %u", i);
+            return -1;
+        }
+        if (store == NULL || off > cap || size > cap - off) {
+            snprintf(msg, msglen, "argument %u lies outside the object store", i);
+            return -1;
+        }
+        const char *data = (const char *)store + off;
+        if (vtype == API_VT_ERROR) {
+            int code;
+            char emsg[900];
+            if (api_error_payload_decode_(data, (size_t)size, &code, emsg, sizeof emsg) < 0)
+                snprintf(emsg, sizeof emsg, "malformed error object");
+            snprintf(msg, msglen, "argument %u: %s", i, emsg);
+            return -1;
+        }
+        if (vtype > RAY_ACTOR ||
+            api_payload_decode_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
+            snprintf(msg, msglen, "argument %u: malformed object (type %llu, %llu bytes)", i,
+                     (unsigned long long)vtype, (unsigned long long)size);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void send_done(const uint8_t *id, int status, const char *msg)
+{
+    struct buf f = BUF_INIT;
+    if (proto_pack(&f, PROTO_TASK_DONE, id, (int64_t)status, msg) == 0)
+        api_client_send_(&f);
+    buf_free(&f);
+}
+
+static void pool_start(int n);
+
+/* Run one task and report it. */
+static void exec_run(struct exec *e)
+{
+    ray_value *args = NULL;
+    size_t nargs = 0;
+    char msg[1200] = "";
+    int status = RAY_OK, rc = 0;
+    const char *name = e->name[0] ? e->name : e->fn;
+    ray_task *t = api_task_new_(e->id, name, e->kind == API_TASK_ACTOR_NEW ? 0 : (int)e->nret);
+
+    if (t == NULL) {
+        send_done(e->id, RAY_ETASK, "out of memory starting the task");
+        return;
+    }
+    if (exec_args(e, &args, &nargs, msg, sizeof msg) < 0) {
+        status = RAY_ETASK;
+        goto done;
+    }
+    switch (e->kind) {
+    case API_TASK_NORMAL: {
+        ray_fn fn = api_registry_function_(e->fn);
+        if (fn == NULL) {
+            status = RAY_ETASK;
+            snprintf(msg, sizeof msg, "no remote function '%s' in job library %s", e->fn,
+                     api_registry_library_());
+            goto done;
+        }
+        rc = fn(t, args, nargs);
+        break;
+    }
+    case API_TASK_ACTOR_NEW: {
+        ray_actor_new_fn mk;
+        if (actor.self != NULL) {
+            status = RAY_ETASK;
+            snprintf(msg, sizeof msg, "this worker already hosts an actor of class %s", actor.cls);
+            goto done;
+        }
+        if (api_registry_actor_(e->fn, &mk, NULL) < 0) {
+            status = RAY_ETASK;
+            snprintf(msg, sizeof msg, "no actor class '%s' in job library %s", e->fn,
+                     api_registry_library_());
+            goto done;
+        }
+        void *self = mk(t, args, nargs);
+        if (self == NULL && !api_task_failed_(t)) {
+            status = RAY_ETASK;
+            snprintf(msg, sizeof msg, "constructor of %s returned NULL", e->fn);
+            goto done;
+        }
+        if (self != NULL && !api_task_failed_(t)) {
+            actor.self = self;
+            copy_str(actor.cls, sizeof actor.cls, e->fn, strlen(e->fn));
+            actor.max_conc = e->max_conc > 1 ? (int)(e->max_conc > 1024 ? 1024 : e->max_conc) : 1;
+            if (actor.max_conc > 1)
+                pool_start(actor.max_conc);
+        }
+        /* A constructor that called ray_fail fails below; its object (if any)
+         * is leaked on purpose: the worker is about to be retired. */
+        break;
+    }
+    case API_TASK_ACTOR_CALL: {
+        if (actor.self == NULL) {
+            status = RAY_ETASK;
+            snprintf(msg, sizeof msg, "no actor is constructed in this worker");
+            goto done;
+        }
+        ray_method_fn m = api_registry_method_(actor.cls, e->fn);
+        if (m == NULL) {
+            status = RAY_ETASK;
+            snprintf(msg, sizeof msg, "actor class '%s' has no method '%s'", actor.cls, e->fn);
+            goto done;
+        }
+        rc = m(actor.self, t, args, nargs);
+        break;
+    }
+    }
+    if (api_task_failed_(t)) {
+        status = RAY_ETASK;
+        snprintf(msg, sizeof msg, "%s", api_task_message_(t));
+    } else if (rc != 0) {
+        status = RAY_ETASK;
+        snprintf(msg, sizeof msg, "returned %d", rc);
+    }
+done:
+    api_task_finish_(t);
+    fflush(stdout);
+    fflush(stderr);
+    send_done(e->id, status, msg);
+    api_task_free_(t);
+    free(args);
+}
+
+static void *pool_main(void *arg)
+{
+    for (;;) {
+        struct exec *e = queue_pop(&pool_q);
+        exec_run(e);
+        exec_free(e);
+    }
+    return NULL;
+}
+
+static void pool_start(int n)
+{
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, pool_main, NULL) != 0)
+            break;
+        pthread_detach(th);
+        started++;
+    }
+    if (started == 0)
+        fprintf(stderr, "ray worker: cannot start actor threads; running calls one at a time\n");
+    actor.pool = started > 0;
+}
+
+static const char *env_need(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        fprintf(stderr, "ray worker: %s is not set (workers are started by their node)\n", name);
+        return NULL;
+    }
+    return v;
+}
+
+int api_worker_main(int argc, char **argv)
+{
+    uint8_t worker_id[RAY_ID_SIZE];
+    char err[160];
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *sock = env_need("RAY_NODE_SOCKET");
+    const char *wid = env_need("RAY_WORKER_ID");
+    const char *job = env_need("RAY_JOB_ID");
+    const char *lib = env_need("RAY_JOB_LIBRARY");
+    if (!sock || !wid || !job || !lib)
+        return 2;
+    char *end;
+    unsigned long jobn = strtoul(job, &end, 16);
+    if (strlen(wid) != 2 * RAY_ID_SIZE || ids_unhex(wid, worker_id, RAY_ID_SIZE) < 0 ||
+        *end != '\0' || jobn > UINT32_MAX) {
+        fprintf(stderr, "ray worker: bad RAY_WORKER_ID or RAY_JOB_ID\n");
+        return 2;
+    }
+    if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
+        fprintf(stderr, "ray worker: cannot load job library %s: %s\n", lib, dlerror());
+        return 2;
+    }
+    api_registry_set_library_(lib);
+
+    struct api_connect_opts o = {
+        .unix_path = sock,
+        .session_dir = getenv("RAY_SESSION_DIR"),
+        .role = PROTO_ROLE_WORKER,
+        .worker_id = worker_id,
+        .has_job = true,
+        .job = (uint32_t)jobn,
+        .on_execute = on_execute,
+        .on_lost = on_lost,
+    };
+    if (api_client_connect_(&o) != RAY_OK) {
+        fprintf(stderr, "ray worker: %s\n", ray_last_error());
+        return 1;
+    }
+    (void)err;
+    for (;;) {
+        struct exec *e = queue_pop(&main_q);
+        char perr[160];
+        if (exec_parse(e, perr, sizeof perr) < 0) {
+            fprintf(stderr, "ray worker: %s\n", perr);
+            if (!ids_is_zero(e->id))
+                send_done(e->id, RAY_ETASK, perr);
+            exec_free(e);
+            continue;
+        }
+        if (e->kind == API_TASK_ACTOR_CALL && actor.pool) {
+            queue_push(&pool_q, e); /* the pool frees it */
+            continue;
+        }
+        exec_run(e);
+        exec_free(e);
+    }
+}

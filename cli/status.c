@@ -1,0 +1,174 @@
+/*
+ * status.c — `ray status [--address A]`: the cluster's nodes (alive and dead),
+ * resources used/total per node and in total, and the demands that are
+ * pending or that no node can ever meet, in a layout close to Ray's.
+ */
+#include "cli/cli.h"
+
+#include "common/buf.h"
+#include "gcs/gcs.h"
+#include "gcs/gcs_sync.h"
+#include "sched/resources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void print_usage_line(const char *name, int64_t used, int64_t total)
+{
+    double u = (double)used / RES_SCALE, t = (double)total / RES_SCALE;
+    if (strcmp(name, RES_MEMORY) == 0 || strcmp(name, RES_OBJECT_STORE_MEMORY) == 0) {
+        char a[32], b[32];
+        cli_fmt_bytes(u, a, sizeof a);
+        cli_fmt_bytes(t, b, sizeof b);
+        printf(" %s/%s %s\n", a, b, name);
+    } else {
+        printf(" %.1f/%.1f %s\n", u, t, name);
+    }
+}
+
+/* used = total - available, per resource of TOTAL. node:<ip> entries are skipped. */
+static void print_usage(const struct res_set *total, const struct res_set *avail)
+{
+    for (size_t i = 0; i < total->n; i++) {
+        const char *name = total->e[i].name;
+        if (strncmp(name, "node:", 5) == 0)
+            continue;
+        int64_t used = total->e[i].amount - res_get(avail, name);
+        if (used < 0)
+            used = 0;
+        print_usage_line(name, used, total->e[i].amount);
+    }
+}
+
+/* Each node keeps its pending demands in <p>demands:<node> (written by its
+ * scheduler, docs/gcs.md): lines "SHAPE<TAB>COUNT<TAB>infeasible|pending".
+ * Returns how many lines it printed. */
+static int print_demands(struct gcs_sync *gs, const char *node_hex)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%sdemands:%s", gcs_sync_prefix(gs), node_hex);
+    struct gcs_reply *r = gcs_sync_command(gs, "GET %s", key);
+    int shown = 0;
+    size_t len = 0;
+    const char *s = gcs_reply_type(r) == GCS_REPLY_STRING ? gcs_reply_str(r, &len) : NULL;
+    while (s && len > 0) {
+        const char *nl = memchr(s, '\n', len);
+        size_t ll = nl ? (size_t)(nl - s) : len;
+        char line[512], shape[400], kind[32];
+        long count = 0;
+        snprintf(line, sizeof line, "%.*s", (int)(ll < sizeof line ? ll : sizeof line - 1), s);
+        if (sscanf(line, "%399[^\t]\t%ld\t%31s", shape, &count, kind) == 3) {
+            printf(" {%s}: %ld%s\n", shape, count,
+                   strcmp(kind, "infeasible") == 0 ? " (infeasible: no node can ever run it)"
+                                                   : " pending");
+            shown++;
+        }
+        if (!nl)
+            break;
+        len -= ll + 1;
+        s = nl + 1;
+    }
+    gcs_reply_free(r);
+    return shown;
+}
+
+int cli_status(int argc, char **argv)
+{
+    const char *addr = NULL, *temp_dir = "/tmp/ray";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
+            addr = argv[++i];
+        else if (strncmp(argv[i], "--address=", 10) == 0)
+            addr = argv[i] + 10;
+        else if (strcmp(argv[i], "--temp-dir") == 0 && i + 1 < argc)
+            temp_dir = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ray status [--address HOST:PORT] [--temp-dir DIR]\n\n"
+                   "Show the cluster's nodes, resources used/total and resource demands.\n");
+            return 0;
+        } else
+            return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
+    }
+    char err[512];
+    struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, sizeof err);
+    if (gs == NULL)
+        return cli_error("status", "%s", err);
+    struct gcs_node *nodes = NULL;
+    size_t n = 0;
+    if (gcs_sync_nodes(gs, &nodes, &n) < 0) {
+        gcs_sync_free(gs);
+        return cli_error("status", "cannot read the node table");
+    }
+
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char ts[64];
+    strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+    printf("======== Cluster status: %s ========\n", ts);
+    printf("Node status\n---------------------------------------------------------------\n");
+    size_t alive = 0, dead = 0;
+    for (size_t i = 0; i < n; i++)
+        strcmp(nodes[i].state, "ALIVE") == 0 ? alive++ : dead++;
+    printf("Active:\n");
+    if (alive == 0)
+        printf(" (no active nodes)\n");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(nodes[i].state, "ALIVE") == 0)
+            printf(" 1 node_%s  %s:%d%s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
+                   nodes[i].is_head ? "  (head)" : "");
+    printf("Dead:\n");
+    if (dead == 0)
+        printf(" (no dead nodes)\n");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(nodes[i].state, "ALIVE") != 0)
+            printf(" 1 node_%s  %s:%d  %s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
+                   nodes[i].death_reason);
+
+    /* totals over alive nodes */
+    struct res_set total = RES_SET_INIT, avail = RES_SET_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(nodes[i].state, "ALIVE") != 0)
+            continue;
+        struct res_set t = RES_SET_INIT, a = RES_SET_INIT;
+        char e[128];
+        if (res_parse(&t, nodes[i].resources_total, e, sizeof e) == 0 &&
+            res_parse(&a, nodes[i].resources_available, e, sizeof e) == 0) {
+            res_add(&total, &t);
+            res_add(&avail, &a);
+        }
+        res_free(&t);
+        res_free(&a);
+    }
+    printf("\nResources\n---------------------------------------------------------------\n");
+    printf("Usage:\n");
+    print_usage(&total, &avail);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(nodes[i].state, "ALIVE") != 0)
+            continue;
+        struct res_set t = RES_SET_INIT, a = RES_SET_INIT;
+        char e[128];
+        if (res_parse(&t, nodes[i].resources_total, e, sizeof e) == 0 &&
+            res_parse(&a, nodes[i].resources_available, e, sizeof e) == 0) {
+            printf("\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
+            print_usage(&t, &a);
+        }
+        res_free(&t);
+        res_free(&a);
+    }
+    res_free(&total);
+    res_free(&avail);
+
+    printf("\nDemands:\n");
+    int shown = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(nodes[i].state, "ALIVE") == 0)
+            shown += print_demands(gs, nodes[i].node_id);
+    if (shown == 0)
+        printf(" (no resource demands)\n");
+    gcs_node_array_free(nodes, n);
+    gcs_sync_free(gs);
+    return 0;
+}

@@ -1,0 +1,255 @@
+/*
+ * submit.c — `ray submit [--address A] JOB.so [-- ARGS...]`: send the job
+ * library to the cluster's head node, which stores it in the function table,
+ * starts a driver running ray_main(ARGS), and streams back the output of the
+ * driver and of every task and actor of the job. Exits with ray_main's
+ * return value. Ctrl-C stops the job (a second Ctrl-C leaves at once).
+ */
+#include "cli/cli.h"
+
+#include "common/buf.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/session.h"
+#include "gcs/gcs.h"
+#include "gcs/gcs_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SUBMIT_MAX_LIBRARY (PROTO_MAX_FRAME - (1u << 20))
+
+static volatile sig_atomic_t submit_interrupts;
+
+static void submit_sigint(int sig)
+{
+    (void)sig;
+    submit_interrupts++;
+}
+
+/* Read the whole file. Returns 0 or -1 with err. */
+static int read_library(const char *path, struct buf *out, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > SUBMIT_MAX_LIBRARY) {
+        snprintf(err, errlen, "%s: job library of %lld bytes is too big (limit %u)", path,
+                 (long long)st.st_size, SUBMIT_MAX_LIBRARY);
+        close(fd);
+        return -1;
+    }
+    char chunk[65536];
+    ssize_t n;
+    while ((n = net_read_some(fd, chunk, sizeof chunk)) > 0)
+        buf_append(out, chunk, (size_t)n);
+    close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (out->len < 4 || memcmp(out->data, "\177ELF", 4) != 0) {
+        snprintf(err, errlen, "%s: not a shared library (no ELF header)", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Connect to the head node of the cluster: its Unix socket when the head
+ * runs on this machine, else its TCP port. Returns fd or -1 with err. */
+static int connect_head(const char *addr, const char *temp_dir, char *token, size_t toklen,
+                        char *err, size_t errlen)
+{
+    struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, errlen);
+    if (gs == NULL)
+        return -1;
+    if (session_token_find(NULL, temp_dir, token, toklen) < 0) {
+        gcs_sync_free(gs);
+        snprintf(err, errlen, "no cluster token found");
+        return -1;
+    }
+    struct gcs_node *v = NULL;
+    size_t n = 0;
+    int fd = -1;
+    if (gcs_sync_nodes(gs, &v, &n) < 0) {
+        snprintf(err, errlen, "cannot read the node table");
+        goto out;
+    }
+    const struct gcs_node *head = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].is_head && strcmp(v[i].state, "ALIVE") == 0)
+            head = &v[i];
+    if (head == NULL) {
+        snprintf(err, errlen, "the cluster has no live head node");
+        goto out;
+    }
+    char sock[4096];
+    snprintf(sock, sizeof sock, "%s/sockets/raylet.sock", head->session_dir);
+    if (access(sock, F_OK) == 0)
+        fd = net_connect_unix(sock, err, errlen);
+    if (fd < 0)
+        fd = net_connect_tcp(head->address, head->port, 5000, err, errlen);
+out:
+    gcs_node_array_free(v, n);
+    gcs_sync_free(gs);
+    return fd;
+}
+
+/* Wait for one message. Returns 1 (MSG set), 0 on EOF, -1 on a bad stream,
+ * 2 when interrupted by a signal. */
+static int read_msg(int fd, struct proto_decoder *d, struct proto_msg *m)
+{
+    for (;;) {
+        int rc = proto_decoder_next(d, m);
+        if (rc == PROTO_OK)
+            return 1;
+        if (rc == PROTO_BAD)
+            return -1;
+        char chunk[65536];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            return 2;
+        if (n <= 0)
+            return 0;
+        proto_decoder_feed(d, chunk, (size_t)n);
+    }
+}
+
+int cli_submit(int argc, char **argv)
+{
+    const char *addr = NULL, *temp_dir = "/tmp/ray", *lib = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
+            addr = argv[++i];
+        else if (strncmp(argv[i], "--address=", 10) == 0)
+            addr = argv[i] + 10;
+        else if (strcmp(argv[i], "--temp-dir") == 0 && i + 1 < argc)
+            temp_dir = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ray submit [--address HOST:PORT] JOB.so [-- ARGS...]\n\n"
+                   "Run the job library's ray_main(ARGS) on the cluster, stream its output and\n"
+                   "its tasks' output, and exit with ray_main's return value.\n");
+            return 0;
+        } else if (argv[i][0] == '-')
+            return cli_error("submit", "unknown option %s (see ray submit --help)", argv[i]);
+        else if (lib == NULL)
+            lib = argv[i];
+        else
+            break; /* job arguments without "--" */
+    }
+    if (lib == NULL)
+        return cli_error("submit", "which job library? usage: ray submit JOB.so [-- ARGS...]");
+    char err[1024], token[256];
+    struct buf library = BUF_INIT, frame = BUF_INIT, args = BUF_INIT, opts = BUF_INIT;
+    struct proto_decoder dec;
+    proto_decoder_init(&dec, PROTO_MAX_FRAME);
+    int rc = 1, fd = -1;
+    if (read_library(lib, &library, err, sizeof err) < 0) {
+        rc = cli_error("submit", "%s", err);
+        goto out;
+    }
+    fd = connect_head(addr, temp_dir, token, sizeof token, err, sizeof err);
+    if (fd < 0) {
+        rc = cli_error("submit", "%s", err);
+        goto out;
+    }
+    mpw_map(&opts, 1);
+    mpw_cstr(&opts, "entrypoint");
+    mpw_cstr(&opts, lib);
+    struct buf hello = BUF_INIT;
+    mpw_map(&hello, 0);
+    proto_pack(&frame, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)PROTO_ROLE_CLI, token,
+               (uint64_t)getpid(), hello.data, hello.len);
+    buf_free(&hello);
+    int nargs = argc - i;
+    mpw_array(&args, (uint32_t)nargs);
+    for (int j = i; j < argc; j++)
+        mpw_cstr(&args, argv[j]);
+    const char *base = strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib;
+    (void)base;
+    if (proto_pack(&frame, PROTO_JOB_SUBMIT, library.data, library.len, args.data, args.len,
+                   opts.data, opts.len) < 0 ||
+        net_write_all(fd, frame.data, frame.len) < 0) {
+        rc = cli_error("submit", "cannot send the job: %s", strerror(errno));
+        goto out;
+    }
+    struct sigaction sa = { .sa_handler = submit_sigint };
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bool stop_sent = false;
+    for (;;) {
+        if (submit_interrupts >= 2) {
+            fprintf(stderr, "ray submit: interrupted\n");
+            rc = 130;
+            break;
+        }
+        if (submit_interrupts == 1 && !stop_sent) {
+            fprintf(stderr, "ray submit: stopping the job (Ctrl-C again to leave now)\n");
+            buf_reset(&frame);
+            proto_pack(&frame, PROTO_JOB_STOP, "");
+            net_write_all(fd, frame.data, frame.len);
+            stop_sent = true;
+        }
+        struct proto_msg m;
+        int r = read_msg(fd, &dec, &m);
+        if (r == 2)
+            continue;
+        if (r == 0) {
+            rc = cli_error("submit", "the node closed the connection");
+            break;
+        }
+        if (r < 0) {
+            rc = cli_error("submit", "bad message from the node: %s", dec.errstr);
+            break;
+        }
+        if (m.type == PROTO_HELLO_OK || m.type == PROTO_JOB_STARTED)
+            continue;
+        if (m.type == PROTO_JOB_LOG) {
+            FILE *fp = m.f[0].as.u == 2 ? stderr : stdout;
+            fwrite(m.f[1].as.s.ptr, 1, m.f[1].as.s.len, fp);
+            fputc('\n', fp);
+            fflush(fp);
+            continue;
+        }
+        if (m.type == PROTO_JOB_EXIT) {
+            rc = (int)m.f[0].as.i;
+            if (m.f[1].as.s.len)
+                fprintf(stderr, "ray submit: %.*s\n", (int)m.f[1].as.s.len, m.f[1].as.s.ptr);
+            break;
+        }
+        if (m.type == PROTO_ERROR) {
+            rc = cli_error("submit", "%.*s", (int)m.f[1].as.s.len, m.f[1].as.s.ptr);
+            break;
+        }
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    proto_decoder_free(&dec);
+    buf_free(&library);
+    buf_free(&frame);
+    buf_free(&args);
+    buf_free(&opts);
+    return rc;
+}

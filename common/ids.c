@@ -1,0 +1,90 @@
+/*
+ * ids.c — ID helpers (see ids.h).
+ */
+#include "common/ids.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+void ids_random(void *p, size_t n)
+{
+    uint8_t *b = p;
+    while (n > 0) {
+        ssize_t r = getrandom(b, n, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "ray: getrandom failed\n");
+            abort();
+        }
+        b += r;
+        n -= (size_t)r;
+    }
+}
+
+char *ids_hex(const void *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int ids_unhex(const char *hex, void *out, size_t n)
+{
+    uint8_t *b = out;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(hex[2 * i]);
+        if (hi < 0)
+            return -1;
+        int lo = hexval(hex[2 * i + 1]);
+        if (lo < 0)
+            return -1;
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+bool ids_is_zero(const void *id)
+{
+    static const uint8_t zero[IDS_SIZE];
+    return memcmp(id, zero, IDS_SIZE) == 0;
+}
+
+uint32_t ids_index(const uint8_t *id)
+{
+    return (uint32_t)id[16] << 24 | (uint32_t)id[17] << 16 | (uint32_t)id[18] << 8 | id[19];
+}
+
+void ids_with_index(uint8_t *out, const uint8_t *base, uint32_t index)
+{
+    if (out != base)
+        memcpy(out, base, 16);
+    out[16] = (uint8_t)(index >> 24);
+    out[17] = (uint8_t)(index >> 16);
+    out[18] = (uint8_t)(index >> 8);
+    out[19] = (uint8_t)index;
+}
+
+uint32_t ids_job(const uint8_t *id)
+{
+    return (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+}

@@ -1,0 +1,128 @@
+/*
+ * log.c — implementation of log.h: timestamped, leveled lines to one FILE.
+ */
+#include "common/log.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+int log_level_active = LOG_LEVEL_INFO;
+static FILE *log_fp;
+static char log_name[32] = "ray";
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int log_open(const char *path)
+{
+    if (path == NULL) {
+        log_fp = NULL;
+        return 0;
+    }
+    FILE *fp = fopen(path, "a");
+    if (fp == NULL)
+        return -1;
+    setvbuf(fp, NULL, _IOLBF, 0);
+    if (log_fp != NULL && log_fp != stderr)
+        fclose(log_fp);
+    log_fp = fp;
+    return 0;
+}
+
+void log_set_name(const char *name)
+{
+    snprintf(log_name, sizeof log_name, "%s", name);
+}
+
+int log_level_parse(const char *s)
+{
+    static const char *names[] = { "debug", "info", "warn", "error", "off" };
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
+{
+    static const char *tags[] = { "debug", "info", "warn", "error", "" };
+    int saved = errno;
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+
+    FILE *fp = log_fp ? log_fp : stderr;
+    pthread_mutex_lock(&log_lock);
+    if (with_errno)
+        fprintf(fp, "%s.%03ldZ %s[%d] %s: %s: %s\n", ts, (long)tv.tv_usec / 1000, log_name,
+                (int)getpid(), tags[level], msg, strerror(saved));
+    else
+        fprintf(fp, "%s.%03ldZ %s[%d] %s: %s\n", ts, (long)tv.tv_usec / 1000, log_name,
+                (int)getpid(), tags[level], msg);
+    fflush(fp);
+    pthread_mutex_unlock(&log_lock);
+    errno = saved;
+}
+
+void log_write_(int level, int with_errno, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, with_errno, fmt, ap);
+    va_end(ap);
+}
+
+void log_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    char msg[2048];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_write_(LOG_LEVEL_ERROR, 0, "fatal: %s", msg);
+    if (log_fp != NULL)
+        fprintf(stderr, "%s: %s\n", log_name, msg);
+    exit(1);
+}
+
+static void log_libevent_cb(int severity, const char *msg)
+{
+    int lvl = severity == EVENT_LOG_DEBUG ? LOG_LEVEL_DEBUG
+              : severity == EVENT_LOG_MSG ? LOG_LEVEL_INFO
+              : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR;
+    log_at_(lvl, 0, "libevent: %s", msg);
+}
+
+void log_route_libevent(void)
+{
+    event_set_log_callback(log_libevent_cb);
+}
+
+char *log_escape(char *dst, size_t dstlen, const void *src, size_t len)
+{
+    const unsigned char *s = src;
+    size_t o = 0;
+    if (dstlen == 0)
+        return dst;
+    for (size_t i = 0; i < len && o + 1 < dstlen; i++) {
+        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') {
+            dst[o++] = (char)s[i];
+        } else {
+            if (o + 5 >= dstlen)
+                break;
+            o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", s[i]);
+        }
+    }
+    dst[o] = '\0';
+    return dst;
+}

@@ -1,0 +1,99 @@
+/*
+ * protocol.h — the rayd wire protocol: one table of every message.
+ *
+ * Frames: a 4-byte big-endian body length, then a msgpack array whose first
+ * element is the message type (uint) and whose other elements are the
+ * message's fields, in the order and with the types this table gives.
+ * The same frames flow over Unix sockets (same node) and TCP (between nodes,
+ * remote drivers and the CLI).
+ *
+ * Every connection starts with HELLO from the side that connected, carrying
+ * PROTO_VERSION and the cluster token; the accepting side answers HELLO_OK or
+ * ERROR and closes. Until HELLO is accepted a peer may send nothing else and
+ * frames are limited to PROTO_MAX_FRAME_PREAUTH bytes.
+ *
+ * Field kinds (one letter each, in the table's format strings):
+ *   u  unsigned integer (uint64)        i  signed integer (int64)
+ *   d  float64                          b  bool
+ *   s  string (str)                     y  bytes (bin)
+ *   I  an ID: bin of exactly PROTO_ID_SIZE bytes
+ *   v  any msgpack value (map, array, ...), kept raw and walked with mpr_*
+ *
+ * Message numbers live in ranges by subsystem and are never reused: a retired
+ * message stays here as a comment.
+ *    1- 99  connection          100-199  node administration / CLI
+ *  200-299  objects             300-399  tasks
+ *  400-499  actors              500-599  jobs and logs
+ *  600-699  node to node (object transfer, spillback)
+ */
+#ifndef RAY_PROTOCOL_H
+#define RAY_PROTOCOL_H
+
+#define PROTO_VERSION 1
+#define PROTO_ID_SIZE 20
+
+/* Limits, enforced before anything is allocated. */
+#define PROTO_MAX_FRAME (64u << 20)        /* body bytes, authenticated peers */
+#define PROTO_MAX_FRAME_PREAUTH (64u << 10)/* body bytes before HELLO is accepted */
+#define PROTO_MAX_DEPTH 16                 /* nesting of arrays/maps */
+#define PROTO_MAX_ELEMS (1u << 20)         /* elements in one array or map */
+#define PROTO_MAX_FIELDS 16                /* top-level fields after the type */
+
+/* Peer roles, sent in HELLO. */
+enum proto_role {
+    PROTO_ROLE_WORKER = 1,  /* a worker process of this node */
+    PROTO_ROLE_DRIVER = 2,  /* a driver (ray submit's or standalone) */
+    PROTO_ROLE_CLI = 3,     /* the ray CLI */
+    PROTO_ROLE_NODE = 4,    /* another rayd node */
+};
+
+/*
+ * X(NAME, number, "fields", "field names, for docs and error messages")
+ */
+#define PROTO_MESSAGES(X)                                                                  \
+    /* 1-99: connection */                                                                 \
+    X(HELLO, 1, "uusuv", "version role token pid info")                                    \
+    X(HELLO_OK, 2, "usv", "version node_id info")                                          \
+    X(ERROR, 3, "is", "code message")                                                      \
+    X(PING, 4, "u", "seq")                                                                 \
+    X(PONG, 5, "u", "seq")                                                                 \
+    /* 100-199: node administration */                                                     \
+    X(NODE_INFO_REQ, 100, "u", "reqid")                                                    \
+    X(NODE_INFO, 101, "uv", "reqid info")                                                  \
+    /* 200-299: objects */                                                                 \
+    X(OBJ_PUT, 200, "Iuy", "id vtype data")                                                \
+    X(OBJ_CREATE, 201, "uIuu", "reqid id vtype size")                                      \
+    X(OBJ_CREATE_OK, 202, "uiu", "reqid status offset")                                    \
+    X(OBJ_SEAL, 203, "I", "id")                                                            \
+    X(OBJ_GET, 204, "uIi", "reqid id timeout_ms")                                          \
+    X(OBJ_GET_OK, 205, "uiuuuy", "reqid status vtype offset size inline")                  \
+    X(OBJ_RELEASE, 206, "I", "id")                                                         \
+    X(OBJ_WAIT, 207, "uvui", "reqid ids num_ready timeout_ms")                             \
+    X(OBJ_WAIT_OK, 208, "uv", "reqid ready")                                               \
+    X(OBJ_FREE, 209, "v", "ids")                                                           \
+    /* 300-399: tasks */                                                                   \
+    X(TASK_SUBMIT, 300, "v", "spec")                                                       \
+    X(TASK_EXECUTE, 301, "vv", "spec args")                                                \
+    X(TASK_DONE, 302, "Iis", "task_id status message")                                     \
+    /* 400-499: actors */                                                                  \
+    X(ACTOR_CREATE, 400, "v", "spec")                                                      \
+    X(ACTOR_CALL, 401, "v", "spec")                                                        \
+    X(ACTOR_KILL, 402, "Ib", "actor_id no_restart")                                        \
+    X(ACTOR_LOOKUP, 403, "us", "reqid name")                                               \
+    X(ACTOR_LOOKUP_OK, 404, "uiI", "reqid status actor_id")                                \
+    X(ACTOR_CREATE_OK, 405, "uis", "reqid status message")                                 \
+    /* 500-599: jobs and logs */                                                           \
+    X(JOB_SUBMIT, 500, "yvv", "library args options")                                      \
+    X(JOB_STARTED, 501, "ss", "job_id node_id")                                            \
+    X(JOB_LOG, 502, "us", "stream line")                                                   \
+    X(JOB_EXIT, 503, "is", "status message")                                               \
+    X(JOB_STOP, 504, "s", "job_id")                                                        \
+    X(JOB_LIBRARY, 505, "ys", "library path")
+
+enum proto_type {
+#define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,
+    PROTO_MESSAGES(PROTO_ENUM_)
+#undef PROTO_ENUM_
+};
+
+#endif

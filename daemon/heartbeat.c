@@ -1,0 +1,144 @@
+/*
+ * heartbeat.c — liveness. Every node writes a heartbeat into its node-table
+ * record each heartbeat_interval_ms (with its free resources and queue
+ * length, which the global scheduler reads). The head watches the table: a
+ * node whose last_heartbeat_ms has not changed for node_timeout_ms, measured
+ * on the head's own monotonic clock (so clock skew between machines does not
+ * matter), is marked DEAD and published on the nodes channel.
+ */
+#include "daemon/node.h"
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime.h"
+#include "gcs/gcs.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seen {
+    char id[IDS_HEX_SIZE];
+    long long last_hb;      /* the value last read from the table */
+    long long changed_ms;   /* head monotonic time when it last changed */
+};
+
+struct node_monitor {
+    struct seen *v;
+    size_t n, cap;
+    bool listing;           /* a list request is in flight */
+};
+
+void heartbeat_send_now(struct node *n)
+{
+    struct buf b = BUF_INIT;
+    res_format(&n->avail, &b);
+    buf_append(&b, "", 1);
+    gcs_node_heartbeat(n->gcs, n->hex, net_wall_ms(), b.data, runtime_queue_len(n->rt));
+    buf_free(&b);
+}
+
+static void hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    heartbeat_send_now(arg);
+}
+
+static struct seen *monitor_find(struct node_monitor *m, const char *id)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i].id, id) == 0)
+            return &m->v[i];
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 16;
+        m->v = xreallocarray(m->v, m->cap, sizeof *m->v);
+    }
+    struct seen *s = &m->v[m->n++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", id);
+    s->last_hb = -1;
+    return s;
+}
+
+static void monitor_list_cb(void *arg, const struct gcs_node *v, size_t count)
+{
+    struct node *n = arg;
+    struct node_monitor *m = n->monitor;
+    if (m == NULL)
+        return;
+    m->listing = false;
+    if (v == NULL || n->stopping)
+        return;
+    long long now = net_now_ms();
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(v[i].state, "ALIVE") != 0)
+            continue;
+        struct seen *s = monitor_find(m, v[i].node_id);
+        if (s->last_hb != v[i].last_heartbeat_ms) {
+            s->last_hb = v[i].last_heartbeat_ms;
+            s->changed_ms = now;
+            continue;
+        }
+        if (now - s->changed_ms > n->cfg->node_timeout_ms && strcmp(v[i].node_id, n->hex) != 0) {
+            char reason[128];
+            snprintf(reason, sizeof reason, "no heartbeat for %lld ms", now - s->changed_ms);
+            log_warnx("node %s (%s) is dead: %s", v[i].node_id, v[i].address, reason);
+            gcs_node_mark_dead(n->gcs, v[i].node_id, reason);
+            gcs_event_add(n->gcs, "NODE_DEAD", v[i].node_id, v[i].node_id, reason);
+            runtime_node_dead(n->rt, v[i].node_id);
+        }
+    }
+}
+
+static void monitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct node *n = arg;
+    if (n->monitor->listing || !gcs_client_connected(n->gcs))
+        return;
+    n->monitor->listing = true;
+    gcs_nodes_list(n->gcs, monitor_list_cb, n);
+}
+
+void heartbeat_start(struct node *n)
+{
+    if (n->hb_timer)
+        return;
+    int ms = n->cfg->heartbeat_interval_ms;
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    n->hb_timer = event_new(n->base, -1, EV_PERSIST, hb_cb, n);
+    event_add(n->hb_timer, &tv);
+    if (n->is_head) {
+        n->monitor = xcalloc(1, sizeof *n->monitor);
+        /* look at the table a few times per timeout */
+        int mms = n->cfg->node_timeout_ms / 4;
+        if (mms > ms)
+            mms = ms;
+        if (mms < 10)
+            mms = 10;
+        struct timeval mtv = { mms / 1000, (mms % 1000) * 1000 };
+        n->monitor_timer = event_new(n->base, -1, EV_PERSIST, monitor_cb, n);
+        event_add(n->monitor_timer, &mtv);
+    }
+}
+
+void heartbeat_stop(struct node *n)
+{
+    if (n->hb_timer) {
+        event_free(n->hb_timer);
+        n->hb_timer = NULL;
+    }
+    if (n->monitor_timer) {
+        event_free(n->monitor_timer);
+        n->monitor_timer = NULL;
+    }
+    if (n->monitor) {
+        free(n->monitor->v);
+        free(n->monitor);
+        n->monitor = NULL;
+    }
+}

@@ -1,0 +1,457 @@
+/*
+ * node.c — the node daemon's life: settle the settings, make the session,
+ * start the head's Redis, connect to the GCS, listen, create the object store,
+ * register in the node table, run the loop, and stop cleanly on SIGTERM.
+ *
+ * `ray start` runs `rayd` with RAY_READY_FD set: the daemon writes one line to
+ * that pipe when the node is registered ("ok <node> <ip> <port> <session>")
+ * or when start-up fails ("error <one line>"), so the CLI can report either
+ * at once.
+ */
+#include "daemon/node.h"
+
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/gpu.h"
+#include "daemon/runtime.h"
+#include "daemon/server.h"
+#include "daemon/session.h"
+#include "gcs/gcs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#define NODE_START_TIMEOUT_MS 8000
+
+static void node_report(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void node_report(struct node *n, const char *fmt, ...)
+{
+    if (n->ready_fd < 0)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    strcat(line, "\n");
+    if (net_write_all(n->ready_fd, line, strlen(line)) < 0)
+        log_warn("cannot report start-up");
+    close(n->ready_fd);
+    n->ready_fd = -1;
+}
+
+/* Start-up failure before or after the loop started: report and leave. */
+static int node_fail(struct node *n, const char *msg)
+{
+    log_error("%s", msg);
+    node_report(n, "error %s", msg);
+    return 1;
+}
+
+static void detect_ip(char *out, size_t outlen)
+{
+    struct ifaddrs *ifa = NULL;
+    snprintf(out, outlen, "127.0.0.1");
+    if (getifaddrs(&ifa) < 0)
+        return;
+    for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        if ((i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, (socklen_t)outlen);
+        break;
+    }
+    freeifaddrs(ifa);
+}
+
+/* 30% of RAM, capped by what /dev/shm can hold. */
+static uint64_t default_store_size(void)
+{
+    struct sysinfo si;
+    uint64_t ram = 0;
+    if (sysinfo(&si) == 0)
+        ram = (uint64_t)si.totalram * si.mem_unit;
+    uint64_t want = ram / 10 * 3;
+    struct statvfs sv;
+    if (statvfs("/dev/shm", &sv) == 0) {
+        uint64_t shm = (uint64_t)sv.f_bavail * sv.f_frsize;
+        if (want > shm / 10 * 9)
+            want = shm / 10 * 9;
+    }
+    if (want < (64u << 20))
+        want = 64u << 20;
+    return want;
+}
+
+static uint64_t default_memory(uint64_t store)
+{
+    struct sysinfo si;
+    if (sysinfo(&si) != 0)
+        return 0;
+    uint64_t ram = (uint64_t)si.totalram * si.mem_unit;
+    return ram > store ? (ram - store) / 10 * 7 : 0;
+}
+
+/* redis://[:password@]host:port */
+static int parse_gcs_address(struct node *n, const char *url, char *err, size_t errlen)
+{
+    const char *p = url;
+    if (strncmp(p, "redis://", 8) == 0)
+        p += 8;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *pw = p;
+        if (*pw == ':')
+            pw++;
+        snprintf(n->gcs_password, sizeof n->gcs_password, "%.*s", (int)(at - pw), pw);
+        p = at + 1;
+    }
+    return net_parse_hostport(p, n->gcs_host, sizeof n->gcs_host, &n->gcs_port, err, errlen);
+}
+
+static int node_settle_resources(struct node *n, char *err, size_t errlen)
+{
+    struct rayd_config *cfg = n->cfg;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    double cpus = cfg->num_cpus >= 0 ? cfg->num_cpus : (double)(ncpu > 0 ? ncpu : 1);
+    n->num_gpus = cfg->num_gpus >= 0 ? (int)cfg->num_gpus : gpu_detect();
+    double gpus = cfg->num_gpus >= 0 ? cfg->num_gpus : n->num_gpus;
+    n->store_size = cfg->object_store_memory > 0 ? (uint64_t)cfg->object_store_memory
+                                                 : default_store_size();
+    uint64_t mem = cfg->memory >= 0 ? (uint64_t)cfg->memory : default_memory(n->store_size);
+
+    res_init(&n->total);
+    if (cfg->resources && *cfg->resources && res_parse(&n->total, cfg->resources, err, errlen) < 0)
+        return -1;
+    const char *std[] = { RES_CPU, RES_GPU, RES_MEMORY, RES_OBJECT_STORE_MEMORY };
+    for (int i = 0; i < 4; i++)
+        if (res_has(&n->total, std[i])) {
+            snprintf(err, errlen, "--resources may not set %s: use its own flag", std[i]);
+            return -1;
+        }
+    res_set_amount(&n->total, RES_CPU, (int64_t)(cpus * RES_SCALE + 0.5));
+    res_set_amount(&n->total, RES_GPU, (int64_t)(gpus * RES_SCALE + 0.5));
+    res_set_amount(&n->total, RES_MEMORY, res_units(mem));
+    res_set_amount(&n->total, RES_OBJECT_STORE_MEMORY, res_units(n->store_size));
+    char noderes[128];
+    snprintf(noderes, sizeof noderes, "node:%s", n->ip);
+    res_set_amount(&n->total, noderes, res_units(1));
+    res_copy(&n->avail, &n->total);
+    return 0;
+}
+
+static char *res_string(const struct res_set *s)
+{
+    struct buf b = BUF_INIT;
+    res_format(s, &b);
+    buf_append(&b, "", 1);
+    return b.data;
+}
+
+static void node_write_info(struct node *n)
+{
+    char hostname[256] = "";
+    gethostname(hostname, sizeof hostname - 1);
+    char *text = xasprintf("node_id=%s\nnode_ip=%s\nnode_port=%d\nsocket=%s\ngcs_address=%s:%d\n"
+                           "store=%s\nstore_size=%llu\nsession_dir=%s\npid=%d\nis_head=%d\n"
+                           "cluster_name=%s\nhostname=%s\n",
+                           n->hex, n->ip, n->tcp_port, n->sock_path, n->gcs_host, n->gcs_port,
+                           n->store_name, (unsigned long long)n->store_size, n->session_dir,
+                           (int)getpid(), n->is_head ? 1 : 0, n->cfg->cluster_name, hostname);
+    if (session_file_write(n->session_dir, "node.info", text, 0644) < 0)
+        log_warn("cannot write node.info");
+    free(text);
+}
+
+static void node_registered_cb(void *arg, int status)
+{
+    struct node *n = arg;
+    if (status != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "cannot register in the GCS at %s:%d: %s", n->gcs_host,
+                 n->gcs_port, gcs_client_errstr(n->gcs)[0] ? gcs_client_errstr(n->gcs) : "Redis error");
+        node_fail(n, msg);
+        event_base_loopexit(n->base, NULL);
+        return;
+    }
+    if (n->registered)
+        return;
+    n->registered = true;
+    long long ms = net_now_ms() - n->start_ms;
+    log_info("node %s registered (%s, GCS %s:%d) in %lld ms", n->hex, n->ip, n->gcs_host,
+             n->gcs_port, ms);
+    gcs_event_add(n->gcs, "NODE_ADDED", n->hex, n->hex, n->is_head ? "head" : "worker");
+    heartbeat_start(n);
+    node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
+}
+
+static void node_register(struct node *n)
+{
+    char hostname[256] = "";
+    gethostname(hostname, sizeof hostname - 1);
+    char *tot = res_string(&n->total), *av = res_string(&n->avail);
+    struct gcs_node rec = {
+        .node_id = n->hex, .address = n->ip, .hostname = hostname,
+        .session_dir = n->session_dir, .resources_total = tot, .resources_available = av,
+        .state = "ALIVE", .death_reason = "", .port = n->tcp_port, .pid = getpid(),
+        .start_time_ms = net_wall_ms(), .last_heartbeat_ms = net_wall_ms(), .queue_len = 0,
+        .is_head = n->is_head,
+    };
+    gcs_node_register(n->gcs, &rec, node_registered_cb, n);
+    free(tot);
+    free(av);
+}
+
+static void node_gcs_state_cb(void *arg, bool connected)
+{
+    struct node *n = arg;
+    if (connected) {
+        log_info("connected to GCS at %s:%d", n->gcs_host, n->gcs_port);
+        if (n->registered)
+            node_register(n); /* Redis may have lost us: write the record again */
+    } else if (!n->stopping) {
+        log_warnx("GCS connection: %s", gcs_client_errstr(n->gcs));
+    }
+}
+
+static void node_start_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct node *n = arg;
+    if (n->registered)
+        return;
+    const char *why = gcs_client_errstr(n->gcs);
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", why && *why ? why : "GCS did not answer");
+    node_fail(n, msg);
+    event_base_loopexit(n->base, NULL);
+}
+
+static void node_dead_written_cb(void *arg, const struct gcs_reply *r)
+{
+    (void)r;
+    struct node *n = arg;
+    event_base_loopexit(n->base, NULL);
+}
+
+static void node_stop(struct node *n, const char *why)
+{
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    log_info("stopping: %s", why);
+    heartbeat_stop(n);
+    runtime_stop(n->rt);
+    if (n->registered && gcs_client_connected(n->gcs)) {
+        gcs_node_mark_dead(n->gcs, n->hex, "stopped");
+        gcs_event_add(n->gcs, "NODE_REMOVED", n->hex, n->hex, why);
+        /* a PING after the writes: its reply means they were applied */
+        gcs_command(n->gcs, node_dead_written_cb, n, "PING");
+        struct timeval tv = { 1, 0 };
+        event_base_loopexit(n->base, &tv);
+    } else {
+        event_base_loopexit(n->base, NULL);
+    }
+}
+
+static void node_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    node_stop(arg, sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal");
+}
+
+static void node_store_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct node *n = arg;
+    objstore_process_completions(n->store);
+}
+
+int node_main(struct rayd_config *cfg)
+{
+    struct node nstate, *n = &nstate;
+    memset(n, 0, sizeof *n);
+    n->cfg = cfg;
+    n->is_head = cfg->head;
+    n->redis.pid = -1;
+    n->ready_fd = -1;
+    n->start_ms = net_now_ms();
+    char err[1024];
+    int rc = 1;
+
+    const char *rfd = getenv("RAY_READY_FD");
+    if (rfd) {
+        n->ready_fd = atoi(rfd);
+        unsetenv("RAY_READY_FD");
+    }
+    signal(SIGPIPE, SIG_IGN);
+    log_level_active = cfg->log_level;
+
+    /* session directory and log */
+    const char *sd = getenv("RAY_SESSION_DIR");
+    if (sd && *sd) {
+        n->session_dir = xstrdup(sd);
+        unsetenv("RAY_SESSION_DIR");
+    } else if ((n->session_dir = session_create(cfg->temp_dir, err, sizeof err)) == NULL) {
+        return node_fail(n, err);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/logs/%s.log", n->session_dir, n->is_head ? "rayd_head" : "rayd");
+    if (log_open(path) < 0)
+        log_warn("cannot open %s", path);
+    log_set_name("rayd");
+    log_route_libevent();
+    session_pidfile_write(n->session_dir, "rayd.pid", getpid());
+
+    /* who we are */
+    ids_random(n->id, sizeof n->id);
+    ids_hex(n->id, sizeof n->id, n->hex);
+    if (cfg->node_ip_address && *cfg->node_ip_address)
+        snprintf(n->ip, sizeof n->ip, "%s", cfg->node_ip_address);
+    else
+        detect_ip(n->ip, sizeof n->ip);
+    if (node_settle_resources(n, err, sizeof err) < 0)
+        return node_fail(n, err);
+
+    /* the GCS address, then the token (an external Redis's password is the token) */
+    if (n->is_head && cfg->gcs_address && *cfg->gcs_address) {
+        if (parse_gcs_address(n, cfg->gcs_address, err, sizeof err) < 0)
+            return node_fail(n, err);
+    } else if (!n->is_head) {
+        if (cfg->address == NULL || !*cfg->address)
+            return node_fail(n, "a worker node needs --address HEAD_IP:PORT (or use --head)");
+        if (net_parse_hostport(cfg->address, n->gcs_host, sizeof n->gcs_host, &n->gcs_port, err,
+                               sizeof err) < 0)
+            return node_fail(n, err);
+    }
+    if (n->is_head) {
+        const char *given = getenv("RAY_START_TOKEN"); /* from `ray start`, kept out of argv */
+        if (cfg->token && *cfg->token)
+            snprintf(n->token, sizeof n->token, "%s", cfg->token);
+        else if (n->gcs_password[0])
+            snprintf(n->token, sizeof n->token, "%.150s", n->gcs_password);
+        else if (given && *given)
+            snprintf(n->token, sizeof n->token, "%s", given);
+        else
+            session_token_new(n->token);
+        unsetenv("RAY_START_TOKEN");
+        char home[4096];
+        session_home_token_path(home, sizeof home);
+        if (session_token_write(home, n->token) < 0)
+            log_warn("cannot write %s", home);
+    } else if (session_token_find(cfg->token, cfg->temp_dir, n->token, sizeof n->token) < 0) {
+        return node_fail(n, "no cluster token: pass --token, set RAY_TOKEN, or copy the head's "
+                            "~/.ray/auth_token to this machine");
+    }
+    snprintf(path, sizeof path, "%s/auth_token", n->session_dir);
+    session_token_write(path, n->token);
+    if (!n->gcs_password[0])
+        snprintf(n->gcs_password, sizeof n->gcs_password, "%.200s", n->token);
+
+    if (n->is_head && !(cfg->gcs_address && *cfg->gcs_address)) {
+        snprintf(n->gcs_host, sizeof n->gcs_host, "%.63s", n->ip);
+        n->gcs_port = cfg->port;
+        if (redis_launch_start(&n->redis, cfg->redis_server, n->ip, cfg->port, n->gcs_password,
+                               n->session_dir, err, sizeof err) < 0)
+            return node_fail(n, err);
+        session_pidfile_write(n->session_dir, "redis.pid", n->redis.pid);
+    }
+
+    n->base = event_base_new();
+    if (n->base == NULL) {
+        node_fail(n, "cannot create the event loop");
+        goto out;
+    }
+    n->gcs = gcs_client_new(n->base, n->gcs_host, n->gcs_port,
+                            n->gcs_password[0] ? n->gcs_password : NULL, cfg->cluster_name);
+    if (n->gcs == NULL) {
+        node_fail(n, "invalid cluster name");
+        goto out;
+    }
+    gcs_client_set_limits(n->gcs, cfg->event_log_max_len, cfg->task_table_max_finished);
+    gcs_client_on_state(n->gcs, node_gcs_state_cb, n);
+
+    /* listeners */
+    n->srv = server_new(n->base, n->token);
+    snprintf(n->sock_path, sizeof n->sock_path, "%s/sockets/raylet.sock", n->session_dir);
+    if (server_listen_unix(n->srv, n->sock_path, err, sizeof err) < 0 ||
+        server_listen_tcp(n->srv, n->ip, cfg->node_manager_port, &n->tcp_port, err, sizeof err) < 0) {
+        node_fail(n, err);
+        goto out;
+    }
+
+    /* object store */
+    snprintf(n->store_name, sizeof n->store_name, "/rayd-%.16s-store", n->hex);
+    snprintf(path, sizeof path, "%s/spill", n->session_dir);
+    n->store = objstore_new(n->store_name, n->store_size,
+                            cfg->object_spill_dir ? cfg->object_spill_dir : path, err, sizeof err);
+    if (n->store == NULL) {
+        node_fail(n, err);
+        goto out;
+    }
+    n->store_ev = event_new(n->base, objstore_notify_fd(n->store), EV_READ | EV_PERSIST,
+                            node_store_cb, n);
+    event_add(n->store_ev, NULL);
+
+    n->rt = runtime_new(n);
+    node_write_info(n);
+
+    n->sig_term = evsignal_new(n->base, SIGTERM, node_signal_cb, n);
+    n->sig_int = evsignal_new(n->base, SIGINT, node_signal_cb, n);
+    event_add(n->sig_term, NULL);
+    event_add(n->sig_int, NULL);
+
+    node_register(n);
+    n->start_timer = evtimer_new(n->base, node_start_timeout_cb, n);
+    struct timeval tv = { NODE_START_TIMEOUT_MS / 1000, (NODE_START_TIMEOUT_MS % 1000) * 1000 };
+    evtimer_add(n->start_timer, &tv);
+
+    event_base_dispatch(n->base);
+    rc = n->registered ? 0 : 1;
+    log_info("node %s stopped", n->hex);
+
+out:
+    heartbeat_stop(n);
+    runtime_free(n->rt);
+    server_free(n->srv);
+    if (n->store_ev)
+        event_free(n->store_ev);
+    objstore_free(n->store);
+    gcs_client_free(n->gcs);
+    if (n->start_timer)
+        event_free(n->start_timer);
+    if (n->sig_term)
+        event_free(n->sig_term);
+    if (n->sig_int)
+        event_free(n->sig_int);
+    if (n->base) {
+        event_base_loop(n->base, EVLOOP_NONBLOCK); /* run deferred frees */
+        event_base_free(n->base);
+    }
+    redis_launch_stop(&n->redis);
+    snprintf(path, sizeof path, "%s/rayd.pid", n->session_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/redis.pid", n->session_dir);
+    unlink(path);
+    res_free(&n->total);
+    res_free(&n->avail);
+    free(n->session_dir);
+    return rc;
+}

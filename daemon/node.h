@@ -1,0 +1,70 @@
+/*
+ * node.h — the node daemon ("raylet"; on the head also the GCS service):
+ * its state, shared by the daemon's modules (server, heartbeat, workers,
+ * scheduler, objects, jobs). One libevent loop runs everything.
+ */
+#ifndef RAY_NODE_H
+#define RAY_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/ids.h"
+#include "daemon/config.h"
+#include "daemon/redis_launch.h"
+#include "objstore/objstore.h"
+#include "sched/resources.h"
+
+struct event;
+struct event_base;
+struct gcs_client;
+struct server;
+struct runtime;
+
+struct node {
+    struct rayd_config *cfg;
+    struct event_base *base;
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    bool is_head;
+    char *session_dir;
+    char token[160];
+    char ip[64];
+    char gcs_host[256];
+    int gcs_port;
+    char gcs_password[256];
+    struct redis_launch redis;        /* head's own redis-server (pid -1 if external) */
+    struct gcs_client *gcs;
+    struct server *srv;
+    char sock_path[512];
+    int tcp_port;
+    struct res_set total;             /* CPU, GPU, memory, object_store_memory, custom, node:<ip> */
+    struct res_set avail;             /* what is free now (the scheduler keeps it) */
+    int num_gpus;                     /* whole GPUs, for CUDA_VISIBLE_DEVICES */
+    objstore *store;
+    char store_name[64];
+    uint64_t store_size;
+    bool registered;
+    bool stopping;
+    int ready_fd;                     /* start-up report to `ray start`, -1 when done */
+    long long start_ms;
+    struct event *hb_timer, *monitor_timer, *start_timer, *store_ev;
+    struct event *sig_term, *sig_int, *sig_chld, *sig_hup;
+    struct runtime *rt;               /* tasks, workers, actors, jobs (daemon/runtime.h) */
+    struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
+};
+
+/* Run a node with settings CFG until it is told to stop. Returns the exit
+ * status of the process (0 on a clean stop). */
+int node_main(struct rayd_config *cfg);
+
+/* Heartbeats (heartbeat.c): every node writes one each interval; the head
+ * marks nodes DEAD whose heartbeat stops for node_timeout_ms. */
+void heartbeat_start(struct node *n);
+void heartbeat_stop(struct node *n);
+/* Current "resources available" and queue length as the heartbeat reports them. */
+void heartbeat_send_now(struct node *n);
+
+#endif

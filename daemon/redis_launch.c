@@ -1,0 +1,149 @@
+/*
+ * redis_launch.c — start and stop the head's own redis-server (see
+ * redis_launch.h). Runs before the event loop starts, so it may block.
+ */
+#include "daemon/redis_launch.h"
+
+#include "common/netutil.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int redis_find_binary(const char *binary, char *out, size_t outlen)
+{
+    if (strchr(binary, '/')) {
+        if (access(binary, X_OK) == 0) {
+            snprintf(out, outlen, "%s", binary);
+            return 0;
+        }
+        return -1;
+    }
+    const char *path = getenv("PATH");
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+    char *save = NULL;
+    for (char *dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        snprintf(out, outlen, "%s/%s", dir, binary);
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    /* Debian installs it in /usr/bin; sbin paths may be missing from PATH */
+    snprintf(out, outlen, "/usr/bin/%s", binary);
+    return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+static void last_log_line(const char *path, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0])
+            snprintf(out, outlen, "%s", line);
+    }
+    fclose(fp);
+}
+
+int redis_launch_start(struct redis_launch *rl, const char *binary, const char *ip, int port,
+                       const char *password, const char *session_dir, char *err, size_t errlen)
+{
+    char bin[4096];
+    memset(rl, 0, sizeof *rl);
+    rl->pid = -1;
+    if (redis_find_binary(binary, bin, sizeof bin) < 0) {
+        snprintf(err, errlen,
+                 "%s not found: install redis-server (apt-get install redis-server) or use "
+                 "--gcs-address redis://HOST:PORT",
+                 binary);
+        return -1;
+    }
+    if (!net_port_is_free(ip, port)) {
+        snprintf(err, errlen, "GCS port %d on %s is in use (another cluster? try --port)", port, ip);
+        return -1;
+    }
+    char conf[4096], logpath[4096], datadir[4096];
+    snprintf(datadir, sizeof datadir, "%s/redis", session_dir);
+    snprintf(conf, sizeof conf, "%s/redis/redis.conf", session_dir);
+    snprintf(logpath, sizeof logpath, "%s/logs/redis.log", session_dir);
+    FILE *fp = fopen(conf, "w");
+    if (fp == NULL) {
+        snprintf(err, errlen, "cannot write %s: %s", conf, strerror(errno));
+        return -1;
+    }
+    fchmod(fileno(fp), 0600);
+    fprintf(fp,
+            "# written by rayd for this session's GCS\n"
+            "bind %s\nport %d\nrequirepass %s\ndir %s\nlogfile %s\n"
+            "appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\n"
+            "protected-mode yes\ntcp-backlog 511\ntimeout 0\nmaxclients 10000\n"
+            "databases 1\nlatency-tracking no\n",
+            ip, port, password, datadir, logpath);
+    fclose(fp);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* redis must not inherit the daemon's sockets; stdio to /dev/null */
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        freopen("/dev/null", "r", stdin);
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        signal(SIGPIPE, SIG_DFL);
+        execl(bin, bin, conf, (char *)NULL);
+        _exit(127);
+    }
+    rl->pid = pid;
+    rl->port = port;
+    snprintf(rl->ip, sizeof rl->ip, "%s", ip);
+    for (int i = 0; i < 1000; i++) {
+        char cerr[256];
+        int fd = net_connect_tcp(ip, port, 100, cerr, sizeof cerr);
+        if (fd >= 0) {
+            close(fd);
+            return 0;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            char last[400];
+            last_log_line(logpath, last, sizeof last);
+            snprintf(err, errlen, "redis-server exited at start-up: %s",
+                     last[0] ? last : "see logs/redis.log");
+            rl->pid = -1;
+            return -1;
+        }
+        usleep(i < 100 ? 2000 : 10000);
+    }
+    snprintf(err, errlen, "redis-server did not answer on %s:%d within 10 s", ip, port);
+    redis_launch_stop(rl);
+    return -1;
+}
+
+void redis_launch_stop(struct redis_launch *rl)
+{
+    if (rl->pid <= 0)
+        return;
+    kill(rl->pid, SIGTERM);
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(rl->pid, NULL, WNOHANG) == rl->pid) {
+            rl->pid = -1;
+            return;
+        }
+        usleep(10000);
+    }
+    kill(rl->pid, SIGKILL);
+    waitpid(rl->pid, NULL, 0);
+    rl->pid = -1;
+}

@@ -1,0 +1,25 @@
+/*
+ * runtime.h — what runs on a node: connections of workers, drivers and the
+ * CLI, the worker pool, the local scheduler's queue, object requests, actors
+ * and jobs. node.c creates one runtime per node; the pieces live in
+ * daemon/runtime*.c, daemon/workers.c, daemon/jobs.c, sched/ and objstore/.
+ */
+#ifndef RAY_RUNTIME_H
+#define RAY_RUNTIME_H
+
+struct node;
+struct runtime;
+
+/* Create the runtime of node N and register its message handlers on N's
+ * server. Never fails (aborts on OOM). */
+struct runtime *runtime_new(struct node *n);
+/* Begin stopping: end jobs, kill workers. The loop may run a little longer. */
+void runtime_stop(struct runtime *rt);
+/* Free everything; NULL is a no-op. */
+void runtime_free(struct runtime *rt);
+/* Tasks waiting in the local queue (for heartbeats). */
+long long runtime_queue_len(const struct runtime *rt);
+/* Head: node NODE_HEX was declared dead. */
+void runtime_node_dead(struct runtime *rt, const char *node_hex);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * server.c — listeners, connections, framing and dispatch (see server.h).
+ *
+ * Each connection is a bufferevent. The read callback takes whole frames off
+ * the input buffer: it peeks the 4-byte length, rejects a frame above the
+ * state's limit before reading its body, decodes the body in place
+ * (proto_decode: no allocation) and dispatches by type. A connection moves
+ * HANDSHAKE -> READY -> CLOSING through conn_set_state, which checks and
+ * traces every transition.
+ */
+#include "daemon/server.h"
+
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SERVER_MAX_TYPES 1000
+#define SERVER_MAX_FRAMES_PER_WAKEUP 512
+#define SERVER_CLOSE_TIMEOUT_S 2
+
+struct server {
+    struct event_base *base;
+    char *token;
+    struct evconnlistener *listeners[4];
+    int nlisteners;
+    char *unix_path;
+    struct { server_handler_fn fn; void *arg; } handlers[SERVER_MAX_TYPES];
+    server_hello_fn hello_fn;
+    void *hello_arg;
+    struct conn *conns;
+    size_t nconns;
+    uint64_t next_id;
+};
+
+static const char *conn_state_name(enum conn_state s)
+{
+    switch (s) {
+    case CONN_HANDSHAKE: return "handshake";
+    case CONN_READY: return "ready";
+    case CONN_CLOSING: return "closing";
+    }
+    return "?";
+}
+
+static void conn_set_state(struct conn *c, enum conn_state to)
+{
+    bool ok = (c->state == CONN_HANDSHAKE && (to == CONN_READY || to == CONN_CLOSING)) ||
+              (c->state == CONN_READY && to == CONN_CLOSING);
+    if (!ok) {
+        log_error("conn %llu: bad state change %s -> %s", (unsigned long long)c->id,
+                  conn_state_name(c->state), conn_state_name(to));
+        return;
+    }
+    log_debug("conn %llu (%s): %s -> %s", (unsigned long long)c->id, c->peer,
+              conn_state_name(c->state), conn_state_name(to));
+    c->state = to;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct server *s = c->srv;
+    if (c->prev_)
+        c->prev_->next_ = c->next_;
+    else
+        s->conns = c->next_;
+    if (c->next_)
+        c->next_->prev_ = c->prev_;
+    s->nconns--;
+    if (c->on_close) {
+        void (*cb)(struct conn *, void *) = c->on_close;
+        c->on_close = NULL;
+        cb(c, c->owner);
+    }
+    if (c->bev_)
+        bufferevent_free(c->bev_);
+    free(c);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->dead_)
+        return;
+    c->dead_ = true;
+    if (!c->in_dispatch_)
+        conn_free(c);
+}
+
+size_t conn_outbuf_len(const struct conn *c)
+{
+    return c->bev_ ? evbuffer_get_length(bufferevent_get_output(c->bev_)) : 0;
+}
+
+int conn_send_raw(struct conn *c, const void *p, size_t len)
+{
+    if (c->dead_ || c->state == CONN_CLOSING)
+        return -1;
+    return bufferevent_write(c->bev_, p, len);
+}
+
+int conn_send(struct conn *c, uint32_t type, ...)
+{
+    if (c->dead_ || c->state == CONN_CLOSING)
+        return -1;
+    struct buf b = BUF_INIT;
+    va_list ap;
+    va_start(ap, type);
+    int rc = proto_vpack(&b, type, ap);
+    va_end(ap);
+    if (rc == 0)
+        rc = bufferevent_write(c->bev_, b.data, b.len);
+    else
+        log_error("conn %llu: cannot encode message %u", (unsigned long long)c->id, type);
+    buf_free(&b);
+    return rc;
+}
+
+static void conn_closing_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_close(c);
+}
+
+static void conn_closing_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    conn_close(arg);
+}
+
+void conn_fail(struct conn *c, int code, const char *fmt, ...)
+{
+    if (c->dead_ || c->state == CONN_CLOSING)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char esc[600];
+    log_warnx("closing connection %llu from %s: %s", (unsigned long long)c->id, c->peer,
+              log_escape(esc, sizeof esc, msg, strlen(msg)));
+    struct buf b = BUF_INIT;
+    if (proto_pack(&b, PROTO_ERROR, (int64_t)code, msg) == 0)
+        bufferevent_write(c->bev_, b.data, b.len);
+    buf_free(&b);
+    conn_set_state(c, CONN_CLOSING);
+    bufferevent_disable(c->bev_, EV_READ);
+    struct timeval tv = { SERVER_CLOSE_TIMEOUT_S, 0 };
+    bufferevent_set_timeouts(c->bev_, NULL, &tv);
+    bufferevent_setcb(c->bev_, NULL, conn_closing_write_cb, conn_closing_event_cb, c);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev_)) == 0 && !c->in_dispatch_)
+        conn_close(c);
+}
+
+static int conn_dispatch(struct conn *c, const struct proto_msg *m)
+{
+    struct server *s = c->srv;
+    if (c->state == CONN_HANDSHAKE) {
+        if (m->type != PROTO_HELLO) {
+            conn_fail(c, -10, "expected HELLO first, got %s", proto_name(m->type));
+            return -1;
+        }
+        uint64_t role = 0;
+        char err[200];
+        int rc = proto_hello_verify(m, s->token, &role, err, sizeof err);
+        if (rc < 0) {
+            conn_fail(c, rc == -2 ? -10 : -1, "%s", err);
+            return -1;
+        }
+        c->pid = (pid_t)m->f[3].as.u;
+        conn_set_state(c, CONN_READY);
+        c->role = (int)role;
+        if (s->hello_fn && s->hello_fn(c, m, role, s->hello_arg) < 0) {
+            if (!c->dead_ && c->state != CONN_CLOSING)
+                conn_fail(c, -1, "connection refused");
+            return -1;
+        }
+        return 0;
+    }
+    if (m->type < SERVER_MAX_TYPES && s->handlers[m->type].fn) {
+        if (s->handlers[m->type].fn(c, m, s->handlers[m->type].arg) < 0) {
+            if (!c->dead_ && c->state != CONN_CLOSING)
+                conn_fail(c, -1, "bad %s message", proto_name(m->type));
+            return -1;
+        }
+        return 0;
+    }
+    if (m->type == PROTO_PING)
+        return conn_send(c, PROTO_PONG, m->f[0].as.u);
+    conn_fail(c, -1, "message %s not accepted here", proto_name(m->type));
+    return -1;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    c->in_dispatch_ = true;
+    for (int handled = 0; handled < SERVER_MAX_FRAMES_PER_WAKEUP; handled++) {
+        if (c->dead_ || c->state == CONN_CLOSING)
+            break;
+        size_t avail = evbuffer_get_length(in);
+        unsigned char hdr[4];
+        if (avail < 4)
+            break;
+        evbuffer_copyout(in, hdr, 4);
+        size_t body = 0;
+        char err[200];
+        size_t limit = c->state == CONN_HANDSHAKE ? PROTO_MAX_FRAME_PREAUTH : PROTO_MAX_FRAME;
+        int rc = proto_frame_need(hdr, 4, limit, &body, err, sizeof err);
+        if (rc == PROTO_BAD) {
+            conn_fail(c, -1, "%s", err);
+            break;
+        }
+        if (avail < 4 + body) {
+            /* let the buffer grow to the frame size, no further */
+            bufferevent_setwatermark(bev, EV_READ, 0, 0);
+            break;
+        }
+        unsigned char *p = evbuffer_pullup(in, (ssize_t)(4 + body));
+        struct proto_msg m;
+        if (proto_decode(p + 4, body, &m, err, sizeof err) < 0) {
+            conn_fail(c, -1, "%s", err);
+            break;
+        }
+        int hr = conn_dispatch(c, &m);
+        if (!c->dead_)
+            evbuffer_drain(in, 4 + body);
+        if (hr < 0)
+            break;
+    }
+    c->in_dispatch_ = false;
+    if (c->dead_) {
+        conn_free(c);
+        return;
+    }
+    if (c->state != CONN_CLOSING && evbuffer_get_length(in) >= 4) {
+        /* more complete frames may be waiting: come back on the next turn */
+        unsigned char hdr[4];
+        evbuffer_copyout(in, hdr, 4);
+        size_t body = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
+        if (evbuffer_get_length(in) >= 4 + body)
+            bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    }
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        log_debug("conn %llu (%s) closed%s", (unsigned long long)c->id, c->peer,
+                  (what & BEV_EVENT_ERROR) ? " with an error" : "");
+        conn_close(c);
+    }
+}
+
+static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                             int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    struct server *s = arg;
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->id = ++s->next_id;
+    c->srv = s;
+    c->state = CONN_HANDSHAKE;
+    if (sa->sa_family == AF_UNIX) {
+        c->is_unix = true;
+        snprintf(c->peer, sizeof c->peer, "unix:%d", (int)fd);
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(in->sin_port));
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    c->bev_ = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev_ == NULL) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next_ = s->conns;
+    if (s->conns)
+        s->conns->prev_ = c;
+    s->conns = c;
+    s->nconns++;
+    bufferevent_setcb(c->bev_, conn_read_cb, NULL, conn_event_cb, c);
+    /* an unauthenticated peer gets 10 s to say HELLO */
+    struct timeval tv = { 10, 0 };
+    bufferevent_set_timeouts(c->bev_, &tv, NULL);
+    bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
+    log_debug("conn %llu accepted from %s", (unsigned long long)c->id, c->peer);
+}
+
+static void server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    log_warn("accept");
+}
+
+struct server *server_new(struct event_base *base, const char *token)
+{
+    struct server *s = xcalloc(1, sizeof *s);
+    s->base = base;
+    s->token = xstrdup(token);
+    return s;
+}
+
+static int server_add_listener(struct server *s, int fd, char *err, size_t errlen)
+{
+    if (s->nlisteners >= 4) {
+        snprintf(err, errlen, "too many listeners");
+        close(fd);
+        return -1;
+    }
+    struct evconnlistener *l = evconnlistener_new(s->base, server_accept_cb, s,
+                                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                                  -1, fd);
+    if (l == NULL) {
+        snprintf(err, errlen, "evconnlistener_new failed");
+        close(fd);
+        return -1;
+    }
+    evconnlistener_set_error_cb(l, server_accept_error_cb);
+    s->listeners[s->nlisteners++] = l;
+    return 0;
+}
+
+int server_listen_unix(struct server *s, const char *path, char *err, size_t errlen)
+{
+    int fd = net_listen_unix(path, err, errlen);
+    if (fd < 0)
+        return -1;
+    free(s->unix_path);
+    s->unix_path = xstrdup(path);
+    return server_add_listener(s, fd, err, errlen);
+}
+
+int server_listen_tcp(struct server *s, const char *ip, int port, int *bound, char *err,
+                      size_t errlen)
+{
+    int fd = net_listen_tcp(ip, port, bound, err, errlen);
+    if (fd < 0)
+        return -1;
+    return server_add_listener(s, fd, err, errlen);
+}
+
+void server_on(struct server *s, uint32_t type, server_handler_fn fn, void *arg)
+{
+    if (type < SERVER_MAX_TYPES) {
+        s->handlers[type].fn = fn;
+        s->handlers[type].arg = arg;
+    }
+}
+
+void server_on_hello(struct server *s, server_hello_fn fn, void *arg)
+{
+    s->hello_fn = fn;
+    s->hello_arg = arg;
+}
+
+size_t server_conn_count(const struct server *s)
+{
+    return s->nconns;
+}
+
+void server_free(struct server *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->nlisteners; i++)
+        evconnlistener_free(s->listeners[i]);
+    while (s->conns) {
+        struct conn *c = s->conns;
+        c->dead_ = true;
+        c->in_dispatch_ = false;
+        conn_free(c);
+    }
+    if (s->unix_path) {
+        unlink(s->unix_path);
+        free(s->unix_path);
+    }
+    free(s->token);
+    free(s);
+}

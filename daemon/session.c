@@ -1,0 +1,243 @@
+/*
+ * session.c — session directories, pid files, node.info and tokens
+ * (see session.h).
+ */
+#include "daemon/session.h"
+
+#include "common/ids.h"
+#include "common/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+int session_mkdirs(const char *path, int mode)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+char *session_create(const char *temp_dir, char *err, size_t errlen)
+{
+    if (session_mkdirs(temp_dir, 0755) < 0) {
+        snprintf(err, errlen, "cannot create temp dir %s: %s", temp_dir, strerror(errno));
+        return NULL;
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    char stamp[64];
+    strftime(stamp, sizeof stamp, "%Y-%m-%d_%H-%M-%S", &tm);
+    char *dir = xasprintf("%s/session_%s_%06ld_%d", temp_dir, stamp, (long)tv.tv_usec,
+                          (int)getpid());
+    static const struct { const char *sub; int mode; } subs[] = {
+        { "", 0755 }, { "/logs", 0755 }, { "/sockets", 0700 }, { "/jobs", 0700 },
+        { "/spill", 0700 }, { "/redis", 0700 },
+    };
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s", dir, subs[i].sub);
+        if (mkdir(path, (mode_t)subs[i].mode) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            free(dir);
+            return NULL;
+        }
+        chmod(path, (mode_t)subs[i].mode);
+    }
+    char link[4096], tmplink[4096];
+    snprintf(link, sizeof link, "%s/session_latest", temp_dir);
+    snprintf(tmplink, sizeof tmplink, "%s/.session_latest.%d", temp_dir, (int)getpid());
+    unlink(tmplink);
+    const char *base = strrchr(dir, '/') + 1;
+    if (symlink(base, tmplink) == 0)
+        rename(tmplink, link);
+    return dir;
+}
+
+void session_token_new(char *out)
+{
+    uint8_t raw[32];
+    ids_random(raw, sizeof raw);
+    ids_hex(raw, sizeof raw, out);
+}
+
+int session_token_write(const char *path, const char *token)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        if (session_mkdirs(dir, 0700) < 0)
+            return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(token);
+    if (write(fd, token, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    return rename(tmp, path);
+}
+
+int session_token_read(const char *path, char *out, size_t outlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    if (fgets(out, (int)outlen, fp) == NULL) {
+        fclose(fp);
+        return -1;
+    }
+    fclose(fp);
+    out[strcspn(out, "\r\n")] = '\0';
+    return out[0] ? 0 : -1;
+}
+
+void session_home_token_path(char *out, size_t outlen)
+{
+    const char *home = getenv("HOME");
+    snprintf(out, outlen, "%s/.ray/auth_token", home && *home ? home : "/root");
+}
+
+int session_token_find(const char *explicit_token, const char *temp_dir, char *out, size_t outlen)
+{
+    if (explicit_token && *explicit_token) {
+        snprintf(out, outlen, "%s", explicit_token);
+        return 0;
+    }
+    const char *env = getenv("RAY_TOKEN");
+    if (env && *env) {
+        snprintf(out, outlen, "%s", env);
+        return 0;
+    }
+    char path[4096];
+    session_home_token_path(path, sizeof path);
+    if (session_token_read(path, out, outlen) == 0)
+        return 0;
+    snprintf(path, sizeof path, "%s/session_latest/auth_token", temp_dir ? temp_dir : "/tmp/ray");
+    return session_token_read(path, out, outlen);
+}
+
+int session_file_write(const char *dir, const char *name, const char *text, int mode)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(text);
+    if (write(fd, text, n) != (ssize_t)n) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    return rename(tmp, path);
+}
+
+int session_pidfile_write(const char *dir, const char *name, pid_t pid)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%d\n", (int)pid);
+    return session_file_write(dir, name, text, 0644);
+}
+
+pid_t session_pidfile_read(const char *dir, const char *name)
+{
+    char path[4096], line[32];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    pid_t pid = -1;
+    if (fgets(line, sizeof line, fp))
+        pid = (pid_t)atoi(line);
+    fclose(fp);
+    return pid > 0 ? pid : -1;
+}
+
+int session_info_get(const char *dir, const char *key, char *out, size_t outlen)
+{
+    char path[4096], line[4096];
+    snprintf(path, sizeof path, "%s/node.info", dir);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    size_t kl = strlen(key);
+    int rc = -1;
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
+            line[strcspn(line, "\r\n")] = '\0';
+            snprintf(out, outlen, "%s", line + kl + 1);
+            rc = 0;
+            break;
+        }
+    }
+    fclose(fp);
+    return rc;
+}
+
+int session_foreach(const char *temp_dir, void (*fn)(const char *path, void *arg), void *arg)
+{
+    DIR *d = opendir(temp_dir);
+    if (d == NULL)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "session_", 8) != 0 || strcmp(de->d_name, "session_latest") == 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", temp_dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        fn(path, arg);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D)
+        return rmdir(path) < 0 && errno != ENOENT ? 0 : 0;
+    unlink(path);
+    return 0;
+}
+
+int session_remove_tree(const char *path)
+{
+    return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}

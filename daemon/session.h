@@ -1,0 +1,53 @@
+/*
+ * session.h — the session directory of a node (SPEC section 3):
+ *
+ *   <temp_dir>/session_<YYYY-MM-DD_HH-MM-SS>_<usec>_<pid>/
+ *       logs/            one log per process (rayd.log, redis.log, worker-*.log, ...)
+ *       sockets/         0700: raylet.sock, the node's Unix socket
+ *       jobs/            job libraries cached by content hash
+ *       spill/           objects spilled from the store
+ *       redis/           the embedded Redis's data (appendonly) and redis.conf
+ *       auth_token       0600: the cluster token
+ *       node.info        key=value lines: how local clients reach this node
+ *       rayd.pid         the node daemon's pid (and redis.pid on the head)
+ *   <temp_dir>/session_latest -> the newest session
+ *
+ * Also the token helpers (~/.ray/auth_token).
+ */
+#ifndef RAY_SESSION_H
+#define RAY_SESSION_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Create a new session directory under TEMP_DIR with its subfolders and
+ * point session_latest at it. Returns a malloc'd path (caller frees) or NULL
+ * with err. */
+char *session_create(const char *temp_dir, char *err, size_t errlen);
+/* Make a fresh random cluster token (64 hex chars) into OUT (size >= 65). */
+void session_token_new(char *out);
+/* Write TOKEN to PATH with mode 0600 (creating parent dirs). Returns 0 or -1. */
+int session_token_write(const char *path, const char *token);
+/* Read a token from PATH into OUT (size OUTLEN). Returns 0 or -1. */
+int session_token_read(const char *path, char *out, size_t outlen);
+/* Find the token: EXPLICIT, else $RAY_TOKEN, else ~/.ray/auth_token, else
+ * <temp_dir>/session_latest/auth_token. Returns 0 or -1. */
+int session_token_find(const char *explicit_token, const char *temp_dir, char *out, size_t outlen);
+/* ~/.ray/auth_token into OUT. */
+void session_home_token_path(char *out, size_t outlen);
+/* Write "<pid>\n" to DIR/NAME. */
+int session_pidfile_write(const char *dir, const char *name, pid_t pid);
+/* Read DIR/NAME as a pid; returns it or -1. */
+pid_t session_pidfile_read(const char *dir, const char *name);
+/* Write the node.info file (atomic rename). LINES is "key=value\n..." text. */
+int session_file_write(const char *dir, const char *name, const char *text, int mode);
+/* Read value of KEY from DIR/node.info into OUT. Returns 0 or -1. */
+int session_info_get(const char *dir, const char *key, char *out, size_t outlen);
+/* Call FN for each session_* directory under TEMP_DIR (full path). Returns count. */
+int session_foreach(const char *temp_dir, void (*fn)(const char *path, void *arg), void *arg);
+/* Create directory and parents with MODE (existing is fine). Returns 0 or -1. */
+int session_mkdirs(const char *path, int mode);
+/* rm -rf PATH (no symlink following). Returns 0 or -1. */
+int session_remove_tree(const char *path);
+
+#endif

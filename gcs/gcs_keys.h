@@ -1,0 +1,79 @@
+/*
+ * gcs_keys.h — internals shared by the GCS client files (async client,
+ * tables, sync client): key names, the record descriptors that map each
+ * table's C struct to its Redis hash fields, reply parsing, argument vectors
+ * and the Lua scripts used for listing. Not for use outside gcs/.
+ */
+#ifndef RAY_GCS_KEYS_H
+#define RAY_GCS_KEYS_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gcs/gcs.h"
+
+/* One field of a record: hash field NAME stored at byte offset OFF. */
+enum gcs_ftype_ { GCS_F_STR, GCS_F_INT, GCS_F_LL, GCS_F_BOOL, GCS_F_BYTES };
+struct gcs_field_ {
+    const char *name;
+    enum gcs_ftype_ type;
+    size_t off;
+    size_t lenoff; /* GCS_F_BYTES: offset of the size_t length */
+};
+struct gcs_table_ {
+    const char *family; /* key family: "node", "job", ... */
+    size_t size;        /* sizeof the record */
+    const struct gcs_field_ *fields;
+    size_t nfields;
+};
+extern const struct gcs_table_ gcs_table_node_, gcs_table_job_, gcs_table_actor_,
+    gcs_table_pg_, gcs_table_task_, gcs_table_object_;
+
+/* "ray:<name>:" for a valid cluster name (NULL: "default"), or NULL. Caller frees. */
+char *gcs_prefix_make_(const char *cluster_name);
+/* True for a non-empty ID made of [0-9A-Za-z_-]. */
+bool gcs_id_ok_(const char *id);
+/* PREFIX followed by the printf-formatted rest; caller frees. */
+char *gcs_key_(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Fill REC (zeroed by the caller) from a flat HGETALL reply
+ * (field, value, ...). Absent string fields become "". */
+void gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisReply *r);
+/* An array of records from a list-script reply (array of HGETALL arrays);
+ * never NULL on success (even for 0), NULL if R is not an array. */
+void *gcs_records_from_list_(const struct gcs_table_ *t, const redisReply *r, size_t *n);
+void gcs_record_free_(const struct gcs_table_ *t, void *rec);
+void gcs_records_free_(const struct gcs_table_ *t, void *v, size_t n);
+
+/* A growable argument vector for gcs_command_argv. */
+struct gcs_argv_ {
+    const char **v;
+    size_t *len;
+    char **owned;
+    int n, cap, nowned;
+};
+void gcs_argv_add_(struct gcs_argv_ *a, const void *p, size_t len);
+void gcs_argv_adds_(struct gcs_argv_ *a, const char *s); /* NULL adds "" */
+void gcs_argv_addf_(struct gcs_argv_ *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append field/value pairs of every field of REC. */
+void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const void *rec);
+void gcs_argv_free_(struct gcs_argv_ *a);
+
+/* The client's limits (gcs_client_set_limits). */
+long gcs_client_events_cap_(const struct gcs_client *c);
+long gcs_client_tasks_kept_(const struct gcs_client *c);
+
+/* First command on every connection: AUTH PASSWORD, or PING without one.
+ * gcs_handshake_check_ returns 0 when its reply shows the connection can be
+ * used, -1 when authentication failed. */
+int gcs_handshake_check_(const redisReply *r);
+
+/* Lua: KEYS[1] a set of IDs, ARGV[1] a hash key prefix; returns the
+ * HGETALL of each member's hash (empty ones skipped). */
+extern const char gcs_lua_list_[];
+/* Lua: KEYS[1] <p>objects, ARGV[1] "<p>obj:", ARGV[2] "<p>objloc:"; each
+ * object's hash plus object_id and nodes (comma-separated). */
+extern const char gcs_lua_list_objects_[];
+
+#endif

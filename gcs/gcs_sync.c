@@ -1,0 +1,158 @@
+/*
+ * gcs_sync.c — the blocking GCS client used by the CLI: one hiredis
+ * connection with connect and command timeouts, AUTH first, and table
+ * listings that reuse the async client's Lua listing scripts and record
+ * descriptors (gcs_keys.c), so both clients read the same fields.
+ */
+#include "gcs/gcs_sync.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "gcs/gcs_keys.h"
+
+struct gcs_sync {
+    redisContext *rc;
+    char *prefix;
+    char errstr[256];
+    char where[96]; /* "host:port" */
+};
+
+struct gcs_sync *gcs_sync_connect(const char *host, int port, const char *password,
+                                  const char *cluster_name, int timeout_ms, char *err,
+                                  size_t errlen)
+{
+    struct gcs_sync *gs = NULL;
+    redisReply *r = NULL;
+    char *prefix = gcs_prefix_make_(cluster_name);
+    if (prefix == NULL) {
+        snprintf(err, errlen, "invalid cluster name '%s'", cluster_name ? cluster_name : "");
+        goto fail;
+    }
+    if (host == NULL)
+        host = "127.0.0.1";
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    redisContext *rc = redisConnectWithTimeout(host, port, tv);
+    if (rc == NULL || rc->err) {
+        snprintf(err, errlen, "cannot reach GCS at %s:%d: %s", host, port,
+                 rc ? rc->errstr : "out of memory");
+        if (rc)
+            redisFree(rc);
+        goto fail;
+    }
+    gs = xcalloc(1, sizeof *gs);
+    gs->rc = rc;
+    gs->prefix = prefix;
+    prefix = NULL;
+    snprintf(gs->where, sizeof gs->where, "%s:%d", host, port);
+    redisSetTimeout(rc, tv);
+    r = password && password[0] ? redisCommand(rc, "AUTH %s", password) : redisCommand(rc, "PING");
+    if (r == NULL) {
+        snprintf(err, errlen, "cannot reach GCS at %s: %s", gs->where, rc->errstr);
+        goto fail;
+    }
+    if (gcs_handshake_check_(r) < 0) {
+        snprintf(err, errlen, "GCS at %s: authentication failed (wrong cluster token?)", gs->where);
+        goto fail;
+    }
+    freeReplyObject(r);
+    return gs;
+fail:
+    if (r)
+        freeReplyObject(r);
+    free(prefix);
+    gcs_sync_free(gs);
+    return NULL;
+}
+
+void gcs_sync_free(struct gcs_sync *gs)
+{
+    if (gs == NULL)
+        return;
+    redisFree(gs->rc);
+    free(gs->prefix);
+    free(gs);
+}
+
+const char *gcs_sync_prefix(const struct gcs_sync *gs)
+{
+    return gs->prefix;
+}
+
+const char *gcs_sync_errstr(const struct gcs_sync *gs)
+{
+    return gs->errstr;
+}
+
+struct gcs_reply *gcs_sync_command(struct gcs_sync *gs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(gs->rc, fmt, ap);
+    va_end(ap);
+    if (r == NULL)
+        snprintf(gs->errstr, sizeof gs->errstr, "GCS at %s: %s", gs->where,
+                 gs->rc->errstr[0] ? gs->rc->errstr : "no reply");
+    return (struct gcs_reply *)r;
+}
+
+/* Run a listing script and decode its reply as records of table T. */
+static int sync_list(struct gcs_sync *gs, const struct gcs_table_ *t, const char *script,
+                     const char *set, void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char *key = gcs_key_(gs->prefix, "%s", set);
+    char *hp = gcs_key_(gs->prefix, "%s:", t->family);
+    char *lp = gcs_key_(gs->prefix, "objloc:");
+    redisReply *r = redisCommand(gs->rc, "EVAL %s 1 %s %s %s", script, key, hp, lp);
+    int rc = -1;
+    if (r == NULL) {
+        snprintf(gs->errstr, sizeof gs->errstr, "GCS at %s: %s", gs->where,
+                 gs->rc->errstr[0] ? gs->rc->errstr : "no reply");
+        goto done;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(gs->errstr, sizeof gs->errstr, "GCS at %s: %s", gs->where, r->str);
+        goto done;
+    }
+    *out = gcs_records_from_list_(t, r, n);
+    if (*out == NULL) {
+        snprintf(gs->errstr, sizeof gs->errstr, "GCS at %s: unexpected reply", gs->where);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (r)
+        freeReplyObject(r);
+    free(key);
+    free(hp);
+    free(lp);
+    return rc;
+}
+
+#define SYNC_LIST(fname, st, table, script, set)                             \
+    int fname(struct gcs_sync *gs, struct st **out, size_t *n)               \
+    {                                                                        \
+        void *v;                                                             \
+        int rc = sync_list(gs, &table, script, set, &v, n);                  \
+        *out = v;                                                            \
+        return rc;                                                           \
+    }
+SYNC_LIST(gcs_sync_nodes, gcs_node, gcs_table_node_, gcs_lua_list_, "nodes")
+SYNC_LIST(gcs_sync_jobs, gcs_job, gcs_table_job_, gcs_lua_list_, "jobs")
+SYNC_LIST(gcs_sync_actors, gcs_actor, gcs_table_actor_, gcs_lua_list_, "actors")
+SYNC_LIST(gcs_sync_pgs, gcs_pg, gcs_table_pg_, gcs_lua_list_, "pgs")
+SYNC_LIST(gcs_sync_tasks, gcs_task, gcs_table_task_, gcs_lua_list_, "tasks")
+SYNC_LIST(gcs_sync_objects, gcs_object, gcs_table_object_, gcs_lua_list_objects_, "objects")
+
+void gcs_node_array_free(struct gcs_node *v, size_t n) { gcs_records_free_(&gcs_table_node_, v, n); }
+void gcs_job_array_free(struct gcs_job *v, size_t n) { gcs_records_free_(&gcs_table_job_, v, n); }
+void gcs_actor_array_free(struct gcs_actor *v, size_t n) { gcs_records_free_(&gcs_table_actor_, v, n); }
+void gcs_pg_array_free(struct gcs_pg *v, size_t n) { gcs_records_free_(&gcs_table_pg_, v, n); }
+void gcs_task_array_free(struct gcs_task *v, size_t n) { gcs_records_free_(&gcs_table_task_, v, n); }
+void gcs_object_array_free(struct gcs_object *v, size_t n) { gcs_records_free_(&gcs_table_object_, v, n); }

@@ -1,0 +1,765 @@
+/*
+ * gcs_tables.c — the cluster's tables on top of the async client: nodes,
+ * the event log, objects, tasks, functions, jobs, actors and placement
+ * groups. docs/gcs.md describes every key these functions touch.
+ *
+ * Each call is ONE Redis command: a plain command where one key changes, a
+ * short Lua script (EVAL) where several keys must change together. A script
+ * runs atomically, and being a single command it is either sent whole or
+ * queued whole across reconnects, so a table is never left half-written.
+ * Record <-> hash mapping comes from the descriptors in gcs_keys.c.
+ */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gcs/gcs.h"
+#include "gcs/gcs_keys.h"
+
+/* KEYS[1] hash, KEYS[2..] sets that get ARGV[1]; ARGV[2..] field/value pairs.
+ * Replaces the whole record. */
+static const char lua_put[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 2))\n"
+    "for i = 2, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end\n"
+    "return 1\n";
+
+/* KEYS[1] hash; ARGV[1] channel ('' none), ARGV[2] message, ARGV[3..] pairs.
+ * Updates an existing record only; publishes either way. */
+static const char lua_update[] =
+    "local ok = redis.call('EXISTS', KEYS[1])\n"
+    "if ok == 1 and #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end\n"
+    "if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end\n"
+    "return ok\n";
+
+/* KEYS[1] hash, KEYS[2] set; ARGV[1] id. */
+static const char lua_remove[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('SREM', KEYS[2], ARGV[1])\n"
+    "return 1\n";
+
+/* KEYS: obj, objloc, objects, jobobjs; ARGV: id, node, size, job8, channel. */
+static const char lua_obj_add[] =
+    "redis.call('HSET', KEYS[1], 'size', ARGV[3], 'job', ARGV[4])\n"
+    "redis.call('SADD', KEYS[2], ARGV[2])\n"
+    "redis.call('SADD', KEYS[3], ARGV[1])\n"
+    "redis.call('SADD', KEYS[4], ARGV[1])\n"
+    "redis.call('PUBLISH', ARGV[5], ARGV[2])\n"
+    "return 1\n";
+
+/* KEYS: obj, objloc, objects, jobobjs; ARGV: id. */
+static const char lua_obj_del[] =
+    "redis.call('DEL', KEYS[1], KEYS[2])\n"
+    "redis.call('SREM', KEYS[3], ARGV[1])\n"
+    "redis.call('SREM', KEYS[4], ARGV[1])\n"
+    "return 1\n";
+
+/* KEYS: task, tasks:finished, tasks; ARGV: id, state, node|'', attempts|'',
+ * now, kept, prefix. */
+static const char lua_task_state[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_ms', ARGV[5])\n"
+    "if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'node', ARGV[3]) end\n"
+    "if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'attempts', ARGV[4]) end\n"
+    "if ARGV[2] == 'FINISHED' or ARGV[2] == 'FAILED' then\n"
+    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+    "  local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])\n"
+    "  if excess > 0 then\n"
+    "    local old = redis.call('ZPOPMIN', KEYS[2], excess)\n"
+    "    for i = 1, #old, 2 do\n"
+    "      local tk = ARGV[7] .. 'task:' .. old[i]\n"
+    "      local job = redis.call('HGET', tk, 'job')\n"
+    "      redis.call('DEL', tk)\n"
+    "      redis.call('SREM', KEYS[3], old[i])\n"
+    "      if job then redis.call('SREM', ARGV[7] .. 'job:' .. job .. ':tasks', old[i]) end\n"
+    "    end\n"
+    "  end\n"
+    "else\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: job:<j>:tasks, job:<j>:functions, jobobjs:<job8>; ARGV: prefix. */
+static const char lua_job_cleanup[] =
+    "local p = ARGV[1]\n"
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  redis.call('DEL', p .. 'task:' .. id)\n"
+    "  redis.call('SREM', p .. 'tasks', id)\n"
+    "  redis.call('ZREM', p .. 'tasks:finished', id)\n"
+    "end\n"
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+    "  redis.call('DEL', p .. 'obj:' .. id, p .. 'objloc:' .. id)\n"
+    "  redis.call('SREM', p .. 'objects', id)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+    "return 1\n";
+
+/* KEYS: actor, actors, actor_name:<name>; ARGV: id, name, pairs. Returns 0
+ * when the name belongs to another actor. */
+static const char lua_actor_put[] =
+    "if ARGV[2] ~= '' then\n"
+    "  local cur = redis.call('GET', KEYS[3])\n"
+    "  if cur and cur ~= ARGV[1] then return 0 end\n"
+    "  redis.call('SET', KEYS[3], ARGV[1])\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 3))\n"
+    "redis.call('SADD', KEYS[2], ARGV[1])\n"
+    "return 1\n";
+
+/* KEYS: actor; ARGV: prefix, id, channel, pairs. DEAD releases the name. */
+static const char lua_actor_state[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 4))\n"
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "if st == 'DEAD' then\n"
+    "  local name = redis.call('HGET', KEYS[1], 'name')\n"
+    "  if name and name ~= '' then\n"
+    "    local k = ARGV[1] .. 'actor_name:' .. name\n"
+    "    if redis.call('GET', k) == ARGV[2] then redis.call('DEL', k) end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('PUBLISH', ARGV[3], ARGV[2] .. ' ' .. st)\n"
+    "return 1\n";
+
+/* ------------------------------------------------------------- plumbing */
+
+/* What to do with a reply: which callback type FN holds is told by KIND. */
+enum tctx_kind { K_DONE, K_LIST, K_GET, K_STRINGS, K_BYTES };
+struct tctx {
+    enum tctx_kind kind;
+    const struct gcs_table_ *t;
+    bool conflict_on_zero;
+    const char *what; /* for logs */
+    union {
+        gcs_done_fn done;
+        gcs_nodes_fn nodes;
+        gcs_jobs_fn jobs;
+        gcs_actors_fn actors;
+        gcs_pgs_fn pgs;
+        gcs_actor_fn actor;
+        gcs_pg_fn pg;
+        gcs_task_fn task;
+        gcs_strings_fn strings;
+        gcs_bytes_fn bytes;
+    } fn;
+    void *arg;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct tctx *tctx_new(enum tctx_kind kind, const char *what, void *arg)
+{
+    struct tctx *x = xcalloc(1, sizeof *x);
+    x->kind = kind;
+    x->what = what;
+    x->arg = arg;
+    return x;
+}
+
+static void deliver_list(struct tctx *x, const void *v, size_t n)
+{
+    if (x->t == &gcs_table_node_)
+        x->fn.nodes(x->arg, v, n);
+    else if (x->t == &gcs_table_job_)
+        x->fn.jobs(x->arg, v, n);
+    else if (x->t == &gcs_table_actor_)
+        x->fn.actors(x->arg, v, n);
+    else if (x->t == &gcs_table_pg_)
+        x->fn.pgs(x->arg, v, n);
+}
+
+static void deliver_one(struct tctx *x, const void *rec)
+{
+    if (x->t == &gcs_table_actor_)
+        x->fn.actor(x->arg, rec);
+    else if (x->t == &gcs_table_pg_)
+        x->fn.pg(x->arg, rec);
+    else if (x->t == &gcs_table_task_)
+        x->fn.task(x->arg, rec);
+}
+
+static void on_table_reply(void *arg, const struct gcs_reply *gr)
+{
+    struct tctx *x = arg;
+    const redisReply *r = (const redisReply *)gr;
+    bool failed = r == NULL || r->type == REDIS_REPLY_ERROR;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_warnx("gcs: %s: %s", x->what, r->str);
+    switch (x->kind) {
+    case K_DONE:
+        if (x->fn.done)
+            x->fn.done(x->arg, failed ? -1
+                               : x->conflict_on_zero && r->type == REDIS_REPLY_INTEGER &&
+                                       r->integer == 0
+                                   ? GCS_ECONFLICT
+                                   : 0);
+        break;
+    case K_LIST: {
+        size_t n = 0;
+        void *v = failed ? NULL : gcs_records_from_list_(x->t, r, &n);
+        deliver_list(x, v, n);
+        gcs_records_free_(x->t, v, n);
+        break;
+    }
+    case K_GET: {
+        if (failed || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+            deliver_one(x, NULL);
+            break;
+        }
+        void *rec = xcalloc(1, x->t->size);
+        gcs_record_from_hash_(x->t, rec, r);
+        deliver_one(x, rec);
+        gcs_records_free_(x->t, rec, 1);
+        break;
+    }
+    case K_STRINGS: {
+        if (failed || r->type != REDIS_REPLY_ARRAY) {
+            x->fn.strings(x->arg, NULL, 0);
+            break;
+        }
+        const char **names = xcalloc(r->elements + 1, sizeof *names);
+        size_t n = 0;
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                names[n++] = r->element[i]->str;
+        x->fn.strings(x->arg, names, n);
+        free(names);
+        break;
+    }
+    case K_BYTES:
+        if (failed || r->type != REDIS_REPLY_STRING)
+            x->fn.bytes(x->arg, NULL, 0);
+        else
+            x->fn.bytes(x->arg, r->str, r->len);
+        break;
+    }
+    free(x);
+}
+
+/* Send "EVAL SCRIPT nkeys KEYS... ARGS..." (frees KEYS' strings, ARGS). */
+static int eval_send(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
+                     int nkeys, struct gcs_argv_ *args)
+{
+    struct gcs_argv_ a = { 0 };
+    gcs_argv_adds_(&a, "EVAL");
+    gcs_argv_adds_(&a, script);
+    gcs_argv_addf_(&a, "%d", nkeys);
+    for (int i = 0; i < nkeys; i++)
+        gcs_argv_adds_(&a, keys[i]);
+    for (int i = 0; args && i < args->n; i++)
+        gcs_argv_add_(&a, args->v[i], args->len[i]);
+    int rc = gcs_command_argv(c, on_table_reply, x, a.n, a.v, a.len);
+    if (rc < 0)
+        free(x);
+    gcs_argv_free_(&a);
+    if (args)
+        gcs_argv_free_(args);
+    for (int i = 0; i < nkeys; i++)
+        free(keys[i]);
+    return rc;
+}
+
+static int list_send(struct gcs_client *c, const struct gcs_table_ *t, const char *set,
+                     struct tctx *x)
+{
+    const char *p = gcs_client_prefix(c);
+    char *keys[1] = { gcs_key_(p, "%s", set) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_addf_(&args, "%s%s:", p, t->family);
+    x->kind = K_LIST;
+    x->t = t;
+    return eval_send(c, x, gcs_lua_list_, keys, 1, &args);
+}
+
+static int get_send(struct gcs_client *c, const struct gcs_table_ *t, const char *id,
+                    struct tctx *x)
+{
+    x->kind = K_GET;
+    x->t = t;
+    char *key = gcs_key_(gcs_client_prefix(c), "%s:%s", t->family, id);
+    int rc = gcs_command(c, on_table_reply, x, "HGETALL %s", key);
+    if (rc < 0)
+        free(x);
+    free(key);
+    return rc;
+}
+
+/* Generic whole-record write with lua_put into hash <family>:<id> and SETS. */
+static int put_send(struct gcs_client *c, const struct gcs_table_ *t, const char *id,
+                    const void *rec, const char *const *sets, int nsets, struct tctx *x)
+{
+    const char *p = gcs_client_prefix(c);
+    char *keys[4];
+    keys[0] = gcs_key_(p, "%s:%s", t->family, id);
+    for (int i = 0; i < nsets && i < 3; i++)
+        keys[i + 1] = gcs_key_(p, "%s", sets[i]);
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, id);
+    gcs_argv_add_record_(&args, t, rec);
+    return eval_send(c, x, lua_put, keys, 1 + (nsets < 3 ? nsets : 3), &args);
+}
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+int gcs_node_register(struct gcs_client *c, const struct gcs_node *n, gcs_done_fn cb, void *arg)
+{
+    if (n == NULL || !gcs_id_ok_(n->node_id))
+        return -1;
+    struct gcs_node copy = *n;
+    if (copy.state == NULL || copy.state[0] == '\0')
+        copy.state = "ALIVE";
+    struct tctx *x = tctx_new(K_DONE, "node register", arg);
+    x->fn.done = cb;
+    const char *sets[] = { "nodes" };
+    return put_send(c, &gcs_table_node_, n->node_id, &copy, sets, 1, x);
+}
+
+int gcs_node_heartbeat(struct gcs_client *c, const char *node_hex, long long now,
+                       const char *resources_available, long long queue_len)
+{
+    if (!gcs_id_ok_(node_hex))
+        return -1;
+    char *keys[1] = { gcs_key_(gcs_client_prefix(c), "node:%s", node_hex) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, "");
+    gcs_argv_adds_(&args, "");
+    gcs_argv_adds_(&args, "last_heartbeat_ms");
+    gcs_argv_addf_(&args, "%lld", now);
+    gcs_argv_adds_(&args, "queue_len");
+    gcs_argv_addf_(&args, "%lld", queue_len);
+    if (resources_available) {
+        gcs_argv_adds_(&args, "resources_available");
+        gcs_argv_adds_(&args, resources_available);
+    }
+    return eval_send(c, tctx_new(K_DONE, "node heartbeat", NULL), lua_update, keys, 1, &args);
+}
+
+int gcs_node_mark_dead(struct gcs_client *c, const char *node_hex, const char *reason)
+{
+    if (!gcs_id_ok_(node_hex))
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[1] = { gcs_key_(p, "node:%s", node_hex) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_addf_(&args, "%sch:nodes", p);
+    gcs_argv_addf_(&args, "%s DEAD", node_hex);
+    gcs_argv_adds_(&args, "state");
+    gcs_argv_adds_(&args, "DEAD");
+    gcs_argv_adds_(&args, "death_reason");
+    gcs_argv_adds_(&args, nz(reason));
+    return eval_send(c, tctx_new(K_DONE, "node mark dead", NULL), lua_update, keys, 1, &args);
+}
+
+int gcs_nodes_list(struct gcs_client *c, gcs_nodes_fn cb, void *arg)
+{
+    if (cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_LIST, "nodes list", arg);
+    x->fn.nodes = cb;
+    return list_send(c, &gcs_table_node_, "nodes", x);
+}
+
+/* ---------------------------------------------------------------- events */
+
+int gcs_event_add(struct gcs_client *c, const char *kind, const char *id_hex,
+                  const char *node_hex, const char *detail)
+{
+    if (kind == NULL || kind[0] == '\0')
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "events");
+    char cap[32], ts[32];
+    snprintf(cap, sizeof cap, "%ld", gcs_client_events_cap_(c));
+    snprintf(ts, sizeof ts, "%lld", now_ms());
+    const char *argv[] = { "XADD", key, "MAXLEN", "~", cap, "*", "ts_ms", ts, "kind", kind,
+                           "id", nz(id_hex), "node", nz(node_hex), "detail", nz(detail) };
+    struct tctx *x = tctx_new(K_DONE, "event add", NULL);
+    int rc = gcs_command_argv(c, on_table_reply, x, (int)(sizeof argv / sizeof argv[0]), argv,
+                              NULL);
+    if (rc < 0)
+        free(x);
+    free(key);
+    return rc;
+}
+
+/* --------------------------------------------------------------- objects */
+
+static void obj_keys(struct gcs_client *c, const char *obj_hex, char **keys)
+{
+    const char *p = gcs_client_prefix(c);
+    keys[0] = gcs_key_(p, "obj:%s", obj_hex);
+    keys[1] = gcs_key_(p, "objloc:%s", obj_hex);
+    keys[2] = gcs_key_(p, "objects");
+    keys[3] = gcs_key_(p, "jobobjs:%.8s", obj_hex);
+}
+
+int gcs_object_add_location(struct gcs_client *c, const char *obj_hex, const char *node_hex,
+                            long long size)
+{
+    if (!gcs_id_ok_(obj_hex) || !gcs_id_ok_(node_hex))
+        return -1;
+    char *keys[4];
+    obj_keys(c, obj_hex, keys);
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, obj_hex);
+    gcs_argv_adds_(&args, node_hex);
+    gcs_argv_addf_(&args, "%lld", size);
+    gcs_argv_addf_(&args, "%.8s", obj_hex);
+    gcs_argv_addf_(&args, "%sch:obj:%s", gcs_client_prefix(c), obj_hex);
+    return eval_send(c, tctx_new(K_DONE, "object add location", NULL), lua_obj_add, keys, 4,
+                     &args);
+}
+
+int gcs_object_remove_location(struct gcs_client *c, const char *obj_hex, const char *node_hex)
+{
+    if (!gcs_id_ok_(obj_hex) || !gcs_id_ok_(node_hex))
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "objloc:%s", obj_hex);
+    struct tctx *x = tctx_new(K_DONE, "object remove location", NULL);
+    int rc = gcs_command(c, on_table_reply, x, "SREM %s %s", key, node_hex);
+    if (rc < 0)
+        free(x);
+    free(key);
+    return rc;
+}
+
+int gcs_object_delete(struct gcs_client *c, const char *obj_hex)
+{
+    if (!gcs_id_ok_(obj_hex))
+        return -1;
+    char *keys[4];
+    obj_keys(c, obj_hex, keys);
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, obj_hex);
+    return eval_send(c, tctx_new(K_DONE, "object delete", NULL), lua_obj_del, keys, 4, &args);
+}
+
+static int strings_send(struct gcs_client *c, const char *key, gcs_strings_fn cb, void *arg,
+                        const char *what)
+{
+    struct tctx *x = tctx_new(K_STRINGS, what, arg);
+    x->fn.strings = cb;
+    int rc = gcs_command(c, on_table_reply, x, "SMEMBERS %s", key);
+    if (rc < 0)
+        free(x);
+    return rc;
+}
+
+int gcs_object_locations(struct gcs_client *c, const char *obj_hex, gcs_strings_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(obj_hex) || cb == NULL)
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "objloc:%s", obj_hex);
+    int rc = strings_send(c, key, cb, arg, "object locations");
+    free(key);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- tasks */
+
+int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex,
+                 const char *name, const void *spec, size_t speclen)
+{
+    if (!gcs_id_ok_(task_hex) || !gcs_id_ok_(job_hex))
+        return -1;
+    struct gcs_task t = {
+        .task_id = (char *)task_hex, .job = (char *)job_hex, .name = (char *)nz(name),
+        .state = "PENDING", .node = "", .attempts = 0, .updated_ms = now_ms(),
+        .spec = (char *)spec, .spec_len = spec ? speclen : 0,
+    };
+    char *jobset = xasprintf("job:%s:tasks", job_hex);
+    const char *sets[] = { "tasks", jobset };
+    int rc = put_send(c, &gcs_table_task_, task_hex, &t, sets, 2,
+                      tctx_new(K_DONE, "task put", NULL));
+    free(jobset);
+    return rc;
+}
+
+int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
+                       const char *node_hex, int attempts)
+{
+    if (!gcs_id_ok_(task_hex) || state == NULL || state[0] == '\0')
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[3] = { gcs_key_(p, "task:%s", task_hex), gcs_key_(p, "tasks:finished"),
+                      gcs_key_(p, "tasks") };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, task_hex);
+    gcs_argv_adds_(&args, state);
+    gcs_argv_adds_(&args, nz(node_hex));
+    if (attempts >= 0)
+        gcs_argv_addf_(&args, "%d", attempts);
+    else
+        gcs_argv_adds_(&args, "");
+    gcs_argv_addf_(&args, "%lld", now_ms());
+    gcs_argv_addf_(&args, "%ld", gcs_client_tasks_kept_(c));
+    gcs_argv_adds_(&args, p);
+    return eval_send(c, tctx_new(K_DONE, "task set state", NULL), lua_task_state, keys, 3, &args);
+}
+
+int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(task_hex) || cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_GET, "task get", arg);
+    x->fn.task = cb;
+    return get_send(c, &gcs_table_task_, task_hex, x);
+}
+
+/* ------------------------------------------------------------- functions */
+
+int gcs_function_put(struct gcs_client *c, const char *hash_hex, const void *bytes, size_t len,
+                     gcs_done_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(hash_hex) || (bytes == NULL && len > 0))
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "fnlib:%s", hash_hex);
+    struct tctx *x = tctx_new(K_DONE, "function put", arg);
+    x->fn.done = cb;
+    int rc = gcs_command(c, on_table_reply, x, "SET %s %b NX", key, bytes ? bytes : "", len);
+    if (rc < 0)
+        free(x);
+    free(key);
+    return rc;
+}
+
+int gcs_function_get(struct gcs_client *c, const char *hash_hex, gcs_bytes_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(hash_hex) || cb == NULL)
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "fnlib:%s", hash_hex);
+    struct tctx *x = tctx_new(K_BYTES, "function get", arg);
+    x->fn.bytes = cb;
+    int rc = gcs_command(c, on_table_reply, x, "GET %s", key);
+    if (rc < 0)
+        free(x);
+    free(key);
+    return rc;
+}
+
+int gcs_job_functions_add(struct gcs_client *c, const char *job_hex, const char *const *names,
+                          size_t n)
+{
+    if (!gcs_id_ok_(job_hex) || (names == NULL && n > 0))
+        return -1;
+    if (n == 0)
+        return 0;
+    char *key = gcs_key_(gcs_client_prefix(c), "job:%s:functions", job_hex);
+    struct gcs_argv_ a = { 0 };
+    gcs_argv_adds_(&a, "SADD");
+    gcs_argv_adds_(&a, key);
+    for (size_t i = 0; i < n; i++)
+        gcs_argv_adds_(&a, names[i]);
+    struct tctx *x = tctx_new(K_DONE, "job functions add", NULL);
+    int rc = gcs_command_argv(c, on_table_reply, x, a.n, a.v, a.len);
+    if (rc < 0)
+        free(x);
+    gcs_argv_free_(&a);
+    free(key);
+    return rc;
+}
+
+int gcs_job_functions(struct gcs_client *c, const char *job_hex, gcs_strings_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(job_hex) || cb == NULL)
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "job:%s:functions", job_hex);
+    int rc = strings_send(c, key, cb, arg, "job functions");
+    free(key);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+int gcs_job_put(struct gcs_client *c, const struct gcs_job *j, gcs_done_fn cb, void *arg)
+{
+    if (j == NULL || !gcs_id_ok_(j->job_id))
+        return -1;
+    struct tctx *x = tctx_new(K_DONE, "job put", arg);
+    x->fn.done = cb;
+    const char *sets[] = { "jobs" };
+    return put_send(c, &gcs_table_job_, j->job_id, j, sets, 1, x);
+}
+
+int gcs_job_set_state(struct gcs_client *c, const char *job_hex, const char *state,
+                      long long end_time_ms)
+{
+    if (!gcs_id_ok_(job_hex) || state == NULL || state[0] == '\0')
+        return -1;
+    char *keys[1] = { gcs_key_(gcs_client_prefix(c), "job:%s", job_hex) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, "");
+    gcs_argv_adds_(&args, "");
+    gcs_argv_adds_(&args, "state");
+    gcs_argv_adds_(&args, state);
+    if (end_time_ms > 0) {
+        gcs_argv_adds_(&args, "end_time_ms");
+        gcs_argv_addf_(&args, "%lld", end_time_ms);
+    }
+    return eval_send(c, tctx_new(K_DONE, "job set state", NULL), lua_update, keys, 1, &args);
+}
+
+int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg)
+{
+    if (cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_LIST, "jobs list", arg);
+    x->fn.jobs = cb;
+    return list_send(c, &gcs_table_job_, "jobs", x);
+}
+
+int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
+{
+    if (!gcs_id_ok_(job_hex))
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[3] = { gcs_key_(p, "job:%s:tasks", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
+                      gcs_key_(p, "jobobjs:%.8s", job_hex) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, p);
+    return eval_send(c, tctx_new(K_DONE, "job cleanup", NULL), lua_job_cleanup, keys, 3, &args);
+}
+
+/* ---------------------------------------------------------------- actors */
+
+int gcs_actor_put(struct gcs_client *c, const struct gcs_actor *a, gcs_done_fn cb, void *arg)
+{
+    if (a == NULL || !gcs_id_ok_(a->actor_id))
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[3] = { gcs_key_(p, "actor:%s", a->actor_id), gcs_key_(p, "actors"),
+                      gcs_key_(p, "actor_name:%s", nz(a->name)) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, a->actor_id);
+    gcs_argv_adds_(&args, nz(a->name));
+    gcs_argv_add_record_(&args, &gcs_table_actor_, a);
+    struct tctx *x = tctx_new(K_DONE, "actor put", arg);
+    x->fn.done = cb;
+    x->conflict_on_zero = true;
+    return eval_send(c, x, lua_actor_put, keys, 3, &args);
+}
+
+int gcs_actor_set_state(struct gcs_client *c, const char *actor_hex, const char *state,
+                        const char *node_hex, const char *address, int port, int restarts,
+                        const char *death_cause)
+{
+    if (!gcs_id_ok_(actor_hex) || state == NULL || state[0] == '\0')
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[1] = { gcs_key_(p, "actor:%s", actor_hex) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, p);
+    gcs_argv_adds_(&args, actor_hex);
+    gcs_argv_addf_(&args, "%sch:actors", p);
+    gcs_argv_adds_(&args, "state");
+    gcs_argv_adds_(&args, state);
+    if (node_hex) {
+        gcs_argv_adds_(&args, "node");
+        gcs_argv_adds_(&args, node_hex);
+    }
+    if (address) {
+        gcs_argv_adds_(&args, "address");
+        gcs_argv_adds_(&args, address);
+    }
+    if (port >= 0) {
+        gcs_argv_adds_(&args, "port");
+        gcs_argv_addf_(&args, "%d", port);
+    }
+    if (restarts >= 0) {
+        gcs_argv_adds_(&args, "restarts");
+        gcs_argv_addf_(&args, "%d", restarts);
+    }
+    if (death_cause) {
+        gcs_argv_adds_(&args, "death_cause");
+        gcs_argv_adds_(&args, death_cause);
+    }
+    return eval_send(c, tctx_new(K_DONE, "actor set state", NULL), lua_actor_state, keys, 1,
+                     &args);
+}
+
+int gcs_actor_get(struct gcs_client *c, const char *actor_hex, gcs_actor_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(actor_hex) || cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_GET, "actor get", arg);
+    x->fn.actor = cb;
+    return get_send(c, &gcs_table_actor_, actor_hex, x);
+}
+
+int gcs_actor_lookup_name(struct gcs_client *c, const char *name, gcs_bytes_fn cb, void *arg)
+{
+    if (name == NULL || name[0] == '\0' || cb == NULL)
+        return -1;
+    char *key = gcs_key_(gcs_client_prefix(c), "actor_name:%s", name);
+    struct tctx *x = tctx_new(K_BYTES, "actor lookup name", arg);
+    x->fn.bytes = cb;
+    int rc = gcs_command(c, on_table_reply, x, "GET %s", key);
+    if (rc < 0)
+        free(x);
+    free(key);
+    return rc;
+}
+
+int gcs_actors_list(struct gcs_client *c, gcs_actors_fn cb, void *arg)
+{
+    if (cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_LIST, "actors list", arg);
+    x->fn.actors = cb;
+    return list_send(c, &gcs_table_actor_, "actors", x);
+}
+
+/* ------------------------------------------------------ placement groups */
+
+int gcs_pg_put(struct gcs_client *c, const struct gcs_pg *pg, gcs_done_fn cb, void *arg)
+{
+    if (pg == NULL || !gcs_id_ok_(pg->pg_id))
+        return -1;
+    struct tctx *x = tctx_new(K_DONE, "pg put", arg);
+    x->fn.done = cb;
+    const char *sets[] = { "pgs" };
+    return put_send(c, &gcs_table_pg_, pg->pg_id, pg, sets, 1, x);
+}
+
+int gcs_pg_get(struct gcs_client *c, const char *pg_hex, gcs_pg_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(pg_hex) || cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_GET, "pg get", arg);
+    x->fn.pg = cb;
+    return get_send(c, &gcs_table_pg_, pg_hex, x);
+}
+
+int gcs_pg_remove(struct gcs_client *c, const char *pg_hex)
+{
+    if (!gcs_id_ok_(pg_hex))
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[2] = { gcs_key_(p, "pg:%s", pg_hex), gcs_key_(p, "pgs") };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, pg_hex);
+    return eval_send(c, tctx_new(K_DONE, "pg remove", NULL), lua_remove, keys, 2, &args);
+}
+
+int gcs_pgs_list(struct gcs_client *c, gcs_pgs_fn cb, void *arg)
+{
+    if (cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_LIST, "pgs list", arg);
+    x->fn.pgs = cb;
+    return list_send(c, &gcs_table_pg_, "pgs", x);
+}

@@ -1,0 +1,210 @@
+/*
+ * ray.h — the one public header of rayd: tasks, actors and objects from C.
+ *
+ * A job is a shared library built with
+ *     cc -shared -fPIC -I<prefix>/include job.c -o job.so
+ * that links nothing: its ray_* symbols resolve against the process that
+ * loads it (a rayd worker or driver). It registers remote functions with
+ * RAY_REMOTE, actor classes with RAY_ACTOR / RAY_METHOD, and exports
+ * ray_main(), the driver's entry point, run by `ray submit job.so`.
+ * A standalone driver links -lray and calls ray_init() itself.
+ *
+ * Every call is thread-safe and returns RAY_OK (0) or a negative RAY_E* code;
+ * ray_last_error() gives the detail of the calling thread's last failure.
+ */
+#ifndef RAY_H
+#define RAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status ------------------------------------------------------------ */
+enum {
+    RAY_OK = 0,
+    RAY_EINVAL = -1,
+    RAY_ENOTFOUND = -2,
+    RAY_ETIMEOUT = -3,
+    RAY_ETASK = -4,    /* the task failed: it called ray_fail or returned non-zero   */
+    RAY_EWORKER = -5,  /* its worker died (crash, signal, node lost), retries used up */
+    RAY_EACTOR = -6,   /* the actor is dead                                          */
+    RAY_ELOST = -7,    /* the object is gone and could not be rebuilt                */
+    RAY_ECONN = -8,
+    RAY_ENOMEM = -9,
+    RAY_EAUTH = -10
+};
+/* A static description of CODE ("task failed"); never NULL. */
+const char *ray_strerror(int code);
+/* The calling thread's detail of its last failure, e.g.
+ * "task might_fail failed on node 3f2a..: Negative value"; "" if none.
+ * Valid until the thread's next ray_* call. */
+const char *ray_last_error(void);
+
+/* ---- IDs and values ------------------------------------------------------ */
+#define RAY_ID_SIZE 20
+typedef struct { uint8_t id[RAY_ID_SIZE]; } ray_ref;   /* an object         */
+typedef struct { uint8_t id[RAY_ID_SIZE]; } ray_actor; /* an actor handle   */
+typedef struct { uint8_t id[RAY_ID_SIZE]; } ray_pg;    /* a placement group */
+
+typedef enum { RAY_NIL, RAY_BOOL, RAY_INT, RAY_FLOAT, RAY_STR, RAY_BYTES, RAY_REF,
+               RAY_ACTOR } ray_type;
+
+typedef struct ray_value {
+    ray_type type;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct { const void *ptr; size_t len; } buf; /* STR (NUL-terminated; len excludes the NUL) and BYTES */
+        ray_ref ref;
+        ray_actor actor;
+    } as;
+    void *pin_; /* internal: keeps a gotten object mapped */
+} ray_value;
+
+#define RAY_NIL_V ((ray_value){ .type = RAY_NIL })
+#define RAY_B(v) ((ray_value){ .type = RAY_BOOL, .as.b = (v) })
+#define RAY_I(v) ((ray_value){ .type = RAY_INT, .as.i = (int64_t)(v) })
+#define RAY_F(v) ((ray_value){ .type = RAY_FLOAT, .as.f = (double)(v) })
+#define RAY_S(s) ((ray_value){ .type = RAY_STR, .as.buf = { (s), ray_strlen_(s) } })
+#define RAY_BYTES_V(p, n) ((ray_value){ .type = RAY_BYTES, .as.buf = { (p), (n) } })
+#define RAY_R(r) ((ray_value){ .type = RAY_REF, .as.ref = (r) })
+#define RAY_A(a) ((ray_value){ .type = RAY_ACTOR, .as.actor = (a) })
+size_t ray_strlen_(const char *s); /* strlen, NULL-safe; for RAY_S */
+
+/* ---- lifecycle ------------------------------------------------------------ */
+typedef struct {
+    const char *address; /* "host:port" of the GCS; NULL: $RAY_ADDRESS, then the local node */
+    const char *library; /* the job library workers load (standalone drivers) */
+    const char *token;   /* cluster token; NULL: $RAY_TOKEN, then ~/.ray/auth_token */
+} ray_config;
+/* Connect this process to a cluster as a driver. NULL: all defaults. A driver
+ * started by `ray submit` is already connected; calling it again is a no-op.
+ * Returns RAY_OK, RAY_ECONN (no node reachable), RAY_EAUTH (token refused),
+ * RAY_EINVAL (library missing or not a job library). */
+int ray_init(const ray_config *cfg);
+/* Disconnect; the job's objects and tasks end when the driver does. */
+void ray_shutdown(void);
+/* Exported by a job library: the driver's entry point. */
+int ray_main(int argc, char **argv);
+
+/* ---- objects -------------------------------------------------------------- */
+/* Copy V into the object store once; *OUT names it. A REF value is stored as a reference. */
+int ray_put(ray_value v, ray_ref *out);
+/* Reserve a BYTES object of LEN bytes in shared memory and point *DATA at it;
+ * write it, then ray_seal(*out) to make it visible. Fails with RAY_ENOMEM. */
+int ray_create(size_t len, void **data, ray_ref *out);
+int ray_seal(ray_ref ref);
+/* Wait for REF (timeout_ms < 0: forever) and fill *OUT. STR and BYTES point
+ * into the node's shared memory (no copy) and stay valid until
+ * ray_value_release(out). Fails with RAY_ETIMEOUT, RAY_ETASK / RAY_EWORKER /
+ * RAY_EACTOR (the task that makes it failed; see ray_last_error), RAY_ELOST. */
+int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out);
+/* ray_get of N refs; on failure the values already gotten are released. */
+int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out);
+/* Unpin a gotten value; no-op for anything else. */
+void ray_value_release(ray_value *v);
+/* Mark up to NUM_READY refs that are ready (made, or failed) in READY[];
+ * returns how many it marked (fewer on timeout), or a negative code. */
+int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready);
+/* Delete these objects now, on every node. */
+int ray_free(const ray_ref *refs, size_t n);
+
+/* ---- options ---------------------------------------------------------------- */
+typedef struct {
+    double num_cpus, num_gpus, memory; /* RAY_OPTS: 1 CPU; RAY_ACTOR_OPTS: 0 CPU held while alive */
+    const char *resources;             /* custom, "name=amount,name=amount" */
+    int num_returns;                   /* 1 */
+    int max_retries;                   /* tasks: 3; -1 forever; retried when the worker or node dies */
+    bool retry_on_error;               /* also retry when the task fails by itself */
+    int max_restarts;                  /* actors: 0; -1 forever */
+    int max_concurrency;               /* actors: 1 */
+    const char *name;                  /* actors: a cluster-wide name */
+    bool detached;                     /* actors: outlive the job */
+    ray_pg pg;                         /* placement group (all zero: none) */
+    int bundle;                        /* bundle index (-1: any) */
+} ray_opts;
+
+#define RAY_OPTS ((ray_opts){ .num_cpus = 1, .num_returns = 1, .max_retries = 3, \
+                              .max_concurrency = 1, .bundle = -1 })
+#define RAY_ACTOR_OPTS ((ray_opts){ .num_cpus = 0, .num_returns = 1, .max_retries = 0, \
+                                    .max_concurrency = 1, .bundle = -1 })
+
+/* ---- tasks ------------------------------------------------------------------ */
+/* Run FN (a name registered with RAY_REMOTE) with ARGS somewhere in the
+ * cluster; returns at once. RET has room for opts->num_returns refs.
+ * RAY_REF arguments reach the task as the object's value. */
+int ray_call(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
+             ray_ref *ret);
+
+/* Implementing tasks, inside a job library. */
+typedef struct ray_task ray_task; /* the running call, opaque */
+typedef int (*ray_fn)(ray_task *t, const ray_value *args, size_t nargs);
+/* Set the next return value (copied). Returns RAY_EINVAL past num_returns. */
+int ray_return(ray_task *t, ray_value v);
+/* Set the next return value as a BYTES object of LEN bytes written in place at *DATA. */
+int ray_return_alloc(ray_task *t, size_t len, void **data);
+/* Fail the task with a message: callers' ray_get gives RAY_ETASK. Returns
+ * RAY_ETASK, so `return ray_fail(t, "bad input %d", x);` works. */
+int ray_fail(ray_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- actors ----------------------------------------------------------------- */
+typedef void *(*ray_actor_new_fn)(ray_task *t, const ray_value *args, size_t nargs);
+typedef void (*ray_actor_free_fn)(void *self);
+typedef int (*ray_method_fn)(void *self, ray_task *t, const ray_value *args, size_t nargs);
+int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const ray_opts *opts,
+                     ray_actor *out);
+int ray_actor_call(ray_actor a, const char *method, const ray_value *args, size_t nargs,
+                   const ray_opts *opts, ray_ref *ret);
+int ray_actor_kill(ray_actor a, bool no_restart);
+int ray_actor_lookup(const char *name, ray_actor *out);
+
+/* ---- placement groups -------------------------------------------------------- */
+typedef enum { RAY_PACK, RAY_SPREAD, RAY_STRICT_PACK, RAY_STRICT_SPREAD } ray_pg_strategy;
+int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const char *name,
+                  ray_pg *out);
+int ray_pg_wait(ray_pg pg, int64_t timeout_ms);
+int ray_pg_remove(ray_pg pg);
+
+/* ---- where am I --------------------------------------------------------------- */
+const char *ray_node_id(void); /* hex ID of this process's node */
+const char *ray_job_id(void);
+
+/* ---- registration (used by the macros below) ----------------------------------- */
+void ray_register_function_(const char *name, ray_fn fn);
+void ray_register_actor_(const char *cls, ray_actor_new_fn mk, ray_actor_free_fn fr);
+void ray_register_method_(const char *cls, const char *method, ray_method_fn fn);
+
+/* RAY_REMOTE(fn); at file scope, after fn (which may be static). */
+#define RAY_REMOTE(fn)                                                              \
+    __attribute__((constructor)) static void ray_register_fn_##fn##_(void)          \
+    {                                                                               \
+        ray_register_function_(#fn, (fn));                                          \
+    }                                                                               \
+    struct ray_semicolon_##fn##_
+
+/* RAY_ACTOR(cls): class "cls" made by cls_new() and freed by cls_free(). */
+#define RAY_ACTOR(cls)                                                              \
+    __attribute__((constructor)) static void ray_register_actor_##cls##_(void)      \
+    {                                                                               \
+        ray_register_actor_(#cls, cls##_new, cls##_free);                           \
+    }                                                                               \
+    struct ray_semicolon_actor_##cls##_
+
+/* RAY_METHOD(cls, m): method "m" of class "cls", implemented by cls_m(). */
+#define RAY_METHOD(cls, m)                                                          \
+    __attribute__((constructor)) static void ray_register_method_##cls##_##m##_(void) \
+    {                                                                               \
+        ray_register_method_(#cls, #m, cls##_##m);                                  \
+    }                                                                               \
+    struct ray_semicolon_method_##cls##_##m##_
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
