@@ -49,18 +49,20 @@ endif
 
 # --- sources, by module (explicit lists) ------------------------------------
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
-               common/proto.c common/netutil.c common/buf.c
+               common/proto.c common/netutil.c common/buf.c common/idmap.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c
-DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/runtime.c \
-               daemon/node.c daemon/server.c daemon/heartbeat.c daemon/gpu.c
+DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
+               daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
+               daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c
-API_SRCS := api/value.c api/registry.c api/errors.c api/client.c api/objects.c api/tasks.c api/actors.c
+API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
+            api/worker.c api/driver.c api/errors.c
 CMD_SRCS := cmd/main.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS)
+LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS)
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
 
@@ -73,7 +75,7 @@ UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
 # unit tests link everything but main()
 TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
 
-.PHONY: all clean test unit integration demo fuzz bench install deps examples
+.PHONY: all clean test unit integration demo fuzz bench install deps examples testjobs
 all: bin/rayd bin/ray lib/libray.a
 
 # Rebuild everything when the flags change.
@@ -97,11 +99,14 @@ bin/rayd: $(BUILD)/rayd
 bin/ray: bin/rayd
 	$(Q)ln -sf rayd $@
 
-# libray.a carries msgpack-c's objects too, so a driver needs only -lray.
+# libray.a carries the third-party objects it needs (hiredis, libevent,
+# msgpack-c), so a standalone driver links only -lray (and libc's -lpthread -ldl -lm).
+THIRD_PARTY_ARCHIVES := libhiredis.a libevent_core.a libevent_pthreads.a libmsgpackc.a
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
-	$(call say,AR,$@)rm -rf $(BUILD)/msgpack-objs && mkdir -p $(BUILD)/msgpack-objs && \
-	  cd $(BUILD)/msgpack-objs && ar x /usr/lib/x86_64-linux-gnu/libmsgpackc.a && cd - >/dev/null && \
-	  rm -f $@ && ar rcs $@ $(LIBRAY_OBJS) $(BUILD)/msgpack-objs/*.o
+	$(call say,AR,$@)rm -rf $(BUILD)/third-party && mkdir -p $(BUILD)/third-party && \
+	  for a in $(THIRD_PARTY_ARCHIVES); do \
+	    mkdir -p $(BUILD)/third-party/$$a && (cd $(BUILD)/third-party/$$a && ar x /usr/lib/x86_64-linux-gnu/$$a); \
+	  done && rm -f $@ && ar rcs $@ $(LIBRAY_OBJS) $(BUILD)/third-party/*/*.o
 lib/libray.a: $(BUILD)/libray.a
 	@mkdir -p lib
 	$(Q)cp $< $@
@@ -117,11 +122,11 @@ deps:
 unit: deps all $(BUILD)/test_unit
 	$(BUILD)/test_unit
 
-integration: deps all examples
+integration: deps all examples testjobs
 	@bash tests/integration/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all examples $(BUILD)/test_unit
+	@$(MAKE) --no-print-directory all examples testjobs $(BUILD)/test_unit
 	$(BUILD)/test_unit
 	@bash tests/integration/run.sh
 
@@ -130,7 +135,17 @@ EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/
 examples/build/%.so: examples/%.c include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $(SANFLAGS) $< -o $@
-examples: $(EXAMPLE_JOBS)
+examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -Iinclude $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
+
+# job libraries the integration tests submit
+TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
+build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
+testjobs: $(TEST_JOBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
@@ -138,7 +153,7 @@ demo: deps
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
 fuzz: build/fuzz/fuzz_proto
-build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c common/log.c
+build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 

@@ -240,8 +240,10 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     pthread_mutex_unlock(&C.mu);
     pthread_cond_destroy(&w.cv);
 
-    if (rc != RAY_OK)
+    if (rc != RAY_OK) {
+        free(w.body); /* a reply that raced a failed send */
         return rc;
+    }
     if (!w.done)
         return api_error_(RAY_ECONN, "lost the connection to the node: %s", why);
     *body = w.body;

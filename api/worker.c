@@ -389,7 +389,6 @@ static const char *env_need(const char *name)
 int api_worker_main(int argc, char **argv)
 {
     uint8_t worker_id[RAY_ID_SIZE];
-    char err[160];
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *sock = env_need("RAY_NODE_SOCKET");
@@ -425,10 +424,9 @@ int api_worker_main(int argc, char **argv)
         fprintf(stderr, "ray worker: %s\n", ray_last_error());
         return 1;
     }
-    (void)err;
     for (;;) {
         struct exec *e = queue_pop(&main_q);
-        char perr[160];
+        char perr[512];
         if (exec_parse(e, perr, sizeof perr) < 0) {
             fprintf(stderr, "ray worker: %s\n", perr);
             if (!ids_is_zero(e->id))

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LIST_MAX_COLS 12
 
@@ -124,6 +125,126 @@ static int list_nodes(struct gcs_sync *gs, struct table *t)
     return 0;
 }
 
+static void fmt_ms(long long ms, char *out, size_t outlen)
+{
+    if (ms <= 0) {
+        out[0] = '\0';
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static int list_jobs(struct gcs_sync *gs, struct table *t)
+{
+    struct gcs_job *v = NULL;
+    size_t n = 0;
+    if (gcs_sync_jobs(gs, &v, &n) < 0)
+        return -1;
+    static const char *cols[] = { "job_id", "state", "entrypoint", "driver_node", "driver_pid",
+                                  "start_time", "end_time", "library_hash" };
+    t->ncols = 8;
+    memcpy(t->cols, cols, sizeof cols);
+    t->json_num[4] = true;
+    for (size_t i = 0; i < n; i++) {
+        char pid[24], st[32], et[32];
+        snprintf(pid, sizeof pid, "%lld", v[i].driver_pid);
+        fmt_ms(v[i].start_time_ms, st, sizeof st);
+        fmt_ms(v[i].end_time_ms, et, sizeof et);
+        const char *row[] = { v[i].job_id, v[i].state, v[i].entrypoint, v[i].driver_node, pid,
+                              st, et, v[i].library_hash };
+        table_row(t, row);
+    }
+    gcs_job_array_free(v, n);
+    return 0;
+}
+
+static int list_actors(struct gcs_sync *gs, struct table *t)
+{
+    struct gcs_actor *v = NULL;
+    size_t n = 0;
+    if (gcs_sync_actors(gs, &v, &n) < 0)
+        return -1;
+    static const char *cols[] = { "actor_id", "class", "state", "name", "node", "job",
+                                  "restarts", "detached", "death_cause" };
+    t->ncols = 9;
+    memcpy(t->cols, cols, sizeof cols);
+    t->json_num[6] = true;
+    for (size_t i = 0; i < n; i++) {
+        char restarts[24];
+        snprintf(restarts, sizeof restarts, "%lld", v[i].restarts);
+        const char *row[] = { v[i].actor_id, v[i].class_name, v[i].state, v[i].name, v[i].node,
+                              v[i].job, restarts, v[i].detached ? "true" : "false",
+                              v[i].death_cause };
+        table_row(t, row);
+    }
+    gcs_actor_array_free(v, n);
+    return 0;
+}
+
+static int list_tasks(struct gcs_sync *gs, struct table *t)
+{
+    struct gcs_task *v = NULL;
+    size_t n = 0;
+    if (gcs_sync_tasks(gs, &v, &n) < 0)
+        return -1;
+    static const char *cols[] = { "task_id", "name", "state", "job", "node", "attempts",
+                                  "updated" };
+    t->ncols = 7;
+    memcpy(t->cols, cols, sizeof cols);
+    t->json_num[5] = true;
+    for (size_t i = 0; i < n; i++) {
+        char att[24], up[32];
+        snprintf(att, sizeof att, "%lld", v[i].attempts);
+        fmt_ms(v[i].updated_ms, up, sizeof up);
+        const char *row[] = { v[i].task_id, v[i].name, v[i].state, v[i].job, v[i].node, att, up };
+        table_row(t, row);
+    }
+    gcs_task_array_free(v, n);
+    return 0;
+}
+
+static int list_objects(struct gcs_sync *gs, struct table *t)
+{
+    struct gcs_object *v = NULL;
+    size_t n = 0;
+    if (gcs_sync_objects(gs, &v, &n) < 0)
+        return -1;
+    static const char *cols[] = { "object_id", "size", "job", "nodes" };
+    t->ncols = 4;
+    memcpy(t->cols, cols, sizeof cols);
+    t->json_num[1] = true;
+    for (size_t i = 0; i < n; i++) {
+        char size[24];
+        snprintf(size, sizeof size, "%lld", v[i].size);
+        const char *row[] = { v[i].object_id, size, v[i].job, v[i].nodes };
+        table_row(t, row);
+    }
+    gcs_object_array_free(v, n);
+    return 0;
+}
+
+static int list_pgs(struct gcs_sync *gs, struct table *t)
+{
+    struct gcs_pg *v = NULL;
+    size_t n = 0;
+    if (gcs_sync_pgs(gs, &v, &n) < 0)
+        return -1;
+    static const char *cols[] = { "placement_group_id", "name", "strategy", "state", "bundles",
+                                  "job" };
+    t->ncols = 6;
+    memcpy(t->cols, cols, sizeof cols);
+    for (size_t i = 0; i < n; i++) {
+        const char *row[] = { v[i].pg_id, v[i].name, v[i].strategy, v[i].state, v[i].bundles,
+                              v[i].job };
+        table_row(t, row);
+    }
+    gcs_pg_array_free(v, n);
+    return 0;
+}
+
 int cli_list(int argc, char **argv)
 {
     const char *what = NULL, *addr = NULL, *temp_dir = "/tmp/ray";
@@ -162,14 +283,18 @@ int cli_list(int argc, char **argv)
     if (what == NULL)
         return cli_error("list", "what to list? nodes|jobs|tasks|actors|objects|placement-groups");
     int (*fn)(struct gcs_sync *, struct table *) = NULL;
-    if (strcmp(what, "nodes") == 0)
-        fn = list_nodes;
-    else if (strcmp(what, "jobs") && strcmp(what, "tasks") && strcmp(what, "actors") &&
-             strcmp(what, "objects") && strcmp(what, "placement-groups"))
+    static const struct {
+        const char *name;
+        int (*fn)(struct gcs_sync *, struct table *);
+    } kinds[] = { { "nodes", list_nodes }, { "jobs", list_jobs }, { "tasks", list_tasks },
+                  { "actors", list_actors }, { "objects", list_objects },
+                  { "placement-groups", list_pgs } };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (strcmp(what, kinds[k].name) == 0)
+            fn = kinds[k].fn;
+    if (fn == NULL)
         return cli_error("list", "cannot list '%s': choose nodes|jobs|tasks|actors|objects|"
                                  "placement-groups", what);
-    if (fn == NULL)
-        return cli_error("list", "listing %s is not available yet", what);
     char err[512];
     struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, sizeof err);
     if (gs == NULL)

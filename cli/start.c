@@ -163,7 +163,7 @@ int cli_start(int argc, char **argv)
         av[0] = "rayd";
         for (int i = 0; i < nargs; i++)
             av[i + 1] = args[i];
-        execv("/proc/self/exe", av);
+        execv(session_self_exe(), av);
         _exit(127);
     }
     close(pfd[1]);

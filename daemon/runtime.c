@@ -1,32 +1,70 @@
 /*
- * runtime.c — the node's runtime: accepts authenticated peers and answers the
- * administrative messages (node info). Tasks, objects, actors and jobs are
- * added by the files of issue 3.
+ * runtime.c — the node's runtime: who is connected (workers, drivers, the
+ * CLI), the start and end of the runtime, the job log, and administrative
+ * messages. Tasks, objects, actors, workers and jobs have their own files
+ * (see runtime_internal.h).
  */
 #include "daemon/runtime.h"
 
 #include "common/log.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/node.h"
+#include "daemon/runtime_internal.h"
 #include "daemon/server.h"
+#include "gcs/gcs.h"
+#include "objstore/objstore.h"
 
+#include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-struct runtime {
-    struct node *n;
-};
-
-static void info_map(struct node *n, struct buf *b)
+struct client *rt_client_of(struct conn *c)
 {
+    if (c->role != PROTO_ROLE_WORKER && c->role != PROTO_ROLE_DRIVER)
+        return NULL;
+    return c->owner;
+}
+
+struct job *rt_job_find(struct runtime *rt, uint32_t num)
+{
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (j->num == num)
+            return j;
+    return NULL;
+}
+
+void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len)
+{
+    if (j->logf == NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
+        j->logf = fopen(path, "a");
+    }
+    if (j->logf) {
+        fwrite(line, 1, len, j->logf);
+        fputc('\n', j->logf);
+        fflush(j->logf);
+    }
+    if (j->submitter) {
+        struct buf b = BUF_INIT;
+        buf_append(&b, line, len);
+        buf_append(&b, "", 1);
+        conn_send(j->submitter, PROTO_JOB_LOG, (uint64_t)stream, b.data);
+        buf_free(&b);
+    }
+}
+
+static void info_map(struct runtime *rt, struct buf *b, uint32_t job)
+{
+    struct node *n = rt->n;
     struct buf tot = BUF_INIT, av = BUF_INIT;
     res_format(&n->total, &tot);
     buf_append(&tot, "", 1);
     res_format(&n->avail, &av);
     buf_append(&av, "", 1);
-    mpw_map(b, 8);
+    mpw_map(b, 9);
     mpw_cstr(b, "node_id");
     mpw_cstr(b, n->hex);
     mpw_cstr(b, "node_ip");
@@ -43,64 +81,247 @@ static void info_map(struct node *n, struct buf *b)
     mpw_cstr(b, av.data);
     mpw_cstr(b, "pid");
     mpw_uint(b, (uint64_t)getpid());
+    mpw_cstr(b, "job");
+    mpw_uint(b, job);
     buf_free(&tot);
     buf_free(&av);
+}
+
+static int send_hello_ok(struct runtime *rt, struct conn *c, uint32_t job)
+{
+    struct buf info = BUF_INIT;
+    info_map(rt, &info, job);
+    int rc = conn_send(c, PROTO_HELLO_OK, (uint64_t)PROTO_VERSION, rt->n->hex, info.data, info.len);
+    buf_free(&info);
+    return rc;
+}
+
+/* Look up a key in a HELLO info map. Returns 0 and the item, or -1. */
+static int info_get(const struct proto_msg *m, const char *key, struct mpr_item *out)
+{
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, m->f[4].as.s.ptr, m->f[4].as.s.len);
+    if (mpr_map(&r, &n) < 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        if (mpr_str(&r, &k, &kl) < 0)
+            return -1;
+        if (kl == strlen(key) && memcmp(k, key, kl) == 0)
+            return mpr_next(&r, out);
+        if (mpr_skip(&r) < 0)
+            return -1;
+    }
+    return -1;
+}
+
+static struct runtime *the_rt; /* one runtime per process (for on_close callbacks) */
+
+static void rt_client_gone(struct conn *c, void *owner)
+{
+    struct runtime *rt = the_rt;
+    struct client *cl = owner;
+    (void)c;
+    if (rt == NULL || cl == NULL)
+        return;
+    objects_client_gone(rt, cl);
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        rt->clients = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    if (cl->worker) {
+        struct worker *w = cl->worker;
+        w->client = NULL;
+        if (w->state != WORKER_DEAD)
+            workers_kill(rt, w); /* its death is handled on SIGCHLD */
+    } else if (cl->is_driver && cl->job) {
+        struct job *j = cl->job;
+        if (j->driver == cl)
+            j->driver = NULL;
+        if (j->driver_pid <= 0 && !j->ending)
+            jobs_end(rt, j, "FINISHED"); /* a standalone driver disconnected */
+    }
+    free(cl);
+}
+
+static struct client *client_new(struct runtime *rt, struct conn *c, struct job *j)
+{
+    struct client *cl = xcalloc(1, sizeof *cl);
+    cl->conn = c;
+    cl->job = j;
+    cl->store_id = rt->next_store_id++;
+    cl->next = rt->clients;
+    if (rt->clients)
+        rt->clients->prev = cl;
+    rt->clients = cl;
+    c->owner = cl;
+    c->on_close = rt_client_gone;
+    return cl;
+}
+
+/* A standalone driver waits for its job number. */
+struct standalone_ctx {
+    struct runtime *rt;
+    struct conn *c;      /* NULL once the connection went away */
+};
+
+static void standalone_conn_gone(struct conn *c, void *owner)
+{
+    (void)c;
+    struct standalone_ctx *ctx = owner;
+    ctx->c = NULL;
+}
+
+static void standalone_job_ready(void *arg, struct job *j)
+{
+    struct standalone_ctx *ctx = arg;
+    struct runtime *rt = ctx->rt;
+    struct conn *c = ctx->c;
+    if (c) {
+        c->owner = NULL;
+        c->on_close = NULL;
+    }
+    free(ctx);
+    if (c == NULL) {
+        if (j)
+            jobs_end(rt, j, "FINISHED");
+        return;
+    }
+    if (j == NULL) {
+        conn_fail(c, -8, "cannot allocate a job: GCS unavailable");
+        return;
+    }
+    struct client *cl = client_new(rt, c, j);
+    cl->is_driver = true;
+    j->driver = cl;
+    send_hello_ok(rt, c, j->num);
 }
 
 static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, void *arg)
 {
     struct runtime *rt = arg;
-    (void)m;
+    struct mpr_item it;
     switch (role) {
     case PROTO_ROLE_CLI:
     case PROTO_ROLE_NODE:
-    case PROTO_ROLE_DRIVER:
-    case PROTO_ROLE_WORKER:
-        break;
+        return send_hello_ok(rt, c, 0);
+    case PROTO_ROLE_WORKER: {
+        if (info_get(m, "worker_id", &it) < 0 || it.kind != MPR_BIN || it.as.s.len != IDS_SIZE) {
+            conn_fail(c, -1, "worker HELLO without worker_id");
+            return -1;
+        }
+        uint8_t wid[IDS_SIZE];
+        memcpy(wid, it.as.s.ptr, IDS_SIZE);
+        struct worker *w = idmap_get(&rt->worker_by_id, wid);
+        if (w == NULL || w->client != NULL || w->state == WORKER_DEAD) {
+            conn_fail(c, -1, "unknown worker");
+            return -1;
+        }
+        struct client *cl = client_new(rt, c, w->job);
+        cl->worker = w;
+        if (send_hello_ok(rt, c, w->job->num) < 0)
+            return -1;
+        workers_connected(rt, wid, cl);
+        return 0;
+    }
+    case PROTO_ROLE_DRIVER: {
+        if (info_get(m, "job", &it) == 0 && (it.kind == MPR_UINT || it.kind == MPR_INT) &&
+            it.as.u != 0) {
+            struct job *j = rt_job_find(rt, (uint32_t)it.as.u);
+            if (j == NULL || j->ending || j->driver) {
+                conn_fail(c, -1, "unknown job %llu", (unsigned long long)it.as.u);
+                return -1;
+            }
+            struct client *cl = client_new(rt, c, j);
+            cl->is_driver = true;
+            j->driver = cl;
+            return send_hello_ok(rt, c, j->num);
+        }
+        struct standalone_ctx *ctx = xcalloc(1, sizeof *ctx);
+        ctx->rt = rt;
+        ctx->c = c;
+        c->owner = ctx;
+        c->on_close = standalone_conn_gone;
+        jobs_new_standalone(rt, standalone_job_ready, ctx);
+        return 0;
+    }
     default:
         conn_fail(c, -1, "unknown role %llu", (unsigned long long)role);
         return -1;
     }
-    struct buf info = BUF_INIT;
-    info_map(rt->n, &info);
-    int rc = conn_send(c, PROTO_HELLO_OK, (uint64_t)PROTO_VERSION, rt->n->hex, info.data, info.len);
-    buf_free(&info);
-    return rc;
 }
 
 static int rt_node_info(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct buf info = BUF_INIT;
-    info_map(rt->n, &info);
+    info_map(rt, &info, 0);
     int rc = conn_send(c, PROTO_NODE_INFO, m->f[0].as.u, info.data, info.len);
     buf_free(&info);
     return rc;
+}
+
+static void rt_store_ready(void *arg, const uint8_t *id)
+{
+    objects_ready(arg, id);
 }
 
 struct runtime *runtime_new(struct node *n)
 {
     struct runtime *rt = xcalloc(1, sizeof *rt);
     rt->n = n;
+    rt->next_store_id = 1;
+    the_rt = rt;
     server_on_hello(n->srv, rt_hello, rt);
     server_on(n->srv, PROTO_NODE_INFO_REQ, rt_node_info, rt);
+    objstore_set_ready_cb(n->store, rt_store_ready, rt);
+    objects_init(rt);
+    tasks_init(rt);
+    actors_init(rt);
+    workers_init(rt);
+    jobs_init(rt);
     return rt;
 }
 
 void runtime_stop(struct runtime *rt)
 {
-    (void)rt;
+    if (rt == NULL || rt->stopping)
+        return;
+    rt->stopping = true;
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (!j->ending)
+            jobs_end(rt, j, "STOPPED");
 }
 
 void runtime_free(struct runtime *rt)
 {
+    if (rt == NULL)
+        return;
+    runtime_stop(rt);
+    jobs_free(rt);
+    workers_free(rt);
+    actors_free(rt);
+    tasks_free(rt);
+    objects_free(rt);
+    while (rt->clients) {
+        struct client *cl = rt->clients;
+        rt->clients = cl->next;
+        cl->conn->owner = NULL;
+        cl->conn->on_close = NULL;
+        free(cl);
+    }
+    buf_free(&rt->demands_text);
+    the_rt = NULL;
     free(rt);
 }
 
 long long runtime_queue_len(const struct runtime *rt)
 {
-    (void)rt;
-    return 0;
+    return rt ? rt->queued + rt->waiting : 0;
 }
 
 void runtime_node_dead(struct runtime *rt, const char *node_hex)

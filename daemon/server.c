@@ -186,6 +186,7 @@ static int conn_dispatch(struct conn *c, const struct proto_msg *m)
         }
         c->pid = (pid_t)m->f[3].as.u;
         conn_set_state(c, CONN_READY);
+        bufferevent_set_timeouts(c->bev_, NULL, NULL); /* authenticated peers may idle */
         c->role = (int)role;
         if (s->hello_fn && s->hello_fn(c, m, role, s->hello_arg) < 0) {
             if (!c->dead_ && c->state != CONN_CLOSING)

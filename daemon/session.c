@@ -241,3 +241,16 @@ int session_remove_tree(const char *path)
 {
     return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+const char *session_self_exe(void)
+{
+    static char path[4096];
+    if (path[0] == '\0') {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (n <= 0)
+            snprintf(path, sizeof path, "/proc/self/exe");
+        else
+            path[n] = '\0';
+    }
+    return path;
+}

@@ -47,6 +47,9 @@ int session_info_get(const char *dir, const char *key, char *out, size_t outlen)
 int session_foreach(const char *temp_dir, void (*fn)(const char *path, void *arg), void *arg);
 /* Create directory and parents with MODE (existing is fine). Returns 0 or -1. */
 int session_mkdirs(const char *path, int mode);
+/* The absolute path of this binary, to re-execute rayd as a worker, driver or
+ * node (so `ps` shows "rayd", not "exe"). Resolved once; never NULL. */
+const char *session_self_exe(void);
 /* rm -rf PATH (no symlink following). Returns 0 or -1. */
 int session_remove_tree(const char *path);
 

@@ -47,6 +47,13 @@ start_node() {
 # pid of the rayd whose session lives under TEMPDIR
 rayd_pid() { cat "$1"/session_latest/rayd.pid 2>/dev/null; }
 
+# Live (non-zombie) processes whose command line contains PATTERN; prints
+# "pid args" lines. (Zombies are counted as gone: in some sandboxes pid 1
+# never reaps the daemons that `ray start` detached.)
+live_procs() { ps -eo pid=,stat=,args= | awk -v pat="$1" '$2 !~ /^Z/ && index($0, pat) && !/awk/ {print}'; }
+# True if PID is alive and not a zombie.
+pid_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [[ $st != Z* ]]; }
+
 # Wait up to SECONDS for COMMAND to succeed.
 wait_for() {
     local secs=$1; shift

@@ -30,12 +30,13 @@ check "list nodes table" grep -q '127.0.0.2' "$T/nodes.txt"
 # a graceful stop marks the node dead at once
 "$RAY" stop --temp-dir "$N3" >/dev/null
 dead_count() { "$RAY" status --address "127.0.0.1:$P" | sed -n '/^Dead:/,/^Resources/p' | grep -c ' node_'; }
-check "stopped node shows dead" wait_for 5 test "$(dead_count)" -eq 1
+dead_is() { test "$(dead_count)" -eq "$1"; }
+check "stopped node shows dead" wait_for 5 dead_is 1
 # a killed node is declared dead by the head within the timeout
 kill -9 "$(rayd_pid "$N2")"
 t0=$SECONDS
-wait_for 10 test "$(dead_count)" -eq 2
-check "killed node declared dead within the timeout ($((SECONDS - t0)) s)" test "$(dead_count)" -eq 2
+wait_for 10 dead_is 2
+check "killed node declared dead within the timeout ($((SECONDS - t0)) s)" dead_is 2
 "$RAY" status --address "127.0.0.1:$P" >"$T/status2"
 check "CPU total drops to 2" grep -q '^ 0.0/2.0 CPU' "$T/status2"
 
@@ -43,8 +44,10 @@ check "CPU total drops to 2" grep -q '^ 0.0/2.0 CPU' "$T/status2"
 head_pid=$(rayd_pid "$H")
 "$RAY" stop --temp-dir "$H" >/dev/null
 "$RAY" stop --force --temp-dir "$N2" >/dev/null
-check "no rayd or redis left" bash -c "! pgrep -f '$T' >/dev/null"
-check "head pid gone" bash -c "! kill -0 $head_pid 2>/dev/null"
+check "no rayd, worker or redis left: $(live_procs "$T" | tr '\n' ' ')" test -z "$(live_procs "$T")"
+check "no redis-server on the GCS port left" test -z "$(live_procs "127.0.0.1:$P")"
+not_alive() { ! pid_alive "$1"; }
+check "head pid gone" not_alive "$head_pid"
 check "no sockets left" bash -c "! find '$T' -type s | grep -q ."
 check "no shared memory left" bash -c "! ls /dev/shm | grep -q rayd-"
 check "GCS port closed" bash -c "! ss -Htln 'sport = :$P' | grep -q ."

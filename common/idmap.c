@@ -1,0 +1,123 @@
+/*
+ * idmap.c — open-addressing hash map keyed by 20-byte IDs (see idmap.h).
+ * IDs are mostly random, so a few of their bytes make a good hash; the
+ * index bytes (16..19) are mixed in because return objects of one task share
+ * everything else.
+ */
+#include "common/idmap.h"
+
+#include "common/xmalloc.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t idmap_hash(const uint8_t *k)
+{
+    uint64_t a, b;
+    uint32_t c;
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+    memcpy(&c, k + 16, 4);
+    uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)c * 0xc2b2ae3d27d4eb4full);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return (size_t)h;
+}
+
+void *idmap_get(const struct idmap *m, const uint8_t *key)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = idmap_hash(key) & mask;; i = (i + 1) & mask) {
+        struct idmap_slot *s = &m->slots[i];
+        if (s->val == NULL)
+            return NULL;
+        if (memcmp(s->key, key, IDS_SIZE) == 0)
+            return s->val;
+    }
+}
+
+static void idmap_grow(struct idmap *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 64;
+    struct idmap_slot *old = m->slots;
+    size_t ocap = m->cap;
+    m->slots = xcalloc(ncap, sizeof *m->slots);
+    m->cap = ncap;
+    m->len = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].val)
+            idmap_put(m, old[i].key, old[i].val);
+    free(old);
+}
+
+void *idmap_put(struct idmap *m, const uint8_t *key, void *val)
+{
+    if ((m->len + 1) * 4 > m->cap * 3)
+        idmap_grow(m);
+    size_t mask = m->cap - 1;
+    for (size_t i = idmap_hash(key) & mask;; i = (i + 1) & mask) {
+        struct idmap_slot *s = &m->slots[i];
+        if (s->val == NULL) {
+            memcpy(s->key, key, IDS_SIZE);
+            s->val = val;
+            m->len++;
+            return NULL;
+        }
+        if (memcmp(s->key, key, IDS_SIZE) == 0) {
+            void *oldv = s->val;
+            s->val = val;
+            return oldv;
+        }
+    }
+}
+
+void *idmap_del(struct idmap *m, const uint8_t *key)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t mask = m->cap - 1;
+    size_t i = idmap_hash(key) & mask;
+    for (;; i = (i + 1) & mask) {
+        if (m->slots[i].val == NULL)
+            return NULL;
+        if (memcmp(m->slots[i].key, key, IDS_SIZE) == 0)
+            break;
+    }
+    void *val = m->slots[i].val;
+    m->slots[i].val = NULL;
+    m->len--;
+    /* backward-shift the cluster that follows */
+    for (size_t j = (i + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
+        size_t home = idmap_hash(m->slots[j].key) & mask;
+        /* move j into the hole at i if home is not in (i, j] cyclically */
+        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            m->slots[i] = m->slots[j];
+            m->slots[j].val = NULL;
+            i = j;
+        }
+    }
+    return val;
+}
+
+struct idmap_slot *idmap_next(const struct idmap *m, size_t *pos)
+{
+    while (*pos < m->cap) {
+        struct idmap_slot *s = &m->slots[*pos];
+        if (s->val)
+            return s;
+        (*pos)++;
+    }
+    return NULL;
+}
+
+void idmap_free(struct idmap *m)
+{
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->len = 0;
+}

@@ -1,0 +1,521 @@
+/*
+ * actors.c — actors on a node: ACTOR_CREATE / CALL / KILL / LOOKUP.
+ *
+ * DESIGN. An actor is created by a constructor task (TASK_ACTOR_NEW) that
+ * goes through the scheduler like any task; when it is placed, the actor's
+ * resources are held for its lifetime and a worker of its own is started.
+ * When that worker connects it gets the constructor; once it returns, the
+ * actor is ALIVE and its queued calls flow to it. Calls are kept in one FIFO
+ * per actor in arrival order — all calls from one caller arrive on one
+ * connection, so each caller's calls run in the order made — and at most
+ * max_concurrency are sent at once. If the worker dies, the calls it was
+ * running fail with RAY_EACTOR; the actor restarts (new worker, constructor
+ * re-run, queued calls kept) while max_restarts allows, else it is DEAD and
+ * every queued and later call fails with RAY_EACTOR.
+ */
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+#include "objstore/objstore.h"
+#include "ray.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *actor_state_name(enum actor_state s)
+{
+    switch (s) {
+    case ACTOR_PENDING: return "PENDING";
+    case ACTOR_ALIVE: return "ALIVE";
+    case ACTOR_RESTARTING: return "RESTARTING";
+    case ACTOR_DEAD: return "DEAD";
+    }
+    return "?";
+}
+
+static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_state s)
+{
+    a->state = s;
+    gcs_actor_set_state(rt->n->gcs, a->hex, actor_state_name(s), rt->n->hex, rt->n->ip,
+                        rt->n->tcp_port, a->restarts, a->death);
+    gcs_event_add(rt->n->gcs, s == ACTOR_DEAD ? "ACTOR_DEAD" : s == ACTOR_ALIVE ? "ACTOR_ALIVE"
+                                                                               : "ACTOR_RESTARTING",
+                  a->hex, rt->n->hex, a->death ? a->death : a->cls);
+}
+
+/* Fail call T of a dead or dying actor. */
+static void call_fail(struct runtime *rt, struct task *t, const char *why)
+{
+    char msg[800];
+    snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed", t->actor ? t->actor->cls : "?",
+             t->actor ? t->actor->hex + 8 : "", why, t->fn);
+    tasks_fail(rt, t, RAY_EACTOR, msg);
+    tasks_destroy(rt, t);
+}
+
+/* The actor is dead for good: release it and fail every call. */
+static void actor_die(struct runtime *rt, struct actor *a, const char *why)
+{
+    if (a->state == ACTOR_DEAD)
+        return;
+    if (a->death == NULL)
+        a->death = xstrdup(why);
+    if (a->held) {
+        res_add(&rt->n->avail, &a->demand);
+        a->held = false;
+    }
+    actor_set_state(rt, a, ACTOR_DEAD);
+    log_info("actor %s (%s) is dead: %s", a->cls, a->hex, a->death);
+    while (a->running) {
+        struct task *t = a->running;
+        a->running = t->next;
+        tasks_release(rt, t);
+        call_fail(rt, t, a->death);
+    }
+    a->in_flight = 0;
+    while (a->queue_head) {
+        struct task *t = a->queue_head;
+        a->queue_head = t->next;
+        if (t->deps_missing > 0)
+            objects_forget_waiter(rt, t);
+        t->deps_missing = 0;
+        call_fail(rt, t, a->death);
+    }
+    a->queue_tail = NULL;
+    if (a->worker) {
+        struct worker *w = a->worker;
+        a->worker = NULL;
+        w->actor = NULL;
+        workers_kill(rt, w);
+    }
+    tasks_schedule(rt);
+}
+
+/* Start (or restart) the constructor task of A. */
+static void actor_start(struct runtime *rt, struct actor *a)
+{
+    char err[256];
+    struct task *t = tasks_new(rt, TASK_ACTOR_NEW, a->job, a->spec.data, a->spec.len, err, sizeof err);
+    if (t == NULL) {
+        actor_die(rt, a, err);
+        return;
+    }
+    t->actor = a;
+    a->create = t;
+    if (a->state == ACTOR_RESTARTING && a->held) {
+        /* a restart keeps the actor's resources: give them back, the
+         * constructor task takes them again when it is placed */
+        res_add(&rt->n->avail, &a->demand);
+        a->held = false;
+    }
+    tasks_enqueue(rt, t);
+}
+
+void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
+{
+    struct task *t = a->create;
+    if (t == NULL || a->state == ACTOR_DEAD) {
+        workers_kill(rt, w);
+        return;
+    }
+    w->state = WORKER_BUSY;
+    int rc = tasks_send_execute(rt, t, w);
+    if (rc == -2) {
+        /* a constructor argument failed */
+        a->create = NULL;
+        char msg[300];
+        snprintf(msg, sizeof msg, "constructor argument failed");
+        t->held = false; /* the actor keeps accounting below */
+        tasks_destroy(rt, t);
+        actor_die(rt, a, msg);
+    }
+}
+
+static void actor_free(struct actor *a)
+{
+    free(a->cls);
+    free(a->name);
+    free(a->death);
+    buf_free(&a->spec);
+    res_free(&a->demand);
+    free(a);
+}
+
+void actors_task_done(struct runtime *rt, struct task *t, int status, const char *msg)
+{
+    struct actor *a = t->actor;
+    if (t->kind == TASK_ACTOR_NEW) {
+        a->create = NULL;
+        /* the constructor's resources become the actor's */
+        bool held = t->held;
+        t->held = false;
+        tasks_release(rt, t);
+        if (held) {
+            a->held = true;
+            /* GPUs stay assigned to the actor's worker */
+        }
+        tasks_destroy(rt, t);
+        if (status != 0) {
+            char why[800];
+            snprintf(why, sizeof why, "failed in its constructor: %s", msg);
+            actor_die(rt, a, why);
+            return;
+        }
+        actor_set_state(rt, a, ACTOR_ALIVE);
+        actors_pump(rt, a);
+        return;
+    }
+    /* unlink from the running list */
+    for (struct task **pp = &a->running; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    a->in_flight--;
+    tasks_release(rt, t);
+    if (status == 0) {
+        for (int i = 1; i <= t->nret; i++) {
+            uint8_t rid[IDS_SIZE];
+            ids_with_index(rid, t->id, (uint32_t)i);
+            struct objstore_info info;
+            if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND)
+                objstore_put(rt->n->store, rid, RAY_NIL, "", 0);
+        }
+    } else {
+        char full[1000];
+        snprintf(full, sizeof full, "task %s.%s failed on node %.8s: %s", a->cls, t->fn,
+                 rt->n->hex, msg);
+        tasks_fail(rt, t, RAY_ETASK, full);
+    }
+    tasks_destroy(rt, t);
+    actors_pump(rt, a);
+}
+
+void actors_pump(struct runtime *rt, struct actor *a)
+{
+    while (a->state == ACTOR_ALIVE && a->worker && a->worker->client &&
+           a->in_flight < a->max_conc && a->queue_head && a->queue_head->deps_missing == 0) {
+        struct task *t = a->queue_head;
+        a->queue_head = t->next;
+        if (a->queue_head == NULL)
+            a->queue_tail = NULL;
+        t->next = NULL;
+        int rc = tasks_send_execute(rt, t, a->worker);
+        if (rc == 0) {
+            t->next = a->running;
+            a->running = t;
+            a->in_flight++;
+        } else if (rc == -1) {
+            /* waiting for an argument again: back to the head of the queue */
+            t->next = a->queue_head;
+            a->queue_head = t;
+            if (a->queue_tail == NULL)
+                a->queue_tail = t;
+            break;
+        } else {
+            tasks_destroy(rt, t); /* failed from an argument */
+        }
+    }
+}
+
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
+{
+    a->worker = NULL;
+    if (a->state == ACTOR_DEAD)
+        return;
+    char msg[600];
+    snprintf(msg, sizeof msg, "died: its worker %s", why);
+    /* calls it was running fail */
+    while (a->running) {
+        struct task *t = a->running;
+        a->running = t->next;
+        tasks_release(rt, t);
+        t->worker = NULL;
+        call_fail(rt, t, msg);
+    }
+    a->in_flight = 0;
+    if (a->create) {
+        struct task *t = a->create;
+        a->create = NULL;
+        tasks_release(rt, t);
+        tasks_destroy(rt, t);
+    }
+    bool can = !a->no_restart && !a->job->ending &&
+               (a->max_restarts < 0 || a->restarts < a->max_restarts);
+    if (!can) {
+        actor_die(rt, a, a->no_restart ? "was killed" : msg);
+        return;
+    }
+    a->restarts++;
+    log_info("actor %s (%s) %s; restart %d", a->cls, a->hex, msg, a->restarts);
+    actor_set_state(rt, a, ACTOR_RESTARTING);
+    actor_start(rt, a);
+}
+
+void actors_job_ended(struct runtime *rt, struct job *j)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+        struct actor *a = s->val;
+        pos++;
+        if (a->job != j || a->detached)
+            continue;
+        a->no_restart = true;
+        if (a->create) {
+            a->create = NULL; /* the task itself is dropped by tasks_job_ended */
+        }
+        actor_die(rt, a, "its job ended");
+    }
+}
+
+static struct actor *actor_from_spec(struct runtime *rt, struct job *j, const struct spec_fields *f,
+                                     const void *spec, size_t len, char *err, size_t errlen)
+{
+    struct actor *a = xcalloc(1, sizeof *a);
+    memcpy(a->id, f->id, IDS_SIZE);
+    ids_hex(a->id, IDS_SIZE, a->hex);
+    a->cls = xstrndup(f->fn, f->fnlen);
+    a->name = f->aname && f->anamelen ? xstrndup(f->aname, f->anamelen) : NULL;
+    a->job = j;
+    a->max_restarts = (int)f->max_restarts;
+    a->max_conc = (int)f->max_conc;
+    a->detached = f->detached;
+    buf_append(&a->spec, spec, len);
+    if (spec_demand(f, &a->demand, err, errlen) < 0) {
+        actor_free(a);
+        return NULL;
+    }
+    (void)rt;
+    return a;
+}
+
+struct create_ctx {
+    struct runtime *rt;
+    uint64_t conn_id;
+    uint64_t reqid;
+    struct actor *a;
+};
+
+static struct conn *conn_by_id(struct runtime *rt, uint64_t id)
+{
+    for (struct client *cl = rt->clients; cl; cl = cl->next)
+        if (cl->conn->id == id)
+            return cl->conn;
+    return NULL;
+}
+
+static void create_named_done(void *arg, int status)
+{
+    struct create_ctx *ctx = arg;
+    struct runtime *rt = ctx->rt;
+    struct actor *a = ctx->a;
+    struct conn *c = conn_by_id(rt, ctx->conn_id);
+    if (status == 0) {
+        if (c)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, ctx->reqid, (int64_t)RAY_OK, "");
+        actor_start(rt, a);
+    } else {
+        char msg[300];
+        snprintf(msg, sizeof msg, status == GCS_ECONFLICT ? "actor name '%s' is taken"
+                                                          : "cannot register actor name '%s'",
+                 a->name);
+        if (c)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, ctx->reqid, (int64_t)RAY_EINVAL, msg);
+        free(a->name);
+        a->name = NULL; /* not ours: dying must not release it */
+        a->death = xstrdup(msg);
+        a->state = ACTOR_DEAD;
+    }
+    free(ctx);
+}
+
+static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    const void *spec = m->f[0].as.s.ptr;
+    size_t len = m->f[0].as.s.len;
+    struct spec_fields f;
+    char err[256];
+    if (spec_parse(spec, len, &f, err, sizeof err) < 0) {
+        log_warnx("bad ACTOR_CREATE from %s: %s", c->peer, err);
+        return -1;
+    }
+    if (idmap_get(&rt->actors, f.id)) {
+        log_warnx("ACTOR_CREATE for an existing actor");
+        return 0;
+    }
+    struct actor *a = actor_from_spec(rt, cl->job, &f, spec, len, err, sizeof err);
+    if (a == NULL) {
+        if (f.reqid)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        return 0;
+    }
+    idmap_put(&rt->actors, a->id, a);
+    struct gcs_actor rec = {
+        .actor_id = a->hex, .class_name = a->cls, .state = "PENDING", .node = rt->n->hex,
+        .address = rt->n->ip, .name = a->name ? a->name : "", .job = cl->job->hex,
+        .death_cause = "", .port = rt->n->tcp_port, .restarts = 0,
+        .max_restarts = a->max_restarts, .detached = a->detached,
+    };
+    if (a->name) {
+        struct create_ctx *ctx = xcalloc(1, sizeof *ctx);
+        ctx->rt = rt;
+        ctx->conn_id = c->id;
+        ctx->reqid = f.reqid;
+        ctx->a = a;
+        gcs_actor_put(rt->n->gcs, &rec, create_named_done, ctx);
+        return 0;
+    }
+    gcs_actor_put(rt->n->gcs, &rec, NULL, NULL);
+    if (f.reqid)
+        conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_OK, "");
+    actor_start(rt, a);
+    return 0;
+}
+
+static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    const void *spec = m->f[0].as.s.ptr;
+    size_t len = m->f[0].as.s.len;
+    char err[256];
+    struct spec_fields f;
+    if (spec_parse(spec, len, &f, err, sizeof err) < 0 || f.actor == NULL) {
+        log_warnx("bad ACTOR_CALL from %s: %s", c->peer, f.actor ? err : "no actor");
+        return -1;
+    }
+    struct task *t = tasks_new(rt, TASK_ACTOR_CALL, cl->job, spec, len, err, sizeof err);
+    if (t == NULL) {
+        log_warnx("bad ACTOR_CALL from %s: %s", c->peer, err);
+        return -1;
+    }
+    struct actor *a = idmap_get(&rt->actors, f.actor);
+    if (a == NULL || a->state == ACTOR_DEAD) {
+        char hex[IDS_HEX_SIZE];
+        char msg[600];
+        ids_hex(f.actor, IDS_SIZE, hex);
+        snprintf(msg, sizeof msg, "actor %s %.8s is dead%s%s: call %s failed", a ? a->cls : "",
+                 hex + 8, a && a->death ? ": " : " (unknown on this node)",
+                 a && a->death ? a->death : "", t->fn);
+        tasks_fail(rt, t, RAY_EACTOR, msg);
+        tasks_destroy(rt, t);
+        return 0;
+    }
+    t->actor = a;
+    free(t->name);
+    t->name = xasprintf("%s.%s", a->cls, t->fn);
+    /* append to the actor's FIFO, then wait for arguments */
+    t->next = NULL;
+    if (a->queue_tail)
+        a->queue_tail->next = t;
+    else
+        a->queue_head = t;
+    a->queue_tail = t;
+    tasks_enqueue(rt, t);
+    return 0;
+}
+
+static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (rt_client_of(c) == NULL)
+        return -1;
+    struct actor *a = idmap_get(&rt->actors, (const uint8_t *)m->f[0].as.s.ptr);
+    if (a == NULL || a->state == ACTOR_DEAD)
+        return 0;
+    a->no_restart = m->f[1].as.b;
+    if (a->worker) {
+        workers_kill(rt, a->worker); /* death handling follows on SIGCHLD */
+    } else {
+        a->no_restart = true;
+        actor_die(rt, a, "was killed");
+    }
+    return 0;
+}
+
+struct lookup_ctx {
+    struct runtime *rt;
+    uint64_t conn_id, reqid;
+};
+
+static void lookup_done(void *arg, const char *s, size_t len)
+{
+    struct lookup_ctx *ctx = arg;
+    struct conn *c = conn_by_id(ctx->rt, ctx->conn_id);
+    uint8_t id[IDS_SIZE] = { 0 };
+    int64_t st = RAY_ENOTFOUND;
+    if (s && len == 2 * IDS_SIZE) {
+        char hex[IDS_HEX_SIZE];
+        memcpy(hex, s, 2 * IDS_SIZE);
+        hex[2 * IDS_SIZE] = '\0';
+        if (ids_unhex(hex, id, IDS_SIZE) == 0)
+            st = RAY_OK;
+    }
+    if (st == RAY_OK) {
+        struct actor *a = idmap_get(&ctx->rt->actors, id);
+        if (a && a->state == ACTOR_DEAD) {
+            st = RAY_ENOTFOUND;
+            memset(id, 0, sizeof id);
+        }
+    }
+    if (c)
+        conn_send(c, PROTO_ACTOR_LOOKUP_OK, ctx->reqid, st, id);
+    free(ctx);
+}
+
+static int h_lookup(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (rt_client_of(c) == NULL)
+        return -1;
+    struct lookup_ctx *ctx = xcalloc(1, sizeof *ctx);
+    ctx->rt = rt;
+    ctx->conn_id = c->id;
+    ctx->reqid = m->f[0].as.u;
+    char *name = xstrndup(m->f[1].as.s.ptr, m->f[1].as.s.len);
+    gcs_actor_lookup_name(rt->n->gcs, name, lookup_done, ctx);
+    free(name);
+    return 0;
+}
+
+void actors_init(struct runtime *rt)
+{
+    server_on(rt->n->srv, PROTO_ACTOR_CREATE, h_create, rt);
+    server_on(rt->n->srv, PROTO_ACTOR_CALL, h_call, rt);
+    server_on(rt->n->srv, PROTO_ACTOR_KILL, h_kill, rt);
+    server_on(rt->n->srv, PROTO_ACTOR_LOOKUP, h_lookup, rt);
+}
+
+void actors_free(struct runtime *rt)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+        struct actor *a = s->val;
+        while (a->queue_head) {
+            struct task *t = a->queue_head;
+            a->queue_head = t->next;
+            tasks_destroy(rt, t);
+        }
+        while (a->running) {
+            struct task *t = a->running;
+            a->running = t->next;
+            tasks_destroy(rt, t);
+        }
+        if (a->worker)
+            a->worker->actor = NULL;
+        actor_free(a);
+        pos++;
+    }
+    idmap_free(&rt->actors);
+}

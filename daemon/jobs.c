@@ -1,0 +1,744 @@
+/*
+ * jobs.c — jobs on this node: JOB_SUBMIT from `ray submit` (store the
+ * library, allocate a job number, start the driver, stream its output),
+ * JOB_STOP, JOB_LIBRARY from standalone drivers, jobs of standalone drivers,
+ * and the end of a job.
+ *
+ * DESIGN. A job number comes from INCR in the GCS, so it is allocated
+ * asynchronously; the request waits in a struct pending, which the CLI
+ * connection (conn->owner / on_close) points at until the reply, so a
+ * connection that closes meanwhile is never touched again. Pending requests
+ * are also kept in a list so that jobs_free can cut them off: the GCS client
+ * outlives the runtime and calls every callback once, possibly afterwards.
+ * Once started, a submitted job's connection points at the job: closing it
+ * (or JOB_STOP) sends the driver SIGTERM, then SIGKILL 2 s later. The driver's
+ * exit (reaped in workers.c) sends JOB_EXIT and ends the job. An ended job
+ * stays in rt->jobs, marked `ended`, until nothing points at it any more (its
+ * workers are reaped, its driver too, no client refers to it): jobs_collect
+ * then unlinks and frees it.
+ */
+#include "daemon/runtime_internal.h"
+
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/sha256.h"
+#include "common/xmalloc.h"
+#include "daemon/session.h"
+#include "gcs/gcs.h"
+#include "ray.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define JOBS_MAX_ARGS 1000
+#define JOBS_KILL_DELAY_MS 2000
+
+/* A job number being allocated (for a submit or a standalone driver). */
+struct pending {
+    struct runtime *rt;          /* NULL once jobs_free cut it off */
+    struct conn *c;              /* submit: the CLI connection, NULL once gone */
+    bool standalone;
+    void (*done)(void *arg, struct job *j);
+    void *arg;
+    void *lib;                   /* submit: library bytes (owned) */
+    size_t liblen;
+    char **argv;                 /* submit: job arguments (owned) */
+    int argc;
+    char *entrypoint;            /* submit: options.entrypoint or NULL (owned) */
+    bool stop;                   /* JOB_STOP arrived before the job started */
+    struct pending *next, *prev;
+};
+
+static struct pending *pending_list; /* every pending request of this process */
+static struct runtime *jobs_rt;      /* for on_close callbacks: one runtime per process */
+
+/* The argument of a driver pipe's read event: freed with the event. */
+struct drv_watch {
+    struct runtime *rt;
+    struct job *j;
+    int stream;
+};
+
+static void pending_free(struct pending *p)
+{
+    if (p == NULL)
+        return;
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (pending_list == p)
+        pending_list = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    free(p->lib);
+    for (int i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    free(p->argv);
+    free(p->entrypoint);
+    free(p);
+}
+
+static struct pending *pending_new(struct runtime *rt)
+{
+    struct pending *p = xcalloc(1, sizeof *p);
+    p->rt = rt;
+    p->next = pending_list;
+    if (pending_list)
+        pending_list->prev = p;
+    pending_list = p;
+    return p;
+}
+
+/* ---- job records ------------------------------------------------------------ */
+
+static struct job *job_new(struct runtime *rt, uint32_t num)
+{
+    struct job *j = xcalloc(1, sizeof *j);
+    j->num = num;
+    snprintf(j->hex, sizeof j->hex, "%08x", num);
+    j->driver_pid = -1;
+    j->drv_out_fd = j->drv_err_fd = -1;
+    j->next = rt->jobs;
+    if (rt->jobs)
+        rt->jobs->prev = j;
+    rt->jobs = j;
+    return j;
+}
+
+static void drv_event_free(struct event **ev)
+{
+    if (*ev == NULL)
+        return;
+    free(event_get_callback_arg(*ev));
+    event_free(*ev);
+    *ev = NULL;
+}
+
+static void job_destroy(struct runtime *rt, struct job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        rt->jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    if (j->submitter) {
+        j->submitter->owner = NULL;
+        j->submitter->on_close = NULL;
+    }
+    drv_event_free(&j->drv_out_ev);
+    drv_event_free(&j->drv_err_ev);
+    if (j->drv_out_fd >= 0)
+        close(j->drv_out_fd);
+    if (j->drv_err_fd >= 0)
+        close(j->drv_err_fd);
+    buf_free(&j->drv_out_line);
+    buf_free(&j->drv_err_line);
+    if (j->kill_timer)
+        event_free(j->kill_timer);
+    free(j->lib_path);
+    free(j);
+}
+
+static bool job_referenced(struct runtime *rt, struct job *j)
+{
+    if (j->nworkers > 0 || j->driver_pid > 0 || j->driver || j->submitter)
+        return true;
+    for (struct client *cl = rt->clients; cl; cl = cl->next)
+        if (cl->job == j)
+            return true;
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->job == j)
+            return true;
+    return false;
+}
+
+void jobs_collect(struct runtime *rt)
+{
+    for (struct job *j = rt->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->ended && !job_referenced(rt, j)) {
+            log_debug("job %s: freed", j->hex);
+            job_destroy(rt, j);
+        }
+    }
+}
+
+/* ---- the library --------------------------------------------------------------- */
+
+int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len)
+{
+    struct node *n = rt->n;
+    uint8_t digest[SHA256_SIZE];
+    char hash[2 * SHA256_SIZE + 1];
+    char *dir = NULL, *path = NULL, *tmp = NULL;
+    int fd = -1;
+    if (len == 0) {
+        log_warnx("job %s: empty library", j->hex);
+        goto fail;
+    }
+    sha256(bytes, len, digest);
+    ids_hex(digest, sizeof digest, hash);
+    dir = xasprintf("%s/jobs", n->session_dir);
+    path = xasprintf("%s/%s.so", dir, hash);
+    if (session_mkdirs(dir, 0700) < 0) {
+        log_warn("cannot create %s", dir);
+        goto fail;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || (size_t)st.st_size != len) {
+        /* a temp file and a rename: a reader never sees half a library */
+        tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || net_write_all(fd, bytes, len) < 0) {
+            log_warn("cannot write %s", tmp);
+            goto fail;
+        }
+        if (close(fd) < 0) {
+            fd = -1;
+            log_warn("cannot write %s", tmp);
+            goto fail;
+        }
+        fd = -1;
+        if (rename(tmp, path) < 0) {
+            log_warn("cannot rename %s", tmp);
+            goto fail;
+        }
+    }
+    gcs_function_put(n->gcs, hash, bytes, len, NULL, NULL);
+    free(j->lib_path);
+    j->lib_path = path;
+    memcpy(j->lib_hash, hash, sizeof j->lib_hash);
+    free(dir);
+    free(tmp);
+    return 0;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    if (tmp)
+        unlink(tmp);
+    free(dir);
+    free(path);
+    free(tmp);
+    return -1;
+}
+
+/* ---- the driver process ------------------------------------------------------- */
+
+static void drv_line(void *arg, const char *line, size_t len)
+{
+    struct drv_watch *x = arg;
+    rt_job_log(x->rt, x->j, x->stream, line, len);
+}
+
+static void drv_read(struct runtime *rt, struct job *j, int stream, bool drain)
+{
+    int *fd = stream == 1 ? &j->drv_out_fd : &j->drv_err_fd;
+    if (*fd < 0)
+        return;
+    struct drv_watch x = { rt, j, stream };
+    if (workers_pipe_read_(*fd, stream == 1 ? &j->drv_out_line : &j->drv_err_line, drain,
+                           drv_line, &x, -1)) {
+        drv_event_free(stream == 1 ? &j->drv_out_ev : &j->drv_err_ev);
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static void drv_pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct drv_watch *x = arg;
+    drv_read(x->rt, x->j, x->stream, false);
+}
+
+/* Start `rayd --driver ARGV...` for J. Returns 0 or -1 with ERR. */
+static int driver_spawn(struct runtime *rt, struct job *j, char **args, int nargs, char *err,
+                        size_t errlen)
+{
+    struct node *n = rt->n;
+    char *set[7];
+    int k = 0;
+    set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
+    set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
+    set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
+    set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
+    set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
+    set[k] = NULL;
+    static const char *const unset[] = { "RAY_WORKER_ID", NULL };
+    char **env = workers_env_build_((const char *const *)set, unset);
+    for (int i = 0; i < k; i++)
+        free(set[i]);
+    const char **argv = xcalloc((size_t)nargs + 3, sizeof *argv);
+    argv[0] = "rayd";
+    argv[1] = "--driver";
+    for (int i = 0; i < nargs; i++)
+        argv[2 + i] = args[i];
+    pid_t pid = workers_spawn_process_(argv, env, &j->drv_out_fd, &j->drv_err_fd, err, errlen);
+    free(argv);
+    workers_env_free_(env);
+    if (pid < 0)
+        return -1;
+    j->driver_pid = pid;
+    for (int s = 1; s <= 2; s++) {
+        struct drv_watch *x = xmalloc(sizeof *x);
+        *x = (struct drv_watch){ rt, j, s };
+        struct event *ev = event_new(n->base, s == 1 ? j->drv_out_fd : j->drv_err_fd,
+                                     EV_READ | EV_PERSIST, drv_pipe_cb, x);
+        if (ev == NULL || event_add(ev, NULL) < 0)
+            log_error("job %s: cannot watch the driver's output", j->hex);
+        if (ev == NULL)
+            free(x);
+        if (s == 1)
+            j->drv_out_ev = ev;
+        else
+            j->drv_err_ev = ev;
+    }
+    return 0;
+}
+
+static void kill_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct job *j = arg;
+    if (j->driver_pid > 0) {
+        log_info("job %s: driver pid %d ignored SIGTERM: killing it", j->hex, (int)j->driver_pid);
+        kill(j->driver_pid, SIGKILL);
+    }
+}
+
+/* Ask J's driver to stop: SIGTERM now, SIGKILL in 2 s. Without a driver
+ * process of ours, end the job at once. */
+static void job_stop(struct runtime *rt, struct job *j)
+{
+    if (j->driver_pid <= 0) {
+        jobs_end(rt, j, "STOPPED");
+        return;
+    }
+    if (j->kill_timer && evtimer_pending(j->kill_timer, NULL))
+        return;
+    log_info("job %s: stopping driver pid %d", j->hex, (int)j->driver_pid);
+    kill(j->driver_pid, SIGTERM);
+    if (j->kill_timer == NULL)
+        j->kill_timer = evtimer_new(rt->n->base, kill_timer_cb, j);
+    struct timeval tv = { JOBS_KILL_DELAY_MS / 1000, (JOBS_KILL_DELAY_MS % 1000) * 1000 };
+    evtimer_add(j->kill_timer, &tv);
+}
+
+/* on_close of a submitter's connection (owner: the job). */
+static void submitter_closed(struct conn *c, void *owner)
+{
+    (void)c;
+    struct job *j = owner;
+    j->submitter = NULL;
+    if (jobs_rt && !j->ending)
+        job_stop(jobs_rt, j);
+}
+
+static void submitter_detach(struct job *j)
+{
+    if (j->submitter == NULL)
+        return;
+    j->submitter->owner = NULL;
+    j->submitter->on_close = NULL;
+    j->submitter = NULL;
+}
+
+void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
+{
+    j->driver_pid = -1;
+    if (j->kill_timer)
+        evtimer_del(j->kill_timer);
+    drv_read(rt, j, 1, true);
+    drv_read(rt, j, 2, true);
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->job == j)
+            workers_drain_output(rt, w);
+    int code = 0;
+    char msg[128] = "";
+    if (WIFEXITED(status)) {
+        code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        code = 128 + sig;
+        snprintf(msg, sizeof msg, "driver killed by signal %d (%s)", sig, strsignal(sig));
+    }
+    log_info("job %s: driver exited with status %d%s%s", j->hex, code, msg[0] ? ": " : "", msg);
+    if (j->submitter) {
+        conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)code, msg);
+        submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+    }
+    jobs_end(rt, j, code == 0 ? "FINISHED" : "FAILED");
+}
+
+bool jobs_child_exited(struct runtime *rt, pid_t pid, int status)
+{
+    if (pid <= 0)
+        return false;
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (j->driver_pid == pid) {
+            jobs_driver_exited(rt, j, status);
+            return true;
+        }
+    return false;
+}
+
+void jobs_end(struct runtime *rt, struct job *j, const char *state)
+{
+    struct node *n = rt->n;
+    if (j->ending)
+        return;
+    j->ending = true;
+    log_info("job %s: ended (%s)", j->hex, state);
+    if (j->driver_pid > 0)
+        job_stop(rt, j);
+    tasks_job_ended(rt, j);
+    actors_job_ended(rt, j);
+    workers_kill_job(rt, j);
+    objects_delete_job(rt, j->num);
+    gcs_job_set_state(n->gcs, j->hex, state, net_wall_ms());
+    gcs_job_cleanup(n->gcs, j->hex);
+    gcs_event_add(n->gcs, "JOB_FINISHED", j->hex, n->hex, state);
+    j->ended = true;
+}
+
+static int cpu_count(struct runtime *rt)
+{
+    double cpus = rt->n->cfg->num_cpus;
+    if (cpus >= 0)
+        return (int)cpus;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void job_record_put(struct runtime *rt, struct job *j, const char *entrypoint)
+{
+    struct gcs_job g = {
+        .job_id = j->hex,
+        .state = "RUNNING",
+        .driver_node = rt->n->hex,
+        .library_hash = j->lib_hash,
+        .entrypoint = (char *)(entrypoint ? entrypoint : ""),
+        .driver_pid = j->driver_pid,
+        .start_time_ms = net_wall_ms(),
+    };
+    gcs_job_put(rt->n->gcs, &g, NULL, NULL);
+}
+
+/* ---- JOB_SUBMIT ------------------------------------------------------------------ */
+
+/* on_close of a CLI connection whose job number is being allocated. */
+static void pending_conn_closed(struct conn *c, void *owner)
+{
+    (void)c;
+    struct pending *p = owner;
+    p->c = NULL;
+}
+
+static void pending_detach(struct pending *p)
+{
+    if (p->c == NULL)
+        return;
+    p->c->owner = NULL;
+    p->c->on_close = NULL;
+    p->c = NULL;
+}
+
+static uint32_t reply_job_number(const struct gcs_reply *r)
+{
+    if (gcs_reply_type(r) != GCS_REPLY_INTEGER)
+        return 0;
+    long long v = gcs_reply_integer(r);
+    return v > 0 && v <= (long long)UINT32_MAX ? (uint32_t)v : 0;
+}
+
+static void submit_number_cb(void *arg, const struct gcs_reply *r)
+{
+    struct pending *p = arg;
+    struct runtime *rt = p->rt;
+    struct conn *c = p->c;
+    char err[256];
+    if (rt == NULL || c == NULL) { /* cut off by jobs_free, or the CLI left */
+        pending_free(p);
+        return;
+    }
+    pending_detach(p);
+    uint32_t num = reply_job_number(r);
+    if (num == 0) {
+        if (r && gcs_reply_type(r) == GCS_REPLY_ERROR)
+            log_error("job number: %s", gcs_reply_str(r, NULL));
+        conn_fail(c, RAY_ECONN, "cannot allocate a job: GCS unavailable");
+        pending_free(p);
+        return;
+    }
+    struct job *j = job_new(rt, num);
+    if (jobs_set_library(rt, j, p->lib, p->liblen) < 0) {
+        conn_fail(c, RAY_EINVAL, "cannot store the job library on node %.8s", rt->n->hex);
+        job_destroy(rt, j);
+        pending_free(p);
+        return;
+    }
+    if (driver_spawn(rt, j, p->argv, p->argc, err, sizeof err) < 0) {
+        log_error("job %s: cannot start its driver: %s", j->hex, err);
+        conn_fail(c, RAY_EINVAL, "cannot start the driver: %s", err);
+        job_destroy(rt, j);
+        pending_free(p);
+        return;
+    }
+    j->submitter = c;
+    c->owner = j;
+    c->on_close = submitter_closed;
+    log_info("job %s: driver pid %d started (%s)", j->hex, (int)j->driver_pid,
+             p->entrypoint ? p->entrypoint : "?");
+    job_record_put(rt, j, p->entrypoint);
+    gcs_event_add(rt->n->gcs, "JOB_STARTED", j->hex, rt->n->hex, p->entrypoint);
+    conn_send(c, PROTO_JOB_STARTED, j->hex, rt->n->hex);
+    workers_prestart(rt, j, cpu_count(rt));
+    if (p->stop)
+        job_stop(rt, j);
+    pending_free(p);
+}
+
+/* Copy the JOB_SUBMIT fields into P. Returns 0 or -1 with ERR. */
+static int submit_parse(struct pending *p, const struct proto_msg *m, char *err, size_t errlen)
+{
+    if (m->f[0].as.s.len == 0) {
+        snprintf(err, errlen, "empty job library");
+        return -1;
+    }
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, m->f[1].as.s.ptr, m->f[1].as.s.len);
+    if (mpr_array(&r, &n) < 0 || n > JOBS_MAX_ARGS) {
+        snprintf(err, errlen, "job arguments must be an array of at most %d strings",
+                 JOBS_MAX_ARGS);
+        return -1;
+    }
+    p->argv = xcalloc(n ? n : 1, sizeof *p->argv);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        if (mpr_str(&r, &s, &len) < 0 || memchr(s, '\0', len) != NULL) {
+            snprintf(err, errlen, "job argument %u is not a string", i + 1);
+            return -1;
+        }
+        p->argv[p->argc++] = xstrndup(s, len);
+    }
+    if (!mpr_at_end(&r)) {
+        snprintf(err, errlen, "bad job arguments");
+        return -1;
+    }
+    if (m->f[2].as.s.len > 0) {
+        mpr_init(&r, m->f[2].as.s.ptr, m->f[2].as.s.len);
+        struct mpr_item it;
+        if (mpr_next(&r, &it) < 0 || (it.kind != MPR_MAP && it.kind != MPR_NIL)) {
+            snprintf(err, errlen, "job options must be a map");
+            return -1;
+        }
+        for (uint32_t i = 0; it.kind == MPR_MAP && i < it.as.n; i++) {
+            const char *k, *v;
+            size_t klen, vlen;
+            if (mpr_str(&r, &k, &klen) < 0) {
+                snprintf(err, errlen, "job option names must be strings");
+                return -1;
+            }
+            if (klen == 10 && memcmp(k, "entrypoint", 10) == 0) {
+                if (mpr_str(&r, &v, &vlen) < 0 || memchr(v, '\0', vlen) != NULL) {
+                    snprintf(err, errlen, "option entrypoint must be a string");
+                    return -1;
+                }
+                free(p->entrypoint);
+                p->entrypoint = xstrndup(v, vlen);
+            } else if (mpr_skip(&r) < 0) {
+                snprintf(err, errlen, "bad job options");
+                return -1;
+            }
+        }
+    }
+    p->lib = xmemdup(m->f[0].as.s.ptr, m->f[0].as.s.len);
+    p->liblen = m->f[0].as.s.len;
+    return 0;
+}
+
+static int on_job_submit(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    char err[256];
+    if (c->role != PROTO_ROLE_CLI) {
+        conn_fail(c, RAY_EINVAL, "JOB_SUBMIT is for the ray CLI");
+        return 0;
+    }
+    if (c->owner != NULL) {
+        conn_fail(c, RAY_EINVAL, "one job per connection");
+        return 0;
+    }
+    if (rt->stopping) {
+        conn_fail(c, RAY_ECONN, "the node is stopping");
+        return 0;
+    }
+    struct pending *p = pending_new(rt);
+    if (submit_parse(p, m, err, sizeof err) < 0) {
+        conn_fail(c, RAY_EINVAL, "%s", err);
+        pending_free(p);
+        return 0;
+    }
+    p->c = c;
+    c->owner = p;
+    c->on_close = pending_conn_closed;
+    if (gcs_command(rt->n->gcs, submit_number_cb, p, "INCR %sjob_counter",
+                    gcs_client_prefix(rt->n->gcs)) < 0) {
+        pending_detach(p);
+        pending_free(p);
+        conn_fail(c, RAY_ECONN, "cannot allocate a job: GCS unavailable");
+    }
+    return 0;
+}
+
+/* ---- JOB_STOP ---------------------------------------------------------------------- */
+
+static int on_job_stop(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    const char *hex = m->f[0].as.s.ptr;
+    size_t len = m->f[0].as.s.len;
+    if (c->role != PROTO_ROLE_CLI) {
+        conn_fail(c, RAY_EINVAL, "JOB_STOP is for the ray CLI");
+        return 0;
+    }
+    if (len == 0) { /* this connection's own job */
+        if (c->on_close == submitter_closed) {
+            job_stop(rt, c->owner);
+        } else if (c->on_close == pending_conn_closed) {
+            ((struct pending *)c->owner)->stop = true;
+        } else {
+            conn_fail(c, RAY_EINVAL, "no job was submitted on this connection");
+        }
+        return 0;
+    }
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (strlen(j->hex) == len && memcmp(j->hex, hex, len) == 0) {
+            if (!j->ending)
+                job_stop(rt, j);
+            return 0;
+        }
+    conn_fail(c, RAY_ENOTFOUND, "no job %.*s on this node", (int)(len < 16 ? len : 16), hex);
+    return 0;
+}
+
+/* ---- JOB_LIBRARY ------------------------------------------------------------------ */
+
+static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL || !cl->is_driver || cl->job == NULL) {
+        log_warnx("conn %s: JOB_LIBRARY from a peer that is not a driver", c->peer);
+        return -1;
+    }
+    struct job *j = cl->job;
+    if (j->ending)
+        return 0;
+    if (jobs_set_library(rt, j, m->f[0].as.s.ptr, m->f[0].as.s.len) < 0) {
+        log_warnx("job %s: cannot store the library its driver sent", j->hex);
+        return -1;
+    }
+    char *key = xasprintf("%sjob:%s", gcs_client_prefix(rt->n->gcs), j->hex);
+    char *path = xstrndup(m->f[1].as.s.ptr, m->f[1].as.s.len);
+    gcs_command(rt->n->gcs, NULL, NULL, "HSET %s library_hash %s entrypoint %s", key, j->lib_hash,
+                path);
+    free(key);
+    free(path);
+    tasks_schedule(rt); /* tasks that waited for a library can get workers now */
+    return 0;
+}
+
+/* ---- standalone drivers --------------------------------------------------------------- */
+
+static void standalone_number_cb(void *arg, const struct gcs_reply *r)
+{
+    struct pending *p = arg;
+    struct runtime *rt = p->rt;
+    if (rt == NULL) { /* jobs_free already called done */
+        pending_free(p);
+        return;
+    }
+    void (*done)(void *, struct job *) = p->done;
+    void *darg = p->arg;
+    pending_free(p);
+    uint32_t num = reply_job_number(r);
+    if (num == 0 || rt->stopping) {
+        done(darg, NULL);
+        return;
+    }
+    struct job *j = job_new(rt, num);
+    job_record_put(rt, j, NULL);
+    gcs_event_add(rt->n->gcs, "JOB_STARTED", j->hex, rt->n->hex, "standalone driver");
+    log_info("job %s: standalone driver", j->hex);
+    done(darg, j);
+}
+
+void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job *j), void *arg)
+{
+    struct pending *p = pending_new(rt);
+    p->standalone = true;
+    p->done = done;
+    p->arg = arg;
+    if (gcs_command(rt->n->gcs, standalone_number_cb, p, "INCR %sjob_counter",
+                    gcs_client_prefix(rt->n->gcs)) < 0) {
+        pending_free(p);
+        done(arg, NULL);
+    }
+}
+
+/* ---- set-up and tear-down ------------------------------------------------------------- */
+
+void jobs_init(struct runtime *rt)
+{
+    jobs_rt = rt;
+    server_on(rt->n->srv, PROTO_JOB_SUBMIT, on_job_submit, rt);
+    server_on(rt->n->srv, PROTO_JOB_STOP, on_job_stop, rt);
+    server_on(rt->n->srv, PROTO_JOB_LIBRARY, on_job_library, rt);
+}
+
+void jobs_free(struct runtime *rt)
+{
+    if (rt == NULL)
+        return;
+    /* requests still waiting for the GCS: their callbacks come later (or
+     * never touch this runtime again) */
+    for (struct pending *p = pending_list; p; p = p->next) {
+        if (p->rt != rt)
+            continue;
+        pending_detach(p);
+        p->rt = NULL;
+        if (p->standalone && p->done) {
+            void (*done)(void *, struct job *) = p->done;
+            p->done = NULL;
+            done(p->arg, NULL);
+        }
+    }
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (j->driver_pid > 0)
+            kill(j->driver_pid, SIGKILL);
+    while (rt->jobs) {
+        struct job *j = rt->jobs;
+        if (j->driver_pid > 0)
+            while (waitpid(j->driver_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        submitter_detach(j);
+        job_destroy(rt, j);
+    }
+    if (jobs_rt == rt)
+        jobs_rt = NULL;
+}

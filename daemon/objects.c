@@ -1,0 +1,623 @@
+/*
+ * objects.c — the node's object requests: OBJ_PUT / CREATE / SEAL / GET /
+ * RELEASE / WAIT / FREE from workers and drivers, on top of the objstore.
+ *
+ * Waiting is callback driven: a request for an object that is not here yet
+ * registers a waiter under the object's ID (rt->waiters); the store's ready
+ * callback (objects_ready) wakes every waiter of that ID. Creates and puts
+ * that find the store full wait in rt->creates until spilling frees space.
+ * A worker whose get or wait has to wait gives its task's CPU back
+ * (tasks_worker_blocked) until it is answered.
+ */
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+#include "objstore/objstore.h"
+#include "ray.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct get_req {
+    struct runtime *rt;
+    struct client *cl;
+    uint64_t reqid;
+    uint8_t id[IDS_SIZE];
+    bool blocked;            /* counted in cl->nblocked */
+    struct event *timer;
+    struct get_req *next, *prev;
+};
+
+struct wait_req {
+    struct runtime *rt;
+    struct client *cl;
+    uint64_t reqid;
+    uint8_t (*ids)[IDS_SIZE];
+    uint32_t n, num_ready;
+    bool blocked;            /* counted in cl->nblocked */
+    struct event *timer;
+    struct wait_req *next, *prev;
+};
+
+struct pending_create {
+    struct client *cl;
+    uint64_t reqid;          /* 0 for an OBJ_PUT */
+    uint8_t id[IDS_SIZE];
+    uint32_t vtype;
+    uint64_t size;
+    void *data;              /* OBJ_PUT payload (owned) */
+    struct pending_create *next;
+};
+
+/* ---- waiters ---------------------------------------------------------------- */
+
+void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind kind, void *ptr)
+{
+    struct waiter *w = xmalloc(sizeof *w);
+    w->kind = kind;
+    w->ptr = ptr;
+    w->next = idmap_get(&rt->waiters, id);
+    idmap_put(&rt->waiters, id, w);
+}
+
+static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
+{
+    struct waiter *head = idmap_get(&rt->waiters, id), **pp = &head;
+    while (*pp) {
+        if ((*pp)->ptr == ptr) {
+            struct waiter *dead = *pp;
+            *pp = dead->next;
+            free(dead);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    if (head)
+        idmap_put(&rt->waiters, id, head);
+    else
+        idmap_del(&rt->waiters, id);
+}
+
+void objects_forget_waiter(struct runtime *rt, void *ptr)
+{
+    /* rare (a task freed while waiting for deps): scan the map */
+    uint8_t (*ids)[IDS_SIZE] = NULL;
+    size_t nids = 0, pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->waiters, &pos)) != NULL) {
+        for (struct waiter *w = s->val; w; w = w->next)
+            if (w->ptr == ptr) {
+                ids = xreallocarray(ids, nids + 1, sizeof *ids);
+                memcpy(ids[nids++], s->key, IDS_SIZE);
+                break;
+            }
+        pos++;
+    }
+    for (size_t i = 0; i < nids; i++)
+        waiter_remove(rt, ids[i], ptr);
+    free(ids);
+}
+
+bool objects_have(struct runtime *rt, const uint8_t *id)
+{
+    return objstore_contains(rt->n->store, id);
+}
+
+/* ---- replies ------------------------------------------------------------------ */
+
+static void client_unblock(struct runtime *rt, struct client *cl, bool *blocked)
+{
+    if (!*blocked)
+        return;
+    *blocked = false;
+    if (--cl->nblocked == 0 && cl->worker)
+        tasks_worker_blocked(rt, cl->worker, false);
+}
+
+static void client_block(struct runtime *rt, struct client *cl, bool *blocked)
+{
+    *blocked = true;
+    if (cl->nblocked++ == 0 && cl->worker)
+        tasks_worker_blocked(rt, cl->worker, true);
+}
+
+static int rc_to_status(int rc)
+{
+    switch (rc) {
+    case OBJSTORE_NOMEM: return RAY_ENOMEM;
+    case OBJSTORE_IO_ERROR: return RAY_ELOST;
+    default: return RAY_ELOST;
+    }
+}
+
+/* Try to answer a get now. Returns true if it was answered. */
+static bool get_try(struct runtime *rt, struct client *cl, uint64_t reqid, const uint8_t *id)
+{
+    struct objstore_info info;
+    int rc = objstore_get(rt->n->store, id, cl->store_id, &info);
+    if (rc == OBJSTORE_FOUND) {
+        conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
+                  info.offset, info.size, "", (size_t)0);
+        return true;
+    }
+    if (rc == OBJSTORE_NOT_FOUND || rc == OBJSTORE_NOT_SEALED || rc == OBJSTORE_SPILLED_RESTORING)
+        return false;
+    conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)rc_to_status(rc), (uint64_t)0,
+              (uint64_t)0, (uint64_t)0, "", (size_t)0);
+    return true;
+}
+
+static void get_req_free(struct runtime *rt, struct get_req *g)
+{
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        rt->gets = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    if (g->timer)
+        event_free(g->timer);
+    waiter_remove(rt, g->id, g);
+    free(g);
+}
+
+static void get_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct get_req *g = arg;
+    struct runtime *rt = g->rt;
+    conn_send(g->cl->conn, PROTO_OBJ_GET_OK, g->reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
+              (uint64_t)0, (uint64_t)0, "", (size_t)0);
+    client_unblock(rt, g->cl, &g->blocked);
+    get_req_free(rt, g);
+}
+
+static void get_wake(struct runtime *rt, struct get_req *g)
+{
+    if (get_try(rt, g->cl, g->reqid, g->id)) {
+        client_unblock(rt, g->cl, &g->blocked);
+        get_req_free(rt, g);
+    } else {
+        objects_wait_for(rt, g->id, WAIT_GET, g); /* e.g. being restored: wait again */
+    }
+}
+
+static uint32_t wait_count(struct runtime *rt, struct wait_req *w, struct buf *reply)
+{
+    uint32_t ready = 0;
+    if (reply)
+        mpw_array(reply, w->n);
+    for (uint32_t i = 0; i < w->n; i++) {
+        bool r = ready < w->num_ready && objects_have(rt, w->ids[i]);
+        if (r)
+            ready++;
+        if (reply)
+            mpw_bool(reply, r);
+    }
+    return ready;
+}
+
+static void wait_req_free(struct runtime *rt, struct wait_req *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        rt->waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    if (w->timer)
+        event_free(w->timer);
+    for (uint32_t i = 0; i < w->n; i++)
+        waiter_remove(rt, w->ids[i], w);
+    free(w->ids);
+    free(w);
+}
+
+static void wait_reply(struct runtime *rt, struct wait_req *w)
+{
+    struct buf b = BUF_INIT;
+    wait_count(rt, w, &b);
+    conn_send(w->cl->conn, PROTO_OBJ_WAIT_OK, w->reqid, b.data, b.len);
+    buf_free(&b);
+    client_unblock(rt, w->cl, &w->blocked);
+    wait_req_free(rt, w);
+}
+
+static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct wait_req *w = arg;
+    wait_reply(w->rt, w);
+}
+
+void objects_ready(struct runtime *rt, const uint8_t *id)
+{
+    struct waiter *list = idmap_del(&rt->waiters, id);
+    /* waits are answered after the walk: one wait may be listed twice here
+     * (the same ID twice in its request) and answering frees it */
+    struct wait_req **waits = NULL;
+    size_t nwaits = 0;
+    while (list) {
+        struct waiter *w = list;
+        list = w->next;
+        enum waiter_kind kind = w->kind;
+        void *ptr = w->ptr;
+        free(w);
+        switch (kind) {
+        case WAIT_TASK_DEP:
+            tasks_dep_ready(rt, ptr);
+            break;
+        case WAIT_GET:
+            get_wake(rt, ptr);
+            break;
+        case WAIT_WAIT: {
+            bool seen = false;
+            for (size_t i = 0; i < nwaits && !seen; i++)
+                seen = waits[i] == ptr;
+            if (!seen) {
+                waits = xreallocarray(waits, nwaits + 1, sizeof *waits);
+                waits[nwaits++] = ptr;
+            }
+            break;
+        }
+        }
+    }
+    for (size_t i = 0; i < nwaits; i++)
+        if (wait_count(rt, waits[i], NULL) >= waits[i]->num_ready)
+            wait_reply(rt, waits[i]);
+    free(waits);
+}
+
+/* ---- object creation ------------------------------------------------------------ */
+
+static void object_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
+{
+    char hex[IDS_HEX_SIZE];
+    ids_hex(id, IDS_SIZE, hex);
+    gcs_object_add_location(rt->n->gcs, hex, rt->n->hex, (long long)size);
+}
+
+static void pending_add(struct runtime *rt, struct client *cl, uint64_t reqid, const uint8_t *id,
+                        uint32_t vtype, uint64_t size, const void *data)
+{
+    struct pending_create *p = xcalloc(1, sizeof *p);
+    p->cl = cl;
+    p->reqid = reqid;
+    memcpy(p->id, id, IDS_SIZE);
+    p->vtype = vtype;
+    p->size = size;
+    if (data)
+        p->data = xmemdup(data, size ? size : 1);
+    struct pending_create **pp = &rt->creates;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = p;
+}
+
+/* Store a small object; on a full store queue it. Returns the objstore code. */
+static int do_put(struct runtime *rt, struct client *cl, const uint8_t *id, uint32_t vtype,
+                  const void *data, uint64_t len, bool may_queue)
+{
+    int rc = objstore_put(rt->n->store, id, vtype, data, len);
+    if (rc == OBJSTORE_OK) {
+        object_sealed(rt, id, len);
+    } else if (rc == OBJSTORE_FULL_RETRY && may_queue) {
+        pending_add(rt, cl, 0, id, vtype, len, data);
+    } else if (rc == OBJSTORE_NOMEM || rc == OBJSTORE_FULL_RETRY) {
+        char msg[256];
+        objstore_error_format(rt->n->store, rc, len, msg, sizeof msg);
+        log_warnx("put: %s", msg);
+        objects_put_error(rt, id, RAY_ENOMEM, msg);
+    }
+    return rc;
+}
+
+void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const char *msg)
+{
+    struct buf b = BUF_INIT;
+    mpw_array(&b, 2);
+    mpw_int(&b, code);
+    mpw_cstr(&b, msg);
+    struct objstore_info info;
+    if (objstore_lookup(rt->n->store, id, &info) == OBJSTORE_FOUND)
+        objstore_delete(rt->n->store, id);
+    int rc = objstore_put(rt->n->store, id, VT_ERROR, b.data, b.len);
+    if (rc == OBJSTORE_OK)
+        object_sealed(rt, id, b.len);
+    else
+        log_warnx("cannot store an error object: %s", objstore_rc_name(rc));
+    buf_free(&b);
+}
+
+static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
+    if (ids_job(id) != cl->job->num)
+        log_debug("put of an object of another job");
+    do_put(rt, cl, id, (uint32_t)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len, true);
+    return 0;
+}
+
+static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    uint64_t reqid = m->f[0].as.u, size = m->f[3].as.u, off = 0;
+    const uint8_t *id = (const uint8_t *)m->f[1].as.s.ptr;
+    int rc = objstore_create(rt->n->store, id, (uint32_t)m->f[2].as.u, size, &off);
+    if (rc == OBJSTORE_FULL_RETRY) {
+        pending_add(rt, cl, reqid, id, (uint32_t)m->f[2].as.u, size, NULL);
+        return 0;
+    }
+    int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
+    if (rc == OBJSTORE_NOMEM) {
+        char msg[256];
+        objstore_error_format(rt->n->store, rc, size, msg, sizeof msg);
+        log_warnx("create: %s", msg);
+    }
+    return conn_send(c, PROTO_OBJ_CREATE_OK, reqid, st, off);
+}
+
+static void space_cb(void *arg)
+{
+    struct runtime *rt = arg;
+    struct pending_create *list = rt->creates;
+    rt->creates = NULL;
+    while (list) {
+        struct pending_create *p = list;
+        list = p->next;
+        if (p->cl == NULL) {
+            free(p->data);
+            free(p);
+            continue;
+        }
+        if (p->reqid == 0) {
+            int rc = objstore_put(rt->n->store, p->id, p->vtype, p->data, p->size);
+            if (rc == OBJSTORE_FULL_RETRY) {
+                p->next = rt->creates;
+                rt->creates = p;
+                continue;
+            }
+            if (rc == OBJSTORE_OK)
+                object_sealed(rt, p->id, p->size);
+            else if (rc != OBJSTORE_EXISTS) {
+                char msg[256];
+                objstore_error_format(rt->n->store, rc, p->size, msg, sizeof msg);
+                objects_put_error(rt, p->id, RAY_ENOMEM, msg);
+            }
+        } else {
+            uint64_t off = 0;
+            int rc = objstore_create(rt->n->store, p->id, p->vtype, p->size, &off);
+            if (rc == OBJSTORE_FULL_RETRY) {
+                p->next = rt->creates;
+                rt->creates = p;
+                continue;
+            }
+            int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
+            conn_send(p->cl->conn, PROTO_OBJ_CREATE_OK, p->reqid, st, off);
+        }
+        free(p->data);
+        free(p);
+    }
+}
+
+static int h_seal(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (rt_client_of(c) == NULL)
+        return -1;
+    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
+    struct objstore_info info;
+    uint64_t size = objstore_lookup(rt->n->store, id, &info) == OBJSTORE_FOUND ? info.size : 0;
+    if (objstore_seal(rt->n->store, id) == OBJSTORE_OK)
+        object_sealed(rt, id, size);
+    return 0;
+}
+
+/* ---- gets and waits ---------------------------------------------------------------- */
+
+static void arm_timer(struct runtime *rt, struct event **ev, int64_t ms,
+                      void (*cb)(evutil_socket_t, short, void *), void *arg)
+{
+    if (ms < 0)
+        return;
+    *ev = evtimer_new(rt->n->base, cb, arg);
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(*ev, &tv);
+}
+
+static int h_get(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    uint64_t reqid = m->f[0].as.u;
+    const uint8_t *id = (const uint8_t *)m->f[1].as.s.ptr;
+    int64_t timeout = m->f[2].as.i;
+    if (get_try(rt, cl, reqid, id))
+        return 0;
+    if (timeout == 0) {
+        return conn_send(c, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
+                         (uint64_t)0, (uint64_t)0, "", (size_t)0);
+    }
+    struct get_req *g = xcalloc(1, sizeof *g);
+    g->rt = rt;
+    g->cl = cl;
+    g->reqid = reqid;
+    memcpy(g->id, id, IDS_SIZE);
+    g->next = rt->gets;
+    if (rt->gets)
+        rt->gets->prev = g;
+    rt->gets = g;
+    objects_wait_for(rt, id, WAIT_GET, g);
+    arm_timer(rt, &g->timer, timeout, get_timeout_cb, g);
+    client_block(rt, cl, &g->blocked);
+    return 0;
+}
+
+static int h_release(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    objstore_release(rt->n->store, (const uint8_t *)m->f[0].as.s.ptr, cl->store_id);
+    return 0;
+}
+
+/* Read an array of 20-byte IDs from a 'v' field. Returns the count or -1. */
+static int read_ids(const struct proto_field *f, uint8_t (**out)[IDS_SIZE])
+{
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, f->as.s.ptr, f->as.s.len);
+    if (mpr_array(&r, &n) < 0 || n > 1000000)
+        return -1;
+    uint8_t (*ids)[IDS_SIZE] = xcalloc(n ? n : 1, sizeof *ids);
+    for (uint32_t i = 0; i < n; i++) {
+        const void *p;
+        size_t len;
+        if (mpr_bin(&r, &p, &len) < 0 || len != IDS_SIZE) {
+            free(ids);
+            return -1;
+        }
+        memcpy(ids[i], p, IDS_SIZE);
+    }
+    *out = ids;
+    return (int)n;
+}
+
+static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    uint8_t (*ids)[IDS_SIZE] = NULL;
+    int n = read_ids(&m->f[1], &ids);
+    if (n < 0)
+        return -1;
+    struct wait_req *w = xcalloc(1, sizeof *w);
+    w->rt = rt;
+    w->cl = cl;
+    w->reqid = m->f[0].as.u;
+    w->ids = ids;
+    w->n = (uint32_t)n;
+    w->num_ready = m->f[2].as.u > (uint64_t)n ? (uint32_t)n : (uint32_t)m->f[2].as.u;
+    w->next = rt->waits;
+    if (rt->waits)
+        rt->waits->prev = w;
+    rt->waits = w;
+    int64_t timeout = m->f[3].as.i;
+    if (wait_count(rt, w, NULL) >= w->num_ready || timeout == 0) {
+        wait_reply(rt, w);
+        return 0;
+    }
+    for (uint32_t i = 0; i < w->n; i++)
+        if (!objects_have(rt, w->ids[i]))
+            objects_wait_for(rt, w->ids[i], WAIT_WAIT, w);
+    arm_timer(rt, &w->timer, timeout, wait_timeout_cb, w);
+    client_block(rt, cl, &w->blocked);
+    return 0;
+}
+
+static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (rt_client_of(c) == NULL)
+        return -1;
+    uint8_t (*ids)[IDS_SIZE] = NULL;
+    int n = read_ids(&m->f[0], &ids);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        objstore_delete(rt->n->store, ids[i]);
+        char hex[IDS_HEX_SIZE];
+        gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
+    }
+    free(ids);
+    return 0;
+}
+
+/* ---- clients and jobs going away ------------------------------------------------------ */
+
+void objects_client_gone(struct runtime *rt, struct client *cl)
+{
+    for (struct get_req *g = rt->gets, *next; g; g = next) {
+        next = g->next;
+        if (g->cl == cl)
+            get_req_free(rt, g);
+    }
+    for (struct wait_req *w = rt->waits, *next; w; w = next) {
+        next = w->next;
+        if (w->cl == cl)
+            wait_req_free(rt, w);
+    }
+    for (struct pending_create *p = rt->creates; p; p = p->next)
+        if (p->cl == cl)
+            p->cl = NULL;
+    objstore_client_release_all(rt->n->store, cl->store_id);
+}
+
+static bool job_pred(const uint8_t *id, void *arg)
+{
+    return ids_job(id) == *(uint32_t *)arg;
+}
+
+void objects_delete_job(struct runtime *rt, uint32_t num)
+{
+    uint64_t n = objstore_delete_if(rt->n->store, job_pred, &num);
+    if (n)
+        log_info("deleted %llu objects of job %08x", (unsigned long long)n, num);
+}
+
+void objects_init(struct runtime *rt)
+{
+    struct server *s = rt->n->srv;
+    server_on(s, PROTO_OBJ_PUT, h_put, rt);
+    server_on(s, PROTO_OBJ_CREATE, h_create, rt);
+    server_on(s, PROTO_OBJ_SEAL, h_seal, rt);
+    server_on(s, PROTO_OBJ_GET, h_get, rt);
+    server_on(s, PROTO_OBJ_RELEASE, h_release, rt);
+    server_on(s, PROTO_OBJ_WAIT, h_wait, rt);
+    server_on(s, PROTO_OBJ_FREE, h_free, rt);
+    objstore_set_space_cb(rt->n->store, space_cb, rt);
+}
+
+void objects_free(struct runtime *rt)
+{
+    while (rt->gets)
+        get_req_free(rt, rt->gets);
+    while (rt->waits)
+        wait_req_free(rt, rt->waits);
+    while (rt->creates) {
+        struct pending_create *p = rt->creates;
+        rt->creates = p->next;
+        free(p->data);
+        free(p);
+    }
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->waiters, &pos)) != NULL) {
+        for (struct waiter *w = s->val, *next; w; w = next) {
+            next = w->next;
+            free(w);
+        }
+        pos++;
+    }
+    idmap_free(&rt->waiters);
+}

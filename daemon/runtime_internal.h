@@ -1,0 +1,334 @@
+/*
+ * runtime_internal.h — the structures shared by the runtime's files:
+ *
+ *   runtime.c   peers (HELLO of workers, drivers, CLI), clients, life cycle
+ *   objects.c   OBJ_* messages: puts, creates, gets and waits; error objects
+ *   tasks.c     TASK_SUBMIT / TASK_DONE, task records, retries, the local
+ *               queue and dispatch (with sched/ for resources)
+ *   actors.c    ACTOR_* messages, actor records, restarts
+ *   workers.c   the worker pool: spawn, reuse, death, output capture
+ *   jobs.c      JOB_SUBMIT, drivers, job libraries, log streaming, job end
+ *
+ * Everything runs on the node's loop thread.
+ */
+#ifndef RAY_RUNTIME_INTERNAL_H
+#define RAY_RUNTIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+#include "common/idmap.h"
+#include "common/ids.h"
+#include "daemon/node.h"
+#include "daemon/runtime.h"
+#include "daemon/server.h"
+#include "sched/resources.h"
+
+struct event;
+struct job;
+struct worker;
+struct actor;
+struct task;
+
+/* Value type tags of store objects beyond ray_type's 0..7. */
+#define VT_ERROR 100
+
+/* ---- clients: a connected worker or driver ------------------------------ */
+struct client {
+    struct conn *conn;
+    int store_id;          /* client id for objstore pins */
+    struct job *job;
+    struct worker *worker; /* NULL for a driver */
+    bool is_driver;
+    int nblocked;          /* gets/waits of this worker now waiting */
+    struct client *next, *prev;
+};
+
+/* ---- tasks ---------------------------------------------------------------- */
+enum task_kind { TASK_NORMAL, TASK_ACTOR_NEW, TASK_ACTOR_CALL };
+enum task_state { TASK_WAITING_DEPS, TASK_QUEUED, TASK_RUNNING };
+
+struct task {
+    uint8_t id[IDS_SIZE];
+    enum task_kind kind;
+    enum task_state state;
+    struct job *job;
+    char *name;             /* function, "Class.method" or class name: for logs */
+    char *fn;               /* registered name sent in the spec */
+    struct buf spec;        /* the msgpack spec map as the caller sent it */
+    int nret;
+    struct res_set demand;
+    bool held;              /* resources are taken from the node's avail */
+    bool blocked;           /* its worker waits in a get/wait: CPU given back */
+    int retries_left;       /* -1: forever */
+    bool retry_err;
+    int attempts;
+    uint8_t (*deps)[IDS_SIZE]; /* REF arguments, in argument order (may repeat) */
+    int ndeps;
+    int deps_missing;       /* distinct deps not yet sealed here */
+    bool infeasible;
+    struct worker *worker;  /* while RUNNING */
+    struct actor *actor;    /* ACTOR_NEW / ACTOR_CALL */
+    uint8_t (*pins)[IDS_SIZE]; /* objects pinned for the running task */
+    int npins;
+    long long submit_ms;
+    char gpus[64];          /* GPU indices assigned while it runs ("" none) */
+    bool cpu_lost;          /* blocked, and its CPU could not be taken back */
+    struct task *next, *prev;  /* queue links (scheduler or actor queue) */
+};
+
+/* ---- workers -------------------------------------------------------------- */
+enum worker_state { WORKER_STARTING, WORKER_IDLE, WORKER_BUSY, WORKER_DEAD };
+
+struct worker {
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    pid_t pid;
+    enum worker_state state;
+    struct job *job;
+    struct client *client;   /* once connected */
+    struct task *task;       /* the normal task running (not actor calls) */
+    struct actor *actor;     /* dedicated to this actor */
+    char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
+    char last_name[128];     /* name of the last task: prefixes late output lines */
+    int out_fd, err_fd;
+    struct event *out_ev, *err_ev;
+    struct buf out_line, err_line;
+    long long idle_since_ms;
+    struct worker *next, *prev;
+};
+
+/* ---- actors --------------------------------------------------------------- */
+enum actor_state { ACTOR_PENDING, ACTOR_ALIVE, ACTOR_RESTARTING, ACTOR_DEAD };
+
+struct actor {
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    char *cls;
+    char *name;              /* NULL if unnamed */
+    struct job *job;
+    enum actor_state state;
+    struct buf spec;         /* creation spec, to restart */
+    struct res_set demand;   /* held while alive */
+    bool held;
+    int max_restarts, restarts;
+    int max_conc, in_flight;
+    bool detached, no_restart;
+    char *death;             /* why it is dead */
+    struct worker *worker;
+    struct task *create;     /* the constructor task while pending */
+    struct task *queue_head, *queue_tail; /* calls not yet sent, in order */
+    struct task *running;    /* calls sent to the worker (linked list) */
+};
+
+/* ---- jobs ----------------------------------------------------------------- */
+struct job {
+    uint32_t num;
+    char hex[9];
+    char *lib_path;          /* cached library; NULL until known */
+    char lib_hash[65];
+    struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
+    struct client *driver;
+    pid_t driver_pid;        /* a driver the node started; -1 otherwise */
+    int drv_out_fd, drv_err_fd;
+    struct event *drv_out_ev, *drv_err_ev;
+    struct buf drv_out_line, drv_err_line;
+    bool ending, ended;
+    bool warned_infeasible;
+    int nworkers;
+    struct event *kill_timer;
+    void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
+    struct job *next, *prev;
+};
+
+/* ---- waiters on objects ---------------------------------------------------- */
+enum waiter_kind { WAIT_TASK_DEP, WAIT_GET, WAIT_WAIT };
+struct get_req;
+struct wait_req;
+struct waiter {
+    enum waiter_kind kind;
+    void *ptr;               /* struct task / get_req / wait_req */
+    struct waiter *next;
+};
+
+/* ---- the runtime ------------------------------------------------------------- */
+struct runtime {
+    struct node *n;
+    struct client *clients;
+    int next_store_id;
+    struct job *jobs;
+    struct worker *workers;
+    int nworkers, nstarting;
+    struct idmap worker_by_id;
+    struct idmap actors;        /* id -> struct actor */
+    struct idmap waiters;       /* object id -> struct waiter list */
+    struct task *queue_head, *queue_tail; /* tasks ready to run, in order */
+    struct task *waiting_head;  /* tasks waiting for their arguments */
+    long long queued, waiting;  /* counts for heartbeats */
+    int max_workers;
+    struct buf demands_text;    /* last demands written to the GCS */
+    struct event *sched_ev;     /* deferred dispatch */
+    struct event *tick;         /* periodic: idle workers, demands */
+    struct event *sigchld;
+    struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
+    struct get_req *gets;       /* OBJ_GET requests waiting */
+    struct wait_req *waits;     /* OBJ_WAIT requests waiting */
+    bool gpu_busy[64];          /* whole GPUs assigned to running tasks/actors */
+    bool stopping;
+};
+
+/* runtime.c */
+struct client *rt_client_of(struct conn *c);
+struct job *rt_job_find(struct runtime *rt, uint32_t num);
+/* Send a JOB_LOG line to the job's submitter and append it to its log file. */
+void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len);
+
+/* objects.c */
+void objects_init(struct runtime *rt);
+void objects_free(struct runtime *rt);
+/* The store's ready callback: ID is readable; wake its waiters. */
+void objects_ready(struct runtime *rt, const uint8_t *id);
+/* Store an ERROR object (code, message) under ID, replacing what was there
+ * unless it is pinned. */
+void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const char *msg);
+/* True if ID is sealed here (in memory or spilled). */
+bool objects_have(struct runtime *rt, const uint8_t *id);
+/* Register W as waiting for ID. */
+void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind kind, void *ptr);
+/* Drop every waiter entry pointing at PTR (a task being freed...). */
+void objects_forget_waiter(struct runtime *rt, void *ptr);
+/* A client went away: fail its pending gets/waits, drop its pins and unsealed creates. */
+void objects_client_gone(struct runtime *rt, struct client *cl);
+/* Delete every object of job NUM. */
+void objects_delete_job(struct runtime *rt, uint32_t num);
+
+/* The fields of a task or actor spec map (docs/runtime.md); strings point
+ * into the spec and are not NUL-terminated. */
+struct spec_fields {
+    const uint8_t *id;           /* required */
+    const char *fn; size_t fnlen; /* required */
+    const char *name; size_t namelen;
+    const char *res; size_t reslen;
+    const char *aname; size_t anamelen; /* actor "name" on ACTOR_CREATE */
+    const void *args; size_t argslen;   /* the raw args array */
+    uint32_t nargs;
+    int64_t nret, retries, max_restarts, max_conc;
+    double cpu, gpu, mem;
+    bool retry_err, detached;
+    uint64_t reqid;
+    const uint8_t *actor;        /* ACTOR_CALL */
+};
+/* Parse SPEC (LEN bytes). Returns 0, or -1 with a one-line reason in ERR. */
+int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, size_t errlen);
+/* Fill DEMAND from the spec's resources. Returns 0 or -1 with ERR. */
+int spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, size_t errlen);
+
+/* tasks.c */
+void tasks_init(struct runtime *rt);
+void tasks_free(struct runtime *rt);
+/* A task record from SPEC (copied): name, nret, demand, retries, deps.
+ * Returns NULL with ERR for a bad spec. */
+struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j,
+                       const void *spec, size_t len, char *err, size_t errlen);
+void tasks_destroy(struct runtime *rt, struct task *t);
+/* Put T in the scheduler: it waits for its deps, then queues. */
+void tasks_enqueue(struct runtime *rt, struct task *t);
+/* A dep of T is now here. */
+void tasks_dep_ready(struct runtime *rt, struct task *t);
+/* Try to run queued tasks (deferred to the next loop turn). */
+void tasks_schedule(struct runtime *rt);
+/* Build TASK_EXECUTE for T on W (pins its ref args) and send it. Returns 0,
+ * or -1 if a dep turned out to be an error (T was failed) or vanished. */
+int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w);
+/* T ended: store its failure (ERROR objects for every return) */
+void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg);
+/* Release T's resources and pins. */
+void tasks_release(struct runtime *rt, struct task *t);
+/* The worker running T died (status from waitpid). Retries or fails T. */
+void tasks_worker_died(struct runtime *rt, struct task *t, const char *why);
+/* A worker blocks in get/wait (give its CPU back) or resumes. */
+void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked);
+/* Drop the queued and waiting tasks of job J. */
+void tasks_job_ended(struct runtime *rt, struct job *j);
+/* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
+void tasks_describe_exit(int status, char *out, size_t outlen);
+
+/* actors.c */
+void actors_init(struct runtime *rt);
+void actors_free(struct runtime *rt);
+/* The actor's worker connected and is ready for its constructor. */
+void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w);
+/* TASK_DONE for an actor task. */
+void actors_task_done(struct runtime *rt, struct task *t, int status, const char *msg);
+/* The actor's worker died. */
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why);
+/* Kill the job's non-detached actors. */
+void actors_job_ended(struct runtime *rt, struct job *j);
+/* Try to send queued calls of A. */
+void actors_pump(struct runtime *rt, struct actor *a);
+
+/* workers.c */
+void workers_init(struct runtime *rt);
+void workers_free(struct runtime *rt);
+/* Start a worker process for job J (dedicated to actor A if not NULL, with
+ * CUDA_VISIBLE_DEVICES=GPUS if not empty). Returns it, or NULL (logged). */
+struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus);
+/* An idle worker of job J started with GPUS, or NULL. */
+struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus);
+/* Number of workers of J that are starting (not yet connected). */
+int workers_starting(struct runtime *rt, struct job *j);
+/* A worker connected (HELLO with its id). Returns it or NULL if unknown. */
+struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct client *cl);
+void workers_set_idle(struct runtime *rt, struct worker *w);
+/* Kill W (SIGKILL); its death is handled when SIGCHLD arrives. */
+void workers_kill(struct runtime *rt, struct worker *w);
+/* Kill every worker of job J. */
+void workers_kill_job(struct runtime *rt, struct job *j);
+/* Read whatever output W's pipes hold now (before reporting its end). */
+void workers_drain_output(struct runtime *rt, struct worker *w);
+/* Start up to N workers for job J ahead of demand. */
+void workers_prestart(struct runtime *rt, struct job *j, int n);
+/* Helpers shared with jobs.c (drivers are started and read the same way). */
+typedef void (*workers_line_fn)(void *arg, const char *line, size_t len);
+/* Read the non-blocking pipe FD: at most 64 KiB, or with DRAIN all there is
+ * now. Bytes are appended to RAW_FD if >= 0 and collected in ACC, whose
+ * complete lines (split at 16 KiB) go to EMIT; the partial rest is emitted
+ * too at EOF or with DRAIN. Returns 1 at EOF or on a read error (the caller
+ * closes FD), else 0. */
+int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
+                       int raw_fd);
+/* fork + execve("/proc/self/exe", ARGV, ENV) with stdin /dev/null and
+ * stdout/stderr on pipes whose read ends (non-blocking, close-on-exec) go to
+ * *OUT_FD and *ERR_FD; every other fd is closed in the child, which stays in
+ * rayd's process group. Returns the pid, or -1 with ERR. */
+pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
+                             char *err, size_t errlen);
+/* A copy of environ with each "NAME=value" of SET (NULL-terminated) replacing
+ * NAME, and the names in UNSET (NULL-terminated; may be NULL) removed. Free
+ * with workers_env_free_. */
+char **workers_env_build_(const char *const *set, const char *const *unset);
+void workers_env_free_(char **env);
+
+/* jobs.c */
+void jobs_init(struct runtime *rt);
+void jobs_free(struct runtime *rt);
+/* A driver process the node started exited with STATUS (waitpid). */
+void jobs_driver_exited(struct runtime *rt, struct job *j, int status);
+/* Create a job for a standalone driver; calls DONE(arg, job) once its number
+ * is allocated (job NULL on failure). */
+void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job *j), void *arg);
+/* End job J: stop its driver, workers and actors, delete its objects. */
+void jobs_end(struct runtime *rt, struct job *j, const char *state);
+/* Reap one child PID with STATUS: a driver? Returns true if it was one. */
+bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
+/* Store library bytes for J (cache file + function table). Returns 0 or -1. */
+int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len);
+/* Free the jobs that have ended and that nothing points at any more: no
+ * worker, driver process reaped, no client (driver or worker connection).
+ * Called after reaps and from the runtime's tick. */
+void jobs_collect(struct runtime *rt);
+
+#endif

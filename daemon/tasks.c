@@ -1,0 +1,924 @@
+/*
+ * tasks.c — tasks on a node: TASK_SUBMIT and TASK_DONE, the task records,
+ * dependency waits, the local queue and dispatch to workers, retries, and
+ * the failure objects callers see.
+ *
+ * DESIGN. A submitted task first waits, holding nothing, until every REF
+ * argument is sealed in the local store (objects.c calls tasks_dep_ready).
+ * It then joins the queue, in submission order. Dispatch (tasks_run, on a
+ * deferred event so a burst of submissions is handled in one pass) walks the
+ * queue once: a task runs when its demand fits the node's free resources and
+ * an idle worker of its job is there; otherwise, if it fits, a worker is
+ * started for it (bounded by the pool's caps). A demand larger than the
+ * node's total is infeasible: it stays queued, is reported in
+ * <p>demands:<node> for `ray status`, and the job's driver is warned once.
+ * A task whose worker blocks in ray_get/ray_wait gives its CPU back until the
+ * answer comes, so nested tasks cannot deadlock a small node.
+ */
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+#include "objstore/objstore.h"
+#include "ray.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define TASKS_SCAN_MAX 4096   /* queue entries looked at per dispatch pass */
+#define TASKS_MAX_RETURNS 64
+
+/* ---- spec parsing ------------------------------------------------------------ */
+
+static bool key_is(const char *k, size_t kl, const char *want)
+{
+    return kl == strlen(want) && memcmp(k, want, kl) == 0;
+}
+
+int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    f->nret = 1;
+    f->max_conc = 1;
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, spec, len);
+    if (mpr_map(&r, &n) < 0) {
+        snprintf(err, errlen, "task spec is not a map");
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        if (mpr_str(&r, &k, &kl) < 0) {
+            snprintf(err, errlen, "task spec key is not a string");
+            return -1;
+        }
+        int rc = 0;
+        const void *p;
+        size_t pl;
+        if (key_is(k, kl, "id")) {
+            rc = mpr_bin(&r, &p, &pl);
+            if (rc == 0 && pl != IDS_SIZE)
+                rc = -1;
+            f->id = p;
+        } else if (key_is(k, kl, "actor")) {
+            rc = mpr_bin(&r, &p, &pl);
+            if (rc == 0 && pl != IDS_SIZE)
+                rc = -1;
+            f->actor = p;
+        } else if (key_is(k, kl, "fn")) {
+            rc = mpr_str(&r, &f->fn, &f->fnlen);
+        } else if (key_is(k, kl, "name")) {
+            struct mpr_item it;
+            rc = mpr_next(&r, &it);
+            if (rc == 0 && it.kind == MPR_STR) {
+                f->name = f->aname = it.as.s.ptr;
+                f->namelen = f->anamelen = it.as.s.len;
+            } else if (rc == 0 && it.kind != MPR_NIL) {
+                rc = -1;
+            }
+        } else if (key_is(k, kl, "res")) {
+            struct mpr_item it;
+            rc = mpr_next(&r, &it);
+            if (rc == 0 && it.kind == MPR_STR) {
+                f->res = it.as.s.ptr;
+                f->reslen = it.as.s.len;
+            } else if (rc == 0 && it.kind != MPR_NIL) {
+                rc = -1;
+            }
+        } else if (key_is(k, kl, "args")) {
+            const uint8_t *start = r.p;
+            rc = mpr_array(&r, &f->nargs);
+            for (uint32_t a = 0; rc == 0 && a < f->nargs; a++)
+                rc = mpr_skip(&r);
+            f->args = start;
+            f->argslen = (size_t)(r.p - start);
+        } else if (key_is(k, kl, "nret")) {
+            rc = mpr_int(&r, &f->nret);
+        } else if (key_is(k, kl, "retries")) {
+            rc = mpr_int(&r, &f->retries);
+        } else if (key_is(k, kl, "max_restarts")) {
+            rc = mpr_int(&r, &f->max_restarts);
+        } else if (key_is(k, kl, "max_conc")) {
+            rc = mpr_int(&r, &f->max_conc);
+        } else if (key_is(k, kl, "cpu")) {
+            rc = mpr_double(&r, &f->cpu);
+        } else if (key_is(k, kl, "gpu")) {
+            rc = mpr_double(&r, &f->gpu);
+        } else if (key_is(k, kl, "mem")) {
+            rc = mpr_double(&r, &f->mem);
+        } else if (key_is(k, kl, "retry_err")) {
+            rc = mpr_bool(&r, &f->retry_err);
+        } else if (key_is(k, kl, "detached")) {
+            rc = mpr_bool(&r, &f->detached);
+        } else if (key_is(k, kl, "reqid")) {
+            rc = mpr_uint(&r, &f->reqid);
+        } else {
+            rc = mpr_skip(&r);
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "task spec field '%.*s' has the wrong type", (int)kl, k);
+            return -1;
+        }
+    }
+    if (f->id == NULL || f->fn == NULL || f->fnlen == 0) {
+        snprintf(err, errlen, "task spec without id or fn");
+        return -1;
+    }
+    if (f->nret < 0 || f->nret > TASKS_MAX_RETURNS) {
+        snprintf(err, errlen, "num_returns %lld out of range 0..%d", (long long)f->nret,
+                 TASKS_MAX_RETURNS);
+        return -1;
+    }
+    if (!(f->cpu >= 0 && f->cpu < 1e6) || !(f->gpu >= 0 && f->gpu < 1e6) || !(f->mem >= 0)) {
+        snprintf(err, errlen, "negative or absurd resource amounts");
+        return -1;
+    }
+    if (f->max_conc < 1)
+        f->max_conc = 1;
+    return 0;
+}
+
+int spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, size_t errlen)
+{
+    res_init(demand);
+    if (f->res && f->reslen) {
+        char *res = xstrndup(f->res, f->reslen);
+        int rc = res_parse(demand, res, err, errlen);
+        free(res);
+        if (rc < 0)
+            return -1;
+    }
+    if (f->cpu > 0)
+        res_set_amount(demand, RES_CPU, (int64_t)(f->cpu * RES_SCALE + 0.5));
+    if (f->gpu > 0)
+        res_set_amount(demand, RES_GPU, (int64_t)(f->gpu * RES_SCALE + 0.5));
+    if (f->mem > 0)
+        res_set_amount(demand, RES_MEMORY, (int64_t)(f->mem * RES_SCALE + 0.5));
+    return 0;
+}
+
+/* REF arguments: ext type 1 of 20 bytes. */
+static int collect_deps(struct task *t, const struct spec_fields *f)
+{
+    struct mpr r;
+    mpr_init(&r, f->args, f->argslen);
+    uint32_t n;
+    if (f->args == NULL || mpr_array(&r, &n) < 0)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct mpr_item it;
+        if (mpr_next(&r, &it) < 0)
+            return -1;
+        if (it.kind == MPR_EXT && it.as.s.len == IDS_SIZE && ((const uint8_t *)it.as.s.ptr)[-1] == 1) {
+            t->deps = xreallocarray(t->deps, (size_t)t->ndeps + 1, sizeof *t->deps);
+            memcpy(t->deps[t->ndeps++], it.as.s.ptr, IDS_SIZE);
+        } else if (it.kind == MPR_ARRAY || it.kind == MPR_MAP) {
+            uint32_t items = it.kind == MPR_MAP ? it.as.n * 2 : it.as.n;
+            for (uint32_t k = 0; k < items; k++)
+                if (mpr_skip(&r) < 0)
+                    return -1;
+        }
+    }
+    return 0;
+}
+
+/* Copy the spec map SPEC with a "kind" entry added (the worker needs it to
+ * tell constructors and methods from functions). Returns 0 or -1. */
+static int spec_add_kind(struct buf *out, const void *spec, size_t len, const char *kind)
+{
+    const uint8_t *p = spec;
+    uint32_t n;
+    size_t hdr;
+    if (len >= 1 && (p[0] & 0xf0) == 0x80) {
+        n = p[0] & 0x0f;
+        hdr = 1;
+    } else if (len >= 3 && p[0] == 0xde) {
+        n = (uint32_t)p[1] << 8 | p[2];
+        hdr = 3;
+    } else if (len >= 5 && p[0] == 0xdf) {
+        n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        hdr = 5;
+    } else {
+        return -1;
+    }
+    mpw_map(out, n + 1);
+    buf_append(out, p + hdr, len - hdr);
+    mpw_cstr(out, "kind");
+    mpw_cstr(out, kind);
+    return 0;
+}
+
+struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, const void *spec,
+                       size_t len, char *err, size_t errlen)
+{
+    (void)rt;
+    struct spec_fields f;
+    if (spec_parse(spec, len, &f, err, errlen) < 0)
+        return NULL;
+    struct task *t = xcalloc(1, sizeof *t);
+    memcpy(t->id, f.id, IDS_SIZE);
+    t->kind = kind;
+    t->job = j;
+    t->fn = xstrndup(f.fn, f.fnlen);
+    t->name = f.name && f.namelen && kind == TASK_NORMAL ? xstrndup(f.name, f.namelen)
+                                                         : xstrdup(t->fn);
+    if (kind == TASK_NORMAL) {
+        buf_append(&t->spec, spec, len);
+    } else if (spec_add_kind(&t->spec, spec, len,
+                             kind == TASK_ACTOR_NEW ? "actor_new" : "actor_call") < 0) {
+        snprintf(err, errlen, "task spec is not a map");
+        tasks_destroy(rt, t);
+        return NULL;
+    }
+    t->nret = kind == TASK_ACTOR_NEW ? 0 : (int)f.nret;
+    t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
+    t->retry_err = f.retry_err;
+    t->submit_ms = net_now_ms();
+    if (kind != TASK_ACTOR_CALL && spec_demand(&f, &t->demand, err, errlen) < 0) {
+        tasks_destroy(rt, t);
+        return NULL;
+    }
+    if (collect_deps(t, &f) < 0) {
+        snprintf(err, errlen, "bad task arguments");
+        tasks_destroy(rt, t);
+        return NULL;
+    }
+    return t;
+}
+
+void tasks_destroy(struct runtime *rt, struct task *t)
+{
+    if (t == NULL)
+        return;
+    if (t->state == TASK_WAITING_DEPS && t->deps_missing > 0)
+        objects_forget_waiter(rt, t);
+    free(t->name);
+    free(t->fn);
+    buf_free(&t->spec);
+    res_free(&t->demand);
+    free(t->deps);
+    free(t->pins);
+    free(t);
+}
+
+/* ---- the queue --------------------------------------------------------------- */
+
+static void queue_push(struct runtime *rt, struct task *t)
+{
+    t->state = TASK_QUEUED;
+    t->next = NULL;
+    t->prev = rt->queue_tail;
+    if (rt->queue_tail)
+        rt->queue_tail->next = t;
+    else
+        rt->queue_head = t;
+    rt->queue_tail = t;
+    rt->queued++;
+}
+
+static void queue_remove(struct runtime *rt, struct task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        rt->queue_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        rt->queue_tail = t->prev;
+    t->next = t->prev = NULL;
+    rt->queued--;
+}
+
+/* Count distinct missing deps and register for them. */
+static void deps_register(struct runtime *rt, struct task *t)
+{
+    t->deps_missing = 0;
+    for (int i = 0; i < t->ndeps; i++) {
+        bool dup = false;
+        for (int k = 0; k < i && !dup; k++)
+            dup = memcmp(t->deps[k], t->deps[i], IDS_SIZE) == 0;
+        if (dup || objects_have(rt, t->deps[i]))
+            continue;
+        t->deps_missing++;
+        objects_wait_for(rt, t->deps[i], WAIT_TASK_DEP, t);
+    }
+}
+
+/* Tasks waiting for their arguments are kept on their own list (through the
+ * same links as the queue) so a job's end can find them. */
+static void waiting_push(struct runtime *rt, struct task *t)
+{
+    t->state = TASK_WAITING_DEPS;
+    t->prev = NULL;
+    t->next = rt->waiting_head;
+    if (rt->waiting_head)
+        rt->waiting_head->prev = t;
+    rt->waiting_head = t;
+    rt->waiting++;
+}
+
+static void waiting_remove(struct runtime *rt, struct task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        rt->waiting_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->next = t->prev = NULL;
+    rt->waiting--;
+}
+
+void tasks_enqueue(struct runtime *rt, struct task *t)
+{
+    t->state = TASK_WAITING_DEPS;
+    deps_register(rt, t);
+    if (t->kind == TASK_ACTOR_CALL) {
+        actors_pump(rt, t->actor);
+        return;
+    }
+    if (t->deps_missing == 0) {
+        queue_push(rt, t);
+        tasks_schedule(rt);
+    } else {
+        waiting_push(rt, t);
+    }
+}
+
+void tasks_dep_ready(struct runtime *rt, struct task *t)
+{
+    if (t->deps_missing > 0 && --t->deps_missing > 0)
+        return;
+    if (t->kind == TASK_ACTOR_CALL) {
+        actors_pump(rt, t->actor);
+        return;
+    }
+    if (t->state == TASK_WAITING_DEPS) {
+        waiting_remove(rt, t);
+        queue_push(rt, t);
+        tasks_schedule(rt);
+    }
+}
+
+void tasks_job_ended(struct runtime *rt, struct job *j)
+{
+    for (struct task *t = rt->queue_head, *next; t; t = next) {
+        next = t->next;
+        if (t->job == j) {
+            queue_remove(rt, t);
+            if (t->kind == TASK_ACTOR_NEW && t->actor)
+                t->actor->create = NULL;
+            tasks_destroy(rt, t);
+        }
+    }
+    for (struct task *t = rt->waiting_head, *next; t; t = next) {
+        next = t->next;
+        if (t->job == j) {
+            waiting_remove(rt, t);
+            if (t->kind == TASK_ACTOR_NEW && t->actor)
+                t->actor->create = NULL;
+            tasks_destroy(rt, t);
+        }
+    }
+}
+
+/* ---- GPUs ------------------------------------------------------------------- */
+
+static void gpus_assign(struct runtime *rt, struct task *t, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    int64_t want = res_get(&t->demand, RES_GPU);
+    int ngpu = rt->n->num_gpus > 64 ? 64 : rt->n->num_gpus;
+    if (want <= 0 || ngpu <= 0)
+        return;
+    int whole = (int)(want / RES_SCALE);
+    struct buf b = BUF_INIT;
+    if (whole == 0) {
+        /* a fraction of a GPU: share the first one */
+        buf_printf(&b, "0");
+    } else {
+        int got = 0;
+        for (int i = 0; i < ngpu && got < whole; i++)
+            if (!rt->gpu_busy[i]) {
+                rt->gpu_busy[i] = true;
+                buf_printf(&b, "%s%d", got ? "," : "", i);
+                got++;
+            }
+    }
+    snprintf(out, outlen, "%s", b.data ? b.data : "");
+    buf_free(&b);
+}
+
+static void gpus_release(struct runtime *rt, const char *gpus, int64_t want)
+{
+    if (want < RES_SCALE || gpus[0] == '\0')
+        return;
+    char copy[64];
+    snprintf(copy, sizeof copy, "%s", gpus);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int i = atoi(tok);
+        if (i >= 0 && i < 64)
+            rt->gpu_busy[i] = false;
+    }
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+/* Take T's demand from the node. */
+static void tasks_hold(struct runtime *rt, struct task *t)
+{
+    res_sub(&rt->n->avail, &t->demand);
+    t->held = true;
+    gpus_assign(rt, t, t->gpus, sizeof t->gpus);
+}
+
+void tasks_release(struct runtime *rt, struct task *t)
+{
+    if (t->held) {
+        if (t->blocked || t->cpu_lost) {
+            struct res_set rest = RES_SET_INIT;
+            res_copy(&rest, &t->demand);
+            res_set_amount(&rest, RES_CPU, 0);
+            res_add(&rt->n->avail, &rest);
+            res_free(&rest);
+        } else {
+            res_add(&rt->n->avail, &t->demand);
+        }
+        gpus_release(rt, t->gpus, res_get(&t->demand, RES_GPU));
+        t->held = false;
+        t->blocked = t->cpu_lost = false;
+    }
+    struct client *cl = t->worker ? t->worker->client : NULL;
+    for (int i = 0; i < t->npins; i++)
+        if (cl)
+            objstore_release(rt->n->store, t->pins[i], cl->store_id);
+    t->npins = 0;
+}
+
+void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked)
+{
+    struct task *t = w->task;
+    if (t == NULL || !t->held)
+        return;
+    int64_t cpu = res_get(&t->demand, RES_CPU);
+    if (cpu <= 0)
+        return;
+    struct res_set c = RES_SET_INIT;
+    res_set_amount(&c, RES_CPU, cpu);
+    if (blocked && !t->blocked && !t->cpu_lost) {
+        res_add(&rt->n->avail, &c);
+        t->blocked = true;
+        tasks_schedule(rt);
+    } else if (!blocked && t->blocked) {
+        t->blocked = false;
+        if (res_fits(&rt->n->avail, &c))
+            res_sub(&rt->n->avail, &c);
+        else
+            t->cpu_lost = true; /* runs on borrowed CPU until it ends */
+    }
+    res_free(&c);
+}
+
+/* Fail T because the object DEP it needs holds an error. */
+static void fail_from_dep(struct runtime *rt, struct task *t, const uint8_t *dep,
+                          const struct objstore_info *info)
+{
+    const uint8_t *p = (const uint8_t *)objstore_base(rt->n->store) + info->offset;
+    struct mpr r;
+    mpr_init(&r, p, info->size);
+    uint32_t n;
+    int64_t code = RAY_ETASK;
+    const char *msg = "an argument failed";
+    size_t ml = strlen(msg);
+    if (mpr_array(&r, &n) == 0 && n == 2 && mpr_int(&r, &code) == 0)
+        mpr_str(&r, &msg, &ml);
+    char *m = xstrndup(msg, ml);
+    (void)dep;
+    tasks_fail(rt, t, (int)code, m);
+    free(m);
+}
+
+int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
+{
+    struct client *cl = w->client;
+    struct objstore *store = rt->n->store;
+    struct buf resolved = BUF_INIT;
+    struct spec_fields f;
+    char err[200];
+    if (cl == NULL || spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) < 0)
+        return -1;
+    t->worker = w;
+    t->npins = 0;
+    struct mpr r;
+    mpr_init(&r, f.args, f.argslen);
+    uint32_t n = 0;
+    if (f.args)
+        mpr_array(&r, &n);
+    mpw_array(&resolved, n);
+    for (uint32_t i = 0; i < n; i++) {
+        struct mpr_item it;
+        if (mpr_next(&r, &it) < 0)
+            goto fail;
+        if (it.kind == MPR_ARRAY || it.kind == MPR_MAP) {
+            uint32_t items = it.kind == MPR_MAP ? it.as.n * 2 : it.as.n;
+            for (uint32_t k = 0; k < items; k++)
+                mpr_skip(&r);
+        }
+        if (!(it.kind == MPR_EXT && it.as.s.len == IDS_SIZE &&
+              ((const uint8_t *)it.as.s.ptr)[-1] == 1)) {
+            mpw_nil(&resolved);
+            continue;
+        }
+        const uint8_t *dep = (const uint8_t *)it.as.s.ptr;
+        struct objstore_info info;
+        int rc = objstore_get(store, dep, cl->store_id, &info);
+        if (rc != OBJSTORE_FOUND) {
+            /* spilled and being restored, or gone: wait for it again */
+            tasks_release(rt, t);
+            t->worker = NULL;
+            if (rc == OBJSTORE_SPILLED_RESTORING || rc == OBJSTORE_NOT_SEALED ||
+                rc == OBJSTORE_NOT_FOUND) {
+                t->deps_missing = 1;
+                objects_wait_for(rt, dep, WAIT_TASK_DEP, t);
+                if (t->kind != TASK_ACTOR_CALL)
+                    waiting_push(rt, t);
+                else
+                    t->state = TASK_WAITING_DEPS;
+            } else {
+                tasks_fail(rt, t, RAY_ELOST, "an argument object could not be read back");
+            }
+            buf_free(&resolved);
+            return -1;
+        }
+        t->pins = xreallocarray(t->pins, (size_t)t->npins + 1, sizeof *t->pins);
+        memcpy(t->pins[t->npins++], dep, IDS_SIZE);
+        if (info.vtype == VT_ERROR) {
+            fail_from_dep(rt, t, dep, &info);
+            tasks_release(rt, t);
+            t->worker = NULL;
+            buf_free(&resolved);
+            return -2;
+        }
+        mpw_array(&resolved, 3);
+        mpw_uint(&resolved, info.vtype);
+        mpw_uint(&resolved, info.offset);
+        mpw_uint(&resolved, info.size);
+    }
+    t->state = TASK_RUNNING;
+    t->attempts++;
+    snprintf(w->last_name, sizeof w->last_name, "%s",
+             t->kind == TASK_ACTOR_CALL && t->actor ? t->actor->cls : t->name);
+    conn_send(cl->conn, PROTO_TASK_EXECUTE, t->spec.data, t->spec.len, resolved.data, resolved.len);
+    buf_free(&resolved);
+    char hex[IDS_HEX_SIZE];
+    if (t->kind == TASK_NORMAL)
+        gcs_task_set_state(rt->n->gcs, ids_hex(t->id, IDS_SIZE, hex), "RUNNING", rt->n->hex,
+                           t->attempts);
+    return 0;
+fail:
+    tasks_release(rt, t);
+    t->worker = NULL;
+    buf_free(&resolved);
+    tasks_fail(rt, t, RAY_ETASK, "malformed task arguments");
+    return -2;
+}
+
+static void warn_infeasible(struct runtime *rt, struct task *t)
+{
+    if (t->infeasible)
+        return;
+    t->infeasible = true;
+    struct buf b = BUF_INIT;
+    res_format(&t->demand, &b);
+    buf_append(&b, "", 1);
+    log_warnx("task %s needs {%s}: no node can ever run it; it stays pending", t->name, b.data);
+    if (!t->job->warned_infeasible) {
+        t->job->warned_infeasible = true;
+        char line[600];
+        int len = snprintf(line, sizeof line,
+                           "Warning: the demand {%s} of task %s cannot be met by any node in the "
+                           "cluster; it stays pending until a node that fits joins "
+                           "(see `ray status`)",
+                           b.data, t->name);
+        rt_job_log(rt, t->job, 2, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
+    }
+    buf_free(&b);
+}
+
+/* One dispatch pass over the queue. */
+static void tasks_run(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    struct node *n = rt->n;
+    int scanned = 0;
+    /* workers wanted per job in this pass (jobs are few: a small array) */
+    struct { struct job *j; int want; } want[16];
+    int nwant = 0;
+    for (struct task *t = rt->queue_head, *next; t && scanned < TASKS_SCAN_MAX; t = next) {
+        next = t->next;
+        scanned++;
+        if (t->job->ending)
+            continue;
+        if (!res_fits(&n->total, &t->demand)) {
+            warn_infeasible(rt, t);
+            continue;
+        }
+        if (!res_fits(&n->avail, &t->demand))
+            continue;
+        if (t->kind == TASK_ACTOR_NEW) {
+            /* an actor gets a worker of its own */
+            queue_remove(rt, t);
+            tasks_hold(rt, t);
+            t->state = TASK_RUNNING;
+            struct actor *a = t->actor;
+            struct worker *w = workers_spawn(rt, t->job, a, t->gpus);
+            if (w == NULL) {
+                tasks_release(rt, t);
+                queue_push(rt, t); /* at the cap: try again later */
+                continue;
+            }
+            a->worker = w;
+            continue;
+        }
+        char gpus[64] = "";
+        if (res_get(&t->demand, RES_GPU) > 0) {
+            /* a GPU task needs a worker started with its devices */
+            tasks_hold(rt, t);
+            snprintf(gpus, sizeof gpus, "%s", t->gpus);
+            tasks_release(rt, t);
+        }
+        struct worker *w = workers_idle(rt, t->job, gpus);
+        if (w == NULL) {
+            int k = 0;
+            while (k < nwant && want[k].j != t->job)
+                k++;
+            if (k == nwant && nwant < 16) {
+                want[nwant].j = t->job;
+                want[nwant].want = 0;
+                nwant++;
+            }
+            if (k < 16) {
+                want[k].want++;
+                if (workers_starting(rt, t->job) < want[k].want)
+                    workers_spawn(rt, t->job, NULL, gpus);
+            }
+            continue;
+        }
+        queue_remove(rt, t);
+        tasks_hold(rt, t);
+        w->state = WORKER_BUSY;
+        w->task = t;
+        if (tasks_send_execute(rt, t, w) < 0) {
+            w->task = NULL;
+            workers_set_idle(rt, w);
+            if (t->state != TASK_WAITING_DEPS)
+                tasks_destroy(rt, t); /* it was failed */
+        }
+    }
+}
+
+void tasks_schedule(struct runtime *rt)
+{
+    if (!rt->stopping)
+        event_active(rt->sched_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- ends ------------------------------------------------------------------------ */
+
+void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg)
+{
+    char full[1200];
+    if (code == RAY_ETASK && strncmp(msg, "task ", 5) != 0)
+        snprintf(full, sizeof full, "task %s failed on node %.8s: %s", t->name, rt->n->hex, msg);
+    else
+        snprintf(full, sizeof full, "%s", msg);
+    for (int i = 1; i <= t->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, t->id, (uint32_t)i);
+        objects_put_error(rt, rid, code, full);
+    }
+    char hex[IDS_HEX_SIZE];
+    if (t->kind != TASK_ACTOR_NEW) {
+        gcs_task_set_state(rt->n->gcs, ids_hex(t->id, IDS_SIZE, hex), "FAILED", rt->n->hex,
+                           t->attempts);
+        gcs_event_add(rt->n->gcs, "TASK_FAILED", hex, rt->n->hex, full);
+    }
+}
+
+/* Returns the task did not set get NIL. */
+static void fill_returns(struct runtime *rt, struct task *t)
+{
+    for (int i = 1; i <= t->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, t->id, (uint32_t)i);
+        struct objstore_info info;
+        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND)
+            objstore_put(rt->n->store, rid, RAY_NIL, "", 0);
+    }
+}
+
+void tasks_describe_exit(int status, char *out, size_t outlen)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, outlen, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status))
+        snprintf(out, outlen, "exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(out, outlen, "ended (status %d)", status);
+}
+
+void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
+{
+    tasks_release(rt, t);
+    t->worker = NULL;
+    char hex[IDS_HEX_SIZE];
+    ids_hex(t->id, IDS_SIZE, hex);
+    if (t->retries_left != 0 && !t->job->ending) {
+        if (t->retries_left > 0)
+            t->retries_left--;
+        log_info("task %s (%s): worker %s; retrying", t->name, hex, why);
+        gcs_event_add(rt->n->gcs, "TASK_RETRY", hex, rt->n->hex, why);
+        tasks_enqueue(rt, t);
+        return;
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "task %s failed on node %.8s: its worker died (%s)%s", t->name,
+             rt->n->hex, why, t->attempts > 1 ? " on every attempt" : "");
+    tasks_fail(rt, t, RAY_EWORKER, msg);
+    tasks_destroy(rt, t);
+}
+
+static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    char err[256];
+    struct task *t = tasks_new(rt, TASK_NORMAL, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, err,
+                               sizeof err);
+    if (t == NULL) {
+        log_warnx("bad TASK_SUBMIT from %s: %s", c->peer, err);
+        return -1;
+    }
+    char hex[IDS_HEX_SIZE];
+    ids_hex(t->id, IDS_SIZE, hex);
+    gcs_task_put(rt->n->gcs, hex, cl->job->hex, t->name, t->spec.data, t->spec.len);
+    tasks_enqueue(rt, t);
+    return 0;
+}
+
+static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL || cl->worker == NULL)
+        return -1;
+    struct worker *w = cl->worker;
+    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
+    int status = (int)m->f[1].as.i;
+    char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
+    if (w->actor) {
+        struct task *t = NULL;
+        if (w->actor->create && memcmp(w->actor->create->id, id, IDS_SIZE) == 0)
+            t = w->actor->create;
+        for (struct task *r = w->actor->running; r && !t; r = r->next)
+            if (memcmp(r->id, id, IDS_SIZE) == 0)
+                t = r;
+        if (t)
+            actors_task_done(rt, t, status, msg);
+        free(msg);
+        return 0;
+    }
+    struct task *t = w->task;
+    if (t == NULL || memcmp(t->id, id, IDS_SIZE) != 0) {
+        free(msg);
+        return 0; /* a late answer for a task already handled */
+    }
+    tasks_release(rt, t);
+    w->task = NULL;
+    t->worker = NULL;
+    workers_set_idle(rt, w);
+    char hex[IDS_HEX_SIZE];
+    ids_hex(t->id, IDS_SIZE, hex);
+    if (status == 0) {
+        fill_returns(rt, t);
+        gcs_task_set_state(rt->n->gcs, hex, "FINISHED", rt->n->hex, t->attempts);
+        tasks_destroy(rt, t);
+    } else if (t->retry_err && t->retries_left != 0 && !t->job->ending) {
+        if (t->retries_left > 0)
+            t->retries_left--;
+        for (int i = 1; i <= t->nret; i++) {
+            uint8_t rid[IDS_SIZE];
+            ids_with_index(rid, t->id, (uint32_t)i);
+            objstore_delete(rt->n->store, rid);
+        }
+        gcs_event_add(rt->n->gcs, "TASK_RETRY", hex, rt->n->hex, msg);
+        tasks_enqueue(rt, t);
+    } else {
+        tasks_fail(rt, t, status == RAY_EWORKER ? RAY_EWORKER : RAY_ETASK, msg);
+        tasks_destroy(rt, t);
+    }
+    free(msg);
+    tasks_schedule(rt);
+    return 0;
+}
+
+/* Publish this node's pending demands for `ray status` when they change. */
+static void demands_publish(struct runtime *rt)
+{
+    struct buf text = BUF_INIT;
+    struct { char shape[256]; long count; bool infeasible; } rows[32];
+    int nrows = 0;
+    int scanned = 0;
+    for (struct task *t = rt->queue_head; t && scanned < TASKS_SCAN_MAX; t = t->next, scanned++) {
+        struct buf b = BUF_INIT;
+        res_format(&t->demand, &b);
+        buf_append(&b, "", 1);
+        int k = 0;
+        while (k < nrows && strcmp(rows[k].shape, b.data) != 0)
+            k++;
+        if (k == nrows && nrows < 32) {
+            snprintf(rows[k].shape, sizeof rows[k].shape, "%s", b.data);
+            rows[k].count = 0;
+            rows[k].infeasible = false;
+            nrows++;
+        }
+        if (k < 32) {
+            rows[k].count++;
+            rows[k].infeasible |= t->infeasible;
+        }
+        buf_free(&b);
+    }
+    for (int k = 0; k < nrows; k++)
+        buf_printf(&text, "%s\t%ld\t%s\n", rows[k].shape, rows[k].count,
+                   rows[k].infeasible ? "infeasible" : "pending");
+    if (text.len != rt->demands_text.len ||
+        (text.len && memcmp(text.data, rt->demands_text.data, text.len) != 0)) {
+        const char *p = gcs_client_prefix(rt->n->gcs);
+        if (text.len)
+            gcs_command(rt->n->gcs, NULL, NULL, "SET %sdemands:%s %b", p, rt->n->hex, text.data,
+                        text.len);
+        else
+            gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", p, rt->n->hex);
+        buf_reset(&rt->demands_text);
+        buf_append(&rt->demands_text, text.data, text.len);
+    }
+    buf_free(&text);
+}
+
+static void demands_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    demands_publish(arg);
+}
+
+static struct event *demands_ev;
+
+void tasks_init(struct runtime *rt)
+{
+    rt->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
+    server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
+    server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
+    demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
+    struct timeval tv = { 0, 500000 };
+    event_add(demands_ev, &tv);
+}
+
+void tasks_free(struct runtime *rt)
+{
+    while (rt->queue_head) {
+        struct task *t = rt->queue_head;
+        queue_remove(rt, t);
+        tasks_destroy(rt, t);
+    }
+    while (rt->waiting_head) {
+        struct task *t = rt->waiting_head;
+        waiting_remove(rt, t);
+        tasks_destroy(rt, t);
+    }
+    if (rt->sched_ev) {
+        event_free(rt->sched_ev);
+        rt->sched_ev = NULL;
+    }
+    if (demands_ev) {
+        event_free(demands_ev);
+        demands_ev = NULL;
+    }
+    gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
+                rt->n->hex);
+}

@@ -1,0 +1,632 @@
+/*
+ * workers.c — the node's worker pool: starting `rayd --worker` processes for
+ * a job, handing idle ones to the scheduler, killing idle or orphaned ones,
+ * reaping them on SIGCHLD and forwarding their stdout/stderr to the job.
+ *
+ * DESIGN. A worker is a child process that belongs to one job (it dlopens the
+ * job's library) and, optionally, to one actor. It is STARTING from fork until
+ * its HELLO arrives (workers_connected), then IDLE or BUSY; a worker we have
+ * sent SIGKILL is DEAD until its SIGCHLD. The struct is freed only when the
+ * process has been reaped, so a pid is never waited for twice and no one is
+ * left pointing at a freed worker while its process can still talk to us.
+ * Reaping never uses waitpid(-1): the head's redis-server is also our child
+ * and node.c waits for it itself, so only pids this file (workers) and jobs.c
+ * (drivers) started are waited for, one by one, with WNOHANG.
+ * Output: each pipe is read by a libevent event, a bounded amount per wakeup;
+ * bytes are split into lines (at most WORKERS_LINE_MAX each) that go to the
+ * job's log with a "(NAME pid=PID node=NODE8) " prefix, and the raw bytes are
+ * appended to <session>/logs/worker-<hex8>.out.
+ */
+#include "daemon/runtime_internal.h"
+#include "daemon/session.h"
+
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WORKERS_LINE_MAX (16 * 1024)   /* longer lines are split */
+#define WORKERS_READ_MAX (64 * 1024)   /* bytes read per pipe per wakeup */
+#define WORKERS_DRAIN_MAX (4 << 20)    /* bytes a drain reads at most (a grandchild may write on) */
+#define WORKERS_TICK_MS 1000
+
+extern char **environ;
+
+/* ---- output lines --------------------------------------------------------- */
+
+/* Emit the complete lines held in ACC (and, with FLUSH, the partial rest),
+ * splitting lines longer than WORKERS_LINE_MAX. */
+static void lines_emit(struct buf *acc, bool flush, workers_line_fn emit, void *arg)
+{
+    size_t start = 0;
+    while (start < acc->len) {
+        size_t avail = acc->len - start;
+        const char *p = acc->data + start;
+        const char *nl = memchr(p, '\n', avail < WORKERS_LINE_MAX ? avail : WORKERS_LINE_MAX);
+        if (nl != NULL) {
+            emit(arg, p, (size_t)(nl - p));
+            start += (size_t)(nl - p) + 1;
+        } else if (avail >= WORKERS_LINE_MAX) {
+            emit(arg, p, WORKERS_LINE_MAX);
+            start += WORKERS_LINE_MAX;
+        } else if (flush) {
+            emit(arg, p, avail);
+            start = acc->len;
+        } else {
+            break;
+        }
+    }
+    buf_consume(acc, start);
+}
+
+int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
+                       int raw_fd)
+{
+    char chunk[16384];
+    size_t total = 0;
+    int rc = 0;
+    while (total < (drain ? (size_t)WORKERS_DRAIN_MAX : (size_t)WORKERS_READ_MAX)) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            rc = 1;
+            break;
+        }
+        if (raw_fd >= 0 && net_write_all(raw_fd, chunk, (size_t)n) < 0)
+            log_warn("cannot write worker output file");
+        buf_append(acc, chunk, (size_t)n);
+        total += (size_t)n;
+        lines_emit(acc, false, emit, arg);
+    }
+    lines_emit(acc, rc == 1 || drain, emit, arg);
+    return rc;
+}
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static int cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static int max_starting(void)
+{
+    int n = cpu_count();
+    return n > 2 ? n : 2;
+}
+
+pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
+                             char *err, size_t errlen)
+{
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, nullfd = -1;
+    pid_t pid = -1;
+    /* everything the child needs is prepared here: only async-signal-safe
+     * calls run between fork and exec */
+    struct rlimit rl;
+    long maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                     ? (long)rl.rlim_cur : 65536;
+    if (maxfd > 65536)
+        maxfd = 65536;
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (nullfd < 0) {
+        snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+        goto fail;
+    }
+    const char *exe = session_self_exe(); /* resolved before fork */
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        goto fail;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (dup2(nullfd, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
+            _exit(127);
+        for (int fd = 0; fd <= 2; fd++) /* dup2 onto itself keeps close-on-exec */
+            fcntl(fd, F_SETFD, 0);
+        /* the loop's sockets, the store, other workers' pipes: not for the child */
+        if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
+            for (long fd = 3; fd < maxfd; fd++)
+                close((int)fd);
+        execve(exe, (char *const *)argv, env);
+        static const char msg[] = "rayd: cannot exec the rayd binary\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(127);
+    }
+    close(outp[1]);
+    close(errp[1]);
+    close(nullfd);
+    net_set_nonblock(outp[0]);
+    net_set_nonblock(errp[0]);
+    *out_fd = outp[0];
+    *err_fd = errp[0];
+    return pid;
+
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    if (nullfd >= 0)
+        close(nullfd);
+    return -1;
+}
+
+char **workers_env_build_(const char *const *set, const char *const *unset)
+{
+    size_t n = 0, nset = 0;
+    while (environ[n])
+        n++;
+    while (set[nset])
+        nset++;
+    char **env = xcalloc(n + nset + 1, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        bool drop = false;
+        for (size_t s = 0; s < nset && !drop; s++)
+            drop = strncmp(set[s], environ[i], klen) == 0 && set[s][klen] == '=';
+        for (size_t u = 0; unset && unset[u] && !drop; u++)
+            drop = strlen(unset[u]) == klen && strncmp(unset[u], environ[i], klen) == 0;
+        if (!drop)
+            env[k++] = xstrdup(environ[i]);
+    }
+    for (size_t s = 0; s < nset; s++)
+        env[k++] = xstrdup(set[s]);
+    env[k] = NULL;
+    return env;
+}
+
+void workers_env_free_(char **env)
+{
+    if (env == NULL)
+        return;
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/* ---- output of one worker ------------------------------------------------------ */
+
+/* The argument of a pipe's read event: freed with the event. */
+struct pipe_watch {
+    struct runtime *rt;
+    struct worker *w;
+    int stream;
+};
+
+static const char *worker_label(const struct worker *w)
+{
+    if (w->task && w->task->name)
+        return w->task->name;
+    if (w->actor && w->actor->cls)
+        return w->actor->cls;
+    if (w->last_name[0])
+        return w->last_name;
+    return "worker";
+}
+
+static void worker_line(void *arg, const char *line, size_t len)
+{
+    struct pipe_watch *x = arg;
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)x->w->pid, x->rt->n->hex);
+    buf_append(&b, line, len);
+    rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
+    buf_free(&b);
+}
+
+static void pipe_event_free(struct event **ev)
+{
+    if (*ev == NULL)
+        return;
+    free(event_get_callback_arg(*ev));
+    event_free(*ev);
+    *ev = NULL;
+}
+
+/* Read STREAM (1 or 2) of W, everything there is with DRAIN; closes the pipe
+ * at EOF. */
+static void worker_read(struct runtime *rt, struct worker *w, int stream, bool drain)
+{
+    int *fd = stream == 1 ? &w->out_fd : &w->err_fd;
+    if (*fd < 0)
+        return;
+    struct pipe_watch x = { rt, w, stream };
+    char path[4096];
+    snprintf(path, sizeof path, "%s/logs/worker-%.8s.out", rt->n->session_dir, w->hex);
+    int raw = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct buf *acc = stream == 1 ? &w->out_line : &w->err_line;
+    int eof = workers_pipe_read_(*fd, acc, drain, worker_line, &x, raw);
+    if (raw >= 0)
+        close(raw);
+    if (eof) {
+        pipe_event_free(stream == 1 ? &w->out_ev : &w->err_ev);
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static void worker_pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pipe_watch *x = arg;
+    worker_read(x->rt, x->w, x->stream, false);
+}
+
+void workers_drain_output(struct runtime *rt, struct worker *w)
+{
+    worker_read(rt, w, 1, true);
+    worker_read(rt, w, 2, true);
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+/* Unlink and free W (its process is gone or being abandoned at shutdown). */
+static void worker_destroy(struct runtime *rt, struct worker *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        rt->workers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    if (idmap_get(&rt->worker_by_id, w->id) == w)
+        idmap_del(&rt->worker_by_id, w->id);
+    pipe_event_free(&w->out_ev);
+    pipe_event_free(&w->err_ev);
+    if (w->out_fd >= 0)
+        close(w->out_fd);
+    if (w->err_fd >= 0)
+        close(w->err_fd);
+    buf_free(&w->out_line);
+    buf_free(&w->err_line);
+    if (w->client && w->client->worker == w)
+        w->client->worker = NULL;
+    if (w->state == WORKER_STARTING)
+        rt->nstarting--;
+    rt->nworkers--;
+    if (w->job)
+        w->job->nworkers--;
+    free(w);
+}
+
+/* W's process exited with STATUS: report what it was doing, free it. */
+static void worker_exited(struct runtime *rt, struct worker *w, int status)
+{
+    char why[256];
+    tasks_describe_exit(status, why, sizeof why);
+    log_debug("worker %.8s (pid %d, job %s) %s", w->hex, (int)w->pid, w->job->hex, why);
+    workers_drain_output(rt, w);
+    if (w->task) {
+        struct task *t = w->task;
+        w->task = NULL;
+        tasks_worker_died(rt, t, why);
+    }
+    if (w->actor) {
+        struct actor *a = w->actor;
+        w->actor = NULL;
+        actors_worker_died(rt, a, why);
+    }
+    worker_destroy(rt, w);
+}
+
+/* Reap every exited child this runtime started (workers and drivers). */
+static void workers_reap(struct runtime *rt)
+{
+    bool any = false;
+    int status;
+again:
+    for (struct job *j = rt->jobs; j; j = j->next) {
+        if (j->driver_pid <= 0)
+            continue;
+        pid_t pid = waitpid(j->driver_pid, &status, WNOHANG);
+        if (pid == j->driver_pid || (pid < 0 && errno == ECHILD)) {
+            if (pid < 0)
+                status = 0;
+            jobs_child_exited(rt, j->driver_pid, status);
+            any = true;
+            goto again; /* the job list may have changed */
+        }
+    }
+    for (struct worker *w = rt->workers; w; w = w->next) {
+        pid_t pid = waitpid(w->pid, &status, WNOHANG);
+        if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
+            if (pid < 0)
+                status = SIGKILL; /* reaped elsewhere: report it as killed */
+            worker_exited(rt, w, status);
+            any = true;
+            goto again;
+        }
+    }
+    if (any) {
+        jobs_collect(rt);
+        if (!rt->stopping)
+            tasks_schedule(rt);
+    }
+}
+
+static void workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    workers_reap(arg);
+}
+
+/* Live (not killed) non-actor workers of J. */
+static int job_pool_size(struct runtime *rt, struct job *j)
+{
+    int n = 0;
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->job == j && w->actor == NULL && w->state != WORKER_DEAD)
+            n++;
+    return n;
+}
+
+static int prestart_count(struct runtime *rt)
+{
+    const struct rayd_config *cfg = rt->n->cfg;
+    if (!cfg->prestart_workers)
+        return 0;
+    return cfg->num_cpus >= 0 ? (int)cfg->num_cpus : cpu_count();
+}
+
+static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    workers_reap(rt); /* a safety net: signals of one kind merge */
+    int timeout = rt->n->cfg->worker_idle_timeout_ms;
+    if (timeout > 0) {
+        long long now = net_now_ms();
+        int keep = prestart_count(rt);
+        for (struct worker *w = rt->workers; w; w = w->next) {
+            if (w->state != WORKER_IDLE || w->actor || now - w->idle_since_ms < timeout)
+                continue;
+            if (job_pool_size(rt, w->job) <= keep)
+                continue;
+            log_debug("worker %.8s idle for %lld ms: stopping it", w->hex, now - w->idle_since_ms);
+            workers_kill(rt, w);
+        }
+    }
+    jobs_collect(rt);
+}
+
+void workers_init(struct runtime *rt)
+{
+    struct node *n = rt->n;
+    int cpus = cpu_count();
+    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : (32 * cpus > 512 ? 32 * cpus : 512);
+    rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
+    if (rt->sigchld == NULL || event_add(rt->sigchld, NULL) < 0)
+        log_error("cannot watch SIGCHLD: workers are reaped once a second only");
+    rt->tick = event_new(n->base, -1, EV_PERSIST, workers_tick_cb, rt);
+    struct timeval tv = { WORKERS_TICK_MS / 1000, (WORKERS_TICK_MS % 1000) * 1000 };
+    event_add(rt->tick, &tv);
+}
+
+void workers_free(struct runtime *rt)
+{
+    if (rt == NULL)
+        return;
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->pid > 0)
+            kill(w->pid, SIGKILL);
+    while (rt->workers) {
+        struct worker *w = rt->workers;
+        if (w->pid > 0)
+            while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        w->task = NULL;
+        w->actor = NULL;
+        w->job = NULL;    /* jobs and clients may be freed already */
+        w->client = NULL;
+        worker_destroy(rt, w);
+    }
+    idmap_free(&rt->worker_by_id);
+    if (rt->sigchld) {
+        event_free(rt->sigchld);
+        rt->sigchld = NULL;
+    }
+    if (rt->tick) {
+        event_free(rt->tick);
+        rt->tick = NULL;
+    }
+}
+
+struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus)
+{
+    struct node *n = rt->n;
+    if (gpus == NULL)
+        gpus = "";
+    if (rt->stopping || j->ending || j->ended)
+        return NULL;
+    if (j->lib_path == NULL) {
+        log_debug("job %s: no library yet, no worker", j->hex);
+        return NULL;
+    }
+    if (rt->nworkers >= rt->max_workers) {
+        log_debug("worker cap reached (%d)", rt->max_workers);
+        return NULL;
+    }
+    if (rt->nstarting >= max_starting())
+        return NULL; /* tasks_schedule retries when one connects */
+    if (strlen(gpus) >= sizeof ((struct worker *)0)->gpus) {
+        log_error("job %s: GPU list '%.32s...' too long", j->hex, gpus);
+        return NULL;
+    }
+
+    struct worker *w = xcalloc(1, sizeof *w);
+    ids_random(w->id, sizeof w->id);
+    ids_hex(w->id, sizeof w->id, w->hex);
+    w->out_fd = w->err_fd = -1;
+    snprintf(w->gpus, sizeof w->gpus, "%s", gpus);
+
+    char *set[10];
+    int k = 0;
+    set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
+    set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
+    set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
+    set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
+    set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
+    set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
+    if (gpus[0])
+        set[k++] = xasprintf("CUDA_VISIBLE_DEVICES=%s", gpus);
+    set[k] = NULL;
+    static const char *const unset_gpu[] = { "CUDA_VISIBLE_DEVICES", NULL };
+    char **env = workers_env_build_((const char *const *)set, gpus[0] ? NULL : unset_gpu);
+    for (int i = 0; i < k; i++)
+        free(set[i]);
+    static const char *const argv[] = { "rayd", "--worker", NULL };
+    char err[256];
+    w->pid = workers_spawn_process_(argv, env, &w->out_fd, &w->err_fd, err, sizeof err);
+    workers_env_free_(env);
+    if (w->pid < 0) {
+        log_error("job %s: cannot start a worker: %s", j->hex, err);
+        free(w);
+        return NULL;
+    }
+
+    w->job = j;
+    w->actor = a;
+    w->state = WORKER_STARTING;
+    for (int s = 1; s <= 2; s++) {
+        struct pipe_watch *x = xmalloc(sizeof *x);
+        *x = (struct pipe_watch){ rt, w, s };
+        struct event *ev = event_new(n->base, s == 1 ? w->out_fd : w->err_fd, EV_READ | EV_PERSIST,
+                                     worker_pipe_cb, x);
+        if (ev == NULL || event_add(ev, NULL) < 0)
+            log_error("worker %.8s: cannot watch its output", w->hex);
+        if (s == 1)
+            w->out_ev = ev;
+        else
+            w->err_ev = ev;
+        if (ev == NULL)
+            free(x);
+    }
+    w->next = rt->workers;
+    if (rt->workers)
+        rt->workers->prev = w;
+    rt->workers = w;
+    idmap_put(&rt->worker_by_id, w->id, w);
+    rt->nworkers++;
+    rt->nstarting++;
+    j->nworkers++;
+    log_debug("job %s: worker %.8s started, pid %d%s%s", j->hex, w->hex, (int)w->pid,
+              a ? " for actor " : "", a ? a->hex : "");
+    return w;
+}
+
+struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus)
+{
+    if (gpus == NULL)
+        gpus = "";
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->job == j && w->state == WORKER_IDLE && w->actor == NULL && w->client &&
+            strcmp(w->gpus, gpus) == 0)
+            return w;
+    return NULL;
+}
+
+int workers_starting(struct runtime *rt, struct job *j)
+{
+    int n = 0;
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->job == j && w->state == WORKER_STARTING)
+            n++;
+    return n;
+}
+
+struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct client *cl)
+{
+    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    if (w == NULL || w->state != WORKER_STARTING)
+        return NULL; /* unknown, killed, or a second HELLO */
+    if (cl->job && cl->job != w->job) {
+        log_warnx("worker %.8s says it is of job %s, but it was started for job %s", w->hex,
+                  cl->job->hex, w->job->hex);
+        return NULL;
+    }
+    if (cl->conn && cl->conn->pid != w->pid)
+        log_debug("worker %.8s: HELLO pid %d, started as %d", w->hex, (int)cl->conn->pid,
+                  (int)w->pid);
+    w->client = cl;
+    cl->worker = w;
+    rt->nstarting--;
+    w->idle_since_ms = net_now_ms();
+    if (w->actor) {
+        w->state = WORKER_BUSY;
+        actors_worker_ready(rt, w->actor, w);
+    } else {
+        w->state = WORKER_IDLE;
+    }
+    tasks_schedule(rt);
+    return w;
+}
+
+void workers_set_idle(struct runtime *rt, struct worker *w)
+{
+    (void)rt;
+    if (w->task && w->task->name)
+        snprintf(w->last_name, sizeof w->last_name, "%s", w->task->name);
+    w->task = NULL;
+    if (w->state == WORKER_DEAD || w->state == WORKER_STARTING)
+        return;
+    w->state = WORKER_IDLE;
+    w->idle_since_ms = net_now_ms();
+}
+
+void workers_kill(struct runtime *rt, struct worker *w)
+{
+    if (w->state == WORKER_DEAD)
+        return;
+    if (w->state == WORKER_STARTING)
+        rt->nstarting--;
+    w->state = WORKER_DEAD;
+    if (w->pid > 0 && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
+        log_warn("cannot kill worker pid %d", (int)w->pid);
+}
+
+void workers_kill_job(struct runtime *rt, struct job *j)
+{
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->job == j && !(w->actor && w->actor->detached))
+            workers_kill(rt, w);
+}
+
+void workers_prestart(struct runtime *rt, struct job *j, int n)
+{
+    if (!rt->n->cfg->prestart_workers)
+        return;
+    for (int have = job_pool_size(rt, j); have < n; have++)
+        if (workers_spawn(rt, j, NULL, "") == NULL)
+            break;
+}

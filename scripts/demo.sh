@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# demo.sh — `make demo`: start a one-node cluster with its own Redis in a
+# temporary directory, submit the Monte-Carlo pi job, show `ray status`, and
+# stop the cluster again.
+set -u
+cd "$(dirname "$0")/.."
+RAY=$PWD/bin/ray
+TMP=$(mktemp -d /tmp/ray-demo.XXXXXX)
+export HOME=$TMP/home   # the demo cluster's token stays in the temp dir
+mkdir -p "$HOME"
+PORT=$((26379 + RANDOM % 1000))
+cleanup() { "$RAY" stop --temp-dir "$TMP/ray" >/dev/null 2>&1; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+echo "\$ ray start --head --port $PORT --temp-dir $TMP/ray"
+"$RAY" start --head --port "$PORT" --node-ip-address 127.0.0.1 --temp-dir "$TMP/ray" \
+    --object-store-memory 512MiB || exit 1
+echo
+echo "\$ ray submit examples/build/job_pi.so -- 2000 20000"
+"$RAY" submit --address "127.0.0.1:$PORT" --temp-dir "$TMP/ray" examples/build/job_pi.so -- 2000 20000
+rc=$?
+echo
+echo "\$ ray status"
+"$RAY" status --address "127.0.0.1:$PORT" --temp-dir "$TMP/ray"
+echo
+echo "\$ ray stop"
+"$RAY" stop --temp-dir "$TMP/ray"
+exit $rc
