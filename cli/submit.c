@@ -198,13 +198,20 @@ int cli_submit(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     bool stop_sent = false;
+    long long first_interrupt = 0;
     for (;;) {
+        /* one Ctrl-C can arrive twice (to the CLI and again through its
+         * process group, e.g. under timeout(1)): a second one counts only
+         * when it comes a moment later */
+        if (submit_interrupts >= 2 && net_now_ms() - first_interrupt < 300)
+            submit_interrupts = 1;
         if (submit_interrupts >= 2) {
             fprintf(stderr, "ray submit: interrupted\n");
             rc = 130;
             break;
         }
         if (submit_interrupts == 1 && !stop_sent) {
+            first_interrupt = net_now_ms();
             fprintf(stderr, "ray submit: stopping the job (Ctrl-C again to leave now)\n");
             buf_reset(&frame);
             proto_pack(&frame, PROTO_JOB_STOP, "");

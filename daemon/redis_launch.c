@@ -48,7 +48,7 @@ static void last_log_line(const char *path, char *out, size_t outlen)
     while (fgets(line, sizeof line, fp)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0])
-            snprintf(out, outlen, "%s", line);
+            snprintf(out, outlen, "%.*s", (int)(outlen > 0 ? outlen - 1 : 0), line);
     }
     fclose(fp);
 }

@@ -11,6 +11,11 @@ T=$(mktemp -d /tmp/rayit.XXXXXX)
 export HOME="$T/home"
 mkdir -p "$HOME"
 unset RAY_ADDRESS RAY_TOKEN
+# Under `make test SANITIZE=...`: let crashes kill workers by their signal (the
+# tests check RAY_EWORKER names it), and report errors, not leaks, of processes
+# that are killed or exit on purpose.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 FAILS=0
 TEMP_DIRS=()
 
@@ -76,6 +81,10 @@ trap cleanup EXIT
 
 # End of a test file: report and exit with the failure count.
 finish() {
+    # a sanitizer report from any daemon, worker or driver fails the test
+    local bad
+    bad=$(grep -rlE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$T" 2>/dev/null | head -3)
+    if [ -n "$bad" ]; then fail "sanitizer reports in: $bad"; grep -rhE -A5 "ERROR: AddressSanitizer|runtime error:" $bad | head -30; fi
     if [ "$FAILS" -eq 0 ]; then exit 0; fi
     exit 1
 }
