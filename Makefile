@@ -93,9 +93,10 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 $(BUILD)/rayd: $(RAYD_OBJS)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_RAYD) -o $@ $(RAYD_OBJS) $(STATIC_LIBS) $(SYS_LIBS)
 
-bin/rayd: $(BUILD)/rayd
+# bin/ and lib/ always hold the flavour just built (release or sanitizer)
+bin/rayd: $(BUILD)/rayd FORCE
 	@mkdir -p bin
-	$(Q)cp $< $@.tmp && mv $@.tmp $@
+	$(Q)cmp -s $< $@ || { cp $< $@.tmp && mv $@.tmp $@; }
 bin/ray: bin/rayd
 	$(Q)ln -sf rayd $@
 
@@ -107,9 +108,9 @@ $(BUILD)/libray.a: $(LIBRAY_OBJS)
 	  for a in $(THIRD_PARTY_ARCHIVES); do \
 	    mkdir -p $(BUILD)/third-party/$$a && (cd $(BUILD)/third-party/$$a && ar x /usr/lib/x86_64-linux-gnu/$$a); \
 	  done && rm -f $@ && ar rcs $@ $(LIBRAY_OBJS) $(BUILD)/third-party/*/*.o
-lib/libray.a: $(BUILD)/libray.a
+lib/libray.a: $(BUILD)/libray.a FORCE
 	@mkdir -p lib
-	$(Q)cp $< $@
+	$(Q)cmp -s $< $@ || cp $< $@
 
 $(BUILD)/test_unit: $(UNIT_OBJS) $(TESTABLE_OBJS)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_RAYD) -o $@ $(UNIT_OBJS) $(TESTABLE_OBJS) \
@@ -134,7 +135,7 @@ test: deps
 EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
 examples/build/%.so: examples/%.c include/ray.h
 	@mkdir -p $(dir $@)
-	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $(SANFLAGS) $< -o $@
+	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $< -o $@
 examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O2 -Iinclude $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@

@@ -33,6 +33,11 @@ struct node_monitor {
 
 void heartbeat_send_now(struct node *n)
 {
+    /* the store's free bytes are what object_store_memory has available */
+    struct objstore_stats st;
+    objstore_stats(n->store, &st);
+    res_set_amount(&n->avail, RES_OBJECT_STORE_MEMORY,
+                   res_units((int64_t)(st.capacity > st.used ? st.capacity - st.used : 0)));
     struct buf b = BUF_INIT;
     res_format(&n->avail, &b);
     buf_append(&b, "", 1);
