@@ -52,10 +52,11 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/proto.c common/netutil.c common/buf.c common/idmap.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
-SCHED_SRCS := sched/resources.c
+SCHED_SRCS := sched/resources.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
-               daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c
+               daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
+               daemon/cluster.c daemon/spillback.c daemon/objmgr.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/worker.c api/driver.c api/errors.c

@@ -88,7 +88,17 @@ enum proto_role {
     X(JOB_LOG, 502, "us", "stream line")                                                   \
     X(JOB_EXIT, 503, "is", "status message")                                               \
     X(JOB_STOP, 504, "s", "job_id")                                                        \
-    X(JOB_LIBRARY, 505, "ys", "library path")
+    X(JOB_LIBRARY, 505, "ys", "library path")                                             \
+    /* 600-699: node to node */                                                           \
+    X(NODE_OBJ_PULL, 600, "uI", "reqid id")                                                \
+    X(NODE_OBJ_HEADER, 601, "uiuu", "reqid status vtype size")                             \
+    X(NODE_OBJ_CHUNK, 602, "uuy", "reqid offset data")                                     \
+    X(NODE_OBJ_CANCEL, 603, "u", "reqid")                                                  \
+    X(NODE_OBJ_PUT, 604, "Iuy", "id vtype data")                                           \
+    X(NODE_TASK_SPILL, 610, "uvssu", "kind spec origin library local_bytes")               \
+    X(NODE_TASK_PLACE, 611, "uvss", "kind spec origin library")                            \
+    X(NODE_ACTOR_CALL, 612, "v", "spec")                                                   \
+    X(NODE_JOB_LOG, 613, "sus", "job stream line")
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -39,6 +39,8 @@ static const char *actor_state_name(enum actor_state s)
 static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_state s)
 {
     a->state = s;
+    if (a->remote && !a->owner)
+        return; /* a route: the directory belongs to its owner and its node */
     gcs_actor_set_state(rt->n->gcs, a->hex, actor_state_name(s), rt->n->hex, rt->n->ip,
                         rt->n->tcp_port, a->restarts, a->death);
     gcs_event_add(rt->n->gcs, s == ACTOR_DEAD ? "ACTOR_DEAD" : s == ACTOR_ALIVE ? "ACTOR_ALIVE"
@@ -141,6 +143,7 @@ static void actor_free(struct actor *a)
     free(a->death);
     buf_free(&a->spec);
     res_free(&a->demand);
+    free(a->sent);
     free(a);
 }
 
@@ -190,6 +193,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
                  rt->n->hex, msg);
         tasks_fail(rt, t, RAY_ETASK, full);
     }
+    spill_push_returns(rt, t);
     tasks_destroy(rt, t);
     actors_pump(rt, a);
 }
@@ -293,6 +297,255 @@ static struct actor *actor_from_spec(struct runtime *rt, struct job *j, const st
     return a;
 }
 
+
+/* ---- actors on other nodes ------------------------------------------------------ */
+
+static void route_lookup(struct runtime *rt, struct actor *a);
+
+/* Forward call T to A's node; T is consumed. */
+static void route_send(struct runtime *rt, struct actor *a, struct task *t)
+{
+    struct conn *c = cluster_conn(rt, a->host);
+    if (c == NULL) {
+        /* its node is gone or unknown: look again, keep the call queued */
+        a->host[0] = '\0';
+        t->next = NULL;
+        if (a->queue_tail)
+            a->queue_tail->next = t;
+        else
+            a->queue_head = t;
+        a->queue_tail = t;
+        route_lookup(rt, a);
+        return;
+    }
+    conn_send(c, PROTO_NODE_ACTOR_CALL, t->spec.data, t->spec.len);
+    if (t->nret > 0) {
+        a->sent = xreallocarray(a->sent, a->nsent + 1, sizeof *a->sent);
+        memcpy(a->sent[a->nsent].id, t->id, IDS_SIZE);
+        a->sent[a->nsent].nret = t->nret;
+        a->nsent++;
+    }
+    tasks_destroy(rt, t);
+}
+
+static void route_flush(struct runtime *rt, struct actor *a)
+{
+    while (a->queue_head && a->host[0]) {
+        struct task *t = a->queue_head;
+        a->queue_head = t->next;
+        if (a->queue_head == NULL)
+            a->queue_tail = NULL;
+        t->next = NULL;
+        route_send(rt, a, t);
+    }
+}
+
+struct lookup_route {
+    struct runtime *rt;
+    uint8_t id[IDS_SIZE];
+};
+
+static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
+{
+    struct lookup_route *lr = arg;
+    struct runtime *rt = lr->rt;
+    struct actor *a = idmap_get(&rt->actors, lr->id);
+    free(lr);
+    if (a == NULL || !a->remote)
+        return;
+    a->looking_up = false;
+    if (rec == NULL)
+        return; /* not in the directory yet: its ALIVE message will come */
+    if (a->cls == NULL || strcmp(a->cls, "?") == 0) {
+        free(a->cls);
+        a->cls = xstrdup(rec->class_name[0] ? rec->class_name : "?");
+    }
+    if (strcmp(rec->state, "DEAD") == 0) {
+        if (!a->owner)
+            actor_die(rt, a, rec->death_cause[0] ? rec->death_cause : "is dead");
+        return;
+    }
+    if (strcmp(rec->state, "ALIVE") != 0)
+        return; /* pending or restarting: wait for its next state message */
+    struct cluster_node *cn = cluster_find(rt, rec->node);
+    if (strcmp(rec->node, rt->n->hex) == 0 || cn == NULL || !cn->alive)
+        return;
+    snprintf(a->host, sizeof a->host, "%s", rec->node);
+    route_flush(rt, a);
+}
+
+static void route_lookup(struct runtime *rt, struct actor *a)
+{
+    if (a->looking_up || a->state == ACTOR_DEAD)
+        return;
+    a->looking_up = true;
+    struct lookup_route *lr = xcalloc(1, sizeof *lr);
+    lr->rt = rt;
+    memcpy(lr->id, a->id, IDS_SIZE);
+    gcs_actor_get(rt->n->gcs, a->hex, route_lookup_cb, lr);
+}
+
+/* A route to actor ID, which lives elsewhere (made on first use). */
+static struct actor *route_get(struct runtime *rt, struct job *j, const uint8_t *id)
+{
+    struct actor *a = idmap_get(&rt->actors, id);
+    if (a)
+        return a;
+    a = xcalloc(1, sizeof *a);
+    memcpy(a->id, id, IDS_SIZE);
+    ids_hex(a->id, IDS_SIZE, a->hex);
+    a->cls = xstrdup("?");
+    a->job = j;
+    a->remote = true;
+    a->state = ACTOR_PENDING;
+    a->max_conc = 1;
+    idmap_put(&rt->actors, a->id, a);
+    route_lookup(rt, a);
+    return a;
+}
+
+/* Call T (already parsed) goes to A, which lives elsewhere. */
+static void route_call(struct runtime *rt, struct actor *a, struct task *t)
+{
+    if (a->host[0] && a->queue_head == NULL) {
+        route_send(rt, a, t);
+        return;
+    }
+    t->next = NULL;
+    if (a->queue_tail)
+        a->queue_tail->next = t;
+    else
+        a->queue_head = t;
+    a->queue_tail = t;
+    route_lookup(rt, a);
+}
+
+void actors_spilled(struct runtime *rt, struct actor *a)
+{
+    a->remote = true;
+    a->owner = true;
+    a->host[0] = '\0';
+    a->create = NULL;
+    (void)rt;
+}
+
+static void actors_msg(void *arg, const char *suffix, const char *msg, size_t len)
+{
+    (void)suffix;
+    struct runtime *rt = arg;
+    if (len < 2 * IDS_SIZE)
+        return;
+    char hex[IDS_HEX_SIZE];
+    memcpy(hex, msg, 2 * IDS_SIZE);
+    hex[2 * IDS_SIZE] = '\0';
+    uint8_t id[IDS_SIZE];
+    if (ids_unhex(hex, id, IDS_SIZE) < 0)
+        return;
+    struct actor *a = idmap_get(&rt->actors, id);
+    if (a == NULL || !a->remote || a->state == ACTOR_DEAD)
+        return;
+    a->host[0] = '\0';
+    route_lookup(rt, a);
+}
+
+/* Calls forwarded to a node that died: those without a result here fail. */
+static void route_fail_sent(struct runtime *rt, struct actor *a, const char *why)
+{
+    for (size_t i = 0; i < a->nsent; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, a->sent[i].id, 1);
+        if (objects_have(rt, rid))
+            continue;
+        char msg[600];
+        snprintf(msg, sizeof msg, "actor %s %.8s died: %s", a->cls, a->hex + 8, why);
+        for (int k = 1; k <= a->sent[i].nret; k++) {
+            ids_with_index(rid, a->sent[i].id, (uint32_t)k);
+            objects_put_error(rt, rid, RAY_EACTOR, msg);
+        }
+    }
+    a->nsent = 0;
+}
+
+void actors_node_dead(struct runtime *rt, const char *hex)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    struct actor **list = NULL;
+    size_t n = 0;
+    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+        pos++;
+        struct actor *a = s->val;
+        if (a->remote && a->state != ACTOR_DEAD && strcmp(a->host, hex) == 0) {
+            list = xreallocarray(list, n + 1, sizeof *list);
+            list[n++] = a;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct actor *a = list[i];
+        char why[200];
+        snprintf(why, sizeof why, "its node %.8s died", hex);
+        route_fail_sent(rt, a, why);
+        a->host[0] = '\0';
+        if (!a->owner) {
+            route_lookup(rt, a); /* its owner restarts it or declares it dead */
+            continue;
+        }
+        bool can = !a->no_restart && !a->job->ending &&
+                   (a->max_restarts < 0 || a->restarts < a->max_restarts);
+        if (!can) {
+            a->remote = false; /* die here, as its owner */
+            actor_die(rt, a, why);
+            continue;
+        }
+        a->restarts++;
+        a->remote = false;
+        log_info("actor %s (%s): %s; restart %d elsewhere", a->cls, a->hex, why, a->restarts);
+        actor_set_state(rt, a, ACTOR_RESTARTING);
+        actor_start(rt, a);
+    }
+    free(list);
+}
+
+void actors_place(struct runtime *rt, struct job *j, const void *spec, size_t len)
+{
+    struct spec_fields f;
+    char err[256];
+    if (spec_parse(spec, len, &f, err, sizeof err) < 0) {
+        log_warnx("placed actor: %s", err);
+        return;
+    }
+    struct actor *a = idmap_get(&rt->actors, f.id);
+    if (a && !a->remote) {
+        log_debug("placed actor already here");
+        return;
+    }
+    struct actor *na = actor_from_spec(rt, j, &f, spec, len, err, sizeof err);
+    if (na == NULL) {
+        log_warnx("placed actor: %s", err);
+        return;
+    }
+    if (a) {
+        /* a route we had to it: its queued calls now stay here */
+        na->queue_head = a->queue_head;
+        na->queue_tail = a->queue_tail;
+        for (struct task *t = na->queue_head; t; t = t->next)
+            t->actor = na;
+        a->queue_head = a->queue_tail = NULL;
+        idmap_del(&rt->actors, a->id);
+        actor_free(a);
+    }
+    idmap_put(&rt->actors, na->id, na);
+    actor_set_state(rt, na, ACTOR_PENDING); /* the directory now names this node */
+    actor_start(rt, na);
+    if (na->create)
+        na->create->placed = true;
+    for (struct task *t = na->queue_head, *next; t; t = next) {
+        next = t->next;
+        t->job = j;
+        tasks_enqueue(rt, t);
+    }
+}
+
 struct create_ctx {
     struct runtime *rt;
     uint64_t conn_id;
@@ -380,26 +633,32 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
+/* A call of an actor arrives here, from a client of this node (JOB is its
+ * job) or forwarded by another node (JOB NULL). */
+static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, size_t len,
+                         const char *peer)
 {
-    struct runtime *rt = arg;
-    struct client *cl = rt_client_of(c);
-    if (cl == NULL)
-        return -1;
-    const void *spec = m->f[0].as.s.ptr;
-    size_t len = m->f[0].as.s.len;
     char err[256];
     struct spec_fields f;
     if (spec_parse(spec, len, &f, err, sizeof err) < 0 || f.actor == NULL) {
-        log_warnx("bad ACTOR_CALL from %s: %s", c->peer, f.actor ? err : "no actor");
-        return -1;
-    }
-    struct task *t = tasks_new(rt, TASK_ACTOR_CALL, cl->job, spec, len, err, sizeof err);
-    if (t == NULL) {
-        log_warnx("bad ACTOR_CALL from %s: %s", c->peer, err);
+        log_warnx("bad actor call from %s: %s", peer, f.actor ? err : "no actor");
         return -1;
     }
     struct actor *a = idmap_get(&rt->actors, f.actor);
+    if (job == NULL && a != NULL)
+        job = a->job;
+    struct task *t = tasks_new(rt, TASK_ACTOR_CALL, job, spec, len, err, sizeof err);
+    if (t == NULL) {
+        log_warnx("bad actor call from %s: %s", peer, err);
+        return -1;
+    }
+    if ((a == NULL || a->remote) && cluster_alive_others(rt) > 0 &&
+        !(a && a->state == ACTOR_DEAD)) {
+        a = route_get(rt, job, f.actor);
+        t->actor = a;
+        route_call(rt, a, t);
+        return 0;
+    }
     if (a == NULL || a->state == ACTOR_DEAD) {
         char hex[IDS_HEX_SIZE];
         char msg[600];
@@ -412,6 +671,7 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     t->actor = a;
+    t->job = a->job;
     free(t->name);
     t->name = xasprintf("%s.%s", a->cls, t->fn);
     /* append to the actor's FIFO, then wait for arguments */
@@ -423,6 +683,22 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     a->queue_tail = t;
     tasks_enqueue(rt, t);
     return 0;
+}
+
+static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer);
+}
+
+static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer);
 }
 
 static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
@@ -494,10 +770,13 @@ void actors_init(struct runtime *rt)
     server_on(rt->n->srv, PROTO_ACTOR_CALL, h_call, rt);
     server_on(rt->n->srv, PROTO_ACTOR_KILL, h_kill, rt);
     server_on(rt->n->srv, PROTO_ACTOR_LOOKUP, h_lookup, rt);
+    server_on(rt->n->srv, PROTO_NODE_ACTOR_CALL, h_node_call, rt);
+    gcs_subscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
 }
 
 void actors_free(struct runtime *rt)
 {
+    gcs_unsubscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
     size_t pos = 0;
     struct idmap_slot *s;
     while ((s = idmap_next(&rt->actors, &pos)) != NULL) {

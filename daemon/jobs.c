@@ -144,6 +144,8 @@ static void job_destroy(struct runtime *rt, struct job *j)
     if (j->kill_timer)
         event_free(j->kill_timer);
     free(j->lib_path);
+    if (j->logf)
+        fclose(j->logf);
     free(j);
 }
 
@@ -407,10 +409,31 @@ void jobs_end(struct runtime *rt, struct job *j, const char *state)
     actors_job_ended(rt, j);
     workers_kill_job(rt, j);
     objects_delete_job(rt, j->num);
-    gcs_job_set_state(n->gcs, j->hex, state, net_wall_ms());
-    gcs_job_cleanup(n->gcs, j->hex);
-    gcs_event_add(n->gcs, "JOB_FINISHED", j->hex, n->hex, state);
+    spill_job_ended(rt, j);
+    if (!j->remote) {
+        gcs_job_set_state(n->gcs, j->hex, state, net_wall_ms());
+        gcs_job_cleanup(n->gcs, j->hex);
+        gcs_event_add(n->gcs, "JOB_FINISHED", j->hex, n->hex, state);
+    }
     j->ended = true;
+}
+
+struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
+                            const char *lib_hash)
+{
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (j->num == num && !j->ended)
+            return j;
+    struct job *j = job_new(rt, num);
+    j->remote = true;
+    snprintf(j->origin, sizeof j->origin, "%s", origin);
+    snprintf(j->lib_hash, sizeof j->lib_hash, "%s", lib_hash);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/jobs/%s.so", rt->n->session_dir, lib_hash);
+    if (access(path, R_OK) == 0)
+        j->lib_path = xstrdup(path);
+    log_info("job %s of node %.8s: placed work arrives here", j->hex, origin);
+    return j;
 }
 
 static int cpu_count(struct runtime *rt)

@@ -63,6 +63,8 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
     w->ptr = ptr;
     w->next = idmap_get(&rt->waiters, id);
     idmap_put(&rt->waiters, id, w);
+    if (w->next == NULL)
+        objmgr_want(rt, id); /* the first waiter: it may live on another node */
 }
 
 static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
@@ -239,6 +241,7 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 void objects_ready(struct runtime *rt, const uint8_t *id)
 {
+    objmgr_ready(rt, id);
     struct waiter *list = idmap_del(&rt->waiters, id);
     /* waits are answered after the walk: one wait may be listed twice here
      * (the same ID twice in its request) and answering frees it */
@@ -317,6 +320,14 @@ static int do_put(struct runtime *rt, struct client *cl, const uint8_t *id, uint
         objects_put_error(rt, id, RAY_ENOMEM, msg);
     }
     return rc;
+}
+
+void objects_put_copy(struct runtime *rt, const uint8_t *id, uint32_t vtype, const void *data,
+                      size_t len)
+{
+    if (objstore_contains(rt->n->store, id))
+        return;
+    do_put(rt, NULL, id, vtype, data, len, false);
 }
 
 void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const char *msg)

@@ -37,6 +37,16 @@ struct job *rt_job_find(struct runtime *rt, uint32_t num)
 
 void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len)
 {
+    if (j->remote) {
+        struct conn *c = cluster_conn(rt, j->origin);
+        if (c) {
+            struct buf b = BUF_INIT;
+            buf_append(&b, line, len);
+            buf_append(&b, "", 1);
+            conn_send(c, PROTO_NODE_JOB_LOG, j->hex, (uint64_t)stream, b.data);
+            buf_free(&b);
+        }
+    }
     if (j->logf == NULL) {
         char path[4096];
         snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
@@ -284,6 +294,9 @@ struct runtime *runtime_new(struct node *n)
     actors_init(rt);
     workers_init(rt);
     jobs_init(rt);
+    cluster_init(rt);
+    objmgr_init(rt);
+    spill_init(rt);
     return rt;
 }
 
@@ -302,6 +315,8 @@ void runtime_free(struct runtime *rt)
     if (rt == NULL)
         return;
     runtime_stop(rt);
+    spill_free(rt);
+    objmgr_free(rt);
     jobs_free(rt);
     workers_free(rt);
     actors_free(rt);
@@ -314,6 +329,7 @@ void runtime_free(struct runtime *rt)
         cl->conn->on_close = NULL;
         free(cl);
     }
+    cluster_free(rt);
     buf_free(&rt->demands_text);
     the_rt = NULL;
     free(rt);
@@ -326,6 +342,6 @@ long long runtime_queue_len(const struct runtime *rt)
 
 void runtime_node_dead(struct runtime *rt, const char *node_hex)
 {
-    (void)rt;
-    (void)node_hex;
+    if (rt != NULL)
+        cluster_node_dead(rt, node_hex);
 }

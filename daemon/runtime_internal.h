@@ -77,6 +77,7 @@ struct task {
     long long submit_ms;
     char gpus[64];          /* GPU indices assigned while it runs ("" none) */
     bool cpu_lost;          /* blocked, and its CPU could not be taken back */
+    bool placed;            /* the global scheduler put it here: never spill it again */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
 };
 
@@ -122,6 +123,13 @@ struct actor {
     struct task *create;     /* the constructor task while pending */
     struct task *queue_head, *queue_tail; /* calls not yet sent, in order */
     struct task *running;    /* calls sent to the worker (linked list) */
+    /* an actor living on another node: calls are forwarded there */
+    bool remote;
+    bool owner;              /* created here: restarted from here if its node dies */
+    char host[IDS_HEX_SIZE]; /* its node ("" while unknown) */
+    bool looking_up;         /* a directory lookup is under way */
+    struct sent_call { uint8_t id[IDS_SIZE]; int nret; } *sent; /* forwarded calls */
+    size_t nsent;
 };
 
 /* ---- jobs ----------------------------------------------------------------- */
@@ -141,6 +149,8 @@ struct job {
     int nworkers;
     struct event *kill_timer;
     void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
+    bool remote;             /* a job of another node whose tasks were placed here */
+    char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
     struct job *next, *prev;
 };
 
@@ -154,6 +164,19 @@ struct waiter {
     struct waiter *next;
 };
 
+/* ---- the cluster as this node sees it (cluster.c) ---------------------------- */
+struct cluster_node {
+    char id[IDS_HEX_SIZE];
+    char ip[64];
+    int port;
+    bool alive, is_head, self;
+    struct res_set total, avail;
+    long long queue_len;
+    long long last_hb;       /* last_heartbeat_ms from the table */
+    int assigned;            /* tasks placed there since its last heartbeat (head) */
+    struct conn *conn;       /* our connection to it, or NULL */
+};
+
 /* ---- the runtime ------------------------------------------------------------- */
 struct runtime {
     struct node *n;
@@ -165,6 +188,7 @@ struct runtime {
     struct idmap worker_by_id;
     struct idmap actors;        /* id -> struct actor */
     struct idmap waiters;       /* object id -> struct waiter list */
+    struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
     struct task *queue_head, *queue_tail; /* tasks ready to run, in order */
     struct task *waiting_head;  /* tasks waiting for their arguments */
     long long queued, waiting;  /* counts for heartbeats */
@@ -177,8 +201,64 @@ struct runtime {
     struct get_req *gets;       /* OBJ_GET requests waiting */
     struct wait_req *waits;     /* OBJ_WAIT requests waiting */
     bool gpu_busy[64];          /* whole GPUs assigned to running tasks/actors */
+    struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
+    size_t nnodes, nodes_cap;
+    struct event *cluster_timer;
+    bool cluster_listing;
+    struct objmgr *om;          /* object transfers (objmgr.c) */
+    struct spill *sp;           /* spillback and remote placement (spillback.c) */
     bool stopping;
 };
+
+/* objmgr.c: moving objects between nodes */
+void objmgr_init(struct runtime *rt);
+void objmgr_free(struct runtime *rt);
+/* Something on this node waits for ID, which is not in the local store:
+ * find a holder in the cluster and pull it, or wait (subscribed) until one
+ * appears. Idempotent; does nothing for objects this node will make itself
+ * (tasks_expected_here) or when the node is alone. */
+void objmgr_want(struct runtime *rt, const uint8_t *id);
+/* ID became available locally: stop looking for it. */
+void objmgr_ready(struct runtime *rt, const uint8_t *id);
+/* A peer connection closed: pulls on it go to another holder. */
+void objmgr_conn_closed(struct runtime *rt, struct conn *c);
+/* Node HEX died: it holds nothing any more. */
+void objmgr_node_dead(struct runtime *rt, const char *hex);
+
+/* spillback.c: the local scheduler's spillback and the global scheduler */
+void spill_init(struct runtime *rt);
+void spill_free(struct runtime *rt);
+/* T (queued here, not startable now) should go to the global scheduler:
+ * other nodes exist, it was not placed here by it, and it cannot ever run
+ * here or the local queue is over its threshold. */
+bool spill_should(struct runtime *rt, const struct task *t);
+/* Send T to the global scheduler. The caller then drops T (this node keeps
+ * what it needs to retry it if the node running it dies). Returns 0, or -1
+ * if no head is reachable (keep T). */
+int spill_send(struct runtime *rt, struct task *t);
+/* Node HEX died: retry or fail the tasks this node sent there. */
+void spill_node_dead(struct runtime *rt, const char *hex);
+/* Task T of a job placed here from another node ended: send its small
+ * results to the submitting node, which keeps them (as Ray's owner does), so
+ * they survive this node and need no pull. */
+void spill_push_returns(struct runtime *rt, struct task *t);
+/* Job J ended here: forget what it sent away; tell other nodes (origin side). */
+void spill_job_ended(struct runtime *rt, struct job *j);
+
+/* cluster.c */
+void cluster_init(struct runtime *rt);
+void cluster_free(struct runtime *rt);
+/* The node with ID HEX, or NULL. */
+struct cluster_node *cluster_find(struct runtime *rt, const char *hex);
+/* The head node, or NULL if not known yet. */
+struct cluster_node *cluster_head(struct runtime *rt);
+/* Alive nodes other than this one. */
+size_t cluster_alive_others(struct runtime *rt);
+/* Our connection to node HEX (dialed on first use). NULL if the node is
+ * unknown or dead. Frames sent on it before it connects wait in order. */
+struct conn *cluster_conn(struct runtime *rt, const char *hex);
+/* Node HEX is dead (seen in the table or on the nodes channel). */
+void cluster_node_dead(struct runtime *rt, const char *hex);
 
 /* runtime.c */
 struct client *rt_client_of(struct conn *c);
@@ -194,6 +274,9 @@ void objects_ready(struct runtime *rt, const uint8_t *id);
 /* Store an ERROR object (code, message) under ID, replacing what was there
  * unless it is pinned. */
 void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const char *msg);
+/* Store a copy of a small object made on another node (no-op if present). */
+void objects_put_copy(struct runtime *rt, const uint8_t *id, uint32_t vtype, const void *data,
+                      size_t len);
 /* True if ID is sealed here (in memory or spilled). */
 bool objects_have(struct runtime *rt, const uint8_t *id);
 /* Register W as waiting for ID. */
@@ -251,6 +334,9 @@ void tasks_release(struct runtime *rt, struct task *t);
 void tasks_worker_died(struct runtime *rt, struct task *t, const char *why);
 /* A worker blocks in get/wait (give its CPU back) or resumes. */
 void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked);
+/* True if object ID will be made on this node: it is a return of a task
+ * queued, waiting or running here (so nobody needs to fetch it). */
+bool tasks_expected_here(struct runtime *rt, const uint8_t *id);
 /* Drop the queued and waiting tasks of job J. */
 void tasks_job_ended(struct runtime *rt, struct job *j);
 /* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
@@ -269,6 +355,12 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why);
 void actors_job_ended(struct runtime *rt, struct job *j);
 /* Try to send queued calls of A. */
 void actors_pump(struct runtime *rt, struct actor *a);
+/* The global scheduler placed the constructor of the actor in SPEC here. */
+void actors_place(struct runtime *rt, struct job *j, const void *spec, size_t len);
+/* The constructor of A left for another node: A becomes a route there. */
+void actors_spilled(struct runtime *rt, struct actor *a);
+/* Node HEX died: routes to it fail their calls; owned actors restart elsewhere. */
+void actors_node_dead(struct runtime *rt, const char *hex);
 
 /* workers.c */
 void workers_init(struct runtime *rt);
@@ -324,6 +416,11 @@ void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job 
 void jobs_end(struct runtime *rt, struct job *j, const char *state);
 /* Reap one child PID with STATUS: a driver? Returns true if it was one. */
 bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
+/* A job of node ORIGIN whose work the global scheduler placed here; its
+ * library (by hash) is fetched from the function table. Returns it (an
+ * existing record if there is one). */
+struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
+                            const char *lib_hash);
 /* Store library bytes for J (cache file + function table). Returns 0 or -1. */
 int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len);
 /* Free the jobs that have ended and that nothing points at any more: no

@@ -130,6 +130,29 @@ int conn_send(struct conn *c, uint32_t type, ...)
     return rc;
 }
 
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (c->drain_cb_ && !c->dead_ && c->state == CONN_READY)
+        c->drain_cb_(c, c->drain_arg_);
+}
+
+void conn_on_drain(struct conn *c, void (*cb)(struct conn *c, void *arg), void *arg)
+{
+    if (c->dead_ || c->state == CONN_CLOSING)
+        return;
+    c->drain_cb_ = cb;
+    c->drain_arg_ = arg;
+    /* bulk senders: write up to 1 MiB per syscall instead of libevent's 16 KiB */
+    bufferevent_set_max_single_write(c->bev_, cb ? (1u << 20) : 16384);
+    bufferevent_setwatermark(c->bev_, EV_WRITE, cb ? CONN_DRAIN_LOW_WATER : 0, 0);
+    bufferevent_setcb(c->bev_, conn_read_cb, cb ? conn_write_cb : NULL, conn_event_cb, c);
+}
+
 static void conn_closing_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
@@ -161,6 +184,8 @@ void conn_fail(struct conn *c, int code, const char *fmt, ...)
         bufferevent_write(c->bev_, b.data, b.len);
     buf_free(&b);
     conn_set_state(c, CONN_CLOSING);
+    c->drain_cb_ = NULL;
+    bufferevent_setwatermark(c->bev_, EV_WRITE, 0, 0);
     bufferevent_disable(c->bev_, EV_READ);
     struct timeval tv = { SERVER_CLOSE_TIMEOUT_S, 0 };
     bufferevent_set_timeouts(c->bev_, NULL, &tv);
@@ -194,6 +219,15 @@ static int conn_dispatch(struct conn *c, const struct proto_msg *m)
             return -1;
         }
         return 0;
+    }
+    if (c->outgoing && m->type == PROTO_HELLO_OK)
+        return 0;
+    if (c->outgoing && m->type == PROTO_ERROR) {
+        char esc[300];
+        log_warnx("peer %s refused us: %s", c->peer,
+                  log_escape(esc, sizeof esc, m->f[1].as.s.ptr, m->f[1].as.s.len));
+        conn_close(c);
+        return -1;
     }
     if (m->type < SERVER_MAX_TYPES && s->handlers[m->type].fn) {
         if (s->handlers[m->type].fn(c, m, s->handlers[m->type].arg) < 0) {
@@ -264,8 +298,12 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        return;
+    }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         log_debug("conn %llu (%s) closed%s", (unsigned long long)c->id, c->peer,
                   (what & BEV_EVENT_ERROR) ? " with an error" : "");
@@ -311,6 +349,47 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     bufferevent_set_timeouts(c->bev_, &tv, NULL);
     bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
     log_debug("conn %llu accepted from %s", (unsigned long long)c->id, c->peer);
+}
+
+struct conn *server_connect(struct server *s, const char *ip, int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "bad node address %s", ip);
+        return NULL;
+    }
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->id = ++s->next_id;
+    c->srv = s;
+    c->state = CONN_READY;
+    c->role = PROTO_ROLE_NODE;
+    c->outgoing = true;
+    snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
+    c->bev_ = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev_ == NULL) {
+        free(c);
+        snprintf(err, errlen, "cannot create a connection");
+        return NULL;
+    }
+    c->next_ = s->conns;
+    if (s->conns)
+        s->conns->prev_ = c;
+    s->conns = c;
+    s->nconns++;
+    bufferevent_setcb(c->bev_, conn_read_cb, NULL, conn_event_cb, c);
+    bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
+    struct buf hello = BUF_INIT, info = BUF_INIT;
+    mpw_map(&info, 0);
+    proto_pack(&hello, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)PROTO_ROLE_NODE, s->token,
+               (uint64_t)getpid(), info.data, info.len);
+    bufferevent_write(c->bev_, hello.data, hello.len);
+    buf_free(&hello);
+    buf_free(&info);
+    /* the failure of an async connect arrives as an event; a synchronous one
+     * is reported from the loop too, so callers never see on_close early */
+    if (bufferevent_socket_connect(c->bev_, (struct sockaddr *)&sa, sizeof sa) < 0)
+        bufferevent_trigger_event(c->bev_, BEV_EVENT_ERROR, BEV_TRIG_DEFER_CALLBACKS);
+    return c;
 }
 
 static void server_accept_error_cb(struct evconnlistener *l, void *arg)

@@ -34,6 +34,7 @@ struct conn {
     int role;               /* PROTO_ROLE_*, once READY */
     pid_t pid;              /* the peer's pid from HELLO */
     bool is_unix;
+    bool outgoing;          /* we dialed it (server_connect) */
     char peer[80];          /* "unix" or "ip:port", for logs */
     void *owner;            /* the module object this connection belongs to */
     void (*on_close)(struct conn *c, void *owner); /* called once when it goes away */
@@ -41,6 +42,8 @@ struct conn {
     /* private to server.c */
     struct bufferevent *bev_;
     bool in_dispatch_, dead_;
+    void (*drain_cb_)(struct conn *c, void *arg);
+    void *drain_arg_;
     struct conn *next_, *prev_;
 };
 
@@ -61,6 +64,14 @@ int server_listen_tcp(struct server *s, const char *ip, int port, int *bound, ch
                       size_t errlen);
 void server_on(struct server *s, uint32_t type, server_handler_fn fn, void *arg);
 void server_on_hello(struct server *s, server_hello_fn fn, void *arg);
+/* Dial another node at IP:PORT as a PROTO_ROLE_NODE peer. The connection
+ * is usable at once: HELLO (with TOKEN) goes first and frames sent meanwhile
+ * wait in its output buffer until the connect completes. Frames the peer
+ * sends back are dispatched through the same handler table (HELLO_OK is
+ * absorbed; an ERROR is logged and closes it). If the dial fails the
+ * connection closes and its on_close runs (from the loop, never inside this
+ * call). Returns the conn, or NULL with err for an immediate failure. */
+struct conn *server_connect(struct server *s, const char *ip, int port, char *err, size_t errlen);
 /* Queue one frame to C (arguments as for proto_pack). Returns 0, or -1 if the
  * connection is closing or the message is invalid. Never blocks. */
 int conn_send(struct conn *c, uint32_t type, ...);
@@ -71,6 +82,13 @@ void conn_fail(struct conn *c, int code, const char *fmt, ...) __attribute__((fo
 /* Close now (output not yet written is dropped). Safe inside handlers: the
  * free is deferred. on_close runs once. */
 void conn_close(struct conn *c);
+/* Call CB(C, ARG) on the loop whenever C's output buffer has fallen to
+ * CONN_DRAIN_LOW_WATER bytes or fewer after a write to the socket, so a
+ * module streaming bulk data can keep the buffer bounded: queue more, then
+ * wait for the next call. CB NULL removes it. Not called once C is closing.
+ * One callback per connection (a second call replaces the first). */
+#define CONN_DRAIN_LOW_WATER (4u << 20)
+void conn_on_drain(struct conn *c, void (*cb)(struct conn *c, void *arg), void *arg);
 /* Bytes queued for output. */
 size_t conn_outbuf_len(const struct conn *c);
 /* Number of live connections. */

@@ -242,6 +242,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
     t->retry_err = f.retry_err;
     t->submit_ms = net_now_ms();
+    idmap_put(&rt->tasks_by_id, t->id, t);
     if (kind != TASK_ACTOR_CALL && spec_demand(&f, &t->demand, err, errlen) < 0) {
         tasks_destroy(rt, t);
         return NULL;
@@ -260,6 +261,8 @@ void tasks_destroy(struct runtime *rt, struct task *t)
         return;
     if (t->state == TASK_WAITING_DEPS && t->deps_missing > 0)
         objects_forget_waiter(rt, t);
+    if (idmap_get(&rt->tasks_by_id, t->id) == t)
+        idmap_del(&rt->tasks_by_id, t->id);
     free(t->name);
     free(t->fn);
     buf_free(&t->spec);
@@ -267,6 +270,17 @@ void tasks_destroy(struct runtime *rt, struct task *t)
     free(t->deps);
     free(t->pins);
     free(t);
+}
+
+bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
+{
+    uint32_t index = ids_index(id);
+    if (index == 0 || (index & IDS_PUT_INDEX))
+        return false;
+    uint8_t tid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct task *t = idmap_get(&rt->tasks_by_id, tid);
+    return t != NULL && (int)index <= t->nret;
 }
 
 /* ---- the queue --------------------------------------------------------------- */
@@ -615,6 +629,25 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
     buf_free(&b);
 }
 
+/* Send T to the global scheduler; true if it left (and was dropped here). */
+static bool spill_out(struct runtime *rt, struct task *t)
+{
+    if (!spill_should(rt, t))
+        return false;
+    /* out of the index first: the global scheduler may place it right back
+     * here, as a new record under the same ID */
+    idmap_del(&rt->tasks_by_id, t->id);
+    if (spill_send(rt, t) < 0) {
+        idmap_put(&rt->tasks_by_id, t->id, t);
+        return false;
+    }
+    queue_remove(rt, t);
+    if (t->kind == TASK_ACTOR_NEW && t->actor)
+        actors_spilled(rt, t->actor);
+    tasks_destroy(rt, t);
+    return true;
+}
+
 /* One dispatch pass over the queue. */
 static void tasks_run(evutil_socket_t fd, short what, void *arg)
 {
@@ -632,11 +665,14 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
         if (t->job->ending)
             continue;
         if (!res_fits(&n->total, &t->demand)) {
-            warn_infeasible(rt, t);
+            if (!spill_out(rt, t))
+                warn_infeasible(rt, t);
             continue;
         }
-        if (!res_fits(&n->avail, &t->demand))
+        if (!res_fits(&n->avail, &t->demand)) {
+            spill_out(rt, t);
             continue;
+        }
         if (t->kind == TASK_ACTOR_NEW) {
             /* an actor gets a worker of its own */
             queue_remove(rt, t);
@@ -758,6 +794,7 @@ void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
     snprintf(msg, sizeof msg, "task %s failed on node %.8s: its worker died (%s)%s", t->name,
              rt->n->hex, why, t->attempts > 1 ? " on every attempt" : "");
     tasks_fail(rt, t, RAY_EWORKER, msg);
+    spill_push_returns(rt, t);
     tasks_destroy(rt, t);
 }
 
@@ -816,6 +853,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     ids_hex(t->id, IDS_SIZE, hex);
     if (status == 0) {
         fill_returns(rt, t);
+        spill_push_returns(rt, t);
         gcs_task_set_state(rt->n->gcs, hex, "FINISHED", rt->n->hex, t->attempts);
         tasks_destroy(rt, t);
     } else if (t->retry_err && t->retries_left != 0 && !t->job->ending) {
@@ -830,6 +868,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         tasks_enqueue(rt, t);
     } else {
         tasks_fail(rt, t, status == RAY_EWORKER ? RAY_EWORKER : RAY_ETASK, msg);
+        spill_push_returns(rt, t);
         tasks_destroy(rt, t);
     }
     free(msg);
@@ -919,6 +958,7 @@ void tasks_free(struct runtime *rt)
         event_free(demands_ev);
         demands_ev = NULL;
     }
+    idmap_free(&rt->tasks_by_id);
     gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
                 rt->n->hex);
 }

@@ -42,6 +42,7 @@ check "CPU total drops to 2" grep -q '^ 0.0/2.0 CPU' "$T/status2"
 
 # ray stop leaves nothing behind
 head_pid=$(rayd_pid "$H")
+stores=$(cat "$H"/session_latest/node.info "$N2"/session_latest/node.info "$N3"/session_latest/node.info | sed -n 's|^store=/||p')
 "$RAY" stop --temp-dir "$H" >/dev/null
 "$RAY" stop --force --temp-dir "$N2" >/dev/null
 check "no rayd, worker or redis left: $(live_procs "$T" | tr '\n' ' ')" test -z "$(live_procs "$T")"
@@ -49,6 +50,8 @@ check "no redis-server on the GCS port left" test -z "$(live_procs "127.0.0.1:$P
 not_alive() { ! pid_alive "$1"; }
 check "head pid gone" not_alive "$head_pid"
 check "no sockets left" bash -c "! find '$T' -type s | grep -q ."
-check "no shared memory left" bash -c "! ls /dev/shm | grep -q rayd-"
+shm_left() { local s; for s in $stores; do [ -e "/dev/shm/$s" ] && return 0; done; return 1; }
+check "the nodes' stores were named ($(echo $stores | wc -w))" test "$(echo $stores | wc -w)" -eq 3
+check "no shared memory left" bash -c "$(declare -f shm_left); stores='$stores'; ! shm_left"
 check "GCS port closed" bash -c "! ss -Htln 'sport = :$P' | grep -q ."
 finish

@@ -214,6 +214,14 @@ static int lookup_and_read(ray_task *t, const ray_value *args, size_t nargs)
 }
 RAY_REMOTE(lookup_and_read);
 
+static int where(ray_task *t, const ray_value *args, size_t nargs)
+{
+    if (nargs == 1 && args[0].type == RAY_INT)
+        usleep((useconds_t)args[0].as.i * 1000);
+    return ray_return(t, RAY_S(ray_node_id()));
+}
+RAY_REMOTE(where);
+
 /* ---------------------------------------------------------------- actors */
 
 typedef struct { int64_t value; } counter;
@@ -256,7 +264,15 @@ static int counter_slow(void *self, ray_task *t, const ray_value *args, size_t n
     usleep(nargs && args[0].type == RAY_INT ? (useconds_t)args[0].as.i * 1000 : 300000);
     return ray_return(t, RAY_I(getpid()));
 }
+static int counter_where(void *self, ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)self;
+    (void)args;
+    (void)nargs;
+    return ray_return(t, RAY_S(ray_node_id()));
+}
 RAY_ACTOR(counter);
+RAY_METHOD(counter, where);
 RAY_METHOD(counter, incr);
 RAY_METHOD(counter, read);
 RAY_METHOD(counter, crash);
@@ -743,6 +759,123 @@ static int sc_gpu(void)
     return 0;
 }
 
+/* ---------------------------------------------------------------- multi-node */
+
+/* Where does a task that needs RES run? Prints "ran on NODEID". */
+static int sc_where(const char *res)
+{
+    ray_opts o = RAY_OPTS;
+    o.resources = res;
+    ray_ref r;
+    CHECK(ray_call("where", NULL, 0, &o, &r) == RAY_OK, "call");
+    ray_value v;
+    CHECK(ray_get(r, 60000, &v) == RAY_OK, "get");
+    printf("ran on %s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    return 0;
+}
+
+static int sc_spread(int n, int ms)
+{
+    ray_ref *r = calloc((size_t)n, sizeof *r);
+    double t0 = now();
+    for (int i = 0; i < n; i++) {
+        ray_value a = RAY_I(ms);
+        CHECK(ray_call("where", &a, 1, NULL, &r[i]) == RAY_OK, "call");
+    }
+    char nodes[16][48];
+    int nn = 0;
+    for (int i = 0; i < n; i++) {
+        ray_value v;
+        CHECK(ray_get(r[i], 60000, &v) == RAY_OK, "get %d", i);
+        int k = 0;
+        while (k < nn && strcmp(nodes[k], v.as.buf.ptr) != 0)
+            k++;
+        if (k == nn && nn < 16)
+            snprintf(nodes[nn++], sizeof nodes[0], "%s", (const char *)v.as.buf.ptr);
+        ray_value_release(&v);
+    }
+    double el = now() - t0;
+    printf("%d tasks of %d ms on %d nodes in %.2f s (serial: %.2f s)\n", n, ms, nn, el, n * ms / 1000.0);
+    free(r);
+    return 0;
+}
+
+/* An object made on the node with resource B, consumed on the node with C, fetched here. */
+static int sc_transfer(const char *b, const char *c, int mb)
+{
+    ray_opts ob = RAY_OPTS, oc = RAY_OPTS;
+    ob.resources = b;
+    oc.resources = c;
+    ray_ref made, sum, whereb;
+    size_t n = (size_t)mb << 20;
+    ray_value size = RAY_I((int64_t)n);
+    CHECK(ray_call("make_bytes", &size, 1, &ob, &made) == RAY_OK, "make");
+    ray_value arg = RAY_R(made);
+    CHECK(ray_call("checksum", &arg, 1, &oc, &sum) == RAY_OK, "checksum");
+    CHECK(ray_call("where", NULL, 0, &ob, &whereb) == RAY_OK, "where");
+    uint64_t want = 0;
+    for (size_t i = 0; i < n; i++)
+        want += (unsigned char)(i % 251);
+    ray_value v;
+    CHECK(ray_get(sum, 60000, &v) == RAY_OK, "checksum get");
+    CHECK((uint64_t)v.as.i == want, "checksum on C: %lld != %llu", (long long)v.as.i, (unsigned long long)want);
+    CHECK(ray_get(made, 60000, &v) == RAY_OK && v.type == RAY_BYTES && v.as.buf.len == n, "driver get");
+    const unsigned char *p = v.as.buf.ptr;
+    for (size_t i = 0; i < n; i += 997)
+        CHECK(p[i] == (unsigned char)(i % 251), "content at %zu", i);
+    ray_value_release(&v);
+    printf("object of %d MiB made on B, summed on C, fetched by the driver intact\n", mb);
+    return 0;
+}
+
+static int sc_actor_on(const char *res)
+{
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.resources = res;
+    ray_actor a;
+    ray_value start = RAY_I(0);
+    CHECK(ray_actor_create("counter", &start, 1, &o, &a) == RAY_OK, "create");
+    ray_ref r[10], w;
+    for (int i = 0; i < 10; i++)
+        CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r[i]) == RAY_OK, "call");
+    CHECK(ray_actor_call(a, "where", NULL, 0, NULL, &w) == RAY_OK, "where");
+    for (int i = 0; i < 10; i++) {
+        ray_value v;
+        CHECK(ray_get(r[i], 60000, &v) == RAY_OK && v.as.i == i + 1, "call %d in order", i);
+    }
+    ray_value v;
+    CHECK(ray_get(w, 60000, &v) == RAY_OK, "where get");
+    printf("actor lives on %s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    /* a handle passed to a task elsewhere reaches it too */
+    ray_value h = RAY_A(a);
+    ray_ref u;
+    CHECK(ray_call("use_actor", &h, 1, NULL, &u) == RAY_OK, "use_actor");
+    CHECK(ray_get(u, 60000, &v) == RAY_OK && v.as.i == 11, "handle from a task: %lld", (long long)v.as.i);
+    return 0;
+}
+
+/* N tasks of MS each; a node is killed meanwhile; every result must arrive. */
+static int sc_survive(int n, int ms)
+{
+    ray_ref *r = calloc((size_t)n, sizeof *r);
+    for (int i = 0; i < n; i++) {
+        ray_value a[] = { RAY_I(ms) };
+        CHECK(ray_call("sleep_ms", a, 1, NULL, &r[i]) == RAY_OK, "call");
+    }
+    printf("submitted\n");
+    fflush(stdout);
+    for (int i = 0; i < n; i++) {
+        ray_value v;
+        int rc = ray_get(r[i], 120000, &v);
+        CHECK(rc == RAY_OK && v.as.i == ms, "task %d: rc=%d", i, rc);
+    }
+    printf("all %d tasks finished\n", n);
+    free(r);
+    return 0;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "values";
@@ -763,6 +896,11 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "threads") == 0) return sc_threads();
     if (strcmp(s, "many") == 0) return sc_many(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "gpu") == 0) return sc_gpu();
+    if (strcmp(s, "where") == 0) return sc_where(argc > 2 ? argv[2] : "");
+    if (strcmp(s, "spread") == 0) return sc_spread(argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 500);
+    if (strcmp(s, "transfer") == 0) return sc_transfer(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 8);
+    if (strcmp(s, "actor_on") == 0) return sc_actor_on(argv[2]);
+    if (strcmp(s, "survive") == 0) return sc_survive(argc > 2 ? atoi(argv[2]) : 24, argc > 3 ? atoi(argv[3]) : 1000);
     if (strcmp(s, "exit") == 0) return argc > 2 ? atoi(argv[2]) : 7;
     fprintf(stderr, "unknown scenario %s\n", s);
     return 2;

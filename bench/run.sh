@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# run.sh — `make bench`: rayd's microbenchmark suite (issue 5). Builds the
+# bench programs into build/bench/, measures this machine's floor
+# (bench_floor), starts a fresh local head node of its own (and, for the
+# cross-node transfer, a second node on 127.0.0.2), runs every benchmark
+# (bench_driver: warm-up + BENCH_RUNS measurements, median and range), stops
+# everything, and prints one JSON line per figure on stdout, then a table with
+# the target, the ratio to it and the fraction of the floor. Progress goes to
+# stderr. Never part of CI: there is no pass/fail.
+#
+# Environment:
+#   BENCH_ONLY=name1,name2   run only these benchmarks (floor probes always run)
+#   BENCH_RUNS=N             measurements per benchmark (default 5)
+#   BENCH_SECONDS=S          length of one time-based measurement (default 1)
+#   BENCH_DRAIN_N=N          tasks queued by queued_1m_tasks_drain (default
+#                            100000: 1,000,000 takes ~5 min at round-1 speed)
+#   BENCH_JSON=FILE          also copy the JSON lines to FILE
+# See bench/README.md for what each benchmark measures.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+RAY="$ROOT/bin/ray"
+B="$ROOT/build/bench"
+RUNS=${BENCH_RUNS:-5}
+ONLY=${BENCH_ONLY:-}
+DRAIN_N=${BENCH_DRAIN_N:-100000}
+export BENCH_RUNS=$RUNS BENCH_DRAIN_N=$DRAIN_N
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+
+# ---- build -------------------------------------------------------------------
+WARN="-Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers"
+mkdir -p "$B"
+say "building into build/bench/"
+cc -std=gnu11 -O2 -g $WARN -Iinclude bench/bench_floor.c -o "$B/bench_floor" &&
+    cc -std=gnu11 -O2 -g $WARN -Iinclude bench/bench_driver.c -rdynamic -Llib -lray \
+        -lpthread -ldl -lm -o "$B/bench_driver" &&
+    cc -std=gnu11 -shared -fPIC -O2 -g $WARN -Iinclude bench/bench_job.c -o "$B/bench_job.so" ||
+    { say "build failed"; exit 1; }
+[ -x "$RAY" ] || { say "bin/ray missing: run make first"; exit 1; }
+
+T=$(mktemp -d /tmp/raybench.XXXXXX)
+export HOME="$T/home"
+mkdir -p "$HOME"
+unset RAY_ADDRESS RAY_TOKEN
+RES="$T/results.jsonl"
+: >"$RES"
+STARTED=()
+cleanup() {
+    local td
+    for td in "${STARTED[@]}"; do "$RAY" stop --force --temp-dir "$td" >/dev/null 2>&1; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# emit NAME UNIT VALUES... : a JSON line with the median, runs, min and max
+emit() {
+    local name=$1 unit=$2; shift 2
+    printf '%s\n' "$@" | sort -g | awk -v n="$name" -v u="$unit" '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { printf "{\"benchmark\": \"%s\", \"value\": null, \"unit\": \"%s\", \"note\": \"no measurement\"}\n", n, u; exit }
+            med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "{\"benchmark\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"runs\": %d, \"min\": %.6g, \"max\": %.6g}\n", n, med, u, NR, v[1], v[NR]
+        }' | tee -a "$RES"
+}
+# emit_null NAME UNIT NOTE
+emit_null() { printf '{"benchmark": "%s", "value": null, "unit": "%s", "note": "%s"}\n' "$1" "$2" "$3" | tee -a "$RES"; }
+# lines of the driver go to the results as they are
+collect() { tee -a "$RES"; }
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# status_kb PID FIELD: a /proc/PID/status field in kB
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+kb_to_mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+
+# ---- the machine's floor -------------------------------------------------------
+say "floor probes (ping-pong, fork+exec, memcpy, loopback TCP)"
+"$B/bench_floor" "$RUNS" | collect
+
+# ---- start_head_ms -------------------------------------------------------------
+if want start_head_ms; then
+    say "start_head_ms: $((RUNS + 1)) x ray start --head / ray stop"
+    vals=()
+    for i in $(seq 0 "$RUNS"); do
+        td="$T/start$i" port=$(free_port)
+        STARTED+=("$td")
+        t0=$(ms_now)
+        if ! "$RAY" start --head --port "$port" --node-ip-address 127.0.0.1 --temp-dir "$td" \
+            --num-cpus 1 --object-store-memory 256MiB >"$T/start.out" 2>&1; then
+            say "ray start failed: $(tail -2 "$T/start.out")"
+            break
+        fi
+        t1=$(ms_now)
+        "$RAY" stop --temp-dir "$td" >/dev/null 2>&1
+        [ "$i" -gt 0 ] && vals+=($((t1 - t0)))
+    done
+    emit start_head_ms ms "${vals[@]}"
+fi
+
+# ---- the benchmark cluster -------------------------------------------------------
+NCPU=$(nproc)
+H="$T/head" PORT=$(free_port)
+STARTED+=("$H")
+say "starting head on 127.0.0.1:$PORT (--num-cpus $NCPU, 1536 MiB store)"
+if ! "$RAY" start --head --port "$PORT" --node-ip-address 127.0.0.1 --temp-dir "$H" \
+    --num-cpus "$NCPU" --object-store-memory 1536MiB >"$T/head.out" 2>&1; then
+    say "ray start failed:"; cat "$T/head.out" >&2; exit 1
+fi
+ADDR="127.0.0.1:$PORT"
+RAYD_PID=$(cat "$H/session_latest/rayd.pid")
+DRIVER=("$B/bench_driver" "$ADDR" "$B/bench_job.so")
+
+if want rayd_idle_rss_mb; then
+    sleep 1
+    vals=()
+    for _ in 1 2 3; do vals+=("$(kb_to_mib "$(status_kb "$RAYD_PID" VmRSS)")"); sleep 0.2; done
+    say "rayd idle: $(grep -E 'RssAnon|RssFile|RssShmem' "/proc/$RAYD_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
+    emit rayd_idle_rss_mb MiB "${vals[@]}"
+fi
+
+if want worker_idle_rss_mb; then
+    say "worker_idle_rss_mb: a driver starts $NCPU workers and sleeps"
+    "${DRIVER[@]}" idle 4 >"$T/idle.out" 2>"$T/idle.err" &
+    idle_pid=$!
+    for _ in $(seq 1 100); do grep -q ready "$T/idle.out" 2>/dev/null && break; sleep 0.1; done
+    sleep 1
+    vals=()
+    for w in $(ps -o pid= --ppid "$RAYD_PID"); do
+        if tr '\0' ' ' <"/proc/$w/cmdline" 2>/dev/null | grep -q -- '--worker'; then
+            vals+=("$(kb_to_mib "$(status_kb "$w" VmRSS)")")
+        fi
+    done
+    wait "$idle_pid"
+    if [ ${#vals[@]} -eq 0 ]; then
+        emit_null worker_idle_rss_mb MiB "no idle worker found: $(tail -1 "$T/idle.err")"
+    else
+        emit worker_idle_rss_mb MiB "${vals[@]}"
+    fi
+fi
+
+MAIN=(single_client_tasks_sync single_client_tasks_async multi_client_tasks_async
+      actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n
+      single_client_put_calls single_client_get_calls single_client_put_gigabytes
+      single_client_wait_1k_refs single_client_tasks_and_get_batch task_latency_p50_us
+      placement_group_create_removal)
+sel=()
+for n in "${MAIN[@]}"; do
+    if want "$n" || { [ "$n" = task_latency_p50_us ] && want task_latency_p99_us; }; then sel+=("$n"); fi
+done
+if [ ${#sel[@]} -gt 0 ]; then
+    say "running ${#sel[@]} driver benchmarks, $RUNS runs each"
+    timeout 480 "${DRIVER[@]}" "${sel[@]}" | collect
+fi
+
+if want queued_1m_tasks_drain; then
+    say "queued_1m_tasks_drain with N=$DRAIN_N (BENCH_DRAIN_N)"
+    echo 5 >"/proc/$RAYD_PID/clear_refs" 2>/dev/null # reset VmHWM to the current RSS
+    timeout 480 "${DRIVER[@]}" queued_1m_tasks_drain >"$T/drain.json"
+    sed -e "s/}\$/, \"tasks\": $DRAIN_N}/" "$T/drain.json" | collect
+    emit queued_drain_rayd_peak_rss_mb MiB "$(kb_to_mib "$(status_kb "$RAYD_PID" VmHWM)")"
+fi
+
+if want cross_node_transfer_gigabytes; then
+    N2="$T/node2"
+    STARTED+=("$N2")
+    say "cross_node_transfer_gigabytes: second node on 127.0.0.2"
+    if "$RAY" start --address "$ADDR" --node-ip-address 127.0.0.2 --temp-dir "$N2" --num-cpus 1 \
+        --resources '{"bench_remote": 1}' --object-store-memory 1536MiB >"$T/n2.out" 2>&1; then
+        timeout 300 "${DRIVER[@]}" cross_node_transfer_gigabytes | collect
+        "$RAY" stop --temp-dir "$N2" >/dev/null 2>&1
+    else
+        emit_null cross_node_transfer_gigabytes GB/s \
+            "second node did not start: $(tail -1 "$T/n2.out" | tr -d '"\\')"
+    fi
+fi
+
+"$RAY" stop --temp-dir "$H" >/dev/null 2>&1
+[ -n "${BENCH_JSON:-}" ] && cp "$RES" "$BENCH_JSON"
+
+# ---- the table ---------------------------------------------------------------------
+# name | better (hi/lo) | target | floor formula (see bench/README.md)
+TARGETS='single_client_tasks_sync|hi|10000|rtt2
+single_client_tasks_async|hi|100000|
+multi_client_tasks_async|hi|100000|
+actor_calls_sync_1_1|hi|10000|rtt2
+actor_calls_async_1_1|hi|150000|
+actor_calls_async_n_n|hi|150000|
+single_client_put_calls|hi|100000|
+single_client_get_calls|hi|200000|rtt1
+single_client_put_gigabytes|hi|6|memcpy
+single_client_wait_1k_refs|hi|100|
+single_client_tasks_and_get_batch|hi|50|
+task_latency_p50_us|lo||rtt2us
+task_latency_p99_us|lo||rtt2us
+start_head_ms|lo|300|exec2
+rayd_idle_rss_mb|lo|16|
+worker_idle_rss_mb|lo||
+cross_node_transfer_gigabytes|hi|1|tcpbw
+queued_1m_tasks_drain|hi|50000|
+queued_drain_rayd_peak_rss_mb|lo|2048|
+placement_group_create_removal|hi||'
+echo
+awk -v targets="$TARGETS" '
+function field(line, key,    s) {
+    if (match(line, "\"" key "\": (null|[-0-9.eE+]+|\"[^\"]*\")") == 0) return ""
+    s = substr(line, RSTART, RLENGTH)
+    sub("^\"" key "\": ", "", s)
+    return s
+}
+BEGIN {
+    n = split(targets, t, "\n")
+    for (i = 1; i <= n; i++) { split(t[i], f, "|"); better[f[1]] = f[2]; target[f[1]] = f[3]; flo[f[1]] = f[4] }
+}
+{
+    name = field($0, "benchmark"); gsub(/"/, "", name)
+    val[name] = field($0, "value"); unit[name] = field($0, "unit"); gsub(/"/, "", unit[name])
+    lo[name] = field($0, "min"); hi[name] = field($0, "max"); note[name] = field($0, "note")
+    order[++cnt] = name
+}
+END {
+    rtt = val["floor_unix_rtt_us"]; exe = val["floor_fork_exec_ms"]
+    mc = val["floor_memcpy_gbps"]; tbw = val["floor_tcp_gbps"]
+    printf "%-34s %12s %-9s %21s %9s %8s %9s %8s\n", "benchmark", "median", "unit", "range (min..max)", "target", "ratio", "floor", "of floor"
+    for (i = 1; i <= cnt; i++) {
+        b = order[i]
+        if (val[b] == "null") { gsub(/^"|"$/, "", note[b]); printf "%-34s %12s %-9s  %s\n", b, "n/a", unit[b], note[b]; continue }
+        v = val[b] + 0
+        rng = sprintf("%.4g..%.4g", lo[b], hi[b])
+        ratio = "-"; tg = "-"
+        if (target[b] != "") {
+            tg = (better[b] == "lo" ? "<=" : ">=") target[b]
+            ratio = sprintf("%.3g", better[b] == "lo" ? target[b] / v : v / target[b])
+        }
+        fl = ""; frac = "-"
+        if (flo[b] == "rtt2") fl = 1e6 / (2 * rtt)
+        if (flo[b] == "rtt1") fl = 1e6 / rtt
+        if (flo[b] == "rtt2us") fl = 2 * rtt
+        if (flo[b] == "memcpy") fl = mc
+        if (flo[b] == "tcpbw") fl = tbw
+        if (flo[b] == "exec2") fl = 2 * exe
+        if (fl != "") frac = sprintf("%.3g", better[b] == "lo" ? fl / v : v / fl)
+        printf "%-34s %12.6g %-9s %21s %9s %8s %9s %8s\n", b, v, unit[b], rng, tg, ratio, (fl == "" ? "-" : sprintf("%.4g", fl)), frac
+    }
+    print ""
+    print "ratio: >= 1 meets the target. floor: the best this machine allows for that path:"
+    print "  2 Unix-socket round trips per sync task/call (driver-node, node-worker), 1 per get,"
+    print "  memcpy for put, loopback TCP bandwidth for cross-node, 2 fork+exec for start_head."
+    print "  \"of floor\" is the fraction of that best reached (1 = at the floor)."
+}' "$RES"

@@ -1,0 +1,1021 @@
+/*
+ * objmgr.c — the object manager: moving objects between nodes.
+ *
+ * DESIGN. Two halves share this file and the node's loop thread.
+ *
+ * Pulling (this node needs an object it does not hold): objmgr_want records
+ * a "want" per object ID, subscribes to the GCS channel ch:obj:<id> FIRST and
+ * then reads the object's locations once, so no holder can slip between the
+ * two. Known holders are candidates, tried one at a time: a PULL(reqid, id)
+ * goes on our connection to the holder (cluster_conn); the holder answers
+ * HEADER(reqid, status, vtype, size) and then streams CHUNK(reqid, offset,
+ * data) in order. On HEADER the object is created in the local store and
+ * every chunk is copied straight to its place in shared memory; after the
+ * last byte it is sealed (the store's ready callback wakes the local
+ * waiters) and this node is recorded as a holder in the GCS. Many pulls run
+ * at once, each over the connection to its own holder; chunks of all of them
+ * are in flight together. A holder that answers not-found, whose connection
+ * closes or whose node dies counts as failed for that object: the partial
+ * copy is deleted and the next candidate is tried. With no candidate left,
+ * the locations are read once more (a holder may have appeared); if every
+ * holder ever known failed, the object is lost: an ERROR object (RAY_ELOST,
+ * naming the ID) is stored, which wakes the waiters. An object with no
+ * holder yet (a return still being computed elsewhere) is never lost: the
+ * want waits for the publication. A store that is full for now (FULL_RETRY)
+ * or an ID being written or deleted locally (EXISTS) cancels the transfer
+ * and retries the create on a timer; when it succeeds the pull starts again
+ * into the reserved space. Wants whose waiters all went away are dropped at
+ * those retry points.
+ *
+ * Serving (another node pulls from us): a PULL pins the object for the
+ * connection (pin client OM_PIN_BASE + connection id), answers HEADER and
+ * queues chunks of OM_CHUNK bytes from shared memory, round-robin over the
+ * connection's transfers, until OM_HIGH_WATER bytes wait in the output
+ * buffer; conn_on_drain brings us back when it falls to 4 MiB. So a 1 GiB
+ * object never sits in memory twice and transfers on one connection share
+ * it fairly. A spilled object is restored first (the transfer waits for the
+ * store's ready callback, which objects.c forwards through objmgr_ready);
+ * an object that is absent, unsealed or unreadable answers RAY_ENOTFOUND.
+ * CANCEL or the connection closing unpins and forgets its transfers.
+ *
+ * Every GCS callback carries a small record with the object ID, never a
+ * want pointer, so a want may end at any time.
+ */
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+#include "objstore/objstore.h"
+#include "ray.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OM_CHUNK (1u << 20)           /* bytes of data per CHUNK frame */
+#define OM_HIGH_WATER (8u << 20)      /* stop queueing chunks above this much output */
+#define OM_PUMP_MAX_FRAMES 256        /* chunks queued per wakeup, at most */
+#define OM_RETRY_MS 50                /* retry timer: full store, unknown node, GCS error */
+#define OM_UNKNOWN_TRIES 100          /* retries for a holder not yet in the node table */
+#define OM_PIN_BASE 1000000           /* objstore pin clients for transfers */
+#define OM_CHANNEL "ch:obj:"
+
+struct pull;
+
+/* An object this node waits for and does not hold. */
+struct want {
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    char (*cand)[IDS_HEX_SIZE];   /* known holders not tried yet, in order */
+    size_t ncand;
+    char (*failed)[IDS_HEX_SIZE]; /* holders that failed for this object */
+    size_t nfailed;
+    char why[200];                /* the last failure, for the lost message */
+    struct pull *pull;            /* the transfer in flight, or NULL */
+    bool locating;                /* a location read is pending */
+    bool relooked;                /* read the locations again after failures */
+    bool need_locate;             /* the last read failed: read again on the timer */
+    bool on_retry;                /* listed for the retry timer */
+    int unknown_tries;
+    bool space_wait;              /* create said FULL_RETRY/EXISTS: retry it */
+    char space_holder[IDS_HEX_SIZE];
+    bool created;                 /* space reserved in the store (CREATED) */
+    uint64_t off, size;
+    uint32_t vtype;
+};
+
+/* One transfer into this node. */
+struct pull {
+    uint64_t reqid;
+    struct want *w;
+    struct conn *c;
+    char holder[IDS_HEX_SIZE];
+    bool header;
+    uint64_t received;
+    struct pull *next, *prev;
+};
+
+/* One transfer out of this node. */
+struct serve {
+    struct served *sv;
+    uint64_t reqid;
+    uint8_t id[IDS_SIZE];
+    bool pinned, restoring;
+    uint64_t off, size, sent;
+    struct serve *next, *prev;
+};
+
+/* A connection other nodes pull from us on. */
+struct served {
+    struct objmgr *om;
+    struct conn *c;
+    int pin;
+    struct serve *head, *tail;   /* sending, round-robin order */
+    struct serve *waiting;       /* waiting for a restore (singly linked via next) */
+    struct served *next, *prev;
+};
+
+/* A pending gcs_object_locations. */
+struct locate {
+    struct objmgr *om;           /* NULL once the object manager is gone */
+    uint8_t id[IDS_SIZE];
+    struct locate *next, *prev;
+};
+
+struct objmgr {
+    struct runtime *rt;
+    struct idmap wants;          /* object id -> struct want */
+    struct idmap pulls;          /* reqid key -> struct pull */
+    struct pull *pull_list;
+    uint64_t next_reqid;
+    struct served *served;
+    int nrestoring;
+    struct event *retry_ev;
+    uint8_t (*retry)[IDS_SIZE];
+    size_t nretry, retry_cap;
+    struct locate *locates;
+};
+
+static void want_next(struct objmgr *om, struct want *w);
+static void om_obj_msg(void *arg, const char *suffix, const char *msg, size_t len);
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static void reqid_key(uint64_t reqid, uint8_t key[IDS_SIZE])
+{
+    memset(key, 0, IDS_SIZE);
+    memcpy(key, &reqid, sizeof reqid);
+}
+
+static struct pull *pull_find(struct objmgr *om, uint64_t reqid)
+{
+    uint8_t key[IDS_SIZE];
+    reqid_key(reqid, key);
+    return idmap_get(&om->pulls, key);
+}
+
+static bool hex_in(char (*v)[IDS_HEX_SIZE], size_t n, const char *hex)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], hex) == 0)
+            return true;
+    return false;
+}
+
+static void hex_push(char (**v)[IDS_HEX_SIZE], size_t *n, const char *hex, bool front)
+{
+    *v = xreallocarray(*v, *n + 1, sizeof **v);
+    if (front) {
+        memmove(&(*v)[1], &(*v)[0], *n * sizeof **v);
+        snprintf((*v)[0], IDS_HEX_SIZE, "%s", hex);
+    } else {
+        snprintf((*v)[*n], IDS_HEX_SIZE, "%s", hex);
+    }
+    (*n)++;
+}
+
+static void hex_remove(char (*v)[IDS_HEX_SIZE], size_t *n, size_t i)
+{
+    memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof *v);
+    (*n)--;
+}
+
+static bool has_waiters(struct objmgr *om, const uint8_t *id)
+{
+    return idmap_get(&om->rt->waiters, id) != NULL;
+}
+
+static void retry_add(struct objmgr *om, struct want *w)
+{
+    if (w->on_retry)
+        return;
+    w->on_retry = true;
+    if (om->nretry == om->retry_cap) {
+        om->retry_cap = om->retry_cap ? om->retry_cap * 2 : 16;
+        om->retry = xreallocarray(om->retry, om->retry_cap, sizeof *om->retry);
+    }
+    memcpy(om->retry[om->nretry++], w->id, IDS_SIZE);
+    if (!evtimer_pending(om->retry_ev, NULL)) {
+        struct timeval tv = { 0, OM_RETRY_MS * 1000 };
+        evtimer_add(om->retry_ev, &tv);
+    }
+}
+
+/* ---- pulls ----------------------------------------------------------------------- */
+
+/* Forget P (and tell the holder to stop if CANCEL). */
+static void pull_end(struct objmgr *om, struct pull *p, bool cancel)
+{
+    uint8_t key[IDS_SIZE];
+    reqid_key(p->reqid, key);
+    idmap_del(&om->pulls, key);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        om->pull_list = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (cancel && p->c)
+        conn_send(p->c, PROTO_NODE_OBJ_CANCEL, p->reqid);
+    if (p->w->pull == p)
+        p->w->pull = NULL;
+    free(p);
+}
+
+static void pull_start(struct objmgr *om, struct want *w, struct conn *c, const char *holder)
+{
+    struct pull *p = xcalloc(1, sizeof *p);
+    p->reqid = ++om->next_reqid;
+    p->w = w;
+    p->c = c;
+    snprintf(p->holder, sizeof p->holder, "%s", holder);
+    uint8_t key[IDS_SIZE];
+    reqid_key(p->reqid, key);
+    idmap_put(&om->pulls, key, p);
+    p->next = om->pull_list;
+    if (om->pull_list)
+        om->pull_list->prev = p;
+    om->pull_list = p;
+    w->pull = p;
+    log_debug("pulling object %s from node %.8s (req %llu)", w->hex, holder,
+              (unsigned long long)p->reqid);
+    if (conn_send(c, PROTO_NODE_OBJ_PULL, p->reqid, w->id) < 0) {
+        snprintf(w->why, sizeof w->why, "node %.8s: connection closing", holder);
+        hex_push(&w->failed, &w->nfailed, holder, false);
+        pull_end(om, p, false);
+        want_next(om, w);
+    }
+}
+
+/* Delete the space W reserved, if it is still ours. */
+static void want_uncreate(struct objmgr *om, struct want *w)
+{
+    if (!w->created)
+        return;
+    w->created = false;
+    struct objstore_info info;
+    objstore *st = om->rt->n->store;
+    if (objstore_lookup(st, w->id, &info) == OBJSTORE_FOUND && info.state == OBJSTORE_CREATED &&
+        info.offset == w->off)
+        objstore_delete(st, w->id);
+}
+
+/* Forget W: unsubscribe, cancel its transfer. Leaves reserved space alone
+ * (callers delete it with want_uncreate first where it must go). */
+static void want_free(struct objmgr *om, struct want *w)
+{
+    idmap_del(&om->wants, w->id);
+    char chan[sizeof OM_CHANNEL + IDS_HEX_SIZE];
+    snprintf(chan, sizeof chan, OM_CHANNEL "%s", w->hex);
+    gcs_unsubscribe(om->rt->n->gcs, chan, om_obj_msg, om);
+    if (w->pull)
+        pull_end(om, w->pull, true);
+    free(w->cand);
+    free(w->failed);
+    free(w);
+}
+
+/* Every holder failed: store RAY_ELOST under W's ID (if anyone still waits). */
+static void want_lost(struct objmgr *om, struct want *w)
+{
+    struct runtime *rt = om->rt;
+    uint8_t id[IDS_SIZE];
+    memcpy(id, w->id, IDS_SIZE);
+    char msg[400];
+    snprintf(msg, sizeof msg, "object %s is lost: %zu holder%s failed (last: %s)", w->hex,
+             w->nfailed, w->nfailed == 1 ? "" : "s", w->why);
+    want_uncreate(om, w);
+    want_free(om, w);
+    log_warnx("%s", msg);
+    if (has_waiters(om, id))
+        objects_put_error(rt, id, RAY_ELOST, msg);
+}
+
+/* The holder of W's transfer failed (WHY): delete the partial copy, try the next. */
+static void holder_failed(struct objmgr *om, struct want *w, const char *why)
+{
+    struct pull *p = w->pull;
+    if (p) {
+        snprintf(w->why, sizeof w->why, "node %.8s: %s", p->holder, why);
+        log_info("pull of object %s from node %.8s failed: %s", w->hex, p->holder, why);
+        if (!hex_in(w->failed, w->nfailed, p->holder))
+            hex_push(&w->failed, &w->nfailed, p->holder, false);
+        pull_end(om, p, false);
+    }
+    want_uncreate(om, w);
+    want_next(om, w);
+}
+
+static void locate_cb(void *arg, const char *const *names, size_t n);
+
+/* Read W's locations from the GCS. */
+static void want_locate(struct objmgr *om, struct want *w)
+{
+    struct locate *l = xcalloc(1, sizeof *l);
+    l->om = om;
+    memcpy(l->id, w->id, IDS_SIZE);
+    l->next = om->locates;
+    if (om->locates)
+        om->locates->prev = l;
+    om->locates = l;
+    w->locating = true;
+    if (gcs_object_locations(om->rt->n->gcs, w->hex, locate_cb, l) < 0) {
+        om->locates = l->next;
+        if (l->next)
+            l->next->prev = NULL;
+        free(l);
+        w->locating = false;
+        w->need_locate = true;
+        retry_add(om, w);
+    }
+}
+
+/* A holder HEX became known for W. Returns true if it is a new candidate. */
+static bool want_add_holder(struct objmgr *om, struct want *w, const char *hex)
+{
+    if (strlen(hex) != 2 * IDS_SIZE || strcmp(hex, om->rt->n->hex) == 0)
+        return false;
+    if (hex_in(w->cand, w->ncand, hex) || hex_in(w->failed, w->nfailed, hex))
+        return false;
+    if (w->pull && strcmp(w->pull->holder, hex) == 0)
+        return false;
+    if (w->space_wait && strcmp(w->space_holder, hex) == 0)
+        return false;
+    hex_push(&w->cand, &w->ncand, hex, false);
+    w->relooked = false; /* once it fails too, look again before giving up */
+    return true;
+}
+
+/* Start a transfer from the next usable candidate; with none, wait (no
+ * holder known yet), read the locations again, or declare W lost. W may be
+ * freed. */
+static void want_next(struct objmgr *om, struct want *w)
+{
+    struct runtime *rt = om->rt;
+    if (w->pull || w->space_wait)
+        return;
+    bool deferred = false;
+    size_t i = 0;
+    while (i < w->ncand) {
+        char h[IDS_HEX_SIZE];
+        snprintf(h, sizeof h, "%s", w->cand[i]);
+        struct cluster_node *cn = cluster_find(rt, h);
+        if (cn == NULL && w->unknown_tries < OM_UNKNOWN_TRIES) {
+            deferred = true; /* the node table has not caught up yet */
+            i++;
+            continue;
+        }
+        hex_remove(w->cand, &w->ncand, i);
+        const char *why = NULL;
+        struct conn *c = NULL;
+        if (cn == NULL)
+            why = "not in the node table";
+        else if (!cn->alive)
+            why = "node is dead";
+        else if ((c = cluster_conn(rt, h)) == NULL)
+            why = "cannot connect";
+        if (why) {
+            snprintf(w->why, sizeof w->why, "node %.8s: %s", h, why);
+            if (!hex_in(w->failed, w->nfailed, h))
+                hex_push(&w->failed, &w->nfailed, h, false);
+            continue;
+        }
+        pull_start(om, w, c, h);
+        return;
+    }
+    if (deferred) {
+        w->unknown_tries++;
+        retry_add(om, w);
+        return;
+    }
+    if (w->locating || w->need_locate || w->nfailed == 0)
+        return; /* nothing known yet: the publication will come */
+    if (!w->relooked) {
+        w->relooked = true;
+        want_locate(om, w);
+        return;
+    }
+    want_lost(om, w);
+}
+
+static void locate_cb(void *arg, const char *const *names, size_t n)
+{
+    struct locate *l = arg;
+    struct objmgr *om = l->om;
+    if (om == NULL) {
+        free(l);
+        return;
+    }
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        om->locates = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    struct want *w = idmap_get(&om->wants, l->id);
+    free(l);
+    if (w == NULL)
+        return;
+    w->locating = false;
+    if (names == NULL) {
+        w->need_locate = true; /* the GCS is away: read again later */
+        retry_add(om, w);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        want_add_holder(om, w, names[i]);
+    want_next(om, w);
+}
+
+/* A node published that it holds an object. */
+static void om_obj_msg(void *arg, const char *suffix, const char *msg, size_t len)
+{
+    struct objmgr *om = arg;
+    uint8_t id[IDS_SIZE];
+    size_t plen = strlen(OM_CHANNEL);
+    if (strncmp(suffix, OM_CHANNEL, plen) != 0 || strlen(suffix + plen) != 2 * IDS_SIZE ||
+        ids_unhex(suffix + plen, id, IDS_SIZE) < 0 || len != 2 * IDS_SIZE)
+        return;
+    struct want *w = idmap_get(&om->wants, id);
+    if (w && want_add_holder(om, w, msg))
+        want_next(om, w);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct objmgr *om = arg;
+    objstore *st = om->rt->n->store;
+    uint8_t (*list)[IDS_SIZE] = om->retry;
+    size_t n = om->nretry;
+    om->retry = NULL;
+    om->nretry = om->retry_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct want *w = idmap_get(&om->wants, list[i]);
+        if (w == NULL || !w->on_retry)
+            continue;
+        w->on_retry = false;
+        if (!has_waiters(om, w->id) && w->pull == NULL) {
+            want_uncreate(om, w); /* nobody waits any more */
+            want_free(om, w);
+            continue;
+        }
+        if (w->space_wait) {
+            uint64_t off = 0;
+            int rc = objstore_create(st, w->id, w->vtype, w->size, &off);
+            if (rc == OBJSTORE_FULL_RETRY || rc == OBJSTORE_EXISTS) {
+                retry_add(om, w);
+                continue;
+            }
+            w->space_wait = false;
+            if (rc != OBJSTORE_OK) {
+                char msg[256];
+                objstore_error_format(st, rc, w->size, msg, sizeof msg);
+                uint8_t id[IDS_SIZE];
+                memcpy(id, w->id, IDS_SIZE);
+                want_free(om, w);
+                log_warnx("pull: %s", msg);
+                objects_put_error(om->rt, id, RAY_ENOMEM, msg);
+                continue;
+            }
+            w->created = true;
+            w->off = off;
+            hex_push(&w->cand, &w->ncand, w->space_holder, true);
+            want_next(om, w);
+        } else if (w->need_locate) {
+            w->need_locate = false;
+            want_locate(om, w);
+        } else {
+            want_next(om, w);
+        }
+    }
+    free(list);
+}
+
+/* ---- pull messages (on our connections to holders) ----------------------------- */
+
+/* All of P's bytes are in: seal, record the location, wake the waiters. */
+static void pull_complete(struct objmgr *om, struct pull *p)
+{
+    struct runtime *rt = om->rt;
+    struct want *w = p->w;
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    memcpy(id, w->id, IDS_SIZE);
+    memcpy(hex, w->hex, IDS_HEX_SIZE);
+    uint64_t size = w->size;
+    log_debug("object %s (%llu bytes) received from node %.8s", hex, (unsigned long long)size,
+              p->holder);
+    pull_end(om, p, false);
+    w->created = false;
+    want_free(om, w);
+    if (objstore_seal(rt->n->store, id) == OBJSTORE_OK) /* wakes the waiters */
+        gcs_object_add_location(rt->n->gcs, hex, rt->n->hex, (long long)size);
+}
+
+static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct objmgr *om = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    struct pull *p = pull_find(om, m->f[0].as.u);
+    if (p == NULL || p->c != c)
+        return 0; /* cancelled meanwhile */
+    if (p->header)
+        return -1;
+    struct want *w = p->w;
+    int64_t status = m->f[1].as.i;
+    uint32_t vtype = (uint32_t)m->f[2].as.u;
+    uint64_t size = m->f[3].as.u;
+    if (status != RAY_OK) {
+        holder_failed(om, w, status == RAY_ENOTFOUND ? "it does not have the object" : "error");
+        return 0;
+    }
+    objstore *st = om->rt->n->store;
+    if (w->created && (w->size != size || w->vtype != vtype))
+        want_uncreate(om, w);
+    if (!w->created) {
+        uint64_t off = 0;
+        int rc = objstore_create(st, w->id, vtype, size, &off);
+        if (rc == OBJSTORE_FULL_RETRY || rc == OBJSTORE_EXISTS) {
+            /* no room now, or a local copy is being written or deleted */
+            w->space_wait = true;
+            w->size = size;
+            w->vtype = vtype;
+            snprintf(w->space_holder, sizeof w->space_holder, "%s", p->holder);
+            pull_end(om, p, true);
+            retry_add(om, w);
+            return 0;
+        }
+        if (rc != OBJSTORE_OK) {
+            char msg[256];
+            objstore_error_format(st, rc, size, msg, sizeof msg);
+            uint8_t id[IDS_SIZE];
+            memcpy(id, w->id, IDS_SIZE);
+            want_free(om, w);
+            log_warnx("pull: %s", msg);
+            objects_put_error(om->rt, id, RAY_ENOMEM, msg);
+            return 0;
+        }
+        w->created = true;
+        w->off = off;
+        w->size = size;
+        w->vtype = vtype;
+    }
+    p->header = true;
+    if (size == 0)
+        pull_complete(om, p);
+    return 0;
+}
+
+static int h_chunk(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct objmgr *om = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    struct pull *p = pull_find(om, m->f[0].as.u);
+    if (p == NULL || p->c != c)
+        return 0; /* cancelled meanwhile */
+    struct want *w = p->w;
+    uint64_t off = m->f[1].as.u;
+    const char *data = m->f[2].as.s.ptr;
+    size_t len = m->f[2].as.s.len;
+    if (!p->header || off != p->received || len == 0 || len > w->size - off) {
+        log_warnx("node %.8s sent a bad chunk for object %s", p->holder, w->hex);
+        return -1; /* the connection closes: its pulls go elsewhere */
+    }
+    objstore *st = om->rt->n->store;
+    struct objstore_info info;
+    if (objstore_lookup(st, w->id, &info) != OBJSTORE_FOUND || info.state != OBJSTORE_CREATED ||
+        info.offset != w->off || info.size != w->size) {
+        /* our reserved space was deleted here (job end, free): start over */
+        char holder[IDS_HEX_SIZE];
+        snprintf(holder, sizeof holder, "%s", p->holder);
+        w->created = false;
+        pull_end(om, p, true);
+        if (!has_waiters(om, w->id)) {
+            want_free(om, w);
+            return 0;
+        }
+        hex_push(&w->cand, &w->ncand, holder, true);
+        want_next(om, w);
+        return 0;
+    }
+    memcpy((char *)objstore_base(st) + w->off + off, data, len);
+    p->received += len;
+    if (p->received == w->size)
+        pull_complete(om, p);
+    return 0;
+}
+
+/* ---- serving ------------------------------------------------------------------------- */
+
+static void serve_free(struct objmgr *om, struct serve *s, bool in_active)
+{
+    struct served *sv = s->sv;
+    if (in_active) {
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            sv->head = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+        else
+            sv->tail = s->prev;
+    }
+    if (s->pinned)
+        objstore_release(om->rt->n->store, s->id, sv->pin);
+    free(s);
+}
+
+static void active_append(struct served *sv, struct serve *s)
+{
+    s->next = NULL;
+    s->prev = sv->tail;
+    if (sv->tail)
+        sv->tail->next = s;
+    else
+        sv->head = s;
+    sv->tail = s;
+}
+
+/* Queue one chunk of S. Returns 0 or -1 if the connection is closing. */
+static int serve_send_chunk(struct objmgr *om, struct serve *s)
+{
+    uint64_t len = s->size - s->sent;
+    if (len > OM_CHUNK)
+        len = OM_CHUNK;
+    struct buf b = BUF_INIT;
+    buf_append(&b, "\0\0\0\0", 4);
+    mpw_array(&b, 4);
+    mpw_uint(&b, PROTO_NODE_OBJ_CHUNK);
+    mpw_uint(&b, s->reqid);
+    mpw_uint(&b, s->sent);
+    unsigned char h[5];
+    size_t hl;
+    if (len < 256) {
+        h[0] = 0xc4;
+        h[1] = (unsigned char)len;
+        hl = 2;
+    } else if (len < 65536) {
+        h[0] = 0xc5;
+        h[1] = (unsigned char)(len >> 8);
+        h[2] = (unsigned char)len;
+        hl = 3;
+    } else {
+        h[0] = 0xc6;
+        h[1] = (unsigned char)(len >> 24);
+        h[2] = (unsigned char)(len >> 16);
+        h[3] = (unsigned char)(len >> 8);
+        h[4] = (unsigned char)len;
+        hl = 5;
+    }
+    buf_append(&b, h, hl);
+    uint64_t body = b.len - 4 + len;
+    b.data[0] = (char)(body >> 24);
+    b.data[1] = (char)(body >> 16);
+    b.data[2] = (char)(body >> 8);
+    b.data[3] = (char)body;
+    int rc = conn_send_raw(s->sv->c, b.data, b.len);
+    buf_free(&b);
+    if (rc == 0)
+        rc = conn_send_raw(s->sv->c, (const char *)objstore_base(om->rt->n->store) + s->off + s->sent,
+                           len);
+    if (rc == 0)
+        s->sent += len;
+    return rc;
+}
+
+/* Queue chunks, round-robin over SV's transfers, until the output is full. */
+static void served_pump(struct objmgr *om, struct served *sv)
+{
+    for (int frames = 0; sv->head && frames < OM_PUMP_MAX_FRAMES; frames++) {
+        if (conn_outbuf_len(sv->c) >= OM_HIGH_WATER)
+            return;
+        struct serve *s = sv->head;
+        if (serve_send_chunk(om, s) < 0)
+            return; /* closing: the close cleans up */
+        if (s->sent == s->size) {
+            serve_free(om, s, true);
+        } else if (s->next) {
+            sv->head = s->next;
+            sv->head->prev = NULL;
+            active_append(sv, s);
+        }
+    }
+}
+
+static void served_drain_cb(struct conn *c, void *arg)
+{
+    (void)c;
+    struct served *sv = arg;
+    served_pump(sv->om, sv);
+}
+
+/* Answer S from the store: HEADER, then chunks; or wait for a restore. */
+static void serve_start(struct objmgr *om, struct serve *s)
+{
+    struct served *sv = s->sv;
+    struct objstore_info info;
+    int rc = objstore_get(om->rt->n->store, s->id, sv->pin, &info);
+    if (rc == OBJSTORE_SPILLED_RESTORING) {
+        s->restoring = true;
+        s->next = sv->waiting;
+        sv->waiting = s;
+        om->nrestoring++;
+        return;
+    }
+    if (rc != OBJSTORE_FOUND) {
+        char hex[IDS_HEX_SIZE];
+        log_debug("pull of object %s by %s: %s", ids_hex(s->id, IDS_SIZE, hex), sv->c->peer,
+                  objstore_rc_name(rc));
+        conn_send(sv->c, PROTO_NODE_OBJ_HEADER, s->reqid, (int64_t)RAY_ENOTFOUND, (uint64_t)0,
+                  (uint64_t)0);
+        serve_free(om, s, false);
+        return;
+    }
+    s->pinned = true;
+    s->off = info.offset;
+    s->size = info.size;
+    if (conn_send(sv->c, PROTO_NODE_OBJ_HEADER, s->reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
+                  info.size) < 0 || info.size == 0) {
+        serve_free(om, s, false);
+        return;
+    }
+    active_append(sv, s);
+    served_pump(om, sv);
+}
+
+static void served_conn_closed(struct conn *c, void *owner)
+{
+    objmgr_conn_closed(owner, c);
+}
+
+static struct served *served_find(struct objmgr *om, struct conn *c)
+{
+    for (struct served *sv = om->served; sv; sv = sv->next)
+        if (sv->c == c)
+            return sv;
+    return NULL;
+}
+
+static int h_pull(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct objmgr *om = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    struct served *sv = served_find(om, c);
+    if (sv == NULL) {
+        sv = xcalloc(1, sizeof *sv);
+        sv->om = om;
+        sv->c = c;
+        sv->pin = OM_PIN_BASE + (int)(c->id % 1000000000u);
+        sv->next = om->served;
+        if (om->served)
+            om->served->prev = sv;
+        om->served = sv;
+        if (c->on_close == NULL) {
+            /* an incoming node connection nobody else watches */
+            c->owner = om->rt;
+            c->on_close = served_conn_closed;
+        }
+        conn_on_drain(c, served_drain_cb, sv);
+    }
+    struct serve *s = xcalloc(1, sizeof *s);
+    s->sv = sv;
+    s->reqid = m->f[0].as.u;
+    memcpy(s->id, m->f[1].as.s.ptr, IDS_SIZE);
+    serve_start(om, s);
+    return 0;
+}
+
+static int h_cancel(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct objmgr *om = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    struct served *sv = served_find(om, c);
+    if (sv == NULL)
+        return 0;
+    uint64_t reqid = m->f[0].as.u;
+    for (struct serve *s = sv->head; s; s = s->next)
+        if (s->reqid == reqid) {
+            serve_free(om, s, true);
+            return 0;
+        }
+    for (struct serve **pp = &sv->waiting; *pp; pp = &(*pp)->next)
+        if ((*pp)->reqid == reqid) {
+            struct serve *s = *pp;
+            *pp = s->next;
+            om->nrestoring--;
+            serve_free(om, s, false);
+            return 0;
+        }
+    return 0;
+}
+
+static void served_free(struct objmgr *om, struct served *sv)
+{
+    if (sv->prev)
+        sv->prev->next = sv->next;
+    else
+        om->served = sv->next;
+    if (sv->next)
+        sv->next->prev = sv->prev;
+    while (sv->head)
+        serve_free(om, sv->head, true);
+    while (sv->waiting) {
+        struct serve *s = sv->waiting;
+        sv->waiting = s->next;
+        om->nrestoring--;
+        serve_free(om, s, false);
+    }
+    free(sv);
+}
+
+/* Restores finished: start the transfers that waited for ID. */
+static void served_restored(struct objmgr *om, const uint8_t *id)
+{
+    for (struct served *sv = om->served; sv; sv = sv->next) {
+        struct serve *ready = NULL;
+        for (struct serve **pp = &sv->waiting; *pp;) {
+            struct serve *s = *pp;
+            if (memcmp(s->id, id, IDS_SIZE) == 0) {
+                *pp = s->next;
+                om->nrestoring--;
+                s->restoring = false;
+                s->next = ready;
+                ready = s;
+            } else {
+                pp = &s->next;
+            }
+        }
+        while (ready) {
+            struct serve *s = ready;
+            ready = s->next;
+            s->next = NULL;
+            serve_start(om, s);
+        }
+    }
+}
+
+/* ---- the public entry points ------------------------------------------------------- */
+
+void objmgr_want(struct runtime *rt, const uint8_t *id)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL || rt->stopping || objects_have(rt, id) || tasks_expected_here(rt, id) ||
+        cluster_alive_others(rt) == 0 || idmap_get(&om->wants, id))
+        return;
+    struct want *w = xcalloc(1, sizeof *w);
+    memcpy(w->id, id, IDS_SIZE);
+    ids_hex(id, IDS_SIZE, w->hex);
+    idmap_put(&om->wants, id, w);
+    char chan[sizeof OM_CHANNEL + IDS_HEX_SIZE];
+    snprintf(chan, sizeof chan, OM_CHANNEL "%s", w->hex);
+    gcs_subscribe(rt->n->gcs, chan, om_obj_msg, om); /* first: then nothing is missed */
+    log_debug("looking for object %s in the cluster", w->hex);
+    want_locate(om, w);
+}
+
+void objmgr_ready(struct runtime *rt, const uint8_t *id)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL)
+        return;
+    if (om->nrestoring > 0)
+        served_restored(om, id);
+    struct want *w = idmap_get(&om->wants, id);
+    if (w) {
+        w->created = false; /* the sealed object is not ours to delete */
+        want_free(om, w);
+    }
+}
+
+/* Fail every pull for which MATCH(p, arg) with WHY. */
+static void pulls_fail(struct objmgr *om, bool (*match)(struct pull *p, const void *arg),
+                       const void *arg, const char *why)
+{
+    uint64_t *reqids = NULL;
+    size_t n = 0;
+    for (struct pull *p = om->pull_list; p; p = p->next)
+        if (match(p, arg)) {
+            reqids = xreallocarray(reqids, n + 1, sizeof *reqids);
+            reqids[n++] = p->reqid;
+        }
+    for (size_t i = 0; i < n; i++) {
+        struct pull *p = pull_find(om, reqids[i]);
+        if (p)
+            holder_failed(om, p->w, why);
+    }
+    free(reqids);
+}
+
+static bool pull_on_conn(struct pull *p, const void *arg)
+{
+    return p->c == arg;
+}
+
+static bool pull_from_node(struct pull *p, const void *arg)
+{
+    return strcmp(p->holder, arg) == 0;
+}
+
+void objmgr_conn_closed(struct runtime *rt, struct conn *c)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL)
+        return;
+    struct served *sv = served_find(om, c);
+    if (sv)
+        served_free(om, sv);
+    /* no CANCEL on a closed connection: mark the pulls first */
+    for (struct pull *p = om->pull_list; p; p = p->next)
+        if (p->c == c)
+            p->c = NULL;
+    pulls_fail(om, pull_on_conn, NULL, "connection closed");
+}
+
+void objmgr_node_dead(struct runtime *rt, const char *hex)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL)
+        return;
+    pulls_fail(om, pull_from_node, hex, "node died");
+    /* drop it from the candidates of the other wants */
+    uint8_t (*ids)[IDS_SIZE] = NULL;
+    size_t n = 0, pos = 0;
+    struct idmap_slot *slot;
+    while ((slot = idmap_next(&om->wants, &pos)) != NULL) {
+        struct want *w = slot->val;
+        for (size_t i = 0; i < w->ncand; i++)
+            if (strcmp(w->cand[i], hex) == 0) {
+                hex_remove(w->cand, &w->ncand, i);
+                snprintf(w->why, sizeof w->why, "node %.8s: node died", hex);
+                if (!hex_in(w->failed, w->nfailed, hex))
+                    hex_push(&w->failed, &w->nfailed, hex, false);
+                ids = xreallocarray(ids, n + 1, sizeof *ids);
+                memcpy(ids[n++], w->id, IDS_SIZE);
+                break;
+            }
+        pos++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct want *w = idmap_get(&om->wants, ids[i]);
+        if (w)
+            want_next(om, w);
+    }
+    free(ids);
+}
+
+void objmgr_init(struct runtime *rt)
+{
+    struct objmgr *om = xcalloc(1, sizeof *om);
+    om->rt = rt;
+    om->retry_ev = evtimer_new(rt->n->base, retry_cb, om);
+    rt->om = om;
+    struct server *s = rt->n->srv;
+    server_on(s, PROTO_NODE_OBJ_PULL, h_pull, om);
+    server_on(s, PROTO_NODE_OBJ_HEADER, h_header, om);
+    server_on(s, PROTO_NODE_OBJ_CHUNK, h_chunk, om);
+    server_on(s, PROTO_NODE_OBJ_CANCEL, h_cancel, om);
+}
+
+void objmgr_free(struct runtime *rt)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL)
+        return;
+    struct server *s = rt->n->srv;
+    server_on(s, PROTO_NODE_OBJ_PULL, NULL, NULL);
+    server_on(s, PROTO_NODE_OBJ_HEADER, NULL, NULL);
+    server_on(s, PROTO_NODE_OBJ_CHUNK, NULL, NULL);
+    server_on(s, PROTO_NODE_OBJ_CANCEL, NULL, NULL);
+    size_t pos = 0;
+    struct idmap_slot *slot;
+    while ((slot = idmap_next(&om->wants, &pos)) != NULL) {
+        struct want *w = slot->val;
+        want_uncreate(om, w);
+        want_free(om, w); /* deletes the slot: do not advance */
+    }
+    idmap_free(&om->wants);
+    idmap_free(&om->pulls);
+    while (om->served) {
+        struct served *sv = om->served;
+        conn_on_drain(sv->c, NULL, NULL);
+        if (sv->c->on_close == served_conn_closed) {
+            sv->c->on_close = NULL;
+            sv->c->owner = NULL;
+        }
+        served_free(om, sv);
+    }
+    for (struct locate *l = om->locates; l; l = l->next)
+        l->om = NULL; /* freed when the GCS answers (or is freed) */
+    event_free(om->retry_ev);
+    free(om->retry);
+    free(om);
+    rt->om = NULL;
+}

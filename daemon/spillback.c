@@ -1,0 +1,465 @@
+/*
+ * spillback.c — bottom-up scheduling across nodes (SPEC section 5).
+ *
+ * DESIGN. A task first goes to the local scheduler of the node it was
+ * submitted to (tasks.c). When that node cannot start it now and either no
+ * amount of waiting would help (its totals do not fit the demand) or its
+ * queue is over the threshold (queue_threshold; auto: one per CPU), and
+ * other nodes exist, the node spills it: NODE_TASK_SPILL to the head, with
+ * the argument bytes the node holds. The head's global scheduler
+ * (sched/global.c) picks, from its copy of the node table, the node with the
+ * lowest expected wait plus transfer time, and sends it NODE_TASK_PLACE; a
+ * placed task is queued there and never spills again (if no node fits, it
+ * goes back to the submitting node and waits there as infeasible). The
+ * placed node learns the job from the task (its library by hash from the
+ * function table), sends the job's output lines to the submitting node
+ * (NODE_JOB_LOG), and ends the job when the submitting node publishes its
+ * end. Actor constructors travel the same way; their calls then go straight
+ * to the actor's node (actors.c).
+ *
+ * The submitting node remembers what it sent away: when a node dies, the
+ * task table tells which of those tasks were queued or running there, and
+ * they are sent again (within max_retries) or fail with RAY_EWORKER.
+ */
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+#include "objstore/objstore.h"
+#include "ray.h"
+#include "sched/global.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A task this node sent to the global scheduler. */
+struct fwd {
+    uint8_t id[IDS_SIZE];
+    enum task_kind kind;
+    struct buf spec;
+    uint32_t job;
+    int retries_left;
+    int nret;
+    char name[128];
+};
+
+struct spill {
+    struct idmap fwd;   /* task id -> struct fwd */
+    int threshold;
+};
+
+static void fwd_free(struct fwd *f)
+{
+    buf_free(&f->spec);
+    free(f);
+}
+
+bool spill_should(struct runtime *rt, const struct task *t)
+{
+    if (t->placed || t->kind == TASK_ACTOR_CALL || cluster_alive_others(rt) == 0)
+        return false;
+    if (t->job->remote)
+        return false;
+    struct cluster_node *head = cluster_head(rt);
+    if (head == NULL || (!head->self && cluster_conn(rt, head->id) == NULL))
+        return false;
+    if (!res_fits(&rt->n->total, &t->demand))
+        return true;
+    return rt->queued > rt->sp->threshold;
+}
+
+/* Argument bytes of T held here. */
+static uint64_t local_arg_bytes(struct runtime *rt, const struct task *t)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < t->ndeps; i++) {
+        struct objstore_info info;
+        if (objstore_lookup(rt->n->store, t->deps[i], &info) == OBJSTORE_FOUND)
+            sum += info.size;
+    }
+    return sum;
+}
+
+static void place_local(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                        const char *origin, const char *lib);
+
+/* The global scheduler (head): choose a node and send the task there. */
+static void global_place(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                         const char *origin, const char *lib, uint64_t local_bytes)
+{
+    struct spec_fields f;
+    char err[200];
+    struct res_set demand = RES_SET_INIT;
+    if (spec_parse(spec, len, &f, err, sizeof err) < 0 || spec_demand(&f, &demand, err, sizeof err) < 0) {
+        log_warnx("global scheduler: bad task from %.8s: %s", origin, err);
+        res_free(&demand);
+        return;
+    }
+    /* the submitting node first, so it wins ties */
+    size_t n = rt->nnodes;
+    struct sched_candidate *c = xcalloc(n ? n : 1, sizeof *c);
+    size_t *which = xcalloc(n ? n : 1, sizeof *which);
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            struct cluster_node *cn = &rt->nodes[i];
+            bool is_origin = strcmp(cn->id, origin) == 0;
+            if ((pass == 0) != is_origin)
+                continue;
+            c[k].total = &cn->total;
+            c[k].avail = cn->self ? &rt->n->avail : &cn->avail;
+            c[k].queue_len = cn->self ? rt->queued : cn->queue_len;
+            c[k].assigned = cn->self ? 0 : cn->assigned;
+            c[k].local_bytes = is_origin ? local_bytes : 0;
+            c[k].alive = cn->alive;
+            which[k++] = i;
+        }
+    int pick = sched_pick(c, k, &demand, local_bytes);
+    const char *target = origin; /* infeasible everywhere: back home, pending there */
+    if (pick >= 0) {
+        struct cluster_node *cn = &rt->nodes[which[pick]];
+        cn->assigned++;
+        target = cn->id;
+    } else {
+        log_warnx("global scheduler: no node can ever run a task of %.8s; it waits there", origin);
+    }
+    free(c);
+    free(which);
+    res_free(&demand);
+    if (strcmp(target, rt->n->hex) == 0) {
+        place_local(rt, kind, spec, len, origin, lib);
+        return;
+    }
+    struct conn *conn = cluster_conn(rt, target);
+    if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_PLACE, kind, spec, len, origin, lib) < 0) {
+        log_warnx("global scheduler: node %.8s unreachable; running the task here", target);
+        place_local(rt, kind, spec, len, origin, lib);
+    }
+}
+
+int spill_send(struct runtime *rt, struct task *t)
+{
+    struct cluster_node *head = cluster_head(rt);
+    if (head == NULL)
+        return -1;
+    uint64_t kind = t->kind == TASK_ACTOR_NEW ? 1 : 0;
+    /* send the spec the caller made (no "kind" key: the placed node adds it) */
+    const void *spec = t->spec.data;
+    size_t len = t->spec.len;
+    if (t->kind == TASK_ACTOR_NEW && t->actor) {
+        spec = t->actor->spec.data;
+        len = t->actor->spec.len;
+    }
+    uint64_t bytes = local_arg_bytes(rt, t);
+    if (head->self) {
+        global_place(rt, kind, spec, len, rt->n->hex, t->job->lib_hash, bytes);
+    } else {
+        struct conn *conn = cluster_conn(rt, head->id);
+        if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_SPILL, kind, spec, len, rt->n->hex,
+                                      t->job->lib_hash, bytes) < 0)
+            return -1;
+    }
+    if (t->kind == TASK_NORMAL && idmap_get(&rt->sp->fwd, t->id) == NULL) {
+        struct fwd *f = xcalloc(1, sizeof *f);
+        memcpy(f->id, t->id, IDS_SIZE);
+        f->kind = t->kind;
+        buf_append(&f->spec, spec, len);
+        f->job = t->job->num;
+        f->retries_left = t->retries_left;
+        f->nret = t->nret;
+        snprintf(f->name, sizeof f->name, "%s", t->name);
+        idmap_put(&rt->sp->fwd, f->id, f);
+    }
+    log_debug("task %s spilled to the global scheduler", t->name);
+    return 0;
+}
+
+/* ---- the placed side -------------------------------------------------------------- */
+
+struct libfetch {
+    struct runtime *rt;
+    uint32_t num;
+};
+
+static void library_fetched(void *arg, const char *s, size_t len)
+{
+    struct libfetch *lf = arg;
+    struct runtime *rt = lf->rt;
+    struct job *j = rt_job_find(rt, lf->num);
+    free(lf);
+    if (j == NULL || j->ended)
+        return;
+    if (s == NULL) {
+        log_warnx("job %s: library %s not in the function table", j->hex, j->lib_hash);
+        return;
+    }
+    if (jobs_set_library(rt, j, s, len) == 0)
+        tasks_schedule(rt);
+}
+
+static struct job *job_for(struct runtime *rt, uint32_t num, const char *origin, const char *lib)
+{
+    struct job *j = rt_job_find(rt, num);
+    if (j && !j->ended)
+        return j;
+    j = jobs_new_remote(rt, num, origin, lib);
+    if (j->lib_path == NULL) {
+        struct libfetch *lf = xcalloc(1, sizeof *lf);
+        lf->rt = rt;
+        lf->num = num;
+        gcs_function_get(rt->n->gcs, lib, library_fetched, lf);
+    }
+    return j;
+}
+
+static void place_local(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                        const char *origin, const char *lib)
+{
+    struct spec_fields f;
+    char err[200];
+    if (spec_parse(spec, len, &f, err, sizeof err) < 0) {
+        log_warnx("placed task from %.8s: %s", origin, err);
+        return;
+    }
+    struct job *j = job_for(rt, ids_job(f.id), origin, lib);
+    if (kind == 1) {
+        actors_place(rt, j, spec, len);
+        return;
+    }
+    if (idmap_get(&rt->tasks_by_id, f.id)) {
+        log_debug("placed task already here");
+        return;
+    }
+    struct task *t = tasks_new(rt, TASK_NORMAL, j, spec, len, err, sizeof err);
+    if (t == NULL) {
+        log_warnx("placed task from %.8s: %s", origin, err);
+        return;
+    }
+    t->placed = true;
+    char hex[IDS_HEX_SIZE];
+    gcs_task_set_state(rt->n->gcs, ids_hex(t->id, IDS_SIZE, hex), "PENDING", rt->n->hex, -1);
+    tasks_enqueue(rt, t);
+}
+
+static int h_spill(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    char origin[IDS_HEX_SIZE], lib[65];
+    snprintf(origin, sizeof origin, "%.*s", (int)m->f[2].as.s.len, m->f[2].as.s.ptr);
+    snprintf(lib, sizeof lib, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
+    global_place(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib, m->f[4].as.u);
+    return 0;
+}
+
+static int h_place(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    char origin[IDS_HEX_SIZE], lib[65];
+    snprintf(origin, sizeof origin, "%.*s", (int)m->f[2].as.s.len, m->f[2].as.s.ptr);
+    snprintf(lib, sizeof lib, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
+    place_local(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib);
+    return 0;
+}
+
+/* Output of a placed job's tasks, for the submitting node's `ray submit`. */
+static int h_job_log(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    char hex[16];
+    snprintf(hex, sizeof hex, "%.*s", (int)(m->f[0].as.s.len < 8 ? m->f[0].as.s.len : 8),
+             m->f[0].as.s.ptr);
+    struct job *j = rt_job_find(rt, (uint32_t)strtoul(hex, NULL, 16));
+    if (j && !j->remote)
+        rt_job_log(rt, j, (int)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len);
+    return 0;
+}
+
+#define SPILL_PUSH_MAX (64u << 10)
+
+void spill_push_returns(struct runtime *rt, struct task *t)
+{
+    if (!t->job->remote)
+        return;
+    struct conn *c = cluster_conn(rt, t->job->origin);
+    if (c == NULL)
+        return;
+    const char *base = objstore_base(rt->n->store);
+    for (int i = 1; i <= t->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, t->id, (uint32_t)i);
+        struct objstore_info info;
+        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
+            info.state != OBJSTORE_SEALED || info.size > SPILL_PUSH_MAX)
+            continue;
+        conn_send(c, PROTO_NODE_OBJ_PUT, rid, (uint64_t)info.vtype, base + info.offset,
+                  (size_t)info.size);
+    }
+}
+
+static int h_obj_put(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    objects_put_copy(arg, (const uint8_t *)m->f[0].as.s.ptr, (uint32_t)m->f[1].as.u,
+                     m->f[2].as.s.ptr, m->f[2].as.s.len);
+    return 0;
+}
+
+/* ---- node death ---------------------------------------------------------------- */
+
+struct recheck {
+    struct runtime *rt;
+    uint8_t id[IDS_SIZE];
+    char dead[IDS_HEX_SIZE];
+};
+
+static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead)
+{
+    struct job *j = rt_job_find(rt, f->job);
+    char hex[IDS_HEX_SIZE];
+    ids_hex(f->id, IDS_SIZE, hex);
+    if (j == NULL || j->ending) {
+        idmap_del(&rt->sp->fwd, f->id);
+        fwd_free(f);
+        return;
+    }
+    if (f->retries_left != 0) {
+        if (f->retries_left > 0)
+            f->retries_left--;
+        char err[200];
+        struct task *t = tasks_new(rt, TASK_NORMAL, j, f->spec.data, f->spec.len, err, sizeof err);
+        if (t == NULL)
+            return;
+        t->retries_left = f->retries_left;
+        log_info("task %s (%s) was on dead node %.8s: running it again", f->name, hex, dead);
+        gcs_event_add(rt->n->gcs, "TASK_RETRY", hex, rt->n->hex, "its node died");
+        idmap_del(&rt->sp->fwd, f->id);
+        fwd_free(f);
+        tasks_enqueue(rt, t);
+        return;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg, "task %s failed: node %.8s running it died (no retries left)",
+             f->name, dead);
+    for (int i = 1; i <= f->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, f->id, (uint32_t)i);
+        objects_put_error(rt, rid, RAY_EWORKER, msg);
+    }
+    idmap_del(&rt->sp->fwd, f->id);
+    fwd_free(f);
+}
+
+static void recheck_cb(void *arg, const struct gcs_task *gt)
+{
+    struct recheck *rc = arg;
+    struct runtime *rt = rc->rt;
+    struct fwd *f = rt->sp ? idmap_get(&rt->sp->fwd, rc->id) : NULL;
+    if (f != NULL) {
+        if (gt && (strcmp(gt->state, "FINISHED") == 0 || strcmp(gt->state, "FAILED") == 0)) {
+            idmap_del(&rt->sp->fwd, f->id); /* done: nothing to retry */
+            fwd_free(f);
+        } else if (gt && strcmp(gt->node, rc->dead) == 0) {
+            fwd_retry(rt, f, rc->dead);
+        }
+    }
+    free(rc);
+}
+
+void spill_node_dead(struct runtime *rt, const char *hex)
+{
+    if (rt->sp == NULL)
+        return;
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->sp->fwd, &pos)) != NULL) {
+        pos++;
+        struct recheck *rc = xcalloc(1, sizeof *rc);
+        rc->rt = rt;
+        memcpy(rc->id, s->key, IDS_SIZE);
+        snprintf(rc->dead, sizeof rc->dead, "%s", hex);
+        char thex[IDS_HEX_SIZE];
+        gcs_task_get(rt->n->gcs, ids_hex(s->key, IDS_SIZE, thex), recheck_cb, rc);
+    }
+    actors_node_dead(rt, hex);
+}
+
+/* ---- jobs ending ------------------------------------------------------------------ */
+
+void spill_job_ended(struct runtime *rt, struct job *j)
+{
+    if (rt->sp == NULL)
+        return;
+    /* forget what it sent away */
+    size_t pos = 0, n = 0;
+    struct idmap_slot *s;
+    uint8_t (*ids)[IDS_SIZE] = NULL;
+    while ((s = idmap_next(&rt->sp->fwd, &pos)) != NULL) {
+        pos++;
+        if (ids_job(s->key) == j->num) {
+            ids = xreallocarray(ids, n + 1, sizeof *ids);
+            memcpy(ids[n++], s->key, IDS_SIZE);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        fwd_free(idmap_del(&rt->sp->fwd, ids[i]));
+    free(ids);
+    if (!j->remote && cluster_alive_others(rt) > 0) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "%s END", j->hex);
+        gcs_command(rt->n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s", gcs_client_prefix(rt->n->gcs),
+                    msg);
+    }
+}
+
+static void jobs_msg(void *arg, const char *suffix, const char *msg, size_t len)
+{
+    (void)suffix;
+    struct runtime *rt = arg;
+    if (len < 8)
+        return;
+    char hex[9];
+    memcpy(hex, msg, 8);
+    hex[8] = '\0';
+    struct job *j = rt_job_find(rt, (uint32_t)strtoul(hex, NULL, 16));
+    if (j && j->remote && !j->ending)
+        jobs_end(rt, j, "FINISHED");
+}
+
+void spill_init(struct runtime *rt)
+{
+    rt->sp = xcalloc(1, sizeof *rt->sp);
+    int cpus = (int)(res_get(&rt->n->total, RES_CPU) / RES_SCALE);
+    rt->sp->threshold = rt->n->cfg->queue_threshold > 0 ? rt->n->cfg->queue_threshold
+                                                        : (cpus > 0 ? cpus : 1);
+    server_on(rt->n->srv, PROTO_NODE_TASK_SPILL, h_spill, rt);
+    server_on(rt->n->srv, PROTO_NODE_TASK_PLACE, h_place, rt);
+    server_on(rt->n->srv, PROTO_NODE_JOB_LOG, h_job_log, rt);
+    server_on(rt->n->srv, PROTO_NODE_OBJ_PUT, h_obj_put, rt);
+    gcs_subscribe(rt->n->gcs, "ch:jobs", jobs_msg, rt);
+}
+
+void spill_free(struct runtime *rt)
+{
+    if (rt->sp == NULL)
+        return;
+    gcs_unsubscribe(rt->n->gcs, "ch:jobs", jobs_msg, rt);
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->sp->fwd, &pos)) != NULL) {
+        fwd_free(s->val);
+        pos++;
+    }
+    idmap_free(&rt->sp->fwd);
+    free(rt->sp);
+    rt->sp = NULL;
+}

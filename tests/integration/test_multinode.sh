@@ -1,0 +1,63 @@
+# test_multinode.sh — three nodes on one machine (127.0.0.1-3, separate temp
+# dirs): custom resources and node:<ip> route tasks; half-second tasks
+# submitted to a 1-CPU head spread over all nodes; an object made on one node
+# is consumed on another and fetched by the driver; an actor placed on the
+# third node is called from the head; a node killed mid-run leaves the job
+# finishing with its tasks retried elsewhere.
+source "$(dirname "$0")/lib.sh"
+
+JOB=$ROOT/build/jobs/job_semantics.so
+P=$(free_port)
+A=$T/a B=$T/b C=$T/c
+FLAGS=(--num-cpus 1 --heartbeat-interval-ms 200 --node-timeout-ms 2000)
+start_head "$A" "$P" "${FLAGS[@]}" >/dev/null 2>&1
+start_node "$B" 127.0.0.2 "127.0.0.1:$P" "${FLAGS[@]}" --resources 'bee=1' >/dev/null 2>&1
+start_node "$C" 127.0.0.3 "127.0.0.1:$P" "${FLAGS[@]}" --resources 'sea=1' >/dev/null 2>&1
+idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
+IA=$(idof "$A") IB=$(idof "$B") IC=$(idof "$C")
+check "three nodes up" test -n "$IA" -a -n "$IB" -a -n "$IC"
+export RAY_ADDRESS=127.0.0.1:$P
+sleep 0.5   # every node has seen the others in the node table
+
+submit() { local out=$1; shift; timeout 120 "$RAY" submit --temp-dir "$A" "$JOB" -- "$@" >"$T/out.$out" 2>&1; }
+
+submit custom where sea=1
+check "a custom resource only C has routes the task to C" grep -q "ran on $IC" "$T/out.custom"
+submit pin where node:127.0.0.2=0.01
+check "node:127.0.0.2 pins the task to B" grep -q "ran on $IB" "$T/out.pin"
+
+submit spread spread 12 500
+line=$(grep "tasks of 500 ms" "$T/out.spread")
+echo "    $line"
+secs=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
+nodes=$(echo "$line" | sed -n 's/.* on \([0-9]*\) nodes.*/\1/p')
+check "12 half-second tasks ran on all 3 nodes ($nodes)" test "${nodes:-0}" -eq 3
+check "in about a third of the serial 6 s (${secs:-?} s)" awk -v s="${secs:-99}" 'BEGIN { exit !(s < 3.5) }'
+
+submit transfer transfer bee=1 sea=1 8
+check "object made on B, consumed on C, fetched by the driver intact" grep -q "fetched by the driver intact" "$T/out.transfer"
+submit bigtransfer transfer bee=1 sea=1 100
+check "a 100 MiB object crosses nodes intact" grep -q "fetched by the driver intact" "$T/out.bigtransfer"
+
+submit actor actor_on sea=1
+check "an actor placed on C is called from the head, in order" grep -q "actor lives on $IC" "$T/out.actor"
+
+submit remoteprint print
+check "output of tasks on other nodes reaches ray submit" grep -Eq '^\(say pid=[0-9]+ node=[0-9a-f]{8}\) hello from a task' "$T/out.remoteprint"
+
+# kill B's rayd with SIGKILL while a job runs on all nodes
+(submit survive survive 24 1000) &
+job=$!
+wait_for 20 grep -q submitted "$T/out.survive"
+sleep 1.5
+kill -9 "$(rayd_pid "$B")"
+wait $job
+rc=$?
+check "the job finishes correctly after node B was SIGKILLed (rc=$rc)" grep -q "all 24 tasks finished" "$T/out.survive"
+"$RAY" status >"$T/status" 2>&1
+check "ray status shows B dead" bash -c "sed -n '/^Dead:/,/^Resources/p' '$T/status' | grep -q 'node_$IB'"
+
+"$RAY" stop --temp-dir "$C" >/dev/null
+"$RAY" stop --force --temp-dir "$B" >/dev/null
+"$RAY" stop --temp-dir "$A" >/dev/null
+finish
