@@ -2,7 +2,8 @@
 # profile.sh — where the time of one benchmark goes, per operation: starts a
 # fresh head of its own, warms the benchmark up, then runs it again under
 #   1. perf stat (system-wide and per process): syscalls, context switches,
-#      CPU migrations and CPU time, divided by the operations the run made;
+#      CPU migrations (and CPU time per process: system-wide cpu-clock would
+#      be wall time x CPUs), divided by the operations the run made;
 #   2. redis-cli INFO commandstats before/after: Redis commands per operation;
 #   3. perf record -a: a CPU profile by process, by library and by symbol.
 # and stops the head. Not part of `make bench`; the figures of round 1 in
@@ -51,7 +52,7 @@ BENCH_RUNS=1 "${DRIVER[@]}" >/dev/null 2>&1
 
 # 1. counters, system-wide and per process (rayd and its workers by pid)
 cmdstats >"$T/redis.before"
-perf stat -a -x, -e raw_syscalls:sys_enter,context-switches,cpu-migrations,cpu-clock \
+perf stat -a -x, -e raw_syscalls:sys_enter,context-switches,cpu-migrations \
     -o "$T/stat.all" -- env BENCH_RUNS="$RUNS" "${DRIVER[@]}" >"$T/run.json" 2>/dev/null
 cmdstats >"$T/redis.after"
 echo "-- result of the counted run: $(head -1 "$T/run.json")"
@@ -68,14 +69,16 @@ perf stat -x, -e raw_syscalls:sys_enter,context-switches,cpu-clock -o "$T/stat.d
     -- env BENCH_RUNS="$RUNS" "${DRIVER[@]}" >/dev/null 2>&1
 kill -INT "$sp"
 wait "$sp" 2>/dev/null
-# --per-thread lines: comm-tid,value,unit,event,...; sum by process role
+# --per-thread lines: comm-tid,value,unit,event,...; sum by role (rayd, its
+# workers, its redis-server child)
 awk -F, -v ops="$OPS" -v rayd="$RAYD" '
     $2 ~ /^[0-9.]+$/ {
         split($1, a, "-"); tid = a[length(a)]
-        role = "workers"
+        role = "workers" # started before the counters attached
         cmd = "cat /proc/" tid "/status 2>/dev/null | grep ^Tgid"; tg = ""
         cmd | getline tg; close(cmd); sub(/Tgid:[ \t]*/, "", tg)
         if (tg == rayd) role = "rayd"
+        if ($1 ~ /^redis-server/) role = "redis"
         v[role, $4] += $2; roles[role] = 1; ev[$4] = 1
     }
     END { for (r in roles) for (e in ev) printf "   %-8s %-26s %10.2f\n", r, e, v[r, e] / ops }' \

@@ -8,7 +8,7 @@ PKGS=(
   build-essential pkg-config
   libhiredis-dev libevent-dev libmsgpack-dev libyaml-dev check
   redis-server redis-tools
-  iproute2 procps psmisc netcat-openbsd
+  iproute2 iputils-ping procps psmisc netcat-openbsd
   clang libclang-rt-14-dev
 )
 

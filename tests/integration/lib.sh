@@ -25,6 +25,11 @@ ok() { printf '  ok   [%s]: %s\n' "$(basename "$0" .sh)" "$*"; }
 # check DESCRIPTION COMMAND...: ok if the command succeeds
 check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 
+# check_out DESCRIPTION FILE REGEX: ok if FILE matches; else show its tail.
+check_out() {
+    if grep -Eq "$3" "$2"; then ok "$1"; else fail "$1"; tail -5 "$2" | sed 's/^/      | /'; fi
+}
+
 # A free TCP port on loopback.
 free_port() {
     local p

@@ -5,6 +5,7 @@ set -u
 cd "$(dirname "$0")"
 pass=0
 failn=0
+skipn=0
 failed=()
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(test_*.sh)
@@ -13,9 +14,14 @@ for t in "${tests[@]}"; do
     [ -f "$t" ] || t="test_$t.sh"
     echo "== ${t%.sh}"
     start=$SECONDS
-    if timeout -k 5 300 bash "$t"; then
+    timeout -k 5 300 bash "$t"
+    rc=$?
+    if [ $rc -eq 0 ]; then
         pass=$((pass + 1))
         echo "   passed ($((SECONDS - start)) s)"
+    elif [ $rc -eq 77 ]; then
+        skipn=$((skipn + 1))
+        echo "   skipped"
     else
         failn=$((failn + 1))
         failed+=("${t%.sh}")
@@ -24,5 +30,5 @@ for t in "${tests[@]}"; do
 done
 echo
 [ $failn -gt 0 ] && echo "failed: ${failed[*]}"
-echo "integration: $pass passed, $failn failed"
+echo "integration: $pass passed, $failn failed, $skipn skipped"
 [ $failn -eq 0 ]

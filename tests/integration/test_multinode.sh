@@ -22,9 +22,9 @@ sleep 0.5   # every node has seen the others in the node table
 submit() { local out=$1; shift; timeout 120 "$RAY" submit --temp-dir "$A" "$JOB" -- "$@" >"$T/out.$out" 2>&1; }
 
 submit custom where sea=1
-check "a custom resource only C has routes the task to C" grep -q "ran on $IC" "$T/out.custom"
+check_out "a custom resource only C has routes the task to C" "$T/out.custom" "ran on $IC"
 submit pin where node:127.0.0.2=0.01
-check "node:127.0.0.2 pins the task to B" grep -q "ran on $IB" "$T/out.pin"
+check_out "node:127.0.0.2 pins the task to B" "$T/out.pin" "ran on $IB"
 
 submit spread spread 12 500
 line=$(grep "tasks of 500 ms" "$T/out.spread")
@@ -35,12 +35,12 @@ check "12 half-second tasks ran on all 3 nodes ($nodes)" test "${nodes:-0}" -eq 
 check "in about a third of the serial 6 s (${secs:-?} s)" awk -v s="${secs:-99}" 'BEGIN { exit !(s < 3.5) }'
 
 submit transfer transfer bee=1 sea=1 8
-check "object made on B, consumed on C, fetched by the driver intact" grep -q "fetched by the driver intact" "$T/out.transfer"
+check_out "object made on B, consumed on C, fetched by the driver intact" "$T/out.transfer" "fetched by the driver intact"
 submit bigtransfer transfer bee=1 sea=1 100
-check "a 100 MiB object crosses nodes intact" grep -q "fetched by the driver intact" "$T/out.bigtransfer"
+check_out "a 100 MiB object crosses nodes intact" "$T/out.bigtransfer" "fetched by the driver intact"
 
 submit actor actor_on sea=1
-check "an actor placed on C is called from the head, in order" grep -q "actor lives on $IC" "$T/out.actor"
+check_out "an actor placed on C is called from the head, in order" "$T/out.actor" "actor lives on $IC"
 
 submit remoteprint print
 check "output of tasks on other nodes reaches ray submit" grep -Eq '^\(say pid=[0-9]+ node=[0-9a-f]{8}\) hello from a task' "$T/out.remoteprint"
@@ -53,7 +53,7 @@ sleep 1.5
 kill -9 "$(rayd_pid "$B")"
 wait $job
 rc=$?
-check "the job finishes correctly after node B was SIGKILLed (rc=$rc)" grep -q "all 24 tasks finished" "$T/out.survive"
+check_out "the job finishes correctly after node B was SIGKILLed (rc=$rc)" "$T/out.survive" "all 24 tasks finished"
 "$RAY" status >"$T/status" 2>&1
 check "ray status shows B dead" bash -c "sed -n '/^Dead:/,/^Resources/p' '$T/status' | grep -q 'node_$IB'"
 
