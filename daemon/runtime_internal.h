@@ -78,6 +78,7 @@ struct task {
     char gpus[64];          /* GPU indices assigned while it runs ("" none) */
     bool cpu_lost;          /* blocked, and its CPU could not be taken back */
     bool placed;            /* the global scheduler put it here: never spill it again */
+    struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
 };
 
@@ -189,7 +190,8 @@ struct runtime {
     struct idmap actors;        /* id -> struct actor */
     struct idmap waiters;       /* object id -> struct waiter list */
     struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
-    struct task *queue_head, *queue_tail; /* tasks ready to run, in order */
+    struct shape *shapes;       /* ready tasks, one FIFO per resource shape (tasks.c) */
+    int nshapes;
     struct task *waiting_head;  /* tasks waiting for their arguments */
     long long queued, waiting;  /* counts for heartbeats */
     int max_workers;

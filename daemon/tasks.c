@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define TASKS_SCAN_MAX 4096   /* queue entries looked at per dispatch pass */
 #define TASKS_MAX_RETURNS 64
 
 /* ---- spec parsing ------------------------------------------------------------ */
@@ -285,31 +284,92 @@ bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
 
 /* ---- the queue --------------------------------------------------------------- */
 
+/*
+ * Ready tasks wait in one FIFO per resource shape (the set of resources they
+ * ask for): tasks of one shape either fit the free resources or none of
+ * them does, so a dispatch pass looks at the head of each shape's queue
+ * rather than at every queued task (and `ray status` counts demands per
+ * shape for free).
+ */
+struct shape {
+    struct res_set demand;
+    struct task *head, *tail;
+    long n;
+    struct shape *next;
+};
+
+static bool res_equal(const struct res_set *a, const struct res_set *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->e[i].amount != b->e[i].amount || strcmp(a->e[i].name, b->e[i].name) != 0)
+            return false;
+    return true;
+}
+
+static struct shape *shape_of(struct runtime *rt, struct task *t)
+{
+    if (t->shape)
+        return t->shape;
+    struct shape *s;
+    for (s = rt->shapes; s; s = s->next)
+        if (res_equal(&s->demand, &t->demand))
+            break;
+    if (s == NULL) {
+        s = xcalloc(1, sizeof *s);
+        res_copy(&s->demand, &t->demand);
+        /* append: older shapes keep their turn first */
+        struct shape **pp = &rt->shapes;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = s;
+        rt->nshapes++;
+    }
+    t->shape = s;
+    return s;
+}
+
 static void queue_push(struct runtime *rt, struct task *t)
 {
+    struct shape *s = shape_of(rt, t);
     t->state = TASK_QUEUED;
     t->next = NULL;
-    t->prev = rt->queue_tail;
-    if (rt->queue_tail)
-        rt->queue_tail->next = t;
+    t->prev = s->tail;
+    if (s->tail)
+        s->tail->next = t;
     else
-        rt->queue_head = t;
-    rt->queue_tail = t;
+        s->head = t;
+    s->tail = t;
+    s->n++;
     rt->queued++;
 }
 
 static void queue_remove(struct runtime *rt, struct task *t)
 {
+    struct shape *s = t->shape;
     if (t->prev)
         t->prev->next = t->next;
     else
-        rt->queue_head = t->next;
+        s->head = t->next;
     if (t->next)
         t->next->prev = t->prev;
     else
-        rt->queue_tail = t->prev;
+        s->tail = t->prev;
     t->next = t->prev = NULL;
+    s->n--;
     rt->queued--;
+}
+
+static void shapes_free(struct runtime *rt)
+{
+    while (rt->shapes) {
+        struct shape *s = rt->shapes;
+        rt->shapes = s->next;
+        res_free(&s->demand);
+        free(s);
+    }
+    rt->nshapes = 0;
 }
 
 /* Count distinct missing deps and register for them. */
@@ -385,15 +445,16 @@ void tasks_dep_ready(struct runtime *rt, struct task *t)
 
 void tasks_job_ended(struct runtime *rt, struct job *j)
 {
-    for (struct task *t = rt->queue_head, *next; t; t = next) {
-        next = t->next;
-        if (t->job == j) {
-            queue_remove(rt, t);
-            if (t->kind == TASK_ACTOR_NEW && t->actor)
-                t->actor->create = NULL;
-            tasks_destroy(rt, t);
+    for (struct shape *s = rt->shapes; s; s = s->next)
+        for (struct task *t = s->head, *next; t; t = next) {
+            next = t->next;
+            if (t->job == j) {
+                queue_remove(rt, t);
+                if (t->kind == TASK_ACTOR_NEW && t->actor)
+                    t->actor->create = NULL;
+                tasks_destroy(rt, t);
+            }
         }
-    }
     for (struct task *t = rt->waiting_head, *next; t; t = next) {
         next = t->next;
         if (t->job == j) {
@@ -644,59 +705,92 @@ static bool spill_out(struct runtime *rt, struct task *t)
     queue_remove(rt, t);
     if (t->kind == TASK_ACTOR_NEW && t->actor)
         actors_spilled(rt, t->actor);
+    int nret = t->nret;
+    uint8_t id[IDS_SIZE];
+    memcpy(id, t->id, IDS_SIZE);
     tasks_destroy(rt, t);
+    /* its results will be made elsewhere now: whoever waits here must fetch them */
+    for (int i = 1; i <= nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, id, (uint32_t)i);
+        if (idmap_get(&rt->waiters, rid))
+            objmgr_want(rt, rid);
+    }
     return true;
 }
 
-/* One dispatch pass over the queue. */
+/* Start T on an idle worker W. */
+static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
+{
+    queue_remove(rt, t);
+    tasks_hold(rt, t);
+    w->state = WORKER_BUSY;
+    w->task = t;
+    if (tasks_send_execute(rt, t, w) < 0) {
+        w->task = NULL;
+        workers_set_idle(rt, w);
+        if (t->state != TASK_WAITING_DEPS)
+            tasks_destroy(rt, t); /* it was failed */
+    }
+}
+
+#define TASKS_NO_WORKER_MAX 64 /* tasks of one shape looked at without a worker, per pass */
+
+/* One dispatch pass: each shape's queue from its head, while it fits. */
 static void tasks_run(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
     struct node *n = rt->n;
-    int scanned = 0;
     /* workers wanted per job in this pass (jobs are few: a small array) */
     struct { struct job *j; int want; } want[16];
     int nwant = 0;
-    for (struct task *t = rt->queue_head, *next; t && scanned < TASKS_SCAN_MAX; t = next) {
-        next = t->next;
-        scanned++;
-        if (t->job->ending)
+    for (struct shape *s = rt->shapes; s; s = s->next) {
+        if (s->head == NULL)
             continue;
-        if (!res_fits(&n->total, &t->demand)) {
-            if (!spill_out(rt, t))
+        bool feasible = res_fits(&n->total, &s->demand);
+        int no_worker = 0;
+        for (struct task *t = s->head, *next; t; t = next) {
+            next = t->next;
+            if (!feasible) {
+                if (spill_out(rt, t))
+                    continue;
                 warn_infeasible(rt, t);
-            continue;
-        }
-        if (!res_fits(&n->avail, &t->demand)) {
-            spill_out(rt, t);
-            continue;
-        }
-        if (t->kind == TASK_ACTOR_NEW) {
-            /* an actor gets a worker of its own */
-            queue_remove(rt, t);
-            tasks_hold(rt, t);
-            t->state = TASK_RUNNING;
-            struct actor *a = t->actor;
-            struct worker *w = workers_spawn(rt, t->job, a, t->gpus);
-            if (w == NULL) {
-                tasks_release(rt, t);
-                queue_push(rt, t); /* at the cap: try again later */
+                if (cluster_alive_others(rt) == 0)
+                    break; /* the whole shape waits as infeasible */
                 continue;
             }
-            a->worker = w;
-            continue;
-        }
-        char gpus[64] = "";
-        if (res_get(&t->demand, RES_GPU) > 0) {
-            /* a GPU task needs a worker started with its devices */
-            tasks_hold(rt, t);
-            snprintf(gpus, sizeof gpus, "%s", t->gpus);
-            tasks_release(rt, t);
-        }
-        struct worker *w = workers_idle(rt, t->job, gpus);
-        if (w == NULL) {
+            if (!res_fits(&n->avail, &s->demand)) {
+                if (spill_out(rt, t))
+                    continue;
+                break; /* none of this shape fits now */
+            }
+            if (t->kind == TASK_ACTOR_NEW) {
+                /* an actor gets a worker of its own */
+                tasks_hold(rt, t);
+                struct worker *w = workers_spawn(rt, t->job, t->actor, t->gpus);
+                if (w == NULL) {
+                    tasks_release(rt, t);
+                    break; /* at the cap: try again later */
+                }
+                queue_remove(rt, t);
+                t->state = TASK_RUNNING;
+                t->actor->worker = w;
+                continue;
+            }
+            char gpus[64] = "";
+            if (res_get(&s->demand, RES_GPU) > 0) {
+                /* a GPU task needs a worker started with its devices */
+                tasks_hold(rt, t);
+                snprintf(gpus, sizeof gpus, "%s", t->gpus);
+                tasks_release(rt, t);
+            }
+            struct worker *w = workers_idle(rt, t->job, gpus);
+            if (w != NULL) {
+                dispatch(rt, t, w);
+                continue;
+            }
             int k = 0;
             while (k < nwant && want[k].j != t->job)
                 k++;
@@ -710,17 +804,8 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 if (workers_starting(rt, t->job) < want[k].want)
                     workers_spawn(rt, t->job, NULL, gpus);
             }
-            continue;
-        }
-        queue_remove(rt, t);
-        tasks_hold(rt, t);
-        w->state = WORKER_BUSY;
-        w->task = t;
-        if (tasks_send_execute(rt, t, w) < 0) {
-            w->task = NULL;
-            workers_set_idle(rt, w);
-            if (t->state != TASK_WAITING_DEPS)
-                tasks_destroy(rt, t); /* it was failed */
+            if (++no_worker >= TASKS_NO_WORKER_MAX)
+                break;
         }
     }
 }
@@ -880,31 +965,16 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
 static void demands_publish(struct runtime *rt)
 {
     struct buf text = BUF_INIT;
-    struct { char shape[256]; long count; bool infeasible; } rows[32];
-    int nrows = 0;
-    int scanned = 0;
-    for (struct task *t = rt->queue_head; t && scanned < TASKS_SCAN_MAX; t = t->next, scanned++) {
+    for (struct shape *s = rt->shapes; s; s = s->next) {
+        if (s->n == 0)
+            continue;
         struct buf b = BUF_INIT;
-        res_format(&t->demand, &b);
+        res_format(&s->demand, &b);
         buf_append(&b, "", 1);
-        int k = 0;
-        while (k < nrows && strcmp(rows[k].shape, b.data) != 0)
-            k++;
-        if (k == nrows && nrows < 32) {
-            snprintf(rows[k].shape, sizeof rows[k].shape, "%s", b.data);
-            rows[k].count = 0;
-            rows[k].infeasible = false;
-            nrows++;
-        }
-        if (k < 32) {
-            rows[k].count++;
-            rows[k].infeasible |= t->infeasible;
-        }
+        buf_printf(&text, "%s\t%ld\t%s\n", b.data, s->n,
+                   res_fits(&rt->n->total, &s->demand) ? "pending" : "infeasible");
         buf_free(&b);
     }
-    for (int k = 0; k < nrows; k++)
-        buf_printf(&text, "%s\t%ld\t%s\n", rows[k].shape, rows[k].count,
-                   rows[k].infeasible ? "infeasible" : "pending");
     if (text.len != rt->demands_text.len ||
         (text.len && memcmp(text.data, rt->demands_text.data, text.len) != 0)) {
         const char *p = gcs_client_prefix(rt->n->gcs);
@@ -940,11 +1010,13 @@ void tasks_init(struct runtime *rt)
 
 void tasks_free(struct runtime *rt)
 {
-    while (rt->queue_head) {
-        struct task *t = rt->queue_head;
-        queue_remove(rt, t);
-        tasks_destroy(rt, t);
-    }
+    for (struct shape *s = rt->shapes; s; s = s->next)
+        while (s->head) {
+            struct task *t = s->head;
+            queue_remove(rt, t);
+            tasks_destroy(rt, t);
+        }
+    shapes_free(rt);
     while (rt->waiting_head) {
         struct task *t = rt->waiting_head;
         waiting_remove(rt, t);

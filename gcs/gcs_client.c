@@ -485,6 +485,8 @@ static void conn_start(struct gcs_conn *conn)
         redisAsyncCommand(ac, on_handshake, conn, "AUTH %s", c->password);
     else
         redisAsyncCommand(ac, on_handshake, conn, "PING");
+    if (!conn->pubsub)
+        gcs_scripts_load_(ac); /* Redis may have restarted: before any EVALSHA */
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)

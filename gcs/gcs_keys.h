@@ -71,6 +71,15 @@ int gcs_handshake_check_(const redisReply *r);
 
 /* Lua: KEYS[1] a set of IDs, ARGV[1] a hash key prefix; returns the
  * HGETALL of each member's hash (empty ones skipped). */
+/* Scripts by SHA-1 (gcs_scripts.c). SCRIPT must be a string with static
+ * storage. Fills SHA (40 hex digits + NUL) and returns 1 if the script was
+ * used before (call it with EVALSHA), 0 the first time (call it with EVAL,
+ * which also caches it in Redis). */
+int gcs_script_sha_(const char *script, char sha[41]);
+/* Queue SCRIPT LOAD of every script used so far on AC (after AUTH). */
+struct redisAsyncContext;
+void gcs_scripts_load_(struct redisAsyncContext *ac);
+
 extern const char gcs_lua_list_[];
 /* Lua: KEYS[1] <p>objects, ARGV[1] "<p>obj:", ARGV[2] "<p>objloc:"; each
  * object's hash plus object_id and nodes (comma-separated). */

@@ -251,8 +251,14 @@ static int eval_send(struct gcs_client *c, struct tctx *x, const char *script, c
                      int nkeys, struct gcs_argv_ *args)
 {
     struct gcs_argv_ a = { 0 };
-    gcs_argv_adds_(&a, "EVAL");
-    gcs_argv_adds_(&a, script);
+    char sha[41];
+    if (gcs_script_sha_(script, sha)) {
+        gcs_argv_adds_(&a, "EVALSHA");
+        gcs_argv_adds_(&a, sha);
+    } else {
+        gcs_argv_adds_(&a, "EVAL");
+        gcs_argv_adds_(&a, script);
+    }
     gcs_argv_addf_(&a, "%d", nkeys);
     for (int i = 0; i < nkeys; i++)
         gcs_argv_adds_(&a, keys[i]);
