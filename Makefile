@@ -125,12 +125,12 @@ unit: deps all $(BUILD)/test_unit
 	$(BUILD)/test_unit
 
 integration: deps all examples testjobs
-	@bash tests/integration/run.sh
+	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all examples testjobs $(BUILD)/test_unit
 	$(BUILD)/test_unit
-	@bash tests/integration/run.sh
+	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 
 # --- examples: job libraries link nothing -----------------------------------
 EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))

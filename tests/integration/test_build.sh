@@ -1,0 +1,31 @@
+# test_build.sh — what `make` delivers: one rayd binary whose only dynamic
+# libraries are libc's (third-party libraries are static), bin/ray a link to
+# it, and `make install` putting binaries, libray.a, ray.h and ray.pc under
+# PREFIX, from which a job library and a standalone driver build.
+source "$(dirname "$0")/lib.sh"
+
+libs=$(ldd "$RAYD" | awk '{print $1}' | sed 's/\.so.*//' | sort -u | tr '\n' ' ')
+check "rayd links only libc's libraries dynamically ($libs)" \
+    bash -c "! ldd '$RAYD' | grep -Eq 'hiredis|event|msgpack|yaml|check'"
+check "bin/ray is a link to rayd" test "$(readlink "$RAY")" = rayd
+check "rayd exports ray_* for job libraries" bash -c "nm -D '$RAYD' | grep -q ' T ray_call$'"
+
+# the flavour under test (plain or sanitizer) is already built: install that one
+make -C "$ROOT" --no-print-directory install SANITIZE="${SANITIZE:-}" PREFIX=/opt/rayd DESTDIR="$T/root" >/dev/null 2>&1
+D=$T/root/opt/rayd
+for f in bin/rayd bin/ray lib/libray.a include/ray.h lib/pkgconfig/ray.pc; do
+    check "make install puts $f" test -e "$D/$f"
+done
+check "ray.pc names the prefix" grep -q '^prefix=/opt/rayd' "$D/lib/pkgconfig/ray.pc"
+cat >"$T/job.c" <<'JOB'
+#include <ray.h>
+static int one(ray_task *t, const ray_value *a, size_t n) { (void)a; (void)n; return ray_return(t, RAY_I(1)); }
+RAY_REMOTE(one);
+int ray_main(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+JOB
+check "a job library builds against the installed header, linking nothing" \
+    cc -shared -fPIC -I"$D/include" "$T/job.c" -o "$T/job.so"
+check "a standalone driver links with pkg-config's flags" bash -c \
+    "PKG_CONFIG_PATH='$D/lib/pkgconfig' cc -I'$D/include' '$ROOT/examples/driver_standalone.c' \
+     \$(PKG_CONFIG_PATH='$D/lib/pkgconfig' pkg-config --libs ray | sed 's|-L/opt/rayd/lib|-L$D/lib|') -o '$T/driver'"
+finish
