@@ -109,7 +109,10 @@ static int target_from_gcs(const char *address, const char *token, struct target
             any = (int)i;
         if (nd->is_head && head < 0)
             head = (int)i;
-        if (local < 0 && nd->session_dir && nd->session_dir[0]) {
+        /* a node on this machine: the head if it is here (several nodes can
+         * share a machine; the head is the one a user means), else the first */
+        bool better = local < 0 || (nd->is_head && !nodes[local].is_head);
+        if (better && nd->session_dir && nd->session_dir[0]) {
             char path[1100];
             struct node_info ni;
             snprintf(path, sizeof path, "%s/node.info", nd->session_dir);

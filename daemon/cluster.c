@@ -84,6 +84,7 @@ void cluster_node_dead(struct runtime *rt, const char *hex)
     }
     objmgr_node_dead(rt, hex);
     spill_node_dead(rt, hex);
+    tasks_schedule(rt);
 }
 
 static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
@@ -92,6 +93,7 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
     rt->cluster_listing = false;
     if (v == NULL)
         return;
+    bool joined = false;
     for (size_t i = 0; i < n; i++) {
         struct cluster_node *cn = cluster_find(rt, v[i].node_id);
         bool alive = strcmp(v[i].state, "ALIVE") == 0;
@@ -112,6 +114,7 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
             res_init(&cn->avail);
             log_info("node %.8s (%s:%d%s) is in the cluster", cn->id, v[i].address, v[i].port,
                      v[i].is_head ? ", head" : "");
+            joined = true;
         }
         snprintf(cn->ip, sizeof cn->ip, "%s", v[i].address);
         cn->port = v[i].port;
@@ -136,6 +139,8 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
         if (!alive && cn->alive)
             cluster_node_dead(rt, cn->id);
     }
+    if (joined)
+        tasks_schedule(rt); /* waiting or infeasible work may fit there */
 }
 
 static void cluster_refresh(evutil_socket_t fd, short what, void *arg)

@@ -196,6 +196,8 @@ static void node_registered_cb(void *arg, int status)
     log_info("node %s registered (%s, GCS %s:%d) in %lld ms", n->hex, n->ip, n->gcs_host,
              n->gcs_port, ms);
     gcs_event_add(n->gcs, "NODE_ADDED", n->hex, n->hex, n->is_head ? "head" : "worker");
+    /* other nodes refresh their view of the cluster at once */
+    gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:nodes %s", gcs_client_prefix(n->gcs), n->hex);
     heartbeat_start(n);
     node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
 }

@@ -374,6 +374,8 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
+    if (rc == OBJSTORE_OK)
+        objstore_prefault(rt->n->store, off, size); /* the client writes it next */
     if (rc == OBJSTORE_NOMEM) {
         char msg[256];
         objstore_error_format(rt->n->store, rc, size, msg, sizeof msg);

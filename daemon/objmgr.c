@@ -564,6 +564,7 @@ static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
         w->off = off;
         w->size = size;
         w->vtype = vtype;
+        objstore_prefault(st, off, size); /* fault its pages in ahead of the chunks */
     }
     p->header = true;
     if (size == 0)

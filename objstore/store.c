@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -805,4 +806,49 @@ void objstore_client_unmap(void *base, size_t capacity)
 {
     if (base)
         munmap(base, capacity);
+}
+
+/* ---- prefaulting ----------------------------------------------------------- */
+
+#define OBJSTORE_PREFAULT_MIN (8u << 20)
+#define OBJSTORE_PREFAULT_STEP (32u << 20)
+
+struct prefault {
+    char *p;
+    uint64_t len;
+};
+
+static void *prefault_main(void *arg)
+{
+    struct prefault *pf = arg;
+#ifdef MADV_POPULATE_WRITE
+    /* in steps, so the writer behind us finds the first pages ready soon */
+    for (uint64_t done = 0; done < pf->len; done += OBJSTORE_PREFAULT_STEP) {
+        uint64_t n = pf->len - done < OBJSTORE_PREFAULT_STEP ? pf->len - done : OBJSTORE_PREFAULT_STEP;
+        if (madvise(pf->p + done, n, MADV_POPULATE_WRITE) < 0)
+            break;
+    }
+#endif
+    free(pf);
+    return NULL;
+}
+
+void objstore_prefault(objstore *s, uint64_t offset, uint64_t len)
+{
+    if (len < OBJSTORE_PREFAULT_MIN || offset + len > s->capacity)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t start = offset & ~(uint64_t)(page - 1);
+    struct prefault *pf = malloc(sizeof *pf);
+    if (pf == NULL)
+        return;
+    pf->p = (char *)s->base + start;
+    pf->len = offset + len - start;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    if (pthread_create(&th, &attr, prefault_main, pf) != 0)
+        free(pf);
+    pthread_attr_destroy(&attr);
 }
