@@ -95,6 +95,7 @@ enum proto_role {
     X(NODE_OBJ_CHUNK, 602, "uuy", "reqid offset data")                                     \
     X(NODE_OBJ_CANCEL, 603, "u", "reqid")                                                  \
     X(NODE_OBJ_PUT, 604, "Iuy", "id vtype data")                                           \
+    X(NODE_OBJ_FREE, 605, "v", "ids")                                                      \
     X(NODE_TASK_SPILL, 610, "uvssu", "kind spec origin library local_bytes")               \
     X(NODE_TASK_PLACE, 611, "uvss", "kind spec origin library")                            \
     X(NODE_ACTOR_CALL, 612, "v", "spec")                                                   \

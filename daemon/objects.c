@@ -548,10 +548,13 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
+/* OBJ_FREE from a client: delete here, in the object table, and on every
+ * other node (NODE_OBJ_FREE, which deletes only locally). */
 static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
-    if (rt_client_of(c) == NULL)
+    bool from_node = c->role == PROTO_ROLE_NODE;
+    if (!from_node && rt_client_of(c) == NULL)
         return -1;
     uint8_t (*ids)[IDS_SIZE] = NULL;
     int n = read_ids(&m->f[0], &ids);
@@ -559,10 +562,19 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     for (int i = 0; i < n; i++) {
         objstore_delete(rt->n->store, ids[i]);
-        char hex[IDS_HEX_SIZE];
-        gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
+        if (!from_node) {
+            char hex[IDS_HEX_SIZE];
+            gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
+        }
     }
     free(ids);
+    if (!from_node)
+        for (size_t k = 0; k < rt->nnodes; k++)
+            if (rt->nodes[k].alive && !rt->nodes[k].self) {
+                struct conn *peer = cluster_conn(rt, rt->nodes[k].id);
+                if (peer)
+                    conn_send(peer, PROTO_NODE_OBJ_FREE, m->f[0].as.s.ptr, m->f[0].as.s.len);
+            }
     return 0;
 }
 
@@ -608,6 +620,7 @@ void objects_init(struct runtime *rt)
     server_on(s, PROTO_OBJ_RELEASE, h_release, rt);
     server_on(s, PROTO_OBJ_WAIT, h_wait, rt);
     server_on(s, PROTO_OBJ_FREE, h_free, rt);
+    server_on(s, PROTO_NODE_OBJ_FREE, h_free, rt);
     objstore_set_space_cb(rt->n->store, space_cb, rt);
 }
 

@@ -430,9 +430,12 @@ static void jobs_msg(void *arg, const char *suffix, const char *msg, size_t len)
     char hex[9];
     memcpy(hex, msg, 8);
     hex[8] = '\0';
-    struct job *j = rt_job_find(rt, (uint32_t)strtoul(hex, NULL, 16));
+    uint32_t num = (uint32_t)strtoul(hex, NULL, 16);
+    struct job *j = rt_job_find(rt, num);
     if (j && j->remote && !j->ending)
         jobs_end(rt, j, "FINISHED");
+    else if (j == NULL)
+        objects_delete_job(rt, num); /* copies pulled here of its objects */
 }
 
 void spill_init(struct runtime *rt)
