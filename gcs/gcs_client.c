@@ -84,6 +84,12 @@ struct gcs_client {
     int in_cb;
     bool free_pending, freeing;
     struct event *reap_ev;
+    /* write batching of the table functions (gcs_tables.c) */
+    void *batch;
+    void (*batch_flush)(struct gcs_client *c);
+    void (*batch_free)(void *batch);
+    struct event *batch_ev;
+    bool batch_flushing;
 };
 
 static void conn_start(struct gcs_conn *conn);
@@ -264,10 +270,51 @@ static int cmd_new(struct gcs_client *c, gcs_reply_fn cb, void *arg, char *buf, 
     return 0;
 }
 
+/* Writes batched by the table functions go out before any other command, so
+ * every command reaches Redis in the order the caller made it. */
+static void batch_flush_now(struct gcs_client *c)
+{
+    if (c->batch_flush && !c->batch_flushing) {
+        c->batch_flushing = true;
+        c->batch_flush(c);
+        c->batch_flushing = false;
+    }
+}
+
+static void on_batch_ev(evutil_socket_t fd, short what, void *arg)
+{
+    batch_flush_now(arg);
+}
+
+void *gcs_client_batch_(struct gcs_client *c)
+{
+    return c->batch;
+}
+
+void gcs_client_set_batch_(struct gcs_client *c, void *batch,
+                           void (*flush)(struct gcs_client *c), void (*fr)(void *batch))
+{
+    c->batch = batch;
+    c->batch_flush = flush;
+    c->batch_free = fr;
+}
+
+void gcs_client_batch_later_(struct gcs_client *c)
+{
+    if (c->batch_ev)
+        event_active(c->batch_ev, 0, 0);
+}
+
+bool gcs_client_batch_flushing_(const struct gcs_client *c)
+{
+    return c->batch_flushing;
+}
+
 int gcs_command(struct gcs_client *c, gcs_reply_fn cb, void *arg, const char *fmt, ...)
 {
     if (c == NULL || c->freeing || fmt == NULL)
         return -1;
+    batch_flush_now(c);
     char *buf = NULL;
     va_list ap;
     va_start(ap, fmt);
@@ -281,6 +328,7 @@ int gcs_command_argv(struct gcs_client *c, gcs_reply_fn cb, void *arg, int argc,
 {
     if (c == NULL || c->freeing || argc <= 0 || argv == NULL)
         return -1;
+    batch_flush_now(c);
     char *buf = NULL;
     int len = redisFormatCommandArgv(&buf, argc, argv, argvlen);
     return cmd_new(c, cb, arg, buf, len);
@@ -529,6 +577,7 @@ struct gcs_client *gcs_client_new(struct event_base *base, const char *host, int
     c->events_cap = GCS_EVENTS_CAP_DEFAULT;
     c->tasks_kept = GCS_TASKS_KEPT_DEFAULT;
     c->reap_ev = event_new(base, -1, 0, on_reap, c);
+    c->batch_ev = event_new(base, -1, 0, on_batch_ev, c);
     if (c->reap_ev == NULL)
         log_fatal("gcs: cannot create an event");
     conn_init(c, &c->cmd, "command", false);
@@ -577,6 +626,7 @@ size_t gcs_client_queued(const struct gcs_client *c)
 
 static void client_destroy(struct gcs_client *c)
 {
+    batch_flush_now(c); /* queued writes are sent, or get their callbacks */
     c->freeing = true;
     if (c->cmd.ac) /* calls every sent command's callback with NULL */
         redisAsyncFree(c->cmd.ac);
@@ -596,6 +646,10 @@ static void client_destroy(struct gcs_client *c)
     event_free(c->cmd.retry_ev);
     event_free(c->sub.retry_ev);
     event_free(c->reap_ev);
+    if (c->batch_ev)
+        event_free(c->batch_ev);
+    if (c->batch_free)
+        c->batch_free(c->batch);
     free(c->host);
     free(c->password);
     free(c->prefix);

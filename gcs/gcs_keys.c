@@ -260,6 +260,17 @@ void gcs_argv_adds_(struct gcs_argv_ *a, const char *s)
     gcs_argv_add_(a, s ? s : "", s ? strlen(s) : 0);
 }
 
+void gcs_argv_addcopy_(struct gcs_argv_ *a, const void *p, size_t len)
+{
+    char *s = xmalloc(len + 1);
+    if (len)
+        memcpy(s, p, len);
+    s[len] = '\0';
+    argv_grow(a);
+    a->owned[a->nowned++] = s;
+    gcs_argv_add_(a, s, len);
+}
+
 void gcs_argv_addf_(struct gcs_argv_ *a, const char *fmt, ...)
 {
     va_list ap;

@@ -55,6 +55,8 @@ struct gcs_argv_ {
 };
 void gcs_argv_add_(struct gcs_argv_ *a, const void *p, size_t len);
 void gcs_argv_adds_(struct gcs_argv_ *a, const char *s); /* NULL adds "" */
+/* Add a copy of LEN bytes at P that the vector owns (add_ only refers). */
+void gcs_argv_addcopy_(struct gcs_argv_ *a, const void *p, size_t len);
 void gcs_argv_addf_(struct gcs_argv_ *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append field/value pairs of every field of REC. */
 void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const void *rec);
@@ -79,6 +81,15 @@ int gcs_script_sha_(const char *script, char sha[41]);
 /* Queue SCRIPT LOAD of every script used so far on AC (after AUTH). */
 struct redisAsyncContext;
 void gcs_scripts_load_(struct redisAsyncContext *ac);
+
+/* Write batching (gcs_client.c): the table functions keep fire-and-forget
+ * script calls in a batch the client flushes before any other command and at
+ * the end of the loop turn (gcs_client_batch_later_). */
+void *gcs_client_batch_(struct gcs_client *c);
+void gcs_client_set_batch_(struct gcs_client *c, void *batch,
+                           void (*flush)(struct gcs_client *c), void (*fr)(void *batch));
+void gcs_client_batch_later_(struct gcs_client *c);
+bool gcs_client_batch_flushing_(const struct gcs_client *c);
 
 extern const char gcs_lua_list_[];
 /* Lua: KEYS[1] <p>objects, ARGV[1] "<p>obj:", ARGV[2] "<p>objloc:"; each

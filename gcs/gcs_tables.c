@@ -10,11 +10,13 @@
  * Record <-> hash mapping comes from the descriptors in gcs_keys.c.
  */
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gcs/gcs.h"
@@ -246,9 +248,133 @@ static void on_table_reply(void *arg, const struct gcs_reply *gr)
     free(x);
 }
 
-/* Send "EVAL SCRIPT nkeys KEYS... ARGS..." (frees KEYS' strings, ARGS). */
+/*
+ * Batching. A write nobody waits for (no callback) does not need its own
+ * command: such script calls made in one turn of the event loop go out as
+ * ONE call of a dispatcher script that runs each of them in order — one
+ * command, one append-only-file entry and one script lookup for the lot,
+ * instead of one per task state change or object location. Any other
+ * command first flushes the batch, so Redis sees every command in the order
+ * it was made. The dispatcher runs the very same script bodies, as functions
+ * of (KEYS, ARGV).
+ */
+static const char *const batchable[] = {
+    lua_put, lua_update, lua_remove, lua_obj_add, lua_obj_del, lua_task_state,
+    lua_job_cleanup, lua_actor_put, lua_actor_state,
+};
+#define NBATCHABLE (sizeof batchable / sizeof batchable[0])
+#define BATCH_MAX_OPS 2000
+
+struct batch {
+    struct gcs_argv_ args; /* per op: index, nkeys, nargs, keys..., args... */
+    int nops;
+};
+
+static char batch_script[16384];
+static pthread_once_t batch_script_once = PTHREAD_ONCE_INIT;
+
+static void batch_script_make(void)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "local F = {}\n");
+    for (size_t i = 0; i < NBATCHABLE; i++)
+        buf_printf(&b, "F[%zu] = function(KEYS, ARGV)\n%s\nend\n", i, batchable[i]);
+    buf_printf(&b, "local i, n = 1, #ARGV\n"
+                   "while i <= n do\n"
+                   "  local f, nk, na = F[tonumber(ARGV[i])], tonumber(ARGV[i+1]), tonumber(ARGV[i+2])\n"
+                   "  local k, a = {}, {}\n"
+                   "  for j = 1, nk do k[j] = ARGV[i+2+j] end\n"
+                   "  for j = 1, na do a[j] = ARGV[i+2+nk+j] end\n"
+                   "  f(k, a)\n"
+                   "  i = i + 3 + nk + na\n"
+                   "end\n"
+                   "return 1\n");
+    if (b.len < sizeof batch_script)
+        memcpy(batch_script, b.data, b.len + 1);
+    buf_free(&b);
+}
+
+static int batch_index(const char *script)
+{
+    for (size_t i = 0; i < NBATCHABLE; i++)
+        if (batchable[i] == script)
+            return (int)i;
+    return -1;
+}
+
+static void batch_free_(void *p)
+{
+    struct batch *bt = p;
+    if (bt == NULL)
+        return;
+    gcs_argv_free_(&bt->args);
+    free(bt);
+}
+
+static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
+                         int nkeys, struct gcs_argv_ *args);
+
+static void batch_flush_(struct gcs_client *c)
+{
+    struct batch *bt = gcs_client_batch_(c);
+    if (bt == NULL || bt->nops == 0)
+        return;
+    struct gcs_argv_ args = bt->args;
+    memset(&bt->args, 0, sizeof bt->args);
+    bt->nops = 0;
+    eval_send_now(c, tctx_new(K_DONE, "batched writes", NULL), batch_script, NULL, 0, &args);
+}
+
+/* Keep a fire-and-forget script call for the batch. Returns 0, or -1 if the
+ * script cannot be batched (send it now). */
+static int batch_add(struct gcs_client *c, const char *script, char **keys, int nkeys,
+                     struct gcs_argv_ *args)
+{
+    int idx = batch_index(script);
+    if (idx < 0)
+        return -1;
+    pthread_once(&batch_script_once, batch_script_make);
+    if (batch_script[0] == '\0')
+        return -1;
+    struct batch *bt = gcs_client_batch_(c);
+    if (bt == NULL) {
+        bt = xcalloc(1, sizeof *bt);
+        gcs_client_set_batch_(c, bt, batch_flush_, batch_free_);
+    }
+    gcs_argv_addf_(&bt->args, "%d", idx);
+    gcs_argv_addf_(&bt->args, "%d", nkeys);
+    gcs_argv_addf_(&bt->args, "%d", args ? args->n : 0);
+    /* the batch outlives the caller's strings: copy them */
+    for (int i = 0; i < nkeys; i++) {
+        gcs_argv_addcopy_(&bt->args, keys[i], strlen(keys[i]));
+        free(keys[i]);
+    }
+    for (int i = 0; args && i < args->n; i++)
+        gcs_argv_addcopy_(&bt->args, args->v[i], args->len[i]);
+    if (args)
+        gcs_argv_free_(args);
+    if (++bt->nops >= BATCH_MAX_OPS)
+        batch_flush_(c);
+    else if (bt->nops == 1)
+        gcs_client_batch_later_(c);
+    return 0;
+}
+
+/* Send "EVAL SCRIPT nkeys KEYS... ARGS..." (frees KEYS' strings, ARGS);
+ * writes nobody waits for join the batch. */
 static int eval_send(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
                      int nkeys, struct gcs_argv_ *args)
+{
+    if (x->kind == K_DONE && x->fn.done == NULL && !gcs_client_batch_flushing_(c) &&
+        batch_add(c, script, keys, nkeys, args) == 0) {
+        free(x);
+        return 0;
+    }
+    return eval_send_now(c, x, script, keys, nkeys, args);
+}
+
+static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
+                         int nkeys, struct gcs_argv_ *args)
 {
     struct gcs_argv_ a = { 0 };
     char sha[41];
