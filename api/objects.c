@@ -222,8 +222,98 @@ int ray_seal(ray_ref ref)
 }
 
 /* One OBJ_GET round trip; fills *OUT as ray_get documents. */
+/*
+ * Objects are immutable, so a scalar value (NIL, BOOL, INT, FLOAT, REF,
+ * ACTOR: no memory to pin) gotten once can be answered again from this
+ * process without a round trip to the node — as Ray's in-process memory
+ * store does for small objects. A small open-addressing table; when it is
+ * full it starts over. ray_free drops entries.
+ */
+#define SCALAR_CACHE_SIZE 65536 /* power of two */
+#define SCALAR_CACHE_MAX (SCALAR_CACHE_SIZE / 2)
+
+struct scalar_entry {
+    uint8_t id[RAY_ID_SIZE];
+    bool used;
+    ray_value v;
+};
+static struct scalar_entry *scalar_cache;
+static size_t scalar_count;
+static pthread_mutex_t scalar_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t scalar_slot(const uint8_t *id)
+{
+    uint64_t h;
+    memcpy(&h, id + 4, 8);
+    h ^= (uint64_t)id[16] << 56 | (uint64_t)id[17] << 48 | (uint64_t)id[18] << 40 |
+         (uint64_t)id[19] << 32;
+    h *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 40) & (SCALAR_CACHE_SIZE - 1);
+}
+
+static bool scalar_find(const uint8_t *id, ray_value *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&scalar_lock);
+    if (scalar_cache)
+        for (size_t i = scalar_slot(id); scalar_cache[i].used; i = (i + 1) & (SCALAR_CACHE_SIZE - 1))
+            if (memcmp(scalar_cache[i].id, id, RAY_ID_SIZE) == 0) {
+                *out = scalar_cache[i].v;
+                found = true;
+                break;
+            }
+    pthread_mutex_unlock(&scalar_lock);
+    return found;
+}
+
+static void scalar_put(const uint8_t *id, const ray_value *v)
+{
+    pthread_mutex_lock(&scalar_lock);
+    if (scalar_cache == NULL)
+        scalar_cache = calloc(SCALAR_CACHE_SIZE, sizeof *scalar_cache);
+    if (scalar_cache && scalar_count >= SCALAR_CACHE_MAX) {
+        memset(scalar_cache, 0, SCALAR_CACHE_SIZE * sizeof *scalar_cache);
+        scalar_count = 0;
+    }
+    if (scalar_cache) {
+        size_t i = scalar_slot(id);
+        while (scalar_cache[i].used && memcmp(scalar_cache[i].id, id, RAY_ID_SIZE) != 0)
+            i = (i + 1) & (SCALAR_CACHE_SIZE - 1);
+        if (!scalar_cache[i].used)
+            scalar_count++;
+        scalar_cache[i].used = true;
+        memcpy(scalar_cache[i].id, id, RAY_ID_SIZE);
+        scalar_cache[i].v = *v;
+        scalar_cache[i].v.pin_ = NULL;
+    }
+    pthread_mutex_unlock(&scalar_lock);
+}
+
+/* Forget freed objects (rebuilding the table keeps probe chains intact). */
+static void scalar_forget(const ray_ref *refs, size_t n)
+{
+    pthread_mutex_lock(&scalar_lock);
+    if (scalar_cache && scalar_count > 0) {
+        bool any = false;
+        for (size_t k = 0; k < n && !any; k++)
+            for (size_t i = scalar_slot(refs[k].id); scalar_cache[i].used;
+                 i = (i + 1) & (SCALAR_CACHE_SIZE - 1))
+                if (memcmp(scalar_cache[i].id, refs[k].id, RAY_ID_SIZE) == 0) {
+                    any = true;
+                    break;
+                }
+        if (any) {
+            memset(scalar_cache, 0, SCALAR_CACHE_SIZE * sizeof *scalar_cache);
+            scalar_count = 0;
+        }
+    }
+    pthread_mutex_unlock(&scalar_lock);
+}
+
 static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
 {
+    if (scalar_find(id, out))
+        return RAY_OK;
     char hex[IDS_HEX_SIZE];
     struct buf f = BUF_INIT;
     void *body = NULL;
@@ -290,6 +380,7 @@ static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
     if (out->type != RAY_STR && out->type != RAY_BYTES) {
         send_release(id);
         free(body);
+        scalar_put(id, out);
         return RAY_OK;
     }
     struct api_pin *pin = calloc(1, sizeof *pin);
@@ -452,6 +543,7 @@ int ray_free(const ray_ref *refs, size_t n)
     int rc = api_client_check_();
     if (rc != RAY_OK)
         return rc;
+    scalar_forget(refs, n);
     struct buf ids = BUF_INIT, f = BUF_INIT;
     rc = pack_ids(&ids, refs, n);
     if (rc == RAY_OK) {
