@@ -126,6 +126,11 @@ int api_client_send_(const struct buf *frame);
  * the connection broke while waiting).
  */
 int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg);
+/* The same for N requests sent in one go (FRAMES holds them all, with
+ * REQIDS): waits for every reply. On RAY_OK BODIES[i]/MSGS[i] are the
+ * replies (the caller frees each body); on failure nothing is returned. */
+int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, size_t n,
+                             void **bodies, struct proto_msg *msgs);
 /* The mapped store (NULL over TCP: objects then travel inline) and its size. */
 void *api_client_store_(size_t *size);
 /* Connection generation: changes on every connect, so stale pins are not released twice. */

@@ -251,6 +251,66 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     return RAY_OK;
 }
 
+int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, size_t n,
+                             void **bodies, struct proto_msg *msgs)
+{
+    struct api_waiter *w = calloc(n ? n : 1, sizeof *w);
+    char why[sizeof C.why];
+    if (w == NULL)
+        return api_error_(RAY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        bodies[i] = NULL;
+        w[i].reqid = reqids[i];
+        pthread_cond_init(&w[i].cv, NULL);
+    }
+    pthread_mutex_lock(&C.mu);
+    if (C.state != CONN_UP) {
+        pthread_mutex_unlock(&C.mu);
+        for (size_t i = 0; i < n; i++)
+            pthread_cond_destroy(&w[i].cv);
+        free(w);
+        return api_client_check_();
+    }
+    for (size_t i = 0; i < n; i++) {
+        w[i].next = C.waiters;
+        C.waiters = &w[i];
+    }
+    pthread_mutex_unlock(&C.mu);
+
+    int rc = api_client_send_(frames);
+
+    pthread_mutex_lock(&C.mu);
+    for (size_t i = 0; i < n; i++)
+        while (rc == RAY_OK && !w[i].done && C.state == CONN_UP)
+            pthread_cond_wait(&w[i].cv, &C.mu);
+    bool all = true;
+    for (size_t i = 0; i < n; i++) {
+        all = all && w[i].done;
+        for (struct api_waiter **pp = &C.waiters; *pp; pp = &(*pp)->next)
+            if (*pp == &w[i]) {
+                *pp = w[i].next;
+                break;
+            }
+    }
+    memcpy(why, C.why, sizeof why);
+    pthread_mutex_unlock(&C.mu);
+    for (size_t i = 0; i < n; i++) {
+        pthread_cond_destroy(&w[i].cv);
+        if (rc == RAY_OK && all) {
+            bodies[i] = w[i].body;
+            msgs[i] = w[i].msg;
+        } else {
+            free(w[i].body);
+        }
+    }
+    free(w);
+    if (rc != RAY_OK)
+        return rc;
+    if (!all)
+        return api_error_(RAY_ECONN, "lost the connection to the node: %s", why);
+    return RAY_OK;
+}
+
 /* ---- the I/O thread -------------------------------------------------------------- */
 
 /* Messages whose first field is the reqid of a request this client made. */

@@ -310,16 +310,17 @@ static void scalar_forget(const ray_ref *refs, size_t n)
     pthread_mutex_unlock(&scalar_lock);
 }
 
+static int get_decode(const uint8_t *id, int64_t timeout_ms, void *body, const struct proto_msg *mp,
+                      ray_value *out);
+
 static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
 {
     if (scalar_find(id, out))
         return RAY_OK;
-    char hex[IDS_HEX_SIZE];
     struct buf f = BUF_INIT;
     void *body = NULL;
     struct proto_msg m;
     uint64_t reqid = api_client_reqid_();
-    size_t cap;
 
     memset(out, 0, sizeof *out);
     proto_pack(&f, PROTO_OBJ_GET, reqid, id, (int64_t)timeout_ms);
@@ -327,6 +328,18 @@ static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
     buf_free(&f);
     if (rc != RAY_OK)
         return rc;
+    return get_decode(id, timeout_ms, body, &m, out);
+}
+
+/* Turn an OBJ_GET_OK reply (BODY, consumed) for ID into *OUT. */
+static int get_decode(const uint8_t *id, int64_t timeout_ms, void *body, const struct proto_msg *mp,
+                      ray_value *out)
+{
+    char hex[IDS_HEX_SIZE];
+    size_t cap;
+    int rc = RAY_OK;
+    const struct proto_msg m = *mp;
+    memset(out, 0, sizeof *out);
 
     int64_t status = m.f[1].as.i;
     uint64_t vtype = m.f[2].as.u, offset = m.f[3].as.u, size = m.f[4].as.u;
@@ -431,21 +444,55 @@ int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *ou
     int rc = api_client_check_();
     if (rc != RAY_OK)
         return rc;
+    /* In groups: every request of a group is sent at once and the replies
+     * are collected after, one round trip per group instead of per ref. */
+    enum { GROUP = 256 };
     long long deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
-    for (size_t i = 0; i < n; i++) {
+    uint64_t reqids[GROUP];
+    void *bodies[GROUP];
+    struct proto_msg *msgs = malloc(GROUP * sizeof *msgs);
+    size_t idx[GROUP];
+    if (msgs == NULL)
+        return api_error_(RAY_ENOMEM, "out of memory");
+    size_t done = 0;
+    rc = RAY_OK;
+    while (done < n && rc == RAY_OK) {
         int64_t left = -1;
         if (timeout_ms >= 0) {
             long long l = deadline - net_now_ms();
             left = l > 0 ? l : 0;
         }
-        rc = get_one(refs[i].id, left, &out[i]);
-        if (rc != RAY_OK) {
-            for (size_t j = 0; j < i; j++)
-                ray_value_release(&out[j]);
-            return rc;
+        struct buf f = BUF_INIT;
+        size_t k = 0, i = done;
+        for (; i < n && k < GROUP; i++) {
+            if (scalar_find(refs[i].id, &out[i]))
+                continue;
+            reqids[k] = api_client_reqid_();
+            idx[k] = i;
+            proto_pack(&f, PROTO_OBJ_GET, reqids[k], refs[i].id, (int64_t)left);
+            k++;
         }
+        if (k > 0)
+            rc = api_client_request_many_(&f, reqids, k, bodies, msgs);
+        buf_free(&f);
+        for (size_t j = 0; j < k && rc == RAY_OK; j++) {
+            rc = get_decode(refs[idx[j]].id, left, bodies[j], &msgs[j], &out[idx[j]]);
+            if (rc != RAY_OK)
+                for (size_t r = j + 1; r < k; r++) {
+                    ray_value tmp; /* decode to drop the pins the node took */
+                    if (get_decode(refs[idx[r]].id, left, bodies[r], &msgs[r], &tmp) == RAY_OK)
+                        ray_value_release(&tmp);
+                }
+        }
+        done = i;
     }
-    return RAY_OK;
+    free(msgs);
+    if (rc != RAY_OK) {
+        for (size_t j = 0; j < n; j++)
+            ray_value_release(&out[j]);
+        memset(out, 0, n * sizeof *out);
+    }
+    return rc;
 }
 
 void ray_value_release(ray_value *v)

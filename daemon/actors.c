@@ -77,6 +77,7 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         tasks_release(rt, t);
         call_fail(rt, t, a->death);
     }
+    a->running_tail = NULL;
     a->in_flight = 0;
     while (a->queue_head) {
         struct task *t = a->queue_head;
@@ -171,10 +172,16 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
         actors_pump(rt, a);
         return;
     }
-    /* unlink from the running list */
-    for (struct task **pp = &a->running; *pp; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
+    /* unlink from the sent list (in order: usually its head) */
+    struct task *prev = NULL;
+    for (struct task *r = a->running; r; prev = r, r = r->next)
+        if (r == t) {
+            if (prev)
+                prev->next = t->next;
+            else
+                a->running = t->next;
+            if (a->running_tail == t)
+                a->running_tail = prev;
             break;
         }
     a->in_flight--;
@@ -198,10 +205,16 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
     actors_pump(rt, a);
 }
 
+/* Calls sent to an actor's worker ahead of its max_concurrency: the worker
+ * runs them in arrival order anyway, and keeping it fed removes a node round
+ * trip between consecutive calls. */
+#define ACTORS_PIPELINE 64
+
 void actors_pump(struct runtime *rt, struct actor *a)
 {
     while (a->state == ACTOR_ALIVE && a->worker && a->worker->client &&
-           a->in_flight < a->max_conc && a->queue_head && a->queue_head->deps_missing == 0) {
+           a->in_flight < a->max_conc + ACTORS_PIPELINE && a->queue_head &&
+           a->queue_head->deps_missing == 0) {
         struct task *t = a->queue_head;
         a->queue_head = t->next;
         if (a->queue_head == NULL)
@@ -209,8 +222,11 @@ void actors_pump(struct runtime *rt, struct actor *a)
         t->next = NULL;
         int rc = tasks_send_execute(rt, t, a->worker);
         if (rc == 0) {
-            t->next = a->running;
-            a->running = t;
+            if (a->running_tail)
+                a->running_tail->next = t;
+            else
+                a->running = t;
+            a->running_tail = t;
             a->in_flight++;
         } else if (rc == -1) {
             /* waiting for an argument again: back to the head of the queue */
@@ -232,23 +248,44 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
         return;
     char msg[600];
     snprintf(msg, sizeof msg, "died: its worker %s", why);
-    /* calls it was running fail */
+    bool can = !a->no_restart && !a->job->ending &&
+               (a->max_restarts < 0 || a->restarts < a->max_restarts);
+    /* the oldest max_concurrency calls it was sent may have been running:
+     * they fail; the ones behind them never started and, if it restarts,
+     * go back to the head of its queue in order */
+    int n = 0;
+    struct task *keep = NULL, *keep_tail = NULL;
     while (a->running) {
         struct task *t = a->running;
         a->running = t->next;
         tasks_release(rt, t);
         t->worker = NULL;
-        call_fail(rt, t, msg);
+        if (n++ < a->max_conc || !can) {
+            call_fail(rt, t, msg);
+            continue;
+        }
+        t->next = NULL;
+        t->state = TASK_WAITING_DEPS;
+        if (keep_tail)
+            keep_tail->next = t;
+        else
+            keep = t;
+        keep_tail = t;
     }
+    a->running_tail = NULL;
     a->in_flight = 0;
+    if (keep) {
+        keep_tail->next = a->queue_head;
+        a->queue_head = keep;
+        if (a->queue_tail == NULL)
+            a->queue_tail = keep_tail;
+    }
     if (a->create) {
         struct task *t = a->create;
         a->create = NULL;
         tasks_release(rt, t);
         tasks_destroy(rt, t);
     }
-    bool can = !a->no_restart && !a->job->ending &&
-               (a->max_restarts < 0 || a->restarts < a->max_restarts);
     if (!can) {
         actor_die(rt, a, a->no_restart ? "was killed" : msg);
         return;

@@ -123,7 +123,7 @@ struct actor {
     struct worker *worker;
     struct task *create;     /* the constructor task while pending */
     struct task *queue_head, *queue_tail; /* calls not yet sent, in order */
-    struct task *running;    /* calls sent to the worker (linked list) */
+    struct task *running, *running_tail; /* calls sent to the worker, oldest first */
     /* an actor living on another node: calls are forwarded there */
     bool remote;
     bool owner;              /* created here: restarted from here if its node dies */
