@@ -6,10 +6,12 @@
 #include "cli/cli.h"
 
 #include "common/buf.h"
+#include "common/xmalloc.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
 #include "sched/resources.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,37 +129,34 @@ int cli_status(int argc, char **argv)
             printf(" 1 node_%s  %s:%d  %s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
                    nodes[i].death_reason);
 
-    /* totals over alive nodes */
+    /* per alive node, and the totals over them */
     struct res_set total = RES_SET_INIT, avail = RES_SET_INIT;
+    struct res_set *tot = xcalloc(n ? n : 1, sizeof *tot), *av = xcalloc(n ? n : 1, sizeof *av);
+    bool *ok = xcalloc(n ? n : 1, sizeof *ok);
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(nodes[i].state, "ALIVE") != 0)
-            continue;
-        struct res_set t = RES_SET_INIT, a = RES_SET_INIT;
         char e[128];
-        if (res_parse(&t, nodes[i].resources_total, e, sizeof e) == 0 &&
-            res_parse(&a, nodes[i].resources_available, e, sizeof e) == 0) {
-            res_add(&total, &t);
-            res_add(&avail, &a);
+        ok[i] = strcmp(nodes[i].state, "ALIVE") == 0 &&
+                res_parse(&tot[i], nodes[i].resources_total, e, sizeof e) == 0 &&
+                res_parse(&av[i], nodes[i].resources_available, e, sizeof e) == 0;
+        if (ok[i]) {
+            res_add(&total, &tot[i]);
+            res_add(&avail, &av[i]);
         }
-        res_free(&t);
-        res_free(&a);
     }
     printf("\nResources\n---------------------------------------------------------------\n");
     printf("Usage:\n");
     print_usage(&total, &avail);
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(nodes[i].state, "ALIVE") != 0)
-            continue;
-        struct res_set t = RES_SET_INIT, a = RES_SET_INIT;
-        char e[128];
-        if (res_parse(&t, nodes[i].resources_total, e, sizeof e) == 0 &&
-            res_parse(&a, nodes[i].resources_available, e, sizeof e) == 0) {
+        if (ok[i]) {
             printf("\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
-            print_usage(&t, &a);
+            print_usage(&tot[i], &av[i]);
         }
-        res_free(&t);
-        res_free(&a);
+        res_free(&tot[i]);
+        res_free(&av[i]);
     }
+    free(tot);
+    free(av);
+    free(ok);
     res_free(&total);
     res_free(&avail);
 

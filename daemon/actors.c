@@ -187,13 +187,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
     a->in_flight--;
     tasks_release(rt, t);
     if (status == 0) {
-        for (int i = 1; i <= t->nret; i++) {
-            uint8_t rid[IDS_SIZE];
-            ids_with_index(rid, t->id, (uint32_t)i);
-            struct objstore_info info;
-            if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND)
-                objstore_put(rt->n->store, rid, RAY_NIL, "", 0);
-        }
+        tasks_fill_returns(rt, t);
     } else {
         char full[1000];
         snprintf(full, sizeof full, "task %s.%s failed on node %.8s: %s", a->cls, t->fn,
@@ -339,6 +333,17 @@ static struct actor *actor_from_spec(struct runtime *rt, struct job *j, const st
 
 static void route_lookup(struct runtime *rt, struct actor *a);
 
+/* Append call T to A's queue of calls not yet sent. */
+static void queue_call(struct actor *a, struct task *t)
+{
+    t->next = NULL;
+    if (a->queue_tail)
+        a->queue_tail->next = t;
+    else
+        a->queue_head = t;
+    a->queue_tail = t;
+}
+
 /* Forward call T to A's node; T is consumed. */
 static void route_send(struct runtime *rt, struct actor *a, struct task *t)
 {
@@ -346,12 +351,7 @@ static void route_send(struct runtime *rt, struct actor *a, struct task *t)
     if (c == NULL) {
         /* its node is gone or unknown: look again, keep the call queued */
         a->host[0] = '\0';
-        t->next = NULL;
-        if (a->queue_tail)
-            a->queue_tail->next = t;
-        else
-            a->queue_head = t;
-        a->queue_tail = t;
+        queue_call(a, t);
         route_lookup(rt, a);
         return;
     }
@@ -448,12 +448,7 @@ static void route_call(struct runtime *rt, struct actor *a, struct task *t)
         route_send(rt, a, t);
         return;
     }
-    t->next = NULL;
-    if (a->queue_tail)
-        a->queue_tail->next = t;
-    else
-        a->queue_head = t;
-    a->queue_tail = t;
+    queue_call(a, t);
     route_lookup(rt, a);
 }
 
@@ -712,12 +707,7 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
     free(t->name);
     t->name = xasprintf("%s.%s", a->cls, t->fn);
     /* append to the actor's FIFO, then wait for arguments */
-    t->next = NULL;
-    if (a->queue_tail)
-        a->queue_tail->next = t;
-    else
-        a->queue_head = t;
-    a->queue_tail = t;
+    queue_call(a, t);
     tasks_enqueue(rt, t);
     return 0;
 }

@@ -330,6 +330,8 @@ void tasks_schedule(struct runtime *rt);
 int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w);
 /* T ended: store its failure (ERROR objects for every return) */
 void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg);
+/* T succeeded: the returns it did not set become NIL. */
+void tasks_fill_returns(struct runtime *rt, struct task *t);
 /* Release T's resources and pins. */
 void tasks_release(struct runtime *rt, struct task *t);
 /* The worker running T died (status from waitpid). Retries or fails T. */

@@ -838,8 +838,7 @@ void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg)
     }
 }
 
-/* Returns the task did not set get NIL. */
-static void fill_returns(struct runtime *rt, struct task *t)
+void tasks_fill_returns(struct runtime *rt, struct task *t)
 {
     for (int i = 1; i <= t->nret; i++) {
         uint8_t rid[IDS_SIZE];
@@ -937,7 +936,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
     if (status == 0) {
-        fill_returns(rt, t);
+        tasks_fill_returns(rt, t);
         spill_push_returns(rt, t);
         gcs_task_set_state(rt->n->gcs, hex, "FINISHED", rt->n->hex, t->attempts);
         tasks_destroy(rt, t);
