@@ -16,6 +16,7 @@
 #include "common/netutil.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,9 +105,11 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
         return rc;
     int64_t status = m.f[1].as.i;
     uint64_t offset = m.f[2].as.u;
+    char why[300];
+    snprintf(why, sizeof why, "%.*s", (int)m.f[3].as.s.len, m.f[3].as.s.ptr);
     free(body);
     if (status == RAY_ENOMEM)
-        return api_error_(RAY_ENOMEM, "the object store cannot hold %zu more bytes", len);
+        return api_error_(RAY_ENOMEM, "%s", why[0] ? why : "the object store is full");
     if (status == RAY_EINVAL)
         return api_error_(RAY_EINVAL, "object %s already exists", hex8(id, hex));
     if (status != RAY_OK)

@@ -63,7 +63,7 @@ enum proto_role {
     /* 200-299: objects */                                                                 \
     X(OBJ_PUT, 200, "Iuy", "id vtype data")                                                \
     X(OBJ_CREATE, 201, "uIuu", "reqid id vtype size")                                      \
-    X(OBJ_CREATE_OK, 202, "uiu", "reqid status offset")                                    \
+    X(OBJ_CREATE_OK, 202, "uius", "reqid status offset message")                           \
     X(OBJ_SEAL, 203, "I", "id")                                                            \
     X(OBJ_GET, 204, "uIi", "reqid id timeout_ms")                                          \
     X(OBJ_GET_OK, 205, "uiuuuy", "reqid status vtype offset size inline")                  \

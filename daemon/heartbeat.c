@@ -92,6 +92,7 @@ static void monitor_list_cb(void *arg, const struct gcs_node *v, size_t count)
             snprintf(reason, sizeof reason, "no heartbeat for %lld ms", now - s->changed_ms);
             log_warnx("node %s (%s) is dead: %s", v[i].node_id, v[i].address, reason);
             gcs_node_mark_dead(n->gcs, v[i].node_id, reason);
+            gcs_node_forget_objects(n->gcs, v[i].node_id); /* it holds nothing now */
             gcs_event_add(n->gcs, "NODE_DEAD", v[i].node_id, v[i].node_id, reason);
             runtime_node_dead(n->rt, v[i].node_id);
         }

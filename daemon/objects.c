@@ -374,14 +374,14 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
+    char msg[256] = "";
     if (rc == OBJSTORE_OK)
         objstore_prefault(rt->n->store, off, size); /* the client writes it next */
     if (rc == OBJSTORE_NOMEM) {
-        char msg[256];
         objstore_error_format(rt->n->store, rc, size, msg, sizeof msg);
         log_warnx("create: %s", msg);
     }
-    return conn_send(c, PROTO_OBJ_CREATE_OK, reqid, st, off);
+    return conn_send(c, PROTO_OBJ_CREATE_OK, reqid, st, off, msg);
 }
 
 static void space_cb(void *arg)
@@ -420,7 +420,10 @@ static void space_cb(void *arg)
                 continue;
             }
             int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
-            conn_send(p->cl->conn, PROTO_OBJ_CREATE_OK, p->reqid, st, off);
+            char msg[256] = "";
+            if (rc == OBJSTORE_NOMEM)
+                objstore_error_format(rt->n->store, rc, p->size, msg, sizeof msg);
+            conn_send(p->cl->conn, PROTO_OBJ_CREATE_OK, p->reqid, st, off, msg);
         }
         free(p->data);
         free(p);

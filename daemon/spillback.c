@@ -129,6 +129,12 @@ static void global_place(struct runtime *rt, uint64_t kind, const void *spec, si
     free(c);
     free(which);
     res_free(&demand);
+    if (kind == 0) {
+        /* where it went, for its submitting node to find if that node dies
+         * before the task's own records reach the table */
+        char thex[IDS_HEX_SIZE];
+        gcs_task_set_state(rt->n->gcs, ids_hex(f.id, IDS_SIZE, thex), "PENDING", target, -1);
+    }
     if (strcmp(target, rt->n->hex) == 0) {
         place_local(rt, kind, spec, len, origin, lib);
         return;

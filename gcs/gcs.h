@@ -228,6 +228,9 @@ int gcs_event_add(struct gcs_client *c, const char *kind, const char *id_hex,
 int gcs_object_add_location(struct gcs_client *c, const char *obj_hex, const char *node_hex,
                             long long size);
 int gcs_object_remove_location(struct gcs_client *c, const char *obj_hex, const char *node_hex);
+/* Remove NODE from the locations of every object (it died). One script over
+ * <p>objects: O(objects), run once per node death by the head. */
+int gcs_node_forget_objects(struct gcs_client *c, const char *node_hex);
 /* Delete the object's keys and index entries. */
 int gcs_object_delete(struct gcs_client *c, const char *obj_hex);
 /* The node IDs holding the object (N may be 0). */

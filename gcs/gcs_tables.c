@@ -53,6 +53,14 @@ static const char lua_obj_add[] =
     "redis.call('PUBLISH', ARGV[5], ARGV[2])\n"
     "return 1\n";
 
+/* KEYS: objects; ARGV: prefix, node. Removes NODE from every object's
+ * locations (a dead node holds nothing). */
+static const char lua_obj_forget_node[] =
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  redis.call('SREM', ARGV[1] .. 'objloc:' .. id, ARGV[2])\n"
+    "end\n"
+    "return 1\n";
+
 /* KEYS: obj, objloc, objects, jobobjs; ARGV: id. */
 static const char lua_obj_del[] =
     "redis.call('DEL', KEYS[1], KEYS[2])\n"
@@ -64,6 +72,10 @@ static const char lua_obj_del[] =
  * now, kept, prefix. */
 static const char lua_task_state[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "if ARGV[2] == 'PENDING' then\n"
+    "  local cur = redis.call('HGET', KEYS[1], 'state')\n"
+    "  if cur == 'FINISHED' or cur == 'FAILED' then return 1 end\n"
+    "end\n"
     "redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_ms', ARGV[5])\n"
     "if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'node', ARGV[3]) end\n"
     "if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'attempts', ARGV[4]) end\n"
@@ -553,6 +565,19 @@ int gcs_object_add_location(struct gcs_client *c, const char *obj_hex, const cha
     gcs_argv_addf_(&args, "%.8s", obj_hex);
     gcs_argv_addf_(&args, "%sch:obj:%s", gcs_client_prefix(c), obj_hex);
     return eval_send(c, tctx_new(K_DONE, "object add location", NULL), lua_obj_add, keys, 4,
+                     &args);
+}
+
+int gcs_node_forget_objects(struct gcs_client *c, const char *node_hex)
+{
+    if (!gcs_id_ok_(node_hex))
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[1] = { gcs_key_(p, "objects") };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, p);
+    gcs_argv_adds_(&args, node_hex);
+    return eval_send(c, tctx_new(K_DONE, "node forget objects", NULL), lua_obj_forget_node, keys, 1,
                      &args);
 }
 

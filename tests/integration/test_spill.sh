@@ -12,5 +12,7 @@ check "head starts with a 128 MiB store" test -f "$H/session_latest/rayd.pid"
 timeout 180 "$RAY" submit --address "127.0.0.1:$P" --temp-dir "$H" "$JOB" -- spill 10 30 >"$T/out" 2>&1
 rc=$?
 check "300 MiB through a 128 MiB store (rc=$rc): $(tail -1 "$T/out")" test $rc -eq 0
+timeout 60 "$RAY" submit --address "127.0.0.1:$P" --temp-dir "$H" "$JOB" -- enomem 100 60 >"$T/out2" 2>&1
+check_out "a create that cannot fit beside pinned objects: RAY_ENOMEM, asked and pinned" "$T/out2" "^enomem: .*asked.*pinned"
 "$RAY" stop --temp-dir "$H" >/dev/null
 finish

@@ -549,6 +549,25 @@ static int sc_spill(int count, int mb)
     return 0;
 }
 
+/* A create that can never fit: RAY_ENOMEM saying how much was asked and
+ * how much is pinned (here: MB MiB, held pinned by a get meanwhile). */
+static int sc_enomem(int mb, int hold_mb)
+{
+    void *p;
+    ray_ref held, r;
+    ray_value v;
+    CHECK(ray_create((size_t)hold_mb << 20, &p, &held) == RAY_OK, "create the held object");
+    CHECK(ray_seal(held) == RAY_OK, "seal");
+    CHECK(ray_get(held, 1000, &v) == RAY_OK, "get pins it");
+    int rc = ray_create((size_t)mb << 20, &p, &r);
+    CHECK(rc == RAY_ENOMEM, "create of %d MiB gives RAY_ENOMEM, got %d", mb, rc);
+    CHECK(strstr(ray_last_error(), "asked") && strstr(ray_last_error(), "pinned"),
+          "message says asked and pinned: %s", ray_last_error());
+    printf("enomem: %s\n", ray_last_error());
+    ray_value_release(&v);
+    return 0;
+}
+
 static int sc_resources(void)
 {
     ray_ref r[2];
@@ -889,6 +908,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "big") == 0) return sc_big();
     if (strcmp(s, "spill") == 0) return sc_spill(argc > 2 ? atoi(argv[2]) : 10, argc > 3 ? atoi(argv[3]) : 40);
     if (strcmp(s, "resources") == 0) return sc_resources();
+    if (strcmp(s, "enomem") == 0) return sc_enomem(atoi(argv[2]), atoi(argv[3]));
     if (strcmp(s, "infeasible") == 0) return sc_infeasible();
     if (strcmp(s, "actors") == 0) return sc_actors();
     if (strcmp(s, "restart") == 0) return sc_restart();
