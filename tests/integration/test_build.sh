@@ -25,7 +25,9 @@ int ray_main(int argc, char **argv) { (void)argc; (void)argv; return 0; }
 JOB
 check "a job library builds against the installed header, linking nothing" \
     cc -shared -fPIC -I"$D/include" "$T/job.c" -o "$T/job.so"
+# (a sanitizer build's libray.a needs the sanitizer runtime at link time)
+SAN=${SANITIZE:+-fsanitize=$SANITIZE}
 check "a standalone driver links with pkg-config's flags" bash -c \
-    "PKG_CONFIG_PATH='$D/lib/pkgconfig' cc -I'$D/include' '$ROOT/examples/driver_standalone.c' \
+    "PKG_CONFIG_PATH='$D/lib/pkgconfig' cc $SAN -I'$D/include' '$ROOT/examples/driver_standalone.c' \
      \$(PKG_CONFIG_PATH='$D/lib/pkgconfig' pkg-config --libs ray | sed 's|-L/opt/rayd/lib|-L$D/lib|') -o '$T/driver'"
 finish
