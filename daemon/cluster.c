@@ -197,10 +197,3 @@ void cluster_free(struct runtime *rt)
     rt->nnodes = rt->nodes_cap = 0;
 }
 
-/* TRANSITIONAL: weak no-op object manager until daemon/objmgr.c lands. */
-__attribute__((weak)) void objmgr_init(struct runtime *rt) { (void)rt; }
-__attribute__((weak)) void objmgr_free(struct runtime *rt) { (void)rt; }
-__attribute__((weak)) void objmgr_want(struct runtime *rt, const uint8_t *id) { (void)rt; (void)id; }
-__attribute__((weak)) void objmgr_ready(struct runtime *rt, const uint8_t *id) { (void)rt; (void)id; }
-__attribute__((weak)) void objmgr_conn_closed(struct runtime *rt, struct conn *c) { (void)rt; (void)c; }
-__attribute__((weak)) void objmgr_node_dead(struct runtime *rt, const char *hex) { (void)rt; (void)hex; }
