@@ -311,6 +311,18 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
+/* Link C (its bufferevent made) into the server's connections and start reading. */
+static void conn_attach(struct server *s, struct conn *c)
+{
+    c->next_ = s->conns;
+    if (s->conns)
+        s->conns->prev_ = c;
+    s->conns = c;
+    s->nconns++;
+    bufferevent_setcb(c->bev_, conn_read_cb, NULL, conn_event_cb, c);
+    bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
+}
+
 static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                              int salen, void *arg)
 {
@@ -338,16 +350,10 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
         free(c);
         return;
     }
-    c->next_ = s->conns;
-    if (s->conns)
-        s->conns->prev_ = c;
-    s->conns = c;
-    s->nconns++;
-    bufferevent_setcb(c->bev_, conn_read_cb, NULL, conn_event_cb, c);
+    conn_attach(s, c);
     /* an unauthenticated peer gets 10 s to say HELLO */
     struct timeval tv = { 10, 0 };
     bufferevent_set_timeouts(c->bev_, &tv, NULL);
-    bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
     log_debug("conn %llu accepted from %s", (unsigned long long)c->id, c->peer);
 }
 
@@ -371,13 +377,7 @@ struct conn *server_connect(struct server *s, const char *ip, int port, char *er
         snprintf(err, errlen, "cannot create a connection");
         return NULL;
     }
-    c->next_ = s->conns;
-    if (s->conns)
-        s->conns->prev_ = c;
-    s->conns = c;
-    s->nconns++;
-    bufferevent_setcb(c->bev_, conn_read_cb, NULL, conn_event_cb, c);
-    bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
+    conn_attach(s, c);
     struct buf hello = BUF_INIT, info = BUF_INIT;
     mpw_map(&info, 0);
     proto_pack(&hello, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)PROTO_ROLE_NODE, s->token,

@@ -250,7 +250,9 @@ static void place_local(struct runtime *rt, uint64_t kind, const void *spec, siz
     tasks_enqueue(rt, t);
 }
 
-static int h_spill(struct conn *c, const struct proto_msg *m, void *arg)
+/* NODE_TASK_SPILL (to the head) and NODE_TASK_PLACE (to the chosen node)
+ * share their first four fields: kind, spec, origin, library. */
+static int h_spill_or_place(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     if (c->role != PROTO_ROLE_NODE)
@@ -258,19 +260,11 @@ static int h_spill(struct conn *c, const struct proto_msg *m, void *arg)
     char origin[IDS_HEX_SIZE], lib[65];
     snprintf(origin, sizeof origin, "%.*s", (int)m->f[2].as.s.len, m->f[2].as.s.ptr);
     snprintf(lib, sizeof lib, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
-    global_place(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib, m->f[4].as.u);
-    return 0;
-}
-
-static int h_place(struct conn *c, const struct proto_msg *m, void *arg)
-{
-    struct runtime *rt = arg;
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
-    char origin[IDS_HEX_SIZE], lib[65];
-    snprintf(origin, sizeof origin, "%.*s", (int)m->f[2].as.s.len, m->f[2].as.s.ptr);
-    snprintf(lib, sizeof lib, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
-    place_local(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib);
+    if (m->type == PROTO_NODE_TASK_SPILL)
+        global_place(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib,
+                     m->f[4].as.u);
+    else
+        place_local(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib);
     return 0;
 }
 
@@ -450,8 +444,8 @@ void spill_init(struct runtime *rt)
     int cpus = (int)(res_get(&rt->n->total, RES_CPU) / RES_SCALE);
     rt->sp->threshold = rt->n->cfg->queue_threshold > 0 ? rt->n->cfg->queue_threshold
                                                         : (cpus > 0 ? cpus : 1);
-    server_on(rt->n->srv, PROTO_NODE_TASK_SPILL, h_spill, rt);
-    server_on(rt->n->srv, PROTO_NODE_TASK_PLACE, h_place, rt);
+    server_on(rt->n->srv, PROTO_NODE_TASK_SPILL, h_spill_or_place, rt);
+    server_on(rt->n->srv, PROTO_NODE_TASK_PLACE, h_spill_or_place, rt);
     server_on(rt->n->srv, PROTO_NODE_JOB_LOG, h_job_log, rt);
     server_on(rt->n->srv, PROTO_NODE_OBJ_PUT, h_obj_put, rt);
     gcs_subscribe(rt->n->gcs, "ch:jobs", jobs_msg, rt);
