@@ -105,6 +105,7 @@ struct api_connect_opts {
     /* Worker hooks, run on the I/O thread: a TASK_EXECUTE body (malloc'd,
      * ownership passes to the hook) and the connection's loss. */
     void (*on_execute)(void *body, size_t len);
+    void (*on_recall)(const uint8_t *task_id); /* TASK_RECALL */
     void (*on_lost)(const char *why);
 };
 /* Connect, HELLO, map the store, start the I/O thread. Returns RAY_OK,

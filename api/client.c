@@ -65,6 +65,7 @@ static struct {
     char node_hex[IDS_HEX_SIZE];
     char job_hex[9];
     void (*on_execute)(void *body, size_t len);
+    void (*on_recall)(const uint8_t *task_id);
     void (*on_lost)(const char *why);
 } C = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -355,6 +356,10 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
             C.on_execute(body, len);
             return;
         }
+        break;
+    case PROTO_TASK_RECALL:
+        if (C.on_recall)
+            C.on_recall((const uint8_t *)m->f[0].as.s.ptr);
         break;
     case PROTO_PING: {
         struct buf f = BUF_INIT;
@@ -717,6 +722,7 @@ int api_client_connect_(const struct api_connect_opts *o)
     C.store_size = store ? (size_t)hi.store_size : 0;
     C.job = hi.has_job ? (uint32_t)hi.job : o->job;
     C.on_execute = o->on_execute;
+    C.on_recall = o->on_recall;
     C.on_lost = o->on_lost;
     copy_str(C.node_hex, sizeof C.node_hex, m.f[1].as.s.ptr, m.f[1].as.s.len);
     snprintf(C.job_hex, sizeof C.job_hex, "%08x", (unsigned)C.job);
@@ -780,6 +786,7 @@ void api_client_close_(void)
     C.state = CONN_DOWN;
     C.closing = false;
     C.on_execute = NULL;
+    C.on_recall = NULL;
     C.on_lost = NULL;
     pthread_mutex_unlock(&C.mu);
     buf_free(&C.in);

@@ -96,6 +96,32 @@ static void exec_free(struct exec *e)
     }
 }
 
+/* The "id" of a spec map, or all zeros. */
+static void spec_id(const struct proto_msg *m, uint8_t out[RAY_ID_SIZE])
+{
+    memset(out, 0, RAY_ID_SIZE);
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, m->f[0].as.s.ptr, m->f[0].as.s.len);
+    if (mpr_map(&r, &n) < 0)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        if (mpr_str(&r, &k, &kl) < 0)
+            return;
+        if (kl == 2 && memcmp(k, "id", 2) == 0) {
+            const void *p;
+            size_t len;
+            if (mpr_bin(&r, &p, &len) == 0 && len == RAY_ID_SIZE)
+                memcpy(out, p, RAY_ID_SIZE);
+            return;
+        }
+        if (mpr_skip(&r) < 0)
+            return;
+    }
+}
+
 /* I/O thread: queue the body for the main thread. */
 static void on_execute(void *body, size_t len)
 {
@@ -107,7 +133,33 @@ static void on_execute(void *body, size_t len)
         exec_free(e);
         return;
     }
+    spec_id(&e->m, e->id); /* so a recall can find it before it is parsed */
     queue_push(&main_q, e);
+}
+
+static void send_done(const uint8_t *id, int status, const char *msg);
+
+/* I/O thread: the node takes back a task it sent ahead, if it has not
+ * started: answer TASK_DONE with status 1 (recalled); else nothing (its
+ * normal TASK_DONE follows). */
+static void on_recall(const uint8_t *task_id)
+{
+    struct exec *found = NULL;
+    pthread_mutex_lock(&main_q.mu);
+    for (struct exec **pp = &main_q.head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        if (memcmp((*pp)->id, task_id, RAY_ID_SIZE) == 0) {
+            found = *pp;
+            *pp = found->next;
+            if (main_q.tail == found)
+                main_q.tail = prev;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&main_q.mu);
+    if (found) {
+        send_done(task_id, 1, "recalled");
+        exec_free(found);
+    }
 }
 
 /* I/O thread: the node is gone; nothing left to do. */
@@ -418,6 +470,7 @@ int api_worker_main(int argc, char **argv)
         .has_job = true,
         .job = (uint32_t)jobn,
         .on_execute = on_execute,
+        .on_recall = on_recall,
         .on_lost = on_lost,
     };
     if (api_client_connect_(&o) != RAY_OK) {

@@ -75,6 +75,8 @@ enum proto_role {
     X(TASK_SUBMIT, 300, "v", "spec")                                                       \
     X(TASK_EXECUTE, 301, "vv", "spec args")                                                \
     X(TASK_DONE, 302, "Iis", "task_id status message")                                     \
+    /* 303, 304: retired before release (WORKER_BLOCKED, WORKER_UNBLOCKED) */              \
+    X(TASK_RECALL, 305, "I", "task_id")                                                    \
     /* 400-499: actors */                                                                  \
     X(ACTOR_CREATE, 400, "v", "spec")                                                      \
     X(ACTOR_CALL, 401, "v", "spec")                                                        \

@@ -93,6 +93,8 @@ struct worker {
     struct job *job;
     struct client *client;   /* once connected */
     struct task *task;       /* the normal task running (not actor calls) */
+    struct task *next_task;  /* sent ahead to run after it (tasks.c: pipelining) */
+    bool recalling;          /* TASK_RECALL of next_task sent */
     struct actor *actor;     /* dedicated to this actor */
     char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
     char last_name[128];     /* name of the last task: prefixes late output lines */
@@ -334,6 +336,9 @@ void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg);
 void tasks_fill_returns(struct runtime *rt, struct task *t);
 /* Release T's resources and pins. */
 void tasks_release(struct runtime *rt, struct task *t);
+/* T was sent ahead to a worker that died before starting it: queue it again
+ * (not an attempt). */
+void tasks_requeue_unstarted(struct runtime *rt, struct task *t);
 /* The worker running T died (status from waitpid). Retries or fails T. */
 void tasks_worker_died(struct runtime *rt, struct task *t, const char *why);
 /* A worker blocks in get/wait (give its CPU back) or resumes. */

@@ -345,6 +345,22 @@ static void queue_push(struct runtime *rt, struct task *t)
     rt->queued++;
 }
 
+/* Put T back at the head of its shape's queue (it was sent ahead and came back). */
+static void queue_push_front(struct runtime *rt, struct task *t)
+{
+    struct shape *s = shape_of(rt, t);
+    t->state = TASK_QUEUED;
+    t->prev = NULL;
+    t->next = s->head;
+    if (s->head)
+        s->head->prev = t;
+    else
+        s->tail = t;
+    s->head = t;
+    s->n++;
+    rt->queued++;
+}
+
 static void queue_remove(struct runtime *rt, struct task *t)
 {
     struct shape *s = t->shape;
@@ -542,6 +558,10 @@ void tasks_release(struct runtime *rt, struct task *t)
 
 void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked)
 {
+    if (blocked && w->next_task && !w->recalling && w->client) {
+        w->recalling = true;
+        conn_send(w->client->conn, PROTO_TASK_RECALL, w->next_task->id);
+    }
     struct task *t = w->task;
     if (t == NULL || !t->held)
         return;
@@ -736,6 +756,68 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 
 #define TASKS_NO_WORKER_MAX 64 /* tasks of one shape looked at without a worker, per pass */
 
+/*
+ * Pipelining. A worker runs one task at a time and would otherwise wait a
+ * round trip through the node between tasks. So a task of the same job and
+ * shape may be sent ahead to a busy worker (one at most): the worker queues
+ * it and starts it the moment the current one ends; the node then moves the
+ * finished task's resources to it. It holds nothing while it waits. If the
+ * running task blocks in ray_get/ray_wait, the task sent ahead could wait
+ * behind it forever (a nested task waiting for its own child), so the node
+ * recalls it (TASK_RECALL): the worker hands it back unstarted (TASK_DONE
+ * with status TASKS_RECALLED) and it is queued again.
+ */
+#define TASKS_RECALLED 1
+
+static struct worker *pipeline_target(struct runtime *rt, const struct task *t)
+{
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
+            w->next_task == NULL && w->task != NULL && w->task->shape == t->shape &&
+            !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
+            w->gpus[0] == '\0')
+            return w;
+    return NULL;
+}
+
+static void pipeline_send(struct runtime *rt, struct task *t, struct worker *w)
+{
+    queue_remove(rt, t);
+    w->next_task = t;
+    w->recalling = false;
+    if (tasks_send_execute(rt, t, w) < 0) {
+        w->next_task = NULL;
+        if (t->state != TASK_WAITING_DEPS)
+            tasks_destroy(rt, t); /* it was failed */
+    }
+}
+
+void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
+{
+    tasks_release(rt, t);
+    t->worker = NULL;
+    if (t->job->ending) {
+        tasks_destroy(rt, t);
+        return;
+    }
+    if (t->attempts > 0)
+        t->attempts--;
+    queue_push_front(rt, t);
+    tasks_schedule(rt);
+}
+
+/* W's task ended: the task sent ahead (if any) is running now. */
+static void pipeline_promote(struct runtime *rt, struct worker *w)
+{
+    struct task *t = w->next_task;
+    w->next_task = NULL;
+    w->recalling = false;
+    w->task = t;
+    if (res_fits(&rt->n->avail, &t->demand))
+        tasks_hold(rt, t);
+    /* else it runs on borrowed resources (the ended task had lent its CPU) */
+}
+
 /* One dispatch pass: each shape's queue from its head, while it fits. */
 static void tasks_run(evutil_socket_t fd, short what, void *arg)
 {
@@ -764,6 +846,13 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
             if (!res_fits(&n->avail, &s->demand)) {
                 if (spill_out(rt, t))
                     continue;
+                /* it must wait anyway: wait queued on a busy worker, if one can take it */
+                struct worker *pw;
+                if (t->kind == TASK_NORMAL && res_get(&s->demand, RES_GPU) <= 0 &&
+                    (pw = pipeline_target(rt, t)) != NULL) {
+                    pipeline_send(rt, t, pw);
+                    continue;
+                }
                 break; /* none of this shape fits now */
             }
             if (t->kind == TASK_ACTOR_NEW) {
@@ -791,6 +880,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 dispatch(rt, t, w);
                 continue;
             }
+
             int k = 0;
             while (k < nwant && want[k].j != t->job)
                 k++;
@@ -924,6 +1014,22 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         free(msg);
         return 0;
     }
+    if (status == TASKS_RECALLED) {
+        /* a task sent ahead comes back unstarted */
+        if (w->next_task && memcmp(w->next_task->id, id, IDS_SIZE) == 0) {
+            struct task *r = w->next_task;
+            w->next_task = NULL;
+            w->recalling = false;
+            tasks_requeue_unstarted(rt, r);
+        } else if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
+            struct task *r = w->task; /* promoted meanwhile, never started */
+            w->task = NULL;
+            tasks_requeue_unstarted(rt, r);
+            workers_set_idle(rt, w);
+        }
+        free(msg);
+        return 0;
+    }
     struct task *t = w->task;
     if (t == NULL || memcmp(t->id, id, IDS_SIZE) != 0) {
         free(msg);
@@ -932,7 +1038,10 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     tasks_release(rt, t);
     w->task = NULL;
     t->worker = NULL;
-    workers_set_idle(rt, w);
+    if (w->next_task)
+        pipeline_promote(rt, w);
+    else
+        workers_set_idle(rt, w);
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
     if (status == 0) {
