@@ -198,6 +198,7 @@ struct runtime {
     long long queued, waiting;  /* counts for heartbeats */
     int max_workers;
     struct buf demands_text;    /* last demands written to the GCS */
+    struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
     struct event *tick;         /* periodic: idle workers, demands */
     struct event *sigchld;

@@ -1104,16 +1104,14 @@ static void demands_tick(evutil_socket_t fd, short what, void *arg)
     demands_publish(arg);
 }
 
-static struct event *demands_ev;
-
 void tasks_init(struct runtime *rt)
 {
     rt->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
     server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
     server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
-    demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
+    rt->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
     struct timeval tv = { 0, 500000 };
-    event_add(demands_ev, &tv);
+    event_add(rt->demands_ev, &tv);
 }
 
 void tasks_free(struct runtime *rt)
@@ -1134,9 +1132,9 @@ void tasks_free(struct runtime *rt)
         event_free(rt->sched_ev);
         rt->sched_ev = NULL;
     }
-    if (demands_ev) {
-        event_free(demands_ev);
-        demands_ev = NULL;
+    if (rt->demands_ev) {
+        event_free(rt->demands_ev);
+        rt->demands_ev = NULL;
     }
     idmap_free(&rt->tasks_by_id);
     gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
