@@ -46,6 +46,7 @@ struct server {
     struct conn *conns;
     size_t nconns;
     uint64_t next_id;
+    struct buf scratch;  /* conn_send's encoding buffer */
 };
 
 static const char *conn_state_name(enum conn_state s)
@@ -117,16 +118,20 @@ int conn_send(struct conn *c, uint32_t type, ...)
 {
     if (c->dead_ || c->state == CONN_CLOSING)
         return -1;
-    struct buf b = BUF_INIT;
+    /* one scratch buffer per server: the loop is single-threaded, and a
+     * message per task should not cost a malloc and a free */
+    struct buf *b = &c->srv->scratch;
+    buf_reset(b);
     va_list ap;
     va_start(ap, type);
-    int rc = proto_vpack(&b, type, ap);
+    int rc = proto_vpack(b, type, ap);
     va_end(ap);
     if (rc == 0)
-        rc = bufferevent_write(c->bev_, b.data, b.len);
+        rc = bufferevent_write(c->bev_, b->data, b->len);
     else
         log_error("conn %llu: cannot encode message %u", (unsigned long long)c->id, type);
-    buf_free(&b);
+    if (b->cap > (1u << 20))
+        buf_free(b); /* do not keep a big frame's memory */
     return rc;
 }
 
@@ -481,6 +486,7 @@ void server_free(struct server *s)
         unlink(s->unix_path);
         free(s->unix_path);
     }
+    buf_free(&s->scratch);
     free(s->token);
     free(s);
 }
