@@ -196,6 +196,7 @@ struct runtime {
     int nshapes;
     struct task *waiting_head;  /* tasks waiting for their arguments */
     long long queued, waiting;  /* counts for heartbeats */
+    long long pipelined;        /* tasks sent ahead to busy workers, not started */
     int max_workers;
     struct buf demands_text;    /* last demands written to the GCS */
     struct event *demands_ev;   /* publishes them every 500 ms */

@@ -61,14 +61,12 @@ bool spill_should(struct runtime *rt, const struct task *t)
 {
     if (t->placed || t->kind == TASK_ACTOR_CALL || cluster_alive_others(rt) == 0)
         return false;
-    if (t->job->remote)
-        return false;
     struct cluster_node *head = cluster_head(rt);
     if (head == NULL || (!head->self && cluster_conn(rt, head->id) == NULL))
         return false;
     if (!res_fits(&rt->n->total, &t->demand))
         return true;
-    return rt->queued > rt->sp->threshold;
+    return rt->queued + rt->pipelined > rt->sp->threshold;
 }
 
 /* Argument bytes of T held here. */
@@ -111,7 +109,7 @@ static void global_place(struct runtime *rt, uint64_t kind, const void *spec, si
                 continue;
             c[k].total = &cn->total;
             c[k].avail = cn->self ? &rt->n->avail : &cn->avail;
-            c[k].queue_len = cn->self ? rt->queued : cn->queue_len;
+            c[k].queue_len = cn->self ? rt->queued + rt->pipelined : cn->queue_len;
             c[k].assigned = cn->self ? 0 : cn->assigned;
             c[k].local_bytes = is_origin ? local_bytes : 0;
             c[k].alive = cn->alive;
@@ -160,11 +158,14 @@ int spill_send(struct runtime *rt, struct task *t)
         len = t->actor->spec.len;
     }
     uint64_t bytes = local_arg_bytes(rt, t);
+    /* a task submitted by a task placed here names its job's own node, which
+     * shows the job's output and ends it */
+    const char *origin = t->job->remote ? t->job->origin : rt->n->hex;
     if (head->self) {
-        global_place(rt, kind, spec, len, rt->n->hex, t->job->lib_hash, bytes);
+        global_place(rt, kind, spec, len, origin, t->job->lib_hash, bytes);
     } else {
         struct conn *conn = cluster_conn(rt, head->id);
-        if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_SPILL, kind, spec, len, rt->n->hex,
+        if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_SPILL, kind, spec, len, origin,
                                       t->job->lib_hash, bytes) < 0)
             return -1;
     }

@@ -785,14 +785,17 @@ static void pipeline_send(struct runtime *rt, struct task *t, struct worker *w)
     queue_remove(rt, t);
     w->next_task = t;
     w->recalling = false;
+    rt->pipelined++;
     if (tasks_send_execute(rt, t, w) < 0) {
         w->next_task = NULL;
+        rt->pipelined--;
         if (t->state != TASK_WAITING_DEPS)
             tasks_destroy(rt, t); /* it was failed */
     }
 }
 
-void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
+/* Queue T again at the head of its shape: it never started on its worker. */
+static void requeue(struct runtime *rt, struct task *t)
 {
     tasks_release(rt, t);
     t->worker = NULL;
@@ -806,12 +809,19 @@ void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
     tasks_schedule(rt);
 }
 
+void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
+{
+    rt->pipelined--;
+    requeue(rt, t);
+}
+
 /* W's task ended: the task sent ahead (if any) is running now. */
 static void pipeline_promote(struct runtime *rt, struct worker *w)
 {
     struct task *t = w->next_task;
     w->next_task = NULL;
     w->recalling = false;
+    rt->pipelined--;
     w->task = t;
     if (res_fits(&rt->n->avail, &t->demand))
         tasks_hold(rt, t);
@@ -1024,7 +1034,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         } else if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
             struct task *r = w->task; /* promoted meanwhile, never started */
             w->task = NULL;
-            tasks_requeue_unstarted(rt, r);
+            requeue(rt, r);
             workers_set_idle(rt, w);
         }
         free(msg);

@@ -26,6 +26,9 @@ check_out "a custom resource only C has routes the task to C" "$T/out.custom" "r
 submit pin where node:127.0.0.2=0.01
 check_out "node:127.0.0.2 pins the task to B" "$T/out.pin" "ran on $IB"
 
+submit nested nested_route sea=1 bee=1
+check_out "a task on C submits one only B can run: it spills from C to B" "$T/out.nested" "nested task ran on $IB"
+
 submit spread spread 12 500
 line=$(grep "tasks of 500 ms" "$T/out.spread")
 echo "    $line"

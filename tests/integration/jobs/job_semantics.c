@@ -222,6 +222,25 @@ static int where(ray_task *t, const ray_value *args, size_t nargs)
 }
 RAY_REMOTE(where);
 
+/* Calls `where` needing resources RES from inside a task: where it ran. */
+static int relay(ray_task *t, const ray_value *args, size_t nargs)
+{
+    if (nargs != 1 || args[0].type != RAY_STR)
+        return ray_fail(t, "relay wants a resource spec");
+    ray_opts o = RAY_OPTS;
+    o.resources = args[0].as.buf.ptr;
+    ray_ref r;
+    if (ray_call("where", NULL, 0, &o, &r) != RAY_OK)
+        return ray_fail(t, "relay: %s", ray_last_error());
+    ray_value v;
+    if (ray_get(r, 60000, &v) != RAY_OK)
+        return ray_fail(t, "relay get: %s", ray_last_error());
+    int rc = ray_return(t, v);
+    ray_value_release(&v);
+    return rc;
+}
+RAY_REMOTE(relay);
+
 /* ---------------------------------------------------------------- actors */
 
 typedef struct { int64_t value; } counter;
@@ -794,6 +813,21 @@ static int sc_where(const char *res)
     return 0;
 }
 
+/* A task on the node with resource FROM submits one needing TO. */
+static int sc_nested_route(const char *from, const char *to)
+{
+    ray_opts o = RAY_OPTS;
+    o.resources = from;
+    ray_value arg = RAY_S(to);
+    ray_ref r;
+    CHECK(ray_call("relay", &arg, 1, &o, &r) == RAY_OK, "call");
+    ray_value v;
+    CHECK(ray_get(r, 60000, &v) == RAY_OK, "get");
+    printf("nested task ran on %s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    return 0;
+}
+
 static int sc_spread(int n, int ms)
 {
     ray_ref *r = calloc((size_t)n, sizeof *r);
@@ -917,6 +951,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "many") == 0) return sc_many(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "gpu") == 0) return sc_gpu();
     if (strcmp(s, "where") == 0) return sc_where(argc > 2 ? argv[2] : "");
+    if (strcmp(s, "nested_route") == 0) return sc_nested_route(argv[2], argv[3]);
     if (strcmp(s, "spread") == 0) return sc_spread(argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 500);
     if (strcmp(s, "transfer") == 0) return sc_transfer(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 8);
     if (strcmp(s, "actor_on") == 0) return sc_actor_on(argv[2]);
