@@ -66,7 +66,7 @@ void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line,
     }
 }
 
-static void info_map(struct runtime *rt, struct buf *b, uint32_t job)
+static void info_map(struct runtime *rt, struct buf *b, uint32_t job, const uint8_t *proof)
 {
     struct node *n = rt->n;
     struct buf tot = BUF_INIT, av = BUF_INIT;
@@ -74,7 +74,11 @@ static void info_map(struct runtime *rt, struct buf *b, uint32_t job)
     buf_append(&tot, "", 1);
     res_format(&n->avail, &av);
     buf_append(&av, "", 1);
-    mpw_map(b, 9);
+    mpw_map(b, proof ? 10 : 9);
+    if (proof) {
+        mpw_cstr(b, "proof");
+        mpw_bin(b, proof, 32);
+    }
     mpw_cstr(b, "node_id");
     mpw_cstr(b, n->hex);
     mpw_cstr(b, "node_ip");
@@ -97,10 +101,10 @@ static void info_map(struct runtime *rt, struct buf *b, uint32_t job)
     buf_free(&av);
 }
 
-static int send_hello_ok(struct runtime *rt, struct conn *c, uint32_t job)
+static int send_hello_ok(struct runtime *rt, struct conn *c, uint32_t job, const uint8_t *proof)
 {
     struct buf info = BUF_INIT;
-    info_map(rt, &info, job);
+    info_map(rt, &info, job, proof);
     int rc = conn_send(c, PROTO_HELLO_OK, (uint64_t)PROTO_VERSION, rt->n->hex, info.data, info.len);
     buf_free(&info);
     return rc;
@@ -208,7 +212,7 @@ static void standalone_job_ready(void *arg, struct job *j)
     struct client *cl = client_new(rt, c, j);
     cl->is_driver = true;
     j->driver = cl;
-    send_hello_ok(rt, c, j->num);
+    send_hello_ok(rt, c, j->num, NULL);
 }
 
 static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, void *arg)
@@ -217,8 +221,11 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
     struct mpr_item it;
     switch (role) {
     case PROTO_ROLE_CLI:
-    case PROTO_ROLE_NODE:
-        return send_hello_ok(rt, c, 0);
+        return send_hello_ok(rt, c, 0, NULL);
+    case PROTO_ROLE_NODE: {
+        uint8_t proof[32];
+        return send_hello_ok(rt, c, 0, server_hello_proof(rt->n->srv, m, proof) ? proof : NULL);
+    }
     case PROTO_ROLE_WORKER: {
         if (info_get(m, "worker_id", &it) < 0 || it.kind != MPR_BIN || it.as.s.len != IDS_SIZE) {
             conn_fail(c, -1, "worker HELLO without worker_id");
@@ -233,7 +240,7 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         }
         struct client *cl = client_new(rt, c, w->job);
         cl->worker = w;
-        if (send_hello_ok(rt, c, w->job->num) < 0)
+        if (send_hello_ok(rt, c, w->job->num, NULL) < 0)
             return -1;
         workers_connected(rt, wid, cl);
         return 0;
@@ -249,7 +256,7 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
             struct client *cl = client_new(rt, c, j);
             cl->is_driver = true;
             j->driver = cl;
-            return send_hello_ok(rt, c, j->num);
+            return send_hello_ok(rt, c, j->num, NULL);
         }
         struct standalone_ctx *ctx = xcalloc(1, sizeof *ctx);
         ctx->rt = rt;
@@ -269,7 +276,7 @@ static int rt_node_info(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct buf info = BUF_INIT;
-    info_map(rt, &info, 0);
+    info_map(rt, &info, 0, NULL);
     int rc = conn_send(c, PROTO_NODE_INFO, m->f[0].as.u, info.data, info.len);
     buf_free(&info);
     return rc;

@@ -12,7 +12,9 @@
 
 #include "common/log.h"
 #include "common/netutil.h"
+#include "common/ids.h"
 #include "common/proto.h"
+#include "common/sha256.h"
 #include "common/xmalloc.h"
 
 #include <arpa/inet.h>
@@ -225,8 +227,44 @@ static int conn_dispatch(struct conn *c, const struct proto_msg *m)
         }
         return 0;
     }
-    if (c->outgoing && m->type == PROTO_HELLO_OK)
+    if (c->outgoing && m->type == PROTO_HELLO_OK) {
+        /* the listener must prove it holds the token too */
+        const void *proof = NULL;
+        size_t plen = 0;
+        struct mpr r;
+        uint32_t n;
+        mpr_init(&r, m->f[2].as.s.ptr, m->f[2].as.s.len);
+        if (mpr_map(&r, &n) == 0)
+            for (uint32_t i = 0; i < n; i++) {
+                const char *k;
+                size_t kl;
+                if (mpr_str(&r, &k, &kl) < 0)
+                    break;
+                if (kl == 5 && memcmp(k, "proof", 5) == 0) {
+                    if (mpr_bin(&r, &proof, &plen) < 0)
+                        proof = NULL;
+                    break;
+                }
+                if (mpr_skip(&r) < 0)
+                    break;
+            }
+        unsigned char diff = plen == sizeof c->proof_ ? 0 : 1;
+        for (size_t i = 0; proof && i < sizeof c->proof_ && i < plen; i++)
+            diff |= ((const unsigned char *)proof)[i] ^ c->proof_[i];
+        if (proof == NULL || diff != 0) {
+            log_warnx("node %s did not prove the cluster token: closing", c->peer);
+            conn_close(c);
+            return -1;
+        }
+        c->verified_ = true;
         return 0;
+    }
+    if (c->outgoing && !c->verified_ && m->type != PROTO_ERROR) {
+        log_warnx("node %s sent %s before proving the cluster token: closing", c->peer,
+                  proto_name(m->type));
+        conn_close(c);
+        return -1;
+    }
     if (c->outgoing && m->type == PROTO_ERROR) {
         char esc[300];
         log_warnx("peer %s refused us: %s", c->peer,
@@ -383,8 +421,17 @@ struct conn *server_connect(struct server *s, const char *ip, int port, char *er
         return NULL;
     }
     conn_attach(s, c);
+    uint8_t nonce[16];
+    ids_random(nonce, sizeof nonce);
+    struct sha256_ctx h;
+    sha256_init(&h);
+    sha256_update(&h, s->token, strlen(s->token));
+    sha256_update(&h, nonce, sizeof nonce);
+    sha256_final(&h, c->proof_);
     struct buf hello = BUF_INIT, info = BUF_INIT;
-    mpw_map(&info, 0);
+    mpw_map(&info, 1);
+    mpw_cstr(&info, "nonce");
+    mpw_bin(&info, nonce, sizeof nonce);
     proto_pack(&hello, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)PROTO_ROLE_NODE, s->token,
                (uint64_t)getpid(), info.data, info.len);
     bufferevent_write(c->bev_, hello.data, hello.len);
@@ -395,6 +442,36 @@ struct conn *server_connect(struct server *s, const char *ip, int port, char *er
     if (bufferevent_socket_connect(c->bev_, (struct sockaddr *)&sa, sizeof sa) < 0)
         bufferevent_trigger_event(c->bev_, BEV_EVENT_ERROR, BEV_TRIG_DEFER_CALLBACKS);
     return c;
+}
+
+bool server_hello_proof(const struct server *s, const struct proto_msg *hello, uint8_t proof[32])
+{
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, hello->f[4].as.s.ptr, hello->f[4].as.s.len);
+    if (mpr_map(&r, &n) < 0)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        if (mpr_str(&r, &k, &kl) < 0)
+            return false;
+        if (kl == 5 && memcmp(k, "nonce", 5) == 0) {
+            const void *p;
+            size_t len;
+            if (mpr_bin(&r, &p, &len) < 0 || len == 0 || len > 64)
+                return false;
+            struct sha256_ctx h;
+            sha256_init(&h);
+            sha256_update(&h, s->token, strlen(s->token));
+            sha256_update(&h, p, len);
+            sha256_final(&h, proof);
+            return true;
+        }
+        if (mpr_skip(&r) < 0)
+            return false;
+    }
+    return false;
 }
 
 static void server_accept_error_cb(struct evconnlistener *l, void *arg)

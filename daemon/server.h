@@ -40,6 +40,8 @@ struct conn {
     void (*on_close)(struct conn *c, void *owner); /* called once when it goes away */
     struct server *srv;
     /* private to server.c */
+    uint8_t proof_[32];     /* outgoing: what the listener must answer */
+    bool verified_;         /* outgoing: the listener proved the token */
     struct bufferevent *bev_;
     bool in_dispatch_, dead_;
     void (*drain_cb_)(struct conn *c, void *arg);
@@ -72,6 +74,11 @@ void server_on_hello(struct server *s, server_hello_fn fn, void *arg);
  * connection closes and its on_close runs (from the loop, never inside this
  * call). Returns the conn, or NULL with err for an immediate failure. */
 struct conn *server_connect(struct server *s, const char *ip, int port, char *err, size_t errlen);
+/* The listener's half of mutual authentication: a node dialing us sends a
+ * random nonce in its HELLO info ("nonce"); we answer HELLO_OK with
+ * "proof" = SHA-256(token || nonce), which only a holder of the token can
+ * make. Fills PROOF and returns true if HELLO carries a nonce. */
+bool server_hello_proof(const struct server *s, const struct proto_msg *hello, uint8_t proof[32]);
 /* Queue one frame to C (arguments as for proto_pack). Returns 0, or -1 if the
  * connection is closing or the message is invalid. Never blocks. */
 int conn_send(struct conn *c, uint32_t type, ...);
