@@ -36,6 +36,11 @@ scenario "four threads submitting at once" threads
 scenario "20,000 tasks in one job" many 20000
 grep -h "tasks in" "$T/out.many" | sed 's/^/    /'
 
+submit detached make
+check_out "a detached named actor is made" "$T/out.detached" "^detached actor made$"
+submit detached use
+check_out "it outlives its job and keeps its state" "$T/out.detached" "^detached actor outlived its job: 42$"
+
 # task output reaches ray submit, prefixed with name, pid and node
 submit print
 check "task stdout reaches ray submit with its prefix" grep -Eq '^\(say pid=[0-9]+ node=[0-9a-f]{8}\) hello from a task: marker-1234$' "$T/out.print"

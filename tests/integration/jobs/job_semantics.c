@@ -797,6 +797,34 @@ static int sc_gpu(void)
     return 0;
 }
 
+/* A detached named actor outlives the job that made it: "detached make"
+ * creates it and leaves; "detached use" (a later job) finds and calls it. */
+static int sc_detached(const char *step)
+{
+    ray_value v;
+    ray_ref r;
+    if (strcmp(step, "make") == 0) {
+        ray_opts o = RAY_ACTOR_OPTS;
+        o.name = "keeper";
+        o.detached = true;
+        ray_actor a;
+        ray_value start = RAY_I(40);
+        CHECK(ray_actor_create("counter", &start, 1, &o, &a) == RAY_OK, "create detached");
+        CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r) == RAY_OK, "incr");
+        CHECK(ray_get(r, 30000, &v) == RAY_OK && v.as.i == 41, "first job sees 41");
+        printf("detached actor made\n");
+        return 0;
+    }
+    ray_actor a;
+    CHECK(ray_actor_lookup("keeper", &a) == RAY_OK, "the detached actor is still there");
+    CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r) == RAY_OK, "incr");
+    CHECK(ray_get(r, 30000, &v) == RAY_OK && v.as.i == 42, "its state survived the first job: %lld",
+          (long long)v.as.i);
+    CHECK(ray_actor_kill(a, true) == RAY_OK, "kill");
+    printf("detached actor outlived its job: 42\n");
+    return 0;
+}
+
 /* ---------------------------------------------------------------- multi-node */
 
 /* Where does a task that needs RES run? Prints "ran on NODEID". */
@@ -951,6 +979,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "many") == 0) return sc_many(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "gpu") == 0) return sc_gpu();
     if (strcmp(s, "where") == 0) return sc_where(argc > 2 ? argv[2] : "");
+    if (strcmp(s, "detached") == 0) return sc_detached(argv[2]);
     if (strcmp(s, "nested_route") == 0) return sc_nested_route(argv[2], argv[3]);
     if (strcmp(s, "spread") == 0) return sc_spread(argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 500);
     if (strcmp(s, "transfer") == 0) return sc_transfer(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 8);
