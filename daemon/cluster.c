@@ -93,6 +93,8 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
     rt->cluster_listing = false;
     if (v == NULL)
         return;
+    if (rt->n->is_head)
+        heartbeat_check_nodes(rt->n, v, n); /* the head's death watch reads the same table */
     bool joined = false;
     for (size_t i = 0; i < n; i++) {
         struct cluster_node *cn = cluster_find(rt, v[i].node_id);

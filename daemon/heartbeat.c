@@ -4,7 +4,9 @@
  * length, which the global scheduler reads). The head watches the table: a
  * node whose last_heartbeat_ms has not changed for node_timeout_ms, measured
  * on the head's own monotonic clock (so clock skew between machines does not
- * matter), is marked DEAD and published on the nodes channel.
+ * matter), is marked DEAD and published on the nodes channel. The head reads
+ * the table once per heartbeat interval, for its cluster view (cluster.c),
+ * which hands each read here.
  */
 #include "daemon/node.h"
 
@@ -28,7 +30,6 @@ struct seen {
 struct node_monitor {
     struct seen *v;
     size_t n, cap;
-    bool listing;           /* a list request is in flight */
 };
 
 void heartbeat_send_now(struct node *n)
@@ -68,14 +69,10 @@ static struct seen *monitor_find(struct node_monitor *m, const char *id)
     return s;
 }
 
-static void monitor_list_cb(void *arg, const struct gcs_node *v, size_t count)
+void heartbeat_check_nodes(struct node *n, const struct gcs_node *v, size_t count)
 {
-    struct node *n = arg;
     struct node_monitor *m = n->monitor;
-    if (m == NULL)
-        return;
-    m->listing = false;
-    if (v == NULL || n->stopping)
+    if (m == NULL || v == NULL || n->stopping)
         return;
     long long now = net_now_ms();
     for (size_t i = 0; i < count; i++) {
@@ -99,17 +96,6 @@ static void monitor_list_cb(void *arg, const struct gcs_node *v, size_t count)
     }
 }
 
-static void monitor_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct node *n = arg;
-    if (n->monitor->listing || !gcs_client_connected(n->gcs))
-        return;
-    n->monitor->listing = true;
-    gcs_nodes_list(n->gcs, monitor_list_cb, n);
-}
-
 void heartbeat_start(struct node *n)
 {
     if (n->hb_timer)
@@ -118,18 +104,8 @@ void heartbeat_start(struct node *n)
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     n->hb_timer = event_new(n->base, -1, EV_PERSIST, hb_cb, n);
     event_add(n->hb_timer, &tv);
-    if (n->is_head) {
-        n->monitor = xcalloc(1, sizeof *n->monitor);
-        /* look at the table a few times per timeout */
-        int mms = n->cfg->node_timeout_ms / 4;
-        if (mms > ms)
-            mms = ms;
-        if (mms < 10)
-            mms = 10;
-        struct timeval mtv = { mms / 1000, (mms % 1000) * 1000 };
-        n->monitor_timer = event_new(n->base, -1, EV_PERSIST, monitor_cb, n);
-        event_add(n->monitor_timer, &mtv);
-    }
+    if (n->is_head)
+        n->monitor = xcalloc(1, sizeof *n->monitor); /* fed by the cluster view's reads */
 }
 
 void heartbeat_stop(struct node *n)
@@ -137,10 +113,6 @@ void heartbeat_stop(struct node *n)
     if (n->hb_timer) {
         event_free(n->hb_timer);
         n->hb_timer = NULL;
-    }
-    if (n->monitor_timer) {
-        event_free(n->monitor_timer);
-        n->monitor_timer = NULL;
     }
     if (n->monitor) {
         free(n->monitor->v);

@@ -50,7 +50,7 @@ struct node {
     bool stopping;
     int ready_fd;                     /* start-up report to `ray start`, -1 when done */
     long long start_ms;
-    struct event *hb_timer, *monitor_timer, *start_timer, *store_ev;
+    struct event *hb_timer, *start_timer, *store_ev;
     struct event *sig_term, *sig_int, *sig_chld, *sig_hup;
     struct runtime *rt;               /* tasks, workers, actors, jobs (daemon/runtime.h) */
     struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
@@ -64,6 +64,11 @@ int node_main(struct rayd_config *cfg);
  * marks nodes DEAD whose heartbeat stops for node_timeout_ms. */
 void heartbeat_start(struct node *n);
 void heartbeat_stop(struct node *n);
+/* Head: look at a read of the node table (V, COUNT; V NULL when the read
+ * failed) and declare dead the nodes whose heartbeat has not changed for
+ * node_timeout_ms. Called by the cluster view with each of its reads. */
+struct gcs_node;
+void heartbeat_check_nodes(struct node *n, const struct gcs_node *v, size_t count);
 /* Current "resources available" and queue length as the heartbeat reports them. */
 void heartbeat_send_now(struct node *n);
 
