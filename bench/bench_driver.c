@@ -137,7 +137,9 @@ static int get_each(const ray_ref *refs, size_t n)
 }
 
 /* ---- tasks ------------------------------------------------------------------ */
-static double b_tasks_sync(void)
+/* Call and get one at a time for BENCH_SECONDS: calls per second. CALL
+ * makes one no-op call (a task or an actor method); WHAT names it for errors. */
+static double sync_loop(int (*call)(ray_ref *r), const char *what)
 {
     struct refs l = { 0 };
     double t0 = now_s(), t;
@@ -145,10 +147,10 @@ static double b_tasks_sync(void)
     do {
         ray_ref r;
         ray_value v;
-        int rc = ray_call("noop", NULL, 0, NULL, &r);
+        int rc = call(&r);
         if (rc != RAY_OK || (rc = ray_get(r, -1, &v)) != RAY_OK) {
             refs_done(&l);
-            return fail_rc("noop", rc);
+            return fail_rc(what, rc);
         }
         refs_push(&l, r);
         n++;
@@ -156,6 +158,16 @@ static double b_tasks_sync(void)
     } while (t - t0 < g_seconds);
     refs_done(&l);
     return (double)n / (t - t0);
+}
+
+static int call_noop(ray_ref *r)
+{
+    return ray_call("noop", NULL, 0, NULL, r);
+}
+
+static double b_tasks_sync(void)
+{
+    return sync_loop(call_noop, "noop");
 }
 
 static double b_tasks_async(void)
@@ -376,27 +388,16 @@ static int actors_ensure(size_t n)
     return 0;
 }
 
+static int call_actor_noop(ray_ref *r)
+{
+    return ray_actor_call(g_actors[0], "noop", NULL, 0, NULL, r);
+}
+
 static double b_actor_sync(void)
 {
     if (actors_ensure(1) < 0)
         return -1;
-    struct refs l = { 0 };
-    double t0 = now_s(), t;
-    size_t n = 0;
-    do {
-        ray_ref r;
-        ray_value v;
-        int rc = ray_actor_call(g_actors[0], "noop", NULL, 0, NULL, &r);
-        if (rc != RAY_OK || (rc = ray_get(r, -1, &v)) != RAY_OK) {
-            refs_done(&l);
-            return fail_rc("actor call", rc);
-        }
-        refs_push(&l, r);
-        n++;
-        t = now_s();
-    } while (t - t0 < g_seconds);
-    refs_done(&l);
-    return (double)n / (t - t0);
+    return sync_loop(call_actor_noop, "actor call");
 }
 
 static double b_actor_async_1_1(void)
