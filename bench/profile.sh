@@ -38,7 +38,8 @@ export HOME="$T/home"
 mkdir -p "$HOME"
 unset RAY_ADDRESS RAY_TOKEN
 trap '"$RAY" stop --force --temp-dir "$T/head" >/dev/null 2>&1; rm -rf "$T"' EXIT
-PORT=$((20000 + RANDOM % 40000))
+source "$ROOT/scripts/free_port.sh"
+PORT=$(free_port)
 "$RAY" start --head --port "$PORT" --node-ip-address 127.0.0.1 --temp-dir "$T/head" \
     --num-cpus "$(nproc)" --object-store-memory 1536MiB >/dev/null || exit 1
 RAYD=$(cat "$T/head/session_latest/rayd.pid")

@@ -71,14 +71,7 @@ emit_null() { printf '{"benchmark": "%s", "value": null, "unit": "%s", "note": "
 # lines of the driver go to the results as they are
 collect() { tee -a "$RES"; }
 
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
+source "$ROOT/scripts/free_port.sh"
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 # status_kb PID FIELD: a /proc/PID/status field in kB
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }

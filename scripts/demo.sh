@@ -8,7 +8,8 @@ RAY=$PWD/bin/ray
 TMP=$(mktemp -d /tmp/ray-demo.XXXXXX)
 export HOME=$TMP/home   # the demo cluster's token stays in the temp dir
 mkdir -p "$HOME"
-PORT=$((26379 + RANDOM % 1000))
+source scripts/free_port.sh
+PORT=$(free_port)
 cleanup() { "$RAY" stop --temp-dir "$TMP/ray" >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 

@@ -17,6 +17,7 @@ unset RAY_ADDRESS RAY_TOKEN
 export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 FAILS=0
+exec 3>&2   # start_head/start_node say why a start failed here, whatever the caller redirects
 TEMP_DIRS=()
 
 log() { printf '  [%s] %s\n' "$(basename "$0" .sh)" "$*"; }
@@ -30,29 +31,30 @@ check_out() {
     if grep -Eq "$3" "$2"; then ok "$1"; else fail "$1"; tail -5 "$2" | sed 's/^/      | /'; fi
 }
 
-# A free TCP port on loopback.
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
+# free_port: a free TCP port on loopback
+source "$ROOT/scripts/free_port.sh"
 
 # start_head TEMPDIR PORT [flags...]: ray start --head on 127.0.0.1.
 start_head() {
     local td=$1 port=$2; shift 2
     TEMP_DIRS+=("$td")
     "$RAY" start --head --port "$port" --node-ip-address 127.0.0.1 --temp-dir "$td" \
-        --object-store-memory 256MiB "$@"
+        --object-store-memory 256MiB "$@" >"$td.start.out" 2>&1
+    local rc=$?
+    cat "$td.start.out"
+    [ $rc -eq 0 ] || echo "  start_head $td failed: $(tail -3 "$td.start.out")" >&3
+    return $rc
 }
 # start_node TEMPDIR IP GCS_ADDR [flags...]
 start_node() {
     local td=$1 ip=$2 addr=$3; shift 3
     TEMP_DIRS+=("$td")
     "$RAY" start --address "$addr" --node-ip-address "$ip" --temp-dir "$td" \
-        --object-store-memory 256MiB "$@"
+        --object-store-memory 256MiB "$@" >"$td.start.out" 2>&1
+    local rc=$?
+    cat "$td.start.out"
+    [ $rc -eq 0 ] || echo "  start_node $td failed: $(tail -3 "$td.start.out")" >&3
+    return $rc
 }
 # pid of the rayd whose session lives under TEMPDIR
 rayd_pid() { cat "$1"/session_latest/rayd.pid 2>/dev/null; }

@@ -5,8 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 P=$(free_port)
 H=$T/head
-start_head "$H" "$P" --num-cpus 1 >/dev/null 2>&1
-check "head starts" test -f "$H/session_latest/rayd.pid"
+start_head "$H" "$P" --num-cpus 1 >/dev/null
+check "head starts" test $? -eq 0
 pid=$(rayd_pid "$H")
 tcp=$(grep '^node_port=' "$H/session_latest/node.info" | cut -d= -f2)
 sock="$H/session_latest/sockets/raylet.sock"
