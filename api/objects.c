@@ -244,15 +244,9 @@ static struct scalar_entry *scalar_cache;
 static size_t scalar_count;
 static pthread_mutex_t scalar_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static size_t scalar_slot(const uint8_t *id)
-{
-    uint64_t h;
-    memcpy(&h, id + 4, 8);
-    h ^= (uint64_t)id[16] << 56 | (uint64_t)id[17] << 48 | (uint64_t)id[18] << 40 |
-         (uint64_t)id[19] << 32;
-    h *= 0x9e3779b97f4a7c15ull;
-    return (size_t)(h >> 40) & (SCALAR_CACHE_SIZE - 1);
-}
+/* All 20 bytes count: a process's IDs share their random part and differ
+ * in a counter (bytes 12..15) and the return index. */
+static size_t scalar_slot(const uint8_t *id) { return (size_t)ids_hash(id) & (SCALAR_CACHE_SIZE - 1); }
 
 static bool scalar_find(const uint8_t *id, ray_value *out)
 {

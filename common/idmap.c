@@ -1,30 +1,19 @@
 /*
  * idmap.c — open-addressing hash map keyed by 20-byte IDs (see idmap.h).
- * IDs are mostly random, so a few of their bytes make a good hash; the
- * index bytes (16..19) are mixed in because return objects of one task share
- * everything else.
+ * The hash is ids_hash: all 20 bytes mixed, since IDs of one process share
+ * their random part and differ in a counter, and the returns of one task
+ * differ only in their index bytes.
  */
 #include "common/idmap.h"
 
+#include "common/ids.h"
 #include "common/xmalloc.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-static size_t idmap_hash(const uint8_t *k)
-{
-    uint64_t a, b;
-    uint32_t c;
-    memcpy(&a, k, 8);
-    memcpy(&b, k + 8, 8);
-    memcpy(&c, k + 16, 4);
-    uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)c * 0xc2b2ae3d27d4eb4full);
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return (size_t)h;
-}
+static size_t idmap_hash(const uint8_t *k) { return (size_t)ids_hash(k); }
 
 void *idmap_get(const struct idmap *m, const uint8_t *key)
 {

@@ -88,3 +88,17 @@ uint32_t ids_job(const uint8_t *id)
 {
     return (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
 }
+
+uint64_t ids_hash(const uint8_t *id)
+{
+    uint64_t a, b;
+    uint32_t c;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    memcpy(&c, id + 16, 4);
+    uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)c * 0xc2b2ae3d27d4eb4full);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h;
+}

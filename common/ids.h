@@ -29,5 +29,8 @@ bool ids_is_zero(const void *id);
 uint32_t ids_index(const uint8_t *id);
 void ids_with_index(uint8_t *out, const uint8_t *base, uint32_t index);
 uint32_t ids_job(const uint8_t *id);
+/* A well-mixed 64-bit hash of all 20 bytes of ID (job, unique part and
+ * index all vary), for hash tables keyed by IDs. */
+uint64_t ids_hash(const uint8_t *id);
 
 #endif

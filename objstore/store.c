@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "objstore/alloc.h"
@@ -103,18 +104,7 @@ struct objstore {
 
 /* ---- index ---------------------------------------------------------------- */
 
-static uint64_t id_hash(const uint8_t *id)
-{
-    uint64_t a, b;
-    uint32_t c;
-    memcpy(&a, id, 8);
-    memcpy(&b, id + 8, 8);
-    memcpy(&c, id + 16, 4);
-    uint64_t h = (a ^ 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull;
-    h = (h ^ b ^ (h >> 31)) * 0xc4ceb9fe1a85ec53ull;
-    h = (h ^ c ^ (h >> 29)) * 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 32);
-}
+static uint64_t id_hash(const uint8_t *id) { return ids_hash(id); }
 
 static struct obj *obj_find(const objstore *s, const uint8_t *id)
 {
