@@ -79,6 +79,9 @@ struct task {
     bool cpu_lost;          /* blocked, and its CPU could not be taken back */
     bool placed;            /* the global scheduler put it here: never spill it again */
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
+    bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
+    bool rec_queued;        /* a record or state write is held back for it */
+    struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
 };
 
@@ -201,6 +204,8 @@ struct runtime {
     struct buf demands_text;    /* last demands written to the GCS */
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
+    struct task *rec_head;      /* task-table writes held back (taskrec.c) */
+    struct event *rec_ev;       /* writes them out */
     struct event *tick;         /* periodic: idle workers, demands */
     struct event *sigchld;
     struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
@@ -352,6 +357,21 @@ bool tasks_expected_here(struct runtime *rt, const uint8_t *id);
 void tasks_job_ended(struct runtime *rt, struct job *j);
 /* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tasks_describe_exit(int status, char *out, size_t outlen);
+
+/* ---- the task table, written behind (taskrec.c) ------------------------------ */
+void taskrec_init(struct runtime *rt);
+/* Write everything held back, then free the timer. */
+void taskrec_free(struct runtime *rt);
+/* T was submitted here: its record is written within 20 ms, or at its end. */
+void taskrec_submitted(struct runtime *rt, struct task *t);
+/* T (a normal task) started: its state is written within 20 ms unless it ends first. */
+void taskrec_running(struct runtime *rt, struct task *t);
+/* T ended in STATE (FINISHED, FAILED): its record or state is written now. */
+void taskrec_final(struct runtime *rt, struct task *t, const char *state);
+/* T is about to leave this node: write what is held back for it now. */
+void taskrec_flush_one(struct runtime *rt, struct task *t);
+/* T is being destroyed: drop what is held back for it. */
+void taskrec_forget(struct runtime *rt, struct task *t);
 
 /* actors.c */
 void actors_init(struct runtime *rt);

@@ -241,6 +241,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
     t->retry_err = f.retry_err;
     t->submit_ms = net_now_ms();
+    t->rec_written = true; /* unless taskrec_submitted says otherwise */
     idmap_put(&rt->tasks_by_id, t->id, t);
     if (kind != TASK_ACTOR_CALL && spec_demand(&f, &t->demand, err, errlen) < 0) {
         tasks_destroy(rt, t);
@@ -262,6 +263,7 @@ void tasks_destroy(struct runtime *rt, struct task *t)
         objects_forget_waiter(rt, t);
     if (idmap_get(&rt->tasks_by_id, t->id) == t)
         idmap_del(&rt->tasks_by_id, t->id);
+    taskrec_forget(rt, t);
     free(t->name);
     free(t->fn);
     buf_free(&t->spec);
@@ -675,10 +677,7 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
              t->kind == TASK_ACTOR_CALL && t->actor ? t->actor->cls : t->name);
     conn_send(cl->conn, PROTO_TASK_EXECUTE, t->spec.data, t->spec.len, resolved.data, resolved.len);
     buf_free(&resolved);
-    char hex[IDS_HEX_SIZE];
-    if (t->kind == TASK_NORMAL)
-        gcs_task_set_state(rt->n->gcs, ids_hex(t->id, IDS_SIZE, hex), "RUNNING", rt->n->hex,
-                           t->attempts);
+    taskrec_running(rt, t);
     return 0;
 fail:
     tasks_release(rt, t);
@@ -718,6 +717,7 @@ static bool spill_out(struct runtime *rt, struct task *t)
     /* out of the index first: the global scheduler may place it right back
      * here, as a new record under the same ID */
     idmap_del(&rt->tasks_by_id, t->id);
+    taskrec_flush_one(rt, t); /* its record must be there before the head sees it */
     if (spill_send(rt, t) < 0) {
         idmap_put(&rt->tasks_by_id, t->id, t);
         return false;
@@ -932,8 +932,8 @@ void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg)
     }
     char hex[IDS_HEX_SIZE];
     if (t->kind != TASK_ACTOR_NEW) {
-        gcs_task_set_state(rt->n->gcs, ids_hex(t->id, IDS_SIZE, hex), "FAILED", rt->n->hex,
-                           t->attempts);
+        ids_hex(t->id, IDS_SIZE, hex);
+        taskrec_final(rt, t, "FAILED");
         gcs_event_add(rt->n->gcs, "TASK_FAILED", hex, rt->n->hex, full);
     }
 }
@@ -995,9 +995,7 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
         log_warnx("bad TASK_SUBMIT from %s: %s", c->peer, err);
         return -1;
     }
-    char hex[IDS_HEX_SIZE];
-    ids_hex(t->id, IDS_SIZE, hex);
-    gcs_task_put(rt->n->gcs, hex, cl->job->hex, t->name, t->spec.data, t->spec.len);
+    taskrec_submitted(rt, t);
     tasks_enqueue(rt, t);
     return 0;
 }
@@ -1057,7 +1055,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     if (status == 0) {
         tasks_fill_returns(rt, t);
         spill_push_returns(rt, t);
-        gcs_task_set_state(rt->n->gcs, hex, "FINISHED", rt->n->hex, t->attempts);
+        taskrec_final(rt, t, "FINISHED");
         tasks_destroy(rt, t);
     } else if (t->retry_err && t->retries_left != 0 && !t->job->ending) {
         if (t->retries_left > 0)
@@ -1119,6 +1117,7 @@ void tasks_init(struct runtime *rt)
     rt->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
     server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
     server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
+    taskrec_init(rt);
     rt->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
     struct timeval tv = { 0, 500000 };
     event_add(rt->demands_ev, &tv);
@@ -1147,6 +1146,7 @@ void tasks_free(struct runtime *rt)
         rt->demands_ev = NULL;
     }
     idmap_free(&rt->tasks_by_id);
+    taskrec_free(rt);
     gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
                 rt->n->hex);
 }

@@ -246,6 +246,11 @@ int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex
  * deleted. A task no longer in Redis is not recreated. */
 int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
                        const char *node_hex, int attempts);
+/* Store the whole record of task T->task_id as it stands now (replacing any
+ * earlier record's fields): state, node, attempts and spec in one write; for FINISHED or
+ * FAILED the entry in <p>tasks:finished with its trimming. updated_ms is set
+ * here. Returns 0 when queued, -1 on a bad ID or an empty state. */
+int gcs_task_record(struct gcs_client *c, const struct gcs_task *t);
 int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg);
 
 /* --- function table: string <p>fnlib:<sha256>, set <p>job:<job>:functions */

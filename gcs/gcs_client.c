@@ -81,6 +81,7 @@ struct gcs_client {
     int reported; /* -1 nothing reported yet, else the last bool reported */
     char errstr[256];
     long events_cap, tasks_kept;
+    unsigned long finished_writes; /* final task writes: every Nth trims (gcs_tables.c) */
     int in_cb;
     bool free_pending, freeing;
     struct event *reap_ev;
@@ -618,6 +619,17 @@ void gcs_client_set_limits(struct gcs_client *c, long events_cap, long tasks_kep
 
 long gcs_client_events_cap_(const struct gcs_client *c) { return c->events_cap; }
 long gcs_client_tasks_kept_(const struct gcs_client *c) { return c->tasks_kept; }
+
+/*
+ * Trimming tasks:finished costs a ZCARD and a ZPOPMIN; with a large bound it
+ * is done on every 32nd final state this client writes (so the set may hold
+ * up to 31 more per client for a while); with a small one, every time.
+ */
+long gcs_client_trim_bound_(struct gcs_client *c)
+{
+    unsigned long every = c->tasks_kept >= 1024 ? 32 : 1;
+    return c->finished_writes++ % every == 0 ? c->tasks_kept : 0;
+}
 
 size_t gcs_client_queued(const struct gcs_client *c)
 {

@@ -65,6 +65,9 @@ void gcs_argv_free_(struct gcs_argv_ *a);
 /* The client's limits (gcs_client_set_limits). */
 long gcs_client_events_cap_(const struct gcs_client *c);
 long gcs_client_tasks_kept_(const struct gcs_client *c);
+/* The bound to pass to a script writing a final task state: tasks_kept when
+ * this write should trim tasks:finished, else 0 (no trimming). */
+long gcs_client_trim_bound_(struct gcs_client *c);
 
 /* First command on every connection: AUTH PASSWORD, or PING without one.
  * gcs_handshake_check_ returns 0 when its reply shows the connection can be

@@ -68,6 +68,25 @@ static const char lua_obj_del[] =
     "redis.call('SREM', KEYS[4], ARGV[1])\n"
     "return 1\n";
 
+/* A finished task enters KEYS[2] (tasks:finished, scored by ARGV[5], the
+ * time); beyond ARGV[6] (kept; 0: do not trim this time) the oldest leave
+ * it, their records and their ids in KEYS[3] (tasks) and their job's set
+ * (prefix ARGV[7]). ARGV[1] id. */
+#define LUA_TASK_FINISHED                                                                    \
+    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"                                      \
+    "  local kept = tonumber(ARGV[6])\n"                                                      \
+    "  local excess = kept > 0 and redis.call('ZCARD', KEYS[2]) - kept or 0\n"               \
+    "  if excess > 0 then\n"                                                                  \
+    "    local old = redis.call('ZPOPMIN', KEYS[2], excess)\n"                               \
+    "    for i = 1, #old, 2 do\n"                                                             \
+    "      local tk = ARGV[7] .. 'task:' .. old[i]\n"                                         \
+    "      local job = redis.call('HGET', tk, 'job')\n"                                       \
+    "      redis.call('DEL', tk)\n"                                                           \
+    "      redis.call('SREM', KEYS[3], old[i])\n"                                             \
+    "      if job then redis.call('SREM', ARGV[7] .. 'job:' .. job .. ':tasks', old[i]) end\n" \
+    "    end\n"                                                                               \
+    "  end\n"
+
 /* KEYS: task, tasks:finished, tasks; ARGV: id, state, node|'', attempts|'',
  * now, kept, prefix. */
 static const char lua_task_state[] =
@@ -80,20 +99,21 @@ static const char lua_task_state[] =
     "if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'node', ARGV[3]) end\n"
     "if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'attempts', ARGV[4]) end\n"
     "if ARGV[2] == 'FINISHED' or ARGV[2] == 'FAILED' then\n"
-    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
-    "  local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])\n"
-    "  if excess > 0 then\n"
-    "    local old = redis.call('ZPOPMIN', KEYS[2], excess)\n"
-    "    for i = 1, #old, 2 do\n"
-    "      local tk = ARGV[7] .. 'task:' .. old[i]\n"
-    "      local job = redis.call('HGET', tk, 'job')\n"
-    "      redis.call('DEL', tk)\n"
-    "      redis.call('SREM', KEYS[3], old[i])\n"
-    "      if job then redis.call('SREM', ARGV[7] .. 'job:' .. job .. ':tasks', old[i]) end\n"
-    "    end\n"
-    "  end\n"
+    LUA_TASK_FINISHED
     "else\n"
     "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "end\n"
+    "return 1\n";
+
+/* The whole record of a task at once, in its current state. KEYS: task,
+ * tasks:finished, tasks, job:<j>:tasks; ARGV: id, state, node, attempts,
+ * now, kept, prefix, then the record's field/value pairs. */
+static const char lua_task_record[] =
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 8))\n"
+    "redis.call('SADD', KEYS[3], ARGV[1])\n"
+    "redis.call('SADD', KEYS[4], ARGV[1])\n"
+    "if ARGV[2] == 'FINISHED' or ARGV[2] == 'FAILED' then\n"
+    LUA_TASK_FINISHED
     "end\n"
     "return 1\n";
 
@@ -272,7 +292,7 @@ static void on_table_reply(void *arg, const struct gcs_reply *gr)
  */
 static const char *const batchable[] = {
     lua_put, lua_update, lua_remove, lua_obj_add, lua_obj_del, lua_task_state,
-    lua_job_cleanup, lua_actor_put, lua_actor_state,
+    lua_task_record, lua_job_cleanup, lua_actor_put, lua_actor_state,
 };
 #define NBATCHABLE (sizeof batchable / sizeof batchable[0])
 #define BATCH_MAX_OPS 2000
@@ -646,6 +666,37 @@ int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex
     return rc;
 }
 
+static bool is_final(const char *state)
+{
+    return strcmp(state, "FINISHED") == 0 || strcmp(state, "FAILED") == 0;
+}
+
+int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
+{
+    if (t == NULL || !gcs_id_ok_(t->task_id) || !gcs_id_ok_(t->job) || t->state == NULL ||
+        t->state[0] == '\0')
+        return -1;
+    const char *p = gcs_client_prefix(c);
+    char *keys[4] = { gcs_key_(p, "task:%s", t->task_id), gcs_key_(p, "tasks:finished"),
+                      gcs_key_(p, "tasks"), gcs_key_(p, "job:%s:tasks", t->job) };
+    struct gcs_task rec = *t;
+    rec.name = (char *)nz(rec.name);
+    rec.node = (char *)nz(rec.node);
+    rec.updated_ms = now_ms();
+    if (rec.spec == NULL)
+        rec.spec_len = 0;
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, rec.task_id);
+    gcs_argv_adds_(&args, rec.state);
+    gcs_argv_adds_(&args, rec.node);
+    gcs_argv_addf_(&args, "%lld", rec.attempts);
+    gcs_argv_addf_(&args, "%lld", rec.updated_ms);
+    gcs_argv_addf_(&args, "%ld", is_final(rec.state) ? gcs_client_trim_bound_(c) : 0);
+    gcs_argv_adds_(&args, p);
+    gcs_argv_add_record_(&args, &gcs_table_task_, &rec);
+    return eval_send(c, tctx_new(K_DONE, "task record", NULL), lua_task_record, keys, 4, &args);
+}
+
 int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
                        const char *node_hex, int attempts)
 {
@@ -663,7 +714,7 @@ int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *s
     else
         gcs_argv_adds_(&args, "");
     gcs_argv_addf_(&args, "%lld", now_ms());
-    gcs_argv_addf_(&args, "%ld", gcs_client_tasks_kept_(c));
+    gcs_argv_addf_(&args, "%ld", is_final(state) ? gcs_client_trim_bound_(c) : 0);
     gcs_argv_adds_(&args, p);
     return eval_send(c, tctx_new(K_DONE, "task set state", NULL), lua_task_state, keys, 3, &args);
 }

@@ -370,6 +370,45 @@ START_TEST(test_task_table)
 }
 END_TEST
 
+/* gcs_task_record: one write of a whole record in its state; a final one
+ * enters tasks:finished and is trimmed like state changes are. */
+START_TEST(test_task_record)
+{
+    gcs_client_set_limits(gc, 0, 3);
+    const char spec[] = { 'x', 0, 'y' };
+    char id[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "rec%02d", i);
+        struct gcs_task r = { .task_id = id, .job = "job2bbbb", .name = "noop",
+                              .state = i < 5 ? "FINISHED" : "RUNNING", .node = "node7",
+                              .attempts = 1, .spec = (char *)spec, .spec_len = sizeof spec };
+        ck_assert_int_eq(gcs_task_record(gc, &r), 0);
+    }
+    struct gcs_task bad = { .task_id = "rec99", .job = "job2bbbb", .state = "" };
+    ck_assert_int_eq(gcs_task_record(gc, &bad), -1);
+    struct task_res t = { 0 };
+    gcs_task_get(gc, "rec05", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert(t.found);
+    ck_assert_str_eq(t.state, "RUNNING");
+    ck_assert_str_eq(t.node, "node7");
+    ck_assert_int_eq(t.attempts, 1);
+    ck_assert_uint_eq(t.spec_len, sizeof spec);
+    ck_assert_int_eq(memcmp(t.spec, spec, sizeof spec), 0);
+    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 3); /* 5 finished, 3 kept */
+    ck_assert_int_eq(int_cmd("EXISTS", "task:rec00"), 0);
+    ck_assert_int_eq(int_cmd("SCARD", "job:job2bbbb:tasks"), 4);
+    /* its final state, later, as a state change */
+    gcs_task_set_state(gc, "rec05", "FINISHED", NULL, -1);
+    memset(&t, 0, sizeof t);
+    gcs_task_get(gc, "rec05", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert_str_eq(t.state, "FINISHED");
+    gcs_job_cleanup(gc, "job2bbbb");
+    ck_assert_int_eq(int_cmd("SCARD", "tasks"), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------- functions */
 
 struct bytes_res { bool done; bool found; size_t len; char b[64]; };
@@ -767,6 +806,7 @@ static Suite *gcs_suite(void)
     tcase_add_test(tc, test_event_stream);
     tcase_add_test(tc, test_object_table);
     tcase_add_test(tc, test_task_table);
+    tcase_add_test(tc, test_task_record);
     tcase_add_test(tc, test_function_table);
     tcase_add_test(tc, test_job_table);
     tcase_add_test(tc, test_actor_table);
