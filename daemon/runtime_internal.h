@@ -78,6 +78,8 @@ struct task {
     char gpus[64];          /* GPU indices assigned while it runs ("" none) */
     bool cpu_lost;          /* blocked, and its CPU could not be taken back */
     bool placed;            /* the global scheduler put it here: never spill it again */
+    bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
+    long long start_us;     /* when it started on its worker (as the node sees it) */
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
     bool rec_queued;        /* a record or state write is held back for it */
@@ -96,8 +98,9 @@ struct worker {
     struct job *job;
     struct client *client;   /* once connected */
     struct task *task;       /* the normal task running (not actor calls) */
-    struct task *next_task;  /* sent ahead to run after it (tasks.c: pipelining) */
-    bool recalling;          /* TASK_RECALL of next_task sent */
+    struct task *ahead_head, *ahead_tail; /* sent ahead to run after it, in order
+                                           * (tasks.c: pipelining; linked by next) */
+    int nahead;
     struct actor *actor;     /* dedicated to this actor */
     char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
     char last_name[128];     /* name of the last task: prefixes late output lines */
@@ -346,6 +349,8 @@ void tasks_release(struct runtime *rt, struct task *t);
 /* T was sent ahead to a worker that died before starting it: queue it again
  * (not an attempt). */
 void tasks_requeue_unstarted(struct runtime *rt, struct task *t);
+/* Take T out of W's list of tasks sent ahead (the caller requeues or runs it). */
+void tasks_ahead_remove(struct worker *w, struct task *t);
 /* The worker running T died (status from waitpid). Retries or fails T. */
 void tasks_worker_died(struct runtime *rt, struct task *t, const char *why);
 /* A worker blocks in get/wait (give its CPU back) or resumes. */

@@ -28,12 +28,20 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #define TASKS_MAX_RETURNS 64
 
 /* ---- spec parsing ------------------------------------------------------------ */
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static bool key_is(const char *k, size_t kl, const char *want)
 {
@@ -295,6 +303,8 @@ bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
  */
 struct shape {
     struct res_set demand;
+    long long avg_us;   /* recent run time of its tasks (pipeline_depth) */
+    long runs;
     struct task *head, *tail;
     long n;
     struct shape *next;
@@ -560,10 +570,12 @@ void tasks_release(struct runtime *rt, struct task *t)
 
 void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked)
 {
-    if (blocked && w->next_task && !w->recalling && w->client) {
-        w->recalling = true;
-        conn_send(w->client->conn, PROTO_TASK_RECALL, w->next_task->id);
-    }
+    if (blocked && w->client)
+        for (struct task *a = w->ahead_head; a; a = a->next)
+            if (!a->recalled) {
+                a->recalled = true;
+                conn_send(w->client->conn, PROTO_TASK_RECALL, a->id);
+            }
     struct task *t = w->task;
     if (t == NULL || !t->held)
         return;
@@ -743,6 +755,7 @@ static bool spill_out(struct runtime *rt, struct task *t)
 static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 {
     queue_remove(rt, t);
+    t->start_us = now_us();
     tasks_hold(rt, t);
     w->state = WORKER_BUSY;
     w->task = t;
@@ -758,36 +771,81 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 
 /*
  * Pipelining. A worker runs one task at a time and would otherwise wait a
- * round trip through the node between tasks. So a task of the same job and
- * shape may be sent ahead to a busy worker (one at most): the worker queues
- * it and starts it the moment the current one ends; the node then moves the
- * finished task's resources to it. It holds nothing while it waits. If the
- * running task blocks in ray_get/ray_wait, the task sent ahead could wait
- * behind it forever (a nested task waiting for its own child), so the node
- * recalls it (TASK_RECALL): the worker hands it back unstarted (TASK_DONE
- * with status TASKS_RECALLED) and it is queued again.
+ * round trip through the node between tasks. So tasks of the same job and
+ * shape may be sent ahead to a busy worker: the worker queues them and
+ * starts the next the moment the current one ends; the node then moves the
+ * finished task's resources to it. A task sent ahead holds nothing while it
+ * waits. How many go ahead to one worker depends on how long tasks of the
+ * shape have been running (pipeline_depth): many short ones, so the worker
+ * never waits for the node; one for long ones, so a long task cannot keep
+ * others from an idle worker. If the running task blocks in
+ * ray_get/ray_wait, the tasks sent ahead could wait behind it forever (a
+ * nested task waiting for its own child), so the node recalls them
+ * (TASK_RECALL): the worker hands back those not started (TASK_DONE with
+ * status TASKS_RECALLED) and they are queued again.
  */
 #define TASKS_RECALLED 1
 
+/* Tasks one worker may have sent ahead for shape S: at most about 16 ms of
+ * its work by the recent average (avg_us, from start to TASK_DONE as the node
+ * sees it), and one until a few of its tasks have run. */
+static int pipeline_depth(const struct shape *s)
+{
+    if (s->runs < 4 || s->avg_us >= 8000)
+        return 1;
+    if (s->avg_us >= 1000)
+        return 2;
+    return 16;
+}
+
+/* The busy worker with the fewest tasks sent ahead that can take T. */
 static struct worker *pipeline_target(struct runtime *rt, const struct task *t)
 {
+    struct worker *best = NULL;
+    int depth = pipeline_depth(t->shape);
     for (struct worker *w = rt->workers; w; w = w->next)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->next_task == NULL && w->task != NULL && w->task->shape == t->shape &&
+            w->nahead < depth && w->task != NULL && w->task->shape == t->shape &&
             !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
-            w->gpus[0] == '\0')
-            return w;
-    return NULL;
+            w->gpus[0] == '\0' && (best == NULL || w->nahead < best->nahead))
+            best = w;
+    return best;
+}
+
+static void ahead_push(struct worker *w, struct task *t)
+{
+    t->next = NULL;
+    t->prev = w->ahead_tail;
+    if (w->ahead_tail)
+        w->ahead_tail->next = t;
+    else
+        w->ahead_head = t;
+    w->ahead_tail = t;
+    w->nahead++;
+}
+
+void tasks_ahead_remove(struct worker *w, struct task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        w->ahead_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        w->ahead_tail = t->prev;
+    t->next = t->prev = NULL;
+    w->nahead--;
 }
 
 static void pipeline_send(struct runtime *rt, struct task *t, struct worker *w)
 {
     queue_remove(rt, t);
-    w->next_task = t;
-    w->recalling = false;
+    t->recalled = false;
+    ahead_push(w, t);
     rt->pipelined++;
     if (tasks_send_execute(rt, t, w) < 0) {
-        w->next_task = NULL;
+        tasks_ahead_remove(w, t);
         rt->pipelined--;
         if (t->state != TASK_WAITING_DEPS)
             tasks_destroy(rt, t); /* it was failed */
@@ -815,13 +873,13 @@ void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
     requeue(rt, t);
 }
 
-/* W's task ended: the task sent ahead (if any) is running now. */
+/* W's task ended: the first task sent ahead is running now. */
 static void pipeline_promote(struct runtime *rt, struct worker *w)
 {
-    struct task *t = w->next_task;
-    w->next_task = NULL;
-    w->recalling = false;
+    struct task *t = w->ahead_head;
+    tasks_ahead_remove(w, t);
     rt->pipelined--;
+    t->start_us = now_us();
     w->task = t;
     if (res_fits(&rt->n->avail, &t->demand))
         tasks_hold(rt, t);
@@ -1024,16 +1082,20 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     }
     if (status == TASKS_RECALLED) {
         /* a task sent ahead comes back unstarted */
-        if (w->next_task && memcmp(w->next_task->id, id, IDS_SIZE) == 0) {
-            struct task *r = w->next_task;
-            w->next_task = NULL;
-            w->recalling = false;
+        struct task *r = w->ahead_head;
+        while (r && memcmp(r->id, id, IDS_SIZE) != 0)
+            r = r->next;
+        if (r) {
+            tasks_ahead_remove(w, r);
             tasks_requeue_unstarted(rt, r);
         } else if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
-            struct task *r = w->task; /* promoted meanwhile, never started */
+            r = w->task; /* promoted meanwhile, never started */
             w->task = NULL;
             requeue(rt, r);
-            workers_set_idle(rt, w);
+            if (w->ahead_head)
+                pipeline_promote(rt, w);
+            else
+                workers_set_idle(rt, w);
         }
         free(msg);
         return 0;
@@ -1046,7 +1108,13 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     tasks_release(rt, t);
     w->task = NULL;
     t->worker = NULL;
-    if (w->next_task)
+    if (status == 0 && t->shape) {
+        long long dt = now_us() - t->start_us;
+        struct shape *s = t->shape;
+        s->avg_us = s->runs ? (s->avg_us * 7 + dt) / 8 : dt;
+        s->runs++;
+    }
+    if (w->ahead_head)
         pipeline_promote(rt, w);
     else
         workers_set_idle(rt, w);

@@ -324,9 +324,9 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
     tasks_describe_exit(status, why, sizeof why);
     log_debug("worker %.8s (pid %d, job %s) %s", w->hex, (int)w->pid, w->job->hex, why);
     workers_drain_output(rt, w);
-    if (w->next_task) {
-        struct task *t = w->next_task;
-        w->next_task = NULL;
+    while (w->ahead_head) {
+        struct task *t = w->ahead_head;
+        tasks_ahead_remove(w, t);
         tasks_requeue_unstarted(rt, t);
     }
     if (w->task) {
