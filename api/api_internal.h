@@ -69,6 +69,10 @@ void api_payload_write_(const ray_value *v, void *dst);
  * NUL-terminated, unknown vtype, or API_VT_ERROR: use api_error_payload_decode_).
  */
 int api_payload_decode_(uint32_t vtype, const void *data, size_t size, ray_value *out);
+/* The node pushed the value of object ID (OBJ_VALUE): keep it if it is a
+ * scalar this process may answer ray_get/ray_wait of itself (objects.c). A
+ * malformed or non-scalar payload is ignored. */
+void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_t size);
 /* Append an ERROR payload: msgpack [code, message]. */
 void api_error_payload_encode_(struct buf *b, int code, const char *msg);
 /* Decode an ERROR payload into *CODE (a negative RAY_E* code; anything else

@@ -357,6 +357,10 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
             return;
         }
         break;
+    case PROTO_OBJ_VALUE:
+        api_scalar_push_((const uint8_t *)m->f[0].as.s.ptr, (uint32_t)m->f[1].as.u,
+                         m->f[2].as.s.ptr, m->f[2].as.s.len);
+        break;
     case PROTO_TASK_RECALL:
         if (C.on_recall)
             C.on_recall((const uint8_t *)m->f[0].as.s.ptr);

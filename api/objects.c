@@ -286,6 +286,15 @@ static void scalar_put(const uint8_t *id, const ray_value *v)
     pthread_mutex_unlock(&scalar_lock);
 }
 
+void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_t size)
+{
+    ray_value v;
+    if (vtype > RAY_ACTOR || vtype == RAY_STR || vtype == RAY_BYTES ||
+        api_payload_decode_(vtype, data, size, &v) != RAY_OK)
+        return;
+    scalar_put(id, &v);
+}
+
 /* Forget freed objects (rebuilding the table keeps probe chains intact). */
 static void scalar_forget(const ray_ref *refs, size_t n)
 {
@@ -528,6 +537,19 @@ int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms
         ready[i] = false;
     if (num_ready == 0)
         return 0;
+    /* enough of them known here already (values this process holds) */
+    size_t known = 0;
+    for (size_t i = 0; i < n && known < num_ready; i++) {
+        ray_value v;
+        if (scalar_find(refs[i].id, &v)) {
+            ready[i] = true;
+            known++;
+        }
+    }
+    if (known == num_ready)
+        return (int)known;
+    for (size_t i = 0; i < n; i++)
+        ready[i] = false;
     int rc = api_client_check_();
     if (rc != RAY_OK)
         return rc;

@@ -29,7 +29,7 @@
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2 /* 2: OBJ_VALUE pushes */
 #define PROTO_ID_SIZE 20
 
 /* Limits, enforced before anything is allocated. */
@@ -71,6 +71,7 @@ enum proto_role {
     X(OBJ_WAIT, 207, "uvui", "reqid ids num_ready timeout_ms")                             \
     X(OBJ_WAIT_OK, 208, "uv", "reqid ready")                                               \
     X(OBJ_FREE, 209, "v", "ids")                                                           \
+    X(OBJ_VALUE, 210, "Iuy", "id vtype data")                                              \
     /* 300-399: tasks */                                                                   \
     X(TASK_SUBMIT, 300, "v", "spec")                                                       \
     X(TASK_EXECUTE, 301, "vv", "spec args")                                                \

@@ -188,6 +188,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
     tasks_release(rt, t);
     if (status == 0) {
         tasks_fill_returns(rt, t);
+        objects_push_values(rt, t);
     } else {
         char full[1000];
         snprintf(full, sizeof full, "task %s.%s failed on node %.8s: %s", a->cls, t->fn,
@@ -668,7 +669,7 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 /* A call of an actor arrives here, from a client of this node (JOB is its
  * job) or forwarded by another node (JOB NULL). */
 static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, size_t len,
-                         const char *peer)
+                         const char *peer, int owner)
 {
     char err[256];
     struct spec_fields f;
@@ -684,6 +685,7 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
         log_warnx("bad actor call from %s: %s", peer, err);
         return -1;
     }
+    t->owner = owner;
     if ((a == NULL || a->remote) && cluster_alive_others(rt) > 0 &&
         !(a && a->state == ACTOR_DEAD)) {
         a = route_get(rt, job, f.actor);
@@ -718,14 +720,14 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer);
+    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, cl->store_id);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 {
     if (c->role != PROTO_ROLE_NODE)
         return -1;
-    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer);
+    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, 0);
 }
 
 static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)

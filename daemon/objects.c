@@ -583,6 +583,40 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
 
 /* ---- clients and jobs going away ------------------------------------------------------ */
 
+/*
+ * Ray's owners learn their tasks' small results with the task's reply; here
+ * the node pushes them: when a task ends, each return that is a scalar (NIL,
+ * BOOL, INT, FLOAT, REF, ACTOR: no memory to pin) goes to the submitting
+ * client in an OBJ_VALUE, written with the node's other output of this loop
+ * turn. The client keeps it in its cache of scalars, so its ray_get and
+ * ray_wait of that object need no round trip. The object stays in the store
+ * as always; the push is only a copy.
+ */
+#define PUSH_MAX_BYTES 64
+
+void objects_push_values(struct runtime *rt, const struct task *t)
+{
+    if (t->owner == 0)
+        return;
+    struct client *cl = rt->clients;
+    while (cl && cl->store_id != t->owner)
+        cl = cl->next;
+    if (cl == NULL || cl->conn == NULL)
+        return;
+    const char *base = objstore_base(rt->n->store);
+    for (int i = 1; i <= t->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, t->id, (uint32_t)i);
+        struct objstore_info info;
+        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
+            info.state != OBJSTORE_SEALED || info.size > PUSH_MAX_BYTES ||
+            info.vtype > RAY_ACTOR || info.vtype == RAY_STR || info.vtype == RAY_BYTES)
+            continue;
+        conn_send(cl->conn, PROTO_OBJ_VALUE, rid, (uint64_t)info.vtype, base + info.offset,
+                  (size_t)info.size);
+    }
+}
+
 void objects_client_gone(struct runtime *rt, struct client *cl)
 {
     for (struct get_req *g = rt->gets, *next; g; g = next) {

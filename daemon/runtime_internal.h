@@ -79,6 +79,7 @@ struct task {
     bool cpu_lost;          /* blocked, and its CPU could not be taken back */
     bool placed;            /* the global scheduler put it here: never spill it again */
     bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
+    int owner;              /* store_id of the client that submitted it here (0: none) */
     long long start_us;     /* when it started on its worker (as the node sees it) */
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
@@ -288,6 +289,9 @@ void objects_ready(struct runtime *rt, const uint8_t *id);
 /* Store an ERROR object (code, message) under ID, replacing what was there
  * unless it is pinned. */
 void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const char *msg);
+/* T ended well: send its small scalar returns to the client that submitted
+ * it (OBJ_VALUE), so that client answers ray_get/ray_wait of them itself. */
+void objects_push_values(struct runtime *rt, const struct task *t);
 /* Store a copy of a small object made on another node (no-op if present). */
 void objects_put_copy(struct runtime *rt, const uint8_t *id, uint32_t vtype, const void *data,
                       size_t len);

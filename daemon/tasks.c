@@ -1053,6 +1053,7 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
         log_warnx("bad TASK_SUBMIT from %s: %s", c->peer, err);
         return -1;
     }
+    t->owner = cl->store_id;
     taskrec_submitted(rt, t);
     tasks_enqueue(rt, t);
     return 0;
@@ -1123,6 +1124,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     if (status == 0) {
         tasks_fill_returns(rt, t);
         spill_push_returns(rt, t);
+        objects_push_values(rt, t);
         taskrec_final(rt, t, "FINISHED");
         tasks_destroy(rt, t);
     } else if (t->retry_err && t->retries_left != 0 && !t->job->ending) {

@@ -22,7 +22,7 @@ for send in send_tcp send_unix; do
     $send '\x00\x00\x00\x02\x91\x63'                            # unknown message type 99
     $send '\x00\x00\x00\x06\x95\x01\x63\x01\xa0\x00'            # HELLO version 99 (wrong field count)
     $send '\x00\x00\x00\x07\x96\x01\x63\x01\xa0\x00\x80'    # HELLO, bad version
-    $send '\x00\x00\x00\x08\x96\x01\x01\x01\xa1x\x00\x80'       # HELLO, bad token
+    $send '\x00\x00\x00\x08\x96\x01\x02\x01\xa1x\x00\x80'       # HELLO, bad token
     $send '\x00\x00\x00\x05\x92\x04\xdd\x7f\xff'                # array32 claiming 2^31 elements
     head -c 70000 /dev/urandom > "$T/rand"; timeout 3 bash -c "cat '$T/rand' > /dev/tcp/127.0.0.1/$tcp" 2>/dev/null
 done

@@ -925,7 +925,7 @@ START_TEST(test_proto_hello_verify)
     ck_assert_int_eq(hello_check(PROTO_VERSION, "s3cret", "s3cret", &role, err), 0);
     ck_assert_uint_eq(role, PROTO_ROLE_NODE);
     ck_assert_int_eq(hello_check(7, "s3cret", "s3cret", &role, err), -1);
-    ck_assert_str_eq(err, "protocol version 7 not supported (this node speaks 1)");
+    ck_assert_str_eq(err, "protocol version 7 not supported (this node speaks 2)");
     ck_assert_int_eq(hello_check(PROTO_VERSION, "s3creT", "s3cret", &role, err), -2);
     ck_assert_str_eq(err, "authentication failed: bad cluster token");
     ck_assert_int_eq(hello_check(PROTO_VERSION, "s3cre", "s3cret", &role, err), -2);
