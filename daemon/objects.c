@@ -282,9 +282,7 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
 
 static void object_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
 {
-    char hex[IDS_HEX_SIZE];
-    ids_hex(id, IDS_SIZE, hex);
-    gcs_object_add_location(rt->n->gcs, hex, rt->n->hex, (long long)size);
+    objrec_sealed(rt, id, size);
 }
 
 static void pending_add(struct runtime *rt, struct client *cl, uint64_t reqid, const uint8_t *id,
@@ -565,7 +563,7 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     for (int i = 0; i < n; i++) {
         objstore_delete(rt->n->store, ids[i]);
-        if (!from_node) {
+        if (!from_node && !objrec_freed(rt, ids[i])) {
             char hex[IDS_HEX_SIZE];
             gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
         }
@@ -642,6 +640,7 @@ static bool job_pred(const uint8_t *id, void *arg)
 
 void objects_delete_job(struct runtime *rt, uint32_t num)
 {
+    objrec_job_ended(rt, num);
     uint64_t n = objstore_delete_if(rt->n->store, job_pred, &num);
     if (n)
         log_info("deleted %llu objects of job %08x", (unsigned long long)n, num);
@@ -659,10 +658,12 @@ void objects_init(struct runtime *rt)
     server_on(s, PROTO_OBJ_FREE, h_free, rt);
     server_on(s, PROTO_NODE_OBJ_FREE, h_free, rt);
     objstore_set_space_cb(rt->n->store, space_cb, rt);
+    objrec_init(rt);
 }
 
 void objects_free(struct runtime *rt)
 {
+    objrec_free(rt);
     while (rt->gets)
         get_req_free(rt, rt->gets);
     while (rt->waits)

@@ -84,6 +84,7 @@ struct task {
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
     bool rec_queued;        /* a record or state write is held back for it */
+    long long rec_due_ms;   /* when the write held back is due */
     struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
 };
@@ -208,7 +209,8 @@ struct runtime {
     struct buf demands_text;    /* last demands written to the GCS */
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
-    struct task *rec_head;      /* task-table writes held back (taskrec.c) */
+    struct objrecs *objrecs;    /* object-table entries held back (objrec.c) */
+    struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
     struct event *rec_ev;       /* writes them out */
     struct event *tick;         /* periodic: idle workers, demands */
     struct event *sigchld;
@@ -367,13 +369,26 @@ void tasks_job_ended(struct runtime *rt, struct job *j);
 /* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tasks_describe_exit(int status, char *out, size_t outlen);
 
+/* ---- object-table entries of a lone node, written behind (objrec.c) ------------ */
+void objrec_init(struct runtime *rt);
+/* Drop what is held back (the node's objects go with it) and free it all. */
+void objrec_free(struct runtime *rt);
+/* Object ID (SIZE bytes) was sealed here: its entry is written now when
+ * another node is alive, else within a second unless it is freed first. */
+void objrec_sealed(struct runtime *rt, const uint8_t *id, uint64_t size);
+/* ID was freed: true if its entry was still held back (now dropped, so
+ * there is nothing to delete from the table), else false. */
+bool objrec_freed(struct runtime *rt, const uint8_t *id);
+/* Job NUM ended: drop its entries held back (its cleanup covers the table). */
+void objrec_job_ended(struct runtime *rt, uint32_t num);
+
 /* ---- the task table, written behind (taskrec.c) ------------------------------ */
 void taskrec_init(struct runtime *rt);
 /* Write everything held back, then free the timer. */
 void taskrec_free(struct runtime *rt);
-/* T was submitted here: its record is written within 20 ms, or at its end. */
+/* T was submitted here: its record is written within a second, or at its end. */
 void taskrec_submitted(struct runtime *rt, struct task *t);
-/* T (a normal task) started: its state is written within 20 ms unless it ends first. */
+/* T (a normal task) started: its state is written within a second unless it ends first. */
 void taskrec_running(struct runtime *rt, struct task *t);
 /* T ended in STATE (FINISHED, FAILED): its record or state is written now. */
 void taskrec_final(struct runtime *rt, struct task *t, const char *state);

@@ -5,28 +5,34 @@
  * table (spec, state, node, attempts), but not one write per state change:
  * a new task's record waits here up to TASKREC_DELAY_MS, and a task that
  * finishes in that time is written once, already FINISHED (or FAILED). A
- * task still alive when the delay runs out is written as it stands then
- * (PENDING or RUNNING), and only its final state follows. Fast tasks thus
- * cost Redis one script call instead of three.
+ * task still alive when its delay runs out is written as it stands then
+ * (PENDING or RUNNING), and only its final state follows. Short tasks thus
+ * cost Redis one script call instead of three. Held-back writes wait in
+ * one FIFO in the order they were made, each with its due time; a timer
+ * armed for the oldest writes those that are due.
  *
  * The record must be in Redis before anyone else can look for it: a task
  * leaving this node (spillback) is written at once (taskrec_flush_one),
  * before the message that sends it away. Records of a job that ends are
  * deleted by the job's cleanup, so a task dropped with its job is not
- * written at all.
+ * written at all. Nobody else reads the record of a task queued or running
+ * here (the head reads those of tasks it placed, which are written before
+ * they leave), so holding it back costs only `ray list tasks` up to a second
+ * of lag.
  *
  * Only normal tasks submitted here are held back; tasks placed here by the
- * global scheduler and the head's retries already have a record, and their
- * state changes are written as they happen.
+ * global scheduler and the head's retries already have a record, and only
+ * their state changes are held back.
  */
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/netutil.h"
 #include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
 
-#define TASKREC_DELAY_MS 20
+#define TASKREC_DELAY_MS 1000
 
 static const char *state_name(const struct task *t)
 {
@@ -48,8 +54,22 @@ static void unlink_rec(struct runtime *rt, struct task *t)
         rt->rec_head = t->rec_next;
     if (t->rec_next)
         t->rec_next->rec_prev = t->rec_prev;
+    else
+        rt->rec_tail = t->rec_prev;
     t->rec_next = t->rec_prev = NULL;
     t->rec_queued = false;
+}
+
+/* Arm the timer for the oldest write held back. */
+static void arm(struct runtime *rt)
+{
+    if (rt->rec_head == NULL || rt->rec_ev == NULL)
+        return;
+    long long left = rt->rec_head->rec_due_ms - net_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+    event_add(rt->rec_ev, &tv);
 }
 
 /* Write T's record (first write) or its state (later ones) as STATE. */
@@ -73,16 +93,23 @@ static void write_rec(struct runtime *rt, struct task *t, const char *state)
     t->rec_written = true;
 }
 
-static void taskrec_tick(evutil_socket_t fd, short what, void *arg)
+/* Write what is due (ALL: everything held back). */
+static void flush(struct runtime *rt, bool all)
 {
-    (void)fd;
-    (void)what;
-    struct runtime *rt = arg;
-    while (rt->rec_head) {
+    long long now = net_now_ms();
+    while (rt->rec_head && (all || rt->rec_head->rec_due_ms <= now)) {
         struct task *t = rt->rec_head;
         unlink_rec(rt, t);
         write_rec(rt, t, state_name(t));
     }
+    arm(rt);
+}
+
+static void taskrec_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush(arg, false);
 }
 
 static void queue_rec(struct runtime *rt, struct task *t)
@@ -90,15 +117,16 @@ static void queue_rec(struct runtime *rt, struct task *t)
     if (t->rec_queued)
         return;
     t->rec_queued = true;
-    t->rec_prev = NULL;
-    t->rec_next = rt->rec_head;
-    if (rt->rec_head)
-        rt->rec_head->rec_prev = t;
-    rt->rec_head = t;
-    if (rt->rec_ev && !event_pending(rt->rec_ev, EV_TIMEOUT, NULL)) {
-        struct timeval tv = { 0, TASKREC_DELAY_MS * 1000 };
-        event_add(rt->rec_ev, &tv);
-    }
+    t->rec_due_ms = net_now_ms() + TASKREC_DELAY_MS;
+    t->rec_next = NULL;
+    t->rec_prev = rt->rec_tail;
+    if (rt->rec_tail)
+        rt->rec_tail->rec_next = t;
+    else
+        rt->rec_head = t;
+    rt->rec_tail = t;
+    if (t == rt->rec_head)
+        arm(rt);
 }
 
 void taskrec_submitted(struct runtime *rt, struct task *t)
@@ -140,7 +168,7 @@ void taskrec_init(struct runtime *rt)
 
 void taskrec_free(struct runtime *rt)
 {
-    taskrec_tick(-1, 0, rt); /* what is still held back goes out with the rest */
+    flush(rt, true); /* what is still held back goes out with the rest */
     if (rt->rec_ev) {
         event_free(rt->rec_ev);
         rt->rec_ev = NULL;

@@ -1,0 +1,166 @@
+/*
+ * objrec.c — the object table entries of a node alone in its cluster,
+ * written behind.
+ *
+ * DESIGN. An object's location matters to other nodes only: they look it up
+ * to pull it or to wait for it. While a node sees no other node alive, it
+ * holds each new object's entry back up to OBJREC_DELAY_MS, and an object
+ * freed in that time (the usual fate of a task's small result) never
+ * reaches Redis at all: no HSET/SADD on creation, no DEL/SREM on free. An
+ * object still alive when its delay runs out is written as usual, so `ray
+ * list objects` lags a lone node by at most a second.
+ *
+ * The moment the node sees another node alive — at the next object sealed
+ * or at the next tick, whichever comes first — everything held back is
+ * written (publishing each location, so a node already waiting for one of
+ * them is called back), and from then on entries are written at once.
+ * Entries of a job that ends are dropped: its cleanup deletes the job's
+ * objects from the table anyway.
+ */
+#include "common/idmap.h"
+#include "common/ids.h"
+#include "common/netutil.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBJREC_DELAY_MS 1000
+
+struct objrec {
+    uint8_t id[IDS_SIZE];
+    uint64_t size;
+    long long due_ms;
+    struct objrec *next, *prev;
+};
+
+struct objrecs {
+    struct idmap by_id; /* id -> struct objrec */
+    struct objrec *head, *tail; /* oldest first */
+    struct event *ev;
+};
+
+static void write_loc(struct runtime *rt, const uint8_t *id, uint64_t size)
+{
+    char hex[IDS_HEX_SIZE];
+    gcs_object_add_location(rt->n->gcs, ids_hex(id, IDS_SIZE, hex), rt->n->hex, (long long)size);
+}
+
+static void unlink_entry(struct objrecs *o, struct objrec *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        o->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        o->tail = e->prev;
+    idmap_del(&o->by_id, e->id);
+    free(e);
+}
+
+static void arm(struct objrecs *o)
+{
+    if (o->head == NULL)
+        return;
+    long long left = o->head->due_ms - net_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+    event_add(o->ev, &tv);
+}
+
+/* Write what is due, or everything when ALL. */
+static void flush(struct runtime *rt, bool all)
+{
+    struct objrecs *o = rt->objrecs;
+    long long now = net_now_ms();
+    while (o->head && (all || o->head->due_ms <= now)) {
+        write_loc(rt, o->head->id, o->head->size);
+        unlink_entry(o, o->head);
+    }
+    arm(o);
+}
+
+static void objrec_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    flush(rt, cluster_alive_others(rt) > 0);
+}
+
+void objrec_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
+{
+    struct objrecs *o = rt->objrecs;
+    if (cluster_alive_others(rt) > 0) {
+        if (o->head)
+            flush(rt, true);
+        write_loc(rt, id, size);
+        return;
+    }
+    struct objrec *e = idmap_get(&o->by_id, id);
+    if (e) {
+        e->size = size; /* made again (a retried task): one entry still */
+        return;
+    }
+    e = xcalloc(1, sizeof *e);
+    memcpy(e->id, id, IDS_SIZE);
+    e->size = size;
+    e->due_ms = net_now_ms() + OBJREC_DELAY_MS;
+    e->prev = o->tail;
+    if (o->tail)
+        o->tail->next = e;
+    else
+        o->head = e;
+    o->tail = e;
+    idmap_put(&o->by_id, e->id, e);
+    if (e == o->head)
+        arm(o);
+}
+
+bool objrec_freed(struct runtime *rt, const uint8_t *id)
+{
+    struct objrecs *o = rt->objrecs;
+    struct objrec *e = idmap_get(&o->by_id, id);
+    if (e == NULL)
+        return false;
+    unlink_entry(o, e);
+    return true;
+}
+
+void objrec_job_ended(struct runtime *rt, uint32_t num)
+{
+    struct objrecs *o = rt->objrecs;
+    for (struct objrec *e = o->head, *next; e; e = next) {
+        next = e->next;
+        if (ids_job(e->id) == num)
+            unlink_entry(o, e);
+    }
+}
+
+void objrec_init(struct runtime *rt)
+{
+    struct objrecs *o = xcalloc(1, sizeof *o);
+    o->ev = event_new(rt->n->base, -1, 0, objrec_tick, rt);
+    rt->objrecs = o;
+}
+
+void objrec_free(struct runtime *rt)
+{
+    struct objrecs *o = rt->objrecs;
+    if (o == NULL)
+        return;
+    /* the node is going away with its objects: nothing left to tell */
+    while (o->head)
+        unlink_entry(o, o->head);
+    idmap_free(&o->by_id);
+    if (o->ev)
+        event_free(o->ev);
+    free(o);
+    rt->objrecs = NULL;
+}
