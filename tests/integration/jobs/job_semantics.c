@@ -910,6 +910,37 @@ static int sc_transfer(const char *b, const char *c, int mb)
     return 0;
 }
 
+/* Objects put while the head is alone, consumed on a node that joins after:
+ * the head held their table entries back, and must write them once it sees
+ * the new node. Waits for MARKER (the test creates it once the node is up). */
+static int sc_late_join(const char *marker, const char *res)
+{
+    ray_ref x, y, r1, r2;
+    static unsigned char buf[1 << 20];
+    uint64_t want = 0;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        buf[i] = (unsigned char)(i % 251);
+        want += buf[i];
+    }
+    CHECK(ray_put(RAY_I(41), &x) == RAY_OK, "put int");
+    CHECK(ray_put(RAY_BYTES_V(buf, sizeof buf), &y) == RAY_OK, "put bytes");
+    printf("objects put\n");
+    fflush(stdout);
+    for (int i = 0; i < 600 && access(marker, F_OK) != 0; i++)
+        usleep(100 * 1000);
+    ray_opts o = RAY_OPTS;
+    o.resources = res;
+    ray_value args[2] = { RAY_R(x), RAY_I(1) };
+    CHECK(ray_call("add", args, 2, &o, &r1) == RAY_OK, "call add");
+    ray_value a2 = RAY_R(y);
+    CHECK(ray_call("checksum", &a2, 1, &o, &r2) == RAY_OK, "call checksum");
+    ray_value v;
+    CHECK(ray_get(r1, 60000, &v) == RAY_OK && v.as.i == 42, "add on the new node: %s", ray_last_error());
+    CHECK(ray_get(r2, 60000, &v) == RAY_OK && (uint64_t)v.as.i == want, "checksum on the new node");
+    printf("objects put before the node joined were read on it\n");
+    return 0;
+}
+
 static int sc_actor_on(const char *res)
 {
     ray_opts o = RAY_ACTOR_OPTS;
@@ -984,6 +1015,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "spread") == 0) return sc_spread(argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 500);
     if (strcmp(s, "transfer") == 0) return sc_transfer(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 8);
     if (strcmp(s, "actor_on") == 0) return sc_actor_on(argv[2]);
+    if (strcmp(s, "late_join") == 0) return sc_late_join(argv[2], argv[3]);
     if (strcmp(s, "survive") == 0) return sc_survive(argc > 2 ? atoi(argv[2]) : 24, argc > 3 ? atoi(argv[3]) : 1000);
     if (strcmp(s, "exit") == 0) return argc > 2 ? atoi(argv[2]) : 7;
     fprintf(stderr, "unknown scenario %s\n", s);
