@@ -16,9 +16,12 @@
 #include "common/netutil.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* What a gotten STR/BYTES value holds on to. */
 struct api_pin {
@@ -65,6 +68,27 @@ static void send_release(const uint8_t *id)
     if (proto_pack(&f, PROTO_OBJ_RELEASE, id) == 0)
         api_client_send_(&f);
     buf_free(&f);
+}
+
+/*
+ * A large object is about to be written into the mapped store: fault its
+ * pages into this process in one call (MADV_POPULATE_WRITE, Linux 5.14)
+ * rather than one page fault per 4 KiB page during the copy, which on this
+ * class of machine costs as much as the copy itself. Older kernels answer
+ * EINVAL and the copy faults as before.
+ */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PREFAULT_MIN (1u << 20)
+
+static void prefault(void *p, size_t len)
+{
+    if (len < PREFAULT_MIN)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)p & ~(page - 1), end = ((uintptr_t)p + len + page - 1) & ~(page - 1);
+    (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 }
 
 int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len, void **data)
@@ -119,6 +143,7 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
     if (offset > cap || len > cap - offset)
         return api_error_(RAY_ECONN, "the node placed object %s outside the store", hex8(id, hex));
     *data = (char *)store + offset;
+    prefault(*data, len);
     return RAY_OK;
 }
 
