@@ -147,7 +147,7 @@ SYNC_LIST(gcs_sync_nodes, gcs_node, gcs_table_node_, gcs_lua_list_, "nodes")
 SYNC_LIST(gcs_sync_jobs, gcs_job, gcs_table_job_, gcs_lua_list_, "jobs")
 SYNC_LIST(gcs_sync_actors, gcs_actor, gcs_table_actor_, gcs_lua_list_, "actors")
 SYNC_LIST(gcs_sync_pgs, gcs_pg, gcs_table_pg_, gcs_lua_list_, "pgs")
-SYNC_LIST(gcs_sync_tasks, gcs_task, gcs_table_task_, gcs_lua_list_, "tasks")
+SYNC_LIST(gcs_sync_tasks, gcs_task, gcs_table_task_, gcs_lua_list_tasks_, "jobs")
 SYNC_LIST(gcs_sync_objects, gcs_object, gcs_table_object_, gcs_lua_list_objects_, "objects")
 
 void gcs_node_array_free(struct gcs_node *v, size_t n) { gcs_records_free_(&gcs_table_node_, v, n); }

@@ -70,8 +70,8 @@ static const char lua_obj_del[] =
 
 /* A finished task enters KEYS[2] (tasks:finished, scored by ARGV[5], the
  * time); beyond ARGV[6] (kept; 0: do not trim this time) the oldest leave
- * it, their records and their ids in KEYS[3] (tasks) and their job's set
- * (prefix ARGV[7]). ARGV[1] id. */
+ * it, with their records and their entries in their job's task set (prefix
+ * ARGV[7]; a task ID starts with its job's 8 hex digits). ARGV[1] id. */
 #define LUA_TASK_FINISHED                                                                    \
     "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"                                      \
     "  local kept = tonumber(ARGV[6])\n"                                                      \
@@ -79,16 +79,13 @@ static const char lua_obj_del[] =
     "  if excess > 0 then\n"                                                                  \
     "    local old = redis.call('ZPOPMIN', KEYS[2], excess)\n"                               \
     "    for i = 1, #old, 2 do\n"                                                             \
-    "      local tk = ARGV[7] .. 'task:' .. old[i]\n"                                         \
-    "      local job = redis.call('HGET', tk, 'job')\n"                                       \
-    "      redis.call('DEL', tk)\n"                                                           \
-    "      redis.call('SREM', KEYS[3], old[i])\n"                                             \
-    "      if job then redis.call('SREM', ARGV[7] .. 'job:' .. job .. ':tasks', old[i]) end\n" \
+    "      redis.call('DEL', ARGV[7] .. 'task:' .. old[i])\n"                                 \
+    "      redis.call('SREM', ARGV[7] .. 'job:' .. string.sub(old[i], 1, 8) .. ':tasks', old[i])\n" \
     "    end\n"                                                                               \
     "  end\n"
 
-/* KEYS: task, tasks:finished, tasks; ARGV: id, state, node|'', attempts|'',
- * now, kept, prefix. */
+/* KEYS: task, tasks:finished; ARGV: id, state, node|'', attempts|'', now,
+ * kept, prefix. */
 static const char lua_task_state[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "if ARGV[2] == 'PENDING' then\n"
@@ -106,12 +103,11 @@ static const char lua_task_state[] =
     "return 1\n";
 
 /* The whole record of a task at once, in its current state. KEYS: task,
- * tasks:finished, tasks, job:<j>:tasks; ARGV: id, state, node, attempts,
- * now, kept, prefix, then the record's field/value pairs. */
+ * tasks:finished, job:<j>:tasks; ARGV: id, state, node, attempts, now,
+ * kept, prefix, then the record's field/value pairs. */
 static const char lua_task_record[] =
     "redis.call('HSET', KEYS[1], unpack(ARGV, 8))\n"
     "redis.call('SADD', KEYS[3], ARGV[1])\n"
-    "redis.call('SADD', KEYS[4], ARGV[1])\n"
     "if ARGV[2] == 'FINISHED' or ARGV[2] == 'FAILED' then\n"
     LUA_TASK_FINISHED
     "end\n"
@@ -122,7 +118,6 @@ static const char lua_job_cleanup[] =
     "local p = ARGV[1]\n"
     "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
     "  redis.call('DEL', p .. 'task:' .. id)\n"
-    "  redis.call('SREM', p .. 'tasks', id)\n"
     "  redis.call('ZREM', p .. 'tasks:finished', id)\n"
     "end\n"
     "for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
@@ -659,8 +654,8 @@ int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex
         .spec = (char *)spec, .spec_len = spec ? speclen : 0,
     };
     char *jobset = xasprintf("job:%s:tasks", job_hex);
-    const char *sets[] = { "tasks", jobset };
-    int rc = put_send(c, &gcs_table_task_, task_hex, &t, sets, 2,
+    const char *sets[] = { jobset };
+    int rc = put_send(c, &gcs_table_task_, task_hex, &t, sets, 1,
                       tctx_new(K_DONE, "task put", NULL));
     free(jobset);
     return rc;
@@ -677,8 +672,8 @@ int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
         t->state[0] == '\0')
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[4] = { gcs_key_(p, "task:%s", t->task_id), gcs_key_(p, "tasks:finished"),
-                      gcs_key_(p, "tasks"), gcs_key_(p, "job:%s:tasks", t->job) };
+    char *keys[3] = { gcs_key_(p, "task:%s", t->task_id), gcs_key_(p, "tasks:finished"),
+                      gcs_key_(p, "job:%s:tasks", t->job) };
     struct gcs_task rec = *t;
     rec.name = (char *)nz(rec.name);
     rec.node = (char *)nz(rec.node);
@@ -694,7 +689,7 @@ int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
     gcs_argv_addf_(&args, "%ld", is_final(rec.state) ? gcs_client_trim_bound_(c) : 0);
     gcs_argv_adds_(&args, p);
     gcs_argv_add_record_(&args, &gcs_table_task_, &rec);
-    return eval_send(c, tctx_new(K_DONE, "task record", NULL), lua_task_record, keys, 4, &args);
+    return eval_send(c, tctx_new(K_DONE, "task record", NULL), lua_task_record, keys, 3, &args);
 }
 
 int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
@@ -703,8 +698,7 @@ int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *s
     if (!gcs_id_ok_(task_hex) || state == NULL || state[0] == '\0')
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[3] = { gcs_key_(p, "task:%s", task_hex), gcs_key_(p, "tasks:finished"),
-                      gcs_key_(p, "tasks") };
+    char *keys[2] = { gcs_key_(p, "task:%s", task_hex), gcs_key_(p, "tasks:finished") };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, task_hex);
     gcs_argv_adds_(&args, state);
@@ -716,7 +710,7 @@ int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *s
     gcs_argv_addf_(&args, "%lld", now_ms());
     gcs_argv_addf_(&args, "%ld", is_final(state) ? gcs_client_trim_bound_(c) : 0);
     gcs_argv_adds_(&args, p);
-    return eval_send(c, tctx_new(K_DONE, "task set state", NULL), lua_task_state, keys, 3, &args);
+    return eval_send(c, tctx_new(K_DONE, "task set state", NULL), lua_task_state, keys, 2, &args);
 }
 
 int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg)

@@ -325,11 +325,11 @@ START_TEST(test_task_table)
     const char spec[] = { 'a', 0, 'b', (char)0xff };
     char id[32];
     for (int i = 0; i < 20; i++) {
-        snprintf(id, sizeof id, "task%02d", i);
+        snprintf(id, sizeof id, "job1aaaat%02d", i);
         ck_assert_int_eq(gcs_task_put(gc, id, "job1aaaa", "square", spec, sizeof spec), 0);
     }
     struct task_res t = { 0 };
-    gcs_task_get(gc, "task00", on_task, &t);
+    gcs_task_get(gc, "job1aaaat00", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
     ck_assert(t.found);
     ck_assert_str_eq(t.state, "PENDING");
@@ -337,19 +337,18 @@ START_TEST(test_task_table)
     ck_assert_int_eq(memcmp(t.spec, spec, sizeof spec), 0);
 
     for (int i = 0; i < 20; i++) {
-        snprintf(id, sizeof id, "task%02d", i);
+        snprintf(id, sizeof id, "job1aaaat%02d", i);
         gcs_task_set_state(gc, id, "RUNNING", "node1", 1);
         gcs_task_set_state(gc, id, i % 2 ? "FAILED" : "FINISHED", NULL, -1);
     }
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 5);
-    ck_assert_int_eq(int_cmd("SCARD", "tasks"), 5);
     ck_assert_int_eq(int_cmd("SCARD", "job:job1aaaa:tasks"), 5);
     memset(&t, 0, sizeof t);
-    gcs_task_get(gc, "task00", on_task, &t);
+    gcs_task_get(gc, "job1aaaat00", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
     ck_assert(!t.found); /* trimmed */
     memset(&t, 0, sizeof t);
-    gcs_task_get(gc, "task19", on_task, &t);
+    gcs_task_get(gc, "job1aaaat19", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
     ck_assert(t.found);
     ck_assert_str_eq(t.state, "FAILED");
@@ -361,9 +360,9 @@ START_TEST(test_task_table)
     gcs_object_add_location(gc, "otherjob0011", "node1", 10);
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 2);
     gcs_job_cleanup(gc, "job1aaaa");
-    ck_assert_int_eq(int_cmd("SCARD", "tasks"), 0);
+    ck_assert_int_eq(int_cmd("SCARD", "job:job1aaaa:tasks"), 0);
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 0);
-    ck_assert_int_eq(int_cmd("EXISTS", "task:task19"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "task:job1aaaat19"), 0);
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job1aaaa0011"), 0);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:otherjob0011"), 1);
@@ -378,16 +377,16 @@ START_TEST(test_task_record)
     const char spec[] = { 'x', 0, 'y' };
     char id[32];
     for (int i = 0; i < 6; i++) {
-        snprintf(id, sizeof id, "rec%02d", i);
+        snprintf(id, sizeof id, "job2bbbbr%02d", i);
         struct gcs_task r = { .task_id = id, .job = "job2bbbb", .name = "noop",
                               .state = i < 5 ? "FINISHED" : "RUNNING", .node = "node7",
                               .attempts = 1, .spec = (char *)spec, .spec_len = sizeof spec };
         ck_assert_int_eq(gcs_task_record(gc, &r), 0);
     }
-    struct gcs_task bad = { .task_id = "rec99", .job = "job2bbbb", .state = "" };
+    struct gcs_task bad = { .task_id = "job2bbbbr99", .job = "job2bbbb", .state = "" };
     ck_assert_int_eq(gcs_task_record(gc, &bad), -1);
     struct task_res t = { 0 };
-    gcs_task_get(gc, "rec05", on_task, &t);
+    gcs_task_get(gc, "job2bbbbr05", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
     ck_assert(t.found);
     ck_assert_str_eq(t.state, "RUNNING");
@@ -396,16 +395,16 @@ START_TEST(test_task_record)
     ck_assert_uint_eq(t.spec_len, sizeof spec);
     ck_assert_int_eq(memcmp(t.spec, spec, sizeof spec), 0);
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 3); /* 5 finished, 3 kept */
-    ck_assert_int_eq(int_cmd("EXISTS", "task:rec00"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "task:job2bbbbr00"), 0);
     ck_assert_int_eq(int_cmd("SCARD", "job:job2bbbb:tasks"), 4);
     /* its final state, later, as a state change */
-    gcs_task_set_state(gc, "rec05", "FINISHED", NULL, -1);
+    gcs_task_set_state(gc, "job2bbbbr05", "FINISHED", NULL, -1);
     memset(&t, 0, sizeof t);
-    gcs_task_get(gc, "rec05", on_task, &t);
+    gcs_task_get(gc, "job2bbbbr05", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
     ck_assert_str_eq(t.state, "FINISHED");
     gcs_job_cleanup(gc, "job2bbbb");
-    ck_assert_int_eq(int_cmd("SCARD", "tasks"), 0);
+    ck_assert_int_eq(int_cmd("SCARD", "job:job2bbbb:tasks"), 0);
 }
 END_TEST
 
