@@ -34,14 +34,10 @@
 
 #define TASKREC_DELAY_MS 1000
 
+/* RUNNING once it runs on its worker; a task sent ahead is still PENDING. */
 static const char *state_name(const struct task *t)
 {
-    switch (t->state) {
-    case TASK_RUNNING:
-        return "RUNNING";
-    default:
-        return "PENDING";
-    }
+    return t->state == TASK_RUNNING && t->worker && t->worker->task == t ? "RUNNING" : "PENDING";
 }
 
 static void unlink_rec(struct runtime *rt, struct task *t)

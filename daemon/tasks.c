@@ -881,6 +881,7 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
     rt->pipelined--;
     t->start_us = now_us();
     w->task = t;
+    taskrec_running(rt, t);
     if (res_fits(&rt->n->avail, &t->demand))
         tasks_hold(rt, t);
     /* else it runs on borrowed resources (the ended task had lent its CPU) */

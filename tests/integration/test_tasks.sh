@@ -88,5 +88,19 @@ check "example pi" grep -q "pi is about 3.1" "$T/out.pi"
 "$RAY" list jobs --format json >"$T/jobs.json" 2>&1
 check "ray list jobs shows the jobs" grep -q '"state": "FINISHED"' "$T/jobs.json"
 check "node still alive after all jobs" pid_alive "$(rayd_pid "$H")"
+# the task table while a job runs: 8 tasks of 1.5 s on 2 CPUs; records and
+# state changes reach it within a second (daemon/taskrec.c)
+timeout 60 "$RAY" submit --temp-dir "$H" "$JOB" -- spread 8 1500 >"$T/out.listed" 2>&1 &
+lj=$!
+sleep 2.5
+"$RAY" list tasks --temp-dir "$H" >"$T/list.tasks" 2>&1
+running=$(grep -c ' where .*RUNNING' "$T/list.tasks")
+pending=$(grep -c ' where .*PENDING' "$T/list.tasks")
+finished=$(grep -c ' where .*FINISHED' "$T/list.tasks")
+check "ray list tasks shows a running job's tasks (running $running, pending $pending, finished $finished)" \
+    test $((running + finished)) -ge 1 -a $((running + pending + finished)) -eq 8
+wait "$lj"
+check "that job succeeds" test $? -eq 0
+
 "$RAY" stop --temp-dir "$H" >/dev/null
 finish
