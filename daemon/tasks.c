@@ -1002,9 +1002,8 @@ void tasks_fill_returns(struct runtime *rt, struct task *t)
     for (int i = 1; i <= t->nret; i++) {
         uint8_t rid[IDS_SIZE];
         ids_with_index(rid, t->id, (uint32_t)i);
-        struct objstore_info info;
-        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND)
-            objstore_put(rt->n->store, rid, RAY_NIL, "", 0);
+        /* through objects.c, so the object table learns of it like any other */
+        objects_put_copy(rt, rid, RAY_NIL, "", 0);
     }
 }
 

@@ -621,13 +621,14 @@ long gcs_client_events_cap_(const struct gcs_client *c) { return c->events_cap; 
 long gcs_client_tasks_kept_(const struct gcs_client *c) { return c->tasks_kept; }
 
 /*
- * Trimming tasks:finished costs a ZCARD and a ZPOPMIN; with a large bound it
- * is done on every 32nd final state this client writes (so the set may hold
- * up to 31 more per client for a while); with a small one, every time.
+ * Trimming tasks:finished runs a script; with a large bound it is done on
+ * every 256th (bound 8192 or more) or 32nd (1024 or more) final state this
+ * client writes, so the set may hold up to 255 or 31 more per client for a
+ * while; with a small bound, every time.
  */
 long gcs_client_trim_bound_(struct gcs_client *c)
 {
-    unsigned long every = c->tasks_kept >= 1024 ? 32 : 1;
+    unsigned long every = c->tasks_kept >= 8192 ? 256 : c->tasks_kept >= 1024 ? 32 : 1;
     return c->finished_writes++ % every == 0 ? c->tasks_kept : 0;
 }
 

@@ -72,16 +72,34 @@ static const char lua_obj_del[] =
  * time); beyond ARGV[6] (kept; 0: do not trim this time) the oldest leave
  * it, with their records and their entries in their job's task set (prefix
  * ARGV[7]; a task ID starts with its job's 8 hex digits). ARGV[1] id. */
+/* Lua: bulk(cmd, key, list) runs CMD [KEY] on the items of LIST, up to 1000
+ * at a time: one command per thousand keys rather than one per key. */
+#define LUA_BULK                                                                             \
+    "local function bulk(cmd, key, list)\n"                                                   \
+    "  for i = 1, #list, 1000 do\n"                                                           \
+    "    local j = math.min(i + 999, #list)\n"                                                \
+    "    if key then redis.call(cmd, key, unpack(list, i, j))\n"                              \
+    "    else redis.call(cmd, unpack(list, i, j)) end\n"                                      \
+    "  end\n"                                                                                 \
+    "end\n"
+
 #define LUA_TASK_FINISHED                                                                    \
     "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"                                      \
     "  local kept = tonumber(ARGV[6])\n"                                                      \
     "  local excess = kept > 0 and redis.call('ZCARD', KEYS[2]) - kept or 0\n"               \
     "  if excess > 0 then\n"                                                                  \
-    "    local old = redis.call('ZPOPMIN', KEYS[2], excess)\n"                               \
-    "    for i = 1, #old, 2 do\n"                                                             \
-    "      redis.call('DEL', ARGV[7] .. 'task:' .. old[i])\n"                                 \
-    "      redis.call('SREM', ARGV[7] .. 'job:' .. string.sub(old[i], 1, 8) .. ':tasks', old[i])\n" \
+    LUA_BULK                                                                                 \
+    "    local old = redis.call('ZRANGE', KEYS[2], 0, excess - 1)\n"                          \
+    "    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)\n"                             \
+    "    local keys, byjob = {}, {}\n"                                                        \
+    "    for i = 1, #old do\n"                                                                \
+    "      keys[i] = ARGV[7] .. 'task:' .. old[i]\n"                                          \
+    "      local j = string.sub(old[i], 1, 8)\n"                                              \
+    "      byjob[j] = byjob[j] or {}\n"                                                       \
+    "      table.insert(byjob[j], old[i])\n"                                                  \
     "    end\n"                                                                               \
+    "    bulk('DEL', nil, keys)\n"                                                            \
+    "    for j, ids in pairs(byjob) do bulk('SREM', ARGV[7] .. 'job:' .. j .. ':tasks', ids) end\n" \
     "  end\n"
 
 /* KEYS: task, tasks:finished; ARGV: id, state, node|'', attempts|'', now,
@@ -102,13 +120,11 @@ static const char lua_task_state[] =
     "end\n"
     "return 1\n";
 
-/* The whole record of a task at once, in its current state. KEYS: task,
- * tasks:finished, job:<j>:tasks; ARGV: id, state, node, attempts, now,
- * kept, prefix, then the record's field/value pairs. */
-static const char lua_task_record[] =
-    "redis.call('HSET', KEYS[1], unpack(ARGV, 8))\n"
-    "redis.call('SADD', KEYS[3], ARGV[1])\n"
-    "if ARGV[2] == 'FINISHED' or ARGV[2] == 'FAILED' then\n"
+/* A task's final state, when this write also trims: the layout of
+ * lua_task_state (KEYS: task, tasks:finished; ARGV: id, state, node,
+ * attempts, now, kept, prefix). */
+static const char lua_task_finished[] =
+    "do\n"
     LUA_TASK_FINISHED
     "end\n"
     "return 1\n";
@@ -116,14 +132,20 @@ static const char lua_task_record[] =
 /* KEYS: job:<j>:tasks, job:<j>:functions, jobobjs:<job8>; ARGV: prefix. */
 static const char lua_job_cleanup[] =
     "local p = ARGV[1]\n"
-    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  redis.call('DEL', p .. 'task:' .. id)\n"
-    "  redis.call('ZREM', p .. 'tasks:finished', id)\n"
+    LUA_BULK
+    "local ids = redis.call('SMEMBERS', KEYS[1])\n"
+    "local keys = {}\n"
+    "for i, id in ipairs(ids) do keys[i] = p .. 'task:' .. id end\n"
+    "bulk('DEL', nil, keys)\n"
+    "bulk('ZREM', p .. 'tasks:finished', ids)\n"
+    "ids = redis.call('SMEMBERS', KEYS[3])\n"
+    "keys = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  keys[#keys + 1] = p .. 'obj:' .. id\n"
+    "  keys[#keys + 1] = p .. 'objloc:' .. id\n"
     "end\n"
-    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
-    "  redis.call('DEL', p .. 'obj:' .. id, p .. 'objloc:' .. id)\n"
-    "  redis.call('SREM', p .. 'objects', id)\n"
-    "end\n"
+    "bulk('DEL', nil, keys)\n"
+    "bulk('SREM', p .. 'objects', ids)\n"
     "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
     "return 1\n";
 
@@ -287,7 +309,7 @@ static void on_table_reply(void *arg, const struct gcs_reply *gr)
  */
 static const char *const batchable[] = {
     lua_put, lua_update, lua_remove, lua_obj_add, lua_obj_del, lua_task_state,
-    lua_task_record, lua_job_cleanup, lua_actor_put, lua_actor_state,
+    lua_task_finished, lua_job_cleanup, lua_actor_put, lua_actor_state,
 };
 #define NBATCHABLE (sizeof batchable / sizeof batchable[0])
 #define BATCH_MAX_OPS 2000
@@ -297,7 +319,7 @@ struct batch {
     int nops;
 };
 
-static char batch_script[16384];
+static char *batch_script; /* made once, kept for the process's life */
 static pthread_once_t batch_script_once = PTHREAD_ONCE_INIT;
 
 static void batch_script_make(void)
@@ -316,9 +338,7 @@ static void batch_script_make(void)
                    "  i = i + 3 + nk + na\n"
                    "end\n"
                    "return 1\n");
-    if (b.len < sizeof batch_script)
-        memcpy(batch_script, b.data, b.len + 1);
-    buf_free(&b);
+    batch_script = b.data; /* NUL-terminated by buf_printf */
 }
 
 static int batch_index(const char *script)
@@ -361,7 +381,7 @@ static int batch_add(struct gcs_client *c, const char *script, char **keys, int 
     if (idx < 0)
         return -1;
     pthread_once(&batch_script_once, batch_script_make);
-    if (batch_script[0] == '\0')
+    if (batch_script == NULL)
         return -1;
     struct batch *bt = gcs_client_batch_(c);
     if (bt == NULL) {
@@ -666,30 +686,49 @@ static bool is_final(const char *state)
     return strcmp(state, "FINISHED") == 0 || strcmp(state, "FAILED") == 0;
 }
 
+/*
+ * Plain pipelined commands, not a script: the record is one HSET of about
+ * twenty arguments, and passing those through the batch dispatcher's Lua
+ * tables cost Redis more than the writes themselves. Only a final state
+ * that also trims tasks:finished (every 32nd, gcs_client_trim_bound_) runs
+ * a script.
+ */
 int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
 {
     if (t == NULL || !gcs_id_ok_(t->task_id) || !gcs_id_ok_(t->job) || t->state == NULL ||
         t->state[0] == '\0')
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[3] = { gcs_key_(p, "task:%s", t->task_id), gcs_key_(p, "tasks:finished"),
-                      gcs_key_(p, "job:%s:tasks", t->job) };
     struct gcs_task rec = *t;
     rec.name = (char *)nz(rec.name);
     rec.node = (char *)nz(rec.node);
     rec.updated_ms = now_ms();
     if (rec.spec == NULL)
         rec.spec_len = 0;
+    struct gcs_argv_ a = { 0 };
+    gcs_argv_adds_(&a, "HSET");
+    gcs_argv_addf_(&a, "%stask:%s", p, rec.task_id);
+    gcs_argv_add_record_(&a, &gcs_table_task_, &rec);
+    int rc = gcs_command_argv(c, NULL, NULL, a.n, a.v, a.len);
+    gcs_argv_free_(&a);
+    if (rc == 0)
+        rc = gcs_command(c, NULL, NULL, "SADD %sjob:%s:tasks %s", p, rec.job, rec.task_id);
+    if (rc < 0 || !is_final(rec.state))
+        return rc;
+    long kept = gcs_client_trim_bound_(c);
+    if (kept == 0)
+        return gcs_command(c, NULL, NULL, "ZADD %stasks:finished %lld %s", p, rec.updated_ms,
+                           rec.task_id);
+    char *keys[2] = { gcs_key_(p, "task:%s", rec.task_id), gcs_key_(p, "tasks:finished") };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, rec.task_id);
     gcs_argv_adds_(&args, rec.state);
     gcs_argv_adds_(&args, rec.node);
     gcs_argv_addf_(&args, "%lld", rec.attempts);
     gcs_argv_addf_(&args, "%lld", rec.updated_ms);
-    gcs_argv_addf_(&args, "%ld", is_final(rec.state) ? gcs_client_trim_bound_(c) : 0);
+    gcs_argv_addf_(&args, "%ld", kept);
     gcs_argv_adds_(&args, p);
-    gcs_argv_add_record_(&args, &gcs_table_task_, &rec);
-    return eval_send(c, tctx_new(K_DONE, "task record", NULL), lua_task_record, keys, 3, &args);
+    return eval_send(c, tctx_new(K_DONE, "task finished", NULL), lua_task_finished, keys, 2, &args);
 }
 
 int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
