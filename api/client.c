@@ -41,8 +41,12 @@ struct api_waiter {
     bool done;
     void *body;          /* reply body, owned by the waiter once done */
     struct proto_msg msg;/* decoded, pointing into body */
-    struct api_waiter *next;
+    struct api_waiter *next, *prev; /* in its bucket of C.waiters */
 };
+
+/* Waiters by reqid: a grouped get may wait for thousands of replies at once,
+ * so replies find their waiter in a bucket, not by walking one list. */
+#define WAITER_BUCKETS 1024
 
 static struct {
     pthread_mutex_t mu;
@@ -53,7 +57,7 @@ static struct {
     int role;
     uint64_t gen;
     uint64_t next_reqid;
-    struct api_waiter *waiters;
+    struct api_waiter *waiters[WAITER_BUCKETS];
     char why[256];          /* why the connection broke */
     char node_error[256];   /* last ERROR message from the node */
     pthread_t io;
@@ -72,6 +76,41 @@ static struct {
     .send_mu = PTHREAD_MUTEX_INITIALIZER,
     .fd = -1,
 };
+
+/* ---- waiters (under C.mu) ------------------------------------------------------ */
+
+static void waiter_add(struct api_waiter *w)
+{
+    struct api_waiter **b = &C.waiters[w->reqid % WAITER_BUCKETS];
+    w->prev = NULL;
+    w->next = *b;
+    if (*b)
+        (*b)->prev = w;
+    *b = w;
+}
+
+/* Take W out of the table; a waiter never added (or already taken) is left alone. */
+static void waiter_del(struct api_waiter *w)
+{
+    struct api_waiter **b = &C.waiters[w->reqid % WAITER_BUCKETS];
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (*b == w)
+        *b = w->next;
+    else
+        return;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->next = w->prev = NULL;
+}
+
+static struct api_waiter *waiter_find(uint64_t reqid)
+{
+    for (struct api_waiter *w = C.waiters[reqid % WAITER_BUCKETS]; w; w = w->next)
+        if (w->reqid == reqid && !w->done)
+            return w;
+    return NULL;
+}
 
 /* ---- IDs -------------------------------------------------------------------- */
 
@@ -222,8 +261,7 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
         pthread_cond_destroy(&w.cv);
         return api_client_check_();
     }
-    w.next = C.waiters;
-    C.waiters = &w;
+    waiter_add(&w);
     pthread_mutex_unlock(&C.mu);
 
     rc = api_client_send_(frame);
@@ -231,12 +269,7 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     pthread_mutex_lock(&C.mu);
     while (rc == RAY_OK && !w.done && C.state == CONN_UP)
         pthread_cond_wait(&w.cv, &C.mu);
-    for (struct api_waiter **pp = &C.waiters; *pp; pp = &(*pp)->next) {
-        if (*pp == &w) {
-            *pp = w.next;
-            break;
-        }
-    }
+    waiter_del(&w);
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
     pthread_cond_destroy(&w.cv);
@@ -272,10 +305,8 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
         free(w);
         return api_client_check_();
     }
-    for (size_t i = 0; i < n; i++) {
-        w[i].next = C.waiters;
-        C.waiters = &w[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        waiter_add(&w[i]);
     pthread_mutex_unlock(&C.mu);
 
     int rc = api_client_send_(frames);
@@ -287,11 +318,7 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
     bool all = true;
     for (size_t i = 0; i < n; i++) {
         all = all && w[i].done;
-        for (struct api_waiter **pp = &C.waiters; *pp; pp = &(*pp)->next)
-            if (*pp == &w[i]) {
-                *pp = w[i].next;
-                break;
-            }
+        waiter_del(&w[i]);
     }
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
@@ -336,15 +363,13 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     if (is_reply(m->type)) {
         uint64_t reqid = m->f[0].as.u;
         pthread_mutex_lock(&C.mu);
-        for (struct api_waiter *w = C.waiters; w; w = w->next) {
-            if (w->reqid == reqid && !w->done) {
-                w->done = true;
-                w->body = body;
-                w->msg = *m;
-                body = NULL;
-                pthread_cond_signal(&w->cv);
-                break;
-            }
+        struct api_waiter *w = waiter_find(reqid);
+        if (w) {
+            w->done = true;
+            w->body = body;
+            w->msg = *m;
+            body = NULL;
+            pthread_cond_signal(&w->cv);
         }
         pthread_mutex_unlock(&C.mu);
         free(body); /* nobody waits for it (the caller gave up) */
@@ -453,8 +478,9 @@ static void *io_main(void *arg)
     bool closing = C.closing;
     C.state = CONN_BROKEN;
     memcpy(C.why, why, sizeof C.why);
-    for (struct api_waiter *w = C.waiters; w; w = w->next)
-        pthread_cond_signal(&w->cv);
+    for (size_t b = 0; b < WAITER_BUCKETS; b++)
+        for (struct api_waiter *w = C.waiters[b]; w; w = w->next)
+            pthread_cond_signal(&w->cv);
     void (*lost)(const char *) = C.on_lost;
     pthread_mutex_unlock(&C.mu);
     if (!closing && lost)

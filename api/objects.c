@@ -249,16 +249,19 @@ int ray_seal(ray_ref ref)
     return api_object_seal_(ref.id);
 }
 
-/* One OBJ_GET round trip; fills *OUT as ray_get documents. */
 /*
  * Objects are immutable, so a scalar value (NIL, BOOL, INT, FLOAT, REF,
- * ACTOR: no memory to pin) gotten once can be answered again from this
- * process without a round trip to the node — as Ray's in-process memory
- * store does for small objects. A small open-addressing table; when it is
- * full it starts over. ray_free drops entries.
+ * ACTOR: no memory to pin) gotten once, or pushed by the node when a task
+ * this process submitted ended (OBJ_VALUE), can be answered again without a
+ * round trip to the node, as Ray's in-process memory store does for small
+ * objects. An open-addressing table that grows as needed (kept at most
+ * three quarters full) up to SCALAR_CACHE_MAX_SLOTS, and starts over only
+ * when even that is full; ray_free deletes exactly the freed entries
+ * (backward-shift deletion keeps probe chains intact). A process that
+ * never caches anything allocates nothing.
  */
-#define SCALAR_CACHE_SIZE 65536 /* power of two */
-#define SCALAR_CACHE_MAX (SCALAR_CACHE_SIZE / 2)
+#define SCALAR_CACHE_MIN_SLOTS 4096u       /* power of two */
+#define SCALAR_CACHE_MAX_SLOTS (1u << 21)  /* 2M slots, about 100 MB at most */
 
 struct scalar_entry {
     uint8_t id[RAY_ID_SIZE];
@@ -266,41 +269,67 @@ struct scalar_entry {
     ray_value v;
 };
 static struct scalar_entry *scalar_cache;
-static size_t scalar_count;
+static size_t scalar_slots, scalar_count;
 static pthread_mutex_t scalar_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* All 20 bytes count: a process's IDs share their random part and differ
  * in a counter (bytes 12..15) and the return index. */
-static size_t scalar_slot(const uint8_t *id) { return (size_t)ids_hash(id) & (SCALAR_CACHE_SIZE - 1); }
+static size_t scalar_slot(const uint8_t *id) { return (size_t)ids_hash(id) & (scalar_slots - 1); }
+
+/* Index of ID's entry, or of the empty slot ending its probe chain. */
+static size_t scalar_probe(const uint8_t *id)
+{
+    size_t i = scalar_slot(id);
+    while (scalar_cache[i].used && memcmp(scalar_cache[i].id, id, RAY_ID_SIZE) != 0)
+        i = (i + 1) & (scalar_slots - 1);
+    return i;
+}
 
 static bool scalar_find(const uint8_t *id, ray_value *out)
 {
     bool found = false;
     pthread_mutex_lock(&scalar_lock);
-    if (scalar_cache)
-        for (size_t i = scalar_slot(id); scalar_cache[i].used; i = (i + 1) & (SCALAR_CACHE_SIZE - 1))
-            if (memcmp(scalar_cache[i].id, id, RAY_ID_SIZE) == 0) {
-                *out = scalar_cache[i].v;
-                found = true;
-                break;
-            }
+    if (scalar_cache) {
+        size_t i = scalar_probe(id);
+        if (scalar_cache[i].used) {
+            *out = scalar_cache[i].v;
+            found = true;
+        }
+    }
     pthread_mutex_unlock(&scalar_lock);
     return found;
+}
+
+/* Make room for one more entry (under the lock): grow, or start over at
+ * the largest size. False if there is no memory (the value is not cached). */
+static bool scalar_room(void)
+{
+    if (scalar_cache && (scalar_count + 1) * 4 <= scalar_slots * 3)
+        return true;
+    size_t n = scalar_cache ? scalar_slots * 2 : SCALAR_CACHE_MIN_SLOTS;
+    if (n > SCALAR_CACHE_MAX_SLOTS) {
+        memset(scalar_cache, 0, scalar_slots * sizeof *scalar_cache);
+        scalar_count = 0;
+        return true;
+    }
+    struct scalar_entry *old = scalar_cache, *t = calloc(n, sizeof *t);
+    if (t == NULL)
+        return old != NULL && (scalar_count + 1) < scalar_slots;
+    size_t oldn = scalar_slots;
+    scalar_cache = t;
+    scalar_slots = n;
+    for (size_t i = 0; i < oldn; i++)
+        if (old[i].used)
+            scalar_cache[scalar_probe(old[i].id)] = old[i];
+    free(old);
+    return true;
 }
 
 static void scalar_put(const uint8_t *id, const ray_value *v)
 {
     pthread_mutex_lock(&scalar_lock);
-    if (scalar_cache == NULL)
-        scalar_cache = calloc(SCALAR_CACHE_SIZE, sizeof *scalar_cache);
-    if (scalar_cache && scalar_count >= SCALAR_CACHE_MAX) {
-        memset(scalar_cache, 0, SCALAR_CACHE_SIZE * sizeof *scalar_cache);
-        scalar_count = 0;
-    }
-    if (scalar_cache) {
-        size_t i = scalar_slot(id);
-        while (scalar_cache[i].used && memcmp(scalar_cache[i].id, id, RAY_ID_SIZE) != 0)
-            i = (i + 1) & (SCALAR_CACHE_SIZE - 1);
+    if (scalar_room()) {
+        size_t i = scalar_probe(id);
         if (!scalar_cache[i].used)
             scalar_count++;
         scalar_cache[i].used = true;
@@ -320,27 +349,31 @@ void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_
     scalar_put(id, &v);
 }
 
-/* Forget freed objects (rebuilding the table keeps probe chains intact). */
+/* Forget freed objects: delete each entry and shift the rest of its probe
+ * chain back over the hole. */
 static void scalar_forget(const ray_ref *refs, size_t n)
 {
     pthread_mutex_lock(&scalar_lock);
-    if (scalar_cache && scalar_count > 0) {
-        bool any = false;
-        for (size_t k = 0; k < n && !any; k++)
-            for (size_t i = scalar_slot(refs[k].id); scalar_cache[i].used;
-                 i = (i + 1) & (SCALAR_CACHE_SIZE - 1))
-                if (memcmp(scalar_cache[i].id, refs[k].id, RAY_ID_SIZE) == 0) {
-                    any = true;
-                    break;
-                }
-        if (any) {
-            memset(scalar_cache, 0, SCALAR_CACHE_SIZE * sizeof *scalar_cache);
-            scalar_count = 0;
+    for (size_t k = 0; scalar_cache && scalar_count > 0 && k < n; k++) {
+        size_t i = scalar_probe(refs[k].id), mask = scalar_slots - 1;
+        if (!scalar_cache[i].used)
+            continue;
+        scalar_cache[i].used = false;
+        scalar_count--;
+        for (size_t j = (i + 1) & mask; scalar_cache[j].used; j = (j + 1) & mask) {
+            size_t home = scalar_slot(scalar_cache[j].id);
+            /* move J into the hole at I unless its home lies in (I, J] */
+            if (((j - home) & mask) >= ((j - i) & mask)) {
+                scalar_cache[i] = scalar_cache[j];
+                scalar_cache[j].used = false;
+                i = j;
+            }
         }
     }
     pthread_mutex_unlock(&scalar_lock);
 }
 
+/* One OBJ_GET round trip; fills *OUT as ray_get documents. */
 static int get_decode(const uint8_t *id, int64_t timeout_ms, void *body, const struct proto_msg *mp,
                       ray_value *out);
 

@@ -34,6 +34,7 @@ scenario "actor order, constructor args, named actors, handles, kill" actors
 scenario "actor restart after a crash, max_restarts, max_concurrency" restart
 scenario "four threads submitting at once" threads
 scenario "20,000 tasks in one job" many 20000
+scenario "the client's value cache: 20,000 values kept, half freed, results pushed" cache 20000
 grep -h "tasks in" "$T/out.many" | sed 's/^/    /'
 
 submit detached make

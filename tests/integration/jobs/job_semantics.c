@@ -941,6 +941,51 @@ static int sc_late_join(const char *marker, const char *res)
     return 0;
 }
 
+/* The client's cache of small values: many of them (the cache grows past
+ * its first size), half freed (exact deletion), the rest still right, the
+ * freed ones gone; task results pushed by the node likewise. */
+static int sc_cache(int n)
+{
+    ray_ref *r = calloc((size_t)n, sizeof *r), *odd = calloc((size_t)n, sizeof *odd);
+    CHECK(r && odd, "memory");
+    for (int i = 0; i < n; i++)
+        CHECK(ray_put(RAY_I(i), &r[i]) == RAY_OK, "put %d", i);
+    for (int i = 0; i < n; i++) {
+        ray_value v;
+        CHECK(ray_get(r[i], 10000, &v) == RAY_OK && v.as.i == i, "get %d", i);
+    }
+    size_t nodd = 0;
+    for (int i = 0; i < n; i++) {
+        if (i % 2 == 0)
+            CHECK(ray_free(&r[i], 1) == RAY_OK, "free %d", i);
+        else
+            odd[nodd++] = r[i];
+    }
+    for (size_t k = 0; k < nodd; k++) {
+        ray_value v;
+        CHECK(ray_get(odd[k], 10000, &v) == RAY_OK && v.as.i == (int64_t)(2 * k + 1),
+              "kept value %zu after freeing the others", 2 * k + 1);
+    }
+    ray_value v;
+    CHECK(ray_get(r[0], 200, &v) == RAY_ETIMEOUT, "a freed value is not answered from the cache");
+    CHECK(ray_get(r[n - 2], 200, &v) == RAY_ETIMEOUT, "nor the last freed one");
+    /* results of this process's tasks, pushed when they end */
+    for (int i = 0; i < n; i++) {
+        ray_value a[2] = { RAY_I(i), RAY_I(1) };
+        CHECK(ray_call("add", a, 2, NULL, &r[i]) == RAY_OK, "call %d", i);
+    }
+    bool *ready = calloc((size_t)n, sizeof *ready);
+    CHECK(ready && ray_wait(r, (size_t)n, (size_t)n, 60000, ready) == n, "wait for all results");
+    for (int i = 0; i < n; i++)
+        CHECK(ray_get(r[i], 10000, &v) == RAY_OK && v.as.i == i + 1, "result %d", i);
+    ray_free(r, (size_t)n);
+    printf("cache: %d values kept, freed and pushed correctly\n", n);
+    free(ready);
+    free(r);
+    free(odd);
+    return 0;
+}
+
 static int sc_actor_on(const char *res)
 {
     ray_opts o = RAY_ACTOR_OPTS;
@@ -1016,6 +1061,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "transfer") == 0) return sc_transfer(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 8);
     if (strcmp(s, "actor_on") == 0) return sc_actor_on(argv[2]);
     if (strcmp(s, "late_join") == 0) return sc_late_join(argv[2], argv[3]);
+    if (strcmp(s, "cache") == 0) return sc_cache(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "survive") == 0) return sc_survive(argc > 2 ? atoi(argv[2]) : 24, argc > 3 ? atoi(argv[3]) : 1000);
     if (strcmp(s, "exit") == 0) return argc > 2 ? atoi(argv[2]) : 7;
     fprintf(stderr, "unknown scenario %s\n", s);
