@@ -100,19 +100,6 @@ const char gcs_lua_list_[] =
     "end\n"
     "return out\n";
 
-/* Tasks are listed through their jobs' task sets: KEYS[1] the jobs set,
- * ARGV[1] the task hash prefix (<p>task:). */
-const char gcs_lua_list_tasks_[] =
-    "local p = string.sub(ARGV[1], 1, #ARGV[1] - 5)\n"
-    "local out = {}\n"
-    "for _, j in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  for _, id in ipairs(redis.call('SMEMBERS', p .. 'job:' .. j .. ':tasks')) do\n"
-    "    local h = redis.call('HGETALL', ARGV[1] .. id)\n"
-    "    if #h > 0 then out[#out + 1] = h end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
 const char gcs_lua_list_objects_[] =
     "local ids = redis.call('SMEMBERS', KEYS[1])\n"
     "local out = {}\n"

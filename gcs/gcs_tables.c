@@ -68,10 +68,17 @@ static const char lua_obj_del[] =
     "redis.call('SREM', KEYS[4], ARGV[1])\n"
     "return 1\n";
 
-/* A finished task enters KEYS[2] (tasks:finished, scored by ARGV[5], the
- * time); beyond ARGV[6] (kept; 0: do not trim this time) the oldest leave
- * it, with their records and their entries in their job's task set (prefix
- * ARGV[7]; a task ID starts with its job's 8 hex digits). ARGV[1] id. */
+/*
+ * The task table keeps one hash per job, <p>job:<job>:taskrecs, whose
+ * field is a task ID and whose value is the task's record as text:
+ *
+ *     STATE \n NODE \n ATTEMPTS \n UPDATED_MS \n JOB \n NAME \n SPEC-BYTES
+ *
+ * (gcs_task_pack_). A burst of tasks of one job is then one HSET of many
+ * fields, not one command per task. The scripts below unpack a value into
+ * the field/value list HGETALL of a hash would give, so records decode like
+ * every other table's (LUA_TASK_UNPACK).
+ */
 /* Lua: bulk(cmd, key, list) runs CMD [KEY] on the items of LIST, up to 1000
  * at a time: one command per thousand keys rather than one per key. */
 #define LUA_BULK                                                                             \
@@ -83,63 +90,101 @@ static const char lua_obj_del[] =
     "  end\n"                                                                                 \
     "end\n"
 
-#define LUA_TASK_FINISHED                                                                    \
-    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"                                      \
-    "  local kept = tonumber(ARGV[6])\n"                                                      \
-    "  local excess = kept > 0 and redis.call('ZCARD', KEYS[2]) - kept or 0\n"               \
-    "  if excess > 0 then\n"                                                                  \
-    LUA_BULK                                                                                 \
-    "    local old = redis.call('ZRANGE', KEYS[2], 0, excess - 1)\n"                          \
-    "    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)\n"                             \
-    "    local keys, byjob = {}, {}\n"                                                        \
-    "    for i = 1, #old do\n"                                                                \
-    "      keys[i] = ARGV[7] .. 'task:' .. old[i]\n"                                          \
-    "      local j = string.sub(old[i], 1, 8)\n"                                              \
-    "      byjob[j] = byjob[j] or {}\n"                                                       \
-    "      table.insert(byjob[j], old[i])\n"                                                  \
-    "    end\n"                                                                               \
-    "    bulk('DEL', nil, keys)\n"                                                            \
-    "    for j, ids in pairs(byjob) do bulk('SREM', ARGV[7] .. 'job:' .. j .. ':tasks', ids) end\n" \
-    "  end\n"
-
-/* KEYS: task, tasks:finished; ARGV: id, state, node|'', attempts|'', now,
- * kept, prefix. */
-static const char lua_task_state[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "if ARGV[2] == 'PENDING' then\n"
-    "  local cur = redis.call('HGET', KEYS[1], 'state')\n"
-    "  if cur == 'FINISHED' or cur == 'FAILED' then return 1 end\n"
+/* Lua: unpack(id, v) turns a packed record into HGETALL's field/value list. */
+#define LUA_TASK_UNPACK                                                                      \
+    "local function unpackrec(id, v)\n"                                                       \
+    "  local f, p = {}, 1\n"                                                                  \
+    "  for i = 1, 6 do\n"                                                                     \
+    "    local q = string.find(v, '\\n', p, true)\n"                                         \
+    "    if not q then return {'task_id', id} end\n"                                          \
+    "    f[i] = string.sub(v, p, q - 1)\n"                                                    \
+    "    p = q + 1\n"                                                                         \
+    "  end\n"                                                                                 \
+    "  return {'task_id', id, 'state', f[1], 'node', f[2], 'attempts', f[3],\n"              \
+    "          'updated_ms', f[4], 'job', f[5], 'name', f[6], 'spec', string.sub(v, p)}\n"    \
     "end\n"
-    "redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_ms', ARGV[5])\n"
-    "if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'node', ARGV[3]) end\n"
-    "if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'attempts', ARGV[4]) end\n"
+
+/* Lua: a finished task enters FK (tasks:finished, scored NOW); beyond KEPT
+ * (0: do not trim this time) the oldest leave it and their records leave
+ * their job's hash (prefix PFX; a task ID starts with its job's 8 hex
+ * digits). Needs locals FK, KEPT, PFX and LUA_BULK. */
+#define LUA_TASK_TRIM                                                                        \
+    "local excess = KEPT > 0 and redis.call('ZCARD', FK) - KEPT or 0\n"                      \
+    "if excess > 0 then\n"                                                                    \
+    "  local old = redis.call('ZRANGE', FK, 0, excess - 1)\n"                                 \
+    "  redis.call('ZREMRANGEBYRANK', FK, 0, excess - 1)\n"                                    \
+    "  local byjob = {}\n"                                                                    \
+    "  for i = 1, #old do\n"                                                                  \
+    "    local j = string.sub(old[i], 1, 8)\n"                                                \
+    "    byjob[j] = byjob[j] or {}\n"                                                         \
+    "    table.insert(byjob[j], old[i])\n"                                                    \
+    "  end\n"                                                                                 \
+    "  for j, ids in pairs(byjob) do bulk('HDEL', PFX .. 'job:' .. j .. ':taskrecs', ids) end\n" \
+    "end\n"
+
+/* KEYS: job:<j>:taskrecs, tasks:finished; ARGV: id, state, node|'',
+ * attempts|'', now, kept, prefix. A task no longer there is not made again;
+ * PENDING does not overwrite FINISHED or FAILED. */
+static const char lua_task_state[] =
+    LUA_BULK
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not v then return 0 end\n"
+    "local f, p = {}, 1\n"
+    "for i = 1, 4 do\n"
+    "  local q = string.find(v, '\\n', p, true)\n"
+    "  if not q then return 0 end\n"
+    "  f[i] = string.sub(v, p, q - 1)\n"
+    "  p = q + 1\n"
+    "end\n"
+    "if ARGV[2] == 'PENDING' and (f[1] == 'FINISHED' or f[1] == 'FAILED') then return 1 end\n"
+    "local node = ARGV[3] ~= '' and ARGV[3] or f[2]\n"
+    "local att = ARGV[4] ~= '' and ARGV[4] or f[3]\n"
+    "redis.call('HSET', KEYS[1], ARGV[1],\n"
+    "           ARGV[2] .. '\\n' .. node .. '\\n' .. att .. '\\n' .. ARGV[5] .. '\\n' .. string.sub(v, p))\n"
     "if ARGV[2] == 'FINISHED' or ARGV[2] == 'FAILED' then\n"
-    LUA_TASK_FINISHED
+    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+    "  local FK, KEPT, PFX = KEYS[2], tonumber(ARGV[6]), ARGV[7]\n"
+    LUA_TASK_TRIM
     "else\n"
     "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "end\n"
     "return 1\n";
 
-/* A task's final state, when this write also trims: the layout of
- * lua_task_state (KEYS: task, tasks:finished; ARGV: id, state, node,
- * attempts, now, kept, prefix). */
-static const char lua_task_finished[] =
-    "do\n"
-    LUA_TASK_FINISHED
-    "end\n"
+/* Trim tasks:finished. KEYS: tasks:finished; ARGV: kept, prefix. */
+static const char lua_task_trim[] =
+    LUA_BULK
+    "local FK, KEPT, PFX = KEYS[1], tonumber(ARGV[1]), ARGV[2]\n"
+    LUA_TASK_TRIM
     "return 1\n";
 
-/* KEYS: job:<j>:tasks, job:<j>:functions, jobobjs:<job8>; ARGV: prefix. */
+/* One task's record as HGETALL would list it, or nothing. KEYS:
+ * job:<j>:taskrecs; ARGV: id. */
+static const char lua_task_get[] =
+    LUA_TASK_UNPACK
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not v then return {} end\n"
+    "return unpackrec(ARGV[1], v)\n";
+
+/* Every task record, through the jobs' hashes (gcs_sync_tasks). KEYS[1]
+ * the jobs set; ARGV[1] <p>task: (gcs_sync's family prefix). */
+const char gcs_lua_list_tasks_[] =
+    LUA_TASK_UNPACK
+    "local p = string.sub(ARGV[1], 1, #ARGV[1] - 5)\n"
+    "local out = {}\n"
+    "for _, j in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local h = redis.call('HGETALL', p .. 'job:' .. j .. ':taskrecs')\n"
+    "  for i = 1, #h, 2 do out[#out + 1] = unpackrec(h[i], h[i + 1]) end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>; ARGV: prefix. */
 static const char lua_job_cleanup[] =
     "local p = ARGV[1]\n"
     LUA_BULK
-    "local ids = redis.call('SMEMBERS', KEYS[1])\n"
-    "local keys = {}\n"
-    "for i, id in ipairs(ids) do keys[i] = p .. 'task:' .. id end\n"
-    "bulk('DEL', nil, keys)\n"
+    "local ids = redis.call('HKEYS', KEYS[1])\n"
     "bulk('ZREM', p .. 'tasks:finished', ids)\n"
     "ids = redis.call('SMEMBERS', KEYS[3])\n"
-    "keys = {}\n"
+    "local keys = {}\n"
     "for _, id in ipairs(ids) do\n"
     "  keys[#keys + 1] = p .. 'obj:' .. id\n"
     "  keys[#keys + 1] = p .. 'objloc:' .. id\n"
@@ -309,14 +354,20 @@ static void on_table_reply(void *arg, const struct gcs_reply *gr)
  */
 static const char *const batchable[] = {
     lua_put, lua_update, lua_remove, lua_obj_add, lua_obj_del, lua_task_state,
-    lua_task_finished, lua_job_cleanup, lua_actor_put, lua_actor_state,
+    lua_task_trim, lua_job_cleanup, lua_actor_put, lua_actor_state,
 };
 #define NBATCHABLE (sizeof batchable / sizeof batchable[0])
 #define BATCH_MAX_OPS 2000
 
+#define BATCH_MAX_HSETS 8
+
 struct batch {
     struct gcs_argv_ args; /* per op: index, nkeys, nargs, keys..., args... */
     int nops;
+    /* task records (gcs_task_record): HSET key field value..., one per job hash */
+    struct gcs_argv_ hsets[BATCH_MAX_HSETS];
+    int nhsets, nrecs;
+    struct gcs_argv_ fin;  /* ZADD tasks:finished score id... */
 };
 
 static char *batch_script; /* made once, kept for the process's life */
@@ -355,6 +406,9 @@ static void batch_free_(void *p)
     if (bt == NULL)
         return;
     gcs_argv_free_(&bt->args);
+    for (int i = 0; i < bt->nhsets; i++)
+        gcs_argv_free_(&bt->hsets[i]);
+    gcs_argv_free_(&bt->fin);
     free(bt);
 }
 
@@ -364,12 +418,42 @@ static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *scrip
 static void batch_flush_(struct gcs_client *c)
 {
     struct batch *bt = gcs_client_batch_(c);
-    if (bt == NULL || bt->nops == 0)
+    if (bt == NULL)
         return;
-    struct gcs_argv_ args = bt->args;
+    /* take everything out first: sending a command flushes the batch again */
+    struct gcs_argv_ hsets[BATCH_MAX_HSETS], fin = bt->fin, args = bt->args;
+    int nhsets = bt->nhsets, nops = bt->nops;
+    memcpy(hsets, bt->hsets, sizeof hsets);
+    memset(&bt->fin, 0, sizeof bt->fin);
     memset(&bt->args, 0, sizeof bt->args);
-    bt->nops = 0;
+    bt->nhsets = bt->nrecs = bt->nops = 0;
+    /* task records first: the scripts after them may change their state */
+    for (int i = 0; i < nhsets; i++) {
+        gcs_command_argv(c, NULL, NULL, hsets[i].n, hsets[i].v, hsets[i].len);
+        gcs_argv_free_(&hsets[i]);
+    }
+    if (fin.n)
+        gcs_command_argv(c, NULL, NULL, fin.n, fin.v, fin.len);
+    gcs_argv_free_(&fin);
+    if (nops == 0) {
+        gcs_argv_free_(&args);
+        return;
+    }
     eval_send_now(c, tctx_new(K_DONE, "batched writes", NULL), batch_script, NULL, 0, &args);
+}
+
+/* The client's batch, made on first use; NULL while it is being flushed
+ * (writes made then go out at once). */
+static struct batch *batch_get(struct gcs_client *c)
+{
+    if (gcs_client_batch_flushing_(c))
+        return NULL;
+    struct batch *bt = gcs_client_batch_(c);
+    if (bt == NULL) {
+        bt = xcalloc(1, sizeof *bt);
+        gcs_client_set_batch_(c, bt, batch_flush_, batch_free_);
+    }
+    return bt;
 }
 
 /* Keep a fire-and-forget script call for the batch. Returns 0, or -1 if the
@@ -383,11 +467,7 @@ static int batch_add(struct gcs_client *c, const char *script, char **keys, int 
     pthread_once(&batch_script_once, batch_script_make);
     if (batch_script == NULL)
         return -1;
-    struct batch *bt = gcs_client_batch_(c);
-    if (bt == NULL) {
-        bt = xcalloc(1, sizeof *bt);
-        gcs_client_set_batch_(c, bt, batch_flush_, batch_free_);
-    }
+    struct batch *bt = batch_get(c);
     gcs_argv_addf_(&bt->args, "%d", idx);
     gcs_argv_addf_(&bt->args, "%d", nkeys);
     gcs_argv_addf_(&bt->args, "%d", args ? args->n : 0);
@@ -663,81 +743,138 @@ int gcs_object_locations(struct gcs_client *c, const char *obj_hex, gcs_strings_
 
 /* ----------------------------------------------------------------- tasks */
 
-int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex,
-                 const char *name, const void *spec, size_t speclen)
-{
-    if (!gcs_id_ok_(task_hex) || !gcs_id_ok_(job_hex))
-        return -1;
-    struct gcs_task t = {
-        .task_id = (char *)task_hex, .job = (char *)job_hex, .name = (char *)nz(name),
-        .state = "PENDING", .node = "", .attempts = 0, .updated_ms = now_ms(),
-        .spec = (char *)spec, .spec_len = spec ? speclen : 0,
-    };
-    char *jobset = xasprintf("job:%s:tasks", job_hex);
-    const char *sets[] = { jobset };
-    int rc = put_send(c, &gcs_table_task_, task_hex, &t, sets, 1,
-                      tctx_new(K_DONE, "task put", NULL));
-    free(jobset);
-    return rc;
-}
-
 static bool is_final(const char *state)
 {
     return strcmp(state, "FINISHED") == 0 || strcmp(state, "FAILED") == 0;
 }
 
+/* The job a task ID belongs to: its first 8 hex digits (common/ids.h). */
+static bool task_job8(const char *task_hex, char job8[9])
+{
+    if (strlen(task_hex) < 8)
+        return false;
+    memcpy(job8, task_hex, 8);
+    job8[8] = '\0';
+    return true;
+}
+
+/* Append T's packed record (the format above lua_task_state) to B. */
+static void task_pack(struct buf *b, const struct gcs_task *t)
+{
+    const char *text[] = { t->state, nz(t->node), NULL, NULL, t->job, nz(t->name) };
+    char att[24], up[24];
+    snprintf(att, sizeof att, "%lld", t->attempts);
+    snprintf(up, sizeof up, "%lld", t->updated_ms);
+    text[2] = att;
+    text[3] = up;
+    for (int i = 0; i < 6; i++) {
+        size_t at = b->len;
+        buf_append(b, text[i], strlen(text[i]));
+        for (size_t k = at; k < b->len; k++)
+            if (b->data[k] == '\n')
+                b->data[k] = ' '; /* a line break would end the field */
+        buf_append(b, "\n", 1);
+    }
+    if (t->spec_len)
+        buf_append(b, t->spec, t->spec_len);
+}
+
 /*
- * Plain pipelined commands, not a script: the record is one HSET of about
- * twenty arguments, and passing those through the batch dispatcher's Lua
- * tables cost Redis more than the writes themselves. Only a final state
- * that also trims tasks:finished (every 32nd, gcs_client_trim_bound_) runs
- * a script.
+ * Records wait in the batch (struct batch) as one HSET per job hash and one
+ * ZADD for those that finished, and go out ahead of the batch's scripts, so
+ * a state change made after a record finds it.
  */
+static struct gcs_argv_ *batch_hset(struct batch *bt, const char *key)
+{
+    for (int i = 0; i < bt->nhsets; i++)
+        if (strcmp(bt->hsets[i].v[1], key) == 0)
+            return &bt->hsets[i];
+    if (bt->nhsets == BATCH_MAX_HSETS)
+        return NULL;
+    struct gcs_argv_ *a = &bt->hsets[bt->nhsets++];
+    memset(a, 0, sizeof *a);
+    gcs_argv_adds_(a, "HSET");
+    gcs_argv_addcopy_(a, key, strlen(key));
+    return a;
+}
+
 int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
 {
+    char job8[9];
     if (t == NULL || !gcs_id_ok_(t->task_id) || !gcs_id_ok_(t->job) || t->state == NULL ||
-        t->state[0] == '\0')
+        t->state[0] == '\0' || !task_job8(t->task_id, job8))
         return -1;
     const char *p = gcs_client_prefix(c);
     struct gcs_task rec = *t;
-    rec.name = (char *)nz(rec.name);
-    rec.node = (char *)nz(rec.node);
     rec.updated_ms = now_ms();
     if (rec.spec == NULL)
         rec.spec_len = 0;
-    struct gcs_argv_ a = { 0 };
-    gcs_argv_adds_(&a, "HSET");
-    gcs_argv_addf_(&a, "%stask:%s", p, rec.task_id);
-    gcs_argv_add_record_(&a, &gcs_table_task_, &rec);
-    int rc = gcs_command_argv(c, NULL, NULL, a.n, a.v, a.len);
-    gcs_argv_free_(&a);
-    if (rc == 0)
-        rc = gcs_command(c, NULL, NULL, "SADD %sjob:%s:tasks %s", p, rec.job, rec.task_id);
-    if (rc < 0 || !is_final(rec.state))
-        return rc;
-    long kept = gcs_client_trim_bound_(c);
-    if (kept == 0)
-        return gcs_command(c, NULL, NULL, "ZADD %stasks:finished %lld %s", p, rec.updated_ms,
-                           rec.task_id);
-    char *keys[2] = { gcs_key_(p, "task:%s", rec.task_id), gcs_key_(p, "tasks:finished") };
-    struct gcs_argv_ args = { 0 };
-    gcs_argv_adds_(&args, rec.task_id);
-    gcs_argv_adds_(&args, rec.state);
-    gcs_argv_adds_(&args, rec.node);
-    gcs_argv_addf_(&args, "%lld", rec.attempts);
-    gcs_argv_addf_(&args, "%lld", rec.updated_ms);
-    gcs_argv_addf_(&args, "%ld", kept);
-    gcs_argv_adds_(&args, p);
-    return eval_send(c, tctx_new(K_DONE, "task finished", NULL), lua_task_finished, keys, 2, &args);
+    struct buf v = BUF_INIT;
+    task_pack(&v, &rec);
+    char *key = gcs_key_(p, "job:%s:taskrecs", job8);
+    struct batch *bt = batch_get(c);
+    struct gcs_argv_ *h = bt ? batch_hset(bt, key) : NULL;
+    if (h == NULL && bt) {
+        batch_flush_(c);
+        h = batch_hset(bt, key);
+    }
+    int rc = 0;
+    if (h) {
+        gcs_argv_addcopy_(h, rec.task_id, strlen(rec.task_id));
+        gcs_argv_addcopy_(h, v.data, v.len);
+        bt->nrecs++;
+    } else {
+        rc = gcs_command(c, NULL, NULL, "HSET %s %s %b", key, rec.task_id, v.data, v.len);
+    }
+    free(key);
+    buf_free(&v);
+    if (rc == 0 && is_final(rec.state)) {
+        if (h) {
+            if (bt->fin.n == 0) {
+                gcs_argv_adds_(&bt->fin, "ZADD");
+                gcs_argv_addf_(&bt->fin, "%stasks:finished", p);
+            }
+            gcs_argv_addf_(&bt->fin, "%lld", rec.updated_ms);
+            gcs_argv_addcopy_(&bt->fin, rec.task_id, strlen(rec.task_id));
+        } else {
+            rc = gcs_command(c, NULL, NULL, "ZADD %stasks:finished %lld %s", p, rec.updated_ms,
+                             rec.task_id);
+        }
+        long kept = gcs_client_trim_bound_(c);
+        if (rc == 0 && kept > 0) {
+            char *keys[1] = { gcs_key_(p, "tasks:finished") };
+            struct gcs_argv_ args = { 0 };
+            gcs_argv_addf_(&args, "%ld", kept);
+            gcs_argv_adds_(&args, p);
+            rc = eval_send(c, tctx_new(K_DONE, "task trim", NULL), lua_task_trim, keys, 1, &args);
+        }
+    }
+    if (bt && (bt->nrecs >= BATCH_MAX_OPS))
+        batch_flush_(c);
+    else if (bt && bt->nrecs == 1 && bt->nops == 0)
+        gcs_client_batch_later_(c);
+    return rc;
+}
+
+int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex,
+                 const char *name, const void *spec, size_t speclen)
+{
+    struct gcs_task t = {
+        .task_id = (char *)task_hex, .job = (char *)job_hex, .name = (char *)nz(name),
+        .state = "PENDING", .node = "", .attempts = 0,
+        .spec = (char *)spec, .spec_len = spec ? speclen : 0,
+    };
+    return gcs_task_record(c, &t);
 }
 
 int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
                        const char *node_hex, int attempts)
 {
-    if (!gcs_id_ok_(task_hex) || state == NULL || state[0] == '\0')
+    char job8[9];
+    if (!gcs_id_ok_(task_hex) || state == NULL || state[0] == '\0' || !task_job8(task_hex, job8))
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[2] = { gcs_key_(p, "task:%s", task_hex), gcs_key_(p, "tasks:finished") };
+    char *keys[2] = { gcs_key_(p, "job:%s:taskrecs", job8), gcs_key_(p, "tasks:finished") };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, task_hex);
     gcs_argv_adds_(&args, state);
@@ -754,11 +891,16 @@ int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *s
 
 int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg)
 {
-    if (!gcs_id_ok_(task_hex) || cb == NULL)
+    char job8[9];
+    if (!gcs_id_ok_(task_hex) || cb == NULL || !task_job8(task_hex, job8))
         return -1;
     struct tctx *x = tctx_new(K_GET, "task get", arg);
     x->fn.task = cb;
-    return get_send(c, &gcs_table_task_, task_hex, x);
+    x->t = &gcs_table_task_;
+    char *keys[1] = { gcs_key_(gcs_client_prefix(c), "job:%s:taskrecs", job8) };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_adds_(&args, task_hex);
+    return eval_send(c, x, lua_task_get, keys, 1, &args);
 }
 
 /* ------------------------------------------------------------- functions */
@@ -868,7 +1010,7 @@ int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
     if (!gcs_id_ok_(job_hex))
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[3] = { gcs_key_(p, "job:%s:tasks", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
+    char *keys[3] = { gcs_key_(p, "job:%s:taskrecs", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
                       gcs_key_(p, "jobobjs:%.8s", job_hex) };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, p);

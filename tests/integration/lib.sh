@@ -82,7 +82,11 @@ cleanup() {
     for td in "${TEMP_DIRS[@]}"; do "$RAY" stop --force --temp-dir "$td" >/dev/null 2>&1; done
     # anything still alive that belongs to this test
     pkill -9 -f "$T" >/dev/null 2>&1
-    rm -rf "$T"
+    if [ -n "${RAY_TEST_KEEP:-}" ] && [ "$FAILS" -gt 0 ]; then
+        echo "  (kept $T for a look: RAY_TEST_KEEP is set)"
+    else
+        rm -rf "$T"
+    fi
 }
 trap cleanup EXIT
 

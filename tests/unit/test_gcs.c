@@ -342,7 +342,7 @@ START_TEST(test_task_table)
         gcs_task_set_state(gc, id, i % 2 ? "FAILED" : "FINISHED", NULL, -1);
     }
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 5);
-    ck_assert_int_eq(int_cmd("SCARD", "job:job1aaaa:tasks"), 5);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 5);
     memset(&t, 0, sizeof t);
     gcs_task_get(gc, "job1aaaat00", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
@@ -360,9 +360,9 @@ START_TEST(test_task_table)
     gcs_object_add_location(gc, "otherjob0011", "node1", 10);
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 2);
     gcs_job_cleanup(gc, "job1aaaa");
-    ck_assert_int_eq(int_cmd("SCARD", "job:job1aaaa:tasks"), 0);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 0);
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 0);
-    ck_assert_int_eq(int_cmd("EXISTS", "task:job1aaaat19"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "job:job1aaaa:taskrecs"), 0);
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job1aaaa0011"), 0);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:otherjob0011"), 1);
@@ -395,8 +395,11 @@ START_TEST(test_task_record)
     ck_assert_uint_eq(t.spec_len, sizeof spec);
     ck_assert_int_eq(memcmp(t.spec, spec, sizeof spec), 0);
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 3); /* 5 finished, 3 kept */
-    ck_assert_int_eq(int_cmd("EXISTS", "task:job2bbbbr00"), 0);
-    ck_assert_int_eq(int_cmd("SCARD", "job:job2bbbb:tasks"), 4);
+    struct task_res gone = { 0 };
+    gcs_task_get(gc, "job2bbbbr00", on_task, &gone);
+    ck_assert(wait_for(&gone.done, 5000));
+    ck_assert(!gone.found); /* trimmed */
+    ck_assert_int_eq(int_cmd("HLEN", "job:job2bbbb:taskrecs"), 4);
     /* its final state, later, as a state change */
     gcs_task_set_state(gc, "job2bbbbr05", "FINISHED", NULL, -1);
     memset(&t, 0, sizeof t);
@@ -404,7 +407,34 @@ START_TEST(test_task_record)
     ck_assert(wait_for(&t.done, 5000));
     ck_assert_str_eq(t.state, "FINISHED");
     gcs_job_cleanup(gc, "job2bbbb");
-    ck_assert_int_eq(int_cmd("SCARD", "job:job2bbbb:tasks"), 0);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job2bbbb:taskrecs"), 0);
+}
+END_TEST
+
+/* Thousands of records in one turn of the loop: the batch fills and is
+ * flushed from inside gcs_task_record more than once, and every record
+ * arrives once. */
+START_TEST(test_task_record_burst)
+{
+    gcs_client_set_limits(gc, 0, 100000);
+    char id[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "job3ccccb%05d", i);
+        struct gcs_task r = { .task_id = id, .job = "job3cccc", .name = "noop",
+                              .state = i % 3 ? "FINISHED" : "PENDING", .node = "n",
+                              .attempts = 1, .spec = "s", .spec_len = 1 };
+        ck_assert_int_eq(gcs_task_record(gc, &r), 0);
+    }
+    ck_assert_int_eq(int_cmd("HLEN", "job:job3cccc:taskrecs"), 5000);
+    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 3333);
+    struct task_res t = { 0 };
+    gcs_task_get(gc, "job3ccccb04999", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert(t.found);
+    ck_assert_str_eq(t.state, "FINISHED");
+    gcs_job_cleanup(gc, "job3cccc");
+    ck_assert_int_eq(int_cmd("EXISTS", "job:job3cccc:taskrecs"), 0);
+    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 0);
 }
 END_TEST
 
@@ -806,6 +836,7 @@ static Suite *gcs_suite(void)
     tcase_add_test(tc, test_object_table);
     tcase_add_test(tc, test_task_table);
     tcase_add_test(tc, test_task_record);
+    tcase_add_test(tc, test_task_record_burst);
     tcase_add_test(tc, test_function_table);
     tcase_add_test(tc, test_job_table);
     tcase_add_test(tc, test_actor_table);
