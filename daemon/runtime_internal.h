@@ -84,6 +84,7 @@ struct task {
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
     bool rec_queued;        /* a record or state write is held back for it */
+    bool rec_live;          /* counted in runtime.rec_live */
     long long rec_due_ms;   /* when the write held back is due */
     struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
@@ -210,6 +211,7 @@ struct runtime {
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
     struct objrecs *objrecs;    /* object-table entries held back (objrec.c) */
+    long rec_live;              /* unfinished tasks with a record written (taskrec.c) */
     struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
     struct event *rec_ev;       /* writes them out */
     struct event *tick;         /* periodic: idle workers, demands */

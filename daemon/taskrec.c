@@ -20,6 +20,12 @@
  * they leave), so holding it back costs only `ray list tasks` up to a second
  * of lag.
  *
+ * A node with a deep queue (a million tasks submitted at once) would write
+ * every record twice, PENDING and then FINISHED. So at most
+ * TASKREC_LIVE_MAX unfinished tasks of a node have a record at a time; the
+ * others' records are written once, when they end. (Ray likewise keeps a
+ * bounded number of task events per worker and drops the rest.)
+ *
  * Only normal tasks submitted here are held back; tasks placed here by the
  * global scheduler and the head's retries already have a record, and only
  * their state changes are held back.
@@ -33,6 +39,7 @@
 #include <event2/event.h>
 
 #define TASKREC_DELAY_MS 1000
+#define TASKREC_LIVE_MAX 10000 /* records of unfinished tasks shown at once */
 
 /* RUNNING once it runs on its worker; a task sent ahead is still PENDING. */
 static const char *state_name(const struct task *t)
@@ -68,17 +75,15 @@ static void arm(struct runtime *rt)
     event_add(rt->rec_ev, &tv);
 }
 
-/* Write T's record (first write) or its state (later ones) as STATE. */
+/* Write T's whole record as STATE. This node has all of it (spec included),
+ * so a later write replaces the record rather than running a script to
+ * edit it: plain HSETs that go out in bulk with the loop turn's others. */
 static void write_rec(struct runtime *rt, struct task *t, const char *state)
 {
-    if (!t->rec_written && t->job->ending)
+    if (t->job->ending)
         return; /* the job's cleanup deletes its records: do not make a new one */
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
-    if (t->rec_written) {
-        gcs_task_set_state(rt->n->gcs, hex, state, rt->n->hex, t->attempts);
-        return;
-    }
     struct gcs_task r = {
         .task_id = hex, .job = t->job->hex, .name = t->name, .state = (char *)state,
         .node = rt->n->hex, .attempts = t->attempts, .spec = t->spec.data,
@@ -90,13 +95,27 @@ static void write_rec(struct runtime *rt, struct task *t, const char *state)
 }
 
 /* Write what is due (ALL: everything held back). */
+static void live_drop(struct runtime *rt, struct task *t)
+{
+    if (t->rec_live) {
+        t->rec_live = false;
+        rt->rec_live--;
+    }
+}
+
 static void flush(struct runtime *rt, bool all)
 {
     long long now = net_now_ms();
     while (rt->rec_head && (all || rt->rec_head->rec_due_ms <= now)) {
         struct task *t = rt->rec_head;
         unlink_rec(rt, t);
+        if (!t->rec_written && rt->rec_live >= TASKREC_LIVE_MAX && !all)
+            continue; /* enough shown: this one is written when it ends */
         write_rec(rt, t, state_name(t));
+        if (!t->rec_live) {
+            t->rec_live = true;
+            rt->rec_live++;
+        }
     }
     arm(rt);
 }
@@ -141,20 +160,20 @@ void taskrec_running(struct runtime *rt, struct task *t)
 void taskrec_final(struct runtime *rt, struct task *t, const char *state)
 {
     unlink_rec(rt, t);
+    live_drop(rt, t);
     write_rec(rt, t, state);
 }
 
 void taskrec_flush_one(struct runtime *rt, struct task *t)
 {
-    if (!t->rec_queued)
-        return;
     unlink_rec(rt, t);
-    write_rec(rt, t, state_name(t));
+    write_rec(rt, t, state_name(t)); /* held back or not: it must be there */
 }
 
 void taskrec_forget(struct runtime *rt, struct task *t)
 {
     unlink_rec(rt, t);
+    live_drop(rt, t);
 }
 
 void taskrec_init(struct runtime *rt)
