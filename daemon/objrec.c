@@ -65,13 +65,8 @@ static void unlink_entry(struct objrecs *o, struct objrec *e)
 
 static void arm(struct objrecs *o)
 {
-    if (o->head == NULL)
-        return;
-    long long left = o->head->due_ms - net_now_ms();
-    if (left < 1)
-        left = 1;
-    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
-    event_add(o->ev, &tv);
+    if (o->head)
+        rt_timer_at(o->ev, o->head->due_ms);
 }
 
 /* Write what is due, or everything when ALL. */

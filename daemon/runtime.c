@@ -7,6 +7,7 @@
 #include "daemon/runtime.h"
 
 #include "common/log.h"
+#include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
@@ -19,6 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+void rt_timer_at(struct event *ev, long long due_ms)
+{
+    long long left = due_ms - net_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+    event_add(ev, &tv);
+}
 
 struct client *rt_client_of(struct conn *c)
 {

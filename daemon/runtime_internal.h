@@ -280,6 +280,9 @@ struct conn *cluster_conn(struct runtime *rt, const char *hex);
 void cluster_node_dead(struct runtime *rt, const char *hex);
 
 /* runtime.c */
+/* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at
+ * least a millisecond from now. */
+void rt_timer_at(struct event *ev, long long due_ms);
 struct client *rt_client_of(struct conn *c);
 struct job *rt_job_find(struct runtime *rt, uint32_t num);
 /* Send a JOB_LOG line to the job's submitter and append it to its log file. */

@@ -66,13 +66,8 @@ static void unlink_rec(struct runtime *rt, struct task *t)
 /* Arm the timer for the oldest write held back. */
 static void arm(struct runtime *rt)
 {
-    if (rt->rec_head == NULL || rt->rec_ev == NULL)
-        return;
-    long long left = rt->rec_head->rec_due_ms - net_now_ms();
-    if (left < 1)
-        left = 1;
-    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
-    event_add(rt->rec_ev, &tv);
+    if (rt->rec_head && rt->rec_ev)
+        rt_timer_at(rt->rec_ev, rt->rec_head->rec_due_ms);
 }
 
 /* Write T's whole record as STATE. This node has all of it (spec included),
