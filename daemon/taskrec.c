@@ -89,7 +89,6 @@ static void write_rec(struct runtime *rt, struct task *t, const char *state)
     t->rec_written = true;
 }
 
-/* Write what is due (ALL: everything held back). */
 static void live_drop(struct runtime *rt, struct task *t)
 {
     if (t->rec_live) {
@@ -98,6 +97,7 @@ static void live_drop(struct runtime *rt, struct task *t)
     }
 }
 
+/* Write what is due (ALL: everything held back). */
 static void flush(struct runtime *rt, bool all)
 {
     long long now = net_now_ms();
@@ -156,7 +156,8 @@ void taskrec_final(struct runtime *rt, struct task *t, const char *state)
 {
     unlink_rec(rt, t);
     live_drop(rt, t);
-    write_rec(rt, t, state);
+    if (t->kind == TASK_NORMAL) /* actor calls have no record */
+        write_rec(rt, t, state);
 }
 
 void taskrec_flush_one(struct runtime *rt, struct task *t)
