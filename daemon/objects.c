@@ -579,7 +579,25 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-/* ---- clients and jobs going away ------------------------------------------------------ */
+/* ---- copies of small returns sent ahead -------------------------------------------------- */
+
+void objects_send_returns(struct runtime *rt, const struct task *t, struct conn *c, uint32_t type,
+                          uint64_t max_bytes, bool scalars_only)
+{
+    const char *base = objstore_base(rt->n->store);
+    for (int i = 1; i <= t->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, t->id, (uint32_t)i);
+        struct objstore_info info;
+        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
+            info.state != OBJSTORE_SEALED || info.size > max_bytes)
+            continue;
+        if (scalars_only &&
+            (info.vtype > RAY_ACTOR || info.vtype == RAY_STR || info.vtype == RAY_BYTES))
+            continue;
+        conn_send(c, type, rid, (uint64_t)info.vtype, base + info.offset, (size_t)info.size);
+    }
+}
 
 /*
  * Ray's owners learn their tasks' small results with the task's reply; here
@@ -599,21 +617,11 @@ void objects_push_values(struct runtime *rt, const struct task *t)
     struct client *cl = rt->clients;
     while (cl && cl->store_id != t->owner)
         cl = cl->next;
-    if (cl == NULL || cl->conn == NULL)
-        return;
-    const char *base = objstore_base(rt->n->store);
-    for (int i = 1; i <= t->nret; i++) {
-        uint8_t rid[IDS_SIZE];
-        ids_with_index(rid, t->id, (uint32_t)i);
-        struct objstore_info info;
-        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
-            info.state != OBJSTORE_SEALED || info.size > PUSH_MAX_BYTES ||
-            info.vtype > RAY_ACTOR || info.vtype == RAY_STR || info.vtype == RAY_BYTES)
-            continue;
-        conn_send(cl->conn, PROTO_OBJ_VALUE, rid, (uint64_t)info.vtype, base + info.offset,
-                  (size_t)info.size);
-    }
+    if (cl && cl->conn)
+        objects_send_returns(rt, t, cl->conn, PROTO_OBJ_VALUE, PUSH_MAX_BYTES, true);
 }
+
+/* ---- clients and jobs going away ------------------------------------------------------ */
 
 void objects_client_gone(struct runtime *rt, struct client *cl)
 {

@@ -296,6 +296,11 @@ void objects_ready(struct runtime *rt, const uint8_t *id);
 /* Store an ERROR object (code, message) under ID, replacing what was there
  * unless it is pinned. */
 void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const char *msg);
+/* Send each return of T sealed in memory here, of at most MAX_BYTES (and,
+ * with SCALARS_ONLY, a scalar: no STR or BYTES), to C as a TYPE message
+ * (id, vtype, data): copies for whoever will want them. */
+void objects_send_returns(struct runtime *rt, const struct task *t, struct conn *c, uint32_t type,
+                          uint64_t max_bytes, bool scalars_only);
 /* T ended well: send its small scalar returns to the client that submitted
  * it (OBJ_VALUE), so that client answers ray_get/ray_wait of them itself. */
 void objects_push_values(struct runtime *rt, const struct task *t);

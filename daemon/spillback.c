@@ -291,19 +291,8 @@ void spill_push_returns(struct runtime *rt, struct task *t)
     if (!t->job->remote)
         return;
     struct conn *c = cluster_conn(rt, t->job->origin);
-    if (c == NULL)
-        return;
-    const char *base = objstore_base(rt->n->store);
-    for (int i = 1; i <= t->nret; i++) {
-        uint8_t rid[IDS_SIZE];
-        ids_with_index(rid, t->id, (uint32_t)i);
-        struct objstore_info info;
-        if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
-            info.state != OBJSTORE_SEALED || info.size > SPILL_PUSH_MAX)
-            continue;
-        conn_send(c, PROTO_NODE_OBJ_PUT, rid, (uint64_t)info.vtype, base + info.offset,
-                  (size_t)info.size);
-    }
+    if (c)
+        objects_send_returns(rt, t, c, PROTO_NODE_OBJ_PUT, SPILL_PUSH_MAX, false);
 }
 
 static int h_obj_put(struct conn *c, const struct proto_msg *m, void *arg)

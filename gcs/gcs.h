@@ -236,8 +236,9 @@ int gcs_object_delete(struct gcs_client *c, const char *obj_hex);
 /* The node IDs holding the object (N may be 0). */
 int gcs_object_locations(struct gcs_client *c, const char *obj_hex, gcs_strings_fn cb, void *arg);
 
-/* --- task table: hash <p>task:<id>, sets <p>tasks, <p>job:<job>:tasks,
- * sorted set <p>tasks:finished */
+/* --- task table: hash <p>job:<job8>:taskrecs (field: task ID; value: the
+ * record as text, docs/gcs.md), sorted set <p>tasks:finished. Task IDs
+ * start with their job's 8 hex digits. */
 /* Store a new task (state PENDING, attempts 0) with its SPEC bytes. */
 int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex,
                  const char *name, const void *spec, size_t speclen);
@@ -247,9 +248,10 @@ int gcs_task_put(struct gcs_client *c, const char *task_hex, const char *job_hex
 int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *state,
                        const char *node_hex, int attempts);
 /* Store the whole record of task T->task_id as it stands now (replacing any
- * earlier record's fields): state, node, attempts and spec in one write; for FINISHED or
- * FAILED the entry in <p>tasks:finished with its trimming. updated_ms is set
- * here. Returns 0 when queued, -1 on a bad ID or an empty state. */
+ * earlier one): state, node, attempts and spec; for FINISHED or FAILED the
+ * entry in <p>tasks:finished with its trimming. Records made in one turn of
+ * the loop go out together. updated_ms is set here. Returns 0 when queued,
+ * -1 on a bad ID or an empty state. */
 int gcs_task_record(struct gcs_client *c, const struct gcs_task *t);
 int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg);
 
