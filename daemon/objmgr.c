@@ -288,6 +288,10 @@ static void want_lost(struct objmgr *om, struct want *w)
              w->nfailed, w->nfailed == 1 ? "" : "s", w->why);
     want_uncreate(om, w);
     want_free(om, w);
+    if (objlife_gone(rt, id, NULL)) {
+        objlife_answer_now(rt, id); /* freed meanwhile: say so, not "lost" */
+        return;
+    }
     log_warnx("%s", msg);
     if (has_waiters(om, id))
         objects_put_error(rt, id, RAY_ELOST, msg);
@@ -513,7 +517,7 @@ static void pull_complete(struct objmgr *om, struct pull *p)
     w->created = false;
     want_free(om, w);
     if (objstore_seal(rt->n->store, id) == OBJSTORE_OK) /* wakes the waiters */
-        gcs_object_add_location(rt->n->gcs, hex, rt->n->hex, (long long)size);
+        objects_sealed(rt, id, size); /* records the location (or drops a late copy) */
 }
 
 static int h_header(struct conn *c, const struct proto_msg *m, void *arg)

@@ -211,6 +211,7 @@ struct runtime {
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
     struct objrecs *objrecs;    /* object-table entries held back (objrec.c) */
+    struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
     long rec_live;              /* unfinished tasks with a record written (taskrec.c) */
     struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
     struct event *rec_ev;       /* writes them out */
@@ -304,6 +305,9 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
 /* T ended well: send its small scalar returns to the client that submitted
  * it (OBJ_VALUE), so that client answers ray_get/ray_wait of them itself. */
 void objects_push_values(struct runtime *rt, const struct task *t);
+/* ID (SIZE bytes) was sealed here: record it in the object table, or
+ * delete it if its job has ended (objlife_job_over). */
+void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size);
 /* Store a copy of a small object made on another node (no-op if present). */
 void objects_put_copy(struct runtime *rt, const uint8_t *id, uint32_t vtype, const void *data,
                       size_t len);
@@ -391,6 +395,35 @@ void objrec_sealed(struct runtime *rt, const uint8_t *id, uint64_t size);
 bool objrec_freed(struct runtime *rt, const uint8_t *id);
 /* Job NUM ended: drop its entries held back (its cleanup covers the table). */
 void objrec_job_ended(struct runtime *rt, uint32_t num);
+
+/* ---- the end of objects: tombstones, job sweeps (objlife.c) ---------------------- */
+void objlife_init(struct runtime *rt);
+void objlife_free(struct runtime *rt);
+/* ID was freed (ray_free, here or on another node): remember it. */
+void objlife_freed(struct runtime *rt, const uint8_t *id);
+/* ID was sealed here again: it is not gone any more. */
+void objlife_unfreed(struct runtime *rt, const uint8_t *id);
+/* If ID is known to be gone for good (freed, or of a job that ended here
+ * and not kept by a detached actor), returns RAY_ENOTFOUND and, if PAYLOAD
+ * is not NULL, appends the ERROR payload ([code, message]) that says so;
+ * else 0 (not made yet, as far as this node knows). */
+int objlife_gone(struct runtime *rt, const uint8_t *id, struct buf *payload);
+/* True if ID belongs to a job that ended here and no live detached actor keeps it. */
+bool objlife_job_over(struct runtime *rt, const uint8_t *id);
+/* Someone started waiting for ID, which is gone: answer its waiters on the
+ * next loop turn (objlife_answer_now). */
+void objlife_answer_later(struct runtime *rt, const uint8_t *id);
+/* Wake ID's waiters now with an ERROR object saying why ID is gone, stored
+ * here only (not in the object table). No-op if ID is here, has no waiter
+ * or is not gone. */
+void objlife_answer_now(struct runtime *rt, const uint8_t *id);
+/* Client CL put or creates ID: kept past its job's end if CL is a detached actor. */
+void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id);
+/* ID was freed: if it was kept, it is not any more. */
+void objlife_kept_freed(struct runtime *rt, const uint8_t *id);
+/* Job NUM ended here: delete its objects from the store now, remember the
+ * end, and sweep store and GCS again a second and five seconds later. */
+void objlife_job_ended(struct runtime *rt, uint32_t num);
 
 /* ---- the task table, written behind (taskrec.c) ------------------------------ */
 void taskrec_init(struct runtime *rt);

@@ -611,8 +611,10 @@ static void fail_from_dep(struct runtime *rt, struct task *t, const uint8_t *dep
     size_t ml = strlen(msg);
     if (mpr_array(&r, &n) == 0 && n == 2 && mpr_int(&r, &code) == 0)
         mpr_str(&r, &msg, &ml);
-    char *m = xstrndup(msg, ml);
     (void)dep;
+    char *m = code == RAY_ENOTFOUND /* freed, or of an ended job: say which task needed it */
+                  ? xasprintf("task %s cannot run: its argument %.*s", t->name, (int)ml, msg)
+                  : xstrndup(msg, ml);
     tasks_fail(rt, t, (int)code, m);
     free(m);
 }

@@ -274,6 +274,15 @@ int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg);
  * record, nor the shared library bytes). Objects belong to a job by job
  * number: the first 8 hex digits of both IDs (common/ids.h layout). */
 int gcs_job_cleanup(struct gcs_client *c, const char *job_hex);
+/* A job just ended (its driver's node calls this once): as gcs_job_cleanup,
+ * but objects a detached actor keeps (<p>jobkeep:<job8>) stay, and the
+ * job's task records stay until the next job ends (<p>tasks:last_ended
+ * names it), whose end deletes them. */
+int gcs_job_end_cleanup(struct gcs_client *c, const char *job_hex);
+/* A node done with an ended job (its own table writes for it all sent):
+ * delete what gcs_job_end_cleanup would, and the job's task records too
+ * unless it is still the last job that ended. Idempotent. */
+int gcs_job_sweep(struct gcs_client *c, const char *job_hex);
 
 /* --- actor directory: hash <p>actor:<id>, string <p>actor_name:<name>,
  * set <p>actors */
