@@ -256,8 +256,10 @@ int ray_seal(ray_ref ref)
  * round trip to the node, as Ray's in-process memory store does for small
  * objects. An open-addressing table that grows as needed (kept at most
  * three quarters full) up to SCALAR_CACHE_MAX_SLOTS, and starts over only
- * when even that is full; ray_free deletes exactly the freed entries
- * (backward-shift deletion keeps probe chains intact). A process that
+ * when even that is full. ray_free turns the freed entries into "freed"
+ * marks, and adds one for a freed task return not cached yet: a push of
+ * that value still on its way (the node sent it before the free) is then
+ * not cached, so a freed object is never answered from here. A process that
  * never caches anything allocates nothing.
  */
 #define SCALAR_CACHE_MIN_SLOTS 4096u       /* power of two */
@@ -266,6 +268,7 @@ int ray_seal(ray_ref ref)
 struct scalar_entry {
     uint8_t id[RAY_ID_SIZE];
     bool used;
+    bool freed;  /* a freed mark: not a value */
     ray_value v;
 };
 static struct scalar_entry *scalar_cache;
@@ -291,7 +294,7 @@ static bool scalar_find(const uint8_t *id, ray_value *out)
     pthread_mutex_lock(&scalar_lock);
     if (scalar_cache) {
         size_t i = scalar_probe(id);
-        if (scalar_cache[i].used) {
+        if (scalar_cache[i].used && !scalar_cache[i].freed) {
             *out = scalar_cache[i].v;
             found = true;
         }
@@ -330,6 +333,10 @@ static void scalar_put(const uint8_t *id, const ray_value *v)
     pthread_mutex_lock(&scalar_lock);
     if (scalar_room()) {
         size_t i = scalar_probe(id);
+        if (scalar_cache[i].freed) {
+            pthread_mutex_unlock(&scalar_lock);
+            return; /* freed meanwhile: a late push */
+        }
         if (!scalar_cache[i].used)
             scalar_count++;
         scalar_cache[i].used = true;
@@ -349,26 +356,32 @@ void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_
     scalar_put(id, &v);
 }
 
-/* Forget freed objects: delete each entry and shift the rest of its probe
- * chain back over the hole. */
+/* Forget freed objects: mark each entry freed; mark a task return that is
+ * not cached yet too (its pushed value may still arrive). */
 static void scalar_forget(const ray_ref *refs, size_t n)
 {
     pthread_mutex_lock(&scalar_lock);
-    for (size_t k = 0; scalar_cache && scalar_count > 0 && k < n; k++) {
-        size_t i = scalar_probe(refs[k].id), mask = scalar_slots - 1;
-        if (!scalar_cache[i].used)
+    for (size_t k = 0; k < n; k++) {
+        uint32_t index = ids_index(refs[k].id);
+        bool pushed = index != 0 && !(index & IDS_PUT_INDEX); /* a task return */
+        if (scalar_cache == NULL && !pushed)
             continue;
-        scalar_cache[i].used = false;
-        scalar_count--;
-        for (size_t j = (i + 1) & mask; scalar_cache[j].used; j = (j + 1) & mask) {
-            size_t home = scalar_slot(scalar_cache[j].id);
-            /* move J into the hole at I unless its home lies in (I, J] */
-            if (((j - home) & mask) >= ((j - i) & mask)) {
-                scalar_cache[i] = scalar_cache[j];
-                scalar_cache[j].used = false;
-                i = j;
+        if (scalar_cache) {
+            size_t i = scalar_probe(refs[k].id);
+            if (scalar_cache[i].used) {
+                scalar_cache[i].freed = true;
+                continue;
             }
         }
+        if (!pushed || !scalar_room())
+            continue;
+        size_t i = scalar_probe(refs[k].id);
+        if (!scalar_cache[i].used)
+            scalar_count++;
+        memset(&scalar_cache[i], 0, sizeof scalar_cache[i]);
+        scalar_cache[i].used = true;
+        scalar_cache[i].freed = true;
+        memcpy(scalar_cache[i].id, refs[k].id, RAY_ID_SIZE);
     }
     pthread_mutex_unlock(&scalar_lock);
 }

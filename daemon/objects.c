@@ -297,11 +297,10 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
 
 void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
 {
-    if (objlife_job_over(rt, id)) {
-        objstore_delete(rt->n->store, id); /* late: its job's end already swept */
+    if (objlife_is_freed(rt, id) || objlife_job_over(rt, id)) {
+        objstore_delete(rt->n->store, id); /* late: freed, or its job's end swept */
         return;
     }
-    objlife_unfreed(rt, id);
     objrec_sealed(rt, id, size);
 }
 

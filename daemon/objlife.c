@@ -12,7 +12,9 @@
  *             object table; each node then keeps the ID as a tombstone, in
  *             a FIFO of at most OBJLIFE_FREED_MAX IDs (the oldest are
  *             forgotten first), and forgets a job's tombstones when the
- *             job ends (the next kind covers them).
+ *             job ends (the next kind covers them). A freed object sealed
+ *             here later (the return of a task that was still running, a
+ *             copy on its way) is deleted at once.
  *   ended     an object of a job that has ended here (or whose end this
  *             node heard of on ch:jobs): the last OBJLIFE_ENDED_MAX job
  *             numbers are kept. Objects a detached actor put are kept
@@ -31,11 +33,12 @@
  * that job sealed here (a late pull, a killed task's error, a copy pushed
  * from another node) is deleted instead of recorded (objlife_job_over). The
  * node that ran the driver cleans the job's keys in the GCS at once
- * (jobs.c, gcs_job_end_cleanup); every node that knew the job then sweeps
+ * (jobs.c, gcs_job_cleanup); every node that knew the job then sweeps
  * twice more, OBJLIFE_SWEEP1_MS and OBJLIFE_SWEEP2_MS later: its store
- * again, and the GCS (gcs_job_sweep), which catches the table writes it
- * had in flight when the job ended. Each node's writes reach Redis in
- * order, so its sweep comes after all of them.
+ * again, and the GCS (gcs_job_cleanup again), which catches the object and
+ * task table writes it still had in flight when the job ended (a pipeline
+ * of thousands, on a busy node). Each node's writes reach Redis in order,
+ * so its sweep comes after all of them.
  *
  * Detached actors own what they put: an object put or created (ray_put,
  * ray_create; not a method's return, which is its caller's) by the worker
@@ -106,11 +109,10 @@ void objlife_freed(struct runtime *rt, const uint8_t *id)
     idmap_put(&o->freed, id, (void *)1);
 }
 
-void objlife_unfreed(struct runtime *rt, const uint8_t *id)
+bool objlife_is_freed(struct runtime *rt, const uint8_t *id)
 {
     struct objlife *o = ol_of(rt);
-    if (o && o->freed.len)
-        idmap_del(&o->freed, id); /* its ring slot stays: the map is what counts */
+    return o && o->freed.len && idmap_get(&o->freed, id);
 }
 
 /* Forget the tombstones of job NUM (its end answers for them). */
@@ -345,7 +347,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
             log_info("job %08x: deleted %llu more of its objects", s->num, (unsigned long long)n);
         char hex[9];
         snprintf(hex, sizeof hex, "%08x", s->num);
-        gcs_job_sweep(rt->n->gcs, hex);
+        gcs_job_cleanup(rt->n->gcs, hex);
         any = true;
         if (--s->left > 0) {
             s->due_ms = now + OBJLIFE_SWEEP2_MS - OBJLIFE_SWEEP1_MS;

@@ -306,7 +306,7 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
  * it (OBJ_VALUE), so that client answers ray_get/ray_wait of them itself. */
 void objects_push_values(struct runtime *rt, const struct task *t);
 /* ID (SIZE bytes) was sealed here: record it in the object table, or
- * delete it if its job has ended (objlife_job_over). */
+ * delete it if it was freed or its job has ended (objlife.c). */
 void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size);
 /* Store a copy of a small object made on another node (no-op if present). */
 void objects_put_copy(struct runtime *rt, const uint8_t *id, uint32_t vtype, const void *data,
@@ -401,8 +401,8 @@ void objlife_init(struct runtime *rt);
 void objlife_free(struct runtime *rt);
 /* ID was freed (ray_free, here or on another node): remember it. */
 void objlife_freed(struct runtime *rt, const uint8_t *id);
-/* ID was sealed here again: it is not gone any more. */
-void objlife_unfreed(struct runtime *rt, const uint8_t *id);
+/* True if ID was freed (as far as this node remembers). */
+bool objlife_is_freed(struct runtime *rt, const uint8_t *id);
 /* If ID is known to be gone for good (freed, or of a job that ended here
  * and not kept by a detached actor), returns RAY_ENOTFOUND and, if PAYLOAD
  * is not NULL, appends the ERROR payload ([code, message]) that says so;

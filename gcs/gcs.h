@@ -272,17 +272,10 @@ int gcs_job_set_state(struct gcs_client *c, const char *job_hex, const char *sta
 int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg);
 /* Delete a finished job's tasks, objects and function list (not the job
  * record, nor the shared library bytes). Objects belong to a job by job
- * number: the first 8 hex digits of both IDs (common/ids.h layout). */
+ * number: the first 8 hex digits of both IDs (common/ids.h layout); those
+ * listed in <p>jobkeep:<job8> (a detached actor's) stay. Idempotent: every
+ * node that ran the job calls it again once its own writes are out. */
 int gcs_job_cleanup(struct gcs_client *c, const char *job_hex);
-/* A job just ended (its driver's node calls this once): as gcs_job_cleanup,
- * but objects a detached actor keeps (<p>jobkeep:<job8>) stay, and the
- * job's task records stay until the next job ends (<p>tasks:last_ended
- * names it), whose end deletes them. */
-int gcs_job_end_cleanup(struct gcs_client *c, const char *job_hex);
-/* A node done with an ended job (its own table writes for it all sent):
- * delete what gcs_job_end_cleanup would, and the job's task records too
- * unless it is still the last job that ended. Idempotent. */
-int gcs_job_sweep(struct gcs_client *c, const char *job_hex);
 
 /* --- actor directory: hash <p>actor:<id>, string <p>actor_name:<name>,
  * set <p>actors */

@@ -177,33 +177,18 @@ const char gcs_lua_list_tasks_[] =
     "end\n"
     "return out\n";
 
-/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>, jobkeep:<job8>,
- * tasks:last_ended; ARGV: prefix, job, mode. The job's objects go, except
- * those a detached actor keeps (jobkeep), and its function list. Its task
- * records: mode 'all' deletes them; 'end' (the job just ended) keeps them
- * and deletes those of the job that ended before it, so the records of the
- * last job to end stay for `ray list tasks`; 'sweep' (a node done with the
- * job) deletes them unless the job is still the last one that ended. */
+/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>; ARGV: prefix. */
 static const char lua_job_cleanup[] =
-    "local p, job, mode = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local p = ARGV[1]\n"
     LUA_BULK
-    "local function drop_tasks(key)\n"
-    "  bulk('ZREM', p .. 'tasks:finished', redis.call('HKEYS', key))\n"
-    "  redis.call('DEL', key)\n"
-    "end\n"
-    "if mode == 'all' then\n"
-    "  drop_tasks(KEYS[1])\n"
-    "elseif mode == 'end' then\n"
-    "  local prev = redis.call('GET', KEYS[5])\n"
-    "  if prev and prev ~= job then drop_tasks(p .. 'job:' .. prev .. ':taskrecs') end\n"
-    "  redis.call('SET', KEYS[5], job)\n"
-    "elseif redis.call('GET', KEYS[5]) ~= job then\n"
-    "  drop_tasks(KEYS[1])\n"
-    "end\n"
-    "local ids, gone, keys = redis.call('SMEMBERS', KEYS[3]), {}, {}\n"
-    "local keep = redis.call('SCARD', KEYS[4]) > 0\n"
+    "local ids = redis.call('HKEYS', KEYS[1])\n"
+    "bulk('ZREM', p .. 'tasks:finished', ids)\n"
+    "ids = redis.call('SMEMBERS', KEYS[3])\n"
+    "local keys = {}\n"
+    "local gone, kept, keep = {}, {}, redis.call('EXISTS', KEYS[4]) == 1\n"
     "for _, id in ipairs(ids) do\n"
-    "  if not keep or redis.call('SISMEMBER', KEYS[4], id) == 0 then\n"
+    "  if keep and redis.call('SISMEMBER', KEYS[4], id) == 1 then kept[#kept + 1] = id\n"
+    "  else\n"
     "    gone[#gone + 1] = id\n"
     "    keys[#keys + 1] = p .. 'obj:' .. id\n"
     "    keys[#keys + 1] = p .. 'objloc:' .. id\n"
@@ -211,8 +196,8 @@ static const char lua_job_cleanup[] =
     "end\n"
     "bulk('DEL', nil, keys)\n"
     "bulk('SREM', p .. 'objects', gone)\n"
-    "if keep then bulk('SREM', KEYS[3], gone) else redis.call('DEL', KEYS[3]) end\n"
-    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+    "bulk('SADD', KEYS[3], kept)\n"
     "return 1\n";
 
 /* KEYS: actor, actors, actor_name:<name>; ARGV: id, name, pairs. Returns 0
@@ -1026,34 +1011,18 @@ int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg)
     return list_send(c, &gcs_table_job_, "jobs", x);
 }
 
-static int job_cleanup(struct gcs_client *c, const char *job_hex, const char *mode)
+/* KEYS[4] of lua_job_cleanup: jobkeep:<job8>, the objects of the job that a
+ * detached actor keeps: they stay (and stay in jobobjs:<job8>). */
+int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
 {
     if (!gcs_id_ok_(job_hex))
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[5] = { gcs_key_(p, "job:%s:taskrecs", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
-                      gcs_key_(p, "jobobjs:%.8s", job_hex), gcs_key_(p, "jobkeep:%.8s", job_hex),
-                      gcs_key_(p, "tasks:last_ended") };
+    char *keys[4] = { gcs_key_(p, "job:%s:taskrecs", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
+                      gcs_key_(p, "jobobjs:%.8s", job_hex), gcs_key_(p, "jobkeep:%.8s", job_hex) };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, p);
-    gcs_argv_adds_(&args, job_hex);
-    gcs_argv_adds_(&args, mode);
-    return eval_send(c, tctx_new(K_DONE, "job cleanup", NULL), lua_job_cleanup, keys, 5, &args);
-}
-
-int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
-{
-    return job_cleanup(c, job_hex, "all");
-}
-
-int gcs_job_end_cleanup(struct gcs_client *c, const char *job_hex)
-{
-    return job_cleanup(c, job_hex, "end");
-}
-
-int gcs_job_sweep(struct gcs_client *c, const char *job_hex)
-{
-    return job_cleanup(c, job_hex, "sweep");
+    return eval_send(c, tctx_new(K_DONE, "job cleanup", NULL), lua_job_cleanup, keys, 4, &args);
 }
 
 /* ---------------------------------------------------------------- actors */
