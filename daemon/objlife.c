@@ -241,9 +241,24 @@ static void kept_write(struct runtime *rt, const char *cmd, const uint8_t *id)
     gcs_command(rt->n->gcs, NULL, NULL, "%s %s %s", cmd, key, hex);
 }
 
+/* A client of the running job NUM writes objects: if NUM is listed as
+ * ended (a job number given out again, after the GCS lost its counter),
+ * it is not any more. */
+static void job_live(struct objlife *o, uint32_t num)
+{
+    if (o->nended == 0 || !ended_has(o, num))
+        return;
+    for (size_t i = 0; i < o->nended; i++)
+        if (o->ended[i] == num)
+            o->ended[i] = 0; /* job numbers start at 1 */
+    o->live_known = false;
+}
+
 void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id)
 {
     struct objlife *o = ol_of(rt);
+    if (o && cl && cl->job && !cl->job->ending)
+        job_live(o, cl->job->num);
     struct actor *a = cl && cl->worker ? cl->worker->actor : NULL;
     /* its ray_put / ray_create only: a method's returns belong to its caller */
     if (o == NULL || a == NULL || !a->detached || !(ids_index(id) & IDS_PUT_INDEX) ||

@@ -154,6 +154,20 @@ static int sc_freed(const char *res)
         printf("task with a freed argument on %s: %s\n", k ? "another node" : "this node",
                ray_last_error());
     }
+    /* an actor call given a freed object fails the same way */
+    {
+        ray_actor act;
+        ray_ref r;
+        CHECK(ray_actor_create("keeper", NULL, 0, NULL, &act) == RAY_OK, "create an actor");
+        ray_value arg = RAY_R(big);
+        CHECK(ray_actor_call(act, "len", &arg, 1, NULL, &r) == RAY_OK, "call with a freed arg");
+        rc = ray_get(r, -1, &v);
+        CHECK(rc == RAY_ENOTFOUND && strstr(ray_last_error(), hex(big, h)),
+              "the actor call's return gives ENOTFOUND naming the object: %s (%s)",
+              ray_strerror(rc), ray_last_error());
+        ray_actor_kill(act, true);
+    }
+
     /* a task's own ray_get of a freed object, here and on another node */
     for (int k = 0; k < (res ? 2 : 1); k++) {
         ray_opts o = RAY_OPTS;
@@ -287,6 +301,16 @@ static int keeper_read(void *self, ray_task *t, const ray_value *args, size_t na
     return ray_return(t, RAY_I((int64_t)len));
 }
 RAY_METHOD(keeper, read);
+
+/* The length of a BYTES argument. */
+static int keeper_len(void *self, ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)self;
+    if (nargs != 1 || args[0].type != RAY_BYTES)
+        return ray_fail(t, "len wants bytes");
+    return ray_return(t, RAY_I((int64_t)args[0].as.buf.len));
+}
+RAY_METHOD(keeper, len);
 
 static int sc_detached(const char *step)
 {
