@@ -298,6 +298,9 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
 void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
 {
     if (objlife_is_freed(rt, id) || objlife_job_over(rt, id)) {
+        char hex[IDS_HEX_SIZE];
+        log_debug("object %s sealed after it was freed or its job ended: deleted",
+                  ids_hex(id, IDS_SIZE, hex));
         objstore_delete(rt->n->store, id); /* late: freed, or its job's end swept */
         return;
     }

@@ -4,6 +4,8 @@
  * ends. The first argument chooses the scenario:
  *
  *   ray submit job_objects.so -- freed [RES]      ray_free'd objects answer at once
+ *   ray submit job_objects.so -- waitfree N RES   a get waiting on the node with
+ *       RES for an object freed meanwhile is answered, N times
  *   ray submit job_objects.so -- fill N KIB RES HOW
  *       N ray_puts and N task returns of KIB KiB on the node with RES (and
  *       as many copies pulled back here), then HOW: ok (return 0), fail
@@ -340,6 +342,33 @@ static int sc_detached(const char *step)
     return 0;
 }
 
+/* The waiting-get case of sc_freed, N times in a row: the sleeps pile up
+ * and spill to the node with RES, and each ref holder is put just as the
+ * task on the other node needs it (the object manager's subscribe race). */
+static int sc_waitfree(int n, const char *res)
+{
+    for (int i = 0; i < n; i++) {
+        ray_ref slow, h2, r;
+        ray_value v;
+        ray_value s2 = RAY_I(3000);
+        CHECK(ray_call("sleep_ms", &s2, 1, NULL, &slow) == RAY_OK, "call sleep");
+        CHECK(ray_put(RAY_R(slow), &h2) == RAY_OK, "put a ref");
+        ray_opts o = RAY_OPTS;
+        o.resources = res;
+        ray_value arg = RAY_R(h2);
+        CHECK(ray_call("get_inner", &arg, 1, &o, &r) == RAY_OK, "call get_inner");
+        usleep(800 * 1000);
+        double t1 = now();
+        CHECK(ray_free(&slow, 1) == RAY_OK, "free while waited for");
+        CHECK(ray_get(r, 30000, &v) == RAY_OK && v.as.i == RAY_ENOTFOUND,
+              "round %d: a waiting get learns of the free: %s", i,
+              v.type == RAY_INT ? ray_strerror((int)v.as.i) : "?");
+        printf("round %d: %.2f s\n", i, now() - t1);
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int ray_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -351,6 +380,8 @@ int ray_main(int argc, char **argv)
         return sc_freed(argc > 2 ? argv[2] : NULL);
     if (strcmp(sc, "fill") == 0 && argc >= 6)
         return sc_fill(atoi(argv[2]), atoi(argv[3]), argv[4], argv[5]);
+    if (strcmp(sc, "waitfree") == 0 && argc >= 4)
+        return sc_waitfree(atoi(argv[2]), argv[3]);
     if (strcmp(sc, "detached") == 0 && argc >= 3)
         return sc_detached(argv[2]);
     fprintf(stderr, "unknown scenario %s\n", sc);
