@@ -95,6 +95,11 @@ void api_registry_foreach_(void (*fn)(enum api_reg_kind kind, const char *name,
 void api_registry_set_library_(const char *path);
 const char *api_registry_library_(void);
 
+/* ---- worker.c -------------------------------------------------------------- */
+/* The ID of the task this thread runs (20 zero bytes outside a task): sent
+ * with OBJ_GET / OBJ_WAIT so the node knows which task waits. */
+const uint8_t *api_worker_task_(void);
+
 /* ---- client.c -------------------------------------------------------------- */
 struct api_connect_opts {
     const char *unix_path;   /* one of these two */
@@ -110,6 +115,10 @@ struct api_connect_opts {
      * ownership passes to the hook) and the connection's loss. */
     void (*on_execute)(void *body, size_t len);
     void (*on_recall)(const uint8_t *task_id); /* TASK_RECALL */
+    void (*on_nest)(void *body, size_t len);   /* TASK_NEST, like on_execute */
+    /* Called by the thread of a request before it waits for the node's
+     * answer (BEGIN true) and after (false), on that thread. */
+    void (*on_wait)(bool begin);
     void (*on_lost)(const char *why);
 };
 /* Connect, HELLO, map the store, start the I/O thread. Returns RAY_OK,

@@ -70,6 +70,8 @@ static struct {
     char job_hex[9];
     void (*on_execute)(void *body, size_t len);
     void (*on_recall)(const uint8_t *task_id);
+    void (*on_nest)(void *body, size_t len);
+    void (*on_wait)(bool begin);
     void (*on_lost)(const char *why);
 } C = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -262,8 +264,11 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
         return api_client_check_();
     }
     waiter_add(&w);
+    void (*on_wait)(bool) = C.on_wait;
     pthread_mutex_unlock(&C.mu);
 
+    if (on_wait)
+        on_wait(true);
     rc = api_client_send_(frame);
 
     pthread_mutex_lock(&C.mu);
@@ -273,6 +278,8 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
     pthread_cond_destroy(&w.cv);
+    if (on_wait)
+        on_wait(false);
 
     if (rc != RAY_OK) {
         free(w.body); /* a reply that raced a failed send */
@@ -307,8 +314,11 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
     }
     for (size_t i = 0; i < n; i++)
         waiter_add(&w[i]);
+    void (*on_wait)(bool) = C.on_wait;
     pthread_mutex_unlock(&C.mu);
 
+    if (on_wait)
+        on_wait(true);
     int rc = api_client_send_(frames);
 
     pthread_mutex_lock(&C.mu);
@@ -322,6 +332,8 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
     }
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
+    if (on_wait)
+        on_wait(false);
     for (size_t i = 0; i < n; i++) {
         pthread_cond_destroy(&w[i].cv);
         if (rc == RAY_OK && all) {
@@ -385,6 +397,12 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     case PROTO_OBJ_VALUE:
         api_scalar_push_((const uint8_t *)m->f[0].as.s.ptr, (uint32_t)m->f[1].as.u,
                          m->f[2].as.s.ptr, m->f[2].as.s.len);
+        break;
+    case PROTO_TASK_NEST:
+        if (C.on_nest) {
+            C.on_nest(body, len);
+            return;
+        }
         break;
     case PROTO_TASK_RECALL:
         if (C.on_recall)
@@ -753,6 +771,8 @@ int api_client_connect_(const struct api_connect_opts *o)
     C.job = hi.has_job ? (uint32_t)hi.job : o->job;
     C.on_execute = o->on_execute;
     C.on_recall = o->on_recall;
+    C.on_nest = o->on_nest;
+    C.on_wait = o->on_wait;
     C.on_lost = o->on_lost;
     copy_str(C.node_hex, sizeof C.node_hex, m.f[1].as.s.ptr, m.f[1].as.s.len);
     snprintf(C.job_hex, sizeof C.job_hex, "%08x", (unsigned)C.job);
@@ -817,6 +837,8 @@ void api_client_close_(void)
     C.closing = false;
     C.on_execute = NULL;
     C.on_recall = NULL;
+    C.on_nest = NULL;
+    C.on_wait = NULL;
     C.on_lost = NULL;
     pthread_mutex_unlock(&C.mu);
     buf_free(&C.in);

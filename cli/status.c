@@ -45,7 +45,7 @@ static void print_usage(const struct res_set *total, const struct res_set *avail
 }
 
 /* Each node keeps its pending demands in <p>demands:<node> (written by its
- * scheduler, docs/gcs.md): lines "SHAPE<TAB>COUNT<TAB>infeasible|pending".
+ * scheduler, docs/gcs.md): lines "SHAPE<TAB>COUNT<TAB>infeasible|pending|cap:N".
  * Returns how many lines it printed. */
 static int print_demands(struct gcs_sync *gs, const char *node_hex)
 {
@@ -61,10 +61,20 @@ static int print_demands(struct gcs_sync *gs, const char *node_hex)
         char line[512], shape[400], kind[32];
         long count = 0;
         snprintf(line, sizeof line, "%.*s", (int)(ll < sizeof line ? ll : sizeof line - 1), s);
-        if (sscanf(line, "%399[^\t]\t%ld\t%31s", shape, &count, kind) == 3) {
-            printf(" {%s}: %ld%s\n", shape, count,
-                   strcmp(kind, "infeasible") == 0 ? " (infeasible: no node can ever run it)"
-                                                   : " pending");
+        int cap = 0;
+        /* SHAPE may be empty (a zero-CPU actor): split at the tabs */
+        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t1 && t2) {
+            snprintf(shape, sizeof shape, "%.*s", (int)(t1 - line), line);
+            count = strtol(t1 + 1, NULL, 10);
+            snprintf(kind, sizeof kind, "%s", t2 + 1);
+            if (strcmp(kind, "infeasible") == 0)
+                printf(" {%s}: %ld (infeasible: no node can ever run it)\n", shape, count);
+            else if (sscanf(kind, "cap:%d", &cap) == 1)
+                printf(" {%s}: %ld pending (no worker: node %.8s runs its cap of %d worker "
+                       "processes)\n", shape, count, node_hex, cap);
+            else
+                printf(" {%s}: %ld pending\n", shape, count);
             shown++;
         }
         if (!nl)

@@ -31,6 +31,7 @@ scenario "num_returns" returns
 scenario "big objects: 64 MiB in, 32 MiB out" big
 scenario "resource gating: parallel vs serial timing" resources
 scenario "actor order, constructor args, named actors, handles, kill" actors
+check "a killed actor's callers hear it was ray_actor_kill" grep -q "killed actor: actor counter .* was killed by ray_actor_kill: call read failed" "$T/out.actors"
 scenario "actor restart after a crash, max_restarts, max_concurrency" restart
 scenario "four threads submitting at once" threads
 scenario "20,000 tasks in one job" many 20000
@@ -65,7 +66,9 @@ check "ray status lists the infeasible demand" grep -q "CPU=64.*infeasible" "$T/
 check "and the custom one" grep -q "unobtainium=1.*infeasible" "$T/status.inf"
 wait $spid
 check "infeasible job still finishes its feasible work" test $? -eq 0
-check "driver log warned once" test "$(grep -c 'cannot be met by any node' "$T/out.infeasible")" -eq 1
+check "driver warned once per infeasible shape" test "$(grep -c 'cannot be met by any node' "$T/out.infeasible")" -eq 2
+check "of the CPU one" test "$(grep -c 'demand {CPU=64} .*cannot be met' "$T/out.infeasible")" -eq 1
+check "and of the custom one" test "$(grep -c 'demand {.*unobtainium=1.*} .*cannot be met' "$T/out.infeasible")" -eq 1
 
 # bad libraries
 "$RAY" submit --temp-dir "$H" "$ROOT/build/jobs/job_no_main.so" >"$T/out.nomain" 2>&1
