@@ -49,7 +49,8 @@ endif
 
 # --- sources, by module (explicit lists) ------------------------------------
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
-               common/proto.c common/netutil.c common/buf.c common/idmap.c
+               common/proto.c common/netutil.c common/buf.c common/idmap.c \
+               common/token.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/global.c
