@@ -94,6 +94,13 @@ void api_registry_foreach_(void (*fn)(enum api_reg_kind kind, const char *name,
  * The string is copied; NULL forgets it. api_registry_library_ never returns NULL. */
 void api_registry_set_library_(const char *path);
 const char *api_registry_library_(void);
+/* The job library as its user named it: $RAY_JOB_ENTRYPOINT (set by the node
+ * for the driver and workers of a submitted job: `ray submit`'s argument),
+ * else PATH (the node's cached copy, <session>/jobs/<sha256>.so). */
+const char *api_library_name_(const char *path);
+/* dlerror() without its leading "PATH: " (the cached copy's path), so a
+ * message can name the user's file instead. Never NULL. */
+const char *api_dlerror_(const char *path);
 
 /* ---- client.c -------------------------------------------------------------- */
 struct api_connect_opts {

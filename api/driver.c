@@ -286,18 +286,19 @@ int api_driver_main(int argc, char **argv)
         fprintf(stderr, "ray: bad RAY_JOB_ID '%s'\n", job);
         return 2;
     }
+    const char *name = api_library_name_(lib);
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (h == NULL) {
-        fprintf(stderr, "ray: %s: %s\n", lib, dlerror());
+        fprintf(stderr, "ray: %s: %s\n", name, api_dlerror_(lib));
         return 2;
     }
     ray_main_fn entry;
     *(void **)&entry = dlsym(h, "ray_main");
     if (entry == NULL) {
-        fprintf(stderr, "ray: %s: not a job library (no ray_main)\n", lib);
+        fprintf(stderr, "ray: %s: not a job library (no ray_main)\n", name);
         return 2;
     }
-    api_registry_set_library_(lib);
+    api_registry_set_library_(name);
 
     struct api_connect_opts o = {
         .unix_path = sock,
@@ -324,8 +325,8 @@ int api_driver_main(int argc, char **argv)
         fprintf(stderr, "ray: out of memory\n");
         return 1;
     }
-    const char *slash = strrchr(lib, '/');
-    jargv[0] = (char *)(slash ? slash + 1 : lib);
+    const char *slash = strrchr(name, '/');
+    jargv[0] = (char *)(slash ? slash + 1 : name);
     for (int i = 1; i < jargc; i++)
         jargv[i] = argv[first + i - 1];
 
