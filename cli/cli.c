@@ -5,6 +5,7 @@
 
 #include "common/netutil.h"
 #include "common/token.h"
+#include "common/version.h"
 #include "daemon/session.h"
 #include "gcs/gcs_sync.h"
 
@@ -30,7 +31,7 @@ static void cli_usage(FILE *fp)
     fprintf(fp, "usage: ray COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         fprintf(fp, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].help);
-    fprintf(fp, "\nray COMMAND --help shows a command's options.\n");
+    fprintf(fp, "\nray COMMAND --help shows a command's options; ray --version the version.\n");
 }
 
 int cli_error(const char *cmd, const char *fmt, ...)
@@ -53,6 +54,10 @@ int cli_main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         cli_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("ray, version %s\n", RAYD_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)

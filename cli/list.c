@@ -137,12 +137,24 @@ static void fmt_ms(long long ms, char *out, size_t outlen)
     strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* Oldest first, so the newest job is the last line: by start time, then by
+ * job number (IDs are 8 hex digits of the number). */
+static int job_cmp(const void *a, const void *b)
+{
+    const struct gcs_job *x = a, *y = b;
+    if (x->start_time_ms != y->start_time_ms)
+        return x->start_time_ms < y->start_time_ms ? -1 : 1;
+    return strcmp(x->job_id ? x->job_id : "", y->job_id ? y->job_id : "");
+}
+
 static int list_jobs(struct gcs_sync *gs, struct table *t)
 {
     struct gcs_job *v = NULL;
     size_t n = 0;
     if (gcs_sync_jobs(gs, &v, &n) < 0)
         return -1;
+    if (n > 1)
+        qsort(v, n, sizeof *v, job_cmp);
     static const char *cols[] = { "job_id", "state", "entrypoint", "driver_node", "driver_pid",
                                   "start_time", "end_time", "library_hash" };
     t->ncols = 8;
