@@ -34,15 +34,16 @@ check_out() {
 # free_port: a free TCP port on loopback
 source "$ROOT/scripts/free_port.sh"
 
-# start_head TEMPDIR PORT [flags...]: ray start --head on 127.0.0.1. Its
-# output stays in TEMPDIR.start.out (the daemons' in the session's logs/);
-# the test's failure report shows them.
+# start_head TEMPDIR PORT [flags...]: ray start --head on 127.0.0.1. Prints
+# ray start's output (callers redirect it; a copy stays in TEMPDIR.start.out,
+# the daemons' own in the session's logs/, and a failing test shows them).
 start_head() {
     local td=$1 port=$2; shift 2
     TEMP_DIRS+=("$td")
     "$RAY" start --head --port "$port" --node-ip-address 127.0.0.1 --temp-dir "$td" \
         --object-store-memory 256MiB "$@" >"$td.start.out" 2>&1
     local rc=$?
+    cat "$td.start.out"
     [ $rc -eq 0 ] || echo "  start_head $td failed: $(tail -3 "$td.start.out")" >&3
     return $rc
 }
@@ -53,6 +54,7 @@ start_node() {
     "$RAY" start --address "$addr" --node-ip-address "$ip" --temp-dir "$td" \
         --object-store-memory 256MiB "$@" >"$td.start.out" 2>&1
     local rc=$?
+    cat "$td.start.out"
     [ $rc -eq 0 ] || echo "  start_node $td failed: $(tail -3 "$td.start.out")" >&3
     return $rc
 }
