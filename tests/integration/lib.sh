@@ -99,10 +99,11 @@ wait_for() {
 
 cleanup() {
     local td
-    [ "$FAILS" -gt 0 ] && show_logs
     for td in "${TEMP_DIRS[@]}"; do "$RAY" stop --force --temp-dir "$td" >/dev/null 2>&1; done
     # anything still alive that belongs to this test
     pkill -9 -f "$T" >/dev/null 2>&1
+    # then (nothing left running whatever happens to our output) the logs of a failure
+    [ "$FAILS" -gt 0 ] && show_logs
     if [ -n "${RAY_TEST_KEEP:-}" ] && [ "$FAILS" -gt 0 ]; then
         echo "  (kept $T for a look: RAY_TEST_KEEP is set)"
     else
