@@ -17,6 +17,7 @@
 
 #include "common/ids.h"
 #include "common/netutil.h"
+#include "common/token.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -508,50 +509,6 @@ static void *io_main(void *arg)
 
 /* ---- connecting ------------------------------------------------------------------ */
 
-/* Read a token file into OUT (whitespace trimmed). Returns 0 or -1. */
-static int token_read(const char *path, char *out, size_t outlen)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(out, 1, outlen - 1, f);
-    fclose(f);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-        out[--n] = '\0';
-    return n > 0 ? 0 : -1;
-}
-
-/* The token: given, $RAY_TOKEN, <session_dir>/auth_token, ~/.ray/auth_token,
- * /tmp/ray/session_latest/auth_token; "" if none. */
-void api_token_resolve_(const char *given, const char *session_dir, char *out, size_t outlen)
-{
-    char path[4096];
-    const char *env = getenv("RAY_TOKEN");
-    const char *home = getenv("HOME");
-    if (given && given[0]) {
-        snprintf(out, outlen, "%s", given);
-        return;
-    }
-    if (env && env[0]) {
-        snprintf(out, outlen, "%s", env);
-        return;
-    }
-    if (session_dir && session_dir[0]) {
-        snprintf(path, sizeof path, "%s/auth_token", session_dir);
-        if (token_read(path, out, outlen) == 0)
-            return;
-    }
-    if (home && home[0]) {
-        snprintf(path, sizeof path, "%s/.ray/auth_token", home);
-        if (token_read(path, out, outlen) == 0)
-            return;
-    }
-    if (token_read("/tmp/ray/session_latest/auth_token", out, outlen) == 0)
-        return;
-    out[0] = '\0';
-}
-
 /* Read frames until one complete message is in; returns the malloc'd body or NULL. */
 static void *hello_read(int fd, struct proto_msg *m, char *err, size_t errlen)
 {
@@ -708,7 +665,9 @@ int api_client_connect_(const struct api_connect_opts *o)
     if (fd < 0)
         return api_error_(RAY_ECONN, "%s", err);
 
-    api_token_resolve_(o->token, o->session_dir, token, sizeof token);
+    struct token_where where = { .given = o->token, .session_dir = o->session_dir,
+                                 .fallback_dir = "/tmp/ray/session_latest" };
+    token_find(&where, token, sizeof token); /* none: "", and the node says no */
     int ninfo = (o->worker_id ? 1 : 0) + (o->has_job ? 1 : 0);
     mpw_map(&info, (uint32_t)ninfo);
     if (o->worker_id) {

@@ -591,11 +591,12 @@ int api_worker_main(int argc, char **argv)
         fprintf(stderr, "ray worker: bad RAY_WORKER_ID or RAY_JOB_ID\n");
         return 2;
     }
+    const char *name = api_library_name_(lib);
     if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
-        fprintf(stderr, "ray worker: cannot load job library %s: %s\n", lib, dlerror());
+        fprintf(stderr, "ray worker: cannot load job library %s: %s\n", name, api_dlerror_(lib));
         return 2;
     }
-    api_registry_set_library_(lib);
+    api_registry_set_library_(name);
 
     struct api_connect_opts o = {
         .unix_path = sock,

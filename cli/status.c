@@ -88,23 +88,23 @@ static int print_demands(struct gcs_sync *gs, const char *node_hex)
 
 int cli_status(int argc, char **argv)
 {
-    const char *addr = NULL, *temp_dir = "/tmp/ray";
+    struct cli_target tg = { 0 };
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
-            addr = argv[++i];
-        else if (strncmp(argv[i], "--address=", 10) == 0)
-            addr = argv[i] + 10;
-        else if (strcmp(argv[i], "--temp-dir") == 0 && i + 1 < argc)
-            temp_dir = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: ray status [--address HOST:PORT] [--temp-dir DIR]\n\n"
-                   "Show the cluster's nodes, resources used/total and resource demands.\n");
+        int r = cli_target_option("status", &tg, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ray status [--address HOST:PORT] [--temp-dir DIR] [--token SECRET]\n\n"
+                   "Show the cluster's nodes, resources used/total and resource demands.\n\n"
+                   "Options:\n" CLI_TARGET_HELP);
             return 0;
-        } else
-            return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
+        }
+        return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
     }
     char err[512];
-    struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, sizeof err);
+    struct gcs_sync *gs = cli_gcs_connect(&tg, NULL, 0, err, sizeof err);
     if (gs == NULL)
         return cli_error("status", "%s", err);
     struct gcs_node *nodes = NULL;

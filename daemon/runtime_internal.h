@@ -158,6 +158,7 @@ struct job {
     uint32_t num;
     char hex[9];
     char *lib_path;          /* cached library; NULL until known */
+    char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
     char lib_hash[65];
     struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
     struct client *driver;
@@ -494,6 +495,10 @@ void jobs_init(struct runtime *rt);
 void jobs_free(struct runtime *rt);
 /* A driver process the node started exited with STATUS (waitpid). */
 void jobs_driver_exited(struct runtime *rt, struct job *j, int status);
+/* The driver of submitted job J connected (it loaded the library): start
+ * J's workers ahead of its first tasks. Not before, so a library that
+ * cannot be loaded is reported once, by the driver. */
+void jobs_driver_connected(struct runtime *rt, struct job *j);
 /* Create a job for a standalone driver; calls DONE(arg, job) once its number
  * is allocated (job NULL on failure). */
 void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job *j), void *arg);

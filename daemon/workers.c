@@ -506,6 +506,8 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
     set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    if (j->entrypoint)
+        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", j->entrypoint);
     set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
     set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
     set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
