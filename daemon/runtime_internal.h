@@ -139,6 +139,7 @@ struct actor {
     int max_conc, in_flight;
     bool detached, no_restart;
     bool killed;             /* ray_actor_kill stopped its worker (until it restarts) */
+    bool waiting_noted;      /* its record says why it waits (pending_reason) */
     char *death;             /* why it is dead */
     struct worker *worker;
     struct task *create;     /* the constructor task while pending */
@@ -453,6 +454,9 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
+/* Say in A's record why it waits for a worker (WHY), or that it no longer
+ * does (NULL). Written only when that changes. */
+void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
 /* True while the node runs as many worker processes as its cap allows. */
 bool workers_at_cap(const struct runtime *rt);
 /* At the cap: stop the idle worker idle longest so another can start once

@@ -429,11 +429,24 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     jobs_collect(rt);
 }
 
+/* The automatic cap on worker processes: what the machine's memory holds at
+ * WORKERS_MEM_EACH a worker (a worker with its job library takes a few MiB;
+ * the rest is room for what its tasks allocate), and never fewer than 32 a
+ * CPU. */
+#define WORKERS_MEM_EACH (16LL << 20)
+static int workers_auto_cap(int cpus)
+{
+    long long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    long long by_mem = pages > 0 && psize > 0 ? pages * psize / WORKERS_MEM_EACH : 0;
+    long long cap = by_mem > 32LL * cpus ? by_mem : 32LL * cpus;
+    return cap > 10000 ? 10000 : (int)cap;
+}
+
 void workers_init(struct runtime *rt)
 {
     struct node *n = rt->n;
     int cpus = cpu_count();
-    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : (32 * cpus > 512 ? 32 * cpus : 512);
+    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
     rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
     if (rt->sigchld == NULL || event_add(rt->sigchld, NULL) < 0)
         log_error("cannot watch SIGCHLD: workers are reaped once a second only");
