@@ -158,10 +158,7 @@ static void rt_client_gone(struct conn *c, void *owner)
     if (cl->next)
         cl->next->prev = cl->prev;
     if (cl->worker) {
-        struct worker *w = cl->worker;
-        w->client = NULL;
-        if (w->state != WORKER_DEAD)
-            workers_kill(rt, w); /* its death is handled on SIGCHLD */
+        workers_client_closed(rt, cl->worker);
     } else if (cl->is_driver && cl->job) {
         struct job *j = cl->job;
         if (j->driver == cl)

@@ -119,6 +119,9 @@ struct worker {
     struct event *out_ev, *err_ev;
     struct buf out_line, err_line;
     long long idle_since_ms;
+    bool exited;             /* reaped; its death waits for its connection to close */
+    int exit_status;
+    long long exited_ms;
     struct worker *next, *prev;
 };
 
@@ -457,6 +460,10 @@ int workers_starting(struct runtime *rt, struct job *j);
 /* Say in A's record why it waits for a worker (WHY), or that it no longer
  * does (NULL). Written only when that changes. */
 void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
+/* W's connection closed: its death is handled now if its process has
+ * exited already (so every TASK_DONE it sent was read first), else W is
+ * stopped and handled when it is reaped. */
+void workers_client_closed(struct runtime *rt, struct worker *w);
 /* True while the node runs as many worker processes as its cap allows. */
 bool workers_at_cap(const struct runtime *rt);
 /* At the cap: stop the idle worker idle longest so another can start once

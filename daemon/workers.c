@@ -366,10 +366,23 @@ again:
         }
     }
     for (struct worker *w = rt->workers; w; w = w->next) {
+        if (w->exited)
+            continue; /* reaped; waits for its connection to close */
         pid_t pid = waitpid(w->pid, &status, WNOHANG);
         if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
             if (pid < 0)
                 status = SIGKILL; /* reaped elsewhere: report it as killed */
+            if (w->client) {
+                /* the TASK_DONEs it sent before it died may still be unread:
+                 * what it finished must not be failed or run again */
+                w->exited = true;
+                w->exit_status = status;
+                w->exited_ms = net_now_ms();
+                if (w->state == WORKER_STARTING)
+                    rt->nstarting--;
+                w->state = WORKER_DEAD; /* nothing more is sent to it */
+                continue;
+            }
             worker_exited(rt, w, status);
             any = true;
             goto again;
@@ -380,6 +393,37 @@ again:
         if (!rt->stopping)
             tasks_schedule(rt);
     }
+}
+
+void workers_client_closed(struct runtime *rt, struct worker *w)
+{
+    w->client = NULL;
+    if (w->exited) {
+        worker_exited(rt, w, w->exit_status);
+        if (!rt->stopping)
+            tasks_schedule(rt);
+    } else if (w->state != WORKER_DEAD) {
+        workers_kill(rt, w); /* its death is handled on SIGCHLD */
+    }
+}
+
+#define WORKERS_EXIT_WAIT_MS 2000 /* a dead worker's connection closes by then */
+
+/* Reaped workers whose connection stays open (a child of theirs holds it):
+ * handle their death anyway after a while. */
+static void workers_reap_stuck(struct runtime *rt)
+{
+again:
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->exited && net_now_ms() - w->exited_ms >= WORKERS_EXIT_WAIT_MS) {
+            if (w->client) {
+                w->client->worker = NULL;
+                conn_close(w->client->conn);
+                w->client = NULL;
+            }
+            worker_exited(rt, w, w->exit_status);
+            goto again;
+        }
 }
 
 static void workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
@@ -413,6 +457,7 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct runtime *rt = arg;
     workers_reap(rt); /* a safety net: signals of one kind merge */
+    workers_reap_stuck(rt);
     int timeout = rt->n->cfg->worker_idle_timeout_ms;
     if (timeout > 0) {
         long long now = net_now_ms();
