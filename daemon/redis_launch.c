@@ -116,6 +116,7 @@ int redis_launch_start(struct redis_launch *rl, const char *binary, const char *
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
         signal(SIGPIPE, SIG_DFL);
+        umask(077); /* its AOF and log are the session's: private */
         execl(bin, bin, conf, (char *)NULL);
         _exit(127);
     }

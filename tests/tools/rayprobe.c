@@ -207,7 +207,7 @@ static int cmd_authhold(const char *host, int port, const char *token, int n, in
     struct buf b = BUF_INIT;
     pack_hello(&b, token, PROTO_ROLE_CLI);
     int *fds = calloc((size_t)n, sizeof *fds);
-    int opened = 0;
+    int opened = 0, answered = 0, unanswered = 0;
     for (int i = 0; i < n; i++) {
         fds[i] = dial(host, port, NULL, 1);
         if (fds[i] < 0)
@@ -215,8 +215,20 @@ static int cmd_authhold(const char *host, int port, const char *token, int n, in
         struct pollfd p = { fds[i], POLLOUT, 0 };
         if (poll(&p, 1, 200) == 1 && send(fds[i], b.data, b.len, MSG_NOSIGNAL) == (ssize_t)b.len)
             opened++;
+        /* one at a time while the node answers (each becomes authenticated);
+         * once it stops answering (out of descriptors), a few more wait in
+         * its accept queue */
+        if (unanswered == 0) {
+            p.events = POLLIN;
+            if (poll(&p, 1, 300) == 1)
+                answered++;
+            else
+                unanswered++;
+        } else if (++unanswered > 20) {
+            break;
+        }
     }
-    printf("opened %d\n", opened);
+    printf("opened %d answered %d\n", opened, answered);
     fflush(stdout);
     sleep((unsigned)hold);
     for (int i = 0; i < n; i++)
