@@ -89,10 +89,21 @@ check "kill -9 head: its workers exit" wait_for 5 gone $wpids
 for d in $dpids; do kill -9 "$d" 2>/dev/null; done # a driver outlives its node by design
 kill "$submit" 2>/dev/null; wait "$submit" 2>/dev/null
 check "a crashed node's store is left in /dev/shm" test -e "/dev/shm${store}"
+# a stale redis-server of a dead session (as from a head that died before
+# PDEATHSIG existed) holding the head's port: the next head stops it
+F="$H/session_2000-01-01_00-00-00_000000_1"
+mkdir -p "$F/redis"
+( exit 0 ) & dead=$!; wait "$dead"; echo "$dead" >"$F/rayd.pid"
+redis-server --port "$P" --bind 127.0.0.1 --dir "$F/redis" --save '' --appendonly no \
+    --daemonize no >/dev/null 2>&1 &
+stale=$!
+echo "$stale" >"$F/redis.pid"
+wait_for 5 redis-cli -h 127.0.0.1 -p "$P" PING
 start_head "$H" "$P" --num-cpus 1 >/dev/null
 check "ray start --head on the same port works again" test $? -eq 0
 check "the new head removed the dead node's store" bash -c "! test -e '/dev/shm${store}'"
 check "and said so" grep -q "removed the object store ${store}" "$H/session_latest/logs/rayd_head.log"
+check "the new head stopped the stale redis-server of a dead session" bash -c "! kill -0 $stale 2>/dev/null || [[ \$(ps -o stat= -p $stale) == Z* ]]"
 # ray stop of a crashed node sweeps its store too
 pid2=$(rayd_pid "$H")
 store2=$(grep '^store=' "$H/session_latest/node.info" | cut -d= -f2)
