@@ -56,7 +56,8 @@ struct server {
     size_t nconns;
     uint64_t next_id;
     struct buf scratch;  /* conn_send's encoding buffer */
-    /* unauthenticated connections (server.h limits) */
+    /* unauthenticated connections (server.h limits): all of them on the
+     * list (for the deadline), the TCP ones counted */
     struct conn *unauth;
     size_t nunauth, max_unauth;
     unsigned long refused;      /* over a limit since the last log line */
@@ -80,7 +81,8 @@ static void unauth_remove(struct conn *c)
     if (c->unext_)
         c->unext_->uprev_ = c->uprev_;
     c->unext_ = c->uprev_ = NULL;
-    s->nunauth--;
+    if (c->src_ != 0)
+        s->nunauth--;
     if (c->deadline_ev_) {
         event_free(c->deadline_ev_);
         c->deadline_ev_ = NULL;
@@ -460,10 +462,9 @@ static void server_refuse(struct server *s, evutil_socket_t fd, const char *why)
     s->refused++;
     long long now = net_now_ms();
     if (now - s->refused_log_ms >= 1000) {
-        log_warnx("refused %lu unauthenticated connection(s) in the last %s (%s; limits: %zu in "
-                  "all, %d per source)",
-                  s->refused, s->refused_log_ms ? "second or more" : "moment", why, s->max_unauth,
-                  SERVER_MAX_UNAUTH_PER_SOURCE);
+        log_warnx("refused %lu unauthenticated connection(s) since the last report (latest: %s; "
+                  "limits: %zu in all, %d per source address)",
+                  s->refused, why, s->max_unauth, SERVER_MAX_UNAUTH_PER_SOURCE);
         s->refused = 0;
         s->refused_log_ms = now;
     }
@@ -529,7 +530,8 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     if (s->unauth)
         s->unauth->uprev_ = c;
     s->unauth = c;
-    s->nunauth++;
+    if (c->src_ != 0)
+        s->nunauth++;
     c->deadline_ev_ = evtimer_new(s->base, conn_deadline_cb, c);
     struct timeval tv = { SERVER_HELLO_DEADLINE_S, 0 };
     evtimer_add(c->deadline_ev_, &tv);
