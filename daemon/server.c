@@ -6,7 +6,8 @@
  * state's limit before reading its body, decodes the body in place
  * (proto_decode: no allocation) and dispatches by type. A connection moves
  * HANDSHAKE -> READY -> CLOSING through conn_set_state, which checks and
- * traces every transition.
+ * traces every transition; a READY connection whose owner is not ready yet
+ * may be HELD (nothing dispatched, its input kept) and released to READY.
  *
  * Peers that have not said HELLO are kept on a short leash (server.h,
  * docs/security.md): an absolute deadline from accept, a bound on how many
@@ -94,6 +95,7 @@ static const char *conn_state_name(enum conn_state s)
     switch (s) {
     case CONN_HANDSHAKE: return "handshake";
     case CONN_READY: return "ready";
+    case CONN_HELD: return "held";
     case CONN_CLOSING: return "closing";
     }
     return "?";
@@ -102,7 +104,8 @@ static const char *conn_state_name(enum conn_state s)
 static void conn_set_state(struct conn *c, enum conn_state to)
 {
     bool ok = (c->state == CONN_HANDSHAKE && (to == CONN_READY || to == CONN_CLOSING)) ||
-              (c->state == CONN_READY && to == CONN_CLOSING);
+              (c->state == CONN_READY && (to == CONN_HELD || to == CONN_CLOSING)) ||
+              (c->state == CONN_HELD && (to == CONN_READY || to == CONN_CLOSING));
     if (!ok) {
         log_error("conn %llu: bad state change %s -> %s", (unsigned long long)c->id,
                   conn_state_name(c->state), conn_state_name(to));
@@ -345,7 +348,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     c->in_dispatch_ = true;
     for (int handled = 0; handled < SERVER_MAX_FRAMES_PER_WAKEUP; handled++) {
-        if (c->dead_ || c->state == CONN_CLOSING || c->held_)
+        if (c->dead_ || c->state == CONN_CLOSING || c->state == CONN_HELD)
             break;
         size_t avail = evbuffer_get_length(in);
         unsigned char hdr[4];
@@ -382,7 +385,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         conn_free(c);
         return;
     }
-    if (c->held_) {
+    if (c->state == CONN_HELD) {
         /* keep what arrives, up to a bound; then TCP pushes back */
         bufferevent_setwatermark(bev, EV_READ, 0, SERVER_HOLD_MAX_BYTES);
         return;
@@ -414,19 +417,17 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 void conn_hold(struct conn *c)
 {
-    if (c->dead_ || c->state == CONN_CLOSING || c->held_)
+    if (c->dead_ || c->state != CONN_READY)
         return;
-    c->held_ = true;
+    conn_set_state(c, CONN_HELD);
     bufferevent_setwatermark(c->bev_, EV_READ, 0, SERVER_HOLD_MAX_BYTES);
 }
 
 void conn_release(struct conn *c)
 {
-    if (!c->held_)
+    if (c->dead_ || c->state != CONN_HELD)
         return;
-    c->held_ = false;
-    if (c->dead_ || c->state == CONN_CLOSING)
-        return;
+    conn_set_state(c, CONN_READY);
     bufferevent_setwatermark(c->bev_, EV_READ, 0, 0);
     if (evbuffer_get_length(bufferevent_get_input(c->bev_)) > 0)
         bufferevent_trigger(c->bev_, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);

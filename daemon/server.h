@@ -3,7 +3,8 @@
  * workers, drivers and the CLI, and a TCP port for other nodes, remote
  * drivers and the CLI. Every connection starts with HELLO (protocol version
  * and cluster token, protocol.h); until then frames are limited to
- * PROTO_MAX_FRAME_PREAUTH bytes. A peer that breaks the protocol (bad frame,
+ * PROTO_MAX_FRAME_PREAUTH bytes. A connection moves HANDSHAKE -> READY (<->
+ * HELD) -> CLOSING. A peer that breaks the protocol (bad frame,
  * unknown message, limits) is logged and disconnected; the daemon goes on.
  *
  * Modules register a handler per message type with server_on(); handlers run
@@ -26,6 +27,7 @@ struct server;
 enum conn_state {
     CONN_HANDSHAKE, /* waiting for HELLO (at most SERVER_HELLO_DEADLINE_S from accept) */
     CONN_READY,     /* authenticated: messages are dispatched */
+    CONN_HELD,      /* authenticated, its owner not ready: frames wait (conn_hold) */
     CONN_CLOSING,   /* flushing its last output, then freed */
 };
 
@@ -56,7 +58,6 @@ struct conn {
     bool verified_;         /* outgoing: the listener proved the token */
     struct bufferevent *bev_;
     bool in_dispatch_, dead_;
-    bool held_;             /* conn_hold: frames wait in the input buffer */
     bool unauth_;           /* counted in the server's unauthenticated connections */
     uint32_t src_;          /* TCP peer's IPv4 address (network order), 0 for Unix */
     struct event *deadline_ev_; /* HELLO deadline, while HANDSHAKE */
@@ -137,13 +138,14 @@ void conn_set_owner(struct conn *c, enum conn_owner_kind kind, void *owner,
                     void (*on_close)(struct conn *c, void *owner));
 /* C's owner if it is of KIND, else NULL. */
 void *conn_owner(const struct conn *c, enum conn_owner_kind kind);
-/* Stop dispatching C's frames: those that arrive wait, in order, in its
+/* Move a READY C to HELD: its frames are no longer dispatched; they wait, in order, in its
  * input buffer (up to SERVER_HOLD_MAX_BYTES; then the node stops reading
  * from the socket) until conn_release. Safe inside a handler: the frame
  * being handled is the last one dispatched. For a peer whose owner is not
  * ready yet (a standalone driver waiting for its job number). */
 void conn_hold(struct conn *c);
-/* Dispatch C's waiting frames again, from the loop (never inside this call). */
+/* Back from HELD to READY: its waiting frames are dispatched from the loop (never inside
+ * this call). */
 void conn_release(struct conn *c);
 /* Bytes queued for output. */
 size_t conn_outbuf_len(const struct conn *c);
