@@ -335,6 +335,11 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
         tasks_ahead_remove(w, t);
         tasks_requeue_unstarted(rt, t);
     }
+    while (w->nest_head) {
+        struct task *t = w->nest_head;
+        tasks_nest_remove(w, t);
+        tasks_worker_died(rt, t, why);
+    }
     if (w->task) {
         struct task *t = w->task;
         w->task = NULL;
@@ -430,11 +435,24 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     jobs_collect(rt);
 }
 
+/* The automatic cap on worker processes: what the machine's memory holds at
+ * WORKERS_MEM_EACH a worker (a worker with its job library takes a few MiB;
+ * the rest is room for what its tasks allocate), and never fewer than 32 a
+ * CPU. */
+#define WORKERS_MEM_EACH (16LL << 20)
+static int workers_auto_cap(int cpus)
+{
+    long long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    long long by_mem = pages > 0 && psize > 0 ? pages * psize / WORKERS_MEM_EACH : 0;
+    long long cap = by_mem > 32LL * cpus ? by_mem : 32LL * cpus;
+    return cap > 10000 ? 10000 : (int)cap;
+}
+
 void workers_init(struct runtime *rt)
 {
     struct node *n = rt->n;
     int cpus = cpu_count();
-    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : (32 * cpus > 512 ? 32 * cpus : 512);
+    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
     rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
     if (rt->sigchld == NULL || event_add(rt->sigchld, NULL) < 0)
         log_error("cannot watch SIGCHLD: workers are reaped once a second only");
@@ -456,6 +474,7 @@ void workers_free(struct runtime *rt)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         w->task = NULL;
+        w->nest_head = NULL;
         w->actor = NULL;
         w->job = NULL;    /* jobs and clients may be freed already */
         w->client = NULL;
@@ -506,6 +525,8 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
     set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    if (j->entrypoint)
+        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", j->entrypoint);
     set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
     set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
     set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
@@ -565,6 +586,28 @@ struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus)
             strcmp(w->gpus, gpus) == 0)
             return w;
     return NULL;
+}
+
+bool workers_at_cap(const struct runtime *rt)
+{
+    return rt->nworkers >= rt->max_workers;
+}
+
+bool workers_reclaim_idle(struct runtime *rt)
+{
+    struct worker *oldest = NULL;
+    for (struct worker *w = rt->workers; w; w = w->next) {
+        if (w->state == WORKER_DEAD)
+            return true; /* one is on its way out already */
+        if (w->state == WORKER_IDLE && w->actor == NULL &&
+            (oldest == NULL || w->idle_since_ms < oldest->idle_since_ms))
+            oldest = w;
+    }
+    if (oldest == NULL)
+        return false;
+    log_debug("worker cap reached: stopping idle worker %.8s to make room", oldest->hex);
+    workers_kill(rt, oldest);
+    return true;
 }
 
 int workers_starting(struct runtime *rt, struct job *j)

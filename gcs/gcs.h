@@ -158,6 +158,7 @@ struct gcs_actor {
     char *actor_id, *class_name; /* key field "class" */
     char *state;                 /* PENDING | ALIVE | RESTARTING | DEAD */
     char *node, *address, *name, *job, *death_cause;
+    char *pending_reason;        /* why a PENDING/RESTARTING actor waits ("" if it does not) */
     int port;
     long long restarts, max_restarts;
     bool detached;

@@ -56,6 +56,7 @@ static const struct gcs_field_ actor_fields[] = {
     F(gcs_actor, "job", GCS_F_STR, job),
     F(gcs_actor, "detached", GCS_F_BOOL, detached),
     F(gcs_actor, "death_cause", GCS_F_STR, death_cause),
+    F(gcs_actor, "pending_reason", GCS_F_STR, pending_reason),
 };
 static const struct gcs_field_ pg_fields[] = {
     F(gcs_pg, "pg_id", GCS_F_STR, pg_id),
@@ -292,9 +293,11 @@ void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const
         const struct gcs_field_ *f = &t->fields[i];
         gcs_argv_adds_(a, f->name);
         switch (f->type) {
-        case GCS_F_STR:
-            gcs_argv_adds_(a, *(char *const *)(base + f->off));
+        case GCS_F_STR: {
+            const char *v = *(char *const *)(base + f->off);
+            gcs_argv_adds_(a, v ? v : ""); /* a field left out is empty */
             break;
+        }
         case GCS_F_BYTES:
             gcs_argv_add_(a, *(char *const *)(base + f->off), *(const size_t *)(base + f->lenoff));
             break;
