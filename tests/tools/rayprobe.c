@@ -106,7 +106,8 @@ static int cmd_early(const char *host, int port, const char *token, int hangup)
     struct buf b = BUF_INIT;
     pack_hello(&b, token, PROTO_ROLE_DRIVER);
     proto_pack(&b, PROTO_OBJ_PUT, id, (uint64_t)0, data, sizeof data - 1);
-    proto_pack(&b, PROTO_OBJ_GET, (uint64_t)7, id, (int64_t)5000);
+    static const uint8_t no_task[PROTO_ID_SIZE]; /* a driver runs no task */
+    proto_pack(&b, PROTO_OBJ_GET, (uint64_t)7, id, (int64_t)5000, no_task);
     proto_pack(&b, PROTO_PING, (uint64_t)9);
     proto_pack(&b, PROTO_NODE_INFO_REQ, (uint64_t)11);
     if (write_all(fd, b.data, b.len) < 0) {

@@ -39,6 +39,7 @@ START_TEST(test_log_repeats_collapsed)
     ck_assert_int_ge(fd, 0);
     close(fd);
     unlink(path);
+    log_level_active = LOG_LEVEL_INFO;
     ck_assert_int_eq(log_open(path), 0);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
