@@ -63,6 +63,8 @@ struct server {
     size_t nunauth, max_unauth;
     unsigned long refused;      /* over a limit since the last log line */
     long long refused_log_ms;
+    const char *refused_why;
+    struct event *refused_ev;   /* reports the last refusals of a burst */
     /* descriptor exhaustion: a reserve fd, and listeners paused meanwhile */
     int reserve_fd;
     struct event *backoff_ev;
@@ -455,20 +457,43 @@ static size_t unauth_from(const struct server *s, uint32_t src)
     return n;
 }
 
+static void server_timer_ms(struct event *ev, long long ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(ev, &tv);
+}
+
+static void server_refused_report(struct server *s)
+{
+    if (s->refused == 0)
+        return;
+    log_warnx("refused %lu unauthenticated connection(s) since the last report (latest: %s; "
+              "limits: %zu in all, %d per source address)",
+              s->refused, s->refused_why, s->max_unauth, SERVER_MAX_UNAUTH_PER_SOURCE);
+    s->refused = 0;
+    s->refused_log_ms = net_now_ms();
+}
+
+static void server_refused_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server_refused_report(arg);
+}
+
 /* A connection over a limit: accepted and closed at once, counted, and
- * summed up in at most one log line a second. */
+ * summed up in at most one log line a second (the last of a burst by a
+ * timer). */
 static void server_refuse(struct server *s, evutil_socket_t fd, const char *why)
 {
     close(fd);
     s->refused++;
-    long long now = net_now_ms();
-    if (now - s->refused_log_ms >= 1000) {
-        log_warnx("refused %lu unauthenticated connection(s) since the last report (latest: %s; "
-                  "limits: %zu in all, %d per source address)",
-                  s->refused, why, s->max_unauth, SERVER_MAX_UNAUTH_PER_SOURCE);
-        s->refused = 0;
-        s->refused_log_ms = now;
-    }
+    s->refused_why = why;
+    long long left = s->refused_log_ms + 1000 - net_now_ms();
+    if (left <= 0)
+        server_refused_report(s);
+    else if (!evtimer_pending(s->refused_ev, NULL))
+        server_timer_ms(s->refused_ev, left);
 }
 
 /* Link C (its bufferevent made) into the server's connections and start reading. */
@@ -651,9 +676,10 @@ static void server_accept_error_cb(struct evconnlistener *l, void *arg)
         struct timeval tv = { 0, SERVER_ACCEPT_BACKOFF_MS * 1000 };
         evtimer_add(s->backoff_ev, &tv);
     }
+    log_debug("accept failed with %zu connections open", s->nconns);
     errno = err;
-    log_warn("accept (%zu connections open): pausing new connections for %d ms", s->nconns,
-             SERVER_ACCEPT_BACKOFF_MS);
+    /* the same text each time, so that the log collapses an episode */
+    log_warn("accept: pausing new connections for %d ms", SERVER_ACCEPT_BACKOFF_MS);
 }
 
 struct server *server_new(struct event_base *base, const char *token)
@@ -663,6 +689,7 @@ struct server *server_new(struct event_base *base, const char *token)
     s->token = xstrdup(token);
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     s->backoff_ev = evtimer_new(base, server_backoff_cb, s);
+    s->refused_ev = evtimer_new(base, server_refused_cb, s);
     /* unauthenticated peers may hold at most a quarter of our descriptors */
     s->max_unauth = SERVER_MAX_UNAUTH;
     struct rlimit rl;
@@ -749,6 +776,8 @@ void server_free(struct server *s)
     buf_free(&s->scratch);
     if (s->backoff_ev)
         event_free(s->backoff_ev);
+    if (s->refused_ev)
+        event_free(s->refused_ev);
     if (s->reserve_fd >= 0)
         close(s->reserve_fd);
     free(s->token);
