@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -270,6 +271,11 @@ static int cmd_trickle(const char *host, int port, const char *token, int max_s)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    struct rlimit rl; /* a flood needs descriptors of its own */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     srand((unsigned)(time(NULL) ^ getpid()));
     if (argc >= 5 && strcmp(argv[1], "early") == 0)
         return cmd_early(argv[2], atoi(argv[3]), argv[4], argc > 5 && strcmp(argv[5], "close") == 0);
