@@ -150,7 +150,13 @@ TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard te
 build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
-testjobs: $(TEST_JOBS)
+# a raw-protocol client for the connection-hardening tests
+build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/xmalloc.c \
+                      common/protocol.h common/proto.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $(filter %.c,$^) -o $@ -lpthread
+testjobs: $(TEST_JOBS) build/tools/rayprobe
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
