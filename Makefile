@@ -104,14 +104,18 @@ bin/rayd: $(BUILD)/rayd FORCE
 bin/ray: bin/rayd
 	$(Q)ln -sf rayd $@
 
-# libray.a carries the third-party objects it needs (hiredis, libevent,
-# msgpack-c), so a standalone driver links only -lray (and libc's -lpthread -ldl -lm).
-THIRD_PARTY_ARCHIVES := libhiredis.a libevent_core.a libevent_pthreads.a libmsgpackc.a
+# libray.a is one relocatable object: our library code and the members of
+# the static hiredis and libevent archives it uses (found on the compiler's
+# own search path), joined by `ld -r`, with every global symbol but ray_*
+# made local. So a standalone driver links only -lray (and libc's -lpthread
+# -ldl -lm), and one that also uses hiredis or libevent itself, of any
+# version, gets its own copy without a clash (tests/integration/test_build.sh).
+LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -Wl,-Bdynamic
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
-	$(call say,AR,$@)rm -rf $(BUILD)/third-party && mkdir -p $(BUILD)/third-party && \
-	  for a in $(THIRD_PARTY_ARCHIVES); do \
-	    mkdir -p $(BUILD)/third-party/$$a && (cd $(BUILD)/third-party/$$a && ar x /usr/lib/x86_64-linux-gnu/$$a); \
-	  done && rm -f $@ && ar rcs $@ $(LIBRAY_OBJS) $(BUILD)/third-party/*/*.o
+	$(call say,AR,$@)rm -f $@ $(BUILD)/libray-all.o $(BUILD)/libray.o && \
+	  $(CC) -r -nostdlib -o $(BUILD)/libray-all.o $(LIBRAY_OBJS) $(LIBRAY_THIRD_PARTY) && \
+	  objcopy --wildcard --keep-global-symbol='ray_*' $(BUILD)/libray-all.o $(BUILD)/libray.o && \
+	  ar rcs $@ $(BUILD)/libray.o
 lib/libray.a: $(BUILD)/libray.a FORCE
 	@mkdir -p lib
 	$(Q)cmp -s $< $@ || cp $< $@
