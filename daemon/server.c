@@ -29,6 +29,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -344,12 +345,14 @@ static int conn_dispatch(struct conn *c, const struct proto_msg *m)
     return -1;
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* Dispatch up to MAX complete frames of C's input. Returns false if C was
+ * closed meanwhile (and is freed). */
+static bool conn_read_frames(struct conn *c, int max)
 {
-    struct conn *c = arg;
+    struct bufferevent *bev = c->bev_;
     struct evbuffer *in = bufferevent_get_input(bev);
     c->in_dispatch_ = true;
-    for (int handled = 0; handled < SERVER_MAX_FRAMES_PER_WAKEUP; handled++) {
+    for (int handled = 0; handled < max; handled++) {
         if (c->dead_ || c->state == CONN_CLOSING || c->state == CONN_HELD)
             break;
         size_t avail = evbuffer_get_length(in);
@@ -385,8 +388,17 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     c->in_dispatch_ = false;
     if (c->dead_) {
         conn_free(c);
-        return;
+        return false;
     }
+    return true;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (!conn_read_frames(c, SERVER_MAX_FRAMES_PER_WAKEUP))
+        return;
     if (c->state == CONN_HELD) {
         /* keep what arrives, up to a bound; then TCP pushes back */
         bufferevent_setwatermark(bev, EV_READ, 0, SERVER_HOLD_MAX_BYTES);
@@ -413,6 +425,11 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         log_debug("conn %llu (%s) closed%s", (unsigned long long)c->id, c->peer,
                   (what & BEV_EVENT_ERROR) ? " with an error" : "");
+        /* what a peer sent before it went away still counts (a dead
+         * worker's last TASK_DONEs): frames left for the next turn by the
+         * per-wakeup bound are dispatched now */
+        if ((what & BEV_EVENT_EOF) && c->state == CONN_READY && !conn_read_frames(c, INT_MAX))
+            return;
         conn_close(c);
     }
 }
