@@ -52,7 +52,7 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/proto.c common/netutil.c common/buf.c common/idmap.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
-SCHED_SRCS := sched/resources.c sched/global.c
+SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
@@ -63,7 +63,7 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
 CMD_SRCS := cmd/main.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS)
+LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
 
@@ -147,7 +147,11 @@ TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard te
 build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
-testjobs: $(TEST_JOBS)
+# a driver that speaks the protocol itself (links libray.a and its internals)
+build/tests/raw_peer: tests/integration/raw_peer.c lib/libray.a api/api_internal.h include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -D_GNU_SOURCE -Iinclude -I. $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+testjobs: $(TEST_JOBS) build/tests/raw_peer
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples

@@ -31,6 +31,8 @@
 #define API_VT_ERROR 100
 /* Largest num_returns of one call. */
 #define API_MAX_RETURNS 64
+/* num_cpus and num_gpus of one call stay below this (the node's limit too). */
+#define API_MAX_UNITS 1e6
 
 /* ---- errors.c ------------------------------------------------------------- */
 /* Set the calling thread's ray_last_error() text; returns CODE so that
@@ -173,7 +175,9 @@ void api_task_finish_(ray_task *t);
 /* Whether ray_fail was called, and its message ("" if not). */
 bool api_task_failed_(ray_task *t);
 const char *api_task_message_(ray_task *t);
-/* Validate OPTS' common fields; fills *O from OPTS or DEFAULTS. */
+/* Validate OPTS' common fields; fills *O from OPTS or DEFAULTS. Returns
+ * RAY_OK or RAY_EINVAL with ray_last_error() naming the bad field, e.g.
+ * resources "foo=abc": amount of 'foo' is not a number: ... */
 int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o);
 /* Append the 4 resource pairs (cpu, gpu, mem, res) of O to a spec map. */
 #define API_SPEC_RESOURCE_PAIRS 4
