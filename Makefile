@@ -158,8 +158,11 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value
 build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 

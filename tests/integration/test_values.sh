@@ -22,6 +22,10 @@ scenario "malformed resources and amounts: RAY_EINVAL in the caller, the job goe
 check_out "the message names the bad part" "$T/out.bad_resources" \
     "resources \"foo=abc\": amount of 'foo' is not a number"
 
+scenario "lists and maps: put/get, task arguments and returns, refs inside, big, actors" lists
+check_out "ray.put([1, 2, 3, 4, 5]) comes back" "$T/out.lists" "put/get \[1, 2, 3, 4, 5\]: ok"
+check_out "big lists are zero copy" "$T/out.lists" "100,000-element list .* ok"
+
 # requests ray_call would never send, straight to the node
 timeout 60 "$ROOT/build/tests/raw_peer" "unix:$sock" >"$T/out.raw" 2>&1
 rc=$?
