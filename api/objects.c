@@ -692,6 +692,10 @@ int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms
 
     struct mpr r;
     uint32_t cnt;
+    if (m.f[1].as.s.len == 1 && (uint8_t)m.f[1].as.s.ptr[0] == 0xc0) {
+        rc = api_error_(RAY_EINVAL, "ray_wait: the node refused the request");
+        goto out;
+    }
     mpr_init(&r, m.f[1].as.s.ptr, m.f[1].as.s.len);
     if (mpr_array(&r, &cnt) < 0 || cnt != n) {
         rc = api_error_(RAY_ECONN, "malformed OBJ_WAIT_OK from the node");

@@ -176,6 +176,25 @@ int main(int argc, char **argv)
     buf_free(&f);
     expect_alive("a refused ACTOR_CREATE");
 
+    /* OBJ_WAIT whose ids are not IDs: answered (nil), connection kept */
+    buf_reset(&b);
+    mpw_array(&b, 1);
+    mpw_cstr(&b, "not an id");
+    reqid = api_client_reqid_();
+    proto_pack(&f, PROTO_OBJ_WAIT, reqid, b.data, b.len, (uint64_t)1, (int64_t)0);
+    body = NULL;
+    rc = api_client_request_(&f, reqid, &body, &m);
+    CHECK(rc == RAY_OK && m.type == PROTO_OBJ_WAIT_OK && m.f[1].as.s.len == 1 &&
+              (uint8_t)m.f[1].as.s.ptr[0] == 0xc0,
+          "OBJ_WAIT with a string for an id answered nil (rc %d)", rc);
+    free(body);
+    buf_free(&f);
+    /* OBJ_FREE likewise (it has no reply) */
+    proto_pack(&f, PROTO_OBJ_FREE, b.data, b.len);
+    CHECK(api_client_send_(&f) == RAY_OK, "sent OBJ_FREE with a string for an id");
+    buf_free(&f);
+    expect_alive("bad OBJ_WAIT and OBJ_FREE");
+
     /* a framing error still closes the connection */
     struct buf junk = BUF_INIT;
     buf_append(&junk, "\x00\x00\x00\x02\x91\xc1", 6); /* 0xc1: never valid msgpack */
