@@ -28,6 +28,8 @@ endif
 comma := ,
 
 BUILD := build/$(FLAVOUR)
+# the one version constant lives in common/version.h
+VERSION := $(shell sed -n 's/^\#define RAYD_VERSION "\(.*\)"/\1/p' common/version.h)
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers $(WERROR)
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -I. -MMD -MP
 CFLAGS ?= -g
@@ -49,7 +51,8 @@ endif
 
 # --- sources, by module (explicit lists) ------------------------------------
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
-               common/proto.c common/netutil.c common/buf.c common/idmap.c
+               common/proto.c common/netutil.c common/buf.c common/idmap.c \
+               common/token.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
@@ -175,7 +178,7 @@ install: all
 	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
 	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
 	install -m 0644 include/ray.h $(DESTDIR)$(PREFIX)/include/ray.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
 
 clean:
 	rm -rf build bin lib examples/build

@@ -109,14 +109,26 @@ void api_registry_foreach_(void (*fn)(enum api_reg_kind kind, const char *name,
  * The string is copied; NULL forgets it. api_registry_library_ never returns NULL. */
 void api_registry_set_library_(const char *path);
 const char *api_registry_library_(void);
+/* The job library as its user named it: $RAY_JOB_ENTRYPOINT (set by the node
+ * for the driver and workers of a submitted job: `ray submit`'s argument),
+ * else PATH (the node's cached copy, <session>/jobs/<sha256>.so). */
+const char *api_library_name_(const char *path);
+/* dlerror() without its leading "PATH: " (the cached copy's path), so a
+ * message can name the user's file instead. Never NULL. */
+const char *api_dlerror_(const char *path);
+
+/* ---- worker.c -------------------------------------------------------------- */
+/* The ID of the task this thread runs (20 zero bytes outside a task): sent
+ * with OBJ_GET / OBJ_WAIT so the node knows which task waits. */
+const uint8_t *api_worker_task_(void);
 
 /* ---- client.c -------------------------------------------------------------- */
 struct api_connect_opts {
     const char *unix_path;   /* one of these two */
     const char *tcp_host;
     int tcp_port;
-    const char *token;       /* NULL: resolved as docs/runtime.md says */
-    const char *session_dir; /* extra place to look for auth_token (may be NULL) */
+    const char *token;       /* NULL: found as docs/runtime.md says (common/token.h) */
+    const char *session_dir; /* the node's session: its auth_token first (may be NULL) */
     int role;                /* PROTO_ROLE_WORKER or PROTO_ROLE_DRIVER */
     const uint8_t *worker_id;/* workers: 20 bytes */
     bool has_job;            /* send {"job": job} */
@@ -125,6 +137,10 @@ struct api_connect_opts {
      * ownership passes to the hook) and the connection's loss. */
     void (*on_execute)(void *body, size_t len);
     void (*on_recall)(const uint8_t *task_id); /* TASK_RECALL */
+    void (*on_nest)(void *body, size_t len);   /* TASK_NEST, like on_execute */
+    /* Called by the thread of a request before it waits for the node's
+     * answer (BEGIN true) and after (false), on that thread. */
+    void (*on_wait)(bool begin);
     void (*on_lost)(const char *why);
 };
 /* Connect, HELLO, map the store, start the I/O thread. Returns RAY_OK,
@@ -160,9 +176,6 @@ uint32_t api_client_job_(void);
 void api_id_new_(uint8_t out[RAY_ID_SIZE], uint32_t index);
 /* Sets "not connected" (RAY_ECONN) when there is no connection. */
 int api_client_check_(void);
-/* The cluster token: GIVEN, $RAY_TOKEN, <SESSION_DIR>/auth_token,
- * ~/.ray/auth_token, /tmp/ray/session_latest/auth_token; "" if none. */
-void api_token_resolve_(const char *given, const char *session_dir, char *out, size_t outlen);
 /* For errors.c: the node's ID (hex) and the job's (8 hex), "" when not connected. */
 const char *api_client_node_hex_(void);
 const char *api_client_job_hex_(void);

@@ -414,7 +414,7 @@ static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
     uint64_t reqid = api_client_reqid_();
 
     memset(out, 0, sizeof *out);
-    proto_pack(&f, PROTO_OBJ_GET, reqid, id, (int64_t)timeout_ms);
+    proto_pack(&f, PROTO_OBJ_GET, reqid, id, (int64_t)timeout_ms, api_worker_task_());
     int rc = api_client_request_(&f, reqid, &body, &m);
     buf_free(&f);
     if (rc != RAY_OK)
@@ -568,7 +568,7 @@ int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *ou
                 continue;
             reqids[k] = api_client_reqid_();
             idx[k] = i;
-            proto_pack(&f, PROTO_OBJ_GET, reqids[k], refs[i].id, (int64_t)left);
+            proto_pack(&f, PROTO_OBJ_GET, reqids[k], refs[i].id, (int64_t)left, api_worker_task_());
             k++;
         }
         if (k > 0)
@@ -682,7 +682,7 @@ int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms
     if (rc != RAY_OK)
         goto out;
     if (proto_pack(&f, PROTO_OBJ_WAIT, reqid, ids.data, ids.len, (uint64_t)num_ready,
-                   (int64_t)timeout_ms) < 0) {
+                   (int64_t)timeout_ms, api_worker_task_()) < 0) {
         rc = api_error_(RAY_EINVAL, "ray_wait: too many refs for one message");
         goto out;
     }

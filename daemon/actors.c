@@ -242,7 +242,11 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
     if (a->state == ACTOR_DEAD)
         return;
     char msg[600];
-    snprintf(msg, sizeof msg, "died: its worker %s", why);
+    if (a->killed)
+        snprintf(msg, sizeof msg, "was killed by ray_actor_kill");
+    else
+        snprintf(msg, sizeof msg, "died: its worker %s", why);
+    a->killed = false;
     bool can = !a->no_restart && !a->job->ending &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
     /* the oldest max_concurrency calls it was sent may have been running:
@@ -282,7 +286,7 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
         tasks_destroy(rt, t);
     }
     if (!can) {
-        actor_die(rt, a, a->no_restart ? "was killed" : msg);
+        actor_die(rt, a, msg);
         return;
     }
     a->restarts++;
@@ -750,11 +754,12 @@ static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
     if (a == NULL || a->state == ACTOR_DEAD)
         return 0;
     a->no_restart = m->f[1].as.b;
+    a->killed = true; /* its worker's death says who killed it */
     if (a->worker) {
         workers_kill(rt, a->worker); /* death handling follows on SIGCHLD */
     } else {
         a->no_restart = true;
-        actor_die(rt, a, "was killed");
+        actor_die(rt, a, "was killed by ray_actor_kill");
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
+#include "common/token.h"
 #include "common/xmalloc.h"
 #include "daemon/gpu.h"
 #include "daemon/runtime.h"
@@ -178,6 +179,25 @@ static void node_write_info(struct node *n)
     free(text);
 }
 
+/* The node is up: make it the one this machine's CLI finds (session_latest,
+ * ray_current_cluster) and leave its token where clients look for it
+ * (common/token.h). Only now, so a start that fails changes none of them. */
+static void node_publish(struct node *n)
+{
+    char gcs[300], path[4096];
+    snprintf(gcs, sizeof gcs, "%s:%d", n->gcs_host, n->gcs_port);
+    if (session_publish(n->cfg->temp_dir, n->session_dir, gcs) < 0)
+        log_warn("cannot update %s/session_latest", n->cfg->temp_dir);
+    token_cluster_path(n->gcs_host, n->gcs_port, path, sizeof path);
+    if (token_write(path, n->token) < 0)
+        log_warn("cannot write %s", path);
+    if (n->is_head) {
+        token_home_path(path, sizeof path);
+        if (token_write(path, n->token) < 0)
+            log_warn("cannot write %s", path);
+    }
+}
+
 static void node_registered_cb(void *arg, int status)
 {
     struct node *n = arg;
@@ -199,6 +219,7 @@ static void node_registered_cb(void *arg, int status)
     /* other nodes refresh their view of the cluster at once */
     gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:nodes %s", gcs_client_prefix(n->gcs), n->hex);
     heartbeat_start(n);
+    node_publish(n);
     node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
 }
 
@@ -354,16 +375,19 @@ int node_main(struct rayd_config *cfg)
         else
             session_token_new(n->token);
         unsetenv("RAY_START_TOKEN");
-        char home[4096];
-        session_home_token_path(home, sizeof home);
-        if (session_token_write(home, n->token) < 0)
-            log_warn("cannot write %s", home);
-    } else if (session_token_find(cfg->token, cfg->temp_dir, n->token, sizeof n->token) < 0) {
-        return node_fail(n, "no cluster token: pass --token, set RAY_TOKEN, or copy the head's "
-                            "~/.ray/auth_token to this machine");
+    } else {
+        char latest[4200];
+        snprintf(latest, sizeof latest, "%s/session_latest", cfg->temp_dir);
+        struct token_where w = { .given = cfg->token, .host = n->gcs_host, .port = n->gcs_port,
+                                 .fallback_dir = latest };
+        if (token_find(&w, n->token, sizeof n->token) < 0)
+            return node_fail(n, "no cluster token: pass --token, set RAY_TOKEN, or copy the "
+                                "head's ~/.ray/auth_token to this machine");
     }
+    /* the session's own copy now; ~/.ray's once the node is up (node_publish) */
     snprintf(path, sizeof path, "%s/auth_token", n->session_dir);
-    session_token_write(path, n->token);
+    if (token_write(path, n->token) < 0)
+        log_warn("cannot write %s", path);
     if (!n->gcs_password[0])
         snprintf(n->gcs_password, sizeof n->gcs_password, "%.200s", n->token);
 

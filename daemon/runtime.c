@@ -266,7 +266,10 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
             struct client *cl = client_new(rt, c, j);
             cl->is_driver = true;
             j->driver = cl;
-            return send_hello_ok(rt, c, j->num, NULL);
+            if (send_hello_ok(rt, c, j->num, NULL) < 0)
+                return -1;
+            jobs_driver_connected(rt, j);
+            return 0;
         }
         struct standalone_ctx *ctx = xcalloc(1, sizeof *ctx);
         ctx->rt = rt;

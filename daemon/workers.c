@@ -329,6 +329,11 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
         tasks_ahead_remove(w, t);
         tasks_requeue_unstarted(rt, t);
     }
+    while (w->nest_head) {
+        struct task *t = w->nest_head;
+        tasks_nest_remove(w, t);
+        tasks_worker_died(rt, t, why);
+    }
     if (w->task) {
         struct task *t = w->task;
         w->task = NULL;
@@ -450,6 +455,7 @@ void workers_free(struct runtime *rt)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         w->task = NULL;
+        w->nest_head = NULL;
         w->actor = NULL;
         w->job = NULL;    /* jobs and clients may be freed already */
         w->client = NULL;
@@ -500,6 +506,8 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
     set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    if (j->entrypoint)
+        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", j->entrypoint);
     set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
     set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
     set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
@@ -559,6 +567,28 @@ struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus)
             strcmp(w->gpus, gpus) == 0)
             return w;
     return NULL;
+}
+
+bool workers_at_cap(const struct runtime *rt)
+{
+    return rt->nworkers >= rt->max_workers;
+}
+
+bool workers_reclaim_idle(struct runtime *rt)
+{
+    struct worker *oldest = NULL;
+    for (struct worker *w = rt->workers; w; w = w->next) {
+        if (w->state == WORKER_DEAD)
+            return true; /* one is on its way out already */
+        if (w->state == WORKER_IDLE && w->actor == NULL &&
+            (oldest == NULL || w->idle_since_ms < oldest->idle_since_ms))
+            oldest = w;
+    }
+    if (oldest == NULL)
+        return false;
+    log_debug("worker cap reached: stopping idle worker %.8s to make room", oldest->hex);
+    workers_kill(rt, oldest);
+    return true;
 }
 
 int workers_starting(struct runtime *rt, struct job *j)

@@ -177,12 +177,18 @@ const char gcs_lua_list_tasks_[] =
     "end\n"
     "return out\n";
 
-/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>; ARGV: prefix. */
+/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>; ARGV: prefix.
+ * The job's finished task records stay, for `ray list tasks`, until the
+ * tasks:finished cap trims them; the records of tasks that never finished
+ * go (nothing would ever trim them). */
 static const char lua_job_cleanup[] =
     "local p = ARGV[1]\n"
     LUA_BULK
-    "local ids = redis.call('HKEYS', KEYS[1])\n"
-    "bulk('ZREM', p .. 'tasks:finished', ids)\n"
+    "local ids, open = redis.call('HKEYS', KEYS[1]), {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  if not redis.call('ZSCORE', p .. 'tasks:finished', id) then open[#open + 1] = id end\n"
+    "end\n"
+    "bulk('HDEL', KEYS[1], open)\n"
     "ids = redis.call('SMEMBERS', KEYS[3])\n"
     "local keys = {}\n"
     "for _, id in ipairs(ids) do\n"
@@ -191,7 +197,7 @@ static const char lua_job_cleanup[] =
     "end\n"
     "bulk('DEL', nil, keys)\n"
     "bulk('SREM', p .. 'objects', ids)\n"
-    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+    "redis.call('DEL', KEYS[2], KEYS[3])\n"
     "return 1\n";
 
 /* KEYS: actor, actors, actor_name:<name>; ARGV: id, name, pairs. Returns 0

@@ -181,7 +181,8 @@ int main(int argc, char **argv)
     mpw_array(&b, 1);
     mpw_cstr(&b, "not an id");
     reqid = api_client_reqid_();
-    proto_pack(&f, PROTO_OBJ_WAIT, reqid, b.data, b.len, (uint64_t)1, (int64_t)0);
+    static const uint8_t no_task[RAY_ID_SIZE];
+    proto_pack(&f, PROTO_OBJ_WAIT, reqid, b.data, b.len, (uint64_t)1, (int64_t)0, no_task);
     body = NULL;
     rc = api_client_request_(&f, reqid, &body, &m);
     CHECK(rc == RAY_OK && m.type == PROTO_OBJ_WAIT_OK && m.f[1].as.s.len == 1 &&
