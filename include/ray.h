@@ -82,7 +82,8 @@ size_t ray_strlen_(const char *s); /* strlen, NULL-safe; for RAY_S */
  * Lists and maps: Python's list and dict, of any values (lists and maps
  * included). The caller owns the arrays: RAY_LIST_V(items, n) and
  * RAY_MAP_V(keys, vals, n) only point at them, and ray_put, ray_call,
- * ray_actor_call and ray_return copy what they point at before returning.
+ * ray_actor_create, ray_actor_call and ray_return copy what they point at
+ * before returning.
  *
  *     ray_value xs[] = { RAY_I(1), RAY_I(2), RAY_I(3), RAY_I(4), RAY_I(5) };
  *     ray_put(RAY_LIST_V(xs, 5), &ref);

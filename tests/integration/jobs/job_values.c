@@ -375,6 +375,15 @@ static int sc_lists(void)
         e = ray_list_at(e, 0);
     CHECK(e && e->type == RAY_INT && e->as.i == 1, "12 levels deep intact");
     ray_value_release(&v);
+    /* as an argument too: 12 levels pass the node's frame limits both ways */
+    CHECK(ray_call("echo", &cells[1], 1, NULL, &r) == RAY_OK, "echo 12 levels");
+    CHECK(ray_get(r, 30000, &v) == RAY_OK, "echo 12 levels back");
+    e = &v;
+    for (int d = 0; d < RAY_MAX_DEPTH; d++)
+        e = ray_list_at(e, 0);
+    CHECK(e && e->type == RAY_INT && e->as.i == 1, "12 levels through a task intact");
+    ray_value_release(&v);
+    CHECK(ray_call("echo", &cells[0], 1, NULL, &r) == RAY_EINVAL, "13 levels as an argument");
     printf("nesting limit %d: ok\n", RAY_MAX_DEPTH);
     return 0;
 }
