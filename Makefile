@@ -150,11 +150,18 @@ TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard te
 build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
-# a driver that speaks the protocol itself (links libray.a and its internals)
-build/tests/raw_peer: tests/integration/raw_peer.c lib/libray.a api/api_internal.h include/ray.h
+# a raw-protocol client for the connection-hardening tests
+build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/xmalloc.c \
+                      common/protocol.h common/proto.h
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(CC) -g -O2 -D_GNU_SOURCE -Iinclude -I. $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
-testjobs: $(TEST_JOBS) build/tests/raw_peer
+	$(call say,LINK,$@)$(CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $(filter %.c,$^) -o $@ -lpthread
+# a driver that sends requests ray_call never would (links libray.a and its internals)
+build/tools/raw_peer: tests/tools/raw_peer.c lib/libray.a api/api_internal.h include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples

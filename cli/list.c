@@ -180,8 +180,8 @@ static int list_actors(struct gcs_sync *gs, struct table *t)
     if (gcs_sync_actors(gs, &v, &n) < 0)
         return -1;
     static const char *cols[] = { "actor_id", "class", "state", "name", "node", "job",
-                                  "restarts", "detached", "death_cause" };
-    t->ncols = 9;
+                                  "restarts", "detached", "death_cause", "pending_reason" };
+    t->ncols = 10;
     memcpy(t->cols, cols, sizeof cols);
     t->json_num[6] = true;
     for (size_t i = 0; i < n; i++) {
@@ -189,7 +189,7 @@ static int list_actors(struct gcs_sync *gs, struct table *t)
         snprintf(restarts, sizeof restarts, "%lld", v[i].restarts);
         const char *row[] = { v[i].actor_id, v[i].class_name, v[i].state, v[i].name, v[i].node,
                               v[i].job, restarts, v[i].detached ? "true" : "false",
-                              v[i].death_cause };
+                              v[i].death_cause, v[i].pending_reason };
         table_row(t, row);
     }
     gcs_actor_array_free(v, n);

@@ -36,9 +36,23 @@ static const char *actor_state_name(enum actor_state s)
     return "?";
 }
 
+void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why)
+{
+    if ((why != NULL) == a->waiting_noted || (a->remote && !a->owner))
+        return;
+    a->waiting_noted = why != NULL;
+    const char *p = gcs_client_prefix(rt->n->gcs);
+    if (why)
+        gcs_command(rt->n->gcs, NULL, NULL, "HSET %sactor:%s pending_reason %s", p, a->hex, why);
+    else
+        gcs_command(rt->n->gcs, NULL, NULL, "HDEL %sactor:%s pending_reason", p, a->hex);
+}
+
 static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_state s)
 {
     a->state = s;
+    if (s == ACTOR_ALIVE || s == ACTOR_DEAD)
+        actors_note_waiting(rt, a, NULL);
     if (a->remote && !a->owner)
         return; /* a route: the directory belongs to its owner and its node */
     gcs_actor_set_state(rt->n->gcs, a->hex, actor_state_name(s), rt->n->hex, rt->n->ip,

@@ -357,7 +357,7 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL)
+    if (cl == NULL || cl->job == NULL)
         return -1;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     if (ids_job(id) != cl->job->num)

@@ -119,6 +119,9 @@ struct worker {
     struct event *out_ev, *err_ev;
     struct buf out_line, err_line;
     long long idle_since_ms;
+    bool exited;             /* reaped; its death waits for its connection to close */
+    int exit_status;
+    long long exited_ms;
     struct worker *next, *prev;
 };
 
@@ -139,6 +142,7 @@ struct actor {
     int max_conc, in_flight;
     bool detached, no_restart;
     bool killed;             /* ray_actor_kill stopped its worker (until it restarts) */
+    bool waiting_noted;      /* its record says why it waits (pending_reason) */
     char *death;             /* why it is dead */
     struct worker *worker;
     struct task *create;     /* the constructor task while pending */
@@ -197,6 +201,7 @@ struct cluster_node {
     long long last_hb;       /* last_heartbeat_ms from the table */
     int assigned;            /* tasks placed there since its last heartbeat (head) */
     struct conn *conn;       /* our connection to it, or NULL */
+    bool seen_;              /* in the last read of <p>hb (cluster.c) */
 };
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -233,7 +238,9 @@ struct runtime {
     struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
     size_t nnodes, nodes_cap;
     struct event *cluster_timer;
+    struct event *cluster_retry; /* non-head: lists again until the first listing works */
     bool cluster_listing;
+    bool cluster_synced;         /* the whole table was listed once */
     struct objmgr *om;          /* object transfers (objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     bool stopping;
@@ -288,6 +295,9 @@ size_t cluster_alive_others(struct runtime *rt);
 struct conn *cluster_conn(struct runtime *rt, const char *hex);
 /* Node HEX is dead (seen in the table or on the nodes channel). */
 void cluster_node_dead(struct runtime *rt, const char *hex);
+/* Fetch node HEX's record into the view if it is not there yet (a node that
+ * sends us work before its join reached us). */
+void cluster_learn(struct runtime *rt, const char *hex);
 
 /* runtime.c */
 /* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at
@@ -460,6 +470,13 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
+/* Say in A's record why it waits for a worker (WHY), or that it no longer
+ * does (NULL). Written only when that changes. */
+void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
+/* W's connection closed: its death is handled now if its process has
+ * exited already (so every TASK_DONE it sent was read first), else W is
+ * stopped and handled when it is reaped. */
+void workers_client_closed(struct runtime *rt, struct worker *w);
 /* True while the node runs as many worker processes as its cap allows. */
 bool workers_at_cap(const struct runtime *rt);
 /* At the cap: stop the idle worker idle longest so another can start once

@@ -794,7 +794,15 @@ static bool cap_holds(const struct shape *s)
 static void cap_report(struct runtime *rt, struct shape *s)
 {
     struct task *t = s->head;
-    if (!cap_holds(s) || t->job->warned_cap)
+    if (!cap_holds(s))
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "no worker: node %.8s runs its cap of %d worker processes",
+             rt->n->hex, rt->max_workers);
+    for (struct task *a = s->head; a; a = a->next)
+        if (a->kind == TASK_ACTOR_NEW && a->actor)
+            actors_note_waiting(rt, a->actor, why);
+    if (t->job->warned_cap)
         return;
     t->job->warned_cap = true;
     log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", t->job->hex,

@@ -27,7 +27,7 @@ check_out "ray.put([1, 2, 3, 4, 5]) comes back" "$T/out.lists" "put/get \[1, 2, 
 check_out "big lists are zero copy" "$T/out.lists" "100,000-element list .* ok"
 
 # requests ray_call would never send, straight to the node
-timeout 60 "$ROOT/build/tests/raw_peer" "unix:$sock" >"$T/out.raw" 2>&1
+timeout 60 "$ROOT/build/tools/raw_peer" "unix:$sock" >"$T/out.raw" 2>&1
 rc=$?
 if [ $rc -eq 0 ]; then ok "bad TASK_SUBMIT / ACTOR_CALL / ACTOR_CREATE answered, connection kept"
 else fail "raw peer (rc $rc): $(grep -E 'FAIL|raw_peer' "$T/out.raw" | tr '\n' '|')"; fi

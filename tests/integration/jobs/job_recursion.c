@@ -9,11 +9,14 @@
  *   ray submit job_recursion.so -- wide N      N children at once, each a chain of 50
  *   ray submit job_recursion.so -- cap         a task behind an actor that holds the
  *                                              node's only worker process (--max-workers 1)
+ *   ray submit job_recursion.so -- actors N K  N actors on a node capped at K workers:
+ *                                              K answer, the rest wait until K are killed
  *
  * Each prints its result and returns 0 when it is right.
  */
 #include <ray.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +127,33 @@ int ray_main(int argc, char **argv)
         rc = ray_get(r, 60000, &v);
         printf("after the actor is gone: %s\n", rc == RAY_OK ? "ran" : ray_last_error());
         return rc == RAY_OK ? 0 : 1;
+    }
+    if (strcmp(argv[1], "actors") == 0 && argc >= 4) {
+        int n = atoi(argv[2]), k = atoi(argv[3]);
+        ray_actor *h = calloc((size_t)n, sizeof *h);
+        ray_ref *r = calloc((size_t)n, sizeof *r);
+        bool *ready = calloc((size_t)n, sizeof *ready);
+        for (int i = 0; i < n; i++)
+            if (ray_actor_create("holder", NULL, 0, NULL, &h[i]) != RAY_OK ||
+                ray_actor_call(h[i], "ping", NULL, 0, NULL, &r[i]) != RAY_OK)
+                return 1;
+        int got = ray_wait(r, (size_t)n, (size_t)n, 4000, ready);
+        printf("%d of %d actors answered\n", got, n);
+        fflush(stdout);
+        sleep(3); /* long enough for `ray status` and `ray list actors` */
+        for (int i = 0; i < n && k > 0; i++)
+            if (ready[i]) {
+                ray_actor_kill(h[i], true);
+                k--;
+            }
+        ray_value v;
+        for (int i = 0; i < n; i++)
+            if (!ready[i] && ray_get(r[i], 60000, &v) != RAY_OK) {
+                fprintf(stderr, "actor %d: %s\n", i, ray_last_error());
+                return 1;
+            }
+        printf("the waiting actors answered once others were killed\n");
+        return 0;
     }
     if (argc < 3)
         return 2;

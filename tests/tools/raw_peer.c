@@ -1,7 +1,8 @@
 /*
  * raw_peer.c — a driver that sends the node requests ray_call would never
- * send (test_values.sh): well-framed TASK_SUBMIT / ACTOR_CALL / ACTOR_CREATE
- * messages whose specs are wrong. The node must answer each (the returns
+ * send (tests/integration/test_values.sh): well-framed TASK_SUBMIT,
+ * ACTOR_CALL, ACTOR_CREATE, OBJ_WAIT and OBJ_FREE messages whose contents
+ * are wrong. The node must answer each (the returns
  * become RAY_EINVAL errors, a waiting create gets RAY_EINVAL) and keep the
  * connection; a framing error must still close it.
  *
