@@ -55,7 +55,7 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/token.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
-SCHED_SRCS := sched/resources.c sched/global.c
+SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
@@ -66,7 +66,7 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
 CMD_SRCS := cmd/main.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS)
+LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
 
@@ -160,15 +160,23 @@ build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
 	  $(filter %.c,$^) -o $@ -lpthread
-testjobs: $(TEST_JOBS) build/tools/rayprobe
+# a driver that sends requests ray_call never would (links libray.a and its internals)
+build/tools/raw_peer: tests/tools/raw_peer.c lib/libray.a api/api_internal.h include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value
 build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 

@@ -385,8 +385,7 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
             snprintf(msg, msglen, "argument %u: %s", i, emsg);
             return -1;
         }
-        if (vtype > RAY_ACTOR ||
-            api_payload_decode_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
+        if (api_arg_resolve_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
             snprintf(msg, msglen, "argument %u: malformed object (type %llu, %llu bytes)", i,
                      (unsigned long long)vtype, (unsigned long long)size);
             return -1;
@@ -503,7 +502,7 @@ done:
     fflush(stderr);
     send_done(e->id, status, msg);
     api_task_free_(t);
-    free(args);
+    api_args_free_(args, nargs);
 }
 
 static void exec_parse_and_run(struct exec *e);

@@ -367,6 +367,13 @@ void tasks_free(struct runtime *rt);
 struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j,
                        const void *spec, size_t len, char *err, size_t errlen);
 void tasks_destroy(struct runtime *rt, struct task *t);
+/* A well-framed WHAT ("TASK_SUBMIT", "ACTOR_CALL") from C that the node cannot
+ * take (bad spec or resources; WHY says what): answer it and keep C. Its
+ * returns, when SPEC names an id, get ERROR objects RAY_EINVAL "node N
+ * refused WHAT: WHY", so the caller's ray_get says why; without an id, C
+ * gets an ERROR message (and stays open). */
+void tasks_reject(struct runtime *rt, struct conn *c, const char *what, const void *spec,
+                  size_t len, const char *why);
 /* Put T in the scheduler: it waits for its deps, then queues. */
 void tasks_enqueue(struct runtime *rt, struct task *t);
 /* A dep of T is now here. */
