@@ -160,11 +160,12 @@ build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
 	  $(filter %.c,$^) -o $@ -lpthread
-# a driver that sends requests ray_call never would (links libray.a and its internals)
-build/tools/raw_peer: tests/tools/raw_peer.c lib/libray.a api/api_internal.h include/ray.h
+# a driver that sends requests ray_call never would (links libray's objects,
+# whose internals libray.a itself keeps local)
+build/tools/raw_peer: tests/tools/raw_peer.c $(LIBRAY_OBJS) api/api_internal.h include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
-	  $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+	  $< $(LIBRAY_OBJS) -rdynamic $(LIBRAY_THIRD_PARTY) -lpthread -ldl -lm -o $@
 testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer
 
 demo: deps

@@ -563,12 +563,20 @@ static void gpus_release(struct runtime *rt, const char *gpus, int64_t want)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked);
+
 /* Take T's demand from the node. */
 static void tasks_hold(struct runtime *rt, struct task *t)
 {
     res_sub(&rt->n->avail, &t->demand);
     t->held = true;
     gpus_assign(rt, t, t->gpus, sizeof t->gpus);
+    if (t->blocked) {
+        /* it started before the node counted it as running (sent ahead),
+         * and waits already: its CPU stays free */
+        t->blocked = false;
+        task_set_blocked(rt, t, true);
+    }
 }
 
 void tasks_release(struct runtime *rt, struct task *t)
