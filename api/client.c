@@ -17,6 +17,7 @@
 
 #include "common/ids.h"
 #include "common/netutil.h"
+#include "common/token.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,8 @@ static struct {
     char job_hex[9];
     void (*on_execute)(void *body, size_t len);
     void (*on_recall)(const uint8_t *task_id);
+    void (*on_nest)(void *body, size_t len);
+    void (*on_wait)(bool begin);
     void (*on_lost)(const char *why);
 } C = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -262,8 +265,11 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
         return api_client_check_();
     }
     waiter_add(&w);
+    void (*on_wait)(bool) = C.on_wait;
     pthread_mutex_unlock(&C.mu);
 
+    if (on_wait)
+        on_wait(true);
     rc = api_client_send_(frame);
 
     pthread_mutex_lock(&C.mu);
@@ -273,6 +279,8 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
     pthread_cond_destroy(&w.cv);
+    if (on_wait)
+        on_wait(false);
 
     if (rc != RAY_OK) {
         free(w.body); /* a reply that raced a failed send */
@@ -307,8 +315,11 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
     }
     for (size_t i = 0; i < n; i++)
         waiter_add(&w[i]);
+    void (*on_wait)(bool) = C.on_wait;
     pthread_mutex_unlock(&C.mu);
 
+    if (on_wait)
+        on_wait(true);
     int rc = api_client_send_(frames);
 
     pthread_mutex_lock(&C.mu);
@@ -322,6 +333,8 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
     }
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
+    if (on_wait)
+        on_wait(false);
     for (size_t i = 0; i < n; i++) {
         pthread_cond_destroy(&w[i].cv);
         if (rc == RAY_OK && all) {
@@ -385,6 +398,12 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     case PROTO_OBJ_VALUE:
         api_scalar_push_((const uint8_t *)m->f[0].as.s.ptr, (uint32_t)m->f[1].as.u,
                          m->f[2].as.s.ptr, m->f[2].as.s.len);
+        break;
+    case PROTO_TASK_NEST:
+        if (C.on_nest) {
+            C.on_nest(body, len);
+            return;
+        }
         break;
     case PROTO_TASK_RECALL:
         if (C.on_recall)
@@ -489,50 +508,6 @@ static void *io_main(void *arg)
 }
 
 /* ---- connecting ------------------------------------------------------------------ */
-
-/* Read a token file into OUT (whitespace trimmed). Returns 0 or -1. */
-static int token_read(const char *path, char *out, size_t outlen)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(out, 1, outlen - 1, f);
-    fclose(f);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-        out[--n] = '\0';
-    return n > 0 ? 0 : -1;
-}
-
-/* The token: given, $RAY_TOKEN, <session_dir>/auth_token, ~/.ray/auth_token,
- * /tmp/ray/session_latest/auth_token; "" if none. */
-void api_token_resolve_(const char *given, const char *session_dir, char *out, size_t outlen)
-{
-    char path[4096];
-    const char *env = getenv("RAY_TOKEN");
-    const char *home = getenv("HOME");
-    if (given && given[0]) {
-        snprintf(out, outlen, "%s", given);
-        return;
-    }
-    if (env && env[0]) {
-        snprintf(out, outlen, "%s", env);
-        return;
-    }
-    if (session_dir && session_dir[0]) {
-        snprintf(path, sizeof path, "%s/auth_token", session_dir);
-        if (token_read(path, out, outlen) == 0)
-            return;
-    }
-    if (home && home[0]) {
-        snprintf(path, sizeof path, "%s/.ray/auth_token", home);
-        if (token_read(path, out, outlen) == 0)
-            return;
-    }
-    if (token_read("/tmp/ray/session_latest/auth_token", out, outlen) == 0)
-        return;
-    out[0] = '\0';
-}
 
 /* Read frames until one complete message is in; returns the malloc'd body or NULL. */
 static void *hello_read(int fd, struct proto_msg *m, char *err, size_t errlen)
@@ -690,7 +665,9 @@ int api_client_connect_(const struct api_connect_opts *o)
     if (fd < 0)
         return api_error_(RAY_ECONN, "%s", err);
 
-    api_token_resolve_(o->token, o->session_dir, token, sizeof token);
+    struct token_where where = { .given = o->token, .session_dir = o->session_dir,
+                                 .fallback_dir = "/tmp/ray/session_latest" };
+    token_find(&where, token, sizeof token); /* none: "", and the node says no */
     int ninfo = (o->worker_id ? 1 : 0) + (o->has_job ? 1 : 0);
     mpw_map(&info, (uint32_t)ninfo);
     if (o->worker_id) {
@@ -753,6 +730,8 @@ int api_client_connect_(const struct api_connect_opts *o)
     C.job = hi.has_job ? (uint32_t)hi.job : o->job;
     C.on_execute = o->on_execute;
     C.on_recall = o->on_recall;
+    C.on_nest = o->on_nest;
+    C.on_wait = o->on_wait;
     C.on_lost = o->on_lost;
     copy_str(C.node_hex, sizeof C.node_hex, m.f[1].as.s.ptr, m.f[1].as.s.len);
     snprintf(C.job_hex, sizeof C.job_hex, "%08x", (unsigned)C.job);
@@ -817,6 +796,8 @@ void api_client_close_(void)
     C.closing = false;
     C.on_execute = NULL;
     C.on_recall = NULL;
+    C.on_nest = NULL;
+    C.on_wait = NULL;
     C.on_lost = NULL;
     pthread_mutex_unlock(&C.mu);
     buf_free(&C.in);

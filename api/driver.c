@@ -15,6 +15,7 @@
 
 #include "common/ids.h"
 #include "common/netutil.h"
+#include "common/token.h"
 #include "gcs/gcs_sync.h"
 
 #include <dlfcn.h>
@@ -75,6 +76,7 @@ struct target {
     char host[256];
     int port;
     char session_dir[1024];
+    char token[512]; /* the token the GCS took: the node's too */
 };
 
 static int target_from_gcs(const char *address, const char *token, struct target *tg)
@@ -87,7 +89,10 @@ static int target_from_gcs(const char *address, const char *token, struct target
 
     if (net_parse_hostport(address, host, sizeof host, &port, err, sizeof err) < 0)
         return api_error_(RAY_EINVAL, "%s", err);
-    api_token_resolve_(token, NULL, tok, sizeof tok);
+    char latest[] = "/tmp/ray/session_latest";
+    struct token_where w = { .given = token, .host = host, .port = port, .fallback_dir = latest };
+    token_find(&w, tok, sizeof tok);
+    snprintf(tg->token, sizeof tg->token, "%s", tok);
     struct gcs_sync *gs = gcs_sync_connect(host, port, tok[0] ? tok : NULL, "default",
                                            API_GCS_TIMEOUT_MS, err, sizeof err);
     if (gs == NULL)
@@ -226,7 +231,7 @@ int ray_init(const ray_config *cfg)
         .unix_path = tg.unix_path[0] ? tg.unix_path : NULL,
         .tcp_host = tg.host,
         .tcp_port = tg.port,
-        .token = token,
+        .token = tg.token[0] ? tg.token : token,
         .session_dir = tg.session_dir[0] ? tg.session_dir : NULL,
         .role = PROTO_ROLE_DRIVER,
     };
@@ -281,18 +286,19 @@ int api_driver_main(int argc, char **argv)
         fprintf(stderr, "ray: bad RAY_JOB_ID '%s'\n", job);
         return 2;
     }
+    const char *name = api_library_name_(lib);
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (h == NULL) {
-        fprintf(stderr, "ray: %s: %s\n", lib, dlerror());
+        fprintf(stderr, "ray: %s: %s\n", name, api_dlerror_(lib));
         return 2;
     }
     ray_main_fn entry;
     *(void **)&entry = dlsym(h, "ray_main");
     if (entry == NULL) {
-        fprintf(stderr, "ray: %s: not a job library (no ray_main)\n", lib);
+        fprintf(stderr, "ray: %s: not a job library (no ray_main)\n", name);
         return 2;
     }
-    api_registry_set_library_(lib);
+    api_registry_set_library_(name);
 
     struct api_connect_opts o = {
         .unix_path = sock,
@@ -319,8 +325,8 @@ int api_driver_main(int argc, char **argv)
         fprintf(stderr, "ray: out of memory\n");
         return 1;
     }
-    const char *slash = strrchr(lib, '/');
-    jargv[0] = (char *)(slash ? slash + 1 : lib);
+    const char *slash = strrchr(name, '/');
+    jargv[0] = (char *)(slash ? slash + 1 : name);
     for (int i = 1; i < jargc; i++)
         jargv[i] = argv[first + i - 1];
 

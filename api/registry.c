@@ -13,6 +13,7 @@
  */
 #include "api/api_internal.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,4 +199,21 @@ const char *api_registry_library_(void)
     const char *s = reg_library ? reg_library : "(none loaded)";
     pthread_mutex_unlock(&reg_mu);
     return s;
+}
+
+const char *api_library_name_(const char *path)
+{
+    const char *name = getenv("RAY_JOB_ENTRYPOINT");
+    return name && name[0] ? name : path;
+}
+
+const char *api_dlerror_(const char *path)
+{
+    const char *e = dlerror();
+    if (e == NULL)
+        return "unknown error";
+    size_t n = strlen(path);
+    if (strncmp(e, path, n) == 0 && e[n] == ':' && e[n + 1] == ' ')
+        e += n + 2;
+    return e;
 }

@@ -11,7 +11,17 @@
  * thread then forwards its calls to the pool's queue (the node never sends
  * more than N at once). REF arguments arrive resolved to [vtype, offset,
  * size] in the store (the node pins them for the task's duration), so
- * functions see the object's value, zero-copy for STR and BYTES. After the
+ * functions see the object's value, zero-copy for STR and BYTES.
+ *
+ * Nested tasks: when every task of this worker waits in ray_get/ray_wait,
+ * the node may send one more (TASK_NEST) instead of starting a process; a
+ * nest thread runs it (one is started whenever the queued nested tasks
+ * outnumber the idle nest threads; an idle one beyond the first exits). The
+ * run token keeps user code one task at a time: the main thread and nest
+ * threads hold it while they run a task and give it up while a request of
+ * theirs waits for the node (the client's on_wait hook). Actors never get
+ * nested tasks, and the threads of a max_concurrency pool ignore the token.
+ * After the
  * function returns, objects made with ray_return_alloc are sealed and
  * TASK_DONE is sent; stdout and stderr are flushed after every task so the
  * node streams lines promptly. If the node goes away the process exits.
@@ -52,6 +62,50 @@ struct queue {
 
 static struct queue main_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
 static struct queue pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+static struct queue nest_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+static int nest_queued; /* under nest_q.mu: tasks in nest_q */
+static int nest_spare;  /* under nest_q.mu: nest threads idle or starting */
+static int nest_active; /* under nest_q.mu: nested tasks being run */
+static pthread_cond_t nest_done_cv = PTHREAD_COND_INITIALIZER; /* nest_active fell to 0 */
+
+/* The run token: held by the one thread running user code. */
+static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t run_cv = PTHREAD_COND_INITIALIZER;
+static bool run_taken;
+static __thread bool run_mine;
+
+static void run_acquire(void)
+{
+    pthread_mutex_lock(&run_mu);
+    while (run_taken)
+        pthread_cond_wait(&run_cv, &run_mu);
+    run_taken = true;
+    pthread_mutex_unlock(&run_mu);
+    run_mine = true;
+}
+
+static void run_release(void)
+{
+    run_mine = false;
+    pthread_mutex_lock(&run_mu);
+    run_taken = false;
+    pthread_cond_signal(&run_cv);
+    pthread_mutex_unlock(&run_mu);
+}
+
+/* Client hook: a request of this thread waits for the node (BEGIN), or its
+ * answer came. A thread holding the run token lends it meanwhile. */
+static void on_wait(bool begin)
+{
+    static __thread bool lent;
+    if (begin && run_mine) {
+        lent = true;
+        run_release();
+    } else if (!begin && lent) {
+        lent = false;
+        run_acquire();
+    }
+}
 
 /* The actor this worker hosts (set by actor_new on the main thread before
  * any call is run, read-only afterwards). */
@@ -138,6 +192,48 @@ static void on_execute(void *body, size_t len)
 }
 
 static void send_done(const uint8_t *id, int status, const char *msg);
+static void *nest_main(void *arg);
+
+/* I/O thread: a nested task (TASK_NEST): queue it for a nest thread,
+ * starting one if every nest thread is busy. */
+static void on_nest(void *body, size_t len)
+{
+    struct exec *e = xcalloc(1, sizeof *e);
+    char err[160];
+    e->body = body;
+    if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
+        fprintf(stderr, "ray worker: dropping a bad TASK_NEST: %s\n", err);
+        exec_free(e);
+        return;
+    }
+    spec_id(&e->m, e->id);
+    pthread_mutex_lock(&nest_q.mu);
+    bool start = ++nest_queued > nest_spare;
+    if (start)
+        nest_spare++;
+    pthread_mutex_unlock(&nest_q.mu);
+    queue_push(&nest_q, e);
+    if (start) {
+        pthread_t th;
+        int rc = pthread_create(&th, NULL, nest_main, NULL);
+        if (rc != 0) {
+            /* the node waits for this task: say why it cannot run */
+            pthread_mutex_lock(&nest_q.mu);
+            nest_spare--;
+            pthread_mutex_unlock(&nest_q.mu);
+            fprintf(stderr, "ray worker: cannot start a thread for a nested task: %s\n",
+                    strerror(rc));
+            struct exec *x = queue_pop(&nest_q);
+            pthread_mutex_lock(&nest_q.mu);
+            nest_queued--;
+            pthread_mutex_unlock(&nest_q.mu);
+            send_done(x->id, RAY_EWORKER, "its worker cannot start a thread to run it");
+            exec_free(x);
+            return;
+        }
+        pthread_detach(th);
+    }
+}
 
 /* I/O thread: the node takes back a task it sent ahead, if it has not
  * started: answer TASK_DONE with status 1 (recalled); else nothing (its
@@ -291,8 +387,7 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
             snprintf(msg, msglen, "argument %u: %s", i, emsg);
             return -1;
         }
-        if (vtype > RAY_ACTOR ||
-            api_payload_decode_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
+        if (api_arg_resolve_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
             snprintf(msg, msglen, "argument %u: malformed object (type %llu, %llu bytes)", i,
                      (unsigned long long)vtype, (unsigned long long)size);
             return -1;
@@ -311,6 +406,13 @@ static void send_done(const uint8_t *id, int status, const char *msg)
 
 static void pool_start(int n);
 
+static __thread uint8_t cur_task[RAY_ID_SIZE]; /* the task this thread runs */
+
+const uint8_t *api_worker_task_(void)
+{
+    return cur_task;
+}
+
 /* Run one task and report it. */
 static void exec_run(struct exec *e)
 {
@@ -325,6 +427,7 @@ static void exec_run(struct exec *e)
         send_done(e->id, RAY_ETASK, "out of memory starting the task");
         return;
     }
+    memcpy(cur_task, e->id, RAY_ID_SIZE);
     if (exec_args(e, &args, &nargs, msg, sizeof msg) < 0) {
         status = RAY_ETASK;
         goto done;
@@ -396,11 +499,47 @@ static void exec_run(struct exec *e)
     }
 done:
     api_task_finish_(t);
+    memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);
     send_done(e->id, status, msg);
     api_task_free_(t);
-    free(args);
+    api_args_free_(args, nargs);
+}
+
+static void exec_parse_and_run(struct exec *e);
+
+/* A nest thread: runs nested tasks while there are any; beyond the first
+ * idle one, an idle thread exits. */
+static void *nest_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&nest_q.mu);
+    for (;;) {
+        while (nest_q.head == NULL) {
+            if (nest_spare > 1) {
+                nest_spare--;
+                pthread_mutex_unlock(&nest_q.mu);
+                return NULL;
+            }
+            pthread_cond_wait(&nest_q.cv, &nest_q.mu);
+        }
+        struct exec *e = nest_q.head;
+        nest_q.head = e->next;
+        if (nest_q.head == NULL)
+            nest_q.tail = NULL;
+        nest_queued--;
+        nest_spare--;
+        nest_active++;
+        pthread_mutex_unlock(&nest_q.mu);
+        run_acquire();
+        exec_parse_and_run(e);
+        run_release();
+        pthread_mutex_lock(&nest_q.mu);
+        if (--nest_active == 0)
+            pthread_cond_signal(&nest_done_cv);
+        nest_spare++;
+    }
 }
 
 static void *pool_main(void *arg)
@@ -456,11 +595,12 @@ int api_worker_main(int argc, char **argv)
         fprintf(stderr, "ray worker: bad RAY_WORKER_ID or RAY_JOB_ID\n");
         return 2;
     }
+    const char *name = api_library_name_(lib);
     if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
-        fprintf(stderr, "ray worker: cannot load job library %s: %s\n", lib, dlerror());
+        fprintf(stderr, "ray worker: cannot load job library %s: %s\n", name, api_dlerror_(lib));
         return 2;
     }
-    api_registry_set_library_(lib);
+    api_registry_set_library_(name);
 
     struct api_connect_opts o = {
         .unix_path = sock,
@@ -471,6 +611,8 @@ int api_worker_main(int argc, char **argv)
         .job = (uint32_t)jobn,
         .on_execute = on_execute,
         .on_recall = on_recall,
+        .on_nest = on_nest,
+        .on_wait = on_wait,
         .on_lost = on_lost,
     };
     if (api_client_connect_(&o) != RAY_OK) {
@@ -478,20 +620,35 @@ int api_worker_main(int argc, char **argv)
         return 1;
     }
     for (;;) {
+        /* A task sent ahead starts when the worker's running task ends; that
+         * task may be a nested one (the node made it the worker's task when
+         * the one below it ended), so wait for the nested ones first. */
+        pthread_mutex_lock(&nest_q.mu);
+        while (nest_active > 0)
+            pthread_cond_wait(&nest_done_cv, &nest_q.mu);
+        pthread_mutex_unlock(&nest_q.mu);
         struct exec *e = queue_pop(&main_q);
-        char perr[512];
-        if (exec_parse(e, perr, sizeof perr) < 0) {
-            fprintf(stderr, "ray worker: %s\n", perr);
-            if (!ids_is_zero(e->id))
-                send_done(e->id, RAY_ETASK, perr);
-            exec_free(e);
-            continue;
-        }
-        if (e->kind == API_TASK_ACTOR_CALL && actor.pool) {
-            queue_push(&pool_q, e); /* the pool frees it */
-            continue;
-        }
-        exec_run(e);
-        exec_free(e);
+        run_acquire();
+        exec_parse_and_run(e);
+        run_release();
     }
+}
+
+/* Parse E and run it, or hand it to the actor's pool; E is consumed. */
+static void exec_parse_and_run(struct exec *e)
+{
+    char perr[512];
+    if (exec_parse(e, perr, sizeof perr) < 0) {
+        fprintf(stderr, "ray worker: %s\n", perr);
+        if (!ids_is_zero(e->id))
+            send_done(e->id, RAY_ETASK, perr);
+        exec_free(e);
+        return;
+    }
+    if (e->kind == API_TASK_ACTOR_CALL && actor.pool) {
+        queue_push(&pool_q, e); /* the pool frees it */
+        return;
+    }
+    exec_run(e);
+    exec_free(e);
 }

@@ -4,6 +4,8 @@
 #include "cli/cli.h"
 
 #include "common/netutil.h"
+#include "common/token.h"
+#include "common/version.h"
 #include "daemon/session.h"
 #include "gcs/gcs_sync.h"
 
@@ -29,7 +31,7 @@ static void cli_usage(FILE *fp)
     fprintf(fp, "usage: ray COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         fprintf(fp, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].help);
-    fprintf(fp, "\nray COMMAND --help shows a command's options.\n");
+    fprintf(fp, "\nray COMMAND --help shows a command's options; ray --version the version.\n");
 }
 
 int cli_error(const char *cmd, const char *fmt, ...)
@@ -54,6 +56,10 @@ int cli_main(int argc, char **argv)
         cli_usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("ray, version %s\n", RAYD_VERSION);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         if (strcmp(argv[1], cli_commands[i].name) == 0)
             return cli_commands[i].fn(argc - 1, argv + 1);
@@ -68,46 +74,91 @@ int cli_main(int argc, char **argv)
     return 2;
 }
 
-int cli_resolve_address(const char *flag, const char *temp_dir, char *host, size_t hostlen,
-                        int *port, char *err, size_t errlen)
+int cli_target_option(const char *cmd, struct cli_target *t, int argc, char **argv, int *i)
 {
-    const char *addr = flag;
-    char recorded[512];
+    static const char *const names[] = { "--address", "--temp-dir", "--token" };
+    const char **slots[] = { &t->address, &t->temp_dir, &t->token };
+    const char *a = argv[*i];
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t len = strlen(names[k]);
+        if (strncmp(a, names[k], len) != 0)
+            continue;
+        if (a[len] == '=') {
+            *slots[k] = a + len + 1;
+            return 1;
+        }
+        if (a[len] != '\0')
+            continue;
+        if (*i + 1 >= argc) {
+            cli_error(cmd, "option %s needs a value", names[k]);
+            return -1;
+        }
+        *slots[k] = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
+static const char *cli_temp_dir(const struct cli_target *t)
+{
+    return t->temp_dir && *t->temp_dir ? t->temp_dir : "/tmp/ray";
+}
+
+int cli_resolve_address(const struct cli_target *t, char *host, size_t hostlen, int *port,
+                        bool *local, char *err, size_t errlen)
+{
+    const char *addr = t->address;
+    char recorded[512] = "";
+    bool have_recorded = session_current_cluster(cli_temp_dir(t), recorded, sizeof recorded) == 0;
     if (addr == NULL || !*addr)
         addr = getenv("RAY_ADDRESS");
+    if ((addr == NULL || !*addr) && have_recorded)
+        addr = recorded;
     if (addr == NULL || !*addr) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/ray_current_cluster", temp_dir ? temp_dir : "/tmp/ray");
-        if (session_token_read(path, recorded, sizeof recorded) == 0)
-            addr = recorded;
-    }
-    if (addr == NULL || !*addr) {
-        snprintf(err, errlen, "no cluster found: start one with `ray start --head`, or pass "
-                              "--address / set RAY_ADDRESS");
+        if (t->temp_dir)
+            snprintf(err, errlen, "no cluster found under %s: start one with `ray start --head "
+                                  "--temp-dir %s`, or pass --address / set RAY_ADDRESS",
+                     t->temp_dir, t->temp_dir);
+        else
+            snprintf(err, errlen, "no cluster found: start one with `ray start --head`, or pass "
+                                  "--address / set RAY_ADDRESS");
         return -1;
     }
     if (strncmp(addr, "redis://", 8) == 0)
         addr += 8;
-    return net_parse_hostport(addr, host, hostlen, port, err, errlen);
+    if (net_parse_hostport(addr, host, hostlen, port, err, errlen) < 0)
+        return -1;
+    char rhost[256];
+    int rport = 0;
+    char e[64];
+    *local = have_recorded &&
+             net_parse_hostport(recorded, rhost, sizeof rhost, &rport, e, sizeof e) == 0 &&
+             rport == *port && strcmp(rhost, host) == 0;
+    return 0;
 }
 
-struct gcs_sync *cli_gcs_connect(const char *addr_flag, const char *temp_dir, char *err,
-                                 size_t errlen)
+struct gcs_sync *cli_gcs_connect(const struct cli_target *t, char *token, size_t toklen,
+                                 char *err, size_t errlen)
 {
-    char host[256], token[256];
+    char host[256], tok[256], latest[4200];
     int port;
-    if (cli_resolve_address(addr_flag, temp_dir, host, sizeof host, &port, err, errlen) < 0)
+    bool local = false;
+    if (cli_resolve_address(t, host, sizeof host, &port, &local, err, errlen) < 0)
         return NULL;
-    if (session_token_find(NULL, temp_dir, token, sizeof token) < 0) {
-        snprintf(err, errlen, "no cluster token found (set RAY_TOKEN or copy the head's "
-                              "~/.ray/auth_token)");
+    snprintf(latest, sizeof latest, "%s/session_latest", cli_temp_dir(t));
+    struct token_where w = { .given = t->token, .session_dir = local ? latest : NULL,
+                             .host = host, .port = port, .fallback_dir = local ? NULL : latest };
+    if (token_find(&w, tok, sizeof tok) < 0) {
+        snprintf(err, errlen, "no token for the cluster at %s:%d: pass --token, set RAY_TOKEN, "
+                              "or copy the head's ~/.ray/auth_token here", host, port);
         return NULL;
     }
+    if (token)
+        snprintf(token, toklen, "%s", tok);
     char cluster[128] = "default";
-    char path[4096];
-    snprintf(path, sizeof path, "%s/session_latest", temp_dir ? temp_dir : "/tmp/ray");
-    session_info_get(path, "cluster_name", cluster, sizeof cluster);
-    return gcs_sync_connect(host, port, token, cluster, 3000, err, errlen);
+    if (local)
+        session_info_get(latest, "cluster_name", cluster, sizeof cluster);
+    return gcs_sync_connect(host, port, tok, cluster, 3000, err, errlen);
 }
 
 void cli_fmt_bytes(double bytes, char *out, size_t outlen)

@@ -23,15 +23,38 @@ int cli_submit(int argc, char **argv);
 /* Print "ray CMD: message" to stderr; returns 1 (for `return cli_error(...)`). */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The cluster's GCS address: FLAG, else $RAY_ADDRESS, else the cluster
- * recorded by `ray start` under TEMP_DIR (ray_current_cluster). Returns 0 and
- * fills HOST/PORT, or -1 with err. */
-int cli_resolve_address(const char *flag, const char *temp_dir, char *host, size_t hostlen,
-                        int *port, char *err, size_t errlen);
-/* Connect to the GCS at the resolved address with the token found by
- * session_token_find. Returns the client or NULL with err. */
-struct gcs_sync *cli_gcs_connect(const char *addr_flag, const char *temp_dir, char *err,
-                                 size_t errlen);
+/* Which cluster a command addresses: --address, --temp-dir, --token (every
+ * command that talks to a cluster takes all three). NULL = not given. */
+struct cli_target {
+    const char *address;  /* GCS HOST:PORT */
+    const char *temp_dir; /* where this machine's sessions are; NULL = /tmp/ray */
+    const char *token;
+};
+
+/* If ARGV[*I] is --address/--temp-dir/--token (VALUE or =VALUE), store it in
+ * T, advance *I past it and return 1; return 0 for any other argument, or -1
+ * with a message on stderr ("ray CMD: option --token needs a value"). */
+int cli_target_option(const char *cmd, struct cli_target *t, int argc, char **argv, int *i);
+/* The help lines of those options, for a command's --help. */
+#define CLI_TARGET_HELP                                                                     \
+    "  --address HOST:PORT  the cluster's GCS (default: $RAY_ADDRESS, else the cluster\n"    \
+    "                       started on this machine under --temp-dir)\n"                     \
+    "  --temp-dir DIR       where this machine's sessions are [default /tmp/ray]\n"          \
+    "  --token SECRET       the cluster token (default: $RAY_TOKEN, else the token files;\n" \
+    "                       see docs/runtime.md)\n"
+
+/* The cluster's GCS address: T->address, else $RAY_ADDRESS, else the cluster
+ * recorded by `ray start` under T->temp_dir (ray_current_cluster). Returns 0
+ * and fills HOST/PORT (and *LOCAL: the address is that recorded cluster's,
+ * so its session's token applies), or -1 with err. */
+int cli_resolve_address(const struct cli_target *t, char *host, size_t hostlen, int *port,
+                        bool *local, char *err, size_t errlen);
+/* Connect to the GCS of T's cluster with its token (common/token.h: the
+ * given one, $RAY_TOKEN, the local session's, ~/.ray/tokens/HOST_PORT,
+ * ~/.ray/auth_token). Fills TOKEN (if not NULL) with the token used. Returns
+ * the client or NULL with err. */
+struct gcs_sync *cli_gcs_connect(const struct cli_target *t, char *token, size_t toklen,
+                                 char *err, size_t errlen);
 /* Format BYTES as "1.50GiB". */
 void cli_fmt_bytes(double bytes, char *out, size_t outlen);
 

@@ -137,12 +137,24 @@ static void fmt_ms(long long ms, char *out, size_t outlen)
     strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* Oldest first, so the newest job is the last line: by start time, then by
+ * job number (IDs are 8 hex digits of the number). */
+static int job_cmp(const void *a, const void *b)
+{
+    const struct gcs_job *x = a, *y = b;
+    if (x->start_time_ms != y->start_time_ms)
+        return x->start_time_ms < y->start_time_ms ? -1 : 1;
+    return strcmp(x->job_id ? x->job_id : "", y->job_id ? y->job_id : "");
+}
+
 static int list_jobs(struct gcs_sync *gs, struct table *t)
 {
     struct gcs_job *v = NULL;
     size_t n = 0;
     if (gcs_sync_jobs(gs, &v, &n) < 0)
         return -1;
+    if (n > 1)
+        qsort(v, n, sizeof *v, job_cmp);
     static const char *cols[] = { "job_id", "state", "entrypoint", "driver_node", "driver_pid",
                                   "start_time", "end_time", "library_hash" };
     t->ncols = 8;
@@ -168,8 +180,8 @@ static int list_actors(struct gcs_sync *gs, struct table *t)
     if (gcs_sync_actors(gs, &v, &n) < 0)
         return -1;
     static const char *cols[] = { "actor_id", "class", "state", "name", "node", "job",
-                                  "restarts", "detached", "death_cause" };
-    t->ncols = 9;
+                                  "restarts", "detached", "death_cause", "pending_reason" };
+    t->ncols = 10;
     memcpy(t->cols, cols, sizeof cols);
     t->json_num[6] = true;
     for (size_t i = 0; i < n; i++) {
@@ -177,7 +189,7 @@ static int list_actors(struct gcs_sync *gs, struct table *t)
         snprintf(restarts, sizeof restarts, "%lld", v[i].restarts);
         const char *row[] = { v[i].actor_id, v[i].class_name, v[i].state, v[i].name, v[i].node,
                               v[i].job, restarts, v[i].detached ? "true" : "false",
-                              v[i].death_cause };
+                              v[i].death_cause, v[i].pending_reason };
         table_row(t, row);
     }
     gcs_actor_array_free(v, n);
@@ -247,11 +259,13 @@ static int list_pgs(struct gcs_sync *gs, struct table *t)
 
 int cli_list(int argc, char **argv)
 {
-    const char *what = NULL, *addr = NULL, *temp_dir = "/tmp/ray";
+    const char *what = NULL;
+    struct cli_target tg = { 0 };
     bool json = false;
     size_t limit = 100;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r;
         if (strcmp(a, "--format") == 0 && i + 1 < argc) {
             a = argv[++i];
             if (strcmp(a, "json") == 0)
@@ -264,13 +278,18 @@ int cli_list(int argc, char **argv)
             if (*end || l <= 0)
                 return cli_error("list", "--limit needs a positive number");
             limit = (size_t)l;
-        } else if (strcmp(a, "--address") == 0 && i + 1 < argc) {
-            addr = argv[++i];
-        } else if (strcmp(a, "--temp-dir") == 0 && i + 1 < argc) {
-            temp_dir = argv[++i];
+        } else if ((r = cli_target_option("list", &tg, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return 2;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             printf("usage: ray list nodes|jobs|tasks|actors|objects|placement-groups\n"
-                   "                [--format table|json] [--limit N] [--address HOST:PORT]\n");
+                   "                [--format table|json] [--limit N] [--address HOST:PORT]\n"
+                   "                [--temp-dir DIR] [--token SECRET]\n\n"
+                   "List a GCS table. Jobs are listed oldest first; tasks include those of\n"
+                   "ended jobs (the head keeps the last task_table_max_finished finished ones).\n\n"
+                   "Options:\n"
+                   "  --format table|json  [default table]\n"
+                   "  --limit N            rows shown [default 100]\n" CLI_TARGET_HELP);
             return 0;
         } else if (a[0] == '-') {
             return cli_error("list", "unknown option %s (see ray list --help)", a);
@@ -296,7 +315,7 @@ int cli_list(int argc, char **argv)
         return cli_error("list", "cannot list '%s': choose nodes|jobs|tasks|actors|objects|"
                                  "placement-groups", what);
     char err[512];
-    struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, sizeof err);
+    struct gcs_sync *gs = cli_gcs_connect(&tg, NULL, 0, err, sizeof err);
     if (gs == NULL)
         return cli_error("list", "%s", err);
     struct table t = { 0 };

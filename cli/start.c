@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 #include "common/netutil.h"
+#include "common/token.h"
 #include "common/xmalloc.h"
 #include "daemon/config.h"
 #include "daemon/session.h"
@@ -101,7 +102,11 @@ int cli_start(int argc, char **argv)
             rc = cli_error("start", "%s", err);
             goto out;
         }
-        if (session_token_find(cfg.token, cfg.temp_dir, token, sizeof token) < 0) {
+        char latest[4200];
+        snprintf(latest, sizeof latest, "%s/session_latest", cfg.temp_dir);
+        struct token_where w = { .given = cfg.token, .host = host, .port = port,
+                                 .fallback_dir = latest };
+        if (token_find(&w, token, sizeof token) < 0) {
             rc = cli_error("start", "no cluster token: pass --token, set RAY_TOKEN, or copy the "
                                     "head's ~/.ray/auth_token to this machine");
             goto out;
@@ -149,7 +154,7 @@ int cli_start(int argc, char **argv)
             setsid();
         char out[4096];
         snprintf(out, sizeof out, "%s/logs/rayd.out", session);
-        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) {
             dup2(devnull, 0);
@@ -178,8 +183,10 @@ int cli_start(int argc, char **argv)
     }
     close(pfd[0]);
     if (strncmp(line, "error ", 6) == 0) {
+        /* the whole story is in the line: leave nothing of the dead node behind */
         waitpid(pid, NULL, 0);
         rc = cli_error("start", "%s", line + 6);
+        session_remove_tree(session);
         goto out;
     }
     char node[64] = "", ip[64] = "";
@@ -198,26 +205,24 @@ int cli_start(int argc, char **argv)
     } else {
         snprintf(gcs, sizeof gcs, "%s", cfg.address);
     }
-    char path[4096], text[400];
-    snprintf(path, sizeof path, "%s/ray_current_cluster", cfg.temp_dir);
-    snprintf(text, sizeof text, "%s\n", gcs);
-    session_file_write(cfg.temp_dir, "ray_current_cluster", text, 0644);
+    /* the commands below must find this cluster: name it when not the default */
+    char where[4400] = "";
+    if (strcmp(cfg.temp_dir, "/tmp/ray") != 0)
+        snprintf(where, sizeof where, " --temp-dir %s", cfg.temp_dir);
 
     printf("Local node IP: %s\n", ip);
     printf("--------------------\nRay runtime started.\n--------------------\n\n");
     printf("Node %s, session %s\n\n", node, session);
     if (cfg.head) {
         char tokpath[4096];
-        session_home_token_path(tokpath, sizeof tokpath);
+        token_home_path(tokpath, sizeof tokpath);
         printf("To add another node to this Ray cluster, copy %s to it and run\n", tokpath);
         printf("    ray start --address='%s'\n", gcs);
         printf("(or pass the token with --token / RAY_TOKEN).\n\n");
         printf("To submit a job:\n    ray submit --address='%s' job.so\n\n", gcs);
-        printf("To see the cluster:\n    ray status\n\n");
+        printf("To see the cluster:\n    ray status%s\n\n", where);
     }
-    printf("To terminate the Ray runtime, run\n    ray stop%s%s\n", 
-           strcmp(cfg.temp_dir, "/tmp/ray") ? " --temp-dir " : "",
-           strcmp(cfg.temp_dir, "/tmp/ray") ? cfg.temp_dir : "");
+    printf("To terminate the Ray runtime, run\n    ray stop%s\n", where);
     fflush(stdout);
     rc = 0;
     if (cfg.block) {

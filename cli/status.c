@@ -45,7 +45,7 @@ static void print_usage(const struct res_set *total, const struct res_set *avail
 }
 
 /* Each node keeps its pending demands in <p>demands:<node> (written by its
- * scheduler, docs/gcs.md): lines "SHAPE<TAB>COUNT<TAB>infeasible|pending".
+ * scheduler, docs/gcs.md): lines "SHAPE<TAB>COUNT<TAB>infeasible|pending|cap:N".
  * Returns how many lines it printed. */
 static int print_demands(struct gcs_sync *gs, const char *node_hex)
 {
@@ -61,10 +61,20 @@ static int print_demands(struct gcs_sync *gs, const char *node_hex)
         char line[512], shape[400], kind[32];
         long count = 0;
         snprintf(line, sizeof line, "%.*s", (int)(ll < sizeof line ? ll : sizeof line - 1), s);
-        if (sscanf(line, "%399[^\t]\t%ld\t%31s", shape, &count, kind) == 3) {
-            printf(" {%s}: %ld%s\n", shape, count,
-                   strcmp(kind, "infeasible") == 0 ? " (infeasible: no node can ever run it)"
-                                                   : " pending");
+        int cap = 0;
+        /* SHAPE may be empty (a zero-CPU actor): split at the tabs */
+        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t1 && t2) {
+            snprintf(shape, sizeof shape, "%.*s", (int)(t1 - line), line);
+            count = strtol(t1 + 1, NULL, 10);
+            snprintf(kind, sizeof kind, "%s", t2 + 1);
+            if (strcmp(kind, "infeasible") == 0)
+                printf(" {%s}: %ld (infeasible: no node can ever run it)\n", shape, count);
+            else if (sscanf(kind, "cap:%d", &cap) == 1)
+                printf(" {%s}: %ld pending (no worker: node %.8s runs its cap of %d worker "
+                       "processes)\n", shape, count, node_hex, cap);
+            else
+                printf(" {%s}: %ld pending\n", shape, count);
             shown++;
         }
         if (!nl)
@@ -78,23 +88,23 @@ static int print_demands(struct gcs_sync *gs, const char *node_hex)
 
 int cli_status(int argc, char **argv)
 {
-    const char *addr = NULL, *temp_dir = "/tmp/ray";
+    struct cli_target tg = { 0 };
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
-            addr = argv[++i];
-        else if (strncmp(argv[i], "--address=", 10) == 0)
-            addr = argv[i] + 10;
-        else if (strcmp(argv[i], "--temp-dir") == 0 && i + 1 < argc)
-            temp_dir = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: ray status [--address HOST:PORT] [--temp-dir DIR]\n\n"
-                   "Show the cluster's nodes, resources used/total and resource demands.\n");
+        int r = cli_target_option("status", &tg, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ray status [--address HOST:PORT] [--temp-dir DIR] [--token SECRET]\n\n"
+                   "Show the cluster's nodes, resources used/total and resource demands.\n\n"
+                   "Options:\n" CLI_TARGET_HELP);
             return 0;
-        } else
-            return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
+        }
+        return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
     }
     char err[512];
-    struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, sizeof err);
+    struct gcs_sync *gs = cli_gcs_connect(&tg, NULL, 0, err, sizeof err);
     if (gs == NULL)
         return cli_error("status", "%s", err);
     struct gcs_node *nodes = NULL;

@@ -98,23 +98,32 @@ static void stop_session(const char *dir, void *arg)
 int cli_stop(int argc, char **argv)
 {
     struct stop_ctx ctx = { 0 };
-    const char *temp_dir = "/tmp/ray";
+    struct cli_target tg = { 0 };
     for (int i = 1; i < argc; i++) {
+        int r;
         if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) {
             ctx.force = true;
-        } else if (strcmp(argv[i], "--temp-dir") == 0 && i + 1 < argc) {
-            temp_dir = argv[++i];
-        } else if (strncmp(argv[i], "--temp-dir=", 11) == 0) {
-            temp_dir = argv[i] + 11;
+        } else if ((r = cli_target_option("stop", &tg, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return 2;
+            if (tg.address)
+                return cli_error("stop", "--address: ray stop stops this machine's nodes; "
+                                         "choose them with --temp-dir");
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: ray stop [--force] [--temp-dir DIR]\n\n"
                    "Stop the nodes whose sessions are under DIR (default /tmp/ray), with their\n"
-                   "workers and Redis; --force kills them with SIGKILL at once.\n");
+                   "workers and Redis.\n\n"
+                   "Options:\n"
+                   "  --force, -f          SIGKILL at once instead of SIGTERM and a grace period\n"
+                   "  --temp-dir DIR       where this machine's sessions are [default /tmp/ray]\n"
+                   "  --token SECRET       accepted like everywhere else; stopping local\n"
+                   "                       processes needs no token\n");
             return 0;
         } else {
             return cli_error("stop", "unknown option %s (see ray stop --help)", argv[i]);
         }
     }
+    const char *temp_dir = tg.temp_dir && *tg.temp_dir ? tg.temp_dir : "/tmp/ray";
     session_foreach(temp_dir, stop_session, &ctx);
     char path[4096];
     snprintf(path, sizeof path, "%s/ray_current_cluster", temp_dir);

@@ -15,7 +15,10 @@
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +36,70 @@ static void submit_sigint(int sig)
 {
     (void)sig;
     submit_interrupts++;
+}
+
+/* 1 if IMAGE (LEN bytes) defines the dynamic symbol NAME, 0 if it does not,
+ * -1 if that cannot be told (no section headers, a truncated file). */
+static int elf_defines(const char *image, size_t len, const Elf64_Ehdr *eh, const char *name)
+{
+    if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > len ||
+        (size_t)eh->e_shnum > (len - eh->e_shoff) / sizeof(Elf64_Shdr))
+        return -1;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(image + eh->e_shoff);
+    int seen = -1;
+    for (size_t i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum)
+            continue;
+        const Elf64_Shdr *str = &sh[sh[i].sh_link];
+        if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset ||
+            str->sh_offset > len || str->sh_size > len - str->sh_offset)
+            return -1;
+        seen = 0;
+        const Elf64_Sym *sym = (const Elf64_Sym *)(image + sh[i].sh_offset);
+        const char *names = image + str->sh_offset;
+        for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); k++)
+            if (sym[k].st_shndx != SHN_UNDEF && sym[k].st_name < str->sh_size &&
+                strncmp(names + sym[k].st_name, name, str->sh_size - sym[k].st_name) == 0)
+                return 1;
+    }
+    return seen;
+}
+
+/* A job library is a shared object (not a program) that defines ray_main:
+ * say so here, in one line naming the user's file, rather than from the
+ * driver and every worker that fails to load it. Files this cannot read
+ * (not ELF64) pass; the driver then says what is wrong. Returns 0 or -1. */
+static int check_library(const char *path, const char *image, size_t len, char *err,
+                         size_t errlen)
+{
+    if (len < sizeof(Elf64_Ehdr) || image[EI_CLASS] != ELFCLASS64)
+        return 0;
+    Elf64_Ehdr eh;
+    memcpy(&eh, image, sizeof eh);
+    bool program = eh.e_type == ET_EXEC;
+    if (eh.e_type == ET_DYN && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phoff <= len &&
+        (size_t)eh.e_phnum <= (len - eh.e_phoff) / sizeof(Elf64_Phdr)) {
+        for (size_t i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            memcpy(&ph, image + eh.e_phoff + i * sizeof ph, sizeof ph);
+            if (ph.p_type == PT_INTERP)
+                program = true; /* a position-independent executable */
+        }
+    }
+    if (program) {
+        snprintf(err, errlen, "%s: a program, not a job library (build one with cc -shared "
+                              "-fPIC)", path);
+        return -1;
+    }
+    if (eh.e_type != ET_DYN) {
+        snprintf(err, errlen, "%s: not a shared library", path);
+        return -1;
+    }
+    if ((uintptr_t)image % 8 == 0 && elf_defines(image, len, &eh, "ray_main") == 0) {
+        snprintf(err, errlen, "%s: not a job library (no ray_main)", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* Read the whole file. Returns 0 or -1 with err. */
@@ -68,22 +135,17 @@ static int read_library(const char *path, struct buf *out, char *err, size_t err
         snprintf(err, errlen, "%s: not a shared library (no ELF header)", path);
         return -1;
     }
-    return 0;
+    return check_library(path, out->data, out->len, err, errlen);
 }
 
 /* Connect to the head node of the cluster: its Unix socket when the head
  * runs on this machine, else its TCP port. Returns fd or -1 with err. */
-static int connect_head(const char *addr, const char *temp_dir, char *token, size_t toklen,
-                        char *err, size_t errlen)
+static int connect_head(const struct cli_target *tg, char *token, size_t toklen, char *err,
+                        size_t errlen)
 {
-    struct gcs_sync *gs = cli_gcs_connect(addr, temp_dir, err, errlen);
+    struct gcs_sync *gs = cli_gcs_connect(tg, token, toklen, err, errlen);
     if (gs == NULL)
         return -1;
-    if (session_token_find(NULL, temp_dir, token, toklen) < 0) {
-        gcs_sync_free(gs);
-        snprintf(err, errlen, "no cluster token found");
-        return -1;
-    }
     struct gcs_node *v = NULL;
     size_t n = 0;
     int fd = -1;
@@ -133,23 +195,25 @@ static int read_msg(int fd, struct proto_decoder *d, struct proto_msg *m)
 
 int cli_submit(int argc, char **argv)
 {
-    const char *addr = NULL, *temp_dir = "/tmp/ray", *lib = NULL;
+    const char *lib = NULL;
+    struct cli_target tg = { 0 };
     int i = 1;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
         }
-        if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
-            addr = argv[++i];
-        else if (strncmp(argv[i], "--address=", 10) == 0)
-            addr = argv[i] + 10;
-        else if (strcmp(argv[i], "--temp-dir") == 0 && i + 1 < argc)
-            temp_dir = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: ray submit [--address HOST:PORT] JOB.so [-- ARGS...]\n\n"
+        int r = cli_target_option("submit", &tg, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ray submit [--address HOST:PORT] [--temp-dir DIR] [--token SECRET]\n"
+                   "                  JOB.so [-- ARGS...]\n\n"
                    "Run the job library's ray_main(ARGS) on the cluster, stream its output and\n"
-                   "its tasks' output, and exit with ray_main's return value.\n");
+                   "its tasks' output, and exit with ray_main's return value.\n\n"
+                   "Options:\n" CLI_TARGET_HELP);
             return 0;
         } else if (argv[i][0] == '-')
             return cli_error("submit", "unknown option %s (see ray submit --help)", argv[i]);
@@ -169,7 +233,7 @@ int cli_submit(int argc, char **argv)
         rc = cli_error("submit", "%s", err);
         goto out;
     }
-    fd = connect_head(addr, temp_dir, token, sizeof token, err, sizeof err);
+    fd = connect_head(&tg, token, sizeof token, err, sizeof err);
     if (fd < 0) {
         rc = cli_error("submit", "%s", err);
         goto out;
@@ -186,8 +250,6 @@ int cli_submit(int argc, char **argv)
     mpw_array(&args, (uint32_t)nargs);
     for (int j = i; j < argc; j++)
         mpw_cstr(&args, argv[j]);
-    const char *base = strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib;
-    (void)base;
     if (proto_pack(&frame, PROTO_JOB_SUBMIT, library.data, library.len, args.data, args.len,
                    opts.data, opts.len) < 0 ||
         net_write_all(fd, frame.data, frame.len) < 0) {

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "daemon/config.h"
 #include "daemon/node.h"
 
@@ -21,13 +22,17 @@ static int rayd_main(int argc, char **argv)
         return api_worker_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "--driver") == 0)
         return api_driver_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("ray, version %s\n", RAYD_VERSION); /* one binary: the same line as ray's */
+        return 0;
+    }
     struct rayd_config cfg;
     char err[1024];
     config_init(&cfg);
     int rc = config_parse_args(&cfg, argc, argv, NULL, err, sizeof err);
     if (rc == 1) {
         config_usage(stdout, "rayd [--head] [--address HOST:PORT] [options]\n"
-                             "       (normally started by `ray start`)");
+                             "       (normally started by `ray start`); rayd --version");
         config_free(&cfg);
         return 0;
     }

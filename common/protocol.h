@@ -29,7 +29,7 @@
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
 
-#define PROTO_VERSION 2 /* 2: OBJ_VALUE pushes */
+#define PROTO_VERSION 3 /* 2: OBJ_VALUE pushes; 3: OBJ_GET/OBJ_WAIT name their task, TASK_NEST */
 #define PROTO_ID_SIZE 20
 
 /* Limits, enforced before anything is allocated. */
@@ -65,10 +65,10 @@ enum proto_role {
     X(OBJ_CREATE, 201, "uIuu", "reqid id vtype size")                                      \
     X(OBJ_CREATE_OK, 202, "uius", "reqid status offset message")                           \
     X(OBJ_SEAL, 203, "I", "id")                                                            \
-    X(OBJ_GET, 204, "uIi", "reqid id timeout_ms")                                          \
+    X(OBJ_GET, 204, "uIiI", "reqid id timeout_ms task_id")                                 \
     X(OBJ_GET_OK, 205, "uiuuuy", "reqid status vtype offset size inline")                  \
     X(OBJ_RELEASE, 206, "I", "id")                                                         \
-    X(OBJ_WAIT, 207, "uvui", "reqid ids num_ready timeout_ms")                             \
+    X(OBJ_WAIT, 207, "uvuiI", "reqid ids num_ready timeout_ms task_id")                    \
     X(OBJ_WAIT_OK, 208, "uv", "reqid ready")                                               \
     X(OBJ_FREE, 209, "v", "ids")                                                           \
     X(OBJ_VALUE, 210, "Iuy", "id vtype data")                                              \
@@ -78,6 +78,7 @@ enum proto_role {
     X(TASK_DONE, 302, "Iis", "task_id status message")                                     \
     /* 303, 304: retired before release (WORKER_BLOCKED, WORKER_UNBLOCKED) */              \
     X(TASK_RECALL, 305, "I", "task_id")                                                    \
+    X(TASK_NEST, 306, "vv", "spec args")                                                   \
     /* 400-499: actors */                                                                  \
     X(ACTOR_CREATE, 400, "v", "spec")                                                      \
     X(ACTOR_CALL, 401, "v", "spec")                                                        \

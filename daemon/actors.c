@@ -36,9 +36,23 @@ static const char *actor_state_name(enum actor_state s)
     return "?";
 }
 
+void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why)
+{
+    if ((why != NULL) == a->waiting_noted || (a->remote && !a->owner))
+        return;
+    a->waiting_noted = why != NULL;
+    const char *p = gcs_client_prefix(rt->n->gcs);
+    if (why)
+        gcs_command(rt->n->gcs, NULL, NULL, "HSET %sactor:%s pending_reason %s", p, a->hex, why);
+    else
+        gcs_command(rt->n->gcs, NULL, NULL, "HDEL %sactor:%s pending_reason", p, a->hex);
+}
+
 static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_state s)
 {
     a->state = s;
+    if (s == ACTOR_ALIVE || s == ACTOR_DEAD)
+        actors_note_waiting(rt, a, NULL);
     if (a->remote && !a->owner)
         return; /* a route: the directory belongs to its owner and its node */
     gcs_actor_set_state(rt->n->gcs, a->hex, actor_state_name(s), rt->n->hex, rt->n->ip,
@@ -242,7 +256,11 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
     if (a->state == ACTOR_DEAD)
         return;
     char msg[600];
-    snprintf(msg, sizeof msg, "died: its worker %s", why);
+    if (a->killed)
+        snprintf(msg, sizeof msg, "was killed by ray_actor_kill");
+    else
+        snprintf(msg, sizeof msg, "died: its worker %s", why);
+    a->killed = false;
     bool can = !a->no_restart && !a->job->ending &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
     /* the oldest max_concurrency calls it was sent may have been running:
@@ -282,7 +300,7 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
         tasks_destroy(rt, t);
     }
     if (!can) {
-        actor_die(rt, a, a->no_restart ? "was killed" : msg);
+        actor_die(rt, a, msg);
         return;
     }
     a->restarts++;
@@ -630,8 +648,15 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     struct spec_fields f;
     char err[256];
     if (spec_parse(spec, len, &f, err, sizeof err) < 0) {
-        log_warnx("bad ACTOR_CREATE from %s: %s", c->peer, err);
-        return -1;
+        /* well framed but not an actor: answer it (if it waits), keep C */
+        char esc[300];
+        log_warnx("refused ACTOR_CREATE from %s: %s", c->peer,
+                  log_escape(esc, sizeof esc, err, strlen(err)));
+        if (f.reqid)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        else
+            conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
+        return 0;
     }
     if (idmap_get(&rt->actors, f.id)) {
         log_warnx("ACTOR_CREATE for an existing actor");
@@ -641,6 +666,8 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     if (a == NULL) {
         if (f.reqid)
             conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        else
+            conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
     idmap_put(&rt->actors, a->id, a);
@@ -669,21 +696,23 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 /* A call of an actor arrives here, from a client of this node (JOB is its
  * job) or forwarded by another node (JOB NULL). */
 static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, size_t len,
-                         const char *peer, int owner)
+                         struct conn *c, int owner)
 {
     char err[256];
     struct spec_fields f;
-    if (spec_parse(spec, len, &f, err, sizeof err) < 0 || f.actor == NULL) {
-        log_warnx("bad actor call from %s: %s", peer, f.actor ? err : "no actor");
-        return -1;
+    int prc = spec_parse(spec, len, &f, err, sizeof err);
+    if (prc < 0 || f.actor == NULL) {
+        /* well framed but not a call: answer it (its returns fail), keep C */
+        tasks_reject(rt, c, "ACTOR_CALL", spec, len, prc < 0 ? err : "actor call without an actor");
+        return 0;
     }
     struct actor *a = idmap_get(&rt->actors, f.actor);
     if (job == NULL && a != NULL)
         job = a->job;
     struct task *t = tasks_new(rt, TASK_ACTOR_CALL, job, spec, len, err, sizeof err);
     if (t == NULL) {
-        log_warnx("bad actor call from %s: %s", peer, err);
-        return -1;
+        tasks_reject(rt, c, "ACTOR_CALL", spec, len, err);
+        return 0;
     }
     t->owner = owner;
     if ((a == NULL || a->remote) && cluster_alive_others(rt) > 0 &&
@@ -720,14 +749,14 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, cl->store_id);
+    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c, cl->store_id);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 {
     if (c->role != PROTO_ROLE_NODE)
         return -1;
-    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, 0);
+    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c, 0);
 }
 
 static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
@@ -739,11 +768,12 @@ static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
     if (a == NULL || a->state == ACTOR_DEAD)
         return 0;
     a->no_restart = m->f[1].as.b;
+    a->killed = true; /* its worker's death says who killed it */
     if (a->worker) {
         workers_kill(rt, a->worker); /* death handling follows on SIGCHLD */
     } else {
         a->no_restart = true;
-        actor_die(rt, a, "was killed");
+        actor_die(rt, a, "was killed by ray_actor_kill");
     }
     return 0;
 }

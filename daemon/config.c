@@ -70,13 +70,13 @@ static const struct cfg_entry cfg_table[] = {
     { "gcs_address", CFG_STRING, F(gcs_address), NULL, 0, 0, CFG_HEAD_ONLY, "URL", NULL,
       cfg_check_redis_url, "use this Redis (redis://[:password@]host:port), do not start one" },
     { "dashboard_port", CFG_INT, F(dashboard_port), "8265", 0, 65535, CFG_HEAD_ONLY, NULL, NULL, NULL,
-      "dashboard HTTP port (0: ephemeral)" },
+      "dashboard HTTP port (0: ephemeral); reserved: the dashboard is not built yet" },
     { "node_manager_port", CFG_INT, F(node_manager_port), "0", 0, 65535, 0, NULL, NULL, NULL,
       "node manager TCP port (0: ephemeral)" },
     { "object_manager_port", CFG_INT, F(object_manager_port), "0", 0, 65535, 0, NULL, NULL, NULL,
       "object transfer TCP port (0: ephemeral)" },
     { "token", CFG_STRING, F(token), NULL, 0, 0, CFG_SECRET, "SECRET", NULL, NULL,
-      "cluster token (default: read from the session dir or ~/.ray/auth_token)" },
+      "cluster token (default: $RAY_TOKEN, else ~/.ray/tokens/HOST_PORT, else ~/.ray/auth_token)" },
     { "cluster_name", CFG_STRING, F(cluster_name), "default", 0, 0, 0, "NAME", NULL, NULL,
       "cluster name, the prefix of its GCS keys" },
     { "num_cpus", CFG_DOUBLE, F(num_cpus), "auto", 0, 100000, CFG_AUTO, NULL, NULL, NULL,
@@ -599,6 +599,57 @@ int config_set(struct rayd_config *c, const char *name, const char *value, char 
 
 /* ------------------------------------------------------------------- YAML */
 
+/* Top-level keys of a cluster launcher config (SPEC section 8) that no node
+ * setting has: a file with any of them is meant for `ray up`. (cluster_name
+ * and max_workers are node settings too, so they tell nothing.) */
+static const char *const cfg_launcher_keys[] = {
+    "provider", "auth", "available_node_types", "head_node_type", "min_workers",
+    "upscaling_speed", "idle_timeout_minutes", "docker", "file_mounts", "cluster_synced_files",
+    "rsync_exclude", "rsync_filter", "initialization_commands", "setup_commands",
+    "head_setup_commands", "worker_setup_commands", "head_start_ray_commands",
+    "worker_start_ray_commands", "head_node", "worker_nodes", NULL,
+};
+
+static bool cfg_is_launcher_key(const char *name, size_t len)
+{
+    for (int i = 0; cfg_launcher_keys[i]; i++)
+        if (strlen(cfg_launcher_keys[i]) == len && memcmp(cfg_launcher_keys[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Warnings are held until the whole file is read: a cluster config gets its
+ * one error line, not a warning per key first. */
+struct cfg_warnings {
+    char **v;
+    size_t n;
+};
+
+static void cfg_warn(struct cfg_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cfg_warn(struct cfg_warnings *w, const char *fmt, ...)
+{
+    va_list ap;
+    char line[512];
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    w->v = xreallocarray(w->v, w->n + 1, sizeof *w->v);
+    w->v[w->n++] = xstrdup(line);
+}
+
+/* Log the held warnings (if SHOW) and free them. */
+static void cfg_warnings_flush(struct cfg_warnings *w, bool show)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (show)
+            log_warnx("%s", w->v[i]);
+        free(w->v[i]);
+    }
+    free(w->v);
+    w->v = NULL;
+    w->n = 0;
+}
+
 static bool cfg_yaml_null(const yaml_event_t *ev)
 {
     const char *v = (const char *)ev->data.scalar.value;
@@ -619,6 +670,10 @@ int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t 
     bool have_key = false;
     char keyname[128] = "";
     size_t keyline = 0;
+    /* after a bad value the rest is only read (nothing applied), to tell a
+     * cluster config from a node config with a mistake */
+    bool failed = false, launcher = false;
+    struct cfg_warnings warnings = { 0 };
 
     FILE *fp = fopen(path, "r");
     if (fp == NULL) {
@@ -648,7 +703,7 @@ int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t 
         case YAML_DOCUMENT_END_EVENT:
             break;
         case YAML_STREAM_END_EVENT:
-            rc = 0;
+            rc = failed ? -1 : 0;
             goto done;
         case YAML_DOCUMENT_START_EVENT:
             if (seen_doc) {
@@ -671,10 +726,10 @@ int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t 
                 cfg_errf(err, errlen, "%s:%zu: setting names must be plain words", path, line);
                 goto done;
             }
-            if (depth == 1 && key != NULL) {
+            if (depth == 1 && key != NULL && !failed) {
                 cfg_errf(err, errlen, "%s:%zu: %s: expected a single value, not a list or mapping", path, line,
                          key->name);
-                goto done;
+                failed = true;
             }
             depth++; /* skipping the value of an unknown key */
             break;
@@ -702,18 +757,25 @@ int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t 
                 have_key = true;
                 keyline = line;
                 cfg_show(keyname, sizeof keyname, v);
+                if (cfg_is_launcher_key(v, ev.data.scalar.length)) {
+                    cfg_errf(err, errlen, "%s: this is a cluster config (for ray up), not a node config",
+                             path);
+                    launcher = true;
+                    rc = -1;
+                    goto done;
+                }
                 key = cfg_lookup(v, ev.data.scalar.length);
                 if (key == NULL)
-                    log_warnx("%s:%zu: unknown key '%s' ignored", path, line, keyname);
+                    cfg_warn(&warnings, "%s:%zu: unknown key '%s' ignored", path, line, keyname);
                 else if (key->flags & CFG_FLAG_ONLY) {
-                    log_warnx("%s:%zu: '%s' can only be given as a flag (--%s); ignored", path, line,
-                              key->name, key->name);
+                    cfg_warn(&warnings, "%s:%zu: '%s' can only be given as a flag (--%s); ignored", path,
+                             line, key->name, key->name);
                     key = NULL;
                 }
                 break;
             }
             have_key = false;
-            if (key == NULL)
+            if (key == NULL || failed)
                 break;
             if (cfg_yaml_null(&ev)) {
                 cfg_reset(c, key);
@@ -721,7 +783,7 @@ int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t 
             }
             if (cfg_apply(c, key, key->name, v, shown, sizeof shown) < 0) {
                 cfg_errf(err, errlen, "%s:%zu: %s", path, keyline, shown);
-                goto done;
+                failed = true;
             }
             break;
         }
@@ -733,6 +795,7 @@ int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t 
     }
 
 done: /* the one cleanup path, for success and failure */
+    cfg_warnings_flush(&warnings, !launcher);
     if (have_ev)
         yaml_event_delete(&ev);
     if (parser_ok)

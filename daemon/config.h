@@ -79,7 +79,12 @@ int config_set(struct rayd_config *c, const char *name, const char *value, char 
  * -1 with one line in ERR, prefixed "PATH:LINE: " (or "PATH:LINE:COL: " for
  * YAML syntax errors), for an unreadable file, a syntax error, a non-mapping
  * document, a non-scalar value, a wrong type or an out-of-range value.
- * Settings loaded before the error keep their new values. */
+ * Settings loaded before the error keep their new values; after a bad value
+ * the rest of the file is read but not applied. A launcher config (a
+ * top-level key such as `provider`, `auth`, `available_node_types`,
+ * `head_node_type`: SPEC section 8) fails with "PATH: this is a cluster
+ * config (for ray up), not a node config" and no warnings. Warnings are
+ * logged once the whole file is read. */
 int config_load_yaml(struct rayd_config *c, const char *path, char *err, size_t errlen);
 
 /* Parse flags from ARGV[1..ARGC) (ARGV[0] is the program or subcommand name,

@@ -144,6 +144,7 @@ static void job_destroy(struct runtime *rt, struct job *j)
     if (j->kill_timer)
         event_free(j->kill_timer);
     free(j->lib_path);
+    free(j->entrypoint);
     if (j->logf)
         fclose(j->logf);
     free(j);
@@ -268,11 +269,13 @@ static int driver_spawn(struct runtime *rt, struct job *j, char **args, int narg
                         size_t errlen)
 {
     struct node *n = rt->n;
-    char *set[7];
+    char *set[8];
     int k = 0;
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
     set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    if (j->entrypoint)
+        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", j->entrypoint);
     set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
     set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
     set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
@@ -433,6 +436,7 @@ struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin
     if (access(path, R_OK) == 0)
         j->lib_path = xstrdup(path);
     log_info("job %s of node %.8s: placed work arrives here", j->hex, origin);
+    cluster_learn(rt, origin); /* its results go back there */
     return j;
 }
 
@@ -457,6 +461,12 @@ static void job_record_put(struct runtime *rt, struct job *j, const char *entryp
         .start_time_ms = net_wall_ms(),
     };
     gcs_job_put(rt->n->gcs, &g, NULL, NULL);
+}
+
+void jobs_driver_connected(struct runtime *rt, struct job *j)
+{
+    if (j->driver_pid > 0 && !j->ending)
+        workers_prestart(rt, j, cpu_count(rt));
 }
 
 /* ---- JOB_SUBMIT ------------------------------------------------------------------ */
@@ -506,6 +516,7 @@ static void submit_number_cb(void *arg, const struct gcs_reply *r)
         return;
     }
     struct job *j = job_new(rt, num);
+    j->entrypoint = p->entrypoint ? xstrdup(p->entrypoint) : NULL;
     if (jobs_set_library(rt, j, p->lib, p->liblen) < 0) {
         conn_fail(c, RAY_EINVAL, "cannot store the job library on node %.8s", rt->n->hex);
         job_destroy(rt, j);
@@ -527,7 +538,6 @@ static void submit_number_cb(void *arg, const struct gcs_reply *r)
     job_record_put(rt, j, p->entrypoint);
     gcs_event_add(rt->n->gcs, "JOB_STARTED", j->hex, rt->n->hex, p->entrypoint);
     conn_send(c, PROTO_JOB_STARTED, j->hex, rt->n->hex);
-    workers_prestart(rt, j, cpu_count(rt));
     if (p->stop)
         job_stop(rt, j);
     pending_free(p);
@@ -681,7 +691,8 @@ static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
     gcs_command(rt->n->gcs, NULL, NULL, "HSET %s library_hash %s entrypoint %s", key, j->lib_hash,
                 path);
     free(key);
-    free(path);
+    free(j->entrypoint);
+    j->entrypoint = path;
     tasks_schedule(rt); /* tasks that waited for a library can get workers now */
     return 0;
 }

@@ -30,6 +30,7 @@ struct get_req {
     struct client *cl;
     uint64_t reqid;
     uint8_t id[IDS_SIZE];
+    uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
     bool blocked;            /* counted in cl->nblocked */
     struct event *timer;
     struct get_req *next, *prev;
@@ -41,6 +42,7 @@ struct wait_req {
     uint64_t reqid;
     uint8_t (*ids)[IDS_SIZE];
     uint32_t n, num_ready;
+    uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
     bool blocked;            /* counted in cl->nblocked */
     struct event *timer;
     struct wait_req *next, *prev;
@@ -116,20 +118,26 @@ bool objects_have(struct runtime *rt, const uint8_t *id)
 
 /* ---- replies ------------------------------------------------------------------ */
 
-static void client_unblock(struct runtime *rt, struct client *cl, bool *blocked)
+/* A get or wait of CL for task TASK (zeros: none named) is answered. */
+static void client_unblock(struct runtime *rt, struct client *cl, const uint8_t *task,
+                           bool *blocked)
 {
     if (!*blocked)
         return;
     *blocked = false;
-    if (--cl->nblocked == 0 && cl->worker)
-        tasks_worker_blocked(rt, cl->worker, false);
+    cl->nblocked--;
+    if (cl->worker)
+        tasks_worker_blocked(rt, cl->worker, task, false);
 }
 
-static void client_block(struct runtime *rt, struct client *cl, bool *blocked)
+/* A get or wait of CL for task TASK must wait. */
+static void client_block(struct runtime *rt, struct client *cl, const uint8_t *task,
+                         bool *blocked)
 {
     *blocked = true;
-    if (cl->nblocked++ == 0 && cl->worker)
-        tasks_worker_blocked(rt, cl->worker, true);
+    cl->nblocked++;
+    if (cl->worker)
+        tasks_worker_blocked(rt, cl->worker, task, true);
 }
 
 static int rc_to_status(int rc)
@@ -189,14 +197,14 @@ static void get_timeout_cb(evutil_socket_t fd, short what, void *arg)
     struct runtime *rt = g->rt;
     conn_send(g->cl->conn, PROTO_OBJ_GET_OK, g->reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
               (uint64_t)0, (uint64_t)0, "", (size_t)0);
-    client_unblock(rt, g->cl, &g->blocked);
+    client_unblock(rt, g->cl, g->task, &g->blocked);
     get_req_free(rt, g);
 }
 
 static void get_wake(struct runtime *rt, struct get_req *g)
 {
     if (get_try(rt, g->cl, g->reqid, g->id)) {
-        client_unblock(rt, g->cl, &g->blocked);
+        client_unblock(rt, g->cl, g->task, &g->blocked);
         get_req_free(rt, g);
     } else {
         objects_wait_for(rt, g->id, WAIT_GET, g); /* e.g. being restored: wait again */
@@ -242,7 +250,7 @@ static void wait_reply(struct runtime *rt, struct wait_req *w)
     wait_count(rt, w, &b);
     conn_send(w->cl->conn, PROTO_OBJ_WAIT_OK, w->reqid, b.data, b.len);
     buf_free(&b);
-    client_unblock(rt, w->cl, &w->blocked);
+    client_unblock(rt, w->cl, w->task, &w->blocked);
     wait_req_free(rt, w);
 }
 
@@ -371,7 +379,7 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL)
+    if (cl == NULL || cl->job == NULL)
         return -1;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     if (ids_job(id) != cl->job->num)
@@ -497,13 +505,14 @@ static int h_get(struct conn *c, const struct proto_msg *m, void *arg)
     g->cl = cl;
     g->reqid = reqid;
     memcpy(g->id, id, IDS_SIZE);
+    memcpy(g->task, m->f[3].as.s.ptr, IDS_SIZE);
     g->next = rt->gets;
     if (rt->gets)
         rt->gets->prev = g;
     rt->gets = g;
     objects_wait_for(rt, id, WAIT_GET, g);
     arm_timer(rt, &g->timer, timeout, get_timeout_cb, g);
-    client_block(rt, cl, &g->blocked);
+    client_block(rt, cl, g->task, &g->blocked);
     return 0;
 }
 
@@ -547,8 +556,12 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     uint8_t (*ids)[IDS_SIZE] = NULL;
     int n = read_ids(&m->f[1], &ids);
-    if (n < 0)
-        return -1;
+    if (n < 0) {
+        /* well framed, but not a list of IDs: answer nil (the caller's
+         * ray_wait gives RAY_EINVAL) and keep the client */
+        log_warnx("refused OBJ_WAIT from %s: ids are not an array of 20-byte IDs", c->peer);
+        return conn_send(c, PROTO_OBJ_WAIT_OK, m->f[0].as.u, "", (size_t)0) < 0 ? -1 : 0;
+    }
     struct wait_req *w = xcalloc(1, sizeof *w);
     w->rt = rt;
     w->cl = cl;
@@ -556,6 +569,7 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
     w->ids = ids;
     w->n = (uint32_t)n;
     w->num_ready = m->f[2].as.u > (uint64_t)n ? (uint32_t)n : (uint32_t)m->f[2].as.u;
+    memcpy(w->task, m->f[4].as.s.ptr, IDS_SIZE);
     w->next = rt->waits;
     if (rt->waits)
         rt->waits->prev = w;
@@ -569,7 +583,7 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
         if (!objects_have(rt, w->ids[i]) && !objlife_gone(rt, w->ids[i], NULL))
             objects_wait_for(rt, w->ids[i], WAIT_WAIT, w);
     arm_timer(rt, &w->timer, timeout, wait_timeout_cb, w);
-    client_block(rt, cl, &w->blocked);
+    client_block(rt, cl, w->task, &w->blocked);
     return 0;
 }
 
@@ -585,8 +599,10 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     uint8_t (*ids)[IDS_SIZE] = NULL;
     int n = read_ids(&m->f[0], &ids);
-    if (n < 0)
-        return -1;
+    if (n < 0) { /* no reply to give: say so in the log, keep the peer */
+        log_warnx("refused OBJ_FREE from %s: ids are not an array of 20-byte IDs", c->peer);
+        return 0;
+    }
     for (int i = 0; i < n; i++) {
         objstore_delete(rt->n->store, ids[i]);
         objlife_freed(rt, ids[i]);

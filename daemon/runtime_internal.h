@@ -62,7 +62,8 @@ struct task {
     int nret;
     struct res_set demand;
     bool held;              /* resources are taken from the node's avail */
-    bool blocked;           /* its worker waits in a get/wait: CPU given back */
+    bool blocked;           /* it waits in a get/wait (its CPU is given back) */
+    int nwaits;             /* its gets/waits waiting at the node */
     int retries_left;       /* -1: forever */
     bool retry_err;
     int attempts;
@@ -76,7 +77,11 @@ struct task {
     int npins;
     long long submit_ms;
     char gpus[64];          /* GPU indices assigned while it runs ("" none) */
-    bool cpu_lost;          /* blocked, and its CPU could not be taken back */
+    bool cpu_lost;          /* its CPU is not held: given back while it waited, and
+                             * not taken back yet (it runs on borrowed CPU) */
+    bool nested;            /* sent with TASK_NEST to a worker whose other tasks
+                             * all wait (tasks.c); linked in worker.nest_head */
+    bool by_task;           /* submitted by a running task: queued depth-first */
     bool placed;            /* the global scheduler put it here: never spill it again */
     bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
     int owner;              /* store_id of the client that submitted it here (0: none) */
@@ -101,6 +106,9 @@ struct worker {
     struct job *job;
     struct client *client;   /* once connected */
     struct task *task;       /* the normal task running (not actor calls) */
+    struct task *nest_head;  /* tasks nested in it while its others wait, newest
+                              * first (tasks.c; linked by next/prev) */
+    int nnest;
     struct task *ahead_head, *ahead_tail; /* sent ahead to run after it, in order
                                            * (tasks.c: pipelining; linked by next) */
     int nahead;
@@ -111,6 +119,9 @@ struct worker {
     struct event *out_ev, *err_ev;
     struct buf out_line, err_line;
     long long idle_since_ms;
+    bool exited;             /* reaped; its death waits for its connection to close */
+    int exit_status;
+    long long exited_ms;
     struct worker *next, *prev;
 };
 
@@ -130,6 +141,8 @@ struct actor {
     int max_restarts, restarts;
     int max_conc, in_flight;
     bool detached, no_restart;
+    bool killed;             /* ray_actor_kill stopped its worker (until it restarts) */
+    bool waiting_noted;      /* its record says why it waits (pending_reason) */
     char *death;             /* why it is dead */
     struct worker *worker;
     struct task *create;     /* the constructor task while pending */
@@ -149,6 +162,7 @@ struct job {
     uint32_t num;
     char hex[9];
     char *lib_path;          /* cached library; NULL until known */
+    char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
     char lib_hash[65];
     struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
     struct client *driver;
@@ -157,7 +171,7 @@ struct job {
     struct event *drv_out_ev, *drv_err_ev;
     struct buf drv_out_line, drv_err_line;
     bool ending, ended;
-    bool warned_infeasible;
+    bool warned_cap;         /* its driver was told the worker cap holds work back */
     int nworkers;
     struct event *kill_timer;
     void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
@@ -187,6 +201,7 @@ struct cluster_node {
     long long last_hb;       /* last_heartbeat_ms from the table */
     int assigned;            /* tasks placed there since its last heartbeat (head) */
     struct conn *conn;       /* our connection to it, or NULL */
+    bool seen_;              /* in the last read of <p>hb (cluster.c) */
 };
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -224,7 +239,9 @@ struct runtime {
     struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
     size_t nnodes, nodes_cap;
     struct event *cluster_timer;
+    struct event *cluster_retry; /* non-head: lists again until the first listing works */
     bool cluster_listing;
+    bool cluster_synced;         /* the whole table was listed once */
     struct objmgr *om;          /* object transfers (objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     bool stopping;
@@ -279,6 +296,9 @@ size_t cluster_alive_others(struct runtime *rt);
 struct conn *cluster_conn(struct runtime *rt, const char *hex);
 /* Node HEX is dead (seen in the table or on the nodes channel). */
 void cluster_node_dead(struct runtime *rt, const char *hex);
+/* Fetch node HEX's record into the view if it is not there yet (a node that
+ * sends us work before its join reached us). */
+void cluster_learn(struct runtime *rt, const char *hex);
 
 /* runtime.c */
 /* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at
@@ -351,6 +371,13 @@ void tasks_free(struct runtime *rt);
 struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j,
                        const void *spec, size_t len, char *err, size_t errlen);
 void tasks_destroy(struct runtime *rt, struct task *t);
+/* A well-framed WHAT ("TASK_SUBMIT", "ACTOR_CALL") from C that the node cannot
+ * take (bad spec or resources; WHY says what): answer it and keep C. Its
+ * returns, when SPEC names an id, get ERROR objects RAY_EINVAL "node N
+ * refused WHAT: WHY", so the caller's ray_get says why; without an id, C
+ * gets an ERROR message (and stays open). */
+void tasks_reject(struct runtime *rt, struct conn *c, const char *what, const void *spec,
+                  size_t len, const char *why);
 /* Put T in the scheduler: it waits for its deps, then queues. */
 void tasks_enqueue(struct runtime *rt, struct task *t);
 /* A dep of T is now here. */
@@ -371,10 +398,16 @@ void tasks_release(struct runtime *rt, struct task *t);
 void tasks_requeue_unstarted(struct runtime *rt, struct task *t);
 /* Take T out of W's list of tasks sent ahead (the caller requeues or runs it). */
 void tasks_ahead_remove(struct worker *w, struct task *t);
+/* Take T out of W's list of nested tasks (the caller retries or ends it). */
+void tasks_nest_remove(struct worker *w, struct task *t);
 /* The worker running T died (status from waitpid). Retries or fails T. */
 void tasks_worker_died(struct runtime *rt, struct task *t, const char *why);
-/* A worker blocks in get/wait (give its CPU back) or resumes. */
-void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked);
+/* A get/wait of worker W for task TASK (20 bytes; zeros when the request
+ * named none) waits at the node (BLOCKED), or is answered: the task gives
+ * its CPU back from its first waiting request, and takes it again after
+ * its last. */
+void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *task,
+                          bool blocked);
 /* True if object ID will be made on this node: it is a return of a task
  * queued, waiting or running here (so nobody needs to fetch it). */
 bool tasks_expected_here(struct runtime *rt, const uint8_t *id);
@@ -470,6 +503,18 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
+/* Say in A's record why it waits for a worker (WHY), or that it no longer
+ * does (NULL). Written only when that changes. */
+void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
+/* W's connection closed: its death is handled now if its process has
+ * exited already (so every TASK_DONE it sent was read first), else W is
+ * stopped and handled when it is reaped. */
+void workers_client_closed(struct runtime *rt, struct worker *w);
+/* True while the node runs as many worker processes as its cap allows. */
+bool workers_at_cap(const struct runtime *rt);
+/* At the cap: stop the idle worker idle longest so another can start once
+ * it is reaped. True if one was stopped (or one is stopping already). */
+bool workers_reclaim_idle(struct runtime *rt);
 /* A worker connected (HELLO with its id). Returns it or NULL if unknown. */
 struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct client *cl);
 void workers_set_idle(struct runtime *rt, struct worker *w);
@@ -507,6 +552,10 @@ void jobs_init(struct runtime *rt);
 void jobs_free(struct runtime *rt);
 /* A driver process the node started exited with STATUS (waitpid). */
 void jobs_driver_exited(struct runtime *rt, struct job *j, int status);
+/* The driver of submitted job J connected (it loaded the library): start
+ * J's workers ahead of its first tasks. Not before, so a library that
+ * cannot be loaded is reported once, by the driver. */
+void jobs_driver_connected(struct runtime *rt, struct job *j);
 /* Create a job for a standalone driver; calls DONE(arg, job) once its number
  * is allocated (job NULL on failure). */
 void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job *j), void *arg);

@@ -1,10 +1,11 @@
 /*
- * session.c — session directories, pid files, node.info and tokens
- * (see session.h).
+ * session.c — session directories, pid files and node.info (see
+ * session.h).
  */
 #include "daemon/session.h"
 
 #include "common/ids.h"
+#include "common/token.h"
 #include "common/xmalloc.h"
 
 #include <dirent.h>
@@ -51,7 +52,7 @@ char *session_create(const char *temp_dir, char *err, size_t errlen)
     char *dir = xasprintf("%s/session_%s_%06ld_%d", temp_dir, stamp, (long)tv.tv_usec,
                           (int)getpid());
     static const struct { const char *sub; int mode; } subs[] = {
-        { "", 0755 }, { "/logs", 0755 }, { "/sockets", 0700 }, { "/jobs", 0700 },
+        { "", 0700 }, { "/logs", 0700 }, { "/sockets", 0700 }, { "/jobs", 0700 },
         { "/spill", 0700 }, { "/redis", 0700 },
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
@@ -64,13 +65,6 @@ char *session_create(const char *temp_dir, char *err, size_t errlen)
         }
         chmod(path, (mode_t)subs[i].mode);
     }
-    char link[4096], tmplink[4096];
-    snprintf(link, sizeof link, "%s/session_latest", temp_dir);
-    snprintf(tmplink, sizeof tmplink, "%s/.session_latest.%d", temp_dir, (int)getpid());
-    unlink(tmplink);
-    const char *base = strrchr(dir, '/') + 1;
-    if (symlink(base, tmplink) == 0)
-        rename(tmplink, link);
     return dir;
 }
 
@@ -81,68 +75,31 @@ void session_token_new(char *out)
     ids_hex(raw, sizeof raw, out);
 }
 
-int session_token_write(const char *path, const char *token)
+int session_publish(const char *temp_dir, const char *session_dir, const char *gcs_address)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        if (session_mkdirs(dir, 0700) < 0)
-            return -1;
+    int rc = 0;
+    char text[600];
+    snprintf(text, sizeof text, "%s\n", gcs_address);
+    if (session_file_write(temp_dir, "ray_current_cluster", text, 0644) < 0)
+        rc = -1;
+    char link[4096], tmplink[4096];
+    snprintf(link, sizeof link, "%s/session_latest", temp_dir);
+    snprintf(tmplink, sizeof tmplink, "%s/.session_latest.%d", temp_dir, (int)getpid());
+    unlink(tmplink);
+    const char *slash = strrchr(session_dir, '/');
+    const char *base = slash ? slash + 1 : session_dir;
+    if (symlink(base, tmplink) < 0 || rename(tmplink, link) < 0) {
+        unlink(tmplink);
+        rc = -1;
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t n = strlen(token);
-    if (write(fd, token, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    close(fd);
-    return rename(tmp, path);
+    return rc;
 }
 
-int session_token_read(const char *path, char *out, size_t outlen)
+int session_current_cluster(const char *temp_dir, char *out, size_t outlen)
 {
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return -1;
-    if (fgets(out, (int)outlen, fp) == NULL) {
-        fclose(fp);
-        return -1;
-    }
-    fclose(fp);
-    out[strcspn(out, "\r\n")] = '\0';
-    return out[0] ? 0 : -1;
-}
-
-void session_home_token_path(char *out, size_t outlen)
-{
-    const char *home = getenv("HOME");
-    snprintf(out, outlen, "%s/.ray/auth_token", home && *home ? home : "/root");
-}
-
-int session_token_find(const char *explicit_token, const char *temp_dir, char *out, size_t outlen)
-{
-    if (explicit_token && *explicit_token) {
-        snprintf(out, outlen, "%s", explicit_token);
-        return 0;
-    }
-    const char *env = getenv("RAY_TOKEN");
-    if (env && *env) {
-        snprintf(out, outlen, "%s", env);
-        return 0;
-    }
     char path[4096];
-    session_home_token_path(path, sizeof path);
-    if (session_token_read(path, out, outlen) == 0)
-        return 0;
-    snprintf(path, sizeof path, "%s/session_latest/auth_token", temp_dir ? temp_dir : "/tmp/ray");
-    return session_token_read(path, out, outlen);
+    snprintf(path, sizeof path, "%s/ray_current_cluster", temp_dir ? temp_dir : "/tmp/ray");
+    return token_read(path, out, outlen);
 }
 
 int session_file_write(const char *dir, const char *name, const char *text, int mode)
@@ -167,7 +124,7 @@ int session_pidfile_write(const char *dir, const char *name, pid_t pid)
 {
     char text[32];
     snprintf(text, sizeof text, "%d\n", (int)pid);
-    return session_file_write(dir, name, text, 0644);
+    return session_file_write(dir, name, text, 0600);
 }
 
 pid_t session_pidfile_read(const char *dir, const char *name)

@@ -10,9 +10,12 @@
  *       auth_token       0600: the cluster token
  *       node.info        key=value lines: how local clients reach this node
  *       rayd.pid         the node daemon's pid (and redis.pid on the head)
- *   <temp_dir>/session_latest -> the newest session
+ *   <temp_dir>/session_latest -> the newest session that came up
+ *   <temp_dir>/ray_current_cluster   its GCS address, one line
  *
- * Also the token helpers (~/.ray/auth_token).
+ * session_latest and ray_current_cluster change only once a node is up
+ * (session_publish), so a start that fails leaves them as they were. Token
+ * files are common/token.h.
  */
 #ifndef RAY_SESSION_H
 #define RAY_SESSION_H
@@ -20,21 +23,19 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Create a new session directory under TEMP_DIR with its subfolders and
- * point session_latest at it. Returns a malloc'd path (caller frees) or NULL
- * with err. */
+/* Create a new session directory under TEMP_DIR with its subfolders.
+ * session_latest is left alone (see session_publish). Returns a malloc'd
+ * path (caller frees) or NULL with err. */
 char *session_create(const char *temp_dir, char *err, size_t errlen);
+/* A node that is up: point TEMP_DIR/session_latest at SESSION_DIR and record
+ * GCS_ADDRESS ("host:port") in TEMP_DIR/ray_current_cluster, each atomically.
+ * Returns 0, or -1 (errno) if either could not be written. */
+int session_publish(const char *temp_dir, const char *session_dir, const char *gcs_address);
+/* Read TEMP_DIR/ray_current_cluster (NULL: /tmp/ray) into OUT. Returns 0 or
+ * -1 when there is none. */
+int session_current_cluster(const char *temp_dir, char *out, size_t outlen);
 /* Make a fresh random cluster token (64 hex chars) into OUT (size >= 65). */
 void session_token_new(char *out);
-/* Write TOKEN to PATH with mode 0600 (creating parent dirs). Returns 0 or -1. */
-int session_token_write(const char *path, const char *token);
-/* Read a token from PATH into OUT (size OUTLEN). Returns 0 or -1. */
-int session_token_read(const char *path, char *out, size_t outlen);
-/* Find the token: EXPLICIT, else $RAY_TOKEN, else ~/.ray/auth_token, else
- * <temp_dir>/session_latest/auth_token. Returns 0 or -1. */
-int session_token_find(const char *explicit_token, const char *temp_dir, char *out, size_t outlen);
-/* ~/.ray/auth_token into OUT. */
-void session_home_token_path(char *out, size_t outlen);
 /* Write "<pid>\n" to DIR/NAME. */
 int session_pidfile_write(const char *dir, const char *name, pid_t pid);
 /* Read DIR/NAME as a pid; returns it or -1. */

@@ -44,7 +44,9 @@
 /* RUNNING once it runs on its worker; a task sent ahead is still PENDING. */
 static const char *state_name(const struct task *t)
 {
-    return t->state == TASK_RUNNING && t->worker && t->worker->task == t ? "RUNNING" : "PENDING";
+    return t->state == TASK_RUNNING && t->worker && (t->worker->task == t || t->nested)
+               ? "RUNNING"
+               : "PENDING";
 }
 
 static void unlink_rec(struct runtime *rt, struct task *t)

@@ -74,12 +74,14 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
             rc = mpr_bin(&r, &p, &pl);
             if (rc == 0 && pl != IDS_SIZE)
                 rc = -1;
-            f->id = p;
+            if (rc == 0)
+                f->id = p;
         } else if (key_is(k, kl, "actor")) {
             rc = mpr_bin(&r, &p, &pl);
             if (rc == 0 && pl != IDS_SIZE)
                 rc = -1;
-            f->actor = p;
+            if (rc == 0)
+                f->actor = p;
         } else if (key_is(k, kl, "fn")) {
             rc = mpr_str(&r, &f->fn, &f->fnlen);
         } else if (key_is(k, kl, "name")) {
@@ -144,10 +146,18 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
                  TASKS_MAX_RETURNS);
         return -1;
     }
-    if (!(f->cpu >= 0 && f->cpu < 1e6) || !(f->gpu >= 0 && f->gpu < 1e6) || !(f->mem >= 0)) {
-        snprintf(err, errlen, "negative or absurd resource amounts");
-        return -1;
-    }
+    /* the client checks the same bounds (api/tasks.c api_opts_resolve_) */
+    const struct { const char *what; double x, max; } amounts[] = {
+        { "num_cpus", f->cpu, 1e6 },
+        { "num_gpus", f->gpu, 1e6 },
+        { "memory", f->mem, (double)(RES_AMOUNT_MAX / RES_SCALE) },
+    };
+    for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++)
+        if (!(amounts[i].x >= 0 && amounts[i].x < amounts[i].max)) {
+            snprintf(err, errlen, "%s must be a finite number >= 0 and below %g (got %g)",
+                     amounts[i].what, amounts[i].max, amounts[i].x);
+            return -1;
+        }
     if (f->max_conc < 1)
         f->max_conc = 1;
     return 0;
@@ -158,7 +168,10 @@ int spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, 
     res_init(demand);
     if (f->res && f->reslen) {
         char *res = xstrndup(f->res, f->reslen);
-        int rc = res_parse(demand, res, err, errlen);
+        char why[200];
+        int rc = res_parse(demand, res, why, sizeof why);
+        if (rc < 0)
+            snprintf(err, errlen, "resources \"%s\": %s", res, why);
         free(res);
         if (rc < 0)
             return -1;
@@ -307,6 +320,10 @@ struct shape {
     long runs;
     struct task *head, *tail;
     long n;
+    bool at_cap;        /* the last pass found no worker for it: the cap is reached */
+    long long cap_since_ms; /* since when (0: not at the cap) */
+    uint32_t warned[8]; /* jobs whose drivers were told it is infeasible (a ring) */
+    int nwarned;
     struct shape *next;
 };
 
@@ -342,8 +359,16 @@ static struct shape *shape_of(struct runtime *rt, struct task *t)
     return s;
 }
 
+static void queue_push_front(struct runtime *rt, struct task *t);
+
+/* Queue T at the end of its shape; a task submitted by a task goes first
+ * (depth-first: see "Nesting" below). */
 static void queue_push(struct runtime *rt, struct task *t)
 {
+    if (t->by_task) {
+        queue_push_front(rt, t);
+        return;
+    }
     struct shape *s = shape_of(rt, t);
     t->state = TASK_QUEUED;
     t->next = NULL;
@@ -357,7 +382,8 @@ static void queue_push(struct runtime *rt, struct task *t)
     rt->queued++;
 }
 
-/* Put T back at the head of its shape's queue (it was sent ahead and came back). */
+/* Put T at the head of its shape's queue (it was sent ahead and came back,
+ * or a task submitted it). */
 static void queue_push_front(struct runtime *rt, struct task *t)
 {
     struct shape *s = shape_of(rt, t);
@@ -537,18 +563,26 @@ static void gpus_release(struct runtime *rt, const char *gpus, int64_t want)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked);
+
 /* Take T's demand from the node. */
 static void tasks_hold(struct runtime *rt, struct task *t)
 {
     res_sub(&rt->n->avail, &t->demand);
     t->held = true;
     gpus_assign(rt, t, t->gpus, sizeof t->gpus);
+    if (t->blocked) {
+        /* it started before the node counted it as running (sent ahead),
+         * and waits already: its CPU stays free */
+        t->blocked = false;
+        task_set_blocked(rt, t, true);
+    }
 }
 
 void tasks_release(struct runtime *rt, struct task *t)
 {
     if (t->held) {
-        if (t->blocked || t->cpu_lost) {
+        if (t->cpu_lost) {
             struct res_set rest = RES_SET_INIT;
             res_copy(&rest, &t->demand);
             res_set_amount(&rest, RES_CPU, 0);
@@ -559,8 +593,9 @@ void tasks_release(struct runtime *rt, struct task *t)
         }
         gpus_release(rt, t->gpus, res_get(&t->demand, RES_GPU));
         t->held = false;
-        t->blocked = t->cpu_lost = false;
     }
+    t->blocked = t->cpu_lost = false;
+    t->nwaits = 0;
     struct client *cl = t->worker ? t->worker->client : NULL;
     for (int i = 0; i < t->npins; i++)
         if (cl)
@@ -568,7 +603,29 @@ void tasks_release(struct runtime *rt, struct task *t)
     t->npins = 0;
 }
 
-void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked)
+/* T waits in a get/wait (BLOCKED): its CPU goes back to the node; or it
+ * resumes and takes it again if it is free (else it runs on borrowed CPU
+ * until it ends: cpu_lost stays set). */
+static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked)
+{
+    t->blocked = blocked;
+    int64_t cpu = t->held ? res_get(&t->demand, RES_CPU) : 0;
+    if (cpu <= 0)
+        return;
+    struct res_set c = RES_SET_INIT;
+    res_set_amount(&c, RES_CPU, cpu);
+    if (blocked && !t->cpu_lost) {
+        res_add(&rt->n->avail, &c);
+        t->cpu_lost = true;
+    } else if (!blocked && t->cpu_lost && res_fits(&rt->n->avail, &c)) {
+        res_sub(&rt->n->avail, &c);
+        t->cpu_lost = false;
+    }
+    res_free(&c);
+}
+
+void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *task,
+                          bool blocked)
 {
     if (blocked && w->client)
         for (struct task *a = w->ahead_head; a; a = a->next)
@@ -576,26 +633,21 @@ void tasks_worker_blocked(struct runtime *rt, struct worker *w, bool blocked)
                 a->recalled = true;
                 conn_send(w->client->conn, PROTO_TASK_RECALL, a->id);
             }
-    struct task *t = w->task;
-    if (t == NULL || !t->held)
-        return;
-    int64_t cpu = res_get(&t->demand, RES_CPU);
-    if (cpu <= 0)
-        return;
-    struct res_set c = RES_SET_INIT;
-    res_set_amount(&c, RES_CPU, cpu);
-    if (blocked && !t->blocked && !t->cpu_lost) {
-        res_add(&rt->n->avail, &c);
-        t->blocked = true;
-        tasks_schedule(rt);
-    } else if (!blocked && t->blocked) {
-        t->blocked = false;
-        if (res_fits(&rt->n->avail, &c))
-            res_sub(&rt->n->avail, &c);
-        else
-            t->cpu_lost = true; /* runs on borrowed CPU until it ends */
+    struct task *t = NULL;
+    if (!ids_is_zero(task)) {
+        t = idmap_get(&rt->tasks_by_id, task);
+        if (t && (t->worker != w || t->kind != TASK_NORMAL))
+            t = NULL; /* it ended, or moved, meanwhile */
+    } else if (w->nnest == 0) {
+        t = w->task; /* a request from outside its task: its only task */
     }
-    res_free(&c);
+    if (t == NULL)
+        return;
+    if (blocked ? t->nwaits++ > 0 : (t->nwaits == 0 || --t->nwaits > 0))
+        return;
+    task_set_blocked(rt, t, blocked);
+    if (blocked)
+        tasks_schedule(rt); /* its CPU, and its worker, may take a task now */
 }
 
 /* Fail T because the object DEP it needs holds an error. */
@@ -689,7 +741,8 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
     t->attempts++;
     snprintf(w->last_name, sizeof w->last_name, "%s",
              t->kind == TASK_ACTOR_CALL && t->actor ? t->actor->cls : t->name);
-    conn_send(cl->conn, PROTO_TASK_EXECUTE, t->spec.data, t->spec.len, resolved.data, resolved.len);
+    conn_send(cl->conn, t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data, t->spec.len,
+              resolved.data, resolved.len);
     buf_free(&resolved);
     taskrec_running(rt, t);
     return 0;
@@ -701,6 +754,7 @@ fail:
     return -2;
 }
 
+/* Tell T's driver once per shape that no node can run T. */
 static void warn_infeasible(struct runtime *rt, struct task *t)
 {
     if (t->infeasible)
@@ -710,8 +764,12 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
     res_format(&t->demand, &b);
     buf_append(&b, "", 1);
     log_warnx("task %s needs {%s}: no node can ever run it; it stays pending", t->name, b.data);
-    if (!t->job->warned_infeasible) {
-        t->job->warned_infeasible = true;
+    struct shape *s = t->shape;
+    bool told = false;
+    for (int i = 0; s && i < s->nwarned && i < 8 && !told; i++)
+        told = s->warned[i] == t->job->num;
+    if (s && !told) {
+        s->warned[s->nwarned++ % 8] = t->job->num;
         char line[600];
         int len = snprintf(line, sizeof line,
                            "Warning: the demand {%s} of task %s cannot be met by any node in the "
@@ -721,6 +779,51 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
         rt_job_log(rt, t->job, 2, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
     }
     buf_free(&b);
+}
+
+/* No worker can start for T: the node's cap is reached. Unless an idle
+ * worker can make room, T's shape is marked; if it stays so for a second
+ * (not just a worker on its way), `ray status` shows it and the driver is
+ * told once (cap_report). */
+static void note_cap(struct runtime *rt, struct task *t)
+{
+    if (workers_reclaim_idle(rt) || t->shape == NULL)
+        return;
+    t->shape->at_cap = true;
+    if (t->shape->cap_since_ms == 0)
+        t->shape->cap_since_ms = net_now_ms();
+}
+
+#define TASKS_CAP_GRACE_MS 1000
+
+static bool cap_holds(const struct shape *s)
+{
+    return s->at_cap && s->head && net_now_ms() - s->cap_since_ms >= TASKS_CAP_GRACE_MS;
+}
+
+static void cap_report(struct runtime *rt, struct shape *s)
+{
+    struct task *t = s->head;
+    if (!cap_holds(s))
+        return;
+    char why[160];
+    snprintf(why, sizeof why, "no worker: node %.8s runs its cap of %d worker processes",
+             rt->n->hex, rt->max_workers);
+    for (struct task *a = s->head; a; a = a->next)
+        if (a->kind == TASK_ACTOR_NEW && a->actor)
+            actors_note_waiting(rt, a->actor, why);
+    if (t->job->warned_cap)
+        return;
+    t->job->warned_cap = true;
+    log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", t->job->hex,
+              rt->max_workers);
+    char line[400];
+    int len = snprintf(line, sizeof line,
+                       "Warning: node %.8s runs its cap of %d worker processes; %s %s and "
+                       "others wait for one to free (raise --max-workers; see `ray status`)",
+                       rt->n->hex, rt->max_workers, t->kind == TASK_ACTOR_NEW ? "actor" : "task",
+                       t->name);
+    rt_job_log(rt, t->job, 2, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
 }
 
 /* Send T to the global scheduler; true if it left (and was dropped here). */
@@ -808,7 +911,7 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t)
     for (struct worker *w = rt->workers; w; w = w->next)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
             w->nahead < depth && w->task != NULL && w->task->shape == t->shape &&
-            !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
+            w->nnest == 0 && !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
             w->gpus[0] == '\0' && (best == NULL || w->nahead < best->nahead))
             best = w;
     return best;
@@ -889,6 +992,93 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
     /* else it runs on borrowed resources (the ended task had lent its CPU) */
 }
 
+/*
+ * Nesting. A task that waits in ray_get/ray_wait gives its CPU back, but
+ * its worker process stays taken; a tree of nested tasks deeper than the
+ * worker cap would then stall with every process waiting. So a worker of
+ * the job whose tasks all wait takes one more task (TASK_NEST) and runs it
+ * on a thread of its own; the worker lets one of its threads run user code
+ * at a time (docs/runtime.md "Nested tasks"), so its tasks still run one by
+ * one. Tasks that tasks submit are queued first in their shape
+ * (depth-first), so the children a waiting task needs run before its
+ * siblings' subtrees and the waiting tasks stay about as few as the tree
+ * is deep.
+ */
+static bool worker_all_waiting(const struct worker *w)
+{
+    if (w->task == NULL || !w->task->blocked)
+        return false;
+    for (const struct task *t = w->nest_head; t; t = t->next)
+        if (!t->blocked)
+            return false;
+    return true;
+}
+
+/* A worker of T's job whose every task waits, to run T nested; the one that
+ * submitted T if it qualifies. NULL if none. */
+static struct worker *nest_target(struct runtime *rt, const struct task *t)
+{
+    if (t->kind != TASK_NORMAL || res_get(&t->demand, RES_GPU) > 0)
+        return NULL;
+    struct worker *best = NULL;
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
+            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w)) {
+            best = w;
+            if (w->client->store_id == t->owner)
+                break;
+        }
+    return best;
+}
+
+void tasks_nest_remove(struct worker *w, struct task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        w->nest_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->next = t->prev = NULL;
+    t->nested = false;
+    w->nnest--;
+}
+
+/* Start T on W, nested beside W's waiting tasks. */
+static void nest(struct runtime *rt, struct task *t, struct worker *w)
+{
+    queue_remove(rt, t);
+    t->start_us = now_us();
+    tasks_hold(rt, t);
+    t->nested = true;
+    if (tasks_send_execute(rt, t, w) < 0) {
+        t->nested = false;
+        if (t->state != TASK_WAITING_DEPS)
+            tasks_destroy(rt, t); /* it was failed */
+        return;
+    }
+    t->prev = NULL;
+    t->next = w->nest_head;
+    if (w->nest_head)
+        w->nest_head->prev = t;
+    w->nest_head = t;
+    w->nnest++;
+}
+
+/* W's running task ended (or came back): what W runs now, if anything. */
+static void worker_next(struct runtime *rt, struct worker *w)
+{
+    if (w->nest_head) {
+        struct task *t = w->nest_head;
+        tasks_nest_remove(w, t);
+        w->task = t; /* W stays busy with the nested tasks left */
+    } else if (w->ahead_head) {
+        pipeline_promote(rt, w);
+    } else {
+        workers_set_idle(rt, w);
+    }
+}
+
 /* One dispatch pass: each shape's queue from its head, while it fits. */
 static void tasks_run(evutil_socket_t fd, short what, void *arg)
 {
@@ -904,6 +1094,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
             continue;
         bool feasible = res_fits(&n->total, &s->demand);
         int no_worker = 0;
+        s->at_cap = false;
         for (struct task *t = s->head, *next; t; t = next) {
             next = t->next;
             if (!feasible) {
@@ -932,7 +1123,9 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 struct worker *w = workers_spawn(rt, t->job, t->actor, t->gpus);
                 if (w == NULL) {
                     tasks_release(rt, t);
-                    break; /* at the cap: try again later */
+                    if (workers_at_cap(rt))
+                        note_cap(rt, t);
+                    break; /* try again later */
                 }
                 queue_remove(rt, t);
                 t->state = TASK_RUNNING;
@@ -951,6 +1144,10 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 dispatch(rt, t, w);
                 continue;
             }
+            if ((w = nest_target(rt, t)) != NULL) {
+                nest(rt, t, w);
+                continue;
+            }
 
             int k = 0;
             while (k < nwant && want[k].j != t->job)
@@ -962,12 +1159,18 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
             }
             if (k < 16) {
                 want[k].want++;
-                if (workers_starting(rt, t->job) < want[k].want)
-                    workers_spawn(rt, t->job, NULL, gpus);
+                if (workers_starting(rt, t->job) < want[k].want) {
+                    if (workers_at_cap(rt))
+                        note_cap(rt, t);
+                    else
+                        workers_spawn(rt, t->job, NULL, gpus);
+                }
             }
             if (++no_worker >= TASKS_NO_WORKER_MAX)
                 break;
         }
+        if (!s->at_cap)
+            s->cap_since_ms = 0;
     }
 }
 
@@ -1042,6 +1245,59 @@ void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
     tasks_destroy(rt, t);
 }
 
+/* The "id" (bin20) and "nret" of a spec map, read loosely: the keys may come
+ * in any order and other entries may be malformed. Returns 0 when an id was
+ * found; *NRET is 1 unless a valid num_returns was found. */
+static int spec_peek_id(const void *spec, size_t len, uint8_t id[IDS_SIZE], int *nret)
+{
+    struct mpr r;
+    uint32_t n;
+    bool have = false;
+    *nret = 1;
+    mpr_init(&r, spec, len);
+    if (mpr_map(&r, &n) < 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        struct mpr_item it;
+        if (mpr_str(&r, &k, &kl) < 0 || mpr_next(&r, &it) < 0)
+            break;
+        if (key_is(k, kl, "id") && it.kind == MPR_BIN && it.as.s.len == IDS_SIZE) {
+            memcpy(id, it.as.s.ptr, IDS_SIZE);
+            have = true;
+        } else if (key_is(k, kl, "nret") && it.kind == MPR_UINT && it.as.u >= 1 &&
+                   it.as.u <= TASKS_MAX_RETURNS) {
+            *nret = (int)it.as.u;
+        } else if (it.kind == MPR_ARRAY || it.kind == MPR_MAP) {
+            uint32_t items = it.kind == MPR_MAP ? it.as.n * 2 : it.as.n;
+            for (uint32_t e = 0; e < items; e++)
+                if (mpr_skip(&r) < 0)
+                    return have ? 0 : -1;
+        }
+    }
+    return have ? 0 : -1;
+}
+
+void tasks_reject(struct runtime *rt, struct conn *c, const char *what, const void *spec,
+                  size_t len, const char *why)
+{
+    char esc[600], msg[700];
+    uint8_t id[IDS_SIZE];
+    int nret;
+    log_warnx("refused %s from %s: %s", what, c->peer, log_escape(esc, sizeof esc, why, strlen(why)));
+    snprintf(msg, sizeof msg, "node %.8s refused %s: %s", rt->n->hex, what, why);
+    if (spec_peek_id(spec, len, id, &nret) < 0) {
+        conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, msg); /* nothing to answer but this */
+        return;
+    }
+    for (int i = 1; i <= nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, id, (uint32_t)i);
+        objects_put_error(rt, rid, RAY_EINVAL, msg);
+    }
+}
+
 static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
@@ -1052,10 +1308,12 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     struct task *t = tasks_new(rt, TASK_NORMAL, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, err,
                                sizeof err);
     if (t == NULL) {
-        log_warnx("bad TASK_SUBMIT from %s: %s", c->peer, err);
-        return -1;
+        /* well framed but not a task we can run: answer it, keep the client */
+        tasks_reject(rt, c, "TASK_SUBMIT", m->f[0].as.s.ptr, m->f[0].as.s.len, err);
+        return 0;
     }
     t->owner = cl->store_id;
+    t->by_task = cl->worker != NULL;
     taskrec_submitted(rt, t);
     tasks_enqueue(rt, t);
     return 0;
@@ -1095,21 +1353,27 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
             r = w->task; /* promoted meanwhile, never started */
             w->task = NULL;
             requeue(rt, r);
-            if (w->ahead_head)
-                pipeline_promote(rt, w);
-            else
-                workers_set_idle(rt, w);
+            worker_next(rt, w);
         }
         free(msg);
         return 0;
     }
-    struct task *t = w->task;
-    if (t == NULL || memcmp(t->id, id, IDS_SIZE) != 0) {
+    struct task *t = NULL;
+    if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
+        t = w->task;
+        w->task = NULL;
+    } else {
+        for (struct task *n = w->nest_head; n && !t; n = n->next)
+            if (memcmp(n->id, id, IDS_SIZE) == 0)
+                t = n;
+        if (t)
+            tasks_nest_remove(w, t);
+    }
+    if (t == NULL) {
         free(msg);
         return 0; /* a late answer for a task already handled */
     }
     tasks_release(rt, t);
-    w->task = NULL;
     t->worker = NULL;
     if (status == 0 && t->shape) {
         long long dt = now_us() - t->start_us;
@@ -1117,10 +1381,8 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         s->avg_us = s->runs ? (s->avg_us * 7 + dt) / 8 : dt;
         s->runs++;
     }
-    if (w->ahead_head)
-        pipeline_promote(rt, w);
-    else
-        workers_set_idle(rt, w);
+    if (w->task == NULL)
+        worker_next(rt, w);
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
     if (status == 0) {
@@ -1159,8 +1421,12 @@ static void demands_publish(struct runtime *rt)
         struct buf b = BUF_INIT;
         res_format(&s->demand, &b);
         buf_append(&b, "", 1);
-        buf_printf(&text, "%s\t%ld\t%s\n", b.data, s->n,
-                   res_fits(&rt->n->total, &s->demand) ? "pending" : "infeasible");
+        if (!res_fits(&rt->n->total, &s->demand))
+            buf_printf(&text, "%s\t%ld\tinfeasible\n", b.data, s->n);
+        else if (cap_holds(s))
+            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, s->n, rt->max_workers);
+        else
+            buf_printf(&text, "%s\t%ld\tpending\n", b.data, s->n);
         buf_free(&b);
     }
     if (text.len != rt->demands_text.len ||
@@ -1181,7 +1447,10 @@ static void demands_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    demands_publish(arg);
+    struct runtime *rt = arg;
+    for (struct shape *s = rt->shapes; s; s = s->next)
+        cap_report(rt, s);
+    demands_publish(rt);
 }
 
 void tasks_init(struct runtime *rt)

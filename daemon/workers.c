@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -131,12 +132,17 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
         goto fail;
     }
     const char *exe = session_self_exe(); /* resolved before fork */
+    /* a worker dies with its node (a driver is its own process and does not) */
+    bool tied = argv[1] != NULL && strcmp(argv[1], "--worker") == 0;
+    pid_t parent = getpid();
     pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0) {
+        if (tied && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+            _exit(127);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -329,6 +335,11 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
         tasks_ahead_remove(w, t);
         tasks_requeue_unstarted(rt, t);
     }
+    while (w->nest_head) {
+        struct task *t = w->nest_head;
+        tasks_nest_remove(w, t);
+        tasks_worker_died(rt, t, why);
+    }
     if (w->task) {
         struct task *t = w->task;
         w->task = NULL;
@@ -361,10 +372,23 @@ again:
         }
     }
     for (struct worker *w = rt->workers; w; w = w->next) {
+        if (w->exited)
+            continue; /* reaped; waits for its connection to close */
         pid_t pid = waitpid(w->pid, &status, WNOHANG);
         if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
             if (pid < 0)
                 status = SIGKILL; /* reaped elsewhere: report it as killed */
+            if (w->client) {
+                /* the TASK_DONEs it sent before it died may still be unread:
+                 * what it finished must not be failed or run again */
+                w->exited = true;
+                w->exit_status = status;
+                w->exited_ms = net_now_ms();
+                if (w->state == WORKER_STARTING)
+                    rt->nstarting--;
+                w->state = WORKER_DEAD; /* nothing more is sent to it */
+                continue;
+            }
             worker_exited(rt, w, status);
             any = true;
             goto again;
@@ -375,6 +399,37 @@ again:
         if (!rt->stopping)
             tasks_schedule(rt);
     }
+}
+
+void workers_client_closed(struct runtime *rt, struct worker *w)
+{
+    w->client = NULL;
+    if (w->exited) {
+        worker_exited(rt, w, w->exit_status);
+        if (!rt->stopping)
+            tasks_schedule(rt);
+    } else if (w->state != WORKER_DEAD) {
+        workers_kill(rt, w); /* its death is handled on SIGCHLD */
+    }
+}
+
+#define WORKERS_EXIT_WAIT_MS 2000 /* a dead worker's connection closes by then */
+
+/* Reaped workers whose connection stays open (a child of theirs holds it):
+ * handle their death anyway after a while. */
+static void workers_reap_stuck(struct runtime *rt)
+{
+again:
+    for (struct worker *w = rt->workers; w; w = w->next)
+        if (w->exited && net_now_ms() - w->exited_ms >= WORKERS_EXIT_WAIT_MS) {
+            if (w->client) {
+                w->client->worker = NULL;
+                conn_close(w->client->conn);
+                w->client = NULL;
+            }
+            worker_exited(rt, w, w->exit_status);
+            goto again;
+        }
 }
 
 static void workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
@@ -408,6 +463,7 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct runtime *rt = arg;
     workers_reap(rt); /* a safety net: signals of one kind merge */
+    workers_reap_stuck(rt);
     int timeout = rt->n->cfg->worker_idle_timeout_ms;
     if (timeout > 0) {
         long long now = net_now_ms();
@@ -424,11 +480,24 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     jobs_collect(rt);
 }
 
+/* The automatic cap on worker processes: what the machine's memory holds at
+ * WORKERS_MEM_EACH a worker (a worker with its job library takes a few MiB;
+ * the rest is room for what its tasks allocate), and never fewer than 32 a
+ * CPU. */
+#define WORKERS_MEM_EACH (16LL << 20)
+static int workers_auto_cap(int cpus)
+{
+    long long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    long long by_mem = pages > 0 && psize > 0 ? pages * psize / WORKERS_MEM_EACH : 0;
+    long long cap = by_mem > 32LL * cpus ? by_mem : 32LL * cpus;
+    return cap > 10000 ? 10000 : (int)cap;
+}
+
 void workers_init(struct runtime *rt)
 {
     struct node *n = rt->n;
     int cpus = cpu_count();
-    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : (32 * cpus > 512 ? 32 * cpus : 512);
+    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
     rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
     if (rt->sigchld == NULL || event_add(rt->sigchld, NULL) < 0)
         log_error("cannot watch SIGCHLD: workers are reaped once a second only");
@@ -450,6 +519,7 @@ void workers_free(struct runtime *rt)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         w->task = NULL;
+        w->nest_head = NULL;
         w->actor = NULL;
         w->job = NULL;    /* jobs and clients may be freed already */
         w->client = NULL;
@@ -500,6 +570,8 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
     set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
+    if (j->entrypoint)
+        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", j->entrypoint);
     set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
     set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
     set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
@@ -559,6 +631,28 @@ struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus)
             strcmp(w->gpus, gpus) == 0)
             return w;
     return NULL;
+}
+
+bool workers_at_cap(const struct runtime *rt)
+{
+    return rt->nworkers >= rt->max_workers;
+}
+
+bool workers_reclaim_idle(struct runtime *rt)
+{
+    struct worker *oldest = NULL;
+    for (struct worker *w = rt->workers; w; w = w->next) {
+        if (w->state == WORKER_DEAD)
+            return true; /* one is on its way out already */
+        if (w->state == WORKER_IDLE && w->actor == NULL &&
+            (oldest == NULL || w->idle_since_ms < oldest->idle_since_ms))
+            oldest = w;
+    }
+    if (oldest == NULL)
+        return false;
+    log_debug("worker cap reached: stopping idle worker %.8s to make room", oldest->hex);
+    workers_kill(rt, oldest);
+    return true;
 }
 
 int workers_starting(struct runtime *rt, struct job *j)

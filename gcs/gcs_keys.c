@@ -56,6 +56,7 @@ static const struct gcs_field_ actor_fields[] = {
     F(gcs_actor, "job", GCS_F_STR, job),
     F(gcs_actor, "detached", GCS_F_BOOL, detached),
     F(gcs_actor, "death_cause", GCS_F_STR, death_cause),
+    F(gcs_actor, "pending_reason", GCS_F_STR, pending_reason),
 };
 static const struct gcs_field_ pg_fields[] = {
     F(gcs_pg, "pg_id", GCS_F_STR, pg_id),
@@ -97,6 +98,31 @@ const char gcs_lua_list_[] =
     "for _, id in ipairs(ids) do\n"
     "  local h = redis.call('HGETALL', ARGV[1] .. id)\n"
     "  if #h > 0 then out[#out + 1] = h end\n"
+    "end\n"
+    "return out\n";
+
+/* Like gcs_lua_list_ over the node table, with each record's dynamic fields
+ * (last_heartbeat_ms, queue_len, resources_available) taken from its entry
+ * in <p>hb (see gcs_node_heartbeat). ARGV[1] is "<p>node:". */
+const char gcs_lua_list_nodes_[] =
+    "local ids = redis.call('SMEMBERS', KEYS[1])\n"
+    "local hbkey = string.sub(ARGV[1], 1, #ARGV[1] - 5) .. 'hb'\n"
+    "local out = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local h = redis.call('HGETALL', ARGV[1] .. id)\n"
+    "  if #h > 0 then\n"
+    "    local hb = redis.call('HGET', hbkey, id)\n"
+    "    local ms, q, av\n"
+    "    if hb then ms, q, av = string.match(hb, '^(%d+)\\t(%d+)\\t(.*)$') end\n"
+    "    if ms then\n"
+    "      for i = 1, #h, 2 do\n"
+    "        if h[i] == 'last_heartbeat_ms' then h[i + 1] = ms\n"
+    "        elseif h[i] == 'queue_len' then h[i + 1] = q\n"
+    "        elseif h[i] == 'resources_available' then h[i + 1] = av end\n"
+    "      end\n"
+    "    end\n"
+    "    out[#out + 1] = h\n"
+    "  end\n"
     "end\n"
     "return out\n";
 
@@ -292,9 +318,11 @@ void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const
         const struct gcs_field_ *f = &t->fields[i];
         gcs_argv_adds_(a, f->name);
         switch (f->type) {
-        case GCS_F_STR:
-            gcs_argv_adds_(a, *(char *const *)(base + f->off));
+        case GCS_F_STR: {
+            const char *v = *(char *const *)(base + f->off);
+            gcs_argv_adds_(a, v ? v : ""); /* a field left out is empty */
             break;
+        }
         case GCS_F_BYTES:
             gcs_argv_add_(a, *(char *const *)(base + f->off), *(const size_t *)(base + f->lenoff));
             break;

@@ -34,7 +34,9 @@ check_out() {
 # free_port: a free TCP port on loopback
 source "$ROOT/scripts/free_port.sh"
 
-# start_head TEMPDIR PORT [flags...]: ray start --head on 127.0.0.1.
+# start_head TEMPDIR PORT [flags...]: ray start --head on 127.0.0.1. Prints
+# ray start's output (callers redirect it; a copy stays in TEMPDIR.start.out,
+# the daemons' own in the session's logs/, and a failing test shows them).
 start_head() {
     local td=$1 port=$2; shift 2
     TEMP_DIRS+=("$td")
@@ -55,6 +57,24 @@ start_node() {
     cat "$td.start.out"
     [ $rc -eq 0 ] || echo "  start_node $td failed: $(tail -3 "$td.start.out")" >&3
     return $rc
+}
+
+# After a failure: the tail of every log the test's nodes (and their Redis)
+# wrote, so `make test` shows daemons' output only when it matters.
+show_logs() {
+    local td f
+    for td in "${TEMP_DIRS[@]}"; do
+        for f in "$td.start.out" "$td"/session_[0-9]*/logs/rayd*.log "$td"/session_[0-9]*/logs/rayd.out \
+                 "$td"/session_[0-9]*/logs/redis.log; do
+            show_log "$f"
+        done
+    done
+    show_log "$T/redis/log" # a Redis the test started itself
+}
+show_log() {
+    [ -s "$1" ] || return 0
+    echo "  --- ${1#$T/} (last 15 lines)"
+    tail -15 "$1" | sed 's/^/      | /'
 }
 # pid of the rayd whose session lives under TEMPDIR
 rayd_pid() { cat "$1"/session_latest/rayd.pid 2>/dev/null; }
@@ -82,6 +102,8 @@ cleanup() {
     for td in "${TEMP_DIRS[@]}"; do "$RAY" stop --force --temp-dir "$td" >/dev/null 2>&1; done
     # anything still alive that belongs to this test
     pkill -9 -f "$T" >/dev/null 2>&1
+    # then (nothing left running whatever happens to our output) the logs of a failure
+    [ "$FAILS" -gt 0 ] && show_logs
     if [ -n "${RAY_TEST_KEEP:-}" ] && [ "$FAILS" -gt 0 ]; then
         echo "  (kept $T for a look: RAY_TEST_KEEP is set)"
     else

@@ -33,8 +33,8 @@ for ns in "$NS1" "$NS2"; do
     ip netns exec "$ns" ip link set "p$i$TAG" up
     ip netns exec "$ns" ip link set lo up
 done
-check "host 1 reaches the head's address" ip netns exec "$NS1" ping -c1 -W2 "$NET.1"
-check "host 2 reaches host 1" ip netns exec "$NS2" ping -c1 -W2 "$NET.11"
+check "host 1 reaches the head's address" bash -c "ip netns exec '$NS1' ping -c1 -W2 '$NET.1' >/dev/null"
+check "host 2 reaches host 1" bash -c "ip netns exec '$NS2' ping -c1 -W2 '$NET.11' >/dev/null"
 
 P=$(free_port)
 FLAGS=(--num-cpus 1 --heartbeat-interval-ms 200 --node-timeout-ms 2000 --object-store-memory 256MiB)

@@ -4,6 +4,8 @@
  */
 #include "tests/unit/unit.h"
 
+#include "common/log.h"
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -55,17 +57,19 @@ int unit_redis_start(const char *password)
     snprintf(redis_dir, sizeof redis_dir, "/tmp/ray-unit-redis-XXXXXX");
     if (mkdtemp(redis_dir) == NULL)
         return -1;
-    char portstr[16];
+    char portstr[16], logfile[128];
     snprintf(portstr, sizeof portstr, "%d", port);
+    snprintf(logfile, sizeof logfile, "%s/redis.log", redis_dir); /* not the test's output */
     redis_pid = fork();
     if (redis_pid == 0) {
         if (password)
             execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
-                   "--dir", redis_dir, "--save", "", "--appendonly", "no", "--requirepass",
-                   password, (char *)NULL);
+                   "--dir", redis_dir, "--save", "", "--appendonly", "no", "--logfile", logfile,
+                   "--requirepass", password, (char *)NULL);
         else
             execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
-                   "--dir", redis_dir, "--save", "", "--appendonly", "no", (char *)NULL);
+                   "--dir", redis_dir, "--save", "", "--appendonly", "no", "--logfile", logfile,
+                   (char *)NULL);
         _exit(127);
     }
     /* wait until it accepts connections */
@@ -101,6 +105,12 @@ void unit_redis_stop(void)
 int main(int argc, char **argv)
 {
     SRunner *sr = NULL;
+    /* the code under test logs at info ("gcs: connected ..."); show warnings
+     * and errors only, unless RAY_UNIT_LOG=debug|info asks for more */
+    const char *lv = getenv("RAY_UNIT_LOG");
+    log_level_active = lv && strcmp(lv, "debug") == 0  ? LOG_LEVEL_DEBUG
+                       : lv && strcmp(lv, "info") == 0 ? LOG_LEVEL_INFO
+                                                       : LOG_LEVEL_WARN;
     for (int i = 0; i < nsuites; i++) {
         bool want = argc < 2;
         for (int j = 1; j < argc; j++)

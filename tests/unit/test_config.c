@@ -336,6 +336,46 @@ START_TEST(test_yaml_errors)
 }
 END_TEST
 
+/* A launcher config (ray up's) given to --config: one error line, no
+ * warnings, whatever comes before the key that gives it away. */
+START_TEST(test_yaml_cluster_config)
+{
+    char logpath[192], want[256];
+    snprintf(logpath, sizeof logpath, "%s/log", tmpdir);
+    ck_assert_int_eq(log_open(logpath), 0);
+    const char *path = write_file("cluster.yaml",
+                                  "cluster_name: demo\n"
+                                  "max_workers: 2\n"
+                                  "upscaling_speed: 1.0\n"
+                                  "provider:\n"
+                                  "  type: local\n"
+                                  "  head_ip: 10.0.0.1\n"
+                                  "auth:\n"
+                                  "  ssh_user: ubuntu\n");
+    struct rayd_config c;
+    config_init(&c);
+    ck_assert_int_eq(config_load_yaml(&c, path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: this is a cluster config (for ray up), not a node config", path);
+    ck_assert_str_eq(err, want);
+    /* a value that is wrong for a node setting comes first: still the same line */
+    path = write_file("cluster2.yaml", "max_workers: 100000\nhead_node_type: ray.head\n");
+    ck_assert_int_eq(config_load_yaml(&c, path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: this is a cluster config (for ray up), not a node config", path);
+    ck_assert_str_eq(err, want);
+    /* and a node config with a bad value keeps its own error and warnings */
+    path = write_file("node.yaml", "num_cpus: lots\nfoo: 1\n");
+    ck_assert_int_eq(config_load_yaml(&c, path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:1: num_cpus: expected a number, got 'lots'", path);
+    ck_assert_str_eq(err, want);
+    log_open(NULL);
+    const char *log = slurp(logpath);
+    ck_assert_msg(strstr(log, "cluster.yaml") == NULL, "log: %s", log);
+    ck_assert_msg(strstr(log, "cluster2.yaml") == NULL, "log: %s", log);
+    ck_assert_msg(strstr(log, "node.yaml:2: unknown key 'foo' ignored") != NULL, "log: %s", log);
+    config_free(&c);
+}
+END_TEST
+
 START_TEST(test_args_forms)
 {
     struct rayd_config c;
@@ -613,6 +653,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_yaml_load);
     tcase_add_test(tc, test_yaml_unknown_key_warns);
     tcase_add_test(tc, test_yaml_errors);
+    tcase_add_test(tc, test_yaml_cluster_config);
     tcase_add_test(tc, test_args_forms);
     tcase_add_test(tc, test_args_errors);
     tcase_add_test(tc, test_flags_override_yaml);

@@ -355,14 +355,24 @@ START_TEST(test_task_table)
     ck_assert_str_eq(t.node, "node1");
     ck_assert_int_eq(t.attempts, 1);
 
-    /* job cleanup removes the rest, and the job's objects */
+    /* job cleanup removes the job's objects and the records of tasks that
+     * never finished; finished ones stay for `ray list tasks` until trimmed */
     gcs_object_add_location(gc, "job1aaaa0011", "node1", 10);
     gcs_object_add_location(gc, "otherjob0011", "node1", 10);
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 2);
+    gcs_task_put(gc, "job1aaaat99", "job1aaaa", "never", spec, sizeof spec);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 6);
     gcs_job_cleanup(gc, "job1aaaa");
-    ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 0);
-    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 0);
-    ck_assert_int_eq(int_cmd("EXISTS", "job:job1aaaa:taskrecs"), 0);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 5);
+    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 5);
+    memset(&t, 0, sizeof t);
+    gcs_task_get(gc, "job1aaaat99", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert(!t.found); /* never finished: gone with its job */
+    memset(&t, 0, sizeof t);
+    gcs_task_get(gc, "job1aaaat19", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert(t.found); /* finished: kept */
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job1aaaa0011"), 0);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:otherjob0011"), 1);
@@ -407,7 +417,7 @@ START_TEST(test_task_record)
     ck_assert(wait_for(&t.done, 5000));
     ck_assert_str_eq(t.state, "FINISHED");
     gcs_job_cleanup(gc, "job2bbbb");
-    ck_assert_int_eq(int_cmd("HLEN", "job:job2bbbb:taskrecs"), 0);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job2bbbb:taskrecs"), 3); /* the finished ones, trimmed to 3 */
 }
 END_TEST
 
@@ -433,8 +443,8 @@ START_TEST(test_task_record_burst)
     ck_assert(t.found);
     ck_assert_str_eq(t.state, "FINISHED");
     gcs_job_cleanup(gc, "job3cccc");
-    ck_assert_int_eq(int_cmd("EXISTS", "job:job3cccc:taskrecs"), 0);
-    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 0);
+    ck_assert_int_eq(int_cmd("HLEN", "job:job3cccc:taskrecs"), 3333); /* the PENDING ones went */
+    ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 3333);
 }
 END_TEST
 
@@ -690,12 +700,14 @@ static void spawn_redis(int p)
 {
     snprintf(own_dir, sizeof own_dir, "/tmp/ray-unit-gcs-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(own_dir));
-    char ps[16];
+    char ps[16], logfile[128];
     snprintf(ps, sizeof ps, "%d", p);
+    snprintf(logfile, sizeof logfile, "%s/redis.log", own_dir);
     own_redis = fork();
     if (own_redis == 0) {
         execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--dir",
-               own_dir, "--save", "", "--appendonly", "no", "--requirepass", PW, (char *)NULL);
+               own_dir, "--save", "", "--appendonly", "no", "--logfile", logfile, "--requirepass",
+               PW, (char *)NULL);
         _exit(127);
     }
 }

@@ -429,8 +429,8 @@ START_TEST(test_proto_vpack)
 {
     struct buf a = BUF_INIT, b = BUF_INIT;
     uint8_t id[PROTO_ID_SIZE] = { 1, 2, 3 };
-    ck_assert_int_eq(vpack_wrapper(&a, PROTO_OBJ_GET, (uint64_t)7, id, (int64_t)-1), 0);
-    ck_assert_int_eq(proto_pack(&b, PROTO_OBJ_GET, (uint64_t)7, id, (int64_t)-1), 0);
+    ck_assert_int_eq(vpack_wrapper(&a, PROTO_OBJ_GET, (uint64_t)7, id, (int64_t)-1, id), 0);
+    ck_assert_int_eq(proto_pack(&b, PROTO_OBJ_GET, (uint64_t)7, id, (int64_t)-1, id), 0);
     ck_assert_uint_eq(a.len, b.len);
     ck_assert_mem_eq(a.data, b.data, a.len);
     ck_assert_int_eq(vpack_wrapper(&a, 12345, (uint64_t)7), -1);
@@ -925,7 +925,7 @@ START_TEST(test_proto_hello_verify)
     ck_assert_int_eq(hello_check(PROTO_VERSION, "s3cret", "s3cret", &role, err), 0);
     ck_assert_uint_eq(role, PROTO_ROLE_NODE);
     ck_assert_int_eq(hello_check(7, "s3cret", "s3cret", &role, err), -1);
-    ck_assert_str_eq(err, "protocol version 7 not supported (this node speaks 2)");
+    ck_assert_str_eq(err, "protocol version 7 not supported (this node speaks 3)");
     ck_assert_int_eq(hello_check(PROTO_VERSION, "s3creT", "s3cret", &role, err), -2);
     ck_assert_str_eq(err, "authentication failed: bad cluster token");
     ck_assert_int_eq(hello_check(PROTO_VERSION, "s3cre", "s3cret", &role, err), -2);

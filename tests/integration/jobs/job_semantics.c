@@ -618,8 +618,11 @@ static int sc_infeasible(void)
     CHECK(ray_call("echo", (ray_value[]){ RAY_I(1) }, 1, &o, &r) == RAY_OK, "call");
     o = RAY_OPTS;
     o.resources = "unobtainium=1";
-    ray_ref r2;
+    ray_ref r2, r3;
     CHECK(ray_call("echo", (ray_value[]){ RAY_I(1) }, 1, &o, &r2) == RAY_OK, "call");
+    o = RAY_OPTS;
+    o.num_cpus = 64; /* a shape already warned of: no second warning */
+    CHECK(ray_call("echo", (ray_value[]){ RAY_I(2) }, 1, &o, &r3) == RAY_OK, "call");
     ray_value v;
     CHECK(ray_get(r, 1500, &v) == RAY_ETIMEOUT, "infeasible task stays pending");
     printf("infeasible pending\n");
