@@ -75,10 +75,9 @@ struct objlife {
     struct idmap freed;              /* id -> (void *)1 */
     uint8_t (*ring)[IDS_SIZE];       /* freed IDs, oldest at ring_head */
     size_t ring_head, ring_len;
-    uint32_t ended[OBJLIFE_ENDED_MAX];
+    uint32_t ended[OBJLIFE_ENDED_MAX]; /* ring of ended job numbers, oldest at ended_next */
     size_t nended, ended_next;
-    uint32_t live;                   /* a job number last found not ended */
-    bool live_known;
+    struct idmap ended_map;          /* job key (job_key) -> (void *)1, the same numbers */
     struct idmap kept;               /* id -> actor id (IDS_SIZE bytes, owned) */
     uint8_t (*answer)[IDS_SIZE];     /* IDs whose waiters get their answer next turn */
     size_t nanswer;
@@ -132,16 +131,18 @@ static void freed_drop_job(struct objlife *o, uint32_t num)
     o->ring_len = keep;
 }
 
+/* The idmap key of job number NUM. */
+static const uint8_t *job_key(uint32_t num, uint8_t key[IDS_SIZE])
+{
+    memset(key, 0, IDS_SIZE);
+    memcpy(key, &num, sizeof num);
+    return key;
+}
+
 static bool ended_has(struct objlife *o, uint32_t num)
 {
-    if (o->live_known && o->live == num)
-        return false; /* the usual question: the running job's objects */
-    for (size_t i = 0; i < o->nended; i++)
-        if (o->ended[i] == num)
-            return true;
-    o->live = num;
-    o->live_known = true;
-    return false;
+    uint8_t key[IDS_SIZE];
+    return o->nended > 0 && idmap_get(&o->ended_map, job_key(num, key)) != NULL;
 }
 
 static bool kept_alive(struct runtime *rt, const uint8_t *aid)
@@ -246,12 +247,9 @@ static void kept_write(struct runtime *rt, const char *cmd, const uint8_t *id)
  * it is not any more. */
 static void job_live(struct objlife *o, uint32_t num)
 {
-    if (o->nended == 0 || !ended_has(o, num))
-        return;
-    for (size_t i = 0; i < o->nended; i++)
-        if (o->ended[i] == num)
-            o->ended[i] = 0; /* job numbers start at 1 */
-    o->live_known = false;
+    uint8_t key[IDS_SIZE];
+    if (o->nended > 0)
+        idmap_del(&o->ended_map, job_key(num, key)); /* its ring slot stays, unused */
 }
 
 void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id)
@@ -384,11 +382,14 @@ void objlife_job_ended(struct runtime *rt, uint32_t num)
         log_info("deleted %llu objects of job %08x", (unsigned long long)n, num);
     if (o == NULL || ended_has(o, num))
         return;
-    o->live_known = false;
+    uint8_t key[IDS_SIZE];
+    if (o->nended == OBJLIFE_ENDED_MAX) /* forget the oldest */
+        idmap_del(&o->ended_map, job_key(o->ended[o->ended_next], key));
+    else
+        o->nended++;
     o->ended[o->ended_next] = num;
     o->ended_next = (o->ended_next + 1) % OBJLIFE_ENDED_MAX;
-    if (o->nended < OBJLIFE_ENDED_MAX)
-        o->nended++;
+    idmap_put(&o->ended_map, job_key(num, key), (void *)1);
     freed_drop_job(o, num);
     kept_sweep(rt);
     o->sweeps = xreallocarray(o->sweeps, o->nsweeps + 1, sizeof *o->sweeps);
@@ -419,6 +420,7 @@ void objlife_free(struct runtime *rt)
     }
     idmap_free(&o->kept);
     idmap_free(&o->freed);
+    idmap_free(&o->ended_map);
     free(o->ring);
     free(o->answer);
     free(o->sweeps);
