@@ -1,8 +1,8 @@
 # test_job_objects.sh — a job's end removes its objects everywhere: on a
 # 2-node cluster (objects put on the head, made on the other node, copies
 # pulled both ways) after a normal end, a failing driver (non-zero return,
-# abort), a driver killed with SIGKILL while it keeps both nodes busy, and
-# an interrupted `ray submit`, `ray list objects` shows none of the job's
+# abort), a driver killed with SIGKILL while it keeps both nodes busy, an
+# interrupted `ray submit`, and a killed driver whose objects were spilled, `ray list objects` shows none of the job's
 # objects within a few seconds and every node's store is back to empty; no
 # task record of theirs is left unfinished; a detached actor's own object
 # outlives its job, and goes once the actor is killed.
@@ -66,6 +66,20 @@ j=$(last_job)
 kill -INT "$sub"
 wait $sub
 after_end "ray submit interrupted" "$j"
+
+# spilled objects: 400 MiB through the head's 256 MiB store, driver killed
+spill_files() { find "$A/session_latest/spill" "$B/session_latest/spill" -type f 2>/dev/null | wc -l; }
+no_spill_files() { [ "$(spill_files)" -eq 0 ]; }
+timeout 120 "$RAY" submit --temp-dir "$A" "$JOB" -- fill 200 1024 bee=1 hang >"$T/out.spill" 2>&1 &
+sub=$!
+wait_for 90 grep -q '^filled' "$T/out.spill"
+j=$(last_job)
+check "the job spilled objects to disk ($(spill_files) files)" test "$(spill_files)" -gt 0
+dpid=$("$RAY" list jobs --format json | grep "\"$j\"" | sed -n 's/.*"driver_pid": "\{0,1\}\([0-9]*\).*/\1/p')
+[ -n "$dpid" ] && kill -9 "$dpid"
+wait $sub
+after_end "spilled, driver killed" "$j"
+if wait_for 10 no_spill_files; then ok "its spill files are gone"; else fail "$(spill_files) spill files left"; fi
 
 # task records: none of the ended jobs' tasks is left PENDING or RUNNING
 # (their finished records may stay for `ray list tasks`: docs/gcs.md)
