@@ -207,8 +207,12 @@ void objlife_answer_now(struct runtime *rt, const uint8_t *id)
         return;
     }
     struct objstore_info info;
-    if (objstore_lookup(rt->n->store, id, &info) == OBJSTORE_FOUND)
-        objstore_delete(rt->n->store, id); /* a copy half pulled, say */
+    if (objstore_lookup(rt->n->store, id, &info) == OBJSTORE_FOUND) {
+        /* being written (a pull's reserved space, a create): its seal or
+         * its failure wakes the waiters; never free memory under a writer */
+        buf_free(&b);
+        return;
+    }
     /* not through objects_sealed: the object table never hears of it */
     int rc = objstore_put(rt->n->store, id, VT_ERROR, b.data, b.len); /* wakes the waiters */
     if (rc != OBJSTORE_OK)
