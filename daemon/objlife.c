@@ -323,7 +323,8 @@ static bool job_pred(const uint8_t *id, void *arg)
     struct job_pred_arg *a = arg;
     if (ids_job(id) != a->num)
         return false;
-    const uint8_t *aid = idmap_get(&a->rt->objlife->kept, id);
+    struct objlife *o = a->rt->objlife;
+    const uint8_t *aid = o ? idmap_get(&o->kept, id) : NULL;
     return aid == NULL || !kept_alive(a->rt, aid);
 }
 
