@@ -397,6 +397,7 @@ void objlife_job_ended(struct runtime *rt, uint32_t num)
     idmap_put(&o->ended_map, job_key(num, key), (void *)1);
     freed_drop_job(o, num);
     kept_sweep(rt);
+    objmgr_drop_unwanted(rt);
     o->sweeps = xreallocarray(o->sweeps, o->nsweeps + 1, sizeof *o->sweeps);
     o->sweeps[o->nsweeps++] = (struct sweep){ num, 2, net_now_ms() + OBJLIFE_SWEEP1_MS };
     sweep_arm(o);

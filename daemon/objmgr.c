@@ -954,6 +954,27 @@ void objmgr_want(struct runtime *rt, const uint8_t *id)
     relook_add(om, 0, w->id);
 }
 
+void objmgr_drop_unwanted(struct runtime *rt)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL)
+        return;
+    size_t pos = 0, n = 0;
+    struct idmap_slot *slot;
+    while ((slot = idmap_next(&om->wants, &pos)) != NULL) {
+        struct want *w = slot->val;
+        if (!has_waiters(om, w->id) && w->pull == NULL && !w->space_wait) {
+            want_uncreate(om, w);
+            want_free(om, w); /* deletes the slot: do not advance */
+            n++;
+            continue;
+        }
+        pos++;
+    }
+    if (n)
+        log_debug("dropped %zu wants nobody waits for any more", n);
+}
+
 void objmgr_ready(struct runtime *rt, const uint8_t *id)
 {
     struct objmgr *om = rt->om;

@@ -257,6 +257,9 @@ void objmgr_free(struct runtime *rt);
 void objmgr_want(struct runtime *rt, const uint8_t *id);
 /* ID became available locally: stop looking for it. */
 void objmgr_ready(struct runtime *rt, const uint8_t *id);
+/* Forget the wants nobody waits for any more (a job ended: its tasks and
+ * gets went), unless a transfer or a store retry is under way. */
+void objmgr_drop_unwanted(struct runtime *rt);
 /* A peer connection closed: pulls on it go to another holder. */
 void objmgr_conn_closed(struct runtime *rt, struct conn *c);
 /* Node HEX died: it holds nothing any more. */
