@@ -192,6 +192,7 @@ static int sc_freed(const char *res)
         CHECK(ray_put(RAY_R(slow), &h2) == RAY_OK, "put a ref");
         ray_opts o = RAY_OPTS;
         o.resources = res;
+        o.num_cpus = 0.5; /* another shape: not queued behind the sleep on its worker */
         ray_value arg = RAY_R(h2);
         CHECK(ray_call("get_inner", &arg, 1, &o, &r) == RAY_OK, "call get_inner");
         usleep(800 * 1000);
