@@ -64,11 +64,13 @@ CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/worker.c api/driver.c api/errors.c
 CMD_SRCS := cmd/main.c
+# libraries on the public API (section 13), in rayd and libray.a alike
+LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS)
+LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS)
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
-             $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
+             $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 RAYD_OBJS := $(call obj,$(RAYD_SRCS))
