@@ -92,9 +92,15 @@ int ray_main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "map";
     size_t n = argc > 2 ? strtoul(argv[2], NULL, 10) : 100;
+    /* nodes: 4 actors that need the custom resource "side" only the second node has */
     int nact = strcmp(mode, "nodes") == 0 ? 4 : 2;
+    ray_pool_opts po = RAY_POOL_OPTS;
+    if (nact == 4) {
+        po.actor.num_cpus = 0;
+        po.actor.resources = "side=1";
+    }
     ray_pool *p;
-    int rc = ray_pool_new(nact, NULL, &p);
+    int rc = ray_pool_new(nact, &po, &p);
     if (rc != RAY_OK) {
         printf("ray_pool_new: %s\n", ray_last_error());
         return 1;
@@ -232,7 +238,8 @@ int ray_main(int argc, char **argv)
             if (k == nn && nn < 8)
                 snprintf(nodes[nn++], sizeof nodes[0], "%s", (const char *)res[i].value.as.buf.ptr);
         }
-        printf("nodes: %s, %zu of %zu ok on %zu nodes\n", ray_strerror(rc), ok, n, nn);
+        printf("nodes: %s, %zu of %zu ok on %zu node(s), %s\n", ray_strerror(rc), ok, n, nn,
+               nn == 1 && strcmp(nodes[0], ray_node_id()) != 0 ? "not the driver's" : "the driver's");
         ray_pool_result_release(res, n);
     } else {
         printf("unknown mode %s\n", mode);
