@@ -227,9 +227,11 @@ int ray_return_alloc(ray_task *t, size_t len, void **data)
 
 int ray_fail(ray_task *t, const char *fmt, ...)
 {
-    api_error_clear_();
-    if (t == NULL)
+    if (t == NULL) {
+        api_error_clear_();
         return RAY_ETASK;
+    }
+    /* format first: `ray_fail(t, "...: %s", ray_last_error())` is common */
     char msg[sizeof t->msg];
     va_list ap;
     va_start(ap, fmt);
@@ -238,6 +240,7 @@ int ray_fail(ray_task *t, const char *fmt, ...)
     else
         snprintf(msg, sizeof msg, "failed");
     va_end(ap);
+    api_error_clear_();
     pthread_mutex_lock(&t->mu);
     memcpy(t->msg, msg, sizeof msg);
     t->failed = true;
