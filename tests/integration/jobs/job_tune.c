@@ -121,6 +121,11 @@ int ray_main(int argc, char **argv)
             if (res.trials[i].status == RAY_TUNE_ERROR)
                 printf("errored: trial %zu x=%lld: %s\n", i,
                        (long long)res.trials[i].config[0].as.i, res.trials[i].error);
+        size_t term = 0;
+        for (size_t i = 0; i < res.ntrials; i++)
+            term += res.trials[i].status == RAY_TUNE_TERMINATED;
+        printf("errors: rc %s, %zu of %zu trials terminated, best x=%lld\n", ray_strerror(rc), term,
+               res.ntrials, res.best < res.ntrials ? (long long)res.trials[res.best].config[0].as.i : -1LL);
         ray_tune_results_free(&res);
         ray_tune_opts bad = RAY_TUNE_OPTS;
         rc = ray_tune_run("train", space, 1, &bad, &res);
