@@ -66,7 +66,7 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
-             libs/tune/tune.c libs/tune/tune_actors.c
+             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
 
 # libray.a: what a standalone driver links (client API + common code).
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS)

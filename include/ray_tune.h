@@ -1,7 +1,8 @@
 /*
  * ray_tune.h — hyperparameter search (Ray Tune) for C jobs: trials of a
  * trainable over a search space, each trial an actor, reporting a metric per
- * iteration to a scheduler (FIFO, or ASHA stopping bad trials early).
+ * iteration to a scheduler: FIFO, ASHA (stops bad trials early) or PBT
+ * (bad trials clone good ones' checkpoints and perturb their configs).
  *
  *     static int train(ray_task *t, const ray_value *cfg, size_t n)
  *     {
@@ -75,7 +76,7 @@ typedef struct {
 
 /* ---- options ------------------------------------------------------------------ */
 typedef enum { RAY_TUNE_MIN, RAY_TUNE_MAX } ray_tune_mode;
-typedef enum { RAY_TUNE_FIFO, RAY_TUNE_ASHA } ray_tune_scheduler;
+typedef enum { RAY_TUNE_FIFO, RAY_TUNE_ASHA, RAY_TUNE_PBT } ray_tune_scheduler;
 
 typedef struct {
     const char *metric;        /* the reported metric the search optimises (required) */
@@ -87,6 +88,9 @@ typedef struct {
     int64_t max_t;             /* 100: a trial stops at this iteration (FIFO: 0 = never) */
     int64_t grace_period;      /* ASHA: 1 */
     double reduction_factor;   /* ASHA: 4 */
+    int64_t perturbation_interval; /* PBT: 60 (iterations between a trial's exploits) */
+    double quantile_fraction;  /* PBT: 0.25 (bottom trials clone top ones) */
+    double resample_probability; /* PBT: 0.25 (else a value is scaled by 1.2 or 0.8) */
     ray_opts trial;            /* each trial actor's options; RAY_ACTOR_OPTS with 1 CPU */
     const char *storage_path;  /* a directory: results.csv and results.json written there; NULL: none */
 } ray_tune_opts;
@@ -94,6 +98,8 @@ typedef struct {
 #define RAY_TUNE_OPTS                                                                     \
     ((ray_tune_opts){ .mode = RAY_TUNE_MIN, .num_samples = 1, .max_t = 100,                \
                       .grace_period = 1, .reduction_factor = 4,                            \
+                      .perturbation_interval = 60, .quantile_fraction = 0.25,              \
+                      .resample_probability = 0.25,                                        \
                       .trial = { .num_cpus = 1, .num_returns = 1, .max_concurrency = 1,    \
                                  .bundle = -1 } })
 
@@ -104,6 +110,7 @@ typedef struct {
     ray_value *config;      /* nparams values, the space's order (owned by the results) */
     ray_tune_status status; /* TERMINATED: the trainable returned 0 (stopped or done) */
     bool stopped_early;     /* the scheduler (ASHA) stopped it before max_t */
+    int exploits;           /* PBT: times it cloned a better trial (config is then its last) */
     int64_t iterations;     /* the last iteration it reported (0: none) */
     double last, best;      /* its last and best reported metric (NAN: none) */
     char error[512];        /* ERROR: the trainable's message, or how its actor died */
@@ -151,6 +158,21 @@ int ray_tune_results_write_json(const ray_tune_results *r, const char *path);
  * core's failure to reach the search (RAY_EACTOR...: return too).
  */
 int ray_tune_report(ray_task *t, const char *metric, double value, int64_t iteration);
+/*
+ * ray_tune_report, and with PBT a checkpoint of the trainable's state: when
+ * the trial is due for a perturbation (every perturbation_interval
+ * iterations) CHECKPOINT is stored as an object (ray_put) that a worse trial
+ * may clone; at other iterations, and for FIFO/ASHA, it is not stored. When
+ * the scheduler makes this trial clone another, the call returns
+ * RAY_TUNE_STOP; the trainable returns 0 and is run again at once with the
+ * new config, where ray_tune_checkpoint gives the cloned state.
+ */
+int ray_tune_report_checkpoint(ray_task *t, const char *metric, double value, int64_t iteration,
+                               ray_value checkpoint);
+/* The checkpoint this run of the trainable starts from, into *OUT (release
+ * it with ray_value_release). RAY_ENOTFOUND: none (a fresh trial, start at
+ * iteration 1); RAY_EINVAL outside a trial; ray_get's failures. */
+int ray_tune_checkpoint(ray_task *t, ray_value *out);
 /* The trial's value of parameter NAME into *OUT (STR points into the trial's
  * memory, valid while the trainable runs). RAY_ENOTFOUND, RAY_EINVAL. */
 int ray_tune_get(ray_task *t, const char *name, ray_value *out);

@@ -18,6 +18,7 @@
  */
 #include "ray_tune.h"
 
+#include "libs/pool/pool_internal.h"
 #include "libs/tune/tune_internal.h"
 
 #include <errno.h>
@@ -346,6 +347,7 @@ static int start_trial(const char *fn, const ray_tune_opts *o, ray_actor control
     args[2] = RAY_A(controller);
     args[3] = RAY_S(o->metric);
     args[4] = RAY_S(names);
+    args[5] = RAY_I(o->scheduler == RAY_TUNE_PBT ? o->perturbation_interval : 0);
     for (size_t k = 0; k < res->nparams; k++)
         args[RAY_TUNE_RUN_FIXED_ + k] = res->trials[i].config[k];
     rc = ray_actor_call(l->actor, "run", args, RAY_TUNE_RUN_FIXED_ + res->nparams, NULL, &l->ref);
@@ -379,6 +381,13 @@ int ray_tune_run(const char *trainable, const ray_tune_param *space, size_t npar
         (o.max_t < 1 || o.grace_period < 1 || o.grace_period > o.max_t || !(o.reduction_factor > 1)))
         return ray_error_set(RAY_EINVAL, "ray_tune_run: ASHA wants max_t >= grace_period >= 1 and "
                              "reduction_factor > 1");
+    if (o.scheduler == RAY_TUNE_PBT &&
+        (nparams == 0 || o.perturbation_interval < 1 || !(o.quantile_fraction > 0 && o.quantile_fraction <= 0.5) ||
+         !(o.resample_probability >= 0 && o.resample_probability <= 1)))
+        return ray_error_set(RAY_EINVAL, "ray_tune_run: PBT wants parameters, perturbation_interval >= 1, "
+                             "0 < quantile_fraction <= 0.5, 0 <= resample_probability <= 1");
+    if (o.scheduler != RAY_TUNE_FIFO && o.scheduler != RAY_TUNE_ASHA && o.scheduler != RAY_TUNE_PBT)
+        return ray_error_set(RAY_EINVAL, "ray_tune_run: unknown scheduler %d", (int)o.scheduler);
     if ((rc = check_space(space, nparams, &ngrid)) != RAY_OK)
         return rc;
     size_t ntrials = ngrid * (size_t)o.num_samples;
@@ -419,11 +428,20 @@ int ray_tune_run(const char *trainable, const ray_tune_param *space, size_t npar
     }
     out->best = ntrials;
 
-    ray_value cargs[6] = { RAY_I((int64_t)ntrials), RAY_I(o.scheduler), RAY_I(o.mode),
-                           RAY_I(o.max_t > 0 ? o.max_t : 0), RAY_I(o.grace_period),
-                           RAY_F(o.reduction_factor) };
+    struct ray_pool_buf_ sb = { 0 };
+    if (ray_tune_space_put_(&sb, space, nparams) != RAY_OK) {
+        ray_pool_buf_free_(&sb);
+        goto oom;
+    }
+    ray_value cargs[11] = { RAY_I((int64_t)ntrials), RAY_I(o.scheduler), RAY_I(o.mode),
+                            RAY_I(o.max_t > 0 ? o.max_t : 0), RAY_I(o.grace_period),
+                            RAY_F(o.reduction_factor), RAY_I(o.perturbation_interval),
+                            RAY_F(o.quantile_fraction), RAY_F(o.resample_probability),
+                            RAY_I((int64_t)seed), RAY_BYTES_V(sb.data, sb.len) };
     ray_opts co = RAY_ACTOR_OPTS;
-    if ((rc = ray_actor_create(ray_tune_controller_class_, cargs, 6, &co, &controller)) != RAY_OK) {
+    rc = ray_actor_create(ray_tune_controller_class_, cargs, 11, &co, &controller);
+    ray_pool_buf_free_(&sb);
+    if (rc != RAY_OK) {
         rc = ray_error_set(rc, "ray_tune_run: starting the controller: %s", ray_last_error());
         goto done;
     }
@@ -484,14 +502,34 @@ done:
         snprintf(saved, sizeof saved, "%s", ray_last_error());
         if (ray_actor_call(controller, "results", NULL, 0, NULL, &ref) == RAY_OK) {
             if (ray_get(ref, -1, &v) == RAY_OK) {
-                if (v.type == RAY_BYTES && v.as.buf.len == ntrials * sizeof(struct ray_tune_rec_)) {
+                size_t rl = ntrials * sizeof(struct ray_tune_rec_);
+                if (v.type == RAY_BYTES && v.as.buf.len >= rl) {
                     const struct ray_tune_rec_ *rec = v.as.buf.ptr;
+                    const uint8_t *p = (const uint8_t *)v.as.buf.ptr + rl,
+                                  *end = (const uint8_t *)v.as.buf.ptr + v.as.buf.len;
                     for (size_t i = 0; i < ntrials; i++) {
                         ray_tune_trial *t = &out->trials[i];
                         t->iterations = rec[i].iterations;
                         t->last = rec[i].reported ? rec[i].last : NAN;
                         t->best = rec[i].reported ? rec[i].best : NAN;
                         t->stopped_early = rec[i].stopped_early != 0;
+                        t->exploits = rec[i].exploits;
+                        uint32_t len;
+                        ray_value cv[64];
+                        if (ray_pool_u32_get_(&p, end, &len) < 0 || (size_t)(end - p) < len)
+                            break;
+                        /* PBT: the config it ended with */
+                        if (len > 0 && nparams > 0 &&
+                            ray_tune_config_get_(p, len, cv, nparams) == 0) {
+                            for (size_t k = 0; k < nparams; k++) {
+                                ray_value nv;
+                                if (value_copy(&cv[k], &nv) == RAY_OK) {
+                                    value_free(&t->config[k]);
+                                    t->config[k] = nv;
+                                }
+                            }
+                        }
+                        p += len;
                     }
                 }
                 ray_value_release(&v);

@@ -2,7 +2,8 @@
 # objective with a known best, loss = (x - 3)^2 + [kind != good] + 1/iteration:
 # a grid search and a seeded random search find the known best; ASHA stops
 # the bad trials early (fewer iterations than max_t) and keeps the best to
-# max_t; a trial that crashes or fails is reported and the search goes on;
+# max_t; PBT (checkpoints as objects, clone + perturb) beats random search
+# with the same seed; a trial that crashes or fails is reported and the search goes on;
 # the table is written as CSV and JSON.
 source "$(dirname "$0")/lib.sh"
 
@@ -35,6 +36,12 @@ check_out "asha: bad trials stopped early, fewer iterations than FIFO" "$T/asha"
 check_out "asha: the best (x=3) ran all 32 iterations" "$T/asha" '^asha: best x=3 ran 32 iterations$'
 check_out "asha: the worst (x=7) was stopped before max_t" "$T/asha" '^7 +7 +STOPPED +([1-9]|[12][0-9]|3[01]) '
 check_out "asha: the table says so" "$T/asha" '^best trial: 3, loss 0.03125, config: x=3$'
+
+sub "$T/pbt" pbt
+check_out "random search (seed 11) scores below the optimum" "$T/pbt" '^random: rc success, best score 0\.9[0-9]+ '
+check_out "PBT (same seed) clones and perturbs, and beats random search" "$T/pbt" \
+    '^pbt: best score [0-9.]+ \(lr now [0-9.e-]+\), [1-9][0-9]* exploits; pbt beats random: yes$'
+check_out "PBT's table shows the configs trials ended with" "$T/pbt" '^best trial: [0-7], score 0\.99'
 
 sub "$T/errors" errors
 check_out "a crashed trial is reported with its signal" "$T/errors" \

@@ -46,6 +46,37 @@ static int flaky(ray_task *t, const ray_value *cfg, size_t n)
 }
 RAY_REMOTE(flaky);
 
+/* grow(lr FLOAT): reports score 1 - (log10(lr) + 1)^2 (best at lr = 0.1)
+ * each iteration; its state (iteration, running sum) is checkpointed so PBT
+ * can clone it. With one seed the random search's configs are fixed, so its
+ * best is fixed; PBT starts from the same configs and keeps its top trial,
+ * so it can only tie or beat it, and its clones' perturbations beat it. */
+struct grow_state {
+    int64_t it;
+    double s;
+};
+static int grow(ray_task *t, const ray_value *cfg, size_t n)
+{
+    (void)n;
+    double lr = cfg[0].as.f, d = log10(lr) + 1;
+    struct grow_state st = { 0, 0 };
+    ray_value ck;
+    if (ray_tune_checkpoint(t, &ck) == RAY_OK) {
+        if (ck.type == RAY_BYTES && ck.as.buf.len == sizeof st)
+            memcpy(&st, ck.as.buf.ptr, sizeof st);
+        ray_value_release(&ck);
+    }
+    for (;;) {
+        st.it++;
+        st.s += 1 - d * d;
+        usleep(2000);
+        int rc = ray_tune_report_checkpoint(t, "score", 1 - d * d, st.it, RAY_BYTES_V(&st, sizeof st));
+        if (rc != RAY_OK)
+            return rc == RAY_TUNE_STOP ? 0 : ray_fail(t, "report: %s", ray_last_error());
+    }
+}
+RAY_REMOTE(grow);
+
 int ray_main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "grid";
@@ -112,6 +143,31 @@ int ray_main(int argc, char **argv)
             printf("asha: best x=%lld ran %lld iterations\n",
                    (long long)res.trials[res.best].config[0].as.i,
                    (long long)res.trials[res.best].iterations);
+    } else if (strcmp(mode, "pbt") == 0) {
+        ray_tune_param space[] = { RAY_TUNE_LOGUNIFORM("lr", 1e-3, 1) };
+        o.metric = "score";
+        o.mode = RAY_TUNE_MAX;
+        o.num_samples = 8;
+        o.seed = 11;
+        o.max_t = 40;
+        o.max_concurrent_trials = 8;
+        o.trial.num_cpus = 0;
+        ray_tune_results rnd;
+        rc = ray_tune_run("grow", space, 1, &o, &rnd);
+        double rbest = rnd.best < rnd.ntrials ? rnd.trials[rnd.best].last : NAN;
+        printf("random: rc %s, best score %.5f (lr %.4g)\n", ray_strerror(rc), rbest,
+               rnd.best < rnd.ntrials ? rnd.trials[rnd.best].config[0].as.f : NAN);
+        ray_tune_results_free(&rnd);
+        o.scheduler = RAY_TUNE_PBT;
+        o.perturbation_interval = 5;
+        rc = ray_tune_run("grow", space, 1, &o, &res);
+        double pbest = res.best < res.ntrials ? res.trials[res.best].last : NAN;
+        int exploits = 0;
+        for (size_t i = 0; i < res.ntrials; i++)
+            exploits += res.trials[i].exploits;
+        printf("pbt: best score %.5f (lr now %.4g), %d exploits; pbt beats random: %s\n", pbest,
+               res.best < res.ntrials ? res.trials[res.best].config[0].as.f : NAN, exploits,
+               pbest > rbest ? "yes" : "no");
     } else if (strcmp(mode, "errors") == 0) {
         ray_value xs[] = { RAY_I(2), RAY_I(3), RAY_I(5), RAY_I(6), RAY_I(7) };
         ray_tune_param space[] = { RAY_TUNE_GRID_SEARCH("x", xs, 5) };
