@@ -52,7 +52,8 @@ typedef struct ray_pool_async ray_pool_async; /* an apply_async in progress */
 
 typedef struct {
     ray_opts actor;   /* each pool actor's options; default RAY_ACTOR_OPTS with 1 CPU
-                         (Ray's Pool: one CPU per process). max_restarts is ignored:
+                         (Ray's Pool: one CPU per process). max_restarts, name,
+                         detached and max_concurrency are ignored (1):
                          the pool replaces dead actors itself */
     size_t chunksize; /* items per actor call; 0: automatic, ceil(n / (4 * actors)),
                          at most 1 MiB of encoded items per call */

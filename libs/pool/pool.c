@@ -73,7 +73,8 @@ struct run {
     size_t nfl, capfl;
     ray_pool_result *res; /* n, by item index */
     bool own_res;
-    bool *done;
+    bool *done;   /* item i's result is in (res[i]) */
+    bool *moved;  /* ... and was handed to the caller (no longer ours to release) */
     size_t ndone;
     size_t *order; /* item indices in the order they finished */
     size_t nhanded; /* results handed out (iterators) */
@@ -223,6 +224,7 @@ static int slot_start(ray_pool *p, int i)
 {
     ray_opts o = p->opts.actor;
     o.max_restarts = 0;
+    o.max_concurrency = 1; /* an actor's items run in one local context */
     o.name = NULL;
     o.detached = false;
     int rc = ray_actor_create(ray_pool_actor_class_, NULL, 0, &o, &p->slots[i].actor);
@@ -269,7 +271,7 @@ static void run_free(struct run *r)
     }
     if (r->res && r->own_res) {
         for (size_t i = 0; i < r->n; i++)
-            if (r->done[i])
+            if (r->done[i] && !r->moved[i])
                 ray_pool_result_release(&r->res[i], 1);
         free(r->res);
     }
@@ -279,6 +281,7 @@ static void run_free(struct run *r)
     free(r->retry);
     free(r->fl);
     free(r->done);
+    free(r->moved);
     free(r->order);
     free(r);
 }
@@ -304,10 +307,11 @@ static int run_new(ray_pool *p, const char *fn, const ray_value *items, size_t n
     r->fn = strdup(fn);
     r->off = malloc((nitems + 1) * sizeof *r->off);
     r->done = calloc(nitems ? nitems : 1, sizeof *r->done);
+    r->moved = calloc(nitems ? nitems : 1, sizeof *r->moved);
     r->order = malloc((nitems ? nitems : 1) * sizeof *r->order);
     r->own_res = res == NULL;
     r->res = res ? res : calloc(nitems ? nitems : 1, sizeof *r->res);
-    if (!r->fn || !r->off || !r->done || !r->order || !r->res)
+    if (!r->fn || !r->off || !r->done || !r->moved || !r->order || !r->res)
         goto oom;
     for (size_t i = 0; i < nitems; i++) {
         r->off[i] = b.len;
@@ -642,7 +646,7 @@ int ray_pool_map_unordered(ray_pool *p, const char *fn, const ray_value *items, 
         rc = run_summary(r);
     for (size_t k = 0; k < r->ndone; k++) {
         results[k] = r->res[r->order[k]];
-        r->done[r->order[k]] = false; /* moved out */
+        r->moved[r->order[k]] = true;
     }
     run_free(r);
     return rc;
@@ -687,7 +691,7 @@ int ray_pool_iter_next(ray_pool_iter *it, int64_t timeout_ms, ray_pool_result *o
         return rc;
     size_t i = r->ordered ? r->nhanded : r->order[r->nhanded];
     *out = r->res[i];
-    r->done[i] = false; /* moved out: run_free must not release it */
+    r->moved[i] = true; /* the caller's now: run_free must not release it */
     r->nhanded++;
     return RAY_OK;
 }
@@ -707,6 +711,8 @@ int ray_pool_apply_async(ray_pool *p, const char *fn, const ray_value *args, siz
     if (out == NULL)
         return perr(RAY_EINVAL, "ray_pool_apply_async: OUT must not be NULL");
     *out = NULL;
+    if (nargs > 64)
+        return perr(RAY_EINVAL, "ray_pool_apply_async: at most 64 arguments (got %zu)", nargs);
     ray_pool_async *a = calloc(1, sizeof *a);
     if (a == NULL)
         return perr(RAY_ENOMEM, "ray_pool_apply_async: out of memory");
