@@ -474,9 +474,9 @@ static int report(ray_task *t, const char *metric, double value, int64_t iterati
     ray_value args[5] = { RAY_I(ctx->trial), RAY_I(iteration), RAY_F(value) };
     size_t nargs = 3;
     struct ray_pool_buf_ cfg = { 0 };
+    ray_ref ck; /* args[3] points at it until the call is sent */
     int rc;
     if (checkpoint && ctx->interval > 0 && iteration - ctx->last_perturb >= ctx->interval) {
-        ray_ref ck;
         if ((rc = ray_put(*checkpoint, &ck)) != RAY_OK)
             return ray_error_set(rc, "ray_tune_report_checkpoint: %s", ray_last_error());
         for (size_t k = 0; k < ctx->nconfig; k++)

@@ -54,4 +54,9 @@ check_out "the search went on: the 3 others terminated, best x=3" "$T/errors" '^
 check_out "a missing metric is refused" "$T/errors" '^no metric: invalid argument: ray_tune_run: opts.metric is required$'
 check_out "an unknown trainable is refused by name" "$T/errors" "^unknown trainable: invalid argument: .*'nope'"
 check_out "a bad space names the parameter" "$T/errors" "^bad space: invalid argument: ray_tune_run: parameter 'lr' wants 0 < lo < hi$"
+
+# Not yet: trials on a second node (job_tune.so's "remote" mode, trials
+# placed with a custom resource only that node has). An actor's ray_get of
+# a call it made to an actor on another node times out in the core today
+# (a task doing the same works), so such trials hang in their first report.
 finish

@@ -77,6 +77,19 @@ static int grow(ray_task *t, const ray_value *cfg, size_t n)
 }
 RAY_REMOTE(grow);
 
+/* remote(x INT, driver STR): fails if it runs on the driver's node. */
+static int remote(ray_task *t, const ray_value *cfg, size_t n)
+{
+    (void)n;
+    if (strcmp(cfg[1].as.buf.ptr, ray_node_id()) == 0)
+        return ray_fail(t, "trial ran on the driver's node");
+    double x = (double)cfg[0].as.i;
+    for (int64_t it = 1;; it++)
+        if (ray_tune_report(t, "loss", (x - 3) * (x - 3) + 1.0 / (double)it, it) != RAY_OK)
+            return 0;
+}
+RAY_REMOTE(remote);
+
 int ray_main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "grid";
@@ -168,6 +181,23 @@ int ray_main(int argc, char **argv)
         printf("pbt: best score %.5f (lr now %.4g), %d exploits; pbt beats random: %s\n", pbest,
                res.best < res.ntrials ? res.trials[res.best].config[0].as.f : NAN, exploits,
                pbest > rbest ? "yes" : "no");
+    } else if (strcmp(mode, "remote") == 0) {
+        ray_value xs[] = { RAY_I(1), RAY_I(2), RAY_I(3), RAY_I(4), RAY_I(5) };
+        ray_value me[] = { RAY_S(ray_node_id()) };
+        ray_tune_param space[] = { RAY_TUNE_GRID_SEARCH("x", xs, 5),
+                                   RAY_TUNE_GRID_SEARCH("driver", me, 1) };
+        o.max_t = 8;
+        o.trial.num_cpus = 0;
+        o.trial.resources = "tune_node=1"; /* only the second node has it */
+        o.scheduler = RAY_TUNE_ASHA;
+        o.grace_period = 1;
+        o.reduction_factor = 2;
+        rc = ray_tune_run("remote", space, 2, &o, &res);
+        size_t errs = 0;
+        for (size_t i = 0; i < res.ntrials; i++)
+            errs += res.trials[i].status == RAY_TUNE_ERROR;
+        printf("remote: %zu errors; best x=%lld\n", errs,
+               res.best < res.ntrials ? (long long)res.trials[res.best].config[0].as.i : -1LL);
     } else if (strcmp(mode, "errors") == 0) {
         ray_value xs[] = { RAY_I(2), RAY_I(3), RAY_I(5), RAY_I(6), RAY_I(7) };
         ray_tune_param space[] = { RAY_TUNE_GRID_SEARCH("x", xs, 5) };
