@@ -56,6 +56,19 @@ check_out "its failure names item 7 and the signal" "$T/always" \
 n7=$(grep -c '^failed:' "$T/always")
 check "only item 7 failed ($n7 failures)" test "$n7" = 1
 
+mkdir -p "$T/k"
+sub "$T/kill" kill "$T/k" &
+kpid=$!
+wait_for 20 test -s "$T/k/pid"
+sleep 0.5
+victim=$(cat "$T/k/pid")
+kill -9 "$victim" 2>/dev/null
+check "a pool actor's worker ($victim) was killed mid-map" test -n "$victim"
+wait $kpid
+check_out "imap with a 1 ms timeout says so" "$T/kill" '^kill: first result within 1 ms: timed out$'
+check_out "the killed actor was replaced and its items retried: all 300 ok, in order" "$T/kill" \
+    '^kill: 300 of 300 ok, in order, restarts 1$'
+
 sub "$T/nodes" nodes 400
 check_out "four pool actors placed by a custom resource ran every item on the other node" "$T/nodes" \
     "^nodes: success, 400 of 400 ok on 1 node\\(s\\), not the driver's$"

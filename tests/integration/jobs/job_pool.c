@@ -72,6 +72,24 @@ static int crash(ray_task *t, const ray_value *a, size_t n)
 }
 RAY_REMOTE(crash);
 
+/* slow(s): S is "DIR|i"; sleeps 10 ms, leaves DIR/pid (its process) and returns i. */
+static int slow(ray_task *t, const ray_value *a, size_t n)
+{
+    char dir[512], path[600];
+    long i;
+    if (n != 1 || a[0].type != RAY_STR || sscanf(a[0].as.buf.ptr, "%511[^|]|%ld", dir, &i) != 2)
+        return ray_fail(t, "slow wants DIR|i");
+    snprintf(path, sizeof path, "%s/pid", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+    usleep(10000);
+    return ray_return(t, RAY_I(i));
+}
+RAY_REMOTE(slow);
+
 static void print_failures(const ray_pool_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -105,7 +123,7 @@ int ray_main(int argc, char **argv)
         printf("ray_pool_new: %s\n", ray_last_error());
         return 1;
     }
-    if (strncmp(mode, "crash", 5) == 0)
+    if (strncmp(mode, "crash", 5) == 0 || strcmp(mode, "kill") == 0)
         n = 10;
     ray_value *items = int_items(n);
     ray_pool_result *res = calloc(n ? n : 1, sizeof *res);
@@ -223,6 +241,38 @@ int ray_main(int argc, char **argv)
         rc = ray_pool_map(p, "square", items, 10, res);
         printf("after: map of 10: %s\n", ray_strerror(rc));
         ray_pool_result_release(res, 10);
+    } else if (strcmp(mode, "kill") == 0) {
+        /* test_pool.sh kills the worker named in DIR/pid while this runs */
+        const char *dir = argv[2];
+        size_t nk = 300;
+        char (*s)[600] = calloc(nk, sizeof *s);
+        ray_value *it = calloc(nk, sizeof *it);
+        for (size_t i = 0; i < nk; i++) {
+            snprintf(s[i], sizeof s[i], "%s|%zu", dir, i);
+            it[i] = RAY_S(s[i]);
+        }
+        ray_pool_iter *iter;
+        ray_pool_result r;
+        ray_pool_imap(p, "slow", it, nk, true, &iter);
+        rc = ray_pool_iter_next(iter, 1, &r);
+        printf("kill: first result within 1 ms: %s\n", ray_strerror(rc));
+        if (rc == RAY_OK)
+            ray_pool_result_release(&r, 1);
+        size_t ok = rc == RAY_OK, got = rc == RAY_OK, inorder = 0;
+        while ((rc = ray_pool_iter_next(iter, 60000, &r)) == RAY_OK) {
+            inorder += r.index == got;
+            ok += r.status == RAY_OK && r.value.as.i == (int64_t)r.index;
+            got++;
+            if (r.status != RAY_OK)
+                printf("failed: index %zu: %s\n", r.index, r.error);
+            ray_pool_result_release(&r, 1);
+        }
+        ray_pool_iter_free(iter);
+        printf("kill: %zu of %zu ok, %s, restarts %llu\n", ok, nk,
+               inorder + 1 >= got ? "in order" : "not in order",
+               (unsigned long long)ray_pool_restarts(p));
+        free(s);
+        free(it);
     } else if (strcmp(mode, "nodes") == 0) {
         rc = ray_pool_map(p, "where", items, n, res);
         char nodes[8][64];
