@@ -92,7 +92,10 @@ typedef struct {
     double quantile_fraction;  /* PBT: 0.25 (bottom trials clone top ones) */
     double resample_probability; /* PBT: 0.25 (else a value is scaled by 1.2 or 0.8) */
     ray_opts trial;            /* each trial actor's options; RAY_ACTOR_OPTS with 1 CPU */
-    const char *storage_path;  /* a directory: results.csv and results.json written there; NULL: none */
+    const char *name;          /* the run's name; NULL: "<trainable>_<UTC date-time>" */
+    const char *storage_path;  /* results.csv and results.json go to STORAGE_PATH/NAME/ (made);
+                                  NULL: <session dir>/tune/NAME/ for a submitted job, none
+                                  for a standalone driver */
 } ray_tune_opts;
 
 #define RAY_TUNE_OPTS                                                                     \
@@ -124,6 +127,7 @@ typedef struct {
     char *metric;
     ray_tune_mode mode;
     size_t best;    /* the trial with the best LAST metric (Ray's scope "last"); ntrials: none */
+    char *dir;      /* where results.csv and results.json were written; NULL: nowhere */
 } ray_tune_results;
 
 /*
@@ -135,8 +139,8 @@ typedef struct {
  * are in the table with status RAY_TUNE_ERROR, not a failure of the run);
  * RAY_EINVAL (no metric, unknown trainable, a bad parameter: message names
  * it, nothing started); RAY_ENOMEM; or the core's failure to start actors
- * (RAY_ECONN...). Writing storage_path's files failing is RAY_EINVAL after the
- * run, with the results kept.
+ * (RAY_ECONN...). Failing to write the results' files is RAY_EINVAL after the
+ * run (ray_last_error names the path), with the results kept.
  */
 int ray_tune_run(const char *trainable, const ray_tune_param *space, size_t nparams,
                  const ray_tune_opts *opts, ray_tune_results *out);

@@ -22,6 +22,7 @@
 #include "libs/tune/tune_internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ void ray_tune_results_free(ray_tune_results *r)
         free(r->names[k]);
     free(r->names);
     free(r->metric);
+    free(r->dir);
     memset(r, 0, sizeof *r);
 }
 
@@ -164,6 +166,8 @@ void ray_tune_results_print(const ray_tune_results *r, FILE *f)
     } else {
         fprintf(f, "best trial: none (no trial reported %s)\n", r->metric ? r->metric : "?");
     }
+    if (r->dir)
+        fprintf(f, "results: %s/results.csv, results.json\n", r->dir);
 }
 
 int ray_tune_results_write_csv(const ray_tune_results *r, const char *path)
@@ -322,6 +326,55 @@ static int make_config(const ray_tune_param *sp, size_t n, size_t ngrid, size_t 
         if (value_copy(&v, &cfg[k]) != RAY_OK)
             return RAY_ENOMEM;
     }
+    return RAY_OK;
+}
+
+/* mkdir PATH unless it is there. */
+static int ensure_dir(const char *path)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return RAY_OK;
+    return ray_error_set(RAY_EINVAL, "ray_tune_run: making %s: %s", path, strerror(errno));
+}
+
+/* Write R's files where O says (see ray_tune_opts.storage_path). */
+static int write_results(ray_tune_results *r, const char *trainable, const ray_tune_opts *o)
+{
+    char name[256], dir[4096], path[4200];
+    const char *base = o->storage_path;
+    int rc;
+    if (o->name && o->name[0]) {
+        snprintf(name, sizeof name, "%s", o->name);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(name, sizeof name, "%.200s_%04d-%02d-%02d_%02d-%02d-%02d", trainable,
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    if (strchr(name, '/'))
+        return ray_error_set(RAY_EINVAL, "ray_tune_run: the run's name '%s' has a '/'", name);
+    if (base == NULL) {
+        const char *sd = getenv("RAY_SESSION_DIR");
+        if (sd == NULL || sd[0] == '\0')
+            return RAY_OK; /* a standalone driver: nowhere to put them unasked */
+        snprintf(dir, sizeof dir, "%s/tune", sd);
+        if ((rc = ensure_dir(dir)) != RAY_OK)
+            return rc;
+        snprintf(dir, sizeof dir, "%s/tune/%s", sd, name);
+    } else {
+        snprintf(dir, sizeof dir, "%s/%s", base, name);
+    }
+    if ((rc = ensure_dir(dir)) != RAY_OK)
+        return rc;
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    if ((rc = ray_tune_results_write_csv(r, path)) != RAY_OK)
+        return rc;
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    if ((rc = ray_tune_results_write_json(r, path)) != RAY_OK)
+        return rc;
+    free(r->dir);
+    r->dir = strdup(dir);
     return RAY_OK;
 }
 
@@ -548,15 +601,8 @@ done:
                                     : t->last < out->trials[out->best].last))
             out->best = i;
     }
-    if (rc == RAY_OK && o.storage_path) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/results.csv", o.storage_path);
-        rc = ray_tune_results_write_csv(out, path);
-        if (rc == RAY_OK) {
-            snprintf(path, sizeof path, "%s/results.json", o.storage_path);
-            rc = ray_tune_results_write_json(out, path);
-        }
-    }
+    if (rc == RAY_OK)
+        rc = write_results(out, trainable, &o);
     free(live);
     free(names);
     return rc;

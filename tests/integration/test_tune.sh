@@ -18,14 +18,17 @@ mkdir -p "$T/res"
 sub "$T/grid" grid "$T/res"
 check_out "grid: 10 trials ran to max_t" "$T/grid" '^9 +5 +good +TERMINATED +10 '
 check_out "grid: the best config is x=3 kind=good" "$T/grid" '^best trial: 5, loss 0.1, config: x=3 kind=good$'
-check "grid: results.csv has a header and 10 rows" \
-    bash -c "[ \"\$(head -1 '$T/res/results.csv')\" = 'trial,x,kind,status,iterations,last,best,error' ] && [ \$(wc -l <'$T/res/results.csv') -eq 11 ]"
-check_out "grid: results.json names the best trial" "$T/res/results.json" '"best_trial": 5, "trials"'
+check "grid: STORAGE_PATH/grid/results.csv has a header and 10 rows" \
+    bash -c "[ \"\$(head -1 '$T/res/grid/results.csv')\" = 'trial,x,kind,status,iterations,last,best,error' ] && [ \$(wc -l <'$T/res/grid/results.csv') -eq 11 ]"
+check_out "grid: results.json names the best trial" "$T/res/grid/results.json" '"best_trial": 5, "trials"'
+check_out "grid: the table says where the files are" "$T/grid" "^results: $T/res/grid/results.csv, results.json$"
 
 sub "$T/random" random
 check_out "random: every sample within its range; the best is the known best" "$T/random" \
     '^random: samples in range: yes; best trial is the known best: yes$'
 check_out "random: 12 trials" "$T/random" '^11 +[0-9.]+ +(good|bad) '
+check "random: without storage_path the files are under the session dir" \
+    test -s "$H/session_latest/tune/random/results.csv" -a -s "$H/session_latest/tune/random/results.json"
 sub "$T/random2" random
 check "random: the same seed gives the same table" \
     bash -c "diff <(grep -E '^[0-9]+ ' '$T/random' | awk '{print \$2,\$3,\$4,\$5}') <(grep -E '^[0-9]+ ' '$T/random2' | awk '{print \$2,\$3,\$4,\$5}')"

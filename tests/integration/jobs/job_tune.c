@@ -104,6 +104,7 @@ int ray_main(int argc, char **argv)
         ray_tune_param space[] = { RAY_TUNE_GRID_SEARCH("x", xs, 5),
                                    RAY_TUNE_GRID_SEARCH("kind", kinds, 2) };
         o.max_t = 10;
+        o.name = "grid";
         o.storage_path = argc > 2 ? argv[2] : NULL;
         rc = ray_tune_run("train", space, 2, &o, &res);
     } else if (strcmp(mode, "random") == 0) {
@@ -114,6 +115,7 @@ int ray_main(int argc, char **argv)
                                    RAY_TUNE_RANDINT_P("layers", 1, 5) };
         o.num_samples = 12;
         o.seed = 42;
+        o.name = "random"; /* no storage_path: under the session dir */
         o.max_t = 5;
         rc = ray_tune_run("train", space, 4, &o, &res);
         /* the known best among the sampled configs: the good kind closest to x = 3 */
