@@ -30,6 +30,8 @@ struct ray_task {
     void *data;      /* the owner's pointer, ray_task_local_data */
     ray_value lret;  /* the first return value (NIL if none) */
     void *lmem;      /* payload of a STR/BYTES lret; grows, reused */
+    struct buf lpack; /* a LIST/MAP lret, packed; its elements point here ... */
+    void *lelems;    /* ... and its arrays are this block */
     size_t lcap;
 };
 
@@ -270,13 +272,28 @@ int ray_fail(ray_task *t, const char *fmt, ...)
 static int local_return(ray_task *t, ray_value v, size_t alloc_len, void **data)
 {
     size_t need = 0;
+    if (data == NULL && (v.type == RAY_LIST || v.type == RAY_MAP)) {
+        /* copied as ray_return would: packed, then decoded over the copy */
+        t->lpack.len = 0;
+        int rc = api_compound_pack_(&t->lpack, &v);
+        if (rc != RAY_OK)
+            return rc;
+        free(t->lelems);
+        t->lelems = NULL;
+        rc = api_object_decode_((uint32_t)v.type, t->lpack.data, t->lpack.len, &t->lret,
+                                &t->lelems);
+        if (rc != RAY_OK)
+            t->lret = RAY_NIL_V;
+        t->lret.pin_ = NULL;
+        return rc;
+    }
     if (data)
         need = alloc_len;
     else if (v.type == RAY_STR)
         need = v.as.buf.len + 1;
     else if (v.type == RAY_BYTES)
         need = v.as.buf.len;
-    else if (v.type > RAY_ACTOR)
+    else if (v.type > RAY_MAP)
         return api_error_(RAY_EINVAL, "%s: ray_return of an unknown value type %d", t->name,
                           (int)v.type);
     if (need > t->lcap) {
@@ -352,5 +369,7 @@ void ray_task_local_free(ray_task *t)
     if (t == NULL)
         return;
     free(t->lmem);
+    free(t->lelems);
+    buf_free(&t->lpack);
     api_task_free_(t);
 }

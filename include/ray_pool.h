@@ -22,8 +22,9 @@
  * items per actor call (the chunk size), so an item costs a function call and
  * a few bytes of the message, not a task. An item is one argument for the map
  * calls (or the argument list of ray_pool_apply_async); its result is the
- * function's first ray_return value. RAY_REF items reach the function as the
- * object's value, like ray_call's arguments.
+ * function's first ray_return value. Items and results are any ray_value,
+ * LIST and MAP included; RAY_REF items reach the function as the object's
+ * value, like ray_call's arguments.
  *
  * Failures are per item: an item whose function calls ray_fail (or returns
  * non-zero) gets status RAY_ETASK and an error "item 17: <its message>"
@@ -69,7 +70,7 @@ typedef struct {
     int status;      /* RAY_OK; RAY_ETASK (the function failed); RAY_EWORKER (its actor
                         died on it twice); or the pool's own failure (RAY_ECONN, ...) */
     ray_value value; /* the function's first return value (NIL if none, or on failure);
-                        STR/BYTES payloads are owned by the result */
+                        STR/BYTES payloads and LIST/MAP arrays are owned by the result */
     const char *error; /* "" on success, else e.g. "item 17: negative input -3";
                           owned by the result */
     void *hold_;     /* internal: what owns the payloads */

@@ -36,6 +36,7 @@
 
 struct hold {
     size_t refs;
+    struct ray_pool_arena_ arena; /* LIST/MAP arrays of the results decoded from DATA */
     uint8_t data[];
 };
 
@@ -110,8 +111,10 @@ struct ray_pool_async {
 static void hold_unref(void *h)
 {
     struct hold *x = h;
-    if (x && --x->refs == 0)
+    if (x && --x->refs == 0) {
+        ray_pool_arena_free_(&x->arena);
         free(x);
+    }
 }
 
 void ray_pool_result_release(ray_pool_result *r, size_t n)
@@ -140,7 +143,7 @@ static void item_fail(struct run *r, size_t i, int status, const char *msg)
     memset(res, 0, sizeof *res);
     res->index = i;
     res->status = status;
-    struct hold *h = malloc(sizeof *h + (size_t)len + 1);
+    struct hold *h = calloc(1, sizeof *h + (size_t)len + 1);
     if (h) {
         h->refs = 1;
         memcpy(h->data, buf, (size_t)len + 1);
@@ -166,20 +169,28 @@ static void run_fail_all(struct run *r, int code, const char *msg)
     r->nretry = 0;
 }
 
-/* Decode a chunk's result records (DATA, LEN: the gotten BYTES) into R. */
+/* Decode a chunk's result records (DATA, LEN: the gotten BYTES) into R.
+ * The bytes are copied into a hold first and decoded from the copy, so the
+ * results' payloads (LIST/MAP arrays included) live in the hold. */
 static void chunk_results(struct run *r, const struct chunk *c, const uint8_t *data, size_t len)
 {
-    const uint8_t *p = data, *end = data + len;
-    struct hold *h = NULL;
-    size_t k;
-    for (k = 0; k < c->count; k++) {
+    struct hold *h = calloc(1, sizeof *h + len);
+    size_t k = 0;
+    if (h == NULL) {
+        for (; k < c->count; k++)
+            item_fail(r, c->first + k, RAY_ENOMEM, "no memory for its result");
+        return;
+    }
+    memcpy(h->data, data, len);
+    const uint8_t *p = h->data, *end = h->data + len;
+    for (; k < c->count; k++) {
         size_t i = c->first + k;
         uint8_t tag;
         if (ray_pool_u8_get_(&p, end, &tag) < 0)
             break;
         if (tag == RAY_POOL_REC_OK_) {
             ray_value v;
-            if (ray_pool_value_get_(&p, end, &v) < 0)
+            if (ray_pool_value_get_(&p, end, &v, &h->arena) < 0)
                 break;
             if (r->done[i])
                 continue;
@@ -188,18 +199,9 @@ static void chunk_results(struct run *r, const struct chunk *c, const uint8_t *d
             res->index = i;
             res->status = RAY_OK;
             res->error = "";
-            if (v.type == RAY_STR || v.type == RAY_BYTES) {
-                if (h == NULL) {
-                    h = malloc(sizeof *h + len);
-                    if (h == NULL) {
-                        item_fail(r, i, RAY_ENOMEM, "no memory for its result");
-                        continue;
-                    }
-                    h->refs = 0;
-                    memcpy(h->data, data, len);
-                }
+            if (v.type == RAY_STR || v.type == RAY_BYTES || v.type == RAY_LIST ||
+                v.type == RAY_MAP) {
                 h->refs++;
-                v.as.buf.ptr = h->data + ((const uint8_t *)v.as.buf.ptr - data);
                 res->hold_ = h;
             }
             res->value = v;
@@ -212,10 +214,12 @@ static void chunk_results(struct run *r, const struct chunk *c, const uint8_t *d
             item_fail(r, i, RAY_ETASK, msg);
         }
     }
-    if (h && h->refs == 0)
-        free(h);
     for (; k < c->count; k++)
         item_fail(r, c->first + k, RAY_ETASK, "its pool actor sent a malformed result");
+    if (h->refs == 0) {
+        ray_pool_arena_free_(&h->arena);
+        free(h);
+    }
 }
 
 /* ---- slots ----------------------------------------------------------------------- */

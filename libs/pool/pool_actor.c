@@ -102,15 +102,21 @@ static int ray_pool_actor_run(void *self, ray_task *t, const ray_value *args, si
     }
     const uint8_t *p = args[2].as.buf.ptr, *end = p + args[2].as.buf.len;
     int64_t count = args[1].as.i;
+    struct ray_pool_arena_ arena = { 0 }; /* an item's LIST/MAP arrays */
     for (int64_t k = 0; k < count; k++) {
         uint32_t nv;
         if (ray_pool_u32_get_(&p, end, &nv) < 0 || nv > MAX_ITEM_ARGS)
             goto bad;
         for (uint32_t i = 0; i < nv; i++)
-            if (ray_pool_value_get_(&p, end, &vals[i]) < 0)
+            if (ray_pool_value_get_(&p, end, &vals[i], &arena) < 0) {
+                ray_pool_arena_free_(&arena);
                 goto bad;
+            }
         run_item(a, vals, nv, &out);
+        if (arena.n)
+            ray_pool_arena_free_(&arena);
     }
+    ray_pool_arena_free_(&arena);
     if (p != end)
         goto bad;
     if (out.oom) {

@@ -40,10 +40,36 @@ static void put_u32(struct ray_pool_buf_ *b, uint32_t x)
     ray_pool_buf_put_(b, &x, sizeof x);
 }
 
+static int value_put(struct ray_pool_buf_ *b, const ray_value *v, int depth);
+
 int ray_pool_value_put_(struct ray_pool_buf_ *b, const ray_value *v)
+{
+    return value_put(b, v, 1);
+}
+
+static int value_put(struct ray_pool_buf_ *b, const ray_value *v, int depth)
 {
     uint8_t tag = (uint8_t)v->type;
     switch (v->type) {
+    case RAY_LIST:
+    case RAY_MAP: {
+        size_t n = v->type == RAY_LIST ? v->as.list.n : v->as.map.n;
+        if (depth > RAY_MAX_DEPTH || n > RAY_MAX_ITEMS)
+            return RAY_EINVAL;
+        const ray_value *a = v->type == RAY_LIST ? v->as.list.items : v->as.map.keys;
+        const ray_value *vals = v->type == RAY_MAP ? v->as.map.vals : NULL;
+        if (n > 0 && (a == NULL || (v->type == RAY_MAP && vals == NULL)))
+            return RAY_EINVAL;
+        ray_pool_buf_put_(b, &tag, 1);
+        put_u32(b, (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            if (value_put(b, &a[i], depth + 1) != RAY_OK)
+                return RAY_EINVAL;
+        for (size_t i = 0; vals && i < n; i++)
+            if (value_put(b, &vals[i], depth + 1) != RAY_OK)
+                return RAY_EINVAL;
+        return RAY_OK;
+    }
     case RAY_NIL:
         ray_pool_buf_put_(b, &tag, 1);
         return RAY_OK;
@@ -138,7 +164,43 @@ int ray_pool_str_get_(const uint8_t **p, const uint8_t *end, const char **s)
     return 0;
 }
 
-int ray_pool_value_get_(const uint8_t **p, const uint8_t *end, ray_value *out)
+void ray_pool_arena_free_(struct ray_pool_arena_ *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        free(a->blocks[i]);
+    free(a->blocks);
+    memset(a, 0, sizeof *a);
+}
+
+static void *arena_alloc(struct ray_pool_arena_ *a, size_t n)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 8;
+        void **x = realloc(a->blocks, cap * sizeof *x);
+        if (x == NULL)
+            return NULL;
+        a->blocks = x;
+        a->cap = cap;
+    }
+    void *m = calloc(n ? n : 1, 1);
+    if (m)
+        a->blocks[a->n++] = m;
+    return m;
+}
+
+static int value_get(const uint8_t **p, const uint8_t *end, ray_value *out,
+                     struct ray_pool_arena_ *arena, int depth);
+
+int ray_pool_value_get_(const uint8_t **p, const uint8_t *end, ray_value *out,
+                        struct ray_pool_arena_ *arena)
+{
+    return value_get(p, end, out, arena, 1);
+}
+
+static int value_get(const uint8_t **p, const uint8_t *end, ray_value *out,
+                     struct ray_pool_arena_ *arena, int depth)
 {
     uint8_t tag;
     uint32_t len;
@@ -147,6 +209,29 @@ int ray_pool_value_get_(const uint8_t **p, const uint8_t *end, ray_value *out)
         return -1;
     out->type = (ray_type)tag;
     switch (tag) {
+    case RAY_LIST:
+    case RAY_MAP: {
+        uint32_t n;
+        if (arena == NULL || depth > RAY_MAX_DEPTH || ray_pool_u32_get_(p, end, &n) < 0 ||
+            n > RAY_MAX_ITEMS || (size_t)n > (size_t)(end - *p)) /* a value is >= 1 byte */
+            return -1;
+        size_t cnt = tag == RAY_MAP ? (size_t)n * 2 : n;
+        ray_value *a = arena_alloc(arena, cnt * sizeof *a);
+        if (a == NULL)
+            return -1;
+        for (size_t i = 0; i < cnt; i++)
+            if (value_get(p, end, &a[i], arena, depth + 1) < 0)
+                return -1;
+        if (tag == RAY_LIST) {
+            out->as.list.items = a;
+            out->as.list.n = n;
+        } else {
+            out->as.map.keys = a;
+            out->as.map.vals = a + n;
+            out->as.map.n = n;
+        }
+        return 0;
+    }
     case RAY_NIL:
         return 0;
     case RAY_BOOL: {

@@ -71,7 +71,7 @@ int ray_tune_space_get_(const uint8_t *data, size_t len, struct ray_tune_sparam_
         if ((sp[k].values = calloc(nv ? nv : 1, sizeof *sp[k].values)) == NULL)
             goto fail;
         for (uint32_t j = 0; j < nv; j++)
-            if (ray_pool_value_get_(&p, end, &sp[k].values[j]) < 0)
+            if (ray_pool_value_get_(&p, end, &sp[k].values[j], NULL) < 0)
                 goto fail;
     }
     *out = sp;
@@ -86,7 +86,7 @@ int ray_tune_config_get_(const uint8_t *data, size_t len, ray_value *vals, size_
 {
     const uint8_t *p = data, *end = data + len;
     for (size_t k = 0; k < n; k++)
-        if (ray_pool_value_get_(&p, end, &vals[k]) < 0)
+        if (ray_pool_value_get_(&p, end, &vals[k], NULL) < 0)
             return -1;
     return p == end ? 0 : -1;
 }

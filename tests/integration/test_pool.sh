@@ -43,6 +43,9 @@ check_out "join" "$T/apply" '^join: success$'
 sub "$T/str" str 200
 check_out "STR results outlive the pool" "$T/str" '^str: success, 200 of 200 labels right after the pool was freed$'
 
+sub "$T/lists" lists 300
+check_out "LIST items in, MAP results out (outliving the pool)" "$T/lists" '^lists: success, 300 of 300 maps right$'
+
 mkdir -p "$T/c1" "$T/c2"
 sub "$T/once" crash_once "$T/c1"
 check_out "an actor killed by item 7 is replaced and its items retried: all 40 ok" "$T/once" \

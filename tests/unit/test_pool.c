@@ -27,7 +27,7 @@ START_TEST(test_codec_roundtrip)
     ck_assert_uint_eq(nv, n);
     ray_value v[8];
     for (size_t i = 0; i < n; i++) {
-        ck_assert_int_eq(ray_pool_value_get_(&p, end, &v[i]), 0);
+        ck_assert_int_eq(ray_pool_value_get_(&p, end, &v[i], NULL), 0);
         ck_assert_int_eq(v[i].type, in[i].type);
     }
     ck_assert(p == end);
@@ -44,7 +44,7 @@ START_TEST(test_codec_roundtrip)
         const uint8_t *q = b.data + 4;
         int bad = 0;
         for (size_t i = 0; i < n && !bad; i++)
-            bad = ray_pool_value_get_(&q, b.data + cut, &v[0]) < 0;
+            bad = ray_pool_value_get_(&q, b.data + cut, &v[0], NULL) < 0;
         ck_assert(bad || cut == b.len);
     }
     ray_pool_buf_free_(&b);
@@ -63,7 +63,7 @@ START_TEST(test_codec_results)
     const char *msg;
     ck_assert_int_eq(ray_pool_u8_get_(&p, end, &tag), 0);
     ck_assert_int_eq(tag, RAY_POOL_REC_OK_);
-    ck_assert_int_eq(ray_pool_value_get_(&p, end, &got), 0);
+    ck_assert_int_eq(ray_pool_value_get_(&p, end, &got, NULL), 0);
     ck_assert_str_eq(got.as.buf.ptr, "ok");
     ck_assert_int_eq(ray_pool_u8_get_(&p, end, &tag), 0);
     ck_assert_int_eq(tag, RAY_POOL_REC_FAILED_);
@@ -73,10 +73,47 @@ START_TEST(test_codec_results)
     /* an unknown type tag is malformed */
     uint8_t junk[] = { 99 };
     p = junk;
-    ck_assert_int_eq(ray_pool_value_get_(&p, junk + 1, &got), -1);
+    ck_assert_int_eq(ray_pool_value_get_(&p, junk + 1, &got, NULL), -1);
     ray_pool_buf_free_(&b);
 }
 END_TEST
+
+START_TEST(test_codec_compound)
+{
+    ray_value inner[] = { RAY_I(1), RAY_S("two") };
+    ray_value keys[] = { RAY_S("list"), RAY_S("f") }, vals[] = { RAY_LIST_V(inner, 2), RAY_F(0.5) };
+    ray_value m = RAY_MAP_V(keys, vals, 2), got;
+    struct ray_pool_buf_ b = { 0 };
+    struct ray_pool_arena_ arena = { 0 };
+    ck_assert_int_eq(ray_pool_value_put_(&b, &m), RAY_OK);
+    const uint8_t *p = b.data;
+    ck_assert_int_eq(ray_pool_value_get_(&p, b.data + b.len, &got, NULL), -1); /* needs an arena */
+    p = b.data;
+    ck_assert_int_eq(ray_pool_value_get_(&p, b.data + b.len, &got, &arena), 0);
+    ck_assert(p == b.data + b.len);
+    const ray_value *l = ray_map_get(&got, "list");
+    ck_assert_ptr_nonnull(l);
+    ck_assert_uint_eq(ray_list_len(l), 2);
+    ck_assert_str_eq(ray_list_at(l, 1)->as.buf.ptr, "two");
+    ck_assert(ray_map_get(&got, "f")->as.f == 0.5);
+    ray_pool_arena_free_(&arena);
+    /* too deep: refused on the way out */
+    ray_value lv[RAY_MAX_DEPTH + 2];
+    lv[0] = RAY_I(0);
+    for (int d = 1; d < RAY_MAX_DEPTH + 2; d++)
+        lv[d] = RAY_LIST_V(&lv[d - 1], 1);
+    b.len = 0;
+    ck_assert_int_eq(ray_pool_value_put_(&b, &lv[RAY_MAX_DEPTH]), RAY_OK);
+    ck_assert_int_eq(ray_pool_value_put_(&b, &lv[RAY_MAX_DEPTH + 1]), RAY_EINVAL);
+    ray_pool_buf_free_(&b);
+}
+END_TEST
+
+static int make_list(ray_task *t, const ray_value *a, size_t n)
+{
+    ray_value xs[3] = { RAY_I(7), RAY_S("eight"), RAY_NIL_V };
+    return ray_return(t, RAY_LIST_V(xs, 3)); /* xs dies here: the context copies */
+}
 
 static int echo_upper(ray_task *t, const ray_value *a, size_t n)
 {
@@ -129,6 +166,11 @@ START_TEST(test_local_task)
     ck_assert_int_eq(ray_task_local_run(t, alloc_bytes, NULL, 0, &ret), RAY_OK);
     ck_assert_int_eq(ret.type, RAY_BYTES);
     ck_assert(ret.as.buf.len == 4 && memcmp(ret.as.buf.ptr, "wxyz", 4) == 0);
+    ck_assert_int_eq(ray_task_local_run(t, make_list, NULL, 0, &ret), RAY_OK);
+    ck_assert_int_eq(ret.type, RAY_LIST);
+    ck_assert_uint_eq(ray_list_len(&ret), 3);
+    ck_assert_int_eq(ray_list_at(&ret, 0)->as.i, 7);
+    ck_assert_str_eq(ray_list_at(&ret, 1)->as.buf.ptr, "eight");
     ck_assert_int_eq(ray_task_local_run(NULL, nonzero, NULL, 0, &ret), RAY_EINVAL);
     ray_task_local_free(t);
     ray_task_local_free(NULL);
@@ -142,6 +184,7 @@ static Suite *pool_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_codec_roundtrip);
     tcase_add_test(tc, test_codec_results);
+    tcase_add_test(tc, test_codec_compound);
     tcase_add_test(tc, test_local_task);
     suite_add_tcase(s, tc);
     return s;

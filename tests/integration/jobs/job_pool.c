@@ -90,6 +90,20 @@ static int slow(ray_task *t, const ray_value *a, size_t n)
 }
 RAY_REMOTE(slow);
 
+/* describe([i, "s"]): the map {"i": i * 10, "s": "<s>!"} */
+static int describe(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 1 || ray_list_len(&a[0]) != 2 || ray_list_at(&a[0], 0)->type != RAY_INT ||
+        ray_list_at(&a[0], 1)->type != RAY_STR)
+        return ray_fail(t, "describe wants [int, str]");
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s!", (const char *)ray_list_at(&a[0], 1)->as.buf.ptr);
+    ray_value k[2] = { RAY_S("i"), RAY_S("s") };
+    ray_value v[2] = { RAY_I(ray_list_at(&a[0], 0)->as.i * 10), RAY_S(buf) };
+    return ray_return(t, RAY_MAP_V(k, v, 2));
+}
+RAY_REMOTE(describe);
+
 static void print_failures(const ray_pool_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -273,6 +287,32 @@ int ray_main(int argc, char **argv)
                (unsigned long long)ray_pool_restarts(p));
         free(s);
         free(it);
+    } else if (strcmp(mode, "lists") == 0) {
+        ray_value (*pair)[2] = calloc(n, sizeof *pair);
+        char (*str)[32] = calloc(n, sizeof *str);
+        ray_value *it = calloc(n, sizeof *it);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(str[i], sizeof str[i], "s%zu", i);
+            pair[i][0] = RAY_I((int64_t)i);
+            pair[i][1] = RAY_S(str[i]);
+            it[i] = RAY_LIST_V(pair[i], 2);
+        }
+        rc = ray_pool_map(p, "describe", it, n, res);
+        free(pair);
+        free(str);
+        free(it);
+        ray_pool_free(p); /* the maps outlive the pool */
+        p = NULL;
+        size_t good = 0;
+        for (size_t i = 0; i < n; i++) {
+            const ray_value *iv = ray_map_get(&res[i].value, "i"), *sv = ray_map_get(&res[i].value, "s");
+            char want[40];
+            snprintf(want, sizeof want, "s%zu!", i);
+            good += res[i].status == RAY_OK && iv && iv->as.i == (int64_t)i * 10 && sv &&
+                    strcmp(sv->as.buf.ptr, want) == 0;
+        }
+        printf("lists: %s, %zu of %zu maps right\n", ray_strerror(rc), good, n);
+        ray_pool_result_release(res, n);
     } else if (strcmp(mode, "nodes") == 0) {
         rc = ray_pool_map(p, "where", items, n, res);
         char nodes[8][64];
