@@ -62,9 +62,9 @@ check "only item 7 failed ($n7 failures)" test "$n7" = 1
 mkdir -p "$T/k"
 sub "$T/kill" kill "$T/k" &
 kpid=$!
-wait_for 20 test -s "$T/k/pid"
+wait_for 60 bash -c "ls '$T/k' | grep -q '^pid\.[0-9]*$'"
 sleep 0.5
-victim=$(cat "$T/k/pid")
+victim=$(ls "$T/k" | grep '^pid\.[0-9]*$' | head -1 | cut -d. -f2)
 kill -9 "$victim" 2>/dev/null
 check "a pool actor's worker ($victim) was killed mid-map" test -n "$victim"
 wait $kpid

@@ -72,18 +72,24 @@ static int crash(ray_task *t, const ray_value *a, size_t n)
 }
 RAY_REMOTE(crash);
 
-/* slow(s): S is "DIR|i"; sleeps 10 ms, leaves DIR/pid (its process) and returns i. */
+/* slow(s): S is "DIR|i"; sleeps 10 ms, leaves DIR/pid.<its pid> and returns i. */
 static int slow(ray_task *t, const ray_value *a, size_t n)
 {
     char dir[512], path[600];
     long i;
     if (n != 1 || a[0].type != RAY_STR || sscanf(a[0].as.buf.ptr, "%511[^|]|%ld", dir, &i) != 2)
         return ray_fail(t, "slow wants DIR|i");
-    snprintf(path, sizeof path, "%s/pid", dir);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
+    /* DIR/pid.<pid>: written once per process, renamed into place whole */
+    char tmp[620];
+    snprintf(path, sizeof path, "%s/pid.%d", dir, (int)getpid());
+    if (access(path, F_OK) != 0) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+            rename(tmp, path);
+        }
     }
     usleep(10000);
     return ray_return(t, RAY_I(i));
