@@ -65,11 +65,14 @@ CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/worker.c api/driver.c api/errors.c
 CMD_SRCS := cmd/main.c
+# libraries on the public API (section 13), in rayd and libray.a alike
+LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
+             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
+LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
-             $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
+             $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 RAYD_OBJS := $(call obj,$(RAYD_SRCS))
@@ -142,7 +145,7 @@ test: deps
 
 # --- examples: job libraries link nothing -----------------------------------
 EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
-examples/build/%.so: examples/%.c include/ray.h
+examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $< -o $@
 examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
@@ -152,7 +155,7 @@ examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
 
 # job libraries the integration tests submit
 TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
-build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
+build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests
@@ -190,7 +193,7 @@ install: all
 	install -m 0755 bin/rayd $(DESTDIR)$(PREFIX)/bin/rayd
 	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
 	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
-	install -m 0644 include/ray.h $(DESTDIR)$(PREFIX)/include/ray.h
+	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
 
 clean:

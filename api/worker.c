@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 
 /* One TASK_EXECUTE, decoded. Fields point into body. */
 struct exec {
@@ -396,8 +398,31 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
     return 0;
 }
 
+/* An actor's worker: the count of TASK_DONEs sent, in a page shared with the
+ * node (RAY_WORKER_PROGRESS), raised before each is sent; if this process
+ * dies with answers the node never read, the node knows how many of its
+ * calls ran and runs none of them again. */
+static uint64_t *progress;
+
+static void progress_map(void)
+{
+    const char *name = getenv("RAY_WORKER_PROGRESS");
+    if (name == NULL || name[0] == '\0')
+        return;
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    void *p = mmap(NULL, sizeof *progress, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    shm_unlink(name); /* mapped by both: nothing to leave behind */
+    if (p != MAP_FAILED)
+        progress = p;
+}
+
 static void send_done(const uint8_t *id, int status, const char *msg)
 {
+    if (progress)
+        __atomic_add_fetch(progress, 1, __ATOMIC_RELEASE);
     struct buf f = BUF_INIT;
     if (proto_pack(&f, PROTO_TASK_DONE, id, (int64_t)status, msg) == 0)
         api_client_send_(&f);
@@ -596,6 +621,7 @@ int api_worker_main(int argc, char **argv)
         return 2;
     }
     const char *name = api_library_name_(lib);
+    progress_map();
     if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
         fprintf(stderr, "ray worker: cannot load job library %s: %s\n", name, api_dlerror_(lib));
         return 2;

@@ -146,7 +146,7 @@ MAIN=(single_client_tasks_sync single_client_tasks_async multi_client_tasks_asyn
       actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n
       single_client_put_calls single_client_get_calls single_client_put_gigabytes
       single_client_wait_1k_refs single_client_tasks_and_get_batch task_latency_p50_us
-      placement_group_create_removal)
+      placement_group_create_removal pool_map_100k_items)
 sel=()
 for n in "${MAIN[@]}"; do
     if want "$n" || { [ "$n" = task_latency_p50_us ] && want task_latency_p99_us; }; then sel+=("$n"); fi
@@ -208,6 +208,7 @@ cross_node_transfer_gigabytes|hi|1|tcpbw
 queued_1m_tasks_drain|hi|50000|
 queued_drain_rayd_peak_rss_mb|lo|2048|
 placement_group_create_removal|hi||
+pool_map_100k_items|hi|100000|
 cluster_100_nodes_join_s|lo|20|
 cluster_100_nodes_status_s|lo|1|
 cluster_100_nodes_head_rss_mb|lo|64|

@@ -119,6 +119,9 @@ struct worker {
     struct event *out_ev, *err_ev;
     struct buf out_line, err_line;
     long long idle_since_ms;
+    uint64_t *progress;      /* actors: TASK_DONEs it has sent (a page shared with it) */
+    uint64_t ndone;          /* TASK_DONEs read from it */
+    char progress_name[64];  /* the page's shm name, until unlinked */
     bool exited;             /* reaped; its death waits for its connection to close */
     int exit_status;
     long long exited_ms;
@@ -483,8 +486,10 @@ void actors_free(struct runtime *rt);
 void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w);
 /* TASK_DONE for an actor task. */
 void actors_task_done(struct runtime *rt, struct task *t, int status, const char *msg);
-/* The actor's worker died. */
-void actors_worker_died(struct runtime *rt, struct actor *a, const char *why);
+/* The actor's worker died. UNACKED: calls it finished (by its progress
+ * page) whose TASK_DONE never reached us: they ran, so they fail with the
+ * running ones instead of running again. */
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked);
 /* Kill the job's non-detached actors. */
 void actors_job_ended(struct runtime *rt, struct job *j);
 /* Try to send queued calls of A. */

@@ -1328,6 +1328,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     struct worker *w = cl->worker;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     int status = (int)m->f[1].as.i;
+    w->ndone++; /* against its progress page (workers.c) */
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
     if (w->actor) {
         struct task *t = NULL;
