@@ -107,6 +107,19 @@ const char *api_dlerror_(const char *path);
  * with OBJ_GET / OBJ_WAIT so the node knows which task waits. */
 const uint8_t *api_worker_task_(void);
 
+/* ---- events.c -------------------------------------------------------------- */
+/* Wall-clock microseconds (the timeline's clock on every node). */
+long long api_events_now_us_(void);
+/* Whether spans are recorded now (connected, and RAY_TIMELINE is not 0). */
+bool api_events_on_(void);
+/* Record a span [START_US, END_US) of CODE (docs/protocol.md EVENTS) for
+ * TASK (may be NULL) and NAME; sends the batch when it is full or old. */
+void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
+                    int attempt, const char *name);
+/* Send what is recorded now (a no-op when nothing is). */
+void api_events_flush_(void);
+bool api_events_pending_(void);
+
 /* ---- client.c -------------------------------------------------------------- */
 struct api_connect_opts {
     const char *unix_path;   /* one of these two */

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One TASK_EXECUTE, decoded. Fields point into body. */
@@ -130,8 +131,25 @@ static void queue_push(struct queue *q, struct exec *e)
 static struct exec *queue_pop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->head == NULL)
-        pthread_cond_wait(&q->cv, &q->mu);
+    while (q->head == NULL) {
+        if (!api_events_pending_()) {
+            pthread_cond_wait(&q->cv, &q->mu);
+            continue;
+        }
+        /* idle with timeline events recorded: send them within 100 ms */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0 && q->head == NULL) {
+            pthread_mutex_unlock(&q->mu);
+            api_events_flush_();
+            pthread_mutex_lock(&q->mu);
+        }
+    }
     struct exec *e = q->head;
     q->head = e->next;
     if (q->head == NULL)
@@ -419,6 +437,7 @@ static void exec_run(struct exec *e)
     size_t nargs = 0;
     char msg[1200] = "";
     int status = RAY_OK, rc = 0;
+    long long t_exec = 0, t_store = 0; /* timeline: execute, then store outputs */
     const char *name = e->name[0] ? e->name : e->fn;
     ray_task *t = api_task_new_(e->id, name, e->kind == API_TASK_ACTOR_NEW ? 0 : (int)e->nret);
 
@@ -431,6 +450,7 @@ static void exec_run(struct exec *e)
         status = RAY_ETASK;
         goto done;
     }
+    t_exec = api_events_now_us_();
     switch (e->kind) {
     case API_TASK_NORMAL: {
         ray_fn fn = api_registry_function_(e->fn);
@@ -489,6 +509,7 @@ static void exec_run(struct exec *e)
         break;
     }
     }
+    t_store = api_events_now_us_();
     if (api_task_failed_(t)) {
         status = RAY_ETASK;
         snprintf(msg, sizeof msg, "%s", api_task_message_(t));
@@ -498,6 +519,11 @@ static void exec_run(struct exec *e)
     }
 done:
     api_task_finish_(t);
+    if (t_store) {
+        bool call = e->kind == API_TASK_ACTOR_CALL;
+        api_event_add_(call ? 'e' : 'E', t_exec, t_store, e->id, 0, name);
+        api_event_add_(call ? 'o' : 'O', t_store, api_events_now_us_(), e->id, 0, name);
+    }
     memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);

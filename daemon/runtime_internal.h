@@ -120,6 +120,7 @@ struct worker {
     struct buf out_line, err_line;
     long long idle_since_ms;
     bool exited;             /* reaped; its death waits for its connection to close */
+    bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
     int exit_status;
     long long exited_ms;
     struct worker *next, *prev;

@@ -19,6 +19,7 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
+#include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -1251,6 +1252,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     struct worker *w = cl->worker;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     int status = (int)m->f[1].as.i;
+    observe_task_done(rt, w);
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
     if (w->actor) {
         struct task *t = NULL;

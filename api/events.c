@@ -1,0 +1,103 @@
+/*
+ * events.c — timeline events of this process (a worker or a driver): spans
+ * of task phases and of ray_get / ray_wait / ray_put, kept in memory and sent
+ * to the node in batches (EVENTS, docs/protocol.md), which appends each batch
+ * to the GCS timeline stream (`ray timeline` reads it).
+ *
+ * Cheap by design: recording a span is a clock read and a short formatted
+ * append under an uncontended mutex; a batch goes out when it holds
+ * API_EVENTS_BATCH events or its first event is 100 ms old (checked when an
+ * event is added, and by an idle worker's queue wait), or at ray_shutdown.
+ * RAY_TIMELINE=0 in the environment turns recording off.
+ */
+#include "api/api_internal.h"
+
+#include "common/buf.h"
+#include "common/ids.h"
+#include "common/proto.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define API_EVENTS_BATCH 512
+#define API_EVENTS_AGE_US 100000
+
+static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct buf ev_buf;       /* under ev_mu: lines not yet sent */
+static int ev_n;                /* under ev_mu */
+static long long ev_first_us;   /* under ev_mu: when the oldest was recorded */
+static atomic_int ev_pending;   /* ev_n, readable without the lock */
+static int ev_enabled = -1;     /* -1: not decided yet */
+
+long long api_events_now_us_(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool api_events_on_(void)
+{
+    if (ev_enabled < 0) {
+        const char *e = getenv("RAY_TIMELINE");
+        ev_enabled = !(e && strcmp(e, "0") == 0);
+    }
+    return ev_enabled && api_client_connected_();
+}
+
+/* Take the batch (under ev_mu) into FRAME. */
+static void take_locked(struct buf *frame)
+{
+    if (ev_n > 0 && proto_pack(frame, PROTO_EVENTS, ev_buf.data, ev_buf.len) < 0)
+        buf_reset(frame);
+    buf_reset(&ev_buf);
+    ev_n = 0;
+    atomic_store(&ev_pending, 0);
+}
+
+void api_events_flush_(void)
+{
+    if (atomic_load(&ev_pending) == 0)
+        return;
+    struct buf frame = BUF_INIT;
+    pthread_mutex_lock(&ev_mu);
+    take_locked(&frame);
+    pthread_mutex_unlock(&ev_mu);
+    if (frame.len && api_client_connected_())
+        api_client_send_(&frame);
+    buf_free(&frame);
+}
+
+bool api_events_pending_(void)
+{
+    return atomic_load(&ev_pending) > 0;
+}
+
+void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
+                    int attempt, const char *name)
+{
+    if (!api_events_on_())
+        return;
+    char hex[IDS_HEX_SIZE] = "-";
+    if (task && !ids_is_zero(task))
+        ids_hex(task, IDS_SIZE, hex);
+    struct buf frame = BUF_INIT;
+    pthread_mutex_lock(&ev_mu);
+    if (ev_n == 0)
+        ev_first_us = start_us;
+    buf_printf(&ev_buf, "%c %lld %lld %s %d %s\n", code, start_us,
+               end_us > start_us ? end_us - start_us : 0, hex, attempt,
+               name && *name ? name : "?");
+    ev_n++;
+    atomic_store(&ev_pending, ev_n);
+    if (ev_n >= API_EVENTS_BATCH || end_us - ev_first_us >= API_EVENTS_AGE_US)
+        take_locked(&frame);
+    pthread_mutex_unlock(&ev_mu);
+    if (frame.len)
+        api_client_send_(&frame);
+    buf_free(&frame);
+}
