@@ -7,7 +7,9 @@
  * Cheap by design: recording a span is a clock read and a short formatted
  * append under an uncontended mutex; a batch goes out when it holds
  * API_EVENTS_BATCH events or its first event is 100 ms old (checked when an
- * event is added, and by an idle worker's queue wait), or at ray_shutdown.
+ * event is added), when a worker runs out of work (at most every 5 ms, so a
+ * job's last events are out before its workers are stopped), or at
+ * ray_shutdown.
  * RAY_TIMELINE=0 in the environment turns recording off.
  */
 #include "api/api_internal.h"
@@ -25,6 +27,7 @@
 
 #define API_EVENTS_BATCH 512
 #define API_EVENTS_AGE_US 100000
+#define API_EVENTS_IDLE_US 5000 /* an idle worker sends at most this often */
 
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct buf ev_buf;       /* under ev_mu: lines not yet sent */
@@ -32,6 +35,7 @@ static int ev_n;                /* under ev_mu */
 static long long ev_first_us;   /* under ev_mu: when the oldest was recorded */
 static atomic_int ev_pending;   /* ev_n, readable without the lock */
 static int ev_enabled = -1;     /* -1: not decided yet */
+static _Atomic long long ev_last_flush_us; /* when a batch last went out */
 
 long long api_events_now_us_(void)
 {
@@ -70,11 +74,24 @@ void api_events_flush_(void)
     if (frame.len && api_client_connected_())
         api_client_send_(&frame);
     buf_free(&frame);
+    atomic_store(&ev_last_flush_us, api_events_now_us_());
 }
 
 bool api_events_pending_(void)
 {
     return atomic_load(&ev_pending) > 0;
+}
+
+long long api_events_idle_(void)
+{
+    if (atomic_load(&ev_pending) == 0)
+        return -1;
+    long long since = api_events_now_us_() - atomic_load(&ev_last_flush_us);
+    if (since >= API_EVENTS_IDLE_US) {
+        api_events_flush_();
+        return -1;
+    }
+    return API_EVENTS_IDLE_US - since;
 }
 
 void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
@@ -97,7 +114,9 @@ void api_event_add_(char code, long long start_us, long long end_us, const uint8
     if (ev_n >= API_EVENTS_BATCH || end_us - ev_first_us >= API_EVENTS_AGE_US)
         take_locked(&frame);
     pthread_mutex_unlock(&ev_mu);
-    if (frame.len)
+    if (frame.len) {
         api_client_send_(&frame);
+        atomic_store(&ev_last_flush_us, end_us);
+    }
     buf_free(&frame);
 }

@@ -132,23 +132,27 @@ static struct exec *queue_pop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
     while (q->head == NULL) {
-        if (!api_events_pending_()) {
+        /* idle: send the timeline events recorded (events.c), then wait */
+        long long again = -1;
+        if (api_events_pending_()) {
+            pthread_mutex_unlock(&q->mu);
+            again = api_events_idle_();
+            pthread_mutex_lock(&q->mu);
+            if (q->head)
+                break;
+        }
+        if (again < 0) {
             pthread_cond_wait(&q->cv, &q->mu);
             continue;
         }
-        /* idle with timeline events recorded: send them within 100 ms */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_nsec += (long)again * 1000;
+        while (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
-        if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0 && q->head == NULL) {
-            pthread_mutex_unlock(&q->mu);
-            api_events_flush_();
-            pthread_mutex_lock(&q->mu);
-        }
+        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
     }
     struct exec *e = q->head;
     q->head = e->next;

@@ -344,7 +344,8 @@ static void actor_row(void *arg, struct mpr *r, uint32_t nf)
     rd_str(r, id, sizeof id);
     rd_str(r, cls, sizeof cls);
     rd_str(r, state, sizeof state);
-    count_add(arg, cls, state);
+    if (strcmp(state, "DEAD") != 0)
+        count_add(arg, cls, state);
 }
 
 void cli_status_activity(const struct gcs_node *nodes, size_t n, const char *token)

@@ -36,7 +36,7 @@ struct tl_event {
 
 struct tl_thread {
     int pid, tid;
-    char role[8];
+    char role[16];
 };
 
 static void tl_usage(FILE *fp)

@@ -161,7 +161,7 @@ static void node_events_flush(struct runtime *rt)
     struct observe *o = &obs_state;
     if (o->node_nevents == 0)
         return;
-    events_append(rt, "node", getpid(), "00000000", o->node_events.data, o->node_events.len);
+    events_append(rt, "raylet", getpid(), "00000000", o->node_events.data, o->node_events.len);
     buf_reset(&o->node_events);
     o->node_nevents = 0;
 }

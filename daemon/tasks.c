@@ -466,6 +466,7 @@ void tasks_enqueue(struct runtime *rt, struct task *t)
         queue_push(rt, t);
         tasks_schedule(rt);
     } else {
+        t->deps_since_us = now_us();
         waiting_push(rt, t);
     }
 }
@@ -474,6 +475,12 @@ void tasks_dep_ready(struct runtime *rt, struct task *t)
 {
     if (t->deps_missing > 0 && --t->deps_missing > 0)
         return;
+    if (t->deps_since_us) {
+        long long now = now_us();
+        observe_node_span(rt, t->kind == TASK_ACTOR_CALL ? 'f' : 'F', t->id, t->deps_since_us,
+                          now - t->deps_since_us, t->attempts, t->name);
+        t->deps_since_us = 0;
+    }
     if (t->kind == TASK_ACTOR_CALL) {
         actors_pump(rt, t->actor);
         return;
