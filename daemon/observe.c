@@ -67,6 +67,8 @@ struct observe {
     struct buf node_events;      /* spans of this node not yet sent */
     int node_nevents;
     long long node_events_ms;    /* when the first of them was recorded */
+    struct event *node_events_ev; /* sends them 100 ms after the first */
+    struct runtime *rt;
 };
 
 static struct observe obs_state;
@@ -166,6 +168,13 @@ static void node_events_flush(struct runtime *rt)
     o->node_nevents = 0;
 }
 
+static void node_events_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    node_events_flush(arg);
+}
+
 void observe_node_span(struct runtime *rt, char code, const uint8_t *task_id, long long start_us,
                        long long dur_us, int attempt, const char *name)
 {
@@ -179,8 +188,13 @@ void observe_node_span(struct runtime *rt, char code, const uint8_t *task_id, lo
     long long now_mono = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     /* START_US is on the monotonic clock: move it to the wall clock */
     long long wall = now_wall - (now_mono - start_us);
-    if (o->node_nevents == 0)
+    if (o->node_nevents == 0) {
         o->node_events_ms = net_now_ms();
+        if (o->node_events_ev == NULL)
+            o->node_events_ev = evtimer_new(rt->n->base, node_events_cb, rt);
+        struct timeval tv = { 0, 100000 };
+        evtimer_add(o->node_events_ev, &tv);
+    }
     buf_printf(&o->node_events, "%c %lld %lld %s %d %s\n", code, wall, dur_us, hex, attempt,
                name && *name ? name : "?");
     if (++o->node_nevents >= OBS_NODE_BATCH || net_now_ms() - o->node_events_ms >= 100)
@@ -617,6 +631,9 @@ void observe_free(struct runtime *rt)
     struct observe *o = &obs_state;
     node_events_flush(rt);
     buf_free(&o->node_events);
+    if (o->node_events_ev)
+        event_free(o->node_events_ev);
+    o->node_events_ev = NULL;
     for (int k = 0; k < 2; k++) {
         if (o->tasks_f[k])
             fclose(o->tasks_f[k]);

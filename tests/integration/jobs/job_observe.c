@@ -8,7 +8,8 @@
  *                    "late line"; the driver prints "task <TASK_ID>" first
  *   hold FILE        ray_put of 1 MiB ("put <OBJECT_ID>") and a task that runs
  *                    (slow_task) until FILE exists
- *   many N           N small tasks, then a ray_put, ray_wait and ray_get
+ *   remote           a task on the node with resource "side" prints a line
+ *   many N           N small tasks, ray_wait, ray_get_all, a ray_put, a chain
  */
 #include <ray.h>
 
@@ -43,6 +44,15 @@ static int talker(ray_task *t, const ray_value *args, size_t nargs)
     return ray_return(t, RAY_I(1));
 }
 RAY_REMOTE(talker);
+
+static int side(ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    printf("side task line on %s\n", ray_node_id());
+    return ray_return(t, RAY_I(5));
+}
+RAY_REMOTE(side);
 
 static int quiet(ray_task *t, const ray_value *args, size_t nargs)
 {
@@ -124,6 +134,21 @@ int ray_main(int argc, char **argv)
         fflush(stdout);
         /* keep the actor alive while the test looks */
         wait_file(argc > 2 ? argv[2] : "", 60);
+        return 0;
+    }
+    if (strcmp(sc, "remote") == 0) {
+        /* a task on the node with resource "side", and a few tiny ones there */
+        ray_opts o = RAY_OPTS;
+        o.resources = "side=1";
+        if (ray_call("side", NULL, 0, &o, &r) != RAY_OK || ray_get(r, 30000, &v) != RAY_OK)
+            return 1;
+        hex(r.id, 1, h);
+        printf("task %s\n", h);
+        for (int i = 0; i < 20; i++) {
+            ray_value a = RAY_I(i);
+            if (ray_call("tiny", &a, 1, &o, &r) != RAY_OK || ray_get(r, 30000, &v) != RAY_OK)
+                return 1;
+        }
         return 0;
     }
     if (strcmp(sc, "follow") == 0) {
