@@ -120,7 +120,7 @@ void api_event_add_(char code, long long start_us, long long end_us, const uint8
 void api_events_flush_(void);
 bool api_events_pending_(void);
 /* A worker has nothing to run: send the batch unless one went out less than
- * 5 ms ago. Returns -1 when nothing is left to send, else the microseconds
+ * 1 ms ago. Returns -1 when nothing is left to send, else the microseconds
  * after which to call again. */
 long long api_events_idle_(void);
 

@@ -7,7 +7,7 @@
  * Cheap by design: recording a span is a clock read and a short formatted
  * append under an uncontended mutex; a batch goes out when it holds
  * API_EVENTS_BATCH events or its first event is 100 ms old (checked when an
- * event is added), when a worker runs out of work (at most every 5 ms, so a
+ * event is added), when a worker runs out of work (at most every 1 ms, so a
  * job's last events are out before its workers are stopped), or at
  * ray_shutdown.
  * RAY_TIMELINE=0 in the environment turns recording off.
@@ -27,7 +27,7 @@
 
 #define API_EVENTS_BATCH 512
 #define API_EVENTS_AGE_US 100000
-#define API_EVENTS_IDLE_US 5000 /* an idle worker sends at most this often */
+#define API_EVENTS_IDLE_US 1000 /* an idle worker sends at most this often */
 
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct buf ev_buf;       /* under ev_mu: lines not yet sent */

@@ -307,6 +307,11 @@ int cli_logs(int argc, char **argv)
         /* a task: the task table's record names its node (line 2) */
         snprintf(key, sizeof key, "%sjob:%.8s:taskrecs", p, id);
         char *rec = hget(gs, key, id);
+        /* to follow one node, wait for the record (a node writes it within a second) */
+        for (int tries = 0; rec == NULL && follow && tries < 15; tries++) {
+            usleep(200000);
+            rec = hget(gs, key, id);
+        }
         if (rec) {
             char *nl = strchr(rec, '\n');
             char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;

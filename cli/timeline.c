@@ -4,6 +4,10 @@
  * nodes record, daemon/observe.c) as a Chrome trace: a JSON array of
  * complete events ({cat, name, pid, tid, ts, dur, ph:"X", args}) plus "M"
  * events naming one process per node and one thread per worker or driver.
+ * A span's name is its function (or ray_get, ray_wait, ray_put), its cat the
+ * phase: task:submit, task:fetch_args, task:execute, task:store_outputs
+ * (actor_call:* for actor calls), api. ts is in microseconds from the
+ * whole second the trace starts in (ts_zero_unix_us of each process_name).
  * Loads in Perfetto and chrome://tracing. The newest N events are kept.
  *
  * Bounded: the stream is read newest first in pages of TL_PAGE entries and
@@ -80,16 +84,6 @@ static const char *code_cat(char c)
     case 'o': return "actor_call:store_outputs";
     case 'G': case 'W': case 'P': return "api";
     default: return "other";
-    }
-}
-
-static const char *code_prefix(char c)
-{
-    switch (c) {
-    case 'S': case 's': return "submit ";
-    case 'F': case 'f': return "fetch args ";
-    case 'O': case 'o': return "store outputs ";
-    default: return "";
     }
 }
 
@@ -271,6 +265,13 @@ int cli_timeline(int argc, char **argv)
     setvbuf(fp, fbuf, _IOFBF, sizeof fbuf);
     fputs("[\n", fp);
     bool first = true;
+    /* times are relative to the first whole second of the trace (smaller
+     * numbers); each process_name says where that is on the wall clock */
+    long long base = 0;
+    for (size_t k = 0; k < nev; k++)
+        if (base == 0 || ev[k].ts < base)
+            base = ev[k].ts;
+    base -= base % 1000000;
     for (size_t k = 0; k < nn; k++) {
         bool used = false;
         for (size_t t = 0; t < nthr && !used; t++)
@@ -278,9 +279,9 @@ int cli_timeline(int argc, char **argv)
         if (!used)
             continue;
         fprintf(fp, "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%zu,\"tid\":0,"
-                    "\"args\":{\"name\":\"node %.8s %s%s\"}}",
+                    "\"args\":{\"name\":\"node %.8s %s%s\",\"ts_zero_unix_us\":%lld}}",
                 first ? "" : ",\n", k + 1, nodes[k].node_id, nodes[k].address,
-                nodes[k].is_head ? " (head)" : "");
+                nodes[k].is_head ? " (head)" : "", base);
         first = false;
     }
     for (size_t t = 0; t < nthr; t++) {
@@ -293,12 +294,10 @@ int cli_timeline(int argc, char **argv)
     /* oldest first */
     for (size_t k = nev; k-- > 0;) {
         const struct tl_event *x = &ev[k];
-        char nm[160];
-        snprintf(nm, sizeof nm, "%s%s", code_prefix(x->code), x->name);
         fprintf(fp, "%s{\"cat\":\"%s\",\"name\":", first ? "" : ",\n", code_cat(x->code));
-        json_str(fp, nm);
+        json_str(fp, x->name);
         fprintf(fp, ",\"pid\":%d,\"tid\":%d,\"ts\":%lld,\"dur\":%lld,\"ph\":\"X\",\"args\":{",
-                x->pid, x->tid, x->ts, x->dur);
+                x->pid, x->tid, x->ts - base, x->dur);
         if (x->task[0])
             fprintf(fp, "\"task_id\":\"%s\",", x->task);
         fprintf(fp, "\"job_id\":\"%s\",\"attempt\":%d}}", x->job, x->attempt);

@@ -133,12 +133,13 @@ for e in x:
         assert k in e, (k, e)
     assert "job_id" in e["args"] and "attempt" in e["args"], e
 tiny = [e for e in x if e["name"] == "tiny" and e["cat"] == "task:execute"]
-assert len(tiny) >= 320, ("execute spans of tiny", len(tiny))
+assert len(tiny) >= 330, ("execute spans of tiny", len(tiny))
 assert all(len(e["args"]["task_id"]) == 40 for e in tiny)
-sub = [e for e in x if e["name"] == "submit tiny"]
-assert len(sub) >= 320, ("submit spans", len(sub))
-assert len([e for e in x if e["name"] == "store outputs tiny"]) >= 320
-assert [e for e in x if e["name"] == "fetch args tiny"], "no fetch-argument span"
+sub = [e for e in x if e["name"] == "tiny" and e["cat"] == "task:submit"]
+assert len(sub) == 340, ("submit spans", len(sub))
+assert len([e for e in x if e["name"] == "tiny" and e["cat"] == "task:store_outputs"]) >= 330
+assert [e for e in x if e["name"] == "tiny" and e["cat"] == "task:fetch_args"], "no fetch-argument span"
+assert [e for e in x if e["name"] == "speak" and e["cat"] == "actor_call:execute"], "no actor call"
 for api in ("ray_get", "ray_wait", "ray_put"):
     assert [e for e in x if e["name"] == api], "no " + api
 procs = {e["pid"]: e["args"]["name"] for e in m if e["name"] == "process_name"}
