@@ -178,29 +178,61 @@ int cli_timeline(int argc, char **argv)
             const struct gcs_reply *kv = gcs_reply_element(ent, 1);
             size_t l;
             const char *node, *pid, *role, *bjob, *batch;
-            char nodehex[48] = "", rolebuf[8] = "", jobbuf[9] = "";
+            char nodehex[48] = "";
             if (field(kv, "node", &l, &node))
                 snprintf(nodehex, sizeof nodehex, "%.*s", (int)l, node);
-            int tid = field(kv, "pid", &l, &pid) ? atoi(pid) : 0;
+            /* sections: "@ PID ROLE JOB" lines, each for the lines after it
+             * (an entry with pid/role/job fields is one section) */
+            size_t nsec = 0, seccap = 16;
+            struct tl_section { long off; int tid; char role[16], job[9]; } *sec =
+                xmalloc(seccap * sizeof *sec);
+            sec[0] = (struct tl_section){ .off = -1 };
+            if (field(kv, "pid", &l, &pid))
+                sec[0].tid = atoi(pid);
             if (field(kv, "role", &l, &role))
-                snprintf(rolebuf, sizeof rolebuf, "%.*s", (int)l, role);
+                snprintf(sec[0].role, sizeof sec[0].role, "%.*s", (int)l, role);
             if (field(kv, "job", &l, &bjob))
-                snprintf(jobbuf, sizeof jobbuf, "%.*s", (int)l, bjob);
-            if (!field(kv, "events", &l, &batch))
+                snprintf(sec[0].job, sizeof sec[0].job, "%.*s", (int)l, bjob);
+            nsec = 1;
+            if (!field(kv, "events", &l, &batch)) {
+                free(sec);
                 continue;
+            }
+            for (const char *q = batch; q < batch + l;) {
+                const char *nl = memchr(q, '\n', (size_t)(batch + l - q));
+                size_t ll = nl ? (size_t)(nl - q) : (size_t)(batch + l - q);
+                if (ll > 2 && q[0] == '@' && q[1] == ' ') {
+                    char hdr[128];
+                    snprintf(hdr, sizeof hdr, "%.*s", (int)(ll < 127 ? ll : 127), q);
+                    if (nsec == seccap) {
+                        seccap *= 2;
+                        sec = xreallocarray(sec, seccap, sizeof *sec);
+                    }
+                    struct tl_section *x = &sec[nsec];
+                    *x = (struct tl_section){ .off = (long)(q - batch) };
+                    if (sscanf(hdr, "@ %d %15s %8s", &x->tid, x->role, x->job) == 3)
+                        nsec++;
+                }
+                q += ll + 1;
+            }
             int pidx = 0;
             for (size_t k = 0; k < nn; k++)
                 if (strcmp(nodes[k].node_id, nodehex) == 0)
                     pidx = (int)k + 1;
-            /* the lines of a batch, newest (last) first */
+            /* the lines of the entry, newest (last) first */
             const char *endp = batch + l;
-            bool seen_thread = false;
+            size_t si = nsec - 1;
+            int last_tid = -1;
             while (endp > batch && (long)nev < limit) {
                 const char *ls = endp - 1;
                 while (ls > batch && ls[-1] != '\n')
                     ls--;
                 size_t ll = (size_t)(endp - ls);
                 endp = ls;
+                if (ll == 0 || ls[0] == '@')
+                    continue;
+                while (si > 0 && sec[si].off > (long)(ls - batch))
+                    si--;
                 char line[256];
                 snprintf(line, sizeof line, "%.*s", (int)(ll < sizeof line ? ll : sizeof line - 1),
                          ls);
@@ -211,34 +243,35 @@ int cli_timeline(int argc, char **argv)
                     continue;
                 if (strcmp(task, "-") != 0 && strlen(task) == 40)
                     memcpy(x.task, task, 41);
-                snprintf(x.job, sizeof x.job, "%.8s", x.task[0] ? x.task : jobbuf);
+                snprintf(x.job, sizeof x.job, "%.8s", x.task[0] ? x.task : sec[si].job);
                 if (job && strcmp(x.job, job) != 0)
                     continue;
                 snprintf(x.name, sizeof x.name, "%s", name);
                 x.pid = pidx;
-                x.tid = tid;
+                x.tid = sec[si].tid;
                 if (nev == cap) {
                     cap *= 2;
                     ev = xreallocarray(ev, cap, sizeof *ev);
                 }
                 ev[nev++] = x;
-                seen_thread = true;
-            }
-            if (seen_thread) {
+                if (x.tid == last_tid)
+                    continue;
+                last_tid = x.tid;
                 bool have = false;
                 for (size_t k = 0; k < nthr && !have; k++)
-                    have = thr[k].pid == pidx && thr[k].tid == tid;
+                    have = thr[k].pid == pidx && thr[k].tid == x.tid;
                 if (!have) {
                     if (nthr == tcap) {
                         tcap *= 2;
                         thr = xreallocarray(thr, tcap, sizeof *thr);
                     }
                     thr[nthr].pid = pidx;
-                    thr[nthr].tid = tid;
-                    snprintf(thr[nthr].role, sizeof thr[nthr].role, "%s", rolebuf);
+                    thr[nthr].tid = x.tid;
+                    snprintf(thr[nthr].role, sizeof thr[nthr].role, "%s", sec[si].role);
                     nthr++;
                 }
             }
+            free(sec);
         }
         gcs_reply_free(r);
         if (ne < TL_PAGE)

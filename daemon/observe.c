@@ -41,7 +41,6 @@
 #define OBS_FOLLOW_MS 200        /* a caught-up follower looks again after this */
 #define OBS_MAX_TAIL 100000      /* lines a tail may keep */
 #define OBS_TAG_LEN (2 * (IDS_HEX_SIZE - 1) + 2) /* "<task> <actor>\t" */
-#define OBS_NODE_BATCH 256       /* node spans per batch */
 
 struct logreq {
     struct runtime *rt;
@@ -64,14 +63,13 @@ struct logreq {
 
 struct observe {
     FILE *tasks_f[2];            /* tasks.out, tasks.err */
-    struct buf node_events;      /* spans of this node not yet sent */
-    int node_nevents;
-    long long node_events_ms;    /* when the first of them was recorded */
-    struct event *node_events_ev; /* sends them 100 ms after the first */
-    struct runtime *rt;
+    struct buf agg;              /* the timeline entry being gathered */
+    pid_t agg_pid;               /* the process of its last section */
+    char agg_job[16];
+    struct event *agg_ev;        /* appends it 100 ms after its first line */
 };
 
-static struct observe obs_state;
+static struct observe obs_state = { .agg_pid = -1 };
 
 /* ---- worker output, tagged ----------------------------------------------------- */
 
@@ -127,21 +125,60 @@ void observe_task_done(struct runtime *rt, struct worker *w)
 
 /* ---- timeline events ------------------------------------------------------------- */
 
-static void events_append(struct runtime *rt, const char *role, pid_t pid, const char *job,
-                          const void *batch, size_t len)
+/* Batches of every process of the node are gathered into one entry of the
+ * timeline stream, so its length cap (entries) bounds events, not sends:
+ * a section "@ PID ROLE JOB" line, then that process's lines. An entry is
+ * appended once it holds OBS_ENTRY_BYTES, or 100 ms after its first line. */
+#define OBS_ENTRY_BYTES (48u << 10)
+
+static void events_flush(struct runtime *rt)
 {
+    struct observe *o = &obs_state;
+    if (o->agg.len == 0)
+        return;
     const char *p = gcs_client_prefix(rt->n->gcs);
-    char key[256], maxlen[32], pidbuf[32];
+    char key[256], maxlen[32];
     snprintf(key, sizeof key, "%stimeline", p);
     snprintf(maxlen, sizeof maxlen, "%d", OBSERVE_TIMELINE_MAXLEN);
-    snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
     const char *argv[] = { "XADD", key, "MAXLEN", "~", maxlen, "*", "node", rt->n->hex,
-                           "role", role, "pid", pidbuf, "job", job, "events", batch };
-    size_t argl[16];
-    for (int i = 0; i < 15; i++)
+                           "events", o->agg.data };
+    size_t argl[10];
+    for (int i = 0; i < 9; i++)
         argl[i] = strlen(argv[i]);
-    argl[15] = len;
-    gcs_command_argv(rt->n->gcs, NULL, NULL, 16, argv, argl);
+    argl[9] = o->agg.len;
+    gcs_command_argv(rt->n->gcs, NULL, NULL, 10, argv, argl);
+    buf_reset(&o->agg);
+    o->agg_pid = -1;
+}
+
+static void events_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    events_flush(arg);
+}
+
+/* Add LEN bytes of event lines of process PID (ROLE, JOB) to the entry. */
+static void events_add(struct runtime *rt, pid_t pid, const char *role, const char *job,
+                       const void *lines, size_t len)
+{
+    struct observe *o = &obs_state;
+    if (o->agg.len == 0) {
+        if (o->agg_ev == NULL)
+            o->agg_ev = evtimer_new(rt->n->base, events_cb, rt);
+        struct timeval tv = { 0, 100000 };
+        evtimer_add(o->agg_ev, &tv);
+    }
+    if (pid != o->agg_pid || strcmp(job, o->agg_job) != 0) {
+        buf_printf(&o->agg, "@ %d %s %s\n", (int)pid, role, job);
+        o->agg_pid = pid;
+        snprintf(o->agg_job, sizeof o->agg_job, "%s", job);
+    }
+    buf_append(&o->agg, lines, len);
+    if (len && ((const char *)lines)[len - 1] != '\n')
+        buf_append(&o->agg, "\n", 1);
+    if (o->agg.len >= OBS_ENTRY_BYTES)
+        events_flush(rt);
 }
 
 static int h_events(struct conn *c, const struct proto_msg *m, void *arg)
@@ -153,32 +190,14 @@ static int h_events(struct conn *c, const struct proto_msg *m, void *arg)
     if (m->f[0].as.s.len == 0)
         return 0;
     const char *job = cl->job ? cl->job->hex : "00000000";
-    events_append(rt, cl->worker ? "worker" : "driver", c->pid, job, m->f[0].as.s.ptr,
-                  m->f[0].as.s.len);
+    events_add(rt, c->pid, cl->worker ? "worker" : "driver", job, m->f[0].as.s.ptr,
+               m->f[0].as.s.len);
     return 0;
-}
-
-static void node_events_flush(struct runtime *rt)
-{
-    struct observe *o = &obs_state;
-    if (o->node_nevents == 0)
-        return;
-    events_append(rt, "raylet", getpid(), "00000000", o->node_events.data, o->node_events.len);
-    buf_reset(&o->node_events);
-    o->node_nevents = 0;
-}
-
-static void node_events_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    node_events_flush(arg);
 }
 
 void observe_node_span(struct runtime *rt, char code, const uint8_t *task_id, long long start_us,
                        long long dur_us, int attempt, const char *name)
 {
-    struct observe *o = &obs_state;
     char hex[IDS_HEX_SIZE];
     ids_hex(task_id, IDS_SIZE, hex);
     struct timespec ts;
@@ -188,17 +207,10 @@ void observe_node_span(struct runtime *rt, char code, const uint8_t *task_id, lo
     long long now_mono = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     /* START_US is on the monotonic clock: move it to the wall clock */
     long long wall = now_wall - (now_mono - start_us);
-    if (o->node_nevents == 0) {
-        o->node_events_ms = net_now_ms();
-        if (o->node_events_ev == NULL)
-            o->node_events_ev = evtimer_new(rt->n->base, node_events_cb, rt);
-        struct timeval tv = { 0, 100000 };
-        evtimer_add(o->node_events_ev, &tv);
-    }
-    buf_printf(&o->node_events, "%c %lld %lld %s %d %s\n", code, wall, dur_us, hex, attempt,
-               name && *name ? name : "?");
-    if (++o->node_nevents >= OBS_NODE_BATCH || net_now_ms() - o->node_events_ms >= 100)
-        node_events_flush(rt);
+    char line[400];
+    int n = snprintf(line, sizeof line, "%c %lld %lld %s %d %.200s\n", code, wall, dur_us, hex,
+                     attempt, name && *name ? name : "?");
+    events_add(rt, getpid(), "raylet", "00000000", line, (size_t)n);
 }
 
 /* ---- log files ------------------------------------------------------------------ */
@@ -629,11 +641,11 @@ void observe_init(struct runtime *rt)
 void observe_free(struct runtime *rt)
 {
     struct observe *o = &obs_state;
-    node_events_flush(rt);
-    buf_free(&o->node_events);
-    if (o->node_events_ev)
-        event_free(o->node_events_ev);
-    o->node_events_ev = NULL;
+    events_flush(rt);
+    buf_free(&o->agg);
+    if (o->agg_ev)
+        event_free(o->agg_ev);
+    o->agg_ev = NULL;
     for (int k = 0; k < 2; k++) {
         if (o->tasks_f[k])
             fclose(o->tasks_f[k]);
