@@ -110,7 +110,7 @@ const uint8_t *api_worker_task_(void);
 /* ---- events.c -------------------------------------------------------------- */
 /* Wall-clock microseconds (the timeline's clock on every node). */
 long long api_events_now_us_(void);
-/* Whether spans are recorded now (connected, and RAY_TIMELINE is not 0). */
+/* Whether spans are recorded (RAY_TIMELINE is not 0 in the environment). */
 bool api_events_on_(void);
 /* Record a span [START_US, END_US) of CODE (docs/protocol.md EVENTS) for
  * TASK (may be NULL) and NAME; sends the batch when it is full or old. */
