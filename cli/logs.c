@@ -89,33 +89,42 @@ static int logs_list(const struct gcs_node *nodes, size_t n, const char *token)
             cli_node_close(&nc);
             continue;
         }
-        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
-            struct mpr rd;
-            uint32_t cnt;
-            mpr_init(&rd, m.f[1].as.s.ptr, m.f[1].as.s.len);
-            if (mpr_array(&rd, &cnt) < 0)
+        /* the files, sorted by name */
+        struct lfile { char name[256]; uint64_t size; } *fv = NULL;
+        size_t nf = 0;
+        struct mpr rd;
+        uint32_t cnt = 0;
+        mpr_init(&rd, m.f[1].as.s.ptr, m.f[1].as.s.len);
+        if (mpr_array(&rd, &cnt) == 0 && cnt > 0)
+            fv = calloc(cnt, sizeof *fv);
+        for (uint32_t k = 0; fv && k < cnt; k++) {
+            uint32_t three;
+            const char *name;
+            size_t nl;
+            uint64_t size, mtime;
+            if (mpr_array(&rd, &three) < 0 || three != 3 || mpr_str(&rd, &name, &nl) < 0 ||
+                mpr_uint(&rd, &size) < 0 || mpr_uint(&rd, &mtime) < 0)
                 break;
+            snprintf(fv[nf].name, sizeof fv[nf].name, "%.*s", (int)nl, name);
+            fv[nf++].size = size;
+        }
+        if (nf > 1)
+            qsort(fv, nf, sizeof *fv, (int (*)(const void *, const void *))strcmp);
+        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
             bool head = false;
-            for (uint32_t k = 0; k < cnt; k++) {
-                uint32_t three;
-                const char *name;
-                size_t nl;
-                uint64_t size, mtime;
-                if (mpr_array(&rd, &three) < 0 || three != 3 || mpr_str(&rd, &name, &nl) < 0 ||
-                    mpr_uint(&rd, &size) < 0 || mpr_uint(&rd, &mtime) < 0)
-                    break;
-                char nm[256];
-                snprintf(nm, sizeof nm, "%.*s", (int)nl, name);
-                if (strcmp(file_group(nm), groups[g]) != 0)
+            for (size_t k = 0; k < nf; k++) {
+                if (strcmp(file_group(fv[k].name), groups[g]) != 0)
                     continue;
                 if (!head)
                     printf("%s:\n", groups[g]);
                 head = true;
                 char sz[32];
-                cli_fmt_bytes((double)size, sz, sizeof sz);
-                printf("  %-44s %10s  %s/logs/%s\n", nm, sz, nodes[i].session_dir, nm);
+                cli_fmt_bytes((double)fv[k].size, sz, sizeof sz);
+                printf("  %-24s %10s  %s/logs/%s\n", fv[k].name, sz, nodes[i].session_dir,
+                       fv[k].name);
             }
         }
+        free(fv);
         cli_node_close(&nc);
     }
     return rc;
