@@ -116,6 +116,10 @@ bool api_events_on_(void);
  * TASK (may be NULL) and NAME; sends the batch when it is full or old. */
 void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
                     int attempt, const char *name);
+/* A task ran: its execute span [EXEC_US, STORE_US) and store-outputs span
+ * [STORE_US, END_US), recorded as one line (code T, t for an actor call). */
+void api_event_task_(bool actor_call, long long exec_us, long long store_us, long long end_us,
+                     const uint8_t *task, const char *name);
 /* Send what is recorded now (a no-op when nothing is). */
 void api_events_flush_(void);
 bool api_events_pending_(void);

@@ -108,11 +108,10 @@ static char *put_uint(char *p, unsigned long long v)
     return p;
 }
 
-void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
-                    int attempt, const char *name)
+/* One line: CODE START DUR TASK ATTEMPT [EXTRA] NAME (EXTRA when >= 0). */
+static void event_line(char code, long long start_us, long long end_us, const uint8_t *task,
+                       int attempt, long long extra, const char *name)
 {
-    if (!api_events_on_())
-        return;
     /* formatted by hand: this runs for every task (printf would be most of its cost) */
     static const char hexd[] = "0123456789abcdef";
     char line[64 + 2 * IDS_SIZE + 128], *p = line;
@@ -133,6 +132,10 @@ void api_event_add_(char code, long long start_us, long long end_us, const uint8
     *p++ = ' ';
     p = put_uint(p, (unsigned long long)(attempt > 0 ? attempt : 0));
     *p++ = ' ';
+    if (extra >= 0) {
+        p = put_uint(p, (unsigned long long)extra);
+        *p++ = ' ';
+    }
     if (name == NULL || *name == '\0')
         name = "?";
     for (int i = 0; name[i] && i < 120; i++)
@@ -154,4 +157,19 @@ void api_event_add_(char code, long long start_us, long long end_us, const uint8
         atomic_store(&ev_last_flush_us, end_us);
     }
     buf_free(&frame);
+}
+
+void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
+                    int attempt, const char *name)
+{
+    if (api_events_on_())
+        event_line(code, start_us, end_us, task, attempt, -1, name);
+}
+
+void api_event_task_(bool actor_call, long long exec_us, long long store_us, long long end_us,
+                     const uint8_t *task, const char *name)
+{
+    if (api_events_on_())
+        event_line(actor_call ? 't' : 'T', exec_us, store_us, task, 0,
+                   end_us > store_us ? end_us - store_us : 0, name);
 }

@@ -16,6 +16,9 @@
 #include "common/netutil.h"
 
 #include <pthread.h>
+
+/* ray_get spans shorter than this are not recorded: the value was here */
+#define API_GET_SPAN_MIN_US 5
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -527,7 +530,9 @@ int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
             task = base;
         }
     }
-    api_event_add_('G', t0, api_events_now_us_(), task, 0, "ray_get");
+    long long t1 = api_events_now_us_();
+    if (t1 - t0 >= API_GET_SPAN_MIN_US) /* a value this process had: no span */
+        api_event_add_('G', t0, t1, task, 0, "ray_get");
     return rc;
 }
 
@@ -562,7 +567,9 @@ int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *ou
             task = base;
         }
     }
-    api_event_add_('G', t0, api_events_now_us_(), task, 0, "ray_get_all");
+    long long t1 = api_events_now_us_();
+    if (t1 - t0 >= API_GET_SPAN_MIN_US)
+        api_event_add_('G', t0, t1, task, 0, "ray_get_all");
     return rc;
 }
 

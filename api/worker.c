@@ -523,11 +523,9 @@ static void exec_run(struct exec *e)
     }
 done:
     api_task_finish_(t);
-    if (t_store) {
-        bool call = e->kind == API_TASK_ACTOR_CALL;
-        api_event_add_(call ? 'e' : 'E', t_exec, t_store, e->id, 0, name);
-        api_event_add_(call ? 'o' : 'O', t_store, api_events_now_us_(), e->id, 0, name);
-    }
+    if (t_store)
+        api_event_task_(e->kind == API_TASK_ACTOR_CALL, t_exec, t_store, api_events_now_us_(),
+                        e->id, name);
     memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);

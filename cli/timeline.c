@@ -238,9 +238,16 @@ int cli_timeline(int argc, char **argv)
                          ls);
                 struct tl_event x = { 0 };
                 char task[48], name[128];
-                if (sscanf(line, "%c %lld %lld %47s %d %127[^\n]", &x.code, &x.ts, &x.dur, task,
-                           &x.attempt, name) != 6)
+                long long store = -1;
+                if (line[0] == 'T' || line[0] == 't') {
+                    /* a task's execute and store-outputs spans in one line */
+                    if (sscanf(line, "%c %lld %lld %47s %d %lld %127[^\n]", &x.code, &x.ts, &x.dur,
+                               task, &x.attempt, &store, name) != 7)
+                        continue;
+                } else if (sscanf(line, "%c %lld %lld %47s %d %127[^\n]", &x.code, &x.ts, &x.dur,
+                                  task, &x.attempt, name) != 6) {
                     continue;
+                }
                 if (strcmp(task, "-") != 0 && strlen(task) == 40)
                     memcpy(x.task, task, 41);
                 snprintf(x.job, sizeof x.job, "%.8s", x.task[0] ? x.task : sec[si].job);
@@ -249,11 +256,21 @@ int cli_timeline(int argc, char **argv)
                 snprintf(x.name, sizeof x.name, "%s", name);
                 x.pid = pidx;
                 x.tid = sec[si].tid;
-                if (nev == cap) {
+                if (nev + 2 > cap) {
                     cap *= 2;
                     ev = xreallocarray(ev, cap, sizeof *ev);
                 }
-                ev[nev++] = x;
+                if (store >= 0) {
+                    /* newest first: store outputs, then execute */
+                    struct tl_event o = x;
+                    o.code = x.code == 'T' ? 'O' : 'o';
+                    o.ts = x.ts + x.dur;
+                    o.dur = store;
+                    ev[nev++] = o;
+                    x.code = x.code == 'T' ? 'E' : 'e';
+                }
+                if ((long)nev < limit)
+                    ev[nev++] = x;
                 if (x.tid == last_tid)
                     continue;
                 last_tid = x.tid;
