@@ -73,9 +73,8 @@ int cli_node_send(struct cli_node_conn *nc, const struct buf *frame);
  * a bad stream, -2 after TIMEOUT_MS (< 0: no limit). */
 int cli_node_next(struct cli_node_conn *nc, struct proto_msg *m, int timeout_ms);
 void cli_node_close(struct cli_node_conn *nc);
-/* `ray status -v`: each live node's activity (memory.c). */
-struct gcs_sync;
-void cli_status_activity(const struct gcs_node *nodes, size_t n, const char *token);
+/* `ray status -v`: node ND's activity, asked of it (memory.c). */
+void cli_status_activity(const struct gcs_node *nd, const char *token);
 
 int cli_logs(int argc, char **argv);
 int cli_timeline(int argc, char **argv);

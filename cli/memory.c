@@ -348,42 +348,37 @@ static void actor_row(void *arg, struct mpr *r, uint32_t nf)
         count_add(arg, cls, state);
 }
 
-void cli_status_activity(const struct gcs_node *nodes, size_t n, const char *token)
+void cli_status_activity(const struct gcs_node *nd, const char *token)
 {
-    printf("\nNode activity\n---------------------------------------------------------------\n");
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(nodes[i].state, "ALIVE") != 0)
-            continue;
-        printf("node_%s (%s):\n", nodes[i].node_id, nodes[i].address);
-        struct node_stats st;
-        char err[512];
-        if (stats_fetch(&nodes[i], token, 0, &st, err, sizeof err) < 0) {
-            printf(" (cannot ask it: %s)\n\n", err);
-            continue;
-        }
-        struct counts run = { 0 }, act = { 0 };
-        stats_walk(&st, "running", running_row, &run);
-        stats_walk(&st, "actors", actor_row, &act);
-        int total = 0;
-        for (size_t k = 0; k < run.n; k++)
-            total += run.v[k].n;
-        printf(" Running tasks: %d%s\n", total, total ? "" : " (idle)");
-        for (size_t k = 0; k < run.n; k++)
-            printf("  %d %s\n", run.v[k].n, run.v[k].name);
-        printf(" Queued tasks: %llu\n", (unsigned long long)st.queued);
-        total = 0;
-        for (size_t k = 0; k < act.n; k++)
-            total += act.v[k].n;
-        printf(" Actors: %d\n", total);
-        for (size_t k = 0; k < act.n; k++)
-            printf("  %d %s (%s)\n", act.v[k].n, act.v[k].name, act.v[k].extra);
-        char used[32], sp[32];
-        cli_fmt_bytes((double)st.used, used, sizeof used);
-        cli_fmt_bytes((double)st.spilled, sp, sizeof sp);
-        printf(" Objects: %llu (%s in shared memory, %s spilled)\n\n",
-               (unsigned long long)st.nobjects, used, sp);
-        free(run.v);
-        free(act.v);
-        buf_free(&st.raw);
+    struct node_stats st;
+    char err[512];
+    if (stats_fetch(nd, token, 0, &st, err, sizeof err) < 0) {
+        printf(" (activity unknown: %s)\n", err);
+        return;
     }
+    struct counts run = { 0 }, act = { 0 };
+    stats_walk(&st, "running", running_row, &run);
+    stats_walk(&st, "actors", actor_row, &act);
+    int total = 0;
+    for (size_t k = 0; k < run.n; k++)
+        total += run.v[k].n;
+    printf(" Activity:\n");
+    printf("  Running tasks: %d%s\n", total, total ? "" : " (idle)");
+    for (size_t k = 0; k < run.n; k++)
+        printf("   %d %s\n", run.v[k].n, run.v[k].name);
+    printf("  Queued tasks: %llu\n", (unsigned long long)st.queued);
+    total = 0;
+    for (size_t k = 0; k < act.n; k++)
+        total += act.v[k].n;
+    printf("  Actors: %d\n", total);
+    for (size_t k = 0; k < act.n; k++)
+        printf("   %d %s (%s)\n", act.v[k].n, act.v[k].name, act.v[k].extra);
+    char used[32], sp[32];
+    cli_fmt_bytes((double)st.used, used, sizeof used);
+    cli_fmt_bytes((double)st.spilled, sp, sizeof sp);
+    printf("  Objects: %llu (%s in shared memory, %s spilled)\n", (unsigned long long)st.nobjects,
+           used, sp);
+    free(run.v);
+    free(act.v);
+    buf_free(&st.raw);
 }

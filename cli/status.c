@@ -167,6 +167,8 @@ int cli_status(int argc, char **argv)
         if (ok[i]) {
             printf("\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
             print_usage(&tot[i], &av[i]);
+            if (verbose)
+                cli_status_activity(&nodes[i], token); /* memory.c */
         }
         res_free(&tot[i]);
         res_free(&av[i]);
@@ -184,8 +186,6 @@ int cli_status(int argc, char **argv)
             shown += print_demands(gs, nodes[i].node_id);
     if (shown == 0)
         printf(" (no resource demands)\n");
-    if (verbose)
-        cli_status_activity(nodes, n, token);
     gcs_node_array_free(nodes, n);
     gcs_sync_free(gs);
     return 0;

@@ -449,9 +449,8 @@ static int h_log_read(struct conn *c, const struct proto_msg *m, void *arg)
         conn_send(c, PROTO_LOG_DATA, reqid, (int64_t)-1, "", (size_t)0, "bad log source");
         return 0;
     }
-    if (q->filtered && !q->tolerate_missing) {
+    if (!(slen == 5 && memcmp(src, "tasks", 5) == 0))
         q->filtered = false; /* a filter applies to tagged task output only */
-    }
     snprintf(q->path, sizeof q->path, "%s/logs/%s", logs, q->label);
     q->c = c;
     c->owner = q;

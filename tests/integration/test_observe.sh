@@ -100,7 +100,7 @@ timeout 90 "$RAY" submit "$JOB" -- hold "$T/hold.done" >"$T/out.hold" 2>&1 &
 SUB=$!
 wait_for 30 grep -q '^put ' "$T/out.hold"
 PUT=$(awk '/^put /{print $2}' "$T/out.hold")
-wait_for 10 bash -c "'$RAY' status -v | grep -q slow_task"
+wait_for 10 bash -c "'$RAY' status -v | grep -q ' slow_task'"
 "$RAY" memory >"$T/memory" 2>&1
 check "ray memory lists the put object with its size and call site" \
     grep -Eq "^ $PUT +1048576 B +shared memory +[0-9]+ +[A-Z_]+ +put " "$T/memory"
@@ -109,9 +109,10 @@ check "ray memory has a total per node" bash -c "grep -q 'Total on node ${IA:0:8
 check "ray memory --group-by job --sort-by size groups by job" grep -q "^======== job ${PUT:0:8}: " "$T/memory.job"
 check "ray memory with a bad --group-by: one line, non-zero exit" one_line_error memory --group-by colour
 "$RAY" status -v >"$T/status.v" 2>&1
-check "ray status -v lists the running task by name" grep -Eq '^  1 slow_task$' "$T/status.v"
-check "ray status -v has a block per node" bash -c "[ \$(grep -c '^ Running tasks:' '$T/status.v') -eq 2 ]"
-check "ray status -v counts the node's objects and bytes" grep -q '^ Objects: [1-9][0-9]* (1.00MiB in shared memory' "$T/status.v"
+check "ray status -v lists the running task by name" grep -Eq '^   1 slow_task$' "$T/status.v"
+check "ray status -v has an activity block per node" bash -c "[ \$(grep -c '^  Running tasks:' '$T/status.v') -eq 2 ]"
+check "... below the node's usage" bash -c "grep -A6 '^node_$IA' '$T/status.v' | grep -q '^ Activity:'"
+check "ray status -v counts the node's objects and bytes" grep -q '^  Objects: [1-9][0-9]* (1.00MiB in shared memory' "$T/status.v"
 touch "$T/hold.done"
 wait "$SUB"
 
