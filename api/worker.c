@@ -39,6 +39,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 
 /* One TASK_EXECUTE, decoded. Fields point into body. */
 struct exec {
@@ -66,6 +68,8 @@ static struct queue pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZ
 static struct queue nest_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
 static int nest_queued; /* under nest_q.mu: tasks in nest_q */
 static int nest_spare;  /* under nest_q.mu: nest threads idle or starting */
+static int nest_active; /* under nest_q.mu: nested tasks being run */
+static pthread_cond_t nest_done_cv = PTHREAD_COND_INITIALIZER; /* nest_active fell to 0 */
 
 /* The run token: held by the one thread running user code. */
 static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -407,8 +411,7 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
             snprintf(msg, msglen, "argument %u: %s", i, emsg);
             return -1;
         }
-        if (vtype > RAY_ACTOR ||
-            api_payload_decode_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
+        if (api_arg_resolve_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
             snprintf(msg, msglen, "argument %u: malformed object (type %llu, %llu bytes)", i,
                      (unsigned long long)vtype, (unsigned long long)size);
             return -1;
@@ -417,8 +420,31 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
     return 0;
 }
 
+/* An actor's worker: the count of TASK_DONEs sent, in a page shared with the
+ * node (RAY_WORKER_PROGRESS), raised before each is sent; if this process
+ * dies with answers the node never read, the node knows how many of its
+ * calls ran and runs none of them again. */
+static uint64_t *progress;
+
+static void progress_map(void)
+{
+    const char *name = getenv("RAY_WORKER_PROGRESS");
+    if (name == NULL || name[0] == '\0')
+        return;
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    void *p = mmap(NULL, sizeof *progress, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    shm_unlink(name); /* mapped by both: nothing to leave behind */
+    if (p != MAP_FAILED)
+        progress = p;
+}
+
 static void send_done(const uint8_t *id, int status, const char *msg)
 {
+    if (progress)
+        __atomic_add_fetch(progress, 1, __ATOMIC_RELEASE);
     struct buf f = BUF_INIT;
     if (proto_pack(&f, PROTO_TASK_DONE, id, (int64_t)status, msg) == 0)
         api_client_send_(&f);
@@ -531,7 +557,7 @@ done:
     fflush(stderr);
     send_done(e->id, status, msg);
     api_task_free_(t);
-    free(args);
+    api_args_free_(args, nargs);
 }
 
 static void exec_parse_and_run(struct exec *e);
@@ -557,11 +583,14 @@ static void *nest_main(void *arg)
             nest_q.tail = NULL;
         nest_queued--;
         nest_spare--;
+        nest_active++;
         pthread_mutex_unlock(&nest_q.mu);
         run_acquire();
         exec_parse_and_run(e);
         run_release();
         pthread_mutex_lock(&nest_q.mu);
+        if (--nest_active == 0)
+            pthread_cond_signal(&nest_done_cv);
         nest_spare++;
     }
 }
@@ -620,6 +649,7 @@ int api_worker_main(int argc, char **argv)
         return 2;
     }
     const char *name = api_library_name_(lib);
+    progress_map();
     if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
         fprintf(stderr, "ray worker: cannot load job library %s: %s\n", name, api_dlerror_(lib));
         return 2;
@@ -644,6 +674,13 @@ int api_worker_main(int argc, char **argv)
         return 1;
     }
     for (;;) {
+        /* A task sent ahead starts when the worker's running task ends; that
+         * task may be a nested one (the node made it the worker's task when
+         * the one below it ended), so wait for the nested ones first. */
+        pthread_mutex_lock(&nest_q.mu);
+        while (nest_active > 0)
+            pthread_cond_wait(&nest_done_cv, &nest_q.mu);
+        pthread_mutex_unlock(&nest_q.mu);
         struct exec *e = queue_pop(&main_q);
         run_acquire();
         exec_parse_and_run(e);

@@ -146,7 +146,7 @@ MAIN=(single_client_tasks_sync single_client_tasks_async multi_client_tasks_asyn
       actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n
       single_client_put_calls single_client_get_calls single_client_put_gigabytes
       single_client_wait_1k_refs single_client_tasks_and_get_batch task_latency_p50_us
-      placement_group_create_removal)
+      placement_group_create_removal pool_map_100k_items)
 sel=()
 for n in "${MAIN[@]}"; do
     if want "$n" || { [ "$n" = task_latency_p50_us ] && want task_latency_p99_us; }; then sel+=("$n"); fi
@@ -206,6 +206,11 @@ if want cross_node_transfer_gigabytes; then
 fi
 
 "$RAY" stop --temp-dir "$H" >/dev/null 2>&1
+
+if want cluster_100_nodes_join_s; then
+    say "cluster_100_nodes_*: ${BENCH_NODES:-100} nodes on this machine (bench/cluster_scale.sh)"
+    timeout 600 bash "$ROOT/bench/cluster_scale.sh" "$RAY" "$T" | collect
+fi
 [ -n "${BENCH_JSON:-}" ] && cp "$RES" "$BENCH_JSON"
 
 # ---- the table ---------------------------------------------------------------------
@@ -233,7 +238,12 @@ timeline_100k_tasks_s|lo|5|
 timeline_100k_tasks_mb|lo|50|
 timeline_100k_tasks_all_s|lo||
 timeline_100k_tasks_all_mb|lo||
-placement_group_create_removal|hi||'
+placement_group_create_removal|hi||
+pool_map_100k_items|hi|100000|
+cluster_100_nodes_join_s|lo|20|
+cluster_100_nodes_status_s|lo|1|
+cluster_100_nodes_head_rss_mb|lo|64|
+cluster_100_nodes_gcs_cmds_per_node_s|lo|1|'
 echo
 awk -v targets="$TARGETS" '
 function field(line, key,    s) {

@@ -250,7 +250,7 @@ void actors_pump(struct runtime *rt, struct actor *a)
     }
 }
 
-void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked)
 {
     a->worker = NULL;
     if (a->state == ACTOR_DEAD)
@@ -263,17 +263,20 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
     a->killed = false;
     bool can = !a->no_restart && !a->job->ending &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
-    /* the oldest max_concurrency calls it was sent may have been running:
-     * they fail; the ones behind them never started and, if it restarts,
-     * go back to the head of its queue in order */
-    int n = 0;
+    /* calls start in the order sent, at most max_concurrency at once: the
+     * oldest max_concurrency calls not answered may have been running, and
+     * before them those it finished whose answer was lost (UNACKED): they
+     * all fail (each ran at most once); the ones behind them never started
+     * and, if it restarts, go back to the head of its queue in order */
+    long nfail = a->max_conc + (unacked > 0 ? unacked : 0);
+    long n = 0;
     struct task *keep = NULL, *keep_tail = NULL;
     while (a->running) {
         struct task *t = a->running;
         a->running = t->next;
         tasks_release(rt, t);
         t->worker = NULL;
-        if (n++ < a->max_conc || !can) {
+        if (n++ < nfail || !can) {
             call_fail(rt, t, msg);
             continue;
         }
@@ -648,8 +651,15 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     struct spec_fields f;
     char err[256];
     if (spec_parse(spec, len, &f, err, sizeof err) < 0) {
-        log_warnx("bad ACTOR_CREATE from %s: %s", c->peer, err);
-        return -1;
+        /* well framed but not an actor: answer it (if it waits), keep C */
+        char esc[300];
+        log_warnx("refused ACTOR_CREATE from %s: %s", c->peer,
+                  log_escape(esc, sizeof esc, err, strlen(err)));
+        if (f.reqid)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        else
+            conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
+        return 0;
     }
     if (idmap_get(&rt->actors, f.id)) {
         log_warnx("ACTOR_CREATE for an existing actor");
@@ -659,6 +669,8 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     if (a == NULL) {
         if (f.reqid)
             conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        else
+            conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
     idmap_put(&rt->actors, a->id, a);
@@ -687,21 +699,23 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 /* A call of an actor arrives here, from a client of this node (JOB is its
  * job) or forwarded by another node (JOB NULL). */
 static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, size_t len,
-                         const char *peer, int owner)
+                         struct conn *c, int owner)
 {
     char err[256];
     struct spec_fields f;
-    if (spec_parse(spec, len, &f, err, sizeof err) < 0 || f.actor == NULL) {
-        log_warnx("bad actor call from %s: %s", peer, f.actor ? err : "no actor");
-        return -1;
+    int prc = spec_parse(spec, len, &f, err, sizeof err);
+    if (prc < 0 || f.actor == NULL) {
+        /* well framed but not a call: answer it (its returns fail), keep C */
+        tasks_reject(rt, c, "ACTOR_CALL", spec, len, prc < 0 ? err : "actor call without an actor");
+        return 0;
     }
     struct actor *a = idmap_get(&rt->actors, f.actor);
     if (job == NULL && a != NULL)
         job = a->job;
     struct task *t = tasks_new(rt, TASK_ACTOR_CALL, job, spec, len, err, sizeof err);
     if (t == NULL) {
-        log_warnx("bad actor call from %s: %s", peer, err);
-        return -1;
+        tasks_reject(rt, c, "ACTOR_CALL", spec, len, err);
+        return 0;
     }
     t->owner = owner;
     if ((a == NULL || a->remote) && cluster_alive_others(rt) > 0 &&
@@ -738,14 +752,14 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, cl->store_id);
+    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c, cl->store_id);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 {
     if (c->role != PROTO_ROLE_NODE)
         return -1;
-    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, 0);
+    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c, 0);
 }
 
 static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)

@@ -120,6 +120,9 @@ struct worker {
     struct event *out_ev, *err_ev;
     struct buf out_line, err_line;
     long long idle_since_ms;
+    uint64_t *progress;      /* actors: TASK_DONEs it has sent (a page shared with it) */
+    uint64_t ndone;          /* TASK_DONEs read from it */
+    char progress_name[64];  /* the page's shm name, until unlinked */
     bool exited;             /* reaped; its death waits for its connection to close */
     bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
     int exit_status;
@@ -203,6 +206,7 @@ struct cluster_node {
     long long last_hb;       /* last_heartbeat_ms from the table */
     int assigned;            /* tasks placed there since its last heartbeat (head) */
     struct conn *conn;       /* our connection to it, or NULL */
+    bool seen_;              /* in the last read of <p>hb (cluster.c) */
 };
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -239,7 +243,9 @@ struct runtime {
     struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
     size_t nnodes, nodes_cap;
     struct event *cluster_timer;
+    struct event *cluster_retry; /* non-head: lists again until the first listing works */
     bool cluster_listing;
+    bool cluster_synced;         /* the whole table was listed once */
     struct objmgr *om;          /* object transfers (objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     bool stopping;
@@ -294,6 +300,9 @@ size_t cluster_alive_others(struct runtime *rt);
 struct conn *cluster_conn(struct runtime *rt, const char *hex);
 /* Node HEX is dead (seen in the table or on the nodes channel). */
 void cluster_node_dead(struct runtime *rt, const char *hex);
+/* Fetch node HEX's record into the view if it is not there yet (a node that
+ * sends us work before its join reached us). */
+void cluster_learn(struct runtime *rt, const char *hex);
 
 /* runtime.c */
 /* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at
@@ -363,6 +372,13 @@ void tasks_free(struct runtime *rt);
 struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j,
                        const void *spec, size_t len, char *err, size_t errlen);
 void tasks_destroy(struct runtime *rt, struct task *t);
+/* A well-framed WHAT ("TASK_SUBMIT", "ACTOR_CALL") from C that the node cannot
+ * take (bad spec or resources; WHY says what): answer it and keep C. Its
+ * returns, when SPEC names an id, get ERROR objects RAY_EINVAL "node N
+ * refused WHAT: WHY", so the caller's ray_get says why; without an id, C
+ * gets an ERROR message (and stays open). */
+void tasks_reject(struct runtime *rt, struct conn *c, const char *what, const void *spec,
+                  size_t len, const char *why);
 /* Put T in the scheduler: it waits for its deps, then queues. */
 void tasks_enqueue(struct runtime *rt, struct task *t);
 /* A dep of T is now here. */
@@ -436,8 +452,10 @@ void actors_free(struct runtime *rt);
 void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w);
 /* TASK_DONE for an actor task. */
 void actors_task_done(struct runtime *rt, struct task *t, int status, const char *msg);
-/* The actor's worker died. */
-void actors_worker_died(struct runtime *rt, struct actor *a, const char *why);
+/* The actor's worker died. UNACKED: calls it finished (by its progress
+ * page) whose TASK_DONE never reached us: they ran, so they fail with the
+ * running ones instead of running again. */
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked);
 /* Kill the job's non-detached actors. */
 void actors_job_ended(struct runtime *rt, struct job *j);
 /* Try to send queued calls of A. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ char *session_create(const char *temp_dir, char *err, size_t errlen)
     char *dir = xasprintf("%s/session_%s_%06ld_%d", temp_dir, stamp, (long)tv.tv_usec,
                           (int)getpid());
     static const struct { const char *sub; int mode; } subs[] = {
-        { "", 0755 }, { "/logs", 0755 }, { "/sockets", 0700 }, { "/jobs", 0700 },
+        { "", 0700 }, { "/logs", 0700 }, { "/sockets", 0700 }, { "/jobs", 0700 },
         { "/spill", 0700 }, { "/redis", 0700 },
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
@@ -124,7 +125,7 @@ int session_pidfile_write(const char *dir, const char *name, pid_t pid)
 {
     char text[32];
     snprintf(text, sizeof text, "%d\n", (int)pid);
-    return session_file_write(dir, name, text, 0644);
+    return session_file_write(dir, name, text, 0600);
 }
 
 pid_t session_pidfile_read(const char *dir, const char *name)
@@ -210,4 +211,23 @@ const char *session_self_exe(void)
             path[n] = '\0';
     }
     return path;
+}
+
+bool session_pid_is(pid_t pid, const char *what)
+{
+    if (pid <= 0 || kill(pid, 0) < 0)
+        return false;
+    char path[64], cmd[4096];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    size_t len = fread(cmd, 1, sizeof cmd - 1, fp);
+    fclose(fp);
+    for (size_t i = 0; i < len; i++)
+        if (cmd[i] == '\0')
+            cmd[i] = ' ';
+    cmd[len] = '\0';
+    /* a zombie has an empty cmdline: count it as gone */
+    return len > 0 && strstr(cmd, what) != NULL;
 }

@@ -23,6 +23,7 @@
 #define RAY_SESSION_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Create a new session directory under TEMP_DIR with its subfolders.
@@ -42,6 +43,9 @@ void session_token_new(char *out);
 int session_pidfile_write(const char *dir, const char *name, pid_t pid);
 /* Read DIR/NAME as a pid; returns it or -1. */
 pid_t session_pidfile_read(const char *dir, const char *name);
+/* True if PID is alive, not a zombie, and its command line mentions WHAT
+ * (a recycled pid is someone else's). */
+bool session_pid_is(pid_t pid, const char *what);
 /* Write the node.info file (atomic rename). LINES is "key=value\n..." text. */
 int session_file_write(const char *dir, const char *name, const char *text, int mode);
 /* Read value of KEY from DIR/node.info into OUT. Returns 0 or -1. */
