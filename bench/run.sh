@@ -185,8 +185,8 @@ if want timeline_100k_tasks_s || want timeline_100k_tasks_mb || want timeline_10
         done
         say "  --limit $lim: $(cat "$T/tl.out")"
         sfx=$([ "$lim" = 100000 ] && echo "" || echo _all)
-        emit "timeline_100k_tasks_s$sfx" s "${vals_s[@]}"
-        emit "timeline_100k_tasks_mb$sfx" MB "${vals_mb[@]}"
+        emit "timeline_100k_tasks${sfx}_s" s "${vals_s[@]}"
+        emit "timeline_100k_tasks${sfx}_mb" MB "${vals_mb[@]}"
     done
     rm -f "$T/timeline.json"
 fi
