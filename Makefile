@@ -60,10 +60,11 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
-               daemon/objlife.c
-CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c
+               daemon/objlife.c daemon/observe.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
+            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
-            api/worker.c api/driver.c api/errors.c
+            api/worker.c api/driver.c api/errors.c api/events.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \

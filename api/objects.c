@@ -18,6 +18,9 @@
 #include "common/netutil.h"
 
 #include <pthread.h>
+
+/* ray_get spans shorter than this are not recorded: the value was here */
+#define API_GET_SPAN_MIN_US 5
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +238,30 @@ int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v)
     return api_object_seal_(id);
 }
 
+static int ray_put_impl(ray_value v, ray_ref *out);
+
+/* ray_put with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_put(ray_value v, ray_ref *out)
+{
+    if (!api_events_on_())
+        return ray_put_impl(v, out);
+    long long t0 = api_events_now_us_();
+    int rc = ray_put_impl(v, out);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = out ? out->id : NULL;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    api_event_add_('P', t0, api_events_now_us_(), task, 0, "ray_put");
+    return rc;
+}
+
+static int ray_put_impl(ray_value v, ray_ref *out)
 {
     api_error_clear_();
     if (out == NULL)
@@ -533,7 +559,32 @@ fail_release:
     return rc;
 }
 
+static int ray_get_impl(ray_ref ref, int64_t timeout_ms, ray_value *out);
+
+/* ray_get with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
+{
+    if (!api_events_on_())
+        return ray_get_impl(ref, timeout_ms, out);
+    long long t0 = api_events_now_us_();
+    int rc = ray_get_impl(ref, timeout_ms, out);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = ref.id;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    long long t1 = api_events_now_us_();
+    if (t1 - t0 >= API_GET_SPAN_MIN_US) /* a value this process had: no span */
+        api_event_add_('G', t0, t1, task, 0, "ray_get");
+    return rc;
+}
+
+static int ray_get_impl(ray_ref ref, int64_t timeout_ms, ray_value *out)
 {
     api_error_clear_();
     if (out == NULL)
@@ -545,7 +596,32 @@ int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
     return get_one(ref.id, timeout_ms, out);
 }
 
+static int ray_get_all_impl(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out);
+
+/* ray_get_all with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out)
+{
+    if (!api_events_on_())
+        return ray_get_all_impl(refs, n, timeout_ms, out);
+    long long t0 = api_events_now_us_();
+    int rc = ray_get_all_impl(refs, n, timeout_ms, out);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = (n && refs) ? refs[0].id : NULL;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    long long t1 = api_events_now_us_();
+    if (t1 - t0 >= API_GET_SPAN_MIN_US)
+        api_event_add_('G', t0, t1, task, 0, "ray_get_all");
+    return rc;
+}
+
+static int ray_get_all_impl(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out)
 {
     api_error_clear_();
     if (n == 0)
@@ -658,7 +734,30 @@ static int pack_ids(struct buf *b, const ray_ref *refs, size_t n)
     return RAY_OK;
 }
 
+static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready);
+
+/* ray_wait with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready)
+{
+    if (!api_events_on_())
+        return ray_wait_impl(refs, n, num_ready, timeout_ms, ready);
+    long long t0 = api_events_now_us_();
+    int rc = ray_wait_impl(refs, n, num_ready, timeout_ms, ready);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = (n && refs) ? refs[0].id : NULL;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    api_event_add_('W', t0, api_events_now_us_(), task, 0, "ray_wait");
+    return rc;
+}
+
+static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready)
 {
     api_error_clear_();
     if (n > 0 && (refs == NULL || ready == NULL))

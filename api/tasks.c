@@ -88,7 +88,26 @@ void api_spec_resources_(struct buf *b, const ray_opts *o)
 
 /* ---- ray_call ------------------------------------------------------------------- */
 
+static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
+             ray_ref *ret);
+
+/* ray_call with its timeline span (submit, events.c). */
 int ray_call(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
+             ray_ref *ret)
+{
+    if (!api_events_on_())
+        return ray_call_impl(fn, args, nargs, opts, ret);
+    long long t0 = api_events_now_us_();
+    int rc = ray_call_impl(fn, args, nargs, opts, ret);
+    if (rc == RAY_OK && ret) {
+        uint8_t task[RAY_ID_SIZE];
+        ids_with_index(task, ret->id, 0);
+        api_event_add_('S', t0, api_events_now_us_(), task, 0, fn);
+    }
+    return rc;
+}
+
+static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
              ray_ref *ret)
 {
     ray_opts o;

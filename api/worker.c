@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -134,8 +135,29 @@ static void queue_push(struct queue *q, struct exec *e)
 static struct exec *queue_pop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->head == NULL)
-        pthread_cond_wait(&q->cv, &q->mu);
+    while (q->head == NULL) {
+        /* idle: send the timeline events recorded (events.c), then wait */
+        long long again = -1;
+        if (api_events_pending_()) {
+            pthread_mutex_unlock(&q->mu);
+            again = api_events_idle_();
+            pthread_mutex_lock(&q->mu);
+            if (q->head)
+                break;
+        }
+        if (again < 0) {
+            pthread_cond_wait(&q->cv, &q->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)again * 1000;
+        while (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+    }
     struct exec *e = q->head;
     q->head = e->next;
     if (q->head == NULL)
@@ -445,6 +467,7 @@ static void exec_run(struct exec *e)
     size_t nargs = 0;
     char msg[1200] = "";
     int status = RAY_OK, rc = 0;
+    long long t_exec = 0, t_store = 0; /* timeline: execute, then store outputs */
     const char *name = e->name[0] ? e->name : e->fn;
     ray_task *t = api_task_new_(e->id, name, e->kind == API_TASK_ACTOR_NEW ? 0 : (int)e->nret);
 
@@ -457,6 +480,7 @@ static void exec_run(struct exec *e)
         status = RAY_ETASK;
         goto done;
     }
+    t_exec = api_events_now_us_();
     switch (e->kind) {
     case API_TASK_NORMAL: {
         ray_fn fn = api_registry_function_(e->fn);
@@ -515,6 +539,7 @@ static void exec_run(struct exec *e)
         break;
     }
     }
+    t_store = api_events_now_us_();
     if (api_task_failed_(t)) {
         status = RAY_ETASK;
         snprintf(msg, sizeof msg, "%s", api_task_message_(t));
@@ -524,6 +549,9 @@ static void exec_run(struct exec *e)
     }
 done:
     api_task_finish_(t);
+    if (t_store)
+        api_event_task_(e->kind == API_TASK_ACTOR_CALL, t_exec, t_store, api_events_now_us_(),
+                        e->id, name);
     memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);

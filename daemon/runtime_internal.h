@@ -86,6 +86,7 @@ struct task {
     bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
     int owner;              /* store_id of the client that submitted it here (0: none) */
     long long start_us;     /* when it started on its worker (as the node sees it) */
+    long long deps_since_us; /* when it began waiting for arguments (timeline, observe.c) */
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
     bool rec_queued;        /* a record or state write is held back for it */
@@ -123,6 +124,7 @@ struct worker {
     uint64_t ndone;          /* TASK_DONEs read from it */
     char progress_name[64];  /* the page's shm name, until unlinked */
     bool exited;             /* reaped; its death waits for its connection to close */
+    bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
     int exit_status;
     long long exited_ms;
     struct worker *next, *prev;

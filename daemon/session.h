@@ -2,7 +2,9 @@
  * session.h — the session directory of a node (SPEC section 3):
  *
  *   <temp_dir>/session_<YYYY-MM-DD_HH-MM-SS>_<usec>_<pid>/
- *       logs/            one log per process (rayd.log, redis.log, worker-*.log, ...)
+ *       logs/            one log per process (rayd.log, redis.log, worker-*.out, ...),
+ *                        job-<job8>.log / .err (a job's stdout / stderr), tasks.out /
+ *                        tasks.err (workers' lines tagged with their task and actor)
  *       sockets/         0700: raylet.sock, the node's Unix socket
  *       jobs/            job libraries cached by content hash
  *       spill/           objects spilled from the store

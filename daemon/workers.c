@@ -17,6 +17,7 @@
  * job's log with a "(NAME pid=PID node=NODE8) " prefix, and the raw bytes are
  * appended to <session>/logs/worker-<hex8>.out.
  */
+#include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/session.h"
 
@@ -246,6 +247,7 @@ static void worker_line(void *arg, const char *line, size_t len)
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
     buf_free(&b);
+    observe_worker_line(x->rt, x->w, x->stream, line, len);
 }
 
 static void pipe_event_free(struct event **ev)
