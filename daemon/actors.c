@@ -384,7 +384,9 @@ static void route_send(struct runtime *rt, struct actor *a, struct task *t)
         a->sent[a->nsent].nret = t->nret;
         a->nsent++;
     }
-    tasks_destroy(rt, t);
+    /* while the call waited here for its route, a get of its results took
+     * them for made here: they are made on the actor's node */
+    tasks_destroy_elsewhere(rt, t);
 }
 
 static void route_flush(struct runtime *rt, struct actor *a)

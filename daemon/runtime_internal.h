@@ -399,6 +399,10 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w);
 void tasks_fail(struct runtime *rt, struct task *t, int code, const char *msg);
 /* T succeeded: the returns it did not set become NIL. */
 void tasks_fill_returns(struct runtime *rt, struct task *t);
+/* T left for another node (spilled, or an actor call forwarded): destroy it
+ * here, and have its results fetched for whoever waits for them here (they
+ * took them for made here while T was). */
+void tasks_destroy_elsewhere(struct runtime *rt, struct task *t);
 /* Release T's resources and pins. */
 void tasks_release(struct runtime *rt, struct task *t);
 /* T was sent ahead to a worker that died before starting it: queue it again

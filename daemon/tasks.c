@@ -834,6 +834,21 @@ static void cap_report(struct runtime *rt, struct shape *s)
     rt_job_log(rt, t->job, 2, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
 }
 
+void tasks_destroy_elsewhere(struct runtime *rt, struct task *t)
+{
+    int nret = t->nret;
+    uint8_t id[IDS_SIZE];
+    memcpy(id, t->id, IDS_SIZE);
+    tasks_destroy(rt, t);
+    /* whoever waits here for its results must fetch them */
+    for (int i = 1; i <= nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, id, (uint32_t)i);
+        if (idmap_get(&rt->waiters, rid))
+            objmgr_want(rt, rid);
+    }
+}
+
 /* Send T to the global scheduler; true if it left (and was dropped here). */
 static bool spill_out(struct runtime *rt, struct task *t)
 {
@@ -850,17 +865,7 @@ static bool spill_out(struct runtime *rt, struct task *t)
     queue_remove(rt, t);
     if (t->kind == TASK_ACTOR_NEW && t->actor)
         actors_spilled(rt, t->actor);
-    int nret = t->nret;
-    uint8_t id[IDS_SIZE];
-    memcpy(id, t->id, IDS_SIZE);
-    tasks_destroy(rt, t);
-    /* its results will be made elsewhere now: whoever waits here must fetch them */
-    for (int i = 1; i <= nret; i++) {
-        uint8_t rid[IDS_SIZE];
-        ids_with_index(rid, id, (uint32_t)i);
-        if (idmap_get(&rt->waiters, rid))
-            objmgr_want(rt, rid);
-    }
+    tasks_destroy_elsewhere(rt, t);
     return true;
 }
 

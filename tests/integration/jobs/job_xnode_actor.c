@@ -1,12 +1,13 @@
 /*
- * job_xnode_actor.c — a repro for the core (not yet in a test): an actor on
- * node B calls an actor on node A and ray_gets the answer. Today that get
- * times out, while a task on node B doing the same succeeds. Tune's trials
- * (actors) report to their controller (an actor on the driver's node) this
- * way, so trials on another node hang. Run on a head plus a second node
- * started with --resources '{"tune_node": 4}':
+ * job_xnode_actor.c — an actor on node B calls an actor on node A and
+ * ray_gets the answer, and a task on node B does the same (test_multinode).
+ * The get used to time out from the actor: the call waited on node B for
+ * its route to A, a get meanwhile took its result for one made on B, and
+ * nothing fetched it once the call went to A. Tune's trials report to their
+ * controller this way. Run on a head plus a second node started with
+ * --resources '{"RES": 1}' (RES: the first argument, default tune_node):
  *
- *   ray submit build/jobs/job_xnode_actor.so
+ *   ray submit build/jobs/job_xnode_actor.so -- RES
  *   -> actor relay from node B: success / task relay from node B: success
  */
 #include <ray.h>
@@ -54,10 +55,11 @@ RAY_REMOTE(task_relay);
 
 int ray_main(int argc, char **argv)
 {
-    (void)argc, (void)argv;
+    char res[128];
+    snprintf(res, sizeof res, "%s=1", argc > 1 ? argv[1] : "tune_node");
     ray_actor here, there;
     ray_opts o = RAY_ACTOR_OPTS, ob = RAY_ACTOR_OPTS, tb = RAY_OPTS;
-    ob.resources = tb.resources = "tune_node=1";
+    ob.resources = tb.resources = res;
     tb.num_cpus = 0;
     if (ray_actor_create("xa", NULL, 0, &o, &here) != RAY_OK ||
         ray_actor_create("xa", NULL, 0, &ob, &there) != RAY_OK)
@@ -67,8 +69,9 @@ int ray_main(int argc, char **argv)
     ray_actor_call(there, "relay", &arg, 1, NULL, &r);
     int rc = ray_get(r, 15000, &v);
     printf("actor relay from node B: %s %s\n", ray_strerror(rc), rc ? ray_last_error() : "");
+    int bad = rc != RAY_OK;
     ray_call("task_relay", &arg, 1, &tb, &r);
     rc = ray_get(r, 15000, &v);
     printf("task relay from node B: %s %s\n", ray_strerror(rc), rc ? ray_last_error() : "");
-    return 0;
+    return bad || rc != RAY_OK;
 }
