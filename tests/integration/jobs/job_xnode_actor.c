@@ -5,9 +5,10 @@
  * its route to A, a get meanwhile took its result for one made on B, and
  * nothing fetched it once the call went to A. Tune's trials report to their
  * controller this way. Run on a head plus a second node started with
- * --resources '{"RES": 1}' (RES: the first argument, default tune_node):
+ * --resources '{"RES": 2}' (RES: the first argument, default tune_node; a
+ * second argument names another resource for the task, on another node):
  *
- *   ray submit build/jobs/job_xnode_actor.so -- RES
+ *   ray submit build/jobs/job_xnode_actor.so -- RES [TASK_RES]
  *   -> actor relay from node B: success / task relay from node B: success
  */
 #include <ray.h>
@@ -55,11 +56,13 @@ RAY_REMOTE(task_relay);
 
 int ray_main(int argc, char **argv)
 {
-    char res[128];
+    char res[128], tres[128];
     snprintf(res, sizeof res, "%s=1", argc > 1 ? argv[1] : "tune_node");
+    snprintf(tres, sizeof tres, "%s=1", argc > 2 ? argv[2] : argc > 1 ? argv[1] : "tune_node");
     ray_actor here, there;
     ray_opts o = RAY_ACTOR_OPTS, ob = RAY_ACTOR_OPTS, tb = RAY_OPTS;
-    ob.resources = tb.resources = res;
+    ob.resources = res;
+    tb.resources = tres;
     tb.num_cpus = 0;
     if (ray_actor_create("xa", NULL, 0, &o, &here) != RAY_OK ||
         ray_actor_create("xa", NULL, 0, &ob, &there) != RAY_OK)
