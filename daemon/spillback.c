@@ -59,12 +59,17 @@ static void fwd_free(struct fwd *f)
 
 bool spill_should(struct runtime *rt, const struct task *t)
 {
+
     if (t->placed || t->kind == TASK_ACTOR_CALL || cluster_alive_others(rt) == 0)
         return false;
     struct cluster_node *head = cluster_head(rt);
     if (head == NULL || (!head->self && cluster_conn(rt, head->id) == NULL))
         return false;
     if (!res_fits(&rt->n->total, &t->demand))
+        return true;
+    /* an actor holds what it takes for its whole life: one that does not fit
+     * now would wait for another actor to die, so it goes where it fits */
+    if (t->kind == TASK_ACTOR_NEW && !res_fits(&rt->n->avail, &t->demand))
         return true;
     return rt->queued + rt->pipelined > rt->sp->threshold;
 }
@@ -115,7 +120,10 @@ static void global_place(struct runtime *rt, uint64_t kind, const void *spec, si
             c[k].alive = cn->alive;
             which[k++] = i;
         }
-    int pick = sched_pick(c, k, &demand, local_bytes);
+    /* an actor goes where it can start now, if any node can */
+    int pick = kind == 1 ? sched_pick_now(c, k, &demand, local_bytes) : -1;
+    if (pick < 0)
+        pick = sched_pick(c, k, &demand, local_bytes);
     const char *target = origin; /* infeasible everywhere: back home, pending there */
     if (pick >= 0) {
         struct cluster_node *cn = &rt->nodes[which[pick]];

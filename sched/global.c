@@ -62,3 +62,22 @@ int sched_pick(const struct sched_candidate *c, size_t n, const struct res_set *
     }
     return best;
 }
+
+int sched_pick_now(const struct sched_candidate *c, size_t n, const struct res_set *demand,
+                   uint64_t arg_bytes)
+{
+    int best = -1;
+    double best_cost = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!res_fits(c[i].avail, demand) || slots(c[i].avail, demand) < (double)c[i].assigned + 1)
+            continue;
+        double cost = sched_cost(&c[i], demand, arg_bytes);
+        if (cost < 0)
+            continue;
+        if (best < 0 || cost < best_cost) {
+            best = (int)i;
+            best_cost = cost;
+        }
+    }
+    return best;
+}

@@ -39,4 +39,12 @@ double sched_cost(const struct sched_candidate *c, const struct res_set *demand,
 int sched_pick(const struct sched_candidate *c, size_t n, const struct res_set *demand,
                uint64_t arg_bytes);
 
+/* Like sched_pick, among the candidates that can start it now only: its
+ * demand fits their free resources with room left by the tasks sent since
+ * their last report. For what holds its resources for its whole life (an
+ * actor): a node that has none free would make it wait for an end that may
+ * never come. -1 when none has room now. */
+int sched_pick_now(const struct sched_candidate *c, size_t n, const struct res_set *demand,
+                   uint64_t arg_bytes);
+
 #endif

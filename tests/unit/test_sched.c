@@ -50,6 +50,23 @@ START_TEST(spreads_by_expected_wait)
 }
 END_TEST
 
+START_TEST(actors_go_where_they_can_start_now)
+{
+    /* the submitting node is full; one node has a free CPU, then none does */
+    struct res_set t = mk("CPU=1"), busy = mk("CPU=0"), idle = mk("CPU=1"), d = mk("CPU=1");
+    struct sched_candidate c[] = {
+        { &t, &busy, 0, 0, 0, true },
+        { &t, &busy, 0, 0, 0, true },
+        { &t, &idle, 0, 0, 0, true },
+    };
+    ck_assert_int_eq(sched_pick_now(c, 3, &d, 0), 2);
+    c[2].assigned = 1; /* sent one since its report: no room left there */
+    ck_assert_int_eq(sched_pick_now(c, 3, &d, 0), -1);
+    ck_assert_int_ge(sched_pick(c, 3, &d, 0), 0); /* the caller falls back to the wait */
+    res_free(&t); res_free(&busy); res_free(&idle); res_free(&d);
+}
+END_TEST
+
 START_TEST(prefers_the_node_with_the_data)
 {
     struct res_set t = mk("CPU=2"), a = mk("CPU=2"), d = mk("CPU=1");
@@ -83,6 +100,7 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, picks_a_node_that_fits);
     tcase_add_test(tc, spreads_by_expected_wait);
     tcase_add_test(tc, prefers_the_node_with_the_data);
+    tcase_add_test(tc, actors_go_where_they_can_start_now);
     tcase_add_test(tc, zero_cpu_demands_fit_anywhere_alive);
     suite_add_tcase(s, tc);
     return s;

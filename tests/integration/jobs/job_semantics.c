@@ -989,6 +989,36 @@ static int sc_cache(int n)
     return 0;
 }
 
+/* N actors of 1 CPU each from the head: those its CPUs cannot hold spill to
+ * other nodes rather than wait for the head's. Prints "N actors on K nodes". */
+static int sc_actor_spread(int n)
+{
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.num_cpus = 1;
+    ray_actor a[16];
+    ray_ref w[16];
+    char nodes[16][64];
+    int k = 0;
+    if (n > 16)
+        n = 16;
+    for (int i = 0; i < n; i++) {
+        CHECK(ray_actor_create("counter", NULL, 0, &o, &a[i]) == RAY_OK, "create %d", i);
+        CHECK(ray_actor_call(a[i], "where", NULL, 0, NULL, &w[i]) == RAY_OK, "where %d", i);
+    }
+    for (int i = 0; i < n; i++) {
+        ray_value v;
+        CHECK(ray_get(w[i], 30000, &v) == RAY_OK, "actor %d answers", i);
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++)
+            seen = strcmp(nodes[j], (const char *)v.as.buf.ptr) == 0;
+        if (!seen)
+            snprintf(nodes[k++], sizeof nodes[0], "%s", (const char *)v.as.buf.ptr);
+        ray_value_release(&v);
+    }
+    printf("%d actors on %d nodes\n", n, k);
+    return 0;
+}
+
 static int sc_actor_on(const char *res)
 {
     ray_opts o = RAY_ACTOR_OPTS;
@@ -1063,6 +1093,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "spread") == 0) return sc_spread(argc > 2 ? atoi(argv[2]) : 12, argc > 3 ? atoi(argv[3]) : 500);
     if (strcmp(s, "transfer") == 0) return sc_transfer(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 8);
     if (strcmp(s, "actor_on") == 0) return sc_actor_on(argv[2]);
+    if (strcmp(s, "actor_spread") == 0) return sc_actor_spread(argc > 2 ? atoi(argv[2]) : 3);
     if (strcmp(s, "late_join") == 0) return sc_late_join(argv[2], argv[3]);
     if (strcmp(s, "cache") == 0) return sc_cache(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "survive") == 0) return sc_survive(argc > 2 ? atoi(argv[2]) : 24, argc > 3 ? atoi(argv[3]) : 1000);
