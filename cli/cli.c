@@ -24,13 +24,21 @@ static const struct {
     { "status", cli_status, "nodes, resources used/total, pending and infeasible demands" },
     { "list", cli_list, "list nodes|jobs|tasks|actors|objects|placement-groups" },
     { "submit", cli_submit, "run a job library's ray_main on the cluster" },
+    { "up", cli_up, "start or update a cluster from a cluster YAML, over SSH" },
+    { "down", cli_down, "stop every node of a cluster started with ray up" },
+    { "exec", cli_exec, "run a shell command on the head of a ray up cluster" },
+    { "attach", cli_attach, "a shell on the head of a ray up cluster" },
+    { "rsync-up", cli_rsync_up, "copy files to the head of a ray up cluster" },
+    { "rsync-down", cli_rsync_down, "copy files from the head of a ray up cluster" },
+    { "get-head-ip", cli_get_head_ip, "the head's IP of a ray up cluster" },
+    { "get-worker-ips", cli_get_worker_ips, "the workers' IPs of a ray up cluster" },
 };
 
 static void cli_usage(FILE *fp)
 {
     fprintf(fp, "usage: ray COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
-        fprintf(fp, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].help);
+        fprintf(fp, "  %-14s %s\n", cli_commands[i].name, cli_commands[i].help);
     fprintf(fp, "\nray COMMAND --help shows a command's options; ray --version the version.\n");
 }
 
@@ -63,8 +71,7 @@ int cli_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         if (strcmp(argv[1], cli_commands[i].name) == 0)
             return cli_commands[i].fn(argc - 1, argv + 1);
-    static const char *later[] = { "up", "down", "exec", "get-head-ip", "get-worker-ips", "logs",
-                                   "timeline", "memory" };
+    static const char *later[] = { "logs", "timeline", "memory" };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (strcmp(argv[1], later[i]) == 0) {
             fprintf(stderr, "ray %s: not available in this version of rayd yet\n", argv[1]);
