@@ -215,11 +215,14 @@ static void lc_strv_add(struct launch_strv *s, const char *v)
     s->v[s->n++] = xstrdup(v);
 }
 
-static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, yaml_node_t *v);
+static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, yaml_node_t *kn,
+                    yaml_node_t *v);
 
 /* Walk mapping node M against TABLE; PREFIX names it in messages ("" at
- * the top, "provider." below). */
-static int lc_map(struct lc_ctx *x, const struct lc_key *table, const char *prefix, yaml_node_t *m)
+ * the top, "provider." below); a missing key is reported at AT (the key
+ * that holds M, NULL at the top: line 1). */
+static int lc_map(struct lc_ctx *x, const struct lc_key *table, const char *prefix, yaml_node_t *m,
+                  yaml_node_t *at)
 {
     char shown[128], path[192];
     size_t nkeys = 0;
@@ -249,12 +252,12 @@ static int lc_map(struct lc_ctx *x, const struct lc_key *table, const char *pref
             *(bool *)((char *)x->c + k->given_off) = true;
         if (k->flags & LC_UNSUPPORTED)
             lc_warn(x, kn, "key '%s': %s", path, k->note);
-        if (lc_value(x, k, path, vn) < 0)
+        if (lc_value(x, k, path, kn, vn) < 0)
             return -1;
     }
     for (size_t i = 0; i < nkeys; i++)
         if ((table[i].flags & LC_REQUIRED) && !seen[i])
-            return lc_fail(x, m, "missing key '%s%s'", prefix, table[i].name);
+            return lc_fail(x, at, "missing key '%s%s'", prefix, table[i].name);
     return 0;
 }
 
@@ -267,7 +270,8 @@ static int lc_scalar_of(struct lc_ctx *x, const char *path, yaml_node_t *v, cons
     return 0;
 }
 
-static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, yaml_node_t *v)
+static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, yaml_node_t *kn,
+                    yaml_node_t *v)
 {
     const char *s;
     char shown[128];
@@ -347,11 +351,11 @@ static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, 
             return lc_fail(x, v, "key '%s': expected a mapping of remote path: local path, found %s",
                            path, lc_kind(v));
         for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-            yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
-            yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
-            const char *r = kn ? lc_text(kn) : NULL, *l = vn ? lc_text(vn) : NULL;
+            yaml_node_t *rn = yaml_document_get_node(x->doc, p->key);
+            yaml_node_t *ln = yaml_document_get_node(x->doc, p->value);
+            const char *r = rn ? lc_text(rn) : NULL, *l = ln ? lc_text(ln) : NULL;
             if (r == NULL || l == NULL || !*r || !*l)
-                return lc_fail(x, kn ? kn : v, "key '%s': expected remote path: local path", path);
+                return lc_fail(x, rn ? rn : v, "key '%s': expected remote path: local path", path);
             struct launch_config *c = x->c;
             c->mounts = xreallocarray(c->mounts, c->nmounts + 1, sizeof *c->mounts);
             c->mounts[c->nmounts].remote = xstrdup(r);
@@ -366,7 +370,7 @@ static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, 
         {
             char prefix[200];
             snprintf(prefix, sizeof prefix, "%s.", path);
-            return lc_map(x, k->sub, prefix, v);
+            return lc_map(x, k->sub, prefix, v, kn);
         }
     case LC_ANY:
         break;
@@ -492,7 +496,7 @@ int launch_config_parse(struct launch_config *c, const char *name, const char *t
             goto parsed;
         }
     }
-    if (lc_map(&x, lc_top, "", root) < 0 || lc_finish(&x, root) < 0)
+    if (lc_map(&x, lc_top, "", root, NULL) < 0 || lc_finish(&x, root) < 0)
         goto parsed;
     rc = 0;
 parsed:

@@ -28,7 +28,9 @@ static int down_node(struct launch_cluster *lc, const char *ip, bool head, char 
                               "else echo 'no ray on this node'; fi", temp);
     struct launch_strv v = { (char *[]){ cmd }, 1 };
     struct launch_host h = { .ip = ip, .head = head };
-    return launch_run_commands(lc, &h, &v, false, err, errlen);
+    int rc = launch_run_commands(lc, &h, &v, false, err, errlen);
+    launch_ssh_close(&lc->ssh, ip); /* nothing of ours stays connected */
+    return rc;
 }
 
 int launcher_down(const char *config, bool yes, bool workers_only)

@@ -20,19 +20,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void launch_ssh_init(struct launch_ssh *s, const char *user, const char *key)
-{
-    memset(s, 0, sizeof *s);
-    s->user = user;
-    s->key = key;
-    s->connect_timeout_s = 5;
-    const char *home = getenv("HOME");
-    char dir[4000];
-    snprintf(dir, sizeof dir, "%s/.ray", home && *home ? home : "/root");
-    mkdir(dir, 0700);
-    snprintf(s->known_hosts, sizeof s->known_hosts, "%s/known_hosts", dir);
-}
-
 void launch_sh_quote(struct buf *b, const char *s)
 {
     buf_append(b, "'", 1);
@@ -43,6 +30,7 @@ void launch_sh_quote(struct buf *b, const char *s)
             buf_append(b, s, 1);
     }
     buf_append(b, "'", 1);
+    *buf_reserve(b, 1) = '\0'; /* B->data stays a C string */
 }
 
 /* argv under construction */
@@ -85,6 +73,14 @@ static void ssh_common(const struct launch_ssh *s, struct av *a)
     av_add(a, "ServerAliveInterval=5");
     av_add(a, "-o");
     av_add(a, "ServerAliveCountMax=3");
+    /* one connection per host, reused by every step (no new handshake) */
+    av_add(a, "-o");
+    av_add(a, "ControlMaster=auto");
+    av_add(a, "-o");
+    snprintf(opt, sizeof opt, "ControlPath=%s", s->control_path);
+    av_add(a, opt);
+    av_add(a, "-o");
+    av_add(a, "ControlPersist=60s");
     if (s->key) {
         av_add(a, "-i");
         av_add(a, s->key);
@@ -320,4 +316,36 @@ void launch_ssh_last_line(const struct buf *out, char *line, size_t linelen)
         }
         end = start;
     }
+}
+
+void launch_ssh_init(struct launch_ssh *s, const char *user, const char *key)
+{
+    memset(s, 0, sizeof *s);
+    s->user = user;
+    s->key = key;
+    s->connect_timeout_s = 5;
+    const char *home = getenv("HOME");
+    char dir[4000];
+    snprintf(dir, sizeof dir, "%s/.ray", home && *home ? home : "/root");
+    mkdir(dir, 0700);
+    snprintf(s->known_hosts, sizeof s->known_hosts, "%s/known_hosts", dir);
+    snprintf(s->control_path, sizeof s->control_path, "%s/ssh", dir);
+    mkdir(s->control_path, 0700);
+    snprintf(s->control_path, sizeof s->control_path, "%s/ssh/%%C", dir);
+}
+
+void launch_ssh_close(const struct launch_ssh *s, const char *host)
+{
+    struct av a = { 0 };
+    char dest[512];
+    av_add(&a, "ssh");
+    ssh_common(s, &a);
+    av_add(&a, "-O");
+    av_add(&a, "exit");
+    ssh_dest(s, host, dest, sizeof dest);
+    av_add(&a, dest);
+    struct buf out = BUF_INIT;
+    run_argv(a.v, NULL, 0, &out); /* "no master running" is fine */
+    buf_free(&out);
+    av_free(&a);
 }

@@ -18,11 +18,15 @@ struct launch_ssh {
     const char *user;        /* NULL: ssh's default */
     const char *key;         /* private key file, or NULL: ssh's defaults */
     char known_hosts[4096];  /* filled by launch_ssh_init */
+    char control_path[4096]; /* ~/.ray/ssh/%C: one ControlMaster socket per host */
     int connect_timeout_s;
 };
 
 /* Fill S (USER and KEY are borrowed and must outlive S); creates ~/.ray. */
 void launch_ssh_init(struct launch_ssh *s, const char *user, const char *key);
+
+/* End the ControlMaster connection to HOST, if there is one (ray down). */
+void launch_ssh_close(const struct launch_ssh *s, const char *host);
 
 /* Run the shell command CMD on HOST (the remote login shell runs it). INPUT
  * (INLEN bytes, may be NULL) is written to its stdin, which is then closed.
@@ -51,7 +55,8 @@ int launch_ssh_copy(const struct launch_ssh *s, const char *host, const char *lo
  * none). */
 void launch_ssh_last_line(const struct buf *out, char *line, size_t linelen);
 
-/* Quote S for a POSIX shell ('...'), appended to B. */
+/* Quote S for a POSIX shell ('...'), appended to B; B->data is then
+ * NUL-terminated (not counted in B->len). */
 void launch_sh_quote(struct buf *b, const char *s);
 
 #endif

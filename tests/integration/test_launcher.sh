@@ -1,0 +1,237 @@
+# test_launcher.sh — `ray up` / `ray down` for real, over OpenSSH: three
+# hosts made of network namespaces (veth pairs on a bridge, a private
+# 10.213.x.0/24 subnet this test sets up), each running Debian's own sshd on
+# its address only, with host keys and an authorized key the test makes,
+# and its own $HOME (sshd SetEnv), so each host has its own ~/.rayd and
+# ~/.ray as separate machines would. The launcher runs in the root namespace
+# and reaches them exactly as it would reach machines: no stand-in anywhere.
+# Covers: bad YAML (one-line errors), a three-host ray up, ray status on the
+# head via ray exec (3 nodes), ray submit CLUSTER.yaml, file mounts,
+# get-head-ip / get-worker-ips, rsync-up/down, an idempotent re-run (nothing
+# re-copied, says so), ray down leaving no rayd/redis in any namespace.
+# Where namespaces or sshd cannot be had, the test is skipped (exit 77).
+source "$(dirname "$0")/lib.sh"
+
+SSHD=/usr/sbin/sshd
+JOB=$ROOT/build/jobs/job_semantics.so
+TAG=$$
+NET=10.213.$((RANDOM % 200 + 20))
+BR=rlbr$TAG
+NSS=("rayl1-$TAG" "rayl2-$TAG" "rayl3-$TAG")
+IPS=("$NET.11" "$NET.12" "$NET.13")
+SSHD_PIDS=()
+
+[ -x "$SSHD" ] || { echo "  skip [test_launcher]: no $SSHD (scripts/install-deps.sh installs openssh-server)"; exit 77; }
+command -v rsync >/dev/null || { echo "  skip [test_launcher]: no rsync"; exit 77; }
+if ! ip netns add "${NSS[0]}" 2>/dev/null; then
+    echo "  skip [test_launcher]: network namespaces are not permitted here"
+    exit 77
+fi
+launcher_cleanup() {
+    local p ns
+    # whatever a failed test left on the hosts: their own nodes, by temp dir
+    for i in 0 1 2; do "$RAY" stop --force --temp-dir "$T/hosts/h$i/tmp" >/dev/null 2>&1; done
+    for p in "${SSHD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${SSHD_PIDS[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    for ns in "${NSS[@]}"; do
+        # sessions of sshd still open in the namespace (ours only: nothing else lives there)
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    ip link del "$BR" 2>/dev/null
+    for i in 1 2 3; do ip link del "vl$i$TAG" 2>/dev/null; done
+}
+trap 'launcher_cleanup; cleanup' EXIT
+ip netns add "${NSS[1]}" && ip netns add "${NSS[2]}"
+ip link add "$BR" type bridge && ip addr add "$NET.1/24" dev "$BR" && ip link set "$BR" up
+for i in 0 1 2; do
+    n=$((i + 1)) ns=${NSS[$i]}
+    ip link add "vl$n$TAG" type veth peer name "pl$n$TAG"
+    ip link set "pl$n$TAG" netns "$ns"
+    ip link set "vl$n$TAG" master "$BR" up
+    ip netns exec "$ns" ip addr add "${IPS[$i]}/24" dev "pl$n$TAG"
+    ip netns exec "$ns" ip link set "pl$n$TAG" up
+    ip netns exec "$ns" ip link set lo up
+done
+
+# the key the launcher logs in with, and one sshd per host
+ssh-keygen -q -t ed25519 -N '' -f "$T/id_test" -C rayd-launcher-test
+cp "$T/id_test.pub" "$T/authorized_keys"
+chmod 600 "$T/authorized_keys"
+mkdir -p /run/sshd && chmod 755 /run/sshd
+for i in 0 1 2; do
+    H=$T/hosts/h$i
+    mkdir -p "$H"
+    ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey$i"
+    cat >"$T/sshd_config$i" <<EOF
+ListenAddress ${IPS[$i]}:22
+HostKey $T/hostkey$i
+PidFile $T/sshd$i.pid
+AuthorizedKeysFile $T/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+SetEnv HOME=$H
+Subsystem sftp internal-sftp
+EOF
+    ip netns exec "${NSS[$i]}" "$SSHD" -D -e -f "$T/sshd_config$i" 2>"$T/sshd$i.log" &
+    SSHD_PIDS+=($!)
+done
+sshd_up() { for ip in "${IPS[@]}"; do timeout 2 bash -c "echo >/dev/tcp/$ip/22" 2>/dev/null || return 1; done; }
+if ! wait_for 10 sshd_up; then
+    echo "  skip [test_launcher]: sshd did not start in the namespaces: $(tail -2 "$T"/sshd*.log | tr '\n' ' ')"
+    exit 77
+fi
+TEMP_DIRS+=("$T/hosts/h0/tmp" "$T/hosts/h1/tmp" "$T/hosts/h2/tmp")
+
+# --- bad YAML: one line each, naming file, line and key --------------------
+bad() { # NAME EXPECTED-REGEX YAML
+    printf '%s\n' "$3" >"$T/$1.yaml"
+    "$RAY" up -y "$T/$1.yaml" >"$T/$1.out" 2>&1
+    local rc=$?
+    if [ $rc -ne 0 ] && [ "$(wc -l <"$T/$1.out")" -eq 1 ] && grep -Eq "$2" "$T/$1.out"; then
+        ok "bad YAML ($1): $(cat "$T/$1.out")"
+    else
+        fail "bad YAML ($1): rc=$rc, wanted one line matching $2"; sed 's/^/      | /' "$T/$1.out"
+    fi
+}
+bad no_name "no_name.yaml:1: missing key 'cluster_name'" $'provider:\n  type: local\n  head_ip: 1.2.3.4'
+bad no_type "no_type.yaml:3: missing key 'provider.type'" $'cluster_name: x\n\nprovider:\n  head_ip: 1.2.3.4'
+bad bad_type "bad_type.yaml:2: key 'max_workers': expected a whole number" $'cluster_name: x\nmax_workers: lots\nprovider: {type: local, head_ip: 1.2.3.4}'
+bad bad_list "bad_list.yaml:3: key 'setup_commands': expected a list" $'cluster_name: x\nprovider: {type: local, head_ip: 1.2.3.4}\nsetup_commands: {a: b}'
+bad bad_provider "bad_provider.yaml:3: key 'provider.type': unknown provider 'aws'" $'cluster_name: x\nprovider:\n  type: aws'
+bad bad_indent "bad_indent.yaml:[0-9]+: bad YAML" $'cluster_name: x\nprovider:\n  type: local\n head_ip: 1.2.3.4'
+printf 'cluster_name: w\nprovider: {type: local, head_ip: %s}\nauth: {ssh_user: root, ssh_private_key: %s}\nfavourite_colour: blue\nhead_start_ray_commands: []\n' \
+    "${IPS[0]}" "$T/id_test" >"$T/warn.yaml"
+"$RAY" get-head-ip "$T/warn.yaml" >"$T/warn.out" 2>"$T/warn.err"
+check_out "an unknown key is one warning naming file, key and line" "$T/warn.err" \
+    "warn.yaml:4: warning: unknown key 'favourite_colour' ignored"
+check_out "... and the config still loads (get-head-ip)" "$T/warn.out" "^${IPS[0]}\$"
+
+# --- a three-host ray up ----------------------------------------------------
+mkdir -p "$T/mnt/data/sub"
+echo "mounted file" >"$T/mnt/data/hello.txt"
+echo "deep" >"$T/mnt/data/sub/deep.txt"
+echo "single" >"$T/mnt/single.txt"
+FLAGS="--num-cpus=1 --object-store-memory=256MiB --heartbeat-interval-ms=200"
+cat >"$T/cluster.yaml" <<EOF
+# a local-provider cluster of three namespace hosts
+cluster_name: nstest
+provider:
+    type: local
+    head_ip: ${IPS[0]}
+    worker_ips: [${IPS[1]}, ${IPS[2]}]
+auth:
+    ssh_user: root
+    ssh_private_key: $T/id_test
+max_workers: 2
+idle_timeout_minutes: 5
+file_mounts:
+    "~/data": "$T/mnt/data"
+    "~/conf/single.txt": "$T/mnt/single.txt"
+rsync_exclude:
+    - "**/.git"
+initialization_commands:
+    - echo init > ~/init.done
+setup_commands:
+    - echo "setup on \$(hostname -I)" > ~/setup.done
+head_setup_commands: []
+worker_setup_commands: []
+head_start_ray_commands:
+    - ray stop --temp-dir=\$HOME/tmp
+    - ray start --head --port=6379 --temp-dir=\$HOME/tmp $FLAGS --autoscaling-config=~/ray_bootstrap_config.yaml
+worker_start_ray_commands:
+    - ray stop --temp-dir=\$HOME/tmp
+    - ray start --address=\$RAY_HEAD_IP:6379 --temp-dir=\$HOME/tmp $FLAGS
+EOF
+t0=$SECONDS
+timeout 90 "$RAY" up -y "$T/cluster.yaml" >"$T/up1.out" 2>&1
+rc=$?
+check "ray up brings up three hosts (rc=$rc, $((SECONDS - t0)) s)" test $rc -eq 0
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/up1.out"
+check_out "numbered progress lines per step and node" "$T/up1.out" "^\[5/7\] Running setup commands on ${IPS[2]}"
+check_out "rayd was copied (not there before)" "$T/up1.out" "copied rayd to ${IPS[1]}:~/.rayd/bin"
+check_out "the Useful commands block" "$T/up1.out" "ray down $T/cluster.yaml"
+for i in 0 1 2; do
+    H=$T/hosts/h$i
+    check "host $i: rayd and the ray link in ~/.rayd/bin, same bytes as ours" \
+        bash -c "cmp -s '$H/.rayd/bin/rayd' '$RAYD' && [ \"\$(readlink '$H/.rayd/bin/ray')\" = rayd ]"
+    check "host $i: the token is a 0600 file under ~/.ray" \
+        bash -c "[ \"\$(stat -c %a '$H/.ray/auth_token')\" = 600 ] && cmp -s '$H/.ray/auth_token' '$HOME/.ray/clusters/nstest.token'"
+    check "host $i: file mounts (a folder and a file) and the setup commands' output" \
+        bash -c "cmp -s '$H/data/sub/deep.txt' '$T/mnt/data/sub/deep.txt' && cmp -s '$H/conf/single.txt' '$T/mnt/single.txt' && [ -s '$H/init.done' ] && grep -q '${IPS[$i]}' '$H/setup.done'"
+done
+check "the head got the bootstrap config and key, 0600" \
+    bash -c "[ \"\$(stat -c %a '$T/hosts/h0/ray_bootstrap_key.pem')\" = 600 ] && cmp -s '$T/hosts/h0/ray_bootstrap_config.yaml' '$T/cluster.yaml'"
+check "the token never was on a command line (not in the launcher's logs)" \
+    bash -c "! grep -rqF \"\$(cat '$HOME/.ray/clusters/nstest.token')\" '$T/up1.out' $HOME/.ray/clusters/*.log"
+check "the state file lists the three nodes" \
+    bash -c "[ \$(grep -c '\"state\": \"up\"' '$HOME/.ray/clusters/nstest.json') -eq 3 ]"
+
+"$RAY" exec "$T/cluster.yaml" 'ray status' >"$T/status.out" 2>&1
+nodes=$(sed -n '/^Active:/,/^Dead:/p' "$T/status.out" | grep -c ' node_')
+check "ray status on the head (ray exec) shows 3 live nodes (saw $nodes)" test "$nodes" -eq 3
+[ "$nodes" -eq 3 ] || sed 's/^/      | /' "$T/status.out"
+"$RAY" exec "$T/cluster.yaml" 'echo "$RAY_HEAD_IP"; exit 7' >"$T/exec.out" 2>&1
+check "ray exec runs with RAY_HEAD_IP set and exits with the command's status" \
+    bash -c "[ $? -eq 7 ] && grep -qx '${IPS[0]}' '$T/exec.out'"
+"$RAY" get-worker-ips "$T/cluster.yaml" >"$T/wips.out" 2>&1
+check "get-worker-ips lists both workers" bash -c "[ \"\$(sort '$T/wips.out' | tr '\n' ' ')\" = '${IPS[1]} ${IPS[2]} ' ]"
+timeout 60 "$RAY" submit "$T/cluster.yaml" "$JOB" -- spread 6 300 >"$T/submit.out" 2>&1
+rc=$?
+check "ray submit CLUSTER.yaml runs a job through the head (rc=$rc)" test $rc -eq 0
+check_out "... its tasks run on all three hosts, output streamed back" "$T/submit.out" "6 tasks of 300 ms on 3 nodes"
+
+echo "up and back" >"$T/roundtrip.txt"
+"$RAY" rsync-up "$T/cluster.yaml" "$T/roundtrip.txt" "~/rt/roundtrip.txt" >/dev/null 2>&1 || true
+"$RAY" rsync-up "$T/cluster.yaml" "$T/roundtrip.txt" "~/rt.txt" >"$T/rsu.out" 2>&1
+"$RAY" rsync-down "$T/cluster.yaml" "~/rt.txt" "$T/back.txt" >"$T/rsd.out" 2>&1
+check "rsync-up then rsync-down brings the file back" cmp -s "$T/roundtrip.txt" "$T/back.txt"
+
+# --- an idempotent re-run: nothing re-copied, running nodes left alone ------
+pid_before=$(cat "$T/hosts/h1/tmp/session_latest/rayd.pid" 2>/dev/null)
+timeout 60 "$RAY" up -y --no-restart "$T/cluster.yaml" >"$T/up2.out" 2>&1
+rc=$?
+check "ray up again (--no-restart) succeeds (rc=$rc)" test $rc -eq 0
+n=$(grep -c "is up to date .*not copied" "$T/up2.out")
+check "rayd not re-copied to any of the 3 hosts, and it says so ($n)" test "$n" -eq 3
+n=$(grep -c "file mounts on .* are up to date" "$T/up2.out")
+check "file mounts not re-copied, and it says so ($n)" test "$n" -eq 3
+check_out "running nodes left alone" "$T/up2.out" "Ray already runs on ${IPS[1]}: left alone"
+check "the worker's rayd is the same process" test "$pid_before" = "$(cat "$T/hosts/h1/tmp/session_latest/rayd.pid" 2>/dev/null)"
+
+# --- ray down: nothing left in any namespace ---------------------------------
+timeout 60 "$RAY" down -y "$T/cluster.yaml" >"$T/down.out" 2>&1
+rc=$?
+check "ray down succeeds (rc=$rc)" test $rc -eq 0
+ns_ray_procs() {
+    local ns p
+    for ns in "${NSS[@]}"; do
+        for p in $(ip netns pids "$ns"); do
+            ps -o stat=,args= -p "$p" 2>/dev/null | awk '$1 !~ /^Z/' | grep -E 'rayd|redis' && return 0
+        done
+    done
+    return 1
+}
+wait_for 10 bash -c "! $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs"
+check "no rayd or redis-server left in any namespace" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+check "the state file is gone" test ! -e "$HOME/.ray/clusters/nstest.json"
+"$RAY" get-worker-ips "$T/cluster.yaml" >/dev/null 2>"$T/gw.err"
+check_out "get-worker-ips after down says the cluster is not up" "$T/gw.err" "not brought up from here"
+
+# --- an unreachable host: one clear line, no hang ----------------------------
+sed "s/head_ip: ${IPS[0]}/head_ip: $NET.99/" "$T/cluster.yaml" >"$T/unreach.yaml"
+t0=$SECONDS
+timeout 60 "$RAY" up -y "$T/unreach.yaml" >"$T/unreach.out" 2>"$T/unreach.err"
+rc=$?
+check "an unreachable head fails in bounded time (rc=$rc, $((SECONDS - t0)) s)" \
+    bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $((SECONDS - t0)) -lt 45 ]"
+check_out "... with one line naming host and step" "$T/unreach.err" "ray up: $NET.99 \(head\): waiting for SSH:"
+finish
