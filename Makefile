@@ -4,7 +4,7 @@
 #   make test            unit + integration tests (installs deps first)
 #   make test SANITIZE=address,undefined
 #   make demo            start a local cluster, run the pi job, stop it
-#   make fuzz            build the libFuzzer protocol decoder target (clang)
+#   make fuzz            build the libFuzzer targets: protocol decoder, cluster YAML (clang)
 #   make bench           microbenchmarks (never part of CI)
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -159,7 +159,10 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_launcher_config
+build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm
 build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread

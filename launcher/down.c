@@ -43,11 +43,14 @@ int launcher_down(const char *config, bool yes, bool workers_only)
     /* the workers: those the state says were started, else all of the config's */
     size_t n = 0;
     const char **ips = xcalloc(lc.st.n + lc.cfg.worker_ips.n + 1, sizeof *ips);
+    bool *never_up = xcalloc(lc.st.n + lc.cfg.worker_ips.n + 1, sizeof *never_up);
     if (lc.have_state) {
         for (size_t i = 0; i < lc.st.n; i++)
             if (strcmp(lc.st.nodes[i].kind, "worker") == 0 &&
-                strcmp(lc.st.nodes[i].state, "stopped") != 0)
+                strcmp(lc.st.nodes[i].state, "stopped") != 0) {
+                never_up[n] = strcmp(lc.st.nodes[i].state, "failed") == 0;
                 ips[n++] = lc.st.nodes[i].ip;
+            }
     } else {
         for (size_t i = 0; i < lc.cfg.worker_ips.n; i++)
             ips[n++] = lc.cfg.worker_ips.v[i];
@@ -71,6 +74,13 @@ int launcher_down(const char *config, bool yes, bool workers_only)
         pids[i] = fork();
         if (pids[i] == 0) {
             if (down_node(&lc, ips[i], false, err, sizeof err) < 0) {
+                if (never_up[i] && strstr(err, "ssh failed")) {
+                    /* it failed in ray up and cannot be reached: nothing runs there */
+                    printf("      %s never came up and is not reachable: skipped [+%.1fs]\n",
+                           ips[i], launch_elapsed(&lc));
+                    fflush(stdout);
+                    _exit(0);
+                }
                 launch_err(&lc, "%s (worker): stopping Ray: %s", ips[i], err);
                 _exit(1);
             }
@@ -115,6 +125,7 @@ int launcher_down(const char *config, bool yes, bool workers_only)
     rc = 0;
 out:
     free(ips);
+    free(never_up);
     launch_cluster_close(&lc);
     return rc;
 }

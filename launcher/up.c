@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #define UP_STEPS     7
-#define UP_SSH_WAIT  20 /* seconds to wait for a node's sshd */
+#define UP_SSH_WAIT  20 /* seconds to wait for a node's sshd ($RAY_UP_SSH_WAIT_S) */
 
 struct up {
     struct launch_cluster lc;
@@ -226,7 +226,9 @@ static int up_node(struct up *u, struct launch_host *h, char *err, size_t errlen
     char why[1536];
     const char *role = h->head ? "head" : "worker";
     up_step(u, 2, "Waiting for SSH on %s (%s)", h->ip, role);
-    if (launch_host_probe(&u->lc, h, UP_SSH_WAIT, why, sizeof why) < 0) {
+    const char *w = getenv("RAY_UP_SSH_WAIT_S");
+    int wait_s = w && atoi(w) > 0 ? atoi(w) : UP_SSH_WAIT;
+    if (launch_host_probe(&u->lc, h, wait_s, why, sizeof why) < 0) {
         snprintf(err, errlen, "waiting for SSH: %s", why);
         return -1;
     }

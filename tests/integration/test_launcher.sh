@@ -207,6 +207,21 @@ check "file mounts not re-copied, and it says so ($n)" test "$n" -eq 3
 check_out "running nodes left alone" "$T/up2.out" "Ray already runs on ${IPS[1]}: left alone"
 check "the worker's rayd is the same process" test "$pid_before" = "$(cat "$T/hosts/h1/tmp/session_latest/rayd.pid" 2>/dev/null)"
 
+# --- down --workers-only keeps the head; up --restart-only brings them back ---
+active() { "$RAY" exec "$T/cluster.yaml" 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_'; }
+timeout 60 "$RAY" down -y --workers-only "$T/cluster.yaml" >"$T/downw.out" 2>&1
+rc=$?
+check "ray down --workers-only succeeds (rc=$rc)" test $rc -eq 0
+check "... the workers' rayd are gone, the head's is not" bash -c \
+    "! kill -0 \$(cat '$T/hosts/h1/tmp/session_latest/rayd.pid' 2>/dev/null) 2>/dev/null && ! kill -0 \$(cat '$T/hosts/h2/tmp/session_latest/rayd.pid' 2>/dev/null) 2>/dev/null && kill -0 \$(cat '$T/hosts/h0/tmp/session_latest/rayd.pid')"
+check "... and the head says 1 active node ($(active))" test "$(active)" -eq 1
+timeout 60 "$RAY" up -y --restart-only "$T/cluster.yaml" >"$T/up3.out" 2>&1
+rc=$?
+check "ray up --restart-only succeeds (rc=$rc)" test $rc -eq 0
+check_out "... skipping the setup commands" "$T/up3.out" "Skipping setup commands on ${IPS[2]} \(--restart-only\)"
+wait_for 10 bash -c "[ \$(\"$RAY\" exec '$T/cluster.yaml' 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_') -eq 3 ]"
+check "... and the cluster has 3 active nodes again ($(active))" test "$(active)" -eq 3
+
 # --- ray down: nothing left in any namespace ---------------------------------
 timeout 60 "$RAY" down -y "$T/cluster.yaml" >"$T/down.out" 2>&1
 rc=$?
@@ -226,12 +241,30 @@ check "the state file is gone" test ! -e "$HOME/.ray/clusters/nstest.json"
 "$RAY" get-worker-ips "$T/cluster.yaml" >/dev/null 2>"$T/gw.err"
 check_out "get-worker-ips after down says the cluster is not up" "$T/gw.err" "not brought up from here"
 
-# --- an unreachable host: one clear line, no hang ----------------------------
+# --- unreachable hosts: one clear line, no hang, the others still come up ----
+export RAY_UP_SSH_WAIT_S=4
 sed "s/head_ip: ${IPS[0]}/head_ip: $NET.99/" "$T/cluster.yaml" >"$T/unreach.yaml"
 t0=$SECONDS
 timeout 60 "$RAY" up -y "$T/unreach.yaml" >"$T/unreach.out" 2>"$T/unreach.err"
 rc=$?
 check "an unreachable head fails in bounded time (rc=$rc, $((SECONDS - t0)) s)" \
-    bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $((SECONDS - t0)) -lt 45 ]"
-check_out "... with one line naming host and step" "$T/unreach.err" "ray up: $NET.99 \(head\): waiting for SSH:"
+    bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $((SECONDS - t0)) -lt 30 ]"
+check_out "... with one line naming host and step" "$T/unreach.err" "^ray up: $NET.99 \(head\): waiting for SSH: .+"
+sed "s/worker_ips: .*/worker_ips: [${IPS[1]}, $NET.98]/" "$T/cluster.yaml" >"$T/unreachw.yaml"
+t0=$SECONDS
+timeout 60 "$RAY" up -y "$T/unreachw.yaml" >"$T/unreachw.out" 2>"$T/unreachw.err"
+rc=$?
+check "an unreachable worker: ray up exits 1 in bounded time (rc=$rc, $((SECONDS - t0)) s)" \
+    bash -c "[ $rc -eq 1 ] && [ $((SECONDS - t0)) -lt 40 ]"
+check_out "... one line naming host and step" "$T/unreachw.err" "^ray up: $NET.98 \(worker\): waiting for SSH: .+"
+check "... and nothing else but the summary on stderr" test "$(wc -l <"$T/unreachw.err")" -eq 2
+n=$("$RAY" exec "$T/unreachw.yaml" 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')
+check "... the head and the other worker came up ($n active nodes)" test "$n" -eq 2
+check "... the state file says which failed" grep -q "\"$NET.98\", \"kind\": \"worker\", \"state\": \"failed\"" "$HOME/.ray/clusters/nstest.json"
+timeout 60 "$RAY" down -y "$T/unreachw.yaml" >"$T/downu.out" 2>&1
+rc=$?
+check "ray down of that cluster succeeds, skipping the host that never came up (rc=$rc)" test $rc -eq 0
+check_out "... and says so" "$T/downu.out" "$NET.98 never came up and is not reachable: skipped"
+wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+check "nothing of Ray left in any namespace at the end" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 finish
