@@ -28,8 +28,10 @@ static int int_option(const char *cmd, const char *name, int argc, char **argv, 
         v = a + len + 1;
     else if (*i + 1 < argc)
         v = argv[++*i];
-    else
-        return cli_error(cmd, "option %s needs a number", name) ? -1 : -1;
+    else {
+        cli_error(cmd, "option %s needs a number", name);
+        return -1;
+    }
     char *end;
     long n = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || n < 0 || n > 100000) {
