@@ -76,12 +76,34 @@ int launch_cluster_open(struct launch_cluster *lc, const char *cmd, const char *
         snprintf(lc->st.provider, sizeof lc->st.provider, "%s", lc->cfg.provider_type);
     }
     snprintf(lc->st.config, sizeof lc->st.config, "%s", lc->config_abs);
-    if (strcmp(lc->cfg.provider_type, "local") != 0) {
-        int rc = launch_err(lc, "provider '%s' is not supported by this rayd yet (only local: "
-                                "list the machines in provider.head_ip and provider.worker_ips)",
-                            lc->cfg.provider_type);
-        launch_cluster_close(lc);
-        return rc;
+    lc->prov = launch_provider_get(lc->cfg.provider_type);
+    if (lc->prov->create) {
+        bool manages = strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0;
+        if (manages && launch_provider_check(lc->prov, err, sizeof err) < 0) {
+            launch_cluster_close(lc);
+            return launch_err(lc, "%s", err);
+        }
+        /* the machines are the provider's: their addresses are in the state */
+        for (size_t i = 0; i < lc->st.n; i++) {
+            const struct launch_node *nd = &lc->st.nodes[i];
+            if (strcmp(nd->state, "stopped") == 0)
+                continue;
+            if (strcmp(nd->kind, "head") == 0 && lc->cfg.head_ip == NULL)
+                lc->cfg.head_ip = xstrdup(nd->ip);
+            else if (strcmp(nd->kind, "worker") == 0 && strcmp(nd->state, "up") == 0) {
+                lc->cfg.worker_ips.v = xreallocarray(lc->cfg.worker_ips.v, lc->cfg.worker_ips.n + 1,
+                                                     sizeof *lc->cfg.worker_ips.v);
+                lc->cfg.worker_ips.v[lc->cfg.worker_ips.n++] = xstrdup(nd->ip);
+            }
+        }
+        if (!manages && lc->cfg.head_ip == NULL) {
+            char path[4200];
+            launch_state_path(lc->cfg.cluster_name, "json", path, sizeof path);
+            int rc = launch_err(lc, "cluster '%s' has no head machine (no %s): run ray up first",
+                                lc->cfg.cluster_name, path);
+            launch_cluster_close(lc);
+            return rc;
+        }
     }
     return 0;
 }
@@ -185,9 +207,14 @@ int launch_head_port(const struct launch_strv *v)
 
 size_t launch_worker_count(const struct launch_config *c, int min, int max)
 {
-    size_t n = c->worker_ips.n;
     int lo = min >= 0 ? min : c->min_workers;
     int hi = max >= 0 ? max : c->max_workers;
+    if (strcmp(c->provider_type, "local") != 0) {
+        /* clouds: as many as asked for, no list to cap it */
+        size_t want = lo > 0 ? (size_t)lo : 0;
+        return hi >= 0 && (size_t)hi < want ? (size_t)hi : want;
+    }
+    size_t n = c->worker_ips.n;
     if (lo >= 0 && (size_t)lo < n)
         n = (size_t)lo;
     if (hi >= 0 && (size_t)hi < n)

@@ -8,6 +8,7 @@
 #define RAY_LAUNCHER_REMOTE_H
 
 #include "launcher/config.h"
+#include "launcher/provider.h"
 #include "launcher/ssh.h"
 #include "launcher/state.h"
 
@@ -18,6 +19,7 @@ struct buf;
 struct launch_cluster {
     const char *cmd;            /* "up", "down", ... for messages */
     struct launch_config cfg;
+    const struct launch_provider *prov;
     struct launch_ssh ssh;
     char key[4096];             /* cfg.ssh_private_key with ~ expanded */
     char config_abs[4096];      /* the YAML's absolute path */
@@ -37,7 +39,10 @@ struct launch_host {
 };
 
 /* Load CONFIG (printing its warnings), expand the key, set up SSH and read
- * the state. Returns 0 or 1 with the error printed ("ray CMD: ..."). */
+ * the state. For a cloud provider, check its CLI is there (up, down) and
+ * take the head's and workers' addresses from the state (the other
+ * commands; an error when there is none). Returns 0 or 1 with the error
+ * printed ("ray CMD: ..."). */
 int launch_cluster_open(struct launch_cluster *lc, const char *cmd, const char *config);
 void launch_cluster_close(struct launch_cluster *lc);
 /* Print "ray CMD: message" on stderr; returns 1. */
@@ -71,7 +76,7 @@ void launch_temp_dir(const struct launch_strv *v, char *out, size_t outlen);
 /* The value of --port in V, or 6379. */
 int launch_head_port(const struct launch_strv *v);
 /* The workers `ray up` starts: MIN/MAX override the config's (-1: not
- * given); provider local: all of worker_ips by default. */
+ * given); provider local: all of worker_ips by default, clouds: 0. */
 size_t launch_worker_count(const struct launch_config *c, int min, int max);
 /* A path of the config on node H: "~/x" and relative "x" are under its
  * $HOME (as probed), absolute paths stay. */

@@ -101,6 +101,11 @@ static void ssh_dest(const struct launch_ssh *s, const char *host, char *out, si
 /* Run ARGV; see launch_ssh_run for INPUT and OUT. */
 static int run_argv(char **argv, const char *input, size_t inlen, struct buf *out)
 {
+    return launch_run_argv(argv, input, inlen, out);
+}
+
+int launch_run_argv(char *const *argv, const char *input, size_t inlen, struct buf *out)
+{
     int in[2] = { -1, -1 }, op[2] = { -1, -1 };
     if (pipe2(in, O_CLOEXEC) < 0)
         return -1;

@@ -25,6 +25,11 @@ struct launch_ssh {
 /* Fill S (USER and KEY are borrowed and must outlive S); creates ~/.ray. */
 void launch_ssh_init(struct launch_ssh *s, const char *user, const char *key);
 
+/* Run the program ARGV (found on PATH) as launch_ssh_run runs ssh: INPUT
+ * to its stdin, its output into OUT (or ours). Returns its exit status, 127
+ * when it cannot be started, or -1 (errno). */
+int launch_run_argv(char *const *argv, const char *input, size_t inlen, struct buf *out);
+
 /* End the ControlMaster connection to HOST, if there is one (ray down). */
 void launch_ssh_close(const struct launch_ssh *s, const char *host);
 

@@ -80,6 +80,10 @@ int launch_state_save(const struct launch_state *st, char *err, size_t errlen)
         json_str(&b, st->nodes[i].kind);
         buf_printf(&b, ", \"state\": ");
         json_str(&b, st->nodes[i].state);
+        if (st->nodes[i].name[0]) {
+            buf_printf(&b, ", \"name\": ");
+            json_str(&b, st->nodes[i].name);
+        }
         buf_printf(&b, "}");
     }
     buf_printf(&b, "\n  ]\n}\n");
@@ -149,7 +153,7 @@ int launch_state_load(const char *name, struct launch_state *st, char *err, size
                 yaml_node_t *m = yaml_document_get_node(&d, *it);
                 if (m == NULL || m->type != YAML_MAPPING_NODE)
                     continue;
-                const char *ip = NULL, *kind = "worker", *state = "up";
+                const char *ip = NULL, *kind = "worker", *state = "up", *mname = "";
                 for (yaml_node_pair_t *r = m->data.mapping.pairs.start; r < m->data.mapping.pairs.top; r++) {
                     const char *nk = node_text(&d, r->key), *nv = node_text(&d, r->value);
                     if (nk == NULL || nv == NULL)
@@ -160,9 +164,13 @@ int launch_state_load(const char *name, struct launch_state *st, char *err, size
                         kind = nv;
                     else if (strcmp(nk, "state") == 0)
                         state = nv;
+                    else if (strcmp(nk, "name") == 0)
+                        mname = nv;
                 }
-                if (ip)
+                if (ip) {
                     launch_state_set(st, ip, kind, state);
+                    launch_state_name(st, ip, mname);
+                }
             }
         }
     }
@@ -199,6 +207,13 @@ void launch_state_set(struct launch_state *st, const char *ip, const char *kind,
     }
     snprintf(n->kind, sizeof n->kind, "%s", kind);
     snprintf(n->state, sizeof n->state, "%s", state);
+}
+
+void launch_state_name(struct launch_state *st, const char *ip, const char *name)
+{
+    struct launch_node *n = launch_state_find(st, ip);
+    if (n)
+        snprintf(n->name, sizeof n->name, "%s", name);
 }
 
 void launch_state_remove(const char *name)

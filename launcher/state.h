@@ -12,6 +12,7 @@
 
 struct launch_node {
     char ip[256];
+    char name[128]; /* the machine's name at a cloud provider, "" for local */
     char kind[16];  /* "head" or "worker" */
     char state[16]; /* "up", "failed", "stopped" */
 };
@@ -36,6 +37,8 @@ int launch_state_load(const char *name, struct launch_state *st, char *err, size
 int launch_state_save(const struct launch_state *st, char *err, size_t errlen);
 /* Set the kind and state of node IP, adding it when new. */
 void launch_state_set(struct launch_state *st, const char *ip, const char *kind, const char *state);
+/* Record the cloud machine NAME of node IP (which must be set already). */
+void launch_state_name(struct launch_state *st, const char *ip, const char *name);
 /* The node IP, or NULL. */
 struct launch_node *launch_state_find(struct launch_state *st, const char *ip);
 /* Remove the state file of cluster NAME (not its token). */

@@ -23,6 +23,7 @@
 #include "common/sha256.h"
 #include "common/xmalloc.h"
 #include "daemon/session.h"
+#include "launcher/provider.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -305,6 +306,86 @@ static int up_node(struct up *u, struct launch_host *h, char *err, size_t errlen
     return 0;
 }
 
+/* Clouds: find the cluster's machines, make the missing head and workers
+ * (NWORKERS in all), and point the config at their addresses. The state is
+ * saved after each machine made, so `ray down` deletes it whatever happens
+ * next. Returns 0 or -1 with err. */
+static int up_machines(struct up *u, size_t nworkers, char *err, size_t errlen)
+{
+    struct launch_config *c = &u->lc.cfg;
+    struct launch_state *st = &u->lc.st;
+    const struct launch_provider *p = u->lc.prov;
+    struct launch_machine *m = NULL;
+    size_t n = 0;
+    char e[1024];
+    if (p->list(c, &m, &n, e, sizeof e) < 0) {
+        snprintf(err, errlen, "listing machines: %s", e);
+        return -1;
+    }
+    free(c->head_ip);
+    c->head_ip = NULL;
+    for (size_t i = 0; i < c->worker_ips.n; i++)
+        free(c->worker_ips.v[i]);
+    c->worker_ips.n = 0;
+    launch_state_free(st); /* rebuilt from what the provider says exists */
+    int rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m[i].kind, "head") == 0 && c->head_ip == NULL && m[i].ip[0]) {
+            c->head_ip = xstrdup(m[i].ip);
+            launch_state_set(st, m[i].ip, "head", "launching");
+            launch_state_name(st, m[i].ip, m[i].name);
+            up_note("head machine %s (%s) exists", m[i].name, m[i].ip);
+        }
+    }
+    char name[128], ip[256];
+    if (c->head_ip == NULL) {
+        launch_machine_name(c->cluster_name, "head", 0, name, sizeof name);
+        if (p->create(c, name, "head", ip, sizeof ip, e, sizeof e) < 0) {
+            snprintf(err, errlen, "creating the head machine %s with %s: %s", name, p->cli, e);
+            goto out;
+        }
+        c->head_ip = xstrdup(ip);
+        launch_state_set(st, ip, "head", "launching");
+        launch_state_name(st, ip, name);
+        launch_state_save(st, e, sizeof e);
+        up_note("created head machine %s (%s) with %s [+%.1fs]", name, ip, p->cli,
+                launch_elapsed(&u->lc));
+    }
+    for (size_t i = 0; i < n && c->worker_ips.n < nworkers; i++) {
+        if (strcmp(m[i].kind, "worker") != 0 || !m[i].ip[0])
+            continue;
+        c->worker_ips.v = xreallocarray(c->worker_ips.v, c->worker_ips.n + 1, sizeof *c->worker_ips.v);
+        c->worker_ips.v[c->worker_ips.n++] = xstrdup(m[i].ip);
+        launch_state_set(st, m[i].ip, "worker", "launching");
+        launch_state_name(st, m[i].ip, m[i].name);
+        up_note("worker machine %s (%s) exists", m[i].name, m[i].ip);
+    }
+    for (int k = 1; c->worker_ips.n < nworkers; k++) {
+        launch_machine_name(c->cluster_name, "worker", k, name, sizeof name);
+        bool taken = false;
+        for (size_t i = 0; i < n; i++)
+            taken |= strcmp(m[i].name, name) == 0;
+        if (taken)
+            continue;
+        if (p->create(c, name, "worker", ip, sizeof ip, e, sizeof e) < 0) {
+            snprintf(err, errlen, "creating worker machine %s with %s: %s", name, p->cli, e);
+            goto out;
+        }
+        c->worker_ips.v = xreallocarray(c->worker_ips.v, c->worker_ips.n + 1, sizeof *c->worker_ips.v);
+        c->worker_ips.v[c->worker_ips.n++] = xstrdup(ip);
+        launch_state_set(st, ip, "worker", "launching");
+        launch_state_name(st, ip, name);
+        launch_state_save(st, e, sizeof e);
+        up_note("created worker machine %s (%s) with %s [+%.1fs]", name, ip, p->cli,
+                launch_elapsed(&u->lc));
+    }
+    rc = 0;
+out:
+    launch_state_save(st, e, sizeof e);
+    free(m);
+    return rc;
+}
+
 static void up_useful(const struct up *u)
 {
     const char *cfg = u->lc.config_abs;
@@ -329,7 +410,8 @@ int launcher_up(const struct launch_up_opts *o)
     u.no_restart = o->no_restart || c->no_restart;
     size_t nworkers = launch_worker_count(c, o->min_workers, o->max_workers);
     up_step(&u, 1, "Validated %s: cluster '%s', provider %s, head %s, %zu worker(s)", o->config,
-            c->cluster_name, c->provider_type, c->head_ip, nworkers);
+            c->cluster_name, c->provider_type, c->head_ip ? c->head_ip : "(to be created)",
+            nworkers);
     if (c->has_docker)
         up_note("docker: ignored, commands run on the hosts themselves");
     if (!o->yes && isatty(0)) {
@@ -347,6 +429,10 @@ int launcher_up(const struct launch_up_opts *o)
         goto out;
     }
     if (launch_state_token(c->cluster_name, u.token, sizeof u.token, err, sizeof err) < 0) {
+        launch_err(&u.lc, "%s", err);
+        goto out;
+    }
+    if (u.lc.prov->create && up_machines(&u, nworkers, err, sizeof err) < 0) {
         launch_err(&u.lc, "%s", err);
         goto out;
     }

@@ -8,7 +8,9 @@
 # Covers: bad YAML (one-line errors), a three-host ray up, ray status on the
 # head via ray exec (3 nodes), ray submit CLUSTER.yaml, file mounts,
 # get-head-ip / get-worker-ips, rsync-up/down, an idempotent re-run (nothing
-# re-copied, says so), ray down leaving no rayd/redis in any namespace.
+# re-copied, says so), ray down leaving no rayd/redis in any namespace,
+# unreachable hosts, and the gcp and azure flows through stand-ins for their
+# CLIs (the only stand-ins: no cloud is reachable here).
 # Where namespaces or sshd cannot be had, the test is skipped (exit 77).
 source "$(dirname "$0")/lib.sh"
 
@@ -264,7 +266,143 @@ check "... the state file says which failed" grep -q "\"$NET.98\", \"kind\": \"w
 timeout 60 "$RAY" down -y "$T/unreachw.yaml" >"$T/downu.out" 2>&1
 rc=$?
 check "ray down of that cluster succeeds, skipping the host that never came up (rc=$rc)" test $rc -eq 0
-check_out "... and says so" "$T/downu.out" "$NET.98 never came up and is not reachable: skipped"
+check_out "... and says so" "$T/downu.out" "$NET.98 is not reachable \(it never came up\): skipped"
+wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+check "nothing of Ray left in any namespace" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+unset RAY_UP_SSH_WAIT_S
+
+# --- the cloud providers, through stand-ins for gcloud and az -----------------
+# No cloud is reachable from this machine, so `gcloud` and `az` are stand-ins
+# on PATH (the only stand-ins in this test): they record their arguments and
+# hand out the namespace hosts above as the machines they "create", with the
+# JSON the real CLIs print. Everything after that is real: SSH, rayd, Ray.
+CB=$T/cloudbin
+mkdir -p "$CB"
+printf '%s\n' "${IPS[@]}" >"$T/cloud.free"
+: >"$T/cloud.machines"
+cat >"$CB/gcloud" <<'EOF2'
+#!/bin/bash
+# stand-in for the Google Cloud CLI (see test_launcher.sh)
+echo "gcloud $*" >>"$CLOUD_DIR/gcloud.log"
+db=$CLOUD_DIR/cloud.machines free=$CLOUD_DIR/cloud.free
+opt() { local a; for a in "$@"; do case $a in --$want=*) echo "${a#--$want=}";; esac; done; }
+json() { # NAME IP KIND CLUSTER
+    printf '{"name": "%s", "status": "RUNNING", "zone": "z", "labels": {"ray-cluster-name": "%s", "ray-node-kind": "%s"}, "networkInterfaces": [{"network": "default", "networkIP": "%s", "accessConfigs": []}]}' "$1" "$4" "$3" "$2"
+}
+case "$1 $2 $3" in
+"compute instances create")
+    name=$4; want=labels; labels=$(opt "$@"); want=zone; zone=$(opt "$@")
+    [ -n "$zone" ] || { echo "ERROR: (gcloud.compute.instances.create) no zone" >&2; exit 1; }
+    cluster=${labels#ray-cluster-name=}; cluster=${cluster%%,*}; kind=${labels##*ray-node-kind=}
+    ip=$(head -1 "$free"); sed -i 1d "$free"
+    [ -n "$ip" ] || { echo "ERROR: (gcloud.compute.instances.create) Quota 'INSTANCES' exceeded." >&2; exit 1; }
+    echo "$name $ip $kind $cluster" >>"$db"
+    echo "["; json "$name" "$ip" "$kind" "$cluster"; echo "]";;
+"compute instances list")
+    want=filter; c=$(opt "$@"); c=${c#labels.ray-cluster-name=}
+    echo "["; sep=""
+    while read -r n i k cl; do [ "$cl" = "$c" ] || continue; printf '%s' "$sep"; json "$n" "$i" "$k" "$cl"; sep=$',\n'; done <"$db"
+    echo "]";;
+"compute instances delete")
+    name=$4; line=$(grep "^$name " "$db") || { echo "ERROR: (gcloud.compute.instances.delete) not found: $name" >&2; exit 1; }
+    grep -v "^$name " "$db" >"$db.new"; mv "$db.new" "$db"
+    echo "$line" | awk '{print $2}' >>"$free"; echo "Deleted [$name]." >&2;;
+*) echo "ERROR: (gcloud) unexpected: $*" >&2; exit 2;;
+esac
+EOF2
+cat >"$CB/az" <<'EOF2'
+#!/bin/bash
+# stand-in for the Azure CLI (see test_launcher.sh)
+echo "az $*" >>"$CLOUD_DIR/az.log"
+db=$CLOUD_DIR/cloud.machines free=$CLOUD_DIR/cloud.free
+opt() { local a; for a in "$@"; do case $a in --$want=*) echo "${a#--$want=}";; esac; done; }
+case "$1 $2" in
+"vm create")
+    want=name; name=$(opt "$@"); want=resource-group; rg=$(opt "$@")
+    cluster=$(printf '%s\n' "$@" | sed -n 's/^ray-cluster-name=//p'); kind=$(printf '%s\n' "$@" | sed -n 's/^ray-node-kind=//p')
+    ip=$(head -1 "$free"); sed -i 1d "$free"
+    [ -n "$ip" ] || { echo "ERROR: Operation could not be completed as it results in exceeding quota." >&2; exit 1; }
+    echo "$name $ip $kind $cluster" >>"$db"
+    printf '{"fqdns": "", "id": "/subscriptions/x/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s", "location": "westus2", "powerState": "VM running", "privateIpAddress": "%s", "publicIpAddress": "", "resourceGroup": "%s"}\n' "$rg" "$name" "$ip" "$rg";;
+"vm list")
+    echo "["; sep=""
+    while read -r n i k cl; do printf '%s{"name": "%s", "privateIps": "%s", "publicIps": "", "tags": {"ray-cluster-name": "%s", "ray-node-kind": "%s"}}' "$sep" "$n" "$i" "$cl" "$k"; sep=$',\n'; done <"$db"
+    echo "]";;
+"vm delete")
+    want=name; name=$(opt "$@"); line=$(grep "^$name " "$db") || { echo "ERROR: (ResourceNotFound) $name" >&2; exit 1; }
+    grep -v "^$name " "$db" >"$db.new"; mv "$db.new" "$db"; echo "$line" | awk '{print $2}' >>"$free";;
+*) echo "ERROR: az: unexpected: $*" >&2; exit 2;;
+esac
+EOF2
+chmod +x "$CB/gcloud" "$CB/az"
+export CLOUD_DIR=$T
+starts=$(sed -n '/^head_start_ray_commands:/,$p' "$T/cluster.yaml")
+cat >"$T/gcp.yaml" <<EOF2
+cluster_name: gcptest
+provider:
+    type: gcp
+    project_id: test-project
+    region: us-west1
+    availability_zone: us-west1-a
+auth:
+    ssh_user: root
+    ssh_private_key: $T/id_test
+min_workers: 2
+max_workers: 2
+$starts
+EOF2
+mkdir -p "$T/nobin"
+PATH="$T/nobin" "$RAY" up -y "$T/gcp.yaml" >"$T/nocli.out" 2>&1
+check "gcp without gcloud on PATH: ray up fails" test $? -ne 0
+check_out "... with one line saying what to install" "$T/nocli.out" "^ray up: provider gcp needs \`gcloud\`, which is not on PATH: install the Google Cloud CLI"
+export PATH="$CB:$PATH"
+# this machine may have a real gcloud or az: never let the test reach them
+if [ "$(command -v gcloud)" != "$CB/gcloud" ] || [ "$(command -v az)" != "$CB/az" ]; then
+    fail "the stand-ins are not the gcloud and az on PATH"; finish
+fi
+timeout 90 "$RAY" up -y "$T/gcp.yaml" >"$T/gcp1.out" 2>&1
+rc=$?
+check "gcp: ray up makes three machines with gcloud and brings them up (rc=$rc)" test $rc -eq 0
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/gcp1.out"
+check "... gcloud was asked for a head and two workers, with project, zone and labels" bash -c \
+    "[ \$(grep -c '^gcloud compute instances create ray-gcptest-.* --project=test-project --zone=us-west1-a --labels=ray-cluster-name=gcptest,ray-node-kind=' '$T/gcloud.log') -eq 3 ]"
+n=$("$RAY" exec "$T/gcp.yaml" 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')
+check "gcp: ray status on the head shows 3 active nodes ($n)" test "$n" -eq 3
+check_out "gcp: get-head-ip gives the machine gcloud made" <("$RAY" get-head-ip "$T/gcp.yaml" 2>&1) "^${IPS[0]}\$"
+timeout 60 "$RAY" up -y --no-restart "$T/gcp.yaml" >"$T/gcp2.out" 2>&1
+check "gcp: a re-run makes no new machine" bash -c "[ $? -eq 0 ] && [ \$(grep -c 'instances create' '$T/gcloud.log') -eq 3 ] && grep -q 'worker machine ray-gcptest-worker-2 (.*) exists' '$T/gcp2.out'"
+timeout 60 "$RAY" down -y "$T/gcp.yaml" >"$T/gcpd.out" 2>&1
+rc=$?
+check "gcp: ray down stops Ray and deletes the three machines (rc=$rc)" bash -c \
+    "[ $rc -eq 0 ] && [ \$(grep -c '^gcloud compute instances delete ray-gcptest-.* --zone=us-west1-a --quiet' '$T/gcloud.log') -eq 3 ] && [ ! -s '$T/cloud.machines' ]"
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/gcpd.out"
+wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+check "gcp: nothing of Ray left in any namespace" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+
+cat >"$T/azure.yaml" <<EOF2
+cluster_name: aztest
+provider:
+    type: azure
+    location: westus2
+    resource_group: ray-test-rg
+auth:
+    ssh_user: root
+    ssh_private_key: $T/id_test
+min_workers: 1
+$starts
+EOF2
+timeout 90 "$RAY" up -y "$T/azure.yaml" >"$T/az1.out" 2>&1
+rc=$?
+check "azure: ray up makes two machines with az and brings them up (rc=$rc)" test $rc -eq 0
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/az1.out"
+check "... az was asked with resource group, location, user, key and tags" bash -c \
+    "[ \$(grep -c '^az vm create --resource-group=ray-test-rg --name=ray-aztest-.* --location=westus2 .*--admin-username=root --ssh-key-values=$T/id_test.pub --tags ray-cluster-name=aztest ray-node-kind=' '$T/az.log') -eq 2 ]"
+n=$("$RAY" exec "$T/azure.yaml" 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')
+check "azure: ray status on the head shows 2 active nodes ($n)" test "$n" -eq 2
+timeout 60 "$RAY" down -y "$T/azure.yaml" >"$T/azd.out" 2>&1
+rc=$?
+check "azure: ray down deletes both machines (rc=$rc)" bash -c \
+    "[ $rc -eq 0 ] && [ \$(grep -c '^az vm delete --resource-group=ray-test-rg --name=ray-aztest-.* --yes' '$T/az.log') -eq 2 ] && [ ! -s '$T/cloud.machines' ]"
 wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 check "nothing of Ray left in any namespace at the end" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 finish
