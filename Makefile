@@ -55,7 +55,7 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/token.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
-SCHED_SRCS := sched/resources.c sched/global.c
+SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
@@ -68,7 +68,7 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
 CMD_SRCS := cmd/main.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS)
+LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
 
@@ -106,14 +106,18 @@ bin/rayd: $(BUILD)/rayd FORCE
 bin/ray: bin/rayd
 	$(Q)ln -sf rayd $@
 
-# libray.a carries the third-party objects it needs (hiredis, libevent,
-# msgpack-c), so a standalone driver links only -lray (and libc's -lpthread -ldl -lm).
-THIRD_PARTY_ARCHIVES := libhiredis.a libevent_core.a libevent_pthreads.a libmsgpackc.a
+# libray.a is one relocatable object: our library code and the members of
+# the static hiredis and libevent archives it uses (found on the compiler's
+# own search path), joined by `ld -r`, with every global symbol but ray_*
+# made local. So a standalone driver links only -lray (and libc's -lpthread
+# -ldl -lm), and one that also uses hiredis or libevent itself, of any
+# version, gets its own copy without a clash (tests/integration/test_build.sh).
+LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -Wl,-Bdynamic
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
-	$(call say,AR,$@)rm -rf $(BUILD)/third-party && mkdir -p $(BUILD)/third-party && \
-	  for a in $(THIRD_PARTY_ARCHIVES); do \
-	    mkdir -p $(BUILD)/third-party/$$a && (cd $(BUILD)/third-party/$$a && ar x /usr/lib/x86_64-linux-gnu/$$a); \
-	  done && rm -f $@ && ar rcs $@ $(LIBRAY_OBJS) $(BUILD)/third-party/*/*.o
+	$(call say,AR,$@)rm -f $@ $(BUILD)/libray-all.o $(BUILD)/libray.o && \
+	  $(CC) -r -nostdlib -o $(BUILD)/libray-all.o $(LIBRAY_OBJS) $(LIBRAY_THIRD_PARTY) && \
+	  objcopy --wildcard --keep-global-symbol='ray_*' $(BUILD)/libray-all.o $(BUILD)/libray.o && \
+	  ar rcs $@ $(BUILD)/libray.o
 lib/libray.a: $(BUILD)/libray.a FORCE
 	@mkdir -p lib
 	$(Q)cmp -s $< $@ || cp $< $@
@@ -152,18 +156,33 @@ TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard te
 build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
-testjobs: $(TEST_JOBS)
+# a raw-protocol client for the connection-hardening tests
+build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/xmalloc.c \
+                      common/protocol.h common/proto.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $(filter %.c,$^) -o $@ -lpthread
+# a driver that sends requests ray_call never would (links libray's objects,
+# whose internals libray.a itself keeps local)
+build/tools/raw_peer: tests/tools/raw_peer.c $(LIBRAY_OBJS) api/api_internal.h include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $< $(LIBRAY_OBJS) -rdynamic $(LIBRAY_THIRD_PARTY) -lpthread -ldl -lm -o $@
+testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_launcher_config
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm
 build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 

@@ -27,10 +27,12 @@
 
 /* Largest payload sent inline with OBJ_PUT; bigger ones use OBJ_CREATE + OBJ_SEAL. */
 #define API_INLINE_MAX (64u << 10)
-/* Store vtype of an ERROR object (ray_type values are 0..7). */
+/* Store vtype of an ERROR object (ray_type values are 0..9). */
 #define API_VT_ERROR 100
 /* Largest num_returns of one call. */
 #define API_MAX_RETURNS 64
+/* num_cpus and num_gpus of one call stay below this (the node's limit too). */
+#define API_MAX_UNITS 1e6
 
 /* ---- errors.c ------------------------------------------------------------- */
 /* Set the calling thread's ray_last_error() text; returns CODE so that
@@ -40,33 +42,46 @@ int api_error_(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 void api_error_clear_(void);
 
 /* ---- value.c -------------------------------------------------------------- */
-/* Append V as one msgpack value (docs/runtime.md "Values"). Returns RAY_OK or
- * RAY_EINVAL (unknown type, NULL buffer with a length). */
+/* Append V as one msgpack value (docs/runtime.md "Values"); a LIST or MAP
+ * with everything in it (STR elements carry their NUL). Returns RAY_OK or
+ * RAY_EINVAL (unknown type, NULL buffer or array with a length, limits of
+ * ray.h passed; message set, B as it was). */
 int api_value_pack_(struct buf *b, const ray_value *v);
 /* Append ARGS as a msgpack array. Returns RAY_OK or RAY_EINVAL (message set). */
 int api_args_pack_(struct buf *b, const ray_value *args, size_t nargs);
 /*
- * Read one value from R into *OUT. STR and BYTES point into R's buffer; a
- * STR is then NOT NUL-terminated (api_args_decode_ copies strings). Returns
- * RAY_OK or RAY_EINVAL (malformed, or a type that is not a ray_value).
- */
-int api_value_unpack_(struct mpr *r, ray_value *out);
-/*
  * Decode a msgpack array of values (RAW, LEN bytes) into one malloc'd block
- * *VALS (free with free()) of *N values. STR values are copied, NUL-
- * terminated, into the block; BYTES point into RAW, which must outlive them.
- * Returns RAY_OK, RAY_EINVAL (malformed; message set) or RAY_ENOMEM.
- * A nil instead of an array means no arguments.
+ * *VALS (free with free()) of *N values, followed by the arrays of their
+ * lists and maps. Top-level STR values are copied, NUL-terminated, into the
+ * block; BYTES and the STR and BYTES inside lists and maps point into RAW,
+ * which must outlive them. Returns RAY_OK, RAY_EINVAL (malformed, too deep,
+ * too many values; message set) or RAY_ENOMEM; nothing is allocated before
+ * the whole input has been checked. A nil instead of an array means no
+ * arguments.
  */
 int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n);
-/* Store payload size of V (STR counts its NUL), or (size_t)-1 for a bad type. */
+/* The store payload of a LIST or MAP V (its msgpack, as api_value_pack_). */
+int api_compound_pack_(struct buf *b, const ray_value *v);
+/*
+ * Turn a store payload of any value type into *OUT. For RAY_LIST / RAY_MAP
+ * the arrays of all levels are one malloc'd block, *ELEMS (the caller frees
+ * it when done with *OUT), and STR / BYTES elements point into DATA; for the
+ * other types *ELEMS is NULL and this is api_payload_decode_. Returns
+ * RAY_OK, RAY_EINVAL (malformed, trailing bytes, too deep, too many values;
+ * message set) or RAY_ENOMEM. Checks everything before allocating.
+ */
+int api_object_decode_(uint32_t vtype, const void *data, size_t size, ray_value *out,
+                       void **elems);
+/* Store payload size of a scalar, STR or BYTES V (STR counts its NUL), or
+ * (size_t)-1 for another type (LIST and MAP: api_compound_pack_). */
 size_t api_payload_size_(const ray_value *v);
 /* Write V's payload (api_payload_size_ bytes) at DST. */
 void api_payload_write_(const ray_value *v, void *dst);
 /*
  * Turn a store payload of type VTYPE back into a value. STR and BYTES point
  * at DATA. Returns RAY_OK or RAY_EINVAL (size does not fit the type, STR not
- * NUL-terminated, unknown vtype, or API_VT_ERROR: use api_error_payload_decode_).
+ * NUL-terminated, unknown vtype, LIST or MAP: use api_object_decode_, or
+ * API_VT_ERROR: use api_error_payload_decode_).
  */
 int api_payload_decode_(uint32_t vtype, const void *data, size_t size, ray_value *out);
 /* The node pushed the value of object ID (OBJ_VALUE): keep it if it is a
@@ -174,6 +189,14 @@ int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v);
 int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len, void **data);
 /* OBJ_SEAL for ID (or OBJ_PUT of the local bytes over TCP). */
 int api_object_seal_(const uint8_t id[RAY_ID_SIZE]);
+/* A task's resolved REF argument: the payload (VTYPE, DATA, SIZE, in the
+ * store, pinned by the node for the task) into *OUT; a LIST/MAP gets a pin_
+ * that owns its arrays and never unpins the object. Returns RAY_OK,
+ * RAY_EINVAL (malformed) or RAY_ENOMEM. */
+int api_arg_resolve_(uint32_t vtype, const void *data, size_t size, ray_value *out);
+/* Free a task's arguments (api_args_decode_'s block) and what resolved
+ * arguments hold (api_arg_resolve_). NULL is a no-op. */
+void api_args_free_(ray_value *args, size_t n);
 
 /* ---- tasks.c --------------------------------------------------------------- */
 /* Kinds of TASK_EXECUTE. */
@@ -186,7 +209,9 @@ void api_task_finish_(ray_task *t);
 /* Whether ray_fail was called, and its message ("" if not). */
 bool api_task_failed_(ray_task *t);
 const char *api_task_message_(ray_task *t);
-/* Validate OPTS' common fields; fills *O from OPTS or DEFAULTS. */
+/* Validate OPTS' common fields; fills *O from OPTS or DEFAULTS. Returns
+ * RAY_OK or RAY_EINVAL with ray_last_error() naming the bad field, e.g.
+ * resources "foo=abc": amount of 'foo' is not a number: ... */
 int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o);
 /* Append the 4 resource pairs (cpu, gpu, mem, res) of O to a spec map. */
 #define API_SPEC_RESOURCE_PAIRS 4

@@ -6,7 +6,9 @@
  * reserved with OBJ_CREATE, copied into the mapped store and sealed.
  * ray_get of STR/BYTES returns a pointer into the mapped store and keeps the
  * node's pin until ray_value_release (the value's pin_ names the object);
- * scalars are decoded and unpinned at once. Over TCP (no mapped store)
+ * so does a LIST/MAP, whose decoded arrays the pin also owns (their STR and
+ * BYTES elements point into the store); scalars are decoded and unpinned at
+ * once. Over TCP (no mapped store)
  * objects travel inline in OBJ_PUT / OBJ_GET_OK; ray_create then writes into
  * local memory that ray_seal sends.
  */
@@ -23,11 +25,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* What a gotten STR/BYTES value holds on to. */
+/* What a gotten STR/BYTES/LIST/MAP value holds on to. */
 struct api_pin {
     uint8_t id[RAY_ID_SIZE];
     uint64_t gen;  /* connection that holds the node's pin */
     void *owned;   /* inline copy (TCP): freed on release, nothing to unpin */
+    void *elems;   /* LIST/MAP: the decoded arrays (api_object_decode_), freed on release */
+    bool no_unpin; /* a task's argument: the node's pin is the task's, not this value's */
 };
 
 /* ray_create over TCP: the bytes wait here until ray_seal. */
@@ -177,8 +181,31 @@ int api_object_seal_(const uint8_t id[RAY_ID_SIZE])
     return rc;
 }
 
+/* Store a LIST or MAP: its msgpack, inline or created in place like BYTES. */
+static int store_compound(const uint8_t id[RAY_ID_SIZE], const ray_value *v)
+{
+    struct buf b = BUF_INIT;
+    int rc = api_compound_pack_(&b, v);
+    if (rc != RAY_OK)
+        goto out;
+    if (b.len <= API_INLINE_MAX || api_client_store_(NULL) == NULL) {
+        rc = send_put(id, (uint32_t)v->type, b.data, b.len);
+        goto out;
+    }
+    void *dst;
+    if ((rc = api_object_create_(id, (uint32_t)v->type, b.len, &dst)) != RAY_OK)
+        goto out;
+    memcpy(dst, b.data, b.len);
+    rc = api_object_seal_(id);
+out:
+    buf_free(&b);
+    return rc;
+}
+
 int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v)
 {
+    if (v->type == RAY_LIST || v->type == RAY_MAP)
+        return store_compound(id, v);
     size_t size = api_payload_size_(v);
     if (size == (size_t)-1)
         return api_error_(RAY_EINVAL, "unknown value type %d", (int)v->type);
@@ -449,23 +476,31 @@ static int get_decode(const uint8_t *id, int64_t timeout_ms, void *body, const s
             rc = api_error_(code, "%s", msg);
         goto fail_release;
     }
-    if (vtype > RAY_ACTOR || api_payload_decode_((uint32_t)vtype, data, (size_t)size, out) != RAY_OK) {
+    void *elems = NULL;
+    if (vtype > RAY_MAP ||
+        (rc = api_object_decode_((uint32_t)vtype, data, (size_t)size, out, &elems)) != RAY_OK) {
+        if (rc == RAY_ENOMEM)
+            goto fail_release;
         rc = api_error_(RAY_EINVAL, "object %s has a malformed payload (type %llu, %llu bytes)",
                         hex8(id, hex), (unsigned long long)vtype, (unsigned long long)size);
         goto fail_release;
     }
-    if (out->type != RAY_STR && out->type != RAY_BYTES) {
+    if (out->type != RAY_STR && out->type != RAY_BYTES && out->type != RAY_LIST &&
+        out->type != RAY_MAP) {
         send_release(id);
         free(body);
         scalar_put(id, out);
         return RAY_OK;
     }
+    /* STR, BYTES and the elements of LIST and MAP point at the payload */
     struct api_pin *pin = calloc(1, sizeof *pin);
     if (pin == NULL) {
+        free(elems);
         memset(out, 0, sizeof *out);
         rc = api_error_(RAY_ENOMEM, "out of memory");
         goto fail_release;
     }
+    pin->elems = elems;
     memcpy(pin->id, id, RAY_ID_SIZE);
     pin->gen = api_client_gen_();
     if (inline_data) {
@@ -566,10 +601,37 @@ void ray_value_release(ray_value *v)
     struct api_pin *pin = v->pin_;
     if (pin->owned)
         free(pin->owned);
-    else if (pin->gen == api_client_gen_() && api_client_connected_())
+    else if (!pin->no_unpin && pin->gen == api_client_gen_() && api_client_connected_())
         send_release(pin->id);
+    free(pin->elems);
     free(pin);
     memset(v, 0, sizeof *v);
+}
+
+int api_arg_resolve_(uint32_t vtype, const void *data, size_t size, ray_value *out)
+{
+    void *elems = NULL;
+    if (vtype > RAY_MAP || api_object_decode_(vtype, data, size, out, &elems) != RAY_OK)
+        return RAY_EINVAL;
+    if (elems == NULL)
+        return RAY_OK;
+    struct api_pin *pin = calloc(1, sizeof *pin);
+    if (pin == NULL) {
+        free(elems);
+        memset(out, 0, sizeof *out);
+        return RAY_ENOMEM;
+    }
+    pin->elems = elems;
+    pin->no_unpin = true;
+    out->pin_ = pin;
+    return RAY_OK;
+}
+
+void api_args_free_(ray_value *args, size_t n)
+{
+    for (size_t i = 0; args && i < n; i++)
+        ray_value_release(&args[i]);
+    free(args);
 }
 
 /* Append REFS as a msgpack array of bin20. */
@@ -630,6 +692,10 @@ int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms
 
     struct mpr r;
     uint32_t cnt;
+    if (m.f[1].as.s.len == 1 && (uint8_t)m.f[1].as.s.ptr[0] == 0xc0) {
+        rc = api_error_(RAY_EINVAL, "ray_wait: the node refused the request");
+        goto out;
+    }
     mpr_init(&r, m.f[1].as.s.ptr, m.f[1].as.s.len);
     if (mpr_array(&r, &cnt) < 0 || cnt != n) {
         rc = api_error_(RAY_ECONN, "malformed OBJ_WAIT_OK from the node");

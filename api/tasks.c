@@ -6,6 +6,7 @@
 #include "api/api_internal.h"
 
 #include "common/ids.h"
+#include "sched/resources.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -28,19 +29,31 @@ struct ray_task {
 
 /* ---- options and spec helpers ------------------------------------------------ */
 
-static bool bad_amount(double x)
+/* Check one of num_cpus / num_gpus / memory against the node's rules
+ * (daemon/tasks.c spec_parse and spec_demand): finite, >= 0 and below MAX. */
+static int check_amount(const char *what, double x, double max)
 {
-    return !isfinite(x) || x < 0;
+    if (!isfinite(x) || x < 0 || x >= max)
+        return api_error_(RAY_EINVAL, "%s must be a finite number >= 0 and below %g (got %g)", what,
+                          max, x);
+    return RAY_OK;
 }
 
 int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o)
 {
+    char err[200];
+    int rc;
     *o = opts ? *opts : defaults;
     if (o->num_returns < 1 || o->num_returns > API_MAX_RETURNS)
         return api_error_(RAY_EINVAL, "num_returns must be 1..%d (got %d)", API_MAX_RETURNS,
                           o->num_returns);
-    if (bad_amount(o->num_cpus) || bad_amount(o->num_gpus) || bad_amount(o->memory))
-        return api_error_(RAY_EINVAL, "num_cpus, num_gpus and memory must be finite and >= 0");
+    if ((rc = check_amount("num_cpus", o->num_cpus, API_MAX_UNITS)) != RAY_OK ||
+        (rc = check_amount("num_gpus", o->num_gpus, API_MAX_UNITS)) != RAY_OK ||
+        (rc = check_amount("memory", o->memory, (double)(RES_AMOUNT_MAX / RES_SCALE))) != RAY_OK)
+        return rc;
+    /* the node reads it with the same parser: what it would refuse fails here */
+    if (o->resources && res_scan(o->resources, NULL, NULL, err, sizeof err) < 0)
+        return api_error_(RAY_EINVAL, "resources \"%s\": %s", o->resources, err);
     if (o->max_retries < -1 || o->max_restarts < -1)
         return api_error_(RAY_EINVAL, "max_retries and max_restarts must be >= -1");
     if (!ids_is_zero(o->pg.id))

@@ -1,17 +1,39 @@
 /*
  * value.c — ray_value codecs (docs/runtime.md "Values"): one msgpack value
- * per task argument (REF and ACTOR as 20-byte ext types 1 and 2), and the
- * typed payload of a store object (INT/FLOAT 8 bytes little-endian, STR with
- * its NUL, ERROR as msgpack [code, message]). Decoders treat their input as
- * untrusted: every size is checked before use.
+ * per task argument (REF and ACTOR as 20-byte ext types 1 and 2, LIST and
+ * MAP as msgpack arrays and maps), and the typed payload of a store object
+ * (INT/FLOAT 8 bytes little-endian, STR with its NUL, LIST/MAP msgpack,
+ * ERROR as msgpack [code, message]), plus the ray_list_* / ray_map_*
+ * accessors. Decoders treat their input as untrusted: every size, the
+ * nesting and the number of values are checked before anything is
+ * allocated, and lists are decoded in two passes (check and count, then
+ * fill one block) so a malformed value costs no allocation.
  */
 #include "api/api_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define API_EXT_REF 1
 #define API_EXT_ACTOR 2
+
+/* Lists and maps are counted against the reader's own limits: one container
+ * can never hold more than mpr accepts. */
+_Static_assert(RAY_MAX_ITEMS == PROTO_MAX_ELEMS, "RAY_MAX_ITEMS is the wire's element limit");
+/* The public value keeps its size and layout (LIST and MAP fit the union). */
+_Static_assert(sizeof(void *) != 8 || sizeof(ray_value) == 40, "ray_value ABI changed");
+
+/* Prefix the calling thread's error text with PREFIX (a copy is taken
+ * first: api_error_ must not format from its own buffer). Returns CODE. */
+static int error_prefix(int code, const char *fmt, size_t i)
+{
+    char inner[900];
+    snprintf(inner, sizeof inner, "%s", ray_last_error());
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, fmt, i);
+    return api_error_(code, "%s: %s", prefix, inner);
+}
 
 /* Ext 8 header for a 20-byte payload: 0xc7, length, type. */
 static void pack_ext20(struct buf *b, uint8_t type, const uint8_t *id)
@@ -21,7 +43,41 @@ static void pack_ext20(struct buf *b, uint8_t type, const uint8_t *id)
     buf_append(b, id, RAY_ID_SIZE);
 }
 
-int api_value_pack_(struct buf *b, const ray_value *v)
+/* A STR inside a list or map: msgpack str of its bytes and a NUL (counted
+ * in the str length), so a gotten element is NUL-terminated in place. */
+static void pack_str_nul(struct buf *b, const char *s, size_t len)
+{
+    uint8_t h[5];
+    size_t n = len + 1, hl;
+    if (n < 32) {
+        h[0] = (uint8_t)(0xa0 | n);
+        hl = 1;
+    } else if (n <= 0xff) {
+        h[0] = 0xd9;
+        h[1] = (uint8_t)n;
+        hl = 2;
+    } else if (n <= 0xffff) {
+        h[0] = 0xda;
+        h[1] = (uint8_t)(n >> 8);
+        h[2] = (uint8_t)n;
+        hl = 3;
+    } else {
+        h[0] = 0xdb;
+        h[1] = (uint8_t)(n >> 24);
+        h[2] = (uint8_t)(n >> 16);
+        h[3] = (uint8_t)(n >> 8);
+        h[4] = (uint8_t)n;
+        hl = 5;
+    }
+    buf_append(b, h, hl);
+    if (len)
+        buf_append(b, s, len);
+    buf_append(b, "", 1);
+}
+
+/* Append V, which LEVEL lists/maps enclose; *TOTAL counts the values inside
+ * containers so far. On failure B may hold part of V (callers rewind). */
+static int pack_value(struct buf *b, const ray_value *v, int level, size_t *total)
 {
     switch (v->type) {
     case RAY_NIL: mpw_nil(b); return RAY_OK;
@@ -33,18 +89,63 @@ int api_value_pack_(struct buf *b, const ray_value *v)
         if (v->as.buf.ptr == NULL && v->as.buf.len > 0)
             return api_error_(RAY_EINVAL, "%s value with NULL data and length %zu",
                               v->type == RAY_STR ? "STR" : "BYTES", v->as.buf.len);
-        if (v->as.buf.len > UINT32_MAX)
+        if (v->as.buf.len >= UINT32_MAX)
             return api_error_(RAY_EINVAL, "value of %zu bytes is too large for an argument",
                               v->as.buf.len);
-        if (v->type == RAY_STR)
-            mpw_str(b, v->as.buf.ptr, v->as.buf.len);
-        else
+        if (v->type == RAY_BYTES)
             mpw_bin(b, v->as.buf.ptr, v->as.buf.len);
+        else if (level > 0)
+            pack_str_nul(b, v->as.buf.ptr, v->as.buf.len);
+        else
+            mpw_str(b, v->as.buf.ptr, v->as.buf.len);
         return RAY_OK;
     case RAY_REF: pack_ext20(b, API_EXT_REF, v->as.ref.id); return RAY_OK;
     case RAY_ACTOR: pack_ext20(b, API_EXT_ACTOR, v->as.actor.id); return RAY_OK;
+    case RAY_LIST:
+    case RAY_MAP: {
+        bool map = v->type == RAY_MAP;
+        size_t n = map ? v->as.map.n : v->as.list.n;
+        if (level + 1 > RAY_MAX_DEPTH)
+            return api_error_(RAY_EINVAL, "lists and maps nest deeper than %d levels",
+                              RAY_MAX_DEPTH);
+        if (n > RAY_MAX_ITEMS)
+            return api_error_(RAY_EINVAL, "%s of %zu %s is longer than %u", map ? "map" : "list",
+                              n, map ? "pairs" : "elements", RAY_MAX_ITEMS);
+        if (n > 0 && (map ? v->as.map.keys == NULL || v->as.map.vals == NULL
+                          : v->as.list.items == NULL))
+            return api_error_(RAY_EINVAL, "%s of %zu %s with a NULL array", map ? "map" : "list",
+                              n, map ? "pairs" : "elements");
+        if ((map ? 2 * n : n) > RAY_MAX_TOTAL - *total)
+            return api_error_(RAY_EINVAL, "more than %u values in one value", RAY_MAX_TOTAL);
+        *total += map ? 2 * n : n;
+        if (map)
+            mpw_map(b, (uint32_t)n);
+        else
+            mpw_array(b, (uint32_t)n);
+        for (size_t i = 0; i < n; i++) {
+            int rc;
+            if (!map) {
+                if ((rc = pack_value(b, &v->as.list.items[i], level + 1, total)) != RAY_OK)
+                    return error_prefix(rc, "element %zu", i);
+            } else if ((rc = pack_value(b, &v->as.map.keys[i], level + 1, total)) != RAY_OK) {
+                return error_prefix(rc, "key %zu", i);
+            } else if ((rc = pack_value(b, &v->as.map.vals[i], level + 1, total)) != RAY_OK) {
+                return error_prefix(rc, "value %zu", i);
+            }
+        }
+        return RAY_OK;
+    }
     }
     return api_error_(RAY_EINVAL, "unknown value type %d", (int)v->type);
+}
+
+int api_value_pack_(struct buf *b, const ray_value *v)
+{
+    size_t total = 0, mark = b->len;
+    int rc = pack_value(b, v, 0, &total);
+    if (rc != RAY_OK)
+        b->len = mark;
+    return rc;
 }
 
 int api_args_pack_(struct buf *b, const ray_value *args, size_t nargs)
@@ -53,63 +154,128 @@ int api_args_pack_(struct buf *b, const ray_value *args, size_t nargs)
         return api_error_(RAY_EINVAL, "%zu arguments but args is NULL", nargs);
     if (nargs > PROTO_MAX_ELEMS)
         return api_error_(RAY_EINVAL, "too many arguments (%zu)", nargs);
-    size_t mark = b->len;
+    size_t mark = b->len, total = 0;
     mpw_array(b, (uint32_t)nargs);
     for (size_t i = 0; i < nargs; i++) {
-        int rc = api_value_pack_(b, &args[i]);
+        int rc = pack_value(b, &args[i], 0, &total);
         if (rc != RAY_OK) {
             b->len = mark;
-            return api_error_(rc, "argument %zu: %s", i, ray_last_error());
+            return error_prefix(rc, "argument %zu", i);
         }
     }
     return RAY_OK;
 }
 
-int api_value_unpack_(struct mpr *r, ray_value *out)
+/* ---- decoding ------------------------------------------------------------------ */
+
+/* Check the value at R, which LEVEL lists/maps enclose, and add the number
+ * of ray_values its lists and maps hold (all levels) to *TOTAL. Nothing is
+ * allocated. Returns RAY_OK or RAY_EINVAL with the message set. */
+static int scan_value(struct mpr *r, int level, size_t *total)
 {
     struct mpr_item it;
-    memset(out, 0, sizeof *out);
     if (mpr_next(r, &it) < 0)
-        return RAY_EINVAL;
+        return api_error_(RAY_EINVAL, "malformed or truncated msgpack");
     switch (it.kind) {
-    case MPR_NIL: out->type = RAY_NIL; return RAY_OK;
-    case MPR_BOOL: out->type = RAY_BOOL; out->as.b = it.as.b; return RAY_OK;
+    case MPR_NIL:
+    case MPR_BOOL:
+    case MPR_INT:
+    case MPR_FLOAT:
+    case MPR_BIN:
+        return RAY_OK;
     case MPR_UINT:
         if (it.as.u > INT64_MAX)
-            return RAY_EINVAL;
-        out->type = RAY_INT;
-        out->as.i = (int64_t)it.as.u;
+            return api_error_(RAY_EINVAL, "integer %llu is out of range",
+                              (unsigned long long)it.as.u);
         return RAY_OK;
-    case MPR_INT: out->type = RAY_INT; out->as.i = it.as.i; return RAY_OK;
-    case MPR_FLOAT: out->type = RAY_FLOAT; out->as.f = it.as.f; return RAY_OK;
     case MPR_STR:
-    case MPR_BIN:
-        out->type = it.kind == MPR_STR ? RAY_STR : RAY_BYTES;
-        out->as.buf.ptr = it.as.s.ptr;
-        out->as.buf.len = it.as.s.len;
+        if (level > 0 && (it.as.s.len == 0 || it.as.s.ptr[it.as.s.len - 1] != '\0'))
+            return api_error_(RAY_EINVAL, "string element without its NUL");
         return RAY_OK;
     case MPR_EXT: {
         /* The reader skips the ext type byte, which sits just before the
          * payload in every ext encoding (fixext, ext 8/16/32). */
-        if (it.as.s.len != RAY_ID_SIZE)
-            return RAY_EINVAL;
         uint8_t type = ((const uint8_t *)it.as.s.ptr)[-1];
-        if (type == API_EXT_REF) {
-            out->type = RAY_REF;
-            memcpy(out->as.ref.id, it.as.s.ptr, RAY_ID_SIZE);
-        } else if (type == API_EXT_ACTOR) {
-            out->type = RAY_ACTOR;
-            memcpy(out->as.actor.id, it.as.s.ptr, RAY_ID_SIZE);
-        } else {
-            return RAY_EINVAL;
-        }
+        if (it.as.s.len != RAY_ID_SIZE || (type != API_EXT_REF && type != API_EXT_ACTOR))
+            return api_error_(RAY_EINVAL, "ext type %u of %zu bytes is not a REF or ACTOR", type,
+                              it.as.s.len);
         return RAY_OK;
     }
     case MPR_ARRAY:
-    case MPR_MAP:
+    case MPR_MAP: {
+        bool map = it.kind == MPR_MAP;
+        size_t n = map ? 2 * (size_t)it.as.n : it.as.n; /* it.as.n <= RAY_MAX_ITEMS (mpr) */
+        if (level + 1 > RAY_MAX_DEPTH)
+            return api_error_(RAY_EINVAL, "lists and maps nest deeper than %d levels",
+                              RAY_MAX_DEPTH);
+        if (n > RAY_MAX_TOTAL - *total)
+            return api_error_(RAY_EINVAL, "more than %u values in one value", RAY_MAX_TOTAL);
+        *total += n;
+        for (size_t i = 0; i < n; i++) {
+            int rc = scan_value(r, level + 1, total);
+            if (rc != RAY_OK)
+                return error_prefix(rc, map ? (i % 2 ? "value %zu" : "key %zu") : "element %zu",
+                                    map ? i / 2 : i);
+        }
+        return RAY_OK;
+    }
+    }
+    return api_error_(RAY_EINVAL, "not a value");
+}
+
+/* Fill *OUT from the value at R, already checked by scan_value at the same
+ * LEVEL. Lists and maps take their arrays from *NEXT (advanced past them);
+ * STR (NUL-terminated in place when LEVEL > 0) and BYTES point into R. */
+static void fill_value(struct mpr *r, int level, ray_value *out, ray_value **next)
+{
+    struct mpr_item it;
+    memset(out, 0, sizeof *out);
+    mpr_next(r, &it);
+    switch (it.kind) {
+    case MPR_NIL: out->type = RAY_NIL; break;
+    case MPR_BOOL: out->type = RAY_BOOL; out->as.b = it.as.b; break;
+    case MPR_UINT: out->type = RAY_INT; out->as.i = (int64_t)it.as.u; break;
+    case MPR_INT: out->type = RAY_INT; out->as.i = it.as.i; break;
+    case MPR_FLOAT: out->type = RAY_FLOAT; out->as.f = it.as.f; break;
+    case MPR_STR:
+    case MPR_BIN:
+        out->type = it.kind == MPR_STR ? RAY_STR : RAY_BYTES;
+        out->as.buf.ptr = it.as.s.ptr;
+        out->as.buf.len = it.as.s.len - (it.kind == MPR_STR && level > 0 ? 1 : 0);
+        break;
+    case MPR_EXT:
+        if (((const uint8_t *)it.as.s.ptr)[-1] == API_EXT_REF) {
+            out->type = RAY_REF;
+            memcpy(out->as.ref.id, it.as.s.ptr, RAY_ID_SIZE);
+        } else {
+            out->type = RAY_ACTOR;
+            memcpy(out->as.actor.id, it.as.s.ptr, RAY_ID_SIZE);
+        }
+        break;
+    case MPR_ARRAY: {
+        ray_value *items = *next;
+        *next += it.as.n;
+        out->type = RAY_LIST;
+        out->as.list.items = it.as.n ? items : NULL;
+        out->as.list.n = it.as.n;
+        for (uint32_t i = 0; i < it.as.n; i++)
+            fill_value(r, level + 1, &items[i], next);
         break;
     }
-    return RAY_EINVAL;
+    case MPR_MAP: {
+        ray_value *keys = *next, *vals = keys + it.as.n;
+        *next += 2 * (size_t)it.as.n;
+        out->type = RAY_MAP;
+        out->as.map.keys = it.as.n ? keys : NULL;
+        out->as.map.vals = it.as.n ? vals : NULL;
+        out->as.map.n = it.as.n;
+        for (uint32_t i = 0; i < it.as.n; i++) {
+            fill_value(r, level + 1, &keys[i], next);
+            fill_value(r, level + 1, &vals[i], next);
+        }
+        break;
+    }
+    }
 }
 
 int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n)
@@ -117,7 +283,7 @@ int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n)
     struct mpr r;
     struct mpr_item it;
     uint32_t count = 0;
-    size_t strbytes = 0;
+    size_t strbytes = 0, total = 0;
     ray_value *v = NULL;
 
     *vals = NULL;
@@ -125,7 +291,7 @@ int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n)
     if (len == 0)
         return RAY_OK;
     mpr_init(&r, raw, len);
-    /* Pass 1: validate and size. */
+    /* Pass 1: validate and size (nothing allocated yet). */
     const uint8_t *save = r.p;
     if (*save == 0xc0) { /* nil: no arguments */
         if (mpr_next(&r, &it) < 0 || !mpr_at_end(&r))
@@ -135,25 +301,29 @@ int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n)
     if (mpr_array(&r, &count) < 0)
         return api_error_(RAY_EINVAL, "task arguments are not an array");
     for (uint32_t i = 0; i < count; i++) {
-        ray_value tmp;
-        if (api_value_unpack_(&r, &tmp) != RAY_OK)
-            return api_error_(RAY_EINVAL, "argument %u is malformed or not a value", i);
-        if (tmp.type == RAY_STR)
-            strbytes += tmp.as.buf.len + 1;
+        struct mpr at = r;
+        if (scan_value(&r, 0, &total) != RAY_OK)
+            return error_prefix(RAY_EINVAL, "argument %zu", i);
+        if (mpr_next(&at, &it) == 0 && it.kind == MPR_STR)
+            strbytes += it.as.s.len + 1;
     }
     if (!mpr_at_end(&r))
         return api_error_(RAY_EINVAL, "trailing bytes after task arguments");
 
-    /* Pass 2: fill one block, values then strings. */
-    size_t need = (size_t)count * sizeof(ray_value) + strbytes;
+    /* Pass 2: fill one block: the arguments, the arrays of their lists and
+     * maps, then copies of top-level strings (NUL-terminated). Strings in
+     * lists carry their NUL and stay in RAW, like BYTES. */
+    size_t slots = (size_t)count + total;
+    size_t need = slots * sizeof(ray_value) + strbytes;
     v = malloc(need ? need : 1);
     if (v == NULL)
         return api_error_(RAY_ENOMEM, "out of memory decoding %u arguments", count);
-    char *strs = (char *)(v + count);
+    ray_value *next = v + count;
+    char *strs = (char *)(v + slots);
     mpr_init(&r, raw, len);
     mpr_array(&r, &count);
     for (uint32_t i = 0; i < count; i++) {
-        api_value_unpack_(&r, &v[i]);
+        fill_value(&r, 0, &v[i], &next);
         if (v[i].type == RAY_STR) {
             memcpy(strs, v[i].as.buf.ptr, v[i].as.buf.len);
             strs[v[i].as.buf.len] = '\0';
@@ -163,6 +333,47 @@ int api_args_decode_(const void *raw, size_t len, ray_value **vals, size_t *n)
     }
     *vals = v;
     *n = count;
+    return RAY_OK;
+}
+
+int api_compound_pack_(struct buf *b, const ray_value *v)
+{
+    if (v->type != RAY_LIST && v->type != RAY_MAP)
+        return api_error_(RAY_EINVAL, "not a LIST or MAP (type %d)", (int)v->type);
+    return api_value_pack_(b, v);
+}
+
+int api_object_decode_(uint32_t vtype, const void *data, size_t size, ray_value *out,
+                       void **elems)
+{
+    *elems = NULL;
+    if (vtype != RAY_LIST && vtype != RAY_MAP)
+        return api_payload_decode_(vtype, data, size, out) == RAY_OK
+                   ? RAY_OK
+                   : api_error_(RAY_EINVAL, "malformed payload (type %u, %zu bytes)", vtype, size);
+    memset(out, 0, sizeof *out);
+    if (data == NULL || size == 0)
+        return api_error_(RAY_EINVAL, "empty %s payload", vtype == RAY_LIST ? "LIST" : "MAP");
+    struct mpr r;
+    struct mpr_item it;
+    size_t total = 0;
+    mpr_init(&r, data, size);
+    struct mpr head = r;
+    if (mpr_next(&head, &it) < 0 || it.kind != (vtype == RAY_LIST ? MPR_ARRAY : MPR_MAP))
+        return api_error_(RAY_EINVAL, "%s payload is not a msgpack %s",
+                          vtype == RAY_LIST ? "LIST" : "MAP", vtype == RAY_LIST ? "array" : "map");
+    if (scan_value(&r, 0, &total) != RAY_OK)
+        return RAY_EINVAL;
+    if (!mpr_at_end(&r))
+        return api_error_(RAY_EINVAL, "trailing bytes after a %s payload",
+                          vtype == RAY_LIST ? "LIST" : "MAP");
+    ray_value *block = malloc((total ? total : 1) * sizeof *block);
+    if (block == NULL)
+        return api_error_(RAY_ENOMEM, "out of memory decoding a value of %zu elements", total);
+    ray_value *next = block;
+    mpr_init(&r, data, size);
+    fill_value(&r, 0, out, &next);
+    *elems = block;
     return RAY_OK;
 }
 
@@ -177,6 +388,8 @@ size_t api_payload_size_(const ray_value *v)
     case RAY_BYTES: return v->as.buf.len;
     case RAY_REF:
     case RAY_ACTOR: return RAY_ID_SIZE;
+    case RAY_LIST:
+    case RAY_MAP: break; /* api_compound_pack_ */
     }
     return (size_t)-1;
 }
@@ -218,6 +431,8 @@ void api_payload_write_(const ray_value *v, void *dst)
         break;
     case RAY_REF: memcpy(d, v->as.ref.id, RAY_ID_SIZE); break;
     case RAY_ACTOR: memcpy(d, v->as.actor.id, RAY_ID_SIZE); break;
+    case RAY_LIST:
+    case RAY_MAP: break; /* never asked: api_payload_size_ refuses them */
     }
 }
 
@@ -305,4 +520,44 @@ int api_error_payload_decode_(const void *data, size_t size, int *code, char *ms
         msg[k] = '\0';
     }
     return 0;
+}
+
+/* ---- lists and maps (ray.h) ------------------------------------------------------ */
+
+size_t ray_list_len(const ray_value *v)
+{
+    return v && v->type == RAY_LIST ? v->as.list.n : 0;
+}
+
+const ray_value *ray_list_at(const ray_value *v, size_t i)
+{
+    return v && v->type == RAY_LIST && i < v->as.list.n ? &v->as.list.items[i] : NULL;
+}
+
+size_t ray_map_len(const ray_value *v)
+{
+    return v && v->type == RAY_MAP ? v->as.map.n : 0;
+}
+
+const ray_value *ray_map_key(const ray_value *v, size_t i)
+{
+    return v && v->type == RAY_MAP && i < v->as.map.n ? &v->as.map.keys[i] : NULL;
+}
+
+const ray_value *ray_map_val(const ray_value *v, size_t i)
+{
+    return v && v->type == RAY_MAP && i < v->as.map.n ? &v->as.map.vals[i] : NULL;
+}
+
+const ray_value *ray_map_get(const ray_value *v, const char *key)
+{
+    if (v == NULL || v->type != RAY_MAP || key == NULL)
+        return NULL;
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < v->as.map.n; i++) {
+        const ray_value *k = &v->as.map.keys[i];
+        if (k->type == RAY_STR && k->as.buf.len == kl && (kl == 0 || memcmp(k->as.buf.ptr, key, kl) == 0))
+            return &v->as.map.vals[i];
+    }
+    return NULL;
 }

@@ -65,6 +65,8 @@ static struct queue pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZ
 static struct queue nest_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
 static int nest_queued; /* under nest_q.mu: tasks in nest_q */
 static int nest_spare;  /* under nest_q.mu: nest threads idle or starting */
+static int nest_active; /* under nest_q.mu: nested tasks being run */
+static pthread_cond_t nest_done_cv = PTHREAD_COND_INITIALIZER; /* nest_active fell to 0 */
 
 /* The run token: held by the one thread running user code. */
 static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -385,8 +387,7 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
             snprintf(msg, msglen, "argument %u: %s", i, emsg);
             return -1;
         }
-        if (vtype > RAY_ACTOR ||
-            api_payload_decode_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
+        if (api_arg_resolve_((uint32_t)vtype, data, (size_t)size, &(*vals)[i]) != RAY_OK) {
             snprintf(msg, msglen, "argument %u: malformed object (type %llu, %llu bytes)", i,
                      (unsigned long long)vtype, (unsigned long long)size);
             return -1;
@@ -503,7 +504,7 @@ done:
     fflush(stderr);
     send_done(e->id, status, msg);
     api_task_free_(t);
-    free(args);
+    api_args_free_(args, nargs);
 }
 
 static void exec_parse_and_run(struct exec *e);
@@ -529,11 +530,14 @@ static void *nest_main(void *arg)
             nest_q.tail = NULL;
         nest_queued--;
         nest_spare--;
+        nest_active++;
         pthread_mutex_unlock(&nest_q.mu);
         run_acquire();
         exec_parse_and_run(e);
         run_release();
         pthread_mutex_lock(&nest_q.mu);
+        if (--nest_active == 0)
+            pthread_cond_signal(&nest_done_cv);
         nest_spare++;
     }
 }
@@ -616,6 +620,13 @@ int api_worker_main(int argc, char **argv)
         return 1;
     }
     for (;;) {
+        /* A task sent ahead starts when the worker's running task ends; that
+         * task may be a nested one (the node made it the worker's task when
+         * the one below it ended), so wait for the nested ones first. */
+        pthread_mutex_lock(&nest_q.mu);
+        while (nest_active > 0)
+            pthread_cond_wait(&nest_done_cv, &nest_q.mu);
+        pthread_mutex_unlock(&nest_q.mu);
         struct exec *e = queue_pop(&main_q);
         run_acquire();
         exec_parse_and_run(e);

@@ -179,6 +179,11 @@ if want cross_node_transfer_gigabytes; then
 fi
 
 "$RAY" stop --temp-dir "$H" >/dev/null 2>&1
+
+if want cluster_100_nodes_join_s; then
+    say "cluster_100_nodes_*: ${BENCH_NODES:-100} nodes on this machine (bench/cluster_scale.sh)"
+    timeout 600 bash "$ROOT/bench/cluster_scale.sh" "$RAY" "$T" | collect
+fi
 [ -n "${BENCH_JSON:-}" ] && cp "$RES" "$BENCH_JSON"
 
 # ---- the table ---------------------------------------------------------------------
@@ -202,7 +207,11 @@ worker_idle_rss_mb|lo||
 cross_node_transfer_gigabytes|hi|1|tcpbw
 queued_1m_tasks_drain|hi|50000|
 queued_drain_rayd_peak_rss_mb|lo|2048|
-placement_group_create_removal|hi||'
+placement_group_create_removal|hi||
+cluster_100_nodes_join_s|lo|20|
+cluster_100_nodes_status_s|lo|1|
+cluster_100_nodes_head_rss_mb|lo|64|
+cluster_100_nodes_gcs_cmds_per_node_s|lo|1|'
 echo
 awk -v targets="$TARGETS" '
 function field(line, key,    s) {

@@ -170,7 +170,7 @@ int cli_start(int argc, char **argv)
             setsid();
         char out[4096];
         snprintf(out, sizeof out, "%s/logs/rayd.out", session);
-        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) {
             dup2(devnull, 0);

@@ -1,11 +1,22 @@
 /*
  * log.c — implementation of log.h: timestamped, leveled lines to one FILE.
+ *
+ * A line identical to the one before (same level and text) within
+ * LOG_REPEAT_WINDOW_MS of the last one written is counted, not written; the
+ * count comes out as "last message repeated N times" before the next
+ * different line, or with the next copy once the window has passed. So a
+ * peer that makes the daemon fail the same way a million times a second
+ * costs one line per window, and a message that recurs slowly keeps every
+ * timestamp.
  */
 #include "common/log.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -17,15 +28,30 @@ static FILE *log_fp;
 static char log_name[32] = "ray";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define LOG_REPEAT_WINDOW_MS 10000
+static struct {
+    char text[2400];      /* the last line written, without its time stamp */
+    long long written_ms; /* when */
+    unsigned long count;  /* copies since, not written */
+    int level;
+} log_last;
+
 int log_open(const char *path)
 {
     if (path == NULL) {
         log_fp = NULL;
         return 0;
     }
-    FILE *fp = fopen(path, "a");
-    if (fp == NULL)
+    /* logs stay private to the session's user, whatever the umask */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
         return -1;
+    fchmod(fd, 0600);
+    FILE *fp = fdopen(fd, "a");
+    if (fp == NULL) {
+        close(fd);
+        return -1;
+    }
     setvbuf(fp, NULL, _IOLBF, 0);
     if (log_fp != NULL && log_fp != stderr)
         fclose(log_fp);
@@ -61,15 +87,33 @@ static void log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
     char ts[32];
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 
+    char text[sizeof log_last.text];
+    if (with_errno)
+        snprintf(text, sizeof text, "%s: %s: %s", tags[level], msg, strerror(saved));
+    else
+        snprintf(text, sizeof text, "%s: %s", tags[level], msg);
+    long long now = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
     FILE *fp = log_fp ? log_fp : stderr;
     pthread_mutex_lock(&log_lock);
-    if (with_errno)
-        fprintf(fp, "%s.%03ldZ %s[%d] %s: %s: %s\n", ts, (long)tv.tv_usec / 1000, log_name,
-                (int)getpid(), tags[level], msg, strerror(saved));
-    else
-        fprintf(fp, "%s.%03ldZ %s[%d] %s: %s\n", ts, (long)tv.tv_usec / 1000, log_name,
-                (int)getpid(), tags[level], msg);
+    bool same = strcmp(text, log_last.text) == 0;
+    if (same && now - log_last.written_ms < LOG_REPEAT_WINDOW_MS) {
+        log_last.count++;
+        pthread_mutex_unlock(&log_lock);
+        errno = saved;
+        return;
+    }
+    if (log_last.count > 0)
+        fprintf(fp, "%s.%03ldZ %s[%d] %s: last message repeated %lu times\n", ts,
+                (long)tv.tv_usec / 1000, log_name, (int)getpid(), tags[log_last.level], log_last.count);
+    fprintf(fp, "%s.%03ldZ %s[%d] %s\n", ts, (long)tv.tv_usec / 1000, log_name, (int)getpid(),
+            text);
     fflush(fp);
+    if (!same)
+        memcpy(log_last.text, text, sizeof text);
+    log_last.written_ms = now;
+    log_last.count = 0;
+    log_last.level = level;
     pthread_mutex_unlock(&log_lock);
     errno = saved;
 }

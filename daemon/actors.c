@@ -648,8 +648,15 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     struct spec_fields f;
     char err[256];
     if (spec_parse(spec, len, &f, err, sizeof err) < 0) {
-        log_warnx("bad ACTOR_CREATE from %s: %s", c->peer, err);
-        return -1;
+        /* well framed but not an actor: answer it (if it waits), keep C */
+        char esc[300];
+        log_warnx("refused ACTOR_CREATE from %s: %s", c->peer,
+                  log_escape(esc, sizeof esc, err, strlen(err)));
+        if (f.reqid)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        else
+            conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
+        return 0;
     }
     if (idmap_get(&rt->actors, f.id)) {
         log_warnx("ACTOR_CREATE for an existing actor");
@@ -659,6 +666,8 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     if (a == NULL) {
         if (f.reqid)
             conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
+        else
+            conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
     idmap_put(&rt->actors, a->id, a);
@@ -687,21 +696,23 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 /* A call of an actor arrives here, from a client of this node (JOB is its
  * job) or forwarded by another node (JOB NULL). */
 static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, size_t len,
-                         const char *peer, int owner)
+                         struct conn *c, int owner)
 {
     char err[256];
     struct spec_fields f;
-    if (spec_parse(spec, len, &f, err, sizeof err) < 0 || f.actor == NULL) {
-        log_warnx("bad actor call from %s: %s", peer, f.actor ? err : "no actor");
-        return -1;
+    int prc = spec_parse(spec, len, &f, err, sizeof err);
+    if (prc < 0 || f.actor == NULL) {
+        /* well framed but not a call: answer it (its returns fail), keep C */
+        tasks_reject(rt, c, "ACTOR_CALL", spec, len, prc < 0 ? err : "actor call without an actor");
+        return 0;
     }
     struct actor *a = idmap_get(&rt->actors, f.actor);
     if (job == NULL && a != NULL)
         job = a->job;
     struct task *t = tasks_new(rt, TASK_ACTOR_CALL, job, spec, len, err, sizeof err);
     if (t == NULL) {
-        log_warnx("bad actor call from %s: %s", peer, err);
-        return -1;
+        tasks_reject(rt, c, "ACTOR_CALL", spec, len, err);
+        return 0;
     }
     t->owner = owner;
     if ((a == NULL || a->remote) && cluster_alive_others(rt) > 0 &&
@@ -738,14 +749,14 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, cl->store_id);
+    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c, cl->store_id);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 {
     if (c->role != PROTO_ROLE_NODE)
         return -1;
-    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c->peer, 0);
+    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c, 0);
 }
 
 static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)

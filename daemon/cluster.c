@@ -1,9 +1,19 @@
 /*
- * cluster.c — the cluster as this node sees it: a copy of the node table,
- * refreshed every heartbeat interval (and on the nodes channel when a node
- * dies), and one outgoing connection per peer node, dialed on first use.
- * The global scheduler reads the copy's resources and queue lengths; the
- * object manager and actor routing use the connections.
+ * cluster.c — the cluster as this node sees it: a copy of the node table
+ * and one outgoing connection per peer node, dialed on first use. The
+ * global scheduler reads the copy's resources and queue lengths; the object
+ * manager and actor routing use the connections.
+ *
+ * DESIGN. Membership reaches a node as changes, not by polling every
+ * record: a node that registers publishes its ID on <p>ch:nodes and every
+ * node fetches that one record; a death is published as "<id> DEAD". The
+ * head also reads <p>hb (every node's last heartbeat, free resources and
+ * queue length in one hash) once per heartbeat interval, for its death watch
+ * (heartbeat.c) and the global scheduler; the other nodes read it every
+ * CLUSTER_RESYNC_MS, only to catch a change they missed (an ID they do not
+ * know is fetched, a known node gone from it is dead). So the GCS load of an
+ * idle cluster grows with the node count, not with its square. The whole
+ * table is listed once at start (again until that succeeds).
  */
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -87,49 +97,42 @@ void cluster_node_dead(struct runtime *rt, const char *hex)
     tasks_schedule(rt);
 }
 
-static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
+#define CLUSTER_RESYNC_MS 10000
+
+/* Merge record REC into the view. Returns true if the node is new here. */
+static bool node_merge(struct runtime *rt, const struct gcs_node *rec)
 {
-    struct runtime *rt = arg;
-    rt->cluster_listing = false;
-    if (v == NULL)
-        return;
-    if (rt->n->is_head)
-        heartbeat_check_nodes(rt->n, v, n); /* the head's death watch reads the same table */
-    bool joined = false;
-    for (size_t i = 0; i < n; i++) {
-        struct cluster_node *cn = cluster_find(rt, v[i].node_id);
-        bool alive = strcmp(v[i].state, "ALIVE") == 0;
-        if (cn == NULL) {
-            if (!alive)
-                continue;
-            if (rt->nnodes == rt->nodes_cap) {
-                rt->nodes_cap = rt->nodes_cap ? rt->nodes_cap * 2 : 8;
-                rt->nodes = xreallocarray(rt->nodes, rt->nodes_cap, sizeof *rt->nodes);
-                /* connections point back at nodes by id, not by address: fine to move */
-            }
-            cn = &rt->nodes[rt->nnodes++];
-            memset(cn, 0, sizeof *cn);
-            snprintf(cn->id, sizeof cn->id, "%s", v[i].node_id);
-            cn->alive = true;
-            cn->self = strcmp(v[i].node_id, rt->n->hex) == 0;
-            res_init(&cn->total);
-            res_init(&cn->avail);
-            log_info("node %.8s (%s:%d%s) is in the cluster", cn->id, v[i].address, v[i].port,
-                     v[i].is_head ? ", head" : "");
-            joined = true;
+    struct cluster_node *cn = cluster_find(rt, rec->node_id);
+    bool alive = strcmp(rec->state, "ALIVE") == 0, joined = false;
+    if (cn == NULL) {
+        if (!alive)
+            return false;
+        if (rt->nnodes == rt->nodes_cap) {
+            rt->nodes_cap = rt->nodes_cap ? rt->nodes_cap * 2 : 8;
+            rt->nodes = xreallocarray(rt->nodes, rt->nodes_cap, sizeof *rt->nodes);
+            /* connections point back at nodes by id, not by address: fine to move */
         }
-        snprintf(cn->ip, sizeof cn->ip, "%s", v[i].address);
-        cn->port = v[i].port;
-        cn->is_head = v[i].is_head;
-        if (cn->last_hb != v[i].last_heartbeat_ms) {
-            cn->last_hb = v[i].last_heartbeat_ms;
-            cn->assigned = 0; /* its report now covers what we sent it */
-        }
-        cn->queue_len = v[i].queue_len;
+        cn = &rt->nodes[rt->nnodes++];
+        memset(cn, 0, sizeof *cn);
+        snprintf(cn->id, sizeof cn->id, "%s", rec->node_id);
+        cn->alive = true;
+        cn->self = strcmp(rec->node_id, rt->n->hex) == 0;
+        res_init(&cn->total);
+        res_init(&cn->avail);
+        log_info("node %.8s (%s:%d%s) is in the cluster", cn->id, rec->address, rec->port,
+                 rec->is_head ? ", head" : "");
+        joined = true;
+    }
+    snprintf(cn->ip, sizeof cn->ip, "%s", rec->address);
+    cn->port = rec->port;
+    cn->is_head = rec->is_head;
+    if (joined) {
+        cn->last_hb = rec->last_heartbeat_ms;
+        cn->queue_len = rec->queue_len;
         char err[128];
         struct res_set t = RES_SET_INIT, a = RES_SET_INIT;
-        if (res_parse(&t, v[i].resources_total, err, sizeof err) == 0 &&
-            res_parse(&a, v[i].resources_available, err, sizeof err) == 0) {
+        if (res_parse(&t, rec->resources_total, err, sizeof err) == 0 &&
+            res_parse(&a, rec->resources_available, err, sizeof err) == 0) {
             res_free(&cn->total);
             res_free(&cn->avail);
             cn->total = t;
@@ -138,11 +141,71 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
             res_free(&t);
             res_free(&a);
         }
-        if (!alive && cn->alive)
-            cluster_node_dead(rt, cn->id);
     }
+    if (!alive && cn->alive)
+        cluster_node_dead(rt, cn->id);
+    return joined;
+}
+
+static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
+{
+    struct runtime *rt = arg;
+    rt->cluster_listing = false;
+    if (v == NULL)
+        return;
+    rt->cluster_synced = true;
+    bool joined = false;
+    for (size_t i = 0; i < n; i++)
+        joined |= node_merge(rt, &v[i]);
     if (joined)
         tasks_schedule(rt); /* waiting or infeasible work may fit there */
+}
+
+static void cluster_get_cb(void *arg, const struct gcs_node *v, size_t n)
+{
+    struct runtime *rt = arg;
+    if (v && n == 1 && node_merge(rt, v))
+        tasks_schedule(rt);
+}
+
+/* A read of <p>hb: the load of every node; on the head, its death watch. */
+static void cluster_hb_cb(void *arg, const struct gcs_heartbeat *v, size_t n)
+{
+    struct runtime *rt = arg;
+    rt->cluster_listing = false;
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < rt->nnodes; i++)
+        rt->nodes[i].seen_ = false;
+    for (size_t i = 0; i < n; i++) {
+        struct cluster_node *cn = cluster_find(rt, v[i].node_id);
+        if (cn == NULL) {
+            cluster_learn(rt, v[i].node_id); /* one we missed */
+            continue;
+        }
+        cn->seen_ = true;
+        if (!cn->alive)
+            continue;
+        if (cn->last_hb != v[i].last_ms) {
+            cn->last_hb = v[i].last_ms;
+            cn->assigned = 0; /* its report now covers what we sent it */
+        }
+        cn->queue_len = v[i].queue_len;
+        struct res_set a = RES_SET_INIT;
+        char err[128];
+        if (res_parse(&a, v[i].resources_available, err, sizeof err) == 0) {
+            res_free(&cn->avail);
+            cn->avail = a;
+        } else {
+            res_free(&a);
+        }
+        if (rt->n->is_head)
+            heartbeat_check_node(rt->n, cn->id, cn->ip, cn->last_hb);
+    }
+    /* a node gone from <p>hb was marked dead (or stopped) */
+    for (size_t i = 0; i < rt->nnodes; i++)
+        if (!rt->nodes[i].seen_ && rt->nodes[i].alive && !rt->nodes[i].self)
+            cluster_node_dead(rt, rt->nodes[i].id);
 }
 
 static void cluster_refresh(evutil_socket_t fd, short what, void *arg)
@@ -153,7 +216,10 @@ static void cluster_refresh(evutil_socket_t fd, short what, void *arg)
     if (rt->cluster_listing || !gcs_client_connected(rt->n->gcs))
         return;
     rt->cluster_listing = true;
-    gcs_nodes_list(rt->n->gcs, cluster_list_cb, rt);
+    if (!rt->cluster_synced)
+        gcs_nodes_list(rt->n->gcs, cluster_list_cb, rt);
+    else
+        gcs_node_heartbeats(rt->n->gcs, cluster_hb_cb, rt);
 }
 
 static void cluster_nodes_msg(void *arg, const char *suffix, const char *msg, size_t len)
@@ -161,23 +227,51 @@ static void cluster_nodes_msg(void *arg, const char *suffix, const char *msg, si
     (void)suffix;
     struct runtime *rt = arg;
     char id[IDS_HEX_SIZE];
-    if (len > 2 * IDS_SIZE && strstr(msg, " DEAD")) {
-        memcpy(id, msg, 2 * IDS_SIZE);
-        id[2 * IDS_SIZE] = '\0';
-        cluster_node_dead(rt, id);
-    } else {
-        cluster_refresh(-1, 0, rt); /* a node joined: look now */
+    if (len < 2 * IDS_SIZE) {
+        cluster_refresh(-1, 0, rt);
+        return;
     }
+    memcpy(id, msg, 2 * IDS_SIZE);
+    id[2 * IDS_SIZE] = '\0';
+    if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5))
+        cluster_node_dead(rt, id);
+    else if (!rt->cluster_synced)
+        cluster_refresh(-1, 0, rt); /* (our own join, at start) the whole table */
+    else
+        cluster_learn(rt, id); /* a node joined: fetch it */
+}
+
+void cluster_learn(struct runtime *rt, const char *hex)
+{
+    if (cluster_find(rt, hex) == NULL)
+        gcs_node_get(rt->n->gcs, hex, cluster_get_cb, rt);
+}
+
+static void cluster_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct runtime *rt = arg;
+    if (rt->cluster_synced) {
+        event_del(rt->cluster_retry); /* freed by cluster_free */
+        return;
+    }
+    cluster_refresh(fd, what, rt);
 }
 
 void cluster_init(struct runtime *rt)
 {
-    int ms = rt->n->cfg->heartbeat_interval_ms;
+    int ms = rt->n->is_head ? rt->n->cfg->heartbeat_interval_ms : CLUSTER_RESYNC_MS;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     rt->cluster_timer = event_new(rt->n->base, -1, EV_PERSIST, cluster_refresh, rt);
     event_add(rt->cluster_timer, &tv);
     gcs_subscribe(rt->n->gcs, "ch:nodes", cluster_nodes_msg, rt);
     cluster_refresh(-1, 0, rt);
+    if (!rt->n->is_head) {
+        /* until the first listing succeeds, try again at the head's pace */
+        rt->cluster_retry = event_new(rt->n->base, -1, EV_PERSIST, cluster_retry_cb, rt);
+        struct timeval r = { rt->n->cfg->heartbeat_interval_ms / 1000,
+                             (rt->n->cfg->heartbeat_interval_ms % 1000) * 1000 };
+        event_add(rt->cluster_retry, &r);
+    }
 }
 
 void cluster_free(struct runtime *rt)
@@ -186,6 +280,9 @@ void cluster_free(struct runtime *rt)
     if (rt->cluster_timer)
         event_free(rt->cluster_timer);
     rt->cluster_timer = NULL;
+    if (rt->cluster_retry)
+        event_free(rt->cluster_retry);
+    rt->cluster_retry = NULL;
     for (size_t i = 0; i < rt->nnodes; i++) {
         if (rt->nodes[i].conn) {
             rt->nodes[i].conn->on_close = NULL;

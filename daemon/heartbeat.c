@@ -1,12 +1,14 @@
 /*
- * heartbeat.c — liveness. Every node writes a heartbeat into its node-table
- * record each heartbeat_interval_ms (with its free resources and queue
- * length, which the global scheduler reads). The head watches the table: a
- * node whose last_heartbeat_ms has not changed for node_timeout_ms, measured
- * on the head's own monotonic clock (so clock skew between machines does not
- * matter), is marked DEAD and published on the nodes channel. The head reads
- * the table once per heartbeat interval, for its cluster view (cluster.c),
- * which hands each read here.
+ * heartbeat.c — liveness. Every node writes a heartbeat (its free resources
+ * and queue length, which the global scheduler reads) into its <p>hb entry:
+ * at a heartbeat interval when they changed, else as a keepalive every
+ * quarter of node_timeout_ms (at most HEARTBEAT_KEEPALIVE_MS, never more
+ * often than the interval), so an idle node costs the GCS under one HSET a
+ * second. The head watches <p>hb: a node whose last heartbeat has not
+ * changed for node_timeout_ms, measured on the head's own monotonic clock
+ * (so clock skew between machines does not matter), is marked DEAD and
+ * published on the nodes channel. The head reads <p>hb once per heartbeat
+ * interval, for its cluster view (cluster.c), which hands each read here.
  */
 #include "daemon/node.h"
 
@@ -32,7 +34,17 @@ struct node_monitor {
     size_t n, cap;
 };
 
-void heartbeat_send_now(struct node *n)
+#define HEARTBEAT_KEEPALIVE_MS 2000
+
+static long long keepalive_ms(const struct node *n)
+{
+    long long k = n->cfg->node_timeout_ms / 4;
+    if (k > HEARTBEAT_KEEPALIVE_MS)
+        k = HEARTBEAT_KEEPALIVE_MS;
+    return k < n->cfg->heartbeat_interval_ms ? n->cfg->heartbeat_interval_ms : k;
+}
+
+static void heartbeat_send(struct node *n, bool force)
 {
     /* the store's free bytes are what object_store_memory has available */
     struct objstore_stats st;
@@ -42,15 +54,28 @@ void heartbeat_send_now(struct node *n)
     struct buf b = BUF_INIT;
     res_format(&n->avail, &b);
     buf_append(&b, "", 1);
-    gcs_node_heartbeat(n->gcs, n->hex, net_wall_ms(), b.data, runtime_queue_len(n->rt));
+    long long q = runtime_queue_len(n->rt), now = net_now_ms();
+    /* unchanged since the last one: only the keepalive */
+    if (force || q != n->hb_queue || strcmp(b.data, n->hb_avail) != 0 ||
+        now - n->hb_sent_ms >= keepalive_ms(n)) {
+        gcs_node_heartbeat(n->gcs, n->hex, net_wall_ms(), b.data, q);
+        snprintf(n->hb_avail, sizeof n->hb_avail, "%s", b.data);
+        n->hb_queue = q;
+        n->hb_sent_ms = now;
+    }
     buf_free(&b);
+}
+
+void heartbeat_send_now(struct node *n)
+{
+    heartbeat_send(n, true);
 }
 
 static void hb_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    heartbeat_send_now(arg);
+    heartbeat_send(arg, false);
 }
 
 static struct seen *monitor_find(struct node_monitor *m, const char *id)
@@ -69,31 +94,28 @@ static struct seen *monitor_find(struct node_monitor *m, const char *id)
     return s;
 }
 
-void heartbeat_check_nodes(struct node *n, const struct gcs_node *v, size_t count)
+bool heartbeat_check_node(struct node *n, const char *id, const char *address, long long last_hb)
 {
     struct node_monitor *m = n->monitor;
-    if (m == NULL || v == NULL || n->stopping)
-        return;
+    if (m == NULL || n->stopping)
+        return false;
     long long now = net_now_ms();
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(v[i].state, "ALIVE") != 0)
-            continue;
-        struct seen *s = monitor_find(m, v[i].node_id);
-        if (s->last_hb != v[i].last_heartbeat_ms) {
-            s->last_hb = v[i].last_heartbeat_ms;
-            s->changed_ms = now;
-            continue;
-        }
-        if (now - s->changed_ms > n->cfg->node_timeout_ms && strcmp(v[i].node_id, n->hex) != 0) {
-            char reason[128];
-            snprintf(reason, sizeof reason, "no heartbeat for %lld ms", now - s->changed_ms);
-            log_warnx("node %s (%s) is dead: %s", v[i].node_id, v[i].address, reason);
-            gcs_node_mark_dead(n->gcs, v[i].node_id, reason);
-            gcs_node_forget_objects(n->gcs, v[i].node_id); /* it holds nothing now */
-            gcs_event_add(n->gcs, "NODE_DEAD", v[i].node_id, v[i].node_id, reason);
-            runtime_node_dead(n->rt, v[i].node_id);
-        }
+    struct seen *s = monitor_find(m, id);
+    if (s->last_hb != last_hb) {
+        s->last_hb = last_hb;
+        s->changed_ms = now;
+        return false;
     }
+    if (now - s->changed_ms <= n->cfg->node_timeout_ms || strcmp(id, n->hex) == 0)
+        return false;
+    char reason[128];
+    snprintf(reason, sizeof reason, "no heartbeat for %lld ms", now - s->changed_ms);
+    log_warnx("node %s (%s) is dead: %s", id, address, reason);
+    gcs_node_mark_dead(n->gcs, id, reason);
+    gcs_node_forget_objects(n->gcs, id); /* it holds nothing now */
+    gcs_event_add(n->gcs, "NODE_DEAD", id, id, reason);
+    runtime_node_dead(n->rt, id);
+    return true;
 }
 
 void heartbeat_start(struct node *n)

@@ -436,6 +436,7 @@ struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin
     if (access(path, R_OK) == 0)
         j->lib_path = xstrdup(path);
     log_info("job %s of node %.8s: placed work arrives here", j->hex, origin);
+    cluster_learn(rt, origin); /* its results go back there */
     return j;
 }
 

@@ -27,7 +27,9 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,91 @@ static int node_fail(struct node *n, const char *msg)
     log_error("%s", msg);
     node_report(n, "error %s", msg);
     return 1;
+}
+
+/* ---- what a dead node of this temp dir left behind ---------------------------------- */
+
+/* True if PID is alive, not a zombie, and its command line mentions WHAT
+ * (a recycled pid is someone else's). */
+static bool node_pid_is(pid_t pid, const char *what)
+{
+    if (pid <= 0 || kill(pid, 0) < 0)
+        return false;
+    char path[64], cmd[4096];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    size_t len = fread(cmd, 1, sizeof cmd - 1, fp);
+    fclose(fp);
+    for (size_t i = 0; i < len; i++)
+        if (cmd[i] == '\0')
+            cmd[i] = ' ';
+    cmd[len] = '\0';
+    return len > 0 && strstr(cmd, what) != NULL;
+}
+
+struct node_sweep {
+    const char *own;   /* this node's session directory: never swept */
+    int swept;
+};
+
+/* One session directory DIR: if the rayd that owned it is dead (killed, or
+ * crashed), remove its shared-memory store and stop the redis-server it had
+ * started (only one whose working directory is DIR/redis: ours, not a
+ * recycled pid). A live node's session is left alone. */
+static void node_sweep_one(const char *dir, void *arg)
+{
+    struct node_sweep *sw = arg;
+    if (strcmp(dir, sw->own) == 0)
+        return;
+    char pidtext[32] = "";
+    pid_t rayd = session_pidfile_read(dir, "rayd.pid");
+    if (rayd <= 0 && session_info_get(dir, "pid", pidtext, sizeof pidtext) == 0)
+        rayd = (pid_t)atoi(pidtext);
+    if (rayd <= 0 || node_pid_is(rayd, "rayd"))
+        return; /* never started, or alive */
+    char store[256];
+    if (session_info_get(dir, "store", store, sizeof store) == 0 && store[0] == '/' &&
+        strchr(store + 1, '/') == NULL && shm_unlink(store) == 0) {
+        log_info("removed the object store %s of dead node (session %s)", store, dir);
+        sw->swept++;
+    }
+    pid_t redis = session_pidfile_read(dir, "redis.pid");
+    if (node_pid_is(redis, "redis")) {
+        char cwd[4096], want[4096];
+        snprintf(want, sizeof want, "%s/redis", dir);
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int)redis);
+        ssize_t len = readlink(link, cwd, sizeof cwd - 1);
+        char real[4096];
+        if (len > 0 && (cwd[len] = '\0', realpath(want, real)) && strcmp(cwd, real) == 0) {
+            log_info("stopping redis-server %d of dead node (session %s)", (int)redis, dir);
+            kill(redis, SIGTERM);
+            for (int i = 0; i < 200 && node_pid_is(redis, "redis"); i++)
+                usleep(10000);
+            if (node_pid_is(redis, "redis"))
+                kill(redis, SIGKILL);
+            for (int i = 0; i < 100 && node_pid_is(redis, "redis"); i++)
+                usleep(10000);
+            sw->swept++;
+        }
+    }
+}
+
+/* Sweep every dead node's session under the temp dir that holds OWN (this
+ * node's session). Runs at start-up, before the loop: it may wait for a
+ * stale redis-server to exit (2 s at most). */
+static void node_sweep_stale(const char *own)
+{
+    char temp_dir[4096];
+    snprintf(temp_dir, sizeof temp_dir, "%s", own);
+    char *slash = strrchr(temp_dir, '/');
+    if (slash == NULL || slash == temp_dir)
+        return;
+    *slash = '\0';
+    struct node_sweep sw = { .own = own };
+    session_foreach(temp_dir, node_sweep_one, &sw);
 }
 
 static void detect_ip(char *out, size_t outlen)
@@ -174,7 +261,7 @@ static void node_write_info(struct node *n)
                            n->hex, n->ip, n->tcp_port, n->sock_path, n->gcs_host, n->gcs_port,
                            n->store_name, (unsigned long long)n->store_size, n->session_dir,
                            (int)getpid(), n->is_head ? 1 : 0, n->cfg->cluster_name, hostname);
-    if (session_file_write(n->session_dir, "node.info", text, 0644) < 0)
+    if (session_file_write(n->session_dir, "node.info", text, 0600) < 0)
         log_warn("cannot write node.info");
     free(text);
 }
@@ -342,6 +429,7 @@ int node_main(struct rayd_config *cfg)
     log_set_name("rayd");
     log_route_libevent();
     session_pidfile_write(n->session_dir, "rayd.pid", getpid());
+    node_sweep_stale(n->session_dir);
 
     /* who we are */
     ids_random(n->id, sizeof n->id);

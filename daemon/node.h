@@ -54,6 +54,8 @@ struct node {
     struct event *sig_term, *sig_int, *sig_chld, *sig_hup;
     struct runtime *rt;               /* tasks, workers, actors, jobs (daemon/runtime.h) */
     struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
+    char hb_avail[512];               /* what the last heartbeat said (heartbeat.c) */
+    long long hb_queue, hb_sent_ms;
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit
@@ -64,11 +66,11 @@ int node_main(struct rayd_config *cfg);
  * marks nodes DEAD whose heartbeat stops for node_timeout_ms. */
 void heartbeat_start(struct node *n);
 void heartbeat_stop(struct node *n);
-/* Head: look at a read of the node table (V, COUNT; V NULL when the read
- * failed) and declare dead the nodes whose heartbeat has not changed for
- * node_timeout_ms. Called by the cluster view with each of its reads. */
-struct gcs_node;
-void heartbeat_check_nodes(struct node *n, const struct gcs_node *v, size_t count);
+/* Head: node ID (at ADDRESS, for the log) last heartbeat LAST_HB as read
+ * from <p>hb. Declares it dead (marks it DEAD in the GCS, tells the
+ * runtime) once that has not changed for node_timeout_ms; returns true then.
+ * Called by the cluster view with each of its reads. */
+bool heartbeat_check_node(struct node *n, const char *id, const char *address, long long last_hb);
 /* Current "resources available" and queue length as the heartbeat reports them. */
 void heartbeat_send_now(struct node *n);
 

@@ -357,7 +357,7 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL)
+    if (cl == NULL || cl->job == NULL)
         return -1;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     if (ids_job(id) != cl->job->num)
@@ -532,8 +532,12 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     uint8_t (*ids)[IDS_SIZE] = NULL;
     int n = read_ids(&m->f[1], &ids);
-    if (n < 0)
-        return -1;
+    if (n < 0) {
+        /* well framed, but not a list of IDs: answer nil (the caller's
+         * ray_wait gives RAY_EINVAL) and keep the client */
+        log_warnx("refused OBJ_WAIT from %s: ids are not an array of 20-byte IDs", c->peer);
+        return conn_send(c, PROTO_OBJ_WAIT_OK, m->f[0].as.u, "", (size_t)0) < 0 ? -1 : 0;
+    }
     struct wait_req *w = xcalloc(1, sizeof *w);
     w->rt = rt;
     w->cl = cl;
@@ -569,8 +573,10 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     uint8_t (*ids)[IDS_SIZE] = NULL;
     int n = read_ids(&m->f[0], &ids);
-    if (n < 0)
-        return -1;
+    if (n < 0) { /* no reply to give: say so in the log, keep the peer */
+        log_warnx("refused OBJ_FREE from %s: ids are not an array of 20-byte IDs", c->peer);
+        return 0;
+    }
     for (int i = 0; i < n; i++) {
         objstore_delete(rt->n->store, ids[i]);
         if (!from_node && !objrec_freed(rt, ids[i])) {

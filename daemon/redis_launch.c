@@ -7,10 +7,12 @@
 #include "common/netutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,13 +90,25 @@ int redis_launch_start(struct redis_launch *rl, const char *binary, const char *
             "databases 1\nlatency-tracking no\n",
             ip, port, password, datadir, logpath);
     fclose(fp);
+    /* redis-server appends to its log: made here, it is 0600 whatever the umask */
+    int lfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (lfd >= 0) {
+        fchmod(lfd, 0600);
+        close(lfd);
+    }
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
+        /* redis dies with its head: SIGTERM (a clean shutdown, the AOF
+         * flushed) when the thread that started it exits, however it exits;
+         * if the head is already gone, do not start at all */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+            _exit(127);
         /* redis must not inherit the daemon's sockets; stdio to /dev/null */
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
@@ -102,6 +116,7 @@ int redis_launch_start(struct redis_launch *rl, const char *binary, const char *
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
         signal(SIGPIPE, SIG_DFL);
+        umask(077); /* its AOF and log are the session's: private */
         execl(bin, bin, conf, (char *)NULL);
         _exit(127);
     }

@@ -16,6 +16,7 @@
 #include "objstore/objstore.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,8 @@ struct client *rt_client_of(struct conn *c)
 {
     if (c->role != PROTO_ROLE_WORKER && c->role != PROTO_ROLE_DRIVER)
         return NULL;
-    return c->owner;
+    /* a standalone driver still waiting for its job number is no client yet */
+    return conn_owner(c, CONN_OWNER_CLIENT);
 }
 
 struct job *rt_job_find(struct runtime *rt, uint32_t num)
@@ -60,7 +62,10 @@ void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line,
     if (j->logf == NULL) {
         char path[4096];
         snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
-        j->logf = fopen(path, "a");
+        /* a job's output is its user's: 0600 like the rest of the session */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0 && (j->logf = fdopen(fd, "a")) == NULL)
+            close(fd);
     }
     if (j->logf) {
         fwrite(line, 1, len, j->logf);
@@ -179,12 +184,13 @@ static struct client *client_new(struct runtime *rt, struct conn *c, struct job 
     if (rt->clients)
         rt->clients->prev = cl;
     rt->clients = cl;
-    c->owner = cl;
-    c->on_close = rt_client_gone;
+    conn_set_owner(c, CONN_OWNER_CLIENT, cl, rt_client_gone);
     return cl;
 }
 
-/* A standalone driver waits for its job number. */
+/* A standalone driver waits for its job number: its connection is held
+ * (conn_hold) so that what it sends meanwhile is dispatched, in order, once
+ * it is a client with a job. */
 struct standalone_ctx {
     struct runtime *rt;
     struct conn *c;      /* NULL once the connection went away */
@@ -202,10 +208,8 @@ static void standalone_job_ready(void *arg, struct job *j)
     struct standalone_ctx *ctx = arg;
     struct runtime *rt = ctx->rt;
     struct conn *c = ctx->c;
-    if (c) {
-        c->owner = NULL;
-        c->on_close = NULL;
-    }
+    if (c)
+        conn_set_owner(c, CONN_OWNER_NONE, NULL, NULL);
     free(ctx);
     if (c == NULL) {
         if (j)
@@ -220,6 +224,7 @@ static void standalone_job_ready(void *arg, struct job *j)
     cl->is_driver = true;
     j->driver = cl;
     send_hello_ok(rt, c, j->num, NULL);
+    conn_release(c); /* replay what it sent before HELLO_OK */
 }
 
 static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, void *arg)
@@ -271,8 +276,8 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         struct standalone_ctx *ctx = xcalloc(1, sizeof *ctx);
         ctx->rt = rt;
         ctx->c = c;
-        c->owner = ctx;
-        c->on_close = standalone_conn_gone;
+        conn_set_owner(c, CONN_OWNER_STANDALONE, ctx, standalone_conn_gone);
+        conn_hold(c);
         jobs_new_standalone(rt, standalone_job_ready, ctx);
         return 0;
     }
@@ -342,8 +347,7 @@ void runtime_free(struct runtime *rt)
     while (rt->clients) {
         struct client *cl = rt->clients;
         rt->clients = cl->next;
-        cl->conn->owner = NULL;
-        cl->conn->on_close = NULL;
+        conn_set_owner(cl->conn, CONN_OWNER_NONE, NULL, NULL);
         free(cl);
     }
     cluster_free(rt);

@@ -201,6 +201,7 @@ struct cluster_node {
     long long last_hb;       /* last_heartbeat_ms from the table */
     int assigned;            /* tasks placed there since its last heartbeat (head) */
     struct conn *conn;       /* our connection to it, or NULL */
+    bool seen_;              /* in the last read of <p>hb (cluster.c) */
 };
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -237,7 +238,9 @@ struct runtime {
     struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
     size_t nnodes, nodes_cap;
     struct event *cluster_timer;
+    struct event *cluster_retry; /* non-head: lists again until the first listing works */
     bool cluster_listing;
+    bool cluster_synced;         /* the whole table was listed once */
     struct objmgr *om;          /* object transfers (objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     bool stopping;
@@ -292,6 +295,9 @@ size_t cluster_alive_others(struct runtime *rt);
 struct conn *cluster_conn(struct runtime *rt, const char *hex);
 /* Node HEX is dead (seen in the table or on the nodes channel). */
 void cluster_node_dead(struct runtime *rt, const char *hex);
+/* Fetch node HEX's record into the view if it is not there yet (a node that
+ * sends us work before its join reached us). */
+void cluster_learn(struct runtime *rt, const char *hex);
 
 /* runtime.c */
 /* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at
@@ -361,6 +367,13 @@ void tasks_free(struct runtime *rt);
 struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j,
                        const void *spec, size_t len, char *err, size_t errlen);
 void tasks_destroy(struct runtime *rt, struct task *t);
+/* A well-framed WHAT ("TASK_SUBMIT", "ACTOR_CALL") from C that the node cannot
+ * take (bad spec or resources; WHY says what): answer it and keep C. Its
+ * returns, when SPEC names an id, get ERROR objects RAY_EINVAL "node N
+ * refused WHAT: WHY", so the caller's ray_get says why; without an id, C
+ * gets an ERROR message (and stays open). */
+void tasks_reject(struct runtime *rt, struct conn *c, const char *what, const void *spec,
+                  size_t len, const char *why);
 /* Put T in the scheduler: it waits for its deps, then queues. */
 void tasks_enqueue(struct runtime *rt, struct task *t);
 /* A dep of T is now here. */

@@ -6,7 +6,13 @@
  * state's limit before reading its body, decodes the body in place
  * (proto_decode: no allocation) and dispatches by type. A connection moves
  * HANDSHAKE -> READY -> CLOSING through conn_set_state, which checks and
- * traces every transition.
+ * traces every transition; a READY connection whose owner is not ready yet
+ * may be HELD (nothing dispatched, its input kept) and released to READY.
+ *
+ * Peers that have not said HELLO are kept on a short leash (server.h,
+ * docs/security.md): an absolute deadline from accept, a bound on how many
+ * there are in all and per source address, and listeners that pause instead
+ * of spinning when the node runs out of descriptors.
  */
 #include "daemon/server.h"
 
@@ -23,12 +29,15 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,13 +58,47 @@ struct server {
     size_t nconns;
     uint64_t next_id;
     struct buf scratch;  /* conn_send's encoding buffer */
+    /* unauthenticated connections (server.h limits): all of them on the
+     * list (for the deadline), the TCP ones counted */
+    struct conn *unauth;
+    size_t nunauth, max_unauth;
+    unsigned long refused;      /* over a limit since the last log line */
+    long long refused_log_ms;
+    const char *refused_why;
+    struct event *refused_ev;   /* reports the last refusals of a burst */
+    /* descriptor exhaustion: a reserve fd, and listeners paused meanwhile */
+    int reserve_fd;
+    struct event *backoff_ev;
+    bool paused;
 };
+
+static void unauth_remove(struct conn *c)
+{
+    struct server *s = c->srv;
+    if (!c->unauth_)
+        return;
+    c->unauth_ = false;
+    if (c->uprev_)
+        c->uprev_->unext_ = c->unext_;
+    else
+        s->unauth = c->unext_;
+    if (c->unext_)
+        c->unext_->uprev_ = c->uprev_;
+    c->unext_ = c->uprev_ = NULL;
+    if (c->src_ != 0)
+        s->nunauth--;
+    if (c->deadline_ev_) {
+        event_free(c->deadline_ev_);
+        c->deadline_ev_ = NULL;
+    }
+}
 
 static const char *conn_state_name(enum conn_state s)
 {
     switch (s) {
     case CONN_HANDSHAKE: return "handshake";
     case CONN_READY: return "ready";
+    case CONN_HELD: return "held";
     case CONN_CLOSING: return "closing";
     }
     return "?";
@@ -64,7 +107,8 @@ static const char *conn_state_name(enum conn_state s)
 static void conn_set_state(struct conn *c, enum conn_state to)
 {
     bool ok = (c->state == CONN_HANDSHAKE && (to == CONN_READY || to == CONN_CLOSING)) ||
-              (c->state == CONN_READY && to == CONN_CLOSING);
+              (c->state == CONN_READY && (to == CONN_HELD || to == CONN_CLOSING)) ||
+              (c->state == CONN_HELD && (to == CONN_READY || to == CONN_CLOSING));
     if (!ok) {
         log_error("conn %llu: bad state change %s -> %s", (unsigned long long)c->id,
                   conn_state_name(c->state), conn_state_name(to));
@@ -72,7 +116,22 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     }
     log_debug("conn %llu (%s): %s -> %s", (unsigned long long)c->id, c->peer,
               conn_state_name(c->state), conn_state_name(to));
+    if (c->state == CONN_HANDSHAKE)
+        unauth_remove(c); /* authenticated or refused: no longer on the leash */
     c->state = to;
+}
+
+void conn_set_owner(struct conn *c, enum conn_owner_kind kind, void *owner,
+                    void (*on_close)(struct conn *c, void *owner))
+{
+    c->owner_kind = kind;
+    c->owner = owner;
+    c->on_close = on_close;
+}
+
+void *conn_owner(const struct conn *c, enum conn_owner_kind kind)
+{
+    return c->owner_kind == kind ? c->owner : NULL;
 }
 
 static void conn_free(struct conn *c)
@@ -85,6 +144,7 @@ static void conn_free(struct conn *c)
     if (c->next_)
         c->next_->prev_ = c->prev_;
     s->nconns--;
+    unauth_remove(c);
     if (c->on_close) {
         void (*cb)(struct conn *, void *) = c->on_close;
         c->on_close = NULL;
@@ -218,7 +278,6 @@ static int conn_dispatch(struct conn *c, const struct proto_msg *m)
         }
         c->pid = (pid_t)m->f[3].as.u;
         conn_set_state(c, CONN_READY);
-        bufferevent_set_timeouts(c->bev_, NULL, NULL); /* authenticated peers may idle */
         c->role = (int)role;
         if (s->hello_fn && s->hello_fn(c, m, role, s->hello_arg) < 0) {
             if (!c->dead_ && c->state != CONN_CLOSING)
@@ -286,13 +345,15 @@ static int conn_dispatch(struct conn *c, const struct proto_msg *m)
     return -1;
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* Dispatch up to MAX complete frames of C's input. Returns false if C was
+ * closed meanwhile (and is freed). */
+static bool conn_read_frames(struct conn *c, int max)
 {
-    struct conn *c = arg;
+    struct bufferevent *bev = c->bev_;
     struct evbuffer *in = bufferevent_get_input(bev);
     c->in_dispatch_ = true;
-    for (int handled = 0; handled < SERVER_MAX_FRAMES_PER_WAKEUP; handled++) {
-        if (c->dead_ || c->state == CONN_CLOSING)
+    for (int handled = 0; handled < max; handled++) {
+        if (c->dead_ || c->state == CONN_CLOSING || c->state == CONN_HELD)
             break;
         size_t avail = evbuffer_get_length(in);
         unsigned char hdr[4];
@@ -327,6 +388,20 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     c->in_dispatch_ = false;
     if (c->dead_) {
         conn_free(c);
+        return false;
+    }
+    return true;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (!conn_read_frames(c, SERVER_MAX_FRAMES_PER_WAKEUP))
+        return;
+    if (c->state == CONN_HELD) {
+        /* keep what arrives, up to a bound; then TCP pushes back */
+        bufferevent_setwatermark(bev, EV_READ, 0, SERVER_HOLD_MAX_BYTES);
         return;
     }
     if (c->state != CONN_CLOSING && evbuffer_get_length(in) >= 4) {
@@ -350,8 +425,92 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         log_debug("conn %llu (%s) closed%s", (unsigned long long)c->id, c->peer,
                   (what & BEV_EVENT_ERROR) ? " with an error" : "");
+        /* what a peer sent before it went away still counts (a dead
+         * worker's last TASK_DONEs): frames left for the next turn by the
+         * per-wakeup bound are dispatched now */
+        if ((what & BEV_EVENT_EOF) && c->state == CONN_READY && !conn_read_frames(c, INT_MAX))
+            return;
         conn_close(c);
     }
+}
+
+void conn_hold(struct conn *c)
+{
+    if (c->dead_ || c->state != CONN_READY)
+        return;
+    conn_set_state(c, CONN_HELD);
+    bufferevent_setwatermark(c->bev_, EV_READ, 0, SERVER_HOLD_MAX_BYTES);
+}
+
+void conn_release(struct conn *c)
+{
+    if (c->dead_ || c->state != CONN_HELD)
+        return;
+    conn_set_state(c, CONN_READY);
+    bufferevent_setwatermark(c->bev_, EV_READ, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev_)) > 0)
+        bufferevent_trigger(c->bev_, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    if (c->state != CONN_HANDSHAKE || c->dead_)
+        return;
+    log_debug("conn %llu (%s): no HELLO within %d s: closing", (unsigned long long)c->id, c->peer,
+              SERVER_HELLO_DEADLINE_S);
+    conn_close(c);
+}
+
+/* Number of unauthenticated connections from SRC (a bounded walk: at most
+ * max_unauth entries). */
+static size_t unauth_from(const struct server *s, uint32_t src)
+{
+    size_t n = 0;
+    for (const struct conn *c = s->unauth; c; c = c->unext_)
+        n += c->src_ == src;
+    return n;
+}
+
+static void server_timer_ms(struct event *ev, long long ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(ev, &tv);
+}
+
+static void server_refused_report(struct server *s)
+{
+    if (s->refused == 0)
+        return;
+    log_warnx("refused %lu unauthenticated connection(s) since the last report (latest: %s; "
+              "limits: %zu in all, %d per source address)",
+              s->refused, s->refused_why, s->max_unauth, SERVER_MAX_UNAUTH_PER_SOURCE);
+    s->refused = 0;
+    s->refused_log_ms = net_now_ms();
+}
+
+static void server_refused_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server_refused_report(arg);
+}
+
+/* A connection over a limit: accepted and closed at once, counted, and
+ * summed up in at most one log line a second (the last of a burst by a
+ * timer). */
+static void server_refuse(struct server *s, evutil_socket_t fd, const char *why)
+{
+    close(fd);
+    s->refused++;
+    s->refused_why = why;
+    long long left = s->refused_log_ms + 1000 - net_now_ms();
+    if (left <= 0)
+        server_refused_report(s);
+    else if (!evtimer_pending(s->refused_ev, NULL))
+        server_timer_ms(s->refused_ev, left);
 }
 
 /* Link C (its bufferevent made) into the server's connections and start reading. */
@@ -372,10 +531,23 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     (void)l;
     (void)salen;
     struct server *s = arg;
+    uint32_t src = 0;
+    if (sa->sa_family == AF_INET) {
+        src = ((struct sockaddr_in *)sa)->sin_addr.s_addr;
+        if (s->nunauth >= s->max_unauth) {
+            server_refuse(s, fd, "too many in all");
+            return;
+        }
+        if (unauth_from(s, src) >= SERVER_MAX_UNAUTH_PER_SOURCE) {
+            server_refuse(s, fd, "too many from one address");
+            return;
+        }
+    }
     struct conn *c = xcalloc(1, sizeof *c);
     c->id = ++s->next_id;
     c->srv = s;
     c->state = CONN_HANDSHAKE;
+    c->src_ = src;
     if (sa->sa_family == AF_UNIX) {
         c->is_unix = true;
         snprintf(c->peer, sizeof c->peer, "unix:%d", (int)fd);
@@ -394,9 +566,18 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
         return;
     }
     conn_attach(s, c);
-    /* an unauthenticated peer gets 10 s to say HELLO */
-    struct timeval tv = { 10, 0 };
-    bufferevent_set_timeouts(c->bev_, &tv, NULL);
+    /* an unauthenticated peer gets SERVER_HELLO_DEADLINE_S from now to say
+     * HELLO, however it spaces its bytes */
+    c->unauth_ = true;
+    c->unext_ = s->unauth;
+    if (s->unauth)
+        s->unauth->uprev_ = c;
+    s->unauth = c;
+    if (c->src_ != 0)
+        s->nunauth++;
+    c->deadline_ev_ = evtimer_new(s->base, conn_deadline_cb, c);
+    struct timeval tv = { SERVER_HELLO_DEADLINE_S, 0 };
+    evtimer_add(c->deadline_ev_, &tv);
     log_debug("conn %llu accepted from %s", (unsigned long long)c->id, c->peer);
 }
 
@@ -474,11 +655,48 @@ bool server_hello_proof(const struct server *s, const struct proto_msg *hello, u
     return false;
 }
 
+static void server_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *s = arg;
+    s->paused = false;
+    for (int i = 0; i < s->nlisteners; i++)
+        evconnlistener_enable(s->listeners[i]);
+    if (s->reserve_fd < 0)
+        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void server_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-    (void)l;
-    (void)arg;
-    log_warn("accept");
+    struct server *s = arg;
+    int err = errno;
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+        log_warn("accept");
+        return;
+    }
+    /* Out of descriptors: the pending connection would wake us at once,
+     * forever. Use the reserve descriptor to take it off the queue and
+     * close it, and pause every listener for a while. */
+    if (s->reserve_fd >= 0) {
+        close(s->reserve_fd);
+        s->reserve_fd = -1;
+        int fd = accept4(evconnlistener_get_fd(l), NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+            close(fd);
+        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (!s->paused) {
+        s->paused = true;
+        for (int i = 0; i < s->nlisteners; i++)
+            evconnlistener_disable(s->listeners[i]);
+        struct timeval tv = { 0, SERVER_ACCEPT_BACKOFF_MS * 1000 };
+        evtimer_add(s->backoff_ev, &tv);
+    }
+    log_debug("accept failed with %zu connections open", s->nconns);
+    errno = err;
+    /* the same text each time, so that the log collapses an episode */
+    log_warn("accept: pausing new connections for %d ms", SERVER_ACCEPT_BACKOFF_MS);
 }
 
 struct server *server_new(struct event_base *base, const char *token)
@@ -486,6 +704,15 @@ struct server *server_new(struct event_base *base, const char *token)
     struct server *s = xcalloc(1, sizeof *s);
     s->base = base;
     s->token = xstrdup(token);
+    s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    s->backoff_ev = evtimer_new(base, server_backoff_cb, s);
+    s->refused_ev = evtimer_new(base, server_refused_cb, s);
+    /* unauthenticated peers may hold at most a quarter of our descriptors */
+    s->max_unauth = SERVER_MAX_UNAUTH;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < s->max_unauth)
+        s->max_unauth = rl.rlim_cur / 4 > 16 ? (size_t)(rl.rlim_cur / 4) : 16;
     return s;
 }
 
@@ -564,6 +791,12 @@ void server_free(struct server *s)
         free(s->unix_path);
     }
     buf_free(&s->scratch);
+    if (s->backoff_ev)
+        event_free(s->backoff_ev);
+    if (s->refused_ev)
+        event_free(s->refused_ev);
+    if (s->reserve_fd >= 0)
+        close(s->reserve_fd);
     free(s->token);
     free(s);
 }

@@ -3,7 +3,8 @@
  * workers, drivers and the CLI, and a TCP port for other nodes, remote
  * drivers and the CLI. Every connection starts with HELLO (protocol version
  * and cluster token, protocol.h); until then frames are limited to
- * PROTO_MAX_FRAME_PREAUTH bytes. A peer that breaks the protocol (bad frame,
+ * PROTO_MAX_FRAME_PREAUTH bytes. A connection moves HANDSHAKE -> READY (<->
+ * HELD) -> CLOSING. A peer that breaks the protocol (bad frame,
  * unknown message, limits) is logged and disconnected; the daemon goes on.
  *
  * Modules register a handler per message type with server_on(); handlers run
@@ -19,13 +20,25 @@
 #include <sys/types.h>
 
 struct event_base;
+struct event;
 struct proto_msg;
 struct server;
 
 enum conn_state {
-    CONN_HANDSHAKE, /* waiting for HELLO */
+    CONN_HANDSHAKE, /* waiting for HELLO (at most SERVER_HELLO_DEADLINE_S from accept) */
     CONN_READY,     /* authenticated: messages are dispatched */
+    CONN_HELD,      /* authenticated, its owner not ready: frames wait (conn_hold) */
     CONN_CLOSING,   /* flushing its last output, then freed */
+};
+
+/* What a connection's owner pointer is. Readers check the kind before they
+ * cast (rt_client_of: only a CONN_OWNER_CLIENT is a struct client), so no
+ * module mistakes another module's object for its own. */
+enum conn_owner_kind {
+    CONN_OWNER_NONE = 0,    /* no owner, or a module's own object (jobs.c, cluster.c, objmgr.c
+                             * recognise theirs by on_close) */
+    CONN_OWNER_CLIENT,      /* struct client: a worker, or a driver with its job (runtime.c) */
+    CONN_OWNER_STANDALONE,  /* struct standalone_ctx: a driver waiting for its job number */
 };
 
 struct conn {
@@ -37,6 +50,7 @@ struct conn {
     bool outgoing;          /* we dialed it (server_connect) */
     char peer[80];          /* "unix" or "ip:port", for logs */
     void *owner;            /* the module object this connection belongs to */
+    enum conn_owner_kind owner_kind; /* what OWNER is (conn_set_owner) */
     void (*on_close)(struct conn *c, void *owner); /* called once when it goes away */
     struct server *srv;
     /* private to server.c */
@@ -44,10 +58,32 @@ struct conn {
     bool verified_;         /* outgoing: the listener proved the token */
     struct bufferevent *bev_;
     bool in_dispatch_, dead_;
+    bool unauth_;           /* counted in the server's unauthenticated connections */
+    uint32_t src_;          /* TCP peer's IPv4 address (network order), 0 for Unix */
+    struct event *deadline_ev_; /* HELLO deadline, while HANDSHAKE */
+    struct conn *unext_, *uprev_; /* the server's unauthenticated connections */
     void (*drain_cb_)(struct conn *c, void *arg);
     void *drain_arg_;
     struct conn *next_, *prev_;
 };
+
+/* Limits on peers that have not said HELLO (docs/security.md). A TCP peer
+ * must complete HELLO within SERVER_HELLO_DEADLINE_S of being accepted,
+ * whatever it sends meanwhile; at most SERVER_MAX_UNAUTH_PER_SOURCE such
+ * connections per source address and SERVER_MAX_UNAUTH in all (fewer when
+ * the descriptor limit is low: a quarter of RLIMIT_NOFILE) are kept; further
+ * ones are accepted and closed at once. Unix-socket peers (the socket lives
+ * in a 0700 directory) get the same deadline but no count limit. */
+#define SERVER_HELLO_DEADLINE_S 10
+#define SERVER_MAX_UNAUTH 1024
+#define SERVER_MAX_UNAUTH_PER_SOURCE 32
+/* When accept fails for lack of descriptors (EMFILE/ENFILE) the listeners
+ * pause this long; a reserve descriptor lets the node accept and close the
+ * connection at the head of the queue meanwhile. */
+#define SERVER_ACCEPT_BACKOFF_MS 250
+/* A held connection (conn_hold) buffers at most this much input before
+ * the node stops reading from it. */
+#define SERVER_HOLD_MAX_BYTES (1u << 20)
 
 /* Handler for one message type. Return 0, or -1 to close the connection
  * (after logging why). */
@@ -96,6 +132,21 @@ void conn_close(struct conn *c);
  * One callback per connection (a second call replaces the first). */
 #define CONN_DRAIN_LOW_WATER (4u << 20)
 void conn_on_drain(struct conn *c, void (*cb)(struct conn *c, void *arg), void *arg);
+/* Set C's owner: KIND says what OWNER is; ON_CLOSE (may be NULL) runs once
+ * with OWNER when C goes away. OWNER stays the caller's. */
+void conn_set_owner(struct conn *c, enum conn_owner_kind kind, void *owner,
+                    void (*on_close)(struct conn *c, void *owner));
+/* C's owner if it is of KIND, else NULL. */
+void *conn_owner(const struct conn *c, enum conn_owner_kind kind);
+/* Move a READY C to HELD: its frames are no longer dispatched; they wait, in order, in its
+ * input buffer (up to SERVER_HOLD_MAX_BYTES; then the node stops reading
+ * from the socket) until conn_release. Safe inside a handler: the frame
+ * being handled is the last one dispatched. For a peer whose owner is not
+ * ready yet (a standalone driver waiting for its job number). */
+void conn_hold(struct conn *c);
+/* Back from HELD to READY: its waiting frames are dispatched from the loop (never inside
+ * this call). */
+void conn_release(struct conn *c);
 /* Bytes queued for output. */
 size_t conn_outbuf_len(const struct conn *c);
 /* Number of live connections. */

@@ -52,7 +52,7 @@ char *session_create(const char *temp_dir, char *err, size_t errlen)
     char *dir = xasprintf("%s/session_%s_%06ld_%d", temp_dir, stamp, (long)tv.tv_usec,
                           (int)getpid());
     static const struct { const char *sub; int mode; } subs[] = {
-        { "", 0755 }, { "/logs", 0755 }, { "/sockets", 0700 }, { "/jobs", 0700 },
+        { "", 0700 }, { "/logs", 0700 }, { "/sockets", 0700 }, { "/jobs", 0700 },
         { "/spill", 0700 }, { "/redis", 0700 },
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
@@ -124,7 +124,7 @@ int session_pidfile_write(const char *dir, const char *name, pid_t pid)
 {
     char text[32];
     snprintf(text, sizeof text, "%d\n", (int)pid);
-    return session_file_write(dir, name, text, 0644);
+    return session_file_write(dir, name, text, 0600);
 }
 
 pid_t session_pidfile_read(const char *dir, const char *name)

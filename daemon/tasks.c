@@ -74,12 +74,14 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
             rc = mpr_bin(&r, &p, &pl);
             if (rc == 0 && pl != IDS_SIZE)
                 rc = -1;
-            f->id = p;
+            if (rc == 0)
+                f->id = p;
         } else if (key_is(k, kl, "actor")) {
             rc = mpr_bin(&r, &p, &pl);
             if (rc == 0 && pl != IDS_SIZE)
                 rc = -1;
-            f->actor = p;
+            if (rc == 0)
+                f->actor = p;
         } else if (key_is(k, kl, "fn")) {
             rc = mpr_str(&r, &f->fn, &f->fnlen);
         } else if (key_is(k, kl, "name")) {
@@ -144,10 +146,18 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
                  TASKS_MAX_RETURNS);
         return -1;
     }
-    if (!(f->cpu >= 0 && f->cpu < 1e6) || !(f->gpu >= 0 && f->gpu < 1e6) || !(f->mem >= 0)) {
-        snprintf(err, errlen, "negative or absurd resource amounts");
-        return -1;
-    }
+    /* the client checks the same bounds (api/tasks.c api_opts_resolve_) */
+    const struct { const char *what; double x, max; } amounts[] = {
+        { "num_cpus", f->cpu, 1e6 },
+        { "num_gpus", f->gpu, 1e6 },
+        { "memory", f->mem, (double)(RES_AMOUNT_MAX / RES_SCALE) },
+    };
+    for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++)
+        if (!(amounts[i].x >= 0 && amounts[i].x < amounts[i].max)) {
+            snprintf(err, errlen, "%s must be a finite number >= 0 and below %g (got %g)",
+                     amounts[i].what, amounts[i].max, amounts[i].x);
+            return -1;
+        }
     if (f->max_conc < 1)
         f->max_conc = 1;
     return 0;
@@ -158,7 +168,10 @@ int spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, 
     res_init(demand);
     if (f->res && f->reslen) {
         char *res = xstrndup(f->res, f->reslen);
-        int rc = res_parse(demand, res, err, errlen);
+        char why[200];
+        int rc = res_parse(demand, res, why, sizeof why);
+        if (rc < 0)
+            snprintf(err, errlen, "resources \"%s\": %s", res, why);
         free(res);
         if (rc < 0)
             return -1;
@@ -550,12 +563,20 @@ static void gpus_release(struct runtime *rt, const char *gpus, int64_t want)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked);
+
 /* Take T's demand from the node. */
 static void tasks_hold(struct runtime *rt, struct task *t)
 {
     res_sub(&rt->n->avail, &t->demand);
     t->held = true;
     gpus_assign(rt, t, t->gpus, sizeof t->gpus);
+    if (t->blocked) {
+        /* it started before the node counted it as running (sent ahead),
+         * and waits already: its CPU stays free */
+        t->blocked = false;
+        task_set_blocked(rt, t, true);
+    }
 }
 
 void tasks_release(struct runtime *rt, struct task *t)
@@ -1222,6 +1243,59 @@ void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
     tasks_destroy(rt, t);
 }
 
+/* The "id" (bin20) and "nret" of a spec map, read loosely: the keys may come
+ * in any order and other entries may be malformed. Returns 0 when an id was
+ * found; *NRET is 1 unless a valid num_returns was found. */
+static int spec_peek_id(const void *spec, size_t len, uint8_t id[IDS_SIZE], int *nret)
+{
+    struct mpr r;
+    uint32_t n;
+    bool have = false;
+    *nret = 1;
+    mpr_init(&r, spec, len);
+    if (mpr_map(&r, &n) < 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        struct mpr_item it;
+        if (mpr_str(&r, &k, &kl) < 0 || mpr_next(&r, &it) < 0)
+            break;
+        if (key_is(k, kl, "id") && it.kind == MPR_BIN && it.as.s.len == IDS_SIZE) {
+            memcpy(id, it.as.s.ptr, IDS_SIZE);
+            have = true;
+        } else if (key_is(k, kl, "nret") && it.kind == MPR_UINT && it.as.u >= 1 &&
+                   it.as.u <= TASKS_MAX_RETURNS) {
+            *nret = (int)it.as.u;
+        } else if (it.kind == MPR_ARRAY || it.kind == MPR_MAP) {
+            uint32_t items = it.kind == MPR_MAP ? it.as.n * 2 : it.as.n;
+            for (uint32_t e = 0; e < items; e++)
+                if (mpr_skip(&r) < 0)
+                    return have ? 0 : -1;
+        }
+    }
+    return have ? 0 : -1;
+}
+
+void tasks_reject(struct runtime *rt, struct conn *c, const char *what, const void *spec,
+                  size_t len, const char *why)
+{
+    char esc[600], msg[700];
+    uint8_t id[IDS_SIZE];
+    int nret;
+    log_warnx("refused %s from %s: %s", what, c->peer, log_escape(esc, sizeof esc, why, strlen(why)));
+    snprintf(msg, sizeof msg, "node %.8s refused %s: %s", rt->n->hex, what, why);
+    if (spec_peek_id(spec, len, id, &nret) < 0) {
+        conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, msg); /* nothing to answer but this */
+        return;
+    }
+    for (int i = 1; i <= nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, id, (uint32_t)i);
+        objects_put_error(rt, rid, RAY_EINVAL, msg);
+    }
+}
+
 static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
@@ -1232,8 +1306,9 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     struct task *t = tasks_new(rt, TASK_NORMAL, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, err,
                                sizeof err);
     if (t == NULL) {
-        log_warnx("bad TASK_SUBMIT from %s: %s", c->peer, err);
-        return -1;
+        /* well framed but not a task we can run: answer it, keep the client */
+        tasks_reject(rt, c, "TASK_SUBMIT", m->f[0].as.s.ptr, m->f[0].as.s.len, err);
+        return 0;
     }
     t->owner = cl->store_id;
     t->by_task = cl->worker != NULL;

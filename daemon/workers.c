@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -131,12 +132,17 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
         goto fail;
     }
     const char *exe = session_self_exe(); /* resolved before fork */
+    /* a worker dies with its node (a driver is its own process and does not) */
+    bool tied = argv[1] != NULL && strcmp(argv[1], "--worker") == 0;
+    pid_t parent = getpid();
     pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0) {
+        if (tied && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+            _exit(127);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

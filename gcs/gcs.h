@@ -206,16 +206,35 @@ typedef void (*gcs_bytes_fn)(void *arg, const char *s, size_t len);
  * invalid arguments (a NULL or empty ID); fire-and-forget writes log a Redis
  * error. Callbacks may be NULL. */
 
-/* --- node table: hash <p>node:<id>, set <p>nodes */
-/* Write the whole record (state defaults to ALIVE) and add it to <p>nodes. */
+/* --- node table: hash <p>node:<id>, set <p>nodes, and the dynamic half of
+ * every record in hash <p>hb (field: node ID; value "<last_heartbeat_ms>
+ * TAB <queue_len> TAB <resources_available>"), so that a heartbeat is one
+ * HSET and the head reads every node's liveness and load with one HGETALL.
+ * Listings merge <p>hb into the records they return. */
+/* Write the whole record (state defaults to ALIVE), add it to <p>nodes and
+ * give it its <p>hb entry. */
 int gcs_node_register(struct gcs_client *c, const struct gcs_node *n, gcs_done_fn cb, void *arg);
-/* Update last_heartbeat_ms, resources_available (NULL: unchanged) and
- * queue_len of a registered node; a node no longer in Redis is not recreated. */
+/* Set NODE's <p>hb entry: last heartbeat NOW_MS, RESOURCES_AVAILABLE (NULL:
+ * "") and QUEUE_LEN. One HSET. */
 int gcs_node_heartbeat(struct gcs_client *c, const char *node_hex, long long now_ms,
                        const char *resources_available, long long queue_len);
-/* Set state DEAD and death_reason, and PUBLISH "<id> DEAD" on <p>ch:nodes. */
+/* Set state DEAD and death_reason, drop its <p>hb entry, and PUBLISH
+ * "<id> DEAD" on <p>ch:nodes. */
 int gcs_node_mark_dead(struct gcs_client *c, const char *node_hex, const char *reason);
+/* Every node record, with <p>hb merged in. */
 int gcs_nodes_list(struct gcs_client *c, gcs_nodes_fn cb, void *arg);
+/* One node's record as registered (its dynamic fields are not merged): CB
+ * gets it as an array of 1, or NULL and 0 if there is none. */
+int gcs_node_get(struct gcs_client *c, const char *node_hex, gcs_nodes_fn cb, void *arg);
+/* One entry of <p>hb; the strings live during the callback only. */
+struct gcs_heartbeat {
+    const char *node_id;
+    long long last_ms, queue_len;
+    const char *resources_available;
+};
+typedef void (*gcs_heartbeats_fn)(void *arg, const struct gcs_heartbeat *v, size_t n);
+/* All of <p>hb in one HGETALL; CB gets NULL and 0 if the read failed. */
+int gcs_node_heartbeats(struct gcs_client *c, gcs_heartbeats_fn cb, void *arg);
 
 /* --- event log: stream <p>events. XADD with MAXLEN ~ events_cap; ts_ms is
  * the current wall-clock time. ID, NODE and DETAIL may be NULL. */

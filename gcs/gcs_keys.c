@@ -101,6 +101,31 @@ const char gcs_lua_list_[] =
     "end\n"
     "return out\n";
 
+/* Like gcs_lua_list_ over the node table, with each record's dynamic fields
+ * (last_heartbeat_ms, queue_len, resources_available) taken from its entry
+ * in <p>hb (see gcs_node_heartbeat). ARGV[1] is "<p>node:". */
+const char gcs_lua_list_nodes_[] =
+    "local ids = redis.call('SMEMBERS', KEYS[1])\n"
+    "local hbkey = string.sub(ARGV[1], 1, #ARGV[1] - 5) .. 'hb'\n"
+    "local out = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local h = redis.call('HGETALL', ARGV[1] .. id)\n"
+    "  if #h > 0 then\n"
+    "    local hb = redis.call('HGET', hbkey, id)\n"
+    "    local ms, q, av\n"
+    "    if hb then ms, q, av = string.match(hb, '^(%d+)\\t(%d+)\\t(.*)$') end\n"
+    "    if ms then\n"
+    "      for i = 1, #h, 2 do\n"
+    "        if h[i] == 'last_heartbeat_ms' then h[i + 1] = ms\n"
+    "        elseif h[i] == 'queue_len' then h[i + 1] = q\n"
+    "        elseif h[i] == 'resources_available' then h[i + 1] = av end\n"
+    "      end\n"
+    "    end\n"
+    "    out[#out + 1] = h\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
 const char gcs_lua_list_objects_[] =
     "local ids = redis.call('SMEMBERS', KEYS[1])\n"
     "local out = {}\n"

@@ -95,6 +95,8 @@ void gcs_client_batch_later_(struct gcs_client *c);
 bool gcs_client_batch_flushing_(const struct gcs_client *c);
 
 extern const char gcs_lua_list_[];
+/* Lua: the node table, dynamic fields merged from <p>hb. */
+extern const char gcs_lua_list_nodes_[];
 extern const char gcs_lua_list_tasks_[];
 /* Lua: KEYS[1] <p>objects, ARGV[1] "<p>obj:", ARGV[2] "<p>objloc:"; each
  * object's hash plus object_id and nodes (comma-separated). */

@@ -143,7 +143,7 @@ done:
         *out = v;                                                            \
         return rc;                                                           \
     }
-SYNC_LIST(gcs_sync_nodes, gcs_node, gcs_table_node_, gcs_lua_list_, "nodes")
+SYNC_LIST(gcs_sync_nodes, gcs_node, gcs_table_node_, gcs_lua_list_nodes_, "nodes")
 SYNC_LIST(gcs_sync_jobs, gcs_job, gcs_table_job_, gcs_lua_list_, "jobs")
 SYNC_LIST(gcs_sync_actors, gcs_actor, gcs_table_actor_, gcs_lua_list_, "actors")
 SYNC_LIST(gcs_sync_pgs, gcs_pg, gcs_table_pg_, gcs_lua_list_, "pgs")

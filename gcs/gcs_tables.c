@@ -282,7 +282,9 @@ static void deliver_list(struct tctx *x, const void *v, size_t n)
 
 static void deliver_one(struct tctx *x, const void *rec)
 {
-    if (x->t == &gcs_table_actor_)
+    if (x->t == &gcs_table_node_)
+        x->fn.nodes(x->arg, rec, rec ? 1 : 0);
+    else if (x->t == &gcs_table_actor_)
         x->fn.actor(x->arg, rec);
     else if (x->t == &gcs_table_pg_)
         x->fn.pg(x->arg, rec);
@@ -588,6 +590,7 @@ int gcs_node_register(struct gcs_client *c, const struct gcs_node *n, gcs_done_f
     struct gcs_node copy = *n;
     if (copy.state == NULL || copy.state[0] == '\0')
         copy.state = "ALIVE";
+    gcs_node_heartbeat(c, n->node_id, n->last_heartbeat_ms, n->resources_available, n->queue_len);
     struct tctx *x = tctx_new(K_DONE, "node register", arg);
     x->fn.done = cb;
     const char *sets[] = { "nodes" };
@@ -599,19 +602,11 @@ int gcs_node_heartbeat(struct gcs_client *c, const char *node_hex, long long now
 {
     if (!gcs_id_ok_(node_hex))
         return -1;
-    char *keys[1] = { gcs_key_(gcs_client_prefix(c), "node:%s", node_hex) };
-    struct gcs_argv_ args = { 0 };
-    gcs_argv_adds_(&args, "");
-    gcs_argv_adds_(&args, "");
-    gcs_argv_adds_(&args, "last_heartbeat_ms");
-    gcs_argv_addf_(&args, "%lld", now);
-    gcs_argv_adds_(&args, "queue_len");
-    gcs_argv_addf_(&args, "%lld", queue_len);
-    if (resources_available) {
-        gcs_argv_adds_(&args, "resources_available");
-        gcs_argv_adds_(&args, resources_available);
-    }
-    return eval_send(c, tctx_new(K_DONE, "node heartbeat", NULL), lua_update, keys, 1, &args);
+    char *v = xasprintf("%lld\t%lld\t%s", now, queue_len,
+                        resources_available ? resources_available : "");
+    int rc = gcs_command(c, NULL, NULL, "HSET %shb %s %s", gcs_client_prefix(c), node_hex, v);
+    free(v);
+    return rc;
 }
 
 int gcs_node_mark_dead(struct gcs_client *c, const char *node_hex, const char *reason)
@@ -619,6 +614,7 @@ int gcs_node_mark_dead(struct gcs_client *c, const char *node_hex, const char *r
     if (!gcs_id_ok_(node_hex))
         return -1;
     const char *p = gcs_client_prefix(c);
+    gcs_command(c, NULL, NULL, "HDEL %shb %s", p, node_hex);
     char *keys[1] = { gcs_key_(p, "node:%s", node_hex) };
     struct gcs_argv_ args = { 0 };
     gcs_argv_addf_(&args, "%sch:nodes", p);
@@ -636,7 +632,72 @@ int gcs_nodes_list(struct gcs_client *c, gcs_nodes_fn cb, void *arg)
         return -1;
     struct tctx *x = tctx_new(K_LIST, "nodes list", arg);
     x->fn.nodes = cb;
-    return list_send(c, &gcs_table_node_, "nodes", x);
+    const char *p = gcs_client_prefix(c);
+    char *keys[1] = { gcs_key_(p, "nodes") };
+    struct gcs_argv_ args = { 0 };
+    gcs_argv_addf_(&args, "%snode:", p);
+    x->t = &gcs_table_node_;
+    return eval_send(c, x, gcs_lua_list_nodes_, keys, 1, &args);
+}
+
+int gcs_node_get(struct gcs_client *c, const char *node_hex, gcs_nodes_fn cb, void *arg)
+{
+    if (!gcs_id_ok_(node_hex) || cb == NULL)
+        return -1;
+    struct tctx *x = tctx_new(K_GET, "node get", arg);
+    x->fn.nodes = cb;
+    return get_send(c, &gcs_table_node_, node_hex, x);
+}
+
+struct hb_ctx {
+    gcs_heartbeats_fn cb;
+    void *arg;
+};
+
+static void on_heartbeats(void *arg, const struct gcs_reply *gr)
+{
+    struct hb_ctx *x = arg;
+    const redisReply *r = (const redisReply *)gr;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        if (r && r->type == REDIS_REPLY_ERROR)
+            log_warnx("gcs: heartbeats: %s", r->str);
+        x->cb(x->arg, NULL, 0);
+        free(x);
+        return;
+    }
+    size_t n = r->elements / 2, k = 0;
+    struct gcs_heartbeat *v = xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *id = r->element[2 * i], *val = r->element[2 * i + 1];
+        if (id->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
+            continue;
+        /* "<ms>\t<queue>\t<resources>": the reply's own buffer is split in place */
+        char *s = val->str, *t1 = strchr(s, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t2 == NULL)
+            continue;
+        *t1 = *t2 = '\0';
+        v[k].node_id = id->str;
+        v[k].last_ms = strtoll(s, NULL, 10);
+        v[k].queue_len = strtoll(t1 + 1, NULL, 10);
+        v[k].resources_available = t2 + 1;
+        k++;
+    }
+    x->cb(x->arg, v, k);
+    free(v);
+    free(x);
+}
+
+int gcs_node_heartbeats(struct gcs_client *c, gcs_heartbeats_fn cb, void *arg)
+{
+    if (cb == NULL)
+        return -1;
+    struct hb_ctx *x = xcalloc(1, sizeof *x);
+    x->cb = cb;
+    x->arg = arg;
+    int rc = gcs_command(c, on_heartbeats, x, "HGETALL %shb", gcs_client_prefix(c));
+    if (rc < 0)
+        free(x);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- events */

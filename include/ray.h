@@ -51,7 +51,7 @@ typedef struct { uint8_t id[RAY_ID_SIZE]; } ray_actor; /* an actor handle   */
 typedef struct { uint8_t id[RAY_ID_SIZE]; } ray_pg;    /* a placement group */
 
 typedef enum { RAY_NIL, RAY_BOOL, RAY_INT, RAY_FLOAT, RAY_STR, RAY_BYTES, RAY_REF,
-               RAY_ACTOR } ray_type;
+               RAY_ACTOR, RAY_LIST, RAY_MAP } ray_type;
 
 typedef struct ray_value {
     ray_type type;
@@ -62,6 +62,8 @@ typedef struct ray_value {
         struct { const void *ptr; size_t len; } buf; /* STR (NUL-terminated; len excludes the NUL) and BYTES */
         ray_ref ref;
         ray_actor actor;
+        struct { const struct ray_value *items; size_t n; } list;      /* LIST: N values */
+        struct { const struct ray_value *keys, *vals; size_t n; } map; /* MAP: N pairs KEYS[i] -> VALS[i] */
     } as;
     void *pin_; /* internal: keeps a gotten object mapped */
 } ray_value;
@@ -75,6 +77,51 @@ typedef struct ray_value {
 #define RAY_R(r) ((ray_value){ .type = RAY_REF, .as.ref = (r) })
 #define RAY_A(a) ((ray_value){ .type = RAY_ACTOR, .as.actor = (a) })
 size_t ray_strlen_(const char *s); /* strlen, NULL-safe; for RAY_S */
+
+/*
+ * Lists and maps: Python's list and dict, of any values (lists and maps
+ * included). The caller owns the arrays: RAY_LIST_V(items, n) and
+ * RAY_MAP_V(keys, vals, n) only point at them, and ray_put, ray_call,
+ * ray_actor_create, ray_actor_call and ray_return copy what they point at
+ * before returning.
+ *
+ *     ray_value xs[] = { RAY_I(1), RAY_I(2), RAY_I(3), RAY_I(4), RAY_I(5) };
+ *     ray_put(RAY_LIST_V(xs, 5), &ref);
+ *     ray_value k[] = { RAY_S("name"), RAY_S("size") }, v[] = { RAY_S("x"), RAY_I(3) };
+ *     ray_put(RAY_MAP_V(k, v, 2), &ref);
+ *
+ * A list or map that ray_get returns, or that a task gets as an argument,
+ * lives in memory the runtime allocated for it and its STR and BYTES
+ * elements point into the node's shared memory (no copy): all of it stays
+ * valid until ray_value_release of the outer value (for arguments: until
+ * the task returns). Elements themselves are never released one by one.
+ *
+ * Limits, checked on the way out (RAY_EINVAL) and on the way in: lists and
+ * maps nest at most RAY_MAX_DEPTH levels (the outer one is level 1), one
+ * list or map holds at most RAY_MAX_ITEMS elements or pairs, and one value
+ * at most RAY_MAX_TOTAL values at all levels together. Map keys may be any
+ * value; a map may repeat a key (ray_map_get finds the first).
+ */
+#define RAY_MAX_DEPTH 12
+#define RAY_MAX_ITEMS (1u << 20)
+#define RAY_MAX_TOTAL (1u << 22)
+#define RAY_LIST_V(items, n) ((ray_value){ .type = RAY_LIST, .as.list = { (items), (n) } })
+#define RAY_MAP_V(keys, vals, n) ((ray_value){ .type = RAY_MAP, .as.map = { (keys), (vals), (n) } })
+/* Number of elements of list V; 0 when V is NULL or not a RAY_LIST. */
+size_t ray_list_len(const ray_value *v);
+/* Element I of list V, or NULL when V is not a RAY_LIST or I >= its length.
+ * Points into V: valid as long as V is. */
+const ray_value *ray_list_at(const ray_value *v, size_t i);
+/* Number of pairs of map V; 0 when V is NULL or not a RAY_MAP. */
+size_t ray_map_len(const ray_value *v);
+/* Key / value of pair I of map V, or NULL when V is not a RAY_MAP or I >= its
+ * length. Point into V: valid as long as V is. */
+const ray_value *ray_map_key(const ray_value *v, size_t i);
+const ray_value *ray_map_val(const ray_value *v, size_t i);
+/* The value of the first pair of map V whose key is the STR KEY, or NULL
+ * (V not a RAY_MAP, KEY NULL, or no such key). Keys of other types never
+ * match; compare them with ray_map_key. */
+const ray_value *ray_map_get(const ray_value *v, const char *key);
 
 /* ---- lifecycle ------------------------------------------------------------ */
 typedef struct {
@@ -93,7 +140,11 @@ void ray_shutdown(void);
 int ray_main(int argc, char **argv);
 
 /* ---- objects -------------------------------------------------------------- */
-/* Copy V into the object store once; *OUT names it. A REF value is stored as a reference. */
+/* Copy V into the object store once; *OUT names it. A REF value is stored as
+ * a reference. A LIST or MAP is stored whole, with its nested values (a REF
+ * inside stays a reference: it is not resolved when the list is gotten or
+ * passed). RAY_EINVAL for a malformed value (NULL arrays with a length,
+ * unknown types, limits passed; ray_last_error says where). */
 int ray_put(ray_value v, ray_ref *out);
 /* Reserve a BYTES object of LEN bytes in shared memory and point *DATA at it;
  * write it, then ray_seal(*out) to make it visible. Fails with RAY_ENOMEM. */
@@ -101,12 +152,15 @@ int ray_create(size_t len, void **data, ray_ref *out);
 int ray_seal(ray_ref ref);
 /* Wait for REF (timeout_ms < 0: forever) and fill *OUT. STR and BYTES point
  * into the node's shared memory (no copy) and stay valid until
- * ray_value_release(out). Fails with RAY_ETIMEOUT, RAY_ETASK / RAY_EWORKER /
+ * ray_value_release(out); so do a LIST's or MAP's element arrays (allocated
+ * for this get) and their STR and BYTES elements (in shared memory). Fails with RAY_ETIMEOUT, RAY_ETASK / RAY_EWORKER /
  * RAY_EACTOR (the task that makes it failed; see ray_last_error), RAY_ELOST. */
 int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out);
 /* ray_get of N refs; on failure the values already gotten are released. */
 int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out);
-/* Unpin a gotten value; no-op for anything else. */
+/* Unpin a gotten value (and, for a LIST or MAP, free the element arrays
+ * ray_get allocated, nested ones included); no-op for anything else, such as
+ * a value built with RAY_LIST_V or an element of a gotten list. */
 void ray_value_release(ray_value *v);
 /* Mark up to NUM_READY refs that are ready (made, or failed) in READY[];
  * returns how many it marked (fewer on timeout), or a negative code. */
@@ -137,7 +191,9 @@ typedef struct {
 /* ---- tasks ------------------------------------------------------------------ */
 /* Run FN (a name registered with RAY_REMOTE) with ARGS somewhere in the
  * cluster; returns at once. RET has room for opts->num_returns refs.
- * RAY_REF arguments reach the task as the object's value. */
+ * RAY_REF arguments reach the task as the object's value (a REF nested in a
+ * LIST or MAP argument stays a REF). RAY_EINVAL for bad options or
+ * arguments, with ray_last_error naming the bad part (nothing is sent). */
 int ray_call(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
              ray_ref *ret);
 

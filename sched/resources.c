@@ -3,34 +3,19 @@
  *
  * Sets are tiny (a handful of entries), so they are sorted arrays searched
  * linearly; the ordering rule (standard names first, then strcmp) lives in
- * res_cmp_ alone. Parsing is by hand: the "a=1,b=2" form and a JSON object of
- * numbers are the only inputs, and amounts are read digit by digit into
- * fixed point so "0.1" is exactly 1000 units, never 999.99...
+ * res_cmp_ alone. The text form is read by res_scan (resparse.c).
  */
 #include "sched/resources.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const res_std_names[] = { RES_CPU, RES_GPU, RES_MEMORY, RES_OBJECT_STORE_MEMORY };
 #define RES_NSTD (sizeof res_std_names / sizeof res_std_names[0])
-
-static void res_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void res_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Rank of a standard name (0..3), or RES_NSTD for a custom one. */
 static size_t res_rank(const char *name)
@@ -81,22 +66,6 @@ void res_copy(struct res_set *dst, const struct res_set *src)
         dst->e[i].amount = src->e[i].amount;
     }
     dst->n = src->n;
-}
-
-static bool res_name_char(int c)
-{
-    return isalnum(c) || c == '_' || c == ':' || c == '.' || c == '-';
-}
-
-bool res_name_valid(const char *name)
-{
-    size_t len = 0;
-    if (name == NULL)
-        return false;
-    for (const char *p = name; *p; p++, len++)
-        if (!res_name_char((unsigned char)*p))
-            return false;
-    return len >= 1 && len <= RES_NAME_MAX;
 }
 
 /* Index of NAME in S, or -1; *POS gets where it would be inserted. */
@@ -225,196 +194,18 @@ void res_format(const struct res_set *s, struct buf *out)
 
 /* ------------------------------------------------------------------ parsing */
 
-/* Read a decimal amount at *P (digits, optional '.' and up to 4 digits) into
- * *OUT units; advances *P. Returns 0 or -1 with ERR set. */
-static int res_parse_amount(const char **p, const char *name, int64_t *out, char *err, size_t errlen)
+/* The text is read by res_scan (resparse.c, also linked into libray.a so
+ * that ray_call rejects a bad string before sending it); this only keeps
+ * the pairs it finds. */
+static void res_parse_keep(const char *name, int64_t amount, void *arg)
 {
-    const char *s = *p;
-    int64_t whole = 0, frac = 0;
-    int nint = 0, nfrac = 0;
-    if (*s == '-') {
-        res_errf(err, errlen, "resource '%s': amount must not be negative", name);
-        return -1;
-    }
-    if (*s == '+')
-        s++;
-    for (; isdigit((unsigned char)*s); s++, nint++) {
-        if (whole > RES_AMOUNT_MAX / RES_SCALE)
-            goto too_big;
-        whole = whole * 10 + (*s - '0');
-    }
-    if (*s == '.') {
-        s++;
-        for (; isdigit((unsigned char)*s); s++, nfrac++) {
-            if (nfrac < 4)
-                frac = frac * 10 + (*s - '0');
-            else if (*s != '0') {
-                res_errf(err, errlen, "resource '%s': at most 4 decimal places allowed", name);
-                return -1;
-            }
-        }
-    }
-    if (nint + nfrac == 0 || isalpha((unsigned char)*s)) {
-        int len = 0;
-        while ((*p)[len] && (*p)[len] != ',' && (*p)[len] != '}' && len < 32)
-            len++;
-        res_errf(err, errlen, "resource '%s': expected a non-negative number, got '%.*s'", name, len, *p);
-        return -1;
-    }
-    for (int k = nfrac; k < 4; k++)
-        frac *= 10;
-    if (whole > RES_AMOUNT_MAX / RES_SCALE)
-        goto too_big;
-    *out = whole * RES_SCALE + frac;
-    if (*out > RES_AMOUNT_MAX)
-        goto too_big;
-    *p = s;
-    return 0;
-too_big:
-    res_errf(err, errlen, "resource '%s': amount too large", name);
-    return -1;
-}
-
-static void res_skip_ws(const char **p)
-{
-    while (isspace((unsigned char)**p))
-        (*p)++;
-}
-
-/* Add NAME=AMOUNT to OUT, rejecting a duplicate or a 65th entry. */
-static int res_parse_put(struct res_set *out, const char *name, int64_t amount, char *err, size_t errlen)
-{
-    if (res_has(out, name)) {
-        res_errf(err, errlen, "duplicate resource '%s'", name);
-        return -1;
-    }
-    if (out->n >= RES_MAX_ENTRIES) {
-        res_errf(err, errlen, "too many resources (at most %d)", RES_MAX_ENTRIES);
-        return -1;
-    }
-    return res_set_amount(out, name, amount);
-}
-
-/* Read a name (P up to a delimiter) into NAME; checks charset and length. */
-static int res_parse_name(const char *start, size_t len, char *name, char *err, size_t errlen)
-{
-    if (len == 0) {
-        res_errf(err, errlen, "empty resource name");
-        return -1;
-    }
-    if (len > RES_NAME_MAX) {
-        res_errf(err, errlen, "resource name '%.16s...' longer than %d characters", start, RES_NAME_MAX);
-        return -1;
-    }
-    memcpy(name, start, len);
-    name[len] = '\0';
-    if (!res_name_valid(name)) {
-        res_errf(err, errlen, "bad resource name '%s' (allowed: letters, digits, _ : . -)", name);
-        return -1;
-    }
-    return 0;
-}
-
-static int res_parse_json(struct res_set *out, const char *p, char *err, size_t errlen)
-{
-    char name[RES_NAME_MAX + 1];
-    p++; /* '{' */
-    res_skip_ws(&p);
-    if (*p == '}')
-        goto end;
-    for (;;) {
-        res_skip_ws(&p);
-        if (*p != '"') {
-            res_errf(err, errlen, "resources JSON: expected a quoted name at '%.16s'", p);
-            return -1;
-        }
-        const char *start = ++p;
-        while (*p && *p != '"' && *p != '\\')
-            p++;
-        if (*p == '\\') {
-            res_errf(err, errlen, "resources JSON: escapes in names are not supported");
-            return -1;
-        }
-        if (*p != '"') {
-            res_errf(err, errlen, "resources JSON: unterminated string");
-            return -1;
-        }
-        if (res_parse_name(start, (size_t)(p - start), name, err, errlen) < 0)
-            return -1;
-        p++;
-        res_skip_ws(&p);
-        if (*p != ':') {
-            res_errf(err, errlen, "resources JSON: expected ':' after \"%s\"", name);
-            return -1;
-        }
-        p++;
-        res_skip_ws(&p);
-        int64_t amount;
-        if (res_parse_amount(&p, name, &amount, err, errlen) < 0 ||
-            res_parse_put(out, name, amount, err, errlen) < 0)
-            return -1;
-        res_skip_ws(&p);
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p == '}')
-            break;
-        res_errf(err, errlen, "resources JSON: expected ',' or '}' after \"%s\"", name);
-        return -1;
-    }
-end:
-    p++;
-    res_skip_ws(&p);
-    if (*p) {
-        res_errf(err, errlen, "resources JSON: trailing text '%.16s'", p);
-        return -1;
-    }
-    return 0;
-}
-
-static int res_parse_pairs(struct res_set *out, const char *p, char *err, size_t errlen)
-{
-    char name[RES_NAME_MAX + 1];
-    for (;;) {
-        res_skip_ws(&p);
-        const char *start = p;
-        while (*p && *p != '=' && *p != ',' && !isspace((unsigned char)*p))
-            p++;
-        const char *end = p;
-        res_skip_ws(&p);
-        if (*p != '=') {
-            res_errf(err, errlen, "expected name=amount, got '%.*s'", (int)(end - start), start);
-            return -1;
-        }
-        if (res_parse_name(start, (size_t)(end - start), name, err, errlen) < 0)
-            return -1;
-        p++;
-        res_skip_ws(&p);
-        int64_t amount;
-        if (res_parse_amount(&p, name, &amount, err, errlen) < 0)
-            return -1;
-        res_skip_ws(&p);
-        if (*p != ',' && *p != '\0') {
-            res_errf(err, errlen, "resource '%s': unexpected '%.16s' after the amount", name, p);
-            return -1;
-        }
-        if (res_parse_put(out, name, amount, err, errlen) < 0)
-            return -1;
-        if (*p == '\0')
-            return 0;
-        p++; /* ',' : another pair must follow */
-    }
+    res_set_amount(arg, name, amount); /* res_scan checked name, amount and count */
 }
 
 int res_parse(struct res_set *out, const char *spec, char *err, size_t errlen)
 {
     res_free(out);
-    const char *p = spec ? spec : "";
-    res_skip_ws(&p);
-    if (*p == '\0')
-        return 0;
-    int rc = *p == '{' ? res_parse_json(out, p, err, errlen) : res_parse_pairs(out, p, err, errlen);
+    int rc = res_scan(spec, res_parse_keep, out, err, errlen);
     if (rc < 0)
         res_free(out);
     return rc;

@@ -12,7 +12,9 @@
  * absent entry reads as 0 everywhere (res_get, res_fits).
  *
  * Used by the local and global schedulers, the node table's resource strings
- * and `ray status`. Daemon code: allocation failures abort (xmalloc).
+ * and `ray status`. Daemon code: allocation failures abort (xmalloc); only
+ * the reader of the text form (res_scan, res_name_valid: resparse.c) is also
+ * linked into the client library.
  */
 #ifndef RAY_RESOURCES_H
 #define RAY_RESOURCES_H
@@ -70,8 +72,17 @@ bool res_name_valid(const char *name);
  *                                  without escapes; no nesting)
  * Amounts are plain decimals with at most 4 fractional digits (no sign, no
  * exponent, no NaN/inf). Duplicate names are rejected.
+ * At most RES_MAX_ENTRIES pairs; names per res_name_valid.
  * Returns 0, or -1 with one line in ERR (ERRLEN bytes, may be 0) and OUT empty. */
 int res_parse(struct res_set *out, const char *spec, char *err, size_t errlen);
+
+/* Called by res_scan for each NAME=AMOUNT (units) in text order. */
+typedef void (*res_pair_fn)(const char *name, int64_t amount, void *arg);
+/* Read SPEC by res_parse's rules without building a set: FN (may be NULL:
+ * only check) gets each pair as it is read, so on failure it may have seen
+ * the pairs before the bad one. Allocates nothing and never aborts
+ * (resparse.c is linked into libray.a too). Returns 0, or -1 with ERR set. */
+int res_scan(const char *spec, res_pair_fn fn, void *arg, char *err, size_t errlen);
 
 /* Append S to OUT as "CPU=2,GPU=0,foo=0.5" (set order, trailing fractional
  * zeros trimmed; "" for an empty set). The text round-trips via res_parse. */

@@ -30,4 +30,41 @@ SAN=${SANITIZE:+-fsanitize=$SANITIZE}
 check "a standalone driver links with pkg-config's flags" bash -c \
     "PKG_CONFIG_PATH='$D/lib/pkgconfig' cc $SAN -I'$D/include' '$ROOT/examples/driver_standalone.c' \
      \$(PKG_CONFIG_PATH='$D/lib/pkgconfig' pkg-config --libs ray | sed 's|-L/opt/rayd/lib|-L$D/lib|') -o '$T/driver'"
+
+# libray.a exports ray_* only: its own hiredis, libevent and internals are
+# local, so a driver that links its own hiredis and libevent and has
+# functions named like ours (log_info, buf_append: duplicate definitions
+# before) builds, and each side uses its own copy
+bad=$(nm -g --defined-only "$ROOT/lib/libray.a" 2>/dev/null | awk 'NF == 3 && $3 !~ /^ray_/ {print $3}' | head -3)
+check "libray.a defines no global symbol but ray_* (${bad:-none})" test -z "$bad"
+cat >"$T/clash.c" <<'CLASH'
+#include <ray.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+void log_info(const char *msg) { puts(msg); }                       /* names libray uses inside */
+int buf_append(char *dst, const char *s) { return sprintf(dst, "%s", s); }
+int main(void)
+{
+    struct event_base *b = event_base_new();        /* the program's own libevent */
+    redisReader *r = redisReaderCreate();            /* and its own hiredis */
+    ray_value v;
+    int rc = ray_init(&(ray_config){ .address = "127.0.0.1:1" }); /* libray's: no cluster there */
+    printf("libevent %s, hiredis reader %s, ray_init %s\n", event_get_version(), r ? "ok" : "none",
+           rc == RAY_ECONN || rc == RAY_EINVAL ? "refused" : ray_strerror(rc));
+    (void)v;
+    char line[16];
+    buf_append(line, "own");
+    log_info(line);
+    redisReaderFree(r);
+    event_base_free(b);
+    return b && r ? 0 : 1;
+}
+CLASH
+check "a driver with its own hiredis, libevent, log_info and buf_append links with libray.a" \
+    cc $SAN -I"$ROOT/include" "$T/clash.c" -rdynamic -L"$ROOT/lib" -lray \
+    -Wl,-Bstatic -lhiredis -levent_core -Wl,-Bdynamic -lpthread -ldl -lm -o "$T/clash"
+"$T/clash" >"$T/clash.out" 2>&1
+check_out "and runs, each library working" "$T/clash.out" "^libevent 2\.[0-9.]+-stable, hiredis reader ok, ray_init refused"
+check_out "calling its own functions" "$T/clash.out" "^own$"
 finish

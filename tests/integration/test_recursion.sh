@@ -14,7 +14,7 @@ nworkers() { ps -o stat=,args= --ppid "$(rayd_pid "$1")" | awk '$1 !~ /^Z/ && /-
 run() {
     local td=$1 d=$2; shift 2
     local out=$T/out.$$.$RANDOM
-    timeout 240 "$RAY" submit --temp-dir "$td" "$JOB" -- "$@" >"$out" 2>&1 &
+    timeout 120 "$RAY" submit --temp-dir "$td" "$JOB" -- "$@" >"$out" 2>&1 &
     local pid=$! peak=0 n
     while kill -0 $pid 2>/dev/null; do
         n=$(nworkers "$td")
