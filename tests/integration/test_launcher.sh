@@ -283,6 +283,7 @@ printf '%s\n' "${IPS[@]}" >"$T/cloud.free"
 cat >"$CB/gcloud" <<'EOF2'
 #!/bin/bash
 # stand-in for the Google Cloud CLI (see test_launcher.sh)
+exec 9>"$CLOUD_DIR/cloud.lock"; flock 9   # calls come in parallel; the real CLIs cope too
 echo "gcloud $*" >>"$CLOUD_DIR/gcloud.log"
 db=$CLOUD_DIR/cloud.machines free=$CLOUD_DIR/cloud.free
 opt() { local a; for a in "$@"; do case $a in --$want=*) echo "${a#--$want=}";; esac; done; }
@@ -313,6 +314,7 @@ EOF2
 cat >"$CB/az" <<'EOF2'
 #!/bin/bash
 # stand-in for the Azure CLI (see test_launcher.sh)
+exec 9>"$CLOUD_DIR/cloud.lock"; flock 9   # calls come in parallel; the real CLIs cope too
 echo "az $*" >>"$CLOUD_DIR/az.log"
 db=$CLOUD_DIR/cloud.machines free=$CLOUD_DIR/cloud.free
 opt() { local a; for a in "$@"; do case $a in --$want=*) echo "${a#--$want=}";; esac; done; }
