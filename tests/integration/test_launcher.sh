@@ -158,6 +158,7 @@ timeout 90 "$RAY" up -y "$T/cluster.yaml" >"$T/up1.out" 2>&1
 rc=$?
 check "ray up brings up three hosts (rc=$rc, $((SECONDS - t0)) s)" test $rc -eq 0
 [ $rc -eq 0 ] || sed 's/^/      | /' "$T/up1.out"
+log "cluster_up_s (three hosts, from nothing to all nodes started): $(sed -n 's/.* worker(s) in \([0-9.]*\)s\.$/\1/p' "$T/up1.out")"
 check_out "numbered progress lines per step and node" "$T/up1.out" "^\[5/7\] Running setup commands on ${IPS[2]}"
 check_out "rayd was copied (not there before)" "$T/up1.out" "copied rayd to ${IPS[1]}:~/.rayd/bin"
 check_out "the Useful commands block" "$T/up1.out" "ray down $T/cluster.yaml"
@@ -184,6 +185,8 @@ check "ray status on the head (ray exec) shows 3 live nodes (saw $nodes)" test "
 "$RAY" exec "$T/cluster.yaml" 'echo "$RAY_HEAD_IP"; exit 7' >"$T/exec.out" 2>&1
 check "ray exec runs with RAY_HEAD_IP set and exits with the command's status" \
     bash -c "[ $? -eq 7 ] && grep -qx '${IPS[0]}' '$T/exec.out'"
+echo 'echo "attached to $RAY_HEAD_IP as $(whoami)"' | "$RAY" attach "$T/cluster.yaml" >"$T/attach.out" 2>&1
+check_out "ray attach gives a shell on the head" "$T/attach.out" "attached to ${IPS[0]} as root"
 "$RAY" get-worker-ips "$T/cluster.yaml" >"$T/wips.out" 2>&1
 check "get-worker-ips lists both workers" bash -c "[ \"\$(sort '$T/wips.out' | tr '\n' ' ')\" = '${IPS[1]} ${IPS[2]} ' ]"
 timeout 60 "$RAY" submit "$T/cluster.yaml" "$JOB" -- spread 6 300 >"$T/submit.out" 2>&1
