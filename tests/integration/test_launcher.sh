@@ -249,6 +249,11 @@ check "no rayd or redis-server left in any namespace" bash -c "! { $(declare -f 
 check "the state file is gone" test ! -e "$HOME/.ray/clusters/nstest.json"
 "$RAY" get-worker-ips "$T/cluster.yaml" >/dev/null 2>"$T/gw.err"
 check_out "get-worker-ips after down says the cluster is not up" "$T/gw.err" "not brought up from here"
+timeout 90 "$RAY" exec --start --stop "$T/cluster.yaml" 'ray status | grep -c " node_"' >"$T/exss.out" 2>&1
+rc=$?
+check "ray exec --start --stop: up, the command, down (rc=$rc)" bash -c \
+    "[ $rc -eq 0 ] && grep -q '^Cluster .nstest. is up' '$T/exss.out' && grep -qx 3 '$T/exss.out' && grep -q 'all nodes stopped' '$T/exss.out'"
+[ $rc -eq 0 ] || tail -5 "$T/exss.out" | sed 's/^/      | /'
 
 # --- unreachable hosts: one clear line, no hang, the others still come up ----
 export RAY_UP_SSH_WAIT_S=4

@@ -2,12 +2,14 @@
  * test_launcher_config.c — unit tests for launcher/config.c (the cluster
  * YAML: good configs, Ray's own example for provider local, every kind of
  * error and warning with its line and key), the helpers of launcher/remote.c
- * that read the start commands, and the state file of launcher/state.c.
+ * that read the start commands, the state file of launcher/state.c, and the
+ * small helpers of ssh.c and provider.c (quoting, error lines, names).
  */
 #include "tests/unit/unit.h"
 
 #include "common/buf.h"
 #include "launcher/config.h"
+#include "launcher/provider.h"
 #include "launcher/remote.h"
 #include "launcher/state.h"
 
@@ -315,6 +317,54 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+START_TEST(test_helpers)
+{
+    /* shell quoting of what goes to the remote shell */
+    struct buf b = BUF_INIT;
+    launch_sh_quote(&b, "it's $HOME; rm -rf /");
+    ck_assert_str_eq(b.data, "'it'\\''s $HOME; rm -rf /'");
+    buf_reset(&b);
+    launch_sh_quote(&b, "");
+    ck_assert_str_eq(b.data, "''");
+    /* the line an error shows: the last one with text, control bytes masked */
+    char line[64];
+    buf_reset(&b);
+    buf_printf(&b, "first\nssh: connect to host x port 22: No route\x1b[0m\n\n  \n");
+    launch_ssh_last_line(&b, line, sizeof line);
+    ck_assert_str_eq(line, "ssh: connect to host x port 22: No route?[0m");
+    buf_reset(&b);
+    launch_ssh_last_line(&b, line, sizeof line);
+    ck_assert_str_eq(line, "");
+    buf_free(&b);
+    /* cloud machine names: lower case, [a-z0-9-] */
+    char name[128];
+    launch_machine_name("My_Cluster.1", "worker", 3, name, sizeof name);
+    ck_assert_str_eq(name, "ray-my-cluster-1-worker-3");
+    launch_machine_name("c", "head", 0, name, sizeof name);
+    ck_assert_str_eq(name, "ray-c-head");
+    ck_assert_ptr_nonnull(launch_provider_get("gcp"));
+    ck_assert_ptr_null(launch_provider_get("aws"));
+    /* a missing cloud CLI: one line saying what to install */
+    char e[512];
+    const char *path = getenv("PATH");
+    char *saved = path ? strdup(path) : NULL;
+    setenv("PATH", "/nonexistent", 1);
+    ck_assert_int_eq(launch_provider_check(launch_provider_get("azure"), e, sizeof e), -1);
+    ck_assert_ptr_nonnull(strstr(e, "provider azure needs `az`, which is not on PATH: install the Azure CLI"));
+    ck_assert_int_eq(launch_provider_check(launch_provider_get("local"), e, sizeof e), 0);
+    if (saved) {
+        setenv("PATH", saved, 1);
+        free(saved);
+    }
+    /* clouds start min_workers (0 by default) */
+    struct launch_config c;
+    ck_assert_int_eq(parse(&c, "cluster_name: g\nprovider: {type: gcp, availability_zone: z}\n"), 0);
+    ck_assert_uint_eq(launch_worker_count(&c, -1, -1), 0);
+    ck_assert_uint_eq(launch_worker_count(&c, 2, -1), 2);
+    launch_config_free(&c);
+}
+END_TEST
+
 static Suite *launcher_config_suite(void)
 {
     Suite *s = suite_create("launcher_config");
@@ -326,6 +376,7 @@ static Suite *launcher_config_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_syntax);
     tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_helpers);
     suite_add_tcase(s, tc);
     return s;
 }
