@@ -74,13 +74,15 @@ static void ssh_common(const struct launch_ssh *s, struct av *a)
     av_add(a, "-o");
     av_add(a, "ServerAliveCountMax=3");
     /* one connection per host, reused by every step (no new handshake) */
-    av_add(a, "-o");
-    av_add(a, "ControlMaster=auto");
-    av_add(a, "-o");
-    snprintf(opt, sizeof opt, "ControlPath=%s", s->control_path);
-    av_add(a, opt);
-    av_add(a, "-o");
-    av_add(a, "ControlPersist=60s");
+    if (s->control_path[0]) {
+        av_add(a, "-o");
+        av_add(a, "ControlMaster=auto");
+        av_add(a, "-o");
+        snprintf(opt, sizeof opt, "ControlPath=%s", s->control_path);
+        av_add(a, opt);
+        av_add(a, "-o");
+        av_add(a, "ControlPersist=60s");
+    }
     if (s->key) {
         av_add(a, "-i");
         av_add(a, s->key);
@@ -337,10 +339,16 @@ void launch_ssh_init(struct launch_ssh *s, const char *user, const char *key)
     snprintf(s->control_path, sizeof s->control_path, "%s/ssh", dir);
     mkdir(s->control_path, 0700);
     snprintf(s->control_path, sizeof s->control_path, "%s/ssh/%%C", dir);
+    /* a Unix socket path holds ~107 bytes and %C is 40 hex digits (plus
+     * ssh's own temporary suffix): with a long $HOME, no shared connection */
+    if (strlen(dir) + 5 + 40 + 20 > 104)
+        s->control_path[0] = '\0';
 }
 
 void launch_ssh_close(const struct launch_ssh *s, const char *host)
 {
+    if (!s->control_path[0])
+        return;
     struct av a = { 0 };
     char dest[512];
     av_add(&a, "ssh");

@@ -18,7 +18,8 @@ struct launch_ssh {
     const char *user;        /* NULL: ssh's default */
     const char *key;         /* private key file, or NULL: ssh's defaults */
     char known_hosts[4096];  /* filled by launch_ssh_init */
-    char control_path[4096]; /* ~/.ray/ssh/%C: one ControlMaster socket per host */
+    char control_path[4096]; /* ~/.ray/ssh/%C: one ControlMaster socket per host
+                              * ("" when $HOME is too long for a socket path) */
     int connect_timeout_s;
 };
 
