@@ -62,7 +62,8 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c cli/launch.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
-                 launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c
+                 launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
+                 launcher/autoscaler.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/worker.c api/driver.c api/errors.c
 CMD_SRCS := cmd/main.c

@@ -218,3 +218,13 @@ int cli_submit_cluster(int argc, char **argv)
         first++;
     return launcher_submit(argv[1], argv[2], argc - first, argv + first);
 }
+
+int cli_autoscaler(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        printf("usage: ray autoscaler BOOTSTRAP_CONFIG.yaml\n\nThe autoscaler's loop; `ray up` "
+               "starts it on the head (docs/launcher.md).\n");
+        return argc == 2 && is_help(argv[1]) ? 0 : 2;
+    }
+    return launcher_autoscaler(argv[1]);
+}

@@ -32,8 +32,10 @@ static int down_stop(struct launch_cluster *lc, const char *ip, bool head, char 
     char temp[1024], cmd[2048];
     launch_temp_dir(head ? &lc->cfg.head_start_ray_commands : &lc->cfg.worker_start_ray_commands,
                     temp, sizeof temp);
-    snprintf(cmd, sizeof cmd, "if command -v ray >/dev/null 2>&1; then ray stop --temp-dir %s; "
-                              "else echo 'no ray on this node'; fi", temp);
+    snprintf(cmd, sizeof cmd, "%sif command -v ray >/dev/null 2>&1; then ray stop --temp-dir %s; "
+                              "else echo 'no ray on this node'; fi",
+             head ? "p=$(cat \"$HOME/.ray/autoscaler.pid\" 2>/dev/null) && grep -q autoscaler "
+                    "/proc/$p/cmdline 2>/dev/null && kill $p; " : "", temp);
     struct launch_strv v = { (char *[]){ cmd }, 1 };
     struct launch_host h = { .ip = ip, .head = head };
     int rc = launch_run_commands(lc, &h, &v, false, err, errlen);

@@ -35,6 +35,9 @@ int launcher_rsync(const char *config, const char *src, const char *dst, bool up
 /* Copy JOB.so to the head and run `ray submit` there with ARGS; returns
  * the job's exit status. */
 int launcher_submit(const char *config, const char *job, int nargs, char **args);
+/* The autoscaler's loop, on the head (autoscaler.c); returns when the head
+ * is gone. */
+int launcher_autoscaler(const char *config);
 /* Print the head's IP (HEAD) or the IPs of the workers that are up. */
 int launcher_get_ips(const char *config, bool head);
 

@@ -55,6 +55,10 @@ int launch_cluster_open(struct launch_cluster *lc, const char *cmd, const char *
         snprintf(lc->config_abs, sizeof lc->config_abs, "%s", config);
     const char *home = getenv("HOME");
     const char *k = lc->cfg.ssh_private_key;
+    char boot[4096];
+    snprintf(boot, sizeof boot, "%s/ray_bootstrap_key.pem", home ? home : "");
+    if (strcmp(cmd, "autoscaler") == 0 && access(boot, R_OK) == 0)
+        k = boot; /* on the head: the key ray up left there */
     if (k && strncmp(k, "~/", 2) == 0)
         snprintf(lc->key, sizeof lc->key, "%s/%s", home ? home : "", k + 2);
     else if (k)
@@ -161,8 +165,7 @@ void launch_log_append(const struct launch_cluster *lc, const char *ip, const ch
     close(fd);
 }
 
-/* The value after FLAG in the words of V ("--flag X" or "--flag=X"). */
-static bool find_flag(const struct launch_strv *v, const char *flag, char *out, size_t outlen)
+bool launch_flag_value(const struct launch_strv *v, const char *flag, char *out, size_t outlen)
 {
     bool found = false;
     size_t fl = strlen(flag);
@@ -192,14 +195,14 @@ static bool find_flag(const struct launch_strv *v, const char *flag, char *out, 
 
 void launch_temp_dir(const struct launch_strv *v, char *out, size_t outlen)
 {
-    if (!find_flag(v, "--temp-dir", out, outlen))
+    if (!launch_flag_value(v, "--temp-dir", out, outlen))
         snprintf(out, outlen, "/tmp/ray");
 }
 
 int launch_head_port(const struct launch_strv *v)
 {
     char p[32];
-    if (!find_flag(v, "--port", p, sizeof p))
+    if (!launch_flag_value(v, "--port", p, sizeof p))
         return 6379;
     int port = atoi(p);
     return port > 0 && port < 65536 ? port : 6379;

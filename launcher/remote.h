@@ -71,6 +71,10 @@ void launch_log_append(const struct launch_cluster *lc, const char *ip, const ch
                        const struct buf *out);
 void launch_log_path(const struct launch_cluster *lc, const char *ip, char *out, size_t outlen);
 
+/* The value after FLAG in the words of the commands V ("--flag X" or
+ * "--flag=X", quotes stripped; the last one wins). Returns true and fills
+ * OUT, or false. */
+bool launch_flag_value(const struct launch_strv *v, const char *flag, char *out, size_t outlen);
 /* The value of --temp-dir (or --temp-dir=) in commands V, or "/tmp/ray". */
 void launch_temp_dir(const struct launch_strv *v, char *out, size_t outlen);
 /* The value of --port in V, or 6379. */
@@ -81,6 +85,10 @@ size_t launch_worker_count(const struct launch_config *c, int min, int max);
 /* A path of the config on node H: "~/x" and relative "x" are under its
  * $HOME (as probed), absolute paths stay. */
 void launch_remote_path(const struct launch_host *h, const char *p, char *out, size_t outlen);
+/* Run `ray up`'s steps 2-7 on worker IP of LC (up.c), handing over TOKEN;
+ * for the autoscaler. Returns 0 or -1 with err. */
+int launch_up_worker(struct launch_cluster *lc, const char *ip, const char *token, char *err,
+                     size_t errlen);
 /* Seconds since the cluster was opened, for progress lines. */
 double launch_elapsed(const struct launch_cluster *lc);
 

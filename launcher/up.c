@@ -220,6 +220,8 @@ static int up_files(struct up *u, const struct launch_host *h, char *err, size_t
     return 0;
 }
 
+static int up_autoscaler(struct up *u, const struct launch_host *h, char *err, size_t errlen);
+
 /* The steps 2..7 on one node. Returns 0 or -1 with ERR "step: reason". */
 static int up_node(struct up *u, struct launch_host *h, char *err, size_t errlen)
 {
@@ -303,6 +305,11 @@ static int up_node(struct up *u, struct launch_host *h, char *err, size_t errlen
         snprintf(err, errlen, "starting Ray: %s", why);
         return -1;
     }
+    if (h->head && strcmp(u->lc.cfg.provider_type, "local") == 0 &&
+        up_autoscaler(u, h, why, sizeof why) < 0) {
+        snprintf(err, errlen, "starting the autoscaler: %s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -384,6 +391,38 @@ out:
     launch_state_save(st, e, sizeof e);
     free(m);
     return rc;
+}
+
+int launch_up_worker(struct launch_cluster *lc, const char *ip, const char *token, char *err,
+                     size_t errlen)
+{
+    struct launch_up_opts o = { .yes = true, .min_workers = -1, .max_workers = -1 };
+    struct up u = { .lc = *lc, .o = &o }; /* borrowed: never closed here */
+    snprintf(u.token, sizeof u.token, "%s", token);
+    if (file_sha(session_self_exe(), u.sha) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", session_self_exe(), strerror(errno));
+        return -1;
+    }
+    struct launch_host h = { .ip = ip };
+    return up_node(&u, &h, err, errlen);
+}
+
+/* Start (or restart) the autoscaler on the head when its start commands ask
+ * for one (--autoscaling-config): `ray autoscaler` in the background there,
+ * its pid in ~/.ray/autoscaler.pid, its log in ~/.ray/autoscaler.log. */
+static int up_autoscaler(struct up *u, const struct launch_host *h, char *err, size_t errlen)
+{
+    char v[4096];
+    if (!launch_flag_value(&u->lc.cfg.head_start_ray_commands, "--autoscaling-config", v, sizeof v))
+        return 0;
+    const char *cmd =
+        "p=$(cat \"$HOME/.ray/autoscaler.pid\" 2>/dev/null) && grep -q autoscaler /proc/$p/cmdline "
+        "2>/dev/null && kill $p; nohup ray autoscaler \"$HOME/ray_bootstrap_config.yaml\" "
+        ">>\"$HOME/.ray/autoscaler.log\" 2>&1 </dev/null & echo $! > \"$HOME/.ray/autoscaler.pid\"";
+    if (up_remote(u, h, "autoscaler", cmd, NULL, 0, err, errlen) < 0)
+        return -1;
+    up_note("autoscaler started on %s (log: ~/.ray/autoscaler.log)", h->ip);
+    return 0;
 }
 
 static void up_useful(const struct up *u)

@@ -239,7 +239,7 @@ ns_ray_procs() {
     local ns p
     for ns in "${NSS[@]}"; do
         for p in $(ip netns pids "$ns"); do
-            ps -o stat=,args= -p "$p" 2>/dev/null | awk '$1 !~ /^Z/' | grep -E 'rayd|redis' && return 0
+            ps -o stat=,args= -p "$p" 2>/dev/null | awk '$1 !~ /^Z/' | grep -E 'rayd|redis|autoscaler' && return 0
         done
     done
     return 1
@@ -282,6 +282,35 @@ check_out "... and says so" "$T/downu.out" "$NET.98 is not reachable \(it never 
 wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 check "nothing of Ray left in any namespace" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 unset RAY_UP_SSH_WAIT_S
+
+# --- the autoscaler: a demand no node can meet starts a worker; idle, it stops --
+sed -e 's/^cluster_name: nstest/cluster_name: autotest/' -e 's/^max_workers: 2/max_workers: 2\nmin_workers: 0/' \
+    -e 's/^idle_timeout_minutes: 5/idle_timeout_minutes: 0.1/' \
+    -e '/^worker_start_ray_commands:/,$ s/\(ray start --address=.*\)$/\1 --resources=bee=1/' \
+    "$T/cluster.yaml" >"$T/auto.yaml"
+timeout 60 "$RAY" up -y "$T/auto.yaml" >"$T/auto1.out" 2>&1
+rc=$?
+check "autoscaling cluster: ray up starts the head alone, and the autoscaler (rc=$rc)" bash -c \
+    "[ $rc -eq 0 ] && grep -q 'head ${IPS[0]} and 0 worker(s)' '$T/auto1.out' && grep -q 'autoscaler started on ${IPS[0]}' '$T/auto1.out'"
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/auto1.out"
+t0=$(date +%s.%N)
+timeout 90 "$RAY" submit "$T/auto.yaml" "$JOB" -- where bee=1 >"$T/auto.sub" 2>&1
+rc=$?
+t1=$(date +%s.%N)
+ASLOG=$T/hosts/h0/.ray/autoscaler.log
+check "a task needing bee=1 (no node has it) runs once the autoscaler starts a worker (rc=$rc)" \
+    bash -c "[ $rc -eq 0 ] && grep -q 'ran on' '$T/auto.sub'"
+log "scale_up_s (the demand to its task done on the new node): $(echo "$t1 - $t0" | bc)"
+check_out "... the autoscaler says why it launched" "$ASLOG" "demand\(s\), 0 worker\(s\) up: launching worker ${IPS[1]}"
+[ $rc -eq 0 ] || tail -5 "$ASLOG" | sed 's/^/      | /'
+active_auto() { "$RAY" exec "$T/auto.yaml" 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_'; }
+wait_for 40 bash -c "[ \$(\"$RAY\" exec '$T/auto.yaml' 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_') -eq 1 ]"
+check "the worker, idle for idle_timeout_minutes (6 s), is stopped: 1 active node ($(active_auto))" test "$(active_auto)" -eq 1
+check_out "... and the autoscaler says so" "$ASLOG" "worker ${IPS[1]} idle for [0-9.]+ s: stopping it"
+timeout 60 "$RAY" down -y "$T/auto.yaml" >"$T/autod.out" 2>&1
+check "ray down of the autoscaling cluster (rc=$?)" grep -q "all nodes stopped" "$T/autod.out"
+wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+check "nothing of Ray (nor the autoscaler) left in any namespace" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 
 # --- the cloud providers, through stand-ins for gcloud and az -----------------
 # No cloud is reachable from this machine, so `gcloud` and `az` are stand-ins
