@@ -72,7 +72,8 @@ int cli_start(int argc, char **argv)
     int nargs = 0;
     config_init(&cfg);
     /* `ray up`'s default head command passes --autoscaling-config (SPEC
-     * section 8); accepted, and ignored until the autoscaler exists */
+     * section 8); accepted here: `ray up` starts the autoscaler itself
+     * (launcher/autoscaler.c) */
     char **kept = xcalloc((size_t)argc + 1, sizeof *kept);
     int nkept = 0;
     for (int i = 0; i < argc; i++) {
