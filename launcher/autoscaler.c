@@ -142,7 +142,8 @@ int launcher_autoscaler(const char *config)
     int port = launch_head_port(&c->head_start_ray_commands);
     size_t nw = c->worker_ips.n;
     size_t max = c->max_workers >= 0 && (size_t)c->max_workers < nw ? (size_t)c->max_workers : nw;
-    size_t min = c->min_workers > 0 ? (size_t)c->min_workers : 0;
+    /* as ray up: without min_workers, provider local keeps all its workers */
+    size_t min = launch_worker_count(c, -1, -1);
     long long idle_ms = (long long)llround(c->idle_timeout_minutes * 60000.0);
     struct as_worker *w = xcalloc(nw + 1, sizeof *w);
     signal(SIGPIPE, SIG_IGN);
