@@ -9,7 +9,8 @@
  * infeasible shapes). A demand while fewer than max_workers workers run
  * starts one more worker of worker_ips that runs no node (at most
  * max(1, upscaling_speed x workers) launching at once), in a child process
- * running the same steps as `ray up` (up.c). A failed launch is logged and
+ * running the same steps as `ray up` (up.c); after one comes up, no new
+ * launch for 3 s, so demands it takes are not counted twice. A failed launch is logged and
  * retried after a back-off (2, 4, 8 ... 60 s). A worker whose resources are
  * all free, whose queue is empty and which has no demand, for
  * idle_timeout_minutes, is stopped (`ray stop` over SSH), never below
@@ -39,7 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AS_GONE_MS 5000
+#define AS_GONE_MS   5000
+#define AS_SETTLE_MS 3000 /* after a worker came up, let the demands catch up */
 
 struct as_worker {
     pid_t launching;      /* child running the up steps, or 0 */
@@ -150,7 +152,7 @@ int launcher_autoscaler(const char *config)
     as_log(&lc, "watching %s:%d: %zu worker IPs, workers %zu..%zu, idle timeout %.2f min", c->head_ip,
            port, nw, min, max, c->idle_timeout_minutes);
     struct gcs_sync *gs = NULL;
-    long long last_ok = net_now_ms();
+    long long last_ok = net_now_ms(), settle_until = 0;
     for (;; usleep(1000000)) {
         /* reap what finished */
         for (size_t i = 0; i < nw; i++) {
@@ -159,6 +161,7 @@ int launcher_autoscaler(const char *config)
                 w[i].launching = 0;
                 if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
                     w[i].failures = 0;
+                    settle_until = net_now_ms() + AS_SETTLE_MS;
                     as_log(&lc, "worker %s is up", c->worker_ips.v[i]);
                 } else {
                     w[i].failures++;
@@ -214,7 +217,8 @@ int launcher_autoscaler(const char *config)
         }
         /* scale up: a demand, room under max_workers, within upscaling_speed */
         size_t speed = (size_t)fmax(1.0, floor(c->upscaling_speed * (double)(alive ? alive : 1)));
-        for (size_t i = 0; demand > 0 && i < nw && alive + launching < max && launching < speed; i++) {
+        for (size_t i = 0; demand > 0 && now >= settle_until && i < nw && alive + launching < max &&
+                           launching < speed; i++) {
             if (w[i].alive || w[i].launching || w[i].stopping || now < w[i].next_try_ms)
                 continue;
             as_log(&lc, "%d pending or infeasible demand(s), %zu worker(s) up: launching worker %s",
