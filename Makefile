@@ -59,19 +59,24 @@ SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
-               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c
-CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c cli/launch.c
+               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
+               daemon/objlife.c daemon/observe.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
+            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
-            api/worker.c api/driver.c api/errors.c
+            api/worker.c api/driver.c api/errors.c api/events.c
 CMD_SRCS := cmd/main.c
+# libraries on the public API (section 13), in rayd and libray.a alike
+LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
+             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
 
 # libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
+LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
-             $(SCHED_SRCS) $(API_SRCS) $(COMMON_SRCS)
+             $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 RAYD_OBJS := $(call obj,$(RAYD_SRCS))
@@ -144,7 +149,7 @@ test: deps
 
 # --- examples: job libraries link nothing -----------------------------------
 EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
-examples/build/%.so: examples/%.c include/ray.h
+examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $< -o $@
 examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
@@ -154,7 +159,7 @@ examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
 
 # job libraries the integration tests submit
 TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
-build/jobs/%.so: tests/integration/jobs/%.c include/ray.h
+build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests
@@ -195,7 +200,7 @@ install: all
 	install -m 0755 bin/rayd $(DESTDIR)$(PREFIX)/bin/rayd
 	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
 	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
-	install -m 0644 include/ray.h $(DESTDIR)$(PREFIX)/include/ray.h
+	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
 
 clean:

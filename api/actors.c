@@ -140,7 +140,26 @@ out:
     return rc;
 }
 
+static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value *args, size_t nargs,
+                   const ray_opts *opts, ray_ref *ret);
+
+/* ray_actor_call with its timeline span (submit, events.c). */
 int ray_actor_call(ray_actor a, const char *method, const ray_value *args, size_t nargs,
+                   const ray_opts *opts, ray_ref *ret)
+{
+    if (!api_events_on_())
+        return ray_actor_call_impl(a, method, args, nargs, opts, ret);
+    long long t0 = api_events_now_us_();
+    int rc = ray_actor_call_impl(a, method, args, nargs, opts, ret);
+    if (rc == RAY_OK && ret) {
+        uint8_t task[RAY_ID_SIZE];
+        ids_with_index(task, ret->id, 0);
+        api_event_add_('s', t0, api_events_now_us_(), task, 0, method);
+    }
+    return rc;
+}
+
+static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value *args, size_t nargs,
                    const ray_opts *opts, ray_ref *ret)
 {
     ray_opts o;

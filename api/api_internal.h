@@ -122,6 +122,27 @@ const char *api_dlerror_(const char *path);
  * with OBJ_GET / OBJ_WAIT so the node knows which task waits. */
 const uint8_t *api_worker_task_(void);
 
+/* ---- events.c -------------------------------------------------------------- */
+/* Wall-clock microseconds (the timeline's clock on every node). */
+long long api_events_now_us_(void);
+/* Whether spans are recorded (RAY_TIMELINE is not 0 in the environment). */
+bool api_events_on_(void);
+/* Record a span [START_US, END_US) of CODE (docs/protocol.md EVENTS) for
+ * TASK (may be NULL) and NAME; sends the batch when it is full or old. */
+void api_event_add_(char code, long long start_us, long long end_us, const uint8_t *task,
+                    int attempt, const char *name);
+/* A task ran: its execute span [EXEC_US, STORE_US) and store-outputs span
+ * [STORE_US, END_US), recorded as one line (code T, t for an actor call). */
+void api_event_task_(bool actor_call, long long exec_us, long long store_us, long long end_us,
+                     const uint8_t *task, const char *name);
+/* Send what is recorded now (a no-op when nothing is). */
+void api_events_flush_(void);
+bool api_events_pending_(void);
+/* A worker has nothing to run: send the batch unless one went out less than
+ * 1 ms ago. Returns -1 when nothing is left to send, else the microseconds
+ * after which to call again. */
+long long api_events_idle_(void);
+
 /* ---- client.c -------------------------------------------------------------- */
 struct api_connect_opts {
     const char *unix_path;   /* one of these two */

@@ -260,8 +260,10 @@ void ray_shutdown(void)
     api_error_clear_();
     pthread_mutex_lock(&life_mu);
     /* A task calling ray_shutdown must not cut its worker off the node. */
-    if (api_client_role_() != PROTO_ROLE_WORKER)
+    if (api_client_role_() != PROTO_ROLE_WORKER) {
+        api_events_flush_();
         api_client_close_();
+    }
     pthread_mutex_unlock(&life_mu);
 }
 

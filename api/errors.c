@@ -44,6 +44,20 @@ int api_error_(int code, const char *fmt, ...)
     return code;
 }
 
+int ray_error_set(int code, const char *fmt, ...)
+{
+    char msg[API_ERROR_MAX]; /* FMT's arguments may be ray_last_error() itself */
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        vsnprintf(msg, sizeof msg, fmt, ap);
+    else
+        msg[0] = '\0';
+    va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
+    return code;
+}
+
 void api_error_clear_(void)
 {
     last_error[0] = '\0';

@@ -18,6 +18,9 @@
 #include "common/netutil.h"
 
 #include <pthread.h>
+
+/* ray_get spans shorter than this are not recorded: the value was here */
+#define API_GET_SPAN_MIN_US 5
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +238,30 @@ int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v)
     return api_object_seal_(id);
 }
 
+static int ray_put_impl(ray_value v, ray_ref *out);
+
+/* ray_put with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_put(ray_value v, ray_ref *out)
+{
+    if (!api_events_on_())
+        return ray_put_impl(v, out);
+    long long t0 = api_events_now_us_();
+    int rc = ray_put_impl(v, out);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = out ? out->id : NULL;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    api_event_add_('P', t0, api_events_now_us_(), task, 0, "ray_put");
+    return rc;
+}
+
+static int ray_put_impl(ray_value v, ray_ref *out)
 {
     api_error_clear_();
     if (out == NULL)
@@ -283,8 +309,10 @@ int ray_seal(ray_ref ref)
  * round trip to the node, as Ray's in-process memory store does for small
  * objects. An open-addressing table that grows as needed (kept at most
  * three quarters full) up to SCALAR_CACHE_MAX_SLOTS, and starts over only
- * when even that is full; ray_free deletes exactly the freed entries
- * (backward-shift deletion keeps probe chains intact). A process that
+ * when even that is full. ray_free turns the freed entries into "freed"
+ * marks, and adds one for a freed task return not cached yet: a push of
+ * that value still on its way (the node sent it before the free) is then
+ * not cached, so a freed object is never answered from here. A process that
  * never caches anything allocates nothing.
  */
 #define SCALAR_CACHE_MIN_SLOTS 4096u       /* power of two */
@@ -293,6 +321,7 @@ int ray_seal(ray_ref ref)
 struct scalar_entry {
     uint8_t id[RAY_ID_SIZE];
     bool used;
+    bool freed;  /* a freed mark: not a value */
     ray_value v;
 };
 static struct scalar_entry *scalar_cache;
@@ -318,7 +347,7 @@ static bool scalar_find(const uint8_t *id, ray_value *out)
     pthread_mutex_lock(&scalar_lock);
     if (scalar_cache) {
         size_t i = scalar_probe(id);
-        if (scalar_cache[i].used) {
+        if (scalar_cache[i].used && !scalar_cache[i].freed) {
             *out = scalar_cache[i].v;
             found = true;
         }
@@ -357,6 +386,10 @@ static void scalar_put(const uint8_t *id, const ray_value *v)
     pthread_mutex_lock(&scalar_lock);
     if (scalar_room()) {
         size_t i = scalar_probe(id);
+        if (scalar_cache[i].freed) {
+            pthread_mutex_unlock(&scalar_lock);
+            return; /* freed meanwhile: a late push */
+        }
         if (!scalar_cache[i].used)
             scalar_count++;
         scalar_cache[i].used = true;
@@ -376,26 +409,32 @@ void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_
     scalar_put(id, &v);
 }
 
-/* Forget freed objects: delete each entry and shift the rest of its probe
- * chain back over the hole. */
+/* Forget freed objects: mark each entry freed; mark a task return that is
+ * not cached yet too (its pushed value may still arrive). */
 static void scalar_forget(const ray_ref *refs, size_t n)
 {
     pthread_mutex_lock(&scalar_lock);
-    for (size_t k = 0; scalar_cache && scalar_count > 0 && k < n; k++) {
-        size_t i = scalar_probe(refs[k].id), mask = scalar_slots - 1;
-        if (!scalar_cache[i].used)
+    for (size_t k = 0; k < n; k++) {
+        uint32_t index = ids_index(refs[k].id);
+        bool pushed = index != 0 && !(index & IDS_PUT_INDEX); /* a task return */
+        if (scalar_cache == NULL && !pushed)
             continue;
-        scalar_cache[i].used = false;
-        scalar_count--;
-        for (size_t j = (i + 1) & mask; scalar_cache[j].used; j = (j + 1) & mask) {
-            size_t home = scalar_slot(scalar_cache[j].id);
-            /* move J into the hole at I unless its home lies in (I, J] */
-            if (((j - home) & mask) >= ((j - i) & mask)) {
-                scalar_cache[i] = scalar_cache[j];
-                scalar_cache[j].used = false;
-                i = j;
+        if (scalar_cache) {
+            size_t i = scalar_probe(refs[k].id);
+            if (scalar_cache[i].used) {
+                scalar_cache[i].freed = true;
+                continue;
             }
         }
+        if (!pushed || !scalar_room())
+            continue;
+        size_t i = scalar_probe(refs[k].id);
+        if (!scalar_cache[i].used)
+            scalar_count++;
+        memset(&scalar_cache[i], 0, sizeof scalar_cache[i]);
+        scalar_cache[i].used = true;
+        scalar_cache[i].freed = true;
+        memcpy(scalar_cache[i].id, refs[k].id, RAY_ID_SIZE);
     }
     pthread_mutex_unlock(&scalar_lock);
 }
@@ -520,7 +559,32 @@ fail_release:
     return rc;
 }
 
+static int ray_get_impl(ray_ref ref, int64_t timeout_ms, ray_value *out);
+
+/* ray_get with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
+{
+    if (!api_events_on_())
+        return ray_get_impl(ref, timeout_ms, out);
+    long long t0 = api_events_now_us_();
+    int rc = ray_get_impl(ref, timeout_ms, out);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = ref.id;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    long long t1 = api_events_now_us_();
+    if (t1 - t0 >= API_GET_SPAN_MIN_US) /* a value this process had: no span */
+        api_event_add_('G', t0, t1, task, 0, "ray_get");
+    return rc;
+}
+
+static int ray_get_impl(ray_ref ref, int64_t timeout_ms, ray_value *out)
 {
     api_error_clear_();
     if (out == NULL)
@@ -532,7 +596,32 @@ int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
     return get_one(ref.id, timeout_ms, out);
 }
 
+static int ray_get_all_impl(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out);
+
+/* ray_get_all with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out)
+{
+    if (!api_events_on_())
+        return ray_get_all_impl(refs, n, timeout_ms, out);
+    long long t0 = api_events_now_us_();
+    int rc = ray_get_all_impl(refs, n, timeout_ms, out);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = (n && refs) ? refs[0].id : NULL;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    long long t1 = api_events_now_us_();
+    if (t1 - t0 >= API_GET_SPAN_MIN_US)
+        api_event_add_('G', t0, t1, task, 0, "ray_get_all");
+    return rc;
+}
+
+static int ray_get_all_impl(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *out)
 {
     api_error_clear_();
     if (n == 0)
@@ -645,7 +734,30 @@ static int pack_ids(struct buf *b, const ray_ref *refs, size_t n)
     return RAY_OK;
 }
 
+static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready);
+
+/* ray_wait with its timeline span (events.c): the task is the caller's while a
+ * task runs, else the one that makes the object. */
 int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready)
+{
+    if (!api_events_on_())
+        return ray_wait_impl(refs, n, num_ready, timeout_ms, ready);
+    long long t0 = api_events_now_us_();
+    int rc = ray_wait_impl(refs, n, num_ready, timeout_ms, ready);
+    const uint8_t *task = api_worker_task_();
+    uint8_t base[RAY_ID_SIZE];
+    if (ids_is_zero(task)) {
+        const uint8_t *obj = (n && refs) ? refs[0].id : NULL;
+        if (obj) {
+            ids_with_index(base, obj, 0);
+            task = base;
+        }
+    }
+    api_event_add_('W', t0, api_events_now_us_(), task, 0, "ray_wait");
+    return rc;
+}
+
+static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready)
 {
     api_error_clear_();
     if (n > 0 && (refs == NULL || ready == NULL))

@@ -25,6 +25,14 @@ struct ray_task {
     uint32_t alloc_index[API_MAX_RETURNS];
     bool failed;
     char msg[1024];
+    /* local contexts (ray_task_local_new): the return value stays here */
+    bool local;
+    void *data;      /* the owner's pointer, ray_task_local_data */
+    ray_value lret;  /* the first return value (NIL if none) */
+    void *lmem;      /* payload of a STR/BYTES lret; grows, reused */
+    struct buf lpack; /* a LIST/MAP lret, packed; its elements point here ... */
+    void *lelems;    /* ... and its arrays are this block */
+    size_t lcap;
 };
 
 /* ---- options and spec helpers ------------------------------------------------ */
@@ -80,7 +88,26 @@ void api_spec_resources_(struct buf *b, const ray_opts *o)
 
 /* ---- ray_call ------------------------------------------------------------------- */
 
+static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
+             ray_ref *ret);
+
+/* ray_call with its timeline span (submit, events.c). */
 int ray_call(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
+             ray_ref *ret)
+{
+    if (!api_events_on_())
+        return ray_call_impl(fn, args, nargs, opts, ret);
+    long long t0 = api_events_now_us_();
+    int rc = ray_call_impl(fn, args, nargs, opts, ret);
+    if (rc == RAY_OK && ret) {
+        uint8_t task[RAY_ID_SIZE];
+        ids_with_index(task, ret->id, 0);
+        api_event_add_('S', t0, api_events_now_us_(), task, 0, fn);
+    }
+    return rc;
+}
+
+static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, const ray_opts *opts,
              ray_ref *ret)
 {
     ray_opts o;
@@ -132,6 +159,8 @@ out:
 }
 
 /* ---- the running task -------------------------------------------------------------- */
+
+static int local_return(ray_task *t, ray_value v, size_t alloc_len, void **data);
 
 ray_task *api_task_new_(const uint8_t id[RAY_ID_SIZE], const char *name, int nret)
 {
@@ -200,6 +229,8 @@ int ray_return(ray_task *t, ray_value v)
     if (idx == 0)
         return api_error_(RAY_EINVAL, "%s has %d return value%s; ray_return called once too often",
                           t->name, t->nret, t->nret == 1 ? "" : "s");
+    if (t->local)
+        return local_return(t, v, 0, NULL);
     ids_with_index(rid, t->id, idx);
     return api_object_store_(rid, &v);
 }
@@ -216,6 +247,8 @@ int ray_return_alloc(ray_task *t, size_t len, void **data)
         return api_error_(RAY_EINVAL,
                           "%s has %d return value%s; ray_return_alloc called once too often",
                           t->name, t->nret, t->nret == 1 ? "" : "s");
+    if (t->local)
+        return local_return(t, RAY_BYTES_V(NULL, len), len, data);
     ids_with_index(rid, t->id, idx);
     int rc = api_object_create_(rid, RAY_BYTES, len, data);
     if (rc != RAY_OK)
@@ -228,9 +261,11 @@ int ray_return_alloc(ray_task *t, size_t len, void **data)
 
 int ray_fail(ray_task *t, const char *fmt, ...)
 {
-    api_error_clear_();
-    if (t == NULL)
+    if (t == NULL) {
+        api_error_clear_();
         return RAY_ETASK;
+    }
+    /* format first: `ray_fail(t, "...: %s", ray_last_error())` is common */
     char msg[sizeof t->msg];
     va_list ap;
     va_start(ap, fmt);
@@ -239,9 +274,121 @@ int ray_fail(ray_task *t, const char *fmt, ...)
     else
         snprintf(msg, sizeof msg, "failed");
     va_end(ap);
+    api_error_clear_();
     pthread_mutex_lock(&t->mu);
     memcpy(t->msg, msg, sizeof msg);
     t->failed = true;
     pthread_mutex_unlock(&t->mu);
     return RAY_ETASK;
+}
+
+/* ---- local contexts: a registered function run in this thread ------------------------
+ * For libraries that run many small calls inside one task (ray_pool's actors,
+ * ray_tune's trials): the function's return value is kept in the context
+ * instead of the object store, so a call costs a function call. */
+
+/* Keep V (or, with DATA, room for ALLOC_LEN bytes) as T's return value. */
+static int local_return(ray_task *t, ray_value v, size_t alloc_len, void **data)
+{
+    size_t need = 0;
+    if (data == NULL && (v.type == RAY_LIST || v.type == RAY_MAP)) {
+        /* copied as ray_return would: packed, then decoded over the copy */
+        t->lpack.len = 0;
+        int rc = api_compound_pack_(&t->lpack, &v);
+        if (rc != RAY_OK)
+            return rc;
+        free(t->lelems);
+        t->lelems = NULL;
+        rc = api_object_decode_((uint32_t)v.type, t->lpack.data, t->lpack.len, &t->lret,
+                                &t->lelems);
+        if (rc != RAY_OK)
+            t->lret = RAY_NIL_V;
+        t->lret.pin_ = NULL;
+        return rc;
+    }
+    if (data)
+        need = alloc_len;
+    else if (v.type == RAY_STR)
+        need = v.as.buf.len + 1;
+    else if (v.type == RAY_BYTES)
+        need = v.as.buf.len;
+    else if (v.type > RAY_MAP)
+        return api_error_(RAY_EINVAL, "%s: ray_return of an unknown value type %d", t->name,
+                          (int)v.type);
+    if (need > t->lcap) {
+        void *m = realloc(t->lmem, need);
+        if (m == NULL)
+            return api_error_(RAY_ENOMEM, "%s: no memory for a %zu-byte return value", t->name,
+                              need);
+        t->lmem = m;
+        t->lcap = need;
+    }
+    t->lret = v;
+    t->lret.pin_ = NULL;
+    if (data) {
+        *data = t->lmem;
+        t->lret.as.buf.ptr = t->lmem;
+    } else if (v.type == RAY_STR || v.type == RAY_BYTES) {
+        if (v.as.buf.len > 0 && v.as.buf.ptr == NULL)
+            return api_error_(RAY_EINVAL, "%s: ray_return of a NULL buffer", t->name);
+        if (v.as.buf.len > 0)
+            memcpy(t->lmem, v.as.buf.ptr, v.as.buf.len);
+        if (v.type == RAY_STR)
+            ((char *)t->lmem)[v.as.buf.len] = '\0';
+        t->lret.as.buf.ptr = t->lmem;
+    }
+    return RAY_OK;
+}
+
+ray_fn ray_function_lookup(const char *name)
+{
+    return api_registry_function_(name);
+}
+
+ray_task *ray_task_local_new(const char *name, void *data)
+{
+    ray_task *t = api_task_new_((const uint8_t[RAY_ID_SIZE]){ 0 }, name, 1);
+    if (t == NULL)
+        return NULL;
+    t->local = true;
+    t->data = data;
+    t->lret = RAY_NIL_V;
+    return t;
+}
+
+void *ray_task_local_data(ray_task *t)
+{
+    return t && t->local ? t->data : NULL;
+}
+
+int ray_task_local_run(ray_task *t, ray_fn fn, const ray_value *args, size_t nargs,
+                       ray_value *ret)
+{
+    api_error_clear_();
+    if (ret)
+        *ret = RAY_NIL_V;
+    if (t == NULL || !t->local || fn == NULL)
+        return api_error_(RAY_EINVAL, "ray_task_local_run: a local task and a function, please");
+    t->nset = 0;
+    t->failed = false;
+    t->msg[0] = '\0';
+    t->lret = RAY_NIL_V;
+    int rc = fn(t, args, nargs);
+    if (t->failed)
+        return api_error_(RAY_ETASK, "%s", t->msg);
+    if (rc != 0)
+        return api_error_(RAY_ETASK, "returned %d", rc);
+    if (ret)
+        *ret = t->lret;
+    return RAY_OK;
+}
+
+void ray_task_local_free(ray_task *t)
+{
+    if (t == NULL)
+        return;
+    free(t->lmem);
+    free(t->lelems);
+    buf_free(&t->lpack);
+    api_task_free_(t);
 }

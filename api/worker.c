@@ -37,7 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 
 /* One TASK_EXECUTE, decoded. Fields point into body. */
 struct exec {
@@ -132,8 +135,29 @@ static void queue_push(struct queue *q, struct exec *e)
 static struct exec *queue_pop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->head == NULL)
-        pthread_cond_wait(&q->cv, &q->mu);
+    while (q->head == NULL) {
+        /* idle: send the timeline events recorded (events.c), then wait */
+        long long again = -1;
+        if (api_events_pending_()) {
+            pthread_mutex_unlock(&q->mu);
+            again = api_events_idle_();
+            pthread_mutex_lock(&q->mu);
+            if (q->head)
+                break;
+        }
+        if (again < 0) {
+            pthread_cond_wait(&q->cv, &q->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)again * 1000;
+        while (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+    }
     struct exec *e = q->head;
     q->head = e->next;
     if (q->head == NULL)
@@ -396,8 +420,31 @@ static int exec_args(struct exec *e, ray_value **vals, size_t *n, char *msg, siz
     return 0;
 }
 
+/* An actor's worker: the count of TASK_DONEs sent, in a page shared with the
+ * node (RAY_WORKER_PROGRESS), raised before each is sent; if this process
+ * dies with answers the node never read, the node knows how many of its
+ * calls ran and runs none of them again. */
+static uint64_t *progress;
+
+static void progress_map(void)
+{
+    const char *name = getenv("RAY_WORKER_PROGRESS");
+    if (name == NULL || name[0] == '\0')
+        return;
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    void *p = mmap(NULL, sizeof *progress, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    shm_unlink(name); /* mapped by both: nothing to leave behind */
+    if (p != MAP_FAILED)
+        progress = p;
+}
+
 static void send_done(const uint8_t *id, int status, const char *msg)
 {
+    if (progress)
+        __atomic_add_fetch(progress, 1, __ATOMIC_RELEASE);
     struct buf f = BUF_INIT;
     if (proto_pack(&f, PROTO_TASK_DONE, id, (int64_t)status, msg) == 0)
         api_client_send_(&f);
@@ -420,6 +467,7 @@ static void exec_run(struct exec *e)
     size_t nargs = 0;
     char msg[1200] = "";
     int status = RAY_OK, rc = 0;
+    long long t_exec = 0, t_store = 0; /* timeline: execute, then store outputs */
     const char *name = e->name[0] ? e->name : e->fn;
     ray_task *t = api_task_new_(e->id, name, e->kind == API_TASK_ACTOR_NEW ? 0 : (int)e->nret);
 
@@ -432,6 +480,7 @@ static void exec_run(struct exec *e)
         status = RAY_ETASK;
         goto done;
     }
+    t_exec = api_events_now_us_();
     switch (e->kind) {
     case API_TASK_NORMAL: {
         ray_fn fn = api_registry_function_(e->fn);
@@ -490,6 +539,7 @@ static void exec_run(struct exec *e)
         break;
     }
     }
+    t_store = api_events_now_us_();
     if (api_task_failed_(t)) {
         status = RAY_ETASK;
         snprintf(msg, sizeof msg, "%s", api_task_message_(t));
@@ -499,6 +549,9 @@ static void exec_run(struct exec *e)
     }
 done:
     api_task_finish_(t);
+    if (t_store)
+        api_event_task_(e->kind == API_TASK_ACTOR_CALL, t_exec, t_store, api_events_now_us_(),
+                        e->id, name);
     memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);
@@ -596,6 +649,7 @@ int api_worker_main(int argc, char **argv)
         return 2;
     }
     const char *name = api_library_name_(lib);
+    progress_map();
     if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
         fprintf(stderr, "ray worker: cannot load job library %s: %s\n", name, api_dlerror_(lib));
         return 2;

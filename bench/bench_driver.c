@@ -26,6 +26,7 @@
  * after it, untimed, so runs do not fill the store.
  */
 #include <ray.h>
+#include <ray_pool.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -426,6 +427,38 @@ static double b_actor_async_n_n(void)
     return run_clients(g_actors, BENCH_CLIENTS);
 }
 
+/* ---- libraries ---------------------------------------------------------------- */
+#define BENCH_POOL_ITEMS 100000
+static ray_pool *g_pool;
+
+/* pool_map_100k_items: ray_pool_map of the no-op over 100,000 int items on a
+ * pool of one actor per CPU (started once, untimed); items/s. */
+static double b_pool_map(void)
+{
+    int rc;
+    if (g_pool == NULL) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        if ((rc = ray_pool_new(ncpu > 0 ? (int)ncpu : 1, NULL, &g_pool)) != RAY_OK)
+            return fail_rc("ray_pool_new", rc);
+    }
+    ray_value *items = malloc(BENCH_POOL_ITEMS * sizeof *items);
+    ray_pool_result *res = malloc(BENCH_POOL_ITEMS * sizeof *res);
+    if (items == NULL || res == NULL) {
+        free(items);
+        free(res);
+        return fail_note("out of memory");
+    }
+    for (size_t i = 0; i < BENCH_POOL_ITEMS; i++)
+        items[i] = RAY_I((int64_t)i);
+    double t0 = now_s();
+    rc = ray_pool_map(g_pool, "noop", items, BENCH_POOL_ITEMS, res);
+    double t = now_s() - t0;
+    ray_pool_result_release(res, BENCH_POOL_ITEMS);
+    free(items);
+    free(res);
+    return rc == RAY_OK ? BENCH_POOL_ITEMS / t : fail_rc("ray_pool_map", rc);
+}
+
 /* ---- objects ---------------------------------------------------------------- */
 static double b_put_calls(void)
 {
@@ -606,6 +639,7 @@ static const struct bench benches[] = {
     { "cross_node_transfer_gigabytes", "GB/s", NULL, b_transfer, 1, 3 },
     { "queued_1m_tasks_drain", "tasks/s", NULL, b_drain, 0, 1 },
     { "placement_group_create_removal", "ops/s", NULL, b_pg, 1, 0 },
+    { "pool_map_100k_items", "items/s", NULL, b_pool_map, 1, 0 },
 };
 
 /* Print S as a JSON string (our notes: escape quotes, backslashes, controls). */

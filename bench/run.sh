@@ -146,7 +146,7 @@ MAIN=(single_client_tasks_sync single_client_tasks_async multi_client_tasks_asyn
       actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n
       single_client_put_calls single_client_get_calls single_client_put_gigabytes
       single_client_wait_1k_refs single_client_tasks_and_get_batch task_latency_p50_us
-      placement_group_create_removal)
+      placement_group_create_removal pool_map_100k_items)
 sel=()
 for n in "${MAIN[@]}"; do
     if want "$n" || { [ "$n" = task_latency_p50_us ] && want task_latency_p99_us; }; then sel+=("$n"); fi
@@ -162,6 +162,33 @@ if want queued_1m_tasks_drain; then
     timeout 480 "${DRIVER[@]}" queued_1m_tasks_drain >"$T/drain.json"
     sed -e "s/}\$/, \"tasks\": $DRAIN_N}/" "$T/drain.json" | collect
     emit queued_drain_rayd_peak_rss_mb MiB "$(kb_to_mib "$(status_kb "$RAYD_PID" VmHWM)")"
+fi
+
+if want timeline_100k_tasks_s || want timeline_100k_tasks_mb || want timeline_100k_tasks_all_s; then
+    # 100,000 tasks (their submit, execute and store-output spans), then
+    # `ray timeline` as a user runs it (the newest 100,000 events, its
+    # default --limit) and of every event kept (--limit 1000000, the _all
+    # figures): seconds and megabytes of the output (issue 13: Ray's took
+    # 30 s and 900 MB for 3,000 tasks)
+    say "timeline_100k_tasks: 100000 tasks, then ray timeline"
+    BENCH_DRAIN_N=100000 timeout 480 "${DRIVER[@]}" queued_1m_tasks_drain >/dev/null
+    sleep 0.5
+    for lim in 100000 1000000; do
+        vals_s=() vals_mb=()
+        for _ in $(seq 1 "$RUNS"); do
+            t0=$(date +%s%N)
+            "$RAY" timeline --address "$ADDR" --limit "$lim" -o "$T/timeline.json" >"$T/tl.out" 2>&1 || {
+                say "ray timeline failed: $(tail -1 "$T/tl.out")"; break; }
+            t1=$(date +%s%N)
+            vals_s+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')")
+            vals_mb+=("$(awk -v s="$(stat -c %s "$T/timeline.json")" 'BEGIN { printf "%.2f", s / 1e6 }')")
+        done
+        say "  --limit $lim: $(cat "$T/tl.out")"
+        sfx=$([ "$lim" = 100000 ] && echo "" || echo _all)
+        emit "timeline_100k_tasks${sfx}_s" s "${vals_s[@]}"
+        emit "timeline_100k_tasks${sfx}_mb" MB "${vals_mb[@]}"
+    done
+    rm -f "$T/timeline.json"
 fi
 
 if want cross_node_transfer_gigabytes; then
@@ -207,7 +234,12 @@ worker_idle_rss_mb|lo||
 cross_node_transfer_gigabytes|hi|1|tcpbw
 queued_1m_tasks_drain|hi|50000|
 queued_drain_rayd_peak_rss_mb|lo|2048|
+timeline_100k_tasks_s|lo|5|
+timeline_100k_tasks_mb|lo|50|
+timeline_100k_tasks_all_s|lo||
+timeline_100k_tasks_all_mb|lo||
 placement_group_create_removal|hi||
+pool_map_100k_items|hi|100000|
 cluster_100_nodes_join_s|lo|20|
 cluster_100_nodes_status_s|lo|1|
 cluster_100_nodes_head_rss_mb|lo|64|

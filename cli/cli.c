@@ -24,6 +24,9 @@ static const struct {
     { "status", cli_status, "nodes, resources used/total, pending and infeasible demands" },
     { "list", cli_list, "list nodes|jobs|tasks|actors|objects|placement-groups" },
     { "submit", cli_submit, "run a job library's ray_main on the cluster" },
+    { "logs", cli_logs, "log files of every node, or one job's, actor's, task's or node's output" },
+    { "timeline", cli_timeline, "Chrome trace of tasks and ray_get/ray_wait/ray_put (Perfetto)" },
+    { "memory", cli_memory, "objects per node: size, where, pins, reference type, call site" },
     { "up", cli_up, "start or update a cluster from a cluster YAML, over SSH" },
     { "down", cli_down, "stop every node of a cluster started with ray up" },
     { "exec", cli_exec, "run a shell command on the head of a ray up cluster" },
@@ -72,12 +75,6 @@ int cli_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         if (strcmp(argv[1], cli_commands[i].name) == 0)
             return cli_commands[i].fn(argc - 1, argv + 1);
-    static const char *later[] = { "logs", "timeline", "memory" };
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (strcmp(argv[1], later[i]) == 0) {
-            fprintf(stderr, "ray %s: not available in this version of rayd yet\n", argv[1]);
-            return 2;
-        }
     fprintf(stderr, "ray: unknown command '%s' (see ray --help)\n", argv[1]);
     return 2;
 }

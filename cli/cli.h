@@ -69,6 +69,31 @@ int cli_resolve_address(const struct cli_target *t, char *host, size_t hostlen, 
  * the client or NULL with err. */
 struct gcs_sync *cli_gcs_connect(const struct cli_target *t, char *token, size_t toklen,
                                  char *err, size_t errlen);
+/* ---- talking to nodes (nodes.c) ---- */
+#include "common/proto.h"
+struct gcs_node;
+struct buf;
+struct cli_node_conn {
+    int fd;
+    struct proto_decoder dec;
+};
+/* Connect to node ND (its Unix socket if its session is here, else TCP) and
+ * authenticate with TOKEN. Returns 0, or -1 with err (nothing to close). */
+int cli_node_open(struct cli_node_conn *nc, const struct gcs_node *nd, const char *token,
+                  char *err, size_t errlen);
+/* Send an encoded frame. Returns 0 or -1 (errno). */
+int cli_node_send(struct cli_node_conn *nc, const struct buf *frame);
+/* The next message: 1 (M set, valid until the next call), 0 at EOF, -1 on
+ * a bad stream, -2 after TIMEOUT_MS (< 0: no limit). */
+int cli_node_next(struct cli_node_conn *nc, struct proto_msg *m, int timeout_ms);
+void cli_node_close(struct cli_node_conn *nc);
+/* `ray status -v`: node ND's activity, asked of it (memory.c). */
+void cli_status_activity(const struct gcs_node *nd, const char *token);
+
+int cli_logs(int argc, char **argv);
+int cli_timeline(int argc, char **argv);
+int cli_memory(int argc, char **argv);
+
 /* Format BYTES as "1.50GiB". */
 void cli_fmt_bytes(double bytes, char *out, size_t outlen);
 

@@ -89,6 +89,7 @@ static int print_demands(struct gcs_sync *gs, const char *node_hex)
 int cli_status(int argc, char **argv)
 {
     struct cli_target tg = { 0 };
+    bool verbose = false;
     for (int i = 1; i < argc; i++) {
         int r = cli_target_option("status", &tg, argc, argv, &i);
         if (r < 0)
@@ -96,15 +97,21 @@ int cli_status(int argc, char **argv)
         if (r > 0)
             continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: ray status [--address HOST:PORT] [--temp-dir DIR] [--token SECRET]\n\n"
+            printf("usage: ray status [-v] [--address HOST:PORT] [--temp-dir DIR] [--token SECRET]\n\n"
                    "Show the cluster's nodes, resources used/total and resource demands.\n\n"
-                   "Options:\n" CLI_TARGET_HELP);
+                   "Options:\n"
+                   "  -v, --verbose        also each node's activity: running tasks by name,\n"
+                   "                       actors, objects and their bytes\n" CLI_TARGET_HELP);
             return 0;
+        }
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            verbose = true;
+            continue;
         }
         return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
     }
-    char err[512];
-    struct gcs_sync *gs = cli_gcs_connect(&tg, NULL, 0, err, sizeof err);
+    char err[512], token[256];
+    struct gcs_sync *gs = cli_gcs_connect(&tg, token, sizeof token, err, sizeof err);
     if (gs == NULL)
         return cli_error("status", "%s", err);
     struct gcs_node *nodes = NULL;
@@ -160,6 +167,8 @@ int cli_status(int argc, char **argv)
         if (ok[i]) {
             printf("\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
             print_usage(&tot[i], &av[i]);
+            if (verbose)
+                cli_status_activity(&nodes[i], token); /* memory.c */
         }
         res_free(&tot[i]);
         res_free(&av[i]);

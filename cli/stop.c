@@ -27,31 +27,11 @@ struct stop_ctx {
     int stopped;
 };
 
-/* True if PID is alive and its command line mentions WHAT (guards against
- * a recycled pid). */
-static bool pid_is(pid_t pid, const char *what)
-{
-    if (pid <= 0 || kill(pid, 0) < 0)
-        return false;
-    char path[64], cmd[4096];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return false;
-    size_t n = fread(cmd, 1, sizeof cmd - 1, fp);
-    fclose(fp);
-    for (size_t i = 0; i < n; i++)
-        if (cmd[i] == '\0')
-            cmd[i] = ' ';
-    cmd[n] = '\0';
-    /* a zombie has an empty cmdline: count it as gone */
-    return n > 0 && strstr(cmd, what) != NULL;
-}
 
 static void wait_gone(pid_t pid, const char *what, int ms)
 {
     long long end = net_now_ms() + ms;
-    while (pid_is(pid, what) && net_now_ms() < end)
+    while (session_pid_is(pid, what) && net_now_ms() < end)
         usleep(10000);
 }
 
@@ -61,11 +41,11 @@ static void stop_session(const char *dir, void *arg)
     pid_t rayd = session_pidfile_read(dir, "rayd.pid");
     pid_t redis = session_pidfile_read(dir, "redis.pid");
     bool had = false;
-    if (pid_is(rayd, "rayd")) {
+    if (session_pid_is(rayd, "rayd")) {
         had = true;
         kill(rayd, ctx->force ? SIGKILL : SIGTERM);
         wait_gone(rayd, "rayd", ctx->force ? 2000 : STOP_GRACE_MS);
-        if (pid_is(rayd, "rayd")) {
+        if (session_pid_is(rayd, "rayd")) {
             kill(rayd, SIGKILL);
             wait_gone(rayd, "rayd", 2000);
         }
@@ -73,11 +53,11 @@ static void stop_session(const char *dir, void *arg)
         if (getpgid(rayd) < 0 || getpgid(rayd) == rayd)
             kill(-rayd, SIGKILL);
     }
-    if (pid_is(redis, "redis")) {
+    if (session_pid_is(redis, "redis")) {
         had = true;
         kill(redis, ctx->force ? SIGKILL : SIGTERM);
         wait_gone(redis, "redis", 5000);
-        if (pid_is(redis, "redis"))
+        if (session_pid_is(redis, "redis"))
             kill(redis, SIGKILL);
     }
     /* sweep: shared memory, sockets, pid files */

@@ -25,6 +25,7 @@
  *  200-299  objects             300-399  tasks
  *  400-499  actors              500-599  jobs and logs
  *  600-699  node to node (object transfer, spillback)
+ *  700-799  observability (logs, node state, timeline events)
  */
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
@@ -103,7 +104,15 @@ enum proto_role {
     X(NODE_TASK_SPILL, 610, "uvssu", "kind spec origin library local_bytes")               \
     X(NODE_TASK_PLACE, 611, "uvss", "kind spec origin library")                            \
     X(NODE_ACTOR_CALL, 612, "v", "spec")                                                   \
-    X(NODE_JOB_LOG, 613, "sus", "job stream line")
+    X(NODE_JOB_LOG, 613, "sus", "job stream line")                                         \
+    /* 700-799: observability (daemon/observe.c) */                                       \
+    X(LOG_LIST_REQ, 700, "u", "reqid")                                                    \
+    X(LOG_LIST, 701, "uv", "reqid files")                                                 \
+    X(LOG_READ, 702, "usuyub", "reqid source stream filter tail follow")                  \
+    X(LOG_DATA, 703, "uiys", "reqid status data message")                                 \
+    X(NODE_STATS_REQ, 704, "uu", "reqid max_objects")                                     \
+    X(NODE_STATS, 705, "uv", "reqid stats")                                               \
+    X(EVENTS, 706, "y", "batch")
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -250,7 +250,7 @@ void actors_pump(struct runtime *rt, struct actor *a)
     }
 }
 
-void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked)
 {
     a->worker = NULL;
     if (a->state == ACTOR_DEAD)
@@ -263,17 +263,20 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why)
     a->killed = false;
     bool can = !a->no_restart && !a->job->ending &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
-    /* the oldest max_concurrency calls it was sent may have been running:
-     * they fail; the ones behind them never started and, if it restarts,
-     * go back to the head of its queue in order */
-    int n = 0;
+    /* calls start in the order sent, at most max_concurrency at once: the
+     * oldest max_concurrency calls not answered may have been running, and
+     * before them those it finished whose answer was lost (UNACKED): they
+     * all fail (each ran at most once); the ones behind them never started
+     * and, if it restarts, go back to the head of its queue in order */
+    long nfail = a->max_conc + (unacked > 0 ? unacked : 0);
+    long n = 0;
     struct task *keep = NULL, *keep_tail = NULL;
     while (a->running) {
         struct task *t = a->running;
         a->running = t->next;
         tasks_release(rt, t);
         t->worker = NULL;
-        if (n++ < a->max_conc || !can) {
+        if (n++ < nfail || !can) {
             call_fail(rt, t, msg);
             continue;
         }

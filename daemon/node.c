@@ -67,25 +67,6 @@ static int node_fail(struct node *n, const char *msg)
 
 /* ---- what a dead node of this temp dir left behind ---------------------------------- */
 
-/* True if PID is alive, not a zombie, and its command line mentions WHAT
- * (a recycled pid is someone else's). */
-static bool node_pid_is(pid_t pid, const char *what)
-{
-    if (pid <= 0 || kill(pid, 0) < 0)
-        return false;
-    char path[64], cmd[4096];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return false;
-    size_t len = fread(cmd, 1, sizeof cmd - 1, fp);
-    fclose(fp);
-    for (size_t i = 0; i < len; i++)
-        if (cmd[i] == '\0')
-            cmd[i] = ' ';
-    cmd[len] = '\0';
-    return len > 0 && strstr(cmd, what) != NULL;
-}
 
 struct node_sweep {
     const char *own;   /* this node's session directory: never swept */
@@ -105,7 +86,7 @@ static void node_sweep_one(const char *dir, void *arg)
     pid_t rayd = session_pidfile_read(dir, "rayd.pid");
     if (rayd <= 0 && session_info_get(dir, "pid", pidtext, sizeof pidtext) == 0)
         rayd = (pid_t)atoi(pidtext);
-    if (rayd <= 0 || node_pid_is(rayd, "rayd"))
+    if (rayd <= 0 || session_pid_is(rayd, "rayd"))
         return; /* never started, or alive */
     char store[256];
     if (session_info_get(dir, "store", store, sizeof store) == 0 && store[0] == '/' &&
@@ -114,7 +95,7 @@ static void node_sweep_one(const char *dir, void *arg)
         sw->swept++;
     }
     pid_t redis = session_pidfile_read(dir, "redis.pid");
-    if (node_pid_is(redis, "redis")) {
+    if (session_pid_is(redis, "redis")) {
         char cwd[4096], want[4096];
         snprintf(want, sizeof want, "%s/redis", dir);
         char link[64];
@@ -124,11 +105,11 @@ static void node_sweep_one(const char *dir, void *arg)
         if (len > 0 && (cwd[len] = '\0', realpath(want, real)) && strcmp(cwd, real) == 0) {
             log_info("stopping redis-server %d of dead node (session %s)", (int)redis, dir);
             kill(redis, SIGTERM);
-            for (int i = 0; i < 200 && node_pid_is(redis, "redis"); i++)
+            for (int i = 0; i < 200 && session_pid_is(redis, "redis"); i++)
                 usleep(10000);
-            if (node_pid_is(redis, "redis"))
+            if (session_pid_is(redis, "redis"))
                 kill(redis, SIGKILL);
-            for (int i = 0; i < 100 && node_pid_is(redis, "redis"); i++)
+            for (int i = 0; i < 100 && session_pid_is(redis, "redis"); i++)
                 usleep(10000);
             sw->swept++;
         }

@@ -7,7 +7,9 @@
  * callback (objects_ready) wakes every waiter of that ID. Creates and puts
  * that find the store full wait in rt->creates until spilling frees space.
  * A worker whose get or wait has to wait gives its task's CPU back
- * (tasks_worker_blocked) until it is answered.
+ * (tasks_worker_blocked) until it is answered. An object known to be gone
+ * for good (freed, or of a job that ended: objlife.c) is answered at once
+ * with an error instead of waited for.
  */
 #include "common/log.h"
 #include "common/netutil.h"
@@ -65,7 +67,9 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
     w->ptr = ptr;
     w->next = idmap_get(&rt->waiters, id);
     idmap_put(&rt->waiters, id, w);
-    if (w->next == NULL)
+    if (objlife_gone(rt, id, NULL))
+        objlife_answer_later(rt, id); /* not now: the caller is still setting up */
+    else if (w->next == NULL)
         objmgr_want(rt, id); /* the first waiter: it may live on another node */
 }
 
@@ -155,7 +159,16 @@ static bool get_try(struct runtime *rt, struct client *cl, uint64_t reqid, const
                   info.offset, info.size, "", (size_t)0);
         return true;
     }
-    if (rc == OBJSTORE_NOT_FOUND || rc == OBJSTORE_NOT_SEALED || rc == OBJSTORE_SPILLED_RESTORING)
+    if (rc == OBJSTORE_NOT_FOUND) {
+        struct buf b = BUF_INIT;
+        bool gone = objlife_gone(rt, id, &b) != 0;
+        if (gone) /* the error travels inline, as an ERROR object would */
+            conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)VT_ERROR,
+                      (uint64_t)0, (uint64_t)b.len, b.data, b.len);
+        buf_free(&b);
+        return gone;
+    }
+    if (rc == OBJSTORE_NOT_SEALED || rc == OBJSTORE_SPILLED_RESTORING)
         return false;
     conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)rc_to_status(rc), (uint64_t)0,
               (uint64_t)0, (uint64_t)0, "", (size_t)0);
@@ -204,7 +217,9 @@ static uint32_t wait_count(struct runtime *rt, struct wait_req *w, struct buf *r
     if (reply)
         mpw_array(reply, w->n);
     for (uint32_t i = 0; i < w->n; i++) {
-        bool r = ready < w->num_ready && objects_have(rt, w->ids[i]);
+        /* a gone object is ready: its get answers the error at once */
+        bool r = ready < w->num_ready &&
+                 (objects_have(rt, w->ids[i]) || objlife_gone(rt, w->ids[i], NULL));
         if (r)
             ready++;
         if (reply)
@@ -288,8 +303,15 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
 
 /* ---- object creation ------------------------------------------------------------ */
 
-static void object_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
+void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
 {
+    if (objlife_is_freed(rt, id) || objlife_job_over(rt, id)) {
+        char hex[IDS_HEX_SIZE];
+        log_debug("object %s sealed after it was freed or its job ended: deleted",
+                  ids_hex(id, IDS_SIZE, hex));
+        objstore_delete(rt->n->store, id); /* late: freed, or its job's end swept */
+        return;
+    }
     objrec_sealed(rt, id, size);
 }
 
@@ -316,7 +338,7 @@ static int do_put(struct runtime *rt, struct client *cl, const uint8_t *id, uint
 {
     int rc = objstore_put(rt->n->store, id, vtype, data, len);
     if (rc == OBJSTORE_OK) {
-        object_sealed(rt, id, len);
+        objects_sealed(rt, id, len);
     } else if (rc == OBJSTORE_FULL_RETRY && may_queue) {
         pending_add(rt, cl, 0, id, vtype, len, data);
     } else if (rc == OBJSTORE_NOMEM || rc == OBJSTORE_FULL_RETRY) {
@@ -347,7 +369,7 @@ void objects_put_error(struct runtime *rt, const uint8_t *id, int code, const ch
         objstore_delete(rt->n->store, id);
     int rc = objstore_put(rt->n->store, id, VT_ERROR, b.data, b.len);
     if (rc == OBJSTORE_OK)
-        object_sealed(rt, id, b.len);
+        objects_sealed(rt, id, b.len);
     else
         log_warnx("cannot store an error object: %s", objstore_rc_name(rc));
     buf_free(&b);
@@ -362,6 +384,7 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     if (ids_job(id) != cl->job->num)
         log_debug("put of an object of another job");
+    objlife_put_by(rt, cl, id);
     do_put(rt, cl, id, (uint32_t)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len, true);
     return 0;
 }
@@ -374,6 +397,7 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     uint64_t reqid = m->f[0].as.u, size = m->f[3].as.u, off = 0;
     const uint8_t *id = (const uint8_t *)m->f[1].as.s.ptr;
+    objlife_put_by(rt, cl, id);
     int rc = objstore_create(rt->n->store, id, (uint32_t)m->f[2].as.u, size, &off);
     if (rc == OBJSTORE_FULL_RETRY) {
         pending_add(rt, cl, reqid, id, (uint32_t)m->f[2].as.u, size, NULL);
@@ -411,7 +435,7 @@ static void space_cb(void *arg)
                 continue;
             }
             if (rc == OBJSTORE_OK)
-                object_sealed(rt, p->id, p->size);
+                objects_sealed(rt, p->id, p->size);
             else if (rc != OBJSTORE_EXISTS) {
                 char msg[256];
                 objstore_error_format(rt->n->store, rc, p->size, msg, sizeof msg);
@@ -445,7 +469,7 @@ static int h_seal(struct conn *c, const struct proto_msg *m, void *arg)
     struct objstore_info info;
     uint64_t size = objstore_lookup(rt->n->store, id, &info) == OBJSTORE_FOUND ? info.size : 0;
     if (objstore_seal(rt->n->store, id) == OBJSTORE_OK)
-        object_sealed(rt, id, size);
+        objects_sealed(rt, id, size);
     return 0;
 }
 
@@ -556,7 +580,7 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     for (uint32_t i = 0; i < w->n; i++)
-        if (!objects_have(rt, w->ids[i]))
+        if (!objects_have(rt, w->ids[i]) && !objlife_gone(rt, w->ids[i], NULL))
             objects_wait_for(rt, w->ids[i], WAIT_WAIT, w);
     arm_timer(rt, &w->timer, timeout, wait_timeout_cb, w);
     client_block(rt, cl, w->task, &w->blocked);
@@ -564,7 +588,9 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
 }
 
 /* OBJ_FREE from a client: delete here, in the object table, and on every
- * other node (NODE_OBJ_FREE, which deletes only locally). */
+ * other node (NODE_OBJ_FREE, which deletes only locally). Every node keeps
+ * a tombstone (objlife.c), and whoever waits for a freed ID now is
+ * answered that it was freed. */
 static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
@@ -579,10 +605,14 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
     }
     for (int i = 0; i < n; i++) {
         objstore_delete(rt->n->store, ids[i]);
+        objlife_freed(rt, ids[i]);
+        objlife_kept_freed(rt, ids[i]);
         if (!from_node && !objrec_freed(rt, ids[i])) {
             char hex[IDS_HEX_SIZE];
             gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
         }
+        if (rt->waiters.len && idmap_get(&rt->waiters, ids[i]))
+            objlife_answer_now(rt, ids[i]);
     }
     free(ids);
     if (!from_node)
@@ -657,17 +687,9 @@ void objects_client_gone(struct runtime *rt, struct client *cl)
     objstore_client_release_all(rt->n->store, cl->store_id);
 }
 
-static bool job_pred(const uint8_t *id, void *arg)
-{
-    return ids_job(id) == *(uint32_t *)arg;
-}
-
 void objects_delete_job(struct runtime *rt, uint32_t num)
 {
-    objrec_job_ended(rt, num);
-    uint64_t n = objstore_delete_if(rt->n->store, job_pred, &num);
-    if (n)
-        log_info("deleted %llu objects of job %08x", (unsigned long long)n, num);
+    objlife_job_ended(rt, num);
 }
 
 void objects_init(struct runtime *rt)
@@ -683,11 +705,13 @@ void objects_init(struct runtime *rt)
     server_on(s, PROTO_NODE_OBJ_FREE, h_free, rt);
     objstore_set_space_cb(rt->n->store, space_cb, rt);
     objrec_init(rt);
+    objlife_init(rt);
 }
 
 void objects_free(struct runtime *rt)
 {
     objrec_free(rt);
+    objlife_free(rt);
     while (rt->gets)
         get_req_free(rt, rt->gets);
     while (rt->waits)

@@ -21,7 +21,11 @@
  * holder ever known failed, the object is lost: an ERROR object (RAY_ELOST,
  * naming the ID) is stored, which wakes the waiters. An object with no
  * holder yet (a return still being computed elsewhere) is never lost: the
- * want waits for the publication. A store that is full for now (FULL_RETRY)
+ * want waits for the publication; since the SUBSCRIBE and the read go on
+ * two connections, Redis may run the read before a holder's write and the
+ * SUBSCRIBE after its publication, so a want with no holder reads the
+ * locations again OM_RELOOK1_MS and OM_RELOOK2_MS after it started (the
+ * subscription is in place by then). A store that is full for now (FULL_RETRY)
  * or an ID being written or deleted locally (EXISTS) cancels the transfer
  * and retries the create on a timer; when it succeeds the pull starts again
  * into the reserved space. Wants whose waiters all went away are dropped at
@@ -42,6 +46,7 @@
  * want pointer, so a want may end at any time.
  */
 #include "common/log.h"
+#include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
@@ -60,6 +65,8 @@
 #define OM_RETRY_MS 50                /* retry timer: full store, unknown node, GCS error */
 #define OM_UNKNOWN_TRIES 100          /* retries for a holder not yet in the node table */
 #define OM_PIN_BASE 1000000           /* objstore pin clients for transfers */
+#define OM_RELOOK1_MS 200             /* a want with no holder reads the locations again */
+#define OM_RELOOK2_MS 2000
 #define OM_CHANNEL "ch:obj:"
 
 struct pull;
@@ -133,6 +140,11 @@ struct objmgr {
     struct served *served;
     int nrestoring;
     struct event *retry_ev;
+    /* wants to read the locations of again: [0] at OM_RELOOK1_MS, [1] at
+     * OM_RELOOK2_MS; each FIFO is in due order (one delay each) */
+    struct relook { uint8_t id[IDS_SIZE]; long long due_ms; } *relooks[2];
+    size_t nrelooks[2];
+    struct event *relook_ev;
     uint8_t (*retry)[IDS_SIZE];
     size_t nretry, retry_cap;
     struct locate *locates;
@@ -288,6 +300,10 @@ static void want_lost(struct objmgr *om, struct want *w)
              w->nfailed, w->nfailed == 1 ? "" : "s", w->why);
     want_uncreate(om, w);
     want_free(om, w);
+    if (objlife_gone(rt, id, NULL)) {
+        objlife_answer_now(rt, id); /* freed meanwhile: say so, not "lost" */
+        return;
+    }
     log_warnx("%s", msg);
     if (has_waiters(om, id))
         objects_put_error(rt, id, RAY_ELOST, msg);
@@ -513,7 +529,7 @@ static void pull_complete(struct objmgr *om, struct pull *p)
     w->created = false;
     want_free(om, w);
     if (objstore_seal(rt->n->store, id) == OBJSTORE_OK) /* wakes the waiters */
-        gcs_object_add_location(rt->n->gcs, hex, rt->n->hex, (long long)size);
+        objects_sealed(rt, id, size); /* records the location (or drops a late copy) */
 }
 
 static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
@@ -863,6 +879,61 @@ static void served_restored(struct objmgr *om, const uint8_t *id)
     }
 }
 
+/* ---- reading the locations again (the subscribe race) ------------------------------- */
+
+static void relook_arm(struct objmgr *om)
+{
+    long long due = 0;
+    for (int k = 0; k < 2; k++)
+        if (om->nrelooks[k] && (due == 0 || om->relooks[k][0].due_ms < due))
+            due = om->relooks[k][0].due_ms;
+    if (due)
+        rt_timer_at(om->relook_ev, due);
+}
+
+static void relook_add(struct objmgr *om, int k, const uint8_t *id)
+{
+    om->relooks[k] = xreallocarray(om->relooks[k], om->nrelooks[k] + 1, sizeof *om->relooks[k]);
+    struct relook *r = &om->relooks[k][om->nrelooks[k]++];
+    memcpy(r->id, id, IDS_SIZE);
+    r->due_ms = net_now_ms() + (k == 0 ? OM_RELOOK1_MS : OM_RELOOK2_MS - OM_RELOOK1_MS);
+    if (!evtimer_pending(om->relook_ev, NULL))
+        relook_arm(om);
+}
+
+static void relook_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct objmgr *om = arg;
+    long long now = net_now_ms();
+    for (int k = 0; k < 2; k++) {
+        size_t done = 0;
+        while (done < om->nrelooks[k] && om->relooks[k][done].due_ms <= now)
+            done++;
+        if (done == 0)
+            continue;
+        uint8_t (*ids)[IDS_SIZE] = xreallocarray(NULL, done, IDS_SIZE);
+        for (size_t i = 0; i < done; i++)
+            memcpy(ids[i], om->relooks[k][i].id, IDS_SIZE);
+        memmove(om->relooks[k], om->relooks[k] + done,
+                (om->nrelooks[k] - done) * sizeof *om->relooks[k]);
+        om->nrelooks[k] -= done;
+        for (size_t i = 0; i < done; i++) {
+            struct want *w = idmap_get(&om->wants, ids[i]);
+            if (w == NULL)
+                continue;
+            if (k == 0)
+                relook_add(om, 1, w->id);
+            if (w->pull == NULL && w->ncand == 0 && !w->locating && !w->space_wait &&
+                !w->need_locate)
+                want_locate(om, w);
+        }
+        free(ids);
+    }
+    relook_arm(om);
+}
+
 /* ---- the public entry points ------------------------------------------------------- */
 
 void objmgr_want(struct runtime *rt, const uint8_t *id)
@@ -880,6 +951,28 @@ void objmgr_want(struct runtime *rt, const uint8_t *id)
     gcs_subscribe(rt->n->gcs, chan, om_obj_msg, om); /* first: then nothing is missed */
     log_debug("looking for object %s in the cluster", w->hex);
     want_locate(om, w);
+    relook_add(om, 0, w->id);
+}
+
+void objmgr_drop_unwanted(struct runtime *rt)
+{
+    struct objmgr *om = rt->om;
+    if (om == NULL)
+        return;
+    size_t pos = 0, n = 0;
+    struct idmap_slot *slot;
+    while ((slot = idmap_next(&om->wants, &pos)) != NULL) {
+        struct want *w = slot->val;
+        if (!has_waiters(om, w->id) && w->pull == NULL && !w->space_wait) {
+            want_uncreate(om, w);
+            want_free(om, w); /* deletes the slot: do not advance */
+            n++;
+            continue;
+        }
+        pos++;
+    }
+    if (n)
+        log_debug("dropped %zu wants nobody waits for any more", n);
 }
 
 void objmgr_ready(struct runtime *rt, const uint8_t *id)
@@ -977,6 +1070,7 @@ void objmgr_init(struct runtime *rt)
     struct objmgr *om = xcalloc(1, sizeof *om);
     om->rt = rt;
     om->retry_ev = evtimer_new(rt->n->base, retry_cb, om);
+    om->relook_ev = evtimer_new(rt->n->base, relook_cb, om);
     rt->om = om;
     struct server *s = rt->n->srv;
     server_on(s, PROTO_NODE_OBJ_PULL, h_pull, om);
@@ -1016,6 +1110,9 @@ void objmgr_free(struct runtime *rt)
     for (struct locate *l = om->locates; l; l = l->next)
         l->om = NULL; /* freed when the GCS answers (or is freed) */
     event_free(om->retry_ev);
+    event_free(om->relook_ev);
+    free(om->relooks[0]);
+    free(om->relooks[1]);
     free(om->retry);
     free(om);
     rt->om = NULL;

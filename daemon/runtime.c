@@ -10,6 +10,7 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
+#include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"
@@ -59,7 +60,9 @@ void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line,
             buf_free(&b);
         }
     }
-    if (j->logf == NULL) {
+    if (stream == 2) {
+        observe_job_err(rt, j, line, len); /* stderr: job-<hex>.err (ray logs --err) */
+    } else if (j->logf == NULL) {
         char path[4096];
         snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
         /* a job's output is its user's: 0600 like the rest of the session */
@@ -67,7 +70,7 @@ void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line,
         if (fd >= 0 && (j->logf = fdopen(fd, "a")) == NULL)
             close(fd);
     }
-    if (j->logf) {
+    if (stream != 2 && j->logf) {
         fwrite(line, 1, len, j->logf);
         fputc('\n', j->logf);
         fflush(j->logf);
@@ -319,6 +322,7 @@ struct runtime *runtime_new(struct node *n)
     cluster_init(rt);
     objmgr_init(rt);
     spill_init(rt);
+    observe_init(rt);
     return rt;
 }
 
@@ -337,6 +341,7 @@ void runtime_free(struct runtime *rt)
     if (rt == NULL)
         return;
     runtime_stop(rt);
+    observe_free(rt);
     spill_free(rt);
     objmgr_free(rt);
     jobs_free(rt);

@@ -86,6 +86,7 @@ struct task {
     bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
     int owner;              /* store_id of the client that submitted it here (0: none) */
     long long start_us;     /* when it started on its worker (as the node sees it) */
+    long long deps_since_us; /* when it began waiting for arguments (timeline, observe.c) */
     struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
     bool rec_queued;        /* a record or state write is held back for it */
@@ -119,7 +120,11 @@ struct worker {
     struct event *out_ev, *err_ev;
     struct buf out_line, err_line;
     long long idle_since_ms;
+    uint64_t *progress;      /* actors: TASK_DONEs it has sent (a page shared with it) */
+    uint64_t ndone;          /* TASK_DONEs read from it */
+    char progress_name[64];  /* the page's shm name, until unlinked */
     bool exited;             /* reaped; its death waits for its connection to close */
+    bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
     int exit_status;
     long long exited_ms;
     struct worker *next, *prev;
@@ -226,6 +231,7 @@ struct runtime {
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
     struct objrecs *objrecs;    /* object-table entries held back (objrec.c) */
+    struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
     long rec_live;              /* unfinished tasks with a record written (taskrec.c) */
     struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
     struct event *rec_ev;       /* writes them out */
@@ -256,6 +262,9 @@ void objmgr_free(struct runtime *rt);
 void objmgr_want(struct runtime *rt, const uint8_t *id);
 /* ID became available locally: stop looking for it. */
 void objmgr_ready(struct runtime *rt, const uint8_t *id);
+/* Forget the wants nobody waits for any more (a job ended: its tasks and
+ * gets went), unless a transfer or a store retry is under way. */
+void objmgr_drop_unwanted(struct runtime *rt);
 /* A peer connection closed: pulls on it go to another holder. */
 void objmgr_conn_closed(struct runtime *rt, struct conn *c);
 /* Node HEX died: it holds nothing any more. */
@@ -324,6 +333,9 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
 /* T ended well: send its small scalar returns to the client that submitted
  * it (OBJ_VALUE), so that client answers ray_get/ray_wait of them itself. */
 void objects_push_values(struct runtime *rt, const struct task *t);
+/* ID (SIZE bytes) was sealed here: record it in the object table, or
+ * delete it if it was freed or its job has ended (objlife.c). */
+void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size);
 /* Store a copy of a small object made on another node (no-op if present). */
 void objects_put_copy(struct runtime *rt, const uint8_t *id, uint32_t vtype, const void *data,
                       size_t len);
@@ -425,6 +437,35 @@ bool objrec_freed(struct runtime *rt, const uint8_t *id);
 /* Job NUM ended: drop its entries held back (its cleanup covers the table). */
 void objrec_job_ended(struct runtime *rt, uint32_t num);
 
+/* ---- the end of objects: tombstones, job sweeps (objlife.c) ---------------------- */
+void objlife_init(struct runtime *rt);
+void objlife_free(struct runtime *rt);
+/* ID was freed (ray_free, here or on another node): remember it. */
+void objlife_freed(struct runtime *rt, const uint8_t *id);
+/* True if ID was freed (as far as this node remembers). */
+bool objlife_is_freed(struct runtime *rt, const uint8_t *id);
+/* If ID is known to be gone for good (freed, or of a job that ended here
+ * and not kept by a detached actor), returns RAY_ENOTFOUND and, if PAYLOAD
+ * is not NULL, appends the ERROR payload ([code, message]) that says so;
+ * else 0 (not made yet, as far as this node knows). */
+int objlife_gone(struct runtime *rt, const uint8_t *id, struct buf *payload);
+/* True if ID belongs to a job that ended here and no live detached actor keeps it. */
+bool objlife_job_over(struct runtime *rt, const uint8_t *id);
+/* Someone started waiting for ID, which is gone: answer its waiters on the
+ * next loop turn (objlife_answer_now). */
+void objlife_answer_later(struct runtime *rt, const uint8_t *id);
+/* Wake ID's waiters now with an ERROR object saying why ID is gone, stored
+ * here only (not in the object table). No-op if ID is here, has no waiter
+ * or is not gone. */
+void objlife_answer_now(struct runtime *rt, const uint8_t *id);
+/* Client CL put or creates ID: kept past its job's end if CL is a detached actor. */
+void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id);
+/* ID was freed: if it was kept, it is not any more. */
+void objlife_kept_freed(struct runtime *rt, const uint8_t *id);
+/* Job NUM ended here: delete its objects from the store now, remember the
+ * end, and sweep store and GCS again a second and five seconds later. */
+void objlife_job_ended(struct runtime *rt, uint32_t num);
+
 /* ---- the task table, written behind (taskrec.c) ------------------------------ */
 void taskrec_init(struct runtime *rt);
 /* Write everything held back, then free the timer. */
@@ -447,8 +488,10 @@ void actors_free(struct runtime *rt);
 void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w);
 /* TASK_DONE for an actor task. */
 void actors_task_done(struct runtime *rt, struct task *t, int status, const char *msg);
-/* The actor's worker died. */
-void actors_worker_died(struct runtime *rt, struct actor *a, const char *why);
+/* The actor's worker died. UNACKED: calls it finished (by its progress
+ * page) whose TASK_DONE never reached us: they ran, so they fail with the
+ * running ones instead of running again. */
+void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked);
 /* Kill the job's non-detached actors. */
 void actors_job_ended(struct runtime *rt, struct job *j);
 /* Try to send queued calls of A. */

@@ -43,6 +43,7 @@
 
 #define SERVER_MAX_TYPES 1000
 #define SERVER_MAX_FRAMES_PER_WAKEUP 512
+#define SERVER_LAST_WORDS_MAX (4u << 20) /* read from a peer that went away */
 #define SERVER_CLOSE_TIMEOUT_S 2
 
 struct server {
@@ -427,9 +428,17 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
                   (what & BEV_EVENT_ERROR) ? " with an error" : "");
         /* what a peer sent before it went away still counts (a dead
          * worker's last TASK_DONEs): frames left for the next turn by the
-         * per-wakeup bound are dispatched now */
-        if ((what & BEV_EVENT_EOF) && c->state == CONN_READY && !conn_read_frames(c, INT_MAX))
-            return;
+         * per-wakeup bound, and bytes still in the socket when the end shows
+         * first as a failed write to it, are dispatched now */
+        if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && c->state == CONN_READY) {
+            struct evbuffer *in = bufferevent_get_input(bev);
+            evutil_socket_t fd = bufferevent_getfd(bev);
+            while (fd >= 0 && evbuffer_get_length(in) < SERVER_LAST_WORDS_MAX &&
+                   evbuffer_read(in, fd, 65536) > 0)
+                ;
+            if (!conn_read_frames(c, INT_MAX))
+                return;
+        }
         conn_close(c);
     }
 }

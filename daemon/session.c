@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +211,23 @@ const char *session_self_exe(void)
             path[n] = '\0';
     }
     return path;
+}
+
+bool session_pid_is(pid_t pid, const char *what)
+{
+    if (pid <= 0 || kill(pid, 0) < 0)
+        return false;
+    char path[64], cmd[4096];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    size_t len = fread(cmd, 1, sizeof cmd - 1, fp);
+    fclose(fp);
+    for (size_t i = 0; i < len; i++)
+        if (cmd[i] == '\0')
+            cmd[i] = ' ';
+    cmd[len] = '\0';
+    /* a zombie has an empty cmdline: count it as gone */
+    return len > 0 && strstr(cmd, what) != NULL;
 }

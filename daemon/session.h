@@ -2,7 +2,9 @@
  * session.h — the session directory of a node (SPEC section 3):
  *
  *   <temp_dir>/session_<YYYY-MM-DD_HH-MM-SS>_<usec>_<pid>/
- *       logs/            one log per process (rayd.log, redis.log, worker-*.log, ...)
+ *       logs/            one log per process (rayd.log, redis.log, worker-*.out, ...),
+ *                        job-<job8>.log / .err (a job's stdout / stderr), tasks.out /
+ *                        tasks.err (workers' lines tagged with their task and actor)
  *       sockets/         0700: raylet.sock, the node's Unix socket
  *       jobs/            job libraries cached by content hash
  *       spill/           objects spilled from the store
@@ -21,6 +23,7 @@
 #define RAY_SESSION_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Create a new session directory under TEMP_DIR with its subfolders.
@@ -40,6 +43,9 @@ void session_token_new(char *out);
 int session_pidfile_write(const char *dir, const char *name, pid_t pid);
 /* Read DIR/NAME as a pid; returns it or -1. */
 pid_t session_pidfile_read(const char *dir, const char *name);
+/* True if PID is alive, not a zombie, and its command line mentions WHAT
+ * (a recycled pid is someone else's). */
+bool session_pid_is(pid_t pid, const char *what);
 /* Write the node.info file (atomic rename). LINES is "key=value\n..." text. */
 int session_file_write(const char *dir, const char *name, const char *text, int mode);
 /* Read value of KEY from DIR/node.info into OUT. Returns 0 or -1. */

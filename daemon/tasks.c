@@ -19,6 +19,7 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
+#include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -478,6 +479,7 @@ void tasks_enqueue(struct runtime *rt, struct task *t)
         queue_push(rt, t);
         tasks_schedule(rt);
     } else {
+        t->deps_since_us = now_us();
         waiting_push(rt, t);
     }
 }
@@ -486,6 +488,12 @@ void tasks_dep_ready(struct runtime *rt, struct task *t)
 {
     if (t->deps_missing > 0 && --t->deps_missing > 0)
         return;
+    if (t->deps_since_us) {
+        long long now = now_us();
+        observe_node_span(rt, t->kind == TASK_ACTOR_CALL ? 'f' : 'F', t->id, t->deps_since_us,
+                          now - t->deps_since_us, t->attempts, t->name);
+        t->deps_since_us = 0;
+    }
     if (t->kind == TASK_ACTOR_CALL) {
         actors_pump(rt, t->actor);
         return;
@@ -663,8 +671,10 @@ static void fail_from_dep(struct runtime *rt, struct task *t, const uint8_t *dep
     size_t ml = strlen(msg);
     if (mpr_array(&r, &n) == 0 && n == 2 && mpr_int(&r, &code) == 0)
         mpr_str(&r, &msg, &ml);
-    char *m = xstrndup(msg, ml);
     (void)dep;
+    char *m = code == RAY_ENOTFOUND /* freed, or of an ended job: say which task needed it */
+                  ? xasprintf("task %s cannot run: its argument %.*s", t->name, (int)ml, msg)
+                  : xstrndup(msg, ml);
     tasks_fail(rt, t, (int)code, m);
     free(m);
 }
@@ -1326,6 +1336,8 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     struct worker *w = cl->worker;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     int status = (int)m->f[1].as.i;
+    w->ndone++; /* against its progress page (workers.c) */
+    observe_task_done(rt, w);
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
     if (w->actor) {
         struct task *t = NULL;

@@ -17,6 +17,7 @@
  * job's log with a "(NAME pid=PID node=NODE8) " prefix, and the raw bytes are
  * appended to <session>/logs/worker-<hex8>.out.
  */
+#include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/session.h"
 
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +247,7 @@ static void worker_line(void *arg, const char *line, size_t len)
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
     buf_free(&b);
+    observe_worker_line(x->rt, x->w, x->stream, line, len);
 }
 
 static void pipe_event_free(struct event **ev)
@@ -295,8 +298,46 @@ void workers_drain_output(struct runtime *rt, struct worker *w)
 /* ---- life cycle ---------------------------------------------------------------- */
 
 /* Unlink and free W (its process is gone or being abandoned at shutdown). */
+/* An actor's worker counts the TASK_DONEs it sends in a page of shared
+ * memory, before sending each: if it dies with answers the node never read
+ * (its socket reset), the count says how many of the calls sent to it ran.
+ * Returns 0, or -1 (the worker then runs without one). */
+static int progress_open(struct runtime *rt, struct worker *w)
+{
+    snprintf(w->progress_name, sizeof w->progress_name, "/rayd-%d-progress-%.16s", (int)getpid(),
+             w->hex);
+    int fd = shm_open(w->progress_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        w->progress_name[0] = '\0';
+        return -1;
+    }
+    void *p = ftruncate(fd, sizeof(uint64_t)) == 0
+                  ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                  : MAP_FAILED;
+    close(fd);
+    if (p == MAP_FAILED) {
+        shm_unlink(w->progress_name);
+        w->progress_name[0] = '\0';
+        return -1;
+    }
+    (void)rt;
+    w->progress = p;
+    return 0;
+}
+
+static void progress_close(struct worker *w)
+{
+    if (w->progress_name[0])
+        shm_unlink(w->progress_name); /* the worker unlinks it once mapped: ENOENT then */
+    if (w->progress)
+        munmap(w->progress, sizeof(uint64_t));
+    w->progress = NULL;
+    w->progress_name[0] = '\0';
+}
+
 static void worker_destroy(struct runtime *rt, struct worker *w)
 {
+    progress_close(w);
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -348,7 +389,10 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
     if (w->actor) {
         struct actor *a = w->actor;
         w->actor = NULL;
-        actors_worker_died(rt, a, why);
+        long unacked = 0;
+        if (w->progress)
+            unacked = (long)(__atomic_load_n(w->progress, __ATOMIC_ACQUIRE) - w->ndone);
+        actors_worker_died(rt, a, why, unacked);
     }
     worker_destroy(rt, w);
 }
@@ -564,8 +608,10 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     w->out_fd = w->err_fd = -1;
     snprintf(w->gpus, sizeof w->gpus, "%s", gpus);
 
-    char *set[10];
+    char *set[12];
     int k = 0;
+    if (a && progress_open(rt, w) == 0)
+        set[k++] = xasprintf("RAY_WORKER_PROGRESS=%s", w->progress_name);
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
@@ -588,6 +634,7 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     workers_env_free_(env);
     if (w->pid < 0) {
         log_error("job %s: cannot start a worker: %s", j->hex, err);
+        progress_close(w);
         free(w);
         return NULL;
     }

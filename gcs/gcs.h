@@ -292,7 +292,9 @@ int gcs_job_set_state(struct gcs_client *c, const char *job_hex, const char *sta
 int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg);
 /* Delete a finished job's tasks, objects and function list (not the job
  * record, nor the shared library bytes). Objects belong to a job by job
- * number: the first 8 hex digits of both IDs (common/ids.h layout). */
+ * number: the first 8 hex digits of both IDs (common/ids.h layout); those
+ * listed in <p>jobkeep:<job8> (a detached actor's) stay. Idempotent: every
+ * node that ran the job calls it again once its own writes are out. */
 int gcs_job_cleanup(struct gcs_client *c, const char *job_hex);
 
 /* --- actor directory: hash <p>actor:<id>, string <p>actor_name:<name>,

@@ -191,13 +191,19 @@ static const char lua_job_cleanup[] =
     "bulk('HDEL', KEYS[1], open)\n"
     "ids = redis.call('SMEMBERS', KEYS[3])\n"
     "local keys = {}\n"
+    "local gone, kept, keep = {}, {}, redis.call('EXISTS', KEYS[4]) == 1\n"
     "for _, id in ipairs(ids) do\n"
-    "  keys[#keys + 1] = p .. 'obj:' .. id\n"
-    "  keys[#keys + 1] = p .. 'objloc:' .. id\n"
+    "  if keep and redis.call('SISMEMBER', KEYS[4], id) == 1 then kept[#kept + 1] = id\n"
+    "  else\n"
+    "    gone[#gone + 1] = id\n"
+    "    keys[#keys + 1] = p .. 'obj:' .. id\n"
+    "    keys[#keys + 1] = p .. 'objloc:' .. id\n"
+    "  end\n"
     "end\n"
     "bulk('DEL', nil, keys)\n"
-    "bulk('SREM', p .. 'objects', ids)\n"
+    "bulk('SREM', p .. 'objects', gone)\n"
     "redis.call('DEL', KEYS[2], KEYS[3])\n"
+    "bulk('SADD', KEYS[3], kept)\n"
     "return 1\n";
 
 /* KEYS: actor, actors, actor_name:<name>; ARGV: id, name, pairs. Returns 0
@@ -1072,16 +1078,18 @@ int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg)
     return list_send(c, &gcs_table_job_, "jobs", x);
 }
 
+/* KEYS[4] of lua_job_cleanup: jobkeep:<job8>, the objects of the job that a
+ * detached actor keeps: they stay (and stay in jobobjs:<job8>). */
 int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
 {
     if (!gcs_id_ok_(job_hex))
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[3] = { gcs_key_(p, "job:%s:taskrecs", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
-                      gcs_key_(p, "jobobjs:%.8s", job_hex) };
+    char *keys[4] = { gcs_key_(p, "job:%s:taskrecs", job_hex), gcs_key_(p, "job:%s:functions", job_hex),
+                      gcs_key_(p, "jobobjs:%.8s", job_hex), gcs_key_(p, "jobkeep:%.8s", job_hex) };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, p);
-    return eval_send(c, tctx_new(K_DONE, "job cleanup", NULL), lua_job_cleanup, keys, 3, &args);
+    return eval_send(c, tctx_new(K_DONE, "job cleanup", NULL), lua_job_cleanup, keys, 4, &args);
 }
 
 /* ---------------------------------------------------------------- actors */

@@ -230,6 +230,33 @@ int ray_pg_remove(ray_pg pg);
 const char *ray_node_id(void); /* hex ID of this process's node */
 const char *ray_job_id(void);
 
+/* For libraries built on this header (ray_pool, ray_tune): set the calling
+ * thread's ray_last_error() (FMT's arguments may include ray_last_error()
+ * itself) and return CODE, so `return ray_error_set(RAY_EINVAL, "...");`. */
+int ray_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- running a registered function in this process (for libraries) ------------
+ * ray_pool's actors and ray_tune's trials run many calls of a job's function
+ * inside one task; a local context keeps the function's return value in
+ * memory instead of the object store. Not thread-safe: one context per thread. */
+/* The function registered under NAME (RAY_REMOTE) in this process, or NULL. */
+ray_fn ray_function_lookup(const char *name);
+/* A context for running functions here. NAME names it in messages; DATA is
+ * the owner's, given back by ray_task_local_data (the context never frees
+ * it). Returns NULL when out of memory. */
+ray_task *ray_task_local_new(const char *name, void *data);
+/* DATA of a local context; NULL for any other task (a job's own, or NULL). */
+void *ray_task_local_data(ray_task *t);
+/* Call FN(T, ARGS, NARGS) in the calling thread, now. On RAY_OK *RET (may be
+ * NULL) is its first ray_return / ray_return_alloc value (NIL if it set
+ * none); its STR/BYTES payload belongs to T and stays valid until T's next
+ * run or ray_task_local_free. Returns RAY_ETASK when FN called ray_fail or
+ * returned non-zero (ray_last_error: its message, or "returned N"),
+ * RAY_EINVAL without a local context or FN. Does not catch crashes. */
+int ray_task_local_run(ray_task *t, ray_fn fn, const ray_value *args, size_t nargs,
+                       ray_value *ret);
+void ray_task_local_free(ray_task *t); /* NULL: no-op */
+
 /* ---- registration (used by the macros below) ----------------------------------- */
 void ray_register_function_(const char *name, ray_fn fn);
 void ray_register_actor_(const char *cls, ray_actor_new_fn mk, ray_actor_free_fn fr);

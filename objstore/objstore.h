@@ -122,6 +122,11 @@ int objstore_delete(objstore *s, const uint8_t *id);
  * many. O(objects). PRED must not call into the store. */
 uint64_t objstore_delete_if(objstore *s, objstore_pred pred, void *arg);
 
+/* Call FN(id, info, ARG) for each object not being deleted, in no order,
+ * until FN returns false. Returns how many were visited. FN must not call
+ * into the store. O(objects): for listings (ray memory), not hot paths. */
+typedef bool (*objstore_visit_fn)(const uint8_t *id, const struct objstore_info *info, void *arg);
+uint64_t objstore_foreach(const objstore *s, objstore_visit_fn fn, void *arg);
 void objstore_set_ready_cb(objstore *s, objstore_ready_cb cb, void *arg);
 void objstore_set_space_cb(objstore *s, objstore_space_cb cb, void *arg);
 

@@ -613,6 +613,22 @@ uint64_t objstore_delete_if(objstore *s, objstore_pred pred, void *arg)
     return deleted;
 }
 
+uint64_t objstore_foreach(const objstore *s, objstore_visit_fn fn, void *arg)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < s->nslots; i++) {
+        const struct obj *o = s->slots[i];
+        if (o == NULL || o->delete_pending)
+            continue;
+        struct objstore_info info = { .offset = o->offset, .size = o->size, .vtype = o->vtype,
+                                      .state = o->state, .pins = o->pins };
+        n++;
+        if (!fn(o->id, &info, arg))
+            break;
+    }
+    return n;
+}
+
 void objstore_set_ready_cb(objstore *s, objstore_ready_cb cb, void *arg)
 {
     s->ready_cb = cb;

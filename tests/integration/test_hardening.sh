@@ -47,8 +47,10 @@ read -r closed opened < <(sed -n 's/^closed_by_node \([0-9]*\) of \([0-9]*\)/\1 
 check "the node refused or closed most of the flood (${closed:-?} of ${opened:-?})" \
     bash -c "[ ${opened:-0} -ge 500 ] && [ $((${closed:-0} * 2)) -ge ${opened:-0} ]"
 wait "$trickle"
+# (the deadline is 10 s from accept; a loaded machine, or a sanitizer
+# build, may close it a few seconds late: never seconds early, never not)
 check_out "a peer trickling HELLO a byte a second is closed at the deadline" \
-    "$T/trickle.out" "closed after (9|10|11|12)\.[0-9] s"
+    "$T/trickle.out" "closed after (9|1[0-6])\.[0-9] s"
 check "refusals are logged as a summary" grep -q "refused .* unauthenticated connection" "$LOG"
 
 # authenticated connections until the node runs out of descriptors

@@ -448,6 +448,38 @@ START_TEST(test_task_record_burst)
 }
 END_TEST
 
+/* Job cleanup leaves the objects listed in jobkeep:<job8> (a detached
+ * actor's), in the table and in the job's index, and can run again (every
+ * node that ran the job sweeps once its own writes are out). */
+START_TEST(test_job_cleanup_keeps)
+{
+    gcs_object_add_location(gc, "job4dddd0001", "node1", 10);
+    gcs_object_add_location(gc, "job4dddd0002", "node1", 10);
+    gcs_object_add_location(gc, "job4dddd0003", "node2", 10);
+    char *k = NULL;
+    ck_assert_int_ge(asprintf(&k, "%sjobkeep:job4dddd", gcs_client_prefix(gc)), 0);
+    gcs_command(gc, NULL, NULL, "SADD %s %s", k, "job4dddd0002");
+    free(k);
+    gcs_job_cleanup(gc, "job4dddd");
+    ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0001"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "objloc:job4dddd0003"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0002"), 1);
+    ck_assert_int_eq(int_cmd("SCARD", "objloc:job4dddd0002"), 1);
+    ck_assert_int_eq(int_cmd("SCARD", "jobobjs:job4dddd"), 1);
+    ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);
+    /* a late write, then a node's sweep: the late one goes, the kept one stays */
+    gcs_object_add_location(gc, "job4dddd0004", "node2", 10);
+    gcs_job_cleanup(gc, "job4dddd");
+    ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0004"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0002"), 1);
+    ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);
+    /* the actor's end: its object goes like any freed one */
+    gcs_object_delete(gc, "job4dddd0002");
+    ck_assert_int_eq(int_cmd("SCARD", "objects"), 0);
+    ck_assert_int_eq(int_cmd("EXISTS", "jobobjs:job4dddd"), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------- functions */
 
 struct bytes_res { bool done; bool found; size_t len; char b[64]; };
@@ -849,6 +881,7 @@ static Suite *gcs_suite(void)
     tcase_add_test(tc, test_task_table);
     tcase_add_test(tc, test_task_record);
     tcase_add_test(tc, test_task_record_burst);
+    tcase_add_test(tc, test_job_cleanup_keeps);
     tcase_add_test(tc, test_function_table);
     tcase_add_test(tc, test_job_table);
     tcase_add_test(tc, test_actor_table);

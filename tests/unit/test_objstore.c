@@ -478,6 +478,51 @@ START_TEST(test_objstore_delete_if_job)
 }
 END_TEST
 
+/* objstore_foreach visits every live object once with its size and pins. */
+struct visit_sum { uint64_t n, bytes, pinned; };
+static bool visit_sum_fn(const uint8_t *id, const struct objstore_info *info, void *arg)
+{
+    (void)id;
+    struct visit_sum *v = arg;
+    v->n++;
+    v->bytes += info->size;
+    v->pinned += info->pins;
+    return true;
+}
+static bool visit_stop_fn(const uint8_t *id, const struct objstore_info *info, void *arg)
+{
+    (void)id;
+    (void)info;
+    return ++*(int *)arg < 3;
+}
+
+START_TEST(test_objstore_foreach)
+{
+    objstore *s = store_open(1024 * KB);
+    uint8_t id[IDS_SIZE];
+    for (uint32_t i = 0; i < 10; i++) {
+        make_id(id, 1, i);
+        char data[100] = { 0 };
+        ck_assert_int_eq(objstore_put(s, id, 0, data, 10 + i), OBJSTORE_OK);
+    }
+    make_id(id, 1, 3);
+    struct objstore_info info;
+    ck_assert_int_eq(objstore_get(s, id, 7, &info), OBJSTORE_FOUND);
+    make_id(id, 1, 4);
+    ck_assert_int_eq(objstore_delete(s, id), OBJSTORE_OK);
+    struct visit_sum v = { 0 };
+    ck_assert_uint_eq(objstore_foreach(s, visit_sum_fn, &v), 9);
+    ck_assert_uint_eq(v.n, 9);
+    ck_assert_uint_eq(v.bytes, 10 * 10 + 45 - 14);
+    ck_assert_uint_eq(v.pinned, 1);
+    int seen = 0;
+    ck_assert_uint_eq(objstore_foreach(s, visit_stop_fn, &seen), 3); /* stops when told */
+    make_id(id, 1, 3);
+    ck_assert_int_eq(objstore_release(s, id, 7), OBJSTORE_OK);
+    store_close(s);
+}
+END_TEST
+
 static Suite *objstore_suite(void)
 {
     Suite *s = suite_create("objstore");
@@ -493,6 +538,7 @@ static Suite *objstore_suite(void)
     tcase_add_test(tc, test_objstore_delete);
     tcase_add_test(tc, test_objstore_client_release_all);
     tcase_add_test(tc, test_objstore_delete_if_job);
+    tcase_add_test(tc, test_objstore_foreach);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -970,8 +970,8 @@ static int sc_cache(int n)
               "kept value %zu after freeing the others", 2 * k + 1);
     }
     ray_value v;
-    CHECK(ray_get(r[0], 200, &v) == RAY_ETIMEOUT, "a freed value is not answered from the cache");
-    CHECK(ray_get(r[n - 2], 200, &v) == RAY_ETIMEOUT, "nor the last freed one");
+    CHECK(ray_get(r[0], 200, &v) == RAY_ENOTFOUND, "a freed value is not answered from the cache");
+    CHECK(ray_get(r[n - 2], 200, &v) == RAY_ENOTFOUND, "nor the last freed one");
     /* results of this process's tasks, pushed when they end */
     for (int i = 0; i < n; i++) {
         ray_value a[2] = { RAY_I(i), RAY_I(1) };
