@@ -62,7 +62,7 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
-            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c
+            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
