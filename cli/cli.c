@@ -27,13 +27,22 @@ static const struct {
     { "logs", cli_logs, "log files of every node, or one job's, actor's, task's or node's output" },
     { "timeline", cli_timeline, "Chrome trace of tasks and ray_get/ray_wait/ray_put (Perfetto)" },
     { "memory", cli_memory, "objects per node: size, where, pins, reference type, call site" },
+    { "up", cli_up, "start or update a cluster from a cluster YAML, over SSH" },
+    { "down", cli_down, "stop every node of a cluster started with ray up" },
+    { "exec", cli_exec, "run a shell command on the head of a ray up cluster" },
+    { "attach", cli_attach, "a shell on the head of a ray up cluster" },
+    { "rsync-up", cli_rsync_up, "copy files to the head of a ray up cluster" },
+    { "rsync-down", cli_rsync_down, "copy files from the head of a ray up cluster" },
+    { "get-head-ip", cli_get_head_ip, "the head's IP of a ray up cluster" },
+    { "get-worker-ips", cli_get_worker_ips, "the workers' IPs of a ray up cluster" },
+    { "autoscaler", cli_autoscaler, "the autoscaler (ray up starts it on the head)" },
 };
 
 static void cli_usage(FILE *fp)
 {
     fprintf(fp, "usage: ray COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
-        fprintf(fp, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].help);
+        fprintf(fp, "  %-14s %s\n", cli_commands[i].name, cli_commands[i].help);
     fprintf(fp, "\nray COMMAND --help shows a command's options; ray --version the version.\n");
 }
 
@@ -66,12 +75,6 @@ int cli_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         if (strcmp(argv[1], cli_commands[i].name) == 0)
             return cli_commands[i].fn(argc - 1, argv + 1);
-    static const char *later[] = { "up", "down", "exec", "get-head-ip", "get-worker-ips" };
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (strcmp(argv[1], later[i]) == 0) {
-            fprintf(stderr, "ray %s: not available in this version of rayd yet\n", argv[1]);
-            return 2;
-        }
     fprintf(stderr, "ray: unknown command '%s' (see ray --help)\n", argv[1]);
     return 2;
 }

@@ -19,6 +19,20 @@ int cli_stop(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_submit(int argc, char **argv);
+/* the cluster launcher's commands (launch.c; the work is in launcher/) */
+int cli_up(int argc, char **argv);
+int cli_down(int argc, char **argv);
+int cli_exec(int argc, char **argv);
+int cli_attach(int argc, char **argv);
+int cli_rsync_up(int argc, char **argv);
+int cli_rsync_down(int argc, char **argv);
+int cli_get_head_ip(int argc, char **argv);
+int cli_get_worker_ips(int argc, char **argv);
+int cli_autoscaler(int argc, char **argv);
+/* True if ARG names a cluster config (*.yaml, *.yml), for `ray submit`. */
+bool cli_is_cluster_yaml(const char *arg);
+/* `ray submit CLUSTER.yaml JOB.so [-- ARGS...]` (ARGV[1] is the YAML). */
+int cli_submit_cluster(int argc, char **argv);
 
 /* Print "ray CMD: message" to stderr; returns 1 (for `return cli_error(...)`). */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

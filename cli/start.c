@@ -71,10 +71,27 @@ int cli_start(int argc, char **argv)
     char **args = NULL;
     int nargs = 0;
     config_init(&cfg);
+    /* `ray up`'s default head command passes --autoscaling-config (SPEC
+     * section 8); accepted here: `ray up` starts the autoscaler itself
+     * (launcher/autoscaler.c) */
+    char **kept = xcalloc((size_t)argc + 1, sizeof *kept);
+    int nkept = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--autoscaling-config=", 21) == 0)
+            continue;
+        if (strcmp(argv[i], "--autoscaling-config") == 0) {
+            i++;
+            continue;
+        }
+        kept[nkept++] = argv[i];
+    }
+    argc = nkept;
+    argv = kept;
     int pr = config_parse_args(&cfg, argc, argv, &next, err, sizeof err);
     if (pr == 1) {
         config_usage(stdout, "ray start (--head | --address HOST:PORT) [options]");
         config_free(&cfg);
+        free(kept);
         return 0;
     }
     if (pr < 0) {
@@ -237,6 +254,7 @@ out:
     if (args)
         config_argv_free(args, nargs);
     free(session);
+    free(kept);
     config_free(&cfg);
     return rc;
 }

@@ -198,6 +198,8 @@ int cli_submit(int argc, char **argv)
     const char *lib = NULL;
     struct cli_target tg = { 0 };
     int i = 1;
+    if (argc > 1 && cli_is_cluster_yaml(argv[1]))
+        return cli_submit_cluster(argc, argv); /* launcher/exec.c: run it on the head */
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;

@@ -10,6 +10,7 @@ PKGS=(
   redis-server redis-tools
   iproute2 iputils-ping procps psmisc netcat-openbsd
   clang libclang-rt-14-dev
+  openssh-client openssh-server rsync
 )
 
 missing=()
