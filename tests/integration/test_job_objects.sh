@@ -86,7 +86,8 @@ if wait_for 10 no_spill_files; then ok "its spill files are gone"; else fail "$(
 open_tasks() { "$RAY" list tasks --limit 1000000 | awk 'NR > 1 && ($3 == "PENDING" || $3 == "RUNNING")' | wc -l; }
 no_open_tasks() { [ "$(open_tasks)" -eq 0 ]; }
 if wait_for 10 no_open_tasks; then ok "no unfinished task records of ended jobs are left"
-else fail "$(open_tasks) unfinished task records of ended jobs are left"; fi
+else fail "$(open_tasks) unfinished task records of ended jobs are left"
+    "$RAY" list tasks --limit 1000000 | awk 'NR == 1 || $3 == "PENDING" || $3 == "RUNNING"' | head -5 | sed 's/^/      | /'; fi
 
 # a detached actor's own object outlives its job, and goes with the actor
 timeout 60 "$RAY" submit --temp-dir "$A" "$JOB" -- detached make >"$T/out.dm" 2>&1
