@@ -104,7 +104,8 @@ enum proto_role {
     X(NODE_TASK_SPILL, 610, "uvssu", "kind spec origin library local_bytes")               \
     X(NODE_TASK_PLACE, 611, "uvss", "kind spec origin library")                            \
     X(NODE_ACTOR_CALL, 612, "v", "spec")                                                   \
-    X(NODE_JOB_LOG, 613, "sus", "job stream line")                                         \
+    X(NODE_JOB_LOG, 613, "sus", "job stream line")                                        \
+    X(NODE_ACTOR_KILL, 614, "Ib", "actor_id no_restart")                                         \
     /* 700-799: observability (daemon/observe.c) */                                       \
     X(LOG_LIST_REQ, 700, "u", "reqid")                                                    \
     X(LOG_LIST, 701, "uv", "reqid files")                                                 \

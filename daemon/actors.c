@@ -764,15 +764,22 @@ static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
     return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c, 0);
 }
 
-static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
+/* Kill actor ID (ray_actor_kill), here or, for a route, on its node. */
+static void actor_kill(struct runtime *rt, const uint8_t *id, bool no_restart)
 {
-    struct runtime *rt = arg;
-    if (rt_client_of(c) == NULL)
-        return -1;
-    struct actor *a = idmap_get(&rt->actors, (const uint8_t *)m->f[0].as.s.ptr);
+    struct actor *a = idmap_get(&rt->actors, id);
     if (a == NULL || a->state == ACTOR_DEAD)
-        return 0;
-    a->no_restart = m->f[1].as.b;
+        return;
+    if (a->remote && a->worker == NULL) {
+        /* a route: the actor lives on another node, which kills it; its
+         * death reaches us through the directory */
+        struct conn *hc = a->host[0] ? cluster_conn(rt, a->host) : NULL;
+        if (hc) {
+            conn_send(hc, PROTO_NODE_ACTOR_KILL, a->id, no_restart);
+            return;
+        }
+    }
+    a->no_restart = no_restart;
     a->killed = true; /* its worker's death says who killed it */
     if (a->worker) {
         workers_kill(rt, a->worker); /* death handling follows on SIGCHLD */
@@ -780,6 +787,21 @@ static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
         a->no_restart = true;
         actor_die(rt, a, "was killed by ray_actor_kill");
     }
+}
+
+static int h_kill(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    if (rt_client_of(c) == NULL)
+        return -1;
+    actor_kill(arg, (const uint8_t *)m->f[0].as.s.ptr, m->f[1].as.b);
+    return 0;
+}
+
+static int h_node_kill(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    actor_kill(arg, (const uint8_t *)m->f[0].as.s.ptr, m->f[1].as.b);
     return 0;
 }
 
@@ -833,6 +855,7 @@ void actors_init(struct runtime *rt)
     server_on(rt->n->srv, PROTO_ACTOR_CREATE, h_create, rt);
     server_on(rt->n->srv, PROTO_ACTOR_CALL, h_call, rt);
     server_on(rt->n->srv, PROTO_ACTOR_KILL, h_kill, rt);
+    server_on(rt->n->srv, PROTO_NODE_ACTOR_KILL, h_node_kill, rt);
     server_on(rt->n->srv, PROTO_ACTOR_LOOKUP, h_lookup, rt);
     server_on(rt->n->srv, PROTO_NODE_ACTOR_CALL, h_node_call, rt);
     gcs_subscribe(rt->n->gcs, "ch:actors", actors_msg, rt);

@@ -278,8 +278,9 @@ void spill_free(struct runtime *rt);
  * here or the local queue is over its threshold. */
 bool spill_should(struct runtime *rt, const struct task *t);
 /* Send T to the global scheduler. The caller then drops T (this node keeps
- * what it needs to retry it if the node running it dies). Returns 0, or -1
- * if no head is reachable (keep T). */
+ * what it needs to retry it if the node running it dies). Returns 0, -1 if
+ * no head is reachable (keep T), or 1 if T is an actor of this node (the
+ * head) that no other node can start now: keep it, placed here. */
 int spill_send(struct runtime *rt, struct task *t);
 /* Node HEX died: retry or fail the tasks this node sent there. */
 void spill_node_dead(struct runtime *rt, const char *hex);

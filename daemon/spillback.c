@@ -89,9 +89,10 @@ static uint64_t local_arg_bytes(struct runtime *rt, const struct task *t)
 static void place_local(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
                         const char *origin, const char *lib);
 
-/* The global scheduler (head): choose a node and send the task there. */
-static void global_place(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
-                         const char *origin, const char *lib, uint64_t local_bytes)
+/* The global scheduler (head): choose a node and send the task there.
+ * Returns 0, or 1 for an actor of this node that stays here (see below). */
+static int global_place(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                        const char *origin, const char *lib, uint64_t local_bytes)
 {
     struct spec_fields f;
     char err[200];
@@ -99,7 +100,7 @@ static void global_place(struct runtime *rt, uint64_t kind, const void *spec, si
     if (spec_parse(spec, len, &f, err, sizeof err) < 0 || spec_demand(&f, &demand, err, sizeof err) < 0) {
         log_warnx("global scheduler: bad task from %.8s: %s", origin, err);
         res_free(&demand);
-        return;
+        return 0;
     }
     /* the submitting node first, so it wins ties */
     size_t n = rt->nnodes;
@@ -141,15 +142,23 @@ static void global_place(struct runtime *rt, uint64_t kind, const void *spec, si
         char thex[IDS_HEX_SIZE];
         gcs_task_set_state(rt->n->gcs, ids_hex(f.id, IDS_SIZE, thex), "PENDING", target, -1);
     }
+    /* an actor of this very node placed here anew would meet its own old
+     * self and be lost: it stays as it is (the caller keeps it) */
+    bool own_actor = kind == 1 && strcmp(origin, rt->n->hex) == 0;
     if (strcmp(target, rt->n->hex) == 0) {
+        if (own_actor)
+            return 1;
         place_local(rt, kind, spec, len, origin, lib);
-        return;
+        return 0;
     }
     struct conn *conn = cluster_conn(rt, target);
     if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_PLACE, kind, spec, len, origin, lib) < 0) {
         log_warnx("global scheduler: node %.8s unreachable; running the task here", target);
+        if (own_actor)
+            return 1;
         place_local(rt, kind, spec, len, origin, lib);
     }
+    return 0;
 }
 
 int spill_send(struct runtime *rt, struct task *t)
@@ -170,7 +179,8 @@ int spill_send(struct runtime *rt, struct task *t)
      * shows the job's output and ends it */
     const char *origin = t->job->remote ? t->job->origin : rt->n->hex;
     if (head->self) {
-        global_place(rt, kind, spec, len, origin, t->job->lib_hash, bytes);
+        if (global_place(rt, kind, spec, len, origin, t->job->lib_hash, bytes) == 1)
+            return 1;
     } else {
         struct conn *conn = cluster_conn(rt, head->id);
         if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_SPILL, kind, spec, len, origin,
@@ -270,7 +280,7 @@ static int h_spill_or_place(struct conn *c, const struct proto_msg *m, void *arg
     snprintf(origin, sizeof origin, "%.*s", (int)m->f[2].as.s.len, m->f[2].as.s.ptr);
     snprintf(lib, sizeof lib, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
     if (m->type == PROTO_NODE_TASK_SPILL)
-        global_place(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib,
+        (void)global_place(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib,
                      m->f[4].as.u);
     else
         place_local(rt, m->f[0].as.u, m->f[1].as.s.ptr, m->f[1].as.s.len, origin, lib);

@@ -858,8 +858,11 @@ static bool spill_out(struct runtime *rt, struct task *t)
      * here, as a new record under the same ID */
     idmap_del(&rt->tasks_by_id, t->id);
     taskrec_flush_one(rt, t); /* its record must be there before the head sees it */
-    if (spill_send(rt, t) < 0) {
+    int rc = spill_send(rt, t);
+    if (rc != 0) {
         idmap_put(&rt->tasks_by_id, t->id, t);
+        if (rc == 1)
+            t->placed = true; /* it waits here; it does not ask again */
         return false;
     }
     queue_remove(rt, t);

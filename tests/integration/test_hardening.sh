@@ -33,6 +33,7 @@ check "node survives drivers that put and hang up before HELLO_OK" pid_alive "$p
 srcs="127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9"
 "$PROBE" trickle 127.0.0.1 "$tcp" "$tok" 25 >"$T/trickle.out" 2>&1 &
 trickle=$!
+sleep 1 # connected before the flood fills the unauthenticated slots (a quarter of 256)
 "$PROBE" flood 127.0.0.1 "$tcp" 2000 8 $srcs >"$T/flood.out" 2>&1 &
 flood=$!
 sleep 2

@@ -47,6 +47,7 @@ check_out "an actor placed on C is called from the head, in order" "$T/out.actor
 sleep 1 # the head's view of B and C has their last job's resources back
 submit spread_actors actor_spread 3
 check_out "three 1-CPU actors from a 1-CPU head spill to the other nodes" "$T/out.spread_actors" "^3 actors on 3 nodes"
+check_out "a fourth waits, and starts once they are gone (never lost)" "$T/out.spread_actors" "^the extra actor started once the others were gone"
 timeout 120 "$RAY" submit --temp-dir "$A" "$ROOT/build/jobs/job_xnode_actor.so" -- sea bee >"$T/out.xnode" 2>&1
 check_out "an actor on C calls an actor on the head and gets its answer" "$T/out.xnode" "^actor relay from node B: success"
 check_out "and so does a task on B" "$T/out.xnode" "^task relay from node B: success"

@@ -1016,6 +1016,19 @@ static int sc_actor_spread(int n)
         ray_value_release(&v);
     }
     printf("%d actors on %d nodes\n", n, k);
+    /* one more than the cluster's CPUs: it waits where the global scheduler
+     * put it (the head itself, when all ties), and starts once the others go */
+    ray_actor extra;
+    ray_ref we;
+    ray_value v;
+    CHECK(ray_actor_create("counter", NULL, 0, &o, &extra) == RAY_OK, "create the extra one");
+    CHECK(ray_actor_call(extra, "where", NULL, 0, NULL, &we) == RAY_OK, "where extra");
+    CHECK(ray_get(we, 1500, &v) == RAY_ETIMEOUT, "the extra actor waits for a CPU");
+    for (int i = 0; i < n; i++)
+        CHECK(ray_actor_kill(a[i], true) == RAY_OK, "kill %d", i);
+    CHECK(ray_get(we, 30000, &v) == RAY_OK, "the extra actor starts once the others are gone");
+    ray_value_release(&v);
+    printf("the extra actor started once the others were gone\n");
     return 0;
 }
 
