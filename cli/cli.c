@@ -166,6 +166,25 @@ struct gcs_sync *cli_gcs_connect(const struct cli_target *t, char *token, size_t
     return gcs_sync_connect(host, port, tok, cluster, 3000, err, errlen);
 }
 
+struct gcs_sync *cli_gcs_nodes(const char *cmd, const struct cli_target *t, char *token,
+                               size_t toklen, struct gcs_node **nodes, size_t *n)
+{
+    char err[512];
+    *nodes = NULL;
+    *n = 0;
+    struct gcs_sync *gs = cli_gcs_connect(t, token, toklen, err, sizeof err);
+    if (gs == NULL) {
+        cli_error(cmd, "%s", err);
+        return NULL;
+    }
+    if (gcs_sync_nodes(gs, nodes, n) < 0) {
+        gcs_sync_free(gs);
+        cli_error(cmd, "cannot read the node table");
+        return NULL;
+    }
+    return gs;
+}
+
 void cli_fmt_bytes(double bytes, char *out, size_t outlen)
 {
     static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };

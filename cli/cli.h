@@ -69,6 +69,13 @@ int cli_resolve_address(const struct cli_target *t, char *host, size_t hostlen, 
  * the client or NULL with err. */
 struct gcs_sync *cli_gcs_connect(const struct cli_target *t, char *token, size_t toklen,
                                  char *err, size_t errlen);
+/* cli_gcs_connect, then the node table (gcs_sync_nodes) into *NODES, *N (the
+ * caller frees them with gcs_node_array_free, then the connection with
+ * gcs_sync_free). Returns the connection, or NULL after printing command
+ * CMD's one-line error. */
+struct gcs_node;
+struct gcs_sync *cli_gcs_nodes(const char *cmd, const struct cli_target *t, char *token,
+                               size_t toklen, struct gcs_node **nodes, size_t *n);
 /* ---- talking to nodes (nodes.c) ---- */
 #include "common/proto.h"
 struct gcs_node;

@@ -248,16 +248,12 @@ int cli_logs(int argc, char **argv)
             return 2;
         }
     }
-    char err[512], token[256];
-    struct gcs_sync *gs = cli_gcs_connect(&tg, token, sizeof token, err, sizeof err);
+    char token[256];
+    struct gcs_node *nodes;
+    size_t n;
+    struct gcs_sync *gs = cli_gcs_nodes("logs", &tg, token, sizeof token, &nodes, &n);
     if (gs == NULL)
-        return cli_error("logs", "%s", err);
-    struct gcs_node *nodes = NULL;
-    size_t n = 0;
-    if (gcs_sync_nodes(gs, &nodes, &n) < 0) {
-        gcs_sync_free(gs);
-        return cli_error("logs", "cannot read the node table");
-    }
+        return 1;
     int rc = 0;
     bool got = false;
     int stream = err_stream ? 2 : 1;

@@ -217,15 +217,11 @@ int cli_memory(int argc, char **argv)
         }
     }
     char err[512], token[256];
-    struct gcs_sync *gs = cli_gcs_connect(&tg, token, sizeof token, err, sizeof err);
+    struct gcs_node *nodes;
+    size_t n;
+    struct gcs_sync *gs = cli_gcs_nodes("memory", &tg, token, sizeof token, &nodes, &n);
     if (gs == NULL)
-        return cli_error("memory", "%s", err);
-    struct gcs_node *nodes = NULL;
-    size_t n = 0;
-    if (gcs_sync_nodes(gs, &nodes, &n) < 0) {
-        gcs_sync_free(gs);
-        return cli_error("memory", "cannot read the node table");
-    }
+        return 1;
     struct node_stats *st = xcalloc(n ? n : 1, sizeof *st);
     struct obj_list all = { 0 };
     int rc = 0;

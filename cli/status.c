@@ -110,16 +110,12 @@ int cli_status(int argc, char **argv)
         }
         return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
     }
-    char err[512], token[256];
-    struct gcs_sync *gs = cli_gcs_connect(&tg, token, sizeof token, err, sizeof err);
+    char token[256];
+    struct gcs_node *nodes;
+    size_t n;
+    struct gcs_sync *gs = cli_gcs_nodes("status", &tg, token, sizeof token, &nodes, &n);
     if (gs == NULL)
-        return cli_error("status", "%s", err);
-    struct gcs_node *nodes = NULL;
-    size_t n = 0;
-    if (gcs_sync_nodes(gs, &nodes, &n) < 0) {
-        gcs_sync_free(gs);
-        return cli_error("status", "cannot read the node table");
-    }
+        return 1;
 
     time_t now = time(NULL);
     struct tm tm;

@@ -143,16 +143,11 @@ int cli_timeline(int argc, char **argv)
             return 2;
         }
     }
-    char err[512];
-    struct gcs_sync *gs = cli_gcs_connect(&tg, NULL, 0, err, sizeof err);
+    struct gcs_node *nodes;
+    size_t nn;
+    struct gcs_sync *gs = cli_gcs_nodes("timeline", &tg, NULL, 0, &nodes, &nn);
     if (gs == NULL)
-        return cli_error("timeline", "%s", err);
-    struct gcs_node *nodes = NULL;
-    size_t nn = 0;
-    if (gcs_sync_nodes(gs, &nodes, &nn) < 0) {
-        gcs_sync_free(gs);
-        return cli_error("timeline", "cannot read the node table");
-    }
+        return 1;
     size_t cap = 4096, nev = 0;
     struct tl_event *ev = xmalloc(cap * sizeof *ev);
     size_t tcap = 64, nthr = 0;
