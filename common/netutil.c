@@ -18,6 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A burst of connects (a flood, or a hundred nodes joining at once) waits in
+ * the kernel's queue rather than being dropped and retried seconds later;
+ * the kernel clamps it to net.core.somaxconn. */
+#define NET_LISTEN_BACKLOG 4096
+
 int net_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,
                        size_t errlen)
 {
@@ -84,7 +89,7 @@ int net_listen_tcp(const char *ip, int port, int *bound_port, char *err, size_t 
             snprintf(err, errlen, "cannot listen on %s:%d: %s", ip, port, strerror(errno));
         goto fail;
     }
-    if (listen(fd, 512) < 0) {
+    if (listen(fd, NET_LISTEN_BACKLOG) < 0) {
         snprintf(err, errlen, "listen on %s:%d: %s", ip, port, strerror(errno));
         goto fail;
     }
@@ -112,7 +117,7 @@ int net_listen_unix(const char *path, char *err, size_t errlen)
         return -1;
     }
     unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 512) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, NET_LISTEN_BACKLOG) < 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
         return -1;

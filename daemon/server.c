@@ -734,7 +734,7 @@ static int server_add_listener(struct server *s, int fd, char *err, size_t errle
     }
     struct evconnlistener *l = evconnlistener_new(s->base, server_accept_cb, s,
                                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                                  -1, fd);
+                                                  0 /* listening already: keep its backlog */, fd);
     if (l == NULL) {
         snprintf(err, errlen, "evconnlistener_new failed");
         close(fd);
