@@ -11,6 +11,7 @@ PKGS=(
   iproute2 iputils-ping procps psmisc netcat-openbsd
   clang libclang-rt-14-dev
   openssh-client openssh-server rsync
+  curl wrk chromium prometheus openmpi-bin libopenmpi-dev
 )
 
 missing=()
@@ -35,4 +36,9 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts a system redis-server on install; rayd starts its own.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
 if [ -x /etc/init.d/redis-server ]; then $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true; fi
+# the same for Prometheus (the dashboard test runs its own, on its own port)
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true; fi
+for s in prometheus prometheus-node-exporter; do
+  if [ -x /etc/init.d/$s ]; then $SUDO /etc/init.d/$s stop >/dev/null 2>&1 || true; fi
+done
 exit 0
