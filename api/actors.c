@@ -9,6 +9,7 @@
  * here and the actor's worker fails an unknown method instead.
  */
 #include "api/api_internal.h"
+#include "api/callseq.h"
 
 #include "common/ids.h"
 
@@ -182,9 +183,14 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
         return rc;
 
     api_id_new_(id, 0);
-    mpw_map(&spec, 5);
+    mpw_map(&spec, 7);
     api_spec_key_(&spec, "id");
     mpw_bin(&spec, id, RAY_ID_SIZE);
+    /* numbered, so that the actor's worker can refuse a repeat (callseq.h) */
+    api_spec_key_(&spec, "caller");
+    mpw_bin(&spec, callseq_caller(), RAY_ID_SIZE);
+    api_spec_key_(&spec, "seq");
+    mpw_uint(&spec, callseq_next());
     api_spec_key_(&spec, "actor");
     mpw_bin(&spec, a.id, RAY_ID_SIZE);
     api_spec_key_(&spec, "fn");

@@ -28,6 +28,7 @@
  */
 #include "api/api.h"
 #include "api/api_internal.h"
+#include "api/callseq.h"
 
 #include "common/ids.h"
 #include "common/xmalloc.h"
@@ -54,6 +55,8 @@ struct exec {
     size_t args_len;
     uint64_t nret;
     uint64_t max_conc;
+    uint8_t caller[RAY_ID_SIZE]; /* actor calls: who numbered it, and its number */
+    uint64_t seq;
     struct exec *next;
 };
 
@@ -343,6 +346,13 @@ static int exec_parse(struct exec *e, char *err, size_t errlen)
                 goto bad;
         } else if (KEY("max_conc")) {
             if (mpr_uint(&r, &e->max_conc) < 0)
+                goto bad;
+        } else if (KEY("caller")) {
+            if (mpr_bin(&r, &p, &slen) < 0 || slen != RAY_ID_SIZE)
+                goto bad;
+            memcpy(e->caller, p, RAY_ID_SIZE);
+        } else if (KEY("seq")) {
+            if (mpr_uint(&r, &e->seq) < 0)
                 goto bad;
         } else if (mpr_skip(&r) < 0) {
             goto bad;
@@ -696,6 +706,17 @@ static void exec_parse_and_run(struct exec *e)
         fprintf(stderr, "ray worker: %s\n", perr);
         if (!ids_is_zero(e->id))
             send_done(e->id, RAY_ETASK, perr);
+        exec_free(e);
+        return;
+    }
+    const char *why;
+    if (e->kind == API_TASK_ACTOR_CALL && !callseq_check(e->caller, e->seq, &why)) {
+        char id[2 * RAY_ID_SIZE + 1];
+        ids_hex(e->caller, RAY_ID_SIZE, id);
+        snprintf(perr, sizeof perr, "actor call %s refused: call %llu of caller %s came twice; %s",
+                 e->fn, (unsigned long long)e->seq, id, why);
+        fprintf(stderr, "ray worker: %s\n", perr);
+        send_done(e->id, RAY_EACTOR, perr);
         exec_free(e);
         return;
     }

@@ -27,10 +27,12 @@ check_out "ray.put([1, 2, 3, 4, 5]) comes back" "$T/out.lists" "put/get \[1, 2, 
 check_out "big lists are zero copy" "$T/out.lists" "100,000-element list .* ok"
 
 # requests ray_call would never send, straight to the node
-timeout 60 "$ROOT/build/tools/raw_peer" "unix:$sock" >"$T/out.raw" 2>&1
+timeout 60 "$ROOT/build/tools/raw_peer" "unix:$sock" "$ROOT/build/jobs/job_semantics.so" >"$T/out.raw" 2>&1
 rc=$?
 if [ $rc -eq 0 ]; then ok "bad TASK_SUBMIT / ACTOR_CALL / ACTOR_CREATE answered, connection kept"
 else fail "raw peer (rc $rc): $(grep -E 'FAIL|raw_peer' "$T/out.raw" | tr '\n' '|')"; fi
+check_out "an actor call delivered twice runs once (the worker refuses the repeat)" "$T/out.raw" \
+    "ok   the next call counts 2: the repeat did not run"
 check_out "the node logged what it refused" "$H/session_latest/logs/rayd_head.log" "refused TASK_SUBMIT from"
 check "node still alive" kill -0 "$(rayd_pid "$H")"
 

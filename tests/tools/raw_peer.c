@@ -6,7 +6,11 @@
  * become RAY_EINVAL errors, a waiting create gets RAY_EINVAL) and keep the
  * connection; a framing error must still close it.
  *
- *   raw_peer unix:SOCKET
+ *   raw_peer unix:SOCKET [LIBRARY]
+ *
+ * With LIBRARY (build/jobs/job_semantics.so), it also delivers one actor
+ * call twice under the same caller and call number (api/callseq.h): the
+ * actor's worker must run it once and refuse the repeat.
  *
  * It links libray.a and uses the client's internals (api_internal.h) to
  * put frames on the connection as they are. Prints one line per check;
@@ -80,13 +84,71 @@ static void expect_alive(const char *after)
         ray_value_release(&v);
 }
 
+/* One ACTOR_CALL of counter.incr on A numbered SEQ of CALLER, with a task id
+ * of its own (written to ID). */
+static int send_numbered_incr(ray_actor a, const uint8_t *caller, uint64_t seq,
+                              uint8_t id[RAY_ID_SIZE])
+{
+    struct buf b = BUF_INIT;
+    api_id_new_(id, 0);
+    mpw_map(&b, 7);
+    api_spec_key_(&b, "id");
+    mpw_bin(&b, id, RAY_ID_SIZE);
+    api_spec_key_(&b, "caller");
+    mpw_bin(&b, caller, RAY_ID_SIZE);
+    api_spec_key_(&b, "seq");
+    mpw_uint(&b, seq);
+    api_spec_key_(&b, "actor");
+    mpw_bin(&b, a.id, RAY_ID_SIZE);
+    api_spec_key_(&b, "fn");
+    mpw_cstr(&b, "incr");
+    api_spec_key_(&b, "args");
+    mpw_array(&b, 0);
+    api_spec_key_(&b, "nret");
+    mpw_uint(&b, 1);
+    int rc = send_spec(PROTO_ACTOR_CALL, &b);
+    buf_free(&b);
+    return rc;
+}
+
+/* The same actor call delivered twice: it runs once, the repeat is refused. */
+static void check_repeat_refused(void)
+{
+    ray_actor a;
+    int rc = ray_actor_create("counter", NULL, 0, NULL, &a);
+    CHECK(rc == RAY_OK, "created a counter actor (rc %d)", rc);
+    if (rc != RAY_OK)
+        return;
+    uint8_t caller[RAY_ID_SIZE], id1[RAY_ID_SIZE], id2[RAY_ID_SIZE];
+    api_id_new_(caller, 0);
+    CHECK(send_numbered_incr(a, caller, 1, id1) == RAY_OK &&
+              send_numbered_incr(a, caller, 1, id2) == RAY_OK,
+          "sent counter.incr numbered 1 twice");
+    ray_ref r;
+    ray_value v;
+    ids_with_index(r.id, id1, 1);
+    rc = ray_get(r, 20000, &v);
+    CHECK(rc == RAY_OK && v.type == RAY_INT && v.as.i == 1, "the first delivery ran (rc %d)", rc);
+    ids_with_index(r.id, id2, 1);
+    rc = ray_get(r, 20000, &v);
+    CHECK(rc != RAY_OK && strstr(ray_last_error(), "came twice; it already ran") != NULL,
+          "the repeat is refused by the actor's worker (rc %d)", rc);
+    rc = ray_actor_call(a, "incr", NULL, 0, NULL, &r);
+    if (rc == RAY_OK)
+        rc = ray_get(r, 20000, &v);
+    CHECK(rc == RAY_OK && v.type == RAY_INT && v.as.i == 2,
+          "the next call counts 2: the repeat did not run (rc %d, %lld)", rc,
+          rc == RAY_OK ? (long long)v.as.i : -1LL);
+    ray_actor_kill(a, true);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: raw_peer unix:SOCKET\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: raw_peer unix:SOCKET [LIBRARY]\n");
         return 2;
     }
-    ray_config cfg = { .address = argv[1] };
+    ray_config cfg = { .address = argv[1], .library = argc == 3 ? argv[2] : NULL };
     if (ray_init(&cfg) != RAY_OK) {
         fprintf(stderr, "raw_peer: ray_init: %s\n", ray_last_error());
         return 1;
@@ -196,6 +258,9 @@ int main(int argc, char **argv)
     CHECK(api_client_send_(&f) == RAY_OK, "sent OBJ_FREE with a string for an id");
     buf_free(&f);
     expect_alive("bad OBJ_WAIT and OBJ_FREE");
+
+    if (argc == 3)
+        check_repeat_refused();
 
     /* a framing error still closes the connection */
     struct buf junk = BUF_INIT;
