@@ -181,7 +181,13 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config build/fuzz/fuzz_node
+# the stateful target: an in-process head node (every daemon source but main)
+FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
+build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I. -fsanitize=fuzzer,address,undefined \
+	  $^ -o $@ -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -ldl -lm -lrt
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm

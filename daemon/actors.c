@@ -845,7 +845,8 @@ static int h_lookup(struct conn *c, const struct proto_msg *m, void *arg)
     ctx->conn_id = c->id;
     ctx->reqid = m->f[0].as.u;
     char *name = xstrndup(m->f[1].as.s.ptr, m->f[1].as.s.len);
-    gcs_actor_lookup_name(rt->n->gcs, name, lookup_done, ctx);
+    if (gcs_actor_lookup_name(rt->n->gcs, name, lookup_done, ctx) < 0)
+        lookup_done(ctx, NULL, 0); /* an empty name, or no GCS: not found, now */
     free(name);
     return 0;
 }

@@ -200,13 +200,20 @@ int session_remove_tree(const char *path)
     return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static char self_exe[4096];
+
+void session_set_self_exe(const char *path)
+{
+    snprintf(self_exe, sizeof self_exe, "%s", path);
+}
+
 const char *session_self_exe(void)
 {
-    static char path[4096];
+    char *path = self_exe;
     if (path[0] == '\0') {
-        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        ssize_t n = readlink("/proc/self/exe", path, sizeof self_exe - 1);
         if (n <= 0)
-            snprintf(path, sizeof path, "/proc/self/exe");
+            snprintf(path, sizeof self_exe, "/proc/self/exe");
         else
             path[n] = '\0';
     }

@@ -57,6 +57,9 @@ int session_mkdirs(const char *path, int mode);
 /* The absolute path of this binary, to re-execute rayd as a worker, driver or
  * node (so `ps` shows "rayd", not "exe"). Resolved once; never NULL. */
 const char *session_self_exe(void);
+/* Make session_self_exe() return PATH from now on (copied): for the in-process
+ * node of tests/fuzz/fuzz_node.c, whose own binary is no rayd. */
+void session_set_self_exe(const char *path);
 /* rm -rf PATH (no symlink following). Returns 0 or -1. */
 int session_remove_tree(const char *path);
 

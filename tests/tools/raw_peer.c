@@ -239,6 +239,16 @@ int main(int argc, char **argv)
     buf_free(&f);
     expect_alive("a refused ACTOR_CREATE");
 
+    /* ACTOR_LOOKUP of an empty name: answered, not found (it used to wait forever) */
+    reqid = api_client_reqid_();
+    proto_pack(&f, PROTO_ACTOR_LOOKUP, reqid, "");
+    body = NULL;
+    rc = api_client_request_(&f, reqid, &body, &m);
+    CHECK(rc == RAY_OK && m.type == PROTO_ACTOR_LOOKUP_OK && m.f[1].as.i == RAY_ENOTFOUND,
+          "ACTOR_LOOKUP of \"\" answered RAY_ENOTFOUND (rc %d)", rc);
+    free(body);
+    buf_free(&f);
+
     /* OBJ_WAIT whose ids are not IDs: answered (nil), connection kept */
     buf_reset(&b);
     mpw_array(&b, 1);
