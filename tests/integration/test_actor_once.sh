@@ -2,6 +2,7 @@
 # is killed again and again (SPEC section 7): the call that was running fails
 # at most once, the calls queued behind it run once on the restarted actor,
 # in order, and a call that succeeded ran exactly once.
+# integration: alone (it loads the machine or times what it does)
 source "$(dirname "$0")/lib.sh"
 
 JOB=$ROOT/build/jobs/job_actor_once.so

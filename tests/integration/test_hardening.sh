@@ -4,6 +4,7 @@
 # and what a kill -9 of the head leaves behind (its redis-server, workers and
 # shared memory go with it or are swept by the next start).
 # The raw client is build/tools/rayprobe (tests/tools/rayprobe.c).
+# integration: alone (it loads the machine or times what it does)
 source "$(dirname "$0")/lib.sh"
 
 PROBE="$ROOT/build/tools/rayprobe"
