@@ -15,6 +15,9 @@
 #   BENCH_DRAIN_N=N          tasks queued by queued_1m_tasks_drain (default
 #                            100000: 1,000,000 takes ~5 min at round-1 speed)
 #   BENCH_JSON=FILE          also copy the JSON lines to FILE
+# The JSON lines are always written to build/bench/results.jsonl as well. A
+# figure whose spread ((max - min) / median) is over 30 % is marked in the
+# table ("!" after its range, and a line below it): do not quote it alone.
 # See bench/README.md for what each benchmark measures.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -211,7 +214,9 @@ if want cluster_100_nodes_join_s; then
     say "cluster_100_nodes_*: ${BENCH_NODES:-100} nodes on this machine (bench/cluster_scale.sh)"
     timeout 600 bash "$ROOT/bench/cluster_scale.sh" "$RAY" "$T" | collect
 fi
+cp "$RES" "$B/results.jsonl"
 [ -n "${BENCH_JSON:-}" ] && cp "$RES" "$BENCH_JSON"
+say "JSON lines in build/bench/results.jsonl"
 
 # ---- the table ---------------------------------------------------------------------
 # name | better (hi/lo) | target | floor formula (see bench/README.md)
@@ -271,6 +276,7 @@ END {
         if (val[b] == "null") { gsub(/^"|"$/, "", note[b]); printf "%-34s %12s %-9s  %s\n", b, "n/a", unit[b], note[b]; continue }
         v = val[b] + 0
         rng = sprintf("%.4g..%.4g", lo[b], hi[b])
+        if (lo[b] != "" && v != 0 && (hi[b] - lo[b]) / (v < 0 ? -v : v) > 0.3) { rng = rng "!"; wide[++nwide] = b }
         ratio = "-"; tg = "-"
         if (target[b] != "") {
             tg = (better[b] == "lo" ? "<=" : ">=") target[b]
@@ -287,6 +293,9 @@ END {
         printf "%-34s %12.6g %-9s %21s %9s %8s %9s %8s\n", b, v, unit[b], rng, tg, ratio, (fl == "" ? "-" : sprintf("%.4g", fl)), frac
     }
     print ""
+    for (i = 1; i <= nwide; i++)
+        printf "! %s: spread over 30 %% of its median (%s..%s around %s): a noisy figure, measure again\n", wide[i], lo[wide[i]], hi[wide[i]], val[wide[i]]
+    if (nwide) print ""
     print "ratio: >= 1 meets the target. floor: the best this machine allows for that path:"
     print "  2 Unix-socket round trips per sync task/call (driver-node, node-worker), 1 per get,"
     print "  memcpy for put, loopback TCP bandwidth for cross-node, 2 fork+exec for start_head."

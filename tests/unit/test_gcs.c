@@ -91,6 +91,30 @@ static void sync_point(void)
     ck_assert(wait_for(&done, 5000));
 }
 
+/* Wait (up to 5 s) until Redis counts a subscriber on channel SUFFIX (our
+ * prefix added): gcs_subscribe goes over the pub/sub connection, which a
+ * PING on the command connection does not wait for. */
+struct numsub { bool done; long long n; };
+static void on_numsub(void *arg, const struct gcs_reply *r)
+{
+    struct numsub *x = arg;
+    x->done = true;
+    x->n = r && gcs_reply_elements(r) == 2 ? gcs_reply_integer(gcs_reply_element(r, 1)) : 0;
+}
+static void subscribed(const char *suffix)
+{
+    for (int i = 0; i < 500; i++) {
+        struct numsub x = { 0 };
+        ck_assert_int_eq(gcs_command(gc, on_numsub, &x, "PUBSUB NUMSUB %s%s",
+                                     gcs_client_prefix(gc), suffix), 0);
+        ck_assert(wait_for(&x.done, 5000));
+        if (x.n >= 1)
+            return;
+        usleep(10000);
+    }
+    ck_abort_msg("no subscriber on %s after 5 s", suffix);
+}
+
 /* Run a command and keep its integer reply. */
 struct intres { bool done; long long v; int type; };
 static void on_int(void *arg, const struct gcs_reply *r)
@@ -176,7 +200,7 @@ START_TEST(test_node_table)
     ck_assert(r.first.is_head);
     gcs_node_free_fields(&r.first);
 
-    sync_point(); /* the subscription is live once the pub/sub link is up */
+    subscribed("ch:nodes"); /* the subscription is live once the pub/sub link is up */
     ck_assert_int_eq(gcs_node_mark_dead(gc, "aa01", "heartbeat timeout"), 0);
     ck_assert(wait_for(&m.done, 5000));
     ck_assert_str_eq(m.msg, "aa01 DEAD");
@@ -266,7 +290,7 @@ START_TEST(test_object_table)
     snprintf(suffix, sizeof suffix, "ch:obj:%s", obj);
     struct msg_res m = { 0 };
     gcs_subscribe(gc, suffix, on_msg, &m);
-    sync_point();
+    subscribed(suffix);
     ck_assert_int_eq(gcs_object_add_location(gc, obj, "node1", 1234), 0);
     ck_assert(wait_for(&m.done, 5000));
     ck_assert_str_eq(m.msg, "node1");
@@ -604,7 +628,7 @@ START_TEST(test_actor_table)
 
     struct msg_res m = { 0 };
     gcs_subscribe(gc, "ch:actors", on_msg, &m);
-    sync_point();
+    subscribed("ch:actors");
     gcs_actor_set_state(gc, "ac01", "ALIVE", "aa01", "127.0.0.2", 7100, 0, NULL);
     ck_assert(wait_for(&m.done, 5000));
     ck_assert_str_eq(m.msg, "ac01 ALIVE");
