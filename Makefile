@@ -72,6 +72,7 @@ CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
              libs/workflow/workflow.c libs/workflow/workflow_store.c \
+             libs/collective/collective.c libs/collective/collective_store.c libs/collective/collective_reduce.c \
              libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
 
 # libray.a: what a standalone driver links (client API + common code).
