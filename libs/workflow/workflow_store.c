@@ -82,6 +82,15 @@ static void *arena_calloc(struct ray_pool_arena_ *a, size_t n)
     return m;
 }
 
+/* A NUL-terminated string with no NUL inside (names and resources are C strings). */
+static int get_cstr(const uint8_t **p, const uint8_t *end, const char **s)
+{
+    const uint8_t *at = *p;
+    if (ray_pool_str_get_(p, end, s) < 0)
+        return -1;
+    return strlen(*s) == (size_t)(*p - at) - 5 ? 0 : -1;
+}
+
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 int ray_wf_dag_decode_(const uint8_t *p, size_t len, struct ray_wf_dag_ *d, char *err,
@@ -107,7 +116,7 @@ int ray_wf_dag_decode_(const uint8_t *p, size_t len, struct ray_wf_dag_ *d, char
     for (uint32_t i = 0; i < n; i++) {
         struct ray_wf_step_ *s = &d->steps[i];
         uint32_t na, nd;
-        if (ray_pool_str_get_(&p, end, &s->name) < 0 || ray_pool_str_get_(&p, end, &s->fn) < 0)
+        if (get_cstr(&p, end, &s->name) < 0 || get_cstr(&p, end, &s->fn) < 0)
             BAD("step %u: bad name or function", i);
         if (s->fn[0] == '\0')
             BAD("step %u: empty function name", i);
@@ -130,11 +139,13 @@ int ray_wf_dag_decode_(const uint8_t *p, size_t len, struct ray_wf_dag_ *d, char
             if (ray_pool_u32_get_(&p, end, &s->deps[j]) < 0 || s->deps[j] >= i)
                 BAD("step %u: dependency %u is not an earlier step", i, j);
         if (get_f64(&p, end, &s->num_cpus) < 0 || get_f64(&p, end, &s->num_gpus) < 0 ||
-            get_f64(&p, end, &s->memory) < 0 || ray_pool_str_get_(&p, end, &s->resources) < 0 ||
+            get_f64(&p, end, &s->memory) < 0 || get_cstr(&p, end, &s->resources) < 0 ||
             end - p < 5)
             BAD("step %u: truncated options", i);
         memcpy(&s->max_retries, p, 4);
-        s->retry_on_error = p[4] != 0;
+        if (p[4] > 1)
+            BAD("step %u: retry_on_error byte is %u, not 0 or 1", i, p[4]);
+        s->retry_on_error = p[4];
         p += 5;
     }
     if (p != end)
