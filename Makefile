@@ -71,6 +71,8 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
+             libs/workflow/workflow.c libs/workflow/workflow_store.c \
+             libs/collective/collective.c libs/collective/collective_store.c libs/collective/collective_reduce.c \
              libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
 
 # libray.a: what a standalone driver links (client API + common code).
@@ -149,7 +151,7 @@ test: deps
 
 # --- examples: job libraries link nothing -----------------------------------
 EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
-examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h
+examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h include/ray_workflow.h include/ray_collective.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $< -o $@
 examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
@@ -159,7 +161,7 @@ examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
 
 # job libraries the integration tests submit
 TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
-build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h
+build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h include/ray_workflow.h include/ray_collective.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests
@@ -181,7 +183,8 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config build/fuzz/fuzz_node
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config \
+      build/fuzz/fuzz_workflow build/fuzz/fuzz_node
 # the stateful target: an in-process head node (every daemon source but main)
 FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
 build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
@@ -197,6 +200,9 @@ build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c commo
 build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_workflow: tests/fuzz/fuzz_workflow.c libs/workflow/workflow_store.c libs/pool/pool_codec.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 
 bench: deps all examples
 	@bash bench/run.sh
@@ -206,7 +212,7 @@ install: all
 	install -m 0755 bin/rayd $(DESTDIR)$(PREFIX)/bin/rayd
 	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
 	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
-	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h include/ray_workflow.h include/ray_collective.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
 
 clean:

@@ -117,6 +117,8 @@ static void on_wait(bool begin)
  * any call is run, read-only afterwards). */
 static struct {
     void *self;
+    uint8_t id[RAY_ID_SIZE]; /* its actor ID (ray_actor_self) */
+    bool has_id;
     char cls[256];
     int max_conc;
     bool pool;
@@ -516,6 +518,8 @@ static void exec_run(struct exec *e)
                      api_registry_library_());
             goto done;
         }
+        memcpy(actor.id, e->id, RAY_ID_SIZE); /* the actor_new spec's id is the actor's */
+        actor.has_id = true;
         void *self = mk(t, args, nargs);
         if (self == NULL && !api_task_failed_(t)) {
             status = RAY_ETASK;
@@ -726,4 +730,14 @@ static void exec_parse_and_run(struct exec *e)
     }
     exec_run(e);
     exec_free(e);
+}
+
+int ray_actor_self(ray_actor *out)
+{
+    if (out == NULL)
+        return ray_error_set(RAY_EINVAL, "ray_actor_self: OUT is NULL");
+    if (!actor.has_id)
+        return ray_error_set(RAY_EINVAL, "ray_actor_self: this process hosts no actor");
+    memcpy(out->id, actor.id, RAY_ID_SIZE);
+    return RAY_OK;
 }

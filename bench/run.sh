@@ -208,6 +208,37 @@ if want cross_node_transfer_gigabytes; then
     fi
 fi
 
+if want allreduce_gbps; then
+    # ray_collective's allreduce (4 actors, 64 MiB float32, SUM) and, in the
+    # same run on the same machine, OpenMPI's MPI_Allreduce of the same array
+    # on 4 ranks; then their ratio (issue 15: >= 0.5)
+    AR_ITERS=${BENCH_ALLREDUCE_ITERS:-3}
+    say "allreduce_gbps: 4 ranks, 64 MiB float32, $RUNS runs of $AR_ITERS (ray_collective, then OpenMPI)"
+    if cc -std=gnu11 -shared -fPIC -O2 -g $WARN -Iinclude bench/bench_collective.c \
+        -o "$B/bench_collective.so" 2>"$T/ar_build.err"; then
+        timeout 480 "$RAY" submit --address "$ADDR" "$B/bench_collective.so" -- "$RUNS" "$AR_ITERS" \
+            2>"$T/ar.err" | grep '^{' >"$T/ar.json"
+        [ -s "$T/ar.json" ] || echo '{"benchmark": "allreduce_gbps", "value": null, "unit": "GB/s", "note": "the job printed nothing"}' >"$T/ar.json"
+        collect <"$T/ar.json"
+    else
+        emit_null allreduce_gbps GB/s "build failed: $(head -1 "$T/ar_build.err" | tr -d '"\\')"
+    fi
+    if command -v mpicc >/dev/null && command -v mpirun >/dev/null &&
+        mpicc -O2 -o "$B/bench_mpi_allreduce" bench/bench_mpi_allreduce.c 2>"$T/mpi_build.err"; then
+        timeout 300 mpirun --allow-run-as-root --oversubscribe -np 4 "$B/bench_mpi_allreduce" \
+            "$RUNS" "$AR_ITERS" 2>"$T/mpi.err" | grep '^{' >"$T/mpi.json"
+        [ -s "$T/mpi.json" ] || echo "{\"benchmark\": \"allreduce_gbps_openmpi\", \"value\": null, \"unit\": \"GB/s\", \"note\": \"mpirun: $(tail -1 "$T/mpi.err" | tr -d '"\\')\"}" >"$T/mpi.json"
+        collect <"$T/mpi.json"
+    else
+        emit_null allreduce_gbps_openmpi GB/s "mpicc/mpirun missing or the build failed (openmpi-bin, libopenmpi-dev)"
+    fi
+    ours=$(sed -n 's/.*"value": \([0-9.e+-]*\).*/\1/p' "$T/ar.json")
+    theirs=$(sed -n 's/.*"value": \([0-9.e+-]*\).*/\1/p' "$T/mpi.json")
+    if [ -n "$ours" ] && [ -n "$theirs" ]; then
+        awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "{\"benchmark\": \"allreduce_vs_openmpi\", \"value\": %.3g, \"unit\": \"ratio\", \"runs\": 1, \"min\": %.3g, \"max\": %.3g}\n", a / b, a / b, a / b }' | collect
+    fi
+fi
+
 "$RAY" stop --temp-dir "$H" >/dev/null 2>&1
 
 if want cluster_100_nodes_join_s; then
@@ -245,6 +276,9 @@ timeline_100k_tasks_all_s|lo||
 timeline_100k_tasks_all_mb|lo||
 placement_group_create_removal|hi||
 pool_map_100k_items|hi|100000|
+allreduce_gbps|hi||
+allreduce_gbps_openmpi|hi||
+allreduce_vs_openmpi|hi|0.5|
 cluster_100_nodes_join_s|lo|20|
 cluster_100_nodes_status_s|lo|1|
 cluster_100_nodes_head_rss_mb|lo|64|

@@ -341,6 +341,10 @@ void runtime_free(struct runtime *rt)
     if (rt == NULL)
         return;
     runtime_stop(rt);
+    /* task records held back are written now, while their jobs and workers
+     * exist (tasks_free's own flush then finds nothing: it used to read
+     * both after they were freed, under ASan at a ray stop mid-task) */
+    taskrec_free(rt);
     observe_free(rt);
     spill_free(rt);
     objmgr_free(rt);

@@ -562,6 +562,13 @@ void workers_free(struct runtime *rt)
         if (w->pid > 0)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
+        /* tasks are freed after workers (runtime_free): their records are
+         * flushed then and must not read a freed worker */
+        if (w->task && w->task->worker == w)
+            w->task->worker = NULL;
+        for (struct task *t = w->nest_head; t; t = t->next)
+            if (t->worker == w)
+                t->worker = NULL;
         w->task = NULL;
         w->nest_head = NULL;
         w->actor = NULL;

@@ -218,6 +218,11 @@ int ray_actor_call(ray_actor a, const char *method, const ray_value *args, size_
                    const ray_opts *opts, ray_ref *ret);
 int ray_actor_kill(ray_actor a, bool no_restart);
 int ray_actor_lookup(const char *name, ray_actor *out);
+/* Inside an actor's constructor or methods: *OUT is the handle of the actor
+ * this process hosts (Ray's get_runtime_context().current_actor), e.g. for a
+ * library to find its rank in a group of actors. RAY_EINVAL anywhere else
+ * (a driver, a normal task) or for OUT NULL. */
+int ray_actor_self(ray_actor *out);
 
 /* ---- placement groups -------------------------------------------------------- */
 typedef enum { RAY_PACK, RAY_SPREAD, RAY_STRICT_PACK, RAY_STRICT_SPREAD } ray_pg_strategy;
