@@ -213,6 +213,7 @@ static void metrics_write(struct metrics *m, struct evbuffer *o)
     struct idmap_slot *sl;
     while (rt && (sl = idmap_next(&rt->tasks_by_id, &pos)) != NULL) {
         struct task *t = sl->val;
+        pos++;
         const char *st = t->state == TASK_RUNNING ? "RUNNING"
                          : t->state == TASK_QUEUED ? "PENDING_NODE_ASSIGNMENT"
                                                    : "PENDING_ARGS_AVAIL";
@@ -245,6 +246,7 @@ static void metrics_write(struct metrics *m, struct evbuffer *o)
     pos = 0;
     while (rt && (sl = idmap_next(&rt->actors, &pos)) != NULL) {
         struct actor *a = sl->val;
+        pos++;
         if (a->remote)
             continue;
         static const char *const st[] = { "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD" };
