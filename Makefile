@@ -37,7 +37,7 @@ CFLAGS += -std=gnu11 -fPIC -pthread $(OPTIMIZATION) $(WARN) $(SANFLAGS)
 
 # Third-party libraries are linked statically (SPEC section 1); libc, libm,
 # libdl and libpthread stay dynamic so workers can dlopen job libraries.
-STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
+STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
 SYS_LIBS := -lpthread -ldl -lm -lrt
 LDFLAGS_RAYD := -rdynamic $(SANFLAGS)
 
@@ -52,7 +52,7 @@ endif
 # --- sources, by module (explicit lists) ------------------------------------
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/proto.c common/netutil.c common/buf.c common/idmap.c \
-               common/token.c
+               common/token.c common/json.c common/http.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
@@ -60,9 +60,9 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
-               daemon/objlife.c daemon/observe.c
+               daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
-            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c
+            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c cli/job.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
@@ -81,7 +81,10 @@ RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS)
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
-RAYD_OBJS := $(call obj,$(RAYD_SRCS))
+# the dashboard's pages, compiled in (scripts/embed.sh)
+DASH_WEB := daemon/web/index.html daemon/web/style.css daemon/web/app.js
+DASH_ASSETS_OBJ := $(BUILD)/gen/dashboard_assets.o
+RAYD_OBJS := $(call obj,$(RAYD_SRCS)) $(DASH_ASSETS_OBJ)
 LIBRAY_OBJS := $(call obj,$(LIBRAY_SRCS))
 
 UNIT_TESTS := $(wildcard tests/unit/test_*.c)
@@ -103,6 +106,12 @@ FORCE:
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/dashboard_assets.c: $(DASH_WEB) scripts/embed.sh
+	$(call say,EMBED,$@)sh scripts/embed.sh $@ dashboard_html daemon/web/index.html \
+	  dashboard_css daemon/web/style.css dashboard_js daemon/web/app.js
+$(DASH_ASSETS_OBJ): $(BUILD)/gen/dashboard_assets.c
+	$(call say,CC,$<)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/rayd: $(RAYD_OBJS)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_RAYD) -o $@ $(RAYD_OBJS) $(STATIC_LIBS) $(SYS_LIBS)
@@ -183,14 +192,21 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config \
-      build/fuzz/fuzz_workflow build/fuzz/fuzz_node
+# every target adds itself to FUZZ_TARGETS (one line each, so that they merge)
+FUZZ_TARGETS := build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config
+FUZZ_TARGETS += build/fuzz/fuzz_workflow
+FUZZ_TARGETS += build/fuzz/fuzz_node
+FUZZ_TARGETS += build/fuzz/fuzz_http
+fuzz: $(FUZZ_TARGETS)
 # the stateful target: an in-process head node (every daemon source but main)
 FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
 build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I. -fsanitize=fuzzer,address,undefined \
 	  $^ -o $@ -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -ldl -lm -lrt
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/xmalloc.c common/log.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm

@@ -272,8 +272,8 @@ queued_1m_tasks_drain|hi|50000|
 queued_drain_rayd_peak_rss_mb|lo|2048|
 timeline_100k_tasks_s|lo|5|
 timeline_100k_tasks_mb|lo|50|
-timeline_100k_tasks_all_s|lo||
-timeline_100k_tasks_all_mb|lo||
+timeline_100k_tasks_all_s|lo|5|
+timeline_100k_tasks_all_mb|lo|50|
 placement_group_create_removal|hi||
 pool_map_100k_items|hi|100000|
 allreduce_gbps|hi||

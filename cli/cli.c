@@ -24,6 +24,7 @@ static const struct {
     { "status", cli_status, "nodes, resources used/total, pending and infeasible demands" },
     { "list", cli_list, "list nodes|jobs|tasks|actors|objects|placement-groups" },
     { "submit", cli_submit, "run a job library's ray_main on the cluster" },
+    { "job", cli_job, "submit, list, follow and stop jobs through the dashboard's job API" },
     { "logs", cli_logs, "log files of every node, or one job's, actor's, task's or node's output" },
     { "timeline", cli_timeline, "Chrome trace of tasks and ray_get/ray_wait/ray_put (Perfetto)" },
     { "memory", cli_memory, "objects per node: size, where, pins, reference type, call site" },

@@ -97,6 +97,23 @@ void cli_node_close(struct cli_node_conn *nc);
 /* `ray status -v`: node ND's activity, asked of it (memory.c). */
 void cli_status_activity(const struct gcs_node *nd, const char *token);
 
+/* `ray status` into OUT for cluster TG (-v: VERBOSE; its per-node activity
+ * still goes to stdout). Returns 0, or 1 after a one-line error on stderr. */
+#include <stdio.h>
+int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose);
+/* One page of GCS table WHAT (a `ray list` name: nodes, jobs, tasks, actors,
+ * objects, placement-groups) as {"result": [rows OFFSET.. up to LIMIT],
+ * "total": N} appended to OUT. Returns 0, or -1 for an unknown table or a
+ * failed read (OUT may hold a partial prefix). */
+int cli_list_page(struct gcs_sync *gs, const char *what, size_t offset, size_t limit,
+                  struct buf *out);
+/* Is IMAGE (LEN bytes, named NAME in messages) a job library (a shared
+ * object defining ray_main)? Returns 0, or -1 with one line in ERR. */
+int cli_check_library(const char *name, const char *image, size_t len, char *err,
+                      size_t errlen);
+/* `ray job submit|list|status|logs|stop` (job.c), against the dashboard. */
+int cli_job(int argc, char **argv);
+
 int cli_logs(int argc, char **argv);
 int cli_timeline(int argc, char **argv);
 int cli_memory(int argc, char **argv);

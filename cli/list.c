@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "common/buf.h"
+#include "common/json.h"
 #include "common/xmalloc.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
@@ -257,6 +258,52 @@ static int list_pgs(struct gcs_sync *gs, struct table *t)
     return 0;
 }
 
+/* The table kinds, by the name `ray list` takes. */
+static const struct {
+    const char *name;
+    int (*fn)(struct gcs_sync *, struct table *);
+} list_kinds[] = { { "nodes", list_nodes }, { "jobs", list_jobs }, { "tasks", list_tasks },
+                   { "actors", list_actors }, { "objects", list_objects },
+                   { "placement-groups", list_pgs } };
+
+int cli_list_page(struct gcs_sync *gs, const char *what, size_t offset, size_t limit,
+                  struct buf *out)
+{
+    int (*fn)(struct gcs_sync *, struct table *) = NULL;
+    for (size_t k = 0; k < sizeof list_kinds / sizeof list_kinds[0]; k++)
+        if (strcmp(what, list_kinds[k].name) == 0)
+            fn = list_kinds[k].fn;
+    if (fn == NULL)
+        return -1;
+    struct table t = { 0 };
+    if (fn(gs, &t) < 0) {
+        table_free(&t);
+        return -1;
+    }
+    buf_append(out, "{\"result\": [", 12);
+    size_t end = offset < t.rows ? (limit < t.rows - offset ? offset + limit : t.rows) : offset;
+    for (size_t r = offset; r < end; r++) {
+        buf_append(out, r > offset ? ",\n{" : "\n{", r > offset ? 3 : 2);
+        for (int c = 0; c < t.ncols; c++) {
+            const char *v = t.cells[r * (size_t)t.ncols + (size_t)c];
+            if (c)
+                buf_append(out, ", ", 2);
+            json_put_str(out, t.cols[c]);
+            buf_append(out, ": ", 2);
+            if (t.json_num[c] && *v)
+                buf_append(out, v, strlen(v));
+            else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+                buf_append(out, v, strlen(v));
+            else
+                json_put_str(out, v);
+        }
+        buf_append(out, "}", 1);
+    }
+    buf_printf(out, "], \"total\": %zu}\n", t.rows);
+    table_free(&t);
+    return 0;
+}
+
 int cli_list(int argc, char **argv)
 {
     const char *what = NULL;
@@ -302,15 +349,9 @@ int cli_list(int argc, char **argv)
     if (what == NULL)
         return cli_error("list", "what to list? nodes|jobs|tasks|actors|objects|placement-groups");
     int (*fn)(struct gcs_sync *, struct table *) = NULL;
-    static const struct {
-        const char *name;
-        int (*fn)(struct gcs_sync *, struct table *);
-    } kinds[] = { { "nodes", list_nodes }, { "jobs", list_jobs }, { "tasks", list_tasks },
-                  { "actors", list_actors }, { "objects", list_objects },
-                  { "placement-groups", list_pgs } };
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-        if (strcmp(what, kinds[k].name) == 0)
-            fn = kinds[k].fn;
+    for (size_t k = 0; k < sizeof list_kinds / sizeof list_kinds[0]; k++)
+        if (strcmp(what, list_kinds[k].name) == 0)
+            fn = list_kinds[k].fn;
     if (fn == NULL)
         return cli_error("list", "cannot list '%s': choose nodes|jobs|tasks|actors|objects|"
                                  "placement-groups", what);

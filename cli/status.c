@@ -17,21 +17,21 @@
 #include <string.h>
 #include <time.h>
 
-static void print_usage_line(const char *name, int64_t used, int64_t total)
+static void print_usage_line(FILE *out, const char *name, int64_t used, int64_t total)
 {
     double u = (double)used / RES_SCALE, t = (double)total / RES_SCALE;
     if (strcmp(name, RES_MEMORY) == 0 || strcmp(name, RES_OBJECT_STORE_MEMORY) == 0) {
         char a[32], b[32];
         cli_fmt_bytes(u, a, sizeof a);
         cli_fmt_bytes(t, b, sizeof b);
-        printf(" %s/%s %s\n", a, b, name);
+        fprintf(out, " %s/%s %s\n", a, b, name);
     } else {
-        printf(" %.1f/%.1f %s\n", u, t, name);
+        fprintf(out, " %.1f/%.1f %s\n", u, t, name);
     }
 }
 
 /* used = total - available, per resource of TOTAL. node:<ip> entries are skipped. */
-static void print_usage(const struct res_set *total, const struct res_set *avail)
+static void print_usage(FILE *out, const struct res_set *total, const struct res_set *avail)
 {
     for (size_t i = 0; i < total->n; i++) {
         const char *name = total->e[i].name;
@@ -40,14 +40,14 @@ static void print_usage(const struct res_set *total, const struct res_set *avail
         int64_t used = total->e[i].amount - res_get(avail, name);
         if (used < 0)
             used = 0;
-        print_usage_line(name, used, total->e[i].amount);
+        print_usage_line(out, name, used, total->e[i].amount);
     }
 }
 
 /* Each node keeps its pending demands in <p>demands:<node> (written by its
  * scheduler, docs/gcs.md): lines "SHAPE<TAB>COUNT<TAB>infeasible|pending|cap:N".
  * Returns how many lines it printed. */
-static int print_demands(struct gcs_sync *gs, const char *node_hex)
+static int print_demands(FILE *out, struct gcs_sync *gs, const char *node_hex)
 {
     char key[256];
     snprintf(key, sizeof key, "%sdemands:%s", gcs_sync_prefix(gs), node_hex);
@@ -69,12 +69,12 @@ static int print_demands(struct gcs_sync *gs, const char *node_hex)
             count = strtol(t1 + 1, NULL, 10);
             snprintf(kind, sizeof kind, "%s", t2 + 1);
             if (strcmp(kind, "infeasible") == 0)
-                printf(" {%s}: %ld (infeasible: no node can ever run it)\n", shape, count);
+                fprintf(out, " {%s}: %ld (infeasible: no node can ever run it)\n", shape, count);
             else if (sscanf(kind, "cap:%d", &cap) == 1)
-                printf(" {%s}: %ld pending (no worker: node %.8s runs its cap of %d worker "
+                fprintf(out, " {%s}: %ld pending (no worker: node %.8s runs its cap of %d worker "
                        "processes)\n", shape, count, node_hex, cap);
             else
-                printf(" {%s}: %ld pending\n", shape, count);
+                fprintf(out, " {%s}: %ld pending\n", shape, count);
             shown++;
         }
         if (!nl)
@@ -110,10 +110,16 @@ int cli_status(int argc, char **argv)
         }
         return cli_error("status", "unknown option %s (see ray status --help)", argv[i]);
     }
+
+    return cli_status_report(stdout, &tg, verbose);
+}
+
+int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose)
+{
     char token[256];
     struct gcs_node *nodes;
     size_t n;
-    struct gcs_sync *gs = cli_gcs_nodes("status", &tg, token, sizeof token, &nodes, &n);
+    struct gcs_sync *gs = cli_gcs_nodes("status", tg, token, sizeof token, &nodes, &n);
     if (gs == NULL)
         return 1;
 
@@ -122,24 +128,24 @@ int cli_status(int argc, char **argv)
     localtime_r(&now, &tm);
     char ts[64];
     strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
-    printf("======== Cluster status: %s ========\n", ts);
-    printf("Node status\n---------------------------------------------------------------\n");
+    fprintf(out, "======== Cluster status: %s ========\n", ts);
+    fprintf(out, "Node status\n---------------------------------------------------------------\n");
     size_t alive = 0, dead = 0;
     for (size_t i = 0; i < n; i++)
         strcmp(nodes[i].state, "ALIVE") == 0 ? alive++ : dead++;
-    printf("Active:\n");
+    fprintf(out, "Active:\n");
     if (alive == 0)
-        printf(" (no active nodes)\n");
+        fprintf(out, " (no active nodes)\n");
     for (size_t i = 0; i < n; i++)
         if (strcmp(nodes[i].state, "ALIVE") == 0)
-            printf(" 1 node_%s  %s:%d%s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
+            fprintf(out, " 1 node_%s  %s:%d%s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
                    nodes[i].is_head ? "  (head)" : "");
-    printf("Dead:\n");
+    fprintf(out, "Dead:\n");
     if (dead == 0)
-        printf(" (no dead nodes)\n");
+        fprintf(out, " (no dead nodes)\n");
     for (size_t i = 0; i < n; i++)
         if (strcmp(nodes[i].state, "ALIVE") != 0)
-            printf(" 1 node_%s  %s:%d  %s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
+            fprintf(out, " 1 node_%s  %s:%d  %s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
                    nodes[i].death_reason);
 
     /* per alive node, and the totals over them */
@@ -156,13 +162,13 @@ int cli_status(int argc, char **argv)
             res_add(&avail, &av[i]);
         }
     }
-    printf("\nResources\n---------------------------------------------------------------\n");
-    printf("Usage:\n");
-    print_usage(&total, &avail);
+    fprintf(out, "\nResources\n---------------------------------------------------------------\n");
+    fprintf(out, "Usage:\n");
+    print_usage(out, &total, &avail);
     for (size_t i = 0; i < n; i++) {
         if (ok[i]) {
-            printf("\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
-            print_usage(&tot[i], &av[i]);
+            fprintf(out, "\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
+            print_usage(out, &tot[i], &av[i]);
             if (verbose)
                 cli_status_activity(&nodes[i], token); /* memory.c */
         }
@@ -175,13 +181,13 @@ int cli_status(int argc, char **argv)
     res_free(&total);
     res_free(&avail);
 
-    printf("\nDemands:\n");
+    fprintf(out, "\nDemands:\n");
     int shown = 0;
     for (size_t i = 0; i < n; i++)
         if (strcmp(nodes[i].state, "ALIVE") == 0)
-            shown += print_demands(gs, nodes[i].node_id);
+            shown += print_demands(out, gs, nodes[i].node_id);
     if (shown == 0)
-        printf(" (no resource demands)\n");
+        fprintf(out, " (no resource demands)\n");
     gcs_node_array_free(nodes, n);
     gcs_sync_free(gs);
     return 0;

@@ -69,9 +69,13 @@ static int elf_defines(const char *image, size_t len, const Elf64_Ehdr *eh, cons
  * say so here, in one line naming the user's file, rather than from the
  * driver and every worker that fails to load it. Files this cannot read
  * (not ELF64) pass; the driver then says what is wrong. Returns 0 or -1. */
-static int check_library(const char *path, const char *image, size_t len, char *err,
-                         size_t errlen)
+int cli_check_library(const char *path, const char *image, size_t len, char *err,
+                      size_t errlen)
 {
+    if (len < 4 || memcmp(image, "\177ELF", 4) != 0) {
+        snprintf(err, errlen, "%s: not a shared library (no ELF header)", path);
+        return -1;
+    }
     if (len < sizeof(Elf64_Ehdr) || image[EI_CLASS] != ELFCLASS64)
         return 0;
     Elf64_Ehdr eh;
@@ -131,11 +135,7 @@ static int read_library(const char *path, struct buf *out, char *err, size_t err
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (out->len < 4 || memcmp(out->data, "\177ELF", 4) != 0) {
-        snprintf(err, errlen, "%s: not a shared library (no ELF header)", path);
-        return -1;
-    }
-    return check_library(path, out->data, out->len, err, errlen);
+    return cli_check_library(path, out->data, out->len, err, errlen);
 }
 
 /* Connect to the head node of the cluster: its Unix socket when the head

@@ -12,7 +12,7 @@
  *
  * Bounded: the stream is read newest first in pages of TL_PAGE entries and
  * reading stops once N events are in hand; each event is written as one
- * line of about 200 bytes, so 100,000 events are about 20 MB.
+ * line of about 150 bytes, so 100,000 events are about 15 MB.
  */
 #include "cli/cli.h"
 
@@ -329,23 +329,40 @@ int cli_timeline(int argc, char **argv)
                 nodes[k].is_head ? " (head)" : "", base);
         first = false;
     }
+    /* threads are numbered 1.. in the trace (short "tid"s keep 100,000 tasks
+     * under 50 MB); each one's name says which process it is */
     for (size_t t = 0; t < nthr; t++) {
-        fprintf(fp, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,"
+        fprintf(fp, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%zu,"
                     "\"args\":{\"name\":\"%s %d\"}}",
-                first ? "" : ",\n", thr[t].pid, thr[t].tid,
+                first ? "" : ",\n", thr[t].pid, t + 1,
                 thr[t].role[0] ? thr[t].role : "process", thr[t].tid);
         first = false;
     }
     /* oldest first */
+    size_t last_thr = 0;
     for (size_t k = nev; k-- > 0;) {
         const struct tl_event *x = &ev[k];
+        if (nthr && (thr[last_thr].pid != x->pid || thr[last_thr].tid != x->tid))
+            for (size_t t = 0; t < nthr; t++)
+                if (thr[t].pid == x->pid && thr[t].tid == x->tid) {
+                    last_thr = t;
+                    break;
+                }
         fprintf(fp, "%s{\"cat\":\"%s\",\"name\":", first ? "" : ",\n", code_cat(x->code));
         json_str(fp, x->name);
-        fprintf(fp, ",\"pid\":%d,\"tid\":%d,\"ts\":%lld,\"dur\":%lld,\"ph\":\"X\",\"args\":{",
-                x->pid, x->tid, x->ts - base, x->dur);
+        fprintf(fp, ",\"pid\":%d,\"tid\":%zu,\"ts\":%lld,\"dur\":%lld,\"ph\":\"X\",\"args\":{",
+                x->pid, last_thr + 1, x->ts - base, x->dur);
+        /* a task ID begins with its job's (the first 8 hex digits), so a
+         * span with a task_id has no job_id besides (20 bytes of 170); only
+         * the node knows a task's attempt (its fetch_args spans): workers'
+         * and drivers' spans carry none */
         if (x->task[0])
-            fprintf(fp, "\"task_id\":\"%s\",", x->task);
-        fprintf(fp, "\"job_id\":\"%s\",\"attempt\":%d}}", x->job, x->attempt);
+            fprintf(fp, "\"task_id\":\"%s\"", x->task);
+        else
+            fprintf(fp, "\"job_id\":\"%s\"", x->job);
+        if (x->code == 'F' || x->code == 'f')
+            fprintf(fp, ",\"attempt\":%d", x->attempt);
+        fputs("}}", fp);
         first = false;
     }
     fputs("\n]\n", fp);

@@ -29,6 +29,8 @@ struct rayd_config {
     char *node_ip_address;       /* NULL = auto */
     char *gcs_address;           /* redis://[:password@]host:port; NULL = start our own */
     int dashboard_port;
+    char *dashboard_host;        /* head: dashboard listen address */
+    int metrics_export_port;     /* 0 = ephemeral */
     int node_manager_port;       /* 0 = ephemeral */
     int object_manager_port;     /* 0 = ephemeral */
     char *token;                 /* NULL = read from the token files */

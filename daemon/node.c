@@ -9,6 +9,8 @@
  * at once.
  */
 #include "daemon/node.h"
+#include "daemon/dashboard.h"
+#include "daemon/metrics.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
@@ -238,10 +240,11 @@ static void node_write_info(struct node *n)
     gethostname(hostname, sizeof hostname - 1);
     char *text = xasprintf("node_id=%s\nnode_ip=%s\nnode_port=%d\nsocket=%s\ngcs_address=%s:%d\n"
                            "store=%s\nstore_size=%llu\nsession_dir=%s\npid=%d\nis_head=%d\n"
-                           "cluster_name=%s\nhostname=%s\n",
+                           "cluster_name=%s\nhostname=%s\nmetrics_port=%d\ndashboard_port=%d\n",
                            n->hex, n->ip, n->tcp_port, n->sock_path, n->gcs_host, n->gcs_port,
                            n->store_name, (unsigned long long)n->store_size, n->session_dir,
-                           (int)getpid(), n->is_head ? 1 : 0, n->cfg->cluster_name, hostname);
+                           (int)getpid(), n->is_head ? 1 : 0, n->cfg->cluster_name, hostname,
+                           metrics_port(n->metrics), dashboard_port(n->dash));
     if (session_file_write(n->session_dir, "node.info", text, 0600) < 0)
         log_warn("cannot write node.info");
     free(text);
@@ -506,6 +509,18 @@ int node_main(struct rayd_config *cfg)
     event_add(n->store_ev, NULL);
 
     n->rt = runtime_new(n);
+    n->metrics = metrics_start(n, err, sizeof err);
+    if (n->metrics == NULL) {
+        node_fail(n, err);
+        goto out;
+    }
+    if (n->is_head) {
+        n->dash = dashboard_start(n, err, sizeof err);
+        if (n->dash == NULL) {
+            node_fail(n, err);
+            goto out;
+        }
+    }
     node_write_info(n);
 
     n->sig_term = evsignal_new(n->base, SIGTERM, node_signal_cb, n);
@@ -524,6 +539,8 @@ int node_main(struct rayd_config *cfg)
 
 out:
     heartbeat_stop(n);
+    dashboard_stop(n->dash);
+    metrics_free(n->metrics);
     runtime_free(n->rt);
     server_free(n->srv);
     if (n->store_ev)

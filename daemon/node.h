@@ -56,6 +56,8 @@ struct node {
     struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
     char hb_avail[512];               /* what the last heartbeat said (heartbeat.c) */
     long long hb_queue, hb_sent_ms;
+    struct metrics *metrics;          /* /metrics on metrics_export_port (metrics.c) */
+    struct dashboard *dash;           /* head only: the dashboard (dashboard.c) */
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit

@@ -26,6 +26,7 @@
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
+#include "daemon/metrics.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -166,6 +167,7 @@ int spill_send(struct runtime *rt, struct task *t)
     struct cluster_node *head = cluster_head(rt);
     if (head == NULL)
         return -1;
+    metrics_task_spilled();
     uint64_t kind = t->kind == TASK_ACTOR_NEW ? 1 : 0;
     /* send the spec the caller made (no "kind" key: the placed node adds it) */
     const void *spec = t->spec.data;

@@ -34,6 +34,9 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "daemon/runtime_internal.h"
+#include "daemon/metrics.h"
+
+#include <string.h>
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
@@ -156,6 +159,7 @@ void taskrec_running(struct runtime *rt, struct task *t)
 
 void taskrec_final(struct runtime *rt, struct task *t, const char *state)
 {
+    metrics_task_final(t->name, strcmp(state, "FAILED") == 0);
     unlink_rec(rt, t);
     live_drop(rt, t);
     if (t->kind == TASK_NORMAL) /* actor calls have no record */

@@ -1,0 +1,445 @@
+/*
+ * metrics.c — the node's Prometheus endpoint (metrics.h).
+ *
+ * DESIGN. evhttp runs on the node's own event loop: a scrape reads the
+ * runtime's tables (tasks alive here, actors, workers, the store's totals,
+ * the resource sets) and a few /proc files, all in memory or in-kernel, so
+ * it never waits; its size is bounded by the number of distinct task names
+ * (256) and actors. The only per-task work is metrics_task_final: a hash
+ * of the name into a fixed open-addressing table of counters owned by the
+ * loop thread, so no lock; a name is copied once, the first time it is
+ * seen. The head's cluster-wide series come from a snapshot the dashboard
+ * thread leaves under a mutex.
+ */
+#include "daemon/metrics.h"
+
+#include "common/http.h"
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/xmalloc.h"
+#include "daemon/node.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define METRICS_NAMES 256
+#define METRICS_TARGET_MS 5000
+
+struct metrics {
+    struct node *n;
+    struct evhttp *http;
+    int port;
+    struct event *timer;
+    unsigned long long cpu_busy, cpu_total; /* /proc/stat at the last scrape */
+};
+
+/* ---- per-name counters (loop thread only) ------------------------------------ */
+
+struct name_count {
+    char *name;                      /* NULL: free slot */
+    unsigned long long finished, failed;
+};
+static struct name_count names[METRICS_NAMES];
+static struct name_count other = { "other", 0, 0 };
+static unsigned nnames;
+static unsigned long long spilled_total;
+
+static struct name_count *name_slot(const char *name)
+{
+    unsigned h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    for (unsigned i = 0; i < METRICS_NAMES; i++) {
+        struct name_count *s = &names[(h + i) % METRICS_NAMES];
+        if (s->name == NULL) {
+            if (nnames >= METRICS_NAMES * 3 / 4)
+                return &other;
+            s->name = xstrdup(name);
+            nnames++;
+            return s;
+        }
+        if (strcmp(s->name, name) == 0)
+            return s;
+    }
+    return &other;
+}
+
+void metrics_task_final(const char *name, bool failed)
+{
+    struct name_count *s = name_slot(name ? name : "");
+    if (failed)
+        s->failed++;
+    else
+        s->finished++;
+}
+
+void metrics_task_spilled(void)
+{
+    spilled_total++;
+}
+
+/* ---- the head's snapshot ----------------------------------------------------- */
+
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int snap_active = -1;
+static char snap_pg_state[8][16];
+static int snap_pg_count[8];
+static int snap_npg;
+
+void metrics_set_cluster(int active_nodes, const char *const *pg_states, const int *pg_counts,
+                         int npg)
+{
+    pthread_mutex_lock(&snap_lock);
+    snap_active = active_nodes;
+    snap_npg = npg < 8 ? npg : 8;
+    for (int i = 0; i < snap_npg; i++) {
+        snprintf(snap_pg_state[i], sizeof snap_pg_state[i], "%s", pg_states[i]);
+        snap_pg_count[i] = pg_counts[i];
+    }
+    pthread_mutex_unlock(&snap_lock);
+}
+
+/* ---- the text ----------------------------------------------------------------- */
+
+/* A label value: backslash, quote and newline escaped (Prometheus text format). */
+static void label(struct evbuffer *o, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            evbuffer_add_printf(o, "\\%c", *v);
+        else if (*v == '\n')
+            evbuffer_add(o, "\\n", 2);
+        else
+            evbuffer_add(o, v, 1);
+    }
+}
+
+static void help(struct evbuffer *o, const char *name, const char *type, const char *text)
+{
+    evbuffer_add_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* Gauge counts of the tasks alive here by (name, state). */
+struct ts_count {
+    const char *name;
+    const char *state;
+    long n;
+};
+
+static void add_count(struct ts_count *v, size_t *nv, size_t cap, const char *name,
+                      const char *state)
+{
+    for (size_t i = 0; i < *nv; i++)
+        if (v[i].state == state && strcmp(v[i].name, name) == 0) {
+            v[i].n++;
+            return;
+        }
+    if (*nv < cap)
+        v[(*nv)++] = (struct ts_count){ name, state, 1 };
+}
+
+static long long statm_rss(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL)
+        return 0;
+    long long size = 0, rss = 0;
+    if (fscanf(fp, "%lld %lld", &size, &rss) != 2)
+        rss = 0;
+    fclose(fp);
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void proc_cpu(struct metrics *m, double *util)
+{
+    FILE *fp = fopen("/proc/stat", "re");
+    *util = 0;
+    if (fp == NULL)
+        return;
+    unsigned long long v[8] = { 0 };
+    if (fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]) == 8) {
+        unsigned long long total = 0;
+        for (int i = 0; i < 8; i++)
+            total += v[i];
+        unsigned long long busy = total - v[3] - v[4];
+        if (m->cpu_total && total > m->cpu_total)
+            *util = 100.0 * (double)(busy - m->cpu_busy) / (double)(total - m->cpu_total);
+        m->cpu_busy = busy;
+        m->cpu_total = total;
+    }
+    fclose(fp);
+}
+
+static long long proc_mem_used(long long *total_out)
+{
+    FILE *fp = fopen("/proc/meminfo", "re");
+    long long total = 0, avail = 0;
+    char line[256];
+    while (fp && fgets(line, sizeof line, fp)) {
+        sscanf(line, "MemTotal: %lld kB", &total);
+        sscanf(line, "MemAvailable: %lld kB", &avail);
+    }
+    if (fp)
+        fclose(fp);
+    *total_out = total * 1024;
+    return (total - avail) * 1024;
+}
+
+static void metrics_write(struct metrics *m, struct evbuffer *o)
+{
+    struct node *n = m->n;
+    struct runtime *rt = n->rt;
+    const char *nid = n->hex;
+
+    /* ray_tasks: alive here by state, ended here by outcome */
+    help(o, "ray_tasks", "gauge",
+         "Tasks and actor calls of this node by name and state (FINISHED/FAILED count since start)");
+    enum { CAP = 1024 };
+    struct ts_count *cnt = xcalloc(CAP, sizeof *cnt);
+    size_t ncnt = 0;
+    size_t pos = 0;
+    struct idmap_slot *sl;
+    while (rt && (sl = idmap_next(&rt->tasks_by_id, &pos)) != NULL) {
+        struct task *t = sl->val;
+        pos++;
+        const char *st = t->state == TASK_RUNNING ? "RUNNING"
+                         : t->state == TASK_QUEUED ? "PENDING_NODE_ASSIGNMENT"
+                                                   : "PENDING_ARGS_AVAIL";
+        add_count(cnt, &ncnt, CAP, t->name ? t->name : "", st);
+    }
+    for (size_t i = 0; i < ncnt; i++) {
+        evbuffer_add_printf(o, "ray_tasks{Name=\"");
+        label(o, cnt[i].name);
+        evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %ld\n", cnt[i].state, nid,
+                            cnt[i].n);
+    }
+    for (int i = 0; i <= METRICS_NAMES; i++) {
+        struct name_count *s = i < METRICS_NAMES ? &names[i] : &other;
+        if (s->name == NULL || (s->finished == 0 && s->failed == 0))
+            continue;
+        static const char *const st[2] = { "FINISHED", "FAILED" };
+        unsigned long long v[2] = { s->finished, s->failed };
+        for (int k = 0; k < 2; k++) {
+            if (v[k] == 0)
+                continue;
+            evbuffer_add_printf(o, "ray_tasks{Name=\"");
+            label(o, s->name);
+            evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %llu\n", st[k], nid, v[k]);
+        }
+    }
+
+    /* ray_actors: the actors living here */
+    help(o, "ray_actors", "gauge", "Actors of this node by class and state");
+    ncnt = 0;
+    pos = 0;
+    while (rt && (sl = idmap_next(&rt->actors, &pos)) != NULL) {
+        struct actor *a = sl->val;
+        pos++;
+        if (a->remote)
+            continue;
+        static const char *const st[] = { "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD" };
+        add_count(cnt, &ncnt, CAP, a->cls ? a->cls : "", st[a->state]);
+    }
+    for (size_t i = 0; i < ncnt; i++) {
+        evbuffer_add_printf(o, "ray_actors{Name=\"");
+        label(o, cnt[i].name);
+        evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %ld\n", cnt[i].state, nid,
+                            cnt[i].n);
+    }
+    free(cnt);
+
+    /* ray_resources: used and available, per resource */
+    help(o, "ray_resources", "gauge", "Logical resources of this node (USED / AVAILABLE)");
+    for (size_t i = 0; i < n->total.n; i++) {
+        const char *name = n->total.e[i].name;
+        if (strncmp(name, "node:", 5) == 0)
+            continue;
+        double tot = (double)n->total.e[i].amount / RES_SCALE;
+        double av = (double)res_get(&n->avail, name) / RES_SCALE;
+        evbuffer_add_printf(o, "ray_resources{Name=\"");
+        label(o, name);
+        evbuffer_add_printf(o, "\",State=\"AVAILABLE\",NodeId=\"%s\"} %.15g\n", nid, av);
+        evbuffer_add_printf(o, "ray_resources{Name=\"");
+        label(o, name);
+        evbuffer_add_printf(o, "\",State=\"USED\",NodeId=\"%s\"} %.15g\n", nid,
+                            tot - av > 0 ? tot - av : 0);
+    }
+
+    /* the object store */
+    struct objstore_stats st = { 0 };
+    if (n->store)
+        objstore_stats(n->store, &st);
+    help(o, "ray_object_store_memory", "gauge", "Object store bytes by location");
+    evbuffer_add_printf(o, "ray_object_store_memory{Location=\"MMAP_SHM\",NodeId=\"%s\"} %llu\n",
+                        nid, (unsigned long long)st.used);
+    evbuffer_add_printf(o, "ray_object_store_memory{Location=\"SPILLED\",NodeId=\"%s\"} %llu\n",
+                        nid, (unsigned long long)st.spilled_bytes);
+    help(o, "ray_object_store_available_memory", "gauge", "Free object store bytes");
+    evbuffer_add_printf(o, "ray_object_store_available_memory{NodeId=\"%s\"} %llu\n", nid,
+                        (unsigned long long)(st.capacity > st.used ? st.capacity - st.used : 0));
+    help(o, "ray_object_store_num_local_objects", "gauge", "Objects in this node's store");
+    evbuffer_add_printf(o, "ray_object_store_num_local_objects{NodeId=\"%s\"} %llu\n", nid,
+                        (unsigned long long)st.num_objects);
+
+    /* the machine and our processes */
+    double util;
+    proc_cpu(m, &util);
+    long long memtotal;
+    long long used = proc_mem_used(&memtotal);
+    help(o, "ray_node_cpu_utilization", "gauge", "CPU busy percent of this machine since the last scrape");
+    evbuffer_add_printf(o, "ray_node_cpu_utilization{NodeId=\"%s\"} %.2f\n", nid, util);
+    help(o, "ray_node_mem_used", "gauge", "Memory used on this machine (bytes)");
+    evbuffer_add_printf(o, "ray_node_mem_used{NodeId=\"%s\"} %lld\n", nid, used);
+    help(o, "ray_node_mem_total", "gauge", "Memory of this machine (bytes)");
+    evbuffer_add_printf(o, "ray_node_mem_total{NodeId=\"%s\"} %lld\n", nid, memtotal);
+    long long wrss = 0;
+    int nw = 0;
+    for (struct worker *w = rt ? rt->workers : NULL; w; w = w->next)
+        if (w->pid > 0 && w->state != WORKER_DEAD && nw++ < 512)
+            wrss += statm_rss(w->pid);
+    help(o, "ray_component_rss_bytes", "gauge", "Resident memory of this node's processes");
+    evbuffer_add_printf(o, "ray_component_rss_bytes{Component=\"raylet\",NodeId=\"%s\"} %lld\n",
+                        nid, statm_rss(getpid()));
+    evbuffer_add_printf(o, "ray_component_rss_bytes{Component=\"workers\",NodeId=\"%s\"} %lld\n",
+                        nid, wrss);
+    if (n->is_head && n->redis.pid > 0)
+        evbuffer_add_printf(o, "ray_component_rss_bytes{Component=\"gcs_redis\",NodeId=\"%s\"} "
+                               "%lld\n", nid, statm_rss(n->redis.pid));
+
+    /* the scheduler's own */
+    help(o, "ray_scheduler_queued_tasks", "gauge", "Tasks queued here with their arguments ready");
+    evbuffer_add_printf(o, "ray_scheduler_queued_tasks{NodeId=\"%s\"} %lld\n", nid,
+                        rt ? rt->queued : 0);
+    help(o, "ray_scheduler_waiting_tasks", "gauge", "Tasks waiting here for their arguments");
+    evbuffer_add_printf(o, "ray_scheduler_waiting_tasks{NodeId=\"%s\"} %lld\n", nid,
+                        rt ? rt->waiting : 0);
+    help(o, "ray_scheduler_pipelined_tasks", "gauge", "Tasks sent ahead to busy workers");
+    evbuffer_add_printf(o, "ray_scheduler_pipelined_tasks{NodeId=\"%s\"} %lld\n", nid,
+                        rt ? rt->pipelined : 0);
+    help(o, "ray_scheduler_spilled_tasks_total", "counter",
+         "Tasks this node sent to the global scheduler");
+    evbuffer_add_printf(o, "ray_scheduler_spilled_tasks_total{NodeId=\"%s\"} %llu\n", nid,
+                        spilled_total);
+    help(o, "ray_workers", "gauge", "Worker processes of this node");
+    evbuffer_add_printf(o, "ray_workers{NodeId=\"%s\"} %d\n", nid, rt ? rt->nworkers : 0);
+    help(o, "ray_gcs_task_records_live", "gauge",
+         "Unfinished tasks of this node with a record in the GCS task table");
+    evbuffer_add_printf(o, "ray_gcs_task_records_live{NodeId=\"%s\"} %ld\n", nid,
+                        rt ? rt->rec_live : 0);
+
+    if (n->is_head) {
+        pthread_mutex_lock(&snap_lock);
+        if (snap_active >= 0) {
+            help(o, "ray_cluster_active_nodes", "gauge", "Live nodes of the cluster");
+            evbuffer_add_printf(o, "ray_cluster_active_nodes %d\n", snap_active);
+            help(o, "ray_placement_groups", "gauge", "Placement groups by state");
+            for (int i = 0; i < snap_npg; i++)
+                evbuffer_add_printf(o, "ray_placement_groups{State=\"%s\"} %d\n",
+                                    snap_pg_state[i], snap_pg_count[i]);
+        }
+        pthread_mutex_unlock(&snap_lock);
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct metrics *m = arg;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    if (!http_token_ok(evhttp_find_header(in, "Authorization"), evhttp_find_header(in, "Cookie"),
+                       m->n->token)) {
+        evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+        evhttp_send_reply(req, 401, "Unauthorized", NULL);
+        return;
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (path == NULL || strcmp(path, "/metrics") != 0) {
+        evhttp_send_reply(req, 404, "Not Found", NULL);
+        return;
+    }
+    struct evbuffer *o = evbuffer_new();
+    metrics_write(m, o);
+    evhttp_add_header(out, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", o);
+    evbuffer_free(o);
+}
+
+static void target_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct metrics *m = arg;
+    struct node *n = m->n;
+    if (n->gcs == NULL)
+        return;
+    char target[128];
+    snprintf(target, sizeof target, "%s:%d", n->ip, m->port);
+    gcs_command(n->gcs, NULL, NULL, "HSET %smetrics_targets %s %s", gcs_client_prefix(n->gcs),
+                n->hex, target);
+}
+
+struct metrics *metrics_start(struct node *n, char *err, size_t errlen)
+{
+    struct metrics *m = xcalloc(1, sizeof *m);
+    m->n = n;
+    m->http = evhttp_new(n->base);
+    if (m->http == NULL) {
+        snprintf(err, errlen, "metrics: cannot create the HTTP server");
+        goto fail;
+    }
+    evhttp_set_max_headers_size(m->http, 16384);
+    evhttp_set_max_body_size(m->http, 4096);
+    evhttp_set_timeout(m->http, 10);
+    evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
+    evhttp_set_gencb(m->http, on_request, m);
+    struct evhttp_bound_socket *bs =
+        evhttp_bind_socket_with_handle(m->http, n->ip, (ev_uint16_t)n->cfg->metrics_export_port);
+    if (bs == NULL) {
+        snprintf(err, errlen, "metrics: cannot listen on %s:%d: %s", n->ip,
+                 n->cfg->metrics_export_port, strerror(errno));
+        goto fail;
+    }
+    int fd = evhttp_bound_socket_get_fd(bs);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        m->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    m->timer = event_new(n->base, -1, EV_PERSIST, target_cb, m);
+    struct timeval tv = { METRICS_TARGET_MS / 1000, 0 };
+    event_add(m->timer, &tv);
+    target_cb(-1, 0, m);
+    log_info("metrics at http://%s:%d/metrics", n->ip, m->port);
+    return m;
+fail:
+    metrics_free(m);
+    return NULL;
+}
+
+int metrics_port(const struct metrics *m)
+{
+    return m ? m->port : 0;
+}
+
+void metrics_free(struct metrics *m)
+{
+    if (m == NULL)
+        return;
+    if (m->timer)
+        event_free(m->timer);
+    if (m->http)
+        evhttp_free(m->http);
+    free(m);
+}
