@@ -37,7 +37,7 @@ CFLAGS += -std=gnu11 -fPIC -pthread $(OPTIMIZATION) $(WARN) $(SANFLAGS)
 
 # Third-party libraries are linked statically (SPEC section 1); libc, libm,
 # libdl and libpthread stay dynamic so workers can dlopen job libraries.
-STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
+STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
 SYS_LIBS := -lpthread -ldl -lm -lrt
 LDFLAGS_RAYD := -rdynamic $(SANFLAGS)
 
@@ -62,7 +62,8 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
-            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c
+            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c \
+            cli/serve.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
@@ -71,7 +72,9 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
-             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
+             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c \
+             libs/serve/serve.c libs/serve/serve_codec.c libs/serve/serve_config.c \
+             libs/serve/serve_proxy.c libs/serve/serve_controller.c
 
 # libray.a: what a standalone driver links (client API + common code).
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
@@ -118,7 +121,7 @@ bin/ray: bin/rayd
 # made local. So a standalone driver links only -lray (and libc's -lpthread
 # -ldl -lm), and one that also uses hiredis or libevent itself, of any
 # version, gets its own copy without a clash (tests/integration/test_build.sh).
-LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -Wl,-Bdynamic
+LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
 	$(call say,AR,$@)rm -f $@ $(BUILD)/libray-all.o $(BUILD)/libray.o && \
 	  $(CC) -r -nostdlib -o $(BUILD)/libray-all.o $(LIBRAY_OBJS) $(LIBRAY_THIRD_PARTY) && \
@@ -148,8 +151,8 @@ test: deps
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 
 # --- examples: job libraries link nothing -----------------------------------
-EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
-examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h
+EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c examples/serve_*.c))
+examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h include/ray_serve.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $< -o $@
 examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
@@ -159,7 +162,7 @@ examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
 
 # job libraries the integration tests submit
 TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
-build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h
+build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h include/ray_serve.h
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests
@@ -200,7 +203,7 @@ install: all
 	install -m 0755 bin/rayd $(DESTDIR)$(PREFIX)/bin/rayd
 	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
 	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
-	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h include/ray_serve.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
 
 clean:
