@@ -74,7 +74,7 @@ CMD_SRCS := cmd/main.c
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
              libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c \
              libs/serve/serve.c libs/serve/serve_codec.c libs/serve/serve_config.c \
-             libs/serve/serve_proxy.c libs/serve/serve_controller.c
+             libs/serve/serve_proxy.c libs/serve/serve_controller.c libs/serve/serve_http.c
 
 # libray.a: what a standalone driver links (client API + common code).
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
@@ -184,7 +184,16 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config \
+      build/fuzz/fuzz_serve_http build/fuzz/fuzz_serve_config
+SERVE_FUZZ_SRCS := libs/serve/serve_codec.c libs/serve/serve_config.c api/value.c api/errors.c \
+                   common/proto.c common/buf.c common/xmalloc.c
+build/fuzz/fuzz_serve_http: tests/fuzz/fuzz_serve_http.c libs/serve/serve_http.c $(SERVE_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -levent -lyaml -lpthread -lm
+build/fuzz/fuzz_serve_config: tests/fuzz/fuzz_serve_config.c $(SERVE_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lpthread -lm
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm

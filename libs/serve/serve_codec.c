@@ -111,48 +111,6 @@ int ray_serve_request_header(const ray_serve_request *rq, const char *name, char
 
 /* ---- responses ---------------------------------------------------------------- */
 
-static int resp_header(int status, const char *ctype, size_t *ctlen)
-{
-    if (status < 100 || status > 599)
-        return ray_error_set(RAY_EINVAL, "ray_serve_respond: status %d is not an HTTP status",
-                             status);
-    *ctlen = strlen(ctype ? ctype : "text/plain");
-    if (*ctlen > 255)
-        return ray_error_set(RAY_EINVAL, "ray_serve_respond: content type longer than 255 bytes");
-    return RAY_OK;
-}
-
-int ray_serve_respond_alloc(ray_task *t, int status, const char *content_type, size_t len,
-                            void **data)
-{
-    size_t ctlen = 0;
-    const char *ct = content_type ? content_type : "text/plain";
-    int rc = resp_header(status, ct, &ctlen);
-    if (rc != RAY_OK)
-        return rc;
-    uint8_t *p;
-    rc = ray_return_alloc(t, SERVE_RESP_HDR + ctlen + len, (void **)&p);
-    if (rc != RAY_OK)
-        return rc;
-    memcpy(p, SERVE_RESP_MAGIC, 4);
-    p[4] = (uint8_t)(status >> 8);
-    p[5] = (uint8_t)status;
-    p[6] = (uint8_t)ctlen;
-    memcpy(p + SERVE_RESP_HDR, ct, ctlen);
-    *data = p + SERVE_RESP_HDR + ctlen;
-    return RAY_OK;
-}
-
-int ray_serve_respond(ray_task *t, int status, const char *content_type, const void *body,
-                      size_t len)
-{
-    void *d;
-    int rc = ray_serve_respond_alloc(t, status, content_type, len, &d);
-    if (rc == RAY_OK && len)
-        memcpy(d, body, len);
-    return rc;
-}
-
 int serve_resp_decode_(const ray_value *v, int *status, const char **ctype, size_t *ctlen,
                        const void **body, size_t *blen)
 {

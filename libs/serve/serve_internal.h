@@ -41,6 +41,23 @@ extern const char serve_controller_class_[]; /* "ray_serve_controller" */
 int serve_uri_split_(const char *uri, size_t len, char *path, size_t plen, char *query,
                      size_t qlen);
 
+/* The five arguments of a request (STR method, path, query; BYTES headers;
+ * BYTES body or NIL). They point at the strings and buffers given. */
+void serve_req_args_(ray_value args[SERVE_REQ_NARGS], const char *method, const char *path,
+                     const char *query, const void *headers, size_t hlen, const void *body,
+                     size_t blen);
+
+/* An evhttp request into the parts of a Serve request (serve_http.c): its
+ * METHOD name, PATH and QUERY (serve_uri_split_), its headers as
+ * "Name: value\n" lines appended to HEADERS, and its body moved (not copied)
+ * into BODY. Returns 0, 400 (a bad target, or a header with a control
+ * byte) or 405 (a method Serve does not pass on). Takes nothing over. */
+struct evhttp_request;
+struct evbuffer;
+int serve_http_parts_(struct evhttp_request *req, char *method, size_t mlen, char *path,
+                      size_t plen, char *query, size_t qlen, struct evbuffer *headers,
+                      struct evbuffer *body);
+
 /* Longest-prefix match: true if PATH falls under PREFIX ("/" matches all;
  * "/a" matches "/a", "/a/..." and "/a?..." but not "/ab"). */
 bool serve_prefix_match_(const char *prefix, const char *path);

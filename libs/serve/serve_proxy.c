@@ -138,9 +138,8 @@ static void *caller_main(void *arg)
 
         size_t hl = evbuffer_get_length(r->headers), bl = evbuffer_get_length(r->body);
         const void *hp = evbuffer_pullup(r->headers, -1), *bp = evbuffer_pullup(r->body, -1);
-        ray_value args[SERVE_REQ_NARGS] = { RAY_S(r->method), RAY_S(r->path), RAY_S(r->query),
-                                            RAY_BYTES_V(hp ? hp : "", hl),
-                                            bl ? RAY_BYTES_V(bp, bl) : RAY_NIL_V };
+        ray_value args[SERVE_REQ_NARGS];
+        serve_req_args_(args, r->method, r->path, r->query, hp, hl, bp, bl);
         ray_ref body_ref, ret;
         bool put = false;
         r->rc = RAY_OK;
@@ -406,26 +405,6 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     (void)arg;
-    const char *uri = evhttp_request_get_uri(req);
-    char path[2048], query[4096];
-    if (uri == NULL || serve_uri_split_(uri, strlen(uri), path, sizeof path, query, sizeof query) < 0) {
-        send_text(req, 400, "Bad Request", "bad request target\n");
-        return;
-    }
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    const char *method;
-    switch (cmd) {
-    case EVHTTP_REQ_GET: method = "GET"; break;
-    case EVHTTP_REQ_POST: method = "POST"; break;
-    case EVHTTP_REQ_HEAD: method = "HEAD"; break;
-    case EVHTTP_REQ_PUT: method = "PUT"; break;
-    case EVHTTP_REQ_DELETE: method = "DELETE"; break;
-    case EVHTTP_REQ_OPTIONS: method = "OPTIONS"; break;
-    case EVHTTP_REQ_PATCH: method = "PATCH"; break;
-    default:
-        send_text(req, 405, "Method Not Allowed", "method not allowed\n");
-        return;
-    }
     struct preq *r = calloc(1, sizeof *r);
     if (r == NULL || (r->headers = evbuffer_new()) == NULL || (r->body = evbuffer_new()) == NULL) {
         if (r)
@@ -434,16 +413,17 @@ static void on_request(struct evhttp_request *req, void *arg)
         send_text(req, 503, "Service Unavailable", "out of memory\n");
         return;
     }
+    int bad = serve_http_parts_(req, r->method, sizeof r->method, r->path, sizeof r->path, r->query,
+                                sizeof r->query, r->headers, r->body);
+    if (bad) {
+        preq_free(r);
+        send_text(req, bad, bad == 405 ? "Method Not Allowed" : "Bad Request",
+                  bad == 405 ? "method not allowed\n" : "bad request target\n");
+        return;
+    }
     r->req = req;
-    r->cmd = cmd;
-    snprintf(r->method, sizeof r->method, "%s", method);
-    snprintf(r->path, sizeof r->path, "%s", path);
-    snprintf(r->query, sizeof r->query, "%s", query);
-    struct evkeyvalq *hs = evhttp_request_get_input_headers(req);
-    for (struct evkeyval *kv = hs->tqh_first; kv; kv = kv->next.tqe_next)
-        evbuffer_add_printf(r->headers, "%s: %s\n", kv->key, kv->value);
-    evbuffer_add_buffer(r->body, evhttp_request_get_input_buffer(req)); /* moves, no copy */
-
+    r->cmd = evhttp_request_get_command(req);
+    const char *path = r->path;
     pthread_mutex_lock(&P.mu);
     struct app *a = route(path);
     if (a == NULL) {
