@@ -159,6 +159,15 @@ serve delete compute >"$T/del2" 2>&1; rc=$?
 check "deleting it again is an error ($rc)" test "$rc" -ne 0
 check_out "... saying there is no such application" "$T/del2" 'no application named compute'
 
+# proxy_location EveryNode: a proxy on the other node too, on its own address
+printf 'proxy_location: EveryNode\nhttp_options: {port: %s}\napplications:\n  - name: every\n    route_prefix: /every\n    deployments: [{name: noop, actor_class: noop}]\n' "$HP" >"$T/every.yaml"
+serve deploy "$JOB" "$T/every.yaml" >"$T/every" 2>&1
+check_out "EveryNode: deployed" "$T/every" '^deployed application every'
+curl -s -m 10 "http://127.0.0.2:$HP/every" >"$T/every2"
+check_out "EveryNode: the second node's proxy answers on 127.0.0.2" "$T/every2" '^ok$'
+curl -s -m 10 "$U/every" >"$T/every1"
+check_out "EveryNode: and the head's" "$T/every1" '^ok$'
+
 # bad YAML: one line naming the file, the line and the key
 printf 'applications:\n  - name: x\n    deployments:\n      - name: d\n        num_replicas: many\n' >"$T/bad1.yaml"
 serve deploy "$JOB" "$T/bad1.yaml" >"$T/bad1" 2>&1; rc=$?
