@@ -62,7 +62,8 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
-            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c cli/job.c
+            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c cli/job.c \
+            cli/serve.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
@@ -73,12 +74,17 @@ CMD_SRCS := cmd/main.c
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
              libs/workflow/workflow.c libs/workflow/workflow_store.c \
              libs/collective/collective.c libs/collective/collective_store.c libs/collective/collective_reduce.c \
-             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c
+             libs/tune/tune.c libs/tune/tune_actors.c libs/tune/tune_space.c \
+             libs/serve/serve.c libs/serve/serve_codec.c libs/serve/serve_config.c \
+             libs/serve/serve_proxy.c libs/serve/serve_controller.c libs/serve/serve_http.c
 
 # libray.a: what a standalone driver links (client API + common code).
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
+
+# the public headers: what job libraries include, and what make install copies
+PUBLIC_HEADERS := $(wildcard include/ray*.h)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 # the dashboard's pages, compiled in (scripts/embed.sh)
@@ -129,7 +135,7 @@ bin/ray: bin/rayd
 # made local. So a standalone driver links only -lray (and libc's -lpthread
 # -ldl -lm), and one that also uses hiredis or libevent itself, of any
 # version, gets its own copy without a clash (tests/integration/test_build.sh).
-LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_core -levent_pthreads -lmsgpackc -Wl,-Bdynamic
+LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
 	$(call say,AR,$@)rm -f $@ $(BUILD)/libray-all.o $(BUILD)/libray.o && \
 	  $(CC) -r -nostdlib -o $(BUILD)/libray-all.o $(LIBRAY_OBJS) $(LIBRAY_THIRD_PARTY) && \
@@ -159,8 +165,8 @@ test: deps
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 
 # --- examples: job libraries link nothing -----------------------------------
-EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c))
-examples/build/%.so: examples/%.c include/ray.h include/ray_pool.h include/ray_tune.h include/ray_workflow.h include/ray_collective.h
+EXAMPLE_JOBS := $(patsubst examples/%.c,examples/build/%.so,$(wildcard examples/job_*.c examples/serve_*.c))
+examples/build/%.so: examples/%.c $(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Iinclude $< -o $@
 examples/build/driver_standalone: examples/driver_standalone.c lib/libray.a include/ray.h
@@ -170,7 +176,7 @@ examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
 
 # job libraries the integration tests submit
 TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
-build/jobs/%.so: tests/integration/jobs/%.c include/ray.h include/ray_pool.h include/ray_tune.h include/ray_workflow.h include/ray_collective.h
+build/jobs/%.so: tests/integration/jobs/%.c $(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests
@@ -192,12 +198,11 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-# every target adds itself to FUZZ_TARGETS (one line each, so that they merge)
+# every target adds itself to FUZZ_TARGETS (a line each, so that they merge)
 FUZZ_TARGETS := build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config
 FUZZ_TARGETS += build/fuzz/fuzz_workflow
 FUZZ_TARGETS += build/fuzz/fuzz_node
 FUZZ_TARGETS += build/fuzz/fuzz_http
-fuzz: $(FUZZ_TARGETS)
 # the stateful target: an in-process head node (every daemon source but main)
 FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
 build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
@@ -207,6 +212,15 @@ build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/xmalloc.c common/log.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
+FUZZ_TARGETS += build/fuzz/fuzz_serve_http build/fuzz/fuzz_serve_config
+SERVE_FUZZ_SRCS := libs/serve/serve_codec.c libs/serve/serve_config.c api/value.c api/errors.c \
+                   common/proto.c common/buf.c common/xmalloc.c
+build/fuzz/fuzz_serve_http: tests/fuzz/fuzz_serve_http.c libs/serve/serve_http.c $(SERVE_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -levent -lyaml -lpthread -lm
+build/fuzz/fuzz_serve_config: tests/fuzz/fuzz_serve_config.c $(SERVE_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lpthread -lm
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm
@@ -220,6 +234,9 @@ build/fuzz/fuzz_workflow: tests/fuzz/fuzz_workflow.c libs/workflow/workflow_stor
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 
+# (after every FUZZ_TARGETS += line: a rule's prerequisites are read at once)
+fuzz: $(FUZZ_TARGETS)
+
 bench: deps all examples
 	@bash bench/run.sh
 
@@ -228,7 +245,7 @@ install: all
 	install -m 0755 bin/rayd $(DESTDIR)$(PREFIX)/bin/rayd
 	ln -sf rayd $(DESTDIR)$(PREFIX)/bin/ray
 	install -m 0644 lib/libray.a $(DESTDIR)$(PREFIX)/lib/libray.a
-	install -m 0644 include/ray.h include/ray_pool.h include/ray_tune.h include/ray_workflow.h include/ray_collective.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ray.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ray.pc
 
 clean:

@@ -239,6 +239,10 @@ if want allreduce_gbps; then
     fi
 fi
 
+if want serve_qps; then
+    timeout 300 bash "$ROOT/bench/serve.sh" "$RAY" "$H" "$T" | collect
+fi
+
 "$RAY" stop --temp-dir "$H" >/dev/null 2>&1
 
 if want cluster_100_nodes_join_s; then
@@ -282,7 +286,13 @@ allreduce_vs_openmpi|hi|0.5|
 cluster_100_nodes_join_s|lo|20|
 cluster_100_nodes_status_s|lo|1|
 cluster_100_nodes_head_rss_mb|lo|64|
-cluster_100_nodes_gcs_cmds_per_node_s|lo|1|'
+cluster_100_nodes_gcs_cmds_per_node_s|lo|1|
+serve_qps|hi|20000|
+serve_latency_p50_ms|lo||
+serve_latency_p99_ms|lo|10|
+serve_floor_qps|hi||
+serve_floor_latency_p99_ms|lo||
+serve_fraction_of_floor|hi|0.4|'
 echo
 awk -v targets="$TARGETS" '
 function field(line, key,    s) {

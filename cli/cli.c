@@ -36,6 +36,7 @@ static const struct {
     { "rsync-down", cli_rsync_down, "copy files from the head of a ray up cluster" },
     { "get-head-ip", cli_get_head_ip, "the head's IP of a ray up cluster" },
     { "get-worker-ips", cli_get_worker_ips, "the workers' IPs of a ray up cluster" },
+    { "serve", cli_serve, "Serve: deploy HTTP applications (deploy, status, delete)" },
     { "autoscaler", cli_autoscaler, "the autoscaler (ray up starts it on the head)" },
 };
 

@@ -29,6 +29,8 @@ int cli_rsync_down(int argc, char **argv);
 int cli_get_head_ip(int argc, char **argv);
 int cli_get_worker_ips(int argc, char **argv);
 int cli_autoscaler(int argc, char **argv);
+/* `ray serve deploy|status|delete` (serve.c) */
+int cli_serve(int argc, char **argv);
 /* True if ARG names a cluster config (*.yaml, *.yml), for `ray submit`. */
 bool cli_is_cluster_yaml(const char *arg);
 /* `ray submit CLUSTER.yaml JOB.so [-- ARGS...]` (ARGV[1] is the YAML). */

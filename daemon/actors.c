@@ -183,6 +183,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
             return;
         }
         actor_set_state(rt, a, ACTOR_ALIVE);
+        objlife_actor_alive(rt, a);
         actors_pump(rt, a);
         return;
     }
@@ -261,7 +262,7 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, lo
     else
         snprintf(msg, sizeof msg, "died: its worker %s", why);
     a->killed = false;
-    bool can = !a->no_restart && !a->job->ending &&
+    bool can = !a->no_restart && (a->detached || !a->job->ending) &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
     /* calls start in the order sent, at most max_concurrency at once: the
      * oldest max_concurrency calls not answered may have been running, and
@@ -546,7 +547,7 @@ void actors_node_dead(struct runtime *rt, const char *hex)
             route_lookup(rt, a); /* its owner restarts it or declares it dead */
             continue;
         }
-        bool can = !a->no_restart && !a->job->ending &&
+        bool can = !a->no_restart && (a->detached || !a->job->ending) &&
                    (a->max_restarts < 0 || a->restarts < a->max_restarts);
         if (!can) {
             a->remote = false; /* die here, as its owner */

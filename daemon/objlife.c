@@ -377,6 +377,28 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     sweep_arm(o);
 }
 
+/* A live detached actor of job NUM runs on this node (its ID starts with
+ * the job number). */
+static bool job_has_detached(struct runtime *rt, uint32_t num)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+        const struct actor *a = s->val;
+        if (a->detached && !a->remote && a->state != ACTOR_DEAD && ids_job(a->id) == num)
+            return true;
+        pos++;
+    }
+    return false;
+}
+
+void objlife_actor_alive(struct runtime *rt, const struct actor *a)
+{
+    struct objlife *o = ol_of(rt);
+    if (o && a->detached && !a->remote)
+        job_live(o, ids_job(a->id));
+}
+
 void objlife_job_ended(struct runtime *rt, uint32_t num)
 {
     struct objlife *o = ol_of(rt);
@@ -385,6 +407,15 @@ void objlife_job_ended(struct runtime *rt, uint32_t num)
         log_info("deleted %llu objects of job %08x", (unsigned long long)n, num);
     if (o == NULL || ended_has(o, num))
         return;
+    /* Detached actors outlive their job and go on calling other actors (a
+     * Serve proxy, its controller): the returns of those calls carry the
+     * job's number, so the job is not "ended" on a node where one of them
+     * lives (and stops being so where one starts: objlife_actor_alive).
+     * What the driver left was deleted just above. */
+    if (job_has_detached(rt, num)) {
+        log_info("job %08x ended; its detached actors here live on", num);
+        return;
+    }
     uint8_t key[IDS_SIZE];
     if (o->nended == OBJLIFE_ENDED_MAX) /* forget the oldest */
         idmap_del(&o->ended_map, job_key(o->ended[o->ended_next], key));

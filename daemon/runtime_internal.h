@@ -465,6 +465,8 @@ void objlife_answer_later(struct runtime *rt, const uint8_t *id);
 void objlife_answer_now(struct runtime *rt, const uint8_t *id);
 /* Client CL put or creates ID: kept past its job's end if CL is a detached actor. */
 void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id);
+/* Detached actor A became alive here: its job's objects are not "ended" here. */
+void objlife_actor_alive(struct runtime *rt, const struct actor *a);
 /* ID was freed: if it was kept, it is not any more. */
 void objlife_kept_freed(struct runtime *rt, const uint8_t *id);
 /* Job NUM ended here: delete its objects from the store now, remember the

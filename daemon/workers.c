@@ -592,7 +592,8 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     struct node *n = rt->n;
     if (gpus == NULL)
         gpus = "";
-    if (rt->stopping || j->ending || j->ended)
+    /* a detached actor outlives its job: it may start (or restart) after it */
+    if (rt->stopping || ((j->ending || j->ended) && !(a && a->detached)))
         return NULL;
     if (j->lib_path == NULL) {
         log_debug("job %s: no library yet, no worker", j->hex);

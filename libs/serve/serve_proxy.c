@@ -1,0 +1,676 @@
+/*
+ * serve_proxy.c — the HTTP proxy: actor class "ray_serve_proxy", one
+ * detached instance per proxy node (named SERVE_PROXY, or SERVE_PROXY:IP).
+ *
+ * DESIGN. The actor's constructor starts an evhttp server on its own thread
+ * (its own event_base: the node's event loop is another process and never
+ * sees HTTP). That thread parses requests, routes them by longest prefix to
+ * an application's ingress deployment, admits them (power of two choices
+ * among replicas with fewer than max_ongoing_requests ongoing; otherwise the
+ * deployment's queue; past max_queued_requests 503) and hands each admitted
+ * request to a pool of caller threads, which make the actor call and wait
+ * for its result (ray_actor_call + ray_get: the public API is blocking, so
+ * the blocking is done here, never on the HTTP loop). A finished call comes
+ * back to the HTTP thread through a completion queue and an event made
+ * active from the caller thread (libevent's pthreads support), which sends
+ * the response (a large body straight from shared memory: an evbuffer
+ * reference released after it is written) and admits queued requests.
+ *
+ * Controllers own the routes: each one calls the proxy's "update" method
+ * every 200 ms with its application's route and replica set and gets the
+ * ongoing counts back (its autoscaling signal, and how it knows a replica it
+ * took away has drained). A replica taken out of the set keeps serving the
+ * requests it holds and is forgotten once idle. Nothing but routes of
+ * deployments is served: no other path, no code, no admin API over HTTP.
+ *
+ * Locking: P.mu guards the routing state (applications, replicas, queues,
+ * counters); the HTTP thread and the actor's method thread take it briefly.
+ */
+#include "libs/serve/serve_internal.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char serve_proxy_class_[] = "ray_serve_proxy";
+
+#define PROXY_CALLERS 96            /* caller threads */
+#define PROXY_INLINE_BODY (64u << 10) /* larger bodies go through ray_put */
+#define PROXY_MAX_BODY (64u << 20)
+
+struct replica {
+    ray_actor a;
+    int ongoing;
+    uint64_t total;
+    bool in_set;   /* in its application's current set */
+    struct replica *next;
+};
+
+struct preq;
+
+struct app {
+    char name[SERVE_NAME_MAX], prefix[128], handler[SERVE_NAME_MAX];
+    int max_ongoing, max_queued;
+    double timeout_s;
+    struct replica *reps; /* all, in the set or draining */
+    size_t nset;
+    struct preq *qhead, *qtail; /* waiting for room */
+    int qlen;
+    uint64_t total, errors, rejected;
+    bool used;
+};
+
+struct preq {
+    struct evhttp_request *req; /* NULL once the client went away */
+    struct evhttp_connection *conn;
+    struct app *app;
+    struct replica *rep;
+    enum evhttp_cmd_type cmd;
+    char method[16], path[2048], query[4096], handler[SERVE_NAME_MAX];
+    struct evbuffer *headers, *body;
+    double timeout_s;
+    int attempts;
+    /* result, from the caller thread */
+    int rc;
+    char err[512];
+    ray_value v;
+    bool have_v;
+    struct preq *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct app apps[SERVE_MAX_APPS];
+    struct event_base *base;
+    struct evhttp *http;
+    struct event *done_ev;
+    pthread_t loop_th, callers[PROXY_CALLERS];
+    /* work for callers */
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    struct preq *whead, *wtail;
+    /* done, for the loop */
+    struct preq *dhead, *dtail;
+    bool started;
+    char bind_host[64];
+    int port;
+    char status_line[256];
+    unsigned seed;
+} P = { .mu = PTHREAD_MUTEX_INITIALIZER, .wmu = PTHREAD_MUTEX_INITIALIZER,
+        .wcv = PTHREAD_COND_INITIALIZER };
+
+/* ---- the caller threads ---------------------------------------------------------- */
+
+static void work_push(struct preq *r)
+{
+    pthread_mutex_lock(&P.wmu);
+    r->next = NULL;
+    if (P.wtail)
+        P.wtail->next = r;
+    else
+        P.whead = r;
+    P.wtail = r;
+    pthread_cond_signal(&P.wcv);
+    pthread_mutex_unlock(&P.wmu);
+}
+
+static void *caller_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&P.wmu);
+        while (P.whead == NULL)
+            pthread_cond_wait(&P.wcv, &P.wmu);
+        struct preq *r = P.whead;
+        P.whead = r->next;
+        if (P.whead == NULL)
+            P.wtail = NULL;
+        pthread_mutex_unlock(&P.wmu);
+
+        size_t hl = evbuffer_get_length(r->headers), bl = evbuffer_get_length(r->body);
+        const void *hp = evbuffer_pullup(r->headers, -1), *bp = evbuffer_pullup(r->body, -1);
+        ray_value args[SERVE_REQ_NARGS];
+        serve_req_args_(args, r->method, r->path, r->query, hp, hl, bp, bl);
+        ray_ref body_ref, ret;
+        bool put = false;
+        r->rc = RAY_OK;
+        if (bl > PROXY_INLINE_BODY) {
+            r->rc = ray_put(args[4], &body_ref);
+            if (r->rc == RAY_OK) {
+                put = true;
+                args[4] = RAY_R(body_ref);
+            }
+        }
+        if (r->rc == RAY_OK)
+            r->rc = ray_actor_call(r->rep->a, r->handler, args, SERVE_REQ_NARGS, NULL, &ret);
+        if (r->rc == RAY_OK) {
+            int64_t to = r->timeout_s > 0 ? (int64_t)(r->timeout_s * 1000) : -1;
+            r->rc = ray_get(ret, to, &r->v);
+            r->have_v = r->rc == RAY_OK;
+            if (r->rc != RAY_OK) /* before ray_free, which clears it */
+                snprintf(r->err, sizeof r->err, "%s", ray_last_error());
+            ray_free(&ret, 1);
+        } else {
+            snprintf(r->err, sizeof r->err, "%s", ray_last_error());
+        }
+        if (put)
+            ray_free(&body_ref, 1);
+
+        pthread_mutex_lock(&P.mu);
+        r->next = NULL;
+        if (P.dtail)
+            P.dtail->next = r;
+        else
+            P.dhead = r;
+        P.dtail = r;
+        pthread_mutex_unlock(&P.mu);
+        event_active(P.done_ev, EV_READ, 0);
+    }
+    return NULL;
+}
+
+/* ---- routing (under P.mu) --------------------------------------------------------- */
+
+static struct app *route(const char *path)
+{
+    struct app *best = NULL;
+    size_t bl = 0;
+    for (size_t i = 0; i < SERVE_MAX_APPS; i++) {
+        struct app *a = &P.apps[i];
+        if (!a->used || !a->prefix[0] || !serve_prefix_match_(a->prefix, path))
+            continue;
+        size_t l = strlen(a->prefix);
+        if (best == NULL || l > bl) {
+            best = a;
+            bl = l;
+        }
+    }
+    return best;
+}
+
+/* Power of two choices among replicas in the set with room; AVOID is
+ * skipped when another has room (a retry goes elsewhere). */
+static struct replica *pick(struct app *a, struct replica *avoid)
+{
+    struct replica *room[SERVE_MAX_REPLICAS];
+    size_t n = 0;
+    for (struct replica *r = a->reps; r && n < SERVE_MAX_REPLICAS; r = r->next)
+        if (r->in_set && r->ongoing < a->max_ongoing && r != avoid)
+            room[n++] = r;
+    if (n == 0 && avoid && avoid->in_set && avoid->ongoing < a->max_ongoing)
+        return avoid;
+    if (n == 0)
+        return NULL;
+    if (n == 1)
+        return room[0];
+    size_t i = (size_t)rand_r(&P.seed) % n, j = (size_t)rand_r(&P.seed) % (n - 1);
+    if (j >= i)
+        j++;
+    return room[i]->ongoing <= room[j]->ongoing ? room[i] : room[j];
+}
+
+static void dispatch(struct preq *r, struct replica *rep)
+{
+    rep->ongoing++;
+    r->rep = rep;
+    snprintf(r->handler, sizeof r->handler, "%s", r->app->handler);
+    r->timeout_s = r->app->timeout_s;
+    work_push(r);
+}
+
+/* Admit queued requests of A while replicas have room. */
+static void pump(struct app *a)
+{
+    while (a->qhead) {
+        struct replica *rep = pick(a, NULL);
+        if (rep == NULL)
+            return;
+        struct preq *r = a->qhead;
+        a->qhead = r->next;
+        if (a->qhead == NULL)
+            a->qtail = NULL;
+        a->qlen--;
+        dispatch(r, rep);
+    }
+}
+
+/* Forget idle replicas out of the set. */
+static void reap(struct app *a)
+{
+    struct replica **pp = &a->reps;
+    while (*pp) {
+        struct replica *r = *pp;
+        if (!r->in_set && r->ongoing == 0) {
+            *pp = r->next;
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+/* ---- the HTTP side ------------------------------------------------------------------ */
+
+static void preq_free(struct preq *r)
+{
+    if (r == NULL)
+        return;
+    if (r->have_v)
+        ray_value_release(&r->v);
+    evbuffer_free(r->headers);
+    evbuffer_free(r->body);
+    free(r);
+}
+
+static void on_conn_close(struct evhttp_connection *c, void *arg)
+{
+    struct preq *r = arg;
+    (void)c;
+    r->req = NULL; /* evhttp frees the request with the connection */
+    r->conn = NULL;
+}
+
+static void send_text(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void send_text(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+{
+    struct evbuffer *b = evbuffer_new();
+    va_list ap;
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(b, fmt, ap);
+    va_end(ap);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    evhttp_send_reply(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+static void release_cb(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    preq_free(arg);
+}
+
+/* Send R's result and free R (now, or once its body is written). */
+static void reply(struct preq *r)
+{
+    struct evhttp_request *req = r->req;
+    if (req == NULL) {
+        preq_free(r);
+        return;
+    }
+    if (r->conn)
+        evhttp_connection_set_closecb(r->conn, NULL, NULL);
+    if (r->rc == RAY_OK) {
+        int st;
+        const char *ct;
+        size_t ctl, bl;
+        const void *body;
+        if (serve_resp_decode_(&r->v, &st, &ct, &ctl, &body, &bl) < 0) {
+            send_text(req, 500, "Internal Server Error",
+                      "ray_serve: the handler returned a value that is not a response\n");
+            preq_free(r);
+            return;
+        }
+        char ctype[256];
+        snprintf(ctype, sizeof ctype, "%.*s", (int)ctl, ct);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+        struct evbuffer *b = evbuffer_new();
+        if (bl)
+            evbuffer_add_reference(b, body, bl, release_cb, r);
+        evhttp_send_reply(req, st, NULL, b);
+        evbuffer_free(b);
+        if (!bl)
+            preq_free(r);
+        return;
+    }
+    fprintf(stderr, "ray_serve_proxy: %s %s: %s: %s\n", r->method, r->path, ray_strerror(r->rc),
+            r->err);
+    if (r->rc == RAY_ETIMEOUT)
+        send_text(req, 504, "Gateway Timeout", "request timed out after %.3g s\n", r->timeout_s);
+    else if (r->rc == RAY_ETASK)
+        send_text(req, 500, "Internal Server Error", "%s\n", r->err);
+    else if (r->rc == RAY_ENOTFOUND)
+        send_text(req, 503, "Service Unavailable", "%s: %s\n", ray_strerror(r->rc), r->err);
+    else if (r->rc == RAY_EACTOR || r->rc == RAY_EWORKER)
+        send_text(req, 503, "Service Unavailable", "the replica died: %s\n", r->err);
+    else
+        send_text(req, 500, "Internal Server Error", "%s: %s\n", ray_strerror(r->rc), r->err);
+    preq_free(r);
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    pthread_mutex_lock(&P.mu);
+    struct preq *list = P.dhead, *out = NULL, **tail = &out;
+    P.dhead = P.dtail = NULL;
+    while (list) {
+        struct preq *r = list;
+        list = r->next;
+        r->next = NULL;
+        struct app *a = r->app;
+        struct replica *dead = r->rep;
+        if (dead) {
+            dead->ongoing--;
+            dead->total++;
+        }
+        bool died = r->rc == RAY_EACTOR || r->rc == RAY_EWORKER;
+        if (died && r->cmd == EVHTTP_REQ_GET && r->attempts == 0 && r->req && a->used) {
+            /* an idempotent request is retried once, on another replica if one has room */
+            r->attempts++;
+            r->rc = RAY_OK;
+            r->err[0] = '\0';
+            struct replica *rep = pick(a, dead);
+            if (rep) {
+                dispatch(r, rep);
+            } else {
+                r->rep = NULL;
+                if (a->qtail)
+                    a->qtail->next = r;
+                else
+                    a->qhead = r;
+                a->qtail = r;
+                a->qlen++;
+            }
+        } else {
+            a->total++;
+            if (r->rc != RAY_OK)
+                a->errors++;
+            *tail = r;
+            tail = &r->next;
+        }
+        pump(a);
+        reap(a);
+    }
+    pthread_mutex_unlock(&P.mu);
+    while (out) {
+        struct preq *r = out;
+        out = r->next;
+        reply(r);
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    struct preq *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->headers = evbuffer_new()) == NULL || (r->body = evbuffer_new()) == NULL) {
+        if (r)
+            evbuffer_free(r->headers);
+        free(r);
+        send_text(req, 503, "Service Unavailable", "out of memory\n");
+        return;
+    }
+    int bad = serve_http_parts_(req, r->method, sizeof r->method, r->path, sizeof r->path, r->query,
+                                sizeof r->query, r->headers, r->body);
+    if (bad) {
+        preq_free(r);
+        send_text(req, bad, bad == 405 ? "Method Not Allowed" : "Bad Request",
+                  bad == 405 ? "method not allowed\n" : "bad request target\n");
+        return;
+    }
+    r->req = req;
+    r->cmd = evhttp_request_get_command(req);
+    const char *path = r->path;
+    pthread_mutex_lock(&P.mu);
+    struct app *a = route(path);
+    if (a == NULL) {
+        pthread_mutex_unlock(&P.mu);
+        preq_free(r);
+        send_text(req, 404, "Not Found", "no application serves %s\n", path);
+        return;
+    }
+    r->app = a;
+    struct replica *rep = pick(a, NULL);
+    if (rep == NULL && a->max_queued >= 0 && a->qlen >= a->max_queued) {
+        a->rejected++;
+        pthread_mutex_unlock(&P.mu);
+        preq_free(r);
+        send_text(req, 503, "Service Unavailable",
+                  "application %s is over its queue limit (max_queued_requests %d)\n", a->name,
+                  a->max_queued);
+        return;
+    }
+    r->conn = evhttp_request_get_connection(req);
+    if (r->conn)
+        evhttp_connection_set_closecb(r->conn, on_conn_close, r);
+    if (rep) {
+        dispatch(r, rep);
+    } else {
+        if (a->qtail)
+            a->qtail->next = r;
+        else
+            a->qhead = r;
+        a->qtail = r;
+        a->qlen++;
+    }
+    pthread_mutex_unlock(&P.mu);
+}
+
+static void *loop_main(void *arg)
+{
+    (void)arg;
+    event_base_dispatch(P.base);
+    return NULL;
+}
+
+/* ---- the actor -------------------------------------------------------------------------- */
+
+/* init args: host, port */
+static void *ray_serve_proxy_new(ray_task *t, const ray_value *args, size_t nargs)
+{
+    if (P.started) /* one proxy per process */
+        return &P;
+    if (nargs != 2 || args[0].type != RAY_STR || args[1].type != RAY_INT) {
+        ray_fail(t, "ray_serve_proxy: wants (host, port)");
+        return NULL;
+    }
+    snprintf(P.bind_host, sizeof P.bind_host, "%s", (const char *)args[0].as.buf.ptr);
+    P.port = (int)args[1].as.i;
+    P.seed = (unsigned)getpid();
+    evthread_use_pthreads();
+    P.base = event_base_new();
+    P.http = P.base ? evhttp_new(P.base) : NULL;
+    if (P.http == NULL) {
+        ray_fail(t, "ray_serve_proxy: out of memory");
+        return NULL;
+    }
+    evhttp_set_max_body_size(P.http, PROXY_MAX_BODY);
+    evhttp_set_timeout(P.http, 120);
+    evhttp_set_allowed_methods(P.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(P.http, on_request, NULL);
+    struct evhttp_bound_socket *bs = NULL;
+    for (int i = 0; i < 50 && bs == NULL; i++) { /* a restarted proxy may find the port busy a moment */
+        bs = evhttp_bind_socket_with_handle(P.http, P.bind_host, (uint16_t)P.port);
+        if (bs == NULL)
+            usleep(100 * 1000);
+    }
+    if (bs == NULL) {
+        ray_fail(t, "ray_serve_proxy: cannot listen on %s:%d", P.bind_host, P.port);
+        return NULL;
+    }
+    P.done_ev = event_new(P.base, -1, EV_READ | EV_PERSIST, on_done, NULL);
+    event_add(P.done_ev, NULL);
+    for (int i = 0; i < PROXY_CALLERS; i++)
+        pthread_create(&P.callers[i], NULL, caller_main, NULL);
+    pthread_create(&P.loop_th, NULL, loop_main, NULL);
+    P.started = true;
+    fprintf(stderr, "ray_serve_proxy: listening on http://%s:%d\n", P.bind_host, P.port);
+    return &P;
+}
+
+static void ray_serve_proxy_free(void *self)
+{
+    (void)self; /* the process ends with the actor; its threads with it */
+}
+
+static struct app *app_find(const char *name, bool make)
+{
+    struct app *freeslot = NULL;
+    for (size_t i = 0; i < SERVE_MAX_APPS; i++) {
+        if (P.apps[i].used && !strcmp(P.apps[i].name, name))
+            return &P.apps[i];
+        if (!P.apps[i].used && freeslot == NULL && P.apps[i].reps == NULL && P.apps[i].qhead == NULL)
+            freeslot = &P.apps[i];
+    }
+    if (!make || freeslot == NULL)
+        return NULL;
+    memset(freeslot, 0, sizeof *freeslot);
+    snprintf(freeslot->name, sizeof freeslot->name, "%s", name);
+    freeslot->used = true;
+    return freeslot;
+}
+
+/* update(app, prefix, handler, max_ongoing, max_queued, timeout_s, [replicas...])
+ *   -> [queued, draining, [ongoing per replica, in the order given]] */
+static int ray_serve_proxy_update(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    if (n != 7 || a[0].type != RAY_STR || a[1].type != RAY_STR || a[2].type != RAY_STR ||
+        a[3].type != RAY_INT || a[4].type != RAY_INT || a[5].type != RAY_FLOAT ||
+        a[6].type != RAY_LIST || ray_list_len(&a[6]) > SERVE_MAX_REPLICAS)
+        return ray_fail(t, "ray_serve_proxy.update: bad arguments");
+    size_t nr = ray_list_len(&a[6]);
+    ray_value ongoing[SERVE_MAX_REPLICAS], out[3];
+    pthread_mutex_lock(&P.mu);
+    struct app *ap = app_find(a[0].as.buf.ptr, true);
+    if (ap == NULL) {
+        pthread_mutex_unlock(&P.mu);
+        return ray_fail(t, "ray_serve_proxy: too many applications");
+    }
+    snprintf(ap->prefix, sizeof ap->prefix, "%s", (const char *)a[1].as.buf.ptr);
+    snprintf(ap->handler, sizeof ap->handler, "%s", (const char *)a[2].as.buf.ptr);
+    ap->max_ongoing = (int)a[3].as.i;
+    ap->max_queued = (int)a[4].as.i;
+    ap->timeout_s = a[5].as.f;
+    for (struct replica *r = ap->reps; r; r = r->next)
+        r->in_set = false;
+    for (size_t i = 0; i < nr; i++) {
+        const ray_value *e = ray_list_at(&a[6], i);
+        struct replica *r = NULL;
+        if (e->type == RAY_ACTOR) {
+            for (r = ap->reps; r; r = r->next)
+                if (!memcmp(&r->a, &e->as.actor, sizeof r->a))
+                    break;
+            if (r == NULL && (r = calloc(1, sizeof *r)) != NULL) {
+                r->a = e->as.actor;
+                r->next = ap->reps;
+                ap->reps = r;
+            }
+        }
+        if (r)
+            r->in_set = true;
+        ongoing[i] = RAY_I(r ? r->ongoing : 0);
+    }
+    ap->nset = nr;
+    int64_t draining = 0;
+    for (struct replica *r = ap->reps; r; r = r->next)
+        if (!r->in_set)
+            draining += r->ongoing;
+    out[0] = RAY_I(ap->qlen);
+    out[1] = RAY_I(draining);
+    out[2] = RAY_LIST_V(ongoing, nr);
+    pump(ap);
+    reap(ap);
+    pthread_mutex_unlock(&P.mu);
+    if (P.done_ev)
+        event_active(P.done_ev, EV_READ, 0); /* in case pump admitted nothing but routes changed */
+    return ray_return(t, RAY_LIST_V(out, 3));
+}
+
+/* remove(app): its route goes; queued requests get 503; ongoing ones finish. */
+static int ray_serve_proxy_remove(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    if (n != 1 || a[0].type != RAY_STR)
+        return ray_fail(t, "ray_serve_proxy.remove: bad arguments");
+    int64_t left = 0;
+    pthread_mutex_lock(&P.mu);
+    struct app *ap = app_find(a[0].as.buf.ptr, false);
+    if (ap) {
+        ap->used = false;
+        ap->prefix[0] = '\0';
+        for (struct replica *r = ap->reps; r; r = r->next) {
+            r->in_set = false;
+            left += r->ongoing;
+        }
+        while (ap->qhead) {
+            struct preq *r = ap->qhead;
+            ap->qhead = r->next;
+            r->rep = NULL;
+            r->rc = RAY_ENOTFOUND;
+            snprintf(r->err, sizeof r->err, "application %s was deleted", ap->name);
+            r->next = NULL;
+            if (P.dtail)
+                P.dtail->next = r;
+            else
+                P.dhead = r;
+            P.dtail = r;
+        }
+        ap->qtail = NULL;
+        ap->qlen = 0;
+        reap(ap);
+    }
+    pthread_mutex_unlock(&P.mu);
+    if (P.done_ev)
+        event_active(P.done_ev, EV_READ, 0);
+    return ray_return(t, RAY_I(left));
+}
+
+/* status() -> STR: one line per application */
+static int ray_serve_proxy_status(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    (void)a;
+    (void)n;
+    char buf[8192];
+    size_t used = 0;
+    pthread_mutex_lock(&P.mu);
+    used += (size_t)snprintf(buf, sizeof buf, "proxy http://%s:%d on node %.8s\n", P.bind_host,
+                             P.port, ray_node_id());
+    for (size_t i = 0; i < SERVE_MAX_APPS && used < sizeof buf - 256; i++) {
+        struct app *ap = &P.apps[i];
+        if (!ap->used)
+            continue;
+        int ongoing = 0;
+        for (struct replica *r = ap->reps; r; r = r->next)
+            ongoing += r->ongoing;
+        used += (size_t)snprintf(buf + used, sizeof buf - used,
+                                 "  route %s -> %s: %zu replicas, %d ongoing, %d queued, %llu "
+                                 "requests, %llu errors, %llu rejected (503)\n",
+                                 ap->prefix[0] ? ap->prefix : "(none)", ap->name, ap->nset, ongoing,
+                                 ap->qlen, (unsigned long long)ap->total,
+                                 (unsigned long long)ap->errors, (unsigned long long)ap->rejected);
+    }
+    pthread_mutex_unlock(&P.mu);
+    return ray_return(t, RAY_S(buf));
+}
+
+/* ping() -> INT 1: the proxy is up */
+static int ray_serve_proxy_ping(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    (void)a;
+    (void)n;
+    return ray_return(t, RAY_I(1));
+}
+
+RAY_ACTOR(ray_serve_proxy);
+RAY_METHOD(ray_serve_proxy, update);
+RAY_METHOD(ray_serve_proxy, remove);
+RAY_METHOD(ray_serve_proxy, status);
+RAY_METHOD(ray_serve_proxy, ping);

@@ -1,0 +1,191 @@
+# test_serve.sh — Serve (issue 14) end to end on a two-node cluster, as a
+# user sees it through curl and wrk: echo and compute handlers, keep-alive,
+# a big body, prefix routing, a failing handler (500 + its message), a
+# composed deployment, 503 past the queue limit, 504 past the request
+# timeout, a replica killed under load, scale-up under load and scale-down
+# after it with no request lost, ray serve status / delete, ray_serve_run
+# from C, and bad YAML.
+source "$(dirname "$0")/lib.sh"
+
+JOB=$ROOT/build/jobs/job_serve.so
+H=$T/head N2=$T/node2
+P=$(free_port) HP=$(free_port) HP2=$(free_port)
+start_head "$H" "$P" --num-cpus 2 >/dev/null 2>&1
+start_node "$N2" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources '{"side": 4}' >/dev/null 2>&1
+check "two nodes start" test -f "$N2/session_latest/rayd.pid"
+serve() { timeout 120 "$RAY" serve "$@" --temp-dir "$H"; }
+U=http://127.0.0.1:$HP
+
+cat >"$T/serve.yaml" <<YAML
+proxy_location: HeadOnly
+http_options:
+  host: 127.0.0.1
+  port: $HP
+  request_timeout_s: 4
+applications:
+  - name: echo
+    route_prefix: /echo
+    deployments:
+      - name: echo
+        actor_class: echo
+        num_replicas: 2
+      - name: adder
+        actor_class: adder
+        init_args: [100]
+  - name: compute
+    route_prefix: /compute
+    deployments:
+      - name: compute
+        num_replicas: 2
+        max_ongoing_requests: 4
+        ray_actor_options: {resources: {side: 1}}
+  - name: root
+    route_prefix: /
+    deployments:
+      - name: noop
+  - name: slow
+    route_prefix: /slow
+    deployments:
+      - name: slow
+        max_ongoing_requests: 1
+        max_queued_requests: 2
+  - name: auto
+    route_prefix: /auto
+    deployments:
+      - name: slow
+        max_ongoing_requests: 2
+        autoscaling_config:
+          min_replicas: 1
+          max_replicas: 3
+          target_ongoing_requests: 1
+          upscale_delay_s: 0.5
+          downscale_delay_s: 2
+          look_back_period_s: 1
+YAML
+serve deploy "$JOB" "$T/serve.yaml" >"$T/deploy" 2>&1
+check_out "ray serve deploy deploys the five applications" "$T/deploy" '^deployed application auto at /auto'
+
+curl -s -m 10 -d hello "$U/echo/x?y=1" >"$T/c1"
+check_out "echo: POST body comes back" "$T/c1" '^hello$'
+code=$(curl -s -m 10 -o "$T/c2" -w '%{http_code} %{content_type}' -H 'X-Test: abc' "$U/echo/a/b?q=2")
+check "echo: GET is 200 text/plain ($code)" test "$code" = "200 text/plain"
+check_out "echo: method, path and query reach the handler" "$T/c2" '^GET /echo/a/b\?q=2$'
+check_out "echo: request headers reach the handler" "$T/c2" '^x-test=abc$'
+curl -s -m 10 "$U/compute?n=10" >"$T/c3"
+check_out "compute: sum of squares 1..10 on the other node" "$T/c3" '^385$'
+
+curl -sv -m 10 "$U/echo/1" "$U/echo/2" "$U/compute?n=3" >"$T/ka" 2>&1
+check_out "keep-alive: three requests on one connection" "$T/ka" 'Re-using existing connection|Reusing existing connection'
+n=$(grep -c '^< HTTP/1.1 200' "$T/ka")
+check "keep-alive: all three answered 200 ($n)" test "$n" = 3
+
+head -c 8000000 /dev/urandom >"$T/big"
+curl -s -m 30 --data-binary @"$T/big" -H 'Content-Type: application/octet-stream' "$U/echo/big" >"$T/big.out"
+check "a big body (8 MB) comes back byte for byte" cmp -s "$T/big" "$T/big.out"
+
+curl -s -m 10 "$U/elsewhere" >"$T/r1"
+curl -s -m 10 "$U/echox" >"$T/r2"
+check_out "prefix: /elsewhere goes to the / application" "$T/r1" '^ok$'
+check_out "prefix: /echox is not under /echo" "$T/r2" '^ok$'
+
+code=$(curl -s -m 10 -o "$T/f" -w '%{http_code}' "$U/compute/fail")
+check "a failing handler answers 500 ($code)" test "$code" = 500
+check_out "the 500 carries the handler's message" "$T/f" 'compute refuses /compute/fail on purpose'
+
+curl -s -m 10 "$U/echo/add?5" >"$T/comp"
+check_out "composition: echo asks adder through a handle (100 + 5)" "$T/comp" '^105$'
+code=$(curl -s -m 10 -o "$T/comp2" -w '%{http_code}' "$U/echo/add?x")
+check "composition: the inner failure reaches the client ($code)" test "$code" = 500
+check_out "composition: with the inner handler's message" "$T/comp2" "adder wants a number, got 'x'"
+
+# 503: one replica, one ongoing, two queued; eight at once
+for i in 1 2 3 4 5 6 7 8; do curl -s -m 20 -o /dev/null -w '%{http_code}\n' "$U/slow?ms=1500" >>"$T/q" & done
+wait
+n503=$(grep -c '^503$' "$T/q"); n200=$(grep -c '^200$' "$T/q")
+check "queue limit: 3 answered, 5 refused with 503 ($n200 ok, $n503 503)" test "$n200" = 3 -a "$n503" = 5
+code=$(curl -s -m 20 -o "$T/to" -w '%{http_code}' "$U/slow?ms=6000")
+check "a request past request_timeout_s gets 504 ($code)" test "$code" = 504
+
+# a replica killed under load
+pid=$(curl -s -m 10 "$U/compute/pid")
+wrk -t2 -c16 -d6s "$U/compute?n=100" >"$T/wrk_kill" 2>&1 &
+wp=$!
+sleep 2
+kill -9 "$pid" 2>/dev/null
+check "a compute replica was killed ($pid)" wait_for 5 bash -c "! kill -0 $pid"
+timeout 30 bash -c "wait $wp" 2>/dev/null; wait $wp 2>/dev/null
+check_out "wrk under the kill finished (no hang)" "$T/wrk_kill" 'Requests/sec'
+total=$(awk '/requests in/ {print $1}' "$T/wrk_kill")
+bad=$(awk '/Non-2xx/ {print $NF}' "$T/wrk_kill"); bad=${bad:-0}
+check "errors under the kill are bounded ($bad of $total)" test "$bad" -le 20 -a "${total:-0}" -gt 100
+code=$(wait_for 20 bash -c "curl -sf -m 5 '$U/compute?n=3' | grep -q '^14$'" && echo ok)
+check "compute answers again after the restart" test "$code" = ok
+
+# autoscaling: eight concurrent clients with target 1 → up; then down, losing nothing
+wrk -t2 -c8 -d6s "$U/auto?ms=50" >"$T/wrk_auto" 2>&1 &
+wp=$!
+check "scale-up under load: the auto deployment reaches 3 replicas" \
+    wait_for 15 bash -c "timeout 10 '$RAY' serve status --temp-dir '$H' | grep -q 'deployment slow (ingress): HEALTHY, 3 replicas'"
+wait $wp
+bad=$(awk '/Non-2xx/ {print $NF}' "$T/wrk_auto"); bad=${bad:-0}
+check "no request failed while scaling up ($bad)" test "$bad" = 0
+# a steady trickle while it scales down: every request answered 200
+( end=$((SECONDS + 8)); while [ $SECONDS -lt $end ]; do
+      curl -s -m 10 -o /dev/null -w '%{http_code}\n' "$U/auto?ms=20"; done ) >"$T/trickle" &
+tp=$!
+check "scale-down after the load: back to 1 replica" \
+    wait_for 20 bash -c "timeout 10 '$RAY' serve status --temp-dir '$H' | grep -q 'deployment slow (ingress): HEALTHY, 1 replicas, autoscaling'"
+wait $tp
+ntr=$(wc -l <"$T/trickle"); nok=$(grep -c '^200$' "$T/trickle")
+check "scale-down lost no request ($nok of $ntr answered 200)" test "$ntr" -gt 5 -a "$nok" = "$ntr"
+
+serve status >"$T/status" 2>&1
+check_out "ray serve status: the proxy and its routes" "$T/status" '^  route /compute -> compute: 2 replicas'
+check_out "ray serve status: deployments and replicas" "$T/status" '^  deployment adder: HEALTHY, 1 replicas'
+
+# ray_serve_run from C (a job), its handle, and a class the job lacks
+timeout 120 "$RAY" submit --temp-dir "$H" "$JOB" -- "$HP" >"$T/capi" 2>&1
+check_out "ray_serve_run from a job" "$T/capi" '^ray_serve_run: ok$'
+check_out "a handle from the job's driver" "$T/capi" '^handle: 200 14$'
+check_out "an unknown actor class is refused by name" "$T/capi" "^bad class: invalid argument: .*no actor class 'no_such_class'"
+curl -s -m 10 "$U/capi?n=2" >"$T/capi2"
+check_out "the job's application outlives the job" "$T/capi2" '^5$'
+
+serve delete compute >"$T/del" 2>&1
+check_out "ray serve delete" "$T/del" '^deleted application compute$'
+curl -s -m 10 "$U/compute?n=3" >"$T/after_del"
+check_out "a deleted application's route is gone (the / app answers)" "$T/after_del" '^ok$'
+serve delete compute >"$T/del2" 2>&1; rc=$?
+check "deleting it again is an error ($rc)" test "$rc" -ne 0
+check_out "... saying there is no such application" "$T/del2" 'no application named compute'
+
+# proxy_location EveryNode: a proxy on the other node too, on its own address
+printf 'proxy_location: EveryNode\nhttp_options: {port: %s}\napplications:\n  - name: every\n    route_prefix: /every\n    deployments: [{name: noop, actor_class: noop}]\n' "$HP" >"$T/every.yaml"
+serve deploy "$JOB" "$T/every.yaml" >"$T/every" 2>&1
+check_out "EveryNode: deployed" "$T/every" '^deployed application every'
+curl -s -m 10 "http://127.0.0.2:$HP/every" >"$T/every2"
+check_out "EveryNode: the second node's proxy answers on 127.0.0.2" "$T/every2" '^ok$'
+curl -s -m 10 "$U/every" >"$T/every1"
+check_out "EveryNode: and the head's" "$T/every1" '^ok$'
+
+# bad YAML: one line naming the file, the line and the key
+printf 'applications:\n  - name: x\n    deployments:\n      - name: d\n        num_replicas: many\n' >"$T/bad1.yaml"
+serve deploy "$JOB" "$T/bad1.yaml" >"$T/bad1" 2>&1; rc=$?
+check "a wrong type is refused ($rc)" test "$rc" -ne 0
+check_out "... naming file, line and key" "$T/bad1" "bad1.yaml:5: key 'num_replicas': wants a number, got 'many'"
+n=$(wc -l <"$T/bad1")
+check "... in one line ($n)" test "$n" = 1
+printf 'applications: [\n' >"$T/bad2.yaml"
+serve deploy "$JOB" "$T/bad2.yaml" >"$T/bad2" 2>&1; rc=$?
+check "broken YAML is refused ($rc)" test "$rc" -ne 0
+check_out "... with the file and line" "$T/bad2" 'bad2.yaml:[0-9]+: bad YAML'
+printf 'http_options: {port: 1}\n' >"$T/bad3.yaml"
+serve deploy "$JOB" "$T/bad3.yaml" >"$T/bad3" 2>&1
+check_out "a config without applications names the key" "$T/bad3" "bad3.yaml:1: key 'applications': missing"
+printf 'applications:\n  - name: w\n    colour: blue\n    deployments: [{name: noop, num_replicas: 1}]\n' >"$T/warn.yaml"
+serve deploy "$JOB" "$T/warn.yaml" >"$T/warn" 2>&1
+check_out "an unknown key is a warning, not an error" "$T/warn" "warn.yaml:3: unknown key 'colour' ignored"
+check_out "... and the application deploys" "$T/warn" '^deployed application w'
+
+check "no daemon crashed" pid_alive "$(rayd_pid "$H")"
+finish
