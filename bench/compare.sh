@@ -24,6 +24,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 [ $# -ge 2 ] || { echo "usage: bench/compare.sh A B [ROUNDS]" >&2; exit 2; }
 A=$1 B=$2 ROUNDS=${3:-3}
+# resolved now: the labels must name what was built, whatever HEAD is later
+short() { [ "$1" = WORKTREE ] && echo worktree || git rev-parse --short "$1^{commit}" 2>/dev/null; }
+SA=$(short "$A") SB=$(short "$B")
 export BENCH_ONLY=${BENCH_ONLY:-single_client_tasks_sync,single_client_tasks_async,multi_client_tasks_async,actor_calls_sync,actor_calls_async_1_1,single_client_get_calls,single_client_put_calls,single_client_put_gigabytes}
 export BENCH_RUNS=${BENCH_RUNS:-3}
 say() { printf 'compare: %s\n' "$*" >&2; }
@@ -50,7 +53,7 @@ checkout() {
 
 DA=$(checkout A "$A") || exit 1
 DB=$(checkout B "$B") || exit 1
-OUT="$ROOT/build/bench/compare-$(echo "$A" | tr -c 'A-Za-z0-9._-\n' _)-$(echo "$B" | tr -c 'A-Za-z0-9._-\n' _)"
+OUT="$ROOT/build/bench/compare-$SA-$SB"
 mkdir -p "$OUT"
 rm -f "$OUT"/*.jsonl
 cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$DA" "$DB"; }
@@ -66,7 +69,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
 done
 
-echo "A = $A ($(git rev-parse --short "$A" 2>/dev/null || echo worktree)), B = $B ($(git rev-parse --short "$B" 2>/dev/null || echo worktree)), $ROUNDS rounds alternating, BENCH_RUNS=$BENCH_RUNS, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+echo "A = $A ($SA), B = $B ($SB), $ROUNDS rounds alternating, BENCH_RUNS=$BENCH_RUNS, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
 # every measurement: a run's median stands for that run (the JSON lines hold
 # median, min and max of its BENCH_RUNS measurements)
 for v in A B; do
