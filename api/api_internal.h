@@ -235,10 +235,16 @@ const char *api_task_message_(ray_task *t);
  * resources "foo=abc": amount of 'foo' is not a number: ... */
 int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o);
 /* Append the 4 resource pairs (cpu, gpu, mem, res) of O to a spec map. */
-#define API_SPEC_RESOURCE_PAIRS 4
+#define API_SPEC_RESOURCE_PAIRS 6 /* and pg, bundle */
 void api_spec_resources_(struct buf *b, const ray_opts *o);
 /* Append a key (str) to a spec map. */
 void api_spec_key_(struct buf *b, const char *key);
+
+/* ---- pg.c -------------------------------------------------------------------- */
+/* Whether a call may name bundle BUNDLE of group PG, as far as this process
+ * knows (the groups it created, looked up or removed). RAY_OK (valid or not
+ * known here: the head decides), or RAY_EPG with the message set. */
+int api_pg_check_(ray_pg pg, int bundle);
 
 /* ---- actors.c -------------------------------------------------------------- */
 /* Nothing shared beyond ray.h. */

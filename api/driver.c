@@ -356,7 +356,7 @@ __attribute__((used)) static const void *const api_keep_[] = {
     (const void *)ray_call, (const void *)ray_return, (const void *)ray_return_alloc,
     (const void *)ray_fail, (const void *)ray_actor_create, (const void *)ray_actor_call,
     (const void *)ray_actor_kill, (const void *)ray_actor_lookup, (const void *)ray_pg_create,
-    (const void *)ray_pg_wait, (const void *)ray_pg_remove, (const void *)ray_node_id,
+    (const void *)ray_pg_wait, (const void *)ray_pg_remove, (const void *)ray_pg_lookup, (const void *)ray_node_id,
     (const void *)ray_job_id, (const void *)ray_register_function_,
     (const void *)ray_register_actor_, (const void *)ray_register_method_,
     (const void *)ray_strlen_,

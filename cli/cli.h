@@ -96,6 +96,17 @@ int cli_node_next(struct cli_node_conn *nc, struct proto_msg *m, int timeout_ms)
 void cli_node_close(struct cli_node_conn *nc);
 /* `ray status -v`: node ND's activity, asked of it (memory.c). */
 void cli_status_activity(const struct gcs_node *nd, const char *token);
+/* status_pg.c: placement groups in `ray status`. Add to RESERVED[i] what the
+ * live groups reserve on NODES[i]. */
+struct gcs_sync;
+struct res_set;
+void cli_status_pg_reserved(struct gcs_sync *gs, const struct gcs_node *nodes, size_t n,
+                            struct res_set *reserved);
+/* Add to PGFREE, per resource, what the groups on a node with free AVAIL
+ * have free (its "<R>_group_<tag>" entries). */
+void cli_status_pg_free(const struct res_set *avail, struct res_set *pgfree);
+/* Print the groups waiting for a place; returns how many. */
+int cli_status_pg_pending(struct gcs_sync *gs);
 
 int cli_logs(int argc, char **argv);
 int cli_timeline(int argc, char **argv);

@@ -37,6 +37,9 @@ enum {
     RAY_ENOMEM = -9,
     RAY_EAUTH = -10
 };
+/* Second wave (SPEC section 12): the placement group was removed, or its
+ * bundle index is invalid. */
+enum { RAY_EPG = -11 };
 /* A static description of CODE ("task failed"); never NULL. */
 const char *ray_strerror(int code);
 /* The calling thread's detail of its last failure, e.g.
@@ -220,11 +223,24 @@ int ray_actor_kill(ray_actor a, bool no_restart);
 int ray_actor_lookup(const char *name, ray_actor *out);
 
 /* ---- placement groups -------------------------------------------------------- */
+/* Bundles are resource strings ("CPU=1,GPU=1"); docs/api.md "Placement groups". */
 typedef enum { RAY_PACK, RAY_SPREAD, RAY_STRICT_PACK, RAY_STRICT_SPREAD } ray_pg_strategy;
+/* Ask the head to reserve N bundles (1..64) under strategy S; returns at
+ * once with *OUT naming the group (PENDING until every bundle is reserved).
+ * NAME (may be NULL) names it cluster-wide. RAY_EINVAL for a bad bundle
+ * string, strategy or a name in use (ray_last_error says which). The group
+ * lives until ray_pg_remove or the end of the job that created it. */
 int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const char *name,
                   ray_pg *out);
+/* Wait up to TIMEOUT_MS (< 0: forever) until every bundle of PG is reserved.
+ * RAY_OK, RAY_ETIMEOUT (not placed yet: `ray status` shows why), RAY_EPG
+ * (removed or unknown). A query to the head, repeated until the deadline. */
 int ray_pg_wait(ray_pg pg, int64_t timeout_ms);
+/* Remove PG: its actors and running tasks are killed (their callers get
+ * RAY_EPG), its reservations freed on every node. Removing twice is RAY_OK. */
 int ray_pg_remove(ray_pg pg);
+/* The live group named NAME, cluster-wide, into *OUT; RAY_ENOTFOUND if none. */
+int ray_pg_lookup(const char *name, ray_pg *out);
 
 /* ---- where am I --------------------------------------------------------------- */
 const char *ray_node_id(void); /* hex ID of this process's node */
