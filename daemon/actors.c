@@ -424,8 +424,14 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
         a->cls = xstrdup(rec->class_name[0] ? rec->class_name : "?");
     }
     if (strcmp(rec->state, "DEAD") == 0) {
-        if (!a->owner)
+        /* its owner restarts it when its node dies; dead on a live node
+         * (killed, its placement group removed) it is dead for the owner too */
+        struct cluster_node *hn = cluster_find(rt, rec->node);
+        bool node_alive = hn && hn->alive;
+        if (!a->owner || node_alive) {
+            a->no_restart = true;
             actor_die(rt, a, rec->death_cause[0] ? rec->death_cause : "is dead");
+        }
         return;
     }
     if (strcmp(rec->state, "ALIVE") != 0)

@@ -11,7 +11,7 @@
  *                         long task in the group; remove kills both (EPG / EACTOR)
  *   named                 a named group found by ray_pg_lookup from a task
  *   hold FILE             a 1-CPU group busy with a task until FILE exists
- *   resched FILE RES      2 bundles, bundle 1 needs RES: prints their nodes and
+ *   resched FILE R0 R1    2 bundles needing R0 and R1: prints their nodes and
  *                         "ready", waits for FILE, then until bundle 1 runs on
  *                         another node; the actor of bundle 0 keeps its count
  */
@@ -337,11 +337,12 @@ static int hold(const char *file)
     return 0;
 }
 
-static int resched(const char *file, const char *res)
+static int resched(const char *file, const char *res0, const char *res)
 {
-    char b1[128];
+    char b0[128], b1[128];
+    snprintf(b0, sizeof b0, "CPU=1,%s=1", res0);
     snprintf(b1, sizeof b1, "CPU=1,%s=1", res);
-    const char *b[] = { "CPU=1", b1 };
+    const char *b[] = { b0, b1 };
     ray_pg pg;
     int rc = ray_pg_create(b, 2, RAY_STRICT_SPREAD, NULL, &pg);
     if (rc != RAY_OK || ray_pg_wait(pg, 20000) != RAY_OK) {
@@ -406,9 +407,9 @@ int ray_main(int argc, char **argv)
         return named();
     if (strcmp(mode, "hold") == 0 && argc > 2)
         return hold(argv[2]);
-    if (strcmp(mode, "resched") == 0 && argc > 3)
-        return resched(argv[2], argv[3]);
+    if (strcmp(mode, "resched") == 0 && argc > 4)
+        return resched(argv[2], argv[3], argv[4]);
     fprintf(stderr, "usage: job_pg.so basic|strategy S N|infeasible FILE|gang|named|hold FILE|"
-                    "resched FILE RES\n");
+                    "resched FILE RES0 RES1\n");
     return 2;
 }
