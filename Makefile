@@ -52,7 +52,7 @@ endif
 # --- sources, by module (explicit lists) ------------------------------------
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/proto.c common/netutil.c common/buf.c common/idmap.c \
-               common/token.c
+               common/token.c common/runtime_env.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c
@@ -61,13 +61,13 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c
-DAEMON_SRCS += daemon/pg.c
-CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/list.c cli/submit.c \
+DAEMON_SRCS += daemon/pg.c daemon/runtime_env.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c cli/list.c cli/submit.c \
             cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
-API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c api/pg.c \
+API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c api/pg.c api/renv.c \
             api/worker.c api/driver.c api/errors.c api/events.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike

@@ -66,6 +66,11 @@ int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o)
         return api_error_(RAY_EINVAL, "max_retries and max_restarts must be >= -1");
     if (!ids_is_zero(o->pg.id) && (rc = api_pg_check_(o->pg, o->bundle)) != RAY_OK)
         return rc;
+    /* from here on o->runtime_env is the call's canonical environment */
+    const char *canon = NULL;
+    if ((rc = api_renv_call_(o->runtime_env, &canon)) != RAY_OK)
+        return rc;
+    o->runtime_env = canon;
     return RAY_OK;
 }
 
@@ -88,6 +93,8 @@ void api_spec_resources_(struct buf *b, const ray_opts *o)
     mpw_bin(b, o->pg.id, RAY_ID_SIZE);
     api_spec_key_(b, "bundle");
     mpw_int(b, ids_is_zero(o->pg.id) ? -1 : o->bundle);
+    api_spec_key_(b, "renv"); /* canonical (api_opts_resolve_), "" for none */
+    mpw_cstr(b, o->runtime_env ? o->runtime_env : "");
 }
 
 /* ---- ray_call ------------------------------------------------------------------- */

@@ -96,6 +96,13 @@ int cli_node_next(struct cli_node_conn *nc, struct proto_msg *m, int timeout_ms)
 void cli_node_close(struct cli_node_conn *nc);
 /* `ray status -v`: node ND's activity, asked of it (memory.c). */
 void cli_status_activity(const struct gcs_node *nd, const char *token);
+/* submit_renv.c: check JSON (--runtime-env-json, may be NULL) and pack WDIR
+ * (--working-dir, may be NULL; else JSON's working_dir), appending
+ * *NPAIRS key/value pairs of JOB_SUBMIT options to OPTS. Returns 0, or -1
+ * with ERR naming the flag or key. */
+struct buf;
+int cli_submit_renv(const char *json, const char *wdir, struct buf *opts, int *npairs, char *err,
+                    size_t errlen);
 /* status_pg.c: placement groups in `ray status`. Add to RESERVED[i] what the
  * live groups reserve on NODES[i]. */
 struct gcs_sync;

@@ -95,6 +95,7 @@ struct task {
     struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
     bool pg_removed;        /* killed because its placement group was removed (pg.c) */
+    char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
 };
 
 /* ---- workers -------------------------------------------------------------- */
@@ -128,6 +129,7 @@ struct worker {
     bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
     int exit_status;
     long long exited_ms;
+    char *renv;              /* the runtime_env it was started with (NULL: none) */
     struct worker *next, *prev;
 };
 
@@ -183,6 +185,7 @@ struct job {
     void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
+    char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
     struct job *next, *prev;
 };
 
@@ -380,6 +383,7 @@ struct spec_fields {
     uint64_t reqid;
     const uint8_t *actor;        /* ACTOR_CALL */
     const uint8_t *pg;           /* placement group (NULL: none) */
+    const char *renv; size_t renvlen; /* canonical runtime_env ("" none) */
     int64_t bundle;              /* its bundle index (-1: any) */
 };
 /* Parse SPEC (LEN bytes). Returns 0, or -1 with a one-line reason in ERR. */
@@ -538,6 +542,27 @@ void workers_free(struct runtime *rt);
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus);
 /* An idle worker of job J started with GPUS, or NULL. */
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus);
+/* The same for a runtime environment RENV (canonical; NULL or "": none):
+ * workers of different environments are never shared. workers_spawn_env
+ * returns NULL too while the environment's working directory is being
+ * fetched to this node (tasks_schedule runs when it is here). */
+struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor *a,
+                                 const char *gpus, const char *renv);
+struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *gpus,
+                                const char *renv);
+/* True if W runs in environment RENV. */
+bool workers_renv_is(const struct worker *w, const char *renv);
+
+/* runtime_env.c */
+/* The "NAME=value" strings (*EXTRA, *NEXTRA of them; the caller frees each
+ * and the array) a worker of environment RENV gets. Returns 0, 1 when its
+ * working directory is not on this node yet (fetching it; try again), or -1
+ * for a malformed RENV (logged). */
+int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t *nextra);
+/* Keep a packed working directory (LEN BYTES whose SHA-256 is HASH) on this
+ * node, and in the function table with TO_GCS. Returns 0 or -1 (logged). */
+int renv_store_working_dir(struct runtime *rt, const char *hash, const void *bytes, size_t len,
+                           bool to_gcs);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
 /* Say in A's record why it waits for a worker (WHY), or that it no longer

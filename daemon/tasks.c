@@ -140,6 +140,8 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
                 f->pg = p;
         } else if (key_is(k, kl, "bundle")) {
             rc = mpr_int(&r, &f->bundle);
+        } else if (key_is(k, kl, "renv")) {
+            rc = mpr_str(&r, &f->renv, &f->renvlen);
         } else {
             rc = mpr_skip(&r);
         }
@@ -276,6 +278,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->nret = kind == TASK_ACTOR_NEW ? 0 : (int)f.nret;
     t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
     t->retry_err = f.retry_err;
+    t->renv = f.renvlen ? xstrndup(f.renv, f.renvlen) : NULL;
     t->submit_ms = net_now_ms();
     t->rec_written = true; /* unless taskrec_submitted says otherwise */
     idmap_put(&rt->tasks_by_id, t->id, t);
@@ -302,6 +305,7 @@ void tasks_destroy(struct runtime *rt, struct task *t)
     taskrec_forget(rt, t);
     free(t->name);
     free(t->fn);
+    free(t->renv);
     buf_free(&t->spec);
     res_free(&t->demand);
     free(t->deps);
@@ -977,7 +981,8 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
             w->nahead < depth && w->task != NULL && w->task->shape == t->shape &&
             w->nnest == 0 && !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
-            w->gpus[0] == '\0' && (best == NULL || w->nahead < best->nahead))
+            w->gpus[0] == '\0' && workers_renv_is(w, t->renv) &&
+            (best == NULL || w->nahead < best->nahead))
             best = w;
     return best;
 }
@@ -1088,7 +1093,8 @@ static struct worker *nest_target(struct runtime *rt, const struct task *t)
     struct worker *best = NULL;
     for (struct worker *w = rt->workers; w; w = w->next)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w)) {
+            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w) &&
+            workers_renv_is(w, t->renv)) {
             best = w;
             if (w->client->store_id == t->owner)
                 break;
@@ -1185,7 +1191,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
             if (t->kind == TASK_ACTOR_NEW) {
                 /* an actor gets a worker of its own */
                 tasks_hold(rt, t);
-                struct worker *w = workers_spawn(rt, t->job, t->actor, t->gpus);
+                struct worker *w = workers_spawn_env(rt, t->job, t->actor, t->gpus, t->renv);
                 if (w == NULL) {
                     tasks_release(rt, t);
                     if (workers_at_cap(rt))
@@ -1204,7 +1210,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 snprintf(gpus, sizeof gpus, "%s", t->gpus);
                 tasks_release(rt, t);
             }
-            struct worker *w = workers_idle(rt, t->job, gpus);
+            struct worker *w = workers_idle_env(rt, t->job, gpus, t->renv);
             if (w != NULL) {
                 dispatch(rt, t, w);
                 continue;
@@ -1228,7 +1234,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                     if (workers_at_cap(rt))
                         note_cap(rt, t);
                     else
-                        workers_spawn(rt, t->job, NULL, gpus);
+                        workers_spawn_env(rt, t->job, NULL, gpus, t->renv);
                 }
             }
             if (++no_worker >= TASKS_NO_WORKER_MAX)

@@ -131,6 +131,7 @@ typedef struct {
     const char *address; /* "host:port" of the GCS; NULL: $RAY_ADDRESS, then the local node */
     const char *library; /* the job library workers load (standalone drivers) */
     const char *token;   /* cluster token; NULL: $RAY_TOKEN, then ~/.ray/auth_token */
+    const char *runtime_env; /* the job's Ray runtime_env JSON ({"env_vars": {...}}); NULL: none */
 } ray_config;
 /* Connect this process to a cluster as a driver. NULL: all defaults. A driver
  * started by `ray submit` is already connected; calling it again is a no-op.
@@ -184,6 +185,8 @@ typedef struct {
     bool detached;                     /* actors: outlive the job */
     ray_pg pg;                         /* placement group (all zero: none) */
     int bundle;                        /* bundle index (-1: any) */
+    const char *runtime_env;           /* Ray's runtime_env JSON for this call, merged over the
+                                        * job's variable by variable; NULL: the job's */
 } ray_opts;
 
 #define RAY_OPTS ((ray_opts){ .num_cpus = 1, .num_returns = 1, .max_retries = 3, \
