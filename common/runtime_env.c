@@ -321,9 +321,11 @@ static bool hash_ok(const char *s)
 static int env_vars(struct rd *r, struct renv *out)
 {
     ws(r);
-    if (r->p >= r->end || *r->p != '{') {
+    if (r->p >= r->end)
+        return fail(r, "runtime_env is not JSON: the value of env_vars is missing%s", NULL);
+    if (*r->p != '{') {
         const char *kind = "nothing";
-        if (r->p < r->end && skip(r, &kind) < 0)
+        if (skip(r, &kind) < 0)
             return -1;
         return fail(r, "runtime_env.env_vars must be an object of strings (got %s)", kind);
     }
