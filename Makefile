@@ -55,7 +55,7 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/token.c common/runtime_env.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
-SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c
+SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c sched/pg_spec.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
@@ -182,7 +182,8 @@ demo: deps
 	@bash scripts/demo.sh
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
-fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config
+fuzz: build/fuzz/fuzz_proto build/fuzz/fuzz_value build/fuzz/fuzz_launcher_config \
+      build/fuzz/fuzz_runtime_env build/fuzz/fuzz_pg_spec
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm
@@ -192,6 +193,13 @@ build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c commo
 build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_policy.c sched/resources.c \
+                        sched/resparse.c common/proto.c common/buf.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 
 bench: deps all examples
 	@bash bench/run.sh

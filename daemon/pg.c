@@ -43,6 +43,7 @@
 #include "gcs/gcs.h"
 #include "ray.h"
 #include "sched/pg_policy.h"
+#include "sched/pg_spec.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -924,118 +925,49 @@ static struct pg *find_named(struct runtime *rt, const char *name)
     return NULL;
 }
 
-/* PG_CREATE's spec: {"id": bin20, "bundles": [str...], "strategy": uint, "name": str|nil}. */
+/* PG_CREATE: a new group from SPEC (sched/pg_spec.c decodes it). */
 static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, const void *spec,
                         size_t len)
 {
-    struct mpr r;
-    uint32_t n;
-    const uint8_t *id = NULL;
-    uint64_t strategy = 0;
-    const char *name = NULL;
-    size_t namelen = 0;
-    const uint8_t *bundles_at = NULL;
-    size_t bundles_len = 0;
-    mpr_init(&r, spec, len);
-    if (mpr_map(&r, &n) < 0)
-        goto bad;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *k;
-        size_t kl;
-        const void *p;
-        size_t pl;
-        if (mpr_str(&r, &k, &kl) < 0)
-            goto bad;
-        if (kl == 2 && memcmp(k, "id", 2) == 0) {
-            if (mpr_bin(&r, &p, &pl) < 0 || pl != IDS_SIZE)
-                goto bad;
-            id = p;
-        } else if (kl == 8 && memcmp(k, "strategy", 8) == 0) {
-            if (mpr_uint(&r, &strategy) < 0)
-                goto bad;
-        } else if (kl == 4 && memcmp(k, "name", 4) == 0) {
-            struct mpr_item it;
-            if (mpr_next(&r, &it) < 0 || (it.kind != MPR_STR && it.kind != MPR_NIL))
-                goto bad;
-            if (it.kind == MPR_STR) {
-                name = it.as.s.ptr;
-                namelen = it.as.s.len;
-            }
-        } else if (kl == 7 && memcmp(k, "bundles", 7) == 0) {
-            bundles_at = r.p;
-            if (mpr_skip(&r) < 0)
-                goto bad;
-            bundles_len = (size_t)(r.p - bundles_at);
-        } else if (mpr_skip(&r) < 0) {
-            goto bad;
-        }
+    struct pg_spec ps;
+    char err[600];
+    if (pg_spec_parse(spec, len, &ps, err, sizeof err) < 0) {
+        reply(c, reqid, RAY_EINVAL, err);
+        return;
     }
-    if (id == NULL || bundles_at == NULL || strategy > PG_STRICT_SPREAD || namelen > 256)
-        goto bad;
-    if (idmap_get(&P(rt)->live, id) || idmap_get(&P(rt)->removed, id)) {
+    if (idmap_get(&P(rt)->live, ps.id) || idmap_get(&P(rt)->removed, ps.id)) {
+        pg_spec_free(&ps);
         reply(c, reqid, RAY_EINVAL, "placement group ID in use");
         return;
     }
-    char *nm = namelen ? xstrndup(name, namelen) : NULL;
-    if (nm && find_named(rt, nm)) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "a placement group named '%s' already exists", nm);
-        free(nm);
-        reply(c, reqid, RAY_EINVAL, msg);
-        return;
-    }
-    struct mpr br;
-    uint32_t nb;
-    mpr_init(&br, bundles_at, bundles_len);
-    if (mpr_array(&br, &nb) < 0 || nb == 0 || nb > PG_MAX_BUNDLES) {
-        free(nm);
-        reply(c, reqid, RAY_EINVAL, "a placement group needs 1 to 64 bundles");
+    if (ps.name[0] && find_named(rt, ps.name)) {
+        snprintf(err, sizeof err, "a placement group named '%s' already exists", ps.name);
+        pg_spec_free(&ps);
+        reply(c, reqid, RAY_EINVAL, err);
         return;
     }
     struct pg *g = xcalloc(1, sizeof *g);
     g->rt = rt;
-    memcpy(g->id, id, IDS_SIZE);
-    ids_hex(id, IDS_SIZE, g->hex);
-    pg_policy_tag(id, g->tag);
-    g->name = nm;
-    g->strategy = (int)strategy;
-    g->job = ids_job(id);
-    g->nb = nb;
-    g->bundles = xcalloc(nb, sizeof *g->bundles);
-    g->bundle_text = xcalloc(nb, sizeof *g->bundle_text);
-    g->node = xcalloc(nb, sizeof *g->node);
-    g->trying = xcalloc(nb, sizeof *g->trying);
-    for (uint32_t b = 0; b < nb; b++) {
-        const char *s;
-        size_t sl;
-        char text[1024], err[300], msg[1400];
-        if (mpr_str(&br, &s, &sl) < 0 || sl >= sizeof text) {
-            pg_destroy(g);
-            reply(c, reqid, RAY_EINVAL, "a bundle is not a resource string");
-            return;
-        }
-        memcpy(text, s, sl);
-        text[sl] = '\0';
-        if (pg_policy_bundle_parse(text, &g->bundles[b], err, sizeof err) < 0) {
-            snprintf(msg, sizeof msg, "bundle %u \"%s\": %s", b, text, err);
-            pg_destroy(g);
-            reply(c, reqid, RAY_EINVAL, msg);
-            return;
-        }
-        struct buf t = BUF_INIT;
-        res_format(&g->bundles[b], &t);
-        buf_append(&t, "", 1);
-        g->bundle_text[b] = xstrdup(t.data);
-        buf_free(&t);
+    memcpy(g->id, ps.id, IDS_SIZE);
+    ids_hex(ps.id, IDS_SIZE, g->hex);
+    pg_policy_tag(ps.id, g->tag);
+    g->name = ps.name[0] ? xstrdup(ps.name) : NULL;
+    g->strategy = ps.strategy;
+    g->job = ids_job(ps.id);
+    g->nb = ps.nb;
+    g->bundles = xcalloc(ps.nb, sizeof *g->bundles);
+    g->bundle_text = xcalloc(ps.nb, sizeof *g->bundle_text);
+    g->node = xcalloc(ps.nb, sizeof *g->node);
+    g->trying = xcalloc(ps.nb, sizeof *g->trying);
+    for (size_t b = 0; b < ps.nb; b++) { /* ownership moves to the group */
+        g->bundles[b] = ps.bundles[b];
+        g->bundle_text[b] = ps.text[b];
     }
     g->state = PGS_PENDING;
     idmap_put(&P(rt)->live, g->id, g);
     reply(c, reqid, RAY_OK, "");
     pg_record(rt, g);
     pg_try(rt, g);
-    return;
-bad:
-    reply(c, reqid, RAY_EINVAL, "malformed placement group spec");
 }
 
 static void head_request(struct runtime *rt, struct conn *c, const struct proto_msg *m)
