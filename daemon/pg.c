@@ -54,6 +54,7 @@
 #define PG_RETRY_MS 100
 #define PG_TOMBSTONES 4096
 #define PG_FWD_TIMEOUT_MS 60000
+#define PG_RECORD_DELAY_MS 50
 
 /* PG_WAIT's answer for a group not placed yet (RAY_OK: created). */
 #define PG_WAIT_PENDING 1
@@ -93,6 +94,8 @@ struct pg {
     struct parked *parked, *parked_tail;
     bool queued;
     struct pg *qnext;
+    bool rec_queued;         /* its record waits in the write-behind list */
+    struct pg *rec_next;
     struct runtime *rt;
 };
 
@@ -133,6 +136,8 @@ struct pgs {
     struct fwdreq *fwd;
     uint64_t next_fwd;
     uint64_t next_attempt;
+    struct pg *rec_head;     /* records to write (pg_record) */
+    struct event *rec_ev;
 };
 
 static struct pgs *P(struct runtime *rt)
@@ -370,7 +375,7 @@ static int h_node_release(struct conn *c, const struct proto_msg *m, void *arg)
 
 /* ---- the head: groups ------------------------------------------------------------------ */
 
-static void pg_record(struct runtime *rt, struct pg *g)
+static void pg_record_now(struct runtime *rt, struct pg *g)
 {
     struct buf bundles = BUF_INIT, nodes = BUF_INIT;
     for (size_t i = 0; i < g->nb; i++) {
@@ -392,6 +397,50 @@ static void pg_record(struct runtime *rt, struct pg *g)
     gcs_pg_put(rt->n->gcs, &rec, NULL, NULL);
     buf_free(&bundles);
     buf_free(&nodes);
+}
+
+/* A record written behind: the latest state of a group (or the last one of
+ * a removed group), written within PG_RECORD_DELAY_MS; a group made and
+ * removed meanwhile costs one write, not three. */
+static void record_flush(struct runtime *rt);
+
+static void pg_record(struct runtime *rt, struct pg *g)
+{
+    struct pgs *p = P(rt);
+    if (g->rec_queued)
+        return;
+    g->rec_queued = true;
+    g->rec_next = p->rec_head;
+    p->rec_head = g;
+    if (!evtimer_pending(p->rec_ev, NULL)) {
+        struct timeval tv = { 0, PG_RECORD_DELAY_MS * 1000 };
+        evtimer_add(p->rec_ev, &tv);
+    }
+}
+
+static void pg_destroy(struct pg *g);
+
+static void record_flush(struct runtime *rt)
+{
+    struct pgs *p = P(rt);
+    struct pg *g = p->rec_head;
+    p->rec_head = NULL;
+    while (g) {
+        struct pg *next = g->rec_next;
+        g->rec_queued = false;
+        g->rec_next = NULL;
+        pg_record_now(rt, g);
+        if (g->state == PGS_REMOVED)
+            pg_destroy(g); /* kept only for this write */
+        g = next;
+    }
+}
+
+static void record_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    record_flush(arg);
 }
 
 static void pg_destroy(struct pg *g)
@@ -551,7 +600,7 @@ static void attempt_finish(struct runtime *rt, struct pg *g)
     }
     bool was = g->state == PGS_RESCHEDULING;
     g->state = PGS_CREATED;
-    log_info("placement group %s%s%s: %s", g->hex, g->name ? " " : "", g->name ? g->name : "",
+    log_debug("placement group %s%s%s: %s", g->hex, g->name ? " " : "", g->name ? g->name : "",
              was ? "rescheduled" : "created");
     pg_record(rt, g);
     send_parked(rt, g);
@@ -751,9 +800,12 @@ static void pg_remove(struct runtime *rt, struct pg *g, const char *why)
     char msg[300];
     snprintf(msg, sizeof msg, "placement group %s was removed (%s)", g->hex, why);
     fail_parked(rt, g, msg);
-    log_info("placement group %s removed: %s", g->hex, why);
-    pg_record(rt, g);
-    pg_destroy(g);
+    log_debug("placement group %s removed: %s", g->hex, why);
+    if (g->timeout) {
+        event_free(g->timeout);
+        g->timeout = NULL;
+    }
+    pg_record(rt, g); /* frees G once written */
 }
 
 void pg_job_ended(struct runtime *rt, uint32_t num)
@@ -966,8 +1018,9 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
     g->state = PGS_PENDING;
     idmap_put(&P(rt)->live, g->id, g);
     reply(c, reqid, RAY_OK, "");
-    pg_record(rt, g);
-    pg_try(rt, g);
+    pg_try(rt, g); /* placed at once on the head alone: its record says CREATED */
+    if (g->state == PGS_PENDING)
+        pg_record(rt, g);
 }
 
 static void head_request(struct runtime *rt, struct conn *c, const struct proto_msg *m)
@@ -1102,6 +1155,7 @@ void pg_init(struct runtime *rt)
     struct pgs *p = xcalloc(1, sizeof *p);
     p->tomb = xcalloc(PG_TOMBSTONES, sizeof *p->tomb);
     p->retry_ev = evtimer_new(rt->n->base, retry_cb, rt);
+    p->rec_ev = evtimer_new(rt->n->base, record_cb, rt);
     rt->pgs = p;
     struct timeval sec = { 1, 0 };
     evtimer_add(p->retry_ev, &sec);
@@ -1123,6 +1177,8 @@ void pg_free(struct runtime *rt)
     struct pgs *p = rt->pgs;
     if (p == NULL)
         return;
+    record_flush(rt); /* removed groups are freed there; live ones stay in p->live */
+    event_free(p->rec_ev);
     size_t pos = 0;
     struct idmap_slot *s;
     while ((s = idmap_next(&p->live, &pos)) != NULL) {
