@@ -49,6 +49,13 @@ check_out "a task of the full group waits for room in it" "$O" "^a task in a ful
 check_out "ray_pg_remove fails the group's waiting task with RAY_EPG" "$O" "^the waiting task after remove: RAY_EPG"
 check_out "and kills its actors (calls get RAY_EACTOR)" "$O" "^actors dead after remove: 3"
 
+timeout 120 "$RAY" submit --temp-dir "$A" "$ROOT/examples/build/job_gang.so" -- 3 STRICT_SPREAD 300000 \
+    >"$T/out.example" 2>&1
+check_out "examples/job_gang.c: a gang of 3 shards on 3 nodes sums correctly" "$T/out.example" \
+    "^gang of 3 shards: sum 1..300000 = 45000150000 \(correct\)"
+n=$(grep -o 'on node [0-9a-f]*' "$T/out.example" | sort -u | wc -l)
+check "its shards ran on 3 different nodes ($n)" test "$n" -eq 3
+
 submit named named
 O=$T/out.named
 check_out "a second group with the same name is refused" "$O" "^duplicate name: RAY_EINVAL"
