@@ -52,23 +52,24 @@ endif
 # --- sources, by module (explicit lists) ------------------------------------
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/proto.c common/netutil.c common/buf.c common/idmap.c \
-               common/token.c common/json.c common/http.c
+               common/token.c common/json.c common/http.c common/runtime_env.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
-SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
+SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c sched/pg_spec.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
-CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
-            cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c cli/job.c \
-            cli/serve.c
+DAEMON_SRCS += daemon/pg.c daemon/runtime_env.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \
+            cli/list.c cli/submit.c cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c \
+            cli/launch.c cli/job.c cli/serve.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
                  launcher/up.c launcher/down.c launcher/exec.c launcher/provider.c \
                  launcher/autoscaler.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
-            api/worker.c api/driver.c api/errors.c api/events.c api/callseq.c
+            api/pg.c api/renv.c api/worker.c api/driver.c api/errors.c api/events.c api/callseq.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
@@ -221,6 +222,7 @@ build/fuzz/fuzz_serve_http: tests/fuzz/fuzz_serve_http.c libs/serve/serve_http.c
 build/fuzz/fuzz_serve_config: tests/fuzz/fuzz_serve_config.c $(SERVE_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lpthread -lm
+FUZZ_TARGETS += build/fuzz/fuzz_runtime_env build/fuzz/fuzz_pg_spec
 build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm
@@ -231,6 +233,13 @@ build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/p
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 build/fuzz/fuzz_workflow: tests/fuzz/fuzz_workflow.c libs/workflow/workflow_store.c libs/pool/pool_codec.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
+build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_policy.c sched/resources.c \
+                        sched/resparse.c common/proto.c common/buf.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
+build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

@@ -1,7 +1,6 @@
 /*
  * actors.c — creating, calling, killing and looking up actors
- * (docs/runtime.md "Actors"), and the placement-group calls, which are not
- * supported yet and say so.
+ * (docs/runtime.md "Actors"); placement groups are in pg.c.
  *
  * The process remembers the class of every actor it created, so that
  * ray_actor_call can reject a method the class does not have before
@@ -125,7 +124,7 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
             goto out;
         int64_t status = m.f[1].as.i;
         if (status != RAY_OK) {
-            rc = api_error_(status < 0 && status >= RAY_EAUTH ? (int)status : RAY_EINVAL, "%.*s",
+            rc = api_error_(status < 0 && status >= RAY_EPG ? (int)status : RAY_EINVAL, "%.*s",
                             (int)m.f[2].as.s.len, m.f[2].as.s.ptr);
             goto out;
         }
@@ -256,25 +255,4 @@ int ray_actor_lookup(const char *name, ray_actor *out)
                         "cannot look up actor '%s': %s", name, ray_strerror((int)status));
     free(body);
     return rc;
-}
-
-/* ---- placement groups ---------------------------------------------------------------- */
-
-int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const char *name,
-                  ray_pg *out)
-{
-    api_error_clear_();
-    return api_error_(RAY_EINVAL, "placement groups are not supported yet");
-}
-
-int ray_pg_wait(ray_pg pg, int64_t timeout_ms)
-{
-    api_error_clear_();
-    return api_error_(RAY_EINVAL, "placement groups are not supported yet");
-}
-
-int ray_pg_remove(ray_pg pg)
-{
-    api_error_clear_();
-    return api_error_(RAY_EINVAL, "placement groups are not supported yet");
 }

@@ -235,10 +235,30 @@ const char *api_task_message_(ray_task *t);
  * resources "foo=abc": amount of 'foo' is not a number: ... */
 int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o);
 /* Append the 4 resource pairs (cpu, gpu, mem, res) of O to a spec map. */
-#define API_SPEC_RESOURCE_PAIRS 4
+#define API_SPEC_RESOURCE_PAIRS 7 /* and pg, bundle, renv */
 void api_spec_resources_(struct buf *b, const ray_opts *o);
 /* Append a key (str) to a spec map. */
 void api_spec_key_(struct buf *b, const char *key);
+
+/* ---- pg.c -------------------------------------------------------------------- */
+/* Whether a call may name bundle BUNDLE of group PG, as far as this process
+ * knows (the groups it created, looked up or removed). RAY_OK (valid or not
+ * known here: the head decides), or RAY_EPG with the message set. */
+int api_pg_check_(ray_pg pg, int bundle);
+
+/* ---- renv.c ------------------------------------------------------------------ */
+/* Merge JSON (ray_config.runtime_env) into the job's runtime environment.
+ * RAY_OK, RAY_EINVAL (message names the key; working_dir is refused here:
+ * only ray submit packs one) or RAY_ENOMEM. */
+int api_renv_set_job_(const char *json);
+/* The canonical runtime_env of a call whose own runtime_env is JSON (may be
+ * NULL): the job's with JSON's variables over it. *CANONICAL ("" for none)
+ * stays valid until the thread's next call. RAY_OK, RAY_EINVAL (bad JSON, an
+ * unknown key, a per-call working_dir; message set) or RAY_ENOMEM. */
+int api_renv_call_(const char *json, const char **canonical);
+/* In a worker or submitted driver: unpack the working directory the node
+ * named (once per node) and enter it. Returns 0, or -1 with a line on stderr. */
+int api_renv_enter_(void);
 
 /* ---- actors.c -------------------------------------------------------------- */
 /* Nothing shared beyond ray.h. */

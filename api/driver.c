@@ -215,6 +215,8 @@ int ray_init(const ray_config *cfg)
     const char *library = cfg ? cfg->library : NULL;
     const char *token = cfg ? cfg->token : NULL;
 
+    if (cfg && cfg->runtime_env && (rc = api_renv_set_job_(cfg->runtime_env)) != RAY_OK)
+        goto out;
     if (library) {
         if (dlopen(library, RTLD_NOW | RTLD_GLOBAL) == NULL) {
             rc = api_error_(RAY_EINVAL, "cannot load job library %s: %s", library, dlerror());
@@ -289,6 +291,8 @@ int api_driver_main(int argc, char **argv)
         return 2;
     }
     const char *name = api_library_name_(lib);
+    if (api_renv_enter_() < 0)
+        return 2;
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (h == NULL) {
         fprintf(stderr, "ray: %s: %s\n", name, api_dlerror_(lib));
@@ -356,7 +360,7 @@ __attribute__((used)) static const void *const api_keep_[] = {
     (const void *)ray_call, (const void *)ray_return, (const void *)ray_return_alloc,
     (const void *)ray_fail, (const void *)ray_actor_create, (const void *)ray_actor_call,
     (const void *)ray_actor_kill, (const void *)ray_actor_lookup, (const void *)ray_pg_create,
-    (const void *)ray_pg_wait, (const void *)ray_pg_remove, (const void *)ray_node_id,
+    (const void *)ray_pg_wait, (const void *)ray_pg_remove, (const void *)ray_pg_lookup, (const void *)ray_node_id,
     (const void *)ray_job_id, (const void *)ray_register_function_,
     (const void *)ray_register_actor_, (const void *)ray_register_method_,
     (const void *)ray_strlen_,

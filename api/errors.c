@@ -26,6 +26,7 @@ const char *ray_strerror(int code)
     case RAY_ECONN: return "connection to the node failed";
     case RAY_ENOMEM: return "out of memory";
     case RAY_EAUTH: return "authentication failed";
+    case RAY_EPG: return "placement group removed or bundle index invalid";
     default: return "unknown error";
     }
 }

@@ -144,7 +144,7 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
     if (status == RAY_EINVAL)
         return api_error_(RAY_EINVAL, "object %s already exists", hex8(id, hex));
     if (status != RAY_OK)
-        return api_error_(status < 0 && status >= RAY_EAUTH ? (int)status : RAY_ECONN,
+        return api_error_(status < 0 && status >= RAY_EPG ? (int)status : RAY_ECONN,
                           "cannot create object %s: %s", hex8(id, hex),
                           ray_strerror((int)status));
     if (offset > cap || len > cap - offset)
@@ -481,7 +481,7 @@ static int get_decode(const uint8_t *id, int64_t timeout_ms, void *body, const s
         if (status == RAY_ETIMEOUT)
             return api_error_(RAY_ETIMEOUT, "timed out after %lld ms waiting for object %s",
                               (long long)timeout_ms, hex);
-        int code = status < 0 && status >= RAY_EAUTH ? (int)status : RAY_ECONN;
+        int code = status < 0 && status >= RAY_EPG ? (int)status : RAY_ECONN;
         return api_error_(code, "cannot get object %s: %s", hex, ray_strerror(code));
     }
 

@@ -64,8 +64,13 @@ int api_opts_resolve_(const ray_opts *opts, ray_opts defaults, ray_opts *o)
         return api_error_(RAY_EINVAL, "resources \"%s\": %s", o->resources, err);
     if (o->max_retries < -1 || o->max_restarts < -1)
         return api_error_(RAY_EINVAL, "max_retries and max_restarts must be >= -1");
-    if (!ids_is_zero(o->pg.id))
-        return api_error_(RAY_EINVAL, "placement groups are not supported yet");
+    if (!ids_is_zero(o->pg.id) && (rc = api_pg_check_(o->pg, o->bundle)) != RAY_OK)
+        return rc;
+    /* from here on o->runtime_env is the call's canonical environment */
+    const char *canon = NULL;
+    if ((rc = api_renv_call_(o->runtime_env, &canon)) != RAY_OK)
+        return rc;
+    o->runtime_env = canon;
     return RAY_OK;
 }
 
@@ -84,6 +89,12 @@ void api_spec_resources_(struct buf *b, const ray_opts *o)
     mpw_double(b, o->memory);
     api_spec_key_(b, "res");
     mpw_cstr(b, o->resources ? o->resources : "");
+    api_spec_key_(b, "pg"); /* 20 zero bytes: none */
+    mpw_bin(b, o->pg.id, RAY_ID_SIZE);
+    api_spec_key_(b, "bundle");
+    mpw_int(b, ids_is_zero(o->pg.id) ? -1 : o->bundle);
+    api_spec_key_(b, "renv"); /* canonical (api_opts_resolve_), "" for none */
+    mpw_cstr(b, o->runtime_env ? o->runtime_env : "");
 }
 
 /* ---- ray_call ------------------------------------------------------------------- */

@@ -513,7 +513,7 @@ int api_error_payload_decode_(const void *data, size_t size, int *code, char *ms
     if (mpr_array(&r, &n) < 0 || n != 2 || mpr_int(&r, &c) < 0 || mpr_str(&r, &s, &slen) < 0 ||
         !mpr_at_end(&r))
         return -1;
-    *code = (c < 0 && c >= RAY_EAUTH) ? (int)c : RAY_ETASK;
+    *code = (c < 0 && c >= RAY_EPG) ? (int)c : RAY_ETASK;
     if (msglen > 0) {
         size_t k = slen < msglen - 1 ? slen : msglen - 1;
         memcpy(msg, s, k);

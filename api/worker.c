@@ -664,6 +664,8 @@ int api_worker_main(int argc, char **argv)
     }
     const char *name = api_library_name_(lib);
     progress_map();
+    if (api_renv_enter_() < 0)
+        return 2;
     if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == NULL) {
         fprintf(stderr, "ray worker: cannot load job library %s: %s\n", name, api_dlerror_(lib));
         return 2;

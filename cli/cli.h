@@ -6,6 +6,7 @@
 #ifndef RAY_CLI_H
 #define RAY_CLI_H
 
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -98,6 +99,24 @@ int cli_node_next(struct cli_node_conn *nc, struct proto_msg *m, int timeout_ms)
 void cli_node_close(struct cli_node_conn *nc);
 /* `ray status -v`: node ND's activity, asked of it (memory.c). */
 void cli_status_activity(const struct gcs_node *nd, const char *token);
+/* submit_renv.c: check JSON (--runtime-env-json, may be NULL) and pack WDIR
+ * (--working-dir, may be NULL; else JSON's working_dir), appending
+ * *NPAIRS key/value pairs of JOB_SUBMIT options to OPTS. Returns 0, or -1
+ * with ERR naming the flag or key. */
+struct buf;
+int cli_submit_renv(const char *json, const char *wdir, struct buf *opts, int *npairs, char *err,
+                    size_t errlen);
+/* status_pg.c: placement groups in `ray status`. Add to RESERVED[i] what the
+ * live groups reserve on NODES[i]. */
+struct gcs_sync;
+struct res_set;
+void cli_status_pg_reserved(struct gcs_sync *gs, const struct gcs_node *nodes, size_t n,
+                            struct res_set *reserved);
+/* Add to PGFREE, per resource, what the groups on a node with free AVAIL
+ * have free (its "<R>_group_<tag>" entries). */
+void cli_status_pg_free(const struct res_set *avail, struct res_set *pgfree);
+/* Print the groups waiting for a place to OUT; returns how many. */
+int cli_status_pg_pending(FILE *out, struct gcs_sync *gs);
 
 /* `ray status` into OUT for cluster TG (-v: VERBOSE; its per-node activity
  * still goes to stdout). Returns 0, or 1 after a one-line error on stderr. */

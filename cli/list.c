@@ -246,12 +246,12 @@ static int list_pgs(struct gcs_sync *gs, struct table *t)
     if (gcs_sync_pgs(gs, &v, &n) < 0)
         return -1;
     static const char *cols[] = { "placement_group_id", "name", "strategy", "state", "bundles",
-                                  "job" };
-    t->ncols = 6;
+                                  "nodes", "job" };
+    t->ncols = 7;
     memcpy(t->cols, cols, sizeof cols);
     for (size_t i = 0; i < n; i++) {
         const char *row[] = { v[i].pg_id, v[i].name, v[i].strategy, v[i].state, v[i].bundles,
-                              v[i].job };
+                              v[i].nodes ? v[i].nodes : "", v[i].job };
         table_row(t, row);
     }
     gcs_pg_array_free(v, n);

@@ -17,9 +17,18 @@
 #include <string.h>
 #include <time.h>
 
-static void print_usage_line(FILE *out, const char *name, int64_t used, int64_t total)
+static void print_usage_line(FILE *out, const char *name, int64_t used, int64_t total,
+                             int64_t reserved, int64_t pg_free)
 {
     double u = (double)used / RES_SCALE, t = (double)total / RES_SCALE;
+    if (reserved > 0) {
+        int64_t pu = reserved - pg_free;
+        if (pu < 0)
+            pu = 0;
+        fprintf(out, " %.1f/%.1f %s (%.1f used of %.1f reserved in placement groups)\n", u, t,
+                name, (double)pu / RES_SCALE, (double)reserved / RES_SCALE);
+        return;
+    }
     if (strcmp(name, RES_MEMORY) == 0 || strcmp(name, RES_OBJECT_STORE_MEMORY) == 0) {
         char a[32], b[32];
         cli_fmt_bytes(u, a, sizeof a);
@@ -31,8 +40,11 @@ static void print_usage_line(FILE *out, const char *name, int64_t used, int64_t 
 }
 
 /* used = total - available, per resource of TOTAL. node:<ip> entries are skipped. */
-static void print_usage(FILE *out, const struct res_set *total, const struct res_set *avail)
+static void print_usage(FILE *out, const struct res_set *total, const struct res_set *avail,
+                        const struct res_set *reserved)
 {
+    struct res_set pgfree = RES_SET_INIT;
+    cli_status_pg_free(avail, &pgfree);
     for (size_t i = 0; i < total->n; i++) {
         const char *name = total->e[i].name;
         if (strncmp(name, "node:", 5) == 0)
@@ -40,8 +52,10 @@ static void print_usage(FILE *out, const struct res_set *total, const struct res
         int64_t used = total->e[i].amount - res_get(avail, name);
         if (used < 0)
             used = 0;
-        print_usage_line(out, name, used, total->e[i].amount);
+        print_usage_line(out, name, used, total->e[i].amount, res_get(reserved, name),
+                         res_get(&pgfree, name));
     }
+    res_free(&pgfree);
 }
 
 /* Each node keeps its pending demands in <p>demands:<node> (written by its
@@ -152,6 +166,8 @@ int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose)
     struct res_set total = RES_SET_INIT, avail = RES_SET_INIT;
     struct res_set *tot = xcalloc(n ? n : 1, sizeof *tot), *av = xcalloc(n ? n : 1, sizeof *av);
     bool *ok = xcalloc(n ? n : 1, sizeof *ok);
+    struct res_set *rsv = xcalloc(n ? n : 1, sizeof *rsv), rsv_all = RES_SET_INIT;
+    cli_status_pg_reserved(gs, nodes, n, rsv);
     for (size_t i = 0; i < n; i++) {
         char e[128];
         ok[i] = strcmp(nodes[i].state, "ALIVE") == 0 &&
@@ -160,21 +176,25 @@ int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose)
         if (ok[i]) {
             res_add(&total, &tot[i]);
             res_add(&avail, &av[i]);
+            res_add(&rsv_all, &rsv[i]);
         }
     }
     fprintf(out, "\nResources\n---------------------------------------------------------------\n");
     fprintf(out, "Usage:\n");
-    print_usage(out, &total, &avail);
+    print_usage(out, &total, &avail, &rsv_all);
     for (size_t i = 0; i < n; i++) {
         if (ok[i]) {
             fprintf(out, "\nnode_%s (%s):\n", nodes[i].node_id, nodes[i].address);
-            print_usage(out, &tot[i], &av[i]);
+            print_usage(out, &tot[i], &av[i], &rsv[i]);
             if (verbose)
                 cli_status_activity(&nodes[i], token); /* memory.c */
         }
         res_free(&tot[i]);
         res_free(&av[i]);
+        res_free(&rsv[i]);
     }
+    free(rsv);
+    res_free(&rsv_all);
     free(tot);
     free(av);
     free(ok);
@@ -188,6 +208,7 @@ int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose)
             shown += print_demands(out, gs, nodes[i].node_id);
     if (shown == 0)
         fprintf(out, " (no resource demands)\n");
+    cli_status_pg_pending(out, gs);
     gcs_node_array_free(nodes, n);
     gcs_sync_free(gs);
     return 0;

@@ -195,7 +195,7 @@ static int read_msg(int fd, struct proto_decoder *d, struct proto_msg *m)
 
 int cli_submit(int argc, char **argv)
 {
-    const char *lib = NULL;
+    const char *lib = NULL, *renv_json = NULL, *wdir = NULL;
     struct cli_target tg = { 0 };
     int i = 1;
     if (argc > 1 && cli_is_cluster_yaml(argv[1]))
@@ -212,11 +212,23 @@ int cli_submit(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: ray submit [--address HOST:PORT] [--temp-dir DIR] [--token SECRET]\n"
+                   "                  [--runtime-env-json JSON] [--working-dir DIR]\n"
                    "                  JOB.so [-- ARGS...]\n\n"
                    "Run the job library's ray_main(ARGS) on the cluster, stream its output and\n"
                    "its tasks' output, and exit with ray_main's return value.\n\n"
-                   "Options:\n" CLI_TARGET_HELP);
+                   "Options:\n" CLI_TARGET_HELP
+                   "  --runtime-env-json JSON  the job's runtime_env, as in Ray:\n"
+                   "                           {\"env_vars\": {\"K\": \"V\"}, \"working_dir\": \"DIR\"}\n"
+                   "  --working-dir DIR        pack DIR (100 MiB at most); the job's driver and\n"
+                   "                           workers run in a copy of it on every node\n");
             return 0;
+        } else if (strcmp(argv[i], "--runtime-env-json") == 0 || strcmp(argv[i], "--working-dir") == 0) {
+            if (i + 1 >= argc)
+                return cli_error("submit", "%s needs a value", argv[i]);
+            if (argv[i][2] == 'r')
+                renv_json = argv[++i];
+            else
+                wdir = argv[++i];
         } else if (argv[i][0] == '-')
             return cli_error("submit", "unknown option %s (see ray submit --help)", argv[i]);
         else if (lib == NULL)
@@ -235,14 +247,23 @@ int cli_submit(int argc, char **argv)
         rc = cli_error("submit", "%s", err);
         goto out;
     }
+    struct buf renv_opts = BUF_INIT;
+    int renv_pairs = 0;
+    if (cli_submit_renv(renv_json, wdir, &renv_opts, &renv_pairs, err, sizeof err) < 0) {
+        buf_free(&renv_opts);
+        rc = cli_error("submit", "%s", err);
+        goto out;
+    }
     fd = connect_head(&tg, token, sizeof token, err, sizeof err);
     if (fd < 0) {
         rc = cli_error("submit", "%s", err);
         goto out;
     }
-    mpw_map(&opts, 1);
+    mpw_map(&opts, 1 + (uint32_t)renv_pairs);
     mpw_cstr(&opts, "entrypoint");
     mpw_cstr(&opts, lib);
+    buf_append(&opts, renv_opts.data ? renv_opts.data : "", renv_opts.len);
+    buf_free(&renv_opts);
     struct buf hello = BUF_INIT;
     mpw_map(&hello, 0);
     proto_pack(&frame, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)PROTO_ROLE_CLI, token,

@@ -26,6 +26,7 @@
  *  400-499  actors              500-599  jobs and logs
  *  600-699  node to node (object transfer, spillback)
  *  700-799  observability (logs, node state, timeline events)
+ *  800-849  placement groups and runtime environments (620-629 node to node)
  */
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
@@ -106,6 +107,11 @@ enum proto_role {
     X(NODE_ACTOR_CALL, 612, "v", "spec")                                                   \
     X(NODE_JOB_LOG, 613, "sus", "job stream line")                                        \
     X(NODE_ACTOR_KILL, 614, "Ib", "actor_id no_restart")                                         \
+    /* 620-629: placement groups between nodes (daemon/pg.c) */                           \
+    X(NODE_PG_PREPARE, 620, "Iuus", "pg_id attempt bundle resources")                    \
+    X(NODE_PG_PREPARED, 621, "Iuui", "pg_id attempt bundle status")                      \
+    X(NODE_PG_COMMIT, 622, "Iu", "pg_id attempt")                                         \
+    X(NODE_PG_RELEASE, 623, "Iub", "pg_id attempt removed")                               \
     /* 700-799: observability (daemon/observe.c) */                                       \
     X(LOG_LIST_REQ, 700, "u", "reqid")                                                    \
     X(LOG_LIST, 701, "uv", "reqid files")                                                 \
@@ -113,7 +119,14 @@ enum proto_role {
     X(LOG_DATA, 703, "uiys", "reqid status data message")                                 \
     X(NODE_STATS_REQ, 704, "uu", "reqid max_objects")                                     \
     X(NODE_STATS, 705, "uv", "reqid stats")                                               \
-    X(EVENTS, 706, "y", "batch")
+    X(EVENTS, 706, "y", "batch")                                                          \
+    /* 800-849: placement groups (daemon/pg.c; a node forwards them to the head) */       \
+    X(PG_CREATE, 800, "uv", "reqid spec")                                                 \
+    X(PG_REPLY, 801, "uis", "reqid status message")                                       \
+    X(PG_WAIT, 802, "uI", "reqid pg_id")                                                  \
+    X(PG_REMOVE, 803, "uI", "reqid pg_id")                                                \
+    X(PG_LOOKUP, 804, "us", "reqid name")                                                 \
+    X(PG_LOOKUP_OK, 805, "uiIus", "reqid status pg_id bundles message")
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -17,6 +17,8 @@
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
+#include "daemon/pg.h"
+#include "sched/pg_policy.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -423,8 +425,14 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
         a->cls = xstrdup(rec->class_name[0] ? rec->class_name : "?");
     }
     if (strcmp(rec->state, "DEAD") == 0) {
-        if (!a->owner)
+        /* its owner restarts it when its node dies; dead on a live node
+         * (killed, its placement group removed) it is dead for the owner too */
+        struct cluster_node *hn = cluster_find(rt, rec->node);
+        bool node_alive = hn && hn->alive;
+        if (!a->owner || node_alive) {
+            a->no_restart = true;
             actor_die(rt, a, rec->death_cause[0] ? rec->death_cause : "is dead");
+        }
         return;
     }
     if (strcmp(rec->state, "ALIVE") != 0)
@@ -683,6 +691,15 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
         .death_cause = "", .port = rt->n->tcp_port, .restarts = 0,
         .max_restarts = a->max_restarts, .detached = a->detached,
     };
+    char why[300];
+    if (pg_known_bad(rt, &f, why, sizeof why)) {
+        gcs_actor_put(rt->n->gcs, &rec, NULL, NULL);
+        if (f.reqid)
+            conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EPG, why);
+        a->no_restart = true;
+        actor_die(rt, a, why);
+        return 0;
+    }
     if (a->name) {
         struct create_ctx *ctx = xcalloc(1, sizeof *ctx);
         ctx->rt = rt;
@@ -697,6 +714,39 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
         conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_OK, "");
     actor_start(rt, a);
     return 0;
+}
+
+static bool demand_in_tag(const struct res_set *d, const char *tag)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (pg_policy_is_group_res(d->e[i].name, tag))
+            return true;
+    return false;
+}
+
+void actors_kill_pg(struct runtime *rt, const char *tag)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    char why[200];
+    snprintf(why, sizeof why, "its placement group (%s) was removed", tag);
+    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+        struct actor *a = s->val;
+        pos++;
+        if (a->remote || a->state == ACTOR_DEAD || !demand_in_tag(&a->demand, tag))
+            continue;
+        a->no_restart = true;
+        if (a->worker) {
+            if (a->death == NULL)
+                a->death = xstrdup(why);
+            a->killed = true;
+            workers_kill(rt, a->worker);
+        } else {
+            if (a->create) /* queued: tasks_fail_where dropped it first */
+                a->create = NULL;
+            actor_die(rt, a, why);
+        }
+    }
 }
 
 /* A call of an actor arrives here, from a client of this node (JOB is its

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
+#include "daemon/pg.h"
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
@@ -94,6 +95,7 @@ void cluster_node_dead(struct runtime *rt, const char *hex)
     }
     objmgr_node_dead(rt, hex);
     spill_node_dead(rt, hex);
+    pg_node_dead(rt, hex);
     tasks_schedule(rt);
 }
 

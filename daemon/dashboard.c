@@ -50,6 +50,7 @@
 #define DASH_MAX_BODY (PROTO_MAX_FRAME - (1u << 20))
 #define DASH_MAX_JOBS 1000
 #define DASH_SD_MS 2000
+#define DASH_DEFAULT_PORT 8265 /* config.c's default; busy: a free port instead */
 #define DASH_SUBMIT_TIMEOUT_MS 15000
 
 /* A job submitted through the API. */
@@ -1080,6 +1081,15 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
     evhttp_set_gencb(d->http, on_request, d);
     struct evhttp_bound_socket *bs =
         evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)n->cfg->dashboard_port);
+    if (bs == NULL && errno == EADDRINUSE && n->cfg->dashboard_port == DASH_DEFAULT_PORT) {
+        /* another cluster on this machine has the default port: the head
+         * still starts, its dashboard on a free port (node.info and the
+         * log say which; `ray dashboard-url`-style lookups read node.info) */
+        log_warnx("dashboard: port %d on %s is in use (another cluster on this machine?): "
+                  "serving on a free port instead; pass --dashboard-port to choose",
+                  DASH_DEFAULT_PORT, host);
+        bs = evhttp_bind_socket_with_handle(d->http, host, 0);
+    }
     if (bs == NULL) {
         snprintf(err, errlen, "dashboard: cannot listen on %s:%d: %s (--dashboard-port, "
                               "--dashboard-host)", host, n->cfg->dashboard_port, strerror(errno));

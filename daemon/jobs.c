@@ -18,6 +18,7 @@
  * then unlinks and frees it.
  */
 #include "daemon/runtime_internal.h"
+#include "common/runtime_env.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
@@ -53,6 +54,9 @@ struct pending {
     char **argv;                 /* submit: job arguments (owned) */
     int argc;
     char *entrypoint;            /* submit: options.entrypoint or NULL (owned) */
+    char *renv;                  /* submit: options.runtime_env (canonical) or NULL (owned) */
+    void *wd;                    /* submit: options.working_dir, the packed directory (owned) */
+    size_t wdlen;
     bool stop;                   /* JOB_STOP arrived before the job started */
     struct pending *next, *prev;
 };
@@ -82,6 +86,8 @@ static void pending_free(struct pending *p)
         free(p->argv[i]);
     free(p->argv);
     free(p->entrypoint);
+    free(p->renv);
+    free(p->wd);
     free(p);
 }
 
@@ -145,6 +151,7 @@ static void job_destroy(struct runtime *rt, struct job *j)
         event_free(j->kill_timer);
     free(j->lib_path);
     free(j->entrypoint);
+    free(j->renv);
     if (j->logf)
         fclose(j->logf);
     free(j);
@@ -269,8 +276,17 @@ static int driver_spawn(struct runtime *rt, struct job *j, char **args, int narg
                         size_t errlen)
 {
     struct node *n = rt->n;
-    char *set[8];
+    char **extra = NULL;
+    size_t nextra = 0;
+    if (renv_worker_env(rt, j->renv, &extra, &nextra) != 0) {
+        snprintf(err, errlen, "bad runtime_env");
+        return -1;
+    }
+    char **set = xcalloc(8 + nextra, sizeof *set);
     int k = 0;
+    for (size_t i = 0; i < nextra; i++)
+        set[k++] = extra[i];
+    free(extra);
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
     set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
@@ -284,6 +300,7 @@ static int driver_spawn(struct runtime *rt, struct job *j, char **args, int narg
     char **env = workers_env_build_((const char *const *)set, unset);
     for (int i = 0; i < k; i++)
         free(set[i]);
+    free(set);
     const char **argv = xcalloc((size_t)nargs + 3, sizeof *argv);
     argv[0] = "rayd";
     argv[1] = "--driver";
@@ -517,6 +534,23 @@ static void submit_number_cb(void *arg, const struct gcs_reply *r)
     }
     struct job *j = job_new(rt, num);
     j->entrypoint = p->entrypoint ? xstrdup(p->entrypoint) : NULL;
+    j->renv = p->renv ? xstrdup(p->renv) : NULL;
+    if (p->renv) {
+        /* the packed working directory it names, here and in the function table */
+        struct renv e = RENV_INIT;
+        renv_parse(p->renv, strlen(p->renv), RENV_INTERNAL, &e, NULL, 0);
+        bool bad = e.working_dir_hash &&
+                   (p->wd == NULL ||
+                    renv_store_working_dir(rt, e.working_dir_hash, p->wd, p->wdlen, true) < 0);
+        renv_free(&e);
+        if (bad) {
+            conn_fail(c, RAY_EINVAL, "runtime_env.working_dir: the packed directory is missing or "
+                      "does not match its hash");
+            job_destroy(rt, j);
+            pending_free(p);
+            return;
+        }
+    }
     if (jobs_set_library(rt, j, p->lib, p->liblen) < 0) {
         conn_fail(c, RAY_EINVAL, "cannot store the job library on node %.8s", rt->n->hex);
         job_destroy(rt, j);
@@ -593,6 +627,32 @@ static int submit_parse(struct pending *p, const struct proto_msg *m, char *err,
                 }
                 free(p->entrypoint);
                 p->entrypoint = xstrndup(v, vlen);
+            } else if (klen == 11 && memcmp(k, "runtime_env", 11) == 0) {
+                struct renv e = RENV_INIT;
+                char why[200] = "not a string";
+                if (mpr_str(&r, &v, &vlen) < 0 ||
+                    renv_parse(v, vlen, RENV_INTERNAL, &e, why, sizeof why) != RENV_OK) {
+                    snprintf(err, errlen, "option runtime_env: %s", why);
+                    renv_free(&e);
+                    return -1;
+                }
+                free(p->renv);
+                p->renv = renv_canonical(&e);
+                if (p->renv && p->renv[0] == '\0') {
+                    free(p->renv);
+                    p->renv = NULL;
+                }
+                renv_free(&e);
+            } else if (klen == 11 && memcmp(k, "working_dir", 11) == 0) {
+                const void *b;
+                size_t blen;
+                if (mpr_bin(&r, &b, &blen) < 0) {
+                    snprintf(err, errlen, "option working_dir must be bytes (a tar)");
+                    return -1;
+                }
+                free(p->wd);
+                p->wd = xmemdup(b, blen);
+                p->wdlen = blen;
             } else if (mpr_skip(&r) < 0) {
                 snprintf(err, errlen, "bad job options");
                 return -1;

@@ -12,6 +12,7 @@
 #include "common/xmalloc.h"
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
+#include "daemon/pg.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -322,6 +323,7 @@ struct runtime *runtime_new(struct node *n)
     cluster_init(rt);
     objmgr_init(rt);
     spill_init(rt);
+    pg_init(rt);
     observe_init(rt);
     return rt;
 }
@@ -346,6 +348,7 @@ void runtime_free(struct runtime *rt)
      * both after they were freed, under ASan at a ray stop mid-task) */
     taskrec_free(rt);
     observe_free(rt);
+    pg_free(rt);
     spill_free(rt);
     objmgr_free(rt);
     jobs_free(rt);

@@ -94,6 +94,8 @@ struct task {
     long long rec_due_ms;   /* when the write held back is due */
     struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
+    bool pg_removed;        /* killed because its placement group was removed (pg.c) */
+    char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
 };
 
 /* ---- workers -------------------------------------------------------------- */
@@ -127,6 +129,7 @@ struct worker {
     bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
     int exit_status;
     long long exited_ms;
+    char *renv;              /* the runtime_env it was started with (NULL: none) */
     struct worker *next, *prev;
 };
 
@@ -182,6 +185,7 @@ struct job {
     void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
+    char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
     struct job *next, *prev;
 };
 
@@ -249,6 +253,7 @@ struct runtime {
     bool cluster_synced;         /* the whole table was listed once */
     struct objmgr *om;          /* object transfers (objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
+    struct pgs *pgs;            /* placement groups (pg.c) */
     bool stopping;
 };
 
@@ -290,6 +295,17 @@ void spill_node_dead(struct runtime *rt, const char *hex);
 void spill_push_returns(struct runtime *rt, struct task *t);
 /* Job J ended here: forget what it sent away; tell other nodes (origin side). */
 void spill_job_ended(struct runtime *rt, struct job *j);
+/* Head (pg.c): send a task or actor constructor (KIND 0/1) that waited for
+ * its placement group through the global scheduler again. */
+void spill_route_again(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                       const char *origin, const char *lib);
+/* Head (pg.c): fail a task (KIND 0) that reached the global scheduler with
+ * CODE and MSG, here: its returns become ERROR objects its submitter
+ * fetches; an actor constructor (KIND 1) is logged and dropped. */
+void spill_fail_here(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                     const char *origin, const char *lib, int code, const char *msg);
+/* A warning LINE (STREAM 2: stderr) for job NUM's driver, on whichever node it is. */
+void spill_job_log_to_origin(struct runtime *rt, uint32_t num, int stream, const char *line);
 
 /* cluster.c */
 void cluster_init(struct runtime *rt);
@@ -366,6 +382,9 @@ struct spec_fields {
     bool retry_err, detached;
     uint64_t reqid;
     const uint8_t *actor;        /* ACTOR_CALL */
+    const uint8_t *pg;           /* placement group (NULL: none) */
+    const char *renv; size_t renvlen; /* canonical runtime_env ("" none) */
+    int64_t bundle;              /* its bundle index (-1: any) */
 };
 /* Parse SPEC (LEN bytes). Returns 0, or -1 with a one-line reason in ERR. */
 int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, size_t errlen);
@@ -426,6 +445,10 @@ void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *t
 bool tasks_expected_here(struct runtime *rt, const uint8_t *id);
 /* Drop the queued and waiting tasks of job J. */
 void tasks_job_ended(struct runtime *rt, struct job *j);
+/* Fail (CODE, MSG) the queued and waiting tasks MATCH says yes to; actor
+ * constructors among them are dropped (actors_kill_pg ends their actors). */
+void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, void *arg), void *arg,
+                      int code, const char *msg);
 /* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tasks_describe_exit(int status, char *out, size_t outlen);
 
@@ -501,6 +524,9 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
 void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked);
 /* Kill the job's non-detached actors. */
 void actors_job_ended(struct runtime *rt, struct job *j);
+/* Kill, for good, the actors living here in the placement group tagged TAG
+ * (their demand names its resources): the group was removed. */
+void actors_kill_pg(struct runtime *rt, const char *tag);
 /* Try to send queued calls of A. */
 void actors_pump(struct runtime *rt, struct actor *a);
 /* The global scheduler placed the constructor of the actor in SPEC here. */
@@ -518,6 +544,27 @@ void workers_free(struct runtime *rt);
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus);
 /* An idle worker of job J started with GPUS, or NULL. */
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus);
+/* The same for a runtime environment RENV (canonical; NULL or "": none):
+ * workers of different environments are never shared. workers_spawn_env
+ * returns NULL too while the environment's working directory is being
+ * fetched to this node (tasks_schedule runs when it is here). */
+struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor *a,
+                                 const char *gpus, const char *renv);
+struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *gpus,
+                                const char *renv);
+/* True if W runs in environment RENV. */
+bool workers_renv_is(const struct worker *w, const char *renv);
+
+/* runtime_env.c */
+/* The "NAME=value" strings (*EXTRA, *NEXTRA of them; the caller frees each
+ * and the array) a worker of environment RENV gets. Returns 0, 1 when its
+ * working directory is not on this node yet (fetching it; try again), or -1
+ * for a malformed RENV (logged). */
+int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t *nextra);
+/* Keep a packed working directory (LEN BYTES whose SHA-256 is HASH) on this
+ * node, and in the function table with TO_GCS. Returns 0 or -1 (logged). */
+int renv_store_working_dir(struct runtime *rt, const char *hash, const void *bytes, size_t len,
+                           bool to_gcs);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
 /* Say in A's record why it waits for a worker (WHY), or that it no longer

@@ -27,6 +27,7 @@
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/metrics.h"
+#include "daemon/pg.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -103,6 +104,16 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
         res_free(&demand);
         return 0;
     }
+    char pg_target[IDS_HEX_SIZE];
+    const char *target = origin; /* infeasible everywhere: back home, pending there */
+    if (f.pg) {
+        /* a placement group's: to its bundle's node (pg.c), or held or failed there */
+        res_free(&demand);
+        if (pg_route(rt, &f, kind, spec, len, origin, lib, pg_target) != 0)
+            return 0;
+        target = pg_target;
+        goto send;
+    }
     /* the submitting node first, so it wins ties */
     size_t n = rt->nnodes;
     struct sched_candidate *c = xcalloc(n ? n : 1, sizeof *c);
@@ -126,7 +137,6 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
     int pick = kind == 1 ? sched_pick_now(c, k, &demand, local_bytes) : -1;
     if (pick < 0)
         pick = sched_pick(c, k, &demand, local_bytes);
-    const char *target = origin; /* infeasible everywhere: back home, pending there */
     if (pick >= 0) {
         struct cluster_node *cn = &rt->nodes[which[pick]];
         cn->assigned++;
@@ -137,6 +147,7 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
     free(c);
     free(which);
     res_free(&demand);
+send:
     if (kind == 0) {
         /* where it went, for its submitting node to find if that node dies
          * before the task's own records reach the table */
@@ -423,12 +434,61 @@ void spill_job_ended(struct runtime *rt, struct job *j)
     for (size_t i = 0; i < n; i++)
         fwd_free(idmap_del(&rt->sp->fwd, ids[i]));
     free(ids);
+    if (!j->remote)
+        pg_job_ended(rt, j->num);
     if (!j->remote && cluster_alive_others(rt) > 0) {
         char msg[32];
         snprintf(msg, sizeof msg, "%s END", j->hex);
         gcs_command(rt->n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s", gcs_client_prefix(rt->n->gcs),
                     msg);
     }
+}
+
+void spill_route_again(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                       const char *origin, const char *lib)
+{
+    if (global_place(rt, kind, spec, len, origin, lib, 0) == 1) {
+        /* our own actor, to stay here: place it as a route becomes the actor */
+        place_local(rt, kind, spec, len, origin, lib);
+    }
+}
+
+void spill_fail_here(struct runtime *rt, uint64_t kind, const void *spec, size_t len,
+                     const char *origin, const char *lib, int code, const char *msg)
+{
+    struct spec_fields f;
+    char err[200];
+    if (kind != 0 || spec_parse(spec, len, &f, err, sizeof err) < 0) {
+        log_warnx("global scheduler: actor from %.8s dropped: %s", origin, msg);
+        return;
+    }
+    if (idmap_get(&rt->tasks_by_id, f.id))
+        return;
+    struct job *j = job_for(rt, ids_job(f.id), origin, lib);
+    struct task *t = tasks_new(rt, TASK_NORMAL, j, spec, len, err, sizeof err);
+    if (t == NULL) {
+        log_warnx("global scheduler: task from %.8s: %s", origin, err);
+        return;
+    }
+    tasks_fail(rt, t, code, msg);
+    spill_push_returns(rt, t);
+    tasks_destroy(rt, t);
+}
+
+void spill_job_log_to_origin(struct runtime *rt, uint32_t num, int stream, const char *line)
+{
+    struct job *j = rt_job_find(rt, num);
+    if (j && !j->remote) {
+        rt_job_log(rt, j, stream, line, strlen(line));
+        return;
+    }
+    if (j == NULL || !j->origin[0])
+        return;
+    struct conn *c = cluster_conn(rt, j->origin);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08x", num);
+    if (c)
+        conn_send(c, PROTO_NODE_JOB_LOG, hex, (uint64_t)stream, line);
 }
 
 static void jobs_msg(void *arg, const char *suffix, const char *msg, size_t len)
@@ -441,6 +501,8 @@ static void jobs_msg(void *arg, const char *suffix, const char *msg, size_t len)
     memcpy(hex, msg, 8);
     hex[8] = '\0';
     uint32_t num = (uint32_t)strtoul(hex, NULL, 16);
+    if (len >= 12 && memcmp(msg + 8, " END", 4) == 0)
+        pg_job_ended(rt, num);
     struct job *j = rt_job_find(rt, num);
     if (j && j->remote && !j->ending)
         jobs_end(rt, j, "FINISHED");

@@ -21,6 +21,7 @@
 #include "common/xmalloc.h"
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
+#include "daemon/pg.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -54,6 +55,7 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
     memset(f, 0, sizeof *f);
     f->nret = 1;
     f->max_conc = 1;
+    f->bundle = -1;
     struct mpr r;
     uint32_t n;
     mpr_init(&r, spec, len);
@@ -130,6 +132,16 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
             rc = mpr_bool(&r, &f->detached);
         } else if (key_is(k, kl, "reqid")) {
             rc = mpr_uint(&r, &f->reqid);
+        } else if (key_is(k, kl, "pg")) {
+            rc = mpr_bin(&r, &p, &pl);
+            if (rc == 0 && pl != IDS_SIZE)
+                rc = -1;
+            if (rc == 0 && !ids_is_zero(p))
+                f->pg = p;
+        } else if (key_is(k, kl, "bundle")) {
+            rc = mpr_int(&r, &f->bundle);
+        } else if (key_is(k, kl, "renv")) {
+            rc = mpr_str(&r, &f->renv, &f->renvlen);
         } else {
             rc = mpr_skip(&r);
         }
@@ -183,6 +195,10 @@ int spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, 
         res_set_amount(demand, RES_GPU, (int64_t)(f->gpu * RES_SCALE + 0.5));
     if (f->mem > 0)
         res_set_amount(demand, RES_MEMORY, (int64_t)(f->mem * RES_SCALE + 0.5));
+    if (pg_spec_demand(f, demand, err, errlen) < 0) {
+        res_free(demand);
+        return -1;
+    }
     return 0;
 }
 
@@ -262,6 +278,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->nret = kind == TASK_ACTOR_NEW ? 0 : (int)f.nret;
     t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
     t->retry_err = f.retry_err;
+    t->renv = f.renvlen ? xstrndup(f.renv, f.renvlen) : NULL;
     t->submit_ms = net_now_ms();
     t->rec_written = true; /* unless taskrec_submitted says otherwise */
     idmap_put(&rt->tasks_by_id, t->id, t);
@@ -288,6 +305,7 @@ void tasks_destroy(struct runtime *rt, struct task *t)
     taskrec_forget(rt, t);
     free(t->name);
     free(t->fn);
+    free(t->renv);
     buf_free(&t->spec);
     res_free(&t->demand);
     free(t->deps);
@@ -502,6 +520,41 @@ void tasks_dep_ready(struct runtime *rt, struct task *t)
         waiting_remove(rt, t);
         queue_push(rt, t);
         tasks_schedule(rt);
+    }
+}
+
+void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, void *arg), void *arg,
+                      int code, const char *msg)
+{
+    struct task *list = NULL;
+    for (struct shape *s = rt->shapes; s; s = s->next)
+        for (struct task *t = s->head, *next; t; t = next) {
+            next = t->next;
+            if (match(t, arg)) {
+                queue_remove(rt, t);
+                t->next = list;
+                list = t;
+            }
+        }
+    for (struct task *t = rt->waiting_head, *next; t; t = next) {
+        next = t->next;
+        if (match(t, arg)) {
+            waiting_remove(rt, t);
+            t->next = list;
+            list = t;
+        }
+    }
+    while (list) {
+        struct task *t = list;
+        list = t->next;
+        if (t->kind == TASK_ACTOR_NEW) {
+            if (t->actor)
+                t->actor->create = NULL;
+        } else {
+            tasks_fail(rt, t, code, msg);
+            spill_push_returns(rt, t);
+        }
+        tasks_destroy(rt, t);
     }
 }
 
@@ -928,7 +981,8 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
             w->nahead < depth && w->task != NULL && w->task->shape == t->shape &&
             w->nnest == 0 && !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
-            w->gpus[0] == '\0' && (best == NULL || w->nahead < best->nahead))
+            w->gpus[0] == '\0' && workers_renv_is(w, t->renv) &&
+            (best == NULL || w->nahead < best->nahead))
             best = w;
     return best;
 }
@@ -1039,7 +1093,8 @@ static struct worker *nest_target(struct runtime *rt, const struct task *t)
     struct worker *best = NULL;
     for (struct worker *w = rt->workers; w; w = w->next)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w)) {
+            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w) &&
+            workers_renv_is(w, t->renv)) {
             best = w;
             if (w->client->store_id == t->owner)
                 break;
@@ -1136,7 +1191,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
             if (t->kind == TASK_ACTOR_NEW) {
                 /* an actor gets a worker of its own */
                 tasks_hold(rt, t);
-                struct worker *w = workers_spawn(rt, t->job, t->actor, t->gpus);
+                struct worker *w = workers_spawn_env(rt, t->job, t->actor, t->gpus, t->renv);
                 if (w == NULL) {
                     tasks_release(rt, t);
                     if (workers_at_cap(rt))
@@ -1155,7 +1210,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 snprintf(gpus, sizeof gpus, "%s", t->gpus);
                 tasks_release(rt, t);
             }
-            struct worker *w = workers_idle(rt, t->job, gpus);
+            struct worker *w = workers_idle_env(rt, t->job, gpus, t->renv);
             if (w != NULL) {
                 dispatch(rt, t, w);
                 continue;
@@ -1179,7 +1234,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                     if (workers_at_cap(rt))
                         note_cap(rt, t);
                     else
-                        workers_spawn(rt, t->job, NULL, gpus);
+                        workers_spawn_env(rt, t->job, NULL, gpus, t->renv);
                 }
             }
             if (++no_worker >= TASKS_NO_WORKER_MAX)
@@ -1254,6 +1309,14 @@ void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
         return;
     }
     char msg[600];
+    if (t->pg_removed) {
+        snprintf(msg, sizeof msg, "task %s was killed on node %.8s: its placement group was removed",
+                 t->name, rt->n->hex);
+        tasks_fail(rt, t, RAY_EPG, msg);
+        spill_push_returns(rt, t);
+        tasks_destroy(rt, t);
+        return;
+    }
     snprintf(msg, sizeof msg, "task %s failed on node %.8s: its worker died (%s)%s", t->name,
              rt->n->hex, why, t->attempts > 1 ? " on every attempt" : "");
     tasks_fail(rt, t, RAY_EWORKER, msg);
@@ -1331,6 +1394,14 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     t->owner = cl->store_id;
     t->by_task = cl->worker != NULL;
     taskrec_submitted(rt, t);
+    struct spec_fields f;
+    char why[300];
+    if (spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) == 0 &&
+        pg_known_bad(rt, &f, why, sizeof why)) {
+        tasks_fail(rt, t, RAY_EPG, why);
+        tasks_destroy(rt, t);
+        return 0;
+    }
     tasks_enqueue(rt, t);
     return 0;
 }

@@ -361,6 +361,7 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
     rt->nworkers--;
     if (w->job)
         w->job->nworkers--;
+    free(w->renv);
     free(w);
 }
 
@@ -589,6 +590,18 @@ void workers_free(struct runtime *rt)
 
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus)
 {
+    return workers_spawn_env(rt, j, a, gpus, j ? j->renv : NULL);
+}
+
+bool workers_renv_is(const struct worker *w, const char *renv)
+{
+    const char *a = w->renv ? w->renv : "", *b = renv ? renv : "";
+    return strcmp(a, b) == 0;
+}
+
+struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor *a,
+                                 const char *gpus, const char *renv)
+{
     struct node *n = rt->n;
     if (gpus == NULL)
         gpus = "";
@@ -610,14 +623,22 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
         return NULL;
     }
 
+    char **extra = NULL;
+    size_t nextra = 0;
+    if (renv_worker_env(rt, renv, &extra, &nextra) != 0)
+        return NULL; /* being fetched, or malformed (logged) */
     struct worker *w = xcalloc(1, sizeof *w);
     ids_random(w->id, sizeof w->id);
+    w->renv = renv && renv[0] ? xstrdup(renv) : NULL;
     ids_hex(w->id, sizeof w->id, w->hex);
     w->out_fd = w->err_fd = -1;
     snprintf(w->gpus, sizeof w->gpus, "%s", gpus);
 
-    char *set[12];
+    char **set = xcalloc(12 + nextra, sizeof *set);
     int k = 0;
+    for (size_t i = 0; i < nextra; i++)
+        set[k++] = extra[i];
+    free(extra);
     if (a && progress_open(rt, w) == 0)
         set[k++] = xasprintf("RAY_WORKER_PROGRESS=%s", w->progress_name);
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
@@ -636,6 +657,7 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     char **env = workers_env_build_((const char *const *)set, gpus[0] ? NULL : unset_gpu);
     for (int i = 0; i < k; i++)
         free(set[i]);
+    free(set);
     static const char *const argv[] = { "rayd", "--worker", NULL };
     char err[256];
     w->pid = workers_spawn_process_(argv, env, &w->out_fd, &w->err_fd, err, sizeof err);
@@ -643,6 +665,7 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
     if (w->pid < 0) {
         log_error("job %s: cannot start a worker: %s", j->hex, err);
         progress_close(w);
+        free(w->renv);
         free(w);
         return NULL;
     }
@@ -679,11 +702,17 @@ struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a,
 
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus)
 {
+    return workers_idle_env(rt, j, gpus, j ? j->renv : NULL);
+}
+
+struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *gpus,
+                                const char *renv)
+{
     if (gpus == NULL)
         gpus = "";
     for (struct worker *w = rt->workers; w; w = w->next)
         if (w->job == j && w->state == WORKER_IDLE && w->actor == NULL && w->client &&
-            strcmp(w->gpus, gpus) == 0)
+            strcmp(w->gpus, gpus) == 0 && workers_renv_is(w, renv))
             return w;
     return NULL;
 }

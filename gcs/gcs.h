@@ -165,6 +165,7 @@ struct gcs_actor {
 };
 struct gcs_pg {
     char *pg_id, *name, *strategy, *bundles, *state, *job;
+    char *nodes; /* the node of each bundle, ','-separated ("" while not placed) */
 };
 struct gcs_task {
     char *task_id, *job, *name, *state; /* PENDING | RUNNING | FINISHED | FAILED */

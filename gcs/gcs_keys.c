@@ -65,6 +65,7 @@ static const struct gcs_field_ pg_fields[] = {
     F(gcs_pg, "bundles", GCS_F_STR, bundles),
     F(gcs_pg, "state", GCS_F_STR, state),
     F(gcs_pg, "job", GCS_F_STR, job),
+    F(gcs_pg, "nodes", GCS_F_STR, nodes),
 };
 static const struct gcs_field_ task_fields[] = {
     F(gcs_task, "task_id", GCS_F_STR, task_id),

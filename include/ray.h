@@ -37,6 +37,9 @@ enum {
     RAY_ENOMEM = -9,
     RAY_EAUTH = -10
 };
+/* Second wave (SPEC section 12): the placement group was removed, or its
+ * bundle index is invalid. */
+enum { RAY_EPG = -11 };
 /* A static description of CODE ("task failed"); never NULL. */
 const char *ray_strerror(int code);
 /* The calling thread's detail of its last failure, e.g.
@@ -128,6 +131,7 @@ typedef struct {
     const char *address; /* "host:port" of the GCS; NULL: $RAY_ADDRESS, then the local node */
     const char *library; /* the job library workers load (standalone drivers) */
     const char *token;   /* cluster token; NULL: $RAY_TOKEN, then ~/.ray/auth_token */
+    const char *runtime_env; /* the job's Ray runtime_env JSON ({"env_vars": {...}}); NULL: none */
 } ray_config;
 /* Connect this process to a cluster as a driver. NULL: all defaults. A driver
  * started by `ray submit` is already connected; calling it again is a no-op.
@@ -181,6 +185,8 @@ typedef struct {
     bool detached;                     /* actors: outlive the job */
     ray_pg pg;                         /* placement group (all zero: none) */
     int bundle;                        /* bundle index (-1: any) */
+    const char *runtime_env;           /* Ray's runtime_env JSON for this call, merged over the
+                                        * job's variable by variable; NULL: the job's */
 } ray_opts;
 
 #define RAY_OPTS ((ray_opts){ .num_cpus = 1, .num_returns = 1, .max_retries = 3, \
@@ -225,11 +231,24 @@ int ray_actor_lookup(const char *name, ray_actor *out);
 int ray_actor_self(ray_actor *out);
 
 /* ---- placement groups -------------------------------------------------------- */
+/* Bundles are resource strings ("CPU=1,GPU=1"); docs/api.md "Placement groups". */
 typedef enum { RAY_PACK, RAY_SPREAD, RAY_STRICT_PACK, RAY_STRICT_SPREAD } ray_pg_strategy;
+/* Ask the head to reserve N bundles (1..64) under strategy S; returns at
+ * once with *OUT naming the group (PENDING until every bundle is reserved).
+ * NAME (may be NULL) names it cluster-wide. RAY_EINVAL for a bad bundle
+ * string, strategy or a name in use (ray_last_error says which). The group
+ * lives until ray_pg_remove or the end of the job that created it. */
 int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const char *name,
                   ray_pg *out);
+/* Wait up to TIMEOUT_MS (< 0: forever) until every bundle of PG is reserved.
+ * RAY_OK, RAY_ETIMEOUT (not placed yet: `ray status` shows why), RAY_EPG
+ * (removed or unknown). A query to the head, repeated until the deadline. */
 int ray_pg_wait(ray_pg pg, int64_t timeout_ms);
+/* Remove PG: its actors and running tasks are killed (their callers get
+ * RAY_EPG), its reservations freed on every node. Removing twice is RAY_OK. */
 int ray_pg_remove(ray_pg pg);
+/* The live group named NAME, cluster-wide, into *OUT; RAY_ENOTFOUND if none. */
+int ray_pg_lookup(const char *name, ray_pg *out);
 
 /* ---- where am I --------------------------------------------------------------- */
 const char *ray_node_id(void); /* hex ID of this process's node */

@@ -27,7 +27,7 @@ struct buf;
 
 #define RES_SCALE 10000             /* fixed-point units per 1.0 */
 #define RES_NAME_MAX 64             /* longest resource name, in bytes */
-#define RES_MAX_ENTRIES 64          /* most entries in one set */
+#define RES_MAX_ENTRIES 512         /* most entries in one set (placement groups add 4 per bundle) */
 /* Largest amount an entry holds, in units: about 4.6e14 whole units (so byte
  * counts up to ~460 TB fit), and a sum of two amounts never overflows int64. */
 #define RES_AMOUNT_MAX (INT64_MAX / 2 / RES_SCALE * RES_SCALE)

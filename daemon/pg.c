@@ -1,0 +1,1211 @@
+/*
+ * pg.c — placement groups in the node (pg.h, SPEC section 12).
+ *
+ * DESIGN. The head owns every group: clients' PG_CREATE / PG_WAIT /
+ * PG_REMOVE / PG_LOOKUP reach it (a worker node forwards them on its head
+ * connection and routes the answer back to its client). A new group is
+ * PENDING and queued; the head picks nodes for its bundles with
+ * sched/pg_policy.c over its node view, then reserves in two phases: every
+ * chosen node gets NODE_PG_PREPARE per bundle and takes the bundle's
+ * resources out of what it has free (or refuses: its view was stale); when
+ * all said yes the head sends NODE_PG_COMMIT and the nodes turn the held
+ * resources into the bundle's own names (CPU_group_<i>_<tag>, ...), which
+ * only the group's tasks ask for. A refusal, or no answer within
+ * PG_PREPARE_TIMEOUT_MS, releases the attempt everywhere and the group waits
+ * for the next try (every PG_RETRY_MS while any group waits; groups being
+ * rescheduled go first). The head's own node takes part by direct calls.
+ *
+ * Tasks and actors of a group travel the ordinary way: their demand names
+ * the bundle resources, so the submitting node spills them to the head,
+ * where pg_route sends them to the node holding their bundle (parking them
+ * while it is not placed, failing them with RAY_EPG for a removed group or a
+ * bad index). ray_pg_wait is a query the client repeats until its deadline:
+ * the head answers at once, from memory, and never runs a task for it.
+ *
+ * Removal (ray_pg_remove, the creating job's end) sends NODE_PG_RELEASE to
+ * every node: holders give the resources back, fail the group's queued work
+ * with RAY_EPG and kill its running tasks and actors; every node remembers
+ * the group as removed (a bounded tombstone list) so later work of it fails
+ * at once. A dead node's bundles are placed again (RESCHEDULING, then
+ * CREATED) while the other bundles keep what runs in them.
+ *
+ * Records: <p>pg:<id> (gcs_pg_put) with state, bundles and their nodes.
+ * Removed groups stay listed as REMOVED until PG_TOMBSTONES newer removals
+ * push them out. Everything runs on the loop thread.
+ */
+#include "daemon/pg.h"
+
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "gcs/gcs.h"
+#include "ray.h"
+#include "sched/pg_policy.h"
+#include "sched/pg_spec.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_PREPARE_TIMEOUT_MS 3000
+#define PG_RETRY_MS 100
+#define PG_TOMBSTONES 4096
+#define PG_FWD_TIMEOUT_MS 60000
+#define PG_RECORD_DELAY_MS 50
+
+/* PG_WAIT's answer for a group not placed yet (RAY_OK: created). */
+#define PG_WAIT_PENDING 1
+
+enum pg_state { PGS_PENDING, PGS_CREATED, PGS_RESCHEDULING, PGS_REMOVED };
+static const char *const state_names[] = { "PENDING", "CREATED", "RESCHEDULING", "REMOVED" };
+
+/* A task or actor constructor waiting at the head for its bundle. */
+struct parked {
+    uint64_t kind;
+    struct buf spec;
+    char origin[IDS_HEX_SIZE];
+    char lib[65];
+    struct parked *next;
+};
+
+/* A group, at the head. */
+struct pg {
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    char tag[PG_POLICY_TAG_LEN + 1];
+    char *name;              /* NULL: unnamed */
+    int strategy;
+    uint32_t job;
+    enum pg_state state;
+    size_t nb;
+    struct res_set *bundles;
+    char **bundle_text;      /* as the user wrote them, normalised */
+    char (*node)[IDS_HEX_SIZE]; /* committed node of each bundle ("" none) */
+    /* the attempt under way (attempt != 0 while preparing) */
+    uint64_t attempt;
+    char (*trying)[IDS_HEX_SIZE]; /* node of each bundle in this attempt ("" not in it) */
+    int awaiting;
+    bool refused;
+    struct event *timeout;
+    bool warned;             /* infeasible: said once */
+    struct parked *parked, *parked_tail;
+    bool queued;
+    struct pg *qnext;
+    bool rec_queued;         /* its record waits in the write-behind list */
+    struct pg *rec_next;
+    struct runtime *rt;
+};
+
+/* What this node holds of a group. */
+struct held_bundle {
+    int index;
+    uint64_t attempt;
+    bool committed;
+    struct res_set phys;     /* taken from the node's free resources */
+    struct res_set group;    /* added once committed */
+};
+struct held {
+    uint8_t id[IDS_SIZE];
+    char tag[PG_POLICY_TAG_LEN + 1];
+    struct held_bundle *b;
+    size_t n;
+};
+
+/* A client's request forwarded to the head. */
+struct fwdreq {
+    uint64_t reqid;          /* ours, on the head connection */
+    uint64_t client_reqid;
+    struct conn *conn;
+    uint64_t conn_id;
+    uint32_t type;           /* the reply's type */
+    long long sent_ms;
+    struct fwdreq *next;
+};
+
+struct pgs {
+    struct idmap live;       /* head: id -> struct pg (not removed) */
+    struct idmap removed;    /* every node: tombstones, id -> (void *)1 */
+    uint8_t (*tomb)[IDS_SIZE];
+    size_t ntomb, tomb_next;
+    struct pg *queue;        /* head: groups waiting for a place, rescheduled first */
+    struct event *retry_ev;
+    struct idmap held;       /* every node: id -> struct held */
+    struct fwdreq *fwd;
+    uint64_t next_fwd;
+    uint64_t next_attempt;
+    struct pg *rec_head;     /* records to write (pg_record) */
+    struct event *rec_ev;
+};
+
+static struct pgs *P(struct runtime *rt)
+{
+    return rt->pgs;
+}
+
+static bool is_head(struct runtime *rt)
+{
+    return rt->n->is_head;
+}
+
+/* ---- tombstones ----------------------------------------------------------------- */
+
+static void tomb_add(struct runtime *rt, const uint8_t *id)
+{
+    struct pgs *p = P(rt);
+    if (idmap_get(&p->removed, id))
+        return;
+    if (p->ntomb == PG_TOMBSTONES) {
+        uint8_t *old = p->tomb[p->tomb_next];
+        idmap_del(&p->removed, old);
+        if (is_head(rt)) {
+            char hex[IDS_HEX_SIZE];
+            gcs_pg_remove(rt->n->gcs, ids_hex(old, IDS_SIZE, hex));
+        }
+    } else {
+        p->ntomb++;
+    }
+    memcpy(p->tomb[p->tomb_next], id, IDS_SIZE);
+    p->tomb_next = (p->tomb_next + 1) % PG_TOMBSTONES;
+    idmap_put(&p->removed, id, (void *)1);
+}
+
+/* ---- the node's part: prepared and committed bundles ------------------------------ */
+
+static struct held *held_get(struct runtime *rt, const uint8_t *id, bool make)
+{
+    struct held *h = idmap_get(&P(rt)->held, id);
+    if (h == NULL && make) {
+        h = xcalloc(1, sizeof *h);
+        memcpy(h->id, id, IDS_SIZE);
+        pg_policy_tag(id, h->tag);
+        idmap_put(&P(rt)->held, id, h);
+    }
+    return h;
+}
+
+/* Drop the entries of the group tagged TAG from S. */
+static void strip_tag(struct res_set *s, const char *tag)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (pg_policy_is_group_res(s->e[i].name, tag)) {
+            free(s->e[i].name);
+            continue;
+        }
+        s->e[k++] = s->e[i];
+    }
+    s->n = k;
+}
+
+/* Reserve bundle INDEX (RES) of group ID for ATTEMPT. Returns RAY_OK or -1. */
+static int node_prepare(struct runtime *rt, const uint8_t *id, uint64_t attempt, int index,
+                        const char *res)
+{
+    if (idmap_get(&P(rt)->removed, id))
+        return -1;
+    struct res_set phys = RES_SET_INIT;
+    char err[200];
+    if (res_parse(&phys, res, err, sizeof err) < 0) {
+        log_warnx("placement group bundle \"%s\": %s", res, err);
+        return -1;
+    }
+    struct held *h = held_get(rt, id, true);
+    for (size_t i = 0; i < h->n; i++)
+        if (h->b[i].index == index) { /* already ours (a repeated prepare) */
+            res_free(&phys);
+            return h->b[i].committed ? RAY_OK : (h->b[i].attempt == attempt ? RAY_OK : -1);
+        }
+    if (!res_fits(&rt->n->avail, &phys)) {
+        res_free(&phys);
+        if (h->n == 0) {
+            idmap_del(&P(rt)->held, id);
+            free(h);
+        }
+        return -1;
+    }
+    res_sub(&rt->n->avail, &phys);
+    h->b = xreallocarray(h->b, h->n + 1, sizeof *h->b);
+    struct held_bundle *b = &h->b[h->n++];
+    memset(b, 0, sizeof *b);
+    b->index = index;
+    b->attempt = attempt;
+    b->phys = phys;
+    return RAY_OK;
+}
+
+static void node_commit(struct runtime *rt, const uint8_t *id, uint64_t attempt)
+{
+    struct held *h = held_get(rt, id, false);
+    if (h == NULL)
+        return;
+    for (size_t i = 0; i < h->n; i++) {
+        struct held_bundle *b = &h->b[i];
+        if (b->committed || b->attempt != attempt)
+            continue;
+        res_init(&b->group);
+        if (pg_policy_bundle_res(&b->phys, b->index, h->tag, &b->group) < 0)
+            log_warnx("placement group %s: bundle %d: names too long", h->tag, b->index);
+        res_add(&rt->n->total, &b->group);
+        res_add(&rt->n->avail, &b->group);
+        b->committed = true;
+    }
+    tasks_schedule(rt);
+}
+
+static bool task_in_tag(const struct task *t, void *arg)
+{
+    for (size_t i = 0; i < t->demand.n; i++)
+        if (pg_policy_is_group_res(t->demand.e[i].name, arg))
+            return true;
+    return false;
+}
+
+/* The group's running tasks and actors here: kill them (removal). */
+static void kill_group_work(struct runtime *rt, const char *tag)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "its placement group (%s) was removed", tag);
+    tasks_fail_where(rt, task_in_tag, (void *)tag, RAY_EPG, msg);
+    for (struct worker *w = rt->workers; w; w = w->next) {
+        if (w->state == WORKER_DEAD || w->actor)
+            continue;
+        if (w->task && task_in_tag(w->task, (void *)tag)) {
+            w->task->retries_left = 0;
+            w->task->pg_removed = true;
+            workers_kill(rt, w);
+        }
+    }
+    actors_kill_pg(rt, tag);
+}
+
+/* Give back what ATTEMPT (0: every attempt, committed bundles too) of group
+ * ID holds here; REMOVED: the group is gone (kill its work, remember it). */
+static void node_release(struct runtime *rt, const uint8_t *id, uint64_t attempt, bool removed)
+{
+    struct held *h = held_get(rt, id, false);
+    if (removed)
+        tomb_add(rt, id);
+    char tag[PG_POLICY_TAG_LEN + 1];
+    pg_policy_tag(id, tag);
+    if (removed)
+        kill_group_work(rt, tag);
+    if (h == NULL)
+        return;
+    size_t k = 0;
+    bool any_committed = false;
+    for (size_t i = 0; i < h->n; i++) {
+        struct held_bundle *b = &h->b[i];
+        if (attempt != 0 && (b->committed || b->attempt != attempt)) {
+            h->b[k++] = *b;
+            continue;
+        }
+        any_committed |= b->committed;
+        res_add(&rt->n->avail, &b->phys);
+        res_free(&b->phys);
+        res_free(&b->group);
+    }
+    h->n = k;
+    if (any_committed && k == 0) {
+        /* running work's share comes back when it ends; drop the names now */
+        strip_tag(&rt->n->total, h->tag);
+        strip_tag(&rt->n->avail, h->tag);
+    } else if (any_committed) {
+        log_warnx("placement group %s: partial release of committed bundles", h->tag);
+    }
+    if (h->n == 0) {
+        idmap_del(&P(rt)->held, id);
+        free(h->b);
+        free(h);
+    }
+    tasks_schedule(rt);
+}
+
+/* Work that ended after its group's release gave its bundle resources back
+ * to names that are gone: drop them again (called on the tick). */
+static void sweep_stale(struct runtime *rt)
+{
+    for (size_t i = 0; i < rt->n->avail.n; i++) {
+        const char *name = rt->n->avail.e[i].name;
+        if (!pg_policy_is_group_res(name, NULL))
+            continue;
+        size_t len = strlen(name);
+        if (len < PG_POLICY_TAG_LEN)
+            continue;
+        const char *tag = name + len - PG_POLICY_TAG_LEN;
+        if (!res_has(&rt->n->total, name)) {
+            char t[PG_POLICY_TAG_LEN + 1];
+            memcpy(t, tag, sizeof t);
+            strip_tag(&rt->n->avail, t);
+            i = (size_t)-1; /* start over: the set changed */
+        }
+    }
+}
+
+static int h_node_prepare(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    char res[1024];
+    snprintf(res, sizeof res, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
+    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
+    int rc = node_prepare(rt, id, m->f[1].as.u, (int)m->f[2].as.u, res);
+    conn_send(c, PROTO_NODE_PG_PREPARED, id, m->f[1].as.u, m->f[2].as.u, (int64_t)rc);
+    return 0;
+}
+
+static int h_node_commit(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    node_commit(arg, (const uint8_t *)m->f[0].as.s.ptr, m->f[1].as.u);
+    return 0;
+}
+
+static int h_node_release(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    node_release(arg, (const uint8_t *)m->f[0].as.s.ptr, m->f[1].as.u, m->f[2].as.b);
+    return 0;
+}
+
+/* ---- the head: groups ------------------------------------------------------------------ */
+
+static void pg_record_now(struct runtime *rt, struct pg *g)
+{
+    struct buf bundles = BUF_INIT, nodes = BUF_INIT;
+    for (size_t i = 0; i < g->nb; i++) {
+        if (i) {
+            buf_append(&bundles, ";", 1);
+            buf_append(&nodes, ",", 1);
+        }
+        buf_append(&bundles, g->bundle_text[i], strlen(g->bundle_text[i]));
+        buf_append(&nodes, g->node[i], strlen(g->node[i]));
+    }
+    buf_append(&bundles, "", 1);
+    buf_append(&nodes, "", 1);
+    char job[16];
+    snprintf(job, sizeof job, "%08x", g->job);
+    struct gcs_pg rec = { .pg_id = g->hex, .name = g->name ? g->name : "",
+                          .strategy = (char *)pg_strategy_name(g->strategy),
+                          .bundles = bundles.data, .state = (char *)state_names[g->state],
+                          .job = job, .nodes = nodes.data };
+    gcs_pg_put(rt->n->gcs, &rec, NULL, NULL);
+    buf_free(&bundles);
+    buf_free(&nodes);
+}
+
+/* A record written behind: the latest state of a group (or the last one of
+ * a removed group), written within PG_RECORD_DELAY_MS; a group made and
+ * removed meanwhile costs one write, not three. */
+static void record_flush(struct runtime *rt);
+
+static void pg_record(struct runtime *rt, struct pg *g)
+{
+    struct pgs *p = P(rt);
+    if (g->rec_queued)
+        return;
+    g->rec_queued = true;
+    g->rec_next = p->rec_head;
+    p->rec_head = g;
+    if (!evtimer_pending(p->rec_ev, NULL)) {
+        struct timeval tv = { 0, PG_RECORD_DELAY_MS * 1000 };
+        evtimer_add(p->rec_ev, &tv);
+    }
+}
+
+static void pg_destroy(struct pg *g);
+
+static void record_flush(struct runtime *rt)
+{
+    struct pgs *p = P(rt);
+    struct pg *g = p->rec_head;
+    p->rec_head = NULL;
+    while (g) {
+        struct pg *next = g->rec_next;
+        g->rec_queued = false;
+        g->rec_next = NULL;
+        pg_record_now(rt, g);
+        if (g->state == PGS_REMOVED)
+            pg_destroy(g); /* kept only for this write */
+        g = next;
+    }
+}
+
+static void record_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    record_flush(arg);
+}
+
+static void pg_destroy(struct pg *g)
+{
+    for (size_t i = 0; i < g->nb; i++) {
+        res_free(&g->bundles[i]);
+        free(g->bundle_text[i]);
+    }
+    free(g->bundles);
+    free(g->bundle_text);
+    free(g->node);
+    free(g->trying);
+    free(g->name);
+    if (g->timeout)
+        event_free(g->timeout);
+    while (g->parked) {
+        struct parked *k = g->parked;
+        g->parked = k->next;
+        buf_free(&k->spec);
+        free(k);
+    }
+    free(g);
+}
+
+static void queue_add(struct runtime *rt, struct pg *g, bool front)
+{
+    struct pgs *p = P(rt);
+    if (g->queued)
+        return;
+    g->queued = true;
+    if (front || p->queue == NULL) {
+        g->qnext = p->queue;
+        p->queue = g;
+    } else {
+        struct pg *q = p->queue;
+        while (q->qnext)
+            q = q->qnext;
+        q->qnext = g;
+        g->qnext = NULL;
+    }
+    if (!evtimer_pending(p->retry_ev, NULL)) {
+        struct timeval tv = { 0, PG_RETRY_MS * 1000 };
+        evtimer_add(p->retry_ev, &tv);
+    }
+}
+
+static void queue_remove(struct runtime *rt, struct pg *g)
+{
+    if (!g->queued)
+        return;
+    for (struct pg **pp = &P(rt)->queue; *pp; pp = &(*pp)->qnext)
+        if (*pp == g) {
+            *pp = g->qnext;
+            break;
+        }
+    g->queued = false;
+    g->qnext = NULL;
+}
+
+/* Send a parked or routed task of G to its node. */
+static void send_parked(struct runtime *rt, struct pg *g)
+{
+    struct parked *k = g->parked;
+    g->parked = g->parked_tail = NULL;
+    while (k) {
+        struct parked *next = k->next;
+        spill_route_again(rt, k->kind, k->spec.data, k->spec.len, k->origin, k->lib);
+        buf_free(&k->spec);
+        free(k);
+        k = next;
+    }
+}
+
+/* The node view for the policy: alive nodes; free = last report (own node: exact). */
+static size_t view_build(struct runtime *rt, struct pg_node_view *v)
+{
+    for (size_t i = 0; i < rt->nnodes; i++) {
+        struct cluster_node *cn = &rt->nodes[i];
+        v[i].total = cn->self ? &rt->n->total : &cn->total;
+        v[i].avail = cn->self ? &rt->n->avail : &cn->avail;
+        v[i].alive = cn->alive;
+    }
+    return rt->nnodes;
+}
+
+static void attempt_finish(struct runtime *rt, struct pg *g);
+
+static void attempt_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pg *g = arg;
+    log_warnx("placement group %s: no answer to prepare within %d ms; trying again", g->hex,
+              PG_PREPARE_TIMEOUT_MS);
+    g->refused = true;
+    g->awaiting = 0;
+    attempt_finish(g->rt, g);
+}
+
+/* Release attempt A of G on every node it touched. */
+static void attempt_release(struct runtime *rt, struct pg *g, uint64_t a)
+{
+    for (size_t i = 0; i < g->nb; i++) {
+        if (!g->trying[i][0])
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = strcmp(g->trying[k], g->trying[i]) == 0;
+        if (dup)
+            continue;
+        if (strcmp(g->trying[i], rt->n->hex) == 0) {
+            node_release(rt, g->id, a, false);
+        } else {
+            struct conn *c = cluster_conn(rt, g->trying[i]);
+            if (c)
+                conn_send(c, PROTO_NODE_PG_RELEASE, g->id, a, 0);
+            struct cluster_node *cn = cluster_find(rt, g->trying[i]);
+            if (cn)
+                res_add(&cn->avail, &g->bundles[i]);
+        }
+    }
+}
+
+static void attempt_finish(struct runtime *rt, struct pg *g)
+{
+    if (g->awaiting > 0)
+        return;
+    if (g->timeout)
+        evtimer_del(g->timeout);
+    uint64_t a = g->attempt;
+    g->attempt = 0;
+    if (g->refused) {
+        attempt_release(rt, g, a);
+        for (size_t i = 0; i < g->nb; i++)
+            g->trying[i][0] = '\0';
+        queue_add(rt, g, g->state == PGS_RESCHEDULING);
+        return;
+    }
+    /* commit everywhere */
+    for (size_t i = 0; i < g->nb; i++) {
+        if (!g->trying[i][0])
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = strcmp(g->trying[k], g->trying[i]) == 0;
+        if (!dup) {
+            if (strcmp(g->trying[i], rt->n->hex) == 0) {
+                node_commit(rt, g->id, a);
+            } else {
+                struct conn *c = cluster_conn(rt, g->trying[i]);
+                if (c)
+                    conn_send(c, PROTO_NODE_PG_COMMIT, g->id, a);
+            }
+        }
+        memcpy(g->node[i], g->trying[i], IDS_HEX_SIZE);
+        g->trying[i][0] = '\0';
+    }
+    bool was = g->state == PGS_RESCHEDULING;
+    g->state = PGS_CREATED;
+    log_debug("placement group %s%s%s: %s", g->hex, g->name ? " " : "", g->name ? g->name : "",
+             was ? "rescheduled" : "created");
+    pg_record(rt, g);
+    send_parked(rt, g);
+}
+
+/* Try to place G now. */
+static void pg_try(struct runtime *rt, struct pg *g)
+{
+    if (g->attempt != 0 || g->state == PGS_CREATED || g->state == PGS_REMOVED)
+        return;
+    size_t nn = rt->nnodes;
+    struct pg_node_view *v = xcalloc(nn ? nn : 1, sizeof *v);
+    int *fixed = xcalloc(g->nb, sizeof *fixed), *out = xcalloc(g->nb, sizeof *out);
+    view_build(rt, v);
+    for (size_t b = 0; b < g->nb; b++) {
+        fixed[b] = -1;
+        if (g->node[b][0])
+            for (size_t i = 0; i < nn; i++)
+                if (strcmp(rt->nodes[i].id, g->node[b]) == 0 && rt->nodes[i].alive)
+                    fixed[b] = (int)i;
+    }
+    bool never = false;
+    int rc = pg_policy_place(v, nn, g->bundles, g->nb, g->strategy, fixed, out, &never);
+    free(v);
+    if (rc < 0) {
+        free(fixed);
+        free(out);
+        if (never && !g->warned) {
+            g->warned = true;
+            char line[600];
+            int len = snprintf(line, sizeof line,
+                               "Warning: placement group %s%s%s (%s, %zu bundles) cannot be "
+                               "placed on the cluster's nodes as they are; it stays pending "
+                               "until nodes that fit join (see `ray status`)",
+                               g->hex, g->name ? " " : "", g->name ? g->name : "",
+                               pg_strategy_name(g->strategy), g->nb);
+            log_warnx("%s", line);
+            char job[16];
+            snprintf(job, sizeof job, "%08x", g->job);
+            struct job *j = rt_job_find(rt, g->job);
+            if (j && !j->remote)
+                rt_job_log(rt, j, 2, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+            else
+                spill_job_log_to_origin(rt, g->job, 2, line);
+        }
+        queue_add(rt, g, g->state == PGS_RESCHEDULING);
+        return;
+    }
+    g->attempt = ++P(rt)->next_attempt;
+    g->refused = false;
+    g->awaiting = 0;
+    /* remote prepares first (counted), then our own (answered at once) */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t b = 0; b < g->nb; b++) {
+            if (fixed[b] >= 0)
+                continue;
+            struct cluster_node *cn = &rt->nodes[out[b]];
+            if (cn->self != (pass == 1))
+                continue;
+            if (g->refused)
+                continue;
+            if (cn->self) {
+                if (node_prepare(rt, g->id, g->attempt, (int)b, g->bundle_text[b]) != RAY_OK)
+                    g->refused = true;
+                else
+                    memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
+                continue;
+            }
+            struct conn *c = cluster_conn(rt, cn->id);
+            if (c == NULL || conn_send(c, PROTO_NODE_PG_PREPARE, g->id, g->attempt, (uint64_t)b,
+                                       g->bundle_text[b]) < 0) {
+                g->refused = true;
+                continue;
+            }
+            memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
+            res_sub(&cn->avail, &g->bundles[b]); /* until its next report */
+            g->awaiting++;
+        }
+    free(fixed);
+    free(out);
+    if (g->awaiting > 0) {
+        if (g->timeout == NULL)
+            g->timeout = evtimer_new(rt->n->base, attempt_timeout, g);
+        struct timeval tv = { PG_PREPARE_TIMEOUT_MS / 1000, (PG_PREPARE_TIMEOUT_MS % 1000) * 1000 };
+        evtimer_add(g->timeout, &tv);
+    }
+    attempt_finish(rt, g);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    struct pgs *p = P(rt);
+    struct pg *q = p->queue;
+    p->queue = NULL;
+    while (q) {
+        struct pg *next = q->qnext;
+        q->queued = false;
+        q->qnext = NULL;
+        pg_try(rt, q);
+        q = next;
+    }
+    sweep_stale(rt);
+    /* forwarded requests whose client or head went quiet */
+    long long now = net_now_ms();
+    for (struct fwdreq **pp = &p->fwd; *pp;) {
+        if (now - (*pp)->sent_ms > PG_FWD_TIMEOUT_MS) {
+            struct fwdreq *f = *pp;
+            *pp = f->next;
+            free(f);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    struct timeval tv = { 0, PG_RETRY_MS * 1000 };
+    if (p->queue || p->fwd)
+        evtimer_add(p->retry_ev, &tv);
+    else
+    {
+        struct timeval sec = { 1, 0 }; /* the stale sweep */
+        evtimer_add(p->retry_ev, &sec);
+    }
+}
+
+static int h_node_prepared(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
+    uint64_t a = m->f[1].as.u;
+    struct pg *g = idmap_get(&P(rt)->live, id);
+    if (g == NULL || g->attempt != a) {
+        /* late: that attempt was given up; undo it there */
+        conn_send(c, PROTO_NODE_PG_RELEASE, id, a, 0);
+        return 0;
+    }
+    if (m->f[3].as.i != RAY_OK)
+        g->refused = true;
+    if (g->awaiting > 0)
+        g->awaiting--;
+    attempt_finish(rt, g);
+    return 0;
+}
+
+/* ---- removal ---------------------------------------------------------------------------- */
+
+static void fail_parked(struct runtime *rt, struct pg *g, const char *why)
+{
+    struct parked *k = g->parked;
+    g->parked = g->parked_tail = NULL;
+    while (k) {
+        struct parked *next = k->next;
+        spill_fail_here(rt, k->kind, k->spec.data, k->spec.len, k->origin, k->lib, RAY_EPG, why);
+        buf_free(&k->spec);
+        free(k);
+        k = next;
+    }
+}
+
+static void pg_remove(struct runtime *rt, struct pg *g, const char *why)
+{
+    queue_remove(rt, g);
+    if (g->attempt) {
+        g->refused = true;
+        g->awaiting = 0;
+        if (g->timeout)
+            evtimer_del(g->timeout);
+        attempt_release(rt, g, g->attempt);
+        g->attempt = 0;
+    }
+    g->state = PGS_REMOVED;
+    idmap_del(&P(rt)->live, g->id);
+    /* every node: holders free the bundles, all remember the group is gone */
+    for (size_t i = 0; i < rt->nnodes; i++) {
+        struct cluster_node *cn = &rt->nodes[i];
+        if (!cn->alive || cn->self)
+            continue;
+        bool holder = false;
+        for (size_t b = 0; b < g->nb && !holder; b++)
+            holder = strcmp(g->node[b], cn->id) == 0;
+        if (holder) {
+            struct res_set sum = RES_SET_INIT;
+            for (size_t b = 0; b < g->nb; b++)
+                if (strcmp(g->node[b], cn->id) == 0)
+                    res_add(&sum, &g->bundles[b]);
+            res_add(&cn->avail, &sum); /* until its next report */
+            res_free(&sum);
+        }
+        struct conn *c = cluster_conn(rt, cn->id);
+        if (c)
+            conn_send(c, PROTO_NODE_PG_RELEASE, g->id, (uint64_t)0, 1);
+    }
+    node_release(rt, g->id, 0, true);
+    char msg[300];
+    snprintf(msg, sizeof msg, "placement group %s was removed (%s)", g->hex, why);
+    fail_parked(rt, g, msg);
+    log_debug("placement group %s removed: %s", g->hex, why);
+    if (g->timeout) {
+        event_free(g->timeout);
+        g->timeout = NULL;
+    }
+    pg_record(rt, g); /* frees G once written */
+}
+
+void pg_job_ended(struct runtime *rt, uint32_t num)
+{
+    if (rt->pgs == NULL || !is_head(rt))
+        return;
+    size_t pos = 0;
+    struct idmap_slot *s;
+    struct pg **list = NULL;
+    size_t n = 0;
+    while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
+        pos++;
+        struct pg *g = s->val;
+        if (g->job == num) {
+            list = xreallocarray(list, n + 1, sizeof *list);
+            list[n++] = g;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        pg_remove(rt, list[i], "its job ended");
+    free(list);
+}
+
+void pg_node_dead(struct runtime *rt, const char *hex)
+{
+    if (rt->pgs == NULL || !is_head(rt))
+        return;
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
+        pos++;
+        struct pg *g = s->val;
+        bool lost = false;
+        for (size_t b = 0; b < g->nb; b++)
+            if (strcmp(g->node[b], hex) == 0) {
+                g->node[b][0] = '\0';
+                lost = true;
+            }
+        bool trying = false;
+        for (size_t b = 0; b < g->nb && g->attempt; b++)
+            trying |= strcmp(g->trying[b], hex) == 0;
+        if (trying) {
+            g->refused = true;
+            g->awaiting = 0;
+            attempt_finish(rt, g);
+        }
+        if (lost && g->state == PGS_CREATED) {
+            g->state = PGS_RESCHEDULING;
+            log_warnx("placement group %s: node %.8s died; rescheduling its bundles", g->hex, hex);
+            pg_record(rt, g);
+            queue_add(rt, g, true);
+        }
+    }
+}
+
+/* ---- routing the group's tasks ------------------------------------------------------ */
+
+int pg_spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, size_t errlen)
+{
+    if (f->pg == NULL)
+        return 0;
+    char tag[PG_POLICY_TAG_LEN + 1];
+    pg_policy_tag(f->pg, tag);
+    if (f->bundle < -1 || f->bundle >= PG_MAX_BUNDLES) {
+        snprintf(err, errlen, "placement group bundle index %lld out of range",
+                 (long long)f->bundle);
+        return -1;
+    }
+    if (pg_policy_demand(demand, (int)f->bundle, tag) < 0) {
+        snprintf(err, errlen, "a resource name is too long for a placement group");
+        return -1;
+    }
+    return 0;
+}
+
+bool pg_known_bad(struct runtime *rt, const struct spec_fields *f, char *why, size_t whylen)
+{
+    if (f->pg == NULL || rt->pgs == NULL)
+        return false;
+    char hex[IDS_HEX_SIZE];
+    ids_hex(f->pg, IDS_SIZE, hex);
+    if (idmap_get(&P(rt)->removed, f->pg)) {
+        snprintf(why, whylen, "placement group %s was removed", hex);
+        return true;
+    }
+    struct pg *g = is_head(rt) ? idmap_get(&P(rt)->live, f->pg) : NULL;
+    if (is_head(rt) && g == NULL) {
+        snprintf(why, whylen, "no placement group %s", hex);
+        return true;
+    }
+    if (g && f->bundle >= (int64_t)g->nb) {
+        snprintf(why, whylen, "bundle index %lld out of range: placement group %s has %zu bundles",
+                 (long long)f->bundle, hex, g->nb);
+        return true;
+    }
+    return false;
+}
+
+int pg_route(struct runtime *rt, const struct spec_fields *f, uint64_t kind, const void *spec,
+             size_t len, const char *origin, const char *lib, char target[IDS_HEX_SIZE])
+{
+    char why[300];
+    if (pg_known_bad(rt, f, why, sizeof why)) {
+        spill_fail_here(rt, kind, spec, len, origin, lib, RAY_EPG, why);
+        return 1;
+    }
+    struct pg *g = idmap_get(&P(rt)->live, f->pg);
+    bool ready = g->state == PGS_CREATED || g->state == PGS_RESCHEDULING;
+    if (ready && f->bundle >= 0 && !g->node[f->bundle][0])
+        ready = false;
+    if (ready && f->bundle < 0) {
+        /* any bundle: a node of the group with room for it now, else the first */
+        struct res_set demand = RES_SET_INIT;
+        char err[200];
+        int pick = -1;
+        if (spec_demand(f, &demand, err, sizeof err) == 0)
+            for (size_t b = 0; b < g->nb && pick < 0; b++) {
+                if (!g->node[b][0])
+                    continue;
+                struct cluster_node *cn = cluster_find(rt, g->node[b]);
+                const struct res_set *av = cn == NULL ? NULL : cn->self ? &rt->n->avail : &cn->avail;
+                if (av && res_fits(av, &demand))
+                    pick = (int)b;
+            }
+        res_free(&demand);
+        for (size_t b = 0; b < g->nb && pick < 0; b++)
+            if (g->node[b][0])
+                pick = (int)b;
+        if (pick >= 0) {
+            memcpy(target, g->node[pick], IDS_HEX_SIZE);
+            return 0;
+        }
+        ready = false;
+    }
+    if (ready) {
+        memcpy(target, g->node[f->bundle], IDS_HEX_SIZE);
+        return 0;
+    }
+    struct parked *k = xcalloc(1, sizeof *k);
+    k->kind = kind;
+    buf_append(&k->spec, spec, len);
+    snprintf(k->origin, sizeof k->origin, "%s", origin);
+    snprintf(k->lib, sizeof k->lib, "%s", lib);
+    if (g->parked_tail)
+        g->parked_tail->next = k;
+    else
+        g->parked = k;
+    g->parked_tail = k;
+    return 1;
+}
+
+/* ---- requests from clients ------------------------------------------------------------ */
+
+static void reply(struct conn *c, uint64_t reqid, int status, const char *msg)
+{
+    conn_send(c, PROTO_PG_REPLY, reqid, (int64_t)status, msg ? msg : "");
+}
+
+static struct pg *find_named(struct runtime *rt, const char *name)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
+        pos++;
+        struct pg *g = s->val;
+        if (g->name && strcmp(g->name, name) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+/* PG_CREATE: a new group from SPEC (sched/pg_spec.c decodes it). */
+static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, const void *spec,
+                        size_t len)
+{
+    struct pg_spec ps;
+    char err[600];
+    if (pg_spec_parse(spec, len, &ps, err, sizeof err) < 0) {
+        reply(c, reqid, RAY_EINVAL, err);
+        return;
+    }
+    if (idmap_get(&P(rt)->live, ps.id) || idmap_get(&P(rt)->removed, ps.id)) {
+        pg_spec_free(&ps);
+        reply(c, reqid, RAY_EINVAL, "placement group ID in use");
+        return;
+    }
+    if (ps.name[0] && find_named(rt, ps.name)) {
+        snprintf(err, sizeof err, "a placement group named '%s' already exists", ps.name);
+        pg_spec_free(&ps);
+        reply(c, reqid, RAY_EINVAL, err);
+        return;
+    }
+    struct pg *g = xcalloc(1, sizeof *g);
+    g->rt = rt;
+    memcpy(g->id, ps.id, IDS_SIZE);
+    ids_hex(ps.id, IDS_SIZE, g->hex);
+    pg_policy_tag(ps.id, g->tag);
+    g->name = ps.name[0] ? xstrdup(ps.name) : NULL;
+    g->strategy = ps.strategy;
+    g->job = ids_job(ps.id);
+    g->nb = ps.nb;
+    g->bundles = xcalloc(ps.nb, sizeof *g->bundles);
+    g->bundle_text = xcalloc(ps.nb, sizeof *g->bundle_text);
+    g->node = xcalloc(ps.nb, sizeof *g->node);
+    g->trying = xcalloc(ps.nb, sizeof *g->trying);
+    for (size_t b = 0; b < ps.nb; b++) { /* ownership moves to the group */
+        g->bundles[b] = ps.bundles[b];
+        g->bundle_text[b] = ps.text[b];
+    }
+    g->state = PGS_PENDING;
+    idmap_put(&P(rt)->live, g->id, g);
+    reply(c, reqid, RAY_OK, "");
+    pg_try(rt, g); /* placed at once on the head alone: its record says CREATED */
+    if (g->state == PGS_PENDING)
+        pg_record(rt, g);
+}
+
+static void head_request(struct runtime *rt, struct conn *c, const struct proto_msg *m)
+{
+    uint64_t reqid = m->f[0].as.u;
+    if (m->type == PROTO_PG_CREATE) {
+        head_create(rt, c, reqid, m->f[1].as.s.ptr, m->f[1].as.s.len);
+        return;
+    }
+    if (m->type == PROTO_PG_LOOKUP) {
+        char name[300];
+        snprintf(name, sizeof name, "%.*s", (int)m->f[1].as.s.len, m->f[1].as.s.ptr);
+        struct pg *g = find_named(rt, name);
+        uint8_t zero[IDS_SIZE] = { 0 };
+        if (g == NULL)
+            conn_send(c, PROTO_PG_LOOKUP_OK, reqid, (int64_t)RAY_ENOTFOUND, zero, (uint64_t)0,
+                      "no such placement group");
+        else
+            conn_send(c, PROTO_PG_LOOKUP_OK, reqid, (int64_t)RAY_OK, g->id, (uint64_t)g->nb, "");
+        return;
+    }
+    const uint8_t *id = (const uint8_t *)m->f[1].as.s.ptr;
+    struct pg *g = idmap_get(&P(rt)->live, id);
+    char hex[IDS_HEX_SIZE], msg[200];
+    ids_hex(id, IDS_SIZE, hex);
+    bool gone = idmap_get(&P(rt)->removed, id) != NULL;
+    if (m->type == PROTO_PG_WAIT) {
+        if (g)
+            reply(c, reqid, g->state == PGS_CREATED ? RAY_OK : PG_WAIT_PENDING,
+                  state_names[g->state]);
+        else {
+            snprintf(msg, sizeof msg, "placement group %s %s", hex,
+                     gone ? "was removed" : "is unknown");
+            reply(c, reqid, RAY_EPG, msg);
+        }
+        return;
+    }
+    /* PG_REMOVE: idempotent */
+    if (g)
+        pg_remove(rt, g, "ray_pg_remove");
+    reply(c, reqid, RAY_OK, "");
+}
+
+static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL && c->role != PROTO_ROLE_NODE)
+        return -1;
+    if (is_head(rt)) {
+        head_request(rt, c, m);
+        return 0;
+    }
+    if (cl == NULL) /* a node asking a node that is not the head */
+        return -1;
+    uint32_t rtype = m->type == PROTO_PG_LOOKUP ? PROTO_PG_LOOKUP_OK : PROTO_PG_REPLY;
+    struct cluster_node *head = cluster_head(rt);
+    struct conn *hc = head ? cluster_conn(rt, head->id) : NULL;
+    struct pgs *p = P(rt);
+    uint64_t fid = ++p->next_fwd;
+    int rc = -1;
+    if (hc) {
+        if (m->type == PROTO_PG_CREATE)
+            rc = conn_send(hc, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
+        else if (m->type == PROTO_PG_LOOKUP) {
+            char name[300];
+            snprintf(name, sizeof name, "%.*s", (int)m->f[1].as.s.len, m->f[1].as.s.ptr);
+            rc = conn_send(hc, m->type, fid, name);
+        } else
+            rc = conn_send(hc, m->type, fid, m->f[1].as.s.ptr);
+    }
+    if (rc < 0) {
+        uint8_t zero[IDS_SIZE] = { 0 };
+        if (rtype == PROTO_PG_LOOKUP_OK)
+            conn_send(c, rtype, m->f[0].as.u, (int64_t)RAY_ECONN, zero, (uint64_t)0,
+                      "the head is not reachable");
+        else
+            reply(c, m->f[0].as.u, RAY_ECONN, "the head is not reachable");
+        return 0;
+    }
+    struct fwdreq *f = xcalloc(1, sizeof *f);
+    f->reqid = fid;
+    f->client_reqid = m->f[0].as.u;
+    f->conn = c;
+    f->conn_id = c->id;
+    f->type = rtype;
+    f->sent_ms = net_now_ms();
+    f->next = p->fwd;
+    p->fwd = f;
+    if (!evtimer_pending(p->retry_ev, NULL)) {
+        struct timeval tv = { 0, PG_RETRY_MS * 1000 };
+        evtimer_add(p->retry_ev, &tv);
+    }
+    return 0;
+}
+
+/* The head's answer to a forwarded request: pass it to the client if it is still here. */
+static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_NODE)
+        return -1;
+    struct fwdreq *f = NULL;
+    for (struct fwdreq **pp = &P(rt)->fwd; *pp; pp = &(*pp)->next)
+        if ((*pp)->reqid == m->f[0].as.u) {
+            f = *pp;
+            *pp = f->next;
+            break;
+        }
+    if (f == NULL)
+        return 0;
+    struct conn *to = NULL;
+    for (struct client *cl = rt->clients; cl && !to; cl = cl->next)
+        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
+            to = cl->conn;
+    if (to) {
+        struct proto_msg copy = *m;
+        copy.f[0].as.u = f->client_reqid;
+        struct buf b = BUF_INIT;
+        if (proto_pack_msg(&b, &copy) == 0)
+            conn_send_raw(to, b.data, b.len);
+        buf_free(&b);
+    }
+    free(f);
+    return 0;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+void pg_init(struct runtime *rt)
+{
+    struct pgs *p = xcalloc(1, sizeof *p);
+    p->tomb = xcalloc(PG_TOMBSTONES, sizeof *p->tomb);
+    p->retry_ev = evtimer_new(rt->n->base, retry_cb, rt);
+    p->rec_ev = evtimer_new(rt->n->base, record_cb, rt);
+    rt->pgs = p;
+    struct timeval sec = { 1, 0 };
+    evtimer_add(p->retry_ev, &sec);
+    struct server *s = rt->n->srv;
+    server_on(s, PROTO_PG_CREATE, h_request, rt);
+    server_on(s, PROTO_PG_WAIT, h_request, rt);
+    server_on(s, PROTO_PG_REMOVE, h_request, rt);
+    server_on(s, PROTO_PG_LOOKUP, h_request, rt);
+    server_on(s, PROTO_PG_REPLY, h_reply, rt);
+    server_on(s, PROTO_PG_LOOKUP_OK, h_reply, rt);
+    server_on(s, PROTO_NODE_PG_PREPARE, h_node_prepare, rt);
+    server_on(s, PROTO_NODE_PG_PREPARED, h_node_prepared, rt);
+    server_on(s, PROTO_NODE_PG_COMMIT, h_node_commit, rt);
+    server_on(s, PROTO_NODE_PG_RELEASE, h_node_release, rt);
+}
+
+void pg_free(struct runtime *rt)
+{
+    struct pgs *p = rt->pgs;
+    if (p == NULL)
+        return;
+    record_flush(rt); /* removed groups are freed there; live ones stay in p->live */
+    event_free(p->rec_ev);
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&p->live, &pos)) != NULL) {
+        pos++;
+        pg_destroy(s->val);
+    }
+    idmap_free(&p->live);
+    pos = 0;
+    while ((s = idmap_next(&p->held, &pos)) != NULL) {
+        pos++;
+        struct held *h = s->val;
+        for (size_t i = 0; i < h->n; i++) {
+            res_free(&h->b[i].phys);
+            res_free(&h->b[i].group);
+        }
+        free(h->b);
+        free(h);
+    }
+    idmap_free(&p->held);
+    idmap_free(&p->removed);
+    while (p->fwd) {
+        struct fwdreq *f = p->fwd;
+        p->fwd = f->next;
+        free(f);
+    }
+    free(p->tomb);
+    event_free(p->retry_ev);
+    free(p);
+    rt->pgs = NULL;
+}

@@ -1,0 +1,159 @@
+/*
+ * runtime_env.c — runtime environments in the node (SPEC section 12): what
+ * a worker of a given environment gets at spawn (its env_vars, and where its
+ * working directory is), and the node's copy of packed working directories.
+ *
+ * DESIGN. A call's environment travels in its spec as canonical JSON
+ * (common/runtime_env.h); workers are started with it and pooled by it
+ * (workers.c compares the text), so two environments never share a worker.
+ * A packed working directory (a tar made by `ray submit`) is stored once by
+ * its SHA-256 in the function table like a job library, and once per node
+ * under <session>/runtime_resources/<hash>.tar; a node without it fetches
+ * it from the GCS the first time a worker needs it (the worker waits, no
+ * loop blocking). The worker itself unpacks it into
+ * <session>/runtime_resources/working_dir_files/<hash>/ (api/renv.c) and
+ * runs there.
+ */
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/runtime_env.h"
+#include "common/sha256.h"
+#include "common/xmalloc.h"
+#include "daemon/runtime_internal.h"
+#include "daemon/session.h"
+#include "gcs/gcs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *tar_path(struct runtime *rt, const char *hash)
+{
+    return xasprintf("%s/runtime_resources/%s.tar", rt->n->session_dir, hash);
+}
+
+int renv_store_working_dir(struct runtime *rt, const char *hash, const void *bytes, size_t len,
+                           bool to_gcs)
+{
+    uint8_t digest[SHA256_SIZE];
+    char got[2 * SHA256_SIZE + 1];
+    sha256(bytes, len, digest);
+    ids_hex(digest, sizeof digest, got);
+    if (strcmp(got, hash) != 0) {
+        log_warnx("working_dir %.12s: content does not match its hash", hash);
+        return -1;
+    }
+    char *dir = xasprintf("%s/runtime_resources", rt->n->session_dir);
+    char *path = tar_path(rt, hash);
+    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    int rc = -1, fd = -1;
+    struct stat st;
+    if (session_mkdirs(dir, 0700) < 0) {
+        log_warn("cannot create %s", dir);
+        goto out;
+    }
+    if (stat(path, &st) == 0 && (size_t)st.st_size == len) {
+        rc = 0;
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || net_write_all(fd, bytes, len) < 0 || close(fd) < 0) {
+        log_warn("cannot write %s", tmp);
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path) < 0) {
+        log_warn("cannot rename %s", tmp);
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc == 0 && to_gcs)
+        gcs_function_put(rt->n->gcs, hash, bytes, len, NULL, NULL);
+    free(dir);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+struct fetch {
+    struct runtime *rt;
+    char hash[65];
+};
+/* hashes being fetched (a handful at most) */
+static struct fetch *fetching[16];
+
+static void fetched(void *arg, const char *s, size_t len)
+{
+    struct fetch *f = arg;
+    for (int i = 0; i < 16; i++)
+        if (fetching[i] == f)
+            fetching[i] = NULL;
+    if (s == NULL)
+        log_warnx("working_dir %.12s: not in the function table", f->hash);
+    else if (renv_store_working_dir(f->rt, f->hash, s, len, false) == 0)
+        tasks_schedule(f->rt);
+    free(f);
+}
+
+int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t *nextra)
+{
+    *extra = NULL;
+    *nextra = 0;
+    if (renv == NULL || renv[0] == '\0')
+        return 0;
+    struct renv e = RENV_INIT;
+    char err[300];
+    if (renv_parse(renv, strlen(renv), RENV_INTERNAL, &e, err, sizeof err) != RENV_OK) {
+        log_warnx("a task's runtime_env: %s", err);
+        return -1;
+    }
+    size_t cap = e.nvars + 4, n = 0;
+    char **set = xcalloc(cap, sizeof *set);
+    for (size_t i = 0; i < e.nvars; i++)
+        set[n++] = xasprintf("%s=%s", e.names[i], e.values[i]);
+    set[n++] = xasprintf("RAY_RUNTIME_ENV=%s", renv);
+    if (e.working_dir_hash) {
+        char *path = tar_path(rt, e.working_dir_hash);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            /* not on this node yet: fetch it, the worker starts once it is here */
+            bool already = false;
+            for (int i = 0; i < 16; i++)
+                already |= fetching[i] && strcmp(fetching[i]->hash, e.working_dir_hash) == 0;
+            for (int i = 0; i < 16 && !already; i++)
+                if (fetching[i] == NULL) {
+                    struct fetch *f = xcalloc(1, sizeof *f);
+                    f->rt = rt;
+                    snprintf(f->hash, sizeof f->hash, "%s", e.working_dir_hash);
+                    fetching[i] = f;
+                    gcs_function_get(rt->n->gcs, f->hash, fetched, f);
+                    break;
+                }
+            free(path);
+            for (size_t i = 0; i < n; i++)
+                free(set[i]);
+            free(set);
+            renv_free(&e);
+            return 1;
+        }
+        set[n++] = xasprintf("RAY_WORKING_DIR_TAR=%s", path);
+        set[n++] = xasprintf("RAY_WORKING_DIR=%s/runtime_resources/working_dir_files/%s",
+                             rt->n->session_dir, e.working_dir_hash);
+        free(path);
+        char *files = xasprintf("%s/runtime_resources/working_dir_files", rt->n->session_dir);
+        if (session_mkdirs(files, 0700) < 0)
+            log_warn("cannot create %s", files);
+        free(files);
+    }
+    renv_free(&e);
+    *extra = set;
+    *nextra = n;
+    return 0;
+}
