@@ -59,7 +59,7 @@ SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
-               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
+               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c daemon/replay.c \
                daemon/objlife.c daemon/observe.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
             cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c
@@ -174,7 +174,11 @@ build/tools/raw_peer: tests/tools/raw_peer.c $(LIBRAY_OBJS) api/api_internal.h i
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
 	  $< $(LIBRAY_OBJS) -rdynamic $(LIBRAY_THIRD_PARTY) -lpthread -ldl -lm -o $@
-testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer
+# a standalone driver for the restart tests (test_head_restart, test_redis_restart)
+build/tools/restart_driver: tests/tools/restart_driver.c lib/libray.a include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -Iinclude $(WARN) $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer build/tools/restart_driver
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples

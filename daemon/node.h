@@ -56,6 +56,14 @@ struct node {
     struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
     char hb_avail[512];               /* what the last heartbeat said (heartbeat.c) */
     long long hb_queue, hb_sent_ms;
+    /* restarts (docs/restart.md) */
+    bool resumed;                     /* head: this session was a dead head's, resumed */
+    int exit_code;                    /* non-zero: why the node gave up (GCS gone too long) */
+    long long gcs_down_ms;            /* monotonic time the GCS became unreachable, 0 if up */
+    long long gcs_down_logged_ms;
+    long long redis_due_ms;           /* head: when to start the dead redis-server again */
+    int redis_backoff_ms;
+    struct event *gcs_watch;          /* once a second: the GCS bound, the embedded Redis */
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit

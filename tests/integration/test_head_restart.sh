@@ -1,0 +1,79 @@
+# test_head_restart.sh — kill -9 of the head's rayd and its Redis while a
+# driver on another node calls a detached named actor (on that node) every
+# 100 ms and runs a task each time; `ray start --head` again on the same port
+# and temp dir resumes the session (same token: the node authenticates), the
+# node rejoins by itself, no call or task is lost, the actor keeps its state
+# and the tables (named actor, node table) are as before (docs/restart.md).
+source "$(dirname "$0")/lib.sh"
+
+LIB=$ROOT/build/jobs/job_restart.so
+DRV=$ROOT/build/tools/restart_driver
+P=$(free_port)
+H=$T/head W=$T/w
+FLAGS=(--heartbeat-interval-ms 200 --node-timeout-ms 3000)
+start_head "$H" "$P" --num-cpus 1 "${FLAGS[@]}" >/dev/null 2>&1
+check "head up" test $? -eq 0
+start_node "$W" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources 'wnode=1' "${FLAGS[@]}" >/dev/null 2>&1
+check "worker node up" test $? -eq 0
+idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
+IH=$(idof "$H") IW=$(idof "$W")
+HS=$(readlink -f "$H/session_latest")
+TOKEN=$(cat "$HS/auth_token")
+WSOCK="unix:$W/session_latest/sockets/raylet.sock"
+WPID=$(rayd_pid "$W")
+
+timeout 60 "$DRV" "$WSOCK" "$LIB" create keeper wnode=1 >"$T/out.create" 2>&1
+check_out "a detached named actor on the worker node" "$T/out.create" "^created value=1$"
+
+# the driver on the worker node: 14 s of calls and tasks, across the outage
+timeout 120 "$DRV" "$WSOCK" "$LIB" loop keeper 14 >"$T/out.loop" 2>&1 &
+loop=$!
+sleep 3
+kill -9 "$(cat "$HS/rayd.pid")" "$(cat "$HS/redis.pid")"
+down=$SECONDS
+log "killed the head's rayd and redis-server (kill -9)"
+sleep 2
+"$RAY" start --head --port "$P" --node-ip-address 127.0.0.1 --temp-dir "$H" --num-cpus 1 \
+    --object-store-memory 256MiB "${FLAGS[@]}" >"$T/out.restart" 2>&1
+check "the head starts again" test $? -eq 0
+check_out "it resumes the dead head's session" "$T/out.restart" "^Resuming session $HS "
+check "same session, same token" test "$(readlink -f "$H/session_latest")" = "$HS" -a \
+    "$(cat "$HS/auth_token")" = "$TOKEN"
+export RAY_ADDRESS=127.0.0.1:$P
+IH2=$(idof "$H")
+check "the restarted head is a new node" test -n "$IH2" -a "$IH2" != "$IH"
+
+rejoined() { "$RAY" list nodes --format json 2>/dev/null | tr '{' '\n' | grep "\"$IW\"" | grep -q '"ALIVE"'; }
+# the worker node's record must be its own fresh heartbeat, not the old table's
+hb_fresh() {
+    local now ms
+    now=$(date +%s%3N)
+    ms=$(redis-cli -h 127.0.0.1 -p "$P" -a "$TOKEN" --no-auth-warning hget ray:default:hb "$IW" | cut -f1)
+    [ -n "$ms" ] && [ $((now - ms)) -lt 1500 ]
+}
+check "the worker node rejoins by itself" wait_for 30 hb_fresh
+log "worker node heartbeating again $((SECONDS - down)) s after the kill"
+check "and is ALIVE in the node table" rejoined
+check "the same rayd process (it never exited)" pid_alive "$WPID"
+oldstate=$("$RAY" list nodes --format json 2>/dev/null | tr '{' '\n' | grep "\"$IH\"" | grep -o '"state": *"[A-Z]*"')
+check "the dead head is DEAD ($oldstate)" bash -c "echo '$oldstate' | grep -q DEAD"
+check "no authentication failure on the worker node" \
+    bash -c "! grep -qi 'authentication failed\|NOAUTH\|WRONGPASS' '$W'/session_latest/logs/rayd.log"
+
+wait $loop
+check "the driver's loop ended well" test $? -eq 0
+check_out "every call and task came back, in order" "$T/out.loop" "^summary calls=[0-9]+ tasks=[0-9]+ lost=0 bad=0 "
+sum=$(grep '^summary' "$T/out.loop")
+calls=$(echo "$sum" | sed -n 's/.* calls=\([0-9]*\).*/\1/p')
+tasks=$(echo "$sum" | sed -n 's/.* tasks=\([0-9]*\).*/\1/p')
+last=$(echo "$sum" | sed -n 's/.* last=\([0-9]*\).*/\1/p')
+check "calls kept going through the outage ($calls calls, $tasks tasks)" test "${calls:-0}" -ge 40 -a "${tasks:-0}" -ge 40
+
+timeout 60 "$DRV" "$WSOCK" "$LIB" incr keeper >"$T/out.after" 2>&1
+check_out "the named actor is found again and kept its state ($last + 1)" "$T/out.after" "^value=$((last + 1))$"
+HSOCK="unix:$H/session_latest/sockets/raylet.sock"
+timeout 60 "$DRV" "$HSOCK" "$LIB" incr keeper >"$T/out.fromhead" 2>&1
+check_out "and is called from the restarted head's node" "$T/out.fromhead" "^value=$((last + 2))$"
+timeout 60 "$RAY" submit --temp-dir "$H" "$ROOT/examples/build/job_squares.so" >"$T/out.submit" 2>&1
+check "a job runs on the restarted cluster" test $? -eq 0
+finish
