@@ -13,7 +13,8 @@
  * holds, and the directory record of every actor it hosts. Each write is
  * idempotent (SADD, a whole-record HSET), so repeating one that did arrive
  * changes nothing. Objects freed or of an ended job are skipped: their
- * entries were deleted on purpose.
+ * entries were deleted on purpose. And since pub/sub messages sent while
+ * the connection was down are lost, the node table is read again.
  */
 #include "common/ids.h"
 #include "common/log.h"
@@ -63,6 +64,7 @@ void runtime_gcs_reconnected(struct runtime *rt)
     if (rt == NULL || rt->n->stopping)
         return;
     struct gcs_client *g = rt->n->gcs;
+    cluster_resync(rt);
     /* objects: collected first (the visit may not call into the store) */
     struct replay_objs r = { 0 };
     objstore_foreach(rt->n->store, replay_collect, &r);

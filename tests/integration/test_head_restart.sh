@@ -11,7 +11,7 @@ DRV=$ROOT/build/tools/restart_driver
 P=$(free_port)
 H=$T/head W=$T/w
 FLAGS=(--heartbeat-interval-ms 200 --node-timeout-ms 3000)
-start_head "$H" "$P" --num-cpus 1 "${FLAGS[@]}" >/dev/null 2>&1
+start_head "$H" "$P" --num-cpus 1 --resources 'hnode=1' "${FLAGS[@]}" >/dev/null 2>&1
 check "head up" test $? -eq 0
 start_node "$W" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources 'wnode=1' "${FLAGS[@]}" >/dev/null 2>&1
 check "worker node up" test $? -eq 0
@@ -32,8 +32,12 @@ sleep 3
 kill -9 "$(cat "$HS/rayd.pid")" "$(cat "$HS/redis.pid")"
 down=$SECONDS
 log "killed the head's rayd and redis-server (kill -9)"
-sleep 2
-"$RAY" start --head --port "$P" --node-ip-address 127.0.0.1 --temp-dir "$H" --num-cpus 1 \
+sleep 1
+# work only the head can run, made while it is down: it waits for the head
+timeout 120 "$DRV" "$WSOCK" "$LIB" task hnode=1 >"$T/out.queued" 2>&1 &
+queued=$!
+sleep 1
+"$RAY" start --head --port "$P" --node-ip-address 127.0.0.1 --temp-dir "$H" --num-cpus 1 --resources 'hnode=1' \
     --object-store-memory 256MiB "${FLAGS[@]}" >"$T/out.restart" 2>&1
 check "the head starts again" test $? -eq 0
 check_out "it resumes the dead head's session" "$T/out.restart" "^Resuming session $HS "
@@ -60,6 +64,8 @@ check "the dead head is DEAD ($oldstate)" bash -c "echo '$oldstate' | grep -q DE
 check "no authentication failure on the worker node" \
     bash -c "! grep -qi 'authentication failed\|NOAUTH\|WRONGPASS' '$W'/session_latest/logs/rayd.log"
 
+wait $queued
+check_out "work made for the head while it was down waited and ran on the new head" "$T/out.queued" "^task=42$"
 wait $loop
 check "the driver's loop ended well" test $? -eq 0
 check_out "every call and task came back, in order" "$T/out.loop" "^summary calls=[0-9]+ tasks=[0-9]+ lost=0 bad=0 "

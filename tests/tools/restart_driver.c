@@ -12,6 +12,9 @@
  *       "summary calls=N tasks=N lost=L bad=B first=F last=V"
  *   restart_driver ADDRESS LIBRARY incr NAME
  *       one NAME.incr(): "value=V"
+ *   restart_driver ADDRESS LIBRARY task RESOURCES
+ *       twice(21) on a node with RESOURCES: "task=42" (made while the only
+ *       such node, the head, is down: it must wait for it, not fail)
  *
  * Every get has a 60 s bound, so a lost result shows as lost=1, not a hang.
  */
@@ -62,6 +65,21 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("created value=%lld\n", (long long)v);
+        ray_shutdown();
+        return 0;
+    }
+    if (strcmp(mode, "task") == 0) {
+        ray_opts o = RAY_OPTS;
+        o.resources = name;
+        o.num_cpus = 0;
+        ray_value arg = RAY_I(21), tv;
+        ray_ref r;
+        if ((rc = ray_call("twice", &arg, 1, &o, &r)) != RAY_OK || (rc = ray_get(r, 90000, &tv)) != RAY_OK) {
+            fprintf(stderr, "restart_driver: task: %s: %s\n", ray_strerror(rc), ray_last_error());
+            return 1;
+        }
+        printf("task=%lld\n", (long long)tv.as.i);
+        ray_value_release(&tv);
         ray_shutdown();
         return 0;
     }
