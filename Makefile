@@ -59,7 +59,7 @@ SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c
 DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
-               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c daemon/replay.c \
+               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c daemon/replay.c daemon/recover.c \
                daemon/objlife.c daemon/observe.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/list.c cli/submit.c \
             cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c

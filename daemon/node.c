@@ -16,6 +16,7 @@
 #include "common/token.h"
 #include "common/xmalloc.h"
 #include "daemon/gpu.h"
+#include "daemon/recover.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
@@ -267,77 +268,6 @@ static void node_publish(struct node *n)
     }
 }
 
-/* Head, once registered: a head of this cluster that the node table still
- * shows ALIVE but whose rayd is dead on this machine is the one this head
- * replaces (it was killed: nothing marked it). Declared dead now rather than
- * after node_timeout_ms, so the nodes forget its objects and stop routing to
- * it at once. A head on another machine, or alive, is left to the death
- * watch (heartbeat.c). */
-struct old_heads {
-    struct node *n;
-    size_t count;
-    char (*ids)[IDS_HEX_SIZE];
-};
-
-/* Jobs whose driver ran on a head that died are over: their driver and its
- * connection went with it (drivers do not reconnect yet: docs/restart.md).
- * Marked FAILED and cleaned up as their own node would have, and announced
- * on ch:jobs so nodes running their placed work end it (detached actors
- * stay). */
-static void node_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv)
-{
-    struct old_heads *oh = arg;
-    struct node *n = oh->n;
-    for (size_t i = 0; v && !n->stopping && i < nv; i++) {
-        if (strcmp(v[i].state, "RUNNING") != 0)
-            continue;
-        for (size_t k = 0; k < oh->count; k++) {
-            if (strcmp(v[i].driver_node, oh->ids[k]) != 0)
-                continue;
-            log_warnx("job %s: its driver's node, head %.8s, died: the job failed", v[i].job_id,
-                      oh->ids[k]);
-            gcs_job_set_state(n->gcs, v[i].job_id, "FAILED", net_wall_ms());
-            gcs_job_cleanup(n->gcs, v[i].job_id);
-            gcs_event_add(n->gcs, "JOB_FINISHED", v[i].job_id, n->hex, "FAILED: its head died");
-            gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s END", gcs_client_prefix(n->gcs),
-                        v[i].job_id);
-        }
-    }
-    free(oh->ids);
-    free(oh);
-}
-
-static void node_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
-{
-    struct node *n = arg;
-    if (v == NULL || n->stopping)
-        return;
-    char hostname[256] = "";
-    gethostname(hostname, sizeof hostname - 1);
-    struct old_heads *oh = xcalloc(1, sizeof *oh);
-    oh->n = n;
-    for (size_t i = 0; i < nv; i++) {
-        if (!v[i].is_head || strcmp(v[i].state, "ALIVE") != 0 || strcmp(v[i].node_id, n->hex) == 0)
-            continue;
-        if (strcmp(v[i].hostname, hostname) != 0 || session_pid_is(v[i].pid, "rayd"))
-            continue;
-        char reason[160];
-        snprintf(reason, sizeof reason, "head restarted: replaced by head %.8s", n->hex);
-        log_warnx("earlier head %s (%s) is dead: %s", v[i].node_id, v[i].address, reason);
-        gcs_node_mark_dead(n->gcs, v[i].node_id, reason);
-        gcs_node_forget_objects(n->gcs, v[i].node_id);
-        gcs_event_add(n->gcs, "NODE_DEAD", v[i].node_id, v[i].node_id, reason);
-        runtime_node_dead(n->rt, v[i].node_id);
-        oh->ids = xreallocarray(oh->ids, oh->count + 1, sizeof *oh->ids);
-        snprintf(oh->ids[oh->count++], IDS_HEX_SIZE, "%s", v[i].node_id);
-    }
-    if (oh->count == 0) {
-        free(oh);
-        return;
-    }
-    gcs_jobs_list(n->gcs, node_orphan_jobs_cb, oh);
-}
-
 static void node_registered_cb(void *arg, int status)
 {
     struct node *n = arg;
@@ -360,7 +290,7 @@ static void node_registered_cb(void *arg, int status)
     gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:nodes %s", gcs_client_prefix(n->gcs), n->hex);
     heartbeat_start(n);
     if (n->is_head)
-        gcs_nodes_list(n->gcs, node_old_heads_cb, n);
+        recover_head_start(n); /* what an earlier head left (daemon/recover.c) */
     node_publish(n);
     node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
 }
