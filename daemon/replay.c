@@ -10,7 +10,9 @@
  * to its append-only file (appendfsync everysec: up to about a second). So
  * on every reconnect a node writes again the records it is the authority
  * for: its node record (node.c), the location of every object its store
- * holds, and the directory record of every actor it hosts. Each write is
+ * holds, the directory record of every actor it hosts, and for each job
+ * whose driver it serves the job counter's floor and (if absent) the job
+ * record. Each write is
  * idempotent (SADD, a whole-record HSET), so repeating one that did arrive
  * changes nothing. Objects freed or of an ended job are skipped: their
  * entries were deleted on purpose. And since pub/sub messages sent while
@@ -18,6 +20,7 @@
  */
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/netutil.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime.h"
 #include "daemon/runtime_internal.h"
@@ -95,6 +98,30 @@ void runtime_gcs_reconnected(struct runtime *rt)
         gcs_actor_put(g, &rec, NULL, NULL);
         actors++;
     }
-    log_info("GCS back: wrote again the locations of %zu objects and %zu actors held here", objs,
-             actors);
+    /* jobs whose driver is here: the job counter must never hand out their
+     * number again (an INCR lost with the AOF's last second would), and a
+     * job record lost that way is written again (only if absent: an
+     * existing one, perhaps already ended, is left alone) */
+    size_t jobs = 0;
+    const char *p = gcs_client_prefix(g);
+    for (struct job *j = rt->jobs; j; j = j->next) {
+        if (j->remote || j->ending || j->ended)
+            continue;
+        gcs_command(g, NULL, NULL,
+                    "EVAL %s 3 %sjob_counter %sjob:%s %sjobs %u %s %s %s %s %lld",
+                    "local c = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+                    "if c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+                    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+                    "  redis.call('HSET', KEYS[2], 'job_id', ARGV[2], 'state', 'RUNNING',\n"
+                    "    'driver_node', ARGV[3], 'library_hash', ARGV[4], 'entrypoint', ARGV[5],\n"
+                    "    'start_time_ms', ARGV[6])\n"
+                    "  redis.call('SADD', KEYS[3], ARGV[2])\n"
+                    "end\n"
+                    "return 1",
+                    p, p, j->hex, p, j->num, j->hex, rt->n->hex, j->lib_hash,
+                    j->entrypoint ? j->entrypoint : "", (long long)net_wall_ms());
+        jobs++;
+    }
+    log_info("GCS back: wrote again the locations of %zu objects, %zu actors and %zu jobs held "
+             "here", objs, actors, jobs);
 }

@@ -44,7 +44,7 @@ check_out "the head says so" "$HS/logs/rayd_head.log" "redis-server was killed b
 check "both nodes reconnect" wait_for 20 bash -c "[ \"\$(alive_nodes $P)\" = 2 ]"
 check "the actor's record is back (written again by its node)" \
     wait_for 10 bash -c "redis-cli -h 127.0.0.1 -p $P -a $TOKEN --no-auth-warning get ray:default:actor_name:late | grep -q ."
-check "its node wrote its actor record again" wait_for 5 grep -Eq "GCS back: wrote again the locations of [0-9]+ objects and 1 actors" "$W"/session_latest/logs/rayd.log
+check "its node wrote its actor record again" wait_for 5 grep -Eq "GCS back: wrote again the locations of [0-9]+ objects, 1 actors and [0-9]+ jobs" "$W"/session_latest/logs/rayd.log
 wait $loop
 check "calls and tasks went on through the outage" test $? -eq 0
 check_out "none lost" "$T/out.loop" "^summary calls=[0-9]+ tasks=[0-9]+ lost=0 bad=0 "
