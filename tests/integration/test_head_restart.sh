@@ -1,5 +1,5 @@
 # test_head_restart.sh — kill -9 of the head's rayd and its Redis while a
-# driver on another node calls a detached named actor (on that node) every
+# driver on one node calls a detached named actor on another node every
 # 100 ms and runs a task each time; `ray start --head` again on the same port
 # and temp dir resumes the session (same token: the node authenticates), the
 # node rejoins by itself, no call or task is lost, the actor keeps its state
@@ -9,24 +9,28 @@ source "$(dirname "$0")/lib.sh"
 LIB=$ROOT/build/jobs/job_restart.so
 DRV=$ROOT/build/tools/restart_driver
 P=$(free_port)
-H=$T/head W=$T/w
+H=$T/head W=$T/w D=$T/d
 FLAGS=(--heartbeat-interval-ms 200 --node-timeout-ms 3000)
 start_head "$H" "$P" --num-cpus 1 --resources 'hnode=1' "${FLAGS[@]}" >/dev/null 2>&1
 check "head up" test $? -eq 0
 start_node "$W" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources 'wnode=1' "${FLAGS[@]}" >/dev/null 2>&1
 check "worker node up" test $? -eq 0
+start_node "$D" 127.0.0.3 "127.0.0.1:$P" --num-cpus 1 "${FLAGS[@]}" >/dev/null 2>&1
+check "driver's node up" test $? -eq 0
 idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
-IH=$(idof "$H") IW=$(idof "$W")
+IH=$(idof "$H") IW=$(idof "$W") ID=$(idof "$D")
 HS=$(readlink -f "$H/session_latest")
 TOKEN=$(cat "$HS/auth_token")
 WSOCK="unix:$W/session_latest/sockets/raylet.sock"
-WPID=$(rayd_pid "$W")
+WPID=$(rayd_pid "$W") DPID=$(rayd_pid "$D")
+DSOCK="unix:$D/session_latest/sockets/raylet.sock"
 
 timeout 60 "$DRV" "$WSOCK" "$LIB" create keeper wnode=1 >"$T/out.create" 2>&1
 check_out "a detached named actor on the worker node" "$T/out.create" "^created value=1$"
 
-# the driver on the worker node: 14 s of calls and tasks, across the outage
-timeout 120 "$DRV" "$WSOCK" "$LIB" loop keeper 14 >"$T/out.loop" 2>&1 &
+# a driver on a third node: 14 s of calls to the actor on the worker node,
+# and tasks on its own node, across the outage
+timeout 120 "$DRV" "$DSOCK" "$LIB" loop keeper 14 >"$T/out.loop" 2>&1 &
 loop=$!
 sleep 3
 kill -9 "$(cat "$HS/rayd.pid")" "$(cat "$HS/redis.pid")"
@@ -50,19 +54,22 @@ check "the restarted head is a new node" test -n "$IH2" -a "$IH2" != "$IH"
 rejoined() { "$RAY" list nodes --format json 2>/dev/null | tr '{' '\n' | grep "\"$IW\"" | grep -q '"ALIVE"'; }
 # the worker node's record must be its own fresh heartbeat, not the old table's
 hb_fresh() {
-    local now ms
+    local now ms id
     now=$(date +%s%3N)
-    ms=$(redis-cli -h 127.0.0.1 -p "$P" -a "$TOKEN" --no-auth-warning hget ray:default:hb "$IW" | cut -f1)
-    [ -n "$ms" ] && [ $((now - ms)) -lt 1500 ]
+    for id in "$IW" "$ID"; do
+        ms=$(redis-cli -h 127.0.0.1 -p "$P" -a "$TOKEN" --no-auth-warning hget ray:default:hb "$id" | cut -f1)
+        [ -n "$ms" ] && [ $((now - ms)) -lt 1500 ] || return 1
+    done
 }
-check "the worker node rejoins by itself" wait_for 30 hb_fresh
-log "worker node heartbeating again $((SECONDS - down)) s after the kill"
+check "the worker nodes rejoin by themselves" wait_for 30 hb_fresh
+log "worker nodes heartbeating again $((SECONDS - down)) s after the kill"
 check "and is ALIVE in the node table" rejoined
-check "the same rayd process (it never exited)" pid_alive "$WPID"
+both_alive() { pid_alive "$WPID" && pid_alive "$DPID"; }
+check "the same rayd processes (they never exited)" both_alive
 oldstate=$("$RAY" list nodes --format json 2>/dev/null | tr '{' '\n' | grep "\"$IH\"" | grep -o '"state": *"[A-Z]*"')
 check "the dead head is DEAD ($oldstate)" bash -c "echo '$oldstate' | grep -q DEAD"
-check "no authentication failure on the worker node" \
-    bash -c "! grep -qi 'authentication failed\|NOAUTH\|WRONGPASS' '$W'/session_latest/logs/rayd.log"
+check "no authentication failure on the worker nodes" \
+    bash -c "! grep -qi 'authentication failed\|NOAUTH\|WRONGPASS' '$W'/session_latest/logs/rayd.log '$D'/session_latest/logs/rayd.log"
 
 wait $queued
 check_out "work made for the head while it was down waited and ran on the new head" "$T/out.queued" "^task=42$"
