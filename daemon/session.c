@@ -256,7 +256,12 @@ static void head_find_one(const char *dir, void *arg)
     /* a head that stopped (ray stop, SIGTERM) removed its rayd.pid: only one
      * that died (kill -9, a crash, the machine) is resumed */
     pid_t rayd = session_pidfile_read(dir, "rayd.pid");
-    if (rayd <= 0 || session_pid_is(rayd, "rayd"))
+    if (rayd <= 0)
+        return;
+    /* one killed a moment ago may still be exiting: give it a second */
+    for (int i = 0; i < 100 && session_pid_is(rayd, "rayd"); i++)
+        usleep(10000);
+    if (session_pid_is(rayd, "rayd"))
         return;
     char tok[4200];
     snprintf(tok, sizeof tok, "%s/auth_token", dir);

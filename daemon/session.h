@@ -67,7 +67,7 @@ int session_remove_tree(const char *path);
  * host, the port alone decides). Writes its path to OUT and returns 0, or
  * returns -1 when there is none (a fresh session is then made). Reads only;
  * the caller decides what to sweep. A session whose rayd still runs is never
- * returned.
+ * returned (one still exiting is waited for, up to a second).
  */
 int session_find_head(const char *temp_dir, const char *host, int port, char *out, size_t outlen);
 

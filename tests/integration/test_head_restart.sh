@@ -89,4 +89,14 @@ timeout 60 "$DRV" "$HSOCK" "$LIB" incr keeper >"$T/out.fromhead" 2>&1
 check_out "and is called from the restarted head's node" "$T/out.fromhead" "^value=$((last + 2))$"
 timeout 60 "$RAY" submit --temp-dir "$H" "$ROOT/examples/build/job_squares.so" >"$T/out.submit" 2>&1
 check "a job runs on the restarted cluster" test $? -eq 0
+
+# again, killing only the head's rayd (its Redis gets SIGTERM from the
+# kernel) and starting it at once, while the dead rayd may still be exiting
+kill -9 "$(cat "$HS/rayd.pid")"
+"$RAY" start --head --port "$P" --node-ip-address 127.0.0.1 --temp-dir "$H" --num-cpus 1 --resources 'hnode=1' \
+    --object-store-memory 256MiB "${FLAGS[@]}" >"$T/out.restart2" 2>&1
+check_out "a head killed alone and started at once resumes too" "$T/out.restart2" "^Resuming session $HS "
+check "the worker nodes rejoin again" wait_for 30 hb_fresh
+timeout 60 "$DRV" "$DSOCK" "$LIB" incr keeper >"$T/out.after2" 2>&1
+check_out "the actor still has its state" "$T/out.after2" "^value=$((last + 3))$"
 finish
