@@ -75,6 +75,11 @@ static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
     struct node *n = arg;
     if (v == NULL || n->stopping)
         return;
+    if (n->resumed && nv <= 1)
+        log_warnx("resumed session %s but the GCS holds no earlier node: its data is gone "
+                  "(appendonly off, or its folder removed?); live nodes register again as they "
+                  "reconnect, jobs and finished tasks of before are not known",
+                  n->session_dir);
     char hostname[256] = "";
     gethostname(hostname, sizeof hostname - 1);
     struct old_heads *oh = xcalloc(1, sizeof *oh);
