@@ -62,6 +62,7 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
 DAEMON_SRCS += daemon/pg.c daemon/runtime_env.c
+DAEMON_SRCS += daemon/replay.c daemon/recover.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \
             cli/list.c cli/submit.c cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c \
             cli/launch.c cli/job.c cli/serve.c
@@ -192,7 +193,11 @@ build/tools/raw_peer: tests/tools/raw_peer.c $(LIBRAY_OBJS) api/api_internal.h i
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
 	  $< $(LIBRAY_OBJS) -rdynamic $(LIBRAY_THIRD_PARTY) -lpthread -ldl -lm -o $@
-testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer
+# a standalone driver for the restart tests (test_head_restart, test_redis_restart)
+build/tools/restart_driver: tests/tools/restart_driver.c lib/libray.a include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -Iinclude $(WARN) $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
+testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer build/tools/restart_driver
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples

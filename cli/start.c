@@ -137,7 +137,31 @@ int cli_start(int argc, char **argv)
         gcs_sync_free(gs);
     }
 
-    session = session_create(cfg.temp_dir, err, sizeof err);
+    /* a head that died on this GCS: resume its session, token and tables
+     * (docs/restart.md); a stopped one left nothing to resume */
+    bool resumed = false;
+    if (cfg.head) {
+        char host[256] = "", found[4096];
+        int port = cfg.port;
+        if (cfg.gcs_address && *cfg.gcs_address) {
+            const char *a = strrchr(cfg.gcs_address, '@');
+            a = a ? a + 1 : (strncmp(cfg.gcs_address, "redis://", 8) == 0 ? cfg.gcs_address + 8
+                                                                           : cfg.gcs_address);
+            if (net_parse_hostport(a, host, sizeof host, &port, err, sizeof err) < 0) {
+                rc = cli_error("start", "--gcs-address: %s", err);
+                goto out;
+            }
+        } else if (cfg.node_ip_address) {
+            snprintf(host, sizeof host, "%s", cfg.node_ip_address);
+        }
+        if (session_find_head(cfg.temp_dir, host, port, found, sizeof found) == 0) {
+            session = xstrdup(found);
+            resumed = true;
+            printf("Resuming session %s (its head died; the GCS tables come back)\n", session);
+        }
+    }
+    if (session == NULL)
+        session = session_create(cfg.temp_dir, err, sizeof err);
     if (session == NULL) {
         rc = cli_error("start", "%s", err);
         goto out;
@@ -164,6 +188,8 @@ int cli_start(int argc, char **argv)
         snprintf(fdstr, sizeof fdstr, "%d", keep);
         setenv("RAY_READY_FD", fdstr, 1);
         setenv("RAY_SESSION_DIR", session, 1);
+        if (resumed)
+            setenv("RAY_SESSION_RESUMED", "1", 1);
         if (token) {
             setenv(cfg.head ? "RAY_START_TOKEN" : "RAY_TOKEN", token, 1);
         }
@@ -203,7 +229,8 @@ int cli_start(int argc, char **argv)
         /* the whole story is in the line: leave nothing of the dead node behind */
         waitpid(pid, NULL, 0);
         rc = cli_error("start", "%s", line + 6);
-        session_remove_tree(session);
+        if (!resumed) /* a resumed session keeps its tables for the next try */
+            session_remove_tree(session);
         goto out;
     }
     char node[64] = "", ip[64] = "";

@@ -321,14 +321,25 @@ void actors_job_ended(struct runtime *rt, struct job *j)
     struct idmap_slot *s;
     while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
         struct actor *a = s->val;
-        pos++;
-        if (a->job != j || a->detached)
+        if (a->job != j || a->detached) {
+            pos++;
             continue;
+        }
+        /* a route this job made to an actor of another job (a detached one
+         * it looked up, say) is forgotten, not left DEAD: the actor lives on,
+         * and a later job here that looks it up must find it */
+        bool route = a->remote && !a->owner && a->worker == NULL;
         a->no_restart = true;
         if (a->create) {
             a->create = NULL; /* the task itself is dropped by tasks_job_ended */
         }
         actor_die(rt, a, "its job ended");
+        if (route) {
+            idmap_del(&rt->actors, a->id); /* the slot just returned: pos stays */
+            actor_free(a);
+            continue;
+        }
+        pos++;
     }
 }
 

@@ -243,6 +243,14 @@ static void cluster_nodes_msg(void *arg, const char *suffix, const char *msg, si
         cluster_learn(rt, id); /* a node joined: fetch it */
 }
 
+void cluster_resync(struct runtime *rt)
+{
+    /* pub/sub messages sent while the connection was down are lost (a
+     * death, a join): read the whole table again */
+    if (gcs_client_connected(rt->n->gcs))
+        gcs_nodes_list(rt->n->gcs, cluster_list_cb, rt);
+}
+
 void cluster_learn(struct runtime *rt, const char *hex)
 {
     if (cluster_find(rt, hex) == NULL)

@@ -107,6 +107,8 @@ static const struct cfg_entry cfg_table[] = {
       "how often a node heartbeats to the GCS" },
     { "node_timeout_ms", CFG_DURATION, F(node_timeout_ms), "5000", 100, 600000, 0, NULL, NULL, NULL,
       "a node is dead after this long without a heartbeat" },
+    { "gcs_reconnect_timeout_ms", CFG_DURATION, F(gcs_reconnect_timeout_ms), "60000", 1000, 86400000, 0, NULL,
+      NULL, NULL, "a node that cannot reach the GCS this long (head or Redis gone) exits" },
     { "max_workers", CFG_INT, F(max_workers), "0", 0, 10000, 0, NULL, NULL, NULL,
       "cap on worker processes per node (0: auto)" },
     { "prestart_workers", CFG_BOOL, F(prestart_workers), "true", 0, 0, 0, NULL, NULL, NULL,

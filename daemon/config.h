@@ -50,6 +50,7 @@ struct rayd_config {
     bool block;                  /* stay in the foreground (flag only) */
     int heartbeat_interval_ms;
     int node_timeout_ms;
+    int gcs_reconnect_timeout_ms; /* a node that cannot reach the GCS this long exits */
     int max_workers;             /* 0 = auto */
     bool prestart_workers;
     int worker_idle_timeout_ms;

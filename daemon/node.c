@@ -18,6 +18,7 @@
 #include "common/token.h"
 #include "common/xmalloc.h"
 #include "daemon/gpu.h"
+#include "daemon/recover.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -290,6 +292,8 @@ static void node_registered_cb(void *arg, int status)
     /* other nodes refresh their view of the cluster at once */
     gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:nodes %s", gcs_client_prefix(n->gcs), n->hex);
     heartbeat_start(n);
+    if (n->is_head)
+        recover_head_start(n); /* what an earlier head left (daemon/recover.c) */
     node_publish(n);
     node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
 }
@@ -315,12 +319,99 @@ static void node_gcs_state_cb(void *arg, bool connected)
 {
     struct node *n = arg;
     if (connected) {
-        log_info("connected to GCS at %s:%d", n->gcs_host, n->gcs_port);
-        if (n->registered)
+        if (n->gcs_down_ms)
+            log_info("connected to GCS at %s:%d again after %lld ms", n->gcs_host, n->gcs_port,
+                     net_now_ms() - n->gcs_down_ms);
+        else
+            log_info("connected to GCS at %s:%d", n->gcs_host, n->gcs_port);
+        n->gcs_down_ms = 0;
+        if (n->registered) {
             node_register(n); /* Redis may have lost us: write the record again */
+            runtime_gcs_reconnected(n->rt);
+        }
     } else if (!n->stopping) {
+        if (n->gcs_down_ms == 0)
+            n->gcs_down_ms = n->gcs_down_logged_ms = net_now_ms();
         log_warnx("GCS connection: %s", gcs_client_errstr(n->gcs));
     }
+}
+
+#define NODE_WATCH_MS 250
+#define NODE_REDIS_BACKOFF_MAX_MS 5000
+
+static void node_stop(struct node *n, const char *why);
+
+/* Head with its own Redis: a redis-server that exited is started again with
+ * the same config (its append-only file brings the tables back), at once
+ * the first time, then backing off from 250 ms to 5 s while it keeps
+ * dying; a start that lasted 10 s resets the back-off. The clients
+ * reconnect by themselves (gcs_client.c) and flush what they queued. */
+static void node_watch_redis(struct node *n, long long now)
+{
+    if (!n->is_head || n->redis.bin[0] == '\0' || n->stopping)
+        return;
+    int status = 0;
+    if (redis_launch_reap(&n->redis, &status) == 1) {
+        char how[64];
+        if (WIFSIGNALED(status))
+            snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+        else
+            snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
+        if (now - n->redis.started_ms >= 10000)
+            n->redis_backoff_ms = 0; /* it ran a while: start it at once */
+        else if (n->redis_backoff_ms == 0)
+            n->redis_backoff_ms = NODE_WATCH_MS;
+        else if ((n->redis_backoff_ms *= 2) > NODE_REDIS_BACKOFF_MAX_MS)
+            n->redis_backoff_ms = NODE_REDIS_BACKOFF_MAX_MS;
+        n->redis_due_ms = now + n->redis_backoff_ms;
+        log_warnx("the GCS's redis-server %s: starting it again in %d ms (same config; its "
+                  "append-only file brings the tables back)", how, n->redis_backoff_ms);
+    }
+    if (n->redis.pid < 0 && now >= n->redis_due_ms) {
+        char err[300];
+        if (redis_launch_respawn(&n->redis, err, sizeof err) < 0) {
+            log_warnx("cannot start redis-server again: %s", err);
+            n->redis_due_ms = now + NODE_REDIS_BACKOFF_MAX_MS;
+            return;
+        }
+        session_pidfile_write(n->session_dir, "redis.pid", n->redis.pid);
+        log_info("redis-server started again (pid %d) on %s:%d", (int)n->redis.pid, n->redis.ip,
+                 n->redis.port);
+    }
+}
+
+/* Every node: the GCS unreachable (Redis or the head gone) for
+ * gcs_reconnect_timeout_ms ends the node with a clear line; meanwhile a
+ * line every 10 s says it is still trying. */
+static void node_watch_gcs(struct node *n, long long now)
+{
+    if (!n->registered || n->stopping || n->gcs_down_ms == 0)
+        return;
+    long long down = now - n->gcs_down_ms;
+    int bound = n->cfg->gcs_reconnect_timeout_ms;
+    if (down >= bound) {
+        log_error("GCS at %s:%d unreachable for %lld s (bound %d s: gcs_reconnect_timeout_ms): "
+                  "the head or its Redis did not come back; this node exits",
+                  n->gcs_host, n->gcs_port, down / 1000, bound / 1000);
+        n->exit_code = 2;
+        node_stop(n, "GCS unreachable");
+        return;
+    }
+    if (now - n->gcs_down_logged_ms >= 10000) {
+        n->gcs_down_logged_ms = now;
+        log_warnx("GCS at %s:%d unreachable for %lld s; reconnecting (this node exits after %d s)",
+                  n->gcs_host, n->gcs_port, down / 1000, bound / 1000);
+    }
+}
+
+static void node_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct node *n = arg;
+    long long now = net_now_ms();
+    node_watch_redis(n, now);
+    node_watch_gcs(n, now);
 }
 
 static void node_start_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -400,9 +491,17 @@ int node_main(struct rayd_config *cfg)
 
     /* session directory and log */
     const char *sd = getenv("RAY_SESSION_DIR");
+    char found[4096];
     if (sd && *sd) {
         n->session_dir = xstrdup(sd);
+        n->resumed = getenv("RAY_SESSION_RESUMED") != NULL;
         unsetenv("RAY_SESSION_DIR");
+        unsetenv("RAY_SESSION_RESUMED");
+    } else if (n->is_head && !(cfg->gcs_address && *cfg->gcs_address) &&
+               session_find_head(cfg->temp_dir, cfg->node_ip_address, cfg->port, found,
+                                 sizeof found) == 0) {
+        n->session_dir = xstrdup(found); /* `rayd --head` itself, after a crash */
+        n->resumed = true;
     } else if ((n->session_dir = session_create(cfg->temp_dir, err, sizeof err)) == NULL) {
         return node_fail(n, err);
     }
@@ -412,6 +511,13 @@ int node_main(struct rayd_config *cfg)
         log_warn("cannot open %s", path);
     log_set_name("rayd");
     log_route_libevent();
+    if (n->resumed) {
+        /* what the dead head left in its own session: its store, its Redis */
+        struct node_sweep own = { .own = "" };
+        node_sweep_one(n->session_dir, &own);
+        log_info("resuming session %s: its head died; the token and the GCS tables are kept",
+                 n->session_dir);
+    }
     session_pidfile_write(n->session_dir, "rayd.pid", getpid());
     node_sweep_stale(n->session_dir);
 
@@ -438,14 +544,15 @@ int node_main(struct rayd_config *cfg)
     }
     if (n->is_head) {
         const char *given = getenv("RAY_START_TOKEN"); /* from `ray start`, kept out of argv */
+        snprintf(path, sizeof path, "%s/auth_token", n->session_dir);
         if (cfg->token && *cfg->token)
             snprintf(n->token, sizeof n->token, "%s", cfg->token);
         else if (n->gcs_password[0])
             snprintf(n->token, sizeof n->token, "%.150s", n->gcs_password);
         else if (given && *given)
             snprintf(n->token, sizeof n->token, "%s", given);
-        else
-            session_token_new(n->token);
+        else if (!(n->resumed && token_read(path, n->token, sizeof n->token) == 0 && n->token[0]))
+            session_token_new(n->token); /* a resumed session keeps its token */
         unsetenv("RAY_START_TOKEN");
     } else {
         char latest[4200];
@@ -529,12 +636,15 @@ int node_main(struct rayd_config *cfg)
     event_add(n->sig_int, NULL);
 
     node_register(n);
+    n->gcs_watch = event_new(n->base, -1, EV_PERSIST, node_watch_cb, n);
+    struct timeval wtv = { 0, NODE_WATCH_MS * 1000 };
+    event_add(n->gcs_watch, &wtv);
     n->start_timer = evtimer_new(n->base, node_start_timeout_cb, n);
     struct timeval tv = { NODE_START_TIMEOUT_MS / 1000, (NODE_START_TIMEOUT_MS % 1000) * 1000 };
     evtimer_add(n->start_timer, &tv);
 
     event_base_dispatch(n->base);
-    rc = n->registered ? 0 : 1;
+    rc = !n->registered ? 1 : n->exit_code;
     log_info("node %s stopped", n->hex);
 
 out:
@@ -549,6 +659,8 @@ out:
     gcs_client_free(n->gcs);
     if (n->start_timer)
         event_free(n->start_timer);
+    if (n->gcs_watch)
+        event_free(n->gcs_watch);
     if (n->sig_term)
         event_free(n->sig_term);
     if (n->sig_int)

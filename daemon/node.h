@@ -58,6 +58,16 @@ struct node {
     long long hb_queue, hb_sent_ms;
     struct metrics *metrics;          /* /metrics on metrics_export_port (metrics.c) */
     struct dashboard *dash;           /* head only: the dashboard (dashboard.c) */
+
+    /* restarts (docs/restart.md) */
+    bool resumed;                     /* head: this session was a dead head's, resumed */
+    int exit_code;                    /* non-zero: why the node gave up (GCS gone too long) */
+    long long gcs_down_ms;            /* monotonic time the GCS became unreachable, 0 if up */
+    long long gcs_down_logged_ms;
+    long long redis_due_ms;           /* head: when to start the dead redis-server again */
+    int redis_backoff_ms;
+    struct event *gcs_watch;          /* once a second: the GCS bound, the embedded Redis */
+
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit

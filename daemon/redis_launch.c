@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,53 @@ static void last_log_line(const char *path, char *out, size_t outlen)
             snprintf(out, outlen, "%.*s", (int)(outlen > 0 ? outlen - 1 : 0), line);
     }
     fclose(fp);
+}
+
+/* fork and exec RL's binary on RL's config; the child's pid in RL. */
+int redis_launch_respawn(struct redis_launch *rl, char *err, size_t errlen)
+{
+    const char *bin = rl->bin, *conf = rl->conf;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* redis dies with its head: SIGTERM (a clean shutdown, the AOF
+         * flushed) when the thread that started it exits, however it exits;
+         * if the head is already gone, do not start at all */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+            _exit(127);
+        /* redis must not inherit the daemon's sockets; stdio to /dev/null */
+#ifdef SYS_close_range
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+#endif
+            for (int fd = 3; fd < 65536; fd++)
+                close(fd);
+        freopen("/dev/null", "r", stdin);
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        signal(SIGPIPE, SIG_DFL);
+        umask(077); /* its AOF and log are the session's: private */
+        execl(bin, bin, conf, (char *)NULL);
+        _exit(127);
+    }
+    rl->pid = pid;
+    rl->started_ms = net_now_ms();
+    return 0;
+}
+
+int redis_launch_reap(struct redis_launch *rl, int *status)
+{
+    if (rl->pid <= 0)
+        return -1;
+    pid_t r = waitpid(rl->pid, status, WNOHANG);
+    if (r == rl->pid || (r < 0 && errno == ECHILD)) {
+        rl->pid = -1;
+        return 1;
+    }
+    return 0;
 }
 
 int redis_launch_start(struct redis_launch *rl, const char *binary, const char *ip, int port,
@@ -97,30 +145,11 @@ int redis_launch_start(struct redis_launch *rl, const char *binary, const char *
         close(lfd);
     }
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
+    snprintf(rl->bin, sizeof rl->bin, "%s", bin);
+    snprintf(rl->conf, sizeof rl->conf, "%s", conf);
+    if (redis_launch_respawn(rl, err, errlen) < 0)
         return -1;
-    }
-    if (pid == 0) {
-        /* redis dies with its head: SIGTERM (a clean shutdown, the AOF
-         * flushed) when the thread that started it exits, however it exits;
-         * if the head is already gone, do not start at all */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-            _exit(127);
-        /* redis must not inherit the daemon's sockets; stdio to /dev/null */
-        for (int fd = 3; fd < 1024; fd++)
-            close(fd);
-        freopen("/dev/null", "r", stdin);
-        freopen("/dev/null", "w", stdout);
-        freopen("/dev/null", "w", stderr);
-        signal(SIGPIPE, SIG_DFL);
-        umask(077); /* its AOF and log are the session's: private */
-        execl(bin, bin, conf, (char *)NULL);
-        _exit(127);
-    }
-    rl->pid = pid;
+    pid_t pid = rl->pid;
     rl->port = port;
     snprintf(rl->ip, sizeof rl->ip, "%s", ip);
     for (int i = 0; i < 1000; i++) {

@@ -21,5 +21,9 @@ void runtime_free(struct runtime *rt);
 long long runtime_queue_len(const struct runtime *rt);
 /* Head: node NODE_HEX was declared dead. */
 void runtime_node_dead(struct runtime *rt, const char *node_hex);
+/* The GCS connection is back after a drop (Redis or the head restarted):
+ * write again the object locations and actor records this node is the
+ * authority for (daemon/replay.c). NULL is a no-op. */
+void runtime_gcs_reconnected(struct runtime *rt);
 
 #endif

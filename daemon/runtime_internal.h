@@ -324,6 +324,8 @@ void cluster_node_dead(struct runtime *rt, const char *hex);
 /* Fetch node HEX's record into the view if it is not there yet (a node that
  * sends us work before its join reached us). */
 void cluster_learn(struct runtime *rt, const char *hex);
+/* The GCS connection is back: read the node table again (restart.md). */
+void cluster_resync(struct runtime *rt);
 
 /* runtime.c */
 /* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at

@@ -238,3 +238,54 @@ bool session_pid_is(pid_t pid, const char *what)
     /* a zombie has an empty cmdline: count it as gone */
     return len > 0 && strstr(cmd, what) != NULL;
 }
+
+struct head_find {
+    const char *host;
+    int port;
+    char best[4096];
+};
+
+/* One candidate DIR for session_find_head: keep the newest that fits. */
+static void head_find_one(const char *dir, void *arg)
+{
+    struct head_find *hf = arg;
+    char v[512];
+    if (session_info_get(dir, "is_head", v, sizeof v) < 0 || strcmp(v, "1") != 0)
+        return;
+    if (session_info_get(dir, "gcs_address", v, sizeof v) < 0)
+        return;
+    char *colon = strrchr(v, ':');
+    if (colon == NULL || atoi(colon + 1) != hf->port)
+        return;
+    *colon = '\0';
+    if (hf->host && *hf->host && strcmp(hf->host, v) != 0)
+        return;
+    /* a head that stopped (ray stop, SIGTERM) removed its rayd.pid: only one
+     * that died (kill -9, a crash, the machine) is resumed */
+    pid_t rayd = session_pidfile_read(dir, "rayd.pid");
+    if (rayd <= 0)
+        return;
+    /* one killed a moment ago may still be exiting: give it a second */
+    for (int i = 0; i < 100 && session_pid_is(rayd, "rayd"); i++)
+        usleep(10000);
+    if (session_pid_is(rayd, "rayd"))
+        return;
+    char tok[4200];
+    snprintf(tok, sizeof tok, "%s/auth_token", dir);
+    if (access(tok, R_OK) != 0)
+        return;
+    /* names carry their start time: the greatest is the newest */
+    const char *a = strrchr(dir, '/'), *b = strrchr(hf->best, '/');
+    if (hf->best[0] == '\0' || strcmp(a ? a : dir, b ? b : hf->best) > 0)
+        snprintf(hf->best, sizeof hf->best, "%s", dir);
+}
+
+int session_find_head(const char *temp_dir, const char *host, int port, char *out, size_t outlen)
+{
+    struct head_find hf = { .host = host, .port = port };
+    session_foreach(temp_dir, head_find_one, &hf);
+    if (hf.best[0] == '\0')
+        return -1;
+    snprintf(out, outlen, "%s", hf.best);
+    return 0;
+}

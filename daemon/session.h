@@ -62,5 +62,16 @@ const char *session_self_exe(void);
 void session_set_self_exe(const char *path);
 /* rm -rf PATH (no symlink following). Returns 0 or -1. */
 int session_remove_tree(const char *path);
+/*
+ * Head restart (docs/restart.md): the session a head restarted on the same
+ * GCS resumes. Looks under TEMP_DIR for the newest session of a head whose
+ * rayd died without stopping (its rayd.pid is still there: `ray stop` and a
+ * clean exit remove it) and whose GCS address was HOST:PORT (HOST NULL or "": any
+ * host, the port alone decides). Writes its path to OUT and returns 0, or
+ * returns -1 when there is none (a fresh session is then made). Reads only;
+ * the caller decides what to sweep. A session whose rayd still runs is never
+ * returned (one still exiting is waited for, up to a second).
+ */
+int session_find_head(const char *temp_dir, const char *host, int port, char *out, size_t outlen);
 
 #endif

@@ -341,20 +341,23 @@ struct recheck {
     struct runtime *rt;
     uint8_t id[IDS_SIZE];
     char dead[IDS_HEX_SIZE];
+    bool dead_head; /* the dead node was the head, the global scheduler itself */
 };
 
-static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead)
+/* F's task was on dead node DEAD, or (UNPLACED) went to a head that died
+ * before placing it: it never ran, so it runs again without using a retry. */
+static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool unplaced)
 {
     struct job *j = rt_job_find(rt, f->job);
     char hex[IDS_HEX_SIZE];
     ids_hex(f->id, IDS_SIZE, hex);
-    if (j == NULL || j->ending) {
-        idmap_del(&rt->sp->fwd, f->id);
+    if (j == NULL || j->ending || idmap_get(&rt->tasks_by_id, f->id) != NULL) {
+        idmap_del(&rt->sp->fwd, f->id); /* gone with its job, or placed back here */
         fwd_free(f);
         return;
     }
-    if (f->retries_left != 0) {
-        if (f->retries_left > 0)
+    if (unplaced || f->retries_left != 0) {
+        if (f->retries_left > 0 && !unplaced)
             f->retries_left--;
         char err[200];
         struct task *t = tasks_new(rt, TASK_NORMAL, j, f->spec.data, f->spec.len, err, sizeof err);
@@ -390,7 +393,12 @@ static void recheck_cb(void *arg, const struct gcs_task *gt)
             idmap_del(&rt->sp->fwd, f->id); /* done: nothing to retry */
             fwd_free(f);
         } else if (gt && strcmp(gt->node, rc->dead) == 0) {
-            fwd_retry(rt, f, rc->dead);
+            fwd_retry(rt, f, rc->dead, false);
+        } else if (rc->dead_head && (gt == NULL || strcmp(gt->node, rt->n->hex) == 0)) {
+            /* sent to a head that died (or was already dead: a killed head
+             * looks alive until declared dead) before it placed the task:
+             * nobody has it (docs/restart.md) */
+            fwd_retry(rt, f, rc->dead, true);
         }
     }
     free(rc);
@@ -408,6 +416,8 @@ void spill_node_dead(struct runtime *rt, const char *hex)
         rc->rt = rt;
         memcpy(rc->id, s->key, IDS_SIZE);
         snprintf(rc->dead, sizeof rc->dead, "%s", hex);
+        struct cluster_node *cn = cluster_find(rt, hex);
+        rc->dead_head = cn != NULL && cn->is_head;
         char thex[IDS_HEX_SIZE];
         gcs_task_get(rt->n->gcs, ids_hex(s->key, IDS_SIZE, thex), recheck_cb, rc);
     }

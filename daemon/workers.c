@@ -572,6 +572,8 @@ void workers_free(struct runtime *rt)
                 t->worker = NULL;
         w->task = NULL;
         w->nest_head = NULL;
+        if (w->actor && w->actor->worker == w)
+            w->actor->worker = NULL; /* actors_free runs after us */
         w->actor = NULL;
         w->job = NULL;    /* jobs and clients may be freed already */
         w->client = NULL;

@@ -5,8 +5,9 @@
  * DESIGN. Each connection is a small state machine (WAIT -> CONNECTING ->
  * HANDSHAKE -> READY, back to WAIT on any failure) driven by hiredis'
  * connect/disconnect callbacks and one retry timer with exponential backoff
- * (50 ms doubling to 2 s, reset on success). The handshake is AUTH (or PING
- * without a password); only its success makes a connection READY. Commands
+ * (50 ms doubling to 2 s, reset on success). The handshake is AUTH (when
+ * there is a password) then PING; only a PONG makes a connection READY (a
+ * Redis loading its data after a restart answers LOADING: tried again). Commands
  * are formatted once (redisFormatCommand*) into a struct gcs_cmd; when the
  * command connection is READY and nothing is queued they are written at
  * once (hiredis pipelines: no command waits for another's reply), otherwise
@@ -457,14 +458,24 @@ int gcs_unsubscribe(struct gcs_client *c, const char *suffix, gcs_message_fn cb,
 
 /* ------------------------------------------------------------ connections */
 
-static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
+/* The last step of the handshake: PING. A Redis that is still loading its
+ * append-only file (just restarted) accepts AUTH but answers "LOADING" to
+ * everything else: not ready yet; disconnect and try again after the
+ * back-off (docs/restart.md). Only a PONG makes the connection READY. */
+static void on_ping(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct gcs_conn *conn = privdata;
     struct gcs_client *c = conn->c;
     if (c->freeing || ac != conn->ac || reply == NULL)
         return; /* the disconnect callback handles a lost connection */
+    const redisReply *r = reply;
+    if (r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "LOADING", 7) == 0) {
+        snprintf(c->errstr, sizeof c->errstr, "GCS at %s:%d is loading its data", c->host, c->port);
+        log_info("gcs: %s connection: %s; trying again", conn->name, c->errstr);
+        redisAsyncDisconnect(ac);
+        return;
+    }
     if (gcs_handshake_check_(reply) < 0) {
-        const redisReply *r = reply;
         snprintf(c->errstr, sizeof c->errstr,
                  "GCS at %s:%d: authentication failed (wrong cluster token?)", c->host, c->port);
         log_warnx("gcs: %s connection: %s (%.*s)", conn->name, c->errstr,
@@ -480,9 +491,28 @@ static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
         sub_resubscribe(c);
     } else {
         c->errstr[0] = '\0';
+        gcs_scripts_load_(ac); /* Redis may have restarted: before any EVALSHA */
         queue_flush(c);
         client_report(c, true);
     }
+}
+
+/* AUTH's reply: a wrong token ends the handshake; else PING (on_ping). */
+static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct gcs_conn *conn = privdata;
+    if (conn->c->freeing || ac != conn->ac || reply == NULL)
+        return;
+    const redisReply *r = reply;
+    if (r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "LOADING", 7) == 0) {
+        on_ping(ac, reply, privdata); /* (a Redis that refuses AUTH while loading) */
+        return;
+    }
+    if (gcs_handshake_check_(reply) < 0) {
+        on_ping(ac, reply, privdata); /* reports the failure */
+        return;
+    }
+    redisAsyncCommand(ac, on_ping, conn, "PING");
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -533,9 +563,7 @@ static void conn_start(struct gcs_conn *conn)
     if (c->password)
         redisAsyncCommand(ac, on_handshake, conn, "AUTH %s", c->password);
     else
-        redisAsyncCommand(ac, on_handshake, conn, "PING");
-    if (!conn->pubsub)
-        gcs_scripts_load_(ac); /* Redis may have restarted: before any EVALSHA */
+        redisAsyncCommand(ac, on_ping, conn, "PING");
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)

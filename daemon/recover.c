@@ -1,0 +1,132 @@
+/*
+ * recover.c — a head that starts on a GCS that already holds a cluster (a
+ * head restart, docs/restart.md) derives its state from the tables, plus
+ * what the nodes report as they reconnect; nothing of an earlier head's
+ * memory is needed.
+ *
+ * DESIGN. One table of steps, run in order once the head has registered.
+ * Each step is one GCS read (a listing script) whose callback acts on what
+ * it finds; steps do not wait for each other, and each is safe to run on an
+ * empty GCS (a first start) or twice. What the head keeps in memory is
+ * either derived here, or rebuilt by the cluster view (cluster.c: the node
+ * table and <p>hb, which every node rewrites when it reconnects: node.c,
+ * replay.c), or belongs to work that died with the earlier head. To add a
+ * table (placement groups, <p>pg:<id>): write a step that lists it and
+ * re-adopts what is live (its reservations are reported by the nodes that
+ * hold them), and add it to recover_steps.
+ */
+#include "daemon/recover.h"
+
+#include "common/log.h"
+#include "common/netutil.h"
+#include "common/xmalloc.h"
+#include "daemon/node.h"
+#include "daemon/runtime.h"
+#include "daemon/session.h"
+#include "gcs/gcs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Head, once registered: a head of this cluster that the node table still
+ * shows ALIVE but whose rayd is dead on this machine is the one this head
+ * replaces (it was killed: nothing marked it). Declared dead now rather than
+ * after node_timeout_ms, so the nodes forget its objects and stop routing to
+ * it at once. A head on another machine, or alive, is left to the death
+ * watch (heartbeat.c). */
+struct old_heads {
+    struct node *n;
+    size_t count;
+    char (*ids)[IDS_HEX_SIZE];
+};
+
+/* Jobs whose driver ran on a head that died are over: their driver and its
+ * connection went with it (drivers do not reconnect yet: docs/restart.md).
+ * Marked FAILED and cleaned up as their own node would have, and announced
+ * on ch:jobs so nodes running their placed work end it (detached actors
+ * stay). */
+static void recover_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv)
+{
+    struct old_heads *oh = arg;
+    struct node *n = oh->n;
+    for (size_t i = 0; v && !n->stopping && i < nv; i++) {
+        if (strcmp(v[i].state, "RUNNING") != 0)
+            continue;
+        for (size_t k = 0; k < oh->count; k++) {
+            if (strcmp(v[i].driver_node, oh->ids[k]) != 0)
+                continue;
+            log_warnx("job %s: its driver's node, head %.8s, died: the job failed", v[i].job_id,
+                      oh->ids[k]);
+            gcs_job_set_state(n->gcs, v[i].job_id, "FAILED", net_wall_ms());
+            gcs_job_cleanup(n->gcs, v[i].job_id);
+            gcs_event_add(n->gcs, "JOB_FINISHED", v[i].job_id, n->hex, "FAILED: its head died");
+            gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s END", gcs_client_prefix(n->gcs),
+                        v[i].job_id);
+        }
+    }
+    free(oh->ids);
+    free(oh);
+}
+
+static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
+{
+    struct node *n = arg;
+    if (v == NULL || n->stopping)
+        return;
+    if (n->resumed && nv <= 1)
+        log_warnx("resumed session %s but the GCS holds no earlier node: its data is gone "
+                  "(appendonly off, or its folder removed?); live nodes register again as they "
+                  "reconnect, jobs and finished tasks of before are not known",
+                  n->session_dir);
+    char hostname[256] = "";
+    gethostname(hostname, sizeof hostname - 1);
+    struct old_heads *oh = xcalloc(1, sizeof *oh);
+    oh->n = n;
+    for (size_t i = 0; i < nv; i++) {
+        if (!v[i].is_head || strcmp(v[i].state, "ALIVE") != 0 || strcmp(v[i].node_id, n->hex) == 0)
+            continue;
+        if (strcmp(v[i].hostname, hostname) != 0 || session_pid_is(v[i].pid, "rayd"))
+            continue;
+        char reason[160];
+        snprintf(reason, sizeof reason, "head restarted: replaced by head %.8s", n->hex);
+        log_warnx("earlier head %s (%s) is dead: %s", v[i].node_id, v[i].address, reason);
+        gcs_node_mark_dead(n->gcs, v[i].node_id, reason);
+        gcs_node_forget_objects(n->gcs, v[i].node_id);
+        gcs_event_add(n->gcs, "NODE_DEAD", v[i].node_id, v[i].node_id, reason);
+        gcs_command(n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(n->gcs),
+                    v[i].node_id); /* its queue died with it */
+        runtime_node_dead(n->rt, v[i].node_id);
+        oh->ids = xreallocarray(oh->ids, oh->count + 1, sizeof *oh->ids);
+        snprintf(oh->ids[oh->count++], IDS_HEX_SIZE, "%s", v[i].node_id);
+    }
+    if (oh->count == 0) {
+        free(oh);
+        return;
+    }
+    gcs_jobs_list(n->gcs, recover_orphan_jobs_cb, oh);
+}
+
+/* Step "nodes": heads that died on this machine (recover_old_heads_cb),
+ * and through them the jobs their drivers ran (recover_orphan_jobs_cb). */
+static void recover_nodes(struct node *n)
+{
+    gcs_nodes_list(n->gcs, recover_old_heads_cb, n);
+}
+
+static const struct recover_step {
+    const char *name;
+    void (*run)(struct node *n);
+} recover_steps[] = {
+    { "nodes", recover_nodes },
+    /* placement groups: { "pgs", recover_pgs } (list <p>pgs, re-adopt) */
+};
+
+void recover_head_start(struct node *n)
+{
+    for (size_t i = 0; i < sizeof recover_steps / sizeof recover_steps[0]; i++) {
+        log_debug("head recovery: %s", recover_steps[i].name);
+        recover_steps[i].run(n);
+    }
+}

@@ -1,0 +1,149 @@
+/*
+ * restart_driver.c — a standalone driver (links libray) for the restart
+ * tests (test_head_restart, test_redis_restart). It connects to one node
+ * (ADDRESS, e.g. unix:<session>/sockets/raylet.sock) and runs the
+ * functions of build/jobs/job_restart.so:
+ *
+ *   restart_driver ADDRESS LIBRARY create NAME RESOURCES
+ *       a detached actor "keeper" named NAME placed by RESOURCES; one incr
+ *   restart_driver ADDRESS LIBRARY loop NAME SECONDS
+ *       every 100 ms: NAME.incr() and twice(i), each result checked (the
+ *       counter goes up by one per call, twice(i) == 2i); ends with
+ *       "summary calls=N tasks=N lost=L bad=B first=F last=V"
+ *   restart_driver ADDRESS LIBRARY incr NAME
+ *       one NAME.incr(): "value=V"
+ *   restart_driver ADDRESS LIBRARY task RESOURCES
+ *       twice(21) on a node with RESOURCES: "task=42" (made while the only
+ *       such node, the head, is down: it must wait for it, not fail)
+ *
+ * Every get has a 60 s bound, so a lost result shows as lost=1, not a hang.
+ */
+#include <ray.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int incr(ray_actor a, int64_t *out)
+{
+    ray_ref r;
+    ray_value v;
+    int rc = ray_actor_call(a, "incr", NULL, 0, NULL, &r);
+    if (rc == RAY_OK)
+        rc = ray_get(r, 60000, &v);
+    if (rc != RAY_OK)
+        return rc;
+    *out = v.as.i;
+    ray_value_release(&v);
+    return RAY_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: restart_driver ADDRESS LIBRARY create|loop|incr NAME [ARG]\n");
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    ray_config cfg = { .address = argv[1], .library = argv[2] };
+    const char *mode = argv[3], *name = argv[4];
+    int rc = ray_init(&cfg);
+    if (rc != RAY_OK) {
+        fprintf(stderr, "restart_driver: ray_init: %s: %s\n", ray_strerror(rc), ray_last_error());
+        return 1;
+    }
+    ray_actor a;
+    int64_t v = 0;
+    if (strcmp(mode, "create") == 0) {
+        ray_opts o = RAY_ACTOR_OPTS;
+        o.name = name;
+        o.detached = true;
+        o.resources = argc > 5 ? argv[5] : NULL;
+        if ((rc = ray_actor_create("keeper", NULL, 0, &o, &a)) != RAY_OK ||
+            (rc = incr(a, &v)) != RAY_OK) {
+            fprintf(stderr, "restart_driver: create: %s: %s\n", ray_strerror(rc), ray_last_error());
+            return 1;
+        }
+        printf("created value=%lld\n", (long long)v);
+        ray_shutdown();
+        return 0;
+    }
+    if (strcmp(mode, "task") == 0) {
+        ray_opts o = RAY_OPTS;
+        o.resources = name;
+        o.num_cpus = 0;
+        ray_value arg = RAY_I(21), tv;
+        ray_ref r;
+        if ((rc = ray_call("twice", &arg, 1, &o, &r)) != RAY_OK || (rc = ray_get(r, 90000, &tv)) != RAY_OK) {
+            fprintf(stderr, "restart_driver: task: %s: %s\n", ray_strerror(rc), ray_last_error());
+            return 1;
+        }
+        printf("task=%lld\n", (long long)tv.as.i);
+        ray_value_release(&tv);
+        ray_shutdown();
+        return 0;
+    }
+    if ((rc = ray_actor_lookup(name, &a)) != RAY_OK) {
+        fprintf(stderr, "restart_driver: lookup %s: %s: %s\n", name, ray_strerror(rc),
+                ray_last_error());
+        return 1;
+    }
+    if (strcmp(mode, "incr") == 0) {
+        if ((rc = incr(a, &v)) != RAY_OK) {
+            fprintf(stderr, "restart_driver: incr: %s: %s\n", ray_strerror(rc), ray_last_error());
+            return 1;
+        }
+        printf("value=%lld\n", (long long)v);
+        ray_shutdown();
+        return 0;
+    }
+    double secs = argc > 5 ? atof(argv[5]) : 10;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long calls = 0, tasks = 0, lost = 0, bad = 0;
+    int64_t first = 0, prev = 0;
+    for (long i = 1;; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (el >= secs)
+            break;
+        ray_ref tr;
+        ray_value arg = RAY_I(i), tv;
+        int trc = ray_call("twice", &arg, 1, NULL, &tr);
+        rc = incr(a, &v);
+        if (rc != RAY_OK) {
+            printf("call %ld: %s: %s\n", i, ray_strerror(rc), ray_last_error());
+            lost++;
+        } else {
+            calls++;
+            if (first == 0)
+                first = v;
+            else if (v != prev + 1) {
+                printf("call %ld: counter %lld after %lld\n", i, (long long)v, (long long)prev);
+                bad++;
+            }
+            prev = v;
+        }
+        if (trc == RAY_OK)
+            trc = ray_get(tr, 60000, &tv);
+        if (trc != RAY_OK) {
+            printf("task %ld: %s: %s\n", i, ray_strerror(trc), ray_last_error());
+            lost++;
+        } else {
+            tasks++;
+            if (tv.as.i != 2 * i) {
+                printf("task %ld: twice gave %lld\n", i, (long long)tv.as.i);
+                bad++;
+            }
+            ray_value_release(&tv);
+        }
+        if (i % 10 == 0)
+            printf("at %.1f s: call %ld counter %lld\n", el, i, (long long)prev);
+        struct timespec pause = { 0, 100 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+    printf("summary calls=%ld tasks=%ld lost=%ld bad=%ld first=%lld last=%lld\n", calls, tasks, lost,
+           bad, (long long)first, (long long)prev);
+    ray_shutdown();
+    return lost || bad ? 1 : 0;
+}
