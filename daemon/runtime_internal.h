@@ -290,6 +290,18 @@ void spill_node_dead(struct runtime *rt, const char *hex);
 void spill_push_returns(struct runtime *rt, struct task *t);
 /* Job J ended here: forget what it sent away; tell other nodes (origin side). */
 void spill_job_ended(struct runtime *rt, struct job *j);
+struct gcs_task;
+/* Lineage (docs/faults.md): object ID, a return of a task this node sent
+ * away, has no holder left (HOLDER, "" if unknown, died with it; GT is its
+ * task record or NULL). Returns 1 if it is being made again (queued here,
+ * running elsewhere, or rebuilt now by running its task again, a new
+ * attempt counted against max_retries), 0 if this node has no lineage of
+ * it, -1 if it cannot be rebuilt, with the reason in WHY ("task f cannot
+ * run again: its retries are used up", "its lineage was trimmed", ...). */
+int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_task *gt,
+                       const char *holder, char *why, size_t whylen);
+/* Object ID was freed: forget the lineage of its task. */
+void spill_lineage_forget(struct runtime *rt, const uint8_t *id);
 
 /* cluster.c */
 void cluster_init(struct runtime *rt);
