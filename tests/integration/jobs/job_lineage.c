@@ -285,9 +285,14 @@ static int sc_tasks(const char *dir, int n, int sleep_ms, bool with_actor)
     if (with_actor)
         CHECK(ray_actor_create("counter", NULL, 0, &ao, &a) == RAY_OK, "actor create");
     double t0 = now_s();
+    int ncalls = with_actor ? n / 200 : 0;
+    ray_ref *calls = calloc((size_t)ncalls + 1, sizeof *calls);
     for (int i = 0; i < n; i++) {
         ray_value args[] = { RAY_I(i), RAY_I(sleep_ms) };
         CHECK(ray_call("square", args, 2, &o, &refs[i]) == RAY_OK, "ray_call %d", i);
+        if (with_actor && i % 200 == 199)
+            CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &calls[i / 200]) == RAY_OK,
+                  "actor call");
     }
     printf("submitted %d tasks\n", n);
     fflush(stdout);
@@ -305,6 +310,15 @@ static int sc_tasks(const char *dir, int n, int sleep_ms, bool with_actor)
     }
     printf("%d of %d results correct in %.1f s\n", good, n, now_s() - t0);
     if (with_actor) {
+        int cok = 0, cactor = 0;
+        for (int i = 0; i < ncalls; i++) {
+            ray_value v;
+            int rc = ray_get(calls[i], 60000, &v);
+            cok += rc == RAY_OK;
+            cactor += rc == RAY_EACTOR;
+        }
+        printf("actor calls during the run: %d answered, %d failed with RAY_EACTOR, %d other\n",
+               cok, cactor, ncalls - cok - cactor);
         /* the call that was running when its worker died fails once
          * (RAY_EACTOR); the restarted actor answers the next */
         int rc = -1, tries = 0;
@@ -322,6 +336,7 @@ static int sc_tasks(const char *dir, int n, int sleep_ms, bool with_actor)
     }
     touch(dir, "done");
     fflush(stdout);
+    free(calls);
     free(refs);
     return good == n ? 0 : 1;
 }
@@ -348,7 +363,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "tasks") == 0)
         return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 1000, argc > 4 ? atoi(argv[4]) : 0, false);
     if (strcmp(s, "chaos") == 0)
-        return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 20000, 0, true);
+        return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 20000, argc > 4 ? atoi(argv[4]) : 0, true);
     if (strcmp(s, "where") == 0)
         return sc_where();
     fprintf(stderr, "unknown scenario '%s'\n", s);
