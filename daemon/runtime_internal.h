@@ -207,6 +207,7 @@ struct cluster_node {
     int assigned;            /* tasks placed there since its last heartbeat (head) */
     struct conn *conn;       /* our connection to it, or NULL */
     bool seen_;              /* in the last read of <p>hb (cluster.c) */
+    long long told_dead_ms;  /* head: when it last told this dead node so (cluster.c) */
 };
 
 /* ---- the runtime ------------------------------------------------------------- */

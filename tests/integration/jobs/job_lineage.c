@@ -341,12 +341,14 @@ static int sc_tasks(const char *dir, int n, int sleep_ms, bool with_actor)
     return good == n ? 0 : 1;
 }
 
-/* where: the node a 1-CPU task runs on (for the partition test). */
-static int sc_where(void)
+/* where [RES]: the node a 1-CPU task (needing custom resources RES) runs on. */
+static int sc_where(const char *res)
 {
     ray_ref r;
     ray_value v;
-    CHECK(ray_call("where", NULL, 0, NULL, &r) == RAY_OK, "ray_call where");
+    ray_opts o = RAY_OPTS;
+    o.resources = res;
+    CHECK(ray_call("where", NULL, 0, &o, &r) == RAY_OK, "ray_call where");
     CHECK(ray_get(r, 60000, &v) == RAY_OK && v.type == RAY_STR, "get where");
     printf("ran on %s\n", (const char *)v.as.buf.ptr);
     ray_value_release(&v);
@@ -365,7 +367,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "chaos") == 0)
         return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 20000, argc > 4 ? atoi(argv[4]) : 0, true);
     if (strcmp(s, "where") == 0)
-        return sc_where();
+        return sc_where(argc > 2 ? argv[2] : NULL);
     fprintf(stderr, "unknown scenario '%s'\n", s);
     return 2;
 }
