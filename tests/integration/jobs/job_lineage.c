@@ -221,6 +221,21 @@ static int sc_lost(const char *dir, int64_t mb, int n, int chain)
     o0.max_retries = 0;
     ray_value a1[] = { RAY_I(5), RAY_I(mb), RAY_S(dir), RAY_S("m.once") };
     CHECK(ray_call("big", a1, 4, &o0, &once) == RAY_OK, "ray_call big (max_retries=0)");
+    /* two 1-CPU actors (so they live on a node with CPUs): one may restart */
+    ray_actor keep, once_a;
+    ray_opts ak = RAY_ACTOR_OPTS;
+    ak.num_cpus = 1;
+    ak.max_restarts = 1;
+    CHECK(ray_actor_create("counter", NULL, 0, &ak, &keep) == RAY_OK, "actor create");
+    ray_opts a0o = RAY_ACTOR_OPTS;
+    a0o.num_cpus = 1;
+    CHECK(ray_actor_create("counter", NULL, 0, &a0o, &once_a) == RAY_OK, "actor create");
+    ray_ref cr;
+    ray_value cv;
+    CHECK(ray_actor_call(keep, "incr", NULL, 0, NULL, &cr) == RAY_OK, "actor call");
+    CHECK(ray_get(cr, 60000, &cv) == RAY_OK && cv.as.i == 1, "actor answers");
+    CHECK(ray_actor_call(once_a, "incr", NULL, 0, NULL, &cr) == RAY_OK, "actor call");
+    CHECK(ray_get(cr, 60000, &cv) == RAY_OK && cv.as.i == 1, "actor answers");
     /* the put object's ref comes home (a small value); the object stays there */
     ray_value ov;
     CHECK(ray_get(outer, 60000, &ov) == RAY_OK && ov.type == RAY_REF, "get the put object's ref");
@@ -263,10 +278,61 @@ static int sc_lost(const char *dir, int64_t mb, int n, int chain)
            rc == RAY_OK ? "(value)" : ray_last_error());
     if (rc == RAY_OK)
         ray_value_release(&v);
+    /* the actors lived on the dead node: the one with a restart left starts
+     * again elsewhere (its state anew), the other is dead */
+    rc = -1;
+    int tries = 0;
+    for (; tries < 100 && rc != RAY_OK; tries++) {
+        CHECK(ray_actor_call(keep, "incr", NULL, 0, NULL, &cr) == RAY_OK, "actor call");
+        rc = ray_get(cr, 30000, &cv);
+        if (rc != RAY_OK)
+            usleep(200000);
+    }
+    printf("actor with max_restarts=1 after its node died: %s (counter %lld, %d call(s))\n",
+           rc == RAY_OK ? "restarted elsewhere, answers" : ray_last_error(),
+           rc == RAY_OK ? (long long)cv.as.i : -1LL, tries);
+    CHECK(ray_actor_call(once_a, "incr", NULL, 0, NULL, &cr) == RAY_OK, "actor call");
+    rc = ray_get(cr, 30000, &cv);
+    printf("actor with max_restarts=0 after its node died: %s\n", ray_strerror(rc));
     fflush(stdout);
     free(bigs);
     free(links);
     return good == n ? 0 : 1;
+}
+
+/*
+ * trim DIR MB N: N values made elsewhere, as in lost, on a node whose
+ * lineage budget keeps only the last few: after their node died, the first
+ * is RAY_ELOST (lineage trimmed), the last is rebuilt.
+ */
+static int sc_trim(const char *dir, int64_t mb, int n)
+{
+    ray_opts o = RAY_OPTS;
+    ray_ref *refs = calloc((size_t)n, sizeof *refs);
+    char tag[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(tag, sizeof tag, "m.trim.%d", i);
+        ray_value args[] = { RAY_I(2000 + i), RAY_I(mb), RAY_S(dir), RAY_S(tag) };
+        CHECK(ray_call("big", args, 4, &o, &refs[i]) == RAY_OK, "ray_call big");
+    }
+    printf("submitted %d values\n", n);
+    fflush(stdout);
+    touch(dir, "submitted");
+    CHECK(wait_file(dir, "go", 120), "no go from the test within 120 s");
+    ray_value v;
+    int rc = ray_get(refs[0], 60000, &v);
+    printf("first value: %s: %s\n", ray_strerror(rc), rc == RAY_OK ? "(value)" : ray_last_error());
+    if (rc == RAY_OK)
+        ray_value_release(&v);
+    rc = ray_get(refs[n - 1], 60000, &v);
+    printf("last value: %s\n", rc == RAY_OK && counter_of(&v, mb) == 2000 + n - 1
+                                    ? "rebuilt intact"
+                                    : ray_last_error());
+    if (rc == RAY_OK)
+        ray_value_release(&v);
+    fflush(stdout);
+    free(refs);
+    return 0;
 }
 
 /*
@@ -362,6 +428,8 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "lost") == 0)
         return sc_lost(dir, argc > 3 ? atoll(argv[3]) : 10, argc > 4 ? atoi(argv[4]) : 4,
                        argc > 5 ? atoi(argv[5]) : 20);
+    if (strcmp(s, "trim") == 0)
+        return sc_trim(dir, argc > 3 ? atoll(argv[3]) : 1, argc > 4 ? atoi(argv[4]) : 20);
     if (strcmp(s, "tasks") == 0)
         return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 1000, argc > 4 ? atoi(argv[4]) : 0, false);
     if (strcmp(s, "chaos") == 0)
