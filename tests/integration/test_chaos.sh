@@ -34,6 +34,12 @@ killer() { # kill a random worker every 100 ms until $D/done (at most 240 s)
     echo "$n" >"$D/kills"
 }
 
+# a worker killed after its task's 8 MiB return reached the node, before
+# it said it was done: the retry replaces what the first attempt made
+timeout 60 "$RAY" submit --temp-dir "$A" "$JOB" -- retry_big "$D" >"$T/out.retry" 2>&1
+check_out "a task whose worker died after its big return is retried and its value arrives" \
+    "$T/out.retry" "^retried after its worker died past its return: value intact"
+
 timeout 280 "$RAY" submit --temp-dir "$A" "$JOB" -- chaos "$D" 20000 2 >"$T/out.chaos" 2>&1 &
 job=$!
 wait_for 60 test -f "$D/submitted"

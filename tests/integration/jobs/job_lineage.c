@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,33 @@ static int put_big(ray_task *t, const ray_value *a, size_t n)
     return ray_return(t, RAY_R(r));
 }
 RAY_REMOTE(put_big);
+
+/* die_after_return(mb, dir): returns MB MiB with counter 9, and the first
+ * time (no DIR/died yet) kills its own worker right after the return went
+ * to the node: the retry meets the return its first attempt made. */
+static int die_after_return(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 2 || a[0].type != RAY_INT || a[1].type != RAY_STR)
+        return ray_fail(t, "die_after_return(mb, dir)");
+    size_t len = (size_t)a[0].as.i << 20;
+    unsigned char *buf = malloc(len);
+    if (buf == NULL)
+        return ray_fail(t, "out of memory");
+    memset(buf, 9, len);
+    int64_t c = 9;
+    memcpy(buf, &c, sizeof c);
+    int rc = ray_return(t, RAY_BYTES_V(buf, len));
+    free(buf);
+    if (rc != RAY_OK)
+        return ray_fail(t, "ray_return: %s: %s", ray_strerror(rc), ray_last_error());
+    if (!exists(a[1].as.buf.ptr, "died")) {
+        touch(a[1].as.buf.ptr, "died");
+        usleep(200000); /* the return is sealed at the node by now */
+        kill(getpid(), SIGKILL);
+    }
+    return 0;
+}
+RAY_REMOTE(die_after_return);
 
 static int square(ray_task *t, const ray_value *a, size_t n)
 {
@@ -421,6 +449,116 @@ static int sc_where(const char *res)
     return 0;
 }
 
+/* retry_big DIR: a task whose worker dies right after it returned 8 MiB is
+ * retried and its value arrives. */
+static int sc_retry_big(const char *dir)
+{
+    ray_ref r;
+    ray_value v;
+    ray_value args[] = { RAY_I(8), RAY_S(dir) };
+    CHECK(ray_call("die_after_return", args, 2, NULL, &r) == RAY_OK, "ray_call");
+    /* read it once the retry has run (a get now would see the first copy) */
+    CHECK(wait_file(dir, "died", 60), "the first attempt never ran");
+    sleep(3);
+    int rc = ray_get(r, 60000, &v);
+    printf("retried after its worker died past its return: %s\n",
+           rc == RAY_OK && counter_of(&v, 8) == 9 ? "value intact" : ray_last_error());
+    if (rc == RAY_OK)
+        ray_value_release(&v);
+    return rc == RAY_OK ? 0 : 1;
+}
+
+/*
+ * soak DIR SECONDS: rounds of mixed work until SECONDS pass or DIR/stop
+ * appears (tests/soak/soak.sh kills workers and nodes meanwhile): 200 short
+ * tasks, a chain of five 1 MiB values, ten actor calls. Prints the totals;
+ * returns 0 if no result was lost or wrong.
+ */
+/* Read the end of round ROUND's chain CH, count it lost or wrong, free it. */
+static int soak_chain_check(ray_ref *ch, long round, long *lost, long *wrong)
+{
+    ray_value v;
+    int rc = ray_get(ch[4], 600000, &v);
+    if (rc != RAY_OK) {
+        if ((*lost)++ < 5)
+            fprintf(stderr, "round %ld chain: %s\n", round, ray_last_error());
+    } else {
+        if (counter_of(&v, 1) != round * 10 + 4)
+            (*wrong)++;
+        ray_value_release(&v);
+    }
+    ray_free(ch, 5);
+    return 0;
+}
+
+static int sc_soak(const char *dir, int secs)
+{
+    ray_opts o = RAY_OPTS;
+    o.max_retries = -1;
+    ray_actor a;
+    ray_opts ao = RAY_ACTOR_OPTS;
+    ao.max_restarts = -1;
+    CHECK(ray_actor_create("counter", NULL, 0, &ao, &a) == RAY_OK, "actor create");
+    double end = now_s() + secs;
+    long rounds = 0, tasks = 0, wrong = 0, lost = 0, calls_ok = 0, calls_eactor = 0,
+         calls_other = 0;
+    ray_ref sq[200], ch[5], prev[5], calls[10];
+    while (now_s() < end && !exists(dir, "stop")) {
+        rounds++;
+        for (int i = 0; i < 200; i++) {
+            ray_value args[] = { RAY_I(i), RAY_I(5) };
+            CHECK(ray_call("square", args, 2, &o, &sq[i]) == RAY_OK, "ray_call square");
+        }
+        ray_value b[] = { RAY_I(rounds * 10), RAY_I(1), RAY_S(dir), RAY_S("soak.marker") };
+        CHECK(ray_call("big", b, 4, &o, &ch[0]) == RAY_OK, "ray_call big");
+        for (int k = 1; k < 5; k++) {
+            ray_value s[] = { RAY_R(ch[k - 1]), RAY_I(1), RAY_S(dir), RAY_S("soak.marker") };
+            CHECK(ray_call("step", s, 4, &o, &ch[k]) == RAY_OK, "ray_call step");
+        }
+        for (int k = 0; k < 10; k++)
+            CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &calls[k]) == RAY_OK, "actor call");
+        for (int i = 0; i < 200; i++) {
+            ray_value v;
+            int rc = ray_get(sq[i], 600000, &v);
+            if (rc != RAY_OK) {
+                if (lost++ < 5)
+                    fprintf(stderr, "round %ld task %d: %s\n", rounds, i, ray_last_error());
+            } else if (v.type != RAY_INT || v.as.i != (int64_t)i * i) {
+                wrong++;
+            }
+        }
+        /* the previous round's chain is read only now: its values sat on
+         * the nodes for a round, through the kills, and may be rebuilt */
+        ray_value v;
+        int rc;
+        if (rounds > 1 && soak_chain_check(prev, rounds - 1, &lost, &wrong) < 0)
+            return 1;
+        memcpy(prev, ch, sizeof ch);
+        for (int k = 0; k < 10; k++) {
+            rc = ray_get(calls[k], 600000, &v);
+            if (rc == RAY_OK)
+                calls_ok++;
+            else if (rc == RAY_EACTOR)
+                calls_eactor++;
+            else
+                calls_other++;
+        }
+        ray_free(sq, 200);
+        tasks += 205;
+        if (rounds % 10 == 0) {
+            printf("soak: round %ld, %ld tasks, %ld lost, %ld wrong\n", rounds, tasks, lost, wrong);
+            fflush(stdout);
+        }
+    }
+    if (rounds > 0 && soak_chain_check(prev, rounds, &lost, &wrong) < 0)
+        return 1;
+    printf("soak total: %ld rounds, %ld tasks, %ld results lost, %ld wrong; actor calls %ld "
+           "answered, %ld RAY_EACTOR, %ld other\n",
+           rounds, tasks, lost, wrong, calls_ok, calls_eactor, calls_other);
+    fflush(stdout);
+    return lost == 0 && wrong == 0 && calls_other == 0 ? 0 : 1;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -428,6 +566,10 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "lost") == 0)
         return sc_lost(dir, argc > 3 ? atoll(argv[3]) : 10, argc > 4 ? atoi(argv[4]) : 4,
                        argc > 5 ? atoi(argv[5]) : 20);
+    if (strcmp(s, "retry_big") == 0)
+        return sc_retry_big(dir);
+    if (strcmp(s, "soak") == 0)
+        return sc_soak(dir, argc > 3 ? atoi(argv[3]) : 3600);
     if (strcmp(s, "trim") == 0)
         return sc_trim(dir, argc > 3 ? atoll(argv[3]) : 1, argc > 4 ? atoi(argv[4]) : 20);
     if (strcmp(s, "tasks") == 0)
