@@ -42,7 +42,9 @@ static int rayd_main(int argc, char **argv)
         return 2;
     }
     log_set_name("rayd");
-    rc = node_main(&cfg);
+    /* a node the cluster declared dead while it ran joins again as a new one */
+    while ((rc = node_main(&cfg)) == NODE_MAIN_REJOIN)
+        ;
     config_free(&cfg);
     return rc;
 }

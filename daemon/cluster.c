@@ -16,6 +16,7 @@
  * table is listed once at start (again until that succeeds).
  */
 #include "common/log.h"
+#include "common/netutil.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/pg.h"
@@ -186,8 +187,18 @@ static void cluster_hb_cb(void *arg, const struct gcs_heartbeat *v, size_t n)
             continue;
         }
         cn->seen_ = true;
-        if (!cn->alive)
+        if (!cn->alive) {
+            /* a node declared dead heartbeats again (its link came back):
+             * say so again, so that it hears it and rejoins as a new node */
+            long long now = net_now_ms();
+            if (rt->n->is_head && !cn->self && now - cn->told_dead_ms >= 2000) {
+                cn->told_dead_ms = now;
+                log_warnx("node %.8s (%s), declared dead, heartbeats again: telling it to rejoin",
+                          cn->id, cn->ip);
+                gcs_node_mark_dead(rt->n->gcs, cn->id, "declared dead earlier; came back");
+            }
             continue;
+        }
         if (cn->last_hb != v[i].last_ms) {
             cn->last_hb = v[i].last_ms;
             cn->assigned = 0; /* its report now covers what we sent it */
@@ -235,7 +246,9 @@ static void cluster_nodes_msg(void *arg, const char *suffix, const char *msg, si
     }
     memcpy(id, msg, 2 * IDS_SIZE);
     id[2 * IDS_SIZE] = '\0';
-    if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5))
+    if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5) && strcmp(id, rt->n->hex) == 0)
+        node_rejoin(rt->n, "it was cut off longer than node_timeout_ms"); /* partition healed */
+    else if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5))
         cluster_node_dead(rt, id);
     else if (!rt->cluster_synced)
         cluster_refresh(-1, 0, rt); /* (our own join, at start) the whole table */

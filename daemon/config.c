@@ -121,6 +121,8 @@ static const struct cfg_entry cfg_table[] = {
       NULL, NULL, "cap on the GCS event log stream (entries)" },
     { "task_table_max_finished", CFG_INT, F(task_table_max_finished), "10000", 0, 100000000, CFG_HEAD_ONLY,
       NULL, NULL, NULL, "finished tasks kept in the task table" },
+    { "lineage_max_bytes", CFG_SIZE, F(lineage_max_bytes), "1GiB", 0, SIZE_MAX_CFG, 0, NULL, NULL, NULL,
+      "task specs a node keeps to rebuild lost objects (oldest forgotten first, logged)" },
     { "log_level", CFG_ENUM, F(log_level), "info", 0, 0, 0, NULL, cfg_log_levels, NULL,
       "log verbosity" },
 };

@@ -57,6 +57,7 @@ struct rayd_config {
     int queue_threshold;         /* 0 = auto */
     int event_log_max_len;
     int task_table_max_finished;
+    int64_t lineage_max_bytes;   /* task specs kept per node to rebuild lost objects */
     int log_level;               /* LOG_LEVEL_DEBUG..LOG_LEVEL_ERROR (common/log.h) */
 };
 

@@ -435,6 +435,19 @@ static void node_dead_written_cb(void *arg, const struct gcs_reply *r)
     event_base_loopexit(n->base, NULL);
 }
 
+static void node_stop(struct node *n, const char *why);
+
+void node_rejoin(struct node *n, const char *why)
+{
+    if (n->is_head || n->stopping)
+        return;
+    log_warnx("this node was declared dead by the cluster (%s): its work has been redone "
+              "elsewhere; dropping its workers, tasks and objects and joining again as a new node",
+              why);
+    n->rejoin = true;
+    node_stop(n, "declared dead by the cluster: rejoining as a new node");
+}
+
 static void node_stop(struct node *n, const char *why)
 {
     if (n->stopping)
@@ -646,6 +659,10 @@ int node_main(struct rayd_config *cfg)
     event_base_dispatch(n->base);
     rc = !n->registered ? 1 : n->exit_code;
     log_info("node %s stopped", n->hex);
+    if (n->rejoin) {
+        rc = NODE_MAIN_REJOIN;
+        setenv("RAY_SESSION_DIR", n->session_dir, 1); /* the next run keeps the session */
+    }
 
 out:
     heartbeat_stop(n);

@@ -68,11 +68,22 @@ struct node {
     int redis_backoff_ms;
     struct event *gcs_watch;          /* once a second: the GCS bound, the embedded Redis */
 
+
+    bool rejoin;                      /* declared dead while alive: start again as a new node */
+
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit
- * status of the process (0 on a clean stop). */
+ * status of the process (0 on a clean stop), or NODE_MAIN_REJOIN when the
+ * cluster declared this node dead while it ran (a partition): everything it
+ * ran and held is gone, and the caller runs node_main again, which joins as
+ * a new node (new ID, same session directory and process). */
 int node_main(struct rayd_config *cfg);
+#define NODE_MAIN_REJOIN 100
+/* The cluster declared this (non-head) node dead (WHY) while it still runs:
+ * its work was redone elsewhere, so it drops everything (workers, tasks,
+ * objects) and node_main returns NODE_MAIN_REJOIN. No-op on the head. */
+void node_rejoin(struct node *n, const char *why);
 
 /* Heartbeats (heartbeat.c): every node writes one each interval; the head
  * marks nodes DEAD whose heartbeat stops for node_timeout_ms. */

@@ -389,6 +389,21 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
+/* ID is a return of the task CL's worker runs now: a create of it that finds
+ * it there meets what an earlier attempt made (its worker was killed after
+ * it wrote the return, before TASK_DONE) or a copy of a lost object being
+ * rebuilt; the new attempt replaces it. */
+static bool create_replaces(struct runtime *rt, struct client *cl, const uint8_t *id)
+{
+    uint32_t index = ids_index(id);
+    if (cl->worker == NULL || index == 0 || (index & IDS_PUT_INDEX))
+        return false;
+    uint8_t tid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct task *t = idmap_get(&rt->tasks_by_id, tid);
+    return t != NULL && t->worker == cl->worker && (int)index <= t->nret;
+}
+
 static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
@@ -399,6 +414,11 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     const uint8_t *id = (const uint8_t *)m->f[1].as.s.ptr;
     objlife_put_by(rt, cl, id);
     int rc = objstore_create(rt->n->store, id, (uint32_t)m->f[2].as.u, size, &off);
+    if (rc == OBJSTORE_EXISTS && create_replaces(rt, cl, id) &&
+        objstore_delete(rt->n->store, id) == OBJSTORE_OK) {
+        log_debug("create: a return made by an earlier attempt is replaced");
+        rc = objstore_create(rt->n->store, id, (uint32_t)m->f[2].as.u, size, &off);
+    }
     if (rc == OBJSTORE_FULL_RETRY) {
         pending_add(rt, cl, reqid, id, (uint32_t)m->f[2].as.u, size, NULL);
         return 0;

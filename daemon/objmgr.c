@@ -67,6 +67,8 @@
 #define OM_PIN_BASE 1000000           /* objstore pin clients for transfers */
 #define OM_RELOOK1_MS 200             /* a want with no holder reads the locations again */
 #define OM_RELOOK2_MS 2000
+#define OM_LOST_RECHECK_MS 2000       /* a lost object nobody here can rebuild: look again */
+#define OM_LOST_CHECKS 3              /* ... this many times before RAY_ELOST */
 #define OM_CHANNEL "ch:obj:"
 
 struct pull;
@@ -80,6 +82,9 @@ struct want {
     char (*failed)[IDS_HEX_SIZE]; /* holders that failed for this object */
     size_t nfailed;
     char why[200];                /* the last failure, for the lost message */
+    char lost_from[IDS_HEX_SIZE]; /* the dead node that held it last ("" unknown) */
+    bool resolving;               /* a lost-object lookup (task record) is pending */
+    int checks;                   /* lost lookups that found nobody to rebuild it */
     struct pull *pull;            /* the transfer in flight, or NULL */
     bool locating;                /* a location read is pending */
     bool relooked;                /* read the locations again after failures */
@@ -141,16 +146,20 @@ struct objmgr {
     int nrestoring;
     struct event *retry_ev;
     /* wants to read the locations of again: [0] at OM_RELOOK1_MS, [1] at
-     * OM_RELOOK2_MS; each FIFO is in due order (one delay each) */
-    struct relook { uint8_t id[IDS_SIZE]; long long due_ms; } *relooks[2];
-    size_t nrelooks[2];
+     * OM_RELOOK2_MS, [2] lost objects to look at again OM_LOST_RECHECK_MS
+     * later; each FIFO is in due order (one delay each) */
+    struct relook { uint8_t id[IDS_SIZE]; long long due_ms; } *relooks[3];
+    size_t nrelooks[3];
     struct event *relook_ev;
     uint8_t (*retry)[IDS_SIZE];
     size_t nretry, retry_cap;
     struct locate *locates;
+    struct locate *asks;         /* pending lost-object lookups (same record) */
 };
 
 static void want_next(struct objmgr *om, struct want *w);
+static void lost_start(struct objmgr *om, struct want *w);
+static void relook_add(struct objmgr *om, int k, const uint8_t *id);
 static void om_obj_msg(void *arg, const char *suffix, const char *msg, size_t len);
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -289,15 +298,20 @@ static void want_free(struct objmgr *om, struct want *w)
     free(w);
 }
 
-/* Every holder failed: store RAY_ELOST under W's ID (if anyone still waits). */
-static void want_lost(struct objmgr *om, struct want *w)
+/* W is lost for good (WHY says why it cannot be rebuilt): store RAY_ELOST
+ * under its ID if anyone still waits here. W is freed. */
+static void lost_fail(struct objmgr *om, struct want *w, const char *why)
 {
     struct runtime *rt = om->rt;
     uint8_t id[IDS_SIZE];
     memcpy(id, w->id, IDS_SIZE);
-    char msg[400];
-    snprintf(msg, sizeof msg, "object %s is lost: %zu holder%s failed (last: %s)", w->hex,
-             w->nfailed, w->nfailed == 1 ? "" : "s", w->why);
+    char msg[600];
+    if (w->lost_from[0])
+        snprintf(msg, sizeof msg, "object %s is lost: node %.8s that held it died, and %s", w->hex,
+                 w->lost_from, why);
+    else
+        snprintf(msg, sizeof msg, "object %s is lost: %zu holder%s failed (last: %s), and %s",
+                 w->hex, w->nfailed, w->nfailed == 1 ? "" : "s", w->why, why);
     want_uncreate(om, w);
     want_free(om, w);
     if (objlife_gone(rt, id, NULL)) {
@@ -307,6 +321,158 @@ static void want_lost(struct objmgr *om, struct want *w)
     log_warnx("%s", msg);
     if (has_waiters(om, id))
         objects_put_error(rt, id, RAY_ELOST, msg);
+}
+
+/* Every holder W knew failed: find out whether it can be rebuilt (lost_start). */
+static void want_lost(struct objmgr *om, struct want *w)
+{
+    if (w->lost_from[0] == '\0' && w->nfailed > 0)
+        snprintf(w->lost_from, sizeof w->lost_from, "%s", w->failed[w->nfailed - 1]);
+    lost_start(om, w);
+}
+
+static struct locate *ask_new(struct objmgr *om, const uint8_t *id)
+{
+    struct locate *l = xcalloc(1, sizeof *l);
+    l->om = om;
+    memcpy(l->id, id, IDS_SIZE);
+    l->next = om->asks;
+    if (om->asks)
+        om->asks->prev = l;
+    om->asks = l;
+    return l;
+}
+
+/* Unlink L; returns its object manager (NULL if it is gone). Frees L. */
+static struct objmgr *ask_done(struct locate *l, uint8_t id[IDS_SIZE])
+{
+    struct objmgr *om = l->om;
+    memcpy(id, l->id, IDS_SIZE);
+    if (om) {
+        if (l->prev)
+            l->prev->next = l->next;
+        else
+            om->asks = l->next;
+        if (l->next)
+            l->next->prev = l->prev;
+    }
+    free(l);
+    return om;
+}
+
+/* Nobody could rebuild W yet: look again later, or give up. */
+static void lost_later(struct objmgr *om, struct want *w, const char *why)
+{
+    if (++w->checks >= OM_LOST_CHECKS) {
+        lost_fail(om, w, why);
+        return;
+    }
+    relook_add(om, 2, w->id);
+}
+
+/* The task record of a lost object's task (NULL if none). */
+static void lost_task_cb(void *arg, const struct gcs_task *gt)
+{
+    uint8_t id[IDS_SIZE];
+    struct objmgr *om = ask_done(arg, id);
+    if (om == NULL)
+        return;
+    struct want *w = idmap_get(&om->wants, id);
+    if (w == NULL)
+        return;
+    w->resolving = false;
+    if (w->pull || w->ncand > 0)
+        return; /* a holder turned up meanwhile */
+    struct runtime *rt = om->rt;
+    char why[300] = "";
+    int r = spill_lineage_lost(rt, id, gt, w->lost_from, why, sizeof why);
+    if (r > 0) {
+        w->checks = 0; /* rebuilt from here: its new holder will publish */
+        return;
+    }
+    if (r < 0) {
+        lost_fail(om, w, why);
+        return;
+    }
+    /* not owned here: its owner rebuilds it if it can (it writes the task
+     * PENDING again), else nobody will */
+    if (gt && (strcmp(gt->state, "PENDING") == 0 || strcmp(gt->state, "RUNNING") == 0)) {
+        struct cluster_node *cn = cluster_find(rt, gt->node);
+        if (cn && cn->alive) {
+            w->checks = 0; /* being made (again): its publication will come */
+            return;
+        }
+    }
+    lost_later(om, w,
+               "no live node could rebuild it (its owner is gone, its lineage was trimmed, "
+               "or it is an actor call's result)");
+}
+
+/* No holder of W is left, and one was known (or its last holder died):
+ * rebuild it from its lineage if this node owns it, else wait for its owner
+ * to, else fail its waiters with RAY_ELOST. W may be freed. */
+static void lost_start(struct objmgr *om, struct want *w)
+{
+    struct runtime *rt = om->rt;
+    if (w->resolving)
+        return;
+    if (objlife_gone(rt, w->id, NULL)) {
+        uint8_t id[IDS_SIZE];
+        memcpy(id, w->id, IDS_SIZE);
+        want_uncreate(om, w);
+        want_free(om, w);
+        objlife_answer_now(rt, id); /* freed: say so, not "lost" */
+        return;
+    }
+    uint32_t index = ids_index(w->id);
+    if (index & IDS_PUT_INDEX) {
+        lost_fail(om, w, "it was made by ray_put: put objects cannot be rebuilt");
+        return;
+    }
+    if (index == 0) {
+        lost_fail(om, w, "it is not the return of a task: it cannot be rebuilt");
+        return;
+    }
+    uint8_t tid[IDS_SIZE];
+    char thex[IDS_HEX_SIZE];
+    ids_with_index(tid, w->id, 0);
+    struct locate *l = ask_new(om, w->id);
+    w->resolving = true;
+    if (gcs_task_get(rt->n->gcs, ids_hex(tid, IDS_SIZE, thex), lost_task_cb, l) < 0) {
+        uint8_t id[IDS_SIZE];
+        ask_done(l, id);
+        w->resolving = false;
+        relook_add(om, 2, w->id); /* the GCS is away: later */
+    }
+}
+
+/* HGET obj:<id> lost_from: did W's last holder die (it has none now)? */
+static void lost_from_cb(void *arg, const struct gcs_reply *r)
+{
+    uint8_t id[IDS_SIZE];
+    struct objmgr *om = ask_done(arg, id);
+    if (om == NULL || r == NULL || gcs_reply_type(r) != GCS_REPLY_STRING)
+        return;
+    struct want *w = idmap_get(&om->wants, id);
+    size_t len = 0;
+    const char *s = gcs_reply_str(r, &len);
+    if (w == NULL || s == NULL || len != 2 * IDS_SIZE || w->pull || w->ncand > 0 || w->locating ||
+        w->space_wait)
+        return;
+    snprintf(w->lost_from, sizeof w->lost_from, "%.*s", (int)len, s);
+    lost_start(om, w);
+}
+
+/* W has waited OM_RELOOK2_MS with no holder: ask whether its holders died
+ * before we started looking (the dead node left the object table). */
+static void want_ask_lost_from(struct objmgr *om, struct want *w)
+{
+    struct locate *l = ask_new(om, w->id);
+    if (gcs_command(om->rt->n->gcs, lost_from_cb, l, "HGET %sobj:%s lost_from",
+                    gcs_client_prefix(om->rt->n->gcs), w->hex) < 0) {
+        uint8_t id[IDS_SIZE];
+        ask_done(l, id);
+    }
 }
 
 /* The holder of W's transfer failed (WHY): delete the partial copy, try the next. */
@@ -452,9 +618,28 @@ static void om_obj_msg(void *arg, const char *suffix, const char *msg, size_t le
     uint8_t id[IDS_SIZE];
     size_t plen = strlen(OM_CHANNEL);
     if (strncmp(suffix, OM_CHANNEL, plen) != 0 || strlen(suffix + plen) != 2 * IDS_SIZE ||
-        ids_unhex(suffix + plen, id, IDS_SIZE) < 0 || len != 2 * IDS_SIZE)
+        ids_unhex(suffix + plen, id, IDS_SIZE) < 0)
         return;
     struct want *w = idmap_get(&om->wants, id);
+    if (w && len == 5 + 2 * IDS_SIZE && memcmp(msg, "LOST ", 5) == 0) {
+        /* its last holder died (gcs_node_forget_objects) */
+        char dead[IDS_HEX_SIZE];
+        snprintf(dead, sizeof dead, "%.*s", 2 * IDS_SIZE, msg + 5);
+        snprintf(w->lost_from, sizeof w->lost_from, "%s", dead);
+        for (size_t i = 0; i < w->ncand; i++)
+            if (strcmp(w->cand[i], dead) == 0) {
+                hex_remove(w->cand, &w->ncand, i);
+                break;
+            }
+        if (!hex_in(w->failed, w->nfailed, dead))
+            hex_push(&w->failed, &w->nfailed, dead, false);
+        snprintf(w->why, sizeof w->why, "node %.8s: node died", dead);
+        if (w->pull == NULL && w->ncand == 0 && !w->space_wait && !w->locating)
+            lost_start(om, w);
+        return;
+    }
+    if (len != 2 * IDS_SIZE)
+        return;
     if (w && want_add_holder(om, w, msg))
         want_next(om, w);
 }
@@ -884,7 +1069,7 @@ static void served_restored(struct objmgr *om, const uint8_t *id)
 static void relook_arm(struct objmgr *om)
 {
     long long due = 0;
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         if (om->nrelooks[k] && (due == 0 || om->relooks[k][0].due_ms < due))
             due = om->relooks[k][0].due_ms;
     if (due)
@@ -896,7 +1081,9 @@ static void relook_add(struct objmgr *om, int k, const uint8_t *id)
     om->relooks[k] = xreallocarray(om->relooks[k], om->nrelooks[k] + 1, sizeof *om->relooks[k]);
     struct relook *r = &om->relooks[k][om->nrelooks[k]++];
     memcpy(r->id, id, IDS_SIZE);
-    r->due_ms = net_now_ms() + (k == 0 ? OM_RELOOK1_MS : OM_RELOOK2_MS - OM_RELOOK1_MS);
+    r->due_ms = net_now_ms() + (k == 0   ? OM_RELOOK1_MS
+                                : k == 1 ? OM_RELOOK2_MS - OM_RELOOK1_MS
+                                         : OM_LOST_RECHECK_MS);
     if (!evtimer_pending(om->relook_ev, NULL))
         relook_arm(om);
 }
@@ -907,7 +1094,7 @@ static void relook_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct objmgr *om = arg;
     long long now = net_now_ms();
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         size_t done = 0;
         while (done < om->nrelooks[k] && om->relooks[k][done].due_ms <= now)
             done++;
@@ -925,9 +1112,17 @@ static void relook_cb(evutil_socket_t fd, short what, void *arg)
                 continue;
             if (k == 0)
                 relook_add(om, 1, w->id);
-            if (w->pull == NULL && w->ncand == 0 && !w->locating && !w->space_wait &&
-                !w->need_locate)
-                want_locate(om, w);
+            bool idle = w->pull == NULL && w->ncand == 0 && !w->locating && !w->space_wait &&
+                        !w->need_locate;
+            if (!idle)
+                continue;
+            if (k == 2) {
+                lost_start(om, w); /* nobody could rebuild it a moment ago */
+                continue;
+            }
+            want_locate(om, w);
+            if (k == 1 && !w->resolving)
+                want_ask_lost_from(om, w);
         }
         free(ids);
     }
@@ -1109,10 +1304,13 @@ void objmgr_free(struct runtime *rt)
     }
     for (struct locate *l = om->locates; l; l = l->next)
         l->om = NULL; /* freed when the GCS answers (or is freed) */
+    for (struct locate *l = om->asks; l; l = l->next)
+        l->om = NULL;
     event_free(om->retry_ev);
     event_free(om->relook_ev);
     free(om->relooks[0]);
     free(om->relooks[1]);
+    free(om->relooks[2]);
     free(om->retry);
     free(om);
     rt->om = NULL;

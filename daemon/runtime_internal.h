@@ -211,6 +211,7 @@ struct cluster_node {
     int assigned;            /* tasks placed there since its last heartbeat (head) */
     struct conn *conn;       /* our connection to it, or NULL */
     bool seen_;              /* in the last read of <p>hb (cluster.c) */
+    long long told_dead_ms;  /* head: when it last told this dead node so (cluster.c) */
 };
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -306,6 +307,20 @@ void spill_fail_here(struct runtime *rt, uint64_t kind, const void *spec, size_t
                      const char *origin, const char *lib, int code, const char *msg);
 /* A warning LINE (STREAM 2: stderr) for job NUM's driver, on whichever node it is. */
 void spill_job_log_to_origin(struct runtime *rt, uint32_t num, int stream, const char *line);
+
+struct gcs_task;
+/* Lineage (docs/faults.md): object ID, a return of a task this node sent
+ * away, has no holder left (HOLDER, "" if unknown, died with it; GT is its
+ * task record or NULL). Returns 1 if it is being made again (queued here,
+ * running elsewhere, or rebuilt now by running its task again, a new
+ * attempt counted against max_retries), 0 if this node has no lineage of
+ * it, -1 if it cannot be rebuilt, with the reason in WHY ("task f cannot
+ * run again: its retries are used up", "its lineage was trimmed", ...). */
+int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_task *gt,
+                       const char *holder, char *why, size_t whylen);
+/* Object ID was freed: forget the lineage of its task. */
+void spill_lineage_forget(struct runtime *rt, const uint8_t *id);
+
 
 /* cluster.c */
 void cluster_init(struct runtime *rt);

@@ -20,6 +20,18 @@
  * The submitting node remembers what it sent away: when a node dies, the
  * task table tells which of those tasks were queued or running there, and
  * they are sent again (within max_retries) or fail with RAY_EWORKER.
+ *
+ * LINEAGE. What it sent away is also the lineage of the objects those tasks
+ * made elsewhere (docs/faults.md): the entry stays after the task ends,
+ * until its objects are freed or its job ends, within lineage_max_bytes
+ * (oldest forgotten first, logged). When a node dies, every entry whose
+ * task finished there is looked at: a return no node holds any more is
+ * rebuilt by running the task again (a new attempt, counted against its
+ * max_retries), and its lost arguments are rebuilt the same way, because
+ * their entries are looked at too. Waiters elsewhere learn of the loss
+ * from the object's channel (objmgr.c) and wait for the rebuilt copy, or
+ * get RAY_ELOST with the reason. Tasks run on this node need no entry:
+ * their returns live here, and die only with the owner.
  */
 #include "common/log.h"
 #include "common/netutil.h"
@@ -37,7 +49,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A task this node sent to the global scheduler. */
+/* A task this node sent to the global scheduler: to retry it while it runs
+ * elsewhere, and its lineage once it has run. */
 struct fwd {
     uint8_t id[IDS_SIZE];
     enum task_kind kind;
@@ -46,17 +59,63 @@ struct fwd {
     int retries_left;
     int nret;
     char name[128];
+    size_t bytes;            /* counted against lineage_max_bytes */
+    long long rebuild_ms;    /* when it was last run again here (0: never) */
+    struct fwd *older, *newer; /* age order, for trimming */
 };
 
 struct spill {
     struct idmap fwd;   /* task id -> struct fwd */
+    struct fwd *oldest, *newest;
+    size_t bytes;       /* lineage kept, in bytes */
+    size_t budget;      /* lineage_max_bytes */
+    struct idmap trimmed; /* task ids whose lineage the budget forgot (value: 1) */
+    long ntrimmed;      /* trimmed since the last log line */
+    long long trim_logged_ms;
     int threshold;
 };
+
+#define LINEAGE_REBUILD_GUARD_MS 10000 /* a rebuild under way is not started again */
 
 static void fwd_free(struct fwd *f)
 {
     buf_free(&f->spec);
     free(f);
+}
+
+/* Take F out of the map and the age list and free it. */
+static void fwd_drop(struct spill *sp, struct fwd *f)
+{
+    if (f->older)
+        f->older->newer = f->newer;
+    else
+        sp->oldest = f->newer;
+    if (f->newer)
+        f->newer->older = f->older;
+    else
+        sp->newest = f->older;
+    sp->bytes -= f->bytes;
+    idmap_del(&sp->fwd, f->id);
+    fwd_free(f);
+}
+
+/* Over the budget: forget the oldest lineage, and say so (at most every 10 s). */
+static void lineage_trim(struct spill *sp)
+{
+    while (sp->bytes > sp->budget && sp->oldest) {
+        struct fwd *f = sp->oldest;
+        idmap_put(&sp->trimmed, f->id, (void *)1);
+        sp->ntrimmed++;
+        fwd_drop(sp, f);
+    }
+    long long now = net_now_ms();
+    if (sp->ntrimmed > 0 && now - sp->trim_logged_ms >= 10000) {
+        log_warnx("lineage over lineage_max_bytes (%zu bytes): forgot the specs of %ld "
+                  "task(s), oldest first; their objects cannot be rebuilt if lost",
+                  sp->budget, sp->ntrimmed);
+        sp->ntrimmed = 0;
+        sp->trim_logged_ms = now;
+    }
 }
 
 bool spill_should(struct runtime *rt, const struct task *t)
@@ -200,7 +259,11 @@ int spill_send(struct runtime *rt, struct task *t)
                                       t->job->lib_hash, bytes) < 0)
             return -1;
     }
-    if (t->kind == TASK_NORMAL && idmap_get(&rt->sp->fwd, t->id) == NULL) {
+    struct fwd *old = t->kind == TASK_NORMAL ? idmap_get(&rt->sp->fwd, t->id) : NULL;
+    if (old) {
+        old->retries_left = t->retries_left; /* sent again (a retry or a rebuild) */
+    } else if (t->kind == TASK_NORMAL) {
+        struct spill *sp = rt->sp;
         struct fwd *f = xcalloc(1, sizeof *f);
         memcpy(f->id, t->id, IDS_SIZE);
         f->kind = t->kind;
@@ -209,7 +272,17 @@ int spill_send(struct runtime *rt, struct task *t)
         f->retries_left = t->retries_left;
         f->nret = t->nret;
         snprintf(f->name, sizeof f->name, "%s", t->name);
-        idmap_put(&rt->sp->fwd, f->id, f);
+        f->bytes = sizeof *f + len;
+        idmap_put(&sp->fwd, f->id, f);
+        f->older = sp->newest;
+        if (sp->newest)
+            sp->newest->newer = f;
+        else
+            sp->oldest = f;
+        sp->newest = f;
+        sp->bytes += f->bytes;
+        if (sp->bytes > sp->budget)
+            lineage_trim(sp);
     }
     log_debug("task %s spilled to the global scheduler", t->name);
     return 0;
@@ -351,11 +424,12 @@ static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool 
     struct job *j = rt_job_find(rt, f->job);
     char hex[IDS_HEX_SIZE];
     ids_hex(f->id, IDS_SIZE, hex);
-    if (j == NULL || j->ending || idmap_get(&rt->tasks_by_id, f->id) != NULL) {
-        idmap_del(&rt->sp->fwd, f->id); /* gone with its job, or placed back here */
-        fwd_free(f);
+    if (j == NULL || j->ending) {
+        fwd_drop(rt->sp, f);
         return;
     }
+    if (idmap_get(&rt->tasks_by_id, f->id))
+        return; /* queued here again already (or placed back here) */
     if (unplaced || f->retries_left != 0) {
         if (f->retries_left > 0 && !unplaced)
             f->retries_left--;
@@ -364,11 +438,11 @@ static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool 
         if (t == NULL)
             return;
         t->retries_left = f->retries_left;
+        t->attempts = 1;
+        f->rebuild_ms = net_now_ms();
         log_info("task %s (%s) was on dead node %.8s: running it again", f->name, hex, dead);
         gcs_event_add(rt->n->gcs, "TASK_RETRY", hex, rt->n->hex, "its node died");
-        idmap_del(&rt->sp->fwd, f->id);
-        fwd_free(f);
-        tasks_enqueue(rt, t);
+        tasks_enqueue(rt, t); /* the entry stays: it is the lineage of its returns */
         return;
     }
     char msg[400];
@@ -379,8 +453,126 @@ static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool 
         ids_with_index(rid, f->id, (uint32_t)i);
         objects_put_error(rt, rid, RAY_EWORKER, msg);
     }
-    idmap_del(&rt->sp->fwd, f->id);
-    fwd_free(f);
+    fwd_drop(rt->sp, f);
+}
+
+/* ---- lineage ---------------------------------------------------------------------- */
+
+/* Run F again to rebuild its lost returns (LOST names one). Returns 1 if it
+ * is queued again, or -1 with WHY (the end of the RAY_ELOST message). */
+static int lineage_rebuild(struct runtime *rt, struct fwd *f, const uint8_t *lost, char *why,
+                           size_t whylen)
+{
+    struct job *j = rt_job_find(rt, f->job);
+    if (j == NULL || j->ending) {
+        snprintf(why, whylen, "its job has ended");
+        return -1;
+    }
+    if (f->retries_left == 0) {
+        snprintf(why, whylen, "task %s cannot run again: its retries are used up (max_retries)",
+                 f->name);
+        return -1;
+    }
+    char err[200];
+    struct task *t = tasks_new(rt, TASK_NORMAL, j, f->spec.data, f->spec.len, err, sizeof err);
+    if (t == NULL) {
+        snprintf(why, whylen, "its task spec cannot be read again: %s", err);
+        return -1;
+    }
+    if (f->retries_left > 0)
+        f->retries_left--;
+    t->retries_left = f->retries_left;
+    t->attempts = 1;
+    f->rebuild_ms = net_now_ms();
+    char hex[IDS_HEX_SIZE], ohex[IDS_HEX_SIZE];
+    ids_hex(f->id, IDS_SIZE, hex);
+    log_info("object %s is lost: rebuilding it by running task %s (%s) again",
+             ids_hex(lost, IDS_SIZE, ohex), f->name, hex);
+    gcs_event_add(rt->n->gcs, "TASK_REBUILD", hex, rt->n->hex, "a return of it was lost");
+    tasks_enqueue(rt, t);
+    return 1;
+}
+
+int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_task *gt,
+                       const char *holder, char *why, size_t whylen)
+{
+    (void)holder;
+    if (rt->sp == NULL)
+        return 0;
+    uint8_t tid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct fwd *f = idmap_get(&rt->sp->fwd, tid);
+    if (f == NULL) {
+        if (idmap_get(&rt->sp->trimmed, tid)) {
+            snprintf(why, whylen, "its lineage was trimmed (lineage_max_bytes)");
+            return -1;
+        }
+        return 0;
+    }
+    if (idmap_get(&rt->tasks_by_id, tid))
+        return 1; /* queued or running here */
+    if (f->rebuild_ms && net_now_ms() - f->rebuild_ms < LINEAGE_REBUILD_GUARD_MS)
+        return 1; /* being rebuilt */
+    if (gt && (strcmp(gt->state, "PENDING") == 0 || strcmp(gt->state, "RUNNING") == 0)) {
+        struct cluster_node *cn = cluster_find(rt, gt->node);
+        if (cn && cn->alive)
+            return 1; /* it runs (again) elsewhere */
+    }
+    return lineage_rebuild(rt, f, id, why, whylen);
+}
+
+void spill_lineage_forget(struct runtime *rt, const uint8_t *id)
+{
+    if (rt->sp == NULL || (ids_index(id) & IDS_PUT_INDEX) || ids_index(id) == 0)
+        return;
+    uint8_t tid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct fwd *f = idmap_get(&rt->sp->fwd, tid);
+    if (f)
+        fwd_drop(rt->sp, f);
+}
+
+/* A return of a task that ended on a dead node: does any node still hold it? */
+struct lostret {
+    struct runtime *rt;
+    uint8_t id[IDS_SIZE];
+    char dead[IDS_HEX_SIZE];
+};
+
+static void lostret_cb(void *arg, const char *const *names, size_t n)
+{
+    struct lostret *lr = arg;
+    struct runtime *rt = lr->rt;
+    if (names != NULL && n == 0 && rt->sp && !objects_have(rt, lr->id) &&
+        !objlife_gone(rt, lr->id, NULL)) {
+        char why[300] = "";
+        if (spill_lineage_lost(rt, lr->id, NULL, lr->dead, why, sizeof why) < 0) {
+            char hex[IDS_HEX_SIZE], msg[600];
+            snprintf(msg, sizeof msg, "object %s is lost: node %.8s that held it died, and %s",
+                     ids_hex(lr->id, IDS_SIZE, hex), lr->dead, why);
+            log_warnx("%s", msg);
+            objects_put_error(rt, lr->id, RAY_ELOST, msg);
+        }
+    }
+    free(lr);
+}
+
+/* F's task ended on DEAD, which died: rebuild what no node holds any more. */
+static void lineage_check_returns(struct runtime *rt, struct fwd *f, const char *dead)
+{
+    for (int i = 1; i <= f->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, f->id, (uint32_t)i);
+        if (objects_have(rt, rid) || objlife_gone(rt, rid, NULL))
+            continue; /* here (a small return comes home), or freed */
+        struct lostret *lr = xcalloc(1, sizeof *lr);
+        lr->rt = rt;
+        memcpy(lr->id, rid, IDS_SIZE);
+        snprintf(lr->dead, sizeof lr->dead, "%s", dead);
+        char hex[IDS_HEX_SIZE];
+        if (gcs_object_locations(rt->n->gcs, ids_hex(rid, IDS_SIZE, hex), lostret_cb, lr) < 0)
+            free(lr);
+    }
 }
 
 static void recheck_cb(void *arg, const struct gcs_task *gt)
@@ -390,8 +582,9 @@ static void recheck_cb(void *arg, const struct gcs_task *gt)
     struct fwd *f = rt->sp ? idmap_get(&rt->sp->fwd, rc->id) : NULL;
     if (f != NULL) {
         if (gt && (strcmp(gt->state, "FINISHED") == 0 || strcmp(gt->state, "FAILED") == 0)) {
-            idmap_del(&rt->sp->fwd, f->id); /* done: nothing to retry */
-            fwd_free(f);
+            /* done: its returns may have died with the node */
+            if (strcmp(gt->node, rc->dead) == 0)
+                lineage_check_returns(rt, f, rc->dead);
         } else if (gt && strcmp(gt->node, rc->dead) == 0) {
             fwd_retry(rt, f, rc->dead, false);
         } else if (rc->dead_head && (gt == NULL || strcmp(gt->node, rt->n->hex) == 0)) {
@@ -399,6 +592,10 @@ static void recheck_cb(void *arg, const struct gcs_task *gt)
              * looks alive until declared dead) before it placed the task:
              * nobody has it (docs/restart.md) */
             fwd_retry(rt, f, rc->dead, true);
+        } else if (gt == NULL) {
+            /* no record: it finished long ago (the table trims finished
+             * records); its returns may have died with the node */
+            lineage_check_returns(rt, f, rc->dead);
         }
     }
     free(rc);
@@ -442,8 +639,18 @@ void spill_job_ended(struct runtime *rt, struct job *j)
         }
     }
     for (size_t i = 0; i < n; i++)
-        fwd_free(idmap_del(&rt->sp->fwd, ids[i]));
+        fwd_drop(rt->sp, idmap_get(&rt->sp->fwd, ids[i]));
     free(ids);
+    /* and the trimmed marks of the job */
+    pos = 0;
+    while ((s = idmap_next(&rt->sp->trimmed, &pos)) != NULL) {
+        if (ids_job(s->key) == j->num) {
+            uint8_t key[IDS_SIZE];
+            memcpy(key, s->key, IDS_SIZE);
+            idmap_del(&rt->sp->trimmed, key); /* deletes the slot: do not advance */
+        } else
+            pos++;
+    }
     if (!j->remote)
         pg_job_ended(rt, j->num);
     if (!j->remote && cluster_alive_others(rt) > 0) {
@@ -526,6 +733,7 @@ void spill_init(struct runtime *rt)
     int cpus = (int)(res_get(&rt->n->total, RES_CPU) / RES_SCALE);
     rt->sp->threshold = rt->n->cfg->queue_threshold > 0 ? rt->n->cfg->queue_threshold
                                                         : (cpus > 0 ? cpus : 1);
+    rt->sp->budget = (size_t)rt->n->cfg->lineage_max_bytes;
     server_on(rt->n->srv, PROTO_NODE_TASK_SPILL, h_spill_or_place, rt);
     server_on(rt->n->srv, PROTO_NODE_TASK_PLACE, h_spill_or_place, rt);
     server_on(rt->n->srv, PROTO_NODE_JOB_LOG, h_job_log, rt);
@@ -545,6 +753,7 @@ void spill_free(struct runtime *rt)
         pos++;
     }
     idmap_free(&rt->sp->fwd);
+    idmap_free(&rt->sp->trimmed);
     free(rt->sp);
     rt->sp = NULL;
 }

@@ -488,6 +488,16 @@ static void waiting_remove(struct runtime *rt, struct task *t)
 void tasks_enqueue(struct runtime *rt, struct task *t)
 {
     t->state = TASK_WAITING_DEPS;
+    if (t->kind == TASK_NORMAL && !t->placed && t->ndeps > 0 && cluster_alive_others(rt) > 0 &&
+        !res_fits(&rt->n->total, &t->demand)) {
+        /* it can never run here: it spills at once, and the node it is
+         * placed on fetches its arguments (none is copied here for nothing,
+         * and a lost one is rebuilt from its lineage, not from a copy here) */
+        t->deps_missing = 0;
+        queue_push(rt, t);
+        tasks_schedule(rt);
+        return;
+    }
     deps_register(rt, t);
     if (t->kind == TASK_ACTOR_CALL) {
         actors_pump(rt, t->actor);

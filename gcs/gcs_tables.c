@@ -54,10 +54,17 @@ static const char lua_obj_add[] =
     "return 1\n";
 
 /* KEYS: objects; ARGV: prefix, node. Removes NODE from every object's
- * locations (a dead node holds nothing). */
+ * locations (a dead node holds nothing). An object left with no holder gets
+ * lost_from = NODE in its obj: hash and "LOST <node>" on its channel, so
+ * its waiters learn it is gone (lineage, docs/faults.md) rather than
+ * taking "no holder" for "not made yet". */
 static const char lua_obj_forget_node[] =
     "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  redis.call('SREM', ARGV[1] .. 'objloc:' .. id, ARGV[2])\n"
+    "  local k = ARGV[1] .. 'objloc:' .. id\n"
+    "  if redis.call('SREM', k, ARGV[2]) == 1 and redis.call('SCARD', k) == 0 then\n"
+    "    redis.call('HSET', ARGV[1] .. 'obj:' .. id, 'lost_from', ARGV[2])\n"
+    "    redis.call('PUBLISH', ARGV[1] .. 'ch:obj:' .. id, 'LOST ' .. ARGV[2])\n"
+    "  end\n"
     "end\n"
     "return 1\n";
 

@@ -92,6 +92,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c.queue_threshold, 0);
     ck_assert_int_eq(c.event_log_max_len, 100000);
     ck_assert_int_eq(c.task_table_max_finished, 10000);
+    ck_assert_int_eq(c.lineage_max_bytes, 1LL << 30);
     ck_assert_int_eq(c.log_level, LOG_LEVEL_INFO);
     ck_assert_str_eq(c.redis_server, "redis-server");
     ck_assert_ptr_null(c.config);
@@ -501,6 +502,7 @@ static void assert_same(const struct rayd_config *a, const struct rayd_config *b
     ck_assert_int_eq(a->queue_threshold, b->queue_threshold);
     ck_assert_int_eq(a->event_log_max_len, b->event_log_max_len);
     ck_assert_int_eq(a->task_table_max_finished, b->task_table_max_finished);
+    ck_assert_int_eq(a->lineage_max_bytes, b->lineage_max_bytes);
     ck_assert_int_eq(a->log_level, b->log_level);
     SAME_STR(address);
     SAME_STR(node_ip_address);
@@ -523,6 +525,7 @@ static void set_many(struct rayd_config *c)
         { "object_store_memory", "3GiB" }, { "heartbeat_interval_ms", "100" }, { "node_timeout_ms", "1s" },
         { "max_workers", "7" }, { "worker_idle_timeout_ms", "0" }, { "queue_threshold", "9" },
         { "event_log_max_len", "1000" }, { "task_table_max_finished", "0" }, { "log_level", "error" },
+        { "lineage_max_bytes", "64MiB" },
         { "node_ip_address", "127.0.0.9" }, { "gcs_address", "redis://:p@w@h:1" }, { "token", "s3cr\"et" },
         { "cluster_name", "c1" }, { "resources", "foo=1,bar=0.5" }, { "temp_dir", "/tmp/a b" },
         { "object_spill_dir", "/spill" }, { "redis_server", "/usr/bin/redis-server" },
@@ -548,7 +551,7 @@ START_TEST(test_to_argv_roundtrip)
     set_many(&a);
     config_set(&a, "config", "/x.yaml", err, sizeof err); /* never re-emitted */
     ck_assert_int_eq(config_to_argv(&a, &argv, &argc), 0);
-    ck_assert_int_eq(argc, 27);
+    ck_assert_int_eq(argc, 28);
     ck_assert_ptr_null(argv[argc]);
     for (int i = 0; i < argc; i++)
         ck_assert_msg(strncmp(argv[i], "--config", 8) != 0, "%s", argv[i]);
