@@ -668,6 +668,9 @@ out:
     heartbeat_stop(n);
     dashboard_stop(n->dash);
     metrics_free(n->metrics);
+    /* replies still on their way (and the NULL ones gcs_client_free hands
+     * out below) would reach callbacks whose runtime is freed: mute them */
+    gcs_client_mute(n->gcs);
     runtime_free(n->rt);
     server_free(n->srv);
     if (n->store_ev)

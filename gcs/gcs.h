@@ -106,6 +106,12 @@ const char *gcs_client_prefix(const struct gcs_client *c);
 void gcs_client_set_limits(struct gcs_client *c, long events_cap, long tasks_kept);
 /* Number of commands waiting in the offline queue. */
 size_t gcs_client_queued(const struct gcs_client *c);
+/* From now on no reply or message reaches a callback (commands still go
+ * out; the NULL replies a later gcs_client_free hands pending commands are
+ * dropped too). For a daemon about to free what its callbacks point at:
+ * their contexts are not freed by the callbacks then (at exit, that is
+ * fine). */
+void gcs_client_mute(struct gcs_client *c);
 /* Close both connections and free the client. Every pending callback is
  * called with a NULL reply first (they must not issue new commands: those
  * fail). Safe inside any of the client's callbacks: the free is then

@@ -85,6 +85,7 @@ struct gcs_client {
     unsigned long finished_writes; /* final task writes: every Nth trims (gcs_tables.c) */
     int in_cb;
     bool free_pending, freeing;
+    bool muted; /* gcs_client_mute: no callback runs any more */
     struct event *reap_ev;
     /* write batching of the table functions (gcs_tables.c) */
     void *batch;
@@ -200,7 +201,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct gcs_cmd *cmd = privdata;
     struct gcs_client *c = cmd->c;
-    if (cmd->cb) {
+    if (cmd->cb && !c->muted) {
         c->in_cb++;
         cmd->cb(cmd->arg, reply);
         c->in_cb--;
@@ -403,7 +404,8 @@ static void on_message(redisAsyncContext *ac, void *reply, void *privdata)
     c->in_cb++;
     for (struct gcs_sub *s = c->subs; s; s = s->next)
         if (!s->dead && strcmp(s->suffix, suffix) == 0)
-            s->cb(s->arg, suffix, r->element[2]->str, r->element[2]->len);
+            if (!c->muted)
+                s->cb(s->arg, suffix, r->element[2]->str, r->element[2]->len);
     c->in_cb--;
     if (--c->dispatching == 0)
         sub_sweep(c);
@@ -695,6 +697,12 @@ static void client_destroy(struct gcs_client *c)
     free(c->password);
     free(c->prefix);
     free(c);
+}
+
+void gcs_client_mute(struct gcs_client *c)
+{
+    if (c)
+        c->muted = true;
 }
 
 void gcs_client_free(struct gcs_client *c)
