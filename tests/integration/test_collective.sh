@@ -1,7 +1,7 @@
 # test_collective.sh — ray_collective (issue 15) end to end on a two-node
 # cluster (two ranks on each node), as a user sees it: every collective
 # checked against answers each rank computes itself (allreduce over the 4
-# dtypes x 4 ops, reduce, broadcast, allgather, reducescatter, send/recv,
+# dtypes x 4 ops, direct and around the ring, reduce, broadcast, allgather, reducescatter, send/recv,
 # barrier), two groups sharing actors used interleaved, and clear errors:
 # a non-member, an unknown group, bad ranks, a rank that waits for others
 # in vain (timeout), mismatched sizes, calls after destroy_group.
@@ -34,6 +34,11 @@ check_out "ranks 2 and 3 on the other node" "$T/all" "^ok rank 3 node $N2ID\$"
 check_out "allreduce: SUM, PRODUCT, MIN, MAX over int32, int64, float32, float64 all right" "$T/all" \
     '^allreduce: 16 dtype/op pairs, 0 wrong$'
 check_out "allreduce of 12 MiB across the nodes" "$T/all" '^allreduce 12 MiB float32 SUM: 0 wrong$'
+check_out "allreduce around the ring: every dtype and op right" "$T/all" \
+    '^allreduce \(ring\): 16 dtype/op pairs, 0 wrong$'
+check_out "ring allreduce of 12 MiB across the nodes" "$T/all" '^allreduce \(ring\) 12 MiB float32 SUM: 0 wrong$'
+check_out "ring allreduce of fewer elements than ranks" "$T/all" \
+    '^allreduce \(ring\) of 3 elements on 4 ranks: 0 wrong$'
 check_out "allreduce of fewer elements than ranks" "$T/all" '^allreduce of 3 elements on 4 ranks: 0 wrong$'
 check_out "reduce to a root (others' buffers untouched)" "$T/all" '^reduce to rank 2: 0 wrong$'
 check_out "broadcast" "$T/all" '^broadcast from rank 3: 0 wrong$'

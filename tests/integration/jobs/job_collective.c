@@ -94,7 +94,9 @@ static int cworker_run(void *self, ray_task *t, const ray_value *a, size_t n)
     buf = calloc(count * W + 1, 8);
     out = calloc(count * W + 1, 8);
     if (strcmp(what, "allreduce") == 0 || strcmp(what, "reduce") == 0) {
-        /* ARG: dtype * 4 + op; reduce: root 2 */
+        /* ARG: algorithm * 16 + dtype * 4 + op; reduce: root 2 */
+        ray_collective_set_algorithm(g, (ray_collective_algo)(arg / 16));
+        arg %= 16;
         ray_collective_dtype dt = (ray_collective_dtype)(arg / 4);
         ray_collective_op op = (ray_collective_op)(arg % 4);
         for (size_t i = 0; i < count; i++)
@@ -244,6 +246,18 @@ int ray_main(int argc, char **argv)
             for (int op = 0; op < 4; op++)
                 bad += run_all("allreduce", "g4", 0, 4, "allreduce", 1003, dt * 4 + op, NULL);
         printf("allreduce: 16 dtype/op pairs, %d wrong\n", bad);
+        bad = 0;
+        for (int dt = 0; dt < 4; dt++)
+            for (int op = 0; op < 4; op++)
+                bad += run_all("allreduce ring", "g4", 0, 4, "allreduce", 1003,
+                               RAY_COLL_ALGO_RING * 16 + dt * 4 + op, NULL);
+        printf("allreduce (ring): 16 dtype/op pairs, %d wrong\n", bad);
+        bad = run_all("allreduce ring big", "g4", 0, 4, "allreduce", 3 << 20,
+                      RAY_COLL_ALGO_RING * 16 + RAY_COLL_FLOAT32 * 4, NULL);
+        printf("allreduce (ring) 12 MiB float32 SUM: %d wrong\n", bad);
+        bad = run_all("allreduce ring tiny", "g4", 0, 4, "allreduce", 3,
+                      RAY_COLL_ALGO_RING * 16 + RAY_COLL_INT32 * 4 + RAY_COLL_SUM, NULL);
+        printf("allreduce (ring) of 3 elements on 4 ranks: %d wrong\n", bad);
         bad = run_all("allreduce big", "g4", 0, 4, "allreduce", 3 << 20, RAY_COLL_FLOAT32 * 4, NULL);
         printf("allreduce 12 MiB float32 SUM: %d wrong\n", bad);
         bad = run_all("allreduce tiny", "g4", 0, 4, "allreduce", 3, RAY_COLL_INT64 * 4 + RAY_COLL_MAX, NULL);
