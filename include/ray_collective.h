@@ -77,8 +77,10 @@ int ray_collective_destroy_group(const char *name);
  * this actor is not a member), RAY_ENOMEM, RAY_ECONN.
  */
 int ray_collective_group_open(const char *name, ray_collective_group **out);
-/* Tell the rendezvous this rank is done with the objects it last read, and
- * free G. NULL: no-op. Does not destroy the group. */
+/* Tell the rendezvous this rank is done with the objects it last read and
+ * where its call numbering stopped (so a handle opened later, by the next
+ * method call, goes on from there), and free G. NULL: no-op. Does not
+ * destroy the group. A rank has one open handle per group at a time. */
 void ray_collective_group_close(ray_collective_group *g);
 int ray_collective_rank(const ray_collective_group *g);       /* -1 for NULL */
 int ray_collective_world_size(const ray_collective_group *g); /* -1 for NULL */

@@ -166,16 +166,30 @@ int ray_collective_group_open(const char *name, ray_collective_group **out)
         return ray_error_set(RAY_EINVAL, "%s", strstr(err, "this actor is not"));
     if (rc != RAY_OK)
         return ray_error_set(rc, "collective group '%s': %s", name, err);
+    if (v.type != RAY_LIST || ray_list_len(&v) != 5) {
+        ray_value_release(&v);
+        return ray_error_set(RAY_EINVAL, "collective group '%s': a bad answer from its rendezvous",
+                             name);
+    }
     int rank = (int)ray_list_at(&v, 0)->as.i, world = (int)ray_list_at(&v, 1)->as.i;
-    ray_value_release(&v);
     ray_collective_group *g = calloc(1, sizeof *g);
     if (g == NULL || (g->sendseq = calloc((size_t)world, 8)) == NULL ||
         (g->recvseq = calloc((size_t)world, 8)) == NULL) {
+        ray_value_release(&v);
         if (g)
             free(g->sendseq);
         free(g);
         return ray_error_set(RAY_ENOMEM, "ray_collective_group_open: out of memory");
     }
+    /* go on numbering calls where this rank's last handle stopped */
+    g->seq = (uint64_t)ray_list_at(&v, 2)->as.i;
+    const ray_value *ss = ray_list_at(&v, 3), *rs = ray_list_at(&v, 4);
+    if (ss->type == RAY_BYTES && ss->as.buf.len == (size_t)world * 8 && rs->type == RAY_BYTES &&
+        rs->as.buf.len == (size_t)world * 8) {
+        memcpy(g->sendseq, ss->as.buf.ptr, (size_t)world * 8);
+        memcpy(g->recvseq, rs->as.buf.ptr, (size_t)world * 8);
+    }
+    ray_value_release(&v);
     snprintf(g->name, sizeof g->name, "%s", name);
     g->store = st;
     g->rank = rank;
@@ -698,6 +712,20 @@ void ray_collective_group_close(ray_collective_group *g)
         return;
     if (g->nrel > 0 && !g->destroyed)
         xchg(g, NULL, NULL, 0, 0, NULL, 0, NULL); /* just the releases */
+    if (!g->destroyed) {
+        /* the counters, for this rank's next handle (waited for: the
+         * rendezvous runs calls concurrently, so order is not enough) */
+        size_t len = (size_t)g->world * 8;
+        ray_value args[] = { RAY_I(g->rank), RAY_I((int64_t)g->seq),
+                             RAY_BYTES_V(g->sendseq, len), RAY_BYTES_V(g->recvseq, len) };
+        ray_ref r;
+        ray_value v;
+        if (ray_actor_call(g->store, "save", args, 4, NULL, &r) == RAY_OK) {
+            if (ray_get(r, 60000, &v) == RAY_OK)
+                ray_value_release(&v);
+            ray_free(&r, 1);
+        }
+    }
     free(g->rel);
     free(g->sendseq);
     free(g->recvseq);

@@ -478,6 +478,7 @@ done:;
 }
 
 static int output_of(const char *dir, const char *id, ray_workflow_output *out);
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
 
 /* ---- run, run_async, resume ------------------------------------------------------------ */
 
@@ -541,6 +542,8 @@ static int run_prepare(ray_workflow *w, const char *storage, const char *id, cha
     }
     ray_pool_buf_free_(&b);
     if (rc != RAY_OK) {
+        /* leave no half-made folder behind: the ID stays free */
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         close(*lockfd);
         *lockfd = -1;
     }

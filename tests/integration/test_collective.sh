@@ -51,6 +51,8 @@ check_out "barrier holds every rank until the last arrives" "$T/all" \
 sub "$T/groups" groups
 check_out "a second group over two of the actors" "$T/groups" '^create g2: success$'
 check_out "two groups used interleaved stay independent" "$T/groups" '^two groups interleaved: 0 wrong$'
+check_out "calls queued back to back (a handle per call) keep their order" "$T/groups" \
+    '^6 calls each of broadcast, send/recv and allreduce queued at once: 0 wrong$'
 check_out "ranks in g2 are the ones given" "$T/groups" '^g2: actor 2 is ok rank 1, actor 3 is ok rank 0$'
 check_out "a group name in use is refused" "$T/groups" \
     "^create g4 again: invalid argument: collective group 'g4' already exists\$"

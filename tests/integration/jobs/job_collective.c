@@ -220,6 +220,32 @@ static int run_all(const char *label, const char *group, int first, int n, const
     return bad;
 }
 
+/* K calls of WHAT on each of actors 0..3 of G4, all submitted before any
+ * answer is read (each call opens and closes its own handle); wrong answers. */
+static int run_pipelined(const char *what, int64_t count, int arg, int k)
+{
+    ray_ref refs[4][8];
+    int bad = 0;
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < 4; i++) {
+            ray_value args[] = { RAY_S("g4"), RAY_S(what), RAY_I(count), RAY_I(arg) };
+            ray_actor_call(W[i], "run", args, 4, NULL, &refs[i][j]);
+        }
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < 4; i++) {
+            ray_value v;
+            int rc = ray_get(refs[i][j], 120000, &v);
+            const char *s = rc == RAY_OK && v.type == RAY_STR ? v.as.buf.ptr : ray_last_error();
+            if (strncmp(s, "ok", 2) != 0) {
+                printf("pipelined %s: actor %d call %d: %s\n", what, i, j, s);
+                bad++;
+            }
+            if (rc == RAY_OK)
+                ray_value_release(&v);
+        }
+    return bad;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "all";
@@ -296,6 +322,9 @@ int ray_main(int argc, char **argv)
             bad += run_all("g2 bcast", "g2", 2, 2, "broadcast", 999, 1, NULL);
         }
         printf("two groups interleaved: %d wrong\n", bad);
+        bad = run_pipelined("broadcast", 5000, 0, 6) + run_pipelined("sendrecv", 100, 2, 6) +
+              run_pipelined("allreduce", 5000, RAY_COLL_INT64 * 4 + RAY_COLL_SUM, 6);
+        printf("6 calls each of broadcast, send/recv and allreduce queued at once: %d wrong\n", bad);
         run_all("g2 ranks", "g2", 2, 2, "node", 0, 0, res);
         printf("g2: actor 2 is %.9s, actor 3 is %.9s\n", res[0], res[1]);
         rc = ray_collective_create_group(W, 4, 4, ranks, "g4");
