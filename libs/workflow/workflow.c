@@ -565,7 +565,7 @@ int ray_workflow_run(ray_workflow *w, const char *storage, const char *id,
     return rc;
 }
 
-struct ray_workflow_run_ {
+struct ray_workflow_handle {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -578,7 +578,7 @@ struct ray_workflow_run_ {
 
 static void *run_thread(void *arg)
 {
-    struct ray_workflow_run_ *h = arg;
+    struct ray_workflow_handle *h = arg;
     ray_workflow_output out;
     memset(&out, 0, sizeof out);
     int rc = engine_run(h->dir, h->id, &out);
@@ -598,7 +598,7 @@ int ray_workflow_run_async(ray_workflow *w, const char *storage, const char *id,
 {
     if (out == NULL)
         return ray_error_set(RAY_EINVAL, "ray_workflow_run_async: OUT is NULL");
-    struct ray_workflow_run_ *h = calloc(1, sizeof *h);
+    struct ray_workflow_handle *h = calloc(1, sizeof *h);
     if (h == NULL)
         return ray_error_set(RAY_ENOMEM, "ray_workflow_run_async: out of memory");
     int rc = run_prepare(w, storage, id, h->id, h->dir, &h->lockfd);
