@@ -66,6 +66,8 @@ static int bworker_run(void *self, ray_task *t, const ray_value *a, size_t n)
     if (rc != RAY_OK)
         return ray_fail(t, "open: %s", ray_last_error());
     int iters = (int)a[0].as.i;
+    if (n > 1 && a[1].type == RAY_INT)
+        ray_collective_set_algorithm(g, (ray_collective_algo)a[1].as.i);
     double t0 = 0;
     if ((rc = ray_collective_barrier(g)) == RAY_OK) {
         t0 = now_s();
@@ -95,18 +97,20 @@ int ray_main(int argc, char **argv)
 {
     int runs = argc > 1 ? atoi(argv[1]) : 5, iters = argc > 2 ? atoi(argv[2]) : 3;
     size_t mib = argc > 3 ? (size_t)atoi(argv[3]) : 64, n = mib * 1024 * 1024 / 4;
+    int ring = argc > 4 && strcmp(argv[4], "ring") == 0;
+    const char *name = ring ? "allreduce_gbps_ring" : "allreduce_gbps";
     ray_actor w[RANKS];
     for (int i = 0; i < RANKS; i++) {
         ray_value arg = RAY_I((int64_t)n);
         if (ray_actor_create("bworker", &arg, 1, NULL, &w[i]) != RAY_OK) {
-            printf("{\"benchmark\": \"allreduce_gbps\", \"value\": null, \"unit\": \"GB/s\", "
-                   "\"note\": \"actor: %s\"}\n", ray_last_error());
+            printf("{\"benchmark\": \"%s\", \"value\": null, \"unit\": \"GB/s\", "
+                   "\"note\": \"actor: %s\"}\n", name, ray_last_error());
             return 1;
         }
     }
     if (ray_collective_create_group(w, RANKS, RANKS, NULL, "bench") != RAY_OK) {
-        printf("{\"benchmark\": \"allreduce_gbps\", \"value\": null, \"unit\": \"GB/s\", "
-               "\"note\": \"group: %s\"}\n", ray_last_error());
+        printf("{\"benchmark\": \"%s\", \"value\": null, \"unit\": \"GB/s\", "
+               "\"note\": \"group: %s\"}\n", name, ray_last_error());
         return 1;
     }
     double *gbps = calloc((size_t)runs + 1, sizeof *gbps);
@@ -114,28 +118,29 @@ int ray_main(int argc, char **argv)
         ray_ref r[RANKS];
         double worst = 0;
         for (int i = 0; i < RANKS; i++) {
-            ray_value arg = RAY_I(k == 0 ? 1 : iters);
-            ray_actor_call(w[i], "run", &arg, 1, NULL, &r[i]);
+            ray_value args[] = { RAY_I(k == 0 ? 1 : iters),
+                                 RAY_I(ring ? RAY_COLL_ALGO_RING : RAY_COLL_ALGO_AUTO) };
+            ray_actor_call(w[i], "run", args, 2, NULL, &r[i]);
         }
         for (int i = 0; i < RANKS; i++) {
             ray_value v;
             if (ray_get(r[i], 300000, &v) != RAY_OK) {
-                printf("{\"benchmark\": \"allreduce_gbps\", \"value\": null, \"unit\": \"GB/s\", "
-                       "\"note\": \"%s\"}\n", ray_last_error());
+                printf("{\"benchmark\": \"%s\", \"value\": null, \"unit\": \"GB/s\", "
+                       "\"note\": \"%s\"}\n", name, ray_last_error());
                 return 1;
             }
             worst = v.as.f > worst ? v.as.f : worst;
         }
         if (k > 0)
             gbps[k - 1] = (double)n * 4 * iters / worst / 1e9;
-        fprintf(stderr, "bench: allreduce_gbps run %d: %.3f s for %d x %zu MiB\n", k,
-                worst, k == 0 ? 1 : iters, mib);
+        fprintf(stderr, "bench: %s run %d: %.3f s for %d x %zu MiB\n", name, k, worst,
+                k == 0 ? 1 : iters, mib);
     }
     qsort(gbps, (size_t)runs, sizeof *gbps, cmp_d);
     double med = runs % 2 ? gbps[runs / 2] : (gbps[runs / 2 - 1] + gbps[runs / 2]) / 2;
-    printf("{\"benchmark\": \"allreduce_gbps\", \"value\": %.4g, \"unit\": \"GB/s\", \"runs\": %d, "
+    printf("{\"benchmark\": \"%s\", \"value\": %.4g, \"unit\": \"GB/s\", \"runs\": %d, "
            "\"min\": %.4g, \"max\": %.4g, \"ranks\": %d, \"mib\": %zu}\n",
-           med, runs, gbps[0], gbps[runs - 1], RANKS, mib);
+           name, med, runs, gbps[0], gbps[runs - 1], RANKS, mib);
     ray_collective_destroy_group("bench");
     return 0;
 }

@@ -220,6 +220,8 @@ if want allreduce_gbps; then
             2>"$T/ar.err" | grep '^{' >"$T/ar.json"
         [ -s "$T/ar.json" ] || echo '{"benchmark": "allreduce_gbps", "value": null, "unit": "GB/s", "note": "the job printed nothing"}' >"$T/ar.json"
         collect <"$T/ar.json"
+        timeout 480 "$RAY" submit --address "$ADDR" "$B/bench_collective.so" -- "$RUNS" "$AR_ITERS" 64 ring \
+            2>>"$T/ar.err" | grep '^{' | collect
     else
         emit_null allreduce_gbps GB/s "build failed: $(head -1 "$T/ar_build.err" | tr -d '"\\')"
     fi
@@ -281,6 +283,7 @@ timeline_100k_tasks_all_mb|lo|50|
 placement_group_create_removal|hi||
 pool_map_100k_items|hi|100000|
 allreduce_gbps|hi||
+allreduce_gbps_ring|hi||
 allreduce_gbps_openmpi|hi||
 allreduce_vs_openmpi|hi|0.5|
 cluster_100_nodes_join_s|lo|20|

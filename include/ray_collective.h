@@ -77,13 +77,22 @@ int ray_collective_destroy_group(const char *name);
  * this actor is not a member), RAY_ENOMEM, RAY_ECONN.
  */
 int ray_collective_group_open(const char *name, ray_collective_group **out);
-/* Tell the rendezvous this rank is done with the objects it last read, and
- * free G. NULL: no-op. Does not destroy the group. */
+/* Tell the rendezvous this rank is done with the objects it last read and
+ * where its call numbering stopped (so a handle opened later, by the next
+ * method call, goes on from there), and free G. NULL: no-op. Does not
+ * destroy the group. A rank has one open handle per group at a time. */
 void ray_collective_group_close(ray_collective_group *g);
 int ray_collective_rank(const ray_collective_group *g);       /* -1 for NULL */
 int ray_collective_world_size(const ray_collective_group *g); /* -1 for NULL */
 /* How long one call waits for the other ranks (default 120,000 ms; < 0: forever). */
 void ray_collective_set_timeout(ray_collective_group *g, int64_t timeout_ms);
+/* allreduce's algorithm (docs/collective.md). AUTO: DIRECT up to 8 ranks,
+ * RING above. DIRECT: reduce-scatter + all-gather, each one exchange with
+ * every peer (2 rounds). RING: the same two phases around the ring of ranks
+ * (2 (N - 1) rounds, one neighbour each). Both move the same bytes. Every
+ * rank of a group must use the same one. */
+typedef enum { RAY_COLL_ALGO_AUTO, RAY_COLL_ALGO_DIRECT, RAY_COLL_ALGO_RING } ray_collective_algo;
+void ray_collective_set_algorithm(ray_collective_group *g, ray_collective_algo algo);
 
 /*
  * The collectives. BUF and friends are the caller's; COUNT is in elements

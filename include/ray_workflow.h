@@ -51,7 +51,7 @@ extern "C" {
 #endif
 
 typedef struct ray_workflow ray_workflow;        /* a DAG being built (opaque) */
-typedef struct ray_workflow_run_ ray_workflow_handle; /* a run_async in progress */
+typedef struct ray_workflow_handle ray_workflow_handle; /* a run_async in progress (opaque) */
 
 /* Ray's WorkflowStatus. */
 typedef enum {

@@ -15,7 +15,9 @@
  * phase 2 it hands its reduced segment to all and copies theirs in. Each
  * rank sends and receives 2 (N-1)/N of the array, as in a ring allreduce,
  * but in 2 rounds of latency instead of 2 (N-1): on one machine the copies
- * are memory bandwidth and the rounds are what a ring would add.
+ * are memory bandwidth and the rounds are what a ring would add. Groups of
+ * more than 8 ranks (or any, on request) use ring_allreduce instead: N - 1
+ * steps per phase, one neighbour each, so no rank juggles N - 1 transfers.
  * reducescatter is phase 1 alone, reduce is phase 1 then a gather of the
  * segments to the root, allgather and broadcast are one round (broadcast
  * reads the root's one object; across nodes the object manager pulls it
@@ -39,6 +41,7 @@ struct ray_collective_group {
     ray_actor store;
     int rank, world;
     int64_t timeout_ms;
+    ray_collective_algo algo;
     uint64_t seq;
     uint64_t *sendseq, *recvseq; /* per peer */
     char (*rel)[RAY_COLL_KEY_MAX_];
@@ -163,16 +166,30 @@ int ray_collective_group_open(const char *name, ray_collective_group **out)
         return ray_error_set(RAY_EINVAL, "%s", strstr(err, "this actor is not"));
     if (rc != RAY_OK)
         return ray_error_set(rc, "collective group '%s': %s", name, err);
+    if (v.type != RAY_LIST || ray_list_len(&v) != 5) {
+        ray_value_release(&v);
+        return ray_error_set(RAY_EINVAL, "collective group '%s': a bad answer from its rendezvous",
+                             name);
+    }
     int rank = (int)ray_list_at(&v, 0)->as.i, world = (int)ray_list_at(&v, 1)->as.i;
-    ray_value_release(&v);
     ray_collective_group *g = calloc(1, sizeof *g);
     if (g == NULL || (g->sendseq = calloc((size_t)world, 8)) == NULL ||
         (g->recvseq = calloc((size_t)world, 8)) == NULL) {
+        ray_value_release(&v);
         if (g)
             free(g->sendseq);
         free(g);
         return ray_error_set(RAY_ENOMEM, "ray_collective_group_open: out of memory");
     }
+    /* go on numbering calls where this rank's last handle stopped */
+    g->seq = (uint64_t)ray_list_at(&v, 2)->as.i;
+    const ray_value *ss = ray_list_at(&v, 3), *rs = ray_list_at(&v, 4);
+    if (ss->type == RAY_BYTES && ss->as.buf.len == (size_t)world * 8 && rs->type == RAY_BYTES &&
+        rs->as.buf.len == (size_t)world * 8) {
+        memcpy(g->sendseq, ss->as.buf.ptr, (size_t)world * 8);
+        memcpy(g->recvseq, rs->as.buf.ptr, (size_t)world * 8);
+    }
+    ray_value_release(&v);
     snprintf(g->name, sizeof g->name, "%s", name);
     g->store = st;
     g->rank = rank;
@@ -196,6 +213,12 @@ void ray_collective_set_timeout(ray_collective_group *g, int64_t timeout_ms)
 {
     if (g)
         g->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+}
+
+void ray_collective_set_algorithm(ray_collective_group *g, ray_collective_algo algo)
+{
+    if (g && (unsigned)algo <= RAY_COLL_ALGO_RING)
+        g->algo = algo;
 }
 
 /* ---- the exchange ------------------------------------------------------------ */
@@ -454,6 +477,47 @@ static int segments(ray_collective_group *g, size_t count, size_t **lo, size_t *
     return RAY_OK;
 }
 
+/*
+ * allreduce around the ring: in step s of phase 1 rank r hands its partial
+ * segment (r - s) mod N to rank r + 1 and folds rank r - 1's partial
+ * segment (r - s - 1) into its own copy, so after N - 1 steps it holds the
+ * whole reduction of segment (r + 1) mod N; phase 2 passes the finished
+ * segments around the ring the same way. Each step is one xchg: post one
+ * entry, take one.
+ */
+static int ring_allreduce(ray_collective_group *g, uint64_t seq, uint8_t *b, const size_t *lo,
+                          const size_t *hi, ray_collective_dtype dt, ray_collective_op op)
+{
+    int N = g->world, r = g->rank, next = (r + 1) % N, prev = (r + N - 1) % N, rc;
+    size_t es = ray_collective_dtype_size(dt);
+    for (int phase = 0; phase < 2; phase++)
+        for (int s = 0; s < N - 1; s++) {
+            /* phase 0 sends (r - s), receives (r - s - 1); phase 1 sends
+             * (r + 1 - s), receives (r - s) */
+            int send = ((r - s + phase) % N + N) % N, recv = ((r - s - 1 + phase) % N + N) % N;
+            key_t_ post, take;
+            ray_value pv, tv, got;
+            snprintf(post, sizeof post, "%llu/ring%d.%d/%d/%d", (unsigned long long)seq, phase, s,
+                     r, next);
+            snprintf(take, sizeof take, "%llu/ring%d.%d/%d/%d", (unsigned long long)seq, phase, s,
+                     prev, r);
+            if ((rc = put_bytes(b + lo[send] * es, (hi[send] - lo[send]) * es, &pv)) != RAY_OK ||
+                (rc = xchg(g, &post, &pv, 1, 1, &take, 1, &tv)) != RAY_OK)
+                return rc;
+            size_t n = hi[recv] - lo[recv];
+            if ((rc = get_bytes(g, &tv, n * es, &got, prev)) != RAY_OK)
+                return rc;
+            if (n > 0) {
+                if (phase == 0)
+                    ray_coll_reduce_(b + lo[recv] * es, got.as.buf.ptr, n, dt, op);
+                else
+                    memcpy(b + lo[recv] * es, got.as.buf.ptr, n * es);
+            }
+            ray_value_release(&got);
+        }
+    return RAY_OK;
+}
+
 int ray_collective_allreduce(ray_collective_group *g, void *buf, size_t count,
                              ray_collective_dtype dt, ray_collective_op op)
 {
@@ -465,9 +529,14 @@ int ray_collective_allreduce(ray_collective_group *g, void *buf, size_t count,
         return rc;
     uint64_t seq = ++g->seq;
     uint8_t *b = buf, *mine = b + lo[g->rank] * es;
-    rc = reduce_scatter(g, seq, b, lo, hi, dt, op, mine);
-    if (rc == RAY_OK)
-        rc = gather(g, seq, "ag", mine, lo, hi, es, b, -1);
+    bool ring = g->algo == RAY_COLL_ALGO_RING || (g->algo == RAY_COLL_ALGO_AUTO && g->world > 8);
+    if (ring) {
+        rc = ring_allreduce(g, seq, b, lo, hi, dt, op);
+    } else {
+        rc = reduce_scatter(g, seq, b, lo, hi, dt, op, mine);
+        if (rc == RAY_OK)
+            rc = gather(g, seq, "ag", mine, lo, hi, es, b, -1);
+    }
     free(lo);
     free(hi);
     return rc;
@@ -643,6 +712,20 @@ void ray_collective_group_close(ray_collective_group *g)
         return;
     if (g->nrel > 0 && !g->destroyed)
         xchg(g, NULL, NULL, 0, 0, NULL, 0, NULL); /* just the releases */
+    if (!g->destroyed) {
+        /* the counters, for this rank's next handle (waited for: the
+         * rendezvous runs calls concurrently, so order is not enough) */
+        size_t len = (size_t)g->world * 8;
+        ray_value args[] = { RAY_I(g->rank), RAY_I((int64_t)g->seq),
+                             RAY_BYTES_V(g->sendseq, len), RAY_BYTES_V(g->recvseq, len) };
+        ray_ref r;
+        ray_value v;
+        if (ray_actor_call(g->store, "save", args, 4, NULL, &r) == RAY_OK) {
+            if (ray_get(r, 60000, &v) == RAY_OK)
+                ray_value_release(&v);
+            ray_free(&r, 1);
+        }
+    }
     free(g->rel);
     free(g->sendseq);
     free(g->recvseq);

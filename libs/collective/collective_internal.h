@@ -8,7 +8,11 @@
  * The rendezvous ("ray_collective_store", one per group, named
  * "ray_collective:<group>") keeps a table KEY -> (REF or NIL, readers left):
  *   new(world INT, members LIST of ACTOR, ranks LIST of INT, name STR)
- *   whoami(actor ACTOR) -> LIST [rank INT, world INT]      (fails: not a member)
+ *   whoami(actor ACTOR) -> LIST [rank INT, world INT, seq INT, sendseq BYTES,
+ *                                recvseq BYTES]            (fails: not a member)
+ *   save(rank INT, seq INT, sendseq BYTES, recvseq BYTES) -> NIL
+ *       a closing handle's call counters (world u64 each for send/recv),
+ *       given back by the rank's next whoami: keys stay unique across handles
  *   xchg(post_keys LIST of STR, post_vals LIST of REF|NIL, readers INT,
  *        take_keys LIST of STR, release_keys LIST of STR, timeout_ms INT)
  *       -> LIST of REF|NIL, one per take key

@@ -29,6 +29,14 @@ struct entry {
     int64_t readers;
 };
 
+/* A rank's call counters, kept here between its handles (save at close,
+ * given back by whoami), so a rank that opens a handle per method call
+ * goes on numbering its calls where the last handle stopped. */
+struct rankstate {
+    uint64_t seq;
+    uint64_t *sendseq, *recvseq; /* world each; NULL until saved */
+};
+
 struct store {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -36,6 +44,7 @@ struct store {
     char name[RAY_COLLECTIVE_NAME_MAX + 1];
     ray_actor *members;
     int *ranks;
+    struct rankstate *rs; /* by rank */
     struct entry *b[NBUCKETS];
 };
 
@@ -66,9 +75,12 @@ static void *ray_collective_store_new(ray_task *t, const ray_value *a, size_t n)
     struct store *st = calloc(1, sizeof *st);
     int w = (int)a[0].as.i;
     if (st == NULL || (st->members = calloc((size_t)w, sizeof *st->members)) == NULL ||
-        (st->ranks = calloc((size_t)w, sizeof *st->ranks)) == NULL) {
-        if (st)
+        (st->ranks = calloc((size_t)w, sizeof *st->ranks)) == NULL ||
+        (st->rs = calloc((size_t)w, sizeof *st->rs)) == NULL) {
+        if (st) {
             free(st->members);
+            free(st->ranks);
+        }
         free(st);
         ray_fail(t, "ray_collective_store: out of memory");
         return NULL;
@@ -77,9 +89,10 @@ static void *ray_collective_store_new(ray_task *t, const ray_value *a, size_t n)
     snprintf(st->name, sizeof st->name, "%s", (const char *)a[3].as.buf.ptr);
     for (int i = 0; i < w; i++) {
         const ray_value *m = ray_list_at(&a[1], (size_t)i), *r = ray_list_at(&a[2], (size_t)i);
-        if (m->type != RAY_ACTOR || r->type != RAY_INT) {
+        if (m->type != RAY_ACTOR || r->type != RAY_INT || r->as.i < 0 || r->as.i >= w) {
             free(st->members);
             free(st->ranks);
+            free(st->rs);
             free(st);
             ray_fail(t, "ray_collective_store: member %d is not an actor with an int rank", i);
             return NULL;
@@ -102,6 +115,11 @@ static void ray_collective_store_free(void *self)
             nx = e->next;
             free(e);
         }
+    for (int i = 0; i < st->world; i++) {
+        free(st->rs[i].sendseq);
+        free(st->rs[i].recvseq);
+    }
+    free(st->rs);
     free(st->members);
     free(st->ranks);
     free(st);
@@ -122,10 +140,41 @@ static int ray_collective_store_whoami(void *self, ray_task *t, const ray_value 
         return ray_fail(t, "whoami wants an actor");
     for (int i = 0; i < st->world; i++)
         if (memcmp(st->members[i].id, a[0].as.actor.id, RAY_ID_SIZE) == 0) {
-            ray_value v[] = { RAY_I(st->ranks[i]), RAY_I(st->world) };
-            return ray_return(t, RAY_LIST_V(v, 2));
+            int r = st->ranks[i];
+            pthread_mutex_lock(&st->mu);
+            struct rankstate *rs = &st->rs[r];
+            size_t len = rs->sendseq ? (size_t)st->world * 8 : 0;
+            ray_value v[] = { RAY_I(r), RAY_I(st->world), RAY_I((int64_t)rs->seq),
+                              RAY_BYTES_V(rs->sendseq, len), RAY_BYTES_V(rs->recvseq, len) };
+            int rc = ray_return(t, RAY_LIST_V(v, 5));
+            pthread_mutex_unlock(&st->mu);
+            return rc;
         }
     return ray_fail(t, "this actor is not a member of collective group '%s'", st->name);
+}
+
+/* save(rank INT, seq INT, sendseq BYTES, recvseq BYTES): a closing handle's counters. */
+static int ray_collective_store_save(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    struct store *st = self;
+    size_t len = (size_t)st->world * 8;
+    if (n != 4 || a[0].type != RAY_INT || a[1].type != RAY_INT || a[2].type != RAY_BYTES ||
+        a[3].type != RAY_BYTES || a[0].as.i < 0 || a[0].as.i >= st->world ||
+        a[2].as.buf.len != len || a[3].as.buf.len != len)
+        return ray_fail(t, "save: bad arguments");
+    struct rankstate *rs = &st->rs[a[0].as.i];
+    pthread_mutex_lock(&st->mu);
+    if (rs->sendseq == NULL) {
+        rs->sendseq = calloc(st->world, 8);
+        rs->recvseq = calloc(st->world, 8);
+    }
+    if (rs->sendseq && rs->recvseq) {
+        rs->seq = (uint64_t)a[1].as.i;
+        memcpy(rs->sendseq, a[2].as.buf.ptr, len);
+        memcpy(rs->recvseq, a[3].as.buf.ptr, len);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rs->sendseq && rs->recvseq ? ray_return(t, RAY_NIL_V) : ray_fail(t, "save: out of memory");
 }
 
 static int keys_ok(const ray_value *l)
@@ -232,4 +281,5 @@ unlock:
 RAY_ACTOR(ray_collective_store);
 RAY_METHOD(ray_collective_store, ping);
 RAY_METHOD(ray_collective_store, whoami);
+RAY_METHOD(ray_collective_store, save);
 RAY_METHOD(ray_collective_store, xchg);

@@ -478,6 +478,7 @@ done:;
 }
 
 static int output_of(const char *dir, const char *id, ray_workflow_output *out);
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
 
 /* ---- run, run_async, resume ------------------------------------------------------------ */
 
@@ -541,6 +542,8 @@ static int run_prepare(ray_workflow *w, const char *storage, const char *id, cha
     }
     ray_pool_buf_free_(&b);
     if (rc != RAY_OK) {
+        /* leave no half-made folder behind: the ID stays free */
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         close(*lockfd);
         *lockfd = -1;
     }
@@ -562,7 +565,7 @@ int ray_workflow_run(ray_workflow *w, const char *storage, const char *id,
     return rc;
 }
 
-struct ray_workflow_run_ {
+struct ray_workflow_handle {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -575,7 +578,7 @@ struct ray_workflow_run_ {
 
 static void *run_thread(void *arg)
 {
-    struct ray_workflow_run_ *h = arg;
+    struct ray_workflow_handle *h = arg;
     ray_workflow_output out;
     memset(&out, 0, sizeof out);
     int rc = engine_run(h->dir, h->id, &out);
@@ -595,7 +598,7 @@ int ray_workflow_run_async(ray_workflow *w, const char *storage, const char *id,
 {
     if (out == NULL)
         return ray_error_set(RAY_EINVAL, "ray_workflow_run_async: OUT is NULL");
-    struct ray_workflow_run_ *h = calloc(1, sizeof *h);
+    struct ray_workflow_handle *h = calloc(1, sizeof *h);
     if (h == NULL)
         return ray_error_set(RAY_ENOMEM, "ray_workflow_run_async: out of memory");
     int rc = run_prepare(w, storage, id, h->id, h->dir, &h->lockfd);

@@ -1,7 +1,7 @@
 # test_collective.sh — ray_collective (issue 15) end to end on a two-node
 # cluster (two ranks on each node), as a user sees it: every collective
 # checked against answers each rank computes itself (allreduce over the 4
-# dtypes x 4 ops, reduce, broadcast, allgather, reducescatter, send/recv,
+# dtypes x 4 ops, direct and around the ring, reduce, broadcast, allgather, reducescatter, send/recv,
 # barrier), two groups sharing actors used interleaved, and clear errors:
 # a non-member, an unknown group, bad ranks, a rank that waits for others
 # in vain (timeout), mismatched sizes, calls after destroy_group.
@@ -14,8 +14,14 @@ start_head "$H" "$P" --num-cpus 2 >/dev/null 2>&1
 start_node "$N2" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources '{"side": 4}' >/dev/null 2>&1
 check "two nodes start" test -f "$N2/session_latest/rayd.pid"
 # both nodes in the head's view before anything needs the second one
-two_nodes() { [ "$("$RAY" status --temp-dir "$1" 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')" -eq 2 ]; }
-check "the head sees both nodes" wait_for 30 two_nodes "$H"
+# and the second node knows the head: work placed on it before it does may
+# wait forever for an argument held by the head (a core race, seen about
+# once in ten fresh clusters; reported with issue 15)
+two_nodes() {
+    [ "$("$RAY" status --temp-dir "$1" 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')" -eq 2 ] &&
+        grep -q ', head) is in the cluster' "$2"/session_latest/logs/rayd.log
+}
+check "the head sees both nodes, the second node the head" wait_for 30 two_nodes "$H" "$N2"
 idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
 HID=$(idof "$H") N2ID=$(idof "$N2")
 
@@ -28,6 +34,11 @@ check_out "ranks 2 and 3 on the other node" "$T/all" "^ok rank 3 node $N2ID\$"
 check_out "allreduce: SUM, PRODUCT, MIN, MAX over int32, int64, float32, float64 all right" "$T/all" \
     '^allreduce: 16 dtype/op pairs, 0 wrong$'
 check_out "allreduce of 12 MiB across the nodes" "$T/all" '^allreduce 12 MiB float32 SUM: 0 wrong$'
+check_out "allreduce around the ring: every dtype and op right" "$T/all" \
+    '^allreduce \(ring\): 16 dtype/op pairs, 0 wrong$'
+check_out "ring allreduce of 12 MiB across the nodes" "$T/all" '^allreduce \(ring\) 12 MiB float32 SUM: 0 wrong$'
+check_out "ring allreduce of fewer elements than ranks" "$T/all" \
+    '^allreduce \(ring\) of 3 elements on 4 ranks: 0 wrong$'
 check_out "allreduce of fewer elements than ranks" "$T/all" '^allreduce of 3 elements on 4 ranks: 0 wrong$'
 check_out "reduce to a root (others' buffers untouched)" "$T/all" '^reduce to rank 2: 0 wrong$'
 check_out "broadcast" "$T/all" '^broadcast from rank 3: 0 wrong$'
@@ -40,6 +51,8 @@ check_out "barrier holds every rank until the last arrives" "$T/all" \
 sub "$T/groups" groups
 check_out "a second group over two of the actors" "$T/groups" '^create g2: success$'
 check_out "two groups used interleaved stay independent" "$T/groups" '^two groups interleaved: 0 wrong$'
+check_out "calls queued back to back (a handle per call) keep their order" "$T/groups" \
+    '^6 calls each of broadcast, send/recv and allreduce queued at once: 0 wrong$'
 check_out "ranks in g2 are the ones given" "$T/groups" '^g2: actor 2 is ok rank 1, actor 3 is ok rank 0$'
 check_out "a group name in use is refused" "$T/groups" \
     "^create g4 again: invalid argument: collective group 'g4' already exists\$"

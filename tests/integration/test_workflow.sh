@@ -14,8 +14,14 @@ start_head "$H" "$P" --num-cpus 2 >/dev/null 2>&1
 start_node "$N2" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources '{"side": 4}' >/dev/null 2>&1
 check "two nodes start" test -f "$N2/session_latest/rayd.pid"
 # both nodes in the head's view before anything needs the second one
-two_nodes() { [ "$("$RAY" status --temp-dir "$1" 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')" -eq 2 ]; }
-check "the head sees both nodes" wait_for 30 two_nodes "$H"
+# and the second node knows the head: work placed on it before it does may
+# wait forever for an argument held by the head (a core race, seen about
+# once in ten fresh clusters; reported with issue 15)
+two_nodes() {
+    [ "$("$RAY" status --temp-dir "$1" 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_')" -eq 2 ] &&
+        grep -q ', head) is in the cluster' "$2"/session_latest/logs/rayd.log
+}
+check "the head sees both nodes, the second node the head" wait_for 30 two_nodes "$H" "$N2"
 idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
 N2ID=$(idof "$N2")
 
@@ -107,7 +113,7 @@ P=$(free_port)
 start_head "$H2" "$P" --num-cpus 2 >/dev/null 2>&1
 start_node "$N22" 127.0.0.2 "127.0.0.1:$P" --num-cpus 2 --resources '{"side": 4}' >/dev/null 2>&1
 H=$H2
-check "the new cluster has both nodes" wait_for 30 two_nodes "$H"
+check "the new cluster has both nodes" wait_for 30 two_nodes "$H" "$N22"
 touch "$GATE"
 sub "$T/res6" resume "$S" wf6
 check_out "after ray stop + ray start, resume finishes it: output 26" "$T/res6" '^resume: success, output 26$'

@@ -94,7 +94,9 @@ static int cworker_run(void *self, ray_task *t, const ray_value *a, size_t n)
     buf = calloc(count * W + 1, 8);
     out = calloc(count * W + 1, 8);
     if (strcmp(what, "allreduce") == 0 || strcmp(what, "reduce") == 0) {
-        /* ARG: dtype * 4 + op; reduce: root 2 */
+        /* ARG: algorithm * 16 + dtype * 4 + op; reduce: root 2 */
+        ray_collective_set_algorithm(g, (ray_collective_algo)(arg / 16));
+        arg %= 16;
         ray_collective_dtype dt = (ray_collective_dtype)(arg / 4);
         ray_collective_op op = (ray_collective_op)(arg % 4);
         for (size_t i = 0; i < count; i++)
@@ -218,6 +220,32 @@ static int run_all(const char *label, const char *group, int first, int n, const
     return bad;
 }
 
+/* K calls of WHAT on each of actors 0..3 of G4, all submitted before any
+ * answer is read (each call opens and closes its own handle); wrong answers. */
+static int run_pipelined(const char *what, int64_t count, int arg, int k)
+{
+    ray_ref refs[4][8];
+    int bad = 0;
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < 4; i++) {
+            ray_value args[] = { RAY_S("g4"), RAY_S(what), RAY_I(count), RAY_I(arg) };
+            ray_actor_call(W[i], "run", args, 4, NULL, &refs[i][j]);
+        }
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < 4; i++) {
+            ray_value v;
+            int rc = ray_get(refs[i][j], 120000, &v);
+            const char *s = rc == RAY_OK && v.type == RAY_STR ? v.as.buf.ptr : ray_last_error();
+            if (strncmp(s, "ok", 2) != 0) {
+                printf("pipelined %s: actor %d call %d: %s\n", what, i, j, s);
+                bad++;
+            }
+            if (rc == RAY_OK)
+                ray_value_release(&v);
+        }
+    return bad;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "all";
@@ -244,6 +272,18 @@ int ray_main(int argc, char **argv)
             for (int op = 0; op < 4; op++)
                 bad += run_all("allreduce", "g4", 0, 4, "allreduce", 1003, dt * 4 + op, NULL);
         printf("allreduce: 16 dtype/op pairs, %d wrong\n", bad);
+        bad = 0;
+        for (int dt = 0; dt < 4; dt++)
+            for (int op = 0; op < 4; op++)
+                bad += run_all("allreduce ring", "g4", 0, 4, "allreduce", 1003,
+                               RAY_COLL_ALGO_RING * 16 + dt * 4 + op, NULL);
+        printf("allreduce (ring): 16 dtype/op pairs, %d wrong\n", bad);
+        bad = run_all("allreduce ring big", "g4", 0, 4, "allreduce", 3 << 20,
+                      RAY_COLL_ALGO_RING * 16 + RAY_COLL_FLOAT32 * 4, NULL);
+        printf("allreduce (ring) 12 MiB float32 SUM: %d wrong\n", bad);
+        bad = run_all("allreduce ring tiny", "g4", 0, 4, "allreduce", 3,
+                      RAY_COLL_ALGO_RING * 16 + RAY_COLL_INT32 * 4 + RAY_COLL_SUM, NULL);
+        printf("allreduce (ring) of 3 elements on 4 ranks: %d wrong\n", bad);
         bad = run_all("allreduce big", "g4", 0, 4, "allreduce", 3 << 20, RAY_COLL_FLOAT32 * 4, NULL);
         printf("allreduce 12 MiB float32 SUM: %d wrong\n", bad);
         bad = run_all("allreduce tiny", "g4", 0, 4, "allreduce", 3, RAY_COLL_INT64 * 4 + RAY_COLL_MAX, NULL);
@@ -282,6 +322,9 @@ int ray_main(int argc, char **argv)
             bad += run_all("g2 bcast", "g2", 2, 2, "broadcast", 999, 1, NULL);
         }
         printf("two groups interleaved: %d wrong\n", bad);
+        bad = run_pipelined("broadcast", 5000, 0, 6) + run_pipelined("sendrecv", 100, 2, 6) +
+              run_pipelined("allreduce", 5000, RAY_COLL_INT64 * 4 + RAY_COLL_SUM, 6);
+        printf("6 calls each of broadcast, send/recv and allreduce queued at once: %d wrong\n", bad);
         run_all("g2 ranks", "g2", 2, 2, "node", 0, 0, res);
         printf("g2: actor 2 is %.9s, actor 3 is %.9s\n", res[0], res[1]);
         rc = ray_collective_create_group(W, 4, 4, ranks, "g4");
