@@ -427,6 +427,76 @@ static double b_actor_async_n_n(void)
     return run_clients(g_actors, BENCH_CLIENTS);
 }
 
+/* ---- actors_10k_create_per_s ---------------------------------------------------- */
+
+/* Mean VmRSS (MiB) of this machine's rayd worker processes, or 0. */
+static double worker_rss_mib(void)
+{
+    FILE *ps = popen("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline 2>/dev/null | "
+                     "grep -q -- '--worker' && awk '/^VmRSS:/ {print $2}' $p/status; done",
+                     "r");
+    if (ps == NULL)
+        return 0;
+    double sum = 0;
+    long kb, n = 0;
+    while (fscanf(ps, "%ld", &kb) == 1) {
+        sum += (double)kb;
+        n++;
+    }
+    pclose(ps);
+    return n ? sum / n / 1024 : 0;
+}
+
+/* BENCH_ACTORS_N actors (default 10,000; 0 CPU each) created, called once and
+ * killed, at most BENCH_ACTORS_WINDOW (default 256) alive at once (each is a
+ * worker process: 10,000 at once would need ~160 GiB); actors/s over the
+ * whole. The second figure is the mean RSS of a worker process while the
+ * window is full. */
+static double b_actors_10k(void)
+{
+    const char *e = getenv("BENCH_ACTORS_N");
+    size_t n = e && atol(e) > 0 ? (size_t)atol(e) : 10000;
+    e = getenv("BENCH_ACTORS_WINDOW");
+    size_t w = e && atol(e) > 0 ? (size_t)atol(e) : 256;
+    ray_actor *a = calloc(w, sizeof *a);
+    ray_ref *r = calloc(w, sizeof *r);
+    if (a == NULL || r == NULL) {
+        free(a);
+        free(r);
+        return fail_note("out of memory");
+    }
+    int rc = RAY_OK;
+    g_extra = 0;
+    double t0 = now_s();
+    size_t made = 0, done = 0;
+    while (rc == RAY_OK && done < n) {
+        if (made < n && made - done < w) {
+            size_t k = made % w;
+            rc = ray_actor_create("bactor", NULL, 0, NULL, &a[k]);
+            if (rc == RAY_OK)
+                rc = ray_actor_call(a[k], "noop", NULL, 0, NULL, &r[k]);
+            made += rc == RAY_OK;
+            continue;
+        }
+        if (g_extra == 0 && made - done == w)
+            g_extra = worker_rss_mib();
+        size_t k = done % w;
+        ray_value v;
+        rc = ray_get(r[k], 120000, &v);
+        if (rc == RAY_OK) {
+            ray_free(&r[k], 1);
+            ray_actor_kill(a[k], true);
+            done++;
+        }
+    }
+    double t = now_s() - t0;
+    for (size_t i = done; i < made; i++)
+        ray_actor_kill(a[i % w], true);
+    free(a);
+    free(r);
+    return rc == RAY_OK ? (double)n / t : fail_rc("actor create/call", rc);
+}
+
 /* ---- libraries ---------------------------------------------------------------- */
 #define BENCH_POOL_ITEMS 100000
 static ray_pool *g_pool;
@@ -639,6 +709,7 @@ static const struct bench benches[] = {
     { "cross_node_transfer_gigabytes", "GB/s", NULL, b_transfer, 1, 3 },
     { "queued_1m_tasks_drain", "tasks/s", NULL, b_drain, 0, 1 },
     { "placement_group_create_removal", "ops/s", NULL, b_pg, 1, 0 },
+    { "actors_10k_create_per_s", "actors/s", "actors_10k_worker_rss_mib", b_actors_10k, 0, 1 },
     { "pool_map_100k_items", "items/s", NULL, b_pool_map, 1, 0 },
 };
 
@@ -696,7 +767,7 @@ static void bench_run(const struct bench *b, int runs)
     fprintf(stderr, g_note[0] ? " failed: %s\n" : "\n", g_note);
     result_print(b->name, b->unit, v, n, g_note);
     if (b->extra)
-        result_print(b->extra, b->unit, x2, n, g_note);
+        result_print(b->extra, strstr(b->extra, "_mib") ? "MiB" : b->unit, x2, n, g_note);
 }
 
 /* idle mode: make the node start one worker per CPU, say so, then sleep. */

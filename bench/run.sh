@@ -13,7 +13,9 @@
 #   BENCH_RUNS=N             measurements per benchmark (default 5)
 #   BENCH_SECONDS=S          length of one time-based measurement (default 1)
 #   BENCH_DRAIN_N=N          tasks queued by queued_1m_tasks_drain (default
-#                            100000: 1,000,000 takes ~5 min at round-1 speed)
+#                            1,000,000, as its name says)
+#   BENCH_ACTORS_N=N         actors made by actors_10k_create_per_s (10,000),
+#   BENCH_ACTORS_WINDOW=W    at most W alive at once (256)
 #   BENCH_JSON=FILE          also copy the JSON lines to FILE
 # The JSON lines are always written to build/bench/results.jsonl as well. A
 # figure whose spread ((max - min) / median) is over 30 % is marked in the
@@ -26,7 +28,7 @@ RAY="$ROOT/bin/ray"
 B="$ROOT/build/bench"
 RUNS=${BENCH_RUNS:-5}
 ONLY=${BENCH_ONLY:-}
-DRAIN_N=${BENCH_DRAIN_N:-100000}
+DRAIN_N=${BENCH_DRAIN_N:-1000000}
 export BENCH_RUNS=$RUNS BENCH_DRAIN_N=$DRAIN_N
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -149,7 +151,7 @@ MAIN=(single_client_tasks_sync single_client_tasks_async multi_client_tasks_asyn
       actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n
       single_client_put_calls single_client_get_calls single_client_put_gigabytes
       single_client_wait_1k_refs single_client_tasks_and_get_batch task_latency_p50_us
-      placement_group_create_removal pool_map_100k_items)
+      placement_group_create_removal pool_map_100k_items actors_10k_create_per_s)
 sel=()
 for n in "${MAIN[@]}"; do
     if want "$n" || { [ "$n" = task_latency_p50_us ] && want task_latency_p99_us; }; then sel+=("$n"); fi
@@ -275,13 +277,15 @@ rayd_idle_rss_mb|lo|16|
 worker_idle_rss_mb|lo||
 cross_node_transfer_gigabytes|hi|1|tcpbw
 queued_1m_tasks_drain|hi|50000|
-queued_drain_rayd_peak_rss_mb|lo|2048|
+queued_drain_rayd_peak_rss_mb|lo|1024|
 timeline_100k_tasks_s|lo|5|
 timeline_100k_tasks_mb|lo|50|
 timeline_100k_tasks_all_s|lo|5|
 timeline_100k_tasks_all_mb|lo|50|
 placement_group_create_removal|hi||
 pool_map_100k_items|hi|100000|
+actors_10k_create_per_s|hi|2000|
+actors_10k_worker_rss_mib|lo||
 allreduce_gbps|hi||
 allreduce_gbps_ring|hi||
 allreduce_gbps_openmpi|hi||
