@@ -6,6 +6,7 @@
 #   make demo            start a local cluster, run the pi job, stop it
 #   make fuzz            build the libFuzzer targets: protocol decoder, cluster YAML (clang)
 #   make bench           microbenchmarks (never part of CI)
+#   make bench-long      ten minutes of tasks on one cluster (the rate over time, Redis memory)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Objects go to build/<flavour>/ so sanitizer builds never mix with plain ones.
@@ -100,7 +101,7 @@ UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
 # unit tests link everything but main()
 TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
 
-.PHONY: all clean test unit integration demo fuzz bench install deps examples testjobs
+.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs
 all: bin/rayd bin/ray lib/libray.a
 
 # Rebuild everything when the flags change.
@@ -253,6 +254,10 @@ fuzz: $(FUZZ_TARGETS)
 
 bench: deps all examples
 	@bash bench/run.sh
+
+# ten minutes of tasks on one cluster: does the rate hold, does Redis grow?
+bench-long: deps all examples
+	@BENCH_LONG=1 BENCH_ONLY=$${BENCH_ONLY:-none} bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include

@@ -186,6 +186,35 @@ static double b_tasks_async(void)
     return rc == RAY_OK ? BENCH_BATCH / t : fail_rc("noop", rc);
 }
 
+/* steady_tasks_async_10min (make bench-long): batches of b_tasks_async for
+ * BENCH_STEADY_S seconds (600); tasks/s of the last minute, and of the
+ * first one in g_extra. Each minute's figure goes to stderr as it ends. */
+static double b_steady(void)
+{
+    const char *e = getenv("BENCH_STEADY_S");
+    double total = e && atof(e) >= 120 ? atof(e) : 600;
+    double t0 = now_s(), win0 = t0, first = 0, last = 0;
+    double tasks = 0;
+    int minute = 0;
+    while (minute < (int)(total / 60)) {
+        double rate = b_tasks_async();
+        if (rate < 0)
+            return -1;
+        tasks += BENCH_BATCH;
+        double t = now_s();
+        if (t - win0 >= 60) {
+            last = tasks / (t - win0);
+            if (++minute == 1)
+                first = last;
+            fprintf(stderr, "bench: steady minute %d: %.0f tasks/s\n", minute, last);
+            tasks = 0;
+            win0 = t;
+        }
+    }
+    g_extra = first;
+    return last;
+}
+
 /* One client thread of the multi-client benchmarks. */
 struct client {
     pthread_barrier_t *start;
@@ -709,6 +738,7 @@ static const struct bench benches[] = {
     { "cross_node_transfer_gigabytes", "GB/s", NULL, b_transfer, 1, 3 },
     { "queued_1m_tasks_drain", "tasks/s", NULL, b_drain, 0, 1 },
     { "placement_group_create_removal", "ops/s", NULL, b_pg, 1, 0 },
+    { "steady_tasks_async_10min", "tasks/s", "steady_tasks_async_first_min", b_steady, 0, 1 },
     { "actors_10k_create_per_s", "actors/s", "actors_10k_worker_rss_mib", b_actors_10k, 0, 1 },
     { "pool_map_100k_items", "items/s", NULL, b_pool_map, 1, 0 },
 };

@@ -161,6 +161,27 @@ if [ ${#sel[@]} -gt 0 ]; then
     timeout 480 "${DRIVER[@]}" "${sel[@]}" | collect
 fi
 
+if [ "${BENCH_LONG:-0}" = 1 ]; then
+    # make bench-long: ten minutes of tasks on one cluster; the last minute
+    # must hold within 10 % of the first and Redis' memory stay flat
+    rcli() { redis-cli -h 127.0.0.1 -p "$PORT" -a "$(cat "$H/session_latest/auth_token")" --no-auth-warning "$@"; }
+    mem_mb() { rcli info memory | awk -F: '/^used_memory:/ { printf "%.2f", $2 / 1048576 }'; }
+    m0=$(mem_mb)
+    say "steady_tasks_async_10min: ${BENCH_STEADY_S:-600} s of single_client_tasks_async batches"
+    # Redis' memory once a minute meanwhile: flat once the capped tables are full
+    ( while sleep 60; do echo "$(mem_mb)"; done ) >"$T/redis_mem" &
+    sampler=$!
+    timeout 900 "${DRIVER[@]}" steady_tasks_async_10min | collect
+    kill "$sampler" 2>/dev/null
+    m1=$(mem_mb)
+    m_first=$(head -1 "$T/redis_mem")
+    emit steady_redis_used_mb_start MiB "$m0"
+    emit steady_redis_used_mb_first_min MiB "${m_first:-$m1}"
+    emit steady_redis_used_mb_end MiB "$m1"
+    say "Redis used_memory: $m0 MiB before, $(tr '\n' ' ' <"$T/redis_mem")MiB each minute, $m1 MiB after"
+    ONLY=${ONLY:-none} # nothing else in a long run
+fi
+
 if want queued_1m_tasks_drain; then
     say "queued_1m_tasks_drain with N=$DRAIN_N (BENCH_DRAIN_N)"
     echo 5 >"/proc/$RAYD_PID/clear_refs" 2>/dev/null # reset VmHWM to the current RSS
@@ -284,6 +305,11 @@ timeline_100k_tasks_all_s|lo|5|
 timeline_100k_tasks_all_mb|lo|50|
 placement_group_create_removal|hi||
 pool_map_100k_items|hi|100000|
+steady_tasks_async_10min|hi||
+steady_tasks_async_first_min|hi||
+steady_redis_used_mb_start|lo||
+steady_redis_used_mb_first_min|lo||
+steady_redis_used_mb_end|lo||
 actors_10k_create_per_s|hi|2000|
 actors_10k_worker_rss_mib|lo||
 allreduce_gbps|hi||
