@@ -27,6 +27,8 @@ DSOCK="unix:$D/session_latest/sockets/raylet.sock"
 
 timeout 60 "$DRV" "$WSOCK" "$LIB" create keeper wnode=1 >"$T/out.create" 2>&1
 check_out "a detached named actor on the worker node" "$T/out.create" "^created value=1$"
+timeout 60 "$DRV" "unix:$H/session_latest/sockets/raylet.sock" "$LIB" create onhead hnode=1 >"$T/out.onhead" 2>&1
+check_out "and one made on the head by a driver there (no restarts)" "$T/out.onhead" "^created value=1$"
 
 # a driver on a third node: 14 s of calls to the actor on the worker node,
 # and tasks on its own node, across the outage
@@ -87,6 +89,9 @@ check_out "the named actor is found again and kept its state ($last + 1)" "$T/ou
 HSOCK="unix:$H/session_latest/sockets/raylet.sock"
 timeout 60 "$DRV" "$HSOCK" "$LIB" incr keeper >"$T/out.fromhead" 2>&1
 check_out "and is called from the restarted head's node" "$T/out.fromhead" "^value=$((last + 2))$"
+timeout 30 "$DRV" "$DSOCK" "$LIB" incr onhead >"$T/out.onhead2" 2>&1
+check_out "the head's own actor died with it: its name is free, no call waits for it" \
+    "$T/out.onhead2" "lookup onhead: not found"
 timeout 60 "$RAY" submit --temp-dir "$H" "$ROOT/examples/build/job_squares.so" >"$T/out.submit" 2>&1
 check "a job runs on the restarted cluster" test $? -eq 0
 
