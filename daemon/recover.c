@@ -25,6 +25,7 @@
 #include "daemon/session.h"
 #include "gcs/gcs.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,48 @@
  * watch (heartbeat.c). */
 struct old_heads {
     struct node *n;
+    int refs;       /* one per GCS read still to answer */
     size_t count;
     char (*ids)[IDS_HEX_SIZE];
 };
+
+static void old_heads_unref(struct old_heads *oh)
+{
+    if (--oh->refs > 0)
+        return;
+    free(oh->ids);
+    free(oh);
+}
+
+static bool old_heads_has(const struct old_heads *oh, const char *id)
+{
+    for (size_t k = 0; id && k < oh->count; k++)
+        if (strcmp(id, oh->ids[k]) == 0)
+            return true;
+    return false;
+}
+
+/* Actors that lived on a head that died went with it (its workers are tied
+ * to its rayd). One with no restart left is DEAD now: callers get
+ * RAY_EACTOR and its name is free, instead of waiting for an actor nobody
+ * will bring back. One that may restart is left to node-death handling. */
+static void recover_actors_cb(void *arg, const struct gcs_actor *v, size_t nv)
+{
+    struct old_heads *oh = arg;
+    struct node *n = oh->n;
+    for (size_t i = 0; v && !n->stopping && i < nv; i++) {
+        if (strcmp(v[i].state, "DEAD") == 0 || !old_heads_has(oh, v[i].node))
+            continue;
+        bool restarts_left = v[i].max_restarts < 0 || v[i].restarts < v[i].max_restarts;
+        if (restarts_left)
+            continue;
+        log_warnx("actor %s (%s) lived on the dead head %.8s: it is dead", v[i].class_name,
+                  v[i].actor_id, v[i].node);
+        gcs_actor_set_state(n->gcs, v[i].actor_id, "DEAD", NULL, NULL, -1, -1,
+                            "its node, the head, died (no restarts left)");
+    }
+    old_heads_unref(oh);
+}
 
 /* Jobs whose driver ran on a head that died are over: their driver and its
  * connection went with it (drivers do not reconnect yet: docs/restart.md).
@@ -66,8 +106,7 @@ static void recover_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv
                         v[i].job_id);
         }
     }
-    free(oh->ids);
-    free(oh);
+    old_heads_unref(oh);
 }
 
 static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
@@ -105,11 +144,14 @@ static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
         free(oh);
         return;
     }
+    oh->refs = 2;
     gcs_jobs_list(n->gcs, recover_orphan_jobs_cb, oh);
+    gcs_actors_list(n->gcs, recover_actors_cb, oh);
 }
 
 /* Step "nodes": heads that died on this machine (recover_old_heads_cb),
- * and through them the jobs their drivers ran (recover_orphan_jobs_cb). */
+ * and through them the jobs their drivers ran (recover_orphan_jobs_cb) and
+ * the actors they hosted (recover_actors_cb). */
 static void recover_nodes(struct node *n)
 {
     gcs_nodes_list(n->gcs, recover_old_heads_cb, n);

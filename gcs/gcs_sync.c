@@ -1,6 +1,7 @@
 /*
  * gcs_sync.c — the blocking GCS client used by the CLI: one hiredis
- * connection with connect and command timeouts, AUTH first, and table
+ * connection with connect and command timeouts, AUTH first (then PING,
+ * waiting while a restarted Redis is still LOADING), and table
  * listings that reuse the async client's Lua listing scripts and record
  * descriptors (gcs_keys.c), so both clients read the same fields.
  */
@@ -10,7 +11,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/xmalloc.h"
 #include "gcs/gcs_keys.h"
@@ -21,6 +24,11 @@ struct gcs_sync {
     char errstr[256];
     char where[96]; /* "host:port" */
 };
+
+static bool is_loading(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->str && strncmp(r->str, "LOADING", 7) == 0;
+}
 
 struct gcs_sync *gcs_sync_connect(const char *host, int port, const char *password,
                                   const char *cluster_name, int timeout_ms, char *err,
@@ -55,8 +63,29 @@ struct gcs_sync *gcs_sync_connect(const char *host, int port, const char *passwo
         snprintf(err, errlen, "cannot reach GCS at %s: %s", gs->where, rc->errstr);
         goto fail;
     }
-    if (gcs_handshake_check_(r) < 0) {
+    if (gcs_handshake_check_(r) < 0 && !is_loading(r)) {
         snprintf(err, errlen, "GCS at %s: authentication failed (wrong cluster token?)", gs->where);
+        goto fail;
+    }
+    /* a Redis that just restarted answers LOADING until its AOF is read:
+     * wait for it, within the timeout (docs/restart.md) */
+    for (int waited = 0;; waited += 100) {
+        freeReplyObject(r);
+        r = redisCommand(rc, "PING");
+        if (r == NULL) {
+            snprintf(err, errlen, "cannot reach GCS at %s: %s", gs->where, rc->errstr);
+            goto fail;
+        }
+        if (!is_loading(r))
+            break;
+        if (waited >= timeout_ms) {
+            snprintf(err, errlen, "GCS at %s is still loading its data (just restarted?)", gs->where);
+            goto fail;
+        }
+        usleep(100 * 1000);
+    }
+    if (gcs_handshake_check_(r) < 0) {
+        snprintf(err, errlen, "GCS at %s: %.*s", gs->where, (int)r->len, r->str ? r->str : "");
         goto fail;
     }
     freeReplyObject(r);

@@ -27,6 +27,8 @@ DSOCK="unix:$D/session_latest/sockets/raylet.sock"
 
 timeout 60 "$DRV" "$WSOCK" "$LIB" create keeper wnode=1 >"$T/out.create" 2>&1
 check_out "a detached named actor on the worker node" "$T/out.create" "^created value=1$"
+timeout 60 "$DRV" "unix:$H/session_latest/sockets/raylet.sock" "$LIB" create onhead hnode=1 >"$T/out.onhead" 2>&1
+check_out "and one made on the head by a driver there (no restarts)" "$T/out.onhead" "^created value=1$"
 
 # a driver on a third node: 14 s of calls to the actor on the worker node,
 # and tasks on its own node, across the outage
@@ -87,15 +89,23 @@ check_out "the named actor is found again and kept its state ($last + 1)" "$T/ou
 HSOCK="unix:$H/session_latest/sockets/raylet.sock"
 timeout 60 "$DRV" "$HSOCK" "$LIB" incr keeper >"$T/out.fromhead" 2>&1
 check_out "and is called from the restarted head's node" "$T/out.fromhead" "^value=$((last + 2))$"
+timeout 30 "$DRV" "$DSOCK" "$LIB" incr onhead >"$T/out.onhead2" 2>&1
+check_out "the head's own actor died with it: its name is free, no call waits for it" \
+    "$T/out.onhead2" "lookup onhead: not found"
 timeout 60 "$RAY" submit --temp-dir "$H" "$ROOT/examples/build/job_squares.so" >"$T/out.submit" 2>&1
 check "a job runs on the restarted cluster" test $? -eq 0
 
 # again, killing only the head's rayd (its Redis gets SIGTERM from the
-# kernel) and starting it at once, while the dead rayd may still be exiting
+# kernel) and starting it at once, while the dead rayd may still be exiting;
+# with 150,000 more keys the restarted Redis takes a moment to load its
+# AOF, and answers LOADING meanwhile: the head must wait, not fail
+redis-cli -h 127.0.0.1 -p "$P" -a "$TOKEN" --no-auth-warning eval \
+    "for i = 1, 150000 do redis.call('SET', 'ray:junk:' .. i, string.rep('x', 100)) end return 1" 0 >/dev/null
 kill -9 "$(cat "$HS/rayd.pid")"
 "$RAY" start --head --port "$P" --node-ip-address 127.0.0.1 --temp-dir "$H" --num-cpus 1 --resources 'hnode=1' \
     --object-store-memory 256MiB "${FLAGS[@]}" >"$T/out.restart2" 2>&1
 check_out "a head killed alone and started at once resumes too" "$T/out.restart2" "^Resuming session $HS "
+grep -q "is loading its data" "$HS/logs/rayd_head.log" && log "(the head met Redis loading its AOF, and waited)"
 check "the worker nodes rejoin again" wait_for 30 hb_fresh
 timeout 60 "$DRV" "$DSOCK" "$LIB" incr keeper >"$T/out.after2" 2>&1
 check_out "the actor still has its state" "$T/out.after2" "^value=$((last + 3))$"
