@@ -41,6 +41,7 @@
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
+#include "gcs/gcs_keys.h"
 #include "ray.h"
 #include "sched/pg_policy.h"
 #include "sched/pg_spec.h"
@@ -138,6 +139,8 @@ struct pgs {
     uint64_t next_attempt;
     struct pg *rec_head;     /* records to write (pg_record) */
     struct event *rec_ev;
+    uint8_t (*trim)[IDS_SIZE]; /* removed groups whose records are trimmed next */
+    size_t ntrim;
 };
 
 static struct pgs *P(struct runtime *rt)
@@ -161,8 +164,9 @@ static void tomb_add(struct runtime *rt, const uint8_t *id)
         uint8_t *old = p->tomb[p->tomb_next];
         idmap_del(&p->removed, old);
         if (is_head(rt)) {
-            char hex[IDS_HEX_SIZE];
-            gcs_pg_remove(rt->n->gcs, ids_hex(old, IDS_SIZE, hex));
+            /* its REMOVED record goes too, in the next batch (record_flush) */
+            p->trim = xreallocarray(p->trim, p->ntrim + 1, sizeof *p->trim);
+            memcpy(p->trim[p->ntrim++], old, IDS_SIZE);
         }
     } else {
         p->ntomb++;
@@ -420,9 +424,50 @@ static void pg_record(struct runtime *rt, struct pg *g)
 
 static void pg_destroy(struct pg *g);
 
+/* Delete the records of the removed groups pushed out of the tombstones:
+ * one DEL and one SREM for the batch. */
+static void trim_flush(struct runtime *rt)
+{
+    struct pgs *p = P(rt);
+    if (p->ntrim == 0)
+        return;
+    const char *pre = gcs_client_prefix(rt->n->gcs);
+    size_t n = p->ntrim;
+    const char **argv = xcalloc(n + 2, sizeof *argv);
+    size_t *lens = xcalloc(n + 2, sizeof *lens);
+    char **keys = xcalloc(n, sizeof *keys);
+    char (*hex)[IDS_HEX_SIZE] = xcalloc(n, sizeof *hex);
+    argv[0] = "DEL";
+    for (size_t i = 0; i < n; i++) {
+        ids_hex(p->trim[i], IDS_SIZE, hex[i]);
+        keys[i] = gcs_key_(pre, "pg:%s", hex[i]);
+        argv[i + 1] = keys[i];
+    }
+    for (size_t i = 0; i < n + 1; i++)
+        lens[i] = strlen(argv[i]);
+    gcs_command_argv(rt->n->gcs, NULL, NULL, (int)(n + 1), argv, lens);
+    char *set = gcs_key_(pre, "pgs");
+    argv[0] = "SREM";
+    argv[1] = set;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = hex[i];
+    for (size_t i = 0; i < n + 2; i++)
+        lens[i] = strlen(argv[i]);
+    gcs_command_argv(rt->n->gcs, NULL, NULL, (int)(n + 2), argv, lens);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(hex);
+    free(set);
+    free(argv);
+    free(lens);
+    p->ntrim = 0;
+}
+
 static void record_flush(struct runtime *rt)
 {
     struct pgs *p = P(rt);
+    trim_flush(rt);
     struct pg *g = p->rec_head;
     p->rec_head = NULL;
     while (g) {
@@ -1205,6 +1250,7 @@ void pg_free(struct runtime *rt)
         free(f);
     }
     free(p->tomb);
+    free(p->trim);
     event_free(p->retry_ev);
     free(p);
     rt->pgs = NULL;
