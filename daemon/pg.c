@@ -80,6 +80,8 @@ struct pg {
     char *name;              /* NULL: unnamed */
     int strategy;
     uint32_t job;
+    bool has_creator;        /* made by a detached actor: lives as long as it does */
+    uint8_t creator[IDS_SIZE];
     enum pg_state state;
     size_t nb;
     struct res_set *bundles;
@@ -864,7 +866,7 @@ void pg_job_ended(struct runtime *rt, uint32_t num)
     while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
         pos++;
         struct pg *g = s->val;
-        if (g->job == num) {
+        if (g->job == num && !g->has_creator) {
             list = xreallocarray(list, n + 1, sizeof *list);
             list[n++] = g;
         }
@@ -904,6 +906,57 @@ void pg_node_dead(struct runtime *rt, const char *hex)
             queue_add(rt, g, true);
         }
     }
+}
+
+/* ch:actors ("<actor_id> <STATE>"): a detached creator's death ends its groups. */
+static void actors_msg(void *arg, const char *suffix, const char *msg, size_t len)
+{
+    (void)suffix;
+    struct runtime *rt = arg;
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    if (len < 2 * IDS_SIZE + 5 || memcmp(msg + 2 * IDS_SIZE, " DEAD", 5) != 0)
+        return;
+    memcpy(hex, msg, 2 * IDS_SIZE);
+    hex[2 * IDS_SIZE] = '\0';
+    if (ids_unhex(hex, id, IDS_SIZE) < 0)
+        return;
+    size_t pos = 0, n = 0;
+    struct idmap_slot *s;
+    struct pg **list = NULL;
+    while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
+        pos++;
+        struct pg *g = s->val;
+        if (g->has_creator && memcmp(g->creator, id, IDS_SIZE) == 0) {
+            list = xreallocarray(list, n + 1, sizeof *list);
+            list[n++] = g;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        pg_remove(rt, list[i], "its detached creator died");
+    free(list);
+}
+
+/* A copy of spec map SPEC with "detached_creator": ACTOR added, into OUT. */
+static int spec_with_creator(struct buf *out, const void *spec, size_t len, const uint8_t *actor)
+{
+    const uint8_t *p = spec;
+    uint32_t n;
+    size_t hdr;
+    if (len >= 1 && (p[0] & 0xf0) == 0x80) {
+        n = p[0] & 0x0f;
+        hdr = 1;
+    } else if (len >= 3 && p[0] == 0xde) {
+        n = (uint32_t)p[1] << 8 | p[2];
+        hdr = 3;
+    } else {
+        return -1;
+    }
+    mpw_map(out, n + 1);
+    buf_append(out, p + hdr, len - hdr);
+    mpw_cstr(out, "detached_creator");
+    mpw_bin(out, actor, IDS_SIZE);
+    return 0;
 }
 
 /* ---- routing the group's tasks ------------------------------------------------------ */
@@ -1051,6 +1104,10 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
     g->name = ps.name[0] ? xstrdup(ps.name) : NULL;
     g->strategy = ps.strategy;
     g->job = ids_job(ps.id);
+    if (ps.creator) {
+        g->has_creator = true;
+        memcpy(g->creator, ps.creator, IDS_SIZE);
+    }
     g->nb = ps.nb;
     g->bundles = xcalloc(ps.nb, sizeof *g->bundles);
     g->bundle_text = xcalloc(ps.nb, sizeof *g->bundle_text);
@@ -1109,12 +1166,34 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
     reply(c, reqid, RAY_OK, "");
 }
 
+static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
+                        const struct proto_msg *m);
+
 static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
     if (cl == NULL && c->role != PROTO_ROLE_NODE)
         return -1;
+    struct buf with = BUF_INIT;
+    struct proto_msg copy;
+    if (m->type == PROTO_PG_CREATE && cl && cl->worker && cl->worker->actor &&
+        cl->worker->actor->detached &&
+        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len, cl->worker->actor->id) == 0) {
+        /* made by a detached actor: the group ends with it, not with its job */
+        copy = *m;
+        copy.f[1].as.s.ptr = (const char *)with.data;
+        copy.f[1].as.s.len = with.len;
+        m = &copy;
+    }
+    int rc = h_request_do(rt, c, cl, m);
+    buf_free(&with);
+    return rc;
+}
+
+static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
+                        const struct proto_msg *m)
+{
     if (is_head(rt)) {
         head_request(rt, c, m);
         return 0;
@@ -1215,6 +1294,8 @@ void pg_init(struct runtime *rt)
     server_on(s, PROTO_NODE_PG_PREPARED, h_node_prepared, rt);
     server_on(s, PROTO_NODE_PG_COMMIT, h_node_commit, rt);
     server_on(s, PROTO_NODE_PG_RELEASE, h_node_release, rt);
+    if (is_head(rt))
+        gcs_subscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
 }
 
 void pg_free(struct runtime *rt)
@@ -1222,6 +1303,8 @@ void pg_free(struct runtime *rt)
     struct pgs *p = rt->pgs;
     if (p == NULL)
         return;
+    if (is_head(rt))
+        gcs_unsubscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
     record_flush(rt); /* removed groups are freed there; live ones stay in p->live */
     event_free(p->rec_ev);
     size_t pos = 0;

@@ -66,6 +66,18 @@ wait_for 10 sh -c "'$RAY' list placement-groups --format json | grep -q '\"train
 "$RAY" list placement-groups >"$T/list.named" 2>&1
 check_out "the job's end removed its named group" "$T/list.named" "trainers +PACK +REMOVED"
 
+# a group made by a detached actor outlives the job, ends with the actor
+submit detached detached
+check_out "a detached actor makes a group" "$T/out.detached" "^keeper made its group"
+sleep 1
+"$RAY" list placement-groups >"$T/list.kept" 2>&1
+check_out "the group outlives the job that made the actor" "$T/list.kept" "kept +PACK +CREATED"
+submit kill_keeper kill_keeper
+check_out "the detached actor is killed" "$T/out.kill_keeper" "^keeper killed: yes"
+wait_for 15 sh -c "'$RAY' list placement-groups | grep -Eq 'kept +PACK +REMOVED'"
+"$RAY" list placement-groups >"$T/list.kept2" 2>&1
+check_out "and its group goes with it" "$T/list.kept2" "kept +PACK +REMOVED"
+
 # an infeasible group: timeout, pending in ray status, one warning
 (submit inf infeasible "$T/go.inf") &
 job=$!

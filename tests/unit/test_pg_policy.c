@@ -55,7 +55,7 @@ START_TEST(strict_pack_needs_one_node_for_all)
     nodes_mk(&ns, f, 3);
     struct res_set b[3];
     bundles_mk(b, "CPU=1", 3);
-    int out[3];
+    int out[4];
     bool never;
     ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 3, PG_STRICT_PACK, NULL, out, &never), 0);
     ck_assert(out[0] == 1 && out[1] == 1 && out[2] == 1);

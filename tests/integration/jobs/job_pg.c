@@ -10,6 +10,8 @@
  *   gang                  STRICT_SPREAD 3: an actor per bundle, all called; a
  *                         long task in the group; remove kills both (EPG / EACTOR)
  *   named                 a named group found by ray_pg_lookup from a task
+ *   detached | kill_keeper   a detached actor "keeper" makes group "kept" (which
+ *                         outlives the job) | kill that actor (the group goes)
  *   hold FILE             a 1-CPU group busy with a task until FILE exists
  *   resched FILE R0 R1    2 bundles needing R0 and R1: prints their nodes and
  *                         "ready", waits for FILE, then until bundle 1 runs on
@@ -78,9 +80,20 @@ static int member_node(void *s, ray_task *t, const ray_value *a, size_t n)
     (void)s, (void)a, (void)n;
     return ray_return(t, RAY_S(ray_node_id()));
 }
+/* make_group(): a named one-bundle group made by this actor */
+static int member_make_group(void *s, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)s, (void)a, (void)n;
+    const char *b[] = { "CPU=1" };
+    ray_pg pg;
+    if (ray_pg_create(b, 1, RAY_PACK, "kept", &pg) != RAY_OK || ray_pg_wait(pg, 20000) != RAY_OK)
+        return ray_fail(t, "group: %s", ray_last_error());
+    return ray_return(t, RAY_I(1));
+}
 RAY_ACTOR(member);
 RAY_METHOD(member, incr);
 RAY_METHOD(member, node);
+RAY_METHOD(member, make_group);
 
 static int call_in(ray_pg pg, int bundle, const char *fn, long arg, char *node, size_t len,
                    int64_t timeout)
@@ -391,6 +404,31 @@ static int resched(const char *file, const char *res0, const char *res)
     return 0;
 }
 
+/* detached: a detached actor makes group "kept"; kill_keeper: kill that actor */
+static int detached(bool kill)
+{
+    ray_actor a;
+    ray_ref r;
+    ray_value v;
+    if (kill) {
+        int rc = ray_actor_lookup("keeper", &a);
+        if (rc == RAY_OK)
+            rc = ray_actor_kill(a, true);
+        printf("keeper killed: %s\n", rc == RAY_OK ? "yes" : ray_last_error());
+        return 0;
+    }
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.detached = true;
+    o.name = "keeper";
+    if (ray_actor_create("member", NULL, 0, &o, &a) != RAY_OK ||
+        ray_actor_call(a, "make_group", NULL, 0, NULL, &r) != RAY_OK || ray_get(r, 30000, &v) != RAY_OK) {
+        printf("keeper: %s\n", ray_last_error());
+        return 1;
+    }
+    printf("keeper made its group\n");
+    return 0;
+}
+
 int ray_main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -405,6 +443,8 @@ int ray_main(int argc, char **argv)
         return gang();
     if (strcmp(mode, "named") == 0)
         return named();
+    if (strcmp(mode, "detached") == 0 || strcmp(mode, "kill_keeper") == 0)
+        return detached(mode[0] == 'k');
     if (strcmp(mode, "hold") == 0 && argc > 2)
         return hold(argv[2]);
     if (strcmp(mode, "resched") == 0 && argc > 4)
