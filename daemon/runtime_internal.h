@@ -95,6 +95,7 @@ struct task {
     struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
     bool pg_removed;        /* killed because its placement group was removed (pg.c) */
+    bool in_pg;             /* its spec names a placement group */
     char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
 };
 

@@ -279,6 +279,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
     t->retry_err = f.retry_err;
     t->renv = f.renvlen ? xstrndup(f.renv, f.renvlen) : NULL;
+    t->in_pg = f.pg != NULL;
     t->submit_ms = net_now_ms();
     t->rec_written = true; /* unless taskrec_submitted says otherwise */
     idmap_put(&rt->tasks_by_id, t->id, t);
@@ -1396,7 +1397,7 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     taskrec_submitted(rt, t);
     struct spec_fields f;
     char why[300];
-    if (spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) == 0 &&
+    if (t->in_pg && spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) == 0 &&
         pg_known_bad(rt, &f, why, sizeof why)) {
         tasks_fail(rt, t, RAY_EPG, why);
         tasks_destroy(rt, t);
