@@ -22,6 +22,7 @@
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/pg.h"
+#include "sched/pg_policy.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -587,7 +588,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
 static void gpus_assign(struct runtime *rt, struct task *t, char *out, size_t outlen)
 {
     out[0] = '\0';
-    int64_t want = res_get(&t->demand, RES_GPU);
+    int64_t want = pg_policy_gpu_units(&t->demand);
     int ngpu = rt->n->num_gpus > 64 ? 64 : rt->n->num_gpus;
     if (want <= 0 || ngpu <= 0)
         return;
@@ -653,7 +654,7 @@ void tasks_release(struct runtime *rt, struct task *t)
         } else {
             res_add(&rt->n->avail, &t->demand);
         }
-        gpus_release(rt, t->gpus, res_get(&t->demand, RES_GPU));
+        gpus_release(rt, t->gpus, pg_policy_gpu_units(&t->demand));
         t->held = false;
     }
     t->blocked = t->cpu_lost = false;
@@ -1089,7 +1090,7 @@ static bool worker_all_waiting(const struct worker *w)
  * submitted T if it qualifies. NULL if none. */
 static struct worker *nest_target(struct runtime *rt, const struct task *t)
 {
-    if (t->kind != TASK_NORMAL || res_get(&t->demand, RES_GPU) > 0)
+    if (t->kind != TASK_NORMAL || pg_policy_gpu_units(&t->demand) > 0)
         return NULL;
     struct worker *best = NULL;
     for (struct worker *w = rt->workers; w; w = w->next)
@@ -1182,7 +1183,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                     continue;
                 /* it must wait anyway: wait queued on a busy worker, if one can take it */
                 struct worker *pw;
-                if (t->kind == TASK_NORMAL && res_get(&s->demand, RES_GPU) <= 0 &&
+                if (t->kind == TASK_NORMAL && pg_policy_gpu_units(&s->demand) <= 0 &&
                     (pw = pipeline_target(rt, t)) != NULL) {
                     pipeline_send(rt, t, pw);
                     continue;
@@ -1205,7 +1206,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 continue;
             }
             char gpus[64] = "";
-            if (res_get(&s->demand, RES_GPU) > 0) {
+            if (pg_policy_gpu_units(&s->demand) > 0) {
                 /* a GPU task needs a worker started with its devices */
                 tasks_hold(rt, t);
                 snprintf(gpus, sizeof gpus, "%s", t->gpus);

@@ -14,7 +14,7 @@ JOB=$ROOT/build/jobs/job_pg.so
 P=$(free_port)
 A=$T/a B=$T/b C=$T/c D=$T/d
 FLAGS=(--num-cpus 1 --heartbeat-interval-ms 200 --node-timeout-ms 2000)
-start_head "$A" "$P" "${FLAGS[@]}" --resources 'ant=1' >/dev/null 2>&1
+start_head "$A" "$P" "${FLAGS[@]}" --resources 'ant=1' --num-gpus 1 >/dev/null 2>&1
 start_node "$B" 127.0.0.2 "127.0.0.1:$P" "${FLAGS[@]}" --resources 'bee=1' >/dev/null 2>&1
 start_node "$C" 127.0.0.3 "127.0.0.1:$P" "${FLAGS[@]}" >/dev/null 2>&1
 idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
@@ -55,6 +55,9 @@ check_out "examples/job_gang.c: a gang of 3 shards on 3 nodes sums correctly" "$
     "^gang of 3 shards: sum 1..300000 = 45000150000 \(correct\)"
 n=$(grep -o 'on node [0-9a-f]*' "$T/out.example" | sort -u | wc -l)
 check "its shards ran on 3 different nodes ($n)" test "$n" -eq 3
+
+submit gpu gpu
+check_out "a 1-GPU task in a GPU bundle gets CUDA_VISIBLE_DEVICES" "$T/out.gpu" "^CUDA_VISIBLE_DEVICES in the bundle: 0$"
 
 submit named named
 O=$T/out.named

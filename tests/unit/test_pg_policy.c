@@ -196,6 +196,10 @@ START_TEST(group_resource_names)
     ck_assert_int_eq(pg_policy_demand(&dany, -1, tag), 0);
     ck_assert(res_fits(&added, &dany));
     ck_assert_int_eq(res_get(&dany, "bundle_group_0405060708090a0b0c0d0e0f"), RES_SCALE / 1000);
+    struct res_set g1 = mk("CPU=1,GPU=1");
+    ck_assert_int_eq(pg_policy_demand(&g1, 1, tag), 0);
+    ck_assert_int_eq(pg_policy_gpu_units(&g1), res_units(1)); /* once, not per name */
+    res_free(&g1);
     ck_assert(pg_policy_is_group_res("CPU_group_1_0405060708090a0b0c0d0e0f", tag));
     ck_assert(!pg_policy_is_group_res("CPU", NULL));
     ck_assert(!pg_policy_is_group_res("CPU_group_1_0405060708090a0b0c0d0e0e", tag));

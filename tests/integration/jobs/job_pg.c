@@ -24,6 +24,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int cuda(ray_task *t, const ray_value *a, size_t n)
+{
+    (void)a, (void)n;
+    const char *v = getenv("CUDA_VISIBLE_DEVICES");
+    return ray_return(t, RAY_S(v ? v : "(unset)"));
+}
+RAY_REMOTE(cuda);
+
+/* gpu: a task of one GPU in a bundle of one GPU sees its device */
+static int gpu(void)
+{
+    const char *b[] = { "CPU=1,GPU=1" };
+    ray_pg pg;
+    if (ray_pg_create(b, 1, RAY_PACK, NULL, &pg) != RAY_OK || ray_pg_wait(pg, 20000) != RAY_OK) {
+        printf("gpu group: %s\n", ray_last_error());
+        return 1;
+    }
+    ray_opts o = RAY_OPTS;
+    o.num_gpus = 1;
+    o.pg = pg;
+    o.bundle = 0;
+    ray_ref r;
+    ray_value v;
+    if (ray_call("cuda", NULL, 0, &o, &r) != RAY_OK || ray_get(r, 20000, &v) != RAY_OK) {
+        printf("gpu task: %s\n", ray_last_error());
+        return 1;
+    }
+    printf("CUDA_VISIBLE_DEVICES in the bundle: %s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    ray_pg_remove(pg);
+    return 0;
+}
+
 static int where(ray_task *t, const ray_value *a, size_t n)
 {
     (void)a, (void)n;
@@ -443,6 +476,8 @@ int ray_main(int argc, char **argv)
         return gang();
     if (strcmp(mode, "named") == 0)
         return named();
+    if (strcmp(mode, "gpu") == 0)
+        return gpu();
     if (strcmp(mode, "detached") == 0 || strcmp(mode, "kill_keeper") == 0)
         return detached(mode[0] == 'k');
     if (strcmp(mode, "hold") == 0 && argc > 2)
