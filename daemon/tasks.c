@@ -642,13 +642,26 @@ static void tasks_hold(struct runtime *rt, struct task *t)
     }
 }
 
+/* The CPU part of demand D into OUT (initialised): "CPU", and for work in a
+ * placement group its "CPU_group_..." names, which stand for CPU. */
+static void cpu_part(const struct res_set *d, struct res_set *out)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->e[i].amount > 0 &&
+            (strcmp(d->e[i].name, RES_CPU) == 0 || strncmp(d->e[i].name, "CPU_group_", 10) == 0))
+            res_set_amount(out, d->e[i].name, d->e[i].amount);
+}
+
 void tasks_release(struct runtime *rt, struct task *t)
 {
     if (t->held) {
         if (t->cpu_lost) {
-            struct res_set rest = RES_SET_INIT;
+            struct res_set rest = RES_SET_INIT, cpu = RES_SET_INIT;
             res_copy(&rest, &t->demand);
-            res_set_amount(&rest, RES_CPU, 0);
+            cpu_part(&t->demand, &cpu);
+            for (size_t i = 0; i < cpu.n; i++)
+                res_set_amount(&rest, cpu.e[i].name, 0);
+            res_free(&cpu);
             res_add(&rt->n->avail, &rest);
             res_free(&rest);
         } else {
@@ -672,11 +685,14 @@ void tasks_release(struct runtime *rt, struct task *t)
 static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked)
 {
     t->blocked = blocked;
-    int64_t cpu = t->held ? res_get(&t->demand, RES_CPU) : 0;
-    if (cpu <= 0)
+    if (!t->held)
         return;
     struct res_set c = RES_SET_INIT;
-    res_set_amount(&c, RES_CPU, cpu);
+    cpu_part(&t->demand, &c);
+    if (c.n == 0) {
+        res_free(&c);
+        return;
+    }
     if (blocked && !t->cpu_lost) {
         res_add(&rt->n->avail, &c);
         t->cpu_lost = true;

@@ -31,6 +31,7 @@ check_out "a group of two 1-CPU bundles is created on 1-CPU nodes" "$O" "^group 
 check_out "tasks run in bundle 0, bundle 1 and any bundle" "$O" "^tasks in bundles 0, 1 and any ran"
 check_out "bundle index 5 of 2 is RAY_EPG from ray_call" "$O" "^bundle 5: RAY_EPG \(bundle index 5 out of range"
 check_out "a zero-CPU task of bundle 0 runs on bundle 0's node" "$O" "^zero-CPU task ran on bundle 0's node"
+check_out "a task waiting for its child in the same one-CPU bundle lends it the CPU" "$O" "^nested task in the same bundle: ran"
 check_out "ray_pg_wait after ray_pg_remove is RAY_EPG" "$O" "^wait after remove: RAY_EPG"
 check_out "removing twice is a no-op" "$O" "^remove again: RAY_OK"
 check_out "a call in a removed group is RAY_EPG" "$O" "^call in removed group: RAY_EPG"

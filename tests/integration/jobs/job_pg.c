@@ -72,6 +72,27 @@ static int nap(ray_task *t, const ray_value *a, size_t n)
 }
 RAY_REMOTE(nap);
 
+/* fan(pg id): run "where" in bundle 0 of the group and wait for it, from a
+ * task of that bundle: the waiting task gives its bundle CPU back */
+static int fan(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 1 || a[0].type != RAY_BYTES || a[0].as.buf.len != sizeof(ray_pg))
+        return ray_fail(t, "fan wants a group");
+    ray_opts o = RAY_OPTS;
+    memcpy(o.pg.id, a[0].as.buf.ptr, sizeof o.pg.id);
+    o.bundle = 0;
+    ray_ref r;
+    ray_value v;
+    int rc = ray_call("where", NULL, 0, &o, &r);
+    if (rc == RAY_OK)
+        rc = ray_get(r, 20000, &v);
+    if (rc != RAY_OK)
+        return ray_fail(t, "child: %s", ray_last_error());
+    ray_value_release(&v);
+    return ray_return(t, RAY_I(1));
+}
+RAY_REMOTE(fan);
+
 static int find_group(ray_task *t, const ray_value *a, size_t n)
 {
     ray_pg pg;
@@ -171,6 +192,17 @@ static int basic(void)
         printf("tasks in bundles 0, 1 and any ran\n");
     else
         printf("task in bundle failed: %s\n", ray_last_error());
+    /* a task of the one-CPU bundle waits for its child in the same bundle */
+    ray_opts fo = RAY_OPTS;
+    fo.pg = pg;
+    fo.bundle = 0;
+    ray_ref fr;
+    ray_value fv;
+    ray_value fa[] = { RAY_BYTES_V(pg.id, sizeof pg.id) };
+    rc = ray_call("fan", fa, 1, &fo, &fr);
+    if (rc == RAY_OK)
+        rc = ray_get(fr, 30000, &fv);
+    printf("nested task in the same bundle: %s\n", rc == RAY_OK ? "ran" : ray_last_error());
     ray_opts o = RAY_OPTS;
     o.pg = pg;
     o.bundle = 5;
