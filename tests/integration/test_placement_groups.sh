@@ -1,6 +1,8 @@
 # test_placement_groups.sh — placement groups on three nodes (127.0.0.1-3)
 # plus a fourth started for rescheduling: tasks in bundles 0, 1 and any,
-# RAY_EPG for a bad index and a removed group, remove twice; PACK,
+# RAY_EPG for a bad index and a removed group, remove twice, a running task
+# killed by remove (RAY_EPG), a task waiting for its child in one bundle,
+# a GPU bundle's CUDA_VISIBLE_DEVICES, a detached actor's group; PACK,
 # STRICT_PACK, SPREAD, STRICT_SPREAD spread as they say; a gang of actors
 # on three nodes, killed by remove along with the group's waiting task; a
 # named group found from a task; an infeasible group times out, is listed
@@ -32,6 +34,7 @@ check_out "tasks run in bundle 0, bundle 1 and any bundle" "$O" "^tasks in bundl
 check_out "bundle index 5 of 2 is RAY_EPG from ray_call" "$O" "^bundle 5: RAY_EPG \(bundle index 5 out of range"
 check_out "a zero-CPU task of bundle 0 runs on bundle 0's node" "$O" "^zero-CPU task ran on bundle 0's node"
 check_out "a task waiting for its child in the same one-CPU bundle lends it the CPU" "$O" "^nested task in the same bundle: ran"
+check_out "ray_pg_remove kills a task running in the group: RAY_EPG, not retried" "$O" "^running task after remove: RAY_EPG \(task nap was killed"
 check_out "ray_pg_wait after ray_pg_remove is RAY_EPG" "$O" "^wait after remove: RAY_EPG"
 check_out "removing twice is a no-op" "$O" "^remove again: RAY_OK"
 check_out "a call in a removed group is RAY_EPG" "$O" "^call in removed group: RAY_EPG"

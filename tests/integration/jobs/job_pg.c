@@ -219,8 +219,19 @@ static int basic(void)
         printf("zero-CPU task ran %s\n", strcmp(v.as.buf.ptr, n0) == 0 ? "on bundle 0's node" : "elsewhere");
         ray_value_release(&v);
     }
+    /* a task running in the group when it is removed */
+    ray_opts lo = RAY_OPTS;
+    lo.pg = pg;
+    lo.bundle = 1;
+    lo.max_retries = 3;
+    ray_ref longr;
+    ray_call("nap", (ray_value[]){ RAY_I(20000) }, 1, &lo, &longr);
+    usleep(1500000);
     if ((rc = ray_pg_remove(pg)) != RAY_OK)
         printf("remove: %s\n", ray_last_error());
+    rc = ray_get(longr, 15000, &v);
+    printf("running task after remove: %s (%s)\n", rc == RAY_EPG ? "RAY_EPG" : ray_strerror(rc),
+           ray_last_error());
     rc = ray_pg_wait(pg, 1000);
     printf("wait after remove: %s\n", rc == RAY_EPG ? "RAY_EPG" : ray_strerror(rc));
     rc = ray_pg_remove(pg);
