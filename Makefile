@@ -197,7 +197,7 @@ build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_poli
                         sched/resparse.c common/proto.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
-build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c
+build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c common/sha256.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

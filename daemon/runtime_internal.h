@@ -555,6 +555,8 @@ struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *g
 bool workers_renv_is(const struct worker *w, const char *renv);
 
 /* runtime_env.c */
+/* Register RENV_UPLOAD (a standalone driver's packed working directory). */
+void renv_init(struct runtime *rt);
 /* The "NAME=value" strings (*EXTRA, *NEXTRA of them; the caller frees each
  * and the array) a worker of environment RENV gets. Returns 0, 1 when its
  * working directory is not on this node yet (fetching it; try again), or -1
