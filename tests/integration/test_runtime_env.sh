@@ -47,7 +47,7 @@ check "with its subfolders" test -f "$(ls -d "$B"/session_latest/runtime_resourc
 
 # a standalone driver: ray_config.runtime_env packs and sends its working_dir
 DRV=$T/renv_driver
-cc -std=gnu11 -I"$ROOT/include" "$ROOT/tests/integration/drivers/renv_driver.c" -rdynamic -L"$ROOT/lib" -lray \
+cc -std=gnu11 ${SANITIZE:+-fsanitize=$SANITIZE} -I"$ROOT/include" "$ROOT/tests/integration/drivers/renv_driver.c" -rdynamic -L"$ROOT/lib" -lray \
     -lpthread -ldl -lm -o "$DRV"
 check "the standalone driver builds against libray.a" test -x "$DRV"
 echo "standalone-data" >"$T/wd2.txt"
