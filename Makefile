@@ -61,7 +61,7 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
                daemon/objlife.c daemon/observe.c
-DAEMON_SRCS += daemon/pg.c daemon/runtime_env.c
+DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c cli/list.c cli/submit.c \
             cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c cli/launch.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
