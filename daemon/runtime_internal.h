@@ -162,6 +162,7 @@ struct actor {
     bool owner;              /* created here: restarted from here if its node dies */
     char host[IDS_HEX_SIZE]; /* its node ("" while unknown) */
     bool looking_up;         /* a directory lookup is under way */
+    bool lookup_again;       /* its state changed while it was: look again after it */
     struct sent_call { uint8_t id[IDS_SIZE]; int nret; } *sent; /* forwarded calls */
     size_t nsent;
 };
