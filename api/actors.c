@@ -171,6 +171,9 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
     api_error_clear_();
     if (method == NULL || ret == NULL)
         return api_error_(RAY_EINVAL, "ray_actor_call: method and ret must not be NULL");
+    if (opts && opts->runtime_env)
+        return api_error_(RAY_EINVAL, "runtime_env: an actor's calls run in its own environment; "
+                          "give runtime_env to ray_actor_create");
     if ((rc = api_opts_resolve_(opts, RAY_OPTS, &o)) != RAY_OK)
         return rc;
     if (ids_is_zero(a.id))

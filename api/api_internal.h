@@ -247,10 +247,13 @@ void api_spec_key_(struct buf *b, const char *key);
 int api_pg_check_(ray_pg pg, int bundle);
 
 /* ---- renv.c ------------------------------------------------------------------ */
-/* Merge JSON (ray_config.runtime_env) into the job's runtime environment.
- * RAY_OK, RAY_EINVAL (message names the key; working_dir is refused here:
- * only ray submit packs one) or RAY_ENOMEM. */
+/* Merge JSON (ray_config.runtime_env) into the job's runtime environment;
+ * its working_dir is packed now (api_renv_upload_ sends it). RAY_OK,
+ * RAY_EINVAL (message names the key) or RAY_ENOMEM. */
 int api_renv_set_job_(const char *json);
+/* After ray_init connected: send the working directory api_renv_set_job_
+ * packed (if any) to the node. RAY_OK, RAY_ECONN or RAY_EINVAL (message set). */
+int api_renv_upload_(void);
 /* The canonical runtime_env of a call whose own runtime_env is JSON (may be
  * NULL): the job's with JSON's variables over it. *CANONICAL ("" for none)
  * stays valid until the thread's next call. RAY_OK, RAY_EINVAL (bad JSON, an

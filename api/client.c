@@ -365,6 +365,7 @@ static bool is_reply(uint32_t type)
     case PROTO_ACTOR_CREATE_OK:
     case PROTO_PG_REPLY:
     case PROTO_PG_LOOKUP_OK:
+    case PROTO_RENV_UPLOAD_OK:
     case PROTO_NODE_INFO:
         return true;
     default:

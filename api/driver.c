@@ -250,6 +250,10 @@ int ray_init(const ray_config *cfg)
             goto out;
         }
     }
+    if ((rc = api_renv_upload_()) != RAY_OK) {
+        api_client_close_();
+        goto out;
+    }
 out:
     pthread_mutex_unlock(&life_mu);
     free(lib);

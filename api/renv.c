@@ -28,6 +28,9 @@ static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct renv job_env = RENV_INIT;
 static bool job_loaded;
 static char *job_canon; /* canonical job_env, or NULL until made */
+static void *up_tar;    /* ray_config's working_dir, packed, until uploaded */
+static size_t up_len;
+static char up_hash[65];
 static __thread char *call_buf;
 
 static void job_load_locked(void)
@@ -50,10 +53,29 @@ int api_renv_set_job_(const char *json)
     if (rc != RENV_OK)
         return api_error_(RAY_EINVAL, "%s", err);
     if (e.working_dir) {
-        renv_free(&e);
-        return api_error_(RAY_EINVAL, "runtime_env.working_dir is packed by `ray submit "
-                          "--working-dir` (or --runtime-env-json); a standalone driver gives "
-                          "env_vars only");
+        /* packed now (nothing runs if it cannot be), uploaded once connected */
+        void *tar;
+        size_t len;
+        char hash[65];
+        rc = renv_pack_dir(e.working_dir, &tar, &len, hash, err, sizeof err);
+        if (rc != RENV_OK) {
+            renv_free(&e);
+            return api_error_(rc == RENV_ENOMEM ? RAY_ENOMEM : RAY_EINVAL, "%s", err);
+        }
+        free(e.working_dir);
+        e.working_dir = NULL;
+        e.working_dir_hash = strdup(hash);
+        if (e.working_dir_hash == NULL) {
+            free(tar);
+            renv_free(&e);
+            return api_error_(RAY_ENOMEM, "runtime_env: out of memory");
+        }
+        pthread_mutex_lock(&job_mu);
+        free(up_tar);
+        up_tar = tar;
+        up_len = len;
+        memcpy(up_hash, hash, sizeof up_hash);
+        pthread_mutex_unlock(&job_mu);
     }
     pthread_mutex_lock(&job_mu);
     job_load_locked();
@@ -68,6 +90,35 @@ int api_renv_set_job_(const char *json)
     pthread_mutex_unlock(&job_mu);
     renv_free(&e);
     return rc == RENV_OK ? RAY_OK : api_error_(RAY_ENOMEM, "runtime_env: out of memory");
+}
+
+int api_renv_upload_(void)
+{
+    pthread_mutex_lock(&job_mu);
+    void *tar = up_tar;
+    size_t len = up_len;
+    char hash[65];
+    memcpy(hash, up_hash, sizeof hash);
+    up_tar = NULL;
+    pthread_mutex_unlock(&job_mu);
+    if (tar == NULL)
+        return RAY_OK;
+    struct buf f = BUF_INIT;
+    void *body = NULL;
+    struct proto_msg m;
+    uint64_t reqid = api_client_reqid_();
+    int rc;
+    if (proto_pack(&f, PROTO_RENV_UPLOAD, reqid, tar, len) < 0) {
+        rc = api_error_(RAY_EINVAL, "runtime_env.working_dir: too large for one message");
+    } else if ((rc = api_client_request_(&f, reqid, &body, &m)) == RAY_OK) {
+        if (m.f[1].as.i != RAY_OK || m.f[2].as.s.len != 64 || memcmp(m.f[2].as.s.ptr, hash, 64) != 0)
+            rc = api_error_(RAY_EINVAL, "runtime_env.working_dir: the node refused it: %.*s",
+                            (int)m.f[2].as.s.len, m.f[2].as.s.ptr);
+        free(body);
+    }
+    buf_free(&f);
+    free(tar);
+    return rc;
 }
 
 int api_renv_call_(const char *json, const char **canonical)

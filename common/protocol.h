@@ -126,7 +126,9 @@ enum proto_role {
     X(PG_WAIT, 802, "uI", "reqid pg_id")                                                  \
     X(PG_REMOVE, 803, "uI", "reqid pg_id")                                                \
     X(PG_LOOKUP, 804, "us", "reqid name")                                                 \
-    X(PG_LOOKUP_OK, 805, "uiIus", "reqid status pg_id bundles message")
+    X(PG_LOOKUP_OK, 805, "uiIus", "reqid status pg_id bundles message")                   \
+    X(RENV_UPLOAD, 806, "uy", "reqid tar")                                                \
+    X(RENV_UPLOAD_OK, 807, "uis", "reqid status hash")
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -7,10 +7,17 @@
  */
 #include "common/runtime_env.h"
 
+#include "common/sha256.h"
+
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct rd {
     const char *p, *end;
@@ -598,4 +605,98 @@ char *renv_canonical(const struct renv *e)
         return NULL;
     }
     return b;
+}
+
+size_t renv_working_dir_limit(void)
+{
+    const char *e = getenv("RAY_WORKING_DIR_MAX_BYTES");
+    char *end;
+    unsigned long long v = e ? strtoull(e, &end, 10) : 0;
+    return e && *end == '\0' && v > 0 ? (size_t)v : (size_t)100 << 20;
+}
+
+int renv_pack_dir(const char *dir, void **out, size_t *len, char hash[65], char *err, size_t errlen)
+{
+    *out = NULL;
+    *len = 0;
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "runtime_env.working_dir: '%s' is not a directory", dir);
+        return RENV_EINVAL;
+    }
+    int fds[2];
+    if (pipe(fds) < 0) {
+        snprintf(err, errlen, "runtime_env.working_dir: pipe: %s", strerror(errno));
+        return RENV_EINVAL;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "runtime_env.working_dir: fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return RENV_EINVAL;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("tar", "tar", "-cf", "-", "--sort=name", "--mtime=@0", "--owner=0", "--group=0",
+               "--numeric-owner", "-C", dir, ".", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t limit = renv_working_dir_limit(), cap = 0, n = 0;
+    char *buf = NULL;
+    int rc = RENV_OK;
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, nc);
+            if (nb == NULL) {
+                rc = RENV_ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        ssize_t r = read(fds[0], buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n > limit) {
+            snprintf(err, errlen, "runtime_env.working_dir: %s packs to more than the %zu-byte "
+                     "limit (RAY_WORKING_DIR_MAX_BYTES)", dir, limit);
+            rc = RENV_EINVAL;
+            break;
+        }
+    }
+    close(fds[0]);
+    if (rc != RENV_OK)
+        kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (rc == RENV_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        snprintf(err, errlen, "runtime_env.working_dir: tar could not pack %s", dir);
+        rc = RENV_EINVAL;
+    }
+    if (rc != RENV_OK) {
+        if (rc == RENV_ENOMEM)
+            snprintf(err, errlen, "runtime_env.working_dir: out of memory");
+        free(buf);
+        return rc;
+    }
+    uint8_t digest[SHA256_SIZE];
+    sha256(buf ? buf : "", n, digest);
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < SHA256_SIZE; i++) {
+        hash[2 * i] = hx[digest[i] >> 4];
+        hash[2 * i + 1] = hx[digest[i] & 15];
+    }
+    hash[64] = '\0';
+    *out = buf;
+    *len = n;
+    return RENV_OK;
 }

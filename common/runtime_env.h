@@ -47,6 +47,16 @@ bool renv_empty(const struct renv *e);
 /* OUT = BASE with CALL's variables set over it (CALL's working_dir_hash, if
  * any, replaces BASE's). Returns RENV_OK or RENV_ENOMEM. */
 int renv_merge(const struct renv *base, const struct renv *call, struct renv *out);
+/* Largest packed working directory: $RAY_WORKING_DIR_MAX_BYTES, else 100 MiB. */
+size_t renv_working_dir_limit(void);
+/* Pack directory DIR with the system's tar (sorted names, zero times and
+ * owners: the same content gives the same bytes) into *OUT (malloc'd, *LEN
+ * bytes) and its SHA-256 in HASH (64 hex + NUL). Returns RENV_OK, or
+ * RENV_EINVAL with ERR naming runtime_env.working_dir (not a directory,
+ * past the size limit, tar failed) or RENV_ENOMEM. Blocks while tar runs:
+ * for clients (ray submit, a driver's ray_init), never a daemon's loop. */
+int renv_pack_dir(const char *dir, void **out, size_t *len, char hash[65], char *err, size_t errlen);
+
 /* The canonical JSON of E (working_dir_hash, never working_dir), or "" for
  * an empty E. Returns a malloc'd string or NULL on allocation failure. */
 char *renv_canonical(const struct renv *e);

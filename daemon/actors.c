@@ -429,8 +429,15 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
     if (a == NULL || !a->remote)
         return;
     a->looking_up = false;
-    if (rec == NULL)
+    /* a state message that came while this lookup was under way may be newer
+     * than what it read: unless it found the actor alive, read again */
+    bool again = a->lookup_again;
+    a->lookup_again = false;
+    if (rec == NULL) {
+        if (again)
+            route_lookup(rt, a);
         return; /* not in the directory yet: its ALIVE message will come */
+    }
     if (a->cls == NULL || strcmp(a->cls, "?") == 0) {
         free(a->cls);
         a->cls = xstrdup(rec->class_name[0] ? rec->class_name : "?");
@@ -446,19 +453,29 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
         }
         return;
     }
-    if (strcmp(rec->state, "ALIVE") != 0)
+    if (strcmp(rec->state, "ALIVE") != 0) {
+        if (again)
+            route_lookup(rt, a);
         return; /* pending or restarting: wait for its next state message */
+    }
     struct cluster_node *cn = cluster_find(rt, rec->node);
-    if (strcmp(rec->node, rt->n->hex) == 0 || cn == NULL || !cn->alive)
+    if (strcmp(rec->node, rt->n->hex) == 0 || cn == NULL || !cn->alive) {
+        if (again)
+            route_lookup(rt, a);
         return;
+    }
     snprintf(a->host, sizeof a->host, "%s", rec->node);
     route_flush(rt, a);
 }
 
 static void route_lookup(struct runtime *rt, struct actor *a)
 {
-    if (a->looking_up || a->state == ACTOR_DEAD)
+    if (a->state == ACTOR_DEAD)
         return;
+    if (a->looking_up) {
+        a->lookup_again = true; /* route_lookup_cb reads again */
+        return;
+    }
     a->looking_up = true;
     struct lookup_route *lr = xcalloc(1, sizeof *lr);
     lr->rt = rt;

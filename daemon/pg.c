@@ -1,5 +1,7 @@
 /*
- * pg.c — placement groups in the node (pg.h, SPEC section 12).
+ * pg.c — placement groups in the node (pg.h, SPEC section 12): the head's
+ * group manager and clients' requests; every node's bundles are in
+ * pg_node.c.
  *
  * DESIGN. The head owns every group: clients' PG_CREATE / PG_WAIT /
  * PG_REMOVE / PG_LOOKUP reach it (a worker node forwards them on its head
@@ -34,6 +36,7 @@
  * push them out. Everything runs on the loop thread.
  */
 #include "daemon/pg.h"
+#include "daemon/pg_internal.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
@@ -41,6 +44,7 @@
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
+#include "gcs/gcs_keys.h"
 #include "ray.h"
 #include "sched/pg_policy.h"
 #include "sched/pg_spec.h"
@@ -52,7 +56,6 @@
 
 #define PG_PREPARE_TIMEOUT_MS 3000
 #define PG_RETRY_MS 100
-#define PG_TOMBSTONES 4096
 #define PG_FWD_TIMEOUT_MS 60000
 #define PG_RECORD_DELAY_MS 50
 
@@ -79,6 +82,8 @@ struct pg {
     char *name;              /* NULL: unnamed */
     int strategy;
     uint32_t job;
+    bool has_creator;        /* made by a detached actor: lives as long as it does */
+    uint8_t creator[IDS_SIZE];
     enum pg_state state;
     size_t nb;
     struct res_set *bundles;
@@ -98,280 +103,6 @@ struct pg {
     struct pg *rec_next;
     struct runtime *rt;
 };
-
-/* What this node holds of a group. */
-struct held_bundle {
-    int index;
-    uint64_t attempt;
-    bool committed;
-    struct res_set phys;     /* taken from the node's free resources */
-    struct res_set group;    /* added once committed */
-};
-struct held {
-    uint8_t id[IDS_SIZE];
-    char tag[PG_POLICY_TAG_LEN + 1];
-    struct held_bundle *b;
-    size_t n;
-};
-
-/* A client's request forwarded to the head. */
-struct fwdreq {
-    uint64_t reqid;          /* ours, on the head connection */
-    uint64_t client_reqid;
-    struct conn *conn;
-    uint64_t conn_id;
-    uint32_t type;           /* the reply's type */
-    long long sent_ms;
-    struct fwdreq *next;
-};
-
-struct pgs {
-    struct idmap live;       /* head: id -> struct pg (not removed) */
-    struct idmap removed;    /* every node: tombstones, id -> (void *)1 */
-    uint8_t (*tomb)[IDS_SIZE];
-    size_t ntomb, tomb_next;
-    struct pg *queue;        /* head: groups waiting for a place, rescheduled first */
-    struct event *retry_ev;
-    struct idmap held;       /* every node: id -> struct held */
-    struct fwdreq *fwd;
-    uint64_t next_fwd;
-    uint64_t next_attempt;
-    struct pg *rec_head;     /* records to write (pg_record) */
-    struct event *rec_ev;
-};
-
-static struct pgs *P(struct runtime *rt)
-{
-    return rt->pgs;
-}
-
-static bool is_head(struct runtime *rt)
-{
-    return rt->n->is_head;
-}
-
-/* ---- tombstones ----------------------------------------------------------------- */
-
-static void tomb_add(struct runtime *rt, const uint8_t *id)
-{
-    struct pgs *p = P(rt);
-    if (idmap_get(&p->removed, id))
-        return;
-    if (p->ntomb == PG_TOMBSTONES) {
-        uint8_t *old = p->tomb[p->tomb_next];
-        idmap_del(&p->removed, old);
-        if (is_head(rt)) {
-            char hex[IDS_HEX_SIZE];
-            gcs_pg_remove(rt->n->gcs, ids_hex(old, IDS_SIZE, hex));
-        }
-    } else {
-        p->ntomb++;
-    }
-    memcpy(p->tomb[p->tomb_next], id, IDS_SIZE);
-    p->tomb_next = (p->tomb_next + 1) % PG_TOMBSTONES;
-    idmap_put(&p->removed, id, (void *)1);
-}
-
-/* ---- the node's part: prepared and committed bundles ------------------------------ */
-
-static struct held *held_get(struct runtime *rt, const uint8_t *id, bool make)
-{
-    struct held *h = idmap_get(&P(rt)->held, id);
-    if (h == NULL && make) {
-        h = xcalloc(1, sizeof *h);
-        memcpy(h->id, id, IDS_SIZE);
-        pg_policy_tag(id, h->tag);
-        idmap_put(&P(rt)->held, id, h);
-    }
-    return h;
-}
-
-/* Drop the entries of the group tagged TAG from S. */
-static void strip_tag(struct res_set *s, const char *tag)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (pg_policy_is_group_res(s->e[i].name, tag)) {
-            free(s->e[i].name);
-            continue;
-        }
-        s->e[k++] = s->e[i];
-    }
-    s->n = k;
-}
-
-/* Reserve bundle INDEX (RES) of group ID for ATTEMPT. Returns RAY_OK or -1. */
-static int node_prepare(struct runtime *rt, const uint8_t *id, uint64_t attempt, int index,
-                        const char *res)
-{
-    if (idmap_get(&P(rt)->removed, id))
-        return -1;
-    struct res_set phys = RES_SET_INIT;
-    char err[200];
-    if (res_parse(&phys, res, err, sizeof err) < 0) {
-        log_warnx("placement group bundle \"%s\": %s", res, err);
-        return -1;
-    }
-    struct held *h = held_get(rt, id, true);
-    for (size_t i = 0; i < h->n; i++)
-        if (h->b[i].index == index) { /* already ours (a repeated prepare) */
-            res_free(&phys);
-            return h->b[i].committed ? RAY_OK : (h->b[i].attempt == attempt ? RAY_OK : -1);
-        }
-    if (!res_fits(&rt->n->avail, &phys)) {
-        res_free(&phys);
-        if (h->n == 0) {
-            idmap_del(&P(rt)->held, id);
-            free(h);
-        }
-        return -1;
-    }
-    res_sub(&rt->n->avail, &phys);
-    h->b = xreallocarray(h->b, h->n + 1, sizeof *h->b);
-    struct held_bundle *b = &h->b[h->n++];
-    memset(b, 0, sizeof *b);
-    b->index = index;
-    b->attempt = attempt;
-    b->phys = phys;
-    return RAY_OK;
-}
-
-static void node_commit(struct runtime *rt, const uint8_t *id, uint64_t attempt)
-{
-    struct held *h = held_get(rt, id, false);
-    if (h == NULL)
-        return;
-    for (size_t i = 0; i < h->n; i++) {
-        struct held_bundle *b = &h->b[i];
-        if (b->committed || b->attempt != attempt)
-            continue;
-        res_init(&b->group);
-        if (pg_policy_bundle_res(&b->phys, b->index, h->tag, &b->group) < 0)
-            log_warnx("placement group %s: bundle %d: names too long", h->tag, b->index);
-        res_add(&rt->n->total, &b->group);
-        res_add(&rt->n->avail, &b->group);
-        b->committed = true;
-    }
-    tasks_schedule(rt);
-}
-
-static bool task_in_tag(const struct task *t, void *arg)
-{
-    for (size_t i = 0; i < t->demand.n; i++)
-        if (pg_policy_is_group_res(t->demand.e[i].name, arg))
-            return true;
-    return false;
-}
-
-/* The group's running tasks and actors here: kill them (removal). */
-static void kill_group_work(struct runtime *rt, const char *tag)
-{
-    char msg[200];
-    snprintf(msg, sizeof msg, "its placement group (%s) was removed", tag);
-    tasks_fail_where(rt, task_in_tag, (void *)tag, RAY_EPG, msg);
-    for (struct worker *w = rt->workers; w; w = w->next) {
-        if (w->state == WORKER_DEAD || w->actor)
-            continue;
-        if (w->task && task_in_tag(w->task, (void *)tag)) {
-            w->task->retries_left = 0;
-            w->task->pg_removed = true;
-            workers_kill(rt, w);
-        }
-    }
-    actors_kill_pg(rt, tag);
-}
-
-/* Give back what ATTEMPT (0: every attempt, committed bundles too) of group
- * ID holds here; REMOVED: the group is gone (kill its work, remember it). */
-static void node_release(struct runtime *rt, const uint8_t *id, uint64_t attempt, bool removed)
-{
-    struct held *h = held_get(rt, id, false);
-    if (removed)
-        tomb_add(rt, id);
-    char tag[PG_POLICY_TAG_LEN + 1];
-    pg_policy_tag(id, tag);
-    if (removed)
-        kill_group_work(rt, tag);
-    if (h == NULL)
-        return;
-    size_t k = 0;
-    bool any_committed = false;
-    for (size_t i = 0; i < h->n; i++) {
-        struct held_bundle *b = &h->b[i];
-        if (attempt != 0 && (b->committed || b->attempt != attempt)) {
-            h->b[k++] = *b;
-            continue;
-        }
-        any_committed |= b->committed;
-        res_add(&rt->n->avail, &b->phys);
-        res_free(&b->phys);
-        res_free(&b->group);
-    }
-    h->n = k;
-    if (any_committed && k == 0) {
-        /* running work's share comes back when it ends; drop the names now */
-        strip_tag(&rt->n->total, h->tag);
-        strip_tag(&rt->n->avail, h->tag);
-    } else if (any_committed) {
-        log_warnx("placement group %s: partial release of committed bundles", h->tag);
-    }
-    if (h->n == 0) {
-        idmap_del(&P(rt)->held, id);
-        free(h->b);
-        free(h);
-    }
-    tasks_schedule(rt);
-}
-
-/* Work that ended after its group's release gave its bundle resources back
- * to names that are gone: drop them again (called on the tick). */
-static void sweep_stale(struct runtime *rt)
-{
-    for (size_t i = 0; i < rt->n->avail.n; i++) {
-        const char *name = rt->n->avail.e[i].name;
-        if (!pg_policy_is_group_res(name, NULL))
-            continue;
-        size_t len = strlen(name);
-        if (len < PG_POLICY_TAG_LEN)
-            continue;
-        const char *tag = name + len - PG_POLICY_TAG_LEN;
-        if (!res_has(&rt->n->total, name)) {
-            char t[PG_POLICY_TAG_LEN + 1];
-            memcpy(t, tag, sizeof t);
-            strip_tag(&rt->n->avail, t);
-            i = (size_t)-1; /* start over: the set changed */
-        }
-    }
-}
-
-static int h_node_prepare(struct conn *c, const struct proto_msg *m, void *arg)
-{
-    struct runtime *rt = arg;
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
-    char res[1024];
-    snprintf(res, sizeof res, "%.*s", (int)m->f[3].as.s.len, m->f[3].as.s.ptr);
-    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
-    int rc = node_prepare(rt, id, m->f[1].as.u, (int)m->f[2].as.u, res);
-    conn_send(c, PROTO_NODE_PG_PREPARED, id, m->f[1].as.u, m->f[2].as.u, (int64_t)rc);
-    return 0;
-}
-
-static int h_node_commit(struct conn *c, const struct proto_msg *m, void *arg)
-{
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
-    node_commit(arg, (const uint8_t *)m->f[0].as.s.ptr, m->f[1].as.u);
-    return 0;
-}
-
-static int h_node_release(struct conn *c, const struct proto_msg *m, void *arg)
-{
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
-    node_release(arg, (const uint8_t *)m->f[0].as.s.ptr, m->f[1].as.u, m->f[2].as.b);
-    return 0;
-}
 
 /* ---- the head: groups ------------------------------------------------------------------ */
 
@@ -420,9 +151,50 @@ static void pg_record(struct runtime *rt, struct pg *g)
 
 static void pg_destroy(struct pg *g);
 
+/* Delete the records of the removed groups pushed out of the tombstones:
+ * one DEL and one SREM for the batch. */
+static void trim_flush(struct runtime *rt)
+{
+    struct pgs *p = P(rt);
+    if (p->ntrim == 0)
+        return;
+    const char *pre = gcs_client_prefix(rt->n->gcs);
+    size_t n = p->ntrim;
+    const char **argv = xcalloc(n + 2, sizeof *argv);
+    size_t *lens = xcalloc(n + 2, sizeof *lens);
+    char **keys = xcalloc(n, sizeof *keys);
+    char (*hex)[IDS_HEX_SIZE] = xcalloc(n, sizeof *hex);
+    argv[0] = "DEL";
+    for (size_t i = 0; i < n; i++) {
+        ids_hex(p->trim[i], IDS_SIZE, hex[i]);
+        keys[i] = gcs_key_(pre, "pg:%s", hex[i]);
+        argv[i + 1] = keys[i];
+    }
+    for (size_t i = 0; i < n + 1; i++)
+        lens[i] = strlen(argv[i]);
+    gcs_command_argv(rt->n->gcs, NULL, NULL, (int)(n + 1), argv, lens);
+    char *set = gcs_key_(pre, "pgs");
+    argv[0] = "SREM";
+    argv[1] = set;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = hex[i];
+    for (size_t i = 0; i < n + 2; i++)
+        lens[i] = strlen(argv[i]);
+    gcs_command_argv(rt->n->gcs, NULL, NULL, (int)(n + 2), argv, lens);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(hex);
+    free(set);
+    free(argv);
+    free(lens);
+    p->ntrim = 0;
+}
+
 static void record_flush(struct runtime *rt)
 {
     struct pgs *p = P(rt);
+    trim_flush(rt);
     struct pg *g = p->rec_head;
     p->rec_head = NULL;
     while (g) {
@@ -552,7 +324,7 @@ static void attempt_release(struct runtime *rt, struct pg *g, uint64_t a)
         if (dup)
             continue;
         if (strcmp(g->trying[i], rt->n->hex) == 0) {
-            node_release(rt, g->id, a, false);
+            pg_node_release_(rt, g->id, a, false);
         } else {
             struct conn *c = cluster_conn(rt, g->trying[i]);
             if (c)
@@ -588,7 +360,7 @@ static void attempt_finish(struct runtime *rt, struct pg *g)
             dup = strcmp(g->trying[k], g->trying[i]) == 0;
         if (!dup) {
             if (strcmp(g->trying[i], rt->n->hex) == 0) {
-                node_commit(rt, g->id, a);
+                pg_node_commit_(rt, g->id, a);
             } else {
                 struct conn *c = cluster_conn(rt, g->trying[i]);
                 if (c)
@@ -663,7 +435,7 @@ static void pg_try(struct runtime *rt, struct pg *g)
             if (g->refused)
                 continue;
             if (cn->self) {
-                if (node_prepare(rt, g->id, g->attempt, (int)b, g->bundle_text[b]) != RAY_OK)
+                if (pg_node_prepare_(rt, g->id, g->attempt, (int)b, g->bundle_text[b]) != RAY_OK)
                     g->refused = true;
                 else
                     memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
@@ -705,7 +477,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
         pg_try(rt, q);
         q = next;
     }
-    sweep_stale(rt);
+    pg_node_sweep_(rt);
     /* forwarded requests whose client or head went quiet */
     long long now = net_now_ms();
     for (struct fwdreq **pp = &p->fwd; *pp;) {
@@ -796,7 +568,7 @@ static void pg_remove(struct runtime *rt, struct pg *g, const char *why)
         if (c)
             conn_send(c, PROTO_NODE_PG_RELEASE, g->id, (uint64_t)0, 1);
     }
-    node_release(rt, g->id, 0, true);
+    pg_node_release_(rt, g->id, 0, true);
     char msg[300];
     snprintf(msg, sizeof msg, "placement group %s was removed (%s)", g->hex, why);
     fail_parked(rt, g, msg);
@@ -819,7 +591,7 @@ void pg_job_ended(struct runtime *rt, uint32_t num)
     while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
         pos++;
         struct pg *g = s->val;
-        if (g->job == num) {
+        if (g->job == num && !g->has_creator) {
             list = xreallocarray(list, n + 1, sizeof *list);
             list[n++] = g;
         }
@@ -859,6 +631,57 @@ void pg_node_dead(struct runtime *rt, const char *hex)
             queue_add(rt, g, true);
         }
     }
+}
+
+/* ch:actors ("<actor_id> <STATE>"): a detached creator's death ends its groups. */
+static void actors_msg(void *arg, const char *suffix, const char *msg, size_t len)
+{
+    (void)suffix;
+    struct runtime *rt = arg;
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    if (len < 2 * IDS_SIZE + 5 || memcmp(msg + 2 * IDS_SIZE, " DEAD", 5) != 0)
+        return;
+    memcpy(hex, msg, 2 * IDS_SIZE);
+    hex[2 * IDS_SIZE] = '\0';
+    if (ids_unhex(hex, id, IDS_SIZE) < 0)
+        return;
+    size_t pos = 0, n = 0;
+    struct idmap_slot *s;
+    struct pg **list = NULL;
+    while ((s = idmap_next(&P(rt)->live, &pos)) != NULL) {
+        pos++;
+        struct pg *g = s->val;
+        if (g->has_creator && memcmp(g->creator, id, IDS_SIZE) == 0) {
+            list = xreallocarray(list, n + 1, sizeof *list);
+            list[n++] = g;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        pg_remove(rt, list[i], "its detached creator died");
+    free(list);
+}
+
+/* A copy of spec map SPEC with "detached_creator": ACTOR added, into OUT. */
+static int spec_with_creator(struct buf *out, const void *spec, size_t len, const uint8_t *actor)
+{
+    const uint8_t *p = spec;
+    uint32_t n;
+    size_t hdr;
+    if (len >= 1 && (p[0] & 0xf0) == 0x80) {
+        n = p[0] & 0x0f;
+        hdr = 1;
+    } else if (len >= 3 && p[0] == 0xde) {
+        n = (uint32_t)p[1] << 8 | p[2];
+        hdr = 3;
+    } else {
+        return -1;
+    }
+    mpw_map(out, n + 1);
+    buf_append(out, p + hdr, len - hdr);
+    mpw_cstr(out, "detached_creator");
+    mpw_bin(out, actor, IDS_SIZE);
+    return 0;
 }
 
 /* ---- routing the group's tasks ------------------------------------------------------ */
@@ -1006,6 +829,10 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
     g->name = ps.name[0] ? xstrdup(ps.name) : NULL;
     g->strategy = ps.strategy;
     g->job = ids_job(ps.id);
+    if (ps.creator) {
+        g->has_creator = true;
+        memcpy(g->creator, ps.creator, IDS_SIZE);
+    }
     g->nb = ps.nb;
     g->bundles = xcalloc(ps.nb, sizeof *g->bundles);
     g->bundle_text = xcalloc(ps.nb, sizeof *g->bundle_text);
@@ -1064,12 +891,34 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
     reply(c, reqid, RAY_OK, "");
 }
 
+static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
+                        const struct proto_msg *m);
+
 static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
     if (cl == NULL && c->role != PROTO_ROLE_NODE)
         return -1;
+    struct buf with = BUF_INIT;
+    struct proto_msg copy;
+    if (m->type == PROTO_PG_CREATE && cl && cl->worker && cl->worker->actor &&
+        cl->worker->actor->detached &&
+        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len, cl->worker->actor->id) == 0) {
+        /* made by a detached actor: the group ends with it, not with its job */
+        copy = *m;
+        copy.f[1].as.s.ptr = (const char *)with.data;
+        copy.f[1].as.s.len = with.len;
+        m = &copy;
+    }
+    int rc = h_request_do(rt, c, cl, m);
+    buf_free(&with);
+    return rc;
+}
+
+static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
+                        const struct proto_msg *m)
+{
     if (is_head(rt)) {
         head_request(rt, c, m);
         return 0;
@@ -1166,10 +1015,10 @@ void pg_init(struct runtime *rt)
     server_on(s, PROTO_PG_LOOKUP, h_request, rt);
     server_on(s, PROTO_PG_REPLY, h_reply, rt);
     server_on(s, PROTO_PG_LOOKUP_OK, h_reply, rt);
-    server_on(s, PROTO_NODE_PG_PREPARE, h_node_prepare, rt);
     server_on(s, PROTO_NODE_PG_PREPARED, h_node_prepared, rt);
-    server_on(s, PROTO_NODE_PG_COMMIT, h_node_commit, rt);
-    server_on(s, PROTO_NODE_PG_RELEASE, h_node_release, rt);
+    pg_node_init_(rt);
+    if (is_head(rt))
+        gcs_subscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
 }
 
 void pg_free(struct runtime *rt)
@@ -1177,6 +1026,8 @@ void pg_free(struct runtime *rt)
     struct pgs *p = rt->pgs;
     if (p == NULL)
         return;
+    if (is_head(rt))
+        gcs_unsubscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
     record_flush(rt); /* removed groups are freed there; live ones stay in p->live */
     event_free(p->rec_ev);
     size_t pos = 0;
@@ -1186,25 +1037,14 @@ void pg_free(struct runtime *rt)
         pg_destroy(s->val);
     }
     idmap_free(&p->live);
-    pos = 0;
-    while ((s = idmap_next(&p->held, &pos)) != NULL) {
-        pos++;
-        struct held *h = s->val;
-        for (size_t i = 0; i < h->n; i++) {
-            res_free(&h->b[i].phys);
-            res_free(&h->b[i].group);
-        }
-        free(h->b);
-        free(h);
-    }
-    idmap_free(&p->held);
-    idmap_free(&p->removed);
+    pg_node_free_(rt);
     while (p->fwd) {
         struct fwdreq *f = p->fwd;
         p->fwd = f->next;
         free(f);
     }
     free(p->tomb);
+    free(p->trim);
     event_free(p->retry_ev);
     free(p);
     rt->pgs = NULL;

@@ -324,6 +324,7 @@ struct runtime *runtime_new(struct node *n)
     objmgr_init(rt);
     spill_init(rt);
     pg_init(rt);
+    renv_init(rt);
     observe_init(rt);
     return rt;
 }

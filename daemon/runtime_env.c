@@ -16,12 +16,14 @@
  */
 #include "common/log.h"
 #include "common/netutil.h"
+#include "common/proto.h"
 #include "common/runtime_env.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/session.h"
 #include "gcs/gcs.h"
+#include "ray.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -156,4 +158,28 @@ int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t 
     *extra = set;
     *nextra = n;
     return 0;
+}
+
+/* RENV_UPLOAD from a driver: keep its packed working directory. */
+static int h_upload(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL || !cl->is_driver)
+        return -1;
+    uint8_t digest[SHA256_SIZE];
+    char hash[2 * SHA256_SIZE + 1];
+    sha256(m->f[1].as.s.ptr, m->f[1].as.s.len, digest);
+    ids_hex(digest, sizeof digest, hash);
+    if (renv_store_working_dir(rt, hash, m->f[1].as.s.ptr, m->f[1].as.s.len, true) < 0)
+        conn_send(c, PROTO_RENV_UPLOAD_OK, m->f[0].as.u, (int64_t)RAY_EINVAL,
+                  "the node could not store the working directory");
+    else
+        conn_send(c, PROTO_RENV_UPLOAD_OK, m->f[0].as.u, (int64_t)RAY_OK, hash);
+    return 0;
+}
+
+void renv_init(struct runtime *rt)
+{
+    server_on(rt->n->srv, PROTO_RENV_UPLOAD, h_upload, rt);
 }

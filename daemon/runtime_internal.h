@@ -95,6 +95,7 @@ struct task {
     struct task *rec_next, *rec_prev; /* links of the held-back list */
     struct task *next, *prev;  /* queue links (scheduler or actor queue) */
     bool pg_removed;        /* killed because its placement group was removed (pg.c) */
+    bool in_pg;             /* its spec names a placement group */
     char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
 };
 
@@ -161,6 +162,7 @@ struct actor {
     bool owner;              /* created here: restarted from here if its node dies */
     char host[IDS_HEX_SIZE]; /* its node ("" while unknown) */
     bool looking_up;         /* a directory lookup is under way */
+    bool lookup_again;       /* its state changed while it was: look again after it */
     struct sent_call { uint8_t id[IDS_SIZE]; int nret; } *sent; /* forwarded calls */
     size_t nsent;
 };
@@ -573,6 +575,8 @@ struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *g
 bool workers_renv_is(const struct worker *w, const char *renv);
 
 /* runtime_env.c */
+/* Register RENV_UPLOAD (a standalone driver's packed working directory). */
+void renv_init(struct runtime *rt);
 /* The "NAME=value" strings (*EXTRA, *NEXTRA of them; the caller frees each
  * and the array) a worker of environment RENV gets. Returns 0, 1 when its
  * working directory is not on this node yet (fetching it; try again), or -1

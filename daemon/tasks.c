@@ -22,6 +22,7 @@
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/pg.h"
+#include "sched/pg_policy.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -279,6 +280,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->retries_left = kind == TASK_NORMAL ? (int)f.retries : 0;
     t->retry_err = f.retry_err;
     t->renv = f.renvlen ? xstrndup(f.renv, f.renvlen) : NULL;
+    t->in_pg = f.pg != NULL;
     t->submit_ms = net_now_ms();
     t->rec_written = true; /* unless taskrec_submitted says otherwise */
     idmap_put(&rt->tasks_by_id, t->id, t);
@@ -596,7 +598,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
 static void gpus_assign(struct runtime *rt, struct task *t, char *out, size_t outlen)
 {
     out[0] = '\0';
-    int64_t want = res_get(&t->demand, RES_GPU);
+    int64_t want = pg_policy_gpu_units(&t->demand);
     int ngpu = rt->n->num_gpus > 64 ? 64 : rt->n->num_gpus;
     if (want <= 0 || ngpu <= 0)
         return;
@@ -650,19 +652,32 @@ static void tasks_hold(struct runtime *rt, struct task *t)
     }
 }
 
+/* The CPU part of demand D into OUT (initialised): "CPU", and for work in a
+ * placement group its "CPU_group_..." names, which stand for CPU. */
+static void cpu_part(const struct res_set *d, struct res_set *out)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->e[i].amount > 0 &&
+            (strcmp(d->e[i].name, RES_CPU) == 0 || strncmp(d->e[i].name, "CPU_group_", 10) == 0))
+            res_set_amount(out, d->e[i].name, d->e[i].amount);
+}
+
 void tasks_release(struct runtime *rt, struct task *t)
 {
     if (t->held) {
         if (t->cpu_lost) {
-            struct res_set rest = RES_SET_INIT;
+            struct res_set rest = RES_SET_INIT, cpu = RES_SET_INIT;
             res_copy(&rest, &t->demand);
-            res_set_amount(&rest, RES_CPU, 0);
+            cpu_part(&t->demand, &cpu);
+            for (size_t i = 0; i < cpu.n; i++)
+                res_set_amount(&rest, cpu.e[i].name, 0);
+            res_free(&cpu);
             res_add(&rt->n->avail, &rest);
             res_free(&rest);
         } else {
             res_add(&rt->n->avail, &t->demand);
         }
-        gpus_release(rt, t->gpus, res_get(&t->demand, RES_GPU));
+        gpus_release(rt, t->gpus, pg_policy_gpu_units(&t->demand));
         t->held = false;
     }
     t->blocked = t->cpu_lost = false;
@@ -680,11 +695,14 @@ void tasks_release(struct runtime *rt, struct task *t)
 static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked)
 {
     t->blocked = blocked;
-    int64_t cpu = t->held ? res_get(&t->demand, RES_CPU) : 0;
-    if (cpu <= 0)
+    if (!t->held)
         return;
     struct res_set c = RES_SET_INIT;
-    res_set_amount(&c, RES_CPU, cpu);
+    cpu_part(&t->demand, &c);
+    if (c.n == 0) {
+        res_free(&c);
+        return;
+    }
     if (blocked && !t->cpu_lost) {
         res_add(&rt->n->avail, &c);
         t->cpu_lost = true;
@@ -1098,7 +1116,7 @@ static bool worker_all_waiting(const struct worker *w)
  * submitted T if it qualifies. NULL if none. */
 static struct worker *nest_target(struct runtime *rt, const struct task *t)
 {
-    if (t->kind != TASK_NORMAL || res_get(&t->demand, RES_GPU) > 0)
+    if (t->kind != TASK_NORMAL || pg_policy_gpu_units(&t->demand) > 0)
         return NULL;
     struct worker *best = NULL;
     for (struct worker *w = rt->workers; w; w = w->next)
@@ -1191,7 +1209,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                     continue;
                 /* it must wait anyway: wait queued on a busy worker, if one can take it */
                 struct worker *pw;
-                if (t->kind == TASK_NORMAL && res_get(&s->demand, RES_GPU) <= 0 &&
+                if (t->kind == TASK_NORMAL && pg_policy_gpu_units(&s->demand) <= 0 &&
                     (pw = pipeline_target(rt, t)) != NULL) {
                     pipeline_send(rt, t, pw);
                     continue;
@@ -1214,7 +1232,7 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
                 continue;
             }
             char gpus[64] = "";
-            if (res_get(&s->demand, RES_GPU) > 0) {
+            if (pg_policy_gpu_units(&s->demand) > 0) {
                 /* a GPU task needs a worker started with its devices */
                 tasks_hold(rt, t);
                 snprintf(gpus, sizeof gpus, "%s", t->gpus);
@@ -1406,7 +1424,7 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     taskrec_submitted(rt, t);
     struct spec_fields f;
     char why[300];
-    if (spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) == 0 &&
+    if (t->in_pg && spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) == 0 &&
         pg_known_bad(rt, &f, why, sizeof why)) {
         tasks_fail(rt, t, RAY_EPG, why);
         tasks_destroy(rt, t);

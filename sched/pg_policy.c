@@ -312,6 +312,17 @@ int pg_policy_demand(struct res_set *demand, int index, const char *tag)
     return 0;
 }
 
+int64_t pg_policy_gpu_units(const struct res_set *demand)
+{
+    int64_t n = res_get(demand, RES_GPU);
+    for (size_t i = 0; i < demand->n; i++) {
+        const char *name = demand->e[i].name;
+        if (strncmp(name, "GPU_group_", 10) == 0 && strlen(name + 10) == PG_POLICY_TAG_LEN)
+            n += demand->e[i].amount;
+    }
+    return n;
+}
+
 bool pg_policy_is_group_res(const char *name, const char *tag)
 {
     const char *g = strstr(name, "_group_");

@@ -71,6 +71,11 @@ int pg_policy_bundle_res(const struct res_set *bundle, int index, const char *ta
  */
 int pg_policy_demand(struct res_set *demand, int index, const char *tag);
 
+/* GPUs DEMAND asks for, in units: its "GPU" plus, for work in a placement
+ * group, its group-wide "GPU_group_<tag>" entries (which every GPU demand
+ * of a group's work carries once). */
+int64_t pg_policy_gpu_units(const struct res_set *demand);
+
 /* True if NAME is a placement-group resource ("..._group_..."); with TAG
  * not NULL, one of that group's. */
 bool pg_policy_is_group_res(const char *name, const char *tag);

@@ -50,6 +50,10 @@ int pg_spec_parse(const void *spec, size_t len, struct pg_spec *out, char *err, 
             if (mpr_bin(&r, &p, &pl) < 0 || pl != 20)
                 goto bad;
             out->id = p;
+        } else if (key(k, kl, "detached_creator")) {
+            if (mpr_bin(&r, &p, &pl) < 0 || pl != 20)
+                goto bad;
+            out->creator = p;
         } else if (key(k, kl, "strategy")) {
             if (mpr_uint(&r, &strategy) < 0)
                 goto bad;

@@ -1,7 +1,7 @@
 /*
  * pg_spec.h — the decoder of PG_CREATE's spec (docs/protocol.md "Placement
  * groups"): {"id": bin20, "bundles": [str...], "strategy": 0..3,
- * "name": str|nil}. Pure, so it is fuzzed alone (tests/fuzz/fuzz_pg_spec.c);
+ * "name": str|nil, "detached_creator": bin20 (added by the node)}. Pure, so it is fuzzed alone (tests/fuzz/fuzz_pg_spec.c);
  * daemon/pg.c turns the result into a group.
  */
 #ifndef RAY_SCHED_PG_SPEC_H
@@ -17,6 +17,7 @@
 
 struct pg_spec {
     const uint8_t *id;                    /* 20 bytes, into the input */
+    const uint8_t *creator;               /* the detached actor that made it (20 bytes), or NULL */
     int strategy;
     char name[PG_SPEC_NAME_MAX + 1];      /* "" for an unnamed group */
     size_t nb;

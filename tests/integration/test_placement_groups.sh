@@ -1,6 +1,8 @@
 # test_placement_groups.sh — placement groups on three nodes (127.0.0.1-3)
 # plus a fourth started for rescheduling: tasks in bundles 0, 1 and any,
-# RAY_EPG for a bad index and a removed group, remove twice; PACK,
+# RAY_EPG for a bad index and a removed group, remove twice, a running task
+# killed by remove (RAY_EPG), a task waiting for its child in one bundle,
+# a GPU bundle's CUDA_VISIBLE_DEVICES, a detached actor's group; PACK,
 # STRICT_PACK, SPREAD, STRICT_SPREAD spread as they say; a gang of actors
 # on three nodes, killed by remove along with the group's waiting task; a
 # named group found from a task; an infeasible group times out, is listed
@@ -14,7 +16,7 @@ JOB=$ROOT/build/jobs/job_pg.so
 P=$(free_port)
 A=$T/a B=$T/b C=$T/c D=$T/d
 FLAGS=(--num-cpus 1 --heartbeat-interval-ms 200 --node-timeout-ms 2000)
-start_head "$A" "$P" "${FLAGS[@]}" --resources 'ant=1' >/dev/null 2>&1
+start_head "$A" "$P" "${FLAGS[@]}" --resources 'ant=1' --num-gpus 1 >/dev/null 2>&1
 start_node "$B" 127.0.0.2 "127.0.0.1:$P" "${FLAGS[@]}" --resources 'bee=1' >/dev/null 2>&1
 start_node "$C" 127.0.0.3 "127.0.0.1:$P" "${FLAGS[@]}" >/dev/null 2>&1
 idof() { sed -n 's/^node_id=//p' "$1"/session_latest/node.info; }
@@ -31,6 +33,8 @@ check_out "a group of two 1-CPU bundles is created on 1-CPU nodes" "$O" "^group 
 check_out "tasks run in bundle 0, bundle 1 and any bundle" "$O" "^tasks in bundles 0, 1 and any ran"
 check_out "bundle index 5 of 2 is RAY_EPG from ray_call" "$O" "^bundle 5: RAY_EPG \(bundle index 5 out of range"
 check_out "a zero-CPU task of bundle 0 runs on bundle 0's node" "$O" "^zero-CPU task ran on bundle 0's node"
+check_out "a task waiting for its child in the same one-CPU bundle lends it the CPU" "$O" "^nested task in the same bundle: ran"
+check_out "ray_pg_remove kills a task running in the group: RAY_EPG, not retried" "$O" "^running task after remove: RAY_EPG \(task nap was killed"
 check_out "ray_pg_wait after ray_pg_remove is RAY_EPG" "$O" "^wait after remove: RAY_EPG"
 check_out "removing twice is a no-op" "$O" "^remove again: RAY_OK"
 check_out "a call in a removed group is RAY_EPG" "$O" "^call in removed group: RAY_EPG"
@@ -56,6 +60,9 @@ check_out "examples/job_gang.c: a gang of 3 shards on 3 nodes sums correctly" "$
 n=$(grep -o 'on node [0-9a-f]*' "$T/out.example" | sort -u | wc -l)
 check "its shards ran on 3 different nodes ($n)" test "$n" -eq 3
 
+submit gpu gpu
+check_out "a 1-GPU task in a GPU bundle gets CUDA_VISIBLE_DEVICES" "$T/out.gpu" "^CUDA_VISIBLE_DEVICES in the bundle: 0$"
+
 submit named named
 O=$T/out.named
 check_out "a second group with the same name is refused" "$O" "^duplicate name: RAY_EINVAL"
@@ -65,6 +72,18 @@ check_out "a task looks the group up by name and runs in it" "$O" "^a task found
 wait_for 10 sh -c "'$RAY' list placement-groups --format json | grep -q '\"trainers\".*REMOVED\\|REMOVED.*\"trainers\"'"
 "$RAY" list placement-groups >"$T/list.named" 2>&1
 check_out "the job's end removed its named group" "$T/list.named" "trainers +PACK +REMOVED"
+
+# a group made by a detached actor outlives the job, ends with the actor
+submit detached detached
+check_out "a detached actor makes a group" "$T/out.detached" "^keeper made its group"
+sleep 1
+"$RAY" list placement-groups >"$T/list.kept" 2>&1
+check_out "the group outlives the job that made the actor" "$T/list.kept" "kept +PACK +CREATED"
+submit kill_keeper kill_keeper
+check_out "the detached actor is killed" "$T/out.kill_keeper" "^keeper killed: yes"
+wait_for 15 sh -c "'$RAY' list placement-groups | grep -Eq 'kept +PACK +REMOVED'"
+"$RAY" list placement-groups >"$T/list.kept2" 2>&1
+check_out "and its group goes with it" "$T/list.kept2" "kept +PACK +REMOVED"
 
 # an infeasible group: timeout, pending in ray status, one warning
 (submit inf infeasible "$T/go.inf") &

@@ -45,6 +45,24 @@ n=$(ls "$B"/session_latest/runtime_resources/working_dir_files/ 2>/dev/null | gr
 check "the working dir was unpacked once on node B ($n)" test "$n" -eq 1
 check "with its subfolders" test -f "$(ls -d "$B"/session_latest/runtime_resources/working_dir_files/*/ | head -1)/sub/more.txt"
 
+# a standalone driver: ray_config.runtime_env packs and sends its working_dir
+DRV=$T/renv_driver
+cc -std=gnu11 ${SANITIZE:+-fsanitize=$SANITIZE} -I"$ROOT/include" "$ROOT/tests/integration/drivers/renv_driver.c" -rdynamic -L"$ROOT/lib" -lray \
+    -lpthread -ldl -lm -o "$DRV"
+check "the standalone driver builds against libray.a" test -x "$DRV"
+echo "standalone-data" >"$T/wd2.txt"
+mkdir -p "$T/wd2" && mv "$T/wd2.txt" "$T/wd2/data.txt"
+timeout 60 "$DRV" "127.0.0.1:$P" "$JOB" "{\"env_vars\": {\"GREETING\": \"solo\"}, \"working_dir\": \"$T/wd2\"}" \
+    >"$T/out.drv" 2>&1
+check_out "its task has the env_vars and runs in the uploaded working dir" "$T/out.drv" \
+    "^standalone task: GREETING=solo OTHER=\(unset\) data=standalone-data"
+timeout 60 "$DRV" "127.0.0.1:$P" "$JOB" '{"env_vars": {"GREETING": 3}}' >"$T/out.drv_bad" 2>&1
+check_out "a bad runtime_env in ray_config is RAY_EINVAL from ray_init naming the key" "$T/out.drv_bad" \
+    "^ray_init: invalid argument: runtime_env.env_vars.GREETING must be a string"
+timeout 60 "$DRV" "127.0.0.1:$P" "$JOB" "{\"working_dir\": \"$T/none\"}" >"$T/out.drv_nodir" 2>&1
+check_out "a missing working_dir is RAY_EINVAL naming it" "$T/out.drv_nodir" \
+    "^ray_init: invalid argument: runtime_env.working_dir: '$T/none' is not a directory"
+
 # bad flags: one error line naming the key, non-zero exit, no job
 jobs_before=$("$RAY" list jobs --format json 2>/dev/null | grep -o '"job_id"' | wc -l)
 bad() {

@@ -55,7 +55,7 @@ START_TEST(strict_pack_needs_one_node_for_all)
     nodes_mk(&ns, f, 3);
     struct res_set b[3];
     bundles_mk(b, "CPU=1", 3);
-    int out[3];
+    int out[4];
     bool never;
     ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 3, PG_STRICT_PACK, NULL, out, &never), 0);
     ck_assert(out[0] == 1 && out[1] == 1 && out[2] == 1);
@@ -196,6 +196,10 @@ START_TEST(group_resource_names)
     ck_assert_int_eq(pg_policy_demand(&dany, -1, tag), 0);
     ck_assert(res_fits(&added, &dany));
     ck_assert_int_eq(res_get(&dany, "bundle_group_0405060708090a0b0c0d0e0f"), RES_SCALE / 1000);
+    struct res_set g1 = mk("CPU=1,GPU=1");
+    ck_assert_int_eq(pg_policy_demand(&g1, 1, tag), 0);
+    ck_assert_int_eq(pg_policy_gpu_units(&g1), res_units(1)); /* once, not per name */
+    res_free(&g1);
     ck_assert(pg_policy_is_group_res("CPU_group_1_0405060708090a0b0c0d0e0f", tag));
     ck_assert(!pg_policy_is_group_res("CPU", NULL));
     ck_assert(!pg_policy_is_group_res("CPU_group_1_0405060708090a0b0c0d0e0e", tag));

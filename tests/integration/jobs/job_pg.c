@@ -10,6 +10,8 @@
  *   gang                  STRICT_SPREAD 3: an actor per bundle, all called; a
  *                         long task in the group; remove kills both (EPG / EACTOR)
  *   named                 a named group found by ray_pg_lookup from a task
+ *   detached | kill_keeper   a detached actor "keeper" makes group "kept" (which
+ *                         outlives the job) | kill that actor (the group goes)
  *   hold FILE             a 1-CPU group busy with a task until FILE exists
  *   resched FILE R0 R1    2 bundles needing R0 and R1: prints their nodes and
  *                         "ready", waits for FILE, then until bundle 1 runs on
@@ -21,6 +23,39 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static int cuda(ray_task *t, const ray_value *a, size_t n)
+{
+    (void)a, (void)n;
+    const char *v = getenv("CUDA_VISIBLE_DEVICES");
+    return ray_return(t, RAY_S(v ? v : "(unset)"));
+}
+RAY_REMOTE(cuda);
+
+/* gpu: a task of one GPU in a bundle of one GPU sees its device */
+static int gpu(void)
+{
+    const char *b[] = { "CPU=1,GPU=1" };
+    ray_pg pg;
+    if (ray_pg_create(b, 1, RAY_PACK, NULL, &pg) != RAY_OK || ray_pg_wait(pg, 20000) != RAY_OK) {
+        printf("gpu group: %s\n", ray_last_error());
+        return 1;
+    }
+    ray_opts o = RAY_OPTS;
+    o.num_gpus = 1;
+    o.pg = pg;
+    o.bundle = 0;
+    ray_ref r;
+    ray_value v;
+    if (ray_call("cuda", NULL, 0, &o, &r) != RAY_OK || ray_get(r, 20000, &v) != RAY_OK) {
+        printf("gpu task: %s\n", ray_last_error());
+        return 1;
+    }
+    printf("CUDA_VISIBLE_DEVICES in the bundle: %s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    ray_pg_remove(pg);
+    return 0;
+}
 
 static int where(ray_task *t, const ray_value *a, size_t n)
 {
@@ -36,6 +71,27 @@ static int nap(ray_task *t, const ray_value *a, size_t n)
     return ray_return(t, RAY_S(ray_node_id()));
 }
 RAY_REMOTE(nap);
+
+/* fan(pg id): run "where" in bundle 0 of the group and wait for it, from a
+ * task of that bundle: the waiting task gives its bundle CPU back */
+static int fan(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 1 || a[0].type != RAY_BYTES || a[0].as.buf.len != sizeof(ray_pg))
+        return ray_fail(t, "fan wants a group");
+    ray_opts o = RAY_OPTS;
+    memcpy(o.pg.id, a[0].as.buf.ptr, sizeof o.pg.id);
+    o.bundle = 0;
+    ray_ref r;
+    ray_value v;
+    int rc = ray_call("where", NULL, 0, &o, &r);
+    if (rc == RAY_OK)
+        rc = ray_get(r, 20000, &v);
+    if (rc != RAY_OK)
+        return ray_fail(t, "child: %s", ray_last_error());
+    ray_value_release(&v);
+    return ray_return(t, RAY_I(1));
+}
+RAY_REMOTE(fan);
 
 static int find_group(ray_task *t, const ray_value *a, size_t n)
 {
@@ -78,9 +134,20 @@ static int member_node(void *s, ray_task *t, const ray_value *a, size_t n)
     (void)s, (void)a, (void)n;
     return ray_return(t, RAY_S(ray_node_id()));
 }
+/* make_group(): a named one-bundle group made by this actor */
+static int member_make_group(void *s, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)s, (void)a, (void)n;
+    const char *b[] = { "CPU=1" };
+    ray_pg pg;
+    if (ray_pg_create(b, 1, RAY_PACK, "kept", &pg) != RAY_OK || ray_pg_wait(pg, 20000) != RAY_OK)
+        return ray_fail(t, "group: %s", ray_last_error());
+    return ray_return(t, RAY_I(1));
+}
 RAY_ACTOR(member);
 RAY_METHOD(member, incr);
 RAY_METHOD(member, node);
+RAY_METHOD(member, make_group);
 
 static int call_in(ray_pg pg, int bundle, const char *fn, long arg, char *node, size_t len,
                    int64_t timeout)
@@ -125,6 +192,17 @@ static int basic(void)
         printf("tasks in bundles 0, 1 and any ran\n");
     else
         printf("task in bundle failed: %s\n", ray_last_error());
+    /* a task of the one-CPU bundle waits for its child in the same bundle */
+    ray_opts fo = RAY_OPTS;
+    fo.pg = pg;
+    fo.bundle = 0;
+    ray_ref fr;
+    ray_value fv;
+    ray_value fa[] = { RAY_BYTES_V(pg.id, sizeof pg.id) };
+    rc = ray_call("fan", fa, 1, &fo, &fr);
+    if (rc == RAY_OK)
+        rc = ray_get(fr, 30000, &fv);
+    printf("nested task in the same bundle: %s\n", rc == RAY_OK ? "ran" : ray_last_error());
     ray_opts o = RAY_OPTS;
     o.pg = pg;
     o.bundle = 5;
@@ -141,8 +219,19 @@ static int basic(void)
         printf("zero-CPU task ran %s\n", strcmp(v.as.buf.ptr, n0) == 0 ? "on bundle 0's node" : "elsewhere");
         ray_value_release(&v);
     }
+    /* a task running in the group when it is removed */
+    ray_opts lo = RAY_OPTS;
+    lo.pg = pg;
+    lo.bundle = 1;
+    lo.max_retries = 3;
+    ray_ref longr;
+    ray_call("nap", (ray_value[]){ RAY_I(20000) }, 1, &lo, &longr);
+    usleep(1500000);
     if ((rc = ray_pg_remove(pg)) != RAY_OK)
         printf("remove: %s\n", ray_last_error());
+    rc = ray_get(longr, 15000, &v);
+    printf("running task after remove: %s (%s)\n", rc == RAY_EPG ? "RAY_EPG" : ray_strerror(rc),
+           ray_last_error());
     rc = ray_pg_wait(pg, 1000);
     printf("wait after remove: %s\n", rc == RAY_EPG ? "RAY_EPG" : ray_strerror(rc));
     rc = ray_pg_remove(pg);
@@ -391,6 +480,31 @@ static int resched(const char *file, const char *res0, const char *res)
     return 0;
 }
 
+/* detached: a detached actor makes group "kept"; kill_keeper: kill that actor */
+static int detached(bool kill)
+{
+    ray_actor a;
+    ray_ref r;
+    ray_value v;
+    if (kill) {
+        int rc = ray_actor_lookup("keeper", &a);
+        if (rc == RAY_OK)
+            rc = ray_actor_kill(a, true);
+        printf("keeper killed: %s\n", rc == RAY_OK ? "yes" : ray_last_error());
+        return 0;
+    }
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.detached = true;
+    o.name = "keeper";
+    if (ray_actor_create("member", NULL, 0, &o, &a) != RAY_OK ||
+        ray_actor_call(a, "make_group", NULL, 0, NULL, &r) != RAY_OK || ray_get(r, 30000, &v) != RAY_OK) {
+        printf("keeper: %s\n", ray_last_error());
+        return 1;
+    }
+    printf("keeper made its group\n");
+    return 0;
+}
+
 int ray_main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -405,6 +519,10 @@ int ray_main(int argc, char **argv)
         return gang();
     if (strcmp(mode, "named") == 0)
         return named();
+    if (strcmp(mode, "gpu") == 0)
+        return gpu();
+    if (strcmp(mode, "detached") == 0 || strcmp(mode, "kill_keeper") == 0)
+        return detached(mode[0] == 'k');
     if (strcmp(mode, "hold") == 0 && argc > 2)
         return hold(argv[2]);
     if (strcmp(mode, "resched") == 0 && argc > 4)
