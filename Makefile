@@ -18,6 +18,7 @@ SANITIZE ?=
 WERROR ?= $(if $(CI),-Werror,)
 V ?= 0
 
+comma := ,
 ifeq ($(SANITIZE),)
 FLAVOUR := release
 SANFLAGS :=
@@ -26,7 +27,6 @@ FLAVOUR := san-$(subst $(comma),-,$(SANITIZE))
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPTIMIZATION := -O1
 endif
-comma := ,
 
 BUILD := build/$(FLAVOUR)
 # the one version constant lives in common/version.h
