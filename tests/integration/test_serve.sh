@@ -32,13 +32,6 @@ applications:
       - name: adder
         actor_class: adder
         init_args: [100]
-  - name: compute
-    route_prefix: /compute
-    deployments:
-      - name: compute
-        num_replicas: 2
-        max_ongoing_requests: 4
-        ray_actor_options: {resources: {side: 1}}
   - name: root
     route_prefix: /
     deployments:
@@ -63,7 +56,22 @@ applications:
           look_back_period_s: 1
 YAML
 serve deploy "$JOB" "$T/serve.yaml" >"$T/deploy" 2>&1
-check_out "ray serve deploy deploys the five applications" "$T/deploy" '^deployed application auto at /auto'
+check_out "ray serve deploy deploys the four applications" "$T/deploy" '^deployed application auto at /auto'
+# a second deploy (another job): its replicas on the other node, which has
+# none of the first job's actors; the proxy (the first job's) calls them
+cat >"$T/compute.yaml" <<YAML
+http_options: {port: $HP}
+applications:
+  - name: compute
+    route_prefix: /compute
+    deployments:
+      - name: compute
+        num_replicas: 2
+        max_ongoing_requests: 4
+        ray_actor_options: {resources: {side: 1}}
+YAML
+serve deploy "$JOB" "$T/compute.yaml" >"$T/deploy2" 2>&1
+check_out "a second ray serve deploy adds an application" "$T/deploy2" '^deployed application compute at /compute'
 
 curl -s -m 10 -d hello "$U/echo/x?y=1" >"$T/c1"
 check_out "echo: POST body comes back" "$T/c1" '^hello$'
