@@ -130,7 +130,11 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
         char why[600];
         snprintf(why, sizeof why, "%s", ray_last_error());
         ray_actor_kill(ctl, true);
-        return ray_error_set(rc == RAY_ETASK || rc == RAY_EACTOR ? RAY_EINVAL : rc,
+        if (rc == RAY_ETASK && strstr(why, "did not take") != NULL)
+            rc = RAY_ETIMEOUT; /* the proxies never answered */
+        else if (rc == RAY_ETASK || rc == RAY_EACTOR)
+            rc = RAY_EINVAL;   /* the controller could not start the replicas */
+        return ray_error_set(rc,
                              "ray_serve: application %s did not start: %s", cfg->name, why);
     }
     ray_value_release(&v);
