@@ -114,6 +114,28 @@ check "queue limit: 3 answered, 5 refused with 503 ($n200 ok, $n503 503)" test "
 code=$(curl -s -m 20 -o "$T/to" -w '%{http_code}' "$U/slow?ms=6000")
 check "a request past request_timeout_s gets 504 ($code)" test "$code" = 504
 
+# a replica dying under a request: a POST fails cleanly (503), a GET is retried once
+spid=$(curl -s -m 10 "$U/slow?ms=0" | awk '{print $4}')
+curl -s -m 30 -o "$T/dpost" -w '%{http_code}' -d x "$U/slow?ms=3000" >"$T/dpost.code" &
+cp1=$!
+sleep 1
+kill -9 "$spid" 2>/dev/null
+wait $cp1
+check "a POST whose replica died gets 503 ($(cat "$T/dpost.code"))" test "$(cat "$T/dpost.code")" = 503
+check_out "... saying the replica died" "$T/dpost" 'the replica died'
+spid=$(wait_for 20 bash -c "curl -sf -m 5 '$U/slow?ms=0' | grep -q pid" && curl -s -m 10 "$U/slow?ms=0" | awk '{print $4}')
+curl -s -m 30 -o "$T/dget" -w '%{http_code}' "$U/slow?ms=2000" >"$T/dget.code" &
+cp1=$!
+sleep 1
+kill -9 "$spid" 2>/dev/null
+wait $cp1
+check "a GET whose replica died is retried on the restarted one: 200 ($(cat "$T/dget.code"))" test "$(cat "$T/dget.code")" = 200
+# a client that goes away mid-request leaves the proxy serving
+curl -s -m 1 "$U/slow?ms=2500" >/dev/null 2>&1
+sleep 2
+curl -s -m 10 "$U/echo/after" >"$T/gone"
+check_out "a client gone mid-request: the proxy goes on" "$T/gone" '^GET /echo/after'
+
 # a replica killed under load
 pid=$(curl -s -m 10 "$U/compute/pid")
 wrk -t2 -c16 -d6s "$U/compute?n=100" >"$T/wrk_kill" 2>&1 &
