@@ -189,6 +189,15 @@ serve delete compute >"$T/del2" 2>&1; rc=$?
 check "deleting it again is an error ($rc)" test "$rc" -ne 0
 check_out "... saying there is no such application" "$T/del2" 'no application named compute'
 
+# the shipped example replaces the echo application (a redeploy of a name)
+sed "s/port: 8000/port: $HP/" "$ROOT/examples/serve_echo.yaml" >"$T/example.yaml"
+serve deploy "$ROOT/examples/build/serve_echo.so" "$T/example.yaml" >"$T/ex" 2>&1
+check_out "examples/serve_echo deploys over the echo application" "$T/ex" '^deployed application echo at /echo \(2 deployments\)'
+curl -s -m 10 -d hi "$U/echo/x?y=1" >"$T/ex1"
+check_out "the example echoes" "$T/ex1" '^POST /echo/x\?y=1$'
+curl -s -m 10 "$U/echo/add?5" >"$T/ex2"
+check_out "the example's composition answers 105" "$T/ex2" '^105$'
+
 # proxy_location EveryNode: a proxy on the other node too, on its own address
 printf 'proxy_location: EveryNode\nhttp_options: {port: %s}\napplications:\n  - name: every\n    route_prefix: /every\n    deployments: [{name: noop, actor_class: noop}]\n' "$HP" >"$T/every.yaml"
 serve deploy "$JOB" "$T/every.yaml" >"$T/every" 2>&1
