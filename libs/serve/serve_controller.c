@@ -464,9 +464,11 @@ static int ray_serve_controller_status(void *self, ray_task *t, const ray_value 
         int64_t ongoing = 0;
         for (size_t k = 0; k < d->n; k++)
             ongoing += d->reps[k].ongoing;
-        u += (size_t)snprintf(buf + u, sizeof buf - u,
-                              "  deployment %s%s: HEALTHY, %zu replicas", d->cfg.name,
-                              i == 0 ? " (ingress)" : "", live);
+        int want = d->cfg.autoscaling ? (d->target > 0 ? d->target : d->cfg.as.min_replicas)
+                                      : d->cfg.num_replicas;
+        u += (size_t)snprintf(buf + u, sizeof buf - u, "  deployment %s%s: %s, %zu replicas",
+                              d->cfg.name, i == 0 ? " (ingress)" : "",
+                              (int)live == want ? "HEALTHY" : "UPDATING", live);
         if (d->n > live)
             u += (size_t)snprintf(buf + u, sizeof buf - u, " (+%zu draining)", d->n - live);
         if (d->cfg.autoscaling)

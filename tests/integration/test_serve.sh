@@ -42,6 +42,11 @@ applications:
       - name: slow
         max_ongoing_requests: 1
         max_queued_requests: 2
+  - name: fragile
+    route_prefix: /fragile
+    deployments:
+      - name: slow
+        ray_actor_options: {max_restarts: 0}
   - name: auto
     route_prefix: /auto
     deployments:
@@ -56,7 +61,7 @@ applications:
           look_back_period_s: 1
 YAML
 serve deploy "$JOB" "$T/serve.yaml" >"$T/deploy" 2>&1
-check_out "ray serve deploy deploys the four applications" "$T/deploy" '^deployed application auto at /auto'
+check_out "ray serve deploy deploys the five applications" "$T/deploy" '^deployed application auto at /auto'
 # a second deploy (another job): its replicas on the other node, which has
 # none of the first job's actors; the proxy (the first job's) calls them
 cat >"$T/compute.yaml" <<YAML
@@ -130,6 +135,11 @@ sleep 1
 kill -9 "$spid" 2>/dev/null
 wait $cp1
 check "a GET whose replica died is retried on the restarted one: 200 ($(cat "$T/dget.code"))" test "$(cat "$T/dget.code")" = 200
+# a replica without restarts that dies is replaced by its controller
+fpid=$(curl -s -m 10 "$U/fragile?ms=0" | awk '{print $4}')
+kill -9 "$fpid" 2>/dev/null
+new_pid() { local p; p=$(curl -s -m 5 "$U/fragile?ms=0" | awk '$1 == "slept" {print $4}'); [ -n "$p" ] && [ "$p" != "$fpid" ]; }
+check "a replica with max_restarts 0 that died is replaced (was $fpid)" wait_for 20 new_pid
 # a client that goes away mid-request leaves the proxy serving
 curl -s -m 1 "$U/slow?ms=2500" >/dev/null 2>&1
 sleep 2
