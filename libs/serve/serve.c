@@ -99,6 +99,30 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
                 break;
         }
     }
+    /* proxies of this deploy that older applications do not know yet */
+    if (np > 1) {
+        ray_actor head;
+        ray_value apps;
+        if (ray_actor_lookup(names[0], &head) == RAY_OK &&
+            call_get(head, "apps", NULL, 0, 10000, &apps) == RAY_OK) {
+            ray_value pl[SERVE_MAX_PROXIES], v;
+            for (size_t i = 0; i < np; i++)
+                pl[i] = RAY_S(names[i]);
+            ray_value arg = RAY_LIST_V(pl, np);
+            for (size_t i = 0; i < ray_list_len(&apps); i++) {
+                const ray_value *e = ray_list_at(&apps, i);
+                char cn[SERVE_NAME_MAX + 32];
+                ray_actor ctl;
+                if (e->type != RAY_STR)
+                    continue;
+                snprintf(cn, sizeof cn, SERVE_CONTROLLER_PREFIX "%s", (const char *)e->as.buf.ptr);
+                if (ray_actor_lookup(cn, &ctl) == RAY_OK &&
+                    call_get(ctl, "add_proxies", &arg, 1, 10000, &v) == RAY_OK)
+                    ray_value_release(&v);
+            }
+            ray_value_release(&apps);
+        }
+    }
     /* replace an application of the same name */
     rc = ray_serve_delete(cfg->name);
     if (rc != RAY_OK && rc != RAY_ENOTFOUND)

@@ -529,7 +529,34 @@ static int ray_serve_controller_shutdown(void *self, ray_task *t, const ray_valu
     return ray_return(t, RAY_I(killed));
 }
 
+/* add_proxies([names]): push routes to these proxies too (a proxy started
+ * after this application). Returns INT: how many proxies it now has. */
+static int ray_serve_controller_add_proxies(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    if (n != 1 || a[0].type != RAY_LIST)
+        return ray_fail(t, "add_proxies: wants a list of names");
+    pthread_mutex_lock(&C.mu);
+    for (size_t i = 0; i < ray_list_len(&a[0]); i++) {
+        const ray_value *e = ray_list_at(&a[0], i);
+        if (e->type != RAY_STR || e->as.buf.len >= sizeof C.proxies[0])
+            continue;
+        bool have = false;
+        for (size_t k = 0; k < C.nproxies; k++)
+            have = have || strcmp(C.proxies[k], e->as.buf.ptr) == 0;
+        if (!have && C.nproxies < SERVE_MAX_PROXIES) {
+            memcpy(C.proxies[C.nproxies], e->as.buf.ptr, e->as.buf.len + 1);
+            C.proxy_known[C.nproxies] = false;
+            C.nproxies++;
+        }
+    }
+    int64_t np = (int64_t)C.nproxies;
+    pthread_mutex_unlock(&C.mu);
+    return ray_return(t, RAY_I(np));
+}
+
 RAY_ACTOR(ray_serve_controller);
+RAY_METHOD(ray_serve_controller, add_proxies);
 RAY_METHOD(ray_serve_controller, ready);
 RAY_METHOD(ray_serve_controller, replicas);
 RAY_METHOD(ray_serve_controller, status);

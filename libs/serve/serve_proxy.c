@@ -698,6 +698,26 @@ static int ray_serve_proxy_status(void *self, ray_task *t, const ray_value *a, s
     return ray_return(t, RAY_S(buf));
 }
 
+/* apps() -> [names of the applications it routes] */
+static int ray_serve_proxy_apps(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    (void)a;
+    (void)n;
+    char names[SERVE_MAX_APPS][SERVE_NAME_MAX];
+    ray_value out[SERVE_MAX_APPS];
+    size_t k = 0;
+    pthread_mutex_lock(&P.mu);
+    for (size_t i = 0; i < SERVE_MAX_APPS; i++)
+        if (P.apps[i].used) {
+            memcpy(names[k], P.apps[i].name, SERVE_NAME_MAX);
+            out[k] = RAY_S(names[k]);
+            k++;
+        }
+    pthread_mutex_unlock(&P.mu);
+    return ray_return(t, RAY_LIST_V(out, k)); /* copied */
+}
+
 /* ping() -> INT 1: the proxy is up */
 static int ray_serve_proxy_ping(void *self, ray_task *t, const ray_value *a, size_t n)
 {
@@ -712,3 +732,4 @@ RAY_METHOD(ray_serve_proxy, update);
 RAY_METHOD(ray_serve_proxy, remove);
 RAY_METHOD(ray_serve_proxy, status);
 RAY_METHOD(ray_serve_proxy, ping);
+RAY_METHOD(ray_serve_proxy, apps);

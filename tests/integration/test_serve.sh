@@ -216,6 +216,8 @@ curl -s -m 10 "http://127.0.0.2:$HP/every" >"$T/every2"
 check_out "EveryNode: the second node's proxy answers on 127.0.0.2" "$T/every2" '^ok$'
 curl -s -m 10 "$U/every" >"$T/every1"
 check_out "EveryNode: and the head's" "$T/every1" '^ok$'
+curl -s -m 10 "http://127.0.0.2:$HP/echo/add?1" >"$T/every3"
+check_out "EveryNode: the new proxy also routes the applications deployed before it" "$T/every3" '^101$'
 
 # bad YAML: one line naming the file, the line and the key
 printf 'applications:\n  - name: x\n    deployments:\n      - name: d\n        num_replicas: many\n' >"$T/bad1.yaml"
