@@ -112,7 +112,7 @@ check "composition: the inner failure reaches the client ($code)" test "$code" =
 check_out "composition: with the inner handler's message" "$T/comp2" "adder wants a number, got 'x'"
 
 # 503: one replica, one ongoing, two queued; eight at once
-for i in 1 2 3 4 5 6 7 8; do curl -s -m 20 -o /dev/null -w '%{http_code}\n' "$U/slow?ms=1500" >>"$T/q" & done
+for i in 1 2 3 4 5 6 7 8; do curl -s -m 30 -o /dev/null -w '%{http_code}\n' "$U/slow?ms=2500" >>"$T/q" & done
 wait
 n503=$(grep -c '^503$' "$T/q"); n200=$(grep -c '^200$' "$T/q")
 check "queue limit: 3 answered, 5 refused with 503 ($n200 ok, $n503 503)" test "$n200" = 3 -a "$n503" = 5
