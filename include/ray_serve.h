@@ -161,7 +161,9 @@ typedef struct ray_serve_handle ray_serve_handle;
 
 /* A handle on deployment DEPLOYMENT of application APP. Routes like the
  * proxy (power of two choices on this handle's ongoing calls); the replica
- * set is refreshed from the application's controller about once a second.
+ * set is refreshed from the application's controller about once a second,
+ * and the handle's load reported with it (the deployment's autoscaling
+ * signal when it is not the ingress).
  * Returns RAY_ENOTFOUND for an unknown application or deployment. The
  * caller owns *OUT (ray_serve_handle_free). */
 int ray_serve_handle_get(const char *app, const char *deployment, ray_serve_handle **out);

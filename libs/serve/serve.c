@@ -312,8 +312,16 @@ struct ray_serve_handle {
 /* Refresh H's replica set from its controller (H->mu held). */
 static int handle_refresh(ray_serve_handle *h)
 {
-    ray_value arg = RAY_S(h->dep), v;
-    int rc = call_get(h->ctl, "replicas", &arg, 1, 10000, &v);
+    /* with the set comes this handle's load report: its ongoing calls, the
+     * one about to start included (the autoscaling signal of a deployment
+     * reached through handles) */
+    int64_t ongoing = 1;
+    for (size_t i = 0; i < h->n; i++)
+        ongoing += h->reps[i].ongoing;
+    char key[64];
+    snprintf(key, sizeof key, "%s:%d:%p", ray_node_id(), (int)getpid(), (void *)h);
+    ray_value args[3] = { RAY_S(h->dep), RAY_I(ongoing), RAY_S(key) }, v;
+    int rc = call_get(h->ctl, "replicas", args, 3, 10000, &v);
     if (rc != RAY_OK) {
         if (rc == RAY_EACTOR) { /* the controller restarted or was replaced: look it up again */
             char cname[SERVE_NAME_MAX + 32];

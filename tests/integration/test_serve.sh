@@ -47,6 +47,20 @@ applications:
     deployments:
       - name: slow
         ray_actor_options: {max_restarts: 0}
+  - name: chain
+    route_prefix: /chain
+    deployments:
+      - name: front
+        num_replicas: 2
+      - name: back
+        actor_class: slow
+        autoscaling_config:
+          min_replicas: 1
+          max_replicas: 2
+          target_ongoing_requests: 0.5
+          upscale_delay_s: 0.5
+          downscale_delay_s: 2
+          look_back_period_s: 1
   - name: auto
     route_prefix: /auto
     deployments:
@@ -61,7 +75,7 @@ applications:
           look_back_period_s: 1
 YAML
 serve deploy "$JOB" "$T/serve.yaml" >"$T/deploy" 2>&1
-check_out "ray serve deploy deploys the five applications" "$T/deploy" '^deployed application auto at /auto'
+check_out "ray serve deploy deploys the six applications" "$T/deploy" '^deployed application auto at /auto'
 # a second deploy (another job): its replicas on the other node, which has
 # none of the first job's actors; the proxy (the first job's) calls them
 cat >"$T/compute.yaml" <<YAML
@@ -178,6 +192,18 @@ check "scale-down after the load: back to 1 replica" \
 wait $tp
 ntr=$(wc -l <"$T/trickle"); nok=$(grep -c '^200$' "$T/trickle")
 check "scale-down lost no request ($nok of $ntr answered 200)" test "$ntr" -gt 5 -a "$nok" = "$ntr"
+
+# a deployment reached only through handles scales on the handles' reports
+wrk -t2 -c4 -d6s "$U/chain?ms=40" >"$T/wrk_chain" 2>&1 &
+wp=$!
+check "composition under load: the inner deployment scales up to 2 (handles' load)" \
+    wait_for 15 bash -c "timeout 10 '$RAY' serve status --temp-dir '$H' | grep -q 'deployment back: HEALTHY, 2 replicas'"
+wait $wp
+bad=$(awk '/Non-2xx/ {print $NF}' "$T/wrk_chain"); bad=${bad:-0}
+n=$(awk '/requests in/ {print $1}' "$T/wrk_chain")
+check "composition under load: no request failed ($bad of ${n:-0})" test "$bad" = 0 -a "${n:-0}" -gt 20
+check "... and it scales down after" \
+    wait_for 20 bash -c "timeout 10 '$RAY' serve status --temp-dir '$H' | grep -q 'deployment back: HEALTHY, 1 replicas'"
 
 serve status >"$T/status" 2>&1
 check_out "ray serve status: the proxy and its routes" "$T/status" '^  route /compute -> compute: 2 replicas'
