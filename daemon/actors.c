@@ -780,7 +780,7 @@ void actors_kill_pg(struct runtime *rt, const char *tag)
 /* A call of an actor arrives here, from a client of this node (JOB is its
  * job) or forwarded by another node (JOB NULL). */
 static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, size_t len,
-                         struct conn *c, int owner)
+                         struct conn *c, int owner, bool from_detached)
 {
     char err[256];
     struct spec_fields f;
@@ -793,6 +793,10 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
     struct actor *a = idmap_get(&rt->actors, f.actor);
     if (job == NULL && a != NULL)
         job = a->job;
+    /* a detached actor calling, or being called: its caller's job may have
+     * ended, and the call's returns (which carry that job) must stay */
+    if (from_detached || (a && a->detached && !a->remote))
+        objlife_call_in(rt, f.id);
     struct task *t = tasks_new(rt, TASK_ACTOR_CALL, job, spec, len, err, sizeof err);
     if (t == NULL) {
         tasks_reject(rt, c, "ACTOR_CALL", spec, len, err);
@@ -833,14 +837,16 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c, cl->store_id);
+    bool detached = cl->worker && cl->worker->actor && cl->worker->actor->detached;
+    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c, cl->store_id,
+                         detached);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 {
     if (c->role != PROTO_ROLE_NODE)
         return -1;
-    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c, 0);
+    return actor_call_in(arg, NULL, m->f[0].as.s.ptr, m->f[0].as.s.len, c, 0, false);
 }
 
 /* Kill actor ID (ray_actor_kill), here or, for a route, on its node. */

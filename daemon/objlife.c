@@ -378,26 +378,38 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     sweep_arm(o);
 }
 
-/* A live detached actor of job NUM runs on this node (its ID starts with
- * the job number). */
-static bool job_has_detached(struct runtime *rt, uint32_t num)
+/* Detached actors outlive their job and go on calling other actors (a
+ * Serve proxy, its controller): the returns of those calls carry the job's
+ * number. So a job listed as ended here stops being so, and its pending
+ * sweeps are dropped, when a detached actor of it calls from here or is
+ * called here, or starts here (the driver's own objects were deleted when
+ * the job ended). */
+static void job_revive(struct objlife *o, uint32_t num)
 {
-    size_t pos = 0;
-    struct idmap_slot *s;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
-        const struct actor *a = s->val;
-        if (a->detached && !a->remote && a->state != ACTOR_DEAD && ids_job(a->id) == num)
-            return true;
-        pos++;
+    if (!ended_has(o, num))
+        return;
+    log_info("job %08x ended, but a detached actor of it works here: its new objects stay", num);
+    job_live(o, num);
+    for (size_t i = 0; i < o->nsweeps;) {
+        if (o->sweeps[i].num == num)
+            o->sweeps[i] = o->sweeps[--o->nsweeps];
+        else
+            i++;
     }
-    return false;
 }
 
 void objlife_actor_alive(struct runtime *rt, const struct actor *a)
 {
     struct objlife *o = ol_of(rt);
     if (o && a->detached && !a->remote)
-        job_live(o, ids_job(a->id));
+        job_revive(o, ids_job(a->id));
+}
+
+void objlife_call_in(struct runtime *rt, const uint8_t *call_id)
+{
+    struct objlife *o = ol_of(rt);
+    if (o && o->nended > 0)
+        job_revive(o, ids_job(call_id));
 }
 
 void objlife_job_ended(struct runtime *rt, uint32_t num)
@@ -408,15 +420,6 @@ void objlife_job_ended(struct runtime *rt, uint32_t num)
         log_info("deleted %llu objects of job %08x", (unsigned long long)n, num);
     if (o == NULL || ended_has(o, num))
         return;
-    /* Detached actors outlive their job and go on calling other actors (a
-     * Serve proxy, its controller): the returns of those calls carry the
-     * job's number, so the job is not "ended" on a node where one of them
-     * lives (and stops being so where one starts: objlife_actor_alive).
-     * What the driver left was deleted just above. */
-    if (job_has_detached(rt, num)) {
-        log_info("job %08x ended; its detached actors here live on", num);
-        return;
-    }
     uint8_t key[IDS_SIZE];
     if (o->nended == OBJLIFE_ENDED_MAX) /* forget the oldest */
         idmap_del(&o->ended_map, job_key(o->ended[o->ended_next], key));

@@ -507,8 +507,13 @@ void objlife_answer_later(struct runtime *rt, const uint8_t *id);
 void objlife_answer_now(struct runtime *rt, const uint8_t *id);
 /* Client CL put or creates ID: kept past its job's end if CL is a detached actor. */
 void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id);
-/* Detached actor A became alive here: its job's objects are not "ended" here. */
+/* Detached actor A became alive here: its job is not "ended" here any more. */
 void objlife_actor_alive(struct runtime *rt, const struct actor *a);
+/* A call CALL_ID (its ID carries its caller's job) from or to a detached
+ * actor arrived here: if that job is listed as ended here it is not any
+ * more, and its pending sweeps are dropped (a detached actor of it is
+ * calling; the call's returns are sealed or fetched here). */
+void objlife_call_in(struct runtime *rt, const uint8_t *call_id);
 /* ID was freed: if it was kept, it is not any more. */
 void objlife_kept_freed(struct runtime *rt, const uint8_t *id);
 /* Job NUM ended here: delete its objects from the store now, remember the

@@ -135,13 +135,15 @@ typedef struct {
     size_t n_deployments;
 } ray_serve_application;
 
-/* Deploy APP (replacing an application of the same name) and start the
- * proxies HTTP asks for if none run yet (NULL: RAY_SERVE_HTTP_OPTIONS;
- * options of running proxies are not changed). Returns once the replicas
- * are placed and the routes are live on the proxies (or after 60 s with
- * RAY_ETIMEOUT). Replicas are actors of the calling job's library and
- * outlive the job. RAY_EINVAL for a bad application (ray_last_error names
- * the field), RAY_ENOTFOUND for an unknown class or method. */
+/* Deploy APP (replacing an application of the same name, whose replicas
+ * drain first) and start the proxy HTTP asks for if none runs yet (NULL:
+ * RAY_SERVE_HTTP_OPTIONS; the options of a running proxy are not changed;
+ * from C the proxy starts on the caller's node). Returns once the
+ * application's controller has started its replicas and every proxy has
+ * its routes (at most about 60 s, then RAY_ETIMEOUT). Replicas are actors
+ * of the calling job's library and outlive the job. RAY_EINVAL for a bad
+ * application (ray_last_error names the field) or an actor class the job
+ * library lacks; a handler method it lacks answers the first request 500. */
 int ray_serve_run(const ray_serve_application *app, const ray_serve_http_options *http);
 
 /* Delete application NAME: its routes go first, ongoing requests finish,
@@ -159,7 +161,9 @@ typedef struct ray_serve_handle ray_serve_handle;
 
 /* A handle on deployment DEPLOYMENT of application APP. Routes like the
  * proxy (power of two choices on this handle's ongoing calls); the replica
- * set is refreshed from the application's controller about once a second.
+ * set is refreshed from the application's controller about once a second,
+ * and the handle's load reported with it (the deployment's autoscaling
+ * signal when it is not the ingress).
  * Returns RAY_ENOTFOUND for an unknown application or deployment. The
  * caller owns *OUT (ray_serve_handle_free). */
 int ray_serve_handle_get(const char *app, const char *deployment, ray_serve_handle **out);

@@ -99,6 +99,30 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
                 break;
         }
     }
+    /* proxies of this deploy that older applications do not know yet */
+    if (np > 1) {
+        ray_actor head;
+        ray_value apps;
+        if (ray_actor_lookup(names[0], &head) == RAY_OK &&
+            call_get(head, "apps", NULL, 0, 10000, &apps) == RAY_OK) {
+            ray_value pl[SERVE_MAX_PROXIES], v;
+            for (size_t i = 0; i < np; i++)
+                pl[i] = RAY_S(names[i]);
+            ray_value arg = RAY_LIST_V(pl, np);
+            for (size_t i = 0; i < ray_list_len(&apps); i++) {
+                const ray_value *e = ray_list_at(&apps, i);
+                char cn[SERVE_NAME_MAX + 32];
+                ray_actor ctl;
+                if (e->type != RAY_STR)
+                    continue;
+                snprintf(cn, sizeof cn, SERVE_CONTROLLER_PREFIX "%s", (const char *)e->as.buf.ptr);
+                if (ray_actor_lookup(cn, &ctl) == RAY_OK &&
+                    call_get(ctl, "add_proxies", &arg, 1, 10000, &v) == RAY_OK)
+                    ray_value_release(&v);
+            }
+            ray_value_release(&apps);
+        }
+    }
     /* replace an application of the same name */
     rc = ray_serve_delete(cfg->name);
     if (rc != RAY_OK && rc != RAY_ENOTFOUND)
@@ -130,7 +154,11 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
         char why[600];
         snprintf(why, sizeof why, "%s", ray_last_error());
         ray_actor_kill(ctl, true);
-        return ray_error_set(rc == RAY_ETASK || rc == RAY_EACTOR ? RAY_EINVAL : rc,
+        if (rc == RAY_ETASK && strstr(why, "did not take") != NULL)
+            rc = RAY_ETIMEOUT; /* the proxies never answered */
+        else if (rc == RAY_ETASK || rc == RAY_EACTOR)
+            rc = RAY_EINVAL;   /* the controller could not start the replicas */
+        return ray_error_set(rc,
                              "ray_serve: application %s did not start: %s", cfg->name, why);
     }
     ray_value_release(&v);
@@ -284,8 +312,16 @@ struct ray_serve_handle {
 /* Refresh H's replica set from its controller (H->mu held). */
 static int handle_refresh(ray_serve_handle *h)
 {
-    ray_value arg = RAY_S(h->dep), v;
-    int rc = call_get(h->ctl, "replicas", &arg, 1, 10000, &v);
+    /* with the set comes this handle's load report: its ongoing calls, the
+     * one about to start included (the autoscaling signal of a deployment
+     * reached through handles) */
+    int64_t ongoing = 1;
+    for (size_t i = 0; i < h->n; i++)
+        ongoing += h->reps[i].ongoing;
+    char key[64];
+    snprintf(key, sizeof key, "%s:%d:%p", ray_node_id(), (int)getpid(), (void *)h);
+    ray_value args[3] = { RAY_S(h->dep), RAY_I(ongoing), RAY_S(key) }, v;
+    int rc = call_get(h->ctl, "replicas", args, 3, 10000, &v);
     if (rc != RAY_OK) {
         if (rc == RAY_EACTOR) { /* the controller restarted or was replaced: look it up again */
             char cname[SERVE_NAME_MAX + 32];

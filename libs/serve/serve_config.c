@@ -183,11 +183,7 @@ static int sc_autoscaling(struct sc *x, yaml_node_t *m, struct serve_dep_cfg *d)
             rc = sc_num(x, v, k, 0, 86400, &d->as.downscale_delay_s);
         else if (!strcmp(k, "look_back_period_s"))
             rc = sc_num(x, v, k, 0, 86400, &d->as.look_back_period_s);
-        else if (!strcmp(k, "initial_replicas") || !strcmp(k, "metrics_interval_s") ||
-                 !strcmp(k, "upscale_smoothing_factor") || !strcmp(k, "downscale_smoothing_factor") ||
-                 !strcmp(k, "smoothing_factor"))
-            sc_warn(x, kn, k);
-        else
+        else /* initial_replicas, metrics_interval_s, *_smoothing_factor, ...: not built */
             sc_warn(x, kn, k);
         if (rc < 0)
             return -1;

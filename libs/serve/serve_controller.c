@@ -55,7 +55,12 @@ struct cdep {
     double up_since, down_since;
     int64_t queued, draining_left;
     int target;
+    /* load reports of handles (deployments reached from code) */
+    struct { char key[64]; int64_t ongoing; double at; } reports[SERVE_MAX_REPLICAS];
+    size_t nreports;
 };
+
+#define CTL_REPORT_TTL_S 3.0
 
 static struct {
     pthread_mutex_t mu;
@@ -236,12 +241,29 @@ static double signal_avg(struct cdep *d, double now)
     return k ? sum / (double)k : 0;
 }
 
-static void autoscale(struct cdep *d, double now)
+/* Handles' load on D: the sum of their fresh reports (under C.mu). */
+static int64_t handle_load(struct cdep *d, double now)
 {
-    int64_t total = d->queued;
-    for (size_t i = 0; i < d->n; i++)
-        if (!d->reps[i].draining)
-            total += d->reps[i].ongoing;
+    int64_t sum = 0;
+    for (size_t i = 0; i < d->nreports;) {
+        if (now - d->reports[i].at > CTL_REPORT_TTL_S) {
+            d->reports[i] = d->reports[--d->nreports];
+            continue;
+        }
+        sum += d->reports[i++].ongoing;
+    }
+    return sum;
+}
+
+static void autoscale(struct cdep *d, bool ingress, double now)
+{
+    int64_t total = ingress ? d->queued : 0;
+    if (ingress) {
+        for (size_t i = 0; i < d->n; i++)
+            if (!d->reps[i].draining)
+                total += d->reps[i].ongoing;
+    }
+    total += handle_load(d, now);
     d->st[d->si] = now;
     d->sv[d->si] = (double)total;
     d->si = (d->si + 1) % CTL_SAMPLES;
@@ -344,9 +366,9 @@ static void *control_main(void *arg)
             struct cdep *d = &C.deps[i];
             if (round % 10 == 9)
                 check_health(d);
-            if (d->cfg.autoscaling && i == 0)
-                autoscale(d, now);
-            else if (!d->cfg.autoscaling)
+            if (d->cfg.autoscaling)
+                autoscale(d, i == 0, now);
+            else
                 while ((int)live_count(d) < d->cfg.num_replicas && rep_start(d) == RAY_OK)
                     ;
             reap_drained(d, i == 0, now);
@@ -418,11 +440,13 @@ static int ray_serve_controller_ready(void *self, ray_task *t, const ray_value *
     }
 }
 
-/* replicas(deployment) -> [handler, [actors...]] */
+/* replicas(deployment[, ongoing, handle key]) -> [handler, [actors...]];
+ * with the load report of the handle asking */
 static int ray_serve_controller_replicas(void *self, ray_task *t, const ray_value *a, size_t n)
 {
     (void)self;
-    if (n != 1 || a[0].type != RAY_STR)
+    if ((n != 1 && n != 3) || a[0].type != RAY_STR ||
+        (n == 3 && (a[1].type != RAY_INT || a[2].type != RAY_STR)))
         return ray_fail(t, "replicas: wants a deployment name");
     ray_value set[SERVE_MAX_REPLICAS], out[2];
     char handler[SERVE_NAME_MAX];
@@ -435,6 +459,18 @@ static int ray_serve_controller_replicas(void *self, ray_task *t, const ray_valu
             continue;
         found = true;
         snprintf(handler, sizeof handler, "%s", d->cfg.handler);
+        if (n == 3 && a[2].as.buf.len < sizeof d->reports[0].key) {
+            size_t k = 0;
+            while (k < d->nreports && strcmp(d->reports[k].key, a[2].as.buf.ptr) != 0)
+                k++;
+            if (k == d->nreports && d->nreports < SERVE_MAX_REPLICAS)
+                d->nreports++;
+            if (k < d->nreports) {
+                memcpy(d->reports[k].key, a[2].as.buf.ptr, a[2].as.buf.len + 1);
+                d->reports[k].ongoing = a[1].as.i;
+                d->reports[k].at = serve_now_();
+            }
+        }
         for (size_t k = 0; k < d->n; k++)
             if (!d->reps[k].draining)
                 set[ns++] = RAY_A(d->reps[k].a);
@@ -464,9 +500,11 @@ static int ray_serve_controller_status(void *self, ray_task *t, const ray_value 
         int64_t ongoing = 0;
         for (size_t k = 0; k < d->n; k++)
             ongoing += d->reps[k].ongoing;
-        u += (size_t)snprintf(buf + u, sizeof buf - u,
-                              "  deployment %s%s: HEALTHY, %zu replicas", d->cfg.name,
-                              i == 0 ? " (ingress)" : "", live);
+        int want = d->cfg.autoscaling ? (d->target > 0 ? d->target : d->cfg.as.min_replicas)
+                                      : d->cfg.num_replicas;
+        u += (size_t)snprintf(buf + u, sizeof buf - u, "  deployment %s%s: %s, %zu replicas",
+                              d->cfg.name, i == 0 ? " (ingress)" : "",
+                              (int)live == want ? "HEALTHY" : "UPDATING", live);
         if (d->n > live)
             u += (size_t)snprintf(buf + u, sizeof buf - u, " (+%zu draining)", d->n - live);
         if (d->cfg.autoscaling)
@@ -527,7 +565,34 @@ static int ray_serve_controller_shutdown(void *self, ray_task *t, const ray_valu
     return ray_return(t, RAY_I(killed));
 }
 
+/* add_proxies([names]): push routes to these proxies too (a proxy started
+ * after this application). Returns INT: how many proxies it now has. */
+static int ray_serve_controller_add_proxies(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    if (n != 1 || a[0].type != RAY_LIST)
+        return ray_fail(t, "add_proxies: wants a list of names");
+    pthread_mutex_lock(&C.mu);
+    for (size_t i = 0; i < ray_list_len(&a[0]); i++) {
+        const ray_value *e = ray_list_at(&a[0], i);
+        if (e->type != RAY_STR || e->as.buf.len >= sizeof C.proxies[0])
+            continue;
+        bool have = false;
+        for (size_t k = 0; k < C.nproxies; k++)
+            have = have || strcmp(C.proxies[k], e->as.buf.ptr) == 0;
+        if (!have && C.nproxies < SERVE_MAX_PROXIES) {
+            memcpy(C.proxies[C.nproxies], e->as.buf.ptr, e->as.buf.len + 1);
+            C.proxy_known[C.nproxies] = false;
+            C.nproxies++;
+        }
+    }
+    int64_t np = (int64_t)C.nproxies;
+    pthread_mutex_unlock(&C.mu);
+    return ray_return(t, RAY_I(np));
+}
+
 RAY_ACTOR(ray_serve_controller);
+RAY_METHOD(ray_serve_controller, add_proxies);
 RAY_METHOD(ray_serve_controller, ready);
 RAY_METHOD(ray_serve_controller, replicas);
 RAY_METHOD(ray_serve_controller, status);

@@ -46,6 +46,8 @@ const char serve_proxy_class_[] = "ray_serve_proxy";
 #define PROXY_CALLERS 96            /* caller threads */
 #define PROXY_INLINE_BODY (64u << 10) /* larger bodies go through ray_put */
 #define PROXY_MAX_BODY (64u << 20)
+#define PROXY_FREE_BATCH 64           /* ray_free this many results at once */
+#define PROXY_FREE_MAX 4096
 
 struct replica {
     ray_actor a;
@@ -79,6 +81,8 @@ struct preq {
     struct evbuffer *headers, *body;
     double timeout_s;
     int attempts;
+    ray_ref ret, body_ref; /* freed (batched) once the answer is written */
+    bool have_ret, have_body_ref;
     /* result, from the caller thread */
     int rc;
     char err[512];
@@ -105,7 +109,11 @@ static struct {
     int port;
     char status_line[256];
     unsigned seed;
-} P = { .mu = PTHREAD_MUTEX_INITIALIZER, .wmu = PTHREAD_MUTEX_INITIALIZER,
+    /* refs of answered requests, freed in batches by a caller thread */
+    pthread_mutex_t fmu;
+    ray_ref frees[PROXY_FREE_MAX];
+    size_t nfrees;
+} P = { .fmu = PTHREAD_MUTEX_INITIALIZER,  .mu = PTHREAD_MUTEX_INITIALIZER, .wmu = PTHREAD_MUTEX_INITIALIZER,
         .wcv = PTHREAD_COND_INITIALIZER };
 
 /* ---- the caller threads ---------------------------------------------------------- */
@@ -123,11 +131,39 @@ static void work_push(struct preq *r)
     pthread_mutex_unlock(&P.wmu);
 }
 
+/* Queue REF for a batched ray_free (any thread). */
+static void free_later(const ray_ref *ref)
+{
+    pthread_mutex_lock(&P.fmu);
+    if (P.nfrees < PROXY_FREE_MAX)
+        P.frees[P.nfrees++] = *ref;
+    pthread_mutex_unlock(&P.fmu);
+}
+
+/* ray_free the queued refs if there are enough of them, or if IDLE. */
+static void free_flush(bool idle)
+{
+    ray_ref batch[PROXY_FREE_MAX]; /* 80 KiB of a caller thread's stack */
+    pthread_mutex_lock(&P.fmu);
+    size_t n = P.nfrees >= PROXY_FREE_BATCH || idle ? P.nfrees : 0;
+    memcpy(batch, P.frees, n * sizeof batch[0]);
+    P.nfrees -= n;
+    pthread_mutex_unlock(&P.fmu);
+    if (n)
+        ray_free(batch, n);
+}
+
 static void *caller_main(void *arg)
 {
     (void)arg;
     for (;;) {
+        free_flush(false);
         pthread_mutex_lock(&P.wmu);
+        if (P.whead == NULL) {
+            pthread_mutex_unlock(&P.wmu);
+            free_flush(true);
+            pthread_mutex_lock(&P.wmu);
+        }
         while (P.whead == NULL)
             pthread_cond_wait(&P.wcv, &P.wmu);
         struct preq *r = P.whead;
@@ -140,30 +176,27 @@ static void *caller_main(void *arg)
         const void *hp = evbuffer_pullup(r->headers, -1), *bp = evbuffer_pullup(r->body, -1);
         ray_value args[SERVE_REQ_NARGS];
         serve_req_args_(args, r->method, r->path, r->query, hp, hl, bp, bl);
-        ray_ref body_ref, ret;
-        bool put = false;
         r->rc = RAY_OK;
-        if (bl > PROXY_INLINE_BODY) {
-            r->rc = ray_put(args[4], &body_ref);
-            if (r->rc == RAY_OK) {
-                put = true;
-                args[4] = RAY_R(body_ref);
-            }
+        if (bl > PROXY_INLINE_BODY && !r->have_body_ref) { /* (a retry reuses it) */
+            r->rc = ray_put(args[4], &r->body_ref);
+            r->have_body_ref = r->rc == RAY_OK;
+        }
+        if (r->have_body_ref)
+            args[4] = RAY_R(r->body_ref);
+        if (r->have_ret) { /* a retry: the failed attempt's result goes */
+            free_later(&r->ret);
+            r->have_ret = false;
         }
         if (r->rc == RAY_OK)
-            r->rc = ray_actor_call(r->rep->a, r->handler, args, SERVE_REQ_NARGS, NULL, &ret);
+            r->rc = ray_actor_call(r->rep->a, r->handler, args, SERVE_REQ_NARGS, NULL, &r->ret);
         if (r->rc == RAY_OK) {
+            r->have_ret = true;
             int64_t to = r->timeout_s > 0 ? (int64_t)(r->timeout_s * 1000) : -1;
-            r->rc = ray_get(ret, to, &r->v);
+            r->rc = ray_get(r->ret, to, &r->v);
             r->have_v = r->rc == RAY_OK;
-            if (r->rc != RAY_OK) /* before ray_free, which clears it */
-                snprintf(r->err, sizeof r->err, "%s", ray_last_error());
-            ray_free(&ret, 1);
-        } else {
-            snprintf(r->err, sizeof r->err, "%s", ray_last_error());
         }
-        if (put)
-            ray_free(&body_ref, 1);
+        if (r->rc != RAY_OK)
+            snprintf(r->err, sizeof r->err, "%s", ray_last_error());
 
         pthread_mutex_lock(&P.mu);
         r->next = NULL;
@@ -266,6 +299,11 @@ static void preq_free(struct preq *r)
         return;
     if (r->have_v)
         ray_value_release(&r->v);
+    /* the answer is written (or dropped): its objects can go now */
+    if (r->have_ret)
+        free_later(&r->ret);
+    if (r->have_body_ref)
+        free_later(&r->body_ref);
     evbuffer_free(r->headers);
     evbuffer_free(r->body);
     free(r);
@@ -660,6 +698,26 @@ static int ray_serve_proxy_status(void *self, ray_task *t, const ray_value *a, s
     return ray_return(t, RAY_S(buf));
 }
 
+/* apps() -> [names of the applications it routes] */
+static int ray_serve_proxy_apps(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    (void)a;
+    (void)n;
+    char names[SERVE_MAX_APPS][SERVE_NAME_MAX];
+    ray_value out[SERVE_MAX_APPS];
+    size_t k = 0;
+    pthread_mutex_lock(&P.mu);
+    for (size_t i = 0; i < SERVE_MAX_APPS; i++)
+        if (P.apps[i].used) {
+            memcpy(names[k], P.apps[i].name, SERVE_NAME_MAX);
+            out[k] = RAY_S(names[k]);
+            k++;
+        }
+    pthread_mutex_unlock(&P.mu);
+    return ray_return(t, RAY_LIST_V(out, k)); /* copied */
+}
+
 /* ping() -> INT 1: the proxy is up */
 static int ray_serve_proxy_ping(void *self, ray_task *t, const ray_value *a, size_t n)
 {
@@ -674,3 +732,4 @@ RAY_METHOD(ray_serve_proxy, update);
 RAY_METHOD(ray_serve_proxy, remove);
 RAY_METHOD(ray_serve_proxy, status);
 RAY_METHOD(ray_serve_proxy, ping);
+RAY_METHOD(ray_serve_proxy, apps);

@@ -32,13 +32,6 @@ applications:
       - name: adder
         actor_class: adder
         init_args: [100]
-  - name: compute
-    route_prefix: /compute
-    deployments:
-      - name: compute
-        num_replicas: 2
-        max_ongoing_requests: 4
-        ray_actor_options: {resources: {side: 1}}
   - name: root
     route_prefix: /
     deployments:
@@ -49,6 +42,25 @@ applications:
       - name: slow
         max_ongoing_requests: 1
         max_queued_requests: 2
+  - name: fragile
+    route_prefix: /fragile
+    deployments:
+      - name: slow
+        ray_actor_options: {max_restarts: 0}
+  - name: chain
+    route_prefix: /chain
+    deployments:
+      - name: front
+        num_replicas: 2
+      - name: back
+        actor_class: slow
+        autoscaling_config:
+          min_replicas: 1
+          max_replicas: 2
+          target_ongoing_requests: 0.5
+          upscale_delay_s: 0.5
+          downscale_delay_s: 2
+          look_back_period_s: 1
   - name: auto
     route_prefix: /auto
     deployments:
@@ -63,7 +75,22 @@ applications:
           look_back_period_s: 1
 YAML
 serve deploy "$JOB" "$T/serve.yaml" >"$T/deploy" 2>&1
-check_out "ray serve deploy deploys the five applications" "$T/deploy" '^deployed application auto at /auto'
+check_out "ray serve deploy deploys the six applications" "$T/deploy" '^deployed application auto at /auto'
+# a second deploy (another job): its replicas on the other node, which has
+# none of the first job's actors; the proxy (the first job's) calls them
+cat >"$T/compute.yaml" <<YAML
+http_options: {port: $HP}
+applications:
+  - name: compute
+    route_prefix: /compute
+    deployments:
+      - name: compute
+        num_replicas: 2
+        max_ongoing_requests: 4
+        ray_actor_options: {resources: {side: 1}}
+YAML
+serve deploy "$JOB" "$T/compute.yaml" >"$T/deploy2" 2>&1
+check_out "a second ray serve deploy adds an application" "$T/deploy2" '^deployed application compute at /compute'
 
 curl -s -m 10 -d hello "$U/echo/x?y=1" >"$T/c1"
 check_out "echo: POST body comes back" "$T/c1" '^hello$'
@@ -99,12 +126,39 @@ check "composition: the inner failure reaches the client ($code)" test "$code" =
 check_out "composition: with the inner handler's message" "$T/comp2" "adder wants a number, got 'x'"
 
 # 503: one replica, one ongoing, two queued; eight at once
-for i in 1 2 3 4 5 6 7 8; do curl -s -m 20 -o /dev/null -w '%{http_code}\n' "$U/slow?ms=1500" >>"$T/q" & done
+for i in 1 2 3 4 5 6 7 8; do curl -s -m 30 -o /dev/null -w '%{http_code}\n' "$U/slow?ms=2500" >>"$T/q" & done
 wait
 n503=$(grep -c '^503$' "$T/q"); n200=$(grep -c '^200$' "$T/q")
 check "queue limit: 3 answered, 5 refused with 503 ($n200 ok, $n503 503)" test "$n200" = 3 -a "$n503" = 5
 code=$(curl -s -m 20 -o "$T/to" -w '%{http_code}' "$U/slow?ms=6000")
 check "a request past request_timeout_s gets 504 ($code)" test "$code" = 504
+
+# a replica dying under a request: a POST fails cleanly (503), a GET is retried once
+spid=$(curl -s -m 10 "$U/slow?ms=0" | awk '{print $4}')
+curl -s -m 30 -o "$T/dpost" -w '%{http_code}' -d x "$U/slow?ms=3000" >"$T/dpost.code" &
+cp1=$!
+sleep 1
+kill -9 "$spid" 2>/dev/null
+wait $cp1
+check "a POST whose replica died gets 503 ($(cat "$T/dpost.code"))" test "$(cat "$T/dpost.code")" = 503
+check_out "... saying the replica died" "$T/dpost" 'the replica died'
+spid=$(wait_for 20 bash -c "curl -sf -m 5 '$U/slow?ms=0' | grep -q pid" && curl -s -m 10 "$U/slow?ms=0" | awk '{print $4}')
+curl -s -m 30 -o "$T/dget" -w '%{http_code}' "$U/slow?ms=2000" >"$T/dget.code" &
+cp1=$!
+sleep 1
+kill -9 "$spid" 2>/dev/null
+wait $cp1
+check "a GET whose replica died is retried on the restarted one: 200 ($(cat "$T/dget.code"))" test "$(cat "$T/dget.code")" = 200
+# a replica without restarts that dies is replaced by its controller
+fpid=$(curl -s -m 10 "$U/fragile?ms=0" | awk '{print $4}')
+kill -9 "$fpid" 2>/dev/null
+new_pid() { local p; p=$(curl -s -m 5 "$U/fragile?ms=0" | awk '$1 == "slept" {print $4}'); [ -n "$p" ] && [ "$p" != "$fpid" ]; }
+check "a replica with max_restarts 0 that died is replaced (was $fpid)" wait_for 20 new_pid
+# a client that goes away mid-request leaves the proxy serving
+curl -s -m 1 "$U/slow?ms=2500" >/dev/null 2>&1
+sleep 2
+curl -s -m 10 "$U/echo/after" >"$T/gone"
+check_out "a client gone mid-request: the proxy goes on" "$T/gone" '^GET /echo/after'
 
 # a replica killed under load
 pid=$(curl -s -m 10 "$U/compute/pid")
@@ -139,6 +193,18 @@ wait $tp
 ntr=$(wc -l <"$T/trickle"); nok=$(grep -c '^200$' "$T/trickle")
 check "scale-down lost no request ($nok of $ntr answered 200)" test "$ntr" -gt 5 -a "$nok" = "$ntr"
 
+# a deployment reached only through handles scales on the handles' reports
+wrk -t2 -c4 -d6s "$U/chain?ms=40" >"$T/wrk_chain" 2>&1 &
+wp=$!
+check "composition under load: the inner deployment scales up to 2 (handles' load)" \
+    wait_for 15 bash -c "timeout 10 '$RAY' serve status --temp-dir '$H' | grep -q 'deployment back: HEALTHY, 2 replicas'"
+wait $wp
+bad=$(awk '/Non-2xx/ {print $NF}' "$T/wrk_chain"); bad=${bad:-0}
+n=$(awk '/requests in/ {print $1}' "$T/wrk_chain")
+check "composition under load: no request failed ($bad of ${n:-0})" test "$bad" = 0 -a "${n:-0}" -gt 20
+check "... and it scales down after" \
+    wait_for 20 bash -c "timeout 10 '$RAY' serve status --temp-dir '$H' | grep -q 'deployment back: HEALTHY, 1 replicas'"
+
 serve status >"$T/status" 2>&1
 check_out "ray serve status: the proxy and its routes" "$T/status" '^  route /compute -> compute: 2 replicas'
 check_out "ray serve status: deployments and replicas" "$T/status" '^  deployment adder: HEALTHY, 1 replicas'
@@ -159,6 +225,15 @@ serve delete compute >"$T/del2" 2>&1; rc=$?
 check "deleting it again is an error ($rc)" test "$rc" -ne 0
 check_out "... saying there is no such application" "$T/del2" 'no application named compute'
 
+# the shipped example replaces the echo application (a redeploy of a name)
+sed "s/port: 8000/port: $HP/" "$ROOT/examples/serve_echo.yaml" >"$T/example.yaml"
+serve deploy "$ROOT/examples/build/serve_echo.so" "$T/example.yaml" >"$T/ex" 2>&1
+check_out "examples/serve_echo deploys over the echo application" "$T/ex" '^deployed application echo at /echo \(2 deployments\)'
+curl -s -m 10 -d hi "$U/echo/x?y=1" >"$T/ex1"
+check_out "the example echoes" "$T/ex1" '^POST /echo/x\?y=1$'
+curl -s -m 10 "$U/echo/add?5" >"$T/ex2"
+check_out "the example's composition answers 105" "$T/ex2" '^105$'
+
 # proxy_location EveryNode: a proxy on the other node too, on its own address
 printf 'proxy_location: EveryNode\nhttp_options: {port: %s}\napplications:\n  - name: every\n    route_prefix: /every\n    deployments: [{name: noop, actor_class: noop}]\n' "$HP" >"$T/every.yaml"
 serve deploy "$JOB" "$T/every.yaml" >"$T/every" 2>&1
@@ -167,6 +242,9 @@ curl -s -m 10 "http://127.0.0.2:$HP/every" >"$T/every2"
 check_out "EveryNode: the second node's proxy answers on 127.0.0.2" "$T/every2" '^ok$'
 curl -s -m 10 "$U/every" >"$T/every1"
 check_out "EveryNode: and the head's" "$T/every1" '^ok$'
+# (the older controllers push to it on their next round, within 200 ms)
+check "EveryNode: the new proxy also routes the applications deployed before it" \
+    wait_for 10 bash -c "curl -s -m 5 'http://127.0.0.2:$HP/echo/add?1' | grep -q '^101\$'"
 
 # bad YAML: one line naming the file, the line and the key
 printf 'applications:\n  - name: x\n    deployments:\n      - name: d\n        num_replicas: many\n' >"$T/bad1.yaml"

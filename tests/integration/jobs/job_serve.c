@@ -3,6 +3,8 @@
  *   echo     answers "METHOD PATH?QUERY\n" + the body; /echo/add?N asks
  *            deployment "adder" through a handle (composition)
  *   adder    base (init arg) + N
+ *   front    passes the request to deployment "back" of application "chain"
+ *            through a handle (composition under load, handle-driven autoscaling)
  *   compute  /compute?n=N: the sum of squares 1..N; /compute/pid: its pid;
  *            /compute/fail: ray_fail with a message (500)
  *   slow     sleeps ?ms=N milliseconds, then answers its pid
@@ -38,6 +40,7 @@ CLASS(adder);
 CLASS(compute);
 CLASS(slow);
 CLASS(noop);
+CLASS(front);
 
 static ray_serve_handle *adder_h;
 
@@ -139,6 +142,27 @@ static int noop_call(void *self, ray_task *t, const ray_value *args, size_t narg
     return ray_serve_respond(t, 200, "text/plain", "ok\n", 3);
 }
 RAY_METHOD(noop, call);
+
+/* front: passes the request on to deployment "back" of application
+ * "chain" through a handle (composition under load) */
+static ray_serve_handle *back_h;
+
+static int front_call(void *self, ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)self;
+    ray_serve_request rq;
+    if (ray_serve_request_get(args, nargs, &rq) != RAY_OK)
+        return ray_fail(t, "%s", ray_last_error());
+    if (back_h == NULL && ray_serve_handle_get("chain", "back", &back_h) != RAY_OK)
+        return ray_fail(t, "no back: %s", ray_last_error());
+    ray_serve_response resp;
+    if (ray_serve_handle_request(back_h, &rq, 10000, &resp) != RAY_OK)
+        return ray_fail(t, "back: %s", ray_last_error());
+    int rc = ray_serve_respond(t, resp.status, resp.content_type, resp.body, resp.body_len);
+    ray_serve_response_release(&resp);
+    return rc;
+}
+RAY_METHOD(front, call);
 
 /* ray submit job_serve.so PORT: ray_serve_run from C, then a handle call. */
 int ray_main(int argc, char **argv)
