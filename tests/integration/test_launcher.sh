@@ -301,7 +301,7 @@ ASLOG=$T/hosts/h0/.ray/autoscaler.log
 check "a task needing bee=1 (no node has it) runs once the autoscaler starts a worker (rc=$rc)" \
     bash -c "[ $rc -eq 0 ] && grep -q 'ran on' '$T/auto.sub'"
 log "scale_up_s (the demand to its task done on the new node): $(echo "$t1 - $t0" | bc)"
-check_out "... the autoscaler says why it launched" "$ASLOG" "demand\(s\), 0 worker\(s\) up: launching worker ${IPS[1]}"
+check_out "... the autoscaler says why it launched" "$ASLOG" "infeasible demand \{[^}]*bee=1[^}]*\} x1, 0 worker\(s\) up: launching worker ${IPS[1]}"
 [ $rc -eq 0 ] || tail -5 "$ASLOG" | sed 's/^/      | /'
 active_auto() { "$RAY" exec "$T/auto.yaml" 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_'; }
 wait_for 40 bash -c "[ \$(\"$RAY\" exec '$T/auto.yaml' 'ray status' 2>/dev/null | sed -n '/^Active:/,/^Dead:/p' | grep -c ' node_') -eq 1 ]"
