@@ -211,6 +211,10 @@ if want cluster_100_nodes_join_s; then
     say "cluster_100_nodes_*: ${BENCH_NODES:-100} nodes on this machine (bench/cluster_scale.sh)"
     timeout 600 bash "$ROOT/bench/cluster_scale.sh" "$RAY" "$T" | collect
 fi
+if want cluster_up_s || want scale_up_s; then
+    say "cluster_up_s, scale_up_s: ray up and the autoscaler over SSH to namespace hosts (bench/launcher.sh)"
+    timeout 400 bash "$ROOT/bench/launcher.sh" "$RAY" "$T" | collect
+fi
 [ -n "${BENCH_JSON:-}" ] && cp "$RES" "$BENCH_JSON"
 
 # ---- the table ---------------------------------------------------------------------
@@ -243,7 +247,9 @@ pool_map_100k_items|hi|100000|
 cluster_100_nodes_join_s|lo|20|
 cluster_100_nodes_status_s|lo|1|
 cluster_100_nodes_head_rss_mb|lo|64|
-cluster_100_nodes_gcs_cmds_per_node_s|lo|1|'
+cluster_100_nodes_gcs_cmds_per_node_s|lo|1|
+cluster_up_s|lo|10|
+scale_up_s|lo|5|'
 echo
 awk -v targets="$TARGETS" '
 function field(line, key,    s) {

@@ -4,7 +4,7 @@
  * --autoscaling-config, with ~/ray_bootstrap_config.yaml and the key
  * ~/ray_bootstrap_key.pem). Providers local, gcp and azure.
  *
- * DESIGN: one loop, once a second, reading the GCS like `ray status` does:
+ * DESIGN: one loop, twice a second, reading the GCS like `ray status` does:
  * the node table and each node's demands (<p>demands:<node>, pending and
  * infeasible shapes). Workers are slots: provider local has one per worker
  * address (its node type from available_node_types), the clouds one per
@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define AS_PERIOD_MS  500    /* one look at the GCS */
 #define AS_GONE_MS    5000
 #define AS_SETTLE_MS  3000   /* after a worker came up, let the demands catch up */
 #define AS_FAIL_KEEP  300000 /* a failure shows in ray status this long */
@@ -592,7 +593,7 @@ int launcher_autoscaler(const char *config)
     struct gcs_sync *gs = NULL;
     long long last_ok = net_now_ms(), settle_until = 0;
     size_t *planned = xcalloc(c->ntypes + 1, sizeof *planned);
-    for (;; usleep(1000000)) {
+    for (;; usleep(AS_PERIOD_MS * 1000)) {
         as_reap(&a, &settle_until);
         if (gs == NULL)
             gs = gcs_sync_connect(c->head_ip, port, a.token, cluster, 2000, err, sizeof err);

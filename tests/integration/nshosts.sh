@@ -13,7 +13,7 @@
 
 SSHD=/usr/sbin/sshd
 NS_TAG=$$
-NET=10.213.$((RANDOM % 200 + 20))
+NET=10.214.$((RANDOM % 200 + 20)) # test_launcher uses 10.213.x: the two may run at once
 NS_BR=rlbr$NS_TAG
 NSS=()
 IPS=()
