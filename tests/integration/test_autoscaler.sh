@@ -7,9 +7,10 @@
 # met by the next host, scale-down after idle_timeout_minutes (a fraction)
 # but never below a type's min_workers, a demand no type can meet shown
 # with the autoscaler's reason, and the same scale-up / scale-down on
-# provider gcp, where machines are made and deleted by the autoscaler on the
-# head through a stand-in for `gcloud` (the only stand-in: no cloud is
-# reachable here; SSH, rayd and Ray are real). Skipped (exit 77) where
+# providers gcp (an infeasible demand) and azure (a pending one: tasks
+# behind a busy CPU), where machines are made and deleted by the autoscaler
+# on the head through stand-ins for `gcloud` and `az` (the only stand-ins:
+# no cloud is reachable here; SSH, rayd and Ray are real). Skipped (exit 77) where
 # namespaces or sshd cannot be had.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nshosts.sh"
@@ -166,6 +167,54 @@ check "... only the head machine is left" bash -c "[ \"\$(awk '{print \$1}' '$T/
 timeout 60 "$RAY" down -y "$T/gauto.yaml" >"$T/gdown.out" 2>&1
 rc=$?
 check "gcp: ray down deletes the head machine (rc=$rc)" bash -c "[ $rc -eq 0 ] && [ ! -s '$T/cloud.machines' ]"
+wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+check "gcp: nothing of Ray left on any host" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
+
+# --- provider azure: a pending demand (tasks behind a busy CPU) adds a machine ---
+printf '%s\n' "${IPS[0]}" "${IPS[1]}" >"$T/cloud.free"
+: >"$T/cloud.machines"
+cat >"$T/aauto.yaml" <<EOF2
+cluster_name: aauto
+provider:
+    type: azure
+    location: westus2
+    resource_group: ray-test-rg
+auth:
+    ssh_user: root
+    ssh_private_key: $T/id_test
+max_workers: 1
+idle_timeout_minutes: 0.1
+available_node_types:
+    head:
+        resources: {CPU: 1}
+    cpu:
+        resources: {CPU: 1}
+        node_config:
+            azure_arm_parameters: {vmSize: Standard_D2s_v3}
+head_node_type: head
+head_setup_commands:
+    - ln -sfn $CB/az ~/.rayd/bin/az
+$starts
+EOF2
+timeout 90 "$RAY" up -y "$T/aauto.yaml" >"$T/aup.out" 2>&1
+rc=$?
+check "azure: ray up makes the head machine alone (rc=$rc)" bash -c "[ $rc -eq 0 ] && [ \$(grep -c '^az vm create' '$T/az.log') -eq 1 ]"
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/aup.out"
+# 4 tasks of 3 s on one CPU: 3 of them wait behind the busy CPU (a pending demand)
+timeout 90 "$RAY" submit "$T/aauto.yaml" "$JOB" -- spread 4 3000 >"$T/aspread.out" 2>&1
+rc=$?
+check "azure: the job's tasks all finish (rc=$rc)" bash -c "[ $rc -eq 0 ] && grep -q '4 tasks of 3000 ms' '$T/aspread.out'"
+[ $rc -eq 0 ] || { sed 's/^/      | /' "$T/aspread.out"; tail -8 "$T/hosts/h0/.ray/autoscaler.log" | sed 's/^/      | /'; }
+check_out "... the autoscaler launched a cpu worker for the pending demand" "$T/hosts/h0/.ray/autoscaler.log" \
+    "pending demand \{CPU=1\} x[0-9]+, 0 worker\(s\) up: creating worker machine ray-aauto-worker-1 \(type cpu\) with az"
+check "... with az, with the type's vmSize" grep -q "^az vm create --resource-group=ray-test-rg --name=ray-aauto-worker-1 .*--size=Standard_D2s_v3" "$T/az.log"
+check_out "... and some of the tasks ran on it" "$T/aspread.out" "4 tasks of 3000 ms on 2 nodes"
+agone() { grep -q "^az vm delete --resource-group=ray-test-rg --name=ray-aauto-worker-1" "$T/az.log" && [ "$(wc -l <"$T/cloud.machines")" -eq 1 ]; }
+wait_for 40 agone
+check "azure: idle, the worker machine is deleted by the autoscaler" agone
+timeout 60 "$RAY" down -y "$T/aauto.yaml" >"$T/adown.out" 2>&1
+rc=$?
+check "azure: ray down deletes the head machine (rc=$rc)" bash -c "[ $rc -eq 0 ] && [ ! -s '$T/cloud.machines' ]"
 wait_for 10 bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 check "nothing of Ray left on any host at the end" bash -c "! { $(declare -f ns_ray_procs); NSS=(${NSS[*]}); ns_ray_procs; }"
 finish
