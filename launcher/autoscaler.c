@@ -578,7 +578,10 @@ int launcher_autoscaler(const char *config)
         free(all.v);
     }
     /* the floor: without min_workers, provider local keeps every worker ray up started */
-    size_t floor_total = c->types_given ? 0 : launch_worker_count(c, -1, -1);
+    bool any_worker_type = false;
+    for (size_t i = 0; i < c->ntypes; i++)
+        any_worker_type |= launch_node_type_is_worker(c, &c->types[i]);
+    size_t floor_total = c->types_given && any_worker_type ? 0 : launch_worker_count(c, -1, -1);
     if (a.cloud && !c->types_given)
         floor_total = c->min_workers > 0 ? (size_t)c->min_workers : 0;
     long long idle_ms = (long long)llround(c->idle_timeout_minutes * 60000.0);

@@ -364,7 +364,11 @@ size_t launch_worker_plan(const struct launch_config *c, int min, int max, const
     size_t n = 0, cap = 0;
     *ips = NULL;
     *types = NULL;
-    if (!c->types_given) {
+    bool any_worker_type = false;
+    for (size_t t = 0; t < c->ntypes; t++)
+        any_worker_type |= launch_node_type_is_worker(c, &c->types[t]);
+    if (!c->types_given || (local && !any_worker_type)) {
+        /* no node types, or (local) only a head type: worker_ips as they are */
         n = launch_worker_count(c, min, max);
         *ips = xcalloc(n ? n : 1, sizeof **ips);
         *types = xcalloc(n ? n : 1, sizeof **types);

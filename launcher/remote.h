@@ -102,9 +102,10 @@ const struct launch_node_type *launch_ip_type(const struct launch_config *c, con
 void launch_local_ips(const struct launch_config *c, struct launch_strv *out);
 /* The workers `ray up` starts, in order: *IPS (local: the address; clouds:
  * NULL, a machine to make) and *TYPES (their type), both arrays the
- * caller's to free. Without available_node_types as launch_worker_count;
- * with them, each worker type's min_workers, at most MAX (-1: the
- * config's max_workers) in all. Returns how many. */
+ * caller's to free. Without available_node_types (or, for local, with
+ * only a head type) as launch_worker_count; with them, each worker type's
+ * min_workers, at most MAX (-1: the config's max_workers) in all. Returns
+ * how many. */
 size_t launch_worker_plan(const struct launch_config *c, int min, int max, const char ***ips,
                           const struct launch_node_type ***types);
 /* The `ray start` flags that give a node of type T its resources

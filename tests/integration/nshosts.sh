@@ -7,13 +7,15 @@
 # separate machines would. The launcher reaches them over real SSH.
 #
 #   nshosts_setup N [EXTRA_SETENV]   make them: NSS[], IPS[], NET; exit 77 if impossible
+#                                    ($NSHOSTS_SETENV_I: more SetEnv words for host I only)
 #   nshosts_cleanup                  stop their nodes and sshd, remove them
 #   ns_ray_procs                     true while rayd/redis/autoscaler run in any of them
 #   cloud_standins DIR               stand-ins for gcloud and az in DIR (see below)
 
 SSHD=/usr/sbin/sshd
 NS_TAG=$$
-NET=10.214.$((RANDOM % 200 + 20)) # test_launcher uses 10.213.x: the two may run at once
+# NSHOSTS_NET: the first two octets (tests that may run at once use their own)
+NET=${NSHOSTS_NET:-10.214}.$((RANDOM % 200 + 20))
 NS_BR=rlbr$NS_TAG
 NSS=()
 IPS=()
@@ -81,7 +83,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PrintMotd no
-SetEnv HOME=$H $extra
+SetEnv HOME=$H $extra $(v=NSHOSTS_SETENV_$i; echo "${!v:-}")
 Subsystem sftp internal-sftp
 EOF2
         ip netns exec "${NSS[$i]}" "$SSHD" -D -e -f "$T/sshd_config$i" 2>"$T/sshd$i.log" &

@@ -393,6 +393,16 @@ START_TEST(test_node_types)
     launch_strv_free(&out);
     launch_config_free(&c);
 
+    /* local with only a head type (as in Ray's examples): worker_ips as they are */
+    ck_assert_int_eq(parse(&c, "cluster_name: h\n" LOCAL "  worker_ips: [w1, w2]\n"
+                               "available_node_types: {head: {resources: {}}}\nhead_node_type: head\n"), 0);
+    ck_assert_uint_eq(launch_worker_plan(&c, -1, -1, &ips, &types), 2);
+    ck_assert_str_eq(ips[1], "w2");
+    ck_assert_ptr_null(types[1]);
+    free(ips);
+    free(types);
+    launch_config_free(&c);
+
     /* clouds: the plan has no addresses, one entry per min_workers */
     ck_assert_int_eq(parse(&c, "cluster_name: g\nprovider: {type: gcp}\nmax_workers: 2\n"
                                "available_node_types: {h: {}, w: {min_workers: 3}}\nhead_node_type: h\n"),
