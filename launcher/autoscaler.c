@@ -22,9 +22,10 @@
  * free, whose queue is empty and which has no demand, for
  * idle_timeout_minutes, is stopped (`ray stop` over SSH; a cloud machine is
  * then deleted), never below min_workers, never the head. Idle means no
- * task and no resource held (an actor holds its resources); objects it
- * holds are not looked at. The loop exits once the GCS has been
- * unreachable for 5 s (the head stopped).
+ * task, no resource held, no actor alive there and no object of which it
+ * holds the only copy (as_held_by; read only when a worker is a
+ * candidate). The loop exits once the GCS has been unreachable for 5 s
+ * (the head stopped).
  *
  * Every decision is one line on stdout (the log, ~/.ray/autoscaler.log),
  * and each loop writes what it is doing to <p>autoscaler (10 s expiry;
@@ -74,6 +75,7 @@ struct as_slot {
     long long launched_ms;
     bool alive;
     bool gone;            /* cloud: deleted, the slot is free for reuse */
+    bool kept_noted;      /* "idle but holds ...: kept" was logged */
     char reason[256];     /* why it is being launched */
 };
 
@@ -433,6 +435,59 @@ static struct as_slot *as_start(struct as *a, const struct launch_node_type *t, 
     return w;
 }
 
+/* What keeps an idle-looking worker: objects only it holds, actors alive
+ * on it (a zero-CPU actor holds no resource). Read once per loop, only
+ * when some worker is a candidate. */
+struct as_held {
+    bool read;
+    struct gcs_object *objs;
+    size_t nobjs;
+    struct gcs_actor *actors;
+    size_t nactors;
+};
+
+static void as_held_read(struct gcs_sync *gs, struct as_held *h)
+{
+    h->read = true;
+    if (gcs_sync_objects(gs, &h->objs, &h->nobjs) < 0) {
+        h->objs = NULL;
+        h->nobjs = 0;
+    }
+    if (gcs_sync_actors(gs, &h->actors, &h->nactors) < 0) {
+        h->actors = NULL;
+        h->nactors = 0;
+    }
+}
+
+static void as_held_free(struct as_held *h)
+{
+    if (h->objs)
+        gcs_object_array_free(h->objs, h->nobjs);
+    if (h->actors)
+        gcs_actor_array_free(h->actors, h->nactors);
+    memset(h, 0, sizeof *h);
+}
+
+/* Why the worker at IP must stay (static text), or NULL. */
+static const char *as_held_by(const struct as_held *h, const char *ip, char **ips, char **ids,
+                              size_t n)
+{
+    const char *id = NULL;
+    for (size_t k = 0; k < n && id == NULL; k++)
+        if (strcmp(ips[k], ip) == 0)
+            id = ids[k];
+    if (id == NULL)
+        return NULL;
+    for (size_t i = 0; i < h->nactors; i++)
+        if (h->actors[i].node && strcmp(h->actors[i].node, id) == 0 && h->actors[i].state &&
+            strcmp(h->actors[i].state, "DEAD") != 0)
+            return "an actor lives there";
+    for (size_t i = 0; i < h->nobjs; i++)
+        if (h->objs[i].nodes && strcmp(h->objs[i].nodes, id) == 0)
+            return "it holds objects no other node has";
+    return NULL;
+}
+
 /* <p>autoscaler for ray status: lines "pending\tWHO\tTYPE\tSTATE\tREASON",
  * "failed\tWHO\tAGE_S\tERROR", "unmet\tSHAPE\tTEXT". */
 static void as_publish(struct as *a, struct gcs_sync *gs)
@@ -635,6 +690,14 @@ int launcher_autoscaler(const char *config)
                     w->idle_since_ms = now;
             }
         }
+        /* the alive workers' node IDs by address, for the idle check below */
+        char **nodes_ip = xcalloc(nn + 1, sizeof *nodes_ip), **nodes_id = xcalloc(nn + 1, sizeof *nodes_id);
+        size_t nn_ids = 0;
+        for (size_t k = 0; k < nn; k++)
+            if (strcmp(nodes[k].state, "ALIVE") == 0) {
+                nodes_ip[nn_ids] = xstrdup(nodes[k].address);
+                nodes_id[nn_ids++] = xstrdup(nodes[k].node_id);
+            }
         gcs_node_array_free(nodes, nn);
         size_t alive = as_count(&a, NULL, true);
         size_t launching = 0;
@@ -731,11 +794,22 @@ int launcher_autoscaler(const char *config)
         free(dem);
 
         /* scale down: idle workers, never below min_workers, never the head */
+        struct as_held held = { 0 };
         for (size_t i = 0; i < a.n; i++) {
             struct as_slot *w = &a.s[i];
             if (!w->alive || w->stopping || w->launching || w->gone || w->idle_since_ms == 0 ||
                 now - w->idle_since_ms < idle_ms)
                 continue;
+            if (!held.read)
+                as_held_read(gs, &held);
+            const char *keep = as_held_by(&held, w->ip, nodes_ip, nodes_id, nn_ids);
+            if (keep) {
+                if (!w->kept_noted)
+                    as_log(&a.lc, "worker %s is idle but %s: kept", w->ip, keep);
+                w->kept_noted = true;
+                continue;
+            }
+            w->kept_noted = false;
             size_t up_total = as_count(&a, NULL, true);
             size_t up_type = as_count(&a, w->type, true);
             int tmin = w->type && c->types_given ? w->type->min_workers : 0;
@@ -750,6 +824,13 @@ int launcher_autoscaler(const char *config)
             w->idle_since_ms = 0;
             w->alive = false;
         }
+        as_held_free(&held);
+        for (size_t k = 0; k < nn_ids; k++) {
+            free(nodes_ip[k]);
+            free(nodes_id[k]);
+        }
+        free(nodes_ip);
+        free(nodes_id);
         as_publish(&a, gs);
     }
     for (size_t i = 0; i < a.n; i++) {
