@@ -435,6 +435,26 @@ static struct as_slot *as_start(struct as *a, const struct launch_node_type *t, 
     return w;
 }
 
+/* Whether every resource of TOTAL is free in AVAIL, object_store_memory
+ * aside (objects are looked at one by one: as_held_by). */
+static bool as_all_free(const char *avail, const char *total)
+{
+    struct res_set a = RES_SET_INIT, t = RES_SET_INIT;
+    if (res_parse(&a, avail, NULL, 0) < 0)
+        return false;
+    if (res_parse(&t, total, NULL, 0) < 0) {
+        res_free(&a);
+        return false;
+    }
+    bool free_all = true;
+    for (size_t i = 0; i < t.n && free_all; i++)
+        free_all = strcmp(t.e[i].name, RES_OBJECT_STORE_MEMORY) == 0 ||
+                   res_get(&a, t.e[i].name) >= t.e[i].amount;
+    res_free(&a);
+    res_free(&t);
+    return free_all;
+}
+
 /* What keeps an idle-looking worker: objects only it holds, actors alive
  * on it (a zero-CPU actor holds no resource). Read once per loop, only
  * when some worker is a candidate. */
@@ -683,7 +703,7 @@ int launcher_autoscaler(const char *config)
                     continue;
                 w->alive = true;
                 bool idle = nd == before && nodes[k].queue_len == 0 &&
-                            strcmp(nodes[k].resources_available, nodes[k].resources_total) == 0;
+                            as_all_free(nodes[k].resources_available, nodes[k].resources_total);
                 if (!idle)
                     w->idle_since_ms = 0;
                 else if (w->idle_since_ms == 0)

@@ -5,7 +5,8 @@
 # another, an unreachable host of that type failing, retried with back-off
 # and shown in `ray status` (Pending, Recent failures) while the demand is
 # met by the next host, scale-down after idle_timeout_minutes (a fraction)
-# but never below a type's min_workers, a demand no type can meet shown
+# but never below a type's min_workers, a worker holding the only copy of
+# an object a running job still needs kept, a demand no type can meet shown
 # with the autoscaler's reason, and the same scale-up / scale-down on
 # providers gcp (an infeasible demand) and azure (a pending one: tasks
 # behind a busy CPU), where machines are made and deleted by the autoscaler
@@ -100,6 +101,21 @@ check "the idle bee worker is stopped: 2 active nodes" test "$(sed -n '/^Active:
 check_out "... the autoscaler says so" "$ASLOG" "worker ${IPS[2]} idle for [0-9.]+ s: stopping it"
 check "... the cpu worker, idle as long, stays: its type's min_workers" bash -c \
     "sed -n '/^Active:/,/^Dead:/p' '$T/st2.out' | grep -q ' ${IPS[1]}:' && ! grep -q 'worker ${IPS[1]} idle' '$ASLOG'"
+
+# a worker whose object a running job still holds is not idle: kept until the job reads it
+timeout 90 "$RAY" submit "$T/typed.yaml" "$ROOT/build/jobs/job_autoscale.so" -- hold bee=1 25000 >"$T/hold.out" 2>&1 &
+SUB=$!
+# the worker's second coming up (the first was for the bee task above)
+wait_for 30 bash -c "[ \$(grep -c 'worker ${IPS[2]} is up' '$ASLOG') -ge 2 ]"
+sleep 10 # past the idle timeout (6 s) after its task ended; the job reads at 25 s
+status "$T/typed.yaml" >"$T/sthold.out"
+wait $SUB
+rc=$?
+check "a job reads its 4 MiB object made on a bee worker after 25 s (rc=$rc)" bash -c "[ $rc -eq 0 ] && grep -q 'held object ok after 25000 ms' '$T/hold.out'"
+[ $rc -eq 0 ] || sed 's/^/      | /' "$T/hold.out"
+check "... the bee worker holding it was still up 10 s after it came up (not stopped as idle)" \
+    bash -c "sed -n '/^Active:/,/^Dead:/p' '$T/sthold.out' | grep -q ' ${IPS[2]}:'"
+check_out "... the autoscaler says why it kept it" "$ASLOG" "worker ${IPS[2]} is idle but it holds objects no other node has: kept"
 
 # a demand no type can meet: said so in ray status, nothing launched
 timeout 40 "$RAY" submit "$T/typed.yaml" "$JOB" -- where unobtainium=1 >"$T/unob.out" 2>&1 &
