@@ -744,9 +744,10 @@ int launcher_autoscaler(const char *config)
         }
 
         /* demands: first onto the launching workers' capacity, then new workers */
-        struct res_set *cap = xcalloc(a.n + 1, sizeof *cap);
-        bool *unknown = xcalloc(a.n + 1, sizeof *unknown);
-        for (size_t i = 0; i < a.n; i++)
+        size_t ncap = a.n; /* as_start below may add slots (clouds) */
+        struct res_set *cap = xcalloc(ncap + 1, sizeof *cap);
+        bool *unknown = xcalloc(ncap + 1, sizeof *unknown);
+        for (size_t i = 0; i < ncap; i++)
             if (a.s[i].launching > 0 && !a.s[i].alive)
                 unknown[i] = !as_type_res(a.s[i].type, &cap[i]);
         memset(planned, 0, (c->ntypes + 1) * sizeof *planned);
@@ -756,7 +757,7 @@ int launcher_autoscaler(const char *config)
         for (size_t d = 0; d < nd; d++) {
             for (long u = 0; u < dem[d].count && u < 1000; u++) {
                 bool placed = false;
-                for (size_t i = 0; i < a.n && !placed; i++) {
+                for (size_t i = 0; i < ncap && !placed; i++) {
                     if (a.s[i].launching <= 0 || a.s[i].alive)
                         continue;
                     if (unknown[i]) {
@@ -805,7 +806,7 @@ int launcher_autoscaler(const char *config)
             as_start(&a, plan[p].t, why);
             res_free(&plan[p].left);
         }
-        for (size_t i = 0; i < a.n; i++)
+        for (size_t i = 0; i < ncap; i++)
             res_free(&cap[i]);
         free(cap);
         free(unknown);
