@@ -274,6 +274,10 @@ if want cluster_100_nodes_join_s; then
     say "cluster_100_nodes_*: ${BENCH_NODES:-100} nodes on this machine (bench/cluster_scale.sh)"
     timeout 600 bash "$ROOT/bench/cluster_scale.sh" "$RAY" "$T" | collect
 fi
+if want cluster_up_s || want scale_up_s; then
+    say "cluster_up_s, scale_up_s: ray up and the autoscaler over SSH to namespace hosts (bench/launcher.sh)"
+    timeout 400 bash "$ROOT/bench/launcher.sh" "$RAY" "$T" | collect
+fi
 cp "$RES" "$B/results.jsonl"
 [ -n "${BENCH_JSON:-}" ] && cp "$RES" "$BENCH_JSON"
 say "JSON lines in build/bench/results.jsonl"
@@ -325,7 +329,9 @@ serve_latency_p50_ms|lo||
 serve_latency_p99_ms|lo|10|
 serve_floor_qps|hi||
 serve_floor_latency_p99_ms|lo||
-serve_fraction_of_floor|hi|0.4|'
+serve_fraction_of_floor|hi|0.4|
+cluster_up_s|lo|10|
+scale_up_s|lo|5|'
 echo
 awk -v targets="$TARGETS" '
 function field(line, key,    s) {

@@ -1,7 +1,9 @@
 /*
  * status.c — `ray status [--address A]`: the cluster's nodes (alive and dead),
  * resources used/total per node and in total, and the demands that are
- * pending or that no node can ever meet, in a layout close to Ray's.
+ * pending or that no node can ever meet, in a layout close to Ray's; with
+ * an autoscaler (launcher/autoscaler.c), also its launching ("Pending")
+ * and recently failed nodes and why, from <p>autoscaler (docs/gcs.md).
  */
 #include "cli/cli.h"
 
@@ -100,6 +102,45 @@ static int print_demands(FILE *out, struct gcs_sync *gs, const char *node_hex)
     return shown;
 }
 
+/* The autoscaler's lines of KIND ("pending", "failed", "unmet") in
+ * <p>autoscaler, printed as Ray prints them. Returns how many. */
+static int print_autoscaler(FILE *out, struct gcs_sync *gs, const char *kind)
+{
+    struct gcs_reply *r = gcs_sync_command(gs, "GET %sautoscaler", gcs_sync_prefix(gs));
+    size_t len = 0, kl = strlen(kind);
+    const char *s = gcs_reply_type(r) == GCS_REPLY_STRING ? gcs_reply_str(r, &len) : NULL;
+    int shown = 0;
+    while (s && len > 0) {
+        const char *nl = memchr(s, '\n', len);
+        size_t ll = nl ? (size_t)(nl - s) : len;
+        char line[2048];
+        snprintf(line, sizeof line, "%.*s", (int)(ll < sizeof line ? ll : sizeof line - 1), s);
+        char *f[5] = { NULL };
+        int nf = 0;
+        for (char *p = line; p && nf < 5; nf++) {
+            f[nf] = p;
+            p = nf < 4 ? strchr(p, '\t') : NULL;
+            if (p)
+                *p++ = '\0';
+        }
+        if (ll > kl && strncmp(s, kind, kl) == 0 && s[kl] == '\t') {
+            if (strcmp(kind, "pending") == 0 && nf == 5)
+                fprintf(out, " %s: %s, %s (%s)\n", f[1], f[2], f[3], f[4]);
+            else if (strcmp(kind, "failed") == 0 && nf >= 4)
+                fprintf(out, " %s (LaunchFailed %s s ago: %s)\n", f[1], f[2], f[3]);
+            else if (strcmp(kind, "unmet") == 0 && nf >= 3)
+                fprintf(out, " {%s}: the autoscaler cannot add a node for it: %s\n", f[1], f[2]);
+            shown++;
+        }
+        if (!nl)
+            break;
+        len -= ll + 1;
+        s = nl + 1;
+    }
+    gcs_reply_free(r);
+    return shown;
+}
+
 int cli_status(int argc, char **argv)
 {
     struct cli_target tg = { 0 };
@@ -161,6 +202,12 @@ int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose)
         if (strcmp(nodes[i].state, "ALIVE") != 0)
             fprintf(out, " 1 node_%s  %s:%d  %s\n", nodes[i].node_id, nodes[i].address, nodes[i].port,
                    nodes[i].death_reason);
+    fprintf(out, "Pending:\n");
+    if (print_autoscaler(out, gs, "pending") == 0)
+        fprintf(out, " (no pending nodes)\n");
+    fprintf(out, "Recent failures:\n");
+    if (print_autoscaler(out, gs, "failed") == 0)
+        fprintf(out, " (no failures)\n");
 
     /* per alive node, and the totals over them */
     struct res_set total = RES_SET_INIT, avail = RES_SET_INIT;
@@ -208,6 +255,7 @@ int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose)
             shown += print_demands(out, gs, nodes[i].node_id);
     if (shown == 0)
         fprintf(out, " (no resource demands)\n");
+    (void)print_autoscaler(out, gs, "unmet"); /* under the demands they are about */
     cli_status_pg_pending(out, gs);
     gcs_node_array_free(nodes, n);
     gcs_sync_free(gs);

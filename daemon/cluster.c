@@ -160,15 +160,19 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
     bool joined = false;
     for (size_t i = 0; i < n; i++)
         joined |= node_merge(rt, &v[i]);
-    if (joined)
+    if (joined) {
+        tasks_node_joined(rt);
         tasks_schedule(rt); /* waiting or infeasible work may fit there */
+    }
 }
 
 static void cluster_get_cb(void *arg, const struct gcs_node *v, size_t n)
 {
     struct runtime *rt = arg;
-    if (v && n == 1 && node_merge(rt, v))
+    if (v && n == 1 && node_merge(rt, v)) {
+        tasks_node_joined(rt);
         tasks_schedule(rt);
+    }
 }
 
 /* A read of <p>hb: the load of every node; on the head, its death watch. */

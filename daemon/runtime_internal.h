@@ -431,6 +431,10 @@ void tasks_enqueue(struct runtime *rt, struct task *t);
 void tasks_dep_ready(struct runtime *rt, struct task *t);
 /* Try to run queued tasks (deferred to the next loop turn). */
 void tasks_schedule(struct runtime *rt);
+/* A node joined: tasks placed back here because no node could ever run
+ * them may ask the global scheduler once more (the new node may fit them;
+ * the autoscaler starts such nodes). Call before tasks_schedule. */
+void tasks_node_joined(struct runtime *rt);
 /* Build TASK_EXECUTE for T on W (pins its ref args) and send it. Returns 0,
  * or -1 if a dep turned out to be an error (T was failed) or vanished. */
 int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w);

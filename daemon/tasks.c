@@ -1273,6 +1273,14 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+void tasks_node_joined(struct runtime *rt)
+{
+    for (struct shape *s = rt->shapes; s; s = s->next)
+        if (!res_fits(&rt->n->total, &s->demand))
+            for (struct task *t = s->head; t; t = t->next)
+                t->placed = false;
+}
+
 void tasks_schedule(struct runtime *rt)
 {
     if (!rt->stopping)

@@ -33,6 +33,7 @@ enum lc_type {
     LC_STRV,   /* a list of scalars */
     LC_MOUNTS, /* a mapping of remote path: local path */
     LC_MAP,    /* a mapping checked against a sub-table */
+    LC_TYPES,  /* available_node_types: a mapping of type name: type */
     LC_ANY,    /* anything; ignored */
 };
 
@@ -91,8 +92,8 @@ static const struct lc_key lc_top[] = {
     { "auth", LC_MAP, NF, NF, 0, 0, 0, lc_auth, NULL },
     { "docker", LC_ANY, NF, F(has_docker), 0, 0, LC_UNSUPPORTED, NULL,
       "unsupported: rayd runs commands on the host, not in a container" },
-    { "available_node_types", LC_ANY, NF, NF, 0, 0, 0, NULL, NULL },
-    { "head_node_type", LC_STR, NF, NF, 0, 0, 0, NULL, NULL },
+    { "available_node_types", LC_TYPES, NF, F(types_given), 0, 0, 0, NULL, NULL },
+    { "head_node_type", LC_STR, F(head_node_type), NF, 0, 0, 0, NULL, NULL },
     { "file_mounts", LC_MOUNTS, NF, NF, 0, 0, 0, NULL, NULL },
     { "cluster_synced_files", LC_STRV, F(cluster_synced_files), NF, 0, 0, 0, NULL, NULL },
     { "file_mounts_sync_continuously", LC_BOOL, NF, NF, 0, 0, 0, NULL, NULL },
@@ -270,6 +271,159 @@ static int lc_scalar_of(struct lc_ctx *x, const char *path, yaml_node_t *v, cons
     return 0;
 }
 
+#define LC_FLAT_MAX   256 /* most node_config scalars kept per type */
+#define LC_FLAT_DEPTH 8   /* deepest node_config nesting read (aliases can loop) */
+
+/* node_config's scalars as "a.b.0.c=value" lines into OUT; worker_ips (a
+ * list at the top) also into IPS. Deeper or bigger than the limits above
+ * is simply not kept (node_config is the cloud's; we read a few keys). */
+static void lc_flatten(struct lc_ctx *x, yaml_node_t *n, const char *prefix, int depth,
+                       struct launch_strv *out, struct launch_strv *ips)
+{
+    char key[512];
+    if (n == NULL || depth > LC_FLAT_DEPTH || out->n >= LC_FLAT_MAX)
+        return;
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *t = lc_text(n);
+        if (t && *prefix) {
+            struct buf b = BUF_INIT;
+            buf_printf(&b, "%s=%s", prefix, t);
+            lc_strv_add(out, b.data);
+            buf_free(&b);
+        }
+        return;
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        int i = 0;
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+            yaml_node_t *e = yaml_document_get_node(x->doc, *it);
+            if (ips && e && lc_text(e))
+                lc_strv_add(ips, lc_text(e));
+            snprintf(key, sizeof key, "%s%s%d", prefix, *prefix ? "." : "", i);
+            lc_flatten(x, e, key, depth + 1, out, NULL);
+        }
+        return;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        const char *k = kn ? lc_text(kn) : NULL;
+        if (k == NULL || strlen(k) > 200)
+            continue;
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", k);
+        lc_flatten(x, yaml_document_get_node(x->doc, p->value), key, depth + 1, out,
+                   depth == 0 && strcmp(k, "worker_ips") == 0 ? ips : NULL);
+    }
+}
+
+/* resources: {CPU: 2, GPU: 1, bee: 1} into "CPU=2,GPU=1,bee=1" (NULL when {}). */
+static int lc_resources(struct lc_ctx *x, const char *path, yaml_node_t *v, char **out)
+{
+    char shown[128];
+    if (lc_is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return lc_fail(x, v, "key '%s': expected a mapping of resource: amount, found %s", path,
+                       lc_kind(v));
+    struct buf b = BUF_INIT;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
+        const char *name = kn ? lc_text(kn) : NULL, *amt = vn ? lc_text(vn) : NULL;
+        bool ok_name = name && *name && strlen(name) < 64;
+        for (const char *q = name; ok_name && *q; q++)
+            ok_name = *q != '=' && *q != ',' && *q != ' ' && (unsigned char)*q > 0x20 &&
+                      (unsigned char)*q < 0x7f && *q != '\'' && *q != '"';
+        if (!ok_name) {
+            buf_free(&b);
+            return lc_fail(x, kn ? kn : v, "key '%s': a resource name must be one word", path);
+        }
+        char *end = NULL;
+        errno = 0;
+        double d = amt ? strtod(amt, &end) : 0;
+        if (amt == NULL || end == amt || *end != '\0' || errno != 0 || !isfinite(d) || d < 0 ||
+            d > 1e15) {
+            buf_free(&b);
+            return lc_fail(x, vn ? vn : v, "key '%s.%s': expected a number >= 0, found '%s'", path,
+                           lc_show(shown, sizeof shown, name),
+                           amt ? lc_show(shown + 64, sizeof shown - 64, amt) : "nothing");
+        }
+        buf_printf(&b, "%s%s=%s", b.len ? "," : "", name, amt);
+    }
+    if (b.len)
+        *out = xstrdup(b.data);
+    buf_free(&b);
+    return 0;
+}
+
+/* available_node_types: NAME: {resources, node_config, min_workers, max_workers}. */
+static int lc_types(struct lc_ctx *x, const char *path, yaml_node_t *v)
+{
+    char shown[128], kp[400];
+    struct launch_config *c = x->c;
+    if (v->type != YAML_MAPPING_NODE)
+        return lc_fail(x, v, "key '%s': expected a mapping of node type name: its settings, found %s",
+                       path, lc_kind(v));
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *tn = yaml_document_get_node(x->doc, p->value);
+        const char *name = kn ? lc_text(kn) : NULL;
+        if (name == NULL || !*name || strlen(name) > 100 || tn == NULL)
+            return lc_fail(x, kn ? kn : v, "key '%s': a node type's name must be a word", path);
+        lc_show(shown, sizeof shown, name);
+        for (size_t i = 0; i < c->ntypes; i++)
+            if (strcmp(c->types[i].name, name) == 0)
+                return lc_fail(x, kn, "key '%s.%s' is given twice", path, shown);
+        if (c->ntypes >= 64)
+            return lc_fail(x, kn, "key '%s': more than 64 node types", path);
+        c->types = xreallocarray(c->types, c->ntypes + 1, sizeof *c->types);
+        struct launch_node_type *t = &c->types[c->ntypes++];
+        memset(t, 0, sizeof *t);
+        t->name = xstrdup(name);
+        t->max_workers = -1;
+        if (lc_is_null(tn))
+            continue;
+        if (tn->type != YAML_MAPPING_NODE)
+            return lc_fail(x, tn, "key '%s.%s': expected a mapping, found %s", path, shown, lc_kind(tn));
+        for (yaml_node_pair_t *q = tn->data.mapping.pairs.start; q < tn->data.mapping.pairs.top; q++) {
+            yaml_node_t *fk = yaml_document_get_node(x->doc, q->key);
+            yaml_node_t *fv = yaml_document_get_node(x->doc, q->value);
+            const char *f = fk ? lc_text(fk) : NULL;
+            if (f == NULL || fv == NULL)
+                return lc_fail(x, fk ? fk : tn, "key '%s.%s': keys must be plain words", path, shown);
+            snprintf(kp, sizeof kp, "%s.%s.%s", path, shown, lc_show(shown + 64, sizeof shown - 64, f));
+            if (strcmp(f, "resources") == 0) {
+                if (t->resources)
+                    return lc_fail(x, fk, "key '%s' is given twice", kp);
+                if (lc_resources(x, kp, fv, &t->resources) < 0)
+                    return -1;
+            } else if (strcmp(f, "node_config") == 0) {
+                if (!lc_is_null(fv) && fv->type != YAML_MAPPING_NODE)
+                    return lc_fail(x, fv, "key '%s': expected a mapping, found %s", kp, lc_kind(fv));
+                lc_flatten(x, fv, "", 0, &t->node_config, &t->worker_ips);
+            } else if (strcmp(f, "min_workers") == 0 || strcmp(f, "max_workers") == 0) {
+                struct lc_key k = { f, LC_INT, NF, NF, 0, 100000, 0, NULL, NULL };
+                if (lc_value(x, &k, kp, fk, fv) < 0)
+                    return -1;
+                const char *s = lc_text(fv);
+                int n = s && !lc_is_null(fv) ? atoi(s) : (f[1] == 'i' ? 0 : -1);
+                if (f[1] == 'i')
+                    t->min_workers = n;
+                else
+                    t->max_workers = n;
+            } else if (strcmp(f, "worker_setup_commands") == 0 || strcmp(f, "docker") == 0 ||
+                       strcmp(f, "initialization_commands") == 0) {
+                lc_warn(x, fk, "key '%s': per-type %s are not supported; ignored", kp, f);
+            } else {
+                lc_warn(x, fk, "unknown key '%s' ignored", kp);
+            }
+        }
+        if (t->max_workers >= 0 && t->min_workers > t->max_workers)
+            return lc_fail(x, tn, "key '%s.%s.min_workers': %d is more than its max_workers (%d)", path,
+                           shown, t->min_workers, t->max_workers);
+    }
+    return 0;
+}
+
 static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, yaml_node_t *kn,
                     yaml_node_t *v)
 {
@@ -364,6 +518,8 @@ static int lc_value(struct lc_ctx *x, const struct lc_key *k, const char *path, 
         }
         return 0;
     }
+    case LC_TYPES:
+        return lc_types(x, path, v);
     case LC_MAP:
         if (v->type != YAML_MAPPING_NODE)
             return lc_fail(x, v, "key '%s': expected a mapping, found %s", path, lc_kind(v));
@@ -407,6 +563,24 @@ static int lc_finish(struct lc_ctx *x, yaml_node_t *root)
     if (c->min_workers >= 0 && c->max_workers >= 0 && c->min_workers > c->max_workers)
         return lc_fail(x, root, "key 'min_workers': %d is more than max_workers (%d)", c->min_workers,
                        c->max_workers);
+    if (c->ntypes > 0 && c->head_node_type == NULL)
+        return lc_fail(x, root, "missing key 'head_node_type' (needed with available_node_types)");
+    if (c->ntypes > 0 && launch_node_type_find(c, c->head_node_type) == NULL)
+        return lc_fail(x, root, "key 'head_node_type': '%s' is not one of available_node_types",
+                       lc_show(shown, sizeof shown, c->head_node_type));
+    if (c->ntypes == 0) {
+        /* Ray's defaults: one head type and one worker type */
+        c->types = xcalloc(2, sizeof *c->types);
+        c->ntypes = 2;
+        c->types[0].name = xstrdup("ray.head.default");
+        c->types[0].max_workers = 0;
+        c->types[1].name = xstrdup("ray.worker.default");
+        c->types[1].min_workers = c->min_workers > 0 ? c->min_workers : 0;
+        c->types[1].max_workers = c->max_workers;
+        free(c->head_node_type);
+        c->head_node_type = xstrdup("ray.head.default");
+        c->types_given = false;
+    }
     if (!c->head_start_given) {
         const char *d[] = { LAUNCH_DEFAULT_HEAD_START };
         for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
@@ -563,6 +737,14 @@ void launch_config_free(struct launch_config *c)
         free(c->mounts[i].local);
     }
     free(c->mounts);
+    for (size_t i = 0; i < c->ntypes; i++) {
+        free(c->types[i].name);
+        free(c->types[i].resources);
+        lc_strv_free(&c->types[i].node_config);
+        lc_strv_free(&c->types[i].worker_ips);
+    }
+    free(c->types);
+    free(c->head_node_type);
     struct launch_strv *lists[] = { &c->worker_ips, &c->cluster_synced_files, &c->rsync_exclude,
                                     &c->rsync_filter, &c->initialization_commands,
                                     &c->setup_commands, &c->head_setup_commands,
@@ -571,4 +753,28 @@ void launch_config_free(struct launch_config *c)
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         lc_strv_free(lists[i]);
     memset(c, 0, sizeof *c);
+}
+
+const struct launch_node_type *launch_node_type_find(const struct launch_config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->ntypes; i++)
+        if (strcmp(c->types[i].name, name) == 0)
+            return &c->types[i];
+    return NULL;
+}
+
+bool launch_node_type_is_worker(const struct launch_config *c, const struct launch_node_type *t)
+{
+    if (c->head_node_type == NULL || strcmp(t->name, c->head_node_type) != 0)
+        return true;
+    return t->max_workers > 0;
+}
+
+const char *launch_node_config(const struct launch_node_type *t, const char *key)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; t && i < t->node_config.n; i++)
+        if (strncmp(t->node_config.v[i], key, kl) == 0 && t->node_config.v[i][kl] == '=')
+            return t->node_config.v[i] + kl + 1;
+    return NULL;
 }

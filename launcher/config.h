@@ -25,6 +25,17 @@ struct launch_mount {
     char *local;
 };
 
+/* One entry of available_node_types (docs/launcher.md, "Node types"). */
+struct launch_node_type {
+    char *name;
+    char *resources;                /* "CPU=2,bee=1" (rayd's shape syntax); NULL: not given or {} */
+    int min_workers;                /* 0 when not given */
+    int max_workers;                /* -1: not given (the top-level max_workers caps it) */
+    struct launch_strv node_config; /* its scalars, flattened: "machineType=n1-standard-2",
+                                       "azure_arm_parameters.vmSize=...", "disks.0.x=..." */
+    struct launch_strv worker_ips;  /* local: node_config.worker_ips (rayd's own key) */
+};
+
 struct launch_config {
     char *path;             /* the file it was read from */
     char *cluster_name;
@@ -52,7 +63,26 @@ struct launch_config {
     struct launch_strv initialization_commands, setup_commands, head_setup_commands,
         worker_setup_commands, head_start_ray_commands, worker_start_ray_commands;
     bool head_start_given, worker_start_given; /* else the defaults below were filled in */
+
+    /* available_node_types and head_node_type. When the YAML gives none,
+     * launch_config_parse fills in two: "ray.head.default" (the head) and
+     * "ray.worker.default" (resources not known, min/max_workers the
+     * top-level ones, the provider's worker_ips), so every reader sees
+     * types. types_given says which it was. */
+    struct launch_node_type *types;
+    size_t ntypes;
+    char *head_node_type;
+    bool types_given;
 };
+
+/* The type called NAME in C, or NULL. */
+const struct launch_node_type *launch_node_type_find(const struct launch_config *c, const char *name);
+/* Whether type T is one workers are made of: every type but head_node_type,
+ * and that one too when it sets max_workers > 0. */
+bool launch_node_type_is_worker(const struct launch_config *c, const struct launch_node_type *t);
+/* The flattened node_config value of KEY ("machineType",
+ * "azure_arm_parameters.vmSize") of T, or NULL. T may be NULL. */
+const char *launch_node_config(const struct launch_node_type *t, const char *key);
 
 /* The default start commands (SPEC section 8). */
 #define LAUNCH_DEFAULT_HEAD_START                                                              \

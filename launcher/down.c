@@ -110,9 +110,28 @@ int launcher_down(const char *config, bool yes, bool workers_only)
                 strcmp(lc.st.nodes[i].state, "stopped") != 0)
                 w[n++] = (struct down_node){ lc.st.nodes[i].ip, "",
                                              strcmp(lc.st.nodes[i].state, "failed") == 0 };
-    } else {
-        for (size_t i = 0; i < lc.cfg.worker_ips.n; i++)
-            w[n++] = (struct down_node){ lc.cfg.worker_ips.v[i], "", false };
+    }
+    if (!cloud) {
+        /* the hosts the autoscaler may have started, which no state here lists */
+        struct launch_strv all;
+        launch_local_ips(&lc.cfg, &all);
+        w = xreallocarray(w, n + all.n + 1, sizeof *w);
+        for (size_t i = 0; i < all.n; i++) {
+            bool listed = false;
+            for (size_t k = 0; k < n && !listed; k++)
+                listed = strcmp(w[k].ip, all.v[i]) == 0;
+            if (!listed)
+                w[n++] = (struct down_node){ all.v[i], "", lc.have_state };
+        }
+        free(all.v);
+    }
+    if (!workers_only && head.ip) {
+        /* first the autoscaler, so it starts nothing while the workers stop */
+        char cmd[] = "p=$(cat \"$HOME/.ray/autoscaler.pid\" 2>/dev/null) && grep -q autoscaler "
+                     "/proc/$p/cmdline 2>/dev/null && kill $p; true";
+        struct launch_strv v = { (char *[]){ cmd }, 1 };
+        struct launch_host h = { .ip = head.ip, .head = true };
+        (void)launch_run_commands(&lc, &h, &v, false, err, sizeof err);
     }
     if (!yes && isatty(0)) {
         printf("This will stop Ray on %zu worker(s)%s of cluster '%s'%s. Continue? [y/N] ", n,

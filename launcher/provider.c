@@ -170,8 +170,36 @@ static void gcp_ip(yaml_document_t *d, yaml_node_t *inst, char *ip, size_t iplen
     snprintf(ip, iplen, "%s", *pub ? pub : jstr(d, inst, "networkInterfaces.0.networkIP"));
 }
 
-static int gcp_create(const struct launch_config *c, const char *name, const char *kind, char *ip,
-                      size_t iplen, char *err, size_t errlen)
+/* node_config of gcp (the GCE API's instance body, as Ray's): machineType,
+ * disks.0.initializeParams.sourceImage, scheduling.preemptible. */
+static void gcp_type_args(struct argv_b *a, const struct launch_node_type *t)
+{
+    const char *v = launch_node_config(t, "machineType");
+    if (v && *v)
+        argf(a, "--machine-type=%s", strrchr(v, '/') ? strrchr(v, '/') + 1 : v);
+    v = launch_node_config(t, "disks.0.initializeParams.sourceImage");
+    if (v && *v) {
+        const char *fam = strstr(v, "/family/");
+        char proj[256] = "";
+        if (strncmp(v, "projects/", 9) == 0)
+            snprintf(proj, sizeof proj, "%.*s", (int)strcspn(v + 9, "/"), v + 9);
+        if (fam)
+            argf(a, "--image-family=%s", fam + 8);
+        else
+            argf(a, "--image=%s", strrchr(v, '/') ? strrchr(v, '/') + 1 : v);
+        if (proj[0])
+            argf(a, "--image-project=%s", proj);
+    }
+    v = launch_node_config(t, "scheduling.preemptible");
+    if (v == NULL)
+        v = launch_node_config(t, "scheduling.0.preemptible");
+    if (v && (strcmp(v, "true") == 0 || strcmp(v, "True") == 0))
+        arg(a, "--preemptible");
+}
+
+static int gcp_create(const struct launch_config *c, const char *name, const char *kind,
+                      const struct launch_node_type *t, char *ip, size_t iplen, char *err,
+                      size_t errlen)
 {
     char zone[256], cn[64];
     if (gcp_zone(c, zone, sizeof zone, err, errlen) < 0)
@@ -187,6 +215,7 @@ static int gcp_create(const struct launch_config *c, const char *name, const cha
         argf(&a, "--project=%s", c->project_id);
     argf(&a, "--zone=%s", zone);
     argf(&a, "--labels=ray-cluster-name=%s,ray-node-kind=%s", cn, kind);
+    gcp_type_args(&a, t);
     arg(&a, "--format=json");
     struct buf out = BUF_INIT;
     int rc = cli_run(&a, &out, err, errlen);
@@ -287,8 +316,9 @@ static int az_need(const struct launch_config *c, bool create, char *err, size_t
     return 0;
 }
 
-static int az_create(const struct launch_config *c, const char *name, const char *kind, char *ip,
-                     size_t iplen, char *err, size_t errlen)
+static int az_create(const struct launch_config *c, const char *name, const char *kind,
+                     const struct launch_node_type *t, char *ip, size_t iplen, char *err,
+                     size_t errlen)
 {
     if (az_need(c, true, err, errlen) < 0)
         return -1;
@@ -301,7 +331,22 @@ static int az_create(const struct launch_config *c, const char *name, const char
     argf(&a, "--resource-group=%s", c->resource_group);
     argf(&a, "--name=%s", name);
     argf(&a, "--location=%s", c->location);
-    arg(&a, "--image=Ubuntu2204");
+    /* node_config of azure, as Ray's: azure_arm_parameters.{vmSize,
+     * imagePublisher, imageOffer, imageSku, imageVersion, priority} */
+    const char *ip_ = launch_node_config(t, "azure_arm_parameters.imagePublisher");
+    const char *io = launch_node_config(t, "azure_arm_parameters.imageOffer");
+    const char *is = launch_node_config(t, "azure_arm_parameters.imageSku");
+    const char *iv = launch_node_config(t, "azure_arm_parameters.imageVersion");
+    if (ip_ && io && is)
+        argf(&a, "--image=%s:%s:%s:%s", ip_, io, is, iv ? iv : "latest");
+    else
+        arg(&a, "--image=Ubuntu2204");
+    const char *sz = launch_node_config(t, "azure_arm_parameters.vmSize");
+    if (sz && *sz)
+        argf(&a, "--size=%s", sz);
+    const char *pr = launch_node_config(t, "azure_arm_parameters.priority");
+    if (pr && *pr)
+        argf(&a, "--priority=%s", pr);
     argf(&a, "--admin-username=%s", c->ssh_user && *c->ssh_user ? c->ssh_user : "ubuntu");
     if (c->ssh_private_key) {
         const char *home = getenv("HOME");

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 struct launch_config;
+struct launch_node_type;
 
 struct launch_machine {
     char name[128];
@@ -24,10 +25,13 @@ struct launch_provider {
     const char *type;
     const char *cli;     /* the program it runs, NULL for local */
     const char *install; /* what to install when CLI is missing */
-    /* Make machine NAME of KIND for the cluster of C and fill its address.
-     * Returns 0 or -1 with one line in ERR (the CLI's own error). */
-    int (*create)(const struct launch_config *c, const char *name, const char *kind, char *ip,
-                  size_t iplen, char *err, size_t errlen);
+    /* Make machine NAME of KIND for the cluster of C, of node type T (its
+     * node_config picks the machine; NULL: the CLI's defaults), and fill
+     * its address. Returns 0 or -1 with one line in ERR (the CLI's own
+     * error). */
+    int (*create)(const struct launch_config *c, const char *name, const char *kind,
+                  const struct launch_node_type *t, char *ip, size_t iplen, char *err,
+                  size_t errlen);
     /* The cluster's machines that exist now (*OUT owned by the caller). */
     int (*list)(const struct launch_config *c, struct launch_machine **out, size_t *n, char *err,
                 size_t errlen);

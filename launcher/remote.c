@@ -82,7 +82,8 @@ int launch_cluster_open(struct launch_cluster *lc, const char *cmd, const char *
     snprintf(lc->st.config, sizeof lc->st.config, "%s", lc->config_abs);
     lc->prov = launch_provider_get(lc->cfg.provider_type);
     if (lc->prov->create) {
-        bool manages = strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0;
+        bool manages = strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0 ||
+                       strcmp(cmd, "autoscaler") == 0; /* it finds the head by listing */
         if (manages && launch_provider_check(lc->prov, err, sizeof err) < 0) {
             launch_cluster_close(lc);
             return launch_err(lc, "%s", err);
@@ -324,4 +325,152 @@ void launch_remote_path(const struct launch_host *h, const char *p, char *out, s
         snprintf(out, outlen, "%s/%s", h->home, p);
     else
         snprintf(out, outlen, "%s", p);
+}
+
+const struct launch_node_type *launch_ip_type(const struct launch_config *c, const char *ip)
+{
+    for (size_t i = 0; i < c->ntypes; i++)
+        for (size_t k = 0; k < c->types[i].worker_ips.n; k++)
+            if (strcmp(c->types[i].worker_ips.v[k], ip) == 0)
+                return &c->types[i];
+    for (size_t i = 0; i < c->ntypes; i++)
+        if (c->types[i].worker_ips.n == 0 && launch_node_type_is_worker(c, &c->types[i]))
+            return &c->types[i];
+    return NULL;
+}
+
+void launch_local_ips(const struct launch_config *c, struct launch_strv *out)
+{
+    out->v = NULL;
+    out->n = 0;
+    for (size_t t = 0; t <= c->ntypes; t++) {
+        const struct launch_strv *v = t == 0 ? &c->worker_ips : &c->types[t - 1].worker_ips;
+        for (size_t i = 0; i < v->n; i++) {
+            bool dup = false;
+            for (size_t k = 0; k < out->n && !dup; k++)
+                dup = strcmp(out->v[k], v->v[i]) == 0;
+            if (dup)
+                continue;
+            out->v = xreallocarray(out->v, out->n + 1, sizeof *out->v);
+            out->v[out->n++] = v->v[i];
+        }
+    }
+}
+
+size_t launch_worker_plan(const struct launch_config *c, int min, int max, const char ***ips,
+                          const struct launch_node_type ***types)
+{
+    bool local = strcmp(c->provider_type, "local") == 0;
+    size_t n = 0, cap = 0;
+    *ips = NULL;
+    *types = NULL;
+    bool any_worker_type = false;
+    for (size_t t = 0; t < c->ntypes; t++)
+        any_worker_type |= launch_node_type_is_worker(c, &c->types[t]);
+    if (!c->types_given || (local && !any_worker_type)) {
+        /* no node types, or (local) only a head type: worker_ips as they are */
+        n = launch_worker_count(c, min, max);
+        *ips = xcalloc(n ? n : 1, sizeof **ips);
+        *types = xcalloc(n ? n : 1, sizeof **types);
+        for (size_t i = 0; i < n; i++) {
+            (*ips)[i] = local ? c->worker_ips.v[i] : NULL;
+            (*types)[i] = local ? launch_ip_type(c, c->worker_ips.v[i]) : launch_node_type_find(c, "ray.worker.default");
+        }
+        return n;
+    }
+    int hi = max >= 0 ? max : c->max_workers;
+    struct launch_strv all;
+    launch_local_ips(c, &all);
+    for (size_t t = 0; t < c->ntypes; t++) {
+        const struct launch_node_type *ty = &c->types[t];
+        if (!launch_node_type_is_worker(c, ty))
+            continue;
+        int want = ty->min_workers;
+        if (ty->max_workers >= 0 && want > ty->max_workers)
+            want = ty->max_workers;
+        for (int k = 0; k < want && (hi < 0 || n < (size_t)hi); k++) {
+            const char *ip = NULL;
+            for (size_t i = 0; local && i < all.n && ip == NULL; i++) {
+                bool taken = launch_ip_type(c, all.v[i]) != ty;
+                for (size_t j = 0; j < n && !taken; j++)
+                    taken = strcmp((*ips)[j], all.v[i]) == 0;
+                if (!taken)
+                    ip = all.v[i];
+            }
+            if (local && ip == NULL)
+                break; /* no more hosts of this type */
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                *ips = xreallocarray(*ips, cap, sizeof **ips);
+                *types = xreallocarray(*types, cap, sizeof **types);
+            }
+            (*ips)[n] = ip;
+            (*types)[n] = ty;
+            n++;
+        }
+    }
+    free(all.v);
+    if (*ips == NULL) {
+        *ips = xcalloc(1, sizeof **ips);
+        *types = xcalloc(1, sizeof **types);
+    }
+    return n;
+}
+
+void launch_type_start_flags(const struct launch_node_type *t, struct buf *out)
+{
+    if (t == NULL || t->resources == NULL)
+        return;
+    struct buf custom = BUF_INIT;
+    const char *p = t->resources;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char item[256];
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        p += len + (p[len] == ',');
+        char *eq = strchr(item, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        if (strcmp(item, "CPU") == 0)
+            buf_printf(out, " --num-cpus=%s", eq + 1);
+        else if (strcmp(item, "GPU") == 0)
+            buf_printf(out, " --num-gpus=%s", eq + 1);
+        else if (strcmp(item, "memory") == 0)
+            buf_printf(out, " --memory=%s", eq + 1);
+        else if (strcmp(item, "object_store_memory") == 0)
+            buf_printf(out, " --object-store-memory=%s", eq + 1);
+        else
+            buf_printf(&custom, "%s%s=%s", custom.len ? "," : "", item, eq + 1);
+    }
+    if (custom.len)
+        buf_printf(out, " --resources=%s", custom.data);
+    buf_free(&custom);
+}
+
+void launch_typed_start(const struct launch_strv *v, const struct launch_node_type *t,
+                        struct launch_strv *out)
+{
+    struct buf flags = BUF_INIT;
+    launch_type_start_flags(t, &flags);
+    out->n = v->n;
+    out->v = xcalloc(v->n ? v->n : 1, sizeof *out->v);
+    for (size_t i = 0; i < v->n; i++) {
+        struct buf b = BUF_INIT;
+        buf_printf(&b, "%s", v->v[i]);
+        if (flags.len && strstr(v->v[i], "ray start") != NULL)
+            buf_printf(&b, "%s", flags.data);
+        out->v[i] = xstrdup(b.data);
+        buf_free(&b);
+    }
+    buf_free(&flags);
+}
+
+void launch_strv_free(struct launch_strv *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->v[i]);
+    free(v->v);
+    v->v = NULL;
+    v->n = 0;
 }

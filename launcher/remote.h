@@ -36,6 +36,7 @@ struct launch_host {
     bool has_rsync;
     char rayd_sha[65];      /* sha256 of ~/.rayd/bin/rayd there, "" if none */
     bool running;           /* a rayd runs under the node's temp dir */
+    const struct launch_node_type *type; /* its node type (its resources go to ray start) */
 };
 
 /* Load CONFIG (printing its warnings), expand the key, set up SSH and read
@@ -85,10 +86,37 @@ size_t launch_worker_count(const struct launch_config *c, int min, int max);
 /* A path of the config on node H: "~/x" and relative "x" are under its
  * $HOME (as probed), absolute paths stay. */
 void launch_remote_path(const struct launch_host *h, const char *p, char *out, size_t outlen);
-/* Run `ray up`'s steps 2-7 on worker IP of LC (up.c), handing over TOKEN;
- * for the autoscaler. Returns 0 or -1 with err. */
-int launch_up_worker(struct launch_cluster *lc, const char *ip, const char *token, char *err,
-                     size_t errlen);
+/* Run `ray up`'s steps 2-7 on worker IP of LC (up.c), a node of type TYPE
+ * (NULL: none), handing over TOKEN; for the autoscaler. Returns 0 or -1
+ * with err. */
+int launch_up_worker(struct launch_cluster *lc, const char *ip, const struct launch_node_type *type,
+                     const char *token, char *err, size_t errlen);
+
+/* Node types (docs/launcher.md). The type of local worker IP: the type
+ * whose node_config.worker_ips lists it, else the first worker type with no
+ * worker_ips of its own (which takes provider.worker_ips), else NULL. */
+const struct launch_node_type *launch_ip_type(const struct launch_config *c, const char *ip);
+/* Every local worker address once: provider.worker_ips, then each type's
+ * node_config.worker_ips. OUT's array is the caller's (free(out->v)); the
+ * strings stay C's. */
+void launch_local_ips(const struct launch_config *c, struct launch_strv *out);
+/* The workers `ray up` starts, in order: *IPS (local: the address; clouds:
+ * NULL, a machine to make) and *TYPES (their type), both arrays the
+ * caller's to free. Without available_node_types (or, for local, with
+ * only a head type) as launch_worker_count; with them, each worker type's
+ * min_workers, at most MAX (-1: the config's max_workers) in all. Returns
+ * how many. */
+size_t launch_worker_plan(const struct launch_config *c, int min, int max, const char ***ips,
+                          const struct launch_node_type ***types);
+/* The `ray start` flags that give a node of type T its resources
+ * (" --num-cpus=2 --resources=bee=1"), appended to OUT; nothing when T or
+ * its resources are NULL. */
+void launch_type_start_flags(const struct launch_node_type *t, struct buf *out);
+/* V with those flags appended to every command that runs `ray start` (the
+ * last flag wins there); OUT is the caller's (launch_strv_free). */
+void launch_typed_start(const struct launch_strv *v, const struct launch_node_type *t,
+                        struct launch_strv *out);
+void launch_strv_free(struct launch_strv *v);
 /* Seconds since the cluster was opened, for progress lines. */
 double launch_elapsed(const struct launch_cluster *lc);
 

@@ -44,6 +44,9 @@ struct up {
     char sha[65];         /* of our own rayd */
     char token[256];
     bool no_restart;
+    const char **wips;                     /* the workers' addresses (clouds: filled by up_machines) */
+    const struct launch_node_type **wtypes; /* and their node types */
+    size_t nw;
 };
 
 static void up_step(struct up *u, int n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -299,15 +302,18 @@ static int up_node(struct up *u, struct launch_host *h, char *err, size_t errlen
         up_step(u, 7, "Ray already runs on %s: left alone (--no-restart)", h->ip);
         return 0;
     }
-    const struct launch_strv *start = h->head ? &c->head_start_ray_commands : &c->worker_start_ray_commands;
-    up_step(u, 7, "Starting Ray on %s (%s)", h->ip, role);
-    if (launch_run_commands(&u->lc, h, start, true, why, sizeof why) < 0) {
+    struct launch_strv start;
+    launch_typed_start(h->head ? &c->head_start_ray_commands : &c->worker_start_ray_commands,
+                       h->type, &start);
+    if (h->type && h->type->resources)
+        up_step(u, 7, "Starting Ray on %s (%s, type %s: %s)", h->ip, role, h->type->name,
+                h->type->resources);
+    else
+        up_step(u, 7, "Starting Ray on %s (%s)", h->ip, role);
+    int src = launch_run_commands(&u->lc, h, &start, true, why, sizeof why);
+    launch_strv_free(&start);
+    if (src < 0) {
         snprintf(err, errlen, "starting Ray: %s", why);
-        return -1;
-    }
-    if (h->head && strcmp(u->lc.cfg.provider_type, "local") == 0 &&
-        up_autoscaler(u, h, why, sizeof why) < 0) {
-        snprintf(err, errlen, "starting the autoscaler: %s", why);
         return -1;
     }
     return 0;
@@ -317,8 +323,9 @@ static int up_node(struct up *u, struct launch_host *h, char *err, size_t errlen
  * (NWORKERS in all), and point the config at their addresses. The state is
  * saved after each machine made, so `ray down` deletes it whatever happens
  * next. Returns 0 or -1 with err. */
-static int up_machines(struct up *u, size_t nworkers, char *err, size_t errlen)
+static int up_machines(struct up *u, char *err, size_t errlen)
 {
+    size_t nworkers = u->nw;
     struct launch_config *c = &u->lc.cfg;
     struct launch_state *st = &u->lc.st;
     const struct launch_provider *p = u->lc.prov;
@@ -347,7 +354,8 @@ static int up_machines(struct up *u, size_t nworkers, char *err, size_t errlen)
     char name[128], ip[256];
     if (c->head_ip == NULL) {
         launch_machine_name(c->cluster_name, "head", 0, name, sizeof name);
-        if (p->create(c, name, "head", ip, sizeof ip, e, sizeof e) < 0) {
+        if (p->create(c, name, "head", launch_node_type_find(c, c->head_node_type), ip, sizeof ip,
+                      e, sizeof e) < 0) {
             snprintf(err, errlen, "creating the head machine %s with %s: %s", name, p->cli, e);
             goto out;
         }
@@ -374,7 +382,7 @@ static int up_machines(struct up *u, size_t nworkers, char *err, size_t errlen)
             taken |= strcmp(m[i].name, name) == 0;
         if (taken)
             continue;
-        if (p->create(c, name, "worker", ip, sizeof ip, e, sizeof e) < 0) {
+        if (p->create(c, name, "worker", u->wtypes[c->worker_ips.n], ip, sizeof ip, e, sizeof e) < 0) {
             snprintf(err, errlen, "creating worker machine %s with %s: %s", name, p->cli, e);
             goto out;
         }
@@ -388,13 +396,15 @@ static int up_machines(struct up *u, size_t nworkers, char *err, size_t errlen)
     }
     rc = 0;
 out:
+    for (size_t i = 0; i < c->worker_ips.n && i < nworkers; i++)
+        u->wips[i] = c->worker_ips.v[i];
     launch_state_save(st, e, sizeof e);
     free(m);
     return rc;
 }
 
-int launch_up_worker(struct launch_cluster *lc, const char *ip, const char *token, char *err,
-                     size_t errlen)
+int launch_up_worker(struct launch_cluster *lc, const char *ip, const struct launch_node_type *type,
+                     const char *token, char *err, size_t errlen)
 {
     struct launch_up_opts o = { .yes = true, .min_workers = -1, .max_workers = -1 };
     struct up u = { .lc = *lc, .o = &o }; /* borrowed: never closed here */
@@ -403,7 +413,7 @@ int launch_up_worker(struct launch_cluster *lc, const char *ip, const char *toke
         snprintf(err, errlen, "cannot read %s: %s", session_self_exe(), strerror(errno));
         return -1;
     }
-    struct launch_host h = { .ip = ip };
+    struct launch_host h = { .ip = ip, .type = type };
     return up_node(&u, &h, err, errlen);
 }
 
@@ -447,7 +457,8 @@ int launcher_up(const struct launch_up_opts *o)
     int rc = 1;
     char err[2048];
     u.no_restart = o->no_restart || c->no_restart;
-    size_t nworkers = launch_worker_count(c, o->min_workers, o->max_workers);
+    size_t nworkers = launch_worker_plan(c, o->min_workers, o->max_workers, &u.wips, &u.wtypes);
+    u.nw = nworkers;
     up_step(&u, 1, "Validated %s: cluster '%s', provider %s, head %s, %zu worker(s)", o->config,
             c->cluster_name, c->provider_type, c->head_ip ? c->head_ip : "(to be created)",
             nworkers);
@@ -471,12 +482,13 @@ int launcher_up(const struct launch_up_opts *o)
         launch_err(&u.lc, "%s", err);
         goto out;
     }
-    if (u.lc.prov->create && up_machines(&u, nworkers, err, sizeof err) < 0) {
+    if (u.lc.prov->create && up_machines(&u, err, sizeof err) < 0) {
         launch_err(&u.lc, "%s", err);
         goto out;
     }
     /* the head first: the workers need it */
-    struct launch_host head = { .ip = c->head_ip, .head = true };
+    struct launch_host head = { .ip = c->head_ip, .head = true,
+                                .type = launch_node_type_find(c, c->head_node_type) };
     if (up_node(&u, &head, err, sizeof err) < 0) {
         char log[4200];
         launch_log_path(&u.lc, head.ip, log, sizeof log);
@@ -495,7 +507,7 @@ int launcher_up(const struct launch_up_opts *o)
     for (size_t i = 0; i < nworkers; i++) {
         pids[i] = fork();
         if (pids[i] == 0) {
-            struct launch_host h = { .ip = c->worker_ips.v[i] };
+            struct launch_host h = { .ip = u.wips[i], .type = u.wtypes[i] };
             if (up_node(&u, &h, err, sizeof err) < 0) {
                 char log[4200];
                 launch_log_path(&u.lc, h.ip, log, sizeof log);
@@ -505,7 +517,7 @@ int launcher_up(const struct launch_up_opts *o)
             _exit(0);
         }
         if (pids[i] < 0)
-            launch_err(&u.lc, "%s: fork: %s", c->worker_ips.v[i], strerror(errno));
+            launch_err(&u.lc, "%s: fork: %s", u.wips[i], strerror(errno));
     }
     size_t failed = 0;
     for (size_t i = 0; i < nworkers; i++) {
@@ -515,11 +527,18 @@ int launcher_up(const struct launch_up_opts *o)
                 ;
         bool ok = pids[i] > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
         failed += !ok;
-        launch_state_set(&u.lc.st, c->worker_ips.v[i], "worker", ok ? "up" : "failed");
+        launch_state_set(&u.lc.st, u.wips[i], "worker", ok ? "up" : "failed");
     }
     free(pids);
     if (launch_state_save(&u.lc.st, err, sizeof err) < 0)
         launch_err(&u.lc, "%s", err);
+    /* the autoscaler last, so it does not start the workers ray up is starting */
+    if (!(u.no_restart && head.running) && up_autoscaler(&u, &head, err, sizeof err) < 0) {
+        char log[4200];
+        launch_log_path(&u.lc, head.ip, log, sizeof log);
+        launch_err(&u.lc, "%s (head): starting the autoscaler: %s (log: %s)", head.ip, err, log);
+        goto out;
+    }
     if (failed) {
         launch_err(&u.lc, "%zu of %zu worker(s) did not come up (the others did)", failed, nworkers);
         goto out;
@@ -529,6 +548,8 @@ int launcher_up(const struct launch_up_opts *o)
     up_useful(&u);
     rc = 0;
 out:
+    free(u.wips);
+    free(u.wtypes);
     launch_cluster_close(&u.lc);
     return rc;
 }

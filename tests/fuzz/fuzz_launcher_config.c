@@ -66,6 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_strv(lists[i]);
         for (size_t i = 0; i < c.nmounts; i++)
             FUZZ_CHECK(c.mounts[i].remote && c.mounts[i].local);
+        /* node types: always some (Ray's defaults when none), the head's among them */
+        FUZZ_CHECK(c.ntypes > 0 && c.head_node_type && launch_node_type_find(&c, c.head_node_type));
+        for (size_t i = 0; i < c.ntypes; i++) {
+            const struct launch_node_type *t = &c.types[i];
+            FUZZ_CHECK(t->name && (t->max_workers < 0 || t->min_workers <= t->max_workers));
+            FUZZ_CHECK(t->resources == NULL || *t->resources);
+            check_strv(&t->node_config);
+            check_strv(&t->worker_ips);
+            FUZZ_CHECK(t->node_config.n <= 256);
+        }
         check_lines(&w);
     } else {
         FUZZ_CHECK(rc == -1);

@@ -317,6 +317,125 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+/* available_node_types: types, resources, node_config, their rules, and
+ * the plan of workers ray up starts and the ray start flags they get. */
+START_TEST(test_node_types)
+{
+    struct launch_config c;
+    /* without types: Ray's two default ones */
+    ck_assert_int_eq(parse(&c, "cluster_name: d\nmin_workers: 1\nmax_workers: 3\n" LOCAL
+                               "  worker_ips: [w1, w2]\n"), 0);
+    ck_assert(!c.types_given);
+    ck_assert_uint_eq(c.ntypes, 2);
+    ck_assert_str_eq(c.head_node_type, "ray.head.default");
+    ck_assert_int_eq(c.types[1].min_workers, 1);
+    ck_assert_int_eq(c.types[1].max_workers, 3);
+    ck_assert(!launch_node_type_is_worker(&c, &c.types[0]));
+    ck_assert(launch_node_type_is_worker(&c, &c.types[1]));
+    ck_assert_ptr_eq(launch_ip_type(&c, "w2"), &c.types[1]);
+    launch_config_free(&c);
+
+    ck_assert_int_eq(parse(&c, "cluster_name: t\nmax_workers: 4\n" LOCAL "  worker_ips: [w1, w2]\n"
+                               "available_node_types:\n"
+                               "  head: {resources: {CPU: 1}, node_config: {}, max_workers: 0}\n"
+                               "  small:\n    resources: {CPU: 2}\n    min_workers: 1\n    max_workers: 2\n"
+                               "    node_config: {machineType: zones/z/machineTypes/n1-standard-2}\n"
+                               "  bee:\n    resources: {CPU: 1, bee: 1, memory: 1000000}\n"
+                               "    node_config:\n      worker_ips: [b1, b2]\n"
+                               "      azure_arm_parameters: {vmSize: Standard_D2s_v3}\n"
+                               "      disks: [{initializeParams: {sourceImage: projects/p/global/images/family/f}}]\n"
+                               "    max_workers: 1\n"
+                               "    worker_setup_commands: [echo]\n"
+                               "head_node_type: head\n"), 0);
+    ck_assert_str_eq(warn.data, "c.yaml:21: warning: key 'available_node_types.bee.worker_setup_commands': "
+                                "per-type worker_setup_commands are not supported; ignored\n");
+    ck_assert(c.types_given);
+    ck_assert_uint_eq(c.ntypes, 3);
+    const struct launch_node_type *small = launch_node_type_find(&c, "small");
+    const struct launch_node_type *bee = launch_node_type_find(&c, "bee");
+    ck_assert_ptr_nonnull(small);
+    ck_assert_str_eq(small->resources, "CPU=2");
+    ck_assert_int_eq(small->min_workers, 1);
+    ck_assert_int_eq(small->max_workers, 2);
+    ck_assert_str_eq(launch_node_config(small, "machineType"), "zones/z/machineTypes/n1-standard-2");
+    ck_assert_str_eq(bee->resources, "CPU=1,bee=1,memory=1000000");
+    ck_assert_uint_eq(bee->worker_ips.n, 2);
+    ck_assert_str_eq(launch_node_config(bee, "azure_arm_parameters.vmSize"), "Standard_D2s_v3");
+    ck_assert_str_eq(launch_node_config(bee, "disks.0.initializeParams.sourceImage"),
+                     "projects/p/global/images/family/f");
+    ck_assert_ptr_null(launch_node_config(bee, "nope"));
+    ck_assert(!launch_node_type_is_worker(&c, launch_node_type_find(&c, "head")));
+    /* local hosts: own worker_ips, else the provider's go to the first type without */
+    ck_assert_ptr_eq(launch_ip_type(&c, "b2"), bee);
+    ck_assert_ptr_eq(launch_ip_type(&c, "w1"), small);
+    struct launch_strv all;
+    launch_local_ips(&c, &all);
+    ck_assert_uint_eq(all.n, 4);
+    free(all.v);
+    /* ray up: each type's min_workers (small: 1), on its own hosts */
+    const char **ips;
+    const struct launch_node_type **types;
+    ck_assert_uint_eq(launch_worker_plan(&c, -1, -1, &ips, &types), 1);
+    ck_assert_str_eq(ips[0], "w1");
+    ck_assert_ptr_eq(types[0], small);
+    free(ips);
+    free(types);
+    /* the ray start flags of a type */
+    struct buf f = BUF_INIT;
+    launch_type_start_flags(bee, &f);
+    buf_append(&f, "", 1);
+    ck_assert_str_eq(f.data, " --num-cpus=1 --memory=1000000 --resources=bee=1");
+    buf_free(&f);
+    struct launch_strv in = { (char *[]){ "ray stop", "ray start --address=h:1 --num-cpus=4" }, 2 }, out;
+    launch_typed_start(&in, small, &out);
+    ck_assert_str_eq(out.v[0], "ray stop");
+    ck_assert_str_eq(out.v[1], "ray start --address=h:1 --num-cpus=4 --num-cpus=2");
+    launch_strv_free(&out);
+    launch_config_free(&c);
+
+    /* local with only a head type (as in Ray's examples): worker_ips as they are */
+    ck_assert_int_eq(parse(&c, "cluster_name: h\n" LOCAL "  worker_ips: [w1, w2]\n"
+                               "available_node_types: {head: {resources: {}}}\nhead_node_type: head\n"), 0);
+    ck_assert_uint_eq(launch_worker_plan(&c, -1, -1, &ips, &types), 2);
+    ck_assert_str_eq(ips[1], "w2");
+    ck_assert_ptr_null(types[1]);
+    free(ips);
+    free(types);
+    launch_config_free(&c);
+
+    /* clouds: the plan has no addresses, one entry per min_workers */
+    ck_assert_int_eq(parse(&c, "cluster_name: g\nprovider: {type: gcp}\nmax_workers: 2\n"
+                               "available_node_types: {h: {}, w: {min_workers: 3}}\nhead_node_type: h\n"),
+                     0);
+    ck_assert_uint_eq(launch_worker_plan(&c, -1, -1, &ips, &types), 2); /* capped by max_workers */
+    ck_assert_ptr_null(ips[0]);
+    ck_assert_str_eq(types[1]->name, "w");
+    free(ips);
+    free(types);
+    launch_config_free(&c);
+
+    bad("cluster_name: x\n" LOCAL "available_node_types: {a: {}}\n",
+        "c.yaml:1: missing key 'head_node_type' (needed with available_node_types)");
+    bad("cluster_name: x\n" LOCAL "available_node_types: {a: {}}\nhead_node_type: b\n",
+        "c.yaml:1: key 'head_node_type': 'b' is not one of available_node_types");
+    bad("cluster_name: x\n" LOCAL "available_node_types: {a: {resources: {CPU: lots}}}\nhead_node_type: a\n",
+        "c.yaml:5: key 'available_node_types.a.resources.CPU': expected a number >= 0, found 'lots'");
+    bad("cluster_name: x\n" LOCAL "available_node_types: {a: {resources: [1]}}\nhead_node_type: a\n",
+        "c.yaml:5: key 'available_node_types.a.resources': expected a mapping of resource: amount, found a list");
+    bad("cluster_name: x\n" LOCAL "available_node_types: {a: {min_workers: 3, max_workers: 1}}\nhead_node_type: a\n",
+        "c.yaml:5: key 'available_node_types.a.min_workers': 3 is more than its max_workers (1)");
+    bad("cluster_name: x\n" LOCAL "available_node_types: {a: {max_workers: two}}\nhead_node_type: a\n",
+        "c.yaml:5: key 'available_node_types.a.max_workers': expected a whole number, found 'two'");
+    bad("cluster_name: x\n" LOCAL "available_node_types: [a]\n",
+        "c.yaml:5: key 'available_node_types': expected a mapping of node type name: its settings, found a list");
+    /* node_config that refers to itself is read to a bounded depth */
+    ck_assert_int_eq(parse(&c, "cluster_name: x\n" LOCAL "available_node_types:\n  a:\n    node_config: &n {k: [1, 2]}\n"
+                               "  b: {node_config: {x: *n, y: *n}}\nhead_node_type: a\n"), 0);
+    ck_assert_str_eq(launch_node_config(launch_node_type_find(&c, "b"), "x.k.1"), "2");
+    launch_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_helpers)
 {
     /* shell quoting of what goes to the remote shell */
@@ -377,6 +496,7 @@ static Suite *launcher_config_suite(void)
     tcase_add_test(tc, test_syntax);
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_helpers);
+    tcase_add_test(tc, test_node_types);
     suite_add_tcase(s, tc);
     return s;
 }
