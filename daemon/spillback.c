@@ -335,6 +335,16 @@ static void place_local(struct runtime *rt, uint64_t kind, const void *spec, siz
         log_warnx("placed task from %.8s: %s", origin, err);
         return;
     }
+    if (kind == 0 && objlife_job_over(rt, f.id)) {
+        /* its job ended here before the task arrived (the job's END and
+         * this placement take different paths): it must not start a job
+         * of its own here that never ends, nor leave its record PENDING */
+        char hex[IDS_HEX_SIZE];
+        log_info("placed task %s from %.8s: its job %08x has ended; not run",
+                 ids_hex(f.id, IDS_SIZE, hex), origin, ids_job(f.id));
+        gcs_task_set_state(rt->n->gcs, hex, "FAILED", rt->n->hex, -1);
+        return;
+    }
     struct job *j = job_for(rt, ids_job(f.id), origin, lib);
     if (kind == 1) {
         actors_place(rt, j, spec, len);
