@@ -1005,7 +1005,7 @@ static void sd_write(struct dashboard *d)
     mkdir(dir, 0700);
     snprintf(path, sizeof path, "%s/prom_metrics_service_discovery.json", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         int wr = net_write_all(fd, b.data, b.len);
         close(fd);
