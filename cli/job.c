@@ -13,6 +13,7 @@
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
+#include "daemon/session.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +47,11 @@ static void job_usage(FILE *fp)
             "submission ID (raysubmit_...).\n\n"
             "Options (every subcommand):\n"
             "  --address http://HOST:PORT  the dashboard (default: $RAY_ADDRESS if it is an\n"
-            "                       http:// address, else http://127.0.0.1:8265)\n"
+            "                       http:// address, else the head started on this machine\n"
+            "                       under --temp-dir, else http://127.0.0.1:8265)\n"
+            "  --temp-dir DIR       where this machine's sessions are [default /tmp/ray]\n"
             "  --token SECRET       the cluster token (default: $RAY_TOKEN, else\n"
-            "                       ~/.ray/auth_token)\n");
+            "                       ~/.ray/auth_token, else the local head's)\n");
 }
 
 /* One request; prints the one-line error itself. Returns the HTTP status
@@ -285,7 +288,7 @@ int cli_job(int argc, char **argv)
 {
     struct jobctx c = { .port = 8265 };
     snprintf(c.host, sizeof c.host, "127.0.0.1");
-    const char *address = NULL, *token = NULL, *sub = NULL;
+    const char *address = NULL, *token = NULL, *sub = NULL, *temp_dir = NULL;
     int i = 1;
     /* options may come before the subcommand too */
     char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
@@ -297,11 +300,14 @@ int cli_job(int argc, char **argv)
                 rest[nrest++] = argv[i];
             break;
         }
-        if ((strcmp(argv[i], "--address") == 0 || strcmp(argv[i], "--token") == 0) && i + 1 < argc) {
+        if ((strcmp(argv[i], "--address") == 0 || strcmp(argv[i], "--token") == 0 ||
+             strcmp(argv[i], "--temp-dir") == 0) && i + 1 < argc) {
             if (argv[i][2] == 'a')
                 address = argv[++i];
-            else
+            else if (argv[i][2] == 't' && argv[i][3] == 'o')
                 token = argv[++i];
+            else
+                temp_dir = argv[++i];
         } else if (strncmp(argv[i], "--address=", 10) == 0) {
             address = argv[i] + 10;
         } else if (strncmp(argv[i], "--token=", 8) == 0) {
@@ -327,11 +333,17 @@ int cli_job(int argc, char **argv)
         if (env && strncmp(env, "http://", 7) == 0)
             address = env;
     }
+    /* else the dashboard of the head started on this machine, if any */
+    char latest[4096], url[512] = "";
+    snprintf(latest, sizeof latest, "%s/session_latest", temp_dir ? temp_dir : "/tmp/ray");
+    if (address == NULL && session_info_get(latest, "dashboard_url", url, sizeof url) == 0 &&
+        url[0])
+        address = url;
     if (address && http_parse_address(address, 8265, c.host, sizeof c.host, &c.port) < 0) {
         rc = cli_error("job", "--address must be http://HOST:PORT, not '%s'", address);
         goto out;
     }
-    struct token_where w = { .given = token };
+    struct token_where w = { .given = token, .fallback_dir = latest };
     if (token_find(&w, c.token, sizeof c.token) < 0) {
         rc = cli_error("job", "no cluster token: give it with --token or $RAY_TOKEN");
         goto out;

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define DASH_DEFAULT_PORT 8265
 #define DASH_MAX_LIMIT 10000
 #define DASH_DEFAULT_LIMIT 100
 #define DASH_MAX_LOG (1u << 20)
@@ -1080,6 +1081,16 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
     evhttp_set_gencb(d->http, on_request, d);
     struct evhttp_bound_socket *bs =
         evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)n->cfg->dashboard_port);
+    if (bs == NULL && errno == EADDRINUSE && n->cfg->dashboard_port == DASH_DEFAULT_PORT) {
+        /* the default port belongs to another head on this machine (several
+         * clusters may share one): take a free one rather than fail the
+         * head; node.info and the log say which. A port given explicitly
+         * must be that port. */
+        bs = evhttp_bind_socket_with_handle(d->http, host, 0);
+        if (bs)
+            log_warnx("dashboard: port %d is in use: listening on another one (dashboard_port "
+                      "in node.info)", DASH_DEFAULT_PORT);
+    }
     if (bs == NULL) {
         snprintf(err, errlen, "dashboard: cannot listen on %s:%d: %s (--dashboard-port, "
                               "--dashboard-host)", host, n->cfg->dashboard_port, strerror(errno));

@@ -236,15 +236,23 @@ static char *res_string(const struct res_set *s)
 
 static void node_write_info(struct node *n)
 {
+    /* where `ray job` finds the dashboard: 0.0.0.0 is reached on loopback */
+    const char *dh = n->cfg->dashboard_host ? n->cfg->dashboard_host : "127.0.0.1";
+    char dash_host[300], dash_port[16];
+    snprintf(dash_host, sizeof dash_host, "http://%s", strcmp(dh, "0.0.0.0") == 0 ? "127.0.0.1" : dh);
+    snprintf(dash_port, sizeof dash_port, ":%d", dashboard_port(n->dash));
     char hostname[256] = "";
     gethostname(hostname, sizeof hostname - 1);
     char *text = xasprintf("node_id=%s\nnode_ip=%s\nnode_port=%d\nsocket=%s\ngcs_address=%s:%d\n"
                            "store=%s\nstore_size=%llu\nsession_dir=%s\npid=%d\nis_head=%d\n"
-                           "cluster_name=%s\nhostname=%s\nmetrics_port=%d\ndashboard_port=%d\n",
+                           "cluster_name=%s\nhostname=%s\nmetrics_port=%d\ndashboard_port=%d\n"
+                           "%s%s%s%s",
                            n->hex, n->ip, n->tcp_port, n->sock_path, n->gcs_host, n->gcs_port,
                            n->store_name, (unsigned long long)n->store_size, n->session_dir,
                            (int)getpid(), n->is_head ? 1 : 0, n->cfg->cluster_name, hostname,
-                           metrics_port(n->metrics), dashboard_port(n->dash));
+                           metrics_port(n->metrics), dashboard_port(n->dash),
+                           n->dash ? "dashboard_url=" : "", n->dash ? dash_host : "",
+                           n->dash ? dash_port : "", n->dash ? "\n" : "");
     if (session_file_write(n->session_dir, "node.info", text, 0600) < 0)
         log_warn("cannot write node.info");
     free(text);

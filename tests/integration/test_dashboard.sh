@@ -211,4 +211,26 @@ else
     fail "prometheus is not installed (scripts/install-deps.sh)"
 fi
 
+# ---- the default port taken: a head still starts, on another port ------------
+python3 -c 'import socket,time,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try: s.bind(("127.0.0.1", 8265)); s.listen(1)
+except OSError: pass
+time.sleep(60)' &
+HOLD=$!
+sleep 0.3
+C=$T/c
+PC=$(free_port)
+start_head "$C" "$PC" --num-cpus 1 >/dev/null 2>&1
+CP=$(sed -n 's/^dashboard_port=//p' "$C"/session_latest/node.info)
+check "with port 8265 taken, a second head starts its dashboard on another port" \
+    bash -c "[ -n '$CP' ] && [ '$CP' != 8265 ] && [ '$CP' -gt 0 ]"
+check "node.info has its URL" grep -qx "dashboard_url=http://127.0.0.1:$CP" "$C"/session_latest/node.info
+env -u RAY_ADDRESS "$RAY" job list --temp-dir "$C" >"$T/job.c" 2>&1
+check "ray job finds the local head's dashboard and token through --temp-dir" grep -qx '\[\]' "$T/job.c"
+kill $HOLD 2>/dev/null
+wait $HOLD 2>/dev/null
+c=$(code "http://127.0.0.1:$CP/" -H "Authorization: Bearer $TOK")
+check "one cluster's token does not open another's dashboard" test "$c" = 401
+
 finish
