@@ -26,6 +26,7 @@
 #include "common/xmalloc.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
+#include "daemon/tls.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
 
@@ -1050,6 +1051,13 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(d->base);
 }
 
+/* evhttp's bufferevent for each accepted connection: TLS (the node's
+ * dashboard context; browsers present no certificate) */
+static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
+{
+    return tls_bufferevent(base, -1, arg, true);
+}
+
 static void *dash_thread(void *arg)
 {
     struct dashboard *d = arg;
@@ -1079,6 +1087,8 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
     evhttp_set_timeout(d->http, 30);
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
     evhttp_set_gencb(d->http, on_request, d);
+    if (n->tls_dash)
+        evhttp_set_bevcb(d->http, tls_bev_cb, n->tls_dash);
     struct evhttp_bound_socket *bs =
         evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)n->cfg->dashboard_port);
     if (bs == NULL && errno == EADDRINUSE && n->cfg->dashboard_port == DASH_DEFAULT_PORT) {
@@ -1111,7 +1121,7 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
         goto fail;
     }
     d->running = true;
-    log_info("dashboard at http://%s:%d", host, d->port);
+    log_info("dashboard at %s://%s:%d", n->tls_dash ? "https" : "http", host, d->port);
     return d;
 fail:
     dashboard_stop(d);

@@ -11,6 +11,7 @@
 #include "daemon/node.h"
 #include "daemon/dashboard.h"
 #include "daemon/metrics.h"
+#include "daemon/tls.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
@@ -239,7 +240,8 @@ static void node_write_info(struct node *n)
     /* where `ray job` finds the dashboard: 0.0.0.0 is reached on loopback */
     const char *dh = n->cfg->dashboard_host ? n->cfg->dashboard_host : "127.0.0.1";
     char dash_host[300], dash_port[16];
-    snprintf(dash_host, sizeof dash_host, "http://%s", strcmp(dh, "0.0.0.0") == 0 ? "127.0.0.1" : dh);
+    snprintf(dash_host, sizeof dash_host, "%s://%s", n->tls_dash ? "https" : "http",
+             strcmp(dh, "0.0.0.0") == 0 ? "127.0.0.1" : dh);
     snprintf(dash_port, sizeof dash_port, ":%d", dashboard_port(n->dash));
     char hostname[256] = "";
     gethostname(hostname, sizeof hostname - 1);
@@ -496,6 +498,24 @@ int node_main(struct rayd_config *cfg)
 
     /* listeners */
     n->srv = server_new(n->base, n->token);
+    bool tls_on;
+    if (tls_check_flags(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, &tls_on, err, sizeof err) < 0) {
+        node_fail(n, err);
+        goto out;
+    }
+    if (tls_on) {
+        n->tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, true, err, sizeof err);
+        if (n->tls && n->is_head)
+            n->tls_dash = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, false, err,
+                                      sizeof err);
+        if (n->tls == NULL || (n->is_head && n->tls_dash == NULL)) {
+            node_fail(n, err);
+            goto out;
+        }
+        server_set_tls(n->srv, n->tls);
+        log_info("TLS on for node connections (%s)%s", cfg->tls_cert,
+                 n->is_head ? " and the dashboard" : "");
+    }
     snprintf(n->sock_path, sizeof n->sock_path, "%s/sockets/raylet.sock", n->session_dir);
     if (server_listen_unix(n->srv, n->sock_path, err, sizeof err) < 0 ||
         server_listen_tcp(n->srv, n->ip, cfg->node_manager_port, &n->tcp_port, err, sizeof err) < 0) {
@@ -565,6 +585,8 @@ out:
         event_base_loop(n->base, EVLOOP_NONBLOCK); /* run deferred frees */
         event_base_free(n->base);
     }
+    tls_ctx_free(n->tls);
+    tls_ctx_free(n->tls_dash);
     redis_launch_stop(&n->redis);
     snprintf(path, sizeof path, "%s/rayd.pid", n->session_dir);
     unlink(path);

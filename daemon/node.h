@@ -58,6 +58,7 @@ struct node {
     long long hb_queue, hb_sent_ms;
     struct metrics *metrics;          /* /metrics on metrics_export_port (metrics.c) */
     struct dashboard *dash;           /* head only: the dashboard (dashboard.c) */
+    void *tls, *tls_dash;             /* SSL_CTXs of --tls-* (tls.c): nodes, dashboard; NULL = off */
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit

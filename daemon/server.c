@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include "daemon/tls.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <limits.h>
@@ -49,6 +50,7 @@
 struct server {
     struct event_base *base;
     char *token;
+    void *tls;           /* SSL_CTX for TCP connections (daemon/tls.h), NULL = plain */
     struct evconnlistener *listeners[4];
     int nlisteners;
     char *unix_path;
@@ -568,9 +570,11 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    c->bev_ = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev_ == NULL) {
+    if (s->tls && !c->is_unix)
+        c->bev_ = tls_bufferevent(s->base, fd, s->tls, true); /* closes FD on failure */
+    else if ((c->bev_ = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
         close(fd);
+    if (c->bev_ == NULL) {
         free(c);
         return;
     }
@@ -590,6 +594,11 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     log_debug("conn %llu accepted from %s", (unsigned long long)c->id, c->peer);
 }
 
+void server_set_tls(struct server *s, void *ssl_ctx)
+{
+    s->tls = ssl_ctx;
+}
+
 struct conn *server_connect(struct server *s, const char *ip, int port, char *err, size_t errlen)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -604,7 +613,8 @@ struct conn *server_connect(struct server *s, const char *ip, int port, char *er
     c->role = PROTO_ROLE_NODE;
     c->outgoing = true;
     snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
-    c->bev_ = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    c->bev_ = s->tls ? tls_bufferevent(s->base, -1, s->tls, false)
+                     : bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev_ == NULL) {
         free(c);
         snprintf(err, errlen, "cannot create a connection");

@@ -65,6 +65,8 @@ check "/api/v0/nodes lists both nodes, total 2" json "$T/body" \
 code "$D/api/cluster_status" "${H[@]}" >/dev/null
 check "/api/cluster_status has the ray status text and the nodes" json "$T/body" \
     "t=d['data']['clusterStatus']; assert 'node_$IA' in t and 'node_$IB' in t and 'Resources' in t and d['data']['nodes']['total']==2"
+# task records of finished tasks reach the GCS a moment later (taskrec.c)
+wait_for 15 bash -c "curl -s -m 5 -H 'Authorization: Bearer $TOK' '$D/api/v0/tasks?limit=1' | grep -Eq '\"total\": [0-9]{4,}'"
 code "$D/api/v0/tasks?limit=2" "${H[@]}" >/dev/null
 cp "$T/body" "$T/p0"
 code "$D/api/v0/tasks?limit=2&offset=1" "${H[@]}" >/dev/null
