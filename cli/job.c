@@ -28,6 +28,9 @@
 #define JOB_MAX_RESP (64u << 20)
 #define JOB_TIMEOUT_MS 30000
 #define JOB_POLL_MS 300
+/* what the dashboard takes (daemon/dashboard.c DASH_MAX_BODY), less room
+ * for the form around the library */
+#define JOB_MAX_LIBRARY ((63u << 20) - (64u << 10))
 
 struct jobctx {
     char host[256];
@@ -104,6 +107,12 @@ static int read_file(const char *path, struct buf *out, char *err, size_t errlen
         snprintf(err, errlen, "%s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
         if (fd >= 0)
             close(fd);
+        return -1;
+    }
+    if ((unsigned long long)st.st_size > JOB_MAX_LIBRARY) {
+        snprintf(err, errlen, "%s: job library of %lld bytes is too big (limit %u)", path,
+                 (long long)st.st_size, JOB_MAX_LIBRARY);
+        close(fd);
         return -1;
     }
     char chunk[65536];
@@ -287,6 +296,7 @@ out:
 int cli_job(int argc, char **argv)
 {
     struct jobctx c = { .port = 8265 };
+    signal(SIGPIPE, SIG_IGN); /* a dashboard that closes early is an error line, not a kill */
     snprintf(c.host, sizeof c.host, "127.0.0.1");
     const char *address = NULL, *token = NULL, *sub = NULL, *temp_dir = NULL;
     int i = 1;

@@ -434,7 +434,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
          * first as a failed write to it, are dispatched now */
         if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && c->state == CONN_READY) {
             struct evbuffer *in = bufferevent_get_input(bev);
-            evutil_socket_t fd = bufferevent_getfd(bev);
+            /* (a TLS connection's socket holds ciphertext: nothing to add) */
+            evutil_socket_t fd = c->srv->tls && !c->is_unix ? -1 : bufferevent_getfd(bev);
             while (fd >= 0 && evbuffer_get_length(in) < SERVER_LAST_WORDS_MAX &&
                    evbuffer_read(in, fd, 65536) > 0)
                 ;

@@ -32,7 +32,11 @@ void *tls_ctx_new(const char *cert, const char *key, const char *ca, bool peer_c
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* no SSL_MODE_ENABLE_PARTIAL_WRITE: libevent's OpenSSL bufferevent
+     * drains what SSL_write reports across several buffer pieces, so a
+     * partial write of one piece followed by the next would reorder bytes
+     * (test_tls moves 48 MiB objects to see it) */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (access(cert, R_OK) != 0 || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         ssl_why(err, errlen, "--tls-cert", cert);
         goto fail;

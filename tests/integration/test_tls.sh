@@ -56,6 +56,57 @@ timeout 60 "$RAY" submit "$JOB" -- remote >"$T/remote.out" 2>&1
 rc=$?
 check "a job's tasks run on the second node over TLS and their results come back" \
     bash -c "[ $rc -eq 0 ] && grep -Eq '^task [0-9a-f]{40}$' '$T/remote.out'"
+# a big object both ways over TLS: made on B, checked on the head; made on
+# the head, checked by a task on B (its bytes are a pattern from a seed)
+cat >"$T/big.c" <<'C'
+#include <ray.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define N (48u << 20)
+static unsigned char at(size_t i, int seed) { return (unsigned char)((i * 2654435761u >> 13) + seed); }
+static int make(ray_task *t, const ray_value *a, size_t n)
+{
+    void *p;
+    if (ray_return_alloc(t, N, &p) != RAY_OK) return ray_fail(t, "alloc");
+    for (size_t i = 0; i < N; i++) ((unsigned char *)p)[i] = at(i, 7);
+    return 0;
+}
+RAY_REMOTE(make);
+static int check(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 1 || a[0].type != RAY_BYTES || a[0].as.buf.len != N) return ray_fail(t, "size");
+    for (size_t i = 0; i < N; i++)
+        if (((const unsigned char *)a[0].as.buf.ptr)[i] != at(i, 9)) return ray_fail(t, "content");
+    return ray_return(t, RAY_I(1));
+}
+RAY_REMOTE(check);
+int ray_main(int argc, char **argv)
+{
+    ray_opts o = RAY_OPTS;
+    o.resources = "side=1";
+    ray_ref r, p, c;
+    ray_value v;
+    if (ray_call("make", NULL, 0, &o, &r) != RAY_OK || ray_get(r, 60000, &v) != RAY_OK) return 1;
+    if (v.type != RAY_BYTES || v.as.buf.len != N) return 2;
+    for (size_t i = 0; i < N; i++)
+        if (((const unsigned char *)v.as.buf.ptr)[i] != at(i, 7)) { printf("bad byte %zu\n", i); return 3; }
+    unsigned char *b = malloc(N);
+    for (size_t i = 0; i < N; i++) b[i] = at(i, 9);
+    ray_value arg;
+    if (ray_put(RAY_BYTES_V(b, N), &p) != RAY_OK) return 4;
+    arg = RAY_R(p);
+    if (ray_call("check", &arg, 1, &o, &c) != RAY_OK || ray_get(c, 60000, &v) != RAY_OK) {
+        printf("check: %s\n", ray_last_error());
+        return 5;
+    }
+    printf("big objects intact both ways\n");
+    return 0;
+}
+C
+cc -shared -fPIC -O2 -I"$ROOT/include" "$T/big.c" -o "$T/big.so" 2>"$T/big.build"
+timeout 120 "$RAY" submit "$T/big.so" >"$T/big.out" 2>&1
+check "48 MiB objects cross the TLS connection both ways, intact" grep -q 'intact both ways' "$T/big.out"
 check "the nodes logged TLS on" bash -c "grep -q 'TLS on for node connections' '$A'/session_latest/logs/rayd_head.log && grep -q 'TLS on for node connections' '$B'/session_latest/logs/rayd.log"
 
 timeout 10 openssl s_client -connect "127.0.0.2:$PB" -CAfile "$K/ca.pem" -cert "$K/node.pem" \
