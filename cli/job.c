@@ -14,6 +14,7 @@
 #include "common/token.h"
 #include "common/xmalloc.h"
 #include "daemon/session.h"
+#include "daemon/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,8 @@ struct jobctx {
     char host[256];
     int port;
     char token[256];
+    bool https;
+    const char *ca;   /* https: the CA file (--tls-ca / $RAY_TLS_CA) */
 };
 
 static void job_usage(FILE *fp)
@@ -49,10 +52,11 @@ static void job_usage(FILE *fp)
             "Jobs through the dashboard's job API. JOB is a job ID (8 hex digits) or a\n"
             "submission ID (raysubmit_...).\n\n"
             "Options (every subcommand):\n"
-            "  --address http://HOST:PORT  the dashboard (default: $RAY_ADDRESS if it is an\n"
-            "                       http:// address, else the head started on this machine\n"
+            "  --address http://HOST:PORT  the dashboard, or https:// (default: $RAY_ADDRESS if\n"
+            "                       it is an http(s):// address, else the head started on this machine\n"
             "                       under --temp-dir, else http://127.0.0.1:8265)\n"
             "  --temp-dir DIR       where this machine's sessions are [default /tmp/ray]\n"
+            "  --tls-ca FILE        an https:// dashboard's CA (default: $RAY_TLS_CA)\n"
             "  --token SECRET       the cluster token (default: $RAY_TOKEN, else\n"
             "                       ~/.ray/auth_token, else the local head's)\n");
 }
@@ -63,10 +67,14 @@ static int job_http(const struct jobctx *c, const char *sub, const char *method,
                     const char *ctype, const void *body, size_t len, struct buf *resp)
 {
     char err[512];
-    int st = http_request(c->host, c->port, method, path, c->token, ctype, body, len,
-                          JOB_MAX_RESP, JOB_TIMEOUT_MS, resp, err, sizeof err);
+    int st = c->https ? tls_http_request(c->host, c->port, c->ca, method, path, c->token, ctype,
+                                         body, len, JOB_MAX_RESP, JOB_TIMEOUT_MS, resp, err,
+                                         sizeof err)
+                      : http_request(c->host, c->port, method, path, c->token, ctype, body, len,
+                                     JOB_MAX_RESP, JOB_TIMEOUT_MS, resp, err, sizeof err);
     if (st < 0) {
-        cli_error("job", "%s: %s (is the dashboard at http://%s:%d?)", sub, err, c->host, c->port);
+        cli_error("job", "%s: %s (is the dashboard at %s://%s:%d?)", sub, err,
+                  c->https ? "https" : "http", c->host, c->port);
         return -1;
     }
     if (st == 401) {
@@ -298,7 +306,7 @@ int cli_job(int argc, char **argv)
     struct jobctx c = { .port = 8265 };
     signal(SIGPIPE, SIG_IGN); /* a dashboard that closes early is an error line, not a kill */
     snprintf(c.host, sizeof c.host, "127.0.0.1");
-    const char *address = NULL, *token = NULL, *sub = NULL, *temp_dir = NULL;
+    const char *address = NULL, *token = NULL, *sub = NULL, *temp_dir = NULL, *ca = NULL;
     int i = 1;
     /* options may come before the subcommand too */
     char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
@@ -318,6 +326,8 @@ int cli_job(int argc, char **argv)
                 token = argv[++i];
             else
                 temp_dir = argv[++i];
+        } else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
+            ca = argv[++i];
         } else if (strncmp(argv[i], "--address=", 10) == 0) {
             address = argv[i] + 10;
         } else if (strncmp(argv[i], "--token=", 8) == 0) {
@@ -340,7 +350,7 @@ int cli_job(int argc, char **argv)
     }
     if (address == NULL) {
         const char *env = getenv("RAY_ADDRESS");
-        if (env && strncmp(env, "http://", 7) == 0)
+        if (env && (strncmp(env, "http://", 7) == 0 || strncmp(env, "https://", 8) == 0))
             address = env;
     }
     /* else the dashboard of the head started on this machine, if any */
@@ -349,8 +359,15 @@ int cli_job(int argc, char **argv)
     if (address == NULL && session_info_get(latest, "dashboard_url", url, sizeof url) == 0 &&
         url[0])
         address = url;
-    if (address && http_parse_address(address, 8265, c.host, sizeof c.host, &c.port) < 0) {
-        rc = cli_error("job", "--address must be http://HOST:PORT, not '%s'", address);
+    if (address && http_parse_url(address, 8265, c.host, sizeof c.host, &c.port, &c.https) < 0) {
+        rc = cli_error("job", "--address must be http://HOST:PORT or https://HOST:PORT, not '%s'",
+                       address);
+        goto out;
+    }
+    c.ca = ca ? ca : getenv("RAY_TLS_CA");
+    if (c.https && (c.ca == NULL || !*c.ca)) {
+        rc = cli_error("job", "the dashboard at %s is HTTPS: give its CA with --tls-ca FILE "
+                              "(or $RAY_TLS_CA)", address);
         goto out;
     }
     struct token_where w = { .given = token, .fallback_dir = latest };

@@ -4,6 +4,13 @@
  */
 #include "daemon/tls.h"
 
+#include "common/buf.h"
+#include "common/http.h"
+#include "common/netutil.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -104,4 +111,96 @@ struct bufferevent *tls_bufferevent(struct event_base *base, int fd, void *ctx, 
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
+}
+
+int tls_http_request(const char *host, int port, const char *ca, const char *method,
+                     const char *path, const char *token, const char *content_type,
+                     const void *body, size_t bodylen, size_t maxresp, int timeout_ms,
+                     struct buf *resp, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = NULL;
+    struct buf req = BUF_INIT, raw = BUF_INIT, dech = BUF_INIT;
+    int rc = -1, fd = -1;
+    if (ctx == NULL) {
+        snprintf(err, errlen, "TLS: cannot create a context");
+        goto out;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (access(ca, R_OK) != 0 || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        ssl_why(err, errlen, "--tls-ca", ca);
+        goto out;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* evhttp closes after its answer without a close_notify: that is the end */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    fd = net_connect_tcp(host, port, timeout_ms, err, errlen);
+    if (fd < 0)
+        goto out;
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ssl = SSL_new(ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        char why[256] = "handshake failed";
+        if (e)
+            ERR_error_string_n(e, why, sizeof why);
+        snprintf(err, errlen, "TLS to %s:%d: %s", host, port, why);
+        goto out;
+    }
+    http_request_head(&req, host, port, method, path, token, content_type, body != NULL, bodylen);
+    if (body)
+        buf_append(&req, body, bodylen);
+    for (size_t off = 0; off < req.len;) {
+        int n = SSL_write(ssl, req.data + off, (int)(req.len - off > (1u << 30) ? 1u << 30 : req.len - off));
+        if (n <= 0) {
+            snprintf(err, errlen, "cannot send to %s:%d over TLS", host, port);
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    for (;;) {
+        char chunk[65536];
+        int n = SSL_read(ssl, chunk, sizeof chunk);
+        if (n <= 0) {
+            int e = SSL_get_error(ssl, n);
+            if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && raw.len > 0))
+                break;
+            snprintf(err, errlen, "no answer from %s:%d over TLS within %d ms", host, port,
+                     timeout_ms);
+            goto out;
+        }
+        if (raw.len + (size_t)n > maxresp) {
+            snprintf(err, errlen, "the answer from %s:%d is over %zu bytes", host, port, maxresp);
+            goto out;
+        }
+        buf_append(&raw, chunk, (size_t)n);
+    }
+    int status;
+    const char *b;
+    size_t bl;
+    if (http_response_parse(raw.data ? raw.data : "", raw.len, &status, &b, &bl, &dech) < 0) {
+        snprintf(err, errlen, "%s:%d did not answer HTTP", host, port);
+        goto out;
+    }
+    buf_reset(resp);
+    buf_append(resp, b, bl);
+    buf_append(resp, "", 1);
+    resp->len--;
+    rc = status;
+out:
+    ERR_clear_error();
+    if (ssl)
+        SSL_free(ssl);
+    if (fd >= 0)
+        close(fd);
+    if (ctx)
+        SSL_CTX_free(ctx);
+    buf_free(&req);
+    buf_free(&raw);
+    buf_free(&dech);
+    return rc;
 }

@@ -35,4 +35,14 @@ int tls_check_flags(const char *cert, const char *key, const char *ca, bool *on,
  * It owns FD (BEV_OPT_CLOSE_ON_FREE). Returns NULL on failure (FD closed). */
 struct bufferevent *tls_bufferevent(struct event_base *base, int fd, void *ctx, bool accepting);
 
+/* http_request (common/http.h) over TLS, for `ray job` and an https://
+ * dashboard: the server's certificate must chain to CA (a PEM file; its
+ * name is not checked, as between nodes). Returns the status code with the
+ * body in *RESP, or -1 with one line in ERR. */
+struct buf;
+int tls_http_request(const char *host, int port, const char *ca, const char *method,
+                     const char *path, const char *token, const char *content_type,
+                     const void *body, size_t bodylen, size_t maxresp, int timeout_ms,
+                     struct buf *resp, char *err, size_t errlen);
+
 #endif

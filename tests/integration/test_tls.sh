@@ -136,6 +136,19 @@ c=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$K/ca.pem" "https://1
 check "over HTTPS without the token: 401" test "$c" = 401
 c=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "http://127.0.0.1:$DP/api/v0/nodes")
 check "plain HTTP to the TLS dashboard gets nothing" test "$c" = 000
+timeout 60 "$RAY" job submit --address "https://127.0.0.1:$DP" --tls-ca "$K/ca.pem" "$JOB" -- remote \
+    >"$T/job.out" 2>&1
+rc=$?
+check "ray job submit over HTTPS (--tls-ca) runs the job and exits 0" bash -c \
+    "[ $rc -eq 0 ] && grep -Eq '^task [0-9a-f]{40}$' '$T/job.out' && grep -q 'succeeded' '$T/job.out'"
+"$RAY" job list --address "https://127.0.0.1:$DP" >"$T/job.noca" 2>&1
+rc=$?
+check "ray job to an https dashboard without its CA: one line, non-zero" bash -c \
+    "[ $rc -ne 0 ] && [ \$(wc -l <'$T/job.noca') -eq 1 ] && grep -q -- '--tls-ca' '$T/job.noca'"
+"$RAY" job list --address "https://127.0.0.1:$DP" --tls-ca "$K/other.pem" >"$T/job.badca" 2>&1
+rc=$?
+check "ray job with another CA: refused in one line" bash -c \
+    "[ $rc -ne 0 ] && [ \$(wc -l <'$T/job.badca') -eq 1 ] && grep -qi 'certificate verify failed' '$T/job.badca'"
 check "node.info has the https URL" grep -qx "dashboard_url=https://127.0.0.1:$DP" "$A"/session_latest/node.info
 
 finish
