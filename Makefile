@@ -38,7 +38,8 @@ CFLAGS += -std=gnu11 -fPIC -pthread $(OPTIMIZATION) $(WARN) $(SANFLAGS)
 
 # Third-party libraries are linked statically (SPEC section 1); libc, libm,
 # libdl and libpthread stay dynamic so workers can dlopen job libraries.
-STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
+STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lmsgpackc -lyaml \
+               -lssl -lcrypto -Wl,-Bdynamic
 SYS_LIBS := -lpthread -ldl -lm -lrt
 LDFLAGS_RAYD := -rdynamic $(SANFLAGS)
 
@@ -61,7 +62,7 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
                daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
-               daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
+               daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c daemon/tls.c
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \

@@ -17,6 +17,8 @@
 #   BENCH_ACTORS_N=N         actors made by actors_10k_create_per_s (10,000),
 #   BENCH_ACTORS_WINDOW=W    at most W alive at once (256)
 #   BENCH_JSON=FILE          also copy the JSON lines to FILE
+#   BENCH_TLS=1              the benchmark cluster's nodes talk TLS (--tls-*, a
+#                            throwaway CA made with openssl): TLS's cost
 # The JSON lines are always written to build/bench/results.jsonl as well. A
 # figure whose spread ((max - min) / median) is over 30 % is marked in the
 # table ("!" after its range, and a line below it): do not quote it alone.
@@ -107,12 +109,25 @@ if want start_head_ms; then
 fi
 
 # ---- the benchmark cluster -------------------------------------------------------
+TLS_FLAGS=()
+if [ "${BENCH_TLS:-0}" = 1 ]; then
+    K="$T/pki"
+    mkdir -p "$K"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/ca.key" -out "$K/ca.pem" -days 1 \
+        -subj "/CN=bench CA" >/dev/null 2>&1 &&
+    openssl req -newkey rsa:2048 -nodes -keyout "$K/n.key" -out "$K/n.csr" -subj "/CN=n" \
+        >/dev/null 2>&1 &&
+    openssl x509 -req -in "$K/n.csr" -CA "$K/ca.pem" -CAkey "$K/ca.key" -CAcreateserial \
+        -out "$K/n.pem" -days 1 >/dev/null 2>&1 || { say "cannot make TLS certificates"; exit 1; }
+    TLS_FLAGS=(--tls-cert "$K/n.pem" --tls-key "$K/n.key" --tls-ca "$K/ca.pem")
+    say "TLS between nodes (BENCH_TLS=1)"
+fi
 NCPU=$(nproc)
 H="$T/head" PORT=$(free_port)
 STARTED+=("$H")
 say "starting head on 127.0.0.1:$PORT (--num-cpus $NCPU, 1536 MiB store)"
 if ! "$RAY" start --head --port "$PORT" --node-ip-address 127.0.0.1 --temp-dir "$H" \
-    --num-cpus "$NCPU" --object-store-memory 1536MiB >"$T/head.out" 2>&1; then
+    --num-cpus "$NCPU" --object-store-memory 1536MiB "${TLS_FLAGS[@]}" >"$T/head.out" 2>&1; then
     say "ray start failed:"; cat "$T/head.out" >&2; exit 1
 fi
 ADDR="127.0.0.1:$PORT"
@@ -222,7 +237,8 @@ if want cross_node_transfer_gigabytes; then
     STARTED+=("$N2")
     say "cross_node_transfer_gigabytes: second node on 127.0.0.2"
     if "$RAY" start --address "$ADDR" --node-ip-address 127.0.0.2 --temp-dir "$N2" --num-cpus 1 \
-        --resources '{"bench_remote": 1}' --object-store-memory 1536MiB >"$T/n2.out" 2>&1; then
+        --resources '{"bench_remote": 1}' --object-store-memory 1536MiB "${TLS_FLAGS[@]}" \
+        >"$T/n2.out" 2>&1; then
         timeout 300 "${DRIVER[@]}" cross_node_transfer_gigabytes | collect
         "$RAY" stop --temp-dir "$N2" >/dev/null 2>&1
     else

@@ -13,6 +13,8 @@
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
+#include "daemon/session.h"
+#include "daemon/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +29,16 @@
 #define JOB_MAX_RESP (64u << 20)
 #define JOB_TIMEOUT_MS 30000
 #define JOB_POLL_MS 300
+/* what the dashboard takes (daemon/dashboard.c DASH_MAX_BODY), less room
+ * for the form around the library */
+#define JOB_MAX_LIBRARY ((63u << 20) - (64u << 10))
 
 struct jobctx {
     char host[256];
     int port;
     char token[256];
+    bool https;
+    const char *ca;   /* https: the CA file (--tls-ca / $RAY_TLS_CA) */
 };
 
 static void job_usage(FILE *fp)
@@ -45,10 +52,13 @@ static void job_usage(FILE *fp)
             "Jobs through the dashboard's job API. JOB is a job ID (8 hex digits) or a\n"
             "submission ID (raysubmit_...).\n\n"
             "Options (every subcommand):\n"
-            "  --address http://HOST:PORT  the dashboard (default: $RAY_ADDRESS if it is an\n"
-            "                       http:// address, else http://127.0.0.1:8265)\n"
+            "  --address http://HOST:PORT  the dashboard, or https:// (default: $RAY_ADDRESS if\n"
+            "                       it is an http(s):// address, else the head started on this machine\n"
+            "                       under --temp-dir, else http://127.0.0.1:8265)\n"
+            "  --temp-dir DIR       where this machine's sessions are [default /tmp/ray]\n"
+            "  --tls-ca FILE        an https:// dashboard's CA (default: $RAY_TLS_CA)\n"
             "  --token SECRET       the cluster token (default: $RAY_TOKEN, else\n"
-            "                       ~/.ray/auth_token)\n");
+            "                       ~/.ray/auth_token, else the local head's)\n");
 }
 
 /* One request; prints the one-line error itself. Returns the HTTP status
@@ -57,10 +67,14 @@ static int job_http(const struct jobctx *c, const char *sub, const char *method,
                     const char *ctype, const void *body, size_t len, struct buf *resp)
 {
     char err[512];
-    int st = http_request(c->host, c->port, method, path, c->token, ctype, body, len,
-                          JOB_MAX_RESP, JOB_TIMEOUT_MS, resp, err, sizeof err);
+    int st = c->https ? tls_http_request(c->host, c->port, c->ca, method, path, c->token, ctype,
+                                         body, len, JOB_MAX_RESP, JOB_TIMEOUT_MS, resp, err,
+                                         sizeof err)
+                      : http_request(c->host, c->port, method, path, c->token, ctype, body, len,
+                                     JOB_MAX_RESP, JOB_TIMEOUT_MS, resp, err, sizeof err);
     if (st < 0) {
-        cli_error("job", "%s: %s (is the dashboard at http://%s:%d?)", sub, err, c->host, c->port);
+        cli_error("job", "%s: %s (is the dashboard at %s://%s:%d?)", sub, err,
+                  c->https ? "https" : "http", c->host, c->port);
         return -1;
     }
     if (st == 401) {
@@ -101,6 +115,12 @@ static int read_file(const char *path, struct buf *out, char *err, size_t errlen
         snprintf(err, errlen, "%s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
         if (fd >= 0)
             close(fd);
+        return -1;
+    }
+    if ((unsigned long long)st.st_size > JOB_MAX_LIBRARY) {
+        snprintf(err, errlen, "%s: job library of %lld bytes is too big (limit %u)", path,
+                 (long long)st.st_size, JOB_MAX_LIBRARY);
+        close(fd);
         return -1;
     }
     char chunk[65536];
@@ -284,8 +304,9 @@ out:
 int cli_job(int argc, char **argv)
 {
     struct jobctx c = { .port = 8265 };
+    signal(SIGPIPE, SIG_IGN); /* a dashboard that closes early is an error line, not a kill */
     snprintf(c.host, sizeof c.host, "127.0.0.1");
-    const char *address = NULL, *token = NULL, *sub = NULL;
+    const char *address = NULL, *token = NULL, *sub = NULL, *temp_dir = NULL, *ca = NULL;
     int i = 1;
     /* options may come before the subcommand too */
     char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
@@ -297,11 +318,16 @@ int cli_job(int argc, char **argv)
                 rest[nrest++] = argv[i];
             break;
         }
-        if ((strcmp(argv[i], "--address") == 0 || strcmp(argv[i], "--token") == 0) && i + 1 < argc) {
+        if ((strcmp(argv[i], "--address") == 0 || strcmp(argv[i], "--token") == 0 ||
+             strcmp(argv[i], "--temp-dir") == 0) && i + 1 < argc) {
             if (argv[i][2] == 'a')
                 address = argv[++i];
-            else
+            else if (argv[i][2] == 't' && argv[i][3] == 'o')
                 token = argv[++i];
+            else
+                temp_dir = argv[++i];
+        } else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
+            ca = argv[++i];
         } else if (strncmp(argv[i], "--address=", 10) == 0) {
             address = argv[i] + 10;
         } else if (strncmp(argv[i], "--token=", 8) == 0) {
@@ -324,14 +350,27 @@ int cli_job(int argc, char **argv)
     }
     if (address == NULL) {
         const char *env = getenv("RAY_ADDRESS");
-        if (env && strncmp(env, "http://", 7) == 0)
+        if (env && (strncmp(env, "http://", 7) == 0 || strncmp(env, "https://", 8) == 0))
             address = env;
     }
-    if (address && http_parse_address(address, 8265, c.host, sizeof c.host, &c.port) < 0) {
-        rc = cli_error("job", "--address must be http://HOST:PORT, not '%s'", address);
+    /* else the dashboard of the head started on this machine, if any */
+    char latest[4096], url[512] = "";
+    snprintf(latest, sizeof latest, "%s/session_latest", temp_dir ? temp_dir : "/tmp/ray");
+    if (address == NULL && session_info_get(latest, "dashboard_url", url, sizeof url) == 0 &&
+        url[0])
+        address = url;
+    if (address && http_parse_url(address, 8265, c.host, sizeof c.host, &c.port, &c.https) < 0) {
+        rc = cli_error("job", "--address must be http://HOST:PORT or https://HOST:PORT, not '%s'",
+                       address);
         goto out;
     }
-    struct token_where w = { .given = token };
+    c.ca = ca ? ca : getenv("RAY_TLS_CA");
+    if (c.https && (c.ca == NULL || !*c.ca)) {
+        rc = cli_error("job", "the dashboard at %s is HTTPS: give its CA with --tls-ca FILE "
+                              "(or $RAY_TLS_CA)", address);
+        goto out;
+    }
+    struct token_where w = { .given = token, .fallback_dir = latest };
     if (token_find(&w, c.token, sizeof c.token) < 0) {
         rc = cli_error("job", "no cluster token: give it with --token or $RAY_TOKEN");
         goto out;

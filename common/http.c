@@ -361,11 +361,25 @@ int http_response_parse(const char *data, size_t len, int *status, const char **
 
 int http_parse_address(const char *url, int defport, char *host, size_t hostlen, int *port)
 {
-    const char *p = url;
-    if (strncmp(p, "http://", 7) == 0)
-        p += 7;
-    else if (strstr(p, "://"))
+    bool https;
+    if (http_parse_url(url, defport, host, hostlen, port, &https) < 0 || https)
         return -1;
+    return 0;
+}
+
+int http_parse_url(const char *url, int defport, char *host, size_t hostlen, int *port,
+                   bool *https)
+{
+    const char *p = url;
+    *https = false;
+    if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else if (strncmp(p, "https://", 8) == 0) {
+        p += 8;
+        *https = true;
+    } else if (strstr(p, "://")) {
+        return -1;
+    }
     size_t hl = strcspn(p, ":/");
     if (hl == 0 || hl >= hostlen)
         return -1;
@@ -385,6 +399,23 @@ int http_parse_address(const char *url, int defport, char *host, size_t hostlen,
     return 0;
 }
 
+void http_request_head(struct buf *req, const char *host, int port, const char *method,
+                       const char *path, const char *token, const char *content_type,
+                       bool has_body, size_t bodylen)
+{
+    buf_printf(req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n", method, path,
+               host, port);
+    if (token && *token)
+        buf_printf(req, "Authorization: Bearer %s\r\n", token);
+    if (has_body) {
+        buf_printf(req, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                   content_type ? content_type : "application/octet-stream", bodylen);
+    } else if (strcmp(method, "POST") == 0) {
+        buf_printf(req, "Content-Length: 0\r\n");
+    }
+    buf_append(req, "\r\n", 2);
+}
+
 int http_request(const char *host, int port, const char *method, const char *path,
                  const char *token, const char *content_type, const void *body,
                  size_t bodylen, size_t maxresp, int timeout_ms, struct buf *resp, char *err,
@@ -396,17 +427,7 @@ int http_request(const char *host, int port, const char *method, const char *pat
         return -1;
     struct buf req = BUF_INIT, raw = BUF_INIT, dech = BUF_INIT;
     int rc = -1;
-    buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n", method, path,
-               host, port);
-    if (token && *token)
-        buf_printf(&req, "Authorization: Bearer %s\r\n", token);
-    if (body) {
-        buf_printf(&req, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                   content_type ? content_type : "application/octet-stream", bodylen);
-    } else if (strcmp(method, "POST") == 0) {
-        buf_printf(&req, "Content-Length: 0\r\n");
-    }
-    buf_append(&req, "\r\n", 2);
+    http_request_head(&req, host, port, method, path, token, content_type, body != NULL, bodylen);
     if (body)
         buf_append(&req, body, bodylen);
     if (net_write_all(fd, req.data, req.len) < 0) {

@@ -70,5 +70,13 @@ int http_request(const char *host, int port, const char *method, const char *pat
 /* Split "http://HOST:PORT[/...]" (the scheme is optional, the port defaults
  * to DEFPORT) into HOST/PORT. Returns 0, or -1 if it is not such an address. */
 int http_parse_address(const char *url, int defport, char *host, size_t hostlen, int *port);
+/* The same, "https://" accepted too: *HTTPS says which. */
+int http_parse_url(const char *url, int defport, char *host, size_t hostlen, int *port,
+                   bool *https);
+/* Append to OUT the request line and headers http_request sends (BODYLEN
+ * bytes of CONTENT_TYPE follow when HAS_BODY), for other transports (TLS). */
+void http_request_head(struct buf *out, const char *host, int port, const char *method,
+                       const char *path, const char *token, const char *content_type,
+                       bool has_body, size_t bodylen);
 
 #endif

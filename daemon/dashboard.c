@@ -26,6 +26,7 @@
 #include "common/xmalloc.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
+#include "daemon/tls.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
 
@@ -44,13 +45,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define DASH_DEFAULT_PORT 8265
 #define DASH_MAX_LIMIT 10000
 #define DASH_DEFAULT_LIMIT 100
 #define DASH_MAX_LOG (1u << 20)
 #define DASH_MAX_BODY (PROTO_MAX_FRAME - (1u << 20))
 #define DASH_MAX_JOBS 1000
 #define DASH_SD_MS 2000
-#define DASH_DEFAULT_PORT 8265 /* config.c's default; busy: a free port instead */
 #define DASH_SUBMIT_TIMEOUT_MS 15000
 
 /* A job submitted through the API. */
@@ -1007,6 +1008,7 @@ static void sd_write(struct dashboard *d)
     snprintf(path, sizeof path, "%s/prom_metrics_service_discovery.json", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     /* 0600 like every session file: a Prometheus of another user reads a copy */
+
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         int wr = net_write_all(fd, b.data, b.len);
@@ -1051,6 +1053,13 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(d->base);
 }
 
+/* evhttp's bufferevent for each accepted connection: TLS (the node's
+ * dashboard context; browsers present no certificate) */
+static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
+{
+    return tls_bufferevent(base, -1, arg, true);
+}
+
 static void *dash_thread(void *arg)
 {
     struct dashboard *d = arg;
@@ -1080,16 +1089,20 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
     evhttp_set_timeout(d->http, 30);
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
     evhttp_set_gencb(d->http, on_request, d);
+    if (n->tls_dash)
+        evhttp_set_bevcb(d->http, tls_bev_cb, n->tls_dash);
     struct evhttp_bound_socket *bs =
         evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)n->cfg->dashboard_port);
     if (bs == NULL && errno == EADDRINUSE && n->cfg->dashboard_port == DASH_DEFAULT_PORT) {
-        /* another cluster on this machine has the default port: the head
-         * still starts, its dashboard on a free port (node.info and the
-         * log say which; `ray dashboard-url`-style lookups read node.info) */
-        log_warnx("dashboard: port %d on %s is in use (another cluster on this machine?): "
-                  "serving on a free port instead; pass --dashboard-port to choose",
-                  DASH_DEFAULT_PORT, host);
+        /* the default port belongs to another head on this machine (several
+         * clusters may share one): take a free one rather than fail the
+         * head; node.info and the log say which. A port given explicitly
+         * must be that port. */
         bs = evhttp_bind_socket_with_handle(d->http, host, 0);
+        if (bs)
+            log_warnx("dashboard: port %d is in use: listening on another one (dashboard_port "
+                      "in node.info)", DASH_DEFAULT_PORT);
+
     }
     if (bs == NULL) {
         snprintf(err, errlen, "dashboard: cannot listen on %s:%d: %s (--dashboard-port, "
@@ -1111,7 +1124,7 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
         goto fail;
     }
     d->running = true;
-    log_info("dashboard at http://%s:%d", host, d->port);
+    log_info("dashboard at %s://%s:%d", n->tls_dash ? "https" : "http", host, d->port);
     return d;
 fail:
     dashboard_stop(d);

@@ -329,7 +329,7 @@ static void metrics_write(struct metrics *m, struct evbuffer *o)
     evbuffer_add_printf(o, "ray_scheduler_pipelined_tasks{NodeId=\"%s\"} %lld\n", nid,
                         rt ? rt->pipelined : 0);
     help(o, "ray_scheduler_spilled_tasks_total", "counter",
-         "Tasks this node sent to the global scheduler");
+         "Tasks this node handed to the global scheduler (which may place them back here)");
     evbuffer_add_printf(o, "ray_scheduler_spilled_tasks_total{NodeId=\"%s\"} %llu\n", nid,
                         spilled_total);
     help(o, "ray_workers", "gauge", "Worker processes of this node");

@@ -11,6 +11,7 @@
 #include "daemon/node.h"
 #include "daemon/dashboard.h"
 #include "daemon/metrics.h"
+#include "daemon/tls.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
@@ -238,15 +239,24 @@ static char *res_string(const struct res_set *s)
 
 static void node_write_info(struct node *n)
 {
+    /* where `ray job` finds the dashboard: 0.0.0.0 is reached on loopback */
+    const char *dh = n->cfg->dashboard_host ? n->cfg->dashboard_host : "127.0.0.1";
+    char dash_host[300], dash_port[16];
+    snprintf(dash_host, sizeof dash_host, "%s://%s", n->tls_dash ? "https" : "http",
+             strcmp(dh, "0.0.0.0") == 0 ? "127.0.0.1" : dh);
+    snprintf(dash_port, sizeof dash_port, ":%d", dashboard_port(n->dash));
     char hostname[256] = "";
     gethostname(hostname, sizeof hostname - 1);
     char *text = xasprintf("node_id=%s\nnode_ip=%s\nnode_port=%d\nsocket=%s\ngcs_address=%s:%d\n"
                            "store=%s\nstore_size=%llu\nsession_dir=%s\npid=%d\nis_head=%d\n"
-                           "cluster_name=%s\nhostname=%s\nmetrics_port=%d\ndashboard_port=%d\n",
+                           "cluster_name=%s\nhostname=%s\nmetrics_port=%d\ndashboard_port=%d\n"
+                           "%s%s%s%s",
                            n->hex, n->ip, n->tcp_port, n->sock_path, n->gcs_host, n->gcs_port,
                            n->store_name, (unsigned long long)n->store_size, n->session_dir,
                            (int)getpid(), n->is_head ? 1 : 0, n->cfg->cluster_name, hostname,
-                           metrics_port(n->metrics), dashboard_port(n->dash));
+                           metrics_port(n->metrics), dashboard_port(n->dash),
+                           n->dash ? "dashboard_url=" : "", n->dash ? dash_host : "",
+                           n->dash ? dash_port : "", n->dash ? "\n" : "");
     if (session_file_write(n->session_dir, "node.info", text, 0600) < 0)
         log_warn("cannot write node.info");
     free(text);
@@ -608,6 +618,24 @@ int node_main(struct rayd_config *cfg)
 
     /* listeners */
     n->srv = server_new(n->base, n->token);
+    bool tls_on;
+    if (tls_check_flags(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, &tls_on, err, sizeof err) < 0) {
+        node_fail(n, err);
+        goto out;
+    }
+    if (tls_on) {
+        n->tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, true, err, sizeof err);
+        if (n->tls && n->is_head)
+            n->tls_dash = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, false, err,
+                                      sizeof err);
+        if (n->tls == NULL || (n->is_head && n->tls_dash == NULL)) {
+            node_fail(n, err);
+            goto out;
+        }
+        server_set_tls(n->srv, n->tls);
+        log_info("TLS on for node connections (%s)%s", cfg->tls_cert,
+                 n->is_head ? " and the dashboard" : "");
+    }
     snprintf(n->sock_path, sizeof n->sock_path, "%s/sockets/raylet.sock", n->session_dir);
     if (server_listen_unix(n->srv, n->sock_path, err, sizeof err) < 0 ||
         server_listen_tcp(n->srv, n->ip, cfg->node_manager_port, &n->tcp_port, err, sizeof err) < 0) {
@@ -689,6 +717,8 @@ out:
         event_base_loop(n->base, EVLOOP_NONBLOCK); /* run deferred frees */
         event_base_free(n->base);
     }
+    tls_ctx_free(n->tls);
+    tls_ctx_free(n->tls_dash);
     redis_launch_stop(&n->redis);
     snprintf(path, sizeof path, "%s/rayd.pid", n->session_dir);
     unlink(path);

@@ -68,9 +68,8 @@ struct node {
     int redis_backoff_ms;
     struct event *gcs_watch;          /* once a second: the GCS bound, the embedded Redis */
 
-
     bool rejoin;                      /* declared dead while alive: start again as a new node */
-
+    void *tls, *tls_dash;             /* SSL_CTXs of --tls-* (tls.c): nodes, dashboard; NULL = off */
 };
 
 /* Run a node with settings CFG until it is told to stop. Returns the exit

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include "daemon/tls.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <limits.h>
@@ -49,6 +50,7 @@
 struct server {
     struct event_base *base;
     char *token;
+    void *tls;           /* SSL_CTX for TCP connections (daemon/tls.h), NULL = plain */
     struct evconnlistener *listeners[4];
     int nlisteners;
     char *unix_path;
@@ -432,7 +434,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
          * first as a failed write to it, are dispatched now */
         if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && c->state == CONN_READY) {
             struct evbuffer *in = bufferevent_get_input(bev);
-            evutil_socket_t fd = bufferevent_getfd(bev);
+            /* (a TLS connection's socket holds ciphertext: nothing to add) */
+            evutil_socket_t fd = c->srv->tls && !c->is_unix ? -1 : bufferevent_getfd(bev);
             while (fd >= 0 && evbuffer_get_length(in) < SERVER_LAST_WORDS_MAX &&
                    evbuffer_read(in, fd, 65536) > 0)
                 ;
@@ -568,9 +571,11 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    c->bev_ = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev_ == NULL) {
+    if (s->tls && !c->is_unix)
+        c->bev_ = tls_bufferevent(s->base, fd, s->tls, true); /* closes FD on failure */
+    else if ((c->bev_ = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
         close(fd);
+    if (c->bev_ == NULL) {
         free(c);
         return;
     }
@@ -590,6 +595,11 @@ static void server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     log_debug("conn %llu accepted from %s", (unsigned long long)c->id, c->peer);
 }
 
+void server_set_tls(struct server *s, void *ssl_ctx)
+{
+    s->tls = ssl_ctx;
+}
+
 struct conn *server_connect(struct server *s, const char *ip, int port, char *err, size_t errlen)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -604,7 +614,8 @@ struct conn *server_connect(struct server *s, const char *ip, int port, char *er
     c->role = PROTO_ROLE_NODE;
     c->outgoing = true;
     snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
-    c->bev_ = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    c->bev_ = s->tls ? tls_bufferevent(s->base, -1, s->tls, false)
+                     : bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev_ == NULL) {
         free(c);
         snprintf(err, errlen, "cannot create a connection");

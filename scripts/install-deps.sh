@@ -12,6 +12,7 @@ PKGS=(
   clang libclang-rt-14-dev
   openssh-client openssh-server rsync
   curl wrk chromium prometheus openmpi-bin libopenmpi-dev
+  libssl-dev openssl python3
 )
 
 missing=()

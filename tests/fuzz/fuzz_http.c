@@ -165,6 +165,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int port;
         if (http_parse_address(u, 8265, host, sizeof host, &port) == 0)
             FUZZ_CHECK(port >= 1 && port <= 65535 && host[0] && strlen(host) < sizeof host);
+        bool https;
+        if (http_parse_url(u, 8265, host, sizeof host, &port, &https) == 0)
+            FUZZ_CHECK(port >= 1 && port <= 65535 && host[0] && strlen(host) < sizeof host);
         free(u);
         break;
     }

@@ -24,8 +24,9 @@ want=$(sed -n 's/^#define RAYD_VERSION "\(.*\)"/\1/p' "$ROOT/common/version.h")
 check "ray --version says 'ray, version $want'" \
     bash -c "[ \"\$('$RAY' --version)\" = 'ray, version $want' ]"
 check "rayd --version says the same" bash -c "[ \"\$('$RAYD' --version)\" = 'ray, version $want' ]"
-check "ray start --help documents the dashboard's port" \
-    bash -c "'$RAY' start --help | grep -- '--dashboard-port' | grep -q 'dashboard HTTP port'"
+check "ray start --help lists the dashboard's and the metrics' flags" \
+    bash -c "'$RAY' start --help | grep -q -- '--dashboard-port' && '$RAY' start --help | grep -q -- '--dashboard-host' && '$RAY' start --help | grep -q -- '--metrics-export-port'"
+
 for cmd in start stop status list submit; do
     check "ray $cmd --help lists --temp-dir" bash -c "'$RAY' $cmd --help | grep -q -- '--temp-dir'"
 done
