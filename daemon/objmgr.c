@@ -18,8 +18,14 @@
  * closes or whose node dies counts as failed for that object: the partial
  * copy is deleted and the next candidate is tried. With no candidate left,
  * the locations are read once more (a holder may have appeared); if every
- * holder ever known failed, the object is lost: an ERROR object (RAY_ELOST,
- * naming the ID) is stored, which wakes the waiters. An object with no
+ * holder ever known failed, the object is lost (so too when the object
+ * table says its last holder died: "LOST <node>" on its channel, or
+ * lost_from in its record): a ray_put object for good; a task's return is
+ * rebuilt from its lineage by this node if it owns it (spill_lineage_lost),
+ * or waited for while the task table shows it being made again; else, after
+ * OM_LOST_CHECKS looks, an ERROR object (RAY_ELOST, naming the ID, the node
+ * that held it and why it cannot be rebuilt) is stored, which wakes the
+ * waiters (docs/faults.md). An object with no
  * holder yet (a return still being computed elsewhere) is never lost: the
  * want waits for the publication; since the SUBSCRIBE and the read go on
  * two connections, Redis may run the read before a holder's write and the
@@ -399,7 +405,10 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     if (gt && (strcmp(gt->state, "PENDING") == 0 || strcmp(gt->state, "RUNNING") == 0)) {
         struct cluster_node *cn = cluster_find(rt, gt->node);
         if (cn && cn->alive) {
-            w->checks = 0; /* being made (again): its publication will come */
+            /* being made (again): its publication will come; look again
+             * later all the same, in case that node dies with its owner */
+            w->checks = 0;
+            relook_add(om, 2, w->id);
             return;
         }
     }
