@@ -31,7 +31,9 @@
  * their entries are looked at too. Waiters elsewhere learn of the loss
  * from the object's channel (objmgr.c) and wait for the rebuilt copy, or
  * get RAY_ELOST with the reason. Tasks run on this node need no entry:
- * their returns live here, and die only with the owner.
+ * their returns live here, and die only with the owner; nor do tasks whose
+ * returns were all pushed home (small ones, spill_push_returns): their
+ * entry goes when the last one arrives.
  */
 #include "common/log.h"
 #include "common/netutil.h"
@@ -388,10 +390,25 @@ void spill_push_returns(struct runtime *rt, struct task *t)
 
 static int h_obj_put(struct conn *c, const struct proto_msg *m, void *arg)
 {
+    struct runtime *rt = arg;
     if (c->role != PROTO_ROLE_NODE)
         return -1;
-    objects_put_copy(arg, (const uint8_t *)m->f[0].as.s.ptr, (uint32_t)m->f[1].as.u,
-                     m->f[2].as.s.ptr, m->f[2].as.s.len);
+    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
+    objects_put_copy(rt, id, (uint32_t)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len);
+    /* a task whose every return has come home (small ones do) is over, and
+     * its returns live here now: it needs no lineage */
+    uint8_t tid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct fwd *f = ids_index(id) & IDS_PUT_INDEX ? NULL : idmap_get(&rt->sp->fwd, tid);
+    if (f == NULL)
+        return 0;
+    for (int i = 1; i <= f->nret; i++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, tid, (uint32_t)i);
+        if (!objects_have(rt, rid))
+            return 0;
+    }
+    fwd_drop(rt->sp, f);
     return 0;
 }
 
