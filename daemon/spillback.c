@@ -64,8 +64,12 @@ struct fwd {
     struct fwd *older, *newer; /* age order, for trimming */
 };
 
+struct ask;
+
 struct spill {
+    struct runtime *rt;
     struct idmap fwd;   /* task id -> struct fwd */
+    struct ask *asks;   /* GCS reads under way after a node's death */
     struct fwd *oldest, *newest;
     size_t bytes;       /* lineage kept, in bytes */
     size_t budget;      /* lineage_max_bytes */
@@ -414,11 +418,43 @@ static int h_obj_put(struct conn *c, const struct proto_msg *m, void *arg)
 
 /* ---- node death ---------------------------------------------------------------- */
 
-struct recheck {
-    struct runtime *rt;
+/* A GCS read after node DEAD died, about task or object ID. Every callback
+ * gets one; spill_free sets sp to NULL in those still pending. */
+struct ask {
+    struct spill *sp;
     uint8_t id[IDS_SIZE];
     char dead[IDS_HEX_SIZE];
+    struct ask *next, *prev;
 };
+
+static struct ask *ask_new(struct spill *sp, const uint8_t *id, const char *dead)
+{
+    struct ask *a = xcalloc(1, sizeof *a);
+    a->sp = sp;
+    memcpy(a->id, id, IDS_SIZE);
+    snprintf(a->dead, sizeof a->dead, "%s", dead);
+    a->next = sp->asks;
+    if (sp->asks)
+        sp->asks->prev = a;
+    sp->asks = a;
+    return a;
+}
+
+/* Unlink and free A; returns the runtime, or NULL if it is gone. */
+static struct runtime *ask_end(struct ask *a)
+{
+    struct spill *sp = a->sp;
+    if (sp) {
+        if (a->prev)
+            a->prev->next = a->next;
+        else
+            sp->asks = a->next;
+        if (a->next)
+            a->next->prev = a->prev;
+    }
+    free(a);
+    return sp ? sp->rt : NULL;
+}
 
 static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead)
 {
@@ -533,29 +569,26 @@ void spill_lineage_forget(struct runtime *rt, const uint8_t *id)
         fwd_drop(rt->sp, f);
 }
 
-/* A return of a task that ended on a dead node: does any node still hold it? */
-struct lostret {
-    struct runtime *rt;
-    uint8_t id[IDS_SIZE];
-    char dead[IDS_HEX_SIZE];
-};
-
+/* The locations of a return of a task that ended on a dead node: does any
+ * node still hold it? */
 static void lostret_cb(void *arg, const char *const *names, size_t n)
 {
-    struct lostret *lr = arg;
-    struct runtime *rt = lr->rt;
-    if (names != NULL && n == 0 && rt->sp && !objects_have(rt, lr->id) &&
-        !objlife_gone(rt, lr->id, NULL)) {
-        char why[300] = "";
-        if (spill_lineage_lost(rt, lr->id, NULL, lr->dead, why, sizeof why) < 0) {
-            char hex[IDS_HEX_SIZE], msg[600];
-            snprintf(msg, sizeof msg, "object %s is lost: node %.8s that held it died, and %s",
-                     ids_hex(lr->id, IDS_SIZE, hex), lr->dead, why);
-            log_warnx("%s", msg);
-            objects_put_error(rt, lr->id, RAY_ELOST, msg);
-        }
+    struct ask *a = arg;
+    uint8_t id[IDS_SIZE];
+    char dead[IDS_HEX_SIZE];
+    memcpy(id, a->id, IDS_SIZE);
+    memcpy(dead, a->dead, IDS_HEX_SIZE);
+    struct runtime *rt = ask_end(a);
+    if (rt == NULL || names == NULL || n > 0 || objects_have(rt, id) || objlife_gone(rt, id, NULL))
+        return;
+    char why[300] = "";
+    if (spill_lineage_lost(rt, id, NULL, dead, why, sizeof why) < 0) {
+        char hex[IDS_HEX_SIZE], msg[600];
+        snprintf(msg, sizeof msg, "object %s is lost: node %.8s that held it died, and %s",
+                 ids_hex(id, IDS_SIZE, hex), dead, why);
+        log_warnx("%s", msg);
+        objects_put_error(rt, id, RAY_ELOST, msg);
     }
-    free(lr);
 }
 
 /* F's task ended on DEAD, which died: rebuild what no node holds any more. */
@@ -566,32 +599,32 @@ static void lineage_check_returns(struct runtime *rt, struct fwd *f, const char 
         ids_with_index(rid, f->id, (uint32_t)i);
         if (objects_have(rt, rid) || objlife_gone(rt, rid, NULL))
             continue; /* here (a small return comes home), or freed */
-        struct lostret *lr = xcalloc(1, sizeof *lr);
-        lr->rt = rt;
-        memcpy(lr->id, rid, IDS_SIZE);
-        snprintf(lr->dead, sizeof lr->dead, "%s", dead);
+        struct ask *a = ask_new(rt->sp, rid, dead);
         char hex[IDS_HEX_SIZE];
-        if (gcs_object_locations(rt->n->gcs, ids_hex(rid, IDS_SIZE, hex), lostret_cb, lr) < 0)
-            free(lr);
+        if (gcs_object_locations(rt->n->gcs, ids_hex(rid, IDS_SIZE, hex), lostret_cb, a) < 0)
+            ask_end(a);
     }
 }
 
 static void recheck_cb(void *arg, const struct gcs_task *gt)
 {
-    struct recheck *rc = arg;
-    struct runtime *rt = rc->rt;
-    struct fwd *f = rt->sp ? idmap_get(&rt->sp->fwd, rc->id) : NULL;
-    if (f != NULL) {
-        if (gt == NULL || strcmp(gt->state, "FINISHED") == 0 || strcmp(gt->state, "FAILED") == 0) {
-            /* done (a record no longer in the table finished long ago): its
-             * returns may have died with the node */
-            if (gt == NULL || strcmp(gt->node, rc->dead) == 0)
-                lineage_check_returns(rt, f, rc->dead);
-        } else if (strcmp(gt->node, rc->dead) == 0) {
-            fwd_retry(rt, f, rc->dead);
-        }
+    struct ask *a = arg;
+    uint8_t id[IDS_SIZE];
+    char dead[IDS_HEX_SIZE];
+    memcpy(id, a->id, IDS_SIZE);
+    memcpy(dead, a->dead, IDS_HEX_SIZE);
+    struct runtime *rt = ask_end(a);
+    struct fwd *f = rt ? idmap_get(&rt->sp->fwd, id) : NULL;
+    if (f == NULL)
+        return;
+    if (gt == NULL || strcmp(gt->state, "FINISHED") == 0 || strcmp(gt->state, "FAILED") == 0) {
+        /* done (a record no longer in the table finished long ago): its
+         * returns may have died with the node */
+        if (gt == NULL || strcmp(gt->node, dead) == 0)
+            lineage_check_returns(rt, f, dead);
+    } else if (strcmp(gt->node, dead) == 0) {
+        fwd_retry(rt, f, dead);
     }
-    free(rc);
 }
 
 void spill_node_dead(struct runtime *rt, const char *hex)
@@ -602,12 +635,10 @@ void spill_node_dead(struct runtime *rt, const char *hex)
     struct idmap_slot *s;
     while ((s = idmap_next(&rt->sp->fwd, &pos)) != NULL) {
         pos++;
-        struct recheck *rc = xcalloc(1, sizeof *rc);
-        rc->rt = rt;
-        memcpy(rc->id, s->key, IDS_SIZE);
-        snprintf(rc->dead, sizeof rc->dead, "%s", hex);
+        struct ask *a = ask_new(rt->sp, s->key, hex);
         char thex[IDS_HEX_SIZE];
-        gcs_task_get(rt->n->gcs, ids_hex(s->key, IDS_SIZE, thex), recheck_cb, rc);
+        if (gcs_task_get(rt->n->gcs, ids_hex(s->key, IDS_SIZE, thex), recheck_cb, a) < 0)
+            ask_end(a);
     }
     actors_node_dead(rt, hex);
 }
@@ -670,6 +701,7 @@ static void jobs_msg(void *arg, const char *suffix, const char *msg, size_t len)
 void spill_init(struct runtime *rt)
 {
     rt->sp = xcalloc(1, sizeof *rt->sp);
+    rt->sp->rt = rt;
     int cpus = (int)(res_get(&rt->n->total, RES_CPU) / RES_SCALE);
     rt->sp->threshold = rt->n->cfg->queue_threshold > 0 ? rt->n->cfg->queue_threshold
                                                         : (cpus > 0 ? cpus : 1);
@@ -694,6 +726,8 @@ void spill_free(struct runtime *rt)
     }
     idmap_free(&rt->sp->fwd);
     idmap_free(&rt->sp->trimmed);
+    for (struct ask *a = rt->sp->asks; a; a = a->next)
+        a->sp = NULL; /* freed when the GCS answers (or is freed) */
     free(rt->sp);
     rt->sp = NULL;
 }
