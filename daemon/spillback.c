@@ -74,12 +74,14 @@ struct spill {
     size_t bytes;       /* lineage kept, in bytes */
     size_t budget;      /* lineage_max_bytes */
     struct idmap trimmed; /* task ids whose lineage the budget forgot (value: 1) */
+    long trimmed_n;     /* entries in trimmed (at most LINEAGE_TRIMMED_MAX) */
     long ntrimmed;      /* trimmed since the last log line */
     long long trim_logged_ms;
     int threshold;
 };
 
 #define LINEAGE_REBUILD_GUARD_MS 10000 /* a rebuild under way is not started again */
+#define LINEAGE_TRIMMED_MAX 1000000     /* trimmed task ids remembered, for the reason */
 
 static void fwd_free(struct fwd *f)
 {
@@ -108,7 +110,14 @@ static void lineage_trim(struct spill *sp)
 {
     while (sp->bytes > sp->budget && sp->oldest) {
         struct fwd *f = sp->oldest;
-        idmap_put(&sp->trimmed, f->id, (void *)1);
+        if (sp->trimmed_n >= LINEAGE_TRIMMED_MAX) {
+            /* past this, a lost object whose spec was trimmed is reported
+             * with the general reason ("no live node could rebuild it") */
+            idmap_free(&sp->trimmed);
+            sp->trimmed_n = 0;
+        }
+        if (idmap_put(&sp->trimmed, f->id, (void *)1) == NULL)
+            sp->trimmed_n++;
         sp->ntrimmed++;
         fwd_drop(sp, f);
     }
@@ -670,8 +679,10 @@ void spill_job_ended(struct runtime *rt, struct job *j)
             uint8_t key[IDS_SIZE];
             memcpy(key, s->key, IDS_SIZE);
             idmap_del(&rt->sp->trimmed, key); /* deletes the slot: do not advance */
-        } else
+            rt->sp->trimmed_n--;
+        } else {
             pos++;
+        }
     }
     if (!j->remote && cluster_alive_others(rt) > 0) {
         char msg[32];
