@@ -393,7 +393,10 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     char why[300] = "";
     int r = spill_lineage_lost(rt, id, gt, w->lost_from, why, sizeof why);
     if (r > 0) {
-        w->checks = 0; /* rebuilt from here: its new holder will publish */
+        /* made again from here: its new holder will publish; look again
+         * later all the same (a holder may have been there all along) */
+        w->checks = 0;
+        relook_add(om, 2, w->id);
         return;
     }
     if (r < 0) {
@@ -469,6 +472,9 @@ static void lost_from_cb(void *arg, const struct gcs_reply *r)
         w->space_wait)
         return;
     snprintf(w->lost_from, sizeof w->lost_from, "%.*s", (int)len, s);
+    if (!hex_in(w->failed, w->nfailed, w->lost_from))
+        hex_push(&w->failed, &w->nfailed, w->lost_from, false); /* a holder that failed */
+    snprintf(w->why, sizeof w->why, "node %.8s: node died", w->lost_from);
     lost_start(om, w);
 }
 
@@ -1126,7 +1132,10 @@ static void relook_cb(evutil_socket_t fd, short what, void *arg)
             if (!idle)
                 continue;
             if (k == 2) {
-                lost_start(om, w); /* nobody could rebuild it a moment ago */
+                /* lost a moment ago: read its locations again; with none,
+                 * want_next comes back to lost_start */
+                w->relooked = true;
+                want_locate(om, w);
                 continue;
             }
             want_locate(om, w);
