@@ -541,20 +541,80 @@ static void actors_msg(void *arg, const char *suffix, const char *msg, size_t le
     route_lookup(rt, a);
 }
 
-/* Calls forwarded to a node that died: those without a result here fail. */
-static void route_fail_sent(struct runtime *rt, struct actor *a, const char *why)
+/* A call forwarded to an actor whose node died, without its result here:
+ * was the result made (the object table says its holder died: lost_from)?
+ * Every pending one is listed, so actors_free can cut it off. */
+struct call_ask {
+    struct runtime *rt;      /* NULL once the runtime is gone */
+    uint8_t id[IDS_SIZE];    /* the call's task ID */
+    int nret;
+    char dead[IDS_HEX_SIZE];
+    char msg[600];           /* the RAY_EACTOR message if it never ran */
+    struct call_ask *next, *prev;
+};
+static struct call_ask *call_asks;
+
+static void call_ask_cb(void *arg, const struct gcs_reply *r)
+{
+    struct call_ask *q = arg;
+    if (q->prev)
+        q->prev->next = q->next;
+    else if (call_asks == q)
+        call_asks = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    struct runtime *rt = q->rt;
+    size_t len = 0;
+    const char *s = r && gcs_reply_type(r) == GCS_REPLY_STRING ? gcs_reply_str(r, &len) : NULL;
+    bool made = s && len == 2 * IDS_SIZE && memcmp(s, q->dead, len) == 0;
+    for (int k = 1; rt && k <= q->nret; k++) {
+        uint8_t rid[IDS_SIZE];
+        ids_with_index(rid, q->id, (uint32_t)k);
+        if (objects_have(rt, rid))
+            continue;
+        if (!made) {
+            objects_put_error(rt, rid, RAY_EACTOR, q->msg);
+            continue;
+        }
+        /* it ran, and its result died with the node: actor calls are not
+         * run again (an actor has state), so it is lost */
+        char hex[IDS_HEX_SIZE], msg[600];
+        snprintf(msg, sizeof msg,
+                 "object %s is lost: node %.8s that held it died, and it is an actor call's "
+                 "result: actor calls are not run again",
+                 ids_hex(rid, IDS_SIZE, hex), q->dead);
+        log_warnx("%s", msg);
+        objects_put_error(rt, rid, RAY_ELOST, msg);
+    }
+    free(q);
+}
+
+/* Calls forwarded to node DEAD, which died: those without a result here
+ * fail with RAY_EACTOR, or RAY_ELOST when they ran and only their result
+ * was lost. */
+static void route_fail_sent(struct runtime *rt, struct actor *a, const char *why,
+                            const char *dead)
 {
     for (size_t i = 0; i < a->nsent; i++) {
         uint8_t rid[IDS_SIZE];
         ids_with_index(rid, a->sent[i].id, 1);
         if (objects_have(rt, rid))
             continue;
-        char msg[600];
-        snprintf(msg, sizeof msg, "actor %s %.8s died: %s", a->cls, a->hex + 8, why);
-        for (int k = 1; k <= a->sent[i].nret; k++) {
-            ids_with_index(rid, a->sent[i].id, (uint32_t)k);
-            objects_put_error(rt, rid, RAY_EACTOR, msg);
-        }
+        struct call_ask *q = xcalloc(1, sizeof *q);
+        q->rt = rt;
+        memcpy(q->id, a->sent[i].id, IDS_SIZE);
+        q->nret = a->sent[i].nret;
+        snprintf(q->dead, sizeof q->dead, "%s", dead ? dead : "");
+        snprintf(q->msg, sizeof q->msg, "actor %s %.8s died: %s", a->cls, a->hex + 8, why);
+        char hex[IDS_HEX_SIZE];
+        q->next = call_asks;
+        if (call_asks)
+            call_asks->prev = q;
+        call_asks = q;
+        if (dead == NULL ||
+            gcs_command(rt->n->gcs, call_ask_cb, q, "HGET %sobj:%s lost_from",
+                        gcs_client_prefix(rt->n->gcs), ids_hex(rid, IDS_SIZE, hex)) < 0)
+            call_ask_cb(q, NULL);
     }
     a->nsent = 0;
 }
@@ -577,7 +637,7 @@ void actors_node_dead(struct runtime *rt, const char *hex)
         struct actor *a = list[i];
         char why[200];
         snprintf(why, sizeof why, "its node %.8s died", hex);
-        route_fail_sent(rt, a, why);
+        route_fail_sent(rt, a, why, hex);
         a->host[0] = '\0';
         if (!a->owner) {
             route_lookup(rt, a); /* its owner restarts it or declares it dead */
@@ -949,6 +1009,9 @@ void actors_init(struct runtime *rt)
 
 void actors_free(struct runtime *rt)
 {
+    for (struct call_ask *q = call_asks; q; q = q->next)
+        if (q->rt == rt)
+            q->rt = NULL; /* freed when the GCS answers (or is freed) */
     gcs_unsubscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
     size_t pos = 0;
     struct idmap_slot *s;

@@ -96,7 +96,6 @@ void objlife_freed(struct runtime *rt, const uint8_t *id)
     struct objlife *o = ol_of(rt);
     if (o == NULL || idmap_get(&o->freed, id))
         return;
-    spill_lineage_forget(rt, id); /* a freed object is never rebuilt */
     if (o->ring_len == OBJLIFE_FREED_MAX) {
         idmap_del(&o->freed, o->ring[o->ring_head]);
         o->ring_head = (o->ring_head + 1) % OBJLIFE_FREED_MAX;

@@ -18,8 +18,14 @@
  * closes or whose node dies counts as failed for that object: the partial
  * copy is deleted and the next candidate is tried. With no candidate left,
  * the locations are read once more (a holder may have appeared); if every
- * holder ever known failed, the object is lost: an ERROR object (RAY_ELOST,
- * naming the ID) is stored, which wakes the waiters. An object with no
+ * holder ever known failed, the object is lost (so too when the object
+ * table says its last holder died: "LOST <node>" on its channel, or
+ * lost_from in its record): a ray_put object for good; a task's return is
+ * rebuilt from its lineage by this node if it owns it (spill_lineage_lost),
+ * or waited for while the task table shows it being made again; else, after
+ * OM_LOST_CHECKS looks, an ERROR object (RAY_ELOST, naming the ID, the node
+ * that held it and why it cannot be rebuilt) is stored, which wakes the
+ * waiters (docs/faults.md). An object with no
  * holder yet (a return still being computed elsewhere) is never lost: the
  * want waits for the publication; since the SUBSCRIBE and the read go on
  * two connections, Redis may run the read before a holder's write and the
@@ -387,7 +393,10 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     char why[300] = "";
     int r = spill_lineage_lost(rt, id, gt, w->lost_from, why, sizeof why);
     if (r > 0) {
-        w->checks = 0; /* rebuilt from here: its new holder will publish */
+        /* made again from here: its new holder will publish; look again
+         * later all the same (a holder may have been there all along) */
+        w->checks = 0;
+        relook_add(om, 2, w->id);
         return;
     }
     if (r < 0) {
@@ -399,7 +408,10 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     if (gt && (strcmp(gt->state, "PENDING") == 0 || strcmp(gt->state, "RUNNING") == 0)) {
         struct cluster_node *cn = cluster_find(rt, gt->node);
         if (cn && cn->alive) {
-            w->checks = 0; /* being made (again): its publication will come */
+            /* being made (again): its publication will come; look again
+             * later all the same, in case that node dies with its owner */
+            w->checks = 0;
+            relook_add(om, 2, w->id);
             return;
         }
     }
@@ -460,6 +472,9 @@ static void lost_from_cb(void *arg, const struct gcs_reply *r)
         w->space_wait)
         return;
     snprintf(w->lost_from, sizeof w->lost_from, "%.*s", (int)len, s);
+    if (!hex_in(w->failed, w->nfailed, w->lost_from))
+        hex_push(&w->failed, &w->nfailed, w->lost_from, false); /* a holder that failed */
+    snprintf(w->why, sizeof w->why, "node %.8s: node died", w->lost_from);
     lost_start(om, w);
 }
 
@@ -1117,7 +1132,10 @@ static void relook_cb(evutil_socket_t fd, short what, void *arg)
             if (!idle)
                 continue;
             if (k == 2) {
-                lost_start(om, w); /* nobody could rebuild it a moment ago */
+                /* lost a moment ago: read its locations again; with none,
+                 * want_next comes back to lost_start */
+                w->relooked = true;
+                want_locate(om, w);
                 continue;
             }
             want_locate(om, w);

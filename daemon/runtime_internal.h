@@ -320,8 +320,6 @@ struct gcs_task;
  * run again: its retries are used up", "its lineage was trimmed", ...). */
 int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_task *gt,
                        const char *holder, char *why, size_t whylen);
-/* Object ID was freed: forget the lineage of its task. */
-void spill_lineage_forget(struct runtime *rt, const uint8_t *id);
 
 
 /* cluster.c */

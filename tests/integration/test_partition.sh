@@ -58,7 +58,8 @@ sleep 0.5
 
 timeout 200 "$RAY" submit --temp-dir "$T/h" "$JOB" -- tasks "$D" 400 50 >"$T/out.part" 2>&1 &
 job=$!
-check "half of the 400 results are in" wait_for 60 test -f "$D/half"
+wait_for 60 test -f "$D/half" || show_log "$T/out.part"
+check "half of the 400 results are in" test -f "$D/half"
 ip link set "w1$TAG" down
 dead1() { "$RAY" status 2>/dev/null | sed -n '/^Dead:/,/^Resources/p' | grep -q "node_$I1"; }
 t0=$SECONDS

@@ -214,6 +214,18 @@ static int counter_incr(void *self, ray_task *t, const ray_value *a, size_t n)
     return ray_return(t, RAY_I(++c->n));
 }
 RAY_METHOD(counter, incr);
+/* blob(mb, dir, tag): MB MiB (counter 33), then DIR/TAG */
+static int counter_blob(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    if (n != 3 || a[0].type != RAY_INT || a[1].type != RAY_STR || a[2].type != RAY_STR)
+        return ray_fail(t, "blob(mb, dir, tag)");
+    int rc = fill(t, 33, a[0].as.i);
+    if (rc == 0)
+        touch(a[1].as.buf.ptr, a[2].as.buf.ptr);
+    return rc;
+}
+RAY_METHOD(counter, blob);
 
 /* ------------------------------------------------------------ scenarios */
 
@@ -264,11 +276,15 @@ static int sc_lost(const char *dir, int64_t mb, int n, int chain)
     CHECK(ray_get(cr, 60000, &cv) == RAY_OK && cv.as.i == 1, "actor answers");
     CHECK(ray_actor_call(once_a, "incr", NULL, 0, NULL, &cr) == RAY_OK, "actor call");
     CHECK(ray_get(cr, 60000, &cv) == RAY_OK && cv.as.i == 1, "actor answers");
+    ray_ref blob;
+    ray_value ab[] = { RAY_I(mb), RAY_S(dir), RAY_S("m.blob") };
+    CHECK(ray_actor_call(once_a, "blob", ab, 3, NULL, &blob) == RAY_OK, "actor call blob");
     /* the put object's ref comes home (a small value); the object stays there */
     ray_value ov;
     CHECK(ray_get(outer, 60000, &ov) == RAY_OK && ov.type == RAY_REF, "get the put object's ref");
     ray_ref inner = ov.as.ref;
-    printf("submitted %d values of %lld MiB, a chain of %d, a put object and a max_retries=0 value\n",
+    printf("submitted %d values of %lld MiB, a chain of %d, a put object, a max_retries=0 value "
+           "and an actor call's big result\n",
            n, (long long)mb, chain);
     fflush(stdout);
     touch(dir, "submitted");
@@ -303,6 +319,11 @@ static int sc_lost(const char *dir, int64_t mb, int n, int chain)
         ray_value_release(&v);
     rc = ray_get(once, 60000, &v);
     printf("max_retries=0 value: %s: %s\n", ray_strerror(rc),
+           rc == RAY_OK ? "(value)" : ray_last_error());
+    if (rc == RAY_OK)
+        ray_value_release(&v);
+    rc = ray_get(blob, 60000, &v);
+    printf("actor call result: %s: %s\n", ray_strerror(rc),
            rc == RAY_OK ? "(value)" : ray_last_error());
     if (rc == RAY_OK)
         ray_value_release(&v);
