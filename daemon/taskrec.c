@@ -28,7 +28,9 @@
  *
  * Only normal tasks submitted here are held back; tasks placed here by the
  * global scheduler and the head's retries already have a record, and only
- * their state changes are held back.
+ * their state changes are held back, and written as state changes
+ * (gcs_task_set_state): a record that the job's cleanup deleted while this
+ * node had not heard of the job's end yet is not made again.
  */
 #include "common/ids.h"
 #include "common/log.h"
@@ -84,6 +86,16 @@ static void write_rec(struct runtime *rt, struct task *t, const char *state)
         return; /* the job's cleanup deletes its records: do not make a new one */
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
+    if (t->placed) {
+        /* placed here by the global scheduler: its submitting node wrote
+         * the record before sending it. Only its state changes, and a
+         * record the job's cleanup deleted meanwhile (its END is on its way
+         * here) is not made again, left PENDING for ever */
+        if (gcs_task_set_state(rt->n->gcs, hex, state, rt->n->hex, t->attempts) < 0)
+            log_warnx("task %s: cannot write its state", hex);
+        t->rec_written = true;
+        return;
+    }
     struct gcs_task r = {
         .task_id = hex, .job = t->job->hex, .name = t->name, .state = (char *)state,
         .node = rt->n->hex, .attempts = t->attempts, .spec = t->spec.data,
