@@ -794,7 +794,7 @@ int launcher_autoscaler(const char *config)
                 as_type_res(t, &plan[np].left);
                 if (plan[np].left.n)
                     res_sub(&plan[np].left, &dem[d].shape);
-                snprintf(plan[np].why, sizeof plan[np].why, "%s demand {%s} x%ld",
+                snprintf(plan[np].why, sizeof plan[np].why, "%s demand {%.200s} x%ld",
                          dem[d].infeasible ? "infeasible" : "pending", dem[d].text, dem[d].count);
                 planned[t - c->types]++;
                 np++;
