@@ -205,7 +205,7 @@ EOF
     "$RAY" submit "$PI" >/dev/null 2>&1
     # max_over_time: a scrape missed on a loaded machine leaves a gap, not a wrong sum
     SUMQ='sum(max_over_time(ray_tasks{State="FINISHED",Name="sample"}[10s]))'
-    wait_for 40 bash -c "curl -s -m 5 -G 'http://127.0.0.1:$PP/api/v1/query' --data-urlencode 'query=$SUMQ' | grep -q '\"2000\"'"
+    wait_for 90 bash -c "curl -s -m 5 -G 'http://127.0.0.1:$PP/api/v1/query' --data-urlencode 'query=$SUMQ' | grep -q '\"2000\"'"
     q "$SUMQ" >"$T/prom.tasks"
     check "PromQL sum over both nodes of ray_tasks{State=FINISHED,Name=sample} is 2000 (two pi jobs)" \
         grep -q '"value":\[[0-9.]*,"2000"\]' "$T/prom.tasks"
