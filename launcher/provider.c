@@ -235,6 +235,62 @@ static int gcp_create(const struct launch_config *c, const char *name, const cha
     return rc;
 }
 
+/* Runs A (freed here), a CLI that prints a JSON array of machines, and
+ * appends to *OUTV (*N entries) every element that PICK keeps (PICK fills
+ * the machine from the element, for the cluster named CN). Returns 0, or -1
+ * with ERR set; *OUTV is the caller's to free, also on failure. */
+typedef bool (*machine_pick_fn)(yaml_document_t *d, yaml_node_t *elem, const char *cn,
+                                struct launch_machine *m);
+static int list_machines(struct argv_b *a, const char *cn, machine_pick_fn pick,
+                         struct launch_machine **outv, size_t *n, char *err, size_t errlen)
+{
+    struct buf out = BUF_INIT;
+    int rc = cli_run(a, &out, err, errlen);
+    argv_free(a);
+    yaml_document_t d;
+    if (rc == 0 && (rc = jload(&out, &d, err, errlen)) == 0) {
+        yaml_node_t *root = yaml_document_get_root_node(&d);
+        for (int i = 0; root->type == YAML_SEQUENCE_NODE; i++) {
+            char idx[16];
+            snprintf(idx, sizeof idx, "%d", i);
+            yaml_node_t *elem = jget(&d, root, idx);
+            if (elem == NULL)
+                break;
+            struct launch_machine m = { 0 };
+            if (!pick(&d, elem, cn, &m))
+                continue;
+            *outv = xreallocarray(*outv, *n + 1, sizeof **outv);
+            (*outv)[(*n)++] = m;
+        }
+        yaml_document_delete(&d);
+    }
+    buf_free(&out);
+    return rc;
+}
+
+/* Runs A (freed here) for its status only: 0, or -1 with ERR set. */
+static int run_only(struct argv_b *a, char *err, size_t errlen)
+{
+    struct buf out = BUF_INIT;
+    int rc = cli_run(a, &out, err, errlen);
+    argv_free(a);
+    buf_free(&out);
+    return rc;
+}
+
+/* gcloud's instance: one of cluster CN's that is not going away */
+static bool gcp_pick(yaml_document_t *d, yaml_node_t *inst, const char *cn, struct launch_machine *m)
+{
+    const char *st = jstr(d, inst, "status");
+    if (strcmp(jstr(d, inst, "labels.ray-cluster-name"), cn) != 0 || strcmp(st, "TERMINATED") == 0 ||
+        strcmp(st, "STOPPING") == 0)
+        return false;
+    snprintf(m->name, sizeof m->name, "%s", jstr(d, inst, "name"));
+    snprintf(m->kind, sizeof m->kind, "%s", jstr(d, inst, "labels.ray-node-kind"));
+    gcp_ip(d, inst, m->ip, sizeof m->ip);
+    return true;
+}
+
 static int gcp_list(const struct launch_config *c, struct launch_machine **outv, size_t *n,
                     char *err, size_t errlen)
 {
@@ -249,34 +305,9 @@ static int gcp_list(const struct launch_config *c, struct launch_machine **outv,
         argf(&a, "--project=%s", c->project_id);
     argf(&a, "--filter=labels.ray-cluster-name=%s", cn);
     arg(&a, "--format=json");
-    struct buf out = BUF_INIT;
     *outv = NULL;
     *n = 0;
-    int rc = cli_run(&a, &out, err, errlen);
-    argv_free(&a);
-    yaml_document_t d;
-    if (rc == 0 && (rc = jload(&out, &d, err, errlen)) == 0) {
-        yaml_node_t *root = yaml_document_get_root_node(&d);
-        for (int i = 0; root->type == YAML_SEQUENCE_NODE; i++) {
-            char idx[16];
-            snprintf(idx, sizeof idx, "%d", i);
-            yaml_node_t *inst = jget(&d, root, idx);
-            if (inst == NULL)
-                break;
-            const char *st = jstr(&d, inst, "status");
-            if (strcmp(jstr(&d, inst, "labels.ray-cluster-name"), cn) != 0 ||
-                strcmp(st, "TERMINATED") == 0 || strcmp(st, "STOPPING") == 0)
-                continue;
-            *outv = xreallocarray(*outv, *n + 1, sizeof **outv);
-            struct launch_machine *m = &(*outv)[(*n)++];
-            snprintf(m->name, sizeof m->name, "%s", jstr(&d, inst, "name"));
-            snprintf(m->kind, sizeof m->kind, "%s", jstr(&d, inst, "labels.ray-node-kind"));
-            gcp_ip(&d, inst, m->ip, sizeof m->ip);
-        }
-        yaml_document_delete(&d);
-    }
-    buf_free(&out);
-    return rc;
+    return list_machines(&a, cn, gcp_pick, outv, n, err, errlen);
 }
 
 static int gcp_terminate(const struct launch_config *c, const char *name, char *err, size_t errlen)
@@ -294,11 +325,7 @@ static int gcp_terminate(const struct launch_config *c, const char *name, char *
         argf(&a, "--project=%s", c->project_id);
     argf(&a, "--zone=%s", zone);
     arg(&a, "--quiet");
-    struct buf out = BUF_INIT;
-    int rc = cli_run(&a, &out, err, errlen);
-    argv_free(&a);
-    buf_free(&out);
-    return rc;
+    return run_only(&a, err, errlen);
 }
 
 /* ----------------------------------------------------------------- azure */
@@ -381,6 +408,18 @@ static int az_create(const struct launch_config *c, const char *name, const char
     return rc;
 }
 
+/* az's VM: one of cluster CN's */
+static bool az_pick(yaml_document_t *d, yaml_node_t *vm, const char *cn, struct launch_machine *m)
+{
+    if (strcmp(jstr(d, vm, "tags.ray-cluster-name"), cn) != 0)
+        return false;
+    snprintf(m->name, sizeof m->name, "%s", jstr(d, vm, "name"));
+    snprintf(m->kind, sizeof m->kind, "%s", jstr(d, vm, "tags.ray-node-kind"));
+    const char *p = jstr(d, vm, "publicIps");
+    snprintf(m->ip, sizeof m->ip, "%s", *p ? p : jstr(d, vm, "privateIps"));
+    return true;
+}
+
 static int az_list(const struct launch_config *c, struct launch_machine **outv, size_t *n,
                    char *err, size_t errlen)
 {
@@ -397,31 +436,7 @@ static int az_list(const struct launch_config *c, struct launch_machine **outv, 
     argf(&a, "--resource-group=%s", c->resource_group);
     arg(&a, "--show-details");
     arg(&a, "--output=json");
-    struct buf out = BUF_INIT;
-    int rc = cli_run(&a, &out, err, errlen);
-    argv_free(&a);
-    yaml_document_t d;
-    if (rc == 0 && (rc = jload(&out, &d, err, errlen)) == 0) {
-        yaml_node_t *root = yaml_document_get_root_node(&d);
-        for (int i = 0; root->type == YAML_SEQUENCE_NODE; i++) {
-            char idx[16];
-            snprintf(idx, sizeof idx, "%d", i);
-            yaml_node_t *vm = jget(&d, root, idx);
-            if (vm == NULL)
-                break;
-            if (strcmp(jstr(&d, vm, "tags.ray-cluster-name"), cn) != 0)
-                continue;
-            *outv = xreallocarray(*outv, *n + 1, sizeof **outv);
-            struct launch_machine *m = &(*outv)[(*n)++];
-            snprintf(m->name, sizeof m->name, "%s", jstr(&d, vm, "name"));
-            snprintf(m->kind, sizeof m->kind, "%s", jstr(&d, vm, "tags.ray-node-kind"));
-            const char *p = jstr(&d, vm, "publicIps");
-            snprintf(m->ip, sizeof m->ip, "%s", *p ? p : jstr(&d, vm, "privateIps"));
-        }
-        yaml_document_delete(&d);
-    }
-    buf_free(&out);
-    return rc;
+    return list_machines(&a, cn, az_pick, outv, n, err, errlen);
 }
 
 static int az_terminate(const struct launch_config *c, const char *name, char *err, size_t errlen)
@@ -435,11 +450,7 @@ static int az_terminate(const struct launch_config *c, const char *name, char *e
     argf(&a, "--resource-group=%s", c->resource_group);
     argf(&a, "--name=%s", name);
     arg(&a, "--yes");
-    struct buf out = BUF_INIT;
-    int rc = cli_run(&a, &out, err, errlen);
-    argv_free(&a);
-    buf_free(&out);
-    return rc;
+    return run_only(&a, err, errlen);
 }
 
 /* ----------------------------------------------------------------- table */
