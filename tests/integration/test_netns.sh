@@ -6,33 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 
 JOB=$ROOT/build/jobs/job_semantics.so
-TAG=$$
-NET=10.251.$((RANDOM % 200 + 20))
-BR=rbr$TAG NS1=rayit1-$TAG NS2=rayit2-$TAG
-if ! ip netns add "$NS1" 2>/dev/null; then
-    echo "  skip [test_netns]: network namespaces are not permitted here"
-    exit 77
-fi
-netns_cleanup() {
-    ip netns del "$NS1" 2>/dev/null
-    ip netns del "$NS2" 2>/dev/null
-    ip link del "$BR" 2>/dev/null
-    ip link del "v1$TAG" 2>/dev/null
-    ip link del "v2$TAG" 2>/dev/null
-}
-trap 'cleanup; netns_cleanup' EXIT
-ip netns add "$NS2"
-ip link add "$BR" type bridge && ip addr add "$NET.1/24" dev "$BR" && ip link set "$BR" up
-i=0
-for ns in "$NS1" "$NS2"; do
-    i=$((i + 1))
-    ip link add "v$i$TAG" type veth peer name "p$i$TAG"
-    ip link set "p$i$TAG" netns "$ns"
-    ip link set "v$i$TAG" master "$BR" up
-    ip netns exec "$ns" ip addr add "$NET.1$i/24" dev "p$i$TAG"
-    ip netns exec "$ns" ip link set "p$i$TAG" up
-    ip netns exec "$ns" ip link set lo up
-done
+source "$(dirname "$0")/netns_pair.sh"
+netns_pair test_netns 10.251.$((RANDOM % 200 + 20)) v
 check "host 1 reaches the head's address" bash -c "ip netns exec '$NS1' ping -c1 -W2 '$NET.1' >/dev/null"
 check "host 2 reaches host 1" bash -c "ip netns exec '$NS2' ping -c1 -W2 '$NET.11' >/dev/null"
 

@@ -9,33 +9,8 @@
 source "$(dirname "$0")/lib.sh"
 
 JOB=$ROOT/build/jobs/job_lineage.so
-TAG=$$
-NET=10.252.$((RANDOM % 200 + 20))
-BR=rpb$TAG NS1=raypt1-$TAG NS2=raypt2-$TAG
-if ! ip netns add "$NS1" 2>/dev/null; then
-    echo "  skip [test_partition]: network namespaces are not permitted here"
-    exit 77
-fi
-netns_cleanup() {
-    ip netns del "$NS1" 2>/dev/null
-    ip netns del "$NS2" 2>/dev/null
-    ip link del "$BR" 2>/dev/null
-    ip link del "w1$TAG" 2>/dev/null
-    ip link del "w2$TAG" 2>/dev/null
-}
-trap 'cleanup; netns_cleanup' EXIT
-ip netns add "$NS2"
-ip link add "$BR" type bridge && ip addr add "$NET.1/24" dev "$BR" && ip link set "$BR" up
-i=0
-for ns in "$NS1" "$NS2"; do
-    i=$((i + 1))
-    ip link add "w$i$TAG" type veth peer name "q$i$TAG"
-    ip link set "q$i$TAG" netns "$ns"
-    ip link set "w$i$TAG" master "$BR" up
-    ip netns exec "$ns" ip addr add "$NET.1$i/24" dev "q$i$TAG"
-    ip netns exec "$ns" ip link set "q$i$TAG" up
-    ip netns exec "$ns" ip link set lo up
-done
+source "$(dirname "$0")/netns_pair.sh"
+netns_pair test_partition 10.252.$((RANDOM % 200 + 20)) w
 check "host 1 reaches the head's address" bash -c "ip netns exec '$NS1' ping -c1 -W2 '$NET.1' >/dev/null"
 
 P=$(free_port)
