@@ -416,6 +416,26 @@ void http_request_head(struct buf *req, const char *host, int port, const char *
     buf_append(req, "\r\n", 2);
 }
 
+int http_response_take(const struct buf *raw, const char *host, int port, struct buf *resp,
+                       char *err, size_t errlen)
+{
+    int status;
+    const char *b;
+    size_t bl;
+    struct buf dech = BUF_INIT;
+    if (http_response_parse(raw->data ? raw->data : "", raw->len, &status, &b, &bl, &dech) < 0) {
+        snprintf(err, errlen, "%s:%d did not answer HTTP", host, port);
+        buf_free(&dech);
+        return -1;
+    }
+    buf_reset(resp);
+    buf_append(resp, b, bl);
+    buf_append(resp, "", 1);
+    resp->len--;
+    buf_free(&dech);
+    return status;
+}
+
 int http_request(const char *host, int port, const char *method, const char *path,
                  const char *token, const char *content_type, const void *body,
                  size_t bodylen, size_t maxresp, int timeout_ms, struct buf *resp, char *err,
@@ -425,7 +445,7 @@ int http_request(const char *host, int port, const char *method, const char *pat
     int fd = net_connect_tcp(host, port, timeout_ms, err, errlen);
     if (fd < 0)
         return -1;
-    struct buf req = BUF_INIT, raw = BUF_INIT, dech = BUF_INIT;
+    struct buf req = BUF_INIT, raw = BUF_INIT;
     int rc = -1;
     http_request_head(&req, host, port, method, path, token, content_type, body != NULL, bodylen);
     if (body)
@@ -462,22 +482,10 @@ int http_request(const char *host, int port, const char *method, const char *pat
         }
         buf_append(&raw, chunk, (size_t)n);
     }
-    int status;
-    const char *b;
-    size_t bl;
-    if (http_response_parse(raw.data ? raw.data : "", raw.len, &status, &b, &bl, &dech) < 0) {
-        snprintf(err, errlen, "%s:%d did not answer HTTP", host, port);
-        goto out;
-    }
-    buf_reset(resp);
-    buf_append(resp, b, bl);
-    buf_append(resp, "", 1);
-    resp->len--;
-    rc = status;
+    rc = http_response_take(&raw, host, port, resp, err, errlen);
 out:
     close(fd);
     buf_free(&req);
     buf_free(&raw);
-    buf_free(&dech);
     return rc;
 }

@@ -57,6 +57,13 @@ int http_multipart_parse(const char *content_type, const char *body, size_t len,
 int http_response_parse(const char *data, size_t len, int *status, const char **body,
                         size_t *bodylen, struct buf *dechunked);
 
+/* A blocking client's last step: RAW, a whole response read from HOST:PORT
+ * (the names are for ERR), parsed; its body (de-chunked, NUL-terminated
+ * past its length) replaces *RESP. Returns the status code, or -1 with one
+ * line in ERR if RAW is not an HTTP response. */
+int http_response_take(const struct buf *raw, const char *host, int port, struct buf *resp,
+                       char *err, size_t errlen);
+
 /* Blocking client: send METHOD PATH to HOST:PORT with "Authorization:
  * Bearer TOKEN" (if TOKEN), and BODY (BODYLEN bytes, CONTENT_TYPE) if BODY,
  * then read the whole response (Connection: close), at most MAXRESP bytes,

@@ -120,7 +120,7 @@ int tls_http_request(const char *host, int port, const char *ca, const char *met
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     SSL *ssl = NULL;
-    struct buf req = BUF_INIT, raw = BUF_INIT, dech = BUF_INIT;
+    struct buf req = BUF_INIT, raw = BUF_INIT;
     int rc = -1, fd = -1;
     if (ctx == NULL) {
         snprintf(err, errlen, "TLS: cannot create a context");
@@ -179,18 +179,7 @@ int tls_http_request(const char *host, int port, const char *ca, const char *met
         }
         buf_append(&raw, chunk, (size_t)n);
     }
-    int status;
-    const char *b;
-    size_t bl;
-    if (http_response_parse(raw.data ? raw.data : "", raw.len, &status, &b, &bl, &dech) < 0) {
-        snprintf(err, errlen, "%s:%d did not answer HTTP", host, port);
-        goto out;
-    }
-    buf_reset(resp);
-    buf_append(resp, b, bl);
-    buf_append(resp, "", 1);
-    resp->len--;
-    rc = status;
+    rc = http_response_take(&raw, host, port, resp, err, errlen);
 out:
     ERR_clear_error();
     if (ssl)
@@ -201,6 +190,5 @@ out:
         SSL_CTX_free(ctx);
     buf_free(&req);
     buf_free(&raw);
-    buf_free(&dech);
     return rc;
 }
