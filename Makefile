@@ -180,7 +180,7 @@ examples: $(EXAMPLE_JOBS) examples/build/driver_standalone
 
 # job libraries the integration tests submit
 TEST_JOBS := $(patsubst tests/integration/jobs/%.c,build/jobs/%.so,$(wildcard tests/integration/jobs/*.c))
-build/jobs/%.so: tests/integration/jobs/%.c $(PUBLIC_HEADERS)
+build/jobs/%.so: tests/integration/jobs/%.c tests/integration/jobs/job_check.h $(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests

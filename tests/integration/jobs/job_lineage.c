@@ -24,22 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "CHECK FAILED %s:%d: ", __FILE__, __LINE__);     \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, " [last error: %s]\n", ray_last_error());        \
-            return 1;                                                        \
-        }                                                                    \
-    } while (0)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "job_check.h"
 
 static void touch(const char *dir, const char *what)
 {
@@ -290,10 +275,10 @@ static int sc_lost(const char *dir, int64_t mb, int n, int chain)
     touch(dir, "submitted");
     CHECK(wait_file(dir, "go", 120), "no go from the test within 120 s");
 
-    double t0 = now_s();
+    double t0 = now();
     ray_value v;
     CHECK(ray_get(bigs[0], 120000, &v) == RAY_OK, "get value 0 after its node died");
-    double first_ms = (now_s() - t0) * 1000;
+    double first_ms = (now() - t0) * 1000;
     CHECK(counter_of(&v, mb) == 1000, "value 0 rebuilt intact");
     ray_value_release(&v);
     printf("lineage_rebuild_10mb_ms=%.0f (first lost value, %lld MiB, back after its node died)\n",
@@ -399,7 +384,7 @@ static int sc_tasks(const char *dir, int n, int sleep_ms, bool with_actor)
     ao.max_restarts = -1;
     if (with_actor)
         CHECK(ray_actor_create("counter", NULL, 0, &ao, &a) == RAY_OK, "actor create");
-    double t0 = now_s();
+    double t0 = now();
     int ncalls = with_actor ? n / 200 : 0;
     ray_ref *calls = calloc((size_t)ncalls + 1, sizeof *calls);
     for (int i = 0; i < n; i++) {
@@ -423,7 +408,7 @@ static int sc_tasks(const char *dir, int n, int sleep_ms, bool with_actor)
         if (i == n / 2)
             touch(dir, "half");
     }
-    printf("%d of %d results correct in %.1f s\n", good, n, now_s() - t0);
+    printf("%d of %d results correct in %.1f s\n", good, n, now() - t0);
     if (with_actor) {
         int cok = 0, cactor = 0;
         for (int i = 0; i < ncalls; i++) {
@@ -520,11 +505,11 @@ static int sc_soak(const char *dir, int secs)
     ray_opts ao = RAY_ACTOR_OPTS;
     ao.max_restarts = -1;
     CHECK(ray_actor_create("counter", NULL, 0, &ao, &a) == RAY_OK, "actor create");
-    double end = now_s() + secs;
+    double end = now() + secs;
     long rounds = 0, tasks = 0, wrong = 0, lost = 0, calls_ok = 0, calls_eactor = 0,
          calls_other = 0;
     ray_ref sq[200], ch[5], prev[5], calls[10];
-    while (now_s() < end && !exists(dir, "stop")) {
+    while (now() < end && !exists(dir, "stop")) {
         rounds++;
         for (int i = 0; i < 200; i++) {
             ray_value args[] = { RAY_I(i), RAY_I(5) };

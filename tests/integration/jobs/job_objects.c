@@ -24,22 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "CHECK FAILED %s:%d: ", __FILE__, __LINE__);     \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, " [last error: %s]\n", ray_last_error());        \
-            return 1;                                                        \
-        }                                                                    \
-    } while (0)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "job_check.h"
 
 static const char *hex(ray_ref r, char out[2 * RAY_ID_SIZE + 1])
 {

@@ -16,15 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "CHECK FAILED %s:%d: ", __FILE__, __LINE__);     \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, " [last error: %s]\n", ray_last_error());        \
-            return 1;                                                        \
-        }                                                                    \
-    } while (0)
+#include "job_check.h"
 
 static int add(ray_task *t, const ray_value *args, size_t nargs)
 {
