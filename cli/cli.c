@@ -6,7 +6,7 @@
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/version.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs_sync.h"
 
 #include <stdarg.h>

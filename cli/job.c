@@ -13,8 +13,8 @@
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
-#include "daemon/tls.h"
+#include "session/session.h"
+#include "common/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
 

@@ -26,7 +26,7 @@
 #include "common/xmalloc.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
-#include "daemon/tls.h"
+#include "common/tls.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
 

@@ -25,7 +25,7 @@
 #include "common/proto.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs.h"
 #include "ray.h"
 

@@ -27,7 +27,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include "daemon/tls.h"
+#include "common/tls.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <limits.h>
@@ -50,7 +50,7 @@
 struct server {
     struct event_base *base;
     char *token;
-    void *tls;           /* SSL_CTX for TCP connections (daemon/tls.h), NULL = plain */
+    void *tls;           /* SSL_CTX for TCP connections (common/tls.h), NULL = plain */
     struct evconnlistener *listeners[4];
     int nlisteners;
     char *unix_path;

@@ -96,7 +96,7 @@ typedef int (*server_hello_fn)(struct conn *c, const struct proto_msg *m, uint64
 /* Create the server; TOKEN is copied. Never fails. */
 struct server *server_new(struct event_base *base, const char *token);
 /* Put TCP connections (accepted and made) under TLS with SSL_CTX SSL_CTX
- * (daemon/tls.h; the caller keeps it alive longer than S). Before listening. */
+ * (common/tls.h; the caller keeps it alive longer than S). Before listening. */
 void server_set_tls(struct server *s, void *ssl_ctx);
 /* Listen on a Unix socket PATH. Returns 0 or -1 with err. */
 int server_listen_unix(struct server *s, const char *path, char *err, size_t errlen);
