@@ -69,9 +69,11 @@ DAEMON_SRCS += daemon/replay.c daemon/recover.c
 SESSION_SRCS := session/session.c session/config.c
 # the object manager: transfers between nodes, the object table written behind
 OBJMGR_SRCS := objmgr/objmgr.c objmgr/objrec.c
-# TLS contexts and bufferevents (rayd only: libray.a has no OpenSSL)
-TLS_SRCS := common/tls.c
-CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \
+# common code rayd links and libray.a does not: TLS (OpenSSL), the job-library check
+RAYD_COMMON_SRCS := common/tls.c common/joblib.c
+# the cluster's state as users read it (tables, status, timeline): the CLI and the dashboard
+STATE_SRCS := state/tables.c state/status.c state/status_pg.c state/timeline.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/submit_renv.c \
             cli/list.c cli/submit.c cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c \
             cli/launch.c cli/job.c cli/serve.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
@@ -90,7 +92,7 @@ LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
 
 # libray.a: what a standalone driver links (client API + common code).
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
-RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(SESSION_SRCS) $(OBJMGR_SRCS) $(TLS_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
+RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(SESSION_SRCS) $(OBJMGR_SRCS) $(RAYD_COMMON_SRCS) $(STATE_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
 # the public headers: what job libraries include, and what make install copies
@@ -170,6 +172,7 @@ integration: deps all examples testjobs
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 
 test: deps
+	@bash scripts/check-layout.sh
 	@$(MAKE) --no-print-directory all examples testjobs $(BUILD)/test_unit
 	$(BUILD)/test_unit
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
