@@ -65,6 +65,7 @@ DAEMON_SRCS := daemon/redis_launch.c daemon/node.c \
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
+DAEMON_SRCS += daemon/objmgr_ops.c
 # the session dir and the settings table: shared by `ray start` and rayd
 SESSION_SRCS := session/session.c session/config.c
 # the object manager: transfers between nodes, the object table written behind

@@ -59,7 +59,27 @@ static void peer_closed(struct conn *c, void *owner)
             rt->nodes[i].conn = NULL;
             log_info("connection to node %.8s (%s) closed", rt->nodes[i].id, c->peer);
         }
-    objmgr_conn_closed(rt, c);
+    objmgr_conn_closed(rt->om, c);
+}
+
+void cluster_watch_peer(struct runtime *rt, struct conn *c)
+{
+    if (c->on_close == NULL) {
+        /* an incoming node connection nobody else watches */
+        c->owner = rt;
+        c->on_close = peer_closed;
+    }
+}
+
+void cluster_unwatch_peer(struct runtime *rt, struct conn *c)
+{
+    if (c->on_close != peer_closed)
+        return;
+    for (size_t i = 0; i < rt->nnodes; i++)
+        if (rt->nodes[i].conn == c)
+            return; /* ours: cluster_free lets it go */
+    c->on_close = NULL;
+    c->owner = NULL;
 }
 
 struct conn *cluster_conn(struct runtime *rt, const char *hex)
@@ -92,9 +112,9 @@ void cluster_node_dead(struct runtime *rt, const char *hex)
         cn->conn = NULL;
         c->on_close = NULL;
         conn_close(c);
-        objmgr_conn_closed(rt, c);
+        objmgr_conn_closed(rt->om, c);
     }
-    objmgr_node_dead(rt, hex);
+    objmgr_node_dead(rt->om, hex);
     spill_node_dead(rt, hex);
     pg_node_dead(rt, hex);
     tasks_schedule(rt);

@@ -321,7 +321,7 @@ struct runtime *runtime_new(struct node *n)
     workers_init(rt);
     jobs_init(rt);
     cluster_init(rt);
-    objmgr_init(rt);
+    rt_objmgr_init(rt);
     spill_init(rt);
     pg_init(rt);
     renv_init(rt);
@@ -351,7 +351,7 @@ void runtime_free(struct runtime *rt)
     observe_free(rt);
     pg_free(rt);
     spill_free(rt);
-    objmgr_free(rt);
+    rt_objmgr_free(rt);
     jobs_free(rt);
     workers_free(rt);
     actors_free(rt);

@@ -179,6 +179,17 @@ int conn_send_raw(struct conn *c, const void *p, size_t len)
     return bufferevent_write(c->bev_, p, len);
 }
 
+int conn_send_ref(struct conn *c, const void *p, size_t len,
+                  void (*done)(const void *p, size_t len, void *arg), void *arg)
+{
+    if (c->dead_ || c->state == CONN_CLOSING ||
+        evbuffer_add_reference(bufferevent_get_output(c->bev_), p, len, done, arg) < 0) {
+        done(p, len, arg); /* libevent calls it only for a reference it took */
+        return -1;
+    }
+    return 0;
+}
+
 int conn_send(struct conn *c, uint32_t type, ...)
 {
     if (c->dead_ || c->state == CONN_CLOSING)

@@ -123,6 +123,12 @@ bool server_hello_proof(const struct server *s, const struct proto_msg *hello, u
 int conn_send(struct conn *c, uint32_t type, ...);
 /* Queue pre-encoded frame bytes. */
 int conn_send_raw(struct conn *c, const void *p, size_t len);
+/* Queue LEN bytes at P without copying them (evbuffer_add_reference):
+ * they must stay valid and unchanged until DONE(P, LEN, ARG) runs, which
+ * happens once they are written or dropped with the connection — and at
+ * once if this fails. Returns 0, or -1 if the connection is closing. */
+int conn_send_ref(struct conn *c, const void *p, size_t len,
+                  void (*done)(const void *p, size_t len, void *arg), void *arg);
 /* Send ERROR(code, message) and close once flushed. */
 void conn_fail(struct conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Close now (output not yet written is dropped). Safe inside handlers: the
