@@ -260,6 +260,11 @@ build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c 
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 
+FUZZ_TARGETS += build/fuzz/fuzz_joblib
+build/fuzz/fuzz_joblib: tests/fuzz/fuzz_joblib.c common/joblib.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
+
 # (after every FUZZ_TARGETS += line: a rule's prerequisites are read at once)
 fuzz: $(FUZZ_TARGETS)
 

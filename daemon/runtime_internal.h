@@ -41,6 +41,8 @@ struct task;
 /* ---- clients: a connected worker or driver ------------------------------ */
 struct client {
     struct conn *conn;
+    struct conn_owner co;  /* CONN_OWNER_CLIENT: CONN's owner (rt_client_of) */
+    struct runtime *rt;
     int store_id;          /* client id for objstore pins */
     struct job *job;
     struct worker *worker; /* NULL for a driver */
@@ -177,6 +179,8 @@ struct job {
     char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
     char lib_hash[65];
     struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
+    struct conn_owner submitter_co; /* CONN_OWNER_SUBMITTER: SUBMITTER's owner */
+    struct runtime *rt;
     struct client *driver;
     pid_t driver_pid;        /* a driver the node started; -1 otherwise */
     int drv_out_fd, drv_err_fd;
@@ -221,6 +225,7 @@ struct cluster_node {
 /* ---- the runtime ------------------------------------------------------------- */
 struct runtime {
     struct node *n;
+    struct conn_owner peer_owner; /* CONN_OWNER_PEER: other nodes' connections (cluster.c) */
     struct client *clients;
     int next_store_id;
     struct job *jobs;

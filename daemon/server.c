@@ -124,17 +124,14 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     c->state = to;
 }
 
-void conn_set_owner(struct conn *c, enum conn_owner_kind kind, void *owner,
-                    void (*on_close)(struct conn *c, void *owner))
+void conn_set_owner(struct conn *c, struct conn_owner *o)
 {
-    c->owner_kind = kind;
-    c->owner = owner;
-    c->on_close = on_close;
+    c->owner = o;
 }
 
-void *conn_owner(const struct conn *c, enum conn_owner_kind kind)
+struct conn_owner *conn_owner(const struct conn *c, enum conn_owner_kind kind)
 {
-    return c->owner_kind == kind ? c->owner : NULL;
+    return c->owner && c->owner->kind == kind ? c->owner : NULL;
 }
 
 static void conn_free(struct conn *c)
@@ -148,11 +145,10 @@ static void conn_free(struct conn *c)
         c->next_->prev_ = c->prev_;
     s->nconns--;
     unauth_remove(c);
-    if (c->on_close) {
-        void (*cb)(struct conn *, void *) = c->on_close;
-        c->on_close = NULL;
-        cb(c, c->owner);
-    }
+    struct conn_owner *o = c->owner;
+    c->owner = NULL;
+    if (o && o->on_close)
+        o->on_close(c, o);
     if (c->bev_)
         bufferevent_free(c->bev_);
     free(c);

@@ -10,9 +10,11 @@
 #   - objmgr/ includes daemon/ (the runtime reaches the object manager
 #     through objmgr/objmgr.h, and is called back through its ops table);
 #   - the folders' include graph has a cycle (tsort finds it).
-# Run from the repository root (make test runs it). Exit 0 when clean.
+# Checks the tree it lives in (make test runs it), or LAYOUT_ROOT if set
+# (tests/integration/test_layout.sh plants bad includes in a copy). Exit 0
+# when clean, 1 with one line per problem.
 set -u
-cd "$(dirname "$0")/.." || exit 2
+cd "${LAYOUT_ROOT:-$(dirname "$0")/..}" || exit 2
 
 folders="api cli cmd common daemon gcs launcher libs objmgr objstore sched session state"
 edges=$(mktemp)
