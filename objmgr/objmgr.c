@@ -1347,12 +1347,6 @@ void objmgr_node_dead(struct objmgr *om, const char *hex)
     free(ids);
 }
 
-bool objmgr_handles(uint32_t type)
-{
-    return type == PROTO_NODE_OBJ_PULL || type == PROTO_NODE_OBJ_HEADER ||
-           type == PROTO_NODE_OBJ_CHUNK || type == PROTO_NODE_OBJ_CANCEL;
-}
-
 int objmgr_on_message(struct objmgr *om, struct conn *c, const struct proto_msg *m)
 {
     switch (m->type) {

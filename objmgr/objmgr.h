@@ -82,8 +82,7 @@ struct objmgr_ops {
 /* An object manager for the node NODE_HEX (copied) on BASE, pulling into
  * and serving from store ST, reading and subscribing through GCS; OPS
  * (copied) with CTX. ST, GCS and BASE stay the caller's and must outlive
- * it. Never fails (aborts on out-of-memory, as the daemon does). It handles
- * the messages objmgr_on_message takes; the caller routes them there. */
+ * it. Never fails (aborts on out-of-memory, as the daemon does). */
 struct objmgr *objmgr_new(struct event_base *base, struct objstore *st, struct gcs_client *gcs,
                           const char *node_hex, const struct objmgr_ops *ops, void *ctx);
 /* Cancel every want and transfer (reserved space is deleted, pins
@@ -106,12 +105,10 @@ void objmgr_drop_unwanted(struct objmgr *om);
 void objmgr_conn_closed(struct objmgr *om, struct conn *c);
 /* Node HEX died: it holds nothing any more. OM may be NULL. */
 void objmgr_node_dead(struct objmgr *om, const char *hex);
-/* True for the message types the object manager handles (NODE_OBJ_PULL,
- * _HEADER, _CHUNK, _CANCEL). */
-bool objmgr_handles(uint32_t type);
-/* One of those messages M, from a node on connection C (the caller
- * checked it is a node's). Returns 0, or -1 to close C (a peer that broke
- * the protocol: logged). */
+/* A NODE_OBJ_PULL, _HEADER, _CHUNK or _CANCEL message M from a node on
+ * connection C (the caller routes those four here and checked C is a
+ * node's). Returns 0, or -1 to close C (a peer that broke the protocol, or
+ * another message type). */
 int objmgr_on_message(struct objmgr *om, struct conn *c, const struct proto_msg *m);
 
 #endif

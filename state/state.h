@@ -18,7 +18,6 @@
 struct buf;
 struct gcs_node;
 struct gcs_sync;
-struct res_set;
 
 /* ---- tables.c: the GCS tables -------------------------------------------- */
 
@@ -61,15 +60,6 @@ void state_status_report(FILE *out, struct gcs_sync *gs, const struct gcs_node *
                          void (*per_node)(const struct gcs_node *nd, void *arg), void *arg);
 /* Format BYTES as "1.50GiB" into OUT. */
 void state_fmt_bytes(double bytes, char *out, size_t outlen);
-/* Placement groups in the status (status_pg.c): add to RESERVED[i] what the
- * live groups reserve on NODES[i]. */
-void state_status_pg_reserved(struct gcs_sync *gs, const struct gcs_node *nodes, size_t n,
-                              struct res_set *reserved);
-/* Add to PGFREE, per resource, what the groups on a node with free AVAIL
- * have free (its "<R>_group_<tag>" entries). */
-void state_status_pg_free(const struct res_set *avail, struct res_set *pgfree);
-/* Print the groups waiting for a place to OUT; returns how many. */
-int state_status_pg_pending(FILE *out, struct gcs_sync *gs);
 
 /* ---- timeline.c: the timeline as a Chrome trace ---------------------------- */
 

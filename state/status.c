@@ -7,6 +7,7 @@
  * and recently failed nodes and why, from <p>autoscaler (docs/gcs.md).
  */
 #include "state/state.h"
+#include "state/state_internal.h"
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
@@ -61,7 +62,7 @@ static void print_usage(FILE *out, const struct res_set *total, const struct res
                         const struct res_set *reserved)
 {
     struct res_set pgfree = RES_SET_INIT;
-    state_status_pg_free(avail, &pgfree);
+    state_pg_free_(avail, &pgfree);
     for (size_t i = 0; i < total->n; i++) {
         const char *name = total->e[i].name;
         if (strncmp(name, "node:", 5) == 0)
@@ -196,7 +197,7 @@ void state_status_report(FILE *out, struct gcs_sync *gs, const struct gcs_node *
     struct res_set *tot = xcalloc(n ? n : 1, sizeof *tot), *av = xcalloc(n ? n : 1, sizeof *av);
     bool *ok = xcalloc(n ? n : 1, sizeof *ok);
     struct res_set *rsv = xcalloc(n ? n : 1, sizeof *rsv), rsv_all = RES_SET_INIT;
-    state_status_pg_reserved(gs, nodes, n, rsv);
+    state_pg_reserved_(gs, nodes, n, rsv);
     for (size_t i = 0; i < n; i++) {
         char e[128];
         ok[i] = strcmp(nodes[i].state, "ALIVE") == 0 &&
@@ -238,5 +239,5 @@ void state_status_report(FILE *out, struct gcs_sync *gs, const struct gcs_node *
     if (shown == 0)
         fprintf(out, " (no resource demands)\n");
     (void)print_autoscaler(out, gs, "unmet"); /* under the demands they are about */
-    state_status_pg_pending(out, gs);
+    state_pg_pending_(out, gs);
 }
