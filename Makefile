@@ -58,14 +58,23 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c sched/pg_spec.c
-DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/node.c \
+DAEMON_SRCS := daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
-               daemon/cluster.c daemon/spillback.c daemon/objmgr.c daemon/taskrec.c daemon/objrec.c \
-               daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c daemon/tls.c
+               daemon/cluster.c daemon/spillback.c daemon/taskrec.c \
+               daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
-CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \
+DAEMON_SRCS += daemon/objmgr_ops.c
+# the session dir and the settings table: shared by `ray start` and rayd
+SESSION_SRCS := session/session.c session/config.c
+# the object manager: transfers between nodes, the object table written behind
+OBJMGR_SRCS := objmgr/objmgr.c objmgr/objrec.c
+# common code rayd links and libray.a does not: TLS (OpenSSL), the job-library check
+RAYD_COMMON_SRCS := common/tls.c common/joblib.c
+# the cluster's state as users read it (tables, status, timeline): the CLI and the dashboard
+STATE_SRCS := state/tables.c state/status.c state/status_pg.c state/timeline.c
+CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/submit_renv.c \
             cli/list.c cli/submit.c cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c \
             cli/launch.c cli/job.c cli/serve.c
 LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remote.c \
@@ -84,7 +93,7 @@ LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
 
 # libray.a: what a standalone driver links (client API + common code).
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
-RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
+RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(SESSION_SRCS) $(OBJMGR_SRCS) $(RAYD_COMMON_SRCS) $(STATE_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
 # the public headers: what job libraries include, and what make install copies
@@ -164,6 +173,7 @@ integration: deps all examples testjobs
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 
 test: deps
+	@bash scripts/check-layout.sh
 	@$(MAKE) --no-print-directory all examples testjobs $(BUILD)/test_unit
 	$(BUILD)/test_unit
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
@@ -216,8 +226,8 @@ FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
 build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS) $(BUILD)/gen/dashboard_assets.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I. -fsanitize=fuzzer,address,undefined \
-	  $^ -o $@ -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lmsgpackc -lyaml \
-	  -lssl -lcrypto -ldl -lm -lrt
+	  $^ -o $@ -lhiredis -levent_extra -levent_core -levent_pthreads -levent_openssl -lssl -lcrypto \
+	  -lmsgpackc -lyaml -ldl -lm -lrt
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/xmalloc.c common/log.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
@@ -248,6 +258,11 @@ build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_poli
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c common/sha256.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
+
+FUZZ_TARGETS += build/fuzz/fuzz_joblib
+build/fuzz/fuzz_joblib: tests/fuzz/fuzz_joblib.c common/joblib.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

@@ -6,7 +6,7 @@
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/version.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs_sync.h"
 
 #include <stdarg.h>
@@ -185,18 +185,4 @@ struct gcs_sync *cli_gcs_nodes(const char *cmd, const struct cli_target *t, char
         return NULL;
     }
     return gs;
-}
-
-void cli_fmt_bytes(double bytes, char *out, size_t outlen)
-{
-    static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-    int u = 0;
-    while (bytes >= 1024 && u < 4) {
-        bytes /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, outlen, "%.0f%s", bytes, units[u]);
-    else
-        snprintf(out, outlen, "%.2f%s", bytes, units[u]);
 }

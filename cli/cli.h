@@ -106,40 +106,11 @@ void cli_status_activity(const struct gcs_node *nd, const char *token);
 struct buf;
 int cli_submit_renv(const char *json, const char *wdir, struct buf *opts, int *npairs, char *err,
                     size_t errlen);
-/* status_pg.c: placement groups in `ray status`. Add to RESERVED[i] what the
- * live groups reserve on NODES[i]. */
-struct gcs_sync;
-struct res_set;
-void cli_status_pg_reserved(struct gcs_sync *gs, const struct gcs_node *nodes, size_t n,
-                            struct res_set *reserved);
-/* Add to PGFREE, per resource, what the groups on a node with free AVAIL
- * have free (its "<R>_group_<tag>" entries). */
-void cli_status_pg_free(const struct res_set *avail, struct res_set *pgfree);
-/* Print the groups waiting for a place to OUT; returns how many. */
-int cli_status_pg_pending(FILE *out, struct gcs_sync *gs);
-
-/* `ray status` into OUT for cluster TG (-v: VERBOSE; its per-node activity
- * still goes to stdout). Returns 0, or 1 after a one-line error on stderr. */
-#include <stdio.h>
-int cli_status_report(FILE *out, const struct cli_target *tg, bool verbose);
-/* One page of GCS table WHAT (a `ray list` name: nodes, jobs, tasks, actors,
- * objects, placement-groups) as {"result": [rows OFFSET.. up to LIMIT],
- * "total": N} appended to OUT. Returns 0, or -1 for an unknown table or a
- * failed read (OUT may hold a partial prefix). */
-int cli_list_page(struct gcs_sync *gs, const char *what, size_t offset, size_t limit,
-                  struct buf *out);
-/* Is IMAGE (LEN bytes, named NAME in messages) a job library (a shared
- * object defining ray_main)? Returns 0, or -1 with one line in ERR. */
-int cli_check_library(const char *name, const char *image, size_t len, char *err,
-                      size_t errlen);
 /* `ray job submit|list|status|logs|stop` (job.c), against the dashboard. */
 int cli_job(int argc, char **argv);
 
 int cli_logs(int argc, char **argv);
 int cli_timeline(int argc, char **argv);
 int cli_memory(int argc, char **argv);
-
-/* Format BYTES as "1.50GiB". */
-void cli_fmt_bytes(double bytes, char *out, size_t outlen);
 
 #endif

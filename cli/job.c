@@ -8,13 +8,14 @@
 #include "cli/cli.h"
 
 #include "common/buf.h"
+#include "common/joblib.h"
 #include "common/http.h"
 #include "common/json.h"
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
-#include "daemon/tls.h"
+#include "session/session.h"
+#include "common/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +129,7 @@ static int read_file(const char *path, struct buf *out, char *err, size_t errlen
     while ((n = net_read_some(fd, chunk, sizeof chunk)) > 0)
         buf_append(out, chunk, (size_t)n);
     close(fd);
-    return cli_check_library(path, out->data ? out->data : "", out->len, err, errlen);
+    return joblib_check(path, out->data ? out->data : "", out->len, err, errlen);
 }
 
 static volatile sig_atomic_t job_interrupted;

@@ -14,6 +14,7 @@
 #include "common/proto.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
+#include "state/state.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -119,7 +120,7 @@ static int logs_list(const struct gcs_node *nodes, size_t n, const char *token)
                     printf("%s:\n", groups[g]);
                 head = true;
                 char sz[32];
-                cli_fmt_bytes((double)fv[k].size, sz, sizeof sz);
+                state_fmt_bytes((double)fv[k].size, sz, sizeof sz);
                 printf("  %-24s %10s  %s/logs/%s\n", fv[k].name, sz, nodes[i].session_dir,
                        fv[k].name);
             }

@@ -12,6 +12,7 @@
 #include "common/xmalloc.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
+#include "state/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,7 +257,7 @@ int cli_memory(int argc, char **argv)
             while (j < all.n && strncmp(all.v[j].id, all.v[i].id, 8) == 0)
                 bytes += all.v[j++].size;
             char b[32];
-            cli_fmt_bytes((double)bytes, b, sizeof b);
+            state_fmt_bytes((double)bytes, b, sizeof b);
             printf("======== job %.8s: %zu objects, %s ========\n", all.v[i].id, j - i, b);
             print_header();
             for (size_t k = i; k < j; k++)
@@ -277,9 +278,9 @@ int cli_memory(int argc, char **argv)
                     print_obj(&all.v[k], nodes);
         }
         char used[32], capb[32], sp[32];
-        cli_fmt_bytes((double)st[i].used, used, sizeof used);
-        cli_fmt_bytes((double)st[i].capacity, capb, sizeof capb);
-        cli_fmt_bytes((double)st[i].spilled, sp, sizeof sp);
+        state_fmt_bytes((double)st[i].used, used, sizeof used);
+        state_fmt_bytes((double)st[i].capacity, capb, sizeof capb);
+        state_fmt_bytes((double)st[i].spilled, sp, sizeof sp);
         printf("%sTotal on node %.8s: %llu objects, %s of %s shared memory used, %s spilled\n\n",
                group_job ? "" : " ", nodes[i].node_id, (unsigned long long)st[i].nobjects, used,
                capb, sp);
@@ -370,8 +371,8 @@ void cli_status_activity(const struct gcs_node *nd, const char *token)
     for (size_t k = 0; k < act.n; k++)
         printf("   %d %s (%s)\n", act.v[k].n, act.v[k].name, act.v[k].extra);
     char used[32], sp[32];
-    cli_fmt_bytes((double)st.used, used, sizeof used);
-    cli_fmt_bytes((double)st.spilled, sp, sizeof sp);
+    state_fmt_bytes((double)st.used, used, sizeof used);
+    state_fmt_bytes((double)st.spilled, sp, sizeof sp);
     printf("  Objects: %llu (%s in shared memory, %s spilled)\n", (unsigned long long)st.nobjects,
            used, sp);
     free(run.v);

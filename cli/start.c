@@ -9,8 +9,8 @@
 #include "common/netutil.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
-#include "daemon/config.h"
-#include "daemon/session.h"
+#include "session/config.h"
+#include "session/session.h"
 #include "gcs/gcs_sync.h"
 
 #include <errno.h>

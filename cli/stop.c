@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 
 #include "common/netutil.h"
-#include "daemon/session.h"
+#include "session/session.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/version.h"
-#include "daemon/config.h"
+#include "session/config.h"
 #include "daemon/node.h"
 
 #include <libgen.h>

@@ -51,15 +51,32 @@ size_t cluster_alive_others(struct runtime *rt)
     return n;
 }
 
-static void peer_closed(struct conn *c, void *owner)
+/* on_close of another node's connection (owner: the runtime's peer owner). */
+static void peer_closed(struct conn *c, struct conn_owner *o)
 {
-    struct runtime *rt = owner;
+    struct runtime *rt = CONN_OWNER_OF(o, struct runtime, peer_owner);
     for (size_t i = 0; i < rt->nnodes; i++)
         if (rt->nodes[i].conn == c) {
             rt->nodes[i].conn = NULL;
             log_info("connection to node %.8s (%s) closed", rt->nodes[i].id, c->peer);
         }
-    objmgr_conn_closed(rt, c);
+    objmgr_conn_closed(rt->om, c);
+}
+
+void cluster_watch_peer(struct runtime *rt, struct conn *c)
+{
+    if (c->owner == NULL)
+        conn_set_owner(c, &rt->peer_owner); /* an incoming node connection nobody else watches */
+}
+
+void cluster_unwatch_peer(struct runtime *rt, struct conn *c)
+{
+    if (c->owner != &rt->peer_owner)
+        return;
+    for (size_t i = 0; i < rt->nnodes; i++)
+        if (rt->nodes[i].conn == c)
+            return; /* ours: cluster_free lets it go */
+    conn_set_owner(c, NULL);
 }
 
 struct conn *cluster_conn(struct runtime *rt, const char *hex)
@@ -74,8 +91,7 @@ struct conn *cluster_conn(struct runtime *rt, const char *hex)
             log_warnx("cannot connect to node %.8s: %s", hex, err);
             return NULL;
         }
-        cn->conn->owner = rt;
-        cn->conn->on_close = peer_closed;
+        conn_set_owner(cn->conn, &rt->peer_owner);
     }
     return cn->conn;
 }
@@ -90,11 +106,11 @@ void cluster_node_dead(struct runtime *rt, const char *hex)
     if (cn->conn) {
         struct conn *c = cn->conn;
         cn->conn = NULL;
-        c->on_close = NULL;
+        conn_set_owner(c, NULL);
         conn_close(c);
-        objmgr_conn_closed(rt, c);
+        objmgr_conn_closed(rt->om, c);
     }
-    objmgr_node_dead(rt, hex);
+    objmgr_node_dead(rt->om, hex);
     spill_node_dead(rt, hex);
     pg_node_dead(rt, hex);
     tasks_schedule(rt);
@@ -286,6 +302,7 @@ static void cluster_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 void cluster_init(struct runtime *rt)
 {
+    rt->peer_owner = (struct conn_owner){ CONN_OWNER_PEER, peer_closed };
     int ms = rt->n->is_head ? rt->n->cfg->heartbeat_interval_ms : CLUSTER_RESYNC_MS;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     rt->cluster_timer = event_new(rt->n->base, -1, EV_PERSIST, cluster_refresh, rt);
@@ -312,8 +329,7 @@ void cluster_free(struct runtime *rt)
     rt->cluster_retry = NULL;
     for (size_t i = 0; i < rt->nnodes; i++) {
         if (rt->nodes[i].conn) {
-            rt->nodes[i].conn->on_close = NULL;
-            rt->nodes[i].conn->owner = NULL;
+            conn_set_owner(rt->nodes[i].conn, NULL);
         }
         res_free(&rt->nodes[i].total);
         res_free(&rt->nodes[i].avail);

@@ -16,9 +16,9 @@
  */
 #include "daemon/dashboard.h"
 
-#include "cli/cli.h"
 #include "common/buf.h"
 #include "common/http.h"
+#include "common/joblib.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/netutil.h"
@@ -26,9 +26,10 @@
 #include "common/xmalloc.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
-#include "daemon/tls.h"
+#include "common/tls.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
+#include "state/state.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -86,6 +87,8 @@ struct dashboard {
     /* copied from the node */
     char token[160];
     char gcs[300];              /* HOST:PORT */
+    char gcs_host[256];
+    int gcs_port;
     char session_dir[4096];
     char sock_path[512];
     char cluster_name[128];
@@ -135,8 +138,8 @@ static struct gcs_sync *dash_gcs(struct dashboard *d, char *err, size_t errlen)
 {
     if (d->gs)
         return d->gs;
-    struct cli_target tg = { .address = d->gcs, .token = d->token };
-    d->gs = cli_gcs_connect(&tg, NULL, 0, err, errlen);
+    d->gs = gcs_sync_connect(d->gcs_host, d->gcs_port, d->token, d->cluster_name, 3000, err,
+                             errlen);
     return d->gs;
 }
 
@@ -180,7 +183,7 @@ static void h_table(struct dashboard *d, struct evhttp_request *req, const char 
         return;
     }
     struct buf b = BUF_INIT;
-    if (cli_list_page(gs, what, offset, limit, &b) < 0) {
+    if (state_list_page(gs, what, offset, limit, &b) < 0) {
         dash_gcs_failed(d);
         reply_error(req, 503, "cannot read the %s table", what);
     } else {
@@ -191,29 +194,32 @@ static void h_table(struct dashboard *d, struct evhttp_request *req, const char 
 
 static void h_cluster_status(struct dashboard *d, struct evhttp_request *req)
 {
+    char err[512];
+    struct gcs_sync *gs = dash_gcs(d, err, sizeof err);
+    struct gcs_node *nodes = NULL;
+    size_t n = 0;
+    if (gs == NULL || gcs_sync_nodes(gs, &nodes, &n) < 0) {
+        if (gs)
+            dash_gcs_failed(d);
+        reply_error(req, 503, "cannot read the cluster's status from the GCS");
+        return;
+    }
     char *text = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&text, &len);
     if (fp == NULL) {
+        gcs_node_array_free(nodes, n);
         reply_error(req, 500, "out of memory");
         return;
     }
-    struct cli_target tg = { .address = d->gcs, .token = d->token };
-    int rc = cli_status_report(fp, &tg, false);
+    state_status_report(fp, gs, nodes, n, NULL, NULL);
     fclose(fp);
-    char err[512];
-    struct gcs_sync *gs = rc == 0 ? dash_gcs(d, err, sizeof err) : NULL;
     struct buf b = BUF_INIT;
-    if (gs == NULL) {
-        reply_error(req, 503, "cannot read the cluster's status from the GCS");
-        free(text);
-        return;
-    }
     buf_append(&b, "{\"result\": true, \"data\": {\"clusterStatus\": ", 43);
     json_put_strn(&b, text, len);
     buf_append(&b, ", \"nodes\": ", 11);
     size_t mark = b.len;
-    if (cli_list_page(gs, "nodes", 0, DASH_MAX_LIMIT, &b) < 0) {
+    if (state_list_page(gs, "nodes", 0, DASH_MAX_LIMIT, &b) < 0) {
         dash_gcs_failed(d);
         b.len = mark;
         buf_append(&b, "null", 4);
@@ -222,6 +228,14 @@ static void h_cluster_status(struct dashboard *d, struct evhttp_request *req)
     reply_json(req, 200, &b);
     buf_free(&b);
     free(text);
+    gcs_node_array_free(nodes, n);
+}
+
+static void free_text(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
 }
 
 static void h_timeline(struct dashboard *d, struct evhttp_request *req)
@@ -234,28 +248,36 @@ static void h_timeline(struct dashboard *d, struct evhttp_request *req)
         return;
     }
     long jl = http_query_get(q, "job", job, sizeof job);
-    if (jl > 0 && strspn(job, "0123456789abcdef") != (size_t)jl) {
+    if (jl > 0 && (jl != 8 || strspn(job, "0123456789abcdef") != (size_t)jl)) {
         reply_error(req, 400, "job must be 8 hex digits");
         return;
     }
-    char path[4200], lim[24];
-    snprintf(path, sizeof path, "%s/dashboard-timeline.json", d->session_dir);
-    snprintf(lim, sizeof lim, "%ld", limit);
-    char *argv[] = { "timeline", "-o", path, "--limit", lim, "--address", d->gcs,
-                     "--token", d->token, jl > 0 ? "--job" : NULL, job, NULL };
-    int argc = jl > 0 ? 11 : 9;
-    /* its one-line summary goes to the node's log (stderr) */
-    if (cli_timeline(argc, argv) != 0) {
+    char err[512];
+    struct gcs_sync *gs = dash_gcs(d, err, sizeof err);
+    struct gcs_node *nodes = NULL;
+    size_t nn = 0, nev = 0;
+    if (gs == NULL || gcs_sync_nodes(gs, &nodes, &nn) < 0) {
+        if (gs)
+            dash_gcs_failed(d);
         reply_error(req, 503, "cannot read the timeline from the GCS");
         return;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    unlink(path);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        if (fd >= 0)
-            close(fd);
-        reply_error(req, 500, "cannot read the timeline written");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (fp == NULL) {
+        gcs_node_array_free(nodes, nn);
+        reply_error(req, 500, "out of memory");
+        return;
+    }
+    int rc = state_timeline_write(fp, gs, nodes, nn, jl > 0 ? job : NULL, limit, &nev, err,
+                                  sizeof err);
+    gcs_node_array_free(nodes, nn);
+    if (fclose(fp) != 0 || rc < 0) {
+        if (rc < 0)
+            dash_gcs_failed(d);
+        free(text);
+        reply_error(req, 503, "cannot read the timeline from the GCS");
         return;
     }
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -263,7 +285,7 @@ static void h_timeline(struct dashboard *d, struct evhttp_request *req)
     evhttp_add_header(out, "Content-Disposition", "attachment; filename=\"timeline.json\"");
     evhttp_add_header(out, "Cache-Control", "no-store");
     struct evbuffer *b = evbuffer_new();
-    evbuffer_add_file(b, fd, 0, st.st_size); /* takes the fd */
+    evbuffer_add_reference(b, text, len, free_text, NULL); /* takes TEXT */
     evhttp_send_reply(req, 200, "OK", b);
     evbuffer_free(b);
 }
@@ -735,7 +757,7 @@ static void h_job_submit(struct dashboard *d, struct evhttp_request *req)
     struct buf frame = BUF_INIT, margs = BUF_INIT, opts = BUF_INIT;
     struct proto_decoder dec;
     proto_decoder_init(&dec, 1 << 20);
-    if (cli_check_library(libname, image, lib->len, err, sizeof err) < 0) {
+    if (joblib_check(libname, image, lib->len, err, sizeof err) < 0) {
         reply_error(req, 400, "%s", err);
         goto out;
     }
@@ -1074,6 +1096,8 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
     d->wake[0] = d->wake[1] = -1;
     snprintf(d->token, sizeof d->token, "%s", n->token);
     snprintf(d->gcs, sizeof d->gcs, "%s:%d", n->gcs_host, n->gcs_port);
+    snprintf(d->gcs_host, sizeof d->gcs_host, "%s", n->gcs_host);
+    d->gcs_port = n->gcs_port;
     snprintf(d->session_dir, sizeof d->session_dir, "%s", n->session_dir);
     snprintf(d->sock_path, sizeof d->sock_path, "%s", n->sock_path);
     snprintf(d->cluster_name, sizeof d->cluster_name, "%s", n->cfg->cluster_name);

@@ -25,7 +25,7 @@
 #include "common/proto.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs.h"
 #include "ray.h"
 
@@ -46,6 +46,7 @@
 struct pending {
     struct runtime *rt;          /* NULL once jobs_free cut it off */
     struct conn *c;              /* submit: the CLI connection, NULL once gone */
+    struct conn_owner co;        /* CONN_OWNER_PENDING_JOB: C's owner */
     bool standalone;
     void (*done)(void *arg, struct job *j);
     void *arg;
@@ -62,7 +63,6 @@ struct pending {
 };
 
 static struct pending *pending_list; /* every pending request of this process */
-static struct runtime *jobs_rt;      /* for on_close callbacks: one runtime per process */
 
 /* The argument of a driver pipe's read event: freed with the event. */
 struct drv_watch {
@@ -108,6 +108,7 @@ static struct job *job_new(struct runtime *rt, uint32_t num)
 {
     struct job *j = xcalloc(1, sizeof *j);
     j->num = num;
+    j->rt = rt;
     snprintf(j->hex, sizeof j->hex, "%08x", num);
     j->driver_pid = -1;
     j->drv_out_fd = j->drv_err_fd = -1;
@@ -135,10 +136,8 @@ static void job_destroy(struct runtime *rt, struct job *j)
         rt->jobs = j->next;
     if (j->next)
         j->next->prev = j->prev;
-    if (j->submitter) {
-        j->submitter->owner = NULL;
-        j->submitter->on_close = NULL;
-    }
+    if (j->submitter)
+        conn_set_owner(j->submitter, NULL);
     drv_event_free(&j->drv_out_ev);
     drv_event_free(&j->drv_err_ev);
     if (j->drv_out_fd >= 0)
@@ -359,21 +358,20 @@ static void job_stop(struct runtime *rt, struct job *j)
 }
 
 /* on_close of a submitter's connection (owner: the job). */
-static void submitter_closed(struct conn *c, void *owner)
+static void submitter_closed(struct conn *c, struct conn_owner *o)
 {
     (void)c;
-    struct job *j = owner;
+    struct job *j = CONN_OWNER_OF(o, struct job, submitter_co);
     j->submitter = NULL;
-    if (jobs_rt && !j->ending)
-        job_stop(jobs_rt, j);
+    if (!j->ending)
+        job_stop(j->rt, j);
 }
 
 static void submitter_detach(struct job *j)
 {
     if (j->submitter == NULL)
         return;
-    j->submitter->owner = NULL;
-    j->submitter->on_close = NULL;
+    conn_set_owner(j->submitter, NULL);
     j->submitter = NULL;
 }
 
@@ -489,10 +487,10 @@ void jobs_driver_connected(struct runtime *rt, struct job *j)
 /* ---- JOB_SUBMIT ------------------------------------------------------------------ */
 
 /* on_close of a CLI connection whose job number is being allocated. */
-static void pending_conn_closed(struct conn *c, void *owner)
+static void pending_conn_closed(struct conn *c, struct conn_owner *o)
 {
     (void)c;
-    struct pending *p = owner;
+    struct pending *p = CONN_OWNER_OF(o, struct pending, co);
     p->c = NULL;
 }
 
@@ -500,8 +498,7 @@ static void pending_detach(struct pending *p)
 {
     if (p->c == NULL)
         return;
-    p->c->owner = NULL;
-    p->c->on_close = NULL;
+    conn_set_owner(p->c, NULL);
     p->c = NULL;
 }
 
@@ -565,8 +562,8 @@ static void submit_number_cb(void *arg, const struct gcs_reply *r)
         return;
     }
     j->submitter = c;
-    c->owner = j;
-    c->on_close = submitter_closed;
+    j->submitter_co = (struct conn_owner){ CONN_OWNER_SUBMITTER, submitter_closed };
+    conn_set_owner(c, &j->submitter_co);
     log_info("job %s: driver pid %d started (%s)", j->hex, (int)j->driver_pid,
              p->entrypoint ? p->entrypoint : "?");
     job_record_put(rt, j, p->entrypoint);
@@ -687,8 +684,8 @@ static int on_job_submit(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     p->c = c;
-    c->owner = p;
-    c->on_close = pending_conn_closed;
+    p->co = (struct conn_owner){ CONN_OWNER_PENDING_JOB, pending_conn_closed };
+    conn_set_owner(c, &p->co);
     if (gcs_command(rt->n->gcs, submit_number_cb, p, "INCR %sjob_counter",
                     gcs_client_prefix(rt->n->gcs)) < 0) {
         pending_detach(p);
@@ -710,10 +707,11 @@ static int on_job_stop(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     if (len == 0) { /* this connection's own job */
-        if (c->on_close == submitter_closed) {
-            job_stop(rt, c->owner);
-        } else if (c->on_close == pending_conn_closed) {
-            ((struct pending *)c->owner)->stop = true;
+        struct conn_owner *o;
+        if ((o = conn_owner(c, CONN_OWNER_SUBMITTER)) != NULL) {
+            job_stop(rt, CONN_OWNER_OF(o, struct job, submitter_co));
+        } else if ((o = conn_owner(c, CONN_OWNER_PENDING_JOB)) != NULL) {
+            CONN_OWNER_OF(o, struct pending, co)->stop = true;
         } else {
             conn_fail(c, RAY_EINVAL, "no job was submitted on this connection");
         }
@@ -799,7 +797,6 @@ void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job 
 
 void jobs_init(struct runtime *rt)
 {
-    jobs_rt = rt;
     server_on(rt->n->srv, PROTO_JOB_SUBMIT, on_job_submit, rt);
     server_on(rt->n->srv, PROTO_JOB_STOP, on_job_stop, rt);
     server_on(rt->n->srv, PROTO_JOB_LIBRARY, on_job_library, rt);
@@ -833,6 +830,4 @@ void jobs_free(struct runtime *rt)
         submitter_detach(j);
         job_destroy(rt, j);
     }
-    if (jobs_rt == rt)
-        jobs_rt = NULL;
 }

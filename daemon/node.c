@@ -11,7 +11,7 @@
 #include "daemon/node.h"
 #include "daemon/dashboard.h"
 #include "daemon/metrics.h"
-#include "daemon/tls.h"
+#include "common/tls.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
@@ -22,7 +22,7 @@
 #include "daemon/recover.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs.h"
 
 #include <arpa/inet.h>

@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 #include "common/ids.h"
-#include "daemon/config.h"
+#include "session/config.h"
 #include "daemon/redis_launch.h"
 #include "objstore/objstore.h"
 #include "sched/resources.h"

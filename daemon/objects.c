@@ -70,7 +70,7 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
     if (objlife_gone(rt, id, NULL))
         objlife_answer_later(rt, id); /* not now: the caller is still setting up */
     else if (w->next == NULL)
-        objmgr_want(rt, id); /* the first waiter: it may live on another node */
+        objmgr_want_here(rt, id); /* the first waiter: it may live on another node */
 }
 
 static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
@@ -264,7 +264,7 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 void objects_ready(struct runtime *rt, const uint8_t *id)
 {
-    objmgr_ready(rt, id);
+    objmgr_ready(rt->om, id);
     struct waiter *list = idmap_del(&rt->waiters, id);
     /* waits are answered after the walk: one wait may be listed twice here
      * (the same ID twice in its request) and answering frees it */
@@ -312,7 +312,7 @@ void objects_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
         objstore_delete(rt->n->store, id); /* late: freed, or its job's end swept */
         return;
     }
-    objrec_sealed(rt, id, size);
+    objrec_sealed(rt->objrecs, id, size);
 }
 
 static void pending_add(struct runtime *rt, struct client *cl, uint64_t reqid, const uint8_t *id,
@@ -627,7 +627,7 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
         objstore_delete(rt->n->store, ids[i]);
         objlife_freed(rt, ids[i]);
         objlife_kept_freed(rt, ids[i]);
-        if (!from_node && !objrec_freed(rt, ids[i])) {
+        if (!from_node && !objrec_freed(rt->objrecs, ids[i])) {
             char hex[IDS_HEX_SIZE];
             gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
         }
@@ -712,6 +712,12 @@ void objects_delete_job(struct runtime *rt, uint32_t num)
     objlife_job_ended(rt, num);
 }
 
+/* objrec's view of the cluster: how many other nodes are alive. */
+static size_t alive_others(void *ctx)
+{
+    return cluster_alive_others(ctx);
+}
+
 void objects_init(struct runtime *rt)
 {
     struct server *s = rt->n->srv;
@@ -724,13 +730,14 @@ void objects_init(struct runtime *rt)
     server_on(s, PROTO_OBJ_FREE, h_free, rt);
     server_on(s, PROTO_NODE_OBJ_FREE, h_free, rt);
     objstore_set_space_cb(rt->n->store, space_cb, rt);
-    objrec_init(rt);
+    rt->objrecs = objrec_new(rt->n->base, rt->n->gcs, rt->n->hex, alive_others, rt);
     objlife_init(rt);
 }
 
 void objects_free(struct runtime *rt)
 {
-    objrec_free(rt);
+    objrec_free(rt->objrecs);
+    rt->objrecs = NULL;
     objlife_free(rt);
     while (rt->gets)
         get_req_free(rt, rt->gets);

@@ -330,7 +330,7 @@ static bool job_pred(const uint8_t *id, void *arg)
 static uint64_t store_sweep(struct runtime *rt, uint32_t num)
 {
     struct job_pred_arg a = { rt, num };
-    objrec_job_ended(rt, num);
+    objrec_job_ended(rt->objrecs, num);
     return objstore_delete_if(rt->n->store, job_pred, &a);
 }
 
@@ -429,7 +429,7 @@ void objlife_job_ended(struct runtime *rt, uint32_t num)
     idmap_put(&o->ended_map, job_key(num, key), (void *)1);
     freed_drop_job(o, num);
     kept_sweep(rt);
-    objmgr_drop_unwanted(rt);
+    objmgr_drop_unwanted(rt->om);
     o->sweeps = xreallocarray(o->sweeps, o->nsweeps + 1, sizeof *o->sweeps);
     o->sweeps[o->nsweeps++] = (struct sweep){ num, 2, net_now_ms() + OBJLIFE_SWEEP1_MS };
     sweep_arm(o);

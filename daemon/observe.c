@@ -45,6 +45,7 @@
 struct logreq {
     struct runtime *rt;
     struct conn *c;
+    struct conn_owner co;        /* CONN_OWNER_LOGREQ: C's owner */
     uint64_t reqid;
     char path[4096];
     char label[64];              /* the file's name, for messages */
@@ -220,8 +221,7 @@ static void logreq_free(struct logreq *q)
     if (q == NULL)
         return;
     if (q->c) {
-        q->c->owner = NULL;
-        q->c->on_close = NULL;
+        conn_set_owner(q->c, NULL);
         conn_on_drain(q->c, NULL, NULL);
     }
     if (q->ev)
@@ -236,12 +236,10 @@ static void logreq_free(struct logreq *q)
     free(q);
 }
 
-static void logreq_conn_gone(struct conn *c, void *owner)
+static void logreq_conn_gone(struct conn *c, struct conn_owner *o)
 {
-    struct logreq *q = owner;
+    struct logreq *q = CONN_OWNER_OF(o, struct logreq, co);
     (void)c;
-    if (q == NULL)
-        return;
     q->c = NULL;
     logreq_free(q);
 }
@@ -413,7 +411,7 @@ static int h_log_read(struct conn *c, const struct proto_msg *m, void *arg)
     size_t slen = m->f[1].as.s.len;
     int stream = m->f[2].as.u == 2 ? 2 : 1;
     const char *logs = rt->n->session_dir;
-    if (c->role != PROTO_ROLE_CLI || c->owner != NULL || c->on_close != NULL) {
+    if (c->role != PROTO_ROLE_CLI || c->owner != NULL) {
         conn_send(c, PROTO_LOG_DATA, reqid, (int64_t)-1, "", (size_t)0,
                   "one LOG_READ at a time, from a CLI connection");
         return 0;
@@ -453,8 +451,8 @@ static int h_log_read(struct conn *c, const struct proto_msg *m, void *arg)
         q->filtered = false; /* a filter applies to tagged task output only */
     snprintf(q->path, sizeof q->path, "%s/logs/%s", logs, q->label);
     q->c = c;
-    c->owner = q;
-    c->on_close = logreq_conn_gone;
+    q->co = (struct conn_owner){ CONN_OWNER_LOGREQ, logreq_conn_gone };
+    conn_set_owner(c, &q->co);
     q->ev = evtimer_new(rt->n->base, logreq_ev_cb, q);
     logreq_step(q);
     return 0;

@@ -22,7 +22,7 @@
 #include "common/xmalloc.h"
 #include "daemon/node.h"
 #include "daemon/runtime.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs.h"
 
 #include <stdbool.h>

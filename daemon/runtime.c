@@ -38,7 +38,7 @@ struct client *rt_client_of(struct conn *c)
     if (c->role != PROTO_ROLE_WORKER && c->role != PROTO_ROLE_DRIVER)
         return NULL;
     /* a standalone driver still waiting for its job number is no client yet */
-    return conn_owner(c, CONN_OWNER_CLIENT);
+    return CONN_OWNER_OF(conn_owner(c, CONN_OWNER_CLIENT), struct client, co);
 }
 
 struct job *rt_job_find(struct runtime *rt, uint32_t num)
@@ -150,15 +150,11 @@ static int info_get(const struct proto_msg *m, const char *key, struct mpr_item 
     return -1;
 }
 
-static struct runtime *the_rt; /* one runtime per process (for on_close callbacks) */
-
-static void rt_client_gone(struct conn *c, void *owner)
+static void rt_client_gone(struct conn *c, struct conn_owner *o)
 {
-    struct runtime *rt = the_rt;
-    struct client *cl = owner;
+    struct client *cl = CONN_OWNER_OF(o, struct client, co);
+    struct runtime *rt = cl->rt;
     (void)c;
-    if (rt == NULL || cl == NULL)
-        return;
     objects_client_gone(rt, cl);
     if (cl->prev)
         cl->prev->next = cl->next;
@@ -182,13 +178,15 @@ static struct client *client_new(struct runtime *rt, struct conn *c, struct job 
 {
     struct client *cl = xcalloc(1, sizeof *cl);
     cl->conn = c;
+    cl->rt = rt;
+    cl->co = (struct conn_owner){ CONN_OWNER_CLIENT, rt_client_gone };
     cl->job = j;
     cl->store_id = rt->next_store_id++;
     cl->next = rt->clients;
     if (rt->clients)
         rt->clients->prev = cl;
     rt->clients = cl;
-    conn_set_owner(c, CONN_OWNER_CLIENT, cl, rt_client_gone);
+    conn_set_owner(c, &cl->co);
     return cl;
 }
 
@@ -198,12 +196,13 @@ static struct client *client_new(struct runtime *rt, struct conn *c, struct job 
 struct standalone_ctx {
     struct runtime *rt;
     struct conn *c;      /* NULL once the connection went away */
+    struct conn_owner co; /* CONN_OWNER_STANDALONE: C's owner */
 };
 
-static void standalone_conn_gone(struct conn *c, void *owner)
+static void standalone_conn_gone(struct conn *c, struct conn_owner *o)
 {
     (void)c;
-    struct standalone_ctx *ctx = owner;
+    struct standalone_ctx *ctx = CONN_OWNER_OF(o, struct standalone_ctx, co);
     ctx->c = NULL;
 }
 
@@ -213,7 +212,7 @@ static void standalone_job_ready(void *arg, struct job *j)
     struct runtime *rt = ctx->rt;
     struct conn *c = ctx->c;
     if (c)
-        conn_set_owner(c, CONN_OWNER_NONE, NULL, NULL);
+        conn_set_owner(c, NULL);
     free(ctx);
     if (c == NULL) {
         if (j)
@@ -280,7 +279,8 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         struct standalone_ctx *ctx = xcalloc(1, sizeof *ctx);
         ctx->rt = rt;
         ctx->c = c;
-        conn_set_owner(c, CONN_OWNER_STANDALONE, ctx, standalone_conn_gone);
+        ctx->co = (struct conn_owner){ CONN_OWNER_STANDALONE, standalone_conn_gone };
+        conn_set_owner(c, &ctx->co);
         conn_hold(c);
         jobs_new_standalone(rt, standalone_job_ready, ctx);
         return 0;
@@ -311,7 +311,6 @@ struct runtime *runtime_new(struct node *n)
     struct runtime *rt = xcalloc(1, sizeof *rt);
     rt->n = n;
     rt->next_store_id = 1;
-    the_rt = rt;
     server_on_hello(n->srv, rt_hello, rt);
     server_on(n->srv, PROTO_NODE_INFO_REQ, rt_node_info, rt);
     objstore_set_ready_cb(n->store, rt_store_ready, rt);
@@ -321,7 +320,7 @@ struct runtime *runtime_new(struct node *n)
     workers_init(rt);
     jobs_init(rt);
     cluster_init(rt);
-    objmgr_init(rt);
+    rt_objmgr_init(rt);
     spill_init(rt);
     pg_init(rt);
     renv_init(rt);
@@ -351,7 +350,7 @@ void runtime_free(struct runtime *rt)
     observe_free(rt);
     pg_free(rt);
     spill_free(rt);
-    objmgr_free(rt);
+    rt_objmgr_free(rt);
     jobs_free(rt);
     workers_free(rt);
     actors_free(rt);
@@ -360,12 +359,11 @@ void runtime_free(struct runtime *rt)
     while (rt->clients) {
         struct client *cl = rt->clients;
         rt->clients = cl->next;
-        conn_set_owner(cl->conn, CONN_OWNER_NONE, NULL, NULL);
+        conn_set_owner(cl->conn, NULL);
         free(cl);
     }
     cluster_free(rt);
     buf_free(&rt->demands_text);
-    the_rt = NULL;
     free(rt);
 }
 

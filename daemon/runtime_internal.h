@@ -25,6 +25,8 @@
 #include "daemon/node.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
+#include "objmgr/objmgr.h"
+#include "objmgr/objrec.h"
 #include "sched/resources.h"
 
 struct event;
@@ -39,6 +41,8 @@ struct task;
 /* ---- clients: a connected worker or driver ------------------------------ */
 struct client {
     struct conn *conn;
+    struct conn_owner co;  /* CONN_OWNER_CLIENT: CONN's owner (rt_client_of) */
+    struct runtime *rt;
     int store_id;          /* client id for objstore pins */
     struct job *job;
     struct worker *worker; /* NULL for a driver */
@@ -175,6 +179,8 @@ struct job {
     char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
     char lib_hash[65];
     struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
+    struct conn_owner submitter_co; /* CONN_OWNER_SUBMITTER: SUBMITTER's owner */
+    struct runtime *rt;
     struct client *driver;
     pid_t driver_pid;        /* a driver the node started; -1 otherwise */
     int drv_out_fd, drv_err_fd;
@@ -219,6 +225,7 @@ struct cluster_node {
 /* ---- the runtime ------------------------------------------------------------- */
 struct runtime {
     struct node *n;
+    struct conn_owner peer_owner; /* CONN_OWNER_PEER: other nodes' connections (cluster.c) */
     struct client *clients;
     int next_store_id;
     struct job *jobs;
@@ -237,7 +244,7 @@ struct runtime {
     struct buf demands_text;    /* last demands written to the GCS */
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
-    struct objrecs *objrecs;    /* object-table entries held back (objrec.c) */
+    struct objrecs *objrecs;    /* object-table entries held back (objmgr/objrec.c) */
     struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
     long rec_live;              /* unfinished tasks with a record written (taskrec.c) */
     struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
@@ -254,29 +261,21 @@ struct runtime {
     struct event *cluster_retry; /* non-head: lists again until the first listing works */
     bool cluster_listing;
     bool cluster_synced;         /* the whole table was listed once */
-    struct objmgr *om;          /* object transfers (objmgr.c) */
+    struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */
     bool stopping;
 };
 
-/* objmgr.c: moving objects between nodes */
-void objmgr_init(struct runtime *rt);
-void objmgr_free(struct runtime *rt);
+/* objmgr_ops.c: the runtime's side of the object manager (objmgr/objmgr.h):
+ * the ops table it is built with, and the calls the runtime makes into it */
+void rt_objmgr_init(struct runtime *rt);
+void rt_objmgr_free(struct runtime *rt);
 /* Something on this node waits for ID, which is not in the local store:
- * find a holder in the cluster and pull it, or wait (subscribed) until one
- * appears. Idempotent; does nothing for objects this node will make itself
- * (tasks_expected_here) or when the node is alone. */
-void objmgr_want(struct runtime *rt, const uint8_t *id);
-/* ID became available locally: stop looking for it. */
-void objmgr_ready(struct runtime *rt, const uint8_t *id);
-/* Forget the wants nobody waits for any more (a job ended: its tasks and
- * gets went), unless a transfer or a store retry is under way. */
-void objmgr_drop_unwanted(struct runtime *rt);
-/* A peer connection closed: pulls on it go to another holder. */
-void objmgr_conn_closed(struct runtime *rt, struct conn *c);
-/* Node HEX died: it holds nothing any more. */
-void objmgr_node_dead(struct runtime *rt, const char *hex);
+ * ask the object manager to find a holder in the cluster and pull it,
+ * unless this node will make it itself (tasks_expected_here), is alone, or
+ * is stopping. Idempotent. */
+void objmgr_want_here(struct runtime *rt, const uint8_t *id);
 
 /* spillback.c: the local scheduler's spillback and the global scheduler */
 void spill_init(struct runtime *rt);
@@ -334,6 +333,11 @@ size_t cluster_alive_others(struct runtime *rt);
 /* Our connection to node HEX (dialed on first use). NULL if the node is
  * unknown or dead. Frames sent on it before it connects wait in order. */
 struct conn *cluster_conn(struct runtime *rt, const char *hex);
+/* C is a node's connection to us that the object manager serves: see that
+ * objmgr_conn_closed runs when it goes, unless another module owns it
+ * (and unwatch: no longer). */
+void cluster_watch_peer(struct runtime *rt, struct conn *c);
+void cluster_unwatch_peer(struct runtime *rt, struct conn *c);
 /* Node HEX is dead (seen in the table or on the nodes channel). */
 void cluster_node_dead(struct runtime *rt, const char *hex);
 /* Fetch node HEX's record into the view if it is not there yet (a node that
@@ -472,19 +476,6 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                       int code, const char *msg);
 /* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tasks_describe_exit(int status, char *out, size_t outlen);
-
-/* ---- object-table entries of a lone node, written behind (objrec.c) ------------ */
-void objrec_init(struct runtime *rt);
-/* Drop what is held back (the node's objects go with it) and free it all. */
-void objrec_free(struct runtime *rt);
-/* Object ID (SIZE bytes) was sealed here: its entry is written now when
- * another node is alive, else within a second unless it is freed first. */
-void objrec_sealed(struct runtime *rt, const uint8_t *id, uint64_t size);
-/* ID was freed: true if its entry was still held back (now dropped, so
- * there is nothing to delete from the table), else false. */
-bool objrec_freed(struct runtime *rt, const uint8_t *id);
-/* Job NUM ended: drop its entries held back (its cleanup covers the table). */
-void objrec_job_ended(struct runtime *rt, uint32_t num);
 
 /* ---- the end of objects: tombstones, job sweeps (objlife.c) ---------------------- */
 void objlife_init(struct runtime *rt);

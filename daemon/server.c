@@ -27,7 +27,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include "daemon/tls.h"
+#include "common/tls.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <limits.h>
@@ -50,7 +50,7 @@
 struct server {
     struct event_base *base;
     char *token;
-    void *tls;           /* SSL_CTX for TCP connections (daemon/tls.h), NULL = plain */
+    void *tls;           /* SSL_CTX for TCP connections (common/tls.h), NULL = plain */
     struct evconnlistener *listeners[4];
     int nlisteners;
     char *unix_path;
@@ -124,17 +124,14 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     c->state = to;
 }
 
-void conn_set_owner(struct conn *c, enum conn_owner_kind kind, void *owner,
-                    void (*on_close)(struct conn *c, void *owner))
+void conn_set_owner(struct conn *c, struct conn_owner *o)
 {
-    c->owner_kind = kind;
-    c->owner = owner;
-    c->on_close = on_close;
+    c->owner = o;
 }
 
-void *conn_owner(const struct conn *c, enum conn_owner_kind kind)
+struct conn_owner *conn_owner(const struct conn *c, enum conn_owner_kind kind)
 {
-    return c->owner_kind == kind ? c->owner : NULL;
+    return c->owner && c->owner->kind == kind ? c->owner : NULL;
 }
 
 static void conn_free(struct conn *c)
@@ -148,11 +145,10 @@ static void conn_free(struct conn *c)
         c->next_->prev_ = c->prev_;
     s->nconns--;
     unauth_remove(c);
-    if (c->on_close) {
-        void (*cb)(struct conn *, void *) = c->on_close;
-        c->on_close = NULL;
-        cb(c, c->owner);
-    }
+    struct conn_owner *o = c->owner;
+    c->owner = NULL;
+    if (o && o->on_close)
+        o->on_close(c, o);
     if (c->bev_)
         bufferevent_free(c->bev_);
     free(c);
@@ -177,6 +173,17 @@ int conn_send_raw(struct conn *c, const void *p, size_t len)
     if (c->dead_ || c->state == CONN_CLOSING)
         return -1;
     return bufferevent_write(c->bev_, p, len);
+}
+
+int conn_send_ref(struct conn *c, const void *p, size_t len,
+                  void (*done)(const void *p, size_t len, void *arg), void *arg)
+{
+    if (c->dead_ || c->state == CONN_CLOSING ||
+        evbuffer_add_reference(bufferevent_get_output(c->bev_), p, len, done, arg) < 0) {
+        done(p, len, arg); /* libevent calls it only for a reference it took */
+        return -1;
+    }
+    return 0;
 }
 
 int conn_send(struct conn *c, uint32_t type, ...)

@@ -23,6 +23,7 @@ struct event_base;
 struct event;
 struct proto_msg;
 struct server;
+struct conn;
 
 enum conn_state {
     CONN_HANDSHAKE, /* waiting for HELLO (at most SERVER_HELLO_DEADLINE_S from accept) */
@@ -31,15 +32,29 @@ enum conn_state {
     CONN_CLOSING,   /* flushing its last output, then freed */
 };
 
-/* What a connection's owner pointer is. Readers check the kind before they
- * cast (rt_client_of: only a CONN_OWNER_CLIENT is a struct client), so no
- * module mistakes another module's object for its own. */
+/* What a connection belongs to: each kind is one struct of one module. */
 enum conn_owner_kind {
-    CONN_OWNER_NONE = 0,    /* no owner, or a module's own object (jobs.c, cluster.c, objmgr.c
-                             * recognise theirs by on_close) */
-    CONN_OWNER_CLIENT,      /* struct client: a worker, or a driver with its job (runtime.c) */
-    CONN_OWNER_STANDALONE,  /* struct standalone_ctx: a driver waiting for its job number */
+    CONN_OWNER_CLIENT = 1,  /* struct client: a worker, or a driver with its job (runtime.c) */
+    CONN_OWNER_STANDALONE,  /* struct standalone_ctx: a driver waiting for its job number (runtime.c) */
+    CONN_OWNER_PEER,        /* struct runtime's peer owner: another node (cluster.c; the
+                             * object manager's transfers ride on it) */
+    CONN_OWNER_SUBMITTER,   /* struct job: the `ray submit` connection of a running job (jobs.c) */
+    CONN_OWNER_PENDING_JOB, /* struct pending: a JOB_SUBMIT whose job is not started yet (jobs.c) */
+    CONN_OWNER_LOGREQ,      /* struct logreq: a `ray logs` read in progress (observe.c) */
 };
+
+/* A connection's owner: embedded in the owning module's struct, which gets
+ * itself back with CONN_OWNER_OF (container_of), so ON_CLOSE knows its
+ * object — and through it its runtime — without any process-wide global.
+ * Readers ask for the kind they expect (conn_owner) and get NULL for any
+ * other, so no module mistakes another module's object for its own. */
+struct conn_owner {
+    enum conn_owner_kind kind;
+    void (*on_close)(struct conn *c, struct conn_owner *o); /* once, when C goes; may be NULL */
+};
+/* The struct TYPE whose member MEMBER is the conn_owner O (O may be NULL). */
+#define CONN_OWNER_OF(o, type, member) \
+    ((o) ? (type *)(void *)((char *)(o) - offsetof(type, member)) : (type *)NULL)
 
 struct conn {
     uint64_t id;            /* unique per node, never reused */
@@ -49,9 +64,7 @@ struct conn {
     bool is_unix;
     bool outgoing;          /* we dialed it (server_connect) */
     char peer[80];          /* "unix" or "ip:port", for logs */
-    void *owner;            /* the module object this connection belongs to */
-    enum conn_owner_kind owner_kind; /* what OWNER is (conn_set_owner) */
-    void (*on_close)(struct conn *c, void *owner); /* called once when it goes away */
+    struct conn_owner *owner; /* what it belongs to (conn_set_owner), or NULL */
     struct server *srv;
     /* private to server.c */
     uint8_t proof_[32];     /* outgoing: what the listener must answer */
@@ -96,7 +109,7 @@ typedef int (*server_hello_fn)(struct conn *c, const struct proto_msg *m, uint64
 /* Create the server; TOKEN is copied. Never fails. */
 struct server *server_new(struct event_base *base, const char *token);
 /* Put TCP connections (accepted and made) under TLS with SSL_CTX SSL_CTX
- * (daemon/tls.h; the caller keeps it alive longer than S). Before listening. */
+ * (common/tls.h; the caller keeps it alive longer than S). Before listening. */
 void server_set_tls(struct server *s, void *ssl_ctx);
 /* Listen on a Unix socket PATH. Returns 0 or -1 with err. */
 int server_listen_unix(struct server *s, const char *path, char *err, size_t errlen);
@@ -123,6 +136,12 @@ bool server_hello_proof(const struct server *s, const struct proto_msg *hello, u
 int conn_send(struct conn *c, uint32_t type, ...);
 /* Queue pre-encoded frame bytes. */
 int conn_send_raw(struct conn *c, const void *p, size_t len);
+/* Queue LEN bytes at P without copying them (evbuffer_add_reference):
+ * they must stay valid and unchanged until DONE(P, LEN, ARG) runs, which
+ * happens once they are written or dropped with the connection — and at
+ * once if this fails. Returns 0, or -1 if the connection is closing. */
+int conn_send_ref(struct conn *c, const void *p, size_t len,
+                  void (*done)(const void *p, size_t len, void *arg), void *arg);
 /* Send ERROR(code, message) and close once flushed. */
 void conn_fail(struct conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Close now (output not yet written is dropped). Safe inside handlers: the
@@ -135,12 +154,12 @@ void conn_close(struct conn *c);
  * One callback per connection (a second call replaces the first). */
 #define CONN_DRAIN_LOW_WATER (4u << 20)
 void conn_on_drain(struct conn *c, void (*cb)(struct conn *c, void *arg), void *arg);
-/* Set C's owner: KIND says what OWNER is; ON_CLOSE (may be NULL) runs once
- * with OWNER when C goes away. OWNER stays the caller's. */
-void conn_set_owner(struct conn *c, enum conn_owner_kind kind, void *owner,
-                    void (*on_close)(struct conn *c, void *owner));
+/* Set C's owner to O (NULL: none); O->on_close runs once when C goes away,
+ * unless the owner is changed first. O stays the caller's and must outlive
+ * its ownership. */
+void conn_set_owner(struct conn *c, struct conn_owner *o);
 /* C's owner if it is of KIND, else NULL. */
-void *conn_owner(const struct conn *c, enum conn_owner_kind kind);
+struct conn_owner *conn_owner(const struct conn *c, enum conn_owner_kind kind);
 /* Move a READY C to HELD: its frames are no longer dispatched; they wait, in order, in its
  * input buffer (up to SERVER_HOLD_MAX_BYTES; then the node stops reading
  * from the socket) until conn_release. Safe inside a handler: the frame

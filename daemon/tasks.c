@@ -926,7 +926,7 @@ void tasks_destroy_elsewhere(struct runtime *rt, struct task *t)
         uint8_t rid[IDS_SIZE];
         ids_with_index(rid, id, (uint32_t)i);
         if (idmap_get(&rt->waiters, rid))
-            objmgr_want(rt, rid);
+            objmgr_want_here(rt, rid);
     }
 }
 

@@ -19,7 +19,7 @@
  */
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
-#include "daemon/session.h"
+#include "session/session.h"
 
 #include "common/log.h"
 #include "common/netutil.h"

@@ -8,7 +8,7 @@
 #include "common/buf.h"
 #include "common/token.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
+#include "session/session.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -22,7 +22,7 @@
 #include "common/buf.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "launcher/provider.h"
 
 #include <errno.h>

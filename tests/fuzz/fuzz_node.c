@@ -26,11 +26,11 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
-#include "daemon/config.h"
+#include "session/config.h"
 #include "daemon/node.h"
 #include "daemon/runtime_internal.h"
 #include "daemon/server.h"
-#include "daemon/session.h"
+#include "session/session.h"
 #include "gcs/gcs.h"
 
 #include <arpa/inet.h>

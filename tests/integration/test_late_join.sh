@@ -1,5 +1,5 @@
 # test_late_join.sh — a head alone in its cluster holds its object-table
-# entries back (daemon/objrec.c); objects a driver put while it was alone
+# entries back (objmgr/objrec.c); objects a driver put while it was alone
 # must still be found by a node that joins later: a task that only the new
 # node can run reads them by reference.
 source "$(dirname "$0")/lib.sh"

@@ -1,11 +1,11 @@
 /*
- * test_config.c — unit tests for daemon/config.c: defaults, every value type,
+ * test_config.c — unit tests for session/config.c: defaults, every value type,
  * bounds, the YAML loader's errors and warnings, flag parsing and precedence,
  * the to_argv round trip, the dump round trip and configs/rayd.yaml.
  * Runs from the repository root (configs/rayd.yaml is read relative to it).
  */
 #include "tests/unit/unit.h"
-#include "daemon/config.h"
+#include "session/config.h"
 #include "common/log.h"
 
 #include <stdio.h>

@@ -6,7 +6,7 @@
  */
 #include "tests/unit/unit.h"
 
-#include "daemon/session.h"
+#include "session/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -31,7 +31,7 @@ struct rayd_config {
     int dashboard_port;
     char *dashboard_host;        /* head: dashboard listen address */
     int metrics_export_port;     /* 0 = ephemeral */
-    char *tls_cert, *tls_key, *tls_ca; /* all NULL: no TLS (daemon/tls.h) */
+    char *tls_cert, *tls_key, *tls_ca; /* all NULL: no TLS (common/tls.h) */
     int node_manager_port;       /* 0 = ephemeral */
     int object_manager_port;     /* 0 = ephemeral */
     char *token;                 /* NULL = read from the token files */

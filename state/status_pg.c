@@ -4,7 +4,8 @@
  * their nodes) and how much of them is in use (from the nodes' free
  * "<R>_group_<tag>" resources), and the groups still waiting for a place.
  */
-#include "cli/cli.h"
+#include "state/state.h"
+#include "state/state_internal.h"
 
 #include "gcs/gcs.h"
 #include "gcs/gcs_sync.h"
@@ -15,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_status_pg_reserved(struct gcs_sync *gs, const struct gcs_node *nodes, size_t n,
-                            struct res_set *reserved)
+void state_pg_reserved_(struct gcs_sync *gs, const struct gcs_node *nodes, size_t n,
+                        struct res_set *reserved)
 {
     struct gcs_pg *v = NULL;
     size_t np = 0;
@@ -52,7 +53,7 @@ void cli_status_pg_reserved(struct gcs_sync *gs, const struct gcs_node *nodes, s
     gcs_pg_array_free(v, np);
 }
 
-void cli_status_pg_free(const struct res_set *avail, struct res_set *pgfree)
+void state_pg_free_(const struct res_set *avail, struct res_set *pgfree)
 {
     for (size_t i = 0; i < avail->n; i++) {
         const char *name = avail->e[i].name;
@@ -72,7 +73,7 @@ void cli_status_pg_free(const struct res_set *avail, struct res_set *pgfree)
     }
 }
 
-int cli_status_pg_pending(FILE *out, struct gcs_sync *gs)
+int state_pg_pending_(FILE *out, struct gcs_sync *gs)
 {
     struct gcs_pg *v = NULL;
     size_t np = 0, shown = 0;

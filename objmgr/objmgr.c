@@ -1,5 +1,10 @@
 /*
- * objmgr.c — the object manager: moving objects between nodes.
+ * objmgr.c — the object manager: moving objects between nodes (objmgr.h).
+ *
+ * It reaches the node only through the ops table it was built with: the
+ * node's connections, its cluster view, and the runtime's waiters, errors
+ * and lineage (daemon/objmgr_ops.c fills it in). No call goes from here
+ * into daemon/.
  *
  * DESIGN. Two halves share this file and the node's loop thread.
  *
@@ -7,7 +12,7 @@
  * a "want" per object ID, subscribes to the GCS channel ch:obj:<id> FIRST and
  * then reads the object's locations once, so no holder can slip between the
  * two. Known holders are candidates, tried one at a time: a PULL(reqid, id)
- * goes on our connection to the holder (cluster_conn); the holder answers
+ * goes on our connection to the holder (ops.node_conn); the holder answers
  * HEADER(reqid, status, vtype, size) and then streams CHUNK(reqid, offset,
  * data) in order. On HEADER the object is created in the local store and
  * every chunk is copied straight to its place in shared memory; after the
@@ -39,28 +44,37 @@
  *
  * Serving (another node pulls from us): a PULL pins the object for the
  * connection (pin client OM_PIN_BASE + connection id), answers HEADER and
- * queues chunks of OM_CHUNK bytes from shared memory, round-robin over the
- * connection's transfers, until OM_HIGH_WATER bytes wait in the output
- * buffer; conn_on_drain brings us back when it falls to 4 MiB. So a 1 GiB
+ * queues chunks of OM_CHUNK bytes, round-robin over the connection's
+ * transfers, until OM_HIGH_WATER bytes wait in the output buffer;
+ * ops.on_drain brings us back when it falls to 4 MiB. A chunk's bytes are
+ * not copied: the output buffer references them in shared memory
+ * (ops.send_ref, evbuffer_add_reference), and each chunk holds a pin of its
+ * own until the connection has written it, so the object cannot be spilled
+ * or deleted under it even if its transfer is cancelled first. So a 1 GiB
  * object never sits in memory twice and transfers on one connection share
  * it fairly. A spilled object is restored first (the transfer waits for the
- * store's ready callback, which objects.c forwards through objmgr_ready);
+ * store's ready callback, which the runtime forwards through objmgr_ready);
  * an object that is absent, unsealed or unreadable answers RAY_ENOTFOUND.
  * CANCEL or the connection closing unpins and forgets its transfers.
  *
  * Every GCS callback carries a small record with the object ID, never a
  * want pointer, so a want may end at any time.
  */
+#include "objmgr/objmgr.h"
+
+#include "common/buf.h"
+#include "common/idmap.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
 
 #include <event2/event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +157,12 @@ struct locate {
 };
 
 struct objmgr {
-    struct runtime *rt;
+    struct objmgr_ops ops;
+    void *ctx;                   /* the ops' first argument */
+    struct event_base *base;
+    objstore *st;
+    struct gcs_client *gcs;
+    char node_hex[IDS_HEX_SIZE]; /* this node */
     struct idmap wants;          /* object id -> struct want */
     struct idmap pulls;          /* reqid key -> struct pull */
     struct pull *pull_list;
@@ -161,6 +180,17 @@ struct objmgr {
     size_t nretry, retry_cap;
     struct locate *locates;
     struct locate *asks;         /* pending lost-object lookups (same record) */
+    struct chunkref *refs;       /* chunks queued by reference, not yet written */
+    struct buf scratch;          /* frames are encoded here */
+};
+
+/* A chunk queued by reference from shared memory: it holds a pin of its
+ * own on the object until the connection has written or dropped it. */
+struct chunkref {
+    struct objmgr *om;           /* NULL once the object manager is gone */
+    uint8_t id[IDS_SIZE];
+    int pin;
+    struct chunkref *next, *prev;
 };
 
 static void want_next(struct objmgr *om, struct want *w);
@@ -169,6 +199,33 @@ static void relook_add(struct objmgr *om, int k, const uint8_t *id);
 static void om_obj_msg(void *arg, const char *suffix, const char *msg, size_t len);
 
 /* ---- small helpers ------------------------------------------------------------ */
+
+/* Encode message TYPE (arguments as for proto_pack) and queue it to C.
+ * Returns 0, or -1 if C is closing or the message is invalid. */
+static int om_send(struct objmgr *om, struct conn *c, uint32_t type, ...)
+{
+    struct buf *b = &om->scratch;
+    buf_reset(b);
+    va_list ap;
+    va_start(ap, type);
+    int rc = proto_vpack(b, type, ap);
+    va_end(ap);
+    if (rc == 0)
+        rc = om->ops.send(c, b->data, b->len);
+    else
+        log_error("object manager: cannot encode message %u", type);
+    return rc;
+}
+
+/* Arm EV for the loop time DUE_MS (at least 1 ms from now). */
+static void om_timer_at(struct event *ev, long long due_ms)
+{
+    long long left = due_ms - net_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+    event_add(ev, &tv);
+}
 
 static void reqid_key(uint64_t reqid, uint8_t key[IDS_SIZE])
 {
@@ -211,7 +268,7 @@ static void hex_remove(char (*v)[IDS_HEX_SIZE], size_t *n, size_t i)
 
 static bool has_waiters(struct objmgr *om, const uint8_t *id)
 {
-    return idmap_get(&om->rt->waiters, id) != NULL;
+    return om->ops.has_waiters(om->ctx, id);
 }
 
 static void retry_add(struct objmgr *om, struct want *w)
@@ -245,7 +302,7 @@ static void pull_end(struct objmgr *om, struct pull *p, bool cancel)
     if (p->next)
         p->next->prev = p->prev;
     if (cancel && p->c)
-        conn_send(p->c, PROTO_NODE_OBJ_CANCEL, p->reqid);
+        om_send(om, p->c, PROTO_NODE_OBJ_CANCEL, p->reqid);
     if (p->w->pull == p)
         p->w->pull = NULL;
     free(p);
@@ -268,7 +325,7 @@ static void pull_start(struct objmgr *om, struct want *w, struct conn *c, const 
     w->pull = p;
     log_debug("pulling object %s from node %.8s (req %llu)", w->hex, holder,
               (unsigned long long)p->reqid);
-    if (conn_send(c, PROTO_NODE_OBJ_PULL, p->reqid, w->id) < 0) {
+    if (om_send(om, c, PROTO_NODE_OBJ_PULL, p->reqid, w->id) < 0) {
         snprintf(w->why, sizeof w->why, "node %.8s: connection closing", holder);
         hex_push(&w->failed, &w->nfailed, holder, false);
         pull_end(om, p, false);
@@ -283,7 +340,7 @@ static void want_uncreate(struct objmgr *om, struct want *w)
         return;
     w->created = false;
     struct objstore_info info;
-    objstore *st = om->rt->n->store;
+    objstore *st = om->st;
     if (objstore_lookup(st, w->id, &info) == OBJSTORE_FOUND && info.state == OBJSTORE_CREATED &&
         info.offset == w->off)
         objstore_delete(st, w->id);
@@ -296,7 +353,7 @@ static void want_free(struct objmgr *om, struct want *w)
     idmap_del(&om->wants, w->id);
     char chan[sizeof OM_CHANNEL + IDS_HEX_SIZE];
     snprintf(chan, sizeof chan, OM_CHANNEL "%s", w->hex);
-    gcs_unsubscribe(om->rt->n->gcs, chan, om_obj_msg, om);
+    gcs_unsubscribe(om->gcs, chan, om_obj_msg, om);
     if (w->pull)
         pull_end(om, w->pull, true);
     free(w->cand);
@@ -308,7 +365,6 @@ static void want_free(struct objmgr *om, struct want *w)
  * under its ID if anyone still waits here. W is freed. */
 static void lost_fail(struct objmgr *om, struct want *w, const char *why)
 {
-    struct runtime *rt = om->rt;
     uint8_t id[IDS_SIZE];
     memcpy(id, w->id, IDS_SIZE);
     char msg[600];
@@ -320,13 +376,13 @@ static void lost_fail(struct objmgr *om, struct want *w, const char *why)
                  w->hex, w->nfailed, w->nfailed == 1 ? "" : "s", w->why, why);
     want_uncreate(om, w);
     want_free(om, w);
-    if (objlife_gone(rt, id, NULL)) {
-        objlife_answer_now(rt, id); /* freed meanwhile: say so, not "lost" */
+    if (om->ops.gone(om->ctx, id)) {
+        om->ops.answer_gone(om->ctx, id); /* freed meanwhile: say so, not "lost" */
         return;
     }
     log_warnx("%s", msg);
     if (has_waiters(om, id))
-        objects_put_error(rt, id, RAY_ELOST, msg);
+        om->ops.put_error(om->ctx, id, RAY_ELOST, msg);
 }
 
 /* Every holder W knew failed: find out whether it can be rebuilt (lost_start). */
@@ -389,9 +445,8 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     w->resolving = false;
     if (w->pull || w->ncand > 0)
         return; /* a holder turned up meanwhile */
-    struct runtime *rt = om->rt;
     char why[300] = "";
-    int r = spill_lineage_lost(rt, id, gt, w->lost_from, why, sizeof why);
+    int r = om->ops.lineage_lost(om->ctx, id, gt, w->lost_from, why, sizeof why);
     if (r > 0) {
         /* made again from here: its new holder will publish; look again
          * later all the same (a holder may have been there all along) */
@@ -406,8 +461,7 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     /* not owned here: its owner rebuilds it if it can (it writes the task
      * PENDING again), else nobody will */
     if (gt && (strcmp(gt->state, "PENDING") == 0 || strcmp(gt->state, "RUNNING") == 0)) {
-        struct cluster_node *cn = cluster_find(rt, gt->node);
-        if (cn && cn->alive) {
+        if (om->ops.node_state(om->ctx, gt->node) == OBJMGR_NODE_ALIVE) {
             /* being made (again): its publication will come; look again
              * later all the same, in case that node dies with its owner */
             w->checks = 0;
@@ -425,15 +479,14 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
  * to, else fail its waiters with RAY_ELOST. W may be freed. */
 static void lost_start(struct objmgr *om, struct want *w)
 {
-    struct runtime *rt = om->rt;
     if (w->resolving)
         return;
-    if (objlife_gone(rt, w->id, NULL)) {
+    if (om->ops.gone(om->ctx, w->id)) {
         uint8_t id[IDS_SIZE];
         memcpy(id, w->id, IDS_SIZE);
         want_uncreate(om, w);
         want_free(om, w);
-        objlife_answer_now(rt, id); /* freed: say so, not "lost" */
+        om->ops.answer_gone(om->ctx, id); /* freed: say so, not "lost" */
         return;
     }
     uint32_t index = ids_index(w->id);
@@ -450,7 +503,7 @@ static void lost_start(struct objmgr *om, struct want *w)
     ids_with_index(tid, w->id, 0);
     struct locate *l = ask_new(om, w->id);
     w->resolving = true;
-    if (gcs_task_get(rt->n->gcs, ids_hex(tid, IDS_SIZE, thex), lost_task_cb, l) < 0) {
+    if (gcs_task_get(om->gcs, ids_hex(tid, IDS_SIZE, thex), lost_task_cb, l) < 0) {
         uint8_t id[IDS_SIZE];
         ask_done(l, id);
         w->resolving = false;
@@ -483,8 +536,8 @@ static void lost_from_cb(void *arg, const struct gcs_reply *r)
 static void want_ask_lost_from(struct objmgr *om, struct want *w)
 {
     struct locate *l = ask_new(om, w->id);
-    if (gcs_command(om->rt->n->gcs, lost_from_cb, l, "HGET %sobj:%s lost_from",
-                    gcs_client_prefix(om->rt->n->gcs), w->hex) < 0) {
+    if (gcs_command(om->gcs, lost_from_cb, l, "HGET %sobj:%s lost_from",
+                    gcs_client_prefix(om->gcs), w->hex) < 0) {
         uint8_t id[IDS_SIZE];
         ask_done(l, id);
     }
@@ -518,7 +571,7 @@ static void want_locate(struct objmgr *om, struct want *w)
         om->locates->prev = l;
     om->locates = l;
     w->locating = true;
-    if (gcs_object_locations(om->rt->n->gcs, w->hex, locate_cb, l) < 0) {
+    if (gcs_object_locations(om->gcs, w->hex, locate_cb, l) < 0) {
         om->locates = l->next;
         if (l->next)
             l->next->prev = NULL;
@@ -532,7 +585,7 @@ static void want_locate(struct objmgr *om, struct want *w)
 /* A holder HEX became known for W. Returns true if it is a new candidate. */
 static bool want_add_holder(struct objmgr *om, struct want *w, const char *hex)
 {
-    if (strlen(hex) != 2 * IDS_SIZE || strcmp(hex, om->rt->n->hex) == 0)
+    if (strlen(hex) != 2 * IDS_SIZE || strcmp(hex, om->node_hex) == 0)
         return false;
     if (hex_in(w->cand, w->ncand, hex) || hex_in(w->failed, w->nfailed, hex))
         return false;
@@ -550,7 +603,6 @@ static bool want_add_holder(struct objmgr *om, struct want *w, const char *hex)
  * freed. */
 static void want_next(struct objmgr *om, struct want *w)
 {
-    struct runtime *rt = om->rt;
     if (w->pull || w->space_wait)
         return;
     bool deferred = false;
@@ -558,8 +610,8 @@ static void want_next(struct objmgr *om, struct want *w)
     while (i < w->ncand) {
         char h[IDS_HEX_SIZE];
         snprintf(h, sizeof h, "%s", w->cand[i]);
-        struct cluster_node *cn = cluster_find(rt, h);
-        if (cn == NULL && w->unknown_tries < OM_UNKNOWN_TRIES) {
+        enum objmgr_node_state ns = om->ops.node_state(om->ctx, h);
+        if (ns == OBJMGR_NODE_UNKNOWN && w->unknown_tries < OM_UNKNOWN_TRIES) {
             deferred = true; /* the node table has not caught up yet */
             i++;
             continue;
@@ -567,11 +619,11 @@ static void want_next(struct objmgr *om, struct want *w)
         hex_remove(w->cand, &w->ncand, i);
         const char *why = NULL;
         struct conn *c = NULL;
-        if (cn == NULL)
+        if (ns == OBJMGR_NODE_UNKNOWN)
             why = "not in the node table";
-        else if (!cn->alive)
+        else if (ns == OBJMGR_NODE_DEAD)
             why = "node is dead";
-        else if ((c = cluster_conn(rt, h)) == NULL)
+        else if ((c = om->ops.node_conn(om->ctx, h)) == NULL)
             why = "cannot connect";
         if (why) {
             snprintf(w->why, sizeof w->why, "node %.8s: %s", h, why);
@@ -664,7 +716,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct objmgr *om = arg;
-    objstore *st = om->rt->n->store;
+    objstore *st = om->st;
     uint8_t (*list)[IDS_SIZE] = om->retry;
     size_t n = om->nretry;
     om->retry = NULL;
@@ -694,7 +746,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
                 memcpy(id, w->id, IDS_SIZE);
                 want_free(om, w);
                 log_warnx("pull: %s", msg);
-                objects_put_error(om->rt, id, RAY_ENOMEM, msg);
+                om->ops.put_error(om->ctx, id, RAY_ENOMEM, msg);
                 continue;
             }
             w->created = true;
@@ -716,7 +768,6 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 /* All of P's bytes are in: seal, record the location, wake the waiters. */
 static void pull_complete(struct objmgr *om, struct pull *p)
 {
-    struct runtime *rt = om->rt;
     struct want *w = p->w;
     uint8_t id[IDS_SIZE];
     char hex[IDS_HEX_SIZE];
@@ -728,15 +779,12 @@ static void pull_complete(struct objmgr *om, struct pull *p)
     pull_end(om, p, false);
     w->created = false;
     want_free(om, w);
-    if (objstore_seal(rt->n->store, id) == OBJSTORE_OK) /* wakes the waiters */
-        objects_sealed(rt, id, size); /* records the location (or drops a late copy) */
+    if (objstore_seal(om->st, id) == OBJSTORE_OK) /* wakes the waiters */
+        om->ops.sealed(om->ctx, id, size); /* records the location (or drops a late copy) */
 }
 
-static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
+static int h_header(struct objmgr *om, struct conn *c, const struct proto_msg *m)
 {
-    struct objmgr *om = arg;
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
     struct pull *p = pull_find(om, m->f[0].as.u);
     if (p == NULL || p->c != c)
         return 0; /* cancelled meanwhile */
@@ -750,7 +798,7 @@ static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
         holder_failed(om, w, status == RAY_ENOTFOUND ? "it does not have the object" : "error");
         return 0;
     }
-    objstore *st = om->rt->n->store;
+    objstore *st = om->st;
     if (w->created && (w->size != size || w->vtype != vtype))
         want_uncreate(om, w);
     if (!w->created) {
@@ -773,7 +821,7 @@ static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
             memcpy(id, w->id, IDS_SIZE);
             want_free(om, w);
             log_warnx("pull: %s", msg);
-            objects_put_error(om->rt, id, RAY_ENOMEM, msg);
+            om->ops.put_error(om->ctx, id, RAY_ENOMEM, msg);
             return 0;
         }
         w->created = true;
@@ -788,11 +836,8 @@ static int h_header(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-static int h_chunk(struct conn *c, const struct proto_msg *m, void *arg)
+static int h_chunk(struct objmgr *om, struct conn *c, const struct proto_msg *m)
 {
-    struct objmgr *om = arg;
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
     struct pull *p = pull_find(om, m->f[0].as.u);
     if (p == NULL || p->c != c)
         return 0; /* cancelled meanwhile */
@@ -804,7 +849,7 @@ static int h_chunk(struct conn *c, const struct proto_msg *m, void *arg)
         log_warnx("node %.8s sent a bad chunk for object %s", p->holder, w->hex);
         return -1; /* the connection closes: its pulls go elsewhere */
     }
-    objstore *st = om->rt->n->store;
+    objstore *st = om->st;
     struct objstore_info info;
     if (objstore_lookup(st, w->id, &info) != OBJSTORE_FOUND || info.state != OBJSTORE_CREATED ||
         info.offset != w->off || info.size != w->size) {
@@ -844,7 +889,7 @@ static void serve_free(struct objmgr *om, struct serve *s, bool in_active)
             sv->tail = s->prev;
     }
     if (s->pinned)
-        objstore_release(om->rt->n->store, s->id, sv->pin);
+        objstore_release(om->st, s->id, sv->pin);
     free(s);
 }
 
@@ -857,6 +902,51 @@ static void active_append(struct served *sv, struct serve *s)
     else
         sv->head = s;
     sv->tail = s;
+}
+
+static void chunkref_unlink(struct objmgr *om, struct chunkref *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        om->refs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+}
+
+/* The connection is done with a chunk's bytes: unpin the object. */
+static void chunkref_done(const void *p, size_t len, void *arg)
+{
+    (void)p;
+    (void)len;
+    struct chunkref *r = arg;
+    struct objmgr *om = r->om;
+    if (om) {
+        chunkref_unlink(om, r);
+        objstore_release(om->st, r->id, r->pin);
+    }
+    free(r);
+}
+
+/* Queue LEN bytes of S's object at S->sent by reference: the chunk takes a
+ * pin of its own, so the bytes stay put (no spill, no delete) until the
+ * connection has written them, even if S ends first. Copies them when the
+ * pin cannot be taken (never while S holds its own). Returns 0 or -1. */
+static int chunk_send_ref(struct objmgr *om, struct serve *s, uint64_t len)
+{
+    const char *p = (const char *)objstore_base(om->st) + s->off + s->sent;
+    struct objstore_info info;
+    if (objstore_get(om->st, s->id, s->sv->pin, &info) != OBJSTORE_FOUND)
+        return om->ops.send(s->sv->c, p, len);
+    struct chunkref *r = xcalloc(1, sizeof *r);
+    r->om = om;
+    memcpy(r->id, s->id, IDS_SIZE);
+    r->pin = s->sv->pin;
+    r->next = om->refs;
+    if (om->refs)
+        om->refs->prev = r;
+    om->refs = r;
+    return om->ops.send_ref(s->sv->c, p, len, chunkref_done, r); /* DONE runs on failure too */
 }
 
 /* Queue one chunk of S. Returns 0 or -1 if the connection is closing. */
@@ -896,11 +986,10 @@ static int serve_send_chunk(struct objmgr *om, struct serve *s)
     b.data[1] = (char)(body >> 16);
     b.data[2] = (char)(body >> 8);
     b.data[3] = (char)body;
-    int rc = conn_send_raw(s->sv->c, b.data, b.len);
+    int rc = om->ops.send(s->sv->c, b.data, b.len);
     buf_free(&b);
     if (rc == 0)
-        rc = conn_send_raw(s->sv->c, (const char *)objstore_base(om->rt->n->store) + s->off + s->sent,
-                           len);
+        rc = chunk_send_ref(om, s, len);
     if (rc == 0)
         s->sent += len;
     return rc;
@@ -910,7 +999,7 @@ static int serve_send_chunk(struct objmgr *om, struct serve *s)
 static void served_pump(struct objmgr *om, struct served *sv)
 {
     for (int frames = 0; sv->head && frames < OM_PUMP_MAX_FRAMES; frames++) {
-        if (conn_outbuf_len(sv->c) >= OM_HIGH_WATER)
+        if (om->ops.outbuf_len(sv->c) >= OM_HIGH_WATER)
             return;
         struct serve *s = sv->head;
         if (serve_send_chunk(om, s) < 0)
@@ -937,7 +1026,7 @@ static void serve_start(struct objmgr *om, struct serve *s)
 {
     struct served *sv = s->sv;
     struct objstore_info info;
-    int rc = objstore_get(om->rt->n->store, s->id, sv->pin, &info);
+    int rc = objstore_get(om->st, s->id, sv->pin, &info);
     if (rc == OBJSTORE_SPILLED_RESTORING) {
         s->restoring = true;
         s->next = sv->waiting;
@@ -947,9 +1036,10 @@ static void serve_start(struct objmgr *om, struct serve *s)
     }
     if (rc != OBJSTORE_FOUND) {
         char hex[IDS_HEX_SIZE];
-        log_debug("pull of object %s by %s: %s", ids_hex(s->id, IDS_SIZE, hex), sv->c->peer,
+        log_debug("pull of object %s on connection %llu: %s", ids_hex(s->id, IDS_SIZE, hex),
+                  (unsigned long long)om->ops.conn_id(sv->c),
                   objstore_rc_name(rc));
-        conn_send(sv->c, PROTO_NODE_OBJ_HEADER, s->reqid, (int64_t)RAY_ENOTFOUND, (uint64_t)0,
+        om_send(om, sv->c, PROTO_NODE_OBJ_HEADER, s->reqid, (int64_t)RAY_ENOTFOUND, (uint64_t)0,
                   (uint64_t)0);
         serve_free(om, s, false);
         return;
@@ -957,18 +1047,13 @@ static void serve_start(struct objmgr *om, struct serve *s)
     s->pinned = true;
     s->off = info.offset;
     s->size = info.size;
-    if (conn_send(sv->c, PROTO_NODE_OBJ_HEADER, s->reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
+    if (om_send(om, sv->c, PROTO_NODE_OBJ_HEADER, s->reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
                   info.size) < 0 || info.size == 0) {
         serve_free(om, s, false);
         return;
     }
     active_append(sv, s);
     served_pump(om, sv);
-}
-
-static void served_conn_closed(struct conn *c, void *owner)
-{
-    objmgr_conn_closed(owner, c);
 }
 
 static struct served *served_find(struct objmgr *om, struct conn *c)
@@ -979,27 +1064,20 @@ static struct served *served_find(struct objmgr *om, struct conn *c)
     return NULL;
 }
 
-static int h_pull(struct conn *c, const struct proto_msg *m, void *arg)
+static int h_pull(struct objmgr *om, struct conn *c, const struct proto_msg *m)
 {
-    struct objmgr *om = arg;
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
     struct served *sv = served_find(om, c);
     if (sv == NULL) {
         sv = xcalloc(1, sizeof *sv);
         sv->om = om;
         sv->c = c;
-        sv->pin = OM_PIN_BASE + (int)(c->id % 1000000000u);
+        sv->pin = OM_PIN_BASE + (int)(om->ops.conn_id(c) % 1000000000u);
         sv->next = om->served;
         if (om->served)
             om->served->prev = sv;
         om->served = sv;
-        if (c->on_close == NULL) {
-            /* an incoming node connection nobody else watches */
-            c->owner = om->rt;
-            c->on_close = served_conn_closed;
-        }
-        conn_on_drain(c, served_drain_cb, sv);
+        om->ops.watch_conn(om->ctx, c); /* objmgr_conn_closed when it goes */
+        om->ops.on_drain(c, served_drain_cb, sv);
     }
     struct serve *s = xcalloc(1, sizeof *s);
     s->sv = sv;
@@ -1009,11 +1087,8 @@ static int h_pull(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-static int h_cancel(struct conn *c, const struct proto_msg *m, void *arg)
+static int h_cancel(struct objmgr *om, struct conn *c, const struct proto_msg *m)
 {
-    struct objmgr *om = arg;
-    if (c->role != PROTO_ROLE_NODE)
-        return -1;
     struct served *sv = served_find(om, c);
     if (sv == NULL)
         return 0;
@@ -1088,7 +1163,7 @@ static void relook_arm(struct objmgr *om)
         if (om->nrelooks[k] && (due == 0 || om->relooks[k][0].due_ms < due))
             due = om->relooks[k][0].due_ms;
     if (due)
-        rt_timer_at(om->relook_ev, due);
+        om_timer_at(om->relook_ev, due);
 }
 
 static void relook_add(struct objmgr *om, int k, const uint8_t *id)
@@ -1149,11 +1224,9 @@ static void relook_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the public entry points ------------------------------------------------------- */
 
-void objmgr_want(struct runtime *rt, const uint8_t *id)
+void objmgr_want(struct objmgr *om, const uint8_t *id)
 {
-    struct objmgr *om = rt->om;
-    if (om == NULL || rt->stopping || objects_have(rt, id) || tasks_expected_here(rt, id) ||
-        cluster_alive_others(rt) == 0 || idmap_get(&om->wants, id))
+    if (om == NULL || idmap_get(&om->wants, id))
         return;
     struct want *w = xcalloc(1, sizeof *w);
     memcpy(w->id, id, IDS_SIZE);
@@ -1161,15 +1234,14 @@ void objmgr_want(struct runtime *rt, const uint8_t *id)
     idmap_put(&om->wants, id, w);
     char chan[sizeof OM_CHANNEL + IDS_HEX_SIZE];
     snprintf(chan, sizeof chan, OM_CHANNEL "%s", w->hex);
-    gcs_subscribe(rt->n->gcs, chan, om_obj_msg, om); /* first: then nothing is missed */
+    gcs_subscribe(om->gcs, chan, om_obj_msg, om); /* first: then nothing is missed */
     log_debug("looking for object %s in the cluster", w->hex);
     want_locate(om, w);
     relook_add(om, 0, w->id);
 }
 
-void objmgr_drop_unwanted(struct runtime *rt)
+void objmgr_drop_unwanted(struct objmgr *om)
 {
-    struct objmgr *om = rt->om;
     if (om == NULL)
         return;
     size_t pos = 0, n = 0;
@@ -1188,9 +1260,8 @@ void objmgr_drop_unwanted(struct runtime *rt)
         log_debug("dropped %zu wants nobody waits for any more", n);
 }
 
-void objmgr_ready(struct runtime *rt, const uint8_t *id)
+void objmgr_ready(struct objmgr *om, const uint8_t *id)
 {
-    struct objmgr *om = rt->om;
     if (om == NULL)
         return;
     if (om->nrestoring > 0)
@@ -1231,9 +1302,8 @@ static bool pull_from_node(struct pull *p, const void *arg)
     return strcmp(p->holder, arg) == 0;
 }
 
-void objmgr_conn_closed(struct runtime *rt, struct conn *c)
+void objmgr_conn_closed(struct objmgr *om, struct conn *c)
 {
-    struct objmgr *om = rt->om;
     if (om == NULL)
         return;
     struct served *sv = served_find(om, c);
@@ -1246,9 +1316,8 @@ void objmgr_conn_closed(struct runtime *rt, struct conn *c)
     pulls_fail(om, pull_on_conn, NULL, "connection closed");
 }
 
-void objmgr_node_dead(struct runtime *rt, const char *hex)
+void objmgr_node_dead(struct objmgr *om, const char *hex)
 {
-    struct objmgr *om = rt->om;
     if (om == NULL)
         return;
     pulls_fail(om, pull_from_node, hex, "node died");
@@ -1278,30 +1347,41 @@ void objmgr_node_dead(struct runtime *rt, const char *hex)
     free(ids);
 }
 
-void objmgr_init(struct runtime *rt)
+int objmgr_on_message(struct objmgr *om, struct conn *c, const struct proto_msg *m)
 {
-    struct objmgr *om = xcalloc(1, sizeof *om);
-    om->rt = rt;
-    om->retry_ev = evtimer_new(rt->n->base, retry_cb, om);
-    om->relook_ev = evtimer_new(rt->n->base, relook_cb, om);
-    rt->om = om;
-    struct server *s = rt->n->srv;
-    server_on(s, PROTO_NODE_OBJ_PULL, h_pull, om);
-    server_on(s, PROTO_NODE_OBJ_HEADER, h_header, om);
-    server_on(s, PROTO_NODE_OBJ_CHUNK, h_chunk, om);
-    server_on(s, PROTO_NODE_OBJ_CANCEL, h_cancel, om);
+    switch (m->type) {
+    case PROTO_NODE_OBJ_PULL:
+        return h_pull(om, c, m);
+    case PROTO_NODE_OBJ_HEADER:
+        return h_header(om, c, m);
+    case PROTO_NODE_OBJ_CHUNK:
+        return h_chunk(om, c, m);
+    case PROTO_NODE_OBJ_CANCEL:
+        return h_cancel(om, c, m);
+    default:
+        return -1;
+    }
 }
 
-void objmgr_free(struct runtime *rt)
+struct objmgr *objmgr_new(struct event_base *base, objstore *st, struct gcs_client *gcs,
+                          const char *node_hex, const struct objmgr_ops *ops, void *ctx)
 {
-    struct objmgr *om = rt->om;
+    struct objmgr *om = xcalloc(1, sizeof *om);
+    om->ops = *ops;
+    om->ctx = ctx;
+    om->base = base;
+    om->st = st;
+    om->gcs = gcs;
+    snprintf(om->node_hex, sizeof om->node_hex, "%s", node_hex);
+    om->retry_ev = evtimer_new(base, retry_cb, om);
+    om->relook_ev = evtimer_new(base, relook_cb, om);
+    return om;
+}
+
+void objmgr_free(struct objmgr *om)
+{
     if (om == NULL)
         return;
-    struct server *s = rt->n->srv;
-    server_on(s, PROTO_NODE_OBJ_PULL, NULL, NULL);
-    server_on(s, PROTO_NODE_OBJ_HEADER, NULL, NULL);
-    server_on(s, PROTO_NODE_OBJ_CHUNK, NULL, NULL);
-    server_on(s, PROTO_NODE_OBJ_CANCEL, NULL, NULL);
     size_t pos = 0;
     struct idmap_slot *slot;
     while ((slot = idmap_next(&om->wants, &pos)) != NULL) {
@@ -1313,12 +1393,17 @@ void objmgr_free(struct runtime *rt)
     idmap_free(&om->pulls);
     while (om->served) {
         struct served *sv = om->served;
-        conn_on_drain(sv->c, NULL, NULL);
-        if (sv->c->on_close == served_conn_closed) {
-            sv->c->on_close = NULL;
-            sv->c->owner = NULL;
-        }
+        om->ops.on_drain(sv->c, NULL, NULL);
+        om->ops.unwatch_conn(om->ctx, sv->c);
         served_free(om, sv);
+    }
+    /* chunks still in output buffers: their pins go now (the node is
+     * stopping), the buffers free their records later */
+    while (om->refs) {
+        struct chunkref *r = om->refs;
+        chunkref_unlink(om, r);
+        objstore_release(om->st, r->id, r->pin);
+        r->om = NULL;
     }
     for (struct locate *l = om->locates; l; l = l->next)
         l->om = NULL; /* freed when the GCS answers (or is freed) */
@@ -1330,6 +1415,6 @@ void objmgr_free(struct runtime *rt)
     free(om->relooks[1]);
     free(om->relooks[2]);
     free(om->retry);
+    buf_free(&om->scratch);
     free(om);
-    rt->om = NULL;
 }

@@ -2,7 +2,7 @@
  * session.c — session directories, pid files and node.info (see
  * session.h).
  */
-#include "daemon/session.h"
+#include "session/session.h"
 
 #include "common/ids.h"
 #include "common/token.h"

@@ -2,7 +2,7 @@
  * tls.c — OpenSSL contexts and TLS bufferevents for node connections and
  * the dashboard (tls.h).
  */
-#include "daemon/tls.h"
+#include "common/tls.h"
 
 #include "common/buf.h"
 #include "common/http.h"

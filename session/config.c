@@ -13,7 +13,7 @@
  * setting is a field in config.h plus one row here (and a line in
  * docs/config.md and configs/rayd.yaml, which tests check).
  */
-#include "daemon/config.h"
+#include "session/config.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "sched/resources.h"

@@ -16,15 +16,20 @@
  * them is called back), and from then on entries are written at once.
  * Entries of a job that ends are dropped: its cleanup deletes the job's
  * objects from the table anyway.
+ *
+ * It knows the cluster only through the callback it was built with (how
+ * many other nodes are alive), and includes nothing of daemon/.
  */
+#include "objmgr/objrec.h"
+
 #include "common/idmap.h"
 #include "common/ids.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,12 +46,16 @@ struct objrecs {
     struct idmap by_id; /* id -> struct objrec */
     struct objrec *head, *tail; /* oldest first */
     struct event *ev;
+    struct gcs_client *gcs;
+    char node_hex[IDS_HEX_SIZE];
+    size_t (*others)(void *ctx);
+    void *ctx;
 };
 
-static void write_loc(struct runtime *rt, const uint8_t *id, uint64_t size)
+static void write_loc(struct objrecs *o, const uint8_t *id, uint64_t size)
 {
     char hex[IDS_HEX_SIZE];
-    gcs_object_add_location(rt->n->gcs, ids_hex(id, IDS_SIZE, hex), rt->n->hex, (long long)size);
+    gcs_object_add_location(o->gcs, ids_hex(id, IDS_SIZE, hex), o->node_hex, (long long)size);
 }
 
 static void unlink_entry(struct objrecs *o, struct objrec *e)
@@ -65,17 +74,21 @@ static void unlink_entry(struct objrecs *o, struct objrec *e)
 
 static void arm(struct objrecs *o)
 {
-    if (o->head)
-        rt_timer_at(o->ev, o->head->due_ms);
+    if (o->head == NULL)
+        return;
+    long long left = o->head->due_ms - net_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+    event_add(o->ev, &tv);
 }
 
 /* Write what is due, or everything when ALL. */
-static void flush(struct runtime *rt, bool all)
+static void flush(struct objrecs *o, bool all)
 {
-    struct objrecs *o = rt->objrecs;
     long long now = net_now_ms();
     while (o->head && (all || o->head->due_ms <= now)) {
-        write_loc(rt, o->head->id, o->head->size);
+        write_loc(o, o->head->id, o->head->size);
         unlink_entry(o, o->head);
     }
     arm(o);
@@ -85,17 +98,16 @@ static void objrec_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct runtime *rt = arg;
-    flush(rt, cluster_alive_others(rt) > 0);
+    struct objrecs *o = arg;
+    flush(o, o->others(o->ctx) > 0);
 }
 
-void objrec_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
+void objrec_sealed(struct objrecs *o, const uint8_t *id, uint64_t size)
 {
-    struct objrecs *o = rt->objrecs;
-    if (cluster_alive_others(rt) > 0) {
+    if (o->others(o->ctx) > 0) {
         if (o->head)
-            flush(rt, true);
-        write_loc(rt, id, size);
+            flush(o, true);
+        write_loc(o, id, size);
         return;
     }
     struct objrec *e = idmap_get(&o->by_id, id);
@@ -118,9 +130,8 @@ void objrec_sealed(struct runtime *rt, const uint8_t *id, uint64_t size)
         arm(o);
 }
 
-bool objrec_freed(struct runtime *rt, const uint8_t *id)
+bool objrec_freed(struct objrecs *o, const uint8_t *id)
 {
-    struct objrecs *o = rt->objrecs;
     struct objrec *e = idmap_get(&o->by_id, id);
     if (e == NULL)
         return false;
@@ -128,9 +139,8 @@ bool objrec_freed(struct runtime *rt, const uint8_t *id)
     return true;
 }
 
-void objrec_job_ended(struct runtime *rt, uint32_t num)
+void objrec_job_ended(struct objrecs *o, uint32_t num)
 {
-    struct objrecs *o = rt->objrecs;
     for (struct objrec *e = o->head, *next; e; e = next) {
         next = e->next;
         if (ids_job(e->id) == num)
@@ -138,16 +148,20 @@ void objrec_job_ended(struct runtime *rt, uint32_t num)
     }
 }
 
-void objrec_init(struct runtime *rt)
+struct objrecs *objrec_new(struct event_base *base, struct gcs_client *gcs, const char *node_hex,
+                           size_t (*others)(void *ctx), void *ctx)
 {
     struct objrecs *o = xcalloc(1, sizeof *o);
-    o->ev = event_new(rt->n->base, -1, 0, objrec_tick, rt);
-    rt->objrecs = o;
+    o->gcs = gcs;
+    snprintf(o->node_hex, sizeof o->node_hex, "%s", node_hex);
+    o->others = others;
+    o->ctx = ctx;
+    o->ev = event_new(base, -1, 0, objrec_tick, o);
+    return o;
 }
 
-void objrec_free(struct runtime *rt)
+void objrec_free(struct objrecs *o)
 {
-    struct objrecs *o = rt->objrecs;
     if (o == NULL)
         return;
     /* the node is going away with its objects: nothing left to tell */
@@ -157,5 +171,4 @@ void objrec_free(struct runtime *rt)
     if (o->ev)
         event_free(o->ev);
     free(o);
-    rt->objrecs = NULL;
 }
