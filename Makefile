@@ -73,6 +73,7 @@ LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remo
                  launcher/autoscaler.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/pg.c api/renv.c api/worker.c api/driver.c api/errors.c api/events.c api/callseq.c
+API_SRCS += api/push.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \

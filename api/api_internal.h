@@ -88,6 +88,9 @@ int api_payload_decode_(uint32_t vtype, const void *data, size_t size, ray_value
  * scalar this process may answer ray_get/ray_wait of itself (objects.c). A
  * malformed or non-scalar payload is ignored. */
 void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_t size);
+/* An OBJ_PUSH frame (BODY, consumed; M decoded from it) for the process's
+ * push handler (push.c, push.h). */
+void api_push_in_(void *body, const struct proto_msg *m);
 /* Append an ERROR payload: msgpack [code, message]. */
 void api_error_payload_encode_(struct buf *b, int code, const char *msg);
 /* Decode an ERROR payload into *CODE (a negative RAY_E* code; anything else

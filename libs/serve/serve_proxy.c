@@ -7,14 +7,26 @@
  * sees HTTP). That thread parses requests, routes them by longest prefix to
  * an application's ingress deployment, admits them (power of two choices
  * among replicas with fewer than max_ongoing_requests ongoing; otherwise the
- * deployment's queue; past max_queued_requests 503) and hands each admitted
- * request to a pool of caller threads, which make the actor call and wait
- * for its result (ray_actor_call + ray_get: the public API is blocking, so
- * the blocking is done here, never on the HTTP loop). A finished call comes
- * back to the HTTP thread through a completion queue and an event made
- * active from the caller thread (libevent's pthreads support), which sends
- * the response (a large body straight from shared memory: an evbuffer
- * reference released after it is written) and admits queued requests.
+ * deployment's queue; past max_queued_requests 503) and makes the actor
+ * call itself: ray_actor_call, then a subscription to its result
+ * (api/push.h: the node pushes the result to this process as soon as the
+ * replica returns it, in the same message when it is at most
+ * PROXY_PUSH_MAX bytes), so a request costs no thread hop and no round trip
+ * of its own to the node. The thread is corked: the frames of every
+ * request handled in one turn of its loop go to the node in one write, at
+ * the end of the turn (flush_ev). It never waits for a reply; a write to
+ * the node can wait while the node's socket buffer is full (back-pressure
+ * from the node, not a round trip).
+ *
+ * Pushes arrive on the connection's I/O thread, which queues them and makes
+ * done_ev active (libevent's pthreads support); the HTTP thread matches each
+ * to its request (a hash by result ID that only it touches), sends the
+ * response and admits queued requests. Two slow paths use a few caller
+ * threads, which may block: a body over PROXY_INLINE_BODY is put in the
+ * store first (ray_put), and a result over PROXY_PUSH_MAX (or spilled) is
+ * fetched (ray_get) and sent straight from shared memory (an evbuffer
+ * reference released after it is written). Each request has a timer on the
+ * HTTP loop for request_timeout_s (504).
  *
  * Controllers own the routes: each one calls the proxy's "update" method
  * every 200 ms with its application's route and replica set and gets the
@@ -24,12 +36,18 @@
  * deployments is served: no other path, no code, no admin API over HTTP.
  *
  * Locking: P.mu guards the routing state (applications, replicas, queues,
- * counters); the HTTP thread and the actor's method thread take it briefly.
+ * counters, the list of requests to start); the HTTP thread and the actor's
+ * method thread take it briefly. P.qmu guards the queues of pushes and of
+ * requests the caller threads finished. Everything else of a request
+ * belongs to the HTTP thread except while a caller thread holds it.
  */
 #include "libs/serve/serve_internal.h"
 
+#include "api/push.h"
+
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
@@ -43,11 +61,15 @@
 
 const char serve_proxy_class_[] = "ray_serve_proxy";
 
-#define PROXY_CALLERS 96            /* caller threads */
+#define PROXY_CALLERS 4               /* threads for the slow paths (ray_put, ray_get) */
 #define PROXY_INLINE_BODY (64u << 10) /* larger bodies go through ray_put */
+#define PROXY_PUSH_MAX (64u << 10)    /* larger results are fetched from shared memory */
+#define PROXY_COPY_MAX 4096           /* smaller bodies are copied into the reply */
 #define PROXY_MAX_BODY (64u << 20)
 #define PROXY_FREE_BATCH 64           /* ray_free this many results at once */
 #define PROXY_FREE_MAX 4096
+#define PROXY_CALL_BUCKETS 1024       /* requests waiting for their push, by result ID */
+#define PROXY_IDLE_MS 100             /* frees left over are written this often */
 
 struct replica {
     ray_actor a;
@@ -71,52 +93,152 @@ struct app {
     bool used;
 };
 
+/* Where a request is; the HTTP thread moves it on. */
+enum preq_state {
+    PREQ_QUEUED,   /* in its application's queue, or on P.starts */
+    PREQ_PUTTING,  /* a caller thread puts its body in the store */
+    PREQ_CALLED,   /* the call is made; waiting for its push (in P.calls) */
+    PREQ_FETCHING, /* a caller thread gets its large result */
+    PREQ_DONE,     /* answered by a caller thread, a push or remove: to finish */
+};
+
 struct preq {
     struct evhttp_request *req; /* NULL once the client went away */
     struct evhttp_connection *conn;
     struct app *app;
     struct replica *rep;
     enum evhttp_cmd_type cmd;
+    enum preq_state state;
     char method[16], path[2048], query[4096], handler[SERVE_NAME_MAX];
     struct evbuffer *headers, *body;
     double timeout_s;
     int attempts;
     ray_ref ret, body_ref; /* freed (batched) once the answer is written */
     bool have_ret, have_body_ref;
-    /* result, from the caller thread */
+    struct event timer;    /* request_timeout_s, from the call */
+    bool timer_on;
+    /* the result: a push, or a value a caller thread got */
     int rc;
     char err[512];
+    struct api_push *push;
     ray_value v;
     bool have_v;
-    struct preq *next;
+    struct preq *next;     /* in a queue or list */
+    struct preq *hnext;    /* in its P.calls bucket */
 };
 
 static struct {
     pthread_mutex_t mu;
     struct app apps[SERVE_MAX_APPS];
+    struct preq *starts, *starts_tail; /* admitted, for the HTTP thread to call (under mu) */
     struct event_base *base;
     struct evhttp *http;
-    struct event *done_ev;
+    struct event *done_ev, *flush_ev, *idle_ev;
+    bool flush_pending;
     pthread_t loop_th, callers[PROXY_CALLERS];
     /* work for callers */
     pthread_mutex_t wmu;
     pthread_cond_t wcv;
     struct preq *whead, *wtail;
-    /* done, for the loop */
+    /* for the HTTP thread: pushes, and requests callers finished (under qmu) */
+    pthread_mutex_t qmu;
+    struct api_push *phead, *ptail;
     struct preq *dhead, *dtail;
+    /* HTTP thread only: calls waiting for their push; refs to free */
+    struct preq *calls[PROXY_CALL_BUCKETS];
+    ray_ref frees[PROXY_FREE_MAX];
+    size_t nfrees;
     bool started;
     char bind_host[64];
     int port;
-    char status_line[256];
     unsigned seed;
-    /* refs of answered requests, freed in batches by a caller thread */
-    pthread_mutex_t fmu;
-    ray_ref frees[PROXY_FREE_MAX];
-    size_t nfrees;
-} P = { .fmu = PTHREAD_MUTEX_INITIALIZER,  .mu = PTHREAD_MUTEX_INITIALIZER, .wmu = PTHREAD_MUTEX_INITIALIZER,
-        .wcv = PTHREAD_COND_INITIALIZER };
+} P = { .mu = PTHREAD_MUTEX_INITIALIZER, .wmu = PTHREAD_MUTEX_INITIALIZER,
+        .wcv = PTHREAD_COND_INITIALIZER, .qmu = PTHREAD_MUTEX_INITIALIZER };
 
-/* ---- the caller threads ---------------------------------------------------------- */
+static void complete(struct preq *r);
+static void run_starts(void);
+
+/* ---- writes to the node (HTTP thread) ---------------------------------------------- */
+
+/* Something was corked: write it at the end of this turn of the loop. */
+static void want_flush(void)
+{
+    if (!P.flush_pending) {
+        P.flush_pending = true;
+        event_active(P.flush_ev, EV_TIMEOUT, 0);
+    }
+}
+
+static void frees_write(void)
+{
+    if (P.nfrees) {
+        ray_free(P.frees, P.nfrees);
+        P.nfrees = 0;
+    }
+}
+
+/* Queue REF for a batched ray_free. */
+static void free_later(const ray_ref *ref)
+{
+    if (P.nfrees == PROXY_FREE_MAX)
+        frees_write();
+    P.frees[P.nfrees++] = *ref;
+    want_flush();
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    P.flush_pending = false;
+    if (P.nfrees >= PROXY_FREE_BATCH)
+        frees_write();
+    api_push_flush();
+    api_push_cork();
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (P.nfrees) {
+        frees_write();
+        want_flush();
+    }
+}
+
+/* ---- calls waiting for their push (HTTP thread) ------------------------------------ */
+
+static size_t call_bucket(const uint8_t *id)
+{
+    /* a process's IDs differ in their counter (bytes 12..15) */
+    uint32_t h = ((uint32_t)id[12] << 24 | (uint32_t)id[13] << 16 | (uint32_t)id[14] << 8 | id[15]);
+    return (h * 2654435761u >> 8) % PROXY_CALL_BUCKETS;
+}
+
+static void calls_put(struct preq *r)
+{
+    struct preq **b = &P.calls[call_bucket(r->ret.id)];
+    r->hnext = *b;
+    *b = r;
+}
+
+/* Take the request whose result ID is ID out of the table; NULL if none. */
+static struct preq *calls_take(const uint8_t *id)
+{
+    for (struct preq **pp = &P.calls[call_bucket(id)]; *pp; pp = &(*pp)->hnext)
+        if (memcmp((*pp)->ret.id, id, RAY_ID_SIZE) == 0) {
+            struct preq *r = *pp;
+            *pp = r->hnext;
+            r->hnext = NULL;
+            return r;
+        }
+    return NULL;
+}
+
+/* ---- the caller threads (slow paths) ------------------------------------------------ */
 
 static void work_push(struct preq *r)
 {
@@ -131,39 +253,25 @@ static void work_push(struct preq *r)
     pthread_mutex_unlock(&P.wmu);
 }
 
-/* Queue REF for a batched ray_free (any thread). */
-static void free_later(const ray_ref *ref)
+/* Hand R back to the HTTP thread (any thread). */
+static void done_push(struct preq *r)
 {
-    pthread_mutex_lock(&P.fmu);
-    if (P.nfrees < PROXY_FREE_MAX)
-        P.frees[P.nfrees++] = *ref;
-    pthread_mutex_unlock(&P.fmu);
-}
-
-/* ray_free the queued refs if there are enough of them, or if IDLE. */
-static void free_flush(bool idle)
-{
-    ray_ref batch[PROXY_FREE_MAX]; /* 80 KiB of a caller thread's stack */
-    pthread_mutex_lock(&P.fmu);
-    size_t n = P.nfrees >= PROXY_FREE_BATCH || idle ? P.nfrees : 0;
-    memcpy(batch, P.frees, n * sizeof batch[0]);
-    P.nfrees -= n;
-    pthread_mutex_unlock(&P.fmu);
-    if (n)
-        ray_free(batch, n);
+    pthread_mutex_lock(&P.qmu);
+    r->next = NULL;
+    if (P.dtail)
+        P.dtail->next = r;
+    else
+        P.dhead = r;
+    P.dtail = r;
+    pthread_mutex_unlock(&P.qmu);
+    event_active(P.done_ev, EV_READ, 0);
 }
 
 static void *caller_main(void *arg)
 {
     (void)arg;
     for (;;) {
-        free_flush(false);
         pthread_mutex_lock(&P.wmu);
-        if (P.whead == NULL) {
-            pthread_mutex_unlock(&P.wmu);
-            free_flush(true);
-            pthread_mutex_lock(&P.wmu);
-        }
         while (P.whead == NULL)
             pthread_cond_wait(&P.wcv, &P.wmu);
         struct preq *r = P.whead;
@@ -172,43 +280,37 @@ static void *caller_main(void *arg)
             P.wtail = NULL;
         pthread_mutex_unlock(&P.wmu);
 
-        size_t hl = evbuffer_get_length(r->headers), bl = evbuffer_get_length(r->body);
-        const void *hp = evbuffer_pullup(r->headers, -1), *bp = evbuffer_pullup(r->body, -1);
-        ray_value args[SERVE_REQ_NARGS];
-        serve_req_args_(args, r->method, r->path, r->query, hp, hl, bp, bl);
-        r->rc = RAY_OK;
-        if (bl > PROXY_INLINE_BODY && !r->have_body_ref) { /* (a retry reuses it) */
-            r->rc = ray_put(args[4], &r->body_ref);
+        if (r->state == PREQ_PUTTING) {
+            size_t bl = evbuffer_get_length(r->body);
+            const void *bp = evbuffer_pullup(r->body, -1);
+            r->rc = ray_put(RAY_BYTES_V(bp, bl), &r->body_ref);
             r->have_body_ref = r->rc == RAY_OK;
-        }
-        if (r->have_body_ref)
-            args[4] = RAY_R(r->body_ref);
-        if (r->have_ret) { /* a retry: the failed attempt's result goes */
-            free_later(&r->ret);
-            r->have_ret = false;
-        }
-        if (r->rc == RAY_OK)
-            r->rc = ray_actor_call(r->rep->a, r->handler, args, SERVE_REQ_NARGS, NULL, &r->ret);
-        if (r->rc == RAY_OK) {
-            r->have_ret = true;
+        } else {
             int64_t to = r->timeout_s > 0 ? (int64_t)(r->timeout_s * 1000) : -1;
             r->rc = ray_get(r->ret, to, &r->v);
             r->have_v = r->rc == RAY_OK;
         }
         if (r->rc != RAY_OK)
             snprintf(r->err, sizeof r->err, "%s", ray_last_error());
-
-        pthread_mutex_lock(&P.mu);
-        r->next = NULL;
-        if (P.dtail)
-            P.dtail->next = r;
-        else
-            P.dhead = r;
-        P.dtail = r;
-        pthread_mutex_unlock(&P.mu);
-        event_active(P.done_ev, EV_READ, 0);
+        done_push(r);
     }
     return NULL;
+}
+
+/* ---- pushes (the I/O thread) --------------------------------------------------------- */
+
+static void on_push(void *arg, struct api_push *p)
+{
+    (void)arg;
+    pthread_mutex_lock(&P.qmu);
+    p->next = NULL;
+    if (P.ptail)
+        P.ptail->next = p;
+    else
+        P.phead = p;
+    P.ptail = p;
+    pthread_mutex_unlock(&P.qmu);
+    event_active(P.done_ev, EV_READ, 0);
 }
 
 /* ---- routing (under P.mu) --------------------------------------------------------- */
@@ -251,13 +353,33 @@ static struct replica *pick(struct app *a, struct replica *avoid)
     return room[i]->ongoing <= room[j]->ongoing ? room[i] : room[j];
 }
 
+/* R goes to REP: counted now, called by the HTTP thread (run_starts). */
 static void dispatch(struct preq *r, struct replica *rep)
 {
     rep->ongoing++;
     r->rep = rep;
     snprintf(r->handler, sizeof r->handler, "%s", r->app->handler);
     r->timeout_s = r->app->timeout_s;
-    work_push(r);
+    r->state = PREQ_QUEUED;
+    r->next = NULL;
+    if (P.starts_tail)
+        P.starts_tail->next = r;
+    else
+        P.starts = r;
+    P.starts_tail = r;
+}
+
+static void enqueue(struct app *a, struct preq *r)
+{
+    r->rep = NULL;
+    r->state = PREQ_QUEUED;
+    r->next = NULL;
+    if (a->qtail)
+        a->qtail->next = r;
+    else
+        a->qhead = r;
+    a->qtail = r;
+    a->qlen++;
 }
 
 /* Admit queued requests of A while replicas have room. */
@@ -297,13 +419,17 @@ static void preq_free(struct preq *r)
 {
     if (r == NULL)
         return;
+    if (r->timer_on)
+        evtimer_del(&r->timer);
     if (r->have_v)
-        ray_value_release(&r->v);
+        ray_value_release(&r->v); /* an OBJ_RELEASE, corked */
+    api_push_free(r->push);
     /* the answer is written (or dropped): its objects can go now */
     if (r->have_ret)
         free_later(&r->ret);
     if (r->have_body_ref)
         free_later(&r->body_ref);
+    want_flush();
     evbuffer_free(r->headers);
     evbuffer_free(r->body);
     free(r);
@@ -353,7 +479,8 @@ static void reply(struct preq *r)
         const char *ct;
         size_t ctl, bl;
         const void *body;
-        if (serve_resp_decode_(&r->v, &st, &ct, &ctl, &body, &bl) < 0) {
+        const ray_value *v = r->push ? &r->push->value : &r->v;
+        if (serve_resp_decode_(v, &st, &ct, &ctl, &body, &bl) < 0) {
             send_text(req, 500, "Internal Server Error",
                       "ray_serve: the handler returned a value that is not a response\n");
             preq_free(r);
@@ -363,11 +490,14 @@ static void reply(struct preq *r)
         snprintf(ctype, sizeof ctype, "%.*s", (int)ctl, ct);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
         struct evbuffer *b = evbuffer_new();
-        if (bl)
+        bool by_ref = bl > PROXY_COPY_MAX;
+        if (by_ref)
             evbuffer_add_reference(b, body, bl, release_cb, r);
+        else if (bl)
+            evbuffer_add(b, body, bl);
         evhttp_send_reply(req, st, NULL, b);
         evbuffer_free(b);
-        if (!bl)
+        if (!by_ref)
             preq_free(r);
         return;
     }
@@ -386,58 +516,172 @@ static void reply(struct preq *r)
     preq_free(r);
 }
 
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct preq *r = arg;
+    r->timer_on = false;
+    if (r->state != PREQ_CALLED || calls_take(r->ret.id) != r)
+        return; /* being fetched: that ray_get has the same timeout */
+    r->rc = RAY_ETIMEOUT;
+    snprintf(r->err, sizeof r->err, "no answer from the replica");
+    complete(r); /* a late push finds no request: dropped */
+    run_starts();
+}
+
+/* Make R's actor call (HTTP thread, corked); a large body is put first. */
+static void call(struct preq *r)
+{
+    size_t hl = evbuffer_get_length(r->headers), bl = evbuffer_get_length(r->body);
+    if (bl > PROXY_INLINE_BODY && !r->have_body_ref) { /* (a retry reuses it) */
+        r->state = PREQ_PUTTING;
+        work_push(r);
+        return;
+    }
+    const void *hp = evbuffer_pullup(r->headers, -1);
+    const void *bp = r->have_body_ref ? NULL : evbuffer_pullup(r->body, -1);
+    ray_value args[SERVE_REQ_NARGS];
+    serve_req_args_(args, r->method, r->path, r->query, hp, hl, bp, bl);
+    if (r->have_body_ref)
+        args[4] = RAY_R(r->body_ref);
+    if (r->have_ret) { /* a retry: the failed attempt's result goes */
+        free_later(&r->ret);
+        r->have_ret = false;
+    }
+    r->rc = ray_actor_call(r->rep->a, r->handler, args, SERVE_REQ_NARGS, NULL, &r->ret);
+    if (r->rc == RAY_OK) {
+        r->have_ret = true;
+        r->rc = api_push_subscribe(&r->ret, PROXY_PUSH_MAX);
+    }
+    want_flush();
+    if (r->rc != RAY_OK) {
+        snprintf(r->err, sizeof r->err, "%s", ray_last_error());
+        r->state = PREQ_DONE;
+        done_push(r); /* finished in the next turn, not inside this one */
+        return;
+    }
+    r->state = PREQ_CALLED;
+    calls_put(r);
+    if (r->timeout_s > 0) {
+        struct timeval tv = { (time_t)r->timeout_s,
+                              (suseconds_t)((r->timeout_s - (double)(time_t)r->timeout_s) * 1e6) };
+        evtimer_assign(&r->timer, P.base, on_timeout, r);
+        evtimer_add(&r->timer, &tv);
+        r->timer_on = true;
+    }
+}
+
+/* Call the requests admitted meanwhile (HTTP thread). */
+static void run_starts(void)
+{
+    for (;;) {
+        pthread_mutex_lock(&P.mu);
+        struct preq *list = P.starts;
+        P.starts = P.starts_tail = NULL;
+        pthread_mutex_unlock(&P.mu);
+        if (list == NULL)
+            return;
+        while (list) {
+            struct preq *r = list;
+            list = r->next;
+            r->next = NULL;
+            call(r);
+        }
+    }
+}
+
+/* R has its result (or failed): count it, retry it once if its replica died
+ * and it is a GET, else answer it; admit what waits (HTTP thread). */
+static void complete(struct preq *r)
+{
+    bool answer = true;
+    if (r->timer_on) {
+        evtimer_del(&r->timer);
+        r->timer_on = false;
+    }
+    pthread_mutex_lock(&P.mu);
+    struct app *a = r->app;
+    struct replica *dead = r->rep;
+    if (dead) {
+        dead->ongoing--;
+        dead->total++;
+    }
+    r->rep = NULL;
+    bool died = r->rc == RAY_EACTOR || r->rc == RAY_EWORKER;
+    if (died && r->cmd == EVHTTP_REQ_GET && r->attempts == 0 && r->req && a->used) {
+        /* an idempotent request is retried once, on another replica if one has room */
+        r->attempts++;
+        r->rc = RAY_OK;
+        r->err[0] = '\0';
+        api_push_free(r->push);
+        r->push = NULL;
+        struct replica *rep = pick(a, dead);
+        if (rep)
+            dispatch(r, rep);
+        else
+            enqueue(a, r);
+        answer = false;
+    } else {
+        a->total++;
+        if (r->rc != RAY_OK)
+            a->errors++;
+    }
+    pump(a);
+    reap(a);
+    pthread_mutex_unlock(&P.mu);
+    if (answer)
+        reply(r);
+}
+
 static void on_done(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     (void)arg;
-    pthread_mutex_lock(&P.mu);
-    struct preq *list = P.dhead, *out = NULL, **tail = &out;
+    pthread_mutex_lock(&P.qmu);
+    struct api_push *pushes = P.phead;
+    struct preq *dones = P.dhead;
+    P.phead = P.ptail = NULL;
     P.dhead = P.dtail = NULL;
-    while (list) {
-        struct preq *r = list;
-        list = r->next;
-        r->next = NULL;
-        struct app *a = r->app;
-        struct replica *dead = r->rep;
-        if (dead) {
-            dead->ongoing--;
-            dead->total++;
+    pthread_mutex_unlock(&P.qmu);
+    while (pushes) {
+        struct api_push *p = pushes;
+        pushes = p->next;
+        struct preq *r = calls_take(p->id);
+        if (r == NULL) { /* timed out, or freed meanwhile */
+            api_push_free(p);
+            continue;
         }
-        bool died = r->rc == RAY_EACTOR || r->rc == RAY_EWORKER;
-        if (died && r->cmd == EVHTTP_REQ_GET && r->attempts == 0 && r->req && a->used) {
-            /* an idempotent request is retried once, on another replica if one has room */
-            r->attempts++;
-            r->rc = RAY_OK;
-            r->err[0] = '\0';
-            struct replica *rep = pick(a, dead);
-            if (rep) {
-                dispatch(r, rep);
-            } else {
-                r->rep = NULL;
-                if (a->qtail)
-                    a->qtail->next = r;
-                else
-                    a->qhead = r;
-                a->qtail = r;
-                a->qlen++;
+        if (p->status != RAY_OK) {
+            r->rc = p->status;
+            snprintf(r->err, sizeof r->err, "%s", p->error);
+            api_push_free(p);
+        } else if (p->fetch) {
+            api_push_free(p);
+            if (r->timer_on) {
+                evtimer_del(&r->timer);
+                r->timer_on = false;
             }
+            r->state = PREQ_FETCHING;
+            work_push(r);
+            continue;
         } else {
-            a->total++;
-            if (r->rc != RAY_OK)
-                a->errors++;
-            *tail = r;
-            tail = &r->next;
+            r->push = p;
         }
-        pump(a);
-        reap(a);
+        r->state = PREQ_DONE;
+        complete(r);
     }
-    pthread_mutex_unlock(&P.mu);
-    while (out) {
-        struct preq *r = out;
-        out = r->next;
-        reply(r);
+    while (dones) {
+        struct preq *r = dones;
+        dones = r->next;
+        r->next = NULL;
+        if (r->state == PREQ_PUTTING && r->rc == RAY_OK)
+            call(r);
+        else
+            complete(r);
     }
+    run_starts();
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -484,22 +728,18 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->conn = evhttp_request_get_connection(req);
     if (r->conn)
         evhttp_connection_set_closecb(r->conn, on_conn_close, r);
-    if (rep) {
+    if (rep)
         dispatch(r, rep);
-    } else {
-        if (a->qtail)
-            a->qtail->next = r;
-        else
-            a->qhead = r;
-        a->qtail = r;
-        a->qlen++;
-    }
+    else
+        enqueue(a, r);
     pthread_mutex_unlock(&P.mu);
+    run_starts();
 }
 
 static void *loop_main(void *arg)
 {
     (void)arg;
+    api_push_cork(); /* this thread's frames go out once per turn (on_flush) */
     event_base_dispatch(P.base);
     return NULL;
 }
@@ -542,7 +782,16 @@ static void *ray_serve_proxy_new(ray_task *t, const ray_value *args, size_t narg
         return NULL;
     }
     P.done_ev = event_new(P.base, -1, EV_READ | EV_PERSIST, on_done, NULL);
+    P.flush_ev = event_new(P.base, -1, 0, on_flush, NULL);
+    P.idle_ev = event_new(P.base, -1, EV_PERSIST, on_idle, NULL);
+    if (P.done_ev == NULL || P.flush_ev == NULL || P.idle_ev == NULL) {
+        ray_fail(t, "ray_serve_proxy: out of memory");
+        return NULL;
+    }
+    struct timeval idle = { 0, PROXY_IDLE_MS * 1000 };
     event_add(P.done_ev, NULL);
+    event_add(P.idle_ev, &idle);
+    api_push_handler_set(on_push, NULL);
     for (int i = 0; i < PROXY_CALLERS; i++)
         pthread_create(&P.callers[i], NULL, caller_main, NULL);
     pthread_create(&P.loop_th, NULL, loop_main, NULL);
@@ -651,13 +900,9 @@ static int ray_serve_proxy_remove(void *self, ray_task *t, const ray_value *a, s
             ap->qhead = r->next;
             r->rep = NULL;
             r->rc = RAY_ENOTFOUND;
+            r->state = PREQ_DONE;
             snprintf(r->err, sizeof r->err, "application %s was deleted", ap->name);
-            r->next = NULL;
-            if (P.dtail)
-                P.dtail->next = r;
-            else
-                P.dhead = r;
-            P.dtail = r;
+            done_push(r);
         }
         ap->qtail = NULL;
         ap->qlen = 0;
