@@ -74,8 +74,14 @@ for p in $PIDS; do
 done
 printf '  %-8s %6s  %8.1f us\n' wrk - "$(awk -v n="$REQ" '{ print ($1 + $2) * 1e6 / n }' "$T/wrk.time")"
 if [ "${PERF:-0}" = 1 ]; then
+    : >"$OUT/pids.txt" # ROLE PID TIDS..., for perf report --pid / --tid
+    for p in $PIDS; do echo "$(label "$p") $p $(ls "/proc/$p/task" 2>/dev/null | tr '\n' ' ')" >>"$OUT/pids.txt"; done
     perf record -a -g -o "$OUT/perf.data" -- wrk -t2 -c64 -d"${SECS}s" "$URL" >/dev/null 2>&1
     perf report -i "$OUT/perf.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null | grep -v '^$' | head -150 >"$OUT/perf.txt"
-    perf report -i "$OUT/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
-    echo "perf report: $OUT/perf.txt"
+    for p in $PIDS; do
+        echo "-- $(label "$p") $p: top symbols"
+        perf report -i "$OUT/perf.data" --no-children -g none --pid "$p" --sort dso,sym --stdio 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -25
+    done >"$OUT/perf_by_process.txt"
+    echo "perf report: $OUT/perf.txt, $OUT/perf_by_process.txt, threads in $OUT/pids.txt"
 fi
