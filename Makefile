@@ -65,6 +65,7 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c daemon/tls.c
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
+DAEMON_SRCS += daemon/metrics_report.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \
             cli/list.c cli/submit.c cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c \
             cli/launch.c cli/job.c cli/serve.c
@@ -248,6 +249,11 @@ build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_poli
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c common/sha256.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
+
+FUZZ_TARGETS += build/fuzz/fuzz_metrics_report
+build/fuzz/fuzz_metrics_report: tests/fuzz/fuzz_metrics_report.c daemon/metrics_report.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

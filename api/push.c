@@ -1,7 +1,8 @@
 /*
  * push.c — subscriptions to objects and the pushes that answer them
- * (push.h; the node's side is daemon/objects.c "Pushes"). The cork of
- * push.h lives with the sending code in client.c.
+ * (push.h; the node's side is daemon/objects.c "Pushes"), and metrics
+ * reports (daemon/metrics_report.c). The cork of push.h lives with the
+ * sending code in client.c.
  */
 #include "api/api_internal.h"
 #include "api/push.h"
@@ -30,6 +31,19 @@ int api_push_subscribe(const ray_ref *ref, uint32_t max_inline)
         return api_error_(RAY_EINVAL, "api_push_subscribe: no ref");
     struct buf f = BUF_INIT;
     proto_pack(&f, PROTO_OBJ_SUBSCRIBE, ref->id, (uint64_t)max_inline);
+    int rc = api_client_send_(&f);
+    buf_free(&f);
+    return rc;
+}
+
+int api_metrics_report(const char *text, size_t len)
+{
+    api_error_clear_();
+    if (len > (256u << 10))
+        return api_error_(RAY_EINVAL, "api_metrics_report: %zu bytes is over the 256 KiB limit",
+                          len);
+    struct buf f = BUF_INIT;
+    proto_pack(&f, PROTO_METRICS_REPORT, text ? text : "", text ? len : (size_t)0);
     int rc = api_client_send_(&f);
     buf_free(&f);
     return rc;

@@ -17,6 +17,7 @@
 #define RAY_API_PUSH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ray.h"
@@ -68,5 +69,15 @@ void api_push_cork(void);
 /* Write what the calling thread corked and uncork it. Returns RAY_OK, or
  * RAY_ECONN if the connection broke (the frames are lost; message set). */
 int api_push_flush(void);
+
+/*
+ * Report this process's Prometheus lines to its node, replacing the last
+ * report: the node serves them on /metrics with its own series until they
+ * are 15 s old (daemon/metrics_report.h says what a report may hold:
+ * families named ray_serve_* only). TEXT (LEN bytes, at most 256 KiB) is
+ * copied. Returns RAY_OK, RAY_EINVAL (too long) or RAY_ECONN; like a call,
+ * it only writes a frame (corked when the thread is).
+ */
+int api_metrics_report(const char *text, size_t len);
 
 #endif

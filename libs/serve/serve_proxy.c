@@ -81,6 +81,27 @@ struct replica {
 
 struct preq;
 
+/* Counters for /metrics (daemon/metrics_report.h), under P.mu: answers by
+ * method and status code, and a latency histogram. Fixed arrays: nothing
+ * is allocated per request. */
+#define PROXY_CODES 24 /* (method, status) pairs told apart per application */
+static const double lat_bounds_ms[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500,
+                                        1000, 2000, 5000, 10000, 30000, 60000 };
+#define PROXY_LAT_BUCKETS (sizeof lat_bounds_ms / sizeof lat_bounds_ms[0])
+static const char *const method_names[] = { "GET", "POST", "HEAD", "PUT", "DELETE",
+                                            "OPTIONS", "PATCH", "OTHER" };
+struct stats {
+    struct {
+        uint16_t code;
+        uint8_t method;
+        uint64_t n;
+    } codes[PROXY_CODES];
+    size_t ncodes;
+    uint64_t lat[PROXY_LAT_BUCKETS + 1]; /* the last: over every bound */
+    double lat_sum_ms;
+    uint64_t lat_n;
+};
+
 struct app {
     char name[SERVE_NAME_MAX], prefix[128], handler[SERVE_NAME_MAX];
     int max_ongoing, max_queued;
@@ -90,6 +111,7 @@ struct app {
     struct preq *qhead, *qtail; /* waiting for room */
     int qlen;
     uint64_t total, errors, rejected;
+    struct stats st;
     bool used;
 };
 
@@ -109,6 +131,7 @@ struct preq {
     struct replica *rep;
     enum evhttp_cmd_type cmd;
     enum preq_state state;
+    double t0; /* when it came in (serve_now_), for the latency histogram */
     char method[16], path[2048], query[4096], handler[SERVE_NAME_MAX];
     struct evbuffer *headers, *body;
     double timeout_s;
@@ -148,6 +171,9 @@ static struct {
     struct preq *calls[PROXY_CALL_BUCKETS];
     ray_ref frees[PROXY_FREE_MAX];
     size_t nfrees;
+    struct stats unrouted; /* answers no application had (400, 404, 405) */
+    uint64_t stats_gen, reported_gen; /* answers counted; how many the last report had */
+    double reported_at;
     bool started;
     char bind_host[64];
     int port;
@@ -157,6 +183,7 @@ static struct {
 
 static void complete(struct preq *r);
 static void run_starts(void);
+static void stats_report(void);
 
 /* ---- writes to the node (HTTP thread) ---------------------------------------------- */
 
@@ -207,6 +234,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
         frees_write();
         want_flush();
     }
+    stats_report();
 }
 
 /* ---- calls waiting for their push (HTTP thread) ------------------------------------ */
@@ -411,6 +439,209 @@ static void reap(struct app *a)
             pp = &r->next;
         }
     }
+}
+
+/* ---- metrics (under P.mu) ------------------------------------------------------------ */
+
+static int method_index(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET: return 0;
+    case EVHTTP_REQ_POST: return 1;
+    case EVHTTP_REQ_HEAD: return 2;
+    case EVHTTP_REQ_PUT: return 3;
+    case EVHTTP_REQ_DELETE: return 4;
+    case EVHTTP_REQ_OPTIONS: return 5;
+    case EVHTTP_REQ_PATCH: return 6;
+    default: return 7;
+    }
+}
+
+/* One answer with status CODE to a request that came in at T0. */
+static void stats_count(struct stats *s, enum evhttp_cmd_type cmd, int code, double t0)
+{
+    uint8_t m = (uint8_t)method_index(cmd);
+    size_t i = 0;
+    while (i < s->ncodes && !(s->codes[i].code == code && s->codes[i].method == m))
+        i++;
+    if (i == s->ncodes) {
+        if (s->ncodes == PROXY_CODES) /* full: counted with the last pair */
+            i = PROXY_CODES - 1;
+        else {
+            s->ncodes++;
+            s->codes[i].code = (uint16_t)code;
+            s->codes[i].method = m;
+            s->codes[i].n = 0;
+        }
+    }
+    s->codes[i].n++;
+    double ms = (serve_now_() - t0) * 1000;
+    if (ms < 0)
+        ms = 0;
+    size_t b = 0;
+    while (b < PROXY_LAT_BUCKETS && ms > lat_bounds_ms[b])
+        b++;
+    s->lat[b]++;
+    s->lat_sum_ms += ms;
+    s->lat_n++;
+    P.stats_gen++;
+}
+
+/* The status code R's answer will have (reply() sends it). */
+static int answer_code(struct preq *r)
+{
+    if (r->rc == RAY_OK) {
+        int st;
+        const char *ct;
+        size_t ctl, bl;
+        const void *body;
+        const ray_value *v = r->push ? &r->push->value : &r->v;
+        return serve_resp_decode_(v, &st, &ct, &ctl, &body, &bl) < 0 ? 500 : st;
+    }
+    if (r->rc == RAY_ETIMEOUT)
+        return 504;
+    if (r->rc == RAY_ENOTFOUND || r->rc == RAY_EACTOR || r->rc == RAY_EWORKER)
+        return 503;
+    return 500;
+}
+
+/* A label value, escaped (Prometheus text format). */
+static void prom_label(struct evbuffer *o, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            evbuffer_add_printf(o, "\\%c", *v);
+        else if (*v == '\n')
+            evbuffer_add(o, "\\n", 2);
+        else if ((unsigned char)*v >= 0x20)
+            evbuffer_add(o, v, 1);
+    }
+}
+
+/* route=..,application=.. of A (NULL: the unrouted answers) */
+static void prom_app(struct evbuffer *o, const struct app *a, const char *node)
+{
+    evbuffer_add_printf(o, "route=\"");
+    prom_label(o, a ? a->prefix : "");
+    evbuffer_add_printf(o, "\",application=\"");
+    prom_label(o, a ? a->name : "");
+    evbuffer_add_printf(o, "\",NodeId=\"%s\"", node);
+}
+
+/* This proxy's series (Ray's names), for its node's /metrics. */
+static void stats_write(struct evbuffer *o)
+{
+    const char *node = ray_node_id();
+    struct { const struct app *a; const struct stats *s; } all[SERVE_MAX_APPS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < SERVE_MAX_APPS; i++)
+        if (P.apps[i].used)
+            all[n++] = (typeof(all[0])){ &P.apps[i], &P.apps[i].st };
+    all[n++] = (typeof(all[0])){ NULL, &P.unrouted };
+
+    evbuffer_add_printf(o, "# HELP ray_serve_num_http_requests_total HTTP requests this proxy "
+                           "answered, by route, method and status code\n"
+                           "# TYPE ray_serve_num_http_requests_total counter\n");
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < all[k].s->ncodes; i++) {
+            evbuffer_add_printf(o, "ray_serve_num_http_requests_total{");
+            prom_app(o, all[k].a, node);
+            evbuffer_add_printf(o, ",method=\"%s\",status_code=\"%d\"} %llu\n",
+                                method_names[all[k].s->codes[i].method], all[k].s->codes[i].code,
+                                (unsigned long long)all[k].s->codes[i].n);
+        }
+    evbuffer_add_printf(o, "# HELP ray_serve_num_http_error_requests_total HTTP requests this "
+                           "proxy answered with a 4xx or 5xx status\n"
+                           "# TYPE ray_serve_num_http_error_requests_total counter\n");
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < all[k].s->ncodes; i++) {
+            if (all[k].s->codes[i].code < 400)
+                continue;
+            evbuffer_add_printf(o, "ray_serve_num_http_error_requests_total{");
+            prom_app(o, all[k].a, node);
+            evbuffer_add_printf(o, ",method=\"%s\",error_code=\"%d\"} %llu\n",
+                                method_names[all[k].s->codes[i].method], all[k].s->codes[i].code,
+                                (unsigned long long)all[k].s->codes[i].n);
+        }
+    evbuffer_add_printf(o, "# HELP ray_serve_http_request_latency_ms Time from a request's "
+                           "arrival at this proxy to its answer (ms)\n"
+                           "# TYPE ray_serve_http_request_latency_ms histogram\n");
+    for (size_t k = 0; k < n; k++) {
+        const struct stats *s = all[k].s;
+        if (s->lat_n == 0)
+            continue;
+        uint64_t cum = 0;
+        for (size_t b = 0; b <= PROXY_LAT_BUCKETS; b++) {
+            cum += s->lat[b];
+            evbuffer_add_printf(o, "ray_serve_http_request_latency_ms_bucket{");
+            prom_app(o, all[k].a, node);
+            if (b < PROXY_LAT_BUCKETS)
+                evbuffer_add_printf(o, ",le=\"%g\"} %llu\n", lat_bounds_ms[b],
+                                    (unsigned long long)cum);
+            else
+                evbuffer_add_printf(o, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        }
+        evbuffer_add_printf(o, "ray_serve_http_request_latency_ms_sum{");
+        prom_app(o, all[k].a, node);
+        evbuffer_add_printf(o, "} %.3f\n", s->lat_sum_ms);
+        evbuffer_add_printf(o, "ray_serve_http_request_latency_ms_count{");
+        prom_app(o, all[k].a, node);
+        evbuffer_add_printf(o, "} %llu\n", (unsigned long long)s->lat_n);
+    }
+    evbuffer_add_printf(o, "# HELP ray_serve_num_ongoing_http_requests Requests this proxy holds "
+                           "(at a replica or queued)\n"
+                           "# TYPE ray_serve_num_ongoing_http_requests gauge\n");
+    for (size_t k = 0; k + 1 < n; k++) {
+        int ongoing = 0;
+        for (const struct replica *r = all[k].a->reps; r; r = r->next)
+            ongoing += r->ongoing;
+        evbuffer_add_printf(o, "ray_serve_num_ongoing_http_requests{");
+        prom_app(o, all[k].a, node);
+        evbuffer_add_printf(o, "} %d\n", ongoing + all[k].a->qlen);
+    }
+    evbuffer_add_printf(o, "# HELP ray_serve_deployment_queued_queries Requests queued at this "
+                           "proxy for a replica with room\n"
+                           "# TYPE ray_serve_deployment_queued_queries gauge\n");
+    for (size_t k = 0; k + 1 < n; k++) {
+        evbuffer_add_printf(o, "ray_serve_deployment_queued_queries{");
+        prom_app(o, all[k].a, node);
+        evbuffer_add_printf(o, "} %d\n", all[k].a->qlen);
+    }
+    evbuffer_add_printf(o, "# HELP ray_serve_num_router_requests_rejected_total Requests refused "
+                           "with 503 past max_queued_requests\n"
+                           "# TYPE ray_serve_num_router_requests_rejected_total counter\n");
+    for (size_t k = 0; k + 1 < n; k++) {
+        evbuffer_add_printf(o, "ray_serve_num_router_requests_rejected_total{");
+        prom_app(o, all[k].a, node);
+        evbuffer_add_printf(o, "} %llu\n", (unsigned long long)all[k].a->rejected);
+    }
+}
+
+/* Report the series to the node when they changed (at most once a second)
+ * or every 5 s (a report lives 15 s there). HTTP thread, corked. */
+static void stats_report(void)
+{
+    double now = serve_now_();
+    pthread_mutex_lock(&P.mu);
+    bool due = (P.stats_gen != P.reported_gen && now - P.reported_at >= 1.0) ||
+               now - P.reported_at >= 5.0;
+    if (!due) {
+        pthread_mutex_unlock(&P.mu);
+        return;
+    }
+    struct evbuffer *o = evbuffer_new();
+    if (o)
+        stats_write(o);
+    P.reported_gen = P.stats_gen;
+    P.reported_at = now;
+    pthread_mutex_unlock(&P.mu);
+    if (o == NULL)
+        return;
+    size_t len = evbuffer_get_length(o);
+    if (api_metrics_report((const char *)evbuffer_pullup(o, -1), len) != RAY_OK)
+        fprintf(stderr, "ray_serve_proxy: metrics report: %s\n", ray_last_error());
+    evbuffer_free(o);
+    want_flush();
 }
 
 /* ---- the HTTP side ------------------------------------------------------------------ */
@@ -626,6 +857,7 @@ static void complete(struct preq *r)
         a->total++;
         if (r->rc != RAY_OK)
             a->errors++;
+        stats_count(&a->st, r->cmd, answer_code(r), r->t0);
     }
     pump(a);
     reap(a);
@@ -695,9 +927,13 @@ static void on_request(struct evhttp_request *req, void *arg)
         send_text(req, 503, "Service Unavailable", "out of memory\n");
         return;
     }
+    r->t0 = serve_now_();
     int bad = serve_http_parts_(req, r->method, sizeof r->method, r->path, sizeof r->path, r->query,
                                 sizeof r->query, r->headers, r->body);
     if (bad) {
+        pthread_mutex_lock(&P.mu);
+        stats_count(&P.unrouted, evhttp_request_get_command(req), bad, r->t0);
+        pthread_mutex_unlock(&P.mu);
         preq_free(r);
         send_text(req, bad, bad == 405 ? "Method Not Allowed" : "Bad Request",
                   bad == 405 ? "method not allowed\n" : "bad request target\n");
@@ -709,6 +945,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     pthread_mutex_lock(&P.mu);
     struct app *a = route(path);
     if (a == NULL) {
+        stats_count(&P.unrouted, r->cmd, 404, r->t0);
         pthread_mutex_unlock(&P.mu);
         preq_free(r);
         send_text(req, 404, "Not Found", "no application serves %s\n", path);
@@ -718,6 +955,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct replica *rep = pick(a, NULL);
     if (rep == NULL && a->max_queued >= 0 && a->qlen >= a->max_queued) {
         a->rejected++;
+        stats_count(&a->st, r->cmd, 503, r->t0);
         pthread_mutex_unlock(&P.mu);
         preq_free(r);
         send_text(req, 503, "Service Unavailable",
