@@ -76,6 +76,18 @@ printf '  %-8s %6s  %8.1f us\n' wrk - "$(awk -v n="$REQ" '{ print ($1 + $2) * 1e
 if [ "${PERF:-0}" = 1 ]; then
     : >"$OUT/pids.txt" # ROLE PID TIDS..., for perf report --pid / --tid
     for p in $PIDS; do echo "$(label "$p") $p $(ls "/proc/$p/task" 2>/dev/null | tr '\n' ' ')" >>"$OUT/pids.txt"; done
+    # syscalls and context switches per request, by process (all its threads)
+    perf stat -x, --per-thread -e raw_syscalls:sys_enter,context-switches -p "$(echo $PIDS | tr ' ' ',')" \
+        -o "$T/stat" -- wrk -t2 -c64 -d"${SECS}s" "$URL" >"$T/wrk2.out" 2>&1
+    REQ2=$(awk '/requests in/ { print $1 }' "$T/wrk2.out")
+    echo "-- per request ($REQ2 requests of a second run): syscalls, context switches, by process"
+    awk -F, -v n="$REQ2" '
+        FNR == NR { for (i = 3; i <= NF; i++) role[$i] = $1 " " $2; next }
+        $0 ~ /^#/ || NF < 4 { next }
+        { k = split($1, a, "-"); r = role[a[k]]; if (r == "") next }
+        $4 ~ /sys_enter/ { sc[r] += $2 } $4 ~ /context-switches/ { cs[r] += $2 }
+        END { for (r in sc) printf "  %-14s %6.2f syscalls %6.2f switches\n", r, sc[r] / n, cs[r] / n }' \
+        FS=' ' "$OUT/pids.txt" FS=, "$T/stat"
     perf record -a -g -o "$OUT/perf.data" -- wrk -t2 -c64 -d"${SECS}s" "$URL" >/dev/null 2>&1
     perf report -i "$OUT/perf.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null | grep -v '^$' | head -150 >"$OUT/perf.txt"
     for p in $PIDS; do

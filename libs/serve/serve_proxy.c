@@ -54,6 +54,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,23 +133,26 @@ struct preq {
     enum evhttp_cmd_type cmd;
     enum preq_state state;
     double t0; /* when it came in (serve_now_), for the latency histogram */
-    char method[16], path[2048], query[4096], handler[SERVE_NAME_MAX];
-    struct evbuffer *headers, *body;
     double timeout_s;
     int attempts;
     ray_ref ret, body_ref; /* freed (batched) once the answer is written */
     bool have_ret, have_body_ref;
-    struct event timer;    /* request_timeout_s, from the call */
     bool timer_on;
     /* the result: a push, or a value a caller thread got */
     int rc;
-    char err[512];
     struct api_push *push;
     ray_value v;
     bool have_v;
     struct preq *next;     /* in a queue or list */
     struct preq *hnext;    /* in its P.calls bucket */
+    /* above: zeroed for each request; below: kept (preq_new) */
+    struct event timer;    /* request_timeout_s, from the call */
+    struct evbuffer *headers, *body; /* emptied, reused */
+    char err[512];         /* rc's message (set with rc) */
+    char method[16], path[2048], query[4096], handler[SERVE_NAME_MAX];
 };
+#define PREQ_ZEROED offsetof(struct preq, timer)
+#define PREQ_SPARE_MAX 256 /* answered requests kept for the next ones */
 
 static struct {
     pthread_mutex_t mu;
@@ -171,6 +175,8 @@ static struct {
     struct preq *calls[PROXY_CALL_BUCKETS];
     ray_ref frees[PROXY_FREE_MAX];
     size_t nfrees;
+    struct preq *spare; /* freed requests, reused: nothing allocated per request */
+    size_t nspare;
     struct stats unrouted; /* answers no application had (400, 404, 405) */
     uint64_t stats_gen, reported_gen; /* answers counted; how many the last report had */
     double reported_at;
@@ -646,6 +652,27 @@ static void stats_report(void)
 
 /* ---- the HTTP side ------------------------------------------------------------------ */
 
+/* A request to fill (HTTP thread): a spare one, or a new one. NULL if out of memory. */
+static struct preq *preq_new(void)
+{
+    struct preq *r = P.spare;
+    if (r) {
+        P.spare = r->next;
+        P.nspare--;
+        memset(r, 0, PREQ_ZEROED);
+        r->err[0] = '\0';
+        return r;
+    }
+    if ((r = calloc(1, sizeof *r)) == NULL)
+        return NULL;
+    if ((r->headers = evbuffer_new()) == NULL || (r->body = evbuffer_new()) == NULL) {
+        evbuffer_free(r->headers);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
 static void preq_free(struct preq *r)
 {
     if (r == NULL)
@@ -661,6 +688,14 @@ static void preq_free(struct preq *r)
     if (r->have_body_ref)
         free_later(&r->body_ref);
     want_flush();
+    if (P.nspare < PREQ_SPARE_MAX && evbuffer_get_length(r->body) <= PROXY_INLINE_BODY) {
+        evbuffer_drain(r->headers, evbuffer_get_length(r->headers));
+        evbuffer_drain(r->body, evbuffer_get_length(r->body));
+        r->next = P.spare;
+        P.spare = r;
+        P.nspare++;
+        return;
+    }
     evbuffer_free(r->headers);
     evbuffer_free(r->body);
     free(r);
@@ -919,11 +954,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     (void)arg;
-    struct preq *r = calloc(1, sizeof *r);
-    if (r == NULL || (r->headers = evbuffer_new()) == NULL || (r->body = evbuffer_new()) == NULL) {
-        if (r)
-            evbuffer_free(r->headers);
-        free(r);
+    struct preq *r = preq_new();
+    if (r == NULL) {
         send_text(req, 503, "Service Unavailable", "out of memory\n");
         return;
     }
