@@ -171,6 +171,7 @@ static struct {
     pthread_mutex_t qmu;
     struct api_push *phead, *ptail;
     struct preq *dhead, *dtail;
+    bool done_armed; /* done_ev made active since on_done last took the queues */
     /* HTTP thread only: calls waiting for their push; refs to free */
     struct preq *calls[PROXY_CALL_BUCKETS];
     ray_ref frees[PROXY_FREE_MAX];
@@ -288,6 +289,16 @@ static void work_push(struct preq *r)
 }
 
 /* Hand R back to the HTTP thread (any thread). */
+/* Wake the HTTP thread for what was queued, unless it is woken already
+ * (P.qmu held): one event_active per batch, not per result, so the I/O
+ * thread seldom takes the event base's lock. */
+static bool done_arm(void)
+{
+    bool wake = !P.done_armed;
+    P.done_armed = true;
+    return wake;
+}
+
 static void done_push(struct preq *r)
 {
     pthread_mutex_lock(&P.qmu);
@@ -297,8 +308,10 @@ static void done_push(struct preq *r)
     else
         P.dhead = r;
     P.dtail = r;
+    bool wake = done_arm();
     pthread_mutex_unlock(&P.qmu);
-    event_active(P.done_ev, EV_READ, 0);
+    if (wake)
+        event_active(P.done_ev, EV_READ, 0);
 }
 
 static void *caller_main(void *arg)
@@ -343,8 +356,10 @@ static void on_push(void *arg, struct api_push *p)
     else
         P.phead = p;
     P.ptail = p;
+    bool wake = done_arm();
     pthread_mutex_unlock(&P.qmu);
-    event_active(P.done_ev, EV_READ, 0);
+    if (wake)
+        event_active(P.done_ev, EV_READ, 0);
 }
 
 /* ---- routing (under P.mu) --------------------------------------------------------- */
@@ -911,6 +926,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     struct preq *dones = P.dhead;
     P.phead = P.ptail = NULL;
     P.dhead = P.dtail = NULL;
+    P.done_armed = false;
     pthread_mutex_unlock(&P.qmu);
     while (pushes) {
         struct api_push *p = pushes;
@@ -1029,7 +1045,16 @@ static void *ray_serve_proxy_new(ray_task *t, const ray_value *args, size_t narg
     P.port = (int)args[1].as.i;
     P.seed = (unsigned)getpid();
     evthread_use_pthreads();
-    P.base = event_base_new();
+    /* epoll's changelist: a connection's read/write interest, switched
+     * several times in one loop turn by evhttp, costs one epoll_ctl */
+    struct event_config *cfg = event_config_new();
+    if (cfg)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    P.base = cfg ? event_base_new_with_config(cfg) : NULL;
+    if (cfg)
+        event_config_free(cfg);
+    if (P.base == NULL)
+        P.base = event_base_new();
     P.http = P.base ? evhttp_new(P.base) : NULL;
     if (P.http == NULL) {
         ray_fail(t, "ray_serve_proxy: out of memory");
