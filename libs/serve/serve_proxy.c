@@ -549,7 +549,10 @@ static void prom_app(struct evbuffer *o, const struct app *a, const char *node)
     evbuffer_add_printf(o, "\",NodeId=\"%s\"", node);
 }
 
-/* This proxy's series (Ray's names), for its node's /metrics. */
+/* This proxy's series (Ray's names), for its node's /metrics. A report
+ * stays under the node's 256 KiB: past 200 KiB, further applications are
+ * left out of a family (32 applications with every status code). */
+#define ROOM(o) (evbuffer_get_length(o) < (200u << 10))
 static void stats_write(struct evbuffer *o)
 {
     const char *node = ray_node_id();
@@ -563,7 +566,7 @@ static void stats_write(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP ray_serve_num_http_requests_total HTTP requests this proxy "
                            "answered, by route, method and status code\n"
                            "# TYPE ray_serve_num_http_requests_total counter\n");
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n && ROOM(o); k++)
         for (size_t i = 0; i < all[k].s->ncodes; i++) {
             evbuffer_add_printf(o, "ray_serve_num_http_requests_total{");
             prom_app(o, all[k].a, node);
@@ -574,7 +577,7 @@ static void stats_write(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP ray_serve_num_http_error_requests_total HTTP requests this "
                            "proxy answered with a 4xx or 5xx status\n"
                            "# TYPE ray_serve_num_http_error_requests_total counter\n");
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n && ROOM(o); k++)
         for (size_t i = 0; i < all[k].s->ncodes; i++) {
             if (all[k].s->codes[i].code < 400)
                 continue;
@@ -587,7 +590,7 @@ static void stats_write(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP ray_serve_http_request_latency_ms Time from a request's "
                            "arrival at this proxy to its answer (ms)\n"
                            "# TYPE ray_serve_http_request_latency_ms histogram\n");
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n && ROOM(o); k++) {
         const struct stats *s = all[k].s;
         if (s->lat_n == 0)
             continue;
@@ -612,7 +615,7 @@ static void stats_write(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP ray_serve_num_ongoing_http_requests Requests this proxy holds "
                            "(at a replica or queued)\n"
                            "# TYPE ray_serve_num_ongoing_http_requests gauge\n");
-    for (size_t k = 0; k + 1 < n; k++) {
+    for (size_t k = 0; k + 1 < n && ROOM(o); k++) {
         int ongoing = 0;
         for (const struct replica *r = all[k].a->reps; r; r = r->next)
             ongoing += r->ongoing;
@@ -623,7 +626,7 @@ static void stats_write(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP ray_serve_deployment_queued_queries Requests queued at this "
                            "proxy for a replica with room\n"
                            "# TYPE ray_serve_deployment_queued_queries gauge\n");
-    for (size_t k = 0; k + 1 < n; k++) {
+    for (size_t k = 0; k + 1 < n && ROOM(o); k++) {
         evbuffer_add_printf(o, "ray_serve_deployment_queued_queries{");
         prom_app(o, all[k].a, node);
         evbuffer_add_printf(o, "} %d\n", all[k].a->qlen);
@@ -631,7 +634,7 @@ static void stats_write(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP ray_serve_num_router_requests_rejected_total Requests refused "
                            "with 503 past max_queued_requests\n"
                            "# TYPE ray_serve_num_router_requests_rejected_total counter\n");
-    for (size_t k = 0; k + 1 < n; k++) {
+    for (size_t k = 0; k + 1 < n && ROOM(o); k++) {
         evbuffer_add_printf(o, "ray_serve_num_router_requests_rejected_total{");
         prom_app(o, all[k].a, node);
         evbuffer_add_printf(o, "} %llu\n", (unsigned long long)all[k].a->rejected);
