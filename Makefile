@@ -215,10 +215,10 @@ FUZZ_TARGETS += build/fuzz/fuzz_node
 FUZZ_TARGETS += build/fuzz/fuzz_http
 # the stateful target: an in-process head node (every daemon source but main)
 FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
-build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
+build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS) $(BUILD)/gen/dashboard_assets.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I. -fsanitize=fuzzer,address,undefined \
-	  $^ -o $@ -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -ldl -lm -lrt
+	  $^ -o $@ -lhiredis -levent -levent_core -levent_pthreads -levent_openssl -lssl -lcrypto -lmsgpackc -lyaml -ldl -lm -lrt
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/xmalloc.c common/log.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
