@@ -66,6 +66,7 @@ DAEMON_SRCS := daemon/redis_launch.c daemon/node.c \
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
 DAEMON_SRCS += daemon/objmgr_ops.c
+DAEMON_SRCS += daemon/metrics_report.c
 # the session dir and the settings table: shared by `ray start` and rayd
 SESSION_SRCS := session/session.c session/config.c
 # the object manager: transfers between nodes, the object table written behind
@@ -82,6 +83,7 @@ LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remo
                  launcher/autoscaler.c
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/pg.c api/renv.c api/worker.c api/driver.c api/errors.c api/events.c api/callseq.c
+API_SRCS += api/push.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
@@ -263,6 +265,10 @@ build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c 
 
 FUZZ_TARGETS += build/fuzz/fuzz_joblib
 build/fuzz/fuzz_joblib: tests/fuzz/fuzz_joblib.c common/joblib.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
+FUZZ_TARGETS += build/fuzz/fuzz_metrics_report
+build/fuzz/fuzz_metrics_report: tests/fuzz/fuzz_metrics_report.c daemon/metrics_report.c common/buf.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

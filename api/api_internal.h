@@ -88,6 +88,13 @@ int api_payload_decode_(uint32_t vtype, const void *data, size_t size, ray_value
  * scalar this process may answer ray_get/ray_wait of itself (objects.c). A
  * malformed or non-scalar payload is ignored. */
 void api_scalar_push_(const uint8_t *id, uint32_t vtype, const void *data, size_t size);
+/* From now on (B) or no longer (NULL), the calling thread's small object
+ * writes (OBJ_PUT frames of api_object_store_) are appended to B instead of
+ * sent: ray_return keeps a task's small returns for its TASK_DONE. */
+void api_put_capture_(struct buf *b);
+/* An OBJ_PUSH frame (BODY, consumed; M decoded from it) for the process's
+ * push handler (push.c, push.h). */
+void api_push_in_(void *body, const struct proto_msg *m);
 /* Append an ERROR payload: msgpack [code, message]. */
 void api_error_payload_encode_(struct buf *b, int code, const char *msg);
 /* Decode an ERROR payload into *CODE (a negative RAY_E* code; anything else
@@ -225,6 +232,9 @@ enum api_task_kind { API_TASK_NORMAL, API_TASK_ACTOR_NEW, API_TASK_ACTOR_CALL };
 /* Make a task context for a running call (worker.c). Returns NULL on OOM. */
 ray_task *api_task_new_(const uint8_t id[RAY_ID_SIZE], const char *name, int nret);
 void api_task_free_(ray_task *t);
+/* The frames of T's small returns (ray_return), for its TASK_DONE's write;
+ * owned by T. */
+struct buf *api_task_frames_(ray_task *t);
 /* Seal what ray_return_alloc created (called when the function returned). */
 void api_task_finish_(ray_task *t);
 /* Whether ray_fail was called, and its message ("" if not). */

@@ -14,6 +14,7 @@
  * need the store's sources.
  */
 #include "api/api_internal.h"
+#include "api/push.h"
 
 #include "common/ids.h"
 #include "common/netutil.h"
@@ -225,14 +226,59 @@ const char *api_client_job_hex_(void)
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* A corked thread's frames (api_push_cork): written by api_push_flush, or
+ * before any request of that thread, or once this many bytes wait. */
+#define API_CORK_MAX (256u << 10)
+static __thread bool corked;
+static __thread struct buf cork_buf;
+
+static int send_raw(const char *p, size_t left);
+
 int api_client_send_(const struct buf *frame)
+{
+    if (!corked)
+        return send_raw(frame->data, frame->len);
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    buf_append(&cork_buf, frame->data, frame->len);
+    if (cork_buf.len < API_CORK_MAX)
+        return RAY_OK;
+    rc = send_raw(cork_buf.data, cork_buf.len);
+    cork_buf.len = 0;
+    return rc;
+}
+
+/* Write what this thread corked (it stays corked). */
+static int cork_write(void)
+{
+    if (!corked || cork_buf.len == 0)
+        return RAY_OK;
+    int rc = send_raw(cork_buf.data, cork_buf.len);
+    cork_buf.len = 0;
+    return rc;
+}
+
+void api_push_cork(void)
+{
+    corked = true;
+}
+
+int api_push_flush(void)
+{
+    int rc = cork_write();
+    corked = false;
+    if (cork_buf.cap > API_CORK_MAX) /* a burst of big bodies: give the memory back */
+        buf_free(&cork_buf);
+    return rc;
+}
+
+static int send_raw(const char *p, size_t left)
 {
     int rc = api_client_check_();
     if (rc != RAY_OK)
         return rc;
     pthread_mutex_lock(&C.send_mu);
-    const char *p = frame->data;
-    size_t left = frame->len;
     while (left > 0 && C.fd >= 0) {
         ssize_t n = send(C.fd, p, left, MSG_NOSIGNAL);
         if (n < 0) {
@@ -271,6 +317,8 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     if (on_wait)
         on_wait(true);
     rc = api_client_send_(frame);
+    if (rc == RAY_OK)
+        rc = cork_write(); /* a reply is waited for: nothing may stay behind */
 
     pthread_mutex_lock(&C.mu);
     while (rc == RAY_OK && !w.done && C.state == CONN_UP)
@@ -321,6 +369,8 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
     if (on_wait)
         on_wait(true);
     int rc = api_client_send_(frames);
+    if (rc == RAY_OK)
+        rc = cork_write();
 
     pthread_mutex_lock(&C.mu);
     for (size_t i = 0; i < n; i++)
@@ -402,6 +452,9 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
         api_scalar_push_((const uint8_t *)m->f[0].as.s.ptr, (uint32_t)m->f[1].as.u,
                          m->f[2].as.s.ptr, m->f[2].as.s.len);
         break;
+    case PROTO_OBJ_PUSH:
+        api_push_in_(body, m); /* consumes BODY */
+        return;
     case PROTO_TASK_NEST:
         if (C.on_nest) {
             C.on_nest(body, len);

@@ -54,16 +54,27 @@ static const char *hex8(const uint8_t *id, char *out)
     return out;
 }
 
+/* While set (api_put_capture_), this thread's OBJ_PUT frames are appended
+ * here instead of sent. */
+static __thread struct buf *put_capture;
+
+void api_put_capture_(struct buf *b)
+{
+    put_capture = b;
+}
+
 static int send_put(const uint8_t *id, uint32_t vtype, const void *data, size_t len)
 {
-    struct buf f = BUF_INIT;
+    struct buf f = BUF_INIT, *out = put_capture ? put_capture : &f;
     char hex[IDS_HEX_SIZE];
     if (len > PROTO_MAX_FRAME - 64 ||
-        proto_pack(&f, PROTO_OBJ_PUT, id, (uint64_t)vtype, data, len) < 0) {
+        proto_pack(out, PROTO_OBJ_PUT, id, (uint64_t)vtype, data, len) < 0) {
         buf_free(&f);
         return api_error_(RAY_EINVAL, "object %s of %zu bytes is larger than a message may be",
                           hex8(id, hex), len);
     }
+    if (out != &f)
+        return RAY_OK;
     int rc = api_client_send_(&f);
     buf_free(&f);
     return rc;

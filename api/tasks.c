@@ -33,6 +33,9 @@ struct ray_task {
     struct buf lpack; /* a LIST/MAP lret, packed; its elements point here ... */
     void *lelems;    /* ... and its arrays are this block */
     size_t lcap;
+    /* OBJ_PUT frames of small returns, sent with the task's TASK_DONE in one
+     * write (api_task_frames_): a return is the task's to give when it ends */
+    struct buf out;
 };
 
 /* ---- options and spec helpers ------------------------------------------------ */
@@ -189,6 +192,7 @@ void api_task_free_(ray_task *t)
 {
     if (t == NULL)
         return;
+    buf_free(&t->out);
     pthread_mutex_destroy(&t->mu);
     free(t);
 }
@@ -243,7 +247,24 @@ int ray_return(ray_task *t, ray_value v)
     if (t->local)
         return local_return(t, v, 0, NULL);
     ids_with_index(rid, t->id, idx);
-    return api_object_store_(rid, &v);
+    /* a small value's OBJ_PUT waits for the TASK_DONE (one write for both);
+     * a large one is written in the store now */
+    struct buf frames = BUF_INIT;
+    api_put_capture_(&frames);
+    int rc = api_object_store_(rid, &v);
+    api_put_capture_(NULL);
+    if (frames.len) {
+        pthread_mutex_lock(&t->mu);
+        buf_append(&t->out, frames.data, frames.len);
+        pthread_mutex_unlock(&t->mu);
+    }
+    buf_free(&frames);
+    return rc;
+}
+
+struct buf *api_task_frames_(ray_task *t)
+{
+    return &t->out;
 }
 
 int ray_return_alloc(ray_task *t, size_t len, void **data)

@@ -453,14 +453,23 @@ static void progress_map(void)
         progress = p;
 }
 
-static void send_done(const uint8_t *id, int status, const char *msg)
+/* TASK_DONE for task ID, after FRAMES (the task's small returns, NULL if
+ * none) in the same write. */
+static void send_done_after(struct buf *frames, const uint8_t *id, int status, const char *msg)
 {
     if (progress)
         __atomic_add_fetch(progress, 1, __ATOMIC_RELEASE);
-    struct buf f = BUF_INIT;
-    if (proto_pack(&f, PROTO_TASK_DONE, id, (int64_t)status, msg) == 0)
-        api_client_send_(&f);
+    struct buf f = BUF_INIT, *out = frames ? frames : &f;
+    if (proto_pack(out, PROTO_TASK_DONE, id, (int64_t)status, msg) == 0)
+        api_client_send_(out);
+    else if (frames && frames->len)
+        api_client_send_(frames); /* (a message that cannot be packed: the returns still go) */
     buf_free(&f);
+}
+
+static void send_done(const uint8_t *id, int status, const char *msg)
+{
+    send_done_after(NULL, id, status, msg);
 }
 
 static void pool_start(int n);
@@ -569,7 +578,7 @@ done:
     memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);
-    send_done(e->id, status, msg);
+    send_done_after(api_task_frames_(t), e->id, status, msg);
     api_task_free_(t);
     api_args_free_(args, nargs);
 }

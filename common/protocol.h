@@ -27,6 +27,7 @@
  *  600-699  node to node (object transfer, spillback)
  *  700-799  observability (logs, node state, timeline events)
  *  800-849  placement groups and runtime environments (620-629 node to node)
+ *  920-939  Serve: pushed results, clients' metrics reports
  */
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
@@ -128,7 +129,11 @@ enum proto_role {
     X(PG_LOOKUP, 804, "us", "reqid name")                                                 \
     X(PG_LOOKUP_OK, 805, "uiIus", "reqid status pg_id bundles message")                   \
     X(RENV_UPLOAD, 806, "uy", "reqid tar")                                                \
-    X(RENV_UPLOAD_OK, 807, "uis", "reqid status hash")
+    X(RENV_UPLOAD_OK, 807, "uis", "reqid status hash")                                    \
+    /* 920-939: Serve's: pushed results (objects.c, api/push.c), metrics (metrics_report.c) */  \
+    X(OBJ_SUBSCRIBE, 920, "Iu", "id max_inline")                                          \
+    X(OBJ_PUSH, 921, "Iuuy", "id vtype size data")                                        \
+    X(METRICS_REPORT, 922, "y", "text") /* a client's ray_serve_* lines (metrics_report.h) */
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -12,9 +12,11 @@
  * thread leaves under a mutex.
  */
 #include "daemon/metrics.h"
+#include "daemon/metrics_report.h"
 
 #include "common/http.h"
 #include "common/log.h"
+#include "common/proto.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
 #include "daemon/node.h"
@@ -353,6 +355,74 @@ static void metrics_write(struct metrics *m, struct evbuffer *o)
     }
 }
 
+/* A label value into B, escaped as label() does. */
+static void buf_label(struct buf *b, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '\\' || v[i] == '"')
+            buf_printf(b, "\\%c", v[i]);
+        else if (v[i] == '\n')
+            buf_append(b, "\\n", 2);
+        else if ((unsigned char)v[i] >= 0x20 && v[i] != 0x7f)
+            buf_append(b, &v[i], 1);
+    }
+}
+
+/*
+ * Serve's series: what this node's clients reported (the proxy's request
+ * counters and latency histogram: metrics_report.c) merged with the
+ * replicas living here, one ray_serve_deployment_replica_healthy sample
+ * each (1 while the actor is alive), read from the actor table: their
+ * names are SERVE_REPLICA:APP:DEPLOYMENT:INDEX (libs/serve).
+ */
+static void serve_write(struct metrics *m, struct evbuffer *o)
+{
+    struct runtime *rt = m->n->rt;
+    struct buf own = BUF_INIT, out = BUF_INIT;
+    buf_printf(&own, "# HELP ray_serve_deployment_replica_healthy Serve replicas living on this "
+                     "node (1: alive, 0: starting or restarting)\n"
+                     "# TYPE ray_serve_deployment_replica_healthy gauge\n");
+    size_t pos = 0;
+    struct idmap_slot *sl;
+    static const char pre[] = "SERVE_REPLICA:";
+    while (rt && (sl = idmap_next(&rt->actors, &pos)) != NULL) {
+        struct actor *a = sl->val;
+        pos++;
+        if (a->remote || a->name == NULL || strncmp(a->name, pre, sizeof pre - 1) != 0 ||
+            a->state == ACTOR_DEAD)
+            continue;
+        const char *app = a->name + sizeof pre - 1, *c1 = strchr(app, ':');
+        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL)
+            continue;
+        buf_printf(&own, "ray_serve_deployment_replica_healthy{deployment=\"");
+        buf_label(&own, c1 + 1, (size_t)(c2 - c1 - 1));
+        buf_printf(&own, "\",replica=\"");
+        buf_label(&own, app, strlen(app));
+        buf_printf(&own, "\",application=\"");
+        buf_label(&own, app, (size_t)(c1 - app));
+        buf_printf(&own, "\",NodeId=\"%s\"} %d\n", m->n->hex, a->state == ACTOR_ALIVE);
+    }
+    metrics_report_write(&out, net_now_ms(), own.data, own.len);
+    if (out.len)
+        evbuffer_add(o, out.data, out.len);
+    buf_free(&own);
+    buf_free(&out);
+}
+
+/* METRICS_REPORT from a client: its Prometheus lines replace its last. */
+static int h_report(struct conn *c, const struct proto_msg *msg, void *arg)
+{
+    (void)arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    if (metrics_report_set(cl->store_id, msg->f[0].as.s.ptr, msg->f[0].as.s.len, net_now_ms()) < 0)
+        log_warnx("refused a metrics report of %zu bytes from %s (the limit is %u)",
+                  msg->f[0].as.s.len, c->peer, METRICS_REPORT_MAX);
+    return 0;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct metrics *m = arg;
@@ -371,6 +441,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     struct evbuffer *o = evbuffer_new();
     metrics_write(m, o);
+    serve_write(m, o);
     evhttp_add_header(out, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     evhttp_send_reply(req, 200, "OK", o);
     evbuffer_free(o);
@@ -421,6 +492,7 @@ struct metrics *metrics_start(struct node *n, char *err, size_t errlen)
     struct timeval tv = { METRICS_TARGET_MS / 1000, 0 };
     event_add(m->timer, &tv);
     target_cb(-1, 0, m);
+    server_on(n->srv, PROTO_METRICS_REPORT, h_report, m);
     log_info("metrics at http://%s:%d/metrics", n->ip, m->port);
     return m;
 fail:
@@ -441,5 +513,6 @@ void metrics_free(struct metrics *m)
         event_free(m->timer);
     if (m->http)
         evhttp_free(m->http);
+    metrics_report_clear();
     free(m);
 }

@@ -1,6 +1,7 @@
 /*
  * objects.c — the node's object requests: OBJ_PUT / CREATE / SEAL / GET /
- * RELEASE / WAIT / FREE from workers and drivers, on top of the objstore.
+ * RELEASE / WAIT / FREE / SUBSCRIBE from workers and drivers, on top of the
+ * objstore.
  *
  * Waiting is callback driven: a request for an object that is not here yet
  * registers a waiter under the object's ID (rt->waiters); the store's ready
@@ -46,6 +47,14 @@ struct wait_req {
     bool blocked;            /* counted in cl->nblocked */
     struct event *timer;
     struct wait_req *next, *prev;
+};
+
+/* OBJ_SUBSCRIBE: push ID to CL (OBJ_PUSH) once it is made. */
+struct push_req {
+    struct client *cl;
+    uint8_t id[IDS_SIZE];
+    uint64_t max_inline; /* larger objects are announced, not sent */
+    struct push_req *next, *prev;
 };
 
 struct pending_create {
@@ -262,6 +271,85 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
     wait_reply(w->rt, w);
 }
 
+/*
+ * Pushes (OBJ_SUBSCRIBE, then OBJ_PUSH): a client that wants an object as
+ * soon as it is made, without a get's round trip and pin (Serve's proxy:
+ * the result of each request's actor call), subscribes to its ID; the node
+ * answers when the object is sealed here (made here, copied here from the
+ * node that made it, or an error stored for it) or known gone, with its
+ * bytes copied into the message when it is in memory and at most
+ * max_inline bytes; otherwise with its size and no data, and the client
+ * gets it as usual. The object stays in the store (the client frees it);
+ * the push is a copy. One answer per subscription.
+ */
+static void push_req_free(struct runtime *rt, struct push_req *p, bool waiting)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        rt->pushes = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (waiting)
+        waiter_remove(rt, p->id, p);
+    free(p);
+}
+
+/* Answer P now if its object is readable or gone. Returns true if answered. */
+static bool push_try(struct runtime *rt, struct push_req *p)
+{
+    struct objstore_info info;
+    struct conn *c = p->cl->conn;
+    if (objstore_lookup(rt->n->store, p->id, &info) == OBJSTORE_FOUND) {
+        if (info.state == OBJSTORE_CREATED)
+            return false; /* being written: its seal wakes us */
+        bool inmem = info.state == OBJSTORE_SEALED || info.state == OBJSTORE_SPILLING;
+        if (inmem && info.size <= p->max_inline)
+            conn_send(c, PROTO_OBJ_PUSH, p->id, (uint64_t)info.vtype, info.size,
+                      (const char *)objstore_base(rt->n->store) + info.offset, (size_t)info.size);
+        else if (info.state == OBJSTORE_RESTORING && info.size <= p->max_inline)
+            return false; /* being read back: its ready callback wakes us */
+        else
+            conn_send(c, PROTO_OBJ_PUSH, p->id, (uint64_t)info.vtype, info.size, "", (size_t)0);
+        return true;
+    }
+    struct buf b = BUF_INIT;
+    bool gone = objlife_gone(rt, p->id, &b) != 0;
+    if (gone) /* the error travels inline, as an ERROR object would */
+        conn_send(c, PROTO_OBJ_PUSH, p->id, (uint64_t)VT_ERROR, (uint64_t)b.len, b.data, b.len);
+    buf_free(&b);
+    return gone;
+}
+
+static void push_wake(struct runtime *rt, struct push_req *p)
+{
+    if (push_try(rt, p))
+        push_req_free(rt, p, false);
+    else
+        objects_wait_for(rt, p->id, WAIT_PUSH, p); /* e.g. being restored: wait again */
+}
+
+static int h_subscribe(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    struct push_req *p = xcalloc(1, sizeof *p);
+    p->cl = cl;
+    memcpy(p->id, m->f[0].as.s.ptr, IDS_SIZE);
+    p->max_inline = m->f[1].as.u;
+    p->next = rt->pushes;
+    if (rt->pushes)
+        rt->pushes->prev = p;
+    rt->pushes = p;
+    if (push_try(rt, p))
+        push_req_free(rt, p, false);
+    else
+        objects_wait_for(rt, p->id, WAIT_PUSH, p);
+    return 0;
+}
+
 void objects_ready(struct runtime *rt, const uint8_t *id)
 {
     objmgr_ready(rt->om, id);
@@ -282,6 +370,9 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
             break;
         case WAIT_GET:
             get_wake(rt, ptr);
+            break;
+        case WAIT_PUSH:
+            push_wake(rt, ptr);
             break;
         case WAIT_WAIT: {
             bool seen = false;
@@ -701,6 +792,11 @@ void objects_client_gone(struct runtime *rt, struct client *cl)
         if (w->cl == cl)
             wait_req_free(rt, w);
     }
+    for (struct push_req *p = rt->pushes, *next; p; p = next) {
+        next = p->next;
+        if (p->cl == cl)
+            push_req_free(rt, p, true);
+    }
     for (struct pending_create *p = rt->creates; p; p = p->next)
         if (p->cl == cl)
             p->cl = NULL;
@@ -728,6 +824,7 @@ void objects_init(struct runtime *rt)
     server_on(s, PROTO_OBJ_RELEASE, h_release, rt);
     server_on(s, PROTO_OBJ_WAIT, h_wait, rt);
     server_on(s, PROTO_OBJ_FREE, h_free, rt);
+    server_on(s, PROTO_OBJ_SUBSCRIBE, h_subscribe, rt);
     server_on(s, PROTO_NODE_OBJ_FREE, h_free, rt);
     objstore_set_space_cb(rt->n->store, space_cb, rt);
     rt->objrecs = objrec_new(rt->n->base, rt->n->gcs, rt->n->hex, alive_others, rt);
@@ -743,6 +840,8 @@ void objects_free(struct runtime *rt)
         get_req_free(rt, rt->gets);
     while (rt->waits)
         wait_req_free(rt, rt->waits);
+    while (rt->pushes)
+        push_req_free(rt, rt->pushes, true);
     while (rt->creates) {
         struct pending_create *p = rt->creates;
         rt->creates = p->next;

@@ -198,9 +198,10 @@ struct job {
 };
 
 /* ---- waiters on objects ---------------------------------------------------- */
-enum waiter_kind { WAIT_TASK_DEP, WAIT_GET, WAIT_WAIT };
+enum waiter_kind { WAIT_TASK_DEP, WAIT_GET, WAIT_WAIT, WAIT_PUSH };
 struct get_req;
 struct wait_req;
+struct push_req;
 struct waiter {
     enum waiter_kind kind;
     void *ptr;               /* struct task / get_req / wait_req */
@@ -254,6 +255,7 @@ struct runtime {
     struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
     struct get_req *gets;       /* OBJ_GET requests waiting */
     struct wait_req *waits;     /* OBJ_WAIT requests waiting */
+    struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting (objects.c) */
     bool gpu_busy[64];          /* whole GPUs assigned to running tasks/actors */
     struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
     size_t nnodes, nodes_cap;

@@ -282,13 +282,40 @@ int ray_serve_respond_alloc(ray_task *t, int status, const char *content_type, s
     return RAY_OK;
 }
 
+/* Responses up to this size are built here and returned by value (one
+ * OBJ_PUT message from the replica); larger ones are written in place in
+ * shared memory (ray_return_alloc: a create round trip and a seal). */
+#define SERVE_RESP_INLINE (64u << 10)
+
 int ray_serve_respond(ray_task *t, int status, const char *content_type, const void *body,
                       size_t len)
 {
-    void *d;
-    int rc = ray_serve_respond_alloc(t, status, content_type, len, &d);
-    if (rc == RAY_OK && len)
-        memcpy(d, body, len);
+    size_t ctlen = 0;
+    const char *ct = content_type ? content_type : "text/plain";
+    int rc = resp_header(status, ct, &ctlen);
+    if (rc != RAY_OK)
+        return rc;
+    size_t n = SERVE_RESP_HDR + ctlen + len;
+    if (len > SERVE_RESP_INLINE || n > SERVE_RESP_INLINE) {
+        void *d;
+        rc = ray_serve_respond_alloc(t, status, content_type, len, &d);
+        if (rc == RAY_OK && len)
+            memcpy(d, body, len);
+        return rc;
+    }
+    uint8_t small[1024], *p = n <= sizeof small ? small : malloc(n);
+    if (p == NULL)
+        return ray_error_set(RAY_ENOMEM, "ray_serve_respond: out of memory");
+    memcpy(p, SERVE_RESP_MAGIC, 4);
+    p[4] = (uint8_t)(status >> 8);
+    p[5] = (uint8_t)status;
+    p[6] = (uint8_t)ctlen;
+    memcpy(p + SERVE_RESP_HDR, ct, ctlen);
+    if (len)
+        memcpy(p + SERVE_RESP_HDR + ctlen, body, len);
+    rc = ray_return(t, RAY_BYTES_V(p, n)); /* copied */
+    if (p != small)
+        free(p);
     return rc;
 }
 

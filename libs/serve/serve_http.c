@@ -55,7 +55,10 @@ int serve_http_parts_(struct evhttp_request *req, char *method, size_t mlen, cha
     for (struct evkeyval *kv = hs ? hs->tqh_first : NULL; kv; kv = kv->next.tqe_next) {
         if (!text_ok(kv->key) || !text_ok(kv->value) || strchr(kv->key, ':'))
             return 400;
-        evbuffer_add_printf(headers, "%s: %s\n", kv->key, kv->value);
+        evbuffer_add(headers, kv->key, strlen(kv->key));
+        evbuffer_add(headers, ": ", 2);
+        evbuffer_add(headers, kv->value, strlen(kv->value));
+        evbuffer_add(headers, "\n", 1);
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     if (in)
