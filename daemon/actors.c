@@ -147,7 +147,7 @@ void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
         a->create = NULL;
         char msg[300];
         snprintf(msg, sizeof msg, "constructor argument failed");
-        t->held = false; /* the actor keeps accounting below */
+        sched_local_hand_over(&t->st); /* the actor keeps accounting below */
         tasks_destroy(rt, t);
         actor_die(rt, a, msg);
     }
@@ -170,8 +170,8 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
     if (t->kind == TASK_ACTOR_NEW) {
         a->create = NULL;
         /* the constructor's resources become the actor's */
-        bool held = t->held;
-        t->held = false;
+        bool held = t->st.held;
+        sched_local_hand_over(&t->st);
         tasks_release(rt, t);
         if (held) {
             a->held = true;
