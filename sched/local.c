@@ -379,16 +379,19 @@ static bool fits_room(const struct res_set *avail, const struct res_set *reserve
     return true;
 }
 
-/* Reserve for D what it needs of AVAIL less RESERVED, as far as it is free. */
+/* Reserve for D what it needs of AVAIL less RESERVED, as far as it is free.
+ * Every name D asks for gets an entry, 0 if nothing is free: a non-empty
+ * RESERVED also says "something older waits" (no task goes ahead then). */
 static void reserve(const struct res_set *avail, struct res_set *reserved, const struct res_set *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         const char *name = d->e[i].name;
+        if (d->e[i].amount <= 0)
+            continue;
         int64_t r = res_get(reserved, name);
         int64_t room = res_get(avail, name) - r;
         int64_t take = d->e[i].amount < room ? d->e[i].amount : room;
-        if (take > 0)
-            res_set_amount(reserved, name, r + take);
+        res_set_amount(reserved, name, r + (take > 0 ? take : 0));
     }
 }
 
@@ -452,7 +455,7 @@ static bool look_at(struct sched_local *sl, struct cursor *c, struct sched_task 
         /* it must wait anyway: wait queued on a busy worker, if one can take
          * it and nothing older waits for resources */
         void *w;
-        if (!t->actor && !gpu && reserved->n == 0 &&
+        if (!t->actor && !gpu && reserved->n == 0 && /* nothing older waits */
             (w = ops->ahead_worker(sl->ctx, t, sched_shape_depth(s))) != NULL) {
             sched_local_remove(sl, t);
             ops->start(sl->ctx, t, w, SCHED_AHEAD);
