@@ -461,7 +461,8 @@ static bool look_at(struct sched_local *sl, struct cursor *c, struct sched_task 
             ops->start(sl->ctx, t, w, SCHED_AHEAD);
             return true;
         }
-        reserve(sl->avail, reserved, &s->demand);
+        if (sl->ncur > 1) /* only other shapes' younger tasks would read it */
+            reserve(sl->avail, reserved, &s->demand);
         return false; /* none of this shape fits now */
     }
     if (t->actor) {
