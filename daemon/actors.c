@@ -83,6 +83,8 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         a->death = xstrdup(why);
     if (a->held) {
         res_add(&rt->n->avail, &a->demand);
+        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        a->gpus[0] = '\0';
         a->held = false;
     }
     actor_set_state(rt, a, ACTOR_DEAD);
@@ -128,6 +130,8 @@ static void actor_start(struct runtime *rt, struct actor *a)
         /* a restart keeps the actor's resources: give them back, the
          * constructor task takes them again when it is placed */
         res_add(&rt->n->avail, &a->demand);
+        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        a->gpus[0] = '\0';
         a->held = false;
     }
     tasks_enqueue(rt, t);
@@ -175,7 +179,8 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
         tasks_release(rt, t);
         if (held) {
             a->held = true;
-            /* GPUs stay assigned to the actor's worker */
+            /* GPU slots stay the actor's until it dies or restarts */
+            snprintf(a->gpus, sizeof a->gpus, "%s", t->st.gpus);
         }
         tasks_destroy(rt, t);
         if (status != 0) {

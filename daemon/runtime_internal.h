@@ -144,6 +144,7 @@ struct actor {
     struct buf spec;         /* creation spec, to restart */
     struct res_set demand;   /* held while alive */
     bool held;
+    char gpus[64];           /* GPU slots it holds while held (sched/local.c; "" none) */
     int max_restarts, restarts;
     int max_conc, in_flight;
     bool detached, no_restart;

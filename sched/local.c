@@ -258,6 +258,12 @@ static void gpus_return(struct sched_local *sl, const char *gpus, int64_t want)
     }
 }
 
+void sched_local_gpus_return(struct sched_local *sl, const char *gpus,
+                             const struct res_set *demand)
+{
+    gpus_return(sl, gpus, pg_policy_gpu_units(demand));
+}
+
 int sched_local_gpus_free(const struct sched_local *sl)
 {
     int n = 0;

@@ -150,6 +150,11 @@ void sched_local_release(struct sched_local *sl, struct sched_task *t);
 /* T's resources become another owner's (an actor keeps what its
  * constructor held, GPUs included): T holds nothing now, nothing goes back. */
 void sched_local_hand_over(struct sched_task *t);
+/* Give back the GPU slots GPUS ("0,2"; a task's gpus that was handed over)
+ * held for DEMAND: the actor that kept them died or restarts. Its other
+ * resources are the caller's to give back. */
+void sched_local_gpus_return(struct sched_local *sl, const char *gpus,
+                             const struct res_set *demand);
 /* T waits in a get (BLOCKED true): its CPU (and a placement group's CPU
  * names) goes back to the node; or it resumes and takes it again if it is
  * free (else it runs on borrowed CPU until it ends: T->cpu_lost stays). */

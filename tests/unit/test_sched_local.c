@@ -604,6 +604,9 @@ START_TEST(an_actor_gets_its_own_worker_and_keeps_its_resources)
     sched_local_release(E.sl, &act->st);
     ck_assert_int_eq(avail(RES_CPU), res_units(1));
     ck_assert_int_eq(sched_local_gpus_free(E.sl), 0);
+    /* the actor dies: its slot is free for the next GPU task */
+    sched_local_gpus_return(E.sl, act->st.gpus, &act->demand);
+    ck_assert_int_eq(sched_local_gpus_free(E.sl), 1);
     env_free();
 }
 END_TEST
