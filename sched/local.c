@@ -106,16 +106,6 @@ void sched_local_free(struct sched_local *sl)
 
 /* ---- the queues -------------------------------------------------------------- */
 
-static bool res_equal(const struct res_set *a, const struct res_set *b)
-{
-    if (a->n != b->n)
-        return false;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->e[i].amount != b->e[i].amount || strcmp(a->e[i].name, b->e[i].name) != 0)
-            return false;
-    return true;
-}
-
 static struct sched_shape *shape_of(struct sched_local *sl, struct sched_task *t)
 {
     if (t->shape)
