@@ -3,8 +3,9 @@
  *
  *   runtime.c   peers (HELLO of workers, drivers, CLI), clients, life cycle
  *   objects.c   OBJ_* messages: puts, creates, gets and waits; error objects
- *   tasks.c     TASK_SUBMIT / TASK_DONE, task records, retries, the local
- *               queue and dispatch (with sched/ for resources)
+ *   tasks.c     TASK_SUBMIT / TASK_DONE, task records, retries, and the
+ *               operations of the local scheduler (sched/local.c: the
+ *               queues and the dispatch policy)
  *   actors.c    ACTOR_* messages, actor records, restarts
  *   workers.c   the worker pool: spawn, reuse, death, output capture
  *   jobs.c      JOB_SUBMIT, drivers, job libraries, log streaming, job end

@@ -863,8 +863,8 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
  * the job whose tasks all wait takes one more task (TASK_NEST) and runs it
  * on a thread of its own; the worker lets one of its threads run user code
  * at a time (docs/runtime.md "Nested tasks"), so its tasks still run one by
- * one. Tasks that tasks submit are queued first in their shape
- * (depth-first), so the children a waiting task needs run before its
+ * one. Tasks that tasks submit are queued first in line (depth-first,
+ * sched/local.c), so the children a waiting task needs run before its
  * siblings' subtrees and the waiting tasks stay about as few as the tree
  * is deep.
  */
