@@ -151,7 +151,7 @@ void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
         a->create = NULL;
         char msg[300];
         snprintf(msg, sizeof msg, "constructor argument failed");
-        sched_local_hand_over(&t->st); /* the actor keeps accounting below */
+        sched_local_hand_over(rt->sched, &t->st); /* the actor keeps accounting below */
         tasks_destroy(rt, t);
         actor_die(rt, a, msg);
     }
@@ -175,7 +175,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
         a->create = NULL;
         /* the constructor's resources become the actor's */
         bool held = t->st.held;
-        sched_local_hand_over(&t->st);
+        sched_local_hand_over(rt->sched, &t->st);
         tasks_release(rt, t);
         if (held) {
             a->held = true;

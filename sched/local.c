@@ -52,6 +52,7 @@ struct sched_local {
     void *ctx;
     const struct res_set *total;
     struct res_set *avail;
+    struct res_set running;    /* what tasks hold now (their ends free it) */
     int ngpus;
     bool gpu_busy[SCHED_GPUS_MAX];
     struct sched_shape *shapes, **shapes_tail;
@@ -85,6 +86,7 @@ struct sched_local *sched_local_new(const struct sched_ops *ops, void *ctx,
     sl->ctx = ctx;
     sl->total = total;
     sl->avail = avail;
+    res_init(&sl->running);
     sl->ngpus = ngpus < 0 ? 0 : ngpus > SCHED_GPUS_MAX ? SCHED_GPUS_MAX : ngpus;
     sl->shapes_tail = &sl->shapes;
     return sl;
@@ -101,6 +103,7 @@ void sched_local_free(struct sched_local *sl)
         free(s);
     }
     free(sl->cur);
+    res_free(&sl->running);
     free(sl);
 }
 
@@ -272,9 +275,24 @@ static void cpu_part(const struct res_set *d, struct res_set *out)
             res_set_amount(out, d->e[i].name, d->e[i].amount);
 }
 
+/* What T holds now into OUT (initialised): its demand, less its CPU while
+ * that is given back. */
+static void held_part(const struct sched_task *t, struct res_set *out)
+{
+    res_copy(out, t->demand);
+    if (!t->cpu_lost)
+        return;
+    struct res_set cpu = RES_SET_INIT;
+    cpu_part(t->demand, &cpu);
+    for (size_t i = 0; i < cpu.n; i++)
+        res_set_amount(out, cpu.e[i].name, 0);
+    res_free(&cpu);
+}
+
 void sched_local_hold(struct sched_local *sl, struct sched_task *t)
 {
     res_sub(sl->avail, t->demand);
+    res_add(&sl->running, t->demand);
     t->held = true;
     gpus_pick(sl, t, true, t->gpus, sizeof t->gpus);
     if (t->blocked) {
@@ -296,26 +314,26 @@ bool sched_local_hold_if_fits(struct sched_local *sl, struct sched_task *t)
 void sched_local_release(struct sched_local *sl, struct sched_task *t)
 {
     if (t->held) {
-        if (t->cpu_lost) {
-            struct res_set rest = RES_SET_INIT, cpu = RES_SET_INIT;
-            res_copy(&rest, t->demand);
-            cpu_part(t->demand, &cpu);
-            for (size_t i = 0; i < cpu.n; i++)
-                res_set_amount(&rest, cpu.e[i].name, 0);
-            res_free(&cpu);
-            res_add(sl->avail, &rest);
-            res_free(&rest);
-        } else {
-            res_add(sl->avail, t->demand);
-        }
+        struct res_set h = RES_SET_INIT;
+        held_part(t, &h);
+        res_add(sl->avail, &h);
+        res_sub(&sl->running, &h);
+        res_free(&h);
         gpus_return(sl, t->gpus, pg_policy_gpu_units(t->demand));
         t->held = false;
     }
     t->blocked = t->cpu_lost = false;
 }
 
-void sched_local_hand_over(struct sched_task *t)
+void sched_local_hand_over(struct sched_local *sl, struct sched_task *t)
 {
+    if (t->held) {
+        /* no task's end frees it any more */
+        struct res_set h = RES_SET_INIT;
+        held_part(t, &h);
+        res_sub(&sl->running, &h);
+        res_free(&h);
+    }
     t->held = false;
 }
 
@@ -332,9 +350,11 @@ void sched_local_set_blocked(struct sched_local *sl, struct sched_task *t, bool 
     }
     if (blocked && !t->cpu_lost) {
         res_add(sl->avail, &c);
+        res_sub(&sl->running, &c);
         t->cpu_lost = true;
     } else if (!blocked && t->cpu_lost && res_fits(sl->avail, &c)) {
         res_sub(sl->avail, &c);
+        res_add(&sl->running, &c);
         t->cpu_lost = false;
     }
     res_free(&c);
@@ -389,6 +409,21 @@ static void reserve(const struct res_set *avail, struct res_set *reserved, const
         int64_t take = d->e[i].amount < room ? d->e[i].amount : room;
         res_set_amount(reserved, name, r + (take > 0 ? take : 0));
     }
+}
+
+/* Whether D would fit once the running tasks end: what it lacks is held by
+ * tasks, not by actors, placement groups or nothing at all. Only then is a
+ * reservation for it bounded: one for a demand that waits on an actor's
+ * resources would hold the node's free ones back for the actor's life. */
+static bool fits_when_tasks_end(const struct sched_local *sl, const struct res_set *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        int64_t want = d->e[i].amount;
+        if (want > 0 &&
+            res_get(sl->avail, d->e[i].name) + res_get(&sl->running, d->e[i].name) < want)
+            return false;
+    }
+    return true;
 }
 
 /* No worker can start for T: the node's cap is reached. Unless an idle
@@ -457,7 +492,8 @@ static bool look_at(struct sched_local *sl, struct cursor *c, struct sched_task 
             ops->start(sl->ctx, t, w, SCHED_AHEAD);
             return true;
         }
-        if (sl->ncur > 1) /* only other shapes' younger tasks would read it */
+        /* only other shapes' younger tasks would read it */
+        if (sl->ncur > 1 && fits_when_tasks_end(sl, &s->demand))
             reserve(sl->avail, reserved, &s->demand);
         return false; /* none of this shape fits now */
     }

@@ -127,7 +127,9 @@ long long sched_local_queued(const struct sched_local *sl);
  * oldest first: no shape starves another); in one shape, in queue order.
  * A task starts when its demand fits the free resources less what older
  * tasks that could not start are waiting for (their reservation: a stream
- * of small tasks cannot keep a big one out for ever), on an idle worker, or
+ * of small tasks cannot keep a big one out for ever; only a task whose
+ * demand the running tasks' ends would meet reserves, never one that waits
+ * on what actors or placement groups keep), on an idle worker, or
  * nested in a worker whose tasks all wait; otherwise a worker is started
  * for it (per job, as many as tasks wait, within the cap), it is sent ahead
  * to a busy worker of its shape (within the pipelining depth, while nothing
@@ -148,8 +150,10 @@ bool sched_local_hold_if_fits(struct sched_local *sl, struct sched_task *t);
  * A no-op for a task that holds nothing. */
 void sched_local_release(struct sched_local *sl, struct sched_task *t);
 /* T's resources become another owner's (an actor keeps what its
- * constructor held, GPUs included): T holds nothing now, nothing goes back. */
-void sched_local_hand_over(struct sched_task *t);
+ * constructor held, GPUs included): T holds nothing now, nothing goes back,
+ * and no task's end will free them (they are not waited for: see
+ * sched_local_run). */
+void sched_local_hand_over(struct sched_local *sl, struct sched_task *t);
 /* Give back the GPU slots GPUS ("0,2"; a task's gpus that was handed over)
  * held for DEMAND: the actor that kept them died or restarts. Its other
  * resources are the caller's to give back. */

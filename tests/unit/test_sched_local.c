@@ -368,6 +368,34 @@ START_TEST(reservation_leaves_other_resources_usable)
 }
 END_TEST
 
+START_TEST(no_reservation_waits_on_an_actor)
+{
+    /* an actor keeps one of two CPUs for its life: a CPU=2 task cannot start
+     * until it dies, so it must not hold the other CPU back from the rest */
+    env_init("CPU=2", 0, 8);
+    struct ftask *act = &E.t[E.nt];
+    act->id = E.nt++;
+    mkset(&act->demand, "CPU=1");
+    act->st.demand = &act->demand;
+    act->st.job = 1;
+    act->st.actor = true;
+    sched_local_push(E.sl, &act->st);
+    sched_local_run(E.sl);
+    ck_assert(act->started);
+    sched_local_hand_over(E.sl, &act->st); /* the actor's now */
+    struct ftask *big = submit("CPU=2");
+    struct ftask *small = submit("CPU=1");
+    struct ftask *small2 = submit("CPU=1");
+    sched_local_run(E.sl);
+    ck_assert(!big->started);
+    ck_assert_msg(small->started, "the CPU=2 task held the free CPU back for the actor's life");
+    finish(worker_of(small));
+    sched_local_run(E.sl);
+    ck_assert(small2->started && !big->started);
+    env_free();
+}
+END_TEST
+
 START_TEST(children_of_tasks_go_first)
 {
     env_init("CPU=1,memory=4", 0, 4);
@@ -600,7 +628,7 @@ START_TEST(an_actor_gets_its_own_worker_and_keeps_its_resources)
     sched_local_run(E.sl);
     ck_assert(act->started && act->st.held && !act->st.queued);
     ck_assert_str_eq(act->st.gpus, "0");
-    sched_local_hand_over(&act->st); /* the actor's now */
+    sched_local_hand_over(E.sl, &act->st); /* the actor's now */
     sched_local_release(E.sl, &act->st);
     ck_assert_int_eq(avail(RES_CPU), res_units(1));
     ck_assert_int_eq(sched_local_gpus_free(E.sl), 0);
@@ -734,6 +762,7 @@ static Suite *sched_local_suite(void)
     tcase_add_test(tc, shapes_take_turns_in_submission_order);
     tcase_add_test(tc, a_big_task_is_not_starved_by_small_ones);
     tcase_add_test(tc, reservation_leaves_other_resources_usable);
+    tcase_add_test(tc, no_reservation_waits_on_an_actor);
     tcase_add_test(tc, children_of_tasks_go_first);
     tcase_add_test(tc, pipelining_depth_follows_run_time);
     tcase_add_test(tc, nothing_goes_ahead_past_a_waiting_big_task);
