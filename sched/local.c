@@ -311,14 +311,29 @@ bool sched_local_hold_if_fits(struct sched_local *sl, struct sched_task *t)
     return true;
 }
 
+/* RUNNING counts what tasks that run (not wait in a get) hold: their ends
+ * free it. A waiting task's end hangs on other work, so what it keeps is
+ * not counted (fits_when_tasks_end). */
+static void running_add(struct sched_local *sl, const struct sched_task *t, bool add)
+{
+    struct res_set h = RES_SET_INIT;
+    held_part(t, &h);
+    if (add)
+        res_add(&sl->running, &h);
+    else
+        res_sub(&sl->running, &h);
+    res_free(&h);
+}
+
 void sched_local_release(struct sched_local *sl, struct sched_task *t)
 {
     if (t->held) {
         struct res_set h = RES_SET_INIT;
         held_part(t, &h);
         res_add(sl->avail, &h);
-        res_sub(&sl->running, &h);
         res_free(&h);
+        if (!t->blocked)
+            running_add(sl, t, false);
         gpus_return(sl, t->gpus, pg_policy_gpu_units(t->demand));
         t->held = false;
     }
@@ -327,37 +342,34 @@ void sched_local_release(struct sched_local *sl, struct sched_task *t)
 
 void sched_local_hand_over(struct sched_local *sl, struct sched_task *t)
 {
-    if (t->held) {
-        /* no task's end frees it any more */
-        struct res_set h = RES_SET_INIT;
-        held_part(t, &h);
-        res_sub(&sl->running, &h);
-        res_free(&h);
-    }
+    if (t->held && !t->blocked)
+        running_add(sl, t, false); /* no task's end frees it any more */
     t->held = false;
 }
 
 void sched_local_set_blocked(struct sched_local *sl, struct sched_task *t, bool blocked)
 {
-    t->blocked = blocked;
-    if (!t->held)
-        return;
-    struct res_set c = RES_SET_INIT;
-    cpu_part(t->demand, &c);
-    if (c.n == 0) {
-        res_free(&c);
+    if (t->blocked == blocked)
+        return; /* callers count nested waits; only changes matter here */
+    if (!t->held) {
+        t->blocked = blocked;
         return;
     }
-    if (blocked && !t->cpu_lost) {
+    if (blocked)
+        running_add(sl, t, false);
+    t->blocked = blocked;
+    struct res_set c = RES_SET_INIT;
+    cpu_part(t->demand, &c);
+    if (blocked && c.n > 0 && !t->cpu_lost) {
         res_add(sl->avail, &c);
-        res_sub(&sl->running, &c);
         t->cpu_lost = true;
-    } else if (!blocked && t->cpu_lost && res_fits(sl->avail, &c)) {
+    } else if (!blocked && c.n > 0 && t->cpu_lost && res_fits(sl->avail, &c)) {
         res_sub(sl->avail, &c);
-        res_add(&sl->running, &c);
         t->cpu_lost = false;
     }
     res_free(&c);
+    if (!blocked)
+        running_add(sl, t, true);
 }
 
 void sched_local_ran(struct sched_local *sl, struct sched_task *t, long long us)

@@ -396,6 +396,32 @@ START_TEST(no_reservation_waits_on_an_actor)
 }
 END_TEST
 
+START_TEST(no_reservation_waits_on_a_waiting_task)
+{
+    /* P keeps gadget=1 while it waits in a get for work the driver submits
+     * later: a task needing that gadget must not reserve the free CPU the
+     * awaited work needs (P would wait for ever) */
+    env_init("CPU=1,gadget=1", 0, 8);
+    struct ftask *p = submit("CPU=1,gadget=1");
+    sched_local_run(E.sl);
+    ck_assert(p->started);
+    sched_local_set_blocked(E.sl, &p->st, true);
+    struct ftask *g = submit("CPU=1,gadget=1");
+    struct ftask *awaited = submit("CPU=1");
+    sched_local_run(E.sl);
+    ck_assert(!g->started);
+    ck_assert_msg(awaited->started, "a reservation waited on a task that waits");
+    /* P resumes (its CPU is taken: it runs on borrowed CPU) and ends */
+    sched_local_set_blocked(E.sl, &p->st, false);
+    finish(worker_of(awaited));
+    finish(worker_of(p));
+    ck_assert_int_eq(avail(RES_CPU), res_units(1));
+    sched_local_run(E.sl);
+    ck_assert(g->started);
+    env_free();
+}
+END_TEST
+
 START_TEST(children_of_tasks_go_first)
 {
     env_init("CPU=1,memory=4", 0, 4);
@@ -763,6 +789,7 @@ static Suite *sched_local_suite(void)
     tcase_add_test(tc, a_big_task_is_not_starved_by_small_ones);
     tcase_add_test(tc, reservation_leaves_other_resources_usable);
     tcase_add_test(tc, no_reservation_waits_on_an_actor);
+    tcase_add_test(tc, no_reservation_waits_on_a_waiting_task);
     tcase_add_test(tc, children_of_tasks_go_first);
     tcase_add_test(tc, pipelining_depth_follows_run_time);
     tcase_add_test(tc, nothing_goes_ahead_past_a_waiting_big_task);
