@@ -13,7 +13,10 @@
  * younger tasks of other shapes start only within what is left, and none is
  * sent ahead (a task sent ahead takes its predecessor's resources when it
  * starts). So freed resources accumulate for the big task instead of going
- * to the next small one. Tasks submitted by tasks go first in line
+ * to the next small one. Only a task that the running tasks' ends would let
+ * start reserves (RUNNING: what tasks hold that do not wait in a get): one
+ * that waits on what an actor, a placement group or a waiting task keeps
+ * would hold the free resources back for as long, or for ever. Tasks submitted by tasks go first in line
  * (depth-first): the children a waiting task needs run before anything else,
  * so a reservation never waits on a child that cannot start.
  *
