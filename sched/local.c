@@ -317,24 +317,35 @@ bool sched_local_hold_if_fits(struct sched_local *sl, struct sched_task *t)
 /* RUNNING counts what tasks that run (not wait in a get) hold: their ends
  * free it. A waiting task's end hangs on other work, so what it keeps is
  * not counted (fits_when_tasks_end). */
-static void running_add(struct sched_local *sl, const struct sched_task *t, bool add)
+/* Add what T holds to SET (ADD), or take it out; without a copy when T
+ * holds its whole demand (the hot path: every task start and end). */
+static void held_move(struct res_set *set, const struct sched_task *t, bool add)
 {
+    if (!t->cpu_lost) {
+        if (add)
+            res_add(set, t->demand);
+        else
+            res_sub(set, t->demand);
+        return;
+    }
     struct res_set h = RES_SET_INIT;
     held_part(t, &h);
     if (add)
-        res_add(&sl->running, &h);
+        res_add(set, &h);
     else
-        res_sub(&sl->running, &h);
+        res_sub(set, &h);
     res_free(&h);
+}
+
+static void running_add(struct sched_local *sl, const struct sched_task *t, bool add)
+{
+    held_move(&sl->running, t, add);
 }
 
 void sched_local_release(struct sched_local *sl, struct sched_task *t)
 {
     if (t->held) {
-        struct res_set h = RES_SET_INIT;
-        held_part(t, &h);
-        res_add(sl->avail, &h);
-        res_free(&h);
+        held_move(sl->avail, t, true);
         if (!t->blocked)
             running_add(sl, t, false);
         gpus_return(sl, t->gpus, pg_policy_gpu_units(t->demand));
