@@ -58,6 +58,8 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c sched/pg_spec.c
+SCHED_SRCS += sched/local.c
+SCHED_SRCS += sched/spillback.c
 DAEMON_SRCS := daemon/redis_launch.c daemon/node.c \
                daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
                daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \

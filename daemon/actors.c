@@ -83,6 +83,8 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         a->death = xstrdup(why);
     if (a->held) {
         res_add(&rt->n->avail, &a->demand);
+        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        a->gpus[0] = '\0';
         a->held = false;
     }
     actor_set_state(rt, a, ACTOR_DEAD);
@@ -128,6 +130,8 @@ static void actor_start(struct runtime *rt, struct actor *a)
         /* a restart keeps the actor's resources: give them back, the
          * constructor task takes them again when it is placed */
         res_add(&rt->n->avail, &a->demand);
+        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        a->gpus[0] = '\0';
         a->held = false;
     }
     tasks_enqueue(rt, t);
@@ -147,7 +151,7 @@ void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
         a->create = NULL;
         char msg[300];
         snprintf(msg, sizeof msg, "constructor argument failed");
-        t->held = false; /* the actor keeps accounting below */
+        sched_local_hand_over(rt->sched, &t->st); /* the actor keeps accounting below */
         tasks_destroy(rt, t);
         actor_die(rt, a, msg);
     }
@@ -170,12 +174,13 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
     if (t->kind == TASK_ACTOR_NEW) {
         a->create = NULL;
         /* the constructor's resources become the actor's */
-        bool held = t->held;
-        t->held = false;
+        bool held = t->st.held;
+        sched_local_hand_over(rt->sched, &t->st);
         tasks_release(rt, t);
         if (held) {
             a->held = true;
-            /* GPUs stay assigned to the actor's worker */
+            /* GPU slots stay the actor's until it dies or restarts */
+            snprintf(a->gpus, sizeof a->gpus, "%s", t->st.gpus);
         }
         tasks_destroy(rt, t);
         if (status != 0) {

@@ -323,7 +323,7 @@ static void metrics_write(struct metrics *m, struct evbuffer *o)
     /* the scheduler's own */
     help(o, "ray_scheduler_queued_tasks", "gauge", "Tasks queued here with their arguments ready");
     evbuffer_add_printf(o, "ray_scheduler_queued_tasks{NodeId=\"%s\"} %lld\n", nid,
-                        rt ? rt->queued : 0);
+                        tasks_queued(rt));
     help(o, "ray_scheduler_waiting_tasks", "gauge", "Tasks waiting here for their arguments");
     evbuffer_add_printf(o, "ray_scheduler_waiting_tasks{NodeId=\"%s\"} %lld\n", nid,
                         rt ? rt->waiting : 0);

@@ -369,7 +369,7 @@ void runtime_free(struct runtime *rt)
 
 long long runtime_queue_len(const struct runtime *rt)
 {
-    return rt ? rt->queued + rt->waiting + rt->pipelined : 0;
+    return rt ? tasks_queued(rt) + rt->waiting + rt->pipelined : 0;
 }
 
 void runtime_node_dead(struct runtime *rt, const char *node_hex)

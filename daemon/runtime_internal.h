@@ -3,8 +3,9 @@
  *
  *   runtime.c   peers (HELLO of workers, drivers, CLI), clients, life cycle
  *   objects.c   OBJ_* messages: puts, creates, gets and waits; error objects
- *   tasks.c     TASK_SUBMIT / TASK_DONE, task records, retries, the local
- *               queue and dispatch (with sched/ for resources)
+ *   tasks.c     TASK_SUBMIT / TASK_DONE, task records, retries, and the
+ *               operations of the local scheduler (sched/local.c: the
+ *               queues and the dispatch policy)
  *   actors.c    ACTOR_* messages, actor records, restarts
  *   workers.c   the worker pool: spawn, reuse, death, output capture
  *   jobs.c      JOB_SUBMIT, drivers, job libraries, log streaming, job end
@@ -27,6 +28,7 @@
 #include "daemon/server.h"
 #include "objmgr/objmgr.h"
 #include "objmgr/objrec.h"
+#include "sched/local.h"
 #include "sched/resources.h"
 
 struct event;
@@ -65,8 +67,8 @@ struct task {
     struct buf spec;        /* the msgpack spec map as the caller sent it */
     int nret;
     struct res_set demand;
-    bool held;              /* resources are taken from the node's avail */
-    bool blocked;           /* it waits in a get/wait (its CPU is given back) */
+    struct sched_task st;   /* the local scheduler's part (sched/local.h): held,
+                             * blocked, cpu_lost, GPU slots, its shape's queue */
     int nwaits;             /* its gets/waits waiting at the node */
     int retries_left;       /* -1: forever */
     bool retry_err;
@@ -80,9 +82,6 @@ struct task {
     uint8_t (*pins)[IDS_SIZE]; /* objects pinned for the running task */
     int npins;
     long long submit_ms;
-    char gpus[64];          /* GPU indices assigned while it runs ("" none) */
-    bool cpu_lost;          /* its CPU is not held: given back while it waited, and
-                             * not taken back yet (it runs on borrowed CPU) */
     bool nested;            /* sent with TASK_NEST to a worker whose other tasks
                              * all wait (tasks.c); linked in worker.nest_head */
     bool by_task;           /* submitted by a running task: queued depth-first */
@@ -91,13 +90,12 @@ struct task {
     int owner;              /* store_id of the client that submitted it here (0: none) */
     long long start_us;     /* when it started on its worker (as the node sees it) */
     long long deps_since_us; /* when it began waiting for arguments (timeline, observe.c) */
-    struct shape *shape;    /* its resource shape's queue (tasks.c), once queued */
     bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
     bool rec_queued;        /* a record or state write is held back for it */
     bool rec_live;          /* counted in runtime.rec_live */
     long long rec_due_ms;   /* when the write held back is due */
     struct task *rec_next, *rec_prev; /* links of the held-back list */
-    struct task *next, *prev;  /* queue links (scheduler or actor queue) */
+    struct task *next, *prev;  /* links: waiting for arguments, sent ahead, nested, or an actor's queue */
     bool pg_removed;        /* killed because its placement group was removed (pg.c) */
     bool in_pg;             /* its spec names a placement group */
     char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
@@ -151,6 +149,7 @@ struct actor {
     struct buf spec;         /* creation spec, to restart */
     struct res_set demand;   /* held while alive */
     bool held;
+    char gpus[64];           /* GPU slots it holds while held (sched/local.c; "" none) */
     int max_restarts, restarts;
     int max_conc, in_flight;
     bool detached, no_restart;
@@ -236,10 +235,9 @@ struct runtime {
     struct idmap actors;        /* id -> struct actor */
     struct idmap waiters;       /* object id -> struct waiter list */
     struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
-    struct shape *shapes;       /* ready tasks, one FIFO per resource shape (tasks.c) */
-    int nshapes;
+    struct sched_local *sched;  /* ready tasks and the dispatch policy (sched/local.c) */
     struct task *waiting_head;  /* tasks waiting for their arguments */
-    long long queued, waiting;  /* counts for heartbeats */
+    long long waiting;          /* tasks waiting for arguments (heartbeats) */
     long long pipelined;        /* tasks sent ahead to busy workers, not started */
     int max_workers;
     struct buf demands_text;    /* last demands written to the GCS */
@@ -256,7 +254,6 @@ struct runtime {
     struct get_req *gets;       /* OBJ_GET requests waiting */
     struct wait_req *waits;     /* OBJ_WAIT requests waiting */
     struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting (objects.c) */
-    bool gpu_busy[64];          /* whole GPUs assigned to running tasks/actors */
     struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
     size_t nnodes, nodes_cap;
     struct event *cluster_timer;
@@ -435,6 +432,9 @@ void tasks_enqueue(struct runtime *rt, struct task *t);
 void tasks_dep_ready(struct runtime *rt, struct task *t);
 /* Try to run queued tasks (deferred to the next loop turn). */
 void tasks_schedule(struct runtime *rt);
+/* Tasks queued here, ready to run (sched/local.c); 0 for a NULL RT or before
+ * tasks_init. */
+long long tasks_queued(const struct runtime *rt);
 /* A node joined: tasks placed back here because no node could ever run
  * them may ask the global scheduler once more (the new node may fit them;
  * the autoscaler starts such nodes). Call before tasks_schedule. */

@@ -47,6 +47,7 @@
 #include "objstore/objstore.h"
 #include "ray.h"
 #include "sched/global.h"
+#include "sched/spillback.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,19 +137,24 @@ static void lineage_trim(struct spill *sp)
 
 bool spill_should(struct runtime *rt, const struct task *t)
 {
-
-    if (t->placed || t->kind == TASK_ACTOR_CALL || cluster_alive_others(rt) == 0)
-        return false;
-    struct cluster_node *head = cluster_head(rt);
-    if (head == NULL || (!head->self && cluster_conn(rt, head->id) == NULL))
-        return false;
-    if (!res_fits(&rt->n->total, &t->demand))
-        return true;
-    /* an actor holds what it takes for its whole life: one that does not fit
-     * now would wait for another actor to die, so it goes where it fits */
-    if (t->kind == TASK_ACTOR_NEW && !res_fits(&rt->n->avail, &t->demand))
-        return true;
-    return rt->queued + rt->pipelined > rt->sp->threshold;
+    /* the policy is sched/spillback.c's; the view is filled lazily: the
+     * head's connection is looked up (and opened) only when it matters */
+    struct sched_spill_view v = {
+        .placed = t->placed,
+        .actor_call = t->kind == TASK_ACTOR_CALL,
+        .actor = t->kind == TASK_ACTOR_NEW,
+        .others = t->placed || t->kind == TASK_ACTOR_CALL ? 0 : (int)cluster_alive_others(rt),
+        .demand = &t->demand,
+        .total = &rt->n->total,
+        .avail = &rt->n->avail,
+        .queued = tasks_queued(rt) + rt->pipelined,
+        .threshold = rt->sp->threshold,
+    };
+    if (v.others > 0) {
+        struct cluster_node *head = cluster_head(rt);
+        v.head_reachable = head != NULL && (head->self || cluster_conn(rt, head->id) != NULL);
+    }
+    return sched_spill_should(&v);
 }
 
 /* Argument bytes of T held here. */
@@ -189,38 +195,28 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
         target = pg_target;
         goto send;
     }
-    /* the submitting node first, so it wins ties */
-    size_t n = rt->nnodes;
-    struct sched_candidate *c = xcalloc(n ? n : 1, sizeof *c);
-    size_t *which = xcalloc(n ? n : 1, sizeof *which);
-    size_t k = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < n; i++) {
-            struct cluster_node *cn = &rt->nodes[i];
-            bool is_origin = strcmp(cn->id, origin) == 0;
-            if ((pass == 0) != is_origin)
-                continue;
-            c[k].total = &cn->total;
-            c[k].avail = cn->self ? &rt->n->avail : &cn->avail;
-            c[k].queue_len = cn->self ? rt->queued + rt->pipelined : cn->queue_len;
-            c[k].assigned = cn->self ? 0 : cn->assigned;
-            c[k].local_bytes = is_origin ? local_bytes : 0;
-            c[k].alive = cn->alive;
-            which[k++] = i;
-        }
-    /* an actor goes where it can start now, if any node can */
-    int pick = kind == 1 ? sched_pick_now(c, k, &demand, local_bytes) : -1;
-    if (pick < 0)
-        pick = sched_pick(c, k, &demand, local_bytes);
+    /* the node table as the global scheduler sees it (sched/global.c) */
+    size_t n = rt->nnodes, at_origin = SCHED_NO_ORIGIN;
+    struct sched_node_view *v = xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        struct cluster_node *cn = &rt->nodes[i];
+        if (at_origin == SCHED_NO_ORIGIN && strcmp(cn->id, origin) == 0)
+            at_origin = i;
+        v[i].total = &cn->total;
+        v[i].avail = cn->self ? &rt->n->avail : &cn->avail;
+        v[i].queue_len = cn->self ? tasks_queued(rt) + rt->pipelined : cn->queue_len;
+        v[i].assigned = cn->self ? 0 : cn->assigned;
+        v[i].alive = cn->alive;
+    }
+    int pick = sched_global_place(v, n, at_origin, &demand, local_bytes, kind == 1);
     if (pick >= 0) {
-        struct cluster_node *cn = &rt->nodes[which[pick]];
+        struct cluster_node *cn = &rt->nodes[pick];
         cn->assigned++;
         target = cn->id;
     } else {
         log_warnx("global scheduler: no node can ever run a task of %.8s; it waits there", origin);
     }
-    free(c);
-    free(which);
+    free(v);
     res_free(&demand);
 send:
     if (kind == 0) {

@@ -5,15 +5,15 @@
  *
  * DESIGN. A submitted task first waits, holding nothing, until every REF
  * argument is sealed in the local store (objects.c calls tasks_dep_ready).
- * It then joins the queue, in submission order. Dispatch (tasks_run, on a
- * deferred event so a burst of submissions is handled in one pass) walks the
- * queue once: a task runs when its demand fits the node's free resources and
- * an idle worker of its job is there; otherwise, if it fits, a worker is
- * started for it (bounded by the pool's caps). A demand larger than the
- * node's total is infeasible: it stays queued, is reported in
+ * It then joins the local scheduler's queues (sched/local.c), which decide
+ * what starts, where and when, in one pass on a deferred event (tasks_run)
+ * so a burst of submissions is handled at once. This file is the plumbing
+ * around that policy: it answers the scheduler's operations (an idle or
+ * waiting worker, a worker to start, TASK_EXECUTE / TASK_NEST to send, a
+ * task to spill: spillback.c), keeps the workers' lists of tasks sent ahead
+ * and nested, the records, and the failure objects. A demand larger than
+ * the node's total is infeasible: it stays queued, is reported in
  * <p>demands:<node> for `ray status`, and the job's driver is warned once.
- * A task whose worker blocks in ray_get/ray_wait gives its CPU back until the
- * answer comes, so nested tasks cannot deadlock a small node.
  */
 #include "common/log.h"
 #include "common/netutil.h"
@@ -265,6 +265,9 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     memcpy(t->id, f.id, IDS_SIZE);
     t->kind = kind;
     t->job = j;
+    t->st.demand = &t->demand;
+    t->st.job = j ? j->num : 0;
+    t->st.actor = kind == TASK_ACTOR_NEW;
     t->fn = xstrndup(f.fn, f.fnlen);
     t->name = f.name && f.namelen && kind == TASK_NORMAL ? xstrndup(f.name, f.namelen)
                                                          : xstrdup(t->fn);
@@ -326,125 +329,30 @@ bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
     return t != NULL && (int)index <= t->nret;
 }
 
-/* ---- the queue --------------------------------------------------------------- */
+/* ---- the queue (sched/local.c) ---------------------------------------------------- */
 
-/*
- * Ready tasks wait in one FIFO per resource shape (the set of resources they
- * ask for): tasks of one shape either fit the free resources or none of
- * them does, so a dispatch pass looks at the head of each shape's queue
- * rather than at every queued task (and `ray status` counts demands per
- * shape for free).
- */
-struct shape {
-    struct res_set demand;
-    long long avg_us;   /* recent run time of its tasks (pipeline_depth) */
-    long runs;
-    struct task *head, *tail;
-    long n;
-    bool at_cap;        /* the last pass found no worker for it: the cap is reached */
-    long long cap_since_ms; /* since when (0: not at the cap) */
-    uint32_t warned[8]; /* jobs whose drivers were told it is infeasible (a ring) */
-    int nwarned;
-    struct shape *next;
-};
+#define task_of(st_) ((struct task *)(void *)((char *)(st_) - offsetof(struct task, st)))
 
-static bool res_equal(const struct res_set *a, const struct res_set *b)
-{
-    if (a->n != b->n)
-        return false;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->e[i].amount != b->e[i].amount || strcmp(a->e[i].name, b->e[i].name) != 0)
-            return false;
-    return true;
-}
-
-static struct shape *shape_of(struct runtime *rt, struct task *t)
-{
-    if (t->shape)
-        return t->shape;
-    struct shape *s;
-    for (s = rt->shapes; s; s = s->next)
-        if (res_equal(&s->demand, &t->demand))
-            break;
-    if (s == NULL) {
-        s = xcalloc(1, sizeof *s);
-        res_copy(&s->demand, &t->demand);
-        /* append: older shapes keep their turn first */
-        struct shape **pp = &rt->shapes;
-        while (*pp)
-            pp = &(*pp)->next;
-        *pp = s;
-        rt->nshapes++;
-    }
-    t->shape = s;
-    return s;
-}
-
-static void queue_push_front(struct runtime *rt, struct task *t);
-
-/* Queue T at the end of its shape; a task submitted by a task goes first
- * (depth-first: see "Nesting" below). */
+/* Queue T in its shape's queue (sched/local.c): at the end, or first in
+ * line if a task submitted it (depth-first: see "Nesting" below). */
 static void queue_push(struct runtime *rt, struct task *t)
 {
-    if (t->by_task) {
-        queue_push_front(rt, t);
-        return;
-    }
-    struct shape *s = shape_of(rt, t);
     t->state = TASK_QUEUED;
-    t->next = NULL;
-    t->prev = s->tail;
-    if (s->tail)
-        s->tail->next = t;
-    else
-        s->head = t;
-    s->tail = t;
-    s->n++;
-    rt->queued++;
+    t->st.front = t->by_task;
+    sched_local_push(rt->sched, &t->st);
 }
 
-/* Put T at the head of its shape's queue (it was sent ahead and came back,
- * or a task submitted it). */
+/* Put T at the head of its shape's queue again: it was sent ahead and came
+ * back unstarted. */
 static void queue_push_front(struct runtime *rt, struct task *t)
 {
-    struct shape *s = shape_of(rt, t);
     t->state = TASK_QUEUED;
-    t->prev = NULL;
-    t->next = s->head;
-    if (s->head)
-        s->head->prev = t;
-    else
-        s->tail = t;
-    s->head = t;
-    s->n++;
-    rt->queued++;
+    sched_local_push_front(rt->sched, &t->st);
 }
 
 static void queue_remove(struct runtime *rt, struct task *t)
 {
-    struct shape *s = t->shape;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        s->head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    else
-        s->tail = t->prev;
-    t->next = t->prev = NULL;
-    s->n--;
-    rt->queued--;
-}
-
-static void shapes_free(struct runtime *rt)
-{
-    while (rt->shapes) {
-        struct shape *s = rt->shapes;
-        rt->shapes = s->next;
-        res_free(&s->demand);
-        free(s);
-    }
-    rt->nshapes = 0;
+    sched_local_remove(rt->sched, &t->st);
 }
 
 /* Count distinct missing deps and register for them. */
@@ -539,9 +447,10 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                       int code, const char *msg)
 {
     struct task *list = NULL;
-    for (struct shape *s = rt->shapes; s; s = s->next)
-        for (struct task *t = s->head, *next; t; t = next) {
-            next = t->next;
+    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+        for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
+            next = sched_task_next(st);
+            struct task *t = task_of(st);
             if (match(t, arg)) {
                 queue_remove(rt, t);
                 t->next = list;
@@ -572,9 +481,10 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
 
 void tasks_job_ended(struct runtime *rt, struct job *j)
 {
-    for (struct shape *s = rt->shapes; s; s = s->next)
-        for (struct task *t = s->head, *next; t; t = next) {
-            next = t->next;
+    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+        for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
+            next = sched_task_next(st);
+            struct task *t = task_of(st);
             if (t->job == j) {
                 queue_remove(rt, t);
                 if (t->kind == TASK_ACTOR_NEW && t->actor)
@@ -593,124 +503,17 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
     }
 }
 
-/* ---- GPUs ------------------------------------------------------------------- */
-
-static void gpus_assign(struct runtime *rt, struct task *t, char *out, size_t outlen)
-{
-    out[0] = '\0';
-    int64_t want = pg_policy_gpu_units(&t->demand);
-    int ngpu = rt->n->num_gpus > 64 ? 64 : rt->n->num_gpus;
-    if (want <= 0 || ngpu <= 0)
-        return;
-    int whole = (int)(want / RES_SCALE);
-    struct buf b = BUF_INIT;
-    if (whole == 0) {
-        /* a fraction of a GPU: share the first one */
-        buf_printf(&b, "0");
-    } else {
-        int got = 0;
-        for (int i = 0; i < ngpu && got < whole; i++)
-            if (!rt->gpu_busy[i]) {
-                rt->gpu_busy[i] = true;
-                buf_printf(&b, "%s%d", got ? "," : "", i);
-                got++;
-            }
-    }
-    snprintf(out, outlen, "%s", b.data ? b.data : "");
-    buf_free(&b);
-}
-
-static void gpus_release(struct runtime *rt, const char *gpus, int64_t want)
-{
-    if (want < RES_SCALE || gpus[0] == '\0')
-        return;
-    char copy[64];
-    snprintf(copy, sizeof copy, "%s", gpus);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int i = atoi(tok);
-        if (i >= 0 && i < 64)
-            rt->gpu_busy[i] = false;
-    }
-}
-
-/* ---- dispatch ------------------------------------------------------------------ */
-
-static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked);
-
-/* Take T's demand from the node. */
-static void tasks_hold(struct runtime *rt, struct task *t)
-{
-    res_sub(&rt->n->avail, &t->demand);
-    t->held = true;
-    gpus_assign(rt, t, t->gpus, sizeof t->gpus);
-    if (t->blocked) {
-        /* it started before the node counted it as running (sent ahead),
-         * and waits already: its CPU stays free */
-        t->blocked = false;
-        task_set_blocked(rt, t, true);
-    }
-}
-
-/* The CPU part of demand D into OUT (initialised): "CPU", and for work in a
- * placement group its "CPU_group_..." names, which stand for CPU. */
-static void cpu_part(const struct res_set *d, struct res_set *out)
-{
-    for (size_t i = 0; i < d->n; i++)
-        if (d->e[i].amount > 0 &&
-            (strcmp(d->e[i].name, RES_CPU) == 0 || strncmp(d->e[i].name, "CPU_group_", 10) == 0))
-            res_set_amount(out, d->e[i].name, d->e[i].amount);
-}
+/* ---- holding (sched/local.c: resources, GPU slots, CPU given back) ------------ */
 
 void tasks_release(struct runtime *rt, struct task *t)
 {
-    if (t->held) {
-        if (t->cpu_lost) {
-            struct res_set rest = RES_SET_INIT, cpu = RES_SET_INIT;
-            res_copy(&rest, &t->demand);
-            cpu_part(&t->demand, &cpu);
-            for (size_t i = 0; i < cpu.n; i++)
-                res_set_amount(&rest, cpu.e[i].name, 0);
-            res_free(&cpu);
-            res_add(&rt->n->avail, &rest);
-            res_free(&rest);
-        } else {
-            res_add(&rt->n->avail, &t->demand);
-        }
-        gpus_release(rt, t->gpus, pg_policy_gpu_units(&t->demand));
-        t->held = false;
-    }
-    t->blocked = t->cpu_lost = false;
+    sched_local_release(rt->sched, &t->st);
     t->nwaits = 0;
     struct client *cl = t->worker ? t->worker->client : NULL;
     for (int i = 0; i < t->npins; i++)
         if (cl)
             objstore_release(rt->n->store, t->pins[i], cl->store_id);
     t->npins = 0;
-}
-
-/* T waits in a get/wait (BLOCKED): its CPU goes back to the node; or it
- * resumes and takes it again if it is free (else it runs on borrowed CPU
- * until it ends: cpu_lost stays set). */
-static void task_set_blocked(struct runtime *rt, struct task *t, bool blocked)
-{
-    t->blocked = blocked;
-    if (!t->held)
-        return;
-    struct res_set c = RES_SET_INIT;
-    cpu_part(&t->demand, &c);
-    if (c.n == 0) {
-        res_free(&c);
-        return;
-    }
-    if (blocked && !t->cpu_lost) {
-        res_add(&rt->n->avail, &c);
-        t->cpu_lost = true;
-    } else if (!blocked && t->cpu_lost && res_fits(&rt->n->avail, &c)) {
-        res_sub(&rt->n->avail, &c);
-        t->cpu_lost = false;
-    }
-    res_free(&c);
 }
 
 void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *task,
@@ -734,7 +537,7 @@ void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *t
         return;
     if (blocked ? t->nwaits++ > 0 : (t->nwaits == 0 || --t->nwaits > 0))
         return;
-    task_set_blocked(rt, t, blocked);
+    sched_local_set_blocked(rt->sched, &t->st, blocked);
     if (blocked)
         tasks_schedule(rt); /* its CPU, and its worker, may take a task now */
 }
@@ -853,12 +656,7 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
     res_format(&t->demand, &b);
     buf_append(&b, "", 1);
     log_warnx("task %s needs {%s}: no node can ever run it; it stays pending", t->name, b.data);
-    struct shape *s = t->shape;
-    bool told = false;
-    for (int i = 0; s && i < s->nwarned && i < 8 && !told; i++)
-        told = s->warned[i] == t->job->num;
-    if (s && !told) {
-        s->warned[s->nwarned++ % 8] = t->job->num;
+    if (t->st.shape && sched_shape_warn_once(t->st.shape, t->job->num)) {
         char line[600];
         int len = snprintf(line, sizeof line,
                            "Warning: the demand {%s} of task %s cannot be met by any node in the "
@@ -870,37 +668,21 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
     buf_free(&b);
 }
 
-/* No worker can start for T: the node's cap is reached. Unless an idle
- * worker can make room, T's shape is marked; if it stays so for a second
- * (not just a worker on its way), `ray status` shows it and the driver is
- * told once (cap_report). */
-static void note_cap(struct runtime *rt, struct task *t)
+/* Shape S waits at the worker cap (sched_shape_at_cap): its actors' records
+ * say why, and its driver is told once. */
+static void cap_report(struct runtime *rt, struct sched_shape *s)
 {
-    if (workers_reclaim_idle(rt) || t->shape == NULL)
+    if (!sched_shape_at_cap(s))
         return;
-    t->shape->at_cap = true;
-    if (t->shape->cap_since_ms == 0)
-        t->shape->cap_since_ms = net_now_ms();
-}
-
-#define TASKS_CAP_GRACE_MS 1000
-
-static bool cap_holds(const struct shape *s)
-{
-    return s->at_cap && s->head && net_now_ms() - s->cap_since_ms >= TASKS_CAP_GRACE_MS;
-}
-
-static void cap_report(struct runtime *rt, struct shape *s)
-{
-    struct task *t = s->head;
-    if (!cap_holds(s))
-        return;
+    struct task *t = task_of(sched_shape_head(s));
     char why[160];
     snprintf(why, sizeof why, "no worker: node %.8s runs its cap of %d worker processes",
              rt->n->hex, rt->max_workers);
-    for (struct task *a = s->head; a; a = a->next)
+    for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st)) {
+        struct task *a = task_of(st);
         if (a->kind == TASK_ACTOR_NEW && a->actor)
             actors_note_waiting(rt, a->actor, why);
+    }
     if (t->job->warned_cap)
         return;
     t->job->warned_cap = true;
@@ -953,12 +735,10 @@ static bool spill_out(struct runtime *rt, struct task *t)
     return true;
 }
 
-/* Start T on an idle worker W. */
+/* Start T (held, out of the queue) on an idle worker W. */
 static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 {
-    queue_remove(rt, t);
     t->start_us = now_us();
-    tasks_hold(rt, t);
     w->state = WORKER_BUSY;
     w->task = t;
     if (tasks_send_execute(rt, t, w) < 0) {
@@ -969,8 +749,6 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
     }
 }
 
-#define TASKS_NO_WORKER_MAX 64 /* tasks of one shape looked at without a worker, per pass */
-
 /*
  * Pipelining. A worker runs one task at a time and would otherwise wait a
  * round trip through the node between tasks. So tasks of the same job and
@@ -978,7 +756,7 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
  * starts the next the moment the current one ends; the node then moves the
  * finished task's resources to it. A task sent ahead holds nothing while it
  * waits. How many go ahead to one worker depends on how long tasks of the
- * shape have been running (pipeline_depth): many short ones, so the worker
+ * shape have been running (sched_shape_depth): many short ones, so the worker
  * never waits for the node; one for long ones, so a long task cannot keep
  * others from an idle worker. If the running task blocks in
  * ray_get/ray_wait, the tasks sent ahead could wait behind it forever (a
@@ -988,27 +766,15 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
  */
 #define TASKS_RECALLED 1
 
-/* Tasks one worker may have sent ahead for shape S: at most about 16 ms of
- * its work by the recent average (avg_us, from start to TASK_DONE as the node
- * sees it), and one until a few of its tasks have run. */
-static int pipeline_depth(const struct shape *s)
-{
-    if (s->runs < 4 || s->avg_us >= 8000)
-        return 1;
-    if (s->avg_us >= 1000)
-        return 2;
-    return 16;
-}
-
-/* The busy worker with the fewest tasks sent ahead that can take T. */
-static struct worker *pipeline_target(struct runtime *rt, const struct task *t)
+/* The busy worker with the fewest tasks sent ahead (under DEPTH) that can
+ * take T. */
+static struct worker *pipeline_target(struct runtime *rt, const struct task *t, int depth)
 {
     struct worker *best = NULL;
-    int depth = pipeline_depth(t->shape);
     for (struct worker *w = rt->workers; w; w = w->next)
         if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->nahead < depth && w->task != NULL && w->task->shape == t->shape &&
-            w->nnest == 0 && !w->task->blocked && w->client != NULL && w->client->nblocked == 0 &&
+            w->nahead < depth && w->task != NULL && w->task->st.shape == t->st.shape &&
+            w->nnest == 0 && !w->task->st.blocked && w->client != NULL && w->client->nblocked == 0 &&
             w->gpus[0] == '\0' && workers_renv_is(w, t->renv) &&
             (best == NULL || w->nahead < best->nahead))
             best = w;
@@ -1041,9 +807,9 @@ void tasks_ahead_remove(struct worker *w, struct task *t)
     w->nahead--;
 }
 
+/* Send T (out of the queue, holding nothing) ahead to busy W. */
 static void pipeline_send(struct runtime *rt, struct task *t, struct worker *w)
 {
-    queue_remove(rt, t);
     t->recalled = false;
     ahead_push(w, t);
     rt->pipelined++;
@@ -1085,9 +851,9 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
     t->start_us = now_us();
     w->task = t;
     taskrec_running(rt, t);
-    if (res_fits(&rt->n->avail, &t->demand))
-        tasks_hold(rt, t);
-    /* else it runs on borrowed resources (the ended task had lent its CPU) */
+    /* if it does not fit, it runs on borrowed resources (the ended task had
+     * lent its CPU) */
+    (void)sched_local_hold_if_fits(rt->sched, &t->st);
 }
 
 /*
@@ -1097,17 +863,17 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
  * the job whose tasks all wait takes one more task (TASK_NEST) and runs it
  * on a thread of its own; the worker lets one of its threads run user code
  * at a time (docs/runtime.md "Nested tasks"), so its tasks still run one by
- * one. Tasks that tasks submit are queued first in their shape
- * (depth-first), so the children a waiting task needs run before its
+ * one. Tasks that tasks submit are queued first in line (depth-first,
+ * sched/local.c), so the children a waiting task needs run before its
  * siblings' subtrees and the waiting tasks stay about as few as the tree
  * is deep.
  */
 static bool worker_all_waiting(const struct worker *w)
 {
-    if (w->task == NULL || !w->task->blocked)
+    if (w->task == NULL || !w->task->st.blocked)
         return false;
     for (const struct task *t = w->nest_head; t; t = t->next)
-        if (!t->blocked)
+        if (!t->st.blocked)
             return false;
     return true;
 }
@@ -1143,12 +909,10 @@ void tasks_nest_remove(struct worker *w, struct task *t)
     w->nnest--;
 }
 
-/* Start T on W, nested beside W's waiting tasks. */
+/* Start T (held, out of the queue) on W, nested beside W's waiting tasks. */
 static void nest(struct runtime *rt, struct task *t, struct worker *w)
 {
-    queue_remove(rt, t);
     t->start_us = now_us();
-    tasks_hold(rt, t);
     t->nested = true;
     if (tasks_send_execute(rt, t, w) < 0) {
         t->nested = false;
@@ -1178,107 +942,110 @@ static void worker_next(struct runtime *rt, struct worker *w)
     }
 }
 
-/* One dispatch pass: each shape's queue from its head, while it fits. */
+/* ---- the local scheduler's operations (sched/local.h) ----------------------------- */
+
+static void *op_idle_worker(void *ctx, struct sched_task *st, const char *gpus)
+{
+    struct task *t = task_of(st);
+    return workers_idle_env(ctx, t->job, gpus, t->renv);
+}
+
+static void *op_nest_worker(void *ctx, struct sched_task *st)
+{
+    return nest_target(ctx, task_of(st));
+}
+
+static void *op_ahead_worker(void *ctx, struct sched_task *st, int depth)
+{
+    return pipeline_target(ctx, task_of(st), depth);
+}
+
+static int op_starting(void *ctx, struct sched_task *st)
+{
+    return workers_starting(ctx, task_of(st)->job);
+}
+
+static enum sched_spawn op_spawn(void *ctx, struct sched_task *st, const char *gpus)
+{
+    struct runtime *rt = ctx;
+    struct task *t = task_of(st);
+    if (t->kind == TASK_ACTOR_NEW) {
+        struct worker *w = workers_spawn_env(rt, t->job, t->actor, gpus, t->renv);
+        if (w == NULL)
+            return workers_at_cap(rt) ? SCHED_AT_CAP : SCHED_NO_WORKER;
+        t->state = TASK_RUNNING;
+        t->actor->worker = w;
+        return SCHED_SPAWNED;
+    }
+    if (workers_at_cap(rt))
+        return SCHED_AT_CAP;
+    return workers_spawn_env(rt, t->job, NULL, gpus, t->renv) ? SCHED_SPAWNED : SCHED_NO_WORKER;
+}
+
+static bool op_reclaim(void *ctx)
+{
+    return workers_reclaim_idle(ctx);
+}
+
+static void op_start(void *ctx, struct sched_task *st, void *w, enum sched_start how)
+{
+    struct task *t = task_of(st);
+    if (how == SCHED_RUN)
+        dispatch(ctx, t, w);
+    else if (how == SCHED_NEST)
+        nest(ctx, t, w);
+    else
+        pipeline_send(ctx, t, w);
+}
+
+static bool op_spill(void *ctx, struct sched_task *st)
+{
+    return spill_out(ctx, task_of(st));
+}
+
+static void op_infeasible(void *ctx, struct sched_task *st)
+{
+    warn_infeasible(ctx, task_of(st));
+}
+
+static int op_others(void *ctx)
+{
+    return cluster_alive_others(ctx);
+}
+
+static const struct sched_ops tasks_sched_ops = {
+    .idle_worker = op_idle_worker,
+    .nest_worker = op_nest_worker,
+    .ahead_worker = op_ahead_worker,
+    .starting = op_starting,
+    .spawn = op_spawn,
+    .reclaim = op_reclaim,
+    .start = op_start,
+    .spill = op_spill,
+    .infeasible = op_infeasible,
+    .others = op_others,
+};
+
+/* One dispatch pass (sched/local.c), on a deferred event. */
 static void tasks_run(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    struct node *n = rt->n;
-    /* workers wanted per job in this pass (jobs are few: a small array) */
-    struct { struct job *j; int want; } want[16];
-    int nwant = 0;
-    for (struct shape *s = rt->shapes; s; s = s->next) {
-        if (s->head == NULL)
-            continue;
-        bool feasible = res_fits(&n->total, &s->demand);
-        int no_worker = 0;
-        s->at_cap = false;
-        for (struct task *t = s->head, *next; t; t = next) {
-            next = t->next;
-            if (!feasible) {
-                if (spill_out(rt, t))
-                    continue;
-                warn_infeasible(rt, t);
-                if (cluster_alive_others(rt) == 0)
-                    break; /* the whole shape waits as infeasible */
-                continue;
-            }
-            if (!res_fits(&n->avail, &s->demand)) {
-                if (spill_out(rt, t))
-                    continue;
-                /* it must wait anyway: wait queued on a busy worker, if one can take it */
-                struct worker *pw;
-                if (t->kind == TASK_NORMAL && pg_policy_gpu_units(&s->demand) <= 0 &&
-                    (pw = pipeline_target(rt, t)) != NULL) {
-                    pipeline_send(rt, t, pw);
-                    continue;
-                }
-                break; /* none of this shape fits now */
-            }
-            if (t->kind == TASK_ACTOR_NEW) {
-                /* an actor gets a worker of its own */
-                tasks_hold(rt, t);
-                struct worker *w = workers_spawn_env(rt, t->job, t->actor, t->gpus, t->renv);
-                if (w == NULL) {
-                    tasks_release(rt, t);
-                    if (workers_at_cap(rt))
-                        note_cap(rt, t);
-                    break; /* try again later */
-                }
-                queue_remove(rt, t);
-                t->state = TASK_RUNNING;
-                t->actor->worker = w;
-                continue;
-            }
-            char gpus[64] = "";
-            if (pg_policy_gpu_units(&s->demand) > 0) {
-                /* a GPU task needs a worker started with its devices */
-                tasks_hold(rt, t);
-                snprintf(gpus, sizeof gpus, "%s", t->gpus);
-                tasks_release(rt, t);
-            }
-            struct worker *w = workers_idle_env(rt, t->job, gpus, t->renv);
-            if (w != NULL) {
-                dispatch(rt, t, w);
-                continue;
-            }
-            if ((w = nest_target(rt, t)) != NULL) {
-                nest(rt, t, w);
-                continue;
-            }
-
-            int k = 0;
-            while (k < nwant && want[k].j != t->job)
-                k++;
-            if (k == nwant && nwant < 16) {
-                want[nwant].j = t->job;
-                want[nwant].want = 0;
-                nwant++;
-            }
-            if (k < 16) {
-                want[k].want++;
-                if (workers_starting(rt, t->job) < want[k].want) {
-                    if (workers_at_cap(rt))
-                        note_cap(rt, t);
-                    else
-                        workers_spawn_env(rt, t->job, NULL, gpus, t->renv);
-                }
-            }
-            if (++no_worker >= TASKS_NO_WORKER_MAX)
-                break;
-        }
-        if (!s->at_cap)
-            s->cap_since_ms = 0;
-    }
+    sched_local_run(rt->sched);
 }
 
 void tasks_node_joined(struct runtime *rt)
 {
-    for (struct shape *s = rt->shapes; s; s = s->next)
-        if (!res_fits(&rt->n->total, &s->demand))
-            for (struct task *t = s->head; t; t = t->next)
-                t->placed = false;
+    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+        if (!res_fits(&rt->n->total, sched_shape_demand(s)))
+            for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st))
+                task_of(st)->placed = false;
+}
+
+long long tasks_queued(const struct runtime *rt)
+{
+    return rt && rt->sched ? sched_local_queued(rt->sched) : 0;
 }
 
 void tasks_schedule(struct runtime *rt)
@@ -1500,12 +1267,8 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     }
     tasks_release(rt, t);
     t->worker = NULL;
-    if (status == 0 && t->shape) {
-        long long dt = now_us() - t->start_us;
-        struct shape *s = t->shape;
-        s->avg_us = s->runs ? (s->avg_us * 7 + dt) / 8 : dt;
-        s->runs++;
-    }
+    if (status == 0)
+        sched_local_ran(rt->sched, &t->st, now_us() - t->start_us);
     if (w->task == NULL)
         worker_next(rt, w);
     char hex[IDS_HEX_SIZE];
@@ -1540,18 +1303,19 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
 static void demands_publish(struct runtime *rt)
 {
     struct buf text = BUF_INIT;
-    for (struct shape *s = rt->shapes; s; s = s->next) {
-        if (s->n == 0)
+    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s)) {
+        long n = sched_shape_len(s);
+        if (n == 0)
             continue;
         struct buf b = BUF_INIT;
-        res_format(&s->demand, &b);
+        res_format(sched_shape_demand(s), &b);
         buf_append(&b, "", 1);
-        if (!res_fits(&rt->n->total, &s->demand))
-            buf_printf(&text, "%s\t%ld\tinfeasible\n", b.data, s->n);
-        else if (cap_holds(s))
-            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, s->n, rt->max_workers);
+        if (!res_fits(&rt->n->total, sched_shape_demand(s)))
+            buf_printf(&text, "%s\t%ld\tinfeasible\n", b.data, n);
+        else if (sched_shape_at_cap(s))
+            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, n, rt->max_workers);
         else
-            buf_printf(&text, "%s\t%ld\tpending\n", b.data, s->n);
+            buf_printf(&text, "%s\t%ld\tpending\n", b.data, n);
         buf_free(&b);
     }
     if (text.len != rt->demands_text.len ||
@@ -1573,13 +1337,15 @@ static void demands_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    for (struct shape *s = rt->shapes; s; s = s->next)
+    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
         cap_report(rt, s);
     demands_publish(rt);
 }
 
 void tasks_init(struct runtime *rt)
 {
+    rt->sched = sched_local_new(&tasks_sched_ops, rt, &rt->n->total, &rt->n->avail,
+                                rt->n->num_gpus);
     rt->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
     server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
     server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
@@ -1591,13 +1357,14 @@ void tasks_init(struct runtime *rt)
 
 void tasks_free(struct runtime *rt)
 {
-    for (struct shape *s = rt->shapes; s; s = s->next)
-        while (s->head) {
-            struct task *t = s->head;
+    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+        while (sched_shape_head(s)) {
+            struct task *t = task_of(sched_shape_head(s));
             queue_remove(rt, t);
             tasks_destroy(rt, t);
         }
-    shapes_free(rt);
+    sched_local_free(rt->sched);
+    rt->sched = NULL;
     while (rt->waiting_head) {
         struct task *t = rt->waiting_head;
         waiting_remove(rt, t);

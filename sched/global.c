@@ -11,7 +11,10 @@
  */
 #include "sched/global.h"
 
+#include "common/xmalloc.h"
+
 #include <math.h>
+#include <stdlib.h>
 
 /* How many copies of DEMAND fit in SET (by the scarcest resource); a
  * demand of nothing fits "many". */
@@ -80,4 +83,34 @@ int sched_pick_now(const struct sched_candidate *c, size_t n, const struct res_s
         }
     }
     return best;
+}
+
+int sched_global_place(const struct sched_node_view *nodes, size_t n, size_t origin,
+                       const struct res_set *demand, uint64_t origin_bytes, bool actor)
+{
+    struct sched_candidate *c = xcalloc(n ? n : 1, sizeof *c);
+    size_t *which = xcalloc(n ? n : 1, sizeof *which);
+    size_t k = 0;
+    /* the submitting node first, so it wins ties */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            bool is_origin = i == origin;
+            if ((pass == 0) != is_origin)
+                continue;
+            c[k].total = nodes[i].total;
+            c[k].avail = nodes[i].avail;
+            c[k].queue_len = nodes[i].queue_len;
+            c[k].assigned = nodes[i].assigned;
+            c[k].local_bytes = is_origin ? origin_bytes : 0;
+            c[k].alive = nodes[i].alive;
+            which[k++] = i;
+        }
+    /* an actor goes where it can start now, if any node can */
+    int pick = actor ? sched_pick_now(c, k, demand, origin_bytes) : -1;
+    if (pick < 0)
+        pick = sched_pick(c, k, demand, origin_bytes);
+    int at = pick < 0 ? -1 : (int)which[pick];
+    free(c);
+    free(which);
+    return at;
 }

@@ -47,4 +47,26 @@ int sched_pick(const struct sched_candidate *c, size_t n, const struct res_set *
 int sched_pick_now(const struct sched_candidate *c, size_t n, const struct res_set *demand,
                    uint64_t arg_bytes);
 
+/* One node of the cluster as the head's global scheduler sees it. */
+struct sched_node_view {
+    const struct res_set *total;  /* what it has */
+    const struct res_set *avail;  /* what is free (its last report; the head's own: now) */
+    long long queue_len;          /* tasks waiting there (last report; the head's own: now) */
+    int assigned;                 /* tasks placed there since that report */
+    bool alive;
+};
+
+/* Where the global scheduler places a task with DEMAND sent by node ORIGIN
+ * (an index into NODES, or SCHED_NO_ORIGIN when it is not in the table),
+ * which holds ORIGIN_BYTES of its arguments (the task's argument bytes as
+ * far as anyone knows). The submitting node is looked at first, so it wins
+ * ties (its arguments are there). An actor (ACTOR true) goes where it can
+ * start now if any node can (sched_pick_now), else where it waits least.
+ * Returns an index into NODES, or -1 when no live node can ever run it.
+ * Allocates a scratch array (aborts on out-of-memory); the caller keeps
+ * NODES. */
+#define SCHED_NO_ORIGIN ((size_t)-1)
+int sched_global_place(const struct sched_node_view *nodes, size_t n, size_t origin,
+                       const struct res_set *demand, uint64_t origin_bytes, bool actor);
+
 #endif

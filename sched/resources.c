@@ -210,3 +210,14 @@ int res_parse(struct res_set *out, const char *spec, char *err, size_t errlen)
         res_free(out);
     return rc;
 }
+
+bool res_equal(const struct res_set *a, const struct res_set *b)
+{
+    /* both sorted the same way: compare entry by entry */
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->e[i].amount != b->e[i].amount || strcmp(a->e[i].name, b->e[i].name) != 0)
+            return false;
+    return true;
+}

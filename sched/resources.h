@@ -107,6 +107,9 @@ int res_sub(struct res_set *avail, const struct res_set *demand);
  * unchanged (errno ERANGE: an amount would pass RES_AMOUNT_MAX; E2BIG: too
  * many entries). */
 int res_add(struct res_set *avail, const struct res_set *demand);
+/* True if A and B hold the same entries with the same amounts (an entry
+ * present with 0 differs from an absent one, as res_format prints them). */
+bool res_equal(const struct res_set *a, const struct res_set *b);
 /* True when no entry has a non-zero amount (an empty set included). */
 bool res_is_empty(const struct res_set *s);
 

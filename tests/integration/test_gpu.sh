@@ -14,6 +14,11 @@ export RAY_ADDRESS=127.0.0.1:$P
 check_out "the head reports 2 GPUs" "$T/status" "^ 0.0/2.0 GPU"
 timeout 60 "$RAY" submit --temp-dir "$T/h" "$JOB" -- gpu >"$T/out" 2>&1
 check_out "a 1-GPU task sees CUDA_VISIBLE_DEVICES set to its device" "$T/out" "^CUDA_VISIBLE_DEVICES=[01]$"
+# an actor's GPU slots come back when it restarts and when it dies
+timeout 90 "$RAY" submit --temp-dir "$T/h" "$JOB" -- gpu_actor >"$T/out2" 2>&1
+check_out "a 2-GPU actor sees both devices" "$T/out2" "^actor: CUDA_VISIBLE_DEVICES=0,1$"
+check_out "restarted, it sees both again" "$T/out2" "^restarted actor: CUDA_VISIBLE_DEVICES=0,1$"
+check_out "killed, it gives them to a 2-GPU task" "$T/out2" "^task after the actor: CUDA_VISIBLE_DEVICES=0,1$"
 if [ -d /proc/driver/nvidia/gpus ]; then
     n=$(ls /proc/driver/nvidia/gpus | wc -l)
     start_head "$T/h2" "$(free_port)" --num-cpus 1 >/dev/null 2>&1

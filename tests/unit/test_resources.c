@@ -287,6 +287,22 @@ START_TEST(test_add_too_many)
 }
 END_TEST
 
+START_TEST(test_equal)
+{
+    struct res_set a = RES_SET_INIT, b = RES_SET_INIT;
+    ck_assert_int_eq(res_parse(&a, "CPU=1,foo=2", err, sizeof err), 0);
+    ck_assert_int_eq(res_parse(&b, "foo=2, CPU=1", err, sizeof err), 0);
+    ck_assert(res_equal(&a, &b)); /* the same set, written in another order */
+    res_set_amount(&b, "foo", res_units(3));
+    ck_assert(!res_equal(&a, &b));
+    res_set_amount(&b, "foo", res_units(2));
+    res_set_amount(&b, RES_GPU, 0);
+    ck_assert(!res_equal(&a, &b)); /* GPU=0 present is not GPU absent */
+    res_free(&a);
+    res_free(&b);
+}
+END_TEST
+
 static Suite *resources_suite(void)
 {
     Suite *s = suite_create("resources");
@@ -300,6 +316,7 @@ static Suite *resources_suite(void)
     tcase_add_test(tc, test_fits);
     tcase_add_test(tc, test_add_sub_exact);
     tcase_add_test(tc, test_add_too_many);
+    tcase_add_test(tc, test_equal);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -275,7 +275,16 @@ static int counter_where(void *self, ray_task *t, const ray_value *args, size_t 
     (void)nargs;
     return ray_return(t, RAY_S(ray_node_id()));
 }
+static int counter_gpus(void *self, ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)self;
+    (void)args;
+    (void)nargs;
+    const char *v = getenv("CUDA_VISIBLE_DEVICES");
+    return ray_return(t, RAY_S(v ? v : "(unset)"));
+}
 RAY_ACTOR(counter);
+RAY_METHOD(counter, gpus);
 RAY_METHOD(counter, where);
 RAY_METHOD(counter, incr);
 RAY_METHOD(counter, read);
@@ -785,6 +794,37 @@ static int sc_gpu(void)
     return 0;
 }
 
+/* An actor holding both GPUs of the node sees both; restarted, it gets them
+ * again; killed, it gives them back to a task that asks for both. */
+static int sc_gpu_actor(void)
+{
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.num_gpus = 2;
+    o.max_restarts = 1;
+    ray_actor c;
+    ray_ref r;
+    ray_value v;
+    CHECK(ray_actor_create("counter", NULL, 0, &o, &c) == RAY_OK, "create");
+    CHECK(ray_actor_call(c, "gpus", NULL, 0, NULL, &r) == RAY_OK && ray_get(r, 30000, &v) == RAY_OK,
+          "gpus");
+    printf("actor: CUDA_VISIBLE_DEVICES=%s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    CHECK(ray_actor_call(c, "crash", NULL, 0, NULL, &r) == RAY_OK, "crash call");
+    CHECK(ray_get(r, 30000, &v) == RAY_EACTOR, "the crashing call fails");
+    CHECK(ray_actor_call(c, "gpus", NULL, 0, NULL, &r) == RAY_OK && ray_get(r, 30000, &v) == RAY_OK,
+          "gpus after the restart");
+    printf("restarted actor: CUDA_VISIBLE_DEVICES=%s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    CHECK(ray_actor_kill(c, true) == RAY_OK, "kill");
+    ray_opts t = RAY_OPTS;
+    t.num_gpus = 2;
+    CHECK(ray_call("gpu_env", NULL, 0, &t, &r) == RAY_OK, "call");
+    CHECK(ray_get(r, 60000, &v) == RAY_OK, "get");
+    printf("task after the actor: CUDA_VISIBLE_DEVICES=%s\n", (const char *)v.as.buf.ptr);
+    ray_value_release(&v);
+    return 0;
+}
+
 /* A detached named actor outlives the job that made it: "detached make"
  * creates it and leaves; "detached use" (a later job) finds and calls it. */
 static int sc_detached(const char *step)
@@ -1085,6 +1125,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "threads") == 0) return sc_threads();
     if (strcmp(s, "many") == 0) return sc_many(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "gpu") == 0) return sc_gpu();
+    if (strcmp(s, "gpu_actor") == 0) return sc_gpu_actor();
     if (strcmp(s, "where") == 0) return sc_where(argc > 2 ? argv[2] : "");
     if (strcmp(s, "detached") == 0) return sc_detached(argv[2]);
     if (strcmp(s, "nested_route") == 0) return sc_nested_route(argv[2], argv[3]);
