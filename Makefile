@@ -65,6 +65,7 @@ DAEMON_SRCS := daemon/config.c daemon/session.c daemon/redis_launch.c daemon/nod
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c daemon/tls.c
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
+DAEMON_SRCS += daemon/bio.c
 CLI_SRCS := cli/cli.c cli/start.c cli/stop.c cli/status.c cli/status_pg.c cli/submit_renv.c \
             cli/list.c cli/submit.c cli/nodes.c cli/logs.c cli/timeline.c cli/memory.c \
             cli/launch.c cli/job.c cli/serve.c

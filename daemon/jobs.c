@@ -152,8 +152,8 @@ static void job_destroy(struct runtime *rt, struct job *j)
     free(j->lib_path);
     free(j->entrypoint);
     free(j->renv);
-    if (j->logf)
-        fclose(j->logf);
+    bio_file_close(j->logf);
+    bio_file_close(j->errf);
     free(j);
 }
 
@@ -256,7 +256,7 @@ static void drv_read(struct runtime *rt, struct job *j, int stream, bool drain)
         return;
     struct drv_watch x = { rt, j, stream };
     if (workers_pipe_read_(*fd, stream == 1 ? &j->drv_out_line : &j->drv_err_line, drain,
-                           drv_line, &x, -1)) {
+                           drv_line, &x, NULL)) {
         drv_event_free(stream == 1 ? &j->drv_out_ev : &j->drv_err_ev);
         close(*fd);
         *fd = -1;
@@ -377,6 +377,26 @@ static void submitter_detach(struct job *j)
     j->submitter = NULL;
 }
 
+/* A driver's exit, told to its submitter once its output is written. */
+struct exit_note {
+    struct runtime *rt;
+    uint32_t num;
+    int code;
+    char msg[128];
+};
+
+static void exit_note_done(void *arg, bool cancelled)
+{
+    struct exit_note *x = arg;
+    struct job *j = cancelled ? NULL : rt_job_find(x->rt, x->num);
+    if (j && j->submitter) {
+        conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)x->code, x->msg);
+        submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+        jobs_collect(x->rt);
+    }
+    free(x);
+}
+
 void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
 {
     j->driver_pid = -1;
@@ -398,8 +418,14 @@ void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
     }
     log_info("job %s: driver exited with status %d%s%s", j->hex, code, msg[0] ? ": " : "", msg);
     if (j->submitter) {
-        conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)code, msg);
-        submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+        /* JOB_EXIT once the helper thread has written the lines queued so
+         * far: a `ray submit` that returned finds its whole log on disk */
+        struct exit_note *x = xcalloc(1, sizeof *x);
+        x->rt = rt;
+        x->num = j->num;
+        x->code = code;
+        snprintf(x->msg, sizeof x->msg, "%s", msg);
+        bio_submit(rt->bio, NULL, exit_note_done, x);
     }
     jobs_end(rt, j, code == 0 ? "FINISHED" : "FAILED");
 }

@@ -62,7 +62,7 @@ struct logreq {
 };
 
 struct observe {
-    FILE *tasks_f[2];            /* tasks.out, tasks.err */
+    struct bio_file *tasks_f[2]; /* tasks.out, tasks.err (written by the helper thread) */
     struct buf agg;              /* the timeline entry being gathered */
     pid_t agg_pid;               /* the process of its last section */
     char agg_job[16];
@@ -82,9 +82,7 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     if (o->tasks_f[k] == NULL) {
         char path[4096];
         snprintf(path, sizeof path, "%s/logs/tasks.%s", rt->n->session_dir, k ? "err" : "out");
-        o->tasks_f[k] = fopen(path, "ae");
-        if (o->tasks_f[k] == NULL)
-            return;
+        o->tasks_f[k] = bio_file_open(rt->bio, path, 0600);
     }
     const uint8_t *task = NULL;
     if (w->task)
@@ -97,24 +95,26 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     static const uint8_t zero[IDS_SIZE];
     ids_hex(task ? task : zero, IDS_SIZE, th);
     ids_hex(w->actor ? w->actor->id : zero, IDS_SIZE, ah);
-    fprintf(o->tasks_f[k], "%s %s\t%.*s\n", th, ah, (int)len, line);
-    fflush(o->tasks_f[k]);
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s %s\t", th, ah);
+    buf_append(&b, line, len);
+    buf_append(&b, "\n", 1);
+    bio_file_write(o->tasks_f[k], b.data, b.len);
+    buf_free(&b);
 }
 
 void observe_job_err(struct runtime *rt, struct job *j, const char *line, size_t len)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/logs/job-%s.err", rt->n->session_dir, j->hex);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
+    if (j->errf == NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs/job-%s.err", rt->n->session_dir, j->hex);
+        j->errf = bio_file_open(rt->bio, path, 0644);
+    }
     struct buf b = BUF_INIT;
     buf_append(&b, line, len);
     buf_append(&b, "\n", 1);
-    if (net_write_all(fd, b.data, b.len) < 0)
-        log_warn("cannot append to %s", path);
+    bio_file_write(j->errf, b.data, b.len);
     buf_free(&b);
-    close(fd);
 }
 
 void observe_task_done(struct runtime *rt, struct worker *w)
@@ -646,8 +646,7 @@ void observe_free(struct runtime *rt)
         event_free(o->agg_ev);
     o->agg_ev = NULL;
     for (int k = 0; k < 2; k++) {
-        if (o->tasks_f[k])
-            fclose(o->tasks_f[k]);
+        bio_file_close(o->tasks_f[k]);
         o->tasks_f[k] = NULL;
     }
 }

@@ -63,18 +63,19 @@ void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line,
     }
     if (stream == 2) {
         observe_job_err(rt, j, line, len); /* stderr: job-<hex>.err (ray logs --err) */
-    } else if (j->logf == NULL) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
-        /* a job's output is its user's: 0600 like the rest of the session */
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0 && (j->logf = fdopen(fd, "a")) == NULL)
-            close(fd);
-    }
-    if (stream != 2 && j->logf) {
-        fwrite(line, 1, len, j->logf);
-        fputc('\n', j->logf);
-        fflush(j->logf);
+    } else {
+        if (j->logf == NULL) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
+            /* a job's output is its user's: 0600 like the rest of the session */
+            j->logf = bio_file_open(rt->bio, path, 0600);
+        }
+        /* the helper thread writes it: lines between two of its turns go out in one write */
+        struct buf b = BUF_INIT;
+        buf_append(&b, line, len);
+        buf_append(&b, "\n", 1);
+        bio_file_write(j->logf, b.data, b.len);
+        buf_free(&b);
     }
     if (j->submitter) {
         struct buf b = BUF_INIT;
@@ -312,6 +313,10 @@ struct runtime *runtime_new(struct node *n)
     rt->n = n;
     rt->next_store_id = 1;
     the_rt = rt;
+    char err[256];
+    rt->bio = bio_new(n->base, err, sizeof err);
+    if (rt->bio == NULL)
+        log_fatal("%s", err);
     server_on_hello(n->srv, rt_hello, rt);
     server_on(n->srv, PROTO_NODE_INFO_REQ, rt_node_info, rt);
     objstore_set_ready_cb(n->store, rt_store_ready, rt);
@@ -365,6 +370,8 @@ void runtime_free(struct runtime *rt)
     }
     cluster_free(rt);
     buf_free(&rt->demands_text);
+    /* last: every module has closed its files and handed in its work */
+    bio_free(rt->bio);
     the_rt = NULL;
     free(rt);
 }

@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "common/idmap.h"
 #include "common/ids.h"
+#include "daemon/bio.h"
 #include "daemon/node.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
@@ -131,6 +132,8 @@ struct worker {
     int exit_status;
     long long exited_ms;
     char *renv;              /* the runtime_env it was started with (NULL: none) */
+    struct bio_file *raw_out; /* logs/worker-<hex8>.out, written by the helper (bio.h) */
+    bool spawning;           /* its fork + exec runs on the helper; pid 0 until it did */
     struct worker *next, *prev;
 };
 
@@ -184,7 +187,10 @@ struct job {
     bool warned_cap;         /* its driver was told the worker cap holds work back */
     int nworkers;
     struct event *kill_timer;
-    void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
+    struct bio_file *logf;   /* logs/job-<hex>.log, written by the helper (bio.h) */
+    struct bio_file *errf;   /* logs/job-<hex>.err */
+    int lib_writes;          /* libraries being hashed and written for it (jobs.c) */
+    bool spawning;           /* its driver's fork + exec runs on the helper */
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
     char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
@@ -257,6 +263,7 @@ struct runtime {
     struct objmgr *om;          /* object transfers (objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */
+    struct bio *bio;            /* the helper thread: file writes, hashing, forks (bio.h) */
     bool stopping;
 };
 
@@ -621,12 +628,12 @@ void workers_prestart(struct runtime *rt, struct job *j, int n);
 /* Helpers shared with jobs.c (drivers are started and read the same way). */
 typedef void (*workers_line_fn)(void *arg, const char *line, size_t len);
 /* Read the non-blocking pipe FD: at most 64 KiB, or with DRAIN all there is
- * now. Bytes are appended to RAW_FD if >= 0 and collected in ACC, whose
+ * now. Bytes are queued for RAW (bio.h) if not NULL and collected in ACC, whose
  * complete lines (split at 16 KiB) go to EMIT; the partial rest is emitted
  * too at EOF or with DRAIN. Returns 1 at EOF or on a read error (the caller
  * closes FD), else 0. */
 int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
-                       int raw_fd);
+                       struct bio_file *raw);
 /* fork + execve("/proc/self/exe", ARGV, ENV) with stdin /dev/null and
  * stdout/stderr on pipes whose read ends (non-blocking, close-on-exec) go to
  * *OUT_FD and *ERR_FD; every other fd is closed in the child, which stays in

@@ -73,7 +73,7 @@ static void lines_emit(struct buf *acc, bool flush, workers_line_fn emit, void *
 }
 
 int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
-                       int raw_fd)
+                       struct bio_file *raw)
 {
     char chunk[16384];
     size_t total = 0;
@@ -88,8 +88,7 @@ int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit
             rc = 1;
             break;
         }
-        if (raw_fd >= 0 && net_write_all(raw_fd, chunk, (size_t)n) < 0)
-            log_warn("cannot write worker output file");
+        bio_file_write(raw, chunk, (size_t)n);
         buf_append(acc, chunk, (size_t)n);
         total += (size_t)n;
         lines_emit(acc, false, emit, arg);
@@ -267,13 +266,13 @@ static void worker_read(struct runtime *rt, struct worker *w, int stream, bool d
     if (*fd < 0)
         return;
     struct pipe_watch x = { rt, w, stream };
-    char path[4096];
-    snprintf(path, sizeof path, "%s/logs/worker-%.8s.out", rt->n->session_dir, w->hex);
-    int raw = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (w->raw_out == NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs/worker-%.8s.out", rt->n->session_dir, w->hex);
+        w->raw_out = bio_file_open(rt->bio, path, 0600); /* opened by the helper, kept open */
+    }
     struct buf *acc = stream == 1 ? &w->out_line : &w->err_line;
-    int eof = workers_pipe_read_(*fd, acc, drain, worker_line, &x, raw);
-    if (raw >= 0)
-        close(raw);
+    int eof = workers_pipe_read_(*fd, acc, drain, worker_line, &x, w->raw_out);
     if (eof) {
         pipe_event_free(stream == 1 ? &w->out_ev : &w->err_ev);
         close(*fd);
@@ -354,6 +353,7 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
         close(w->err_fd);
     buf_free(&w->out_line);
     buf_free(&w->err_line);
+    bio_file_close(w->raw_out);
     if (w->client && w->client->worker == w)
         w->client->worker = NULL;
     if (w->state == WORKER_STARTING)
