@@ -189,8 +189,6 @@ struct job {
     struct event *kill_timer;
     struct bio_file *logf;   /* logs/job-<hex>.log, written by the helper (bio.h) */
     struct bio_file *errf;   /* logs/job-<hex>.err */
-    int lib_writes;          /* libraries being hashed and written for it (jobs.c) */
-    bool spawning;           /* its driver's fork + exec runs on the helper */
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
     char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
@@ -596,10 +594,11 @@ void renv_init(struct runtime *rt);
  * working directory is not on this node yet (fetching it; try again), or -1
  * for a malformed RENV (logged). */
 int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t *nextra);
-/* Keep a packed working directory (LEN BYTES whose SHA-256 is HASH) on this
- * node, and in the function table with TO_GCS. Returns 0 or -1 (logged). */
-int renv_store_working_dir(struct runtime *rt, const char *hash, const void *bytes, size_t len,
-                           bool to_gcs);
+/* Keep a packed working directory (LEN BYTES whose SHA-256 must be HASH)
+ * under SESSION_DIR/runtime_resources. Hashes and writes: call it on the
+ * helper thread (bio.h); it touches no runtime state (the caller puts the
+ * bytes in the function table, on the loop). Returns 0 or -1 (logged). */
+int renv_store_tar_(const char *session_dir, const char *hash, const void *bytes, size_t len);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
 /* Say in A's record why it waits for a worker (WHY), or that it no longer
@@ -640,6 +639,25 @@ int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit
  * rayd's process group. Returns the pid, or -1 with ERR. */
 pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
                              char *err, size_t errlen);
+/* workers_spawn_process_ run on the helper thread (bio.h), so that the loop
+ * never forks. ARGV is copied; ENV (from workers_env_build_) is taken. With
+ * PROGRESS_NAME (not NULL or ""), that shared-memory page (one uint64_t) is
+ * made first. DONE(RT, ARG, RES) runs on the loop: RES->pid is the child or
+ * -1 (RES->err says why); DONE returns true if it took the child (pid,
+ * pipes, page), false to have it killed and reaped. If the runtime is freed
+ * first, DONE is not called: the child is killed and reaped and
+ * FREE_ARG(ARG) is called (FREE_ARG may be NULL). */
+struct workers_spawn_result {
+    pid_t pid;
+    int out_fd, err_fd;
+    uint64_t *progress;      /* the page, or NULL */
+    const char *err;
+};
+typedef bool (*workers_spawned_fn)(struct runtime *rt, void *arg,
+                                   const struct workers_spawn_result *res);
+void workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
+                          const char *progress_name, workers_spawned_fn done,
+                          void (*free_arg)(void *arg), void *arg);
 /* A copy of environ with each "NAME=value" of SET (NULL-terminated) replacing
  * NAME, and the names in UNSET (NULL-terminated; may be NULL) removed. Free
  * with workers_env_free_. */
@@ -667,7 +685,11 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
  * existing record if there is one). */
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash);
-/* Store library bytes for J (cache file + function table). Returns 0 or -1. */
+/* Store library bytes for J: LEN bytes (copied) are hashed and written to
+ * the node's cache on the helper thread (bio.h); back on the loop, J (if it
+ * is still there and not ended) gets the path and the hash, the function
+ * table the bytes, and the scheduler a pass (tasks waiting for a library).
+ * Returns 0 (queued), or -1 for an empty library (logged). */
 int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len);
 /* Free the jobs that have ended and that nothing points at any more: no
  * worker, driver process reaped, no client (driver or worker connection).

@@ -218,6 +218,125 @@ void workers_env_free_(char **env)
     free(env);
 }
 
+/* ---- spawning on the helper thread ----------------------------------------------- */
+
+/* One fork + exec, run by the helper thread (bio.h): the loop thread never
+ * forks. The child is made exactly as workers_spawn_process_ says; what it
+ * inherits is decided there (descriptors, signal mask and dispositions,
+ * ENV). The helper thread blocks every signal, so the child starts with
+ * all blocked and unblocks them before exec. A tied worker's
+ * PR_SET_PDEATHSIG follows the thread that forked it: the helper lives as
+ * long as the runtime, and workers die with the runtime anyway. */
+struct spawn_req {
+    struct runtime *rt;
+    char **argv;                 /* owned */
+    char **env;                  /* owned */
+    char progress_name[64];      /* make this page first ("" none) */
+    workers_spawned_fn done;
+    void (*free_arg)(void *arg);
+    void *arg;
+    struct workers_spawn_result res; /* set on the helper */
+    char err[256];
+};
+
+static void spawn_work(void *arg)
+{
+    struct spawn_req *r = arg;
+    r->res.pid = -1;
+    r->res.out_fd = r->res.err_fd = -1;
+    /* runtime_env: the folder its working directory is unpacked under */
+    for (size_t i = 0; r->env[i]; i++)
+        if (strncmp(r->env[i], "RAY_WORKING_DIR=", 16) == 0) {
+            char *dir = xstrdup(r->env[i] + 16), *slash = strrchr(dir, '/');
+            if (slash && slash != dir) {
+                *slash = '\0';
+                if (session_mkdirs(dir, 0700) < 0)
+                    log_warn("cannot create %s", dir);
+            }
+            free(dir);
+        }
+    if (r->progress_name[0]) {
+        int fd = shm_open(r->progress_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        void *p = MAP_FAILED;
+        if (fd >= 0) {
+            if (ftruncate(fd, sizeof(uint64_t)) == 0)
+                p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            close(fd);
+            if (p == MAP_FAILED)
+                shm_unlink(r->progress_name);
+        }
+        /* without it the worker runs without one (it finds no page) */
+        r->res.progress = p == MAP_FAILED ? NULL : p;
+    }
+    r->res.pid = workers_spawn_process_((const char *const *)r->argv, r->env, &r->res.out_fd,
+                                        &r->res.err_fd, r->err, sizeof r->err);
+    r->res.err = r->res.pid < 0 ? r->err : NULL;
+}
+
+static void spawn_req_free(struct spawn_req *r)
+{
+    for (size_t i = 0; r->argv[i]; i++)
+        free(r->argv[i]);
+    free(r->argv);
+    workers_env_free_(r->env);
+    free(r);
+}
+
+/* What a spawn whose caller is gone leaves: kill and reap the child, close
+ * its pipes, drop its page. */
+static void spawn_discard(struct workers_spawn_result *res, const char *progress_name)
+{
+    if (res->pid > 0) {
+        kill(res->pid, SIGKILL);
+        while (waitpid(res->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (res->out_fd >= 0)
+        close(res->out_fd);
+    if (res->err_fd >= 0)
+        close(res->err_fd);
+    if (res->progress)
+        munmap(res->progress, sizeof(uint64_t));
+    if (progress_name[0])
+        shm_unlink(progress_name);
+}
+
+static void spawn_done(void *arg, bool cancelled)
+{
+    struct spawn_req *r = arg;
+    if (cancelled) {
+        /* the runtime is gone (bio_free): nothing of it may be touched */
+        spawn_discard(&r->res, r->progress_name);
+        if (r->free_arg)
+            r->free_arg(r->arg);
+    } else if (!r->done(r->rt, r->arg, &r->res)) {
+        spawn_discard(&r->res, r->progress_name);
+    }
+    spawn_req_free(r);
+}
+
+void workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
+                          const char *progress_name, workers_spawned_fn done,
+                          void (*free_arg)(void *arg), void *arg)
+{
+    struct spawn_req *r = xcalloc(1, sizeof *r);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    r->argv = xcalloc(n + 1, sizeof *r->argv);
+    for (size_t i = 0; i < n; i++)
+        r->argv[i] = xstrdup(argv[i]);
+    r->env = env;
+    snprintf(r->progress_name, sizeof r->progress_name, "%s", progress_name ? progress_name : "");
+    r->rt = rt;
+    r->done = done;
+    r->free_arg = free_arg;
+    r->arg = arg;
+    r->res.pid = -1;
+    r->res.out_fd = r->res.err_fd = -1;
+    bio_submit(rt->bio, spawn_work, spawn_done, r);
+}
+
 /* ---- output of one worker ------------------------------------------------------ */
 
 /* The argument of a pipe's read event: freed with the event. */
@@ -296,34 +415,11 @@ void workers_drain_output(struct runtime *rt, struct worker *w)
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-/* Unlink and free W (its process is gone or being abandoned at shutdown). */
 /* An actor's worker counts the TASK_DONEs it sends in a page of shared
- * memory, before sending each: if it dies with answers the node never read
- * (its socket reset), the count says how many of the calls sent to it ran.
- * Returns 0, or -1 (the worker then runs without one). */
-static int progress_open(struct runtime *rt, struct worker *w)
-{
-    snprintf(w->progress_name, sizeof w->progress_name, "/rayd-%d-progress-%.16s", (int)getpid(),
-             w->hex);
-    int fd = shm_open(w->progress_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        w->progress_name[0] = '\0';
-        return -1;
-    }
-    void *p = ftruncate(fd, sizeof(uint64_t)) == 0
-                  ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                  : MAP_FAILED;
-    close(fd);
-    if (p == MAP_FAILED) {
-        shm_unlink(w->progress_name);
-        w->progress_name[0] = '\0';
-        return -1;
-    }
-    (void)rt;
-    w->progress = p;
-    return 0;
-}
-
+ * memory (RAY_WORKER_PROGRESS), before sending each: if it dies with answers
+ * the node never read (its socket reset), the count says how many of the
+ * calls sent to it ran. The page is made on the helper thread, before the
+ * fork (spawn_work); without it the worker runs without one. */
 static void progress_close(struct worker *w)
 {
     if (w->progress_name[0])
@@ -334,6 +430,7 @@ static void progress_close(struct worker *w)
     w->progress_name[0] = '\0';
 }
 
+/* Unlink and free W (its process is gone or being abandoned at shutdown). */
 static void worker_destroy(struct runtime *rt, struct worker *w)
 {
     progress_close(w);
@@ -417,8 +514,8 @@ again:
         }
     }
     for (struct worker *w = rt->workers; w; w = w->next) {
-        if (w->exited)
-            continue; /* reaped; waits for its connection to close */
+        if (w->exited || w->pid <= 0)
+            continue; /* reaped (waits for its connection to close), or not forked yet */
         pid_t pid = waitpid(w->pid, &status, WNOHANG);
         if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
             if (pid < 0)
@@ -541,6 +638,7 @@ static int workers_auto_cap(int cpus)
 void workers_init(struct runtime *rt)
 {
     struct node *n = rt->n;
+    session_self_exe(); /* readlink once, here: spawns on the helper read the cached path */
     int cpus = cpu_count();
     rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
     rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
@@ -588,6 +686,51 @@ void workers_free(struct runtime *rt)
         event_free(rt->tick);
         rt->tick = NULL;
     }
+}
+
+/* The helper forked worker ID (a malloc'd copy, freed here): watch its
+ * pipes. A worker killed meanwhile is killed now; one that could not be
+ * forked dies as an exec failure would. */
+static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_spawn_result *res)
+{
+    uint8_t *id = arg;
+    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    free(id);
+    if (w == NULL || !w->spawning)
+        return false; /* cannot happen: a spawning worker is never reaped */
+    w->spawning = false;
+    if (res->pid < 0) {
+        log_error("job %s: cannot start a worker: %s", w->job->hex, res->err);
+        worker_exited(rt, w, 127 << 8);
+        jobs_collect(rt);
+        if (!rt->stopping)
+            tasks_schedule(rt);
+        return true;
+    }
+    struct node *n = rt->n;
+    w->pid = res->pid;
+    w->out_fd = res->out_fd;
+    w->err_fd = res->err_fd;
+    w->progress = res->progress;
+    for (int s = 1; s <= 2; s++) {
+        struct pipe_watch *x = xmalloc(sizeof *x);
+        *x = (struct pipe_watch){ rt, w, s };
+        struct event *ev = event_new(n->base, s == 1 ? w->out_fd : w->err_fd, EV_READ | EV_PERSIST,
+                                     worker_pipe_cb, x);
+        if (ev == NULL || event_add(ev, NULL) < 0)
+            log_error("worker %.8s: cannot watch its output", w->hex);
+        if (s == 1)
+            w->out_ev = ev;
+        else
+            w->err_ev = ev;
+        if (ev == NULL)
+            free(x);
+    }
+    if (w->state == WORKER_DEAD && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
+        log_warn("cannot kill worker pid %d", (int)w->pid);
+    log_debug("job %s: worker %.8s started, pid %d%s%s", w->job->hex, w->hex, (int)w->pid,
+              w->actor ? " for actor " : "", w->actor ? w->actor->hex : "");
+    return true;
 }
 
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus)
@@ -641,8 +784,11 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     for (size_t i = 0; i < nextra; i++)
         set[k++] = extra[i];
     free(extra);
-    if (a && progress_open(rt, w) == 0)
+    if (a) {
+        snprintf(w->progress_name, sizeof w->progress_name, "/rayd-%d-progress-%.16s",
+                 (int)getpid(), w->hex);
         set[k++] = xasprintf("RAY_WORKER_PROGRESS=%s", w->progress_name);
+    }
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
@@ -660,35 +806,13 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     for (int i = 0; i < k; i++)
         free(set[i]);
     free(set);
-    static const char *const argv[] = { "rayd", "--worker", NULL };
-    char err[256];
-    w->pid = workers_spawn_process_(argv, env, &w->out_fd, &w->err_fd, err, sizeof err);
-    workers_env_free_(env);
-    if (w->pid < 0) {
-        log_error("job %s: cannot start a worker: %s", j->hex, err);
-        progress_close(w);
-        free(w->renv);
-        free(w);
-        return NULL;
-    }
 
+    /* the worker exists from now on (STARTING, pid 0 until the helper has
+     * forked it: worker_spawned); its HELLO may even come first */
     w->job = j;
     w->actor = a;
     w->state = WORKER_STARTING;
-    for (int s = 1; s <= 2; s++) {
-        struct pipe_watch *x = xmalloc(sizeof *x);
-        *x = (struct pipe_watch){ rt, w, s };
-        struct event *ev = event_new(n->base, s == 1 ? w->out_fd : w->err_fd, EV_READ | EV_PERSIST,
-                                     worker_pipe_cb, x);
-        if (ev == NULL || event_add(ev, NULL) < 0)
-            log_error("worker %.8s: cannot watch its output", w->hex);
-        if (s == 1)
-            w->out_ev = ev;
-        else
-            w->err_ev = ev;
-        if (ev == NULL)
-            free(x);
-    }
+    w->spawning = true;
     w->next = rt->workers;
     if (rt->workers)
         rt->workers->prev = w;
@@ -697,8 +821,9 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     rt->nworkers++;
     rt->nstarting++;
     j->nworkers++;
-    log_debug("job %s: worker %.8s started, pid %d%s%s", j->hex, w->hex, (int)w->pid,
-              a ? " for actor " : "", a ? a->hex : "");
+    static const char *const argv[] = { "rayd", "--worker", NULL };
+    uint8_t *id = xmemdup(w->id, IDS_SIZE);
+    workers_spawn_async_(rt, argv, env, a ? w->progress_name : NULL, worker_spawned, free, id);
     return w;
 }
 
