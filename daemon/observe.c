@@ -59,6 +59,13 @@ struct logreq {
     struct buf *ring;            /* tail: the last TAIL lines */
     uint32_t ring_n, ring_head;
     struct event *ev;
+    /* one read of the file on the helper thread (bio.h) at a time: while
+     * READING, the fields below are the helper's */
+    bool reading;
+    char *chunk;                 /* OBS_CHUNK bytes */
+    ssize_t rd_n;                /* bytes read at rd_off, or -1 */
+    off_t rd_off;                /* where it read (0 again after a truncation) */
+    int rd_errno;                /* the open's errno, 0 if it opened */
 };
 
 struct observe {
@@ -226,6 +233,7 @@ static void logreq_free(struct logreq *q)
     }
     if (q->ev)
         event_free(q->ev);
+    free(q->chunk);
     buf_free(&q->partial);
     buf_free(&q->out);
     if (q->ring) {
@@ -243,7 +251,8 @@ static void logreq_conn_gone(struct conn *c, void *owner)
     if (q == NULL)
         return;
     q->c = NULL;
-    logreq_free(q);
+    if (!q->reading)
+        logreq_free(q); /* else logreq_read_done frees it */
 }
 
 static void logreq_flush(struct logreq *q, int status, const char *msg)
@@ -344,29 +353,47 @@ static void logreq_drain_cb(struct conn *c, void *arg)
     logreq_step(arg);
 }
 
-static void logreq_step(struct logreq *q)
+/* On the helper: the next chunk of the file, from Q->off. Reads
+ * Q->path and Q->off, writes the rd_ fields and the chunk only. Being on
+ * the helper, it comes after every write queued to the file before it. */
+static void logreq_read_work(void *arg)
 {
+    struct logreq *q = arg;
+    q->rd_n = -1;
+    q->rd_off = q->off;
     int fd = open(q->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && !(errno == ENOENT && (q->tolerate_missing || q->caught_up))) {
+    q->rd_errno = fd < 0 ? errno : 0;
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size < q->rd_off)
+        q->rd_off = 0; /* truncated: start again */
+    q->rd_n = pread(fd, q->chunk, OBS_CHUNK, q->rd_off);
+    close(fd);
+}
+
+static void logreq_read_done(void *arg, bool cancelled)
+{
+    struct logreq *q = arg;
+    q->reading = false;
+    if (cancelled || q->c == NULL) { /* the node stops, or the CLI left */
+        logreq_free(q);
+        return;
+    }
+    if (q->rd_errno != 0 && !(q->rd_errno == ENOENT && (q->tolerate_missing || q->caught_up))) {
         char msg[600];
         snprintf(msg, sizeof msg, "no such log file on node %.8s: %s", q->rt->n->hex, q->label);
         logreq_fail(q, msg);
         return;
     }
     bool at_end = true;
-    if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) == 0 && st.st_size < q->off)
-            q->off = 0; /* truncated: start again */
-        char *chunk = xmalloc(OBS_CHUNK);
-        ssize_t n = pread(fd, chunk, OBS_CHUNK, q->off);
-        close(fd);
-        if (n > 0) {
-            q->off += n;
-            logreq_feed(q, chunk, (size_t)n);
-            at_end = (size_t)n < OBS_CHUNK;
+    if (q->rd_errno == 0) {
+        q->off = q->rd_off;
+        if (q->rd_n > 0) {
+            q->off += q->rd_n;
+            logreq_feed(q, q->chunk, (size_t)q->rd_n);
+            at_end = (size_t)q->rd_n < OBS_CHUNK;
         }
-        free(chunk);
     }
     if (at_end)
         logreq_caught_up(q);
@@ -383,6 +410,17 @@ static void logreq_step(struct logreq *q)
     }
     struct timeval tv = { 0, at_end ? OBS_FOLLOW_MS * 1000 : 0 };
     event_add(q->ev, &tv);
+}
+
+/* Read the next chunk: on the helper thread, then logreq_read_done. */
+static void logreq_step(struct logreq *q)
+{
+    if (q->reading)
+        return;
+    if (q->chunk == NULL)
+        q->chunk = xmalloc(OBS_CHUNK);
+    q->reading = true;
+    bio_submit(q->rt->bio, logreq_read_work, logreq_read_done, q);
 }
 
 static bool plain_name(const char *s, size_t len)
@@ -460,14 +498,20 @@ static int h_log_read(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-static int h_log_list(struct conn *c, const struct proto_msg *m, void *arg)
+/* A LOG_LIST: the folder is listed on the helper thread. */
+struct loglist {
+    struct runtime *rt;
+    uint64_t conn_id, reqid;
+    char *dir;
+    struct buf v;                /* the answer's array, made on the helper */
+};
+
+static void loglist_work(void *arg)
 {
-    struct runtime *rt = arg;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/logs", rt->n->session_dir);
+    struct loglist *l = arg;
     struct buf items = BUF_INIT;
     uint32_t n = 0;
-    DIR *d = opendir(dir);
+    DIR *d = opendir(l->dir);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL && n < 10000) {
         if (de->d_name[0] == '.')
@@ -483,12 +527,31 @@ static int h_log_list(struct conn *c, const struct proto_msg *m, void *arg)
     }
     if (d)
         closedir(d);
-    struct buf v = BUF_INIT;
-    mpw_array(&v, n);
-    buf_append(&v, items.data ? items.data : "", items.len);
-    conn_send(c, PROTO_LOG_LIST, m->f[0].as.u, v.data, v.len);
-    buf_free(&v);
+    mpw_array(&l->v, n);
+    buf_append(&l->v, items.data ? items.data : "", items.len);
     buf_free(&items);
+}
+
+static void loglist_done(void *arg, bool cancelled)
+{
+    struct loglist *l = arg;
+    struct conn *c = cancelled ? NULL : server_conn_find(l->rt->n->srv, l->conn_id);
+    if (c)
+        conn_send(c, PROTO_LOG_LIST, l->reqid, l->v.data, l->v.len);
+    buf_free(&l->v);
+    free(l->dir);
+    free(l);
+}
+
+static int h_log_list(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct loglist *l = xcalloc(1, sizeof *l);
+    l->rt = rt;
+    l->conn_id = c->id;
+    l->reqid = m->f[0].as.u;
+    l->dir = xasprintf("%s/logs", rt->n->session_dir);
+    bio_submit(rt->bio, loglist_work, loglist_done, l);
     return 0;
 }
 
