@@ -637,8 +637,7 @@ static int cpu_count(struct runtime *rt)
     double cpus = rt->n->cfg->num_cpus;
     if (cpus >= 0)
         return (int)cpus;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    return workers_cpu_count_();
 }
 
 static void job_record_put(struct runtime *rt, struct job *j, const char *entrypoint)

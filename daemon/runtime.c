@@ -307,6 +307,11 @@ static void rt_store_ready(void *arg, const uint8_t *id)
     objects_ready(arg, id);
 }
 
+static void rt_log_sink(void *arg, const char *line, size_t len)
+{
+    bio_file_write(arg, line, len);
+}
+
 struct runtime *runtime_new(struct node *n)
 {
     struct runtime *rt = xcalloc(1, sizeof *rt);
@@ -317,6 +322,11 @@ struct runtime *runtime_new(struct node *n)
     rt->bio = bio_new(n->base, err, sizeof err);
     if (rt->bio == NULL)
         log_fatal("%s", err);
+    if (log_path()) {
+        /* the node's own log, written by the helper from now on */
+        rt->logf = bio_file_open(rt->bio, log_path(), 0600);
+        log_set_sink(rt_log_sink, rt->logf);
+    }
     server_on_hello(n->srv, rt_hello, rt);
     server_on(n->srv, PROTO_NODE_INFO_REQ, rt_node_info, rt);
     objstore_set_ready_cb(n->store, rt_store_ready, rt);
@@ -371,6 +381,10 @@ void runtime_free(struct runtime *rt)
     cluster_free(rt);
     buf_free(&rt->demands_text);
     /* last: every module has closed its files and handed in its work */
+    if (rt->logf) {
+        log_set_sink(NULL, NULL);
+        bio_file_close(rt->logf);
+    }
     bio_free(rt->bio);
     the_rt = NULL;
     free(rt);

@@ -262,6 +262,7 @@ struct runtime {
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */
     struct bio *bio;            /* the helper thread: file writes, hashing, forks (bio.h) */
+    struct bio_file *logf;      /* the node's own log, written through bio (log_set_sink) */
     bool stopping;
 };
 
@@ -663,6 +664,8 @@ void workers_spawn_async_(struct runtime *rt, const char *const *argv, char **en
  * with workers_env_free_. */
 char **workers_env_build_(const char *const *set, const char *const *unset);
 void workers_env_free_(char **env);
+/* Online CPUs, read once (sysconf reads /sys each time: not on the loop). */
+int workers_cpu_count_(void);
 
 /* jobs.c */
 void jobs_init(struct runtime *rt);

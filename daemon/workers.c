@@ -99,10 +99,21 @@ int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* glibc reads /sys for this on every call: once, at workers_init */
+static int ncpu_online;
+
+int workers_cpu_count_(void)
+{
+    if (ncpu_online == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        ncpu_online = n > 0 ? (int)n : 1;
+    }
+    return ncpu_online;
+}
+
 static int cpu_count(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    return workers_cpu_count_();
 }
 
 static int max_starting(void)
@@ -420,10 +431,22 @@ void workers_drain_output(struct runtime *rt, struct worker *w)
  * the node never read (its socket reset), the count says how many of the
  * calls sent to it ran. The page is made on the helper thread, before the
  * fork (spawn_work); without it the worker runs without one. */
-static void progress_close(struct worker *w)
+static void shm_unlink_work(void *arg)
+{
+    shm_unlink(arg); /* the worker unlinks it once mapped: ENOENT then */
+}
+
+static void shm_unlink_done(void *arg, bool cancelled)
+{
+    if (cancelled)
+        shm_unlink(arg); /* the node stops: the loop runs no more, nothing to block */
+    free(arg);
+}
+
+static void progress_close(struct runtime *rt, struct worker *w)
 {
     if (w->progress_name[0])
-        shm_unlink(w->progress_name); /* the worker unlinks it once mapped: ENOENT then */
+        bio_submit(rt->bio, shm_unlink_work, shm_unlink_done, xstrdup(w->progress_name));
     if (w->progress)
         munmap(w->progress, sizeof(uint64_t));
     w->progress = NULL;
@@ -433,7 +456,7 @@ static void progress_close(struct worker *w)
 /* Unlink and free W (its process is gone or being abandoned at shutdown). */
 static void worker_destroy(struct runtime *rt, struct worker *w)
 {
-    progress_close(w);
+    progress_close(rt, w);
     if (w->prev)
         w->prev->next = w->next;
     else
