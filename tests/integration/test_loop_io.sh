@@ -2,7 +2,8 @@
 # (issue 9): strace follows the loop thread of a head (its main thread: tid
 # = pid) while a job with a working_dir runs tasks and an actor that print
 # on stdout and stderr, `ray logs` reads the task's, the job's and the
-# listing, and a standalone driver sends its library (JOB_LIBRARY). On that
+# listing, /metrics is scraped, and a standalone driver sends its library
+# (JOB_LIBRARY). On that
 # thread there must be no open, no write to a file (sockets, pipes and
 # eventfds are fine), no rename/unlink/mkdir, and no fork/clone/exec: the
 # helper thread (daemon/bio.c) does them. What the user sees is checked too
@@ -47,6 +48,12 @@ timeout 30 "$RAY" logs --err "$JOBID" >"$T/logs.joberr" 2>&1
 check "ray logs --err JOB: the driver's stderr line" grep -qx 'driver err line' "$T/logs.joberr"
 timeout 30 "$RAY" logs >"$T/logs.list" 2>&1
 check "ray logs lists the job's log file" grep -q "job-$JOBID.log" "$T/logs.list"
+# /metrics: its /proc figures are read on the helper, the answer comes after
+MP=$(sed -n 's/^metrics_port=//p' "$H"/session_latest/node.info)
+TOK=$(cat "$H"/session_latest/auth_token)
+curl -s -m 20 -H "Authorization: Bearer $TOK" "http://127.0.0.1:$MP/metrics" >"$T/metrics.out"
+check "/metrics answers with the workers' memory and the machine's CPU" bash -c \
+    "grep -Eq '^ray_component_rss_bytes\{Component=\"workers\",NodeId=\"[0-9a-f]+\"\} [1-9][0-9]*$' '$T/metrics.out' && grep -q '^ray_node_cpu_utilization' '$T/metrics.out'"
 touch "$T/print.done"
 wait $SUB
 check "the job finished (exit 0)" test $? -eq 0
