@@ -65,6 +65,7 @@ struct pending {
     char *wd_hash;               /* the working directory's hash, if any (owned) */
     char *session_dir;           /* owned */
     int wd_rc;
+    int drv_out, drv_err;        /* the driver's pipes (read ends) until the job has them */
     struct pending *next, *prev;
 };
 
@@ -101,6 +102,10 @@ static void pending_free(struct pending *p)
         libstore_free(p->ls);
     free(p->wd_hash);
     free(p->session_dir);
+    if (p->drv_out >= 0)
+        close(p->drv_out);
+    if (p->drv_err >= 0)
+        close(p->drv_err);
     free(p);
 }
 
@@ -108,6 +113,7 @@ static struct pending *pending_new(struct runtime *rt)
 {
     struct pending *p = xcalloc(1, sizeof *p);
     p->rt = rt;
+    p->drv_out = p->drv_err = -1;
     p->next = pending_list;
     if (pending_list)
         pending_list->prev = p;
@@ -404,8 +410,9 @@ static bool driver_spawned(struct runtime *rt, void *arg, const struct workers_s
     }
     took = true;
     j->driver_pid = res->pid;
-    j->drv_out_fd = res->out_fd;
-    j->drv_err_fd = res->err_fd;
+    j->drv_out_fd = p->drv_out;
+    j->drv_err_fd = p->drv_err;
+    p->drv_out = p->drv_err = -1;
     for (int s = 1; s <= 2; s++) {
         struct drv_watch *x = xmalloc(sizeof *x);
         *x = (struct drv_watch){ rt, j, s };
@@ -437,8 +444,8 @@ out:
 }
 
 /* Start `rayd --driver ARGV...` for J (the helper forks it; driver_spawned
- * goes on, and owns P from now). Returns 0, or -1 with ERR (P is still the
- * caller's). */
+ * goes on, and owns P from now; its output waits in the pipes until then).
+ * Returns 0, or -1 with ERR (P is still the caller's). */
 static int driver_spawn(struct runtime *rt, struct job *j, struct pending *p, char *err,
                         size_t errlen)
 {
@@ -473,9 +480,10 @@ static int driver_spawn(struct runtime *rt, struct job *j, struct pending *p, ch
     argv[1] = "--driver";
     for (int i = 0; i < p->argc; i++)
         argv[2 + i] = p->argv[i];
-    workers_spawn_async_(rt, argv, env, NULL, driver_spawned, pending_free_arg, p);
+    int rc = workers_spawn_async_(rt, argv, env, NULL, &p->drv_out, &p->drv_err, driver_spawned,
+                                  pending_free_arg, p, err, errlen);
     free(argv);
-    return 0;
+    return rc;
 }
 
 static void kill_timer_cb(evutil_socket_t fd, short what, void *arg)

@@ -390,6 +390,11 @@ void runtime_free(struct runtime *rt)
     free(rt);
 }
 
+struct bio *runtime_bio(struct runtime *rt)
+{
+    return rt->bio;
+}
+
 long long runtime_queue_len(const struct runtime *rt)
 {
     return rt ? rt->queued + rt->waiting + rt->pipelined : 0;

@@ -635,30 +635,36 @@ typedef void (*workers_line_fn)(void *arg, const char *line, size_t len);
 int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
                        struct bio_file *raw);
 /* fork + execve("/proc/self/exe", ARGV, ENV) with stdin /dev/null and
- * stdout/stderr on pipes whose read ends (non-blocking, close-on-exec) go to
- * *OUT_FD and *ERR_FD; every other fd is closed in the child, which stays in
- * rayd's process group. Returns the pid, or -1 with ERR. */
-pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
+ * stdout/stderr on the pipe write ends OUT_W and ERR_W (close-on-exec; the
+ * caller closes its copies after); every other fd is closed in the child,
+ * which stays in rayd's process group. Returns the pid, or -1 with ERR.
+ * Forks: called on the helper thread only (workers_spawn_async_). */
+pid_t workers_spawn_process_(const char *const *argv, char *const *env, int out_w, int err_w,
                              char *err, size_t errlen);
-/* workers_spawn_process_ run on the helper thread (bio.h), so that the loop
- * never forks. ARGV is copied; ENV (from workers_env_build_) is taken. With
- * PROGRESS_NAME (not NULL or ""), that shared-memory page (one uint64_t) is
- * made first. DONE(RT, ARG, RES) runs on the loop: RES->pid is the child or
- * -1 (RES->err says why); DONE returns true if it took the child (pid,
- * pipes, page), false to have it killed and reaped. If the runtime is freed
- * first, DONE is not called: the child is killed and reaped and
- * FREE_ARG(ARG) is called (FREE_ARG may be NULL). */
+/* Start a child off the loop: the pipes for its stdout and stderr are made
+ * here (their read ends, non-blocking and close-on-exec, go to *OUT_FD and
+ * *ERR_FD and are the caller's from now on, to watch at once); the fork +
+ * exec (workers_spawn_process_) runs on the helper thread (bio.h), so the
+ * loop never forks. ARGV is copied; ENV (from workers_env_build_) is taken.
+ * With PROGRESS_NAME (not NULL or ""), that shared-memory page (one
+ * uint64_t) is made first. DONE(RT, ARG, RES) runs on the loop: RES->pid is
+ * the child or -1 (RES->err says why); DONE returns true if it took the
+ * child (pid, page), false to have it killed and reaped. If the runtime is
+ * freed first, DONE is not called: the child is killed and reaped and
+ * FREE_ARG(ARG) is called (FREE_ARG may be NULL). Returns 0, or -1 with ERR
+ * (no pipe: nothing queued, ENV freed, DONE never called). */
 struct workers_spawn_result {
     pid_t pid;
-    int out_fd, err_fd;
+    int out_fd, err_fd;      /* the read ends, as given to the caller */
     uint64_t *progress;      /* the page, or NULL */
     const char *err;
 };
 typedef bool (*workers_spawned_fn)(struct runtime *rt, void *arg,
                                    const struct workers_spawn_result *res);
-void workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
-                          const char *progress_name, workers_spawned_fn done,
-                          void (*free_arg)(void *arg), void *arg);
+int workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
+                         const char *progress_name, int *out_fd, int *err_fd,
+                         workers_spawned_fn done, void (*free_arg)(void *arg), void *arg,
+                         char *err, size_t errlen);
 /* A copy of environ with each "NAME=value" of SET (NULL-terminated) replacing
  * NAME, and the names in UNSET (NULL-terminated; may be NULL) removed. Free
  * with workers_env_free_. */

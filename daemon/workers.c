@@ -122,10 +122,10 @@ static int max_starting(void)
     return n > 2 ? n : 2;
 }
 
-pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
+pid_t workers_spawn_process_(const char *const *argv, char *const *env, int out_w, int err_w,
                              char *err, size_t errlen)
 {
-    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, nullfd = -1;
+    int nullfd = -1;
     pid_t pid = -1;
     /* everything the child needs is prepared here: only async-signal-safe
      * calls run between fork and exec */
@@ -134,14 +134,10 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
                      ? (long)rl.rlim_cur : 65536;
     if (maxfd > 65536)
         maxfd = 65536;
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto fail;
-    }
     nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nullfd < 0) {
         snprintf(err, errlen, "/dev/null: %s", strerror(errno));
-        goto fail;
+        return -1;
     }
     const char *exe = session_self_exe(); /* resolved before fork */
     /* a worker dies with its node (a driver is its own process and does not) */
@@ -150,7 +146,8 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
     pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto fail;
+        close(nullfd);
+        return -1;
     }
     if (pid == 0) {
         if (tied && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
@@ -159,7 +156,7 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (dup2(nullfd, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
+        if (dup2(nullfd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
             _exit(127);
         for (int fd = 0; fd <= 2; fd++) /* dup2 onto itself keeps close-on-exec */
             fcntl(fd, F_SETFD, 0);
@@ -173,25 +170,8 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
         (void)w;
         _exit(127);
     }
-    close(outp[1]);
-    close(errp[1]);
     close(nullfd);
-    net_set_nonblock(outp[0]);
-    net_set_nonblock(errp[0]);
-    *out_fd = outp[0];
-    *err_fd = errp[0];
     return pid;
-
-fail:
-    for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0)
-            close(outp[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-    }
-    if (nullfd >= 0)
-        close(nullfd);
-    return -1;
 }
 
 char **workers_env_build_(const char *const *set, const char *const *unset)
@@ -243,6 +223,7 @@ struct spawn_req {
     char **argv;                 /* owned */
     char **env;                  /* owned */
     char progress_name[64];      /* make this page first ("" none) */
+    int out_w, err_w;            /* the pipes' write ends: the helper's, closed after the fork */
     workers_spawned_fn done;
     void (*free_arg)(void *arg);
     void *arg;
@@ -254,7 +235,6 @@ static void spawn_work(void *arg)
 {
     struct spawn_req *r = arg;
     r->res.pid = -1;
-    r->res.out_fd = r->res.err_fd = -1;
     /* runtime_env: the folder its working directory is unpacked under */
     for (size_t i = 0; r->env[i]; i++)
         if (strncmp(r->env[i], "RAY_WORKING_DIR=", 16) == 0) {
@@ -279,13 +259,21 @@ static void spawn_work(void *arg)
         /* without it the worker runs without one (it finds no page) */
         r->res.progress = p == MAP_FAILED ? NULL : p;
     }
-    r->res.pid = workers_spawn_process_((const char *const *)r->argv, r->env, &r->res.out_fd,
-                                        &r->res.err_fd, r->err, sizeof r->err);
+    r->res.pid = workers_spawn_process_((const char *const *)r->argv, r->env, r->out_w, r->err_w,
+                                        r->err, sizeof r->err);
     r->res.err = r->res.pid < 0 ? r->err : NULL;
+    /* only the child writes now: the read ends see EOF when it exits */
+    close(r->out_w);
+    close(r->err_w);
+    r->out_w = r->err_w = -1;
 }
 
 static void spawn_req_free(struct spawn_req *r)
 {
+    if (r->out_w >= 0) /* the work never ran (cancelled at stop) */
+        close(r->out_w);
+    if (r->err_w >= 0)
+        close(r->err_w);
     for (size_t i = 0; r->argv[i]; i++)
         free(r->argv[i]);
     free(r->argv);
@@ -293,8 +281,8 @@ static void spawn_req_free(struct spawn_req *r)
     free(r);
 }
 
-/* What a spawn whose caller is gone leaves: kill and reap the child, close
- * its pipes, drop its page. */
+/* What a spawn whose caller is gone leaves: kill and reap the child, drop
+ * its page (its pipes' read ends are the caller's). */
 static void spawn_discard(struct workers_spawn_result *res, const char *progress_name)
 {
     if (res->pid > 0) {
@@ -302,10 +290,6 @@ static void spawn_discard(struct workers_spawn_result *res, const char *progress
         while (waitpid(res->pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
-    if (res->out_fd >= 0)
-        close(res->out_fd);
-    if (res->err_fd >= 0)
-        close(res->err_fd);
     if (res->progress)
         munmap(res->progress, sizeof(uint64_t));
     if (progress_name[0])
@@ -326,10 +310,29 @@ static void spawn_done(void *arg, bool cancelled)
     spawn_req_free(r);
 }
 
-void workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
-                          const char *progress_name, workers_spawned_fn done,
-                          void (*free_arg)(void *arg), void *arg)
+int workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
+                         const char *progress_name, int *out_fd, int *err_fd,
+                         workers_spawned_fn done, void (*free_arg)(void *arg), void *arg,
+                         char *err, size_t errlen)
 {
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    /* the pipes are made here, so their read ends are watched from the start
+     * (a worker's first lines are read while its first task runs) */
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            if (outp[i] >= 0)
+                close(outp[i]);
+            if (errp[i] >= 0)
+                close(errp[i]);
+        }
+        workers_env_free_(env);
+        return -1;
+    }
+    net_set_nonblock(outp[0]);
+    net_set_nonblock(errp[0]);
+    *out_fd = outp[0];
+    *err_fd = errp[0];
     struct spawn_req *r = xcalloc(1, sizeof *r);
     size_t n = 0;
     while (argv[n])
@@ -339,13 +342,17 @@ void workers_spawn_async_(struct runtime *rt, const char *const *argv, char **en
         r->argv[i] = xstrdup(argv[i]);
     r->env = env;
     snprintf(r->progress_name, sizeof r->progress_name, "%s", progress_name ? progress_name : "");
+    r->out_w = outp[1];
+    r->err_w = errp[1];
     r->rt = rt;
     r->done = done;
     r->free_arg = free_arg;
     r->arg = arg;
     r->res.pid = -1;
-    r->res.out_fd = r->res.err_fd = -1;
+    r->res.out_fd = outp[0];
+    r->res.err_fd = errp[0];
     bio_submit(rt->bio, spawn_work, spawn_done, r);
+    return 0;
 }
 
 /* ---- output of one worker ------------------------------------------------------ */
@@ -730,25 +737,8 @@ static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_s
             tasks_schedule(rt);
         return true;
     }
-    struct node *n = rt->n;
     w->pid = res->pid;
-    w->out_fd = res->out_fd;
-    w->err_fd = res->err_fd;
     w->progress = res->progress;
-    for (int s = 1; s <= 2; s++) {
-        struct pipe_watch *x = xmalloc(sizeof *x);
-        *x = (struct pipe_watch){ rt, w, s };
-        struct event *ev = event_new(n->base, s == 1 ? w->out_fd : w->err_fd, EV_READ | EV_PERSIST,
-                                     worker_pipe_cb, x);
-        if (ev == NULL || event_add(ev, NULL) < 0)
-            log_error("worker %.8s: cannot watch its output", w->hex);
-        if (s == 1)
-            w->out_ev = ev;
-        else
-            w->err_ev = ev;
-        if (ev == NULL)
-            free(x);
-    }
     if (w->state == WORKER_DEAD && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
         log_warn("cannot kill worker pid %d", (int)w->pid);
     log_debug("job %s: worker %.8s started, pid %d%s%s", w->job->hex, w->hex, (int)w->pid,
@@ -830,12 +820,38 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
         free(set[i]);
     free(set);
 
+    static const char *const argv[] = { "rayd", "--worker", NULL };
+    uint8_t *id = xmemdup(w->id, IDS_SIZE);
+    char err[256];
+    if (workers_spawn_async_(rt, argv, env, a ? w->progress_name : NULL, &w->out_fd, &w->err_fd,
+                             worker_spawned, free, id, err, sizeof err) < 0) {
+        log_error("job %s: cannot start a worker: %s", j->hex, err);
+        free(id);
+        free(w->renv);
+        free(w);
+        return NULL;
+    }
+
     /* the worker exists from now on (STARTING, pid 0 until the helper has
      * forked it: worker_spawned); its HELLO may even come first */
     w->job = j;
     w->actor = a;
     w->state = WORKER_STARTING;
     w->spawning = true;
+    for (int s = 1; s <= 2; s++) {
+        struct pipe_watch *x = xmalloc(sizeof *x);
+        *x = (struct pipe_watch){ rt, w, s };
+        struct event *ev = event_new(n->base, s == 1 ? w->out_fd : w->err_fd, EV_READ | EV_PERSIST,
+                                     worker_pipe_cb, x);
+        if (ev == NULL || event_add(ev, NULL) < 0)
+            log_error("worker %.8s: cannot watch its output", w->hex);
+        if (s == 1)
+            w->out_ev = ev;
+        else
+            w->err_ev = ev;
+        if (ev == NULL)
+            free(x);
+    }
     w->next = rt->workers;
     if (rt->workers)
         rt->workers->prev = w;
@@ -844,9 +860,6 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     rt->nworkers++;
     rt->nstarting++;
     j->nworkers++;
-    static const char *const argv[] = { "rayd", "--worker", NULL };
-    uint8_t *id = xmemdup(w->id, IDS_SIZE);
-    workers_spawn_async_(rt, argv, env, a ? w->progress_name : NULL, worker_spawned, free, id);
     return w;
 }
 
