@@ -10,9 +10,15 @@
  * connection that closes meanwhile is never touched again. Pending requests
  * are also kept in a list so that jobs_free can cut them off: the GCS client
  * outlives the runtime and calls every callback once, possibly afterwards.
+ * Once numbered, the submit's library (and packed working directory) is
+ * hashed and written on the helper thread (bio.h) and its driver forked
+ * there; the request keeps the CLI connection until the driver runs
+ * (driver_spawned), so a JOB_STOP or a close meanwhile is seen. Completions
+ * find their job again by number, never by a pointer that may be stale.
  * Once started, a submitted job's connection points at the job: closing it
  * (or JOB_STOP) sends the driver SIGTERM, then SIGKILL 2 s later. The driver's
- * exit (reaped in workers.c) sends JOB_EXIT and ends the job. An ended job
+ * exit (reaped in workers.c) ends the job and sends JOB_EXIT once the
+ * helper has written the job's log lines queued so far. An ended job
  * stays in rt->jobs, marked `ended`, until nothing points at it any more (its
  * workers are reaped, its driver too, no client refers to it): jobs_collect
  * then unlinks and frees it.

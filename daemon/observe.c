@@ -6,12 +6,15 @@
  *
  * DESIGN. A LOG_READ is a small state machine (struct logreq) owned by the
  * CLI connection that asked: it reads its file in steps of at most
- * OBS_CHUNK bytes, one step per loop turn, filters and tails whole lines,
+ * OBS_CHUNK bytes, each read on the helper thread (bio.h: after every write
+ * queued to the file before it) and handled back on the loop, filters and tails whole lines,
  * and sends them as LOG_DATA. When the connection's output passes
  * CONN_DRAIN_LOW_WATER it waits for the drain callback before the next
  * step, so neither a big file nor a slow reader holds the loop or memory.
  * A following request polls its file every OBS_FOLLOW_MS once it has
- * caught up. The connection closing frees the request (its on_close).
+ * caught up. The connection closing frees the request (its on_close), or,
+ * while a read is on the helper, that read's completion does. tasks.out,
+ * tasks.err and job-<hex>.err are written by the helper too (bio_file).
  */
 #include "daemon/observe.h"
 

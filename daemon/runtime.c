@@ -1,6 +1,7 @@
 /*
  * runtime.c — the node's runtime: who is connected (workers, drivers, the
- * CLI), the start and end of the runtime, the job log, and administrative
+ * CLI), the start and end of the runtime (and of its helper thread,
+ * bio.h), the job log (written by the helper), and administrative
  * messages. Tasks, objects, actors, workers and jobs have their own files
  * (see runtime_internal.h).
  */

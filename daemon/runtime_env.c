@@ -10,7 +10,8 @@
  * its SHA-256 in the function table like a job library, and once per node
  * under <session>/runtime_resources/<hash>.tar; a node without it fetches
  * it from the GCS the first time a worker needs it (the worker waits, no
- * loop blocking). The worker itself unpacks it into
+ * loop blocking). Hashing and writing it runs on the helper thread (bio.h:
+ * tarstore_*); RENV_UPLOAD is answered from the completion. The worker itself unpacks it into
  * <session>/runtime_resources/working_dir_files/<hash>/ (api/renv.c) and
  * runs there.
  */

@@ -4,8 +4,12 @@
  * reaping them on SIGCHLD and forwarding their stdout/stderr to the job.
  *
  * DESIGN. A worker is a child process that belongs to one job (it dlopens the
- * job's library) and, optionally, to one actor. It is STARTING from fork until
- * its HELLO arrives (workers_connected), then IDLE or BUSY; a worker we have
+ * job's library) and, optionally, to one actor. It is STARTING from
+ * workers_spawn until its HELLO arrives (workers_connected), then IDLE or
+ * BUSY. The fork + exec runs on the helper thread (bio.h,
+ * workers_spawn_async_): until worker_spawned has the pid, the worker is
+ * `spawning` with pid 0, never waited for or signalled (a kill meanwhile is
+ * done when the pid arrives). A worker we have
  * sent SIGKILL is DEAD until its SIGCHLD. The struct is freed only when the
  * process has been reaped, so a pid is never waited for twice and no one is
  * left pointing at a freed worker while its process can still talk to us.
@@ -15,7 +19,8 @@
  * Output: each pipe is read by a libevent event, a bounded amount per wakeup;
  * bytes are split into lines (at most WORKERS_LINE_MAX each) that go to the
  * job's log with a "(NAME pid=PID node=NODE8) " prefix, and the raw bytes are
- * appended to <session>/logs/worker-<hex8>.out.
+ * appended to <session>/logs/worker-<hex8>.out by the helper thread (a
+ * bio_file, kept open: the loop opens no file).
  */
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
