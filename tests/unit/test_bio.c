@@ -28,7 +28,7 @@ static void rec_work(void *arg)
 {
     struct rec *r = arg;
     r->ran_on = pthread_self();
-    r->ran = true;
+    __atomic_store_n(&r->ran, true, __ATOMIC_RELEASE);
     if (r->sleep_ms) {
         struct timespec ts = { 0, r->sleep_ms * 1000000L };
         nanosleep(&ts, NULL);
@@ -139,11 +139,15 @@ START_TEST(free_writes_files_and_cancels_the_rest)
     struct bio *b = bio_new(base, err, sizeof err);
     ck_assert_ptr_nonnull(b);
     int next = 0;
-    struct rec slow = { .main = pthread_self(), .next_order = &next, .sleep_ms = 200 };
+    struct rec slow = { .main = pthread_self(), .next_order = &next, .sleep_ms = 999 };
     struct rec later = { .main = pthread_self(), .next_order = &next };
     bio_submit(b, rec_work, rec_done, &slow);
-    struct timespec ts = { 0, 50 * 1000000L };
-    nanosleep(&ts, NULL); /* the slow one has started */
+    /* wait until the slow one has started (a loaded machine may take a while) */
+    for (int i = 0; i < 5000 && !__atomic_load_n(&slow.ran, __ATOMIC_ACQUIRE); i++) {
+        struct timespec ts = { 0, 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    ck_assert(__atomic_load_n(&slow.ran, __ATOMIC_ACQUIRE));
     struct bio_file *f = bio_file_open(b, path, 0600);
     bio_file_write(f, "last words\n", 11);
     bio_file_close(f);
