@@ -221,7 +221,8 @@ struct libstore {
     /* then, on the loop: NULL for a plain store (spillback's fetched library) */
     void (*then)(struct libstore *ls, struct job *j);
     char *entrypoint;            /* JOB_LIBRARY: the driver's name for it (owned) */
-    uint64_t conn_id;            /* JOB_LIBRARY: the driver's connection */
+    uint64_t conn_id;            /* JOB_LIBRARY: the driver's connection, held meanwhile */
+    bool cancelled;              /* set before THEN runs at cancel */
 };
 
 /* On the helper: hash, then write a temp file and rename it (a reader never
@@ -293,8 +294,9 @@ static void libstore_done(void *arg, bool cancelled)
 {
     struct libstore *ls = arg;
     if (cancelled) {
+        ls->cancelled = true;
         if (ls->then)
-            ls->then(ls, NULL); /* frees its argument */
+            ls->then(ls, NULL);
         libstore_free(ls);
         return;
     }
@@ -966,17 +968,25 @@ static int on_job_stop(struct conn *c, const struct proto_msg *m, void *arg)
  * driver's connection (if it is still there), as the handler did. */
 static void job_library_stored(struct libstore *ls, struct job *j)
 {
-    if (j == NULL)
-        return; /* gone, ended, or cancelled */
     struct runtime *rt = ls->rt;
+    /* cancelled (the runtime is going): LS->rt is not to be used */
+    struct conn *c = ls->cancelled ? NULL : server_conn_find(rt->n->srv, ls->conn_id);
+    if (ls->cancelled || j == NULL) {
+        if (c)
+            conn_release(c);
+        return; /* the job is gone or ended */
+    }
     if (ls->path == NULL) {
         log_warnx("job %s: cannot store the library its driver sent", j->hex);
-        for (struct client *cl = rt->clients; cl; cl = cl->next)
-            if (cl->conn && cl->conn->id == ls->conn_id)
-                conn_close(cl->conn);
+        if (c)
+            conn_close(c);
         return;
     }
     libstore_apply(ls, j);
+    /* what the driver sent meanwhile (its tasks: they name the library's
+     * hash when placed elsewhere) is handled now, in order */
+    if (c)
+        conn_release(c);
     char *key = xasprintf("%sjob:%s", gcs_client_prefix(rt->n->gcs), j->hex);
     gcs_command(rt->n->gcs, NULL, NULL, "HSET %s library_hash %s entrypoint %s", key, j->lib_hash,
                 ls->entrypoint);
@@ -988,8 +998,10 @@ static void job_library_stored(struct libstore *ls, struct job *j)
 }
 
 /* JOB_LIBRARY from a standalone driver: hashed and stored on the helper
- * thread; tasks it submits meanwhile wait for the library as they would
- * for a slow fetch (workers_spawn needs j->lib_path). */
+ * thread; the driver's connection is held meanwhile (conn_hold: its next
+ * frames wait, in order, in its input buffer), so its tasks are handled
+ * with the library's path and hash known, here or wherever they are
+ * placed. */
 static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
@@ -1010,6 +1022,7 @@ static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
                                        job_library_stored);
     ls->entrypoint = xstrndup(m->f[1].as.s.ptr, m->f[1].as.s.len);
     ls->conn_id = c->id;
+    conn_hold(c);
     libstore_start(rt, ls);
     return 0;
 }
