@@ -384,7 +384,10 @@ static void worker_line(void *arg, const char *line, size_t len)
 {
     struct pipe_watch *x = arg;
     struct buf b = BUF_INIT;
-    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)x->w->pid, x->rt->n->hex);
+    /* before worker_spawned has the pid, the HELLO's may be known */
+    pid_t pid = x->w->pid > 0 ? x->w->pid
+                : x->w->client && x->w->client->conn ? x->w->client->conn->pid : 0;
+    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)pid, x->rt->n->hex);
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
     buf_free(&b);
