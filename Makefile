@@ -67,6 +67,7 @@ DAEMON_SRCS := daemon/redis_launch.c daemon/node.c \
                daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
 DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
 DAEMON_SRCS += daemon/replay.c daemon/recover.c
+DAEMON_SRCS += daemon/bio.c
 DAEMON_SRCS += daemon/objmgr_ops.c
 DAEMON_SRCS += daemon/metrics_report.c
 # the session dir and the settings table: shared by `ray start` and rayd

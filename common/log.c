@@ -27,6 +27,9 @@ int log_level_active = LOG_LEVEL_INFO;
 static FILE *log_fp;
 static char log_name[32] = "ray";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *log_file_path;     /* what log_open opened, or NULL */
+static log_sink_fn log_sink;    /* under log_lock: lines go here instead of log_fp */
+static void *log_sink_arg;
 
 #define LOG_REPEAT_WINDOW_MS 10000
 static struct {
@@ -56,7 +59,25 @@ int log_open(const char *path)
     if (log_fp != NULL && log_fp != stderr)
         fclose(log_fp);
     log_fp = fp;
+    char *copy = strdup(path);
+    if (copy) {
+        free(log_file_path);
+        log_file_path = copy;
+    }
     return 0;
+}
+
+const char *log_path(void)
+{
+    return log_fp ? log_file_path : NULL;
+}
+
+void log_set_sink(log_sink_fn fn, void *arg)
+{
+    pthread_mutex_lock(&log_lock);
+    log_sink = fn;
+    log_sink_arg = arg;
+    pthread_mutex_unlock(&log_lock);
 }
 
 void log_set_name(const char *name)
@@ -73,7 +94,7 @@ int log_level_parse(const char *s)
     return -1;
 }
 
-static void log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
+static void log_vwrite(int level, int with_errno, bool direct, const char *fmt, va_list ap)
 {
     static const char *tags[] = { "debug", "info", "warn", "error", "" };
     int saved = errno;
@@ -103,12 +124,22 @@ static void log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
         errno = saved;
         return;
     }
+    char out[2 * sizeof log_last.text + 256];
+    int n = 0;
     if (log_last.count > 0)
-        fprintf(fp, "%s.%03ldZ %s[%d] %s: last message repeated %lu times\n", ts,
-                (long)tv.tv_usec / 1000, log_name, (int)getpid(), tags[log_last.level], log_last.count);
-    fprintf(fp, "%s.%03ldZ %s[%d] %s\n", ts, (long)tv.tv_usec / 1000, log_name, (int)getpid(),
-            text);
-    fflush(fp);
+        n = snprintf(out, sizeof out, "%s.%03ldZ %s[%d] %s: last message repeated %lu times\n", ts,
+                     (long)tv.tv_usec / 1000, log_name, (int)getpid(), tags[log_last.level],
+                     log_last.count);
+    n += snprintf(out + n, sizeof out - (size_t)n, "%s.%03ldZ %s[%d] %s\n", ts,
+                  (long)tv.tv_usec / 1000, log_name, (int)getpid(), text);
+    if ((size_t)n >= sizeof out)
+        n = (int)sizeof out - 1;
+    if (log_sink && !direct) {
+        log_sink(log_sink_arg, out, (size_t)n);
+    } else {
+        fwrite(out, 1, (size_t)n, fp);
+        fflush(fp);
+    }
     if (!same)
         memcpy(log_last.text, text, sizeof text);
     log_last.written_ms = now;
@@ -122,7 +153,16 @@ void log_write_(int level, int with_errno, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_vwrite(level, with_errno, fmt, ap);
+    log_vwrite(level, with_errno, false, fmt, ap);
+    va_end(ap);
+}
+
+static void log_direct_(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_direct_(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, 0, true, fmt, ap);
     va_end(ap);
 }
 
@@ -133,7 +173,7 @@ void log_fatal(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    log_write_(LOG_LEVEL_ERROR, 0, "fatal: %s", msg);
+    log_direct_(LOG_LEVEL_ERROR, "fatal: %s", msg); /* exit(1) follows: not through a sink */
     if (log_fp != NULL)
         fprintf(stderr, "%s: %s\n", log_name, msg);
     exit(1);

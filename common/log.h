@@ -26,6 +26,16 @@ void log_set_name(const char *name);
 int log_level_parse(const char *s);
 /* Route libevent's internal messages into this log. */
 void log_route_libevent(void);
+/* The file log_open opened (NULL: none, stderr). Owned by the log. */
+const char *log_path(void);
+/* Hand every formatted line (LEN bytes, ending in a newline; valid during
+ * the call) to FN(ARG, ...) instead of writing it: a daemon whose event loop
+ * must not write files queues them for its helper thread (daemon/bio.h).
+ * FN runs under the log's lock, from whichever thread logs; it must not log.
+ * log_fatal's line is still written directly (exit follows). NULL: write
+ * to the file again. */
+typedef void (*log_sink_fn)(void *arg, const char *line, size_t len);
+void log_set_sink(log_sink_fn fn, void *arg);
 
 void log_write_(int level, int with_errno, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

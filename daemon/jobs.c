@@ -10,9 +10,15 @@
  * connection that closes meanwhile is never touched again. Pending requests
  * are also kept in a list so that jobs_free can cut them off: the GCS client
  * outlives the runtime and calls every callback once, possibly afterwards.
+ * Once numbered, the submit's library (and packed working directory) is
+ * hashed and written on the helper thread (bio.h) and its driver forked
+ * there; the request keeps the CLI connection until the driver runs
+ * (driver_spawned), so a JOB_STOP or a close meanwhile is seen. Completions
+ * find their job again by number, never by a pointer that may be stale.
  * Once started, a submitted job's connection points at the job: closing it
  * (or JOB_STOP) sends the driver SIGTERM, then SIGKILL 2 s later. The driver's
- * exit (reaped in workers.c) sends JOB_EXIT and ends the job. An ended job
+ * exit (reaped in workers.c) ends the job and sends JOB_EXIT once the
+ * helper has written the job's log lines queued so far. An ended job
  * stays in rt->jobs, marked `ended`, until nothing points at it any more (its
  * workers are reaped, its driver too, no client refers to it): jobs_collect
  * then unlinks and frees it.
@@ -59,10 +65,20 @@ struct pending {
     void *wd;                    /* submit: options.working_dir, the packed directory (owned) */
     size_t wdlen;
     bool stop;                   /* JOB_STOP arrived before the job started */
+    /* submit, once numbered: the library and working directory stored on
+     * the helper thread (submit_store_work), then the driver forked there */
+    uint32_t num;
+    struct libstore *ls;         /* owned */
+    char *wd_hash;               /* the working directory's hash, if any (owned) */
+    char *session_dir;           /* owned */
+    int wd_rc;
+    int drv_out, drv_err;        /* the driver's pipes (read ends) until the job has them */
     struct pending *next, *prev;
 };
 
 static struct pending *pending_list; /* every pending request of this process */
+struct libstore;
+static void libstore_free(struct libstore *ls);
 
 /* The argument of a driver pipe's read event: freed with the event. */
 struct drv_watch {
@@ -88,6 +104,14 @@ static void pending_free(struct pending *p)
     free(p->entrypoint);
     free(p->renv);
     free(p->wd);
+    if (p->ls)
+        libstore_free(p->ls);
+    free(p->wd_hash);
+    free(p->session_dir);
+    if (p->drv_out >= 0)
+        close(p->drv_out);
+    if (p->drv_err >= 0)
+        close(p->drv_err);
     free(p);
 }
 
@@ -95,6 +119,7 @@ static struct pending *pending_new(struct runtime *rt)
 {
     struct pending *p = xcalloc(1, sizeof *p);
     p->rt = rt;
+    p->drv_out = p->drv_err = -1;
     p->next = pending_list;
     if (pending_list)
         pending_list->prev = p;
@@ -151,8 +176,8 @@ static void job_destroy(struct runtime *rt, struct job *j)
     free(j->lib_path);
     free(j->entrypoint);
     free(j->renv);
-    if (j->logf)
-        fclose(j->logf);
+    bio_file_close(j->logf);
+    bio_file_close(j->errf);
     free(j);
 }
 
@@ -182,31 +207,43 @@ void jobs_collect(struct runtime *rt)
 
 /* ---- the library --------------------------------------------------------------- */
 
-int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len)
+/* Library bytes being hashed and written to <session>/jobs/<sha256>.so on
+ * the helper thread (bio.h). */
+struct libstore {
+    struct runtime *rt;
+    uint32_t num;                /* the job, found again by number when done */
+    char *dir;                   /* <session>/jobs */
+    void *bytes;                 /* owned */
+    size_t len;
+    char hash[2 * SHA256_SIZE + 1]; /* set on the helper */
+    char *path;                  /* set on the helper; NULL on failure */
+    /* then, on the loop: NULL for a plain store (spillback's fetched library) */
+    void (*then)(struct libstore *ls, struct job *j);
+    char *entrypoint;            /* JOB_LIBRARY: the driver's name for it (owned) */
+    uint64_t conn_id;            /* JOB_LIBRARY: the driver's connection, held meanwhile */
+    bool cancelled;              /* set before THEN runs at cancel */
+};
+
+/* On the helper: hash, then write a temp file and rename it (a reader never
+ * sees half a library). Sets LS->path, or leaves it NULL (logged). */
+static void libstore_work(void *arg)
 {
-    struct node *n = rt->n;
+    struct libstore *ls = arg;
     uint8_t digest[SHA256_SIZE];
-    char hash[2 * SHA256_SIZE + 1];
-    char *dir = NULL, *path = NULL, *tmp = NULL;
+    char *path = NULL, *tmp = NULL;
     int fd = -1;
-    if (len == 0) {
-        log_warnx("job %s: empty library", j->hex);
-        goto fail;
-    }
-    sha256(bytes, len, digest);
-    ids_hex(digest, sizeof digest, hash);
-    dir = xasprintf("%s/jobs", n->session_dir);
-    path = xasprintf("%s/%s.so", dir, hash);
-    if (session_mkdirs(dir, 0700) < 0) {
-        log_warn("cannot create %s", dir);
+    sha256(ls->bytes, ls->len, digest);
+    ids_hex(digest, sizeof digest, ls->hash);
+    path = xasprintf("%s/%s.so", ls->dir, ls->hash);
+    if (session_mkdirs(ls->dir, 0700) < 0) {
+        log_warn("cannot create %s", ls->dir);
         goto fail;
     }
     struct stat st;
-    if (stat(path, &st) < 0 || (size_t)st.st_size != len) {
-        /* a temp file and a rename: a reader never sees half a library */
+    if (stat(path, &st) < 0 || (size_t)st.st_size != ls->len) {
         tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || net_write_all(fd, bytes, len) < 0) {
+        if (fd < 0 || net_write_all(fd, ls->bytes, ls->len) < 0) {
             log_warn("cannot write %s", tmp);
             goto fail;
         }
@@ -221,23 +258,93 @@ int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_
             goto fail;
         }
     }
-    gcs_function_put(n->gcs, hash, bytes, len, NULL, NULL);
-    free(j->lib_path);
-    j->lib_path = path;
-    memcpy(j->lib_hash, hash, sizeof j->lib_hash);
-    free(dir);
+    ls->path = path;
     free(tmp);
-    return 0;
-
+    return;
 fail:
     if (fd >= 0)
         close(fd);
     if (tmp)
         unlink(tmp);
-    free(dir);
     free(path);
     free(tmp);
-    return -1;
+}
+
+static void libstore_free(struct libstore *ls)
+{
+    free(ls->dir);
+    free(ls->bytes);
+    free(ls->path);
+    free(ls->entrypoint);
+    free(ls);
+}
+
+/* Give J the stored library: path, hash, function table. */
+static void libstore_apply(struct libstore *ls, struct job *j)
+{
+    gcs_function_put(ls->rt->n->gcs, ls->hash, ls->bytes, ls->len, NULL, NULL);
+    free(j->lib_path);
+    j->lib_path = ls->path;
+    ls->path = NULL;
+    memcpy(j->lib_hash, ls->hash, sizeof j->lib_hash);
+}
+
+static void libstore_done(void *arg, bool cancelled)
+{
+    struct libstore *ls = arg;
+    if (cancelled) {
+        ls->cancelled = true;
+        if (ls->then)
+            ls->then(ls, NULL);
+        libstore_free(ls);
+        return;
+    }
+    struct runtime *rt = ls->rt;
+    struct job *j = rt_job_find(rt, ls->num);
+    if (j && j->ended)
+        j = NULL;
+    if (ls->then) {
+        ls->then(ls, j);
+    } else if (j && ls->path) {
+        libstore_apply(ls, j);
+        tasks_schedule(rt); /* tasks that waited for a library can get workers now */
+    } else if (j) {
+        log_warnx("job %s: cannot store its library", j->hex);
+    }
+    libstore_free(ls);
+}
+
+/* A store of LEN BYTES (copied) for job J; THEN(LS, job) will run on the
+ * loop with the job (NULL if it is gone or ended, or at cancel: LS->rt is
+ * not to be used then). The caller may fill LS->entrypoint and LS->conn_id,
+ * then hands it to libstore_start. */
+static struct libstore *libstore_new(struct runtime *rt, struct job *j, const void *bytes,
+                                     size_t len, void (*then)(struct libstore *, struct job *))
+{
+    struct libstore *ls = xcalloc(1, sizeof *ls);
+    ls->rt = rt;
+    ls->num = j->num;
+    ls->dir = xasprintf("%s/jobs", rt->n->session_dir);
+    ls->bytes = xmemdup(bytes, len);
+    ls->len = len;
+    ls->then = then;
+    return ls;
+}
+
+/* Hash and store LS off the loop (libstore_done follows). */
+static void libstore_start(struct runtime *rt, struct libstore *ls)
+{
+    bio_submit(rt->bio, libstore_work, libstore_done, ls);
+}
+
+int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len)
+{
+    if (len == 0) {
+        log_warnx("job %s: empty library", j->hex);
+        return -1;
+    }
+    libstore_start(rt, libstore_new(rt, j, bytes, len, NULL));
+    return 0;
 }
 
 /* ---- the driver process ------------------------------------------------------- */
@@ -255,7 +362,7 @@ static void drv_read(struct runtime *rt, struct job *j, int stream, bool drain)
         return;
     struct drv_watch x = { rt, j, stream };
     if (workers_pipe_read_(*fd, stream == 1 ? &j->drv_out_line : &j->drv_err_line, drain,
-                           drv_line, &x, -1)) {
+                           drv_line, &x, NULL)) {
         drv_event_free(stream == 1 ? &j->drv_out_ev : &j->drv_err_ev);
         close(*fd);
         *fd = -1;
@@ -270,8 +377,83 @@ static void drv_pipe_cb(evutil_socket_t fd, short what, void *arg)
     drv_read(x->rt, x->j, x->stream, false);
 }
 
-/* Start `rayd --driver ARGV...` for J. Returns 0 or -1 with ERR. */
-static int driver_spawn(struct runtime *rt, struct job *j, char **args, int nargs, char *err,
+static void pending_detach(struct pending *p);
+static void job_record_put(struct runtime *rt, struct job *j, const char *entrypoint);
+static void job_stop(struct runtime *rt, struct job *j);
+static void submitter_closed(struct conn *c, struct conn_owner *o);
+
+static void pending_free_arg(void *arg)
+{
+    pending_free(arg);
+}
+
+/* The helper forked P's driver (or could not): the job starts, or the CLI
+ * hears why not. A CLI that left, or a job stopped meanwhile, gets no
+ * driver (the child is killed). */
+static bool driver_spawned(struct runtime *rt, void *arg, const struct workers_spawn_result *res)
+{
+    struct pending *p = arg;
+    struct conn *c = p->c;
+    struct job *j = rt_job_find(rt, p->num);
+    bool took = false;
+    if (res->pid < 0) {
+        log_error("job %08x: cannot start its driver: %s", p->num, res->err);
+        if (c) {
+            pending_detach(p);
+            conn_fail(c, RAY_EINVAL, "cannot start the driver: %s", res->err);
+        }
+        if (j && !j->ending)
+            job_destroy(rt, j);
+        goto out;
+    }
+    if (j == NULL || j->ending || c == NULL) {
+        if (c) {
+            pending_detach(p);
+            conn_fail(c, RAY_ECONN, "job %08x was stopped before its driver started", p->num);
+        }
+        if (j && !j->ending)
+            job_destroy(rt, j);
+        goto out;
+    }
+    took = true;
+    j->driver_pid = res->pid;
+    j->drv_out_fd = p->drv_out;
+    j->drv_err_fd = p->drv_err;
+    p->drv_out = p->drv_err = -1;
+    for (int s = 1; s <= 2; s++) {
+        struct drv_watch *x = xmalloc(sizeof *x);
+        *x = (struct drv_watch){ rt, j, s };
+        struct event *ev = event_new(rt->n->base, s == 1 ? j->drv_out_fd : j->drv_err_fd,
+                                     EV_READ | EV_PERSIST, drv_pipe_cb, x);
+        if (ev == NULL || event_add(ev, NULL) < 0)
+            log_error("job %s: cannot watch the driver's output", j->hex);
+        if (ev == NULL)
+            free(x);
+        if (s == 1)
+            j->drv_out_ev = ev;
+        else
+            j->drv_err_ev = ev;
+    }
+    pending_detach(p);
+    j->submitter = c;
+    j->submitter_co = (struct conn_owner){ CONN_OWNER_SUBMITTER, submitter_closed };
+    conn_set_owner(c, &j->submitter_co);
+    log_info("job %s: driver pid %d started (%s)", j->hex, (int)j->driver_pid,
+             p->entrypoint ? p->entrypoint : "?");
+    job_record_put(rt, j, p->entrypoint);
+    gcs_event_add(rt->n->gcs, "JOB_STARTED", j->hex, rt->n->hex, p->entrypoint);
+    conn_send(c, PROTO_JOB_STARTED, j->hex, rt->n->hex);
+    if (p->stop)
+        job_stop(rt, j);
+out:
+    pending_free(p);
+    return took;
+}
+
+/* Start `rayd --driver ARGV...` for J (the helper forks it; driver_spawned
+ * goes on, and owns P from now; its output waits in the pipes until then).
+ * Returns 0, or -1 with ERR (P is still the caller's). */
+static int driver_spawn(struct runtime *rt, struct job *j, struct pending *p, char *err,
                         size_t errlen)
 {
     struct node *n = rt->n;
@@ -300,32 +482,15 @@ static int driver_spawn(struct runtime *rt, struct job *j, char **args, int narg
     for (int i = 0; i < k; i++)
         free(set[i]);
     free(set);
-    const char **argv = xcalloc((size_t)nargs + 3, sizeof *argv);
+    const char **argv = xcalloc((size_t)p->argc + 3, sizeof *argv);
     argv[0] = "rayd";
     argv[1] = "--driver";
-    for (int i = 0; i < nargs; i++)
-        argv[2 + i] = args[i];
-    pid_t pid = workers_spawn_process_(argv, env, &j->drv_out_fd, &j->drv_err_fd, err, errlen);
+    for (int i = 0; i < p->argc; i++)
+        argv[2 + i] = p->argv[i];
+    int rc = workers_spawn_async_(rt, argv, env, NULL, &p->drv_out, &p->drv_err, driver_spawned,
+                                  pending_free_arg, p, err, errlen);
     free(argv);
-    workers_env_free_(env);
-    if (pid < 0)
-        return -1;
-    j->driver_pid = pid;
-    for (int s = 1; s <= 2; s++) {
-        struct drv_watch *x = xmalloc(sizeof *x);
-        *x = (struct drv_watch){ rt, j, s };
-        struct event *ev = event_new(n->base, s == 1 ? j->drv_out_fd : j->drv_err_fd,
-                                     EV_READ | EV_PERSIST, drv_pipe_cb, x);
-        if (ev == NULL || event_add(ev, NULL) < 0)
-            log_error("job %s: cannot watch the driver's output", j->hex);
-        if (ev == NULL)
-            free(x);
-        if (s == 1)
-            j->drv_out_ev = ev;
-        else
-            j->drv_err_ev = ev;
-    }
-    return 0;
+    return rc;
 }
 
 static void kill_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -375,6 +540,26 @@ static void submitter_detach(struct job *j)
     j->submitter = NULL;
 }
 
+/* A driver's exit, told to its submitter once its output is written. */
+struct exit_note {
+    struct runtime *rt;
+    uint32_t num;
+    int code;
+    char msg[128];
+};
+
+static void exit_note_done(void *arg, bool cancelled)
+{
+    struct exit_note *x = arg;
+    struct job *j = cancelled ? NULL : rt_job_find(x->rt, x->num);
+    if (j && j->submitter) {
+        conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)x->code, x->msg);
+        submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+        jobs_collect(x->rt);
+    }
+    free(x);
+}
+
 void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
 {
     j->driver_pid = -1;
@@ -396,8 +581,14 @@ void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
     }
     log_info("job %s: driver exited with status %d%s%s", j->hex, code, msg[0] ? ": " : "", msg);
     if (j->submitter) {
-        conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)code, msg);
-        submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+        /* JOB_EXIT once the helper thread has written the lines queued so
+         * far: a `ray submit` that returned finds its whole log on disk */
+        struct exit_note *x = xcalloc(1, sizeof *x);
+        x->rt = rt;
+        x->num = j->num;
+        x->code = code;
+        snprintf(x->msg, sizeof x->msg, "%s", msg);
+        bio_submit(rt->bio, NULL, exit_note_done, x);
     }
     jobs_end(rt, j, code == 0 ? "FINISHED" : "FAILED");
 }
@@ -460,8 +651,7 @@ static int cpu_count(struct runtime *rt)
     double cpus = rt->n->cfg->num_cpus;
     if (cpus >= 0)
         return (int)cpus;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    return workers_cpu_count_();
 }
 
 static void job_record_put(struct runtime *rt, struct job *j, const char *entrypoint)
@@ -510,68 +700,110 @@ static uint32_t reply_job_number(const struct gcs_reply *r)
     return v > 0 && v <= (long long)UINT32_MAX ? (uint32_t)v : 0;
 }
 
-static void submit_number_cb(void *arg, const struct gcs_reply *r)
+/* On the helper: the packed working directory, then the library. */
+static void submit_store_work(void *arg)
+{
+    struct pending *p = arg;
+    if (p->wd_hash)
+        p->wd_rc = renv_store_tar_(p->session_dir, p->wd_hash, p->wd, p->wdlen);
+    libstore_work(p->ls);
+}
+
+/* Back on the loop: both stored (or not); start the driver. The CLI may
+ * have left meanwhile (P->c NULL), or the job been stopped. */
+static void submit_stored(void *arg, bool cancelled)
 {
     struct pending *p = arg;
     struct runtime *rt = p->rt;
     struct conn *c = p->c;
     char err[256];
+    struct job *j = cancelled || rt == NULL ? NULL : rt_job_find(rt, p->num);
+    if (j == NULL || c == NULL || j->ending) {
+        if (c) {
+            pending_detach(p);
+            conn_fail(c, RAY_ECONN, "job %08x was stopped before its driver started", p->num);
+        }
+        if (j && !j->ending)
+            job_destroy(rt, j);
+        pending_free(p);
+        return;
+    }
+    if (p->wd_hash && p->wd_rc < 0) {
+        pending_detach(p);
+        conn_fail(c, RAY_EINVAL, "runtime_env.working_dir: the packed directory is missing or "
+                  "does not match its hash");
+        job_destroy(rt, j);
+        pending_free(p);
+        return;
+    }
+    if (p->wd_hash)
+        gcs_function_put(rt->n->gcs, p->wd_hash, p->wd, p->wdlen, NULL, NULL);
+    if (p->ls->path == NULL) {
+        pending_detach(p);
+        conn_fail(c, RAY_EINVAL, "cannot store the job library on node %.8s", rt->n->hex);
+        job_destroy(rt, j);
+        pending_free(p);
+        return;
+    }
+    libstore_apply(p->ls, j);
+    if (driver_spawn(rt, j, p, err, sizeof err) < 0) {
+        log_error("job %s: cannot start its driver: %s", j->hex, err);
+        pending_detach(p);
+        conn_fail(c, RAY_EINVAL, "cannot start the driver: %s", err);
+        job_destroy(rt, j);
+        pending_free(p);
+    }
+}
+
+static void submit_number_cb(void *arg, const struct gcs_reply *r)
+{
+    struct pending *p = arg;
+    struct runtime *rt = p->rt;
+    struct conn *c = p->c;
     if (rt == NULL || c == NULL) { /* cut off by jobs_free, or the CLI left */
         pending_free(p);
         return;
     }
-    pending_detach(p);
     uint32_t num = reply_job_number(r);
     if (num == 0) {
+        pending_detach(p);
         if (r && gcs_reply_type(r) == GCS_REPLY_ERROR)
             log_error("job number: %s", gcs_reply_str(r, NULL));
         conn_fail(c, RAY_ECONN, "cannot allocate a job: GCS unavailable");
         pending_free(p);
         return;
     }
-    struct job *j = job_new(rt, num);
-    j->entrypoint = p->entrypoint ? xstrdup(p->entrypoint) : NULL;
-    j->renv = p->renv ? xstrdup(p->renv) : NULL;
     if (p->renv) {
-        /* the packed working directory it names, here and in the function table */
+        /* the packed working directory it names, stored with the library */
         struct renv e = RENV_INIT;
         renv_parse(p->renv, strlen(p->renv), RENV_INTERNAL, &e, NULL, 0);
-        bool bad = e.working_dir_hash &&
-                   (p->wd == NULL ||
-                    renv_store_working_dir(rt, e.working_dir_hash, p->wd, p->wdlen, true) < 0);
+        if (e.working_dir_hash)
+            p->wd_hash = xstrdup(e.working_dir_hash);
         renv_free(&e);
-        if (bad) {
-            conn_fail(c, RAY_EINVAL, "runtime_env.working_dir: the packed directory is missing or "
-                      "does not match its hash");
-            job_destroy(rt, j);
+        if (p->wd_hash && p->wd == NULL) {
+            pending_detach(p);
+            conn_fail(c, RAY_EINVAL, "runtime_env.working_dir: the packed directory is missing "
+                      "or does not match its hash");
             pending_free(p);
             return;
         }
     }
-    if (jobs_set_library(rt, j, p->lib, p->liblen) < 0) {
-        conn_fail(c, RAY_EINVAL, "cannot store the job library on node %.8s", rt->n->hex);
-        job_destroy(rt, j);
-        pending_free(p);
-        return;
-    }
-    if (driver_spawn(rt, j, p->argv, p->argc, err, sizeof err) < 0) {
-        log_error("job %s: cannot start its driver: %s", j->hex, err);
-        conn_fail(c, RAY_EINVAL, "cannot start the driver: %s", err);
-        job_destroy(rt, j);
-        pending_free(p);
-        return;
-    }
-    j->submitter = c;
-    j->submitter_co = (struct conn_owner){ CONN_OWNER_SUBMITTER, submitter_closed };
-    conn_set_owner(c, &j->submitter_co);
-    log_info("job %s: driver pid %d started (%s)", j->hex, (int)j->driver_pid,
-             p->entrypoint ? p->entrypoint : "?");
-    job_record_put(rt, j, p->entrypoint);
-    gcs_event_add(rt->n->gcs, "JOB_STARTED", j->hex, rt->n->hex, p->entrypoint);
-    conn_send(c, PROTO_JOB_STARTED, j->hex, rt->n->hex);
-    if (p->stop)
-        job_stop(rt, j);
-    pending_free(p);
+    struct job *j = job_new(rt, num);
+    j->entrypoint = p->entrypoint ? xstrdup(p->entrypoint) : NULL;
+    j->renv = p->renv ? xstrdup(p->renv) : NULL;
+    p->num = num;
+    p->session_dir = xstrdup(rt->n->session_dir);
+    /* the CLI connection stays P's until the driver runs: a JOB_STOP or a
+     * close meanwhile is seen there (on_job_stop, pending_conn_closed) */
+    struct libstore *ls = xcalloc(1, sizeof *ls);
+    ls->rt = rt;
+    ls->num = num;
+    ls->dir = xasprintf("%s/jobs", rt->n->session_dir);
+    ls->bytes = p->lib;
+    ls->len = p->liblen;
+    p->lib = NULL;
+    p->ls = ls;
+    bio_submit(rt->bio, submit_store_work, submit_stored, p);
 }
 
 /* Copy the JOB_SUBMIT fields into P. Returns 0 or -1 with ERR. */
@@ -729,6 +961,45 @@ static int on_job_stop(struct conn *c, const struct proto_msg *m, void *arg)
 
 /* ---- JOB_LIBRARY ------------------------------------------------------------------ */
 
+/* JOB_LIBRARY's library is stored: the job gets it, its record names it,
+ * its tasks can get workers. A library that cannot be stored closes the
+ * driver's connection (if it is still there), as the handler did. */
+static void job_library_stored(struct libstore *ls, struct job *j)
+{
+    struct runtime *rt = ls->rt;
+    /* cancelled (the runtime is going): LS->rt is not to be used */
+    struct conn *c = ls->cancelled ? NULL : server_conn_find(rt->n->srv, ls->conn_id);
+    if (ls->cancelled || j == NULL) {
+        if (c)
+            conn_release(c);
+        return; /* the job is gone or ended */
+    }
+    if (ls->path == NULL) {
+        log_warnx("job %s: cannot store the library its driver sent", j->hex);
+        if (c)
+            conn_close(c);
+        return;
+    }
+    libstore_apply(ls, j);
+    /* what the driver sent meanwhile (its tasks: they name the library's
+     * hash when placed elsewhere) is handled now, in order */
+    if (c)
+        conn_release(c);
+    char *key = xasprintf("%sjob:%s", gcs_client_prefix(rt->n->gcs), j->hex);
+    gcs_command(rt->n->gcs, NULL, NULL, "HSET %s library_hash %s entrypoint %s", key, j->lib_hash,
+                ls->entrypoint);
+    free(key);
+    free(j->entrypoint);
+    j->entrypoint = ls->entrypoint;
+    ls->entrypoint = NULL;
+    tasks_schedule(rt); /* tasks that waited for a library can get workers now */
+}
+
+/* JOB_LIBRARY from a standalone driver: hashed and stored on the helper
+ * thread; the driver's connection is held meanwhile (conn_hold: its next
+ * frames wait, in order, in its input buffer), so its tasks are handled
+ * with the library's path and hash known, here or wherever they are
+ * placed. */
 static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
@@ -740,18 +1011,17 @@ static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
     struct job *j = cl->job;
     if (j->ending)
         return 0;
-    if (jobs_set_library(rt, j, m->f[0].as.s.ptr, m->f[0].as.s.len) < 0) {
+    if (m->f[0].as.s.len == 0) {
+        log_warnx("job %s: empty library", j->hex);
         log_warnx("job %s: cannot store the library its driver sent", j->hex);
         return -1;
     }
-    char *key = xasprintf("%sjob:%s", gcs_client_prefix(rt->n->gcs), j->hex);
-    char *path = xstrndup(m->f[1].as.s.ptr, m->f[1].as.s.len);
-    gcs_command(rt->n->gcs, NULL, NULL, "HSET %s library_hash %s entrypoint %s", key, j->lib_hash,
-                path);
-    free(key);
-    free(j->entrypoint);
-    j->entrypoint = path;
-    tasks_schedule(rt); /* tasks that waited for a library can get workers now */
+    struct libstore *ls = libstore_new(rt, j, m->f[0].as.s.ptr, m->f[0].as.s.len,
+                                       job_library_stored);
+    ls->entrypoint = xstrndup(m->f[1].as.s.ptr, m->f[1].as.s.len);
+    ls->conn_id = c->id;
+    conn_hold(c);
+    libstore_start(rt, ls);
     return 0;
 }
 

@@ -3,8 +3,9 @@
  *
  * DESIGN. evhttp runs on the node's own event loop: a scrape reads the
  * runtime's tables (tasks alive here, actors, workers, the store's totals,
- * the resource sets) and a few /proc files, all in memory or in-kernel, so
- * it never waits; its size is bounded by the number of distinct task names
+ * the resource sets) on the loop, and a few /proc files on the helper
+ * thread (bio.h: the loop opens no file; the answer is sent from
+ * sample_done, unless the scraper left meanwhile); its size is bounded by the number of distinct task names
  * (256) and actors. The only per-task work is metrics_task_final: a hash
  * of the name into a fixed open-addressing table of counters owned by the
  * loop thread, so no lock; a name is copied once, the first time it is
@@ -149,6 +150,22 @@ static void add_count(struct ts_count *v, size_t *nv, size_t cap, const char *na
         v[(*nv)++] = (struct ts_count){ name, state, 1 };
 }
 
+/* What a scrape reads from /proc, read on the helper thread (bio.h): the
+ * loop opens no file, not even /proc's. */
+#define METRICS_MAX_WORKERS 512
+struct proc_sample {
+    struct metrics *m;
+    struct evhttp_request *req;  /* NULL once its connection closed */
+    struct evhttp_connection *evcon;
+    pid_t self, redis;
+    pid_t workers[METRICS_MAX_WORKERS];
+    int nworkers;
+    /* results */
+    long long rss_self, rss_redis, rss_workers;
+    unsigned long long cpu_busy, cpu_total; /* 0: unread */
+    long long mem_total, mem_used;
+};
+
 static long long statm_rss(pid_t pid)
 {
     char path[64];
@@ -163,10 +180,9 @@ static long long statm_rss(pid_t pid)
     return rss * sysconf(_SC_PAGESIZE);
 }
 
-static void proc_cpu(struct metrics *m, double *util)
+static void proc_cpu(struct proc_sample *ps)
 {
     FILE *fp = fopen("/proc/stat", "re");
-    *util = 0;
     if (fp == NULL)
         return;
     unsigned long long v[8] = { 0 };
@@ -175,16 +191,13 @@ static void proc_cpu(struct metrics *m, double *util)
         unsigned long long total = 0;
         for (int i = 0; i < 8; i++)
             total += v[i];
-        unsigned long long busy = total - v[3] - v[4];
-        if (m->cpu_total && total > m->cpu_total)
-            *util = 100.0 * (double)(busy - m->cpu_busy) / (double)(total - m->cpu_total);
-        m->cpu_busy = busy;
-        m->cpu_total = total;
+        ps->cpu_busy = total - v[3] - v[4];
+        ps->cpu_total = total;
     }
     fclose(fp);
 }
 
-static long long proc_mem_used(long long *total_out)
+static void proc_mem(struct proc_sample *ps)
 {
     FILE *fp = fopen("/proc/meminfo", "re");
     long long total = 0, avail = 0;
@@ -195,11 +208,22 @@ static long long proc_mem_used(long long *total_out)
     }
     if (fp)
         fclose(fp);
-    *total_out = total * 1024;
-    return (total - avail) * 1024;
+    ps->mem_total = total * 1024;
+    ps->mem_used = (total - avail) * 1024;
 }
 
-static void metrics_write(struct metrics *m, struct evbuffer *o)
+static void sample_work(void *arg)
+{
+    struct proc_sample *ps = arg;
+    proc_cpu(ps);
+    proc_mem(ps);
+    ps->rss_self = statm_rss(ps->self);
+    ps->rss_redis = ps->redis > 0 ? statm_rss(ps->redis) : 0;
+    for (int i = 0; i < ps->nworkers; i++)
+        ps->rss_workers += statm_rss(ps->workers[i]);
+}
+
+static void metrics_write(struct metrics *m, const struct proc_sample *ps, struct evbuffer *o)
 {
     struct node *n = m->n;
     struct runtime *rt = n->rt;
@@ -296,29 +320,28 @@ static void metrics_write(struct metrics *m, struct evbuffer *o)
                         (unsigned long long)st.num_objects);
 
     /* the machine and our processes */
-    double util;
-    proc_cpu(m, &util);
-    long long memtotal;
-    long long used = proc_mem_used(&memtotal);
+    double util = 0;
+    if (ps->cpu_total) {
+        if (m->cpu_total && ps->cpu_total > m->cpu_total)
+            util = 100.0 * (double)(ps->cpu_busy - m->cpu_busy) /
+                   (double)(ps->cpu_total - m->cpu_total);
+        m->cpu_busy = ps->cpu_busy;
+        m->cpu_total = ps->cpu_total;
+    }
     help(o, "ray_node_cpu_utilization", "gauge", "CPU busy percent of this machine since the last scrape");
     evbuffer_add_printf(o, "ray_node_cpu_utilization{NodeId=\"%s\"} %.2f\n", nid, util);
     help(o, "ray_node_mem_used", "gauge", "Memory used on this machine (bytes)");
-    evbuffer_add_printf(o, "ray_node_mem_used{NodeId=\"%s\"} %lld\n", nid, used);
+    evbuffer_add_printf(o, "ray_node_mem_used{NodeId=\"%s\"} %lld\n", nid, ps->mem_used);
     help(o, "ray_node_mem_total", "gauge", "Memory of this machine (bytes)");
-    evbuffer_add_printf(o, "ray_node_mem_total{NodeId=\"%s\"} %lld\n", nid, memtotal);
-    long long wrss = 0;
-    int nw = 0;
-    for (struct worker *w = rt ? rt->workers : NULL; w; w = w->next)
-        if (w->pid > 0 && w->state != WORKER_DEAD && nw++ < 512)
-            wrss += statm_rss(w->pid);
+    evbuffer_add_printf(o, "ray_node_mem_total{NodeId=\"%s\"} %lld\n", nid, ps->mem_total);
     help(o, "ray_component_rss_bytes", "gauge", "Resident memory of this node's processes");
     evbuffer_add_printf(o, "ray_component_rss_bytes{Component=\"raylet\",NodeId=\"%s\"} %lld\n",
-                        nid, statm_rss(getpid()));
+                        nid, ps->rss_self);
     evbuffer_add_printf(o, "ray_component_rss_bytes{Component=\"workers\",NodeId=\"%s\"} %lld\n",
-                        nid, wrss);
-    if (n->is_head && n->redis.pid > 0)
+                        nid, ps->rss_workers);
+    if (ps->redis > 0)
         evbuffer_add_printf(o, "ray_component_rss_bytes{Component=\"gcs_redis\",NodeId=\"%s\"} "
-                               "%lld\n", nid, statm_rss(n->redis.pid));
+                               "%lld\n", nid, ps->rss_redis);
 
     /* the scheduler's own */
     help(o, "ray_scheduler_queued_tasks", "gauge", "Tasks queued here with their arguments ready");
@@ -423,6 +446,31 @@ static int h_report(struct conn *c, const struct proto_msg *msg, void *arg)
     return 0;
 }
 
+/* The scraper went away before the answer: its request is freed. */
+static void sample_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct proc_sample *ps = arg;
+    ps->req = NULL;
+    ps->evcon = NULL;
+}
+
+static void sample_done(void *arg, bool cancelled)
+{
+    struct proc_sample *ps = arg;
+    if (!cancelled && ps->req) {
+        evhttp_connection_set_closecb(ps->evcon, NULL, NULL);
+        struct evbuffer *o = evbuffer_new();
+        metrics_write(ps->m, ps, o);
+        serve_write(ps->m, o);
+        evhttp_add_header(evhttp_request_get_output_headers(ps->req), "Content-Type",
+                          "text/plain; version=0.0.4; charset=utf-8");
+        evhttp_send_reply(ps->req, 200, "OK", o);
+        evbuffer_free(o);
+    }
+    free(ps);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct metrics *m = arg;
@@ -439,12 +487,19 @@ static void on_request(struct evhttp_request *req, void *arg)
         evhttp_send_reply(req, 404, "Not Found", NULL);
         return;
     }
-    struct evbuffer *o = evbuffer_new();
-    metrics_write(m, o);
-    serve_write(m, o);
-    evhttp_add_header(out, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, 200, "OK", o);
-    evbuffer_free(o);
+    /* the /proc figures are read on the helper thread; sample_done answers */
+    struct node *n = m->n;
+    struct proc_sample *ps = xcalloc(1, sizeof *ps);
+    ps->m = m;
+    ps->req = req;
+    ps->evcon = evhttp_request_get_connection(req);
+    ps->self = getpid();
+    ps->redis = n->is_head && n->redis.pid > 0 ? n->redis.pid : 0;
+    for (struct worker *w = n->rt ? n->rt->workers : NULL; w; w = w->next)
+        if (w->pid > 0 && w->state != WORKER_DEAD && ps->nworkers < METRICS_MAX_WORKERS)
+            ps->workers[ps->nworkers++] = w->pid;
+    evhttp_connection_set_closecb(ps->evcon, sample_conn_closed, ps);
+    bio_submit(n->rt->bio, sample_work, sample_done, ps);
 }
 
 static void target_cb(evutil_socket_t fd, short what, void *arg)

@@ -9,6 +9,7 @@
  * at once.
  */
 #include "daemon/node.h"
+#include "daemon/bio.h"
 #include "daemon/dashboard.h"
 #include "daemon/metrics.h"
 #include "common/tls.h"
@@ -264,21 +265,51 @@ static void node_write_info(struct node *n)
 
 /* The node is up: make it the one this machine's CLI finds (session_latest,
  * ray_current_cluster) and leave its token where clients look for it
- * (common/token.h). Only now, so a start that fails changes none of them. */
+ * (common/token.h). Only now, so a start that fails changes none of them.
+ * The files are written by the helper thread (daemon/bio.h); `ray start`
+ * hears "ok" once they are (publish_done), so it finds them. */
+struct publish {
+    struct node *n;
+    char *temp_dir, *session_dir;
+    char gcs[300];
+    char cluster_path[4096], home_path[4096]; /* home_path "" on a non-head */
+    char token[160];
+};
+
+static void publish_work(void *arg)
+{
+    struct publish *p = arg;
+    if (session_publish(p->temp_dir, p->session_dir, p->gcs) < 0)
+        log_warn("cannot update %s/session_latest", p->temp_dir);
+    if (token_write(p->cluster_path, p->token) < 0)
+        log_warn("cannot write %s", p->cluster_path);
+    if (p->home_path[0] && token_write(p->home_path, p->token) < 0)
+        log_warn("cannot write %s", p->home_path);
+}
+
+static void publish_done(void *arg, bool cancelled)
+{
+    struct publish *p = arg;
+    struct node *n = p->n;
+    if (!cancelled)
+        node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
+    free(p->temp_dir);
+    free(p->session_dir);
+    free(p);
+}
+
 static void node_publish(struct node *n)
 {
-    char gcs[300], path[4096];
-    snprintf(gcs, sizeof gcs, "%s:%d", n->gcs_host, n->gcs_port);
-    if (session_publish(n->cfg->temp_dir, n->session_dir, gcs) < 0)
-        log_warn("cannot update %s/session_latest", n->cfg->temp_dir);
-    token_cluster_path(n->gcs_host, n->gcs_port, path, sizeof path);
-    if (token_write(path, n->token) < 0)
-        log_warn("cannot write %s", path);
-    if (n->is_head) {
-        token_home_path(path, sizeof path);
-        if (token_write(path, n->token) < 0)
-            log_warn("cannot write %s", path);
-    }
+    struct publish *p = xcalloc(1, sizeof *p);
+    p->n = n;
+    p->temp_dir = xstrdup(n->cfg->temp_dir);
+    p->session_dir = xstrdup(n->session_dir);
+    snprintf(p->gcs, sizeof p->gcs, "%s:%d", n->gcs_host, n->gcs_port);
+    token_cluster_path(n->gcs_host, n->gcs_port, p->cluster_path, sizeof p->cluster_path);
+    if (n->is_head)
+        token_home_path(p->home_path, sizeof p->home_path);
+    snprintf(p->token, sizeof p->token, "%s", n->token);
+    bio_submit(runtime_bio(n->rt), publish_work, publish_done, p);
 }
 
 static void node_registered_cb(void *arg, int status)
@@ -304,8 +335,7 @@ static void node_registered_cb(void *arg, int status)
     heartbeat_start(n);
     if (n->is_head)
         recover_head_start(n); /* what an earlier head left (daemon/recover.c) */
-    node_publish(n);
-    node_report(n, "ok %s %s %d %s", n->hex, n->ip, n->tcp_port, n->session_dir);
+    node_publish(n); /* then reports "ok" to `ray start` */
 }
 
 static void node_register(struct node *n)

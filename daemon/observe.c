@@ -6,12 +6,15 @@
  *
  * DESIGN. A LOG_READ is a small state machine (struct logreq) owned by the
  * CLI connection that asked: it reads its file in steps of at most
- * OBS_CHUNK bytes, one step per loop turn, filters and tails whole lines,
+ * OBS_CHUNK bytes, each read on the helper thread (bio.h: after every write
+ * queued to the file before it) and handled back on the loop, filters and tails whole lines,
  * and sends them as LOG_DATA. When the connection's output passes
  * CONN_DRAIN_LOW_WATER it waits for the drain callback before the next
  * step, so neither a big file nor a slow reader holds the loop or memory.
  * A following request polls its file every OBS_FOLLOW_MS once it has
- * caught up. The connection closing frees the request (its on_close).
+ * caught up. The connection closing frees the request (its on_close), or,
+ * while a read is on the helper, that read's completion does. tasks.out,
+ * tasks.err and job-<hex>.err are written by the helper too (bio_file).
  */
 #include "daemon/observe.h"
 
@@ -60,10 +63,17 @@ struct logreq {
     struct buf *ring;            /* tail: the last TAIL lines */
     uint32_t ring_n, ring_head;
     struct event *ev;
+    /* one read of the file on the helper thread (bio.h) at a time: while
+     * READING, the fields below are the helper's */
+    bool reading;
+    char *chunk;                 /* OBS_CHUNK bytes */
+    ssize_t rd_n;                /* bytes read at rd_off, or -1 */
+    off_t rd_off;                /* where it read (0 again after a truncation) */
+    int rd_errno;                /* the open's errno, 0 if it opened */
 };
 
 struct observe {
-    FILE *tasks_f[2];            /* tasks.out, tasks.err */
+    struct bio_file *tasks_f[2]; /* tasks.out, tasks.err (written by the helper thread) */
     struct buf agg;              /* the timeline entry being gathered */
     pid_t agg_pid;               /* the process of its last section */
     char agg_job[16];
@@ -83,9 +93,7 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     if (o->tasks_f[k] == NULL) {
         char path[4096];
         snprintf(path, sizeof path, "%s/logs/tasks.%s", rt->n->session_dir, k ? "err" : "out");
-        o->tasks_f[k] = fopen(path, "ae");
-        if (o->tasks_f[k] == NULL)
-            return;
+        o->tasks_f[k] = bio_file_open(rt->bio, path, 0600);
     }
     const uint8_t *task = NULL;
     if (w->task)
@@ -98,24 +106,26 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     static const uint8_t zero[IDS_SIZE];
     ids_hex(task ? task : zero, IDS_SIZE, th);
     ids_hex(w->actor ? w->actor->id : zero, IDS_SIZE, ah);
-    fprintf(o->tasks_f[k], "%s %s\t%.*s\n", th, ah, (int)len, line);
-    fflush(o->tasks_f[k]);
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s %s\t", th, ah);
+    buf_append(&b, line, len);
+    buf_append(&b, "\n", 1);
+    bio_file_write(o->tasks_f[k], b.data, b.len);
+    buf_free(&b);
 }
 
 void observe_job_err(struct runtime *rt, struct job *j, const char *line, size_t len)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/logs/job-%s.err", rt->n->session_dir, j->hex);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
+    if (j->errf == NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs/job-%s.err", rt->n->session_dir, j->hex);
+        j->errf = bio_file_open(rt->bio, path, 0644);
+    }
     struct buf b = BUF_INIT;
     buf_append(&b, line, len);
     buf_append(&b, "\n", 1);
-    if (net_write_all(fd, b.data, b.len) < 0)
-        log_warn("cannot append to %s", path);
+    bio_file_write(j->errf, b.data, b.len);
     buf_free(&b);
-    close(fd);
 }
 
 void observe_task_done(struct runtime *rt, struct worker *w)
@@ -226,6 +236,7 @@ static void logreq_free(struct logreq *q)
     }
     if (q->ev)
         event_free(q->ev);
+    free(q->chunk);
     buf_free(&q->partial);
     buf_free(&q->out);
     if (q->ring) {
@@ -241,7 +252,8 @@ static void logreq_conn_gone(struct conn *c, struct conn_owner *o)
     struct logreq *q = CONN_OWNER_OF(o, struct logreq, co);
     (void)c;
     q->c = NULL;
-    logreq_free(q);
+    if (!q->reading)
+        logreq_free(q); /* else logreq_read_done frees it */
 }
 
 static void logreq_flush(struct logreq *q, int status, const char *msg)
@@ -342,29 +354,47 @@ static void logreq_drain_cb(struct conn *c, void *arg)
     logreq_step(arg);
 }
 
-static void logreq_step(struct logreq *q)
+/* On the helper: the next chunk of the file, from Q->off. Reads
+ * Q->path and Q->off, writes the rd_ fields and the chunk only. Being on
+ * the helper, it comes after every write queued to the file before it. */
+static void logreq_read_work(void *arg)
 {
+    struct logreq *q = arg;
+    q->rd_n = -1;
+    q->rd_off = q->off;
     int fd = open(q->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && !(errno == ENOENT && (q->tolerate_missing || q->caught_up))) {
+    q->rd_errno = fd < 0 ? errno : 0;
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size < q->rd_off)
+        q->rd_off = 0; /* truncated: start again */
+    q->rd_n = pread(fd, q->chunk, OBS_CHUNK, q->rd_off);
+    close(fd);
+}
+
+static void logreq_read_done(void *arg, bool cancelled)
+{
+    struct logreq *q = arg;
+    q->reading = false;
+    if (cancelled || q->c == NULL) { /* the node stops, or the CLI left */
+        logreq_free(q);
+        return;
+    }
+    if (q->rd_errno != 0 && !(q->rd_errno == ENOENT && (q->tolerate_missing || q->caught_up))) {
         char msg[600];
         snprintf(msg, sizeof msg, "no such log file on node %.8s: %s", q->rt->n->hex, q->label);
         logreq_fail(q, msg);
         return;
     }
     bool at_end = true;
-    if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) == 0 && st.st_size < q->off)
-            q->off = 0; /* truncated: start again */
-        char *chunk = xmalloc(OBS_CHUNK);
-        ssize_t n = pread(fd, chunk, OBS_CHUNK, q->off);
-        close(fd);
-        if (n > 0) {
-            q->off += n;
-            logreq_feed(q, chunk, (size_t)n);
-            at_end = (size_t)n < OBS_CHUNK;
+    if (q->rd_errno == 0) {
+        q->off = q->rd_off;
+        if (q->rd_n > 0) {
+            q->off += q->rd_n;
+            logreq_feed(q, q->chunk, (size_t)q->rd_n);
+            at_end = (size_t)q->rd_n < OBS_CHUNK;
         }
-        free(chunk);
     }
     if (at_end)
         logreq_caught_up(q);
@@ -381,6 +411,17 @@ static void logreq_step(struct logreq *q)
     }
     struct timeval tv = { 0, at_end ? OBS_FOLLOW_MS * 1000 : 0 };
     event_add(q->ev, &tv);
+}
+
+/* Read the next chunk: on the helper thread, then logreq_read_done. */
+static void logreq_step(struct logreq *q)
+{
+    if (q->reading)
+        return;
+    if (q->chunk == NULL)
+        q->chunk = xmalloc(OBS_CHUNK);
+    q->reading = true;
+    bio_submit(q->rt->bio, logreq_read_work, logreq_read_done, q);
 }
 
 static bool plain_name(const char *s, size_t len)
@@ -458,14 +499,20 @@ static int h_log_read(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-static int h_log_list(struct conn *c, const struct proto_msg *m, void *arg)
+/* A LOG_LIST: the folder is listed on the helper thread. */
+struct loglist {
+    struct runtime *rt;
+    uint64_t conn_id, reqid;
+    char *dir;
+    struct buf v;                /* the answer's array, made on the helper */
+};
+
+static void loglist_work(void *arg)
 {
-    struct runtime *rt = arg;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/logs", rt->n->session_dir);
+    struct loglist *l = arg;
     struct buf items = BUF_INIT;
     uint32_t n = 0;
-    DIR *d = opendir(dir);
+    DIR *d = opendir(l->dir);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL && n < 10000) {
         if (de->d_name[0] == '.')
@@ -481,12 +528,31 @@ static int h_log_list(struct conn *c, const struct proto_msg *m, void *arg)
     }
     if (d)
         closedir(d);
-    struct buf v = BUF_INIT;
-    mpw_array(&v, n);
-    buf_append(&v, items.data ? items.data : "", items.len);
-    conn_send(c, PROTO_LOG_LIST, m->f[0].as.u, v.data, v.len);
-    buf_free(&v);
+    mpw_array(&l->v, n);
+    buf_append(&l->v, items.data ? items.data : "", items.len);
     buf_free(&items);
+}
+
+static void loglist_done(void *arg, bool cancelled)
+{
+    struct loglist *l = arg;
+    struct conn *c = cancelled ? NULL : server_conn_find(l->rt->n->srv, l->conn_id);
+    if (c)
+        conn_send(c, PROTO_LOG_LIST, l->reqid, l->v.data, l->v.len);
+    buf_free(&l->v);
+    free(l->dir);
+    free(l);
+}
+
+static int h_log_list(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct loglist *l = xcalloc(1, sizeof *l);
+    l->rt = rt;
+    l->conn_id = c->id;
+    l->reqid = m->f[0].as.u;
+    l->dir = xasprintf("%s/logs", rt->n->session_dir);
+    bio_submit(rt->bio, loglist_work, loglist_done, l);
     return 0;
 }
 
@@ -644,8 +710,7 @@ void observe_free(struct runtime *rt)
         event_free(o->agg_ev);
     o->agg_ev = NULL;
     for (int k = 0; k < 2; k++) {
-        if (o->tasks_f[k])
-            fclose(o->tasks_f[k]);
+        bio_file_close(o->tasks_f[k]);
         o->tasks_f[k] = NULL;
     }
 }

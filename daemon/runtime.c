@@ -1,6 +1,7 @@
 /*
  * runtime.c — the node's runtime: who is connected (workers, drivers, the
- * CLI), the start and end of the runtime, the job log, and administrative
+ * CLI), the start and end of the runtime (and of its helper thread,
+ * bio.h), the job log (written by the helper), and administrative
  * messages. Tasks, objects, actors, workers and jobs have their own files
  * (see runtime_internal.h).
  */
@@ -63,18 +64,19 @@ void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line,
     }
     if (stream == 2) {
         observe_job_err(rt, j, line, len); /* stderr: job-<hex>.err (ray logs --err) */
-    } else if (j->logf == NULL) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
-        /* a job's output is its user's: 0600 like the rest of the session */
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0 && (j->logf = fdopen(fd, "a")) == NULL)
-            close(fd);
-    }
-    if (stream != 2 && j->logf) {
-        fwrite(line, 1, len, j->logf);
-        fputc('\n', j->logf);
-        fflush(j->logf);
+    } else {
+        if (j->logf == NULL) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
+            /* a job's output is its user's: 0600 like the rest of the session */
+            j->logf = bio_file_open(rt->bio, path, 0600);
+        }
+        /* the helper thread writes it: lines between two of its turns go out in one write */
+        struct buf b = BUF_INIT;
+        buf_append(&b, line, len);
+        buf_append(&b, "\n", 1);
+        bio_file_write(j->logf, b.data, b.len);
+        buf_free(&b);
     }
     if (j->submitter) {
         struct buf b = BUF_INIT;
@@ -306,11 +308,25 @@ static void rt_store_ready(void *arg, const uint8_t *id)
     objects_ready(arg, id);
 }
 
+static void rt_log_sink(void *arg, const char *line, size_t len)
+{
+    bio_file_write(arg, line, len);
+}
+
 struct runtime *runtime_new(struct node *n)
 {
     struct runtime *rt = xcalloc(1, sizeof *rt);
     rt->n = n;
     rt->next_store_id = 1;
+    char err[256];
+    rt->bio = bio_new(n->base, err, sizeof err);
+    if (rt->bio == NULL)
+        log_fatal("%s", err);
+    if (log_path()) {
+        /* the node's own log, written by the helper from now on */
+        rt->logf = bio_file_open(rt->bio, log_path(), 0600);
+        log_set_sink(rt_log_sink, rt->logf);
+    }
     server_on_hello(n->srv, rt_hello, rt);
     server_on(n->srv, PROTO_NODE_INFO_REQ, rt_node_info, rt);
     objstore_set_ready_cb(n->store, rt_store_ready, rt);
@@ -364,7 +380,18 @@ void runtime_free(struct runtime *rt)
     }
     cluster_free(rt);
     buf_free(&rt->demands_text);
+    /* last: every module has closed its files and handed in its work */
+    if (rt->logf) {
+        log_set_sink(NULL, NULL);
+        bio_file_close(rt->logf);
+    }
+    bio_free(rt->bio);
     free(rt);
+}
+
+struct bio *runtime_bio(struct runtime *rt)
+{
+    return rt->bio;
 }
 
 long long runtime_queue_len(const struct runtime *rt)

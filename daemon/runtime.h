@@ -7,6 +7,7 @@
 #ifndef RAY_RUNTIME_H
 #define RAY_RUNTIME_H
 
+struct bio;
 struct node;
 struct runtime;
 
@@ -25,5 +26,8 @@ void runtime_node_dead(struct runtime *rt, const char *node_hex);
  * write again the object locations and actor records this node is the
  * authority for (daemon/replay.c). NULL is a no-op. */
 void runtime_gcs_reconnected(struct runtime *rt);
+/* RT's helper thread for slow work (daemon/bio.h), alive from runtime_new
+ * to runtime_free (which cancels what is left). */
+struct bio *runtime_bio(struct runtime *rt);
 
 #endif

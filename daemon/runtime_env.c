@@ -10,7 +10,8 @@
  * its SHA-256 in the function table like a job library, and once per node
  * under <session>/runtime_resources/<hash>.tar; a node without it fetches
  * it from the GCS the first time a worker needs it (the worker waits, no
- * loop blocking). The worker itself unpacks it into
+ * loop blocking). Hashing and writing it runs on the helper thread (bio.h:
+ * tarstore_*); RENV_UPLOAD is answered from the completion. The worker itself unpacks it into
  * <session>/runtime_resources/working_dir_files/<hash>/ (api/renv.c) and
  * runs there.
  */
@@ -37,8 +38,7 @@ static char *tar_path(struct runtime *rt, const char *hash)
     return xasprintf("%s/runtime_resources/%s.tar", rt->n->session_dir, hash);
 }
 
-int renv_store_working_dir(struct runtime *rt, const char *hash, const void *bytes, size_t len,
-                           bool to_gcs)
+int renv_store_tar_(const char *session_dir, const char *hash, const void *bytes, size_t len)
 {
     uint8_t digest[SHA256_SIZE];
     char got[2 * SHA256_SIZE + 1];
@@ -48,8 +48,8 @@ int renv_store_working_dir(struct runtime *rt, const char *hash, const void *byt
         log_warnx("working_dir %.12s: content does not match its hash", hash);
         return -1;
     }
-    char *dir = xasprintf("%s/runtime_resources", rt->n->session_dir);
-    char *path = tar_path(rt, hash);
+    char *dir = xasprintf("%s/runtime_resources", session_dir);
+    char *path = xasprintf("%s/%s.tar", dir, hash);
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int rc = -1, fd = -1;
     struct stat st;
@@ -76,32 +76,98 @@ int renv_store_working_dir(struct runtime *rt, const char *hash, const void *byt
     }
     rc = 0;
 out:
-    if (rc == 0 && to_gcs)
-        gcs_function_put(rt->n->gcs, hash, bytes, len, NULL, NULL);
     free(dir);
     free(path);
     free(tmp);
     return rc;
 }
 
+struct fetch;
+static struct fetch *fetching[16]; /* hashes being fetched and stored (a handful at most) */
+
+/* A packed working directory being stored by the helper thread (bio.h). */
+struct tarstore {
+    struct runtime *rt;
+    char *session_dir;
+    char hash[65];               /* RENV_UPLOAD: computed on the helper */
+    void *bytes;                 /* owned */
+    size_t len;
+    bool upload;                 /* RENV_UPLOAD: reply on CONN_ID, put in the function table */
+    uint64_t conn_id, reqid;
+    struct fetch *fetch;         /* fetched from the function table */
+    int rc;
+};
+
+static void tarstore_work(void *arg)
+{
+    struct tarstore *ts = arg;
+    if (ts->upload) {
+        uint8_t digest[SHA256_SIZE];
+        sha256(ts->bytes, ts->len, digest);
+        ids_hex(digest, sizeof digest, ts->hash);
+    }
+    ts->rc = renv_store_tar_(ts->session_dir, ts->hash, ts->bytes, ts->len);
+}
+
+static struct conn *client_conn(struct runtime *rt, uint64_t id)
+{
+    for (struct client *cl = rt->clients; cl; cl = cl->next)
+        if (cl->conn && cl->conn->id == id)
+            return cl->conn;
+    return NULL;
+}
+
+static void tarstore_done(void *arg, bool cancelled)
+{
+    struct tarstore *ts = arg;
+    struct runtime *rt = ts->rt;
+    if (!cancelled && ts->upload) {
+        if (ts->rc == 0)
+            gcs_function_put(rt->n->gcs, ts->hash, ts->bytes, ts->len, NULL, NULL);
+        struct conn *c = client_conn(rt, ts->conn_id); /* NULL: the driver left meanwhile */
+        if (c && ts->rc < 0)
+            conn_send(c, PROTO_RENV_UPLOAD_OK, ts->reqid, (int64_t)RAY_EINVAL,
+                      "the node could not store the working directory");
+        else if (c)
+            conn_send(c, PROTO_RENV_UPLOAD_OK, ts->reqid, (int64_t)RAY_OK, ts->hash);
+    } else if (!cancelled && ts->rc == 0) {
+        tasks_schedule(rt); /* workers that waited for it can start */
+    }
+    for (int i = 0; ts->fetch && i < 16; i++)
+        if (fetching[i] == ts->fetch)
+            fetching[i] = NULL;
+    free(ts->fetch);
+    free(ts->session_dir);
+    free(ts->bytes);
+    free(ts);
+}
+
 struct fetch {
     struct runtime *rt;
     char hash[65];
 };
-/* hashes being fetched (a handful at most) */
-static struct fetch *fetching[16];
 
 static void fetched(void *arg, const char *s, size_t len)
 {
     struct fetch *f = arg;
-    for (int i = 0; i < 16; i++)
-        if (fetching[i] == f)
-            fetching[i] = NULL;
     if (s == NULL)
         log_warnx("working_dir %.12s: not in the function table", f->hash);
-    else if (renv_store_working_dir(f->rt, f->hash, s, len, false) == 0)
-        tasks_schedule(f->rt);
-    free(f);
+    if (s == NULL || f->rt == NULL) {
+        for (int i = 0; i < 16; i++)
+            if (fetching[i] == f)
+                fetching[i] = NULL;
+        free(f);
+        return;
+    }
+    /* stays in fetching[] until stored: a worker asking meanwhile waits */
+    struct tarstore *ts = xcalloc(1, sizeof *ts);
+    ts->rt = f->rt;
+    ts->session_dir = xstrdup(f->rt->n->session_dir);
+    snprintf(ts->hash, sizeof ts->hash, "%s", f->hash);
+    ts->bytes = xmemdup(s, len);
+    ts->len = len;
+    ts->fetch = f;
+    bio_submit(ts->rt->bio, tarstore_work, tarstore_done, ts);
 }
 
 int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t *nextra)
@@ -149,10 +215,7 @@ int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t 
         set[n++] = xasprintf("RAY_WORKING_DIR=%s/runtime_resources/working_dir_files/%s",
                              rt->n->session_dir, e.working_dir_hash);
         free(path);
-        char *files = xasprintf("%s/runtime_resources/working_dir_files", rt->n->session_dir);
-        if (session_mkdirs(files, 0700) < 0)
-            log_warn("cannot create %s", files);
-        free(files);
+        /* its parent folder is made by the spawn, on the helper (workers.c) */
     }
     renv_free(&e);
     *extra = set;
@@ -160,22 +223,23 @@ int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t 
     return 0;
 }
 
-/* RENV_UPLOAD from a driver: keep its packed working directory. */
+/* RENV_UPLOAD from a driver: keep its packed working directory (hashed and
+ * written on the helper thread; the reply comes from tarstore_done). */
 static int h_upload(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
     if (cl == NULL || !cl->is_driver)
         return -1;
-    uint8_t digest[SHA256_SIZE];
-    char hash[2 * SHA256_SIZE + 1];
-    sha256(m->f[1].as.s.ptr, m->f[1].as.s.len, digest);
-    ids_hex(digest, sizeof digest, hash);
-    if (renv_store_working_dir(rt, hash, m->f[1].as.s.ptr, m->f[1].as.s.len, true) < 0)
-        conn_send(c, PROTO_RENV_UPLOAD_OK, m->f[0].as.u, (int64_t)RAY_EINVAL,
-                  "the node could not store the working directory");
-    else
-        conn_send(c, PROTO_RENV_UPLOAD_OK, m->f[0].as.u, (int64_t)RAY_OK, hash);
+    struct tarstore *ts = xcalloc(1, sizeof *ts);
+    ts->rt = rt;
+    ts->session_dir = xstrdup(rt->n->session_dir);
+    ts->bytes = xmemdup(m->f[1].as.s.ptr, m->f[1].as.s.len);
+    ts->len = m->f[1].as.s.len;
+    ts->upload = true;
+    ts->conn_id = c->id;
+    ts->reqid = m->f[0].as.u;
+    bio_submit(rt->bio, tarstore_work, tarstore_done, ts);
     return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "common/buf.h"
 #include "common/idmap.h"
 #include "common/ids.h"
+#include "daemon/bio.h"
 #include "daemon/node.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
@@ -133,6 +134,8 @@ struct worker {
     int exit_status;
     long long exited_ms;
     char *renv;              /* the runtime_env it was started with (NULL: none) */
+    struct bio_file *raw_out; /* logs/worker-<hex8>.out, written by the helper (bio.h) */
+    bool spawning;           /* its fork + exec runs on the helper; pid 0 until it did */
     struct worker *next, *prev;
 };
 
@@ -189,7 +192,8 @@ struct job {
     bool warned_cap;         /* its driver was told the worker cap holds work back */
     int nworkers;
     struct event *kill_timer;
-    void *logf;              /* FILE * of logs/job-<hex>.log, opened on first line */
+    struct bio_file *logf;   /* logs/job-<hex>.log, written by the helper (bio.h) */
+    struct bio_file *errf;   /* logs/job-<hex>.err */
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
     char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
@@ -263,6 +267,8 @@ struct runtime {
     struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */
+    struct bio *bio;            /* the helper thread: file writes, hashing, forks (bio.h) */
+    struct bio_file *logf;      /* the node's own log, written through bio (log_set_sink) */
     bool stopping;
 };
 
@@ -582,10 +588,11 @@ void renv_init(struct runtime *rt);
  * working directory is not on this node yet (fetching it; try again), or -1
  * for a malformed RENV (logged). */
 int renv_worker_env(struct runtime *rt, const char *renv, char ***extra, size_t *nextra);
-/* Keep a packed working directory (LEN BYTES whose SHA-256 is HASH) on this
- * node, and in the function table with TO_GCS. Returns 0 or -1 (logged). */
-int renv_store_working_dir(struct runtime *rt, const char *hash, const void *bytes, size_t len,
-                           bool to_gcs);
+/* Keep a packed working directory (LEN BYTES whose SHA-256 must be HASH)
+ * under SESSION_DIR/runtime_resources. Hashes and writes: call it on the
+ * helper thread (bio.h); it touches no runtime state (the caller puts the
+ * bytes in the function table, on the loop). Returns 0 or -1 (logged). */
+int renv_store_tar_(const char *session_dir, const char *hash, const void *bytes, size_t len);
 /* Number of workers of J that are starting (not yet connected). */
 int workers_starting(struct runtime *rt, struct job *j);
 /* Say in A's record why it waits for a worker (WHY), or that it no longer
@@ -614,23 +621,50 @@ void workers_prestart(struct runtime *rt, struct job *j, int n);
 /* Helpers shared with jobs.c (drivers are started and read the same way). */
 typedef void (*workers_line_fn)(void *arg, const char *line, size_t len);
 /* Read the non-blocking pipe FD: at most 64 KiB, or with DRAIN all there is
- * now. Bytes are appended to RAW_FD if >= 0 and collected in ACC, whose
+ * now. Bytes are queued for RAW (bio.h) if not NULL and collected in ACC, whose
  * complete lines (split at 16 KiB) go to EMIT; the partial rest is emitted
  * too at EOF or with DRAIN. Returns 1 at EOF or on a read error (the caller
  * closes FD), else 0. */
 int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
-                       int raw_fd);
+                       struct bio_file *raw);
 /* fork + execve("/proc/self/exe", ARGV, ENV) with stdin /dev/null and
- * stdout/stderr on pipes whose read ends (non-blocking, close-on-exec) go to
- * *OUT_FD and *ERR_FD; every other fd is closed in the child, which stays in
- * rayd's process group. Returns the pid, or -1 with ERR. */
-pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
+ * stdout/stderr on the pipe write ends OUT_W and ERR_W (close-on-exec; the
+ * caller closes its copies after); every other fd is closed in the child,
+ * which stays in rayd's process group. Returns the pid, or -1 with ERR.
+ * Forks: called on the helper thread only (workers_spawn_async_). */
+pid_t workers_spawn_process_(const char *const *argv, char *const *env, int out_w, int err_w,
                              char *err, size_t errlen);
+/* Start a child off the loop: the pipes for its stdout and stderr are made
+ * here (their read ends, non-blocking and close-on-exec, go to *OUT_FD and
+ * *ERR_FD and are the caller's from now on, to watch at once); the fork +
+ * exec (workers_spawn_process_) runs on the helper thread (bio.h), so the
+ * loop never forks. ARGV is copied; ENV (from workers_env_build_) is taken.
+ * With PROGRESS_NAME (not NULL or ""), that shared-memory page (one
+ * uint64_t) is made first. DONE(RT, ARG, RES) runs on the loop: RES->pid is
+ * the child or -1 (RES->err says why); DONE returns true if it took the
+ * child (pid, page), false to have it killed and reaped. If the runtime is
+ * freed first, DONE is not called: the child is killed and reaped and
+ * FREE_ARG(ARG) is called (FREE_ARG may be NULL). Returns 0, or -1 with ERR
+ * (no pipe: nothing queued, ENV freed, DONE never called). */
+struct workers_spawn_result {
+    pid_t pid;
+    int out_fd, err_fd;      /* the read ends, as given to the caller */
+    uint64_t *progress;      /* the page, or NULL */
+    const char *err;
+};
+typedef bool (*workers_spawned_fn)(struct runtime *rt, void *arg,
+                                   const struct workers_spawn_result *res);
+int workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
+                         const char *progress_name, int *out_fd, int *err_fd,
+                         workers_spawned_fn done, void (*free_arg)(void *arg), void *arg,
+                         char *err, size_t errlen);
 /* A copy of environ with each "NAME=value" of SET (NULL-terminated) replacing
  * NAME, and the names in UNSET (NULL-terminated; may be NULL) removed. Free
  * with workers_env_free_. */
 char **workers_env_build_(const char *const *set, const char *const *unset);
 void workers_env_free_(char **env);
+/* Online CPUs, read once (sysconf reads /sys each time: not on the loop). */
+int workers_cpu_count_(void);
 
 /* jobs.c */
 void jobs_init(struct runtime *rt);
@@ -653,7 +687,11 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
  * existing record if there is one). */
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash);
-/* Store library bytes for J (cache file + function table). Returns 0 or -1. */
+/* Store library bytes for J: LEN bytes (copied) are hashed and written to
+ * the node's cache on the helper thread (bio.h); back on the loop, J (if it
+ * is still there and not ended) gets the path and the hash, the function
+ * table the bytes, and the scheduler a pass (tasks waiting for a library).
+ * Returns 0 (queued), or -1 for an empty library (logged). */
 int jobs_set_library(struct runtime *rt, struct job *j, const void *bytes, size_t len);
 /* Free the jobs that have ended and that nothing points at any more: no
  * worker, driver process reaped, no client (driver or worker connection).

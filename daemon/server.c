@@ -801,6 +801,14 @@ size_t server_conn_count(const struct server *s)
     return s->nconns;
 }
 
+struct conn *server_conn_find(const struct server *s, uint64_t id)
+{
+    for (struct conn *c = s->conns; c; c = c->next_)
+        if (c->id == id)
+            return c->dead_ || c->state == CONN_CLOSING ? NULL : c;
+    return NULL;
+}
+
 void server_free(struct server *s)
 {
     if (s == NULL)

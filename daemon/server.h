@@ -173,6 +173,10 @@ void conn_release(struct conn *c);
 size_t conn_outbuf_len(const struct conn *c);
 /* Number of live connections. */
 size_t server_conn_count(const struct server *s);
+/* The open connection whose id is ID, or NULL (closed, closing, or never
+ * was): for work that finishes later (bio.h) and answers the peer that
+ * asked. A linear scan: for rare requests. */
+struct conn *server_conn_find(const struct server *s, uint64_t id);
 /* Close every connection and listener and free the server. NULL is a no-op. */
 void server_free(struct server *s);
 

@@ -4,8 +4,12 @@
  * reaping them on SIGCHLD and forwarding their stdout/stderr to the job.
  *
  * DESIGN. A worker is a child process that belongs to one job (it dlopens the
- * job's library) and, optionally, to one actor. It is STARTING from fork until
- * its HELLO arrives (workers_connected), then IDLE or BUSY; a worker we have
+ * job's library) and, optionally, to one actor. It is STARTING from
+ * workers_spawn until its HELLO arrives (workers_connected), then IDLE or
+ * BUSY. The fork + exec runs on the helper thread (bio.h,
+ * workers_spawn_async_): until worker_spawned has the pid, the worker is
+ * `spawning` with pid 0, never waited for or signalled (a kill meanwhile is
+ * done when the pid arrives). A worker we have
  * sent SIGKILL is DEAD until its SIGCHLD. The struct is freed only when the
  * process has been reaped, so a pid is never waited for twice and no one is
  * left pointing at a freed worker while its process can still talk to us.
@@ -15,7 +19,8 @@
  * Output: each pipe is read by a libevent event, a bounded amount per wakeup;
  * bytes are split into lines (at most WORKERS_LINE_MAX each) that go to the
  * job's log with a "(NAME pid=PID node=NODE8) " prefix, and the raw bytes are
- * appended to <session>/logs/worker-<hex8>.out.
+ * appended to <session>/logs/worker-<hex8>.out by the helper thread (a
+ * bio_file, kept open: the loop opens no file).
  */
 #include "daemon/observe.h"
 #include "daemon/runtime_internal.h"
@@ -73,7 +78,7 @@ static void lines_emit(struct buf *acc, bool flush, workers_line_fn emit, void *
 }
 
 int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit, void *arg,
-                       int raw_fd)
+                       struct bio_file *raw)
 {
     char chunk[16384];
     size_t total = 0;
@@ -88,8 +93,7 @@ int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit
             rc = 1;
             break;
         }
-        if (raw_fd >= 0 && net_write_all(raw_fd, chunk, (size_t)n) < 0)
-            log_warn("cannot write worker output file");
+        bio_file_write(raw, chunk, (size_t)n);
         buf_append(acc, chunk, (size_t)n);
         total += (size_t)n;
         lines_emit(acc, false, emit, arg);
@@ -100,10 +104,21 @@ int workers_pipe_read_(int fd, struct buf *acc, bool drain, workers_line_fn emit
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* glibc reads /sys for this on every call: once, at workers_init */
+static int ncpu_online;
+
+int workers_cpu_count_(void)
+{
+    if (ncpu_online == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        ncpu_online = n > 0 ? (int)n : 1;
+    }
+    return ncpu_online;
+}
+
 static int cpu_count(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    return workers_cpu_count_();
 }
 
 static int max_starting(void)
@@ -112,10 +127,10 @@ static int max_starting(void)
     return n > 2 ? n : 2;
 }
 
-pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out_fd, int *err_fd,
+pid_t workers_spawn_process_(const char *const *argv, char *const *env, int out_w, int err_w,
                              char *err, size_t errlen)
 {
-    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, nullfd = -1;
+    int nullfd = -1;
     pid_t pid = -1;
     /* everything the child needs is prepared here: only async-signal-safe
      * calls run between fork and exec */
@@ -124,14 +139,10 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
                      ? (long)rl.rlim_cur : 65536;
     if (maxfd > 65536)
         maxfd = 65536;
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto fail;
-    }
     nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nullfd < 0) {
         snprintf(err, errlen, "/dev/null: %s", strerror(errno));
-        goto fail;
+        return -1;
     }
     const char *exe = session_self_exe(); /* resolved before fork */
     /* a worker dies with its node (a driver is its own process and does not) */
@@ -140,7 +151,8 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
     pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto fail;
+        close(nullfd);
+        return -1;
     }
     if (pid == 0) {
         if (tied && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
@@ -149,7 +161,7 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (dup2(nullfd, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
+        if (dup2(nullfd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
             _exit(127);
         for (int fd = 0; fd <= 2; fd++) /* dup2 onto itself keeps close-on-exec */
             fcntl(fd, F_SETFD, 0);
@@ -163,25 +175,8 @@ pid_t workers_spawn_process_(const char *const *argv, char *const *env, int *out
         (void)w;
         _exit(127);
     }
-    close(outp[1]);
-    close(errp[1]);
     close(nullfd);
-    net_set_nonblock(outp[0]);
-    net_set_nonblock(errp[0]);
-    *out_fd = outp[0];
-    *err_fd = errp[0];
     return pid;
-
-fail:
-    for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0)
-            close(outp[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-    }
-    if (nullfd >= 0)
-        close(nullfd);
-    return -1;
 }
 
 char **workers_env_build_(const char *const *set, const char *const *unset)
@@ -219,6 +214,152 @@ void workers_env_free_(char **env)
     free(env);
 }
 
+/* ---- spawning on the helper thread ----------------------------------------------- */
+
+/* One fork + exec, run by the helper thread (bio.h): the loop thread never
+ * forks. The child is made exactly as workers_spawn_process_ says; what it
+ * inherits is decided there (descriptors, signal mask and dispositions,
+ * ENV). The helper thread blocks every signal, so the child starts with
+ * all blocked and unblocks them before exec. A tied worker's
+ * PR_SET_PDEATHSIG follows the thread that forked it: the helper lives as
+ * long as the runtime, and workers die with the runtime anyway. */
+struct spawn_req {
+    struct runtime *rt;
+    char **argv;                 /* owned */
+    char **env;                  /* owned */
+    char progress_name[64];      /* make this page first ("" none) */
+    int out_w, err_w;            /* the pipes' write ends: the helper's, closed after the fork */
+    workers_spawned_fn done;
+    void (*free_arg)(void *arg);
+    void *arg;
+    struct workers_spawn_result res; /* set on the helper */
+    char err[256];
+};
+
+static void spawn_work(void *arg)
+{
+    struct spawn_req *r = arg;
+    r->res.pid = -1;
+    /* runtime_env: the folder its working directory is unpacked under */
+    for (size_t i = 0; r->env[i]; i++)
+        if (strncmp(r->env[i], "RAY_WORKING_DIR=", 16) == 0) {
+            char *dir = xstrdup(r->env[i] + 16), *slash = strrchr(dir, '/');
+            if (slash && slash != dir) {
+                *slash = '\0';
+                if (session_mkdirs(dir, 0700) < 0)
+                    log_warn("cannot create %s", dir);
+            }
+            free(dir);
+        }
+    if (r->progress_name[0]) {
+        int fd = shm_open(r->progress_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        void *p = MAP_FAILED;
+        if (fd >= 0) {
+            if (ftruncate(fd, sizeof(uint64_t)) == 0)
+                p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            close(fd);
+            if (p == MAP_FAILED)
+                shm_unlink(r->progress_name);
+        }
+        /* without it the worker runs without one (it finds no page) */
+        r->res.progress = p == MAP_FAILED ? NULL : p;
+    }
+    r->res.pid = workers_spawn_process_((const char *const *)r->argv, r->env, r->out_w, r->err_w,
+                                        r->err, sizeof r->err);
+    r->res.err = r->res.pid < 0 ? r->err : NULL;
+    /* only the child writes now: the read ends see EOF when it exits */
+    close(r->out_w);
+    close(r->err_w);
+    r->out_w = r->err_w = -1;
+}
+
+static void spawn_req_free(struct spawn_req *r)
+{
+    if (r->out_w >= 0) /* the work never ran (cancelled at stop) */
+        close(r->out_w);
+    if (r->err_w >= 0)
+        close(r->err_w);
+    for (size_t i = 0; r->argv[i]; i++)
+        free(r->argv[i]);
+    free(r->argv);
+    workers_env_free_(r->env);
+    free(r);
+}
+
+/* What a spawn whose caller is gone leaves: kill and reap the child, drop
+ * its page (its pipes' read ends are the caller's). */
+static void spawn_discard(struct workers_spawn_result *res, const char *progress_name)
+{
+    if (res->pid > 0) {
+        kill(res->pid, SIGKILL);
+        while (waitpid(res->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (res->progress)
+        munmap(res->progress, sizeof(uint64_t));
+    if (progress_name[0])
+        shm_unlink(progress_name);
+}
+
+static void spawn_done(void *arg, bool cancelled)
+{
+    struct spawn_req *r = arg;
+    if (cancelled) {
+        /* the runtime is gone (bio_free): nothing of it may be touched */
+        spawn_discard(&r->res, r->progress_name);
+        if (r->free_arg)
+            r->free_arg(r->arg);
+    } else if (!r->done(r->rt, r->arg, &r->res)) {
+        spawn_discard(&r->res, r->progress_name);
+    }
+    spawn_req_free(r);
+}
+
+int workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env,
+                         const char *progress_name, int *out_fd, int *err_fd,
+                         workers_spawned_fn done, void (*free_arg)(void *arg), void *arg,
+                         char *err, size_t errlen)
+{
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    /* the pipes are made here, so their read ends are watched from the start
+     * (a worker's first lines are read while its first task runs) */
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            if (outp[i] >= 0)
+                close(outp[i]);
+            if (errp[i] >= 0)
+                close(errp[i]);
+        }
+        workers_env_free_(env);
+        return -1;
+    }
+    net_set_nonblock(outp[0]);
+    net_set_nonblock(errp[0]);
+    *out_fd = outp[0];
+    *err_fd = errp[0];
+    struct spawn_req *r = xcalloc(1, sizeof *r);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    r->argv = xcalloc(n + 1, sizeof *r->argv);
+    for (size_t i = 0; i < n; i++)
+        r->argv[i] = xstrdup(argv[i]);
+    r->env = env;
+    snprintf(r->progress_name, sizeof r->progress_name, "%s", progress_name ? progress_name : "");
+    r->out_w = outp[1];
+    r->err_w = errp[1];
+    r->rt = rt;
+    r->done = done;
+    r->free_arg = free_arg;
+    r->arg = arg;
+    r->res.pid = -1;
+    r->res.out_fd = outp[0];
+    r->res.err_fd = errp[0];
+    bio_submit(rt->bio, spawn_work, spawn_done, r);
+    return 0;
+}
+
 /* ---- output of one worker ------------------------------------------------------ */
 
 /* The argument of a pipe's read event: freed with the event. */
@@ -243,7 +384,10 @@ static void worker_line(void *arg, const char *line, size_t len)
 {
     struct pipe_watch *x = arg;
     struct buf b = BUF_INIT;
-    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)x->w->pid, x->rt->n->hex);
+    /* before worker_spawned has the pid, the HELLO's may be known */
+    pid_t pid = x->w->pid > 0 ? x->w->pid
+                : x->w->client && x->w->client->conn ? x->w->client->conn->pid : 0;
+    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)pid, x->rt->n->hex);
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
     buf_free(&b);
@@ -267,13 +411,13 @@ static void worker_read(struct runtime *rt, struct worker *w, int stream, bool d
     if (*fd < 0)
         return;
     struct pipe_watch x = { rt, w, stream };
-    char path[4096];
-    snprintf(path, sizeof path, "%s/logs/worker-%.8s.out", rt->n->session_dir, w->hex);
-    int raw = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (w->raw_out == NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs/worker-%.8s.out", rt->n->session_dir, w->hex);
+        w->raw_out = bio_file_open(rt->bio, path, 0600); /* opened by the helper, kept open */
+    }
     struct buf *acc = stream == 1 ? &w->out_line : &w->err_line;
-    int eof = workers_pipe_read_(*fd, acc, drain, worker_line, &x, raw);
-    if (raw >= 0)
-        close(raw);
+    int eof = workers_pipe_read_(*fd, acc, drain, worker_line, &x, w->raw_out);
     if (eof) {
         pipe_event_free(stream == 1 ? &w->out_ev : &w->err_ev);
         close(*fd);
@@ -297,47 +441,37 @@ void workers_drain_output(struct runtime *rt, struct worker *w)
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-/* Unlink and free W (its process is gone or being abandoned at shutdown). */
 /* An actor's worker counts the TASK_DONEs it sends in a page of shared
- * memory, before sending each: if it dies with answers the node never read
- * (its socket reset), the count says how many of the calls sent to it ran.
- * Returns 0, or -1 (the worker then runs without one). */
-static int progress_open(struct runtime *rt, struct worker *w)
+ * memory (RAY_WORKER_PROGRESS), before sending each: if it dies with answers
+ * the node never read (its socket reset), the count says how many of the
+ * calls sent to it ran. The page is made on the helper thread, before the
+ * fork (spawn_work); without it the worker runs without one. */
+static void shm_unlink_work(void *arg)
 {
-    snprintf(w->progress_name, sizeof w->progress_name, "/rayd-%d-progress-%.16s", (int)getpid(),
-             w->hex);
-    int fd = shm_open(w->progress_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        w->progress_name[0] = '\0';
-        return -1;
-    }
-    void *p = ftruncate(fd, sizeof(uint64_t)) == 0
-                  ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                  : MAP_FAILED;
-    close(fd);
-    if (p == MAP_FAILED) {
-        shm_unlink(w->progress_name);
-        w->progress_name[0] = '\0';
-        return -1;
-    }
-    (void)rt;
-    w->progress = p;
-    return 0;
+    shm_unlink(arg); /* the worker unlinks it once mapped: ENOENT then */
 }
 
-static void progress_close(struct worker *w)
+static void shm_unlink_done(void *arg, bool cancelled)
+{
+    if (cancelled)
+        shm_unlink(arg); /* the node stops: the loop runs no more, nothing to block */
+    free(arg);
+}
+
+static void progress_close(struct runtime *rt, struct worker *w)
 {
     if (w->progress_name[0])
-        shm_unlink(w->progress_name); /* the worker unlinks it once mapped: ENOENT then */
+        bio_submit(rt->bio, shm_unlink_work, shm_unlink_done, xstrdup(w->progress_name));
     if (w->progress)
         munmap(w->progress, sizeof(uint64_t));
     w->progress = NULL;
     w->progress_name[0] = '\0';
 }
 
+/* Unlink and free W (its process is gone or being abandoned at shutdown). */
 static void worker_destroy(struct runtime *rt, struct worker *w)
 {
-    progress_close(w);
+    progress_close(rt, w);
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -354,6 +488,7 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
         close(w->err_fd);
     buf_free(&w->out_line);
     buf_free(&w->err_line);
+    bio_file_close(w->raw_out);
     if (w->client && w->client->worker == w)
         w->client->worker = NULL;
     if (w->state == WORKER_STARTING)
@@ -417,8 +552,8 @@ again:
         }
     }
     for (struct worker *w = rt->workers; w; w = w->next) {
-        if (w->exited)
-            continue; /* reaped; waits for its connection to close */
+        if (w->exited || w->pid <= 0)
+            continue; /* reaped (waits for its connection to close), or not forked yet */
         pid_t pid = waitpid(w->pid, &status, WNOHANG);
         if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
             if (pid < 0)
@@ -541,6 +676,7 @@ static int workers_auto_cap(int cpus)
 void workers_init(struct runtime *rt)
 {
     struct node *n = rt->n;
+    session_self_exe(); /* readlink once, here: spawns on the helper read the cached path */
     int cpus = cpu_count();
     rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
     rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
@@ -588,6 +724,34 @@ void workers_free(struct runtime *rt)
         event_free(rt->tick);
         rt->tick = NULL;
     }
+}
+
+/* The helper forked worker ID (a malloc'd copy, freed here): watch its
+ * pipes. A worker killed meanwhile is killed now; one that could not be
+ * forked dies as an exec failure would. */
+static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_spawn_result *res)
+{
+    uint8_t *id = arg;
+    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    free(id);
+    if (w == NULL || !w->spawning)
+        return false; /* cannot happen: a spawning worker is never reaped */
+    w->spawning = false;
+    if (res->pid < 0) {
+        log_error("job %s: cannot start a worker: %s", w->job->hex, res->err);
+        worker_exited(rt, w, 127 << 8);
+        jobs_collect(rt);
+        if (!rt->stopping)
+            tasks_schedule(rt);
+        return true;
+    }
+    w->pid = res->pid;
+    w->progress = res->progress;
+    if (w->state == WORKER_DEAD && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
+        log_warn("cannot kill worker pid %d", (int)w->pid);
+    log_debug("job %s: worker %.8s started, pid %d%s%s", w->job->hex, w->hex, (int)w->pid,
+              w->actor ? " for actor " : "", w->actor ? w->actor->hex : "");
+    return true;
 }
 
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus)
@@ -641,8 +805,11 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     for (size_t i = 0; i < nextra; i++)
         set[k++] = extra[i];
     free(extra);
-    if (a && progress_open(rt, w) == 0)
+    if (a) {
+        snprintf(w->progress_name, sizeof w->progress_name, "/rayd-%d-progress-%.16s",
+                 (int)getpid(), w->hex);
         set[k++] = xasprintf("RAY_WORKER_PROGRESS=%s", w->progress_name);
+    }
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
     set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
@@ -660,21 +827,25 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     for (int i = 0; i < k; i++)
         free(set[i]);
     free(set);
+
     static const char *const argv[] = { "rayd", "--worker", NULL };
+    uint8_t *id = xmemdup(w->id, IDS_SIZE);
     char err[256];
-    w->pid = workers_spawn_process_(argv, env, &w->out_fd, &w->err_fd, err, sizeof err);
-    workers_env_free_(env);
-    if (w->pid < 0) {
+    if (workers_spawn_async_(rt, argv, env, a ? w->progress_name : NULL, &w->out_fd, &w->err_fd,
+                             worker_spawned, free, id, err, sizeof err) < 0) {
         log_error("job %s: cannot start a worker: %s", j->hex, err);
-        progress_close(w);
+        free(id);
         free(w->renv);
         free(w);
         return NULL;
     }
 
+    /* the worker exists from now on (STARTING, pid 0 until the helper has
+     * forked it: worker_spawned); its HELLO may even come first */
     w->job = j;
     w->actor = a;
     w->state = WORKER_STARTING;
+    w->spawning = true;
     for (int s = 1; s <= 2; s++) {
         struct pipe_watch *x = xmalloc(sizeof *x);
         *x = (struct pipe_watch){ rt, w, s };
@@ -697,8 +868,6 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     rt->nworkers++;
     rt->nstarting++;
     j->nworkers++;
-    log_debug("job %s: worker %.8s started, pid %d%s%s", j->hex, w->hex, (int)w->pid,
-              a ? " for actor " : "", a ? a->hex : "");
     return w;
 }
 
