@@ -230,6 +230,8 @@ int api_client_send_(const struct buf *frame)
     int rc = api_client_check_();
     if (rc != RAY_OK)
         return rc;
+    if ((rc = api_frame_check_(frame)) != RAY_OK)
+        return rc;
     pthread_mutex_lock(&C.send_mu);
     const char *p = frame->data;
     size_t left = frame->len;
@@ -257,6 +259,8 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     int rc;
 
     *body = NULL;
+    if ((rc = api_frame_check_(frame)) != RAY_OK)
+        return rc;
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&C.mu);
     if (C.state != CONN_UP) {
@@ -296,6 +300,9 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
 int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, size_t n,
                              void **bodies, struct proto_msg *msgs)
 {
+    int frc = api_frame_check_(frames);
+    if (frc != RAY_OK)
+        return frc;
     struct api_waiter *w = calloc(n ? n : 1, sizeof *w);
     char why[sizeof C.why];
     if (w == NULL)
@@ -478,6 +485,10 @@ static void *io_main(void *arg)
         if (io_drain(why, sizeof why) < 0)
             break;
         char *dst = buf_reserve(&C.in, API_READ_CHUNK);
+        if (dst == NULL) {
+            snprintf(why, sizeof why, "out of memory reading from the node");
+            break;
+        }
         ssize_t n = read(C.fd, dst, API_READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
@@ -549,7 +560,12 @@ static void *hello_read(int fd, struct proto_msg *m, char *err, size_t errlen)
         }
         if (pr <= 0)
             continue;
-        ssize_t n = read(fd, buf_reserve(&C.in, API_READ_CHUNK), API_READ_CHUNK);
+        char *dst = buf_reserve(&C.in, API_READ_CHUNK);
+        if (dst == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        ssize_t n = read(fd, dst, API_READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -681,9 +697,11 @@ int api_client_connect_(const struct api_connect_opts *o)
         mpw_str(&info, "job", 3);
         mpw_uint(&info, o->job);
     }
+    if ((rc = api_buf_check_(&info, "HELLO")) != RAY_OK)
+        goto fail;
     if (proto_pack(&frame, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)o->role, token,
                    (uint64_t)getpid(), info.data, info.len) < 0) {
-        rc = api_error_(RAY_EINVAL, "cannot encode HELLO");
+        rc = api_pack_error_(&frame, "cannot encode HELLO");
         goto fail;
     }
     if (net_write_all(fd, frame.data, frame.len) < 0) {

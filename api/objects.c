@@ -60,9 +60,10 @@ static int send_put(const uint8_t *id, uint32_t vtype, const void *data, size_t 
     char hex[IDS_HEX_SIZE];
     if (len > PROTO_MAX_FRAME - 64 ||
         proto_pack(&f, PROTO_OBJ_PUT, id, (uint64_t)vtype, data, len) < 0) {
+        int rc = api_pack_error_(&f, "object %s of %zu bytes is larger than a message may be",
+                                 hex8(id, hex), len);
         buf_free(&f);
-        return api_error_(RAY_EINVAL, "object %s of %zu bytes is larger than a message may be",
-                          hex8(id, hex), len);
+        return rc;
     }
     int rc = api_client_send_(&f);
     buf_free(&f);
@@ -731,7 +732,7 @@ static int pack_ids(struct buf *b, const ray_ref *refs, size_t n)
     mpw_array(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++)
         mpw_bin(b, refs[i].id, RAY_ID_SIZE);
-    return RAY_OK;
+    return api_buf_check_(b, "the refs");
 }
 
 static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready);
@@ -795,7 +796,7 @@ static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_
         goto out;
     if (proto_pack(&f, PROTO_OBJ_WAIT, reqid, ids.data, ids.len, (uint64_t)num_ready,
                    (int64_t)timeout_ms, api_worker_task_()) < 0) {
-        rc = api_error_(RAY_EINVAL, "ray_wait: too many refs for one message");
+        rc = api_pack_error_(&f, "ray_wait: too many refs for one message");
         goto out;
     }
     rc = api_client_request_(&f, reqid, &body, &m);
@@ -850,7 +851,7 @@ int ray_free(const ray_ref *refs, size_t n)
     rc = pack_ids(&ids, refs, n);
     if (rc == RAY_OK) {
         if (proto_pack(&f, PROTO_OBJ_FREE, ids.data, ids.len) < 0)
-            rc = api_error_(RAY_EINVAL, "ray_free: too many refs for one message");
+            rc = api_pack_error_(&f, "ray_free: too many refs for one message");
         else
             rc = api_client_send_(&f);
     }

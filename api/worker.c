@@ -31,7 +31,7 @@
 #include "api/callseq.h"
 
 #include "common/ids.h"
-#include "common/xmalloc.h"
+#include "common/mem.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -205,11 +205,31 @@ static void spec_id(const struct proto_msg *m, uint8_t out[RAY_ID_SIZE])
     }
 }
 
+/* Out of memory for a task's queue entry: the node waits for the task, so
+ * fail it (by the ID in its spec) rather than drop it. Frees BODY. */
+static void send_done(const uint8_t *id, int status, const char *msg);
+static void refuse_oom(void *body, size_t len)
+{
+    struct proto_msg m;
+    uint8_t id[RAY_ID_SIZE] = { 0 };
+    char err[160];
+    if (proto_decode(body, len, &m, err, sizeof err) == 0) {
+        spec_id(&m, id);
+        send_done(id, RAY_ENOMEM, "its worker ran out of memory queueing it");
+    }
+    fprintf(stderr, "ray worker: out of memory queueing a task\n");
+    free(body);
+}
+
 /* I/O thread: queue the body for the main thread. */
 static void on_execute(void *body, size_t len)
 {
-    struct exec *e = xcalloc(1, sizeof *e);
+    struct exec *e = mem_calloc(1, sizeof *e);
     char err[160];
+    if (e == NULL) {
+        refuse_oom(body, len);
+        return;
+    }
     e->body = body;
     if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
         fprintf(stderr, "ray worker: dropping a bad TASK_EXECUTE: %s\n", err);
@@ -220,15 +240,18 @@ static void on_execute(void *body, size_t len)
     queue_push(&main_q, e);
 }
 
-static void send_done(const uint8_t *id, int status, const char *msg);
 static void *nest_main(void *arg);
 
 /* I/O thread: a nested task (TASK_NEST): queue it for a nest thread,
  * starting one if every nest thread is busy. */
 static void on_nest(void *body, size_t len)
 {
-    struct exec *e = xcalloc(1, sizeof *e);
+    struct exec *e = mem_calloc(1, sizeof *e);
     char err[160];
+    if (e == NULL) {
+        refuse_oom(body, len);
+        return;
+    }
     e->body = body;
     if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
         fprintf(stderr, "ray worker: dropping a bad TASK_NEST: %s\n", err);
