@@ -38,7 +38,7 @@ CFLAGS += -std=gnu11 -fPIC -pthread $(OPTIMIZATION) $(WARN) $(SANFLAGS)
 
 # Third-party libraries are linked statically (SPEC section 1); libc, libm,
 # libdl and libpthread stay dynamic so workers can dlopen job libraries.
-STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lmsgpackc -lyaml \
+STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lyaml \
                -lssl -lcrypto -Wl,-Bdynamic
 SYS_LIBS := -lpthread -ldl -lm -lrt
 LDFLAGS_RAYD := -rdynamic $(SANFLAGS)
@@ -108,7 +108,7 @@ UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
 # unit tests link everything but main()
 TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
 
-.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs
+.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs bench-mpw
 all: bin/rayd bin/ray lib/libray.a
 
 # Rebuild everything when the flags change.
@@ -145,7 +145,7 @@ bin/ray: bin/rayd
 # made local. So a standalone driver links only -lray (and libc's -lpthread
 # -ldl -lm), and one that also uses hiredis or libevent itself, of any
 # version, gets its own copy without a clash (tests/integration/test_build.sh).
-LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
+LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lyaml -Wl,-Bdynamic
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
 	$(call say,AR,$@)rm -f $@ $(BUILD)/libray-all.o $(BUILD)/libray.o && \
 	  $(CC) -r -nostdlib -o $(BUILD)/libray-all.o $(LIBRAY_OBJS) $(LIBRAY_THIRD_PARTY) && \
@@ -222,7 +222,7 @@ FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
 build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I. -fsanitize=fuzzer,address,undefined \
-	  $^ -o $@ -lhiredis -levent_core -levent_pthreads -lmsgpackc -lyaml -ldl -lm -lrt
+	  $^ -o $@ -lhiredis -levent_core -levent_pthreads -lyaml -ldl -lm -lrt
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/mem.c common/xmalloc.c common/log.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
@@ -261,6 +261,14 @@ fuzz: $(FUZZ_TARGETS)
 
 bench: deps all examples
 	@bash bench/run.sh
+
+# the msgpack-c decision: msgpack-c's packer against our mpw_* writer on
+# the frames rayd writes most (docs/protocol.md "Writer"; needs libmsgpack-dev)
+build/bench/bench_mpw: bench/bench_mpw.c common/proto.c common/buf.c common/mem.c common/proto.h common/buf.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -I. $(WARN) $(filter %.c,$^) -o $@ -lpthread
+bench-mpw: build/bench/bench_mpw
+	build/bench/bench_mpw 300000 15
 
 # ten minutes of tasks on one cluster: does the rate hold, does Redis grow?
 bench-long: deps all examples

@@ -89,7 +89,7 @@ char *mem_strndup(const char *s, size_t n)
 
 char *mem_strdup(const char *s)
 {
-    return mem_strndup(s, SIZE_MAX);
+    return mem_memdup(s, strlen(s) + 1);
 }
 
 void *mem_memdup(const void *p, size_t n)

@@ -105,6 +105,8 @@ const char *proto_field_name(uint32_t type, int idx)
 }
 
 /* ---- msgpack writer --------------------------------------------------- */
+/* Hand-written rather than msgpack-c's packer, which measured slower on
+ * our frames (docs/protocol.md "Writer", bench/bench_mpw.c). */
 
 static void put_be(struct buf *b, uint8_t tag, uint64_t v, int nbytes)
 {
