@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,8 +43,10 @@ struct api_waiter {
     bool done;
     void *body;          /* reply body, owned by the waiter once done */
     struct proto_msg msg;/* decoded, pointing into body */
-    struct api_waiter *next, *prev; /* in its bucket of C.waiters */
+    bool listed;         /* in its bucket of C.waiters */
+    LIST_ENTRY(api_waiter) link;
 };
+LIST_HEAD(api_waiter_list, api_waiter);
 
 /* Waiters by reqid: a grouped get may wait for thousands of replies at once,
  * so replies find their waiter in a bucket, not by walking one list. */
@@ -58,7 +61,7 @@ static struct {
     int role;
     uint64_t gen;
     uint64_t next_reqid;
-    struct api_waiter *waiters[WAITER_BUCKETS];
+    struct api_waiter_list waiters[WAITER_BUCKETS]; /* zeroed: empty lists */
     char why[256];          /* why the connection broke */
     char node_error[256];   /* last ERROR message from the node */
     pthread_t io;
@@ -84,32 +87,23 @@ static struct {
 
 static void waiter_add(struct api_waiter *w)
 {
-    struct api_waiter **b = &C.waiters[w->reqid % WAITER_BUCKETS];
-    w->prev = NULL;
-    w->next = *b;
-    if (*b)
-        (*b)->prev = w;
-    *b = w;
+    LIST_INSERT_HEAD(&C.waiters[w->reqid % WAITER_BUCKETS], w, link);
+    w->listed = true;
 }
 
 /* Take W out of the table; a waiter never added (or already taken) is left alone. */
 static void waiter_del(struct api_waiter *w)
 {
-    struct api_waiter **b = &C.waiters[w->reqid % WAITER_BUCKETS];
-    if (w->prev)
-        w->prev->next = w->next;
-    else if (*b == w)
-        *b = w->next;
-    else
+    if (!w->listed)
         return;
-    if (w->next)
-        w->next->prev = w->prev;
-    w->next = w->prev = NULL;
+    LIST_REMOVE(w, link);
+    w->listed = false;
 }
 
 static struct api_waiter *waiter_find(uint64_t reqid)
 {
-    for (struct api_waiter *w = C.waiters[reqid % WAITER_BUCKETS]; w; w = w->next)
+    struct api_waiter *w;
+    LIST_FOREACH(w, &C.waiters[reqid % WAITER_BUCKETS], link)
         if (w->reqid == reqid && !w->done)
             return w;
     return NULL;
@@ -512,7 +506,7 @@ static void *io_main(void *arg)
     C.state = CONN_BROKEN;
     memcpy(C.why, why, sizeof C.why);
     for (size_t b = 0; b < WAITER_BUCKETS; b++)
-        for (struct api_waiter *w = C.waiters[b]; w; w = w->next)
+        for (struct api_waiter *w = LIST_FIRST(&C.waiters[b]); w; w = LIST_NEXT(w, link))
             pthread_cond_signal(&w->cv);
     void (*lost)(const char *) = C.on_lost;
     pthread_mutex_unlock(&C.mu);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 /* What a gotten STR/BYTES/LIST/MAP value holds on to. */
@@ -43,10 +44,10 @@ struct pending_create {
     uint32_t vtype;
     void *data;
     size_t len;
-    struct pending_create *next;
+    LIST_ENTRY(pending_create) link;
 };
 static pthread_mutex_t pending_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct pending_create *pending;
+static LIST_HEAD(, pending_create) pending = LIST_HEAD_INITIALIZER(pending);
 
 static const char *hex8(const uint8_t *id, char *out)
 {
@@ -119,8 +120,7 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
         pc->data = p;
         pc->len = len;
         pthread_mutex_lock(&pending_mu);
-        pc->next = pending;
-        pending = pc;
+        LIST_INSERT_HEAD(&pending, pc, link);
         pthread_mutex_unlock(&pending_mu);
         *data = p;
         return RAY_OK;
@@ -157,15 +157,13 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
 
 int api_object_seal_(const uint8_t id[RAY_ID_SIZE])
 {
-    struct pending_create *pc = NULL;
+    struct pending_create *pc;
     pthread_mutex_lock(&pending_mu);
-    for (struct pending_create **pp = &pending; *pp; pp = &(*pp)->next) {
-        if (memcmp((*pp)->id, id, RAY_ID_SIZE) == 0) {
-            pc = *pp;
-            *pp = pc->next;
+    LIST_FOREACH(pc, &pending, link)
+        if (memcmp(pc->id, id, RAY_ID_SIZE) == 0) {
+            LIST_REMOVE(pc, link);
             break;
         }
-    }
     pthread_mutex_unlock(&pending_mu);
     if (pc) {
         int rc = send_put(pc->id, pc->vtype, pc->data, pc->len);

@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 
 /* One TASK_EXECUTE, decoded. Fields point into body. */
 struct exec {
@@ -57,18 +58,19 @@ struct exec {
     uint64_t max_conc;
     uint8_t caller[RAY_ID_SIZE]; /* actor calls: who numbered it, and its number */
     uint64_t seq;
-    struct exec *next;
+    TAILQ_ENTRY(exec) link;
 };
 
 struct queue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct exec *head, *tail;
+    TAILQ_HEAD(, exec) execs;
 };
 
-static struct queue main_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
-static struct queue pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
-static struct queue nest_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+#define QUEUE_INIT(q) { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, TAILQ_HEAD_INITIALIZER((q).execs) }
+static struct queue main_q = QUEUE_INIT(main_q);
+static struct queue pool_q = QUEUE_INIT(pool_q);
+static struct queue nest_q = QUEUE_INIT(nest_q);
 static int nest_queued; /* under nest_q.mu: tasks in nest_q */
 static int nest_spare;  /* under nest_q.mu: nest threads idle or starting */
 static int nest_active; /* under nest_q.mu: nested tasks being run */
@@ -126,13 +128,8 @@ static struct {
 
 static void queue_push(struct queue *q, struct exec *e)
 {
-    e->next = NULL;
     pthread_mutex_lock(&q->mu);
-    if (q->tail)
-        q->tail->next = e;
-    else
-        q->head = e;
-    q->tail = e;
+    TAILQ_INSERT_TAIL(&q->execs, e, link);
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
 }
@@ -140,14 +137,14 @@ static void queue_push(struct queue *q, struct exec *e)
 static struct exec *queue_pop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->head == NULL) {
+    while (TAILQ_EMPTY(&q->execs)) {
         /* idle: send the timeline events recorded (events.c), then wait */
         long long again = -1;
         if (api_events_pending_()) {
             pthread_mutex_unlock(&q->mu);
             again = api_events_idle_();
             pthread_mutex_lock(&q->mu);
-            if (q->head)
+            if (!TAILQ_EMPTY(&q->execs))
                 break;
         }
         if (again < 0) {
@@ -163,10 +160,8 @@ static struct exec *queue_pop(struct queue *q)
         }
         pthread_cond_timedwait(&q->cv, &q->mu, &ts);
     }
-    struct exec *e = q->head;
-    q->head = e->next;
-    if (q->head == NULL)
-        q->tail = NULL;
+    struct exec *e = TAILQ_FIRST(&q->execs);
+    TAILQ_REMOVE(&q->execs, e, link);
     pthread_mutex_unlock(&q->mu);
     return e;
 }
@@ -292,17 +287,13 @@ static void on_nest(void *body, size_t len)
  * normal TASK_DONE follows). */
 static void on_recall(const uint8_t *task_id)
 {
-    struct exec *found = NULL;
+    struct exec *found;
     pthread_mutex_lock(&main_q.mu);
-    for (struct exec **pp = &main_q.head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
-        if (memcmp((*pp)->id, task_id, RAY_ID_SIZE) == 0) {
-            found = *pp;
-            *pp = found->next;
-            if (main_q.tail == found)
-                main_q.tail = prev;
+    TAILQ_FOREACH(found, &main_q.execs, link)
+        if (memcmp(found->id, task_id, RAY_ID_SIZE) == 0) {
+            TAILQ_REMOVE(&main_q.execs, found, link);
             break;
         }
-    }
     pthread_mutex_unlock(&main_q.mu);
     if (found) {
         send_done(task_id, 1, "recalled");
@@ -606,7 +597,7 @@ static void *nest_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&nest_q.mu);
     for (;;) {
-        while (nest_q.head == NULL) {
+        while (TAILQ_EMPTY(&nest_q.execs)) {
             if (nest_spare > 1) {
                 nest_spare--;
                 pthread_mutex_unlock(&nest_q.mu);
@@ -614,10 +605,8 @@ static void *nest_main(void *arg)
             }
             pthread_cond_wait(&nest_q.cv, &nest_q.mu);
         }
-        struct exec *e = nest_q.head;
-        nest_q.head = e->next;
-        if (nest_q.head == NULL)
-            nest_q.tail = NULL;
+        struct exec *e = TAILQ_FIRST(&nest_q.execs);
+        TAILQ_REMOVE(&nest_q.execs, e, link);
         nest_queued--;
         nest_spare--;
         nest_active++;

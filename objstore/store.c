@@ -69,11 +69,11 @@ struct obj {
     struct pinrec *pinv;
     uint32_t npinv, cappinv;
     uint64_t tick;
-    struct obj *prev, *next; /* LRU list (SEALED) or restore queue (SPILLED) */
+    TAILQ_ENTRY(obj) link; /* LRU list (SEALED) or restore queue (SPILLED) */
 };
 
 struct olist {
-    struct obj *head, *tail;
+    TAILQ_HEAD(, obj) q;
     uint64_t bytes;
 };
 
@@ -160,29 +160,15 @@ static void index_del(objstore *s, const struct obj *o)
 
 static void list_add(struct olist *l, struct obj *o)
 {
-    o->prev = l->tail;
-    o->next = NULL;
-    if (l->tail)
-        l->tail->next = o;
-    else
-        l->head = o;
-    l->tail = o;
+    TAILQ_INSERT_TAIL(&l->q, o, link);
     l->bytes += o->fp;
     o->listed = true;
 }
 
 static void list_del(struct olist *l, struct obj *o)
 {
-    if (o->prev)
-        o->prev->next = o->next;
-    else
-        l->head = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    else
-        l->tail = o->prev;
+    TAILQ_REMOVE(&l->q, o, link);
     l->bytes -= o->fp;
-    o->prev = o->next = NULL;
     o->listed = false;
 }
 
@@ -326,9 +312,9 @@ static int make_room(objstore *s, uint64_t fp, uint64_t *off)
             return OBJSTORE_NOMEM;
         if (s->inflight > 0 && freeb + s->inflight >= fp)
             return OBJSTORE_FULL_RETRY;
-        if (s->lru.head == NULL)
+        if (TAILQ_EMPTY(&s->lru.q))
             return s->inflight > 0 ? OBJSTORE_FULL_RETRY : OBJSTORE_NOMEM;
-        spill_one(s, s->lru.head);
+        spill_one(s, TAILQ_FIRST(&s->lru.q));
     }
 }
 
@@ -369,6 +355,8 @@ objstore *objstore_new(const char *shm_name, uint64_t capacity, const char *spil
 {
     objstore *s = xcalloc(1, sizeof *s);
     int fd = -1;
+    TAILQ_INIT(&s->lru.q);
+    TAILQ_INIT(&s->waitq.q);
     capacity &= ~(uint64_t)(ALLOC_ALIGN - 1);
     if (shm_name == NULL || shm_name[0] != '/' || strchr(shm_name + 1, '/') || capacity == 0 ||
         spill_dir == NULL || spill_dir[0] == '\0') {
@@ -700,29 +688,31 @@ static void complete(objstore *s, const struct spill_job *j, uint8_t (*ready)[ID
 
 void objstore_process_completions(objstore *s)
 {
-    struct spill_job *jobs = spill_take_done_(s->sp);
-    size_t njobs = 0;
-    for (struct spill_job *j = jobs; j; j = j->next)
-        njobs++;
-    size_t cap = njobs;
-    for (struct obj *o = s->waitq.head; o; o = o->next)
+    struct spill_jobs jobs = STAILQ_HEAD_INITIALIZER(jobs);
+    spill_take_done_(s->sp, &jobs);
+    size_t cap = 0;
+    struct spill_job *j;
+    STAILQ_FOREACH(j, &jobs, link)
+        cap++;
+    struct obj *o;
+    TAILQ_FOREACH(o, &s->waitq.q, link)
         cap++;
     uint8_t (*ready)[IDS_SIZE] = xreallocarray(NULL, cap ? cap : 1, IDS_SIZE);
     size_t nready = 0;
-    while (jobs) {
-        struct spill_job *j = jobs;
-        jobs = j->next;
+    while ((j = STAILQ_FIRST(&jobs)) != NULL) {
+        STAILQ_REMOVE_HEAD(&jobs, link);
         complete(s, j, ready, &nready);
         free(j);
     }
     bool space = s->space_pending;
     s->space_pending = false;
-    if (space && s->waitq.head) {
+    if (space && !TAILQ_EMPTY(&s->waitq.q)) {
         /* retry queued restores, oldest first; each either starts, stays queued or fails */
-        struct olist q = s->waitq;
-        s->waitq = (struct olist){ 0 };
-        while (q.head) {
-            struct obj *o = q.head;
+        struct olist q = { .bytes = s->waitq.bytes };
+        TAILQ_INIT(&q.q);
+        TAILQ_CONCAT(&q.q, &s->waitq.q, link);
+        s->waitq.bytes = 0;
+        while ((o = TAILQ_FIRST(&q.q)) != NULL) {
             list_del(&q, o);
             o->restore_wanted = false;
             if (restore_start(s, o) == OBJSTORE_NOMEM)
