@@ -88,7 +88,7 @@ LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
 # calls). Its files never abort on out-of-memory (common/mem.h): xmalloc.c,
 # and the daemon-side GCS files that use it, stay out (test_build checks).
 LIBRAY_COMMON_SRCS := common/log.c common/ids.c common/sha256.c common/proto.c common/netutil.c \
-                      common/buf.c common/mem.c common/token.c common/runtime_env.c
+                      common/buf.c common/mem.c common/token.c common/runtime_env.c common/idmap.c
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(LIBRAY_COMMON_SRCS) gcs/gcs_sync.c gcs/gcs_keys.c sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
@@ -108,7 +108,7 @@ UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
 # unit tests link everything but main()
 TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
 
-.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs bench-mpw
+.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs bench-mpw bench-idmap
 all: bin/rayd bin/ray lib/libray.a
 
 # Rebuild everything when the flags change.
@@ -269,6 +269,13 @@ build/bench/bench_mpw: bench/bench_mpw.c common/proto.c common/buf.c common/mem.
 	$(call say,LINK,$@)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -I. $(WARN) $(filter %.c,$^) -o $@ -lpthread
 bench-mpw: build/bench/bench_mpw
 	build/bench/bench_mpw 300000 15
+# one hash table for the tree: common/idmap against the store's and the
+# client's former tables (docs/architecture.md "One hash table, one list header")
+build/bench/bench_idmap: bench/bench_idmap.c common/idmap.c common/ids.c common/mem.c common/idmap.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -I. $(WARN) $(filter %.c,$^) -o $@
+bench-idmap: build/bench/bench_idmap
+	build/bench/bench_idmap 200000 9
 
 # ten minutes of tasks on one cluster: does the rate hold, does Redis grow?
 bench-long: deps all examples

@@ -9,8 +9,8 @@
  * create and seal. Everything that describes the region (allocator, index,
  * pins) lives in the daemon's heap, so a client can corrupt object bytes but
  * never the store.
- * Index: open addressing (linear probing, backward-shift deletion, grows at
- * load 1/2) from the 20-byte ID to a heap record. Lookups are O(1).
+ * Index: the tree's ID map (common/idmap.h: open addressing, backward-shift
+ * deletion) from the 20-byte ID to a heap record. Lookups are O(1).
  * LRU: SEALED objects with no pin, no pending delete and no failed spill sit
  * on a doubly linked list in order of last release/seal; spilling takes
  * from its head. Pinning takes an object off; the last unpin puts it at the
@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/idmap.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -84,8 +85,7 @@ struct objstore {
     alloc *a;
     spiller *sp;
 
-    struct obj **slots;
-    uint64_t nslots, nobjs;
+    struct idmap index; /* ID -> struct obj (owned) */
 
     struct olist lru, waitq;
     uint64_t inflight; /* bytes of unpinned SPILLING objects */
@@ -103,57 +103,21 @@ struct objstore {
 };
 
 /* ---- index ---------------------------------------------------------------- */
-
-static uint64_t id_hash(const uint8_t *id) { return ids_hash(id); }
+/* The tree's one ID table (common/idmap.h): ID -> record. */
 
 static struct obj *obj_find(const objstore *s, const uint8_t *id)
 {
-    uint64_t mask = s->nslots - 1;
-    for (uint64_t i = id_hash(id) & mask; s->slots[i]; i = (i + 1) & mask)
-        if (memcmp(s->slots[i]->id, id, IDS_SIZE) == 0)
-            return s->slots[i];
-    return NULL;
+    return idmap_get(&s->index, id);
 }
 
 static void index_put(objstore *s, struct obj *o)
 {
-    if ((s->nobjs + 1) * 2 > s->nslots) {
-        struct obj **old = s->slots;
-        uint64_t n = s->nslots;
-        s->nslots *= 2;
-        s->slots = xcalloc(s->nslots, sizeof *s->slots);
-        s->nobjs = 0;
-        for (uint64_t i = 0; i < n; i++)
-            if (old[i])
-                index_put(s, old[i]);
-        free(old);
-    }
-    uint64_t mask = s->nslots - 1, i = id_hash(o->id) & mask;
-    while (s->slots[i])
-        i = (i + 1) & mask;
-    s->slots[i] = o;
-    s->nobjs++;
+    idmap_put(&s->index, o->id, o);
 }
 
 static void index_del(objstore *s, const struct obj *o)
 {
-    uint64_t mask = s->nslots - 1, i = id_hash(o->id) & mask;
-    while (s->slots[i] != o)
-        i = (i + 1) & mask;
-    uint64_t hole = i, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (s->slots[j] == NULL)
-            break;
-        uint64_t home = id_hash(s->slots[j]->id) & mask;
-        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-        if (movable) {
-            s->slots[hole] = s->slots[j];
-            hole = j;
-        }
-    }
-    s->slots[hole] = NULL;
-    s->nobjs--;
+    idmap_del(&s->index, o->id);
 }
 
 /* ---- lists ---------------------------------------------------------------- */
@@ -387,8 +351,6 @@ objstore *objstore_new(const char *shm_name, uint64_t capacity, const char *spil
     if (s->sp == NULL)
         goto fail;
     s->a = alloc_new(capacity);
-    s->nslots = 1024;
-    s->slots = xcalloc(s->nslots, sizeof *s->slots);
     return s;
 fail:
     if (fd >= 0)
@@ -407,10 +369,9 @@ void objstore_free(objstore *s)
     if (s == NULL)
         return;
     spill_join_(s->sp);
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        struct obj *o = s->slots[i];
-        if (o == NULL)
-            continue;
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        struct obj *o = sl->val;
         if (o->has_file || o->state == OBJSTORE_SPILLING)
             spill_unlink_now_(s->sp, o->id);
         free(o->pinv);
@@ -418,7 +379,7 @@ void objstore_free(objstore *s)
     }
     spill_rmdir_(s->sp);
     spill_stop_(s->sp);
-    free(s->slots);
+    idmap_free(&s->index);
     free(s->client_pins);
     alloc_destroy(s->a);
     munmap(s->base, s->capacity);
@@ -529,12 +490,11 @@ uint64_t objstore_client_release_all(objstore *s, int client)
     if (client < 0 || (size_t)client >= s->nclients || s->client_pins[client] == 0)
         return 0;
     /* collect first: unpinning may delete objects and reshuffle the index */
-    struct obj **v = xreallocarray(NULL, s->nobjs ? s->nobjs : 1, sizeof *v);
+    struct obj **v = xreallocarray(NULL, s->index.len ? s->index.len : 1, sizeof *v);
     uint64_t n = 0, dropped = 0;
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        struct obj *o = s->slots[i];
-        if (o == NULL)
-            continue;
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        struct obj *o = sl->val;
         for (uint32_t k = 0; k < o->npinv; k++)
             if (o->pinv[k].client == client) {
                 v[n++] = o;
@@ -587,11 +547,12 @@ int objstore_delete(objstore *s, const uint8_t *id)
 
 uint64_t objstore_delete_if(objstore *s, objstore_pred pred, void *arg)
 {
-    uint8_t (*ids)[IDS_SIZE] = xreallocarray(NULL, s->nobjs ? s->nobjs : 1, IDS_SIZE);
+    uint8_t (*ids)[IDS_SIZE] = xreallocarray(NULL, s->index.len ? s->index.len : 1, IDS_SIZE);
     uint64_t n = 0, deleted = 0;
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        struct obj *o = s->slots[i];
-        if (o && !o->delete_pending && pred(o->id, arg))
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        const struct obj *o = sl->val;
+        if (!o->delete_pending && pred(o->id, arg))
             memcpy(ids[n++], o->id, IDS_SIZE);
     }
     for (uint64_t i = 0; i < n; i++)
@@ -604,9 +565,10 @@ uint64_t objstore_delete_if(objstore *s, objstore_pred pred, void *arg)
 uint64_t objstore_foreach(const objstore *s, objstore_visit_fn fn, void *arg)
 {
     uint64_t n = 0;
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        const struct obj *o = s->slots[i];
-        if (o == NULL || o->delete_pending)
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        const struct obj *o = sl->val;
+        if (o->delete_pending)
             continue;
         struct objstore_info info = { .offset = o->offset, .size = o->size, .vtype = o->vtype,
                                       .state = o->state, .pins = o->pins };
@@ -733,7 +695,7 @@ void objstore_stats(const objstore *s, struct objstore_stats *st)
     st->capacity = s->capacity;
     st->used = alloc_used(s->a);
     st->pinned_bytes = st->used - s->lru.bytes - s->inflight;
-    st->num_objects = s->nobjs;
+    st->num_objects = s->index.len;
     st->num_spilled = s->num_spilled;
     st->spilled_bytes = s->spilled_bytes;
     st->num_spills = s->num_spills;

@@ -15,6 +15,7 @@
 
 #include "api/api_internal.h"
 #include "common/buf.h"
+#include "common/idmap.h"
 #include "common/mem.h"
 #include "common/proto.h"
 #include "gcs/gcs_keys.h"
@@ -313,6 +314,47 @@ START_TEST(test_gcs_sync_nomem)
 }
 END_TEST
 
+/* The ID map's library entry point: growth that fails leaves the map as it
+ * was and usable (the client's scalar cache, api/objects.c). */
+START_TEST(test_idmap_try_put_nomem)
+{
+    struct idmap m = IDMAP_INIT;
+    static int vals[100];
+    uint8_t k[IDS_SIZE] = { 0 };
+    mem_fail_after_(0);
+    ck_assert_int_eq(idmap_try_put(&m, k, &vals[0], NULL), -1); /* the first table */
+    mem_fail_after_(-1);
+    ck_assert_uint_eq(m.len, 0);
+    ck_assert_ptr_null(idmap_get(&m, k));
+    ck_assert_int_eq(idmap_try_put(&m, k, &vals[0], NULL), 0);
+    int added = 1;
+    for (int i = 1; i < 100; i++) {
+        k[0] = (uint8_t)i;
+        mem_fail_after_(0); /* fails only when the map must grow */
+        void *old = &vals[99];
+        if (idmap_try_put(&m, k, &vals[i], &old) == 0) {
+            ck_assert_ptr_null(old);
+            added++;
+        }
+        mem_fail_after_(-1);
+    }
+    /* the first table holds 48 (three quarters of 64); every later put
+     * needed to grow, and failed */
+    ck_assert_int_eq(added, 48);
+    ck_assert_uint_eq(m.len, 48);
+    ck_assert_uint_eq(m.cap, 64);
+    for (int i = 0; i < 100; i++) {
+        k[0] = (uint8_t)i;
+        void *v = idmap_get(&m, k);
+        ck_assert(v == NULL || v == &vals[i]);
+    }
+    k[0] = 0;
+    void *old = NULL; /* replacing needs no room */
+    ck_assert_int_eq(idmap_try_put(&m, k, &vals[50], &old), 0);
+    idmap_free(&m);
+}
+END_TEST
+
 static Suite *nomem_suite(void)
 {
     Suite *s = suite_create("nomem");
@@ -324,6 +366,7 @@ static Suite *nomem_suite(void)
     tcase_add_test(tc, test_api_values_nomem);
     tcase_add_test(tc, test_gcs_decode_nomem);
     tcase_add_test(tc, test_gcs_sync_nomem);
+    tcase_add_test(tc, test_idmap_try_put_nomem);
     suite_add_tcase(s, tc);
     return s;
 }
