@@ -111,4 +111,13 @@ check "and runs (exit $rc)" test "$rc" -eq 0
 check_out "each library working: its event loop, its Redis client, libray's task" "$T/clash.out" \
     "^libevent 2\.[0-9.]+-stable: ticks; hiredis: 1 node\(s\) in the GCS; libray: square\(7\) = 49 \(ok\)"
 check_out "calling its own functions" "$T/clash.out" "^own$"
+
+# and never aborts: a driver whose every allocation fails in turn, on the same cluster
+timeout 120 "$ROOT/build/tools/nomem_driver" "127.0.0.1:$P" "$ROOT/examples/build/job_squares.so" \
+    >"$T/nomem.out" 2>&1
+rc=$?
+log "$(tail -1 "$T/nomem.out")"
+check "a driver out of memory at each allocation in turn gets RAY_ENOMEM, never a crash (exit $rc)" test "$rc" -eq 0
+check_out "every allocation point tried, then all is well" "$T/nomem.out" \
+    "^nomem_driver: [1-9][0-9]* allocation points, [1-9][0-9]* answered RAY_ENOMEM, 0 other failures, 0 wrong answers, afterwards ok"
 finish
