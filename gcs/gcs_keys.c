@@ -13,7 +13,6 @@
 #include "gcs/gcs_keys.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
