@@ -88,7 +88,7 @@ LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
 # calls). Its files never abort on out-of-memory (common/mem.h): xmalloc.c,
 # and the daemon-side GCS files that use it, stay out (test_build checks).
 LIBRAY_COMMON_SRCS := common/log.c common/ids.c common/sha256.c common/proto.c common/netutil.c \
-                      common/buf.c common/mem.c common/token.c common/runtime_env.c common/idmap.c
+                      common/buf.c common/mem.c common/token.c common/runtime_env.c
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(LIBRAY_COMMON_SRCS) gcs/gcs_sync.c gcs/gcs_keys.c sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)

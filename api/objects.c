@@ -14,9 +14,7 @@
  */
 #include "api/api_internal.h"
 
-#include "common/idmap.h"
 #include "common/ids.h"
-#include "common/mem.h"
 #include "common/netutil.h"
 
 #include <pthread.h>
@@ -308,63 +306,95 @@ int ray_seal(ray_ref ref)
  * ACTOR: no memory to pin) gotten once, or pushed by the node when a task
  * this process submitted ended (OBJ_VALUE), can be answered again without a
  * round trip to the node, as Ray's in-process memory store does for small
- * objects. The tree's ID map (common/idmap.h) from the ID to an entry, up to
- * SCALAR_CACHE_MAX entries; it starts over when that is reached. ray_free
- * turns the freed entries into "freed" marks, and adds one for a freed task
- * return not cached yet: a push of that value still on its way (the node
- * sent it before the free) is then not cached, so a freed object is never
- * answered from here. Out of memory, a value is simply not cached. A
- * process that never caches anything allocates nothing.
+ * objects. An open-addressing table that grows as needed (kept at most
+ * three quarters full) up to SCALAR_CACHE_MAX_SLOTS, and starts over only
+ * when even that is full. ray_free turns the freed entries into "freed"
+ * marks, and adds one for a freed task return not cached yet: a push of
+ * that value still on its way (the node sent it before the free) is then
+ * not cached, so a freed object is never answered from here. A process that
+ * never caches anything allocates nothing.
  */
-#define SCALAR_CACHE_MAX (3u << 19) /* 1.5M entries, about 160 MB at most */
+#define SCALAR_CACHE_MIN_SLOTS 4096u       /* power of two */
+#define SCALAR_CACHE_MAX_SLOTS (1u << 21)  /* 2M slots, about 100 MB at most */
 
 struct scalar_entry {
+    uint8_t id[RAY_ID_SIZE];
+    bool used;
     bool freed;  /* a freed mark: not a value */
     ray_value v;
 };
-static struct idmap scalar_cache; /* under scalar_lock */
+static struct scalar_entry *scalar_cache;
+static size_t scalar_slots, scalar_count;
 static pthread_mutex_t scalar_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* All 20 bytes count: a process's IDs share their random part and differ
+ * in a counter (bytes 12..15) and the return index. */
+static size_t scalar_slot(const uint8_t *id) { return (size_t)ids_hash(id) & (scalar_slots - 1); }
+
+/* Index of ID's entry, or of the empty slot ending its probe chain. */
+static size_t scalar_probe(const uint8_t *id)
+{
+    size_t i = scalar_slot(id);
+    while (scalar_cache[i].used && memcmp(scalar_cache[i].id, id, RAY_ID_SIZE) != 0)
+        i = (i + 1) & (scalar_slots - 1);
+    return i;
+}
 
 static bool scalar_find(const uint8_t *id, ray_value *out)
 {
     bool found = false;
     pthread_mutex_lock(&scalar_lock);
-    const struct scalar_entry *e = idmap_get(&scalar_cache, id);
-    if (e && !e->freed) {
-        *out = e->v;
-        found = true;
+    if (scalar_cache) {
+        size_t i = scalar_probe(id);
+        if (scalar_cache[i].used && !scalar_cache[i].freed) {
+            *out = scalar_cache[i].v;
+            found = true;
+        }
     }
     pthread_mutex_unlock(&scalar_lock);
     return found;
 }
 
-/* Under the lock: add an entry for ID (not in the cache), starting over at
- * SCALAR_CACHE_MAX. NULL out of memory (nothing is cached then). */
-static struct scalar_entry *scalar_add(const uint8_t *id)
+/* Make room for one more entry (under the lock): grow, or start over at
+ * the largest size. False if there is no memory (the value is not cached). */
+static bool scalar_room(void)
 {
-    if (scalar_cache.len >= SCALAR_CACHE_MAX) {
-        size_t pos = 0;
-        for (struct idmap_slot *sl; (sl = idmap_next(&scalar_cache, &pos)) != NULL; pos++)
-            free(sl->val);
-        idmap_free(&scalar_cache);
+    if (scalar_cache && (scalar_count + 1) * 4 <= scalar_slots * 3)
+        return true;
+    size_t n = scalar_cache ? scalar_slots * 2 : SCALAR_CACHE_MIN_SLOTS;
+    if (n > SCALAR_CACHE_MAX_SLOTS) {
+        memset(scalar_cache, 0, scalar_slots * sizeof *scalar_cache);
+        scalar_count = 0;
+        return true;
     }
-    struct scalar_entry *e = mem_calloc(1, sizeof *e);
-    if (e == NULL || idmap_try_put(&scalar_cache, id, e, NULL) < 0) {
-        free(e);
-        return NULL;
-    }
-    return e;
+    struct scalar_entry *old = scalar_cache, *t = calloc(n, sizeof *t);
+    if (t == NULL)
+        return old != NULL && (scalar_count + 1) < scalar_slots;
+    size_t oldn = scalar_slots;
+    scalar_cache = t;
+    scalar_slots = n;
+    for (size_t i = 0; i < oldn; i++)
+        if (old[i].used)
+            scalar_cache[scalar_probe(old[i].id)] = old[i];
+    free(old);
+    return true;
 }
 
 static void scalar_put(const uint8_t *id, const ray_value *v)
 {
     pthread_mutex_lock(&scalar_lock);
-    struct scalar_entry *e = idmap_get(&scalar_cache, id);
-    if (e == NULL)
-        e = scalar_add(id);
-    if (e && !e->freed) { /* a freed mark: freed meanwhile, a late push */
-        e->v = *v;
-        e->v.pin_ = NULL;
+    if (scalar_room()) {
+        size_t i = scalar_probe(id);
+        if (scalar_cache[i].freed) {
+            pthread_mutex_unlock(&scalar_lock);
+            return; /* freed meanwhile: a late push */
+        }
+        if (!scalar_cache[i].used)
+            scalar_count++;
+        scalar_cache[i].used = true;
+        memcpy(scalar_cache[i].id, id, RAY_ID_SIZE);
+        scalar_cache[i].v = *v;
+        scalar_cache[i].v.pin_ = NULL;
     }
     pthread_mutex_unlock(&scalar_lock);
 }
@@ -386,13 +416,24 @@ static void scalar_forget(const ray_ref *refs, size_t n)
     for (size_t k = 0; k < n; k++) {
         uint32_t index = ids_index(refs[k].id);
         bool pushed = index != 0 && !(index & IDS_PUT_INDEX); /* a task return */
-        struct scalar_entry *e = idmap_get(&scalar_cache, refs[k].id);
-        if (e == NULL && pushed)
-            e = scalar_add(refs[k].id);
-        if (e) {
-            e->freed = true;
-            e->v = RAY_NIL_V;
+        if (scalar_cache == NULL && !pushed)
+            continue;
+        if (scalar_cache) {
+            size_t i = scalar_probe(refs[k].id);
+            if (scalar_cache[i].used) {
+                scalar_cache[i].freed = true;
+                continue;
+            }
         }
+        if (!pushed || !scalar_room())
+            continue;
+        size_t i = scalar_probe(refs[k].id);
+        if (!scalar_cache[i].used)
+            scalar_count++;
+        memset(&scalar_cache[i], 0, sizeof scalar_cache[i]);
+        scalar_cache[i].used = true;
+        scalar_cache[i].freed = true;
+        memcpy(scalar_cache[i].id, refs[k].id, RAY_ID_SIZE);
     }
     pthread_mutex_unlock(&scalar_lock);
 }

@@ -2,8 +2,8 @@
  * idmap.c — open-addressing hash map keyed by 20-byte IDs (see idmap.h).
  * The hash is ids_hash: all 20 bytes mixed, since IDs of one process share
  * their random part and differ in a counter, and the returns of one task
- * differ only in their index bytes. Part of libray.a too (the client's
- * scalar cache): it allocates with mem.h, and only idmap_put aborts.
+ * differ only in their index bytes. It allocates with mem.h: idmap_try_put
+ * reports out-of-memory (for library code), idmap_put aborts (the daemon's).
  */
 #include "common/idmap.h"
 
