@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *buf_reserve(struct buf *b, size_t n)
+char *buf_grow_(struct buf *b, size_t n)
 {
     if (b->err) {
         errno = ENOMEM;

@@ -27,8 +27,15 @@ struct buf {
 
 /* Make room for N more bytes; returns a pointer to the first free byte, or
  * NULL (out of memory or size overflow: ERR set, errno ENOMEM; also NULL
- * while ERR is set). Does not change LEN. */
-char *buf_reserve(struct buf *b, size_t n);
+ * while ERR is set). Does not change LEN. Inline when there is room
+ * (encoders call it for every value); buf_grow_ is the rest. */
+char *buf_grow_(struct buf *b, size_t n);
+static inline char *buf_reserve(struct buf *b, size_t n)
+{
+    if (b->cap - b->len >= n && b->err == 0)
+        return b->data + b->len;
+    return buf_grow_(b, n);
+}
 /* Append N bytes at P / printf-formatted text (no NUL counted). Return 0, or
  * -1 with the buffer unchanged and ERR set. */
 int buf_append(struct buf *b, const void *p, size_t n);
