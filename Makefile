@@ -38,7 +38,7 @@ CFLAGS += -std=gnu11 -fPIC -pthread $(OPTIMIZATION) $(WARN) $(SANFLAGS)
 
 # Third-party libraries are linked statically (SPEC section 1); libc, libm,
 # libdl and libpthread stay dynamic so workers can dlopen job libraries.
-STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lmsgpackc -lyaml \
+STATIC_LIBS := -Wl,-Bstatic -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lyaml \
                -lssl -lcrypto -Wl,-Bdynamic
 SYS_LIBS := -lpthread -ldl -lm -lrt
 LDFLAGS_RAYD := -rdynamic $(SANFLAGS)
@@ -55,7 +55,9 @@ endif
 COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/proto.c common/netutil.c common/buf.c common/idmap.c \
                common/token.c common/json.c common/http.c common/runtime_env.c
+COMMON_SRCS += common/mem.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
+GCS_SRCS += gcs/gcs_argv.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
 SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.c sched/pg_spec.c
 SCHED_SRCS += sched/local.c
@@ -96,8 +98,12 @@ LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
              libs/serve/serve.c libs/serve/serve_codec.c libs/serve/serve_config.c \
              libs/serve/serve_proxy.c libs/serve/serve_controller.c libs/serve/serve_http.c
 
-# libray.a: what a standalone driver links (client API + common code).
-LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS) $(GCS_SRCS) sched/resparse.c
+# libray.a: what a standalone driver links (client API + the common code it
+# calls). Its files never abort on out-of-memory (common/mem.h): xmalloc.c,
+# and the daemon-side GCS files that use it, stay out (test_build checks).
+LIBRAY_COMMON_SRCS := common/log.c common/ids.c common/sha256.c common/proto.c common/netutil.c \
+                      common/buf.c common/mem.c common/token.c common/runtime_env.c
+LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(LIBRAY_COMMON_SRCS) gcs/gcs_sync.c gcs/gcs_keys.c sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(SESSION_SRCS) $(OBJMGR_SRCS) $(RAYD_COMMON_SRCS) $(STATE_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
 
@@ -116,7 +122,7 @@ UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
 # unit tests link everything but main()
 TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
 
-.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs
+.PHONY: all clean test unit integration demo fuzz bench bench-long install deps examples testjobs bench-mpw bench-idmap
 all: bin/rayd bin/ray lib/libray.a
 
 # Rebuild everything when the flags change.
@@ -153,7 +159,7 @@ bin/ray: bin/rayd
 # made local. So a standalone driver links only -lray (and libc's -lpthread
 # -ldl -lm), and one that also uses hiredis or libevent itself, of any
 # version, gets its own copy without a clash (tests/integration/test_build.sh).
-LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lmsgpackc -lyaml -Wl,-Bdynamic
+LIBRAY_THIRD_PARTY := -Wl,-Bstatic -lhiredis -levent_extra -levent_core -levent_pthreads -lyaml -Wl,-Bdynamic
 $(BUILD)/libray.a: $(LIBRAY_OBJS)
 	$(call say,AR,$@)rm -f $@ $(BUILD)/libray-all.o $(BUILD)/libray.o && \
 	  $(CC) -r -nostdlib -o $(BUILD)/libray-all.o $(LIBRAY_OBJS) $(LIBRAY_THIRD_PARTY) && \
@@ -199,7 +205,7 @@ build/jobs/%.so: tests/integration/jobs/%.c tests/integration/jobs/job_check.h $
 	@mkdir -p $(dir $@)
 	$(call say,JOB,$@)$(CC) -shared -fPIC -g -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -lpthread
 # a raw-protocol client for the connection-hardening tests
-build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/xmalloc.c \
+build/tools/rayprobe: tests/tools/rayprobe.c common/proto.c common/buf.c common/mem.c common/xmalloc.c \
                       common/protocol.h common/proto.h
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
@@ -215,6 +221,13 @@ build/tools/restart_driver: tests/tools/restart_driver.c lib/libray.a include/ra
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -g -O2 -Iinclude $(WARN) $(SANFLAGS) $< -rdynamic -Llib -lray -lpthread -ldl -lm -o $@
 testjobs: $(TEST_JOBS) build/tools/rayprobe build/tools/raw_peer build/tools/restart_driver
+# a driver that fails each of its allocations in turn (common/mem.h): libray
+# never aborts (test_build); it links libray's objects to reach the hook
+build/tools/nomem_driver: tests/tools/nomem_driver.c $(LIBRAY_OBJS) common/mem.h include/ray.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -g -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -I. $(WARN) $(SANFLAGS) \
+	  $< $(LIBRAY_OBJS) -rdynamic $(LIBRAY_THIRD_PARTY) -lpthread -ldl -lm -o $@
+testjobs: build/tools/nomem_driver
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
@@ -231,14 +244,13 @@ FUZZ_NODE_SRCS := $(filter-out $(CMD_SRCS),$(RAYD_SRCS))
 build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_SRCS) $(BUILD)/gen/dashboard_assets.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I. -fsanitize=fuzzer,address,undefined \
-	  $^ -o $@ -lhiredis -levent_extra -levent_core -levent_pthreads -levent_openssl -lssl -lcrypto \
-	  -lmsgpackc -lyaml -ldl -lm -lrt
-build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/xmalloc.c common/log.c
+	  $^ -o $@ -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lyaml -lssl -lcrypto -ldl -lm -lrt
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/mem.c common/xmalloc.c common/log.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
 FUZZ_TARGETS += build/fuzz/fuzz_serve_http build/fuzz/fuzz_serve_config
 SERVE_FUZZ_SRCS := libs/serve/serve_codec.c libs/serve/serve_config.c api/value.c api/errors.c \
-                   common/proto.c common/buf.c common/xmalloc.c
+                   common/proto.c common/buf.c common/mem.c common/xmalloc.c
 build/fuzz/fuzz_serve_http: tests/fuzz/fuzz_serve_http.c libs/serve/serve_http.c $(SERVE_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -levent -lyaml -lpthread -lm
@@ -246,20 +258,20 @@ build/fuzz/fuzz_serve_config: tests/fuzz/fuzz_serve_config.c $(SERVE_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lpthread -lm
 FUZZ_TARGETS += build/fuzz/fuzz_runtime_env build/fuzz/fuzz_pg_spec
-build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/xmalloc.c
+build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/config.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lyaml -lm
-build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/xmalloc.c
+build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
-build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/xmalloc.c
+build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 build/fuzz/fuzz_workflow: tests/fuzz/fuzz_workflow.c libs/workflow/workflow_store.c libs/pool/pool_codec.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_policy.c sched/resources.c \
-                        sched/resparse.c common/proto.c common/buf.c common/xmalloc.c
+                        sched/resparse.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c common/sha256.c
@@ -280,6 +292,21 @@ fuzz: $(FUZZ_TARGETS)
 
 bench: deps all examples
 	@bash bench/run.sh
+
+# the msgpack-c decision: msgpack-c's packer against our mpw_* writer on
+# the frames rayd writes most (docs/protocol.md "Writer"; needs libmsgpack-dev)
+build/bench/bench_mpw: bench/bench_mpw.c common/proto.c common/buf.c common/mem.c common/proto.h common/buf.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -I. $(WARN) $(filter %.c,$^) -o $@ -lpthread
+bench-mpw: build/bench/bench_mpw
+	build/bench/bench_mpw 300000 15
+# one hash table for the tree: common/idmap against the store's and the
+# client's former tables (docs/architecture.md "One hash table, one list header")
+build/bench/bench_idmap: bench/bench_idmap.c common/idmap.c common/ids.c common/mem.c common/idmap.h
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -I. $(WARN) $(filter %.c,$^) -o $@
+bench-idmap: build/bench/bench_idmap
+	build/bench/bench_idmap 200000 9
 
 # ten minutes of tasks on one cluster: does the rate hold, does Redis grow?
 bench-long: deps all examples

@@ -115,8 +115,10 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
         api_spec_key_(&spec, "reqid");
         mpw_uint(&spec, reqid);
     }
+    if ((rc = api_buf_check_(&spec, cls)) != RAY_OK)
+        goto out;
     if (proto_pack(&f, PROTO_ACTOR_CREATE, spec.data, spec.len) < 0) {
-        rc = api_error_(RAY_EINVAL, "actor %s: arguments too large for one message", cls);
+        rc = api_pack_error_(&f, "actor %s: arguments too large for one message", cls);
         goto out;
     }
     if (named) {
@@ -202,8 +204,10 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
         goto out;
     api_spec_key_(&spec, "nret");
     mpw_uint(&spec, (uint64_t)o.num_returns);
+    if ((rc = api_buf_check_(&spec, method)) != RAY_OK)
+        goto out;
     if (proto_pack(&f, PROTO_ACTOR_CALL, spec.data, spec.len) < 0) {
-        rc = api_error_(RAY_EINVAL, "actor call %s: arguments too large for one message", method);
+        rc = api_pack_error_(&f, "actor call %s: arguments too large for one message", method);
         goto out;
     }
     if ((rc = api_client_send_(&f)) != RAY_OK)

@@ -40,6 +40,16 @@
 int api_error_(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Clear ray_last_error() (every public call starts with this). */
 void api_error_clear_(void);
+/* Out-of-memory while encoding (buf.h's sticky error): RAY_OK if B has not
+ * failed, else RAY_ENOMEM with "WHAT: out of memory encoding it" set. */
+int api_buf_check_(const struct buf *b, const char *what);
+/* Every send path checks its frame: RAY_OK, RAY_ENOMEM if it failed to
+ * encode for memory, RAY_EINVAL if it is empty (a proto_pack that failed
+ * and whose result went unchecked). */
+int api_frame_check_(const struct buf *frame);
+/* After proto_pack into F returned -1: RAY_ENOMEM (with a message) if F ran
+ * out of memory, else RAY_EINVAL with the printf-formatted message. */
+int api_pack_error_(const struct buf *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- value.c -------------------------------------------------------------- */
 /* Append V as one msgpack value (docs/runtime.md "Values"); a LIST or MAP

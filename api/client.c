@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,8 +44,10 @@ struct api_waiter {
     bool done;
     void *body;          /* reply body, owned by the waiter once done */
     struct proto_msg msg;/* decoded, pointing into body */
-    struct api_waiter *next, *prev; /* in its bucket of C.waiters */
+    bool listed;         /* in its bucket of C.waiters */
+    LIST_ENTRY(api_waiter) link;
 };
+LIST_HEAD(api_waiter_list, api_waiter);
 
 /* Waiters by reqid: a grouped get may wait for thousands of replies at once,
  * so replies find their waiter in a bucket, not by walking one list. */
@@ -59,7 +62,7 @@ static struct {
     int role;
     uint64_t gen;
     uint64_t next_reqid;
-    struct api_waiter *waiters[WAITER_BUCKETS];
+    struct api_waiter_list waiters[WAITER_BUCKETS]; /* zeroed: empty lists */
     char why[256];          /* why the connection broke */
     char node_error[256];   /* last ERROR message from the node */
     pthread_t io;
@@ -85,32 +88,23 @@ static struct {
 
 static void waiter_add(struct api_waiter *w)
 {
-    struct api_waiter **b = &C.waiters[w->reqid % WAITER_BUCKETS];
-    w->prev = NULL;
-    w->next = *b;
-    if (*b)
-        (*b)->prev = w;
-    *b = w;
+    LIST_INSERT_HEAD(&C.waiters[w->reqid % WAITER_BUCKETS], w, link);
+    w->listed = true;
 }
 
 /* Take W out of the table; a waiter never added (or already taken) is left alone. */
 static void waiter_del(struct api_waiter *w)
 {
-    struct api_waiter **b = &C.waiters[w->reqid % WAITER_BUCKETS];
-    if (w->prev)
-        w->prev->next = w->next;
-    else if (*b == w)
-        *b = w->next;
-    else
+    if (!w->listed)
         return;
-    if (w->next)
-        w->next->prev = w->prev;
-    w->next = w->prev = NULL;
+    LIST_REMOVE(w, link);
+    w->listed = false;
 }
 
 static struct api_waiter *waiter_find(uint64_t reqid)
 {
-    for (struct api_waiter *w = C.waiters[reqid % WAITER_BUCKETS]; w; w = w->next)
+    struct api_waiter *w;
+    LIST_FOREACH(w, &C.waiters[reqid % WAITER_BUCKETS], link)
         if (w->reqid == reqid && !w->done)
             return w;
     return NULL;
@@ -236,12 +230,18 @@ static int send_raw(const char *p, size_t left);
 
 int api_client_send_(const struct buf *frame)
 {
-    if (!corked)
-        return send_raw(frame->data, frame->len);
-    int rc = api_client_check_();
+    int rc = api_frame_check_(frame);
     if (rc != RAY_OK)
         return rc;
+    if (!corked)
+        return send_raw(frame->data, frame->len);
+    if ((rc = api_client_check_()) != RAY_OK)
+        return rc;
     buf_append(&cork_buf, frame->data, frame->len);
+    if ((rc = api_frame_check_(&cork_buf)) != RAY_OK) {
+        buf_free(&cork_buf); /* out of memory: what was corked is lost with it */
+        return rc;
+    }
     if (cork_buf.len < API_CORK_MAX)
         return RAY_OK;
     rc = send_raw(cork_buf.data, cork_buf.len);
@@ -303,6 +303,8 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     int rc;
 
     *body = NULL;
+    if ((rc = api_frame_check_(frame)) != RAY_OK)
+        return rc;
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&C.mu);
     if (C.state != CONN_UP) {
@@ -344,6 +346,9 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
 int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, size_t n,
                              void **bodies, struct proto_msg *msgs)
 {
+    int frc = api_frame_check_(frames);
+    if (frc != RAY_OK)
+        return frc;
     struct api_waiter *w = calloc(n ? n : 1, sizeof *w);
     char why[sizeof C.why];
     if (w == NULL)
@@ -531,6 +536,10 @@ static void *io_main(void *arg)
         if (io_drain(why, sizeof why) < 0)
             break;
         char *dst = buf_reserve(&C.in, API_READ_CHUNK);
+        if (dst == NULL) {
+            snprintf(why, sizeof why, "out of memory reading from the node");
+            break;
+        }
         ssize_t n = read(C.fd, dst, API_READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
@@ -554,7 +563,7 @@ static void *io_main(void *arg)
     C.state = CONN_BROKEN;
     memcpy(C.why, why, sizeof C.why);
     for (size_t b = 0; b < WAITER_BUCKETS; b++)
-        for (struct api_waiter *w = C.waiters[b]; w; w = w->next)
+        for (struct api_waiter *w = LIST_FIRST(&C.waiters[b]); w; w = LIST_NEXT(w, link))
             pthread_cond_signal(&w->cv);
     void (*lost)(const char *) = C.on_lost;
     pthread_mutex_unlock(&C.mu);
@@ -602,7 +611,12 @@ static void *hello_read(int fd, struct proto_msg *m, char *err, size_t errlen)
         }
         if (pr <= 0)
             continue;
-        ssize_t n = read(fd, buf_reserve(&C.in, API_READ_CHUNK), API_READ_CHUNK);
+        char *dst = buf_reserve(&C.in, API_READ_CHUNK);
+        if (dst == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        ssize_t n = read(fd, dst, API_READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -734,9 +748,11 @@ int api_client_connect_(const struct api_connect_opts *o)
         mpw_str(&info, "job", 3);
         mpw_uint(&info, o->job);
     }
+    if ((rc = api_buf_check_(&info, "HELLO")) != RAY_OK)
+        goto fail;
     if (proto_pack(&frame, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)o->role, token,
                    (uint64_t)getpid(), info.data, info.len) < 0) {
-        rc = api_error_(RAY_EINVAL, "cannot encode HELLO");
+        rc = api_pack_error_(&frame, "cannot encode HELLO");
         goto fail;
     }
     if (net_write_all(fd, frame.data, frame.len) < 0) {

@@ -241,7 +241,7 @@ int ray_init(const ray_config *cfg)
         goto out;
     if (library) {
         if (proto_pack(&f, PROTO_JOB_LIBRARY, lib, lib_len, library) < 0) {
-            rc = api_error_(RAY_EINVAL, "job library %s is too large to send", library);
+            rc = api_pack_error_(&f, "job library %s is too large to send", library);
             api_client_close_();
             goto out;
         }

@@ -4,6 +4,7 @@
  */
 #include "api/api_internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,34 @@ int api_error_(int code, const char *fmt, ...)
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
     return code;
+}
+
+int api_buf_check_(const struct buf *b, const char *what)
+{
+    if (!buf_failed(b))
+        return RAY_OK;
+    return api_error_(b->err == ENOMEM ? RAY_ENOMEM : RAY_EINVAL, "%s: %s encoding it", what,
+                      b->err == ENOMEM ? "out of memory" : "a length too large");
+}
+
+int api_frame_check_(const struct buf *frame)
+{
+    if (buf_failed(frame))
+        return api_buf_check_(frame, "a message to the node");
+    if (frame->len == 0)
+        return api_error_(RAY_EINVAL, "a message to the node could not be encoded");
+    return RAY_OK;
+}
+
+int api_pack_error_(const struct buf *f, const char *fmt, ...)
+{
+    if (buf_failed(f))
+        return api_buf_check_(f, "a message to the node");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return RAY_EINVAL;
 }
 
 int ray_error_set(int code, const char *fmt, ...)

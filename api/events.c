@@ -56,7 +56,9 @@ bool api_events_on_(void)
 /* Take the batch (under ev_mu) into FRAME. */
 static void take_locked(struct buf *frame)
 {
-    if (ev_n > 0 && proto_pack(frame, PROTO_EVENTS, ev_buf.data, ev_buf.len) < 0)
+    /* events are best effort: a batch that ran out of memory is dropped */
+    if (ev_n > 0 && (buf_failed(&ev_buf) ||
+                     proto_pack(frame, PROTO_EVENTS, ev_buf.data, ev_buf.len) < 0))
         buf_reset(frame);
     buf_reset(&ev_buf);
     ev_n = 0;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 /* What a gotten STR/BYTES/LIST/MAP value holds on to. */
@@ -43,10 +44,10 @@ struct pending_create {
     uint32_t vtype;
     void *data;
     size_t len;
-    struct pending_create *next;
+    LIST_ENTRY(pending_create) link;
 };
 static pthread_mutex_t pending_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct pending_create *pending;
+static LIST_HEAD(, pending_create) pending = LIST_HEAD_INITIALIZER(pending);
 
 static const char *hex8(const uint8_t *id, char *out)
 {
@@ -69,9 +70,10 @@ static int send_put(const uint8_t *id, uint32_t vtype, const void *data, size_t 
     char hex[IDS_HEX_SIZE];
     if (len > PROTO_MAX_FRAME - 64 ||
         proto_pack(out, PROTO_OBJ_PUT, id, (uint64_t)vtype, data, len) < 0) {
+        int rc = api_pack_error_(out, "object %s of %zu bytes is larger than a message may be",
+                                 hex8(id, hex), len);
         buf_free(&f);
-        return api_error_(RAY_EINVAL, "object %s of %zu bytes is larger than a message may be",
-                          hex8(id, hex), len);
+        return rc;
     }
     if (out != &f)
         return RAY_OK;
@@ -129,8 +131,7 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
         pc->data = p;
         pc->len = len;
         pthread_mutex_lock(&pending_mu);
-        pc->next = pending;
-        pending = pc;
+        LIST_INSERT_HEAD(&pending, pc, link);
         pthread_mutex_unlock(&pending_mu);
         *data = p;
         return RAY_OK;
@@ -167,15 +168,13 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
 
 int api_object_seal_(const uint8_t id[RAY_ID_SIZE])
 {
-    struct pending_create *pc = NULL;
+    struct pending_create *pc;
     pthread_mutex_lock(&pending_mu);
-    for (struct pending_create **pp = &pending; *pp; pp = &(*pp)->next) {
-        if (memcmp((*pp)->id, id, RAY_ID_SIZE) == 0) {
-            pc = *pp;
-            *pp = pc->next;
+    LIST_FOREACH(pc, &pending, link)
+        if (memcmp(pc->id, id, RAY_ID_SIZE) == 0) {
+            LIST_REMOVE(pc, link);
             break;
         }
-    }
     pthread_mutex_unlock(&pending_mu);
     if (pc) {
         int rc = send_put(pc->id, pc->vtype, pc->data, pc->len);
@@ -742,7 +741,7 @@ static int pack_ids(struct buf *b, const ray_ref *refs, size_t n)
     mpw_array(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++)
         mpw_bin(b, refs[i].id, RAY_ID_SIZE);
-    return RAY_OK;
+    return api_buf_check_(b, "the refs");
 }
 
 static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms, bool *ready);
@@ -806,7 +805,7 @@ static int ray_wait_impl(const ray_ref *refs, size_t n, size_t num_ready, int64_
         goto out;
     if (proto_pack(&f, PROTO_OBJ_WAIT, reqid, ids.data, ids.len, (uint64_t)num_ready,
                    (int64_t)timeout_ms, api_worker_task_()) < 0) {
-        rc = api_error_(RAY_EINVAL, "ray_wait: too many refs for one message");
+        rc = api_pack_error_(&f, "ray_wait: too many refs for one message");
         goto out;
     }
     rc = api_client_request_(&f, reqid, &body, &m);
@@ -861,7 +860,7 @@ int ray_free(const ray_ref *refs, size_t n)
     rc = pack_ids(&ids, refs, n);
     if (rc == RAY_OK) {
         if (proto_pack(&f, PROTO_OBJ_FREE, ids.data, ids.len) < 0)
-            rc = api_error_(RAY_EINVAL, "ray_free: too many refs for one message");
+            rc = api_pack_error_(&f, "ray_free: too many refs for one message");
         else
             rc = api_client_send_(&f);
     }

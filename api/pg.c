@@ -142,8 +142,10 @@ int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const
     uint64_t reqid = api_client_reqid_();
     int status = 0;
     char msg[512];
-    if (proto_pack(&f, PROTO_PG_CREATE, reqid, spec.data, spec.len) < 0)
-        rc = api_error_(RAY_EINVAL, "ray_pg_create: the group is too large for one message");
+    if ((rc = api_buf_check_(&spec, "ray_pg_create")) != RAY_OK)
+        ;
+    else if (proto_pack(&f, PROTO_PG_CREATE, reqid, spec.data, spec.len) < 0)
+        rc = api_pack_error_(&f, "ray_pg_create: the group is too large for one message");
     else if ((rc = pg_request(&f, reqid, &status, msg, sizeof msg)) == RAY_OK && status != RAY_OK)
         rc = api_error_(known_status(status), "ray_pg_create: %s", msg);
     buf_free(&spec);

@@ -109,7 +109,7 @@ int api_renv_upload_(void)
     uint64_t reqid = api_client_reqid_();
     int rc;
     if (proto_pack(&f, PROTO_RENV_UPLOAD, reqid, tar, len) < 0) {
-        rc = api_error_(RAY_EINVAL, "runtime_env.working_dir: too large for one message");
+        rc = api_pack_error_(&f, "runtime_env.working_dir: too large for one message");
     } else if ((rc = api_client_request_(&f, reqid, &body, &m)) == RAY_OK) {
         if (m.f[1].as.i != RAY_OK || m.f[2].as.s.len != 64 || memcmp(m.f[2].as.s.ptr, hash, 64) != 0)
             rc = api_error_(RAY_EINVAL, "runtime_env.working_dir: the node refused it: %.*s",

@@ -158,8 +158,10 @@ static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, co
     mpw_bool(&spec, o.retry_on_error);
     api_spec_key_(&spec, "name");
     mpw_cstr(&spec, fn);
+    if ((rc = api_buf_check_(&spec, fn)) != RAY_OK)
+        goto out;
     if (proto_pack(&f, PROTO_TASK_SUBMIT, spec.data, spec.len) < 0) {
-        rc = api_error_(RAY_EINVAL, "ray_call %s: arguments too large for one message", fn);
+        rc = api_pack_error_(&f, "ray_call %s: arguments too large for one message", fn);
         goto out;
     }
     if ((rc = api_client_send_(&f)) != RAY_OK)
@@ -325,7 +327,7 @@ static int local_return(ray_task *t, ray_value v, size_t alloc_len, void **data)
     size_t need = 0;
     if (data == NULL && (v.type == RAY_LIST || v.type == RAY_MAP)) {
         /* copied as ray_return would: packed, then decoded over the copy */
-        t->lpack.len = 0;
+        buf_reset(&t->lpack);
         int rc = api_compound_pack_(&t->lpack, &v);
         if (rc != RAY_OK)
             return rc;

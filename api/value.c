@@ -143,6 +143,8 @@ int api_value_pack_(struct buf *b, const ray_value *v)
 {
     size_t total = 0, mark = b->len;
     int rc = pack_value(b, v, 0, &total);
+    if (rc == RAY_OK && buf_failed(b))
+        rc = api_buf_check_(b, "a value");
     if (rc != RAY_OK)
         b->len = mark;
     return rc;
@@ -162,6 +164,10 @@ int api_args_pack_(struct buf *b, const ray_value *args, size_t nargs)
             b->len = mark;
             return error_prefix(rc, "argument %zu", i);
         }
+    }
+    if (buf_failed(b)) {
+        b->len = mark;
+        return api_buf_check_(b, "the arguments");
     }
     return RAY_OK;
 }

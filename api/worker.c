@@ -31,7 +31,7 @@
 #include "api/callseq.h"
 
 #include "common/ids.h"
-#include "common/xmalloc.h"
+#include "common/mem.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 
 /* One TASK_EXECUTE, decoded. Fields point into body. */
 struct exec {
@@ -57,18 +58,19 @@ struct exec {
     uint64_t max_conc;
     uint8_t caller[RAY_ID_SIZE]; /* actor calls: who numbered it, and its number */
     uint64_t seq;
-    struct exec *next;
+    TAILQ_ENTRY(exec) link;
 };
 
 struct queue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct exec *head, *tail;
+    TAILQ_HEAD(, exec) execs;
 };
 
-static struct queue main_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
-static struct queue pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
-static struct queue nest_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL };
+#define QUEUE_INIT(q) { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, TAILQ_HEAD_INITIALIZER((q).execs) }
+static struct queue main_q = QUEUE_INIT(main_q);
+static struct queue pool_q = QUEUE_INIT(pool_q);
+static struct queue nest_q = QUEUE_INIT(nest_q);
 static int nest_queued; /* under nest_q.mu: tasks in nest_q */
 static int nest_spare;  /* under nest_q.mu: nest threads idle or starting */
 static int nest_active; /* under nest_q.mu: nested tasks being run */
@@ -126,13 +128,8 @@ static struct {
 
 static void queue_push(struct queue *q, struct exec *e)
 {
-    e->next = NULL;
     pthread_mutex_lock(&q->mu);
-    if (q->tail)
-        q->tail->next = e;
-    else
-        q->head = e;
-    q->tail = e;
+    TAILQ_INSERT_TAIL(&q->execs, e, link);
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
 }
@@ -140,14 +137,14 @@ static void queue_push(struct queue *q, struct exec *e)
 static struct exec *queue_pop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->head == NULL) {
+    while (TAILQ_EMPTY(&q->execs)) {
         /* idle: send the timeline events recorded (events.c), then wait */
         long long again = -1;
         if (api_events_pending_()) {
             pthread_mutex_unlock(&q->mu);
             again = api_events_idle_();
             pthread_mutex_lock(&q->mu);
-            if (q->head)
+            if (!TAILQ_EMPTY(&q->execs))
                 break;
         }
         if (again < 0) {
@@ -163,10 +160,8 @@ static struct exec *queue_pop(struct queue *q)
         }
         pthread_cond_timedwait(&q->cv, &q->mu, &ts);
     }
-    struct exec *e = q->head;
-    q->head = e->next;
-    if (q->head == NULL)
-        q->tail = NULL;
+    struct exec *e = TAILQ_FIRST(&q->execs);
+    TAILQ_REMOVE(&q->execs, e, link);
     pthread_mutex_unlock(&q->mu);
     return e;
 }
@@ -205,11 +200,31 @@ static void spec_id(const struct proto_msg *m, uint8_t out[RAY_ID_SIZE])
     }
 }
 
+/* Out of memory for a task's queue entry: the node waits for the task, so
+ * fail it (by the ID in its spec) rather than drop it. Frees BODY. */
+static void send_done(const uint8_t *id, int status, const char *msg);
+static void refuse_oom(void *body, size_t len)
+{
+    struct proto_msg m;
+    uint8_t id[RAY_ID_SIZE] = { 0 };
+    char err[160];
+    if (proto_decode(body, len, &m, err, sizeof err) == 0) {
+        spec_id(&m, id);
+        send_done(id, RAY_ENOMEM, "its worker ran out of memory queueing it");
+    }
+    fprintf(stderr, "ray worker: out of memory queueing a task\n");
+    free(body);
+}
+
 /* I/O thread: queue the body for the main thread. */
 static void on_execute(void *body, size_t len)
 {
-    struct exec *e = xcalloc(1, sizeof *e);
+    struct exec *e = mem_calloc(1, sizeof *e);
     char err[160];
+    if (e == NULL) {
+        refuse_oom(body, len);
+        return;
+    }
     e->body = body;
     if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
         fprintf(stderr, "ray worker: dropping a bad TASK_EXECUTE: %s\n", err);
@@ -220,15 +235,18 @@ static void on_execute(void *body, size_t len)
     queue_push(&main_q, e);
 }
 
-static void send_done(const uint8_t *id, int status, const char *msg);
 static void *nest_main(void *arg);
 
 /* I/O thread: a nested task (TASK_NEST): queue it for a nest thread,
  * starting one if every nest thread is busy. */
 static void on_nest(void *body, size_t len)
 {
-    struct exec *e = xcalloc(1, sizeof *e);
+    struct exec *e = mem_calloc(1, sizeof *e);
     char err[160];
+    if (e == NULL) {
+        refuse_oom(body, len);
+        return;
+    }
     e->body = body;
     if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
         fprintf(stderr, "ray worker: dropping a bad TASK_NEST: %s\n", err);
@@ -269,17 +287,13 @@ static void on_nest(void *body, size_t len)
  * normal TASK_DONE follows). */
 static void on_recall(const uint8_t *task_id)
 {
-    struct exec *found = NULL;
+    struct exec *found;
     pthread_mutex_lock(&main_q.mu);
-    for (struct exec **pp = &main_q.head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
-        if (memcmp((*pp)->id, task_id, RAY_ID_SIZE) == 0) {
-            found = *pp;
-            *pp = found->next;
-            if (main_q.tail == found)
-                main_q.tail = prev;
+    TAILQ_FOREACH(found, &main_q.execs, link)
+        if (memcmp(found->id, task_id, RAY_ID_SIZE) == 0) {
+            TAILQ_REMOVE(&main_q.execs, found, link);
             break;
         }
-    }
     pthread_mutex_unlock(&main_q.mu);
     if (found) {
         send_done(task_id, 1, "recalled");
@@ -592,7 +606,7 @@ static void *nest_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&nest_q.mu);
     for (;;) {
-        while (nest_q.head == NULL) {
+        while (TAILQ_EMPTY(&nest_q.execs)) {
             if (nest_spare > 1) {
                 nest_spare--;
                 pthread_mutex_unlock(&nest_q.mu);
@@ -600,10 +614,8 @@ static void *nest_main(void *arg)
             }
             pthread_cond_wait(&nest_q.cv, &nest_q.mu);
         }
-        struct exec *e = nest_q.head;
-        nest_q.head = e->next;
-        if (nest_q.head == NULL)
-            nest_q.tail = NULL;
+        struct exec *e = TAILQ_FIRST(&nest_q.execs);
+        TAILQ_REMOVE(&nest_q.execs, e, link);
         nest_queued--;
         nest_spare--;
         nest_active++;

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/version.h"
 #include "session/config.h"
 #include "daemon/node.h"
@@ -42,6 +43,10 @@ static int rayd_main(int argc, char **argv)
         return 2;
     }
     log_set_name("rayd");
+    /* the node's callers of buf_* do not check for out-of-memory: abort, as
+     * xmalloc does, rather than send a short frame (workers and drivers,
+     * library code, get RAY_ENOMEM instead) */
+    mem_abort_on_failure_(true);
     /* a node the cluster declared dead while it ran joins again as a new one */
     while ((rc = node_main(&cfg)) == NODE_MAIN_REJOIN)
         ;
@@ -56,6 +61,7 @@ int main(int argc, char **argv)
     const char *base = basename(name);
     if (strcmp(base, "ray") == 0) {
         log_set_name("ray");
+        mem_abort_on_failure_(true); /* the CLI, like the node, uses buf_* unchecked */
         return cli_main(argc, argv);
     }
     return rayd_main(argc, argv);

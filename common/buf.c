@@ -1,53 +1,78 @@
 /*
- * buf.c — growable byte buffer (see buf.h).
+ * buf.c — growable byte buffer (see buf.h). Allocates with mem.h's
+ * allocator: a failure is reported (sticky ERR), never an abort, as the
+ * buffer is part of libray.a.
  */
 #include "common/buf.h"
-#include "common/xmalloc.h"
+#include "common/mem.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *buf_reserve(struct buf *b, size_t n)
+char *buf_grow_(struct buf *b, size_t n)
 {
+    if (b->err) {
+        errno = ENOMEM;
+        return NULL;
+    }
     if (b->cap - b->len < n) {
         size_t want = b->len + n;
         if (want < b->len)
-            abort(); /* overflow */
+            goto fail; /* overflow */
         size_t cap = b->cap ? b->cap : 256;
         while (cap < want)
             cap = cap * 2 > cap ? cap * 2 : want;
-        b->data = xrealloc(b->data, cap);
+        char *d = mem_realloc(b->data, cap);
+        if (d == NULL)
+            goto fail;
+        b->data = d;
         b->cap = cap;
     }
     return b->data + b->len;
+fail:
+    b->err = ENOMEM;
+    errno = ENOMEM;
+    return NULL;
 }
 
-void buf_append(struct buf *b, const void *p, size_t n)
+int buf_append(struct buf *b, const void *p, size_t n)
 {
     if (n == 0)
-        return;
-    memcpy(buf_reserve(b, n), p, n);
+        return b->err ? -1 : 0;
+    char *d = buf_reserve(b, n);
+    if (d == NULL)
+        return -1;
+    memcpy(d, p, n);
     b->len += n;
+    return 0;
 }
 
-void buf_printf(struct buf *b, const char *fmt, ...)
+int buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap, ap2;
     va_start(ap, fmt);
     va_copy(ap2, ap);
+    int rc = -1;
     char *p = buf_reserve(b, 128);
+    if (p == NULL)
+        goto out;
     size_t room = b->cap - b->len;
     int n = vsnprintf(p, room, fmt, ap);
-    va_end(ap);
     if (n >= 0 && (size_t)n >= room) {
-        p = buf_reserve(b, (size_t)n + 1);
+        if ((p = buf_reserve(b, (size_t)n + 1)) == NULL)
+            goto out;
         vsnprintf(p, (size_t)n + 1, fmt, ap2);
     }
-    va_end(ap2);
     if (n > 0)
         b->len += (size_t)n;
+    rc = n >= 0 ? 0 : -1;
+out:
+    va_end(ap);
+    va_end(ap2);
+    return rc;
 }
 
 void buf_consume(struct buf *b, size_t n)
@@ -63,6 +88,7 @@ void buf_consume(struct buf *b, size_t n)
 void buf_reset(struct buf *b)
 {
     b->len = 0;
+    b->err = 0;
 }
 
 void buf_free(struct buf *b)
@@ -70,4 +96,5 @@ void buf_free(struct buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->err = 0;
 }

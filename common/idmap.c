@@ -2,12 +2,15 @@
  * idmap.c — open-addressing hash map keyed by 20-byte IDs (see idmap.h).
  * The hash is ids_hash: all 20 bytes mixed, since IDs of one process share
  * their random part and differ in a counter, and the returns of one task
- * differ only in their index bytes.
+ * differ only in their index bytes. It allocates with mem.h: idmap_try_put
+ * reports out-of-memory (for library code), idmap_put aborts (the daemon's).
  */
 #include "common/idmap.h"
 
 #include "common/ids.h"
-#include "common/xmalloc.h"
+#include "common/mem.h"
+
+#include <stdio.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,24 +32,9 @@ void *idmap_get(const struct idmap *m, const uint8_t *key)
     }
 }
 
-static void idmap_grow(struct idmap *m)
+/* Store into a table with room (no growth). */
+static void *do_put(struct idmap *m, const uint8_t *key, void *val)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    struct idmap_slot *old = m->slots;
-    size_t ocap = m->cap;
-    m->slots = xcalloc(ncap, sizeof *m->slots);
-    m->cap = ncap;
-    m->len = 0;
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i].val)
-            idmap_put(m, old[i].key, old[i].val);
-    free(old);
-}
-
-void *idmap_put(struct idmap *m, const uint8_t *key, void *val)
-{
-    if ((m->len + 1) * 4 > m->cap * 3)
-        idmap_grow(m);
     size_t mask = m->cap - 1;
     for (size_t i = idmap_hash(key) & mask;; i = (i + 1) & mask) {
         struct idmap_slot *s = &m->slots[i];
@@ -62,6 +50,44 @@ void *idmap_put(struct idmap *m, const uint8_t *key, void *val)
             return oldv;
         }
     }
+}
+
+static int idmap_grow(struct idmap *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 64;
+    struct idmap_slot *old = m->slots, *slots = mem_calloc(ncap, sizeof *slots);
+    size_t ocap = m->cap;
+    if (slots == NULL)
+        return -1;
+    m->slots = slots;
+    m->cap = ncap;
+    m->len = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].val)
+            do_put(m, old[i].key, old[i].val);
+    free(old);
+    return 0;
+}
+
+int idmap_try_put(struct idmap *m, const uint8_t *key, void *val, void **old)
+{
+    void *o;
+    if ((m->len + 1) * 4 > m->cap * 3 && idmap_get(m, key) == NULL && idmap_grow(m) < 0)
+        return -1;
+    o = do_put(m, key, val);
+    if (old)
+        *old = o;
+    return 0;
+}
+
+void *idmap_put(struct idmap *m, const uint8_t *key, void *val)
+{
+    void *old;
+    if (idmap_try_put(m, key, val, &old) < 0) {
+        fprintf(stderr, "rayd: out of memory growing an ID map to %zu entries\n", m->len + 1);
+        abort();
+    }
+    return old;
 }
 
 void *idmap_del(struct idmap *m, const uint8_t *key)

@@ -27,8 +27,11 @@ struct idmap {
 /* The value stored under KEY, or NULL. O(1) expected. */
 void *idmap_get(const struct idmap *m, const uint8_t *key);
 /* Store VAL (non-NULL) under KEY, replacing any old value; returns the old
- * value or NULL. Grows as needed (aborts on OOM). */
+ * value or NULL. Grows as needed (aborts on OOM: the daemon's). */
 void *idmap_put(struct idmap *m, const uint8_t *key, void *val);
+/* The same for library code: returns 0 (the old value or NULL in *OLD, if
+ * OLD is not NULL), or -1 out of memory with the map unchanged. */
+int idmap_try_put(struct idmap *m, const uint8_t *key, void *val, void **old);
 /* Remove KEY; returns its value or NULL. */
 void *idmap_del(struct idmap *m, const uint8_t *key);
 /* Iterate: start with *POS = 0; returns the next slot or NULL at the end.

@@ -15,6 +15,7 @@
  */
 #include "common/proto.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -104,10 +105,14 @@ const char *proto_field_name(uint32_t type, int idx)
 }
 
 /* ---- msgpack writer --------------------------------------------------- */
+/* Hand-written rather than msgpack-c's packer, which measured slower on
+ * our frames (docs/protocol.md "Writer", bench/bench_mpw.c). */
 
 static void put_be(struct buf *b, uint8_t tag, uint64_t v, int nbytes)
 {
     uint8_t *p = (uint8_t *)buf_reserve(b, 1 + (size_t)nbytes);
+    if (p == NULL)
+        return; /* B's sticky error says so */
     p[0] = tag;
     for (int i = 0; i < nbytes; i++)
         p[1 + i] = (uint8_t)(v >> (8 * (nbytes - 1 - i)));
@@ -170,8 +175,10 @@ void mpw_double(struct buf *b, double v)
 static void put_len(struct buf *b, uint64_t n, uint8_t fix, uint64_t fixmax, uint8_t t8, uint8_t t16,
                     uint8_t t32)
 {
-    if (n > UINT32_MAX)
-        abort(); /* not representable in msgpack; frames are far smaller */
+    if (n > UINT32_MAX) { /* not representable in msgpack; frames are far smaller */
+        b->err = EOVERFLOW;
+        return;
+    }
     if (fix && n <= fixmax)
         put_byte(b, (uint8_t)(fix | n));
     else if (t8 && n <= UINT8_MAX)
@@ -587,7 +594,8 @@ int proto_pack_msg(struct buf *out, const struct proto_msg *msg)
     if (fmt == NULL || msg->nfields != (int)strlen(fmt))
         return -1;
     size_t start = out->len;
-    buf_reserve(out, 4);
+    if (buf_reserve(out, 4) == NULL)
+        return -1;
     out->len += 4;
     mpw_array(out, (uint32_t)msg->nfields + 1);
     mpw_uint(out, msg->type);
@@ -595,7 +603,7 @@ int proto_pack_msg(struct buf *out, const struct proto_msg *msg)
         size_t used = out->len - start - 4;
         if (msg->f[i].kind != fmt[i] || used > PROTO_MAX_FRAME ||
             pack_field(out, &msg->f[i], PROTO_MAX_FRAME - used) < 0 ||
-            out->len - start - 4 > PROTO_MAX_FRAME)
+            out->len - start - 4 > PROTO_MAX_FRAME || out->err)
             goto fail;
     }
     size_t body = out->len - start - 4;
@@ -893,7 +901,8 @@ void proto_decoder_feed(struct proto_decoder *d, const void *p, size_t len)
     if (d->errstr[0] != '\0')
         return; /* PROTO_BAD is sticky: nothing more is kept */
     decoder_compact(d);
-    buf_append(&d->in, p, len);
+    if (buf_append(&d->in, p, len) < 0)
+        snprintf(d->errstr, sizeof d->errstr, "out of memory buffering %zu bytes", len);
 }
 
 int proto_decoder_next(struct proto_decoder *d, struct proto_msg *msg)

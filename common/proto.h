@@ -47,8 +47,9 @@ const char *proto_field_name(uint32_t type, int idx);
  *   s: const char * (NUL-terminated; NULL is sent as "")
  *   y: const void *, size_t       I: const uint8_t * (PROTO_ID_SIZE bytes)
  *   v: const void *, size_t  (one complete msgpack value, from mpw_*; len 0 sends nil)
- * Returns 0, or -1 if TYPE is unknown or the frame would exceed PROTO_MAX_FRAME
- * (OUT is left as it was).
+ * Returns 0, or -1 if TYPE is unknown, the frame would exceed PROTO_MAX_FRAME,
+ * or memory ran out (OUT's bytes are left as they were; on out-of-memory
+ * buf_failed(OUT) is true, and it fails at once while that is so).
  */
 int proto_pack(struct buf *out, uint32_t type, ...);
 /* The same with a va_list (for wrappers such as conn_send). */
@@ -60,12 +61,15 @@ int proto_vpack(struct buf *out, uint32_t type, va_list ap);
  * re-encode a decoded message. Returns 0, or -1 if the type is unknown, the
  * field count or a field kind does not match the table, an 'I' field is not
  * PROTO_ID_SIZE bytes, a 'v' field is not exactly one valid msgpack value, or
- * the frame would exceed PROTO_MAX_FRAME (OUT is left as it was).
+ * the frame would exceed PROTO_MAX_FRAME, or memory ran out (OUT is left as
+ * it was but for buf_failed, as for proto_pack).
  */
 struct proto_msg;
 int proto_pack_msg(struct buf *out, const struct proto_msg *msg);
 
-/* Raw msgpack writer, appending to a struct buf (for 'v' fields). Never fails (aborts on OOM). */
+/* Raw msgpack writer, appending to a struct buf (for 'v' fields). Out of
+ * memory (or a length above UINT32_MAX) sets B's sticky error (buf.h) and
+ * writes nothing more: check buf_failed(B) once after the last write. */
 void mpw_nil(struct buf *b);
 void mpw_bool(struct buf *b, bool v);
 void mpw_uint(struct buf *b, uint64_t v);

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -51,7 +52,7 @@ struct gcs_conn {
 };
 
 struct gcs_cmd {
-    struct gcs_cmd *next;
+    STAILQ_ENTRY(gcs_cmd) link; /* in the offline queue */
     struct gcs_client *c;
     char *buf; /* formatted RESP while queued; NULL once sent */
     size_t len;
@@ -60,7 +61,7 @@ struct gcs_cmd {
 };
 
 struct gcs_sub {
-    struct gcs_sub *next;
+    LIST_ENTRY(gcs_sub) link;
     char *suffix;
     gcs_message_fn cb;
     void *arg;
@@ -73,9 +74,9 @@ struct gcs_client {
     char *host, *password, *prefix;
     int port;
     struct gcs_conn cmd, sub;
-    struct gcs_cmd *qhead, *qtail;
+    STAILQ_HEAD(, gcs_cmd) queue; /* offline queue, oldest first */
     size_t qlen;
-    struct gcs_sub *subs;
+    LIST_HEAD(, gcs_sub) subs;
     int dispatching;
     gcs_state_fn state_cb;
     void *state_arg;
@@ -224,33 +225,24 @@ static int cmd_write(struct gcs_client *c, struct gcs_cmd *cmd)
 
 static void queue_flush(struct gcs_client *c)
 {
-    while (c->qhead) {
-        struct gcs_cmd *cmd = c->qhead;
+    struct gcs_cmd *cmd;
+    while ((cmd = STAILQ_FIRST(&c->queue)) != NULL) {
         if (cmd_write(c, cmd) < 0)
             return;
-        c->qhead = cmd->next;
-        if (c->qhead == NULL)
-            c->qtail = NULL;
+        STAILQ_REMOVE_HEAD(&c->queue, link);
         c->qlen--;
     }
 }
 
 static void cmd_submit(struct gcs_client *c, struct gcs_cmd *cmd)
 {
-    if (c->qhead == NULL && cmd_write(c, cmd) == 0)
+    if (STAILQ_EMPTY(&c->queue) && cmd_write(c, cmd) == 0)
         return;
-    cmd->next = NULL;
-    if (c->qtail)
-        c->qtail->next = cmd;
-    else
-        c->qhead = cmd;
-    c->qtail = cmd;
+    STAILQ_INSERT_TAIL(&c->queue, cmd, link);
     c->qlen++;
     while (c->qlen > GCS_QUEUE_MAX) {
-        struct gcs_cmd *old = c->qhead;
-        c->qhead = old->next;
-        if (c->qhead == NULL)
-            c->qtail = NULL;
+        struct gcs_cmd *old = STAILQ_FIRST(&c->queue);
+        STAILQ_REMOVE_HEAD(&c->queue, link);
         c->qlen--;
         log_warnx("gcs: offline queue full (%d commands): dropping the oldest", GCS_QUEUE_MAX);
         on_reply(NULL, NULL, old);
@@ -341,22 +333,19 @@ int gcs_command_argv(struct gcs_client *c, gcs_reply_fn cb, void *arg, int argc,
 
 static void sub_sweep(struct gcs_client *c)
 {
-    struct gcs_sub **pp = &c->subs;
-    while (*pp) {
-        struct gcs_sub *s = *pp;
+    for (struct gcs_sub *s = LIST_FIRST(&c->subs), *next; s; s = next) {
+        next = LIST_NEXT(s, link);
         if (s->dead && !s->unsub_pending) {
-            *pp = s->next;
+            LIST_REMOVE(s, link);
             free(s->suffix);
             free(s);
-        } else {
-            pp = &s->next;
         }
     }
 }
 
 static struct gcs_sub *sub_find(struct gcs_client *c, const char *suffix, bool pending)
 {
-    for (struct gcs_sub *s = c->subs; s; s = s->next)
+    for (struct gcs_sub *s = LIST_FIRST(&c->subs); s; s = LIST_NEXT(s, link))
         if (strcmp(s->suffix, suffix) == 0 && (pending ? s->unsub_pending : !s->dead))
             return s;
     return NULL;
@@ -402,7 +391,7 @@ static void on_message(redisAsyncContext *ac, void *reply, void *privdata)
         return;
     c->dispatching++;
     c->in_cb++;
-    for (struct gcs_sub *s = c->subs; s; s = s->next)
+    for (struct gcs_sub *s = LIST_FIRST(&c->subs); s; s = LIST_NEXT(s, link))
         if (!s->dead && strcmp(s->suffix, suffix) == 0)
             if (!c->muted)
                 s->cb(s->arg, suffix, r->element[2]->str, r->element[2]->len);
@@ -414,9 +403,9 @@ static void on_message(redisAsyncContext *ac, void *reply, void *privdata)
 /* Replay every wanted channel after a pub/sub handshake. */
 static void sub_resubscribe(struct gcs_client *c)
 {
-    for (struct gcs_sub *s = c->subs; s; s = s->next)
+    for (struct gcs_sub *s = LIST_FIRST(&c->subs); s; s = LIST_NEXT(s, link))
         s->unsub_pending = false;
-    for (struct gcs_sub *s = c->subs; s; s = s->next) {
+    for (struct gcs_sub *s = LIST_FIRST(&c->subs); s; s = LIST_NEXT(s, link)) {
         if (s->dead || sub_find(c, s->suffix, false) != s)
             continue;
         sub_send(c, "SUBSCRIBE", s->suffix);
@@ -432,8 +421,7 @@ int gcs_subscribe(struct gcs_client *c, const char *suffix, gcs_message_fn cb, v
     s->suffix = xstrdup(suffix);
     s->cb = cb;
     s->arg = arg;
-    s->next = c->subs;
-    c->subs = s;
+    LIST_INSERT_HEAD(&c->subs, s, link);
     if (!had && sub_find(c, suffix, true) == NULL)
         sub_send(c, "SUBSCRIBE", suffix);
     return 0;
@@ -443,7 +431,7 @@ int gcs_unsubscribe(struct gcs_client *c, const char *suffix, gcs_message_fn cb,
 {
     if (c == NULL || suffix == NULL)
         return -1;
-    for (struct gcs_sub *s = c->subs; s; s = s->next) {
+    for (struct gcs_sub *s = LIST_FIRST(&c->subs); s; s = LIST_NEXT(s, link)) {
         if (s->dead || s->cb != cb || s->arg != arg || strcmp(s->suffix, suffix) != 0)
             continue;
         s->dead = true;
@@ -599,6 +587,8 @@ struct gcs_client *gcs_client_new(struct event_base *base, const char *host, int
         return NULL;
     }
     struct gcs_client *c = xcalloc(1, sizeof *c);
+    STAILQ_INIT(&c->queue);
+    LIST_INIT(&c->subs);
     c->base = base;
     c->host = xstrdup(host);
     c->port = port;
@@ -676,13 +666,14 @@ static void client_destroy(struct gcs_client *c)
     if (c->sub.ac)
         redisAsyncFree(c->sub.ac);
     c->cmd.ac = c->sub.ac = NULL;
-    while (c->qhead) {
-        struct gcs_cmd *cmd = c->qhead;
-        c->qhead = cmd->next;
+    struct gcs_cmd *cmd;
+    while ((cmd = STAILQ_FIRST(&c->queue)) != NULL) {
+        STAILQ_REMOVE_HEAD(&c->queue, link);
         on_reply(NULL, NULL, cmd);
     }
-    for (struct gcs_sub *s = c->subs, *next; s; s = next) {
-        next = s->next;
+    struct gcs_sub *s;
+    while ((s = LIST_FIRST(&c->subs)) != NULL) {
+        LIST_REMOVE(s, link);
         free(s->suffix);
         free(s);
     }

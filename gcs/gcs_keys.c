@@ -4,15 +4,20 @@
  * struct is described once (field name, type, offset), so writing a record
  * (HSET pairs), reading it back (HGETALL) and freeing it never go out of
  * step with docs/gcs.md.
+ *
+ * This file is part of libray.a (the sync client a driver uses to find its
+ * node): it allocates with mem.h's allocator and reports out-of-memory,
+ * never aborts. The daemon-only helpers (keys and argument vectors for the
+ * async table functions, which may abort) are in gcs_argv.c.
  */
 #include "gcs/gcs_keys.h"
 
-#include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/xmalloc.h"
+#include "common/mem.h"
 
 #define F(st, fname, ty, member) { fname, ty, offsetof(struct st, member), 0 }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -139,6 +144,16 @@ const char gcs_lua_list_objects_[] =
     "end\n"
     "return out\n";
 
+const char gcs_lua_list_tasks_[] =
+    LUA_TASK_UNPACK
+    "local p = string.sub(ARGV[1], 1, #ARGV[1] - 5)\n"
+    "local out = {}\n"
+    "for _, j in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local h = redis.call('HGETALL', p .. 'job:' .. j .. ':taskrecs')\n"
+    "  for i = 1, #h, 2 do out[#out + 1] = unpackrec(h[i], h[i + 1]) end\n"
+    "end\n"
+    "return out\n";
+
 char *gcs_prefix_make_(const char *cluster_name)
 {
     const char *name = cluster_name ? cluster_name : "default";
@@ -148,7 +163,11 @@ char *gcs_prefix_make_(const char *cluster_name)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '.' || *p == '_' || *p == '-'))
             return NULL;
-    return xasprintf("ray:%s:", name);
+    size_t n = strlen(name);
+    char *p = mem_malloc(n + 6);
+    if (p != NULL)
+        snprintf(p, n + 6, "ray:%s:", name);
+    return p;
 }
 
 bool gcs_id_ok_(const char *id)
@@ -160,20 +179,6 @@ bool gcs_id_ok_(const char *id)
               *p == '_' || *p == '-'))
             return false;
     return true;
-}
-
-char *gcs_key_(const char *prefix, const char *fmt, ...)
-{
-    va_list ap;
-    char *rest;
-    va_start(ap, fmt);
-    int r = vasprintf(&rest, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        rest = xstrdup("");
-    char *key = xasprintf("%s%s", prefix, rest);
-    free(rest);
-    return key;
 }
 
 static const redisReply *hash_find(const redisReply *r, const char *name)
@@ -189,7 +194,7 @@ static const redisReply *hash_find(const redisReply *r, const char *name)
     return NULL;
 }
 
-void gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisReply *r)
+int gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisReply *r)
 {
     char *base = rec;
     for (size_t i = 0; i < t->nfields; i++) {
@@ -199,14 +204,17 @@ void gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisRep
         size_t len = v && v->type == REDIS_REPLY_STRING ? v->len : 0;
         switch (f->type) {
         case GCS_F_STR:
-            *(char **)(base + f->off) = xstrndup(s, len);
-            break;
         case GCS_F_BYTES: {
-            char *p = xmalloc(len + 1);
+            char *p = mem_malloc(len + 1);
+            if (p == NULL) {
+                gcs_record_free_(t, rec);
+                return -1;
+            }
             memcpy(p, s, len);
             p[len] = '\0';
             *(char **)(base + f->off) = p;
-            *(size_t *)(base + f->lenoff) = len;
+            if (f->type == GCS_F_BYTES)
+                *(size_t *)(base + f->lenoff) = len;
             break;
         }
         case GCS_F_INT:
@@ -220,16 +228,25 @@ void gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisRep
             break;
         }
     }
+    return 0;
 }
 
 void *gcs_records_from_list_(const struct gcs_table_ *t, const redisReply *r, size_t *n)
 {
     *n = 0;
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        errno = EPROTO;
         return NULL;
-    char *v = xcalloc(r->elements ? r->elements : 1, t->size);
+    }
+    char *v = mem_calloc(r->elements ? r->elements : 1, t->size);
+    if (v == NULL)
+        return NULL;
     for (size_t i = 0; i < r->elements; i++)
-        gcs_record_from_hash_(t, v + i * t->size, r->element[i]);
+        if (gcs_record_from_hash_(t, v + i * t->size, r->element[i]) < 0) {
+            gcs_records_free_(t, v, i);
+            errno = ENOMEM;
+            return NULL;
+        }
     *n = r->elements;
     return v;
 }
@@ -263,92 +280,6 @@ void gcs_actor_free_fields(struct gcs_actor *a) { gcs_record_free_(&gcs_table_ac
 void gcs_pg_free_fields(struct gcs_pg *p) { gcs_record_free_(&gcs_table_pg_, p); }
 void gcs_task_free_fields(struct gcs_task *t) { gcs_record_free_(&gcs_table_task_, t); }
 void gcs_object_free_fields(struct gcs_object *o) { gcs_record_free_(&gcs_table_object_, o); }
-
-static void argv_grow(struct gcs_argv_ *a)
-{
-    if (a->n < a->cap)
-        return;
-    a->cap = a->cap ? a->cap * 2 : 16;
-    a->v = xreallocarray(a->v, (size_t)a->cap, sizeof *a->v);
-    a->len = xreallocarray(a->len, (size_t)a->cap, sizeof *a->len);
-    a->owned = xreallocarray(a->owned, (size_t)a->cap, sizeof *a->owned);
-}
-
-void gcs_argv_add_(struct gcs_argv_ *a, const void *p, size_t len)
-{
-    argv_grow(a);
-    a->v[a->n] = p ? p : "";
-    a->len[a->n] = p ? len : 0;
-    a->n++;
-}
-
-void gcs_argv_adds_(struct gcs_argv_ *a, const char *s)
-{
-    gcs_argv_add_(a, s ? s : "", s ? strlen(s) : 0);
-}
-
-void gcs_argv_addcopy_(struct gcs_argv_ *a, const void *p, size_t len)
-{
-    char *s = xmalloc(len + 1);
-    if (len)
-        memcpy(s, p, len);
-    s[len] = '\0';
-    argv_grow(a);
-    a->owned[a->nowned++] = s;
-    gcs_argv_add_(a, s, len);
-}
-
-void gcs_argv_addf_(struct gcs_argv_ *a, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    va_start(ap, fmt);
-    int r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        s = xstrdup("");
-    argv_grow(a);
-    a->owned[a->nowned++] = s;
-    gcs_argv_add_(a, s, strlen(s));
-}
-
-void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const void *rec)
-{
-    const char *base = rec;
-    for (size_t i = 0; i < t->nfields; i++) {
-        const struct gcs_field_ *f = &t->fields[i];
-        gcs_argv_adds_(a, f->name);
-        switch (f->type) {
-        case GCS_F_STR: {
-            const char *v = *(char *const *)(base + f->off);
-            gcs_argv_adds_(a, v ? v : ""); /* a field left out is empty */
-            break;
-        }
-        case GCS_F_BYTES:
-            gcs_argv_add_(a, *(char *const *)(base + f->off), *(const size_t *)(base + f->lenoff));
-            break;
-        case GCS_F_INT:
-            gcs_argv_addf_(a, "%d", *(const int *)(base + f->off));
-            break;
-        case GCS_F_LL:
-            gcs_argv_addf_(a, "%lld", *(const long long *)(base + f->off));
-            break;
-        case GCS_F_BOOL:
-            gcs_argv_addf_(a, "%d", *(const bool *)(base + f->off) ? 1 : 0);
-            break;
-        }
-    }
-}
-
-void gcs_argv_free_(struct gcs_argv_ *a)
-{
-    for (int i = 0; i < a->nowned; i++)
-        free(a->owned[i]);
-    free(a->owned);
-    free(a->v);
-    free(a->len);
-    memset(a, 0, sizeof *a);
-}
 
 int gcs_handshake_check_(const redisReply *r)
 {

@@ -30,23 +30,31 @@ struct gcs_table_ {
 extern const struct gcs_table_ gcs_table_node_, gcs_table_job_, gcs_table_actor_,
     gcs_table_pg_, gcs_table_task_, gcs_table_object_;
 
-/* "ray:<name>:" for a valid cluster name (NULL: "default"), or NULL. Caller frees. */
+/* gcs_keys.c is linked into libray.a: its functions allocate with mem.h and
+ * report out-of-memory. gcs_key_ and gcs_argv_* (gcs_argv.c) are the
+ * daemon's and abort on it. */
+
+/* "ray:<name>:" for a valid cluster name (NULL: "default"), or NULL (errno
+ * ENOMEM when out of memory, else the name is invalid). Caller frees. */
 char *gcs_prefix_make_(const char *cluster_name);
 /* True for a non-empty ID made of [0-9A-Za-z_-]. */
 bool gcs_id_ok_(const char *id);
-/* PREFIX followed by the printf-formatted rest; caller frees. */
+/* PREFIX followed by the printf-formatted rest; caller frees; never NULL
+ * (aborts on out-of-memory: daemon only, gcs_argv.c). */
 char *gcs_key_(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fill REC (zeroed by the caller) from a flat HGETALL reply
- * (field, value, ...). Absent string fields become "". */
-void gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisReply *r);
+ * (field, value, ...). Absent string fields become "". Returns 0, or -1 out
+ * of memory (REC's fields freed again). */
+int gcs_record_from_hash_(const struct gcs_table_ *t, void *rec, const redisReply *r);
 /* An array of records from a list-script reply (array of HGETALL arrays);
- * never NULL on success (even for 0), NULL if R is not an array. */
+ * never NULL on success (even for 0), NULL if R is not an array (errno
+ * EPROTO) or out of memory (errno ENOMEM). */
 void *gcs_records_from_list_(const struct gcs_table_ *t, const redisReply *r, size_t *n);
 void gcs_record_free_(const struct gcs_table_ *t, void *rec);
 void gcs_records_free_(const struct gcs_table_ *t, void *v, size_t n);
 
-/* A growable argument vector for gcs_command_argv. */
+/* A growable argument vector for gcs_command_argv (gcs_argv.c; daemon only). */
 struct gcs_argv_ {
     const char **v;
     size_t *len;
@@ -97,9 +105,25 @@ bool gcs_client_batch_flushing_(const struct gcs_client *c);
 extern const char gcs_lua_list_[];
 /* Lua: the node table, dynamic fields merged from <p>hb. */
 extern const char gcs_lua_list_nodes_[];
+/* Lua: KEYS[1] the jobs set, ARGV[1] "<p>task:"; every job's packed task
+ * records (job:<j>:taskrecs), unpacked as HGETALL would give them. */
 extern const char gcs_lua_list_tasks_[];
 /* Lua: KEYS[1] <p>objects, ARGV[1] "<p>obj:", ARGV[2] "<p>objloc:"; each
  * object's hash plus object_id and nodes (comma-separated). */
 extern const char gcs_lua_list_objects_[];
+
+/* Lua: unpack(id, v) turns a packed record into HGETALL's field/value list. */
+#define LUA_TASK_UNPACK                                                                      \
+    "local function unpackrec(id, v)\n"                                                       \
+    "  local f, p = {}, 1\n"                                                                  \
+    "  for i = 1, 6 do\n"                                                                     \
+    "    local q = string.find(v, '\\n', p, true)\n"                                         \
+    "    if not q then return {'task_id', id} end\n"                                          \
+    "    f[i] = string.sub(v, p, q - 1)\n"                                                    \
+    "    p = q + 1\n"                                                                         \
+    "  end\n"                                                                                 \
+    "  return {'task_id', id, 'state', f[1], 'node', f[2], 'attempts', f[3],\n"              \
+    "          'updated_ms', f[4], 'job', f[5], 'name', f[6], 'spec', string.sub(v, p)}\n"    \
+    "end\n"
 
 #endif

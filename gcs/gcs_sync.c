@@ -4,9 +4,13 @@
  * waiting while a restarted Redis is still LOADING), and table
  * listings that reuse the async client's Lua listing scripts and record
  * descriptors (gcs_keys.c), so both clients read the same fields.
+ *
+ * Part of libray.a (a standalone driver finds its node with it): every
+ * allocation failure is an error the caller sees, never an abort.
  */
 #include "gcs/gcs_sync.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/xmalloc.h"
+#include "common/mem.h"
 #include "gcs/gcs_keys.h"
 
 struct gcs_sync {
@@ -38,7 +42,10 @@ struct gcs_sync *gcs_sync_connect(const char *host, int port, const char *passwo
     redisReply *r = NULL;
     char *prefix = gcs_prefix_make_(cluster_name);
     if (prefix == NULL) {
-        snprintf(err, errlen, "invalid cluster name '%s'", cluster_name ? cluster_name : "");
+        if (errno == ENOMEM)
+            snprintf(err, errlen, "out of memory");
+        else
+            snprintf(err, errlen, "invalid cluster name '%s'", cluster_name ? cluster_name : "");
         goto fail;
     }
     if (host == NULL)
@@ -52,7 +59,11 @@ struct gcs_sync *gcs_sync_connect(const char *host, int port, const char *passwo
             redisFree(rc);
         goto fail;
     }
-    gs = xcalloc(1, sizeof *gs);
+    if ((gs = mem_calloc(1, sizeof *gs)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        redisFree(rc);
+        goto fail;
+    }
     gs->rc = rc;
     gs->prefix = prefix;
     prefix = NULL;
@@ -135,9 +146,11 @@ static int sync_list(struct gcs_sync *gs, const struct gcs_table_ *t, const char
 {
     *out = NULL;
     *n = 0;
-    char *key = gcs_key_(gs->prefix, "%s", set);
-    char *hp = gcs_key_(gs->prefix, "%s:", t->family);
-    char *lp = gcs_key_(gs->prefix, "objloc:");
+    /* a prefix is at most "ray:" + 128 + ":" (gcs_prefix_make_) */
+    char key[192], hp[192], lp[192];
+    snprintf(key, sizeof key, "%s%s", gs->prefix, set);
+    snprintf(hp, sizeof hp, "%s%s:", gs->prefix, t->family);
+    snprintf(lp, sizeof lp, "%sobjloc:", gs->prefix);
     redisReply *r = redisCommand(gs->rc, "EVAL %s 1 %s %s %s", script, key, hp, lp);
     int rc = -1;
     if (r == NULL) {
@@ -151,16 +164,14 @@ static int sync_list(struct gcs_sync *gs, const struct gcs_table_ *t, const char
     }
     *out = gcs_records_from_list_(t, r, n);
     if (*out == NULL) {
-        snprintf(gs->errstr, sizeof gs->errstr, "GCS at %s: unexpected reply", gs->where);
+        snprintf(gs->errstr, sizeof gs->errstr, "GCS at %s: %s", gs->where,
+                 errno == ENOMEM ? "out of memory reading the reply" : "unexpected reply");
         goto done;
     }
     rc = 0;
 done:
     if (r)
         freeReplyObject(r);
-    free(key);
-    free(hp);
-    free(lp);
     return rc;
 }
 

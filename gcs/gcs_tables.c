@@ -97,20 +97,6 @@ static const char lua_obj_del[] =
     "  end\n"                                                                                 \
     "end\n"
 
-/* Lua: unpack(id, v) turns a packed record into HGETALL's field/value list. */
-#define LUA_TASK_UNPACK                                                                      \
-    "local function unpackrec(id, v)\n"                                                       \
-    "  local f, p = {}, 1\n"                                                                  \
-    "  for i = 1, 6 do\n"                                                                     \
-    "    local q = string.find(v, '\\n', p, true)\n"                                         \
-    "    if not q then return {'task_id', id} end\n"                                          \
-    "    f[i] = string.sub(v, p, q - 1)\n"                                                    \
-    "    p = q + 1\n"                                                                         \
-    "  end\n"                                                                                 \
-    "  return {'task_id', id, 'state', f[1], 'node', f[2], 'attempts', f[3],\n"              \
-    "          'updated_ms', f[4], 'job', f[5], 'name', f[6], 'spec', string.sub(v, p)}\n"    \
-    "end\n"
-
 /* Lua: a finished task enters FK (tasks:finished, scored NOW); beyond KEPT
  * (0: do not trim this time) the oldest leave it and their records leave
  * their job's hash (prefix PFX; a task ID starts with its job's 8 hex
@@ -174,16 +160,6 @@ static const char lua_task_get[] =
 
 /* Every task record, through the jobs' hashes (gcs_sync_tasks). KEYS[1]
  * the jobs set; ARGV[1] <p>task: (gcs_sync's family prefix). */
-const char gcs_lua_list_tasks_[] =
-    LUA_TASK_UNPACK
-    "local p = string.sub(ARGV[1], 1, #ARGV[1] - 5)\n"
-    "local out = {}\n"
-    "for _, j in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  local h = redis.call('HGETALL', p .. 'job:' .. j .. ':taskrecs')\n"
-    "  for i = 1, #h, 2 do out[#out + 1] = unpackrec(h[i], h[i + 1]) end\n"
-    "end\n"
-    "return out\n";
-
 /* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>; ARGV: prefix.
  * The job's finished task records stay, for `ray list tasks`, until the
  * tasks:finished cap trims them; the records of tasks that never finished
@@ -334,7 +310,8 @@ static void on_table_reply(void *arg, const struct gcs_reply *gr)
             break;
         }
         void *rec = xcalloc(1, x->t->size);
-        gcs_record_from_hash_(x->t, rec, r);
+        if (gcs_record_from_hash_(x->t, rec, r) < 0)
+            abort(); /* the daemon's policy on out-of-memory (mem.h) */
         deliver_one(x, rec);
         gcs_records_free_(x->t, rec, 1);
         break;

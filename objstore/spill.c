@@ -34,8 +34,7 @@ struct spiller {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
-    struct spill_job *head, *tail;           /* queued */
-    struct spill_job *done_head, *done_tail; /* finished */
+    struct spill_jobs queued, done;
 };
 
 static void spill_path(const spiller *sp, const uint8_t *id, char *buf, size_t len)
@@ -131,14 +130,12 @@ static void *spill_main(void *arg)
     spiller *sp = arg;
     pthread_mutex_lock(&sp->mu);
     for (;;) {
-        while (!sp->stop && sp->head == NULL)
+        while (!sp->stop && STAILQ_EMPTY(&sp->queued))
             pthread_cond_wait(&sp->cv, &sp->mu);
         if (sp->stop)
             break;
-        struct spill_job *j = sp->head;
-        sp->head = j->next;
-        if (sp->head == NULL)
-            sp->tail = NULL;
+        struct spill_job *j = STAILQ_FIRST(&sp->queued);
+        STAILQ_REMOVE_HEAD(&sp->queued, link);
         pthread_mutex_unlock(&sp->mu);
 
         char path[4096];
@@ -157,12 +154,7 @@ static void *spill_main(void *arg)
             free(j);
             continue;
         }
-        j->next = NULL;
-        if (sp->done_tail)
-            sp->done_tail->next = j;
-        else
-            sp->done_head = j;
-        sp->done_tail = j;
+        STAILQ_INSERT_TAIL(&sp->done, j, link);
         spill_wake_(sp);
     }
     pthread_mutex_unlock(&sp->mu);
@@ -175,6 +167,8 @@ spiller *spill_start_(const char *dir, void *base, char *err, size_t errlen)
     sp->dir = xstrdup(dir);
     sp->base = base;
     sp->efd = -1;
+    STAILQ_INIT(&sp->queued);
+    STAILQ_INIT(&sp->done);
     pthread_mutex_init(&sp->mu, NULL);
     pthread_cond_init(&sp->cv, NULL);
     if (mkdir_p(dir) != 0) {
@@ -208,13 +202,13 @@ void spill_join_(spiller *sp)
         pthread_join(sp->thread, NULL);
         sp->started = false;
     }
-    for (struct spill_job *j = sp->head, *n; j; j = n) {
-        n = j->next;
+    struct spill_job *j;
+    while ((j = STAILQ_FIRST(&sp->queued)) != NULL) {
+        STAILQ_REMOVE_HEAD(&sp->queued, link);
         if (j->op == SPILL_OP_UNLINK)
             spill_unlink_now_(sp, j->id);
         free(j);
     }
-    sp->head = sp->tail = NULL;
 }
 
 void spill_stop_(spiller *sp)
@@ -222,8 +216,9 @@ void spill_stop_(spiller *sp)
     if (sp == NULL)
         return;
     spill_join_(sp);
-    for (struct spill_job *j = sp->done_head, *n; j; j = n) {
-        n = j->next;
+    struct spill_job *j;
+    while ((j = STAILQ_FIRST(&sp->done)) != NULL) {
+        STAILQ_REMOVE_HEAD(&sp->done, link);
         free(j);
     }
     if (sp->efd >= 0)
@@ -242,25 +237,19 @@ void spill_submit_(spiller *sp, int op, const uint8_t *id, uint64_t offset, uint
     j->offset = offset;
     j->size = size;
     pthread_mutex_lock(&sp->mu);
-    if (sp->tail)
-        sp->tail->next = j;
-    else
-        sp->head = j;
-    sp->tail = j;
+    STAILQ_INSERT_TAIL(&sp->queued, j, link);
     pthread_cond_signal(&sp->cv);
     pthread_mutex_unlock(&sp->mu);
 }
 
-struct spill_job *spill_take_done_(spiller *sp)
+void spill_take_done_(spiller *sp, struct spill_jobs *out)
 {
     uint64_t v;
     if (read(sp->efd, &v, sizeof v) < 0 && errno != EAGAIN)
         log_warn("objstore: reading notify fd");
     pthread_mutex_lock(&sp->mu);
-    struct spill_job *j = sp->done_head;
-    sp->done_head = sp->done_tail = NULL;
+    STAILQ_CONCAT(out, &sp->done);
     pthread_mutex_unlock(&sp->mu);
-    return j;
 }
 
 int spill_fd_(const spiller *sp)

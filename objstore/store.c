@@ -9,8 +9,8 @@
  * create and seal. Everything that describes the region (allocator, index,
  * pins) lives in the daemon's heap, so a client can corrupt object bytes but
  * never the store.
- * Index: open addressing (linear probing, backward-shift deletion, grows at
- * load 1/2) from the 20-byte ID to a heap record. Lookups are O(1).
+ * Index: the tree's ID map (common/idmap.h: open addressing, backward-shift
+ * deletion) from the 20-byte ID to a heap record. Lookups are O(1).
  * LRU: SEALED objects with no pin, no pending delete and no failed spill sit
  * on a doubly linked list in order of last release/seal; spilling takes
  * from its head. Pinning takes an object off; the last unpin puts it at the
@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/idmap.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -69,11 +70,11 @@ struct obj {
     struct pinrec *pinv;
     uint32_t npinv, cappinv;
     uint64_t tick;
-    struct obj *prev, *next; /* LRU list (SEALED) or restore queue (SPILLED) */
+    TAILQ_ENTRY(obj) link; /* LRU list (SEALED) or restore queue (SPILLED) */
 };
 
 struct olist {
-    struct obj *head, *tail;
+    TAILQ_HEAD(, obj) q;
     uint64_t bytes;
 };
 
@@ -84,8 +85,7 @@ struct objstore {
     alloc *a;
     spiller *sp;
 
-    struct obj **slots;
-    uint64_t nslots, nobjs;
+    struct idmap index; /* ID -> struct obj (owned) */
 
     struct olist lru, waitq;
     uint64_t inflight; /* bytes of unpinned SPILLING objects */
@@ -103,86 +103,36 @@ struct objstore {
 };
 
 /* ---- index ---------------------------------------------------------------- */
-
-static uint64_t id_hash(const uint8_t *id) { return ids_hash(id); }
+/* The tree's one ID table (common/idmap.h): ID -> record. */
 
 static struct obj *obj_find(const objstore *s, const uint8_t *id)
 {
-    uint64_t mask = s->nslots - 1;
-    for (uint64_t i = id_hash(id) & mask; s->slots[i]; i = (i + 1) & mask)
-        if (memcmp(s->slots[i]->id, id, IDS_SIZE) == 0)
-            return s->slots[i];
-    return NULL;
+    return idmap_get(&s->index, id);
 }
 
 static void index_put(objstore *s, struct obj *o)
 {
-    if ((s->nobjs + 1) * 2 > s->nslots) {
-        struct obj **old = s->slots;
-        uint64_t n = s->nslots;
-        s->nslots *= 2;
-        s->slots = xcalloc(s->nslots, sizeof *s->slots);
-        s->nobjs = 0;
-        for (uint64_t i = 0; i < n; i++)
-            if (old[i])
-                index_put(s, old[i]);
-        free(old);
-    }
-    uint64_t mask = s->nslots - 1, i = id_hash(o->id) & mask;
-    while (s->slots[i])
-        i = (i + 1) & mask;
-    s->slots[i] = o;
-    s->nobjs++;
+    idmap_put(&s->index, o->id, o);
 }
 
 static void index_del(objstore *s, const struct obj *o)
 {
-    uint64_t mask = s->nslots - 1, i = id_hash(o->id) & mask;
-    while (s->slots[i] != o)
-        i = (i + 1) & mask;
-    uint64_t hole = i, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (s->slots[j] == NULL)
-            break;
-        uint64_t home = id_hash(s->slots[j]->id) & mask;
-        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-        if (movable) {
-            s->slots[hole] = s->slots[j];
-            hole = j;
-        }
-    }
-    s->slots[hole] = NULL;
-    s->nobjs--;
+    idmap_del(&s->index, o->id);
 }
 
 /* ---- lists ---------------------------------------------------------------- */
 
 static void list_add(struct olist *l, struct obj *o)
 {
-    o->prev = l->tail;
-    o->next = NULL;
-    if (l->tail)
-        l->tail->next = o;
-    else
-        l->head = o;
-    l->tail = o;
+    TAILQ_INSERT_TAIL(&l->q, o, link);
     l->bytes += o->fp;
     o->listed = true;
 }
 
 static void list_del(struct olist *l, struct obj *o)
 {
-    if (o->prev)
-        o->prev->next = o->next;
-    else
-        l->head = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    else
-        l->tail = o->prev;
+    TAILQ_REMOVE(&l->q, o, link);
     l->bytes -= o->fp;
-    o->prev = o->next = NULL;
     o->listed = false;
 }
 
@@ -326,9 +276,9 @@ static int make_room(objstore *s, uint64_t fp, uint64_t *off)
             return OBJSTORE_NOMEM;
         if (s->inflight > 0 && freeb + s->inflight >= fp)
             return OBJSTORE_FULL_RETRY;
-        if (s->lru.head == NULL)
+        if (TAILQ_EMPTY(&s->lru.q))
             return s->inflight > 0 ? OBJSTORE_FULL_RETRY : OBJSTORE_NOMEM;
-        spill_one(s, s->lru.head);
+        spill_one(s, TAILQ_FIRST(&s->lru.q));
     }
 }
 
@@ -369,6 +319,8 @@ objstore *objstore_new(const char *shm_name, uint64_t capacity, const char *spil
 {
     objstore *s = xcalloc(1, sizeof *s);
     int fd = -1;
+    TAILQ_INIT(&s->lru.q);
+    TAILQ_INIT(&s->waitq.q);
     capacity &= ~(uint64_t)(ALLOC_ALIGN - 1);
     if (shm_name == NULL || shm_name[0] != '/' || strchr(shm_name + 1, '/') || capacity == 0 ||
         spill_dir == NULL || spill_dir[0] == '\0') {
@@ -399,8 +351,6 @@ objstore *objstore_new(const char *shm_name, uint64_t capacity, const char *spil
     if (s->sp == NULL)
         goto fail;
     s->a = alloc_new(capacity);
-    s->nslots = 1024;
-    s->slots = xcalloc(s->nslots, sizeof *s->slots);
     return s;
 fail:
     if (fd >= 0)
@@ -419,10 +369,9 @@ void objstore_free(objstore *s)
     if (s == NULL)
         return;
     spill_join_(s->sp);
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        struct obj *o = s->slots[i];
-        if (o == NULL)
-            continue;
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        struct obj *o = sl->val;
         if (o->has_file || o->state == OBJSTORE_SPILLING)
             spill_unlink_now_(s->sp, o->id);
         free(o->pinv);
@@ -430,7 +379,7 @@ void objstore_free(objstore *s)
     }
     spill_rmdir_(s->sp);
     spill_stop_(s->sp);
-    free(s->slots);
+    idmap_free(&s->index);
     free(s->client_pins);
     alloc_destroy(s->a);
     munmap(s->base, s->capacity);
@@ -541,12 +490,11 @@ uint64_t objstore_client_release_all(objstore *s, int client)
     if (client < 0 || (size_t)client >= s->nclients || s->client_pins[client] == 0)
         return 0;
     /* collect first: unpinning may delete objects and reshuffle the index */
-    struct obj **v = xreallocarray(NULL, s->nobjs ? s->nobjs : 1, sizeof *v);
+    struct obj **v = xreallocarray(NULL, s->index.len ? s->index.len : 1, sizeof *v);
     uint64_t n = 0, dropped = 0;
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        struct obj *o = s->slots[i];
-        if (o == NULL)
-            continue;
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        struct obj *o = sl->val;
         for (uint32_t k = 0; k < o->npinv; k++)
             if (o->pinv[k].client == client) {
                 v[n++] = o;
@@ -599,11 +547,12 @@ int objstore_delete(objstore *s, const uint8_t *id)
 
 uint64_t objstore_delete_if(objstore *s, objstore_pred pred, void *arg)
 {
-    uint8_t (*ids)[IDS_SIZE] = xreallocarray(NULL, s->nobjs ? s->nobjs : 1, IDS_SIZE);
+    uint8_t (*ids)[IDS_SIZE] = xreallocarray(NULL, s->index.len ? s->index.len : 1, IDS_SIZE);
     uint64_t n = 0, deleted = 0;
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        struct obj *o = s->slots[i];
-        if (o && !o->delete_pending && pred(o->id, arg))
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        const struct obj *o = sl->val;
+        if (!o->delete_pending && pred(o->id, arg))
             memcpy(ids[n++], o->id, IDS_SIZE);
     }
     for (uint64_t i = 0; i < n; i++)
@@ -616,9 +565,10 @@ uint64_t objstore_delete_if(objstore *s, objstore_pred pred, void *arg)
 uint64_t objstore_foreach(const objstore *s, objstore_visit_fn fn, void *arg)
 {
     uint64_t n = 0;
-    for (uint64_t i = 0; i < s->nslots; i++) {
-        const struct obj *o = s->slots[i];
-        if (o == NULL || o->delete_pending)
+    size_t pos = 0;
+    for (struct idmap_slot *sl; (sl = idmap_next(&s->index, &pos)) != NULL; pos++) {
+        const struct obj *o = sl->val;
+        if (o->delete_pending)
             continue;
         struct objstore_info info = { .offset = o->offset, .size = o->size, .vtype = o->vtype,
                                       .state = o->state, .pins = o->pins };
@@ -700,29 +650,31 @@ static void complete(objstore *s, const struct spill_job *j, uint8_t (*ready)[ID
 
 void objstore_process_completions(objstore *s)
 {
-    struct spill_job *jobs = spill_take_done_(s->sp);
-    size_t njobs = 0;
-    for (struct spill_job *j = jobs; j; j = j->next)
-        njobs++;
-    size_t cap = njobs;
-    for (struct obj *o = s->waitq.head; o; o = o->next)
+    struct spill_jobs jobs = STAILQ_HEAD_INITIALIZER(jobs);
+    spill_take_done_(s->sp, &jobs);
+    size_t cap = 0;
+    struct spill_job *j;
+    STAILQ_FOREACH(j, &jobs, link)
+        cap++;
+    struct obj *o;
+    TAILQ_FOREACH(o, &s->waitq.q, link)
         cap++;
     uint8_t (*ready)[IDS_SIZE] = xreallocarray(NULL, cap ? cap : 1, IDS_SIZE);
     size_t nready = 0;
-    while (jobs) {
-        struct spill_job *j = jobs;
-        jobs = j->next;
+    while ((j = STAILQ_FIRST(&jobs)) != NULL) {
+        STAILQ_REMOVE_HEAD(&jobs, link);
         complete(s, j, ready, &nready);
         free(j);
     }
     bool space = s->space_pending;
     s->space_pending = false;
-    if (space && s->waitq.head) {
+    if (space && !TAILQ_EMPTY(&s->waitq.q)) {
         /* retry queued restores, oldest first; each either starts, stays queued or fails */
-        struct olist q = s->waitq;
-        s->waitq = (struct olist){ 0 };
-        while (q.head) {
-            struct obj *o = q.head;
+        struct olist q = { .bytes = s->waitq.bytes };
+        TAILQ_INIT(&q.q);
+        TAILQ_CONCAT(&q.q, &s->waitq.q, link);
+        s->waitq.bytes = 0;
+        while ((o = TAILQ_FIRST(&q.q)) != NULL) {
             list_del(&q, o);
             o->restore_wanted = false;
             if (restore_start(s, o) == OBJSTORE_NOMEM)
@@ -743,7 +695,7 @@ void objstore_stats(const objstore *s, struct objstore_stats *st)
     st->capacity = s->capacity;
     st->used = alloc_used(s->a);
     st->pinned_bytes = st->used - s->lru.bytes - s->inflight;
-    st->num_objects = s->nobjs;
+    st->num_objects = s->index.len;
     st->num_spilled = s->num_spilled;
     st->spilled_bytes = s->spilled_bytes;
     st->num_spills = s->num_spills;

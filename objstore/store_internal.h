@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "common/ids.h"
 
@@ -19,8 +20,9 @@ struct spill_job {
     uint8_t id[IDS_SIZE];
     uint64_t offset, size;  /* the bytes at base+offset (WRITE: source, READ: target) */
     int err;                /* 0, or the errno of the failed step */
-    struct spill_job *next;
+    STAILQ_ENTRY(spill_job) link;
 };
+STAILQ_HEAD(spill_jobs, spill_job);
 
 typedef struct spiller spiller;
 
@@ -35,9 +37,9 @@ void spill_stop_(spiller *sp);
 /* Queue a job; the helper does them in order. WRITE and READ come back on
  * the done list; UNLINK does not. Never blocks on disk. */
 void spill_submit_(spiller *sp, int op, const uint8_t *id, uint64_t offset, uint64_t size);
-/* Clear the notify fd and take the finished jobs, oldest first (a list the
- * caller frees with free()). NULL when none. */
-struct spill_job *spill_take_done_(spiller *sp);
+/* Clear the notify fd and move the finished jobs, oldest first, to OUT (an
+ * initialised list; the caller frees each job with free()). */
+void spill_take_done_(spiller *sp, struct spill_jobs *out);
 /* The eventfd the loop watches; spill_wake_ makes it readable from the loop
  * thread itself (deferred space notification). */
 int spill_fd_(const spiller *sp);

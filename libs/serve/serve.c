@@ -137,6 +137,10 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
     for (size_t i = 0; i < np; i++)
         plist[i] = RAY_S(names[i]);
     ray_value args[2] = { serve_app_encode_(cfg, http, arena), RAY_LIST_V(plist, np) };
+    if (args[0].type == RAY_NIL) {
+        serve_arena_free_(arena);
+        return ray_error_set(RAY_ENOMEM, "ray_serve: out of memory");
+    }
     ray_opts o = RAY_ACTOR_OPTS;
     o.detached = true;
     o.name = cname;

@@ -180,13 +180,13 @@ static ray_value *arena_vals(struct serve_arena *a, size_t n)
         size_t c = a->cap ? a->cap * 2 : 16;
         void **b = realloc(a->blocks, c * sizeof *b);
         if (b == NULL)
-            abort(); /* tiny, bounded by the config's limits */
+            return NULL;
         a->blocks = b;
         a->cap = c;
     }
     ray_value *v = calloc(n ? n : 1, sizeof *v);
     if (v == NULL)
-        abort();
+        return NULL;
     a->blocks[a->n++] = v;
     return v;
 }
@@ -205,19 +205,22 @@ ray_value serve_arg_value_(const struct serve_arg *arg)
 ray_value serve_app_encode_(const struct serve_app_cfg *a, const struct serve_http_cfg *h,
                             struct serve_arena *arena)
 {
-    ray_value *top = arena_vals(arena, 4);
+    ray_value *top = arena_vals(arena, 4), *hv = arena_vals(arena, 4),
+              *deps = arena_vals(arena, a->ndeps);
+    if (top == NULL || hv == NULL || deps == NULL)
+        return RAY_NIL_V; /* out of memory (the arena frees what it got) */
     top[0] = RAY_S(a->name);
     top[1] = RAY_S(a->route_prefix);
-    ray_value *hv = arena_vals(arena, 4);
     hv[0] = RAY_S(h->host);
     hv[1] = RAY_I(h->port);
     hv[2] = RAY_F(h->request_timeout_s);
     hv[3] = RAY_I(h->location);
     top[2] = RAY_LIST_V(hv, 4);
-    ray_value *deps = arena_vals(arena, a->ndeps);
     for (size_t i = 0; i < a->ndeps; i++) {
         const struct serve_dep_cfg *d = &a->deps[i];
         ray_value *f = arena_vals(arena, DEP_FIELDS), *args = arena_vals(arena, d->nargs);
+        if (f == NULL || args == NULL)
+            return RAY_NIL_V;
         for (size_t k = 0; k < d->nargs; k++)
             args[k] = serve_arg_value_(&d->args[k]);
         f[0] = RAY_S(d->name);

@@ -132,7 +132,7 @@ void serve_http_from_public_(const ray_serve_http_options *h, struct serve_http_
 
 /* The owned form as one value (the controller's constructor argument, kept
  * in the GCS actor directory with the actor), and back. The value's arrays
- * are allocated in ARENA (serve_arena_free). */
+ * are allocated in ARENA (serve_arena_free); out of memory gives a NIL value. */
 struct serve_arena;
 struct serve_arena *serve_arena_new_(void);
 void serve_arena_free_(struct serve_arena *a);

@@ -374,7 +374,8 @@ static int write_results(ray_tune_results *r, const char *trainable, const ray_t
     if ((rc = ray_tune_results_write_json(r, path)) != RAY_OK)
         return rc;
     free(r->dir);
-    r->dir = strdup(dir);
+    if ((r->dir = strdup(dir)) == NULL)
+        return ray_error_set(RAY_ENOMEM, "ray_tune: out of memory");
     return RAY_OK;
 }
 

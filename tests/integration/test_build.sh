@@ -34,37 +34,90 @@ check "a standalone driver links with pkg-config's flags" bash -c \
 # libray.a exports ray_* only: its own hiredis, libevent and internals are
 # local, so a driver that links its own hiredis and libevent and has
 # functions named like ours (log_info, buf_append: duplicate definitions
-# before) builds, and each side uses its own copy
+# before) builds, and each side uses its own copy: the program's event loop
+# ticks, its redisContext talks to the cluster's Redis, and libray runs a
+# task on the same cluster.
 bad=$(nm -g --defined-only "$ROOT/lib/libray.a" 2>/dev/null | awk 'NF == 3 && $3 !~ /^ray_/ {print $3}' | head -3)
 check "libray.a defines no global symbol but ray_* (${bad:-none})" test -z "$bad"
+# and never aborts on out-of-memory: the daemon's aborting allocators are not in it
+xm=$(nm "$ROOT/lib/libray.a" 2>/dev/null | grep -Ew '[tTU] x(malloc|calloc|realloc|reallocarray|strdup|strndup|memdup|asprintf)' | head -3 | tr '\n' ' ')
+check "libray.a holds none of xmalloc's aborting wrappers (${xm:-none})" test -z "$xm"
 cat >"$T/clash.c" <<'CLASH'
 #include <ray.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 void log_info(const char *msg) { puts(msg); }                       /* names libray uses inside */
 int buf_append(char *dst, const char *s) { return sprintf(dst, "%s", s); }
-int main(void)
+static void tick(evutil_socket_t fd, short what, void *arg) { (void)fd; (void)what; ++*(int *)arg; }
+/* clash HOST PORT TOKEN LIBRARY */
+int main(int argc, char **argv)
 {
-    struct event_base *b = event_base_new();        /* the program's own libevent */
-    redisReader *r = redisReaderCreate();            /* and its own hiredis */
-    ray_value v;
-    int rc = ray_init(&(ray_config){ .address = "127.0.0.1:1" }); /* libray's: no cluster there */
-    printf("libevent %s, hiredis reader %s, ray_init %s\n", event_get_version(), r ? "ok" : "none",
-           rc == RAY_ECONN || rc == RAY_EINVAL ? "refused" : ray_strerror(rc));
-    (void)v;
+    if (argc != 5)
+        return 2;
+    /* the program's own libevent: a timer ticking in its own event_base */
+    struct event_base *b = event_base_new();
+    int ticks = 0;
+    struct event *ev = event_new(b, -1, EV_PERSIST, tick, &ticks);
+    struct timeval every = { 0, 10000 }, stop = { 0, 100000 };
+    event_add(ev, &every);
+    event_base_loopexit(b, &stop);
+    event_base_dispatch(b);
+    /* its own hiredis: the cluster's Redis, which holds the GCS */
+    redisContext *c = redisConnect(argv[1], atoi(argv[2]));
+    redisReply *r = c && !c->err ? redisCommand(c, "AUTH %s", argv[3]) : NULL;
+    if (r)
+        freeReplyObject(r);
+    r = c && !c->err ? redisCommand(c, "SCARD ray:default:nodes") : NULL;
+    long long nodes = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    /* and libray, with its own copies inside, on the same cluster */
+    char addr[300];
+    snprintf(addr, sizeof addr, "%s:%s", argv[1], argv[2]);
+    int rc = ray_init(&(ray_config){ .address = addr, .library = argv[4] });
+    ray_ref ref;
+    ray_value seven = RAY_I(7), v = RAY_NIL_V;
+    if (rc == RAY_OK && (rc = ray_call("square", &seven, 1, NULL, &ref)) == RAY_OK)
+        rc = ray_get(ref, 30000, &v);
+    printf("libevent %s: %s; hiredis: %lld node(s) in the GCS; libray: square(7) = %lld (%s)\n",
+           event_get_version(), ticks >= 3 ? "ticks" : "no ticks", nodes,
+           rc == RAY_OK && v.type == RAY_INT ? (long long)v.as.i : -1LL,
+           rc == RAY_OK ? "ok" : ray_last_error());
+    if (rc == RAY_OK)
+        ray_value_release(&v);
+    ray_shutdown();
     char line[16];
     buf_append(line, "own");
     log_info(line);
-    redisReaderFree(r);
+    redisFree(c);
+    event_free(ev);
     event_base_free(b);
-    return b && r ? 0 : 1;
+    return rc == RAY_OK && ticks >= 3 && nodes == 1 ? 0 : 1;
 }
 CLASH
 check "a driver with its own hiredis, libevent, log_info and buf_append links with libray.a" \
     cc $SAN -I"$ROOT/include" "$T/clash.c" -rdynamic -L"$ROOT/lib" -lray \
     -Wl,-Bstatic -lhiredis -levent_core -Wl,-Bdynamic -lpthread -ldl -lm -o "$T/clash"
-"$T/clash" >"$T/clash.out" 2>&1
-check_out "and runs, each library working" "$T/clash.out" "^libevent 2\.[0-9.]+-stable, hiredis reader ok, ray_init refused"
+P=$(free_port)
+start_head "$T/head" "$P" --num-cpus 1 >/dev/null
+check "head starts" test -n "$(rayd_pid "$T/head")"
+timeout 60 "$T/clash" 127.0.0.1 "$P" "$(cat "$HOME/.ray/auth_token")" "$ROOT/examples/build/job_squares.so" \
+    >"$T/clash.out" 2>&1
+rc=$?
+check "and runs (exit $rc)" test "$rc" -eq 0
+check_out "each library working: its event loop, its Redis client, libray's task" "$T/clash.out" \
+    "^libevent 2\.[0-9.]+-stable: ticks; hiredis: 1 node\(s\) in the GCS; libray: square\(7\) = 49 \(ok\)"
 check_out "calling its own functions" "$T/clash.out" "^own$"
+
+# and never aborts: a driver whose every allocation fails in turn, on the same cluster
+timeout 120 "$ROOT/build/tools/nomem_driver" "127.0.0.1:$P" "$ROOT/examples/build/job_squares.so" \
+    >"$T/nomem.out" 2>&1
+rc=$?
+log "$(tail -1 "$T/nomem.out")"
+check "a driver out of memory at each allocation in turn gets RAY_ENOMEM, never a crash (exit $rc)" test "$rc" -eq 0
+check_out "every allocation point tried, then all is well" "$T/nomem.out" \
+    "^nomem_driver: [1-9][0-9]* allocation points, [1-9][0-9]* answered RAY_ENOMEM, 0 other failures, 0 wrong answers, afterwards ok"
 finish

@@ -1,0 +1,115 @@
+/*
+ * gcs_argv.c — the daemon-only helpers of the GCS table functions: key
+ * names built with printf, and the growable argument vectors passed to
+ * gcs_command_argv. They use the daemon's aborting allocators (xmalloc.h);
+ * nothing in libray.a calls them (the sync client builds its few keys in
+ * place: gcs_sync.c).
+ */
+#include "gcs/gcs_keys.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+char *gcs_key_(const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+    char *rest;
+    va_start(ap, fmt);
+    int r = vasprintf(&rest, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        rest = xstrdup("");
+    char *key = xasprintf("%s%s", prefix, rest);
+    free(rest);
+    return key;
+}
+
+static void argv_grow(struct gcs_argv_ *a)
+{
+    if (a->n < a->cap)
+        return;
+    a->cap = a->cap ? a->cap * 2 : 16;
+    a->v = xreallocarray(a->v, (size_t)a->cap, sizeof *a->v);
+    a->len = xreallocarray(a->len, (size_t)a->cap, sizeof *a->len);
+    a->owned = xreallocarray(a->owned, (size_t)a->cap, sizeof *a->owned);
+}
+
+void gcs_argv_add_(struct gcs_argv_ *a, const void *p, size_t len)
+{
+    argv_grow(a);
+    a->v[a->n] = p ? p : "";
+    a->len[a->n] = p ? len : 0;
+    a->n++;
+}
+
+void gcs_argv_adds_(struct gcs_argv_ *a, const char *s)
+{
+    gcs_argv_add_(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+void gcs_argv_addcopy_(struct gcs_argv_ *a, const void *p, size_t len)
+{
+    char *s = xmalloc(len + 1);
+    if (len)
+        memcpy(s, p, len);
+    s[len] = '\0';
+    argv_grow(a);
+    a->owned[a->nowned++] = s;
+    gcs_argv_add_(a, s, len);
+}
+
+void gcs_argv_addf_(struct gcs_argv_ *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        s = xstrdup("");
+    argv_grow(a);
+    a->owned[a->nowned++] = s;
+    gcs_argv_add_(a, s, strlen(s));
+}
+
+void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const void *rec)
+{
+    const char *base = rec;
+    for (size_t i = 0; i < t->nfields; i++) {
+        const struct gcs_field_ *f = &t->fields[i];
+        gcs_argv_adds_(a, f->name);
+        switch (f->type) {
+        case GCS_F_STR: {
+            const char *v = *(char *const *)(base + f->off);
+            gcs_argv_adds_(a, v ? v : ""); /* a field left out is empty */
+            break;
+        }
+        case GCS_F_BYTES:
+            gcs_argv_add_(a, *(char *const *)(base + f->off), *(const size_t *)(base + f->lenoff));
+            break;
+        case GCS_F_INT:
+            gcs_argv_addf_(a, "%d", *(const int *)(base + f->off));
+            break;
+        case GCS_F_LL:
+            gcs_argv_addf_(a, "%lld", *(const long long *)(base + f->off));
+            break;
+        case GCS_F_BOOL:
+            gcs_argv_addf_(a, "%d", *(const bool *)(base + f->off) ? 1 : 0);
+            break;
+        }
+    }
+}
+
+void gcs_argv_free_(struct gcs_argv_ *a)
+{
+    for (int i = 0; i < a->nowned; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->v);
+    free(a->len);
+    memset(a, 0, sizeof *a);
+}
