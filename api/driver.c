@@ -20,7 +20,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +230,13 @@ int ray_init(const ray_config *cfg)
     }
     if ((rc = target_resolve(address, token, &tg)) != RAY_OK)
         goto out;
+    if (library && proto_pack(&f, PROTO_JOB_LIBRARY, lib, lib_len, library) < 0) {
+        rc = api_error_(RAY_EINVAL, "job library %s is too large to send", library);
+        goto out;
+    }
 
+    /* a driver outlives its node's rayd: it reconnects to the same address
+     * and sends its library again first (docs/faults.md) */
     struct api_connect_opts o = {
         .unix_path = tg.unix_path[0] ? tg.unix_path : NULL,
         .tcp_host = tg.host,
@@ -236,15 +244,12 @@ int ray_init(const ray_config *cfg)
         .token = tg.token[0] ? tg.token : token,
         .session_dir = tg.session_dir[0] ? tg.session_dir : NULL,
         .role = PROTO_ROLE_DRIVER,
+        .reconnect = true,
+        .first = library ? &f : NULL,
     };
     if ((rc = api_client_connect_(&o)) != RAY_OK)
         goto out;
     if (library) {
-        if (proto_pack(&f, PROTO_JOB_LIBRARY, lib, lib_len, library) < 0) {
-            rc = api_error_(RAY_EINVAL, "job library %s is too large to send", library);
-            api_client_close_();
-            goto out;
-        }
         if ((rc = api_client_send_(&f)) != RAY_OK) {
             api_client_close_();
             goto out;
@@ -276,6 +281,29 @@ void ray_shutdown(void)
 /* ---- rayd --driver -------------------------------------------------------------------- */
 
 typedef int (*ray_main_fn)(int argc, char **argv);
+
+/* The node that started this driver died, and with it the read ends of
+ * the driver's stdout and stderr: once reconnected, the job's output goes
+ * to <session>/logs/job-<job>-driver.out instead (a write to the dead pipe
+ * would kill the driver with SIGPIPE; `ray submit`'s stream is not resumed:
+ * docs/faults.md). Runs on the I/O thread. */
+static void driver_reconnected(void)
+{
+    const char *dir = getenv("RAY_SESSION_DIR");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/logs/job-%s-driver.out", dir && *dir ? dir : "/tmp",
+             api_client_job_hex_());
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    fflush(stdout);
+    fflush(stderr);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    fprintf(stderr, "ray: reconnected to node %.8s; the driver's output continues here\n",
+            api_client_node_hex_());
+}
 
 int api_driver_main(int argc, char **argv)
 {
@@ -316,7 +344,10 @@ int api_driver_main(int argc, char **argv)
         .role = PROTO_ROLE_DRIVER,
         .has_job = true,
         .job = (uint32_t)jobn,
+        .reconnect = true,
+        .on_reconnected = driver_reconnected,
     };
+    signal(SIGPIPE, SIG_IGN); /* its node's death must not kill it through its output pipe */
     pthread_mutex_lock(&life_mu);
     int rc = api_client_connect_(&o);
     pthread_mutex_unlock(&life_mu);

@@ -438,12 +438,49 @@ void jobs_end(struct runtime *rt, struct job *j, const char *state)
     j->ended = true;
 }
 
+struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash)
+{
+    struct job *j = NULL;
+    for (struct job *k = rt->jobs; k; k = k->next)
+        if (k->num == num && !k->ended)
+            j = k;
+    if (j == NULL)
+        j = job_new(rt, num);
+    j->remote = false; /* placed work of it may have come here already */
+    j->origin[0] = '\0';
+    if (lib_hash && lib_hash[0]) {
+        snprintf(j->lib_hash, sizeof j->lib_hash, "%s", lib_hash);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/jobs/%s.so", rt->n->session_dir, lib_hash);
+        if (j->lib_path == NULL && access(path, R_OK) == 0)
+            j->lib_path = xstrdup(path);
+    }
+    struct gcs_client *g = rt->n->gcs;
+    char *key = xasprintf("%sjob:%s", gcs_client_prefix(g), j->hex);
+    gcs_command(g, NULL, NULL, "HSET %s driver_node %s driver_pid 0", key, rt->n->hex);
+    free(key);
+    char msg[96];
+    snprintf(msg, sizeof msg, "its driver reconnected here (its node %.8s died)", old_node);
+    gcs_event_add(g, "JOB_DRIVER_RECONNECTED", j->hex, rt->n->hex, msg);
+    log_warnx("job %s: %s", j->hex, msg);
+    return j;
+}
+
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash)
 {
     for (struct job *j = rt->jobs; j; j = j->next)
-        if (j->num == num && !j->ended)
+        if (j->num == num && !j->ended) {
+            if (j->remote && strcmp(j->origin, origin) != 0) {
+                /* its driver reconnected to another node (its first died):
+                 * results and output go there now */
+                log_info("job %s: its driver's node is %.8s now (was %.8s)", j->hex, origin,
+                         j->origin);
+                snprintf(j->origin, sizeof j->origin, "%s", origin);
+                cluster_learn(rt, origin);
+            }
             return j;
+        }
     struct job *j = job_new(rt, num);
     j->remote = true;
     snprintf(j->origin, sizeof j->origin, "%s", origin);

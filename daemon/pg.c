@@ -633,6 +633,137 @@ void pg_node_dead(struct runtime *rt, const char *hex)
     }
 }
 
+/* ---- a restarted head reads the groups back (daemon/recover.c) -------------------- */
+
+struct pg_recovery {
+    struct runtime *rt;
+    size_t nalive;
+    char (*alive)[IDS_HEX_SIZE];
+};
+
+static bool recovery_alive(const struct pg_recovery *r, const char *hex)
+{
+    for (size_t i = 0; hex[0] && i < r->nalive; i++)
+        if (strcmp(r->alive[i], hex) == 0)
+            return true;
+    return false;
+}
+
+/* One record of <p>pgs made into a live group again: bundles on nodes the
+ * table shows alive stay where they are (those nodes kept them: a node's
+ * reservations live in its own rayd, pg_node.c, and never depended on the
+ * head); bundles of dead nodes (the dead head's own) are placed again.
+ * Returns the group, or NULL for a record it cannot read (logged). */
+static struct pg *recover_one(struct runtime *rt, const struct pg_recovery *r, const struct gcs_pg *v)
+{
+    uint8_t id[IDS_SIZE];
+    if (v->pg_id == NULL || ids_unhex(v->pg_id, id, IDS_SIZE) < 0) {
+        log_warnx("head recovery: placement group record with a bad ID: skipped");
+        return NULL;
+    }
+    if (strcmp(v->state, "REMOVED") == 0) {
+        pg_tomb_add_(rt, id);
+        return NULL;
+    }
+    if (idmap_get(&P(rt)->live, id) || idmap_get(&P(rt)->removed, id))
+        return NULL; /* made here already (a second recovery) */
+    int strategy = pg_strategy_parse(v->strategy ? v->strategy : "");
+    size_t nb = 0;
+    char *text = xstrdup(v->bundles ? v->bundles : "");
+    for (char *p = text; *p; p++)
+        nb += *p == ';';
+    nb = text[0] ? nb + 1 : 0;
+    if (strategy < 0 || nb == 0) {
+        log_warnx("head recovery: placement group %s: unreadable record (strategy '%s', "
+                  "bundles '%s'): skipped", v->pg_id, v->strategy ? v->strategy : "", text);
+        free(text);
+        return NULL;
+    }
+    struct pg *g = xcalloc(1, sizeof *g);
+    g->rt = rt;
+    memcpy(g->id, id, IDS_SIZE);
+    snprintf(g->hex, sizeof g->hex, "%s", v->pg_id);
+    pg_policy_tag(id, g->tag);
+    g->name = v->name && v->name[0] ? xstrdup(v->name) : NULL;
+    g->strategy = strategy;
+    g->job = v->job ? (uint32_t)strtoul(v->job, NULL, 16) : ids_job(id);
+    g->nb = nb;
+    g->bundles = xcalloc(nb, sizeof *g->bundles);
+    g->bundle_text = xcalloc(nb, sizeof *g->bundle_text);
+    g->node = xcalloc(nb, sizeof *g->node);
+    g->trying = xcalloc(nb, sizeof *g->trying);
+    char *save = NULL, *tok = strtok_r(text, ";", &save);
+    const char *nodes = v->nodes ? v->nodes : "";
+    size_t placed = 0;
+    for (size_t b = 0; b < nb; b++) {
+        char err[160];
+        g->bundle_text[b] = xstrdup(tok ? tok : "");
+        g->bundles[b] = (struct res_set)RES_SET_INIT;
+        if (res_parse(&g->bundles[b], g->bundle_text[b], err, sizeof err) < 0)
+            log_warnx("head recovery: placement group %s bundle %zu '%s': %s", g->hex, b,
+                      g->bundle_text[b], err);
+        size_t len = strcspn(nodes, ",");
+        char hex[IDS_HEX_SIZE] = "";
+        if (len < sizeof hex)
+            snprintf(hex, sizeof hex, "%.*s", (int)len, nodes);
+        nodes += len + (nodes[len] == ',');
+        if (recovery_alive(r, hex)) {
+            snprintf(g->node[b], sizeof g->node[b], "%s", hex);
+            placed++;
+        }
+        tok = strtok_r(NULL, ";", &save);
+    }
+    free(text);
+    bool was_placed = strcmp(v->state, "PENDING") != 0;
+    g->state = placed == nb ? PGS_CREATED : was_placed ? PGS_RESCHEDULING : PGS_PENDING;
+    idmap_put(&P(rt)->live, g->id, g);
+    log_info("head recovery: placement group %s%s%s%s: %s (%zu of %zu bundles kept where they are)",
+             g->hex, g->name ? " (" : "", g->name ? g->name : "", g->name ? ")" : "",
+             state_names[g->state], placed, nb);
+    if (g->state != PGS_CREATED) {
+        for (size_t b = 0; b < nb; b++)
+            if (!g->node[b][0] && was_placed)
+                log_warnx("placement group %s: bundle %zu was on a node that died; placing it again",
+                          g->hex, b);
+        queue_add(rt, g, g->state == PGS_RESCHEDULING);
+    }
+    if (strcmp(state_names[g->state], v->state) != 0)
+        pg_record(rt, g);
+    return g;
+}
+
+static void recover_pgs_cb(void *arg, const struct gcs_pg *v, size_t nv)
+{
+    struct pg_recovery *r = arg;
+    struct runtime *rt = r->rt;
+    if (v != NULL && rt != NULL && rt->pgs != NULL && !rt->stopping) {
+        size_t n = 0;
+        for (size_t i = 0; i < nv; i++)
+            n += recover_one(rt, r, &v[i]) != NULL;
+        if (n)
+            log_info("head recovery: %zu placement groups read back", n);
+    } else if (v == NULL) {
+        log_warnx("head recovery: cannot list the placement groups");
+    }
+    free(r->alive);
+    free(r);
+}
+
+void pg_recover(struct runtime *rt, const char (*alive)[IDS_HEX_SIZE], size_t nalive)
+{
+    if (rt == NULL || rt->pgs == NULL || !is_head(rt))
+        return;
+    struct pg_recovery *r = xcalloc(1, sizeof *r);
+    r->rt = rt;
+    r->nalive = nalive;
+    r->alive = xcalloc(nalive ? nalive : 1, sizeof *r->alive);
+    memcpy(r->alive, alive, nalive * sizeof *alive);
+    if (gcs_pgs_list(rt->n->gcs, recover_pgs_cb, r) < 0) {
+        free(r->alive);
+        free(r);
+    }
+}
+
 /* ch:actors ("<actor_id> <STATE>"): a detached creator's death ends its groups. */
 static void actors_msg(void *arg, const char *suffix, const char *msg, size_t len)
 {

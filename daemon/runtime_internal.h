@@ -658,6 +658,10 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
 /* A job of node ORIGIN whose work the global scheduler placed here; its
  * library (by hash) is fetched from the function table. Returns it (an
  * existing record if there is one). */
+/* Job NUM, whose driver reconnected here after its node OLD_NODE died:
+ * made (or a remote one of it turned) local, its record's driver_node
+ * rewritten to this node. Never NULL; the caller sets j->driver. */
+struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash);
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash);
 /* Store library bytes for J (cache file + function table). Returns 0 or -1. */
