@@ -462,6 +462,28 @@ static void pg_try(struct runtime *rt, struct pg *g)
     attempt_finish(rt, g);
 }
 
+static struct conn *fwd_client(struct runtime *rt, const struct fwdreq *f)
+{
+    for (struct client *cl = rt->clients; cl; cl = cl->next)
+        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
+            return cl->conn;
+    return NULL;
+}
+
+/* Answer forwarded request F (unlinked) with RAY_ECONN WHY, and free it. */
+static void fwd_fail(struct runtime *rt, struct fwdreq *f, const char *why)
+{
+    struct conn *c = fwd_client(rt, f);
+    if (c && f->type == PROTO_PG_LOOKUP_OK) {
+        uint8_t zero[IDS_SIZE] = { 0 };
+        conn_send(c, f->type, f->client_reqid, (int64_t)RAY_ECONN, zero, (uint64_t)0, why);
+    } else if (c) {
+        conn_send(c, PROTO_PG_REPLY, f->client_reqid, (int64_t)RAY_ECONN, why);
+    }
+    buf_free(&f->frame);
+    free(f);
+}
+
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -478,16 +500,27 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
         q = next;
     }
     pg_node_sweep_(rt);
-    /* forwarded requests whose client or head went quiet */
+    /* forwarded requests: one whose head died (or was replaced: a head
+     * restart) goes to the head there is now; one unanswered for
+     * PG_FWD_TIMEOUT_MS is answered RAY_ECONN, never left waiting */
     long long now = net_now_ms();
+    struct cluster_node *head = cluster_head(rt);
     for (struct fwdreq **pp = &p->fwd; *pp;) {
-        if (now - (*pp)->sent_ms > PG_FWD_TIMEOUT_MS) {
-            struct fwdreq *f = *pp;
+        struct fwdreq *f = *pp;
+        if (now - f->sent_ms > PG_FWD_TIMEOUT_MS) {
             *pp = f->next;
-            free(f);
-        } else {
-            pp = &(*pp)->next;
+            fwd_fail(rt, f, "the head did not answer");
+            continue;
         }
+        if (head && strcmp(head->id, f->head) != 0) {
+            struct conn *hc = cluster_conn(rt, head->id);
+            if (hc && conn_send_raw(hc, f->frame.data, f->frame.len) == 0) {
+                log_info("placement group request sent again to head %.8s (was %.8s)", head->id,
+                         f->head);
+                snprintf(f->head, sizeof f->head, "%s", head->id);
+            }
+        }
+        pp = &f->next;
     }
     struct timeval tv = { 0, PG_RETRY_MS * 1000 };
     if (p->queue || p->fwd)
@@ -941,7 +974,14 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
         reply(c, reqid, RAY_EINVAL, err);
         return;
     }
-    if (idmap_get(&P(rt)->live, ps.id) || idmap_get(&P(rt)->removed, ps.id)) {
+    if (idmap_get(&P(rt)->live, ps.id)) {
+        /* the same request again (a node sent it to a head that died, then
+         * to this one, which read the group back): it is made */
+        pg_spec_free(&ps);
+        reply(c, reqid, RAY_OK, "");
+        return;
+    }
+    if (idmap_get(&P(rt)->removed, ps.id)) {
         pg_spec_free(&ps);
         reply(c, reqid, RAY_EINVAL, "placement group ID in use");
         return;
@@ -1062,17 +1102,21 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     struct pgs *p = P(rt);
     uint64_t fid = ++p->next_fwd;
     int rc = -1;
+    struct buf frame = BUF_INIT;
     if (hc) {
         if (m->type == PROTO_PG_CREATE)
-            rc = conn_send(hc, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
+            rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
         else if (m->type == PROTO_PG_LOOKUP) {
             char name[300];
             snprintf(name, sizeof name, "%.*s", (int)m->f[1].as.s.len, m->f[1].as.s.ptr);
-            rc = conn_send(hc, m->type, fid, name);
+            rc = proto_pack(&frame, m->type, fid, name);
         } else
-            rc = conn_send(hc, m->type, fid, m->f[1].as.s.ptr);
+            rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr);
+        if (rc == 0)
+            rc = conn_send_raw(hc, frame.data, frame.len);
     }
     if (rc < 0) {
+        buf_free(&frame);
         uint8_t zero[IDS_SIZE] = { 0 };
         if (rtype == PROTO_PG_LOOKUP_OK)
             conn_send(c, rtype, m->f[0].as.u, (int64_t)RAY_ECONN, zero, (uint64_t)0,
@@ -1088,6 +1132,8 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     f->conn_id = c->id;
     f->type = rtype;
     f->sent_ms = net_now_ms();
+    f->frame = frame;
+    snprintf(f->head, sizeof f->head, "%s", head->id);
     f->next = p->fwd;
     p->fwd = f;
     if (!evtimer_pending(p->retry_ev, NULL)) {
@@ -1112,10 +1158,7 @@ static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
         }
     if (f == NULL)
         return 0;
-    struct conn *to = NULL;
-    for (struct client *cl = rt->clients; cl && !to; cl = cl->next)
-        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
-            to = cl->conn;
+    struct conn *to = fwd_client(rt, f);
     if (to) {
         struct proto_msg copy = *m;
         copy.f[0].as.u = f->client_reqid;
@@ -1124,6 +1167,7 @@ static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
             conn_send_raw(to, b.data, b.len);
         buf_free(&b);
     }
+    buf_free(&f->frame);
     free(f);
     return 0;
 }
@@ -1172,6 +1216,7 @@ void pg_free(struct runtime *rt)
     while (p->fwd) {
         struct fwdreq *f = p->fwd;
         p->fwd = f->next;
+        buf_free(&f->frame);
         free(f);
     }
     free(p->tomb);

@@ -22,12 +22,19 @@
  *       "job=J" and "submitted", then gets them (the test kills this
  *       driver's node meanwhile and starts it again), then twice(5) and
  *       NAME.incr() again: "summary naps=N bad=B twice=T before=V0 after=V1"
+ *   restart_driver ADDRESS LIBRARY pg NAME FILE RESOURCES
+ *       (test_pg_restart) a PACK group NAME of two bundles "CPU=1,RESOURCES";
+ *       a task in each bundle; "created"; waits for FILE (the head is
+ *       restarted meanwhile); then: the group is found by name, tasks run in
+ *       both bundles again, "tasks-after ok"; waits for FILE.rm, removes the
+ *       group: "removed", and a task in it is RAY_EPG: "summary pg ok"
  *   restart_driver ADDRESS LIBRARY wait RESOURCES
  *       one nap of 30 s on a node with RESOURCES, got: "wait=OK" or the error
  *
  * Every get has a 60 s bound, so a lost result shows as lost=1, not a hang.
  */
 #include <ray.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +52,85 @@ static int incr(ray_actor a, int64_t *out)
     *out = v.as.i;
     ray_value_release(&v);
     return RAY_OK;
+}
+
+static bool exists(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+static void wait_file(const char *path)
+{
+    for (int i = 0; i < 1200 && !exists(path); i++) {
+        struct timespec pause = { 0, 100 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* twice(B * 10 + 1) in bundle B of PG: RAY_OK when right */
+static int in_bundle(ray_pg pg, int b)
+{
+    ray_opts o = RAY_OPTS;
+    o.pg = pg;
+    o.bundle = b;
+    ray_value arg = RAY_I(b * 10 + 1), v;
+    ray_ref r;
+    int rc = ray_call("twice", &arg, 1, &o, &r);
+    if (rc == RAY_OK)
+        rc = ray_get(r, 60000, &v);
+    if (rc != RAY_OK)
+        return rc;
+    rc = v.as.i == 2 * (b * 10 + 1) ? RAY_OK : RAY_ETASK;
+    ray_value_release(&v);
+    return rc;
+}
+
+static int pg_mode(const char *name, const char *file, const char *res)
+{
+    char bundle[256];
+    snprintf(bundle, sizeof bundle, "CPU=1,%s", res);
+    const char *b[2] = { bundle, bundle };
+    ray_pg pg, found;
+    int rc;
+    if ((rc = ray_pg_create(b, 2, RAY_PACK, name, &pg)) != RAY_OK ||
+        (rc = ray_pg_wait(pg, 30000)) != RAY_OK || (rc = in_bundle(pg, 0)) != RAY_OK ||
+        (rc = in_bundle(pg, 1)) != RAY_OK) {
+        printf("before: %s: %s\n", ray_strerror(rc), ray_last_error());
+        return 1;
+    }
+    printf("created\n");
+    wait_file(file);
+    printf("looking up\n");
+    if ((rc = ray_pg_lookup(name, &found)) == RAY_OK)
+        printf("found\n");
+    if (rc != RAY_OK || (rc = ray_pg_wait(found, 20000)) != RAY_OK) {
+        printf("lookup after: %s: %s\n", ray_strerror(rc), ray_last_error());
+        return 1;
+    }
+    printf("placed\n");
+    if ((rc = in_bundle(found, 0)) != RAY_OK || (rc = in_bundle(found, 1)) != RAY_OK) {
+        printf("tasks after: %s: %s\n", ray_strerror(rc), ray_last_error());
+        return 1;
+    }
+    printf("tasks-after ok\n");
+    char rm[600];
+    snprintf(rm, sizeof rm, "%s.rm", file);
+    wait_file(rm);
+    if ((rc = ray_pg_remove(found)) != RAY_OK) {
+        printf("remove: %s: %s\n", ray_strerror(rc), ray_last_error());
+        return 1;
+    }
+    printf("removed\n");
+    rc = in_bundle(found, 0);
+    printf("after remove: %s\n", ray_strerror(rc));
+    if (rc != RAY_EPG)
+        return 1;
+    printf("summary pg ok\n");
+    ray_shutdown();
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -91,6 +177,14 @@ int main(int argc, char **argv)
         ray_value_release(&tv);
         ray_shutdown();
         return 0;
+    }
+    if (strcmp(mode, "pg") == 0 && argc > 6)
+        return pg_mode(name, argv[5], argv[6]);
+    if (strcmp(mode, "pglookup") == 0) {
+        ray_pg pg;
+        rc = ray_pg_lookup(name, &pg);
+        printf("pglookup %s: %s\n", name, rc == RAY_OK ? "found" : ray_last_error());
+        return rc == RAY_OK ? 0 : 1;
     }
     if (strcmp(mode, "wait") == 0) {
         ray_opts o = RAY_OPTS;
