@@ -320,6 +320,14 @@ struct gcs_task;
  * run again: its retries are used up", "its lineage was trimmed", ...). */
 int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_task *gt,
                        const char *holder, char *why, size_t whylen);
+/* Object ID was freed (ray_free, here or on another node): once every
+ * return of the task that made it is freed, that task's lineage entry goes
+ * and its bytes leave the lineage_max_bytes budget. A no-op for IDs this
+ * node keeps no lineage of. */
+void spill_obj_freed(struct runtime *rt, const uint8_t *id);
+/* Lineage kept here: its bytes (counted as lineage_max_bytes counts them)
+ * and its entries, into *BYTES and *ENTRIES. */
+void spill_lineage_size(const struct runtime *rt, size_t *bytes, size_t *entries);
 
 
 /* cluster.c */

@@ -31,10 +31,11 @@
  * their entries are looked at too. Waiters elsewhere learn of the loss
  * from the object's channel (objmgr.c) and wait for the rebuilt copy, or
  * get RAY_ELOST with the reason. Tasks run on this node need no entry:
- * their returns live here, and die only with the owner. (Entries of tasks
- * whose returns all came home, small ones, could go at once: a try at that,
- * and at dropping entries on ray_free, made test_job_objects leave task
- * records unfinished now and then, unexplained yet; so they stay.)
+ * their returns live here, and die only with the owner. An entry goes when
+ * every return of its task is freed (ray_free, spill_obj_freed), and its
+ * bytes leave the budget; `ray_lineage_bytes` on /metrics shows what is
+ * kept. (Entries of tasks whose returns all came home, small ones, stay
+ * until their job ends or they are freed.)
  */
 #include "common/log.h"
 #include "common/netutil.h"
@@ -106,6 +107,35 @@ static void fwd_drop(struct spill *sp, struct fwd *f)
     sp->bytes -= f->bytes;
     idmap_del(&sp->fwd, f->id);
     fwd_free(f);
+}
+
+void spill_obj_freed(struct runtime *rt, const uint8_t *id)
+{
+    if (rt->sp == NULL || rt->sp->fwd.len == 0)
+        return;
+    uint8_t tid[IDS_SIZE], rid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct fwd *f = idmap_get(&rt->sp->fwd, tid);
+    if (f == NULL)
+        return;
+    bool mine = false, all = true;
+    for (int i = 1; i <= f->nret; i++) {
+        ids_with_index(rid, f->id, (uint32_t)i);
+        mine = mine || memcmp(rid, id, IDS_SIZE) == 0;
+        all = all && (memcmp(rid, id, IDS_SIZE) == 0 || objlife_is_freed(rt, rid));
+    }
+    if (!mine || !all)
+        return;
+    char hex[IDS_HEX_SIZE];
+    log_debug("lineage of task %s (%s) dropped: its returns are freed", f->name,
+              ids_hex(f->id, IDS_SIZE, hex));
+    fwd_drop(rt->sp, f);
+}
+
+void spill_lineage_size(const struct runtime *rt, size_t *bytes, size_t *entries)
+{
+    *bytes = rt && rt->sp ? rt->sp->bytes : 0;
+    *entries = rt && rt->sp ? rt->sp->fwd.len : 0;
 }
 
 /* Over the budget: forget the oldest lineage, and say so (at most every 10 s). */
