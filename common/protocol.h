@@ -27,6 +27,7 @@
  *  600-699  node to node (object transfer, spillback)
  *  700-799  observability (logs, node state, timeline events)
  *  800-849  placement groups and runtime environments (620-629 node to node)
+ *  900-919  faults: drivers and `ray submit` reconnecting (docs/faults.md)
  */
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
@@ -128,7 +129,11 @@ enum proto_role {
     X(PG_LOOKUP, 804, "us", "reqid name")                                                 \
     X(PG_LOOKUP_OK, 805, "uiIus", "reqid status pg_id bundles message")                   \
     X(RENV_UPLOAD, 806, "uy", "reqid tar")                                                \
-    X(RENV_UPLOAD_OK, 807, "uis", "reqid status hash")
+    X(RENV_UPLOAD_OK, 807, "uis", "reqid status hash")                                 \
+    /* 900-919: faults (a driver of a node that died, reconnected: docs/faults.md) */     \
+    X(DRIVER_OUTPUT, 900, "us", "stream line")                                            \
+    X(JOB_ATTACH, 901, "s", "job_id")                                                     \
+    X(DRIVER_EXIT, 902, "i", "status")
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

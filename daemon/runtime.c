@@ -174,7 +174,7 @@ static void rt_client_gone(struct conn *c, void *owner)
         if (j->driver == cl)
             j->driver = NULL;
         if (j->driver_pid <= 0 && !j->ending)
-            jobs_end(rt, j, "FINISHED"); /* a standalone driver disconnected */
+            jobs_driver_gone(rt, j); /* a standalone (or adopted) driver disconnected */
     }
     free(cl);
 }

@@ -188,6 +188,9 @@ struct job {
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
     char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
+    bool adopted;            /* its driver reconnected here after its node died (jobs_adopt) */
+    bool has_exit;           /* that driver sent DRIVER_EXIT */
+    int exit_code;
     struct job *next, *prev;
 };
 
@@ -670,6 +673,10 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
  * made (or a remote one of it turned) local, its record's driver_node
  * rewritten to this node. Never NULL; the caller sets j->driver. */
 struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash);
+/* The driver of J, which this node did not start (standalone, or adopted),
+ * disconnected: the job ends (FAILED if an adopted driver said DRIVER_EXIT
+ * with a non-zero status), and an attached `ray submit` gets JOB_EXIT. */
+void jobs_driver_gone(struct runtime *rt, struct job *j);
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash);
 /* Store library bytes for J (cache file + function table). Returns 0 or -1. */
