@@ -468,7 +468,10 @@ static int h_obj_put(struct conn *c, const struct proto_msg *m, void *arg)
 /* ---- node death ---------------------------------------------------------------- */
 
 /* A GCS read after node DEAD died, about task or object ID. Every callback
- * gets one; spill_free sets sp to NULL in those still pending. */
+ * gets one, and ends it (ask_end). Those still pending when the node stops
+ * are freed by spill_free: the node mutes its GCS client before it frees
+ * the runtime (node.c, gcs_client_mute), so no callback runs after that;
+ * the one shutdown mechanism for every GCS callback of the runtime. */
 struct ask {
     struct spill *sp;
     uint8_t id[IDS_SIZE];
@@ -490,20 +493,18 @@ static struct ask *ask_new(struct spill *sp, const uint8_t *id, const char *dead
     return a;
 }
 
-/* Unlink and free A; returns the runtime, or NULL if it is gone. */
+/* Unlink and free A; returns the runtime. */
 static struct runtime *ask_end(struct ask *a)
 {
     struct spill *sp = a->sp;
-    if (sp) {
-        if (a->prev)
-            a->prev->next = a->next;
-        else
-            sp->asks = a->next;
-        if (a->next)
-            a->next->prev = a->prev;
-    }
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        sp->asks = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
     free(a);
-    return sp ? sp->rt : NULL;
+    return sp->rt;
 }
 
 /* F's task was on dead node DEAD, or (UNPLACED) went to a head that died
@@ -831,8 +832,12 @@ void spill_free(struct runtime *rt)
     }
     idmap_free(&rt->sp->fwd);
     idmap_free(&rt->sp->trimmed);
-    for (struct ask *a = rt->sp->asks; a; a = a->next)
-        a->sp = NULL; /* freed when the GCS answers (or is freed) */
+    /* the GCS client is muted by now (node.c): no answer reaches these */
+    while (rt->sp->asks) {
+        struct ask *a = rt->sp->asks;
+        rt->sp->asks = a->next;
+        free(a);
+    }
     free(rt->sp);
     rt->sp = NULL;
 }
