@@ -992,13 +992,12 @@ static bool io_redial(char *why, size_t whylen)
         bool hopeless = rc == RAY_EAUTH || rc == RAY_EINVAL;
         if (hopeless || spent >= r->bound_ms) {
             if (hopeless)
-                snprintf(why, whylen, "lost the connection to the node and cannot reconnect: %s",
-                         last);
+                snprintf(why, whylen, "cannot reconnect: %s", last);
             else
                 snprintf(why, whylen,
-                         "lost the connection to the node and could not reconnect within %d s "
-                         "(RAY_DRIVER_RECONNECT_MS): %s", r->bound_ms / 1000, last);
-            fprintf(stderr, "ray: %s\n", why);
+                         "could not reconnect within %d s (RAY_DRIVER_RECONNECT_MS): %s",
+                         r->bound_ms / 1000, last);
+            fprintf(stderr, "ray: lost the connection to the node: %s\n", why);
             return false;
         }
         long long wait = backoff;

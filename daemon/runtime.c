@@ -345,8 +345,12 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
                 adopt_start(rt, c, (uint32_t)it.as.u); /* a driver whose node died */
                 return 0;
             }
-            if (j->ending || j->driver) {
-                conn_fail(c, -1, "unknown job %llu", (unsigned long long)it.as.u);
+            if (j->ending) { /* for good: a reconnecting driver stops trying */
+                conn_fail(c, RAY_EINVAL, "job %08llx has ended", (unsigned long long)it.as.u);
+                return -1;
+            }
+            if (j->driver) {
+                conn_fail(c, -1, "job %08llx has a driver connected", (unsigned long long)it.as.u);
                 return -1;
             }
             struct client *cl = client_new(rt, c, j);
