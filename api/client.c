@@ -911,21 +911,24 @@ static void redial_save(const struct api_connect_opts *o)
  */
 static bool io_redial(char *why, size_t whylen)
 {
+    /* both locks (send_mu first): no sender writes on the old fd, and
+     * api_client_close_ sees either closing set before this, or fd -1 */
+    pthread_mutex_lock(&C.send_mu);
     pthread_mutex_lock(&C.mu);
     if (C.closing || !C.rd.on) {
         pthread_mutex_unlock(&C.mu);
+        pthread_mutex_unlock(&C.send_mu);
         return false;
     }
     C.state = CONN_REDIALING;
     memcpy(C.why, why, sizeof C.why);
     C.node_error[0] = '\0';
     uint32_t job = C.job;
-    pthread_mutex_unlock(&C.mu);
-
-    pthread_mutex_lock(&C.send_mu);
-    close(C.fd);
+    int oldfd = C.fd;
     C.fd = -1;
+    pthread_mutex_unlock(&C.mu);
     pthread_mutex_unlock(&C.send_mu);
+    close(oldfd);
 
     const struct redial *r = &C.rd;
     fprintf(stderr, "ray: lost the connection to the node (%s): reconnecting for up to %d s\n",
@@ -955,6 +958,15 @@ static bool io_redial(char *why, size_t whylen)
         if (rc == RAY_OK) {
             pthread_mutex_lock(&C.send_mu);
             pthread_mutex_lock(&C.mu);
+            if (C.closing) { /* ray_shutdown while this dialled: it waits for this thread */
+                pthread_mutex_unlock(&C.mu);
+                pthread_mutex_unlock(&C.send_mu);
+                close(d.fd);
+                if (d.store)
+                    munmap(d.store, d.store_size);
+                snprintf(why, whylen, "ray_shutdown was called");
+                return false;
+            }
             C.fd = d.fd;
             if (C.store) {
                 void **os = realloc(C.old_stores, (C.nold + 1) * sizeof *os);
