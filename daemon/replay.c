@@ -94,6 +94,7 @@ void runtime_gcs_reconnected(struct runtime *rt)
         return;
     struct gcs_client *g = rt->n->gcs;
     cluster_resync(rt);
+    objmgr_gcs_reconnected(rt); /* publications of holders may have been lost too */
     /* objects: collected first (the visit may not call into the store) */
     struct replay_objs r = { 0 };
     objstore_foreach(rt->n->store, replay_collect, &r);

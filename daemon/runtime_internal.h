@@ -280,6 +280,10 @@ void objmgr_drop_unwanted(struct runtime *rt);
 void objmgr_conn_closed(struct runtime *rt, struct conn *c);
 /* Node HEX died: it holds nothing any more. */
 void objmgr_node_dead(struct runtime *rt, const char *hex);
+/* The GCS connection came back: a holder's publication on ch:obj:<id> may
+ * have been lost meanwhile (a PUBLISH flushed before this node subscribed
+ * again), so every want with no holder reads its locations again. */
+void objmgr_gcs_reconnected(struct runtime *rt);
 
 /* spillback.c: the local scheduler's spillback and the global scheduler */
 void spill_init(struct runtime *rt);
