@@ -6,7 +6,14 @@
  *
  * Locks: `mu` guards the connection state, the waiter list and the reqid
  * counter; `send_mu` serialises whole frames on the socket. `mu` is never
- * held while sending or while taking `send_mu`.
+ * held while sending or while taking `send_mu` (send_mu then mu is the
+ * order where both are needed: swapping the fd of a reconnect).
+ *
+ * Reconnecting (drivers only, docs/faults.md): when a driver's connection
+ * breaks, the I/O thread dials the same address again with back-off
+ * (io_redial) while the state is REDIALING, in which callers wait instead
+ * of failing; a new connection is a new generation, and every request
+ * still waiting for its reply sends its frame again on it.
  *
  * The store is mapped here with shm_open + mmap (read-write: the client
  * writes objects it creates). objstore/objstore.h's objstore_client_map does
