@@ -180,6 +180,15 @@ struct api_connect_opts {
      * answer (BEGIN true) and after (false), on that thread. */
     void (*on_wait)(bool begin);
     void (*on_lost)(const char *why);
+    /* Drivers: when the connection breaks (the node's rayd died or was
+     * restarted), reconnect to the same address with back-off, for up to
+     * $RAY_DRIVER_RECONNECT_MS (default 60000) ms, HELLO with this job, and
+     * resend every request still waiting for its reply (docs/faults.md).
+     * FIRST (may be NULL; copied) is sent first on every new connection
+     * (JOB_LIBRARY); ON_RECONNECTED runs on the I/O thread after it. */
+    bool reconnect;
+    const struct buf *first;
+    void (*on_reconnected)(void);
 };
 /* Connect, HELLO, map the store, start the I/O thread. Returns RAY_OK,
  * RAY_ECONN, RAY_EAUTH, RAY_EINVAL (already connected), RAY_ENOMEM;

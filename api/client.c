@@ -6,7 +6,14 @@
  *
  * Locks: `mu` guards the connection state, the waiter list and the reqid
  * counter; `send_mu` serialises whole frames on the socket. `mu` is never
- * held while sending or while taking `send_mu`.
+ * held while sending or while taking `send_mu` (send_mu then mu is the
+ * order where both are needed: swapping the fd of a reconnect).
+ *
+ * Reconnecting (drivers only, docs/faults.md): when a driver's connection
+ * breaks, the I/O thread dials the same address again with back-off
+ * (io_redial) while the state is REDIALING, in which callers wait instead
+ * of failing; a new connection is a new generation, and every request
+ * still waiting for its reply sends its frame again on it.
  *
  * The store is mapped here with shm_open + mmap (read-write: the client
  * writes objects it creates). objstore/objstore.h's objstore_client_map does
@@ -30,13 +37,36 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define API_HELLO_TIMEOUT_MS 30000
 #define API_READ_CHUNK (64u << 10)
 
-enum conn_state { CONN_DOWN, CONN_UP, CONN_BROKEN };
+/* DOWN -> UP (connected) -> BROKEN (for good), or, for a driver, UP ->
+ * REDIALING (its node went away: the I/O thread reconnects) -> UP again
+ * (a new gen) or BROKEN (the bound passed). */
+enum conn_state { CONN_DOWN, CONN_UP, CONN_BROKEN, CONN_REDIALING };
+
+#define API_REDIAL_DEFAULT_MS 60000
+#define API_REDIAL_FIRST_MS 50
+#define API_REDIAL_MAX_MS 2000
+
+/* Where and how a driver reconnects (copied from its connect options). */
+struct redial {
+    bool on;
+    char unix_path[512];
+    char host[256];
+    int port;
+    char token[512];
+    bool has_token;
+    char session_dir[1024];
+    bool has_session;
+    struct buf first;        /* sent first on every new connection */
+    void (*on_reconnected)(void);
+    int bound_ms;
+};
 
 struct api_waiter {
     uint64_t reqid;
@@ -78,9 +108,15 @@ static struct {
     void (*on_nest)(void *body, size_t len);
     void (*on_wait)(bool begin);
     void (*on_lost)(const char *why);
+    struct redial rd;
+    pthread_cond_t up_cv;   /* broadcast when REDIALING ends or closing starts */
+    void **old_stores;      /* stores of earlier connections: values still point there */
+    size_t *old_sizes;
+    size_t nold;
 } C = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .send_mu = PTHREAD_MUTEX_INITIALIZER,
+    .up_cv = PTHREAD_COND_INITIALIZER,
     .fd = -1,
 };
 
@@ -148,9 +184,17 @@ bool api_client_connected_(void)
     return up;
 }
 
+/* Under C.mu: wait while the I/O thread reconnects. */
+static void wait_redial(void)
+{
+    while (C.state == CONN_REDIALING)
+        pthread_cond_wait(&C.up_cv, &C.mu);
+}
+
 int api_client_check_(void)
 {
     pthread_mutex_lock(&C.mu);
+    wait_redial();
     enum conn_state st = C.state;
     char why[sizeof C.why];
     memcpy(why, C.why, sizeof why);
@@ -220,21 +264,89 @@ const char *api_client_job_hex_(void)
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* Send LEN bytes at P whole on the connection of generation GEN. Returns
+ * RAY_OK, 1 when the connection is no longer GEN's (nothing sent), or
+ * RAY_ECONN (message set) when the send failed. */
+static int send_on(const char *p, size_t left, uint64_t gen)
+{
+    pthread_mutex_lock(&C.send_mu);
+    pthread_mutex_lock(&C.mu); /* send_mu, then mu: the I/O thread swaps fds so */
+    bool same = C.gen == gen && C.state == CONN_UP;
+    pthread_mutex_unlock(&C.mu);
+    if (!same) {
+        pthread_mutex_unlock(&C.send_mu);
+        return 1;
+    }
+    while (left > 0 && C.fd >= 0) {
+        ssize_t n = send(C.fd, p, left, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    int err = errno;
+    pthread_mutex_unlock(&C.send_mu);
+    if (left > 0)
+        return api_error_(RAY_ECONN, "lost the connection to the node: %s", strerror(err));
+    return RAY_OK;
+}
+
+/* Send LEN bytes at P on the current connection, waiting out a driver's reconnect
+ * (a frame a dead connection did not take goes on the next one). Returns
+ * RAY_OK with *GEN the connection it went on, or RAY_ECONN. */
+static int send_bytes(const char *p, size_t len, uint64_t *gen_out)
+{
+    for (;;) {
+        pthread_mutex_lock(&C.mu);
+        wait_redial();
+        uint64_t gen = C.gen;
+        bool up = C.state == CONN_UP;
+        pthread_mutex_unlock(&C.mu);
+        if (!up)
+            return api_client_check_();
+        int rc = send_on(p, len, gen);
+        if (rc == RAY_OK) {
+            if (gen_out)
+                *gen_out = gen;
+            return RAY_OK;
+        }
+        pthread_mutex_lock(&C.mu);
+        bool redial = C.rd.on && !C.closing;
+        /* the I/O thread sees the break too: wait for it to say so */
+        while (rc != 1 && redial && C.gen == gen && C.state == CONN_UP && !C.closing)
+            pthread_cond_wait(&C.up_cv, &C.mu);
+        pthread_mutex_unlock(&C.mu);
+        if (!redial)
+            return rc == 1 ? api_client_check_() : rc;
+    }
+}
+
+/* send_bytes of FRAME, whose encoding is checked first (an encoder that ran
+ * out of memory left it short: api_frame_check_). */
+static int send_frame(const struct buf *frame, uint64_t *gen_out)
+{
+    int rc = api_frame_check_(frame);
+    if (rc != RAY_OK)
+        return rc;
+    return send_bytes(frame->data, frame->len, gen_out);
+}
+
 /* A corked thread's frames (api_push_cork): written by api_push_flush, or
  * before any request of that thread, or once this many bytes wait. */
 #define API_CORK_MAX (256u << 10)
 static __thread bool corked;
 static __thread struct buf cork_buf;
 
-static int send_raw(const char *p, size_t left);
-
 int api_client_send_(const struct buf *frame)
 {
+    if (!corked)
+        return send_frame(frame, NULL);
     int rc = api_frame_check_(frame);
     if (rc != RAY_OK)
         return rc;
-    if (!corked)
-        return send_raw(frame->data, frame->len);
     if ((rc = api_client_check_()) != RAY_OK)
         return rc;
     buf_append(&cork_buf, frame->data, frame->len);
@@ -244,7 +356,7 @@ int api_client_send_(const struct buf *frame)
     }
     if (cork_buf.len < API_CORK_MAX)
         return RAY_OK;
-    rc = send_raw(cork_buf.data, cork_buf.len);
+    rc = send_bytes(cork_buf.data, cork_buf.len, NULL);
     cork_buf.len = 0;
     return rc;
 }
@@ -254,7 +366,7 @@ static int cork_write(void)
 {
     if (!corked || cork_buf.len == 0)
         return RAY_OK;
-    int rc = send_raw(cork_buf.data, cork_buf.len);
+    int rc = send_bytes(cork_buf.data, cork_buf.len, NULL);
     cork_buf.len = 0;
     return rc;
 }
@@ -273,29 +385,6 @@ int api_push_flush(void)
     return rc;
 }
 
-static int send_raw(const char *p, size_t left)
-{
-    int rc = api_client_check_();
-    if (rc != RAY_OK)
-        return rc;
-    pthread_mutex_lock(&C.send_mu);
-    while (left > 0 && C.fd >= 0) {
-        ssize_t n = send(C.fd, p, left, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    int err = errno;
-    pthread_mutex_unlock(&C.send_mu);
-    if (left > 0)
-        return api_error_(RAY_ECONN, "lost the connection to the node: %s", strerror(err));
-    return RAY_OK;
-}
-
 int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg)
 {
     struct api_waiter w = { .reqid = reqid };
@@ -305,8 +394,10 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     *body = NULL;
     if ((rc = api_frame_check_(frame)) != RAY_OK)
         return rc;
+    uint64_t gen = 0;
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&C.mu);
+    wait_redial();
     if (C.state != CONN_UP) {
         pthread_mutex_unlock(&C.mu);
         pthread_cond_destroy(&w.cv);
@@ -318,13 +409,24 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
 
     if (on_wait)
         on_wait(true);
-    rc = api_client_send_(frame);
+    rc = cork_write(); /* a reply is waited for: what this thread corked goes first */
     if (rc == RAY_OK)
-        rc = cork_write(); /* a reply is waited for: nothing may stay behind */
+        rc = send_frame(frame, &gen);
 
     pthread_mutex_lock(&C.mu);
-    while (rc == RAY_OK && !w.done && C.state == CONN_UP)
-        pthread_cond_wait(&w.cv, &C.mu);
+    for (;;) {
+        while (rc == RAY_OK && !w.done && C.state == CONN_UP && C.gen == gen)
+            pthread_cond_wait(&w.cv, &C.mu);
+        if (rc != RAY_OK || w.done)
+            break;
+        wait_redial();
+        if (C.state != CONN_UP)
+            break;
+        /* a new connection: the old one took the request with it */
+        pthread_mutex_unlock(&C.mu);
+        rc = send_frame(frame, &gen);
+        pthread_mutex_lock(&C.mu);
+    }
     waiter_del(&w);
     memcpy(why, C.why, sizeof why);
     pthread_mutex_unlock(&C.mu);
@@ -359,6 +461,7 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
         pthread_cond_init(&w[i].cv, NULL);
     }
     pthread_mutex_lock(&C.mu);
+    wait_redial();
     if (C.state != CONN_UP) {
         pthread_mutex_unlock(&C.mu);
         for (size_t i = 0; i < n; i++)
@@ -373,14 +476,31 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
 
     if (on_wait)
         on_wait(true);
-    int rc = api_client_send_(frames);
+    uint64_t gen = 0;
+    int rc = cork_write();
     if (rc == RAY_OK)
-        rc = cork_write();
+        rc = send_frame(frames, &gen);
 
     pthread_mutex_lock(&C.mu);
-    for (size_t i = 0; i < n; i++)
-        while (rc == RAY_OK && !w[i].done && C.state == CONN_UP)
-            pthread_cond_wait(&w[i].cv, &C.mu);
+    for (;;) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            while (rc == RAY_OK && !w[i].done && C.state == CONN_UP && C.gen == gen)
+                pthread_cond_wait(&w[i].cv, &C.mu);
+            if (!w[i].done)
+                break;
+        }
+        if (rc != RAY_OK || i == n)
+            break;
+        wait_redial();
+        if (C.state != CONN_UP)
+            break;
+        /* a new connection: send the whole batch again (a reply to one
+         * already answered finds no waiter and is dropped) */
+        pthread_mutex_unlock(&C.mu);
+        rc = send_frame(frames, &gen);
+        pthread_mutex_lock(&C.mu);
+    }
     bool all = true;
     for (size_t i = 0; i < n; i++) {
         all = all && w[i].done;
@@ -529,35 +649,46 @@ static int io_drain(char *why, size_t whylen)
     return rc;
 }
 
-static void *io_main(void *arg)
+static bool io_redial(char *why, size_t whylen);
+
+/* Read and dispatch frames until the connection breaks; WHY says why. */
+static void io_read_all(char *why, size_t whylen)
 {
-    char why[sizeof C.why] = "";
     for (;;) {
-        if (io_drain(why, sizeof why) < 0)
+        if (io_drain(why, whylen) < 0)
             break;
         char *dst = buf_reserve(&C.in, API_READ_CHUNK);
         if (dst == NULL) {
-            snprintf(why, sizeof why, "out of memory reading from the node");
+            snprintf(why, whylen, "out of memory reading from the node");
             break;
         }
         ssize_t n = read(C.fd, dst, API_READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
+            int e = errno;
             pthread_mutex_lock(&C.mu);
             if (C.closing)
-                snprintf(why, sizeof why, "ray_shutdown was called");
+                snprintf(why, whylen, "ray_shutdown was called");
             else if (C.node_error[0])
-                snprintf(why, sizeof why, "%s", C.node_error);
+                snprintf(why, whylen, "%s", C.node_error);
             else if (n == 0)
-                snprintf(why, sizeof why, "the node closed the connection");
+                snprintf(why, whylen, "the node closed the connection");
             else
-                snprintf(why, sizeof why, "%s", strerror(errno));
+                snprintf(why, whylen, "%s", strerror(e));
             pthread_mutex_unlock(&C.mu);
             break;
         }
         C.in.len += (size_t)n;
     }
+}
+
+static void *io_main(void *arg)
+{
+    char why[sizeof C.why] = "";
+    do
+        io_read_all(why, sizeof why);
+    while (io_redial(why, sizeof why));
     pthread_mutex_lock(&C.mu);
     bool closing = C.closing;
     C.state = CONN_BROKEN;
@@ -565,6 +696,7 @@ static void *io_main(void *arg)
     for (size_t b = 0; b < WAITER_BUCKETS; b++)
         for (struct api_waiter *w = LIST_FIRST(&C.waiters[b]); w; w = LIST_NEXT(w, link))
             pthread_cond_signal(&w->cv);
+    pthread_cond_broadcast(&C.up_cv);
     void (*lost)(const char *) = C.on_lost;
     pthread_mutex_unlock(&C.mu);
     if (!closing && lost)
@@ -712,7 +844,20 @@ static int hello_error_code(int64_t code, const char *msg, size_t len)
     return RAY_ECONN;
 }
 
-int api_client_connect_(const struct api_connect_opts *o)
+/* What one successful dial gives. */
+struct dialed {
+    int fd;
+    void *store;
+    size_t store_size;
+    uint32_t job;
+    char node_hex[IDS_HEX_SIZE];
+};
+
+/* Connect to the node O names, HELLO and map its store (C.in holds what came
+ * after HELLO_OK). Returns RAY_OK and fills *D (the caller owns its fd and
+ * mapping), or RAY_ECONN / RAY_EAUTH / RAY_EINVAL / RAY_ENOMEM with the
+ * message set; nothing is left open then. */
+static int dial(const struct api_connect_opts *o, struct dialed *d)
 {
     char err[512] = "";
     char token[512];
@@ -722,12 +867,8 @@ int api_client_connect_(const struct api_connect_opts *o)
     void *body = NULL, *store = NULL;
     int fd = -1, rc = RAY_ECONN;
 
-    pthread_mutex_lock(&C.mu);
-    bool busy = C.state != CONN_DOWN;
-    pthread_mutex_unlock(&C.mu);
-    if (busy)
-        return api_error_(RAY_EINVAL, "already connected to a node");
-
+    memset(d, 0, sizeof *d);
+    d->fd = -1;
     if (o->unix_path)
         fd = net_connect_unix(o->unix_path, err, sizeof err);
     else
@@ -789,36 +930,11 @@ int api_client_connect_(const struct api_connect_opts *o)
         rc = api_error_(RAY_ECONN, "%s", err);
         goto fail;
     }
-
-    pthread_mutex_lock(&C.mu);
-    C.fd = fd;
-    C.role = o->role;
-    C.gen++;
-    C.state = CONN_UP;
-    C.closing = false;
-    C.why[0] = C.node_error[0] = '\0';
-    C.store = store;
-    C.store_size = store ? (size_t)hi.store_size : 0;
-    C.job = hi.has_job ? (uint32_t)hi.job : o->job;
-    C.on_execute = o->on_execute;
-    C.on_recall = o->on_recall;
-    C.on_nest = o->on_nest;
-    C.on_wait = o->on_wait;
-    C.on_lost = o->on_lost;
-    copy_str(C.node_hex, sizeof C.node_hex, m.f[1].as.s.ptr, m.f[1].as.s.len);
-    snprintf(C.job_hex, sizeof C.job_hex, "%08x", (unsigned)C.job);
-    pthread_mutex_unlock(&C.mu);
-
-    if (pthread_create(&C.io, NULL, io_main, NULL) != 0) {
-        pthread_mutex_lock(&C.mu);
-        C.state = CONN_DOWN;
-        C.fd = -1;
-        C.store = NULL;
-        pthread_mutex_unlock(&C.mu);
-        rc = api_error_(RAY_ENOMEM, "cannot start the client I/O thread");
-        goto fail;
-    }
-    C.io_running = true;
+    d->fd = fd;
+    d->store = store;
+    d->store_size = store ? (size_t)hi.store_size : 0;
+    d->job = hi.has_job ? (uint32_t)hi.job : o->job;
+    copy_str(d->node_hex, sizeof d->node_hex, m.f[1].as.s.ptr, m.f[1].as.s.len);
     free(body);
     buf_free(&info);
     buf_free(&frame);
@@ -836,6 +952,220 @@ fail:
     return rc;
 }
 
+/* Remember where O connected, for a driver's reconnects. */
+static void redial_save(const struct api_connect_opts *o)
+{
+    struct redial *r = &C.rd;
+    buf_free(&r->first);
+    memset(r, 0, sizeof *r);
+    r->on = o->reconnect;
+    if (!r->on)
+        return;
+    if (o->unix_path)
+        copy_str(r->unix_path, sizeof r->unix_path, o->unix_path, strlen(o->unix_path));
+    if (o->tcp_host)
+        copy_str(r->host, sizeof r->host, o->tcp_host, strlen(o->tcp_host));
+    r->port = o->tcp_port;
+    if ((r->has_token = o->token != NULL))
+        copy_str(r->token, sizeof r->token, o->token, strlen(o->token));
+    if ((r->has_session = o->session_dir != NULL))
+        copy_str(r->session_dir, sizeof r->session_dir, o->session_dir, strlen(o->session_dir));
+    if (o->first && o->first->len > 0)
+        buf_append(&r->first, o->first->data, o->first->len);
+    r->on_reconnected = o->on_reconnected;
+    const char *env = getenv("RAY_DRIVER_RECONNECT_MS");
+    long ms = env && *env ? strtol(env, NULL, 10) : API_REDIAL_DEFAULT_MS;
+    r->bound_ms = ms > 0 && ms <= 86400000 ? (int)ms : API_REDIAL_DEFAULT_MS;
+}
+
+/*
+ * The I/O thread, once a driver's connection broke (WHY): reconnect to the
+ * same address with back-off (50 ms doubling to 2 s) until the node answers
+ * HELLO for this job, or C.rd.bound_ms pass, or ray_shutdown is called.
+ * Meanwhile the state is REDIALING: callers wait instead of failing. On
+ * success the new connection is generation gen + 1 (waiters resend their
+ * requests on it) and its store is mapped; the old store stays mapped, as
+ * values the program holds may point into it. Returns true when connected
+ * again, false with WHY rewritten when it gives up (or is not a driver).
+ */
+static bool io_redial(char *why, size_t whylen)
+{
+    /* both locks (send_mu first): no sender writes on the old fd, and
+     * api_client_close_ sees either closing set before this, or fd -1 */
+    pthread_mutex_lock(&C.send_mu);
+    pthread_mutex_lock(&C.mu);
+    if (C.closing || !C.rd.on) {
+        pthread_mutex_unlock(&C.mu);
+        pthread_mutex_unlock(&C.send_mu);
+        return false;
+    }
+    C.state = CONN_REDIALING;
+    memcpy(C.why, why, sizeof C.why);
+    C.node_error[0] = '\0';
+    uint32_t job = C.job;
+    int oldfd = C.fd;
+    C.fd = -1;
+    pthread_mutex_unlock(&C.mu);
+    pthread_mutex_unlock(&C.send_mu);
+    close(oldfd);
+
+    const struct redial *r = &C.rd;
+    fprintf(stderr, "ray: lost the connection to the node (%s): reconnecting for up to %d s\n",
+            why, r->bound_ms / 1000);
+    struct api_connect_opts o = {
+        .unix_path = r->unix_path[0] ? r->unix_path : NULL,
+        .tcp_host = r->host,
+        .tcp_port = r->port,
+        .token = r->has_token ? r->token : NULL,
+        .session_dir = r->has_session ? r->session_dir : NULL,
+        .role = PROTO_ROLE_DRIVER,
+        .has_job = true,
+        .job = job,
+    };
+    long long t0 = net_now_ms();
+    int backoff = API_REDIAL_FIRST_MS;
+    char last[256] = "";
+    for (int tries = 1;; tries++) {
+        struct dialed d;
+        int rc = dial(&o, &d);
+        if (rc == RAY_OK && r->first.len > 0 && net_write_all(d.fd, r->first.data, r->first.len) < 0) {
+            rc = api_error_(RAY_ECONN, "cannot send the job library: %s", strerror(errno));
+            close(d.fd);
+            if (d.store)
+                munmap(d.store, d.store_size);
+        }
+        if (rc == RAY_OK) {
+            pthread_mutex_lock(&C.send_mu);
+            pthread_mutex_lock(&C.mu);
+            if (C.closing) { /* ray_shutdown while this dialled: it waits for this thread */
+                pthread_mutex_unlock(&C.mu);
+                pthread_mutex_unlock(&C.send_mu);
+                close(d.fd);
+                if (d.store)
+                    munmap(d.store, d.store_size);
+                snprintf(why, whylen, "ray_shutdown was called");
+                return false;
+            }
+            C.fd = d.fd;
+            if (C.store) {
+                void **os = realloc(C.old_stores, (C.nold + 1) * sizeof *os);
+                size_t *oz = realloc(C.old_sizes, (C.nold + 1) * sizeof *oz);
+                if (os)
+                    C.old_stores = os;
+                if (oz)
+                    C.old_sizes = oz;
+                if (os && oz) {
+                    C.old_stores[C.nold] = C.store;
+                    C.old_sizes[C.nold++] = C.store_size;
+                } /* else: the old mapping leaks rather than pulling values from under the program */
+            }
+            C.store = d.store;
+            C.store_size = d.store_size;
+            C.gen++;
+            C.state = CONN_UP;
+            C.why[0] = '\0';
+            memcpy(C.node_hex, d.node_hex, sizeof C.node_hex);
+            for (size_t b = 0; b < WAITER_BUCKETS; b++) {
+                struct api_waiter *w;
+                LIST_FOREACH(w, &C.waiters[b], link)
+                    pthread_cond_signal(&w->cv);
+            }
+            pthread_cond_broadcast(&C.up_cv);
+            pthread_mutex_unlock(&C.mu);
+            pthread_mutex_unlock(&C.send_mu);
+            fprintf(stderr, "ray: reconnected to node %.8s after %.1f s (%d tries)\n", d.node_hex,
+                    (double)(net_now_ms() - t0) / 1000.0, tries);
+            if (r->on_reconnected)
+                r->on_reconnected();
+            return true;
+        }
+        snprintf(last, sizeof last, "%s", ray_last_error());
+        long long spent = net_now_ms() - t0;
+        /* a node that says no for good (authentication, a job that is over) is not asked again */
+        bool hopeless = rc == RAY_EAUTH || rc == RAY_EINVAL;
+        if (hopeless || spent >= r->bound_ms) {
+            if (hopeless)
+                snprintf(why, whylen, "cannot reconnect: %s", last);
+            else
+                snprintf(why, whylen,
+                         "could not reconnect within %d s (RAY_DRIVER_RECONNECT_MS): %s",
+                         r->bound_ms / 1000, last);
+            fprintf(stderr, "ray: lost the connection to the node: %s\n", why);
+            return false;
+        }
+        long long wait = backoff;
+        if (wait > r->bound_ms - spent)
+            wait = r->bound_ms - spent;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(wait / 1000);
+        until.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&C.mu);
+        while (!C.closing && pthread_cond_timedwait(&C.up_cv, &C.mu, &until) == 0)
+            ;
+        bool closing = C.closing;
+        pthread_mutex_unlock(&C.mu);
+        if (closing) {
+            snprintf(why, whylen, "ray_shutdown was called");
+            return false;
+        }
+        backoff = backoff * 2 > API_REDIAL_MAX_MS ? API_REDIAL_MAX_MS : backoff * 2;
+    }
+}
+
+int api_client_connect_(const struct api_connect_opts *o)
+{
+    struct dialed d;
+    int rc;
+
+    pthread_mutex_lock(&C.mu);
+    bool busy = C.state != CONN_DOWN;
+    pthread_mutex_unlock(&C.mu);
+    if (busy)
+        return api_error_(RAY_EINVAL, "already connected to a node");
+    if ((rc = dial(o, &d)) != RAY_OK)
+        return rc;
+
+    pthread_mutex_lock(&C.mu);
+    C.fd = d.fd;
+    C.role = o->role;
+    C.gen++;
+    C.state = CONN_UP;
+    C.closing = false;
+    C.why[0] = C.node_error[0] = '\0';
+    C.store = d.store;
+    C.store_size = d.store_size;
+    C.job = d.job;
+    C.on_execute = o->on_execute;
+    C.on_recall = o->on_recall;
+    C.on_nest = o->on_nest;
+    C.on_wait = o->on_wait;
+    C.on_lost = o->on_lost;
+    redial_save(o);
+    memcpy(C.node_hex, d.node_hex, sizeof C.node_hex);
+    snprintf(C.job_hex, sizeof C.job_hex, "%08x", (unsigned)C.job);
+    pthread_mutex_unlock(&C.mu);
+
+    if (pthread_create(&C.io, NULL, io_main, NULL) != 0) {
+        pthread_mutex_lock(&C.mu);
+        C.state = CONN_DOWN;
+        C.fd = -1;
+        C.store = NULL;
+        pthread_mutex_unlock(&C.mu);
+        buf_free(&C.in);
+        if (d.store)
+            munmap(d.store, d.store_size);
+        close(d.fd);
+        return api_error_(RAY_ENOMEM, "cannot start the client I/O thread");
+    }
+    C.io_running = true;
+    return RAY_OK;
+}
+
 void api_client_close_(void)
 {
     pthread_mutex_lock(&C.mu);
@@ -845,9 +1175,11 @@ void api_client_close_(void)
     }
     C.closing = true;
     int fd = C.fd;
+    pthread_cond_broadcast(&C.up_cv); /* a reconnecting I/O thread gives up */
     pthread_mutex_unlock(&C.mu);
 
-    shutdown(fd, SHUT_RDWR); /* the I/O thread sees EOF and wakes every waiter */
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR); /* the I/O thread sees EOF and wakes every waiter */
     if (C.io_running && !pthread_equal(C.io, pthread_self()))
         pthread_join(C.io, NULL);
     else if (C.io_running)
@@ -855,7 +1187,8 @@ void api_client_close_(void)
     C.io_running = false;
 
     pthread_mutex_lock(&C.send_mu);
-    close(fd);
+    if (C.fd >= 0)
+        close(C.fd); /* the I/O thread may have swapped it while reconnecting */
     C.fd = -1;
     pthread_mutex_unlock(&C.send_mu);
 
@@ -871,8 +1204,19 @@ void api_client_close_(void)
     C.on_nest = NULL;
     C.on_wait = NULL;
     C.on_lost = NULL;
+    void **olds = C.old_stores;
+    size_t *oldz = C.old_sizes, nold = C.nold;
+    C.old_stores = NULL;
+    C.old_sizes = NULL;
+    C.nold = 0;
+    buf_free(&C.rd.first);
+    memset(&C.rd, 0, sizeof C.rd);
     pthread_mutex_unlock(&C.mu);
     buf_free(&C.in);
     if (store)
         munmap(store, size);
+    for (size_t i = 0; i < nold; i++)
+        munmap(olds[i], oldz[i]);
+    free(olds);
+    free(oldz);
 }

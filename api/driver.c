@@ -20,7 +20,10 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +231,13 @@ int ray_init(const ray_config *cfg)
     }
     if ((rc = target_resolve(address, token, &tg)) != RAY_OK)
         goto out;
+    if (library && proto_pack(&f, PROTO_JOB_LIBRARY, lib, lib_len, library) < 0) {
+        rc = api_pack_error_(&f, "job library %s is too large to send", library);
+        goto out;
+    }
 
+    /* a driver outlives its node's rayd: it reconnects to the same address
+     * and sends its library again first (docs/faults.md) */
     struct api_connect_opts o = {
         .unix_path = tg.unix_path[0] ? tg.unix_path : NULL,
         .tcp_host = tg.host,
@@ -236,15 +245,12 @@ int ray_init(const ray_config *cfg)
         .token = tg.token[0] ? tg.token : token,
         .session_dir = tg.session_dir[0] ? tg.session_dir : NULL,
         .role = PROTO_ROLE_DRIVER,
+        .reconnect = true,
+        .first = library ? &f : NULL,
     };
     if ((rc = api_client_connect_(&o)) != RAY_OK)
         goto out;
     if (library) {
-        if (proto_pack(&f, PROTO_JOB_LIBRARY, lib, lib_len, library) < 0) {
-            rc = api_pack_error_(&f, "job library %s is too large to send", library);
-            api_client_close_();
-            goto out;
-        }
         if ((rc = api_client_send_(&f)) != RAY_OK) {
             api_client_close_();
             goto out;
@@ -276,6 +282,132 @@ void ray_shutdown(void)
 /* ---- rayd --driver -------------------------------------------------------------------- */
 
 typedef int (*ray_main_fn)(int argc, char **argv);
+
+/*
+ * The node that started this driver died, and with it the read ends of the
+ * driver's stdout and stderr (a write there would kill the driver with
+ * SIGPIPE, which it ignores now). Once reconnected, fds 1 and 2 become
+ * pipes of its own, and a thread sends their lines to the node as
+ * DRIVER_OUTPUT, which streams them to `ray submit` (reattached: JOB_ATTACH)
+ * and the job's log as before (docs/faults.md). Runs on the I/O thread, once
+ * per reconnect; the pipes are made once.
+ */
+static struct {
+    bool on;
+    int rfd[2];         /* read ends: stdout, stderr */
+    pthread_t thread;
+} drv_out = { .rfd = { -1, -1 } };
+
+/* Send the whole lines of B (stream STREAM); keeps a partial last line. */
+static void drv_out_lines(struct buf *b, int stream, bool all)
+{
+    size_t pos = 0;
+    for (;;) {
+        char *nl = memchr(b->data + pos, '\n', b->len - pos);
+        size_t end = nl ? (size_t)(nl - b->data) : b->len;
+        if (nl == NULL && (!all || end == pos))
+            break;
+        struct buf f = BUF_INIT;
+        struct buf line = BUF_INIT;
+        buf_append(&line, b->data + pos, end - pos);
+        buf_append(&line, "", 1);
+        if (proto_pack(&f, PROTO_DRIVER_OUTPUT, (uint64_t)stream, line.data) == 0)
+            api_client_send_(&f);
+        buf_free(&f);
+        buf_free(&line);
+        pos = nl ? end + 1 : end;
+        if (nl == NULL)
+            break;
+    }
+    buf_consume(b, pos);
+}
+
+static void *drv_out_main(void *arg)
+{
+    (void)arg;
+    struct buf acc[2] = { BUF_INIT, BUF_INIT };
+    bool open_[2] = { true, true };
+    while (open_[0] || open_[1]) {
+        struct pollfd p[2] = { { .fd = open_[0] ? drv_out.rfd[0] : -1, .events = POLLIN },
+                               { .fd = open_[1] ? drv_out.rfd[1] : -1, .events = POLLIN } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int s = 0; s < 2; s++) {
+            if (!open_[s] || !(p[s].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char chunk[4096];
+            ssize_t n = read(drv_out.rfd[s], chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                open_[s] = false;
+                drv_out_lines(&acc[s], s + 1, true);
+                continue;
+            }
+            buf_append(&acc[s], chunk, (size_t)n);
+            drv_out_lines(&acc[s], s + 1, acc[s].len > 65536);
+        }
+    }
+    buf_free(&acc[0]);
+    buf_free(&acc[1]);
+    return NULL;
+}
+
+static void driver_reconnected(void)
+{
+    if (drv_out.on)
+        return;
+    int p[2][2];
+    if (pipe2(p[0], O_CLOEXEC) < 0)
+        return;
+    if (pipe2(p[1], O_CLOEXEC) < 0) {
+        close(p[0][0]);
+        close(p[0][1]);
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    dup2(p[0][1], 1);
+    dup2(p[1][1], 2);
+    close(p[0][1]);
+    close(p[1][1]);
+    drv_out.rfd[0] = p[0][0];
+    drv_out.rfd[1] = p[1][0];
+    if (pthread_create(&drv_out.thread, NULL, drv_out_main, NULL) != 0) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(null);
+        close(p[0][0]);
+        close(p[1][0]);
+        return;
+    }
+    drv_out.on = true;
+}
+
+/* At the driver's end: the last lines sent, then its status. */
+static void driver_output_end(int status)
+{
+    if (!drv_out.on)
+        return;
+    fflush(stdout);
+    fflush(stderr);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    dup2(null, 1); /* the pipes' last write ends: the thread reads to EOF */
+    dup2(null, 2);
+    close(null);
+    pthread_join(drv_out.thread, NULL);
+    close(drv_out.rfd[0]);
+    close(drv_out.rfd[1]);
+    drv_out.on = false;
+    struct buf f = BUF_INIT;
+    if (proto_pack(&f, PROTO_DRIVER_EXIT, (int64_t)status) == 0)
+        api_client_send_(&f);
+    buf_free(&f);
+}
 
 int api_driver_main(int argc, char **argv)
 {
@@ -316,7 +448,10 @@ int api_driver_main(int argc, char **argv)
         .role = PROTO_ROLE_DRIVER,
         .has_job = true,
         .job = (uint32_t)jobn,
+        .reconnect = true,
+        .on_reconnected = driver_reconnected,
     };
+    signal(SIGPIPE, SIG_IGN); /* its node's death must not kill it through its output pipe */
     pthread_mutex_lock(&life_mu);
     int rc = api_client_connect_(&o);
     pthread_mutex_unlock(&life_mu);
@@ -343,6 +478,7 @@ int api_driver_main(int argc, char **argv)
     rc = entry(jargc, jargv);
     fflush(stdout);
     fflush(stderr);
+    driver_output_end(rc); /* only after a reconnect: the node did not start us */
     ray_shutdown();
     free(jargv);
     return rc;

@@ -4,6 +4,9 @@
  * starts a driver running ray_main(ARGS), and streams back the output of the
  * driver and of every task and actor of the job. Exits with ray_main's
  * return value. Ctrl-C stops the job (a second Ctrl-C leaves at once).
+ * When the head's rayd dies, the job's driver carries on and reconnects to
+ * the head started again; so does `ray submit` (reattach, below), and the
+ * stream resumes (docs/faults.md).
  */
 #include "cli/cli.h"
 
@@ -125,6 +128,90 @@ static int read_msg(int fd, struct proto_decoder *d, struct proto_msg *m)
     }
 }
 
+/* The state of job HEX in the GCS ("" if unknown), into STATE. */
+static void job_state(const struct cli_target *tg, const char *hex, char *state, size_t len)
+{
+    char token[256], err[256];
+    state[0] = '\0';
+    struct gcs_sync *gs = cli_gcs_connect(tg, token, sizeof token, err, sizeof err);
+    if (gs == NULL)
+        return;
+    struct gcs_job *v = NULL;
+    size_t n = 0;
+    if (gcs_sync_jobs(gs, &v, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(v[i].job_id, hex) == 0)
+                snprintf(state, len, "%s", v[i].state);
+    for (size_t i = 0; i < n; i++)
+        gcs_job_free_fields(&v[i]);
+    free(v);
+    gcs_sync_free(gs);
+}
+
+/*
+ * The head closed the connection while job HEX ran: its rayd died. The
+ * driver is its own process and reconnects to the head started again
+ * (api/client.c), which then takes the job over; reconnect too and send
+ * JOB_ATTACH until that head streams the job again (JOB_STARTED), with
+ * back-off, for up to $RAY_DRIVER_RECONNECT_MS (60 s). Returns the new
+ * connection (*DEC reset for it), or -1 with ERR, or -2 with *RC set when
+ * the job turned out to have ended meanwhile.
+ */
+static int reattach(const struct cli_target *tg, const char *hex, struct proto_decoder *dec,
+                    int *rc, char *err, size_t errlen)
+{
+    const char *env = getenv("RAY_DRIVER_RECONNECT_MS");
+    long bound = env && *env ? strtol(env, NULL, 10) : 60000;
+    if (bound <= 0)
+        bound = 60000;
+    fprintf(stderr, "ray submit: lost the connection to the head; the job goes on: "
+                    "reconnecting for up to %ld s\n", bound / 1000);
+    long long t0 = net_now_ms();
+    int backoff = 100;
+    snprintf(err, errlen, "no head answered");
+    while (net_now_ms() - t0 < bound) {
+        usleep((useconds_t)backoff * 1000);
+        backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+        char token[256], state[32];
+        job_state(tg, hex, state, sizeof state);
+        if (strcmp(state, "FINISHED") == 0 || strcmp(state, "FAILED") == 0 ||
+            strcmp(state, "STOPPED") == 0) {
+            fprintf(stderr, "ray submit: job %s ended (%s) while ray submit was away\n", hex, state);
+            *rc = strcmp(state, "FINISHED") == 0 ? 0 : 1;
+            return -2;
+        }
+        int fd = connect_head(tg, token, sizeof token, err, errlen);
+        if (fd < 0)
+            continue;
+        struct buf frame = BUF_INIT, hello = BUF_INIT;
+        mpw_map(&hello, 0);
+        proto_pack(&frame, PROTO_HELLO, (uint64_t)PROTO_VERSION, (uint64_t)PROTO_ROLE_CLI, token,
+                   (uint64_t)getpid(), hello.data, hello.len);
+        proto_pack(&frame, PROTO_JOB_ATTACH, hex);
+        int w = net_write_all(fd, frame.data, frame.len);
+        buf_free(&frame);
+        buf_free(&hello);
+        proto_decoder_free(dec);
+        proto_decoder_init(dec, PROTO_MAX_FRAME);
+        struct proto_msg m;
+        int r;
+        while (w == 0 && (r = read_msg(fd, dec, &m)) > 0) {
+            if (r == 2 || m.type == PROTO_HELLO_OK)
+                continue;
+            if (m.type == PROTO_JOB_STARTED) {
+                fprintf(stderr, "ray submit: reconnected to the head after %.1f s; the job's output "
+                                "continues\n", (double)(net_now_ms() - t0) / 1000.0);
+                return fd;
+            }
+            if (m.type == PROTO_ERROR)
+                snprintf(err, errlen, "%.*s", (int)m.f[1].as.s.len, m.f[1].as.s.ptr);
+            break;
+        }
+        close(fd);
+    }
+    return -1;
+}
+
 int cli_submit(int argc, char **argv)
 {
     const char *lib = NULL, *renv_json = NULL, *wdir = NULL;
@@ -216,6 +303,7 @@ int cli_submit(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     bool stop_sent = false;
     long long first_interrupt = 0;
+    char job_hex[16] = "";
     for (;;) {
         /* one Ctrl-C can arrive twice (to the CLI and again through its
          * process group, e.g. under timeout(1)): a second one counts only
@@ -239,6 +327,19 @@ int cli_submit(int argc, char **argv)
         int r = read_msg(fd, &dec, &m);
         if (r == 2)
             continue;
+        if (r == 0 && job_hex[0] && !stop_sent) {
+            close(fd);
+            fd = reattach(&tg, job_hex, &dec, &rc, err, sizeof err);
+            if (fd == -2) {
+                fd = -1;
+                break;
+            }
+            if (fd >= 0)
+                continue;
+            rc = cli_error("submit", "the node closed the connection, and no head took job %s "
+                           "back: %s", job_hex, err);
+            break;
+        }
         if (r == 0) {
             rc = cli_error("submit", "the node closed the connection");
             break;
@@ -247,6 +348,8 @@ int cli_submit(int argc, char **argv)
             rc = cli_error("submit", "bad message from the node: %s", dec.errstr);
             break;
         }
+        if (m.type == PROTO_JOB_STARTED && m.f[0].as.s.len < sizeof job_hex)
+            snprintf(job_hex, sizeof job_hex, "%.*s", (int)m.f[0].as.s.len, m.f[0].as.s.ptr);
         if (m.type == PROTO_HELLO_OK || m.type == PROTO_JOB_STARTED)
             continue;
         if (m.type == PROTO_JOB_LOG) {

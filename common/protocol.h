@@ -27,6 +27,7 @@
  *  600-699  node to node (object transfer, spillback)
  *  700-799  observability (logs, node state, timeline events)
  *  800-849  placement groups and runtime environments (620-629 node to node)
+ *  900-919  faults: drivers and `ray submit` reconnecting (docs/faults.md)
  *  920-939  Serve: pushed results, clients' metrics reports
  */
 #ifndef RAY_PROTOCOL_H
@@ -130,6 +131,10 @@ enum proto_role {
     X(PG_LOOKUP_OK, 805, "uiIus", "reqid status pg_id bundles message")                   \
     X(RENV_UPLOAD, 806, "uy", "reqid tar")                                                \
     X(RENV_UPLOAD_OK, 807, "uis", "reqid status hash")                                    \
+    /* 900-919: faults (a driver of a node that died, reconnected: docs/faults.md) */     \
+    X(DRIVER_OUTPUT, 900, "us", "stream line")                                            \
+    X(JOB_ATTACH, 901, "s", "job_id")                                                     \
+    X(DRIVER_EXIT, 902, "i", "status")                                                      \
     /* 920-939: Serve's: pushed results (objects.c, api/push.c), metrics (metrics_report.c) */  \
     X(OBJ_SUBSCRIBE, 920, "Iu", "id max_inline")                                          \
     X(OBJ_PUSH, 921, "Iuuy", "id vtype size data")                                        \

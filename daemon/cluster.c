@@ -191,6 +191,20 @@ static void cluster_get_cb(void *arg, const struct gcs_node *v, size_t n)
     }
 }
 
+/* The record of a node this head declared dead that heartbeats again. */
+static void dead_again_cb(void *arg, const struct gcs_node *v, size_t n)
+{
+    struct runtime *rt = arg;
+    if (v == NULL || n != 1 || strcmp(v[0].state, "ALIVE") != 0 || rt->n->stopping)
+        return;
+    struct cluster_node *cn = cluster_find(rt, v[0].node_id);
+    if (cn == NULL || cn->alive)
+        return;
+    log_warnx("node %.8s (%s), declared dead, is ALIVE in the node table again (its DEAD mark "
+              "was lost): marking it dead again", cn->id, cn->ip);
+    gcs_node_mark_dead(rt->n->gcs, cn->id, "declared dead earlier; came back");
+}
+
 /* A read of <p>hb: the load of every node; on the head, its death watch. */
 static void cluster_hb_cb(void *arg, const struct gcs_heartbeat *v, size_t n)
 {
@@ -209,13 +223,14 @@ static void cluster_hb_cb(void *arg, const struct gcs_heartbeat *v, size_t n)
         cn->seen_ = true;
         if (!cn->alive) {
             /* a node declared dead heartbeats again (its link came back):
-             * say so again, so that it hears it and rejoins as a new node */
+             * it heard DEAD on ch:nodes, or reads its record when its GCS
+             * connection comes back (replay.c), and rejoins as a new node.
+             * Only a record that says ALIVE again (a DEAD mark lost with
+             * Redis' last second) is marked again, once it is seen so. */
             long long now = net_now_ms();
             if (rt->n->is_head && !cn->self && now - cn->told_dead_ms >= 2000) {
                 cn->told_dead_ms = now;
-                log_warnx("node %.8s (%s), declared dead, heartbeats again: telling it to rejoin",
-                          cn->id, cn->ip);
-                gcs_node_mark_dead(rt->n->gcs, cn->id, "declared dead earlier; came back");
+                gcs_node_get(rt->n->gcs, cn->id, dead_again_cb, rt);
             }
             continue;
         }

@@ -627,12 +627,50 @@ void jobs_end(struct runtime *rt, struct job *j, const char *state)
     j->ended = true;
 }
 
+struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash)
+{
+    struct job *j = NULL;
+    for (struct job *k = rt->jobs; k; k = k->next)
+        if (k->num == num && !k->ended)
+            j = k;
+    if (j == NULL)
+        j = job_new(rt, num);
+    j->remote = false; /* placed work of it may have come here already */
+    j->adopted = true;
+    j->origin[0] = '\0';
+    if (lib_hash && lib_hash[0]) {
+        snprintf(j->lib_hash, sizeof j->lib_hash, "%s", lib_hash);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/jobs/%s.so", rt->n->session_dir, lib_hash);
+        if (j->lib_path == NULL && access(path, R_OK) == 0)
+            j->lib_path = xstrdup(path);
+    }
+    struct gcs_client *g = rt->n->gcs;
+    char *key = xasprintf("%sjob:%s", gcs_client_prefix(g), j->hex);
+    gcs_command(g, NULL, NULL, "HSET %s driver_node %s driver_pid 0", key, rt->n->hex);
+    free(key);
+    char msg[96];
+    snprintf(msg, sizeof msg, "its driver reconnected here (its node %.8s died)", old_node);
+    gcs_event_add(g, "JOB_DRIVER_RECONNECTED", j->hex, rt->n->hex, msg);
+    log_warnx("job %s: %s", j->hex, msg);
+    return j;
+}
+
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash)
 {
     for (struct job *j = rt->jobs; j; j = j->next)
-        if (j->num == num && !j->ended)
+        if (j->num == num && !j->ended) {
+            if (j->remote && strcmp(j->origin, origin) != 0) {
+                /* its driver reconnected to another node (its first died):
+                 * results and output go there now */
+                log_info("job %s: its driver's node is %.8s now (was %.8s)", j->hex, origin,
+                         j->origin);
+                snprintf(j->origin, sizeof j->origin, "%s", origin);
+                cluster_learn(rt, origin);
+            }
             return j;
+        }
     struct job *j = job_new(rt, num);
     j->remote = true;
     snprintf(j->origin, sizeof j->origin, "%s", origin);
@@ -1063,6 +1101,71 @@ void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job 
     }
 }
 
+/* ---- drivers that reconnected (docs/faults.md) ------------------------------------------ */
+
+void jobs_driver_gone(struct runtime *rt, struct job *j)
+{
+    int code = j->adopted && j->has_exit ? j->exit_code : 0;
+    if (j->submitter) {
+        conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)code,
+                  j->adopted && !j->has_exit ? "the driver disconnected" : "");
+        submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+    }
+    jobs_end(rt, j, code == 0 ? "FINISHED" : "FAILED");
+}
+
+/* DRIVER_OUTPUT / DRIVER_EXIT from the driver of an adopted job (a
+ * `ray submit` driver whose node died): its output lines and its status. */
+static int on_driver_msg(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL || !cl->is_driver || cl->job == NULL) {
+        log_warnx("conn %s: driver message %u from a peer that is not a driver", c->peer, m->type);
+        return -1;
+    }
+    struct job *j = cl->job;
+    if (m->type == PROTO_DRIVER_EXIT) {
+        j->has_exit = true;
+        j->exit_code = (int)m->f[0].as.i;
+    } else if (!j->ended) {
+        rt_job_log(rt, j, m->f[0].as.u == 2 ? 2 : 1, m->f[1].as.s.ptr, m->f[1].as.s.len);
+    }
+    return 0;
+}
+
+/* JOB_ATTACH from `ray submit` reconnecting: stream job ID's output again
+ * (JOB_STARTED, then JOB_LOG lines and JOB_EXIT) if its driver reconnected
+ * here; else ERROR (the CLI tries again until its bound). */
+static int on_job_attach(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    if (c->role != PROTO_ROLE_CLI)
+        return -1;
+    char hex[16];
+    snprintf(hex, sizeof hex, "%.*s", (int)(m->f[0].as.s.len < 8 ? m->f[0].as.s.len : 8),
+             m->f[0].as.s.ptr);
+    struct job *j = NULL;
+    for (struct job *k = rt->jobs; k; k = k->next)
+        if (strcmp(k->hex, hex) == 0 && !k->remote)
+            j = k;
+    if (j == NULL || (!j->ended && (j->driver == NULL || j->submitter != NULL))) {
+        conn_send(c, PROTO_ERROR, (int64_t)-1, "no driver of that job is connected here (yet)");
+        return 0;
+    }
+    if (j->ended) {
+        conn_send(c, PROTO_JOB_STARTED, j->hex, rt->n->hex);
+        conn_send(c, PROTO_JOB_EXIT, (int64_t)(j->has_exit ? j->exit_code : 0),
+                  "the job ended while ray submit was away");
+        return 0;
+    }
+    j->submitter = c;
+    j->submitter_co = (struct conn_owner){ CONN_OWNER_SUBMITTER, submitter_closed };
+    conn_set_owner(c, &j->submitter_co);
+    log_info("job %s: ray submit attached again", j->hex);
+    return conn_send(c, PROTO_JOB_STARTED, j->hex, rt->n->hex);
+}
+
 /* ---- set-up and tear-down ------------------------------------------------------------- */
 
 void jobs_init(struct runtime *rt)
@@ -1070,6 +1173,9 @@ void jobs_init(struct runtime *rt)
     server_on(rt->n->srv, PROTO_JOB_SUBMIT, on_job_submit, rt);
     server_on(rt->n->srv, PROTO_JOB_STOP, on_job_stop, rt);
     server_on(rt->n->srv, PROTO_JOB_LIBRARY, on_job_library, rt);
+    server_on(rt->n->srv, PROTO_DRIVER_OUTPUT, on_driver_msg, rt);
+    server_on(rt->n->srv, PROTO_DRIVER_EXIT, on_driver_msg, rt);
+    server_on(rt->n->srv, PROTO_JOB_ATTACH, on_job_attach, rt);
 }
 
 void jobs_free(struct runtime *rt)

@@ -357,6 +357,13 @@ static void metrics_write(struct metrics *m, const struct proc_sample *ps, struc
          "Tasks this node handed to the global scheduler (which may place them back here)");
     evbuffer_add_printf(o, "ray_scheduler_spilled_tasks_total{NodeId=\"%s\"} %llu\n", nid,
                         spilled_total);
+    size_t lin_bytes = 0, lin_entries = 0;
+    spill_lineage_size(rt, &lin_bytes, &lin_entries);
+    help(o, "ray_lineage_bytes", "gauge",
+         "Lineage this node keeps to rebuild lost objects it owns (counted against lineage_max_bytes)");
+    evbuffer_add_printf(o, "ray_lineage_bytes{NodeId=\"%s\"} %zu\n", nid, lin_bytes);
+    help(o, "ray_lineage_entries", "gauge", "Tasks whose lineage this node keeps");
+    evbuffer_add_printf(o, "ray_lineage_entries{NodeId=\"%s\"} %zu\n", nid, lin_entries);
     help(o, "ray_workers", "gauge", "Worker processes of this node");
     evbuffer_add_printf(o, "ray_workers{NodeId=\"%s\"} %d\n", nid, rt ? rt->nworkers : 0);
     help(o, "ray_gcs_task_records_live", "gauge",

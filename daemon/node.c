@@ -338,6 +338,13 @@ static void node_registered_cb(void *arg, int status)
     node_publish(n); /* then reports "ok" to `ray start` */
 }
 
+static void node_register(struct node *n);
+
+void node_register_again(struct node *n)
+{
+    node_register(n);
+}
+
 static void node_register(struct node *n)
 {
     char hostname[256] = "";
@@ -365,10 +372,8 @@ static void node_gcs_state_cb(void *arg, bool connected)
         else
             log_info("connected to GCS at %s:%d", n->gcs_host, n->gcs_port);
         n->gcs_down_ms = 0;
-        if (n->registered) {
-            node_register(n); /* Redis may have lost us: write the record again */
-            runtime_gcs_reconnected(n->rt);
-        }
+        if (n->registered)
+            replay_node_reconnected(n); /* declared dead meanwhile? else write it all again */
     } else if (!n->stopping) {
         if (n->gcs_down_ms == 0)
             n->gcs_down_ms = n->gcs_down_logged_ms = net_now_ms();

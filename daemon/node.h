@@ -83,6 +83,15 @@ int node_main(struct rayd_config *cfg);
  * its work was redone elsewhere, so it drops everything (workers, tasks,
  * objects) and node_main returns NODE_MAIN_REJOIN. No-op on the head. */
 void node_rejoin(struct node *n, const char *why);
+/* Write N's node record again, whole (state ALIVE): after a GCS outage. */
+void node_register_again(struct node *n);
+/* replay.c: N's GCS connection came back. Its own record is read first: a
+ * node the head declared DEAD meanwhile (it was cut off, or could not reach
+ * the GCS, for longer than node_timeout_ms) rejoins as a new node
+ * (node_rejoin) instead of writing itself ALIVE again under its old ID;
+ * otherwise its record and what it is the authority for are written again
+ * (runtime_gcs_reconnected). */
+void replay_node_reconnected(struct node *n);
 
 /* Heartbeats (heartbeat.c): every node writes one each interval; the head
  * marks nodes DEAD whose heartbeat stops for node_timeout_ms. */

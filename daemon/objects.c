@@ -718,6 +718,7 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
         objstore_delete(rt->n->store, ids[i]);
         objlife_freed(rt, ids[i]);
         objlife_kept_freed(rt, ids[i]);
+        spill_obj_freed(rt, ids[i]); /* its lineage goes with its task's last return */
         if (!from_node && !objrec_freed(rt->objrecs, ids[i])) {
             char hex[IDS_HEX_SIZE];
             gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));

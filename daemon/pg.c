@@ -462,6 +462,28 @@ static void pg_try(struct runtime *rt, struct pg *g)
     attempt_finish(rt, g);
 }
 
+static struct conn *fwd_client(struct runtime *rt, const struct fwdreq *f)
+{
+    for (struct client *cl = rt->clients; cl; cl = cl->next)
+        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
+            return cl->conn;
+    return NULL;
+}
+
+/* Answer forwarded request F (unlinked) with RAY_ECONN WHY, and free it. */
+static void fwd_fail(struct runtime *rt, struct fwdreq *f, const char *why)
+{
+    struct conn *c = fwd_client(rt, f);
+    if (c && f->type == PROTO_PG_LOOKUP_OK) {
+        uint8_t zero[IDS_SIZE] = { 0 };
+        conn_send(c, f->type, f->client_reqid, (int64_t)RAY_ECONN, zero, (uint64_t)0, why);
+    } else if (c) {
+        conn_send(c, PROTO_PG_REPLY, f->client_reqid, (int64_t)RAY_ECONN, why);
+    }
+    buf_free(&f->frame);
+    free(f);
+}
+
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -478,16 +500,27 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
         q = next;
     }
     pg_node_sweep_(rt);
-    /* forwarded requests whose client or head went quiet */
+    /* forwarded requests: one whose head died (or was replaced: a head
+     * restart) goes to the head there is now; one unanswered for
+     * PG_FWD_TIMEOUT_MS is answered RAY_ECONN, never left waiting */
     long long now = net_now_ms();
+    struct cluster_node *head = cluster_head(rt);
     for (struct fwdreq **pp = &p->fwd; *pp;) {
-        if (now - (*pp)->sent_ms > PG_FWD_TIMEOUT_MS) {
-            struct fwdreq *f = *pp;
+        struct fwdreq *f = *pp;
+        if (now - f->sent_ms > PG_FWD_TIMEOUT_MS) {
             *pp = f->next;
-            free(f);
-        } else {
-            pp = &(*pp)->next;
+            fwd_fail(rt, f, "the head did not answer");
+            continue;
         }
+        if (head && strcmp(head->id, f->head) != 0) {
+            struct conn *hc = cluster_conn(rt, head->id);
+            if (hc && conn_send_raw(hc, f->frame.data, f->frame.len) == 0) {
+                log_info("placement group request sent again to head %.8s (was %.8s)", head->id,
+                         f->head);
+                snprintf(f->head, sizeof f->head, "%s", head->id);
+            }
+        }
+        pp = &f->next;
     }
     struct timeval tv = { 0, PG_RETRY_MS * 1000 };
     if (p->queue || p->fwd)
@@ -630,6 +663,137 @@ void pg_node_dead(struct runtime *rt, const char *hex)
             pg_record(rt, g);
             queue_add(rt, g, true);
         }
+    }
+}
+
+/* ---- a restarted head reads the groups back (daemon/recover.c) -------------------- */
+
+struct pg_recovery {
+    struct runtime *rt;
+    size_t nalive;
+    char (*alive)[IDS_HEX_SIZE];
+};
+
+static bool recovery_alive(const struct pg_recovery *r, const char *hex)
+{
+    for (size_t i = 0; hex[0] && i < r->nalive; i++)
+        if (strcmp(r->alive[i], hex) == 0)
+            return true;
+    return false;
+}
+
+/* One record of <p>pgs made into a live group again: bundles on nodes the
+ * table shows alive stay where they are (those nodes kept them: a node's
+ * reservations live in its own rayd, pg_node.c, and never depended on the
+ * head); bundles of dead nodes (the dead head's own) are placed again.
+ * Returns the group, or NULL for a record it cannot read (logged). */
+static struct pg *recover_one(struct runtime *rt, const struct pg_recovery *r, const struct gcs_pg *v)
+{
+    uint8_t id[IDS_SIZE];
+    if (v->pg_id == NULL || ids_unhex(v->pg_id, id, IDS_SIZE) < 0) {
+        log_warnx("head recovery: placement group record with a bad ID: skipped");
+        return NULL;
+    }
+    if (strcmp(v->state, "REMOVED") == 0) {
+        pg_tomb_add_(rt, id);
+        return NULL;
+    }
+    if (idmap_get(&P(rt)->live, id) || idmap_get(&P(rt)->removed, id))
+        return NULL; /* made here already (a second recovery) */
+    int strategy = pg_strategy_parse(v->strategy ? v->strategy : "");
+    size_t nb = 0;
+    char *text = xstrdup(v->bundles ? v->bundles : "");
+    for (char *p = text; *p; p++)
+        nb += *p == ';';
+    nb = text[0] ? nb + 1 : 0;
+    if (strategy < 0 || nb == 0) {
+        log_warnx("head recovery: placement group %s: unreadable record (strategy '%s', "
+                  "bundles '%s'): skipped", v->pg_id, v->strategy ? v->strategy : "", text);
+        free(text);
+        return NULL;
+    }
+    struct pg *g = xcalloc(1, sizeof *g);
+    g->rt = rt;
+    memcpy(g->id, id, IDS_SIZE);
+    snprintf(g->hex, sizeof g->hex, "%s", v->pg_id);
+    pg_policy_tag(id, g->tag);
+    g->name = v->name && v->name[0] ? xstrdup(v->name) : NULL;
+    g->strategy = strategy;
+    g->job = v->job ? (uint32_t)strtoul(v->job, NULL, 16) : ids_job(id);
+    g->nb = nb;
+    g->bundles = xcalloc(nb, sizeof *g->bundles);
+    g->bundle_text = xcalloc(nb, sizeof *g->bundle_text);
+    g->node = xcalloc(nb, sizeof *g->node);
+    g->trying = xcalloc(nb, sizeof *g->trying);
+    char *save = NULL, *tok = strtok_r(text, ";", &save);
+    const char *nodes = v->nodes ? v->nodes : "";
+    size_t placed = 0;
+    for (size_t b = 0; b < nb; b++) {
+        char err[160];
+        g->bundle_text[b] = xstrdup(tok ? tok : "");
+        g->bundles[b] = (struct res_set)RES_SET_INIT;
+        if (res_parse(&g->bundles[b], g->bundle_text[b], err, sizeof err) < 0)
+            log_warnx("head recovery: placement group %s bundle %zu '%s': %s", g->hex, b,
+                      g->bundle_text[b], err);
+        size_t len = strcspn(nodes, ",");
+        char hex[IDS_HEX_SIZE] = "";
+        if (len < sizeof hex)
+            snprintf(hex, sizeof hex, "%.*s", (int)len, nodes);
+        nodes += len + (nodes[len] == ',');
+        if (recovery_alive(r, hex)) {
+            snprintf(g->node[b], sizeof g->node[b], "%s", hex);
+            placed++;
+        }
+        tok = strtok_r(NULL, ";", &save);
+    }
+    free(text);
+    bool was_placed = strcmp(v->state, "PENDING") != 0;
+    g->state = placed == nb ? PGS_CREATED : was_placed ? PGS_RESCHEDULING : PGS_PENDING;
+    idmap_put(&P(rt)->live, g->id, g);
+    log_info("head recovery: placement group %s%s%s%s: %s (%zu of %zu bundles kept where they are)",
+             g->hex, g->name ? " (" : "", g->name ? g->name : "", g->name ? ")" : "",
+             state_names[g->state], placed, nb);
+    if (g->state != PGS_CREATED) {
+        for (size_t b = 0; b < nb; b++)
+            if (!g->node[b][0] && was_placed)
+                log_warnx("placement group %s: bundle %zu was on a node that died; placing it again",
+                          g->hex, b);
+        queue_add(rt, g, g->state == PGS_RESCHEDULING);
+    }
+    if (strcmp(state_names[g->state], v->state) != 0)
+        pg_record(rt, g);
+    return g;
+}
+
+static void recover_pgs_cb(void *arg, const struct gcs_pg *v, size_t nv)
+{
+    struct pg_recovery *r = arg;
+    struct runtime *rt = r->rt;
+    if (v != NULL && rt != NULL && rt->pgs != NULL && !rt->stopping) {
+        size_t n = 0;
+        for (size_t i = 0; i < nv; i++)
+            n += recover_one(rt, r, &v[i]) != NULL;
+        if (n)
+            log_info("head recovery: %zu placement groups read back", n);
+    } else if (v == NULL) {
+        log_warnx("head recovery: cannot list the placement groups");
+    }
+    free(r->alive);
+    free(r);
+}
+
+void pg_recover(struct runtime *rt, const char (*alive)[IDS_HEX_SIZE], size_t nalive)
+{
+    if (rt == NULL || rt->pgs == NULL || !is_head(rt))
+        return;
+    struct pg_recovery *r = xcalloc(1, sizeof *r);
+    r->rt = rt;
+    r->nalive = nalive;
+    r->alive = xcalloc(nalive ? nalive : 1, sizeof *r->alive);
+    memcpy(r->alive, alive, nalive * sizeof *alive);
+    if (gcs_pgs_list(rt->n->gcs, recover_pgs_cb, r) < 0) {
+        free(r->alive);
+        free(r);
     }
 }
 
@@ -810,7 +974,14 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
         reply(c, reqid, RAY_EINVAL, err);
         return;
     }
-    if (idmap_get(&P(rt)->live, ps.id) || idmap_get(&P(rt)->removed, ps.id)) {
+    if (idmap_get(&P(rt)->live, ps.id)) {
+        /* the same request again (a node sent it to a head that died, then
+         * to this one, which read the group back): it is made */
+        pg_spec_free(&ps);
+        reply(c, reqid, RAY_OK, "");
+        return;
+    }
+    if (idmap_get(&P(rt)->removed, ps.id)) {
         pg_spec_free(&ps);
         reply(c, reqid, RAY_EINVAL, "placement group ID in use");
         return;
@@ -931,17 +1102,21 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     struct pgs *p = P(rt);
     uint64_t fid = ++p->next_fwd;
     int rc = -1;
+    struct buf frame = BUF_INIT;
     if (hc) {
         if (m->type == PROTO_PG_CREATE)
-            rc = conn_send(hc, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
+            rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
         else if (m->type == PROTO_PG_LOOKUP) {
             char name[300];
             snprintf(name, sizeof name, "%.*s", (int)m->f[1].as.s.len, m->f[1].as.s.ptr);
-            rc = conn_send(hc, m->type, fid, name);
+            rc = proto_pack(&frame, m->type, fid, name);
         } else
-            rc = conn_send(hc, m->type, fid, m->f[1].as.s.ptr);
+            rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr);
+        if (rc == 0)
+            rc = conn_send_raw(hc, frame.data, frame.len);
     }
     if (rc < 0) {
+        buf_free(&frame);
         uint8_t zero[IDS_SIZE] = { 0 };
         if (rtype == PROTO_PG_LOOKUP_OK)
             conn_send(c, rtype, m->f[0].as.u, (int64_t)RAY_ECONN, zero, (uint64_t)0,
@@ -957,6 +1132,8 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     f->conn_id = c->id;
     f->type = rtype;
     f->sent_ms = net_now_ms();
+    f->frame = frame;
+    snprintf(f->head, sizeof f->head, "%s", head->id);
     f->next = p->fwd;
     p->fwd = f;
     if (!evtimer_pending(p->retry_ev, NULL)) {
@@ -981,10 +1158,7 @@ static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
         }
     if (f == NULL)
         return 0;
-    struct conn *to = NULL;
-    for (struct client *cl = rt->clients; cl && !to; cl = cl->next)
-        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
-            to = cl->conn;
+    struct conn *to = fwd_client(rt, f);
     if (to) {
         struct proto_msg copy = *m;
         copy.f[0].as.u = f->client_reqid;
@@ -993,6 +1167,7 @@ static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
             conn_send_raw(to, b.data, b.len);
         buf_free(&b);
     }
+    buf_free(&f->frame);
     free(f);
     return 0;
 }
@@ -1041,6 +1216,7 @@ void pg_free(struct runtime *rt)
     while (p->fwd) {
         struct fwdreq *f = p->fwd;
         p->fwd = f->next;
+        buf_free(&f->frame);
         free(f);
     }
     free(p->tomb);

@@ -46,5 +46,10 @@ bool pg_known_bad(struct runtime *rt, const struct spec_fields *f, char *why, si
 void pg_node_dead(struct runtime *rt, const char *hex);
 /* Head: job NUM ended; its groups are removed. */
 void pg_job_ended(struct runtime *rt, uint32_t num);
+/* Head, once registered after a restart (daemon/recover.c): read every
+ * group back from <p>pgs. Bundles on the NALIVE nodes ALIVE (the node
+ * table's IDs, this head's own excluded) stay where they are; the others
+ * are placed again. Never blocks (one GCS read). */
+void pg_recover(struct runtime *rt, const char (*alive)[IDS_HEX_SIZE], size_t nalive);
 
 #endif

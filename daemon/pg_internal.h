@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/ids.h"
 #include "common/idmap.h"
 #include "daemon/runtime_internal.h"
@@ -45,6 +46,8 @@ struct fwdreq {
     uint64_t conn_id;
     uint32_t type;           /* the reply's type */
     long long sent_ms;
+    struct buf frame;        /* the request as sent: sent again to a new head */
+    char head[IDS_HEX_SIZE]; /* the head it was sent to */
     struct fwdreq *next;
 };
 

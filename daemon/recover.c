@@ -20,11 +20,14 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
+#include "session/config.h"
 #include "daemon/node.h"
+#include "daemon/pg.h"
 #include "daemon/runtime.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
 
+#include <event2/event.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,31 +85,72 @@ static void recover_actors_cb(void *arg, const struct gcs_actor *v, size_t nv)
     old_heads_unref(oh);
 }
 
-/* Jobs whose driver ran on a head that died are over: their driver and its
- * connection went with it (drivers do not reconnect yet: docs/restart.md).
- * Marked FAILED and cleaned up as their own node would have, and announced
- * on ch:jobs so nodes running their placed work end it (detached actors
- * stay). */
+/* Jobs whose driver ran on a head that died: the driver is its own
+ * process and reconnects (api/client.c) for up to 60 s, then this head
+ * becomes its job's driver node (jobs_adopt rewrites driver_node). A job
+ * still driven by a dead head once that time (gcs_reconnect_timeout_ms,
+ * plus 10 s) has passed lost its driver: it is marked FAILED and cleaned
+ * up as its own node would have, and announced on ch:jobs so nodes running
+ * its placed work end it (detached actors stay). Until then its work goes
+ * on. The heads are kept in static storage (no allocation to lose if the
+ * node stops first). */
+#define RECOVER_DRIVER_GRACE_EXTRA_MS 10000
+#define RECOVER_MAX_HEADS 8
+
+static struct {
+    struct node *n;
+    size_t count;
+    char ids[RECOVER_MAX_HEADS][IDS_HEX_SIZE];
+    bool armed;
+} orphans;
+
 static void recover_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv)
 {
-    struct old_heads *oh = arg;
-    struct node *n = oh->n;
-    for (size_t i = 0; v && !n->stopping && i < nv; i++) {
+    (void)arg;
+    struct node *n = orphans.n;
+    orphans.armed = false;
+    for (size_t i = 0; v && n && !n->stopping && i < nv; i++) {
         if (strcmp(v[i].state, "RUNNING") != 0)
             continue;
-        for (size_t k = 0; k < oh->count; k++) {
-            if (strcmp(v[i].driver_node, oh->ids[k]) != 0)
+        for (size_t k = 0; k < orphans.count; k++) {
+            if (strcmp(v[i].driver_node, orphans.ids[k]) != 0)
                 continue;
-            log_warnx("job %s: its driver's node, head %.8s, died: the job failed", v[i].job_id,
-                      oh->ids[k]);
+            log_warnx("job %s: its driver's node, head %.8s, died and its driver did not "
+                      "reconnect: the job failed", v[i].job_id, orphans.ids[k]);
             gcs_job_set_state(n->gcs, v[i].job_id, "FAILED", net_wall_ms());
             gcs_job_cleanup(n->gcs, v[i].job_id);
-            gcs_event_add(n->gcs, "JOB_FINISHED", v[i].job_id, n->hex, "FAILED: its head died");
+            gcs_event_add(n->gcs, "JOB_FINISHED", v[i].job_id, n->hex,
+                          "FAILED: its head died and its driver did not reconnect");
             gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s END", gcs_client_prefix(n->gcs),
                         v[i].job_id);
+            pg_job_ended(n->rt, (uint32_t)strtoul(v[i].job_id, NULL, 16)); /* its groups go */
         }
     }
-    old_heads_unref(oh);
+}
+
+static void orphan_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (orphans.n == NULL || orphans.n->stopping ||
+        gcs_jobs_list(orphans.n->gcs, recover_orphan_jobs_cb, NULL) < 0)
+        orphans.armed = false;
+}
+
+static void recover_orphan_jobs_later(struct node *n, const struct old_heads *oh)
+{
+    orphans.n = n;
+    for (size_t k = 0; k < oh->count && orphans.count < RECOVER_MAX_HEADS; k++)
+        snprintf(orphans.ids[orphans.count++], IDS_HEX_SIZE, "%s", oh->ids[k]);
+    if (orphans.armed)
+        return;
+    long long ms = (long long)n->cfg->gcs_reconnect_timeout_ms + RECOVER_DRIVER_GRACE_EXTRA_MS;
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+    if (event_base_once(n->base, -1, EV_TIMEOUT, orphan_timer_cb, NULL, &tv) == 0)
+        orphans.armed = true;
+    log_info("head recovery: jobs driven from the dead head fail unless their drivers "
+             "reconnect within %lld s", ms / 1000);
 }
 
 static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
@@ -140,12 +184,21 @@ static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
         oh->ids = xreallocarray(oh->ids, oh->count + 1, sizeof *oh->ids);
         snprintf(oh->ids[oh->count++], IDS_HEX_SIZE, "%s", v[i].node_id);
     }
+    /* placement groups: their bundles stay on the nodes alive */
+    char (*alive)[IDS_HEX_SIZE] = xcalloc(nv ? nv : 1, sizeof *alive);
+    size_t nalive = 0;
+    for (size_t i = 0; i < nv; i++)
+        if (strcmp(v[i].state, "ALIVE") == 0 && strcmp(v[i].node_id, n->hex) != 0 &&
+            !old_heads_has(oh, v[i].node_id))
+            snprintf(alive[nalive++], IDS_HEX_SIZE, "%s", v[i].node_id);
+    pg_recover(n->rt, (const char (*)[IDS_HEX_SIZE])alive, nalive);
+    free(alive);
     if (oh->count == 0) {
         free(oh);
         return;
     }
-    oh->refs = 2;
-    gcs_jobs_list(n->gcs, recover_orphan_jobs_cb, oh);
+    recover_orphan_jobs_later(n, oh);
+    oh->refs = 1;
     gcs_actors_list(n->gcs, recover_actors_cb, oh);
 }
 
@@ -162,7 +215,8 @@ static const struct recover_step {
     void (*run)(struct node *n);
 } recover_steps[] = {
     { "nodes", recover_nodes },
-    /* placement groups: { "pgs", recover_pgs } (list <p>pgs, re-adopt) */
+    /* placement groups are read back in the "nodes" step, which knows
+     * which nodes are alive (pg_recover, daemon/pg.c) */
 };
 
 void recover_head_start(struct node *n)

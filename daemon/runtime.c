@@ -17,6 +17,7 @@
 #include "daemon/server.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
+#include "ray.h"
 
 #include <event2/event.h>
 #include <fcntl.h>
@@ -171,7 +172,7 @@ static void rt_client_gone(struct conn *c, struct conn_owner *o)
         if (j->driver == cl)
             j->driver = NULL;
         if (j->driver_pid <= 0 && !j->ending)
-            jobs_end(rt, j, "FINISHED"); /* a standalone driver disconnected */
+            jobs_driver_gone(rt, j); /* a standalone (or adopted) driver disconnected */
     }
     free(cl);
 }
@@ -232,6 +233,82 @@ static void standalone_job_ready(void *arg, struct job *j)
     conn_release(c); /* replay what it sent before HELLO_OK */
 }
 
+/*
+ * A driver that HELLOs with a job this node does not run: a driver whose
+ * node died (the head, restarted on the same socket) reconnecting
+ * (docs/faults.md). Its job record says whether it may: RUNNING, driven by
+ * a node that is not alive. Then this node becomes the job's driver node
+ * (jobs_adopt) and the driver carries on with the same job number; else
+ * the driver is told no: a job that is over for good (RAY_EINVAL: the
+ * driver stops trying), or one whose node still lives (try again: the
+ * head may not have declared it dead yet).
+ */
+struct adopt_ctx {
+    struct standalone_ctx sc; /* its owner is sc.co: standalone_conn_gone sees it as one */
+    uint32_t num;
+};
+
+static void adopt_cb(void *arg, const struct gcs_reply *r)
+{
+    struct adopt_ctx *ctx = arg;
+    struct runtime *rt = ctx->sc.rt;
+    struct conn *c = ctx->sc.c;
+    if (c)
+        conn_set_owner(c, NULL);
+    if (c == NULL || rt->stopping) {
+        free(ctx);
+        return;
+    }
+    char state[32] = "", driver[IDS_HEX_SIZE] = "", lib[65] = "";
+    char *outs[3] = { state, driver, lib };
+    size_t caps[3] = { sizeof state, sizeof driver, sizeof lib };
+    for (size_t i = 0; r && gcs_reply_type(r) == GCS_REPLY_ARRAY && i < 3 &&
+                       i < gcs_reply_elements(r); i++) {
+        size_t len;
+        const char *v = gcs_reply_str(gcs_reply_element(r, i), &len);
+        if (v)
+            snprintf(outs[i], caps[i], "%.*s", (int)len, v);
+    }
+    uint32_t num = ctx->num;
+    free(ctx);
+    struct cluster_node *cn = driver[0] ? cluster_find(rt, driver) : NULL;
+    struct job *j = rt_job_find(rt, num);
+    if (r == NULL || gcs_reply_type(r) != GCS_REPLY_ARRAY) {
+        conn_fail(c, -8, "cannot look up job %08x: GCS unavailable", num);
+    } else if (state[0] == '\0') {
+        conn_fail(c, RAY_EINVAL, "unknown job %08x", num);
+    } else if (strcmp(state, "RUNNING") != 0) {
+        conn_fail(c, RAY_EINVAL, "job %08x is over (%s)", num, state);
+    } else if (strcmp(driver, rt->n->hex) == 0 || (cn && cn->alive && !cn->self)) {
+        conn_fail(c, -1, "job %08x is driven by node %.8s, which is alive", num, driver);
+    } else if (j && (j->ending || j->driver)) {
+        conn_fail(c, RAY_EINVAL, "job %08x has a driver here already, or is ending", num);
+    } else {
+        j = jobs_adopt(rt, num, driver, lib);
+        struct client *cl = client_new(rt, c, j);
+        cl->is_driver = true;
+        j->driver = cl;
+        send_hello_ok(rt, c, j->num, NULL);
+        conn_release(c); /* replay what it sent before HELLO_OK */
+    }
+}
+
+static void adopt_start(struct runtime *rt, struct conn *c, uint32_t num)
+{
+    struct adopt_ctx *ctx = xcalloc(1, sizeof *ctx);
+    ctx->sc.rt = rt;
+    ctx->sc.c = c;
+    ctx->num = num;
+    ctx->sc.co = (struct conn_owner){ CONN_OWNER_STANDALONE, standalone_conn_gone };
+    conn_set_owner(c, &ctx->sc.co);
+    conn_hold(c);
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08x", num);
+    if (gcs_command(rt->n->gcs, adopt_cb, ctx, "HMGET %sjob:%s state driver_node library_hash",
+                    gcs_client_prefix(rt->n->gcs), hex) < 0)
+        adopt_cb(ctx, NULL);
+}
+
 static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, void *arg)
 {
     struct runtime *rt = arg;
@@ -266,8 +343,16 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         if (info_get(m, "job", &it) == 0 && (it.kind == MPR_UINT || it.kind == MPR_INT) &&
             it.as.u != 0) {
             struct job *j = rt_job_find(rt, (uint32_t)it.as.u);
-            if (j == NULL || j->ending || j->driver) {
-                conn_fail(c, -1, "unknown job %llu", (unsigned long long)it.as.u);
+            if (j == NULL || (j->remote && !j->ending && !j->driver)) {
+                adopt_start(rt, c, (uint32_t)it.as.u); /* a driver whose node died */
+                return 0;
+            }
+            if (j->ending) { /* for good: a reconnecting driver stops trying */
+                conn_fail(c, RAY_EINVAL, "job %08llx has ended", (unsigned long long)it.as.u);
+                return -1;
+            }
+            if (j->driver) {
+                conn_fail(c, -1, "job %08llx has a driver connected", (unsigned long long)it.as.u);
                 return -1;
             }
             struct client *cl = client_new(rt, c, j);

@@ -16,7 +16,9 @@ struct runtime;
 struct runtime *runtime_new(struct node *n);
 /* Begin stopping: end jobs, kill workers. The loop may run a little longer. */
 void runtime_stop(struct runtime *rt);
-/* Free everything; NULL is a no-op. */
+/* Free everything; NULL is a no-op. Call it after gcs_client_mute on the
+ * node's GCS client: GCS reads still pending are freed here, and their
+ * callbacks must never run afterwards. */
 void runtime_free(struct runtime *rt);
 /* Tasks waiting in the local queue (for heartbeats). */
 long long runtime_queue_len(const struct runtime *rt);

@@ -197,6 +197,9 @@ struct job {
     bool remote;             /* a job of another node whose tasks were placed here */
     char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
     char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
+    bool adopted;            /* its driver reconnected here after its node died (jobs_adopt) */
+    bool has_exit;           /* that driver sent DRIVER_EXIT */
+    int exit_code;
     struct job *next, *prev;
 };
 
@@ -324,6 +327,14 @@ struct gcs_task;
  * run again: its retries are used up", "its lineage was trimmed", ...). */
 int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_task *gt,
                        const char *holder, char *why, size_t whylen);
+/* Object ID was freed (ray_free, here or on another node): once every
+ * return of the task that made it is freed, that task's lineage entry goes
+ * and its bytes leave the lineage_max_bytes budget. A no-op for IDs this
+ * node keeps no lineage of. */
+void spill_obj_freed(struct runtime *rt, const uint8_t *id);
+/* Lineage kept here: its bytes (counted as lineage_max_bytes counts them)
+ * and its entries, into *BYTES and *ENTRIES. */
+void spill_lineage_size(const struct runtime *rt, size_t *bytes, size_t *entries);
 
 
 /* cluster.c */
@@ -685,6 +696,14 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
 /* A job of node ORIGIN whose work the global scheduler placed here; its
  * library (by hash) is fetched from the function table. Returns it (an
  * existing record if there is one). */
+/* Job NUM, whose driver reconnected here after its node OLD_NODE died:
+ * made (or a remote one of it turned) local, its record's driver_node
+ * rewritten to this node. Never NULL; the caller sets j->driver. */
+struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash);
+/* The driver of J, which this node did not start (standalone, or adopted),
+ * disconnected: the job ends (FAILED if an adopted driver said DRIVER_EXIT
+ * with a non-zero status), and an attached `ray submit` gets JOB_EXIT. */
+void jobs_driver_gone(struct runtime *rt, struct job *j);
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash);
 /* Store library bytes for J: LEN bytes (copied) are hashed and written to

@@ -31,10 +31,11 @@
  * their entries are looked at too. Waiters elsewhere learn of the loss
  * from the object's channel (objmgr.c) and wait for the rebuilt copy, or
  * get RAY_ELOST with the reason. Tasks run on this node need no entry:
- * their returns live here, and die only with the owner. (Entries of tasks
- * whose returns all came home, small ones, could go at once: a try at that,
- * and at dropping entries on ray_free, made test_job_objects leave task
- * records unfinished now and then, unexplained yet; so they stay.)
+ * their returns live here, and die only with the owner. An entry goes when
+ * every return of its task is freed (ray_free, spill_obj_freed), and its
+ * bytes leave the budget; `ray_lineage_bytes` on /metrics shows what is
+ * kept. (Entries of tasks whose returns all came home, small ones, stay
+ * until their job ends or they are freed.)
  */
 #include "common/log.h"
 #include "common/netutil.h"
@@ -107,6 +108,35 @@ static void fwd_drop(struct spill *sp, struct fwd *f)
     sp->bytes -= f->bytes;
     idmap_del(&sp->fwd, f->id);
     fwd_free(f);
+}
+
+void spill_obj_freed(struct runtime *rt, const uint8_t *id)
+{
+    if (rt->sp == NULL || rt->sp->fwd.len == 0)
+        return;
+    uint8_t tid[IDS_SIZE], rid[IDS_SIZE];
+    ids_with_index(tid, id, 0);
+    struct fwd *f = idmap_get(&rt->sp->fwd, tid);
+    if (f == NULL)
+        return;
+    bool mine = false, all = true;
+    for (int i = 1; i <= f->nret; i++) {
+        ids_with_index(rid, f->id, (uint32_t)i);
+        mine = mine || memcmp(rid, id, IDS_SIZE) == 0;
+        all = all && (memcmp(rid, id, IDS_SIZE) == 0 || objlife_is_freed(rt, rid));
+    }
+    if (!mine || !all)
+        return;
+    char hex[IDS_HEX_SIZE];
+    log_debug("lineage of task %s (%s) dropped: its returns are freed", f->name,
+              ids_hex(f->id, IDS_SIZE, hex));
+    fwd_drop(rt->sp, f);
+}
+
+void spill_lineage_size(const struct runtime *rt, size_t *bytes, size_t *entries)
+{
+    *bytes = rt && rt->sp ? rt->sp->bytes : 0;
+    *entries = rt && rt->sp ? rt->sp->fwd.len : 0;
 }
 
 /* Over the budget: forget the oldest lineage, and say so (at most every 10 s). */
@@ -434,7 +464,10 @@ static int h_obj_put(struct conn *c, const struct proto_msg *m, void *arg)
 /* ---- node death ---------------------------------------------------------------- */
 
 /* A GCS read after node DEAD died, about task or object ID. Every callback
- * gets one; spill_free sets sp to NULL in those still pending. */
+ * gets one, and ends it (ask_end). Those still pending when the node stops
+ * are freed by spill_free: the node mutes its GCS client before it frees
+ * the runtime (node.c, gcs_client_mute), so no callback runs after that;
+ * the one shutdown mechanism for every GCS callback of the runtime. */
 struct ask {
     struct spill *sp;
     uint8_t id[IDS_SIZE];
@@ -456,20 +489,18 @@ static struct ask *ask_new(struct spill *sp, const uint8_t *id, const char *dead
     return a;
 }
 
-/* Unlink and free A; returns the runtime, or NULL if it is gone. */
+/* Unlink and free A; returns the runtime. */
 static struct runtime *ask_end(struct ask *a)
 {
     struct spill *sp = a->sp;
-    if (sp) {
-        if (a->prev)
-            a->prev->next = a->next;
-        else
-            sp->asks = a->next;
-        if (a->next)
-            a->next->prev = a->prev;
-    }
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        sp->asks = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
     free(a);
-    return sp ? sp->rt : NULL;
+    return sp->rt;
 }
 
 /* F's task was on dead node DEAD, or (UNPLACED) went to a head that died
@@ -797,8 +828,12 @@ void spill_free(struct runtime *rt)
     }
     idmap_free(&rt->sp->fwd);
     idmap_free(&rt->sp->trimmed);
-    for (struct ask *a = rt->sp->asks; a; a = a->next)
-        a->sp = NULL; /* freed when the GCS answers (or is freed) */
+    /* the GCS client is muted by now (node.c): no answer reaches these */
+    while (rt->sp->asks) {
+        struct ask *a = rt->sp->asks;
+        rt->sp->asks = a->next;
+        free(a);
+    }
     free(rt->sp);
     rt->sp = NULL;
 }

@@ -1316,6 +1316,20 @@ void objmgr_conn_closed(struct objmgr *om, struct conn *c)
     pulls_fail(om, pull_on_conn, NULL, "connection closed");
 }
 
+void objmgr_gcs_reconnected(struct objmgr *om)
+{
+    if (om == NULL)
+        return;
+    size_t pos = 0;
+    struct idmap_slot *slot;
+    while ((slot = idmap_next(&om->wants, &pos)) != NULL) {
+        pos++;
+        struct want *w = slot->val;
+        if (w->pull == NULL && !w->locating && !w->resolving && w->ncand == 0)
+            want_locate(om, w);
+    }
+}
+
 void objmgr_node_dead(struct objmgr *om, const char *hex)
 {
     if (om == NULL)

@@ -105,6 +105,10 @@ void objmgr_drop_unwanted(struct objmgr *om);
 void objmgr_conn_closed(struct objmgr *om, struct conn *c);
 /* Node HEX died: it holds nothing any more. OM may be NULL. */
 void objmgr_node_dead(struct objmgr *om, const char *hex);
+/* The GCS connection came back: a holder's publication on ch:obj:<id> may
+ * have been lost meanwhile (a PUBLISH flushed before this node subscribed
+ * again), so every want with no holder reads its locations again. */
+void objmgr_gcs_reconnected(struct objmgr *om);
 /* A NODE_OBJ_PULL, _HEADER, _CHUNK or _CANCEL message M from a node on
  * connection C (the caller routes those four here and checked C is a
  * node's). Returns 0, or -1 to close C (a peer that broke the protocol, or

@@ -99,8 +99,13 @@ check "a job runs on the restarted cluster" test $? -eq 0
 # kernel) and starting it at once, while the dead rayd may still be exiting;
 # with 150,000 more keys the restarted Redis takes a moment to load its
 # AOF, and answers LOADING meanwhile: the head must wait, not fail
-redis-cli -h 127.0.0.1 -p "$P" -a "$TOKEN" --no-auth-warning eval \
-    "for i = 1, 150000 do redis.call('SET', 'ray:junk:' .. i, string.rep('x', 100)) end return 1" 0 >/dev/null
+# (in batches: one script of 150,000 writes blocks Redis for seconds on a
+# loaded machine, longer than node_timeout_ms, and the head would declare
+# the nodes dead for want of their heartbeats)
+for b in $(seq 0 14); do
+    redis-cli -h 127.0.0.1 -p "$P" -a "$TOKEN" --no-auth-warning eval \
+        "for i = ARGV[1] * 10000 + 1, ARGV[1] * 10000 + 10000 do redis.call('SET', 'ray:junk:' .. i, string.rep('x', 100)) end return 1" 0 "$b" >/dev/null
+done
 kill -9 "$(cat "$HS/rayd.pid")"
 "$RAY" start --head --port "$P" --node-ip-address 127.0.0.1 --temp-dir "$H" --num-cpus 1 --resources 'hnode=1' \
     --object-store-memory 256MiB "${FLAGS[@]}" >"$T/out.restart2" 2>&1

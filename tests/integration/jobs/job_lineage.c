@@ -162,6 +162,42 @@ static int die_after_return(ray_task *t, const ray_value *a, size_t n)
 }
 RAY_REMOTE(die_after_return);
 
+/* Append one line to DIR/runs.TAG: how many times a task ran. */
+static void count_run(const char *dir, const char *tag)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/runs.%s", dir, tag);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        ssize_t w = write(fd, "run\n", 4);
+        (void)w;
+        close(fd);
+    }
+}
+
+/* counted(c, mb, dir, tag): like big, and each run appends to DIR/runs.TAG. */
+static int counted(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 4 || a[0].type != RAY_INT || a[1].type != RAY_INT || a[2].type != RAY_STR ||
+        a[3].type != RAY_STR)
+        return ray_fail(t, "counted(c, mb, dir, tag)");
+    count_run(a[2].as.buf.ptr, a[3].as.buf.ptr);
+    int rc = fill(t, a[0].as.i, a[1].as.i);
+    if (rc == 0)
+        touch(a[2].as.buf.ptr, a[3].as.buf.ptr);
+    return rc;
+}
+RAY_REMOTE(counted);
+
+/* consume(v, mb): the counter of a value made by fill (a waiter on it). */
+static int consume(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 2 || a[1].type != RAY_INT)
+        return ray_fail(t, "consume(v, mb)");
+    return ray_return(t, RAY_I(counter_of(&a[0], a[1].as.i)));
+}
+RAY_REMOTE(consume);
+
 static int square(ray_task *t, const ray_value *a, size_t n)
 {
     if (n != 2 || a[0].type != RAY_INT || a[1].type != RAY_INT)
@@ -565,6 +601,91 @@ static int sc_soak(const char *dir, int secs)
     return lost == 0 && wrong == 0 && calls_other == 0 ? 0 : 1;
 }
 
+/* freed: N values of MB MiB made on a node with resource b (counted);
+ * after DIR/go1 the first half is freed ("freed N/2"), then after DIR/go2
+ * (their node was killed and replaced meanwhile) every value is got: the
+ * kept half rebuilt intact, the freed half an error, never rebuilt (the
+ * test counts runs). The test reads ray_lineage_bytes in between. */
+static int sc_freed(const char *dir, int n, int64_t mb)
+{
+    ray_opts o = RAY_OPTS;
+    o.resources = "b=1";
+    ray_ref *r = calloc((size_t)n, sizeof *r);
+    char tag[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(tag, sizeof tag, "f%d", i);
+        ray_value args[] = { RAY_I(500 + i), RAY_I(mb), RAY_S(dir), RAY_S(tag) };
+        CHECK(ray_call("counted", args, 4, &o, &r[i]) == RAY_OK, "ray_call counted");
+    }
+    for (int i = 0; i < n; i++) { /* made (markers), not got: no copy comes here */
+        snprintf(tag, sizeof tag, "f%d", i);
+        CHECK(wait_file(dir, tag, 120), "value %d made", i);
+    }
+    sleep(1); /* the tasks' ends reach this node */
+    printf("made %d\n", n);
+    fflush(stdout);
+    touch(dir, "made");
+    CHECK(wait_file(dir, "go1", 120), "go1");
+    CHECK(ray_free(r, (size_t)n / 2) == RAY_OK, "ray_free");
+    printf("freed %d\n", n / 2);
+    fflush(stdout);
+    touch(dir, "freed");
+    CHECK(wait_file(dir, "go2", 120), "go2");
+    int kept = 0, gone = 0;
+    for (int i = 0; i < n; i++) {
+        ray_value v;
+        int rc = ray_get(r[i], 60000, &v);
+        if (i < n / 2) {
+            if (rc != RAY_OK)
+                gone++;
+            else
+                ray_value_release(&v);
+            continue;
+        }
+        CHECK(rc == RAY_OK, "get kept value %d", i);
+        if (counter_of(&v, mb) == 500 + i)
+            kept++;
+        ray_value_release(&v);
+    }
+    printf("kept %d of %d rebuilt intact, %d freed values not got\n", kept, n - n / 2, gone);
+    free(r);
+    return kept == n - n / 2 && gone == n / 2 ? 0 : 1;
+}
+
+/* waiters: one value of MB MiB made on a node with resource b (counted,
+ * tag "w"); after DIR/go (that node was killed and replaced) three tasks on
+ * a node with resource w take it as their argument while the driver gets
+ * it too: four waiters on one lost object. */
+static int sc_waiters(const char *dir, int64_t mb)
+{
+    ray_opts o = RAY_OPTS;
+    o.resources = "b=1";
+    ray_ref r;
+    ray_value args[] = { RAY_I(4242), RAY_I(mb), RAY_S(dir), RAY_S("w") };
+    CHECK(ray_call("counted", args, 4, &o, &r) == RAY_OK, "ray_call counted");
+    CHECK(wait_file(dir, "w", 120), "value made");
+    sleep(1);
+    touch(dir, "submitted");
+    CHECK(wait_file(dir, "go", 120), "go");
+    ray_opts ow = RAY_OPTS;
+    ow.resources = "w=1";
+    ray_ref c[3];
+    for (int i = 0; i < 3; i++) {
+        ray_value ca[] = { RAY_R(r), RAY_I(mb) };
+        CHECK(ray_call("consume", ca, 2, &ow, &c[i]) == RAY_OK, "ray_call consume");
+    }
+    ray_value v;
+    CHECK(ray_get(r, 90000, &v) == RAY_OK, "the driver's get");
+    int good = counter_of(&v, mb) == 4242;
+    ray_value_release(&v);
+    for (int i = 0; i < 3; i++) {
+        CHECK(ray_get(c[i], 90000, &v) == RAY_OK, "consumer %d", i);
+        good += v.as.i == 4242;
+    }
+    printf("waiters %d of 4 got the value\n", good);
+    return good == 4 ? 0 : 1;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -582,6 +703,10 @@ int ray_main(int argc, char **argv)
         return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 1000, argc > 4 ? atoi(argv[4]) : 0, false);
     if (strcmp(s, "chaos") == 0)
         return sc_tasks(dir, argc > 3 ? atoi(argv[3]) : 20000, argc > 4 ? atoi(argv[4]) : 0, true);
+    if (strcmp(s, "freed") == 0)
+        return sc_freed(dir, argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? atoll(argv[4]) : 1);
+    if (strcmp(s, "waiters") == 0)
+        return sc_waiters(dir, argc > 3 ? atoll(argv[3]) : 4);
     if (strcmp(s, "where") == 0)
         return sc_where(argc > 2 ? argv[2] : NULL);
     fprintf(stderr, "unknown scenario '%s'\n", s);
