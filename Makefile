@@ -283,7 +283,7 @@ build/fuzz/fuzz_joblib: tests/fuzz/fuzz_joblib.c common/joblib.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 FUZZ_TARGETS += build/fuzz/fuzz_metrics_report
-build/fuzz/fuzz_metrics_report: tests/fuzz/fuzz_metrics_report.c daemon/metrics_report.c common/buf.c common/xmalloc.c
+build/fuzz/fuzz_metrics_report: tests/fuzz/fuzz_metrics_report.c daemon/metrics_report.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

@@ -1103,6 +1103,16 @@ void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job 
 
 /* ---- drivers that reconnected (docs/faults.md) ------------------------------------------ */
 
+void jobs_tell_stopped(struct runtime *rt, struct job *j)
+{
+    if (j->submitter == NULL)
+        return;
+    char msg[128];
+    snprintf(msg, sizeof msg, "node %.8s stopped (ray stop): the job was stopped", rt->n->hex);
+    conn_send(j->submitter, PROTO_JOB_EXIT, (int64_t)1, msg);
+    submitter_detach(j); /* JOB_EXIT is the last word; the CLI closes */
+}
+
 void jobs_driver_gone(struct runtime *rt, struct job *j)
 {
     int code = j->adopted && j->has_exit ? j->exit_code : 0;

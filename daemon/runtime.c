@@ -434,9 +434,14 @@ void runtime_stop(struct runtime *rt)
     if (rt == NULL || rt->stopping)
         return;
     rt->stopping = true;
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = rt->jobs; j; j = j->next) {
+        /* a clean stop (ray stop, ray down) is the job's end: its `ray
+         * submit` hears so now and leaves, instead of taking the closed
+         * connection for a crashed head and waiting to reattach */
+        jobs_tell_stopped(rt, j);
         if (!j->ending)
             jobs_end(rt, j, "STOPPED");
+    }
 }
 
 void runtime_free(struct runtime *rt)

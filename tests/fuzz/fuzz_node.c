@@ -537,7 +537,7 @@ static void stats(void)
             "fuzz_node: %ld inputs: %ld jobs, %ld clients, %zu tasks, %zu actors, %zu waiters, "
             "%d workers, %lld queued, %lld waiting\n",
             runs, jobs, clients, rt->tasks_by_id.len, rt->actors.len, rt->waiters.len,
-            rt->nworkers, rt->queued, rt->waiting);
+            rt->nworkers, tasks_queued(rt), rt->waiting);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -218,13 +218,16 @@ else
 fi
 
 # ---- the default port taken: a head still starts, on another port ------------
+# (another test's head may hold 8265 for a while: the holder keeps trying
+# until the port is its own, so that it stays taken while this head starts)
 python3 -c 'import socket,time,sys
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try: s.bind(("127.0.0.1", 8265)); s.listen(1)
-except OSError: pass
-time.sleep(60)' &
+for _ in range(400):
+    try: s.bind(("127.0.0.1", 8265)); s.listen(1); open(sys.argv[1], "w").close(); break
+    except OSError: time.sleep(0.05)
+time.sleep(60)' "$T/held" &
 HOLD=$!
-sleep 0.3
+for _ in $(seq 250); do [ -e "$T/held" ] && break; sleep 0.1; done
 C=$T/c
 PC=$(free_port)
 start_head "$C" "$PC" --num-cpus 1 >/dev/null 2>&1
