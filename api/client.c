@@ -1085,10 +1085,10 @@ static bool io_redial(char *why, size_t whylen)
         bool hopeless = rc == RAY_EAUTH || rc == RAY_EINVAL;
         if (hopeless || spent >= r->bound_ms) {
             if (hopeless)
-                snprintf(why, whylen, "cannot reconnect: %s", last);
+                snprintf(why, whylen, "cannot reconnect: %.200s", last);
             else
                 snprintf(why, whylen,
-                         "could not reconnect within %d s (RAY_DRIVER_RECONNECT_MS): %s",
+                         "could not reconnect within %d s (RAY_DRIVER_RECONNECT_MS): %.160s",
                          r->bound_ms / 1000, last);
             fprintf(stderr, "ray: lost the connection to the node: %s\n", why);
             return false;
