@@ -518,6 +518,20 @@ static void route_call(struct runtime *rt, struct actor *a, struct task *t)
     route_lookup(rt, a);
 }
 
+void actors_nodes_joined(struct runtime *rt)
+{
+    size_t pos = 0;
+    struct idmap_slot *sl;
+    while ((sl = idmap_next(&rt->actors, &pos)) != NULL) {
+        struct actor *a = sl->val;
+        pos++;
+        /* calls queued for a route its lookup could not use (the actor's
+         * node was not in this node's view yet) */
+        if (a->remote && a->host[0] == '\0' && a->queue_head && a->state != ACTOR_DEAD)
+            route_lookup(rt, a);
+    }
+}
+
 void actors_spilled(struct runtime *rt, struct actor *a)
 {
     a->remote = true;
@@ -868,7 +882,10 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
         return 0;
     }
     t->owner = owner;
-    if ((a == NULL || a->remote) && cluster_alive_others(rt) > 0 &&
+    /* an actor unknown here lives elsewhere, or is dead: the directory
+     * says which (route_lookup), also on a node that has not listed the
+     * cluster yet (a head just started again: its actors live on) */
+    if ((a == NULL || a->remote) && (cluster_alive_others(rt) > 0 || !rt->cluster_synced) &&
         !(a && a->state == ACTOR_DEAD)) {
         a = route_get(rt, job, f.actor);
         t->actor = a;

@@ -178,6 +178,7 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
         joined |= node_merge(rt, &v[i]);
     if (joined) {
         tasks_node_joined(rt);
+        actors_nodes_joined(rt); /* calls waiting for a route to a node just seen */
         tasks_schedule(rt); /* waiting or infeasible work may fit there */
     }
 }

@@ -456,6 +456,9 @@ long long tasks_queued(const struct runtime *rt);
  * them may ask the global scheduler once more (the new node may fit them;
  * the autoscaler starts such nodes). Call before tasks_schedule. */
 void tasks_node_joined(struct runtime *rt);
+/* Nodes joined this node's view: calls queued for an actor whose node was
+ * not known yet look up its route again. */
+void actors_nodes_joined(struct runtime *rt);
 /* Build TASK_EXECUTE for T on W (pins its ref args) and send it. Returns 0,
  * or -1 if a dep turned out to be an error (T was failed) or vanished. */
 int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w);
