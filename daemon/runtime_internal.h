@@ -178,6 +178,8 @@ struct job {
     uint32_t num;
     char hex[9];
     char *lib_path;          /* cached library; NULL until known */
+    bool lib_fetching;       /* a remote job's library is being read from the GCS (spillback.c) */
+    bool lib_missing_told;   /* ... and its absence was logged once */
     char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
     char lib_hash[65];
     struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
@@ -305,6 +307,9 @@ void spill_node_dead(struct runtime *rt, const char *hex);
 void spill_push_returns(struct runtime *rt, struct task *t);
 /* Job J ended here: forget what it sent away; tell other nodes (origin side). */
 void spill_job_ended(struct runtime *rt, struct job *j);
+/* Remote jobs whose library was not in the function table yet (its job's
+ * node may still be writing it) read it again: called once a second. */
+void spill_libraries_retry(struct runtime *rt);
 /* Head (pg.c): send a task or actor constructor (KIND 0/1) that waited for
  * its placement group through the global scheduler again. */
 void spill_route_again(struct runtime *rt, uint64_t kind, const void *spec, size_t len,

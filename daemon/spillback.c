@@ -345,12 +345,36 @@ static void library_fetched(void *arg, const char *s, size_t len)
     free(lf);
     if (j == NULL || j->ended)
         return;
+    j->lib_fetching = false;
     if (s == NULL) {
-        log_warnx("job %s: library %s not in the function table", j->hex, j->lib_hash);
+        /* its node may not have written it yet: spill_libraries_retry
+         * asks again each second */
+        if (!j->lib_missing_told)
+            log_warnx("job %s: library %s not in the function table yet; asking again", j->hex,
+                      j->lib_hash);
+        j->lib_missing_told = true;
         return;
     }
+    if (j->lib_missing_told)
+        log_info("job %s: library %s found in the function table", j->hex, j->lib_hash);
     if (jobs_set_library(rt, j, s, len) == 0)
         tasks_schedule(rt);
+}
+
+static void library_fetch(struct runtime *rt, struct job *j)
+{
+    struct libfetch *lf = xcalloc(1, sizeof *lf);
+    lf->rt = rt;
+    lf->num = j->num;
+    j->lib_fetching = true;
+    gcs_function_get(rt->n->gcs, j->lib_hash, library_fetched, lf);
+}
+
+void spill_libraries_retry(struct runtime *rt)
+{
+    for (struct job *j = rt->jobs; j; j = j->next)
+        if (j->remote && !j->ended && j->lib_path == NULL && !j->lib_fetching && j->lib_hash[0])
+            library_fetch(rt, j);
 }
 
 static struct job *job_for(struct runtime *rt, uint32_t num, const char *origin, const char *lib)
@@ -359,12 +383,8 @@ static struct job *job_for(struct runtime *rt, uint32_t num, const char *origin,
     if (j && !j->ended)
         return j;
     j = jobs_new_remote(rt, num, origin, lib);
-    if (j->lib_path == NULL) {
-        struct libfetch *lf = xcalloc(1, sizeof *lf);
-        lf->rt = rt;
-        lf->num = num;
-        gcs_function_get(rt->n->gcs, lib, library_fetched, lf);
-    }
+    if (j->lib_path == NULL)
+        library_fetch(rt, j);
     return j;
 }
 

@@ -644,6 +644,7 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     struct runtime *rt = arg;
     workers_reap(rt); /* a safety net: signals of one kind merge */
     workers_reap_stuck(rt);
+    spill_libraries_retry(rt);
     int timeout = rt->n->cfg->worker_idle_timeout_ms;
     if (timeout > 0) {
         long long now = net_now_ms();
