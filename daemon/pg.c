@@ -1101,20 +1101,20 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     struct conn *hc = head ? cluster_conn(rt, head->id) : NULL;
     struct pgs *p = P(rt);
     uint64_t fid = ++p->next_fwd;
-    int rc = -1;
+    int rc;
     struct buf frame = BUF_INIT;
-    if (hc) {
-        if (m->type == PROTO_PG_CREATE)
-            rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
-        else if (m->type == PROTO_PG_LOOKUP) {
-            char name[300];
-            snprintf(name, sizeof name, "%.*s", (int)m->f[1].as.s.len, m->f[1].as.s.ptr);
-            rc = proto_pack(&frame, m->type, fid, name);
-        } else
-            rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr);
-        if (rc == 0)
-            rc = conn_send_raw(hc, frame.data, frame.len);
-    }
+    if (m->type == PROTO_PG_CREATE)
+        rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr, m->f[1].as.s.len);
+    else if (m->type == PROTO_PG_LOOKUP) {
+        char name[300];
+        snprintf(name, sizeof name, "%.*s", (int)m->f[1].as.s.len, m->f[1].as.s.ptr);
+        rc = proto_pack(&frame, m->type, fid, name);
+    } else
+        rc = proto_pack(&frame, m->type, fid, m->f[1].as.s.ptr);
+    /* not sent now (this node has no connection to the head yet: it has
+     * just started, or the head is restarting): the retry timer sends it
+     * once there is one, within PG_FWD_TIMEOUT_MS */
+    bool sent = rc == 0 && hc && conn_send_raw(hc, frame.data, frame.len) == 0;
     if (rc < 0) {
         buf_free(&frame);
         uint8_t zero[IDS_SIZE] = { 0 };
@@ -1133,7 +1133,7 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     f->type = rtype;
     f->sent_ms = net_now_ms();
     f->frame = frame;
-    snprintf(f->head, sizeof f->head, "%s", head->id);
+    snprintf(f->head, sizeof f->head, "%s", sent ? head->id : "");
     f->next = p->fwd;
     p->fwd = f;
     if (!evtimer_pending(p->retry_ev, NULL)) {
