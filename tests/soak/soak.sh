@@ -13,7 +13,9 @@
 #   make all testjobs && bash tests/soak/soak.sh [SECONDS]     (default 3600)
 #
 # Environment: KILL_EVERY (default 2), NODE_EVERY (default 20),
-# SOAK_KEEP=1 keeps the temp dir. Nothing is left running.
+# SOAK_KEEP=1 keeps the temp dir (the job's output in out, every node's
+# session and logs in head/ and node1/, node2/, ...). Every loss, wrong value
+# and failed actor call is printed with its object ID. Nothing is left running.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RAY=$ROOT/bin/ray
@@ -86,6 +88,7 @@ for _ in $(seq 150); do
     if "$RAY" status 2>/dev/null | grep -q '^ 0.0/4.0 CPU'; then back=yes; break; fi
     sleep 0.2
 done
+grep -E '^soak (LOST|WRONG|ACTOR) ' "$T/out"
 tail -3 "$T/out"
 echo "soak: $((SECONDS - start)) s, faults injected: $wkills worker kills, $nkills node kills;" \
      "job rc=$rc; resources back to their totals: $back"
