@@ -89,8 +89,13 @@ for _ in $(seq 150); do
     sleep 0.2
 done
 grep -E '^soak (LOST|WRONG|ACTOR) ' "$T/out"
-tail -3 "$T/out"
+tail -4 "$T/out"
 echo "soak: $((SECONDS - start)) s, faults injected: $wkills worker kills, $nkills node kills;" \
      "job rc=$rc; resources back to their totals: $back"
+logs() { cat "$T"/*/session_[0-9]*/logs/rayd*.log 2>/dev/null; }
+echo "soak: from the nodes' logs: $(logs | grep -c 'is lost: rebuilding it by running task') lost values" \
+     "rebuilt from lineage, $(logs | grep -c 'was on dead node .*: running it again') tasks run again" \
+     "after their node died, $(logs | grep -c 'retrying$') after their worker died," \
+     "$(logs | grep -cE 'warn.*object [0-9a-f]{40} is lost') RAY_ELOST"
 grep '^soak total' "$T/out" >/dev/null || echo "soak: the job printed no total" >&2
 [ $rc -eq 0 ] && [ "$back" = yes ]

@@ -541,12 +541,23 @@ static char *soak_hex(ray_ref r, char *out)
 /* Read the end of round ROUND's chain CH, count it lost or wrong, free it.
  * Every loss and every wrong value is printed with its object ID and the
  * time, so the nodes' logs can be searched for it. */
+static double soak_chain_max_s, soak_task_max_s; /* the longest gets, in seconds */
+static long soak_slow_gets;                        /* gets that took over 10 s */
+
+static void soak_waited(double s, double *max)
+{
+    if (s > *max)
+        *max = s;
+    soak_slow_gets += s > 10;
+}
+
 static int soak_chain_check(ray_ref *ch, long round, long *lost, long *wrong)
 {
     ray_value v;
     char hex[2 * RAY_ID_SIZE + 1];
     double t0 = now();
     int rc = ray_get(ch[4], 600000, &v);
+    soak_waited(now() - t0, &soak_chain_max_s);
     if (rc != RAY_OK) {
         (*lost)++;
         fprintf(stderr, "soak LOST round %ld chain object %s after %.1f s at %ld: %s: %s\n", round,
@@ -594,6 +605,7 @@ static int sc_soak(const char *dir, int secs)
             char hex[2 * RAY_ID_SIZE + 1];
             double t0 = now();
             int rc = ray_get(sq[i], 600000, &v);
+            soak_waited(now() - t0, &soak_task_max_s);
             if (rc != RAY_OK) {
                 lost++;
                 fprintf(stderr, "soak LOST round %ld task %d object %s after %.1f s at %ld: %s: %s\n",
@@ -635,6 +647,9 @@ static int sc_soak(const char *dir, int secs)
     }
     if (rounds > 0 && soak_chain_check(prev, rounds, &lost, &wrong) < 0)
         return 1;
+    printf("soak waits: longest get of a task's result %.1f s, of a chain's end %.1f s; "
+           "%ld gets over 10 s\n",
+           soak_task_max_s, soak_chain_max_s, soak_slow_gets);
     printf("soak total: %ld rounds, %ld tasks, %ld results lost, %ld wrong; actor calls %ld "
            "answered, %ld RAY_EACTOR, %ld other\n",
            rounds, tasks, lost, wrong, calls_ok, calls_eactor, calls_other);
