@@ -36,7 +36,13 @@
  * two connections, Redis may run the read before a holder's write and the
  * SUBSCRIBE after its publication, so a want with no holder reads the
  * locations again OM_RELOOK1_MS and OM_RELOOK2_MS after it started (the
- * subscription is in place by then). A store that is full for now (FULL_RETRY)
+ * subscription is in place by then), and from then on, as long as it has
+ * no holder, 1 s, 2 s and then every OM_RELOOK_MAX_MS later, with the
+ * object's lost_from (its last holder died): the pub/sub connection may
+ * have been away when the holder published (a lost pub/sub connection
+ * alone reads nothing again), so a missed publication costs at most one
+ * such tick, never the whole wait (docs/faults.md). Each timer callback
+ * handles at most OM_RELOOK_BATCH wants; the rest come on the next one. A store that is full for now (FULL_RETRY)
  * or an ID being written or deleted locally (EXISTS) cancels the transfer
  * and retries the create on a timer; when it succeeds the pull starts again
  * into the reserved space. Wants whose waiters all went away are dropped at
@@ -87,6 +93,10 @@
 #define OM_PIN_BASE 1000000           /* objstore pin clients for transfers */
 #define OM_RELOOK1_MS 200             /* a want with no holder reads the locations again */
 #define OM_RELOOK2_MS 2000
+#define OM_RELOOK_EVERY_MS 1000       /* ... and then on, while it has none: 1 s, 2 s, */
+#define OM_RELOOK_MAX_MS 4000         /* ... then every 4 s */
+#define OM_RELOOK_BATCH 256           /* wants looked at per timer callback, at most */
+#define OM_NRELOOK 6                  /* relook queues (struct objmgr's relooks) */
 #define OM_LOST_RECHECK_MS 2000       /* a lost object nobody here can rebuild: look again */
 #define OM_LOST_CHECKS 3              /* ... this many times before RAY_ELOST */
 #define OM_CHANNEL "ch:obj:"
@@ -108,6 +118,7 @@ struct want {
     struct pull *pull;            /* the transfer in flight, or NULL */
     bool locating;                /* a location read is pending */
     bool relooked;                /* read the locations again after failures */
+    uint64_t gen;                 /* this want's number (relook entries name it) */
     bool need_locate;             /* the last read failed: read again on the timer */
     bool on_retry;                /* listed for the retry timer */
     int unknown_tries;
@@ -172,9 +183,12 @@ struct objmgr {
     struct event *retry_ev;
     /* wants to read the locations of again: [0] at OM_RELOOK1_MS, [1] at
      * OM_RELOOK2_MS, [2] lost objects to look at again OM_LOST_RECHECK_MS
-     * later; each FIFO is in due order (one delay each) */
-    struct relook { uint8_t id[IDS_SIZE]; long long due_ms; } *relooks[3];
-    size_t nrelooks[3];
+     * later, [3] [4] [5] a want that still has no holder, OM_RELOOK_EVERY_MS,
+     * twice that and then every OM_RELOOK_MAX_MS; each FIFO is in due order
+     * (one delay each) */
+    struct relook { uint8_t id[IDS_SIZE]; uint64_t gen; long long due_ms; } *relooks[OM_NRELOOK];
+    size_t nrelooks[OM_NRELOOK];
+    uint64_t next_gen;           /* the last want's number */
     struct event *relook_ev;
     uint8_t (*retry)[IDS_SIZE];
     size_t nretry, retry_cap;
@@ -195,7 +209,7 @@ struct chunkref {
 
 static void want_next(struct objmgr *om, struct want *w);
 static void lost_start(struct objmgr *om, struct want *w);
-static void relook_add(struct objmgr *om, int k, const uint8_t *id);
+static void relook_add(struct objmgr *om, int k, const struct want *w);
 static void om_obj_msg(void *arg, const char *suffix, const char *msg, size_t len);
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -429,7 +443,7 @@ static void lost_later(struct objmgr *om, struct want *w, const char *why)
         lost_fail(om, w, why);
         return;
     }
-    relook_add(om, 2, w->id);
+    relook_add(om, 2, w);
 }
 
 /* The task record of a lost object's task (NULL if none). */
@@ -451,7 +465,7 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
         /* made again from here: its new holder will publish; look again
          * later all the same (a holder may have been there all along) */
         w->checks = 0;
-        relook_add(om, 2, w->id);
+        relook_add(om, 2, w);
         return;
     }
     if (r < 0) {
@@ -465,7 +479,7 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
             /* being made (again): its publication will come; look again
              * later all the same, in case that node dies with its owner */
             w->checks = 0;
-            relook_add(om, 2, w->id);
+            relook_add(om, 2, w);
             return;
         }
     }
@@ -507,7 +521,7 @@ static void lost_start(struct objmgr *om, struct want *w)
         uint8_t id[IDS_SIZE];
         ask_done(l, id);
         w->resolving = false;
-        relook_add(om, 2, w->id); /* the GCS is away: later */
+        relook_add(om, 2, w); /* the GCS is away: later */
     }
 }
 
@@ -1159,23 +1173,65 @@ static void served_restored(struct objmgr *om, const uint8_t *id)
 static void relook_arm(struct objmgr *om)
 {
     long long due = 0;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < OM_NRELOOK; k++)
         if (om->nrelooks[k] && (due == 0 || om->relooks[k][0].due_ms < due))
             due = om->relooks[k][0].due_ms;
     if (due)
         om_timer_at(om->relook_ev, due);
 }
 
-static void relook_add(struct objmgr *om, int k, const uint8_t *id)
+/* Look at W again after queue K's delay. */
+static void relook_add(struct objmgr *om, int k, const struct want *w)
 {
+    static const long long delay_ms[OM_NRELOOK] = {
+        OM_RELOOK1_MS,      OM_RELOOK2_MS - OM_RELOOK1_MS, OM_LOST_RECHECK_MS,
+        OM_RELOOK_EVERY_MS, 2 * OM_RELOOK_EVERY_MS,       OM_RELOOK_MAX_MS,
+    };
     om->relooks[k] = xreallocarray(om->relooks[k], om->nrelooks[k] + 1, sizeof *om->relooks[k]);
     struct relook *r = &om->relooks[k][om->nrelooks[k]++];
-    memcpy(r->id, id, IDS_SIZE);
-    r->due_ms = net_now_ms() + (k == 0   ? OM_RELOOK1_MS
-                                : k == 1 ? OM_RELOOK2_MS - OM_RELOOK1_MS
-                                         : OM_LOST_RECHECK_MS);
+    memcpy(r->id, w->id, IDS_SIZE);
+    r->gen = w->gen;
+    r->due_ms = net_now_ms() + delay_ms[k];
     if (!evtimer_pending(om->relook_ev, NULL))
         relook_arm(om);
+}
+
+/* Relook entry R (of queue K) is due: look at its want again, and queue
+ * its next look. */
+static void relook_one(struct objmgr *om, int k, const struct relook *r)
+{
+    struct want *w = idmap_get(&om->wants, r->id);
+    if (w == NULL)
+        return;
+    if (k >= 3 && w->gen != r->gen)
+        return; /* an earlier want of the same ID: the new one has its own */
+    if (k == 0)
+        relook_add(om, 1, w);
+    else if (k == 1 || k >= 3)
+        relook_add(om, k == 1 ? 3 : k == 5 ? 5 : k + 1, w); /* on, until it is had */
+    bool idle = w->pull == NULL && w->ncand == 0 && !w->locating && !w->space_wait &&
+                !w->need_locate;
+    if (!idle)
+        return;
+    if (k == 2) {
+        /* lost a moment ago: read its locations again; with none,
+         * want_next comes back to lost_start */
+        w->relooked = true;
+        want_locate(om, w);
+        return;
+    }
+    if (k >= 3 && (w->resolving || w->nfailed > 0))
+        return; /* the lost-object path has it (its own OM_LOST_RECHECK_MS) */
+    if (k >= 3 && !has_waiters(om, w->id)) {
+        want_free(om, w); /* nobody waits any more (a get that timed out) */
+        return;
+    }
+    /* no holder known yet: its publication may have been missed (the
+     * SUBSCRIBE raced the holder's write, or our pub/sub connection was
+     * away), so read the table, and whether its last holder died */
+    want_locate(om, w);
+    if (k != 0 && !w->resolving)
+        want_ask_lost_from(om, w);
 }
 
 static void relook_cb(evutil_socket_t fd, short what, void *arg)
@@ -1184,40 +1240,22 @@ static void relook_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct objmgr *om = arg;
     long long now = net_now_ms();
-    for (int k = 0; k < 3; k++) {
+    size_t budget = OM_RELOOK_BATCH; /* the rest on the next callback, at once */
+    for (int k = 0; k < OM_NRELOOK && budget > 0; k++) {
         size_t done = 0;
-        while (done < om->nrelooks[k] && om->relooks[k][done].due_ms <= now)
+        while (done < om->nrelooks[k] && done < budget && om->relooks[k][done].due_ms <= now)
             done++;
         if (done == 0)
             continue;
-        uint8_t (*ids)[IDS_SIZE] = xreallocarray(NULL, done, IDS_SIZE);
-        for (size_t i = 0; i < done; i++)
-            memcpy(ids[i], om->relooks[k][i].id, IDS_SIZE);
+        budget -= done;
+        struct relook *due = xreallocarray(NULL, done, sizeof *due);
+        memcpy(due, om->relooks[k], done * sizeof *due);
         memmove(om->relooks[k], om->relooks[k] + done,
                 (om->nrelooks[k] - done) * sizeof *om->relooks[k]);
         om->nrelooks[k] -= done;
-        for (size_t i = 0; i < done; i++) {
-            struct want *w = idmap_get(&om->wants, ids[i]);
-            if (w == NULL)
-                continue;
-            if (k == 0)
-                relook_add(om, 1, w->id);
-            bool idle = w->pull == NULL && w->ncand == 0 && !w->locating && !w->space_wait &&
-                        !w->need_locate;
-            if (!idle)
-                continue;
-            if (k == 2) {
-                /* lost a moment ago: read its locations again; with none,
-                 * want_next comes back to lost_start */
-                w->relooked = true;
-                want_locate(om, w);
-                continue;
-            }
-            want_locate(om, w);
-            if (k == 1 && !w->resolving)
-                want_ask_lost_from(om, w);
-        }
-        free(ids);
+        for (size_t i = 0; i < done; i++)
+            relook_one(om, k, &due[i]);
+        free(due);
     }
     relook_arm(om);
 }
@@ -1231,13 +1269,14 @@ void objmgr_want(struct objmgr *om, const uint8_t *id)
     struct want *w = xcalloc(1, sizeof *w);
     memcpy(w->id, id, IDS_SIZE);
     ids_hex(id, IDS_SIZE, w->hex);
+    w->gen = ++om->next_gen;
     idmap_put(&om->wants, id, w);
     char chan[sizeof OM_CHANNEL + IDS_HEX_SIZE];
     snprintf(chan, sizeof chan, OM_CHANNEL "%s", w->hex);
     gcs_subscribe(om->gcs, chan, om_obj_msg, om); /* first: then nothing is missed */
     log_debug("looking for object %s in the cluster", w->hex);
     want_locate(om, w);
-    relook_add(om, 0, w->id);
+    relook_add(om, 0, w);
 }
 
 void objmgr_drop_unwanted(struct objmgr *om)
@@ -1425,9 +1464,8 @@ void objmgr_free(struct objmgr *om)
         l->om = NULL;
     event_free(om->retry_ev);
     event_free(om->relook_ev);
-    free(om->relooks[0]);
-    free(om->relooks[1]);
-    free(om->relooks[2]);
+    for (int k = 0; k < OM_NRELOOK; k++)
+        free(om->relooks[k]);
     free(om->retry);
     buf_free(&om->scratch);
     free(om);

@@ -13,7 +13,9 @@
 #   make all testjobs && bash tests/soak/soak.sh [SECONDS]     (default 3600)
 #
 # Environment: KILL_EVERY (default 2), NODE_EVERY (default 20),
-# SOAK_KEEP=1 keeps the temp dir. Nothing is left running.
+# SOAK_KEEP=1 keeps the temp dir (the job's output in out, every node's
+# session and logs in head/ and node1/, node2/, ...). Every loss, wrong value
+# and failed actor call is printed with its object ID. Nothing is left running.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RAY=$ROOT/bin/ray
@@ -86,8 +88,14 @@ for _ in $(seq 150); do
     if "$RAY" status 2>/dev/null | grep -q '^ 0.0/4.0 CPU'; then back=yes; break; fi
     sleep 0.2
 done
-tail -3 "$T/out"
+grep -E '^soak (LOST|WRONG|ACTOR) ' "$T/out"
+tail -4 "$T/out"
 echo "soak: $((SECONDS - start)) s, faults injected: $wkills worker kills, $nkills node kills;" \
      "job rc=$rc; resources back to their totals: $back"
+logs() { cat "$T"/*/session_[0-9]*/logs/rayd*.log 2>/dev/null; }
+echo "soak: from the nodes' logs: $(logs | grep -c 'is lost: rebuilding it by running task') lost values" \
+     "rebuilt from lineage, $(logs | grep -c 'was on dead node .*: running it again') tasks run again" \
+     "after their node died, $(logs | grep -c 'retrying$') after their worker died," \
+     "$(logs | grep -cE 'warn.*object [0-9a-f]{40} is lost') RAY_ELOST"
 grep '^soak total' "$T/out" >/dev/null || echo "soak: the job printed no total" >&2
 [ $rc -eq 0 ] && [ "$back" = yes ]

@@ -198,6 +198,19 @@ static int consume(ray_task *t, const ray_value *a, size_t n)
 }
 RAY_REMOTE(consume);
 
+/* gated(c, mb, dir): touches DIR/started, waits (at most 120 s) for
+ * DIR/gate, then returns like big. */
+static int gated(ray_task *t, const ray_value *a, size_t n)
+{
+    if (n != 3 || a[0].type != RAY_INT || a[1].type != RAY_INT || a[2].type != RAY_STR)
+        return ray_fail(t, "gated(c, mb, dir)");
+    touch(a[2].as.buf.ptr, "started");
+    if (!wait_file(a[2].as.buf.ptr, "gate", 120))
+        return ray_fail(t, "gated: no gate in 120 s");
+    return fill(t, a[0].as.i, a[1].as.i);
+}
+RAY_REMOTE(gated);
+
 static int square(ray_task *t, const ray_value *a, size_t n)
 {
     if (n != 2 || a[0].type != RAY_INT || a[1].type != RAY_INT)
@@ -516,17 +529,45 @@ static int sc_retry_big(const char *dir)
  * tasks, a chain of five 1 MiB values, ten actor calls. Prints the totals;
  * returns 0 if no result was lost or wrong.
  */
-/* Read the end of round ROUND's chain CH, count it lost or wrong, free it. */
+/* The hex of R's object ID into OUT (41 bytes); the task that makes it has
+ * the same ID with the last four bytes zero. Returns OUT. */
+static char *soak_hex(ray_ref r, char *out)
+{
+    for (int i = 0; i < RAY_ID_SIZE; i++)
+        sprintf(out + 2 * i, "%02x", r.id[i]);
+    return out;
+}
+
+/* Read the end of round ROUND's chain CH, count it lost or wrong, free it.
+ * Every loss and every wrong value is printed with its object ID and the
+ * time, so the nodes' logs can be searched for it. */
+static double soak_chain_max_s, soak_task_max_s; /* the longest gets, in seconds */
+static long soak_slow_gets;                        /* gets that took over 10 s */
+
+static void soak_waited(double s, double *max)
+{
+    if (s > *max)
+        *max = s;
+    soak_slow_gets += s > 10;
+}
+
 static int soak_chain_check(ray_ref *ch, long round, long *lost, long *wrong)
 {
     ray_value v;
+    char hex[2 * RAY_ID_SIZE + 1];
+    double t0 = now();
     int rc = ray_get(ch[4], 600000, &v);
+    soak_waited(now() - t0, &soak_chain_max_s);
     if (rc != RAY_OK) {
-        if ((*lost)++ < 5)
-            fprintf(stderr, "round %ld chain: %s\n", round, ray_last_error());
+        (*lost)++;
+        fprintf(stderr, "soak LOST round %ld chain object %s after %.1f s at %ld: %s: %s\n", round,
+                soak_hex(ch[4], hex), now() - t0, (long)time(NULL), ray_strerror(rc),
+                ray_last_error());
     } else {
-        if (counter_of(&v, 1) != round * 10 + 4)
+        if (counter_of(&v, 1) != round * 10 + 4) {
             (*wrong)++;
+            fprintf(stderr, "soak WRONG round %ld chain object %s\n", round, soak_hex(ch[4], hex));
+        }
         ray_value_release(&v);
     }
     ray_free(ch, 5);
@@ -561,12 +602,19 @@ static int sc_soak(const char *dir, int secs)
             CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &calls[k]) == RAY_OK, "actor call");
         for (int i = 0; i < 200; i++) {
             ray_value v;
+            char hex[2 * RAY_ID_SIZE + 1];
+            double t0 = now();
             int rc = ray_get(sq[i], 600000, &v);
+            soak_waited(now() - t0, &soak_task_max_s);
             if (rc != RAY_OK) {
-                if (lost++ < 5)
-                    fprintf(stderr, "round %ld task %d: %s\n", rounds, i, ray_last_error());
+                lost++;
+                fprintf(stderr, "soak LOST round %ld task %d object %s after %.1f s at %ld: %s: %s\n",
+                        rounds, i, soak_hex(sq[i], hex), now() - t0, (long)time(NULL),
+                        ray_strerror(rc), ray_last_error());
             } else if (v.type != RAY_INT || v.as.i != (int64_t)i * i) {
                 wrong++;
+                fprintf(stderr, "soak WRONG round %ld task %d object %s\n", rounds, i,
+                        soak_hex(sq[i], hex));
             }
         }
         /* the previous round's chain is read only now: its values sat on
@@ -582,8 +630,13 @@ static int sc_soak(const char *dir, int secs)
                 calls_ok++;
             else if (rc == RAY_EACTOR)
                 calls_eactor++;
-            else
+            else {
+                char hex[2 * RAY_ID_SIZE + 1];
                 calls_other++;
+                fprintf(stderr, "soak ACTOR round %ld call %d object %s at %ld: %s: %s\n", rounds,
+                        k, soak_hex(calls[k], hex), (long)time(NULL), ray_strerror(rc),
+                        ray_last_error());
+            }
         }
         ray_free(sq, 200);
         tasks += 205;
@@ -594,6 +647,9 @@ static int sc_soak(const char *dir, int secs)
     }
     if (rounds > 0 && soak_chain_check(prev, rounds, &lost, &wrong) < 0)
         return 1;
+    printf("soak waits: longest get of a task's result %.1f s, of a chain's end %.1f s; "
+           "%ld gets over 10 s\n",
+           soak_task_max_s, soak_chain_max_s, soak_slow_gets);
     printf("soak total: %ld rounds, %ld tasks, %ld results lost, %ld wrong; actor calls %ld "
            "answered, %ld RAY_EACTOR, %ld other\n",
            rounds, tasks, lost, wrong, calls_ok, calls_eactor, calls_other);
@@ -686,6 +742,29 @@ static int sc_waiters(const char *dir, int64_t mb)
     return good == 4 ? 0 : 1;
 }
 
+/* missed DIR MB TIMEOUT_MS: a get of the MB MiB value of a task that waits
+ * for DIR/gate (the test takes this node's pub/sub connection away before
+ * it opens it, so the holder's publication is missed): prints how long the
+ * get took and what it got. */
+static int sc_missed(const char *dir, int64_t mb, int timeout_ms)
+{
+    ray_ref r;
+    ray_value args[] = { RAY_I(5151), RAY_I(mb), RAY_S(dir) };
+    CHECK(ray_call("gated", args, 3, NULL, &r) == RAY_OK, "ray_call gated");
+    touch(dir, "submitted");
+    double t0 = now();
+    ray_value v;
+    int rc = ray_get(r, timeout_ms, &v);
+    if (rc != RAY_OK) {
+        printf("get: %s after %.1f s: %s\n", ray_strerror(rc), now() - t0, ray_last_error());
+        return 1;
+    }
+    int64_t c = counter_of(&v, mb);
+    ray_value_release(&v);
+    printf("got the value (counter %lld) %.1f s after the get\n", (long long)c, now() - t0);
+    return c == 5151 ? 0 : 1;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "";
@@ -707,6 +786,8 @@ int ray_main(int argc, char **argv)
         return sc_freed(dir, argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? atoll(argv[4]) : 1);
     if (strcmp(s, "waiters") == 0)
         return sc_waiters(dir, argc > 3 ? atoll(argv[3]) : 4);
+    if (strcmp(s, "missed") == 0)
+        return sc_missed(dir, argc > 3 ? atoll(argv[3]) : 1, argc > 4 ? atoi(argv[4]) : 30000);
     if (strcmp(s, "where") == 0)
         return sc_where(argc > 2 ? argv[2] : NULL);
     fprintf(stderr, "unknown scenario '%s'\n", s);
