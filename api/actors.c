@@ -240,19 +240,12 @@ int ray_actor_lookup(const char *name, ray_actor *out)
     api_error_clear_();
     if (name == NULL || name[0] == '\0' || out == NULL)
         return api_error_(RAY_EINVAL, "ray_actor_lookup: name and out must be given");
-    int rc = api_client_check_();
-    if (rc != RAY_OK)
-        return rc;
-    struct buf f = BUF_INIT;
-    void *body = NULL;
+    void *body;
     struct proto_msg m;
-    uint64_t reqid = api_client_reqid_();
-    proto_pack(&f, PROTO_ACTOR_LOOKUP, reqid, name);
-    rc = api_client_request_(&f, reqid, &body, &m);
-    buf_free(&f);
+    int status;
+    int rc = api_client_lookup_(PROTO_ACTOR_LOOKUP, name, &body, &m, &status);
     if (rc != RAY_OK)
         return rc;
-    int64_t status = m.f[1].as.i;
     if (status == RAY_OK)
         memcpy(out->id, m.f[2].as.s.ptr, RAY_ID_SIZE);
     else if (status == RAY_ENOTFOUND)

@@ -209,6 +209,16 @@ int api_client_send_(const struct buf *frame);
  * the connection broke while waiting).
  */
 int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg);
+/*
+ * A look-up by name (PROTO_ACTOR_LOOKUP, PROTO_PG_LOOKUP: fields reqid,
+ * NAME): checks the connection, sends it and waits for the reply. On
+ * RAY_OK *STATUS is the reply's status field (field 1), *BODY the malloc'd
+ * reply body (caller frees) and *MSG decoded into it, as for
+ * api_client_request_. Fails with RAY_ECONN or RAY_ENOMEM (message set);
+ * then *BODY is NULL and *STATUS untouched.
+ */
+int api_client_lookup_(uint32_t type, const char *name, void **body, struct proto_msg *msg,
+                       int *status);
 /* The same for N requests sent in one go (FRAMES holds them all, with
  * REQIDS): waits for every reply. On RAY_OK BODIES[i]/MSGS[i] are the
  * replies (the caller frees each body); on failure nothing is returned. */

@@ -445,6 +445,23 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     return RAY_OK;
 }
 
+int api_client_lookup_(uint32_t type, const char *name, void **body, struct proto_msg *msg,
+                       int *status)
+{
+    *body = NULL;
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    struct buf f = BUF_INIT;
+    uint64_t reqid = api_client_reqid_();
+    proto_pack(&f, type, reqid, name);
+    rc = api_client_request_(&f, reqid, body, msg);
+    buf_free(&f);
+    if (rc == RAY_OK)
+        *status = (int)msg->f[1].as.i;
+    return rc;
+}
+
 int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, size_t n,
                              void **bodies, struct proto_msg *msgs)
 {
