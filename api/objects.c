@@ -845,9 +845,11 @@ out:
     return rc;
 }
 
+/* Unlike the other calls, ray_free leaves ray_last_error() as it is unless
+ * it fails itself (as free(3) leaves errno): it is the clean-up after a
+ * failure, made before the failure's message is printed. */
 int ray_free(const ray_ref *refs, size_t n)
 {
-    api_error_clear_();
     if (n == 0)
         return RAY_OK;
     if (refs == NULL)
