@@ -6,9 +6,11 @@
  * completion not yet run.
  */
 #include "daemon/bio.h"
+#include "common/wake.h"
 #include "tests/unit/unit.h"
 
 #include <event2/event.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,40 @@ START_TEST(unwritable_file_is_dropped_not_fatal)
 }
 END_TEST
 
+static bool readable(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* common/wake.h, the eventfd both helper threads wake their loop with:
+ * signals from another thread make it readable once, drain empties it */
+static void *signal_thrice(void *arg)
+{
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(wake_signal(arg), 0);
+    return NULL;
+}
+
+START_TEST(wake_signals_coalesce_and_drain)
+{
+    struct wake w;
+    ck_assert_int_eq(wake_open(&w), 0);
+    ck_assert_int_ge(wake_fd(&w), 0);
+    ck_assert(!readable(wake_fd(&w)));
+    ck_assert_int_eq(wake_drain(&w), 0); /* nothing pending: not an error */
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, signal_thrice, &w), 0);
+    pthread_join(th, NULL);
+    ck_assert(readable(wake_fd(&w)));
+    ck_assert_int_eq(wake_drain(&w), 0);
+    ck_assert(!readable(wake_fd(&w))); /* three signals, one wake-up */
+    wake_close(&w);
+    ck_assert_int_eq(wake_fd(&w), -1);
+    wake_close(&w); /* a second close is a no-op */
+}
+END_TEST
+
 static Suite *bio_suite(void)
 {
     Suite *s = suite_create("bio");
@@ -196,6 +232,7 @@ static Suite *bio_suite(void)
     tcase_add_test(tc, file_writes_in_order_and_private);
     tcase_add_test(tc, free_writes_files_and_cancels_the_rest);
     tcase_add_test(tc, unwritable_file_is_dropped_not_fatal);
+    tcase_add_test(tc, wake_signals_coalesce_and_drain);
     suite_add_tcase(s, tc);
     return s;
 }
