@@ -57,6 +57,7 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
                common/token.c common/json.c common/http.c common/runtime_env.c
 COMMON_SRCS += common/mem.c
 COMMON_SRCS += common/wake.c
+COMMON_SRCS += common/xids.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 GCS_SRCS += gcs/gcs_argv.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c

@@ -88,7 +88,8 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
     id[1] = (uint8_t)(job >> 16);
     id[2] = (uint8_t)(job >> 8);
     id[3] = (uint8_t)job;
-    ids_random(id + 4, 12);
+    if ((rc = api_random_(id + 4, 12, "ray_actor_create")) != RAY_OK)
+        return rc;
     ids_with_index(id, id, 0);
 
     bool named = o.name && o.name[0];

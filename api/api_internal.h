@@ -229,7 +229,11 @@ void *api_client_store_(size_t *size);
 /* Connection generation: changes on every connect, so stale pins are not released twice. */
 uint64_t api_client_gen_(void);
 uint32_t api_client_job_(void);
-/* A new ID: [job BE][8 random bytes of this process][4-byte counter BE][INDEX BE]. */
+/* Fill P with N random bytes (getrandom). Returns RAY_OK, or RAY_ECONN with
+ * "WHAT: cannot read random bytes (getrandom): ..." as the message. */
+int api_random_(void *p, size_t n, const char *what);
+/* A new ID: [job BE][8 random bytes of this process][4-byte counter BE][INDEX BE].
+ * The random bytes are read at the first connect, which fails without them. */
 void api_id_new_(uint8_t out[RAY_ID_SIZE], uint32_t index);
 /* Sets "not connected" (RAY_ECONN) when there is no connection. */
 int api_client_check_(void);

@@ -125,7 +125,8 @@ int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const
     id[1] = (uint8_t)(job >> 16);
     id[2] = (uint8_t)(job >> 8);
     id[3] = (uint8_t)job;
-    ids_random(id + 4, RAY_ID_SIZE - 4);
+    if ((rc = api_random_(id + 4, RAY_ID_SIZE - 4, "ray_pg_create")) != RAY_OK)
+        return rc;
 
     struct buf spec = BUF_INIT, f = BUF_INIT;
     mpw_map(&spec, 4);

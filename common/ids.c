@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-void ids_random(void *p, size_t n)
+int ids_random_fill(void *p, size_t n)
 {
     uint8_t *b = p;
     while (n > 0) {
@@ -17,12 +17,12 @@ void ids_random(void *p, size_t n)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            fprintf(stderr, "ray: getrandom failed\n");
-            abort();
+            return -1;
         }
         b += r;
         n -= (size_t)r;
     }
+    return 0;
 }
 
 char *ids_hex(const void *p, size_t n, char *out)
