@@ -121,6 +121,7 @@ LIBRAY_OBJS := $(call obj,$(LIBRAY_SRCS))
 
 UNIT_TESTS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(call obj,$(UNIT_TESTS) tests/unit/runner.c)
+UNIT_OBJS += $(call obj,tests/unit/fixtures.c)
 # unit tests link everything but main()
 TESTABLE_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(RAYD_OBJS))
 
