@@ -255,7 +255,7 @@ build/fuzz/fuzz_node: tests/fuzz/fuzz_node.c $(FUZZ_NODE_OBJS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_NODE_CFLAGS) -fsanitize=fuzzer \
 	  $^ -o $@ -lhiredis -levent_extra -levent_openssl -levent_core -levent_pthreads -lyaml -lssl -lcrypto -ldl -lm -lrt
-build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/mem.c common/xmalloc.c common/log.c
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/netutil.c common/buf.c common/mem.c common/xmalloc.c common/log.c common/ids.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
 FUZZ_TARGETS += build/fuzz/fuzz_serve_http build/fuzz/fuzz_serve_config
@@ -284,7 +284,7 @@ build/fuzz/fuzz_pg_spec: tests/fuzz/fuzz_pg_spec.c sched/pg_spec.c sched/pg_poli
                         sched/resparse.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
-build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c common/sha256.c
+build/fuzz/fuzz_runtime_env: tests/fuzz/fuzz_runtime_env.c common/runtime_env.c common/sha256.c common/ids.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
 

@@ -28,6 +28,8 @@ int ids_random_fill(void *p, size_t n);
 void ids_random(void *p, size_t n);
 /* Write 2*N lowercase hex digits and a NUL into OUT (size >= 2*N+1); returns OUT. */
 char *ids_hex(const void *p, size_t n, char *out);
+/* The value of hex digit C (either case), or -1 if it is none. */
+int ids_hex_digit(char c);
 /* Parse 2*N hex digits from HEX into OUT; returns 0 or -1. */
 int ids_unhex(const char *hex, void *out, size_t n);
 bool ids_is_zero(const void *id);
