@@ -168,7 +168,7 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
     ray_opts o;
     uint8_t id[RAY_ID_SIZE];
     char cls[128];
-    struct buf spec = BUF_INIT, f = BUF_INIT;
+    struct buf spec = BUF_INIT;
     int rc;
 
     api_error_clear_();
@@ -205,19 +205,9 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
         goto out;
     api_spec_key_(&spec, "nret");
     mpw_uint(&spec, (uint64_t)o.num_returns);
-    if ((rc = api_buf_check_(&spec, method)) != RAY_OK)
-        goto out;
-    if (proto_pack(&f, PROTO_ACTOR_CALL, spec.data, spec.len) < 0) {
-        rc = api_pack_error_(&f, "actor call %s: arguments too large for one message", method);
-        goto out;
-    }
-    if ((rc = api_client_send_(&f)) != RAY_OK)
-        goto out;
-    for (int i = 0; i < o.num_returns; i++)
-        ids_with_index(ret[i].id, id, (uint32_t)i + 1);
+    rc = api_spec_send_(&spec, PROTO_ACTOR_CALL, "actor call", method, id, o.num_returns, ret);
 out:
     buf_free(&spec);
-    buf_free(&f);
     return rc;
 }
 

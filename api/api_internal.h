@@ -50,6 +50,14 @@ int api_frame_check_(const struct buf *frame);
 /* After proto_pack into F returned -1: RAY_ENOMEM (with a message) if F ran
  * out of memory, else RAY_EINVAL with the printf-formatted message. */
 int api_pack_error_(const struct buf *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Send SPEC, a task's or actor call's encoded spec, as one TYPE message
+ * (NAME: the function or method, in messages): checks SPEC (api_buf_check_),
+ * packs it ("WHAT NAME: arguments too large for one message" when it cannot
+ * be), sends it, and then sets RET[0..NRET-1] to ID's return IDs. Returns
+ * RAY_OK, or RAY_ENOMEM / RAY_EINVAL / RAY_ECONN with the message set. SPEC
+ * stays the caller's. */
+int api_spec_send_(const struct buf *spec, uint32_t type, const char *what, const char *name,
+                   const uint8_t *id, int nret, ray_ref *ret);
 
 /* ---- value.c -------------------------------------------------------------- */
 /* Append V as one msgpack value (docs/runtime.md "Values"); a LIST or MAP
