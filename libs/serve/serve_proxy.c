@@ -530,40 +530,47 @@ static void prom_app(struct evbuffer *o, const struct app *a, const char *node)
  * stays under the node's 256 KiB: past 200 KiB, further applications are
  * left out of a family (32 applications with every status code). */
 #define ROOM(o) (evbuffer_get_length(o) < (200u << 10))
+struct app_stats {
+    const struct app *a; /* NULL: the unrouted answers */
+    const struct stats *s;
+};
+
+/* One counter family by method and status code, of the answers with a code
+ * of at least MIN_CODE; the code's label is CODE_LABEL. */
+static void prom_codes(struct evbuffer *o, const struct app_stats *all, size_t n,
+                       const char *node, const char *family, const char *code_label,
+                       int min_code)
+{
+    for (size_t k = 0; k < n && ROOM(o); k++)
+        for (size_t i = 0; i < all[k].s->ncodes; i++) {
+            if (all[k].s->codes[i].code < min_code)
+                continue;
+            evbuffer_add_printf(o, "%s{", family);
+            prom_app(o, all[k].a, node);
+            evbuffer_add_printf(o, ",method=\"%s\",%s=\"%d\"} %llu\n",
+                                method_names[all[k].s->codes[i].method], code_label,
+                                all[k].s->codes[i].code, (unsigned long long)all[k].s->codes[i].n);
+        }
+}
+
 static void stats_write(struct evbuffer *o)
 {
     const char *node = ray_node_id();
-    struct { const struct app *a; const struct stats *s; } all[SERVE_MAX_APPS + 1];
+    struct app_stats all[SERVE_MAX_APPS + 1];
     size_t n = 0;
     for (size_t i = 0; i < SERVE_MAX_APPS; i++)
         if (P.apps[i].used)
-            all[n++] = (typeof(all[0])){ &P.apps[i], &P.apps[i].st };
-    all[n++] = (typeof(all[0])){ NULL, &P.unrouted };
+            all[n++] = (struct app_stats){ &P.apps[i], &P.apps[i].st };
+    all[n++] = (struct app_stats){ NULL, &P.unrouted };
 
     evbuffer_add_printf(o, "# HELP ray_serve_num_http_requests_total HTTP requests this proxy "
                            "answered, by route, method and status code\n"
                            "# TYPE ray_serve_num_http_requests_total counter\n");
-    for (size_t k = 0; k < n && ROOM(o); k++)
-        for (size_t i = 0; i < all[k].s->ncodes; i++) {
-            evbuffer_add_printf(o, "ray_serve_num_http_requests_total{");
-            prom_app(o, all[k].a, node);
-            evbuffer_add_printf(o, ",method=\"%s\",status_code=\"%d\"} %llu\n",
-                                method_names[all[k].s->codes[i].method], all[k].s->codes[i].code,
-                                (unsigned long long)all[k].s->codes[i].n);
-        }
+    prom_codes(o, all, n, node, "ray_serve_num_http_requests_total", "status_code", 0);
     evbuffer_add_printf(o, "# HELP ray_serve_num_http_error_requests_total HTTP requests this "
                            "proxy answered with a 4xx or 5xx status\n"
                            "# TYPE ray_serve_num_http_error_requests_total counter\n");
-    for (size_t k = 0; k < n && ROOM(o); k++)
-        for (size_t i = 0; i < all[k].s->ncodes; i++) {
-            if (all[k].s->codes[i].code < 400)
-                continue;
-            evbuffer_add_printf(o, "ray_serve_num_http_error_requests_total{");
-            prom_app(o, all[k].a, node);
-            evbuffer_add_printf(o, ",method=\"%s\",error_code=\"%d\"} %llu\n",
-                                method_names[all[k].s->codes[i].method], all[k].s->codes[i].code,
-                                (unsigned long long)all[k].s->codes[i].n);
-        }
+    prom_codes(o, all, n, node, "ray_serve_num_http_error_requests_total", "error_code", 400);
     evbuffer_add_printf(o, "# HELP ray_serve_http_request_latency_ms Time from a request's "
                            "arrival at this proxy to its answer (ms)\n"
                            "# TYPE ray_serve_http_request_latency_ms histogram\n");
