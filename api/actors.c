@@ -88,7 +88,8 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
     id[1] = (uint8_t)(job >> 16);
     id[2] = (uint8_t)(job >> 8);
     id[3] = (uint8_t)job;
-    ids_random(id + 4, 12);
+    if ((rc = api_random_(id + 4, 12, "ray_actor_create")) != RAY_OK)
+        return rc;
     ids_with_index(id, id, 0);
 
     bool named = o.name && o.name[0];
@@ -167,7 +168,7 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
     ray_opts o;
     uint8_t id[RAY_ID_SIZE];
     char cls[128];
-    struct buf spec = BUF_INIT, f = BUF_INIT;
+    struct buf spec = BUF_INIT;
     int rc;
 
     api_error_clear_();
@@ -204,19 +205,9 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
         goto out;
     api_spec_key_(&spec, "nret");
     mpw_uint(&spec, (uint64_t)o.num_returns);
-    if ((rc = api_buf_check_(&spec, method)) != RAY_OK)
-        goto out;
-    if (proto_pack(&f, PROTO_ACTOR_CALL, spec.data, spec.len) < 0) {
-        rc = api_pack_error_(&f, "actor call %s: arguments too large for one message", method);
-        goto out;
-    }
-    if ((rc = api_client_send_(&f)) != RAY_OK)
-        goto out;
-    for (int i = 0; i < o.num_returns; i++)
-        ids_with_index(ret[i].id, id, (uint32_t)i + 1);
+    rc = api_spec_send_(&spec, PROTO_ACTOR_CALL, "actor call", method, id, o.num_returns, ret);
 out:
     buf_free(&spec);
-    buf_free(&f);
     return rc;
 }
 
@@ -240,19 +231,12 @@ int ray_actor_lookup(const char *name, ray_actor *out)
     api_error_clear_();
     if (name == NULL || name[0] == '\0' || out == NULL)
         return api_error_(RAY_EINVAL, "ray_actor_lookup: name and out must be given");
-    int rc = api_client_check_();
-    if (rc != RAY_OK)
-        return rc;
-    struct buf f = BUF_INIT;
-    void *body = NULL;
+    void *body;
     struct proto_msg m;
-    uint64_t reqid = api_client_reqid_();
-    proto_pack(&f, PROTO_ACTOR_LOOKUP, reqid, name);
-    rc = api_client_request_(&f, reqid, &body, &m);
-    buf_free(&f);
+    int status;
+    int rc = api_client_lookup_(PROTO_ACTOR_LOOKUP, name, &body, &m, &status);
     if (rc != RAY_OK)
         return rc;
-    int64_t status = m.f[1].as.i;
     if (status == RAY_OK)
         memcpy(out->id, m.f[2].as.s.ptr, RAY_ID_SIZE);
     else if (status == RAY_ENOTFOUND)

@@ -50,6 +50,14 @@ int api_frame_check_(const struct buf *frame);
 /* After proto_pack into F returned -1: RAY_ENOMEM (with a message) if F ran
  * out of memory, else RAY_EINVAL with the printf-formatted message. */
 int api_pack_error_(const struct buf *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Send SPEC, a task's or actor call's encoded spec, as one TYPE message
+ * (NAME: the function or method, in messages): checks SPEC (api_buf_check_),
+ * packs it ("WHAT NAME: arguments too large for one message" when it cannot
+ * be), sends it, and then sets RET[0..NRET-1] to ID's return IDs. Returns
+ * RAY_OK, or RAY_ENOMEM / RAY_EINVAL / RAY_ECONN with the message set. SPEC
+ * stays the caller's. */
+int api_spec_send_(const struct buf *spec, uint32_t type, const char *what, const char *name,
+                   const uint8_t *id, int nret, ray_ref *ret);
 
 /* ---- value.c -------------------------------------------------------------- */
 /* Append V as one msgpack value (docs/runtime.md "Values"); a LIST or MAP
@@ -209,6 +217,16 @@ int api_client_send_(const struct buf *frame);
  * the connection broke while waiting).
  */
 int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg);
+/*
+ * A look-up by name (PROTO_ACTOR_LOOKUP, PROTO_PG_LOOKUP: fields reqid,
+ * NAME): checks the connection, sends it and waits for the reply. On
+ * RAY_OK *STATUS is the reply's status field (field 1), *BODY the malloc'd
+ * reply body (caller frees) and *MSG decoded into it, as for
+ * api_client_request_. Fails with RAY_ECONN or RAY_ENOMEM (message set);
+ * then *BODY is NULL and *STATUS untouched.
+ */
+int api_client_lookup_(uint32_t type, const char *name, void **body, struct proto_msg *msg,
+                       int *status);
 /* The same for N requests sent in one go (FRAMES holds them all, with
  * REQIDS): waits for every reply. On RAY_OK BODIES[i]/MSGS[i] are the
  * replies (the caller frees each body); on failure nothing is returned. */
@@ -219,7 +237,11 @@ void *api_client_store_(size_t *size);
 /* Connection generation: changes on every connect, so stale pins are not released twice. */
 uint64_t api_client_gen_(void);
 uint32_t api_client_job_(void);
-/* A new ID: [job BE][8 random bytes of this process][4-byte counter BE][INDEX BE]. */
+/* Fill P with N random bytes (getrandom). Returns RAY_OK, or RAY_ECONN with
+ * "WHAT: cannot read random bytes (getrandom): ..." as the message. */
+int api_random_(void *p, size_t n, const char *what);
+/* A new ID: [job BE][8 random bytes of this process][4-byte counter BE][INDEX BE].
+ * The random bytes are read at the first connect, which fails without them. */
 void api_id_new_(uint8_t out[RAY_ID_SIZE], uint32_t index);
 /* Sets "not connected" (RAY_ECONN) when there is no connection. */
 int api_client_check_(void);

@@ -150,11 +150,33 @@ static struct api_waiter *waiter_find(uint64_t reqid)
 
 static pthread_once_t id_once = PTHREAD_ONCE_INIT;
 static uint8_t id_random[8];
+static int id_random_errno; /* getrandom's errno when id_init failed */
 static atomic_uint id_counter;
 
 static void id_init(void)
 {
-    ids_random(id_random, sizeof id_random);
+    if (ids_random_fill(id_random, sizeof id_random) < 0)
+        id_random_errno = errno ? errno : EIO;
+}
+
+int api_random_(void *p, size_t n, const char *what)
+{
+    if (ids_random_fill(p, n) < 0)
+        return api_error_(RAY_ECONN, "%s: cannot read random bytes (getrandom): %s", what,
+                          strerror(errno));
+    return RAY_OK;
+}
+
+/* This process's random part of its IDs, read once: RAY_OK, or RAY_ECONN
+ * with a message when the kernel gave none (a connect then fails, so no ID
+ * is made without it). */
+static int id_ready(void)
+{
+    pthread_once(&id_once, id_init);
+    if (id_random_errno)
+        return api_error_(RAY_ECONN, "cannot make IDs: cannot read random bytes (getrandom): %s",
+                          strerror(id_random_errno));
+    return RAY_OK;
 }
 
 void api_id_new_(uint8_t out[RAY_ID_SIZE], uint32_t index)
@@ -443,6 +465,23 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     *body = w.body;
     *msg = w.msg;
     return RAY_OK;
+}
+
+int api_client_lookup_(uint32_t type, const char *name, void **body, struct proto_msg *msg,
+                       int *status)
+{
+    *body = NULL;
+    int rc = api_client_check_();
+    if (rc != RAY_OK)
+        return rc;
+    struct buf f = BUF_INIT;
+    uint64_t reqid = api_client_reqid_();
+    proto_pack(&f, type, reqid, name);
+    rc = api_client_request_(&f, reqid, body, msg);
+    buf_free(&f);
+    if (rc == RAY_OK)
+        *status = (int)msg->f[1].as.i;
+    return rc;
 }
 
 int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, size_t n,
@@ -1127,6 +1166,8 @@ int api_client_connect_(const struct api_connect_opts *o)
     pthread_mutex_unlock(&C.mu);
     if (busy)
         return api_error_(RAY_EINVAL, "already connected to a node");
+    if ((rc = id_ready()) != RAY_OK)
+        return rc;
     if ((rc = dial(o, &d)) != RAY_OK)
         return rc;
 

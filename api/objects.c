@@ -250,6 +250,19 @@ int api_object_store_(const uint8_t id[RAY_ID_SIZE], const ray_value *v)
 
 static int ray_put_impl(ray_value v, ray_ref *out);
 
+/* The task a timeline span of an object call belongs to: the caller's
+ * running task, else the one that makes OBJ (its ID with index 0, in BASE),
+ * else none (all zeros). OBJ may be NULL. */
+static const uint8_t *span_task(const uint8_t *obj, uint8_t base[RAY_ID_SIZE])
+{
+    const uint8_t *task = api_worker_task_();
+    if (ids_is_zero(task) && obj) {
+        ids_with_index(base, obj, 0);
+        return base;
+    }
+    return task;
+}
+
 /* ray_put with its timeline span (events.c): the task is the caller's while a
  * task runs, else the one that makes the object. */
 int ray_put(ray_value v, ray_ref *out)
@@ -258,15 +271,8 @@ int ray_put(ray_value v, ray_ref *out)
         return ray_put_impl(v, out);
     long long t0 = api_events_now_us_();
     int rc = ray_put_impl(v, out);
-    const uint8_t *task = api_worker_task_();
     uint8_t base[RAY_ID_SIZE];
-    if (ids_is_zero(task)) {
-        const uint8_t *obj = out ? out->id : NULL;
-        if (obj) {
-            ids_with_index(base, obj, 0);
-            task = base;
-        }
-    }
+    const uint8_t *task = span_task(out ? out->id : NULL, base);
     api_event_add_('P', t0, api_events_now_us_(), task, 0, "ray_put");
     return rc;
 }
@@ -579,15 +585,8 @@ int ray_get(ray_ref ref, int64_t timeout_ms, ray_value *out)
         return ray_get_impl(ref, timeout_ms, out);
     long long t0 = api_events_now_us_();
     int rc = ray_get_impl(ref, timeout_ms, out);
-    const uint8_t *task = api_worker_task_();
     uint8_t base[RAY_ID_SIZE];
-    if (ids_is_zero(task)) {
-        const uint8_t *obj = ref.id;
-        if (obj) {
-            ids_with_index(base, obj, 0);
-            task = base;
-        }
-    }
+    const uint8_t *task = span_task(ref.id, base);
     long long t1 = api_events_now_us_();
     if (t1 - t0 >= API_GET_SPAN_MIN_US) /* a value this process had: no span */
         api_event_add_('G', t0, t1, task, 0, "ray_get");
@@ -616,15 +615,8 @@ int ray_get_all(const ray_ref *refs, size_t n, int64_t timeout_ms, ray_value *ou
         return ray_get_all_impl(refs, n, timeout_ms, out);
     long long t0 = api_events_now_us_();
     int rc = ray_get_all_impl(refs, n, timeout_ms, out);
-    const uint8_t *task = api_worker_task_();
     uint8_t base[RAY_ID_SIZE];
-    if (ids_is_zero(task)) {
-        const uint8_t *obj = (n && refs) ? refs[0].id : NULL;
-        if (obj) {
-            ids_with_index(base, obj, 0);
-            task = base;
-        }
-    }
+    const uint8_t *task = span_task((n && refs) ? refs[0].id : NULL, base);
     long long t1 = api_events_now_us_();
     if (t1 - t0 >= API_GET_SPAN_MIN_US)
         api_event_add_('G', t0, t1, task, 0, "ray_get_all");
@@ -754,15 +746,8 @@ int ray_wait(const ray_ref *refs, size_t n, size_t num_ready, int64_t timeout_ms
         return ray_wait_impl(refs, n, num_ready, timeout_ms, ready);
     long long t0 = api_events_now_us_();
     int rc = ray_wait_impl(refs, n, num_ready, timeout_ms, ready);
-    const uint8_t *task = api_worker_task_();
     uint8_t base[RAY_ID_SIZE];
-    if (ids_is_zero(task)) {
-        const uint8_t *obj = (n && refs) ? refs[0].id : NULL;
-        if (obj) {
-            ids_with_index(base, obj, 0);
-            task = base;
-        }
-    }
+    const uint8_t *task = span_task((n && refs) ? refs[0].id : NULL, base);
     api_event_add_('W', t0, api_events_now_us_(), task, 0, "ray_wait");
     return rc;
 }
@@ -845,9 +830,11 @@ out:
     return rc;
 }
 
+/* Unlike the other calls, ray_free leaves ray_last_error() as it is unless
+ * it fails itself (as free(3) leaves errno): it is the clean-up after a
+ * failure, made before the failure's message is printed. */
 int ray_free(const ray_ref *refs, size_t n)
 {
-    api_error_clear_();
     if (n == 0)
         return RAY_OK;
     if (refs == NULL)

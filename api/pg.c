@@ -125,7 +125,8 @@ int ray_pg_create(const char *const *bundles, size_t n, ray_pg_strategy s, const
     id[1] = (uint8_t)(job >> 16);
     id[2] = (uint8_t)(job >> 8);
     id[3] = (uint8_t)job;
-    ids_random(id + 4, RAY_ID_SIZE - 4);
+    if ((rc = api_random_(id + 4, RAY_ID_SIZE - 4, "ray_pg_create")) != RAY_OK)
+        return rc;
 
     struct buf spec = BUF_INIT, f = BUF_INIT;
     mpw_map(&spec, 4);
@@ -235,19 +236,12 @@ int ray_pg_lookup(const char *name, ray_pg *out)
     api_error_clear_();
     if (name == NULL || name[0] == '\0' || out == NULL)
         return api_error_(RAY_EINVAL, "ray_pg_lookup: name and out must be given");
-    int rc = api_client_check_();
-    if (rc != RAY_OK)
-        return rc;
-    struct buf f = BUF_INIT;
-    void *body = NULL;
+    void *body;
     struct proto_msg m;
-    uint64_t reqid = api_client_reqid_();
-    proto_pack(&f, PROTO_PG_LOOKUP, reqid, name);
-    rc = api_client_request_(&f, reqid, &body, &m);
-    buf_free(&f);
+    int status;
+    int rc = api_client_lookup_(PROTO_PG_LOOKUP, name, &body, &m, &status);
     if (rc != RAY_OK)
         return rc;
-    int status = (int)m.f[1].as.i;
     if (status == RAY_OK) {
         memcpy(out->id, m.f[2].as.s.ptr, RAY_ID_SIZE);
         known_note(out->id, (size_t)m.f[3].as.u, false);

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "ray.h"
 
@@ -29,7 +30,7 @@ struct api_push {
     uint64_t size;           /* the object's size in the store */
     ray_value value;         /* RAY_OK and !fetch: the value, pointing into this push */
     const char *error;       /* status != RAY_OK: the message (never NULL; "" otherwise) */
-    struct api_push *next;   /* the receiver's to use (a queue link) */
+    STAILQ_ENTRY(api_push) next; /* the receiver's to use (a queue link) */
     void *frame_, *elems_;   /* internal: what value points into */
 };
 

@@ -126,7 +126,7 @@ static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, co
 {
     ray_opts o;
     uint8_t id[RAY_ID_SIZE];
-    struct buf spec = BUF_INIT, f = BUF_INIT;
+    struct buf spec = BUF_INIT;
     int rc;
 
     api_error_clear_();
@@ -158,19 +158,26 @@ static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, co
     mpw_bool(&spec, o.retry_on_error);
     api_spec_key_(&spec, "name");
     mpw_cstr(&spec, fn);
-    if ((rc = api_buf_check_(&spec, fn)) != RAY_OK)
-        goto out;
-    if (proto_pack(&f, PROTO_TASK_SUBMIT, spec.data, spec.len) < 0) {
-        rc = api_pack_error_(&f, "ray_call %s: arguments too large for one message", fn);
-        goto out;
-    }
-    if ((rc = api_client_send_(&f)) != RAY_OK)
-        goto out;
-    for (int i = 0; i < o.num_returns; i++)
-        ids_with_index(ret[i].id, id, (uint32_t)i + 1);
+    rc = api_spec_send_(&spec, PROTO_TASK_SUBMIT, "ray_call", fn, id, o.num_returns, ret);
 out:
     buf_free(&spec);
+    return rc;
+}
+
+int api_spec_send_(const struct buf *spec, uint32_t type, const char *what, const char *name,
+                   const uint8_t *id, int nret, ray_ref *ret)
+{
+    struct buf f = BUF_INIT;
+    int rc = api_buf_check_(spec, name);
+    if (rc != RAY_OK)
+        return rc;
+    if (proto_pack(&f, type, spec->data, spec->len) < 0)
+        rc = api_pack_error_(&f, "%s %s: arguments too large for one message", what, name);
+    else
+        rc = api_client_send_(&f);
     buf_free(&f);
+    for (int i = 0; rc == RAY_OK && i < nret; i++)
+        ids_with_index(ret[i].id, id, (uint32_t)i + 1);
     return rc;
 }
 

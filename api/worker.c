@@ -216,23 +216,34 @@ static void refuse_oom(void *body, size_t len)
     free(body);
 }
 
-/* I/O thread: queue the body for the main thread. */
-static void on_execute(void *body, size_t len)
+/* I/O thread: BODY (LEN bytes, owned from here on), a message named WHAT,
+ * decoded into a new struct exec, its task ID read (so a recall can find it
+ * before it is parsed). NULL when it is refused (out of memory: the node
+ * is told) or dropped (undecodable: said on stderr); BODY is freed then. */
+static struct exec *exec_new(void *body, size_t len, const char *what)
 {
     struct exec *e = mem_calloc(1, sizeof *e);
     char err[160];
     if (e == NULL) {
         refuse_oom(body, len);
-        return;
+        return NULL;
     }
     e->body = body;
     if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
-        fprintf(stderr, "ray worker: dropping a bad TASK_EXECUTE: %s\n", err);
+        fprintf(stderr, "ray worker: dropping a bad %s: %s\n", what, err);
         exec_free(e);
-        return;
+        return NULL;
     }
-    spec_id(&e->m, e->id); /* so a recall can find it before it is parsed */
-    queue_push(&main_q, e);
+    spec_id(&e->m, e->id);
+    return e;
+}
+
+/* I/O thread: queue the body for the main thread. */
+static void on_execute(void *body, size_t len)
+{
+    struct exec *e = exec_new(body, len, "TASK_EXECUTE");
+    if (e)
+        queue_push(&main_q, e);
 }
 
 static void *nest_main(void *arg);
@@ -241,19 +252,9 @@ static void *nest_main(void *arg);
  * starting one if every nest thread is busy. */
 static void on_nest(void *body, size_t len)
 {
-    struct exec *e = mem_calloc(1, sizeof *e);
-    char err[160];
-    if (e == NULL) {
-        refuse_oom(body, len);
+    struct exec *e = exec_new(body, len, "TASK_NEST");
+    if (e == NULL)
         return;
-    }
-    e->body = body;
-    if (proto_decode(body, len, &e->m, err, sizeof err) < 0) {
-        fprintf(stderr, "ray worker: dropping a bad TASK_NEST: %s\n", err);
-        exec_free(e);
-        return;
-    }
-    spec_id(&e->m, e->id);
     pthread_mutex_lock(&nest_q.mu);
     bool start = ++nest_queued > nest_spare;
     if (start)

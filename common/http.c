@@ -5,6 +5,7 @@
 #include "common/http.h"
 
 #include "common/buf.h"
+#include "common/ids.h"
 #include "common/netutil.h"
 
 #include <errno.h>
@@ -63,17 +64,6 @@ bool http_token_ok(const char *authorization, const char *cookie, const char *to
     return ok;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long http_query_get(const char *query, const char *key, char *out, size_t outlen)
 {
     size_t klen = strlen(key);
@@ -87,7 +77,7 @@ long http_query_get(const char *query, const char *key, char *out, size_t outlen
             while (v < ve) {
                 int ch = (unsigned char)*v;
                 if (ch == '%') {
-                    int h = ve - v >= 3 ? hexval(v[1]) : -1, lo = ve - v >= 3 ? hexval(v[2]) : -1;
+                    int h = ve - v >= 3 ? ids_hex_digit(v[1]) : -1, lo = ve - v >= 3 ? ids_hex_digit(v[2]) : -1;
                     if (h < 0 || lo < 0)
                         return -1;
                     ch = h * 16 + lo;
@@ -337,10 +327,10 @@ int http_response_parse(const char *data, size_t len, int *status, const char **
             return -1;
         size_t sz = 0;
         const char *q = p;
-        for (; q < eol && hexval(*q) >= 0; q++) {
+        for (; q < eol && ids_hex_digit(*q) >= 0; q++) {
             if (sz > ((size_t)1 << 40))
                 return -1;
-            sz = sz * 16 + (size_t)hexval(*q);
+            sz = sz * 16 + (size_t)ids_hex_digit(*q);
         }
         if (q == p)
             return -1;

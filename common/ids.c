@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-void ids_random(void *p, size_t n)
+int ids_random_fill(void *p, size_t n)
 {
     uint8_t *b = p;
     while (n > 0) {
@@ -17,12 +17,12 @@ void ids_random(void *p, size_t n)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            fprintf(stderr, "ray: getrandom failed\n");
-            abort();
+            return -1;
         }
         b += r;
         n -= (size_t)r;
     }
+    return 0;
 }
 
 char *ids_hex(const void *p, size_t n, char *out)
@@ -37,7 +37,7 @@ char *ids_hex(const void *p, size_t n, char *out)
     return out;
 }
 
-static int hexval(char c)
+int ids_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -52,10 +52,10 @@ int ids_unhex(const char *hex, void *out, size_t n)
 {
     uint8_t *b = out;
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval(hex[2 * i]);
+        int hi = ids_hex_digit(hex[2 * i]);
         if (hi < 0)
             return -1;
-        int lo = hexval(hex[2 * i + 1]);
+        int lo = ids_hex_digit(hex[2 * i + 1]);
         if (lo < 0)
             return -1;
         b[i] = (uint8_t)(hi << 4 | lo);

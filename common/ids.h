@@ -18,10 +18,18 @@
 #define IDS_HEX_SIZE (2 * IDS_SIZE + 1)
 #define IDS_PUT_INDEX 0x80000000u
 
-/* Fill P with N bytes from the kernel's random source (getrandom); aborts on failure. */
+/* Fill P with N bytes from the kernel's random source (getrandom). Returns
+ * 0, or -1 with errno (the kernel's: ENOSYS, EPERM under a seccomp
+ * filter...) and P's bytes unspecified. Never aborts: libray.a calls it. */
+int ids_random_fill(void *p, size_t n);
+/* The same for the daemon and the CLI, which cannot go on without it:
+ * aborts with a message on failure. In common/xids.c, which libray.a does
+ * not hold (a library caller would not link). */
 void ids_random(void *p, size_t n);
 /* Write 2*N lowercase hex digits and a NUL into OUT (size >= 2*N+1); returns OUT. */
 char *ids_hex(const void *p, size_t n, char *out);
+/* The value of hex digit C (either case), or -1 if it is none. */
+int ids_hex_digit(char c);
 /* Parse 2*N hex digits from HEX into OUT; returns 0 or -1. */
 int ids_unhex(const char *hex, void *out, size_t n);
 bool ids_is_zero(const void *id);

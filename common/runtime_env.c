@@ -7,6 +7,7 @@
  */
 #include "common/runtime_env.h"
 
+#include "common/ids.h"
 #include "common/sha256.h"
 
 #include <errno.h>
@@ -40,17 +41,6 @@ static void ws(struct rd *r)
 {
     while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
         r->p++;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* A JSON string at r->p into *OUT (malloc'd, NUL-terminated; NUL inside is refused). */
@@ -95,7 +85,7 @@ static int str(struct rd *r, char **out)
                 }
                 cp = 0;
                 for (int i = 0; i < 4; i++) {
-                    int h = hexval(r->p[i]);
+                    int h = ids_hex_digit(r->p[i]);
                     if (h < 0) {
                         free(s);
                         return fail(r, "runtime_env is not JSON: a bad \\u escape%s", NULL);
@@ -108,7 +98,7 @@ static int str(struct rd *r, char **out)
                     uint32_t lo = 0;
                     int ok = 1;
                     for (int i = 0; i < 4; i++) {
-                        int h = hexval(r->p[2 + i]);
+                        int h = ids_hex_digit(r->p[2 + i]);
                         if (h < 0)
                             ok = 0;
                         lo = lo << 4 | (uint32_t)(h < 0 ? 0 : h);

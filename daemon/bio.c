@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/netutil.h"
+#include "common/wake.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -32,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define BIO_DONE_PER_WAKEUP 256
@@ -63,7 +63,7 @@ struct bio_file {
 struct bio {
     struct event_base *base;
     struct event *ev;
-    int efd;
+    struct wake wake;
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;
@@ -77,10 +77,7 @@ struct bio {
 /* B->mu held: so it does not log (the log may write through a bio file) */
 static void bio_wake(struct bio *b)
 {
-    uint64_t one = 1;
-    /* fails only when the counter would overflow: it is readable then */
-    ssize_t n = write(b->efd, &one, sizeof one);
-    (void)n;
+    (void)wake_signal(&b->wake); /* fails only when it is readable anyway */
 }
 
 /* Append J to the queue; B->mu held. */
@@ -188,8 +185,7 @@ static void bio_done_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct bio *b = arg;
-    uint64_t v;
-    if (read(b->efd, &v, sizeof v) < 0 && errno != EAGAIN)
+    if (wake_drain(&b->wake) < 0)
         log_warn("bio: reading its eventfd");
     for (int n = 0; n < BIO_DONE_PER_WAKEUP; n++) {
         pthread_mutex_lock(&b->mu);
@@ -220,12 +216,11 @@ struct bio *bio_new(struct event_base *base, char *err, size_t errlen)
     b->base = base;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
-    b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (b->efd < 0) {
+    if (wake_open(&b->wake) < 0) {
         snprintf(err, errlen, "helper thread: eventfd: %s", strerror(errno));
         goto fail;
     }
-    b->ev = event_new(base, b->efd, EV_READ | EV_PERSIST, bio_done_cb, b);
+    b->ev = event_new(base, wake_fd(&b->wake), EV_READ | EV_PERSIST, bio_done_cb, b);
     if (b->ev == NULL || event_add(b->ev, NULL) < 0) {
         snprintf(err, errlen, "helper thread: cannot watch its eventfd");
         goto fail;
@@ -288,8 +283,7 @@ void bio_free(struct bio *b)
         j->done(j->arg, true);
         free(j);
     }
-    if (b->efd >= 0)
-        close(b->efd);
+    wake_close(&b->wake);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
     free(b);

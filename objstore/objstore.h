@@ -56,6 +56,7 @@ struct objstore_stats {
     uint64_t capacity, used, pinned_bytes; /* pinned: memory that cannot be spilled now */
     uint64_t num_objects, num_spilled, spilled_bytes; /* spilled: on disk only, now */
     uint64_t num_spills, num_restores;     /* completed since start */
+    uint64_t pin_table_bytes; /* the daemon heap that counts pins per client */
 };
 
 /* Called on the loop thread when ID becomes readable (sealed or restored) or

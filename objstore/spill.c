@@ -18,17 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/wake.h"
 #include "common/xmalloc.h"
 
 struct spiller {
     char *dir;
     uint8_t *base;
-    int efd;
+    struct wake wake;
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;
@@ -166,7 +166,7 @@ spiller *spill_start_(const char *dir, void *base, char *err, size_t errlen)
     spiller *sp = xcalloc(1, sizeof *sp);
     sp->dir = xstrdup(dir);
     sp->base = base;
-    sp->efd = -1;
+    sp->wake.fd = -1;
     STAILQ_INIT(&sp->queued);
     STAILQ_INIT(&sp->done);
     pthread_mutex_init(&sp->mu, NULL);
@@ -175,8 +175,7 @@ spiller *spill_start_(const char *dir, void *base, char *err, size_t errlen)
         snprintf(err, errlen, "spill directory %s: %s", dir, strerror(errno));
         goto fail;
     }
-    sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (sp->efd < 0) {
+    if (wake_open(&sp->wake) < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         goto fail;
     }
@@ -221,8 +220,7 @@ void spill_stop_(spiller *sp)
         STAILQ_REMOVE_HEAD(&sp->done, link);
         free(j);
     }
-    if (sp->efd >= 0)
-        close(sp->efd);
+    wake_close(&sp->wake);
     pthread_mutex_destroy(&sp->mu);
     pthread_cond_destroy(&sp->cv);
     free(sp->dir);
@@ -244,8 +242,7 @@ void spill_submit_(spiller *sp, int op, const uint8_t *id, uint64_t offset, uint
 
 void spill_take_done_(spiller *sp, struct spill_jobs *out)
 {
-    uint64_t v;
-    if (read(sp->efd, &v, sizeof v) < 0 && errno != EAGAIN)
+    if (wake_drain(&sp->wake) < 0)
         log_warn("objstore: reading notify fd");
     pthread_mutex_lock(&sp->mu);
     STAILQ_CONCAT(out, &sp->done);
@@ -254,14 +251,12 @@ void spill_take_done_(spiller *sp, struct spill_jobs *out)
 
 int spill_fd_(const spiller *sp)
 {
-    return sp->efd;
+    return wake_fd(&sp->wake);
 }
 
 void spill_wake_(spiller *sp)
 {
-    uint64_t one = 1;
-    /* an eventfd write only fails when the counter would overflow: it is readable then */
-    if (write(sp->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+    if (wake_signal(&sp->wake) < 0)
         log_warn("objstore: writing notify fd");
 }
 

@@ -93,8 +93,11 @@ struct objstore {
     uint64_t num_spilled, spilled_bytes, num_spills, num_restores;
     bool space_pending;
 
-    uint64_t *client_pins;
-    size_t nclients;
+    /* client -> how many pins it holds, for clients holding any: a count
+     * stored as the value, the client's number as the key (client_key). A
+     * hash, not an array by client number: transfers pin as 1,000,000 +
+     * their connection. */
+    struct idmap client_pins;
 
     objstore_ready_cb ready_cb;
     void *ready_arg;
@@ -193,6 +196,36 @@ static void obj_destroy(objstore *s, struct obj *o)
     spill_wake_(s->sp); /* space callback from the next process_completions */
 }
 
+static void client_key(int client, uint8_t key[IDS_SIZE])
+{
+    memset(key, 0, IDS_SIZE);
+    key[0] = (uint8_t)((uint32_t)client >> 24);
+    key[1] = (uint8_t)((uint32_t)client >> 16);
+    key[2] = (uint8_t)((uint32_t)client >> 8);
+    key[3] = (uint8_t)client;
+}
+
+/* How many pins CLIENT holds (0: none). */
+static uint64_t client_pins_of(const objstore *s, int client)
+{
+    uint8_t key[IDS_SIZE];
+    client_key(client, key);
+    return (uint64_t)(uintptr_t)idmap_get(&s->client_pins, key);
+}
+
+/* CLIENT holds one pin more (DELTA 1) or one fewer (-1); at none it leaves
+ * the table. */
+static void client_pins_add(objstore *s, int client, int delta)
+{
+    uint8_t key[IDS_SIZE];
+    client_key(client, key);
+    uint64_t n = (uint64_t)(uintptr_t)idmap_get(&s->client_pins, key) + (uint64_t)(int64_t)delta;
+    if (n == 0)
+        idmap_del(&s->client_pins, key);
+    else
+        idmap_put(&s->client_pins, key, (void *)(uintptr_t)n);
+}
+
 static void pin(objstore *s, struct obj *o, int client)
 {
     uint32_t k;
@@ -207,15 +240,7 @@ static void pin(objstore *s, struct obj *o, int client)
         o->npinv++;
     }
     o->pinv[k].n++;
-    if ((size_t)client >= s->nclients) {
-        size_t n = s->nclients ? s->nclients : 16;
-        while (n <= (size_t)client)
-            n *= 2;
-        s->client_pins = xreallocarray(s->client_pins, n, sizeof *s->client_pins);
-        memset(s->client_pins + s->nclients, 0, (n - s->nclients) * sizeof *s->client_pins);
-        s->nclients = n;
-    }
-    s->client_pins[client]++;
+    client_pins_add(s, client, 1);
     if (o->pins++ == 0) {
         unlist(s, o);
         if (o->state == OBJSTORE_SPILLING)
@@ -234,7 +259,7 @@ static int unpin(objstore *s, struct obj *o, int client)
         return -1;
     if (--o->pinv[k].n == 0)
         o->pinv[k] = o->pinv[--o->npinv];
-    s->client_pins[client]--;
+    client_pins_add(s, client, -1);
     o->tick = ++s->tick;
     if (--o->pins > 0)
         return 0;
@@ -380,7 +405,7 @@ void objstore_free(objstore *s)
     spill_rmdir_(s->sp);
     spill_stop_(s->sp);
     idmap_free(&s->index);
-    free(s->client_pins);
+    idmap_free(&s->client_pins);
     alloc_destroy(s->a);
     munmap(s->base, s->capacity);
     shm_unlink(s->shm_name);
@@ -487,7 +512,7 @@ int objstore_release(objstore *s, const uint8_t *id, int client)
 
 uint64_t objstore_client_release_all(objstore *s, int client)
 {
-    if (client < 0 || (size_t)client >= s->nclients || s->client_pins[client] == 0)
+    if (client < 0 || client_pins_of(s, client) == 0)
         return 0;
     /* collect first: unpinning may delete objects and reshuffle the index */
     struct obj **v = xreallocarray(NULL, s->index.len ? s->index.len : 1, sizeof *v);
@@ -696,6 +721,7 @@ void objstore_stats(const objstore *s, struct objstore_stats *st)
     st->used = alloc_used(s->a);
     st->pinned_bytes = st->used - s->lru.bytes - s->inflight;
     st->num_objects = s->index.len;
+    st->pin_table_bytes = s->client_pins.cap * sizeof(struct idmap_slot);
     st->num_spilled = s->num_spilled;
     st->spilled_bytes = s->spilled_bytes;
     st->num_spills = s->num_spills;

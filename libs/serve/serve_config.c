@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +109,6 @@ static int sc_int(struct sc *x, const yaml_node_t *v, const char *key, int lo, i
     return 0;
 }
 
-/* Iterate the pairs of mapping M (or fail naming KEY). */
-#define SC_PAIRS(x, m, p) \
-    for (yaml_node_pair_t *p = (m)->data.mapping.pairs.start; p < (m)->data.mapping.pairs.top; p++)
-
 static int sc_want_map(struct sc *x, const yaml_node_t *m, const char *key)
 {
     if (m == NULL || m->type != YAML_MAPPING_NODE)
@@ -159,81 +156,147 @@ static int sc_arg(struct sc *x, const yaml_node_t *v, struct serve_arg *a)
     return 0;
 }
 
+/* ---- the tables of plain keys ---------------------------------------------------- */
+
+/* A key whose value is one string, number or whole number stored in a field
+ * of the struct its mapping fills: its name (and Ray's older name for it),
+ * its type, its bounds (numbers) and where the field is. The messages are
+ * sc_str's, sc_num's and sc_int's, naming the key as the file spells it. */
+enum sc_type { SC_STR, SC_NUM, SC_INT };
+struct sc_key {
+    const char *name, *alias;
+    enum sc_type type;
+    double lo, hi;
+    size_t off, len; /* the field: offset in its struct; SC_STR: its size */
+};
+#define SC_S(name, st, f) { name, NULL, SC_STR, 0, 0, offsetof(st, f), sizeof ((st *)0)->f }
+#define SC_N(name, alias, st, f, lo, hi) { name, alias, SC_NUM, lo, hi, offsetof(st, f), 0 }
+#define SC_I(name, alias, st, f, lo, hi) { name, alias, SC_INT, lo, hi, offsetof(st, f), 0 }
+#define SC_END { NULL, NULL, SC_STR, 0, 0, 0, 0 }
+
+static const struct sc_key autoscaling_keys[] = {
+    SC_I("min_replicas", NULL, ray_serve_autoscaling, min_replicas, 0, SERVE_MAX_REPLICAS),
+    SC_I("max_replicas", NULL, ray_serve_autoscaling, max_replicas, 1, SERVE_MAX_REPLICAS),
+    SC_N("target_ongoing_requests", "target_num_ongoing_requests_per_replica",
+         ray_serve_autoscaling, target_ongoing_requests, 0.001, 1e6),
+    SC_N("upscale_delay_s", NULL, ray_serve_autoscaling, upscale_delay_s, 0, 86400),
+    SC_N("downscale_delay_s", NULL, ray_serve_autoscaling, downscale_delay_s, 0, 86400),
+    SC_N("look_back_period_s", NULL, ray_serve_autoscaling, look_back_period_s, 0, 86400),
+    SC_END, /* initial_replicas, metrics_interval_s, *_smoothing_factor, ...: not built */
+};
+static const struct sc_key actor_opt_keys[] = {
+    SC_N("num_cpus", NULL, struct serve_dep_cfg, num_cpus, 0, 1e6),
+    SC_N("num_gpus", NULL, struct serve_dep_cfg, num_gpus, 0, 1e6),
+    SC_N("memory", NULL, struct serve_dep_cfg, memory, 0, 1e18),
+    SC_I("max_restarts", NULL, struct serve_dep_cfg, max_restarts, -1, 1000000),
+    SC_END, /* and resources: sc_actor_opt_other */
+};
+static const struct sc_key deployment_keys[] = {
+    SC_S("actor_class", struct serve_dep_cfg, cls),
+    SC_S("handler", struct serve_dep_cfg, handler),
+    SC_I("max_ongoing_requests", "max_concurrent_queries", struct serve_dep_cfg, max_ongoing, 1,
+         100000),
+    SC_I("max_queued_requests", NULL, struct serve_dep_cfg, max_queued, -1, 10000000),
+    SC_END, /* and name, num_replicas, autoscaling_config, ray_actor_options, init_args */
+};
+static const struct sc_key app_keys[] = {
+    SC_S("name", struct serve_app_cfg, name),
+    SC_END, /* and route_prefix, deployments, Ray's Python-side keys */
+};
+static const struct sc_key http_keys[] = {
+    SC_S("host", struct serve_http_cfg, host),
+    SC_I("port", NULL, struct serve_http_cfg, port, 1, 65535),
+    SC_N("request_timeout_s", NULL, struct serve_http_cfg, request_timeout_s, 0, 86400),
+    SC_END,
+};
+
+/* What a mapping's other keys (sc_other_fn) fill, and leave for after the
+ * walk: the node of the key its caller reads last (an application's
+ * deployments, the file's applications, a deployment's name) and whether a
+ * deployment gave num_replicas. */
+struct sc_walk {
+    void *cfg;
+    yaml_node_t *later;
+    bool have_nr;
+};
+
+/*
+ * Another key of a mapping (not in its table): K and its value V. Returns
+ * 0 (taken), -1 (failed: x->err is set) or 1 (not known here: a warning).
+ */
+typedef int (*sc_other_fn)(struct sc *x, const char *k, yaml_node_t *v, struct sc_walk *w);
+
+/*
+ * Read mapping M (WHAT names it in errors): every key of TAB into its field
+ * of BASE, every other key through OTHER (NULL: each is a warning), in the
+ * file's order. Returns 0, or -1 at the first error (x->err set).
+ */
+static int sc_map(struct sc *x, yaml_node_t *m, const char *what, const struct sc_key *tab,
+                  void *base, sc_other_fn other, struct sc_walk *w)
+{
+    if (sc_want_map(x, m, what) < 0)
+        return -1;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+        const char *k = sc_text(kn);
+        if (k == NULL)
+            return sc_fail(x, kn, what, "keys must be strings");
+        const struct sc_key *e = tab;
+        while (e->name && strcmp(k, e->name) && (e->alias == NULL || strcmp(k, e->alias)))
+            e++;
+        char *field = (char *)base + e->off;
+        int rc;
+        if (e->name == NULL)
+            rc = other ? other(x, k, v, w) : 1;
+        else if (e->type == SC_STR)
+            rc = sc_str(x, v, k, field, e->len);
+        else if (e->type == SC_NUM)
+            rc = sc_num(x, v, k, e->lo, e->hi, (double *)(void *)field);
+        else
+            rc = sc_int(x, v, k, (int)e->lo, (int)e->hi, (int *)(void *)field);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            sc_warn(x, kn, k);
+    }
+    return 0;
+}
+
+/* ---- the mappings ------------------------------------------------------------------ */
+
 static int sc_autoscaling(struct sc *x, yaml_node_t *m, struct serve_dep_cfg *d)
 {
     if (sc_want_map(x, m, "autoscaling_config") < 0)
         return -1;
     d->autoscaling = true;
-    SC_PAIRS(x, m, p) {
-        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *k = sc_text(kn);
-        int rc = 0;
-        if (k == NULL)
-            return sc_fail(x, kn, "autoscaling_config", "keys must be strings");
-        if (!strcmp(k, "min_replicas"))
-            rc = sc_int(x, v, k, 0, SERVE_MAX_REPLICAS, &d->as.min_replicas);
-        else if (!strcmp(k, "max_replicas"))
-            rc = sc_int(x, v, k, 1, SERVE_MAX_REPLICAS, &d->as.max_replicas);
-        else if (!strcmp(k, "target_ongoing_requests") || !strcmp(k, "target_num_ongoing_requests_per_replica"))
-            rc = sc_num(x, v, k, 0.001, 1e6, &d->as.target_ongoing_requests);
-        else if (!strcmp(k, "upscale_delay_s"))
-            rc = sc_num(x, v, k, 0, 86400, &d->as.upscale_delay_s);
-        else if (!strcmp(k, "downscale_delay_s"))
-            rc = sc_num(x, v, k, 0, 86400, &d->as.downscale_delay_s);
-        else if (!strcmp(k, "look_back_period_s"))
-            rc = sc_num(x, v, k, 0, 86400, &d->as.look_back_period_s);
-        else /* initial_replicas, metrics_interval_s, *_smoothing_factor, ...: not built */
-            sc_warn(x, kn, k);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
+    return sc_map(x, m, "autoscaling_config", autoscaling_keys, &d->as, NULL, NULL);
 }
 
-static int sc_actor_opts(struct sc *x, yaml_node_t *m, struct serve_dep_cfg *d)
+/* ray_actor_options' resources: {NAME: AMOUNT} as "NAME=AMOUNT,..." */
+static int sc_actor_opt_other(struct sc *x, const char *k, yaml_node_t *v, struct sc_walk *w)
 {
-    if (sc_want_map(x, m, "ray_actor_options") < 0)
+    struct serve_dep_cfg *d = w->cfg;
+    if (strcmp(k, "resources"))
+        return 1;
+    if (sc_want_map(x, v, k) < 0)
         return -1;
-    SC_PAIRS(x, m, p) {
-        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *k = sc_text(kn);
-        int rc = 0;
-        if (k == NULL)
-            return sc_fail(x, kn, "ray_actor_options", "keys must be strings");
-        if (!strcmp(k, "num_cpus"))
-            rc = sc_num(x, v, k, 0, 1e6, &d->num_cpus);
-        else if (!strcmp(k, "num_gpus"))
-            rc = sc_num(x, v, k, 0, 1e6, &d->num_gpus);
-        else if (!strcmp(k, "memory"))
-            rc = sc_num(x, v, k, 0, 1e18, &d->memory);
-        else if (!strcmp(k, "max_restarts"))
-            rc = sc_int(x, v, k, -1, 1000000, &d->max_restarts);
-        else if (!strcmp(k, "resources")) {
-            if (sc_want_map(x, v, k) < 0)
-                return -1;
-            size_t used = 0;
-            d->resources[0] = '\0';
-            SC_PAIRS(x, v, q) {
-                const yaml_node_t *rk = yaml_document_get_node(x->doc, q->key);
-                yaml_node_t *rv = yaml_document_get_node(x->doc, q->value);
-                const char *name = sc_text(rk);
-                double amt;
-                if (name == NULL || !*name || strpbrk(name, ",= "))
-                    return sc_fail(x, rk, "resources", "a resource name must be a plain word");
-                if (sc_num(x, rv, name, 0, 1e9, &amt) < 0)
-                    return -1;
-                int w = snprintf(d->resources + used, sizeof d->resources - used, "%s%s=%g",
-                                 used ? "," : "", name, amt);
-                if (w < 0 || (size_t)w >= sizeof d->resources - used)
-                    return sc_fail(x, rk, "resources", "too many resources");
-                used += (size_t)w;
-            }
-        } else
-            sc_warn(x, kn, k);
-        if (rc < 0)
+    size_t used = 0;
+    d->resources[0] = '\0';
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+        const yaml_node_t *rk = yaml_document_get_node(x->doc, q->key);
+        yaml_node_t *rv = yaml_document_get_node(x->doc, q->value);
+        const char *name = sc_text(rk);
+        double amt;
+        if (name == NULL || !*name || strpbrk(name, ",= "))
+            return sc_fail(x, rk, "resources", "a resource name must be a plain word");
+        if (sc_num(x, rv, name, 0, 1e9, &amt) < 0)
             return -1;
+        int wrote = snprintf(d->resources + used, sizeof d->resources - used, "%s%s=%g",
+                             used ? "," : "", name, amt);
+        if (wrote < 0 || (size_t)wrote >= sizeof d->resources - used)
+            return sc_fail(x, rk, "resources", "too many resources");
+        used += (size_t)wrote;
     }
     return 0;
 }
@@ -248,99 +311,85 @@ static void dep_defaults(struct serve_dep_cfg *d)
     d->max_restarts = -1;
 }
 
+static int sc_dep_other(struct sc *x, const char *k, yaml_node_t *v, struct sc_walk *w)
+{
+    struct serve_dep_cfg *d = w->cfg;
+    if (!strcmp(k, "name")) {
+        w->later = v; /* for the both-set error */
+        return sc_str(x, v, k, d->name, sizeof d->name);
+    }
+    if (!strcmp(k, "num_replicas")) {
+        const char *t = sc_text(v);
+        if (t && !strcmp(t, "auto")) {
+            d->autoscaling = true;
+            return 0;
+        }
+        w->have_nr = true;
+        return sc_int(x, v, k, 0, SERVE_MAX_REPLICAS, &d->num_replicas);
+    }
+    if (!strcmp(k, "autoscaling_config"))
+        return sc_autoscaling(x, v, d);
+    if (!strcmp(k, "ray_actor_options"))
+        return sc_map(x, v, "ray_actor_options", actor_opt_keys, d, sc_actor_opt_other, w);
+    if (!strcmp(k, "init_args")) {
+        if (v == NULL || v->type != YAML_SEQUENCE_NODE)
+            return sc_fail(x, v, k, "wants a list");
+        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+             it++) {
+            if (d->nargs == SERVE_MAX_INIT_ARGS)
+                return sc_fail(x, v, k, "at most %d arguments", SERVE_MAX_INIT_ARGS);
+            if (sc_arg(x, yaml_document_get_node(x->doc, *it), &d->args[d->nargs++]) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 static int sc_deployment(struct sc *x, yaml_node_t *m, struct serve_dep_cfg *d)
 {
     dep_defaults(d);
-    if (sc_want_map(x, m, "deployments") < 0)
+    struct sc_walk w = { .cfg = d };
+    if (sc_map(x, m, "deployments", deployment_keys, d, sc_dep_other, &w) < 0)
         return -1;
-    bool have_nr = false;
-    yaml_node_t *namen = NULL;
-    SC_PAIRS(x, m, p) {
-        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *k = sc_text(kn);
-        int rc = 0;
-        if (k == NULL)
-            return sc_fail(x, kn, "deployments", "keys must be strings");
-        if (!strcmp(k, "name")) {
-            namen = v;
-            rc = sc_str(x, v, k, d->name, sizeof d->name);
-        } else if (!strcmp(k, "actor_class"))
-            rc = sc_str(x, v, k, d->cls, sizeof d->cls);
-        else if (!strcmp(k, "handler"))
-            rc = sc_str(x, v, k, d->handler, sizeof d->handler);
-        else if (!strcmp(k, "num_replicas")) {
-            const char *s = sc_text(v);
-            if (s && !strcmp(s, "auto")) {
-                d->autoscaling = true;
-            } else {
-                rc = sc_int(x, v, k, 0, SERVE_MAX_REPLICAS, &d->num_replicas);
-                have_nr = true;
-            }
-        } else if (!strcmp(k, "max_ongoing_requests") || !strcmp(k, "max_concurrent_queries"))
-            rc = sc_int(x, v, k, 1, 100000, &d->max_ongoing);
-        else if (!strcmp(k, "max_queued_requests"))
-            rc = sc_int(x, v, k, -1, 10000000, &d->max_queued);
-        else if (!strcmp(k, "autoscaling_config"))
-            rc = sc_autoscaling(x, v, d);
-        else if (!strcmp(k, "ray_actor_options"))
-            rc = sc_actor_opts(x, v, d);
-        else if (!strcmp(k, "init_args")) {
-            if (v == NULL || v->type != YAML_SEQUENCE_NODE)
-                return sc_fail(x, v, k, "wants a list");
-            for (yaml_node_item_t *it = v->data.sequence.items.start;
-                 it < v->data.sequence.items.top; it++) {
-                if (d->nargs == SERVE_MAX_INIT_ARGS)
-                    return sc_fail(x, v, k, "at most %d arguments", SERVE_MAX_INIT_ARGS);
-                if (sc_arg(x, yaml_document_get_node(x->doc, *it), &d->args[d->nargs++]) < 0)
-                    return -1;
-            }
-        } else
-            sc_warn(x, kn, k);
-        if (rc < 0)
-            return -1;
-    }
     if (!d->name[0])
         return sc_fail(x, m, "name", "every deployment needs a name");
     if (!d->cls[0])
         memcpy(d->cls, d->name, sizeof d->cls);
-    if (have_nr && d->autoscaling)
-        return sc_fail(x, namen ? namen : m, "num_replicas",
+    if (w.have_nr && d->autoscaling)
+        return sc_fail(x, w.later ? w.later : m, "num_replicas",
                        "deployment '%s' sets both num_replicas and autoscaling_config", d->name);
     return 0;
+}
+
+static int sc_app_other(struct sc *x, const char *k, yaml_node_t *v, struct sc_walk *w)
+{
+    struct serve_app_cfg *a = w->cfg;
+    if (!strcmp(k, "route_prefix")) {
+        const char *t = sc_text(v);
+        if (t && (!strcmp(t, "null") || !strcmp(t, "~") || !*t)) {
+            a->route_prefix[0] = '\0';
+            return 0;
+        }
+        return sc_str(x, v, k, a->route_prefix, sizeof a->route_prefix);
+    }
+    if (!strcmp(k, "import_path") || !strcmp(k, "runtime_env") || !strcmp(k, "args"))
+        return 0; /* Ray's Python-side keys: accepted, nothing to do in C */
+    if (!strcmp(k, "deployments")) {
+        w->later = v;
+        return 0;
+    }
+    return 1;
 }
 
 static int sc_app(struct sc *x, yaml_node_t *m, struct serve_app_cfg *a)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->route_prefix, sizeof a->route_prefix, "/");
-    if (sc_want_map(x, m, "applications") < 0)
+    struct sc_walk w = { .cfg = a };
+    if (sc_map(x, m, "applications", app_keys, a, sc_app_other, &w) < 0)
         return -1;
-    yaml_node_t *deps = NULL;
-    SC_PAIRS(x, m, p) {
-        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *k = sc_text(kn);
-        int rc = 0;
-        if (k == NULL)
-            return sc_fail(x, kn, "applications", "keys must be strings");
-        if (!strcmp(k, "name"))
-            rc = sc_str(x, v, k, a->name, sizeof a->name);
-        else if (!strcmp(k, "route_prefix")) {
-            const char *s = sc_text(v);
-            if (s && (!strcmp(s, "null") || !strcmp(s, "~") || !*s))
-                a->route_prefix[0] = '\0';
-            else
-                rc = sc_str(x, v, k, a->route_prefix, sizeof a->route_prefix);
-        } else if (!strcmp(k, "import_path") || !strcmp(k, "runtime_env") || !strcmp(k, "args"))
-            ; /* Ray's Python-side keys: accepted, nothing to do in C */
-        else if (!strcmp(k, "deployments"))
-            deps = v;
-        else
-            sc_warn(x, kn, k);
-        if (rc < 0)
-            return -1;
-    }
+    yaml_node_t *deps = w.later;
     if (deps == NULL)
         return sc_fail(x, m, "deployments", "application '%s' lists no deployments",
                        a->name[0] ? a->name : "default");
@@ -362,60 +411,47 @@ static int sc_app(struct sc *x, yaml_node_t *m, struct serve_app_cfg *a)
     return 0;
 }
 
+static int sc_top_other(struct sc *x, const char *k, yaml_node_t *v, struct sc_walk *w)
+{
+    struct serve_config *c = w->cfg;
+    if (!strcmp(k, "proxy_location")) {
+        const char *t = sc_text(v);
+        if (t && !strcmp(t, "HeadOnly"))
+            c->http.location = RAY_SERVE_HEAD_ONLY;
+        else if (t && !strcmp(t, "EveryNode"))
+            c->http.location = RAY_SERVE_EVERY_NODE;
+        else if (t && (!strcmp(t, "Disabled") || !strcmp(t, "NoServer")))
+            c->http.location = RAY_SERVE_NO_PROXY;
+        else
+            return sc_fail(x, v, k, "wants HeadOnly, EveryNode or Disabled");
+        return 0;
+    }
+    if (!strcmp(k, "http_options")) {
+        if (v && v->type == YAML_MAPPING_NODE)
+            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+                 q++) { /* an address asked for (else: the running proxy's) */
+                const char *h = sc_text(yaml_document_get_node(x->doc, q->key));
+                if (h && (!strcmp(h, "host") || !strcmp(h, "port")))
+                    c->http.addr_given = true;
+            }
+        return sc_map(x, v, k, http_keys, &c->http, NULL, NULL);
+    }
+    if (!strcmp(k, "applications")) {
+        w->later = v;
+        return 0;
+    }
+    return 1; /* logging_config, grpc_options, ...: not built */
+}
+
 static int sc_top(struct sc *x, yaml_node_t *root, struct serve_config *c)
 {
     if (root == NULL)
         return sc_fail(x, NULL, "applications", "the file is empty");
-    if (sc_want_map(x, root, "(top level)") < 0)
+    static const struct sc_key none[] = { SC_END };
+    struct sc_walk w = { .cfg = c };
+    if (sc_map(x, root, "(top level)", none, c, sc_top_other, &w) < 0)
         return -1;
-    yaml_node_t *apps = NULL;
-    SC_PAIRS(x, root, p) {
-        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-        const char *k = sc_text(kn);
-        if (k == NULL)
-            return sc_fail(x, kn, "(top level)", "keys must be strings");
-        if (!strcmp(k, "proxy_location")) {
-            const char *s = sc_text(v);
-            if (s && !strcmp(s, "HeadOnly"))
-                c->http.location = RAY_SERVE_HEAD_ONLY;
-            else if (s && !strcmp(s, "EveryNode"))
-                c->http.location = RAY_SERVE_EVERY_NODE;
-            else if (s && (!strcmp(s, "Disabled") || !strcmp(s, "NoServer")))
-                c->http.location = RAY_SERVE_NO_PROXY;
-            else
-                return sc_fail(x, v, k, "wants HeadOnly, EveryNode or Disabled");
-        } else if (!strcmp(k, "http_options")) {
-            if (sc_want_map(x, v, k) < 0)
-                return -1;
-            SC_PAIRS(x, v, q) {
-                yaml_node_t *hk = yaml_document_get_node(x->doc, q->key);
-                yaml_node_t *hv = yaml_document_get_node(x->doc, q->value);
-                const char *h = sc_text(hk);
-                int rc = 0;
-                if (h == NULL)
-                    return sc_fail(x, hk, k, "keys must be strings");
-                if (!strcmp(h, "host"))
-                    rc = sc_str(x, hv, h, c->http.host, sizeof c->http.host);
-                else if (!strcmp(h, "port"))
-                    rc = sc_int(x, hv, h, 1, 65535, &c->http.port);
-                if (!strcmp(h, "host") || !strcmp(h, "port"))
-                    c->http.addr_given = true;
-                else if (!strcmp(h, "request_timeout_s"))
-                    rc = sc_num(x, hv, h, 0, 86400, &c->http.request_timeout_s);
-                else
-                    sc_warn(x, hk, h);
-                if (rc < 0)
-                    return -1;
-            }
-        } else if (!strcmp(k, "applications")) {
-            apps = v;
-        } else if (!strcmp(k, "logging_config") || !strcmp(k, "grpc_options")) {
-            sc_warn(x, kn, k);
-        } else {
-            sc_warn(x, kn, k);
-        }
-    }
+    yaml_node_t *apps = w.later;
     if (apps == NULL)
         return sc_fail(x, root, "applications", "missing: the file declares no applications");
     if (apps->type != YAML_SEQUENCE_NODE)

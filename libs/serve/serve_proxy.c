@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 const char serve_proxy_class_[] = "ray_serve_proxy";
@@ -81,6 +82,8 @@ struct replica {
 };
 
 struct preq;
+STAILQ_HEAD(preq_q, preq);        /* a FIFO of requests (the link: preq.next) */
+STAILQ_HEAD(push_q, api_push);    /* a FIFO of pushes (api_push.next) */
 
 /* Counters for /metrics (daemon/metrics_report.h), under P.mu: answers by
  * method and status code, and a latency histogram. Fixed arrays: nothing
@@ -109,7 +112,7 @@ struct app {
     double timeout_s;
     struct replica *reps; /* all, in the set or draining */
     size_t nset;
-    struct preq *qhead, *qtail; /* waiting for room */
+    struct preq_q q; /* waiting for room */
     int qlen;
     uint64_t total, errors, rejected;
     struct stats st;
@@ -143,7 +146,7 @@ struct preq {
     struct api_push *push;
     ray_value v;
     bool have_v;
-    struct preq *next;     /* in a queue or list */
+    STAILQ_ENTRY(preq) next; /* in one queue: an app's, P.starts, P.wq, P.dq, P.spare */
     struct preq *hnext;    /* in its P.calls bucket */
     /* above: zeroed for each request; below: kept (preq_new) */
     struct event timer;    /* request_timeout_s, from the call */
@@ -157,7 +160,7 @@ struct preq {
 static struct {
     pthread_mutex_t mu;
     struct app apps[SERVE_MAX_APPS];
-    struct preq *starts, *starts_tail; /* admitted, for the HTTP thread to call (under mu) */
+    struct preq_q starts; /* admitted, for the HTTP thread to call (under mu) */
     struct event_base *base;
     struct evhttp *http;
     struct event *done_ev, *flush_ev, *idle_ev;
@@ -166,17 +169,17 @@ static struct {
     /* work for callers */
     pthread_mutex_t wmu;
     pthread_cond_t wcv;
-    struct preq *whead, *wtail;
+    struct preq_q wq;
     /* for the HTTP thread: pushes, and requests callers finished (under qmu) */
     pthread_mutex_t qmu;
-    struct api_push *phead, *ptail;
-    struct preq *dhead, *dtail;
+    struct push_q pq;
+    struct preq_q dq;
     bool done_armed; /* done_ev made active since on_done last took the queues */
     /* HTTP thread only: calls waiting for their push; refs to free */
     struct preq *calls[PROXY_CALL_BUCKETS];
     ray_ref frees[PROXY_FREE_MAX];
     size_t nfrees;
-    struct preq *spare; /* freed requests, reused: nothing allocated per request */
+    struct preq_q spare; /* freed requests, reused: nothing allocated per request */
     size_t nspare;
     struct stats unrouted; /* answers no application had (400, 404, 405) */
     uint64_t stats_gen, reported_gen; /* answers counted; how many the last report had */
@@ -186,7 +189,10 @@ static struct {
     int port;
     unsigned seed;
 } P = { .mu = PTHREAD_MUTEX_INITIALIZER, .wmu = PTHREAD_MUTEX_INITIALIZER,
-        .wcv = PTHREAD_COND_INITIALIZER, .qmu = PTHREAD_MUTEX_INITIALIZER };
+        .wcv = PTHREAD_COND_INITIALIZER, .qmu = PTHREAD_MUTEX_INITIALIZER,
+        .starts = STAILQ_HEAD_INITIALIZER(P.starts), .wq = STAILQ_HEAD_INITIALIZER(P.wq),
+        .pq = STAILQ_HEAD_INITIALIZER(P.pq), .dq = STAILQ_HEAD_INITIALIZER(P.dq),
+        .spare = STAILQ_HEAD_INITIALIZER(P.spare) };
 
 static void complete(struct preq *r);
 static void run_starts(void);
@@ -278,12 +284,7 @@ static struct preq *calls_take(const uint8_t *id)
 static void work_push(struct preq *r)
 {
     pthread_mutex_lock(&P.wmu);
-    r->next = NULL;
-    if (P.wtail)
-        P.wtail->next = r;
-    else
-        P.whead = r;
-    P.wtail = r;
+    STAILQ_INSERT_TAIL(&P.wq, r, next);
     pthread_cond_signal(&P.wcv);
     pthread_mutex_unlock(&P.wmu);
 }
@@ -302,12 +303,7 @@ static bool done_arm(void)
 static void done_push(struct preq *r)
 {
     pthread_mutex_lock(&P.qmu);
-    r->next = NULL;
-    if (P.dtail)
-        P.dtail->next = r;
-    else
-        P.dhead = r;
-    P.dtail = r;
+    STAILQ_INSERT_TAIL(&P.dq, r, next);
     bool wake = done_arm();
     pthread_mutex_unlock(&P.qmu);
     if (wake)
@@ -319,12 +315,10 @@ static void *caller_main(void *arg)
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&P.wmu);
-        while (P.whead == NULL)
+        while (STAILQ_EMPTY(&P.wq))
             pthread_cond_wait(&P.wcv, &P.wmu);
-        struct preq *r = P.whead;
-        P.whead = r->next;
-        if (P.whead == NULL)
-            P.wtail = NULL;
+        struct preq *r = STAILQ_FIRST(&P.wq);
+        STAILQ_REMOVE_HEAD(&P.wq, next);
         pthread_mutex_unlock(&P.wmu);
 
         if (r->state == PREQ_PUTTING) {
@@ -350,12 +344,7 @@ static void on_push(void *arg, struct api_push *p)
 {
     (void)arg;
     pthread_mutex_lock(&P.qmu);
-    p->next = NULL;
-    if (P.ptail)
-        P.ptail->next = p;
-    else
-        P.phead = p;
-    P.ptail = p;
+    STAILQ_INSERT_TAIL(&P.pq, p, next);
     bool wake = done_arm();
     pthread_mutex_unlock(&P.qmu);
     if (wake)
@@ -410,38 +399,26 @@ static void dispatch(struct preq *r, struct replica *rep)
     snprintf(r->handler, sizeof r->handler, "%s", r->app->handler);
     r->timeout_s = r->app->timeout_s;
     r->state = PREQ_QUEUED;
-    r->next = NULL;
-    if (P.starts_tail)
-        P.starts_tail->next = r;
-    else
-        P.starts = r;
-    P.starts_tail = r;
+    STAILQ_INSERT_TAIL(&P.starts, r, next);
 }
 
 static void enqueue(struct app *a, struct preq *r)
 {
     r->rep = NULL;
     r->state = PREQ_QUEUED;
-    r->next = NULL;
-    if (a->qtail)
-        a->qtail->next = r;
-    else
-        a->qhead = r;
-    a->qtail = r;
+    STAILQ_INSERT_TAIL(&a->q, r, next);
     a->qlen++;
 }
 
 /* Admit queued requests of A while replicas have room. */
 static void pump(struct app *a)
 {
-    while (a->qhead) {
+    while (!STAILQ_EMPTY(&a->q)) {
         struct replica *rep = pick(a, NULL);
         if (rep == NULL)
             return;
-        struct preq *r = a->qhead;
-        a->qhead = r->next;
-        if (a->qhead == NULL)
-            a->qtail = NULL;
+        struct preq *r = STAILQ_FIRST(&a->q);
+        STAILQ_REMOVE_HEAD(&a->q, next);
         a->qlen--;
         dispatch(r, rep);
     }
@@ -553,40 +530,47 @@ static void prom_app(struct evbuffer *o, const struct app *a, const char *node)
  * stays under the node's 256 KiB: past 200 KiB, further applications are
  * left out of a family (32 applications with every status code). */
 #define ROOM(o) (evbuffer_get_length(o) < (200u << 10))
+struct app_stats {
+    const struct app *a; /* NULL: the unrouted answers */
+    const struct stats *s;
+};
+
+/* One counter family by method and status code, of the answers with a code
+ * of at least MIN_CODE; the code's label is CODE_LABEL. */
+static void prom_codes(struct evbuffer *o, const struct app_stats *all, size_t n,
+                       const char *node, const char *family, const char *code_label,
+                       int min_code)
+{
+    for (size_t k = 0; k < n && ROOM(o); k++)
+        for (size_t i = 0; i < all[k].s->ncodes; i++) {
+            if (all[k].s->codes[i].code < min_code)
+                continue;
+            evbuffer_add_printf(o, "%s{", family);
+            prom_app(o, all[k].a, node);
+            evbuffer_add_printf(o, ",method=\"%s\",%s=\"%d\"} %llu\n",
+                                method_names[all[k].s->codes[i].method], code_label,
+                                all[k].s->codes[i].code, (unsigned long long)all[k].s->codes[i].n);
+        }
+}
+
 static void stats_write(struct evbuffer *o)
 {
     const char *node = ray_node_id();
-    struct { const struct app *a; const struct stats *s; } all[SERVE_MAX_APPS + 1];
+    struct app_stats all[SERVE_MAX_APPS + 1];
     size_t n = 0;
     for (size_t i = 0; i < SERVE_MAX_APPS; i++)
         if (P.apps[i].used)
-            all[n++] = (typeof(all[0])){ &P.apps[i], &P.apps[i].st };
-    all[n++] = (typeof(all[0])){ NULL, &P.unrouted };
+            all[n++] = (struct app_stats){ &P.apps[i], &P.apps[i].st };
+    all[n++] = (struct app_stats){ NULL, &P.unrouted };
 
     evbuffer_add_printf(o, "# HELP ray_serve_num_http_requests_total HTTP requests this proxy "
                            "answered, by route, method and status code\n"
                            "# TYPE ray_serve_num_http_requests_total counter\n");
-    for (size_t k = 0; k < n && ROOM(o); k++)
-        for (size_t i = 0; i < all[k].s->ncodes; i++) {
-            evbuffer_add_printf(o, "ray_serve_num_http_requests_total{");
-            prom_app(o, all[k].a, node);
-            evbuffer_add_printf(o, ",method=\"%s\",status_code=\"%d\"} %llu\n",
-                                method_names[all[k].s->codes[i].method], all[k].s->codes[i].code,
-                                (unsigned long long)all[k].s->codes[i].n);
-        }
+    prom_codes(o, all, n, node, "ray_serve_num_http_requests_total", "status_code", 0);
     evbuffer_add_printf(o, "# HELP ray_serve_num_http_error_requests_total HTTP requests this "
                            "proxy answered with a 4xx or 5xx status\n"
                            "# TYPE ray_serve_num_http_error_requests_total counter\n");
-    for (size_t k = 0; k < n && ROOM(o); k++)
-        for (size_t i = 0; i < all[k].s->ncodes; i++) {
-            if (all[k].s->codes[i].code < 400)
-                continue;
-            evbuffer_add_printf(o, "ray_serve_num_http_error_requests_total{");
-            prom_app(o, all[k].a, node);
-            evbuffer_add_printf(o, ",method=\"%s\",error_code=\"%d\"} %llu\n",
-                                method_names[all[k].s->codes[i].method], all[k].s->codes[i].code,
-                                (unsigned long long)all[k].s->codes[i].n);
-        }
+    prom_codes(o, all, n, node, "ray_serve_num_http_error_requests_total", "error_code", 400);
     evbuffer_add_printf(o, "# HELP ray_serve_http_request_latency_ms Time from a request's "
                            "arrival at this proxy to its answer (ms)\n"
                            "# TYPE ray_serve_http_request_latency_ms histogram\n");
@@ -673,9 +657,9 @@ static void stats_report(void)
 /* A request to fill (HTTP thread): a spare one, or a new one. NULL if out of memory. */
 static struct preq *preq_new(void)
 {
-    struct preq *r = P.spare;
+    struct preq *r = STAILQ_FIRST(&P.spare);
     if (r) {
-        P.spare = r->next;
+        STAILQ_REMOVE_HEAD(&P.spare, next);
         P.nspare--;
         memset(r, 0, PREQ_ZEROED);
         r->err[0] = '\0';
@@ -709,8 +693,7 @@ static void preq_free(struct preq *r)
     if (P.nspare < PREQ_SPARE_MAX && evbuffer_get_length(r->body) <= PROXY_INLINE_BODY) {
         evbuffer_drain(r->headers, evbuffer_get_length(r->headers));
         evbuffer_drain(r->body, evbuffer_get_length(r->body));
-        r->next = P.spare;
-        P.spare = r;
+        STAILQ_INSERT_HEAD(&P.spare, r, next);
         P.nspare++;
         return;
     }
@@ -860,16 +843,15 @@ static void call(struct preq *r)
 static void run_starts(void)
 {
     for (;;) {
+        struct preq_q list = STAILQ_HEAD_INITIALIZER(list);
         pthread_mutex_lock(&P.mu);
-        struct preq *list = P.starts;
-        P.starts = P.starts_tail = NULL;
+        STAILQ_CONCAT(&list, &P.starts);
         pthread_mutex_unlock(&P.mu);
-        if (list == NULL)
+        if (STAILQ_EMPTY(&list))
             return;
-        while (list) {
-            struct preq *r = list;
-            list = r->next;
-            r->next = NULL;
+        struct preq *r;
+        while ((r = STAILQ_FIRST(&list)) != NULL) {
+            STAILQ_REMOVE_HEAD(&list, next);
             call(r);
         }
     }
@@ -924,16 +906,16 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    struct push_q pushes = STAILQ_HEAD_INITIALIZER(pushes);
+    struct preq_q dones = STAILQ_HEAD_INITIALIZER(dones);
     pthread_mutex_lock(&P.qmu);
-    struct api_push *pushes = P.phead;
-    struct preq *dones = P.dhead;
-    P.phead = P.ptail = NULL;
-    P.dhead = P.dtail = NULL;
+    STAILQ_CONCAT(&pushes, &P.pq);
+    STAILQ_CONCAT(&dones, &P.dq);
     P.done_armed = false;
     pthread_mutex_unlock(&P.qmu);
-    while (pushes) {
-        struct api_push *p = pushes;
-        pushes = p->next;
+    struct api_push *p;
+    while ((p = STAILQ_FIRST(&pushes)) != NULL) {
+        STAILQ_REMOVE_HEAD(&pushes, next);
         struct preq *r = calls_take(p->id);
         if (r == NULL) { /* timed out, or freed meanwhile */
             api_push_free(p);
@@ -958,10 +940,9 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
         r->state = PREQ_DONE;
         complete(r);
     }
-    while (dones) {
-        struct preq *r = dones;
-        dones = r->next;
-        r->next = NULL;
+    struct preq *r;
+    while ((r = STAILQ_FIRST(&dones)) != NULL) {
+        STAILQ_REMOVE_HEAD(&dones, next);
         if (r->state == PREQ_PUTTING && r->rc == RAY_OK)
             call(r);
         else
@@ -1109,12 +1090,14 @@ static struct app *app_find(const char *name, bool make)
     for (size_t i = 0; i < SERVE_MAX_APPS; i++) {
         if (P.apps[i].used && !strcmp(P.apps[i].name, name))
             return &P.apps[i];
-        if (!P.apps[i].used && freeslot == NULL && P.apps[i].reps == NULL && P.apps[i].qhead == NULL)
+        if (!P.apps[i].used && freeslot == NULL && P.apps[i].reps == NULL &&
+            STAILQ_EMPTY(&P.apps[i].q))
             freeslot = &P.apps[i];
     }
     if (!make || freeslot == NULL)
         return NULL;
     memset(freeslot, 0, sizeof *freeslot);
+    STAILQ_INIT(&freeslot->q);
     snprintf(freeslot->name, sizeof freeslot->name, "%s", name);
     freeslot->used = true;
     return freeslot;
@@ -1193,16 +1176,15 @@ static int ray_serve_proxy_remove(void *self, ray_task *t, const ray_value *a, s
             r->in_set = false;
             left += r->ongoing;
         }
-        while (ap->qhead) {
-            struct preq *r = ap->qhead;
-            ap->qhead = r->next;
+        struct preq *r;
+        while ((r = STAILQ_FIRST(&ap->q)) != NULL) {
+            STAILQ_REMOVE_HEAD(&ap->q, next);
             r->rep = NULL;
             r->rc = RAY_ENOTFOUND;
             r->state = PREQ_DONE;
             snprintf(r->err, sizeof r->err, "application %s was deleted", ap->name);
             done_push(r);
         }
-        ap->qtail = NULL;
         ap->qlen = 0;
         reap(ap);
     }

@@ -42,6 +42,9 @@ check "libray.a defines no global symbol but ray_* (${bad:-none})" test -z "$bad
 # and never aborts on out-of-memory: the daemon's aborting allocators are not in it
 xm=$(nm "$ROOT/lib/libray.a" 2>/dev/null | grep -Ew '[tTU] x(malloc|calloc|realloc|reallocarray|strdup|strndup|memdup|asprintf)' | head -3 | tr '\n' ' ')
 check "libray.a holds none of xmalloc's aborting wrappers (${xm:-none})" test -z "$xm"
+# nor the daemon's aborting ids_random (common/xids.c): its code calls ids_random_fill
+xi=$(nm "$ROOT/lib/libray.a" 2>/dev/null | grep -Ew '[tTU] ids_random' | head -3 | tr '\n' ' ')
+check "libray.a holds no aborting ids_random (${xi:-none})" test -z "$xi"
 cat >"$T/clash.c" <<'CLASH'
 #include <ray.h>
 #include <event2/event.h>

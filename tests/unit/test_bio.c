@@ -6,9 +6,11 @@
  * completion not yet run.
  */
 #include "daemon/bio.h"
+#include "common/wake.h"
 #include "tests/unit/unit.h"
 
 #include <event2/event.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,12 +57,27 @@ static void run_until_idle(struct event_base *base, struct bio *b)
     ck_assert_uint_eq(bio_pending(b), 0);
 }
 
+/* A loop and a helper thread on it; bio_stop frees both. */
+static struct bio *bio_start(struct event_base **base)
+{
+    char err[256];
+    *base = event_base_new();
+    ck_assert_ptr_nonnull(*base);
+    struct bio *b = bio_new(*base, err, sizeof err);
+    ck_assert_msg(b != NULL, "%s", err);
+    return b;
+}
+
+static void bio_stop(struct bio *b, struct event_base *base)
+{
+    bio_free(b);
+    event_base_free(base);
+}
+
 START_TEST(work_off_the_loop_done_on_it_in_order)
 {
-    struct event_base *base = event_base_new();
-    char err[256];
-    struct bio *b = bio_new(base, err, sizeof err);
-    ck_assert_msg(b != NULL, "%s", err);
+    struct event_base *base;
+    struct bio *b = bio_start(&base);
     int next = 0;
     struct rec r[20];
     memset(r, 0, sizeof r);
@@ -78,21 +95,16 @@ START_TEST(work_off_the_loop_done_on_it_in_order)
         ck_assert(r[i].done && !r[i].cancelled);
         ck_assert_int_eq(r[i].order, i);
     }
-    bio_free(b);
-    event_base_free(base);
+    bio_stop(b, base);
 }
 END_TEST
 
 START_TEST(file_writes_in_order_and_private)
 {
-    char dir[] = "/tmp/ray-unit-bio-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/out.log", dir);
-    struct event_base *base = event_base_new();
-    char err[256];
-    struct bio *b = bio_new(base, err, sizeof err);
-    ck_assert_ptr_nonnull(b);
+    char dir[UNIT_DIR_MAX], path[UNIT_PATH_MAX];
+    unit_path(path, unit_tmpdir(dir, "bio"), "out.log");
+    struct event_base *base;
+    struct bio *b = bio_start(&base);
     struct bio_file *f = bio_file_open(b, path, 0600);
     char want[10000 * 8 + 1];
     size_t wl = 0;
@@ -121,23 +133,17 @@ START_TEST(file_writes_in_order_and_private)
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
-    bio_free(b);
-    event_base_free(base);
-    unlink(path);
-    rmdir(dir);
+    bio_stop(b, base);
+    unit_rmtree(dir);
 }
 END_TEST
 
 START_TEST(free_writes_files_and_cancels_the_rest)
 {
-    char dir[] = "/tmp/ray-unit-bio-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/last.log", dir);
-    struct event_base *base = event_base_new();
-    char err[256];
-    struct bio *b = bio_new(base, err, sizeof err);
-    ck_assert_ptr_nonnull(b);
+    char dir[UNIT_DIR_MAX], path[UNIT_PATH_MAX];
+    unit_path(path, unit_tmpdir(dir, "bio"), "last.log");
+    struct event_base *base;
+    struct bio *b = bio_start(&base);
     int next = 0;
     struct rec slow = { .main = pthread_self(), .next_order = &next, .sleep_ms = 999 };
     struct rec later = { .main = pthread_self(), .next_order = &next };
@@ -162,17 +168,14 @@ START_TEST(free_writes_files_and_cancels_the_rest)
     fclose(fp);
     ck_assert_str_eq(got, "last words\n");
     event_base_free(base);
-    unlink(path);
-    rmdir(dir);
+    unit_rmtree(dir);
 }
 END_TEST
 
 START_TEST(unwritable_file_is_dropped_not_fatal)
 {
-    struct event_base *base = event_base_new();
-    char err[256];
-    struct bio *b = bio_new(base, err, sizeof err);
-    ck_assert_ptr_nonnull(b);
+    struct event_base *base;
+    struct bio *b = bio_start(&base);
     struct bio_file *f = bio_file_open(b, "/nonexistent-dir-of-ray/x.log", 0600);
     for (int i = 0; i < 100; i++)
         bio_file_write(f, "x\n", 2);
@@ -182,8 +185,41 @@ START_TEST(unwritable_file_is_dropped_not_fatal)
     bio_submit(b, NULL, rec_done, &r);
     run_until_idle(base, b);
     ck_assert(r.done && !r.cancelled);
-    bio_free(b);
-    event_base_free(base);
+    bio_stop(b, base);
+}
+END_TEST
+
+static bool readable(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* common/wake.h, the eventfd both helper threads wake their loop with:
+ * signals from another thread make it readable once, drain empties it */
+static void *signal_thrice(void *arg)
+{
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(wake_signal(arg), 0);
+    return NULL;
+}
+
+START_TEST(wake_signals_coalesce_and_drain)
+{
+    struct wake w;
+    ck_assert_int_eq(wake_open(&w), 0);
+    ck_assert_int_ge(wake_fd(&w), 0);
+    ck_assert(!readable(wake_fd(&w)));
+    ck_assert_int_eq(wake_drain(&w), 0); /* nothing pending: not an error */
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, signal_thrice, &w), 0);
+    pthread_join(th, NULL);
+    ck_assert(readable(wake_fd(&w)));
+    ck_assert_int_eq(wake_drain(&w), 0);
+    ck_assert(!readable(wake_fd(&w))); /* three signals, one wake-up */
+    wake_close(&w);
+    ck_assert_int_eq(wake_fd(&w), -1);
+    wake_close(&w); /* a second close is a no-op */
 }
 END_TEST
 
@@ -196,6 +232,7 @@ static Suite *bio_suite(void)
     tcase_add_test(tc, file_writes_in_order_and_private);
     tcase_add_test(tc, free_writes_files_and_cancels_the_rest);
     tcase_add_test(tc, unwritable_file_is_dropped_not_fatal);
+    tcase_add_test(tc, wake_signals_coalesce_and_drain);
     suite_add_tcase(s, tc);
     return s;
 }

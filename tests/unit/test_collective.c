@@ -76,13 +76,4 @@ START_TEST(test_segments)
 }
 END_TEST
 
-static Suite *collective_suite(void)
-{
-    Suite *s = suite_create("collective");
-    TCase *tc = tcase_create("kernels");
-    tcase_add_test(tc, test_reduce_kernels);
-    tcase_add_test(tc, test_segments);
-    suite_add_tcase(s, tc);
-    return s;
-}
-UNIT_SUITE(collective_suite);
+UNIT_SIMPLE_SUITE(collective_suite, "collective", "kernels", test_reduce_kernels, test_segments);

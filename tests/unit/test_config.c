@@ -14,19 +14,16 @@
 #include <unistd.h>
 
 static char err[512];
-static char tmpdir[64];
+static char tmpdir[UNIT_DIR_MAX];
 
 static void tmp_setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ray-unit-config-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    unit_tmpdir(tmpdir, "config");
 }
 
 static void tmp_teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) { /* best effort */ }
+    unit_rmtree(tmpdir);
 }
 
 /* Write TEXT to NAME in the temp dir; returns the path (static buffer per call site's copy). */

@@ -264,16 +264,14 @@ END_TEST
 
 START_TEST(test_load_file)
 {
-    char dir[] = "/tmp/ray-unit-launch-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/cluster.yaml", dir);
+    char dir[UNIT_DIR_MAX], path[UNIT_PATH_MAX];
+    unit_path(path, unit_tmpdir(dir, "launch"), "cluster.yaml");
     FILE *fp = fopen(path, "w");
     fputs("cluster_name: f\n" LOCAL "max_workers: nope\n", fp);
     fclose(fp);
     struct launch_config c;
     ck_assert_int_eq(launch_config_load(&c, path, NULL, err, sizeof err), -1);
-    char want[256];
+    char want[UNIT_PATH_MAX + 128];
     snprintf(want, sizeof want, "%s:5: key 'max_workers': expected a whole number, found 'nope'", path);
     ck_assert_str_eq(err, want);
     snprintf(path, sizeof path, "%s/missing.yaml", dir);

@@ -62,12 +62,4 @@ START_TEST(test_log_repeats_collapsed)
 }
 END_TEST
 
-static Suite *log_suite(void)
-{
-    Suite *s = suite_create("log");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_log_repeats_collapsed);
-    suite_add_tcase(s, tc);
-    return s;
-}
-UNIT_SUITE(log_suite);
+UNIT_SIMPLE_SUITE(log_suite, "log", "core", test_log_repeats_collapsed);

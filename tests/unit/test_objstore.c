@@ -9,6 +9,7 @@
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,14 +425,21 @@ START_TEST(test_objstore_delete)
 }
 END_TEST
 
-START_TEST(test_objstore_client_release_all)
+/* A 64 KiB store holding put_n's first three objects; A and B: the first two's IDs. */
+static objstore *store_of_three(uint8_t a[IDS_SIZE], uint8_t b[IDS_SIZE])
 {
     objstore *s = store_open(64 * KB);
     put_n(s, 3, 0);
-    uint8_t a[IDS_SIZE], b[IDS_SIZE];
-    struct objstore_info info;
     make_id(a, 1, 0);
     make_id(b, 1, 1);
+    return s;
+}
+
+START_TEST(test_objstore_client_release_all)
+{
+    uint8_t a[IDS_SIZE], b[IDS_SIZE];
+    objstore *s = store_of_three(a, b);
+    struct objstore_info info;
     ck_assert_int_eq(objstore_get(s, a, 3, &info), OBJSTORE_FOUND);
     ck_assert_int_eq(objstore_get(s, a, 3, &info), OBJSTORE_FOUND);
     ck_assert_int_eq(objstore_get(s, b, 3, &info), OBJSTORE_FOUND);
@@ -448,6 +456,58 @@ START_TEST(test_objstore_client_release_all)
     ck_assert_uint_eq(info.pins, 1);
     objstore_stats(s, &st);
     ck_assert_uint_eq(st.pinned_bytes, 8000);
+    store_close(s);
+}
+END_TEST
+
+/* A transfer pins as client 1,000,000 + its connection: the per-client pin
+ * counts must cost what the clients holding pins need, not an array as
+ * large as the largest client number (8 MB before); and releasing such a
+ * client's pins must still drop them all. */
+START_TEST(test_objstore_large_client_ids_stay_small)
+{
+    uint8_t a[IDS_SIZE], b[IDS_SIZE];
+    objstore *s = store_of_three(a, b);
+    struct objstore_info info;
+    struct objstore_stats st;
+    struct mallinfo2 mi = mallinfo2();
+    size_t heap0 = mi.uordblks + mi.hblkhd; /* in use: heap and mmap'd chunks */
+    const int xfer = 1000000 + 7, big = (1 << 20) - 1;
+    ck_assert_int_eq(objstore_get(s, a, xfer, &info), OBJSTORE_FOUND);
+    ck_assert_int_eq(objstore_get(s, a, xfer, &info), OBJSTORE_FOUND);
+    ck_assert_int_eq(objstore_get(s, b, xfer, &info), OBJSTORE_FOUND);
+    ck_assert_int_eq(objstore_get(s, b, big, &info), OBJSTORE_FOUND);
+    ck_assert_int_eq(objstore_get(s, b, 2, &info), OBJSTORE_FOUND);
+    ck_assert_int_eq(objstore_get(s, a, 1 << 20, &info), OBJSTORE_EINVAL); /* CLIENT_MAX */
+    objstore_stats(s, &st);
+    ck_assert_msg(st.pin_table_bytes > 0 && st.pin_table_bytes <= 4 * KB,
+                  "pin counts of 3 clients take %llu bytes", (unsigned long long)st.pin_table_bytes);
+    mi = mallinfo2();
+    size_t heap1 = mi.uordblks + mi.hblkhd;
+    ck_assert_msg(heap1 < heap0 + 64 * KB, "pinning grew the heap by %zu bytes", heap1 - heap0);
+    ck_assert_uint_eq(st.pinned_bytes, 16000);
+    /* the transfer's connection closes: its three pins go, the others stay */
+    ck_assert_uint_eq(objstore_client_release_all(s, xfer), 3);
+    ck_assert_uint_eq(objstore_client_release_all(s, xfer), 0);
+    ck_assert_int_eq(objstore_lookup(s, a, &info), OBJSTORE_FOUND);
+    ck_assert_uint_eq(info.pins, 0);
+    ck_assert_int_eq(objstore_lookup(s, b, &info), OBJSTORE_FOUND);
+    ck_assert_uint_eq(info.pins, 2);
+    ck_assert_int_eq(objstore_release(s, b, big), OBJSTORE_OK);
+    ck_assert_int_eq(objstore_release(s, b, big), OBJSTORE_NOT_FOUND);
+    ck_assert_uint_eq(objstore_client_release_all(s, big), 0);
+    ck_assert_uint_eq(objstore_client_release_all(s, 2), 1);
+    objstore_stats(s, &st);
+    ck_assert_uint_eq(st.pinned_bytes, 0);
+    /* a deleted object that a large client pinned goes at its last release */
+    ck_assert_int_eq(objstore_get(s, a, xfer, &info), OBJSTORE_FOUND);
+    ck_assert_int_eq(objstore_delete(s, a), OBJSTORE_OK);
+    objstore_stats(s, &st);
+    ck_assert_uint_eq(st.num_objects, 3); /* delete pending: still pinned */
+    ck_assert_uint_eq(objstore_client_release_all(s, xfer), 1);
+    objstore_stats(s, &st);
+    ck_assert_uint_eq(st.num_objects, 2);
+    ck_assert_int_eq(objstore_lookup(s, a, &info), OBJSTORE_NOT_FOUND);
     store_close(s);
 }
 END_TEST
@@ -536,6 +596,7 @@ static Suite *objstore_suite(void)
     tcase_add_test(tc, test_objstore_get_while_spilling);
     tcase_add_test(tc, test_objstore_nomem_all_pinned);
     tcase_add_test(tc, test_objstore_delete);
+    tcase_add_test(tc, test_objstore_large_client_ids_stay_small);
     tcase_add_test(tc, test_objstore_client_release_all);
     tcase_add_test(tc, test_objstore_delete_if_job);
     tcase_add_test(tc, test_objstore_foreach);

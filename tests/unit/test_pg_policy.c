@@ -15,157 +15,134 @@ static struct res_set mk(const char *spec)
     return s;
 }
 
-/* N nodes with free resources FREE[i] (totals the same). */
-struct nodes {
+/* A cluster to place bundles on: nodes with free resources FREE[i] (totals
+ * the same), the bundles (specs BUNDLES[i]) and where each went (out). */
+struct fx {
     struct res_set tot[8], av[8];
     struct pg_node_view v[8];
     size_t n;
+    struct res_set b[8];
+    size_t nb;
+    int out[8];
 };
-static void nodes_mk(struct nodes *ns, const char *const *free, size_t n)
+/* FREE and BUNDLES end with NULL. */
+static void fx_mk(struct fx *x, const char *const *free, const char *const *bundles)
 {
-    ns->n = n;
-    for (size_t i = 0; i < n; i++) {
-        ns->tot[i] = mk(free[i]);
-        ns->av[i] = mk(free[i]);
-        ns->v[i] = (struct pg_node_view){ &ns->tot[i], &ns->av[i], true };
+    memset(x, 0, sizeof *x);
+    for (; free[x->n]; x->n++) {
+        x->tot[x->n] = mk(free[x->n]);
+        x->av[x->n] = mk(free[x->n]);
+        x->v[x->n] = (struct pg_node_view){ &x->tot[x->n], &x->av[x->n], true };
     }
+    for (; bundles[x->nb]; x->nb++)
+        x->b[x->nb] = mk(bundles[x->nb]);
 }
-static void nodes_free(struct nodes *ns)
+static void fx_free(struct fx *x)
 {
-    for (size_t i = 0; i < ns->n; i++) {
-        res_free(&ns->tot[i]);
-        res_free(&ns->av[i]);
+    for (size_t i = 0; i < x->n; i++) {
+        res_free(&x->tot[i]);
+        res_free(&x->av[i]);
     }
+    for (size_t i = 0; i < x->nb; i++)
+        res_free(&x->b[i]);
 }
-static void bundles_mk(struct res_set *b, const char *spec, size_t n)
+/* Place the first NB bundles on every node with STRATEGY (FIXED, NEVER as
+ * pg_policy_place); where they went is in x->out. */
+static int fx_place(struct fx *x, size_t nb, int strategy, const int *fixed, bool *never)
 {
-    for (size_t i = 0; i < n; i++)
-        b[i] = mk(spec);
+    return pg_policy_place(x->v, x->n, x->b, nb, strategy, fixed, x->out, never);
 }
-static void bundles_free(struct res_set *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        res_free(&b[i]);
-}
+#define NODES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define BUNDLES NODES
 
 START_TEST(strict_pack_needs_one_node_for_all)
 {
-    const char *f[] = { "CPU=1", "CPU=3", "CPU=2" };
-    struct nodes ns;
-    nodes_mk(&ns, f, 3);
-    struct res_set b[3];
-    bundles_mk(b, "CPU=1", 3);
-    int out[4];
-    bool never;
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 3, PG_STRICT_PACK, NULL, out, &never), 0);
-    ck_assert(out[0] == 1 && out[1] == 1 && out[2] == 1);
+    struct fx x;
+    fx_mk(&x, NODES("CPU=1", "CPU=3", "CPU=2"), BUNDLES("CPU=1", "CPU=1", "CPU=1", "CPU=1"));
+    bool never = true;
+    ck_assert_int_eq(fx_place(&x, 3, PG_STRICT_PACK, NULL, &never), 0);
+    ck_assert(x.out[0] == 1 && x.out[1] == 1 && x.out[2] == 1);
     /* four of them fit no node: infeasible, and said so */
-    struct res_set b4[4];
-    bundles_mk(b4, "CPU=1", 4);
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b4, 4, PG_STRICT_PACK, NULL, out, &never), -1);
+    ck_assert_int_eq(fx_place(&x, 4, PG_STRICT_PACK, NULL, &never), -1);
     ck_assert(never);
-    bundles_free(b, 3);
-    bundles_free(b4, 4);
-    nodes_free(&ns);
+    fx_free(&x);
 }
 END_TEST
 
 START_TEST(pack_fills_nodes_it_uses_first)
 {
-    const char *f[] = { "CPU=2", "CPU=2", "CPU=2" };
-    struct nodes ns;
-    nodes_mk(&ns, f, 3);
-    struct res_set b[4];
-    bundles_mk(b, "CPU=1", 4);
-    int out[4];
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 4, PG_PACK, NULL, out, NULL), 0);
+    struct fx x;
+    fx_mk(&x, NODES("CPU=2", "CPU=2", "CPU=2"), BUNDLES("CPU=1", "CPU=1", "CPU=1", "CPU=1"));
+    ck_assert_int_eq(fx_place(&x, 4, PG_PACK, NULL, NULL), 0);
     /* no node holds all four: two nodes, full */
     int on[3] = { 0 };
     for (int i = 0; i < 4; i++)
-        on[out[i]]++;
+        on[x.out[i]]++;
     ck_assert_int_eq(on[0], 2);
     ck_assert_int_eq(on[1], 2);
     ck_assert_int_eq(on[2], 0);
-    bundles_free(b, 4);
-    nodes_free(&ns);
+    fx_free(&x);
 }
 END_TEST
 
 START_TEST(spread_and_strict_spread)
 {
-    const char *f[] = { "CPU=4", "CPU=4", "CPU=4" };
-    struct nodes ns;
-    nodes_mk(&ns, f, 3);
-    struct res_set b[4];
-    bundles_mk(b, "CPU=1", 4);
-    int out[4];
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 3, PG_SPREAD, NULL, out, NULL), 0);
-    ck_assert(out[0] != out[1] && out[1] != out[2] && out[0] != out[2]);
+    struct fx x;
+    fx_mk(&x, NODES("CPU=4", "CPU=4", "CPU=4"), BUNDLES("CPU=1", "CPU=1", "CPU=1", "CPU=1"));
+    ck_assert_int_eq(fx_place(&x, 3, PG_SPREAD, NULL, NULL), 0);
+    ck_assert(x.out[0] != x.out[1] && x.out[1] != x.out[2] && x.out[0] != x.out[2]);
     /* SPREAD of four on three nodes: doubles up once */
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 4, PG_SPREAD, NULL, out, NULL), 0);
+    ck_assert_int_eq(fx_place(&x, 4, PG_SPREAD, NULL, NULL), 0);
     /* STRICT_SPREAD of four on three nodes: never */
     bool never = false;
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 4, PG_STRICT_SPREAD, NULL, out, &never), -1);
+    ck_assert_int_eq(fx_place(&x, 4, PG_STRICT_SPREAD, NULL, &never), -1);
     ck_assert(never);
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 3, PG_STRICT_SPREAD, NULL, out, NULL), 0);
-    ck_assert(out[0] != out[1] && out[1] != out[2] && out[0] != out[2]);
-    bundles_free(b, 4);
-    nodes_free(&ns);
+    ck_assert_int_eq(fx_place(&x, 3, PG_STRICT_SPREAD, NULL, NULL), 0);
+    ck_assert(x.out[0] != x.out[1] && x.out[1] != x.out[2] && x.out[0] != x.out[2]);
+    fx_free(&x);
 }
 END_TEST
 
 START_TEST(strict_spread_backtracks)
 {
     /* bundle 0 fits both nodes, bundle 1 only node 0: greedy would fail */
-    const char *f[] = { "CPU=1,gpu_like=1", "CPU=1" };
-    struct nodes ns;
-    nodes_mk(&ns, f, 2);
-    struct res_set b[2] = { mk("CPU=1"), mk("CPU=1,gpu_like=1") };
-    int out[2];
-    ck_assert_int_eq(pg_policy_place(ns.v, 2, b, 2, PG_STRICT_SPREAD, NULL, out, NULL), 0);
-    ck_assert_int_eq(out[0], 1);
-    ck_assert_int_eq(out[1], 0);
-    bundles_free(b, 2);
-    nodes_free(&ns);
+    struct fx x;
+    fx_mk(&x, NODES("CPU=1,gpu_like=1", "CPU=1"), BUNDLES("CPU=1", "CPU=1,gpu_like=1"));
+    ck_assert_int_eq(fx_place(&x, 2, PG_STRICT_SPREAD, NULL, NULL), 0);
+    ck_assert_int_eq(x.out[0], 1);
+    ck_assert_int_eq(x.out[1], 0);
+    fx_free(&x);
 }
 END_TEST
 
 START_TEST(busy_now_is_not_never)
 {
-    const char *f[] = { "CPU=2" };
-    struct nodes ns;
-    nodes_mk(&ns, f, 1);
-    res_set_amount(&ns.av[0], "CPU", 0); /* all taken for now */
-    struct res_set b[1] = { mk("CPU=1") };
-    int out[1];
+    struct fx x;
+    fx_mk(&x, NODES("CPU=2"), BUNDLES("CPU=1"));
+    res_set_amount(&x.av[0], "CPU", 0); /* all taken for now */
     bool never = true;
-    ck_assert_int_eq(pg_policy_place(ns.v, 1, b, 1, PG_PACK, NULL, out, &never), -1);
+    ck_assert_int_eq(fx_place(&x, 1, PG_PACK, NULL, &never), -1);
     ck_assert(!never);
-    ns.v[0].alive = false;
-    ck_assert_int_eq(pg_policy_place(ns.v, 1, b, 1, PG_PACK, NULL, out, &never), -1);
+    x.v[0].alive = false;
+    ck_assert_int_eq(fx_place(&x, 1, PG_PACK, NULL, &never), -1);
     ck_assert(never);
-    bundles_free(b, 1);
-    nodes_free(&ns);
+    fx_free(&x);
 }
 END_TEST
 
 START_TEST(rescheduling_keeps_survivors)
 {
-    const char *f[] = { "CPU=1", "CPU=1", "CPU=1" };
-    struct nodes ns;
-    nodes_mk(&ns, f, 3);
+    struct fx x;
+    fx_mk(&x, NODES("CPU=1", "CPU=1", "CPU=1"), BUNDLES("CPU=1", "CPU=1"));
     /* bundle 0 survives on node 1 (its CPU is taken by it); bundle 1 lost */
-    res_set_amount(&ns.av[1], "CPU", 0);
-    struct res_set b[2];
-    bundles_mk(b, "CPU=1", 2);
-    int fixed[2] = { 1, -1 }, out[2];
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 2, PG_STRICT_SPREAD, fixed, out, NULL), 0);
-    ck_assert_int_eq(out[0], 1);
-    ck_assert(out[1] == 0 || out[1] == 2);
+    res_set_amount(&x.av[1], "CPU", 0);
+    int fixed[2] = { 1, -1 };
+    ck_assert_int_eq(fx_place(&x, 2, PG_STRICT_SPREAD, fixed, NULL), 0);
+    ck_assert_int_eq(x.out[0], 1);
+    ck_assert(x.out[1] == 0 || x.out[1] == 2);
     /* STRICT_PACK: the lost bundle must join the survivor's node, full: not now */
-    ck_assert_int_eq(pg_policy_place(ns.v, 3, b, 2, PG_STRICT_PACK, fixed, out, NULL), -1);
-    bundles_free(b, 2);
-    nodes_free(&ns);
+    ck_assert_int_eq(fx_place(&x, 2, PG_STRICT_PACK, fixed, NULL), -1);
+    fx_free(&x);
 }
 END_TEST
 

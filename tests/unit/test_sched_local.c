@@ -214,7 +214,8 @@ static void env_free(void)
 }
 
 /* Queue a task of DEMAND (job 1); returns it. */
-static struct ftask *submit(const char *demand)
+/* A task (or, ACTOR, an actor's creation) of job 1 asking for DEMAND, queued. */
+static struct ftask *submit_as(const char *demand, bool actor)
 {
     ck_assert_int_lt(E.nt, MAXT);
     struct ftask *t = &E.t[E.nt];
@@ -222,8 +223,14 @@ static struct ftask *submit(const char *demand)
     mkset(&t->demand, demand);
     t->st.demand = &t->demand;
     t->st.job = 1;
+    t->st.actor = actor;
     sched_local_push(E.sl, &t->st);
     return t;
+}
+
+static struct ftask *submit(const char *demand)
+{
+    return submit_as(demand, false);
 }
 
 /* The task running on worker W ends: resources back; the first task sent
@@ -373,13 +380,7 @@ START_TEST(no_reservation_waits_on_an_actor)
     /* an actor keeps one of two CPUs for its life: a CPU=2 task cannot start
      * until it dies, so it must not hold the other CPU back from the rest */
     env_init("CPU=2", 0, 8);
-    struct ftask *act = &E.t[E.nt];
-    act->id = E.nt++;
-    mkset(&act->demand, "CPU=1");
-    act->st.demand = &act->demand;
-    act->st.job = 1;
-    act->st.actor = true;
-    sched_local_push(E.sl, &act->st);
+    struct ftask *act = submit_as("CPU=1", true);
     sched_local_run(E.sl);
     ck_assert(act->started);
     sched_local_hand_over(E.sl, &act->st); /* the actor's now */
@@ -644,13 +645,7 @@ END_TEST
 START_TEST(an_actor_gets_its_own_worker_and_keeps_its_resources)
 {
     env_init("CPU=2,GPU=1", 1, 0);
-    struct ftask *act = &E.t[E.nt];
-    act->id = E.nt++;
-    mkset(&act->demand, "CPU=1,GPU=1");
-    act->st.demand = &act->demand;
-    act->st.job = 1;
-    act->st.actor = true;
-    sched_local_push(E.sl, &act->st);
+    struct ftask *act = submit_as("CPU=1,GPU=1", true);
     sched_local_run(E.sl);
     ck_assert(act->started && act->st.held && !act->st.queued);
     ck_assert_str_eq(act->st.gpus, "0");

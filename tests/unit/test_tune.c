@@ -91,13 +91,4 @@ START_TEST(test_asha_controller)
 }
 END_TEST
 
-static Suite *tune_suite(void)
-{
-    Suite *s = suite_create("tune");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_space_roundtrip);
-    tcase_add_test(tc, test_asha_controller);
-    suite_add_tcase(s, tc);
-    return s;
-}
-UNIT_SUITE(tune_suite);
+UNIT_SIMPLE_SUITE(tune_suite, "tune", "core", test_space_roundtrip, test_asha_controller);

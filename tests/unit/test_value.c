@@ -272,6 +272,16 @@ START_TEST(test_strerror_and_last_error)
     ck_assert_str_eq(ray_strerror(12345), "unknown error");
     ck_assert_int_eq(api_error_(RAY_EINVAL, "bad %d", 7), RAY_EINVAL);
     ck_assert_str_eq(ray_last_error(), "bad 7");
+    /* ray_free leaves the last failure's message; its own failures set it */
+    ck_assert_int_eq(ray_free(NULL, 0), RAY_OK);
+    ck_assert_str_eq(ray_last_error(), "bad 7");
+    ck_assert_int_eq(ray_free(NULL, 2), RAY_EINVAL);
+    ck_assert_str_eq(ray_last_error(), "ray_free: refs is NULL");
+    ray_ref r = { { 0 } };
+    ck_assert_int_eq(api_error_(RAY_EINVAL, "bad %d", 8), RAY_EINVAL);
+    ck_assert_int_eq(ray_free(&r, 1), RAY_ECONN); /* no node here */
+    ck_assert_str_ne(ray_last_error(), "bad 8");
+    ck_assert_str_ne(ray_last_error(), "");
     api_error_clear_();
     ck_assert_str_eq(ray_last_error(), "");
     ck_assert_uint_eq(ray_strlen_(NULL), 0);

@@ -134,8 +134,8 @@ END_TEST
 
 START_TEST(test_status_and_lock)
 {
-    char dir[] = "/tmp/wfunit.XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[UNIT_DIR_MAX];
+    unit_tmpdir(dir, "wf");
     ray_workflow_status s;
     char msg[64];
     ck_assert_int_eq(ray_wf_status_read_(dir, &s, msg, sizeof msg), -1); /* none yet */
@@ -154,24 +154,8 @@ START_TEST(test_status_and_lock)
     fd = ray_wf_lock_(dir);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    char path[128];
-    snprintf(path, sizeof path, "%s/status", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock", dir);
-    unlink(path);
-    rmdir(dir);
+    unit_rmtree(dir);
 }
 END_TEST
 
-static Suite *workflow_suite(void)
-{
-    Suite *s = suite_create("workflow");
-    TCase *tc = tcase_create("files");
-    tcase_add_test(tc, test_dag_roundtrip);
-    tcase_add_test(tc, test_dag_bad);
-    tcase_add_test(tc, test_out_and_ids);
-    tcase_add_test(tc, test_status_and_lock);
-    suite_add_tcase(s, tc);
-    return s;
-}
-UNIT_SUITE(workflow_suite);
+UNIT_SIMPLE_SUITE(workflow_suite, "workflow", "files", test_dag_roundtrip, test_dag_bad, test_out_and_ids, test_status_and_lock);

@@ -116,6 +116,11 @@ static int sc_freed(const char *res)
     CHECK(rc == RAY_ENOTFOUND, "get of a freed put object: %s", ray_strerror(rc));
     CHECK(strstr(ray_last_error(), hex(small, h)) && strstr(ray_last_error(), "freed"),
           "the error names the object and says it was freed: %s", ray_last_error());
+    char why[512];
+    snprintf(why, sizeof why, "%s", ray_last_error());
+    CHECK(ray_free(&small, 1) == RAY_OK, "free again");
+    CHECK(strcmp(ray_last_error(), why) == 0,
+          "ray_free leaves the last failure's message: '%s', was '%s'", ray_last_error(), why);
     rc = ray_get(big, -1, &v);
     CHECK(rc == RAY_ENOTFOUND, "get (forever) of a freed object: %s", ray_strerror(rc));
     rc = ray_get(ret, -1, &v);
