@@ -21,7 +21,7 @@
 #include "common/netutil.h"
 #include "common/xmalloc.h"
 #include "daemon/node.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "gcs/gcs.h"
 
 #include <event2/buffer.h>

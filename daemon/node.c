@@ -21,7 +21,7 @@
 #include "common/xmalloc.h"
 #include "daemon/gpu.h"
 #include "daemon/recover.h"
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 #include "daemon/server.h"
 #include "session/session.h"
 #include "gcs/gcs.h"

@@ -52,7 +52,7 @@ struct node {
     long long start_ms;
     struct event *hb_timer, *start_timer, *store_ev;
     struct event *sig_term, *sig_int, *sig_chld, *sig_hup;
-    struct runtime *rt;               /* tasks, workers, actors, jobs (daemon/runtime.h) */
+    struct runtime *rt;               /* tasks, workers, actors, jobs (runtime/runtime.h) */
     struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
     char hb_avail[512];               /* what the last heartbeat said (heartbeat.c) */
     long long hb_queue, hb_sent_ms;

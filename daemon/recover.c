@@ -22,8 +22,8 @@
 #include "common/xmalloc.h"
 #include "session/config.h"
 #include "daemon/node.h"
-#include "daemon/pg.h"
-#include "daemon/runtime.h"
+#include "runtime/pg.h"
+#include "runtime/runtime.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
 
@@ -216,7 +216,7 @@ static const struct recover_step {
 } recover_steps[] = {
     { "nodes", recover_nodes },
     /* placement groups are read back in the "nodes" step, which knows
-     * which nodes are alive (pg_recover, daemon/pg.c) */
+     * which nodes are alive (pg_recover, runtime/pg.c) */
 };
 
 void recover_head_start(struct node *n)

@@ -28,7 +28,7 @@
 #include "common/proto.h"
 #include "session/config.h"
 #include "daemon/node.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "daemon/server.h"
 #include "session/session.h"
 #include "gcs/gcs.h"

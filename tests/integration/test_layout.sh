@@ -31,9 +31,9 @@ check "... naming the file and the include" grep -q 'cli/list.c includes "daemon
 plant daemon/dashboard.c cli/cli.h
 check "a daemon/ -> cli/ include fails" test $? -ne 0
 check "... naming it" grep -q 'daemon/dashboard.c includes "cli/cli.h"' "$T/out"
-plant objmgr/objmgr.c daemon/runtime_internal.h
+plant objmgr/objmgr.c runtime/runtime_internal.h
 check "an objmgr/ -> daemon/ include fails" test $? -ne 0
-check "... naming it" grep -q 'objmgr/objmgr.c includes "daemon/runtime_internal.h"' "$T/out"
+check "... naming it" grep -q 'objmgr/objmgr.c includes "runtime/runtime_internal.h"' "$T/out"
 plant sched/resources.c session/config.h   # session/ includes sched/ already
 check "a cycle between folders (sched <-> session) fails" test $? -ne 0
 check "... saying it is a cycle and naming the folders" \

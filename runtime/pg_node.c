@@ -6,7 +6,7 @@
  * killed), and the tombstones of removed groups. The head calls these
  * directly for its own bundles; other nodes get NODE_PG_* messages.
  */
-#include "daemon/pg_internal.h"
+#include "runtime/pg_internal.h"
 
 #include "common/log.h"
 #include "common/proto.h"

@@ -18,8 +18,8 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/pg.h"
+#include "runtime/runtime_internal.h"
+#include "runtime/pg.h"
 #include "gcs/gcs.h"
 
 #include <event2/event.h>

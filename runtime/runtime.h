@@ -2,7 +2,7 @@
  * runtime.h — what runs on a node: connections of workers, drivers and the
  * CLI, the worker pool, the local scheduler's queue, object requests, actors
  * and jobs. node.c creates one runtime per node; the pieces live in
- * daemon/runtime*.c, daemon/workers.c, daemon/jobs.c, sched/ and objstore/.
+ * the files of runtime/ (docs/architecture.md), sched/ and objstore/.
  */
 #ifndef RAY_RUNTIME_H
 #define RAY_RUNTIME_H
@@ -26,7 +26,7 @@ long long runtime_queue_len(const struct runtime *rt);
 void runtime_node_dead(struct runtime *rt, const char *node_hex);
 /* The GCS connection is back after a drop (Redis or the head restarted):
  * write again the object locations and actor records this node is the
- * authority for (daemon/replay.c). NULL is a no-op. */
+ * authority for (runtime/replay.c). NULL is a no-op. */
 void runtime_gcs_reconnected(struct runtime *rt);
 /* RT's helper thread for slow work (daemon/bio.h), alive from runtime_new
  * to runtime_free (which cancels what is left). */

@@ -35,14 +35,14 @@
  * Removed groups stay listed as REMOVED until PG_TOMBSTONES newer removals
  * push them out. Everything runs on the loop thread.
  */
-#include "daemon/pg.h"
-#include "daemon/pg_internal.h"
+#include "runtime/pg.h"
+#include "runtime/pg_internal.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_keys.h"
 #include "ray.h"

@@ -5,15 +5,15 @@
  * messages. Tasks, objects, actors, workers and jobs have their own files
  * (see runtime_internal.h).
  */
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/observe.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/pg.h"
+#include "runtime/observe.h"
+#include "runtime/runtime_internal.h"
+#include "runtime/pg.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"

@@ -22,8 +22,8 @@
  * appended to <session>/logs/worker-<hex8>.out by the helper thread (a
  * bio_file, kept open: the loop opens no file).
  */
-#include "daemon/observe.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/observe.h"
+#include "runtime/runtime_internal.h"
 #include "session/session.h"
 
 #include "common/log.h"

@@ -23,7 +23,7 @@
  * workers are reaped, its driver too, no client refers to it): jobs_collect
  * then unlinks and frees it.
  */
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "common/runtime_env.h"
 
 #include "common/log.h"

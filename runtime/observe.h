@@ -1,5 +1,5 @@
 /*
- * observe.h — what a node tells about itself (daemon/observe.c): its log
+ * observe.h — what a node tells about itself (runtime/observe.c): its log
  * files (LOG_LIST, LOG_READ: `ray logs`), its running work, actors and
  * objects (NODE_STATS: `ray memory`, `ray status -v`), and the timeline
  * events its workers and drivers send in batches (EVENTS), which it appends

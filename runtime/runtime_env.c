@@ -21,7 +21,7 @@
 #include "common/runtime_env.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
 #include "ray.h"

@@ -7,7 +7,7 @@
  * runtime only through the functions here; the runtime calls it through
  * objmgr/objmgr.h. So the two folders include each other one way only.
  */
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 
 #include "common/proto.h"
 #include "objmgr/objmgr.h"

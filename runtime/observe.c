@@ -16,14 +16,14 @@
  * while a read is on the helper, that read's completion does. tasks.out,
  * tasks.err and job-<hex>.err are written by the helper too (bio_file).
  */
-#include "daemon/observe.h"
+#include "runtime/observe.h"
 
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"

@@ -2,7 +2,7 @@
  * pg_internal.h — what the two files of placement groups share: pg.c (the
  * head's group manager, clients' requests) and pg_node.c (every node's
  * prepared and committed bundles, tombstones). Nothing outside them
- * includes it; daemon/pg.h is the module's face.
+ * includes it; runtime/pg.h is the module's face.
  */
 #ifndef RAY_DAEMON_PG_INTERNAL_H
 #define RAY_DAEMON_PG_INTERNAL_H
@@ -14,7 +14,7 @@
 #include "common/buf.h"
 #include "common/ids.h"
 #include "common/idmap.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "sched/pg_policy.h"
 #include "sched/resources.h"
 

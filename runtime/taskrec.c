@@ -35,7 +35,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/netutil.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "daemon/metrics.h"
 
 #include <string.h>

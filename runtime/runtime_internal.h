@@ -25,7 +25,7 @@
 #include "common/ids.h"
 #include "daemon/bio.h"
 #include "daemon/node.h"
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 #include "daemon/server.h"
 #include "objmgr/objmgr.h"
 #include "objmgr/objrec.h"

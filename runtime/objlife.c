@@ -50,7 +50,7 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_internal.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"

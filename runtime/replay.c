@@ -26,8 +26,8 @@
 #include "common/netutil.h"
 #include "common/xmalloc.h"
 #include "daemon/node.h"
-#include "daemon/runtime.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime.h"
+#include "runtime/runtime_internal.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 
