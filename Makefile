@@ -75,6 +75,7 @@ RUNTIME_SRCS := runtime/runtime.c runtime/objects.c runtime/tasks.c runtime/acto
 RUNTIME_SRCS += runtime/pg.c runtime/pg_node.c runtime/runtime_env.c
 RUNTIME_SRCS += runtime/replay.c
 RUNTIME_SRCS += runtime/objmgr_ops.c
+RUNTIME_SRCS += runtime/counters.c
 DAEMON_SRCS += $(RUNTIME_SRCS)
 DAEMON_SRCS += daemon/metrics_report.c
 # the session dir and the settings table: shared by `ray start` and rayd

@@ -27,6 +27,73 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One node of the cluster as this node sees it. */
+struct cluster_node {
+    char id[IDS_HEX_SIZE];
+    char ip[64];
+    int port;
+    bool alive, is_head, self;
+    struct res_set total, avail;
+    long long queue_len;
+    long long last_hb;       /* last_heartbeat_ms from the table */
+    int assigned;            /* tasks placed there since its last heartbeat (head) */
+    struct conn *conn;       /* our connection to it, or NULL */
+    bool seen_;              /* in the last read of <p>hb (cluster.c) */
+    long long told_dead_ms;  /* head: when it last told this dead node so (cluster.c) */
+};
+
+/* ---- the fields other files of the runtime read (runtime_internal.h) ---------- */
+
+struct cluster_node *cluster_node_at(const struct runtime *rt, size_t i)
+{
+    return &rt->nodes[i];
+}
+
+bool cluster_node_alive(const struct cluster_node *cn)
+{
+    return cn->alive;
+}
+
+int cluster_node_assigned(const struct cluster_node *cn)
+{
+    return cn->assigned;
+}
+
+struct res_set *cluster_node_avail(const struct cluster_node *cn)
+{
+    return (struct res_set *)&cn->avail;
+}
+
+const struct res_set *cluster_node_total(const struct cluster_node *cn)
+{
+    return &cn->total;
+}
+
+const char *cluster_node_id(const struct cluster_node *cn)
+{
+    return cn->id;
+}
+
+bool cluster_node_is_head(const struct cluster_node *cn)
+{
+    return cn->is_head;
+}
+
+bool cluster_node_self(const struct cluster_node *cn)
+{
+    return cn->self;
+}
+
+long long cluster_node_queue_len(const struct cluster_node *cn)
+{
+    return cn->queue_len;
+}
+
+void cluster_node_assigned_add(struct cluster_node *cn, int d)
+{
+    cn->assigned += d;
+}
+
 struct cluster_node *cluster_find(struct runtime *rt, const char *hex)
 {
     for (size_t i = 0; i < rt->nnodes; i++)

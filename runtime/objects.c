@@ -26,13 +26,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One thing waiting for an object: an entry of runtime.waiters' list for
+ * the object's id (objects_wait_for). */
+struct waiter {
+    enum waiter_kind kind;
+    void *ptr;               /* struct task / get_req / wait_req / push_req */
+    struct waiter *next;
+};
+
 struct get_req {
     struct runtime *rt;
     struct client *cl;
     uint64_t reqid;
     uint8_t id[IDS_SIZE];
     uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
-    bool blocked;            /* counted in cl->nblocked */
+    bool blocked;            /* counted in client_nblocked(cl) */
     struct event *timer;
     struct get_req *next, *prev;
 };
@@ -44,7 +52,7 @@ struct wait_req {
     uint8_t (*ids)[IDS_SIZE];
     uint32_t n, num_ready;
     uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
-    bool blocked;            /* counted in cl->nblocked */
+    bool blocked;            /* counted in client_nblocked(cl) */
     struct event *timer;
     struct wait_req *next, *prev;
 };
@@ -134,9 +142,9 @@ static void client_unblock(struct runtime *rt, struct client *cl, const uint8_t 
     if (!*blocked)
         return;
     *blocked = false;
-    cl->nblocked--;
-    if (cl->worker)
-        tasks_worker_blocked(rt, cl->worker, task, false);
+    client_nblocked_add(cl, -1);
+    if (client_worker(cl))
+        tasks_worker_blocked(rt, client_worker(cl), task, false);
 }
 
 /* A get or wait of CL for task TASK must wait. */
@@ -144,9 +152,9 @@ static void client_block(struct runtime *rt, struct client *cl, const uint8_t *t
                          bool *blocked)
 {
     *blocked = true;
-    cl->nblocked++;
-    if (cl->worker)
-        tasks_worker_blocked(rt, cl->worker, task, true);
+    client_nblocked_add(cl, 1);
+    if (client_worker(cl))
+        tasks_worker_blocked(rt, client_worker(cl), task, true);
 }
 
 static int rc_to_status(int rc)
@@ -162,9 +170,9 @@ static int rc_to_status(int rc)
 static bool get_try(struct runtime *rt, struct client *cl, uint64_t reqid, const uint8_t *id)
 {
     struct objstore_info info;
-    int rc = objstore_get(rt->n->store, id, cl->store_id, &info);
+    int rc = objstore_get(rt->n->store, id, client_store_id(cl), &info);
     if (rc == OBJSTORE_FOUND) {
-        conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
+        conn_send(client_conn(cl), PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
                   info.offset, info.size, "", (size_t)0);
         return true;
     }
@@ -172,14 +180,14 @@ static bool get_try(struct runtime *rt, struct client *cl, uint64_t reqid, const
         struct buf b = BUF_INIT;
         bool gone = objlife_gone(rt, id, &b) != 0;
         if (gone) /* the error travels inline, as an ERROR object would */
-            conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)VT_ERROR,
+            conn_send(client_conn(cl), PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)VT_ERROR,
                       (uint64_t)0, (uint64_t)b.len, b.data, b.len);
         buf_free(&b);
         return gone;
     }
     if (rc == OBJSTORE_NOT_SEALED || rc == OBJSTORE_SPILLED_RESTORING)
         return false;
-    conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)rc_to_status(rc), (uint64_t)0,
+    conn_send(client_conn(cl), PROTO_OBJ_GET_OK, reqid, (int64_t)rc_to_status(rc), (uint64_t)0,
               (uint64_t)0, (uint64_t)0, "", (size_t)0);
     return true;
 }
@@ -204,7 +212,7 @@ static void get_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct get_req *g = arg;
     struct runtime *rt = g->rt;
-    conn_send(g->cl->conn, PROTO_OBJ_GET_OK, g->reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
+    conn_send(client_conn(g->cl), PROTO_OBJ_GET_OK, g->reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
               (uint64_t)0, (uint64_t)0, "", (size_t)0);
     client_unblock(rt, g->cl, g->task, &g->blocked);
     get_req_free(rt, g);
@@ -257,7 +265,7 @@ static void wait_reply(struct runtime *rt, struct wait_req *w)
 {
     struct buf b = BUF_INIT;
     wait_count(rt, w, &b);
-    conn_send(w->cl->conn, PROTO_OBJ_WAIT_OK, w->reqid, b.data, b.len);
+    conn_send(client_conn(w->cl), PROTO_OBJ_WAIT_OK, w->reqid, b.data, b.len);
     buf_free(&b);
     client_unblock(rt, w->cl, w->task, &w->blocked);
     wait_req_free(rt, w);
@@ -299,7 +307,7 @@ static void push_req_free(struct runtime *rt, struct push_req *p, bool waiting)
 static bool push_try(struct runtime *rt, struct push_req *p)
 {
     struct objstore_info info;
-    struct conn *c = p->cl->conn;
+    struct conn *c = client_conn(p->cl);
     if (objstore_lookup(rt->n->store, p->id, &info) == OBJSTORE_FOUND) {
         if (info.state == OBJSTORE_CREATED)
             return false; /* being written: its seal wakes us */
@@ -470,10 +478,10 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || cl->job == NULL)
+    if (cl == NULL || client_job(cl) == NULL)
         return -1;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
-    if (ids_job(id) != cl->job->num)
+    if (ids_job(id) != job_num(client_job(cl)))
         log_debug("put of an object of another job");
     objlife_put_by(rt, cl, id);
     do_put(rt, cl, id, (uint32_t)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len, true);
@@ -487,12 +495,12 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 static bool create_replaces(struct runtime *rt, struct client *cl, const uint8_t *id)
 {
     uint32_t index = ids_index(id);
-    if (cl->worker == NULL || index == 0 || (index & IDS_PUT_INDEX))
+    if (client_worker(cl) == NULL || index == 0 || (index & IDS_PUT_INDEX))
         return false;
     uint8_t tid[IDS_SIZE];
     ids_with_index(tid, id, 0);
     struct task *t = idmap_get(&rt->tasks_by_id, tid);
-    return t != NULL && t->worker == cl->worker && (int)index <= t->nret;
+    return t != NULL && task_worker(t) == client_worker(cl) && (int)index <= task_nret(t);
 }
 
 static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
@@ -564,7 +572,7 @@ static void space_cb(void *arg)
             char msg[256] = "";
             if (rc == OBJSTORE_NOMEM)
                 objstore_error_format(rt->n->store, rc, p->size, msg, sizeof msg);
-            conn_send(p->cl->conn, PROTO_OBJ_CREATE_OK, p->reqid, st, off, msg);
+            conn_send(client_conn(p->cl), PROTO_OBJ_CREATE_OK, p->reqid, st, off, msg);
         }
         free(p->data);
         free(p);
@@ -633,7 +641,7 @@ static int h_release(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    objstore_release(rt->n->store, (const uint8_t *)m->f[0].as.s.ptr, cl->store_id);
+    objstore_release(rt->n->store, (const uint8_t *)m->f[0].as.s.ptr, client_store_id(cl));
     return 0;
 }
 
@@ -729,8 +737,8 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
     free(ids);
     if (!from_node)
         for (size_t k = 0; k < rt->nnodes; k++)
-            if (rt->nodes[k].alive && !rt->nodes[k].self) {
-                struct conn *peer = cluster_conn(rt, rt->nodes[k].id);
+            if (cluster_node_alive(cluster_node_at(rt, k)) && !cluster_node_self(cluster_node_at(rt, k))) {
+                struct conn *peer = cluster_conn(rt, cluster_node_id(cluster_node_at(rt, k)));
                 if (peer)
                     conn_send(peer, PROTO_NODE_OBJ_FREE, m->f[0].as.s.ptr, m->f[0].as.s.len);
             }
@@ -743,9 +751,9 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
                           uint64_t max_bytes, bool scalars_only)
 {
     const char *base = objstore_base(rt->n->store);
-    for (int i = 1; i <= t->nret; i++) {
+    for (int i = 1; i <= task_nret(t); i++) {
         uint8_t rid[IDS_SIZE];
-        ids_with_index(rid, t->id, (uint32_t)i);
+        ids_with_index(rid, task_id(t), (uint32_t)i);
         struct objstore_info info;
         if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
             info.state != OBJSTORE_SEALED || info.size > max_bytes)
@@ -770,13 +778,11 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
 
 void objects_push_values(struct runtime *rt, const struct task *t)
 {
-    if (t->owner == 0)
+    if (task_owner(t) == 0)
         return;
-    struct client *cl = rt->clients;
-    while (cl && cl->store_id != t->owner)
-        cl = cl->next;
-    if (cl && cl->conn)
-        objects_send_returns(rt, t, cl->conn, PROTO_OBJ_VALUE, PUSH_MAX_BYTES, true);
+    struct client *cl = client_by_store_id(rt, task_owner(t));
+    if (cl && client_conn(cl))
+        objects_send_returns(rt, t, client_conn(cl), PROTO_OBJ_VALUE, PUSH_MAX_BYTES, true);
 }
 
 /* ---- clients and jobs going away ------------------------------------------------------ */
@@ -801,7 +807,7 @@ void objects_client_gone(struct runtime *rt, struct client *cl)
     for (struct pending_create *p = rt->creates; p; p = p->next)
         if (p->cl == cl)
             p->cl = NULL;
-    objstore_client_release_all(rt->n->store, cl->store_id);
+    objstore_client_release_all(rt->n->store, client_store_id(cl));
 }
 
 void objects_delete_job(struct runtime *rt, uint32_t num)

@@ -148,7 +148,7 @@ static bool ended_has(struct objlife *o, uint32_t num)
 static bool kept_alive(struct runtime *rt, const uint8_t *aid)
 {
     struct actor *a = idmap_get(&rt->actors, aid);
-    return a != NULL && a->state != ACTOR_DEAD;
+    return a != NULL && actor_state(a) != ACTOR_DEAD;
 }
 
 bool objlife_job_over(struct runtime *rt, const uint8_t *id)
@@ -257,14 +257,14 @@ static void job_live(struct objlife *o, uint32_t num)
 void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id)
 {
     struct objlife *o = ol_of(rt);
-    if (o && cl && cl->job && !cl->job->ending)
-        job_live(o, cl->job->num);
-    struct actor *a = cl && cl->worker ? cl->worker->actor : NULL;
+    if (o && cl && client_job(cl) && !job_ending(client_job(cl)))
+        job_live(o, job_num(client_job(cl)));
+    struct actor *a = cl && client_worker(cl) ? worker_actor(client_worker(cl)) : NULL;
     /* its ray_put / ray_create only: a method's returns belong to its caller */
-    if (o == NULL || a == NULL || !a->detached || !(ids_index(id) & IDS_PUT_INDEX) ||
+    if (o == NULL || a == NULL || !actor_detached(a) || !(ids_index(id) & IDS_PUT_INDEX) ||
         idmap_get(&o->kept, id))
         return;
-    idmap_put(&o->kept, id, xmemdup(a->id, IDS_SIZE));
+    idmap_put(&o->kept, id, xmemdup(actor_id(a), IDS_SIZE));
     kept_write(rt, "SADD", id);
 }
 
@@ -400,8 +400,8 @@ static void job_revive(struct objlife *o, uint32_t num)
 void objlife_actor_alive(struct runtime *rt, const struct actor *a)
 {
     struct objlife *o = ol_of(rt);
-    if (o && a->detached && !a->remote)
-        job_revive(o, ids_job(a->id));
+    if (o && actor_detached(a) && !actor_remote(a))
+        job_revive(o, ids_job(actor_id(a)));
 }
 
 void objlife_call_in(struct runtime *rt, const uint8_t *call_id)

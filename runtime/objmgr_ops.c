@@ -34,7 +34,7 @@ static enum objmgr_node_state om_node_state(void *ctx, const char *hex)
     struct cluster_node *cn = cluster_find(ctx, hex);
     if (cn == NULL)
         return OBJMGR_NODE_UNKNOWN;
-    return cn->alive ? OBJMGR_NODE_ALIVE : OBJMGR_NODE_DEAD;
+    return cluster_node_alive(cn) ? OBJMGR_NODE_ALIVE : OBJMGR_NODE_DEAD;
 }
 
 static struct conn *om_node_conn(void *ctx, const char *hex)

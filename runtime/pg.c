@@ -290,10 +290,10 @@ static void send_parked(struct runtime *rt, struct pg *g)
 static size_t view_build(struct runtime *rt, struct pg_node_view *v)
 {
     for (size_t i = 0; i < rt->nnodes; i++) {
-        struct cluster_node *cn = &rt->nodes[i];
-        v[i].total = cn->self ? &rt->n->total : &cn->total;
-        v[i].avail = cn->self ? &rt->n->avail : &cn->avail;
-        v[i].alive = cn->alive;
+        struct cluster_node *cn = cluster_node_at(rt, i);
+        v[i].total = cluster_node_self(cn) ? &rt->n->total : cluster_node_total(cn);
+        v[i].avail = cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
+        v[i].alive = cluster_node_alive(cn);
     }
     return rt->nnodes;
 }
@@ -331,7 +331,7 @@ static void attempt_release(struct runtime *rt, struct pg *g, uint64_t a)
                 conn_send(c, PROTO_NODE_PG_RELEASE, g->id, a, 0);
             struct cluster_node *cn = cluster_find(rt, g->trying[i]);
             if (cn)
-                res_add(&cn->avail, &g->bundles[i]);
+                res_add(cluster_node_avail(cn), &g->bundles[i]);
         }
     }
 }
@@ -391,7 +391,7 @@ static void pg_try(struct runtime *rt, struct pg *g)
         fixed[b] = -1;
         if (g->node[b][0])
             for (size_t i = 0; i < nn; i++)
-                if (strcmp(rt->nodes[i].id, g->node[b]) == 0 && rt->nodes[i].alive)
+                if (strcmp(cluster_node_id(cluster_node_at(rt, i)), g->node[b]) == 0 && cluster_node_alive(cluster_node_at(rt, i)))
                     fixed[b] = (int)i;
     }
     bool never = false;
@@ -413,7 +413,7 @@ static void pg_try(struct runtime *rt, struct pg *g)
             char job[16];
             snprintf(job, sizeof job, "%08x", g->job);
             struct job *j = rt_job_find(rt, g->job);
-            if (j && !j->remote)
+            if (j && !job_remote(j))
                 rt_job_log(rt, j, 2, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
             else
                 spill_job_log_to_origin(rt, g->job, 2, line);
@@ -429,26 +429,26 @@ static void pg_try(struct runtime *rt, struct pg *g)
         for (size_t b = 0; b < g->nb; b++) {
             if (fixed[b] >= 0)
                 continue;
-            struct cluster_node *cn = &rt->nodes[out[b]];
-            if (cn->self != (pass == 1))
+            struct cluster_node *cn = cluster_node_at(rt, out[b]);
+            if (cluster_node_self(cn) != (pass == 1))
                 continue;
             if (g->refused)
                 continue;
-            if (cn->self) {
+            if (cluster_node_self(cn)) {
                 if (pg_node_prepare_(rt, g->id, g->attempt, (int)b, g->bundle_text[b]) != RAY_OK)
                     g->refused = true;
                 else
-                    memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
+                    memcpy(g->trying[b], cluster_node_id(cn), IDS_HEX_SIZE);
                 continue;
             }
-            struct conn *c = cluster_conn(rt, cn->id);
+            struct conn *c = cluster_conn(rt, cluster_node_id(cn));
             if (c == NULL || conn_send(c, PROTO_NODE_PG_PREPARE, g->id, g->attempt, (uint64_t)b,
                                        g->bundle_text[b]) < 0) {
                 g->refused = true;
                 continue;
             }
-            memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
-            res_sub(&cn->avail, &g->bundles[b]); /* until its next report */
+            memcpy(g->trying[b], cluster_node_id(cn), IDS_HEX_SIZE);
+            res_sub(cluster_node_avail(cn), &g->bundles[b]); /* until its next report */
             g->awaiting++;
         }
     free(fixed);
@@ -464,9 +464,9 @@ static void pg_try(struct runtime *rt, struct pg *g)
 
 static struct conn *fwd_client(struct runtime *rt, const struct fwdreq *f)
 {
-    for (struct client *cl = rt->clients; cl; cl = cl->next)
-        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
-            return cl->conn;
+    for (struct client *cl = client_first(rt); cl; cl = client_next(cl))
+        if (client_conn(cl) == f->conn && client_conn(cl)->id == f->conn_id)
+            return client_conn(cl);
     return NULL;
 }
 
@@ -512,12 +512,12 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
             fwd_fail(rt, f, "the head did not answer");
             continue;
         }
-        if (head && strcmp(head->id, f->head) != 0) {
-            struct conn *hc = cluster_conn(rt, head->id);
+        if (head && strcmp(cluster_node_id(head), f->head) != 0) {
+            struct conn *hc = cluster_conn(rt, cluster_node_id(head));
             if (hc && conn_send_raw(hc, f->frame.data, f->frame.len) == 0) {
-                log_info("placement group request sent again to head %.8s (was %.8s)", head->id,
+                log_info("placement group request sent again to head %.8s (was %.8s)", cluster_node_id(head),
                          f->head);
-                snprintf(f->head, sizeof f->head, "%s", head->id);
+                snprintf(f->head, sizeof f->head, "%s", cluster_node_id(head));
             }
         }
         pp = &f->next;
@@ -583,21 +583,21 @@ static void pg_remove(struct runtime *rt, struct pg *g, const char *why)
     idmap_del(&P(rt)->live, g->id);
     /* every node: holders free the bundles, all remember the group is gone */
     for (size_t i = 0; i < rt->nnodes; i++) {
-        struct cluster_node *cn = &rt->nodes[i];
-        if (!cn->alive || cn->self)
+        struct cluster_node *cn = cluster_node_at(rt, i);
+        if (!cluster_node_alive(cn) || cluster_node_self(cn))
             continue;
         bool holder = false;
         for (size_t b = 0; b < g->nb && !holder; b++)
-            holder = strcmp(g->node[b], cn->id) == 0;
+            holder = strcmp(g->node[b], cluster_node_id(cn)) == 0;
         if (holder) {
             struct res_set sum = RES_SET_INIT;
             for (size_t b = 0; b < g->nb; b++)
-                if (strcmp(g->node[b], cn->id) == 0)
+                if (strcmp(g->node[b], cluster_node_id(cn)) == 0)
                     res_add(&sum, &g->bundles[b]);
-            res_add(&cn->avail, &sum); /* until its next report */
+            res_add(cluster_node_avail(cn), &sum); /* until its next report */
             res_free(&sum);
         }
-        struct conn *c = cluster_conn(rt, cn->id);
+        struct conn *c = cluster_conn(rt, cluster_node_id(cn));
         if (c)
             conn_send(c, PROTO_NODE_PG_RELEASE, g->id, (uint64_t)0, 1);
     }
@@ -913,7 +913,7 @@ int pg_route(struct runtime *rt, const struct spec_fields *f, uint64_t kind, con
                 if (!g->node[b][0])
                     continue;
                 struct cluster_node *cn = cluster_find(rt, g->node[b]);
-                const struct res_set *av = cn == NULL ? NULL : cn->self ? &rt->n->avail : &cn->avail;
+                const struct res_set *av = cn == NULL ? NULL : cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
                 if (av && res_fits(av, &demand))
                     pick = (int)b;
             }
@@ -1073,9 +1073,9 @@ static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     struct buf with = BUF_INIT;
     struct proto_msg copy;
-    if (m->type == PROTO_PG_CREATE && cl && cl->worker && cl->worker->actor &&
-        cl->worker->actor->detached &&
-        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len, cl->worker->actor->id) == 0) {
+    if (m->type == PROTO_PG_CREATE && cl && client_worker(cl) && worker_actor(client_worker(cl)) &&
+        actor_detached(worker_actor(client_worker(cl))) &&
+        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len, actor_id(worker_actor(client_worker(cl)))) == 0) {
         /* made by a detached actor: the group ends with it, not with its job */
         copy = *m;
         copy.f[1].as.s.ptr = (const char *)with.data;
@@ -1098,7 +1098,7 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
         return -1;
     uint32_t rtype = m->type == PROTO_PG_LOOKUP ? PROTO_PG_LOOKUP_OK : PROTO_PG_REPLY;
     struct cluster_node *head = cluster_head(rt);
-    struct conn *hc = head ? cluster_conn(rt, head->id) : NULL;
+    struct conn *hc = head ? cluster_conn(rt, cluster_node_id(head)) : NULL;
     struct pgs *p = P(rt);
     uint64_t fid = ++p->next_fwd;
     int rc;
@@ -1133,7 +1133,7 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     f->type = rtype;
     f->sent_ms = net_now_ms();
     f->frame = frame;
-    snprintf(f->head, sizeof f->head, "%s", sent ? head->id : "");
+    snprintf(f->head, sizeof f->head, "%s", sent ? cluster_node_id(head) : "");
     f->next = p->fwd;
     p->fwd = f;
     if (!evtimer_pending(p->retry_ev, NULL)) {

@@ -125,8 +125,8 @@ void pg_node_commit_(struct runtime *rt, const uint8_t *id, uint64_t attempt)
 
 static bool task_in_tag(const struct task *t, void *arg)
 {
-    for (size_t i = 0; i < t->demand.n; i++)
-        if (pg_policy_is_group_res(t->demand.e[i].name, arg))
+    for (size_t i = 0; i < task_demand(t)->n; i++)
+        if (pg_policy_is_group_res(task_demand(t)->e[i].name, arg))
             return true;
     return false;
 }
@@ -137,12 +137,12 @@ static void kill_group_work(struct runtime *rt, const char *tag)
     char msg[200];
     snprintf(msg, sizeof msg, "its placement group (%s) was removed", tag);
     tasks_fail_where(rt, task_in_tag, (void *)tag, RAY_EPG, msg);
-    for (struct worker *w = rt->workers; w; w = w->next) {
-        if (w->state == WORKER_DEAD || w->actor)
+    for (struct worker *w = rt->workers; w; w = worker_next(w)) {
+        if (worker_state(w) == WORKER_DEAD || worker_actor(w))
             continue;
-        if (w->task && task_in_tag(w->task, (void *)tag)) {
-            w->task->retries_left = 0;
-            w->task->pg_removed = true;
+        if (worker_task(w) && task_in_tag(worker_task(w), (void *)tag)) {
+            task_set_retries_left(worker_task(w), 0);
+            task_set_pg_removed(worker_task(w), true);
             workers_kill(rt, w);
         }
     }

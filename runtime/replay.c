@@ -114,13 +114,13 @@ void runtime_gcs_reconnected(struct runtime *rt)
     struct idmap_slot *slot;
     for (size_t pos = 0; (slot = idmap_next(&rt->actors, &pos)) != NULL; pos++) {
         struct actor *a = slot->val;
-        if (a->remote || a->state == ACTOR_DEAD || a->state == ACTOR_PENDING)
+        if (actor_remote(a) || actor_state(a) == ACTOR_DEAD || actor_state(a) == ACTOR_PENDING)
             continue;
         struct gcs_actor rec = {
-            .actor_id = a->hex, .class_name = a->cls, .state = (char *)replay_state_name(a->state),
-            .node = rt->n->hex, .address = rt->n->ip, .name = a->name ? a->name : "",
-            .job = a->job ? a->job->hex : "", .death_cause = "", .port = rt->n->tcp_port,
-            .restarts = a->restarts, .max_restarts = a->max_restarts, .detached = a->detached,
+            .actor_id = (char *)actor_hex(a), .class_name = (char *)actor_cls(a), .state = (char *)replay_state_name(actor_state(a)),
+            .node = rt->n->hex, .address = rt->n->ip, .name = actor_name(a) ? (char *)actor_name(a) : "",
+            .job = actor_job(a) ? (char *)job_hex(actor_job(a)) : "", .death_cause = "", .port = rt->n->tcp_port,
+            .restarts = actor_restarts(a), .max_restarts = actor_max_restarts(a), .detached = actor_detached(a),
         };
         gcs_actor_put(g, &rec, NULL, NULL);
         actors++;
@@ -131,8 +131,8 @@ void runtime_gcs_reconnected(struct runtime *rt)
      * existing one, perhaps already ended, is left alone) */
     size_t jobs = 0;
     const char *p = gcs_client_prefix(g);
-    for (struct job *j = rt->jobs; j; j = j->next) {
-        if (j->remote || j->ending || j->ended)
+    for (struct job *j = jobs_first(rt); j; j = job_next(j)) {
+        if (job_remote(j) || job_ending(j) || job_ended(j))
             continue;
         gcs_command(g, NULL, NULL,
                     "EVAL %s 3 %sjob_counter %sjob:%s %sjobs %u %s %s %s %s %lld",
@@ -145,8 +145,8 @@ void runtime_gcs_reconnected(struct runtime *rt)
                     "  redis.call('SADD', KEYS[3], ARGV[2])\n"
                     "end\n"
                     "return 1",
-                    p, p, j->hex, p, j->num, j->hex, rt->n->hex, j->lib_hash,
-                    j->entrypoint ? j->entrypoint : "", (long long)net_wall_ms());
+                    p, p, job_hex(j), p, job_num(j), job_hex(j), rt->n->hex, job_lib_hash(j),
+                    job_entrypoint(j) ? job_entrypoint(j) : "", (long long)net_wall_ms());
         jobs++;
     }
     log_info("GCS back: wrote again the locations of %zu objects, %zu actors and %zu jobs held "

@@ -32,6 +32,7 @@
 #include "sched/local.h"
 #include "sched/resources.h"
 
+struct client;
 struct event;
 struct job;
 struct worker;
@@ -41,195 +42,260 @@ struct task;
 /* Value type tags of store objects beyond ray_type's 0..7. */
 #define VT_ERROR 100
 
-/* ---- clients: a connected worker or driver ------------------------------ */
-struct client {
-    struct conn *conn;
-    struct conn_owner co;  /* CONN_OWNER_CLIENT: CONN's owner (rt_client_of) */
-    struct runtime *rt;
-    int store_id;          /* client id for objstore pins */
-    struct job *job;
-    struct worker *worker; /* NULL for a driver */
-    bool is_driver;
-    int nblocked;          /* gets/waits of this worker now waiting */
-    struct client *next, *prev;
-};
+/* ---- clients: a connected worker or driver (runtime.c's own struct) ------ */
+/* Its connection (NULL once closed: it is freed then). */
+struct conn *client_conn(const struct client *cl);
+/* Its client id for objstore pins (> 0). */
+int client_store_id(const struct client *cl);
+/* Its job (never NULL for a client). */
+struct job *client_job(const struct client *cl);
+/* The worker it is (NULL for a driver, or once its worker is gone). */
+struct worker *client_worker(const struct client *cl);
+void client_set_worker(struct client *cl, struct worker *w);
+bool client_is_driver(const struct client *cl);
+/* The gets and waits of this worker now waiting at the node; add DELTA. */
+int client_nblocked(const struct client *cl);
+void client_nblocked_add(struct client *cl, int delta);
+/* The clients connected now, newest first: client_first, then client_next
+ * until NULL (do not free one while walking). */
+struct client *client_first(const struct runtime *rt);
+struct client *client_next(const struct client *cl);
+/* The client whose store id is ID, or NULL. */
+struct client *client_by_store_id(const struct runtime *rt, int id);
 
 /* ---- tasks ---------------------------------------------------------------- */
 enum task_kind { TASK_NORMAL, TASK_ACTOR_NEW, TASK_ACTOR_CALL };
 enum task_state { TASK_WAITING_DEPS, TASK_QUEUED, TASK_RUNNING };
 
-struct task {
-    uint8_t id[IDS_SIZE];
-    enum task_kind kind;
-    enum task_state state;
-    struct job *job;
-    char *name;             /* function, "Class.method" or class name: for logs */
-    char *fn;               /* registered name sent in the spec */
-    struct buf spec;        /* the msgpack spec map as the caller sent it */
-    int nret;
-    struct res_set demand;
-    struct sched_task st;   /* the local scheduler's part (sched/local.h): held,
-                             * blocked, cpu_lost, GPU slots, its shape's queue */
-    int nwaits;             /* its gets/waits waiting at the node */
-    int retries_left;       /* -1: forever */
-    bool retry_err;
-    int attempts;
-    uint8_t (*deps)[IDS_SIZE]; /* REF arguments, in argument order (may repeat) */
-    int ndeps;
-    int deps_missing;       /* distinct deps not yet sealed here */
-    bool infeasible;
-    struct worker *worker;  /* while RUNNING */
-    struct actor *actor;    /* ACTOR_NEW / ACTOR_CALL */
-    uint8_t (*pins)[IDS_SIZE]; /* objects pinned for the running task */
-    int npins;
-    long long submit_ms;
-    bool nested;            /* sent with TASK_NEST to a worker whose other tasks
-                             * all wait (tasks.c); linked in worker.nest_head */
-    bool by_task;           /* submitted by a running task: queued depth-first */
-    bool placed;            /* the global scheduler put it here: never spill it again */
-    bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
-    int owner;              /* store_id of the client that submitted it here (0: none) */
-    long long start_us;     /* when it started on its worker (as the node sees it) */
-    long long deps_since_us; /* when it began waiting for arguments (timeline, observe.c) */
-    bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
-    bool rec_queued;        /* a record or state write is held back for it */
-    bool rec_live;          /* counted in runtime.rec_live */
-    long long rec_due_ms;   /* when the write held back is due */
-    struct task *rec_next, *rec_prev; /* links of the held-back list */
-    struct task *next, *prev;  /* links: waiting for arguments, sent ahead, nested, or an actor's queue */
-    bool pg_removed;        /* killed because its placement group was removed (pg.c) */
-    bool in_pg;             /* its spec names a placement group */
-    char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
-};
+/* (struct task is tasks.c's own; what other files read of it:) */
+/* T: its id. */
+const uint8_t *task_id(const struct task *t);
+/* T: its kind. */
+enum task_kind task_kind(const struct task *t);
+/* T: its state. */
+enum task_state task_state(const struct task *t);
+void task_set_state(struct task *t, enum task_state v);
+/* T: its job. */
+struct job *task_job(const struct task *t);
+void task_set_job(struct task *t, struct job *v);
+/* T: function, "Class.method" or class name, for logs. */
+const char *task_name(const struct task *t);
+void task_set_name(struct task *t, char *v); /* takes V (malloc'd), frees the old name */
+/* T: the registered name sent in the spec. */
+const char *task_fn(const struct task *t);
+/* T: the msgpack spec map as the caller sent it. */
+const struct buf *task_spec(const struct task *t);
+/* T: its number of returns. */
+int task_nret(const struct task *t);
+/* T: the resources it needs. */
+const struct res_set *task_demand(const struct task *t);
+/* T: the local scheduler's part of it (sched/local.h). */
+struct sched_task *task_st(const struct task *t);
+/* T: retries left (-1: forever). */
+int task_retries_left(const struct task *t);
+void task_set_retries_left(struct task *t, int v);
+/* T: attempts made. */
+int task_attempts(const struct task *t);
+void task_set_attempts(struct task *t, int v);
+/* T: its REF arguments, in argument order. */
+const uint8_t (*task_deps(const struct task *t))[IDS_SIZE];
+/* T: their number. */
+int task_ndeps(const struct task *t);
+/* T: distinct deps not yet sealed here. */
+int task_deps_missing(const struct task *t);
+void task_set_deps_missing(struct task *t, int v);
+/* T: its worker while RUNNING. */
+struct worker *task_worker(const struct task *t);
+void task_set_worker(struct task *t, struct worker *v);
+/* T: its actor (ACTOR_NEW / ACTOR_CALL). */
+struct actor *task_actor(const struct task *t);
+void task_set_actor(struct task *t, struct actor *v);
+/* T: sent with TASK_NEST to a worker whose other tasks all wait. */
+bool task_nested(const struct task *t);
+/* T: the global scheduler put it here: never spill it again. */
+bool task_placed(const struct task *t);
+void task_set_placed(struct task *t, bool v);
+/* T: store id of the client that submitted it here (0: none). */
+int task_owner(const struct task *t);
+void task_set_owner(struct task *t, int v);
+/* T: its task-table record is in the GCS (taskrec.c). */
+bool task_rec_written(const struct task *t);
+void task_set_rec_written(struct task *t, bool v);
+/* T: a record or state write is held back for it (taskrec.c). */
+bool task_rec_queued(const struct task *t);
+void task_set_rec_queued(struct task *t, bool v);
+/* T: counted in the runtime's rec_live (taskrec.c). */
+bool task_rec_live(const struct task *t);
+void task_set_rec_live(struct task *t, bool v);
+/* T: when the write held back is due (taskrec.c). */
+long long task_rec_due_ms(const struct task *t);
+void task_set_rec_due_ms(struct task *t, long long v);
+/* T: next of the held-back list (taskrec.c). */
+struct task *task_rec_next(const struct task *t);
+void task_set_rec_next(struct task *t, struct task *v);
+/* T: previous of the held-back list (taskrec.c). */
+struct task *task_rec_prev(const struct task *t);
+void task_set_rec_prev(struct task *t, struct task *v);
+/* T: the next of the list it is in (waiting, sent ahead, nested, an actor's queue). */
+struct task *task_next(const struct task *t);
+void task_set_next(struct task *t, struct task *v);
+/* T: killed because its placement group was removed (pg.c). */
+void task_set_pg_removed(struct task *t, bool v);
 
-/* ---- workers -------------------------------------------------------------- */
 enum worker_state { WORKER_STARTING, WORKER_IDLE, WORKER_BUSY, WORKER_DEAD };
+/* ---- workers (workers.c's own struct: these read and set the fields other
+ * files need; the logic of its lists of tasks is tasks.c's) ----------------- */
+/* W: the actor it is dedicated to (NULL: none). */
+struct actor *worker_actor(const struct worker *w);
+void worker_set_actor(struct worker *w, struct actor *v);
+/* W: tasks sent ahead to run after its task, oldest first (tasks.c links them by next/prev). */
+struct task *worker_ahead_head(const struct worker *w);
+void worker_set_ahead_head(struct worker *w, struct task *v);
+/* W: the newest of them. */
+struct task *worker_ahead_tail(const struct worker *w);
+void worker_set_ahead_tail(struct worker *w, struct task *v);
+/* W: tasks nested in it while its others wait, newest first (tasks.c). */
+struct task *worker_nest_head(const struct worker *w);
+void worker_set_nest_head(struct worker *w, struct task *v);
+/* W: the normal task running (not actor calls; NULL: none). */
+struct task *worker_task(const struct worker *w);
+void worker_set_task(struct worker *w, struct task *v);
+/* W: its connection's client once connected (NULL before). */
+struct client *worker_client(const struct worker *w);
+/* W: the CUDA_VISIBLE_DEVICES it was started with ("" none). */
+const char *worker_gpus(const struct worker *w);
+/* W: its job. */
+struct job *worker_job(const struct worker *w);
+/* W: how many tasks are sent ahead to it. */
+int worker_nahead(const struct worker *w);
+/* W: how many tasks are nested in it. */
+int worker_nnest(const struct worker *w);
+/* W: the next worker of the node's list (NULL: the last). */
+struct worker *worker_next(const struct worker *w);
+/* W: it wrote output since its last TASK_DONE (observe.c). */
+bool worker_printed(const struct worker *w);
+void worker_set_printed(struct worker *w, bool v);
+/* W: its state. */
+enum worker_state worker_state(const struct worker *w);
+void worker_set_state(struct worker *w, enum worker_state v);
+void worker_nahead_add(struct worker *w, int d);
+void worker_nnest_add(struct worker *w, int d);
+/* W: add to the TASK_DONEs read from it (against its progress page). */
+void worker_ndone_add(struct worker *w, uint64_t d);
+/* W's process id (0 while its fork runs on the helper thread). */
+pid_t worker_pid(const struct worker *w);
+/* The pids of the node's live worker processes: at most MAX into OUT;
+ * returns how many. */
+size_t workers_pids(const struct runtime *rt, pid_t *out, size_t max);
+/* W's last task was NAME: its late output lines are prefixed with it. */
+void worker_set_last_name(struct worker *w, const char *name);
 
-struct worker {
-    uint8_t id[IDS_SIZE];
-    char hex[IDS_HEX_SIZE];
-    pid_t pid;
-    enum worker_state state;
-    struct job *job;
-    struct client *client;   /* once connected */
-    struct task *task;       /* the normal task running (not actor calls) */
-    struct task *nest_head;  /* tasks nested in it while its others wait, newest
-                              * first (tasks.c; linked by next/prev) */
-    int nnest;
-    struct task *ahead_head, *ahead_tail; /* sent ahead to run after it, in order
-                                           * (tasks.c: pipelining; linked by next) */
-    int nahead;
-    struct actor *actor;     /* dedicated to this actor */
-    char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
-    char last_name[128];     /* name of the last task: prefixes late output lines */
-    int out_fd, err_fd;
-    struct event *out_ev, *err_ev;
-    struct buf out_line, err_line;
-    long long idle_since_ms;
-    uint64_t *progress;      /* actors: TASK_DONEs it has sent (a page shared with it) */
-    uint64_t ndone;          /* TASK_DONEs read from it */
-    char progress_name[64];  /* the page's shm name, until unlinked */
-    bool exited;             /* reaped; its death waits for its connection to close */
-    bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
-    int exit_status;
-    long long exited_ms;
-    char *renv;              /* the runtime_env it was started with (NULL: none) */
-    struct bio_file *raw_out; /* logs/worker-<hex8>.out, written by the helper (bio.h) */
-    bool spawning;           /* its fork + exec runs on the helper; pid 0 until it did */
-    struct worker *next, *prev;
-};
-
-/* ---- actors --------------------------------------------------------------- */
+/* ---- actors (actors.c's own struct) ------------------------------------- */
 enum actor_state { ACTOR_PENDING, ACTOR_ALIVE, ACTOR_RESTARTING, ACTOR_DEAD };
+/* A: its id. */
+const uint8_t *actor_id(const struct actor *a);
+/* A: its id in hex. */
+const char *actor_hex(const struct actor *a);
+/* A: its class. */
+const char *actor_cls(const struct actor *a);
+/* A: its name (NULL if unnamed). */
+const char *actor_name(const struct actor *a);
+/* A: its job. */
+struct job *actor_job(const struct actor *a);
+/* A: its state. */
+enum actor_state actor_state(const struct actor *a);
+/* A: its creation spec (to restart it). */
+const struct buf *actor_spec(const struct actor *a);
+/* A: detached (lives past its job). */
+bool actor_detached(const struct actor *a);
+/* A: how often it may restart (-1: forever). */
+int actor_max_restarts(const struct actor *a);
+/* A: how often it restarted. */
+int actor_restarts(const struct actor *a);
+/* A: its worker (NULL: none now). */
+struct worker *actor_worker(const struct actor *a);
+void actor_set_worker(struct actor *a, struct worker *v);
+/* A: its constructor task while pending (NULL: none). */
+struct task *actor_create(const struct actor *a);
+void actor_set_create(struct actor *a, struct task *v);
+/* A: the oldest of the calls sent to its worker (linked by next). */
+struct task *actor_running(const struct actor *a);
+/* A: a route to an actor living on another node. */
+bool actor_remote(const struct actor *a);
 
-struct actor {
-    uint8_t id[IDS_SIZE];
-    char hex[IDS_HEX_SIZE];
-    char *cls;
-    char *name;              /* NULL if unnamed */
-    struct job *job;
-    enum actor_state state;
-    struct buf spec;         /* creation spec, to restart */
-    struct res_set demand;   /* held while alive */
-    bool held;
-    char gpus[64];           /* GPU slots it holds while held (sched/local.c; "" none) */
-    int max_restarts, restarts;
-    int max_conc, in_flight;
-    bool detached, no_restart;
-    bool killed;             /* ray_actor_kill stopped its worker (until it restarts) */
-    bool waiting_noted;      /* its record says why it waits (pending_reason) */
-    char *death;             /* why it is dead */
-    struct worker *worker;
-    struct task *create;     /* the constructor task while pending */
-    struct task *queue_head, *queue_tail; /* calls not yet sent, in order */
-    struct task *running, *running_tail; /* calls sent to the worker, oldest first */
-    /* an actor living on another node: calls are forwarded there */
-    bool remote;
-    bool owner;              /* created here: restarted from here if its node dies */
-    char host[IDS_HEX_SIZE]; /* its node ("" while unknown) */
-    bool looking_up;         /* a directory lookup is under way */
-    bool lookup_again;       /* its state changed while it was: look again after it */
-    struct sent_call { uint8_t id[IDS_SIZE]; int nret; } *sent; /* forwarded calls */
-    size_t nsent;
-};
-
-/* ---- jobs ----------------------------------------------------------------- */
-struct job {
-    uint32_t num;
-    char hex[9];
-    char *lib_path;          /* cached library; NULL until known */
-    bool lib_fetching;       /* a remote job's library is being read from the GCS (spillback.c) */
-    bool lib_missing_told;   /* ... and its absence was logged once */
-    char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
-    char lib_hash[65];
-    struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
-    struct conn_owner submitter_co; /* CONN_OWNER_SUBMITTER: SUBMITTER's owner */
-    struct runtime *rt;
-    struct client *driver;
-    pid_t driver_pid;        /* a driver the node started; -1 otherwise */
-    int drv_out_fd, drv_err_fd;
-    struct event *drv_out_ev, *drv_err_ev;
-    struct buf drv_out_line, drv_err_line;
-    bool ending, ended;
-    bool warned_cap;         /* its driver was told the worker cap holds work back */
-    int nworkers;
-    struct event *kill_timer;
-    struct bio_file *logf;   /* logs/job-<hex>.log, written by the helper (bio.h) */
-    struct bio_file *errf;   /* logs/job-<hex>.err */
-    bool remote;             /* a job of another node whose tasks were placed here */
-    char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
-    char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
-    bool adopted;            /* its driver reconnected here after its node died (jobs_adopt) */
-    bool has_exit;           /* that driver sent DRIVER_EXIT */
-    int exit_code;
-    struct job *next, *prev;
-};
+/* ---- jobs (jobs.c's own struct) ------------------------------------------- */
+/* Job NUM known here, or NULL. */
+struct job *rt_job_find(struct runtime *rt, uint32_t num);
+/* A line of job J's output (STREAM 1 stdout, 2 stderr): sent to its
+ * driver's node if J is remote, else appended to job-<hex>.log/.err (by the
+ * helper thread) and sent to its `ray submit` as JOB_LOG. */
+void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len);
+/* The jobs known here, newest first: jobs_first, then job_next until NULL. */
+struct job *jobs_first(const struct runtime *rt);
+struct job *job_next(const struct job *j);
+/* Its number, and that as 8 hex digits. */
+uint32_t job_num(const struct job *j);
+const char *job_hex(const struct job *j);
+/* The cached library's path (NULL until known), its SHA-256 in hex ("" until
+ * known), and the library as its user named it (NULL if unknown). */
+const char *job_lib_path(const struct job *j);
+const char *job_lib_hash(const struct job *j);
+const char *job_entrypoint(const struct job *j);
+/* A remote job's library is being read from the GCS (spillback.c sets it). */
+bool job_lib_fetching(const struct job *j);
+void job_set_lib_fetching(struct job *j, bool on);
+/* The library's absence was logged once (spillback.c). */
+bool job_lib_missing_told(const struct job *j);
+void job_set_lib_missing_told(struct job *j);
+/* Its driver was told once that the worker cap holds work back (tasks.c). */
+bool job_warned_cap(const struct job *j);
+void job_set_warned_cap(struct job *j);
+/* Its `ray submit` connection, or NULL. */
+struct conn *job_submitter(const struct job *j);
+/* Its driver's connection here (NULL: none yet, or gone). */
+struct client *job_driver(const struct job *j);
+void job_set_driver(struct job *j, struct client *cl);
+/* The driver process this node started (-1: none). */
+pid_t job_driver_pid(const struct job *j);
+/* Ending (jobs_end began), and ended. */
+bool job_ending(const struct job *j);
+bool job_ended(const struct job *j);
+/* Its workers (starting or running); add DELTA. */
+int job_nworkers(const struct job *j);
+void job_nworkers_add(struct job *j, int delta);
+/* A job of another node whose work was placed here, and that node's hex id. */
+bool job_remote(const struct job *j);
+const char *job_origin(const struct job *j);
+/* Its canonical runtime_env (ray submit), or NULL. */
+const char *job_renv(const struct job *j);
 
 /* ---- waiters on objects ---------------------------------------------------- */
 enum waiter_kind { WAIT_TASK_DEP, WAIT_GET, WAIT_WAIT, WAIT_PUSH };
 struct get_req;
 struct wait_req;
 struct push_req;
-struct waiter {
-    enum waiter_kind kind;
-    void *ptr;               /* struct task / get_req / wait_req */
-    struct waiter *next;
-};
+/* (struct waiter, one entry of runtime.waiters' lists, is objects.c's own) */
 
-/* ---- the cluster as this node sees it (cluster.c) ---------------------------- */
-struct cluster_node {
-    char id[IDS_HEX_SIZE];
-    char ip[64];
-    int port;
-    bool alive, is_head, self;
-    struct res_set total, avail;
-    long long queue_len;
-    long long last_hb;       /* last_heartbeat_ms from the table */
-    int assigned;            /* tasks placed there since its last heartbeat (head) */
-    struct conn *conn;       /* our connection to it, or NULL */
-    bool seen_;              /* in the last read of <p>hb (cluster.c) */
-    long long told_dead_ms;  /* head: when it last told this dead node so (cluster.c) */
-};
+/* ---- the cluster as this node sees it (cluster.c's own struct cluster_node) -- */
+/* The I-th node of the view (0 <= I < rt->nnodes). */
+struct cluster_node *cluster_node_at(const struct runtime *rt, size_t i);
+/* CN: it is alive (as the node table says). */
+bool cluster_node_alive(const struct cluster_node *cn);
+/* CN: tasks placed there since its last heartbeat (head). */
+int cluster_node_assigned(const struct cluster_node *cn);
+/* CN: what it has free, as last reported (the placement-group code adjusts it until the next report). */
+struct res_set *cluster_node_avail(const struct cluster_node *cn);
+/* CN: its resources. */
+const struct res_set *cluster_node_total(const struct cluster_node *cn);
+/* CN: its node id in hex. */
+const char *cluster_node_id(const struct cluster_node *cn);
+/* CN: it is the head. */
+bool cluster_node_is_head(const struct cluster_node *cn);
+/* CN: it is this node. */
+bool cluster_node_self(const struct cluster_node *cn);
+/* CN: its queue length, as last reported. */
+long long cluster_node_queue_len(const struct cluster_node *cn);
+void cluster_node_assigned_add(struct cluster_node *cn, int d);
 
 /* ---- the runtime ------------------------------------------------------------- */
 struct runtime {
@@ -372,9 +438,6 @@ void cluster_resync(struct runtime *rt);
  * least a millisecond from now. */
 void rt_timer_at(struct event *ev, long long due_ms);
 struct client *rt_client_of(struct conn *c);
-struct job *rt_job_find(struct runtime *rt, uint32_t num);
-/* Send a JOB_LOG line to the job's submitter and append it to its log file. */
-void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len);
 
 /* objects.c */
 void objects_init(struct runtime *rt);

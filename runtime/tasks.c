@@ -35,6 +35,280 @@
 #include <string.h>
 #include <sys/wait.h>
 
+/* A task, actor constructor or actor call known to this node. */
+struct task {
+    uint8_t id[IDS_SIZE];
+    enum task_kind kind;
+    enum task_state state;
+    struct job *job;
+    char *name;             /* function, "Class.method" or class name: for logs */
+    char *fn;               /* registered name sent in the spec */
+    struct buf spec;        /* the msgpack spec map as the caller sent it */
+    int nret;
+    struct res_set demand;
+    struct sched_task st;   /* the local scheduler's part (sched/local.h): held,
+                             * blocked, cpu_lost, GPU slots, its shape's queue */
+    int nwaits;             /* its gets/waits waiting at the node */
+    int retries_left;       /* -1: forever */
+    bool retry_err;
+    int attempts;
+    uint8_t (*deps)[IDS_SIZE]; /* REF arguments, in argument order (may repeat) */
+    int ndeps;
+    int deps_missing;       /* distinct deps not yet sealed here */
+    bool infeasible;
+    struct worker *worker;  /* while RUNNING */
+    struct actor *actor;    /* ACTOR_NEW / ACTOR_CALL */
+    uint8_t (*pins)[IDS_SIZE]; /* objects pinned for the running task */
+    int npins;
+    long long submit_ms;
+    bool nested;            /* sent with TASK_NEST to a worker whose other tasks
+                             * all wait (tasks.c); linked in worker.nest_head */
+    bool by_task;           /* submitted by a running task: queued depth-first */
+    bool placed;            /* the global scheduler put it here: never spill it again */
+    bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
+    int owner;              /* store_id of the client that submitted it here (0: none) */
+    long long start_us;     /* when it started on its worker (as the node sees it) */
+    long long deps_since_us; /* when it began waiting for arguments (timeline, observe.c) */
+    bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
+    bool rec_queued;        /* a record or state write is held back for it */
+    bool rec_live;          /* counted in runtime.rec_live */
+    long long rec_due_ms;   /* when the write held back is due */
+    struct task *rec_next, *rec_prev; /* links of the held-back list */
+    struct task *next, *prev;  /* links: waiting for arguments, sent ahead, nested, or an actor's queue */
+    bool pg_removed;        /* killed because its placement group was removed (pg.c) */
+    bool in_pg;             /* its spec names a placement group */
+    char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
+};
+
+/* ---- the fields other files of the runtime read (runtime_internal.h) ---------- */
+
+const uint8_t *task_id(const struct task *t)
+{
+    return t->id;
+}
+
+enum task_kind task_kind(const struct task *t)
+{
+    return t->kind;
+}
+
+enum task_state task_state(const struct task *t)
+{
+    return t->state;
+}
+
+void task_set_state(struct task *t, enum task_state v)
+{
+    t->state = v;
+}
+
+struct job *task_job(const struct task *t)
+{
+    return t->job;
+}
+
+void task_set_job(struct task *t, struct job *v)
+{
+    t->job = v;
+}
+
+const char *task_name(const struct task *t)
+{
+    return t->name;
+}
+
+void task_set_name(struct task *t, char *v)
+{
+    free(t->name);
+    t->name = v;
+}
+
+const char *task_fn(const struct task *t)
+{
+    return t->fn;
+}
+
+const struct buf *task_spec(const struct task *t)
+{
+    return &t->spec;
+}
+
+int task_nret(const struct task *t)
+{
+    return t->nret;
+}
+
+const struct res_set *task_demand(const struct task *t)
+{
+    return &t->demand;
+}
+
+struct sched_task *task_st(const struct task *t)
+{
+    return (struct sched_task *)&t->st;
+}
+
+int task_retries_left(const struct task *t)
+{
+    return t->retries_left;
+}
+
+void task_set_retries_left(struct task *t, int v)
+{
+    t->retries_left = v;
+}
+
+int task_attempts(const struct task *t)
+{
+    return t->attempts;
+}
+
+void task_set_attempts(struct task *t, int v)
+{
+    t->attempts = v;
+}
+
+const uint8_t (*task_deps(const struct task *t))[IDS_SIZE]
+{
+    return (const uint8_t (*)[IDS_SIZE])t->deps;
+}
+
+int task_ndeps(const struct task *t)
+{
+    return t->ndeps;
+}
+
+int task_deps_missing(const struct task *t)
+{
+    return t->deps_missing;
+}
+
+void task_set_deps_missing(struct task *t, int v)
+{
+    t->deps_missing = v;
+}
+
+struct worker *task_worker(const struct task *t)
+{
+    return t->worker;
+}
+
+void task_set_worker(struct task *t, struct worker *v)
+{
+    t->worker = v;
+}
+
+struct actor *task_actor(const struct task *t)
+{
+    return t->actor;
+}
+
+void task_set_actor(struct task *t, struct actor *v)
+{
+    t->actor = v;
+}
+
+bool task_nested(const struct task *t)
+{
+    return t->nested;
+}
+
+bool task_placed(const struct task *t)
+{
+    return t->placed;
+}
+
+void task_set_placed(struct task *t, bool v)
+{
+    t->placed = v;
+}
+
+int task_owner(const struct task *t)
+{
+    return t->owner;
+}
+
+void task_set_owner(struct task *t, int v)
+{
+    t->owner = v;
+}
+
+bool task_rec_written(const struct task *t)
+{
+    return t->rec_written;
+}
+
+void task_set_rec_written(struct task *t, bool v)
+{
+    t->rec_written = v;
+}
+
+bool task_rec_queued(const struct task *t)
+{
+    return t->rec_queued;
+}
+
+void task_set_rec_queued(struct task *t, bool v)
+{
+    t->rec_queued = v;
+}
+
+bool task_rec_live(const struct task *t)
+{
+    return t->rec_live;
+}
+
+void task_set_rec_live(struct task *t, bool v)
+{
+    t->rec_live = v;
+}
+
+long long task_rec_due_ms(const struct task *t)
+{
+    return t->rec_due_ms;
+}
+
+void task_set_rec_due_ms(struct task *t, long long v)
+{
+    t->rec_due_ms = v;
+}
+
+struct task *task_rec_next(const struct task *t)
+{
+    return t->rec_next;
+}
+
+void task_set_rec_next(struct task *t, struct task *v)
+{
+    t->rec_next = v;
+}
+
+struct task *task_rec_prev(const struct task *t)
+{
+    return t->rec_prev;
+}
+
+void task_set_rec_prev(struct task *t, struct task *v)
+{
+    t->rec_prev = v;
+}
+
+struct task *task_next(const struct task *t)
+{
+    return t->next;
+}
+
+void task_set_next(struct task *t, struct task *v)
+{
+    t->next = v;
+}
+
+void task_set_pg_removed(struct task *t, bool v)
+{
+    t->pg_removed = v;
+}
+
+
 #define TASKS_MAX_RETURNS 64
 
 /* ---- spec parsing ------------------------------------------------------------ */
@@ -266,7 +540,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->kind = kind;
     t->job = j;
     t->st.demand = &t->demand;
-    t->st.job = j ? j->num : 0;
+    t->st.job = j ? job_num(j) : 0;
     t->st.actor = kind == TASK_ACTOR_NEW;
     t->fn = xstrndup(f.fn, f.fnlen);
     t->name = f.name && f.namelen && kind == TASK_NORMAL ? xstrndup(f.name, f.namelen)
@@ -470,7 +744,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
         list = t->next;
         if (t->kind == TASK_ACTOR_NEW) {
             if (t->actor)
-                t->actor->create = NULL;
+                actor_set_create(t->actor, NULL);
         } else {
             tasks_fail(rt, t, code, msg);
             spill_push_returns(rt, t);
@@ -488,7 +762,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
             if (t->job == j) {
                 queue_remove(rt, t);
                 if (t->kind == TASK_ACTOR_NEW && t->actor)
-                    t->actor->create = NULL;
+                    actor_set_create(t->actor, NULL);
                 tasks_destroy(rt, t);
             }
         }
@@ -497,7 +771,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
         if (t->job == j) {
             waiting_remove(rt, t);
             if (t->kind == TASK_ACTOR_NEW && t->actor)
-                t->actor->create = NULL;
+                actor_set_create(t->actor, NULL);
             tasks_destroy(rt, t);
         }
     }
@@ -509,29 +783,29 @@ void tasks_release(struct runtime *rt, struct task *t)
 {
     sched_local_release(rt->sched, &t->st);
     t->nwaits = 0;
-    struct client *cl = t->worker ? t->worker->client : NULL;
+    struct client *cl = t->worker ? worker_client(t->worker) : NULL;
     for (int i = 0; i < t->npins; i++)
         if (cl)
-            objstore_release(rt->n->store, t->pins[i], cl->store_id);
+            objstore_release(rt->n->store, t->pins[i], client_store_id(cl));
     t->npins = 0;
 }
 
 void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *task,
                           bool blocked)
 {
-    if (blocked && w->client)
-        for (struct task *a = w->ahead_head; a; a = a->next)
+    if (blocked && worker_client(w))
+        for (struct task *a = worker_ahead_head(w); a; a = a->next)
             if (!a->recalled) {
                 a->recalled = true;
-                conn_send(w->client->conn, PROTO_TASK_RECALL, a->id);
+                conn_send(client_conn(worker_client(w)), PROTO_TASK_RECALL, a->id);
             }
     struct task *t = NULL;
     if (!ids_is_zero(task)) {
         t = idmap_get(&rt->tasks_by_id, task);
         if (t && (t->worker != w || t->kind != TASK_NORMAL))
             t = NULL; /* it ended, or moved, meanwhile */
-    } else if (w->nnest == 0) {
-        t = w->task; /* a request from outside its task: its only task */
+    } else if (worker_nnest(w) == 0) {
+        t = worker_task(w); /* a request from outside its task: its only task */
     }
     if (t == NULL)
         return;
@@ -565,7 +839,7 @@ static void fail_from_dep(struct runtime *rt, struct task *t, const uint8_t *dep
 
 int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
 {
-    struct client *cl = w->client;
+    struct client *cl = worker_client(w);
     struct objstore *store = rt->n->store;
     struct buf resolved = BUF_INIT;
     struct spec_fields f;
@@ -596,7 +870,7 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
         }
         const uint8_t *dep = (const uint8_t *)it.as.s.ptr;
         struct objstore_info info;
-        int rc = objstore_get(store, dep, cl->store_id, &info);
+        int rc = objstore_get(store, dep, client_store_id(cl), &info);
         if (rc != OBJSTORE_FOUND) {
             /* spilled and being restored, or gone: wait for it again */
             tasks_release(rt, t);
@@ -631,9 +905,8 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
     }
     t->state = TASK_RUNNING;
     t->attempts++;
-    snprintf(w->last_name, sizeof w->last_name, "%s",
-             t->kind == TASK_ACTOR_CALL && t->actor ? t->actor->cls : t->name);
-    conn_send(cl->conn, t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data, t->spec.len,
+    worker_set_last_name(w, t->kind == TASK_ACTOR_CALL && t->actor ? actor_cls(t->actor) : t->name);
+    conn_send(client_conn(cl), t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data, t->spec.len,
               resolved.data, resolved.len);
     buf_free(&resolved);
     taskrec_running(rt, t);
@@ -656,7 +929,7 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
     res_format(&t->demand, &b);
     buf_append(&b, "", 1);
     log_warnx("task %s needs {%s}: no node can ever run it; it stays pending", t->name, b.data);
-    if (t->st.shape && sched_shape_warn_once(t->st.shape, t->job->num)) {
+    if (t->st.shape && sched_shape_warn_once(t->st.shape, job_num(t->job))) {
         char line[600];
         int len = snprintf(line, sizeof line,
                            "Warning: the demand {%s} of task %s cannot be met by any node in the "
@@ -683,10 +956,10 @@ static void cap_report(struct runtime *rt, struct sched_shape *s)
         if (a->kind == TASK_ACTOR_NEW && a->actor)
             actors_note_waiting(rt, a->actor, why);
     }
-    if (t->job->warned_cap)
+    if (job_warned_cap(t->job))
         return;
-    t->job->warned_cap = true;
-    log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", t->job->hex,
+    job_set_warned_cap(t->job);
+    log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", job_hex(t->job),
               rt->max_workers);
     char line[400];
     int len = snprintf(line, sizeof line,
@@ -739,10 +1012,10 @@ static bool spill_out(struct runtime *rt, struct task *t)
 static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 {
     t->start_us = now_us();
-    w->state = WORKER_BUSY;
-    w->task = t;
+    worker_set_state(w, WORKER_BUSY);
+    worker_set_task(w, t);
     if (tasks_send_execute(rt, t, w) < 0) {
-        w->task = NULL;
+        worker_set_task(w, NULL);
         workers_set_idle(rt, w);
         if (t->state != TASK_WAITING_DEPS)
             tasks_destroy(rt, t); /* it was failed */
@@ -771,12 +1044,12 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 static struct worker *pipeline_target(struct runtime *rt, const struct task *t, int depth)
 {
     struct worker *best = NULL;
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->nahead < depth && w->task != NULL && w->task->st.shape == t->st.shape &&
-            w->nnest == 0 && !w->task->st.blocked && w->client != NULL && w->client->nblocked == 0 &&
-            w->gpus[0] == '\0' && workers_renv_is(w, t->renv) &&
-            (best == NULL || w->nahead < best->nahead))
+    for (struct worker *w = rt->workers; w; w = worker_next(w))
+        if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
+            worker_nahead(w) < depth && worker_task(w) != NULL && worker_task(w)->st.shape == t->st.shape &&
+            worker_nnest(w) == 0 && !worker_task(w)->st.blocked && worker_client(w) != NULL && client_nblocked(worker_client(w)) == 0 &&
+            worker_gpus(w)[0] == '\0' && workers_renv_is(w, t->renv) &&
+            (best == NULL || worker_nahead(w) < worker_nahead(best)))
             best = w;
     return best;
 }
@@ -784,13 +1057,13 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t, 
 static void ahead_push(struct worker *w, struct task *t)
 {
     t->next = NULL;
-    t->prev = w->ahead_tail;
-    if (w->ahead_tail)
-        w->ahead_tail->next = t;
+    t->prev = worker_ahead_tail(w);
+    if (worker_ahead_tail(w))
+        worker_ahead_tail(w)->next = t;
     else
-        w->ahead_head = t;
-    w->ahead_tail = t;
-    w->nahead++;
+        worker_set_ahead_head(w, t);
+    worker_set_ahead_tail(w, t);
+    worker_nahead_add(w, 1);
 }
 
 void tasks_ahead_remove(struct worker *w, struct task *t)
@@ -798,13 +1071,13 @@ void tasks_ahead_remove(struct worker *w, struct task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        w->ahead_head = t->next;
+        worker_set_ahead_head(w, t->next);
     if (t->next)
         t->next->prev = t->prev;
     else
-        w->ahead_tail = t->prev;
+        worker_set_ahead_tail(w, t->prev);
     t->next = t->prev = NULL;
-    w->nahead--;
+    worker_nahead_add(w, -1);
 }
 
 /* Send T (out of the queue, holding nothing) ahead to busy W. */
@@ -826,7 +1099,7 @@ static void requeue(struct runtime *rt, struct task *t)
 {
     tasks_release(rt, t);
     t->worker = NULL;
-    if (t->job->ending) {
+    if (job_ending(t->job)) {
         tasks_destroy(rt, t);
         return;
     }
@@ -845,11 +1118,11 @@ void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
 /* W's task ended: the first task sent ahead is running now. */
 static void pipeline_promote(struct runtime *rt, struct worker *w)
 {
-    struct task *t = w->ahead_head;
+    struct task *t = worker_ahead_head(w);
     tasks_ahead_remove(w, t);
     rt->pipelined--;
     t->start_us = now_us();
-    w->task = t;
+    worker_set_task(w, t);
     taskrec_running(rt, t);
     /* if it does not fit, it runs on borrowed resources (the ended task had
      * lent its CPU) */
@@ -870,9 +1143,9 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
  */
 static bool worker_all_waiting(const struct worker *w)
 {
-    if (w->task == NULL || !w->task->st.blocked)
+    if (worker_task(w) == NULL || !worker_task(w)->st.blocked)
         return false;
-    for (const struct task *t = w->nest_head; t; t = t->next)
+    for (const struct task *t = worker_nest_head(w); t; t = t->next)
         if (!t->st.blocked)
             return false;
     return true;
@@ -885,12 +1158,12 @@ static struct worker *nest_target(struct runtime *rt, const struct task *t)
     if (t->kind != TASK_NORMAL || pg_policy_gpu_units(&t->demand) > 0)
         return NULL;
     struct worker *best = NULL;
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w) &&
+    for (struct worker *w = rt->workers; w; w = worker_next(w))
+        if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
+            worker_client(w) != NULL && worker_nahead(w) == 0 && worker_gpus(w)[0] == '\0' && worker_all_waiting(w) &&
             workers_renv_is(w, t->renv)) {
             best = w;
-            if (w->client->store_id == t->owner)
+            if (client_store_id(worker_client(w)) == t->owner)
                 break;
         }
     return best;
@@ -901,12 +1174,12 @@ void tasks_nest_remove(struct worker *w, struct task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        w->nest_head = t->next;
+        worker_set_nest_head(w, t->next);
     if (t->next)
         t->next->prev = t->prev;
     t->next = t->prev = NULL;
     t->nested = false;
-    w->nnest--;
+    worker_nnest_add(w, -1);
 }
 
 /* Start T (held, out of the queue) on W, nested beside W's waiting tasks. */
@@ -921,21 +1194,21 @@ static void nest(struct runtime *rt, struct task *t, struct worker *w)
         return;
     }
     t->prev = NULL;
-    t->next = w->nest_head;
-    if (w->nest_head)
-        w->nest_head->prev = t;
-    w->nest_head = t;
-    w->nnest++;
+    t->next = worker_nest_head(w);
+    if (worker_nest_head(w))
+        worker_nest_head(w)->prev = t;
+    worker_set_nest_head(w, t);
+    worker_nnest_add(w, 1);
 }
 
 /* W's running task ended (or came back): what W runs now, if anything. */
-static void worker_next(struct runtime *rt, struct worker *w)
+static void worker_run_next(struct runtime *rt, struct worker *w)
 {
-    if (w->nest_head) {
-        struct task *t = w->nest_head;
+    if (worker_nest_head(w)) {
+        struct task *t = worker_nest_head(w);
         tasks_nest_remove(w, t);
-        w->task = t; /* W stays busy with the nested tasks left */
-    } else if (w->ahead_head) {
+        worker_set_task(w, t); /* W stays busy with the nested tasks left */
+    } else if (worker_ahead_head(w)) {
         pipeline_promote(rt, w);
     } else {
         workers_set_idle(rt, w);
@@ -974,7 +1247,7 @@ static enum sched_spawn op_spawn(void *ctx, struct sched_task *st, const char *g
         if (w == NULL)
             return workers_at_cap(rt) ? SCHED_AT_CAP : SCHED_NO_WORKER;
         t->state = TASK_RUNNING;
-        t->actor->worker = w;
+        actor_set_worker(t->actor, w);
         return SCHED_SPAWNED;
     }
     if (workers_at_cap(rt))
@@ -1103,7 +1376,7 @@ void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
     t->worker = NULL;
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
-    if (t->retries_left != 0 && !t->job->ending) {
+    if (t->retries_left != 0 && !job_ending(t->job)) {
         if (t->retries_left > 0)
             t->retries_left--;
         log_info("task %s (%s): worker %s; retrying", t->name, hex, why);
@@ -1187,15 +1460,15 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     if (cl == NULL)
         return -1;
     char err[256];
-    struct task *t = tasks_new(rt, TASK_NORMAL, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, err,
+    struct task *t = tasks_new(rt, TASK_NORMAL, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len, err,
                                sizeof err);
     if (t == NULL) {
         /* well framed but not a task we can run: answer it, keep the client */
         tasks_reject(rt, c, "TASK_SUBMIT", m->f[0].as.s.ptr, m->f[0].as.s.len, err);
         return 0;
     }
-    t->owner = cl->store_id;
-    t->by_task = cl->worker != NULL;
+    t->owner = client_store_id(cl);
+    t->by_task = client_worker(cl) != NULL;
     taskrec_submitted(rt, t);
     struct spec_fields f;
     char why[300];
@@ -1213,19 +1486,19 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || cl->worker == NULL)
+    if (cl == NULL || client_worker(cl) == NULL)
         return -1;
-    struct worker *w = cl->worker;
+    struct worker *w = client_worker(cl);
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     int status = (int)m->f[1].as.i;
-    w->ndone++; /* against its progress page (workers.c) */
+    worker_ndone_add(w, 1); /* against its progress page (workers.c) */
     observe_task_done(rt, w);
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
-    if (w->actor) {
+    if (worker_actor(w)) {
         struct task *t = NULL;
-        if (w->actor->create && memcmp(w->actor->create->id, id, IDS_SIZE) == 0)
-            t = w->actor->create;
-        for (struct task *r = w->actor->running; r && !t; r = r->next)
+        if (actor_create(worker_actor(w)) && memcmp(actor_create(worker_actor(w))->id, id, IDS_SIZE) == 0)
+            t = actor_create(worker_actor(w));
+        for (struct task *r = actor_running(worker_actor(w)); r && !t; r = r->next)
             if (memcmp(r->id, id, IDS_SIZE) == 0)
                 t = r;
         if (t)
@@ -1235,27 +1508,27 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     }
     if (status == TASKS_RECALLED) {
         /* a task sent ahead comes back unstarted */
-        struct task *r = w->ahead_head;
+        struct task *r = worker_ahead_head(w);
         while (r && memcmp(r->id, id, IDS_SIZE) != 0)
             r = r->next;
         if (r) {
             tasks_ahead_remove(w, r);
             tasks_requeue_unstarted(rt, r);
-        } else if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
-            r = w->task; /* promoted meanwhile, never started */
-            w->task = NULL;
+        } else if (worker_task(w) && memcmp(worker_task(w)->id, id, IDS_SIZE) == 0) {
+            r = worker_task(w); /* promoted meanwhile, never started */
+            worker_set_task(w, NULL);
             requeue(rt, r);
-            worker_next(rt, w);
+            worker_run_next(rt, w);
         }
         free(msg);
         return 0;
     }
     struct task *t = NULL;
-    if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
-        t = w->task;
-        w->task = NULL;
+    if (worker_task(w) && memcmp(worker_task(w)->id, id, IDS_SIZE) == 0) {
+        t = worker_task(w);
+        worker_set_task(w, NULL);
     } else {
-        for (struct task *n = w->nest_head; n && !t; n = n->next)
+        for (struct task *n = worker_nest_head(w); n && !t; n = n->next)
             if (memcmp(n->id, id, IDS_SIZE) == 0)
                 t = n;
         if (t)
@@ -1269,8 +1542,8 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     t->worker = NULL;
     if (status == 0)
         sched_local_ran(rt->sched, &t->st, now_us() - t->start_us);
-    if (w->task == NULL)
-        worker_next(rt, w);
+    if (worker_task(w) == NULL)
+        worker_run_next(rt, w);
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
     if (status == 0) {
@@ -1279,7 +1552,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         objects_push_values(rt, t);
         taskrec_final(rt, t, "FINISHED");
         tasks_destroy(rt, t);
-    } else if (t->retry_err && t->retries_left != 0 && !t->job->ending) {
+    } else if (t->retry_err && t->retries_left != 0 && !job_ending(t->job)) {
         if (t->retries_left > 0)
             t->retries_left--;
         for (int i = 1; i <= t->nret; i++) {
