@@ -16,7 +16,15 @@
 #include "common/log.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objlife.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "runtime/pg.h"
 #include "sched/pg_policy.h"
 #include "gcs/gcs.h"
@@ -59,7 +67,7 @@ struct actor {
     size_t nsent;
 };
 
-/* ---- the fields other files of the runtime read (runtime_internal.h) ---------- */
+/* ---- the fields other files of the runtime read (declared in runtime/actors.h) ---- */
 
 const uint8_t *actor_id(const struct actor *a)
 {

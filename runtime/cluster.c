@@ -18,7 +18,10 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/cluster.h"
+#include "runtime/actors.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
 #include "runtime/pg.h"
 #include "gcs/gcs.h"
 
@@ -42,7 +45,7 @@ struct cluster_node {
     long long told_dead_ms;  /* head: when it last told this dead node so (cluster.c) */
 };
 
-/* ---- the fields other files of the runtime read (runtime_internal.h) ---------- */
+/* ---- the fields other files of the runtime read (declared in runtime/cluster.h) ---- */
 
 struct cluster_node *cluster_node_at(const struct runtime *rt, size_t i)
 {

@@ -23,7 +23,15 @@
  * workers are reaped, its driver too, no client refers to it): jobs_collect
  * then unlinks and frees it.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime/jobs.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/objects.h"
+#include "runtime/runtime_env.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "common/runtime_env.h"
 
 #include "common/log.h"

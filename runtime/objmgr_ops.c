@@ -7,7 +7,12 @@
  * runtime only through the functions here; the runtime calls it through
  * objmgr/objmgr.h. So the two folders include each other one way only.
  */
-#include "runtime/runtime_internal.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/cluster.h"
+#include "runtime/objects.h"
+#include "runtime/objlife.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
 
 #include "common/proto.h"
 #include "objmgr/objmgr.h"

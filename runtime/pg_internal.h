@@ -14,7 +14,8 @@
 #include "common/buf.h"
 #include "common/ids.h"
 #include "common/idmap.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/internal.h"
+#include "runtime/tasks.h"
 #include "sched/pg_policy.h"
 #include "sched/resources.h"
 

@@ -7,6 +7,8 @@
  * directly for its own bundles; other nodes get NODE_PG_* messages.
  */
 #include "runtime/pg_internal.h"
+#include "runtime/actors.h"
+#include "runtime/workers.h"
 
 #include "common/log.h"
 #include "common/proto.h"

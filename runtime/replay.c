@@ -27,7 +27,12 @@
 #include "common/xmalloc.h"
 #include "daemon/node.h"
 #include "runtime/runtime.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/internal.h"
+#include "runtime/actors.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objlife.h"
+#include "runtime/tasks.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 

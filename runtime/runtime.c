@@ -1,9 +1,10 @@
 /*
  * runtime.c — the node's runtime: who is connected (workers, drivers, the
- * CLI), the start and end of the runtime (and of its helper thread,
- * bio.h), the job log (written by the helper), and administrative
- * messages. Tasks, objects, actors, workers and jobs have their own files
- * (see runtime_internal.h).
+ * CLI: struct client is this file's own, runtime/clients.h), the start and
+ * end of the runtime (and of its helper thread, bio.h), administrative
+ * messages, and the public face's figures (runtime/runtime.h:
+ * runtime_stats and the iterators daemon/metrics.c reads). Tasks, objects,
+ * actors, workers and jobs have their own files (docs/architecture.md).
  */
 #include "runtime/runtime.h"
 
@@ -13,7 +14,17 @@
 #include "common/xmalloc.h"
 #include "runtime/counters.h"
 #include "runtime/observe.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/clients.h"
+#include "runtime/actors.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/runtime_env.h"
+#include "runtime/spillback.h"
+#include "runtime/taskrec.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "runtime/pg.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"

@@ -35,7 +35,10 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/netutil.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/taskrec.h"
+#include "runtime/jobs.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "runtime/counters.h"
 
 #include <string.h>

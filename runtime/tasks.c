@@ -20,7 +20,16 @@
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "runtime/observe.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/tasks.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/spillback.h"
+#include "runtime/taskrec.h"
+#include "runtime/workers.h"
 #include "runtime/pg.h"
 #include "sched/pg_policy.h"
 #include "gcs/gcs.h"
@@ -80,7 +89,7 @@ struct task {
     char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
 };
 
-/* ---- the fields other files of the runtime read (runtime_internal.h) ---------- */
+/* ---- the fields other files of the runtime read (declared in runtime/tasks.h) ---- */
 
 const uint8_t *task_id(const struct task *t)
 {

@@ -23,7 +23,13 @@
  * bio_file, kept open: the loop opens no file).
  */
 #include "runtime/observe.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/workers.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/jobs.h"
+#include "runtime/runtime_env.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
 #include "session/session.h"
 
 #include "common/log.h"
@@ -79,7 +85,7 @@ struct worker {
     struct worker *next, *prev;
 };
 
-/* ---- the fields other files of the runtime read (runtime_internal.h) ---------- */
+/* ---- the fields other files of the runtime read (declared in runtime/workers.h) ---- */
 
 struct actor *worker_actor(const struct worker *w)
 {

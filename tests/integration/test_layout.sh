@@ -35,16 +35,16 @@ check "... naming the file and the include" grep -q 'cli/list.c includes "daemon
 plant daemon/dashboard.c cli/cli.h
 check "a daemon/ -> cli/ include fails" test $? -ne 0
 check "... naming it" grep -q 'daemon/dashboard.c includes "cli/cli.h"' "$T/out"
-plant objmgr/objmgr.c runtime/runtime_internal.h
+plant objmgr/objmgr.c runtime/internal.h
 check "an objmgr/ -> daemon/ include fails" test $? -ne 0
-check "... naming it" grep -q 'objmgr/objmgr.c includes "runtime/runtime_internal.h"' "$T/out"
+check "... naming it" grep -q 'objmgr/objmgr.c includes "runtime/internal.h"' "$T/out"
 plant sched/resources.c session/config.h   # session/ includes sched/ already
 check "a cycle between folders (sched <-> session) fails" test $? -ne 0
 check "... saying it is a cycle and naming the folders" \
     bash -c "grep -q 'in a cycle' '$T/out' && grep -qw sched '$T/out' && grep -qw session '$T/out'"
-plant daemon/metrics.c runtime/runtime_internal.h
+plant daemon/metrics.c runtime/internal.h
 check "a daemon/ file including a runtime/ internal header fails" test $? -ne 0
-check "... naming it" grep -q 'daemon/metrics.c includes "runtime/runtime_internal.h": outside runtime/ only runtime/runtime.h' "$T/out"
+check "... naming it" grep -q 'daemon/metrics.c includes "runtime/internal.h": outside runtime/ only runtime/runtime.h' "$T/out"
 plant runtime/tasks.c daemon/metrics.h
 check "runtime/ including a daemon/ header that is not plumbing fails" test $? -ne 0
 check "... naming it" grep -q "runtime/tasks.c includes \"daemon/metrics.h\": runtime/ may include only daemon/'s plumbing" "$T/out"

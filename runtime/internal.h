@@ -1,0 +1,98 @@
+/*
+ * internal.h — what every file of the runtime shares, and only that: the
+ * record types by name (each defined in the .c file that owns it: struct
+ * client in runtime.c, struct task in tasks.c, struct worker in
+ * workers.c, struct actor in actors.c, struct job in jobs.c, struct
+ * cluster_node in cluster.c, struct waiter in objects.c), the runtime's
+ * context (struct runtime: the node, the modules' state, the helper
+ * thread), and a timer helper. Each module's functions are declared in its
+ * own header (runtime/tasks.h, runtime/workers.h, ...); nothing outside
+ * runtime/ includes any of them (scripts/check-layout.sh): the rest of the
+ * daemon sees runtime/runtime.h only.
+ *
+ * Everything runs on the node's loop thread.
+ */
+#ifndef RAY_RUNTIME_INTERNAL_H
+#define RAY_RUNTIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+#include "common/idmap.h"
+#include "common/ids.h"
+#include "daemon/bio.h"
+#include "daemon/node.h"
+#include "daemon/server.h"
+#include "objmgr/objmgr.h"
+#include "objmgr/objrec.h"
+#include "runtime/runtime.h"
+#include "sched/local.h"
+#include "sched/resources.h"
+
+struct actor;
+struct client;
+struct cluster_node;
+struct event;
+struct job;
+struct task;
+struct worker;
+
+/* Value type tags of store objects beyond ray_type's 0..7. */
+#define VT_ERROR 100
+
+/* The runtime's context: the node it runs on, and each module's state.
+ * (Still a shared record: its fields are read across the runtime's files;
+ * docs/architecture.md "The runtime's seams" says which.) */
+struct runtime {
+    struct node *n;
+    struct conn_owner peer_owner; /* CONN_OWNER_PEER: other nodes' connections (cluster.c) */
+    struct client *clients;
+    int next_store_id;
+    struct job *jobs;
+    struct worker *workers;
+    int nworkers, nstarting;
+    struct idmap worker_by_id;
+    struct idmap actors;        /* id -> struct actor */
+    struct idmap waiters;       /* object id -> struct waiter list */
+    struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
+    struct sched_local *sched;  /* ready tasks and the dispatch policy (sched/local.c) */
+    struct task *waiting_head;  /* tasks waiting for their arguments */
+    long long waiting;          /* tasks waiting for arguments (heartbeats) */
+    long long pipelined;        /* tasks sent ahead to busy workers, not started */
+    int max_workers;
+    struct buf demands_text;    /* last demands written to the GCS */
+    struct event *demands_ev;   /* publishes them every 500 ms */
+    struct event *sched_ev;     /* deferred dispatch */
+    struct objrecs *objrecs;    /* object-table entries held back (objmgr/objrec.c) */
+    struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
+    long rec_live;              /* unfinished tasks with a record written (taskrec.c) */
+    struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
+    struct event *rec_ev;       /* writes them out */
+    struct event *tick;         /* periodic: idle workers, demands */
+    struct event *sigchld;
+    struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
+    struct get_req *gets;       /* OBJ_GET requests waiting */
+    struct wait_req *waits;     /* OBJ_WAIT requests waiting */
+    struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting (objects.c) */
+    struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
+    size_t nnodes, nodes_cap;
+    struct event *cluster_timer;
+    struct event *cluster_retry; /* non-head: lists again until the first listing works */
+    bool cluster_listing;
+    bool cluster_synced;         /* the whole table was listed once */
+    struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
+    struct spill *sp;           /* spillback and remote placement (spillback.c) */
+    struct pgs *pgs;            /* placement groups (pg.c) */
+    struct bio *bio;            /* the helper thread: file writes, hashing, forks (bio.h) */
+    struct bio_file *logf;      /* the node's own log, written through bio (log_set_sink) */
+    bool stopping;
+};
+
+/* Arm EV, a one-shot timer, to fire at DUE_MS (net_now_ms's clock), at
+ * least a millisecond from now. (runtime.c) */
+void rt_timer_at(struct event *ev, long long due_ms);
+
+#endif
