@@ -86,6 +86,7 @@ struct runtime {
     struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */
+    struct pg_node *pgn;        /* this node's bundles and tombstones (pg_node.c) */
     struct bio *bio;            /* the helper thread: file writes, hashing, forks (bio.h) */
     struct bio_file *logf;      /* the node's own log, written through bio (log_set_sink) */
     bool stopping;

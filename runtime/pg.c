@@ -61,6 +61,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A client's request forwarded to the head. */
+struct fwdreq {
+    uint64_t reqid;          /* ours, on the head connection */
+    uint64_t client_reqid;
+    struct conn *conn;
+    uint64_t conn_id;
+    uint32_t type;           /* the reply's type */
+    long long sent_ms;
+    struct buf frame;        /* the request as sent: sent again to a new head */
+    char head[IDS_HEX_SIZE]; /* the head it was sent to */
+    struct fwdreq *next;
+};
+
+/* The head's group manager and every node's forwarded requests. */
+struct pgs {
+    struct idmap live;       /* head: id -> struct pg (not removed) */
+    struct pg *queue;        /* head: groups waiting for a place, rescheduled first */
+    struct event *retry_ev;
+    struct fwdreq *fwd;
+    uint64_t next_fwd;
+    uint64_t next_attempt;
+    struct pg *rec_head;     /* records to write (pg_record) */
+    struct event *rec_ev;
+    uint8_t (*trim)[IDS_SIZE]; /* removed groups whose records are trimmed next */
+    size_t ntrim;
+};
+
 #define PG_PREPARE_TIMEOUT_MS 3000
 #define PG_RETRY_MS 100
 #define PG_FWD_TIMEOUT_MS 60000
@@ -705,7 +732,7 @@ static struct pg *recover_one(struct runtime *rt, const struct pg_recovery *r, c
         pg_tomb_add_(rt, id);
         return NULL;
     }
-    if (idmap_get(&P(rt)->live, id) || idmap_get(&P(rt)->removed, id))
+    if (idmap_get(&P(rt)->live, id) || pg_is_removed_(rt, id))
         return NULL; /* made here already (a second recovery) */
     int strategy = pg_strategy_parse(v->strategy ? v->strategy : "");
     size_t nb = 0;
@@ -881,7 +908,7 @@ bool pg_known_bad(struct runtime *rt, const struct spec_fields *f, char *why, si
         return false;
     char hex[IDS_HEX_SIZE];
     ids_hex(f->pg, IDS_SIZE, hex);
-    if (idmap_get(&P(rt)->removed, f->pg)) {
+    if (pg_is_removed_(rt, f->pg)) {
         snprintf(why, whylen, "placement group %s was removed", hex);
         return true;
     }
@@ -988,7 +1015,7 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
         reply(c, reqid, RAY_OK, "");
         return;
     }
-    if (idmap_get(&P(rt)->removed, ps.id)) {
+    if (pg_is_removed_(rt, ps.id)) {
         pg_spec_free(&ps);
         reply(c, reqid, RAY_EINVAL, "placement group ID in use");
         return;
@@ -1051,7 +1078,7 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
     struct pg *g = idmap_get(&P(rt)->live, id);
     char hex[IDS_HEX_SIZE], msg[200];
     ids_hex(id, IDS_SIZE, hex);
-    bool gone = idmap_get(&P(rt)->removed, id) != NULL;
+    bool gone = pg_is_removed_(rt, id);
     if (m->type == PROTO_PG_WAIT) {
         if (g)
             reply(c, reqid, g->state == PGS_CREATED ? RAY_OK : PG_WAIT_PENDING,
@@ -1184,7 +1211,6 @@ static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
 void pg_init(struct runtime *rt)
 {
     struct pgs *p = xcalloc(1, sizeof *p);
-    p->tomb = xcalloc(PG_TOMBSTONES, sizeof *p->tomb);
     p->retry_ev = evtimer_new(rt->n->base, retry_cb, rt);
     p->rec_ev = evtimer_new(rt->n->base, record_cb, rt);
     rt->pgs = p;
@@ -1226,9 +1252,15 @@ void pg_free(struct runtime *rt)
         buf_free(&f->frame);
         free(f);
     }
-    free(p->tomb);
     free(p->trim);
     event_free(p->retry_ev);
     free(p);
     rt->pgs = NULL;
+}
+
+void pg_trim_add_(struct runtime *rt, const uint8_t *id)
+{
+    struct pgs *p = P(rt);
+    p->trim = xreallocarray(p->trim, p->ntrim + 1, sizeof *p->trim);
+    memcpy(p->trim[p->ntrim++], id, IDS_SIZE);
 }

@@ -35,8 +35,7 @@ DAEMON_BASE="daemon/node.h daemon/server.h daemon/server.c daemon/bio.h daemon/b
 # structs a runtime/ header may define: plain values, documented as such there
 RUNTIME_VALUE_TYPES="runtime_stats spec_fields workers_spawn_result"
 # records other files of runtime/ still read (shrinks as each becomes private)
-RUNTIME_STILL_SHARED="runtime
-                      held_bundle held fwdreq pgs"
+RUNTIME_STILL_SHARED="runtime"
 layer() { # FILE: its node in the folder graph
     case " $(echo $DAEMON_BASE) " in *" $1 "*) echo daemon-base; return ;; esac
     echo "${1%%/*}"
