@@ -1007,7 +1007,7 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
     /* an actor unknown here lives elsewhere, or is dead: the directory
      * says which (route_lookup), also on a node that has not listed the
      * cluster yet (a head just started again: its actors live on) */
-    if ((a == NULL || a->remote) && (cluster_alive_others(rt) > 0 || !rt->cluster_synced) &&
+    if ((a == NULL || a->remote) && (cluster_alive_others(rt) > 0 || !cluster_synced(rt)) &&
         !(a && a->state == ACTOR_DEAD)) {
         a = route_get(rt, job, f.actor);
         task_set_actor(t, a);

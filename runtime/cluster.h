@@ -54,5 +54,9 @@ void cluster_node_dead(struct runtime *rt, const char *hex);
 void cluster_learn(struct runtime *rt, const char *hex);
 /* The GCS connection is back: read the node table again (restart.md). */
 void cluster_resync(struct runtime *rt);
+/* The number of nodes in the view (cluster_node_at's bound). */
+size_t cluster_count(const struct runtime *rt);
+/* The whole node table was listed once since start. */
+bool cluster_synced(const struct runtime *rt);
 
 #endif

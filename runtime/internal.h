@@ -48,7 +48,6 @@ struct worker;
  * docs/architecture.md "The runtime's seams" says which.) */
 struct runtime {
     struct node *n;
-    struct conn_owner peer_owner; /* CONN_OWNER_PEER: other nodes' connections (cluster.c) */
     struct client *clients;
     int next_store_id;
     struct job *jobs;
@@ -68,23 +67,16 @@ struct runtime {
     struct event *sched_ev;     /* deferred dispatch */
     struct objrecs *objrecs;    /* object-table entries held back (objmgr/objrec.c) */
     struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
-    long rec_live;              /* unfinished tasks with a record written (taskrec.c) */
-    struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first (taskrec.c) */
-    struct event *rec_ev;       /* writes them out */
     struct event *tick;         /* periodic: idle workers, demands */
     struct event *sigchld;
     struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
     struct get_req *gets;       /* OBJ_GET requests waiting */
     struct wait_req *waits;     /* OBJ_WAIT requests waiting */
     struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting (objects.c) */
-    struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
-    size_t nnodes, nodes_cap;
-    struct event *cluster_timer;
-    struct event *cluster_retry; /* non-head: lists again until the first listing works */
-    bool cluster_listing;
-    bool cluster_synced;         /* the whole table was listed once */
     struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
+    struct cluster_state *cs;   /* the node table and connections to other nodes (cluster.c) */
+    struct taskrec_state *trs;  /* task-table writes held back (taskrec.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */
     struct pg_node *pgn;        /* this node's bundles and tombstones (pg_node.c) */
     struct bio *bio;            /* the helper thread: file writes, hashing, forks (bio.h) */

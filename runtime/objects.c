@@ -743,7 +743,7 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
     }
     free(ids);
     if (!from_node)
-        for (size_t k = 0; k < rt->nnodes; k++)
+        for (size_t k = 0; k < cluster_count(rt); k++)
             if (cluster_node_alive(cluster_node_at(rt, k)) && !cluster_node_self(cluster_node_at(rt, k))) {
                 struct conn *peer = cluster_conn(rt, cluster_node_id(cluster_node_at(rt, k)));
                 if (peer)

@@ -323,13 +323,13 @@ static void send_parked(struct runtime *rt, struct pg *g)
 /* The node view for the policy: alive nodes; free = last report (own node: exact). */
 static size_t view_build(struct runtime *rt, struct pg_node_view *v)
 {
-    for (size_t i = 0; i < rt->nnodes; i++) {
+    for (size_t i = 0; i < cluster_count(rt); i++) {
         struct cluster_node *cn = cluster_node_at(rt, i);
         v[i].total = cluster_node_self(cn) ? &rt->n->total : cluster_node_total(cn);
         v[i].avail = cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
         v[i].alive = cluster_node_alive(cn);
     }
-    return rt->nnodes;
+    return cluster_count(rt);
 }
 
 static void attempt_finish(struct runtime *rt, struct pg *g);
@@ -417,7 +417,7 @@ static void pg_try(struct runtime *rt, struct pg *g)
 {
     if (g->attempt != 0 || g->state == PGS_CREATED || g->state == PGS_REMOVED)
         return;
-    size_t nn = rt->nnodes;
+    size_t nn = cluster_count(rt);
     struct pg_node_view *v = xcalloc(nn ? nn : 1, sizeof *v);
     int *fixed = xcalloc(g->nb, sizeof *fixed), *out = xcalloc(g->nb, sizeof *out);
     view_build(rt, v);
@@ -616,7 +616,7 @@ static void pg_remove(struct runtime *rt, struct pg *g, const char *why)
     g->state = PGS_REMOVED;
     idmap_del(&P(rt)->live, g->id);
     /* every node: holders free the bundles, all remember the group is gone */
-    for (size_t i = 0; i < rt->nnodes; i++) {
+    for (size_t i = 0; i < cluster_count(rt); i++) {
         struct cluster_node *cn = cluster_node_at(rt, i);
         if (!cluster_node_alive(cn) || cluster_node_self(cn))
             continue;

@@ -17,7 +17,8 @@
  * changes nothing. Objects freed or of an ended job are skipped: their
  * entries were deleted on purpose. And since pub/sub messages sent while
  * the connection was down are lost, the node table is read again. Before
- * any of it the node reads its own record: one the head declared DEAD
+ * any of it the node reads its own record (daemon/node.c, which then calls
+ * runtime_gcs_reconnected here): one the head declared DEAD
  * meanwhile does not write itself ALIVE again under its old ID, it rejoins
  * as a new node (the head used to repeat DEAD every 2 s to such a node).
  */
@@ -69,28 +70,6 @@ static const char *replay_state_name(enum actor_state s)
     case ACTOR_DEAD: return "DEAD";
     }
     return "PENDING";
-}
-
-static void own_record_cb(void *arg, const struct gcs_node *v, size_t nv)
-{
-    struct node *n = arg;
-    if (n->stopping)
-        return;
-    if (v && nv == 1 && strcmp(v[0].state, "DEAD") == 0 && !n->is_head) {
-        char why[300];
-        snprintf(why, sizeof why, "its record says DEAD (%s) after its GCS connection came back",
-                 v[0].death_reason && v[0].death_reason[0] ? v[0].death_reason : "no reason given");
-        node_rejoin(n, why);
-        return;
-    }
-    node_register_again(n); /* Redis may have lost us (or never knew: no AOF) */
-    runtime_gcs_reconnected(n->rt);
-}
-
-void replay_node_reconnected(struct node *n)
-{
-    if (gcs_node_get(n->gcs, n->hex, own_record_cb, n) < 0)
-        own_record_cb(n, NULL, 0);
 }
 
 void runtime_gcs_reconnected(struct runtime *rt)

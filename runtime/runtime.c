@@ -514,6 +514,8 @@ void runtime_free(struct runtime *rt)
         bio_file_close(rt->logf);
     }
     bio_free(rt->bio);
+    free(rt->cs); /* the modules' state blocks (their contents are freed above) */
+    free(rt->trs);
     free(rt);
 }
 
@@ -544,7 +546,7 @@ void runtime_stats(const struct runtime *rt, struct runtime_stats *out)
     out->waiting = rt->waiting;
     out->pipelined = rt->pipelined;
     out->workers = rt->nworkers;
-    out->rec_live = rt->rec_live;
+    out->rec_live = taskrec_live(rt);
     out->spilled = counters_spilled();
     spill_lineage_size(rt, &out->lineage_bytes, &out->lineage_entries);
     out->tasks = rt->tasks_by_id.len;

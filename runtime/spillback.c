@@ -232,7 +232,7 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
         goto send;
     }
     /* the node table as the global scheduler sees it (sched/global.c) */
-    size_t n = rt->nnodes, at_origin = SCHED_NO_ORIGIN;
+    size_t n = cluster_count(rt), at_origin = SCHED_NO_ORIGIN;
     struct sched_node_view *v = xcalloc(n ? n : 1, sizeof *v);
     for (size_t i = 0; i < n; i++) {
         struct cluster_node *cn = cluster_node_at(rt, i);

@@ -34,6 +34,7 @@
  */
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "common/netutil.h"
 #include "runtime/taskrec.h"
 #include "runtime/jobs.h"
@@ -45,6 +46,22 @@
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
+
+/* This file's part of the runtime's state (rt->trs): made zeroed on first
+ * use, so it reads as before its init and after its free; runtime_free
+ * frees the block itself. */
+struct taskrec_state {
+    long rec_live;              /* unfinished tasks with a record written */
+    struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first */
+    struct event *rec_ev;       /* writes them out */
+};
+
+static struct taskrec_state *TRS(const struct runtime *rt)
+{
+    if (rt->trs == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->trs = xcalloc(1, sizeof *rt->trs);
+    return rt->trs;
+}
 
 #define TASKREC_DELAY_MS 1000
 #define TASKREC_LIVE_MAX 10000 /* records of unfinished tasks shown at once */
@@ -64,11 +81,11 @@ static void unlink_rec(struct runtime *rt, struct task *t)
     if (task_rec_prev(t))
         task_set_rec_next(task_rec_prev(t), task_rec_next(t));
     else
-        rt->rec_head = task_rec_next(t);
+        TRS(rt)->rec_head = task_rec_next(t);
     if (task_rec_next(t))
         task_set_rec_prev(task_rec_next(t), task_rec_prev(t));
     else
-        rt->rec_tail = task_rec_prev(t);
+        TRS(rt)->rec_tail = task_rec_prev(t);
     task_set_rec_next(t, NULL);
     task_set_rec_prev(t, NULL);
     task_set_rec_queued(t, false);
@@ -77,8 +94,8 @@ static void unlink_rec(struct runtime *rt, struct task *t)
 /* Arm the timer for the oldest write held back. */
 static void arm(struct runtime *rt)
 {
-    if (rt->rec_head && rt->rec_ev)
-        rt_timer_at(rt->rec_ev, task_rec_due_ms(rt->rec_head));
+    if (TRS(rt)->rec_head && TRS(rt)->rec_ev)
+        rt_timer_at(TRS(rt)->rec_ev, task_rec_due_ms(TRS(rt)->rec_head));
 }
 
 /* Write T's whole record as STATE. This node has all of it (spec included),
@@ -114,7 +131,7 @@ static void live_drop(struct runtime *rt, struct task *t)
 {
     if (task_rec_live(t)) {
         task_set_rec_live(t, false);
-        rt->rec_live--;
+        TRS(rt)->rec_live--;
     }
 }
 
@@ -122,15 +139,15 @@ static void live_drop(struct runtime *rt, struct task *t)
 static void flush(struct runtime *rt, bool all)
 {
     long long now = net_now_ms();
-    while (rt->rec_head && (all || task_rec_due_ms(rt->rec_head) <= now)) {
-        struct task *t = rt->rec_head;
+    while (TRS(rt)->rec_head && (all || task_rec_due_ms(TRS(rt)->rec_head) <= now)) {
+        struct task *t = TRS(rt)->rec_head;
         unlink_rec(rt, t);
-        if (!task_rec_written(t) && rt->rec_live >= TASKREC_LIVE_MAX && !all)
+        if (!task_rec_written(t) && TRS(rt)->rec_live >= TASKREC_LIVE_MAX && !all)
             continue; /* enough shown: this one is written when it ends */
         write_rec(rt, t, state_name(t));
         if (!task_rec_live(t)) {
             task_set_rec_live(t, true);
-            rt->rec_live++;
+            TRS(rt)->rec_live++;
         }
     }
     arm(rt);
@@ -150,13 +167,13 @@ static void queue_rec(struct runtime *rt, struct task *t)
     task_set_rec_queued(t, true);
     task_set_rec_due_ms(t, net_now_ms() + TASKREC_DELAY_MS);
     task_set_rec_next(t, NULL);
-    task_set_rec_prev(t, rt->rec_tail);
-    if (rt->rec_tail)
-        task_set_rec_next(rt->rec_tail, t);
+    task_set_rec_prev(t, TRS(rt)->rec_tail);
+    if (TRS(rt)->rec_tail)
+        task_set_rec_next(TRS(rt)->rec_tail, t);
     else
-        rt->rec_head = t;
-    rt->rec_tail = t;
-    if (t == rt->rec_head)
+        TRS(rt)->rec_head = t;
+    TRS(rt)->rec_tail = t;
+    if (t == TRS(rt)->rec_head)
         arm(rt);
 }
 
@@ -196,14 +213,19 @@ void taskrec_forget(struct runtime *rt, struct task *t)
 
 void taskrec_init(struct runtime *rt)
 {
-    rt->rec_ev = event_new(rt->n->base, -1, 0, taskrec_tick, rt);
+    TRS(rt)->rec_ev = event_new(rt->n->base, -1, 0, taskrec_tick, rt);
 }
 
 void taskrec_free(struct runtime *rt)
 {
     flush(rt, true); /* what is still held back goes out with the rest */
-    if (rt->rec_ev) {
-        event_free(rt->rec_ev);
-        rt->rec_ev = NULL;
+    if (TRS(rt)->rec_ev) {
+        event_free(TRS(rt)->rec_ev);
+        TRS(rt)->rec_ev = NULL;
     }
+}
+
+long taskrec_live(const struct runtime *rt)
+{
+    return TRS(rt)->rec_live;
 }

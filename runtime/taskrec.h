@@ -21,5 +21,7 @@ void taskrec_final(struct runtime *rt, struct task *t, const char *state);
 void taskrec_flush_one(struct runtime *rt, struct task *t);
 /* T is being destroyed: drop what is held back for it. */
 void taskrec_forget(struct runtime *rt, struct task *t);
+/* Unfinished tasks with a record written (ray_gcs_task_records_live). */
+long taskrec_live(const struct runtime *rt);
 
 #endif

@@ -160,6 +160,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_node: %s\n", err);
         exit(1);
     }
+    n->rejoin_fn = node_rejoin;
+    n->check_node = heartbeat_check_node;
     n->rt = runtime_new(n);
     runtime_set_worker_cap(n->rt, 0); /* nothing the input asks for runs */
     n->registered = true;
