@@ -122,7 +122,8 @@ static void recover_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv
                           "FAILED: its head died and its driver did not reconnect");
             gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s END", gcs_client_prefix(n->gcs),
                         v[i].job_id);
-            runtime_pg_job_ended(n->rt, (uint32_t)strtoul(v[i].job_id, NULL, 16)); /* its groups go */
+            runtime_pg_job_ended(n->rt,
+                                 (uint32_t)strtoul(v[i].job_id, NULL, 16)); /* its groups go */
         }
     }
 }

@@ -190,8 +190,9 @@ static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_stat
 static void call_fail(struct runtime *rt, struct task *t, const char *why)
 {
     char msg[800];
-    snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed", task_actor(t) ? task_actor(t)->cls : "?",
-             task_actor(t) ? task_actor(t)->hex + 8 : "", why, task_fn(t));
+    snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed",
+             task_actor(t) ? task_actor(t)->cls : "?", task_actor(t) ? task_actor(t)->hex + 8 : "",
+             why, task_fn(t));
     tasks_fail(rt, t, RAY_EACTOR, msg);
     tasks_destroy(rt, t);
 }
@@ -915,10 +916,18 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
     }
     idmap_put(&rt->actors, a->id, a);
     struct gcs_actor rec = {
-        .actor_id = a->hex, .class_name = a->cls, .state = "PENDING", .node = rt->n->hex,
-        .address = rt->n->ip, .name = a->name ? a->name : "", .job = (char *)job_hex(client_job(cl)),
-        .death_cause = "", .port = rt->n->tcp_port, .restarts = 0,
-        .max_restarts = a->max_restarts, .detached = a->detached,
+        .actor_id = a->hex,
+        .class_name = a->cls,
+        .state = "PENDING",
+        .node = rt->n->hex,
+        .address = rt->n->ip,
+        .name = a->name ? a->name : "",
+        .job = (char *)job_hex(client_job(cl)),
+        .death_cause = "",
+        .port = rt->n->tcp_port,
+        .restarts = 0,
+        .max_restarts = a->max_restarts,
+        .detached = a->detached,
     };
     char why[300];
     if (pg_known_bad(rt, &f, why, sizeof why)) {
@@ -1040,9 +1049,10 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    bool detached = client_worker(cl) && worker_actor(client_worker(cl)) && worker_actor(client_worker(cl))->detached;
-    return actor_call_in(rt, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len, c, client_store_id(cl),
-                         detached);
+    bool detached = client_worker(cl) && worker_actor(client_worker(cl)) &&
+                    worker_actor(client_worker(cl))->detached;
+    return actor_call_in(rt, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len, c,
+                         client_store_id(cl), detached);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)

@@ -159,7 +159,8 @@ static void peer_closed(struct conn *c, struct conn_owner *o)
 void cluster_watch_peer(struct runtime *rt, struct conn *c)
 {
     if (c->owner == NULL)
-        conn_set_owner(c, &CS(rt)->peer_owner); /* an incoming node connection nobody else watches */
+        conn_set_owner(c,
+                       &CS(rt)->peer_owner); /* an incoming node connection nobody else watches */
 }
 
 void cluster_unwatch_peer(struct runtime *rt, struct conn *c)

@@ -18,7 +18,7 @@ struct cluster_node *cluster_node_at(const struct runtime *rt, size_t i);
 bool cluster_node_alive(const struct cluster_node *cn);
 /* CN: tasks placed there since its last heartbeat (head). */
 int cluster_node_assigned(const struct cluster_node *cn);
-/* CN: what it has free, as last reported (the placement-group code adjusts it until the next report). */
+/* CN: what it has free, as last reported (pg.c adjusts it until the next report). */
 struct res_set *cluster_node_avail(const struct cluster_node *cn);
 /* CN: its resources. */
 const struct res_set *cluster_node_total(const struct cluster_node *cn);

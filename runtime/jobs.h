@@ -74,7 +74,8 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
 /* Job NUM, whose driver reconnected here after its node OLD_NODE died:
  * made (or a remote one of it turned) local, its record's driver_node
  * rewritten to this node. Never NULL; the caller sets j->driver. */
-struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash);
+struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node,
+                       const char *lib_hash);
 /* The node is stopping cleanly: J's `ray submit`, if one is attached, gets
  * JOB_EXIT 1 ("node ... stopped") and is let go, so that it does not wait
  * to reattach as it does when a head dies. */

@@ -744,7 +744,8 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
     free(ids);
     if (!from_node)
         for (size_t k = 0; k < cluster_count(rt); k++)
-            if (cluster_node_alive(cluster_node_at(rt, k)) && !cluster_node_self(cluster_node_at(rt, k))) {
+            if (cluster_node_alive(cluster_node_at(rt, k)) &&
+                !cluster_node_self(cluster_node_at(rt, k))) {
                 struct conn *peer = cluster_conn(rt, cluster_node_id(cluster_node_at(rt, k)));
                 if (peer)
                     conn_send(peer, PROTO_NODE_OBJ_FREE, m->f[0].as.s.ptr, m->f[0].as.s.len);

@@ -609,8 +609,9 @@ static void stats_task(struct buf *b, const struct task *t, const struct worker 
     mpw_array(b, 4);
     mpw_cstr(b, hex);
     mpw_cstr(b, task_name(t) ? task_name(t) : "?");
-    mpw_cstr(b, task_kind(t) == TASK_NORMAL ? "task" : task_kind(t) == TASK_ACTOR_NEW ? "actor creation"
-                                                                            : "actor call");
+    mpw_cstr(b, task_kind(t) == TASK_NORMAL      ? "task"
+                : task_kind(t) == TASK_ACTOR_NEW ? "actor creation"
+                                                 : "actor call");
     mpw_uint(b, w ? (uint64_t)worker_pid(w) : 0);
 }
 

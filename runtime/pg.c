@@ -425,7 +425,8 @@ static void pg_try(struct runtime *rt, struct pg *g)
         fixed[b] = -1;
         if (g->node[b][0])
             for (size_t i = 0; i < nn; i++)
-                if (strcmp(cluster_node_id(cluster_node_at(rt, i)), g->node[b]) == 0 && cluster_node_alive(cluster_node_at(rt, i)))
+                if (strcmp(cluster_node_id(cluster_node_at(rt, i)), g->node[b]) == 0 &&
+                    cluster_node_alive(cluster_node_at(rt, i)))
                     fixed[b] = (int)i;
     }
     bool never = false;
@@ -549,8 +550,8 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
         if (head && strcmp(cluster_node_id(head), f->head) != 0) {
             struct conn *hc = cluster_conn(rt, cluster_node_id(head));
             if (hc && conn_send_raw(hc, f->frame.data, f->frame.len) == 0) {
-                log_info("placement group request sent again to head %.8s (was %.8s)", cluster_node_id(head),
-                         f->head);
+                log_info("placement group request sent again to head %.8s (was %.8s)",
+                         cluster_node_id(head), f->head);
                 snprintf(f->head, sizeof f->head, "%s", cluster_node_id(head));
             }
         }
@@ -947,7 +948,9 @@ int pg_route(struct runtime *rt, const struct spec_fields *f, uint64_t kind, con
                 if (!g->node[b][0])
                     continue;
                 struct cluster_node *cn = cluster_find(rt, g->node[b]);
-                const struct res_set *av = cn == NULL ? NULL : cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
+                const struct res_set *av = cn == NULL              ? NULL
+                                           : cluster_node_self(cn) ? &rt->n->avail
+                                                                   : cluster_node_avail(cn);
                 if (av && res_fits(av, &demand))
                     pick = (int)b;
             }
@@ -1109,7 +1112,8 @@ static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
     struct proto_msg copy;
     if (m->type == PROTO_PG_CREATE && cl && client_worker(cl) && worker_actor(client_worker(cl)) &&
         actor_detached(worker_actor(client_worker(cl))) &&
-        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len, actor_id(worker_actor(client_worker(cl)))) == 0) {
+        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len,
+                          actor_id(worker_actor(client_worker(cl)))) == 0) {
         /* made by a detached actor: the group ends with it, not with its job */
         copy = *m;
         copy.f[1].as.s.ptr = (const char *)with.data;

@@ -101,10 +101,18 @@ void runtime_gcs_reconnected(struct runtime *rt)
         if (actor_remote(a) || actor_state(a) == ACTOR_DEAD || actor_state(a) == ACTOR_PENDING)
             continue;
         struct gcs_actor rec = {
-            .actor_id = (char *)actor_hex(a), .class_name = (char *)actor_cls(a), .state = (char *)replay_state_name(actor_state(a)),
-            .node = rt->n->hex, .address = rt->n->ip, .name = actor_name(a) ? (char *)actor_name(a) : "",
-            .job = actor_job(a) ? (char *)job_hex(actor_job(a)) : "", .death_cause = "", .port = rt->n->tcp_port,
-            .restarts = actor_restarts(a), .max_restarts = actor_max_restarts(a), .detached = actor_detached(a),
+            .actor_id = (char *)actor_hex(a),
+            .class_name = (char *)actor_cls(a),
+            .state = (char *)replay_state_name(actor_state(a)),
+            .node = rt->n->hex,
+            .address = rt->n->ip,
+            .name = actor_name(a) ? (char *)actor_name(a) : "",
+            .job = actor_job(a) ? (char *)job_hex(actor_job(a)) : "",
+            .death_cause = "",
+            .port = rt->n->tcp_port,
+            .restarts = actor_restarts(a),
+            .max_restarts = actor_max_restarts(a),
+            .detached = actor_detached(a),
         };
         gcs_actor_put(g, &rec, NULL, NULL);
         actors++;

@@ -317,7 +317,8 @@ static void adopt_cb(void *arg, const struct gcs_reply *r)
         conn_fail(c, RAY_EINVAL, "unknown job %08x", num);
     } else if (strcmp(state, "RUNNING") != 0) {
         conn_fail(c, RAY_EINVAL, "job %08x is over (%s)", num, state);
-    } else if (strcmp(driver, rt->n->hex) == 0 || (cn && cluster_node_alive(cn) && !cluster_node_self(cn))) {
+    } else if (strcmp(driver, rt->n->hex) == 0 ||
+               (cn && cluster_node_alive(cn) && !cluster_node_self(cn))) {
         conn_fail(c, -1, "job %08x is driven by node %.8s, which is alive", num, driver);
     } else if (j && (job_ending(j) || job_driver(j))) {
         conn_fail(c, RAY_EINVAL, "job %08x has a driver here already, or is ending", num);

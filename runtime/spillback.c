@@ -179,7 +179,8 @@ bool spill_should(struct runtime *rt, const struct task *t)
         .placed = task_placed(t),
         .actor_call = task_kind(t) == TASK_ACTOR_CALL,
         .actor = task_kind(t) == TASK_ACTOR_NEW,
-        .others = task_placed(t) || task_kind(t) == TASK_ACTOR_CALL ? 0 : (int)cluster_alive_others(rt),
+        .others =
+            task_placed(t) || task_kind(t) == TASK_ACTOR_CALL ? 0 : (int)cluster_alive_others(rt),
         .demand = task_demand(t),
         .total = &rt->n->total,
         .avail = &rt->n->avail,
@@ -188,7 +189,8 @@ bool spill_should(struct runtime *rt, const struct task *t)
     };
     if (v.others > 0) {
         struct cluster_node *head = cluster_head(rt);
-        v.head_reachable = head != NULL && (cluster_node_self(head) || cluster_conn(rt, cluster_node_id(head)) != NULL);
+        v.head_reachable = head != NULL && (cluster_node_self(head) ||
+                                            cluster_conn(rt, cluster_node_id(head)) != NULL);
     }
     return sched_spill_should(&v);
 }
@@ -240,7 +242,8 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
             at_origin = i;
         v[i].total = cluster_node_total(cn);
         v[i].avail = cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
-        v[i].queue_len = cluster_node_self(cn) ? tasks_queued(rt) + rt->pipelined : cluster_node_queue_len(cn);
+        v[i].queue_len =
+            cluster_node_self(cn) ? tasks_queued(rt) + rt->pipelined : cluster_node_queue_len(cn);
         v[i].assigned = cluster_node_self(cn) ? 0 : cluster_node_assigned(cn);
         v[i].alive = cluster_node_alive(cn);
     }
@@ -379,7 +382,8 @@ static void library_fetch(struct runtime *rt, struct job *j)
 void spill_libraries_retry(struct runtime *rt)
 {
     for (struct job *j = jobs_first(rt); j; j = job_next(j))
-        if (job_remote(j) && !job_ended(j) && job_lib_path(j) == NULL && !job_lib_fetching(j) && job_lib_hash(j)[0])
+        if (job_remote(j) && !job_ended(j) && job_lib_path(j) == NULL && !job_lib_fetching(j) &&
+            job_lib_hash(j)[0])
             library_fetch(rt, j);
 }
 

@@ -69,7 +69,8 @@ static struct taskrec_state *TRS(const struct runtime *rt)
 /* RUNNING once it runs on its worker; a task sent ahead is still PENDING. */
 static const char *state_name(const struct task *t)
 {
-    return task_state(t) == TASK_RUNNING && task_worker(t) && (worker_task(task_worker(t)) == t || task_nested(t))
+    return task_state(t) == TASK_RUNNING && task_worker(t) &&
+                   (worker_task(task_worker(t)) == t || task_nested(t))
                ? "RUNNING"
                : "PENDING";
 }
@@ -118,8 +119,13 @@ static void write_rec(struct runtime *rt, struct task *t, const char *state)
         return;
     }
     struct gcs_task r = {
-        .task_id = hex, .job = (char *)job_hex(task_job(t)), .name = (char *)task_name(t), .state = (char *)state,
-        .node = rt->n->hex, .attempts = task_attempts(t), .spec = task_spec(t)->data,
+        .task_id = hex,
+        .job = (char *)job_hex(task_job(t)),
+        .name = (char *)task_name(t),
+        .state = (char *)state,
+        .node = rt->n->hex,
+        .attempts = task_attempts(t),
+        .spec = task_spec(t)->data,
         .spec_len = task_spec(t)->len,
     };
     if (gcs_task_record(rt->n->gcs, &r) < 0)

@@ -83,7 +83,8 @@ struct task {
     bool rec_live;          /* counted in runtime.rec_live */
     long long rec_due_ms;   /* when the write held back is due */
     struct task *rec_next, *rec_prev; /* links of the held-back list */
-    struct task *next, *prev;  /* links: waiting for arguments, sent ahead, nested, or an actor's queue */
+    /* links: waiting for arguments, sent ahead, nested, or an actor's queue */
+    struct task *next, *prev;
     bool pg_removed;        /* killed because its placement group was removed (pg.c) */
     bool in_pg;             /* its spec names a placement group */
     char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
@@ -915,8 +916,8 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
     t->state = TASK_RUNNING;
     t->attempts++;
     worker_set_last_name(w, t->kind == TASK_ACTOR_CALL && t->actor ? actor_cls(t->actor) : t->name);
-    conn_send(client_conn(cl), t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data, t->spec.len,
-              resolved.data, resolved.len);
+    conn_send(client_conn(cl), t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data,
+              t->spec.len, resolved.data, resolved.len);
     buf_free(&resolved);
     taskrec_running(rt, t);
     return 0;
@@ -1055,10 +1056,11 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t, 
     struct worker *best = NULL;
     for (struct worker *w = rt->workers; w; w = worker_next(w))
         if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
-            worker_nahead(w) < depth && worker_task(w) != NULL && worker_task(w)->st.shape == t->st.shape &&
-            worker_nnest(w) == 0 && !worker_task(w)->st.blocked && worker_client(w) != NULL && client_nblocked(worker_client(w)) == 0 &&
-            worker_gpus(w)[0] == '\0' && workers_renv_is(w, t->renv) &&
-            (best == NULL || worker_nahead(w) < worker_nahead(best)))
+            worker_nahead(w) < depth && worker_task(w) != NULL &&
+            worker_task(w)->st.shape == t->st.shape && worker_nnest(w) == 0 &&
+            !worker_task(w)->st.blocked && worker_client(w) != NULL &&
+            client_nblocked(worker_client(w)) == 0 && worker_gpus(w)[0] == '\0' &&
+            workers_renv_is(w, t->renv) && (best == NULL || worker_nahead(w) < worker_nahead(best)))
             best = w;
     return best;
 }
@@ -1169,8 +1171,8 @@ static struct worker *nest_target(struct runtime *rt, const struct task *t)
     struct worker *best = NULL;
     for (struct worker *w = rt->workers; w; w = worker_next(w))
         if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
-            worker_client(w) != NULL && worker_nahead(w) == 0 && worker_gpus(w)[0] == '\0' && worker_all_waiting(w) &&
-            workers_renv_is(w, t->renv)) {
+            worker_client(w) != NULL && worker_nahead(w) == 0 && worker_gpus(w)[0] == '\0' &&
+            worker_all_waiting(w) && workers_renv_is(w, t->renv)) {
             best = w;
             if (client_store_id(worker_client(w)) == t->owner)
                 break;
@@ -1469,8 +1471,8 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     if (cl == NULL)
         return -1;
     char err[256];
-    struct task *t = tasks_new(rt, TASK_NORMAL, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len, err,
-                               sizeof err);
+    struct task *t = tasks_new(rt, TASK_NORMAL, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len,
+                               err, sizeof err);
     if (t == NULL) {
         /* well framed but not a task we can run: answer it, keep the client */
         tasks_reject(rt, c, "TASK_SUBMIT", m->f[0].as.s.ptr, m->f[0].as.s.len, err);
@@ -1505,7 +1507,8 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
     if (worker_actor(w)) {
         struct task *t = NULL;
-        if (actor_create(worker_actor(w)) && memcmp(actor_create(worker_actor(w))->id, id, IDS_SIZE) == 0)
+        if (actor_create(worker_actor(w)) &&
+            memcmp(actor_create(worker_actor(w))->id, id, IDS_SIZE) == 0)
             t = actor_create(worker_actor(w));
         for (struct task *r = actor_running(worker_actor(w)); r && !t; r = r->next)
             if (memcmp(r->id, id, IDS_SIZE) == 0)
