@@ -132,8 +132,9 @@ static int serve_deploy_cmd(const struct cli_target *t, const char *job, const c
     for (size_t i = 0; i < nips; i++)
         ipv[i] = ips[i];
     int status = 0;
+    struct serve_http_cfg where = c->http; /* where the proxy listens */
     for (size_t i = 0; i < c->napps; i++) {
-        rc = serve_deploy_(&c->apps[i], &c->http, ipv, nips);
+        rc = serve_deploy_(&c->apps[i], &c->http, ipv, nips, &where);
         if (rc != RAY_OK) {
             status = cli_error(cmd, "%s", ray_last_error());
             break;
@@ -144,9 +145,9 @@ static int serve_deploy_cmd(const struct cli_target *t, const char *job, const c
     }
     if (status == 0 && c->http.location != RAY_SERVE_NO_PROXY)
         printf("proxy: http://%s:%d/\n",
-               c->http.location == RAY_SERVE_EVERY_NODE || !strcmp(c->http.host, "0.0.0.0")
-                   ? (nips ? ips[0] : c->http.host) : c->http.host,
-               c->http.port);
+               c->http.location == RAY_SERVE_EVERY_NODE || !strcmp(where.host, "0.0.0.0")
+                   ? (nips ? ips[0] : where.host) : where.host,
+               where.port);
     free(c);
     ray_shutdown();
     return status;

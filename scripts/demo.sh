@@ -13,17 +13,15 @@ PORT=$(free_port)
 cleanup() { "$RAY" stop --temp-dir "$TMP/ray" >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-echo "\$ ray start --head --port $PORT --temp-dir $TMP/ray"
-"$RAY" start --head --port "$PORT" --node-ip-address 127.0.0.1 --temp-dir "$TMP/ray" \
+# each command is shown as it is run, so that it can be typed again
+show() { echo "\$ ray $*"; "$RAY" "$@"; }
+show start --head --port "$PORT" --node-ip-address 127.0.0.1 --temp-dir "$TMP/ray" \
     --object-store-memory 512MiB || exit 1
 echo
-echo "\$ ray submit examples/build/job_pi.so -- 2000 20000"
-"$RAY" submit --address "127.0.0.1:$PORT" --temp-dir "$TMP/ray" examples/build/job_pi.so -- 2000 20000
+show submit --temp-dir "$TMP/ray" examples/build/job_pi.so -- 2000 20000
 rc=$?
 echo
-echo "\$ ray status"
-"$RAY" status --address "127.0.0.1:$PORT" --temp-dir "$TMP/ray"
+show status --temp-dir "$TMP/ray"
 echo
-echo "\$ ray stop"
-"$RAY" stop --temp-dir "$TMP/ray"
+show stop --temp-dir "$TMP/ray"
 exit $rc

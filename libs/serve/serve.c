@@ -43,39 +43,97 @@ static void proxy_name(const char *ip, char *out, size_t len)
         snprintf(out, len, SERVE_PROXY_NAME);
 }
 
-/* Make sure proxy NAME runs (pinned to node IP when given). */
-static int proxy_ensure(const char *name, const char *ip, const struct serve_http_cfg *http)
+/* Whether running proxy A listens on HOST:PORT. Returns RAY_OK (*SAME set,
+ * and its address in AT), or the error of asking it. */
+static int proxy_at(ray_actor a, const char *host, int port, bool *same, char *at, size_t atlen,
+                    struct serve_http_cfg *where)
 {
-    ray_actor a;
     ray_value v;
-    if (ray_actor_lookup(name, &a) != RAY_OK) {
-        char res[128];
-        ray_opts o = RAY_ACTOR_OPTS;
-        o.detached = true;
-        o.name = name;
-        o.max_restarts = -1;
-        o.max_concurrency = 2;
-        if (ip && *ip) {
-            snprintf(res, sizeof res, "node:%s=0.001", ip);
-            o.resources = res;
-        }
-        const char *host = http->host[0] ? http->host : "127.0.0.1";
-        if (http->location == RAY_SERVE_EVERY_NODE && ip && *ip && strcmp(host, "0.0.0.0") != 0)
-            host = ip; /* several nodes of one machine: each listens on its own address */
-        ray_value args[2] = { RAY_S(host), RAY_I(http->port) };
-        int rc = ray_actor_create(serve_proxy_class_, args, 2, &o, &a);
-        if (rc != RAY_OK && ray_actor_lookup(name, &a) != RAY_OK) /* a racing deploy made it */
-            return ray_error_set(rc, "ray_serve: cannot start proxy %s: %s", name, ray_last_error());
-    }
-    int rc = call_get(a, "ping", NULL, 0, SERVE_CALL_TIMEOUT_MS, &v);
+    int rc = call_get(a, "address", NULL, 0, SERVE_CALL_TIMEOUT_MS, &v);
     if (rc != RAY_OK)
-        return ray_error_set(rc, "ray_serve: proxy %s did not start: %s", name, ray_last_error());
+        return rc;
+    const ray_value *h = ray_list_at(&v, 0), *p = ray_list_at(&v, 1);
+    *same = true;
+    if (h && p && h->type == RAY_STR && p->type == RAY_INT) {
+        snprintf(at, atlen, "%.*s:%lld", (int)h->as.buf.len, (const char *)h->as.buf.ptr,
+                 (long long)p->as.i);
+        *same = p->as.i == port && h->as.buf.len == strlen(host) &&
+                memcmp(h->as.buf.ptr, host, h->as.buf.len) == 0;
+        if (where) {
+            snprintf(where->host, sizeof where->host, "%.*s", (int)h->as.buf.len,
+                     (const char *)h->as.buf.ptr);
+            where->port = (int)p->as.i;
+        }
+    }
     ray_value_release(&v);
     return RAY_OK;
 }
 
+/* Make sure proxy NAME runs (pinned to node IP when given) and listens where
+ * HTTP says (when it says). A proxy serving no application yet listening elsewhere is
+ * started again at the new address; one that serves applications is left
+ * alone, and the deploy fails saying where it listens. */
+static int proxy_ensure(const char *name, const char *ip, const struct serve_http_cfg *http,
+                        struct serve_http_cfg *where)
+{
+    ray_actor a;
+    ray_value v;
+    const char *host = http->host[0] ? http->host : "127.0.0.1";
+    if (http->location == RAY_SERVE_EVERY_NODE && ip && *ip && strcmp(host, "0.0.0.0") != 0)
+        host = ip; /* several nodes of one machine: each listens on its own address */
+    for (int attempt = 0;; attempt++) {
+        if (ray_actor_lookup(name, &a) != RAY_OK) {
+            char res[128];
+            ray_opts o = RAY_ACTOR_OPTS;
+            o.detached = true;
+            o.name = name;
+            o.max_restarts = -1;
+            o.max_concurrency = 2;
+            if (ip && *ip) {
+                snprintf(res, sizeof res, "node:%s=0.001", ip);
+                o.resources = res;
+            }
+            ray_value args[2] = { RAY_S(host), RAY_I(http->port) };
+            int rc = ray_actor_create(serve_proxy_class_, args, 2, &o, &a);
+            if (rc != RAY_OK && ray_actor_lookup(name, &a) != RAY_OK) { /* a racing deploy made it */
+                if (attempt < 50 && rc == RAY_EINVAL) { /* the name of one just killed, not free yet */
+                    usleep(100 * 1000);
+                    continue;
+                }
+                return ray_error_set(rc, "ray_serve: cannot start proxy %s: %s", name,
+                                     ray_last_error());
+            }
+        }
+        int rc = call_get(a, "ping", NULL, 0, SERVE_CALL_TIMEOUT_MS, &v);
+        if (rc != RAY_OK)
+            return ray_error_set(rc, "ray_serve: proxy %s did not start: %s", name, ray_last_error());
+        ray_value_release(&v);
+        bool same = true;
+        char at[128] = "?";
+        if ((rc = proxy_at(a, host, http->port, &same, at, sizeof at, where)) != RAY_OK)
+            return ray_error_set(rc, "ray_serve: proxy %s does not answer: %s", name, ray_last_error());
+        if (same || !http->addr_given)
+            return RAY_OK;
+        if ((rc = call_get(a, "apps", NULL, 0, SERVE_CALL_TIMEOUT_MS, &v)) != RAY_OK)
+            return ray_error_set(rc, "ray_serve: proxy %s does not answer: %s", name, ray_last_error());
+        size_t napps = ray_list_len(&v);
+        ray_value_release(&v);
+        if (napps > 0 || attempt > 0)
+            return ray_error_set(RAY_EINVAL,
+                                 "ray_serve: http_options ask for %s:%d but the proxy serving %zu "
+                                 "application(s) listens on %s: delete them first (ray serve delete "
+                                 "NAME), or deploy with its address",
+                                 host, http->port, napps, at);
+        if ((rc = ray_actor_kill(a, true)) != RAY_OK)
+            return ray_error_set(rc, "ray_serve: cannot stop proxy %s at %s: %s", name, at,
+                                 ray_last_error());
+        for (int i = 0; i < 100 && ray_actor_lookup(name, &a) == RAY_OK; i++)
+            usleep(50 * 1000); /* until its name is free */
+    }
+}
+
 int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *http,
-                  const char *const *proxy_ips, size_t nproxy)
+                  const char *const *proxy_ips, size_t nproxy, struct serve_http_cfg *where)
 {
     char names[SERVE_MAX_PROXIES][SERVE_NAME_MAX + 32];
     size_t np = 0;
@@ -83,7 +141,7 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
     if (http->location != RAY_SERVE_NO_PROXY) {
         if (nproxy == 0) {
             proxy_name(NULL, names[np], sizeof names[np]);
-            if ((rc = proxy_ensure(names[np], NULL, http)) != RAY_OK)
+            if ((rc = proxy_ensure(names[np], NULL, http, np == 0 ? where : NULL)) != RAY_OK)
                 return rc;
             np++;
         }
@@ -92,7 +150,7 @@ int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *
                 proxy_name(i == 0 ? NULL : proxy_ips[i], names[np], sizeof names[np]);
             else
                 proxy_name(proxy_ips[i], names[np], sizeof names[np]);
-            if ((rc = proxy_ensure(names[np], proxy_ips[i], http)) != RAY_OK)
+            if ((rc = proxy_ensure(names[np], proxy_ips[i], http, np == 0 ? where : NULL)) != RAY_OK)
                 return rc;
             np++;
             if (http->location != RAY_SERVE_EVERY_NODE)
@@ -181,7 +239,7 @@ int ray_serve_run(const ray_serve_application *app, const ray_serve_http_options
         return ray_error_set(RAY_EINVAL, "ray_serve_run: %s", err);
     }
     serve_http_from_public_(http, &h);
-    int rc = serve_deploy_(cfg, &h, NULL, 0);
+    int rc = serve_deploy_(cfg, &h, NULL, 0, NULL);
     free(cfg);
     return rc;
 }

@@ -399,6 +399,8 @@ static int sc_top(struct sc *x, yaml_node_t *root, struct serve_config *c)
                     rc = sc_str(x, hv, h, c->http.host, sizeof c->http.host);
                 else if (!strcmp(h, "port"))
                     rc = sc_int(x, hv, h, 1, 65535, &c->http.port);
+                if (!strcmp(h, "host") || !strcmp(h, "port"))
+                    c->http.addr_given = true;
                 else if (!strcmp(h, "request_timeout_s"))
                     rc = sc_num(x, hv, h, 0, 86400, &c->http.request_timeout_s);
                 else
@@ -632,9 +634,11 @@ int serve_app_from_public_(const ray_serve_application *app, struct serve_app_cf
 void serve_http_from_public_(const ray_serve_http_options *h, struct serve_http_cfg *out)
 {
     ray_serve_http_options d = RAY_SERVE_HTTP_OPTIONS;
+    bool given = h != NULL;
     if (h == NULL)
         h = &d;
     memset(out, 0, sizeof *out);
+    out->addr_given = given;
     snprintf(out->host, sizeof out->host, "%s", h->host ? h->host : "127.0.0.1");
     out->port = h->port ? h->port : 8000;
     out->request_timeout_s = h->request_timeout_s;

@@ -106,6 +106,7 @@ struct serve_http_cfg {
     int port;
     double request_timeout_s;
     ray_serve_proxy_location location;
+    bool addr_given; /* host or port was asked for (else: wherever the proxy runs) */
 };
 
 struct serve_config {
@@ -144,9 +145,13 @@ ray_value serve_arg_value_(const struct serve_arg *arg);
 
 /* Deploy CFG as application (what ray_serve_run and `ray serve deploy` do;
  * the caller is a driver of the job library). PROXY_NODES names the node IPs
- * to start proxies on (NULL, 0: the caller's own node... see serve.c). */
+ * to start proxies on (NULL, 0: the caller's own node... see serve.c).
+ * WHERE (may be NULL) gets the host and port the first proxy listens on:
+ * HTTP's when it names them, else the running proxy's. Returns RAY_OK or an
+ * error (ray_last_error says why: also a proxy that serves applications on
+ * another address than HTTP names). */
 int serve_deploy_(const struct serve_app_cfg *cfg, const struct serve_http_cfg *http,
-                  const char *const *proxy_ips, size_t nproxy);
+                  const char *const *proxy_ips, size_t nproxy, struct serve_http_cfg *where);
 
 /* Monotonic seconds. */
 double serve_now_(void);

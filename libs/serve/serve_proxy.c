@@ -1270,7 +1270,19 @@ static int ray_serve_proxy_ping(void *self, ray_task *t, const ray_value *a, siz
     return ray_return(t, RAY_I(1));
 }
 
+/* address() -> LIST [STR host, INT port]: where this proxy listens (a deploy
+ * asking for another address must not print one the proxy does not serve) */
+static int ray_serve_proxy_address(void *self, ray_task *t, const ray_value *a, size_t n)
+{
+    (void)self;
+    (void)a;
+    (void)n;
+    ray_value v[2] = { RAY_S(P.bind_host), RAY_I(P.port) };
+    return ray_return(t, RAY_LIST_V(v, 2)); /* copied */
+}
+
 RAY_ACTOR(ray_serve_proxy);
+RAY_METHOD(ray_serve_proxy, address);
 RAY_METHOD(ray_serve_proxy, update);
 RAY_METHOD(ray_serve_proxy, remove);
 RAY_METHOD(ray_serve_proxy, status);

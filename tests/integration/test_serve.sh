@@ -310,6 +310,24 @@ printf 'applications:\n  - name: w\n    colour: blue\n    deployments: [{name: n
 serve deploy "$JOB" "$T/warn.yaml" >"$T/warn" 2>&1
 check_out "an unknown key is a warning, not an error" "$T/warn" "warn.yaml:3: unknown key 'colour' ignored"
 check_out "... and the application deploys" "$T/warn" '^deployed application w'
+check_out "... and, naming no port, says the running proxy's" "$T/warn" "^proxy: http://127.0.0.1:$HP/\$"
+
+# another port while applications run: refused, saying where the proxy listens
+HP2=$(free_port)
+printf 'http_options: {port: %s}\napplications:\n  - name: moved\n    route_prefix: /moved\n    deployments: [{name: noop, actor_class: noop}]\n' "$HP2" >"$T/moved.yaml"
+serve deploy "$JOB" "$T/moved.yaml" >"$T/moved" 2>&1; rc=$?
+check "a deploy asking for another port while applications run is refused ($rc)" test "$rc" -ne 0
+check_out "... in one line saying where the proxy listens" "$T/moved" "listens on 127.0.0.1:$HP: delete them first"
+check "... and the proxy still answers there" bash -c "curl -s -m 5 '$U/every' | grep -q '^ok\$'"
+# with every application deleted, the next deploy moves the proxy
+serve status >"$T/st_all" 2>&1
+for a in $(awk '/^application /{sub(":", "", $2); print $2}' "$T/st_all"); do
+    serve delete "$a" >/dev/null 2>&1
+done
+serve deploy "$JOB" "$T/moved.yaml" >"$T/moved2" 2>&1
+check_out "with no application left, a deploy on another port is done" "$T/moved2" "^proxy: http://127.0.0.1:$HP2/"
+check "... and the proxy answers on the new port" \
+    wait_for 30 bash -c "curl -s -m 5 'http://127.0.0.1:$HP2/moved' | grep -q '^ok\$'"
 
 check "no daemon crashed" pid_alive "$(rayd_pid "$H")"
 finish
