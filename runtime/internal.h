@@ -48,14 +48,10 @@ struct worker;
  * docs/architecture.md "The runtime's seams" says which.) */
 struct runtime {
     struct node *n;
-    struct client *clients;
-    int next_store_id;
-    struct job *jobs;
     struct worker *workers;
     int nworkers, nstarting;
     struct idmap worker_by_id;
     struct idmap actors;        /* id -> struct actor */
-    struct idmap waiters;       /* object id -> struct waiter list */
     struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
     struct sched_local *sched;  /* ready tasks and the dispatch policy (sched/local.c) */
     struct task *waiting_head;  /* tasks waiting for their arguments */
@@ -69,12 +65,11 @@ struct runtime {
     struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
     struct event *tick;         /* periodic: idle workers, demands */
     struct event *sigchld;
-    struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
-    struct get_req *gets;       /* OBJ_GET requests waiting */
-    struct wait_req *waits;     /* OBJ_WAIT requests waiting */
-    struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting (objects.c) */
     struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
+    struct clients_state *cls;  /* the connected workers and drivers (runtime.c) */
+    struct jobs_state *js;      /* the jobs known here (jobs.c) */
+    struct objects_state *os;   /* waiters and waiting requests of objects (objects.c) */
     struct cluster_state *cs;   /* the node table and connections to other nodes (cluster.c) */
     struct taskrec_state *trs;  /* task-table writes held back (taskrec.c) */
     struct pgs *pgs;            /* placement groups (pg.c) */

@@ -19,7 +19,7 @@
  * (or JOB_STOP) sends the driver SIGTERM, then SIGKILL 2 s later. The driver's
  * exit (reaped in workers.c) ends the job and sends JOB_EXIT once the
  * helper has written the job's log lines queued so far. An ended job
- * stays in rt->jobs, marked `ended`, until nothing points at it any more (its
+ * stays in the job list, marked `ended`, until nothing points at it any more (its
  * workers are reaped, its driver too, no client refers to it): jobs_collect
  * then unlinks and frees it.
  */
@@ -52,6 +52,20 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* This file's part of the runtime's state (rt->js): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct jobs_state {
+    struct job *jobs;           /* newest first */
+};
+
+static struct jobs_state *JS(const struct runtime *rt)
+{
+    if (rt->js == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->js = xcalloc(1, sizeof *rt->js);
+    return rt->js;
+}
 
 /* A job this node knows: its own (a driver here), or a remote one whose
  * work was placed here. */
@@ -88,7 +102,7 @@ struct job {
 
 struct job *jobs_first(const struct runtime *rt)
 {
-    return rt->jobs;
+    return JS(rt)->jobs;
 }
 
 struct job *job_next(const struct job *j)
@@ -299,10 +313,10 @@ static struct job *job_new(struct runtime *rt, uint32_t num)
     snprintf(j->hex, sizeof j->hex, "%08x", num);
     j->driver_pid = -1;
     j->drv_out_fd = j->drv_err_fd = -1;
-    j->next = rt->jobs;
-    if (rt->jobs)
-        rt->jobs->prev = j;
-    rt->jobs = j;
+    j->next = JS(rt)->jobs;
+    if (JS(rt)->jobs)
+        JS(rt)->jobs->prev = j;
+    JS(rt)->jobs = j;
     return j;
 }
 
@@ -320,7 +334,7 @@ static void job_destroy(struct runtime *rt, struct job *j)
     if (j->prev)
         j->prev->next = j->next;
     else
-        rt->jobs = j->next;
+        JS(rt)->jobs = j->next;
     if (j->next)
         j->next->prev = j->prev;
     if (j->submitter)
@@ -358,7 +372,7 @@ static bool job_referenced(struct runtime *rt, struct job *j)
 
 void jobs_collect(struct runtime *rt)
 {
-    for (struct job *j = rt->jobs, *next; j; j = next) {
+    for (struct job *j = JS(rt)->jobs, *next; j; j = next) {
         next = j->next;
         if (j->ended && !job_referenced(rt, j)) {
             log_debug("job %s: freed", j->hex);
@@ -759,7 +773,7 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status)
 {
     if (pid <= 0)
         return false;
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->driver_pid == pid) {
             jobs_driver_exited(rt, j, status);
             return true;
@@ -792,7 +806,7 @@ void jobs_end(struct runtime *rt, struct job *j, const char *state)
 struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash)
 {
     struct job *j = NULL;
-    for (struct job *k = rt->jobs; k; k = k->next)
+    for (struct job *k = JS(rt)->jobs; k; k = k->next)
         if (k->num == num && !k->ended)
             j = k;
     if (j == NULL)
@@ -821,7 +835,7 @@ struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, c
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash)
 {
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->num == num && !j->ended) {
             if (j->remote && strcmp(j->origin, origin) != 0) {
                 /* its driver reconnected to another node (its first died):
@@ -1149,7 +1163,7 @@ static int on_job_stop(struct conn *c, const struct proto_msg *m, void *arg)
         }
         return 0;
     }
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (strlen(j->hex) == len && memcmp(j->hex, hex, len) == 0) {
             if (!j->ending)
                 job_stop(rt, j);
@@ -1318,7 +1332,7 @@ static int on_job_attach(struct conn *c, const struct proto_msg *m, void *arg)
     snprintf(hex, sizeof hex, "%.*s", (int)(m->f[0].as.s.len < 8 ? m->f[0].as.s.len : 8),
              m->f[0].as.s.ptr);
     struct job *j = NULL;
-    for (struct job *k = rt->jobs; k; k = k->next)
+    for (struct job *k = JS(rt)->jobs; k; k = k->next)
         if (strcmp(k->hex, hex) == 0 && !k->remote)
             j = k;
     if (j == NULL || (!j->ended && (j->driver == NULL || j->submitter != NULL))) {
@@ -1367,11 +1381,11 @@ void jobs_free(struct runtime *rt)
             done(p->arg, NULL);
         }
     }
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->driver_pid > 0)
             kill(j->driver_pid, SIGKILL);
-    while (rt->jobs) {
-        struct job *j = rt->jobs;
+    while (JS(rt)->jobs) {
+        struct job *j = JS(rt)->jobs;
         if (j->driver_pid > 0)
             while (waitpid(j->driver_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
@@ -1384,7 +1398,7 @@ void jobs_free(struct runtime *rt)
 
 struct job *rt_job_find(struct runtime *rt, uint32_t num)
 {
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->num == num)
             return j;
     return NULL;

@@ -4,9 +4,9 @@
  * objstore.
  *
  * Waiting is callback driven: a request for an object that is not here yet
- * registers a waiter under the object's ID (rt->waiters); the store's ready
+ * registers a waiter under the object's ID (OS(rt)->waiters); the store's ready
  * callback (objects_ready) wakes every waiter of that ID. Creates and puts
- * that find the store full wait in rt->creates until spilling frees space.
+ * that find the store full wait in OS(rt)->creates until spilling frees space.
  * A worker whose get or wait has to wait gives its task's CPU back
  * (tasks_worker_blocked) until it is answered. An object known to be gone
  * for good (freed, or of a job that ended: objlife.c) is answered at once
@@ -32,6 +32,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* This file's part of the runtime's state (rt->os): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct objects_state {
+    struct idmap waiters;       /* object id -> struct waiter list */
+    struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
+    struct get_req *gets;       /* OBJ_GET requests waiting */
+    struct wait_req *waits;     /* OBJ_WAIT requests waiting */
+    struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting */
+};
+
+static struct objects_state *OS(const struct runtime *rt)
+{
+    if (rt->os == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->os = xcalloc(1, sizeof *rt->os);
+    return rt->os;
+}
 
 /* One thing waiting for an object: an entry of runtime.waiters' list for
  * the object's id (objects_wait_for). */
@@ -89,8 +107,8 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
     struct waiter *w = xmalloc(sizeof *w);
     w->kind = kind;
     w->ptr = ptr;
-    w->next = idmap_get(&rt->waiters, id);
-    idmap_put(&rt->waiters, id, w);
+    w->next = idmap_get(&OS(rt)->waiters, id);
+    idmap_put(&OS(rt)->waiters, id, w);
     if (objlife_gone(rt, id, NULL))
         objlife_answer_later(rt, id); /* not now: the caller is still setting up */
     else if (w->next == NULL)
@@ -99,7 +117,7 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
 
 static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
 {
-    struct waiter *head = idmap_get(&rt->waiters, id), **pp = &head;
+    struct waiter *head = idmap_get(&OS(rt)->waiters, id), **pp = &head;
     while (*pp) {
         if ((*pp)->ptr == ptr) {
             struct waiter *dead = *pp;
@@ -110,9 +128,9 @@ static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
         }
     }
     if (head)
-        idmap_put(&rt->waiters, id, head);
+        idmap_put(&OS(rt)->waiters, id, head);
     else
-        idmap_del(&rt->waiters, id);
+        idmap_del(&OS(rt)->waiters, id);
 }
 
 void objects_forget_waiter(struct runtime *rt, void *ptr)
@@ -121,7 +139,7 @@ void objects_forget_waiter(struct runtime *rt, void *ptr)
     uint8_t (*ids)[IDS_SIZE] = NULL;
     size_t nids = 0, pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->waiters, &pos)) != NULL) {
+    while ((s = idmap_next(&OS(rt)->waiters, &pos)) != NULL) {
         for (struct waiter *w = s->val; w; w = w->next)
             if (w->ptr == ptr) {
                 ids = xreallocarray(ids, nids + 1, sizeof *ids);
@@ -204,7 +222,7 @@ static void get_req_free(struct runtime *rt, struct get_req *g)
     if (g->prev)
         g->prev->next = g->next;
     else
-        rt->gets = g->next;
+        OS(rt)->gets = g->next;
     if (g->next)
         g->next->prev = g->prev;
     if (g->timer)
@@ -257,7 +275,7 @@ static void wait_req_free(struct runtime *rt, struct wait_req *w)
     if (w->prev)
         w->prev->next = w->next;
     else
-        rt->waits = w->next;
+        OS(rt)->waits = w->next;
     if (w->next)
         w->next->prev = w->prev;
     if (w->timer)
@@ -302,7 +320,7 @@ static void push_req_free(struct runtime *rt, struct push_req *p, bool waiting)
     if (p->prev)
         p->prev->next = p->next;
     else
-        rt->pushes = p->next;
+        OS(rt)->pushes = p->next;
     if (p->next)
         p->next->prev = p->prev;
     if (waiting)
@@ -354,10 +372,10 @@ static int h_subscribe(struct conn *c, const struct proto_msg *m, void *arg)
     p->cl = cl;
     memcpy(p->id, m->f[0].as.s.ptr, IDS_SIZE);
     p->max_inline = m->f[1].as.u;
-    p->next = rt->pushes;
-    if (rt->pushes)
-        rt->pushes->prev = p;
-    rt->pushes = p;
+    p->next = OS(rt)->pushes;
+    if (OS(rt)->pushes)
+        OS(rt)->pushes->prev = p;
+    OS(rt)->pushes = p;
     if (push_try(rt, p))
         push_req_free(rt, p, false);
     else
@@ -368,7 +386,7 @@ static int h_subscribe(struct conn *c, const struct proto_msg *m, void *arg)
 void objects_ready(struct runtime *rt, const uint8_t *id)
 {
     objmgr_ready(rt->om, id);
-    struct waiter *list = idmap_del(&rt->waiters, id);
+    struct waiter *list = idmap_del(&OS(rt)->waiters, id);
     /* waits are answered after the walk: one wait may be listed twice here
      * (the same ID twice in its request) and answering frees it */
     struct wait_req **waits = NULL;
@@ -432,7 +450,7 @@ static void pending_add(struct runtime *rt, struct client *cl, uint64_t reqid, c
     p->size = size;
     if (data)
         p->data = xmemdup(data, size ? size : 1);
-    struct pending_create **pp = &rt->creates;
+    struct pending_create **pp = &OS(rt)->creates;
     while (*pp)
         pp = &(*pp)->next;
     *pp = p;
@@ -543,8 +561,8 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 static void space_cb(void *arg)
 {
     struct runtime *rt = arg;
-    struct pending_create *list = rt->creates;
-    rt->creates = NULL;
+    struct pending_create *list = OS(rt)->creates;
+    OS(rt)->creates = NULL;
     while (list) {
         struct pending_create *p = list;
         list = p->next;
@@ -556,8 +574,8 @@ static void space_cb(void *arg)
         if (p->reqid == 0) {
             int rc = objstore_put(rt->n->store, p->id, p->vtype, p->data, p->size);
             if (rc == OBJSTORE_FULL_RETRY) {
-                p->next = rt->creates;
-                rt->creates = p;
+                p->next = OS(rt)->creates;
+                OS(rt)->creates = p;
                 continue;
             }
             if (rc == OBJSTORE_OK)
@@ -571,8 +589,8 @@ static void space_cb(void *arg)
             uint64_t off = 0;
             int rc = objstore_create(rt->n->store, p->id, p->vtype, p->size, &off);
             if (rc == OBJSTORE_FULL_RETRY) {
-                p->next = rt->creates;
-                rt->creates = p;
+                p->next = OS(rt)->creates;
+                OS(rt)->creates = p;
                 continue;
             }
             int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
@@ -632,10 +650,10 @@ static int h_get(struct conn *c, const struct proto_msg *m, void *arg)
     g->reqid = reqid;
     memcpy(g->id, id, IDS_SIZE);
     memcpy(g->task, m->f[3].as.s.ptr, IDS_SIZE);
-    g->next = rt->gets;
-    if (rt->gets)
-        rt->gets->prev = g;
-    rt->gets = g;
+    g->next = OS(rt)->gets;
+    if (OS(rt)->gets)
+        OS(rt)->gets->prev = g;
+    OS(rt)->gets = g;
     objects_wait_for(rt, id, WAIT_GET, g);
     arm_timer(rt, &g->timer, timeout, get_timeout_cb, g);
     client_block(rt, cl, g->task, &g->blocked);
@@ -696,10 +714,10 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
     w->n = (uint32_t)n;
     w->num_ready = m->f[2].as.u > (uint64_t)n ? (uint32_t)n : (uint32_t)m->f[2].as.u;
     memcpy(w->task, m->f[4].as.s.ptr, IDS_SIZE);
-    w->next = rt->waits;
-    if (rt->waits)
-        rt->waits->prev = w;
-    rt->waits = w;
+    w->next = OS(rt)->waits;
+    if (OS(rt)->waits)
+        OS(rt)->waits->prev = w;
+    OS(rt)->waits = w;
     int64_t timeout = m->f[3].as.i;
     if (wait_count(rt, w, NULL) >= w->num_ready || timeout == 0) {
         wait_reply(rt, w);
@@ -738,7 +756,7 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
             char hex[IDS_HEX_SIZE];
             gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
         }
-        if (rt->waiters.len && idmap_get(&rt->waiters, ids[i]))
+        if (OS(rt)->waiters.len && idmap_get(&OS(rt)->waiters, ids[i]))
             objlife_answer_now(rt, ids[i]);
     }
     free(ids);
@@ -797,22 +815,22 @@ void objects_push_values(struct runtime *rt, const struct task *t)
 
 void objects_client_gone(struct runtime *rt, struct client *cl)
 {
-    for (struct get_req *g = rt->gets, *next; g; g = next) {
+    for (struct get_req *g = OS(rt)->gets, *next; g; g = next) {
         next = g->next;
         if (g->cl == cl)
             get_req_free(rt, g);
     }
-    for (struct wait_req *w = rt->waits, *next; w; w = next) {
+    for (struct wait_req *w = OS(rt)->waits, *next; w; w = next) {
         next = w->next;
         if (w->cl == cl)
             wait_req_free(rt, w);
     }
-    for (struct push_req *p = rt->pushes, *next; p; p = next) {
+    for (struct push_req *p = OS(rt)->pushes, *next; p; p = next) {
         next = p->next;
         if (p->cl == cl)
             push_req_free(rt, p, true);
     }
-    for (struct pending_create *p = rt->creates; p; p = p->next)
+    for (struct pending_create *p = OS(rt)->creates; p; p = p->next)
         if (p->cl == cl)
             p->cl = NULL;
     objstore_client_release_all(rt->n->store, client_store_id(cl));
@@ -851,26 +869,36 @@ void objects_free(struct runtime *rt)
     objrec_free(rt->objrecs);
     rt->objrecs = NULL;
     objlife_free(rt);
-    while (rt->gets)
-        get_req_free(rt, rt->gets);
-    while (rt->waits)
-        wait_req_free(rt, rt->waits);
-    while (rt->pushes)
-        push_req_free(rt, rt->pushes, true);
-    while (rt->creates) {
-        struct pending_create *p = rt->creates;
-        rt->creates = p->next;
+    while (OS(rt)->gets)
+        get_req_free(rt, OS(rt)->gets);
+    while (OS(rt)->waits)
+        wait_req_free(rt, OS(rt)->waits);
+    while (OS(rt)->pushes)
+        push_req_free(rt, OS(rt)->pushes, true);
+    while (OS(rt)->creates) {
+        struct pending_create *p = OS(rt)->creates;
+        OS(rt)->creates = p->next;
         free(p->data);
         free(p);
     }
     size_t pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->waiters, &pos)) != NULL) {
+    while ((s = idmap_next(&OS(rt)->waiters, &pos)) != NULL) {
         for (struct waiter *w = s->val, *next; w; w = next) {
             next = w->next;
             free(w);
         }
         pos++;
     }
-    idmap_free(&rt->waiters);
+    idmap_free(&OS(rt)->waiters);
+}
+
+bool objects_waited_for(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&OS(rt)->waiters, id) != NULL;
+}
+
+size_t objects_nwaited(const struct runtime *rt)
+{
+    return OS(rt)->waiters.len;
 }

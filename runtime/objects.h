@@ -45,5 +45,9 @@ void objects_forget_waiter(struct runtime *rt, void *ptr);
 void objects_client_gone(struct runtime *rt, struct client *cl);
 /* Delete every object of job NUM. */
 void objects_delete_job(struct runtime *rt, uint32_t num);
+/* True if something here waits for ID (a task's argument, a get, a wait, a push). */
+bool objects_waited_for(const struct runtime *rt, const uint8_t *id);
+/* The number of objects something here waits for. */
+size_t objects_nwaited(const struct runtime *rt);
 
 #endif

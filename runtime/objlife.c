@@ -205,7 +205,7 @@ void objlife_answer_later(struct runtime *rt, const uint8_t *id)
 void objlife_answer_now(struct runtime *rt, const uint8_t *id)
 {
     struct buf b = BUF_INIT;
-    if (objects_have(rt, id) || idmap_get(&rt->waiters, id) == NULL ||
+    if (objects_have(rt, id) || !objects_waited_for(rt, id) ||
         objlife_gone(rt, id, &b) == 0) {
         buf_free(&b);
         return;

@@ -50,7 +50,7 @@ static struct conn *om_node_conn(void *ctx, const char *hex)
 static bool om_has_waiters(void *ctx, const uint8_t *id)
 {
     struct runtime *rt = ctx;
-    return idmap_get(&rt->waiters, id) != NULL;
+    return objects_waited_for(rt, id);
 }
 
 static void om_sealed(void *ctx, const uint8_t *id, uint64_t size)

@@ -27,6 +27,7 @@
 #include "runtime/actors.h"
 #include "runtime/clients.h"
 #include "runtime/jobs.h"
+#include "runtime/objects.h"
 #include "runtime/tasks.h"
 #include "runtime/workers.h"
 #include "daemon/server.h"
@@ -579,7 +580,7 @@ static bool objwalk_visit(const uint8_t *id, const struct objstore_info *info, v
     char hex[IDS_HEX_SIZE];
     ids_hex(id, IDS_SIZE, hex);
     const char *ref = info->pins > 0                          ? "PINNED_IN_MEMORY"
-                      : idmap_get(&w->rt->waiters, id) != NULL ? "USED_BY_PENDING_TASK"
+                      : objects_waited_for(w->rt, id) ? "USED_BY_PENDING_TASK"
                                                                : "LOCAL_REFERENCE";
     mpw_array(w->b, 6);
     mpw_cstr(w->b, hex);

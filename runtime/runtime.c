@@ -38,6 +38,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The clients' part of the runtime's state (rt->cls): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct clients_state {
+    struct client *clients;     /* newest first */
+    int next_store_id;
+};
+
+static struct clients_state *CLS(const struct runtime *rt)
+{
+    if (rt->cls == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->cls = xcalloc(1, sizeof *rt->cls);
+    return rt->cls;
+}
+
 /* A connected worker or driver: the owner of its connection (rt_client_of). */
 struct client {
     struct conn *conn;
@@ -93,7 +108,7 @@ void client_nblocked_add(struct client *cl, int delta)
 
 struct client *client_first(const struct runtime *rt)
 {
-    return rt->clients;
+    return CLS(rt)->clients;
 }
 
 struct client *client_next(const struct client *cl)
@@ -103,7 +118,7 @@ struct client *client_next(const struct client *cl)
 
 struct client *client_by_store_id(const struct runtime *rt, int id)
 {
-    struct client *cl = rt->clients;
+    struct client *cl = CLS(rt)->clients;
     while (cl && cl->store_id != id)
         cl = cl->next;
     return cl;
@@ -200,7 +215,7 @@ static void rt_client_gone(struct conn *c, struct conn_owner *o)
     if (cl->prev)
         cl->prev->next = cl->next;
     else
-        rt->clients = cl->next;
+        CLS(rt)->clients = cl->next;
     if (cl->next)
         cl->next->prev = cl->prev;
     if (cl->worker) {
@@ -222,11 +237,11 @@ static struct client *client_new(struct runtime *rt, struct conn *c, struct job 
     cl->rt = rt;
     cl->co = (struct conn_owner){ CONN_OWNER_CLIENT, rt_client_gone };
     cl->job = j;
-    cl->store_id = rt->next_store_id++;
-    cl->next = rt->clients;
-    if (rt->clients)
-        rt->clients->prev = cl;
-    rt->clients = cl;
+    cl->store_id = CLS(rt)->next_store_id++;
+    cl->next = CLS(rt)->clients;
+    if (CLS(rt)->clients)
+        CLS(rt)->clients->prev = cl;
+    CLS(rt)->clients = cl;
     conn_set_owner(c, &cl->co);
     return cl;
 }
@@ -441,7 +456,7 @@ struct runtime *runtime_new(struct node *n)
 {
     struct runtime *rt = xcalloc(1, sizeof *rt);
     rt->n = n;
-    rt->next_store_id = 1;
+    CLS(rt)->next_store_id = 1;
     char err[256];
     rt->bio = bio_new(n->base, err, sizeof err);
     if (rt->bio == NULL)
@@ -501,9 +516,9 @@ void runtime_free(struct runtime *rt)
     actors_free(rt);
     tasks_free(rt);
     objects_free(rt);
-    while (rt->clients) {
-        struct client *cl = rt->clients;
-        rt->clients = cl->next;
+    while (CLS(rt)->clients) {
+        struct client *cl = CLS(rt)->clients;
+        CLS(rt)->clients = cl->next;
         conn_set_owner(cl->conn, NULL);
         free(cl);
     }
@@ -515,7 +530,10 @@ void runtime_free(struct runtime *rt)
         bio_file_close(rt->logf);
     }
     bio_free(rt->bio);
-    free(rt->cs); /* the modules' state blocks (their contents are freed above) */
+    free(rt->cls); /* the modules' state blocks (their contents are freed above) */
+    free(rt->js);
+    free(rt->os);
+    free(rt->cs);
     free(rt->trs);
     free(rt);
 }
@@ -552,10 +570,10 @@ void runtime_stats(const struct runtime *rt, struct runtime_stats *out)
     spill_lineage_size(rt, &out->lineage_bytes, &out->lineage_entries);
     out->tasks = rt->tasks_by_id.len;
     out->actors = rt->actors.len;
-    out->waiters = rt->waiters.len;
+    out->waiters = objects_nwaited(rt);
     for (const struct job *j = jobs_first(rt); j; j = job_next(j))
         out->jobs++;
-    for (const struct client *c = rt->clients; c; c = c->next)
+    for (const struct client *c = CLS(rt)->clients; c; c = c->next)
         out->clients++;
 }
 

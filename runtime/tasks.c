@@ -990,7 +990,7 @@ void tasks_destroy_elsewhere(struct runtime *rt, struct task *t)
     for (int i = 1; i <= nret; i++) {
         uint8_t rid[IDS_SIZE];
         ids_with_index(rid, id, (uint32_t)i);
-        if (idmap_get(&rt->waiters, rid))
+        if (objects_waited_for(rt, rid))
             objmgr_want_here(rt, rid);
     }
 }
