@@ -35,6 +35,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* This file's part of the runtime's state (rt->as): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct actors_state {
+    struct idmap actors;        /* id -> struct actor */
+};
+
+static struct actors_state *AS(const struct runtime *rt)
+{
+    if (rt->as == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->as = xcalloc(1, sizeof *rt->as);
+    return rt->as;
+}
+
 /* An actor: living here, or a route to one living on another node. */
 struct actor {
     uint8_t id[IDS_SIZE];
@@ -206,7 +220,7 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         a->death = xstrdup(why);
     if (a->held) {
         res_add(&rt->n->avail, &a->demand);
-        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        sched_local_gpus_return(tasks_sched(rt), a->gpus, &a->demand);
         a->gpus[0] = '\0';
         a->held = false;
     }
@@ -253,7 +267,7 @@ static void actor_start(struct runtime *rt, struct actor *a)
         /* a restart keeps the actor's resources: give them back, the
          * constructor task takes them again when it is placed */
         res_add(&rt->n->avail, &a->demand);
-        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        sched_local_gpus_return(tasks_sched(rt), a->gpus, &a->demand);
         a->gpus[0] = '\0';
         a->held = false;
     }
@@ -274,7 +288,7 @@ void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
         a->create = NULL;
         char msg[300];
         snprintf(msg, sizeof msg, "constructor argument failed");
-        sched_local_hand_over(rt->sched, task_st(t)); /* the actor keeps accounting below */
+        sched_local_hand_over(tasks_sched(rt), task_st(t)); /* the actor keeps accounting below */
         tasks_destroy(rt, t);
         actor_die(rt, a, msg);
     }
@@ -298,7 +312,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
         a->create = NULL;
         /* the constructor's resources become the actor's */
         bool held = task_st(t)->held;
-        sched_local_hand_over(rt->sched, task_st(t));
+        sched_local_hand_over(tasks_sched(rt), task_st(t));
         tasks_release(rt, t);
         if (held) {
             a->held = true;
@@ -447,7 +461,7 @@ void actors_job_ended(struct runtime *rt, struct job *j)
 {
     size_t pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = s->val;
         if (a->job != j || a->detached) {
             pos++;
@@ -463,7 +477,7 @@ void actors_job_ended(struct runtime *rt, struct job *j)
         }
         actor_die(rt, a, "its job ended");
         if (route) {
-            idmap_del(&rt->actors, a->id); /* the slot just returned: pos stays */
+            idmap_del(&AS(rt)->actors, a->id); /* the slot just returned: pos stays */
             actor_free(a);
             continue;
         }
@@ -552,7 +566,7 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
 {
     struct lookup_route *lr = arg;
     struct runtime *rt = lr->rt;
-    struct actor *a = idmap_get(&rt->actors, lr->id);
+    struct actor *a = idmap_get(&AS(rt)->actors, lr->id);
     free(lr);
     if (a == NULL || !a->remote)
         return;
@@ -614,7 +628,7 @@ static void route_lookup(struct runtime *rt, struct actor *a)
 /* A route to actor ID, which lives elsewhere (made on first use). */
 static struct actor *route_get(struct runtime *rt, struct job *j, const uint8_t *id)
 {
-    struct actor *a = idmap_get(&rt->actors, id);
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
     if (a)
         return a;
     a = xcalloc(1, sizeof *a);
@@ -625,7 +639,7 @@ static struct actor *route_get(struct runtime *rt, struct job *j, const uint8_t 
     a->remote = true;
     a->state = ACTOR_PENDING;
     a->max_conc = 1;
-    idmap_put(&rt->actors, a->id, a);
+    idmap_put(&AS(rt)->actors, a->id, a);
     route_lookup(rt, a);
     return a;
 }
@@ -645,7 +659,7 @@ void actors_nodes_joined(struct runtime *rt)
 {
     size_t pos = 0;
     struct idmap_slot *sl;
-    while ((sl = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((sl = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = sl->val;
         pos++;
         /* calls queued for a route its lookup could not use (the actor's
@@ -676,7 +690,7 @@ static void actors_msg(void *arg, const char *suffix, const char *msg, size_t le
     uint8_t id[IDS_SIZE];
     if (ids_unhex(hex, id, IDS_SIZE) < 0)
         return;
-    struct actor *a = idmap_get(&rt->actors, id);
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
     if (a == NULL || !a->remote || a->state == ACTOR_DEAD)
         return;
     a->host[0] = '\0';
@@ -767,7 +781,7 @@ void actors_node_dead(struct runtime *rt, const char *hex)
     struct idmap_slot *s;
     struct actor **list = NULL;
     size_t n = 0;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         pos++;
         struct actor *a = s->val;
         if (a->remote && a->state != ACTOR_DEAD && strcmp(a->host, hex) == 0) {
@@ -809,7 +823,7 @@ void actors_place(struct runtime *rt, struct job *j, const void *spec, size_t le
         log_warnx("placed actor: %s", err);
         return;
     }
-    struct actor *a = idmap_get(&rt->actors, f.id);
+    struct actor *a = idmap_get(&AS(rt)->actors, f.id);
     if (a && !a->remote) {
         log_debug("placed actor already here");
         return;
@@ -826,10 +840,10 @@ void actors_place(struct runtime *rt, struct job *j, const void *spec, size_t le
         for (struct task *t = na->queue_head; t; t = task_next(t))
             task_set_actor(t, na);
         a->queue_head = a->queue_tail = NULL;
-        idmap_del(&rt->actors, a->id);
+        idmap_del(&AS(rt)->actors, a->id);
         actor_free(a);
     }
-    idmap_put(&rt->actors, na->id, na);
+    idmap_put(&AS(rt)->actors, na->id, na);
     actor_set_state(rt, na, ACTOR_PENDING); /* the directory now names this node */
     actor_start(rt, na);
     if (na->create)
@@ -902,7 +916,7 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
             conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
-    if (idmap_get(&rt->actors, f.id)) {
+    if (idmap_get(&AS(rt)->actors, f.id)) {
         log_warnx("ACTOR_CREATE for an existing actor");
         return 0;
     }
@@ -914,7 +928,7 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
             conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
-    idmap_put(&rt->actors, a->id, a);
+    idmap_put(&AS(rt)->actors, a->id, a);
     struct gcs_actor rec = {
         .actor_id = a->hex,
         .class_name = a->cls,
@@ -968,7 +982,7 @@ void actors_kill_pg(struct runtime *rt, const char *tag)
     struct idmap_slot *s;
     char why[200];
     snprintf(why, sizeof why, "its placement group (%s) was removed", tag);
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = s->val;
         pos++;
         if (a->remote || a->state == ACTOR_DEAD || !demand_in_tag(&a->demand, tag))
@@ -1000,7 +1014,7 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
         tasks_reject(rt, c, "ACTOR_CALL", spec, len, prc < 0 ? err : "actor call without an actor");
         return 0;
     }
-    struct actor *a = idmap_get(&rt->actors, f.actor);
+    struct actor *a = idmap_get(&AS(rt)->actors, f.actor);
     if (job == NULL && a != NULL)
         job = a->job;
     /* a detached actor calling, or being called: its caller's job may have
@@ -1065,7 +1079,7 @@ static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 /* Kill actor ID (ray_actor_kill), here or, for a route, on its node. */
 static void actor_kill(struct runtime *rt, const uint8_t *id, bool no_restart)
 {
-    struct actor *a = idmap_get(&rt->actors, id);
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
     if (a == NULL || a->state == ACTOR_DEAD)
         return;
     if (a->remote && a->worker == NULL) {
@@ -1122,7 +1136,7 @@ static void lookup_done(void *arg, const char *s, size_t len)
             st = RAY_OK;
     }
     if (st == RAY_OK) {
-        struct actor *a = idmap_get(&ctx->rt->actors, id);
+        struct actor *a = idmap_get(&AS(ctx->rt)->actors, id);
         if (a && a->state == ACTOR_DEAD) {
             st = RAY_ENOTFOUND;
             memset(id, 0, sizeof id);
@@ -1168,7 +1182,7 @@ void actors_free(struct runtime *rt)
     gcs_unsubscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
     size_t pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = s->val;
         while (a->queue_head) {
             struct task *t = a->queue_head;
@@ -1185,5 +1199,15 @@ void actors_free(struct runtime *rt)
         actor_free(a);
         pos++;
     }
-    idmap_free(&rt->actors);
+    idmap_free(&AS(rt)->actors);
+}
+
+struct actor *actors_find(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&AS(rt)->actors, id);
+}
+
+const struct idmap *actors_map(const struct runtime *rt)
+{
+    return &AS(rt)->actors;
 }

@@ -69,5 +69,9 @@ void actors_node_dead(struct runtime *rt, const char *hex);
 /* Say in A's record why it waits for a worker (WHY), or that it no longer
  * does (NULL). Written only when that changes. */
 void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
+/* The actor ID known here (living here, or a route), or NULL. */
+struct actor *actors_find(const struct runtime *rt, const uint8_t *id);
+/* Every actor known here: id -> struct actor (iterate with idmap_next; do not change it). */
+const struct idmap *actors_map(const struct runtime *rt);
 
 #endif

@@ -43,30 +43,19 @@ struct worker;
 /* Value type tags of store objects beyond ray_type's 0..7. */
 #define VT_ERROR 100
 
-/* The runtime's context: the node it runs on, and each module's state.
- * (Still a shared record: its fields are read across the runtime's files;
- * docs/architecture.md "The runtime's seams" says which.) */
+/* The runtime's context: the node it runs on, what every file uses (the
+ * helper thread, the object manager, stopping), and one pointer to each
+ * module's state, whose struct is private to that module's .c file (the
+ * others call its functions: docs/architecture.md "The runtime's seams"). */
 struct runtime {
     struct node *n;
-    struct worker *workers;
-    int nworkers, nstarting;
-    struct idmap worker_by_id;
-    struct idmap actors;        /* id -> struct actor */
-    struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
-    struct sched_local *sched;  /* ready tasks and the dispatch policy (sched/local.c) */
-    struct task *waiting_head;  /* tasks waiting for their arguments */
-    long long waiting;          /* tasks waiting for arguments (heartbeats) */
-    long long pipelined;        /* tasks sent ahead to busy workers, not started */
-    int max_workers;
-    struct buf demands_text;    /* last demands written to the GCS */
-    struct event *demands_ev;   /* publishes them every 500 ms */
-    struct event *sched_ev;     /* deferred dispatch */
     struct objrecs *objrecs;    /* object-table entries held back (objmgr/objrec.c) */
     struct objlife *objlife;    /* freed objects, ended jobs, kept objects (objlife.c) */
-    struct event *tick;         /* periodic: idle workers, demands */
-    struct event *sigchld;
     struct objmgr *om;          /* object transfers (objmgr/objmgr.c) */
     struct spill *sp;           /* spillback and remote placement (spillback.c) */
+    struct tasks_state *ts;     /* task records and the local scheduler (tasks.c) */
+    struct workers_state *ws;   /* the worker pool (workers.c) */
+    struct actors_state *as;    /* the actors known here (actors.c) */
     struct clients_state *cls;  /* the connected workers and drivers (runtime.c) */
     struct jobs_state *js;      /* the jobs known here (jobs.c) */
     struct objects_state *os;   /* waiters and waiting requests of objects (objects.c) */

@@ -364,7 +364,7 @@ static bool job_referenced(struct runtime *rt, struct job *j)
     for (struct client *cl = client_first(rt); cl; cl = client_next(cl))
         if (client_job(cl) == j)
             return true;
-    for (struct worker *w = rt->workers; w; w = worker_next(w))
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
         if (worker_job(w) == j)
             return true;
     return false;
@@ -743,7 +743,7 @@ void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
         evtimer_del(j->kill_timer);
     drv_read(rt, j, 1, true);
     drv_read(rt, j, 2, true);
-    for (struct worker *w = rt->workers; w; w = worker_next(w))
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
         if (worker_job(w) == j)
             workers_drain_output(rt, w);
     int code = 0;

@@ -524,7 +524,7 @@ static bool create_replaces(struct runtime *rt, struct client *cl, const uint8_t
         return false;
     uint8_t tid[IDS_SIZE];
     ids_with_index(tid, id, 0);
-    struct task *t = idmap_get(&rt->tasks_by_id, tid);
+    struct task *t = tasks_find(rt, tid);
     return t != NULL && task_worker(t) == client_worker(cl) && (int)index <= task_nret(t);
 }
 

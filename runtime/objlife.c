@@ -153,7 +153,7 @@ static bool ended_has(struct objlife *o, uint32_t num)
 
 static bool kept_alive(struct runtime *rt, const uint8_t *aid)
 {
-    struct actor *a = idmap_get(&rt->actors, aid);
+    struct actor *a = actors_find(rt, aid);
     return a != NULL && actor_state(a) != ACTOR_DEAD;
 }
 

@@ -565,7 +565,7 @@ static const char *call_site(struct runtime *rt, const uint8_t *id, uint32_t vty
         return "put";
     uint8_t base[IDS_SIZE];
     ids_with_index(base, id, 0);
-    struct task *t = idmap_get(&rt->tasks_by_id, base);
+    struct task *t = tasks_find(rt, base);
     if (t && task_kind(t) != TASK_NORMAL)
         return "actor call";
     return "task call";
@@ -622,7 +622,7 @@ static int h_node_stats(struct conn *c, const struct proto_msg *m, void *arg)
     struct node *n = rt->n;
     struct buf running = BUF_INIT, actors = BUF_INIT, objs = BUF_INIT, out = BUF_INIT;
     uint32_t nrun = 0, nact = 0;
-    for (struct worker *w = rt->workers; w; w = worker_next(w)) {
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w)) {
         if (worker_task(w) && nrun < 10000) {
             stats_task(&running, worker_task(w), w);
             nrun++;
@@ -632,7 +632,7 @@ static int h_node_stats(struct conn *c, const struct proto_msg *m, void *arg)
     }
     size_t pos = 0;
     struct idmap_slot *sl;
-    while ((sl = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((sl = idmap_next(actors_map(rt), &pos)) != NULL) {
         pos++;
         struct actor *a = sl->val;
         if (actor_remote(a))

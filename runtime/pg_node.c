@@ -173,7 +173,7 @@ static void kill_group_work(struct runtime *rt, const char *tag)
     char msg[200];
     snprintf(msg, sizeof msg, "its placement group (%s) was removed", tag);
     tasks_fail_where(rt, task_in_tag, (void *)tag, RAY_EPG, msg);
-    for (struct worker *w = rt->workers; w; w = worker_next(w)) {
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w)) {
         if (worker_state(w) == WORKER_DEAD || worker_actor(w))
             continue;
         if (worker_task(w) && task_in_tag(worker_task(w), (void *)tag)) {

@@ -96,7 +96,7 @@ void runtime_gcs_reconnected(struct runtime *rt)
     /* actors hosted here, as they are now */
     size_t actors = 0;
     struct idmap_slot *slot;
-    for (size_t pos = 0; (slot = idmap_next(&rt->actors, &pos)) != NULL; pos++) {
+    for (size_t pos = 0; (slot = idmap_next(actors_map(rt), &pos)) != NULL; pos++) {
         struct actor *a = slot->val;
         if (actor_remote(a) || actor_state(a) == ACTOR_DEAD || actor_state(a) == ACTOR_PENDING)
             continue;

@@ -381,7 +381,7 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         }
         uint8_t wid[IDS_SIZE];
         memcpy(wid, it.as.s.ptr, IDS_SIZE);
-        struct worker *w = idmap_get(&rt->worker_by_id, wid);
+        struct worker *w = workers_find(rt, wid);
         if (w == NULL || worker_client(w) != NULL || worker_state(w) == WORKER_DEAD) {
             conn_fail(c, -1, "unknown worker");
             return -1;
@@ -523,14 +523,16 @@ void runtime_free(struct runtime *rt)
         free(cl);
     }
     cluster_free(rt);
-    buf_free(&rt->demands_text);
     /* last: every module has closed its files and handed in its work */
     if (rt->logf) {
         log_set_sink(NULL, NULL);
         bio_file_close(rt->logf);
     }
     bio_free(rt->bio);
-    free(rt->cls); /* the modules' state blocks (their contents are freed above) */
+    free(rt->ts); /* the modules' state blocks (their contents are freed above) */
+    free(rt->ws);
+    free(rt->as);
+    free(rt->cls);
     free(rt->js);
     free(rt->os);
     free(rt->cs);
@@ -545,7 +547,7 @@ struct bio *runtime_bio(struct runtime *rt)
 
 long long runtime_queue_len(const struct runtime *rt)
 {
-    return rt ? tasks_queued(rt) + rt->waiting + rt->pipelined : 0;
+    return rt ? tasks_queued(rt) + tasks_waiting(rt) + tasks_pipelined(rt) : 0;
 }
 
 void runtime_node_dead(struct runtime *rt, const char *node_hex)
@@ -562,14 +564,14 @@ void runtime_stats(const struct runtime *rt, struct runtime_stats *out)
     if (rt == NULL)
         return;
     out->queued = tasks_queued(rt);
-    out->waiting = rt->waiting;
-    out->pipelined = rt->pipelined;
-    out->workers = rt->nworkers;
+    out->waiting = tasks_waiting(rt);
+    out->pipelined = tasks_pipelined(rt);
+    out->workers = workers_count(rt);
     out->rec_live = taskrec_live(rt);
     out->spilled = counters_spilled();
     spill_lineage_size(rt, &out->lineage_bytes, &out->lineage_entries);
-    out->tasks = rt->tasks_by_id.len;
-    out->actors = rt->actors.len;
+    out->tasks = tasks_map(rt)->len;
+    out->actors = actors_map(rt)->len;
     out->waiters = objects_nwaited(rt);
     for (const struct job *j = jobs_first(rt); j; j = job_next(j))
         out->jobs++;
@@ -582,7 +584,7 @@ void runtime_each_task(const struct runtime *rt,
 {
     size_t pos = 0;
     struct idmap_slot *sl;
-    while (rt && (sl = idmap_next(&rt->tasks_by_id, &pos)) != NULL) {
+    while (rt && (sl = idmap_next(tasks_map(rt), &pos)) != NULL) {
         const struct task *t = sl->val;
         pos++;
         fn(arg, task_name(t) ? task_name(t) : "",
@@ -607,7 +609,7 @@ void runtime_each_actor(const struct runtime *rt,
     static const char *const st[] = { "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD" };
     size_t pos = 0;
     struct idmap_slot *sl;
-    while (rt && (sl = idmap_next(&rt->actors, &pos)) != NULL) {
+    while (rt && (sl = idmap_next(actors_map(rt), &pos)) != NULL) {
         const struct actor *a = sl->val;
         pos++;
         if (!actor_remote(a))
@@ -628,7 +630,7 @@ int runtime_client_id(struct conn *c)
 
 void runtime_set_worker_cap(struct runtime *rt, int cap)
 {
-    rt->max_workers = cap;
+    workers_set_cap(rt, cap);
 }
 
 void runtime_pg_job_ended(struct runtime *rt, uint32_t num)

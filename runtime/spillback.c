@@ -184,7 +184,7 @@ bool spill_should(struct runtime *rt, const struct task *t)
         .demand = task_demand(t),
         .total = &rt->n->total,
         .avail = &rt->n->avail,
-        .queued = tasks_queued(rt) + rt->pipelined,
+        .queued = tasks_queued(rt) + tasks_pipelined(rt),
         .threshold = rt->sp->threshold,
     };
     if (v.others > 0) {
@@ -243,7 +243,7 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
         v[i].total = cluster_node_total(cn);
         v[i].avail = cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
         v[i].queue_len =
-            cluster_node_self(cn) ? tasks_queued(rt) + rt->pipelined : cluster_node_queue_len(cn);
+            cluster_node_self(cn) ? tasks_queued(rt) + tasks_pipelined(rt) : cluster_node_queue_len(cn);
         v[i].assigned = cluster_node_self(cn) ? 0 : cluster_node_assigned(cn);
         v[i].alive = cluster_node_alive(cn);
     }
@@ -422,7 +422,7 @@ static void place_local(struct runtime *rt, uint64_t kind, const void *spec, siz
         actors_place(rt, j, spec, len);
         return;
     }
-    if (idmap_get(&rt->tasks_by_id, f.id)) {
+    if (tasks_find(rt, f.id)) {
         log_debug("placed task already here");
         return;
     }
@@ -544,7 +544,7 @@ static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool 
         fwd_drop(rt->sp, f);
         return;
     }
-    if (idmap_get(&rt->tasks_by_id, f->id))
+    if (tasks_find(rt, f->id))
         return; /* queued here again already (or placed back here) */
     if (unplaced || f->retries_left != 0) {
         if (f->retries_left > 0 && !unplaced)
@@ -625,7 +625,7 @@ int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_t
         }
         return 0;
     }
-    if (idmap_get(&rt->tasks_by_id, tid))
+    if (tasks_find(rt, tid))
         return 1; /* queued or running here */
     if (f->rebuild_ms && net_now_ms() - f->rebuild_ms < LINEAGE_REBUILD_GUARD_MS)
         return 1; /* being rebuilt */
@@ -782,7 +782,7 @@ void spill_fail_here(struct runtime *rt, uint64_t kind, const void *spec, size_t
         log_warnx("global scheduler: actor from %.8s dropped: %s", origin, msg);
         return;
     }
-    if (idmap_get(&rt->tasks_by_id, f.id))
+    if (tasks_find(rt, f.id))
         return;
     struct job *j = job_for(rt, ids_job(f.id), origin, lib);
     struct task *t = tasks_new(rt, TASK_NORMAL, j, spec, len, err, sizeof err);

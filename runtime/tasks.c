@@ -44,6 +44,27 @@
 #include <string.h>
 #include <sys/wait.h>
 
+/* This file's part of the runtime's state (rt->ts): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct tasks_state {
+    struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
+    struct sched_local *sched;  /* ready tasks and the dispatch policy (sched/local.c) */
+    struct task *waiting_head;  /* tasks waiting for their arguments */
+    long long waiting;          /* tasks waiting for arguments (heartbeats) */
+    long long pipelined;        /* tasks sent ahead to busy workers, not started */
+    struct buf demands_text;    /* last demands written to the GCS */
+    struct event *demands_ev;   /* publishes them every 500 ms */
+    struct event *sched_ev;     /* deferred dispatch */
+};
+
+static struct tasks_state *TS(const struct runtime *rt)
+{
+    if (rt->ts == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->ts = xcalloc(1, sizeof *rt->ts);
+    return rt->ts;
+}
+
 /* A task, actor constructor or actor call known to this node. */
 struct task {
     uint8_t id[IDS_SIZE];
@@ -570,7 +591,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->in_pg = f.pg != NULL;
     t->submit_ms = net_now_ms();
     t->rec_written = true; /* unless taskrec_submitted says otherwise */
-    idmap_put(&rt->tasks_by_id, t->id, t);
+    idmap_put(&TS(rt)->tasks_by_id, t->id, t);
     if (kind != TASK_ACTOR_CALL && spec_demand(&f, &t->demand, err, errlen) < 0) {
         tasks_destroy(rt, t);
         return NULL;
@@ -589,8 +610,8 @@ void tasks_destroy(struct runtime *rt, struct task *t)
         return;
     if (t->state == TASK_WAITING_DEPS && t->deps_missing > 0)
         objects_forget_waiter(rt, t);
-    if (idmap_get(&rt->tasks_by_id, t->id) == t)
-        idmap_del(&rt->tasks_by_id, t->id);
+    if (idmap_get(&TS(rt)->tasks_by_id, t->id) == t)
+        idmap_del(&TS(rt)->tasks_by_id, t->id);
     taskrec_forget(rt, t);
     free(t->name);
     free(t->fn);
@@ -609,7 +630,7 @@ bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
         return false;
     uint8_t tid[IDS_SIZE];
     ids_with_index(tid, id, 0);
-    struct task *t = idmap_get(&rt->tasks_by_id, tid);
+    struct task *t = idmap_get(&TS(rt)->tasks_by_id, tid);
     return t != NULL && (int)index <= t->nret;
 }
 
@@ -623,7 +644,7 @@ static void queue_push(struct runtime *rt, struct task *t)
 {
     t->state = TASK_QUEUED;
     t->st.front = t->by_task;
-    sched_local_push(rt->sched, &t->st);
+    sched_local_push(TS(rt)->sched, &t->st);
 }
 
 /* Put T at the head of its shape's queue again: it was sent ahead and came
@@ -631,12 +652,12 @@ static void queue_push(struct runtime *rt, struct task *t)
 static void queue_push_front(struct runtime *rt, struct task *t)
 {
     t->state = TASK_QUEUED;
-    sched_local_push_front(rt->sched, &t->st);
+    sched_local_push_front(TS(rt)->sched, &t->st);
 }
 
 static void queue_remove(struct runtime *rt, struct task *t)
 {
-    sched_local_remove(rt->sched, &t->st);
+    sched_local_remove(TS(rt)->sched, &t->st);
 }
 
 /* Count distinct missing deps and register for them. */
@@ -660,11 +681,11 @@ static void waiting_push(struct runtime *rt, struct task *t)
 {
     t->state = TASK_WAITING_DEPS;
     t->prev = NULL;
-    t->next = rt->waiting_head;
-    if (rt->waiting_head)
-        rt->waiting_head->prev = t;
-    rt->waiting_head = t;
-    rt->waiting++;
+    t->next = TS(rt)->waiting_head;
+    if (TS(rt)->waiting_head)
+        TS(rt)->waiting_head->prev = t;
+    TS(rt)->waiting_head = t;
+    TS(rt)->waiting++;
 }
 
 static void waiting_remove(struct runtime *rt, struct task *t)
@@ -672,11 +693,11 @@ static void waiting_remove(struct runtime *rt, struct task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        rt->waiting_head = t->next;
+        TS(rt)->waiting_head = t->next;
     if (t->next)
         t->next->prev = t->prev;
     t->next = t->prev = NULL;
-    rt->waiting--;
+    TS(rt)->waiting--;
 }
 
 void tasks_enqueue(struct runtime *rt, struct task *t)
@@ -731,7 +752,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                       int code, const char *msg)
 {
     struct task *list = NULL;
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
             next = sched_task_next(st);
             struct task *t = task_of(st);
@@ -741,7 +762,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                 list = t;
             }
         }
-    for (struct task *t = rt->waiting_head, *next; t; t = next) {
+    for (struct task *t = TS(rt)->waiting_head, *next; t; t = next) {
         next = t->next;
         if (match(t, arg)) {
             waiting_remove(rt, t);
@@ -765,7 +786,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
 
 void tasks_job_ended(struct runtime *rt, struct job *j)
 {
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
             next = sched_task_next(st);
             struct task *t = task_of(st);
@@ -776,7 +797,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
                 tasks_destroy(rt, t);
             }
         }
-    for (struct task *t = rt->waiting_head, *next; t; t = next) {
+    for (struct task *t = TS(rt)->waiting_head, *next; t; t = next) {
         next = t->next;
         if (t->job == j) {
             waiting_remove(rt, t);
@@ -791,7 +812,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
 
 void tasks_release(struct runtime *rt, struct task *t)
 {
-    sched_local_release(rt->sched, &t->st);
+    sched_local_release(TS(rt)->sched, &t->st);
     t->nwaits = 0;
     struct client *cl = t->worker ? worker_client(t->worker) : NULL;
     for (int i = 0; i < t->npins; i++)
@@ -811,7 +832,7 @@ void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *t
             }
     struct task *t = NULL;
     if (!ids_is_zero(task)) {
-        t = idmap_get(&rt->tasks_by_id, task);
+        t = idmap_get(&TS(rt)->tasks_by_id, task);
         if (t && (t->worker != w || t->kind != TASK_NORMAL))
             t = NULL; /* it ended, or moved, meanwhile */
     } else if (worker_nnest(w) == 0) {
@@ -821,7 +842,7 @@ void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *t
         return;
     if (blocked ? t->nwaits++ > 0 : (t->nwaits == 0 || --t->nwaits > 0))
         return;
-    sched_local_set_blocked(rt->sched, &t->st, blocked);
+    sched_local_set_blocked(TS(rt)->sched, &t->st, blocked);
     if (blocked)
         tasks_schedule(rt); /* its CPU, and its worker, may take a task now */
 }
@@ -960,7 +981,7 @@ static void cap_report(struct runtime *rt, struct sched_shape *s)
     struct task *t = task_of(sched_shape_head(s));
     char why[160];
     snprintf(why, sizeof why, "no worker: node %.8s runs its cap of %d worker processes",
-             rt->n->hex, rt->max_workers);
+             rt->n->hex, workers_cap(rt));
     for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st)) {
         struct task *a = task_of(st);
         if (a->kind == TASK_ACTOR_NEW && a->actor)
@@ -970,12 +991,12 @@ static void cap_report(struct runtime *rt, struct sched_shape *s)
         return;
     job_set_warned_cap(t->job);
     log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", job_hex(t->job),
-              rt->max_workers);
+              workers_cap(rt));
     char line[400];
     int len = snprintf(line, sizeof line,
                        "Warning: node %.8s runs its cap of %d worker processes; %s %s and "
                        "others wait for one to free (raise --max-workers; see `ray status`)",
-                       rt->n->hex, rt->max_workers, t->kind == TASK_ACTOR_NEW ? "actor" : "task",
+                       rt->n->hex, workers_cap(rt), t->kind == TASK_ACTOR_NEW ? "actor" : "task",
                        t->name);
     rt_job_log(rt, t->job, 2, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
 }
@@ -1002,11 +1023,11 @@ static bool spill_out(struct runtime *rt, struct task *t)
         return false;
     /* out of the index first: the global scheduler may place it right back
      * here, as a new record under the same ID */
-    idmap_del(&rt->tasks_by_id, t->id);
+    idmap_del(&TS(rt)->tasks_by_id, t->id);
     taskrec_flush_one(rt, t); /* its record must be there before the head sees it */
     int rc = spill_send(rt, t);
     if (rc != 0) {
-        idmap_put(&rt->tasks_by_id, t->id, t);
+        idmap_put(&TS(rt)->tasks_by_id, t->id, t);
         if (rc == 1)
             t->placed = true; /* it waits here; it does not ask again */
         return false;
@@ -1054,7 +1075,7 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 static struct worker *pipeline_target(struct runtime *rt, const struct task *t, int depth)
 {
     struct worker *best = NULL;
-    for (struct worker *w = rt->workers; w; w = worker_next(w))
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
         if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
             worker_nahead(w) < depth && worker_task(w) != NULL &&
             worker_task(w)->st.shape == t->st.shape && worker_nnest(w) == 0 &&
@@ -1096,10 +1117,10 @@ static void pipeline_send(struct runtime *rt, struct task *t, struct worker *w)
 {
     t->recalled = false;
     ahead_push(w, t);
-    rt->pipelined++;
+    TS(rt)->pipelined++;
     if (tasks_send_execute(rt, t, w) < 0) {
         tasks_ahead_remove(w, t);
-        rt->pipelined--;
+        TS(rt)->pipelined--;
         if (t->state != TASK_WAITING_DEPS)
             tasks_destroy(rt, t); /* it was failed */
     }
@@ -1122,7 +1143,7 @@ static void requeue(struct runtime *rt, struct task *t)
 
 void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
 {
-    rt->pipelined--;
+    TS(rt)->pipelined--;
     requeue(rt, t);
 }
 
@@ -1131,13 +1152,13 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
 {
     struct task *t = worker_ahead_head(w);
     tasks_ahead_remove(w, t);
-    rt->pipelined--;
+    TS(rt)->pipelined--;
     t->start_us = now_us();
     worker_set_task(w, t);
     taskrec_running(rt, t);
     /* if it does not fit, it runs on borrowed resources (the ended task had
      * lent its CPU) */
-    (void)sched_local_hold_if_fits(rt->sched, &t->st);
+    (void)sched_local_hold_if_fits(TS(rt)->sched, &t->st);
 }
 
 /*
@@ -1169,7 +1190,7 @@ static struct worker *nest_target(struct runtime *rt, const struct task *t)
     if (t->kind != TASK_NORMAL || pg_policy_gpu_units(&t->demand) > 0)
         return NULL;
     struct worker *best = NULL;
-    for (struct worker *w = rt->workers; w; w = worker_next(w))
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
         if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
             worker_client(w) != NULL && worker_nahead(w) == 0 && worker_gpus(w)[0] == '\0' &&
             worker_all_waiting(w) && workers_renv_is(w, t->renv)) {
@@ -1316,12 +1337,12 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    sched_local_run(rt->sched);
+    sched_local_run(TS(rt)->sched);
 }
 
 void tasks_node_joined(struct runtime *rt)
 {
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         if (!res_fits(&rt->n->total, sched_shape_demand(s)))
             for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st))
                 task_of(st)->placed = false;
@@ -1329,13 +1350,13 @@ void tasks_node_joined(struct runtime *rt)
 
 long long tasks_queued(const struct runtime *rt)
 {
-    return rt && rt->sched ? sched_local_queued(rt->sched) : 0;
+    return rt && TS(rt)->sched ? sched_local_queued(TS(rt)->sched) : 0;
 }
 
 void tasks_schedule(struct runtime *rt)
 {
     if (!rt->stopping)
-        event_active(rt->sched_ev, EV_TIMEOUT, 0);
+        event_active(TS(rt)->sched_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- ends ------------------------------------------------------------------------ */
@@ -1553,7 +1574,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     tasks_release(rt, t);
     t->worker = NULL;
     if (status == 0)
-        sched_local_ran(rt->sched, &t->st, now_us() - t->start_us);
+        sched_local_ran(TS(rt)->sched, &t->st, now_us() - t->start_us);
     if (worker_task(w) == NULL)
         worker_run_next(rt, w);
     char hex[IDS_HEX_SIZE];
@@ -1588,7 +1609,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
 static void demands_publish(struct runtime *rt)
 {
     struct buf text = BUF_INIT;
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s)) {
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s)) {
         long n = sched_shape_len(s);
         if (n == 0)
             continue;
@@ -1598,21 +1619,21 @@ static void demands_publish(struct runtime *rt)
         if (!res_fits(&rt->n->total, sched_shape_demand(s)))
             buf_printf(&text, "%s\t%ld\tinfeasible\n", b.data, n);
         else if (sched_shape_at_cap(s))
-            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, n, rt->max_workers);
+            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, n, workers_cap(rt));
         else
             buf_printf(&text, "%s\t%ld\tpending\n", b.data, n);
         buf_free(&b);
     }
-    if (text.len != rt->demands_text.len ||
-        (text.len && memcmp(text.data, rt->demands_text.data, text.len) != 0)) {
+    if (text.len != TS(rt)->demands_text.len ||
+        (text.len && memcmp(text.data, TS(rt)->demands_text.data, text.len) != 0)) {
         const char *p = gcs_client_prefix(rt->n->gcs);
         if (text.len)
             gcs_command(rt->n->gcs, NULL, NULL, "SET %sdemands:%s %b", p, rt->n->hex, text.data,
                         text.len);
         else
             gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", p, rt->n->hex);
-        buf_reset(&rt->demands_text);
-        buf_append(&rt->demands_text, text.data, text.len);
+        buf_reset(&TS(rt)->demands_text);
+        buf_append(&TS(rt)->demands_text, text.data, text.len);
     }
     buf_free(&text);
 }
@@ -1622,49 +1643,75 @@ static void demands_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         cap_report(rt, s);
     demands_publish(rt);
 }
 
 void tasks_init(struct runtime *rt)
 {
-    rt->sched = sched_local_new(&tasks_sched_ops, rt, &rt->n->total, &rt->n->avail,
+    TS(rt)->sched = sched_local_new(&tasks_sched_ops, rt, &rt->n->total, &rt->n->avail,
                                 rt->n->num_gpus);
-    rt->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
+    TS(rt)->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
     server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
     server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
     taskrec_init(rt);
-    rt->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
+    TS(rt)->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
     struct timeval tv = { 0, 500000 };
-    event_add(rt->demands_ev, &tv);
+    event_add(TS(rt)->demands_ev, &tv);
 }
 
 void tasks_free(struct runtime *rt)
 {
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         while (sched_shape_head(s)) {
             struct task *t = task_of(sched_shape_head(s));
             queue_remove(rt, t);
             tasks_destroy(rt, t);
         }
-    sched_local_free(rt->sched);
-    rt->sched = NULL;
-    while (rt->waiting_head) {
-        struct task *t = rt->waiting_head;
+    sched_local_free(TS(rt)->sched);
+    TS(rt)->sched = NULL;
+    while (TS(rt)->waiting_head) {
+        struct task *t = TS(rt)->waiting_head;
         waiting_remove(rt, t);
         tasks_destroy(rt, t);
     }
-    if (rt->sched_ev) {
-        event_free(rt->sched_ev);
-        rt->sched_ev = NULL;
+    if (TS(rt)->sched_ev) {
+        event_free(TS(rt)->sched_ev);
+        TS(rt)->sched_ev = NULL;
     }
-    if (rt->demands_ev) {
-        event_free(rt->demands_ev);
-        rt->demands_ev = NULL;
+    if (TS(rt)->demands_ev) {
+        event_free(TS(rt)->demands_ev);
+        TS(rt)->demands_ev = NULL;
     }
-    idmap_free(&rt->tasks_by_id);
+    idmap_free(&TS(rt)->tasks_by_id);
     taskrec_free(rt);
     gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
                 rt->n->hex);
+    buf_free(&TS(rt)->demands_text); /* (was runtime_free's, after the other modules) */
+}
+
+struct task *tasks_find(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&TS(rt)->tasks_by_id, id);
+}
+
+const struct idmap *tasks_map(const struct runtime *rt)
+{
+    return &TS(rt)->tasks_by_id;
+}
+
+struct sched_local *tasks_sched(const struct runtime *rt)
+{
+    return TS(rt)->sched;
+}
+
+long long tasks_waiting(const struct runtime *rt)
+{
+    return TS(rt)->waiting;
+}
+
+long long tasks_pipelined(const struct runtime *rt)
+{
+    return TS(rt)->pipelined;
 }

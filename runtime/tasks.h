@@ -175,5 +175,14 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                       int code, const char *msg);
 /* Format "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tasks_describe_exit(int status, char *out, size_t outlen);
+/* The task ID alive here (queued, waiting or running), or NULL. */
+struct task *tasks_find(const struct runtime *rt, const uint8_t *id);
+/* Every task alive here: id -> struct task (iterate with idmap_next; do not change it). */
+const struct idmap *tasks_map(const struct runtime *rt);
+/* The local scheduler's queues (sched/local.h), for the actor code's hand-overs. */
+struct sched_local *tasks_sched(const struct runtime *rt);
+/* Tasks waiting for their arguments; tasks sent ahead to busy workers, not started. */
+long long tasks_waiting(const struct runtime *rt);
+long long tasks_pipelined(const struct runtime *rt);
 
 #endif

@@ -49,6 +49,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* This file's part of the runtime's state (rt->ws): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct workers_state {
+    struct worker *workers;     /* newest first */
+    int nworkers, nstarting;
+    struct idmap worker_by_id;  /* id -> struct worker */
+    int max_workers;            /* the cap on worker processes */
+    struct event *tick;         /* periodic: idle workers, demands */
+    struct event *sigchld;
+};
+
+static struct workers_state *WS(const struct runtime *rt)
+{
+    if (rt->ws == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->ws = xcalloc(1, sizeof *rt->ws);
+    return rt->ws;
+}
+
 /* A worker process of this node (docs/runtime.md "Workers"). */
 
 struct worker {
@@ -644,11 +663,11 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
     if (w->prev)
         w->prev->next = w->next;
     else
-        rt->workers = w->next;
+        WS(rt)->workers = w->next;
     if (w->next)
         w->next->prev = w->prev;
-    if (idmap_get(&rt->worker_by_id, w->id) == w)
-        idmap_del(&rt->worker_by_id, w->id);
+    if (idmap_get(&WS(rt)->worker_by_id, w->id) == w)
+        idmap_del(&WS(rt)->worker_by_id, w->id);
     pipe_event_free(&w->out_ev);
     pipe_event_free(&w->err_ev);
     if (w->out_fd >= 0)
@@ -661,8 +680,8 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
     if (w->client && client_worker(w->client) == w)
         client_set_worker(w->client, NULL);
     if (w->state == WORKER_STARTING)
-        rt->nstarting--;
-    rt->nworkers--;
+        WS(rt)->nstarting--;
+    WS(rt)->nworkers--;
     if (w->job)
         job_nworkers_add(w->job, -1);
     free(w->renv);
@@ -720,7 +739,7 @@ again:
             goto again; /* the job list may have changed */
         }
     }
-    for (struct worker *w = rt->workers; w; w = w->next) {
+    for (struct worker *w = WS(rt)->workers; w; w = w->next) {
         if (w->exited || w->pid <= 0)
             continue; /* reaped (waits for its connection to close), or not forked yet */
         pid_t pid = waitpid(w->pid, &status, WNOHANG);
@@ -734,7 +753,7 @@ again:
                 w->exit_status = status;
                 w->exited_ms = net_now_ms();
                 if (w->state == WORKER_STARTING)
-                    rt->nstarting--;
+                    WS(rt)->nstarting--;
                 w->state = WORKER_DEAD; /* nothing more is sent to it */
                 continue;
             }
@@ -769,7 +788,7 @@ void workers_client_closed(struct runtime *rt, struct worker *w)
 static void workers_reap_stuck(struct runtime *rt)
 {
 again:
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->exited && net_now_ms() - w->exited_ms >= WORKERS_EXIT_WAIT_MS) {
             if (w->client) {
                 client_set_worker(w->client, NULL);
@@ -792,7 +811,7 @@ static void workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 static int job_pool_size(struct runtime *rt, struct job *j)
 {
     int n = 0;
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && w->actor == NULL && w->state != WORKER_DEAD)
             n++;
     return n;
@@ -818,7 +837,7 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     if (timeout > 0) {
         long long now = net_now_ms();
         int keep = prestart_count(rt);
-        for (struct worker *w = rt->workers; w; w = w->next) {
+        for (struct worker *w = WS(rt)->workers; w; w = w->next) {
             if (w->state != WORKER_IDLE || w->actor || now - w->idle_since_ms < timeout)
                 continue;
             if (job_pool_size(rt, w->job) <= keep)
@@ -848,24 +867,24 @@ void workers_init(struct runtime *rt)
     struct node *n = rt->n;
     session_self_exe(); /* readlink once, here: spawns on the helper read the cached path */
     int cpus = cpu_count();
-    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
-    rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
-    if (rt->sigchld == NULL || event_add(rt->sigchld, NULL) < 0)
+    WS(rt)->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
+    WS(rt)->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
+    if (WS(rt)->sigchld == NULL || event_add(WS(rt)->sigchld, NULL) < 0)
         log_error("cannot watch SIGCHLD: workers are reaped once a second only");
-    rt->tick = event_new(n->base, -1, EV_PERSIST, workers_tick_cb, rt);
+    WS(rt)->tick = event_new(n->base, -1, EV_PERSIST, workers_tick_cb, rt);
     struct timeval tv = { WORKERS_TICK_MS / 1000, (WORKERS_TICK_MS % 1000) * 1000 };
-    event_add(rt->tick, &tv);
+    event_add(WS(rt)->tick, &tv);
 }
 
 void workers_free(struct runtime *rt)
 {
     if (rt == NULL)
         return;
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->pid > 0)
             kill(w->pid, SIGKILL);
-    while (rt->workers) {
-        struct worker *w = rt->workers;
+    while (WS(rt)->workers) {
+        struct worker *w = WS(rt)->workers;
         if (w->pid > 0)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
@@ -885,14 +904,14 @@ void workers_free(struct runtime *rt)
         w->client = NULL;
         worker_destroy(rt, w);
     }
-    idmap_free(&rt->worker_by_id);
-    if (rt->sigchld) {
-        event_free(rt->sigchld);
-        rt->sigchld = NULL;
+    idmap_free(&WS(rt)->worker_by_id);
+    if (WS(rt)->sigchld) {
+        event_free(WS(rt)->sigchld);
+        WS(rt)->sigchld = NULL;
     }
-    if (rt->tick) {
-        event_free(rt->tick);
-        rt->tick = NULL;
+    if (WS(rt)->tick) {
+        event_free(WS(rt)->tick);
+        WS(rt)->tick = NULL;
     }
 }
 
@@ -902,7 +921,7 @@ void workers_free(struct runtime *rt)
 static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_spawn_result *res)
 {
     uint8_t *id = arg;
-    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    struct worker *w = idmap_get(&WS(rt)->worker_by_id, id);
     free(id);
     if (w == NULL || !w->spawning)
         return false; /* cannot happen: a spawning worker is never reaped */
@@ -948,11 +967,11 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
         log_debug("job %s: no library yet, no worker", job_hex(j));
         return NULL;
     }
-    if (rt->nworkers >= rt->max_workers) {
-        log_debug("worker cap reached (%d)", rt->max_workers);
+    if (WS(rt)->nworkers >= WS(rt)->max_workers) {
+        log_debug("worker cap reached (%d)", WS(rt)->max_workers);
         return NULL;
     }
-    if (rt->nstarting >= max_starting())
+    if (WS(rt)->nstarting >= max_starting())
         return NULL; /* tasks_schedule retries when one connects */
     if (strlen(gpus) >= sizeof ((struct worker *)0)->gpus) {
         log_error("job %s: GPU list '%.32s...' too long", job_hex(j), gpus);
@@ -1030,13 +1049,13 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
         if (ev == NULL)
             free(x);
     }
-    w->next = rt->workers;
-    if (rt->workers)
-        rt->workers->prev = w;
-    rt->workers = w;
-    idmap_put(&rt->worker_by_id, w->id, w);
-    rt->nworkers++;
-    rt->nstarting++;
+    w->next = WS(rt)->workers;
+    if (WS(rt)->workers)
+        WS(rt)->workers->prev = w;
+    WS(rt)->workers = w;
+    idmap_put(&WS(rt)->worker_by_id, w->id, w);
+    WS(rt)->nworkers++;
+    WS(rt)->nstarting++;
     job_nworkers_add(j, 1);
     return w;
 }
@@ -1051,7 +1070,7 @@ struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *g
 {
     if (gpus == NULL)
         gpus = "";
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && w->state == WORKER_IDLE && w->actor == NULL && w->client &&
             strcmp(w->gpus, gpus) == 0 && workers_renv_is(w, renv))
             return w;
@@ -1060,13 +1079,13 @@ struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *g
 
 bool workers_at_cap(const struct runtime *rt)
 {
-    return rt->nworkers >= rt->max_workers;
+    return WS(rt)->nworkers >= WS(rt)->max_workers;
 }
 
 bool workers_reclaim_idle(struct runtime *rt)
 {
     struct worker *oldest = NULL;
-    for (struct worker *w = rt->workers; w; w = w->next) {
+    for (struct worker *w = WS(rt)->workers; w; w = w->next) {
         if (w->state == WORKER_DEAD)
             return true; /* one is on its way out already */
         if (w->state == WORKER_IDLE && w->actor == NULL &&
@@ -1083,7 +1102,7 @@ bool workers_reclaim_idle(struct runtime *rt)
 int workers_starting(struct runtime *rt, struct job *j)
 {
     int n = 0;
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && w->state == WORKER_STARTING)
             n++;
     return n;
@@ -1091,7 +1110,7 @@ int workers_starting(struct runtime *rt, struct job *j)
 
 struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct client *cl)
 {
-    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    struct worker *w = idmap_get(&WS(rt)->worker_by_id, id);
     if (w == NULL || w->state != WORKER_STARTING)
         return NULL; /* unknown, killed, or a second HELLO */
     if (client_job(cl) && client_job(cl) != w->job) {
@@ -1104,7 +1123,7 @@ struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct c
                   (int)w->pid);
     w->client = cl;
     client_set_worker(cl, w);
-    rt->nstarting--;
+    WS(rt)->nstarting--;
     w->idle_since_ms = net_now_ms();
     if (w->actor) {
         w->state = WORKER_BUSY;
@@ -1133,7 +1152,7 @@ void workers_kill(struct runtime *rt, struct worker *w)
     if (w->state == WORKER_DEAD)
         return;
     if (w->state == WORKER_STARTING)
-        rt->nstarting--;
+        WS(rt)->nstarting--;
     w->state = WORKER_DEAD;
     if (w->pid > 0 && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
         log_warn("cannot kill worker pid %d", (int)w->pid);
@@ -1141,7 +1160,7 @@ void workers_kill(struct runtime *rt, struct worker *w)
 
 void workers_kill_job(struct runtime *rt, struct job *j)
 {
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && !(w->actor && actor_detached(w->actor)))
             workers_kill(rt, w);
 }
@@ -1158,8 +1177,33 @@ void workers_prestart(struct runtime *rt, struct job *j, int n)
 size_t workers_pids(const struct runtime *rt, pid_t *out, size_t max)
 {
     size_t k = 0;
-    for (const struct worker *w = rt->workers; w && k < max; w = w->next)
+    for (const struct worker *w = WS(rt)->workers; w && k < max; w = w->next)
         if (w->pid > 0 && w->state != WORKER_DEAD)
             out[k++] = w->pid;
     return k;
+}
+
+struct worker *workers_first(const struct runtime *rt)
+{
+    return WS(rt)->workers;
+}
+
+struct worker *workers_find(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&WS(rt)->worker_by_id, id);
+}
+
+int workers_count(const struct runtime *rt)
+{
+    return WS(rt)->nworkers;
+}
+
+int workers_cap(const struct runtime *rt)
+{
+    return WS(rt)->max_workers;
+}
+
+void workers_set_cap(struct runtime *rt, int cap)
+{
+    WS(rt)->max_workers = cap;
 }

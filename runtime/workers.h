@@ -140,5 +140,12 @@ char **workers_env_build_(const char *const *set, const char *const *unset);
 void workers_env_free_(char **env);
 /* Online CPUs, read once (sysconf reads /sys each time: not on the loop). */
 int workers_cpu_count_(void);
+/* The node's workers, newest first (then worker_next), and the one with ID (or NULL). */
+struct worker *workers_first(const struct runtime *rt);
+struct worker *workers_find(const struct runtime *rt, const uint8_t *id);
+/* Worker processes now (starting or running), and the cap on them. */
+int workers_count(const struct runtime *rt);
+int workers_cap(const struct runtime *rt);
+void workers_set_cap(struct runtime *rt, int cap);
 
 #endif
