@@ -9,7 +9,6 @@
 
 #include "runtime/internal.h"
 
-/* Value type tags of store objects beyond ray_type's 0..7. */
 /* Its connection (NULL once closed: it is freed then). */
 struct conn *client_conn(const struct client *cl);
 /* Its client id for objstore pins (> 0). */

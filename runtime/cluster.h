@@ -11,8 +11,7 @@
 
 struct cluster_node;
 
-/* (struct waiter, one entry of runtime.waiters' lists, is objects.c's own) */
-/* The I-th node of the view (0 <= I < rt->nnodes). */
+/* The I-th node of the view (0 <= I < cluster_count(RT)). */
 struct cluster_node *cluster_node_at(const struct runtime *rt, size_t i);
 /* CN: it is alive (as the node table says). */
 bool cluster_node_alive(const struct cluster_node *cn);

@@ -68,12 +68,9 @@ void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job 
 void jobs_end(struct runtime *rt, struct job *j, const char *state);
 /* Reap one child PID with STATUS: a driver? Returns true if it was one. */
 bool jobs_child_exited(struct runtime *rt, pid_t pid, int status);
-/* A job of node ORIGIN whose work the global scheduler placed here; its
- * library (by hash) is fetched from the function table. Returns it (an
- * existing record if there is one). */
 /* Job NUM, whose driver reconnected here after its node OLD_NODE died:
  * made (or a remote one of it turned) local, its record's driver_node
- * rewritten to this node. Never NULL; the caller sets j->driver. */
+ * rewritten to this node. Never NULL; the caller sets its driver (job_set_driver). */
 struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node,
                        const char *lib_hash);
 /* The node is stopping cleanly: J's `ray submit`, if one is attached, gets
@@ -84,6 +81,9 @@ void jobs_tell_stopped(struct runtime *rt, struct job *j);
  * disconnected: the job ends (FAILED if an adopted driver said DRIVER_EXIT
  * with a non-zero status), and an attached `ray submit` gets JOB_EXIT. */
 void jobs_driver_gone(struct runtime *rt, struct job *j);
+/* A job of node ORIGIN whose work the global scheduler placed here; its
+ * library (by hash) is fetched from the function table. Returns it (an
+ * existing record if there is one). */
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash);
 /* Store library bytes for J: LEN bytes (copied) are hashed and written to

@@ -12,7 +12,7 @@
 
 enum task_kind { TASK_NORMAL, TASK_ACTOR_NEW, TASK_ACTOR_CALL };
 enum task_state { TASK_WAITING_DEPS, TASK_QUEUED, TASK_RUNNING };
-/* (struct task is tasks.c's own; what other files read of it:) */
+/* What other files read and set of a task (struct task is tasks.c's own). */
 /* T: its id. */
 const uint8_t *task_id(const struct task *t);
 /* T: its kind. */
