@@ -65,14 +65,20 @@ SCHED_SRCS := sched/resources.c sched/resparse.c sched/global.c sched/pg_policy.
 SCHED_SRCS += sched/local.c
 SCHED_SRCS += sched/spillback.c
 DAEMON_SRCS := daemon/redis_launch.c daemon/node.c \
-               daemon/server.c daemon/heartbeat.c daemon/gpu.c daemon/runtime.c \
-               daemon/objects.c daemon/tasks.c daemon/actors.c daemon/workers.c daemon/jobs.c \
-               daemon/cluster.c daemon/spillback.c daemon/taskrec.c \
-               daemon/objlife.c daemon/observe.c daemon/metrics.c daemon/dashboard.c
-DAEMON_SRCS += daemon/pg.c daemon/pg_node.c daemon/runtime_env.c
-DAEMON_SRCS += daemon/replay.c daemon/recover.c
+               daemon/server.c daemon/heartbeat.c daemon/gpu.c \
+               daemon/metrics.c daemon/dashboard.c
+DAEMON_SRCS += daemon/recover.c
 DAEMON_SRCS += daemon/bio.c
-DAEMON_SRCS += daemon/objmgr_ops.c
+# the runtime (runtime/runtime.h): clients, tasks, actors, workers, jobs,
+# objects, placement groups, the cluster view; linked into rayd with daemon/
+RUNTIME_SRCS := runtime/runtime.c runtime/objects.c runtime/tasks.c runtime/actors.c \
+                runtime/workers.c runtime/jobs.c runtime/cluster.c runtime/spillback.c \
+                runtime/taskrec.c runtime/objlife.c runtime/observe.c
+RUNTIME_SRCS += runtime/pg.c runtime/pg_node.c runtime/runtime_env.c
+RUNTIME_SRCS += runtime/replay.c
+RUNTIME_SRCS += runtime/objmgr_ops.c
+RUNTIME_SRCS += runtime/counters.c
+DAEMON_SRCS += $(RUNTIME_SRCS)
 DAEMON_SRCS += daemon/metrics_report.c
 # the session dir and the settings table: shared by `ray start` and rayd
 SESSION_SRCS := session/session.c session/config.c

@@ -1,7 +1,7 @@
 /*
  * pg.c — the placement-group calls of ray.h: create, wait, remove, lookup
  * (docs/api.md "Placement groups"). Each is a request to the node, which
- * hands it to the head's group manager (daemon/pg.c). ray_pg_wait repeats
+ * hands it to the head's group manager (runtime/pg.c). ray_pg_wait repeats
  * its query, backing off from 0.2 ms to 20 ms, until the group is placed or
  * the deadline passes: no task runs for it and nothing hangs.
  *

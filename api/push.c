@@ -1,6 +1,6 @@
 /*
  * push.c — subscriptions to objects and the pushes that answer them
- * (push.h; the node's side is daemon/objects.c "Pushes"), and metrics
+ * (push.h; the node's side is runtime/objects.c "Pushes"), and metrics
  * reports (daemon/metrics_report.c). The cork of push.h lives with the
  * sending code in client.c.
  */

@@ -41,7 +41,7 @@ struct ray_task {
 /* ---- options and spec helpers ------------------------------------------------ */
 
 /* Check one of num_cpus / num_gpus / memory against the node's rules
- * (daemon/tasks.c spec_parse and spec_demand): finite, >= 0 and below MAX. */
+ * (runtime/tasks.c spec_parse and spec_demand): finite, >= 0 and below MAX. */
 static int check_amount(const char *what, double x, double max)
 {
     if (!isfinite(x) || x < 0 || x >= max)

@@ -2,7 +2,7 @@
  * logs.c — `ray logs`: without an ID, every live node's log files by group
  * (rayd, redis, workers, jobs); with one, that job's, actor's, task's or
  * node's output, fetched from the node that keeps it (LOG_READ, answered by
- * daemon/observe.c): a job's from its driver's node, an actor's from its
+ * runtime/observe.c): a job's from its driver's node, an actor's from its
  * node, a task's from the node the task table names (every live node when
  * the table has no record of it yet), a node's own rayd log from itself.
  */

@@ -1,6 +1,6 @@
 /*
  * memory.c — `ray memory [--group-by node|job] [--sort-by size]`: the objects
- * each live node holds, as it knows them (NODE_STATS, daemon/observe.c):
+ * each live node holds, as it knows them (NODE_STATS, runtime/observe.c):
  * size, where (shared memory or spilled), pins, reference type and call
  * site, with totals per node. Also the per-node activity block of
  * `ray status -v` (running tasks by name, actors, objects and their bytes).

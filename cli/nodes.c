@@ -2,7 +2,7 @@
  * nodes.c — the CLI talking to nodes themselves (not the GCS): connect to a
  * node as PROTO_ROLE_CLI (its Unix socket when its session is on this
  * machine, else its TCP port), send a request, read the answers. Used by
- * `ray logs`, `ray memory` and `ray status -v` (daemon/observe.c answers).
+ * `ray logs`, `ray memory` and `ray status -v` (runtime/observe.c answers).
  */
 #include "cli/cli.h"
 

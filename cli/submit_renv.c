@@ -3,7 +3,7 @@
  * check the runtime_env (an error names the key), pack the working
  * directory (renv_pack_dir: the system's tar, a size limit), and put both in
  * JOB_SUBMIT's options. The node stores the tar once by its
- * SHA-256 (daemon/runtime_env.c).
+ * SHA-256 (runtime/runtime_env.c).
  */
 #include "cli/cli.h"
 

@@ -109,12 +109,12 @@ enum proto_role {
     X(NODE_ACTOR_CALL, 612, "v", "spec")                                                   \
     X(NODE_JOB_LOG, 613, "sus", "job stream line")                                        \
     X(NODE_ACTOR_KILL, 614, "Ib", "actor_id no_restart")                                         \
-    /* 620-629: placement groups between nodes (daemon/pg.c) */                           \
+    /* 620-629: placement groups between nodes (runtime/pg.c) */                           \
     X(NODE_PG_PREPARE, 620, "Iuus", "pg_id attempt bundle resources")                    \
     X(NODE_PG_PREPARED, 621, "Iuui", "pg_id attempt bundle status")                      \
     X(NODE_PG_COMMIT, 622, "Iu", "pg_id attempt")                                         \
     X(NODE_PG_RELEASE, 623, "Iub", "pg_id attempt removed")                               \
-    /* 700-799: observability (daemon/observe.c) */                                       \
+    /* 700-799: observability (runtime/observe.c) */                                       \
     X(LOG_LIST_REQ, 700, "u", "reqid")                                                    \
     X(LOG_LIST, 701, "uv", "reqid files")                                                 \
     X(LOG_READ, 702, "usuyub", "reqid source stream filter tail follow")                  \
@@ -122,7 +122,7 @@ enum proto_role {
     X(NODE_STATS_REQ, 704, "uu", "reqid max_objects")                                     \
     X(NODE_STATS, 705, "uv", "reqid stats")                                               \
     X(EVENTS, 706, "y", "batch")                                                          \
-    /* 800-849: placement groups (daemon/pg.c; a node forwards them to the head) */       \
+    /* 800-849: placement groups (runtime/pg.c; a node forwards them to the head) */       \
     X(PG_CREATE, 800, "uv", "reqid spec")                                                 \
     X(PG_REPLY, 801, "uis", "reqid status message")                                       \
     X(PG_WAIT, 802, "uI", "reqid pg_id")                                                  \

@@ -16,7 +16,7 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 #include "gcs/gcs.h"
 
 #include <event2/event.h>

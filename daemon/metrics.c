@@ -20,8 +20,10 @@
 #include "common/proto.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
+#include "daemon/bio.h"
 #include "daemon/node.h"
-#include "daemon/runtime_internal.h"
+#include "daemon/server.h"
+#include "runtime/runtime.h"
 #include "gcs/gcs.h"
 
 #include <event2/buffer.h>
@@ -34,7 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define METRICS_NAMES 256
 #define METRICS_TARGET_MS 5000
 
 struct metrics {
@@ -44,51 +45,6 @@ struct metrics {
     struct event *timer;
     unsigned long long cpu_busy, cpu_total; /* /proc/stat at the last scrape */
 };
-
-/* ---- per-name counters (loop thread only) ------------------------------------ */
-
-struct name_count {
-    char *name;                      /* NULL: free slot */
-    unsigned long long finished, failed;
-};
-static struct name_count names[METRICS_NAMES];
-static struct name_count other = { "other", 0, 0 };
-static unsigned nnames;
-static unsigned long long spilled_total;
-
-static struct name_count *name_slot(const char *name)
-{
-    unsigned h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    for (unsigned i = 0; i < METRICS_NAMES; i++) {
-        struct name_count *s = &names[(h + i) % METRICS_NAMES];
-        if (s->name == NULL) {
-            if (nnames >= METRICS_NAMES * 3 / 4)
-                return &other;
-            s->name = xstrdup(name);
-            nnames++;
-            return s;
-        }
-        if (strcmp(s->name, name) == 0)
-            return s;
-    }
-    return &other;
-}
-
-void metrics_task_final(const char *name, bool failed)
-{
-    struct name_count *s = name_slot(name ? name : "");
-    if (failed)
-        s->failed++;
-    else
-        s->finished++;
-}
-
-void metrics_task_spilled(void)
-{
-    spilled_total++;
-}
 
 /* ---- the head's snapshot ----------------------------------------------------- */
 
@@ -148,6 +104,47 @@ static void add_count(struct ts_count *v, size_t *nv, size_t cap, const char *na
         }
     if (*nv < cap)
         v[(*nv)++] = (struct ts_count){ name, state, 1 };
+}
+
+/* Counts by name and state, from the runtime's iterators (runtime.h). */
+#define COUNTS_CAP 1024
+struct counts {
+    struct ts_count *c;
+    size_t n;
+};
+
+static void count_task(void *arg, const char *name, const char *state)
+{
+    struct counts *cs = arg;
+    add_count(cs->c, &cs->n, COUNTS_CAP, name, state);
+}
+
+static void count_actor(void *arg, const char *cls, const char *name, const char *state)
+{
+    (void)name;
+    struct counts *cs = arg;
+    add_count(cs->c, &cs->n, COUNTS_CAP, cls, state);
+}
+
+/* ray_tasks lines of the tasks that ended here (runtime_each_final) */
+struct final_out {
+    struct evbuffer *o;
+    const char *nid;
+};
+
+static void write_final(void *arg, const char *name, unsigned long long finished,
+                        unsigned long long failed)
+{
+    struct final_out *fo = arg;
+    static const char *const st[2] = { "FINISHED", "FAILED" };
+    unsigned long long v[2] = { finished, failed };
+    for (int k = 0; k < 2; k++) {
+        if (v[k] == 0)
+            continue;
+        evbuffer_add_printf(fo->o, "ray_tasks{Name=\"");
+        label(fo->o, name);
+        evbuffer_add_printf(fo->o, "\",State=\"%s\",NodeId=\"%s\"} %llu\n", st[k], fo->nid, v[k]);
+    }
 }
 
 /* What a scrape reads from /proc, read on the helper thread (bio.h): the
@@ -232,59 +229,28 @@ static void metrics_write(struct metrics *m, const struct proc_sample *ps, struc
     /* ray_tasks: alive here by state, ended here by outcome */
     help(o, "ray_tasks", "gauge",
          "Tasks and actor calls of this node by name and state (FINISHED/FAILED count since start)");
-    enum { CAP = 1024 };
-    struct ts_count *cnt = xcalloc(CAP, sizeof *cnt);
-    size_t ncnt = 0;
-    size_t pos = 0;
-    struct idmap_slot *sl;
-    while (rt && (sl = idmap_next(&rt->tasks_by_id, &pos)) != NULL) {
-        struct task *t = sl->val;
-        pos++;
-        const char *st = t->state == TASK_RUNNING ? "RUNNING"
-                         : t->state == TASK_QUEUED ? "PENDING_NODE_ASSIGNMENT"
-                                                   : "PENDING_ARGS_AVAIL";
-        add_count(cnt, &ncnt, CAP, t->name ? t->name : "", st);
-    }
-    for (size_t i = 0; i < ncnt; i++) {
+    struct counts cs = { xcalloc(COUNTS_CAP, sizeof *cs.c), 0 };
+    runtime_each_task(rt, count_task, &cs);
+    for (size_t i = 0; i < cs.n; i++) {
         evbuffer_add_printf(o, "ray_tasks{Name=\"");
-        label(o, cnt[i].name);
-        evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %ld\n", cnt[i].state, nid,
-                            cnt[i].n);
+        label(o, cs.c[i].name);
+        evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %ld\n", cs.c[i].state, nid,
+                            cs.c[i].n);
     }
-    for (int i = 0; i <= METRICS_NAMES; i++) {
-        struct name_count *s = i < METRICS_NAMES ? &names[i] : &other;
-        if (s->name == NULL || (s->finished == 0 && s->failed == 0))
-            continue;
-        static const char *const st[2] = { "FINISHED", "FAILED" };
-        unsigned long long v[2] = { s->finished, s->failed };
-        for (int k = 0; k < 2; k++) {
-            if (v[k] == 0)
-                continue;
-            evbuffer_add_printf(o, "ray_tasks{Name=\"");
-            label(o, s->name);
-            evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %llu\n", st[k], nid, v[k]);
-        }
-    }
+    struct final_out fo = { o, nid };
+    runtime_each_final(write_final, &fo);
 
     /* ray_actors: the actors living here */
     help(o, "ray_actors", "gauge", "Actors of this node by class and state");
-    ncnt = 0;
-    pos = 0;
-    while (rt && (sl = idmap_next(&rt->actors, &pos)) != NULL) {
-        struct actor *a = sl->val;
-        pos++;
-        if (a->remote)
-            continue;
-        static const char *const st[] = { "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD" };
-        add_count(cnt, &ncnt, CAP, a->cls ? a->cls : "", st[a->state]);
-    }
-    for (size_t i = 0; i < ncnt; i++) {
+    cs.n = 0;
+    runtime_each_actor(rt, count_actor, &cs);
+    for (size_t i = 0; i < cs.n; i++) {
         evbuffer_add_printf(o, "ray_actors{Name=\"");
-        label(o, cnt[i].name);
-        evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %ld\n", cnt[i].state, nid,
-                            cnt[i].n);
+        label(o, cs.c[i].name);
+        evbuffer_add_printf(o, "\",State=\"%s\",NodeId=\"%s\"} %ld\n", cs.c[i].state, nid,
+                            cs.c[i].n);
     }
-    free(cnt);
+    free(cs.c);
 
     /* ray_resources: used and available, per resource */
     help(o, "ray_resources", "gauge", "Logical resources of this node (USED / AVAILABLE)");
@@ -345,31 +311,30 @@ static void metrics_write(struct metrics *m, const struct proc_sample *ps, struc
 
     /* the scheduler's own */
     help(o, "ray_scheduler_queued_tasks", "gauge", "Tasks queued here with their arguments ready");
-    evbuffer_add_printf(o, "ray_scheduler_queued_tasks{NodeId=\"%s\"} %lld\n", nid,
-                        tasks_queued(rt));
+    struct runtime_stats rs;
+    runtime_stats(rt, &rs);
+    evbuffer_add_printf(o, "ray_scheduler_queued_tasks{NodeId=\"%s\"} %lld\n", nid, rs.queued);
     help(o, "ray_scheduler_waiting_tasks", "gauge", "Tasks waiting here for their arguments");
     evbuffer_add_printf(o, "ray_scheduler_waiting_tasks{NodeId=\"%s\"} %lld\n", nid,
-                        rt ? rt->waiting : 0);
+                        rs.waiting);
     help(o, "ray_scheduler_pipelined_tasks", "gauge", "Tasks sent ahead to busy workers");
     evbuffer_add_printf(o, "ray_scheduler_pipelined_tasks{NodeId=\"%s\"} %lld\n", nid,
-                        rt ? rt->pipelined : 0);
+                        rs.pipelined);
     help(o, "ray_scheduler_spilled_tasks_total", "counter",
          "Tasks this node handed to the global scheduler (which may place them back here)");
     evbuffer_add_printf(o, "ray_scheduler_spilled_tasks_total{NodeId=\"%s\"} %llu\n", nid,
-                        spilled_total);
-    size_t lin_bytes = 0, lin_entries = 0;
-    spill_lineage_size(rt, &lin_bytes, &lin_entries);
+                        rs.spilled);
     help(o, "ray_lineage_bytes", "gauge",
          "Lineage this node keeps to rebuild lost objects it owns (counted against lineage_max_bytes)");
-    evbuffer_add_printf(o, "ray_lineage_bytes{NodeId=\"%s\"} %zu\n", nid, lin_bytes);
+    evbuffer_add_printf(o, "ray_lineage_bytes{NodeId=\"%s\"} %zu\n", nid, rs.lineage_bytes);
     help(o, "ray_lineage_entries", "gauge", "Tasks whose lineage this node keeps");
-    evbuffer_add_printf(o, "ray_lineage_entries{NodeId=\"%s\"} %zu\n", nid, lin_entries);
+    evbuffer_add_printf(o, "ray_lineage_entries{NodeId=\"%s\"} %zu\n", nid, rs.lineage_entries);
     help(o, "ray_workers", "gauge", "Worker processes of this node");
-    evbuffer_add_printf(o, "ray_workers{NodeId=\"%s\"} %d\n", nid, rt ? rt->nworkers : 0);
+    evbuffer_add_printf(o, "ray_workers{NodeId=\"%s\"} %d\n", nid, rs.workers);
     help(o, "ray_gcs_task_records_live", "gauge",
          "Unfinished tasks of this node with a record in the GCS task table");
     evbuffer_add_printf(o, "ray_gcs_task_records_live{NodeId=\"%s\"} %ld\n", nid,
-                        rt ? rt->rec_live : 0);
+                        rs.rec_live);
 
     if (n->is_head) {
         pthread_mutex_lock(&snap_lock);
@@ -398,6 +363,33 @@ static void buf_label(struct buf *b, const char *v, size_t n)
     }
 }
 
+/* A Serve replica's healthy line (runtime_each_actor): SERVE_REPLICA:APP:DEPLOYMENT:INDEX */
+struct serve_out {
+    struct buf *own;
+    const char *nid;
+};
+
+static void serve_actor(void *arg, const char *cls, const char *name, const char *state)
+{
+    (void)cls;
+    struct serve_out *so = arg;
+    static const char pre[] = "SERVE_REPLICA:";
+    if (name == NULL || strncmp(name, pre, sizeof pre - 1) != 0 || strcmp(state, "DEAD") == 0)
+        return;
+    const char *app = name + sizeof pre - 1, *c1 = strchr(app, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (c2 == NULL)
+        return;
+    struct buf *own = so->own;
+    buf_printf(own, "ray_serve_deployment_replica_healthy{deployment=\"");
+    buf_label(own, c1 + 1, (size_t)(c2 - c1 - 1));
+    buf_printf(own, "\",replica=\"");
+    buf_label(own, app, strlen(app));
+    buf_printf(own, "\",application=\"");
+    buf_label(own, app, (size_t)(c1 - app));
+    buf_printf(own, "\",NodeId=\"%s\"} %d\n", so->nid, strcmp(state, "ALIVE") == 0);
+}
+
 /*
  * Serve's series: what this node's clients reported (the proxy's request
  * counters and latency histogram: metrics_report.c) merged with the
@@ -412,27 +404,8 @@ static void serve_write(struct metrics *m, struct evbuffer *o)
     buf_printf(&own, "# HELP ray_serve_deployment_replica_healthy Serve replicas living on this "
                      "node (1: alive, 0: starting or restarting)\n"
                      "# TYPE ray_serve_deployment_replica_healthy gauge\n");
-    size_t pos = 0;
-    struct idmap_slot *sl;
-    static const char pre[] = "SERVE_REPLICA:";
-    while (rt && (sl = idmap_next(&rt->actors, &pos)) != NULL) {
-        struct actor *a = sl->val;
-        pos++;
-        if (a->remote || a->name == NULL || strncmp(a->name, pre, sizeof pre - 1) != 0 ||
-            a->state == ACTOR_DEAD)
-            continue;
-        const char *app = a->name + sizeof pre - 1, *c1 = strchr(app, ':');
-        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (c2 == NULL)
-            continue;
-        buf_printf(&own, "ray_serve_deployment_replica_healthy{deployment=\"");
-        buf_label(&own, c1 + 1, (size_t)(c2 - c1 - 1));
-        buf_printf(&own, "\",replica=\"");
-        buf_label(&own, app, strlen(app));
-        buf_printf(&own, "\",application=\"");
-        buf_label(&own, app, (size_t)(c1 - app));
-        buf_printf(&own, "\",NodeId=\"%s\"} %d\n", m->n->hex, a->state == ACTOR_ALIVE);
-    }
+    struct serve_out so = { &own, m->n->hex };
+    runtime_each_actor(rt, serve_actor, &so);
     metrics_report_write(&out, net_now_ms(), own.data, own.len);
     if (out.len)
         evbuffer_add(o, out.data, out.len);
@@ -444,10 +417,10 @@ static void serve_write(struct metrics *m, struct evbuffer *o)
 static int h_report(struct conn *c, const struct proto_msg *msg, void *arg)
 {
     (void)arg;
-    struct client *cl = rt_client_of(c);
-    if (cl == NULL)
+    int id = runtime_client_id(c);
+    if (id < 0)
         return -1;
-    if (metrics_report_set(cl->store_id, msg->f[0].as.s.ptr, msg->f[0].as.s.len, net_now_ms()) < 0)
+    if (metrics_report_set(id, msg->f[0].as.s.ptr, msg->f[0].as.s.len, net_now_ms()) < 0)
         log_warnx("refused a metrics report of %zu bytes from %s (the limit is %u)",
                   msg->f[0].as.s.len, c->peer, METRICS_REPORT_MAX);
     return 0;
@@ -502,11 +475,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     ps->evcon = evhttp_request_get_connection(req);
     ps->self = getpid();
     ps->redis = n->is_head && n->redis.pid > 0 ? n->redis.pid : 0;
-    for (struct worker *w = n->rt ? n->rt->workers : NULL; w; w = w->next)
-        if (w->pid > 0 && w->state != WORKER_DEAD && ps->nworkers < METRICS_MAX_WORKERS)
-            ps->workers[ps->nworkers++] = w->pid;
+    ps->nworkers = (int)runtime_worker_pids(n->rt, ps->workers, METRICS_MAX_WORKERS);
     evhttp_connection_set_closecb(ps->evcon, sample_conn_closed, ps);
-    bio_submit(n->rt->bio, sample_work, sample_done, ps);
+    bio_submit(runtime_bio(n->rt), sample_work, sample_done, ps);
 }
 
 static void target_cb(evutil_socket_t fd, short what, void *arg)

@@ -2,9 +2,10 @@
  * metrics.h — this node's Prometheus endpoint (SPEC section 11): `/metrics`
  * on --metrics-export-port, served by evhttp on the node's own event loop,
  * token required (Bearer). The text is built at scrape time from the
- * runtime's state; the only per-task cost is metrics_task_final's counter
- * (a lookup in a fixed table, no lock, no allocation after a name's first
- * time). docs/observability.md "Metrics" lists every series.
+ * runtime's figures (runtime/runtime.h: runtime_stats and its iterators);
+ * the only per-task cost is the runtime's counter of ended tasks
+ * (runtime/counters.c: a lookup in a fixed table, no lock, no allocation
+ * after a name's first time). docs/observability.md "Metrics" lists every series.
  */
 #ifndef RAY_METRICS_H
 #define RAY_METRICS_H
@@ -24,13 +25,6 @@ struct metrics *metrics_start(struct node *n, char *err, size_t errlen);
 int metrics_port(const struct metrics *m);
 /* Stop listening and free M. NULL is a no-op. */
 void metrics_free(struct metrics *m);
-
-/* A task (or actor call) named NAME reached its end on this node. Cheap:
- * no lock, no allocation once NAME has been seen (at most 256 names are
- * told apart; later ones count under "other"). */
-void metrics_task_final(const char *name, bool failed);
-/* A task was spilled to the global scheduler / placed here by it. */
-void metrics_task_spilled(void);
 
 /* Head: what the dashboard thread last read from the GCS, for the series
  * only the head exports (ray_placement_groups, ray_cluster_active_nodes).

@@ -21,7 +21,7 @@
 #include "common/xmalloc.h"
 #include "daemon/gpu.h"
 #include "daemon/recover.h"
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 #include "daemon/server.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
@@ -362,6 +362,35 @@ static void node_register(struct node *n)
     free(av);
 }
 
+/* N's GCS connection came back. Its own record is read first: a node the
+ * head declared DEAD meanwhile (it was cut off, or could not reach the GCS,
+ * for longer than node_timeout_ms) rejoins as a new node (node_rejoin)
+ * instead of writing itself ALIVE again under its old ID; otherwise its
+ * record and what the runtime is the authority for are written again
+ * (runtime_gcs_reconnected, runtime/replay.c). */
+static void node_rejoin_or_replay(void *arg, const struct gcs_node *v, size_t nv)
+{
+    struct node *n = arg;
+    if (n->stopping)
+        return;
+    if (v && nv == 1 && strcmp(v[0].state, "DEAD") == 0 && !n->is_head) {
+        char why[300];
+        snprintf(why, sizeof why, "its record says DEAD (%s) after its GCS connection came back",
+                 v[0].death_reason && v[0].death_reason[0] ? v[0].death_reason : "no reason given");
+        node_rejoin(n, why);
+        return;
+    }
+    node_register_again(n); /* Redis may have lost us (or never knew: no AOF) */
+    runtime_gcs_reconnected(n->rt);
+}
+
+
+static void node_gcs_reconnected(struct node *n)
+{
+    if (gcs_node_get(n->gcs, n->hex, node_rejoin_or_replay, n) < 0)
+        node_rejoin_or_replay(n, NULL, 0);
+}
+
 static void node_gcs_state_cb(void *arg, bool connected)
 {
     struct node *n = arg;
@@ -373,7 +402,7 @@ static void node_gcs_state_cb(void *arg, bool connected)
             log_info("connected to GCS at %s:%d", n->gcs_host, n->gcs_port);
         n->gcs_down_ms = 0;
         if (n->registered)
-            replay_node_reconnected(n); /* declared dead meanwhile? else write it all again */
+            node_gcs_reconnected(n); /* declared dead meanwhile? else write it all again */
     } else if (!n->stopping) {
         if (n->gcs_down_ms == 0)
             n->gcs_down_ms = n->gcs_down_logged_ms = net_now_ms();
@@ -691,6 +720,8 @@ int node_main(struct rayd_config *cfg)
                             node_store_cb, n);
     event_add(n->store_ev, NULL);
 
+    n->rejoin_fn = node_rejoin;
+    n->check_node = heartbeat_check_node;
     n->rt = runtime_new(n);
     n->metrics = metrics_start(n, err, sizeof err);
     if (n->metrics == NULL) {

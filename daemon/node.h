@@ -52,7 +52,12 @@ struct node {
     long long start_ms;
     struct event *hb_timer, *start_timer, *store_ev;
     struct event *sig_term, *sig_int, *sig_chld, *sig_hup;
-    struct runtime *rt;               /* tasks, workers, actors, jobs (daemon/runtime.h) */
+    struct runtime *rt;               /* tasks, workers, actors, jobs (runtime/runtime.h) */
+    /* What the runtime calls up into the process's top, set before
+     * runtime_new (node_main; so runtime/ calls no function of node.c or
+     * heartbeat.c): rejoin_fn is node_rejoin, check_node heartbeat_check_node. */
+    void (*rejoin_fn)(struct node *n, const char *why);
+    bool (*check_node)(struct node *n, const char *id, const char *address, long long last_hb);
     struct node_monitor *monitor;     /* head only: heartbeat tracking (heartbeat.c) */
     char hb_avail[512];               /* what the last heartbeat said (heartbeat.c) */
     long long hb_queue, hb_sent_ms;
@@ -85,13 +90,6 @@ int node_main(struct rayd_config *cfg);
 void node_rejoin(struct node *n, const char *why);
 /* Write N's node record again, whole (state ALIVE): after a GCS outage. */
 void node_register_again(struct node *n);
-/* replay.c: N's GCS connection came back. Its own record is read first: a
- * node the head declared DEAD meanwhile (it was cut off, or could not reach
- * the GCS, for longer than node_timeout_ms) rejoins as a new node
- * (node_rejoin) instead of writing itself ALIVE again under its old ID;
- * otherwise its record and what it is the authority for are written again
- * (runtime_gcs_reconnected). */
-void replay_node_reconnected(struct node *n);
 
 /* Heartbeats (heartbeat.c): every node writes one each interval; the head
  * marks nodes DEAD whose heartbeat stops for node_timeout_ms. */

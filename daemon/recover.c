@@ -22,8 +22,7 @@
 #include "common/xmalloc.h"
 #include "session/config.h"
 #include "daemon/node.h"
-#include "daemon/pg.h"
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
 
@@ -123,7 +122,8 @@ static void recover_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv
                           "FAILED: its head died and its driver did not reconnect");
             gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s END", gcs_client_prefix(n->gcs),
                         v[i].job_id);
-            pg_job_ended(n->rt, (uint32_t)strtoul(v[i].job_id, NULL, 16)); /* its groups go */
+            runtime_pg_job_ended(n->rt,
+                                 (uint32_t)strtoul(v[i].job_id, NULL, 16)); /* its groups go */
         }
     }
 }
@@ -191,7 +191,7 @@ static void recover_old_heads_cb(void *arg, const struct gcs_node *v, size_t nv)
         if (strcmp(v[i].state, "ALIVE") == 0 && strcmp(v[i].node_id, n->hex) != 0 &&
             !old_heads_has(oh, v[i].node_id))
             snprintf(alive[nalive++], IDS_HEX_SIZE, "%s", v[i].node_id);
-    pg_recover(n->rt, (const char (*)[IDS_HEX_SIZE])alive, nalive);
+    runtime_pg_recover(n->rt, (const char (*)[IDS_HEX_SIZE])alive, nalive);
     free(alive);
     if (oh->count == 0) {
         free(oh);
@@ -216,7 +216,7 @@ static const struct recover_step {
 } recover_steps[] = {
     { "nodes", recover_nodes },
     /* placement groups are read back in the "nodes" step, which knows
-     * which nodes are alive (pg_recover, daemon/pg.c) */
+     * which nodes are alive (pg_recover, runtime/pg.c) */
 };
 
 void recover_head_start(struct node *n)

@@ -3,7 +3,7 @@
  *
  * It reaches the node only through the ops table it was built with: the
  * node's connections, its cluster view, and the runtime's waiters, errors
- * and lineage (daemon/objmgr_ops.c fills it in). No call goes from here
+ * and lineage (runtime/objmgr_ops.c fills it in). No call goes from here
  * into daemon/.
  *
  * DESIGN. Two halves share this file and the node's loop thread.

@@ -2,7 +2,7 @@
  * global.h — the global scheduler's choice: which node should run a task
  * that its own node could not start (SPEC section 5, step 3). A pure
  * function over a snapshot of the nodes, so it is unit-tested alone; the
- * daemon (daemon/spillback.c) feeds it the node table and sends the task.
+ * daemon (runtime/spillback.c) feeds it the node table and sends the task.
  * docs/scheduling.md explains the score.
  */
 #ifndef RAY_SCHED_GLOBAL_H

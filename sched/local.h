@@ -5,7 +5,7 @@
  * It owns the ready queues (one FIFO per resource shape), the dispatch
  * choice, the pipelining depth, the GPU slots and the CPU a task gives back
  * while it waits in ray_get/ray_wait. It knows no workers, messages or
- * records: the daemon (daemon/tasks.c) embeds a struct sched_task in each
+ * records: the daemon (runtime/tasks.c) embeds a struct sched_task in each
  * of its tasks and answers through a small table of operations (an idle
  * worker, a worker to start, a task to send, the rest of the cluster), so
  * the policy runs, and is unit-tested, without a daemon

@@ -4,7 +4,7 @@
  *
  * DESIGN. The head calls pg_policy_place with every node's free resources
  * (less what is being prepared elsewhere) and then reserves the result in
- * two phases (daemon/pg.c); a node that refuses its part makes the head try
+ * two phases (runtime/pg.c); a node that refuses its part makes the head try
  * again later, so a stale view costs a retry, never a wrong reservation.
  * STRICT_PACK wants one node with room for all; PACK takes that if it can,
  * else fills the nodes it already uses before opening new ones; SPREAD puts

@@ -3,7 +3,7 @@
  * go (PACK, SPREAD, STRICT_PACK, STRICT_SPREAD) over a snapshot of the
  * nodes, and the resource names a committed bundle adds to its node and a
  * task of the group asks for. No daemon state: unit-tested alone
- * (tests/unit/test_pg_policy.c); daemon/pg.c feeds it the node table.
+ * (tests/unit/test_pg_policy.c); runtime/pg.c feeds it the node table.
  *
  * Resource names follow Ray's: bundle I of group G on its node adds
  * "<R>_group_<I>_<G>" and "<R>_group_<G>" for every resource R of the

@@ -2,7 +2,7 @@
  * pg_spec.h — the decoder of PG_CREATE's spec (docs/protocol.md "Placement
  * groups"): {"id": bin20, "bundles": [str...], "strategy": 0..3,
  * "name": str|nil, "detached_creator": bin20 (added by the node)}. Pure, so it is fuzzed alone (tests/fuzz/fuzz_pg_spec.c);
- * daemon/pg.c turns the result into a group.
+ * runtime/pg.c turns the result into a group.
  */
 #ifndef RAY_SCHED_PG_SPEC_H
 #define RAY_SCHED_PG_SPEC_H

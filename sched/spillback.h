@@ -1,7 +1,7 @@
 /*
  * spillback.h — the spillback policy: whether a task its node cannot start
  * now goes to the global scheduler (SPEC section 5, step 3). A pure function
- * over what the node knows, so it is unit-tested alone; daemon/spillback.c
+ * over what the node knows, so it is unit-tested alone; runtime/spillback.c
  * fills the view and sends the task. docs/scheduling.md has the rules.
  */
 #ifndef RAY_SCHED_SPILLBACK_H

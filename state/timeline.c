@@ -1,6 +1,6 @@
 /*
  * timeline.c — the GCS timeline stream (docs/gcs.md; batches of spans that workers, drivers and
- * nodes record, daemon/observe.c) as a Chrome trace: a JSON array of
+ * nodes record, runtime/observe.c) as a Chrome trace: a JSON array of
  * complete events ({cat, name, pid, tid, ts, dur, ph:"X", args}) plus "M"
  * events naming one process per node and one thread per worker or driver.
  * A span's name is its function (or ray_get, ray_wait, ray_put), its cat the

@@ -28,7 +28,7 @@
 #include "common/proto.h"
 #include "session/config.h"
 #include "daemon/node.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime.h"
 #include "daemon/server.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
@@ -160,8 +160,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_node: %s\n", err);
         exit(1);
     }
+    n->rejoin_fn = node_rejoin;
+    n->check_node = heartbeat_check_node;
     n->rt = runtime_new(n);
-    n->rt->max_workers = 0; /* nothing the input asks for runs */
+    runtime_set_worker_cap(n->rt, 0); /* nothing the input asks for runs */
     n->registered = true;
     /* let the GCS connection come up */
     for (int i = 0; i < 50 && !gcs_client_connected(n->gcs); i++) {
@@ -527,17 +529,13 @@ static void stats(void)
     }
     if (every <= 0 || ++runs % every != 0)
         return;
-    struct runtime *rt = n->rt;
-    long jobs = 0, clients = 0;
-    for (struct job *j = rt->jobs; j; j = j->next)
-        jobs++;
-    for (struct client *c = rt->clients; c; c = c->next)
-        clients++;
+    struct runtime_stats rs;
+    runtime_stats(n->rt, &rs);
     fprintf(stderr,
-            "fuzz_node: %ld inputs: %ld jobs, %ld clients, %zu tasks, %zu actors, %zu waiters, "
+            "fuzz_node: %ld inputs: %zu jobs, %zu clients, %zu tasks, %zu actors, %zu waiters, "
             "%d workers, %lld queued, %lld waiting\n",
-            runs, jobs, clients, rt->tasks_by_id.len, rt->actors.len, rt->waiters.len,
-            rt->nworkers, tasks_queued(rt), rt->waiting);
+            runs, rs.jobs, rs.clients, rs.tasks, rs.actors, rs.waiters, rs.workers, rs.queued,
+            rs.waiting);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

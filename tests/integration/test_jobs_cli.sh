@@ -1,5 +1,5 @@
 # test_jobs_cli.sh — `ray submit` end to end through the node's job code
-# (daemon/jobs.c, daemon/workers.c): the driver's and the workers' output
+# (runtime/jobs.c, runtime/workers.c): the driver's and the workers' output
 # reach the CLI line by line (worker lines prefixed, long lines split, a last
 # partial line kept), the exit status comes back (signals as 128+N with a
 # message), the library is cached by hash, Ctrl-C (JOB_STOP) and a vanished

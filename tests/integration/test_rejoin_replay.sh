@@ -1,7 +1,7 @@
 # test_rejoin_replay.sh — a node whose GCS connection comes back to a node
 # table that says it is DEAD (the head declared it dead while it could not
 # reach the GCS) rejoins as a new node instead of writing itself ALIVE
-# again under its old ID (daemon/replay.c, docs/restart.md). Made
+# again under its old ID (daemon/node.c, docs/restart.md). Made
 # deterministic: its record is set DEAD in Redis without a publication,
 # then Redis drops its connections.
 source "$(dirname "$0")/lib.sh"

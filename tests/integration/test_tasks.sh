@@ -93,7 +93,7 @@ check "example pi" grep -q "pi is about 3.1" "$T/out.pi"
 check "ray list jobs shows the jobs" grep -q '"state": "FINISHED"' "$T/jobs.json"
 check "node still alive after all jobs" pid_alive "$(rayd_pid "$H")"
 # the task table while a job runs: 8 tasks of 1.5 s on 2 CPUs; records and
-# state changes reach it within a second (daemon/taskrec.c)
+# state changes reach it within a second (runtime/taskrec.c)
 timeout 60 "$RAY" submit --temp-dir "$H" "$JOB" -- spread 8 1500 >"$T/out.listed" 2>&1 &
 lj=$!
 sleep 2.5

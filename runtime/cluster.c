@@ -18,8 +18,11 @@
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/pg.h"
+#include "runtime/cluster.h"
+#include "runtime/actors.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
+#include "runtime/pg.h"
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
@@ -27,38 +30,128 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* This file's part of the runtime's state (rt->cs): made zeroed on first
+ * use, so it reads as before its init and after its free; runtime_free
+ * frees the block itself. */
+struct cluster_state {
+    struct runtime *rt;
+    struct conn_owner peer_owner; /* CONN_OWNER_PEER: other nodes' connections */
+    struct cluster_node *nodes; /* the node table, refreshed each heartbeat interval */
+    size_t nnodes, nodes_cap;
+    struct event *cluster_timer;
+    struct event *cluster_retry; /* non-head: lists again until the first listing works */
+    bool cluster_listing;
+    bool cluster_synced;         /* the whole table was listed once */
+};
+
+static struct cluster_state *CS(const struct runtime *rt)
+{
+    if (rt->cs == NULL) { /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->cs = xcalloc(1, sizeof *rt->cs);
+        rt->cs->rt = (struct runtime *)rt;
+    }
+    return rt->cs;
+}
+
+/* One node of the cluster as this node sees it. */
+struct cluster_node {
+    char id[IDS_HEX_SIZE];
+    char ip[64];
+    int port;
+    bool alive, is_head, self;
+    struct res_set total, avail;
+    long long queue_len;
+    long long last_hb;       /* last_heartbeat_ms from the table */
+    int assigned;            /* tasks placed there since its last heartbeat (head) */
+    struct conn *conn;       /* our connection to it, or NULL */
+    bool seen_;              /* in the last read of <p>hb (cluster.c) */
+    long long told_dead_ms;  /* head: when it last told this dead node so (cluster.c) */
+};
+
+/* ---- the fields other files of the runtime read (declared in runtime/cluster.h) ---- */
+
+struct cluster_node *cluster_node_at(const struct runtime *rt, size_t i)
+{
+    return &CS(rt)->nodes[i];
+}
+
+bool cluster_node_alive(const struct cluster_node *cn)
+{
+    return cn->alive;
+}
+
+int cluster_node_assigned(const struct cluster_node *cn)
+{
+    return cn->assigned;
+}
+
+struct res_set *cluster_node_avail(const struct cluster_node *cn)
+{
+    return (struct res_set *)&cn->avail;
+}
+
+const struct res_set *cluster_node_total(const struct cluster_node *cn)
+{
+    return &cn->total;
+}
+
+const char *cluster_node_id(const struct cluster_node *cn)
+{
+    return cn->id;
+}
+
+bool cluster_node_is_head(const struct cluster_node *cn)
+{
+    return cn->is_head;
+}
+
+bool cluster_node_self(const struct cluster_node *cn)
+{
+    return cn->self;
+}
+
+long long cluster_node_queue_len(const struct cluster_node *cn)
+{
+    return cn->queue_len;
+}
+
+void cluster_node_assigned_add(struct cluster_node *cn, int d)
+{
+    cn->assigned += d;
+}
+
 struct cluster_node *cluster_find(struct runtime *rt, const char *hex)
 {
-    for (size_t i = 0; i < rt->nnodes; i++)
-        if (strcmp(rt->nodes[i].id, hex) == 0)
-            return &rt->nodes[i];
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        if (strcmp(CS(rt)->nodes[i].id, hex) == 0)
+            return &CS(rt)->nodes[i];
     return NULL;
 }
 
 struct cluster_node *cluster_head(struct runtime *rt)
 {
-    for (size_t i = 0; i < rt->nnodes; i++)
-        if (rt->nodes[i].is_head && rt->nodes[i].alive)
-            return &rt->nodes[i];
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        if (CS(rt)->nodes[i].is_head && CS(rt)->nodes[i].alive)
+            return &CS(rt)->nodes[i];
     return NULL;
 }
 
 size_t cluster_alive_others(struct runtime *rt)
 {
     size_t n = 0;
-    for (size_t i = 0; i < rt->nnodes; i++)
-        n += rt->nodes[i].alive && !rt->nodes[i].self;
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        n += CS(rt)->nodes[i].alive && !CS(rt)->nodes[i].self;
     return n;
 }
 
 /* on_close of another node's connection (owner: the runtime's peer owner). */
 static void peer_closed(struct conn *c, struct conn_owner *o)
 {
-    struct runtime *rt = CONN_OWNER_OF(o, struct runtime, peer_owner);
-    for (size_t i = 0; i < rt->nnodes; i++)
-        if (rt->nodes[i].conn == c) {
-            rt->nodes[i].conn = NULL;
-            log_info("connection to node %.8s (%s) closed", rt->nodes[i].id, c->peer);
+    struct runtime *rt = CONN_OWNER_OF(o, struct cluster_state, peer_owner)->rt;
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        if (CS(rt)->nodes[i].conn == c) {
+            CS(rt)->nodes[i].conn = NULL;
+            log_info("connection to node %.8s (%s) closed", CS(rt)->nodes[i].id, c->peer);
         }
     objmgr_conn_closed(rt->om, c);
 }
@@ -66,15 +159,16 @@ static void peer_closed(struct conn *c, struct conn_owner *o)
 void cluster_watch_peer(struct runtime *rt, struct conn *c)
 {
     if (c->owner == NULL)
-        conn_set_owner(c, &rt->peer_owner); /* an incoming node connection nobody else watches */
+        conn_set_owner(c,
+                       &CS(rt)->peer_owner); /* an incoming node connection nobody else watches */
 }
 
 void cluster_unwatch_peer(struct runtime *rt, struct conn *c)
 {
-    if (c->owner != &rt->peer_owner)
+    if (c->owner != &CS(rt)->peer_owner)
         return;
-    for (size_t i = 0; i < rt->nnodes; i++)
-        if (rt->nodes[i].conn == c)
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        if (CS(rt)->nodes[i].conn == c)
             return; /* ours: cluster_free lets it go */
     conn_set_owner(c, NULL);
 }
@@ -91,7 +185,7 @@ struct conn *cluster_conn(struct runtime *rt, const char *hex)
             log_warnx("cannot connect to node %.8s: %s", hex, err);
             return NULL;
         }
-        conn_set_owner(cn->conn, &rt->peer_owner);
+        conn_set_owner(cn->conn, &CS(rt)->peer_owner);
     }
     return cn->conn;
 }
@@ -126,12 +220,12 @@ static bool node_merge(struct runtime *rt, const struct gcs_node *rec)
     if (cn == NULL) {
         if (!alive)
             return false;
-        if (rt->nnodes == rt->nodes_cap) {
-            rt->nodes_cap = rt->nodes_cap ? rt->nodes_cap * 2 : 8;
-            rt->nodes = xreallocarray(rt->nodes, rt->nodes_cap, sizeof *rt->nodes);
+        if (CS(rt)->nnodes == CS(rt)->nodes_cap) {
+            CS(rt)->nodes_cap = CS(rt)->nodes_cap ? CS(rt)->nodes_cap * 2 : 8;
+            CS(rt)->nodes = xreallocarray(CS(rt)->nodes, CS(rt)->nodes_cap, sizeof *CS(rt)->nodes);
             /* connections point back at nodes by id, not by address: fine to move */
         }
-        cn = &rt->nodes[rt->nnodes++];
+        cn = &CS(rt)->nodes[CS(rt)->nnodes++];
         memset(cn, 0, sizeof *cn);
         snprintf(cn->id, sizeof cn->id, "%s", rec->node_id);
         cn->alive = true;
@@ -169,10 +263,10 @@ static bool node_merge(struct runtime *rt, const struct gcs_node *rec)
 static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
 {
     struct runtime *rt = arg;
-    rt->cluster_listing = false;
+    CS(rt)->cluster_listing = false;
     if (v == NULL)
         return;
-    rt->cluster_synced = true;
+    CS(rt)->cluster_synced = true;
     bool joined = false;
     for (size_t i = 0; i < n; i++)
         joined |= node_merge(rt, &v[i]);
@@ -210,11 +304,11 @@ static void dead_again_cb(void *arg, const struct gcs_node *v, size_t n)
 static void cluster_hb_cb(void *arg, const struct gcs_heartbeat *v, size_t n)
 {
     struct runtime *rt = arg;
-    rt->cluster_listing = false;
+    CS(rt)->cluster_listing = false;
     if (v == NULL)
         return;
-    for (size_t i = 0; i < rt->nnodes; i++)
-        rt->nodes[i].seen_ = false;
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        CS(rt)->nodes[i].seen_ = false;
     for (size_t i = 0; i < n; i++) {
         struct cluster_node *cn = cluster_find(rt, v[i].node_id);
         if (cn == NULL) {
@@ -248,13 +342,13 @@ static void cluster_hb_cb(void *arg, const struct gcs_heartbeat *v, size_t n)
         } else {
             res_free(&a);
         }
-        if (rt->n->is_head)
-            heartbeat_check_node(rt->n, cn->id, cn->ip, cn->last_hb);
+        if (rt->n->is_head && rt->n->check_node)
+            rt->n->check_node(rt->n, cn->id, cn->ip, cn->last_hb);
     }
     /* a node gone from <p>hb was marked dead (or stopped) */
-    for (size_t i = 0; i < rt->nnodes; i++)
-        if (!rt->nodes[i].seen_ && rt->nodes[i].alive && !rt->nodes[i].self)
-            cluster_node_dead(rt, rt->nodes[i].id);
+    for (size_t i = 0; i < CS(rt)->nnodes; i++)
+        if (!CS(rt)->nodes[i].seen_ && CS(rt)->nodes[i].alive && !CS(rt)->nodes[i].self)
+            cluster_node_dead(rt, CS(rt)->nodes[i].id);
 }
 
 static void cluster_refresh(evutil_socket_t fd, short what, void *arg)
@@ -262,10 +356,10 @@ static void cluster_refresh(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    if (rt->cluster_listing || !gcs_client_connected(rt->n->gcs))
+    if (CS(rt)->cluster_listing || !gcs_client_connected(rt->n->gcs))
         return;
-    rt->cluster_listing = true;
-    if (!rt->cluster_synced)
+    CS(rt)->cluster_listing = true;
+    if (!CS(rt)->cluster_synced)
         gcs_nodes_list(rt->n->gcs, cluster_list_cb, rt);
     else
         gcs_node_heartbeats(rt->n->gcs, cluster_hb_cb, rt);
@@ -282,14 +376,16 @@ static void cluster_nodes_msg(void *arg, const char *suffix, const char *msg, si
     }
     memcpy(id, msg, 2 * IDS_SIZE);
     id[2 * IDS_SIZE] = '\0';
-    if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5) && strcmp(id, rt->n->hex) == 0)
-        node_rejoin(rt->n, "it was cut off longer than node_timeout_ms"); /* partition healed */
-    else if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5))
+    if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5) && strcmp(id, rt->n->hex) == 0) {
+        if (rt->n->rejoin_fn) /* partition healed */
+            rt->n->rejoin_fn(rt->n, "it was cut off longer than node_timeout_ms");
+    } else if (len > 2 * IDS_SIZE && memmem(msg, len, " DEAD", 5)) {
         cluster_node_dead(rt, id);
-    else if (!rt->cluster_synced)
+    } else if (!CS(rt)->cluster_synced) {
         cluster_refresh(-1, 0, rt); /* (our own join, at start) the whole table */
-    else
+    } else {
         cluster_learn(rt, id); /* a node joined: fetch it */
+    }
 }
 
 void cluster_resync(struct runtime *rt)
@@ -309,8 +405,8 @@ void cluster_learn(struct runtime *rt, const char *hex)
 static void cluster_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct runtime *rt = arg;
-    if (rt->cluster_synced) {
-        event_del(rt->cluster_retry); /* freed by cluster_free */
+    if (CS(rt)->cluster_synced) {
+        event_del(CS(rt)->cluster_retry); /* freed by cluster_free */
         return;
     }
     cluster_refresh(fd, what, rt);
@@ -318,40 +414,49 @@ static void cluster_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 void cluster_init(struct runtime *rt)
 {
-    rt->peer_owner = (struct conn_owner){ CONN_OWNER_PEER, peer_closed };
+    CS(rt)->peer_owner = (struct conn_owner){ CONN_OWNER_PEER, peer_closed };
     int ms = rt->n->is_head ? rt->n->cfg->heartbeat_interval_ms : CLUSTER_RESYNC_MS;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    rt->cluster_timer = event_new(rt->n->base, -1, EV_PERSIST, cluster_refresh, rt);
-    event_add(rt->cluster_timer, &tv);
+    CS(rt)->cluster_timer = event_new(rt->n->base, -1, EV_PERSIST, cluster_refresh, rt);
+    event_add(CS(rt)->cluster_timer, &tv);
     gcs_subscribe(rt->n->gcs, "ch:nodes", cluster_nodes_msg, rt);
     cluster_refresh(-1, 0, rt);
     if (!rt->n->is_head) {
         /* until the first listing succeeds, try again at the head's pace */
-        rt->cluster_retry = event_new(rt->n->base, -1, EV_PERSIST, cluster_retry_cb, rt);
+        CS(rt)->cluster_retry = event_new(rt->n->base, -1, EV_PERSIST, cluster_retry_cb, rt);
         struct timeval r = { rt->n->cfg->heartbeat_interval_ms / 1000,
                              (rt->n->cfg->heartbeat_interval_ms % 1000) * 1000 };
-        event_add(rt->cluster_retry, &r);
+        event_add(CS(rt)->cluster_retry, &r);
     }
 }
 
 void cluster_free(struct runtime *rt)
 {
     gcs_unsubscribe(rt->n->gcs, "ch:nodes", cluster_nodes_msg, rt);
-    if (rt->cluster_timer)
-        event_free(rt->cluster_timer);
-    rt->cluster_timer = NULL;
-    if (rt->cluster_retry)
-        event_free(rt->cluster_retry);
-    rt->cluster_retry = NULL;
-    for (size_t i = 0; i < rt->nnodes; i++) {
-        if (rt->nodes[i].conn) {
-            conn_set_owner(rt->nodes[i].conn, NULL);
+    if (CS(rt)->cluster_timer)
+        event_free(CS(rt)->cluster_timer);
+    CS(rt)->cluster_timer = NULL;
+    if (CS(rt)->cluster_retry)
+        event_free(CS(rt)->cluster_retry);
+    CS(rt)->cluster_retry = NULL;
+    for (size_t i = 0; i < CS(rt)->nnodes; i++) {
+        if (CS(rt)->nodes[i].conn) {
+            conn_set_owner(CS(rt)->nodes[i].conn, NULL);
         }
-        res_free(&rt->nodes[i].total);
-        res_free(&rt->nodes[i].avail);
+        res_free(&CS(rt)->nodes[i].total);
+        res_free(&CS(rt)->nodes[i].avail);
     }
-    free(rt->nodes);
-    rt->nodes = NULL;
-    rt->nnodes = rt->nodes_cap = 0;
+    free(CS(rt)->nodes);
+    CS(rt)->nodes = NULL;
+    CS(rt)->nnodes = CS(rt)->nodes_cap = 0;
 }
 
+size_t cluster_count(const struct runtime *rt)
+{
+    return CS(rt)->nnodes;
+}
+
+bool cluster_synced(const struct runtime *rt)
+{
+    return CS(rt)->cluster_synced;
+}

@@ -50,7 +50,13 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/objlife.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -147,8 +153,8 @@ static bool ended_has(struct objlife *o, uint32_t num)
 
 static bool kept_alive(struct runtime *rt, const uint8_t *aid)
 {
-    struct actor *a = idmap_get(&rt->actors, aid);
-    return a != NULL && a->state != ACTOR_DEAD;
+    struct actor *a = actors_find(rt, aid);
+    return a != NULL && actor_state(a) != ACTOR_DEAD;
 }
 
 bool objlife_job_over(struct runtime *rt, const uint8_t *id)
@@ -199,7 +205,7 @@ void objlife_answer_later(struct runtime *rt, const uint8_t *id)
 void objlife_answer_now(struct runtime *rt, const uint8_t *id)
 {
     struct buf b = BUF_INIT;
-    if (objects_have(rt, id) || idmap_get(&rt->waiters, id) == NULL ||
+    if (objects_have(rt, id) || !objects_waited_for(rt, id) ||
         objlife_gone(rt, id, &b) == 0) {
         buf_free(&b);
         return;
@@ -257,14 +263,14 @@ static void job_live(struct objlife *o, uint32_t num)
 void objlife_put_by(struct runtime *rt, struct client *cl, const uint8_t *id)
 {
     struct objlife *o = ol_of(rt);
-    if (o && cl && cl->job && !cl->job->ending)
-        job_live(o, cl->job->num);
-    struct actor *a = cl && cl->worker ? cl->worker->actor : NULL;
+    if (o && cl && client_job(cl) && !job_ending(client_job(cl)))
+        job_live(o, job_num(client_job(cl)));
+    struct actor *a = cl && client_worker(cl) ? worker_actor(client_worker(cl)) : NULL;
     /* its ray_put / ray_create only: a method's returns belong to its caller */
-    if (o == NULL || a == NULL || !a->detached || !(ids_index(id) & IDS_PUT_INDEX) ||
+    if (o == NULL || a == NULL || !actor_detached(a) || !(ids_index(id) & IDS_PUT_INDEX) ||
         idmap_get(&o->kept, id))
         return;
-    idmap_put(&o->kept, id, xmemdup(a->id, IDS_SIZE));
+    idmap_put(&o->kept, id, xmemdup(actor_id(a), IDS_SIZE));
     kept_write(rt, "SADD", id);
 }
 
@@ -400,8 +406,8 @@ static void job_revive(struct objlife *o, uint32_t num)
 void objlife_actor_alive(struct runtime *rt, const struct actor *a)
 {
     struct objlife *o = ol_of(rt);
-    if (o && a->detached && !a->remote)
-        job_revive(o, ids_job(a->id));
+    if (o && actor_detached(a) && !actor_remote(a))
+        job_revive(o, ids_job(actor_id(a)));
 }
 
 void objlife_call_in(struct runtime *rt, const uint8_t *call_id)

@@ -4,9 +4,9 @@
  * objstore.
  *
  * Waiting is callback driven: a request for an object that is not here yet
- * registers a waiter under the object's ID (rt->waiters); the store's ready
+ * registers a waiter under the object's ID (OS(rt)->waiters); the store's ready
  * callback (objects_ready) wakes every waiter of that ID. Creates and puts
- * that find the store full wait in rt->creates until spilling frees space.
+ * that find the store full wait in OS(rt)->creates until spilling frees space.
  * A worker whose get or wait has to wait gives its task's CPU back
  * (tasks_worker_blocked) until it is answered. An object known to be gone
  * for good (freed, or of a job that ended: objlife.c) is answered at once
@@ -16,7 +16,14 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/objects.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objlife.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -26,13 +33,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* This file's part of the runtime's state (rt->os): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct objects_state {
+    struct idmap waiters;       /* object id -> struct waiter list */
+    struct pending_create *creates; /* OBJ_CREATE / OBJ_PUT waiting for space */
+    struct get_req *gets;       /* OBJ_GET requests waiting */
+    struct wait_req *waits;     /* OBJ_WAIT requests waiting */
+    struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting */
+};
+
+static struct objects_state *OS(const struct runtime *rt)
+{
+    if (rt->os == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->os = xcalloc(1, sizeof *rt->os);
+    return rt->os;
+}
+
+/* One thing waiting for an object: an entry of runtime.waiters' list for
+ * the object's id (objects_wait_for). */
+struct waiter {
+    enum waiter_kind kind;
+    void *ptr;               /* struct task / get_req / wait_req / push_req */
+    struct waiter *next;
+};
+
 struct get_req {
     struct runtime *rt;
     struct client *cl;
     uint64_t reqid;
     uint8_t id[IDS_SIZE];
     uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
-    bool blocked;            /* counted in cl->nblocked */
+    bool blocked;            /* counted in client_nblocked(cl) */
     struct event *timer;
     struct get_req *next, *prev;
 };
@@ -44,7 +77,7 @@ struct wait_req {
     uint8_t (*ids)[IDS_SIZE];
     uint32_t n, num_ready;
     uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
-    bool blocked;            /* counted in cl->nblocked */
+    bool blocked;            /* counted in client_nblocked(cl) */
     struct event *timer;
     struct wait_req *next, *prev;
 };
@@ -74,8 +107,8 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
     struct waiter *w = xmalloc(sizeof *w);
     w->kind = kind;
     w->ptr = ptr;
-    w->next = idmap_get(&rt->waiters, id);
-    idmap_put(&rt->waiters, id, w);
+    w->next = idmap_get(&OS(rt)->waiters, id);
+    idmap_put(&OS(rt)->waiters, id, w);
     if (objlife_gone(rt, id, NULL))
         objlife_answer_later(rt, id); /* not now: the caller is still setting up */
     else if (w->next == NULL)
@@ -84,7 +117,7 @@ void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind ki
 
 static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
 {
-    struct waiter *head = idmap_get(&rt->waiters, id), **pp = &head;
+    struct waiter *head = idmap_get(&OS(rt)->waiters, id), **pp = &head;
     while (*pp) {
         if ((*pp)->ptr == ptr) {
             struct waiter *dead = *pp;
@@ -95,9 +128,9 @@ static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
         }
     }
     if (head)
-        idmap_put(&rt->waiters, id, head);
+        idmap_put(&OS(rt)->waiters, id, head);
     else
-        idmap_del(&rt->waiters, id);
+        idmap_del(&OS(rt)->waiters, id);
 }
 
 void objects_forget_waiter(struct runtime *rt, void *ptr)
@@ -106,7 +139,7 @@ void objects_forget_waiter(struct runtime *rt, void *ptr)
     uint8_t (*ids)[IDS_SIZE] = NULL;
     size_t nids = 0, pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->waiters, &pos)) != NULL) {
+    while ((s = idmap_next(&OS(rt)->waiters, &pos)) != NULL) {
         for (struct waiter *w = s->val; w; w = w->next)
             if (w->ptr == ptr) {
                 ids = xreallocarray(ids, nids + 1, sizeof *ids);
@@ -134,9 +167,9 @@ static void client_unblock(struct runtime *rt, struct client *cl, const uint8_t 
     if (!*blocked)
         return;
     *blocked = false;
-    cl->nblocked--;
-    if (cl->worker)
-        tasks_worker_blocked(rt, cl->worker, task, false);
+    client_nblocked_add(cl, -1);
+    if (client_worker(cl))
+        tasks_worker_blocked(rt, client_worker(cl), task, false);
 }
 
 /* A get or wait of CL for task TASK must wait. */
@@ -144,9 +177,9 @@ static void client_block(struct runtime *rt, struct client *cl, const uint8_t *t
                          bool *blocked)
 {
     *blocked = true;
-    cl->nblocked++;
-    if (cl->worker)
-        tasks_worker_blocked(rt, cl->worker, task, true);
+    client_nblocked_add(cl, 1);
+    if (client_worker(cl))
+        tasks_worker_blocked(rt, client_worker(cl), task, true);
 }
 
 static int rc_to_status(int rc)
@@ -162,9 +195,9 @@ static int rc_to_status(int rc)
 static bool get_try(struct runtime *rt, struct client *cl, uint64_t reqid, const uint8_t *id)
 {
     struct objstore_info info;
-    int rc = objstore_get(rt->n->store, id, cl->store_id, &info);
+    int rc = objstore_get(rt->n->store, id, client_store_id(cl), &info);
     if (rc == OBJSTORE_FOUND) {
-        conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
+        conn_send(client_conn(cl), PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)info.vtype,
                   info.offset, info.size, "", (size_t)0);
         return true;
     }
@@ -172,14 +205,14 @@ static bool get_try(struct runtime *rt, struct client *cl, uint64_t reqid, const
         struct buf b = BUF_INIT;
         bool gone = objlife_gone(rt, id, &b) != 0;
         if (gone) /* the error travels inline, as an ERROR object would */
-            conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)VT_ERROR,
+            conn_send(client_conn(cl), PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_OK, (uint64_t)VT_ERROR,
                       (uint64_t)0, (uint64_t)b.len, b.data, b.len);
         buf_free(&b);
         return gone;
     }
     if (rc == OBJSTORE_NOT_SEALED || rc == OBJSTORE_SPILLED_RESTORING)
         return false;
-    conn_send(cl->conn, PROTO_OBJ_GET_OK, reqid, (int64_t)rc_to_status(rc), (uint64_t)0,
+    conn_send(client_conn(cl), PROTO_OBJ_GET_OK, reqid, (int64_t)rc_to_status(rc), (uint64_t)0,
               (uint64_t)0, (uint64_t)0, "", (size_t)0);
     return true;
 }
@@ -189,7 +222,7 @@ static void get_req_free(struct runtime *rt, struct get_req *g)
     if (g->prev)
         g->prev->next = g->next;
     else
-        rt->gets = g->next;
+        OS(rt)->gets = g->next;
     if (g->next)
         g->next->prev = g->prev;
     if (g->timer)
@@ -204,7 +237,7 @@ static void get_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct get_req *g = arg;
     struct runtime *rt = g->rt;
-    conn_send(g->cl->conn, PROTO_OBJ_GET_OK, g->reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
+    conn_send(client_conn(g->cl), PROTO_OBJ_GET_OK, g->reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
               (uint64_t)0, (uint64_t)0, "", (size_t)0);
     client_unblock(rt, g->cl, g->task, &g->blocked);
     get_req_free(rt, g);
@@ -242,7 +275,7 @@ static void wait_req_free(struct runtime *rt, struct wait_req *w)
     if (w->prev)
         w->prev->next = w->next;
     else
-        rt->waits = w->next;
+        OS(rt)->waits = w->next;
     if (w->next)
         w->next->prev = w->prev;
     if (w->timer)
@@ -257,7 +290,7 @@ static void wait_reply(struct runtime *rt, struct wait_req *w)
 {
     struct buf b = BUF_INIT;
     wait_count(rt, w, &b);
-    conn_send(w->cl->conn, PROTO_OBJ_WAIT_OK, w->reqid, b.data, b.len);
+    conn_send(client_conn(w->cl), PROTO_OBJ_WAIT_OK, w->reqid, b.data, b.len);
     buf_free(&b);
     client_unblock(rt, w->cl, w->task, &w->blocked);
     wait_req_free(rt, w);
@@ -287,7 +320,7 @@ static void push_req_free(struct runtime *rt, struct push_req *p, bool waiting)
     if (p->prev)
         p->prev->next = p->next;
     else
-        rt->pushes = p->next;
+        OS(rt)->pushes = p->next;
     if (p->next)
         p->next->prev = p->prev;
     if (waiting)
@@ -299,7 +332,7 @@ static void push_req_free(struct runtime *rt, struct push_req *p, bool waiting)
 static bool push_try(struct runtime *rt, struct push_req *p)
 {
     struct objstore_info info;
-    struct conn *c = p->cl->conn;
+    struct conn *c = client_conn(p->cl);
     if (objstore_lookup(rt->n->store, p->id, &info) == OBJSTORE_FOUND) {
         if (info.state == OBJSTORE_CREATED)
             return false; /* being written: its seal wakes us */
@@ -339,10 +372,10 @@ static int h_subscribe(struct conn *c, const struct proto_msg *m, void *arg)
     p->cl = cl;
     memcpy(p->id, m->f[0].as.s.ptr, IDS_SIZE);
     p->max_inline = m->f[1].as.u;
-    p->next = rt->pushes;
-    if (rt->pushes)
-        rt->pushes->prev = p;
-    rt->pushes = p;
+    p->next = OS(rt)->pushes;
+    if (OS(rt)->pushes)
+        OS(rt)->pushes->prev = p;
+    OS(rt)->pushes = p;
     if (push_try(rt, p))
         push_req_free(rt, p, false);
     else
@@ -353,7 +386,7 @@ static int h_subscribe(struct conn *c, const struct proto_msg *m, void *arg)
 void objects_ready(struct runtime *rt, const uint8_t *id)
 {
     objmgr_ready(rt->om, id);
-    struct waiter *list = idmap_del(&rt->waiters, id);
+    struct waiter *list = idmap_del(&OS(rt)->waiters, id);
     /* waits are answered after the walk: one wait may be listed twice here
      * (the same ID twice in its request) and answering frees it */
     struct wait_req **waits = NULL;
@@ -417,7 +450,7 @@ static void pending_add(struct runtime *rt, struct client *cl, uint64_t reqid, c
     p->size = size;
     if (data)
         p->data = xmemdup(data, size ? size : 1);
-    struct pending_create **pp = &rt->creates;
+    struct pending_create **pp = &OS(rt)->creates;
     while (*pp)
         pp = &(*pp)->next;
     *pp = p;
@@ -470,10 +503,10 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || cl->job == NULL)
+    if (cl == NULL || client_job(cl) == NULL)
         return -1;
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
-    if (ids_job(id) != cl->job->num)
+    if (ids_job(id) != job_num(client_job(cl)))
         log_debug("put of an object of another job");
     objlife_put_by(rt, cl, id);
     do_put(rt, cl, id, (uint32_t)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len, true);
@@ -487,12 +520,12 @@ static int h_put(struct conn *c, const struct proto_msg *m, void *arg)
 static bool create_replaces(struct runtime *rt, struct client *cl, const uint8_t *id)
 {
     uint32_t index = ids_index(id);
-    if (cl->worker == NULL || index == 0 || (index & IDS_PUT_INDEX))
+    if (client_worker(cl) == NULL || index == 0 || (index & IDS_PUT_INDEX))
         return false;
     uint8_t tid[IDS_SIZE];
     ids_with_index(tid, id, 0);
-    struct task *t = idmap_get(&rt->tasks_by_id, tid);
-    return t != NULL && t->worker == cl->worker && (int)index <= t->nret;
+    struct task *t = tasks_find(rt, tid);
+    return t != NULL && task_worker(t) == client_worker(cl) && (int)index <= task_nret(t);
 }
 
 static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
@@ -528,8 +561,8 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
 static void space_cb(void *arg)
 {
     struct runtime *rt = arg;
-    struct pending_create *list = rt->creates;
-    rt->creates = NULL;
+    struct pending_create *list = OS(rt)->creates;
+    OS(rt)->creates = NULL;
     while (list) {
         struct pending_create *p = list;
         list = p->next;
@@ -541,8 +574,8 @@ static void space_cb(void *arg)
         if (p->reqid == 0) {
             int rc = objstore_put(rt->n->store, p->id, p->vtype, p->data, p->size);
             if (rc == OBJSTORE_FULL_RETRY) {
-                p->next = rt->creates;
-                rt->creates = p;
+                p->next = OS(rt)->creates;
+                OS(rt)->creates = p;
                 continue;
             }
             if (rc == OBJSTORE_OK)
@@ -556,15 +589,15 @@ static void space_cb(void *arg)
             uint64_t off = 0;
             int rc = objstore_create(rt->n->store, p->id, p->vtype, p->size, &off);
             if (rc == OBJSTORE_FULL_RETRY) {
-                p->next = rt->creates;
-                rt->creates = p;
+                p->next = OS(rt)->creates;
+                OS(rt)->creates = p;
                 continue;
             }
             int64_t st = rc == OBJSTORE_OK ? RAY_OK : rc == OBJSTORE_EXISTS ? RAY_EINVAL : RAY_ENOMEM;
             char msg[256] = "";
             if (rc == OBJSTORE_NOMEM)
                 objstore_error_format(rt->n->store, rc, p->size, msg, sizeof msg);
-            conn_send(p->cl->conn, PROTO_OBJ_CREATE_OK, p->reqid, st, off, msg);
+            conn_send(client_conn(p->cl), PROTO_OBJ_CREATE_OK, p->reqid, st, off, msg);
         }
         free(p->data);
         free(p);
@@ -617,10 +650,10 @@ static int h_get(struct conn *c, const struct proto_msg *m, void *arg)
     g->reqid = reqid;
     memcpy(g->id, id, IDS_SIZE);
     memcpy(g->task, m->f[3].as.s.ptr, IDS_SIZE);
-    g->next = rt->gets;
-    if (rt->gets)
-        rt->gets->prev = g;
-    rt->gets = g;
+    g->next = OS(rt)->gets;
+    if (OS(rt)->gets)
+        OS(rt)->gets->prev = g;
+    OS(rt)->gets = g;
     objects_wait_for(rt, id, WAIT_GET, g);
     arm_timer(rt, &g->timer, timeout, get_timeout_cb, g);
     client_block(rt, cl, g->task, &g->blocked);
@@ -633,7 +666,7 @@ static int h_release(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    objstore_release(rt->n->store, (const uint8_t *)m->f[0].as.s.ptr, cl->store_id);
+    objstore_release(rt->n->store, (const uint8_t *)m->f[0].as.s.ptr, client_store_id(cl));
     return 0;
 }
 
@@ -681,10 +714,10 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
     w->n = (uint32_t)n;
     w->num_ready = m->f[2].as.u > (uint64_t)n ? (uint32_t)n : (uint32_t)m->f[2].as.u;
     memcpy(w->task, m->f[4].as.s.ptr, IDS_SIZE);
-    w->next = rt->waits;
-    if (rt->waits)
-        rt->waits->prev = w;
-    rt->waits = w;
+    w->next = OS(rt)->waits;
+    if (OS(rt)->waits)
+        OS(rt)->waits->prev = w;
+    OS(rt)->waits = w;
     int64_t timeout = m->f[3].as.i;
     if (wait_count(rt, w, NULL) >= w->num_ready || timeout == 0) {
         wait_reply(rt, w);
@@ -723,14 +756,15 @@ static int h_free(struct conn *c, const struct proto_msg *m, void *arg)
             char hex[IDS_HEX_SIZE];
             gcs_object_delete(rt->n->gcs, ids_hex(ids[i], IDS_SIZE, hex));
         }
-        if (rt->waiters.len && idmap_get(&rt->waiters, ids[i]))
+        if (OS(rt)->waiters.len && idmap_get(&OS(rt)->waiters, ids[i]))
             objlife_answer_now(rt, ids[i]);
     }
     free(ids);
     if (!from_node)
-        for (size_t k = 0; k < rt->nnodes; k++)
-            if (rt->nodes[k].alive && !rt->nodes[k].self) {
-                struct conn *peer = cluster_conn(rt, rt->nodes[k].id);
+        for (size_t k = 0; k < cluster_count(rt); k++)
+            if (cluster_node_alive(cluster_node_at(rt, k)) &&
+                !cluster_node_self(cluster_node_at(rt, k))) {
+                struct conn *peer = cluster_conn(rt, cluster_node_id(cluster_node_at(rt, k)));
                 if (peer)
                     conn_send(peer, PROTO_NODE_OBJ_FREE, m->f[0].as.s.ptr, m->f[0].as.s.len);
             }
@@ -743,9 +777,9 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
                           uint64_t max_bytes, bool scalars_only)
 {
     const char *base = objstore_base(rt->n->store);
-    for (int i = 1; i <= t->nret; i++) {
+    for (int i = 1; i <= task_nret(t); i++) {
         uint8_t rid[IDS_SIZE];
-        ids_with_index(rid, t->id, (uint32_t)i);
+        ids_with_index(rid, task_id(t), (uint32_t)i);
         struct objstore_info info;
         if (objstore_lookup(rt->n->store, rid, &info) != OBJSTORE_FOUND ||
             info.state != OBJSTORE_SEALED || info.size > max_bytes)
@@ -770,38 +804,36 @@ void objects_send_returns(struct runtime *rt, const struct task *t, struct conn 
 
 void objects_push_values(struct runtime *rt, const struct task *t)
 {
-    if (t->owner == 0)
+    if (task_owner(t) == 0)
         return;
-    struct client *cl = rt->clients;
-    while (cl && cl->store_id != t->owner)
-        cl = cl->next;
-    if (cl && cl->conn)
-        objects_send_returns(rt, t, cl->conn, PROTO_OBJ_VALUE, PUSH_MAX_BYTES, true);
+    struct client *cl = client_by_store_id(rt, task_owner(t));
+    if (cl && client_conn(cl))
+        objects_send_returns(rt, t, client_conn(cl), PROTO_OBJ_VALUE, PUSH_MAX_BYTES, true);
 }
 
 /* ---- clients and jobs going away ------------------------------------------------------ */
 
 void objects_client_gone(struct runtime *rt, struct client *cl)
 {
-    for (struct get_req *g = rt->gets, *next; g; g = next) {
+    for (struct get_req *g = OS(rt)->gets, *next; g; g = next) {
         next = g->next;
         if (g->cl == cl)
             get_req_free(rt, g);
     }
-    for (struct wait_req *w = rt->waits, *next; w; w = next) {
+    for (struct wait_req *w = OS(rt)->waits, *next; w; w = next) {
         next = w->next;
         if (w->cl == cl)
             wait_req_free(rt, w);
     }
-    for (struct push_req *p = rt->pushes, *next; p; p = next) {
+    for (struct push_req *p = OS(rt)->pushes, *next; p; p = next) {
         next = p->next;
         if (p->cl == cl)
             push_req_free(rt, p, true);
     }
-    for (struct pending_create *p = rt->creates; p; p = p->next)
+    for (struct pending_create *p = OS(rt)->creates; p; p = p->next)
         if (p->cl == cl)
             p->cl = NULL;
-    objstore_client_release_all(rt->n->store, cl->store_id);
+    objstore_client_release_all(rt->n->store, client_store_id(cl));
 }
 
 void objects_delete_job(struct runtime *rt, uint32_t num)
@@ -837,26 +869,36 @@ void objects_free(struct runtime *rt)
     objrec_free(rt->objrecs);
     rt->objrecs = NULL;
     objlife_free(rt);
-    while (rt->gets)
-        get_req_free(rt, rt->gets);
-    while (rt->waits)
-        wait_req_free(rt, rt->waits);
-    while (rt->pushes)
-        push_req_free(rt, rt->pushes, true);
-    while (rt->creates) {
-        struct pending_create *p = rt->creates;
-        rt->creates = p->next;
+    while (OS(rt)->gets)
+        get_req_free(rt, OS(rt)->gets);
+    while (OS(rt)->waits)
+        wait_req_free(rt, OS(rt)->waits);
+    while (OS(rt)->pushes)
+        push_req_free(rt, OS(rt)->pushes, true);
+    while (OS(rt)->creates) {
+        struct pending_create *p = OS(rt)->creates;
+        OS(rt)->creates = p->next;
         free(p->data);
         free(p);
     }
     size_t pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->waiters, &pos)) != NULL) {
+    while ((s = idmap_next(&OS(rt)->waiters, &pos)) != NULL) {
         for (struct waiter *w = s->val, *next; w; w = next) {
             next = w->next;
             free(w);
         }
         pos++;
     }
-    idmap_free(&rt->waiters);
+    idmap_free(&OS(rt)->waiters);
+}
+
+bool objects_waited_for(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&OS(rt)->waiters, id) != NULL;
+}
+
+size_t objects_nwaited(const struct runtime *rt)
+{
+    return OS(rt)->waiters.len;
 }

@@ -19,9 +19,18 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/observe.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/pg.h"
+#include "runtime/observe.h"
+#include "runtime/tasks.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/spillback.h"
+#include "runtime/taskrec.h"
+#include "runtime/workers.h"
+#include "runtime/pg.h"
 #include "sched/pg_policy.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -34,6 +43,302 @@
 #include <time.h>
 #include <string.h>
 #include <sys/wait.h>
+
+/* This file's part of the runtime's state (rt->ts): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct tasks_state {
+    struct idmap tasks_by_id;   /* task id -> struct task, for every task alive here */
+    struct sched_local *sched;  /* ready tasks and the dispatch policy (sched/local.c) */
+    struct task *waiting_head;  /* tasks waiting for their arguments */
+    long long waiting;          /* tasks waiting for arguments (heartbeats) */
+    long long pipelined;        /* tasks sent ahead to busy workers, not started */
+    struct buf demands_text;    /* last demands written to the GCS */
+    struct event *demands_ev;   /* publishes them every 500 ms */
+    struct event *sched_ev;     /* deferred dispatch */
+};
+
+static struct tasks_state *TS(const struct runtime *rt)
+{
+    if (rt->ts == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->ts = xcalloc(1, sizeof *rt->ts);
+    return rt->ts;
+}
+
+/* A task, actor constructor or actor call known to this node. */
+struct task {
+    uint8_t id[IDS_SIZE];
+    enum task_kind kind;
+    enum task_state state;
+    struct job *job;
+    char *name;             /* function, "Class.method" or class name: for logs */
+    char *fn;               /* registered name sent in the spec */
+    struct buf spec;        /* the msgpack spec map as the caller sent it */
+    int nret;
+    struct res_set demand;
+    struct sched_task st;   /* the local scheduler's part (sched/local.h): held,
+                             * blocked, cpu_lost, GPU slots, its shape's queue */
+    int nwaits;             /* its gets/waits waiting at the node */
+    int retries_left;       /* -1: forever */
+    bool retry_err;
+    int attempts;
+    uint8_t (*deps)[IDS_SIZE]; /* REF arguments, in argument order (may repeat) */
+    int ndeps;
+    int deps_missing;       /* distinct deps not yet sealed here */
+    bool infeasible;
+    struct worker *worker;  /* while RUNNING */
+    struct actor *actor;    /* ACTOR_NEW / ACTOR_CALL */
+    uint8_t (*pins)[IDS_SIZE]; /* objects pinned for the running task */
+    int npins;
+    long long submit_ms;
+    bool nested;            /* sent with TASK_NEST to a worker whose other tasks
+                             * all wait (tasks.c); linked in worker.nest_head */
+    bool by_task;           /* submitted by a running task: queued depth-first */
+    bool placed;            /* the global scheduler put it here: never spill it again */
+    bool recalled;          /* sent ahead, and TASK_RECALL sent for it */
+    int owner;              /* store_id of the client that submitted it here (0: none) */
+    long long start_us;     /* when it started on its worker (as the node sees it) */
+    long long deps_since_us; /* when it began waiting for arguments (timeline, observe.c) */
+    bool rec_written;       /* its task-table record is in the GCS (taskrec.c) */
+    bool rec_queued;        /* a record or state write is held back for it */
+    bool rec_live;          /* counted in runtime.rec_live */
+    long long rec_due_ms;   /* when the write held back is due */
+    struct task *rec_next, *rec_prev; /* links of the held-back list */
+    /* links: waiting for arguments, sent ahead, nested, or an actor's queue */
+    struct task *next, *prev;
+    bool pg_removed;        /* killed because its placement group was removed (pg.c) */
+    bool in_pg;             /* its spec names a placement group */
+    char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
+};
+
+/* ---- the fields other files of the runtime read (declared in runtime/tasks.h) ---- */
+
+const uint8_t *task_id(const struct task *t)
+{
+    return t->id;
+}
+
+enum task_kind task_kind(const struct task *t)
+{
+    return t->kind;
+}
+
+enum task_state task_state(const struct task *t)
+{
+    return t->state;
+}
+
+void task_set_state(struct task *t, enum task_state v)
+{
+    t->state = v;
+}
+
+struct job *task_job(const struct task *t)
+{
+    return t->job;
+}
+
+void task_set_job(struct task *t, struct job *v)
+{
+    t->job = v;
+}
+
+const char *task_name(const struct task *t)
+{
+    return t->name;
+}
+
+void task_set_name(struct task *t, char *v)
+{
+    free(t->name);
+    t->name = v;
+}
+
+const char *task_fn(const struct task *t)
+{
+    return t->fn;
+}
+
+const struct buf *task_spec(const struct task *t)
+{
+    return &t->spec;
+}
+
+int task_nret(const struct task *t)
+{
+    return t->nret;
+}
+
+const struct res_set *task_demand(const struct task *t)
+{
+    return &t->demand;
+}
+
+struct sched_task *task_st(const struct task *t)
+{
+    return (struct sched_task *)&t->st;
+}
+
+int task_retries_left(const struct task *t)
+{
+    return t->retries_left;
+}
+
+void task_set_retries_left(struct task *t, int v)
+{
+    t->retries_left = v;
+}
+
+int task_attempts(const struct task *t)
+{
+    return t->attempts;
+}
+
+void task_set_attempts(struct task *t, int v)
+{
+    t->attempts = v;
+}
+
+const uint8_t (*task_deps(const struct task *t))[IDS_SIZE]
+{
+    return (const uint8_t (*)[IDS_SIZE])t->deps;
+}
+
+int task_ndeps(const struct task *t)
+{
+    return t->ndeps;
+}
+
+int task_deps_missing(const struct task *t)
+{
+    return t->deps_missing;
+}
+
+void task_set_deps_missing(struct task *t, int v)
+{
+    t->deps_missing = v;
+}
+
+struct worker *task_worker(const struct task *t)
+{
+    return t->worker;
+}
+
+void task_set_worker(struct task *t, struct worker *v)
+{
+    t->worker = v;
+}
+
+struct actor *task_actor(const struct task *t)
+{
+    return t->actor;
+}
+
+void task_set_actor(struct task *t, struct actor *v)
+{
+    t->actor = v;
+}
+
+bool task_nested(const struct task *t)
+{
+    return t->nested;
+}
+
+bool task_placed(const struct task *t)
+{
+    return t->placed;
+}
+
+void task_set_placed(struct task *t, bool v)
+{
+    t->placed = v;
+}
+
+int task_owner(const struct task *t)
+{
+    return t->owner;
+}
+
+void task_set_owner(struct task *t, int v)
+{
+    t->owner = v;
+}
+
+bool task_rec_written(const struct task *t)
+{
+    return t->rec_written;
+}
+
+void task_set_rec_written(struct task *t, bool v)
+{
+    t->rec_written = v;
+}
+
+bool task_rec_queued(const struct task *t)
+{
+    return t->rec_queued;
+}
+
+void task_set_rec_queued(struct task *t, bool v)
+{
+    t->rec_queued = v;
+}
+
+bool task_rec_live(const struct task *t)
+{
+    return t->rec_live;
+}
+
+void task_set_rec_live(struct task *t, bool v)
+{
+    t->rec_live = v;
+}
+
+long long task_rec_due_ms(const struct task *t)
+{
+    return t->rec_due_ms;
+}
+
+void task_set_rec_due_ms(struct task *t, long long v)
+{
+    t->rec_due_ms = v;
+}
+
+struct task *task_rec_next(const struct task *t)
+{
+    return t->rec_next;
+}
+
+void task_set_rec_next(struct task *t, struct task *v)
+{
+    t->rec_next = v;
+}
+
+struct task *task_rec_prev(const struct task *t)
+{
+    return t->rec_prev;
+}
+
+void task_set_rec_prev(struct task *t, struct task *v)
+{
+    t->rec_prev = v;
+}
+
+struct task *task_next(const struct task *t)
+{
+    return t->next;
+}
+
+void task_set_next(struct task *t, struct task *v)
+{
+    t->next = v;
+}
+
+void task_set_pg_removed(struct task *t, bool v)
+{
+    t->pg_removed = v;
+}
+
 
 #define TASKS_MAX_RETURNS 64
 
@@ -266,7 +571,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->kind = kind;
     t->job = j;
     t->st.demand = &t->demand;
-    t->st.job = j ? j->num : 0;
+    t->st.job = j ? job_num(j) : 0;
     t->st.actor = kind == TASK_ACTOR_NEW;
     t->fn = xstrndup(f.fn, f.fnlen);
     t->name = f.name && f.namelen && kind == TASK_NORMAL ? xstrndup(f.name, f.namelen)
@@ -286,7 +591,7 @@ struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, c
     t->in_pg = f.pg != NULL;
     t->submit_ms = net_now_ms();
     t->rec_written = true; /* unless taskrec_submitted says otherwise */
-    idmap_put(&rt->tasks_by_id, t->id, t);
+    idmap_put(&TS(rt)->tasks_by_id, t->id, t);
     if (kind != TASK_ACTOR_CALL && spec_demand(&f, &t->demand, err, errlen) < 0) {
         tasks_destroy(rt, t);
         return NULL;
@@ -305,8 +610,8 @@ void tasks_destroy(struct runtime *rt, struct task *t)
         return;
     if (t->state == TASK_WAITING_DEPS && t->deps_missing > 0)
         objects_forget_waiter(rt, t);
-    if (idmap_get(&rt->tasks_by_id, t->id) == t)
-        idmap_del(&rt->tasks_by_id, t->id);
+    if (idmap_get(&TS(rt)->tasks_by_id, t->id) == t)
+        idmap_del(&TS(rt)->tasks_by_id, t->id);
     taskrec_forget(rt, t);
     free(t->name);
     free(t->fn);
@@ -325,7 +630,7 @@ bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
         return false;
     uint8_t tid[IDS_SIZE];
     ids_with_index(tid, id, 0);
-    struct task *t = idmap_get(&rt->tasks_by_id, tid);
+    struct task *t = idmap_get(&TS(rt)->tasks_by_id, tid);
     return t != NULL && (int)index <= t->nret;
 }
 
@@ -339,7 +644,7 @@ static void queue_push(struct runtime *rt, struct task *t)
 {
     t->state = TASK_QUEUED;
     t->st.front = t->by_task;
-    sched_local_push(rt->sched, &t->st);
+    sched_local_push(TS(rt)->sched, &t->st);
 }
 
 /* Put T at the head of its shape's queue again: it was sent ahead and came
@@ -347,12 +652,12 @@ static void queue_push(struct runtime *rt, struct task *t)
 static void queue_push_front(struct runtime *rt, struct task *t)
 {
     t->state = TASK_QUEUED;
-    sched_local_push_front(rt->sched, &t->st);
+    sched_local_push_front(TS(rt)->sched, &t->st);
 }
 
 static void queue_remove(struct runtime *rt, struct task *t)
 {
-    sched_local_remove(rt->sched, &t->st);
+    sched_local_remove(TS(rt)->sched, &t->st);
 }
 
 /* Count distinct missing deps and register for them. */
@@ -376,11 +681,11 @@ static void waiting_push(struct runtime *rt, struct task *t)
 {
     t->state = TASK_WAITING_DEPS;
     t->prev = NULL;
-    t->next = rt->waiting_head;
-    if (rt->waiting_head)
-        rt->waiting_head->prev = t;
-    rt->waiting_head = t;
-    rt->waiting++;
+    t->next = TS(rt)->waiting_head;
+    if (TS(rt)->waiting_head)
+        TS(rt)->waiting_head->prev = t;
+    TS(rt)->waiting_head = t;
+    TS(rt)->waiting++;
 }
 
 static void waiting_remove(struct runtime *rt, struct task *t)
@@ -388,11 +693,11 @@ static void waiting_remove(struct runtime *rt, struct task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        rt->waiting_head = t->next;
+        TS(rt)->waiting_head = t->next;
     if (t->next)
         t->next->prev = t->prev;
     t->next = t->prev = NULL;
-    rt->waiting--;
+    TS(rt)->waiting--;
 }
 
 void tasks_enqueue(struct runtime *rt, struct task *t)
@@ -447,7 +752,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                       int code, const char *msg)
 {
     struct task *list = NULL;
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
             next = sched_task_next(st);
             struct task *t = task_of(st);
@@ -457,7 +762,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
                 list = t;
             }
         }
-    for (struct task *t = rt->waiting_head, *next; t; t = next) {
+    for (struct task *t = TS(rt)->waiting_head, *next; t; t = next) {
         next = t->next;
         if (match(t, arg)) {
             waiting_remove(rt, t);
@@ -470,7 +775,7 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
         list = t->next;
         if (t->kind == TASK_ACTOR_NEW) {
             if (t->actor)
-                t->actor->create = NULL;
+                actor_set_create(t->actor, NULL);
         } else {
             tasks_fail(rt, t, code, msg);
             spill_push_returns(rt, t);
@@ -481,23 +786,23 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
 
 void tasks_job_ended(struct runtime *rt, struct job *j)
 {
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
             next = sched_task_next(st);
             struct task *t = task_of(st);
             if (t->job == j) {
                 queue_remove(rt, t);
                 if (t->kind == TASK_ACTOR_NEW && t->actor)
-                    t->actor->create = NULL;
+                    actor_set_create(t->actor, NULL);
                 tasks_destroy(rt, t);
             }
         }
-    for (struct task *t = rt->waiting_head, *next; t; t = next) {
+    for (struct task *t = TS(rt)->waiting_head, *next; t; t = next) {
         next = t->next;
         if (t->job == j) {
             waiting_remove(rt, t);
             if (t->kind == TASK_ACTOR_NEW && t->actor)
-                t->actor->create = NULL;
+                actor_set_create(t->actor, NULL);
             tasks_destroy(rt, t);
         }
     }
@@ -507,37 +812,37 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
 
 void tasks_release(struct runtime *rt, struct task *t)
 {
-    sched_local_release(rt->sched, &t->st);
+    sched_local_release(TS(rt)->sched, &t->st);
     t->nwaits = 0;
-    struct client *cl = t->worker ? t->worker->client : NULL;
+    struct client *cl = t->worker ? worker_client(t->worker) : NULL;
     for (int i = 0; i < t->npins; i++)
         if (cl)
-            objstore_release(rt->n->store, t->pins[i], cl->store_id);
+            objstore_release(rt->n->store, t->pins[i], client_store_id(cl));
     t->npins = 0;
 }
 
 void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *task,
                           bool blocked)
 {
-    if (blocked && w->client)
-        for (struct task *a = w->ahead_head; a; a = a->next)
+    if (blocked && worker_client(w))
+        for (struct task *a = worker_ahead_head(w); a; a = a->next)
             if (!a->recalled) {
                 a->recalled = true;
-                conn_send(w->client->conn, PROTO_TASK_RECALL, a->id);
+                conn_send(client_conn(worker_client(w)), PROTO_TASK_RECALL, a->id);
             }
     struct task *t = NULL;
     if (!ids_is_zero(task)) {
-        t = idmap_get(&rt->tasks_by_id, task);
+        t = idmap_get(&TS(rt)->tasks_by_id, task);
         if (t && (t->worker != w || t->kind != TASK_NORMAL))
             t = NULL; /* it ended, or moved, meanwhile */
-    } else if (w->nnest == 0) {
-        t = w->task; /* a request from outside its task: its only task */
+    } else if (worker_nnest(w) == 0) {
+        t = worker_task(w); /* a request from outside its task: its only task */
     }
     if (t == NULL)
         return;
     if (blocked ? t->nwaits++ > 0 : (t->nwaits == 0 || --t->nwaits > 0))
         return;
-    sched_local_set_blocked(rt->sched, &t->st, blocked);
+    sched_local_set_blocked(TS(rt)->sched, &t->st, blocked);
     if (blocked)
         tasks_schedule(rt); /* its CPU, and its worker, may take a task now */
 }
@@ -565,7 +870,7 @@ static void fail_from_dep(struct runtime *rt, struct task *t, const uint8_t *dep
 
 int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
 {
-    struct client *cl = w->client;
+    struct client *cl = worker_client(w);
     struct objstore *store = rt->n->store;
     struct buf resolved = BUF_INIT;
     struct spec_fields f;
@@ -596,7 +901,7 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
         }
         const uint8_t *dep = (const uint8_t *)it.as.s.ptr;
         struct objstore_info info;
-        int rc = objstore_get(store, dep, cl->store_id, &info);
+        int rc = objstore_get(store, dep, client_store_id(cl), &info);
         if (rc != OBJSTORE_FOUND) {
             /* spilled and being restored, or gone: wait for it again */
             tasks_release(rt, t);
@@ -631,10 +936,9 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
     }
     t->state = TASK_RUNNING;
     t->attempts++;
-    snprintf(w->last_name, sizeof w->last_name, "%s",
-             t->kind == TASK_ACTOR_CALL && t->actor ? t->actor->cls : t->name);
-    conn_send(cl->conn, t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data, t->spec.len,
-              resolved.data, resolved.len);
+    worker_set_last_name(w, t->kind == TASK_ACTOR_CALL && t->actor ? actor_cls(t->actor) : t->name);
+    conn_send(client_conn(cl), t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data,
+              t->spec.len, resolved.data, resolved.len);
     buf_free(&resolved);
     taskrec_running(rt, t);
     return 0;
@@ -656,7 +960,7 @@ static void warn_infeasible(struct runtime *rt, struct task *t)
     res_format(&t->demand, &b);
     buf_append(&b, "", 1);
     log_warnx("task %s needs {%s}: no node can ever run it; it stays pending", t->name, b.data);
-    if (t->st.shape && sched_shape_warn_once(t->st.shape, t->job->num)) {
+    if (t->st.shape && sched_shape_warn_once(t->st.shape, job_num(t->job))) {
         char line[600];
         int len = snprintf(line, sizeof line,
                            "Warning: the demand {%s} of task %s cannot be met by any node in the "
@@ -677,22 +981,22 @@ static void cap_report(struct runtime *rt, struct sched_shape *s)
     struct task *t = task_of(sched_shape_head(s));
     char why[160];
     snprintf(why, sizeof why, "no worker: node %.8s runs its cap of %d worker processes",
-             rt->n->hex, rt->max_workers);
+             rt->n->hex, workers_cap(rt));
     for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st)) {
         struct task *a = task_of(st);
         if (a->kind == TASK_ACTOR_NEW && a->actor)
             actors_note_waiting(rt, a->actor, why);
     }
-    if (t->job->warned_cap)
+    if (job_warned_cap(t->job))
         return;
-    t->job->warned_cap = true;
-    log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", t->job->hex,
-              rt->max_workers);
+    job_set_warned_cap(t->job);
+    log_warnx("job %s: the worker cap (%d processes) is reached; its tasks wait", job_hex(t->job),
+              workers_cap(rt));
     char line[400];
     int len = snprintf(line, sizeof line,
                        "Warning: node %.8s runs its cap of %d worker processes; %s %s and "
                        "others wait for one to free (raise --max-workers; see `ray status`)",
-                       rt->n->hex, rt->max_workers, t->kind == TASK_ACTOR_NEW ? "actor" : "task",
+                       rt->n->hex, workers_cap(rt), t->kind == TASK_ACTOR_NEW ? "actor" : "task",
                        t->name);
     rt_job_log(rt, t->job, 2, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
 }
@@ -707,7 +1011,7 @@ void tasks_destroy_elsewhere(struct runtime *rt, struct task *t)
     for (int i = 1; i <= nret; i++) {
         uint8_t rid[IDS_SIZE];
         ids_with_index(rid, id, (uint32_t)i);
-        if (idmap_get(&rt->waiters, rid))
+        if (objects_waited_for(rt, rid))
             objmgr_want_here(rt, rid);
     }
 }
@@ -719,11 +1023,11 @@ static bool spill_out(struct runtime *rt, struct task *t)
         return false;
     /* out of the index first: the global scheduler may place it right back
      * here, as a new record under the same ID */
-    idmap_del(&rt->tasks_by_id, t->id);
+    idmap_del(&TS(rt)->tasks_by_id, t->id);
     taskrec_flush_one(rt, t); /* its record must be there before the head sees it */
     int rc = spill_send(rt, t);
     if (rc != 0) {
-        idmap_put(&rt->tasks_by_id, t->id, t);
+        idmap_put(&TS(rt)->tasks_by_id, t->id, t);
         if (rc == 1)
             t->placed = true; /* it waits here; it does not ask again */
         return false;
@@ -739,10 +1043,10 @@ static bool spill_out(struct runtime *rt, struct task *t)
 static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 {
     t->start_us = now_us();
-    w->state = WORKER_BUSY;
-    w->task = t;
+    worker_set_state(w, WORKER_BUSY);
+    worker_set_task(w, t);
     if (tasks_send_execute(rt, t, w) < 0) {
-        w->task = NULL;
+        worker_set_task(w, NULL);
         workers_set_idle(rt, w);
         if (t->state != TASK_WAITING_DEPS)
             tasks_destroy(rt, t); /* it was failed */
@@ -771,12 +1075,13 @@ static void dispatch(struct runtime *rt, struct task *t, struct worker *w)
 static struct worker *pipeline_target(struct runtime *rt, const struct task *t, int depth)
 {
     struct worker *best = NULL;
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->nahead < depth && w->task != NULL && w->task->st.shape == t->st.shape &&
-            w->nnest == 0 && !w->task->st.blocked && w->client != NULL && w->client->nblocked == 0 &&
-            w->gpus[0] == '\0' && workers_renv_is(w, t->renv) &&
-            (best == NULL || w->nahead < best->nahead))
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
+        if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
+            worker_nahead(w) < depth && worker_task(w) != NULL &&
+            worker_task(w)->st.shape == t->st.shape && worker_nnest(w) == 0 &&
+            !worker_task(w)->st.blocked && worker_client(w) != NULL &&
+            client_nblocked(worker_client(w)) == 0 && worker_gpus(w)[0] == '\0' &&
+            workers_renv_is(w, t->renv) && (best == NULL || worker_nahead(w) < worker_nahead(best)))
             best = w;
     return best;
 }
@@ -784,13 +1089,13 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t, 
 static void ahead_push(struct worker *w, struct task *t)
 {
     t->next = NULL;
-    t->prev = w->ahead_tail;
-    if (w->ahead_tail)
-        w->ahead_tail->next = t;
+    t->prev = worker_ahead_tail(w);
+    if (worker_ahead_tail(w))
+        worker_ahead_tail(w)->next = t;
     else
-        w->ahead_head = t;
-    w->ahead_tail = t;
-    w->nahead++;
+        worker_set_ahead_head(w, t);
+    worker_set_ahead_tail(w, t);
+    worker_nahead_add(w, 1);
 }
 
 void tasks_ahead_remove(struct worker *w, struct task *t)
@@ -798,13 +1103,13 @@ void tasks_ahead_remove(struct worker *w, struct task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        w->ahead_head = t->next;
+        worker_set_ahead_head(w, t->next);
     if (t->next)
         t->next->prev = t->prev;
     else
-        w->ahead_tail = t->prev;
+        worker_set_ahead_tail(w, t->prev);
     t->next = t->prev = NULL;
-    w->nahead--;
+    worker_nahead_add(w, -1);
 }
 
 /* Send T (out of the queue, holding nothing) ahead to busy W. */
@@ -812,10 +1117,10 @@ static void pipeline_send(struct runtime *rt, struct task *t, struct worker *w)
 {
     t->recalled = false;
     ahead_push(w, t);
-    rt->pipelined++;
+    TS(rt)->pipelined++;
     if (tasks_send_execute(rt, t, w) < 0) {
         tasks_ahead_remove(w, t);
-        rt->pipelined--;
+        TS(rt)->pipelined--;
         if (t->state != TASK_WAITING_DEPS)
             tasks_destroy(rt, t); /* it was failed */
     }
@@ -826,7 +1131,7 @@ static void requeue(struct runtime *rt, struct task *t)
 {
     tasks_release(rt, t);
     t->worker = NULL;
-    if (t->job->ending) {
+    if (job_ending(t->job)) {
         tasks_destroy(rt, t);
         return;
     }
@@ -838,22 +1143,22 @@ static void requeue(struct runtime *rt, struct task *t)
 
 void tasks_requeue_unstarted(struct runtime *rt, struct task *t)
 {
-    rt->pipelined--;
+    TS(rt)->pipelined--;
     requeue(rt, t);
 }
 
 /* W's task ended: the first task sent ahead is running now. */
 static void pipeline_promote(struct runtime *rt, struct worker *w)
 {
-    struct task *t = w->ahead_head;
+    struct task *t = worker_ahead_head(w);
     tasks_ahead_remove(w, t);
-    rt->pipelined--;
+    TS(rt)->pipelined--;
     t->start_us = now_us();
-    w->task = t;
+    worker_set_task(w, t);
     taskrec_running(rt, t);
     /* if it does not fit, it runs on borrowed resources (the ended task had
      * lent its CPU) */
-    (void)sched_local_hold_if_fits(rt->sched, &t->st);
+    (void)sched_local_hold_if_fits(TS(rt)->sched, &t->st);
 }
 
 /*
@@ -870,9 +1175,9 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
  */
 static bool worker_all_waiting(const struct worker *w)
 {
-    if (w->task == NULL || !w->task->st.blocked)
+    if (worker_task(w) == NULL || !worker_task(w)->st.blocked)
         return false;
-    for (const struct task *t = w->nest_head; t; t = t->next)
+    for (const struct task *t = worker_nest_head(w); t; t = t->next)
         if (!t->st.blocked)
             return false;
     return true;
@@ -885,12 +1190,12 @@ static struct worker *nest_target(struct runtime *rt, const struct task *t)
     if (t->kind != TASK_NORMAL || pg_policy_gpu_units(&t->demand) > 0)
         return NULL;
     struct worker *best = NULL;
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->state == WORKER_BUSY && w->job == t->job && w->actor == NULL &&
-            w->client != NULL && w->nahead == 0 && w->gpus[0] == '\0' && worker_all_waiting(w) &&
-            workers_renv_is(w, t->renv)) {
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
+        if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
+            worker_client(w) != NULL && worker_nahead(w) == 0 && worker_gpus(w)[0] == '\0' &&
+            worker_all_waiting(w) && workers_renv_is(w, t->renv)) {
             best = w;
-            if (w->client->store_id == t->owner)
+            if (client_store_id(worker_client(w)) == t->owner)
                 break;
         }
     return best;
@@ -901,12 +1206,12 @@ void tasks_nest_remove(struct worker *w, struct task *t)
     if (t->prev)
         t->prev->next = t->next;
     else
-        w->nest_head = t->next;
+        worker_set_nest_head(w, t->next);
     if (t->next)
         t->next->prev = t->prev;
     t->next = t->prev = NULL;
     t->nested = false;
-    w->nnest--;
+    worker_nnest_add(w, -1);
 }
 
 /* Start T (held, out of the queue) on W, nested beside W's waiting tasks. */
@@ -921,21 +1226,21 @@ static void nest(struct runtime *rt, struct task *t, struct worker *w)
         return;
     }
     t->prev = NULL;
-    t->next = w->nest_head;
-    if (w->nest_head)
-        w->nest_head->prev = t;
-    w->nest_head = t;
-    w->nnest++;
+    t->next = worker_nest_head(w);
+    if (worker_nest_head(w))
+        worker_nest_head(w)->prev = t;
+    worker_set_nest_head(w, t);
+    worker_nnest_add(w, 1);
 }
 
 /* W's running task ended (or came back): what W runs now, if anything. */
-static void worker_next(struct runtime *rt, struct worker *w)
+static void worker_run_next(struct runtime *rt, struct worker *w)
 {
-    if (w->nest_head) {
-        struct task *t = w->nest_head;
+    if (worker_nest_head(w)) {
+        struct task *t = worker_nest_head(w);
         tasks_nest_remove(w, t);
-        w->task = t; /* W stays busy with the nested tasks left */
-    } else if (w->ahead_head) {
+        worker_set_task(w, t); /* W stays busy with the nested tasks left */
+    } else if (worker_ahead_head(w)) {
         pipeline_promote(rt, w);
     } else {
         workers_set_idle(rt, w);
@@ -974,7 +1279,7 @@ static enum sched_spawn op_spawn(void *ctx, struct sched_task *st, const char *g
         if (w == NULL)
             return workers_at_cap(rt) ? SCHED_AT_CAP : SCHED_NO_WORKER;
         t->state = TASK_RUNNING;
-        t->actor->worker = w;
+        actor_set_worker(t->actor, w);
         return SCHED_SPAWNED;
     }
     if (workers_at_cap(rt))
@@ -1032,12 +1337,12 @@ static void tasks_run(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    sched_local_run(rt->sched);
+    sched_local_run(TS(rt)->sched);
 }
 
 void tasks_node_joined(struct runtime *rt)
 {
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         if (!res_fits(&rt->n->total, sched_shape_demand(s)))
             for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st))
                 task_of(st)->placed = false;
@@ -1045,13 +1350,13 @@ void tasks_node_joined(struct runtime *rt)
 
 long long tasks_queued(const struct runtime *rt)
 {
-    return rt && rt->sched ? sched_local_queued(rt->sched) : 0;
+    return rt && TS(rt)->sched ? sched_local_queued(TS(rt)->sched) : 0;
 }
 
 void tasks_schedule(struct runtime *rt)
 {
     if (!rt->stopping)
-        event_active(rt->sched_ev, EV_TIMEOUT, 0);
+        event_active(TS(rt)->sched_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- ends ------------------------------------------------------------------------ */
@@ -1103,7 +1408,7 @@ void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
     t->worker = NULL;
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
-    if (t->retries_left != 0 && !t->job->ending) {
+    if (t->retries_left != 0 && !job_ending(t->job)) {
         if (t->retries_left > 0)
             t->retries_left--;
         log_info("task %s (%s): worker %s; retrying", t->name, hex, why);
@@ -1187,15 +1492,15 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     if (cl == NULL)
         return -1;
     char err[256];
-    struct task *t = tasks_new(rt, TASK_NORMAL, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, err,
-                               sizeof err);
+    struct task *t = tasks_new(rt, TASK_NORMAL, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len,
+                               err, sizeof err);
     if (t == NULL) {
         /* well framed but not a task we can run: answer it, keep the client */
         tasks_reject(rt, c, "TASK_SUBMIT", m->f[0].as.s.ptr, m->f[0].as.s.len, err);
         return 0;
     }
-    t->owner = cl->store_id;
-    t->by_task = cl->worker != NULL;
+    t->owner = client_store_id(cl);
+    t->by_task = client_worker(cl) != NULL;
     taskrec_submitted(rt, t);
     struct spec_fields f;
     char why[300];
@@ -1213,19 +1518,20 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || cl->worker == NULL)
+    if (cl == NULL || client_worker(cl) == NULL)
         return -1;
-    struct worker *w = cl->worker;
+    struct worker *w = client_worker(cl);
     const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
     int status = (int)m->f[1].as.i;
-    w->ndone++; /* against its progress page (workers.c) */
+    worker_ndone_add(w, 1); /* against its progress page (workers.c) */
     observe_task_done(rt, w);
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
-    if (w->actor) {
+    if (worker_actor(w)) {
         struct task *t = NULL;
-        if (w->actor->create && memcmp(w->actor->create->id, id, IDS_SIZE) == 0)
-            t = w->actor->create;
-        for (struct task *r = w->actor->running; r && !t; r = r->next)
+        if (actor_create(worker_actor(w)) &&
+            memcmp(actor_create(worker_actor(w))->id, id, IDS_SIZE) == 0)
+            t = actor_create(worker_actor(w));
+        for (struct task *r = actor_running(worker_actor(w)); r && !t; r = r->next)
             if (memcmp(r->id, id, IDS_SIZE) == 0)
                 t = r;
         if (t)
@@ -1235,27 +1541,27 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     }
     if (status == TASKS_RECALLED) {
         /* a task sent ahead comes back unstarted */
-        struct task *r = w->ahead_head;
+        struct task *r = worker_ahead_head(w);
         while (r && memcmp(r->id, id, IDS_SIZE) != 0)
             r = r->next;
         if (r) {
             tasks_ahead_remove(w, r);
             tasks_requeue_unstarted(rt, r);
-        } else if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
-            r = w->task; /* promoted meanwhile, never started */
-            w->task = NULL;
+        } else if (worker_task(w) && memcmp(worker_task(w)->id, id, IDS_SIZE) == 0) {
+            r = worker_task(w); /* promoted meanwhile, never started */
+            worker_set_task(w, NULL);
             requeue(rt, r);
-            worker_next(rt, w);
+            worker_run_next(rt, w);
         }
         free(msg);
         return 0;
     }
     struct task *t = NULL;
-    if (w->task && memcmp(w->task->id, id, IDS_SIZE) == 0) {
-        t = w->task;
-        w->task = NULL;
+    if (worker_task(w) && memcmp(worker_task(w)->id, id, IDS_SIZE) == 0) {
+        t = worker_task(w);
+        worker_set_task(w, NULL);
     } else {
-        for (struct task *n = w->nest_head; n && !t; n = n->next)
+        for (struct task *n = worker_nest_head(w); n && !t; n = n->next)
             if (memcmp(n->id, id, IDS_SIZE) == 0)
                 t = n;
         if (t)
@@ -1268,9 +1574,9 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     tasks_release(rt, t);
     t->worker = NULL;
     if (status == 0)
-        sched_local_ran(rt->sched, &t->st, now_us() - t->start_us);
-    if (w->task == NULL)
-        worker_next(rt, w);
+        sched_local_ran(TS(rt)->sched, &t->st, now_us() - t->start_us);
+    if (worker_task(w) == NULL)
+        worker_run_next(rt, w);
     char hex[IDS_HEX_SIZE];
     ids_hex(t->id, IDS_SIZE, hex);
     if (status == 0) {
@@ -1279,7 +1585,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         objects_push_values(rt, t);
         taskrec_final(rt, t, "FINISHED");
         tasks_destroy(rt, t);
-    } else if (t->retry_err && t->retries_left != 0 && !t->job->ending) {
+    } else if (t->retry_err && t->retries_left != 0 && !job_ending(t->job)) {
         if (t->retries_left > 0)
             t->retries_left--;
         for (int i = 1; i <= t->nret; i++) {
@@ -1303,7 +1609,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
 static void demands_publish(struct runtime *rt)
 {
     struct buf text = BUF_INIT;
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s)) {
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s)) {
         long n = sched_shape_len(s);
         if (n == 0)
             continue;
@@ -1313,21 +1619,21 @@ static void demands_publish(struct runtime *rt)
         if (!res_fits(&rt->n->total, sched_shape_demand(s)))
             buf_printf(&text, "%s\t%ld\tinfeasible\n", b.data, n);
         else if (sched_shape_at_cap(s))
-            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, n, rt->max_workers);
+            buf_printf(&text, "%s\t%ld\tcap:%d\n", b.data, n, workers_cap(rt));
         else
             buf_printf(&text, "%s\t%ld\tpending\n", b.data, n);
         buf_free(&b);
     }
-    if (text.len != rt->demands_text.len ||
-        (text.len && memcmp(text.data, rt->demands_text.data, text.len) != 0)) {
+    if (text.len != TS(rt)->demands_text.len ||
+        (text.len && memcmp(text.data, TS(rt)->demands_text.data, text.len) != 0)) {
         const char *p = gcs_client_prefix(rt->n->gcs);
         if (text.len)
             gcs_command(rt->n->gcs, NULL, NULL, "SET %sdemands:%s %b", p, rt->n->hex, text.data,
                         text.len);
         else
             gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", p, rt->n->hex);
-        buf_reset(&rt->demands_text);
-        buf_append(&rt->demands_text, text.data, text.len);
+        buf_reset(&TS(rt)->demands_text);
+        buf_append(&TS(rt)->demands_text, text.data, text.len);
     }
     buf_free(&text);
 }
@@ -1337,49 +1643,75 @@ static void demands_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct runtime *rt = arg;
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         cap_report(rt, s);
     demands_publish(rt);
 }
 
 void tasks_init(struct runtime *rt)
 {
-    rt->sched = sched_local_new(&tasks_sched_ops, rt, &rt->n->total, &rt->n->avail,
+    TS(rt)->sched = sched_local_new(&tasks_sched_ops, rt, &rt->n->total, &rt->n->avail,
                                 rt->n->num_gpus);
-    rt->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
+    TS(rt)->sched_ev = event_new(rt->n->base, -1, 0, tasks_run, rt);
     server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
     server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
     taskrec_init(rt);
-    rt->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
+    TS(rt)->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
     struct timeval tv = { 0, 500000 };
-    event_add(rt->demands_ev, &tv);
+    event_add(TS(rt)->demands_ev, &tv);
 }
 
 void tasks_free(struct runtime *rt)
 {
-    for (struct sched_shape *s = sched_local_shapes(rt->sched); s; s = sched_shape_next(s))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         while (sched_shape_head(s)) {
             struct task *t = task_of(sched_shape_head(s));
             queue_remove(rt, t);
             tasks_destroy(rt, t);
         }
-    sched_local_free(rt->sched);
-    rt->sched = NULL;
-    while (rt->waiting_head) {
-        struct task *t = rt->waiting_head;
+    sched_local_free(TS(rt)->sched);
+    TS(rt)->sched = NULL;
+    while (TS(rt)->waiting_head) {
+        struct task *t = TS(rt)->waiting_head;
         waiting_remove(rt, t);
         tasks_destroy(rt, t);
     }
-    if (rt->sched_ev) {
-        event_free(rt->sched_ev);
-        rt->sched_ev = NULL;
+    if (TS(rt)->sched_ev) {
+        event_free(TS(rt)->sched_ev);
+        TS(rt)->sched_ev = NULL;
     }
-    if (rt->demands_ev) {
-        event_free(rt->demands_ev);
-        rt->demands_ev = NULL;
+    if (TS(rt)->demands_ev) {
+        event_free(TS(rt)->demands_ev);
+        TS(rt)->demands_ev = NULL;
     }
-    idmap_free(&rt->tasks_by_id);
+    idmap_free(&TS(rt)->tasks_by_id);
     taskrec_free(rt);
     gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
                 rt->n->hex);
+    buf_free(&TS(rt)->demands_text); /* (was runtime_free's, after the other modules) */
+}
+
+struct task *tasks_find(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&TS(rt)->tasks_by_id, id);
+}
+
+const struct idmap *tasks_map(const struct runtime *rt)
+{
+    return &TS(rt)->tasks_by_id;
+}
+
+struct sched_local *tasks_sched(const struct runtime *rt)
+{
+    return TS(rt)->sched;
+}
+
+long long tasks_waiting(const struct runtime *rt)
+{
+    return TS(rt)->waiting;
+}
+
+long long tasks_pipelined(const struct runtime *rt)
+{
+    return TS(rt)->pipelined;
 }

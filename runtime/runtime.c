@@ -1,19 +1,31 @@
 /*
  * runtime.c — the node's runtime: who is connected (workers, drivers, the
- * CLI), the start and end of the runtime (and of its helper thread,
- * bio.h), the job log (written by the helper), and administrative
- * messages. Tasks, objects, actors, workers and jobs have their own files
- * (see runtime_internal.h).
+ * CLI: struct client is this file's own, runtime/clients.h), the start and
+ * end of the runtime (and of its helper thread, bio.h), administrative
+ * messages, and the public face's figures (runtime/runtime.h:
+ * runtime_stats and the iterators daemon/metrics.c reads). Tasks, objects,
+ * actors, workers and jobs have their own files (docs/architecture.md).
  */
-#include "daemon/runtime.h"
+#include "runtime/runtime.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/observe.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/pg.h"
+#include "runtime/counters.h"
+#include "runtime/observe.h"
+#include "runtime/clients.h"
+#include "runtime/actors.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/runtime_env.h"
+#include "runtime/spillback.h"
+#include "runtime/taskrec.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
+#include "runtime/pg.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -25,6 +37,92 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The clients' part of the runtime's state (rt->cls): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct clients_state {
+    struct client *clients;     /* newest first */
+    int next_store_id;
+};
+
+static struct clients_state *CLS(const struct runtime *rt)
+{
+    if (rt->cls == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->cls = xcalloc(1, sizeof *rt->cls);
+    return rt->cls;
+}
+
+/* A connected worker or driver: the owner of its connection (rt_client_of). */
+struct client {
+    struct conn *conn;
+    struct conn_owner co;  /* CONN_OWNER_CLIENT: CONN's owner (rt_client_of) */
+    struct runtime *rt;
+    int store_id;          /* client id for objstore pins */
+    struct job *job;
+    struct worker *worker; /* NULL for a driver */
+    bool is_driver;
+    int nblocked;          /* gets/waits of this worker now waiting */
+    struct client *next, *prev;
+};
+
+struct conn *client_conn(const struct client *cl)
+{
+    return cl->conn;
+}
+
+int client_store_id(const struct client *cl)
+{
+    return cl->store_id;
+}
+
+struct job *client_job(const struct client *cl)
+{
+    return cl->job;
+}
+
+struct worker *client_worker(const struct client *cl)
+{
+    return cl->worker;
+}
+
+void client_set_worker(struct client *cl, struct worker *w)
+{
+    cl->worker = w;
+}
+
+bool client_is_driver(const struct client *cl)
+{
+    return cl->is_driver;
+}
+
+int client_nblocked(const struct client *cl)
+{
+    return cl->nblocked;
+}
+
+void client_nblocked_add(struct client *cl, int delta)
+{
+    cl->nblocked += delta;
+}
+
+struct client *client_first(const struct runtime *rt)
+{
+    return CLS(rt)->clients;
+}
+
+struct client *client_next(const struct client *cl)
+{
+    return cl->next;
+}
+
+struct client *client_by_store_id(const struct runtime *rt, int id)
+{
+    struct client *cl = CLS(rt)->clients;
+    while (cl && cl->store_id != id)
+        cl = cl->next;
+    return cl;
+}
 
 void rt_timer_at(struct event *ev, long long due_ms)
 {
@@ -41,51 +139,6 @@ struct client *rt_client_of(struct conn *c)
         return NULL;
     /* a standalone driver still waiting for its job number is no client yet */
     return CONN_OWNER_OF(conn_owner(c, CONN_OWNER_CLIENT), struct client, co);
-}
-
-struct job *rt_job_find(struct runtime *rt, uint32_t num)
-{
-    for (struct job *j = rt->jobs; j; j = j->next)
-        if (j->num == num)
-            return j;
-    return NULL;
-}
-
-void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len)
-{
-    if (j->remote) {
-        struct conn *c = cluster_conn(rt, j->origin);
-        if (c) {
-            struct buf b = BUF_INIT;
-            buf_append(&b, line, len);
-            buf_append(&b, "", 1);
-            conn_send(c, PROTO_NODE_JOB_LOG, j->hex, (uint64_t)stream, b.data);
-            buf_free(&b);
-        }
-    }
-    if (stream == 2) {
-        observe_job_err(rt, j, line, len); /* stderr: job-<hex>.err (ray logs --err) */
-    } else {
-        if (j->logf == NULL) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
-            /* a job's output is its user's: 0600 like the rest of the session */
-            j->logf = bio_file_open(rt->bio, path, 0600);
-        }
-        /* the helper thread writes it: lines between two of its turns go out in one write */
-        struct buf b = BUF_INIT;
-        buf_append(&b, line, len);
-        buf_append(&b, "\n", 1);
-        bio_file_write(j->logf, b.data, b.len);
-        buf_free(&b);
-    }
-    if (j->submitter) {
-        struct buf b = BUF_INIT;
-        buf_append(&b, line, len);
-        buf_append(&b, "", 1);
-        conn_send(j->submitter, PROTO_JOB_LOG, (uint64_t)stream, b.data);
-        buf_free(&b);
-    }
 }
 
 static void info_map(struct runtime *rt, struct buf *b, uint32_t job, const uint8_t *proof)
@@ -162,16 +215,16 @@ static void rt_client_gone(struct conn *c, struct conn_owner *o)
     if (cl->prev)
         cl->prev->next = cl->next;
     else
-        rt->clients = cl->next;
+        CLS(rt)->clients = cl->next;
     if (cl->next)
         cl->next->prev = cl->prev;
     if (cl->worker) {
         workers_client_closed(rt, cl->worker);
     } else if (cl->is_driver && cl->job) {
         struct job *j = cl->job;
-        if (j->driver == cl)
-            j->driver = NULL;
-        if (j->driver_pid <= 0 && !j->ending)
+        if (job_driver(j) == cl)
+            job_set_driver(j, NULL);
+        if (job_driver_pid(j) <= 0 && !job_ending(j))
             jobs_driver_gone(rt, j); /* a standalone (or adopted) driver disconnected */
     }
     free(cl);
@@ -184,11 +237,11 @@ static struct client *client_new(struct runtime *rt, struct conn *c, struct job 
     cl->rt = rt;
     cl->co = (struct conn_owner){ CONN_OWNER_CLIENT, rt_client_gone };
     cl->job = j;
-    cl->store_id = rt->next_store_id++;
-    cl->next = rt->clients;
-    if (rt->clients)
-        rt->clients->prev = cl;
-    rt->clients = cl;
+    cl->store_id = CLS(rt)->next_store_id++;
+    cl->next = CLS(rt)->clients;
+    if (CLS(rt)->clients)
+        CLS(rt)->clients->prev = cl;
+    CLS(rt)->clients = cl;
     conn_set_owner(c, &cl->co);
     return cl;
 }
@@ -228,8 +281,8 @@ static void standalone_job_ready(void *arg, struct job *j)
     }
     struct client *cl = client_new(rt, c, j);
     cl->is_driver = true;
-    j->driver = cl;
-    send_hello_ok(rt, c, j->num, NULL);
+    job_set_driver(j, cl);
+    send_hello_ok(rt, c, job_num(j), NULL);
     conn_release(c); /* replay what it sent before HELLO_OK */
 }
 
@@ -279,16 +332,17 @@ static void adopt_cb(void *arg, const struct gcs_reply *r)
         conn_fail(c, RAY_EINVAL, "unknown job %08x", num);
     } else if (strcmp(state, "RUNNING") != 0) {
         conn_fail(c, RAY_EINVAL, "job %08x is over (%s)", num, state);
-    } else if (strcmp(driver, rt->n->hex) == 0 || (cn && cn->alive && !cn->self)) {
+    } else if (strcmp(driver, rt->n->hex) == 0 ||
+               (cn && cluster_node_alive(cn) && !cluster_node_self(cn))) {
         conn_fail(c, -1, "job %08x is driven by node %.8s, which is alive", num, driver);
-    } else if (j && (j->ending || j->driver)) {
+    } else if (j && (job_ending(j) || job_driver(j))) {
         conn_fail(c, RAY_EINVAL, "job %08x has a driver here already, or is ending", num);
     } else {
         j = jobs_adopt(rt, num, driver, lib);
         struct client *cl = client_new(rt, c, j);
         cl->is_driver = true;
-        j->driver = cl;
-        send_hello_ok(rt, c, j->num, NULL);
+        job_set_driver(j, cl);
+        send_hello_ok(rt, c, job_num(j), NULL);
         conn_release(c); /* replay what it sent before HELLO_OK */
     }
 }
@@ -327,14 +381,14 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         }
         uint8_t wid[IDS_SIZE];
         memcpy(wid, it.as.s.ptr, IDS_SIZE);
-        struct worker *w = idmap_get(&rt->worker_by_id, wid);
-        if (w == NULL || w->client != NULL || w->state == WORKER_DEAD) {
+        struct worker *w = workers_find(rt, wid);
+        if (w == NULL || worker_client(w) != NULL || worker_state(w) == WORKER_DEAD) {
             conn_fail(c, -1, "unknown worker");
             return -1;
         }
-        struct client *cl = client_new(rt, c, w->job);
+        struct client *cl = client_new(rt, c, worker_job(w));
         cl->worker = w;
-        if (send_hello_ok(rt, c, w->job->num, NULL) < 0)
+        if (send_hello_ok(rt, c, job_num(worker_job(w)), NULL) < 0)
             return -1;
         workers_connected(rt, wid, cl);
         return 0;
@@ -343,22 +397,22 @@ static int rt_hello(struct conn *c, const struct proto_msg *m, uint64_t role, vo
         if (info_get(m, "job", &it) == 0 && (it.kind == MPR_UINT || it.kind == MPR_INT) &&
             it.as.u != 0) {
             struct job *j = rt_job_find(rt, (uint32_t)it.as.u);
-            if (j == NULL || (j->remote && !j->ending && !j->driver)) {
+            if (j == NULL || (job_remote(j) && !job_ending(j) && !job_driver(j))) {
                 adopt_start(rt, c, (uint32_t)it.as.u); /* a driver whose node died */
                 return 0;
             }
-            if (j->ending) { /* for good: a reconnecting driver stops trying */
+            if (job_ending(j)) { /* for good: a reconnecting driver stops trying */
                 conn_fail(c, RAY_EINVAL, "job %08llx has ended", (unsigned long long)it.as.u);
                 return -1;
             }
-            if (j->driver) {
+            if (job_driver(j)) {
                 conn_fail(c, -1, "job %08llx has a driver connected", (unsigned long long)it.as.u);
                 return -1;
             }
             struct client *cl = client_new(rt, c, j);
             cl->is_driver = true;
-            j->driver = cl;
-            if (send_hello_ok(rt, c, j->num, NULL) < 0)
+            job_set_driver(j, cl);
+            if (send_hello_ok(rt, c, job_num(j), NULL) < 0)
                 return -1;
             jobs_driver_connected(rt, j);
             return 0;
@@ -402,7 +456,7 @@ struct runtime *runtime_new(struct node *n)
 {
     struct runtime *rt = xcalloc(1, sizeof *rt);
     rt->n = n;
-    rt->next_store_id = 1;
+    CLS(rt)->next_store_id = 1;
     char err[256];
     rt->bio = bio_new(n->base, err, sizeof err);
     if (rt->bio == NULL)
@@ -434,12 +488,12 @@ void runtime_stop(struct runtime *rt)
     if (rt == NULL || rt->stopping)
         return;
     rt->stopping = true;
-    for (struct job *j = rt->jobs; j; j = j->next) {
+    for (struct job *j = jobs_first(rt); j; j = job_next(j)) {
         /* a clean stop (ray stop, ray down) is the job's end: its `ray
          * submit` hears so now and leaves, instead of taking the closed
          * connection for a crashed head and waiting to reattach */
         jobs_tell_stopped(rt, j);
-        if (!j->ending)
+        if (!job_ending(j))
             jobs_end(rt, j, "STOPPED");
     }
 }
@@ -462,20 +516,27 @@ void runtime_free(struct runtime *rt)
     actors_free(rt);
     tasks_free(rt);
     objects_free(rt);
-    while (rt->clients) {
-        struct client *cl = rt->clients;
-        rt->clients = cl->next;
+    while (CLS(rt)->clients) {
+        struct client *cl = CLS(rt)->clients;
+        CLS(rt)->clients = cl->next;
         conn_set_owner(cl->conn, NULL);
         free(cl);
     }
     cluster_free(rt);
-    buf_free(&rt->demands_text);
     /* last: every module has closed its files and handed in its work */
     if (rt->logf) {
         log_set_sink(NULL, NULL);
         bio_file_close(rt->logf);
     }
     bio_free(rt->bio);
+    free(rt->ts); /* the modules' state blocks (their contents are freed above) */
+    free(rt->ws);
+    free(rt->as);
+    free(rt->cls);
+    free(rt->js);
+    free(rt->os);
+    free(rt->cs);
+    free(rt->trs);
     free(rt);
 }
 
@@ -486,11 +547,98 @@ struct bio *runtime_bio(struct runtime *rt)
 
 long long runtime_queue_len(const struct runtime *rt)
 {
-    return rt ? tasks_queued(rt) + rt->waiting + rt->pipelined : 0;
+    return rt ? tasks_queued(rt) + tasks_waiting(rt) + tasks_pipelined(rt) : 0;
 }
 
 void runtime_node_dead(struct runtime *rt, const char *node_hex)
 {
     if (rt != NULL)
         cluster_node_dead(rt, node_hex);
+}
+
+/* ---- figures for the rest of the daemon (runtime.h) ------------------------------ */
+
+void runtime_stats(const struct runtime *rt, struct runtime_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (rt == NULL)
+        return;
+    out->queued = tasks_queued(rt);
+    out->waiting = tasks_waiting(rt);
+    out->pipelined = tasks_pipelined(rt);
+    out->workers = workers_count(rt);
+    out->rec_live = taskrec_live(rt);
+    out->spilled = counters_spilled();
+    spill_lineage_size(rt, &out->lineage_bytes, &out->lineage_entries);
+    out->tasks = tasks_map(rt)->len;
+    out->actors = actors_map(rt)->len;
+    out->waiters = objects_nwaited(rt);
+    for (const struct job *j = jobs_first(rt); j; j = job_next(j))
+        out->jobs++;
+    for (const struct client *c = CLS(rt)->clients; c; c = c->next)
+        out->clients++;
+}
+
+void runtime_each_task(const struct runtime *rt,
+                       void (*fn)(void *arg, const char *name, const char *state), void *arg)
+{
+    size_t pos = 0;
+    struct idmap_slot *sl;
+    while (rt && (sl = idmap_next(tasks_map(rt), &pos)) != NULL) {
+        const struct task *t = sl->val;
+        pos++;
+        fn(arg, task_name(t) ? task_name(t) : "",
+           task_state(t) == TASK_RUNNING  ? "RUNNING"
+           : task_state(t) == TASK_QUEUED ? "PENDING_NODE_ASSIGNMENT"
+                                     : "PENDING_ARGS_AVAIL");
+    }
+}
+
+void runtime_each_final(void (*fn)(void *arg, const char *name, unsigned long long finished,
+                                   unsigned long long failed),
+                        void *arg)
+{
+    counters_each_final(fn, arg);
+}
+
+void runtime_each_actor(const struct runtime *rt,
+                        void (*fn)(void *arg, const char *cls, const char *name,
+                                   const char *state),
+                        void *arg)
+{
+    static const char *const st[] = { "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD" };
+    size_t pos = 0;
+    struct idmap_slot *sl;
+    while (rt && (sl = idmap_next(actors_map(rt), &pos)) != NULL) {
+        const struct actor *a = sl->val;
+        pos++;
+        if (!actor_remote(a))
+            fn(arg, actor_cls(a) ? actor_cls(a) : "", actor_name(a), st[actor_state(a)]);
+    }
+}
+
+size_t runtime_worker_pids(const struct runtime *rt, pid_t *out, size_t max)
+{
+    return rt ? workers_pids(rt, out, max) : 0;
+}
+
+int runtime_client_id(struct conn *c)
+{
+    struct client *cl = rt_client_of(c);
+    return cl ? cl->store_id : -1;
+}
+
+void runtime_set_worker_cap(struct runtime *rt, int cap)
+{
+    workers_set_cap(rt, cap);
+}
+
+void runtime_pg_job_ended(struct runtime *rt, uint32_t num)
+{
+    pg_job_ended(rt, num);
+}
+
+void runtime_pg_recover(struct runtime *rt, const char (*alive)[IDS_HEX_SIZE], size_t nalive)
+{
+    pg_recover(rt, alive, nalive);
 }

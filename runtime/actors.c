@@ -16,8 +16,16 @@
 #include "common/log.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/pg.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objlife.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
+#include "runtime/pg.h"
 #include "sched/pg_policy.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -26,6 +34,134 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* This file's part of the runtime's state (rt->as): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct actors_state {
+    struct idmap actors;        /* id -> struct actor */
+};
+
+static struct actors_state *AS(const struct runtime *rt)
+{
+    if (rt->as == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->as = xcalloc(1, sizeof *rt->as);
+    return rt->as;
+}
+
+/* An actor: living here, or a route to one living on another node. */
+struct actor {
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    char *cls;
+    char *name;              /* NULL if unnamed */
+    struct job *job;
+    enum actor_state state;
+    struct buf spec;         /* creation spec, to restart */
+    struct res_set demand;   /* held while alive */
+    bool held;
+    char gpus[64];           /* GPU slots it holds while held (sched/local.c; "" none) */
+    int max_restarts, restarts;
+    int max_conc, in_flight;
+    bool detached, no_restart;
+    bool killed;             /* ray_actor_kill stopped its worker (until it restarts) */
+    bool waiting_noted;      /* its record says why it waits (pending_reason) */
+    char *death;             /* why it is dead */
+    struct worker *worker;
+    struct task *create;     /* the constructor task while pending */
+    struct task *queue_head, *queue_tail; /* calls not yet sent, in order */
+    struct task *running, *running_tail; /* calls sent to the worker, oldest first */
+    /* an actor living on another node: calls are forwarded there */
+    bool remote;
+    bool owner;              /* created here: restarted from here if its node dies */
+    char host[IDS_HEX_SIZE]; /* its node ("" while unknown) */
+    bool looking_up;         /* a directory lookup is under way */
+    bool lookup_again;       /* its state changed while it was: look again after it */
+    struct sent_call { uint8_t id[IDS_SIZE]; int nret; } *sent; /* forwarded calls */
+    size_t nsent;
+};
+
+/* ---- the fields other files of the runtime read (declared in runtime/actors.h) ---- */
+
+const uint8_t *actor_id(const struct actor *a)
+{
+    return a->id;
+}
+
+const char *actor_hex(const struct actor *a)
+{
+    return a->hex;
+}
+
+const char *actor_cls(const struct actor *a)
+{
+    return a->cls;
+}
+
+const char *actor_name(const struct actor *a)
+{
+    return a->name;
+}
+
+struct job *actor_job(const struct actor *a)
+{
+    return a->job;
+}
+
+enum actor_state actor_state(const struct actor *a)
+{
+    return a->state;
+}
+
+const struct buf *actor_spec(const struct actor *a)
+{
+    return &a->spec;
+}
+
+bool actor_detached(const struct actor *a)
+{
+    return a->detached;
+}
+
+int actor_max_restarts(const struct actor *a)
+{
+    return a->max_restarts;
+}
+
+int actor_restarts(const struct actor *a)
+{
+    return a->restarts;
+}
+
+struct worker *actor_worker(const struct actor *a)
+{
+    return a->worker;
+}
+
+void actor_set_worker(struct actor *a, struct worker *v)
+{
+    a->worker = v;
+}
+
+struct task *actor_create(const struct actor *a)
+{
+    return a->create;
+}
+
+void actor_set_create(struct actor *a, struct task *v)
+{
+    a->create = v;
+}
+
+struct task *actor_running(const struct actor *a)
+{
+    return a->running;
+}
+
+bool actor_remote(const struct actor *a)
+{
+    return a->remote;
+}
 
 static const char *actor_state_name(enum actor_state s)
 {
@@ -68,8 +204,9 @@ static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_stat
 static void call_fail(struct runtime *rt, struct task *t, const char *why)
 {
     char msg[800];
-    snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed", t->actor ? t->actor->cls : "?",
-             t->actor ? t->actor->hex + 8 : "", why, t->fn);
+    snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed",
+             task_actor(t) ? task_actor(t)->cls : "?", task_actor(t) ? task_actor(t)->hex + 8 : "",
+             why, task_fn(t));
     tasks_fail(rt, t, RAY_EACTOR, msg);
     tasks_destroy(rt, t);
 }
@@ -83,7 +220,7 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         a->death = xstrdup(why);
     if (a->held) {
         res_add(&rt->n->avail, &a->demand);
-        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        sched_local_gpus_return(tasks_sched(rt), a->gpus, &a->demand);
         a->gpus[0] = '\0';
         a->held = false;
     }
@@ -91,7 +228,7 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
     log_info("actor %s (%s) is dead: %s", a->cls, a->hex, a->death);
     while (a->running) {
         struct task *t = a->running;
-        a->running = t->next;
+        a->running = task_next(t);
         tasks_release(rt, t);
         call_fail(rt, t, a->death);
     }
@@ -99,17 +236,17 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
     a->in_flight = 0;
     while (a->queue_head) {
         struct task *t = a->queue_head;
-        a->queue_head = t->next;
-        if (t->deps_missing > 0)
+        a->queue_head = task_next(t);
+        if (task_deps_missing(t) > 0)
             objects_forget_waiter(rt, t);
-        t->deps_missing = 0;
+        task_set_deps_missing(t, 0);
         call_fail(rt, t, a->death);
     }
     a->queue_tail = NULL;
     if (a->worker) {
         struct worker *w = a->worker;
         a->worker = NULL;
-        w->actor = NULL;
+        worker_set_actor(w, NULL);
         workers_kill(rt, w);
     }
     tasks_schedule(rt);
@@ -124,13 +261,13 @@ static void actor_start(struct runtime *rt, struct actor *a)
         actor_die(rt, a, err);
         return;
     }
-    t->actor = a;
+    task_set_actor(t, a);
     a->create = t;
     if (a->state == ACTOR_RESTARTING && a->held) {
         /* a restart keeps the actor's resources: give them back, the
          * constructor task takes them again when it is placed */
         res_add(&rt->n->avail, &a->demand);
-        sched_local_gpus_return(rt->sched, a->gpus, &a->demand);
+        sched_local_gpus_return(tasks_sched(rt), a->gpus, &a->demand);
         a->gpus[0] = '\0';
         a->held = false;
     }
@@ -144,14 +281,14 @@ void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
         workers_kill(rt, w);
         return;
     }
-    w->state = WORKER_BUSY;
+    worker_set_state(w, WORKER_BUSY);
     int rc = tasks_send_execute(rt, t, w);
     if (rc == -2) {
         /* a constructor argument failed */
         a->create = NULL;
         char msg[300];
         snprintf(msg, sizeof msg, "constructor argument failed");
-        sched_local_hand_over(rt->sched, &t->st); /* the actor keeps accounting below */
+        sched_local_hand_over(tasks_sched(rt), task_st(t)); /* the actor keeps accounting below */
         tasks_destroy(rt, t);
         actor_die(rt, a, msg);
     }
@@ -170,17 +307,17 @@ static void actor_free(struct actor *a)
 
 void actors_task_done(struct runtime *rt, struct task *t, int status, const char *msg)
 {
-    struct actor *a = t->actor;
-    if (t->kind == TASK_ACTOR_NEW) {
+    struct actor *a = task_actor(t);
+    if (task_kind(t) == TASK_ACTOR_NEW) {
         a->create = NULL;
         /* the constructor's resources become the actor's */
-        bool held = t->st.held;
-        sched_local_hand_over(rt->sched, &t->st);
+        bool held = task_st(t)->held;
+        sched_local_hand_over(tasks_sched(rt), task_st(t));
         tasks_release(rt, t);
         if (held) {
             a->held = true;
             /* GPU slots stay the actor's until it dies or restarts */
-            snprintf(a->gpus, sizeof a->gpus, "%s", t->st.gpus);
+            snprintf(a->gpus, sizeof a->gpus, "%s", task_st(t)->gpus);
         }
         tasks_destroy(rt, t);
         if (status != 0) {
@@ -196,12 +333,12 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
     }
     /* unlink from the sent list (in order: usually its head) */
     struct task *prev = NULL;
-    for (struct task *r = a->running; r; prev = r, r = r->next)
+    for (struct task *r = a->running; r; prev = r, r = task_next(r))
         if (r == t) {
             if (prev)
-                prev->next = t->next;
+                task_set_next(prev, task_next(t));
             else
-                a->running = t->next;
+                a->running = task_next(t);
             if (a->running_tail == t)
                 a->running_tail = prev;
             break;
@@ -213,7 +350,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
         objects_push_values(rt, t);
     } else {
         char full[1000];
-        snprintf(full, sizeof full, "task %s.%s failed on node %.8s: %s", a->cls, t->fn,
+        snprintf(full, sizeof full, "task %s.%s failed on node %.8s: %s", a->cls, task_fn(t),
                  rt->n->hex, msg);
         tasks_fail(rt, t, RAY_ETASK, full);
     }
@@ -229,25 +366,25 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
 
 void actors_pump(struct runtime *rt, struct actor *a)
 {
-    while (a->state == ACTOR_ALIVE && a->worker && a->worker->client &&
+    while (a->state == ACTOR_ALIVE && a->worker && worker_client(a->worker) &&
            a->in_flight < a->max_conc + ACTORS_PIPELINE && a->queue_head &&
-           a->queue_head->deps_missing == 0) {
+           task_deps_missing(a->queue_head) == 0) {
         struct task *t = a->queue_head;
-        a->queue_head = t->next;
+        a->queue_head = task_next(t);
         if (a->queue_head == NULL)
             a->queue_tail = NULL;
-        t->next = NULL;
+        task_set_next(t, NULL);
         int rc = tasks_send_execute(rt, t, a->worker);
         if (rc == 0) {
             if (a->running_tail)
-                a->running_tail->next = t;
+                task_set_next(a->running_tail, t);
             else
                 a->running = t;
             a->running_tail = t;
             a->in_flight++;
         } else if (rc == -1) {
             /* waiting for an argument again: back to the head of the queue */
-            t->next = a->queue_head;
+            task_set_next(t, a->queue_head);
             a->queue_head = t;
             if (a->queue_tail == NULL)
                 a->queue_tail = t;
@@ -269,7 +406,7 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, lo
     else
         snprintf(msg, sizeof msg, "died: its worker %s", why);
     a->killed = false;
-    bool can = !a->no_restart && (a->detached || !a->job->ending) &&
+    bool can = !a->no_restart && (a->detached || !job_ending(a->job)) &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
     /* calls start in the order sent, at most max_concurrency at once: the
      * oldest max_concurrency calls not answered may have been running, and
@@ -281,17 +418,17 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, lo
     struct task *keep = NULL, *keep_tail = NULL;
     while (a->running) {
         struct task *t = a->running;
-        a->running = t->next;
+        a->running = task_next(t);
         tasks_release(rt, t);
-        t->worker = NULL;
+        task_set_worker(t, NULL);
         if (n++ < nfail || !can) {
             call_fail(rt, t, msg);
             continue;
         }
-        t->next = NULL;
-        t->state = TASK_WAITING_DEPS;
+        task_set_next(t, NULL);
+        task_set_state(t, TASK_WAITING_DEPS);
         if (keep_tail)
-            keep_tail->next = t;
+            task_set_next(keep_tail, t);
         else
             keep = t;
         keep_tail = t;
@@ -299,7 +436,7 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, lo
     a->running_tail = NULL;
     a->in_flight = 0;
     if (keep) {
-        keep_tail->next = a->queue_head;
+        task_set_next(keep_tail, a->queue_head);
         a->queue_head = keep;
         if (a->queue_tail == NULL)
             a->queue_tail = keep_tail;
@@ -324,7 +461,7 @@ void actors_job_ended(struct runtime *rt, struct job *j)
 {
     size_t pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = s->val;
         if (a->job != j || a->detached) {
             pos++;
@@ -340,7 +477,7 @@ void actors_job_ended(struct runtime *rt, struct job *j)
         }
         actor_die(rt, a, "its job ended");
         if (route) {
-            idmap_del(&rt->actors, a->id); /* the slot just returned: pos stays */
+            idmap_del(&AS(rt)->actors, a->id); /* the slot just returned: pos stays */
             actor_free(a);
             continue;
         }
@@ -377,9 +514,9 @@ static void route_lookup(struct runtime *rt, struct actor *a);
 /* Append call T to A's queue of calls not yet sent. */
 static void queue_call(struct actor *a, struct task *t)
 {
-    t->next = NULL;
+    task_set_next(t, NULL);
     if (a->queue_tail)
-        a->queue_tail->next = t;
+        task_set_next(a->queue_tail, t);
     else
         a->queue_head = t;
     a->queue_tail = t;
@@ -396,11 +533,11 @@ static void route_send(struct runtime *rt, struct actor *a, struct task *t)
         route_lookup(rt, a);
         return;
     }
-    conn_send(c, PROTO_NODE_ACTOR_CALL, t->spec.data, t->spec.len);
-    if (t->nret > 0) {
+    conn_send(c, PROTO_NODE_ACTOR_CALL, task_spec(t)->data, task_spec(t)->len);
+    if (task_nret(t) > 0) {
         a->sent = xreallocarray(a->sent, a->nsent + 1, sizeof *a->sent);
-        memcpy(a->sent[a->nsent].id, t->id, IDS_SIZE);
-        a->sent[a->nsent].nret = t->nret;
+        memcpy(a->sent[a->nsent].id, task_id(t), IDS_SIZE);
+        a->sent[a->nsent].nret = task_nret(t);
         a->nsent++;
     }
     /* while the call waited here for its route, a get of its results took
@@ -412,10 +549,10 @@ static void route_flush(struct runtime *rt, struct actor *a)
 {
     while (a->queue_head && a->host[0]) {
         struct task *t = a->queue_head;
-        a->queue_head = t->next;
+        a->queue_head = task_next(t);
         if (a->queue_head == NULL)
             a->queue_tail = NULL;
-        t->next = NULL;
+        task_set_next(t, NULL);
         route_send(rt, a, t);
     }
 }
@@ -429,7 +566,7 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
 {
     struct lookup_route *lr = arg;
     struct runtime *rt = lr->rt;
-    struct actor *a = idmap_get(&rt->actors, lr->id);
+    struct actor *a = idmap_get(&AS(rt)->actors, lr->id);
     free(lr);
     if (a == NULL || !a->remote)
         return;
@@ -451,7 +588,7 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
         /* its owner restarts it when its node dies; dead on a live node
          * (killed, its placement group removed) it is dead for the owner too */
         struct cluster_node *hn = cluster_find(rt, rec->node);
-        bool node_alive = hn && hn->alive;
+        bool node_alive = hn && cluster_node_alive(hn);
         if (!a->owner || node_alive) {
             a->no_restart = true;
             actor_die(rt, a, rec->death_cause[0] ? rec->death_cause : "is dead");
@@ -464,7 +601,7 @@ static void route_lookup_cb(void *arg, const struct gcs_actor *rec)
         return; /* pending or restarting: wait for its next state message */
     }
     struct cluster_node *cn = cluster_find(rt, rec->node);
-    if (strcmp(rec->node, rt->n->hex) == 0 || cn == NULL || !cn->alive) {
+    if (strcmp(rec->node, rt->n->hex) == 0 || cn == NULL || !cluster_node_alive(cn)) {
         if (again)
             route_lookup(rt, a);
         return;
@@ -491,7 +628,7 @@ static void route_lookup(struct runtime *rt, struct actor *a)
 /* A route to actor ID, which lives elsewhere (made on first use). */
 static struct actor *route_get(struct runtime *rt, struct job *j, const uint8_t *id)
 {
-    struct actor *a = idmap_get(&rt->actors, id);
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
     if (a)
         return a;
     a = xcalloc(1, sizeof *a);
@@ -502,7 +639,7 @@ static struct actor *route_get(struct runtime *rt, struct job *j, const uint8_t 
     a->remote = true;
     a->state = ACTOR_PENDING;
     a->max_conc = 1;
-    idmap_put(&rt->actors, a->id, a);
+    idmap_put(&AS(rt)->actors, a->id, a);
     route_lookup(rt, a);
     return a;
 }
@@ -522,7 +659,7 @@ void actors_nodes_joined(struct runtime *rt)
 {
     size_t pos = 0;
     struct idmap_slot *sl;
-    while ((sl = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((sl = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = sl->val;
         pos++;
         /* calls queued for a route its lookup could not use (the actor's
@@ -553,7 +690,7 @@ static void actors_msg(void *arg, const char *suffix, const char *msg, size_t le
     uint8_t id[IDS_SIZE];
     if (ids_unhex(hex, id, IDS_SIZE) < 0)
         return;
-    struct actor *a = idmap_get(&rt->actors, id);
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
     if (a == NULL || !a->remote || a->state == ACTOR_DEAD)
         return;
     a->host[0] = '\0';
@@ -644,7 +781,7 @@ void actors_node_dead(struct runtime *rt, const char *hex)
     struct idmap_slot *s;
     struct actor **list = NULL;
     size_t n = 0;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         pos++;
         struct actor *a = s->val;
         if (a->remote && a->state != ACTOR_DEAD && strcmp(a->host, hex) == 0) {
@@ -662,7 +799,7 @@ void actors_node_dead(struct runtime *rt, const char *hex)
             route_lookup(rt, a); /* its owner restarts it or declares it dead */
             continue;
         }
-        bool can = !a->no_restart && (a->detached || !a->job->ending) &&
+        bool can = !a->no_restart && (a->detached || !job_ending(a->job)) &&
                    (a->max_restarts < 0 || a->restarts < a->max_restarts);
         if (!can) {
             a->remote = false; /* die here, as its owner */
@@ -686,7 +823,7 @@ void actors_place(struct runtime *rt, struct job *j, const void *spec, size_t le
         log_warnx("placed actor: %s", err);
         return;
     }
-    struct actor *a = idmap_get(&rt->actors, f.id);
+    struct actor *a = idmap_get(&AS(rt)->actors, f.id);
     if (a && !a->remote) {
         log_debug("placed actor already here");
         return;
@@ -700,20 +837,20 @@ void actors_place(struct runtime *rt, struct job *j, const void *spec, size_t le
         /* a route we had to it: its queued calls now stay here */
         na->queue_head = a->queue_head;
         na->queue_tail = a->queue_tail;
-        for (struct task *t = na->queue_head; t; t = t->next)
-            t->actor = na;
+        for (struct task *t = na->queue_head; t; t = task_next(t))
+            task_set_actor(t, na);
         a->queue_head = a->queue_tail = NULL;
-        idmap_del(&rt->actors, a->id);
+        idmap_del(&AS(rt)->actors, a->id);
         actor_free(a);
     }
-    idmap_put(&rt->actors, na->id, na);
+    idmap_put(&AS(rt)->actors, na->id, na);
     actor_set_state(rt, na, ACTOR_PENDING); /* the directory now names this node */
     actor_start(rt, na);
     if (na->create)
-        na->create->placed = true;
+        task_set_placed(na->create, true);
     for (struct task *t = na->queue_head, *next; t; t = next) {
-        next = t->next;
-        t->job = j;
+        next = task_next(t);
+        task_set_job(t, j);
         tasks_enqueue(rt, t);
     }
 }
@@ -727,9 +864,9 @@ struct create_ctx {
 
 static struct conn *conn_by_id(struct runtime *rt, uint64_t id)
 {
-    for (struct client *cl = rt->clients; cl; cl = cl->next)
-        if (cl->conn->id == id)
-            return cl->conn;
+    for (struct client *cl = client_first(rt); cl; cl = client_next(cl))
+        if (client_conn(cl)->id == id)
+            return client_conn(cl);
     return NULL;
 }
 
@@ -779,11 +916,11 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
             conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
-    if (idmap_get(&rt->actors, f.id)) {
+    if (idmap_get(&AS(rt)->actors, f.id)) {
         log_warnx("ACTOR_CREATE for an existing actor");
         return 0;
     }
-    struct actor *a = actor_from_spec(rt, cl->job, &f, spec, len, err, sizeof err);
+    struct actor *a = actor_from_spec(rt, client_job(cl), &f, spec, len, err, sizeof err);
     if (a == NULL) {
         if (f.reqid)
             conn_send(c, PROTO_ACTOR_CREATE_OK, f.reqid, (int64_t)RAY_EINVAL, err);
@@ -791,12 +928,20 @@ static int h_create(struct conn *c, const struct proto_msg *m, void *arg)
             conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, err);
         return 0;
     }
-    idmap_put(&rt->actors, a->id, a);
+    idmap_put(&AS(rt)->actors, a->id, a);
     struct gcs_actor rec = {
-        .actor_id = a->hex, .class_name = a->cls, .state = "PENDING", .node = rt->n->hex,
-        .address = rt->n->ip, .name = a->name ? a->name : "", .job = cl->job->hex,
-        .death_cause = "", .port = rt->n->tcp_port, .restarts = 0,
-        .max_restarts = a->max_restarts, .detached = a->detached,
+        .actor_id = a->hex,
+        .class_name = a->cls,
+        .state = "PENDING",
+        .node = rt->n->hex,
+        .address = rt->n->ip,
+        .name = a->name ? a->name : "",
+        .job = (char *)job_hex(client_job(cl)),
+        .death_cause = "",
+        .port = rt->n->tcp_port,
+        .restarts = 0,
+        .max_restarts = a->max_restarts,
+        .detached = a->detached,
     };
     char why[300];
     if (pg_known_bad(rt, &f, why, sizeof why)) {
@@ -837,7 +982,7 @@ void actors_kill_pg(struct runtime *rt, const char *tag)
     struct idmap_slot *s;
     char why[200];
     snprintf(why, sizeof why, "its placement group (%s) was removed", tag);
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = s->val;
         pos++;
         if (a->remote || a->state == ACTOR_DEAD || !demand_in_tag(&a->demand, tag))
@@ -869,7 +1014,7 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
         tasks_reject(rt, c, "ACTOR_CALL", spec, len, prc < 0 ? err : "actor call without an actor");
         return 0;
     }
-    struct actor *a = idmap_get(&rt->actors, f.actor);
+    struct actor *a = idmap_get(&AS(rt)->actors, f.actor);
     if (job == NULL && a != NULL)
         job = a->job;
     /* a detached actor calling, or being called: its caller's job may have
@@ -881,14 +1026,14 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
         tasks_reject(rt, c, "ACTOR_CALL", spec, len, err);
         return 0;
     }
-    t->owner = owner;
+    task_set_owner(t, owner);
     /* an actor unknown here lives elsewhere, or is dead: the directory
      * says which (route_lookup), also on a node that has not listed the
      * cluster yet (a head just started again: its actors live on) */
-    if ((a == NULL || a->remote) && (cluster_alive_others(rt) > 0 || !rt->cluster_synced) &&
+    if ((a == NULL || a->remote) && (cluster_alive_others(rt) > 0 || !cluster_synced(rt)) &&
         !(a && a->state == ACTOR_DEAD)) {
         a = route_get(rt, job, f.actor);
-        t->actor = a;
+        task_set_actor(t, a);
         route_call(rt, a, t);
         return 0;
     }
@@ -898,15 +1043,14 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
         ids_hex(f.actor, IDS_SIZE, hex);
         snprintf(msg, sizeof msg, "actor %s %.8s is dead%s%s: call %s failed", a ? a->cls : "",
                  hex + 8, a && a->death ? ": " : " (unknown on this node)",
-                 a && a->death ? a->death : "", t->fn);
+                 a && a->death ? a->death : "", task_fn(t));
         tasks_fail(rt, t, RAY_EACTOR, msg);
         tasks_destroy(rt, t);
         return 0;
     }
-    t->actor = a;
-    t->job = a->job;
-    free(t->name);
-    t->name = xasprintf("%s.%s", a->cls, t->fn);
+    task_set_actor(t, a);
+    task_set_job(t, a->job);
+    task_set_name(t, xasprintf("%s.%s", a->cls, task_fn(t))); /* frees the old name */
     /* append to the actor's FIFO, then wait for arguments */
     queue_call(a, t);
     tasks_enqueue(rt, t);
@@ -919,9 +1063,10 @@ static int h_call(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL)
         return -1;
-    bool detached = cl->worker && cl->worker->actor && cl->worker->actor->detached;
-    return actor_call_in(rt, cl->job, m->f[0].as.s.ptr, m->f[0].as.s.len, c, cl->store_id,
-                         detached);
+    bool detached = client_worker(cl) && worker_actor(client_worker(cl)) &&
+                    worker_actor(client_worker(cl))->detached;
+    return actor_call_in(rt, client_job(cl), m->f[0].as.s.ptr, m->f[0].as.s.len, c,
+                         client_store_id(cl), detached);
 }
 
 static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
@@ -934,7 +1079,7 @@ static int h_node_call(struct conn *c, const struct proto_msg *m, void *arg)
 /* Kill actor ID (ray_actor_kill), here or, for a route, on its node. */
 static void actor_kill(struct runtime *rt, const uint8_t *id, bool no_restart)
 {
-    struct actor *a = idmap_get(&rt->actors, id);
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
     if (a == NULL || a->state == ACTOR_DEAD)
         return;
     if (a->remote && a->worker == NULL) {
@@ -991,7 +1136,7 @@ static void lookup_done(void *arg, const char *s, size_t len)
             st = RAY_OK;
     }
     if (st == RAY_OK) {
-        struct actor *a = idmap_get(&ctx->rt->actors, id);
+        struct actor *a = idmap_get(&AS(ctx->rt)->actors, id);
         if (a && a->state == ACTOR_DEAD) {
             st = RAY_ENOTFOUND;
             memset(id, 0, sizeof id);
@@ -1037,22 +1182,32 @@ void actors_free(struct runtime *rt)
     gcs_unsubscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
     size_t pos = 0;
     struct idmap_slot *s;
-    while ((s = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
         struct actor *a = s->val;
         while (a->queue_head) {
             struct task *t = a->queue_head;
-            a->queue_head = t->next;
+            a->queue_head = task_next(t);
             tasks_destroy(rt, t);
         }
         while (a->running) {
             struct task *t = a->running;
-            a->running = t->next;
+            a->running = task_next(t);
             tasks_destroy(rt, t);
         }
         if (a->worker)
-            a->worker->actor = NULL;
+            worker_set_actor(a->worker, NULL);
         actor_free(a);
         pos++;
     }
-    idmap_free(&rt->actors);
+    idmap_free(&AS(rt)->actors);
+}
+
+struct actor *actors_find(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&AS(rt)->actors, id);
+}
+
+const struct idmap *actors_map(const struct runtime *rt)
+{
+    return &AS(rt)->actors;
 }

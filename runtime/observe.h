@@ -1,5 +1,5 @@
 /*
- * observe.h — what a node tells about itself (daemon/observe.c): its log
+ * observe.h — what a node tells about itself (runtime/observe.c): its log
  * files (LOG_LIST, LOG_READ: `ray logs`), its running work, actors and
  * objects (NODE_STATS: `ray memory`, `ray status -v`), and the timeline
  * events its workers and drivers send in batches (EVENTS), which it appends
@@ -31,8 +31,6 @@ void observe_free(struct runtime *rt);
  * stderr): keep it in tasks.out / tasks.err tagged with W's task and actor. */
 void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const char *line,
                          size_t len);
-/* A line of job J's stderr (driver or task): appended to job-<hex>.err. */
-void observe_job_err(struct runtime *rt, struct job *j, const char *line, size_t len);
 /* W reports a task done: if W ever printed, read what its pipes hold now,
  * so those lines are still tagged with the task that printed them. Costs
  * nothing for workers that never print. */

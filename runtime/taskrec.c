@@ -34,14 +34,34 @@
  */
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "common/netutil.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/metrics.h"
+#include "runtime/taskrec.h"
+#include "runtime/jobs.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
+#include "runtime/counters.h"
 
 #include <string.h>
 #include "gcs/gcs.h"
 
 #include <event2/event.h>
+
+/* This file's part of the runtime's state (rt->trs): made zeroed on first
+ * use, so it reads as before its init and after its free; runtime_free
+ * frees the block itself. */
+struct taskrec_state {
+    long rec_live;              /* unfinished tasks with a record written */
+    struct task *rec_head, *rec_tail; /* task-table writes held back, oldest first */
+    struct event *rec_ev;       /* writes them out */
+};
+
+static struct taskrec_state *TRS(const struct runtime *rt)
+{
+    if (rt->trs == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->trs = xcalloc(1, sizeof *rt->trs);
+    return rt->trs;
+}
 
 #define TASKREC_DELAY_MS 1000
 #define TASKREC_LIVE_MAX 10000 /* records of unfinished tasks shown at once */
@@ -49,32 +69,34 @@
 /* RUNNING once it runs on its worker; a task sent ahead is still PENDING. */
 static const char *state_name(const struct task *t)
 {
-    return t->state == TASK_RUNNING && t->worker && (t->worker->task == t || t->nested)
+    return task_state(t) == TASK_RUNNING && task_worker(t) &&
+                   (worker_task(task_worker(t)) == t || task_nested(t))
                ? "RUNNING"
                : "PENDING";
 }
 
 static void unlink_rec(struct runtime *rt, struct task *t)
 {
-    if (!t->rec_queued)
+    if (!task_rec_queued(t))
         return;
-    if (t->rec_prev)
-        t->rec_prev->rec_next = t->rec_next;
+    if (task_rec_prev(t))
+        task_set_rec_next(task_rec_prev(t), task_rec_next(t));
     else
-        rt->rec_head = t->rec_next;
-    if (t->rec_next)
-        t->rec_next->rec_prev = t->rec_prev;
+        TRS(rt)->rec_head = task_rec_next(t);
+    if (task_rec_next(t))
+        task_set_rec_prev(task_rec_next(t), task_rec_prev(t));
     else
-        rt->rec_tail = t->rec_prev;
-    t->rec_next = t->rec_prev = NULL;
-    t->rec_queued = false;
+        TRS(rt)->rec_tail = task_rec_prev(t);
+    task_set_rec_next(t, NULL);
+    task_set_rec_prev(t, NULL);
+    task_set_rec_queued(t, false);
 }
 
 /* Arm the timer for the oldest write held back. */
 static void arm(struct runtime *rt)
 {
-    if (rt->rec_head && rt->rec_ev)
-        rt_timer_at(rt->rec_ev, rt->rec_head->rec_due_ms);
+    if (TRS(rt)->rec_head && TRS(rt)->rec_ev)
+        rt_timer_at(TRS(rt)->rec_ev, task_rec_due_ms(TRS(rt)->rec_head));
 }
 
 /* Write T's whole record as STATE. This node has all of it (spec included),
@@ -82,35 +104,40 @@ static void arm(struct runtime *rt)
  * edit it: plain HSETs that go out in bulk with the loop turn's others. */
 static void write_rec(struct runtime *rt, struct task *t, const char *state)
 {
-    if (t->job->ending)
+    if (job_ending(task_job(t)))
         return; /* the job's cleanup deletes its records: do not make a new one */
     char hex[IDS_HEX_SIZE];
-    ids_hex(t->id, IDS_SIZE, hex);
-    if (t->placed) {
+    ids_hex(task_id(t), IDS_SIZE, hex);
+    if (task_placed(t)) {
         /* placed here by the global scheduler: its submitting node wrote
          * the record before sending it. Only its state changes, and a
          * record the job's cleanup deleted meanwhile (its END is on its way
          * here) is not made again, left PENDING for ever */
-        if (gcs_task_set_state(rt->n->gcs, hex, state, rt->n->hex, t->attempts) < 0)
+        if (gcs_task_set_state(rt->n->gcs, hex, state, rt->n->hex, task_attempts(t)) < 0)
             log_warnx("task %s: cannot write its state", hex);
-        t->rec_written = true;
+        task_set_rec_written(t, true);
         return;
     }
     struct gcs_task r = {
-        .task_id = hex, .job = t->job->hex, .name = t->name, .state = (char *)state,
-        .node = rt->n->hex, .attempts = t->attempts, .spec = t->spec.data,
-        .spec_len = t->spec.len,
+        .task_id = hex,
+        .job = (char *)job_hex(task_job(t)),
+        .name = (char *)task_name(t),
+        .state = (char *)state,
+        .node = rt->n->hex,
+        .attempts = task_attempts(t),
+        .spec = task_spec(t)->data,
+        .spec_len = task_spec(t)->len,
     };
     if (gcs_task_record(rt->n->gcs, &r) < 0)
         log_warnx("task %s: cannot write its record", hex);
-    t->rec_written = true;
+    task_set_rec_written(t, true);
 }
 
 static void live_drop(struct runtime *rt, struct task *t)
 {
-    if (t->rec_live) {
-        t->rec_live = false;
-        rt->rec_live--;
+    if (task_rec_live(t)) {
+        task_set_rec_live(t, false);
+        TRS(rt)->rec_live--;
     }
 }
 
@@ -118,15 +145,15 @@ static void live_drop(struct runtime *rt, struct task *t)
 static void flush(struct runtime *rt, bool all)
 {
     long long now = net_now_ms();
-    while (rt->rec_head && (all || rt->rec_head->rec_due_ms <= now)) {
-        struct task *t = rt->rec_head;
+    while (TRS(rt)->rec_head && (all || task_rec_due_ms(TRS(rt)->rec_head) <= now)) {
+        struct task *t = TRS(rt)->rec_head;
         unlink_rec(rt, t);
-        if (!t->rec_written && rt->rec_live >= TASKREC_LIVE_MAX && !all)
+        if (!task_rec_written(t) && TRS(rt)->rec_live >= TASKREC_LIVE_MAX && !all)
             continue; /* enough shown: this one is written when it ends */
         write_rec(rt, t, state_name(t));
-        if (!t->rec_live) {
-            t->rec_live = true;
-            rt->rec_live++;
+        if (!task_rec_live(t)) {
+            task_set_rec_live(t, true);
+            TRS(rt)->rec_live++;
         }
     }
     arm(rt);
@@ -141,40 +168,40 @@ static void taskrec_tick(evutil_socket_t fd, short what, void *arg)
 
 static void queue_rec(struct runtime *rt, struct task *t)
 {
-    if (t->rec_queued)
+    if (task_rec_queued(t))
         return;
-    t->rec_queued = true;
-    t->rec_due_ms = net_now_ms() + TASKREC_DELAY_MS;
-    t->rec_next = NULL;
-    t->rec_prev = rt->rec_tail;
-    if (rt->rec_tail)
-        rt->rec_tail->rec_next = t;
+    task_set_rec_queued(t, true);
+    task_set_rec_due_ms(t, net_now_ms() + TASKREC_DELAY_MS);
+    task_set_rec_next(t, NULL);
+    task_set_rec_prev(t, TRS(rt)->rec_tail);
+    if (TRS(rt)->rec_tail)
+        task_set_rec_next(TRS(rt)->rec_tail, t);
     else
-        rt->rec_head = t;
-    rt->rec_tail = t;
-    if (t == rt->rec_head)
+        TRS(rt)->rec_head = t;
+    TRS(rt)->rec_tail = t;
+    if (t == TRS(rt)->rec_head)
         arm(rt);
 }
 
 void taskrec_submitted(struct runtime *rt, struct task *t)
 {
-    t->rec_written = false;
+    task_set_rec_written(t, false);
     queue_rec(rt, t);
 }
 
 void taskrec_running(struct runtime *rt, struct task *t)
 {
-    if (t->kind != TASK_NORMAL)
+    if (task_kind(t) != TASK_NORMAL)
         return;
     queue_rec(rt, t); /* written with the next tick, unless it ends first */
 }
 
 void taskrec_final(struct runtime *rt, struct task *t, const char *state)
 {
-    metrics_task_final(t->name, strcmp(state, "FAILED") == 0);
+    counters_task_final(task_name(t), strcmp(state, "FAILED") == 0);
     unlink_rec(rt, t);
     live_drop(rt, t);
-    if (t->kind == TASK_NORMAL) /* actor calls have no record */
+    if (task_kind(t) == TASK_NORMAL) /* actor calls have no record */
         write_rec(rt, t, state);
 }
 
@@ -192,14 +219,19 @@ void taskrec_forget(struct runtime *rt, struct task *t)
 
 void taskrec_init(struct runtime *rt)
 {
-    rt->rec_ev = event_new(rt->n->base, -1, 0, taskrec_tick, rt);
+    TRS(rt)->rec_ev = event_new(rt->n->base, -1, 0, taskrec_tick, rt);
 }
 
 void taskrec_free(struct runtime *rt)
 {
     flush(rt, true); /* what is still held back goes out with the rest */
-    if (rt->rec_ev) {
-        event_free(rt->rec_ev);
-        rt->rec_ev = NULL;
+    if (TRS(rt)->rec_ev) {
+        event_free(TRS(rt)->rec_ev);
+        TRS(rt)->rec_ev = NULL;
     }
+}
+
+long taskrec_live(const struct runtime *rt)
+{
+    return TRS(rt)->rec_live;
 }

@@ -19,11 +19,19 @@
  * (or JOB_STOP) sends the driver SIGTERM, then SIGKILL 2 s later. The driver's
  * exit (reaped in workers.c) ends the job and sends JOB_EXIT once the
  * helper has written the job's log lines queued so far. An ended job
- * stays in rt->jobs, marked `ended`, until nothing points at it any more (its
+ * stays in the job list, marked `ended`, until nothing points at it any more (its
  * workers are reaped, its driver too, no client refers to it): jobs_collect
  * then unlinks and frees it.
  */
-#include "daemon/runtime_internal.h"
+#include "runtime/jobs.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/objects.h"
+#include "runtime/runtime_env.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "common/runtime_env.h"
 
 #include "common/log.h"
@@ -44,6 +52,174 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* This file's part of the runtime's state (rt->js): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct jobs_state {
+    struct job *jobs;           /* newest first */
+};
+
+static struct jobs_state *JS(const struct runtime *rt)
+{
+    if (rt->js == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->js = xcalloc(1, sizeof *rt->js);
+    return rt->js;
+}
+
+/* A job this node knows: its own (a driver here), or a remote one whose
+ * work was placed here. */
+struct job {
+    uint32_t num;
+    char hex[9];
+    char *lib_path;          /* cached library; NULL until known */
+    bool lib_fetching;       /* a remote job's library is being read from the GCS (spillback.c) */
+    bool lib_missing_told;   /* ... and its absence was logged once */
+    char *entrypoint;        /* the library as its user named it, for messages; NULL if unknown */
+    char lib_hash[65];
+    struct conn *submitter;  /* the `ray submit` connection (NULL for standalone) */
+    struct conn_owner submitter_co; /* CONN_OWNER_SUBMITTER: SUBMITTER's owner */
+    struct runtime *rt;
+    struct client *driver;
+    pid_t driver_pid;        /* a driver the node started; -1 otherwise */
+    int drv_out_fd, drv_err_fd;
+    struct event *drv_out_ev, *drv_err_ev;
+    struct buf drv_out_line, drv_err_line;
+    bool ending, ended;
+    bool warned_cap;         /* its driver was told the worker cap holds work back */
+    int nworkers;
+    struct event *kill_timer;
+    struct bio_file *logf;   /* logs/job-<hex>.log, written by the helper (bio.h) */
+    struct bio_file *errf;   /* logs/job-<hex>.err */
+    bool remote;             /* a job of another node whose tasks were placed here */
+    char origin[IDS_HEX_SIZE]; /* that node (its driver's), for output and end */
+    char *renv;              /* the job's canonical runtime_env (ray submit), or NULL */
+    bool adopted;            /* its driver reconnected here after its node died (jobs_adopt) */
+    bool has_exit;           /* that driver sent DRIVER_EXIT */
+    int exit_code;
+    struct job *next, *prev;
+};
+
+struct job *jobs_first(const struct runtime *rt)
+{
+    return JS(rt)->jobs;
+}
+
+struct job *job_next(const struct job *j)
+{
+    return j->next;
+}
+
+uint32_t job_num(const struct job *j)
+{
+    return j->num;
+}
+
+const char *job_hex(const struct job *j)
+{
+    return j->hex;
+}
+
+const char *job_lib_path(const struct job *j)
+{
+    return j->lib_path;
+}
+
+const char *job_lib_hash(const struct job *j)
+{
+    return j->lib_hash;
+}
+
+const char *job_entrypoint(const struct job *j)
+{
+    return j->entrypoint;
+}
+
+bool job_lib_fetching(const struct job *j)
+{
+    return j->lib_fetching;
+}
+
+void job_set_lib_fetching(struct job *j, bool on)
+{
+    j->lib_fetching = on;
+}
+
+bool job_lib_missing_told(const struct job *j)
+{
+    return j->lib_missing_told;
+}
+
+void job_set_lib_missing_told(struct job *j)
+{
+    j->lib_missing_told = true;
+}
+
+bool job_warned_cap(const struct job *j)
+{
+    return j->warned_cap;
+}
+
+void job_set_warned_cap(struct job *j)
+{
+    j->warned_cap = true;
+}
+
+struct conn *job_submitter(const struct job *j)
+{
+    return j->submitter;
+}
+
+struct client *job_driver(const struct job *j)
+{
+    return j->driver;
+}
+
+void job_set_driver(struct job *j, struct client *cl)
+{
+    j->driver = cl;
+}
+
+pid_t job_driver_pid(const struct job *j)
+{
+    return j->driver_pid;
+}
+
+bool job_ending(const struct job *j)
+{
+    return j->ending;
+}
+
+bool job_ended(const struct job *j)
+{
+    return j->ended;
+}
+
+int job_nworkers(const struct job *j)
+{
+    return j->nworkers;
+}
+
+void job_nworkers_add(struct job *j, int delta)
+{
+    j->nworkers += delta;
+}
+
+bool job_remote(const struct job *j)
+{
+    return j->remote;
+}
+
+const char *job_origin(const struct job *j)
+{
+    return j->origin;
+}
+
+const char *job_renv(const struct job *j)
+{
+    return j->renv;
+}
+
 
 #define JOBS_MAX_ARGS 1000
 #define JOBS_KILL_DELAY_MS 2000
@@ -137,10 +313,10 @@ static struct job *job_new(struct runtime *rt, uint32_t num)
     snprintf(j->hex, sizeof j->hex, "%08x", num);
     j->driver_pid = -1;
     j->drv_out_fd = j->drv_err_fd = -1;
-    j->next = rt->jobs;
-    if (rt->jobs)
-        rt->jobs->prev = j;
-    rt->jobs = j;
+    j->next = JS(rt)->jobs;
+    if (JS(rt)->jobs)
+        JS(rt)->jobs->prev = j;
+    JS(rt)->jobs = j;
     return j;
 }
 
@@ -158,7 +334,7 @@ static void job_destroy(struct runtime *rt, struct job *j)
     if (j->prev)
         j->prev->next = j->next;
     else
-        rt->jobs = j->next;
+        JS(rt)->jobs = j->next;
     if (j->next)
         j->next->prev = j->prev;
     if (j->submitter)
@@ -185,18 +361,18 @@ static bool job_referenced(struct runtime *rt, struct job *j)
 {
     if (j->nworkers > 0 || j->driver_pid > 0 || j->driver || j->submitter)
         return true;
-    for (struct client *cl = rt->clients; cl; cl = cl->next)
-        if (cl->job == j)
+    for (struct client *cl = client_first(rt); cl; cl = client_next(cl))
+        if (client_job(cl) == j)
             return true;
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->job == j)
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
+        if (worker_job(w) == j)
             return true;
     return false;
 }
 
 void jobs_collect(struct runtime *rt)
 {
-    for (struct job *j = rt->jobs, *next; j; j = next) {
+    for (struct job *j = JS(rt)->jobs, *next; j; j = next) {
         next = j->next;
         if (j->ended && !job_referenced(rt, j)) {
             log_debug("job %s: freed", j->hex);
@@ -567,8 +743,8 @@ void jobs_driver_exited(struct runtime *rt, struct job *j, int status)
         evtimer_del(j->kill_timer);
     drv_read(rt, j, 1, true);
     drv_read(rt, j, 2, true);
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->job == j)
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w))
+        if (worker_job(w) == j)
             workers_drain_output(rt, w);
     int code = 0;
     char msg[128] = "";
@@ -597,7 +773,7 @@ bool jobs_child_exited(struct runtime *rt, pid_t pid, int status)
 {
     if (pid <= 0)
         return false;
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->driver_pid == pid) {
             jobs_driver_exited(rt, j, status);
             return true;
@@ -630,7 +806,7 @@ void jobs_end(struct runtime *rt, struct job *j, const char *state)
 struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, const char *lib_hash)
 {
     struct job *j = NULL;
-    for (struct job *k = rt->jobs; k; k = k->next)
+    for (struct job *k = JS(rt)->jobs; k; k = k->next)
         if (k->num == num && !k->ended)
             j = k;
     if (j == NULL)
@@ -659,7 +835,7 @@ struct job *jobs_adopt(struct runtime *rt, uint32_t num, const char *old_node, c
 struct job *jobs_new_remote(struct runtime *rt, uint32_t num, const char *origin,
                             const char *lib_hash)
 {
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->num == num && !j->ended) {
             if (j->remote && strcmp(j->origin, origin) != 0) {
                 /* its driver reconnected to another node (its first died):
@@ -987,7 +1163,7 @@ static int on_job_stop(struct conn *c, const struct proto_msg *m, void *arg)
         }
         return 0;
     }
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (strlen(j->hex) == len && memcmp(j->hex, hex, len) == 0) {
             if (!j->ending)
                 job_stop(rt, j);
@@ -1042,11 +1218,11 @@ static int on_job_library(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || !cl->is_driver || cl->job == NULL) {
+    if (cl == NULL || !client_is_driver(cl) || client_job(cl) == NULL) {
         log_warnx("conn %s: JOB_LIBRARY from a peer that is not a driver", c->peer);
         return -1;
     }
-    struct job *j = cl->job;
+    struct job *j = client_job(cl);
     if (j->ending)
         return 0;
     if (m->f[0].as.s.len == 0) {
@@ -1130,11 +1306,11 @@ static int on_driver_msg(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || !cl->is_driver || cl->job == NULL) {
+    if (cl == NULL || !client_is_driver(cl) || client_job(cl) == NULL) {
         log_warnx("conn %s: driver message %u from a peer that is not a driver", c->peer, m->type);
         return -1;
     }
-    struct job *j = cl->job;
+    struct job *j = client_job(cl);
     if (m->type == PROTO_DRIVER_EXIT) {
         j->has_exit = true;
         j->exit_code = (int)m->f[0].as.i;
@@ -1156,7 +1332,7 @@ static int on_job_attach(struct conn *c, const struct proto_msg *m, void *arg)
     snprintf(hex, sizeof hex, "%.*s", (int)(m->f[0].as.s.len < 8 ? m->f[0].as.s.len : 8),
              m->f[0].as.s.ptr);
     struct job *j = NULL;
-    for (struct job *k = rt->jobs; k; k = k->next)
+    for (struct job *k = JS(rt)->jobs; k; k = k->next)
         if (strcmp(k->hex, hex) == 0 && !k->remote)
             j = k;
     if (j == NULL || (!j->ended && (j->driver == NULL || j->submitter != NULL))) {
@@ -1205,11 +1381,11 @@ void jobs_free(struct runtime *rt)
             done(p->arg, NULL);
         }
     }
-    for (struct job *j = rt->jobs; j; j = j->next)
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->driver_pid > 0)
             kill(j->driver_pid, SIGKILL);
-    while (rt->jobs) {
-        struct job *j = rt->jobs;
+    while (JS(rt)->jobs) {
+        struct job *j = JS(rt)->jobs;
         if (j->driver_pid > 0)
             while (waitpid(j->driver_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
@@ -1217,3 +1393,65 @@ void jobs_free(struct runtime *rt)
         job_destroy(rt, j);
     }
 }
+
+/* ---- a job's output: its log files and its submitter ------------------------------ */
+
+struct job *rt_job_find(struct runtime *rt, uint32_t num)
+{
+    for (struct job *j = JS(rt)->jobs; j; j = j->next)
+        if (j->num == num)
+            return j;
+    return NULL;
+}
+
+static void job_err_line(struct runtime *rt, struct job *j, const char *line, size_t len)
+{
+    if (j->errf == NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/logs/job-%s.err", rt->n->session_dir, j->hex);
+        j->errf = bio_file_open(rt->bio, path, 0644);
+    }
+    struct buf b = BUF_INIT;
+    buf_append(&b, line, len);
+    buf_append(&b, "\n", 1);
+    bio_file_write(j->errf, b.data, b.len);
+    buf_free(&b);
+}
+
+void rt_job_log(struct runtime *rt, struct job *j, int stream, const char *line, size_t len)
+{
+    if (j->remote) {
+        struct conn *c = cluster_conn(rt, j->origin);
+        if (c) {
+            struct buf b = BUF_INIT;
+            buf_append(&b, line, len);
+            buf_append(&b, "", 1);
+            conn_send(c, PROTO_NODE_JOB_LOG, j->hex, (uint64_t)stream, b.data);
+            buf_free(&b);
+        }
+    }
+    if (stream == 2) {
+        job_err_line(rt, j, line, len); /* stderr: job-<hex>.err (ray logs --err) */
+    } else {
+        if (j->logf == NULL) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/logs/job-%s.log", rt->n->session_dir, j->hex);
+            /* a job's output is its user's: 0600 like the rest of the session */
+            j->logf = bio_file_open(rt->bio, path, 0600);
+        }
+        /* the helper thread writes it: lines between two of its turns go out in one write */
+        struct buf b = BUF_INIT;
+        buf_append(&b, line, len);
+        buf_append(&b, "\n", 1);
+        bio_file_write(j->logf, b.data, b.len);
+        buf_free(&b);
+    }
+    if (j->submitter) {
+        struct buf b = BUF_INIT;
+        buf_append(&b, line, len);
+        buf_append(&b, "", 1);
+        conn_send(j->submitter, PROTO_JOB_LOG, (uint64_t)stream, b.data);
+        buf_free(&b);
+    }
+}
+

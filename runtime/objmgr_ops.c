@@ -7,7 +7,12 @@
  * runtime only through the functions here; the runtime calls it through
  * objmgr/objmgr.h. So the two folders include each other one way only.
  */
-#include "daemon/runtime_internal.h"
+#include "runtime/objmgr_ops.h"
+#include "runtime/cluster.h"
+#include "runtime/objects.h"
+#include "runtime/objlife.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
 
 #include "common/proto.h"
 #include "objmgr/objmgr.h"
@@ -34,7 +39,7 @@ static enum objmgr_node_state om_node_state(void *ctx, const char *hex)
     struct cluster_node *cn = cluster_find(ctx, hex);
     if (cn == NULL)
         return OBJMGR_NODE_UNKNOWN;
-    return cn->alive ? OBJMGR_NODE_ALIVE : OBJMGR_NODE_DEAD;
+    return cluster_node_alive(cn) ? OBJMGR_NODE_ALIVE : OBJMGR_NODE_DEAD;
 }
 
 static struct conn *om_node_conn(void *ctx, const char *hex)
@@ -45,7 +50,7 @@ static struct conn *om_node_conn(void *ctx, const char *hex)
 static bool om_has_waiters(void *ctx, const uint8_t *id)
 {
     struct runtime *rt = ctx;
-    return idmap_get(&rt->waiters, id) != NULL;
+    return objects_waited_for(rt, id);
 }
 
 static void om_sealed(void *ctx, const uint8_t *id, uint64_t size)

@@ -17,7 +17,8 @@
  * changes nothing. Objects freed or of an ended job are skipped: their
  * entries were deleted on purpose. And since pub/sub messages sent while
  * the connection was down are lost, the node table is read again. Before
- * any of it the node reads its own record: one the head declared DEAD
+ * any of it the node reads its own record (daemon/node.c, which then calls
+ * runtime_gcs_reconnected here): one the head declared DEAD
  * meanwhile does not write itself ALIVE again under its old ID, it rejoins
  * as a new node (the head used to repeat DEAD every 2 s to such a node).
  */
@@ -26,8 +27,13 @@
 #include "common/netutil.h"
 #include "common/xmalloc.h"
 #include "daemon/node.h"
-#include "daemon/runtime.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime.h"
+#include "runtime/internal.h"
+#include "runtime/actors.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objlife.h"
+#include "runtime/tasks.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 
@@ -66,28 +72,6 @@ static const char *replay_state_name(enum actor_state s)
     return "PENDING";
 }
 
-static void own_record_cb(void *arg, const struct gcs_node *v, size_t nv)
-{
-    struct node *n = arg;
-    if (n->stopping)
-        return;
-    if (v && nv == 1 && strcmp(v[0].state, "DEAD") == 0 && !n->is_head) {
-        char why[300];
-        snprintf(why, sizeof why, "its record says DEAD (%s) after its GCS connection came back",
-                 v[0].death_reason && v[0].death_reason[0] ? v[0].death_reason : "no reason given");
-        node_rejoin(n, why);
-        return;
-    }
-    node_register_again(n); /* Redis may have lost us (or never knew: no AOF) */
-    runtime_gcs_reconnected(n->rt);
-}
-
-void replay_node_reconnected(struct node *n)
-{
-    if (gcs_node_get(n->gcs, n->hex, own_record_cb, n) < 0)
-        own_record_cb(n, NULL, 0);
-}
-
 void runtime_gcs_reconnected(struct runtime *rt)
 {
     if (rt == NULL || rt->n->stopping)
@@ -112,15 +96,23 @@ void runtime_gcs_reconnected(struct runtime *rt)
     /* actors hosted here, as they are now */
     size_t actors = 0;
     struct idmap_slot *slot;
-    for (size_t pos = 0; (slot = idmap_next(&rt->actors, &pos)) != NULL; pos++) {
+    for (size_t pos = 0; (slot = idmap_next(actors_map(rt), &pos)) != NULL; pos++) {
         struct actor *a = slot->val;
-        if (a->remote || a->state == ACTOR_DEAD || a->state == ACTOR_PENDING)
+        if (actor_remote(a) || actor_state(a) == ACTOR_DEAD || actor_state(a) == ACTOR_PENDING)
             continue;
         struct gcs_actor rec = {
-            .actor_id = a->hex, .class_name = a->cls, .state = (char *)replay_state_name(a->state),
-            .node = rt->n->hex, .address = rt->n->ip, .name = a->name ? a->name : "",
-            .job = a->job ? a->job->hex : "", .death_cause = "", .port = rt->n->tcp_port,
-            .restarts = a->restarts, .max_restarts = a->max_restarts, .detached = a->detached,
+            .actor_id = (char *)actor_hex(a),
+            .class_name = (char *)actor_cls(a),
+            .state = (char *)replay_state_name(actor_state(a)),
+            .node = rt->n->hex,
+            .address = rt->n->ip,
+            .name = actor_name(a) ? (char *)actor_name(a) : "",
+            .job = actor_job(a) ? (char *)job_hex(actor_job(a)) : "",
+            .death_cause = "",
+            .port = rt->n->tcp_port,
+            .restarts = actor_restarts(a),
+            .max_restarts = actor_max_restarts(a),
+            .detached = actor_detached(a),
         };
         gcs_actor_put(g, &rec, NULL, NULL);
         actors++;
@@ -131,8 +123,8 @@ void runtime_gcs_reconnected(struct runtime *rt)
      * existing one, perhaps already ended, is left alone) */
     size_t jobs = 0;
     const char *p = gcs_client_prefix(g);
-    for (struct job *j = rt->jobs; j; j = j->next) {
-        if (j->remote || j->ending || j->ended)
+    for (struct job *j = jobs_first(rt); j; j = job_next(j)) {
+        if (job_remote(j) || job_ending(j) || job_ended(j))
             continue;
         gcs_command(g, NULL, NULL,
                     "EVAL %s 3 %sjob_counter %sjob:%s %sjobs %u %s %s %s %s %lld",
@@ -145,8 +137,8 @@ void runtime_gcs_reconnected(struct runtime *rt)
                     "  redis.call('SADD', KEYS[3], ARGV[2])\n"
                     "end\n"
                     "return 1",
-                    p, p, j->hex, p, j->num, j->hex, rt->n->hex, j->lib_hash,
-                    j->entrypoint ? j->entrypoint : "", (long long)net_wall_ms());
+                    p, p, job_hex(j), p, job_num(j), job_hex(j), rt->n->hex, job_lib_hash(j),
+                    job_entrypoint(j) ? job_entrypoint(j) : "", (long long)net_wall_ms());
         jobs++;
     }
     log_info("GCS back: wrote again the locations of %zu objects, %zu actors and %zu jobs held "

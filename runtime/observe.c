@@ -16,14 +16,20 @@
  * while a read is on the helper, that read's completion does. tasks.out,
  * tasks.err and job-<hex>.err are written by the helper too (bio_file).
  */
-#include "daemon/observe.h"
+#include "runtime/observe.h"
 
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/internal.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "daemon/server.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
@@ -89,23 +95,23 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
 {
     struct observe *o = &obs_state;
     int k = stream == 2 ? 1 : 0;
-    w->printed = true;
+    worker_set_printed(w, true);
     if (o->tasks_f[k] == NULL) {
         char path[4096];
         snprintf(path, sizeof path, "%s/logs/tasks.%s", rt->n->session_dir, k ? "err" : "out");
         o->tasks_f[k] = bio_file_open(rt->bio, path, 0600);
     }
     const uint8_t *task = NULL;
-    if (w->task)
-        task = w->task->id;
-    else if (w->actor && w->actor->running)
-        task = w->actor->running->id;
-    else if (w->actor && w->actor->create)
-        task = w->actor->create->id;
+    if (worker_task(w))
+        task = task_id(worker_task(w));
+    else if (worker_actor(w) && actor_running(worker_actor(w)))
+        task = task_id(actor_running(worker_actor(w)));
+    else if (worker_actor(w) && actor_create(worker_actor(w)))
+        task = task_id(actor_create(worker_actor(w)));
     char th[IDS_HEX_SIZE], ah[IDS_HEX_SIZE];
     static const uint8_t zero[IDS_SIZE];
     ids_hex(task ? task : zero, IDS_SIZE, th);
-    ids_hex(w->actor ? w->actor->id : zero, IDS_SIZE, ah);
+    ids_hex(worker_actor(w) ? actor_id(worker_actor(w)) : zero, IDS_SIZE, ah);
     struct buf b = BUF_INIT;
     buf_printf(&b, "%s %s\t", th, ah);
     buf_append(&b, line, len);
@@ -114,23 +120,9 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     buf_free(&b);
 }
 
-void observe_job_err(struct runtime *rt, struct job *j, const char *line, size_t len)
-{
-    if (j->errf == NULL) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/logs/job-%s.err", rt->n->session_dir, j->hex);
-        j->errf = bio_file_open(rt->bio, path, 0644);
-    }
-    struct buf b = BUF_INIT;
-    buf_append(&b, line, len);
-    buf_append(&b, "\n", 1);
-    bio_file_write(j->errf, b.data, b.len);
-    buf_free(&b);
-}
-
 void observe_task_done(struct runtime *rt, struct worker *w)
 {
-    if (w->printed)
+    if (worker_printed(w))
         workers_drain_output(rt, w);
 }
 
@@ -200,8 +192,8 @@ static int h_events(struct conn *c, const struct proto_msg *m, void *arg)
         return 0; /* only workers and drivers record events */
     if (m->f[0].as.s.len == 0)
         return 0;
-    const char *job = cl->job ? cl->job->hex : "00000000";
-    events_add(rt, c->pid, cl->worker ? "worker" : "driver", job, m->f[0].as.s.ptr,
+    const char *job = client_job(cl) ? job_hex(client_job(cl)) : "00000000";
+    events_add(rt, c->pid, client_worker(cl) ? "worker" : "driver", job, m->f[0].as.s.ptr,
                m->f[0].as.s.len);
     return 0;
 }
@@ -573,8 +565,8 @@ static const char *call_site(struct runtime *rt, const uint8_t *id, uint32_t vty
         return "put";
     uint8_t base[IDS_SIZE];
     ids_with_index(base, id, 0);
-    struct task *t = idmap_get(&rt->tasks_by_id, base);
-    if (t && t->kind != TASK_NORMAL)
+    struct task *t = tasks_find(rt, base);
+    if (t && task_kind(t) != TASK_NORMAL)
         return "actor call";
     return "task call";
 }
@@ -588,7 +580,7 @@ static bool objwalk_visit(const uint8_t *id, const struct objstore_info *info, v
     char hex[IDS_HEX_SIZE];
     ids_hex(id, IDS_SIZE, hex);
     const char *ref = info->pins > 0                          ? "PINNED_IN_MEMORY"
-                      : idmap_get(&w->rt->waiters, id) != NULL ? "USED_BY_PENDING_TASK"
+                      : objects_waited_for(w->rt, id) ? "USED_BY_PENDING_TASK"
                                                                : "LOCAL_REFERENCE";
     mpw_array(w->b, 6);
     mpw_cstr(w->b, hex);
@@ -614,13 +606,14 @@ static const char *actor_state_name(int s)
 static void stats_task(struct buf *b, const struct task *t, const struct worker *w)
 {
     char hex[IDS_HEX_SIZE];
-    ids_hex(t->id, IDS_SIZE, hex);
+    ids_hex(task_id(t), IDS_SIZE, hex);
     mpw_array(b, 4);
     mpw_cstr(b, hex);
-    mpw_cstr(b, t->name ? t->name : "?");
-    mpw_cstr(b, t->kind == TASK_NORMAL ? "task" : t->kind == TASK_ACTOR_NEW ? "actor creation"
-                                                                            : "actor call");
-    mpw_uint(b, w ? (uint64_t)w->pid : 0);
+    mpw_cstr(b, task_name(t) ? task_name(t) : "?");
+    mpw_cstr(b, task_kind(t) == TASK_NORMAL      ? "task"
+                : task_kind(t) == TASK_ACTOR_NEW ? "actor creation"
+                                                 : "actor call");
+    mpw_uint(b, w ? (uint64_t)worker_pid(w) : 0);
 }
 
 static int h_node_stats(struct conn *c, const struct proto_msg *m, void *arg)
@@ -629,30 +622,30 @@ static int h_node_stats(struct conn *c, const struct proto_msg *m, void *arg)
     struct node *n = rt->n;
     struct buf running = BUF_INIT, actors = BUF_INIT, objs = BUF_INIT, out = BUF_INIT;
     uint32_t nrun = 0, nact = 0;
-    for (struct worker *w = rt->workers; w; w = w->next) {
-        if (w->task && nrun < 10000) {
-            stats_task(&running, w->task, w);
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w)) {
+        if (worker_task(w) && nrun < 10000) {
+            stats_task(&running, worker_task(w), w);
             nrun++;
         }
-        for (struct task *t = w->nest_head; t && nrun < 10000; t = t->next, nrun++)
+        for (struct task *t = worker_nest_head(w); t && nrun < 10000; t = task_next(t), nrun++)
             stats_task(&running, t, w);
     }
     size_t pos = 0;
     struct idmap_slot *sl;
-    while ((sl = idmap_next(&rt->actors, &pos)) != NULL) {
+    while ((sl = idmap_next(actors_map(rt), &pos)) != NULL) {
         pos++;
         struct actor *a = sl->val;
-        if (a->remote)
+        if (actor_remote(a))
             continue;
-        for (struct task *t = a->running; t && nrun < 10000; t = t->next, nrun++)
-            stats_task(&running, t, a->worker);
+        for (struct task *t = actor_running(a); t && nrun < 10000; t = task_next(t), nrun++)
+            stats_task(&running, t, actor_worker(a));
         if (nact >= 10000)
             continue;
         mpw_array(&actors, 4);
-        mpw_cstr(&actors, a->hex);
-        mpw_cstr(&actors, a->cls ? a->cls : "?");
-        mpw_cstr(&actors, actor_state_name(a->state));
-        mpw_cstr(&actors, a->name ? a->name : "");
+        mpw_cstr(&actors, actor_hex(a));
+        mpw_cstr(&actors, actor_cls(a) ? actor_cls(a) : "?");
+        mpw_cstr(&actors, actor_state_name(actor_state(a)));
+        mpw_cstr(&actors, actor_name(a) ? actor_name(a) : "");
         nact++;
     }
     struct objwalk ow = { rt, &objs, m->f[1].as.u > 100000 ? 100000 : m->f[1].as.u, 0, 0 };

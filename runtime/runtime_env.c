@@ -21,7 +21,9 @@
 #include "common/runtime_env.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/runtime_env.h"
+#include "runtime/clients.h"
+#include "runtime/tasks.h"
 #include "session/session.h"
 #include "gcs/gcs.h"
 #include "ray.h"
@@ -109,11 +111,11 @@ static void tarstore_work(void *arg)
     ts->rc = renv_store_tar_(ts->session_dir, ts->hash, ts->bytes, ts->len);
 }
 
-static struct conn *client_conn(struct runtime *rt, uint64_t id)
+static struct conn *conn_of_client(struct runtime *rt, uint64_t id)
 {
-    for (struct client *cl = rt->clients; cl; cl = cl->next)
-        if (cl->conn && cl->conn->id == id)
-            return cl->conn;
+    for (struct client *cl = client_first(rt); cl; cl = client_next(cl))
+        if (client_conn(cl) && client_conn(cl)->id == id)
+            return client_conn(cl);
     return NULL;
 }
 
@@ -124,7 +126,7 @@ static void tarstore_done(void *arg, bool cancelled)
     if (!cancelled && ts->upload) {
         if (ts->rc == 0)
             gcs_function_put(rt->n->gcs, ts->hash, ts->bytes, ts->len, NULL, NULL);
-        struct conn *c = client_conn(rt, ts->conn_id); /* NULL: the driver left meanwhile */
+        struct conn *c = conn_of_client(rt, ts->conn_id); /* NULL: the driver left meanwhile */
         if (c && ts->rc < 0)
             conn_send(c, PROTO_RENV_UPLOAD_OK, ts->reqid, (int64_t)RAY_EINVAL,
                       "the node could not store the working directory");
@@ -229,7 +231,7 @@ static int h_upload(struct conn *c, const struct proto_msg *m, void *arg)
 {
     struct runtime *rt = arg;
     struct client *cl = rt_client_of(c);
-    if (cl == NULL || !cl->is_driver)
+    if (cl == NULL || !client_is_driver(cl))
         return -1;
     struct tarstore *ts = xcalloc(1, sizeof *ts);
     ts->rt = rt;

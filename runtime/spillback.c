@@ -41,9 +41,15 @@
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
-#include "daemon/metrics.h"
-#include "daemon/pg.h"
+#include "runtime/spillback.h"
+#include "runtime/actors.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/objects.h"
+#include "runtime/objlife.h"
+#include "runtime/tasks.h"
+#include "runtime/counters.h"
+#include "runtime/pg.h"
 #include "gcs/gcs.h"
 #include "objstore/objstore.h"
 #include "ray.h"
@@ -170,19 +176,21 @@ bool spill_should(struct runtime *rt, const struct task *t)
     /* the policy is sched/spillback.c's; the view is filled lazily: the
      * head's connection is looked up (and opened) only when it matters */
     struct sched_spill_view v = {
-        .placed = t->placed,
-        .actor_call = t->kind == TASK_ACTOR_CALL,
-        .actor = t->kind == TASK_ACTOR_NEW,
-        .others = t->placed || t->kind == TASK_ACTOR_CALL ? 0 : (int)cluster_alive_others(rt),
-        .demand = &t->demand,
+        .placed = task_placed(t),
+        .actor_call = task_kind(t) == TASK_ACTOR_CALL,
+        .actor = task_kind(t) == TASK_ACTOR_NEW,
+        .others =
+            task_placed(t) || task_kind(t) == TASK_ACTOR_CALL ? 0 : (int)cluster_alive_others(rt),
+        .demand = task_demand(t),
         .total = &rt->n->total,
         .avail = &rt->n->avail,
-        .queued = tasks_queued(rt) + rt->pipelined,
+        .queued = tasks_queued(rt) + tasks_pipelined(rt),
         .threshold = rt->sp->threshold,
     };
     if (v.others > 0) {
         struct cluster_node *head = cluster_head(rt);
-        v.head_reachable = head != NULL && (head->self || cluster_conn(rt, head->id) != NULL);
+        v.head_reachable = head != NULL && (cluster_node_self(head) ||
+                                            cluster_conn(rt, cluster_node_id(head)) != NULL);
     }
     return sched_spill_should(&v);
 }
@@ -191,9 +199,9 @@ bool spill_should(struct runtime *rt, const struct task *t)
 static uint64_t local_arg_bytes(struct runtime *rt, const struct task *t)
 {
     uint64_t sum = 0;
-    for (int i = 0; i < t->ndeps; i++) {
+    for (int i = 0; i < task_ndeps(t); i++) {
         struct objstore_info info;
-        if (objstore_lookup(rt->n->store, t->deps[i], &info) == OBJSTORE_FOUND)
+        if (objstore_lookup(rt->n->store, task_deps(t)[i], &info) == OBJSTORE_FOUND)
             sum += info.size;
     }
     return sum;
@@ -226,23 +234,24 @@ static int global_place(struct runtime *rt, uint64_t kind, const void *spec, siz
         goto send;
     }
     /* the node table as the global scheduler sees it (sched/global.c) */
-    size_t n = rt->nnodes, at_origin = SCHED_NO_ORIGIN;
+    size_t n = cluster_count(rt), at_origin = SCHED_NO_ORIGIN;
     struct sched_node_view *v = xcalloc(n ? n : 1, sizeof *v);
     for (size_t i = 0; i < n; i++) {
-        struct cluster_node *cn = &rt->nodes[i];
-        if (at_origin == SCHED_NO_ORIGIN && strcmp(cn->id, origin) == 0)
+        struct cluster_node *cn = cluster_node_at(rt, i);
+        if (at_origin == SCHED_NO_ORIGIN && strcmp(cluster_node_id(cn), origin) == 0)
             at_origin = i;
-        v[i].total = &cn->total;
-        v[i].avail = cn->self ? &rt->n->avail : &cn->avail;
-        v[i].queue_len = cn->self ? tasks_queued(rt) + rt->pipelined : cn->queue_len;
-        v[i].assigned = cn->self ? 0 : cn->assigned;
-        v[i].alive = cn->alive;
+        v[i].total = cluster_node_total(cn);
+        v[i].avail = cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
+        v[i].queue_len =
+            cluster_node_self(cn) ? tasks_queued(rt) + tasks_pipelined(rt) : cluster_node_queue_len(cn);
+        v[i].assigned = cluster_node_self(cn) ? 0 : cluster_node_assigned(cn);
+        v[i].alive = cluster_node_alive(cn);
     }
     int pick = sched_global_place(v, n, at_origin, &demand, local_bytes, kind == 1);
     if (pick >= 0) {
-        struct cluster_node *cn = &rt->nodes[pick];
-        cn->assigned++;
-        target = cn->id;
+        struct cluster_node *cn = cluster_node_at(rt, pick);
+        cluster_node_assigned_add(cn, 1);
+        target = cluster_node_id(cn);
     } else {
         log_warnx("global scheduler: no node can ever run a task of %.8s; it waits there", origin);
     }
@@ -279,41 +288,41 @@ int spill_send(struct runtime *rt, struct task *t)
     struct cluster_node *head = cluster_head(rt);
     if (head == NULL)
         return -1;
-    metrics_task_spilled();
-    uint64_t kind = t->kind == TASK_ACTOR_NEW ? 1 : 0;
+    counters_task_spilled();
+    uint64_t kind = task_kind(t) == TASK_ACTOR_NEW ? 1 : 0;
     /* send the spec the caller made (no "kind" key: the placed node adds it) */
-    const void *spec = t->spec.data;
-    size_t len = t->spec.len;
-    if (t->kind == TASK_ACTOR_NEW && t->actor) {
-        spec = t->actor->spec.data;
-        len = t->actor->spec.len;
+    const void *spec = task_spec(t)->data;
+    size_t len = task_spec(t)->len;
+    if (task_kind(t) == TASK_ACTOR_NEW && task_actor(t)) {
+        spec = actor_spec(task_actor(t))->data;
+        len = actor_spec(task_actor(t))->len;
     }
     uint64_t bytes = local_arg_bytes(rt, t);
     /* a task submitted by a task placed here names its job's own node, which
      * shows the job's output and ends it */
-    const char *origin = t->job->remote ? t->job->origin : rt->n->hex;
-    if (head->self) {
-        if (global_place(rt, kind, spec, len, origin, t->job->lib_hash, bytes) == 1)
+    const char *origin = job_remote(task_job(t)) ? job_origin(task_job(t)) : rt->n->hex;
+    if (cluster_node_self(head)) {
+        if (global_place(rt, kind, spec, len, origin, job_lib_hash(task_job(t)), bytes) == 1)
             return 1;
     } else {
-        struct conn *conn = cluster_conn(rt, head->id);
+        struct conn *conn = cluster_conn(rt, cluster_node_id(head));
         if (conn == NULL || conn_send(conn, PROTO_NODE_TASK_SPILL, kind, spec, len, origin,
-                                      t->job->lib_hash, bytes) < 0)
+                                      job_lib_hash(task_job(t)), bytes) < 0)
             return -1;
     }
-    struct fwd *old = t->kind == TASK_NORMAL ? idmap_get(&rt->sp->fwd, t->id) : NULL;
+    struct fwd *old = task_kind(t) == TASK_NORMAL ? idmap_get(&rt->sp->fwd, task_id(t)) : NULL;
     if (old) {
-        old->retries_left = t->retries_left; /* sent again (a retry or a rebuild) */
-    } else if (t->kind == TASK_NORMAL) {
+        old->retries_left = task_retries_left(t); /* sent again (a retry or a rebuild) */
+    } else if (task_kind(t) == TASK_NORMAL) {
         struct spill *sp = rt->sp;
         struct fwd *f = xcalloc(1, sizeof *f);
-        memcpy(f->id, t->id, IDS_SIZE);
-        f->kind = t->kind;
+        memcpy(f->id, task_id(t), IDS_SIZE);
+        f->kind = task_kind(t);
         buf_append(&f->spec, spec, len);
-        f->job = t->job->num;
-        f->retries_left = t->retries_left;
-        f->nret = t->nret;
-        snprintf(f->name, sizeof f->name, "%s", t->name);
+        f->job = job_num(task_job(t));
+        f->retries_left = task_retries_left(t);
+        f->nret = task_nret(t);
+        snprintf(f->name, sizeof f->name, "%s", task_name(t));
         f->bytes = sizeof *f + len;
         idmap_put(&sp->fwd, f->id, f);
         f->older = sp->newest;
@@ -326,7 +335,7 @@ int spill_send(struct runtime *rt, struct task *t)
         if (sp->bytes > sp->budget)
             lineage_trim(sp);
     }
-    log_debug("task %s spilled to the global scheduler", t->name);
+    log_debug("task %s spilled to the global scheduler", task_name(t));
     return 0;
 }
 
@@ -343,20 +352,20 @@ static void library_fetched(void *arg, const char *s, size_t len)
     struct runtime *rt = lf->rt;
     struct job *j = rt_job_find(rt, lf->num);
     free(lf);
-    if (j == NULL || j->ended)
+    if (j == NULL || job_ended(j))
         return;
-    j->lib_fetching = false;
+    job_set_lib_fetching(j, false);
     if (s == NULL) {
         /* its node may not have written it yet: spill_libraries_retry
          * asks again each second */
-        if (!j->lib_missing_told)
-            log_warnx("job %s: library %s not in the function table yet; asking again", j->hex,
-                      j->lib_hash);
-        j->lib_missing_told = true;
+        if (!job_lib_missing_told(j))
+            log_warnx("job %s: library %s not in the function table yet; asking again", job_hex(j),
+                      job_lib_hash(j));
+        job_set_lib_missing_told(j);
         return;
     }
-    if (j->lib_missing_told)
-        log_info("job %s: library %s found in the function table", j->hex, j->lib_hash);
+    if (job_lib_missing_told(j))
+        log_info("job %s: library %s found in the function table", job_hex(j), job_lib_hash(j));
     if (jobs_set_library(rt, j, s, len) == 0)
         tasks_schedule(rt);
 }
@@ -365,25 +374,26 @@ static void library_fetch(struct runtime *rt, struct job *j)
 {
     struct libfetch *lf = xcalloc(1, sizeof *lf);
     lf->rt = rt;
-    lf->num = j->num;
-    j->lib_fetching = true;
-    gcs_function_get(rt->n->gcs, j->lib_hash, library_fetched, lf);
+    lf->num = job_num(j);
+    job_set_lib_fetching(j, true);
+    gcs_function_get(rt->n->gcs, job_lib_hash(j), library_fetched, lf);
 }
 
 void spill_libraries_retry(struct runtime *rt)
 {
-    for (struct job *j = rt->jobs; j; j = j->next)
-        if (j->remote && !j->ended && j->lib_path == NULL && !j->lib_fetching && j->lib_hash[0])
+    for (struct job *j = jobs_first(rt); j; j = job_next(j))
+        if (job_remote(j) && !job_ended(j) && job_lib_path(j) == NULL && !job_lib_fetching(j) &&
+            job_lib_hash(j)[0])
             library_fetch(rt, j);
 }
 
 static struct job *job_for(struct runtime *rt, uint32_t num, const char *origin, const char *lib)
 {
     struct job *j = rt_job_find(rt, num);
-    if (j && !j->ended)
+    if (j && !job_ended(j))
         return j;
     j = jobs_new_remote(rt, num, origin, lib);
-    if (j->lib_path == NULL)
+    if (job_lib_path(j) == NULL)
         library_fetch(rt, j);
     return j;
 }
@@ -412,7 +422,7 @@ static void place_local(struct runtime *rt, uint64_t kind, const void *spec, siz
         actors_place(rt, j, spec, len);
         return;
     }
-    if (idmap_get(&rt->tasks_by_id, f.id)) {
+    if (tasks_find(rt, f.id)) {
         log_debug("placed task already here");
         return;
     }
@@ -421,9 +431,9 @@ static void place_local(struct runtime *rt, uint64_t kind, const void *spec, siz
         log_warnx("placed task from %.8s: %s", origin, err);
         return;
     }
-    t->placed = true;
+    task_set_placed(t, true);
     char hex[IDS_HEX_SIZE];
-    gcs_task_set_state(rt->n->gcs, ids_hex(t->id, IDS_SIZE, hex), "PENDING", rt->n->hex, -1);
+    gcs_task_set_state(rt->n->gcs, ids_hex(task_id(t), IDS_SIZE, hex), "PENDING", rt->n->hex, -1);
     tasks_enqueue(rt, t);
 }
 
@@ -455,7 +465,7 @@ static int h_job_log(struct conn *c, const struct proto_msg *m, void *arg)
     snprintf(hex, sizeof hex, "%.*s", (int)(m->f[0].as.s.len < 8 ? m->f[0].as.s.len : 8),
              m->f[0].as.s.ptr);
     struct job *j = rt_job_find(rt, (uint32_t)strtoul(hex, NULL, 16));
-    if (j && !j->remote)
+    if (j && !job_remote(j))
         rt_job_log(rt, j, (int)m->f[1].as.u, m->f[2].as.s.ptr, m->f[2].as.s.len);
     return 0;
 }
@@ -464,9 +474,9 @@ static int h_job_log(struct conn *c, const struct proto_msg *m, void *arg)
 
 void spill_push_returns(struct runtime *rt, struct task *t)
 {
-    if (!t->job->remote)
+    if (!job_remote(task_job(t)))
         return;
-    struct conn *c = cluster_conn(rt, t->job->origin);
+    struct conn *c = cluster_conn(rt, job_origin(task_job(t)));
     if (c)
         objects_send_returns(rt, t, c, PROTO_NODE_OBJ_PUT, SPILL_PUSH_MAX, false);
 }
@@ -530,11 +540,11 @@ static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool 
     struct job *j = rt_job_find(rt, f->job);
     char hex[IDS_HEX_SIZE];
     ids_hex(f->id, IDS_SIZE, hex);
-    if (j == NULL || j->ending) {
+    if (j == NULL || job_ending(j)) {
         fwd_drop(rt->sp, f);
         return;
     }
-    if (idmap_get(&rt->tasks_by_id, f->id))
+    if (tasks_find(rt, f->id))
         return; /* queued here again already (or placed back here) */
     if (unplaced || f->retries_left != 0) {
         if (f->retries_left > 0 && !unplaced)
@@ -543,8 +553,8 @@ static void fwd_retry(struct runtime *rt, struct fwd *f, const char *dead, bool 
         struct task *t = tasks_new(rt, TASK_NORMAL, j, f->spec.data, f->spec.len, err, sizeof err);
         if (t == NULL)
             return;
-        t->retries_left = f->retries_left;
-        t->attempts = 1;
+        task_set_retries_left(t, f->retries_left);
+        task_set_attempts(t, 1);
         f->rebuild_ms = net_now_ms();
         log_info("task %s (%s) was on dead node %.8s: running it again", f->name, hex, dead);
         gcs_event_add(rt->n->gcs, "TASK_RETRY", hex, rt->n->hex, "its node died");
@@ -570,7 +580,7 @@ static int lineage_rebuild(struct runtime *rt, struct fwd *f, const uint8_t *los
                            size_t whylen)
 {
     struct job *j = rt_job_find(rt, f->job);
-    if (j == NULL || j->ending) {
+    if (j == NULL || job_ending(j)) {
         snprintf(why, whylen, "its job has ended");
         return -1;
     }
@@ -587,8 +597,8 @@ static int lineage_rebuild(struct runtime *rt, struct fwd *f, const uint8_t *los
     }
     if (f->retries_left > 0)
         f->retries_left--;
-    t->retries_left = f->retries_left;
-    t->attempts = 1;
+    task_set_retries_left(t, f->retries_left);
+    task_set_attempts(t, 1);
     f->rebuild_ms = net_now_ms();
     char hex[IDS_HEX_SIZE], ohex[IDS_HEX_SIZE];
     ids_hex(f->id, IDS_SIZE, hex);
@@ -615,13 +625,13 @@ int spill_lineage_lost(struct runtime *rt, const uint8_t *id, const struct gcs_t
         }
         return 0;
     }
-    if (idmap_get(&rt->tasks_by_id, tid))
+    if (tasks_find(rt, tid))
         return 1; /* queued or running here */
     if (f->rebuild_ms && net_now_ms() - f->rebuild_ms < LINEAGE_REBUILD_GUARD_MS)
         return 1; /* being rebuilt */
     if (gt && (strcmp(gt->state, "PENDING") == 0 || strcmp(gt->state, "RUNNING") == 0)) {
         struct cluster_node *cn = cluster_find(rt, gt->node);
-        if (cn && cn->alive)
+        if (cn && cluster_node_alive(cn))
             return 1; /* it runs (again) elsewhere */
     }
     return lineage_rebuild(rt, f, id, why, whylen);
@@ -704,7 +714,7 @@ void spill_node_dead(struct runtime *rt, const char *hex)
         pos++;
         struct ask *a = ask_new(rt->sp, s->key, hex);
         struct cluster_node *cn = cluster_find(rt, hex);
-        a->dead_head = cn != NULL && cn->is_head;
+        a->dead_head = cn != NULL && cluster_node_is_head(cn);
         char thex[IDS_HEX_SIZE];
         if (gcs_task_get(rt->n->gcs, ids_hex(s->key, IDS_SIZE, thex), recheck_cb, a) < 0)
             ask_end(a);
@@ -724,7 +734,7 @@ void spill_job_ended(struct runtime *rt, struct job *j)
     uint8_t (*ids)[IDS_SIZE] = NULL;
     while ((s = idmap_next(&rt->sp->fwd, &pos)) != NULL) {
         pos++;
-        if (ids_job(s->key) == j->num) {
+        if (ids_job(s->key) == job_num(j)) {
             ids = xreallocarray(ids, n + 1, sizeof *ids);
             memcpy(ids[n++], s->key, IDS_SIZE);
         }
@@ -735,7 +745,7 @@ void spill_job_ended(struct runtime *rt, struct job *j)
     /* and the trimmed marks of the job */
     pos = 0;
     while ((s = idmap_next(&rt->sp->trimmed, &pos)) != NULL) {
-        if (ids_job(s->key) == j->num) {
+        if (ids_job(s->key) == job_num(j)) {
             uint8_t key[IDS_SIZE];
             memcpy(key, s->key, IDS_SIZE);
             idmap_del(&rt->sp->trimmed, key); /* deletes the slot: do not advance */
@@ -744,11 +754,11 @@ void spill_job_ended(struct runtime *rt, struct job *j)
             pos++;
         }
     }
-    if (!j->remote)
-        pg_job_ended(rt, j->num);
-    if (!j->remote && cluster_alive_others(rt) > 0) {
+    if (!job_remote(j))
+        pg_job_ended(rt, job_num(j));
+    if (!job_remote(j) && cluster_alive_others(rt) > 0) {
         char msg[32];
-        snprintf(msg, sizeof msg, "%s END", j->hex);
+        snprintf(msg, sizeof msg, "%s END", job_hex(j));
         gcs_command(rt->n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s", gcs_client_prefix(rt->n->gcs),
                     msg);
     }
@@ -772,7 +782,7 @@ void spill_fail_here(struct runtime *rt, uint64_t kind, const void *spec, size_t
         log_warnx("global scheduler: actor from %.8s dropped: %s", origin, msg);
         return;
     }
-    if (idmap_get(&rt->tasks_by_id, f.id))
+    if (tasks_find(rt, f.id))
         return;
     struct job *j = job_for(rt, ids_job(f.id), origin, lib);
     struct task *t = tasks_new(rt, TASK_NORMAL, j, spec, len, err, sizeof err);
@@ -788,13 +798,13 @@ void spill_fail_here(struct runtime *rt, uint64_t kind, const void *spec, size_t
 void spill_job_log_to_origin(struct runtime *rt, uint32_t num, int stream, const char *line)
 {
     struct job *j = rt_job_find(rt, num);
-    if (j && !j->remote) {
+    if (j && !job_remote(j)) {
         rt_job_log(rt, j, stream, line, strlen(line));
         return;
     }
-    if (j == NULL || !j->origin[0])
+    if (j == NULL || !job_origin(j)[0])
         return;
-    struct conn *c = cluster_conn(rt, j->origin);
+    struct conn *c = cluster_conn(rt, job_origin(j));
     char hex[16];
     snprintf(hex, sizeof hex, "%08x", num);
     if (c)
@@ -814,7 +824,7 @@ static void jobs_msg(void *arg, const char *suffix, const char *msg, size_t len)
     if (len >= 12 && memcmp(msg + 8, " END", 4) == 0)
         pg_job_ended(rt, num);
     struct job *j = rt_job_find(rt, num);
-    if (j && j->remote && !j->ending)
+    if (j && job_remote(j) && !job_ending(j))
         jobs_end(rt, j, "FINISHED");
     else if (j == NULL)
         objects_delete_job(rt, num); /* copies pulled here of its objects */

@@ -22,8 +22,14 @@
  * appended to <session>/logs/worker-<hex8>.out by the helper thread (a
  * bio_file, kept open: the loop opens no file).
  */
-#include "daemon/observe.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/observe.h"
+#include "runtime/workers.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/jobs.h"
+#include "runtime/runtime_env.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
 #include "session/session.h"
 
 #include "common/log.h"
@@ -42,6 +48,188 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* This file's part of the runtime's state (rt->ws): made zeroed on first use, so it reads as before its init
+ * and after its free, as the fields of the calloc'd runtime did;
+ * runtime_free frees the block itself. */
+struct workers_state {
+    struct worker *workers;     /* newest first */
+    int nworkers, nstarting;
+    struct idmap worker_by_id;  /* id -> struct worker */
+    int max_workers;            /* the cap on worker processes */
+    struct event *tick;         /* periodic: idle workers, demands */
+    struct event *sigchld;
+};
+
+static struct workers_state *WS(const struct runtime *rt)
+{
+    if (rt->ws == NULL) /* RT's other fields stay unchanged: const for its readers */
+        ((struct runtime *)rt)->ws = xcalloc(1, sizeof *rt->ws);
+    return rt->ws;
+}
+
+/* A worker process of this node (docs/runtime.md "Workers"). */
+
+struct worker {
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    pid_t pid;
+    enum worker_state state;
+    struct job *job;
+    struct client *client;   /* once connected */
+    struct task *task;       /* the normal task running (not actor calls) */
+    struct task *nest_head;  /* tasks nested in it while its others wait, newest
+                              * first (tasks.c; linked by next/prev) */
+    int nnest;
+    struct task *ahead_head, *ahead_tail; /* sent ahead to run after it, in order
+                                           * (tasks.c: pipelining; linked by next) */
+    int nahead;
+    struct actor *actor;     /* dedicated to this actor */
+    char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
+    char last_name[128];     /* name of the last task: prefixes late output lines */
+    int out_fd, err_fd;
+    struct event *out_ev, *err_ev;
+    struct buf out_line, err_line;
+    long long idle_since_ms;
+    uint64_t *progress;      /* actors: TASK_DONEs it has sent (a page shared with it) */
+    uint64_t ndone;          /* TASK_DONEs read from it */
+    char progress_name[64];  /* the page's shm name, until unlinked */
+    bool exited;             /* reaped; its death waits for its connection to close */
+    bool printed;            /* it wrote output once (observe.c drains it at TASK_DONE) */
+    int exit_status;
+    long long exited_ms;
+    char *renv;              /* the runtime_env it was started with (NULL: none) */
+    struct bio_file *raw_out; /* logs/worker-<hex8>.out, written by the helper (bio.h) */
+    bool spawning;           /* its fork + exec runs on the helper; pid 0 until it did */
+    struct worker *next, *prev;
+};
+
+/* ---- the fields other files of the runtime read (declared in runtime/workers.h) ---- */
+
+struct actor *worker_actor(const struct worker *w)
+{
+    return w->actor;
+}
+
+void worker_set_actor(struct worker *w, struct actor *v)
+{
+    w->actor = v;
+}
+
+struct task *worker_ahead_head(const struct worker *w)
+{
+    return w->ahead_head;
+}
+
+void worker_set_ahead_head(struct worker *w, struct task *v)
+{
+    w->ahead_head = v;
+}
+
+struct task *worker_ahead_tail(const struct worker *w)
+{
+    return w->ahead_tail;
+}
+
+void worker_set_ahead_tail(struct worker *w, struct task *v)
+{
+    w->ahead_tail = v;
+}
+
+struct task *worker_nest_head(const struct worker *w)
+{
+    return w->nest_head;
+}
+
+void worker_set_nest_head(struct worker *w, struct task *v)
+{
+    w->nest_head = v;
+}
+
+struct task *worker_task(const struct worker *w)
+{
+    return w->task;
+}
+
+void worker_set_task(struct worker *w, struct task *v)
+{
+    w->task = v;
+}
+
+struct client *worker_client(const struct worker *w)
+{
+    return w->client;
+}
+
+const char *worker_gpus(const struct worker *w)
+{
+    return w->gpus;
+}
+
+struct job *worker_job(const struct worker *w)
+{
+    return w->job;
+}
+
+int worker_nahead(const struct worker *w)
+{
+    return w->nahead;
+}
+
+int worker_nnest(const struct worker *w)
+{
+    return w->nnest;
+}
+
+struct worker *worker_next(const struct worker *w)
+{
+    return w->next;
+}
+
+bool worker_printed(const struct worker *w)
+{
+    return w->printed;
+}
+
+void worker_set_printed(struct worker *w, bool v)
+{
+    w->printed = v;
+}
+
+enum worker_state worker_state(const struct worker *w)
+{
+    return w->state;
+}
+
+void worker_set_state(struct worker *w, enum worker_state v)
+{
+    w->state = v;
+}
+
+void worker_nahead_add(struct worker *w, int d)
+{
+    w->nahead += d;
+}
+
+void worker_nnest_add(struct worker *w, int d)
+{
+    w->nnest += d;
+}
+
+void worker_ndone_add(struct worker *w, uint64_t d)
+{
+    w->ndone += d;
+}
+
+pid_t worker_pid(const struct worker *w)
+{
+    return w->pid;
+}
+
+void worker_set_last_name(struct worker *w, const char *name)
+{
+    snprintf(w->last_name, sizeof w->last_name, "%s", name);
+}
 
 #define WORKERS_LINE_MAX (16 * 1024)   /* longer lines are split */
 #define WORKERS_READ_MAX (64 * 1024)   /* bytes read per pipe per wakeup */
@@ -371,10 +559,10 @@ struct pipe_watch {
 
 static const char *worker_label(const struct worker *w)
 {
-    if (w->task && w->task->name)
-        return w->task->name;
-    if (w->actor && w->actor->cls)
-        return w->actor->cls;
+    if (w->task && task_name(w->task))
+        return task_name(w->task);
+    if (w->actor && actor_cls(w->actor))
+        return actor_cls(w->actor);
     if (w->last_name[0])
         return w->last_name;
     return "worker";
@@ -386,7 +574,7 @@ static void worker_line(void *arg, const char *line, size_t len)
     struct buf b = BUF_INIT;
     /* before worker_spawned has the pid, the HELLO's may be known */
     pid_t pid = x->w->pid > 0 ? x->w->pid
-                : x->w->client && x->w->client->conn ? x->w->client->conn->pid : 0;
+                : x->w->client && client_conn(x->w->client) ? client_conn(x->w->client)->pid : 0;
     buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)pid, x->rt->n->hex);
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
@@ -475,11 +663,11 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
     if (w->prev)
         w->prev->next = w->next;
     else
-        rt->workers = w->next;
+        WS(rt)->workers = w->next;
     if (w->next)
         w->next->prev = w->prev;
-    if (idmap_get(&rt->worker_by_id, w->id) == w)
-        idmap_del(&rt->worker_by_id, w->id);
+    if (idmap_get(&WS(rt)->worker_by_id, w->id) == w)
+        idmap_del(&WS(rt)->worker_by_id, w->id);
     pipe_event_free(&w->out_ev);
     pipe_event_free(&w->err_ev);
     if (w->out_fd >= 0)
@@ -489,13 +677,13 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
     buf_free(&w->out_line);
     buf_free(&w->err_line);
     bio_file_close(w->raw_out);
-    if (w->client && w->client->worker == w)
-        w->client->worker = NULL;
+    if (w->client && client_worker(w->client) == w)
+        client_set_worker(w->client, NULL);
     if (w->state == WORKER_STARTING)
-        rt->nstarting--;
-    rt->nworkers--;
+        WS(rt)->nstarting--;
+    WS(rt)->nworkers--;
     if (w->job)
-        w->job->nworkers--;
+        job_nworkers_add(w->job, -1);
     free(w->renv);
     free(w);
 }
@@ -505,7 +693,7 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
 {
     char why[256];
     tasks_describe_exit(status, why, sizeof why);
-    log_debug("worker %.8s (pid %d, job %s) %s", w->hex, (int)w->pid, w->job->hex, why);
+    log_debug("worker %.8s (pid %d, job %s) %s", w->hex, (int)w->pid, job_hex(w->job), why);
     workers_drain_output(rt, w);
     while (w->ahead_head) {
         struct task *t = w->ahead_head;
@@ -539,19 +727,19 @@ static void workers_reap(struct runtime *rt)
     bool any = false;
     int status;
 again:
-    for (struct job *j = rt->jobs; j; j = j->next) {
-        if (j->driver_pid <= 0)
+    for (struct job *j = jobs_first(rt); j; j = job_next(j)) {
+        if (job_driver_pid(j) <= 0)
             continue;
-        pid_t pid = waitpid(j->driver_pid, &status, WNOHANG);
-        if (pid == j->driver_pid || (pid < 0 && errno == ECHILD)) {
+        pid_t pid = waitpid(job_driver_pid(j), &status, WNOHANG);
+        if (pid == job_driver_pid(j) || (pid < 0 && errno == ECHILD)) {
             if (pid < 0)
                 status = 0;
-            jobs_child_exited(rt, j->driver_pid, status);
+            jobs_child_exited(rt, job_driver_pid(j), status);
             any = true;
             goto again; /* the job list may have changed */
         }
     }
-    for (struct worker *w = rt->workers; w; w = w->next) {
+    for (struct worker *w = WS(rt)->workers; w; w = w->next) {
         if (w->exited || w->pid <= 0)
             continue; /* reaped (waits for its connection to close), or not forked yet */
         pid_t pid = waitpid(w->pid, &status, WNOHANG);
@@ -565,7 +753,7 @@ again:
                 w->exit_status = status;
                 w->exited_ms = net_now_ms();
                 if (w->state == WORKER_STARTING)
-                    rt->nstarting--;
+                    WS(rt)->nstarting--;
                 w->state = WORKER_DEAD; /* nothing more is sent to it */
                 continue;
             }
@@ -600,11 +788,11 @@ void workers_client_closed(struct runtime *rt, struct worker *w)
 static void workers_reap_stuck(struct runtime *rt)
 {
 again:
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->exited && net_now_ms() - w->exited_ms >= WORKERS_EXIT_WAIT_MS) {
             if (w->client) {
-                w->client->worker = NULL;
-                conn_close(w->client->conn);
+                client_set_worker(w->client, NULL);
+                conn_close(client_conn(w->client));
                 w->client = NULL;
             }
             worker_exited(rt, w, w->exit_status);
@@ -623,7 +811,7 @@ static void workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 static int job_pool_size(struct runtime *rt, struct job *j)
 {
     int n = 0;
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && w->actor == NULL && w->state != WORKER_DEAD)
             n++;
     return n;
@@ -649,7 +837,7 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
     if (timeout > 0) {
         long long now = net_now_ms();
         int keep = prestart_count(rt);
-        for (struct worker *w = rt->workers; w; w = w->next) {
+        for (struct worker *w = WS(rt)->workers; w; w = w->next) {
             if (w->state != WORKER_IDLE || w->actor || now - w->idle_since_ms < timeout)
                 continue;
             if (job_pool_size(rt, w->job) <= keep)
@@ -679,51 +867,51 @@ void workers_init(struct runtime *rt)
     struct node *n = rt->n;
     session_self_exe(); /* readlink once, here: spawns on the helper read the cached path */
     int cpus = cpu_count();
-    rt->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
-    rt->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
-    if (rt->sigchld == NULL || event_add(rt->sigchld, NULL) < 0)
+    WS(rt)->max_workers = n->cfg->max_workers > 0 ? n->cfg->max_workers : workers_auto_cap(cpus);
+    WS(rt)->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
+    if (WS(rt)->sigchld == NULL || event_add(WS(rt)->sigchld, NULL) < 0)
         log_error("cannot watch SIGCHLD: workers are reaped once a second only");
-    rt->tick = event_new(n->base, -1, EV_PERSIST, workers_tick_cb, rt);
+    WS(rt)->tick = event_new(n->base, -1, EV_PERSIST, workers_tick_cb, rt);
     struct timeval tv = { WORKERS_TICK_MS / 1000, (WORKERS_TICK_MS % 1000) * 1000 };
-    event_add(rt->tick, &tv);
+    event_add(WS(rt)->tick, &tv);
 }
 
 void workers_free(struct runtime *rt)
 {
     if (rt == NULL)
         return;
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->pid > 0)
             kill(w->pid, SIGKILL);
-    while (rt->workers) {
-        struct worker *w = rt->workers;
+    while (WS(rt)->workers) {
+        struct worker *w = WS(rt)->workers;
         if (w->pid > 0)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         /* tasks are freed after workers (runtime_free): their records are
          * flushed then and must not read a freed worker */
-        if (w->task && w->task->worker == w)
-            w->task->worker = NULL;
-        for (struct task *t = w->nest_head; t; t = t->next)
-            if (t->worker == w)
-                t->worker = NULL;
+        if (w->task && task_worker(w->task) == w)
+            task_set_worker(w->task, NULL);
+        for (struct task *t = w->nest_head; t; t = task_next(t))
+            if (task_worker(t) == w)
+                task_set_worker(t, NULL);
         w->task = NULL;
         w->nest_head = NULL;
-        if (w->actor && w->actor->worker == w)
-            w->actor->worker = NULL; /* actors_free runs after us */
+        if (w->actor && actor_worker(w->actor) == w)
+            actor_set_worker(w->actor, NULL); /* actors_free runs after us */
         w->actor = NULL;
         w->job = NULL;    /* jobs and clients may be freed already */
         w->client = NULL;
         worker_destroy(rt, w);
     }
-    idmap_free(&rt->worker_by_id);
-    if (rt->sigchld) {
-        event_free(rt->sigchld);
-        rt->sigchld = NULL;
+    idmap_free(&WS(rt)->worker_by_id);
+    if (WS(rt)->sigchld) {
+        event_free(WS(rt)->sigchld);
+        WS(rt)->sigchld = NULL;
     }
-    if (rt->tick) {
-        event_free(rt->tick);
-        rt->tick = NULL;
+    if (WS(rt)->tick) {
+        event_free(WS(rt)->tick);
+        WS(rt)->tick = NULL;
     }
 }
 
@@ -733,13 +921,13 @@ void workers_free(struct runtime *rt)
 static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_spawn_result *res)
 {
     uint8_t *id = arg;
-    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    struct worker *w = idmap_get(&WS(rt)->worker_by_id, id);
     free(id);
     if (w == NULL || !w->spawning)
         return false; /* cannot happen: a spawning worker is never reaped */
     w->spawning = false;
     if (res->pid < 0) {
-        log_error("job %s: cannot start a worker: %s", w->job->hex, res->err);
+        log_error("job %s: cannot start a worker: %s", job_hex(w->job), res->err);
         worker_exited(rt, w, 127 << 8);
         jobs_collect(rt);
         if (!rt->stopping)
@@ -750,14 +938,14 @@ static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_s
     w->progress = res->progress;
     if (w->state == WORKER_DEAD && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
         log_warn("cannot kill worker pid %d", (int)w->pid);
-    log_debug("job %s: worker %.8s started, pid %d%s%s", w->job->hex, w->hex, (int)w->pid,
-              w->actor ? " for actor " : "", w->actor ? w->actor->hex : "");
+    log_debug("job %s: worker %.8s started, pid %d%s%s", job_hex(w->job), w->hex, (int)w->pid,
+              w->actor ? " for actor " : "", w->actor ? actor_hex(w->actor) : "");
     return true;
 }
 
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus)
 {
-    return workers_spawn_env(rt, j, a, gpus, j ? j->renv : NULL);
+    return workers_spawn_env(rt, j, a, gpus, j ? job_renv(j) : NULL);
 }
 
 bool workers_renv_is(const struct worker *w, const char *renv)
@@ -773,20 +961,20 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     if (gpus == NULL)
         gpus = "";
     /* a detached actor outlives its job: it may start (or restart) after it */
-    if (rt->stopping || ((j->ending || j->ended) && !(a && a->detached)))
+    if (rt->stopping || ((job_ending(j) || job_ended(j)) && !(a && actor_detached(a))))
         return NULL;
-    if (j->lib_path == NULL) {
-        log_debug("job %s: no library yet, no worker", j->hex);
-        return NULL;
-    }
-    if (rt->nworkers >= rt->max_workers) {
-        log_debug("worker cap reached (%d)", rt->max_workers);
+    if (job_lib_path(j) == NULL) {
+        log_debug("job %s: no library yet, no worker", job_hex(j));
         return NULL;
     }
-    if (rt->nstarting >= max_starting())
+    if (WS(rt)->nworkers >= WS(rt)->max_workers) {
+        log_debug("worker cap reached (%d)", WS(rt)->max_workers);
+        return NULL;
+    }
+    if (WS(rt)->nstarting >= max_starting())
         return NULL; /* tasks_schedule retries when one connects */
     if (strlen(gpus) >= sizeof ((struct worker *)0)->gpus) {
-        log_error("job %s: GPU list '%.32s...' too long", j->hex, gpus);
+        log_error("job %s: GPU list '%.32s...' too long", job_hex(j), gpus);
         return NULL;
     }
 
@@ -813,10 +1001,10 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     }
     set[k++] = xasprintf("RAY_NODE_SOCKET=%s", n->sock_path);
     set[k++] = xasprintf("RAY_WORKER_ID=%s", w->hex);
-    set[k++] = xasprintf("RAY_JOB_ID=%s", j->hex);
-    set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", j->lib_path);
-    if (j->entrypoint)
-        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", j->entrypoint);
+    set[k++] = xasprintf("RAY_JOB_ID=%s", job_hex(j));
+    set[k++] = xasprintf("RAY_JOB_LIBRARY=%s", job_lib_path(j));
+    if (job_entrypoint(j))
+        set[k++] = xasprintf("RAY_JOB_ENTRYPOINT=%s", job_entrypoint(j));
     set[k++] = xasprintf("RAY_NODE_ID=%s", n->hex);
     set[k++] = xasprintf("RAY_TOKEN=%s", n->token);
     set[k++] = xasprintf("RAY_SESSION_DIR=%s", n->session_dir);
@@ -834,7 +1022,7 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     char err[256];
     if (workers_spawn_async_(rt, argv, env, a ? w->progress_name : NULL, &w->out_fd, &w->err_fd,
                              worker_spawned, free, id, err, sizeof err) < 0) {
-        log_error("job %s: cannot start a worker: %s", j->hex, err);
+        log_error("job %s: cannot start a worker: %s", job_hex(j), err);
         free(id);
         free(w->renv);
         free(w);
@@ -861,20 +1049,20 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
         if (ev == NULL)
             free(x);
     }
-    w->next = rt->workers;
-    if (rt->workers)
-        rt->workers->prev = w;
-    rt->workers = w;
-    idmap_put(&rt->worker_by_id, w->id, w);
-    rt->nworkers++;
-    rt->nstarting++;
-    j->nworkers++;
+    w->next = WS(rt)->workers;
+    if (WS(rt)->workers)
+        WS(rt)->workers->prev = w;
+    WS(rt)->workers = w;
+    idmap_put(&WS(rt)->worker_by_id, w->id, w);
+    WS(rt)->nworkers++;
+    WS(rt)->nstarting++;
+    job_nworkers_add(j, 1);
     return w;
 }
 
 struct worker *workers_idle(struct runtime *rt, struct job *j, const char *gpus)
 {
-    return workers_idle_env(rt, j, gpus, j ? j->renv : NULL);
+    return workers_idle_env(rt, j, gpus, j ? job_renv(j) : NULL);
 }
 
 struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *gpus,
@@ -882,7 +1070,7 @@ struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *g
 {
     if (gpus == NULL)
         gpus = "";
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && w->state == WORKER_IDLE && w->actor == NULL && w->client &&
             strcmp(w->gpus, gpus) == 0 && workers_renv_is(w, renv))
             return w;
@@ -891,13 +1079,13 @@ struct worker *workers_idle_env(struct runtime *rt, struct job *j, const char *g
 
 bool workers_at_cap(const struct runtime *rt)
 {
-    return rt->nworkers >= rt->max_workers;
+    return WS(rt)->nworkers >= WS(rt)->max_workers;
 }
 
 bool workers_reclaim_idle(struct runtime *rt)
 {
     struct worker *oldest = NULL;
-    for (struct worker *w = rt->workers; w; w = w->next) {
+    for (struct worker *w = WS(rt)->workers; w; w = w->next) {
         if (w->state == WORKER_DEAD)
             return true; /* one is on its way out already */
         if (w->state == WORKER_IDLE && w->actor == NULL &&
@@ -914,7 +1102,7 @@ bool workers_reclaim_idle(struct runtime *rt)
 int workers_starting(struct runtime *rt, struct job *j)
 {
     int n = 0;
-    for (struct worker *w = rt->workers; w; w = w->next)
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
         if (w->job == j && w->state == WORKER_STARTING)
             n++;
     return n;
@@ -922,20 +1110,20 @@ int workers_starting(struct runtime *rt, struct job *j)
 
 struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct client *cl)
 {
-    struct worker *w = idmap_get(&rt->worker_by_id, id);
+    struct worker *w = idmap_get(&WS(rt)->worker_by_id, id);
     if (w == NULL || w->state != WORKER_STARTING)
         return NULL; /* unknown, killed, or a second HELLO */
-    if (cl->job && cl->job != w->job) {
+    if (client_job(cl) && client_job(cl) != w->job) {
         log_warnx("worker %.8s says it is of job %s, but it was started for job %s", w->hex,
-                  cl->job->hex, w->job->hex);
+                  job_hex(client_job(cl)), job_hex(w->job));
         return NULL;
     }
-    if (cl->conn && cl->conn->pid != w->pid)
-        log_debug("worker %.8s: HELLO pid %d, started as %d", w->hex, (int)cl->conn->pid,
+    if (client_conn(cl) && client_conn(cl)->pid != w->pid)
+        log_debug("worker %.8s: HELLO pid %d, started as %d", w->hex, (int)client_conn(cl)->pid,
                   (int)w->pid);
     w->client = cl;
-    cl->worker = w;
-    rt->nstarting--;
+    client_set_worker(cl, w);
+    WS(rt)->nstarting--;
     w->idle_since_ms = net_now_ms();
     if (w->actor) {
         w->state = WORKER_BUSY;
@@ -950,8 +1138,8 @@ struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct c
 void workers_set_idle(struct runtime *rt, struct worker *w)
 {
     (void)rt;
-    if (w->task && w->task->name)
-        snprintf(w->last_name, sizeof w->last_name, "%s", w->task->name);
+    if (w->task && task_name(w->task))
+        snprintf(w->last_name, sizeof w->last_name, "%s", task_name(w->task));
     w->task = NULL;
     if (w->state == WORKER_DEAD || w->state == WORKER_STARTING)
         return;
@@ -964,7 +1152,7 @@ void workers_kill(struct runtime *rt, struct worker *w)
     if (w->state == WORKER_DEAD)
         return;
     if (w->state == WORKER_STARTING)
-        rt->nstarting--;
+        WS(rt)->nstarting--;
     w->state = WORKER_DEAD;
     if (w->pid > 0 && kill(w->pid, SIGKILL) < 0 && errno != ESRCH)
         log_warn("cannot kill worker pid %d", (int)w->pid);
@@ -972,8 +1160,8 @@ void workers_kill(struct runtime *rt, struct worker *w)
 
 void workers_kill_job(struct runtime *rt, struct job *j)
 {
-    for (struct worker *w = rt->workers; w; w = w->next)
-        if (w->job == j && !(w->actor && w->actor->detached))
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
+        if (w->job == j && !(w->actor && actor_detached(w->actor)))
             workers_kill(rt, w);
 }
 
@@ -984,4 +1172,38 @@ void workers_prestart(struct runtime *rt, struct job *j, int n)
     for (int have = job_pool_size(rt, j); have < n; have++)
         if (workers_spawn(rt, j, NULL, "") == NULL)
             break;
+}
+
+size_t workers_pids(const struct runtime *rt, pid_t *out, size_t max)
+{
+    size_t k = 0;
+    for (const struct worker *w = WS(rt)->workers; w && k < max; w = w->next)
+        if (w->pid > 0 && w->state != WORKER_DEAD)
+            out[k++] = w->pid;
+    return k;
+}
+
+struct worker *workers_first(const struct runtime *rt)
+{
+    return WS(rt)->workers;
+}
+
+struct worker *workers_find(const struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&WS(rt)->worker_by_id, id);
+}
+
+int workers_count(const struct runtime *rt)
+{
+    return WS(rt)->nworkers;
+}
+
+int workers_cap(const struct runtime *rt)
+{
+    return WS(rt)->max_workers;
+}
+
+void workers_set_cap(struct runtime *rt, int cap)
+{
+    WS(rt)->max_workers = cap;
 }

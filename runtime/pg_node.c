@@ -6,7 +6,9 @@
  * killed), and the tombstones of removed groups. The head calls these
  * directly for its own bundles; other nodes get NODE_PG_* messages.
  */
-#include "daemon/pg_internal.h"
+#include "runtime/pg_internal.h"
+#include "runtime/actors.h"
+#include "runtime/workers.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -17,11 +19,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PG_TOMBSTONES 4096
+
+/* What this node holds of a group. */
+struct held_bundle {
+    int index;
+    uint64_t attempt;
+    bool committed;
+    struct res_set phys;     /* taken from the node's free resources */
+    struct res_set group;    /* added once committed */
+};
+struct held {
+    uint8_t id[IDS_SIZE];
+    char tag[PG_POLICY_TAG_LEN + 1];
+    struct held_bundle *b;
+    size_t n;
+};
+
+/* This node's part of placement groups (rt->pgn). */
+struct pg_node {
+    struct idmap removed;    /* tombstones, id -> (void *)1 */
+    uint8_t (*tomb)[IDS_SIZE];
+    size_t ntomb, tomb_next;
+    struct idmap held;       /* id -> struct held */
+};
+
+static struct pg_node *PN(struct runtime *rt)
+{
+    return rt->pgn;
+}
+
 /* ---- tombstones ----------------------------------------------------------------- */
+
+bool pg_is_removed_(struct runtime *rt, const uint8_t *id)
+{
+    return idmap_get(&PN(rt)->removed, id) != NULL;
+}
 
 void pg_tomb_add_(struct runtime *rt, const uint8_t *id)
 {
-    struct pgs *p = P(rt);
+    struct pg_node *p = PN(rt);
     if (idmap_get(&p->removed, id))
         return;
     if (p->ntomb == PG_TOMBSTONES) {
@@ -29,8 +66,7 @@ void pg_tomb_add_(struct runtime *rt, const uint8_t *id)
         idmap_del(&p->removed, old);
         if (is_head(rt)) {
             /* its REMOVED record goes too, in the next batch (record_flush) */
-            p->trim = xreallocarray(p->trim, p->ntrim + 1, sizeof *p->trim);
-            memcpy(p->trim[p->ntrim++], old, IDS_SIZE);
+            pg_trim_add_(rt, old);
         }
     } else {
         p->ntomb++;
@@ -44,12 +80,12 @@ void pg_tomb_add_(struct runtime *rt, const uint8_t *id)
 
 static struct held *held_get(struct runtime *rt, const uint8_t *id, bool make)
 {
-    struct held *h = idmap_get(&P(rt)->held, id);
+    struct held *h = idmap_get(&PN(rt)->held, id);
     if (h == NULL && make) {
         h = xcalloc(1, sizeof *h);
         memcpy(h->id, id, IDS_SIZE);
         pg_policy_tag(id, h->tag);
-        idmap_put(&P(rt)->held, id, h);
+        idmap_put(&PN(rt)->held, id, h);
     }
     return h;
 }
@@ -72,7 +108,7 @@ static void strip_tag(struct res_set *s, const char *tag)
 int pg_node_prepare_(struct runtime *rt, const uint8_t *id, uint64_t attempt, int index,
                         const char *res)
 {
-    if (idmap_get(&P(rt)->removed, id))
+    if (idmap_get(&PN(rt)->removed, id))
         return -1;
     struct res_set phys = RES_SET_INIT;
     char err[200];
@@ -89,7 +125,7 @@ int pg_node_prepare_(struct runtime *rt, const uint8_t *id, uint64_t attempt, in
     if (!res_fits(&rt->n->avail, &phys)) {
         res_free(&phys);
         if (h->n == 0) {
-            idmap_del(&P(rt)->held, id);
+            idmap_del(&PN(rt)->held, id);
             free(h);
         }
         return -1;
@@ -125,8 +161,8 @@ void pg_node_commit_(struct runtime *rt, const uint8_t *id, uint64_t attempt)
 
 static bool task_in_tag(const struct task *t, void *arg)
 {
-    for (size_t i = 0; i < t->demand.n; i++)
-        if (pg_policy_is_group_res(t->demand.e[i].name, arg))
+    for (size_t i = 0; i < task_demand(t)->n; i++)
+        if (pg_policy_is_group_res(task_demand(t)->e[i].name, arg))
             return true;
     return false;
 }
@@ -137,12 +173,12 @@ static void kill_group_work(struct runtime *rt, const char *tag)
     char msg[200];
     snprintf(msg, sizeof msg, "its placement group (%s) was removed", tag);
     tasks_fail_where(rt, task_in_tag, (void *)tag, RAY_EPG, msg);
-    for (struct worker *w = rt->workers; w; w = w->next) {
-        if (w->state == WORKER_DEAD || w->actor)
+    for (struct worker *w = workers_first(rt); w; w = worker_next(w)) {
+        if (worker_state(w) == WORKER_DEAD || worker_actor(w))
             continue;
-        if (w->task && task_in_tag(w->task, (void *)tag)) {
-            w->task->retries_left = 0;
-            w->task->pg_removed = true;
+        if (worker_task(w) && task_in_tag(worker_task(w), (void *)tag)) {
+            task_set_retries_left(worker_task(w), 0);
+            task_set_pg_removed(worker_task(w), true);
             workers_kill(rt, w);
         }
     }
@@ -184,7 +220,7 @@ void pg_node_release_(struct runtime *rt, const uint8_t *id, uint64_t attempt, b
         log_warnx("placement group %s: partial release of committed bundles", h->tag);
     }
     if (h->n == 0) {
-        idmap_del(&P(rt)->held, id);
+        idmap_del(&PN(rt)->held, id);
         free(h->b);
         free(h);
     }
@@ -243,6 +279,9 @@ static int h_node_release(struct conn *c, const struct proto_msg *m, void *arg)
 
 void pg_node_init_(struct runtime *rt)
 {
+    struct pg_node *pn = xcalloc(1, sizeof *pn);
+    pn->tomb = xcalloc(PG_TOMBSTONES, sizeof *pn->tomb);
+    rt->pgn = pn;
     struct server *s = rt->n->srv;
     server_on(s, PROTO_NODE_PG_PREPARE, h_node_prepare, rt);
     server_on(s, PROTO_NODE_PG_COMMIT, h_node_commit, rt);
@@ -251,7 +290,9 @@ void pg_node_init_(struct runtime *rt)
 
 void pg_node_free_(struct runtime *rt)
 {
-    struct pgs *p = P(rt);
+    struct pg_node *p = PN(rt);
+    if (p == NULL)
+        return;
     size_t pos = 0;
     struct idmap_slot *s;
     while ((s = idmap_next(&p->held, &pos)) != NULL) {
@@ -266,4 +307,7 @@ void pg_node_free_(struct runtime *rt)
     }
     idmap_free(&p->held);
     idmap_free(&p->removed);
+    free(p->tomb);
+    free(p);
+    rt->pgn = NULL;
 }

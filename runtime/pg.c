@@ -35,14 +35,21 @@
  * Removed groups stay listed as REMOVED until PG_TOMBSTONES newer removals
  * push them out. Everything runs on the loop thread.
  */
-#include "daemon/pg.h"
-#include "daemon/pg_internal.h"
+#include "runtime/pg.h"
+#include "runtime/pg_internal.h"
 
 #include "common/log.h"
 #include "common/netutil.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
-#include "daemon/runtime_internal.h"
+#include "runtime/internal.h"
+#include "runtime/actors.h"
+#include "runtime/clients.h"
+#include "runtime/cluster.h"
+#include "runtime/jobs.h"
+#include "runtime/spillback.h"
+#include "runtime/tasks.h"
+#include "runtime/workers.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_keys.h"
 #include "ray.h"
@@ -53,6 +60,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A client's request forwarded to the head. */
+struct fwdreq {
+    uint64_t reqid;          /* ours, on the head connection */
+    uint64_t client_reqid;
+    struct conn *conn;
+    uint64_t conn_id;
+    uint32_t type;           /* the reply's type */
+    long long sent_ms;
+    struct buf frame;        /* the request as sent: sent again to a new head */
+    char head[IDS_HEX_SIZE]; /* the head it was sent to */
+    struct fwdreq *next;
+};
+
+/* The head's group manager and every node's forwarded requests. */
+struct pgs {
+    struct idmap live;       /* head: id -> struct pg (not removed) */
+    struct pg *queue;        /* head: groups waiting for a place, rescheduled first */
+    struct event *retry_ev;
+    struct fwdreq *fwd;
+    uint64_t next_fwd;
+    uint64_t next_attempt;
+    struct pg *rec_head;     /* records to write (pg_record) */
+    struct event *rec_ev;
+    uint8_t (*trim)[IDS_SIZE]; /* removed groups whose records are trimmed next */
+    size_t ntrim;
+};
 
 #define PG_PREPARE_TIMEOUT_MS 3000
 #define PG_RETRY_MS 100
@@ -289,13 +323,13 @@ static void send_parked(struct runtime *rt, struct pg *g)
 /* The node view for the policy: alive nodes; free = last report (own node: exact). */
 static size_t view_build(struct runtime *rt, struct pg_node_view *v)
 {
-    for (size_t i = 0; i < rt->nnodes; i++) {
-        struct cluster_node *cn = &rt->nodes[i];
-        v[i].total = cn->self ? &rt->n->total : &cn->total;
-        v[i].avail = cn->self ? &rt->n->avail : &cn->avail;
-        v[i].alive = cn->alive;
+    for (size_t i = 0; i < cluster_count(rt); i++) {
+        struct cluster_node *cn = cluster_node_at(rt, i);
+        v[i].total = cluster_node_self(cn) ? &rt->n->total : cluster_node_total(cn);
+        v[i].avail = cluster_node_self(cn) ? &rt->n->avail : cluster_node_avail(cn);
+        v[i].alive = cluster_node_alive(cn);
     }
-    return rt->nnodes;
+    return cluster_count(rt);
 }
 
 static void attempt_finish(struct runtime *rt, struct pg *g);
@@ -331,7 +365,7 @@ static void attempt_release(struct runtime *rt, struct pg *g, uint64_t a)
                 conn_send(c, PROTO_NODE_PG_RELEASE, g->id, a, 0);
             struct cluster_node *cn = cluster_find(rt, g->trying[i]);
             if (cn)
-                res_add(&cn->avail, &g->bundles[i]);
+                res_add(cluster_node_avail(cn), &g->bundles[i]);
         }
     }
 }
@@ -383,7 +417,7 @@ static void pg_try(struct runtime *rt, struct pg *g)
 {
     if (g->attempt != 0 || g->state == PGS_CREATED || g->state == PGS_REMOVED)
         return;
-    size_t nn = rt->nnodes;
+    size_t nn = cluster_count(rt);
     struct pg_node_view *v = xcalloc(nn ? nn : 1, sizeof *v);
     int *fixed = xcalloc(g->nb, sizeof *fixed), *out = xcalloc(g->nb, sizeof *out);
     view_build(rt, v);
@@ -391,7 +425,8 @@ static void pg_try(struct runtime *rt, struct pg *g)
         fixed[b] = -1;
         if (g->node[b][0])
             for (size_t i = 0; i < nn; i++)
-                if (strcmp(rt->nodes[i].id, g->node[b]) == 0 && rt->nodes[i].alive)
+                if (strcmp(cluster_node_id(cluster_node_at(rt, i)), g->node[b]) == 0 &&
+                    cluster_node_alive(cluster_node_at(rt, i)))
                     fixed[b] = (int)i;
     }
     bool never = false;
@@ -413,7 +448,7 @@ static void pg_try(struct runtime *rt, struct pg *g)
             char job[16];
             snprintf(job, sizeof job, "%08x", g->job);
             struct job *j = rt_job_find(rt, g->job);
-            if (j && !j->remote)
+            if (j && !job_remote(j))
                 rt_job_log(rt, j, 2, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
             else
                 spill_job_log_to_origin(rt, g->job, 2, line);
@@ -429,26 +464,26 @@ static void pg_try(struct runtime *rt, struct pg *g)
         for (size_t b = 0; b < g->nb; b++) {
             if (fixed[b] >= 0)
                 continue;
-            struct cluster_node *cn = &rt->nodes[out[b]];
-            if (cn->self != (pass == 1))
+            struct cluster_node *cn = cluster_node_at(rt, out[b]);
+            if (cluster_node_self(cn) != (pass == 1))
                 continue;
             if (g->refused)
                 continue;
-            if (cn->self) {
+            if (cluster_node_self(cn)) {
                 if (pg_node_prepare_(rt, g->id, g->attempt, (int)b, g->bundle_text[b]) != RAY_OK)
                     g->refused = true;
                 else
-                    memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
+                    memcpy(g->trying[b], cluster_node_id(cn), IDS_HEX_SIZE);
                 continue;
             }
-            struct conn *c = cluster_conn(rt, cn->id);
+            struct conn *c = cluster_conn(rt, cluster_node_id(cn));
             if (c == NULL || conn_send(c, PROTO_NODE_PG_PREPARE, g->id, g->attempt, (uint64_t)b,
                                        g->bundle_text[b]) < 0) {
                 g->refused = true;
                 continue;
             }
-            memcpy(g->trying[b], cn->id, IDS_HEX_SIZE);
-            res_sub(&cn->avail, &g->bundles[b]); /* until its next report */
+            memcpy(g->trying[b], cluster_node_id(cn), IDS_HEX_SIZE);
+            res_sub(cluster_node_avail(cn), &g->bundles[b]); /* until its next report */
             g->awaiting++;
         }
     free(fixed);
@@ -464,9 +499,9 @@ static void pg_try(struct runtime *rt, struct pg *g)
 
 static struct conn *fwd_client(struct runtime *rt, const struct fwdreq *f)
 {
-    for (struct client *cl = rt->clients; cl; cl = cl->next)
-        if (cl->conn == f->conn && cl->conn->id == f->conn_id)
-            return cl->conn;
+    for (struct client *cl = client_first(rt); cl; cl = client_next(cl))
+        if (client_conn(cl) == f->conn && client_conn(cl)->id == f->conn_id)
+            return client_conn(cl);
     return NULL;
 }
 
@@ -512,12 +547,12 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
             fwd_fail(rt, f, "the head did not answer");
             continue;
         }
-        if (head && strcmp(head->id, f->head) != 0) {
-            struct conn *hc = cluster_conn(rt, head->id);
+        if (head && strcmp(cluster_node_id(head), f->head) != 0) {
+            struct conn *hc = cluster_conn(rt, cluster_node_id(head));
             if (hc && conn_send_raw(hc, f->frame.data, f->frame.len) == 0) {
-                log_info("placement group request sent again to head %.8s (was %.8s)", head->id,
-                         f->head);
-                snprintf(f->head, sizeof f->head, "%s", head->id);
+                log_info("placement group request sent again to head %.8s (was %.8s)",
+                         cluster_node_id(head), f->head);
+                snprintf(f->head, sizeof f->head, "%s", cluster_node_id(head));
             }
         }
         pp = &f->next;
@@ -582,22 +617,22 @@ static void pg_remove(struct runtime *rt, struct pg *g, const char *why)
     g->state = PGS_REMOVED;
     idmap_del(&P(rt)->live, g->id);
     /* every node: holders free the bundles, all remember the group is gone */
-    for (size_t i = 0; i < rt->nnodes; i++) {
-        struct cluster_node *cn = &rt->nodes[i];
-        if (!cn->alive || cn->self)
+    for (size_t i = 0; i < cluster_count(rt); i++) {
+        struct cluster_node *cn = cluster_node_at(rt, i);
+        if (!cluster_node_alive(cn) || cluster_node_self(cn))
             continue;
         bool holder = false;
         for (size_t b = 0; b < g->nb && !holder; b++)
-            holder = strcmp(g->node[b], cn->id) == 0;
+            holder = strcmp(g->node[b], cluster_node_id(cn)) == 0;
         if (holder) {
             struct res_set sum = RES_SET_INIT;
             for (size_t b = 0; b < g->nb; b++)
-                if (strcmp(g->node[b], cn->id) == 0)
+                if (strcmp(g->node[b], cluster_node_id(cn)) == 0)
                     res_add(&sum, &g->bundles[b]);
-            res_add(&cn->avail, &sum); /* until its next report */
+            res_add(cluster_node_avail(cn), &sum); /* until its next report */
             res_free(&sum);
         }
-        struct conn *c = cluster_conn(rt, cn->id);
+        struct conn *c = cluster_conn(rt, cluster_node_id(cn));
         if (c)
             conn_send(c, PROTO_NODE_PG_RELEASE, g->id, (uint64_t)0, 1);
     }
@@ -698,7 +733,7 @@ static struct pg *recover_one(struct runtime *rt, const struct pg_recovery *r, c
         pg_tomb_add_(rt, id);
         return NULL;
     }
-    if (idmap_get(&P(rt)->live, id) || idmap_get(&P(rt)->removed, id))
+    if (idmap_get(&P(rt)->live, id) || pg_is_removed_(rt, id))
         return NULL; /* made here already (a second recovery) */
     int strategy = pg_strategy_parse(v->strategy ? v->strategy : "");
     size_t nb = 0;
@@ -874,7 +909,7 @@ bool pg_known_bad(struct runtime *rt, const struct spec_fields *f, char *why, si
         return false;
     char hex[IDS_HEX_SIZE];
     ids_hex(f->pg, IDS_SIZE, hex);
-    if (idmap_get(&P(rt)->removed, f->pg)) {
+    if (pg_is_removed_(rt, f->pg)) {
         snprintf(why, whylen, "placement group %s was removed", hex);
         return true;
     }
@@ -913,7 +948,9 @@ int pg_route(struct runtime *rt, const struct spec_fields *f, uint64_t kind, con
                 if (!g->node[b][0])
                     continue;
                 struct cluster_node *cn = cluster_find(rt, g->node[b]);
-                const struct res_set *av = cn == NULL ? NULL : cn->self ? &rt->n->avail : &cn->avail;
+                const struct res_set *av = cn == NULL              ? NULL
+                                           : cluster_node_self(cn) ? &rt->n->avail
+                                                                   : cluster_node_avail(cn);
                 if (av && res_fits(av, &demand))
                     pick = (int)b;
             }
@@ -981,7 +1018,7 @@ static void head_create(struct runtime *rt, struct conn *c, uint64_t reqid, cons
         reply(c, reqid, RAY_OK, "");
         return;
     }
-    if (idmap_get(&P(rt)->removed, ps.id)) {
+    if (pg_is_removed_(rt, ps.id)) {
         pg_spec_free(&ps);
         reply(c, reqid, RAY_EINVAL, "placement group ID in use");
         return;
@@ -1044,7 +1081,7 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
     struct pg *g = idmap_get(&P(rt)->live, id);
     char hex[IDS_HEX_SIZE], msg[200];
     ids_hex(id, IDS_SIZE, hex);
-    bool gone = idmap_get(&P(rt)->removed, id) != NULL;
+    bool gone = pg_is_removed_(rt, id);
     if (m->type == PROTO_PG_WAIT) {
         if (g)
             reply(c, reqid, g->state == PGS_CREATED ? RAY_OK : PG_WAIT_PENDING,
@@ -1073,9 +1110,10 @@ static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
         return -1;
     struct buf with = BUF_INIT;
     struct proto_msg copy;
-    if (m->type == PROTO_PG_CREATE && cl && cl->worker && cl->worker->actor &&
-        cl->worker->actor->detached &&
-        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len, cl->worker->actor->id) == 0) {
+    if (m->type == PROTO_PG_CREATE && cl && client_worker(cl) && worker_actor(client_worker(cl)) &&
+        actor_detached(worker_actor(client_worker(cl))) &&
+        spec_with_creator(&with, m->f[1].as.s.ptr, m->f[1].as.s.len,
+                          actor_id(worker_actor(client_worker(cl)))) == 0) {
         /* made by a detached actor: the group ends with it, not with its job */
         copy = *m;
         copy.f[1].as.s.ptr = (const char *)with.data;
@@ -1098,7 +1136,7 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
         return -1;
     uint32_t rtype = m->type == PROTO_PG_LOOKUP ? PROTO_PG_LOOKUP_OK : PROTO_PG_REPLY;
     struct cluster_node *head = cluster_head(rt);
-    struct conn *hc = head ? cluster_conn(rt, head->id) : NULL;
+    struct conn *hc = head ? cluster_conn(rt, cluster_node_id(head)) : NULL;
     struct pgs *p = P(rt);
     uint64_t fid = ++p->next_fwd;
     int rc;
@@ -1133,7 +1171,7 @@ static int h_request_do(struct runtime *rt, struct conn *c, struct client *cl,
     f->type = rtype;
     f->sent_ms = net_now_ms();
     f->frame = frame;
-    snprintf(f->head, sizeof f->head, "%s", sent ? head->id : "");
+    snprintf(f->head, sizeof f->head, "%s", sent ? cluster_node_id(head) : "");
     f->next = p->fwd;
     p->fwd = f;
     if (!evtimer_pending(p->retry_ev, NULL)) {
@@ -1177,7 +1215,6 @@ static int h_reply(struct conn *c, const struct proto_msg *m, void *arg)
 void pg_init(struct runtime *rt)
 {
     struct pgs *p = xcalloc(1, sizeof *p);
-    p->tomb = xcalloc(PG_TOMBSTONES, sizeof *p->tomb);
     p->retry_ev = evtimer_new(rt->n->base, retry_cb, rt);
     p->rec_ev = evtimer_new(rt->n->base, record_cb, rt);
     rt->pgs = p;
@@ -1219,9 +1256,15 @@ void pg_free(struct runtime *rt)
         buf_free(&f->frame);
         free(f);
     }
-    free(p->tomb);
     free(p->trim);
     event_free(p->retry_ev);
     free(p);
     rt->pgs = NULL;
+}
+
+void pg_trim_add_(struct runtime *rt, const uint8_t *id)
+{
+    struct pgs *p = P(rt);
+    p->trim = xreallocarray(p->trim, p->ntrim + 1, sizeof *p->trim);
+    memcpy(p->trim[p->ntrim++], id, IDS_SIZE);
 }
