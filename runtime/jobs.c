@@ -249,6 +249,8 @@ struct pending {
     char *session_dir;           /* owned */
     int wd_rc;
     int drv_out, drv_err;        /* the driver's pipes (read ends) until the job has them */
+    struct event *retry_ev;      /* asking the GCS for a job number again (number_later) */
+    int asks;                    /* job-number requests made */
     struct pending *next, *prev;
 };
 
@@ -288,6 +290,8 @@ static void pending_free(struct pending *p)
         close(p->drv_out);
     if (p->drv_err >= 0)
         close(p->drv_err);
+    if (p->retry_ev)
+        event_free(p->retry_ev);
     free(p);
 }
 
@@ -969,6 +973,64 @@ static void submit_stored(void *arg, bool cancelled)
     }
 }
 
+/* ---- job numbers: the GCS's INCR, asked again while it is away ----------------------------- */
+
+/* A GCS that is away (its Redis or the head restarting: the nodes reconnect
+ * within gcs_reconnect_timeout_ms) is asked again each second, this many
+ * times, before a submit or a standalone driver hears "GCS unavailable". */
+#define JOB_NUMBER_TRIES 30
+
+static void submit_number_cb(void *arg, const struct gcs_reply *r);
+static void standalone_number_cb(void *arg, const struct gcs_reply *r);
+static bool number_ask(struct pending *p);
+
+static void number_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pending *p = arg;
+    if (p->rt == NULL) { /* cut off by jobs_free while it waited */
+        pending_free(p);
+        return;
+    }
+    if (!number_ask(p)) { /* still no GCS to ask, and no try left */
+        if (p->standalone)
+            standalone_number_cb(p, NULL);
+        else
+            submit_number_cb(p, NULL);
+    }
+}
+
+/* Whether P will be asked again in a second (a try left, the node not
+ * stopping); its callback then returns without answering. */
+static bool number_later(struct pending *p)
+{
+    struct runtime *rt = p->rt;
+    if (rt == NULL || rt->stopping || p->asks >= JOB_NUMBER_TRIES)
+        return false;
+    if (p->retry_ev == NULL && (p->retry_ev = evtimer_new(rt->n->base, number_retry_cb, p)) == NULL)
+        return false;
+    if (p->asks == 1)
+        log_info("job number: the GCS is away; asking again each second (%d times)",
+                 JOB_NUMBER_TRIES - 1);
+    struct timeval tv = { 1, 0 };
+    evtimer_add(p->retry_ev, &tv);
+    return true;
+}
+
+/* Ask the GCS for P's job number (its callback answers). Returns false when
+ * the command could not even be sent and no retry is left: the caller
+ * fails P. */
+static bool number_ask(struct pending *p)
+{
+    struct runtime *rt = p->rt;
+    p->asks++;
+    if (gcs_command(rt->n->gcs, p->standalone ? standalone_number_cb : submit_number_cb, p,
+                    "INCR %sjob_counter", gcs_client_prefix(rt->n->gcs)) == 0)
+        return true;
+    return number_later(p);
+}
+
 static void submit_number_cb(void *arg, const struct gcs_reply *r)
 {
     struct pending *p = arg;
@@ -980,9 +1042,11 @@ static void submit_number_cb(void *arg, const struct gcs_reply *r)
     }
     uint32_t num = reply_job_number(r);
     if (num == 0) {
-        pending_detach(p);
         if (r && gcs_reply_type(r) == GCS_REPLY_ERROR)
             log_error("job number: %s", gcs_reply_str(r, NULL));
+        if (number_later(p))
+            return;
+        pending_detach(p);
         conn_fail(c, RAY_ECONN, "cannot allocate a job: GCS unavailable");
         pending_free(p);
         return;
@@ -1132,8 +1196,7 @@ static int on_job_submit(struct conn *c, const struct proto_msg *m, void *arg)
     p->c = c;
     p->co = (struct conn_owner){ CONN_OWNER_PENDING_JOB, pending_conn_closed };
     conn_set_owner(c, &p->co);
-    if (gcs_command(rt->n->gcs, submit_number_cb, p, "INCR %sjob_counter",
-                    gcs_client_prefix(rt->n->gcs)) < 0) {
+    if (!number_ask(p)) {
         pending_detach(p);
         pending_free(p);
         conn_fail(c, RAY_ECONN, "cannot allocate a job: GCS unavailable");
@@ -1249,10 +1312,12 @@ static void standalone_number_cb(void *arg, const struct gcs_reply *r)
         pending_free(p);
         return;
     }
+    uint32_t num = reply_job_number(r);
+    if (num == 0 && number_later(p))
+        return;
     void (*done)(void *, struct job *) = p->done;
     void *darg = p->arg;
     pending_free(p);
-    uint32_t num = reply_job_number(r);
     if (num == 0 || rt->stopping) {
         done(darg, NULL);
         return;
@@ -1270,8 +1335,7 @@ void jobs_new_standalone(struct runtime *rt, void (*done)(void *arg, struct job 
     p->standalone = true;
     p->done = done;
     p->arg = arg;
-    if (gcs_command(rt->n->gcs, standalone_number_cb, p, "INCR %sjob_counter",
-                    gcs_client_prefix(rt->n->gcs)) < 0) {
+    if (!number_ask(p)) {
         pending_free(p);
         done(arg, NULL);
     }
@@ -1370,7 +1434,8 @@ void jobs_free(struct runtime *rt)
         return;
     /* requests still waiting for the GCS: their callbacks come later (or
      * never touch this runtime again) */
-    for (struct pending *p = pending_list; p; p = p->next) {
+    for (struct pending *p = pending_list, *next; p; p = next) {
+        next = p->next;
         if (p->rt != rt)
             continue;
         pending_detach(p);
@@ -1380,6 +1445,8 @@ void jobs_free(struct runtime *rt)
             p->done = NULL;
             done(p->arg, NULL);
         }
+        if (p->retry_ev && evtimer_pending(p->retry_ev, NULL))
+            pending_free(p); /* waiting for its next ask, not for a GCS reply */
     }
     for (struct job *j = JS(rt)->jobs; j; j = j->next)
         if (j->driver_pid > 0)

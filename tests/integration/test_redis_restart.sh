@@ -71,17 +71,28 @@ xredis
 TEMP_DIRS+=("$T/xh")
 "$RAY" start --head --gcs-address "redis://:$PW@127.0.0.1:$RP" --node-ip-address 127.0.0.1 \
     --temp-dir "$T/xh" --num-cpus 1 --object-store-memory 128MiB "${FLAGS[@]}" >"$T/out.xh" 2>&1
-start_node "$T/xw" 127.0.0.2 "127.0.0.1:$RP" --num-cpus 2 --resources 'wnode=1' "${FLAGS[@]}" >/dev/null 2>&1
+start_node "$T/xw" 127.0.0.2 "127.0.0.1:$RP" --num-cpus 2 --resources '{"wnode": 1, "xfree": 1}' "${FLAGS[@]}" >/dev/null 2>&1
 check "external: two nodes up" test "$(alive_nodes "$RP")" = 2
 XW="unix:$T/xw/session_latest/sockets/raylet.sock"
 timeout 60 "$DRV" "$XW" "$LIB" create xkeeper wnode=1 >"$T/out.xcreate" 2>&1
 timeout 120 "$DRV" "$XW" "$LIB" loop xkeeper 8 >"$T/out.xloop" 2>&1 &
 loop=$!
 sleep 1
+# a driver whose job number is asked for just before Redis dies: writes
+# are paused, so its INCR is in flight when Redis is killed, and its node
+# asks again once Redis is back (it used to fail at once with "cannot
+# allocate a job: GCS unavailable")
+redis-cli -h 127.0.0.1 -p "$RP" -a "$PW" --no-auth-warning client pause 10000 write >/dev/null
+timeout 60 "$DRV" "$XW" "$LIB" task xfree=1 >"$T/out.xoutage" 2>&1 &
+outage=$!
+sleep 1
 kill -9 "$(cat "$T/redis/pid")"
-sleep 3
+sleep 2
 xredis
 check "external: the same Redis comes back" test $? -eq 0
+wait $outage
+check "external: a driver whose job number was in flight when Redis died gets its job once it is back ($?)" test $? -eq 0
+check_out "... and its task's result" "$T/out.xoutage" "^task=42$"
 check "both nodes reconnect" wait_for 20 bash -c "[ \"\$(alive_nodes $RP)\" = 2 ]"
 wait $loop
 check "external: calls and tasks went on through the outage" test $? -eq 0
