@@ -195,6 +195,9 @@ integration: deps all examples testjobs
 test: deps
 	@bash scripts/check-layout.sh
 	@$(MAKE) --no-print-directory all examples testjobs $(BUILD)/test_unit
+	@# the fuzz targets (ASan + libFuzzer, whatever SANITIZE is) are built here,
+	@# two at a time, so that test_fuzz_corpus only replays their seeds
+	@$(MAKE) --no-print-directory -j2 fuzz >/dev/null
 	$(BUILD)/test_unit
 	@SANITIZE='$(SANITIZE)' bash tests/integration/run.sh
 

@@ -8,6 +8,9 @@
 # A target without seeds fails: add a few to its corpus folder.
 # Skipped (exit 77) only where clang cannot link libFuzzer (it is installed
 # by scripts/install-deps.sh: clang, libclang-rt-*-dev).
+# `make test` builds the targets before the integration tests start (two
+# at a time, outside this test's time limit); here `make fuzz` finds them
+# up to date unless a source changed since.
 # Cost: the first build of every target (fuzz_node compiles the whole
 # daemon with ASan and UBSan, one object per source, in parallel) took
 # 122 s of CPU on the 2-core VM (187 s of wall time there at load 5.5; about
