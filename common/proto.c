@@ -219,6 +219,30 @@ void mpw_map(struct buf *b, uint32_t n)
     put_len(b, n, 0x80, 15, 0, 0xde, 0xdf);
 }
 
+int mpw_map_extend(struct buf *b, const void *map, size_t len, uint32_t extra)
+{
+    const uint8_t *p = map;
+    uint32_t n;
+    size_t hdr;
+    if (len >= 1 && (p[0] & 0xf0) == 0x80) {
+        n = p[0] & 0x0f;
+        hdr = 1;
+    } else if (len >= 3 && p[0] == 0xde) {
+        n = (uint32_t)p[1] << 8 | p[2];
+        hdr = 3;
+    } else if (len >= 5 && p[0] == 0xdf) {
+        n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        hdr = 5;
+    } else {
+        return -1;
+    }
+    if (extra > UINT32_MAX - n)
+        return -1;
+    mpw_map(b, n + extra);
+    buf_append(b, p + hdr, len - hdr);
+    return 0;
+}
+
 /* ---- msgpack reader --------------------------------------------------- */
 
 static const char *const mpr_kind_names[] = {

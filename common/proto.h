@@ -80,6 +80,11 @@ void mpw_cstr(struct buf *b, const char *s); /* NULL writes nil */
 void mpw_bin(struct buf *b, const void *p, size_t len);
 void mpw_array(struct buf *b, uint32_t n);   /* then n values */
 void mpw_map(struct buf *b, uint32_t n);     /* then n key/value pairs */
+/* The msgpack map MAP (LEN bytes: a map header, then its pairs) with room
+ * for EXTRA more pairs: writes a header for n + EXTRA pairs and MAP's pairs
+ * into B; the caller then writes the EXTRA pairs. Returns 0, or -1 when MAP
+ * does not start with a map header (nothing written). */
+int mpw_map_extend(struct buf *b, const void *map, size_t len, uint32_t extra);
 
 /* ---- decoding --------------------------------------------------------- */
 

@@ -864,20 +864,8 @@ static void actors_msg(void *arg, const char *suffix, const char *msg, size_t le
 /* A copy of spec map SPEC with "detached_creator": ACTOR added, into OUT. */
 static int spec_with_creator(struct buf *out, const void *spec, size_t len, const uint8_t *actor)
 {
-    const uint8_t *p = spec;
-    uint32_t n;
-    size_t hdr;
-    if (len >= 1 && (p[0] & 0xf0) == 0x80) {
-        n = p[0] & 0x0f;
-        hdr = 1;
-    } else if (len >= 3 && p[0] == 0xde) {
-        n = (uint32_t)p[1] << 8 | p[2];
-        hdr = 3;
-    } else {
+    if (mpw_map_extend(out, spec, len, 1) < 0)
         return -1;
-    }
-    mpw_map(out, n + 1);
-    buf_append(out, p + hdr, len - hdr);
     mpw_cstr(out, "detached_creator");
     mpw_bin(out, actor, IDS_SIZE);
     return 0;

@@ -537,23 +537,8 @@ static int collect_deps(struct task *t, const struct spec_fields *f)
  * tell constructors and methods from functions). Returns 0 or -1. */
 static int spec_add_kind(struct buf *out, const void *spec, size_t len, const char *kind)
 {
-    const uint8_t *p = spec;
-    uint32_t n;
-    size_t hdr;
-    if (len >= 1 && (p[0] & 0xf0) == 0x80) {
-        n = p[0] & 0x0f;
-        hdr = 1;
-    } else if (len >= 3 && p[0] == 0xde) {
-        n = (uint32_t)p[1] << 8 | p[2];
-        hdr = 3;
-    } else if (len >= 5 && p[0] == 0xdf) {
-        n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
-        hdr = 5;
-    } else {
+    if (mpw_map_extend(out, spec, len, 1) < 0)
         return -1;
-    }
-    mpw_map(out, n + 1);
-    buf_append(out, p + hdr, len - hdr);
     mpw_cstr(out, "kind");
     mpw_cstr(out, kind);
     return 0;

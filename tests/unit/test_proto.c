@@ -362,6 +362,45 @@ static int vpack_wrapper(struct buf *out, uint32_t type, ...)
     return rc;
 }
 
+START_TEST(test_proto_map_extend)
+{
+    /* fixmap, map16 and map32 headers each get the extra pairs counted */
+    for (int form = 0; form < 3; form++) {
+        struct buf m = BUF_INIT, out = BUF_INIT;
+        uint32_t n = form == 0 ? 2 : form == 1 ? 20 : 70000;
+        mpw_map(&m, n);
+        if (form == 2) { /* mpw_map writes map16 below 65536: make a map32 by hand */
+            buf_reset(&m);
+            uint8_t h[5] = { 0xdf, 0, (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+            buf_append(&m, h, 5);
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            mpw_uint(&m, i);
+            mpw_uint(&m, i);
+        }
+        ck_assert_int_eq(mpw_map_extend(&out, m.data, m.len, 1), 0);
+        mpw_cstr(&out, "kind");
+        mpw_cstr(&out, "x");
+        struct mpr r;
+        struct mpr_item it;
+        mpr_init(&r, out.data, out.len);
+        ck_assert_int_eq(mpr_next(&r, &it), 0);
+        ck_assert_int_eq(it.kind, MPR_MAP);
+        ck_assert_uint_eq(it.as.n, n + 1);
+        for (uint32_t i = 0; i < 2 * n + 2; i++) /* every pair is there, the new one last */
+            ck_assert_int_eq(mpr_skip(&r), 0);
+        ck_assert(r.p == r.end);
+        buf_free(&m);
+        buf_free(&out);
+    }
+    struct buf out = BUF_INIT;
+    ck_assert_int_eq(mpw_map_extend(&out, "\x91\x01", 2, 1), -1); /* an array, not a map */
+    ck_assert_uint_eq(out.len, 0);
+    ck_assert_int_eq(mpw_map_extend(&out, "", 0, 1), -1);
+    buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_proto_vpack)
 {
     struct buf a = BUF_INIT, b = BUF_INIT;
@@ -907,6 +946,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_proto_roundtrip_all);
     tcase_add_test(tc, test_proto_pack_variadic);
     tcase_add_test(tc, test_proto_vpack);
+    tcase_add_test(tc, test_proto_map_extend);
     tcase_add_test(tc, test_proto_mpw_encodings);
     tcase_add_test(tc, test_proto_mpr_good);
     tcase_add_test(tc, test_proto_mpr_bad);
