@@ -27,8 +27,10 @@
  * table says its last holder died: "LOST <node>" on its channel, or
  * lost_from in its record): a ray_put object for good; a task's return is
  * rebuilt from its lineage by this node if it owns it (spill_lineage_lost),
- * or waited for while the task table shows it being made again; else, after
- * OM_LOST_CHECKS looks, an ERROR object (RAY_ELOST, naming the ID, the node
+ * or waited for while the task table shows it being made again; else, once
+ * no node that held it is alive any more in this node's view (at most
+ * OM_LOST_ALIVE_MAX_MS), after OM_LOST_CHECKS looks and OM_LOST_GRACE_MS
+ * since those deaths were seen (lost_later), an ERROR object (RAY_ELOST, naming the ID, the node
  * that held it and why it cannot be rebuilt) is stored, which wakes the
  * waiters (docs/faults.md). An object with no
  * holder yet (a return still being computed elsewhere) is never lost: the
@@ -98,7 +100,10 @@
 #define OM_RELOOK_BATCH 256           /* wants looked at per timer callback, at most */
 #define OM_NRELOOK 6                  /* relook queues (struct objmgr's relooks) */
 #define OM_LOST_RECHECK_MS 2000       /* a lost object nobody here can rebuild: look again */
-#define OM_LOST_CHECKS 3              /* ... this many times before RAY_ELOST */
+#define OM_LOST_CHECKS 3              /* ... this many times before RAY_ELOST, */
+#define OM_LOST_GRACE_MS 10000        /* ... and no sooner than this after its holders were
+                                         seen dead (their owner rebuilds only then) */
+#define OM_LOST_ALIVE_MAX_MS 30000    /* waiting for a failed holder's death, at most */
 #define OM_CHANNEL "ch:obj:"
 
 struct pull;
@@ -115,6 +120,8 @@ struct want {
     char lost_from[IDS_HEX_SIZE]; /* the dead node that held it last ("" unknown) */
     bool resolving;               /* a lost-object lookup (task record) is pending */
     int checks;                   /* lost lookups that found nobody to rebuild it */
+    long long lost_first_ms;      /* the first of those (0: none yet) */
+    long long dead_seen_ms;       /* the first with every failed holder dead (0: none) */
     struct pull *pull;            /* the transfer in flight, or NULL */
     bool locating;                /* a location read is pending */
     bool relooked;                /* read the locations again after failures */
@@ -436,10 +443,43 @@ static struct objmgr *ask_done(struct locate *l, uint8_t id[IDS_SIZE])
     return om;
 }
 
-/* Nobody could rebuild W yet: look again later, or give up. */
+/* Is a node that held W (it failed, or lost_from) still alive in this
+ * node's view: its death not declared yet? */
+static bool want_holder_alive(struct objmgr *om, const struct want *w)
+{
+    for (size_t i = 0; i < w->nfailed; i++)
+        if (om->ops.node_state(om->ctx, w->failed[i]) == OBJMGR_NODE_ALIVE)
+            return true;
+    return w->lost_from[0] && om->ops.node_state(om->ctx, w->lost_from) == OBJMGR_NODE_ALIVE;
+}
+
+/* Being made again: the lost-object countdown of W starts over. */
+static void lost_reset(struct want *w)
+{
+    w->checks = 0;
+    w->lost_first_ms = w->dead_seen_ms = 0;
+}
+
+/* Nobody could rebuild W yet: look again later, or give up. Not while a
+ * node that held it is still alive in our view: a pull from a node being
+ * killed fails (connection closed) a node_timeout_ms before the head
+ * declares it dead, and only then does the owner rebuild what it held (a
+ * RAY_ELOST stored here sooner is recorded as the object, and a task that
+ * waited for it fails with it: the soak's chain losses). Then not before
+ * OM_LOST_CHECKS looks and OM_LOST_GRACE_MS since the death was seen, however
+ * many triggers (LOST, relooks, lost_from) made those looks. */
 static void lost_later(struct objmgr *om, struct want *w, const char *why)
 {
-    if (++w->checks >= OM_LOST_CHECKS) {
+    long long now = net_now_ms();
+    if (w->lost_first_ms == 0)
+        w->lost_first_ms = now;
+    if (want_holder_alive(om, w) && now - w->lost_first_ms < OM_LOST_ALIVE_MAX_MS) {
+        relook_add(om, 2, w); /* its death is not declared yet */
+        return;
+    }
+    if (w->dead_seen_ms == 0)
+        w->dead_seen_ms = now;
+    if (++w->checks >= OM_LOST_CHECKS && now - w->dead_seen_ms >= OM_LOST_GRACE_MS) {
         lost_fail(om, w, why);
         return;
     }
@@ -464,7 +504,7 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
     if (r > 0) {
         /* made again from here: its new holder will publish; look again
          * later all the same (a holder may have been there all along) */
-        w->checks = 0;
+        lost_reset(w);
         relook_add(om, 2, w);
         return;
     }
@@ -478,7 +518,7 @@ static void lost_task_cb(void *arg, const struct gcs_task *gt)
         if (om->ops.node_state(om->ctx, gt->node) == OBJMGR_NODE_ALIVE) {
             /* being made (again): its publication will come; look again
              * later all the same, in case that node dies with its owner */
-            w->checks = 0;
+            lost_reset(w);
             relook_add(om, 2, w);
             return;
         }
