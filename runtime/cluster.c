@@ -20,6 +20,7 @@
 #include "common/xmalloc.h"
 #include "runtime/cluster.h"
 #include "runtime/actors.h"
+#include "runtime/objects.h"
 #include "runtime/spillback.h"
 #include "runtime/tasks.h"
 #include "runtime/pg.h"
@@ -273,6 +274,7 @@ static void cluster_list_cb(void *arg, const struct gcs_node *v, size_t n)
     if (joined) {
         tasks_node_joined(rt);
         actors_nodes_joined(rt); /* calls waiting for a route to a node just seen */
+        objects_nodes_joined(rt); /* objects waited for while no other node was seen */
         tasks_schedule(rt); /* waiting or infeasible work may fit there */
     }
 }
@@ -282,6 +284,7 @@ static void cluster_get_cb(void *arg, const struct gcs_node *v, size_t n)
     struct runtime *rt = arg;
     if (v && n == 1 && node_merge(rt, v)) {
         tasks_node_joined(rt);
+        objects_nodes_joined(rt);
         tasks_schedule(rt);
     }
 }

@@ -893,6 +893,13 @@ void objects_free(struct runtime *rt)
     idmap_free(&OS(rt)->waiters);
 }
 
+void objects_nodes_joined(struct runtime *rt)
+{
+    struct idmap_slot *s;
+    for (size_t pos = 0; (s = idmap_next(&OS(rt)->waiters, &pos)) != NULL; pos++)
+        objmgr_want_here(rt, s->key); /* (nothing for one had or looked for already) */
+}
+
 bool objects_waited_for(const struct runtime *rt, const uint8_t *id)
 {
     return idmap_get(&OS(rt)->waiters, id) != NULL;

@@ -47,6 +47,11 @@ void objects_client_gone(struct runtime *rt, struct client *cl);
 void objects_delete_job(struct runtime *rt, uint32_t num);
 /* True if something here waits for ID (a task's argument, a get, a wait, a push). */
 bool objects_waited_for(const struct runtime *rt, const uint8_t *id);
+/* Nodes were seen join: look in the cluster for every object waited for
+ * here that is not here. A wait that began while this node saw no other
+ * node alive started no search (objmgr_want_here), e.g. the arguments of
+ * work placed here by a node this one had not seen yet. (cluster.c) */
+void objects_nodes_joined(struct runtime *rt);
 /* The number of objects something here waits for. */
 size_t objects_nwaited(const struct runtime *rt);
 
