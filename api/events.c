@@ -96,26 +96,52 @@ long long api_events_idle_(void)
     return API_EVENTS_IDLE_US - since;
 }
 
+/* "00" "01" ... "99": two digits per division (a timestamp has 16) */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* Decimal digits of V (>= 0) at P; returns the end. */
 static char *put_uint(char *p, unsigned long long v)
 {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
+    int n = 1;
+    for (unsigned long long t = v; t >= 10; t /= 10)
+        n++;
+    char *end = p + n, *q = end;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        *--q = digit_pairs[d + 1];
+        *--q = digit_pairs[d];
+    }
+    if (v >= 10) {
+        *--q = digit_pairs[v * 2 + 1];
+        *--q = digit_pairs[v * 2];
+    } else {
+        *--q = (char)('0' + v);
+    }
+    return end;
+}
+
+/* Two lower-case hex digits per byte, by table. */
+static char hex_pairs[512];
+static pthread_once_t hex_once = PTHREAD_ONCE_INIT;
+static void hex_pairs_make(void)
+{
+    static const char hexd[] = "0123456789abcdef";
+    for (int i = 0; i < 256; i++) {
+        hex_pairs[2 * i] = hexd[i >> 4];
+        hex_pairs[2 * i + 1] = hexd[i & 15];
+    }
 }
 
 /* One line: CODE START DUR TASK ATTEMPT [EXTRA] NAME (EXTRA when >= 0). */
 static void event_line(char code, long long start_us, long long end_us, const uint8_t *task,
                        int attempt, long long extra, const char *name)
 {
-    /* formatted by hand: this runs for every task (printf would be most of its cost) */
-    static const char hexd[] = "0123456789abcdef";
+    /* formatted by hand: this runs for every task (printf would be most of
+     * its cost; bench/instr_cost.sh counts what is left) */
     char line[64 + 2 * IDS_SIZE + 128], *p = line;
     *p++ = code;
     *p++ = ' ';
@@ -124,10 +150,9 @@ static void event_line(char code, long long start_us, long long end_us, const ui
     p = put_uint(p, (unsigned long long)(end_us > start_us ? end_us - start_us : 0));
     *p++ = ' ';
     if (task && !ids_is_zero(task)) {
-        for (int i = 0; i < IDS_SIZE; i++) {
-            *p++ = hexd[task[i] >> 4];
-            *p++ = hexd[task[i] & 15];
-        }
+        pthread_once(&hex_once, hex_pairs_make);
+        for (int i = 0; i < IDS_SIZE; i++, p += 2)
+            memcpy(p, hex_pairs + 2 * task[i], 2);
     } else {
         *p++ = '-';
     }

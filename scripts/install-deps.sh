@@ -15,6 +15,7 @@ PKGS=(
   openssh-client openssh-server rsync
   curl wrk chromium prometheus openmpi-bin libopenmpi-dev
   libssl-dev openssl python3
+  valgrind  # make bench: bench/instr_cost.sh counts instructions with callgrind
 )
 
 missing=()
