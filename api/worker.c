@@ -117,31 +117,6 @@ static void run_release(void)
     pthread_mutex_unlock(&run_mu);
 }
 
-/* Client hook: a request of this thread waits for the node (BEGIN), or its
- * answer came. A thread holding the run token lends it meanwhile. */
-static void on_wait(bool begin)
-{
-    static __thread bool lent;
-    if (begin && run_mine) {
-        lent = true;
-        run_release();
-    } else if (!begin && lent) {
-        lent = false;
-        run_acquire();
-    }
-}
-
-/* The actor this worker hosts (set by actor_new on the main thread before
- * any call is run, read-only afterwards). */
-static struct {
-    void *self;
-    uint8_t id[RAY_ID_SIZE]; /* its actor ID (ray_actor_self) */
-    bool has_id;
-    char cls[256];
-    int max_conc;
-    bool pool;
-} actor;
-
 /* A shared actor this worker hosts (docs/actors-shared.md). The list is
  * read and written by the main thread only; the entry itself belongs to the
  * actor's thread once it is taken off the list ("actor_free"). */
@@ -156,6 +131,52 @@ struct hosted {
 };
 static struct hosted *hosted_list;
 static __thread struct hosted *cur_hosted; /* the shared actor this thread runs */
+static struct hosted *marked;              /* under the run token: whose output follows */
+
+/* Under the run token: the output that follows is H's. Before the first line
+ * of another actor than the last, a line "\x1eray-actor HEX" goes to stdout
+ * and stderr; the node takes it out of the stream and tags the lines after
+ * it with that actor (`ray logs ACTOR`, the job log's prefix:
+ * runtime/workers.c). */
+static void hosted_mark(struct hosted *h)
+{
+    if (h == marked)
+        return;
+    marked = h;
+    char hex[2 * RAY_ID_SIZE + 1];
+    ids_hex(h->id, RAY_ID_SIZE, hex);
+    fflush(stdout);
+    fprintf(stdout, "\x1eray-actor %s\n", hex);
+    fflush(stdout);
+    fprintf(stderr, "\x1eray-actor %s\n", hex);
+}
+
+/* Client hook: a request of this thread waits for the node (BEGIN), or its
+ * answer came. A thread holding the run token lends it meanwhile. */
+static void on_wait(bool begin)
+{
+    static __thread bool lent;
+    if (begin && run_mine) {
+        lent = true;
+        run_release();
+    } else if (!begin && lent) {
+        lent = false;
+        run_acquire();
+        if (cur_hosted)
+            hosted_mark(cur_hosted); /* another actor may have run meanwhile */
+    }
+}
+
+/* The actor this worker hosts (set by actor_new on the main thread before
+ * any call is run, read-only afterwards). */
+static struct {
+    void *self;
+    uint8_t id[RAY_ID_SIZE]; /* its actor ID (ray_actor_self) */
+    bool has_id;
+    char cls[256];
+    int max_conc;
+    bool pool;
+} actor;
 
 static void queue_push(struct queue *q, struct exec *e)
 {
@@ -764,6 +785,7 @@ static void *hosted_main(void *arg)
         }
         run_acquire();
         cur_hosted = h;
+        hosted_mark(h);
         exec_run(e);
         cur_hosted = NULL;
         run_release();
@@ -775,11 +797,15 @@ static void *hosted_main(void *arg)
         TAILQ_REMOVE(&h->q.execs, e, link);
         exec_free(e);
     }
+    run_acquire();
     if (h->self && h->free_fn) {
-        run_acquire();
+        hosted_mark(h);
         h->free_fn(h->self);
-        run_release();
+        fflush(stdout);
     }
+    if (marked == h)
+        marked = NULL; /* (its address may be another's next) */
+    run_release();
     fflush(stdout);
     fflush(stderr);
     pthread_mutex_destroy(&h->q.mu);

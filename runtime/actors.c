@@ -237,6 +237,20 @@ static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_stat
                   a->hex, rt->n->hex, a->death ? a->death : a->cls);
 }
 
+/* The actor's record names its worker process (`ray list actors`' pid: the
+ * same for the actors a worker hosts). */
+static void actor_note_pid(struct runtime *rt, struct actor *a)
+{
+    struct worker *w = a->worker;
+    if (w == NULL)
+        return;
+    pid_t pid = worker_pid(w);
+    if (pid <= 0 && worker_client(w) && client_conn(worker_client(w)))
+        pid = client_conn(worker_client(w))->pid; /* its HELLO's, before the fork's answer */
+    gcs_command(rt->n->gcs, NULL, NULL, "HSET %sactor:%s pid %d", gcs_client_prefix(rt->n->gcs),
+                a->hex, (int)pid);
+}
+
 /* Fail call T of a dead or dying actor. */
 static void call_fail(struct runtime *rt, struct task *t, const char *why)
 {
@@ -368,6 +382,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
             return;
         }
         actor_set_state(rt, a, ACTOR_ALIVE);
+        actor_note_pid(rt, a);
         objlife_actor_alive(rt, a);
         actors_pump(rt, a);
         return;

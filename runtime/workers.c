@@ -102,6 +102,8 @@ struct worker {
     bool host;               /* hosts shared actors (never normal tasks) */
     struct actor **hosted;   /* the actors it hosts (host only) */
     int nhosted, hosted_cap;
+    uint8_t line_actor[2][IDS_SIZE]; /* host: whose lines follow on stdout, stderr
+                                      * (its "\x1eray-actor HEX" lines; zero: none) */
     char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
     char last_name[128];     /* name of the last task: prefixes late output lines */
     int out_fd, err_fd;
@@ -578,6 +580,22 @@ struct pipe_watch {
     int stream;
 };
 
+/* Host W's lines on STREAM (1, 2) are the output of this actor (NULL: not
+ * known or gone). */
+static struct actor *line_actor(struct runtime *rt, const struct worker *w, int stream)
+{
+    const uint8_t *id = w->line_actor[stream == 2];
+    return w->host && !ids_is_zero(id) ? actors_find(rt, id) : NULL;
+}
+
+const uint8_t *workers_line_actor(struct runtime *rt, const struct worker *w, int stream)
+{
+    if (w->actor)
+        return actor_id(w->actor);
+    struct actor *a = line_actor(rt, w, stream);
+    return a ? actor_id(a) : NULL;
+}
+
 static const char *worker_label(const struct worker *w)
 {
     if (w->task && task_name(w->task))
@@ -589,9 +607,32 @@ static const char *worker_label(const struct worker *w)
     return "worker";
 }
 
+#define WORKERS_MARK "\x1eray-actor " /* api/worker.c hosted_mark */
+#define WORKERS_MARK_LEN (sizeof WORKERS_MARK - 1)
+
 static void worker_line(void *arg, const char *line, size_t len)
 {
     struct pipe_watch *x = arg;
+    if (x->w->host && len == WORKERS_MARK_LEN + 2 * IDS_SIZE &&
+        memcmp(line, WORKERS_MARK, WORKERS_MARK_LEN) == 0) {
+        char hex[IDS_HEX_SIZE];
+        memcpy(hex, line + WORKERS_MARK_LEN, 2 * IDS_SIZE);
+        hex[2 * IDS_SIZE] = '\0';
+        if (ids_unhex(hex, x->w->line_actor[x->stream == 2], IDS_SIZE) < 0)
+            memset(x->w->line_actor[x->stream == 2], 0, IDS_SIZE);
+        return; /* the worker's note, not its output */
+    }
+    struct actor *la = line_actor(x->rt, x->w, x->stream);
+    if (la && actor_cls(la)) {
+        struct buf b = BUF_INIT;
+        pid_t pid = x->w->pid > 0 ? x->w->pid : 0;
+        buf_printf(&b, "(%s pid=%d node=%.8s) ", actor_cls(la), (int)pid, x->rt->n->hex);
+        buf_append(&b, line, len);
+        rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
+        buf_free(&b);
+        observe_worker_line(x->rt, x->w, x->stream, line, len);
+        return;
+    }
     struct buf b = BUF_INIT;
     /* before worker_spawned has the pid, the HELLO's may be known */
     pid_t pid = x->w->pid > 0 ? x->w->pid

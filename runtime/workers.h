@@ -98,6 +98,10 @@ void workers_host_end(struct runtime *rt, struct worker *w, struct actor *a);
 struct task *workers_hosted_task(const struct worker *w, const uint8_t *task_id);
 /* How many actors W hosts, and the Ith of them (NULL out of range). */
 int workers_nhosted(const struct worker *w);
+/* The actor whose output W's lines on STREAM (1 stdout, 2 stderr) are: W's
+ * own actor, or for a host the one it named last on that stream; NULL if
+ * none. */
+const uint8_t *workers_line_actor(struct runtime *rt, const struct worker *w, int stream);
 struct actor *workers_hosted(const struct worker *w, int i);
 /* Kill every worker of job J. */
 void workers_kill_job(struct runtime *rt, struct job *j);

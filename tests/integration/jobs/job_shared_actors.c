@@ -73,6 +73,18 @@ static int counter_get(void *self, ray_task *t, const ray_value *args, size_t na
 }
 RAY_METHOD(counter, get);
 
+/* say(): a line on stdout and one on stderr, each naming this counter. */
+static int counter_say(void *self, ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    struct counter *c = self;
+    printf("counter %lld says hi\n", (long long)c->base);
+    fprintf(stderr, "counter %lld warns\n", (long long)c->base);
+    return ray_return(t, RAY_I(c->base));
+}
+RAY_METHOD(counter, say);
+
 static int counter_pid(void *self, ray_task *t, const ray_value *args, size_t nargs)
 {
     (void)self;
@@ -171,6 +183,18 @@ static int basic(int n, const char *outfile)
             ray_value_release(&v);
         }
     printf("%d shared counters: %d calls each, in order, separate state\n", n, CALLS);
+    {
+        /* every counter prints, interleaved with the others of its process */
+        ray_ref *sr = calloc((size_t)n, sizeof *sr);
+        for (int i = 0; i < n; i++)
+            CHECK(ray_actor_call(a[i], "say", NULL, 0, NULL, &sr[i]) == RAY_OK, "say");
+        for (int i = 0; i < n; i++) {
+            ray_value v;
+            CHECK(ray_get(sr[i], 60000, &v) == RAY_OK, "say of %d", i);
+            ray_value_release(&v);
+        }
+        free(sr);
+    }
     for (int i = 0; i < n; i++) {
         CHECK(get_int(a[i], "pid", NULL, 0, &pid[i]) == RAY_OK, "pid of %d", i);
         ray_ref sr;
