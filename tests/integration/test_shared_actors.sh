@@ -64,6 +64,22 @@ check_out "ray logs --err of a shared actor has its stderr line" "$T/logs2.err" 
 check "ray logs --err of a shared actor has no other actor's lines" \
     test "$(grep -c 'warns' "$T/logs2.err")" -eq 1
 
+# the timeline: every call of the shared actors, on the rows of their 2 processes
+cat >"$T/tl.py" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+pids = {l.split()[1] for l in open(sys.argv[2])}
+rows = {e["tid"]: e["args"]["name"] for e in d if e["ph"] == "M" and e["name"] == "thread_name"}
+incr = [e for e in d if e["ph"] == "X" and e["cat"] == "actor_call:execute" and e["name"] == "incr"]
+assert len(incr) >= 70 * 40 + 1, len(incr)
+assert len({e["args"]["task_id"] for e in incr}) == len(incr), "one span per call"
+shared = [e for e in incr if rows.get(e["tid"], "").split()[-1] in pids]
+assert len(shared) >= 70 * 40, ("spans on the hosts' rows", len(shared))
+EOF
+tl_ready() { "$RAY" timeline --temp-dir "$H" -o "$T/tl.json" >/dev/null 2>&1 && python3 "$T/tl.py" "$T/tl.json" "$T/ids"; }
+wait_for 20 tl_ready
+check "ray timeline has every shared actor's calls, on their processes' rows" tl_ready
+
 # ---- a crash kills every hosted actor; each restarts per its max_restarts -----
 timeout 120 "$RAY" submit --temp-dir "$H" "$JOB" -- crash >"$T/crash.out" 2>&1
 rc=$?
