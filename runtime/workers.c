@@ -1357,8 +1357,10 @@ struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct c
         actors_worker_ready(rt, w->actor, w);
     } else if (w->host) {
         w->state = WORKER_BUSY; /* never idle: normal tasks are not for it */
-        struct actor **list = xmemdup(w->hosted, (size_t)w->nhosted * sizeof *list + 1);
         int n = w->nhosted;
+        struct actor **list = xreallocarray(NULL, (size_t)n + 1, sizeof *list);
+        if (n > 0)
+            memcpy(list, w->hosted, (size_t)n * sizeof *list);
         for (int i = 0; i < n; i++) /* (one may die and leave the list meanwhile) */
             if (actor_worker(list[i]) == w && actor_create(list[i]))
                 actors_worker_ready(rt, list[i], w);
