@@ -135,6 +135,7 @@ fi
 ADDR="127.0.0.1:$PORT"
 RAYD_PID=$(cat "$H/session_latest/rayd.pid")
 DRIVER=("$B/bench_driver" "$ADDR" "$B/bench_job.so")
+export BENCH_RAYD_PID=$RAYD_PID # the worker memory figures count this node's workers only
 
 if want rayd_idle_rss_mb; then
     sleep 1
