@@ -35,6 +35,8 @@ check_out "the killed actor's state was freed (its free function ran)" "$T/basic
     "\(counter pid=[0-9]+ node=[0-9a-f]{8}\) freed counter 1000$"
 check_out "the other counters answer from the same process" "$T/basic.out" \
     "^the other 69 counters answer from the same process$"
+check_out "a call running at the kill fails and stays failed after its late answer" \
+    "$T/basic.out" "^a call running when its actor was killed failed, and stays failed$"
 check_out "a kill with restart constructs it again" "$T/basic.out" \
     "^killed with restart: constructed again, state 500$"
 check_out "basic scenario ends" "$T/basic.out" "^basic ok$"

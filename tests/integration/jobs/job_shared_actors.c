@@ -124,6 +124,17 @@ static int counter_ask(void *self, ray_task *t, const ray_value *args, size_t na
 }
 RAY_METHOD(counter, ask);
 
+/* nap(MS): sleep, then answer MS. */
+static int counter_nap(void *self, ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)self;
+    if (nargs != 1 || args[0].type != RAY_INT)
+        return ray_fail(t, "nap wants milliseconds");
+    usleep((useconds_t)args[0].as.i * 1000);
+    return ray_return(t, args[0]);
+}
+RAY_METHOD(counter, nap);
+
 static int counter_crash(void *self, ray_task *t, const ray_value *args, size_t nargs)
 {
     (void)self;
@@ -263,6 +274,24 @@ static int basic(int n, const char *outfile)
               "counter %d moved from pid %lld to %lld", i, (long long)pid[i], (long long)p);
     }
     printf("the other %d counters answer from the same process\n", n - 1);
+
+    /* killed while a call runs: the call cannot be stopped, but its caller
+     * gets the death, and keeps it once the call's late answer came */
+    ray_actor nap;
+    CHECK(make(&nap, 900, 0, true) == RAY_OK, "napper");
+    CHECK(get_int(nap, "get", NULL, 0, &x) == RAY_OK && x == 900, "napper alive");
+    ray_value ms = RAY_I(400);
+    ray_ref nr;
+    CHECK(ray_actor_call(nap, "nap", &ms, 1, NULL, &nr) == RAY_OK, "nap");
+    usleep(100000);
+    CHECK(ray_actor_kill(nap, true) == RAY_OK, "kill the napper");
+    rc = ray_get(nr, 60000, &v);
+    CHECK(rc == RAY_EACTOR, "the running call of a killed actor gave %s", ray_strerror(rc));
+    usleep(600000); /* its answer has come by now */
+    rc = ray_get(nr, 60000, &v);
+    CHECK(rc == RAY_EACTOR, "after its late answer the call gave %s", ray_strerror(rc));
+    CHECK(get_int(a[1], "get", NULL, 0, &x) == RAY_OK && x == 2000 + CALLS, "counter 1 after");
+    printf("a call running when its actor was killed failed, and stays failed\n");
 
     /* a kill that allows a restart: constructed again, its state new */
     ray_actor rs;
