@@ -1072,8 +1072,9 @@ static void workers_ready_cb(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < n; i++) {
         struct actor *a = actors_find(rt, list[i].actor);
         struct worker *w = idmap_get(&ws->worker_by_id, list[i].worker);
-        if (a && w && actor_worker(a) == w && actor_create(a) && w->client &&
-            w->state != WORKER_DEAD)
+        /* (not sent yet: a kill and a restart into W in one turn list it twice) */
+        if (a && w && actor_worker(a) == w && actor_create(a) &&
+            task_worker(actor_create(a)) != w && w->client && w->state != WORKER_DEAD)
             actors_worker_ready(rt, a, w);
     }
     free(list);
@@ -1362,7 +1363,8 @@ struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct c
         if (n > 0)
             memcpy(list, w->hosted, (size_t)n * sizeof *list);
         for (int i = 0; i < n; i++) /* (one may die and leave the list meanwhile) */
-            if (actor_worker(list[i]) == w && actor_create(list[i]))
+            if (actor_worker(list[i]) == w && actor_create(list[i]) &&
+                task_worker(actor_create(list[i])) != w)
                 actors_worker_ready(rt, list[i], w);
         free(list);
     } else {
