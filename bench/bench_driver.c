@@ -397,14 +397,19 @@ static double b_drain(void)
 static ray_actor g_actors[BENCH_CLIENTS];
 static size_t g_nactors;
 
-/* Make sure N bench actors exist and answer; returns 0 or -1 (note set). */
+/* Make sure N bench actors exist and answer; returns 0 or -1 (note set).
+ * BENCH_ACTOR_SHARE=1 makes them with share_worker (docs/actors-shared.md:
+ * the actor_calls_* figures then include the hop to the actor's thread). */
 static int actors_ensure(size_t n)
 {
+    const char *sh = getenv("BENCH_ACTOR_SHARE");
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.share_worker = sh && strcmp(sh, "1") == 0;
     while (g_nactors < n) {
         ray_actor a;
         ray_ref r;
         ray_value v;
-        int rc = ray_actor_create("bactor", NULL, 0, NULL, &a);
+        int rc = ray_actor_create("bactor", NULL, 0, &o, &a);
         if (rc != RAY_OK)
             return (int)fail_rc("ray_actor_create", rc);
         rc = ray_actor_call(a, "noop", NULL, 0, NULL, &r);

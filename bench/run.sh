@@ -18,6 +18,8 @@
 #   BENCH_ACTORS_WINDOW=W    sharing worker processes), at most W alive at once (1,000)
 #   BENCH_ACTORS_OWN_N=N     the same for actors_10k_create_per_s_own_process
 #   BENCH_ACTORS_OWN_WINDOW=W (a process per actor: 600 and 256)
+#   BENCH_ACTOR_SHARE=1      the actor_calls_* benchmarks' actors share worker
+#                            processes (share_worker; docs/actors-shared.md)
 #   BENCH_JSON=FILE          also copy the JSON lines to FILE
 #   BENCH_TLS=1              the benchmark cluster's nodes talk TLS (--tls-*, a
 #                            throwaway CA made with openssl): TLS's cost
