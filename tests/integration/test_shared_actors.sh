@@ -8,7 +8,8 @@
 # and leaves the others answering from the same process; a call that
 # segfaults kills every actor of its process, each restarted or not per its
 # own max_restarts; share_worker with a GPU, max_concurrency > 1 or detached
-# is refused with one clear error.
+# is refused with one clear error; shared actors placed on another node (a
+# custom resource) share a process there and are killed from the head.
 source "$(dirname "$0")/lib.sh"
 
 JOB=$ROOT/build/jobs/job_shared_actors.so
@@ -107,4 +108,20 @@ check_out "share_worker with detached is refused" "$T/bad.out" \
     "^refused: actor counter: share_worker cannot be given with detached"
 check_out "bad-input scenario ends" "$T/bad.out" "^bad ok$"
 check "the node survived it all" pid_alive "$(rayd_pid "$H")"
+
+# ---- on another node: placed there by a resource, killed from here -----------
+N2=$T/n2
+start_node "$N2" 127.0.0.2 "127.0.0.1:$P" --num-cpus 1 --resources 'far=100' >/dev/null 2>&1
+check "a second node with the resource far" test -f "$N2/session_latest/rayd.pid"
+wait_for 10 bash -c "'$RAY' status --temp-dir '$H' 2>/dev/null | grep -q 'far'"
+timeout 120 "$RAY" submit --temp-dir "$H" "$JOB" -- far 8 >"$T/far.out" 2>&1
+rc=$?
+check "far scenario exits 0 (rc=$rc)" test $rc -eq 0
+check_out "8 shared actors placed on the other node share one process there" "$T/far.out" \
+    "^8 far counters in pid [0-9]+$"
+fpid=$(sed -n 's/^8 far counters in pid //p' "$T/far.out")
+n2id=$(sed -n 's/^node_id=//p' "$N2/session_latest/node.info")
+check_out "that process is the other node's (its output names the node)" "$T/far.out" \
+    "^\(counter pid=${fpid:-x} node=${n2id:0:8}\) freed counter 10$"
+check_out "killed from the head, one ends; the others answer" "$T/far.out" "^far ok$"
 finish

@@ -15,6 +15,10 @@
  *       with 0; a call that segfaults kills the process: the first two
  *       answer again from a new process with their state started over, the
  *       other two are dead (RAY_EACTOR). Prints "crash ok".
+ *   ray submit job_shared_actors.so -- far N
+ *       N (up to 16) shared counters that need the resource "far", which
+ *       only another node has: they share one process there; one is killed
+ *       from here, the others answer from that process. Prints "far ok".
  *   ray submit job_shared_actors.so -- bad
  *       share_worker with num_gpus, with max_concurrency > 1, with detached:
  *       each refused with RAY_EINVAL; prints each error line.
@@ -355,6 +359,51 @@ static int crash(void)
     return 0;
 }
 
+/* N shared counters that need the custom resource "far" (another node has
+ * it): placed there, hosted by one process of that node, called and killed
+ * from here. */
+static int far(int n)
+{
+    ray_actor a[16];
+    int64_t pid[16] = { 0 };
+    if (n > 16)
+        n = 16;
+    for (int i = 0; i < n; i++) {
+        ray_opts o = RAY_ACTOR_OPTS;
+        o.share_worker = true;
+        o.resources = "far=1";
+        ray_value arg = RAY_I(10 * (i + 1));
+        CHECK(ray_actor_create("counter", &arg, 1, &o, &a[i]) == RAY_OK, "far counter %d", i);
+    }
+    for (int i = 0; i < n; i++) {
+        ray_value arg = RAY_I(0);
+        int64_t x;
+        CHECK(get_int(a[i], "incr", &arg, 1, &x) == RAY_OK && x == 10 * (i + 1) + 1,
+              "far counter %d incr", i);
+        CHECK(get_int(a[i], "pid", NULL, 0, &pid[i]) == RAY_OK && pid[i] == pid[0],
+              "far counter %d in pid %lld, counter 0 in %lld", i, (long long)pid[i],
+              (long long)pid[0]);
+    }
+    printf("%d far counters in pid %lld\n", n, (long long)pid[0]);
+    CHECK(ray_actor_kill(a[0], true) == RAY_OK, "kill far 0");
+    int rc = RAY_OK;
+    for (int tries = 0; tries < 200 && rc == RAY_OK; tries++) {
+        int64_t x;
+        rc = get_int(a[0], "get", NULL, 0, &x);
+        if (rc == RAY_OK)
+            usleep(20000);
+    }
+    CHECK(rc == RAY_EACTOR, "the killed far counter gave %s", ray_strerror(rc));
+    for (int i = 1; i < n; i++) {
+        int64_t x, p;
+        CHECK(get_int(a[i], "get", NULL, 0, &x) == RAY_OK && x == 10 * (i + 1) + 1,
+              "far counter %d after the kill", i);
+        CHECK(get_int(a[i], "pid", NULL, 0, &p) == RAY_OK && p == pid[0], "far pid %d", i);
+    }
+    printf("far ok\n");
+    return 0;
+}
+
 static int bad(void)
 {
     ray_actor a;
@@ -388,6 +437,8 @@ int ray_main(int argc, char **argv)
         return crash();
     if (argc >= 2 && strcmp(argv[1], "bad") == 0)
         return bad();
-    fprintf(stderr, "usage: job_shared_actors.so basic N OUTFILE | crash | bad\n");
+    if (argc >= 3 && strcmp(argv[1], "far") == 0)
+        return far(atoi(argv[2]));
+    fprintf(stderr, "usage: job_shared_actors.so basic N OUTFILE | crash | far N | bad\n");
     return 2;
 }
