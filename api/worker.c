@@ -806,6 +806,10 @@ static void *hosted_main(void *arg)
     if (marked == h)
         marked = NULL; /* (its address may be another's next) */
     run_release();
+    /* its timeline spans may wait for an idle turn of this thread that will
+     * not come (the other threads may all be waiting untimed) */
+    if (api_events_pending_())
+        api_events_flush_();
     fflush(stdout);
     fflush(stderr);
     pthread_mutex_destroy(&h->q.mu);
