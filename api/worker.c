@@ -645,9 +645,11 @@ static void exec_run(struct exec *e)
             ray_method_fn m = api_registry_method_(cur_hosted->cls, e->fn);
             if (cur_hosted->self == NULL || m == NULL) {
                 status = RAY_ETASK;
-                snprintf(msg, sizeof msg, cur_hosted->self == NULL
-                             ? "actor %s was not constructed" : "actor class '%s' has no method '%s'",
-                         cur_hosted->cls, e->fn);
+                if (cur_hosted->self == NULL)
+                    snprintf(msg, sizeof msg, "actor %s was not constructed", cur_hosted->cls);
+                else
+                    snprintf(msg, sizeof msg, "actor class '%s' has no method '%s'",
+                             cur_hosted->cls, e->fn);
                 goto done;
             }
             rc = m(cur_hosted->self, t, args, nargs);
