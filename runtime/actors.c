@@ -553,7 +553,8 @@ static struct actor *actor_from_spec(struct runtime *rt, struct job *j, const st
     a->max_restarts = (int)f->max_restarts;
     a->max_conc = (int)f->max_conc;
     a->detached = f->detached;
-    a->shared = spec_share(spec, len);
+    /* what ray_actor_create refuses to share, a raw client gets alone too */
+    a->shared = spec_share(spec, len) && !f->detached && f->max_conc <= 1 && f->gpu == 0;
     buf_append(&a->spec, spec, len);
     if (spec_demand(f, &a->demand, err, errlen) < 0) {
         actor_free(a);
