@@ -79,6 +79,16 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
     if (api_registry_actor_(cls, NULL, NULL) < 0)
         return api_error_(RAY_EINVAL, "no actor class '%s' in job library %s", cls,
                           api_registry_library_());
+    if (o.share_worker && o.num_gpus > 0)
+        return api_error_(RAY_EINVAL, "actor %s: share_worker cannot be given with num_gpus %g: "
+                          "a GPU actor gets a worker process of its own", cls, o.num_gpus);
+    if (o.share_worker && o.max_concurrency > 1)
+        return api_error_(RAY_EINVAL, "actor %s: share_worker needs max_concurrency 1 (got %d): "
+                          "a shared worker runs one call of each actor at a time", cls,
+                          o.max_concurrency);
+    if (o.share_worker && o.detached)
+        return api_error_(RAY_EINVAL, "actor %s: share_worker cannot be given with detached: "
+                          "a shared worker belongs to its job", cls);
     if ((rc = api_client_check_()) != RAY_OK)
         return rc;
 
@@ -95,7 +105,7 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
     bool named = o.name && o.name[0];
     if (named)
         reqid = api_client_reqid_();
-    mpw_map(&spec, 6 + API_SPEC_RESOURCE_PAIRS + (named ? 2 : 0));
+    mpw_map(&spec, 6 + API_SPEC_RESOURCE_PAIRS + (named ? 2 : 0) + (o.share_worker ? 1 : 0));
     api_spec_key_(&spec, "id");
     mpw_bin(&spec, id, RAY_ID_SIZE);
     api_spec_key_(&spec, "fn");
@@ -110,6 +120,10 @@ int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const
     mpw_uint(&spec, (uint64_t)o.max_concurrency);
     api_spec_key_(&spec, "detached");
     mpw_bool(&spec, o.detached);
+    if (o.share_worker) {
+        api_spec_key_(&spec, "share"); /* docs/actors-shared.md */
+        mpw_bool(&spec, true);
+    }
     if (named) {
         api_spec_key_(&spec, "name");
         mpw_cstr(&spec, o.name);

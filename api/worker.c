@@ -25,6 +25,18 @@
  * function returns, objects made with ray_return_alloc are sealed and
  * TASK_DONE is sent; stdout and stderr are flushed after every task so the
  * node streams lines promptly. If the node goes away the process exits.
+ *
+ * Shared actors (ray_opts.share_worker, docs/actors-shared.md): a worker
+ * may host many actors of its job. Each gets a thread of its own with its
+ * own queue, started by its constructor; the main thread routes every call
+ * by the spec's "actor" to that queue, so each actor runs its calls one at a
+ * time in arrival order. The actor threads hold the run token while they run
+ * user code, so the actors of one process never run code at the same time
+ * (the job library need not be thread-safe), and a call that waits in
+ * ray_get lends it, so an actor may wait for another actor of the same
+ * process without a deadlock. The node ends one of them with a TASK_EXECUTE
+ * of kind "actor_free": its thread runs no more of its calls, calls the
+ * class's free function and exits; the process lives on.
  */
 #include "api/api.h"
 #include "api/api_internal.h"
@@ -58,6 +70,10 @@ struct exec {
     uint64_t max_conc;
     uint8_t caller[RAY_ID_SIZE]; /* actor calls: who numbered it, and its number */
     uint64_t seq;
+    uint8_t actor[RAY_ID_SIZE];  /* actor calls and "actor_free": the actor's ID */
+    bool share;                  /* actor_new: a shared actor (share_worker) */
+    bool free_actor;             /* kind "actor_free": end that shared actor */
+    bool parsed;
     TAILQ_ENTRY(exec) link;
 };
 
@@ -101,6 +117,40 @@ static void run_release(void)
     pthread_mutex_unlock(&run_mu);
 }
 
+/* A shared actor this worker hosts (docs/actors-shared.md). The list is
+ * read and written by the main thread only; the entry itself belongs to the
+ * actor's thread once it is taken off the list ("actor_free"). */
+struct hosted {
+    uint8_t id[RAY_ID_SIZE];
+    char cls[256];
+    void *self;                  /* set by its constructor on its thread */
+    ray_actor_free_fn free_fn;
+    struct queue q;
+    bool dead;                   /* (atomic) ended by the node: drop its calls */
+    struct hosted *next;
+};
+static struct hosted *hosted_list;
+static __thread struct hosted *cur_hosted; /* the shared actor this thread runs */
+static struct hosted *marked;              /* under the run token: whose output follows */
+
+/* Under the run token: the output that follows is H's. Before the first line
+ * of another actor than the last, a line "\x1eray-actor HEX" goes to stdout
+ * and stderr; the node takes it out of the stream and tags the lines after
+ * it with that actor (`ray logs ACTOR`, the job log's prefix:
+ * runtime/workers.c). */
+static void hosted_mark(struct hosted *h)
+{
+    if (h == marked)
+        return;
+    marked = h;
+    char hex[2 * RAY_ID_SIZE + 1];
+    ids_hex(h->id, RAY_ID_SIZE, hex);
+    fflush(stdout);
+    fprintf(stdout, "\x1eray-actor %s\n", hex);
+    fflush(stdout);
+    fprintf(stderr, "\x1eray-actor %s\n", hex);
+}
+
 /* Client hook: a request of this thread waits for the node (BEGIN), or its
  * answer came. A thread holding the run token lends it meanwhile. */
 static void on_wait(bool begin)
@@ -112,6 +162,8 @@ static void on_wait(bool begin)
     } else if (!begin && lent) {
         lent = false;
         run_acquire();
+        if (cur_hosted)
+            hosted_mark(cur_hosted); /* another actor may have run meanwhile */
     }
 }
 
@@ -353,6 +405,8 @@ static int exec_parse(struct exec *e, char *err, size_t errlen)
                 e->kind = API_TASK_ACTOR_NEW;
             else if (slen == 10 && memcmp(s, "actor_call", 10) == 0)
                 e->kind = API_TASK_ACTOR_CALL;
+            else if (slen == 10 && memcmp(s, "actor_free", 10) == 0)
+                e->free_actor = true;
         } else if (KEY("args")) {
             e->args = r.p;
             if (mpr_skip(&r) < 0)
@@ -370,6 +424,13 @@ static int exec_parse(struct exec *e, char *err, size_t errlen)
             memcpy(e->caller, p, RAY_ID_SIZE);
         } else if (KEY("seq")) {
             if (mpr_uint(&r, &e->seq) < 0)
+                goto bad;
+        } else if (KEY("actor")) {
+            if (mpr_bin(&r, &p, &slen) < 0 || slen != RAY_ID_SIZE)
+                goto bad;
+            memcpy(e->actor, p, RAY_ID_SIZE);
+        } else if (KEY("share")) {
+            if (mpr_bool(&r, &e->share) < 0)
                 goto bad;
         } else if (mpr_skip(&r) < 0) {
             goto bad;
@@ -531,6 +592,24 @@ static void exec_run(struct exec *e)
     }
     case API_TASK_ACTOR_NEW: {
         ray_actor_new_fn mk;
+        struct hosted *h = cur_hosted;
+        if (h != NULL) {
+            /* a shared actor: constructed on its own thread (hosted_main) */
+            if (api_registry_actor_(e->fn, &mk, &h->free_fn) < 0) {
+                status = RAY_ETASK;
+                snprintf(msg, sizeof msg, "no actor class '%s' in job library %s", e->fn,
+                         api_registry_library_());
+                goto done;
+            }
+            void *self = mk(t, args, nargs);
+            if (self == NULL && !api_task_failed_(t)) {
+                status = RAY_ETASK;
+                snprintf(msg, sizeof msg, "constructor of %s returned NULL", e->fn);
+                goto done;
+            }
+            h->self = self; /* freed when the node ends it, even after a ray_fail */
+            break;
+        }
         if (actor.self != NULL) {
             status = RAY_ETASK;
             snprintf(msg, sizeof msg, "this worker already hosts an actor of class %s", actor.cls);
@@ -562,6 +641,20 @@ static void exec_run(struct exec *e)
         break;
     }
     case API_TASK_ACTOR_CALL: {
+        if (cur_hosted != NULL) {
+            ray_method_fn m = api_registry_method_(cur_hosted->cls, e->fn);
+            if (cur_hosted->self == NULL || m == NULL) {
+                status = RAY_ETASK;
+                if (cur_hosted->self == NULL)
+                    snprintf(msg, sizeof msg, "actor %s was not constructed", cur_hosted->cls);
+                else
+                    snprintf(msg, sizeof msg, "actor class '%s' has no method '%s'",
+                             cur_hosted->cls, e->fn);
+                goto done;
+            }
+            rc = m(cur_hosted->self, t, args, nargs);
+            break;
+        }
         if (actor.self == NULL) {
             status = RAY_ETASK;
             snprintf(msg, sizeof msg, "no actor is constructed in this worker");
@@ -599,6 +692,7 @@ done:
 }
 
 static void exec_parse_and_run(struct exec *e);
+static bool hosted_route(struct exec *e);
 
 /* A nest thread: runs nested tasks while there are any; beyond the first
  * idle one, an idle thread exits. */
@@ -666,6 +760,149 @@ static const char *env_need(const char *name)
     return v;
 }
 
+/* ---- shared actors ------------------------------------------------------------ */
+
+static struct hosted *hosted_find(const uint8_t *id)
+{
+    for (struct hosted *h = hosted_list; h; h = h->next)
+        if (memcmp(h->id, id, RAY_ID_SIZE) == 0)
+            return h;
+    return NULL;
+}
+
+/* A shared actor's thread: its constructor, then its calls in order, one at
+ * a time under the run token; at "actor_free" it frees the actor and ends. */
+static void *hosted_main(void *arg)
+{
+    struct hosted *h = arg;
+    for (;;) {
+        struct exec *e = queue_pop(&h->q);
+        if (e->free_actor) {
+            exec_free(e);
+            break;
+        }
+        if (__atomic_load_n(&h->dead, __ATOMIC_ACQUIRE)) {
+            exec_free(e); /* ended: the node failed it already */
+            continue;
+        }
+        run_acquire();
+        cur_hosted = h;
+        hosted_mark(h);
+        exec_run(e);
+        cur_hosted = NULL;
+        run_release();
+        exec_free(e);
+    }
+    /* calls queued behind the end (none are sent after it) are dropped */
+    struct exec *e;
+    while ((e = TAILQ_FIRST(&h->q.execs)) != NULL) {
+        TAILQ_REMOVE(&h->q.execs, e, link);
+        exec_free(e);
+    }
+    run_acquire();
+    if (h->self && h->free_fn) {
+        hosted_mark(h);
+        h->free_fn(h->self);
+        fflush(stdout);
+    }
+    if (marked == h)
+        marked = NULL; /* (its address may be another's next) */
+    run_release();
+    /* its timeline spans may wait for an idle turn of this thread that will
+     * not come (the other threads may all be waiting untimed) */
+    if (api_events_pending_())
+        api_events_flush_();
+    fflush(stdout);
+    fflush(stderr);
+    pthread_mutex_destroy(&h->q.mu);
+    pthread_cond_destroy(&h->q.cv);
+    free(h);
+    return NULL;
+}
+
+/* Main thread: if E concerns a shared actor, hand it to that actor's thread
+ * (starting the thread for its constructor) and return true; E is consumed.
+ * False for everything else (E parsed or not, still the caller's). */
+static bool hosted_route(struct exec *e)
+{
+    char perr[512];
+    if (exec_parse(e, perr, sizeof perr) < 0)
+        return false; /* exec_parse_and_run says why */
+    e->parsed = true;
+    if (e->kind == API_TASK_ACTOR_NEW && e->share) {
+        if (actor.self != NULL || hosted_find(e->id) != NULL) {
+            send_done(e->id, RAY_ETASK, "this worker already hosts that actor");
+            exec_free(e);
+            return true;
+        }
+        struct hosted *h = mem_calloc(1, sizeof *h);
+        if (h == NULL) {
+            send_done(e->id, RAY_ENOMEM, "its worker ran out of memory starting the actor");
+            exec_free(e);
+            return true;
+        }
+        memcpy(h->id, e->id, RAY_ID_SIZE); /* the actor_new spec's id is the actor's */
+        copy_str(h->cls, sizeof h->cls, e->fn, strlen(e->fn));
+        pthread_mutex_init(&h->q.mu, NULL);
+        pthread_cond_init(&h->q.cv, NULL);
+        TAILQ_INIT(&h->q.execs);
+        TAILQ_INSERT_TAIL(&h->q.execs, e, link);
+        pthread_t th;
+        int rc = pthread_create(&th, NULL, hosted_main, h);
+        if (rc != 0) {
+            fprintf(stderr, "ray worker: cannot start a thread for actor %s: %s\n", h->cls,
+                    strerror(rc));
+            send_done(e->id, RAY_EWORKER, "its worker cannot start a thread for it");
+            exec_free(e);
+            pthread_mutex_destroy(&h->q.mu);
+            pthread_cond_destroy(&h->q.cv);
+            free(h);
+            return true;
+        }
+        pthread_detach(th);
+        h->next = hosted_list;
+        hosted_list = h;
+        return true;
+    }
+    if (e->free_actor) {
+        struct hosted **pp = &hosted_list;
+        while (*pp && memcmp((*pp)->id, e->actor, RAY_ID_SIZE) != 0)
+            pp = &(*pp)->next;
+        struct hosted *h = *pp;
+        if (h == NULL) {
+            exec_free(e); /* not (or no longer) here */
+            return true;
+        }
+        *pp = h->next; /* its thread owns it from here on */
+        __atomic_store_n(&h->dead, true, __ATOMIC_RELEASE);
+        queue_push(&h->q, e);
+        return true;
+    }
+    if (e->kind != API_TASK_ACTOR_CALL)
+        return false;
+    struct hosted *h = hosted_find(e->actor);
+    if (h == NULL)
+        return false;
+    /* numbered per caller and actor: a caller's calls to the other actors of
+     * this process must not push this actor's out of the window */
+    uint8_t key[RAY_ID_SIZE];
+    for (int i = 0; i < RAY_ID_SIZE; i++)
+        key[i] = e->caller[i] ^ h->id[i];
+    const char *why;
+    if (!callseq_check(key, e->seq, &why)) {
+        char id[2 * RAY_ID_SIZE + 1];
+        ids_hex(e->caller, RAY_ID_SIZE, id);
+        snprintf(perr, sizeof perr, "actor call %s refused: call %llu of caller %s came twice; %s",
+                 e->fn, (unsigned long long)e->seq, id, why);
+        fprintf(stderr, "ray worker: %s\n", perr);
+        send_done(e->id, RAY_EACTOR, perr);
+        exec_free(e);
+        return true;
+    }
+    queue_push(&h->q, e);
+    return true;
+}
+
 int api_worker_main(int argc, char **argv)
 {
     uint8_t worker_id[RAY_ID_SIZE];
@@ -720,6 +957,8 @@ int api_worker_main(int argc, char **argv)
             pthread_cond_wait(&nest_done_cv, &nest_q.mu);
         pthread_mutex_unlock(&nest_q.mu);
         struct exec *e = queue_pop(&main_q);
+        if (hosted_route(e))
+            continue; /* a shared actor's: its thread runs it */
         run_acquire();
         exec_parse_and_run(e);
         run_release();
@@ -730,7 +969,7 @@ int api_worker_main(int argc, char **argv)
 static void exec_parse_and_run(struct exec *e)
 {
     char perr[512];
-    if (exec_parse(e, perr, sizeof perr) < 0) {
+    if (!e->parsed && exec_parse(e, perr, sizeof perr) < 0) {
         fprintf(stderr, "ray worker: %s\n", perr);
         if (!ids_is_zero(e->id))
             send_done(e->id, RAY_ETASK, perr);
@@ -760,6 +999,10 @@ int ray_actor_self(ray_actor *out)
 {
     if (out == NULL)
         return ray_error_set(RAY_EINVAL, "ray_actor_self: OUT is NULL");
+    if (cur_hosted != NULL) {
+        memcpy(out->id, cur_hosted->id, RAY_ID_SIZE);
+        return RAY_OK;
+    }
     if (!actor.has_id)
         return ray_error_set(RAY_EINVAL, "ray_actor_self: this process hosts no actor");
     memcpy(out->id, actor.id, RAY_ID_SIZE);

@@ -397,14 +397,19 @@ static double b_drain(void)
 static ray_actor g_actors[BENCH_CLIENTS];
 static size_t g_nactors;
 
-/* Make sure N bench actors exist and answer; returns 0 or -1 (note set). */
+/* Make sure N bench actors exist and answer; returns 0 or -1 (note set).
+ * BENCH_ACTOR_SHARE=1 makes them with share_worker (docs/actors-shared.md:
+ * the actor_calls_* figures then include the hop to the actor's thread). */
 static int actors_ensure(size_t n)
 {
+    const char *sh = getenv("BENCH_ACTOR_SHARE");
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.share_worker = sh && strcmp(sh, "1") == 0;
     while (g_nactors < n) {
         ray_actor a;
         ray_ref r;
         ray_value v;
-        int rc = ray_actor_create("bactor", NULL, 0, NULL, &a);
+        int rc = ray_actor_create("bactor", NULL, 0, &o, &a);
         if (rc != RAY_OK)
             return (int)fail_rc("ray_actor_create", rc);
         rc = ray_actor_call(a, "noop", NULL, 0, NULL, &r);
@@ -458,12 +463,20 @@ static double b_actor_async_n_n(void)
 
 /* ---- actors_10k_create_per_s ---------------------------------------------------- */
 
-/* Mean VmRSS (MiB) of this machine's rayd worker processes, or 0. */
-static double worker_rss_mib(void)
+/* Total VmRSS (MiB) of the rayd worker processes (*NPROC: how many): the
+ * children of $BENCH_RAYD_PID (bench/run.sh sets it: other clusters on the
+ * machine are not counted), else every one on the machine; 0 if none. */
+static double worker_rss_total_mib(long *nproc)
 {
-    FILE *ps = popen("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline 2>/dev/null | "
-                     "grep -q -- '--worker' && awk '/^VmRSS:/ {print $2}' $p/status; done",
-                     "r");
+    *nproc = 0;
+    const char *node = getenv("BENCH_RAYD_PID");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "for p in /proc/[0-9]*; do { tr '\\0' ' ' <$p/cmdline | grep -q -- '--worker' && "
+             "awk -v n='%s' '/^PPid:/ {pp = $2} /^VmRSS:/ {kb = $2} END {if (n == \"\" || "
+             "pp == n) print kb}' $p/status; } 2>/dev/null; done",
+             node && strspn(node, "0123456789") == strlen(node) ? node : "");
+    FILE *ps = popen(cmd, "r");
     if (ps == NULL)
         return 0;
     double sum = 0;
@@ -473,20 +486,17 @@ static double worker_rss_mib(void)
         n++;
     }
     pclose(ps);
-    return n ? sum / n / 1024 : 0;
+    *nproc = n;
+    return sum / 1024;
 }
 
-/* BENCH_ACTORS_N actors (default 10,000; 0 CPU each) created, called once and
- * killed, at most BENCH_ACTORS_WINDOW (default 256) alive at once (each is a
- * worker process: 10,000 at once would need ~160 GiB); actors/s over the
- * whole. The second figure is the mean RSS of a worker process while the
- * window is full. */
-static double b_actors_10k(void)
+/* N actors (0 CPU each) created, called once and killed, at most W alive at
+ * once; actors/s over the whole. SHARE: with ray_opts.share_worker (up to 64
+ * actors in one worker process). The second figure (g_extra) is the worker
+ * memory per live actor: the worker processes' VmRSS summed once the window
+ * is first full, divided by the W actors alive then. */
+static double actors_churn(size_t n, size_t w, bool share)
 {
-    const char *e = getenv("BENCH_ACTORS_N");
-    size_t n = e && atol(e) > 0 ? (size_t)atol(e) : 10000;
-    e = getenv("BENCH_ACTORS_WINDOW");
-    size_t w = e && atol(e) > 0 ? (size_t)atol(e) : 256;
     ray_actor *a = calloc(w, sizeof *a);
     ray_ref *r = calloc(w, sizeof *r);
     if (a == NULL || r == NULL) {
@@ -494,36 +504,74 @@ static double b_actors_10k(void)
         free(r);
         return fail_note("out of memory");
     }
+    ray_opts o = RAY_ACTOR_OPTS;
+    o.share_worker = share;
     int rc = RAY_OK;
     g_extra = 0;
-    double t0 = now_s();
+    double t0 = now_s(), paused = 0;
     size_t made = 0, done = 0;
     while (rc == RAY_OK && done < n) {
         if (made < n && made - done < w) {
             size_t k = made % w;
-            rc = ray_actor_create("bactor", NULL, 0, NULL, &a[k]);
+            rc = ray_actor_create("bactor", NULL, 0, &o, &a[k]);
             if (rc == RAY_OK)
                 rc = ray_actor_call(a[k], "noop", NULL, 0, NULL, &r[k]);
             made += rc == RAY_OK;
             continue;
         }
-        if (g_extra == 0 && made - done == w)
-            g_extra = worker_rss_mib();
         size_t k = done % w;
         ray_value v;
+        if (g_extra == 0 && made - done == w) {
+            /* the first window: once every actor in it has answered, all are
+             * alive; their workers' memory (the reading is not timed) */
+            for (size_t i = 0; i < w && rc == RAY_OK; i++)
+                if ((rc = ray_get(r[i], 120000, &v)) == RAY_OK)
+                    ray_value_release(&v);
+            double p0 = now_s();
+            long np;
+            double tot = worker_rss_total_mib(&np);
+            g_extra = tot > 0 ? tot / (double)w : -1;
+            paused += now_s() - p0;
+            if (rc != RAY_OK)
+                break;
+        }
         rc = ray_get(r[k], 120000, &v);
         if (rc == RAY_OK) {
+            ray_value_release(&v);
             ray_free(&r[k], 1);
             ray_actor_kill(a[k], true);
             done++;
         }
     }
-    double t = now_s() - t0;
+    double t = now_s() - t0 - paused;
     for (size_t i = done; i < made; i++)
         ray_actor_kill(a[i % w], true);
     free(a);
     free(r);
     return rc == RAY_OK ? (double)n / t : fail_rc("actor create/call", rc);
+}
+
+static size_t env_size(const char *name, size_t dflt)
+{
+    const char *e = getenv(name);
+    return e && atol(e) > 0 ? (size_t)atol(e) : dflt;
+}
+
+/* actors_10k_create_per_s: BENCH_ACTORS_N (10,000) shared actors, at most
+ * BENCH_ACTORS_WINDOW (1,000) alive at once. */
+static double b_actors_10k(void)
+{
+    return actors_churn(env_size("BENCH_ACTORS_N", 10000), env_size("BENCH_ACTORS_WINDOW", 1000),
+                        true);
+}
+
+/* actors_10k_create_per_s_own_process: the same with a worker process per
+ * actor, BENCH_ACTORS_OWN_N (600) actors, at most BENCH_ACTORS_OWN_WINDOW
+ * (256) alive (10,000 processes at once would need ~40 GiB here). */
+static double b_actors_own(void)
+{
+    return actors_churn(env_size("BENCH_ACTORS_OWN_N", 600),
+                        env_size("BENCH_ACTORS_OWN_WINDOW", 256), false);
 }
 
 /* ---- libraries ---------------------------------------------------------------- */
@@ -739,7 +787,9 @@ static const struct bench benches[] = {
     { "queued_1m_tasks_drain", "tasks/s", NULL, b_drain, 0, 1 },
     { "placement_group_create_removal", "ops/s", NULL, b_pg, 1, 0 },
     { "steady_tasks_async_10min", "tasks/s", "steady_tasks_async_first_min", b_steady, 0, 1 },
-    { "actors_10k_create_per_s", "actors/s", "actors_10k_worker_rss_mib", b_actors_10k, 0, 1 },
+    { "actors_10k_create_per_s", "actors/s", "actors_10k_worker_rss_mib", b_actors_10k, 0, 3 },
+    { "actors_10k_create_per_s_own_process", "actors/s", "actors_own_process_worker_rss_mib",
+      b_actors_own, 0, 3 },
     { "pool_map_100k_items", "items/s", NULL, b_pool_map, 1, 0 },
 };
 

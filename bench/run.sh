@@ -14,8 +14,12 @@
 #   BENCH_SECONDS=S          length of one time-based measurement (default 1)
 #   BENCH_DRAIN_N=N          tasks queued by queued_1m_tasks_drain (default
 #                            1,000,000, as its name says)
-#   BENCH_ACTORS_N=N         actors made by actors_10k_create_per_s (10,000),
-#   BENCH_ACTORS_WINDOW=W    at most W alive at once (256)
+#   BENCH_ACTORS_N=N         actors made by actors_10k_create_per_s (10,000,
+#   BENCH_ACTORS_WINDOW=W    sharing worker processes), at most W alive at once (1,000)
+#   BENCH_ACTORS_OWN_N=N     the same for actors_10k_create_per_s_own_process
+#   BENCH_ACTORS_OWN_WINDOW=W (a process per actor: 600 and 256)
+#   BENCH_ACTOR_SHARE=1      the actor_calls_* benchmarks' actors share worker
+#                            processes (share_worker; docs/actors-shared.md)
 #   BENCH_JSON=FILE          also copy the JSON lines to FILE
 #   BENCH_TLS=1              the benchmark cluster's nodes talk TLS (--tls-*, a
 #                            throwaway CA made with openssl): TLS's cost
@@ -133,6 +137,7 @@ fi
 ADDR="127.0.0.1:$PORT"
 RAYD_PID=$(cat "$H/session_latest/rayd.pid")
 DRIVER=("$B/bench_driver" "$ADDR" "$B/bench_job.so")
+export BENCH_RAYD_PID=$RAYD_PID # the worker memory figures count this node's workers only
 
 if want rayd_idle_rss_mb; then
     sleep 1
@@ -166,7 +171,8 @@ MAIN=(single_client_tasks_sync single_client_tasks_async multi_client_tasks_asyn
       actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n
       single_client_put_calls single_client_get_calls single_client_put_gigabytes
       single_client_wait_1k_refs single_client_tasks_and_get_batch task_latency_p50_us
-      placement_group_create_removal pool_map_100k_items actors_10k_create_per_s)
+      placement_group_create_removal pool_map_100k_items actors_10k_create_per_s
+      actors_10k_create_per_s_own_process)
 sel=()
 for n in "${MAIN[@]}"; do
     if want "$n" || { [ "$n" = task_latency_p50_us ] && want task_latency_p99_us; }; then sel+=("$n"); fi
@@ -349,6 +355,8 @@ steady_redis_used_mb_first_min|lo||
 steady_redis_used_mb_end|lo||
 actors_10k_create_per_s|hi|2000|
 actors_10k_worker_rss_mib|lo||
+actors_10k_create_per_s_own_process|hi||
+actors_own_process_worker_rss_mib|lo||
 allreduce_gbps|hi||
 allreduce_gbps_ring|hi||
 allreduce_gbps_openmpi|hi||

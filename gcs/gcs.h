@@ -168,6 +168,7 @@ struct gcs_actor {
     int port;
     long long restarts, max_restarts;
     bool detached;
+    long long pid;               /* its worker process once ALIVE (0 before) */
 };
 struct gcs_pg {
     char *pg_id, *name, *strategy, *bundles, *state, *job;

@@ -62,6 +62,7 @@ static const struct gcs_field_ actor_fields[] = {
     F(gcs_actor, "detached", GCS_F_BOOL, detached),
     F(gcs_actor, "death_cause", GCS_F_STR, death_cause),
     F(gcs_actor, "pending_reason", GCS_F_STR, pending_reason),
+    F(gcs_actor, "pid", GCS_F_LL, pid),
 };
 static const struct gcs_field_ pg_fields[] = {
     F(gcs_pg, "pg_id", GCS_F_STR, pg_id),

@@ -187,6 +187,12 @@ typedef struct {
     int bundle;                        /* bundle index (-1: any) */
     const char *runtime_env;           /* Ray's runtime_env JSON for this call, merged over the
                                         * job's variable by variable; NULL: the job's */
+    bool share_worker;                 /* actors: may share a worker process with other actors
+                                        * of the job that ask the same (same runtime_env, no
+                                        * GPU, max_concurrency 1, not detached; up to 64 in
+                                        * one process): a crash of one kills them all;
+                                        * docs/actors-shared.md. false: a process of its own,
+                                        * as Ray always gives an actor */
 } ray_opts;
 
 #define RAY_OPTS ((ray_opts){ .num_cpus = 1, .num_returns = 1, .max_retries = 3, \

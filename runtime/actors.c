@@ -12,6 +12,11 @@
  * running fail with RAY_EACTOR; the actor restarts (new worker, constructor
  * re-run, queued calls kept) while max_restarts allows, else it is DEAD and
  * every queued and later call fails with RAY_EACTOR.
+ * A shared actor (ray_opts.share_worker, docs/actors-shared.md) has a host
+ * worker that other actors of its job share (workers.c): killing it ends it
+ * in its host (workers_host_end) instead of killing the process, and fails
+ * every call sent to it (it cannot tell which of them ran); the host's death
+ * is the death of each actor it hosts.
  */
 #include "common/log.h"
 #include "common/proto.h"
@@ -64,6 +69,7 @@ struct actor {
     int max_restarts, restarts;
     int max_conc, in_flight;
     bool detached, no_restart;
+    bool shared;             /* share_worker: its worker is a host (workers.c) */
     bool killed;             /* ray_actor_kill stopped its worker (until it restarts) */
     bool waiting_noted;      /* its record says why it waits (pending_reason) */
     char *death;             /* why it is dead */
@@ -163,6 +169,37 @@ bool actor_remote(const struct actor *a)
     return a->remote;
 }
 
+bool actor_shared(const struct actor *a)
+{
+    return a->shared;
+}
+
+/* Every call sent to an actor is counted as possibly run when it leaves its
+ * host: no answer of the ones in flight can be trusted to come. */
+#define ACTOR_ALL_SENT (1L << 30)
+
+/* Whether SPEC (an actor's creation spec) has "share": true. */
+static bool spec_share(const void *spec, size_t len)
+{
+    struct mpr r;
+    uint32_t n;
+    mpr_init(&r, spec, len);
+    if (mpr_map(&r, &n) < 0)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t kl;
+        bool b;
+        if (mpr_str(&r, &k, &kl) < 0)
+            return false;
+        if (kl == 5 && memcmp(k, "share", 5) == 0)
+            return mpr_bool(&r, &b) == 0 && b;
+        if (mpr_skip(&r) < 0)
+            return false;
+    }
+    return false;
+}
+
 static const char *actor_state_name(enum actor_state s)
 {
     switch (s) {
@@ -198,6 +235,20 @@ static void actor_set_state(struct runtime *rt, struct actor *a, enum actor_stat
     gcs_event_add(rt->n->gcs, s == ACTOR_DEAD ? "ACTOR_DEAD" : s == ACTOR_ALIVE ? "ACTOR_ALIVE"
                                                                                : "ACTOR_RESTARTING",
                   a->hex, rt->n->hex, a->death ? a->death : a->cls);
+}
+
+/* The actor's record names its worker process (`ray list actors`' pid: the
+ * same for the actors a worker hosts). */
+static void actor_note_pid(struct runtime *rt, struct actor *a)
+{
+    struct worker *w = a->worker;
+    if (w == NULL)
+        return;
+    pid_t pid = worker_pid(w);
+    if (pid <= 0 && worker_client(w) && client_conn(worker_client(w)))
+        pid = client_conn(worker_client(w))->pid; /* its HELLO's, before the fork's answer */
+    gcs_command(rt->n->gcs, NULL, NULL, "HSET %sactor:%s pid %d", gcs_client_prefix(rt->n->gcs),
+                a->hex, (int)pid);
 }
 
 /* Fail call T of a dead or dying actor. */
@@ -243,7 +294,11 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         call_fail(rt, t, a->death);
     }
     a->queue_tail = NULL;
-    if (a->worker) {
+    if (a->worker && workers_is_host(a->worker)) {
+        struct worker *w = a->worker;
+        a->worker = NULL;
+        workers_host_end(rt, w, a); /* its host lives on */
+    } else if (a->worker) {
         struct worker *w = a->worker;
         a->worker = NULL;
         worker_set_actor(w, NULL);
@@ -327,6 +382,7 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
             return;
         }
         actor_set_state(rt, a, ACTOR_ALIVE);
+        actor_note_pid(rt, a);
         objlife_actor_alive(rt, a);
         actors_pump(rt, a);
         return;
@@ -497,6 +553,8 @@ static struct actor *actor_from_spec(struct runtime *rt, struct job *j, const st
     a->max_restarts = (int)f->max_restarts;
     a->max_conc = (int)f->max_conc;
     a->detached = f->detached;
+    /* what ray_actor_create refuses to share, a raw client gets alone too */
+    a->shared = spec_share(spec, len) && !f->detached && f->max_conc <= 1 && f->gpu == 0;
     buf_append(&a->spec, spec, len);
     if (spec_demand(f, &a->demand, err, errlen) < 0) {
         actor_free(a);
@@ -988,7 +1046,13 @@ void actors_kill_pg(struct runtime *rt, const char *tag)
         if (a->remote || a->state == ACTOR_DEAD || !demand_in_tag(&a->demand, tag))
             continue;
         a->no_restart = true;
-        if (a->worker) {
+        if (a->worker && workers_is_host(a->worker)) {
+            if (a->death == NULL)
+                a->death = xstrdup(why);
+            a->killed = true;
+            workers_host_end(rt, a->worker, a);
+            actors_worker_died(rt, a, why, ACTOR_ALL_SENT);
+        } else if (a->worker) {
             if (a->death == NULL)
                 a->death = xstrdup(why);
             a->killed = true;
@@ -1093,7 +1157,12 @@ static void actor_kill(struct runtime *rt, const uint8_t *id, bool no_restart)
     }
     a->no_restart = no_restart;
     a->killed = true; /* its worker's death says who killed it */
-    if (a->worker) {
+    if (a->worker && workers_is_host(a->worker)) {
+        /* a shared actor: ended in its host, which lives on; restarted (in a
+         * host with room) if no_restart is false and max_restarts allows */
+        workers_host_end(rt, a->worker, a);
+        actors_worker_died(rt, a, "was killed", ACTOR_ALL_SENT);
+    } else if (a->worker) {
         workers_kill(rt, a->worker); /* death handling follows on SIGCHLD */
     } else {
         a->no_restart = true;

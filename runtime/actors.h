@@ -40,6 +40,8 @@ void actor_set_create(struct actor *a, struct task *v);
 struct task *actor_running(const struct actor *a);
 /* A: a route to an actor living on another node. */
 bool actor_remote(const struct actor *a);
+/* A asked to share a worker process (ray_opts.share_worker). */
+bool actor_shared(const struct actor *a);
 /* Nodes joined this node's view: calls queued for an actor whose node was
  * not known yet look up its route again. */
 void actors_nodes_joined(struct runtime *rt);

@@ -102,16 +102,19 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
         o->tasks_f[k] = bio_file_open(rt->bio, path, 0600);
     }
     const uint8_t *task = NULL;
+    /* the worker's actor, or the shared one a host named (workers.c) */
+    const uint8_t *aid = workers_line_actor(rt, w, stream);
+    struct actor *a = aid ? actors_find(rt, aid) : NULL;
     if (worker_task(w))
         task = task_id(worker_task(w));
-    else if (worker_actor(w) && actor_running(worker_actor(w)))
-        task = task_id(actor_running(worker_actor(w)));
-    else if (worker_actor(w) && actor_create(worker_actor(w)))
-        task = task_id(actor_create(worker_actor(w)));
+    else if (a && actor_running(a))
+        task = task_id(actor_running(a));
+    else if (a && actor_create(a))
+        task = task_id(actor_create(a));
     char th[IDS_HEX_SIZE], ah[IDS_HEX_SIZE];
     static const uint8_t zero[IDS_SIZE];
     ids_hex(task ? task : zero, IDS_SIZE, th);
-    ids_hex(worker_actor(w) ? actor_id(worker_actor(w)) : zero, IDS_SIZE, ah);
+    ids_hex(aid ? aid : zero, IDS_SIZE, ah);
     struct buf b = BUF_INIT;
     buf_printf(&b, "%s %s\t", th, ah);
     buf_append(&b, line, len);

@@ -1511,6 +1511,13 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
     worker_ndone_add(w, 1); /* against its progress page (workers.c) */
     observe_task_done(rt, w);
     char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
+    if (workers_is_host(w)) { /* shared actors (workers.c); a late answer: ignored */
+        struct task *t = workers_hosted_task(w, id);
+        if (t)
+            actors_task_done(rt, t, status, msg);
+        free(msg);
+        return 0;
+    }
     if (worker_actor(w)) {
         struct task *t = NULL;
         if (actor_create(worker_actor(w)) &&

@@ -21,6 +21,14 @@
  * job's log with a "(NAME pid=PID node=NODE8) " prefix, and the raw bytes are
  * appended to <session>/logs/worker-<hex8>.out by the helper thread (a
  * bio_file, kept open: the loop opens no file).
+ * Shared actors (docs/actors-shared.md): a worker started for an actor with
+ * share_worker is a host: it keeps no `actor` of its own but a list of the
+ * actors it hosts (up to WORKERS_HOST_MAX, all of one job and runtime_env, no
+ * GPU). A shared actor's constructor goes to a host of its job with room
+ * (sent on the next loop turn, never from inside the scheduler's spawn) or
+ * to a new one; a host is never given normal tasks; one that hosts nothing
+ * is stopped after worker_idle_timeout_ms like an idle worker; its death is
+ * the death of every actor it hosts.
  */
 #include "runtime/observe.h"
 #include "runtime/workers.h"
@@ -34,6 +42,7 @@
 
 #include "common/log.h"
 #include "common/netutil.h"
+#include "common/proto.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -59,7 +68,12 @@ struct workers_state {
     int max_workers;            /* the cap on worker processes */
     struct event *tick;         /* periodic: idle workers, demands */
     struct event *sigchld;
+    struct event *ready_ev;     /* shared actors' constructors to send (ready) */
+    struct host_ready { uint8_t actor[IDS_SIZE], worker[IDS_SIZE]; } *ready;
+    size_t nready, ready_cap;
 };
+
+#define WORKERS_HOST_MAX 64 /* shared actors one process hosts at most */
 
 static struct workers_state *WS(const struct runtime *rt)
 {
@@ -85,6 +99,11 @@ struct worker {
                                            * (tasks.c: pipelining; linked by next) */
     int nahead;
     struct actor *actor;     /* dedicated to this actor */
+    bool host;               /* hosts shared actors (never normal tasks) */
+    struct actor **hosted;   /* the actors it hosts (host only) */
+    int nhosted, hosted_cap;
+    uint8_t line_actor[2][IDS_SIZE]; /* host: whose lines follow on stdout, stderr
+                                      * (its "\x1eray-actor HEX" lines; zero: none) */
     char gpus[64];           /* CUDA_VISIBLE_DEVICES it was started with ("" none) */
     char last_name[128];     /* name of the last task: prefixes late output lines */
     int out_fd, err_fd;
@@ -548,6 +567,10 @@ int workers_spawn_async_(struct runtime *rt, const char *const *argv, char **env
     return 0;
 }
 
+static struct worker *host_with_room(struct runtime *rt, struct job *j, const char *renv);
+static void host_add(struct runtime *rt, struct worker *w, struct actor *a);
+static void workers_ready_cb(evutil_socket_t fd, short what, void *arg);
+
 /* ---- output of one worker ------------------------------------------------------ */
 
 /* The argument of a pipe's read event: freed with the event. */
@@ -556,6 +579,22 @@ struct pipe_watch {
     struct worker *w;
     int stream;
 };
+
+/* Host W's lines on STREAM (1, 2) are the output of this actor (NULL: not
+ * known or gone). */
+static struct actor *line_actor(struct runtime *rt, const struct worker *w, int stream)
+{
+    const uint8_t *id = w->line_actor[stream == 2];
+    return w->host && !ids_is_zero(id) ? actors_find(rt, id) : NULL;
+}
+
+const uint8_t *workers_line_actor(struct runtime *rt, const struct worker *w, int stream)
+{
+    if (w->actor)
+        return actor_id(w->actor);
+    struct actor *a = line_actor(rt, w, stream);
+    return a ? actor_id(a) : NULL;
+}
 
 static const char *worker_label(const struct worker *w)
 {
@@ -568,9 +607,32 @@ static const char *worker_label(const struct worker *w)
     return "worker";
 }
 
+#define WORKERS_MARK "\x1eray-actor " /* api/worker.c hosted_mark */
+#define WORKERS_MARK_LEN (sizeof WORKERS_MARK - 1)
+
 static void worker_line(void *arg, const char *line, size_t len)
 {
     struct pipe_watch *x = arg;
+    if (x->w->host && len == WORKERS_MARK_LEN + 2 * IDS_SIZE &&
+        memcmp(line, WORKERS_MARK, WORKERS_MARK_LEN) == 0) {
+        char hex[IDS_HEX_SIZE];
+        memcpy(hex, line + WORKERS_MARK_LEN, 2 * IDS_SIZE);
+        hex[2 * IDS_SIZE] = '\0';
+        if (ids_unhex(hex, x->w->line_actor[x->stream == 2], IDS_SIZE) < 0)
+            memset(x->w->line_actor[x->stream == 2], 0, IDS_SIZE);
+        return; /* the worker's note, not its output */
+    }
+    struct actor *la = line_actor(x->rt, x->w, x->stream);
+    if (la && actor_cls(la)) {
+        struct buf b = BUF_INIT;
+        pid_t pid = x->w->pid > 0 ? x->w->pid : 0;
+        buf_printf(&b, "(%s pid=%d node=%.8s) ", actor_cls(la), (int)pid, x->rt->n->hex);
+        buf_append(&b, line, len);
+        rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
+        buf_free(&b);
+        observe_worker_line(x->rt, x->w, x->stream, line, len);
+        return;
+    }
     struct buf b = BUF_INIT;
     /* before worker_spawned has the pid, the HELLO's may be known */
     pid_t pid = x->w->pid > 0 ? x->w->pid
@@ -685,6 +747,7 @@ static void worker_destroy(struct runtime *rt, struct worker *w)
     if (w->job)
         job_nworkers_add(w->job, -1);
     free(w->renv);
+    free(w->hosted);
     free(w);
 }
 
@@ -717,6 +780,26 @@ static void worker_exited(struct runtime *rt, struct worker *w, int status)
         if (w->progress)
             unacked = (long)(__atomic_load_n(w->progress, __ATOMIC_ACQUIRE) - w->ndone);
         actors_worker_died(rt, a, why, unacked);
+    }
+    if (w->host && w->nhosted > 0) {
+        /* every actor it hosted dies with it, each restarted per its own
+         * max_restarts (never into this host: it is DEAD); its count of
+         * answers sent is the process's, so each actor fails its calls as
+         * if all the unread answers were its own */
+        long unacked = 0;
+        if (w->progress)
+            unacked = (long)(__atomic_load_n(w->progress, __ATOMIC_ACQUIRE) - w->ndone);
+        if (w->state == WORKER_STARTING)
+            WS(rt)->nstarting--;
+        w->state = WORKER_DEAD; /* no actor restarts into it */
+        struct actor **list = w->hosted;
+        int n = w->nhosted;
+        w->hosted = NULL;
+        w->nhosted = w->hosted_cap = 0;
+        for (int i = 0; i < n; i++)
+            if (actor_worker(list[i]) == w)
+                actors_worker_died(rt, list[i], why, unacked);
+        free(list);
     }
     worker_destroy(rt, w);
 }
@@ -812,7 +895,7 @@ static int job_pool_size(struct runtime *rt, struct job *j)
 {
     int n = 0;
     for (struct worker *w = WS(rt)->workers; w; w = w->next)
-        if (w->job == j && w->actor == NULL && w->state != WORKER_DEAD)
+        if (w->job == j && w->actor == NULL && !w->host && w->state != WORKER_DEAD)
             n++;
     return n;
 }
@@ -838,7 +921,14 @@ static void workers_tick_cb(evutil_socket_t fd, short what, void *arg)
         long long now = net_now_ms();
         int keep = prestart_count(rt);
         for (struct worker *w = WS(rt)->workers; w; w = w->next) {
-            if (w->state != WORKER_IDLE || w->actor || now - w->idle_since_ms < timeout)
+            if (w->host && w->nhosted == 0 && w->state == WORKER_BUSY &&
+                now - w->idle_since_ms >= timeout) {
+                log_debug("worker %.8s hosts no actor for %lld ms: stopping it", w->hex,
+                          now - w->idle_since_ms);
+                workers_kill(rt, w);
+                continue;
+            }
+            if (w->state != WORKER_IDLE || w->actor || w->host || now - w->idle_since_ms < timeout)
                 continue;
             if (job_pool_size(rt, w->job) <= keep)
                 continue;
@@ -871,6 +961,7 @@ void workers_init(struct runtime *rt)
     WS(rt)->sigchld = evsignal_new(n->base, SIGCHLD, workers_sigchld_cb, rt);
     if (WS(rt)->sigchld == NULL || event_add(WS(rt)->sigchld, NULL) < 0)
         log_error("cannot watch SIGCHLD: workers are reaped once a second only");
+    WS(rt)->ready_ev = event_new(n->base, -1, 0, workers_ready_cb, rt);
     WS(rt)->tick = event_new(n->base, -1, EV_PERSIST, workers_tick_cb, rt);
     struct timeval tv = { WORKERS_TICK_MS / 1000, (WORKERS_TICK_MS % 1000) * 1000 };
     event_add(WS(rt)->tick, &tv);
@@ -900,6 +991,10 @@ void workers_free(struct runtime *rt)
         if (w->actor && actor_worker(w->actor) == w)
             actor_set_worker(w->actor, NULL); /* actors_free runs after us */
         w->actor = NULL;
+        for (int i = 0; i < w->nhosted; i++)
+            if (actor_worker(w->hosted[i]) == w)
+                actor_set_worker(w->hosted[i], NULL);
+        w->nhosted = 0;
         w->job = NULL;    /* jobs and clients may be freed already */
         w->client = NULL;
         worker_destroy(rt, w);
@@ -913,6 +1008,13 @@ void workers_free(struct runtime *rt)
         event_free(WS(rt)->tick);
         WS(rt)->tick = NULL;
     }
+    if (WS(rt)->ready_ev) {
+        event_free(WS(rt)->ready_ev);
+        WS(rt)->ready_ev = NULL;
+    }
+    free(WS(rt)->ready);
+    WS(rt)->ready = NULL;
+    WS(rt)->nready = WS(rt)->ready_cap = 0;
 }
 
 /* The helper forked worker ID (a malloc'd copy, freed here): watch its
@@ -943,6 +1045,121 @@ static bool worker_spawned(struct runtime *rt, void *arg, const struct workers_s
     return true;
 }
 
+/* ---- hosts of shared actors ------------------------------------------------------- */
+
+/* A live host of job J and environment RENV with room for one more actor. */
+static struct worker *host_with_room(struct runtime *rt, struct job *j, const char *renv)
+{
+    for (struct worker *w = WS(rt)->workers; w; w = w->next)
+        if (w->host && w->job == j && w->state != WORKER_DEAD && !w->exited &&
+            w->nhosted < WORKERS_HOST_MAX && workers_renv_is(w, renv))
+            return w;
+    return NULL;
+}
+
+/* Loop turn after an actor joined a connected host: send the constructors. */
+static void workers_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    struct workers_state *ws = WS(rt);
+    /* actors_worker_ready may add to the list (a restart): take it first */
+    struct host_ready *list = ws->ready;
+    size_t n = ws->nready;
+    ws->ready = NULL;
+    ws->nready = ws->ready_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct actor *a = actors_find(rt, list[i].actor);
+        struct worker *w = idmap_get(&ws->worker_by_id, list[i].worker);
+        /* (not sent yet: a kill and a restart into W in one turn list it twice) */
+        if (a && w && actor_worker(a) == w && actor_create(a) &&
+            task_worker(actor_create(a)) != w && w->client && w->state != WORKER_DEAD)
+            actors_worker_ready(rt, a, w);
+    }
+    free(list);
+}
+
+/* A joins host W: its constructor goes when W is connected (next loop turn,
+ * not from inside the scheduler's spawn that called us). */
+static void host_add(struct runtime *rt, struct worker *w, struct actor *a)
+{
+    if (w->nhosted == w->hosted_cap) {
+        w->hosted_cap = w->hosted_cap ? 2 * w->hosted_cap : 8;
+        w->hosted = xreallocarray(w->hosted, (size_t)w->hosted_cap, sizeof *w->hosted);
+    }
+    w->hosted[w->nhosted++] = a;
+    if (w->client == NULL)
+        return; /* workers_connected sends it */
+    struct workers_state *ws = WS(rt);
+    if (ws->nready == ws->ready_cap) {
+        ws->ready_cap = ws->ready_cap ? 2 * ws->ready_cap : 64;
+        ws->ready = xreallocarray(ws->ready, ws->ready_cap, sizeof *ws->ready);
+    }
+    memcpy(ws->ready[ws->nready].actor, actor_id(a), IDS_SIZE);
+    memcpy(ws->ready[ws->nready].worker, w->id, IDS_SIZE);
+    ws->nready++;
+    if (ws->ready_ev)
+        event_active(ws->ready_ev, EV_TIMEOUT, 1);
+}
+
+bool workers_is_host(const struct worker *w)
+{
+    return w->host;
+}
+
+void workers_host_end(struct runtime *rt, struct worker *w, struct actor *a)
+{
+    (void)rt;
+    int i = 0;
+    while (i < w->nhosted && w->hosted[i] != a)
+        i++;
+    if (i == w->nhosted)
+        return;
+    memmove(&w->hosted[i], &w->hosted[i + 1], (size_t)(w->nhosted - i - 1) * sizeof *w->hosted);
+    if (--w->nhosted == 0)
+        w->idle_since_ms = net_now_ms(); /* stopped by the tick if it stays empty */
+    if (w->client == NULL || w->state == WORKER_DEAD)
+        return;
+    /* the worker ends that actor: {id, fn, kind "actor_free", actor} */
+    struct buf spec = BUF_INIT;
+    mpw_map(&spec, 4);
+    mpw_cstr(&spec, "id");
+    mpw_bin(&spec, actor_id(a), IDS_SIZE);
+    mpw_cstr(&spec, "fn");
+    mpw_cstr(&spec, actor_cls(a) ? actor_cls(a) : "?");
+    mpw_cstr(&spec, "kind");
+    mpw_cstr(&spec, "actor_free");
+    mpw_cstr(&spec, "actor");
+    mpw_bin(&spec, actor_id(a), IDS_SIZE);
+    static const uint8_t nil = 0xc0;
+    conn_send(client_conn(w->client), PROTO_TASK_EXECUTE, spec.data, spec.len, &nil, (size_t)1);
+    buf_free(&spec);
+}
+
+struct task *workers_hosted_task(const struct worker *w, const uint8_t *id)
+{
+    for (int i = 0; i < w->nhosted; i++) {
+        struct actor *a = w->hosted[i];
+        if (actor_create(a) && memcmp(task_id(actor_create(a)), id, IDS_SIZE) == 0)
+            return actor_create(a);
+        for (struct task *t = actor_running(a); t; t = task_next(t))
+            if (memcmp(task_id(t), id, IDS_SIZE) == 0)
+                return t;
+    }
+    return NULL;
+}
+
+int workers_nhosted(const struct worker *w)
+{
+    return w->nhosted;
+}
+
+struct actor *workers_hosted(const struct worker *w, int i)
+{
+    return i >= 0 && i < w->nhosted ? w->hosted[i] : NULL;
+}
+
 struct worker *workers_spawn(struct runtime *rt, struct job *j, struct actor *a, const char *gpus)
 {
     return workers_spawn_env(rt, j, a, gpus, j ? job_renv(j) : NULL);
@@ -966,6 +1183,14 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     if (job_lib_path(j) == NULL) {
         log_debug("job %s: no library yet, no worker", job_hex(j));
         return NULL;
+    }
+    bool share = a && actor_shared(a) && gpus[0] == '\0';
+    if (share) {
+        struct worker *h = host_with_room(rt, j, renv);
+        if (h) {
+            host_add(rt, h, a);
+            return h;
+        }
     }
     if (WS(rt)->nworkers >= WS(rt)->max_workers) {
         log_debug("worker cap reached (%d)", WS(rt)->max_workers);
@@ -994,7 +1219,7 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     for (size_t i = 0; i < nextra; i++)
         set[k++] = extra[i];
     free(extra);
-    if (a) {
+    if (a) { /* a host too: its count of answers is the process's */
         snprintf(w->progress_name, sizeof w->progress_name, "/rayd-%d-progress-%.16s",
                  (int)getpid(), w->hex);
         set[k++] = xasprintf("RAY_WORKER_PROGRESS=%s", w->progress_name);
@@ -1032,7 +1257,8 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     /* the worker exists from now on (STARTING, pid 0 until the helper has
      * forked it: worker_spawned); its HELLO may even come first */
     w->job = j;
-    w->actor = a;
+    w->actor = share ? NULL : a;
+    w->host = share;
     w->state = WORKER_STARTING;
     w->spawning = true;
     for (int s = 1; s <= 2; s++) {
@@ -1057,6 +1283,8 @@ struct worker *workers_spawn_env(struct runtime *rt, struct job *j, struct actor
     WS(rt)->nworkers++;
     WS(rt)->nstarting++;
     job_nworkers_add(j, 1);
+    if (share)
+        host_add(rt, w, a); /* its constructor is sent when it connects */
     return w;
 }
 
@@ -1128,6 +1356,17 @@ struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct c
     if (w->actor) {
         w->state = WORKER_BUSY;
         actors_worker_ready(rt, w->actor, w);
+    } else if (w->host) {
+        w->state = WORKER_BUSY; /* never idle: normal tasks are not for it */
+        int n = w->nhosted;
+        struct actor **list = xreallocarray(NULL, (size_t)n + 1, sizeof *list);
+        if (n > 0)
+            memcpy(list, w->hosted, (size_t)n * sizeof *list);
+        for (int i = 0; i < n; i++) /* (one may die and leave the list meanwhile) */
+            if (actor_worker(list[i]) == w && actor_create(list[i]) &&
+                task_worker(actor_create(list[i])) != w)
+                actors_worker_ready(rt, list[i], w);
+        free(list);
     } else {
         w->state = WORKER_IDLE;
     }

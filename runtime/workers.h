@@ -87,6 +87,22 @@ struct worker *workers_connected(struct runtime *rt, const uint8_t *id, struct c
 void workers_set_idle(struct runtime *rt, struct worker *w);
 /* Kill W (SIGKILL); its death is handled when SIGCHLD arrives. */
 void workers_kill(struct runtime *rt, struct worker *w);
+/* Shared actors (docs/actors-shared.md). Whether W hosts shared actors (a
+ * host: no actor of its own, never normal tasks). */
+bool workers_is_host(const struct worker *w);
+/* A leaves host W (killed or dead): W is told to end it (a TASK_EXECUTE of
+ * kind "actor_free") and lives on. No-op if A is not W's. */
+void workers_host_end(struct runtime *rt, struct worker *w, struct actor *a);
+/* The constructor or sent call TASK_ID of an actor W hosts, or NULL (a late
+ * answer of one that left). */
+struct task *workers_hosted_task(const struct worker *w, const uint8_t *task_id);
+/* How many actors W hosts, and the Ith of them (NULL out of range). */
+int workers_nhosted(const struct worker *w);
+/* The actor whose output W's lines on STREAM (1 stdout, 2 stderr) are: W's
+ * own actor, or for a host the one it named last on that stream; NULL if
+ * none. */
+const uint8_t *workers_line_actor(struct runtime *rt, const struct worker *w, int stream);
+struct actor *workers_hosted(const struct worker *w, int i);
 /* Kill every worker of job J. */
 void workers_kill_job(struct runtime *rt, struct job *j);
 /* Read whatever output W's pipes hold now (before reporting its end). */

@@ -114,16 +114,18 @@ static int list_actors(struct gcs_sync *gs, struct state_table *t)
     if (gcs_sync_actors(gs, &v, &n) < 0)
         return -1;
     static const char *cols[] = { "actor_id", "class", "state", "name", "node", "job",
-                                  "restarts", "detached", "death_cause", "pending_reason" };
-    t->ncols = 10;
+                                  "restarts", "detached", "death_cause", "pending_reason",
+                                  "pid" };
+    t->ncols = 11;
     memcpy(t->cols, cols, sizeof cols);
-    t->json_num[6] = true;
+    t->json_num[6] = t->json_num[10] = true;
     for (size_t i = 0; i < n; i++) {
-        char restarts[24];
+        char restarts[24], pid[24];
         snprintf(restarts, sizeof restarts, "%lld", v[i].restarts);
+        snprintf(pid, sizeof pid, "%lld", v[i].pid);
         const char *row[] = { v[i].actor_id, v[i].class_name, v[i].state, v[i].name, v[i].node,
                               v[i].job, restarts, v[i].detached ? "true" : "false",
-                              v[i].death_cause, v[i].pending_reason };
+                              v[i].death_cause, v[i].pending_reason, pid };
         table_row(t, row);
     }
     gcs_actor_array_free(v, n);

@@ -213,11 +213,11 @@ static const uint8_t *take_id(struct input *in)
 static const char *const keys[] = {
     "id", "fn", "args", "nret", "actor", "res", "cpu", "gpu", "mem", "retries", "max_restarts",
     "max_conc", "detached", "name", "reqid", "kind", "retry_err", "caller", "seq", "job",
-    "namespace", "pid", "worker_id", "store_id", "library", "node_id",
+    "namespace", "pid", "worker_id", "store_id", "library", "node_id", "share",
 };
 static const char *const strs[] = {
     "add", "counter", "incr", "actor_new", "actor_call", "CPU=1", "GPU=1", "custom=2",
-    "CPU=100", "foo=abc", "", "node:127.0.0.1=1", "memory=1", "x",
+    "CPU=100", "foo=abc", "", "node:127.0.0.1=1", "memory=1", "x", "actor_free",
 };
 
 static void take_value(struct input *in, struct buf *b, int depth);
