@@ -101,11 +101,15 @@ one_run() { # TREE-SPEC BENCHMARK RUNS DIR
             "$tree/build/bench/bench_job.so" "$b" >"$D/driver.out" 2>&1 ||
             say "driver failed: $(tail -1 "$D/driver.out")"
         [ -n "$scraper" ] && { kill "$scraper"; wait "$scraper"; } 2>/dev/null
-        # the XADDs of timeline entries Redis took (priced apart, see xadd_ir)
-        redis-cli -h 127.0.0.1 -p "$port" -a "$(cat "$D/head/session_latest/auth_token")" \
-            --no-auth-warning info commandstats 2>/dev/null |
+        # the XADDs of timeline entries Redis took and their bytes (priced
+        # apart, see xadd_ir)
+        local rc=(redis-cli -h 127.0.0.1 -p "$port" -a "$(cat "$D/head/session_latest/auth_token")"
+                  --no-auth-warning) key
+        "${rc[@]}" info commandstats 2>/dev/null |
             sed -n 's/^cmdstat_xadd:calls=\([0-9]*\).*/\1/p' >"$D/xadds"
         [ -s "$D/xadds" ] || echo 0 >"$D/xadds"
+        key=$("${rc[@]}" --scan --pattern '*timeline' 2>/dev/null | head -1)
+        if [ -n "$key" ]; then "${rc[@]}" --raw xrange "$key" - + 2>/dev/null | wc -c; else echo 0; fi >"$D/xbytes"
         # the workers die by SIGKILL with their node, which leaves callgrind no
         # time to write: have each dump what it counted first
         local rayd
@@ -115,7 +119,7 @@ one_run() { # TREE-SPEC BENCHMARK RUNS DIR
         done
         "$tree/bin/ray" stop --temp-dir "$D/head" >/dev/null 2>&1
         # valgrind writes its file as each process exits
-        for _ in $(seq 1 150); do
+        for _ in $(seq 1 600); do # up to 2 minutes: a loaded machine under valgrind
             pids=""
             for p in "$D"/cg/log.*; do
                 p=${p##*.}
@@ -137,6 +141,12 @@ one_run() { # TREE-SPEC BENCHMARK RUNS DIR
         driver) driver=$((driver + v)) ;;
         esac
     done
+    # a process that did not write its count (killed, or still writing)
+    # would make the difference meaningless
+    if [ "$node" = 0 ] || [ "$redis" = 0 ] || [ "$worker" = 0 ] || [ "$driver" = 0 ]; then
+        say "a process of the head in $D wrote no count (node $node, redis $redis, workers $worker, driver $driver): round left out"
+        return 1
+    fi
     echo "$node $redis $worker $driver"
 }
 
@@ -202,7 +212,7 @@ END {
 # timeline's and the metrics' own code, per operation, against the total per
 # operation, in the same runs of the first tree. Inclusive costs of these
 # entry points (none calls another of its list, so nothing counts twice):
-TL_FUNCS='api_event_add_|api_event_task_|api_events_flush_|api_events_now_us_|h_events|events_cb|observe_node_span|xaddCommand'
+TL_FUNCS='api_event_add_|api_event_task_|api_events_flush_|api_events_now_us_|h_events|events_cb|observe_node_span'
 MX_FUNCS='counters_task_final|on_request|sample_work|sample_done'
 # A GCS command flushes the node's batch of task records first (to keep the
 # writes in order), so the node's timeline append carries that flush in its
@@ -234,14 +244,15 @@ role_sum() { # DIR ROLE: the total Ir of ROLE's files
     done
     echo "$s"
 }
-# the instructions of one XADD of a full timeline entry (48 KiB: the node's
-# OBS_ENTRY_BYTES, the most one carries) in a Redis configured as the
-# cluster's (AOF, fsync every second), request reading and AOF included:
-# K XADDs against none, the difference / K
+# What an XADD of timeline events costs Redis, request reading and AOF
+# included, in a Redis configured as the cluster's (AOF, fsync every
+# second): 100 XADDs of 1 KiB and 100 of 48 KiB (the node's OBS_ENTRY_BYTES,
+# the most one entry carries) against none give a fixed cost per XADD and a
+# cost per byte; prints "FIXED PER_BYTE".
 xadd_ir() {
-    local D="$OUT/xadd" k port tot=()
-    command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { echo 0; return; }
-    for k in 0 100; do
+    local D="$OUT/xadd" size port tot=()
+    command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { echo "0 0"; return; }
+    for size in 0 1024 49152; do
         rm -rf "$D"; mkdir -p "$D"
         port=$(free_port)
         valgrind --tool=callgrind --callgrind-out-file="$D/cg.out" --log-file="$D/vg.log" \
@@ -251,23 +262,25 @@ xadd_ir() {
         for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
         python3 -c '
 import sys
-k = int(sys.argv[1]); payload = ("T 1764630000000000 12 " + "ab" * 20 + " 0 noop\n") * 700
-payload = payload[:48 << 10]
+size = int(sys.argv[1]); k = 100 if size else 0
+payload = (("T 1764630000000000 12 " + "ab" * 20 + " 0 noop\n") * 1000)[:size]
 def cmd(*a):
     out = "*%d\r\n" % len(a)
     for x in a:
         out += "$%d\r\n%s\r\n" % (len(x.encode()), x)
     return out
 sys.stdout.write("".join(cmd("XADD", "p:timeline", "MAXLEN", "~", "10000", "*", "node", "0" * 40, "events", payload) for _ in range(k)))
-' "$k" | redis-cli -p "$port" --pipe >/dev/null 2>&1
+' "$size" | redis-cli -p "$port" --pipe >/dev/null 2>&1
         redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
         wait "$pid" 2>/dev/null
         tot+=("$(cg_total "$D/cg.out")")
     done
-    awk -v a="${tot[0]:-0}" -v b="${tot[1]:-0}" 'BEGIN { printf "%.0f", (b - a) / 100 }'
+    awk -v z="${tot[0]:-0}" -v s="${tot[1]:-0}" -v l="${tot[2]:-0}" 'BEGIN {
+        pb = (l - s) / 100 / (49152 - 1024); fx = (s - z) / 100 - 1024 * pb
+        printf "%.0f %.3f\n", fx < 0 ? 0 : fx, pb < 0 ? 0 : pb }'
 }
-XADD_IR=$(xadd_ir)
-say "one XADD of a 48 KiB timeline entry costs Redis $XADD_IR instructions"
+read -r XADD_FIXED XADD_BYTE < <(xadd_ir)
+say "an XADD of timeline events costs Redis $XADD_FIXED instructions and $XADD_BYTE per byte"
 for ((ti = 0; ti < ${#TREES[@]}; ti++)); do
 [[ "${TREES[$ti]}" == *RAY_TIMELINE=0* ]] && continue # nothing of the timeline to count
 for ((bi = 0; bi < ${#BENCHES[@]}; bi++)); do
@@ -275,6 +288,7 @@ rm -f "$OUT/attr.txt"
 for ((r = 1; r <= ROUNDS; r++)); do
     S="$OUT/$r.$ti.$bi.1/cg" L="$OUT/$r.$ti.$bi.3/cg"
     [ -d "$S" ] && [ -d "$L" ] || continue
+    grep -q "^${TREES[$ti]} ${BENCHES[$bi]} $r " "$OUT/raw.txt" || continue # a round left out
     tot=0 tl=0 mx=0
     for role in node redis worker driver; do
         tot=$((tot + $(role_sum "$L" $role) - $(role_sum "$S" $role)))
@@ -282,15 +296,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
         tl=$((tl - $(fn_sum "$L" $role "$TL_MINUS") + $(fn_sum "$S" $role "$TL_MINUS")))
         mx=$((mx + $(fn_sum "$L" $role "$MX_FUNCS") - $(fn_sum "$S" $role "$MX_FUNCS")))
     done
-    # the XADDs Redis took in the 20,000 extra operations, each priced at a
-    # full 48 KiB one (an upper bound: most carry less)
+    # the XADDs Redis took in the 20,000 extra operations and their bytes
+    # (the stream read back whole: an upper bound of the events' bytes)
     xs=$(cat "$OUT/$r.$ti.$bi.1/xadds" 2>/dev/null || echo 0)
     xl=$(cat "$OUT/$r.$ti.$bi.3/xadds" 2>/dev/null || echo 0)
-    echo "$r $tot $tl $mx $((xl - xs))" >>"$OUT/attr.txt"
+    bs=$(cat "$OUT/$r.$ti.$bi.1/xbytes" 2>/dev/null || echo 0)
+    bl=$(cat "$OUT/$r.$ti.$bi.3/xbytes" 2>/dev/null || echo 0)
+    echo "$r $tot $tl $mx $((xl - xs)) $((bl - bs))" >>"$OUT/attr.txt"
 done
 [ -s "$OUT/attr.txt" ] || continue
-awk -v ops=$((2 * PER_RUN)) -v xir="$XADD_IR" -v tree="${TREES[$ti]}" -v b="${BENCHES[$bi]}" -v json="${INSTR_JSON:-0}" '
-{ n++; tot[n] = $2 / ops; tl[n] = ($3 + $5 * xir) / ops; mx[n] = $4 / ops; xa[n] = $5 / ops * 1000 }
+awk -v ops=$((2 * PER_RUN)) -v xfx="$XADD_FIXED" -v xpb="$XADD_BYTE" -v tree="${TREES[$ti]}" -v b="${BENCHES[$bi]}" -v json="${INSTR_JSON:-0}" '
+{ n++; tot[n] = $2 / ops; xr[n] = ($5 * xfx + $6 * xpb) / ops; tl[n] = $3 / ops + xr[n]; mx[n] = $4 / ops }
 function med(a, c,    i, j, t, w) {
     for (i = 1; i <= c; i++) w[i] = a[i]
     for (i = 2; i <= c; i++) { t = w[i]; for (j = i - 1; j >= 1 && w[j] > t; j--) w[j + 1] = w[j]; w[j + 1] = t }
@@ -299,7 +315,7 @@ function med(a, c,    i, j, t, w) {
 }
 END { if (!n) exit
     for (i = 1; i <= n; i++) { ptl[i] = 100 * tl[i] / tot[i]; pmx[i] = 100 * mx[i] / tot[i]; pall[i] = ptl[i] + pmx[i] }
-    T = med(tot, n); L = med(tl, n); M = med(mx, n); X = med(xa, n)
+    T = med(tot, n); L = med(tl, n); M = med(mx, n); X = med(xr, n)
     PL = med(ptl, n); pl_lo = lo; pl_hi = hi; PM = med(pmx, n); pm_lo = lo; pm_hi = hi
     PA = med(pall, n); pa_lo = lo; pa_hi = hi
     if (json) {
@@ -308,7 +324,7 @@ END { if (!n) exit
         printf "{\"benchmark\": \"%s_observability_instr_pct\", \"value\": %.3f, \"unit\": \"%%\", \"runs\": %d, \"min\": %.3f, \"max\": %.3f}\n", b, PA, n, pa_lo, pa_hi
     } else {
         printf "%s, %s: %.0f instructions per operation over the node, Redis, workers and driver (median of %d rounds)\n", tree, b, T, n
-        printf "  timeline: %.0f per operation = %.2f %% (rounds %.2f-%.2f %%), of which Redis XADDs: %.2f per 1,000 operations at %d each\n", L, PL, pl_lo, pl_hi, X, xir
+        printf "  timeline: %.0f per operation = %.2f %% (rounds %.2f-%.2f %%), of which Redis appending the events: %.0f\n", L, PL, pl_lo, pl_hi, X
         printf "  metrics:  %.0f per operation = %.2f %% (rounds %.2f-%.2f %%)\n", M, PM, pm_lo, pm_hi
         printf "  together: %.2f %% (rounds %.2f-%.2f %%)\n", PA, pa_lo, pa_hi
     }
