@@ -36,6 +36,7 @@ scenario "actor restart after a crash, max_restarts, max_concurrency" restart
 scenario "four threads submitting at once" threads
 scenario "20,000 tasks in one job" many 20000
 scenario "the client's value cache: 20,000 values kept, half freed, results pushed" cache 20000
+scenario "one wait for 100,000 objects sealed while it waits answers at the last seal" wait_many 100000
 grep -h "tasks in" "$T/out.many" | sed 's/^/    /'
 
 submit detached make
