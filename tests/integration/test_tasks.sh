@@ -43,6 +43,11 @@ submit detached make
 check_out "a detached named actor is made" "$T/out.detached" "^detached actor made$"
 submit detached use
 check_out "it outlives its job and keeps its state" "$T/out.detached" "^detached actor outlived its job: 42$"
+submit detached queued
+check_out "a detached actor is asked for behind busy CPUs, then its job ends" "$T/out.detached" "^detached actor asked for"
+submit detached queued_use
+check_out "the job's end did not drop its queued creation: it is made and answers" "$T/out.detached" \
+    "^detached actor queued at its job's end was made: 8$"
 
 # task output reaches ray submit, prefixed with name, pid and node
 submit print

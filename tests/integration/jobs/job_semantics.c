@@ -843,6 +843,32 @@ static int sc_detached(const char *step)
         printf("detached actor made\n");
         return 0;
     }
+    if (strcmp(step, "queued") == 0) {
+        /* both CPUs busy with this job's tasks: the detached actor's
+         * creation (1 CPU) waits in the node's queue when the job ends */
+        ray_value nap = RAY_I(60000);
+        for (int i = 0; i < 2; i++)
+            CHECK(ray_call("sleep_ms", &nap, 1, NULL, &r) == RAY_OK, "busy task %d", i);
+        ray_opts o = RAY_ACTOR_OPTS;
+        o.name = "queued_keeper";
+        o.detached = true;
+        o.num_cpus = 1;
+        ray_actor a;
+        ray_value start = RAY_I(7);
+        CHECK(ray_actor_create("counter", &start, 1, &o, &a) == RAY_OK, "create detached");
+        printf("detached actor asked for behind busy CPUs; the job ends now\n");
+        return 0;
+    }
+    if (strcmp(step, "queued_use") == 0) {
+        ray_actor a;
+        CHECK(ray_actor_lookup("queued_keeper", &a) == RAY_OK, "the queued detached actor is known");
+        CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r) == RAY_OK, "incr");
+        CHECK(ray_get(r, 30000, &v) == RAY_OK && v.as.i == 8,
+              "a detached actor still queued when its job ended was made: %s", ray_last_error());
+        CHECK(ray_actor_kill(a, true) == RAY_OK, "kill");
+        printf("detached actor queued at its job's end was made: 8\n");
+        return 0;
+    }
     ray_actor a;
     CHECK(ray_actor_lookup("keeper", &a) == RAY_OK, "the detached actor is still there");
     CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r) == RAY_OK, "incr");
