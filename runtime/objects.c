@@ -78,7 +78,7 @@ struct wait_req {
     uint64_t reqid;
     uint8_t (*ids)[IDS_SIZE];
     uint32_t n, num_ready;
-    uint32_t nready;         /* entries of ids ready so far (wait_ready: one per waiter woken) */
+    uint32_t nready;         /* entries of ids ready so far (wait_woken: one per waiter woken) */
     uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
     bool blocked;            /* counted in client_nblocked(cl) */
     struct event *timer;
