@@ -191,8 +191,12 @@ static void pg_record(struct runtime *rt, struct pg *g)
  * answer: a listing made at once (a few ms) found no row, which is
  * test_pg_restart's "listed CREATED ()". Now the write is queued to Redis
  * before the answer to the client and both leave in the same loop turn; a
- * listing by whoever heard the answer comes after.
+ * listing by whoever heard the answer comes after. The same for a group
+ * ray_pg_remove removed (its REMOVED row: "the group is listed REMOVED"),
+ * which is freed here then, as record_flush would.
  */
+static void pg_destroy(struct pg *g);
+
 static void record_now(struct runtime *rt, struct pg *g)
 {
     struct pgs *p = P(rt);
@@ -206,6 +210,8 @@ static void record_now(struct runtime *rt, struct pg *g)
     g->rec_queued = false;
     g->rec_next = NULL;
     pg_record_now(rt, g);
+    if (g->state == PGS_REMOVED)
+        pg_destroy(g); /* kept only for this write */
 }
 
 static void pg_destroy(struct pg *g);
@@ -1109,8 +1115,10 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
         return;
     }
     /* PG_REMOVE: idempotent */
-    if (g)
+    if (g) {
         pg_remove(rt, g, "ray_pg_remove");
+        record_now(rt, g); /* its REMOVED row is there when the caller hears; frees G */
+    }
     reply(c, reqid, RAY_OK, "");
 }
 

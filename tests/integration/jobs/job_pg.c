@@ -406,13 +406,14 @@ static int named(void)
 }
 
 /* `ray list placement-groups` run the moment ray_pg_wait returns lists
- * the group CREATED (as Ray's state API does once pg.ready() returns),
- * ROUNDS times: RAY is the ray binary, ADDR the GCS, DIR the temp dir. */
+ * the group CREATED (as Ray's state API does once pg.ready() returns), and
+ * the moment ray_pg_remove returns lists it REMOVED, ROUNDS times: RAY is
+ * the ray binary, ADDR the GCS, DIR the temp dir. */
 static int listed(const char *ray, const char *addr, const char *dir)
 {
     enum { ROUNDS = 5 };
     const char *b[] = { "CPU=1" };
-    int ok = 0;
+    int ok = 0, removed = 0;
     char want[64], cmd[1024], line[1024], last[1024] = "";
     for (int k = 0; k < ROUNDS; k++) {
         ray_pg pg;
@@ -436,10 +437,27 @@ static int listed(const char *ray, const char *addr, const char *dir)
         ok += seen;
         if (!seen)
             printf("round %d: ray list right after ray_pg_wait: %s\n", k, last);
-        ray_pg_remove(pg);
+        if (ray_pg_remove(pg) != RAY_OK) {
+            printf("remove %s: %s\n", want, ray_last_error());
+            return 1;
+        }
+        f = popen(cmd, "r");
+        seen = false;
+        snprintf(last, sizeof last, "(no row for %s)", want);
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, want)) {
+                seen = strstr(line, "REMOVED") != NULL;
+                snprintf(last, sizeof last, "%s", line);
+            }
+        if (f)
+            pclose(f);
+        removed += seen;
+        if (!seen)
+            printf("round %d: ray list right after ray_pg_remove: %s\n", k, last);
     }
     printf("listed CREATED right after ray_pg_wait: %d of %d\n", ok, ROUNDS);
-    return ok == ROUNDS ? 0 : 1;
+    printf("listed REMOVED right after ray_pg_remove: %d of %d\n", removed, ROUNDS);
+    return ok == ROUNDS && removed == ROUNDS ? 0 : 1;
 }
 
 static int hold(const char *file)
