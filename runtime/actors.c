@@ -541,6 +541,19 @@ void actors_job_ended(struct runtime *rt, struct job *j)
     }
 }
 
+bool actors_job_in_use(struct runtime *rt, const struct job *j)
+{
+    size_t pos = 0;
+    struct idmap_slot *s;
+    while ((s = idmap_next(&AS(rt)->actors, &pos)) != NULL) {
+        const struct actor *a = s->val;
+        pos++;
+        if (a->job == j && a->state != ACTOR_DEAD)
+            return true;
+    }
+    return false;
+}
+
 static struct actor *actor_from_spec(struct runtime *rt, struct job *j, const struct spec_fields *f,
                                      const void *spec, size_t len, char *err, size_t errlen)
 {

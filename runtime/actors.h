@@ -57,6 +57,11 @@ void actors_task_done(struct runtime *rt, struct task *t, int status, const char
 void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, long unacked);
 /* Kill the job's non-detached actors. */
 void actors_job_ended(struct runtime *rt, struct job *j);
+/* True if an actor of job J that is not dead is known here: a detached
+ * actor outlives its job (its creation still queued or waiting for the
+ * job's library, its worker, its restarts), and needs J's record and
+ * library as long as it lives. */
+bool actors_job_in_use(struct runtime *rt, const struct job *j);
 /* Kill, for good, the actors living here in the placement group tagged TAG
  * (their demand names its resources): the group was removed. */
 void actors_kill_pg(struct runtime *rt, const char *tag);

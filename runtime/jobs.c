@@ -371,7 +371,7 @@ static bool job_referenced(struct runtime *rt, struct job *j)
     for (struct worker *w = workers_first(rt); w; w = worker_next(w))
         if (worker_job(w) == j)
             return true;
-    return false;
+    return actors_job_in_use(rt, j); /* a detached actor's record points at it */
 }
 
 void jobs_collect(struct runtime *rt)
@@ -481,7 +481,9 @@ static void libstore_done(void *arg, bool cancelled)
     }
     struct runtime *rt = ls->rt;
     struct job *j = rt_job_find(rt, ls->num);
-    if (j && j->ended)
+    /* an ended job's fetched library is still stored for its detached
+     * actors (they start after it: actors_job_in_use) */
+    if (j && j->ended && (ls->then || !actors_job_in_use(rt, j)))
         j = NULL;
     if (ls->then) {
         ls->then(ls, j);

@@ -5,7 +5,9 @@
  *
  * Waiting is callback driven: a request for an object that is not here yet
  * registers a waiter under the object's ID (OS(rt)->waiters); the store's ready
- * callback (objects_ready) wakes every waiter of that ID. Creates and puts
+ * callback (objects_ready) wakes every waiter of that ID. A wait of many IDs
+ * keeps a count of its ready ones, one more per waiter woken (O(1) per
+ * object made: wait_woken), and recounts them only to answer. Creates and puts
  * that find the store full wait in OS(rt)->creates until spilling frees space.
  * A worker whose get or wait has to wait gives its task's CPU back
  * (tasks_worker_blocked) until it is answered. An object known to be gone
@@ -76,6 +78,7 @@ struct wait_req {
     uint64_t reqid;
     uint8_t (*ids)[IDS_SIZE];
     uint32_t n, num_ready;
+    uint32_t nready;         /* entries of ids ready so far (wait_woken: one per waiter woken) */
     uint8_t task[IDS_SIZE];  /* the task that waits (zeros: not named) */
     bool blocked;            /* counted in client_nblocked(cl) */
     struct event *timer;
@@ -253,15 +256,23 @@ static void get_wake(struct runtime *rt, struct get_req *g)
     }
 }
 
+/* ID counts as ready for a wait: here, or gone (its get answers the error
+ * at once). */
+static bool wait_id_ready(struct runtime *rt, const uint8_t *id)
+{
+    return objects_have(rt, id) || objlife_gone(rt, id, NULL);
+}
+
+/* Count W's ready entries, at most num_ready, from scratch (and write the
+ * reply's array of booleans to REPLY if not NULL): O(n), so only when a
+ * wait starts and when it is answered, never per object made. */
 static uint32_t wait_count(struct runtime *rt, struct wait_req *w, struct buf *reply)
 {
     uint32_t ready = 0;
     if (reply)
         mpw_array(reply, w->n);
     for (uint32_t i = 0; i < w->n; i++) {
-        /* a gone object is ready: its get answers the error at once */
-        bool r = ready < w->num_ready &&
-                 (objects_have(rt, w->ids[i]) || objlife_gone(rt, w->ids[i], NULL));
+        bool r = ready < w->num_ready && wait_id_ready(rt, w->ids[i]);
         if (r)
             ready++;
         if (reply)
@@ -302,6 +313,53 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct wait_req *w = arg;
     wait_reply(w->rt, w);
+}
+
+/* Register W as a waiter of each of its entries not ready now (one waiter
+ * per entry: an ID listed twice has two) and set its count. */
+static void wait_register(struct runtime *rt, struct wait_req *w)
+{
+    w->nready = 0;
+    for (uint32_t i = 0; i < w->n; i++) {
+        if (wait_id_ready(rt, w->ids[i]))
+            w->nready++;
+        else
+            objects_wait_for(rt, w->ids[i], WAIT_WAIT, w);
+    }
+}
+
+/*
+ * One of W's waiters for ID was woken (objects_ready, which took it off
+ * the list). Each waiter stands for one entry that was not ready, so a
+ * woken one whose ID is ready now adds one to the count: the wait costs
+ * O(1) per object made, not a recount of all its IDs (a recount per
+ * object was O(n^2) for a wait of n results still running: 20,000 of them
+ * held the node's loop for 20-30 s under ASan, and the tasks' own
+ * TASK_DONEs queued behind it). One not ready yet (woken but not readable,
+ * e.g. being restored) waits again.
+ */
+static void wait_woken(struct runtime *rt, struct wait_req *w, const uint8_t *id)
+{
+    if (wait_id_ready(rt, id))
+        w->nready++;
+    else
+        objects_wait_for(rt, id, WAIT_WAIT, w);
+}
+
+/* W's count says enough are ready: answer it after one recount, which is
+ * the reply's truth. Should an entry counted at the start be unreadable
+ * now (a copy lost with its node), the count is redone and W waits on. */
+static void wait_check(struct runtime *rt, struct wait_req *w)
+{
+    if (w->nready < w->num_ready)
+        return;
+    if (wait_count(rt, w, NULL) >= w->num_ready) {
+        wait_reply(rt, w);
+        return;
+    }
+    for (uint32_t i = 0; i < w->n; i++)
+        waiter_remove(rt, w->ids[i], w);
+    wait_register(rt, w);
 }
 
 /*
@@ -408,6 +466,7 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
             push_wake(rt, ptr);
             break;
         case WAIT_WAIT: {
+            wait_woken(rt, ptr, id);
             bool seen = false;
             for (size_t i = 0; i < nwaits && !seen; i++)
                 seen = waits[i] == ptr;
@@ -420,8 +479,7 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
         }
     }
     for (size_t i = 0; i < nwaits; i++)
-        if (wait_count(rt, waits[i], NULL) >= waits[i]->num_ready)
-            wait_reply(rt, waits[i]);
+        wait_check(rt, waits[i]);
     free(waits);
 }
 
@@ -723,9 +781,7 @@ static int h_wait(struct conn *c, const struct proto_msg *m, void *arg)
         wait_reply(rt, w);
         return 0;
     }
-    for (uint32_t i = 0; i < w->n; i++)
-        if (!objects_have(rt, w->ids[i]) && !objlife_gone(rt, w->ids[i], NULL))
-            objects_wait_for(rt, w->ids[i], WAIT_WAIT, w);
+    wait_register(rt, w);
     arm_timer(rt, &w->timer, timeout, wait_timeout_cb, w);
     client_block(rt, cl, w->task, &w->blocked);
     return 0;

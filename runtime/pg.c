@@ -183,6 +183,37 @@ static void pg_record(struct runtime *rt, struct pg *g)
     }
 }
 
+/*
+ * Write G's queued record now, ahead of the others: a wait is about to be
+ * told G is CREATED, and `ray list placement-groups` run by whoever hears
+ * it must list it so (as Ray's state API does once pg.ready() returns).
+ * Written behind, the record came up to PG_RECORD_DELAY_MS after the
+ * answer: a listing made at once (a few ms) found no row, which is
+ * test_pg_restart's "listed CREATED ()". Now the write is queued to Redis
+ * before the answer to the client and both leave in the same loop turn; a
+ * listing by whoever heard the answer comes after. The same for a group
+ * ray_pg_remove removed (its REMOVED row: "the group is listed REMOVED"),
+ * which is freed here then, as record_flush would.
+ */
+static void pg_destroy(struct pg *g);
+
+static void record_now(struct runtime *rt, struct pg *g)
+{
+    struct pgs *p = P(rt);
+    if (!g->rec_queued)
+        return;
+    for (struct pg **pp = &p->rec_head; *pp; pp = &(*pp)->rec_next)
+        if (*pp == g) {
+            *pp = g->rec_next;
+            break;
+        }
+    g->rec_queued = false;
+    g->rec_next = NULL;
+    pg_record_now(rt, g);
+    if (g->state == PGS_REMOVED)
+        pg_destroy(g); /* kept only for this write */
+}
+
 static void pg_destroy(struct pg *g);
 
 /* Delete the records of the removed groups pushed out of the tombstones:
@@ -1071,6 +1102,8 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
     ids_hex(id, IDS_SIZE, hex);
     bool gone = pg_is_removed_(rt, id);
     if (m->type == PROTO_PG_WAIT) {
+        if (g && g->state == PGS_CREATED)
+            record_now(rt, g);
         if (g)
             reply(c, reqid, g->state == PGS_CREATED ? RAY_OK : PG_WAIT_PENDING,
                   state_names[g->state]);
@@ -1082,8 +1115,10 @@ static void head_request(struct runtime *rt, struct conn *c, const struct proto_
         return;
     }
     /* PG_REMOVE: idempotent */
-    if (g)
+    if (g) {
         pg_remove(rt, g, "ray_pg_remove");
+        record_now(rt, g); /* its REMOVED row is there when the caller hears; frees G */
+    }
     reply(c, reqid, RAY_OK, "");
 }
 

@@ -352,8 +352,8 @@ static void library_fetched(void *arg, const char *s, size_t len)
     struct runtime *rt = lf->rt;
     struct job *j = rt_job_find(rt, lf->num);
     free(lf);
-    if (j == NULL || job_ended(j))
-        return;
+    if (j == NULL || (job_ended(j) && !actors_job_in_use(rt, j)))
+        return; /* (a detached actor placed here still needs it after the job's end) */
     job_set_lib_fetching(j, false);
     if (s == NULL) {
         /* its node may not have written it yet: spill_libraries_retry
@@ -382,7 +382,8 @@ static void library_fetch(struct runtime *rt, struct job *j)
 void spill_libraries_retry(struct runtime *rt)
 {
     for (struct job *j = jobs_first(rt); j; j = job_next(j))
-        if (job_remote(j) && !job_ended(j) && job_lib_path(j) == NULL && !job_lib_fetching(j) &&
+        if (job_remote(j) && (!job_ended(j) || actors_job_in_use(rt, j)) &&
+            job_lib_path(j) == NULL && !job_lib_fetching(j) &&
             job_lib_hash(j)[0])
             library_fetch(rt, j);
 }

@@ -769,13 +769,23 @@ void tasks_fail_where(struct runtime *rt, bool (*match)(const struct task *t, vo
     }
 }
 
+/* T is a detached actor's creation (or restart): it outlives its job. */
+static bool outlives_job(const struct task *t)
+{
+    return t->kind == TASK_ACTOR_NEW && t->actor && actor_detached(t->actor);
+}
+
 void tasks_job_ended(struct runtime *rt, struct job *j)
 {
+    /* A detached actor's creation stays: its job's end must not drop it
+     * (`ray serve deploy` ends while the replicas it asked for are still
+     * queued, or placed on a node still fetching the job's library; they
+     * stayed PENDING for good and the application never answered) */
     for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         for (struct sched_task *st = sched_shape_head(s), *next; st; st = next) {
             next = sched_task_next(st);
             struct task *t = task_of(st);
-            if (t->job == j) {
+            if (t->job == j && !outlives_job(t)) {
                 queue_remove(rt, t);
                 if (t->kind == TASK_ACTOR_NEW && t->actor)
                     actor_set_create(t->actor, NULL);
@@ -784,7 +794,7 @@ void tasks_job_ended(struct runtime *rt, struct job *j)
         }
     for (struct task *t = TS(rt)->waiting_head, *next; t; t = next) {
         next = t->next;
-        if (t->job == j) {
+        if (t->job == j && !outlives_job(t)) {
             waiting_remove(rt, t);
             if (t->kind == TASK_ACTOR_NEW && t->actor)
                 actor_set_create(t->actor, NULL);

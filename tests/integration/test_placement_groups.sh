@@ -73,6 +73,12 @@ wait_for 10 sh -c "'$RAY' list placement-groups --format json | grep -q '\"train
 "$RAY" list placement-groups >"$T/list.named" 2>&1
 check_out "the job's end removed its named group" "$T/list.named" "trainers +PACK +REMOVED"
 
+submit listed listed "$RAY" "127.0.0.1:$P" "$A"
+check_out "ray list placement-groups lists a group CREATED the moment ray_pg_wait returns" \
+    "$T/out.listed" "^listed CREATED right after ray_pg_wait: 5 of 5"
+check_out "... and REMOVED the moment ray_pg_remove returns" \
+    "$T/out.listed" "^listed REMOVED right after ray_pg_remove: 5 of 5"
+
 # a group made by a detached actor outlives the job, ends with the actor
 submit detached detached
 check_out "a detached actor makes a group" "$T/out.detached" "^keeper made its group"

@@ -36,12 +36,18 @@ scenario "actor restart after a crash, max_restarts, max_concurrency" restart
 scenario "four threads submitting at once" threads
 scenario "20,000 tasks in one job" many 20000
 scenario "the client's value cache: 20,000 values kept, half freed, results pushed" cache 20000
+scenario "one wait for 100,000 objects sealed while it waits answers at the last seal" wait_many 100000
 grep -h "tasks in" "$T/out.many" | sed 's/^/    /'
 
 submit detached make
 check_out "a detached named actor is made" "$T/out.detached" "^detached actor made$"
 submit detached use
 check_out "it outlives its job and keeps its state" "$T/out.detached" "^detached actor outlived its job: 42$"
+submit detached queued
+check_out "a detached actor is asked for behind busy CPUs, then its job ends" "$T/out.detached" "^detached actor asked for"
+submit detached queued_use
+check_out "the job's end did not drop its queued creation: it is made and answers" "$T/out.detached" \
+    "^detached actor queued at its job's end was made: 8$"
 
 # task output reaches ray submit, prefixed with name, pid and node
 submit print

@@ -405,6 +405,61 @@ static int named(void)
     return 0; /* the job's end removes the group */
 }
 
+/* `ray list placement-groups` run the moment ray_pg_wait returns lists
+ * the group CREATED (as Ray's state API does once pg.ready() returns), and
+ * the moment ray_pg_remove returns lists it REMOVED, ROUNDS times: RAY is
+ * the ray binary, ADDR the GCS, DIR the temp dir. */
+static int listed(const char *ray, const char *addr, const char *dir)
+{
+    enum { ROUNDS = 5 };
+    const char *b[] = { "CPU=1" };
+    int ok = 0, removed = 0;
+    char want[64], cmd[1024], line[1024], last[1024] = "";
+    for (int k = 0; k < ROUNDS; k++) {
+        ray_pg pg;
+        snprintf(want, sizeof want, "listed-%d", k);
+        if (ray_pg_create(b, 1, RAY_PACK, want, &pg) != RAY_OK || ray_pg_wait(pg, 20000) != RAY_OK) {
+            printf("create %s: %s\n", want, ray_last_error());
+            return 1;
+        }
+        snprintf(cmd, sizeof cmd, "'%s' list placement-groups --address '%s' --temp-dir '%s' 2>&1",
+                 ray, addr, dir);
+        FILE *f = popen(cmd, "r");
+        bool seen = false;
+        snprintf(last, sizeof last, "(no row for %s)", want);
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, want)) {
+                seen = strstr(line, "CREATED") != NULL;
+                snprintf(last, sizeof last, "%s", line);
+            }
+        if (f)
+            pclose(f);
+        ok += seen;
+        if (!seen)
+            printf("round %d: ray list right after ray_pg_wait: %s\n", k, last);
+        if (ray_pg_remove(pg) != RAY_OK) {
+            printf("remove %s: %s\n", want, ray_last_error());
+            return 1;
+        }
+        f = popen(cmd, "r");
+        seen = false;
+        snprintf(last, sizeof last, "(no row for %s)", want);
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, want)) {
+                seen = strstr(line, "REMOVED") != NULL;
+                snprintf(last, sizeof last, "%s", line);
+            }
+        if (f)
+            pclose(f);
+        removed += seen;
+        if (!seen)
+            printf("round %d: ray list right after ray_pg_remove: %s\n", k, last);
+    }
+    printf("listed CREATED right after ray_pg_wait: %d of %d\n", ok, ROUNDS);
+    printf("listed REMOVED right after ray_pg_remove: %d of %d\n", removed, ROUNDS);
+    return ok == ROUNDS && removed == ROUNDS ? 0 : 1;
+}
+
 static int hold(const char *file)
 {
     const char *b[] = { "CPU=1" };
@@ -523,11 +578,13 @@ int ray_main(int argc, char **argv)
         return gpu();
     if (strcmp(mode, "detached") == 0 || strcmp(mode, "kill_keeper") == 0)
         return detached(mode[0] == 'k');
+    if (strcmp(mode, "listed") == 0 && argc > 4)
+        return listed(argv[2], argv[3], argv[4]);
     if (strcmp(mode, "hold") == 0 && argc > 2)
         return hold(argv[2]);
     if (strcmp(mode, "resched") == 0 && argc > 4)
         return resched(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: job_pg.so basic|strategy S N|infeasible FILE|gang|named|hold FILE|"
+    fprintf(stderr, "usage: job_pg.so basic|strategy S N|infeasible FILE|gang|named|listed RAY ADDR DIR|hold FILE|"
                     "resched FILE RES0 RES1\n");
     return 2;
 }

@@ -843,6 +843,32 @@ static int sc_detached(const char *step)
         printf("detached actor made\n");
         return 0;
     }
+    if (strcmp(step, "queued") == 0) {
+        /* both CPUs busy with this job's tasks: the detached actor's
+         * creation (1 CPU) waits in the node's queue when the job ends */
+        ray_value nap = RAY_I(60000);
+        for (int i = 0; i < 2; i++)
+            CHECK(ray_call("sleep_ms", &nap, 1, NULL, &r) == RAY_OK, "busy task %d", i);
+        ray_opts o = RAY_ACTOR_OPTS;
+        o.name = "queued_keeper";
+        o.detached = true;
+        o.num_cpus = 1;
+        ray_actor a;
+        ray_value start = RAY_I(7);
+        CHECK(ray_actor_create("counter", &start, 1, &o, &a) == RAY_OK, "create detached");
+        printf("detached actor asked for behind busy CPUs; the job ends now\n");
+        return 0;
+    }
+    if (strcmp(step, "queued_use") == 0) {
+        ray_actor a;
+        CHECK(ray_actor_lookup("queued_keeper", &a) == RAY_OK, "the queued detached actor is known");
+        CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r) == RAY_OK, "incr");
+        CHECK(ray_get(r, 30000, &v) == RAY_OK && v.as.i == 8,
+              "a detached actor still queued when its job ended was made: %s", ray_last_error());
+        CHECK(ray_actor_kill(a, true) == RAY_OK, "kill");
+        printf("detached actor queued at its job's end was made: 8\n");
+        return 0;
+    }
     ray_actor a;
     CHECK(ray_actor_lookup("keeper", &a) == RAY_OK, "the detached actor is still there");
     CHECK(ray_actor_call(a, "incr", NULL, 0, NULL, &r) == RAY_OK, "incr");
@@ -1014,6 +1040,69 @@ static int sc_cache(int n)
     return 0;
 }
 
+/* One wait for N objects that are made one by one while it waits: each is
+ * ray_create'd (not sealed, so not ready), a second thread seals them all
+ * once the wait is sent, and the wait must answer as soon as the last is
+ * sealed. The node counts each object made against the wait in O(1); it
+ * used to count all N again at each one (O(N^2): 100,000 objects held its
+ * loop for minutes, so the wait timed out with fewer ready). */
+struct wait_many_arg {
+    ray_ref *r;
+    int n, sealed;
+    double t_sealed;
+};
+
+static void *wait_many_sealer(void *p)
+{
+    struct wait_many_arg *a = p;
+    usleep(500 * 1000); /* let the main thread's OBJ_WAIT reach the node first */
+    for (int i = 0; i < a->n; i++)
+        if (ray_seal(a->r[i]) == RAY_OK)
+            a->sealed++;
+    a->t_sealed = now();
+    return NULL;
+}
+
+static int sc_wait_many(int n)
+{
+    ray_ref *r = calloc((size_t)n, sizeof *r);
+    bool *ready = calloc((size_t)n, sizeof *ready);
+    CHECK(r && ready, "memory");
+    for (int i = 0; i < n; i++) {
+        void *d;
+        CHECK(ray_create(sizeof(int64_t), &d, &r[i]) == RAY_OK, "create %d: %s", i, ray_last_error());
+        int64_t v = i;
+        memcpy(d, &v, sizeof v);
+    }
+    struct wait_many_arg a = { .r = r, .n = n };
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, wait_many_sealer, &a) == 0, "thread");
+    double t0 = now();
+    int got = ray_wait(r, (size_t)n, (size_t)n, 60000, ready);
+    double t1 = now();
+    pthread_join(th, NULL);
+    CHECK(a.sealed == n, "sealed %d of %d: %s", a.sealed, n, ray_last_error());
+    CHECK(got == n, "wait for %d objects sealed while it waits: %d ready after %.1f s (%s)", n, got,
+          t1 - t0, got < 0 ? ray_last_error() : "a stall");
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        bad += !ready[i];
+    CHECK(bad == 0, "%d objects not marked ready", bad);
+    ray_value v;
+    CHECK(ray_get(r[n - 1], 10000, &v) == RAY_OK && v.type == RAY_BYTES && v.as.buf.len == 8,
+          "the last object reads back");
+    int64_t last;
+    memcpy(&last, v.as.buf.ptr, sizeof last);
+    ray_value_release(&v);
+    CHECK(last == n - 1, "the last object holds %lld", (long long)last);
+    ray_free(r, (size_t)n);
+    printf("wait: %d objects sealed while waited for, all ready %.2f s after the last seal\n", n,
+           t1 > a.t_sealed ? t1 - a.t_sealed : 0.0);
+    free(ready);
+    free(r);
+    return 0;
+}
+
 /* N actors of 1 CPU each from the head: those its CPUs cannot hold spill to
  * other nodes rather than wait for the head's. Prints "N actors on K nodes". */
 static int sc_actor_spread(int n)
@@ -1134,6 +1223,7 @@ int ray_main(int argc, char **argv)
     if (strcmp(s, "actor_on") == 0) return sc_actor_on(argv[2]);
     if (strcmp(s, "actor_spread") == 0) return sc_actor_spread(argc > 2 ? atoi(argv[2]) : 3);
     if (strcmp(s, "late_join") == 0) return sc_late_join(argv[2], argv[3]);
+    if (strcmp(s, "wait_many") == 0) return sc_wait_many(argc > 2 ? atoi(argv[2]) : 100000);
     if (strcmp(s, "cache") == 0) return sc_cache(argc > 2 ? atoi(argv[2]) : 20000);
     if (strcmp(s, "survive") == 0) return sc_survive(argc > 2 ? atoi(argv[2]) : 24, argc > 3 ? atoi(argv[3]) : 1000);
     if (strcmp(s, "exit") == 0) return argc > 2 ? atoi(argv[2]) : 7;
