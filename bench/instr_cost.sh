@@ -101,6 +101,14 @@ one_run() { # TREE-SPEC BENCHMARK RUNS DIR
             "$tree/build/bench/bench_job.so" "$b" >"$D/driver.out" 2>&1 ||
             say "driver failed: $(tail -1 "$D/driver.out")"
         [ -n "$scraper" ] && { kill "$scraper"; wait "$scraper"; } 2>/dev/null
+        # the workers die by SIGKILL with their node (or when idle a while),
+        # which leaves callgrind no time to write: have each dump what it
+        # counted at once
+        local rayd
+        rayd=$(cat "$D/head/session_latest/rayd.pid")
+        for p in $(ps -o pid= --ppid "$rayd"); do
+            grep -q -- '--worker' "/proc/$p/cmdline" 2>/dev/null && callgrind_control -d "$p" >/dev/null 2>&1
+        done
         # the XADDs of timeline entries Redis took and their bytes (priced
         # apart, see xadd_ir)
         local rc=(redis-cli -h 127.0.0.1 -p "$port" -a "$(cat "$D/head/session_latest/auth_token")"
@@ -110,13 +118,6 @@ one_run() { # TREE-SPEC BENCHMARK RUNS DIR
         [ -s "$D/xadds" ] || echo 0 >"$D/xadds"
         key=$("${rc[@]}" --scan --pattern '*timeline' 2>/dev/null | head -1)
         if [ -n "$key" ]; then "${rc[@]}" --raw xrange "$key" - + 2>/dev/null | wc -c; else echo 0; fi >"$D/xbytes"
-        # the workers die by SIGKILL with their node, which leaves callgrind no
-        # time to write: have each dump what it counted first
-        local rayd
-        rayd=$(cat "$D/head/session_latest/rayd.pid")
-        for p in $(ps -o pid= --ppid "$rayd"); do
-            grep -q -- '--worker' "/proc/$p/cmdline" 2>/dev/null && callgrind_control -d "$p" >/dev/null 2>&1
-        done
         "$tree/bin/ray" stop --temp-dir "$D/head" >/dev/null 2>&1
         # valgrind writes its file as each process exits
         for _ in $(seq 1 600); do # up to 2 minutes: a loaded machine under valgrind
