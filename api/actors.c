@@ -205,11 +205,6 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
     mpw_map(&spec, 7);
     api_spec_key_(&spec, "id");
     mpw_bin(&spec, id, RAY_ID_SIZE);
-    /* numbered, so that the actor's worker can refuse a repeat (callseq.h) */
-    api_spec_key_(&spec, "caller");
-    mpw_bin(&spec, callseq_caller(), RAY_ID_SIZE);
-    api_spec_key_(&spec, "seq");
-    mpw_uint(&spec, callseq_next());
     api_spec_key_(&spec, "actor");
     mpw_bin(&spec, a.id, RAY_ID_SIZE);
     api_spec_key_(&spec, "fn");
@@ -219,7 +214,17 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
         goto out;
     api_spec_key_(&spec, "nret");
     mpw_uint(&spec, (uint64_t)o.num_returns);
+    /* numbered last, so that the actor's worker can refuse a repeat: the
+     * number is taken and the call sent under one lock, so that the actor
+     * gets this process's calls in number order (callseq.h) */
+    api_spec_key_(&spec, "caller");
+    mpw_bin(&spec, callseq_caller(), RAY_ID_SIZE);
+    api_spec_key_(&spec, "seq");
+    uint64_t seq;
+    struct callseq_out *cs = callseq_out_begin(a.id, &seq);
+    mpw_uint(&spec, seq);
     rc = api_spec_send_(&spec, PROTO_ACTOR_CALL, "actor call", method, id, o.num_returns, ret);
+    callseq_out_end(cs);
 out:
     buf_free(&spec);
     return rc;

@@ -12,7 +12,15 @@
 
 static uint8_t caller_id[RAY_ID_SIZE];
 static pthread_once_t caller_once = PTHREAD_ONCE_INIT;
-static uint64_t next_seq;
+
+/* A stripe of the caller's counters; padded to a cache line of its own. */
+struct callseq_out {
+    pthread_mutex_t mu;
+    uint64_t next;
+} __attribute__((aligned(64)));
+
+static struct callseq_out stripes[CALLSEQ_STRIPES];
+static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
 static void caller_make(void)
 {
@@ -25,9 +33,34 @@ const uint8_t *callseq_caller(void)
     return caller_id;
 }
 
-uint64_t callseq_next(void)
+static void stripes_make(void)
 {
-    return __atomic_add_fetch(&next_seq, 1, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < CALLSEQ_STRIPES; i++)
+        pthread_mutex_init(&stripes[i].mu, NULL);
+}
+
+struct callseq_out *callseq_out_begin(const uint8_t actor[RAY_ID_SIZE], uint64_t *seq)
+{
+    pthread_once(&stripes_once, stripes_make);
+    uint32_t h = 2166136261u; /* FNV-1a over the ID: its bytes past the job are random */
+    for (int i = 0; i < RAY_ID_SIZE; i++)
+        h = (h ^ actor[i]) * 16777619u;
+    struct callseq_out *o = &stripes[h % CALLSEQ_STRIPES];
+    pthread_mutex_lock(&o->mu);
+    *seq = ++o->next;
+    return o;
+}
+
+void callseq_out_end(struct callseq_out *o)
+{
+    pthread_mutex_unlock(&o->mu);
+}
+
+void callseq_key(const uint8_t caller[RAY_ID_SIZE], const uint8_t actor[RAY_ID_SIZE],
+                 uint8_t key[RAY_ID_SIZE])
+{
+    for (int i = 0; i < RAY_ID_SIZE; i++)
+        key[i] = caller[i] ^ actor[i];
 }
 
 /* One remembered caller: its highest number and, as a ring indexed by

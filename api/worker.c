@@ -883,11 +883,9 @@ static bool hosted_route(struct exec *e)
     struct hosted *h = hosted_find(e->actor);
     if (h == NULL)
         return false;
-    /* numbered per caller and actor: a caller's calls to the other actors of
-     * this process must not push this actor's out of the window */
+    /* numbered per caller and actor (callseq.h) */
     uint8_t key[RAY_ID_SIZE];
-    for (int i = 0; i < RAY_ID_SIZE; i++)
-        key[i] = e->caller[i] ^ h->id[i];
+    callseq_key(e->caller, h->id, key);
     const char *why;
     if (!callseq_check(key, e->seq, &why)) {
         char id[2 * RAY_ID_SIZE + 1];
@@ -977,7 +975,10 @@ static void exec_parse_and_run(struct exec *e)
         return;
     }
     const char *why;
-    if (e->kind == API_TASK_ACTOR_CALL && !callseq_check(e->caller, e->seq, &why)) {
+    uint8_t key[RAY_ID_SIZE];
+    if (e->kind == API_TASK_ACTOR_CALL)
+        callseq_key(e->caller, e->actor, key); /* numbered per caller and actor (callseq.h) */
+    if (e->kind == API_TASK_ACTOR_CALL && !callseq_check(key, e->seq, &why)) {
         char id[2 * RAY_ID_SIZE + 1];
         ids_hex(e->caller, RAY_ID_SIZE, id);
         snprintf(perr, sizeof perr, "actor call %s refused: call %llu of caller %s came twice; %s",
