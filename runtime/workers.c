@@ -106,6 +106,11 @@ struct worker {
 
 /* ---- the fields other files of the runtime read (declared in runtime/workers.h) ---- */
 
+const uint8_t *worker_id(const struct worker *w)
+{
+    return w->id;
+}
+
 struct actor *worker_actor(const struct worker *w)
 {
     return w->actor;
