@@ -360,6 +360,10 @@ void api_direct_worker_done_(struct api_dconn *dc, const uint8_t *id, const char
                              struct buf *frames, bool idle);
 /* tasks.c: T set at least one return. */
 bool api_task_returned_(ray_task *t);
+/* The main thread starts task ID (NAME) sent directly, or (ID NULL) one
+ * from the node: what the task prints is tagged with it (a marker line
+ * before its first output; nothing when it prints nothing). */
+void api_direct_worker_begin_(const uint8_t *id, const char *name);
 /* Write what is batched (a thread of this worker is about to wait for the node). */
 void api_direct_worker_flush_(void);
 

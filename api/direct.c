@@ -261,8 +261,7 @@ static int shape_get(const char *key, const ray_opts *o, const char *fn)
 static int pack_request(struct buf *f, const struct dlease *l, const struct dshape *s)
 {
     struct buf spec = BUF_INIT;
-    char name[160];
-    snprintf(name, sizeof name, "lease:%s", s->fn);
+    const char *name = s->fn; /* as the node shows it running (`ray status -v`) */
     mpw_map(&spec, 3 + API_SPEC_RESOURCE_PAIRS);
     api_spec_key_(&spec, "id");
     mpw_bin(&spec, l->id, RAY_ID_SIZE);
@@ -408,6 +407,8 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     }
     t->sent_us = now_us();
     t->reported = false;
+    if (best == NULL || best->nsent * 2 + 2 > dep)
+        snprintf(s->fn, sizeof s->fn, "%s", fn); /* a lease asked for now is named after it */
     if (best) {
         STAILQ_INSERT_TAIL(&best->sent, t, link);
         best->nsent++;
@@ -717,7 +718,10 @@ static void report_pending(struct buf *f)
             if (!t->reported && us - t->sent_us >= DIRECT_REPORT_MS * 1000LL && n < 1024) {
                 char name[128];
                 spec_name(t->spec, t->len, name, sizeof name);
-                direct_entry_pack(&v, t->id, name, first ? 1 : 2, "", 1);
+                char lh[2 * RAY_ID_SIZE + 1] = "";
+                if (first) /* the node names the lease after the task it runs */
+                    ids_hex(l->id, RAY_ID_SIZE, lh);
+                direct_entry_pack(&v, t->id, name, first ? 1 : 2, lh, 1);
                 t->reported = true;
                 n++;
             }

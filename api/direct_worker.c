@@ -318,6 +318,73 @@ static void *listen_main(void *arg)
     }
 }
 
+/* ---- which direct task prints ----------------------------------------------------
+ * The node tags a worker's output lines with the task it runs; of a leased
+ * worker it knows only the lease. So stdout and stderr become stdio
+ * streams of our own (fopencookie) over the same descriptors: before the
+ * first bytes a direct task writes on one, a marker line
+ * "\x1erayd-direct <task hex> <name>" goes to that descriptor, and the
+ * node (runtime/lease.c) tags what follows with that task. Nothing is
+ * written for tasks that do not print. */
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned out_seq;              /* changes with every task; 0: no direct task */
+static char out_line[2 * RAY_ID_SIZE + 300]; /* the marker of task out_seq */
+struct out_cookie {
+    int fd;
+    unsigned marked; /* out_seq its last marker was for */
+};
+static struct out_cookie ck_out = { 1, 0 }, ck_err = { 2, 0 };
+
+void api_direct_worker_begin_(const uint8_t *id, const char *name)
+{
+    static unsigned next;
+    pthread_mutex_lock(&out_mu);
+    if (id) {
+        char hex[2 * RAY_ID_SIZE + 1];
+        ids_hex(id, RAY_ID_SIZE, hex);
+        snprintf(out_line, sizeof out_line, "\x1erayd-direct %s %.200s\n", hex, name ? name : "?");
+        out_seq = ++next ? next : ++next;
+    } else if (out_seq != 0) {
+        snprintf(out_line, sizeof out_line, "\x1erayd-direct %040d \n", 0);
+        out_seq = 0;
+    }
+    pthread_mutex_unlock(&out_mu);
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t size)
+{
+    struct out_cookie *ck = c;
+    pthread_mutex_lock(&out_mu);
+    if (ck->marked != out_seq && (out_seq != 0 || ck->marked != 0)) {
+        (void)net_write_all(ck->fd, out_line, strlen(out_line));
+        ck->marked = out_seq;
+    }
+    pthread_mutex_unlock(&out_mu);
+    if (net_write_all(ck->fd, buf, size) < 0)
+        return -1;
+    return (ssize_t)size;
+}
+
+static void stdio_wrap(void)
+{
+    cookie_io_functions_t io = { .write = cookie_write };
+    FILE *o = fopencookie(&ck_out, "w", io);
+    FILE *e = fopencookie(&ck_err, "w", io);
+    if (o == NULL || e == NULL) {
+        if (o)
+            fclose(o);
+        if (e)
+            fclose(e);
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    setvbuf(o, NULL, _IOLBF, 0);
+    setvbuf(e, NULL, _IONBF, 0);
+    stdout = o;
+    stderr = e;
+}
+
 int api_direct_worker_start_(const char *worker_hex, api_direct_exec_fn exec)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -336,6 +403,7 @@ int api_direct_worker_start_(const char *worker_hex, api_direct_exec_fn exec)
     }
     exec_fn = exec;
     listen_fd = fd;
+    stdio_wrap();
     pthread_t th;
     if (pthread_create(&th, NULL, listen_main, NULL) != 0) {
         close(fd);

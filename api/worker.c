@@ -543,6 +543,7 @@ static void exec_run(struct exec *e)
         return;
     }
     memcpy(cur_task, e->id, RAY_ID_SIZE);
+    api_direct_worker_begin_(e->direct ? e->id : NULL, name); /* whose output follows */
     if (exec_args(e, &args, &nargs, msg, sizeof msg) < 0) {
         status = RAY_ETASK;
         goto done;

@@ -63,6 +63,9 @@ struct lease_ent {
     int owner;               /* the driver's store id */
     long long granted_ms;
     bool revoked;
+    bool printing;           /* out_task/out_name: the direct task its output is from */
+    uint8_t out_task[IDS_SIZE];
+    char out_name[128];
     struct lease_ent *next;
 };
 
@@ -334,8 +337,66 @@ static int h_direct_pending(struct conn *c, const struct proto_msg *m, void *arg
             .attempts = e.status == 1 ? 1 : 0,
         };
         gcs_task_record_nx(rt->n->gcs, &rec);
+        uint8_t lid[IDS_SIZE];
+        char lh[IDS_HEX_SIZE];
+        if (e.status != 1 || e.msglen != 2 * IDS_SIZE)
+            continue;
+        memcpy(lh, e.msg, e.msglen);
+        lh[e.msglen] = '\0';
+        if (ids_unhex(lh, lid, IDS_SIZE) < 0)
+            continue;
+        for (struct lease_ent *x = leases; x; x = x->next)
+            if (x->rt == rt && x->owner == client_store_id(cl) &&
+                memcmp(task_id(x->t), lid, IDS_SIZE) == 0)
+                task_set_name(x->t, xstrdup(name)); /* `ray status -v`: what it runs */
     }
     return 0;
+}
+
+static struct lease_ent *find_worker(const struct runtime *rt, const struct worker *w)
+{
+    for (struct lease_ent *e = leases; e; e = e->next)
+        if (e->rt == rt && task_worker(e->t) == w)
+            return e;
+    return NULL;
+}
+
+/* "\x1erayd-direct HEX40 NAME" (api/direct_worker.c); HEX40 all zeros: none. */
+bool lease_output_marker(struct runtime *rt, struct worker *w, const char *line, size_t len)
+{
+    static const char tag[] = "\x1erayd-direct ";
+    size_t tl = sizeof tag - 1;
+    if (len < tl || memcmp(line, tag, tl) != 0)
+        return false;
+    struct lease_ent *e = find_worker(rt, w);
+    uint8_t id[IDS_SIZE];
+    char hex[IDS_HEX_SIZE];
+    if (e == NULL || len < tl + 2 * IDS_SIZE)
+        return true;
+    memcpy(hex, line + tl, 2 * IDS_SIZE);
+    hex[2 * IDS_SIZE] = '\0';
+    if (ids_unhex(hex, id, IDS_SIZE) < 0)
+        return true;
+    e->printing = !ids_is_zero(id);
+    memcpy(e->out_task, id, IDS_SIZE);
+    size_t nl = len > tl + 2 * IDS_SIZE + 1 ? len - (tl + 2 * IDS_SIZE + 1) : 0;
+    if (nl >= sizeof e->out_name)
+        nl = sizeof e->out_name - 1;
+    memcpy(e->out_name, line + tl + 2 * IDS_SIZE + 1, nl);
+    e->out_name[nl] = '\0';
+    return true;
+}
+
+const uint8_t *lease_output_task(const struct runtime *rt, const struct worker *w)
+{
+    struct lease_ent *e = leases ? find_worker(rt, w) : NULL;
+    return e && e->printing ? e->out_task : NULL;
+}
+
+const char *lease_output_name(const struct runtime *rt, const struct worker *w)
+{
+    struct lease_ent *e = leases ? find_worker(rt, w) : NULL;
+    return e && e->printing && e->out_name[0] ? e->out_name : NULL;
 }
 
 void lease_worker_died(struct runtime *rt, struct task *t, const char *why)

@@ -20,6 +20,14 @@ void lease_free(struct runtime *rt);
 void lease_worker_died(struct runtime *rt, struct task *t, const char *why);
 /* Client CL's connection closed: end its leases. */
 void lease_client_gone(struct runtime *rt, struct client *cl);
+/* A line of worker W's output that starts with 0x1e is a marker (the
+ * worker's stdio says which task it sent directly is printing): true if
+ * LINE was one (it is not output: drop it). */
+bool lease_output_marker(struct runtime *rt, struct worker *w, const char *line, size_t len);
+/* The direct task leased worker W prints for now (its ID and name), or
+ * NULL: its output is tagged with it (ray logs TASK, the job's prefix). */
+const uint8_t *lease_output_task(const struct runtime *rt, const struct worker *w);
+const char *lease_output_name(const struct runtime *rt, const struct worker *w);
 /* Tasks that leased workers ran and reported here since start (/metrics:
  * ray_direct_tasks_total), and leases granted. */
 unsigned long long lease_direct_tasks(void);

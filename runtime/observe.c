@@ -17,6 +17,7 @@
  * tasks.err and job-<hex>.err are written by the helper too (bio_file).
  */
 #include "runtime/observe.h"
+#include "runtime/lease.h"
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -104,6 +105,8 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     const uint8_t *task = NULL;
     if (worker_task(w))
         task = task_id(worker_task(w));
+    if (worker_task(w) && task_lease(worker_task(w)) && lease_output_task(rt, w))
+        task = lease_output_task(rt, w); /* a task sent to it directly (lease.c) */
     else if (worker_actor(w) && actor_running(worker_actor(w)))
         task = task_id(actor_running(worker_actor(w)));
     else if (worker_actor(w) && actor_create(worker_actor(w)))

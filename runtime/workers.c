@@ -24,6 +24,7 @@
  */
 #include "runtime/observe.h"
 #include "runtime/workers.h"
+#include "runtime/lease.h"
 #include "runtime/actors.h"
 #include "runtime/clients.h"
 #include "runtime/jobs.h"
@@ -562,8 +563,11 @@ struct pipe_watch {
     int stream;
 };
 
-static const char *worker_label(const struct worker *w)
+static const char *worker_label(const struct runtime *rt, const struct worker *w)
 {
+    const char *direct = w->task && task_lease(w->task) ? lease_output_name(rt, w) : NULL;
+    if (direct) /* a task a driver sent it directly (lease.c) */
+        return direct;
     if (w->task && task_name(w->task))
         return task_name(w->task);
     if (w->actor && actor_cls(w->actor))
@@ -576,11 +580,13 @@ static const char *worker_label(const struct worker *w)
 static void worker_line(void *arg, const char *line, size_t len)
 {
     struct pipe_watch *x = arg;
+    if (len > 0 && line[0] == '\x1e' && lease_output_marker(x->rt, x->w, line, len))
+        return; /* which direct task prints (api/direct_worker.c), not output */
     struct buf b = BUF_INIT;
     /* before worker_spawned has the pid, the HELLO's may be known */
     pid_t pid = x->w->pid > 0 ? x->w->pid
                 : x->w->client && client_conn(x->w->client) ? client_conn(x->w->client)->pid : 0;
-    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)pid, x->rt->n->hex);
+    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->rt, x->w), (int)pid, x->rt->n->hex);
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
     buf_free(&b);
