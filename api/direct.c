@@ -70,13 +70,14 @@
 #define DIRECT_LEASES_MAX 16       /* leases at once, all shapes */
 #define DIRECT_LEASES_PER_SHAPE 8
 #define DIRECT_INFLIGHT_MAX 4096   /* unanswered tasks on one lease */
-#define DIRECT_IDLE_MS 5           /* a lease with nothing unanswered this long goes back */
+#define DIRECT_IDLE_MS 50          /* a lease with nothing unanswered this long goes back */
 #define DIRECT_REFUSED_MS 20       /* after a refusal or a revoke, the shape goes the normal way */
 #define DIRECT_ASK_MS 1000         /* a request unanswered this long counts as refused */
 #define DIRECT_KEY_MAX 512
 #define DIRECT_HELD_MAX 4096       /* tasks held for one shape's lease request */
 #define DIRECT_REPORT_MS 500       /* unanswered this long: a PENDING/RUNNING record */
 #define DIRECT_READ_CHUNK (64u << 10)
+#define DIRECT_CORK_MAX (16u << 10) /* corked bytes written at once */
 
 struct dtask {
     uint8_t id[RAY_ID_SIZE];
@@ -106,7 +107,8 @@ struct dlease {
     uint8_t worker[RAY_ID_SIZE];
     int fd;
     int senders;                   /* callers writing on fd now */
-    pthread_mutex_t send_mu;
+    pthread_mutex_t send_mu;       /* fd's writes and out */
+    struct buf out;                /* DIRECT_TASK frames corked (written within a poll turn) */
     struct dtask_list sent;        /* unanswered, in the order sent */
     int nsent;
     long long since_ms, last_ms;
@@ -116,7 +118,8 @@ struct dlease {
 
 struct dshape {
     bool used;
-    char key[DIRECT_KEY_MAX];
+    double cpu, mem;               /* what tells shapes apart */
+    char res[256], renv[DIRECT_KEY_MAX];
     struct buf lease_spec_tail;    /* the resource pairs of its LEASE_REQUEST map */
     char fn[128];                  /* a function of the shape, to name its leases */
     struct dtask_list held;        /* waiting for its lease's answer */
@@ -139,6 +142,8 @@ static struct {
     struct dlease leases[DIRECT_LEASES_MAX];
     struct idmap pending;          /* task id -> struct dtask, held or unanswered */
     unsigned long long count;      /* tasks sent directly */
+    /* what happened, for RAY_DIRECT_DEBUG=1 (printed at ray_shutdown) */
+    unsigned long long n_node, n_heldnode, n_granted, n_refused, n_revoked, n_dead, n_idle;
 } D = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cv = PTHREAD_COND_INITIALIZER,
@@ -160,13 +165,13 @@ static long long now_us(void)
 
 /* Unanswered tasks one lease of S may have: as the node's pipelining
  * (docs/runtime.md), by how long S's tasks ran lately: 4 until 4 have
- * answered, then 256 below 1 ms, 4 below 8 ms, else 1 (a long task does
+ * answered, then DIRECT_INFLIGHT_MAX below 1 ms, 4 below 8 ms, else 1 (a long task does
  * not hold others back from a free CPU). */
 static int depth(const struct dshape *s)
 {
     if (s->nsamples < 4)
         return 4;
-    return s->avg_us < 1000 ? 256 : s->avg_us < 8000 ? 4 : 1;
+    return s->avg_us < 1000 ? DIRECT_INFLIGHT_MAX : s->avg_us < 8000 ? 4 : 1;
 }
 
 static void init_once(void)
@@ -217,25 +222,28 @@ static bool has_ref(const ray_value *v, size_t n, int depth)
     return false;
 }
 
-/* The shape of O in KEY; false when it is too long to tell apart. */
-static bool shape_key(const ray_opts *o, char *key, size_t len)
+/* S is O's shape. */
+static bool shape_is(const struct dshape *s, const ray_opts *o)
 {
-    int n = snprintf(key, len, "%.17g|%.17g|%s|%s", o->num_cpus, o->memory,
-                     o->resources ? o->resources : "", o->runtime_env ? o->runtime_env : "");
-    return n > 0 && (size_t)n < len;
+    return s->used && s->cpu == o->num_cpus && s->mem == o->memory &&
+           strcmp(s->res, o->resources ? o->resources : "") == 0 &&
+           strcmp(s->renv, o->runtime_env ? o->runtime_env : "") == 0;
 }
 
-/* Under D.mu: the shape KEY (made if new), or -1 when the table is full. */
-static int shape_get(const char *key, const ray_opts *o, const char *fn)
+/* Under D.mu: O's shape (made if new), or -1 when the table is full or its
+ * strings are too long to keep. */
+static int shape_get(const ray_opts *o, const char *fn)
 {
     int free_i = -1;
     for (int i = 0; i < DIRECT_SHAPES_MAX; i++) {
-        if (D.shapes[i].used && strcmp(D.shapes[i].key, key) == 0)
+        if (shape_is(&D.shapes[i], o))
             return i;
         if (!D.shapes[i].used && free_i < 0)
             free_i = i;
     }
-    if (free_i < 0)
+    const char *res = o->resources ? o->resources : "", *renv = o->runtime_env ? o->runtime_env : "";
+    if (free_i < 0 || strlen(res) >= sizeof D.shapes[0].res ||
+        strlen(renv) >= sizeof D.shapes[0].renv)
         return -1;
     struct dshape *s = &D.shapes[free_i];
     buf_reset(&s->lease_spec_tail);
@@ -245,7 +253,10 @@ static int shape_get(const char *key, const ray_opts *o, const char *fn)
         return -1;
     }
     s->used = true;
-    snprintf(s->key, sizeof s->key, "%s", key);
+    s->cpu = o->num_cpus;
+    s->mem = o->memory;
+    snprintf(s->res, sizeof s->res, "%s", res);
+    snprintf(s->renv, sizeof s->renv, "%s", renv);
     snprintf(s->fn, sizeof s->fn, "%s", fn);
     s->asking = false;
     s->refused_until = 0;
@@ -328,6 +339,7 @@ static void to_node(struct dtask_list *list, struct buf *f, bool first_ran, stru
     while ((t = STAILQ_FIRST(list)) != NULL) {
         STAILQ_REMOVE_HEAD(list, link);
         pack_resubmit(f, t, first && first_ran);
+        D.n_heldnode++;
         first = false;
         forget(t);
         STAILQ_INSERT_TAIL(done, t, link);
@@ -368,9 +380,6 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         o->num_gpus > 0 || !ids_is_zero(o->pg.id) || has_ref(args, nargs, 1) ||
         api_client_role_() != PROTO_ROLE_DRIVER || api_client_store_(NULL) == NULL)
         return 1;
-    char key[DIRECT_KEY_MAX];
-    if (!shape_key(o, key, sizeof key))
-        return 1;
     struct dtask *t = mem_malloc(sizeof *t);
     void *copy = mem_malloc(spec->len);
     if (t == NULL || copy == NULL) {
@@ -387,7 +396,7 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     struct buf ask_f = BUF_INIT;
     pthread_mutex_lock(&D.mu);
     thread_start_locked();
-    int sh = D.started ? shape_get(key, o, fn) : -1;
+    int sh = D.started ? shape_get(o, fn) : -1;
     if (sh < 0 || idmap_try_put(&D.pending, id, t, NULL) < 0) {
         pthread_mutex_unlock(&D.mu);
         dtask_free(t);
@@ -407,9 +416,10 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     }
     t->sent_us = now_us();
     t->reported = false;
-    if (best == NULL || best->nsent * 2 + 2 > dep)
+    if ((best == NULL || best->nsent * 2 + 2 > dep) && strcmp(s->fn, fn) != 0)
         snprintf(s->fn, sizeof s->fn, "%s", fn); /* a lease asked for now is named after it */
     if (best) {
+        bool now_write = best->nsent == 0; /* a lone task (a sync caller) goes at once */
         STAILQ_INSERT_TAIL(&best->sent, t, link);
         best->nsent++;
         best->last_ms = now;
@@ -421,16 +431,18 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
             ask(sh, &ask_f);
         int fd = best->fd;
         pthread_mutex_unlock(&D.mu);
-        struct buf f = BUF_INIT;
-        if (proto_pack(&f, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0) == 0) {
-            pthread_mutex_lock(&best->send_mu);
-            if (net_write_all(fd, f.data, f.len) < 0)
+        /* corked: the direct thread writes within a poll turn; a get writes first */
+        pthread_mutex_lock(&best->send_mu);
+        if (proto_pack(&best->out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0) < 0 ||
+            buf_failed(&best->out)) {
+            buf_free(&best->out);
+            shutdown(fd, SHUT_RDWR); /* (out of memory: seen closed, resubmitted) */
+        } else if (now_write || best->out.len >= DIRECT_CORK_MAX) {
+            if (net_write_all(fd, best->out.data, best->out.len) < 0)
                 shutdown(fd, SHUT_RDWR); /* the direct thread sees it closed and resubmits */
-            pthread_mutex_unlock(&best->send_mu);
-        } else {
-            shutdown(fd, SHUT_RDWR); /* (out of memory: the same way, through the node) */
+            buf_reset(&best->out);
         }
-        buf_free(&f);
+        pthread_mutex_unlock(&best->send_mu);
         pthread_mutex_lock(&D.mu);
         bool last = --best->senders == 0;
         pthread_mutex_unlock(&D.mu);
@@ -443,6 +455,7 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     if (s->nheld >= DIRECT_HELD_MAX ||
         (!s->asking && (nleases >= DIRECT_LEASES_PER_SHAPE || now < s->refused_until ||
                         ask(sh, &ask_f) == NULL))) {
+        D.n_node++;
         forget(t); /* every lease is full and no other can be had now: the node's way */
         pthread_mutex_unlock(&D.mu);
         dtask_free(t);
@@ -459,6 +472,36 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
 }
 
 /* ---- waiting for an answer ------------------------------------------------------ */
+
+/* Write every lease's corked tasks (the direct thread, or a caller about to wait). */
+static void flush_corked(void)
+{
+    struct dlease *ls[DIRECT_LEASES_MAX];
+    int n = 0;
+    pthread_mutex_lock(&D.mu);
+    for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
+        struct dlease *l = &D.leases[i];
+        if ((l->state == L_ACTIVE || l->state == L_DRAINING) && l->fd >= 0 && l->nsent > 0) {
+            l->senders++;
+            ls[n++] = l;
+        }
+    }
+    pthread_mutex_unlock(&D.mu);
+    for (int i = 0; i < n; i++) {
+        struct dlease *l = ls[i];
+        pthread_mutex_lock(&l->send_mu);
+        if (l->out.len > 0 && net_write_all(l->fd, l->out.data, l->out.len) < 0)
+            shutdown(l->fd, SHUT_RDWR);
+        buf_reset(&l->out);
+        pthread_mutex_unlock(&l->send_mu);
+    }
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&D.mu);
+    for (int i = 0; i < n; i++)
+        ls[i]->senders--;
+    pthread_mutex_unlock(&D.mu);
+}
 
 void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
 {
@@ -477,6 +520,12 @@ void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
             until.tv_nsec -= 1000000000L;
         }
     }
+    pthread_mutex_lock(&D.mu);
+    bool pending = idmap_get(&D.pending, tid) != NULL;
+    pthread_mutex_unlock(&D.mu);
+    if (!pending)
+        return;
+    flush_corked(); /* it may be corked still */
     pthread_mutex_lock(&D.mu);
     while (!D.stop && idmap_get(&D.pending, tid) != NULL) {
         if (timeout_ms < 0)
@@ -501,11 +550,18 @@ void api_direct_node_msg_(const struct proto_msg *m)
             if (m->f[1].as.i == RAY_OK) {
                 memcpy(l->worker, m->f[2].as.s.ptr, RAY_ID_SIZE);
                 l->state = L_GRANTED;
+                D.n_granted++;
             } else {
                 l->state = L_REFUSED;
+                D.n_refused++;
+                const char *dbg = getenv("RAY_DIRECT_DEBUG");
+                if (dbg && strcmp(dbg, "1") == 0)
+                    fprintf(stderr, "ray direct: lease refused: %.*s\n", (int)m->f[3].as.s.len,
+                            m->f[3].as.s.ptr);
             }
         } else if (m->type == PROTO_LEASE_REVOKE && l->state == L_ACTIVE) {
             l->state = L_DRAINING;
+            D.n_revoked++;
             D.shapes[l->shape].refused_until = now_ms() + DIRECT_REFUSED_MS;
         }
         break;
@@ -623,6 +679,7 @@ static void lease_close(struct dlease *l, struct buf *f)
         close(l->fd);
     l->fd = -1;
     buf_free(&l->in);
+    buf_free(&l->out);
     proto_pack(f, PROTO_LEASE_RETURN, l->id);
     l->state = L_FREE;
 }
@@ -657,8 +714,10 @@ static void step(struct buf *f, struct dtask_list *done, struct dlease **connect
             connect[(*nconnect)++] = l;
             break;
         case L_ACTIVE:
-            if (l->nsent == 0 && l->senders == 0 && now - l->last_ms >= DIRECT_IDLE_MS)
+            if (l->nsent == 0 && l->senders == 0 && now - l->last_ms >= DIRECT_IDLE_MS) {
+                D.n_idle++;
                 lease_close(l, f);
+            }
             break;
         case L_DRAINING:
             if (l->nsent == 0 && l->senders == 0)
@@ -667,6 +726,7 @@ static void step(struct buf *f, struct dtask_list *done, struct dlease **connect
         case L_DEAD:
             if (l->senders > 0)
                 break; /* a caller still writes on it (into a closed socket) */
+            D.n_dead++;
             to_node(&l->sent, f, true, done);
             l->nsent = 0;
             lease_close(l, f);
@@ -802,7 +862,7 @@ static void *direct_main(void *arg)
     for (;;) {
         struct dtask_list done = STAILQ_HEAD_INITIALIZER(done);
         struct dlease *connect[DIRECT_LEASES_MAX];
-        int nconnect = 0, npfd = 1, busy = 0;
+        int nconnect = 0, npfd = 1, busy = 0, inflight = 0;
         pthread_mutex_lock(&D.mu);
         if (D.stop) {
             pthread_mutex_unlock(&D.mu);
@@ -819,6 +879,7 @@ static void *direct_main(void *arg)
             struct dlease *l = &D.leases[i];
             if (l->state != L_FREE)
                 busy++;
+            inflight += l->nsent > 0;
             if ((l->state == L_ACTIVE || l->state == L_DRAINING) && l->fd >= 0) {
                 pfd[npfd] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
                 who[npfd++] = l;
@@ -837,7 +898,8 @@ static void *direct_main(void *arg)
         }
         if (nconnect > 0)
             continue; /* the new leases join the poll */
-        int pr = poll(pfd, (nfds_t)npfd, busy ? DIRECT_IDLE_MS : -1);
+        flush_corked();
+        int pr = poll(pfd, (nfds_t)npfd, inflight ? 1 : busy ? DIRECT_IDLE_MS : -1);
         if (pr <= 0)
             continue;
         if (pfd[0].revents) {
@@ -888,6 +950,13 @@ void api_direct_shutdown_(void)
         return;
     }
     D.stop = true;
+    const char *dbg = getenv("RAY_DIRECT_DEBUG");
+    if (dbg && strcmp(dbg, "1") == 0)
+        fprintf(stderr,
+                "ray direct: %llu sent directly, %llu went to the node at once, %llu later; "
+                "leases: %llu granted, %llu refused, %llu revoked, %llu lost, %llu returned idle\n",
+                D.count, D.n_node, D.n_heldnode, D.n_granted, D.n_refused, D.n_revoked, D.n_dead,
+                D.n_idle);
     pthread_cond_broadcast(&D.cv);
     pthread_mutex_unlock(&D.mu);
     wake_thread();

@@ -223,22 +223,31 @@ void api_direct_worker_done_(struct api_dconn *dc, const uint8_t *id, const char
         buf_reset(frames);
 }
 
-/* Read one whole frame from FD into IN (bytes kept across calls). Returns
- * the body (malloc'd) and decodes it into *M, or NULL at EOF / a bad frame. */
-static void *read_frame(int fd, struct buf *in, struct proto_msg *m, size_t *blen)
+/* A connection's read buffer: bytes read, and how far they were framed
+ * (consumed in one move per read, not one per frame). */
+struct rbuf {
+    struct buf in;
+    size_t pos;
+};
+
+/* Read one whole frame from FD into R. Returns the body (malloc'd) and
+ * decodes it into *M, or NULL at EOF / a bad frame. */
+static void *read_frame(int fd, struct rbuf *rb, struct proto_msg *m, size_t *blen)
 {
+    struct buf *in = &rb->in;
     for (;;) {
         size_t body_len;
         char err[160];
-        int st = proto_frame_need(in->data, in->len, PROTO_MAX_FRAME, &body_len, err, sizeof err);
+        int st = proto_frame_need(in->data + rb->pos, in->len - rb->pos, PROTO_MAX_FRAME,
+                                  &body_len, err, sizeof err);
         if (st == PROTO_BAD)
             return NULL;
-        if (st == PROTO_OK && in->len >= 4 + body_len) {
+        if (st == PROTO_OK && in->len - rb->pos >= 4 + body_len) {
             void *body = mem_malloc(body_len ? body_len : 1);
             if (body == NULL)
                 return NULL;
-            memcpy(body, in->data + 4, body_len);
-            buf_consume(in, 4 + body_len);
+            memcpy(body, in->data + rb->pos + 4, body_len);
+            rb->pos += 4 + body_len;
             if (proto_decode(body, body_len, m, err, sizeof err) < 0) {
                 free(body);
                 return NULL;
@@ -246,6 +255,8 @@ static void *read_frame(int fd, struct buf *in, struct proto_msg *m, size_t *ble
             *blen = body_len;
             return body;
         }
+        buf_consume(in, rb->pos);
+        rb->pos = 0;
         char *dst = buf_reserve(in, DIRECT_READ_CHUNK);
         if (dst == NULL)
             return NULL;
@@ -261,7 +272,7 @@ static void *read_frame(int fd, struct buf *in, struct proto_msg *m, size_t *ble
 static void *reader_main(void *arg)
 {
     struct api_dconn *dc = arg;
-    struct buf in = BUF_INIT;
+    struct rbuf in = { BUF_INIT, 0 };
     struct proto_msg m;
     size_t len;
     void *body = read_frame(dc->fd, &in, &m, &len);
@@ -281,7 +292,7 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&dc->mu);
         exec_fn(body, len, dc); /* takes BODY and the reference */
     }
-    buf_free(&in);
+    buf_free(&in.in);
     pthread_mutex_lock(&dc->mu);
     dc->closed = !ok || dc->closed;
     pthread_mutex_unlock(&dc->mu);
@@ -335,17 +346,24 @@ struct out_cookie {
 };
 static struct out_cookie ck_out = { 1, 0 }, ck_err = { 2, 0 };
 
+static uint8_t out_id[RAY_ID_SIZE];   /* task out_seq (formatted only when it prints) */
+static char out_name[128];
+
 void api_direct_worker_begin_(const uint8_t *id, const char *name)
 {
     static unsigned next;
+    if (id == NULL && out_seq == 0) /* (a racy read: only this thread writes it) */
+        return;
     pthread_mutex_lock(&out_mu);
     if (id) {
-        char hex[2 * RAY_ID_SIZE + 1];
-        ids_hex(id, RAY_ID_SIZE, hex);
-        snprintf(out_line, sizeof out_line, "\x1erayd-direct %s %.200s\n", hex, name ? name : "?");
+        memcpy(out_id, id, RAY_ID_SIZE);
+        size_t nl = name ? strnlen(name, sizeof out_name - 1) : 0;
+        memcpy(out_name, name ? name : "", nl);
+        out_name[nl] = '\0';
         out_seq = ++next ? next : ++next;
-    } else if (out_seq != 0) {
-        snprintf(out_line, sizeof out_line, "\x1erayd-direct %040d \n", 0);
+    } else {
+        memset(out_id, 0, RAY_ID_SIZE);
+        out_name[0] = '\0';
         out_seq = 0;
     }
     pthread_mutex_unlock(&out_mu);
@@ -355,8 +373,12 @@ static ssize_t cookie_write(void *c, const char *buf, size_t size)
 {
     struct out_cookie *ck = c;
     pthread_mutex_lock(&out_mu);
-    if (ck->marked != out_seq && (out_seq != 0 || ck->marked != 0)) {
-        (void)net_write_all(ck->fd, out_line, strlen(out_line));
+    if (ck->marked != out_seq) {
+        char hex[2 * RAY_ID_SIZE + 1];
+        ids_hex(out_id, RAY_ID_SIZE, hex);
+        int n = snprintf(out_line, sizeof out_line, "\x1erayd-direct %s %s\n", hex, out_name);
+        if (n > 0)
+            (void)net_write_all(ck->fd, out_line, strnlen(out_line, sizeof out_line));
         ck->marked = out_seq;
     }
     pthread_mutex_unlock(&out_mu);
