@@ -76,6 +76,9 @@
 #define DIRECT_KEY_MAX 512
 #define DIRECT_HELD_MAX 4096       /* tasks held for one shape's lease request */
 #define DIRECT_REPORT_MS 500       /* unanswered this long: a PENDING/RUNNING record */
+#define DIRECT_HOLD_MS 10          /* held this long for a lease's room: the node's way */
+#define DIRECT_WAIT_MS 50          /* a shape without a lease asks again for this long ... */
+#define DIRECT_AGAIN_MS 2          /* ... this often, while the node says "not now" */
 #define DIRECT_READ_CHUNK (64u << 10)
 #define DIRECT_CORK_MAX (16u << 10) /* corked bytes written at once */
 
@@ -103,6 +106,7 @@ enum lease_state {
 struct dlease {
     enum lease_state state;
     int shape;
+    bool transient;                /* refused for now (no idle worker yet, CPUs taken) */
     uint8_t id[RAY_ID_SIZE];
     uint8_t worker[RAY_ID_SIZE];
     int fd;
@@ -124,6 +128,7 @@ struct dshape {
     char fn[128];                  /* a function of the shape, to name its leases */
     struct dtask_list held;        /* waiting for its lease's answer */
     int nheld;
+    long long hold_since;          /* when its held list last became non-empty (ms) */
     bool asking;
     long long refused_until;
     long long avg_us;              /* recent run time of its tasks, as answers come */
@@ -164,13 +169,14 @@ static long long now_us(void)
 }
 
 /* Unanswered tasks one lease of S may have: as the node's pipelining
- * (docs/runtime.md), by how long S's tasks ran lately: 4 until 4 have
- * answered, then DIRECT_INFLIGHT_MAX below 1 ms, 4 below 8 ms, else 1 (a long task does
+ * (docs/runtime.md), by how long S's tasks ran lately (as their workers
+ * measure it, in each DIRECT_RESULT): 1 until one has answered, then
+ * DIRECT_INFLIGHT_MAX below 1 ms, 4 below 8 ms, else 1 (a long task does
  * not hold others back from a free CPU). */
 static int depth(const struct dshape *s)
 {
-    if (s->nsamples < 4)
-        return 4;
+    if (s->nsamples < 1)
+        return 1;
     return s->avg_us < 1000 ? DIRECT_INFLIGHT_MAX : s->avg_us < 8000 ? 4 : 1;
 }
 
@@ -405,12 +411,13 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     long long now = now_ms();
     struct dlease *best = NULL;
     struct dshape *s = &D.shapes[sh];
-    int nleases = 0, dep = depth(s);
+    int nleases = 0, nactive = 0, dep = depth(s);
     for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
         struct dlease *l = &D.leases[i];
         if (l->state == L_FREE || l->shape != sh)
             continue;
         nleases++;
+        nactive += l->state == L_ACTIVE;
         if (l->state == L_ACTIVE && l->nsent < dep && (best == NULL || l->nsent < best->nsent))
             best = l;
     }
@@ -452,9 +459,13 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         buf_free(&ask_f);
         return RAY_OK;
     }
-    if (s->nheld >= DIRECT_HELD_MAX ||
-        (!s->asking && (nleases >= DIRECT_LEASES_PER_SHAPE || now < s->refused_until ||
-                        ask(sh, &ask_f) == NULL))) {
+    /* every lease is full: wait for room a little (held; the direct thread
+     * places it: place_held) while one is asked for or one is active */
+    bool can_ask = !s->asking && nleases < DIRECT_LEASES_PER_SHAPE && now >= s->refused_until;
+    if (can_ask)
+        can_ask = ask(sh, &ask_f) != NULL;
+    bool waiting = s->nheld > 0 && now - s->hold_since < DIRECT_WAIT_MS;
+    if (s->nheld >= DIRECT_HELD_MAX || (!s->asking && !can_ask && nactive == 0 && !waiting)) {
         D.n_node++;
         forget(t); /* every lease is full and no other can be had now: the node's way */
         pthread_mutex_unlock(&D.mu);
@@ -462,6 +473,8 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         buf_free(&ask_f);
         return 1;
     }
+    if (s->nheld == 0)
+        s->hold_since = now;
     STAILQ_INSERT_TAIL(&s->held, t, link); /* until its lease is answered */
     s->nheld++;
     D.count++;
@@ -553,6 +566,7 @@ void api_direct_node_msg_(const struct proto_msg *m)
                 D.n_granted++;
             } else {
                 l->state = L_REFUSED;
+                l->transient = m->f[1].as.i == 1;
                 D.n_refused++;
                 const char *dbg = getenv("RAY_DIRECT_DEBUG");
                 if (dbg && strcmp(dbg, "1") == 0)
@@ -648,8 +662,18 @@ static bool lease_read(struct dlease *l)
             STAILQ_REMOVE_HEAD(&l->sent, link);
         l->nsent--;
         long long us = now_us(), from = t->sent_us > l->answer_us ? t->sent_us : l->answer_us;
+        long long ran = us - from;
+        if (m.f[1].as.i == RAY_OK && m.f[2].as.s.len > 0 && m.f[2].as.s.len < 20) {
+            char num[24]; /* the worker's own measure of its run time */
+            memcpy(num, m.f[2].as.s.ptr, m.f[2].as.s.len);
+            num[m.f[2].as.s.len] = '\0';
+            ran = strtoll(num, NULL, 10);
+        }
         struct dshape *s = &D.shapes[l->shape];
-        s->avg_us = s->nsamples++ == 0 ? us - from : (7 * s->avg_us + (us - from)) / 8;
+        /* falls fast, rises slowly: a cold first run does not hold the depth down */
+        s->avg_us = s->nsamples++ == 0 ? ran
+                    : ran < s->avg_us  ? (s->avg_us + 3 * ran) / 4
+                                       : (7 * s->avg_us + ran) / 8;
         l->answer_us = us;
         if (m.f[1].as.i == RAY_OK && m.f[3].as.u <= RAY_ACTOR) {
             uint8_t rid[RAY_ID_SIZE];
@@ -684,11 +708,69 @@ static void lease_close(struct dlease *l, struct buf *f)
     l->state = L_FREE;
 }
 
+/* Under D.mu: shape SH's held tasks go to its active leases with room (by
+ * what its tasks have shown of their run time meanwhile), corked; those
+ * held DIRECT_HOLD_MS already once a run time is known (3 answers; before,
+ * they wait), or all when it has no active lease, go to the
+ * node (frames into F, tasks to DONE); the others wait for room. */
+static void place_held(int sh, struct buf *f, struct dtask_list *done)
+{
+    struct dshape *s = &D.shapes[sh];
+    int dep = depth(s);
+    long long us = now_us();
+    bool active = false;
+    for (int i = 0; i < DIRECT_LEASES_MAX && !STAILQ_EMPTY(&s->held); i++) {
+        struct dlease *l = &D.leases[i];
+        if (l->state == L_ACTIVE && l->shape == sh)
+            active = true;
+        if (l->state != L_ACTIVE || l->shape != sh || l->nsent >= dep)
+            continue;
+        pthread_mutex_lock(&l->send_mu); /* (D.mu, then a send_mu: never the other way) */
+        struct dtask *t;
+        while (l->nsent < dep && (t = STAILQ_FIRST(&s->held)) != NULL) {
+            STAILQ_REMOVE_HEAD(&s->held, link);
+            s->nheld--;
+            STAILQ_INSERT_TAIL(&l->sent, t, link);
+            l->nsent++;
+            t->sent_us = us;
+            proto_pack(&l->out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0);
+        }
+        if (buf_failed(&l->out)) {
+            buf_free(&l->out);
+            shutdown(l->fd, SHUT_RDWR); /* seen closed: its tasks go to the node */
+        }
+        pthread_mutex_unlock(&l->send_mu);
+    }
+    struct dtask_list old = STAILQ_HEAD_INITIALIZER(old);
+    struct dtask *t;
+    while ((t = STAILQ_FIRST(&s->held)) != NULL &&
+           (!active || (s->nsamples >= 3 && us - t->sent_us >= DIRECT_HOLD_MS * 1000LL))) {
+        STAILQ_REMOVE_HEAD(&s->held, link);
+        s->nheld--;
+        STAILQ_INSERT_TAIL(&old, t, link);
+    }
+    to_node(&old, f, false, done);
+}
+
 /* Under D.mu: move the lease states along. Frames for the node go to F,
  * tasks handed to it to DONE; leases to connect to CONNECT. */
 static void step(struct buf *f, struct dtask_list *done, struct dlease **connect, int *nconnect)
 {
     long long now = now_ms();
+    for (int i = 0; i < DIRECT_SHAPES_MAX; i++) {
+        struct dshape *s = &D.shapes[i];
+        if (!s->used || s->nheld == 0 || s->asking)
+            continue;
+        int nactive = 0;
+        for (int k = 0; k < DIRECT_LEASES_MAX; k++)
+            nactive += D.leases[k].state == L_ACTIVE && D.leases[k].shape == i;
+        if (nactive == 0 && now - s->hold_since < DIRECT_WAIT_MS) {
+            if (now >= s->refused_until)
+                ask(i, f); /* the node said "not now": again */
+            continue;
+        }
+        place_held(i, f, done);
+    }
     for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
         struct dlease *l = &D.leases[i];
         struct dshape *s = &D.shapes[l->shape];
@@ -700,15 +782,17 @@ static void step(struct buf *f, struct dtask_list *done, struct dlease **connect
             lease_close(l, f);
             s->asking = false;
             s->refused_until = now + DIRECT_REFUSED_MS;
-            to_node(&s->held, f, false, done);
-            s->nheld = 0;
+            place_held(l->shape, f, done);
             break;
         case L_REFUSED:
             l->state = L_FREE;
             s->asking = false;
+            if (l->transient && s->nheld > 0 && now - s->hold_since < DIRECT_WAIT_MS) {
+                s->refused_until = now + DIRECT_AGAIN_MS; /* held; asked again below */
+                break;
+            }
             s->refused_until = now + DIRECT_REFUSED_MS;
-            to_node(&s->held, f, false, done);
-            s->nheld = 0;
+            place_held(l->shape, f, done);
             break;
         case L_GRANTED:
             connect[(*nconnect)++] = l;
@@ -788,6 +872,17 @@ static void report_pending(struct buf *f)
             first = false;
         }
     }
+    for (int i = 0; i < DIRECT_SHAPES_MAX; i++) {
+        struct dtask *t;
+        STAILQ_FOREACH(t, &D.shapes[i].held, link)
+            if (!t->reported && us - t->sent_us >= DIRECT_REPORT_MS * 1000LL && n < 1024) {
+                char name[128];
+                spec_name(t->spec, t->len, name, sizeof name);
+                direct_entry_pack(&v, t->id, name, 2, "", 1);
+                t->reported = true;
+                n++;
+            }
+    }
     if (n > 0) {
         struct buf a = BUF_INIT;
         mpw_array(&a, n);
@@ -810,8 +905,7 @@ static void lease_connect(struct dlease *l, struct buf *f, struct dtask_list *do
         /* no worker there after all: give the lease back, tasks to the node */
         lease_close(l, f);
         s->refused_until = now_ms() + DIRECT_REFUSED_MS;
-        to_node(&s->held, f, false, done);
-        s->nheld = 0;
+        place_held(l->shape, f, done);
         pthread_mutex_unlock(&D.mu);
         return;
     }
@@ -836,10 +930,8 @@ static void lease_connect(struct dlease *l, struct buf *f, struct dtask_list *do
         int nleases = 0;
         for (int i = 0; i < DIRECT_LEASES_MAX; i++)
             nleases += D.leases[i].state != L_FREE && D.leases[i].shape == l->shape;
-        if (nleases >= DIRECT_LEASES_PER_SHAPE || ask(l->shape, f) == NULL) {
-            to_node(&s->held, f, false, done);
-            s->nheld = 0;
-        }
+        if (nleases >= DIRECT_LEASES_PER_SHAPE || ask(l->shape, f) == NULL)
+            place_held(l->shape, f, done);
     }
     l->senders++;
     pthread_mutex_unlock(&D.mu);
@@ -885,6 +977,8 @@ static void *direct_main(void *arg)
                 who[npfd++] = l;
             }
         }
+        for (int i = 0; i < DIRECT_SHAPES_MAX; i++)
+            inflight += D.shapes[i].nheld > 0; /* held tasks: step again soon */
         if (!STAILQ_EMPTY(&done))
             pthread_cond_broadcast(&D.cv); /* their gets go to the node now */
         pthread_mutex_unlock(&D.mu);

@@ -56,7 +56,6 @@ struct api_dconn {
 
 static api_direct_exec_fn exec_fn;
 static int listen_fd = -1;
-static char token[512];
 
 /* The node's batch (any thread may flush it). */
 static pthread_mutex_t node_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -68,6 +67,7 @@ static uint32_t node_n;
 static struct api_dconn *pending_dc[DIRECT_CONNS_MAX];
 static int npending_dc;
 static long long last_flush_us; /* a batch is never held back longer than DIRECT_HOLD_US */
+static long long begin_us;      /* when the main thread's direct task began */
 #define DIRECT_HOLD_US 1000
 
 static long long mono_us(void)
@@ -189,6 +189,12 @@ void api_direct_worker_done_(struct api_dconn *dc, const uint8_t *id, const char
         vtype = RAY_NIL; /* nothing returned: NIL (the node stores it from the notice) */
         dlen = 0;
     }
+    /* a success's message is its run time in microseconds: the driver's pipelining depth */
+    char ran[24];
+    if (status == RAY_OK) {
+        snprintf(ran, sizeof ran, "%lld", begin_us ? mono_us() - begin_us : 0LL);
+        msg = ran;
+    }
     pthread_mutex_lock(&dc->mu);
     if (!dc->closed) {
         if (proto_pack(&dc->out, PROTO_DIRECT_RESULT, id, (int64_t)status, msg ? msg : "",
@@ -276,7 +282,9 @@ static void *reader_main(void *arg)
     struct proto_msg m;
     size_t len;
     void *body = read_frame(dc->fd, &in, &m, &len);
-    bool ok = body && m.type == PROTO_DIRECT_HELLO && m.f[0].as.u == PROTO_VERSION &&
+    char token[512];
+    api_client_token_(token, sizeof token); /* (known once this worker said HELLO to its node) */
+    bool ok = token[0] && body && m.type == PROTO_DIRECT_HELLO && m.f[0].as.u == PROTO_VERSION &&
               m.f[1].as.s.len == strlen(token) &&
               memcmp(m.f[1].as.s.ptr, token, m.f[1].as.s.len) == 0;
     free(body);
@@ -352,6 +360,8 @@ static char out_name[128];
 void api_direct_worker_begin_(const uint8_t *id, const char *name)
 {
     static unsigned next;
+    if (id)
+        begin_us = mono_us();
     if (id == NULL && out_seq == 0) /* (a racy read: only this thread writes it) */
         return;
     pthread_mutex_lock(&out_mu);
@@ -413,7 +423,6 @@ int api_direct_worker_start_(const char *worker_hex, api_direct_exec_fn exec)
     int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "rayd-direct-%s", worker_hex);
     if (n <= 0 || (size_t)n >= sizeof sa.sun_path - 1)
         return -1;
-    api_client_token_(token, sizeof token);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;

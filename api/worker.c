@@ -743,11 +743,13 @@ int api_worker_main(int argc, char **argv)
         .on_wait = on_wait,
         .on_lost = on_lost,
     };
+    /* listening before the node knows this worker: a driver it is leased to
+     * may connect at once (none: this worker is simply never leased) */
+    api_direct_worker_start_(wid, on_direct);
     if (api_client_connect_(&o) != RAY_OK) {
         fprintf(stderr, "ray worker: %s\n", ray_last_error());
         return 1;
     }
-    api_direct_worker_start_(wid, on_direct); /* none: this worker is never leased */
     for (;;) {
         /* A task sent ahead starts when the worker's running task ends; that
          * task may be a nested one (the node made it the worker's task when
