@@ -5,7 +5,7 @@
  *   many N           N tasks square(i) (they go directly), each result right;
  *                    then a task by REF of one result (through the node), a
  *                    ray_fail task (its message), a ray_get_all of the rest
- *   kill N DIR       N tasks slow_square(i, DIR) of ~20 ms; the first run of
+ *   kill N DIR       N tasks slow_square(i, DIR) of ~0.2 ms; the first run of
  *                    the 10th kills its own worker (SIGKILL) mid-batch; every
  *                    result must still be right; each run appends its index
  *                    to DIR/runs; one task with max_retries 1 that always dies
@@ -55,7 +55,7 @@ static int slow_square(ray_task *t, const ray_value *args, size_t nargs)
     int64_t i = args[0].as.i;
     const char *dir = args[1].as.buf.ptr;
     char path[512], line[32];
-    usleep(20000);
+    usleep(200);
     if (i == 10) {
         snprintf(path, sizeof path, "%s/died", dir);
         int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
