@@ -110,8 +110,10 @@ static void end_lease(struct lease_ent *e)
     free(e);
     tasks_release(rt, t);
     task_set_worker(t, NULL);
-    if (w && worker_task(w) == t)
-        workers_set_idle(rt, w);
+    if (w && worker_task(w) == t) {
+        worker_set_task(w, NULL);
+        tasks_worker_run_next(rt, w); /* tasks nested in it while its task waited, or idle */
+    }
     tasks_destroy(rt, t);
     tasks_schedule(rt);
 }

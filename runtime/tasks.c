@@ -1177,7 +1177,7 @@ static void pipeline_promote(struct runtime *rt, struct worker *w)
  */
 static bool worker_all_waiting(const struct worker *w)
 {
-    if (worker_task(w) == NULL || !worker_task(w)->st.blocked || worker_task(w)->lease)
+    if (worker_task(w) == NULL || !worker_task(w)->st.blocked)
         return false;
     for (const struct task *t = worker_nest_head(w); t; t = t->next)
         if (!t->st.blocked)
@@ -1236,6 +1236,13 @@ static void nest(struct runtime *rt, struct task *t, struct worker *w)
 }
 
 /* W's running task ended (or came back): what W runs now, if anything. */
+static void worker_run_next(struct runtime *rt, struct worker *w);
+
+void tasks_worker_run_next(struct runtime *rt, struct worker *w)
+{
+    worker_run_next(rt, w);
+}
+
 static void worker_run_next(struct runtime *rt, struct worker *w)
 {
     if (worker_nest_head(w)) {

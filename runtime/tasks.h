@@ -161,6 +161,9 @@ void tasks_release(struct runtime *rt, struct task *t);
 void tasks_requeue_unstarted(struct runtime *rt, struct task *t);
 /* Take T out of W's list of tasks sent ahead (the caller requeues or runs it). */
 void tasks_ahead_remove(struct worker *w, struct task *t);
+/* W's running task (or lease) ended and W's task was cleared: W runs its
+ * next nested task or the next sent ahead, else it is idle. */
+void tasks_worker_run_next(struct runtime *rt, struct worker *w);
 /* Take T out of W's list of nested tasks (the caller retries or ends it). */
 void tasks_nest_remove(struct worker *w, struct task *t);
 /* The worker running T died (status from waitpid). Retries or fails T. */
