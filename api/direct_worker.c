@@ -92,15 +92,24 @@ void api_dconn_unref_(struct api_dconn *dc)
     free(dc);
 }
 
-/* Write DC's answers (under node_mu, after the node's batch). */
+/* Write DC's answers (under node_mu, after the node's batch: node_mu keeps
+ * DC's writes in order). DC's lock is not held while writing: its reader
+ * takes it for every task, and must keep reading (the driver may be
+ * blocked writing to us while we write to it). */
 static void dconn_write(struct api_dconn *dc)
 {
     pthread_mutex_lock(&dc->mu);
-    if (!dc->closed && dc->out.len > 0 && net_write_all(dc->fd, dc->out.data, dc->out.len) < 0)
-        dc->closed = true; /* the driver is gone: it submits again through the node */
-    buf_reset(&dc->out);
+    struct buf out = dc->out;
+    bool closed = dc->closed;
+    dc->out = (struct buf)BUF_INIT;
     dc->nout = 0;
     pthread_mutex_unlock(&dc->mu);
+    if (!closed && out.len > 0 && net_write_all(dc->fd, out.data, out.len) < 0) {
+        pthread_mutex_lock(&dc->mu);
+        dc->closed = true; /* the driver is gone: it submits again through the node */
+        pthread_mutex_unlock(&dc->mu);
+    }
+    buf_free(&out);
 }
 
 /* Under node_mu: send the node's batch, then the drivers' answers. */
