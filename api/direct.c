@@ -86,6 +86,7 @@ struct dtask {
     uint8_t id[RAY_ID_SIZE];
     int retries;                   /* its max_retries */
     long long sent_us;             /* when it went to its lease (held: when submitted) */
+    int fs;                        /* its function's run-time record (D.fns), or -1 */
     bool reported;                 /* told the node it is long unanswered (DIRECT_PENDING) */
     void *spec;                    /* the encoded spec (owned) */
     size_t len;
@@ -131,8 +132,6 @@ struct dshape {
     long long hold_since;          /* when its held list last became non-empty (ms) */
     bool asking;
     long long refused_until;
-    long long avg_us;              /* recent run time of its tasks, as answers come */
-    int nsamples;
 };
 
 static struct {
@@ -156,6 +155,30 @@ static struct {
     .wake = { -1, -1 },
 };
 
+/* Recent run time per function (a shape's functions may run 5 µs or 1 s). */
+#define DIRECT_FNS_MAX 64
+struct fnstat {
+    char name[64];
+    long long avg_us;
+    int nsamples;
+};
+static struct fnstat fns[DIRECT_FNS_MAX];
+static int nfns;
+
+/* Under D.mu: FN's record (made if new), or -1 when the table is full. */
+static int fnstat_get(const char *fn)
+{
+    for (int i = 0; i < nfns; i++)
+        if (strncmp(fns[i].name, fn, sizeof fns[i].name - 1) == 0)
+            return i;
+    if (nfns == DIRECT_FNS_MAX)
+        return -1;
+    snprintf(fns[nfns].name, sizeof fns[nfns].name, "%s", fn);
+    fns[nfns].avg_us = 0;
+    fns[nfns].nsamples = 0;
+    return nfns++;
+}
+
 static long long now_ms(void)
 {
     return net_now_ms();
@@ -169,15 +192,17 @@ static long long now_us(void)
 }
 
 /* Unanswered tasks one lease of S may have: as the node's pipelining
- * (docs/runtime.md), by how long S's tasks ran lately (as their workers
- * measure it, in each DIRECT_RESULT): 1 until one has answered, then
+ * (docs/runtime.md), by how long tasks of the function (record FS) ran
+ * lately (as their workers measure it, in each DIRECT_RESULT): 1 until
+ * one has answered, then
  * DIRECT_INFLIGHT_MAX below 1 ms, 4 below 8 ms, else 1 (a long task does
  * not hold others back from a free CPU). */
-static int depth(const struct dshape *s)
+static int depth(int fs)
 {
-    if (s->nsamples < 1)
+    if (fs < 0 || fns[fs].nsamples < 1)
         return 1;
-    return s->avg_us < 1000 ? DIRECT_INFLIGHT_MAX : s->avg_us < 8000 ? 4 : 1;
+    long long a = fns[fs].avg_us;
+    return a < 1000 ? DIRECT_INFLIGHT_MAX : a < 8000 ? 4 : 1;
 }
 
 static void init_once(void)
@@ -266,8 +291,6 @@ static int shape_get(const ray_opts *o, const char *fn)
     snprintf(s->fn, sizeof s->fn, "%s", fn);
     s->asking = false;
     s->refused_until = 0;
-    s->avg_us = 0;
-    s->nsamples = 0;
     s->nheld = 0;
     return free_i;
 }
@@ -411,7 +434,8 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     long long now = now_ms();
     struct dlease *best = NULL;
     struct dshape *s = &D.shapes[sh];
-    int nleases = 0, nactive = 0, dep = depth(s);
+    t->fs = fnstat_get(fn);
+    int nleases = 0, nactive = 0, dep = depth(t->fs);
     for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
         struct dlease *l = &D.leases[i];
         if (l->state == L_FREE || l->shape != sh)
@@ -669,11 +693,13 @@ static bool lease_read(struct dlease *l)
             num[m.f[2].as.s.len] = '\0';
             ran = strtoll(num, NULL, 10);
         }
-        struct dshape *s = &D.shapes[l->shape];
         /* falls fast, rises slowly: a cold first run does not hold the depth down */
-        s->avg_us = s->nsamples++ == 0 ? ran
-                    : ran < s->avg_us  ? (s->avg_us + 3 * ran) / 4
-                                       : (7 * s->avg_us + ran) / 8;
+        if (t->fs >= 0) {
+            struct fnstat *fsr = &fns[t->fs];
+            fsr->avg_us = fsr->nsamples++ == 0 ? ran
+                         : ran < fsr->avg_us  ? (fsr->avg_us + 3 * ran) / 4
+                                             : (7 * fsr->avg_us + ran) / 8;
+        }
         l->answer_us = us;
         if (m.f[1].as.i == RAY_OK && m.f[3].as.u <= RAY_ACTOR) {
             uint8_t rid[RAY_ID_SIZE];
@@ -716,18 +742,18 @@ static void lease_close(struct dlease *l, struct buf *f)
 static void place_held(int sh, struct buf *f, struct dtask_list *done)
 {
     struct dshape *s = &D.shapes[sh];
-    int dep = depth(s);
     long long us = now_us();
     bool active = false;
     for (int i = 0; i < DIRECT_LEASES_MAX && !STAILQ_EMPTY(&s->held); i++) {
         struct dlease *l = &D.leases[i];
         if (l->state == L_ACTIVE && l->shape == sh)
             active = true;
-        if (l->state != L_ACTIVE || l->shape != sh || l->nsent >= dep)
+        if (l->state != L_ACTIVE || l->shape != sh ||
+            l->nsent >= depth(STAILQ_FIRST(&s->held)->fs))
             continue;
         pthread_mutex_lock(&l->send_mu); /* (D.mu, then a send_mu: never the other way) */
         struct dtask *t;
-        while (l->nsent < dep && (t = STAILQ_FIRST(&s->held)) != NULL) {
+        while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
             STAILQ_REMOVE_HEAD(&s->held, link);
             s->nheld--;
             STAILQ_INSERT_TAIL(&l->sent, t, link);
@@ -744,7 +770,8 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
     struct dtask_list old = STAILQ_HEAD_INITIALIZER(old);
     struct dtask *t;
     while ((t = STAILQ_FIRST(&s->held)) != NULL &&
-           (!active || (s->nsamples >= 3 && us - t->sent_us >= DIRECT_HOLD_MS * 1000LL))) {
+           (!active || (t->fs >= 0 && fns[t->fs].nsamples >= 3 &&
+                        us - t->sent_us >= DIRECT_HOLD_MS * 1000LL))) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
         STAILQ_INSERT_TAIL(&old, t, link);
@@ -915,9 +942,8 @@ static void lease_connect(struct dlease *l, struct buf *f, struct dtask_list *do
     l->answer_us = 0;
     struct buf out = BUF_INIT;
     struct dtask *t;
-    int dep = depth(s);
     long long us = now_us();
-    while (l->nsent < dep && (t = STAILQ_FIRST(&s->held)) != NULL) {
+    while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
         STAILQ_INSERT_TAIL(&l->sent, t, link);
