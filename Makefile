@@ -58,6 +58,7 @@ COMMON_SRCS := common/log.c common/xmalloc.c common/ids.c common/sha256.c \
 COMMON_SRCS += common/mem.c
 COMMON_SRCS += common/wake.c
 COMMON_SRCS += common/xids.c
+COMMON_SRCS += common/direct_wire.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 GCS_SRCS += gcs/gcs_argv.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
@@ -78,6 +79,7 @@ RUNTIME_SRCS += runtime/pg.c runtime/pg_node.c runtime/runtime_env.c
 RUNTIME_SRCS += runtime/replay.c
 RUNTIME_SRCS += runtime/objmgr_ops.c
 RUNTIME_SRCS += runtime/counters.c
+RUNTIME_SRCS += runtime/lease.c
 DAEMON_SRCS += $(RUNTIME_SRCS)
 DAEMON_SRCS += daemon/metrics_report.c
 # the session dir and the settings table: shared by `ray start` and rayd
@@ -97,6 +99,7 @@ LAUNCHER_SRCS := launcher/config.c launcher/ssh.c launcher/state.c launcher/remo
 API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c api/actors.c \
             api/pg.c api/renv.c api/worker.c api/driver.c api/errors.c api/events.c api/callseq.c
 API_SRCS += api/push.c
+API_SRCS += api/direct.c api/direct_worker.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
@@ -111,6 +114,7 @@ LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \
 # and the daemon-side GCS files that use it, stay out (test_build checks).
 LIBRAY_COMMON_SRCS := common/log.c common/ids.c common/sha256.c common/proto.c common/netutil.c \
                       common/buf.c common/mem.c common/token.c common/runtime_env.c
+LIBRAY_COMMON_SRCS += common/direct_wire.c common/idmap.c
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(LIBRAY_COMMON_SRCS) gcs/gcs_sync.c gcs/gcs_keys.c sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(SESSION_SRCS) $(OBJMGR_SRCS) $(RAYD_COMMON_SRCS) $(STATE_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)
@@ -305,6 +309,11 @@ FUZZ_TARGETS += build/fuzz/fuzz_metrics_report
 build/fuzz/fuzz_metrics_report: tests/fuzz/fuzz_metrics_report.c daemon/metrics_report.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@
+
+FUZZ_TARGETS += build/fuzz/fuzz_direct
+build/fuzz/fuzz_direct: tests/fuzz/fuzz_direct.c common/direct_wire.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 
 # (after every FUZZ_TARGETS += line: a rule's prerequisites are read at once)
 fuzz: $(FUZZ_TARGETS)

@@ -317,4 +317,54 @@ int api_renv_enter_(void);
 /* ---- actors.c -------------------------------------------------------------- */
 /* Nothing shared beyond ray.h. */
 
+/* ---- direct.c, direct_worker.c: direct submission to leased workers (docs/direct.md) ---- */
+/* The cluster token this process connected with, into OUT ("" before). */
+void api_client_token_(char *out, size_t outlen);
+/* ray_call's fast path: if the call qualifies (a driver, one return, no
+ * placement group or GPU, no REF in its arguments, retries allowed, not
+ * retry_on_error, RAY_DIRECT not "0"), queue SPEC (the encoded spec; copied)
+ * for a leased worker and return RAY_OK; return 1 when it does not qualify
+ * or no lease can be had now (the caller sends it to the node as before).
+ * O is the resolved options, ARGS the call's arguments. */
+int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn,
+                       const ray_opts *o, const ray_value *args, size_t nargs);
+/* ray_get's hook: if ID is a return of a task sent directly and not yet
+ * answered, wait (up to TIMEOUT_MS; < 0 forever) for its answer. Returns
+ * at once otherwise. Never fails. */
+void api_direct_await_(const uint8_t *id, int64_t timeout_ms);
+/* The I/O thread: LEASE_GRANT or LEASE_REVOKE from the node. */
+void api_direct_node_msg_(const struct proto_msg *m);
+/* ray_shutdown: return every lease and close the direct sockets (before
+ * the node connection closes). */
+void api_direct_shutdown_(void);
+/* Directly submitted tasks since start (tests, ray_direct_stats). */
+unsigned long long api_direct_count_(void);
+
+/* The worker side (direct_worker.c). A direct connection from a driver. */
+struct api_dconn;
+/* Listen on this worker's direct socket (abstract "rayd-direct-WORKERHEX");
+ * each DIRECT_TASK frame's BODY (malloc'd, LEN bytes) goes to EXEC with
+ * its connection (one reference taken for it: api_dconn_unref_ when done).
+ * Returns 0, or -1 (the worker then simply gets no leases). */
+typedef void (*api_direct_exec_fn)(void *body, size_t len, struct api_dconn *dc);
+int api_direct_worker_start_(const char *worker_hex, api_direct_exec_fn exec);
+void api_dconn_unref_(struct api_dconn *dc);
+/* Task ID (named NAME, NRET returns) that came on DC ended with STATUS and
+ * MSG (RETURNED: it set a return); FRAMES holds its small returns' OBJ_PUT
+ * frames (consumed). Its
+ * objects and a notice go to the node and its answer to the driver, in
+ * batches: written now when IDLE (nothing more queued here) or a batch is
+ * full. */
+void api_direct_worker_done_(struct api_dconn *dc, const uint8_t *id, const char *name,
+                             int status, const char *msg, int nret, bool returned,
+                             struct buf *frames, bool idle);
+/* tasks.c: T set at least one return. */
+bool api_task_returned_(ray_task *t);
+/* The main thread starts task ID (NAME) sent directly, or (ID NULL) one
+ * from the node: what the task prints is tagged with it (a marker line
+ * before its first output; nothing when it prints nothing). */
+void api_direct_worker_begin_(const uint8_t *id, const char *name);
+/* Write what is batched (a thread of this worker is about to wait for the node). */
+void api_direct_worker_flush_(void);
+
 #endif

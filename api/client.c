@@ -120,6 +120,8 @@ static struct {
     .fd = -1,
 };
 
+static void direct_token_save(const char *token);
+
 /* ---- waiters (under C.mu) ------------------------------------------------------ */
 
 static void waiter_add(struct api_waiter *w)
@@ -619,6 +621,10 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     case PROTO_OBJ_PUSH:
         api_push_in_(body, m); /* consumes BODY */
         return;
+    case PROTO_LEASE_GRANT:
+    case PROTO_LEASE_REVOKE:
+        api_direct_node_msg_(m); /* direct.c: a lease granted, refused or taken back */
+        break;
     case PROTO_TASK_NEST:
         if (C.on_nest) {
             C.on_nest(body, len);
@@ -918,6 +924,7 @@ static int dial(const struct api_connect_opts *o, struct dialed *d)
     struct token_where where = { .given = o->token, .session_dir = o->session_dir,
                                  .fallback_dir = "/tmp/ray/session_latest" };
     token_find(&where, token, sizeof token); /* none: "", and the node says no */
+    direct_token_save(token);
     int ninfo = (o->worker_id ? 1 : 0) + (o->has_job ? 1 : 0);
     mpw_map(&info, (uint32_t)ninfo);
     if (o->worker_id) {
@@ -989,6 +996,25 @@ fail:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* ---- direct submission (api/direct.c): the token a leased worker checks ---- */
+
+static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
+static char direct_token[512];
+
+static void direct_token_save(const char *token)
+{
+    pthread_mutex_lock(&token_mu);
+    snprintf(direct_token, sizeof direct_token, "%s", token);
+    pthread_mutex_unlock(&token_mu);
+}
+
+void api_client_token_(char *out, size_t outlen)
+{
+    pthread_mutex_lock(&token_mu);
+    snprintf(out, outlen, "%s", direct_token);
+    pthread_mutex_unlock(&token_mu);
 }
 
 /* Remember where O connected, for a driver's reconnects. */
@@ -1209,6 +1235,7 @@ int api_client_connect_(const struct api_connect_opts *o)
 
 void api_client_close_(void)
 {
+    api_direct_shutdown_(); /* leases back and direct sockets closed while the node listens */
     pthread_mutex_lock(&C.mu);
     if (C.state == CONN_DOWN) {
         pthread_mutex_unlock(&C.mu);

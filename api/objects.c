@@ -463,6 +463,9 @@ static int get_one(const uint8_t *id, int64_t timeout_ms, ray_value *out)
 {
     if (scalar_find(id, out))
         return RAY_OK;
+    api_direct_await_(id, timeout_ms); /* a task sent to a leased worker answers here (direct.c) */
+    if (scalar_find(id, out))
+        return RAY_OK;
     struct buf f = BUF_INIT;
     void *body = NULL;
     struct proto_msg m;
@@ -646,6 +649,9 @@ static int ray_get_all_impl(const ray_ref *refs, size_t n, int64_t timeout_ms, r
         return api_error_(RAY_ENOMEM, "out of memory");
     size_t done = 0;
     rc = RAY_OK;
+    for (size_t i = 0; i < n; i++) /* tasks sent to leased workers answer here (direct.c) */
+        api_direct_await_(refs[i].id,
+                          timeout_ms < 0 ? -1 : (deadline > net_now_ms() ? deadline - net_now_ms() : 0));
     while (done < n && rc == RAY_OK) {
         int64_t left = -1;
         if (timeout_ms >= 0) {

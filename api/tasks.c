@@ -158,6 +158,14 @@ static int ray_call_impl(const char *fn, const ray_value *args, size_t nargs, co
     mpw_bool(&spec, o.retry_on_error);
     api_spec_key_(&spec, "name");
     mpw_cstr(&spec, fn);
+    if ((rc = api_buf_check_(&spec, fn)) != RAY_OK)
+        goto out;
+    /* a repeated shape goes straight to a leased worker (direct.c) */
+    if ((rc = api_direct_submit_(&spec, id, fn, &o, args, nargs)) == RAY_OK) {
+        ret[0] = (ray_ref){ { 0 } };
+        ids_with_index(ret[0].id, id, 1);
+        goto out;
+    }
     rc = api_spec_send_(&spec, PROTO_TASK_SUBMIT, "ray_call", fn, id, o.num_returns, ret);
 out:
     buf_free(&spec);
@@ -225,6 +233,14 @@ bool api_task_failed_(ray_task *t)
     bool f = t->failed;
     pthread_mutex_unlock(&t->mu);
     return f;
+}
+
+bool api_task_returned_(ray_task *t)
+{
+    pthread_mutex_lock(&t->mu);
+    bool r = t->nset > 0;
+    pthread_mutex_unlock(&t->mu);
+    return r;
 }
 
 const char *api_task_message_(ray_task *t)

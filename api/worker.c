@@ -74,6 +74,7 @@ struct exec {
     bool share;                  /* actor_new: a shared actor (share_worker) */
     bool free_actor;             /* kind "actor_free": end that shared actor */
     bool parsed;
+    struct api_dconn *direct; /* sent by a driver holding a lease (direct_worker.c) */
     TAILQ_ENTRY(exec) link;
 };
 
@@ -156,6 +157,8 @@ static void hosted_mark(struct hosted *h)
 static void on_wait(bool begin)
 {
     static __thread bool lent;
+    if (begin)
+        api_direct_worker_flush_(); /* what it waits for may be in a batch */
     if (begin && run_mine) {
         lent = true;
         run_release();
@@ -221,6 +224,7 @@ static struct exec *queue_pop(struct queue *q)
 static void exec_free(struct exec *e)
 {
     if (e) {
+        api_dconn_unref_(e->direct);
         free(e->body);
         free(e);
     }
@@ -296,6 +300,28 @@ static void on_execute(void *body, size_t len)
     struct exec *e = exec_new(body, len, "TASK_EXECUTE");
     if (e)
         queue_push(&main_q, e);
+}
+
+/* A direct connection's reader thread: a DIRECT_TASK (the fields of
+ * TASK_EXECUTE), queued with the node's tasks; its answer goes back on DC. */
+static void on_direct(void *body, size_t len, struct api_dconn *dc)
+{
+    struct exec *e = exec_new(body, len, "DIRECT_TASK");
+    if (e == NULL) {
+        api_dconn_unref_(dc);
+        return;
+    }
+    e->direct = dc;
+    queue_push(&main_q, e);
+}
+
+/* Nothing more is queued for the main thread. */
+static bool main_idle(void)
+{
+    pthread_mutex_lock(&main_q.mu);
+    bool idle = TAILQ_EMPTY(&main_q.execs);
+    pthread_mutex_unlock(&main_q.mu);
+    return idle;
 }
 
 static void *nest_main(void *arg);
@@ -569,10 +595,16 @@ static void exec_run(struct exec *e)
     ray_task *t = api_task_new_(e->id, name, e->kind == API_TASK_ACTOR_NEW ? 0 : (int)e->nret);
 
     if (t == NULL) {
-        send_done(e->id, RAY_ETASK, "out of memory starting the task");
+        if (e->direct)
+            api_direct_worker_done_(e->direct, e->id, name, RAY_ETASK,
+                                    "out of memory starting the task", (int)e->nret, false, NULL,
+                                    main_idle());
+        else
+            send_done(e->id, RAY_ETASK, "out of memory starting the task");
         return;
     }
     memcpy(cur_task, e->id, RAY_ID_SIZE);
+    api_direct_worker_begin_(e->direct ? e->id : NULL, name); /* whose output follows */
     if (exec_args(e, &args, &nargs, msg, sizeof msg) < 0) {
         status = RAY_ETASK;
         goto done;
@@ -686,7 +718,11 @@ done:
     memset(cur_task, 0, RAY_ID_SIZE);
     fflush(stdout);
     fflush(stderr);
-    send_done_after(api_task_frames_(t), e->id, status, msg);
+    if (e->direct)
+        api_direct_worker_done_(e->direct, e->id, name, status, msg, (int)e->nret,
+                                api_task_returned_(t), api_task_frames_(t), main_idle());
+    else
+        send_done_after(api_task_frames_(t), e->id, status, msg);
     api_task_free_(t);
     api_args_free_(args, nargs);
 }
@@ -942,6 +978,9 @@ int api_worker_main(int argc, char **argv)
         .on_wait = on_wait,
         .on_lost = on_lost,
     };
+    /* listening before the node knows this worker: a driver it is leased to
+     * may connect at once (none: this worker is simply never leased) */
+    api_direct_worker_start_(wid, on_direct);
     if (api_client_connect_(&o) != RAY_OK) {
         fprintf(stderr, "ray worker: %s\n", ray_last_error());
         return 1;
@@ -969,7 +1008,10 @@ static void exec_parse_and_run(struct exec *e)
     char perr[512];
     if (!e->parsed && exec_parse(e, perr, sizeof perr) < 0) {
         fprintf(stderr, "ray worker: %s\n", perr);
-        if (!ids_is_zero(e->id))
+        if (!ids_is_zero(e->id) && e->direct)
+            api_direct_worker_done_(e->direct, e->id, "?", RAY_ETASK, perr, 1, false, NULL,
+                                    main_idle());
+        else if (!ids_is_zero(e->id))
             send_done(e->id, RAY_ETASK, perr);
         exec_free(e);
         return;

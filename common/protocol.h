@@ -29,6 +29,7 @@
  *  800-849  placement groups and runtime environments (620-629 node to node)
  *  900-919  faults: drivers and `ray submit` reconnecting (docs/faults.md)
  *  920-939  Serve: pushed results, clients' metrics reports
+ *  970-989  direct submission: leases, a leased worker's own socket
  */
 #ifndef RAY_PROTOCOL_H
 #define RAY_PROTOCOL_H
@@ -138,7 +139,17 @@ enum proto_role {
     /* 920-939: Serve's: pushed results (objects.c, api/push.c), metrics (metrics_report.c) */  \
     X(OBJ_SUBSCRIBE, 920, "Iu", "id max_inline")                                          \
     X(OBJ_PUSH, 921, "Iuuy", "id vtype size data")                                        \
-    X(METRICS_REPORT, 922, "y", "text") /* a client's ray_serve_* lines (metrics_report.h) */
+    X(METRICS_REPORT, 922, "y", "text") /* a client's ray_serve_* lines (metrics_report.h) */ \
+    /* 970-989: direct submission to leased workers (docs/direct.md) */                   \
+    X(LEASE_REQUEST, 970, "v", "shape")             /* driver -> node: a spec-like map */  \
+    X(LEASE_GRANT, 971, "IiIs", "lease_id status worker_id message") /* node -> driver */  \
+    X(LEASE_RETURN, 972, "I", "lease_id")           /* driver -> node */                   \
+    X(LEASE_REVOKE, 973, "I", "lease_id")           /* node -> driver: give it back */     \
+    X(DIRECT_HELLO, 974, "us", "version token")     /* driver -> leased worker */          \
+    X(DIRECT_TASK, 975, "vv", "spec args")          /* driver -> leased worker */          \
+    X(DIRECT_RESULT, 976, "Iisuy", "task_id status message vtype data") /* worker -> driver */ \
+    X(DIRECT_DONE, 977, "v", "batch")               /* worker -> node: [[id,name,status,msg,nret]...] */ \
+    X(DIRECT_PENDING, 978, "v", "batch")            /* driver -> node: tasks long unanswered; status 1 running, 2 pending */
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -324,6 +324,12 @@ static void metrics_write(struct metrics *m, const struct proc_sample *ps, struc
          "Tasks this node handed to the global scheduler (which may place them back here)");
     evbuffer_add_printf(o, "ray_scheduler_spilled_tasks_total{NodeId=\"%s\"} %llu\n", nid,
                         rs.spilled);
+    help(o, "ray_direct_tasks_total", "counter",
+         "Tasks leased workers of this node ran for drivers that sent them directly (docs/direct.md)");
+    evbuffer_add_printf(o, "ray_direct_tasks_total{NodeId=\"%s\"} %llu\n", nid, rs.direct_tasks);
+    help(o, "ray_direct_leases_total", "counter", "Leases of workers granted to drivers");
+    evbuffer_add_printf(o, "ray_direct_leases_total{NodeId=\"%s\"} %llu\n", nid,
+                        rs.leases_granted);
     help(o, "ray_lineage_bytes", "gauge",
          "Lineage this node keeps to rebuild lost objects it owns (counted against lineage_max_bytes)");
     evbuffer_add_printf(o, "ray_lineage_bytes{NodeId=\"%s\"} %zu\n", nid, rs.lineage_bytes);

@@ -281,6 +281,10 @@ int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *s
  * the loop go out together. updated_ms is set here. Returns 0 when queued,
  * -1 on a bad ID or an empty state. */
 int gcs_task_record(struct gcs_client *c, const struct gcs_task *t);
+/* The same record, written only if the task has none yet (HSETNX): a
+ * direct task's PENDING/RUNNING report never hides its final record
+ * (runtime/lease.c). Returns 0 or -1 (bad IDs). */
+int gcs_task_record_nx(struct gcs_client *c, const struct gcs_task *t);
 int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg);
 
 /* --- function table: string <p>fnlib:<sha256>, set <p>job:<job>:functions */

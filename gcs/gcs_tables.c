@@ -855,6 +855,25 @@ static struct gcs_argv_ *batch_hset(struct batch *bt, const char *key)
     return a;
 }
 
+int gcs_task_record_nx(struct gcs_client *c, const struct gcs_task *t)
+{
+    char job8[9];
+    if (t == NULL || !gcs_id_ok_(t->task_id) || !gcs_id_ok_(t->job) || t->state == NULL ||
+        t->state[0] == '\0' || !task_job8(t->task_id, job8))
+        return -1;
+    struct gcs_task rec = *t;
+    rec.updated_ms = now_ms();
+    if (rec.spec == NULL)
+        rec.spec_len = 0;
+    struct buf v = BUF_INIT;
+    task_pack(&v, &rec);
+    char *key = gcs_key_(gcs_client_prefix(c), "job:%s:taskrecs", job8);
+    int rc = gcs_command(c, NULL, NULL, "HSETNX %s %s %b", key, rec.task_id, v.data, v.len);
+    free(key);
+    buf_free(&v);
+    return rc;
+}
+
 int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
 {
     char job8[9];

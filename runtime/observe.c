@@ -17,6 +17,7 @@
  * tasks.err and job-<hex>.err are written by the helper too (bio_file).
  */
 #include "runtime/observe.h"
+#include "runtime/lease.h"
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -107,9 +108,11 @@ void observe_worker_line(struct runtime *rt, struct worker *w, int stream, const
     struct actor *a = aid ? actors_find(rt, aid) : NULL;
     if (worker_task(w))
         task = task_id(worker_task(w));
-    else if (a && actor_running(a))
+    if (worker_task(w) && task_lease(worker_task(w)) && lease_output_task(rt, w))
+        task = lease_output_task(rt, w); /* a task sent to it directly (lease.c) */
+    else if (!worker_task(w) && a && actor_running(a))
         task = task_id(actor_running(a));
-    else if (a && actor_create(a))
+    else if (!worker_task(w) && a && actor_create(a))
         task = task_id(actor_create(a));
     char th[IDS_HEX_SIZE], ah[IDS_HEX_SIZE];
     static const uint8_t zero[IDS_SIZE];

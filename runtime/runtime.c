@@ -13,6 +13,7 @@
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "runtime/counters.h"
+#include "runtime/lease.h"
 #include "runtime/observe.h"
 #include "runtime/clients.h"
 #include "runtime/actors.h"
@@ -212,6 +213,7 @@ static void rt_client_gone(struct conn *c, struct conn_owner *o)
     struct runtime *rt = cl->rt;
     (void)c;
     objects_client_gone(rt, cl);
+    lease_client_gone(rt, cl);
     if (cl->prev)
         cl->prev->next = cl->next;
     else
@@ -569,6 +571,8 @@ void runtime_stats(const struct runtime *rt, struct runtime_stats *out)
     out->workers = workers_count(rt);
     out->rec_live = taskrec_live(rt);
     out->spilled = counters_spilled();
+    out->direct_tasks = lease_direct_tasks();
+    out->leases_granted = lease_granted();
     spill_lineage_size(rt, &out->lineage_bytes, &out->lineage_entries);
     out->tasks = tasks_map(rt)->len;
     out->actors = actors_map(rt)->len;

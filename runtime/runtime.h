@@ -54,6 +54,8 @@ struct runtime_stats {
     size_t lineage_bytes;        /* lineage kept to rebuild lost objects ... */
     size_t lineage_entries;      /* ... and its tasks */
     size_t tasks, actors, waiters, jobs, clients; /* records alive here */
+    unsigned long long direct_tasks;   /* tasks leased workers ran for drivers (lease.c) */
+    unsigned long long leases_granted; /* leases of workers granted to drivers */
 };
 /* Fill *OUT (all zeros for a NULL RT). */
 void runtime_stats(const struct runtime *rt, struct runtime_stats *out);

@@ -25,6 +25,7 @@
 #include "runtime/clients.h"
 #include "runtime/cluster.h"
 #include "runtime/jobs.h"
+#include "runtime/lease.h"
 #include "runtime/objects.h"
 #include "runtime/objmgr_ops.h"
 #include "runtime/spillback.h"
@@ -109,6 +110,8 @@ struct task {
     bool pg_removed;        /* killed because its placement group was removed (pg.c) */
     bool in_pg;             /* its spec names a placement group */
     char *renv;             /* its canonical runtime_env (NULL: none; runtime_env.c) */
+    bool lease;             /* a lease (runtime/lease.c): holds a worker and resources for
+                             * a driver that sends it tasks directly; never run, never recorded */
 };
 
 /* ---- the fields other files of the runtime read (declared in runtime/tasks.h) ---- */
@@ -332,6 +335,18 @@ struct task *task_next(const struct task *t)
 void task_set_next(struct task *t, struct task *v)
 {
     t->next = v;
+}
+
+bool task_lease(const struct task *t)
+{
+    return t->lease;
+}
+
+void task_set_lease(struct task *t, bool v)
+{
+    t->lease = v;
+    if (v)
+        t->placed = true; /* a lease never spills */
 }
 
 void task_set_pg_removed(struct task *t, bool v)
@@ -833,6 +848,8 @@ void tasks_worker_blocked(struct runtime *rt, struct worker *w, const uint8_t *t
     } else if (worker_nnest(w) == 0) {
         t = worker_task(w); /* a request from outside its task: its only task */
     }
+    if (t == NULL && worker_task(w) && worker_task(w)->lease)
+        t = worker_task(w); /* a task sent to it directly (lease.c): its lease gives the CPU back */
     if (t == NULL)
         return;
     if (blocked ? t->nwaits++ > 0 : (t->nwaits == 0 || --t->nwaits > 0))
@@ -1072,7 +1089,7 @@ static struct worker *pipeline_target(struct runtime *rt, const struct task *t, 
     struct worker *best = NULL;
     for (struct worker *w = workers_first(rt); w; w = worker_next(w))
         if (worker_state(w) == WORKER_BUSY && worker_job(w) == t->job && worker_actor(w) == NULL &&
-            worker_nahead(w) < depth && worker_task(w) != NULL &&
+            worker_nahead(w) < depth && worker_task(w) != NULL && !worker_task(w)->lease &&
             worker_task(w)->st.shape == t->st.shape && worker_nnest(w) == 0 &&
             !worker_task(w)->st.blocked && worker_client(w) != NULL &&
             client_nblocked(worker_client(w)) == 0 && worker_gpus(w)[0] == '\0' &&
@@ -1229,6 +1246,13 @@ static void nest(struct runtime *rt, struct task *t, struct worker *w)
 }
 
 /* W's running task ended (or came back): what W runs now, if anything. */
+static void worker_run_next(struct runtime *rt, struct worker *w);
+
+void tasks_worker_run_next(struct runtime *rt, struct worker *w)
+{
+    worker_run_next(rt, w);
+}
+
 static void worker_run_next(struct runtime *rt, struct worker *w)
 {
     if (worker_nest_head(w)) {
@@ -1343,6 +1367,17 @@ void tasks_node_joined(struct runtime *rt)
                 task_of(st)->placed = false;
 }
 
+bool tasks_queued_for_others(const struct runtime *rt, int owner)
+{
+    if (rt == NULL || TS(rt)->sched == NULL)
+        return false;
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
+        for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st))
+            if (task_of(st)->owner != owner)
+                return true;
+    return false;
+}
+
 long long tasks_queued(const struct runtime *rt)
 {
     return rt && TS(rt)->sched ? sched_local_queued(TS(rt)->sched) : 0;
@@ -1399,6 +1434,10 @@ void tasks_describe_exit(int status, char *out, size_t outlen)
 
 void tasks_worker_died(struct runtime *rt, struct task *t, const char *why)
 {
+    if (t->lease) { /* its driver sees the direct socket close and submits again */
+        lease_worker_died(rt, t, why);
+        return;
+    }
     tasks_release(rt, t);
     t->worker = NULL;
     char hex[IDS_HEX_SIZE];
@@ -1658,6 +1697,7 @@ void tasks_init(struct runtime *rt)
     server_on(rt->n->srv, PROTO_TASK_SUBMIT, h_submit, rt);
     server_on(rt->n->srv, PROTO_TASK_DONE, h_done, rt);
     taskrec_init(rt);
+    lease_init(rt);
     TS(rt)->demands_ev = event_new(rt->n->base, -1, EV_PERSIST, demands_tick, rt);
     struct timeval tv = { 0, 500000 };
     event_add(TS(rt)->demands_ev, &tv);
@@ -1665,6 +1705,7 @@ void tasks_init(struct runtime *rt)
 
 void tasks_free(struct runtime *rt)
 {
+    lease_free(rt);
     for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
         while (sched_shape_head(s)) {
             struct task *t = task_of(sched_shape_head(s));

@@ -84,6 +84,9 @@ void task_set_rec_prev(struct task *t, struct task *v);
 /* T: the next of the list it is in (waiting, sent ahead, nested, an actor's queue). */
 struct task *task_next(const struct task *t);
 void task_set_next(struct task *t, struct task *v);
+/* T: a lease of a worker to a driver (lease.c), not a task to run. */
+bool task_lease(const struct task *t);
+void task_set_lease(struct task *t, bool v); /* a lease is also placed: it never spills */
 /* T: killed because its placement group was removed (pg.c). */
 void task_set_pg_removed(struct task *t, bool v);
 /* The fields of a task or actor spec map (docs/runtime.md); strings point
@@ -132,6 +135,10 @@ void tasks_schedule(struct runtime *rt);
 /* Tasks queued here, ready to run (sched/local.c); 0 for a NULL RT or before
  * tasks_init. */
 long long tasks_queued(const struct runtime *rt);
+/* True if a task queued here (ready, waiting for resources or a worker)
+ * was submitted by another client than store id OWNER (lease.c: other
+ * work waits). Walks the queues: not for the hot path. */
+bool tasks_queued_for_others(const struct runtime *rt, int owner);
 /* A node joined: tasks placed back here because no node could ever run
  * them may ask the global scheduler once more (the new node may fit them;
  * the autoscaler starts such nodes). Call before tasks_schedule. */
@@ -154,6 +161,9 @@ void tasks_release(struct runtime *rt, struct task *t);
 void tasks_requeue_unstarted(struct runtime *rt, struct task *t);
 /* Take T out of W's list of tasks sent ahead (the caller requeues or runs it). */
 void tasks_ahead_remove(struct worker *w, struct task *t);
+/* W's running task (or lease) ended and W's task was cleared: W runs its
+ * next nested task or the next sent ahead, else it is idle. */
+void tasks_worker_run_next(struct runtime *rt, struct worker *w);
 /* Take T out of W's list of nested tasks (the caller retries or ends it). */
 void tasks_nest_remove(struct worker *w, struct task *t);
 /* The worker running T died (status from waitpid). Retries or fails T. */

@@ -32,6 +32,7 @@
  */
 #include "runtime/observe.h"
 #include "runtime/workers.h"
+#include "runtime/lease.h"
 #include "runtime/actors.h"
 #include "runtime/clients.h"
 #include "runtime/jobs.h"
@@ -124,6 +125,11 @@ struct worker {
 };
 
 /* ---- the fields other files of the runtime read (declared in runtime/workers.h) ---- */
+
+const uint8_t *worker_id(const struct worker *w)
+{
+    return w->id;
+}
 
 struct actor *worker_actor(const struct worker *w)
 {
@@ -596,8 +602,11 @@ const uint8_t *workers_line_actor(struct runtime *rt, const struct worker *w, in
     return a ? actor_id(a) : NULL;
 }
 
-static const char *worker_label(const struct worker *w)
+static const char *worker_label(const struct runtime *rt, const struct worker *w)
 {
+    const char *direct = w->task && task_lease(w->task) ? lease_output_name(rt, w) : NULL;
+    if (direct) /* a task a driver sent it directly (lease.c) */
+        return direct;
     if (w->task && task_name(w->task))
         return task_name(w->task);
     if (w->actor && actor_cls(w->actor))
@@ -613,6 +622,8 @@ static const char *worker_label(const struct worker *w)
 static void worker_line(void *arg, const char *line, size_t len)
 {
     struct pipe_watch *x = arg;
+    if (len > 0 && line[0] == '\x1e' && lease_output_marker(x->rt, x->w, line, len))
+        return; /* which direct task prints (api/direct_worker.c), not output */
     if (x->w->host && len == WORKERS_MARK_LEN + 2 * IDS_SIZE &&
         memcmp(line, WORKERS_MARK, WORKERS_MARK_LEN) == 0) {
         char hex[IDS_HEX_SIZE];
@@ -637,7 +648,7 @@ static void worker_line(void *arg, const char *line, size_t len)
     /* before worker_spawned has the pid, the HELLO's may be known */
     pid_t pid = x->w->pid > 0 ? x->w->pid
                 : x->w->client && client_conn(x->w->client) ? client_conn(x->w->client)->pid : 0;
-    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->w), (int)pid, x->rt->n->hex);
+    buf_printf(&b, "(%s pid=%d node=%.8s) ", worker_label(x->rt, x->w), (int)pid, x->rt->n->hex);
     buf_append(&b, line, len);
     rt_job_log(x->rt, x->w->job, x->stream, b.data, b.len);
     buf_free(&b);

@@ -47,6 +47,8 @@ void worker_nahead_add(struct worker *w, int d);
 void worker_nnest_add(struct worker *w, int d);
 /* W: add to the TASK_DONEs read from it (against its progress page). */
 void worker_ndone_add(struct worker *w, uint64_t d);
+/* W: its worker ID (IDS_SIZE bytes; a leased worker's socket is named by it). */
+const uint8_t *worker_id(const struct worker *w);
 /* W's process id (0 while its fork runs on the helper thread). */
 pid_t worker_pid(const struct worker *w);
 /* The pids of the node's live worker processes: at most MAX into OUT;

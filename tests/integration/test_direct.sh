@@ -1,0 +1,65 @@
+# test_direct.sh — direct submission (docs/direct.md): a driver's repeated
+# task shapes go to leased workers, not through the node. A two-node
+# cluster (head with 2 CPUs, node B at 127.0.0.2 with resource side=1):
+# the head's /metrics counts tasks run directly (> 0) and each by name;
+# results are right, usable as REF arguments of tasks the node runs, on
+# another node too; a failure carries its message; the task table lists
+# them FINISHED; a leased worker killed mid-batch loses no result (every
+# task ran at least once, at most twice, the killed one again), a task
+# that always dies with max_retries 1 gives RAY_EWORKER; and the CPUs are
+# free again after each job.
+source "$(dirname "$0")/lib.sh"
+
+JOB=$ROOT/build/jobs/job_direct.so
+P=$(free_port) MP=$(free_port)
+A=$T/a B=$T/b
+# RAY_DIRECT_DEBUG=1: drivers (started by the node, with its environment)
+# print what their direct path did when they end
+RAY_DIRECT_DEBUG=1 start_head "$A" "$P" --num-cpus 2 --metrics-export-port "$MP" >/dev/null 2>&1
+start_node "$B" 127.0.0.2 "127.0.0.1:$P" --num-cpus 1 --resources 'side=1' >/dev/null 2>&1
+export RAY_ADDRESS=127.0.0.1:$P
+TOK=$(cat "$A"/session_latest/auth_token)
+metric() { curl -s -m 10 -H "Authorization: Bearer $TOK" "http://127.0.0.1:$MP/metrics" | awk -v n="$1" 'index($0, n) == 1 {v = $NF} END {print v + 0}'; }
+cpus_free() { "$RAY" status 2>/dev/null | grep -Eq '^ *0(\.0)?/3(\.0)? CPU'; }
+
+d0=$(metric 'ray_direct_tasks_total{')
+timeout 120 "$RAY" submit "$JOB" -- many 2000 >"$T/out.many" 2>&1
+check_out "2,000 squares right, a REF of one to a node task, a failure's message, get_all" "$T/out.many" '^many ok 2000$'
+d1=$(metric 'ray_direct_tasks_total{')
+check "/metrics counts tasks run directly ($d0 -> $d1)" test "$d1" -gt "$((d0 + 1000))"
+check "/metrics: leases granted" test "$(metric 'ray_direct_leases_total{')" -gt 0
+sq=$(metric 'ray_tasks{Name="square",State="FINISHED"')
+check "/metrics: ray_tasks of square FINISHED ($sq)" test "$sq" -ge 2000
+wait_for 10 bash -c "'$RAY' list tasks --limit 100000 2>/dev/null | awk '\$2 == \"square\" && \$3 == \"FINISHED\"' | wc -l | grep -qx 2000"
+n=$("$RAY" list tasks --limit 100000 2>/dev/null | awk '$2 == "square" && $3 == "FINISHED"' | wc -l)
+check "ray list tasks lists the 2,000 direct tasks FINISHED ($n)" test "$n" -eq 2000
+wait_for 10 cpus_free
+check "every CPU is free after the job" cpus_free
+
+# a leased worker killed mid-batch
+mkdir -p "$T/kill"
+k0=$(metric 'ray_direct_tasks_total{')
+timeout 120 "$RAY" submit "$JOB" -- kill 300 "$T/kill" >"$T/out.kill" 2>&1
+check_out "300 slow squares right though a leased worker was killed; always_dies: RAY_EWORKER" "$T/out.kill" '^kill ok 300$'
+check "the task that killed its worker ran (and died) once first" test -f "$T/kill/died"
+check_out "the killed worker was a leased one (its lease lost, its tasks sent again)" "$T/out.kill" \
+    'leases: [0-9]+ granted, [0-9]+ refused, [0-9]+ revoked, [1-9][0-9]* lost'
+k1=$(metric 'ray_direct_tasks_total{')
+check "tasks ran directly before the kill ($k0 -> $k1)" test "$k1" -gt "$k0"
+bad=0
+for i in $(seq 0 299); do
+    c=$(grep -cx "$i" "$T/kill/runs")
+    if [ "$c" -lt 1 ] || [ "$c" -gt 2 ]; then bad=$((bad + 1)); echo "      | task $i ran $c times"; fi
+done
+check "every task ran once or twice (an answer lost with the worker may run it again)" test $bad -eq 0
+check "the killed task's second run finished (once)" test "$(grep -cx 10 "$T/kill/runs")" -eq 1
+wait_for 10 cpus_free
+check "every CPU is free after the worker's death" cpus_free
+
+# results of direct tasks read on another node
+timeout 120 "$RAY" submit "$JOB" -- remote 20 >"$T/out.remote" 2>&1
+check_out "20 direct results summed by a task on node B" "$T/out.remote" '^remote ok 2470$'
+
+"$RAY" stop --temp-dir "$B" >/dev/null
+"$RAY" stop --temp-dir "$A" >/dev/null
+finish
