@@ -737,7 +737,7 @@ static void lease_close(struct dlease *l, struct buf *f)
 /* Under D.mu: shape SH's held tasks go to its active leases with room (by
  * what its tasks have shown of their run time meanwhile), corked; those
  * held DIRECT_HOLD_MS already once a run time is known (3 answers; before,
- * they wait), or all when it has no active lease, go to the
+ * DIRECT_WAIT_MS), or all when it has no active lease, go to the
  * node (frames into F, tasks to DONE); the others wait for room. */
 static void place_held(int sh, struct buf *f, struct dtask_list *done)
 {
@@ -769,9 +769,13 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
     }
     struct dtask_list old = STAILQ_HEAD_INITIALIZER(old);
     struct dtask *t;
+    /* a held task whose function's run time is not known yet waits at most
+     * DIRECT_WAIT_MS: long tasks must reach the node, which spreads them
+     * over the cluster's free CPUs and shows them as demand to the
+     * autoscaler, instead of queueing behind one leased worker */
     while ((t = STAILQ_FIRST(&s->held)) != NULL &&
-           (!active || (t->fs >= 0 && fns[t->fs].nsamples >= 3 &&
-                        us - t->sent_us >= DIRECT_HOLD_MS * 1000LL))) {
+           (!active || us - t->sent_us >= (t->fs >= 0 && fns[t->fs].nsamples >= 3
+                                                ? DIRECT_HOLD_MS : DIRECT_WAIT_MS) * 1000LL)) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
         STAILQ_INSERT_TAIL(&old, t, link);
