@@ -21,12 +21,8 @@
 # (total, and node / workers / driver), with its spread.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TREES=() BENCHES=()
-while [ $# -gt 0 ]; do
-    [ "$1" = -- ] && { shift; BENCHES=("$@"); break; }
-    TREES+=("$1"); shift
-done
-[ ${#TREES[@]} -ge 1 ] || { echo "usage: bench/cpu_cost.sh TREE... [-- BENCHMARK...]" >&2; exit 2; }
+source "$ROOT/bench/trees.sh"
+trees_args "bench/cpu_cost.sh TREE... [-- BENCHMARK...]" "$@"
 [ ${#BENCHES[@]} -ge 1 ] || BENCHES=(single_client_tasks_async actor_calls_async_1_1)
 ROUNDS=${ROUNDS:-5}
 RUNS=${BENCH_RUNS:-5}
@@ -78,16 +74,7 @@ one_round() { # TREE-SPEC ROUND
 }
 
 # the bench programs of each tree, built as bench/run.sh builds them
-WARN="-Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers"
-for spec in "${TREES[@]}"; do
-    tree=${spec%%:*}
-    [ -x "$tree/build/bench/bench_driver" ] && continue
-    mkdir -p "$tree/build/bench"
-    (cd "$tree" && cc -std=gnu11 -O2 -g $WARN -Iinclude bench/bench_driver.c -rdynamic -Llib -lray \
-        -lpthread -ldl -lm -o build/bench/bench_driver &&
-        cc -std=gnu11 -shared -fPIC -O2 -g $WARN -Iinclude bench/bench_job.c -o build/bench/bench_job.so) ||
-        { say "$tree: bench programs failed to build"; exit 1; }
-done
+trees_build
 
 for ((r = 1; r <= ROUNDS; r++)); do
     n=${#TREES[@]}

@@ -36,12 +36,8 @@
 # are JSON, as bench/run.sh prints.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TREES=() BENCHES=()
-while [ $# -gt 0 ]; do
-    [ "$1" = -- ] && { shift; BENCHES=("$@"); break; }
-    TREES+=("$1"); shift
-done
-[ ${#TREES[@]} -ge 1 ] || { echo "usage: bench/instr_cost.sh TREE[:VAR=VALUE]... [-- BENCHMARK...]" >&2; exit 2; }
+source "$ROOT/bench/trees.sh"
+trees_args "bench/instr_cost.sh TREE[:VAR=VALUE]... [-- BENCHMARK...]" "$@"
 [ ${#BENCHES[@]} -ge 1 ] || BENCHES=(single_client_tasks_async)
 ROUNDS=${ROUNDS:-1}
 PER_RUN=10000
@@ -152,16 +148,9 @@ one_run() { # TREE-SPEC BENCHMARK RUNS DIR
 }
 
 for spec in "${TREES[@]}"; do
-    tree=${spec%%:*}
-    [ -x "$tree/bin/ray" ] || { say "$tree: bin/ray missing (run make there)"; exit 1; }
-    [ -x "$tree/build/bench/bench_driver" ] && [ -f "$tree/build/bench/bench_job.so" ] && continue
-    WARN="-Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers"
-    mkdir -p "$tree/build/bench"
-    (cd "$tree" && cc -std=gnu11 -O2 -g $WARN -Iinclude bench/bench_driver.c -rdynamic -Llib -lray \
-        -lpthread -ldl -lm -o build/bench/bench_driver &&
-        cc -std=gnu11 -shared -fPIC -O2 -g $WARN -Iinclude bench/bench_job.c -o build/bench/bench_job.so) ||
-        { say "$tree: bench programs failed to build"; exit 1; }
+    [ -x "${spec%%:*}/bin/ray" ] || { say "${spec%%:*}: bin/ray missing (run make there)"; exit 1; }
 done
+trees_build
 
 for ((r = 1; r <= ROUNDS; r++)); do
     [ -n "${INSTR_REUSE:-}" ] && break
