@@ -734,6 +734,21 @@ static void lease_close(struct dlease *l, struct buf *f)
     l->state = L_FREE;
 }
 
+/* Under D.mu: move S's held tasks to lease L while it has room, their
+ * DIRECT_TASK frames into OUT (L's corked buffer, or the caller's), sent at US. */
+static void move_held(struct dshape *s, struct dlease *l, struct buf *out, long long us)
+{
+    struct dtask *t;
+    while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
+        STAILQ_REMOVE_HEAD(&s->held, link);
+        s->nheld--;
+        STAILQ_INSERT_TAIL(&l->sent, t, link);
+        l->nsent++;
+        t->sent_us = us;
+        proto_pack(out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0);
+    }
+}
+
 /* Under D.mu: shape SH's held tasks go to its active leases with room (by
  * what its tasks have shown of their run time meanwhile), corked; those
  * held DIRECT_HOLD_MS already once a run time is known (3 answers; before,
@@ -752,15 +767,7 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
             l->nsent >= depth(STAILQ_FIRST(&s->held)->fs))
             continue;
         pthread_mutex_lock(&l->send_mu); /* (D.mu, then a send_mu: never the other way) */
-        struct dtask *t;
-        while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
-            STAILQ_REMOVE_HEAD(&s->held, link);
-            s->nheld--;
-            STAILQ_INSERT_TAIL(&l->sent, t, link);
-            l->nsent++;
-            t->sent_us = us;
-            proto_pack(&l->out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0);
-        }
+        move_held(s, l, &l->out, us);
         if (buf_failed(&l->out)) {
             buf_free(&l->out);
             shutdown(l->fd, SHUT_RDWR); /* seen closed: its tasks go to the node */
@@ -945,16 +952,7 @@ static void lease_connect(struct dlease *l, struct buf *f, struct dtask_list *do
     l->last_ms = now_ms();
     l->answer_us = 0;
     struct buf out = BUF_INIT;
-    struct dtask *t;
-    long long us = now_us();
-    while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
-        STAILQ_REMOVE_HEAD(&s->held, link);
-        s->nheld--;
-        STAILQ_INSERT_TAIL(&l->sent, t, link);
-        l->nsent++;
-        t->sent_us = us;
-        proto_pack(&out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0);
-    }
+    move_held(s, l, &out, now_us());
     if (!STAILQ_EMPTY(&s->held)) {
         /* more than this lease should take: ask for another, or the node's way */
         int nleases = 0;
