@@ -124,18 +124,6 @@ static char *put_uint(char *p, unsigned long long v)
     return end;
 }
 
-/* Two lower-case hex digits per byte, by table. */
-static char hex_pairs[512];
-static pthread_once_t hex_once = PTHREAD_ONCE_INIT;
-static void hex_pairs_make(void)
-{
-    static const char hexd[] = "0123456789abcdef";
-    for (int i = 0; i < 256; i++) {
-        hex_pairs[2 * i] = hexd[i >> 4];
-        hex_pairs[2 * i + 1] = hexd[i & 15];
-    }
-}
-
 /* One line: CODE START DUR TASK ATTEMPT [EXTRA] NAME (EXTRA when >= 0). */
 static void event_line(char code, long long start_us, long long end_us, const uint8_t *task,
                        int attempt, long long extra, const char *name)
@@ -150,9 +138,8 @@ static void event_line(char code, long long start_us, long long end_us, const ui
     p = put_uint(p, (unsigned long long)(end_us > start_us ? end_us - start_us : 0));
     *p++ = ' ';
     if (task && !ids_is_zero(task)) {
-        pthread_once(&hex_once, hex_pairs_make);
-        for (int i = 0; i < IDS_SIZE; i++, p += 2)
-            memcpy(p, hex_pairs + 2 * task[i], 2);
+        ids_hex(task, IDS_SIZE, p); /* its NUL is overwritten below */
+        p += 2 * IDS_SIZE;
     } else {
         *p++ = '-';
     }
