@@ -200,8 +200,9 @@ END {
 # batches depends on timing, and under valgrind more so), so the two trees'
 # totals cannot resolve 3 %. What can: the instructions spent inside the
 # timeline's and the metrics' own code, per operation, against the total per
-# operation, in the same runs of the first tree. Inclusive costs of these
-# entry points (none calls another of its list, so nothing counts twice):
+# operation, in the same runs, for each tree with the timeline on. Inclusive
+# costs of these entry points (none calls another of its list, so nothing
+# counts twice):
 TL_FUNCS='api_event_add_|api_event_task_|api_events_flush_|api_events_now_us_|h_events|events_cb|observe_node_span'
 MX_FUNCS='counters_task_final|on_request|sample_work|sample_done'
 # A GCS command flushes the node's batch of task records first (to keep the
@@ -210,8 +211,8 @@ MX_FUNCS='counters_task_final|on_request|sample_work|sample_done'
 # that part is not the timeline's and is taken off:
 TL_MINUS="batch_flush_'gcs_command_argv'events_flush"
 # api_events_idle_ calls api_events_flush_; its own part is counted through
-# the flush (its check is a few instructions). Redis' xaddCommand leaves out
-# reading the request and appending it to the AOF: priced apart below.
+# the flush (its check is a few instructions). Redis' part, the XADDs with
+# reading the request and appending it to the AOF, is priced apart below.
 fn_sum() { # DIR ROLE REGEX: the inclusive Ir of REGEX's functions in ROLE's files
     local f s=0 v
     for f in "$1"/cg.*; do
@@ -222,15 +223,6 @@ fn_sum() { # DIR ROLE REGEX: the inclusive Ir of REGEX's functions in ROLE's fil
         v=$(callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$f" 2>/dev/null |
             awk -v re=":($3)([ .']|$)" '$0 !~ /=>/ && $0 ~ re && $1 ~ /^[0-9,]+$/ && $NF ~ /\]$/ { gsub(",", "", $1); s += $1 } END { printf "%.0f", s }')
         s=$((s + v))
-    done
-    echo "$s"
-}
-role_sum() { # DIR ROLE: the total Ir of ROLE's files
-    local f s=0 v
-    for f in "$1"/cg.*; do
-        [ "$(cg_role "$f")" = "$2" ] || continue
-        v=$(cg_total "$f")
-        s=$((s + ${v:-0}))
     done
     echo "$s"
 }
@@ -279,9 +271,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
     S="$OUT/$r.$ti.$bi.1/cg" L="$OUT/$r.$ti.$bi.3/cg"
     [ -d "$S" ] && [ -d "$L" ] || continue
     grep -q "^${TREES[$ti]} ${BENCHES[$bi]} $r " "$OUT/raw.txt" || continue # a round left out
-    tot=0 tl=0 mx=0
+    # all instructions: the per-role totals one_run wrote to raw.txt
+    tot=$(awk -v k="${TREES[$ti]} ${BENCHES[$bi]} $r" '$1 " " $2 " " $3 == k {
+        printf "%.0f", $8 + $9 + $10 + $11 - $4 - $5 - $6 - $7; exit }' "$OUT/raw.txt")
+    tl=0 mx=0
     for role in node redis worker driver; do
-        tot=$((tot + $(role_sum "$L" $role) - $(role_sum "$S" $role)))
         tl=$((tl + $(fn_sum "$L" $role "$TL_FUNCS") - $(fn_sum "$S" $role "$TL_FUNCS")))
         tl=$((tl - $(fn_sum "$L" $role "$TL_MINUS") + $(fn_sum "$S" $role "$TL_MINUS")))
         mx=$((mx + $(fn_sum "$L" $role "$MX_FUNCS") - $(fn_sum "$S" $role "$MX_FUNCS")))
