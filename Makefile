@@ -80,6 +80,7 @@ RUNTIME_SRCS += runtime/replay.c
 RUNTIME_SRCS += runtime/objmgr_ops.c
 RUNTIME_SRCS += runtime/counters.c
 RUNTIME_SRCS += runtime/lease.c
+RUNTIME_SRCS += runtime/actor_direct.c
 DAEMON_SRCS += $(RUNTIME_SRCS)
 DAEMON_SRCS += daemon/metrics_report.c
 # the session dir and the settings table: shared by `ray start` and rayd
@@ -100,6 +101,7 @@ API_SRCS := api/value.c api/registry.c api/client.c api/objects.c api/tasks.c ap
             api/pg.c api/renv.c api/worker.c api/driver.c api/errors.c api/events.c api/callseq.c
 API_SRCS += api/push.c
 API_SRCS += api/direct.c api/direct_worker.c
+API_SRCS += api/direct_actor.c
 CMD_SRCS := cmd/main.c
 # libraries on the public API (section 13), in rayd and libray.a alike
 LIBS_SRCS := libs/pool/pool.c libs/pool/pool_actor.c libs/pool/pool_codec.c \

@@ -58,6 +58,20 @@ static int known_check(const uint8_t *id, const char *method, char *cls, size_t 
     return ok;
 }
 
+/* "Class.method" for a call of METHOD on actor ID, as the node names it,
+ * into OUT ("method" alone when this process did not create the actor). */
+static void known_name(const uint8_t *id, const char *method, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", method);
+    pthread_mutex_lock(&known_mu);
+    for (struct known_actor *k = known; k; k = k->next)
+        if (memcmp(k->id, id, RAY_ID_SIZE) == 0) {
+            snprintf(out, outlen, "%s.%s", k->cls, method);
+            break;
+        }
+    pthread_mutex_unlock(&known_mu);
+}
+
 int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const ray_opts *opts,
                      ray_actor *out)
 {
@@ -223,7 +237,14 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
     uint64_t seq;
     struct callseq_out *cs = callseq_out_begin(a.id, &seq);
     mpw_uint(&spec, seq);
-    rc = api_spec_send_(&spec, PROTO_ACTOR_CALL, "actor call", method, id, o.num_returns, ret);
+    char name[96];
+    known_name(a.id, method, name, sizeof name);
+    /* to the actor's worker when it can (direct_actor.c), else to the node */
+    if (api_buf_check_(&spec, method) == RAY_OK &&
+        api_direct_actor_call_(a.id, &spec, id, name, o.num_returns, args, nargs) == RAY_OK)
+        ids_with_index(ret[0].id, id, 1);
+    else
+        rc = api_spec_send_(&spec, PROTO_ACTOR_CALL, "actor call", method, id, o.num_returns, ret);
     callseq_out_end(cs);
 out:
     buf_free(&spec);

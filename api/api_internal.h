@@ -339,6 +339,34 @@ void api_direct_node_msg_(const struct proto_msg *m);
 void api_direct_shutdown_(void);
 /* Directly submitted tasks since start (tests, ray_direct_stats). */
 unsigned long long api_direct_count_(void);
+/* Whether a call with ARGS may go directly: RAY_DIRECT is not "0", this
+ * process is a driver with its node's store mapped, and no REF is in ARGS
+ * (lists and maps included). */
+bool api_direct_eligible_(const ray_value *args, size_t nargs);
+/* Connect to worker WORKER's direct socket and say DIRECT_HELLO. Returns
+ * the fd (the caller's), or -1. */
+int api_direct_connect_(const uint8_t *worker);
+
+/* ---- direct_actor.c: actor calls sent to the actor's worker (docs/direct.md "Actor calls") ---- */
+/* ray_actor_call's fast path, called with the call's number taken and its
+ * callseq stripe held (so calls to one actor come here in number order).
+ * SPEC is the call's spec (copied), ID its task ID, NAME "Class.method" as
+ * the node names it, NRET its returns. Returns RAY_OK when the call was
+ * sent to the actor's worker or held for it (its return ref is ID's index
+ * 1), or 1: the caller sends it to the node as before (after this
+ * process's direct calls to the actor were answered: order is kept). */
+int api_direct_actor_call_(const uint8_t *actor, const struct buf *spec, const uint8_t *id,
+                           const char *name, int nret, const ray_value *args, size_t nargs);
+/* ray_get's hook: wait (up to TIMEOUT_MS, < 0 forever) while task TID is
+ * a direct actor call unanswered. Returns at once otherwise. */
+void api_direct_actor_await_(const uint8_t *tid, int64_t timeout_ms);
+/* The I/O thread: ACTOR_LEASE_GRANT from the node. */
+void api_direct_actor_node_msg_(const struct proto_msg *m);
+/* ray_shutdown: close the actors' direct sockets; calls still unanswered
+ * are left to the node (their worker reports them there). */
+void api_direct_actor_shutdown_(void);
+/* Actor calls sent directly since start (RAY_DIRECT_DEBUG, tests). */
+unsigned long long api_direct_actor_count_(void);
 
 /* The worker side (direct_worker.c). A direct connection from a driver. */
 struct api_dconn;

@@ -625,6 +625,9 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     case PROTO_LEASE_REVOKE:
         api_direct_node_msg_(m); /* direct.c: a lease granted, refused or taken back */
         break;
+    case PROTO_ACTOR_LEASE_GRANT:
+        api_direct_actor_node_msg_(m); /* direct_actor.c: an actor's worker, or why not */
+        break;
     case PROTO_TASK_NEST:
         if (C.on_nest) {
             C.on_nest(body, len);

@@ -401,13 +401,18 @@ static struct dlease *ask(int sh, struct buf *f)
     return NULL;
 }
 
+bool api_direct_eligible_(const ray_value *args, size_t nargs)
+{
+    pthread_once(&D.once, init_once);
+    return D.enabled && api_client_role_() == PROTO_ROLE_DRIVER &&
+           api_client_store_(NULL) != NULL && !has_ref(args, nargs, 1);
+}
+
 int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn,
                        const ray_opts *o, const ray_value *args, size_t nargs)
 {
-    pthread_once(&D.once, init_once);
-    if (!D.enabled || o->num_returns != 1 || o->max_retries == 0 || o->retry_on_error ||
-        o->num_gpus > 0 || !ids_is_zero(o->pg.id) || has_ref(args, nargs, 1) ||
-        api_client_role_() != PROTO_ROLE_DRIVER || api_client_store_(NULL) == NULL)
+    if (o->num_returns != 1 || o->max_retries == 0 || o->retry_on_error || o->num_gpus > 0 ||
+        !ids_is_zero(o->pg.id) || !api_direct_eligible_(args, nargs))
         return 1;
     struct dtask *t = mem_malloc(sizeof *t);
     void *copy = mem_malloc(spec->len);
@@ -543,10 +548,13 @@ static void flush_corked(void)
 void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
 {
     uint32_t index = ids_index(id);
-    if (index == 0 || (index & IDS_PUT_INDEX) || !D.started)
+    if (index == 0 || (index & IDS_PUT_INDEX))
         return;
     uint8_t tid[RAY_ID_SIZE];
     ids_with_index(tid, id, 0);
+    api_direct_actor_await_(tid, timeout_ms); /* an actor call sent directly (direct_actor.c) */
+    if (!D.started)
+        return;
     struct timespec until;
     if (timeout_ms >= 0) {
         clock_gettime(CLOCK_REALTIME, &until);
@@ -610,8 +618,7 @@ void api_direct_node_msg_(const struct proto_msg *m)
 
 /* ---- the direct thread ---------------------------------------------------------- */
 
-/* Connect to leased worker WORKER and say DIRECT_HELLO. Returns the fd or -1. */
-static int connect_worker(const uint8_t *worker)
+int api_direct_connect_(const uint8_t *worker)
 {
     char hex[2 * RAY_ID_SIZE + 1];
     ids_hex(worker, RAY_ID_SIZE, hex);
@@ -935,7 +942,7 @@ static void report_pending(struct buf *f)
 /* Connect granted lease L (outside D.mu) and send it its shape's held tasks. */
 static void lease_connect(struct dlease *l, struct buf *f, struct dtask_list *done)
 {
-    int fd = connect_worker(l->worker);
+    int fd = api_direct_connect_(l->worker);
     pthread_mutex_lock(&D.mu);
     struct dshape *s = &D.shapes[l->shape];
     s->asking = false;
@@ -1065,6 +1072,7 @@ static void thread_start_locked(void)
 
 void api_direct_shutdown_(void)
 {
+    api_direct_actor_shutdown_(); /* direct actor calls' sockets (direct_actor.c) */
     pthread_once(&D.once, init_once);
     pthread_mutex_lock(&D.mu);
     if (!D.started) {

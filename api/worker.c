@@ -1002,17 +1002,26 @@ int api_worker_main(int argc, char **argv)
     }
 }
 
+/* E (not run) fails with STATUS and MSG: answered where it came from (its
+ * driver's direct socket, or the node). */
+static void exec_refuse(struct exec *e, const char *name, int status, const char *msg)
+{
+    if (ids_is_zero(e->id))
+        return;
+    if (e->direct)
+        api_direct_worker_done_(e->direct, e->id, name, status, msg, e->nret ? (int)e->nret : 1,
+                                false, NULL, main_idle());
+    else
+        send_done(e->id, status, msg);
+}
+
 /* Parse E and run it, or hand it to the actor's pool; E is consumed. */
 static void exec_parse_and_run(struct exec *e)
 {
     char perr[512];
     if (!e->parsed && exec_parse(e, perr, sizeof perr) < 0) {
         fprintf(stderr, "ray worker: %s\n", perr);
-        if (!ids_is_zero(e->id) && e->direct)
-            api_direct_worker_done_(e->direct, e->id, "?", RAY_ETASK, perr, 1, false, NULL,
-                                    main_idle());
-        else if (!ids_is_zero(e->id))
-            send_done(e->id, RAY_ETASK, perr);
+        exec_refuse(e, "?", RAY_ETASK, perr);
         exec_free(e);
         return;
     }
@@ -1026,7 +1035,7 @@ static void exec_parse_and_run(struct exec *e)
         snprintf(perr, sizeof perr, "actor call %s refused: call %llu of caller %s came twice; %s",
                  e->fn, (unsigned long long)e->seq, id, why);
         fprintf(stderr, "ray worker: %s\n", perr);
-        send_done(e->id, RAY_EACTOR, perr);
+        exec_refuse(e, e->name[0] ? e->name : e->fn, RAY_EACTOR, perr);
         exec_free(e);
         return;
     }

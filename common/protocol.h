@@ -149,7 +149,10 @@ enum proto_role {
     X(DIRECT_TASK, 975, "vv", "spec args")          /* driver -> leased worker */          \
     X(DIRECT_RESULT, 976, "Iisuy", "task_id status message vtype data") /* worker -> driver */ \
     X(DIRECT_DONE, 977, "v", "batch")               /* worker -> node: [[id,name,status,msg,nret]...] */ \
-    X(DIRECT_PENDING, 978, "v", "batch")            /* driver -> node: tasks long unanswered; status 1 running, 2 pending */
+    X(DIRECT_PENDING, 978, "v", "batch")            /* driver -> node: tasks long unanswered; status 1 running, 2 pending */ \
+    X(ACTOR_LEASE_REQUEST, 979, "I", "actor_id")    /* driver -> node: its worker, for direct calls */ \
+    X(ACTOR_LEASE_GRANT, 980, "IiIs", "actor_id status worker_id message") /* node -> driver */ \
+    X(DIRECT_ACTOR_LOST, 981, "v", "batch")         /* driver -> node: direct calls unanswered at its worker's death */
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

@@ -22,6 +22,7 @@
 #include "common/proto.h"
 #include "common/xmalloc.h"
 #include "runtime/actors.h"
+#include "runtime/actor_direct.h"
 #include "runtime/clients.h"
 #include "runtime/cluster.h"
 #include "runtime/jobs.h"
@@ -1253,6 +1254,7 @@ void actors_init(struct runtime *rt)
     server_on(rt->n->srv, PROTO_NODE_ACTOR_KILL, h_node_kill, rt);
     server_on(rt->n->srv, PROTO_ACTOR_LOOKUP, h_lookup, rt);
     server_on(rt->n->srv, PROTO_NODE_ACTOR_CALL, h_node_call, rt);
+    actor_direct_init(rt); /* direct calls from drivers here (actor_direct.c) */
     gcs_subscribe(rt->n->gcs, "ch:actors", actors_msg, rt);
 }
 
@@ -1292,4 +1294,26 @@ struct actor *actors_find(const struct runtime *rt, const uint8_t *id)
 const struct idmap *actors_map(const struct runtime *rt)
 {
     return &AS(rt)->actors;
+}
+
+const char *actors_direct_check(const struct runtime *rt, const uint8_t *id, int owner,
+                                const uint8_t **worker)
+{
+    struct actor *a = idmap_get(&AS(rt)->actors, id);
+    if (a == NULL || a->remote)
+        return "the actor does not live on this node";
+    if (a->state != ACTOR_ALIVE || a->killed || a->worker == NULL ||
+        worker_client(a->worker) == NULL)
+        return "the actor is not alive";
+    if (a->shared || a->max_conc != 1)
+        return "the actor shares its worker or runs calls concurrently";
+    /* the caller's calls through the node come first (its request came after them) */
+    for (struct task *t = a->queue_head; t; t = task_next(t))
+        if (task_owner(t) == owner)
+            return "calls of this caller wait here";
+    for (struct task *t = a->running; t; t = task_next(t))
+        if (task_owner(t) == owner)
+            return "calls of this caller run here";
+    *worker = worker_id(a->worker);
+    return NULL;
 }

@@ -241,8 +241,8 @@ static int h_return(struct conn *c, const struct proto_msg *m, void *arg)
     return 0; /* unknown: it ended already (its worker died) */
 }
 
-/* One finished task of a batch, from worker client CL. */
-static void direct_done_one(struct runtime *rt, struct client *cl, const struct direct_entry *e)
+void lease_direct_done(struct runtime *rt, struct client *cl, const struct direct_entry *e,
+                       bool record)
 {
     char name[DIRECT_NAME_MAX + 1], hex[IDS_HEX_SIZE];
     memcpy(name, e->name, e->namelen);
@@ -274,7 +274,7 @@ static void direct_done_one(struct runtime *rt, struct client *cl, const struct 
     }
     counters_task_final(name, failed);
     struct job *j = client_job(cl);
-    if (j == NULL || job_ending(j))
+    if (!record || j == NULL || job_ending(j))
         return;
     struct gcs_task r = {
         .task_id = hex,
@@ -297,6 +297,9 @@ static int h_direct_done(struct conn *c, const struct proto_msg *m, void *arg)
     struct mpr r;
     uint32_t n;
     struct direct_entry e;
+    /* an actor's worker reports direct actor calls: no task-table record,
+     * as for the node's actor calls (taskrec.c) */
+    const struct actor *actor_calls = worker_actor(client_worker(cl));
     if (direct_batch_open(&r, m->f[0].as.s.ptr, m->f[0].as.s.len, &n) < 0) {
         log_warnx("malformed DIRECT_DONE from %s", c->peer);
         return 0;
@@ -306,7 +309,7 @@ static int h_direct_done(struct conn *c, const struct proto_msg *m, void *arg)
             log_warnx("malformed DIRECT_DONE entry %u from %s", i, c->peer);
             break;
         }
-        direct_done_one(rt, cl, &e);
+        lease_direct_done(rt, cl, &e, actor_calls == NULL);
     }
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * fuzz_direct.c — libFuzzer target for the direct path's one new decoder:
- * the DIRECT_DONE / DIRECT_PENDING batch (common/direct_wire.c), read as the
+ * the DIRECT_DONE / DIRECT_PENDING / DIRECT_ACTOR_LOST batch (common/direct_wire.c), read as the
  * node reads it (runtime/lease.c), and the same bytes as a whole frame body
  * of the direct messages (proto_decode against the table, then the batch
  * of a DIRECT_DONE). Every entry handed out must lie inside the input and
@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct proto_msg m;
     char err[160];
     if (proto_decode(data, size, &m, err, sizeof err) == 0 &&
-        (m.type == PROTO_DIRECT_DONE || m.type == PROTO_DIRECT_PENDING))
+        (m.type == PROTO_DIRECT_DONE || m.type == PROTO_DIRECT_PENDING ||
+         m.type == PROTO_DIRECT_ACTOR_LOST))
         walk((const uint8_t *)m.f[0].as.s.ptr, m.f[0].as.s.len);
     /* and an encoder round trip: what the worker writes reads back */
     struct buf b = BUF_INIT, v = BUF_INIT;
