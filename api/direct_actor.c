@@ -393,12 +393,22 @@ static void flush_corked(void)
 /* Move the actors' states along (outside A.mu). */
 static void step(void)
 {
+    struct dactor *todo[DA_ACTORS_MAX];
+    int n = 0;
+    long long now = net_now_ms();
+    pthread_mutex_lock(&A.mu);
     for (int i = 0; i < DA_ACTORS_MAX; i++) {
         struct dactor *d = &A.actors[i];
+        if (d->state == DA_ASKED && now - d->asked_ms >= DA_ASK_MS)
+            d->state = DA_REFUSED; /* no answer: as refused; a late grant is ignored */
+        if (d->state == DA_GRANTED || d->state == DA_REFUSED || d->state == DA_DEAD)
+            todo[n++] = d; /* (only this thread moves them out of these states) */
+    }
+    pthread_mutex_unlock(&A.mu);
+    for (int i = 0; i < n; i++) {
+        struct dactor *d = todo[i];
         pthread_mutex_lock(&A.mu);
         enum da_state st = d->state;
-        if (st == DA_ASKED && net_now_ms() - d->asked_ms >= DA_ASK_MS)
-            st = d->state = DA_REFUSED; /* no answer: as refused; a late grant is ignored */
         pthread_mutex_unlock(&A.mu);
         if (st == DA_GRANTED) {
             d->fd = api_direct_connect_(d->worker);
@@ -574,8 +584,10 @@ static void send_active_locked(struct dactor *d, struct dcall *c)
     pthread_mutex_unlock(&d->send_mu);
     pthread_mutex_lock(&A.mu);
     d->senders--;
-    if (!now_write)
-        wake_thread(); /* the direct thread writes the cork within a poll turn */
+    /* no wake for a corked call: an older call of D is written and
+     * unanswered, so the direct thread polls D's socket with a 1 ms timeout
+     * and writes the cork then, or when that answer comes (a wake per call
+     * cost a pipe write and a thread switch each, and emptied the cork) */
 }
 
 int api_direct_actor_call_(const uint8_t *actor, const struct buf *spec, const uint8_t *id,
