@@ -1307,6 +1307,8 @@ const char *actors_direct_check(const struct runtime *rt, const uint8_t *id, int
         return "the actor is not alive";
     if (a->shared || a->max_conc != 1)
         return "the actor shares its worker or runs calls concurrently";
+    if (a->detached)
+        return "the actor is detached (its calls' returns outlive their job: objlife_call_in)";
     /* the caller's calls through the node come first (its request came after them) */
     for (struct task *t = a->queue_head; t; t = task_next(t))
         if (task_owner(t) == owner)

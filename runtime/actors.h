@@ -80,8 +80,8 @@ void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
 struct actor *actors_find(const struct runtime *rt, const uint8_t *id);
 /* Direct actor calls (docs/direct.md "Actor calls"): whether the caller
  * with store id OWNER may send its calls to actor ID's worker itself (the
- * actor lives here, is ALIVE, has a worker of its own, max_concurrency 1,
- * and no call of OWNER waits or runs here). Returns NULL with *WORKER its
+ * actor lives here, is ALIVE, not detached, has a worker of its own,
+ * max_concurrency 1, and no call of OWNER waits or runs here). Returns NULL with *WORKER its
  * worker's ID (owned by the worker), or why not (a static string). */
 const char *actors_direct_check(const struct runtime *rt, const uint8_t *id, int owner,
                                 const uint8_t **worker);
