@@ -501,7 +501,7 @@ static bool thread_start_locked(void)
         A.failed = true;
         return false;
     }
-    A.started = true;
+    __atomic_store_n(&A.started, true, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -594,6 +594,8 @@ int api_direct_actor_call_(const uint8_t *actor, const struct buf *spec, const u
                            const char *name, int nret, const ray_value *args, size_t nargs)
 {
     bool eligible = nret == 1 && api_direct_eligible_(args, nargs);
+    if (!eligible && !__atomic_load_n(&A.started, __ATOMIC_ACQUIRE))
+        return 1; /* (RAY_DIRECT=0, a worker, a remote driver: nothing ever went directly) */
     pthread_mutex_lock(&A.mu);
     struct dactor *d = actor_get(actor, eligible && thread_start_locked());
     if (d == NULL || !eligible) {
@@ -755,7 +757,7 @@ void api_direct_actor_shutdown_(void)
     close(A.wake[0]);
     close(A.wake[1]);
     A.wake[0] = A.wake[1] = -1;
-    A.started = false;
+    __atomic_store_n(&A.started, false, __ATOMIC_RELEASE);
     A.stop = false;
     pthread_mutex_unlock(&A.mu);
     free_list(&l);
