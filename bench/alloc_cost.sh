@@ -9,11 +9,11 @@
 # "/w:RAY_DIRECT=0" for the node path) and benchmark (default
 # single_client_tasks_async actor_calls_async_1_1): a fresh head with the
 # shim preloaded (only the node counts: MALLOC_COUNT_MATCH), a first driver
-# run that warms it up, then the driver twice, with BENCH_RUNS=1 and 3 (a warm-up pass
-# of 10,000 operations and 1 or 3 passes): the node's allocations per
-# operation are (after the second - after the first) / 20,000, so the
-# driver's connection and the warm-up cancel out (the node's count is read
-# before, between and after the two runs). With SITES=1 the shim also
+# run that warms it up, then the driver twice, with BENCH_RUNS=1 and 3 (a
+# warm-up pass of 10,000 operations and 1 or 3 passes): the node's count is
+# read before, between and after the two, and its allocations per operation
+# are (second run's - first run's) / 20,000, so the driver's connection and
+# warm-up cancel out. With SITES=1 the shim also
 # records call stacks and the script prints the node's top sites of the
 # second run (counts per operation, stacks named by addr2line).
 set -u

@@ -186,6 +186,8 @@ const char **gcs_arena_argv_(struct gcs_arena_ *a, const size_t **len)
 
 void gcs_arena_reset_(struct gcs_arena_ *a)
 {
+    if (a->bytes.cap > GCS_ARENA_KEEP)
+        buf_free(&a->bytes); /* one huge batch does not pin its memory for good */
     buf_reset(&a->bytes);
     a->n = 0;
     a->open_at = 0;

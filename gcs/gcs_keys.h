@@ -101,7 +101,8 @@ const char *gcs_arena_at_(const struct gcs_arena_ *a, int i);
 /* The strings as gcs_command_argv's ARGV (and *LEN its lengths): owned by
  * the arena, valid until it changes. */
 const char **gcs_arena_argv_(struct gcs_arena_ *a, const size_t **len);
-/* Empty it, keeping its memory. */
+/* Empty it, keeping its memory (up to GCS_ARENA_KEEP bytes of strings). */
+#define GCS_ARENA_KEEP (4u << 20)
 void gcs_arena_reset_(struct gcs_arena_ *a);
 /* Release its memory; it is empty (all zero) again. */
 void gcs_arena_free_(struct gcs_arena_ *a);

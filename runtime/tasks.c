@@ -572,7 +572,8 @@ static int spec_add_kind(struct buf *out, const void *spec, size_t len, const ch
 
 /*
  * Per-task memory. A destroyed task's struct goes on a free list (up to
- * TASKS_FREE_MAX of them) with its spec buffer's memory, for the next task;
+ * TASKS_FREE_MAX of them) with its spec buffer's memory (up to
+ * TASKS_SPEC_KEEP bytes), for the next task;
  * function and task names are interned (up to NAMES_MAX distinct ones, each
  * kept until tasks_free; past that a task owns a copy). A task submitted and
  * finished thus allocates nothing here once warm. Under AddressSanitizer the
@@ -583,6 +584,7 @@ static int spec_add_kind(struct buf *out, const void *spec, size_t len, const ch
 #else
 #define TASKS_FREE_MAX 4096
 #endif
+#define TASKS_SPEC_KEEP 4096 /* a bigger spec buffer is not kept */
 #define NAMES_SLOTS 2048
 #define NAMES_MAX (NAMES_SLOTS / 2)
 
@@ -605,7 +607,7 @@ static struct task *task_alloc(struct runtime *rt)
 static void task_release(struct runtime *rt, struct task *t)
 {
     struct tasks_state *ts = TS(rt);
-    if (ts->nfree >= TASKS_FREE_MAX) {
+    if (ts->nfree >= TASKS_FREE_MAX || t->spec.cap > TASKS_SPEC_KEEP) {
         buf_free(&t->spec);
         free(t);
         return;
