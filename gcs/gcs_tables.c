@@ -369,6 +369,8 @@ struct batch {
     struct gcs_arena_ hsets[BATCH_MAX_HSETS];
     int nhsets, nrecs;
     struct gcs_arena_ fin;  /* ZADD tasks:finished score id... */
+    struct gcs_arena_ now;  /* a command of the table functions sent at once
+                             * (arena_command empties it again) */
 };
 
 static char *batch_script; /* made once, kept for the process's life */
@@ -410,6 +412,7 @@ static void batch_free_(void *p)
     for (int i = 0; i < BATCH_MAX_HSETS; i++)
         gcs_arena_free_(&bt->hsets[i]);
     gcs_arena_free_(&bt->fin);
+    gcs_arena_free_(&bt->now);
     free(bt);
 }
 
@@ -464,6 +467,18 @@ static struct batch *batch_get(struct gcs_client *c)
         gcs_client_set_batch_(c, bt, batch_flush_, batch_free_);
     }
     return bt;
+}
+
+/* An empty arena for a command sent at once (arena_command): the batch's,
+ * reused, or OWN (zeroed by the caller, who frees it after) when there is
+ * no batch. Nothing between filling it and arena_command uses it again
+ * (sending a command flushes the batch, which does not). */
+static struct gcs_arena_ *now_arena(struct gcs_client *c, struct gcs_arena_ *own)
+{
+    struct batch *bt = gcs_client_batch_(c) ? gcs_client_batch_(c) : batch_get(c);
+    struct gcs_arena_ *a = bt ? &bt->now : own;
+    gcs_arena_reset_(a);
+    return a;
 }
 
 /* After a write joined the batch: flush it when full, else make sure it
@@ -989,13 +1004,13 @@ int gcs_task_record_nx(struct gcs_client *c, const struct gcs_task *t)
     rec.updated_ms = now_ms();
     if (rec.spec == NULL)
         rec.spec_len = 0;
-    struct gcs_arena_ a = { 0 };
-    gcs_arena_adds_(&a, "HSETNX");
-    taskrecs_key(&a, gcs_client_prefix(c), job8);
-    gcs_arena_adds_(&a, rec.task_id);
-    task_pack_add(&a, &rec);
-    int rc = arena_command(c, &a);
-    gcs_arena_free_(&a);
+    struct gcs_arena_ own = { 0 }, *a = now_arena(c, &own);
+    gcs_arena_adds_(a, "HSETNX");
+    taskrecs_key(a, gcs_client_prefix(c), job8);
+    gcs_arena_adds_(a, rec.task_id);
+    task_pack_add(a, &rec);
+    int rc = arena_command(c, a);
+    gcs_arena_free_(&own);
     return rc;
 }
 
@@ -1028,20 +1043,20 @@ int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
     int rc = 0;
     struct gcs_arena_ *h = batch_hset(c, p, job8);
     if (h == NULL) { /* the batch is being flushed: HSET (and ZADD) now */
-        struct gcs_arena_ a = { 0 };
-        gcs_arena_adds_(&a, "HSET");
-        taskrecs_key(&a, p, job8);
-        gcs_arena_adds_(&a, rec.task_id);
-        task_pack_add(&a, &rec);
-        rc = arena_command(c, &a);
+        struct gcs_arena_ own = { 0 }, *a = now_arena(c, &own);
+        gcs_arena_adds_(a, "HSET");
+        taskrecs_key(a, p, job8);
+        gcs_arena_adds_(a, rec.task_id);
+        task_pack_add(a, &rec);
+        rc = arena_command(c, a);
         if (fin && rc == 0) {
-            gcs_arena_adds_(&a, "ZADD");
-            arena_key(&a, p, "tasks:finished", NULL);
-            gcs_arena_addll_(&a, rec.updated_ms);
-            gcs_arena_adds_(&a, rec.task_id);
-            rc = arena_command(c, &a);
+            gcs_arena_adds_(a, "ZADD");
+            arena_key(a, p, "tasks:finished", NULL);
+            gcs_arena_addll_(a, rec.updated_ms);
+            gcs_arena_adds_(a, rec.task_id);
+            rc = arena_command(c, a);
         }
-        gcs_arena_free_(&a);
+        gcs_arena_free_(&own);
     } else {
         struct batch *bt = gcs_client_batch_(c);
         gcs_arena_adds_(h, rec.task_id);
