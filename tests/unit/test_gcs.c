@@ -453,7 +453,7 @@ END_TEST
 START_TEST(test_task_record_jobs)
 {
     gcs_client_set_limits(gc, 0, 100000);
-    char id[32], job[16];
+    char id[48], job[24];
     for (int i = 0; i < 12; i++) {
         snprintf(job, sizeof job, "job5e%03d", i);
         snprintf(id, sizeof id, "%sr1", job);
