@@ -9,7 +9,8 @@
  * expect a reply register a waiter keyed by a per-connection reqid first. One
  * I/O thread reads frames, hands replies to their waiters (the reply body is
  * copied, the waiter owns it) and passes TASK_EXECUTE bodies to the executor
- * hook that worker.c installs. When the connection breaks, every waiter wakes
+ * hook that worker.c installs; in a driver, a waiting caller may read the
+ * socket itself instead (client.c, docs/direct.md "Who reads the socket"). When the connection breaks, every waiter wakes
  * with RAY_ECONN and the lost hook runs (a worker exits). Nothing here aborts
  * on out-of-memory except struct buf growth (common/buf.c), which the frame
  * encoder needs.

@@ -2,10 +2,18 @@
  * client.c — this process's one connection to its node: connect (Unix socket
  * or TCP), the HELLO / HELLO_OK handshake, mapping the node's object store,
  * the I/O thread that reads frames and wakes the thread waiting for each
- * reply, and shutdown. See api_internal.h for the DESIGN paragraph.
+ * reply (or lets the waiting threads read), and shutdown. See api_internal.h for the DESIGN paragraph.
  *
- * Locks: `mu` guards the connection state, the waiter list and the reqid
- * counter; `send_mu` serialises whole frames on the socket. `mu` is never
+ * Who reads the socket: only the holder of the reader role (C.reading).
+ * The I/O thread holds it, except while a driver's callers read their own
+ * replies (C.by_callers): then a caller waiting for a reply reads the
+ * socket itself and dispatches every frame as the I/O thread would (no
+ * hand-off), leaving frames that may block (pushes, worker hooks) to the
+ * I/O thread, which looks at the socket every IO_TICK_MS meanwhile
+ * (docs/direct.md "Who reads the socket").
+ *
+ * Locks: `mu` guards the connection state, the waiter list, the reader
+ * role and the reqid counter; `send_mu` serialises whole frames on the socket. `mu` is never
  * held while sending or while taking `send_mu` (send_mu then mu is the
  * order where both are needed: swapping the fd of a reconnect).
  *
@@ -76,12 +84,27 @@ struct api_waiter {
     struct proto_msg msg;/* decoded, pointing into body */
     bool listed;         /* in its bucket of C.waiters */
     LIST_ENTRY(api_waiter) link;
+    LIST_ENTRY(api_waiter) follow; /* in C.followers while it waits on cv */
 };
 LIST_HEAD(api_waiter_list, api_waiter);
 
 /* Waiters by reqid: a grouped get may wait for thousands of replies at once,
  * so replies find their waiter in a bucket, not by walking one list. */
 #define WAITER_BUCKETS 1024
+
+/* A driver's callers read the socket themselves while one of them asked
+ * the node something in the last this many ms (docs/direct.md "Who reads
+ * the socket"); meanwhile the I/O thread looks at it every IO_TICK_MS. */
+#define CALLERS_READ_MS 50
+#define IO_TICK_MS 1
+
+/* A frame a caller read that the I/O thread handles (a hook may block). */
+struct deferred {
+    void *body;
+    size_t len;
+    struct proto_msg m;
+    struct deferred *next;
+};
 
 static struct {
     pthread_mutex_t mu;
@@ -93,6 +116,17 @@ static struct {
     uint64_t gen;
     uint64_t next_reqid;
     struct api_waiter_list waiters[WAITER_BUCKETS]; /* zeroed: empty lists */
+    /* Who reads fd: only the holder of the reader role (the I/O thread, or
+     * a driver's caller waiting for a reply), and C.in with it. */
+    bool reading;           /* the reader role is taken */
+    bool by_callers;        /* the callers read their replies: the I/O thread only looks */
+    long long used_ms;      /* when a caller last read */
+    bool broken;            /* a caller saw the connection break: broke says why */
+    char broke[256];
+    bool io_waits_readers;  /* the I/O thread waits for the reader to give the role back */
+    pthread_cond_t io_cv;   /* the I/O thread's wait while callers read */
+    struct api_waiter_list followers; /* callers waiting on their cv */
+    struct deferred *dq, **dq_tail;   /* frames for the I/O thread */
     char why[256];          /* why the connection broke */
     char node_error[256];   /* last ERROR message from the node */
     pthread_t io;
@@ -117,6 +151,7 @@ static struct {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .send_mu = PTHREAD_MUTEX_INITIALIZER,
     .up_cv = PTHREAD_COND_INITIALIZER,
+    .io_cv = PTHREAD_COND_INITIALIZER,
     .fd = -1,
 };
 
@@ -409,6 +444,8 @@ int api_push_flush(void)
     return rc;
 }
 
+static void wait_reply(struct api_waiter *w);
+
 int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, struct proto_msg *msg)
 {
     struct api_waiter w = { .reqid = reqid };
@@ -440,7 +477,7 @@ int api_client_request_(const struct buf *frame, uint64_t reqid, void **body, st
     pthread_mutex_lock(&C.mu);
     for (;;) {
         while (rc == RAY_OK && !w.done && C.state == CONN_UP && C.gen == gen)
-            pthread_cond_wait(&w.cv, &C.mu);
+            wait_reply(&w);
         if (rc != RAY_OK || w.done)
             break;
         wait_redial();
@@ -527,7 +564,7 @@ int api_client_request_many_(const struct buf *frames, const uint64_t *reqids, s
         size_t i = 0;
         for (; i < n; i++) {
             while (rc == RAY_OK && !w[i].done && C.state == CONN_UP && C.gen == gen)
-                pthread_cond_wait(&w[i].cv, &C.mu);
+                wait_reply(&w[i]);
             if (!w[i].done)
                 break;
         }
@@ -589,8 +626,35 @@ static bool is_reply(uint32_t type)
     }
 }
 
-/* Handle one decoded frame; BODY (malloc'd) is consumed. */
-static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
+/* Frames whose handling may block or run user code (hooks, push
+ * handlers): a caller that reads one leaves it to the I/O thread. */
+static bool io_only(uint32_t type)
+{
+    return type == PROTO_TASK_EXECUTE || type == PROTO_TASK_NEST || type == PROTO_TASK_RECALL ||
+           type == PROTO_OBJ_PUSH;
+}
+
+/* Under C.mu: queue BODY (M decoded from it) for the I/O thread, which is
+ * woken; the callers stop reading (this process gets pushes). */
+static void defer_frame(void *body, size_t len, const struct proto_msg *m)
+{
+    struct deferred *d = malloc(sizeof *d);
+    C.by_callers = false;
+    if (d == NULL) {
+        free(body); /* out of memory: lost, as a frame the I/O thread could not copy */
+        return;
+    }
+    *d = (struct deferred){ .body = body, .len = len, .m = *m };
+    if (C.dq == NULL)
+        C.dq_tail = &C.dq;
+    *C.dq_tail = d;
+    C.dq_tail = &d->next;
+    pthread_cond_signal(&C.io_cv);
+}
+
+/* Handle one decoded frame; BODY (malloc'd) is consumed. ON_IO: this is
+ * the I/O thread (else a caller holding the reader role). */
+static void io_dispatch(void *body, size_t len, const struct proto_msg *m, bool on_io)
 {
     if (is_reply(m->type)) {
         uint64_t reqid = m->f[0].as.u;
@@ -602,9 +666,20 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
             w->msg = *m;
             body = NULL;
             pthread_cond_signal(&w->cv);
+            /* a driver's caller waited: from now on callers read their own replies */
+            if (on_io && C.role == PROTO_ROLE_DRIVER) {
+                C.by_callers = true;
+                C.used_ms = net_now_ms();
+            }
         }
         pthread_mutex_unlock(&C.mu);
         free(body); /* nobody waits for it (the caller gave up) */
+        return;
+    }
+    if (!on_io && io_only(m->type)) {
+        pthread_mutex_lock(&C.mu);
+        defer_frame(body, len, m);
+        pthread_mutex_unlock(&C.mu);
         return;
     }
     switch (m->type) {
@@ -641,7 +716,7 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     case PROTO_PING: {
         struct buf f = BUF_INIT;
         if (proto_pack(&f, PROTO_PONG, (uint64_t)m->f[0].as.u) == 0)
-            api_client_send_(&f);
+            send_frame(&f, NULL); /* never corked (a caller reading may be) */
         buf_free(&f);
         break;
     }
@@ -657,8 +732,9 @@ static void io_dispatch(void *body, size_t len, const struct proto_msg *m)
     free(body);
 }
 
-/* Frame and dispatch what C.in holds; returns 0, or -1 with WHY set. */
-static int io_drain(char *why, size_t whylen)
+/* Frame and dispatch what C.in holds (ON_IO: on the I/O thread); returns
+ * 0, or -1 with WHY set. */
+static int io_drain(bool on_io, char *why, size_t whylen)
 {
     size_t pos = 0;
     int rc = 0;
@@ -691,7 +767,7 @@ static int io_drain(char *why, size_t whylen)
             rc = -1;
             break;
         }
-        io_dispatch(body, body_len, &m);
+        io_dispatch(body, body_len, &m, on_io);
     }
     buf_consume(&C.in, pos);
     return rc;
@@ -699,36 +775,166 @@ static int io_drain(char *why, size_t whylen)
 
 static bool io_redial(char *why, size_t whylen);
 
-/* Read and dispatch frames until the connection breaks; WHY says why. */
+/* Holding the reader role (C.mu not held): wait up to WAIT_MS (< 0:
+ * forever) for FD, read what it holds into C.in and dispatch every whole
+ * frame (ON_IO: on the I/O thread). Returns 1 when bytes came, 0 when
+ * none (in time), -1 when the connection broke or sent a bad frame (WHY
+ * says which). */
+static int io_turn(int fd, int wait_ms, bool on_io, char *why, size_t whylen)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int pr = poll(&p, 1, wait_ms);
+    if (pr <= 0)
+        return 0;
+    char *dst = buf_reserve(&C.in, API_READ_CHUNK);
+    if (dst == NULL) {
+        snprintf(why, whylen, "out of memory reading from the node");
+        return -1;
+    }
+    ssize_t n = read(fd, dst, API_READ_CHUNK);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return 0;
+    if (n <= 0) {
+        int e = errno;
+        pthread_mutex_lock(&C.mu);
+        if (C.closing)
+            snprintf(why, whylen, "ray_shutdown was called");
+        else if (C.node_error[0])
+            snprintf(why, whylen, "%s", C.node_error);
+        else if (n == 0)
+            snprintf(why, whylen, "the node closed the connection");
+        else
+            snprintf(why, whylen, "%s", strerror(e));
+        pthread_mutex_unlock(&C.mu);
+        return -1;
+    }
+    C.in.len += (size_t)n;
+    return io_drain(on_io, why, whylen) < 0 ? -1 : 1;
+}
+
+/* Under C.mu: the reader role is given back: the first caller waiting on
+ * its cv may take it now. */
+static void reader_given(void)
+{
+    struct api_waiter *f = LIST_FIRST(&C.followers);
+    if (f)
+        pthread_cond_signal(&f->cv);
+}
+
+/* Under C.mu: whether a caller waiting for a reply reads the socket itself. */
+static bool caller_may_read(void)
+{
+    return C.by_callers && !C.reading && !C.broken && !C.closing && C.state == CONN_UP &&
+           C.role == PROTO_ROLE_DRIVER;
+}
+
+/* Under C.mu: one step of waiting for W's reply. When nobody reads the
+ * socket (and callers may), read it here and dispatch every frame as the
+ * I/O thread would (no hand-off from it); else wait on W's cv (the reader
+ * signals it, and so does a reader giving the role back). */
+static void wait_reply(struct api_waiter *w)
+{
+    if (!caller_may_read()) {
+        LIST_INSERT_HEAD(&C.followers, w, follow);
+        pthread_cond_wait(&w->cv, &C.mu);
+        LIST_REMOVE(w, follow);
+        return;
+    }
+    char why[sizeof C.why] = "";
+    C.reading = true;
+    C.used_ms = net_now_ms();
+    int fd = C.fd;
+    pthread_mutex_unlock(&C.mu);
+    int rc = io_turn(fd, -1, false, why, sizeof why);
+    pthread_mutex_lock(&C.mu);
+    C.reading = false;
+    if (rc < 0) { /* the I/O thread reconnects or gives up, as for its own read */
+        C.broken = true;
+        memcpy(C.broke, why, sizeof C.broke);
+        C.by_callers = false;
+    }
+    if (rc < 0 || C.io_waits_readers)
+        pthread_cond_signal(&C.io_cv);
+    reader_given();
+}
+
+/* Under C.mu, on the I/O thread: handle the frames callers left to it. */
+static void io_run_deferred(void)
+{
+    while (C.dq) {
+        struct deferred *d = C.dq;
+        C.dq = d->next;
+        pthread_mutex_unlock(&C.mu);
+        io_dispatch(d->body, d->len, &d->m, true);
+        free(d);
+        pthread_mutex_lock(&C.mu);
+    }
+}
+
+/* Under C.mu: wait on io_cv for up to MS. */
+static void io_cv_wait(int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)ms * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&C.io_cv, &C.mu, &until);
+}
+
+/*
+ * Read and dispatch frames until the connection breaks; WHY says why. The
+ * I/O thread holds the reader role and blocks on the socket, except while
+ * a driver's callers read their own replies (C.by_callers, set when it
+ * handed one a reply, for CALLERS_READ_MS after their last read): then it
+ * looks at the socket every IO_TICK_MS when nobody reads it, and takes
+ * over again once it finds bytes there (nobody was waiting for them). It
+ * returns only once no caller reads, so the socket can be closed.
+ */
 static void io_read_all(char *why, size_t whylen)
 {
+    if (io_drain(true, why, whylen) < 0) /* what came after HELLO_OK */
+        return;
+    pthread_mutex_lock(&C.mu);
     for (;;) {
-        if (io_drain(why, whylen) < 0)
-            break;
-        char *dst = buf_reserve(&C.in, API_READ_CHUNK);
-        if (dst == NULL) {
-            snprintf(why, whylen, "out of memory reading from the node");
+        io_run_deferred();
+        if (C.broken) {
+            C.broken = false;
+            snprintf(why, whylen, "%s", C.broke);
             break;
         }
-        ssize_t n = read(C.fd, dst, API_READ_CHUNK);
-        if (n < 0 && errno == EINTR)
+        if (C.by_callers && net_now_ms() - C.used_ms >= CALLERS_READ_MS)
+            C.by_callers = false; /* no caller lately: back to the I/O thread */
+        if (C.reading) {
+            io_cv_wait(IO_TICK_MS);
             continue;
-        if (n <= 0) {
-            int e = errno;
-            pthread_mutex_lock(&C.mu);
-            if (C.closing)
-                snprintf(why, whylen, "ray_shutdown was called");
-            else if (C.node_error[0])
-                snprintf(why, whylen, "%s", C.node_error);
-            else if (n == 0)
-                snprintf(why, whylen, "the node closed the connection");
-            else
-                snprintf(why, whylen, "%s", strerror(e));
-            pthread_mutex_unlock(&C.mu);
-            break;
         }
-        C.in.len += (size_t)n;
+        bool look = C.by_callers;
+        C.reading = true;
+        int fd = C.fd;
+        pthread_mutex_unlock(&C.mu);
+        int rc = io_turn(fd, look ? 0 : -1, true, why, whylen);
+        pthread_mutex_lock(&C.mu);
+        C.reading = false;
+        if (rc < 0)
+            break;
+        if (look && rc > 0)
+            C.by_callers = false; /* bytes nobody waited to read: the I/O thread reads again */
+        if (C.by_callers) {
+            reader_given();
+            io_cv_wait(IO_TICK_MS);
+        }
     }
+    C.by_callers = false; /* no caller takes the role from now on */
+    C.io_waits_readers = true;
+    while (C.reading) /* (none can be: a reader saw the break, or this thread read) */
+        io_cv_wait(IO_TICK_MS);
+    C.io_waits_readers = false;
+    C.broken = false;
+    io_run_deferred();
+    pthread_mutex_unlock(&C.mu);
 }
 
 static void *io_main(void *arg)

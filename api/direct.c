@@ -24,11 +24,13 @@
  * DIRECT_REPORT_MS are reported to the node (DIRECT_PENDING), so `ray list
  * tasks` shows long ones while they run.
  *
- * Answers (DIRECT_RESULT) come back in order on each lease; the direct
- * thread reads them, puts a scalar first return in the value cache (as the
- * node's OBJ_VALUE does) and wakes ray_gets waiting for it
- * (api_direct_await_). Every result is also a sealed object at the node
- * (the worker sends it there first), so refs can go anywhere.
+ * Answers (DIRECT_RESULT) come back in order on each lease; whoever holds
+ * the lease's reader role reads them (a ray_get waiting for a task on it,
+ * else the direct thread: docs/direct.md "Who reads the socket"), puts a
+ * scalar first return in the value cache (as the node's OBJ_VALUE does)
+ * and wakes ray_gets waiting for it (api_direct_await_). Every result is
+ * also a sealed object at the node (the worker sends it there first), so
+ * refs can go anywhere.
  *
  * Faults: a lease whose socket closes (its worker died, or was killed with
  * its job, or its node died) has its unanswered tasks sent to the node as
@@ -38,8 +40,9 @@
  * DIRECT_IDLE_MS, or when the node revokes it (LEASE_REVOKE: other work
  * waits) once its tasks are answered.
  *
- * Locks: D.mu guards the shapes, leases, held and unanswered tasks. No
- * socket is written under D.mu: a lease's socket is written under its own
+ * Locks: D.mu guards the shapes, leases, held and unanswered tasks, and
+ * each lease's reader role (only its holder reads its socket and `in`). No
+ * socket is written under D.mu (the direct thread's wake pipe may be): a lease's socket is written under its own
  * send_mu (its `senders` count keeps the fd open meanwhile), the node's
  * through api_client_send_ after D.mu is let go (the node's I/O thread
  * takes D.mu for LEASE_GRANT). Library code: allocation failures send the
@@ -55,6 +58,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -88,6 +92,7 @@ struct dtask {
     long long sent_us;             /* when it went to its lease (held: when submitted) */
     int fs;                        /* its function's run-time record (D.fns), or -1 */
     bool reported;                 /* told the node it is long unanswered (DIRECT_PENDING) */
+    struct dlease *on;             /* the lease it was sent to; NULL while held */
     void *spec;                    /* the encoded spec (owned) */
     size_t len;
     STAILQ_ENTRY(dtask) link;
@@ -118,7 +123,15 @@ struct dlease {
     int nsent;
     long long since_ms, last_ms;
     long long answer_us;           /* when its last answer came */
-    struct buf in;                 /* the direct thread's read buffer */
+    struct buf in;                 /* what the reader read and has not framed yet */
+    /* Who reads fd (docs/direct.md "Who reads the socket"): only the thread
+     * that holds the reader role, a caller waiting for an answer on it or
+     * the direct thread. */
+    bool reading;                  /* the reader role is taken */
+    bool by_callers;               /* its answers are read by the callers waiting for
+                                      them: the direct thread does not poll fd, it looks
+                                      at it on its 1 ms turns */
+    bool watched;                  /* fd is in the direct thread's poll now */
 };
 
 struct dshape {
@@ -140,6 +153,7 @@ static struct {
     pthread_once_t once;
     int enabled;                   /* 1 on, 0 off (RAY_DIRECT=0), read once */
     bool started, stop;
+    bool ticking;                  /* the direct thread's poll ends within 1 ms */
     pthread_t th;
     int wake[2];
     struct dshape shapes[DIRECT_SHAPES_MAX];
@@ -378,6 +392,7 @@ static void to_node(struct dtask_list *list, struct buf *f, bool first_ran, stru
 /* ---- submitting ------------------------------------------------------------- */
 
 static void thread_start_locked(void);
+static bool lease_read(struct dlease *l);
 
 /* Under D.mu: a free lease slot for shape SH, asked for (its LEASE_REQUEST
  * into F), or NULL. */
@@ -452,11 +467,13 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     }
     t->sent_us = now_us();
     t->reported = false;
+    t->on = NULL;
     if ((best == NULL || best->nsent * 2 + 2 > dep) && strcmp(s->fn, fn) != 0)
         snprintf(s->fn, sizeof s->fn, "%s", fn); /* a lease asked for now is named after it */
     if (best) {
         bool now_write = best->nsent == 0; /* a lone task (a sync caller) goes at once */
         STAILQ_INSERT_TAIL(&best->sent, t, link);
+        t->on = best;
         best->nsent++;
         best->last_ms = now;
         best->senders++;
@@ -468,22 +485,28 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         int fd = best->fd;
         pthread_mutex_unlock(&D.mu);
         /* corked: the direct thread writes within a poll turn; a get writes first */
+        bool failed = false;
         pthread_mutex_lock(&best->send_mu);
         if (proto_pack(&best->out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0) < 0 ||
             buf_failed(&best->out)) {
             buf_free(&best->out);
             shutdown(fd, SHUT_RDWR); /* (out of memory: seen closed, resubmitted) */
+            failed = true;
         } else if (now_write || best->out.len >= DIRECT_CORK_MAX) {
-            if (net_write_all(fd, best->out.data, best->out.len) < 0)
+            if (net_write_all(fd, best->out.data, best->out.len) < 0) {
                 shutdown(fd, SHUT_RDWR); /* the direct thread sees it closed and resubmits */
+                failed = true;
+            }
             buf_reset(&best->out);
         }
         pthread_mutex_unlock(&best->send_mu);
         pthread_mutex_lock(&D.mu);
-        bool last = --best->senders == 0;
-        pthread_mutex_unlock(&D.mu);
-        if (last)
+        /* the direct thread is woken to write what is corked, or when it
+         * would not look at this lease soon (its answer may not be waited for) */
+        if (--best->senders == 0 &&
+            (!now_write || failed || !(best->watched || D.ticking)))
             wake_thread();
+        pthread_mutex_unlock(&D.mu);
         node_send(&ask_f);
         buf_free(&ask_f);
         return RAY_OK;
@@ -545,6 +568,40 @@ static void flush_corked(void)
     pthread_mutex_unlock(&D.mu);
 }
 
+/* Under D.mu: whether lease L's socket may be read now (open, not being read). */
+static bool reader_free(const struct dlease *l)
+{
+    return (l->state == L_ACTIVE || l->state == L_DRAINING) && l->fd >= 0 && !l->reading;
+}
+
+/* Under D.mu: give lease L's reader role back (OK: its socket is still good,
+ * else L is dead). Waiting callers are woken (one of them may read L now),
+ * and so is the direct thread when it must see L dead, or when L still has
+ * tasks unanswered and the thread would not look at it within 1 ms. */
+static void reader_give(struct dlease *l, bool ok)
+{
+    l->reading = false;
+    if (!ok)
+        l->state = L_DEAD;
+    pthread_cond_broadcast(&D.cv);
+    if (!D.stop && (!ok || (l->nsent > 0 && !l->watched && !D.ticking)))
+        wake_thread();
+}
+
+/* Under D.mu, holding lease L's reader role: wait up to WAIT_MS (< 0:
+ * forever) for L's socket, read it and handle every answer it holds
+ * (lease_read), D.mu let go meanwhile. Returns 1 when something was read,
+ * 0 when nothing came in time, -1 when L's socket closed or went bad. */
+static int reader_turn(struct dlease *l, int wait_ms)
+{
+    struct pollfd p = { .fd = l->fd, .events = POLLIN };
+    pthread_mutex_unlock(&D.mu);
+    int pr = poll(&p, 1, wait_ms);
+    int rc = pr > 0 ? (lease_read(l) ? 1 : -1) : 0;
+    pthread_mutex_lock(&D.mu);
+    return rc;
+}
+
 void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
 {
     uint32_t index = ids_index(id);
@@ -556,6 +613,7 @@ void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
     if (!D.started)
         return;
     struct timespec until;
+    long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
     if (timeout_ms >= 0) {
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += (time_t)(timeout_ms / 1000);
@@ -572,7 +630,22 @@ void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
         return;
     flush_corked(); /* it may be corked still */
     pthread_mutex_lock(&D.mu);
-    while (!D.stop && idmap_get(&D.pending, tid) != NULL) {
+    struct dtask *t;
+    while (!D.stop && (t = idmap_get(&D.pending, tid)) != NULL) {
+        struct dlease *l = t->on;
+        if (l && reader_free(l)) {
+            /* nobody reads the socket the answer comes on: this thread does
+             * (no hand-off from the direct thread), for every task on it */
+            long long left = timeout_ms < 0 ? -1 : deadline - now_ms();
+            if (timeout_ms >= 0 && left <= 0)
+                break;
+            l->reading = true;
+            int rc = reader_turn(l, left > INT_MAX ? INT_MAX : (int)left);
+            if (rc > 0 && idmap_get(&D.pending, tid) == NULL)
+                l->by_callers = true; /* its callers read their own answers */
+            reader_give(l, rc >= 0);
+            continue;
+        }
         if (timeout_ms < 0)
             pthread_cond_wait(&D.cv, &D.mu);
         else if (pthread_cond_timedwait(&D.cv, &D.mu, &until) != 0)
@@ -739,6 +812,7 @@ static void lease_close(struct dlease *l, struct buf *f)
     buf_free(&l->out);
     proto_pack(f, PROTO_LEASE_RETURN, l->id);
     l->state = L_FREE;
+    l->by_callers = l->watched = false;
 }
 
 /* Under D.mu: move S's held tasks to lease L while it has room, their
@@ -752,6 +826,7 @@ static void move_held(struct dshape *s, struct dlease *l, struct buf *out, long 
         STAILQ_INSERT_TAIL(&l->sent, t, link);
         l->nsent++;
         t->sent_us = us;
+        t->on = l;
         proto_pack(out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0);
     }
 }
@@ -843,18 +918,19 @@ static void step(struct buf *f, struct dtask_list *done, struct dlease **connect
             connect[(*nconnect)++] = l;
             break;
         case L_ACTIVE:
-            if (l->nsent == 0 && l->senders == 0 && now - l->last_ms >= DIRECT_IDLE_MS) {
+            if (l->nsent == 0 && l->senders == 0 && !l->reading &&
+                now - l->last_ms >= DIRECT_IDLE_MS) {
                 D.n_idle++;
                 lease_close(l, f);
             }
             break;
         case L_DRAINING:
-            if (l->nsent == 0 && l->senders == 0)
+            if (l->nsent == 0 && l->senders == 0 && !l->reading)
                 lease_close(l, f);
             break;
         case L_DEAD:
-            if (l->senders > 0)
-                break; /* a caller still writes on it (into a closed socket) */
+            if (l->senders > 0 || l->reading)
+                break; /* a caller still writes on it (into a closed socket), or reads it */
             D.n_dead++;
             to_node(&l->sent, f, true, done);
             l->nsent = 0;
@@ -980,6 +1056,30 @@ static void lease_connect(struct dlease *l, struct buf *f, struct dtask_list *do
     pthread_mutex_unlock(&D.mu);
 }
 
+/* Under D.mu, on the direct thread: read what lease L (its reader role
+ * free) holds, without waiting. What it read nobody was waiting to read:
+ * L's answers are the direct thread's to read again. */
+static void thread_read(struct dlease *l)
+{
+    l->reading = true;
+    int rc = reader_turn(l, 0);
+    if (rc > 0)
+        l->by_callers = false;
+    reader_give(l, rc >= 0);
+}
+
+/* Under D.mu, on the direct thread's every turn: the leases its callers
+ * read (not polled) that have answers due and no reader now: read what
+ * they hold, so an answer nobody waits for is still handled within 1 ms. */
+static void look_at_callers_leases(void)
+{
+    for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
+        struct dlease *l = &D.leases[i];
+        if (l->by_callers && l->nsent > 0 && reader_free(l))
+            thread_read(l);
+    }
+}
+
 static void *direct_main(void *arg)
 {
     (void)arg;
@@ -1002,18 +1102,24 @@ static void *direct_main(void *arg)
             report_pending(&f);
         }
         pfd[0] = (struct pollfd){ .fd = D.wake[0], .events = POLLIN };
+        long long now = now_ms();
         for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
             struct dlease *l = &D.leases[i];
             if (l->state != L_FREE)
                 busy++;
             inflight += l->nsent > 0;
-            if ((l->state == L_ACTIVE || l->state == L_DRAINING) && l->fd >= 0) {
+            /* a lease its callers read: looked at every turn while in use */
+            inflight += l->by_callers && l->state == L_ACTIVE && now - l->last_ms < DIRECT_IDLE_MS;
+            l->watched = reader_free(l) && !l->by_callers;
+            if (l->watched) {
                 pfd[npfd] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
                 who[npfd++] = l;
             }
         }
         for (int i = 0; i < DIRECT_SHAPES_MAX; i++)
             inflight += D.shapes[i].nheld > 0; /* held tasks: step again soon */
+        int timeout = inflight ? 1 : busy ? DIRECT_IDLE_MS : -1;
+        D.ticking = timeout == 1;
         if (!STAILQ_EMPTY(&done))
             pthread_cond_broadcast(&D.cv); /* their gets go to the node now */
         pthread_mutex_unlock(&D.mu);
@@ -1028,23 +1134,18 @@ static void *direct_main(void *arg)
         if (nconnect > 0)
             continue; /* the new leases join the poll */
         flush_corked();
-        int pr = poll(pfd, (nfds_t)npfd, inflight ? 1 : busy ? DIRECT_IDLE_MS : -1);
-        if (pr <= 0)
-            continue;
-        if (pfd[0].revents) {
+        int pr = poll(pfd, (nfds_t)npfd, timeout);
+        if (pr > 0 && pfd[0].revents) {
             char drain[64];
             while (read(D.wake[0], drain, sizeof drain) > 0)
                 ;
         }
-        for (int i = 1; i < npfd; i++) {
-            if (!pfd[i].revents)
-                continue;
-            if (!lease_read(who[i])) {
-                pthread_mutex_lock(&D.mu);
-                who[i]->state = L_DEAD;
-                pthread_mutex_unlock(&D.mu);
-            }
-        }
+        pthread_mutex_lock(&D.mu);
+        for (int i = 1; pr > 0 && i < npfd; i++)
+            if (pfd[i].revents && reader_free(who[i]))
+                thread_read(who[i]); /* (a caller may have read it meanwhile) */
+        look_at_callers_leases();
+        pthread_mutex_unlock(&D.mu);
     }
     buf_free(&f);
     return NULL;
@@ -1094,6 +1195,17 @@ void api_direct_shutdown_(void)
     struct buf f = BUF_INIT;
     struct dtask_list done = STAILQ_HEAD_INITIALIZER(done);
     pthread_mutex_lock(&D.mu);
+    for (;;) { /* callers reading a lease stop (their socket shut down) before it closes */
+        bool readers = false;
+        for (int i = 0; i < DIRECT_LEASES_MAX; i++)
+            if (D.leases[i].reading) {
+                readers = true;
+                shutdown(D.leases[i].fd, SHUT_RDWR);
+            }
+        if (!readers)
+            break;
+        pthread_cond_wait(&D.cv, &D.mu);
+    }
     for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
         struct dlease *l = &D.leases[i];
         if (l->state == L_FREE)

@@ -50,6 +50,20 @@ int buf_append(struct buf *b, const void *p, size_t n)
     return 0;
 }
 
+int buf_append_ll(struct buf *b, long long v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    return buf_append(b, tmp + i, sizeof tmp - i);
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap, ap2;

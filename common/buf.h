@@ -40,6 +40,9 @@ static inline char *buf_reserve(struct buf *b, size_t n)
  * -1 with the buffer unchanged and ERR set. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append V in decimal ("%lld" without the printf machinery: hot encoders).
+ * Returns 0, or -1 as buf_append. */
+int buf_append_ll(struct buf *b, long long v);
 /* True once an append or reserve failed (until buf_reset or buf_free). */
 static inline bool buf_failed(const struct buf *b) { return b->err != 0; }
 /* Drop the first N bytes (N <= len). */

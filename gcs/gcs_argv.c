@@ -1,7 +1,8 @@
 /*
  * gcs_argv.c — the daemon-only helpers of the GCS table functions: key
  * names built with printf, and the growable argument vectors passed to
- * gcs_command_argv. They use the daemon's aborting allocators (xmalloc.h);
+ * gcs_command_argv, and the arenas (one buffer of strings) that the write
+ * batch keeps its commands in. They use the daemon's aborting allocators (xmalloc.h);
  * nothing in libray.a calls them (the sync client builds its few keys in
  * place: gcs_sync.c).
  */
@@ -111,5 +112,92 @@ void gcs_argv_free_(struct gcs_argv_ *a)
     free(a->owned);
     free(a->v);
     free(a->len);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---------------------------------------------------------------- arenas */
+
+void gcs_arena_open_(struct gcs_arena_ *a)
+{
+    a->open_at = a->bytes.len;
+}
+
+void gcs_arena_put_(struct gcs_arena_ *a, const void *p, size_t len)
+{
+    buf_append(&a->bytes, p, len); /* cannot fail: the daemon's allocator aborts */
+}
+
+void gcs_arena_puts_(struct gcs_arena_ *a, const char *s)
+{
+    if (s)
+        gcs_arena_put_(a, s, strlen(s));
+}
+
+void gcs_arena_putll_(struct gcs_arena_ *a, long long v)
+{
+    buf_append_ll(&a->bytes, v);
+}
+
+void gcs_arena_close_(struct gcs_arena_ *a)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->off = xreallocarray(a->off, (size_t)a->cap, sizeof *a->off);
+        a->len = xreallocarray(a->len, (size_t)a->cap, sizeof *a->len);
+        a->v = xreallocarray(a->v, (size_t)a->cap, sizeof *a->v);
+    }
+    a->off[a->n] = a->open_at;
+    a->len[a->n] = a->bytes.len - a->open_at;
+    a->n++;
+    buf_append(&a->bytes, "", 1);
+}
+
+void gcs_arena_add_(struct gcs_arena_ *a, const void *p, size_t len)
+{
+    gcs_arena_open_(a);
+    gcs_arena_put_(a, p, len);
+    gcs_arena_close_(a);
+}
+
+void gcs_arena_adds_(struct gcs_arena_ *a, const char *s)
+{
+    gcs_arena_add_(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+void gcs_arena_addll_(struct gcs_arena_ *a, long long v)
+{
+    gcs_arena_open_(a);
+    gcs_arena_putll_(a, v);
+    gcs_arena_close_(a);
+}
+
+const char *gcs_arena_at_(const struct gcs_arena_ *a, int i)
+{
+    return a->bytes.data + a->off[i];
+}
+
+const char **gcs_arena_argv_(struct gcs_arena_ *a, const size_t **len)
+{
+    for (int i = 0; i < a->n; i++)
+        a->v[i] = a->bytes.data + a->off[i];
+    *len = a->len;
+    return a->v;
+}
+
+void gcs_arena_reset_(struct gcs_arena_ *a)
+{
+    if (a->bytes.cap > GCS_ARENA_KEEP)
+        buf_free(&a->bytes); /* one huge batch does not pin its memory for good */
+    buf_reset(&a->bytes);
+    a->n = 0;
+    a->open_at = 0;
+}
+
+void gcs_arena_free_(struct gcs_arena_ *a)
+{
+    buf_free(&a->bytes);
+    free(a->off);
+    free(a->len);
+    free(a->v);
     memset(a, 0, sizeof *a);
 }

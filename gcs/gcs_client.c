@@ -300,6 +300,11 @@ void gcs_client_batch_later_(struct gcs_client *c)
         event_active(c->batch_ev, 0, 0);
 }
 
+void gcs_client_batch_flush_(struct gcs_client *c)
+{
+    batch_flush_now(c);
+}
+
 bool gcs_client_batch_flushing_(const struct gcs_client *c)
 {
     return c->batch_flushing;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "gcs/gcs.h"
 
 /* One field of a record: hash field NAME stored at byte offset OFF. */
@@ -70,6 +71,42 @@ void gcs_argv_addf_(struct gcs_argv_ *a, const char *fmt, ...) __attribute__((fo
 void gcs_argv_add_record_(struct gcs_argv_ *a, const struct gcs_table_ *t, const void *rec);
 void gcs_argv_free_(struct gcs_argv_ *a);
 
+/*
+ * A list of byte strings kept in one buffer, for the writes that wait in the
+ * batch (gcs_tables.c): a string is copied in at its end, so the list needs
+ * no allocation per string, and gcs_arena_reset_ keeps its memory for the
+ * next batch (none at all once warm). A string is built in pieces between
+ * gcs_arena_open_ and gcs_arena_close_; each ends in a NUL (not counted).
+ * Daemon only (gcs_argv.c): out of memory aborts. The arena owns everything
+ * it holds; gcs_arena_argv_'s pointers are valid until its next change.
+ */
+struct gcs_arena_ {
+    struct buf bytes;  /* the strings, one after another */
+    size_t *off, *len; /* per string: where it starts, its length */
+    const char **v;    /* gcs_arena_argv_'s pointers (cap of them) */
+    int n, cap;
+    size_t open_at;    /* where the string being built starts */
+};
+void gcs_arena_open_(struct gcs_arena_ *a);
+void gcs_arena_put_(struct gcs_arena_ *a, const void *p, size_t len);
+void gcs_arena_puts_(struct gcs_arena_ *a, const char *s); /* NULL puts nothing */
+void gcs_arena_putll_(struct gcs_arena_ *a, long long v);  /* in decimal */
+void gcs_arena_close_(struct gcs_arena_ *a);
+/* One whole string: LEN bytes at P; S (NULL adds ""); V in decimal. */
+void gcs_arena_add_(struct gcs_arena_ *a, const void *p, size_t len);
+void gcs_arena_adds_(struct gcs_arena_ *a, const char *s);
+void gcs_arena_addll_(struct gcs_arena_ *a, long long v);
+/* String I (0 <= I < n), NUL-terminated. */
+const char *gcs_arena_at_(const struct gcs_arena_ *a, int i);
+/* The strings as gcs_command_argv's ARGV (and *LEN its lengths): owned by
+ * the arena, valid until it changes. */
+const char **gcs_arena_argv_(struct gcs_arena_ *a, const size_t **len);
+/* Empty it, keeping its memory (up to GCS_ARENA_KEEP bytes of strings). */
+#define GCS_ARENA_KEEP (4u << 20)
+void gcs_arena_reset_(struct gcs_arena_ *a);
+/* Release its memory; it is empty (all zero) again. */
+void gcs_arena_free_(struct gcs_arena_ *a);
+
 /* The client's limits (gcs_client_set_limits). */
 long gcs_client_events_cap_(const struct gcs_client *c);
 long gcs_client_tasks_kept_(const struct gcs_client *c);
@@ -100,6 +137,9 @@ void *gcs_client_batch_(struct gcs_client *c);
 void gcs_client_set_batch_(struct gcs_client *c, void *batch,
                            void (*flush)(struct gcs_client *c), void (*fr)(void *batch));
 void gcs_client_batch_later_(struct gcs_client *c);
+/* Flush it now (the batch's flush function, flagged as flushing, so what is
+ * written meanwhile goes out at once; nothing when already flushing). */
+void gcs_client_batch_flush_(struct gcs_client *c);
 bool gcs_client_batch_flushing_(const struct gcs_client *c);
 
 extern const char gcs_lua_list_[];

@@ -359,13 +359,18 @@ static const char *const batchable[] = {
 
 #define BATCH_MAX_HSETS 8
 
+/* Every string of the batch lives in one of its arenas (gcs_keys.h), which
+ * keep their memory from one flush to the next: a write that joins the
+ * batch allocates nothing once the arenas have grown to a loop turn's size. */
 struct batch {
-    struct gcs_argv_ args; /* per op: index, nkeys, nargs, keys..., args... */
+    struct gcs_arena_ args; /* per op: index, nkeys, nargs, keys..., args... */
     int nops;
     /* task records (gcs_task_record): HSET key field value..., one per job hash */
-    struct gcs_argv_ hsets[BATCH_MAX_HSETS];
+    struct gcs_arena_ hsets[BATCH_MAX_HSETS];
     int nhsets, nrecs;
-    struct gcs_argv_ fin;  /* ZADD tasks:finished score id... */
+    struct gcs_arena_ fin;  /* ZADD tasks:finished score id... */
+    struct gcs_arena_ now;  /* a command of the table functions sent at once
+                             * (arena_command empties it again) */
 };
 
 static char *batch_script; /* made once, kept for the process's life */
@@ -403,41 +408,48 @@ static void batch_free_(void *p)
     struct batch *bt = p;
     if (bt == NULL)
         return;
-    gcs_argv_free_(&bt->args);
-    for (int i = 0; i < bt->nhsets; i++)
-        gcs_argv_free_(&bt->hsets[i]);
-    gcs_argv_free_(&bt->fin);
+    gcs_arena_free_(&bt->args);
+    for (int i = 0; i < BATCH_MAX_HSETS; i++)
+        gcs_arena_free_(&bt->hsets[i]);
+    gcs_arena_free_(&bt->fin);
+    gcs_arena_free_(&bt->now);
     free(bt);
 }
 
 static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
                          int nkeys, struct gcs_argv_ *args);
+static int eval_send_arena(struct gcs_client *c, struct tctx *x, const char *script, int nkeys,
+                           struct gcs_arena_ *ar);
 
+/* Send the strings of arena A as one command (nobody waits for its reply);
+ * empties A (memory kept). Returns 0, or -1 as gcs_command_argv. */
+static int arena_command(struct gcs_client *c, struct gcs_arena_ *a)
+{
+    int rc = 0;
+    if (a->n) {
+        const size_t *len;
+        const char **v = gcs_arena_argv_(a, &len);
+        rc = gcs_command_argv(c, NULL, NULL, a->n, v, len);
+    }
+    gcs_arena_reset_(a);
+    return rc;
+}
+
+/* The batch's flush function: runs flagged as flushing (gcs_client_batch_flush_),
+ * so nothing joins the batch while it is sent from its arenas in place. */
 static void batch_flush_(struct gcs_client *c)
 {
     struct batch *bt = gcs_client_batch_(c);
     if (bt == NULL)
         return;
-    /* take everything out first: sending a command flushes the batch again */
-    struct gcs_argv_ hsets[BATCH_MAX_HSETS], fin = bt->fin, args = bt->args;
-    int nhsets = bt->nhsets, nops = bt->nops;
-    memcpy(hsets, bt->hsets, sizeof hsets);
-    memset(&bt->fin, 0, sizeof bt->fin);
-    memset(&bt->args, 0, sizeof bt->args);
-    bt->nhsets = bt->nrecs = bt->nops = 0;
     /* task records first: the scripts after them may change their state */
-    for (int i = 0; i < nhsets; i++) {
-        gcs_command_argv(c, NULL, NULL, hsets[i].n, hsets[i].v, hsets[i].len);
-        gcs_argv_free_(&hsets[i]);
-    }
-    if (fin.n)
-        gcs_command_argv(c, NULL, NULL, fin.n, fin.v, fin.len);
-    gcs_argv_free_(&fin);
-    if (nops == 0) {
-        gcs_argv_free_(&args);
-        return;
-    }
-    eval_send_now(c, tctx_new(K_DONE, "batched writes", NULL), batch_script, NULL, 0, &args);
+    for (int i = 0; i < bt->nhsets; i++)
+        arena_command(c, &bt->hsets[i]);
+    arena_command(c, &bt->fin);
+    if (bt->nops)
+        eval_send_arena(c, tctx_new(K_DONE, "batched writes", NULL), batch_script, 0, &bt->args);
+    gcs_arena_reset_(&bt->args);
+    bt->nhsets = bt->nrecs = bt->nops = 0;
 }
 
 /* The client's batch, made on first use; NULL while it is being flushed
@@ -445,6 +457,9 @@ static void batch_flush_(struct gcs_client *c)
 static struct batch *batch_get(struct gcs_client *c)
 {
     if (gcs_client_batch_flushing_(c))
+        return NULL;
+    pthread_once(&batch_script_once, batch_script_make);
+    if (batch_script == NULL)
         return NULL;
     struct batch *bt = gcs_client_batch_(c);
     if (bt == NULL) {
@@ -454,35 +469,70 @@ static struct batch *batch_get(struct gcs_client *c)
     return bt;
 }
 
-/* Keep a fire-and-forget script call for the batch. Returns 0, or -1 if the
- * script cannot be batched (send it now). */
-static int batch_add(struct gcs_client *c, const char *script, char **keys, int nkeys,
-                     struct gcs_argv_ *args)
+/* An empty arena for a command sent at once (arena_command): the batch's,
+ * reused, or OWN (zeroed by the caller, who frees it after) when there is
+ * no batch. Nothing between filling it and arena_command uses it again
+ * (sending a command flushes the batch, which does not). */
+static struct gcs_arena_ *now_arena(struct gcs_client *c, struct gcs_arena_ *own)
 {
-    int idx = batch_index(script);
-    if (idx < 0)
-        return -1;
-    pthread_once(&batch_script_once, batch_script_make);
-    if (batch_script == NULL)
-        return -1;
-    struct batch *bt = batch_get(c);
-    gcs_argv_addf_(&bt->args, "%d", idx);
-    gcs_argv_addf_(&bt->args, "%d", nkeys);
-    gcs_argv_addf_(&bt->args, "%d", args ? args->n : 0);
-    /* the batch outlives the caller's strings: copy them */
-    for (int i = 0; i < nkeys; i++) {
-        gcs_argv_addcopy_(&bt->args, keys[i], strlen(keys[i]));
-        free(keys[i]);
-    }
-    for (int i = 0; args && i < args->n; i++)
-        gcs_argv_addcopy_(&bt->args, args->v[i], args->len[i]);
-    if (args)
-        gcs_argv_free_(args);
-    if (++bt->nops >= BATCH_MAX_OPS)
-        batch_flush_(c);
-    else if (bt->nops == 1)
+    struct batch *bt = gcs_client_batch_(c) ? gcs_client_batch_(c) : batch_get(c);
+    struct gcs_arena_ *a = bt ? &bt->now : own;
+    gcs_arena_reset_(a);
+    return a;
+}
+
+/* After a write joined the batch: flush it when full, else make sure it
+ * goes out at the end of this loop turn. */
+static void batch_joined(struct gcs_client *c, struct batch *bt)
+{
+    if (bt->nops >= BATCH_MAX_OPS || bt->nrecs >= BATCH_MAX_OPS)
+        gcs_client_batch_flush_(c);
+    else if (bt->nops + bt->nrecs == 1)
         gcs_client_batch_later_(c);
-    return 0;
+}
+
+/*
+ * A fire-and-forget call of a batchable script, written in place: op_begin
+ * gives the arena its keys then its arguments go into (NKEYS and NARGS of
+ * them, in that order), op_end finishes it. Into the batch, or, while the
+ * batch cannot take it (being flushed), into the op's own arena, sent at
+ * once by op_end. No allocation when it joins a warm batch.
+ */
+struct op {
+    struct gcs_arena_ *a;
+    struct gcs_arena_ own;
+    struct batch *bt;
+    const char *script;
+    int nkeys;
+};
+
+static struct gcs_arena_ *op_begin(struct gcs_client *c, struct op *o, const char *script,
+                                   int nkeys, int nargs)
+{
+    memset(o, 0, sizeof *o);
+    o->script = script;
+    o->nkeys = nkeys;
+    o->bt = batch_index(script) >= 0 ? batch_get(c) : NULL;
+    if (o->bt == NULL)
+        return o->a = &o->own;
+    o->a = &o->bt->args;
+    gcs_arena_addll_(o->a, batch_index(script));
+    gcs_arena_addll_(o->a, nkeys);
+    gcs_arena_addll_(o->a, nargs);
+    return o->a;
+}
+
+/* Returns 0, or -1 when a call sent at once could not be (logged as WHAT). */
+static int op_end(struct gcs_client *c, struct op *o, const char *what)
+{
+    if (o->bt) {
+        o->bt->nops++;
+        batch_joined(c, o->bt);
+        return 0;
+    }
+    int rc = eval_send_arena(c, tctx_new(K_DONE, what, NULL), o->script, o->nkeys, &o->own);
+    gcs_arena_free_(&o->own);
+    return rc;
 }
 
 /* Send "EVAL SCRIPT nkeys KEYS... ARGS..." (frees KEYS' strings, ARGS);
@@ -490,12 +540,38 @@ static int batch_add(struct gcs_client *c, const char *script, char **keys, int 
 static int eval_send(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
                      int nkeys, struct gcs_argv_ *args)
 {
-    if (x->kind == K_DONE && x->fn.done == NULL && !gcs_client_batch_flushing_(c) &&
-        batch_add(c, script, keys, nkeys, args) == 0) {
-        free(x);
-        return 0;
+    if (x->kind == K_DONE && x->fn.done == NULL && batch_index(script) >= 0 &&
+        !gcs_client_batch_flushing_(c)) {
+        struct op o;
+        struct gcs_arena_ *a = op_begin(c, &o, script, nkeys, args ? args->n : 0);
+        if (o.bt) {
+            /* the batch outlives the caller's strings: copy them */
+            for (int i = 0; i < nkeys; i++) {
+                gcs_arena_adds_(a, keys[i]);
+                free(keys[i]);
+            }
+            for (int i = 0; args && i < args->n; i++)
+                gcs_arena_add_(a, args->v[i], args->len[i]);
+            if (args)
+                gcs_argv_free_(args);
+            free(x);
+            return op_end(c, &o, NULL);
+        }
     }
     return eval_send_now(c, x, script, keys, nkeys, args);
+}
+
+/* "EVALSHA sha NKEYS" (or EVAL with the script's text) into A. */
+static void script_head(struct gcs_argv_ *a, const char *script, int nkeys, char sha[41])
+{
+    if (gcs_script_sha_(script, sha)) {
+        gcs_argv_adds_(a, "EVALSHA");
+        gcs_argv_adds_(a, sha);
+    } else {
+        gcs_argv_adds_(a, "EVAL");
+        gcs_argv_adds_(a, script);
+    }
+    gcs_argv_addf_(a, "%d", nkeys);
 }
 
 static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *script, char **keys,
@@ -503,14 +579,7 @@ static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *scrip
 {
     struct gcs_argv_ a = { 0 };
     char sha[41];
-    if (gcs_script_sha_(script, sha)) {
-        gcs_argv_adds_(&a, "EVALSHA");
-        gcs_argv_adds_(&a, sha);
-    } else {
-        gcs_argv_adds_(&a, "EVAL");
-        gcs_argv_adds_(&a, script);
-    }
-    gcs_argv_addf_(&a, "%d", nkeys);
+    script_head(&a, script, nkeys, sha);
     for (int i = 0; i < nkeys; i++)
         gcs_argv_adds_(&a, keys[i]);
     for (int i = 0; args && i < args->n; i++)
@@ -524,6 +593,33 @@ static int eval_send_now(struct gcs_client *c, struct tctx *x, const char *scrip
     for (int i = 0; i < nkeys; i++)
         free(keys[i]);
     return rc;
+}
+
+/* Send SCRIPT with the strings of AR as its NKEYS keys and then arguments
+ * (AR stays the caller's; its strings are referred to, not copied). */
+static int eval_send_arena(struct gcs_client *c, struct tctx *x, const char *script, int nkeys,
+                           struct gcs_arena_ *ar)
+{
+    struct gcs_argv_ a = { 0 };
+    char sha[41];
+    script_head(&a, script, nkeys, sha);
+    for (int i = 0; i < ar->n; i++)
+        gcs_argv_add_(&a, gcs_arena_at_(ar, i), ar->len[i]);
+    int rc = gcs_command_argv(c, on_table_reply, x, a.n, a.v, a.len);
+    if (rc < 0)
+        free(x);
+    gcs_argv_free_(&a);
+    return rc;
+}
+
+/* Key PREFIX + MID + TAIL (TAIL may be NULL) as one string of A. */
+static void arena_key(struct gcs_arena_ *a, const char *prefix, const char *mid, const char *tail)
+{
+    gcs_arena_open_(a);
+    gcs_arena_puts_(a, prefix);
+    gcs_arena_puts_(a, mid);
+    gcs_arena_puts_(a, tail);
+    gcs_arena_close_(a);
 }
 
 static int list_send(struct gcs_client *c, const struct gcs_table_ *t, const char *set,
@@ -714,13 +810,17 @@ int gcs_event_add(struct gcs_client *c, const char *kind, const char *id_hex,
 
 /* --------------------------------------------------------------- objects */
 
-static void obj_keys(struct gcs_client *c, const char *obj_hex, char **keys)
+/* The four keys of object OBJ_HEX's scripts: obj, objloc, objects, jobobjs. */
+static void obj_keys(struct gcs_arena_ *a, const char *p, const char *obj_hex)
 {
-    const char *p = gcs_client_prefix(c);
-    keys[0] = gcs_key_(p, "obj:%s", obj_hex);
-    keys[1] = gcs_key_(p, "objloc:%s", obj_hex);
-    keys[2] = gcs_key_(p, "objects");
-    keys[3] = gcs_key_(p, "jobobjs:%.8s", obj_hex);
+    arena_key(a, p, "obj:", obj_hex);
+    arena_key(a, p, "objloc:", obj_hex);
+    arena_key(a, p, "objects", NULL);
+    gcs_arena_open_(a);
+    gcs_arena_puts_(a, p);
+    gcs_arena_puts_(a, "jobobjs:");
+    gcs_arena_put_(a, obj_hex, strnlen(obj_hex, 8)); /* its job's 8 hex digits */
+    gcs_arena_close_(a);
 }
 
 int gcs_object_add_location(struct gcs_client *c, const char *obj_hex, const char *node_hex,
@@ -728,16 +828,16 @@ int gcs_object_add_location(struct gcs_client *c, const char *obj_hex, const cha
 {
     if (!gcs_id_ok_(obj_hex) || !gcs_id_ok_(node_hex))
         return -1;
-    char *keys[4];
-    obj_keys(c, obj_hex, keys);
-    struct gcs_argv_ args = { 0 };
-    gcs_argv_adds_(&args, obj_hex);
-    gcs_argv_adds_(&args, node_hex);
-    gcs_argv_addf_(&args, "%lld", size);
-    gcs_argv_addf_(&args, "%.8s", obj_hex);
-    gcs_argv_addf_(&args, "%sch:obj:%s", gcs_client_prefix(c), obj_hex);
-    return eval_send(c, tctx_new(K_DONE, "object add location", NULL), lua_obj_add, keys, 4,
-                     &args);
+    const char *p = gcs_client_prefix(c);
+    struct op o;
+    struct gcs_arena_ *a = op_begin(c, &o, lua_obj_add, 4, 5);
+    obj_keys(a, p, obj_hex);
+    gcs_arena_adds_(a, obj_hex);
+    gcs_arena_adds_(a, node_hex);
+    gcs_arena_addll_(a, size);
+    gcs_arena_add_(a, obj_hex, strnlen(obj_hex, 8));
+    arena_key(a, p, "ch:obj:", obj_hex);
+    return op_end(c, &o, "object add location");
 }
 
 int gcs_node_forget_objects(struct gcs_client *c, const char *node_hex)
@@ -770,11 +870,11 @@ int gcs_object_delete(struct gcs_client *c, const char *obj_hex)
 {
     if (!gcs_id_ok_(obj_hex))
         return -1;
-    char *keys[4];
-    obj_keys(c, obj_hex, keys);
-    struct gcs_argv_ args = { 0 };
-    gcs_argv_adds_(&args, obj_hex);
-    return eval_send(c, tctx_new(K_DONE, "object delete", NULL), lua_obj_del, keys, 4, &args);
+    struct op o;
+    struct gcs_arena_ *a = op_begin(c, &o, lua_obj_del, 4, 1);
+    obj_keys(a, gcs_client_prefix(c), obj_hex);
+    gcs_arena_adds_(a, obj_hex);
+    return op_end(c, &o, "object delete");
 }
 
 static int strings_send(struct gcs_client *c, const char *key, gcs_strings_fn cb, void *arg,
@@ -815,120 +915,166 @@ static bool task_job8(const char *task_hex, char job8[9])
     return true;
 }
 
-/* Append T's packed record (the format above lua_task_state) to B. */
-static void task_pack(struct buf *b, const struct gcs_task *t)
+/* Put T's packed record (the format above lua_task_state) into the string
+ * being built in A, its times in decimal without printf (one per task). */
+static void task_pack(struct gcs_arena_ *a, const struct gcs_task *t)
 {
     const char *text[] = { t->state, nz(t->node), NULL, NULL, t->job, nz(t->name) };
-    char att[24], up[24];
-    snprintf(att, sizeof att, "%lld", t->attempts);
-    snprintf(up, sizeof up, "%lld", t->updated_ms);
-    text[2] = att;
-    text[3] = up;
     for (int i = 0; i < 6; i++) {
-        size_t at = b->len;
-        buf_append(b, text[i], strlen(text[i]));
-        for (size_t k = at; k < b->len; k++)
-            if (b->data[k] == '\n')
-                b->data[k] = ' '; /* a line break would end the field */
-        buf_append(b, "\n", 1);
+        if (i == 2 || i == 3) {
+            gcs_arena_putll_(a, i == 2 ? t->attempts : t->updated_ms);
+        } else {
+            /* a line break would end the field: such a byte is written as a space */
+            const char *s = text[i], *nl;
+            while ((nl = strchr(s, '\n')) != NULL) {
+                gcs_arena_put_(a, s, (size_t)(nl - s));
+                gcs_arena_put_(a, " ", 1);
+                s = nl + 1;
+            }
+            gcs_arena_puts_(a, s);
+        }
+        gcs_arena_put_(a, "\n", 1);
     }
     if (t->spec_len)
-        buf_append(b, t->spec, t->spec_len);
+        gcs_arena_put_(a, t->spec, t->spec_len);
+}
+
+/* T's record packed as one string of A (T's fields checked, updated_ms set). */
+static void task_pack_add(struct gcs_arena_ *a, const struct gcs_task *t)
+{
+    gcs_arena_open_(a);
+    task_pack(a, t);
+    gcs_arena_close_(a);
+}
+
+/* <p>job:<job8>:taskrecs as one string of A. */
+static void taskrecs_key(struct gcs_arena_ *a, const char *p, const char job8[9])
+{
+    gcs_arena_open_(a);
+    gcs_arena_puts_(a, p);
+    gcs_arena_puts_(a, "job:");
+    gcs_arena_puts_(a, job8);
+    gcs_arena_puts_(a, ":taskrecs");
+    gcs_arena_close_(a);
+}
+
+/* True for a record gcs_task_record(_nx) can write; fills JOB8. */
+static bool task_ok(const struct gcs_task *t, char job8[9])
+{
+    return t && gcs_id_ok_(t->task_id) && gcs_id_ok_(t->job) && t->state && t->state[0] &&
+           task_job8(t->task_id, job8);
 }
 
 /*
  * Records wait in the batch (struct batch) as one HSET per job hash and one
  * ZADD for those that finished, and go out ahead of the batch's scripts, so
- * a state change made after a record finds it.
+ * a state change made after a record finds it. The HSET of job JOB8, begun
+ * if need be (flushing the batch when all are in use); NULL when the batch
+ * cannot take it now.
  */
-static struct gcs_argv_ *batch_hset(struct batch *bt, const char *key)
+static struct gcs_arena_ *batch_hset(struct gcs_client *c, const char *p, const char job8[9])
 {
-    for (int i = 0; i < bt->nhsets; i++)
-        if (strcmp(bt->hsets[i].v[1], key) == 0)
-            return &bt->hsets[i];
-    if (bt->nhsets == BATCH_MAX_HSETS)
+    struct batch *bt = batch_get(c);
+    if (bt == NULL)
         return NULL;
-    struct gcs_argv_ *a = &bt->hsets[bt->nhsets++];
-    memset(a, 0, sizeof *a);
-    gcs_argv_adds_(a, "HSET");
-    gcs_argv_addcopy_(a, key, strlen(key));
+    size_t plen = strlen(p);
+    for (int i = 0; i < bt->nhsets; i++) {
+        const char *k = gcs_arena_at_(&bt->hsets[i], 1); /* <p>job:<job8>:taskrecs */
+        if (bt->hsets[i].len[1] == plen + 4 + 8 + 9 && memcmp(k + plen + 4, job8, 8) == 0)
+            return &bt->hsets[i];
+    }
+    if (bt->nhsets == BATCH_MAX_HSETS) {
+        gcs_client_batch_flush_(c);
+        if (bt->nhsets == BATCH_MAX_HSETS)
+            return NULL;
+    }
+    struct gcs_arena_ *a = &bt->hsets[bt->nhsets++];
+    gcs_arena_reset_(a);
+    gcs_arena_adds_(a, "HSET");
+    taskrecs_key(a, p, job8);
     return a;
 }
 
 int gcs_task_record_nx(struct gcs_client *c, const struct gcs_task *t)
 {
     char job8[9];
-    if (t == NULL || !gcs_id_ok_(t->task_id) || !gcs_id_ok_(t->job) || t->state == NULL ||
-        t->state[0] == '\0' || !task_job8(t->task_id, job8))
+    if (!task_ok(t, job8))
         return -1;
     struct gcs_task rec = *t;
     rec.updated_ms = now_ms();
     if (rec.spec == NULL)
         rec.spec_len = 0;
-    struct buf v = BUF_INIT;
-    task_pack(&v, &rec);
-    char *key = gcs_key_(gcs_client_prefix(c), "job:%s:taskrecs", job8);
-    int rc = gcs_command(c, NULL, NULL, "HSETNX %s %s %b", key, rec.task_id, v.data, v.len);
-    free(key);
-    buf_free(&v);
+    struct gcs_arena_ own = { 0 }, *a = now_arena(c, &own);
+    gcs_arena_adds_(a, "HSETNX");
+    taskrecs_key(a, gcs_client_prefix(c), job8);
+    gcs_arena_adds_(a, rec.task_id);
+    task_pack_add(a, &rec);
+    int rc = arena_command(c, a);
+    gcs_arena_free_(&own);
     return rc;
+}
+
+/* Trim tasks:finished to the client's cap when this final write's turn has
+ * come (gcs_client_trim_bound_): a script call that joins the batch. */
+static void task_trim_maybe(struct gcs_client *c, const char *p)
+{
+    long kept = gcs_client_trim_bound_(c);
+    if (kept <= 0)
+        return;
+    struct op o;
+    struct gcs_arena_ *a = op_begin(c, &o, lua_task_trim, 1, 2);
+    arena_key(a, p, "tasks:finished", NULL);
+    gcs_arena_addll_(a, kept);
+    gcs_arena_adds_(a, p);
+    op_end(c, &o, "task trim");
 }
 
 int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
 {
     char job8[9];
-    if (t == NULL || !gcs_id_ok_(t->task_id) || !gcs_id_ok_(t->job) || t->state == NULL ||
-        t->state[0] == '\0' || !task_job8(t->task_id, job8))
+    if (!task_ok(t, job8))
         return -1;
     const char *p = gcs_client_prefix(c);
     struct gcs_task rec = *t;
     rec.updated_ms = now_ms();
     if (rec.spec == NULL)
         rec.spec_len = 0;
-    struct buf v = BUF_INIT;
-    task_pack(&v, &rec);
-    char *key = gcs_key_(p, "job:%s:taskrecs", job8);
-    struct batch *bt = batch_get(c);
-    struct gcs_argv_ *h = bt ? batch_hset(bt, key) : NULL;
-    if (h == NULL && bt) {
-        batch_flush_(c);
-        h = batch_hset(bt, key);
-    }
+    bool fin = is_final(rec.state);
     int rc = 0;
-    if (h) {
-        gcs_argv_addcopy_(h, rec.task_id, strlen(rec.task_id));
-        gcs_argv_addcopy_(h, v.data, v.len);
-        bt->nrecs++;
+    struct gcs_arena_ *h = batch_hset(c, p, job8);
+    if (h == NULL) { /* the batch is being flushed: HSET (and ZADD) now */
+        struct gcs_arena_ own = { 0 }, *a = now_arena(c, &own);
+        gcs_arena_adds_(a, "HSET");
+        taskrecs_key(a, p, job8);
+        gcs_arena_adds_(a, rec.task_id);
+        task_pack_add(a, &rec);
+        rc = arena_command(c, a);
+        if (fin && rc == 0) {
+            gcs_arena_adds_(a, "ZADD");
+            arena_key(a, p, "tasks:finished", NULL);
+            gcs_arena_addll_(a, rec.updated_ms);
+            gcs_arena_adds_(a, rec.task_id);
+            rc = arena_command(c, a);
+        }
+        gcs_arena_free_(&own);
     } else {
-        rc = gcs_command(c, NULL, NULL, "HSET %s %s %b", key, rec.task_id, v.data, v.len);
-    }
-    free(key);
-    buf_free(&v);
-    if (rc == 0 && is_final(rec.state)) {
-        if (h) {
+        struct batch *bt = gcs_client_batch_(c);
+        gcs_arena_adds_(h, rec.task_id);
+        task_pack_add(h, &rec);
+        bt->nrecs++;
+        if (fin) {
             if (bt->fin.n == 0) {
-                gcs_argv_adds_(&bt->fin, "ZADD");
-                gcs_argv_addf_(&bt->fin, "%stasks:finished", p);
+                gcs_arena_adds_(&bt->fin, "ZADD");
+                arena_key(&bt->fin, p, "tasks:finished", NULL);
             }
-            gcs_argv_addf_(&bt->fin, "%lld", rec.updated_ms);
-            gcs_argv_addcopy_(&bt->fin, rec.task_id, strlen(rec.task_id));
-        } else {
-            rc = gcs_command(c, NULL, NULL, "ZADD %stasks:finished %lld %s", p, rec.updated_ms,
-                             rec.task_id);
-        }
-        long kept = gcs_client_trim_bound_(c);
-        if (rc == 0 && kept > 0) {
-            char *keys[1] = { gcs_key_(p, "tasks:finished") };
-            struct gcs_argv_ args = { 0 };
-            gcs_argv_addf_(&args, "%ld", kept);
-            gcs_argv_adds_(&args, p);
-            rc = eval_send(c, tctx_new(K_DONE, "task trim", NULL), lua_task_trim, keys, 1, &args);
+            gcs_arena_addll_(&bt->fin, rec.updated_ms);
+            gcs_arena_adds_(&bt->fin, rec.task_id);
         }
     }
-    if (bt && (bt->nrecs >= BATCH_MAX_OPS))
-        batch_flush_(c);
-    else if (bt && bt->nrecs == 1 && bt->nops == 0)
-        gcs_client_batch_later_(c);
+    if (fin && rc == 0)
+        task_trim_maybe(c, p);
+    if (h)
+        batch_joined(c, gcs_client_batch_(c));
     return rc;
 }
 
@@ -950,19 +1096,21 @@ int gcs_task_set_state(struct gcs_client *c, const char *task_hex, const char *s
     if (!gcs_id_ok_(task_hex) || state == NULL || state[0] == '\0' || !task_job8(task_hex, job8))
         return -1;
     const char *p = gcs_client_prefix(c);
-    char *keys[2] = { gcs_key_(p, "job:%s:taskrecs", job8), gcs_key_(p, "tasks:finished") };
-    struct gcs_argv_ args = { 0 };
-    gcs_argv_adds_(&args, task_hex);
-    gcs_argv_adds_(&args, state);
-    gcs_argv_adds_(&args, nz(node_hex));
+    struct op o;
+    struct gcs_arena_ *a = op_begin(c, &o, lua_task_state, 2, 7);
+    taskrecs_key(a, p, job8);
+    arena_key(a, p, "tasks:finished", NULL);
+    gcs_arena_adds_(a, task_hex);
+    gcs_arena_adds_(a, state);
+    gcs_arena_adds_(a, nz(node_hex));
     if (attempts >= 0)
-        gcs_argv_addf_(&args, "%d", attempts);
+        gcs_arena_addll_(a, attempts);
     else
-        gcs_argv_adds_(&args, "");
-    gcs_argv_addf_(&args, "%lld", now_ms());
-    gcs_argv_addf_(&args, "%ld", is_final(state) ? gcs_client_trim_bound_(c) : 0);
-    gcs_argv_adds_(&args, p);
-    return eval_send(c, tctx_new(K_DONE, "task set state", NULL), lua_task_state, keys, 2, &args);
+        gcs_arena_adds_(a, "");
+    gcs_arena_addll_(a, now_ms());
+    gcs_arena_addll_(a, is_final(state) ? gcs_client_trim_bound_(c) : 0);
+    gcs_arena_adds_(a, p);
+    return op_end(c, &o, "task set state");
 }
 
 int gcs_task_get(struct gcs_client *c, const char *task_hex, gcs_task_fn cb, void *arg)

@@ -57,6 +57,14 @@ struct tasks_state {
     struct buf demands_text;    /* last demands written to the GCS */
     struct event *demands_ev;   /* publishes them every 500 ms */
     struct event *sched_ev;     /* deferred dispatch */
+    /* per-task memory kept for the next task (tasks_new, tasks_destroy) */
+    struct task *free_tasks;    /* destroyed tasks, linked by next; their spec
+                                 * buffers keep their memory */
+    int nfree;
+    char **names;               /* interned function and task names (NAMES_SLOTS
+                                 * of them, open addressing), owned here */
+    int nnames;
+    struct buf exec;            /* tasks_send_execute's resolved arguments */
 };
 
 static struct tasks_state *TS(const struct runtime *rt)
@@ -74,6 +82,7 @@ struct task {
     struct job *job;
     char *name;             /* function, "Class.method" or class name: for logs */
     char *fn;               /* registered name sent in the spec */
+    bool name_owned, fn_owned; /* else interned (tasks_state.names): not freed with it */
     struct buf spec;        /* the msgpack spec map as the caller sent it */
     int nret;
     struct res_set demand;
@@ -153,8 +162,10 @@ const char *task_name(const struct task *t)
 
 void task_set_name(struct task *t, char *v)
 {
-    free(t->name);
+    if (t->name_owned)
+        free(t->name);
     t->name = v;
+    t->name_owned = true;
 }
 
 const char *task_fn(const struct task *t)
@@ -559,23 +570,104 @@ static int spec_add_kind(struct buf *out, const void *spec, size_t len, const ch
     return 0;
 }
 
+/*
+ * Per-task memory. A destroyed task's struct goes on a free list (up to
+ * TASKS_FREE_MAX of them) with its spec buffer's memory (up to
+ * TASKS_SPEC_KEEP bytes), for the next task;
+ * function and task names are interned (up to NAMES_MAX distinct ones, each
+ * kept until tasks_free; past that a task owns a copy). A task submitted and
+ * finished thus allocates nothing here once warm. Under AddressSanitizer the
+ * free list is off, so a use after free of a task is still caught.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TASKS_FREE_MAX 0
+#else
+#define TASKS_FREE_MAX 4096
+#endif
+#define TASKS_SPEC_KEEP 4096 /* a bigger spec buffer is not kept */
+#define NAMES_SLOTS 2048
+#define NAMES_MAX (NAMES_SLOTS / 2)
+
+/* A zeroed task: from the free list, or new. */
+static struct task *task_alloc(struct runtime *rt)
+{
+    struct tasks_state *ts = TS(rt);
+    struct task *t = ts->free_tasks;
+    if (t == NULL)
+        return xcalloc(1, sizeof *t);
+    ts->free_tasks = t->next;
+    ts->nfree--;
+    struct buf spec = t->spec; /* buf_reset: empty, memory kept */
+    memset(t, 0, sizeof *t);
+    t->spec = spec;
+    return t;
+}
+
+/* T's struct, its other memory freed: onto the free list, or freed. */
+static void task_release(struct runtime *rt, struct task *t)
+{
+    struct tasks_state *ts = TS(rt);
+    if (ts->nfree >= TASKS_FREE_MAX || t->spec.cap > TASKS_SPEC_KEEP) {
+        buf_free(&t->spec);
+        free(t);
+        return;
+    }
+    buf_reset(&t->spec);
+    t->next = ts->free_tasks;
+    ts->free_tasks = t;
+    ts->nfree++;
+}
+
+/* The interned copy of the LEN bytes at P (NUL-terminated), or NULL when
+ * NAMES_MAX names are interned already (the caller copies it then). */
+static char *name_intern(struct runtime *rt, const char *p, size_t len)
+{
+    struct tasks_state *ts = TS(rt);
+    if (ts->names == NULL)
+        ts->names = xcalloc(NAMES_SLOTS, sizeof *ts->names);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
+    for (uint32_t k = 0;; k++) {
+        char **slot = &ts->names[(h + k) % NAMES_SLOTS];
+        if (*slot == NULL) {
+            if (ts->nnames >= NAMES_MAX)
+                return NULL;
+            ts->nnames++;
+            return *slot = xstrndup(p, len);
+        }
+        if (strncmp(*slot, p, len) == 0 && (*slot)[len] == '\0')
+            return *slot;
+    }
+}
+
+/* Set *DST to the name at P (LEN bytes): interned, or a copy (*OWNED). */
+static void name_set(struct runtime *rt, char **dst, bool *owned, const char *p, size_t len)
+{
+    *dst = name_intern(rt, p, len);
+    *owned = *dst == NULL;
+    if (*owned)
+        *dst = xstrndup(p, len);
+}
+
 struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, const void *spec,
                        size_t len, char *err, size_t errlen)
 {
-    (void)rt;
     struct spec_fields f;
     if (spec_parse(spec, len, &f, err, errlen) < 0)
         return NULL;
-    struct task *t = xcalloc(1, sizeof *t);
+    struct task *t = task_alloc(rt);
     memcpy(t->id, f.id, IDS_SIZE);
     t->kind = kind;
     t->job = j;
     t->st.demand = &t->demand;
     t->st.job = j ? job_num(j) : 0;
     t->st.actor = kind == TASK_ACTOR_NEW;
-    t->fn = xstrndup(f.fn, f.fnlen);
-    t->name = f.name && f.namelen && kind == TASK_NORMAL ? xstrndup(f.name, f.namelen)
-                                                         : xstrdup(t->fn);
+    name_set(rt, &t->fn, &t->fn_owned, f.fn, f.fnlen);
+    if (f.name && f.namelen && kind == TASK_NORMAL)
+        name_set(rt, &t->name, &t->name_owned, f.name, f.namelen);
+    else
+        name_set(rt, &t->name, &t->name_owned, f.fn, f.fnlen);
     if (kind == TASK_NORMAL) {
         buf_append(&t->spec, spec, len);
     } else if (spec_add_kind(&t->spec, spec, len,
@@ -613,14 +705,15 @@ void tasks_destroy(struct runtime *rt, struct task *t)
     if (idmap_get(&TS(rt)->tasks_by_id, t->id) == t)
         idmap_del(&TS(rt)->tasks_by_id, t->id);
     taskrec_forget(rt, t);
-    free(t->name);
-    free(t->fn);
+    if (t->name_owned)
+        free(t->name);
+    if (t->fn_owned)
+        free(t->fn);
     free(t->renv);
-    buf_free(&t->spec);
     res_free(&t->demand);
     free(t->deps);
     free(t->pins);
-    free(t);
+    task_release(rt, t);
 }
 
 bool tasks_expected_here(struct runtime *rt, const uint8_t *id)
@@ -884,11 +977,12 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
 {
     struct client *cl = worker_client(w);
     struct objstore *store = rt->n->store;
-    struct buf resolved = BUF_INIT;
+    struct buf *resolved = &TS(rt)->exec; /* reused: nothing here runs this again before the send */
     struct spec_fields f;
     char err[200];
     if (cl == NULL || spec_parse(t->spec.data, t->spec.len, &f, err, sizeof err) < 0)
         return -1;
+    buf_reset(resolved);
     t->worker = w;
     t->npins = 0;
     struct mpr r;
@@ -896,7 +990,7 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
     uint32_t n = 0;
     if (f.args)
         mpr_array(&r, &n);
-    mpw_array(&resolved, n);
+    mpw_array(resolved, n);
     for (uint32_t i = 0; i < n; i++) {
         struct mpr_item it;
         if (mpr_next(&r, &it) < 0)
@@ -908,7 +1002,7 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
         }
         if (!(it.kind == MPR_EXT && it.as.s.len == IDS_SIZE &&
               ((const uint8_t *)it.as.s.ptr)[-1] == 1)) {
-            mpw_nil(&resolved);
+            mpw_nil(resolved);
             continue;
         }
         const uint8_t *dep = (const uint8_t *)it.as.s.ptr;
@@ -929,7 +1023,6 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
             } else {
                 tasks_fail(rt, t, RAY_ELOST, "an argument object could not be read back");
             }
-            buf_free(&resolved);
             return -1;
         }
         t->pins = xreallocarray(t->pins, (size_t)t->npins + 1, sizeof *t->pins);
@@ -938,26 +1031,23 @@ int tasks_send_execute(struct runtime *rt, struct task *t, struct worker *w)
             fail_from_dep(rt, t, dep, &info);
             tasks_release(rt, t);
             t->worker = NULL;
-            buf_free(&resolved);
             return -2;
         }
-        mpw_array(&resolved, 3);
-        mpw_uint(&resolved, info.vtype);
-        mpw_uint(&resolved, info.offset);
-        mpw_uint(&resolved, info.size);
+        mpw_array(resolved, 3);
+        mpw_uint(resolved, info.vtype);
+        mpw_uint(resolved, info.offset);
+        mpw_uint(resolved, info.size);
     }
     t->state = TASK_RUNNING;
     t->attempts++;
     worker_set_last_name(w, t->kind == TASK_ACTOR_CALL && t->actor ? actor_cls(t->actor) : t->name);
     conn_send(client_conn(cl), t->nested ? PROTO_TASK_NEST : PROTO_TASK_EXECUTE, t->spec.data,
-              t->spec.len, resolved.data, resolved.len);
-    buf_free(&resolved);
+              t->spec.len, resolved->data, resolved->len);
     taskrec_running(rt, t);
     return 0;
 fail:
     tasks_release(rt, t);
     t->worker = NULL;
-    buf_free(&resolved);
     tasks_fail(rt, t, RAY_ETASK, "malformed task arguments");
     return -2;
 }
@@ -1367,14 +1457,25 @@ void tasks_node_joined(struct runtime *rt)
                 task_of(st)->placed = false;
 }
 
+/* How deep into each shape's queue tasks_queued_for_others looks. Each
+ * shape runs its queue from the head, so a worker given back by a lease goes
+ * to the head's tasks: another client's task deeper than this would not get
+ * it anyway. Without the bound a queue of a million of the lease owner's own
+ * tasks was walked whole on every lease tick and request (the drain
+ * benchmark fell to 3,000 tasks/s in some runs). */
+#define OTHERS_SCAN_MAX 1024
+
 bool tasks_queued_for_others(const struct runtime *rt, int owner)
 {
     if (rt == NULL || TS(rt)->sched == NULL)
         return false;
-    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s))
-        for (struct sched_task *st = sched_shape_head(s); st; st = sched_task_next(st))
+    for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s)) {
+        int seen = 0;
+        for (struct sched_task *st = sched_shape_head(s); st && seen < OTHERS_SCAN_MAX;
+             st = sched_task_next(st), seen++)
             if (task_of(st)->owner != owner)
                 return true;
+    }
     return false;
 }
 
@@ -1548,24 +1649,15 @@ static int h_submit(struct conn *c, const struct proto_msg *m, void *arg)
     return 0;
 }
 
-static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
+/* Worker W's TASK_DONE for task ID with STATUS and MSG (the caller's). */
+static void done_one(struct runtime *rt, struct worker *w, const uint8_t *id, int status,
+                     const char *msg)
 {
-    struct runtime *rt = arg;
-    struct client *cl = rt_client_of(c);
-    if (cl == NULL || client_worker(cl) == NULL)
-        return -1;
-    struct worker *w = client_worker(cl);
-    const uint8_t *id = (const uint8_t *)m->f[0].as.s.ptr;
-    int status = (int)m->f[1].as.i;
-    worker_ndone_add(w, 1); /* against its progress page (workers.c) */
-    observe_task_done(rt, w);
-    char *msg = xstrndup(m->f[2].as.s.ptr, m->f[2].as.s.len);
     if (workers_is_host(w)) { /* shared actors (workers.c); a late answer: ignored */
         struct task *t = workers_hosted_task(w, id);
         if (t)
             actors_task_done(rt, t, status, msg);
-        free(msg);
-        return 0;
+        return;
     }
     if (worker_actor(w)) {
         struct task *t = NULL;
@@ -1577,8 +1669,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
                 t = r;
         if (t)
             actors_task_done(rt, t, status, msg);
-        free(msg);
-        return 0;
+        return;
     }
     if (status == TASKS_RECALLED) {
         /* a task sent ahead comes back unstarted */
@@ -1594,8 +1685,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
             requeue(rt, r);
             worker_run_next(rt, w);
         }
-        free(msg);
-        return 0;
+        return;
     }
     struct task *t = NULL;
     if (worker_task(w) && memcmp(worker_task(w)->id, id, IDS_SIZE) == 0) {
@@ -1609,8 +1699,7 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
             tasks_nest_remove(w, t);
     }
     if (t == NULL) {
-        free(msg);
-        return 0; /* a late answer for a task already handled */
+        return; /* a late answer for a task already handled */
     }
     tasks_release(rt, t);
     t->worker = NULL;
@@ -1641,8 +1730,28 @@ static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
         spill_push_returns(rt, t);
         tasks_destroy(rt, t);
     }
-    free(msg);
     tasks_schedule(rt);
+}
+
+static int h_done(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL || client_worker(cl) == NULL)
+        return -1;
+    struct worker *w = client_worker(cl);
+    worker_ndone_add(w, 1); /* against its progress page (workers.c) */
+    observe_task_done(rt, w);
+    /* the message as a C string: on the stack when short (a task that ran
+     * well has none), else a copy freed here */
+    char small[256];
+    size_t ml = m->f[2].as.s.len;
+    char *msg = ml < sizeof small ? small : xmalloc(ml + 1);
+    memcpy(msg, m->f[2].as.s.ptr, ml);
+    msg[ml] = '\0';
+    done_one(rt, w, (const uint8_t *)m->f[0].as.s.ptr, (int)m->f[1].as.i, msg);
+    if (msg != small)
+        free(msg);
     return 0;
 }
 
@@ -1732,6 +1841,19 @@ void tasks_free(struct runtime *rt)
     gcs_command(rt->n->gcs, NULL, NULL, "DEL %sdemands:%s", gcs_client_prefix(rt->n->gcs),
                 rt->n->hex);
     buf_free(&TS(rt)->demands_text); /* (was runtime_free's, after the other modules) */
+    buf_free(&TS(rt)->exec);
+    while (TS(rt)->free_tasks) {
+        struct task *t = TS(rt)->free_tasks;
+        TS(rt)->free_tasks = t->next;
+        buf_free(&t->spec);
+        free(t);
+    }
+    TS(rt)->nfree = 0;
+    for (int i = 0; TS(rt)->names && i < NAMES_SLOTS; i++)
+        free(TS(rt)->names[i]);
+    free(TS(rt)->names);
+    TS(rt)->names = NULL;
+    TS(rt)->nnames = 0;
 }
 
 struct task *tasks_find(const struct runtime *rt, const uint8_t *id)

@@ -135,9 +135,10 @@ void tasks_schedule(struct runtime *rt);
 /* Tasks queued here, ready to run (sched/local.c); 0 for a NULL RT or before
  * tasks_init. */
 long long tasks_queued(const struct runtime *rt);
-/* True if a task queued here (ready, waiting for resources or a worker)
- * was submitted by another client than store id OWNER (lease.c: other
- * work waits). Walks the queues: not for the hot path. */
+/* True if a task among the first OTHERS_SCAN_MAX (1024) of a shape's queue
+ * here (ready, waiting for resources or a worker) was submitted by another
+ * client than store id OWNER (lease.c: other work waits). Walks that much
+ * of each queue: not for the hot path. */
 bool tasks_queued_for_others(const struct runtime *rt, int owner);
 /* A node joined: tasks placed back here because no node could ever run
  * them may ask the global scheduler once more (the new node may fit them;

@@ -117,7 +117,7 @@ finish() {
     # a sanitizer report from any daemon, worker or driver fails the test
     local bad
     bad=$(grep -rlE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$T" 2>/dev/null | head -3)
-    if [ -n "$bad" ]; then fail "sanitizer reports in: $bad"; grep -rhE -A5 "ERROR: AddressSanitizer|runtime error:" $bad | head -30; fi
+    if [ -n "$bad" ]; then fail "sanitizer reports in: $bad"; grep -rhE -A12 "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" $bad | head -40; fi
     if [ "$FAILS" -eq 0 ]; then exit 0; fi
     exit 1
 }

@@ -40,7 +40,12 @@ nshosts_cleanup() {
 }
 
 nshosts_setup() { # N [EXTRA SetEnv words for every host]
-    local n=$1 extra=${2:-} i ns name
+    local n=$1 extra=${2:-} i ns name san_env=
+    # the sanitizers' settings of lib.sh reach the daemons started over ssh
+    # too (without them a node started by the launcher would report leaks at
+    # exit, which no other node of the suite does)
+    [ -n "${ASAN_OPTIONS:-}" ] && san_env="ASAN_OPTIONS=$ASAN_OPTIONS"
+    [ -n "${UBSAN_OPTIONS:-}" ] && san_env="$san_env UBSAN_OPTIONS=$UBSAN_OPTIONS"
     [ -x "$SSHD" ] || { echo "  skip: no $SSHD (scripts/install-deps.sh installs openssh-server)"; exit 77; }
     command -v rsync >/dev/null || { echo "  skip: no rsync"; exit 77; }
     for ((i = 0; i < n; i++)); do
@@ -83,7 +88,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PrintMotd no
-SetEnv HOME=$H $extra $(v=NSHOSTS_SETENV_$i; echo "${!v:-}")
+SetEnv HOME=$H $san_env $extra $(v=NSHOSTS_SETENV_$i; echo "${!v:-}")
 Subsystem sftp internal-sftp
 EOF2
         ip netns exec "${NSS[$i]}" "$SSHD" -D -e -f "$T/sshd_config$i" 2>"$T/sshd$i.log" &

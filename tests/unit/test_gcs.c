@@ -328,7 +328,7 @@ END_TEST
 /* ----------------------------------------------------------------- tasks */
 
 struct task_res { bool done; bool found; char state[32]; char node[32]; long long attempts;
-                  size_t spec_len; char spec[16]; };
+                  size_t spec_len; char spec[16]; char name[32]; };
 static void on_task(void *arg, const struct gcs_task *t)
 {
     struct task_res *x = arg;
@@ -337,6 +337,7 @@ static void on_task(void *arg, const struct gcs_task *t)
     if (t) {
         snprintf(x->state, sizeof x->state, "%s", t->state);
         snprintf(x->node, sizeof x->node, "%s", t->node);
+        snprintf(x->name, sizeof x->name, "%s", t->name ? t->name : "");
         x->attempts = t->attempts;
         x->spec_len = t->spec_len;
         memcpy(x->spec, t->spec, t->spec_len < 16 ? t->spec_len : 16);
@@ -442,6 +443,47 @@ START_TEST(test_task_record)
     ck_assert_str_eq(t.state, "FINISHED");
     gcs_job_cleanup(gc, "job2bbbb");
     ck_assert_int_eq(int_cmd("HLEN", "job:job2bbbb:taskrecs"), 3); /* the finished ones, trimmed to 3 */
+}
+END_TEST
+
+/* Records of more jobs than the batch has hashes for (8), made in one turn
+ * of the loop: the batch is flushed from inside gcs_task_record when its
+ * hashes are all taken, and every record arrives whole (its numbers in
+ * decimal, a line break of a text field as a space). */
+START_TEST(test_task_record_jobs)
+{
+    gcs_client_set_limits(gc, 0, 100000);
+    char id[48], job[24];
+    for (int i = 0; i < 12; i++) {
+        snprintf(job, sizeof job, "job5e%03d", i);
+        snprintf(id, sizeof id, "%sr1", job);
+        struct gcs_task r = { .task_id = id, .job = job, .name = "two\nlines",
+                              .state = "FINISHED", .node = "node9",
+                              .attempts = i == 11 ? -1234567890123LL : i, .spec = "ab",
+                              .spec_len = 2 };
+        ck_assert_int_eq(gcs_task_record(gc, &r), 0);
+    }
+    for (int i = 0; i < 12; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "job:job5e%03d:taskrecs", i);
+        ck_assert_int_eq(int_cmd("HLEN", key), 1);
+    }
+    struct task_res t = { 0 };
+    gcs_task_get(gc, "job5e011r1", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert(t.found);
+    ck_assert_str_eq(t.state, "FINISHED");
+    ck_assert_str_eq(t.node, "node9");
+    ck_assert_str_eq(t.name, "two lines");
+    ck_assert_int_eq(t.attempts, -1234567890123LL);
+    ck_assert_uint_eq(t.spec_len, 2);
+    ck_assert_int_eq(memcmp(t.spec, "ab", 2), 0);
+    memset(&t, 0, sizeof t);
+    gcs_task_get(gc, "job5e000r1", on_task, &t);
+    ck_assert(wait_for(&t.done, 5000));
+    ck_assert(t.found);
+    ck_assert_int_eq(t.attempts, 0);
+    ck_assert_int_ge(int_cmd("ZCARD", "tasks:finished"), 12);
 }
 END_TEST
 
@@ -905,6 +947,7 @@ static Suite *gcs_suite(void)
     tcase_add_test(tc, test_task_table);
     tcase_add_test(tc, test_task_record);
     tcase_add_test(tc, test_task_record_burst);
+    tcase_add_test(tc, test_task_record_jobs);
     tcase_add_test(tc, test_job_cleanup_keeps);
     tcase_add_test(tc, test_function_table);
     tcase_add_test(tc, test_job_table);
