@@ -347,6 +347,13 @@ bool api_direct_eligible_(const ray_value *args, size_t nargs);
 /* Connect to worker WORKER's direct socket and say DIRECT_HELLO. Returns
  * the fd (the caller's), or -1. */
 int api_direct_connect_(const uint8_t *worker);
+/* Read what FD holds onto the end of IN (up to CHUNK bytes). Returns 1
+ * when bytes came, 0 when none were there (EAGAIN, EINTR), -1 at EOF, on
+ * an error or out of memory (the connection is gone). */
+int api_direct_fill_(int fd, struct buf *in, size_t chunk);
+/* A DIRECT_RESULT M that carries a scalar first return: put it in the
+ * value cache for the ray_gets that wait for it (as OBJ_VALUE does). */
+void api_direct_result_push_(const struct proto_msg *m);
 
 /* ---- direct_actor.c: actor calls sent to the actor's worker (docs/direct.md "Actor calls") ---- */
 /* ray_actor_call's fast path, called with the call's number taken and its

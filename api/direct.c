@@ -721,35 +721,48 @@ int api_direct_connect_(const uint8_t *worker)
 
 /* Read what lease L's socket holds; handle its answers. Returns false
  * at EOF or on a bad frame (L is dead). */
+int api_direct_fill_(int fd, struct buf *in, size_t chunk)
+{
+    char *dst = buf_reserve(in, chunk);
+    if (dst == NULL)
+        return -1;
+    ssize_t n = read(fd, dst, chunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return 0;
+    if (n <= 0)
+        return -1;
+    in->len += (size_t)n;
+    return 1;
+}
+
+void api_direct_result_push_(const struct proto_msg *m)
+{
+    if (m->f[1].as.i != RAY_OK || m->f[3].as.u > RAY_ACTOR)
+        return;
+    uint8_t rid[RAY_ID_SIZE];
+    ids_with_index(rid, (const uint8_t *)m->f[0].as.s.ptr, 1);
+    api_scalar_push_(rid, (uint32_t)m->f[3].as.u, m->f[4].as.s.ptr, m->f[4].as.s.len);
+}
+
 static bool lease_read(struct dlease *l)
 {
-    char *dst = buf_reserve(&l->in, DIRECT_READ_CHUNK);
-    if (dst == NULL)
-        return false;
-    ssize_t n = read(l->fd, dst, DIRECT_READ_CHUNK);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return true;
-    if (n <= 0)
-        return false;
-    l->in.len += (size_t)n;
+    int got = api_direct_fill_(l->fd, &l->in, DIRECT_READ_CHUNK);
+    if (got <= 0)
+        return got == 0;
     size_t pos = 0;
     bool ok = true;
     struct dtask_list done = STAILQ_HEAD_INITIALIZER(done);
     pthread_mutex_lock(&D.mu);
     for (;;) {
-        size_t body_len;
         char err[160];
-        int st = proto_frame_need(l->in.data + pos, l->in.len - pos, PROTO_MAX_FRAME, &body_len,
-                                  err, sizeof err);
-        if (st == PROTO_NEED_MORE || (st == PROTO_OK && l->in.len - pos < 4 + body_len))
-            break;
         struct proto_msg m;
-        if (st == PROTO_BAD ||
-            proto_decode(l->in.data + pos + 4, body_len, &m, err, sizeof err) < 0) {
+        int st = proto_frame_next(l->in.data, l->in.len, &pos, &m, err, sizeof err);
+        if (st == PROTO_NEED_MORE)
+            break;
+        if (st == PROTO_BAD) {
             ok = false;
             break;
         }
-        pos += 4 + body_len;
         if (m.type != PROTO_DIRECT_RESULT)
             continue;
         const uint8_t *tid = (const uint8_t *)m.f[0].as.s.ptr;
@@ -781,11 +794,7 @@ static bool lease_read(struct dlease *l)
                                              : (7 * fsr->avg_us + ran) / 8;
         }
         l->answer_us = us;
-        if (m.f[1].as.i == RAY_OK && m.f[3].as.u <= RAY_ACTOR) {
-            uint8_t rid[RAY_ID_SIZE];
-            ids_with_index(rid, tid, 1);
-            api_scalar_push_(rid, (uint32_t)m.f[3].as.u, m.f[4].as.s.ptr, m.f[4].as.s.len);
-        }
+        api_direct_result_push_(&m);
         forget(t);
         STAILQ_INSERT_TAIL(&done, t, link);
     }

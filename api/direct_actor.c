@@ -250,33 +250,23 @@ static void flush_held(struct dactor *d, enum da_state next)
  * at EOF or on a bad frame (D's worker is gone). */
 static bool actor_read(struct dactor *d)
 {
-    char *dst = buf_reserve(&d->in, DA_READ_CHUNK);
-    if (dst == NULL)
-        return false;
-    ssize_t n = read(d->fd, dst, DA_READ_CHUNK);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return true;
-    if (n <= 0)
-        return false;
-    d->in.len += (size_t)n;
+    int got = api_direct_fill_(d->fd, &d->in, DA_READ_CHUNK);
+    if (got <= 0)
+        return got == 0;
     size_t pos = 0;
     bool ok = true;
     struct dcall_list done = STAILQ_HEAD_INITIALIZER(done);
     pthread_mutex_lock(&A.mu);
     for (;;) {
-        size_t body_len;
         char err[160];
-        int st = proto_frame_need(d->in.data + pos, d->in.len - pos, PROTO_MAX_FRAME, &body_len,
-                                  err, sizeof err);
-        if (st == PROTO_NEED_MORE || (st == PROTO_OK && d->in.len - pos < 4 + body_len))
-            break;
         struct proto_msg m;
-        if (st == PROTO_BAD ||
-            proto_decode(d->in.data + pos + 4, body_len, &m, err, sizeof err) < 0) {
+        int st = proto_frame_next(d->in.data, d->in.len, &pos, &m, err, sizeof err);
+        if (st == PROTO_NEED_MORE)
+            break;
+        if (st == PROTO_BAD) {
             ok = false;
             break;
         }
-        pos += 4 + body_len;
         if (m.type != PROTO_DIRECT_RESULT)
             continue;
         const uint8_t *tid = (const uint8_t *)m.f[0].as.s.ptr;
@@ -292,11 +282,7 @@ static bool actor_read(struct dactor *d)
         else
             STAILQ_REMOVE_HEAD(&d->sent, link);
         d->nsent--;
-        if (m.f[1].as.i == RAY_OK && m.f[3].as.u <= RAY_ACTOR) {
-            uint8_t rid[RAY_ID_SIZE];
-            ids_with_index(rid, tid, 1);
-            api_scalar_push_(rid, (uint32_t)m.f[3].as.u, m.f[4].as.s.ptr, m.f[4].as.s.len);
-        }
+        api_direct_result_push_(&m);
         forget(c);
         STAILQ_INSERT_TAIL(&done, c, link);
     }

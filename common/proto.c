@@ -952,3 +952,19 @@ int proto_decoder_next(struct proto_decoder *d, struct proto_msg *msg)
     d->consumed += 4 + body;
     return PROTO_OK;
 }
+
+int proto_frame_next(const void *p, size_t avail, size_t *pos, struct proto_msg *msg,
+                     char *errstr, size_t errlen)
+{
+    const char *f = (const char *)p + *pos;
+    size_t left = avail - *pos, body = 0;
+    int st = proto_frame_need(f, left, PROTO_MAX_FRAME, &body, errstr, errlen);
+    if (st != PROTO_OK)
+        return st;
+    if (left - 4 < body)
+        return PROTO_NEED_MORE;
+    if (proto_decode(f + 4, body, msg, errstr, errlen) < 0)
+        return PROTO_BAD;
+    *pos += 4 + body;
+    return PROTO_OK;
+}

@@ -191,4 +191,14 @@ void proto_decoder_feed(struct proto_decoder *d, const void *p, size_t len);
  */
 int proto_decoder_next(struct proto_decoder *d, struct proto_msg *msg);
 
+/*
+ * Decode, in place, the next whole frame of the AVAIL bytes at P, starting
+ * at *POS (the frames a reader has buffered): PROTO_OK with MSG filled (its
+ * strings point into P) and *POS moved past the frame, PROTO_NEED_MORE when
+ * the frame is not all there, or PROTO_BAD (ERRSTR says why; close the
+ * connection). Frames above PROTO_MAX_FRAME are bad.
+ */
+int proto_frame_next(const void *p, size_t avail, size_t *pos, struct proto_msg *msg,
+                     char *errstr, size_t errlen);
+
 #endif

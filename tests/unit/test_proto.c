@@ -272,6 +272,35 @@ START_TEST(test_proto_roundtrip_all)
 }
 END_TEST
 
+/* ---- proto_frame_next: in-place frames of a reader's buffer ----------- */
+START_TEST(test_proto_frame_next)
+{
+    struct buf a = BUF_INIT;
+    struct proto_msg m;
+    char err[160];
+    size_t pos = 0;
+    ck_assert_int_eq(proto_pack(&a, PROTO_ERROR, (int64_t)-7, "one"), 0);
+    ck_assert_int_eq(proto_pack(&a, PROTO_ERROR, (int64_t)8, "two"), 0);
+    size_t whole = a.len;
+    /* the first frame whole, the second cut short: one message, then more is needed */
+    ck_assert_int_eq(proto_frame_next(a.data, whole - 1, &pos, &m, err, sizeof err), PROTO_OK);
+    ck_assert_int_eq(m.f[0].as.i, -7);
+    size_t first = pos;
+    ck_assert_int_eq(proto_frame_next(a.data, whole - 1, &pos, &m, err, sizeof err), PROTO_NEED_MORE);
+    ck_assert_uint_eq(pos, first);
+    ck_assert_int_eq(proto_frame_next(a.data, whole, &pos, &m, err, sizeof err), PROTO_OK);
+    ck_assert_int_eq(m.f[0].as.i, 8);
+    ck_assert_uint_eq(pos, whole);
+    ck_assert_int_eq(proto_frame_next(a.data, whole, &pos, &m, err, sizeof err), PROTO_NEED_MORE);
+    /* a length prefix over the limit is bad, and says so */
+    unsigned char huge[8] = { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 };
+    pos = 0;
+    ck_assert_int_eq(proto_frame_next(huge, sizeof huge, &pos, &m, err, sizeof err), PROTO_BAD);
+    ck_assert(err[0] != '\0');
+    buf_free(&a);
+}
+END_TEST
+
 /* ---- proto_pack (variadic) ---------------------------------------------- */
 
 START_TEST(test_proto_pack_variadic)
@@ -945,6 +974,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_proto_doc_table);
     tcase_add_test(tc, test_proto_roundtrip_all);
     tcase_add_test(tc, test_proto_pack_variadic);
+    tcase_add_test(tc, test_proto_frame_next);
     tcase_add_test(tc, test_proto_vpack);
     tcase_add_test(tc, test_proto_map_extend);
     tcase_add_test(tc, test_proto_mpw_encodings);
