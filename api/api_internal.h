@@ -19,6 +19,7 @@
 #define RAY_API_INTERNAL_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -317,6 +318,10 @@ int api_renv_enter_(void);
 
 /* ---- actors.c -------------------------------------------------------------- */
 /* Nothing shared beyond ray.h. */
+
+/* UNTIL = now + MS milliseconds on CLOCK_REALTIME, for
+ * pthread_cond_timedwait (client.c). MS >= 0. */
+void api_deadline_(struct timespec *until, long long ms);
 
 /* ---- direct.c, direct_worker.c: direct submission to leased workers (docs/direct.md) ---- */
 /* The cluster token this process connected with, into OUT ("" before). */

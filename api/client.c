@@ -871,16 +871,22 @@ static void io_run_deferred(void)
     }
 }
 
+void api_deadline_(struct timespec *until, long long ms)
+{
+    clock_gettime(CLOCK_REALTIME, until);
+    until->tv_sec += (time_t)(ms / 1000);
+    until->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+}
+
 /* Under C.mu: wait on io_cv for up to MS. */
 static void io_cv_wait(int ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += (long)ms * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    api_deadline_(&until, ms);
     pthread_cond_timedwait(&C.io_cv, &C.mu, &until);
 }
 
@@ -1371,13 +1377,7 @@ static bool io_redial(char *why, size_t whylen)
         if (wait > r->bound_ms - spent)
             wait = r->bound_ms - spent;
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)(wait / 1000);
-        until.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        api_deadline_(&until, wait);
         pthread_mutex_lock(&C.mu);
         while (!C.closing && pthread_cond_timedwait(&C.up_cv, &C.mu, &until) == 0)
             ;

@@ -614,15 +614,8 @@ void api_direct_await_(const uint8_t *id, int64_t timeout_ms)
         return;
     struct timespec until;
     long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
-    if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)(timeout_ms / 1000);
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    if (timeout_ms >= 0)
+        api_deadline_(&until, timeout_ms);
     pthread_mutex_lock(&D.mu);
     bool pending = idmap_get(&D.pending, tid) != NULL;
     pthread_mutex_unlock(&D.mu);

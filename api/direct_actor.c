@@ -675,15 +675,8 @@ void api_direct_actor_await_(const uint8_t *tid, int64_t timeout_ms)
         return;
     flush_corked(); /* it may be corked still */
     struct timespec until;
-    if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)(timeout_ms / 1000);
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    if (timeout_ms >= 0)
+        api_deadline_(&until, timeout_ms);
     pthread_mutex_lock(&A.mu);
     while (!A.stop && idmap_get(&A.pending, tid) != NULL) {
         if (timeout_ms < 0)
