@@ -315,6 +315,8 @@ static void actor_lost(struct dactor *d)
     d->closing = false;
     d->state = DA_NODE;
     d->retry_ms = net_now_ms() + DA_REFUSED_MS;
+    uint8_t worker[RAY_ID_SIZE]; /* the one whose socket closed (a new grant may follow) */
+    memcpy(worker, d->worker, RAY_ID_SIZE);
     pthread_mutex_unlock(&A.mu);
     char hex[2 * RAY_ID_SIZE + 1];
     ids_hex(d->id, RAY_ID_SIZE, hex);
@@ -330,7 +332,7 @@ static void actor_lost(struct dactor *d)
             mpw_array(&a, n);
             buf_append(&a, v.data, v.len);
             if (!buf_failed(&a))
-                proto_pack(&f, PROTO_DIRECT_ACTOR_LOST, a.data, a.len);
+                proto_pack(&f, PROTO_DIRECT_ACTOR_LOST, d->id, worker, a.data, a.len);
             buf_reset(&a);
             buf_reset(&v);
             n = 0;

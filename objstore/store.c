@@ -71,7 +71,18 @@ struct obj {
     uint32_t npinv, cappinv;
     uint64_t tick;
     TAILQ_ENTRY(obj) link; /* LRU list (SEALED) or restore queue (SPILLED) */
+    struct obj *next_spare; /* on the store's spare list */
 };
+
+/* Destroyed records kept for the next objstore_create, with their pin
+ * array (one allocation less per object on the task path); off under
+ * AddressSanitizer, so a use after free of a record is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define OBJ_SPARE_MAX 0
+#else
+#define OBJ_SPARE_MAX 4096
+#endif
+#define OBJ_SPARE_PINS 8 /* a bigger pin array is not kept */
 
 struct olist {
     TAILQ_HEAD(, obj) q;
@@ -103,6 +114,9 @@ struct objstore {
     void *ready_arg;
     objstore_space_cb space_cb;
     void *space_arg;
+
+    struct obj *spare; /* destroyed records to reuse, through next_spare */
+    size_t nspare;
 };
 
 /* ---- index ---------------------------------------------------------------- */
@@ -191,9 +205,31 @@ static void obj_destroy(objstore *s, struct obj *o)
         spill_submit_(s->sp, SPILL_OP_UNLINK, o->id, 0, 0);
     set_state(s, o, OBJSTORE_CREATED); /* settle the spilled counters */
     index_del(s, o);
-    free(o->pinv);
-    free(o);
+    if (s->nspare < OBJ_SPARE_MAX && o->cappinv <= OBJ_SPARE_PINS) {
+        o->next_spare = s->spare;
+        s->spare = o;
+        s->nspare++;
+    } else {
+        free(o->pinv);
+        free(o);
+    }
     spill_wake_(s->sp); /* space callback from the next process_completions */
+}
+
+/* A zeroed record: a spare one (its pin array's memory kept), or new. */
+static struct obj *obj_alloc(objstore *s)
+{
+    struct obj *o = s->spare;
+    if (o == NULL)
+        return xcalloc(1, sizeof *o);
+    s->spare = o->next_spare;
+    s->nspare--;
+    struct pinrec *pinv = o->pinv;
+    uint32_t cap = o->cappinv;
+    memset(o, 0, sizeof *o);
+    o->pinv = pinv;
+    o->cappinv = cap;
+    return o;
 }
 
 static void client_key(int client, uint8_t key[IDS_SIZE])
@@ -402,6 +438,11 @@ void objstore_free(objstore *s)
         free(o->pinv);
         free(o);
     }
+    for (struct obj *o = s->spare, *next; o; o = next) {
+        next = o->next_spare;
+        free(o->pinv);
+        free(o);
+    }
     spill_rmdir_(s->sp);
     spill_stop_(s->sp);
     idmap_free(&s->index);
@@ -436,7 +477,7 @@ int objstore_create(objstore *s, const uint8_t *id, uint32_t vtype, uint64_t siz
     int rc = make_room(s, fp, &off);
     if (rc != OBJSTORE_OK)
         return rc;
-    struct obj *o = xcalloc(1, sizeof *o);
+    struct obj *o = obj_alloc(s);
     memcpy(o->id, id, IDS_SIZE);
     o->offset = off;
     o->size = size;

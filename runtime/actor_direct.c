@@ -9,10 +9,13 @@
  *    (status 0 and the worker's ID, or 1 and why not: actors_direct_check).
  *    Nothing is held: the actor's worker keeps taking the node's calls of
  *    other callers, and the grant ends with the worker (its socket closes).
- *  - DIRECT_ACTOR_LOST(batch): the driver's direct calls unanswered when
- *    the worker's socket closed; each whose first return is not stored yet
- *    fails with the entry's status (RAY_EACTOR), as the node path fails the
- *    calls its dying worker may have run.
+ *  - DIRECT_ACTOR_LOST(actor, worker, batch): the driver's direct calls
+ *    unanswered when its socket to that worker closed; each whose first
+ *    return is not stored fails with RAY_EACTOR and the actor's reason, as
+ *    the node path fails the calls its dying worker may have run: once the
+ *    node has handled the worker's going (actors_direct_lost), so the
+ *    message names the signal or the kill and a result the worker's last
+ *    batch brought is kept.
  */
 #include "runtime/actor_direct.h"
 
@@ -49,10 +52,12 @@ static int h_actor_lost(struct conn *c, const struct proto_msg *m, void *arg)
     struct client *cl = rt_client_of(c);
     if (cl == NULL || !client_is_driver(cl))
         return -1;
+    const uint8_t *actor = (const uint8_t *)m->f[0].as.s.ptr;
+    const uint8_t *worker = (const uint8_t *)m->f[1].as.s.ptr;
     struct mpr r;
     uint32_t n;
     struct direct_entry e;
-    if (direct_batch_open(&r, m->f[0].as.s.ptr, m->f[0].as.s.len, &n) < 0) {
+    if (direct_batch_open(&r, m->f[2].as.s.ptr, m->f[2].as.s.len, &n) < 0) {
         log_warnx("malformed DIRECT_ACTOR_LOST from %s", c->peer);
         return 0;
     }
@@ -61,11 +66,8 @@ static int h_actor_lost(struct conn *c, const struct proto_msg *m, void *arg)
             log_warnx("malformed DIRECT_ACTOR_LOST entry %u from %s", i, c->peer);
             break;
         }
-        uint8_t rid[IDS_SIZE];
-        ids_with_index(rid, e.id, 1);
-        if (e.status == 0 || e.nret == 0 || objects_have(rt, rid))
-            continue; /* it ran and its worker's batch came before its death */
-        lease_direct_done(rt, cl, &e, false);
+        if (e.status != 0)
+            actors_direct_lost(rt, actor, worker, &e);
     }
     return 0;
 }

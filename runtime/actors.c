@@ -18,6 +18,7 @@
  * every call sent to it (it cannot tell which of them ran); the host's death
  * is the death of each actor it hosts.
  */
+#include "common/direct_wire.h"
 #include "common/log.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
@@ -26,6 +27,7 @@
 #include "runtime/clients.h"
 #include "runtime/cluster.h"
 #include "runtime/jobs.h"
+#include "runtime/lease.h"
 #include "runtime/objects.h"
 #include "runtime/objlife.h"
 #include "runtime/spillback.h"
@@ -86,6 +88,17 @@ struct actor {
     bool lookup_again;       /* its state changed while it was: look again after it */
     struct sent_call { uint8_t id[IDS_SIZE]; int nret; } *sent; /* forwarded calls */
     size_t nsent;
+    /* direct calls a driver lost with its socket to this actor's worker,
+     * failed when the node has handled that worker's death (actors_direct_lost) */
+    struct lost_call *lost;
+    char *last_down;         /* why its worker last went away ("died: ...") */
+};
+
+struct lost_call {
+    uint8_t id[IDS_SIZE];
+    char name[DIRECT_NAME_MAX + 1];
+    uint64_t nret;
+    struct lost_call *next;
 };
 
 /* ---- the fields other files of the runtime read (declared in runtime/actors.h) ---- */
@@ -263,6 +276,59 @@ static void call_fail(struct runtime *rt, struct task *t, const char *why)
     tasks_destroy(rt, t);
 }
 
+/* A lost direct call ID of actor A (NULL: unknown here) fails with
+ * RAY_EACTOR and WHY, as call_fail words it, unless its result is stored. */
+static void lost_fail(struct runtime *rt, const struct actor *a, const uint8_t *id,
+                      const char *name, uint64_t nret, const char *why)
+{
+    uint8_t rid[IDS_SIZE];
+    ids_with_index(rid, id, 1);
+    if (nret == 0 || objects_have(rt, rid))
+        return; /* it ran: its worker's batch came first */
+    char msg[800];
+    snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed", a ? a->cls : "?",
+             a ? a->hex + 8 : "", why, name);
+    struct direct_entry e = { .id = id, .name = name, .namelen = strlen(name),
+                              .status = RAY_EACTOR, .msg = msg, .msglen = strlen(msg),
+                              .nret = nret };
+    lease_direct_done(rt, NULL, &e, false);
+}
+
+/* Fail A's lost direct calls with WHY (its worker's death was handled). */
+static void lost_flush(struct runtime *rt, struct actor *a, const char *why)
+{
+    struct lost_call *l;
+    while ((l = a->lost) != NULL) {
+        a->lost = l->next;
+        lost_fail(rt, a, l->id, l->name, l->nret, why);
+        free(l);
+    }
+}
+
+void actors_direct_lost(struct runtime *rt, const uint8_t *actor, const uint8_t *worker,
+                        const struct direct_entry *e)
+{
+    struct actor *a = actors_find(rt, actor);
+    char name[DIRECT_NAME_MAX + 1];
+    memcpy(name, e->name, e->namelen);
+    name[e->namelen] = '\0';
+    if (a && a->state != ACTOR_DEAD && a->worker &&
+        memcmp(worker_id(a->worker), worker, IDS_SIZE) == 0) {
+        /* the node has not seen that worker go yet: its reason comes then */
+        struct lost_call *l = xcalloc(1, sizeof *l);
+        memcpy(l->id, e->id, IDS_SIZE);
+        memcpy(l->name, name, sizeof name);
+        l->nret = e->nret;
+        l->next = a->lost;
+        a->lost = l;
+        return;
+    }
+    const char *why = a == NULL ? "died (unknown on this node)"
+                      : a->death ? a->death
+                      : a->last_down ? a->last_down : "died";
+    lost_fail(rt, a, e->id, name, e->nret, why);
+}
+
 /* The actor is dead for good: release it and fail every call. */
 static void actor_die(struct runtime *rt, struct actor *a, const char *why)
 {
@@ -270,6 +336,7 @@ static void actor_die(struct runtime *rt, struct actor *a, const char *why)
         return;
     if (a->death == NULL)
         a->death = xstrdup(why);
+    lost_flush(rt, a, a->death);
     if (a->held) {
         res_add(&rt->n->avail, &a->demand);
         sched_local_gpus_return(tasks_sched(rt), a->gpus, &a->demand);
@@ -352,9 +419,14 @@ void actors_worker_ready(struct runtime *rt, struct actor *a, struct worker *w)
 
 static void actor_free(struct actor *a)
 {
+    for (struct lost_call *l = a->lost, *next; l; l = next) {
+        next = l->next;
+        free(l);
+    }
     free(a->cls);
     free(a->name);
     free(a->death);
+    free(a->last_down);
     buf_free(&a->spec);
     res_free(&a->demand);
     free(a->sent);
@@ -463,6 +535,9 @@ void actors_worker_died(struct runtime *rt, struct actor *a, const char *why, lo
     else
         snprintf(msg, sizeof msg, "died: its worker %s", why);
     a->killed = false;
+    free(a->last_down);
+    a->last_down = xstrdup(msg);
+    lost_flush(rt, a, msg);
     bool can = !a->no_restart && (a->detached || !job_ending(a->job)) &&
                (a->max_restarts < 0 || a->restarts < a->max_restarts);
     /* calls start in the order sent, at most max_concurrency at once: the

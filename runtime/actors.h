@@ -78,6 +78,15 @@ void actors_node_dead(struct runtime *rt, const char *hex);
 void actors_note_waiting(struct runtime *rt, struct actor *a, const char *why);
 /* The actor ID known here (living here, or a route), or NULL. */
 struct actor *actors_find(const struct runtime *rt, const uint8_t *id);
+/* Entry E of a driver's DIRECT_ACTOR_LOST: a direct call to ACTOR,
+ * unanswered when the driver's socket to the actor's worker WORKER closed.
+ * It fails with RAY_EACTOR and the actor's own reason ("died: its worker
+ * killed by signal 9", "was killed by ray_actor_kill") once the node has
+ * handled that worker's going (at once when it has), unless its result is
+ * stored by then. */
+struct direct_entry;
+void actors_direct_lost(struct runtime *rt, const uint8_t *actor, const uint8_t *worker,
+                        const struct direct_entry *e);
 /* Direct actor calls (docs/direct.md "Actor calls"): whether the caller
  * with store id OWNER may send its calls to actor ID's worker itself (the
  * actor lives here, is ALIVE, not detached, has a worker of its own,

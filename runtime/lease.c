@@ -273,8 +273,10 @@ void lease_direct_done(struct runtime *rt, struct client *cl, const struct direc
         gcs_event_add(rt->n->gcs, "TASK_FAILED", hex, rt->n->hex, full);
     }
     counters_task_final(name, failed);
+    if (!record)
+        return;
     struct job *j = client_job(cl);
-    if (!record || j == NULL || job_ending(j))
+    if (j == NULL || job_ending(j))
         return;
     struct gcs_task r = {
         .task_id = hex,

@@ -28,8 +28,8 @@ bool lease_output_marker(struct runtime *rt, struct worker *w, const char *line,
  * NULL: its output is tagged with it (ray logs TASK, the job's prefix). */
 const uint8_t *lease_output_task(const struct runtime *rt, const struct worker *w);
 const char *lease_output_name(const struct runtime *rt, const struct worker *w);
-/* One entry E of a DIRECT_DONE batch from client CL (a worker; or a
- * driver's DIRECT_ACTOR_LOST, runtime/actor_direct.c): its returns stored
+/* One entry E of a DIRECT_DONE batch from client CL (a worker; NULL for
+ * a driver's lost actor call, runtime/actors.c, never with RECORD): its returns stored
  * (NIL where a success set none, ERROR objects for a failure with E's
  * status), the counters told, and when RECORD (a task, not an actor call:
  * those have no record, as on the node's path) the task table. Never fails. */

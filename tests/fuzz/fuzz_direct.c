@@ -45,8 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[160];
     if (proto_decode(data, size, &m, err, sizeof err) == 0 &&
         (m.type == PROTO_DIRECT_DONE || m.type == PROTO_DIRECT_PENDING ||
-         m.type == PROTO_DIRECT_ACTOR_LOST))
-        walk((const uint8_t *)m.f[0].as.s.ptr, m.f[0].as.s.len);
+         m.type == PROTO_DIRECT_ACTOR_LOST)) {
+        int b = m.type == PROTO_DIRECT_ACTOR_LOST ? 2 : 0; /* after the actor and worker IDs */
+        walk((const uint8_t *)m.f[b].as.s.ptr, m.f[b].as.s.len);
+    }
     /* and an encoder round trip: what the worker writes reads back */
     struct buf b = BUF_INIT, v = BUF_INIT;
     uint8_t id[20] = { 0 };
