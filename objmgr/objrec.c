@@ -59,7 +59,7 @@ struct objrecs {
     size_t (*others)(void *ctx);
     void *ctx;
     struct objrec *spare; /* unlinked entries, through next */
-    size_t nspare;
+    long nspare; /* signed: compared with a limit that is 0 under ASan */
 };
 
 static void write_loc(struct objrecs *o, const uint8_t *id, uint64_t size)

@@ -116,7 +116,7 @@ struct objstore {
     void *space_arg;
 
     struct obj *spare; /* destroyed records to reuse, through next_spare */
-    size_t nspare;
+    long nspare; /* signed: compared with a limit that is 0 under ASan */
 };
 
 /* ---- index ---------------------------------------------------------------- */
