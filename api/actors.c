@@ -39,37 +39,20 @@ static void known_add(const uint8_t *id, const char *cls)
     pthread_mutex_unlock(&known_mu);
 }
 
-/* Whether METHOD is callable on actor ID as far as this process knows:
- * 1 yes or unknown, 0 known class without that method (CLS filled). */
-static int known_check(const uint8_t *id, const char *method, char *cls, size_t clslen)
+/* Whether this process created actor ID; if so, CLS is its class. */
+static bool known_class(const uint8_t *id, char *cls, size_t clslen)
 {
-    int ok = 1;
+    bool found = false;
     pthread_mutex_lock(&known_mu);
     for (struct known_actor *k = known; k; k = k->next) {
         if (memcmp(k->id, id, RAY_ID_SIZE) == 0) {
-            if (api_registry_method_(k->cls, method) == NULL) {
-                snprintf(cls, clslen, "%s", k->cls);
-                ok = 0;
-            }
+            snprintf(cls, clslen, "%s", k->cls);
+            found = true;
             break;
         }
     }
     pthread_mutex_unlock(&known_mu);
-    return ok;
-}
-
-/* "Class.method" for a call of METHOD on actor ID, as the node names it,
- * into OUT ("method" alone when this process did not create the actor). */
-static void known_name(const uint8_t *id, const char *method, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s", method);
-    pthread_mutex_lock(&known_mu);
-    for (struct known_actor *k = known; k; k = k->next)
-        if (memcmp(k->id, id, RAY_ID_SIZE) == 0) {
-            snprintf(out, outlen, "%s.%s", k->cls, method);
-            break;
-        }
-    pthread_mutex_unlock(&known_mu);
+    return found;
 }
 
 int ray_actor_create(const char *cls, const ray_value *args, size_t nargs, const ray_opts *opts,
@@ -209,7 +192,8 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
         return rc;
     if (ids_is_zero(a.id))
         return api_error_(RAY_EINVAL, "ray_actor_call: not an actor handle");
-    if (!known_check(a.id, method, cls, sizeof cls))
+    bool mine = known_class(a.id, cls, sizeof cls);
+    if (mine && api_registry_method_(cls, method) == NULL)
         return api_error_(RAY_EINVAL, "actor class '%s' has no method '%s' in job library %s",
                           cls, method, api_registry_library_());
     if ((rc = api_client_check_()) != RAY_OK)
@@ -237,8 +221,11 @@ static int ray_actor_call_impl(ray_actor a, const char *method, const ray_value 
     uint64_t seq;
     struct callseq_out *cs = callseq_out_begin(a.id, &seq);
     mpw_uint(&spec, seq);
-    char name[96];
-    known_name(a.id, method, name, sizeof name);
+    char name[sizeof cls + 96]; /* "Class.method" as the node names it; "method" for a handle not made here */
+    if (mine)
+        snprintf(name, sizeof name, "%s.%s", cls, method);
+    else
+        snprintf(name, sizeof name, "%s", method);
     /* to the actor's worker when it can (direct_actor.c), else to the node */
     if (api_buf_check_(&spec, method) == RAY_OK &&
         api_direct_actor_call_(a.id, &spec, id, name, o.num_returns, args, nargs) == RAY_OK)

@@ -33,8 +33,9 @@
  *
  * Faults: when the socket closes (the worker died, was killed, its job or
  * node ended) the calls unanswered on it fail with RAY_EACTOR: the driver
- * tells the node (DIRECT_ACTOR_LOST), which stores ERROR objects for the
- * ones its worker did not report. As on the node's path, a call that may
+ * tells the node (DIRECT_ACTOR_LOST) and gets them from it; once the node
+ * has handled the worker's going, it stores ERROR objects, with the
+ * actor's reason, for the ones its worker did not report. As on the node's path, a call that may
  * have run is not run again. The actor then goes back to the node's path
  * (a restarting actor queues its calls there) and is asked for again after
  * DA_REFUSED_MS.
@@ -318,16 +319,12 @@ static void actor_lost(struct dactor *d)
     uint8_t worker[RAY_ID_SIZE]; /* the one whose socket closed (a new grant may follow) */
     memcpy(worker, d->worker, RAY_ID_SIZE);
     pthread_mutex_unlock(&A.mu);
-    char hex[2 * RAY_ID_SIZE + 1];
-    ids_hex(d->id, RAY_ID_SIZE, hex);
     struct buf v = BUF_INIT, a = BUF_INIT, f = BUF_INIT;
     uint32_t n = 0;
     struct dcall *c;
     STAILQ_FOREACH(c, &l, link) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "actor %.8s died: its worker's direct socket closed: call %s failed",
-                 hex + 8, c->name);
-        direct_entry_pack(&v, c->id, c->name, RAY_EACTOR, msg, 1);
+        /* no message: the node words the failure with the actor's reason */
+        direct_entry_pack(&v, c->id, c->name, RAY_EACTOR, "", 1);
         if (++n == DIRECT_BATCH_MAX || STAILQ_NEXT(c, link) == NULL) {
             mpw_array(&a, n);
             buf_append(&a, v.data, v.len);

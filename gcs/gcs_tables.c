@@ -995,6 +995,17 @@ static struct gcs_arena_ *batch_hset(struct gcs_client *c, const char *p, const 
     return a;
 }
 
+/* "CMD <p>job:<job8>:taskrecs id record" sent at once from A (now_arena's). */
+static int record_now(struct gcs_client *c, struct gcs_arena_ *a, const char *cmd, const char *p,
+                      const char job8[9], const struct gcs_task *rec)
+{
+    gcs_arena_adds_(a, cmd);
+    taskrecs_key(a, p, job8);
+    gcs_arena_adds_(a, rec->task_id);
+    task_pack_add(a, rec);
+    return arena_command(c, a);
+}
+
 int gcs_task_record_nx(struct gcs_client *c, const struct gcs_task *t)
 {
     char job8[9];
@@ -1005,11 +1016,7 @@ int gcs_task_record_nx(struct gcs_client *c, const struct gcs_task *t)
     if (rec.spec == NULL)
         rec.spec_len = 0;
     struct gcs_arena_ own = { 0 }, *a = now_arena(c, &own);
-    gcs_arena_adds_(a, "HSETNX");
-    taskrecs_key(a, gcs_client_prefix(c), job8);
-    gcs_arena_adds_(a, rec.task_id);
-    task_pack_add(a, &rec);
-    int rc = arena_command(c, a);
+    int rc = record_now(c, a, "HSETNX", gcs_client_prefix(c), job8, &rec);
     gcs_arena_free_(&own);
     return rc;
 }
@@ -1044,11 +1051,7 @@ int gcs_task_record(struct gcs_client *c, const struct gcs_task *t)
     struct gcs_arena_ *h = batch_hset(c, p, job8);
     if (h == NULL) { /* the batch is being flushed: HSET (and ZADD) now */
         struct gcs_arena_ own = { 0 }, *a = now_arena(c, &own);
-        gcs_arena_adds_(a, "HSET");
-        taskrecs_key(a, p, job8);
-        gcs_arena_adds_(a, rec.task_id);
-        task_pack_add(a, &rec);
-        rc = arena_command(c, a);
+        rc = record_now(c, a, "HSET", p, job8, &rec);
         if (fin && rc == 0) {
             gcs_arena_adds_(a, "ZADD");
             arena_key(a, p, "tasks:finished", NULL);

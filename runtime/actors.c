@@ -285,9 +285,13 @@ static void lost_fail(struct runtime *rt, const struct actor *a, const uint8_t *
     ids_with_index(rid, id, 1);
     if (nret == 0 || objects_have(rt, rid))
         return; /* it ran: its worker's batch came first */
+    /* worded as call_fail does, with the method: NAME is "Class.method" when
+     * the driver made the actor */
+    size_t cl = a ? strlen(a->cls) : 0;
+    const char *method = a && strncmp(name, a->cls, cl) == 0 && name[cl] == '.' ? name + cl + 1 : name;
     char msg[800];
     snprintf(msg, sizeof msg, "actor %s %.8s %s: call %s failed", a ? a->cls : "?",
-             a ? a->hex + 8 : "", why, name);
+             a ? a->hex + 8 : "", why, method);
     struct direct_entry e = { .id = id, .name = name, .namelen = strlen(name),
                               .status = RAY_EACTOR, .msg = msg, .msglen = strlen(msg),
                               .nret = nret };
