@@ -16,6 +16,7 @@
 
 #include "common/ids.h"
 #include "common/netutil.h"
+#include "common/populate.h"
 
 #include <pthread.h>
 
@@ -94,21 +95,65 @@ static void send_release(const uint8_t *id)
  * A large object is about to be written into the mapped store: fault its
  * pages into this process in one call (MADV_POPULATE_WRITE, Linux 5.14)
  * rather than one page fault per 4 KiB page during the copy, which on this
- * class of machine costs as much as the copy itself. Older kernels answer
- * EINVAL and the copy faults as before.
+ * class of machine costs as much as the copy itself. Each mapping has a
+ * populate map (common/populate.h), so the chunks this process populated
+ * before are not walked again: repeated puts of large objects reuse the same
+ * extents, and the walk alone cost 40 % of ray_put's time. The maps are kept
+ * for the process's life, one per mapping address (a few hundred bytes per
+ * GiB of store), and reset when a new connection maps a store there.
  */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 #define PREFAULT_MIN (1u << 20)
+#define PREFAULT_RANGES 8
 
-static void prefault(void *p, size_t len)
+struct pop_entry {
+    void *base;
+    size_t size;
+    uint64_t gen; /* the connection that mapped it (api_client_gen_) */
+    struct populate_map *map;
+    struct pop_entry *next;
+};
+static pthread_mutex_t pop_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pop_entry *pops;
+
+/* The populate map of the store mapped at BASE, or NULL (out of memory). */
+static struct populate_map *pop_map(void *base, size_t size)
+{
+    uint64_t gen = api_client_gen_();
+    struct pop_entry *e;
+    pthread_mutex_lock(&pop_mu);
+    for (e = pops; e != NULL; e = e->next)
+        if (e->base == base && e->size == size)
+            break;
+    if (e != NULL && e->gen != gen) {
+        populate_map_reset(e->map);
+        e->gen = gen;
+    }
+    if (e == NULL && (e = calloc(1, sizeof *e)) != NULL) {
+        e->map = populate_map_new(size);
+        if (e->map == NULL) {
+            free(e);
+            e = NULL;
+        } else {
+            e->base = base;
+            e->size = size;
+            e->gen = gen;
+            e->next = pops;
+            pops = e;
+        }
+    }
+    pthread_mutex_unlock(&pop_mu);
+    return e ? e->map : NULL;
+}
+
+static void prefault(void *store, size_t cap, uint64_t offset, size_t len)
 {
     if (len < PREFAULT_MIN)
         return;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t start = (uintptr_t)p & ~(page - 1), end = ((uintptr_t)p + len + page - 1) & ~(page - 1);
-    (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+    uint64_t offs[PREFAULT_RANGES], lens[PREFAULT_RANGES];
+    int n = populate_claim(pop_map(store, cap), offset, len, offs, lens, PREFAULT_RANGES);
+    for (int i = 0; i < n; i++)
+        if (populate_range(store, offs[i], lens[i], 0) < 0)
+            break;
 }
 
 int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len, void **data)
@@ -162,7 +207,7 @@ int api_object_create_(const uint8_t id[RAY_ID_SIZE], uint32_t vtype, size_t len
     if (offset > cap || len > cap - offset)
         return api_error_(RAY_ECONN, "the node placed object %s outside the store", hex8(id, hex));
     *data = (char *)store + offset;
-    prefault(*data, len);
+    prefault(store, cap, offset, len);
     return RAY_OK;
 }
 

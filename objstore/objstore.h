@@ -142,8 +142,10 @@ void objstore_process_completions(objstore *s);
 /* Fault in the pages of [OFFSET, OFFSET+LEN) on a short-lived helper
  * thread (MADV_POPULATE_WRITE; contents are not touched), so that a writer
  * filling a large new object — a pull from another node, a client's
- * ray_create — does not pay one page fault per 4 KiB on its own time. Never
- * blocks; a no-op for small ranges or where the kernel lacks the advice. */
+ * ray_create — does not pay one page fault per 4 KiB on its own time. Only
+ * chunks this store has not populated before are walked (common/populate.h).
+ * Never blocks; a no-op for small ranges, for ranges populated already, or
+ * where the kernel lacks the advice. */
 void objstore_prefault(objstore *s, uint64_t offset, uint64_t len);
 
 void objstore_stats(const objstore *s, struct objstore_stats *st);

@@ -49,6 +49,7 @@
 #include "common/idmap.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/populate.h"
 #include "common/xmalloc.h"
 #include "objstore/alloc.h"
 #include "objstore/store_internal.h"
@@ -117,6 +118,8 @@ struct objstore {
 
     struct obj *spare; /* destroyed records to reuse, through next_spare */
     long nspare; /* signed: compared with a limit that is 0 under ASan */
+
+    struct populate_map *pop; /* chunks of this mapping objstore_prefault did */
 };
 
 /* ---- index ---------------------------------------------------------------- */
@@ -412,6 +415,7 @@ objstore *objstore_new(const char *shm_name, uint64_t capacity, const char *spil
     if (s->sp == NULL)
         goto fail;
     s->a = alloc_new(capacity);
+    s->pop = populate_map_new(capacity); /* NULL: every prefault walks its pages */
     return s;
 fail:
     if (fd >= 0)
@@ -448,6 +452,7 @@ void objstore_free(objstore *s)
     idmap_free(&s->index);
     idmap_free(&s->client_pins);
     alloc_destroy(s->a);
+    populate_map_free(s->pop);
     munmap(s->base, s->capacity);
     shm_unlink(s->shm_name);
     free(s->shm_name);
@@ -837,38 +842,45 @@ void objstore_client_unmap(void *base, size_t capacity)
 
 #define OBJSTORE_PREFAULT_MIN (8u << 20)
 #define OBJSTORE_PREFAULT_STEP (32u << 20)
+#define OBJSTORE_PREFAULT_RANGES 8
 
 struct prefault {
-    char *p;
-    uint64_t len;
+    void *base;
+    int n;
+    uint64_t offs[OBJSTORE_PREFAULT_RANGES], lens[OBJSTORE_PREFAULT_RANGES];
 };
 
 static void *prefault_main(void *arg)
 {
     struct prefault *pf = arg;
-#ifdef MADV_POPULATE_WRITE
     /* in steps, so the writer behind us finds the first pages ready soon */
-    for (uint64_t done = 0; done < pf->len; done += OBJSTORE_PREFAULT_STEP) {
-        uint64_t n = pf->len - done < OBJSTORE_PREFAULT_STEP ? pf->len - done : OBJSTORE_PREFAULT_STEP;
-        if (madvise(pf->p + done, n, MADV_POPULATE_WRITE) < 0)
+    for (int i = 0; i < pf->n; i++)
+        if (populate_range(pf->base, pf->offs[i], pf->lens[i], OBJSTORE_PREFAULT_STEP) < 0)
             break;
-    }
-#endif
     free(pf);
     return NULL;
 }
 
+/* Only the chunks this node has not populated before get a thread's work
+ * (s->pop): once a region of the store has been faulted in here, its pages
+ * stay mapped, and walking them again for every large object only took CPU
+ * from the writer. */
 void objstore_prefault(objstore *s, uint64_t offset, uint64_t len)
 {
     if (len < OBJSTORE_PREFAULT_MIN || offset + len > s->capacity)
         return;
-    long page = sysconf(_SC_PAGESIZE);
-    uint64_t start = offset & ~(uint64_t)(page - 1);
     struct prefault *pf = malloc(sizeof *pf);
     if (pf == NULL)
         return;
-    pf->p = (char *)s->base + start;
-    pf->len = offset + len - start;
+    pf->base = s->base;
+    pf->n = populate_claim(s->pop, offset, len, pf->offs, pf->lens, OBJSTORE_PREFAULT_RANGES);
+    uint64_t total = 0;
+    for (int i = 0; i < pf->n; i++)
+        total += pf->lens[i];
+    if (total < OBJSTORE_PREFAULT_MIN) { /* already done, but for the edges */
+        free(pf);
+        return;
+    }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
