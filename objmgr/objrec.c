@@ -40,7 +40,7 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define OBJREC_SPARE_MAX 0
 #else
-#define OBJREC_SPARE_MAX 4096
+#define OBJREC_SPARE_MAX 16384
 #endif
 
 struct objrec {

@@ -81,7 +81,7 @@ struct obj {
 #if defined(__SANITIZE_ADDRESS__)
 #define OBJ_SPARE_MAX 0
 #else
-#define OBJ_SPARE_MAX 4096
+#define OBJ_SPARE_MAX 16384
 #endif
 #define OBJ_SPARE_PINS 8 /* a bigger pin array is not kept */
 

@@ -1207,7 +1207,14 @@ static int actor_call_in(struct runtime *rt, struct job *job, const void *spec, 
     }
     task_set_actor(t, a);
     task_set_job(t, a->job);
-    task_set_name(t, xasprintf("%s.%s", a->cls, task_fn(t))); /* frees the old name */
+    char cm[256]; /* "Class.method": interned, as a task's name (no copy per call) */
+    if ((size_t)snprintf(cm, sizeof cm, "%s.%s", a->cls, task_fn(t)) < sizeof cm) {
+        task_set_name(rt, t, cm);
+    } else {
+        char *long_name = xasprintf("%s.%s", a->cls, task_fn(t));
+        task_set_name(rt, t, long_name);
+        free(long_name);
+    }
     /* append to the actor's FIFO, then wait for arguments */
     queue_call(a, t);
     tasks_enqueue(rt, t);

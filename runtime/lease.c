@@ -355,7 +355,7 @@ static int h_direct_pending(struct conn *c, const struct proto_msg *m, void *arg
         for (struct lease_ent *x = leases; x; x = x->next)
             if (x->rt == rt && x->owner == client_store_id(cl) &&
                 memcmp(task_id(x->t), lid, IDS_SIZE) == 0)
-                task_set_name(x->t, xstrdup(name)); /* `ray status -v`: what it runs */
+                task_set_name(rt, x->t, name); /* `ray status -v`: what it runs */
     }
     return 0;
 }

@@ -44,7 +44,19 @@ struct objects_state {
     struct get_req *gets;       /* OBJ_GET requests waiting */
     struct wait_req *waits;     /* OBJ_WAIT requests waiting */
     struct push_req *pushes;    /* OBJ_SUBSCRIBE requests waiting */
+    struct waiter *spare_waiters; /* freed waiters kept for reuse, through next */
+    struct get_req *spare_gets;   /* freed get requests kept, through next */
+    long nspare_waiters, nspare_gets; /* signed: the limit is 0 under ASan */
 };
+
+/* Freed waiters and get requests kept for the next ones (a blocked get
+ * allocates nothing once warm); off under AddressSanitizer, so a use after
+ * free is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define OBJECTS_SPARE_MAX 0
+#else
+#define OBJECTS_SPARE_MAX 4096
+#endif
 
 static struct objects_state *OS(const struct runtime *rt)
 {
@@ -71,6 +83,54 @@ struct get_req {
     struct event *timer;
     struct get_req *next, *prev;
 };
+
+static struct waiter *waiter_new(struct runtime *rt)
+{
+    struct objects_state *os = OS(rt);
+    struct waiter *w = os->spare_waiters;
+    if (w == NULL)
+        return xmalloc(sizeof *w);
+    os->spare_waiters = w->next;
+    os->nspare_waiters--;
+    return w;
+}
+
+static void waiter_put(struct runtime *rt, struct waiter *w)
+{
+    struct objects_state *os = OS(rt);
+    if (os->nspare_waiters >= OBJECTS_SPARE_MAX) {
+        free(w);
+        return;
+    }
+    w->next = os->spare_waiters;
+    os->spare_waiters = w;
+    os->nspare_waiters++;
+}
+
+/* A zeroed get request. */
+static struct get_req *get_new(struct runtime *rt)
+{
+    struct objects_state *os = OS(rt);
+    struct get_req *g = os->spare_gets;
+    if (g == NULL)
+        return xcalloc(1, sizeof *g);
+    os->spare_gets = g->next;
+    os->nspare_gets--;
+    memset(g, 0, sizeof *g);
+    return g;
+}
+
+static void get_put(struct runtime *rt, struct get_req *g)
+{
+    struct objects_state *os = OS(rt);
+    if (os->nspare_gets >= OBJECTS_SPARE_MAX) {
+        free(g);
+        return;
+    }
+    g->next = os->spare_gets;
+    os->spare_gets = g;
+    os->nspare_gets++;
+}
 
 struct wait_req {
     struct runtime *rt;
@@ -107,7 +167,7 @@ struct pending_create {
 
 void objects_wait_for(struct runtime *rt, const uint8_t *id, enum waiter_kind kind, void *ptr)
 {
-    struct waiter *w = xmalloc(sizeof *w);
+    struct waiter *w = waiter_new(rt);
     w->kind = kind;
     w->ptr = ptr;
     w->next = idmap_get(&OS(rt)->waiters, id);
@@ -125,7 +185,7 @@ static void waiter_remove(struct runtime *rt, const uint8_t *id, void *ptr)
         if ((*pp)->ptr == ptr) {
             struct waiter *dead = *pp;
             *pp = dead->next;
-            free(dead);
+            waiter_put(rt, dead);
         } else {
             pp = &(*pp)->next;
         }
@@ -231,7 +291,7 @@ static void get_req_free(struct runtime *rt, struct get_req *g)
     if (g->timer)
         event_free(g->timer);
     waiter_remove(rt, g->id, g);
-    free(g);
+    get_put(rt, g);
 }
 
 static void get_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -454,7 +514,7 @@ void objects_ready(struct runtime *rt, const uint8_t *id)
         list = w->next;
         enum waiter_kind kind = w->kind;
         void *ptr = w->ptr;
-        free(w);
+        waiter_put(rt, w);
         switch (kind) {
         case WAIT_TASK_DEP:
             tasks_dep_ready(rt, ptr);
@@ -702,7 +762,7 @@ static int h_get(struct conn *c, const struct proto_msg *m, void *arg)
         return conn_send(c, PROTO_OBJ_GET_OK, reqid, (int64_t)RAY_ETIMEOUT, (uint64_t)0,
                          (uint64_t)0, (uint64_t)0, "", (size_t)0);
     }
-    struct get_req *g = xcalloc(1, sizeof *g);
+    struct get_req *g = get_new(rt);
     g->rt = rt;
     g->cl = cl;
     g->reqid = reqid;
@@ -947,6 +1007,17 @@ void objects_free(struct runtime *rt)
         pos++;
     }
     idmap_free(&OS(rt)->waiters);
+    for (struct waiter *w = OS(rt)->spare_waiters, *next; w; w = next) {
+        next = w->next;
+        free(w);
+    }
+    for (struct get_req *g = OS(rt)->spare_gets, *next; g; g = next) {
+        next = g->next;
+        free(g);
+    }
+    OS(rt)->spare_waiters = NULL;
+    OS(rt)->spare_gets = NULL;
+    OS(rt)->nspare_waiters = OS(rt)->nspare_gets = 0;
 }
 
 void objects_nodes_joined(struct runtime *rt)

@@ -91,17 +91,14 @@ static struct held *held_get(struct runtime *rt, const uint8_t *id, bool make)
 }
 
 /* Drop the entries of the group tagged TAG from S. */
+static bool has_tag(const char *name, void *tag)
+{
+    return pg_policy_is_group_res(name, tag);
+}
+
 static void strip_tag(struct res_set *s, const char *tag)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (pg_policy_is_group_res(s->e[i].name, tag)) {
-            free(s->e[i].name);
-            continue;
-        }
-        s->e[k++] = s->e[i];
-    }
-    s->n = k;
+    res_drop_if(s, has_tag, (void *)tag);
 }
 
 /* Reserve bundle INDEX (RES) of group ID for ATTEMPT. Returns RAY_OK or -1. */

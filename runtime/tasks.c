@@ -160,13 +160,6 @@ const char *task_name(const struct task *t)
     return t->name;
 }
 
-void task_set_name(struct task *t, char *v)
-{
-    if (t->name_owned)
-        free(t->name);
-    t->name = v;
-    t->name_owned = true;
-}
 
 const char *task_fn(const struct task *t)
 {
@@ -510,7 +503,7 @@ int spec_parse(const void *spec, size_t len, struct spec_fields *f, char *err, s
 
 int spec_demand(const struct spec_fields *f, struct res_set *demand, char *err, size_t errlen)
 {
-    res_init(demand);
+    res_clear(demand);
     if (f->res && f->reslen) {
         char *res = xstrndup(f->res, f->reslen);
         char why[200];
@@ -572,8 +565,10 @@ static int spec_add_kind(struct buf *out, const void *spec, size_t len, const ch
 
 /*
  * Per-task memory. A destroyed task's struct goes on a free list (up to
- * TASKS_FREE_MAX of them) with its spec buffer's memory (up to
- * TASKS_SPEC_KEEP bytes), for the next task;
+ * TASKS_FREE_MAX of them, enough for a burst of 10,000 tasks) with its spec
+ * buffer's memory (up to TASKS_SPEC_KEEP bytes for the first
+ * TASKS_FREE_WARM, TASKS_SPEC_KEEP_PAST_WARM past them, so the list holds
+ * at most ~25 MiB) and its demand's array, for the next task;
  * function and task names are interned (up to NAMES_MAX distinct ones, each
  * kept until tasks_free; past that a task owns a copy). A task submitted and
  * finished thus allocates nothing here once warm. Under AddressSanitizer the
@@ -582,9 +577,12 @@ static int spec_add_kind(struct buf *out, const void *spec, size_t len, const ch
 #if defined(__SANITIZE_ADDRESS__)
 #define TASKS_FREE_MAX 0
 #else
-#define TASKS_FREE_MAX 4096
+#define TASKS_FREE_MAX 16384
 #endif
-#define TASKS_SPEC_KEEP 4096 /* a bigger spec buffer is not kept */
+#define TASKS_FREE_WARM 4096          /* the first ones keep specs up to: */
+#define TASKS_SPEC_KEEP 4096          /* a bigger spec buffer is not kept */
+#define TASKS_SPEC_KEEP_PAST_WARM 512 /* past TASKS_FREE_WARM, the limit */
+#define TASKS_DEMAND_KEEP 8           /* a bigger demand array is not kept */
 #define NAMES_SLOTS 2048
 #define NAMES_MAX (NAMES_SLOTS / 2)
 
@@ -598,8 +596,10 @@ static struct task *task_alloc(struct runtime *rt)
     ts->free_tasks = t->next;
     ts->nfree--;
     struct buf spec = t->spec; /* buf_reset: empty, memory kept */
+    struct res_set demand = t->demand; /* res_clear: empty, array kept */
     memset(t, 0, sizeof *t);
     t->spec = spec;
+    t->demand = demand;
     return t;
 }
 
@@ -607,8 +607,10 @@ static struct task *task_alloc(struct runtime *rt)
 static void task_release(struct runtime *rt, struct task *t)
 {
     struct tasks_state *ts = TS(rt);
-    if (ts->nfree >= TASKS_FREE_MAX || t->spec.cap > TASKS_SPEC_KEEP) {
+    size_t spec_keep = ts->nfree < TASKS_FREE_WARM ? TASKS_SPEC_KEEP : TASKS_SPEC_KEEP_PAST_WARM;
+    if (ts->nfree >= TASKS_FREE_MAX || t->spec.cap > spec_keep || t->demand.cap > TASKS_DEMAND_KEEP) {
         buf_free(&t->spec);
+        res_free(&t->demand);
         free(t);
         return;
     }
@@ -648,6 +650,13 @@ static void name_set(struct runtime *rt, char **dst, bool *owned, const char *p,
     *owned = *dst == NULL;
     if (*owned)
         *dst = xstrndup(p, len);
+}
+
+void task_set_name(struct runtime *rt, struct task *t, const char *name)
+{
+    if (t->name_owned)
+        free(t->name);
+    name_set(rt, &t->name, &t->name_owned, name, strlen(name));
 }
 
 struct task *tasks_new(struct runtime *rt, enum task_kind kind, struct job *j, const void *spec,
@@ -710,7 +719,7 @@ void tasks_destroy(struct runtime *rt, struct task *t)
     if (t->fn_owned)
         free(t->fn);
     free(t->renv);
-    res_free(&t->demand);
+    res_clear(&t->demand);
     free(t->deps);
     free(t->pins);
     task_release(rt, t);

@@ -25,7 +25,8 @@ struct job *task_job(const struct task *t);
 void task_set_job(struct task *t, struct job *v);
 /* T: function, "Class.method" or class name, for logs. */
 const char *task_name(const struct task *t);
-void task_set_name(struct task *t, char *v); /* takes V (malloc'd), frees the old name */
+/* Set T's name to a copy of NAME (interned: shared by the tasks of one name). */
+void task_set_name(struct runtime *rt, struct task *t, const char *name);
 /* T: the registered name sent in the spec. */
 const char *task_fn(const struct task *t);
 /* T: the msgpack spec map as the caller sent it. */

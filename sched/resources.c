@@ -35,6 +35,22 @@ static int res_cmp_(const char *a, const char *b)
     return ra < RES_NSTD ? 0 : strcmp(a, b);
 }
 
+/* NAME as an entry holds it: the static string of a standard name (no
+ * allocation: a task's demand is usually CPU alone), else a copy. */
+static char *res_name_dup(const char *name)
+{
+    size_t r = res_rank(name);
+    return r < RES_NSTD ? (char *)res_std_names[r] : xstrdup(name);
+}
+
+static void res_name_free(char *name)
+{
+    for (size_t i = 0; i < RES_NSTD; i++)
+        if (name == res_std_names[i])
+            return;
+    free(name);
+}
+
 void res_init(struct res_set *s)
 {
     s->e = NULL;
@@ -46,10 +62,29 @@ void res_free(struct res_set *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n; i++)
-        free(s->e[i].name);
+    res_clear(s);
     free(s->e);
     res_init(s);
+}
+
+void res_clear(struct res_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        res_name_free(s->e[i].name);
+    s->n = 0;
+}
+
+void res_drop_if(struct res_set *s, bool (*drop)(const char *name, void *arg), void *arg)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (drop(s->e[i].name, arg)) {
+            res_name_free(s->e[i].name);
+            continue;
+        }
+        s->e[k++] = s->e[i];
+    }
+    s->n = k;
 }
 
 void res_copy(struct res_set *dst, const struct res_set *src)
@@ -62,7 +97,7 @@ void res_copy(struct res_set *dst, const struct res_set *src)
     dst->e = xcalloc(src->n, sizeof *dst->e);
     dst->cap = src->n;
     for (size_t i = 0; i < src->n; i++) {
-        dst->e[i].name = xstrdup(src->e[i].name);
+        dst->e[i].name = res_name_dup(src->e[i].name);
         dst->e[i].amount = src->e[i].amount;
     }
     dst->n = src->n;
@@ -116,7 +151,7 @@ int res_set_amount(struct res_set *s, const char *name, int64_t amount)
         s->e = xreallocarray(s->e, s->cap, sizeof *s->e);
     }
     memmove(&s->e[pos + 1], &s->e[pos], (s->n - pos) * sizeof *s->e);
-    s->e[pos].name = xstrdup(name);
+    s->e[pos].name = res_name_dup(name);
     s->e[pos].amount = amount;
     s->n++;
     return 0;
@@ -204,7 +239,7 @@ static void res_parse_keep(const char *name, int64_t amount, void *arg)
 
 int res_parse(struct res_set *out, const char *spec, char *err, size_t errlen)
 {
-    res_free(out);
+    res_clear(out);
     int rc = res_scan(spec, res_parse_keep, out, err, errlen);
     if (rc < 0)
         res_free(out);

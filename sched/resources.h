@@ -39,7 +39,8 @@ struct buf;
 #define RES_OBJECT_STORE_MEMORY "object_store_memory"
 
 struct res_entry {
-    char *name;      /* owned, NUL-terminated, valid per res_name_valid */
+    char *name;      /* NUL-terminated, valid per res_name_valid; owned, except
+                      * a standard name's, which points at a static string */
     int64_t amount;  /* in 1/RES_SCALE units, 0 <= amount <= RES_AMOUNT_MAX */
 };
 
@@ -58,14 +59,18 @@ struct res_set {
 void res_init(struct res_set *s);
 /* Release S's memory; S is empty again and may be reused. NULL is a no-op. */
 void res_free(struct res_set *s);
+/* Empty S, keeping its array for the next entries (no allocation then). */
+void res_clear(struct res_set *s);
+/* Drop S's entries whose name DROP(name, ARG) returns true for. */
+void res_drop_if(struct res_set *s, bool (*drop)(const char *name, void *arg), void *arg);
 /* Replace DST's contents with a deep copy of SRC (DST initialised). */
 void res_copy(struct res_set *dst, const struct res_set *src);
 
 /* True if NAME is 1..RES_NAME_MAX characters of [A-Za-z0-9_:.-]. */
 bool res_name_valid(const char *name);
 
-/* Parse SPEC into OUT (which must be initialised; its old contents are
- * dropped). Accepted forms:
+/* Parse SPEC into OUT (which must be initialised; its old entries are
+ * dropped, its array kept). Accepted forms:
  *   ""  or whitespace only        -> empty set
  *   "CPU=2,GPU=1,foo=0.5"         (spaces around names and values allowed)
  *   '{"foo": 2, "bar": 1.5}'      (a JSON object of plain numbers; strings

@@ -303,6 +303,48 @@ START_TEST(test_equal)
 }
 END_TEST
 
+static bool starts_with_g(const char *name, void *arg)
+{
+    (void)arg;
+    return name[0] == 'g';
+}
+
+/* res_clear keeps the array (a task's demand is refilled without an
+ * allocation); res_drop_if removes matching entries, standard names among
+ * them, and what is left stays in set order. */
+START_TEST(test_clear_and_drop)
+{
+    struct res_set a = RES_SET_INIT, c = RES_SET_INIT;
+    ck_assert_int_eq(res_parse(&a, "CPU=1,GPU=2,gx=1,hy=2,memory=3", err, sizeof err), 0);
+    struct res_entry *arr = a.e;
+    size_t cap = a.cap;
+    res_clear(&a);
+    ck_assert_uint_eq(a.n, 0);
+    ck_assert_ptr_eq(a.e, arr);
+    ck_assert_uint_eq(a.cap, cap);
+    ck_assert_int_eq(res_get(&a, RES_CPU), 0);
+    ck_assert_int_eq(res_parse(&a, "CPU=0.5,gz=4,gy=1,k=2", err, sizeof err), 0);
+    ck_assert_ptr_eq(a.e, arr); /* refilled in place */
+    res_copy(&c, &a);
+    res_drop_if(&a, starts_with_g, NULL);
+    struct buf b = BUF_INIT;
+    res_format(&a, &b);
+    buf_append(&b, "", 1);
+    ck_assert_str_eq(b.data, "CPU=0.5,k=2");
+    buf_reset(&b);
+    res_format(&c, &b); /* the copy owns its own names */
+    buf_append(&b, "", 1);
+    ck_assert_str_eq(b.data, "CPU=0.5,gy=1,gz=4,k=2");
+    res_clear(&c);
+    res_set_amount(&c, RES_MEMORY, 1);
+    ck_assert_int_eq(res_get(&c, "memory"), 1);
+    buf_free(&b);
+    res_free(&a);
+    res_free(&c);
+    res_clear(&a); /* an empty, freed set */
+}
+END_TEST
+
 static Suite *resources_suite(void)
 {
     Suite *s = suite_create("resources");
@@ -317,6 +359,7 @@ static Suite *resources_suite(void)
     tcase_add_test(tc, test_add_sub_exact);
     tcase_add_test(tc, test_add_too_many);
     tcase_add_test(tc, test_equal);
+    tcase_add_test(tc, test_clear_and_drop);
     suite_add_tcase(s, tc);
     return s;
 }
