@@ -81,6 +81,8 @@
 #define DIRECT_HELD_MAX 4096       /* tasks held for one shape's lease request */
 #define DIRECT_REPORT_MS 500       /* unanswered this long: a PENDING/RUNNING record */
 #define DIRECT_HOLD_MS 10          /* held this long for a lease's room: the node's way */
+#define DIRECT_FULL_MS 100         /* a "no node has room" refusal counts this long */
+#define DIRECT_STALL_MS 100        /* a held list that has not moved this long is stuck */
 #define DIRECT_WAIT_MS 50          /* a shape without a lease asks again for this long ... */
 #define DIRECT_AGAIN_MS 2          /* ... this often, while the node says "not now" */
 #define DIRECT_READ_CHUNK (64u << 10)
@@ -143,6 +145,8 @@ struct dshape {
     struct dtask_list held;        /* waiting for its lease's answer */
     int nheld;
     long long hold_since;          /* when its held list last became non-empty (ms) */
+    long long placed_ms;           /* when a held task last went to a lease (or hold_since) */
+    long long full_until;          /* the node said no node has room for the shape (ms) */
     bool asking;
     long long refused_until;
 };
@@ -150,6 +154,8 @@ struct dshape {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;             /* broadcast when tasks are answered */
+    pthread_cond_t room;           /* broadcast when held tasks leave their list */
+    int nroomwait;                 /* callers waiting on room */
     pthread_once_t once;
     int enabled;                   /* 1 on, 0 off (RAY_DIRECT=0), read once */
     bool started, stop;
@@ -162,9 +168,11 @@ static struct {
     unsigned long long count;      /* tasks sent directly */
     /* what happened, for RAY_DIRECT_DEBUG=1 (printed at ray_shutdown) */
     unsigned long long n_node, n_heldnode, n_granted, n_refused, n_revoked, n_dead, n_idle;
+    unsigned long long n_waited;   /* a caller's waits for room in a held list */
 } D = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cv = PTHREAD_COND_INITIALIZER,
+    .room = PTHREAD_COND_INITIALIZER,
     .once = PTHREAD_ONCE_INIT,
     .wake = { -1, -1 },
 };
@@ -217,6 +225,25 @@ static int depth(int fs)
         return 1;
     long long a = fns[fs].avg_us;
     return a < 1000 ? DIRECT_INFLIGHT_MAX : a < 8000 ? 4 : 1;
+}
+
+/* Under D.mu: whether tasks of function record FS are known to be short
+ * (3 answers, under 1 ms on average): worth waiting for a lease's room. */
+static bool fn_short(int fs)
+{
+    return fs >= 0 && fns[fs].nsamples >= 3 && fns[fs].avg_us < 1000;
+}
+
+/* Under D.mu: whether shape S's held tasks keep waiting for its leases
+ * rather than going to the node: the node said no node of the cluster has
+ * room for the shape (so the node's way would not run them sooner), or its
+ * answer to a lease request is awaited, and the held list is moving (a task
+ * left it for a lease within DIRECT_STALL_MS: on 2 CPUs shared by the
+ * callers, the workers and the node, the direct thread's turns can be
+ * 10-20 ms apart). */
+static bool hold_more(const struct dshape *s, long long now)
+{
+    return (s->full_until > now || s->asking) && now - s->placed_ms < DIRECT_STALL_MS;
 }
 
 static void init_once(void)
@@ -451,11 +478,16 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         dtask_free(t);
         return 1;
     }
-    long long now = now_ms();
-    struct dlease *best = NULL;
     struct dshape *s = &D.shapes[sh];
     t->fs = fnstat_get(fn);
-    int nleases = 0, nactive = 0, dep = depth(t->fs);
+    long long now;
+    struct dlease *best;
+    int nleases, nactive, dep;
+again:
+    now = now_ms();
+    best = NULL;
+    nleases = nactive = 0;
+    dep = depth(t->fs);
     for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
         struct dlease *l = &D.leases[i];
         if (l->state == L_FREE || l->shape != sh)
@@ -465,6 +497,9 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         if (l->state == L_ACTIVE && l->nsent < dep && (best == NULL || l->nsent < best->nsent))
             best = l;
     }
+    /* tasks held for room go first: a new one queues behind them */
+    if (s->nheld > 0)
+        best = NULL;
     t->sent_us = now_us();
     t->reported = false;
     t->on = NULL;
@@ -517,6 +552,29 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
     if (can_ask)
         can_ask = ask(sh, &ask_f) != NULL;
     bool waiting = s->nheld > 0 && now - s->hold_since < DIRECT_WAIT_MS;
+    if (s->nheld >= DIRECT_HELD_MAX && nactive > 0 && fn_short(t->fs) && hold_more(s, now) &&
+        !D.stop) {
+        /* no node has room for the shape and its leases keep answering: the
+         * caller waits for room (back-pressure) instead of handing the node
+         * tasks it could not run sooner (docs/direct.md "Back-pressure") */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 2 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        D.nroomwait++;
+        pthread_mutex_unlock(&D.mu);
+        node_send(&ask_f); /* (a lease asked for above) */
+        buf_reset(&ask_f);
+        pthread_mutex_lock(&D.mu);
+        if (s->nheld >= DIRECT_HELD_MAX && !D.stop)
+            pthread_cond_timedwait(&D.room, &D.mu, &until);
+        D.nroomwait--;
+        D.n_waited++;
+        goto again;
+    }
     if (s->nheld >= DIRECT_HELD_MAX || (!s->asking && !can_ask && nactive == 0 && !waiting)) {
         D.n_node++;
         forget(t); /* every lease is full and no other can be had now: the node's way */
@@ -526,11 +584,14 @@ int api_direct_submit_(const struct buf *spec, const uint8_t *id, const char *fn
         return 1;
     }
     if (s->nheld == 0)
-        s->hold_since = now;
+        s->hold_since = s->placed_ms = now;
     STAILQ_INSERT_TAIL(&s->held, t, link); /* until its lease is answered */
     s->nheld++;
     D.count++;
+    bool wake = nactive > 0 && !D.ticking; /* the thread places held tasks in its turns */
     pthread_mutex_unlock(&D.mu);
+    if (wake)
+        wake_thread();
     node_send(&ask_f);
     buf_free(&ask_f);
     return RAY_OK;
@@ -661,10 +722,13 @@ void api_direct_node_msg_(const struct proto_msg *m)
             if (m->f[1].as.i == RAY_OK) {
                 memcpy(l->worker, m->f[2].as.s.ptr, RAY_ID_SIZE);
                 l->state = L_GRANTED;
+                D.shapes[l->shape].full_until = 0;
                 D.n_granted++;
             } else {
                 l->state = L_REFUSED;
-                l->transient = m->f[1].as.i == 1;
+                l->transient = m->f[1].as.i == 1 || m->f[1].as.i == 2;
+                if (m->f[1].as.i == 2) /* taken here, and no other node has room */
+                    D.shapes[l->shape].full_until = now_ms() + DIRECT_FULL_MS;
                 D.n_refused++;
                 const char *dbg = getenv("RAY_DIRECT_DEBUG");
                 if (dbg && strcmp(dbg, "1") == 0)
@@ -822,6 +886,7 @@ static void lease_close(struct dlease *l, struct buf *f)
 static void move_held(struct dshape *s, struct dlease *l, struct buf *out, long long us)
 {
     struct dtask *t;
+    int moved = 0;
     while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
@@ -830,6 +895,12 @@ static void move_held(struct dshape *s, struct dlease *l, struct buf *out, long 
         t->sent_us = us;
         t->on = l;
         proto_pack(out, PROTO_DIRECT_TASK, t->spec, t->len, "", (size_t)0);
+        moved++;
+    }
+    if (moved) {
+        s->placed_ms = us / 1000;
+        if (D.nroomwait > 0)
+            pthread_cond_broadcast(&D.room);
     }
 }
 
@@ -864,13 +935,18 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
      * DIRECT_WAIT_MS: long tasks must reach the node, which spreads them
      * over the cluster's free CPUs and shows them as demand to the
      * autoscaler, instead of queueing behind one leased worker */
+    /* ... and a short one waits on while no node has room and the list moves */
+    bool more = hold_more(s, us / 1000);
     while ((t = STAILQ_FIRST(&s->held)) != NULL &&
-           (!active || us - t->sent_us >= (t->fs >= 0 && fns[t->fs].nsamples >= 3
-                                                ? DIRECT_HOLD_MS : DIRECT_WAIT_MS) * 1000LL)) {
+           (!active || (!(more && fn_short(t->fs)) &&
+                        us - t->sent_us >= (t->fs >= 0 && fns[t->fs].nsamples >= 3
+                                                ? DIRECT_HOLD_MS : DIRECT_WAIT_MS) * 1000LL))) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
         STAILQ_INSERT_TAIL(&old, t, link);
     }
+    if (!STAILQ_EMPTY(&old) && D.nroomwait > 0)
+        pthread_cond_broadcast(&D.room);
     to_node(&old, f, false, done);
 }
 
@@ -881,11 +957,13 @@ static void step(struct buf *f, struct dtask_list *done, struct dlease **connect
     long long now = now_ms();
     for (int i = 0; i < DIRECT_SHAPES_MAX; i++) {
         struct dshape *s = &D.shapes[i];
-        if (!s->used || s->nheld == 0 || s->asking)
+        if (!s->used || s->nheld == 0)
             continue;
         int nactive = 0;
         for (int k = 0; k < DIRECT_LEASES_MAX; k++)
             nactive += D.leases[k].state == L_ACTIVE && D.leases[k].shape == i;
+        if (s->asking && nactive == 0)
+            continue; /* held for the lease asked for (a shape with one places them meanwhile) */
         if (nactive == 0 && now - s->hold_since < DIRECT_WAIT_MS) {
             if (now >= s->refused_until)
                 ask(i, f); /* the node said "not now": again */
@@ -1183,13 +1261,15 @@ void api_direct_shutdown_(void)
         return;
     }
     D.stop = true;
+    pthread_cond_broadcast(&D.room);
     const char *dbg = getenv("RAY_DIRECT_DEBUG");
     if (dbg && strcmp(dbg, "1") == 0)
         fprintf(stderr,
                 "ray direct: %llu sent directly, %llu went to the node at once, %llu later; "
-                "leases: %llu granted, %llu refused, %llu revoked, %llu lost, %llu returned idle\n",
+                "leases: %llu granted, %llu refused, %llu revoked, %llu lost, %llu returned idle; "
+                "%llu waits for room\n",
                 D.count, D.n_node, D.n_heldnode, D.n_granted, D.n_refused, D.n_revoked, D.n_dead,
-                D.n_idle);
+                D.n_idle, D.n_waited);
     pthread_cond_broadcast(&D.cv);
     pthread_mutex_unlock(&D.mu);
     wake_thread();

@@ -42,6 +42,7 @@
 #include "gcs/gcs.h"
 #include "ray.h"
 #include "runtime/clients.h"
+#include "runtime/cluster.h"
 #include "runtime/counters.h"
 #include "runtime/jobs.h"
 #include "runtime/objects.h"
@@ -149,6 +150,23 @@ static void lease_tick(evutil_socket_t fd, short what, void *arg)
     arm_tick();
 }
 
+/* Whether a live node other than this one has DEMAND available now (as
+ * this node last heard: heartbeats and load reports). */
+static bool room_elsewhere(struct runtime *rt, const struct res_set *demand)
+{
+    for (size_t i = 0; i < cluster_count(rt); i++) {
+        const struct cluster_node *cn = cluster_node_at(rt, i);
+        if (cluster_node_alive(cn) && !cluster_node_self(cn) &&
+            res_fits(cluster_node_avail(cn), demand))
+            return true;
+    }
+    return false;
+}
+
+/* Answer LEASE_REQUEST ID with a refusal: CODE 1 (not now: no idle worker,
+ * other clients' tasks wait, or the shape's resources are taken here while
+ * another node has room), 2 (taken here, and no other node has room), or an
+ * error status (never granted). */
 static void refuse(struct conn *c, const uint8_t *id, int code, const char *why)
 {
     static const uint8_t zero[IDS_SIZE];
@@ -186,6 +204,19 @@ static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
     }
     if (tasks_queued(rt) > 0 && tasks_queued_for_others(rt, client_store_id(cl))) {
         refuse(c, f.id, 1, "other tasks wait here");
+        return 0;
+    }
+    /* the shape's resources first: taken here, no worker is started for it,
+     * and the driver hears whether another node has room (code 2: none has,
+     * so the node's way would not run its tasks sooner: it holds them) */
+    struct res_set demand = RES_SET_INIT;
+    bool fits = spec_demand(&f, &demand, err, sizeof err) == 0 &&
+                res_fits(&rt->n->total, &demand);
+    bool free_now = fits && res_fits(&rt->n->avail, &demand);
+    bool elsewhere = !free_now && room_elsewhere(rt, &demand);
+    res_free(&demand);
+    if (!free_now) {
+        refuse(c, f.id, fits && !elsewhere ? 2 : 1, "its resources are taken");
         return 0;
     }
     char *renv = f.renvlen ? xstrndup(f.renv, f.renvlen) : NULL;
