@@ -12,6 +12,7 @@
 #   bash bench/profile.sh BENCHMARK [RUNS]     (build/bench/ from bench/run.sh)
 # BENCHMARK is one with a fixed amount of work per run:
 #   single_client_tasks_async, actor_calls_async_1_1 (10,000 per run),
+#   multi_client_tasks_async (4 threads x 10,000 per run),
 #   task_latency_p50_us (1,000 sync tasks per run),
 #   single_client_tasks_and_get_batch is time-based and not accepted.
 # Output: a report on stdout; perf.data files are kept under $PROFILE_OUT
@@ -23,6 +24,7 @@ NAME=${1:?usage: profile.sh BENCHMARK [RUNS]}
 RUNS=${2:-3}
 case $NAME in
 single_client_tasks_async | actor_calls_async_1_1) PER_RUN=10000 ;;
+multi_client_tasks_async) PER_RUN=40000 ;; # 4 threads x 10,000
 task_latency_p50_us) PER_RUN=1000 ;;
 *) echo "profile.sh: $NAME has no fixed count per run" >&2; exit 2 ;;
 esac
