@@ -877,10 +877,12 @@ void objstore_prefault(objstore *s, uint64_t offset, uint64_t len)
     uint64_t total = 0;
     for (int i = 0; i < pf->n; i++)
         total += pf->lens[i];
-    if (total < OBJSTORE_PREFAULT_MIN) { /* already done, but for the edges */
+    if (total == 0) { /* every chunk done before */
         free(pf);
         return;
     }
+    /* (a few new chunks, the object's edges: the thread still walks them,
+     * since the map now counts them as done) */
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
