@@ -78,7 +78,7 @@
 #define DIRECT_REFUSED_MS 20       /* after a refusal or a revoke, the shape goes the normal way */
 #define DIRECT_ASK_MS 1000         /* a request unanswered this long counts as refused */
 #define DIRECT_KEY_MAX 512
-#define DIRECT_HELD_MAX 4096       /* tasks held for one shape's lease request */
+#define DIRECT_HELD_MAX 16384      /* tasks held for one shape's lease request */
 #define DIRECT_REPORT_MS 500       /* unanswered this long: a PENDING/RUNNING record */
 #define DIRECT_HOLD_MS 10          /* held this long for a lease's room: the node's way */
 #define DIRECT_FULL_MS 100         /* a "no node has room" refusal counts this long */
@@ -267,9 +267,13 @@ unsigned long long api_direct_count_(void)
     return n;
 }
 
+/* Set by a wake, cleared by the direct thread at the top of each turn: the
+ * wakes between two turns write one byte, not one each. */
+static bool woken;
+
 static void wake_thread(void)
 {
-    if (D.wake[1] >= 0) {
+    if (D.wake[1] >= 0 && !__atomic_exchange_n(&woken, true, __ATOMIC_ACQ_REL)) {
         char c = 1;
         ssize_t n = write(D.wake[1], &c, 1);
         (void)n; /* full: it is awake anyway */
@@ -538,9 +542,8 @@ again:
         pthread_mutex_lock(&D.mu);
         /* the direct thread is woken to write what is corked, or when it
          * would not look at this lease soon (its answer may not be waited for) */
-        if (--best->senders == 0 &&
-            (!now_write || failed || !(best->watched || D.ticking)))
-            wake_thread();
+        if (--best->senders == 0 && (failed || (!D.ticking && (!now_write || !best->watched))))
+            wake_thread(); /* (a ticking thread writes the cork within 1 ms anyway) */
         pthread_mutex_unlock(&D.mu);
         node_send(&ask_f);
         buf_free(&ask_f);
@@ -552,11 +555,13 @@ again:
     if (can_ask)
         can_ask = ask(sh, &ask_f) != NULL;
     bool waiting = s->nheld > 0 && now - s->hold_since < DIRECT_WAIT_MS;
-    if (s->nheld >= DIRECT_HELD_MAX && nactive > 0 && fn_short(t->fs) && hold_more(s, now) &&
-        !D.stop) {
-        /* no node has room for the shape and its leases keep answering: the
-         * caller waits for room (back-pressure) instead of handing the node
-         * tasks it could not run sooner (docs/direct.md "Back-pressure") */
+    bool first_lease = nactive == 0 && (s->asking || waiting); /* the shape's first, sought */
+    if (s->nheld >= DIRECT_HELD_MAX && !D.stop &&
+        ((nactive > 0 && fn_short(t->fs) && hold_more(s, now)) || first_lease)) {
+        /* no node has room for the shape and its leases keep answering, or
+         * its first lease is being asked for (for DIRECT_WAIT_MS at most):
+         * the caller waits for room (back-pressure) instead of handing the
+         * node tasks it could not run sooner (docs/direct.md "Back-pressure") */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 2 * 1000000L;
@@ -1170,6 +1175,7 @@ static void *direct_main(void *arg)
         struct dtask_list done = STAILQ_HEAD_INITIALIZER(done);
         struct dlease *connect[DIRECT_LEASES_MAX];
         int nconnect = 0, npfd = 1, busy = 0, inflight = 0;
+        __atomic_store_n(&woken, false, __ATOMIC_SEQ_CST); /* a wake from now on writes again */
         pthread_mutex_lock(&D.mu);
         if (D.stop) {
             pthread_mutex_unlock(&D.mu);

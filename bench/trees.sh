@@ -4,7 +4,8 @@
 #                           BENCHES (what follows "--"); exits 2 with USAGE
 #                           when no tree is given
 #   trees_build             builds each tree's bench_driver and bench_job.so
-#                           (as bench/run.sh does) unless they are there;
+#                           (as bench/run.sh does) unless they are there and
+#                           newer than lib/libray.a and their sources;
 #                           exits 1 naming the tree whose build failed
 
 trees_args() {
@@ -23,7 +24,12 @@ trees_build() {
     local warn="-Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers"
     for spec in "${TREES[@]}"; do
         tree=${spec%%:*}
-        [ -x "$tree/build/bench/bench_driver" ] && [ -f "$tree/build/bench/bench_job.so" ] && continue
+        # there and newer than the library and the sources: kept (a driver
+        # older than lib/libray.a would measure the old client code)
+        [ -x "$tree/build/bench/bench_driver" ] && [ -f "$tree/build/bench/bench_job.so" ] &&
+            [ "$tree/build/bench/bench_driver" -nt "$tree/lib/libray.a" ] &&
+            [ "$tree/build/bench/bench_driver" -nt "$tree/bench/bench_driver.c" ] &&
+            [ "$tree/build/bench/bench_job.so" -nt "$tree/bench/bench_job.c" ] && continue
         mkdir -p "$tree/build/bench"
         (cd "$tree" && cc -std=gnu11 -O2 -g $warn -Iinclude bench/bench_driver.c -rdynamic -Llib -lray \
             -lpthread -ldl -lm -o build/bench/bench_driver &&
