@@ -83,6 +83,7 @@
 #define DIRECT_HOLD_MS 10          /* held this long for a lease's room: the node's way */
 #define DIRECT_FULL_MS 100         /* a "no node has room" refusal counts this long */
 #define DIRECT_STALL_MS 100        /* a held list that has not moved this long is stuck */
+#define DIRECT_SPREAD_DEPTH 64     /* unanswered per lease while another node has room */
 #define DIRECT_WAIT_MS 50          /* a shape without a lease asks again for this long ... */
 #define DIRECT_AGAIN_MS 2          /* ... this often, while the node says "not now" */
 #define DIRECT_READ_CHUNK (64u << 10)
@@ -147,6 +148,7 @@ struct dshape {
     long long hold_since;          /* when its held list last became non-empty (ms) */
     long long placed_ms;           /* when a held task last went to a lease (or hold_since) */
     long long full_until;          /* the node said no node has room for the shape (ms) */
+    bool spread;                   /* its last grant said another node has room too */
     bool asking;
     long long refused_until;
 };
@@ -244,6 +246,15 @@ static bool fn_short(int fs)
 static bool hold_more(const struct dshape *s, long long now)
 {
     return (s->full_until > now || s->asking) && now - s->placed_ms < DIRECT_STALL_MS;
+}
+
+/* Under D.mu: depth() for a task of shape S: at most DIRECT_SPREAD_DEPTH
+ * while another node has room for the shape, so that what its leases here
+ * cannot start soon goes to the node, which spreads it over the cluster. */
+static int shape_depth(const struct dshape *s, int fs)
+{
+    int d = depth(fs);
+    return s->spread && d > DIRECT_SPREAD_DEPTH ? DIRECT_SPREAD_DEPTH : d;
 }
 
 static void init_once(void)
@@ -491,7 +502,7 @@ again:
     now = now_ms();
     best = NULL;
     nleases = nactive = 0;
-    dep = depth(t->fs);
+    dep = shape_depth(s, t->fs);
     for (int i = 0; i < DIRECT_LEASES_MAX; i++) {
         struct dlease *l = &D.leases[i];
         if (l->state == L_FREE || l->shape != sh)
@@ -728,12 +739,16 @@ void api_direct_node_msg_(const struct proto_msg *m)
                 memcpy(l->worker, m->f[2].as.s.ptr, RAY_ID_SIZE);
                 l->state = L_GRANTED;
                 D.shapes[l->shape].full_until = 0;
+                D.shapes[l->shape].spread = m->f[3].as.s.len == 6 &&
+                                            memcmp(m->f[3].as.s.ptr, "spread", 6) == 0;
                 D.n_granted++;
             } else {
                 l->state = L_REFUSED;
                 l->transient = m->f[1].as.i == 1 || m->f[1].as.i == 2;
-                if (m->f[1].as.i == 2) /* taken here, and no other node has room */
+                if (m->f[1].as.i == 2) { /* taken here, and no other node has room */
                     D.shapes[l->shape].full_until = now_ms() + DIRECT_FULL_MS;
+                    D.shapes[l->shape].spread = false;
+                }
                 D.n_refused++;
                 const char *dbg = getenv("RAY_DIRECT_DEBUG");
                 if (dbg && strcmp(dbg, "1") == 0)
@@ -892,7 +907,7 @@ static void move_held(struct dshape *s, struct dlease *l, struct buf *out, long 
 {
     struct dtask *t;
     int moved = 0;
-    while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < depth(t->fs)) {
+    while ((t = STAILQ_FIRST(&s->held)) != NULL && l->nsent < shape_depth(s, t->fs)) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
         STAILQ_INSERT_TAIL(&l->sent, t, link);
@@ -924,7 +939,7 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
         if (l->state == L_ACTIVE && l->shape == sh)
             active = true;
         if (l->state != L_ACTIVE || l->shape != sh ||
-            l->nsent >= depth(STAILQ_FIRST(&s->held)->fs))
+            l->nsent >= shape_depth(s, STAILQ_FIRST(&s->held)->fs))
             continue;
         pthread_mutex_lock(&l->send_mu); /* (D.mu, then a send_mu: never the other way) */
         move_held(s, l, &l->out, us);

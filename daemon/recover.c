@@ -117,7 +117,7 @@ static void recover_orphan_jobs_cb(void *arg, const struct gcs_job *v, size_t nv
             log_warnx("job %s: its driver's node, head %.8s, died and its driver did not "
                       "reconnect: the job failed", v[i].job_id, orphans.ids[k]);
             gcs_job_set_state(n->gcs, v[i].job_id, "FAILED", net_wall_ms());
-            gcs_job_cleanup(n->gcs, v[i].job_id);
+            gcs_job_cleanup(n->gcs, v[i].job_id, true);
             gcs_event_add(n->gcs, "JOB_FINISHED", v[i].job_id, n->hex,
                           "FAILED: its head died and its driver did not reconnect");
             gcs_command(n->gcs, NULL, NULL, "PUBLISH %sch:jobs %s END", gcs_client_prefix(n->gcs),

@@ -126,6 +126,11 @@ void gcs_client_free(struct gcs_client *c);
  * gcs_client_prefix. Returns 0, or -1 for a bad format or a client being
  * freed (CB is then not called). */
 int gcs_command(struct gcs_client *c, gcs_reply_fn cb, void *arg, const char *fmt, ...);
+/* Send the writes the table functions batched (task records, object
+ * locations) now, before whatever this node sends next on another socket:
+ * for a write another node's must find in Redis (a spilled task's record
+ * before the node that runs it changes its state). NULL is a no-op. */
+void gcs_flush(struct gcs_client *c);
 /* The same from an argument vector: ARGV[i] holds ARGVLEN[i] bytes
  * (binary-safe; ARGVLEN NULL means strlen). */
 int gcs_command_argv(struct gcs_client *c, gcs_reply_fn cb, void *arg, int argc,
@@ -302,12 +307,17 @@ int gcs_job_put(struct gcs_client *c, const struct gcs_job *j, gcs_done_fn cb, v
 int gcs_job_set_state(struct gcs_client *c, const char *job_hex, const char *state,
                       long long end_time_ms);
 int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg);
-/* Delete a finished job's tasks, objects and function list (not the job
- * record, nor the shared library bytes). Objects belong to a job by job
- * number: the first 8 hex digits of both IDs (common/ids.h layout); those
- * listed in <p>jobkeep:<job8> (a detached actor's) stay. Idempotent: every
- * node that ran the job calls it again once its own writes are out. */
-int gcs_job_cleanup(struct gcs_client *c, const char *job_hex);
+/* Delete a finished job's objects and function list and, with TASKS, the
+ * records of its tasks that never finished (finished ones stay for `ray
+ * list tasks` until the tasks:finished cap trims them); not the job record,
+ * nor the shared library bytes. Objects belong to a job by job number: the
+ * first 8 hex digits of both IDs (common/ids.h layout); those listed in
+ * <p>jobkeep:<job8> (a detached actor's) stay. Idempotent: every node that
+ * ran the job calls it again once its own writes are out. The call at the
+ * job's end passes TASKS false: a task that finished on another node may
+ * have its FINISHED still on the way, and a state change finds no record
+ * once deleted; the later sweeps pass true. */
+int gcs_job_cleanup(struct gcs_client *c, const char *job_hex, bool tasks);
 
 /* --- actor directory: hash <p>actor:<id>, string <p>actor_name:<name>,
  * set <p>actors */

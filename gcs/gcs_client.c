@@ -305,6 +305,12 @@ void gcs_client_batch_flush_(struct gcs_client *c)
     batch_flush_now(c);
 }
 
+void gcs_flush(struct gcs_client *c)
+{
+    if (c != NULL && !c->freeing)
+        batch_flush_now(c);
+}
+
 bool gcs_client_batch_flushing_(const struct gcs_client *c)
 {
     return c->batch_flushing;

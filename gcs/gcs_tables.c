@@ -160,19 +160,22 @@ static const char lua_task_get[] =
 
 /* Every task record, through the jobs' hashes (gcs_sync_tasks). KEYS[1]
  * the jobs set; ARGV[1] <p>task: (gcs_sync's family prefix). */
-/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>; ARGV: prefix.
- * The job's finished task records stay, for `ray list tasks`, until the
- * tasks:finished cap trims them; the records of tasks that never finished
- * go (nothing would ever trim them). */
+/* KEYS: job:<j>:taskrecs, job:<j>:functions, jobobjs:<job8>, jobkeep:<job8>;
+ * ARGV: prefix, "1" to delete task records too. The job's finished task
+ * records stay, for `ray list tasks`, until the tasks:finished cap trims
+ * them; the records of tasks that never finished go (nothing would ever
+ * trim them). */
 static const char lua_job_cleanup[] =
     "local p = ARGV[1]\n"
     LUA_BULK
-    "local ids, open = redis.call('HKEYS', KEYS[1]), {}\n"
-    "for _, id in ipairs(ids) do\n"
-    "  if not redis.call('ZSCORE', p .. 'tasks:finished', id) then open[#open + 1] = id end\n"
+    "if ARGV[2] == '1' then\n"
+    "  local ids, open = redis.call('HKEYS', KEYS[1]), {}\n"
+    "  for _, id in ipairs(ids) do\n"
+    "    if not redis.call('ZSCORE', p .. 'tasks:finished', id) then open[#open + 1] = id end\n"
+    "  end\n"
+    "  bulk('HDEL', KEYS[1], open)\n"
     "end\n"
-    "bulk('HDEL', KEYS[1], open)\n"
-    "ids = redis.call('SMEMBERS', KEYS[3])\n"
+    "local ids = redis.call('SMEMBERS', KEYS[3])\n"
     "local keys = {}\n"
     "local gone, kept, keep = {}, {}, redis.call('EXISTS', KEYS[4]) == 1\n"
     "for _, id in ipairs(ids) do\n"
@@ -1234,7 +1237,7 @@ int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg)
 
 /* KEYS[4] of lua_job_cleanup: jobkeep:<job8>, the objects of the job that a
  * detached actor keeps: they stay (and stay in jobobjs:<job8>). */
-int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
+int gcs_job_cleanup(struct gcs_client *c, const char *job_hex, bool tasks)
 {
     if (!gcs_id_ok_(job_hex))
         return -1;
@@ -1243,6 +1246,7 @@ int gcs_job_cleanup(struct gcs_client *c, const char *job_hex)
                       gcs_key_(p, "jobobjs:%.8s", job_hex), gcs_key_(p, "jobkeep:%.8s", job_hex) };
     struct gcs_argv_ args = { 0 };
     gcs_argv_adds_(&args, p);
+    gcs_argv_adds_(&args, tasks ? "1" : "0");
     return eval_send(c, tctx_new(K_DONE, "job cleanup", NULL), lua_job_cleanup, keys, 4, &args);
 }
 

@@ -803,7 +803,7 @@ void jobs_end(struct runtime *rt, struct job *j, const char *state)
     spill_job_ended(rt, j);
     if (!j->remote) {
         gcs_job_set_state(n->gcs, j->hex, state, net_wall_ms());
-        gcs_job_cleanup(n->gcs, j->hex);
+        gcs_job_cleanup(n->gcs, j->hex, false); /* task records: at the sweeps (objlife.c) */
         gcs_event_add(n->gcs, "JOB_FINISHED", j->hex, n->hex, state);
     }
     j->ended = true;

@@ -213,7 +213,7 @@ static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
     bool fits = spec_demand(&f, &demand, err, sizeof err) == 0 &&
                 res_fits(&rt->n->total, &demand);
     bool free_now = fits && res_fits(&rt->n->avail, &demand);
-    bool elsewhere = !free_now && room_elsewhere(rt, &demand);
+    bool elsewhere = room_elsewhere(rt, &demand);
     res_free(&demand);
     if (!free_now) {
         refuse(c, f.id, fits && !elsewhere ? 2 : 1, "its resources are taken");
@@ -252,7 +252,9 @@ static int h_request(struct conn *c, const struct proto_msg *m, void *arg)
     leases = e;
     n_granted++;
     arm_tick();
-    conn_send(c, PROTO_LEASE_GRANT, f.id, (int64_t)RAY_OK, worker_id(w), "");
+    /* "spread": another node has room too, so the driver keeps few tasks
+     * unanswered on its leases and sends the rest here, to be spread */
+    conn_send(c, PROTO_LEASE_GRANT, f.id, (int64_t)RAY_OK, worker_id(w), elsewhere ? "spread" : "");
     return 0;
 }
 

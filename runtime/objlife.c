@@ -33,12 +33,14 @@
  * that job sealed here (a late pull, a killed task's error, a copy pushed
  * from another node) is deleted instead of recorded (objlife_job_over). The
  * node that ran the driver cleans the job's keys in the GCS at once
- * (jobs.c, gcs_job_cleanup); every node that knew the job then sweeps
- * twice more, OBJLIFE_SWEEP1_MS and OBJLIFE_SWEEP2_MS later: its store
- * again, and the GCS (gcs_job_cleanup again), which catches the object and
- * task table writes it still had in flight when the job ended (a pipeline
- * of thousands, on a busy node). Each node's writes reach Redis in order,
- * so its sweep comes after all of them.
+ * (jobs.c, gcs_job_cleanup), but for its task records; every node that
+ * knew the job then sweeps twice more, OBJLIFE_SWEEP1_MS and
+ * OBJLIFE_SWEEP2_MS later: its store again, and the GCS (gcs_job_cleanup
+ * again, the records of tasks that never finished too), which catches the
+ * object and task table writes it still had in flight when the job ended
+ * (a pipeline of thousands, on a busy node; a FINISHED from another node,
+ * which a deleted record would have lost). Each node's writes reach Redis
+ * in order, so its sweep comes after all of them.
  *
  * Detached actors own what they put: an object put or created (ray_put,
  * ray_create; not a method's return, which is its caller's) by the worker
@@ -369,7 +371,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
             log_info("job %08x: deleted %llu more of its objects", s->num, (unsigned long long)n);
         char hex[9];
         snprintf(hex, sizeof hex, "%08x", s->num);
-        gcs_job_cleanup(rt->n->gcs, hex);
+        gcs_job_cleanup(rt->n->gcs, hex, true);
         any = true;
         if (--s->left > 0) {
             s->due_ms = now + OBJLIFE_SWEEP2_MS - OBJLIFE_SWEEP1_MS;

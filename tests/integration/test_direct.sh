@@ -6,7 +6,9 @@
 # another node too; a failure carries its message; the task table lists
 # them FINISHED; a leased worker killed mid-batch loses no result (every
 # task ran at least once, at most twice, the killed one again), a task
-# that always dies with max_retries 1 gives RAY_EWORKER; and the CPUs are
+# that always dies with max_retries 1 gives RAY_EWORKER; a burst from 4
+# threads larger than the held list loses nothing (back-pressure), and
+# short tasks still reach node B while it has a free CPU; and the CPUs are
 # free again after each job.
 source "$(dirname "$0")/lib.sh"
 
@@ -16,11 +18,14 @@ A=$T/a B=$T/b
 # RAY_DIRECT_DEBUG=1: drivers (started by the node, with its environment)
 # print what their direct path did when they end
 RAY_DIRECT_DEBUG=1 start_head "$A" "$P" --num-cpus 2 --metrics-export-port "$MP" >/dev/null 2>&1
-start_node "$B" 127.0.0.2 "127.0.0.1:$P" --num-cpus 1 --resources 'side=1' >/dev/null 2>&1
+# B has no CPU (its tasks ask for side=1 and none): the direct path is all
+# the head's CPUs; node C, with one, joins for the spreading part below
+start_node "$B" 127.0.0.2 "127.0.0.1:$P" --num-cpus 0 --resources 'side=1' >/dev/null 2>&1
 export RAY_ADDRESS=127.0.0.1:$P
 TOK=$(cat "$A"/session_latest/auth_token)
 metric() { curl -s -m 10 -H "Authorization: Bearer $TOK" "http://127.0.0.1:$MP/metrics" | awk -v n="$1" 'index($0, n) == 1 {v = $NF} END {print v + 0}'; }
-cpus_free() { "$RAY" status 2>/dev/null | grep -Eq '^ *0(\.0)?/3(\.0)? CPU'; }
+NCPU=2
+cpus_free() { "$RAY" status 2>/dev/null | grep -Eq "^ *0(\\.0)?/$NCPU(\\.0)? CPU"; }
 
 d0=$(metric 'ray_direct_tasks_total{')
 timeout 120 "$RAY" submit "$JOB" -- many 2000 >"$T/out.many" 2>&1
@@ -60,6 +65,32 @@ check "every CPU is free after the worker's death" cpus_free
 timeout 120 "$RAY" submit "$JOB" -- remote 20 >"$T/out.remote" 2>&1
 check_out "20 direct results summed by a task on node B" "$T/out.remote" '^remote ok 2470$'
 
+# back-pressure (docs/direct.md): 4 threads make 40,000 tasks at once, more
+# than a shape's held list and its leases take; none is lost or wrong
+timeout 180 "$RAY" submit "$JOB" -- burst 4 10000 >"$T/out.burst" 2>&1
+check_out "4 threads x 10,000 tasks at once: every result right" "$T/out.burst" '^burst ok 40000$'
+wait_for 10 cpus_free || "$RAY" status >&2
+check "every CPU is free after the burst" cpus_free
+# ... and short tasks still reach another node while it has a free CPU (a
+# lease's grant says so: its driver keeps few unanswered per lease and
+# sends the rest to the node, which spreads them); every one of them is in
+# the task table once the job has ended
+C=$T/c
+start_node "$C" 127.0.0.3 "127.0.0.1:$P" --num-cpus 1 >/dev/null 2>&1
+NCPU=3
+wait_for 10 bash -c "'$RAY' status 2>/dev/null | grep -Eq '/3(\\.0)? CPU'"
+timeout 120 "$RAY" submit "$JOB" -- spread 3000 >"$T/out.spread" 2>&1
+other=$(sed -n 's/^spread ok 3000 other \([0-9]*\)$/\1/p' "$T/out.spread")
+check "3,000 short tasks while node C has a free CPU: some ran on C (${other:-none})" \
+    test "${other:-0}" -gt 0
+wait_for 10 bash -c "'$RAY' list tasks --limit 100000 2>/dev/null | awk '\$2 == \"where\" && \$3 == \"FINISHED\"' | wc -l | grep -qx 3000"
+n=$("$RAY" list tasks --limit 100000 2>/dev/null | awk '$2 == "where" && $3 == "FINISHED"' | wc -l)
+check "ray list tasks lists the 3,000 spread tasks FINISHED ($n)" test "$n" -eq 3000
+wait_for 10 cpus_free
+check "every CPU is free after the spread" cpus_free
+
+
+"$RAY" stop --temp-dir "$C" >/dev/null
 "$RAY" stop --temp-dir "$B" >/dev/null
 "$RAY" stop --temp-dir "$A" >/dev/null
 finish

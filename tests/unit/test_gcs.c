@@ -387,7 +387,7 @@ START_TEST(test_task_table)
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 2);
     gcs_task_put(gc, "job1aaaat99", "job1aaaa", "never", spec, sizeof spec);
     ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 6);
-    gcs_job_cleanup(gc, "job1aaaa");
+    gcs_job_cleanup(gc, "job1aaaa", true);
     ck_assert_int_eq(int_cmd("HLEN", "job:job1aaaa:taskrecs"), 5);
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 5);
     memset(&t, 0, sizeof t);
@@ -441,7 +441,7 @@ START_TEST(test_task_record)
     gcs_task_get(gc, "job2bbbbr05", on_task, &t);
     ck_assert(wait_for(&t.done, 5000));
     ck_assert_str_eq(t.state, "FINISHED");
-    gcs_job_cleanup(gc, "job2bbbb");
+    gcs_job_cleanup(gc, "job2bbbb", true);
     ck_assert_int_eq(int_cmd("HLEN", "job:job2bbbb:taskrecs"), 3); /* the finished ones, trimmed to 3 */
 }
 END_TEST
@@ -508,7 +508,7 @@ START_TEST(test_task_record_burst)
     ck_assert(wait_for(&t.done, 5000));
     ck_assert(t.found);
     ck_assert_str_eq(t.state, "FINISHED");
-    gcs_job_cleanup(gc, "job3cccc");
+    gcs_job_cleanup(gc, "job3cccc", true);
     ck_assert_int_eq(int_cmd("HLEN", "job:job3cccc:taskrecs"), 3333); /* the PENDING ones went */
     ck_assert_int_eq(int_cmd("ZCARD", "tasks:finished"), 3333);
 }
@@ -526,7 +526,7 @@ START_TEST(test_job_cleanup_keeps)
     ck_assert_int_ge(asprintf(&k, "%sjobkeep:job4dddd", gcs_client_prefix(gc)), 0);
     gcs_command(gc, NULL, NULL, "SADD %s %s", k, "job4dddd0002");
     free(k);
-    gcs_job_cleanup(gc, "job4dddd");
+    gcs_job_cleanup(gc, "job4dddd", true);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0001"), 0);
     ck_assert_int_eq(int_cmd("EXISTS", "objloc:job4dddd0003"), 0);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0002"), 1);
@@ -535,7 +535,7 @@ START_TEST(test_job_cleanup_keeps)
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);
     /* a late write, then a node's sweep: the late one goes, the kept one stays */
     gcs_object_add_location(gc, "job4dddd0004", "node2", 10);
-    gcs_job_cleanup(gc, "job4dddd");
+    gcs_job_cleanup(gc, "job4dddd", true);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0004"), 0);
     ck_assert_int_eq(int_cmd("EXISTS", "obj:job4dddd0002"), 1);
     ck_assert_int_eq(int_cmd("SCARD", "objects"), 1);

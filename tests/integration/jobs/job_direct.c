@@ -12,15 +12,23 @@
  *                    gives RAY_EWORKER
  *   remote N         N squares, then a task needing resource "side" (another
  *                    node) gets their results by REF and sums them there
+ *   burst T N        T threads each make N square tasks at once (more than a
+ *                    shape's held list and its leases take: back-pressure),
+ *                    then get them all; every result must be right
+ *   spread N         N tasks where() of ~0.3 ms (known short: back-pressure
+ *                    applies) while another node has a free CPU: prints how
+ *                    many ran on another node than the driver's
  */
 #include <ray.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "job_check.h"
@@ -85,6 +93,20 @@ static int always_dies(ray_task *t, const ray_value *args, size_t nargs)
     return 0;
 }
 RAY_REMOTE(always_dies);
+
+/* The ID of the node it ran on, after ~0.3 ms of work. */
+static int where(ray_task *t, const ray_value *args, size_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 300000);
+    return ray_return(t, RAY_S(ray_node_id()));
+}
+RAY_REMOTE(where);
 
 /* Sum of the INT arguments (REFs resolved by the node), on whatever node. */
 static int sum_on_side(ray_task *t, const ray_value *args, size_t nargs)
@@ -185,6 +207,73 @@ static int sc_remote(int n)
     return 0;
 }
 
+struct burster {
+    int n, first, rc;
+    ray_ref *r;
+};
+
+static void *burst_main(void *arg)
+{
+    struct burster *b = arg;
+    for (int i = 0; i < b->n && b->rc == 0; i++) {
+        ray_value a = RAY_I(b->first + i);
+        if (ray_call("square", &a, 1, NULL, &b->r[i]) != RAY_OK)
+            b->rc = -1;
+    }
+    return NULL;
+}
+
+static int sc_burst(int nthreads, int n)
+{
+    CHECK(nthreads >= 1 && nthreads <= 16 && n >= 1, "burst T N: 1 <= T <= 16, N >= 1");
+    struct burster b[16];
+    pthread_t th[16];
+    for (int k = 0; k < nthreads; k++) {
+        b[k] = (struct burster){ .n = n, .first = k * n, .r = calloc((size_t)n, sizeof(ray_ref)) };
+        CHECK(b[k].r != NULL, "calloc");
+        CHECK(pthread_create(&th[k], NULL, burst_main, &b[k]) == 0, "pthread_create");
+    }
+    for (int k = 0; k < nthreads; k++) {
+        pthread_join(th[k], NULL);
+        CHECK(b[k].rc == 0, "thread %d: a ray_call failed: %s", k, ray_last_error());
+    }
+    for (int k = 0; k < nthreads; k++) {
+        for (int i = 0; i < n; i++) {
+            ray_value v;
+            int64_t x = b[k].first + i;
+            CHECK(ray_get(b[k].r[i], 60000, &v) == RAY_OK, "get %lld: %s", (long long)x,
+                  ray_last_error());
+            CHECK(v.type == RAY_INT && v.as.i == x * x, "square(%lld) = %lld", (long long)x,
+                  (long long)v.as.i);
+        }
+        ray_free(b[k].r, (size_t)n);
+        free(b[k].r);
+    }
+    printf("burst ok %d\n", nthreads * n);
+    return 0;
+}
+
+static int sc_spread(int n)
+{
+    ray_ref *r = calloc((size_t)n, sizeof *r);
+    CHECK(r != NULL, "calloc");
+    for (int i = 0; i < n; i++)
+        CHECK(ray_call("where", NULL, 0, NULL, &r[i]) == RAY_OK, "call %d", i);
+    int other = 0;
+    const char *me = ray_node_id();
+    for (int i = 0; i < n; i++) {
+        ray_value v;
+        CHECK(ray_get(r[i], 60000, &v) == RAY_OK && v.type == RAY_STR, "where %d: %s", i,
+              ray_last_error());
+        other += v.as.buf.len != strlen(me) || memcmp(v.as.buf.ptr, me, v.as.buf.len) != 0;
+        ray_value_release(&v);
+    }
+    ray_free(r, (size_t)n);
+    free(r);
+    printf("spread ok %d other %d\n", n, other);
+    return 0;
+}
+
 int ray_main(int argc, char **argv)
 {
     const char *s = argc > 1 ? argv[1] : "many";
@@ -194,6 +283,10 @@ int ray_main(int argc, char **argv)
         return sc_kill(atoi(argv[2]), argv[3]);
     if (strcmp(s, "remote") == 0)
         return sc_remote(argc > 2 ? atoi(argv[2]) : 20);
+    if (strcmp(s, "burst") == 0 && argc > 3)
+        return sc_burst(atoi(argv[2]), atoi(argv[3]));
+    if (strcmp(s, "spread") == 0)
+        return sc_spread(argc > 2 ? atoi(argv[2]) : 3000);
     fprintf(stderr, "unknown scenario %s\n", s);
     return 2;
 }
