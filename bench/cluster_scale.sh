@@ -87,10 +87,15 @@ json cluster_100_nodes_head_rss_mb \
 json cluster_100_nodes_redis_mb \
     "$(rcli info memory | awk -F: '$1 == "used_memory" { printf "%.1f", $2 / 1048576 }')" MiB
 
+cmdcalls() { rcli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([a-z|]*\):calls=\([0-9]*\),.*/\1 \2/p' | sort; }
+cmdcalls >"$S/cmds0"
 c0=$(rcli info stats | awk -F: '$1 == "total_commands_processed" { print $2 + 0 }')
 sleep 10
 c1=$(rcli info stats | awk -F: '$1 == "total_commands_processed" { print $2 + 0 }')
-rcli info commandstats | grep -E 'calls=' | sort -t= -k2 -rn | head -5 | tr -d '\r' | sed 's/^/bench:   /' >&2
+cmdcalls >"$S/cmds1"
+# the idle window's commands by name (the most first)
+join -a2 -e0 -o 0,1.2,2.2 "$S/cmds0" "$S/cmds1" | awk '$3 > $2 { print $3 - $2, $1 }' | sort -rn |
+    head -6 | sed 's/^/bench:   idle 10 s: /' >&2
 json cluster_100_nodes_gcs_cmds_per_node_s \
     "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.2f", (b - a - 2) / 10 / n }')" "cmds/s"
 

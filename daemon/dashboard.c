@@ -92,6 +92,7 @@ struct dashboard {
     char session_dir[4096];
     char sock_path[512];
     char cluster_name[128];
+    char node_hex[IDS_HEX_SIZE]; /* this (the head's) node ID */
 };
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -988,9 +989,11 @@ static void sd_write(struct dashboard *d)
     struct gcs_sync *gs = dash_gcs(d, err, sizeof err);
     if (gs == NULL)
         return;
-    struct gcs_node *v = NULL;
-    size_t n = 0;
-    if (gcs_sync_nodes(gs, &v, &n) < 0) {
+    /* the live nodes are the fields of <p>hb (a node leaves it when it is
+     * marked dead or stops): one command, not two per node of the table
+     * (every 2 s that was one command per idle node per second) */
+    struct gcs_reply *hb = gcs_sync_command(gs, "HGETALL %shb", gcs_sync_prefix(gs));
+    if (hb == NULL) {
         dash_gcs_failed(d);
         return;
     }
@@ -998,31 +1001,34 @@ static void sd_write(struct dashboard *d)
     struct buf b = BUF_INIT;
     buf_append(&b, "[", 1);
     int active = 0, k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(v[i].state, "ALIVE") != 0)
+    size_t nh = gcs_reply_type(hb) == GCS_REPLY_ARRAY ? gcs_reply_elements(hb) : 0;
+    size_t ne = r && gcs_reply_type(r) == GCS_REPLY_ARRAY ? gcs_reply_elements(r) : 0;
+    for (size_t h = 0; h + 1 < nh; h += 2) {
+        size_t il;
+        const char *id = gcs_reply_str(gcs_reply_element(hb, h), &il);
+        if (id == NULL || il != 2 * IDS_SIZE)
             continue;
         active++;
-        size_t ne = gcs_reply_type(r) == GCS_REPLY_ARRAY ? gcs_reply_elements(r) : 0;
+        bool is_head = memcmp(id, d->node_hex, il) == 0;
         for (size_t e = 0; e + 1 < ne; e += 2) {
             size_t kl, tl;
             const char *key = gcs_reply_str(gcs_reply_element(r, e), &kl);
             const char *target = gcs_reply_str(gcs_reply_element(r, e + 1), &tl);
-            if (key == NULL || target == NULL || kl != strlen(v[i].node_id) ||
-                memcmp(key, v[i].node_id, kl) != 0)
+            if (key == NULL || target == NULL || kl != il || memcmp(key, id, kl) != 0)
                 continue;
             bool first = k++ == 0;
             buf_append(&b, first ? "\n {\"targets\": [" : ",\n {\"targets\": [", first ? 15 : 16);
             json_put_strn(&b, target, tl);
             buf_append(&b, "], \"labels\": {\"NodeId\": ", 24);
-            json_put_str(&b, v[i].node_id);
+            json_put_strn(&b, id, il);
             buf_append(&b, ", \"ray_cluster\": ", 17);
             json_put_str(&b, d->cluster_name);
-            buf_printf(&b, ", \"is_head\": \"%s\"}}", v[i].is_head ? "true" : "false");
+            buf_printf(&b, ", \"is_head\": \"%s\"}}", is_head ? "true" : "false");
         }
     }
     buf_append(&b, "\n]\n", 3);
     gcs_reply_free(r);
-    gcs_node_array_free(v, n);
+    gcs_reply_free(hb);
 
     char dir[4200], path[4300], tmp[4400];
     snprintf(dir, sizeof dir, "%s/metrics", d->session_dir);
@@ -1101,6 +1107,7 @@ struct dashboard *dashboard_start(struct node *n, char *err, size_t errlen)
     snprintf(d->session_dir, sizeof d->session_dir, "%s", n->session_dir);
     snprintf(d->sock_path, sizeof d->sock_path, "%s", n->sock_path);
     snprintf(d->cluster_name, sizeof d->cluster_name, "%s", n->cfg->cluster_name);
+    snprintf(d->node_hex, sizeof d->node_hex, "%s", n->hex);
     const char *host = n->cfg->dashboard_host ? n->cfg->dashboard_host : "127.0.0.1";
     d->base = event_base_new();
     d->http = d->base ? evhttp_new(d->base) : NULL;
