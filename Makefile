@@ -60,6 +60,7 @@ COMMON_SRCS += common/wake.c
 COMMON_SRCS += common/xids.c
 COMMON_SRCS += common/direct_wire.c
 COMMON_SRCS += common/populate.c
+COMMON_SRCS += common/bigcopy.c
 GCS_SRCS := gcs/gcs_client.c gcs/gcs_tables.c gcs/gcs_keys.c gcs/gcs_sync.c gcs/gcs_scripts.c
 GCS_SRCS += gcs/gcs_argv.c
 OBJSTORE_SRCS := objstore/alloc.c objstore/store.c objstore/spill.c
@@ -119,6 +120,7 @@ LIBRAY_COMMON_SRCS := common/log.c common/ids.c common/sha256.c common/proto.c c
                       common/buf.c common/mem.c common/token.c common/runtime_env.c
 LIBRAY_COMMON_SRCS += common/direct_wire.c common/idmap.c
 LIBRAY_COMMON_SRCS += common/populate.c
+LIBRAY_COMMON_SRCS += common/bigcopy.c
 LIBRAY_SRCS := $(API_SRCS) $(LIBS_SRCS) $(LIBRAY_COMMON_SRCS) gcs/gcs_sync.c gcs/gcs_keys.c sched/resparse.c
 RAYD_SRCS := $(CMD_SRCS) $(DAEMON_SRCS) $(SESSION_SRCS) $(OBJMGR_SRCS) $(RAYD_COMMON_SRCS) $(STATE_SRCS) $(CLI_SRCS) $(LAUNCHER_SRCS) $(GCS_SRCS) $(OBJSTORE_SRCS) \
              $(SCHED_SRCS) $(API_SRCS) $(LIBS_SRCS) $(COMMON_SRCS)

@@ -10,6 +10,7 @@
  * fill one block) so a malformed value costs no allocation.
  */
 #include "api/api_internal.h"
+#include "common/bigcopy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,12 +429,12 @@ void api_payload_write_(const ray_value *v, void *dst)
         break;
     case RAY_STR:
         if (v->as.buf.len)
-            memcpy(d, v->as.buf.ptr, v->as.buf.len);
+            big_copy(d, v->as.buf.ptr, v->as.buf.len);
         d[v->as.buf.len] = '\0';
         break;
     case RAY_BYTES:
-        if (v->as.buf.len)
-            memcpy(d, v->as.buf.ptr, v->as.buf.len);
+        if (v->as.buf.len) /* (a large one into the store: big_copy's fast path) */
+            big_copy(d, v->as.buf.ptr, v->as.buf.len);
         break;
     case RAY_REF: memcpy(d, v->as.ref.id, RAY_ID_SIZE); break;
     case RAY_ACTOR: memcpy(d, v->as.actor.id, RAY_ID_SIZE); break;
