@@ -104,6 +104,7 @@ struct objstore {
     uint64_t tick;
     uint64_t num_spilled, spilled_bytes, num_spills, num_restores;
     bool space_pending;
+    bool space_signaled;  /* a wake for process_completions is on its way */
 
     /* client -> how many pins it holds, for clients holding any: a count
      * stored as the value, the client's number as the key (client_key). A
@@ -216,7 +217,10 @@ static void obj_destroy(objstore *s, struct obj *o)
         free(o->pinv);
         free(o);
     }
-    spill_wake_(s->sp); /* space callback from the next process_completions */
+    if (!s->space_signaled) { /* space callback from the next process_completions: */
+        s->space_signaled = true; /* one wake for every object freed before it runs */
+        spill_wake_(s->sp);
+    }
 }
 
 /* A zeroed record: a spare one (its pin array's memory kept), or new. */
@@ -722,6 +726,7 @@ static void complete(objstore *s, const struct spill_job *j, uint8_t (*ready)[ID
 void objstore_process_completions(objstore *s)
 {
     struct spill_jobs jobs = STAILQ_HEAD_INITIALIZER(jobs);
+    s->space_signaled = false; /* (before the drain: a later destroy wakes again) */
     spill_take_done_(s->sp, &jobs);
     size_t cap = 0;
     struct spill_job *j;
