@@ -149,6 +149,7 @@ struct dshape {
     long long placed_ms;           /* when a held task last went to a lease (or hold_since) */
     long long full_until;          /* the node said no node has room for the shape (ms) */
     bool spread;                   /* its last grant said another node has room too */
+    long backlog_told;             /* the held count last told the node (DIRECT_BACKLOG) */
     bool asking;
     long long refused_until;
 };
@@ -354,21 +355,49 @@ static int shape_get(const ray_opts *o, const char *fn)
 /* ---- the node's side: requests, returns, resubmissions -------------------------- */
 
 /* LEASE_REQUEST for lease L of shape S, into F. Under D.mu. */
+/* Shape S as a spec-like map under ID (LEASE_REQUEST's, DIRECT_BACKLOG's). */
+static void pack_shape(struct buf *spec, const uint8_t *id, const struct dshape *s)
+{
+    const char *name = s->fn; /* as the node shows it running (`ray status -v`) */
+    mpw_map(spec, 3 + API_SPEC_RESOURCE_PAIRS);
+    api_spec_key_(spec, "id");
+    mpw_bin(spec, id, RAY_ID_SIZE);
+    api_spec_key_(spec, "fn");
+    mpw_cstr(spec, s->fn);
+    api_spec_key_(spec, "name");
+    mpw_cstr(spec, name);
+    buf_append(spec, s->lease_spec_tail.data, s->lease_spec_tail.len);
+}
+
 static int pack_request(struct buf *f, const struct dlease *l, const struct dshape *s)
 {
     struct buf spec = BUF_INIT;
-    const char *name = s->fn; /* as the node shows it running (`ray status -v`) */
-    mpw_map(&spec, 3 + API_SPEC_RESOURCE_PAIRS);
-    api_spec_key_(&spec, "id");
-    mpw_bin(&spec, l->id, RAY_ID_SIZE);
-    api_spec_key_(&spec, "fn");
-    mpw_cstr(&spec, s->fn);
-    api_spec_key_(&spec, "name");
-    mpw_cstr(&spec, name);
-    buf_append(&spec, s->lease_spec_tail.data, s->lease_spec_tail.len);
+    pack_shape(&spec, l->id, s);
     int rc = buf_failed(&spec) ? -1 : proto_pack(f, PROTO_LEASE_REQUEST, spec.data, spec.len);
     buf_free(&spec);
     return rc;
+}
+
+/* Under D.mu: tell the node, for its demands (`ray status`, the
+ * autoscaler), how many tasks each shape holds for its leases' room, once
+ * they have been held DIRECT_REPORT_MS (a held list that empties within
+ * that is no demand), and 0 again when they are gone. Frames into F. */
+static void report_backlog(struct buf *f)
+{
+    static const uint8_t zero[RAY_ID_SIZE];
+    long long now = now_ms();
+    for (int i = 0; i < DIRECT_SHAPES_MAX; i++) {
+        struct dshape *s = &D.shapes[i];
+        long n = s->used && s->nheld > 0 && now - s->hold_since >= DIRECT_REPORT_MS ? s->nheld : 0;
+        if (n == s->backlog_told)
+            continue;
+        struct buf spec = BUF_INIT;
+        pack_shape(&spec, zero, s);
+        if (!buf_failed(&spec) &&
+            proto_pack(f, PROTO_DIRECT_BACKLOG, spec.data, spec.len, (uint64_t)n) == 0)
+            s->backlog_told = n;
+        buf_free(&spec);
+    }
 }
 
 /* Append T's TASK_SUBMIT to F: its retries lowered by one when RAN (it was
@@ -1201,6 +1230,7 @@ static void *direct_main(void *arg)
         if (now_ms() - last_report >= DIRECT_REPORT_MS / 2) {
             last_report = now_ms();
             report_pending(&f);
+            report_backlog(&f);
         }
         pfd[0] = (struct pollfd){ .fd = D.wake[0], .events = POLLIN };
         long long now = now_ms();

@@ -152,7 +152,8 @@ enum proto_role {
     X(DIRECT_PENDING, 978, "v", "batch")            /* driver -> node: tasks long unanswered; status 1 running, 2 pending */ \
     X(ACTOR_LEASE_REQUEST, 979, "I", "actor_id")    /* driver -> node: its worker, for direct calls */ \
     X(ACTOR_LEASE_GRANT, 980, "IiIs", "actor_id status worker_id message") /* node -> driver */ \
-    X(DIRECT_ACTOR_LOST, 981, "IIv", "actor_id worker_id batch") /* driver -> node: direct calls unanswered at its worker's death */
+    X(DIRECT_ACTOR_LOST, 981, "IIv", "actor_id worker_id batch") /* driver -> node: direct calls unanswered at its worker's death */ \
+    X(DIRECT_BACKLOG, 982, "vu", "shape count")      /* driver -> node: tasks of a shape it holds for a lease's room */
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, fmt, doc) PROTO_##name = num,

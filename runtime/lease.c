@@ -34,6 +34,7 @@
  */
 #include "runtime/lease.h"
 
+#include "common/buf.h"
 #include "common/direct_wire.h"
 #include "common/log.h"
 #include "common/netutil.h"
@@ -50,6 +51,7 @@
 #include "runtime/workers.h"
 
 #include <event2/event.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,17 @@ struct lease_ent {
 };
 
 static struct lease_ent *leases;
+
+/* A driver's backlog of one shape (DIRECT_BACKLOG): a few per driver. */
+struct backlog {
+    struct runtime *rt;
+    int owner;               /* the driver's store id */
+    struct res_set demand;
+    long count;
+    bool taken;              /* counted into a queued shape's line this round */
+    struct backlog *next;
+};
+static struct backlog *backlogs;
 static struct event *tick_ev;
 static unsigned long long n_direct, n_granted;
 
@@ -453,9 +466,86 @@ void lease_worker_died(struct runtime *rt, struct task *t, const char *why)
     tasks_destroy(rt, t);
 }
 
+static void backlog_drop(struct backlog **pp)
+{
+    struct backlog *b = *pp;
+    *pp = b->next;
+    res_free(&b->demand);
+    free(b);
+}
+
+/* DIRECT_BACKLOG(shape, count): how many tasks of SHAPE this driver holds
+ * now (0: none any more). */
+static int h_backlog(struct conn *c, const struct proto_msg *m, void *arg)
+{
+    struct runtime *rt = arg;
+    struct client *cl = rt_client_of(c);
+    if (cl == NULL)
+        return -1;
+    struct spec_fields f;
+    char err[256];
+    struct res_set demand = RES_SET_INIT;
+    if (spec_parse(m->f[0].as.s.ptr, m->f[0].as.s.len, &f, err, sizeof err) < 0 ||
+        spec_demand(&f, &demand, err, sizeof err) < 0) {
+        res_free(&demand);
+        char msg[400];
+        snprintf(msg, sizeof msg, "node %.8s refused DIRECT_BACKLOG: %s", rt->n->hex, err);
+        conn_send(c, PROTO_ERROR, (int64_t)RAY_EINVAL, msg);
+        return 0;
+    }
+    long n = m->f[1].as.u > (uint64_t)LONG_MAX ? LONG_MAX : (long)m->f[1].as.u;
+    int owner = client_store_id(cl);
+    struct backlog **pp = &backlogs;
+    while (*pp && !((*pp)->rt == rt && (*pp)->owner == owner && res_equal(&(*pp)->demand, &demand)))
+        pp = &(*pp)->next;
+    if (*pp && n == 0) {
+        backlog_drop(pp);
+    } else if (*pp) {
+        (*pp)->count = n;
+    } else if (n > 0) {
+        struct backlog *b = xcalloc(1, sizeof *b);
+        *b = (struct backlog){ .rt = rt, .owner = owner, .count = n, .next = backlogs };
+        res_copy(&b->demand, &demand);
+        backlogs = b;
+    }
+    res_free(&demand);
+    return 0;
+}
+
+long lease_backlog_take(struct runtime *rt, const struct res_set *demand)
+{
+    long n = 0;
+    for (struct backlog *b = backlogs; b; b = b->next)
+        if (b->rt == rt && !b->taken && res_equal(&b->demand, demand)) {
+            b->taken = true;
+            n += b->count;
+        }
+    return n;
+}
+
+void lease_backlog_rest(struct runtime *rt, struct buf *text)
+{
+    for (struct backlog *b = backlogs; b; b = b->next) {
+        if (b->rt != rt)
+            continue;
+        if (!b->taken) {
+            struct buf s = BUF_INIT;
+            res_format(&b->demand, &s);
+            buf_printf(text, "%.*s\t%ld\tpending\n", (int)s.len, s.data ? s.data : "", b->count);
+            buf_free(&s);
+        }
+        b->taken = false;
+    }
+}
+
 void lease_client_gone(struct runtime *rt, struct client *cl)
 {
     int id = client_store_id(cl);
+    for (struct backlog **pp = &backlogs; *pp;)
+        if ((*pp)->rt == rt && (*pp)->owner == id)
+            backlog_drop(pp);
+        else
+            pp = &(*pp)->next;
     for (struct lease_ent *e = leases, *next; e; e = next) {
         next = e->next;
         if (e->rt == rt && e->owner == id)
@@ -469,12 +559,18 @@ void lease_init(struct runtime *rt)
     server_on(rt->n->srv, PROTO_LEASE_RETURN, h_return, rt);
     server_on(rt->n->srv, PROTO_DIRECT_DONE, h_direct_done, rt);
     server_on(rt->n->srv, PROTO_DIRECT_PENDING, h_direct_pending, rt);
+    server_on(rt->n->srv, PROTO_DIRECT_BACKLOG, h_backlog, rt);
     if (tick_ev == NULL)
         tick_ev = evtimer_new(rt->n->base, lease_tick, rt);
 }
 
 void lease_free(struct runtime *rt)
 {
+    for (struct backlog **pp = &backlogs; *pp;)
+        if ((*pp)->rt == rt)
+            backlog_drop(pp);
+        else
+            pp = &(*pp)->next;
     for (struct lease_ent *e = leases, *next; e; e = next) {
         next = e->next;
         if (e->rt == rt)

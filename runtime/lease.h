@@ -10,6 +10,9 @@
 
 #include "runtime/internal.h"
 
+struct buf;
+struct res_set;
+
 /* Register the lease messages on the node's server. */
 void lease_init(struct runtime *rt);
 /* End every lease (the runtime stops): resources back, workers idle. */
@@ -18,8 +21,16 @@ void lease_free(struct runtime *rt);
  * retried here (the driver sees its direct socket close and submits the
  * unanswered tasks again through the node). T is destroyed. */
 void lease_worker_died(struct runtime *rt, struct task *t, const char *why);
-/* Client CL's connection closed: end its leases. */
+/* Client CL's connection closed: end its leases, forget its backlogs. */
 void lease_client_gone(struct runtime *rt, struct client *cl);
+/* The drivers' backlogs (DIRECT_BACKLOG: tasks a driver holds until its
+ * leases have room), for the node's published demands (tasks.c,
+ * `ray status`, the autoscaler): lease_backlog_take returns how many tasks
+ * of exactly DEMAND the drivers hold and marks those entries counted;
+ * lease_backlog_rest appends a "SHAPE<TAB>COUNT<TAB>pending" line to TEXT
+ * for each entry not counted, and clears the marks. */
+long lease_backlog_take(struct runtime *rt, const struct res_set *demand);
+void lease_backlog_rest(struct runtime *rt, struct buf *text);
 /* A line of worker W's output that starts with 0x1e is a marker (the
  * worker's stdio says which task it sent directly is printing): true if
  * LINE was one (it is not output: drop it). */

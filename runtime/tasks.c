@@ -1769,7 +1769,8 @@ static void demands_publish(struct runtime *rt)
 {
     struct buf text = BUF_INIT;
     for (struct sched_shape *s = sched_local_shapes(TS(rt)->sched); s; s = sched_shape_next(s)) {
-        long n = sched_shape_len(s);
+        /* with what drivers hold of the shape for their leases' room */
+        long n = sched_shape_len(s) + lease_backlog_take(rt, sched_shape_demand(s));
         if (n == 0)
             continue;
         struct buf b = BUF_INIT;
@@ -1783,6 +1784,7 @@ static void demands_publish(struct runtime *rt)
             buf_printf(&text, "%s\t%ld\tpending\n", b.data, n);
         buf_free(&b);
     }
+    lease_backlog_rest(rt, &text); /* shapes only drivers hold */
     if (text.len != TS(rt)->demands_text.len ||
         (text.len && memcmp(text.data, TS(rt)->demands_text.data, text.len) != 0)) {
         const char *p = gcs_client_prefix(rt->n->gcs);
