@@ -279,7 +279,7 @@ build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c common/http.c common/json.c common/
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread -levent_core
 FUZZ_TARGETS += build/fuzz/fuzz_serve_http build/fuzz/fuzz_serve_config
 SERVE_FUZZ_SRCS := libs/serve/serve_codec.c libs/serve/serve_config.c api/value.c api/errors.c \
-                   common/proto.c common/buf.c common/mem.c common/xmalloc.c
+                   common/proto.c common/buf.c common/mem.c common/xmalloc.c common/bigcopy.c
 build/fuzz/fuzz_serve_http: tests/fuzz/fuzz_serve_http.c libs/serve/serve_http.c $(SERVE_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -levent -lyaml -lpthread -lm
@@ -293,7 +293,8 @@ build/fuzz/fuzz_launcher_config: tests/fuzz/fuzz_launcher_config.c launcher/conf
 build/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
-build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/mem.c common/xmalloc.c
+build/fuzz/fuzz_value: tests/fuzz/fuzz_value.c api/value.c api/errors.c common/proto.c common/buf.c common/mem.c common/xmalloc.c \
+                       common/bigcopy.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -D_GNU_SOURCE -Iinclude -I. -fsanitize=fuzzer,address,undefined $^ -o $@ -lpthread
 build/fuzz/fuzz_workflow: tests/fuzz/fuzz_workflow.c libs/workflow/workflow_store.c libs/pool/pool_codec.c
