@@ -202,7 +202,10 @@ typedef struct {
 
 /* ---- tasks ------------------------------------------------------------------ */
 /* Run FN (a name registered with RAY_REMOTE) with ARGS somewhere in the
- * cluster; returns at once. RET has room for opts->num_returns refs.
+ * cluster; returns at once (a driver holding 16,384 short tasks of FN's
+ * shape for its leased workers, with no node free for them, first waits
+ * for room: docs/direct.md "Back-pressure"). RET has room for
+ * opts->num_returns refs.
  * RAY_REF arguments reach the task as the object's value (a REF nested in a
  * LIST or MAP argument stays a REF). RAY_EINVAL for bad options or
  * arguments, with ray_last_error naming the bad part (nothing is sent). */
