@@ -316,7 +316,7 @@ int gcs_jobs_list(struct gcs_client *c, gcs_jobs_fn cb, void *arg);
  * ran the job calls it again once its own writes are out. The call at the
  * job's end passes TASKS false: a task that finished on another node may
  * have its FINISHED still on the way, and a state change finds no record
- * once deleted; the later sweeps pass true. */
+ * once deleted; the last sweep (objlife.c) passes true. */
 int gcs_job_cleanup(struct gcs_client *c, const char *job_hex, bool tasks);
 
 /* --- actor directory: hash <p>actor:<id>, string <p>actor_name:<name>,

@@ -36,7 +36,7 @@
  * (jobs.c, gcs_job_cleanup), but for its task records; every node that
  * knew the job then sweeps twice more, OBJLIFE_SWEEP1_MS and
  * OBJLIFE_SWEEP2_MS later: its store again, and the GCS (gcs_job_cleanup
- * again, the records of tasks that never finished too), which catches the
+ * again; at the second, the records of tasks that never finished too), which catches the
  * object and task table writes it still had in flight when the job ended
  * (a pipeline of thousands, on a busy node; a FINISHED from another node,
  * which a deleted record would have lost). Each node's writes reach Redis
@@ -371,7 +371,9 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
             log_info("job %08x: deleted %llu more of its objects", s->num, (unsigned long long)n);
         char hex[9];
         snprintf(hex, sizeof hex, "%08x", s->num);
-        gcs_job_cleanup(rt->n->gcs, hex, true);
+        /* unfinished task records at the last sweep only: a FINISHED from
+         * another node, a busy one, may come more than a second late */
+        gcs_job_cleanup(rt->n->gcs, hex, s->left == 1);
         any = true;
         if (--s->left > 0) {
             s->due_ms = now + OBJLIFE_SWEEP2_MS - OBJLIFE_SWEEP1_MS;
