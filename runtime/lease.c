@@ -84,6 +84,7 @@ struct backlog {
     struct backlog *next;
 };
 static struct backlog *backlogs;
+#define LEASE_BACKLOG_SHAPES 16 /* backlogs kept per driver */
 static struct event *tick_ev;
 static unsigned long long n_direct, n_granted;
 
@@ -494,10 +495,16 @@ static int h_backlog(struct conn *c, const struct proto_msg *m, void *arg)
         return 0;
     }
     long n = m->f[1].as.u > (uint64_t)LONG_MAX ? LONG_MAX : (long)m->f[1].as.u;
-    int owner = client_store_id(cl);
+    int owner = client_store_id(cl), mine = 0;
     struct backlog **pp = &backlogs;
-    while (*pp && !((*pp)->rt == rt && (*pp)->owner == owner && res_equal(&(*pp)->demand, &demand)))
+    while (*pp && !((*pp)->rt == rt && (*pp)->owner == owner && res_equal(&(*pp)->demand, &demand))) {
+        mine += (*pp)->rt == rt && (*pp)->owner == owner;
         pp = &(*pp)->next;
+    }
+    if (*pp == NULL && n > 0 && mine >= LEASE_BACKLOG_SHAPES) {
+        res_free(&demand); /* a driver has 8 shapes at most (api/direct.c): ignored */
+        return 0;
+    }
     if (*pp && n == 0) {
         backlog_drop(pp);
     } else if (*pp) {
