@@ -150,6 +150,8 @@ struct dshape {
     long long full_until;          /* the node said no node has room for the shape (ms) */
     bool spread;                   /* its last grant said another node has room too */
     long backlog_told;             /* the held count last told the node (DIRECT_BACKLOG) */
+    long long active_us;           /* when it last got an active lease while tasks were held */
+    bool was_active;               /* (place_held's last look: it had one) */
     bool asking;
     long long refused_until;
 };
@@ -628,8 +630,11 @@ again:
         buf_free(&ask_f);
         return 1;
     }
-    if (s->nheld == 0)
+    if (s->nheld == 0) {
         s->hold_since = s->placed_ms = now;
+        s->was_active = nactive > 0;
+        s->active_us = nactive > 0 ? now_us() : 0;
+    }
     STAILQ_INSERT_TAIL(&s->held, t, link); /* until its lease is answered */
     s->nheld++;
     D.count++;
@@ -963,10 +968,13 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
     struct dshape *s = &D.shapes[sh];
     long long us = now_us();
     bool active = false;
+    for (int i = 0; i < DIRECT_LEASES_MAX; i++)
+        active = active || (D.leases[i].state == L_ACTIVE && D.leases[i].shape == sh);
+    if (active && !s->was_active)
+        s->active_us = us; /* a task of unknown run time waits from here, not from its call */
+    s->was_active = active;
     for (int i = 0; i < DIRECT_LEASES_MAX && !STAILQ_EMPTY(&s->held); i++) {
         struct dlease *l = &D.leases[i];
-        if (l->state == L_ACTIVE && l->shape == sh)
-            active = true;
         if (l->state != L_ACTIVE || l->shape != sh ||
             l->nsent >= shape_depth(s, STAILQ_FIRST(&s->held)->fs))
             continue;
@@ -981,15 +989,19 @@ static void place_held(int sh, struct buf *f, struct dtask_list *done)
     struct dtask_list old = STAILQ_HEAD_INITIALIZER(old);
     struct dtask *t;
     /* a held task whose function's run time is not known yet waits at most
-     * DIRECT_WAIT_MS: long tasks must reach the node, which spreads them
+     * DIRECT_WAIT_MS, from its call or from when the shape got an active
+     * lease, whichever is later: long tasks must reach the node, which spreads them
      * over the cluster's free CPUs and shows them as demand to the
      * autoscaler, instead of queueing behind one leased worker */
     /* ... and a short one waits on while no node has room and the list moves */
     bool more = hold_more(s, us / 1000);
     while ((t = STAILQ_FIRST(&s->held)) != NULL &&
-           (!active || (!(more && fn_short(t->fs)) &&
-                        us - t->sent_us >= (t->fs >= 0 && fns[t->fs].nsamples >= 3
-                                                ? DIRECT_HOLD_MS : DIRECT_WAIT_MS) * 1000LL))) {
+           (!active ||
+            (!(more && fn_short(t->fs)) &&
+             (t->fs >= 0 && fns[t->fs].nsamples >= 3
+                  ? us - t->sent_us >= DIRECT_HOLD_MS * 1000LL
+                  : us - (t->sent_us > s->active_us ? t->sent_us : s->active_us) >=
+                        DIRECT_WAIT_MS * 1000LL)))) {
         STAILQ_REMOVE_HEAD(&s->held, link);
         s->nheld--;
         STAILQ_INSERT_TAIL(&old, t, link);
