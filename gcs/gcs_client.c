@@ -309,13 +309,10 @@ void gcs_flush(struct gcs_client *c)
 {
     if (c == NULL || c->freeing)
         return;
+    /* (into hiredis' buffer, written at the loop's next writable turn:
+     * writing it here would run hiredis' error path, which frees the
+     * context and calls back into the client, from inside the caller) */
     batch_flush_now(c);
-    /* and out of hiredis' buffer into the socket now, not at the loop's
-     * next writable turn: a message this node sends next on another
-     * socket must not overtake it (a non-blocking write; what the socket
-     * does not take waits for the usual write event) */
-    if (c->cmd.state == GCS_CONN_READY && c->cmd.ac)
-        redisAsyncHandleWrite(c->cmd.ac);
 }
 
 bool gcs_client_batch_flushing_(const struct gcs_client *c)
