@@ -126,10 +126,13 @@ void gcs_client_free(struct gcs_client *c);
  * gcs_client_prefix. Returns 0, or -1 for a bad format or a client being
  * freed (CB is then not called). */
 int gcs_command(struct gcs_client *c, gcs_reply_fn cb, void *arg, const char *fmt, ...);
-/* Send the writes the table functions batched (task records, object
- * locations) now, before whatever this node sends next on another socket:
- * for a write another node's must find in Redis (a spilled task's record
- * before the node that runs it changes its state). NULL is a no-op. */
+/* Hand the writes the table functions batched (task records, object
+ * locations) to the command connection now, ahead of what this node sends
+ * after it on another socket in the same loop turn, rather than with the
+ * batch's flush at the turn's end: for a write another node's should find
+ * in Redis (a spilled task's record before the node that runs it changes
+ * its state). The bytes go out at the connection's next writable turn, so
+ * this orders, it does not guarantee. NULL is a no-op. */
 void gcs_flush(struct gcs_client *c);
 /* The same from an argument vector: ARGV[i] holds ARGVLEN[i] bytes
  * (binary-safe; ARGVLEN NULL means strlen). */

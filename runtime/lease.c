@@ -497,9 +497,11 @@ static int h_backlog(struct conn *c, const struct proto_msg *m, void *arg)
     long n = m->f[1].as.u > (uint64_t)LONG_MAX ? LONG_MAX : (long)m->f[1].as.u;
     int owner = client_store_id(cl), mine = 0;
     struct backlog **pp = &backlogs;
-    while (*pp && !((*pp)->rt == rt && (*pp)->owner == owner && res_equal(&(*pp)->demand, &demand))) {
-        mine += (*pp)->rt == rt && (*pp)->owner == owner;
-        pp = &(*pp)->next;
+    for (; *pp; pp = &(*pp)->next) {
+        bool ours = (*pp)->rt == rt && (*pp)->owner == owner;
+        if (ours && res_equal(&(*pp)->demand, &demand))
+            break;
+        mine += ours;
     }
     if (*pp == NULL && n > 0 && mine >= LEASE_BACKLOG_SHAPES) {
         res_free(&demand); /* a driver has 8 shapes at most (api/direct.c): ignored */

@@ -36,11 +36,11 @@
  * (jobs.c, gcs_job_cleanup), but for its task records; every node that
  * knew the job then sweeps twice more, OBJLIFE_SWEEP1_MS and
  * OBJLIFE_SWEEP2_MS later: its store again, and the GCS (gcs_job_cleanup
- * again; at the second, the records of tasks that never finished too), which catches the
- * object and task table writes it still had in flight when the job ended
- * (a pipeline of thousands, on a busy node; a FINISHED from another node,
- * which a deleted record would have lost). Each node's writes reach Redis
- * in order, so its sweep comes after all of them.
+ * again; at the second, the records of tasks that never finished too),
+ * which catches the object and task table writes it still had in flight
+ * when the job ended (a pipeline of thousands, on a busy node; a FINISHED
+ * from another node, which a deleted record would have lost). Each node's
+ * writes reach Redis in order, so its sweep comes after all of them.
  *
  * Detached actors own what they put: an object put or created (ray_put,
  * ray_create; not a method's return, which is its caller's) by the worker

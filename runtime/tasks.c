@@ -608,7 +608,8 @@ static void task_release(struct runtime *rt, struct task *t)
 {
     struct tasks_state *ts = TS(rt);
     size_t spec_keep = ts->nfree < TASKS_FREE_WARM ? TASKS_SPEC_KEEP : TASKS_SPEC_KEEP_PAST_WARM;
-    if (ts->nfree >= TASKS_FREE_MAX || t->spec.cap > spec_keep || t->demand.cap > TASKS_DEMAND_KEEP) {
+    if (ts->nfree >= TASKS_FREE_MAX || t->spec.cap > spec_keep ||
+        t->demand.cap > TASKS_DEMAND_KEEP) {
         buf_free(&t->spec);
         res_free(&t->demand);
         free(t);
